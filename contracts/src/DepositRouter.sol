@@ -43,6 +43,12 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         }
     }
 
+    /// @dev Transient storage (EIP-1153) on every chain: all chains this router targets support it, and the
+    /// storage fallback solady uses off mainnet would cost a fresh 20k-gas slot write on every settlement.
+    function _useTransientReentrancyGuardOnlyOnMainnet() internal pure override returns (bool) {
+        return false;
+    }
+
     /// @inheritdoc IDepositRouter
     function isAdapter(address adapter) external view returns (bool) {
         return _isAdapter[adapter];

@@ -10,6 +10,7 @@ contract PullAllowanceTarget {
     event Deposited(address indexed beneficiary, uint256 amount);
 
     mapping(address => uint256) public credited;
+    mapping(address => uint256) public callsFor;
     uint256 public calls;
 
     function deposit(address token, address beneficiary) external {
@@ -17,6 +18,7 @@ contract PullAllowanceTarget {
         SafeTransferLib.safeTransferFrom(token, msg.sender, address(this), amount);
         credited[beneficiary] += amount;
         ++calls;
+        ++callsFor[beneficiary];
         emit Deposited(beneficiary, amount);
     }
 
@@ -26,6 +28,7 @@ contract PullAllowanceTarget {
         SafeTransferLib.safeTransferFrom(token, msg.sender, address(this), amount);
         credited[beneficiary] += amount;
         ++calls;
+        ++callsFor[beneficiary];
     }
 
     /// @notice Burns gas until it runs out.

@@ -18,6 +18,7 @@ interface Vm {
     function warp(uint256 newTimestamp) external;
     function chainId(uint256 newChainId) external;
     function etch(address target, bytes calldata code) external;
+    function resetNonce(address account) external;
     function label(address account, string calldata newLabel) external;
     function assume(bool condition) external pure;
     function expectRevert(bytes calldata revertData) external;

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {DepositRouter} from "../src/DepositRouter.sol";
+import {ReceiverFactory} from "../src/ReceiverFactory.sol";
+import {CCTPv2Adapter} from "../src/bridges/CCTPv2Adapter.sol";
+import {LocalMessageTransmitter, LocalTokenMessenger} from "../src/devnet/LocalCCTP.sol";
+import {TestUSDC} from "../src/devnet/TestUSDC.sol";
+import {IDepositRouter} from "../src/interfaces/IDepositRouter.sol";
+import {DepositParams} from "../src/libraries/DepositParamsLib.sol";
+import {MockERC20} from "./mocks/Tokens.sol";
+import {TestBase} from "./utils/TestBase.sol";
+import {Vm} from "./utils/Vm.sol";
+
+/// @notice Source chain → destination chain through the real CCTP v2 adapter and the local CCTP
+/// deployment. One EVM plays both chains (switching `block.chainid`), which is exactly the situation the
+/// design relies on: the same router and receiver addresses on both sides.
+contract BridgeTest is TestBase {
+    uint256 internal constant SRC = 1;
+    uint256 internal constant DST = 8453;
+    uint32 internal constant SRC_DOMAIN = 0;
+    uint32 internal constant DST_DOMAIN = 6;
+    uint256 internal constant ATTESTER_KEY = 0xA77E57;
+    address internal constant DEST = address(0xD00D);
+    address internal constant REFUND = address(0xBEEF);
+    address internal constant RELAYER = address(0x5E1A);
+
+    TestUSDC internal usdcSrc;
+    TestUSDC internal usdcDst;
+    LocalTokenMessenger internal messengerSrc;
+    LocalTokenMessenger internal messengerDst;
+    CCTPv2Adapter internal adapter;
+    DepositRouter internal router;
+    ReceiverFactory internal factory;
+
+    function setUp() public {
+        vm.warp(1_700_000_000);
+        vm.chainId(SRC);
+        address attester = vm.addr(ATTESTER_KEY);
+        usdcSrc = new TestUSDC();
+        usdcDst = new TestUSDC();
+        messengerSrc = new LocalTokenMessenger(usdcSrc, SRC_DOMAIN, attester);
+        messengerDst = new LocalTokenMessenger(usdcDst, DST_DOMAIN, attester);
+        CCTPv2Adapter.Route[] memory routes = new CCTPv2Adapter.Route[](2);
+        routes[0] = CCTPv2Adapter.Route(SRC, address(usdcSrc), SRC_DOMAIN);
+        routes[1] = CCTPv2Adapter.Route(DST, address(usdcDst), DST_DOMAIN);
+        adapter = new CCTPv2Adapter(messengerSrc, routes, 10);
+        address[] memory adapters = new address[](1);
+        adapters[0] = address(adapter);
+        router = new DepositRouter(adapters);
+        factory = ReceiverFactory(address(router.factory()));
+    }
+
+    function _params(bytes32 id) internal pure returns (DepositParams memory) {
+        return DepositParams({
+            sessionId: id,
+            toChainId: DST,
+            toToken: bytes32(0), // set below: needs the deployed token
+            toAddress: bytes32(uint256(uint160(DEST))),
+            amount: 25e6,
+            finalCall: "",
+            refundAddress: bytes32(uint256(uint160(REFUND))),
+            expiresAt: 1_700_003_600
+        });
+    }
+
+    function _session(bytes32 id) internal view returns (DepositParams memory p) {
+        p = _params(id);
+        p.toToken = bytes32(uint256(uint160(address(usdcDst))));
+    }
+
+    /// Bridges the receiver's balance on the source chain and returns the attested CCTP message.
+    function _bridge(DepositParams memory p, uint256 amount)
+        internal
+        returns (bytes memory message, bytes memory att)
+    {
+        vm.chainId(SRC);
+        usdcSrc.mint(factory.receiverAddress(p), amount);
+        vm.recordLogs();
+        router.bridge(p, address(usdcSrc), address(adapter), "");
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].topics[0] == LocalMessageTransmitter.MessageSent.selector) {
+                message = abi.decode(logs[i].data, (bytes));
+            }
+        }
+        require(message.length != 0, "no MessageSent");
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(ATTESTER_KEY, keccak256(message));
+        att = abi.encodePacked(r, s, v);
+    }
+
+    /// On a real destination chain the receiver is not deployed just because the source one is; one EVM
+    /// playing both chains shares code, so clear it to model the destination faithfully.
+    function _switchToDestination(DepositParams memory p) internal {
+        vm.chainId(DST);
+        address receiver = factory.receiverAddress(p);
+        vm.etch(receiver, "");
+        vm.resetNonce(receiver);
+    }
+
+    function test_bridge_movesFundsToTheSameReceiverOnTheDestinationChain() public {
+        DepositParams memory p = _session("bridge");
+        address receiver = factory.receiverAddress(p);
+        vm.chainId(SRC);
+        usdcSrc.mint(receiver, 25e6);
+
+        vm.expectEmit(true, true, true, true);
+        emit IDepositRouter.Bridged(p.sessionId, receiver, address(usdcSrc), address(adapter), DST, 25e6);
+        router.bridge(p, address(usdcSrc), address(adapter), "");
+        vm.snapshotGasLastCall("DepositRouter", "bridge (deploy+CCTP depositForBurn)");
+        vm.assertEq(usdcSrc.balanceOf(receiver), 0, "source receiver emptied");
+        vm.assertEq(usdcSrc.totalSupply(), 0, "burnt on the source chain");
+        vm.assertEq(usdcSrc.allowance(address(router), address(adapter)), 0, "approval reset");
+    }
+
+    function test_bridge_thenClaim_deliversOnTheDestinationChain() public {
+        DepositParams memory p = _session("e2e");
+        (bytes memory message, bytes memory att) = _bridge(p, 25e6);
+
+        _switchToDestination(p);
+        messengerDst.transmitter().receiveMessage(message, att);
+        address receiver = factory.receiverAddress(p);
+        vm.assertEq(usdcDst.balanceOf(receiver), 25e6, "minted to the same receiver address");
+
+        router.claim(p);
+        vm.assertEq(usdcDst.balanceOf(DEST), 25e6, "delivered on the destination chain");
+    }
+
+    function test_fastFinish_thenBridgedFundsRepayTheRelayer() public {
+        DepositParams memory p = _session("fast");
+        (bytes memory message, bytes memory att) = _bridge(p, 25e6);
+
+        _switchToDestination(p);
+        usdcDst.mint(RELAYER, 25e6);
+        vm.startPrank(RELAYER);
+        usdcDst.approve(address(router), 25e6);
+        router.fastFinish(p, 25e6);
+        vm.stopPrank();
+        vm.assertEq(usdcDst.balanceOf(DEST), 25e6, "delivered before the bridge landed");
+
+        messengerDst.transmitter().receiveMessage(message, att);
+        router.claim(p);
+        vm.assertEq(usdcDst.balanceOf(RELAYER), 25e6, "relayer repaid from bridged funds");
+        vm.assertEq(usdcDst.balanceOf(DEST), 25e6, "destination paid exactly once");
+    }
+
+    function test_receiveMessage_RevertWhen_replayed() public {
+        DepositParams memory p = _session("replay");
+        (bytes memory message, bytes memory att) = _bridge(p, 1e6);
+        vm.chainId(DST);
+        LocalMessageTransmitter t = messengerDst.transmitter();
+        t.receiveMessage(message, att);
+        vm.expectRevert(
+            abi.encodeWithSelector(LocalMessageTransmitter.AlreadyReceived.selector, SRC_DOMAIN, 0)
+        );
+        t.receiveMessage(message, att);
+    }
+
+    function test_receiveMessage_RevertWhen_attestationIsNotTheAttesters() public {
+        DepositParams memory p = _session("forged");
+        (bytes memory message,) = _bridge(p, 1e6);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(0xBAD, keccak256(message));
+        vm.chainId(DST);
+        LocalMessageTransmitter t = messengerDst.transmitter();
+        vm.expectRevert(
+            abi.encodeWithSelector(LocalMessageTransmitter.BadAttestation.selector, vm.addr(0xBAD))
+        );
+        t.receiveMessage(message, abi.encodePacked(r, s, v));
+    }
+
+    function test_bridge_RevertWhen_adapterIsNotAllowListed() public {
+        DepositParams memory p = _session("rogue");
+        usdcSrc.mint(factory.receiverAddress(p), 1e6);
+        vm.expectRevert(abi.encodeWithSelector(IDepositRouter.AdapterNotAllowed.selector, address(0xBAD)));
+        router.bridge(p, address(usdcSrc), address(0xBAD), "");
+    }
+
+    function test_bridge_RevertWhen_tokenCannotBeBridged() public {
+        MockERC20 other = new MockERC20();
+        DepositParams memory p = _session("other");
+        other.mint(factory.receiverAddress(p), 1e18);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDepositRouter.AdapterUnsupported.selector, address(adapter), address(other), DST
+            )
+        );
+        router.bridge(p, address(other), address(adapter), "");
+        // ...and such a token is refundable right away.
+        router.refund(p, address(other));
+        vm.assertEq(other.balanceOf(REFUND), 1e18, "unusable token refunded");
+    }
+
+    function test_bridge_RevertWhen_onTheDestinationChain() public {
+        DepositParams memory p = _session("same");
+        vm.chainId(DST);
+        vm.expectRevert(abi.encodeWithSelector(IDepositRouter.SameChain.selector, DST));
+        router.bridge(p, address(usdcDst), address(adapter), "");
+    }
+
+    function test_bridge_RevertWhen_relayerAsksForAFeeAboveTheCap() public {
+        DepositParams memory p = _session("fee");
+        usdcSrc.mint(factory.receiverAddress(p), 10e6);
+        // cap: 10 bps of 10 USDC = 0.01 USDC
+        vm.expectRevert(abi.encodeWithSelector(CCTPv2Adapter.FeeTooHigh.selector, 10_001, 10_000));
+        router.bridge(p, address(usdcSrc), address(adapter), abi.encode(uint256(10_001), uint32(1000)));
+    }
+
+    function test_refund_RevertWhen_bridgeableTokenBeforeExpiry() public {
+        DepositParams memory p = _session("early");
+        usdcSrc.mint(factory.receiverAddress(p), 1e6);
+        vm.expectRevert(abi.encodeWithSelector(IDepositRouter.NotExpired.selector, p.expiresAt));
+        router.refund(p, address(usdcSrc));
+    }
+}

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {DepositRouter} from "../src/DepositRouter.sol";
+import {IReceiverFactory} from "../src/interfaces/IReceiverFactory.sol";
+import {DepositParams} from "../src/libraries/DepositParamsLib.sol";
+import {TestBase} from "./utils/TestBase.sol";
+
+/// @notice Checks the golden vectors that the Rust relayer also checks (`relayer/evm/tests/golden_vectors.rs`)
+/// against a real deterministic deployment, and pins the receiver init-code hash: any change to router,
+/// factory or receiver bytecode moves every deposit address, and must be deliberate.
+contract GoldenVectorsTest is TestBase {
+    /// Changing this means every receiver address changes. Regenerate the fixture with
+    /// `UPDATE_FIXTURES=1 cargo test -p relayer-evm --test golden_vectors` and update the constant.
+    bytes32 internal constant PINNED_RECEIVER_INIT_CODE_HASH =
+        0xc8c8cedf6798c560abee6cb70a2cfe478dbfa4bd11cbb5f9d24b7de54bc03846;
+
+    string internal json;
+    IReceiverFactory internal factory;
+
+    function setUp() public {
+        json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/fixtures/receivers.json"));
+        bytes32 salt = vm.parseJsonBytes32(json, ".deployment.salt");
+        address router = deployDeterministic(
+            salt, abi.encodePacked(type(DepositRouter).creationCode, abi.encode(new address[](0)))
+        );
+        factory = DepositRouter(router).factory();
+    }
+
+    function test_deterministicDeployment_matchesTheFixture() public view {
+        vm.assertEq(
+            address(factory.router()), vm.parseJsonAddress(json, ".deployment.router"), "router address"
+        );
+        vm.assertEq(address(factory), vm.parseJsonAddress(json, ".deployment.factory"), "factory address");
+        vm.assertEq(
+            factory.implementation(),
+            vm.parseJsonAddress(json, ".deployment.implementation"),
+            "implementation"
+        );
+    }
+
+    function test_receiverInitCodeHash_isPinned() public view {
+        vm.assertEq(
+            factory.receiverInitCodeHash(), PINNED_RECEIVER_INIT_CODE_HASH, "receiver init code hash moved"
+        );
+        vm.assertEq(
+            factory.receiverInitCodeHash(),
+            vm.parseJsonBytes32(json, ".deployment.receiverInitCodeHash"),
+            "fixture disagrees with the pin"
+        );
+    }
+
+    function test_goldenVectors_matchTheContracts() public {
+        uint256 count = vm.parseJsonUint(json, ".count");
+        vm.assertTrue(count >= 5, "vectors missing");
+        for (uint256 i; i < count; ++i) {
+            string memory key = string.concat(".vectors[", vm.toString(i), "]");
+            DepositParams memory p = _params(string.concat(key, ".params"));
+            vm.assertEq(
+                keccak256(abi.encode(p)), vm.parseJsonBytes32(json, string.concat(key, ".paramsHash")), "hash"
+            );
+            address expected = vm.parseJsonAddress(json, string.concat(key, ".receiver"));
+            vm.assertEq(factory.receiverAddress(p), expected, "receiver address");
+            vm.assertEq(factory.deploy(p), expected, "deployed at the predicted address");
+            vm.assertTrue(expected.code.length != 0, "receiver deployed");
+        }
+    }
+
+    function _params(string memory key) internal view returns (DepositParams memory p) {
+        p.sessionId = vm.parseJsonBytes32(json, string.concat(key, ".sessionId"));
+        p.toChainId = vm.parseJsonUint(json, string.concat(key, ".toChainId"));
+        p.toToken = vm.parseJsonBytes32(json, string.concat(key, ".toToken"));
+        p.toAddress = vm.parseJsonBytes32(json, string.concat(key, ".toAddress"));
+        p.amount = vm.parseJsonUint(json, string.concat(key, ".amount"));
+        p.finalCall = vm.parseJsonBytes(json, string.concat(key, ".finalCall"));
+        p.refundAddress = vm.parseJsonBytes32(json, string.concat(key, ".refundAddress"));
+        p.expiresAt = uint64(vm.parseJsonUint(json, string.concat(key, ".expiresAt")));
+    }
+}

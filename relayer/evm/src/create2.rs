@@ -1,0 +1,90 @@
+//! Counterfactual addresses, computed offline exactly as the contracts compute them: the router's
+//! deterministic deployment, the factory and receiver implementation it creates, and each session's
+//! receiver clone at `CREATE2(factory, keccak256(abi.encode(params)), eip1167(implementation))`.
+
+use alloy::{
+    primitives::{Address, B256, address, keccak256},
+    sol_types::{SolConstructor, SolValue},
+};
+
+use crate::bindings::DepositRouter;
+
+/// The commitment of one session (see `contracts/src/libraries/DepositParamsLib.sol`).
+pub type DepositParams = DepositRouter::DepositParams;
+
+/// The deterministic deployment proxy present on anvil and on public EVM chains.
+pub const CREATE2_PROXY: Address = address!("4e59b44847b379578588920ca78fbf26c0b4956c");
+
+/// `keccak256(abi.encode(params))`: the salt of the session's receiver.
+pub fn params_hash(params: &DepositParams) -> B256 {
+    keccak256(params.abi_encode())
+}
+
+/// Init code of the minimal proxy delegating to `implementation`: solady's `LibClone.initCode`, an
+/// EIP-1167-compatible clone with a 44-byte runtime (one byte shorter than the reference one).
+pub fn clone_init_code(implementation: Address) -> Vec<u8> {
+    const HEAD: [u8; 20] = alloy::hex!("602c3d8160093d39f33d3d3d3d363d3d37363d73");
+    const TAIL: [u8; 13] = alloy::hex!("5af43d3d93803e602a57fd5bf3");
+    [&HEAD[..], implementation.as_slice(), &TAIL[..]].concat()
+}
+
+/// Where one router deployment lives; identical on every chain deployed with the same salt and adapters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deployment {
+    /// The `DepositRouter`.
+    pub router: Address,
+    /// The `ReceiverFactory` the router created (its first CREATE).
+    pub factory: Address,
+    /// The `DepositReceiver` implementation the factory created (its first CREATE).
+    pub implementation: Address,
+}
+
+impl Deployment {
+    /// The router's init code: creation bytecode followed by the ABI-encoded adapter list.
+    pub fn router_init_code(adapters: &[Address]) -> Vec<u8> {
+        let args = DepositRouter::constructorCall {
+            adapters_: adapters.to_vec(),
+        }
+        .abi_encode();
+        [DepositRouter::BYTECODE.as_ref(), &args].concat()
+    }
+
+    /// The deployment the deterministic deployment proxy makes from `salt` and `adapters`.
+    pub fn deterministic(salt: B256, adapters: &[Address]) -> Self {
+        let router = CREATE2_PROXY.create2_from_code(salt, Self::router_init_code(adapters));
+        Self::at_router(router)
+    }
+
+    /// The factory and implementation of a router at `router` (contract nonces start at 1).
+    pub fn at_router(router: Address) -> Self {
+        let factory = router.create(1);
+        Self {
+            router,
+            factory,
+            implementation: factory.create(1),
+        }
+    }
+
+    /// `keccak256` of a receiver clone's init code.
+    pub fn receiver_init_code_hash(&self) -> B256 {
+        keccak256(clone_init_code(self.implementation))
+    }
+
+    /// The receiver address of `params`, deployed or not.
+    pub fn receiver(&self, params: &DepositParams) -> Address {
+        self.factory
+            .create2(params_hash(params), self.receiver_init_code_hash())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clone_init_code_is_solady_53_byte_creation_code() {
+        let code = clone_init_code(Address::repeat_byte(0xab));
+        assert_eq!(code.len(), 53);
+        assert_eq!(&code[20..40], Address::repeat_byte(0xab).as_slice());
+    }
+}
