@@ -1,0 +1,11 @@
+//! Domain types shared by every relayer crate: money in base units, session and client-secret ids,
+//! and the session state machine. Pure code: no I/O, no clocks (time is passed in).
+
+pub mod ids;
+pub mod money;
+pub mod session;
+
+pub use alloy_primitives::{Address, B256, Bytes, U256};
+pub use ids::{ClientSecret, IdError, SessionId};
+pub use money::{AmountError, format_units, parse_units};
+pub use session::*;

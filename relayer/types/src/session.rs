@@ -1,0 +1,708 @@
+//! The deposit session and its state machine. `Session::apply` is the only way a session changes; it
+//! is pure (time comes in with the event) and refuses anything that would change a terminal status.
+//!
+//! ```text
+//! requires_payment_method ─set payment method─▶ waiting_payment ─deposit seen─▶ processing
+//!          │                                         │                           ├─delivered─▶ succeeded
+//!          └────────────────expiresAt────────────────┴──▶ expired                └─bounced / refunded─▶ bounced
+//! ```
+//! Deposits and settlements after a terminal status are still recorded (nothing is lost), but never
+//! change the status.
+
+use std::collections::BTreeMap;
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ClientSecret, SessionId};
+
+/// Where a session stands. Serialized exactly as the API spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    /// Created; waiting for the user to choose how to pay.
+    RequiresPaymentMethod,
+    /// Payment method set; waiting for the deposit.
+    WaitingPayment,
+    /// Deposit seen; funds are being delivered.
+    Processing,
+    /// Delivered to the destination. Terminal.
+    Succeeded,
+    /// Returned to the refund address. Terminal.
+    Bounced,
+    /// Timed out before a deposit was seen. Terminal.
+    Expired,
+}
+
+impl SessionStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [Self; 6] = [
+        Self::RequiresPaymentMethod,
+        Self::WaitingPayment,
+        Self::Processing,
+        Self::Succeeded,
+        Self::Bounced,
+        Self::Expired,
+    ];
+
+    /// Terminal statuses never change.
+    pub const fn is_terminal(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Bounced | Self::Expired)
+    }
+
+    /// The API spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::RequiresPaymentMethod => "requires_payment_method",
+            Self::WaitingPayment => "waiting_payment",
+            Self::Processing => "processing",
+            Self::Succeeded => "succeeded",
+            Self::Bounced => "bounced",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+/// A token as configured for a chain, captured into the session so it is self-describing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRef {
+    /// Chain the token lives on.
+    pub chain_id: u64,
+    /// Chain display name (from config), e.g. "Base".
+    pub chain_name: String,
+    /// Token contract.
+    pub address: Address,
+    /// Symbol (from config), e.g. "USDC".
+    pub symbol: String,
+    /// Decimals (from config).
+    pub decimals: u8,
+}
+
+/// A landed delivery (or, for a bounced session, the refund).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Transaction that moved the funds.
+    pub tx_hash: B256,
+    /// Amount that actually arrived, in base units.
+    pub received: U256,
+}
+
+/// Where a session's funds go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destination {
+    /// Recipient, or the contract called with `calldata`.
+    pub address: Address,
+    /// Token (and chain) to deliver.
+    pub token: TokenRef,
+    /// Fixed amount in base units; `None` lets the user choose.
+    pub amount: Option<U256>,
+    /// Calldata for `address`; delivery is approve + call.
+    pub calldata: Option<Bytes>,
+    /// Set once funds are delivered (or refunded, for `bounced`).
+    pub delivery: Option<Delivery>,
+}
+
+/// Display settings for the checkout page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisplayInfo {
+    /// Title, e.g. "Deposit to Acme".
+    pub title: String,
+    /// One-word verb, e.g. "Deposit".
+    pub verb: String,
+    /// Custom theme CSS.
+    pub theme_css_url: Option<String>,
+    /// Payment options in display order, as given (strings or nested arrays of strings).
+    pub payment_options: Option<Vec<PaymentOption>>,
+}
+
+/// One entry of `display.paymentOptions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PaymentOption {
+    /// A single option.
+    One(String),
+    /// A group, shown in this order.
+    Group(Vec<String>),
+}
+
+/// The detected source of a deposit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// Sender.
+    pub from: Address,
+    /// Token (and chain) sent.
+    pub token: TokenRef,
+    /// Amount sent, in base units.
+    pub sent: U256,
+    /// Deposit transaction.
+    pub tx_hash: B256,
+}
+
+/// How the user pays. Only EVM receiver-address payment is implemented so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// Send tokens to `receiver` on any supported EVM chain.
+    Evm {
+        /// The session's counterfactual receiver (same on every supported EVM chain).
+        receiver: Address,
+        /// First detected deposit.
+        source: Option<Source>,
+        /// When the payment method was set (unix seconds).
+        created_at: u64,
+    },
+}
+
+impl PaymentMethod {
+    /// The deposit address, if this method has one.
+    pub const fn receiver(&self) -> Option<Address> {
+        match self {
+            Self::Evm { receiver, .. } => Some(*receiver),
+        }
+    }
+}
+
+/// Where a chain event sits; identifies it uniquely so replays are recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EventId {
+    /// Chain.
+    pub chain_id: u64,
+    /// Block number.
+    pub block_number: u64,
+    /// Transaction.
+    pub tx_hash: B256,
+    /// Log index within the block.
+    pub log_index: u64,
+}
+
+/// A token transfer into the session's receiver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deposit {
+    /// The `Transfer` log.
+    pub event: EventId,
+    /// Block hash of the log (for reorg handling).
+    pub block_hash: B256,
+    /// Sender.
+    pub from: Address,
+    /// Token.
+    pub token: TokenRef,
+    /// Amount, in base units.
+    pub amount: U256,
+}
+
+/// How an on-chain settlement ended (mirrors `IDepositRouter.Outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Reached the destination.
+    Delivered,
+    /// The final call reverted; everything went to the refund address.
+    Bounced,
+    /// Sent to the refund address without a delivery attempt.
+    Refunded,
+}
+
+/// A router `Settled` event for this session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settlement {
+    /// The `Settled` log.
+    pub event: EventId,
+    /// Token moved.
+    pub token: Address,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// Taken from the receiver.
+    pub amount: U256,
+    /// Reached the destination.
+    pub delivered: U256,
+    /// Reached the refund address.
+    pub refunded: U256,
+}
+
+/// A deposit session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// Public id.
+    pub id: SessionId,
+    /// Per-session client credential.
+    pub client_secret: ClientSecret,
+    /// Current status.
+    pub status: SessionStatus,
+    /// Where funds go.
+    pub destination: Destination,
+    /// Display settings.
+    pub display: DisplayInfo,
+    /// Integrator's key-value pairs.
+    pub metadata: Option<BTreeMap<String, String>>,
+    /// Refund address as given by the integrator (the committed one defaults to the destination).
+    pub refund_address: Option<Address>,
+    /// How the user pays.
+    pub payment_method: Option<PaymentMethod>,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds.
+    pub expires_at: u64,
+    /// Every deposit seen, including late and extra ones.
+    pub deposits: Vec<Deposit>,
+    /// Every settlement seen.
+    pub settlements: Vec<Settlement>,
+}
+
+/// Something that happened to a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// The user chose how to pay, at `now`.
+    PaymentMethodSet {
+        /// The method.
+        method: PaymentMethod,
+        /// Unix seconds.
+        now: u64,
+    },
+    /// A transfer into the receiver reached the required confirmations.
+    DepositDetected(Deposit),
+    /// A deposit's block was reorganised away.
+    DepositOrphaned(EventId),
+    /// The router settled funds of this session.
+    Settled(Settlement),
+    /// The clock passed `now`.
+    Tick {
+        /// Unix seconds.
+        now: u64,
+    },
+}
+
+/// Why an event was refused. Refusals change nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    /// The session is past `expiresAt`.
+    #[error("session has expired")]
+    Expired,
+    /// The status does not accept this event.
+    #[error("session is {0}, which does not accept this")]
+    WrongStatus(&'static str),
+    /// A different payment method is already set.
+    #[error("a different payment method is already set")]
+    PaymentMethodConflict,
+}
+
+/// What `apply` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    /// Status before.
+    pub from: SessionStatus,
+    /// Status after.
+    pub to: SessionStatus,
+    /// Whether anything at all changed (false for a replayed event).
+    pub changed: bool,
+}
+
+impl Session {
+    /// Applies `event`. On `Err` the session is unchanged.
+    pub fn apply(&mut self, event: SessionEvent) -> Result<Applied, StateError> {
+        let from = self.status;
+        let changed = match event {
+            SessionEvent::PaymentMethodSet { method, now } => {
+                self.set_payment_method(method, now)?
+            }
+            SessionEvent::DepositDetected(deposit) => self.record_deposit(deposit),
+            SessionEvent::DepositOrphaned(id) => self.orphan_deposit(id),
+            SessionEvent::Settled(settlement) => self.record_settlement(settlement),
+            SessionEvent::Tick { now } => self.tick(now),
+        };
+        Ok(Applied {
+            from,
+            to: self.status,
+            changed,
+        })
+    }
+
+    fn set_payment_method(&mut self, method: PaymentMethod, now: u64) -> Result<bool, StateError> {
+        if now >= self.expires_at || self.status == SessionStatus::Expired {
+            return Err(StateError::Expired);
+        }
+        match (self.status, &self.payment_method) {
+            (SessionStatus::RequiresPaymentMethod, _) => {
+                self.payment_method = Some(method);
+                self.status = SessionStatus::WaitingPayment;
+                Ok(true)
+            }
+            // Setting the same method again is idempotent: the user reloaded the page.
+            (SessionStatus::WaitingPayment, Some(existing))
+                if existing.receiver() == method.receiver() =>
+            {
+                Ok(false)
+            }
+            (SessionStatus::WaitingPayment, _) => Err(StateError::PaymentMethodConflict),
+            (status, _) => Err(StateError::WrongStatus(status.as_str())),
+        }
+    }
+
+    fn record_deposit(&mut self, deposit: Deposit) -> bool {
+        if self.deposits.iter().any(|d| d.event == deposit.event) {
+            return false;
+        }
+        let source = Source {
+            from: deposit.from,
+            token: deposit.token.clone(),
+            sent: deposit.amount,
+            tx_hash: deposit.event.tx_hash,
+        };
+        self.deposits.push(deposit);
+        if matches!(
+            self.status,
+            SessionStatus::RequiresPaymentMethod | SessionStatus::WaitingPayment
+        ) {
+            if let Some(PaymentMethod::Evm { source: slot, .. }) = &mut self.payment_method {
+                *slot = Some(source);
+            }
+            self.status = SessionStatus::Processing;
+        }
+        true
+    }
+
+    fn orphan_deposit(&mut self, id: EventId) -> bool {
+        let before = self.deposits.len();
+        self.deposits.retain(|d| d.event != id);
+        if self.deposits.len() == before {
+            return false;
+        }
+        if self.status == SessionStatus::Processing
+            && self.deposits.is_empty()
+            && self.settlements.is_empty()
+        {
+            if let Some(PaymentMethod::Evm { source, .. }) = &mut self.payment_method {
+                *source = None;
+            }
+            self.status = SessionStatus::WaitingPayment;
+        }
+        true
+    }
+
+    fn record_settlement(&mut self, settlement: Settlement) -> bool {
+        if self.settlements.iter().any(|s| s.event == settlement.event) {
+            return false;
+        }
+        let delivery = |received| Delivery {
+            tx_hash: settlement.event.tx_hash,
+            received,
+        };
+        if matches!(
+            self.status,
+            SessionStatus::Processing | SessionStatus::WaitingPayment
+        ) {
+            let (status, received) = match settlement.outcome {
+                Outcome::Delivered => (SessionStatus::Succeeded, settlement.delivered),
+                Outcome::Bounced | Outcome::Refunded => {
+                    (SessionStatus::Bounced, settlement.refunded)
+                }
+            };
+            self.status = status;
+            self.destination.delivery = Some(delivery(received));
+        }
+        self.settlements.push(settlement);
+        true
+    }
+
+    fn tick(&mut self, now: u64) -> bool {
+        let open = matches!(
+            self.status,
+            SessionStatus::RequiresPaymentMethod | SessionStatus::WaitingPayment
+        );
+        if open && now >= self.expires_at {
+            self.status = SessionStatus::Expired;
+            return true;
+        }
+        false
+    }
+
+    /// Total deposited so far, in base units.
+    pub fn deposited(&self) -> U256 {
+        self.deposits.iter().map(|d| d.amount).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use SessionStatus::*;
+
+    const EXPIRES: u64 = 1_700_003_600;
+
+    fn token() -> TokenRef {
+        TokenRef {
+            chain_id: 8453,
+            chain_name: "Base".into(),
+            address: Address::repeat_byte(0x83),
+            symbol: "USDC".into(),
+            decimals: 6,
+        }
+    }
+
+    fn session(status: SessionStatus) -> Session {
+        Session {
+            id: SessionId::from_bytes([1; 16]),
+            client_secret: ClientSecret::from_bytes([2; 16]),
+            status,
+            destination: Destination {
+                address: Address::repeat_byte(0xd0),
+                token: token(),
+                amount: Some(U256::from(10_000_000u64)),
+                calldata: None,
+                delivery: None,
+            },
+            display: DisplayInfo {
+                title: "Deposit to Acme".into(),
+                verb: "Deposit".into(),
+                theme_css_url: None,
+                payment_options: None,
+            },
+            metadata: None,
+            refund_address: None,
+            payment_method: (status != RequiresPaymentMethod).then(evm),
+            created_at: EXPIRES - 3600,
+            expires_at: EXPIRES,
+            deposits: vec![],
+            settlements: vec![],
+        }
+    }
+
+    fn evm() -> PaymentMethod {
+        PaymentMethod::Evm {
+            receiver: Address::repeat_byte(0xee),
+            source: None,
+            created_at: EXPIRES - 3000,
+        }
+    }
+
+    fn event(n: u8) -> EventId {
+        EventId {
+            chain_id: 8453,
+            block_number: u64::from(n),
+            tx_hash: B256::repeat_byte(n),
+            log_index: 0,
+        }
+    }
+
+    fn deposit(n: u8) -> SessionEvent {
+        SessionEvent::DepositDetected(Deposit {
+            event: event(n),
+            block_hash: B256::repeat_byte(0xbb),
+            from: Address::repeat_byte(0xaa),
+            token: token(),
+            amount: U256::from(10_000_000u64),
+        })
+    }
+
+    fn settled(n: u8, outcome: Outcome) -> SessionEvent {
+        SessionEvent::Settled(Settlement {
+            event: event(n),
+            token: token().address,
+            outcome,
+            amount: U256::from(10_000_000u64),
+            delivered: U256::from(if outcome == Outcome::Delivered {
+                10_000_000u64
+            } else {
+                0
+            }),
+            refunded: U256::from(if outcome == Outcome::Delivered {
+                0
+            } else {
+                10_000_000u64
+            }),
+        })
+    }
+
+    fn set_pm(now: u64) -> SessionEvent {
+        SessionEvent::PaymentMethodSet { method: evm(), now }
+    }
+
+    #[test]
+    fn transitions_follow_the_lifecycle_table() {
+        let before = EXPIRES - 10;
+        let after = EXPIRES;
+        // (from, event, expected status or error)
+        let table: Vec<(
+            SessionStatus,
+            SessionEvent,
+            Result<SessionStatus, StateError>,
+        )> = vec![
+            (RequiresPaymentMethod, set_pm(before), Ok(WaitingPayment)),
+            (
+                RequiresPaymentMethod,
+                set_pm(after),
+                Err(StateError::Expired),
+            ),
+            (
+                RequiresPaymentMethod,
+                SessionEvent::Tick { now: before },
+                Ok(RequiresPaymentMethod),
+            ),
+            (
+                RequiresPaymentMethod,
+                SessionEvent::Tick { now: after },
+                Ok(Expired),
+            ),
+            (WaitingPayment, set_pm(before), Ok(WaitingPayment)),
+            (WaitingPayment, deposit(1), Ok(Processing)),
+            (
+                WaitingPayment,
+                SessionEvent::Tick { now: after },
+                Ok(Expired),
+            ),
+            (
+                WaitingPayment,
+                settled(1, Outcome::Delivered),
+                Ok(Succeeded),
+            ),
+            (
+                Processing,
+                SessionEvent::Tick { now: after },
+                Ok(Processing),
+            ),
+            (Processing, deposit(2), Ok(Processing)),
+            (Processing, settled(1, Outcome::Delivered), Ok(Succeeded)),
+            (Processing, settled(1, Outcome::Bounced), Ok(Bounced)),
+            (Processing, settled(1, Outcome::Refunded), Ok(Bounced)),
+            (
+                Processing,
+                set_pm(before),
+                Err(StateError::WrongStatus("processing")),
+            ),
+            (Succeeded, deposit(2), Ok(Succeeded)),
+            (Succeeded, settled(2, Outcome::Refunded), Ok(Succeeded)),
+            (
+                Succeeded,
+                set_pm(before),
+                Err(StateError::WrongStatus("succeeded")),
+            ),
+            (Bounced, settled(2, Outcome::Delivered), Ok(Bounced)),
+            (Bounced, SessionEvent::Tick { now: after }, Ok(Bounced)),
+            (Expired, deposit(1), Ok(Expired)),
+            (Expired, settled(1, Outcome::Delivered), Ok(Expired)),
+            (Expired, set_pm(before), Err(StateError::Expired)),
+        ];
+        for (from, ev, want) in table {
+            let mut s = session(from);
+            let original = s.clone();
+            let got = s.apply(ev.clone()).map(|a| a.to);
+            assert_eq!(got, want, "{from:?} + {ev:?}");
+            if got.is_err() {
+                assert_eq!(
+                    s, original,
+                    "a refused event changed the session: {from:?} + {ev:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn terminal_statuses_never_change() {
+        let events = [
+            set_pm(0),
+            deposit(3),
+            settled(3, Outcome::Delivered),
+            settled(4, Outcome::Bounced),
+            SessionEvent::Tick { now: u64::MAX },
+            SessionEvent::DepositOrphaned(event(3)),
+        ];
+        for status in SessionStatus::ALL.into_iter().filter(|s| s.is_terminal()) {
+            let mut s = session(status);
+            for ev in events.clone() {
+                let _ = s.apply(ev);
+                assert_eq!(s.status, status);
+            }
+        }
+    }
+
+    #[test]
+    fn deposit_sets_the_payment_method_source_and_replays_are_ignored() {
+        let mut s = session(WaitingPayment);
+        assert!(s.apply(deposit(1)).is_ok_and(|a| a.changed));
+        let Some(PaymentMethod::Evm {
+            source: Some(source),
+            ..
+        }) = &s.payment_method
+        else {
+            panic!("source not set")
+        };
+        assert_eq!(source.tx_hash, B256::repeat_byte(1));
+        assert_eq!(source.sent, U256::from(10_000_000u64));
+        assert_eq!(
+            s.apply(deposit(1)),
+            Ok(Applied {
+                from: Processing,
+                to: Processing,
+                changed: false
+            })
+        );
+        assert_eq!(s.deposits.len(), 1);
+    }
+
+    #[test]
+    fn delivery_carries_the_settlement_tx_and_measured_amount() {
+        let mut s = session(Processing);
+        let mut ev = settled(7, Outcome::Delivered);
+        if let SessionEvent::Settled(st) = &mut ev {
+            st.delivered = U256::from(9_900_000u64);
+        }
+        s.apply(ev).ok();
+        assert_eq!(
+            s.destination.delivery,
+            Some(Delivery {
+                tx_hash: B256::repeat_byte(7),
+                received: U256::from(9_900_000u64)
+            })
+        );
+    }
+
+    #[test]
+    fn bounced_delivery_is_the_refund() {
+        let mut s = session(Processing);
+        s.apply(settled(8, Outcome::Bounced)).ok();
+        assert_eq!(s.status, Bounced);
+        assert_eq!(
+            s.destination.delivery.map(|d| d.received),
+            Some(U256::from(10_000_000u64))
+        );
+    }
+
+    #[test]
+    fn late_deposits_and_settlements_are_recorded_on_terminal_sessions() {
+        let mut s = session(Succeeded);
+        s.apply(deposit(5)).ok();
+        s.apply(settled(6, Outcome::Delivered)).ok();
+        assert_eq!(
+            (s.deposits.len(), s.settlements.len(), s.status),
+            (1, 1, Succeeded)
+        );
+    }
+
+    #[test]
+    fn an_orphaned_only_deposit_returns_the_session_to_waiting_payment() {
+        let mut s = session(WaitingPayment);
+        s.apply(deposit(1)).ok();
+        s.apply(SessionEvent::DepositOrphaned(event(1))).ok();
+        assert_eq!(s.status, WaitingPayment);
+        assert!(matches!(
+            s.payment_method,
+            Some(PaymentMethod::Evm { source: None, .. })
+        ));
+    }
+
+    #[test]
+    fn a_different_payment_method_conflicts() {
+        let mut s = session(WaitingPayment);
+        let other = PaymentMethod::Evm {
+            receiver: Address::repeat_byte(1),
+            source: None,
+            created_at: 0,
+        };
+        assert_eq!(
+            s.apply(SessionEvent::PaymentMethodSet {
+                method: other,
+                now: 0
+            }),
+            Err(StateError::PaymentMethodConflict)
+        );
+    }
+}
