@@ -1,0 +1,128 @@
+//! Persistence for the relayer: sessions (versioned, compare-and-swap updates), the receiver index,
+//! watcher cursors with the block hashes needed to detect reorgs, and send intents. The [`Store`]
+//! trait speaks only domain types; [`SledStore`] is the embedded default. Every write that matters is
+//! flushed to disk before the call returns.
+
+mod sled_store;
+
+use relayer_types::{Address, B256, Intent, Session, SessionId};
+use serde::{Deserialize, Serialize};
+
+pub use sled_store::SledStore;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend failed (I/O, corruption).
+    #[error("storage backend: {0}")]
+    Backend(String),
+    /// A stored value could not be decoded.
+    #[error("stored value is unreadable: {0}")]
+    Codec(String),
+    /// A session with this id already exists.
+    #[error("session {0} already exists")]
+    AlreadyExists(SessionId),
+    /// No session with this id.
+    #[error("session {0} not found")]
+    NotFound(SessionId),
+}
+
+/// A value with the version it was stored at; updates must name the version they replace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Versioned<T> {
+    /// Incremented on every write.
+    pub version: u64,
+    /// The value.
+    pub value: T,
+}
+
+/// How far a chain watcher got: the last fully processed block and its hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Block number.
+    pub block: u64,
+    /// Its hash, to detect a reorg under the cursor.
+    pub hash: B256,
+}
+
+/// The relayer's persistent state.
+pub trait Store: Send + Sync + 'static {
+    /// Stores a new session durably. Fails with `AlreadyExists` if the id is taken.
+    fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
+
+    /// The session with `id`, with its version.
+    fn session(&self, id: &SessionId) -> Result<Option<Versioned<Session>>, StoreError>;
+
+    /// Replaces the session if it is still at `expected_version`; returns the new version, or `None`
+    /// if someone else wrote first (re-read and retry).
+    fn replace_session(
+        &self,
+        session: &Session,
+        expected_version: u64,
+    ) -> Result<Option<u64>, StoreError>;
+
+    /// Calls `visit` with every session.
+    fn scan_sessions(&self, visit: &mut dyn FnMut(Session)) -> Result<(), StoreError>;
+
+    /// Records that `receiver` belongs to session `id`.
+    fn index_receiver(&self, receiver: Address, id: &SessionId) -> Result<(), StoreError>;
+
+    /// The session whose receiver is `receiver`.
+    fn session_by_receiver(&self, receiver: Address) -> Result<Option<SessionId>, StoreError>;
+
+    /// The watcher cursor of `chain_id`.
+    fn cursor(&self, chain_id: u64) -> Result<Option<Cursor>, StoreError>;
+
+    /// Advances (or rolls back) the cursor of `chain_id`, storing the hashes of the blocks it covered.
+    fn set_cursor(
+        &self,
+        chain_id: u64,
+        cursor: Cursor,
+        blocks: &[(u64, B256)],
+    ) -> Result<(), StoreError>;
+
+    /// The stored hash of block `number` on `chain_id`.
+    fn block_hash(&self, chain_id: u64, number: u64) -> Result<Option<B256>, StoreError>;
+
+    /// Forgets block hashes below `number` (older than any reorg we handle).
+    fn prune_block_hashes(&self, chain_id: u64, below: u64) -> Result<(), StoreError>;
+
+    /// Stores (or replaces) an intent durably.
+    fn put_intent(&self, intent: &Intent) -> Result<(), StoreError>;
+
+    /// Pending intents of `signer` on `chain_id`, by nonce.
+    fn intents(&self, chain_id: u64, signer: Address) -> Result<Vec<Intent>, StoreError>;
+
+    /// Removes a finished intent.
+    fn delete_intent(&self, chain_id: u64, signer: Address, nonce: u64) -> Result<(), StoreError>;
+}
+
+/// Why [`update_session`] did not write.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError<E> {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The closure refused the change.
+    #[error("{0}")]
+    Rejected(E),
+}
+
+/// Read-modify-write of one session with optimistic concurrency: `change` runs on the latest version
+/// and returns whether it changed anything; conflicts are retried. Returns the session as stored.
+pub fn update_session<E>(
+    store: &dyn Store,
+    id: &SessionId,
+    mut change: impl FnMut(&mut Session) -> Result<bool, E>,
+) -> Result<Session, UpdateError<E>> {
+    loop {
+        let Versioned { version, mut value } =
+            store.session(id)?.ok_or(StoreError::NotFound(*id))?;
+        if !change(&mut value).map_err(UpdateError::Rejected)? {
+            return Ok(value);
+        }
+        if store.replace_session(&value, version)?.is_some() {
+            return Ok(value);
+        }
+    }
+}
