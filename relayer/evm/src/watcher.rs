@@ -1,0 +1,345 @@
+//! The chain watcher: reads ERC-20 `Transfer` logs of the configured tokens (by token contract, not by
+//! recipient) and the router's `Settled` logs, keeps only transfers into known receivers (an in-memory
+//! lookup, so cost grows with logs, not with open sessions), waits for the chain's confirmations, and
+//! hands each batch to an [`EventSink`] *before* advancing its persisted cursor. Block hashes are stored
+//! with the cursor; when the chain under the cursor changes, it walks back to the fork point, tells the
+//! sink, and re-reads from there.
+
+use std::{future::Future, sync::Arc, sync::atomic::Ordering, time::Duration};
+
+use alloy::{
+    eips::BlockNumberOrTag,
+    primitives::{Address, B256},
+    providers::Provider,
+    rpc::types::{Filter, Log},
+    sol,
+    sol_types::SolEvent,
+};
+use relayer_store::{Cursor, Store, StoreError};
+use relayer_types::{Deposit, EventId, Outcome, SessionId, Settlement};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    bindings::DepositRouter::Settled,
+    chain::{EvmChain, RpcFailure},
+};
+
+sol! {
+    /// The ERC-20 transfer event.
+    event Transfer(address indexed from, address indexed to, uint256 value);
+}
+
+/// Something the watcher saw, confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainEvent {
+    /// A transfer into the receiver of `session`.
+    Deposit {
+        /// Owner of the receiver.
+        session: SessionId,
+        /// The transfer.
+        deposit: Deposit,
+    },
+    /// The router settled funds of `session`.
+    Settled {
+        /// Session, from the event's `sessionId` topic.
+        session: SessionId,
+        /// The settlement.
+        settlement: Settlement,
+    },
+}
+
+/// Why a sink refused a batch; the watcher retries the same range.
+#[derive(Debug, thiserror::Error)]
+#[error("event sink: {0}")]
+pub struct SinkError(pub String);
+
+/// Where confirmed events go. Implementations must be durable before returning `Ok`, because the
+/// watcher advances its cursor right after, and must tolerate replays (after a crash the same range
+/// is delivered again).
+pub trait EventSink: Send + Sync {
+    /// The session owning `receiver`, if any (called for every transfer: keep it in memory).
+    fn session_for_receiver(&self, receiver: Address) -> Option<SessionId>;
+
+    /// Applies confirmed events of `chain_id`, in chain order.
+    fn apply(
+        &self,
+        chain_id: u64,
+        events: Vec<ChainEvent>,
+    ) -> impl Future<Output = Result<(), SinkError>> + Send;
+
+    /// Blocks from `from_block` on were reorganised away: undo what was derived from them.
+    fn reorg(
+        &self,
+        chain_id: u64,
+        from_block: u64,
+    ) -> impl Future<Output = Result<(), SinkError>> + Send;
+}
+
+/// Why one watcher step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// RPC failure; retried with backoff.
+    #[error(transparent)]
+    Rpc(#[from] RpcFailure),
+    /// Store failure; retried with backoff.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Sink failure; retried with backoff.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    /// The node returned something inconsistent (a missing block); retried.
+    #[error("inconsistent node answer: {0}")]
+    Inconsistent(String),
+}
+
+/// How many blocks back a reorg is searched for before giving up and re-reading from there.
+const MAX_REORG_DEPTH: u64 = 256;
+
+/// Decodes the logs of one range into events, in chain order. Transfers to addresses that are not
+/// receivers and tokens that are not configured are dropped here.
+pub fn decode_logs(chain: &EvmChain, sink: &impl EventSink, logs: &[Log]) -> Vec<ChainEvent> {
+    let mut events = vec![];
+    for log in logs {
+        let (Some(block_number), Some(tx_hash), Some(log_index), Some(block_hash)) = (
+            log.block_number,
+            log.transaction_hash,
+            log.log_index,
+            log.block_hash,
+        ) else {
+            continue;
+        };
+        let event = EventId {
+            chain_id: chain.spec.chain_id,
+            block_number,
+            tx_hash,
+            log_index,
+        };
+        if log.address() == chain.spec.router {
+            let Ok(settled) = Settled::decode_log(&log.inner) else {
+                continue;
+            };
+            let Some(session) = session_from_topic(settled.sessionId) else {
+                continue;
+            };
+            // `IDepositRouter.Outcome` is a uint8 in the ABI: 0 Delivered, 1 Bounced, 2 Refunded.
+            let outcome = match settled.outcome {
+                0 => Outcome::Delivered,
+                1 => Outcome::Bounced,
+                2 => Outcome::Refunded,
+                other => {
+                    tracing::error!(outcome = other, "unknown settlement outcome; event skipped");
+                    continue;
+                }
+            };
+            events.push(ChainEvent::Settled {
+                session,
+                settlement: Settlement {
+                    event,
+                    token: settled.token,
+                    outcome,
+                    amount: settled.amount,
+                    delivered: settled.delivered,
+                    refunded: settled.refunded,
+                },
+            });
+        } else if let Some(token) = chain.token(log.address()) {
+            let Ok(transfer) = Transfer::decode_log(&log.inner) else {
+                continue;
+            };
+            let Some(session) = sink.session_for_receiver(transfer.to) else {
+                continue;
+            };
+            events.push(ChainEvent::Deposit {
+                session,
+                deposit: Deposit {
+                    event,
+                    block_hash,
+                    from: transfer.from,
+                    token: token.clone(),
+                    amount: transfer.value,
+                },
+            });
+        }
+    }
+    events
+}
+
+/// Session ids are 16 bytes, left-aligned in the contracts' `bytes32 sessionId`.
+fn session_from_topic(topic: B256) -> Option<SessionId> {
+    let (id, rest) = topic.0.split_at(16);
+    rest.iter()
+        .all(|b| *b == 0)
+        .then(|| SessionId::from_bytes(id.try_into().unwrap_or_default()))
+}
+
+/// The filter for one range: every configured token's `Transfer` and the router's `Settled`.
+pub fn filter(chain: &EvmChain, from: u64, to: u64) -> Filter {
+    let mut addresses: Vec<Address> = chain.spec.tokens.iter().map(|t| t.address).collect();
+    addresses.push(chain.spec.router);
+    Filter::new()
+        .address(addresses)
+        .event_signature(vec![Transfer::SIGNATURE_HASH, Settled::SIGNATURE_HASH])
+        .from_block(from)
+        .to_block(to)
+}
+
+/// Runs the watcher of `chain` until `cancel`. Failures are logged and retried with capped backoff.
+pub async fn run(
+    chain: Arc<EvmChain>,
+    store: Arc<dyn Store>,
+    sink: Arc<impl EventSink>,
+    cancel: CancellationToken,
+) {
+    let mut backoff = chain.spec.poll_interval;
+    loop {
+        let delay = match step(&chain, store.as_ref(), sink.as_ref()).await {
+            Ok(true) => Duration::ZERO,
+            Ok(false) => {
+                backoff = chain.spec.poll_interval;
+                chain.spec.poll_interval
+            }
+            Err(error) => {
+                tracing::warn!(chain_id = chain.spec.chain_id, %error, "watcher step failed; retrying");
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                backoff
+            }
+        };
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+async fn block_hash(chain: &EvmChain, number: u64) -> Result<B256, WatchError> {
+    let block = chain
+        .rpc(
+            chain
+                .provider
+                .get_block_by_number(BlockNumberOrTag::Number(number))
+                .into_future(),
+        )
+        .await?
+        .ok_or_else(|| WatchError::Inconsistent(format!("block {number} missing")))?;
+    Ok(block.header.hash)
+}
+
+/// One watcher step: processes at most one range. Returns whether more confirmed blocks are waiting.
+pub async fn step(
+    chain: &EvmChain,
+    store: &dyn Store,
+    sink: &impl EventSink,
+) -> Result<bool, WatchError> {
+    let chain_id = chain.spec.chain_id;
+    let head = chain
+        .rpc(chain.provider.get_block_number().into_future())
+        .await?;
+    chain.stats.head.store(head, Ordering::Relaxed);
+    // With N confirmations a block counts once N-1 blocks sit on top of it.
+    let Some(safe) = (head + 1).checked_sub(chain.spec.confirmations.max(1)) else {
+        return Ok(false);
+    };
+
+    let cursor = match store.cursor(chain_id)? {
+        Some(cursor) => cursor,
+        None => {
+            let start = chain.spec.start_block.unwrap_or(safe).min(safe);
+            // The cursor names the last processed block: start just below the first one to index.
+            let block = start.saturating_sub(1);
+            let cursor = Cursor {
+                block,
+                hash: block_hash(chain, block).await?,
+            };
+            store.set_cursor(chain_id, cursor, &[(block, cursor.hash)])?;
+            if start == 0 {
+                // Block 0 itself cannot hold transfers into receivers worth indexing.
+                tracing::info!(chain_id, "watcher starts at genesis");
+            }
+            cursor
+        }
+    };
+    chain.stats.processed.store(cursor.block, Ordering::Relaxed);
+    if cursor.block >= safe {
+        return Ok(false);
+    }
+
+    if block_hash(chain, cursor.block).await? != cursor.hash {
+        rollback(chain, store, sink, cursor).await?;
+        return Ok(true);
+    }
+
+    let from = cursor.block + 1;
+    let to = safe.min(cursor.block + chain.spec.max_block_range.max(1));
+    let logs = chain
+        .rpc(
+            chain
+                .provider
+                .get_logs(&filter(chain, from, to))
+                .into_future(),
+        )
+        .await?;
+    let to_hash = block_hash(chain, to).await?;
+    let mut blocks: Vec<(u64, B256)> = logs
+        .iter()
+        .filter_map(|l| Some((l.block_number?, l.block_hash?)))
+        .collect();
+    blocks.push((to, to_hash));
+    blocks.dedup();
+
+    let events = decode_logs(chain, sink, &logs);
+    if !events.is_empty() {
+        tracing::debug!(
+            chain_id,
+            from,
+            to,
+            events = events.len(),
+            "confirmed events"
+        );
+        sink.apply(chain_id, events).await?;
+    }
+    store.set_cursor(
+        chain_id,
+        Cursor {
+            block: to,
+            hash: to_hash,
+        },
+        &blocks,
+    )?;
+    store.prune_block_hashes(chain_id, to.saturating_sub(MAX_REORG_DEPTH))?;
+    chain.stats.processed.store(to, Ordering::Relaxed);
+    Ok(to < safe)
+}
+
+/// The block under the cursor changed: find the newest stored block still on the chain, tell the sink
+/// everything above it is gone, and move the cursor there.
+async fn rollback(
+    chain: &EvmChain,
+    store: &dyn Store,
+    sink: &impl EventSink,
+    cursor: Cursor,
+) -> Result<(), WatchError> {
+    let chain_id = chain.spec.chain_id;
+    let floor = cursor.block.saturating_sub(MAX_REORG_DEPTH);
+    let mut number = cursor.block;
+    let fork = loop {
+        if number <= floor {
+            break floor;
+        }
+        number -= 1;
+        if let Some(stored) = store.block_hash(chain_id, number)?
+            && block_hash(chain, number).await? == stored
+        {
+            break number;
+        }
+    };
+    tracing::warn!(
+        chain_id,
+        from = cursor.block,
+        to = fork,
+        "reorg detected; rolling back"
+    );
+    sink.reorg(chain_id, fork + 1).await?;
+    let hash = block_hash(chain, fork).await?;
+    store.set_cursor(chain_id, Cursor { block: fork, hash }, &[(fork, hash)])?;
+    Ok(())
+}

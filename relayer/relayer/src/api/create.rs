@@ -1,0 +1,407 @@
+//! Validation of `POST /v1/sessions`: every rule of the spec's `CreateSessionRequest`, with an error
+//! naming the exact parameter. Nothing is stored unless the whole request is valid.
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::{Address, Bytes};
+use relayer_types::{AmountError, Destination, DisplayInfo, PaymentOption, U256, parse_units};
+use serde_json::{Map, Value};
+
+use super::{
+    error::ApiError,
+    json::{object, only, opt_string, string},
+};
+use crate::engine::{Engine, NewSession};
+
+/// Every value `display.paymentOptions` accepts (the spec's enum).
+pub const PAYMENT_OPTIONS: &[&str] = &[
+    "AllWallets",
+    "AllExchanges",
+    "AllFiat",
+    "AllAddresses",
+    "ConnectedWallet",
+    "AutoconnectInjectedWallets",
+    "MetaMask",
+    "Trust",
+    "Phantom",
+    "Rainbow",
+    "BaseApp",
+    "Bitget",
+    "OKX",
+    "Zerion",
+    "Rabby",
+    "Backpack",
+    "Solflare",
+    "Coinbase",
+    "Binance",
+    "Lemon",
+    "MtPelerin",
+    "CashApp",
+    "Stripe",
+    "Tron",
+    "Interac",
+    "ApplePay",
+    "ACH",
+    "SEPA",
+    "JPYC",
+    "ARS",
+    "AccountDeposit",
+    "ExternalChains",
+    "Daimo",
+    "World",
+    "Family",
+    "Farcaster",
+    "MiniPay",
+    "Revolut",
+    "Wise",
+    "MercadoPago",
+    "Venmo",
+    "AllPaymentApps",
+    "Solana",
+];
+
+const MAX_METADATA_KEYS: usize = 50;
+const MAX_METADATA_KEY_CHARS: usize = 40;
+const MAX_METADATA_VALUE_CHARS: usize = 500;
+const MAX_TITLE_CHARS: usize = 200;
+const MAX_VERB_CHARS: usize = 50;
+const MAX_URL_CHARS: usize = 2048;
+const MAX_CALLDATA_BYTES: usize = 16 * 1024;
+
+/// Parses an EVM address against the spec's pattern `^0x[0-9a-fA-F]{40}$`. Mixed case must be a
+/// valid EIP-55 checksum (a typo in a mixed-case address is caught, not paid to).
+pub fn evm_address(value: &str, param: &str) -> Result<Address, ApiError> {
+    let hex = value
+        .strip_prefix("0x")
+        .filter(|h| h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    let Some(hex) = hex else {
+        return Err(ApiError::invalid(
+            param,
+            format!("{param} must match ^0x[0-9a-fA-F]{{40}}$"),
+        ));
+    };
+    let address: Address = value
+        .parse()
+        .map_err(|_| ApiError::invalid(param, format!("{param} is not an address")))?;
+    let mixed =
+        hex.bytes().any(|b| b.is_ascii_lowercase()) && hex.bytes().any(|b| b.is_ascii_uppercase());
+    if mixed && Address::parse_checksummed(value, None).is_err() {
+        return Err(ApiError::invalid(
+            param,
+            format!("{param} has an invalid EIP-55 checksum"),
+        ));
+    }
+    Ok(address)
+}
+
+fn check_len(value: &str, param: &str, max: usize, non_empty: bool) -> Result<(), ApiError> {
+    if non_empty && value.trim().is_empty() {
+        return Err(ApiError::invalid(
+            param,
+            format!("{param} must not be empty"),
+        ));
+    }
+    if value.chars().count() > max {
+        return Err(ApiError::invalid(
+            param,
+            format!("{param} must be at most {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Validates a create-session request into a [`NewSession`].
+pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, ApiError> {
+    only(
+        body,
+        "",
+        &["destination", "display", "metadata", "refundAddress"],
+    )?;
+    let dest = object(body, "destination", "destination")?;
+    match string(dest, "type", "destination.type")? {
+        "evm" => {}
+        "solana" => {
+            return Err(ApiError::unprocessable(
+                "unsupported_destination",
+                "Solana destinations are not supported on this deployment yet",
+                Some("destination.type"),
+            ));
+        }
+        other => {
+            return Err(ApiError::invalid(
+                "destination.type",
+                format!("destination.type must be \"evm\" or \"solana\", not {other:?}"),
+            ));
+        }
+    }
+    only(
+        dest,
+        "destination.",
+        &[
+            "type",
+            "address",
+            "chainId",
+            "tokenAddress",
+            "amountUnits",
+            "calldata",
+        ],
+    )?;
+    let address = evm_address(
+        string(dest, "address", "destination.address")?,
+        "destination.address",
+    )?;
+    if address == Address::ZERO {
+        return Err(ApiError::invalid(
+            "destination.address",
+            "destination.address must not be the zero address",
+        ));
+    }
+    let chain_id = match dest.get("chainId") {
+        None | Some(Value::Null) => return Err(ApiError::missing("destination.chainId")),
+        Some(v) => v.as_u64().ok_or_else(|| {
+            ApiError::invalid(
+                "destination.chainId",
+                "destination.chainId must be a positive integer",
+            )
+        })?,
+    };
+    let Some(chain) = engine.chains().get(&chain_id) else {
+        let supported: Vec<String> = engine
+            .chains()
+            .values()
+            .map(|c| format!("{} ({})", c.spec.chain_id, c.spec.name))
+            .collect();
+        return Err(ApiError::invalid(
+            "destination.chainId",
+            format!(
+                "chain {chain_id} is not supported; supported: {}",
+                supported.join(", ")
+            ),
+        ));
+    };
+    let token_address = evm_address(
+        string(dest, "tokenAddress", "destination.tokenAddress")?,
+        "destination.tokenAddress",
+    )?;
+    let Some(token) = chain.token(token_address) else {
+        let supported: Vec<String> = chain
+            .spec
+            .tokens
+            .iter()
+            .map(|t| format!("{} ({})", t.address.to_checksum(None), t.symbol))
+            .collect();
+        return Err(ApiError::invalid(
+            "destination.tokenAddress",
+            format!(
+                "token is not supported on {}; supported: {}",
+                chain.spec.name,
+                supported.join(", ")
+            ),
+        ));
+    };
+    let amount = match opt_string(dest, "amountUnits", "destination.amountUnits")? {
+        None => None,
+        Some(s) => match parse_units(s, token.decimals) {
+            Ok(v) if v == U256::ZERO => {
+                return Err(ApiError::invalid(
+                    "destination.amountUnits",
+                    "destination.amountUnits must be greater than zero",
+                ));
+            }
+            Ok(v) => Some(v),
+            Err(
+                e @ (AmountError::Malformed
+                | AmountError::TooPrecise { .. }
+                | AmountError::TooLarge),
+            ) => {
+                return Err(ApiError::invalid(
+                    "destination.amountUnits",
+                    format!("destination.amountUnits {e}"),
+                ));
+            }
+        },
+    };
+    let calldata = match opt_string(dest, "calldata", "destination.calldata")? {
+        None => None,
+        Some(s) => {
+            let hex = s
+                .strip_prefix("0x")
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+            let bytes = hex
+                .filter(|h| h.len() % 2 == 0)
+                .and_then(|h| alloy::hex::decode(h).ok());
+            let Some(bytes) = bytes else {
+                return Err(ApiError::invalid(
+                    "destination.calldata",
+                    "destination.calldata must be 0x-prefixed hex bytes",
+                ));
+            };
+            if bytes.len() > MAX_CALLDATA_BYTES {
+                return Err(ApiError::invalid(
+                    "destination.calldata",
+                    format!("destination.calldata must be at most {MAX_CALLDATA_BYTES} bytes"),
+                ));
+            }
+            (!bytes.is_empty()).then(|| Bytes::from(bytes))
+        }
+    };
+    let refund_address = match opt_string(body, "refundAddress", "refundAddress")? {
+        None => None,
+        Some(s) => Some(evm_address(s, "refundAddress")?),
+    };
+    if refund_address == Some(Address::ZERO) {
+        return Err(ApiError::invalid(
+            "refundAddress",
+            "refundAddress must not be the zero address",
+        ));
+    }
+    if calldata.is_some() && refund_address.is_none() {
+        return Err(ApiError {
+            message: "refundAddress is required when destination.calldata is set (funds go there if the call reverts)".into(),
+            ..ApiError::missing("refundAddress")
+        });
+    }
+
+    Ok(NewSession {
+        destination: Destination {
+            address,
+            token: token.clone(),
+            amount,
+            calldata,
+            delivery: None,
+        },
+        display: parse_display(object(body, "display", "display")?)?,
+        metadata: parse_metadata(body.get("metadata"))?,
+        refund_address,
+    })
+}
+
+fn parse_display(display: &Map<String, Value>) -> Result<DisplayInfo, ApiError> {
+    only(
+        display,
+        "display.",
+        &["title", "verb", "themeCssUrl", "paymentOptions"],
+    )?;
+    let title = string(display, "title", "display.title")?;
+    check_len(title, "display.title", MAX_TITLE_CHARS, true)?;
+    let verb = string(display, "verb", "display.verb")?;
+    check_len(verb, "display.verb", MAX_VERB_CHARS, true)?;
+    let theme_css_url = opt_string(display, "themeCssUrl", "display.themeCssUrl")?;
+    if let Some(url) = theme_css_url {
+        check_len(url, "display.themeCssUrl", MAX_URL_CHARS, true)?;
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || url.chars().any(char::is_whitespace)
+        {
+            return Err(ApiError::invalid(
+                "display.themeCssUrl",
+                "display.themeCssUrl must be an http(s) URL",
+            ));
+        }
+    }
+    let payment_options = match display.get("paymentOptions") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    payment_option(item, &format!("display.paymentOptions[{i}]"), true)
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "display.paymentOptions",
+                "display.paymentOptions must be an array",
+            ));
+        }
+    };
+    Ok(DisplayInfo {
+        title: title.to_owned(),
+        verb: verb.to_owned(),
+        theme_css_url: theme_css_url.map(str::to_owned),
+        payment_options,
+    })
+}
+
+fn payment_option(item: &Value, param: &str, nested_ok: bool) -> Result<PaymentOption, ApiError> {
+    match item {
+        Value::String(s) if PAYMENT_OPTIONS.contains(&s.as_str()) => {
+            Ok(PaymentOption::One(s.clone()))
+        }
+        Value::String(s) => Err(ApiError::invalid(
+            param,
+            format!("{param}: unknown payment option {s:?}"),
+        )),
+        Value::Array(group) if nested_ok => {
+            if group.is_empty() {
+                return Err(ApiError::invalid(
+                    param,
+                    format!("{param} must not be an empty group"),
+                ));
+            }
+            let names = group
+                .iter()
+                .enumerate()
+                .map(
+                    |(j, v)| match payment_option(v, &format!("{param}[{j}]"), false)? {
+                        PaymentOption::One(s) => Ok(s),
+                        PaymentOption::Group(_) => {
+                            Err(ApiError::invalid(param, "groups cannot nest"))
+                        }
+                    },
+                )
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(PaymentOption::Group(names))
+        }
+        _ => Err(ApiError::invalid(
+            param,
+            format!(
+                "{param} must be a payment option name{}",
+                if nested_ok {
+                    " or an array of them"
+                } else {
+                    ""
+                }
+            ),
+        )),
+    }
+}
+
+fn parse_metadata(value: Option<&Value>) -> Result<Option<BTreeMap<String, String>>, ApiError> {
+    let map = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(m)) => m,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "metadata",
+                "metadata must be an object of strings",
+            ));
+        }
+    };
+    if map.len() > MAX_METADATA_KEYS {
+        return Err(ApiError::invalid(
+            "metadata",
+            format!("metadata can have at most {MAX_METADATA_KEYS} keys"),
+        ));
+    }
+    let mut out = BTreeMap::new();
+    for (k, v) in map {
+        let param = format!("metadata.{k}");
+        if k.is_empty() || k.chars().count() > MAX_METADATA_KEY_CHARS {
+            return Err(ApiError::invalid(
+                param,
+                format!("metadata keys must be 1 to {MAX_METADATA_KEY_CHARS} characters"),
+            ));
+        }
+        let Value::String(v) = v else {
+            return Err(ApiError::invalid(
+                param.clone(),
+                format!("{param} must be a string"),
+            ));
+        };
+        check_len(v, &param, MAX_METADATA_VALUE_CHARS, false)?;
+        out.insert(k.clone(), v.clone());
+    }
+    Ok(Some(out))
+}

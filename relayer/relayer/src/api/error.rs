@@ -1,0 +1,134 @@
+//! The API's error envelope (`{"error": {type, code, message, param?}}`) and its HTTP statuses, exactly
+//! as the spec defines them. Internal failures are logged with the request id and answered with a
+//! generic message: nothing internal leaks.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+
+/// An API error, ready to be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// `authentication_error`, `validation_error`, `invalid_request_error` or `api_error`.
+    pub kind: &'static str,
+    /// Machine-readable code.
+    pub code: &'static str,
+    /// Human-readable message.
+    pub message: String,
+    /// The parameter at fault.
+    pub param: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    param: Option<&'a str>,
+}
+
+impl ApiError {
+    /// 400 `validation_error` about `param`.
+    pub fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            kind: "validation_error",
+            code: "invalid_parameter",
+            message: message.into(),
+            param: Some(param.into()),
+        }
+    }
+
+    /// 400 `validation_error`: a required parameter is missing.
+    pub fn missing(param: impl Into<String>) -> Self {
+        let param = param.into();
+        Self {
+            code: "missing_parameter",
+            message: format!("{param} is required"),
+            ..Self::invalid(param, "")
+        }
+    }
+
+    /// 400 `validation_error` about the request body as a whole.
+    pub fn body(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            ..Self::invalid("body", message)
+        }
+    }
+
+    /// 401 `authentication_error`.
+    pub fn unauthenticated(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            kind: "authentication_error",
+            code,
+            message: message.into(),
+            param: None,
+        }
+    }
+
+    /// 400 `invalid_request_error`: valid, but cannot be processed.
+    pub fn unprocessable(
+        code: &'static str,
+        message: impl Into<String>,
+        param: Option<&str>,
+    ) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            kind: "invalid_request_error",
+            code,
+            message: message.into(),
+            param: param.map(str::to_owned),
+        }
+    }
+
+    /// 404 `invalid_request_error`.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            kind: "invalid_request_error",
+            code,
+            message: message.into(),
+            param: None,
+        }
+    }
+
+    /// 500 `api_error`; the cause is logged, not sent.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            kind: "api_error",
+            code: "internal_error",
+            message: "internal error; the request id identifies it in the server logs".into(),
+            param: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Envelope {
+            error: Body {
+                kind: self.kind,
+                code: self.code,
+                message: &self.message,
+                param: self.param.as_deref(),
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}

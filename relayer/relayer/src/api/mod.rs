@@ -1,0 +1,294 @@
+//! The HTTP API (axum), wire-compatible with the deposit-session API in `shared/spec/`:
+//! `POST /v1/sessions`, `GET /v1/sessions/{id}`, `POST /v1/sessions/{id}/paymentMethods`,
+//! `PUT /v1/sessions/{id}/check`, plus `/healthz` and `/metrics`. Every response carries an
+//! `x-request-id`; every error uses the spec's envelope.
+
+pub mod auth;
+pub mod create;
+pub mod error;
+pub mod json;
+pub mod views;
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use alloy::primitives::B256;
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, Path, Query, Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header::CONTENT_TYPE},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post, put},
+};
+use rand::RngCore;
+use relayer_types::{Session, SessionId, StateError};
+use serde_json::{Value, json};
+use tracing::Instrument;
+
+use self::{
+    auth::{Caller, caller, check_client_secret, require_api_key},
+    error::ApiError,
+    json::{JsonObject, MAX_BODY_BYTES, object, only, opt_string, string},
+};
+use crate::engine::{Engine, EngineError};
+
+/// HTTP counters by status class, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct HttpCounters {
+    /// 2xx responses.
+    pub ok: AtomicU64,
+    /// 4xx responses.
+    pub client_errors: AtomicU64,
+    /// 5xx responses.
+    pub server_errors: AtomicU64,
+}
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// SHA-256 hashes of the accepted API keys.
+    pub api_keys: Arc<Vec<[u8; 32]>>,
+    /// Response counters.
+    pub http: Arc<HttpCounters>,
+}
+
+/// The application's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/sessions", post(create_session))
+        .route("/v1/sessions/{id}", get(get_session))
+        .route("/v1/sessions/{id}/paymentMethods", post(set_payment_method))
+        .route("/v1/sessions/{id}/check", put(check_session))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(no_route)
+        .method_not_allowed_fallback(no_route)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), request_id))
+        .with_state(state)
+}
+
+/// Accepts a caller's `x-request-id` if it is sane, else makes one; echoes it on the response and
+/// puts it on the request's tracing span. The query string is never logged (it may carry a client
+/// secret).
+async fn request_id(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map(str::to_owned);
+    let id = given.unwrap_or_else(|| {
+        let mut bytes = [0u8; 12];
+        rand::rng().fill_bytes(&mut bytes);
+        format!("req_{}", hex::encode(bytes))
+    });
+    let span = tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let mut response = next.run(req).instrument(span.clone()).await;
+    let status = response.status();
+    let counter = match status.as_u16() {
+        200..=399 => &state.http.ok,
+        400..=499 => &state.http.client_errors,
+        _ => &state.http.server_errors,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+    span.in_scope(|| tracing::debug!(status = status.as_u16(), "response"));
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+async fn no_route(req: Request) -> ApiError {
+    ApiError::not_found(
+        "route_not_found",
+        format!("no route for {} {}", req.method(), req.uri().path()),
+    )
+}
+
+fn engine_error(e: EngineError) -> ApiError {
+    match e {
+        EngineError::NotFound => {
+            ApiError::not_found("session_not_found", "no session with this id")
+        }
+        EngineError::State(StateError::Expired) => {
+            ApiError::unprocessable("session_expired", "the session has expired", None)
+        }
+        EngineError::State(StateError::WrongStatus(status)) => ApiError::unprocessable(
+            "session_not_open",
+            format!("the session is {status} and no longer accepts a payment method"),
+            None,
+        ),
+        EngineError::State(StateError::PaymentMethodConflict) => ApiError::unprocessable(
+            "payment_method_conflict",
+            "a different payment method is already set for this session",
+            Some("paymentMethod.type"),
+        ),
+        EngineError::Store(e) => ApiError::internal(e),
+    }
+}
+
+fn session_id(raw: &str) -> Result<SessionId, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::not_found("session_not_found", "no session with this id"))
+}
+
+fn load(state: &AppState, id: &SessionId) -> Result<Session, ApiError> {
+    state.engine.session(id).map_err(engine_error)
+}
+
+/// A request authorised either by the API key (full view) or by the session's client secret.
+fn authorise(
+    headers: &HeaderMap,
+    state: &AppState,
+    session: &Session,
+    secret: Option<&str>,
+) -> Result<bool, ApiError> {
+    if caller(headers, &state.api_keys)? == Caller::ApiKey {
+        return Ok(true);
+    }
+    match secret {
+        Some(secret) => check_client_secret(session, secret).map(|()| false),
+        None => Err(ApiError::unauthenticated(
+            "missing_credentials",
+            "clientSecret (or an API key) is required",
+        )),
+    }
+}
+
+async fn create_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
+    require_api_key(&headers, &state.api_keys)?;
+    let new = create::parse(&body, &state.engine)?;
+    let session = state.engine.create_session(new).map_err(engine_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "session": views::session(&session, true) })),
+    )
+        .into_response())
+}
+
+async fn get_session(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let who = caller(&headers, &state.api_keys)?;
+    let session = load(&state, &session_id(&id)?)?;
+    if who == Caller::ApiKey {
+        return Ok(Json(views::session(&session, true)));
+    }
+    if let Some(secret) = query.get("clientSecret") {
+        check_client_secret(&session, secret)?;
+    }
+    Ok(Json(views::session(&session, false)))
+}
+
+async fn set_payment_method(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    only(&body, "", &["clientSecret", "paymentMethod", "type"])?;
+    let id = session_id(&id)?;
+    let session = load(&state, &id)?;
+    let full = authorise(
+        &headers,
+        &state,
+        &session,
+        opt_string(&body, "clientSecret", "clientSecret")?,
+    )?;
+    // The method is `{"paymentMethod": {"type": ...}}`; a bare top-level `type` is accepted too.
+    let (kind, param) = if body.contains_key("paymentMethod") {
+        let pm = object(&body, "paymentMethod", "paymentMethod")?;
+        only(pm, "paymentMethod.", &["type", "fiatMethod"])?;
+        (
+            string(pm, "type", "paymentMethod.type")?,
+            "paymentMethod.type",
+        )
+    } else {
+        (
+            string(&body, "type", "paymentMethod.type")?,
+            "paymentMethod.type",
+        )
+    };
+    let session = match kind {
+        "evm" => state
+            .engine
+            .set_evm_payment_method(&id)
+            .map_err(engine_error)?,
+        "tron" | "solana" | "stripe" | "fiat" => {
+            return Err(ApiError::unprocessable(
+                "unsupported_payment_method",
+                format!("payment method {kind:?} is not supported on this deployment yet"),
+                Some(param),
+            ));
+        }
+        other => {
+            return Err(ApiError::invalid(
+                param,
+                format!("{param} must be one of evm, tron, solana, stripe, fiat; not {other:?}"),
+            ));
+        }
+    };
+    Ok(Json(json!({ "session": views::session(&session, full) })))
+}
+
+async fn check_session(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    only(&body, "", &["clientSecret", "txHash"])?;
+    let id = session_id(&id)?;
+    let session = load(&state, &id)?;
+    let full = authorise(
+        &headers,
+        &state,
+        &session,
+        opt_string(&body, "clientSecret", "clientSecret")?,
+    )?;
+    if let Some(hash) = opt_string(&body, "txHash", "txHash")? {
+        let valid = hash
+            .strip_prefix("0x")
+            .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        let hash: B256 = valid.then(|| hash.parse().ok()).flatten().ok_or_else(|| {
+            ApiError::invalid("txHash", "txHash must be a 0x-prefixed 32-byte hex hash")
+        })?;
+        state
+            .engine
+            .check_transaction(hash)
+            .await
+            .map_err(engine_error)?;
+    }
+    let session = load(&state, &id)?;
+    Ok(Json(json!({ "session": views::session(&session, full) })))
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = crate::metrics::render(&state.engine, &state.http);
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}

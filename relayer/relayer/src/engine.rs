@@ -1,0 +1,452 @@
+//! The engine connects everything: the API asks it to create sessions and set payment methods, the
+//! watchers feed it confirmed chain events (it is their [`EventSink`]), and it hands settle/refund work
+//! to the executors. Every session change goes through the pure state machine and the store's
+//! compare-and-swap, and is logged as one structured line. In memory it keeps only what the hot paths
+//! need: receiver → session (for the watchers) and the expiry queue.
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::{Arc, Mutex, PoisonError, RwLock},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use alloy::{
+    primitives::{Address, B256},
+    providers::Provider,
+};
+use rand::RngCore;
+use relayer_evm::{
+    EvmChain, commitment,
+    executor::{ExecutorHandle, Job},
+    watcher::{ChainEvent, EventSink, SinkError, decode_logs},
+};
+use relayer_store::{Store, StoreError, UpdateError, update_session};
+use relayer_types::{
+    Action, ClientSecret, Destination, DisplayInfo, PaymentMethod, Session, SessionEvent,
+    SessionId, SessionStatus, StateError,
+};
+use tokio_util::sync::CancellationToken;
+
+/// Current unix time in seconds.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// Why an engine operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No such session.
+    #[error("session not found")]
+    NotFound,
+    /// The state machine refused.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<UpdateError<StateError>> for EngineError {
+    fn from(e: UpdateError<StateError>) -> Self {
+        match e {
+            UpdateError::Store(StoreError::NotFound(_)) => Self::NotFound,
+            UpdateError::Store(s) => Self::Store(s),
+            UpdateError::Rejected(s) => Self::State(s),
+        }
+    }
+}
+
+/// A validated create-session request.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// Destination (no delivery yet).
+    pub destination: Destination,
+    /// Display settings.
+    pub display: DisplayInfo,
+    /// Integrator metadata.
+    pub metadata: Option<std::collections::BTreeMap<String, String>>,
+    /// Refund address, if given.
+    pub refund_address: Option<Address>,
+}
+
+/// Delivery counters by (chain, outcome), for metrics.
+pub type DeliveryCounts = BTreeMap<(u64, &'static str), u64>;
+
+/// See the module docs.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    chains: BTreeMap<u64, Arc<EvmChain>>,
+    executors: HashMap<u64, ExecutorHandle>,
+    receivers: RwLock<HashMap<Address, SessionId>>,
+    expiries: Mutex<BTreeSet<(u64, SessionId)>>,
+    counts: Mutex<HashMap<SessionStatus, u64>>,
+    deliveries: Mutex<DeliveryCounts>,
+    lifetime: Duration,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn random16() -> [u8; 16] {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+}
+
+impl Engine {
+    /// Builds the engine and loads its in-memory indexes from the store.
+    pub fn new(
+        store: Arc<dyn Store>,
+        chains: BTreeMap<u64, Arc<EvmChain>>,
+        executors: HashMap<u64, ExecutorHandle>,
+        lifetime: Duration,
+    ) -> Result<Self, StoreError> {
+        let engine = Self {
+            store,
+            chains,
+            executors,
+            receivers: RwLock::default(),
+            expiries: Mutex::default(),
+            counts: Mutex::default(),
+            deliveries: Mutex::default(),
+            lifetime,
+        };
+        let mut receivers = HashMap::new();
+        let mut expiries = BTreeSet::new();
+        let mut counts: HashMap<SessionStatus, u64> = HashMap::new();
+        engine.store.scan_sessions(&mut |s| {
+            *counts.entry(s.status).or_default() += 1;
+            if let Some(r) = s.payment_method.as_ref().and_then(PaymentMethod::receiver) {
+                receivers.insert(r, s.id);
+            }
+            if !s.status.is_terminal() && s.status != SessionStatus::Processing {
+                expiries.insert((s.expires_at, s.id));
+            }
+        })?;
+        *engine
+            .receivers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = receivers;
+        *lock(&engine.expiries) = expiries;
+        *lock(&engine.counts) = counts;
+        Ok(engine)
+    }
+
+    /// Configured chains.
+    pub fn chains(&self) -> &BTreeMap<u64, Arc<EvmChain>> {
+        &self.chains
+    }
+
+    /// Sessions by status.
+    pub fn status_counts(&self) -> HashMap<SessionStatus, u64> {
+        lock(&self.counts).clone()
+    }
+
+    /// Settlements seen, by chain and outcome.
+    pub fn delivery_counts(&self) -> DeliveryCounts {
+        lock(&self.deliveries).clone()
+    }
+
+    /// Creates and durably stores a session.
+    pub fn create_session(&self, new: NewSession) -> Result<Session, EngineError> {
+        let now = unix_now();
+        let session = Session {
+            id: SessionId::from_bytes(random16()),
+            client_secret: ClientSecret::from_bytes(random16()),
+            status: SessionStatus::RequiresPaymentMethod,
+            destination: new.destination,
+            display: new.display,
+            metadata: new.metadata,
+            refund_address: new.refund_address,
+            payment_method: None,
+            created_at: now,
+            expires_at: now + self.lifetime.as_secs(),
+            deposits: vec![],
+            settlements: vec![],
+        };
+        self.store.insert_session(&session)?;
+        *lock(&self.counts).entry(session.status).or_default() += 1;
+        lock(&self.expiries).insert((session.expires_at, session.id));
+        tracing::info!(session_id = %session.id, chain_id = session.destination.token.chain_id, status = session.status.as_str(), "session created");
+        Ok(session)
+    }
+
+    /// The session, with expiry applied if it is due (so no read shows a stale open status).
+    pub fn session(&self, id: &SessionId) -> Result<Session, EngineError> {
+        self.apply(id, SessionEvent::Tick { now: unix_now() }, None)
+    }
+
+    /// Sets the EVM payment method: the session's receiver address.
+    pub fn set_evm_payment_method(&self, id: &SessionId) -> Result<Session, EngineError> {
+        let current = self.session(id)?;
+        let receiver = self.receiver_of(&current);
+        let method = PaymentMethod::Evm {
+            receiver,
+            source: None,
+            created_at: unix_now(),
+        };
+        // Index before the status change is visible: a deposit seen right after must find its session.
+        self.store.index_receiver(receiver, id)?;
+        self.receivers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(receiver, *id);
+        self.apply(
+            id,
+            SessionEvent::PaymentMethodSet {
+                method,
+                now: unix_now(),
+            },
+            None,
+        )
+    }
+
+    /// The session's receiver address (the same on every configured EVM chain).
+    pub fn receiver_of(&self, session: &Session) -> Address {
+        let chain = &self.chains[&session.destination.token.chain_id];
+        chain.deployment.receiver(&commitment(session))
+    }
+
+    /// Looks at `tx_hash` right away on every chain and applies confirmed deposits into known receivers.
+    pub async fn check_transaction(&self, tx_hash: B256) -> Result<(), EngineError> {
+        for chain in self.chains.values() {
+            let Ok(Some(receipt)) = chain
+                .rpc(
+                    chain
+                        .provider
+                        .get_transaction_receipt(tx_hash)
+                        .into_future(),
+                )
+                .await
+            else {
+                continue;
+            };
+            let Some(block) = receipt.block_number else {
+                continue;
+            };
+            let Ok(head) = chain
+                .rpc(chain.provider.get_block_number().into_future())
+                .await
+            else {
+                continue;
+            };
+            if head + 1 < block + chain.spec.confirmations {
+                continue; // not confirmed yet; the watcher will pick it up
+            }
+            let events = decode_logs(chain, self, receipt.inner.logs());
+            if let Err(error) = self.apply_chain_events(chain.spec.chain_id, events).await {
+                tracing::warn!(%tx_hash, %error, "applying hinted transaction failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies one event to one session and records what changed.
+    fn apply(
+        &self,
+        id: &SessionId,
+        event: SessionEvent,
+        tx: Option<B256>,
+    ) -> Result<Session, EngineError> {
+        let mut transition = None;
+        let session = update_session(self.store.as_ref(), id, |s| {
+            let applied = s.apply(event.clone())?;
+            transition = Some(applied);
+            Ok(applied.changed)
+        })?;
+        if let Some(t) = transition.filter(|t| t.from != t.to) {
+            {
+                let mut counts = lock(&self.counts);
+                if let Some(c) = counts.get_mut(&t.from) {
+                    *c = c.saturating_sub(1);
+                }
+                *counts.entry(t.to).or_default() += 1;
+            }
+            if t.to.is_terminal() || t.to == SessionStatus::Processing {
+                lock(&self.expiries).remove(&(session.expires_at, session.id));
+            } else {
+                lock(&self.expiries).insert((session.expires_at, session.id));
+            }
+            tracing::info!(
+                session_id = %id,
+                chain_id = session.destination.token.chain_id,
+                tx_hash = tx.map(|h| h.to_string()).unwrap_or_default(),
+                from = t.from.as_str(),
+                to = t.to.as_str(),
+                "session status changed"
+            );
+        }
+        Ok(session)
+    }
+
+    async fn apply_chain_events(
+        &self,
+        chain_id: u64,
+        events: Vec<ChainEvent>,
+    ) -> Result<(), EngineError> {
+        for event in events {
+            match event {
+                ChainEvent::Deposit { session, deposit } => {
+                    let (token, tx) = (deposit.token.address, deposit.event.tx_hash);
+                    tracing::info!(session_id = %session, chain_id, tx_hash = %tx, amount = %deposit.amount, "deposit confirmed");
+                    let updated = match self.apply(
+                        &session,
+                        SessionEvent::DepositDetected(deposit),
+                        Some(tx),
+                    ) {
+                        Err(EngineError::NotFound) => continue,
+                        other => other?,
+                    };
+                    self.schedule(&updated, chain_id, token).await;
+                }
+                ChainEvent::Settled {
+                    session,
+                    settlement,
+                } => {
+                    let tx = settlement.event.tx_hash;
+                    let outcome = match settlement.outcome {
+                        relayer_types::Outcome::Delivered => "delivered",
+                        relayer_types::Outcome::Bounced => "bounced",
+                        relayer_types::Outcome::Refunded => "refunded",
+                    };
+                    match self.apply(&session, SessionEvent::Settled(settlement), Some(tx)) {
+                        Err(EngineError::NotFound) => continue,
+                        Err(e) => return Err(e),
+                        Ok(_) => {}
+                    }
+                    *lock(&self.deliveries)
+                        .entry((chain_id, outcome))
+                        .or_default() += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Decides what to do with funds that arrived at a session's receiver and queues it.
+    async fn schedule(&self, session: &Session, chain_id: u64, token: Address) {
+        let dest = &session.destination.token;
+        let action = if chain_id == dest.chain_id
+            && token == dest.address
+            && session.status != SessionStatus::Expired
+        {
+            Action::Settle { token }
+        } else {
+            // Expired sessions and tokens or chains the session cannot use: back to the refund address
+            // (the router allows it after expiry, or at once for unusable tokens).
+            Action::Refund { token }
+        };
+        let Some(executor) = self.executors.get(&chain_id) else {
+            tracing::error!(chain_id, session_id = %session.id, "no executor for chain");
+            return;
+        };
+        let job = Job {
+            session_id: session.id,
+            params: commitment(session),
+            action,
+        };
+        if executor.submit(job).await.is_err() {
+            tracing::error!(chain_id, session_id = %session.id, "executor stopped; job not queued");
+        }
+    }
+
+    /// Re-queues work for sessions that hold funds not yet settled (after a restart).
+    pub async fn resume(&self) -> Result<(), EngineError> {
+        let mut pending = vec![];
+        self.store.scan_sessions(&mut |s| {
+            if s.deposits.len() > s.settlements.len() {
+                pending.push(s);
+            }
+        })?;
+        for session in pending {
+            let mut seen = BTreeSet::new();
+            for d in &session.deposits {
+                if seen.insert((d.event.chain_id, d.token.address)) {
+                    self.schedule(&session, d.event.chain_id, d.token.address)
+                        .await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Expires sessions as their time comes, until `cancel`.
+    pub async fn run_expiry(self: Arc<Self>, cancel: CancellationToken) {
+        loop {
+            let now = unix_now();
+            let due: Vec<SessionId> = {
+                let expiries = lock(&self.expiries);
+                expiries
+                    .iter()
+                    .take_while(|(at, _)| *at <= now)
+                    .map(|(_, id)| *id)
+                    .collect()
+            };
+            for id in due {
+                match self.apply(&id, SessionEvent::Tick { now }, None) {
+                    Ok(s)
+                        if s.status != SessionStatus::RequiresPaymentMethod
+                            && s.status != SessionStatus::WaitingPayment =>
+                    {
+                        lock(&self.expiries).retain(|(_, x)| *x != id);
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(session_id = %id, %error, "expiry failed; will retry")
+                    }
+                }
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+        }
+    }
+}
+
+impl EventSink for Engine {
+    fn session_for_receiver(&self, receiver: Address) -> Option<SessionId> {
+        self.receivers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&receiver)
+            .copied()
+    }
+
+    async fn apply(&self, chain_id: u64, events: Vec<ChainEvent>) -> Result<(), SinkError> {
+        self.apply_chain_events(chain_id, events)
+            .await
+            .map_err(|e| SinkError(e.to_string()))
+    }
+
+    async fn reorg(&self, chain_id: u64, from_block: u64) -> Result<(), SinkError> {
+        let mut orphaned = vec![];
+        self.store
+            .scan_sessions(&mut |s| {
+                for d in &s.deposits {
+                    if d.event.chain_id == chain_id && d.event.block_number >= from_block {
+                        orphaned.push((s.id, d.event));
+                    }
+                }
+                if s.settlements.iter().any(|x| x.event.chain_id == chain_id && x.event.block_number >= from_block) {
+                    tracing::error!(session_id = %s.id, chain_id, from_block, "a settlement was reorganised away; deeper than the confirmations allow for");
+                }
+            })
+            .map_err(|e| SinkError(e.to_string()))?;
+        for (id, event) in orphaned {
+            tracing::warn!(session_id = %id, chain_id, tx_hash = %event.tx_hash, "deposit orphaned by reorg");
+            Engine::apply(
+                self,
+                &id,
+                SessionEvent::DepositOrphaned(event),
+                Some(event.tx_hash),
+            )
+            .map_err(|e| SinkError(e.to_string()))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,14 @@
+//! The relayer: configuration, the engine tying store, watchers and executors together, the HTTP API,
+//! telemetry, and the local devnet. `main.rs` is only the CLI.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod devnet;
+pub mod engine;
+pub mod metrics;
+pub mod node;
+pub mod telemetry;
+
+pub use config::Config;
+pub use node::Node;

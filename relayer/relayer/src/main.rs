@@ -1,0 +1,5 @@
+//! The `relayer` command.
+
+fn main() -> eyre::Result<()> {
+    relayer::cli::main()
+}
