@@ -22,6 +22,9 @@ const CONTRACTS: &[&str] = &[
     "LocalTokenMessenger",
     "LocalMessageTransmitter",
     "TestUSDC",
+    // Test targets for end-to-end tests of calldata delivery (contracts/test/mocks).
+    "PullAllowanceTarget",
+    "RevertingTarget",
 ];
 
 fn main() {
@@ -58,8 +61,9 @@ fn main() {
     let paths: ProjectPathsConfig<SolcLanguage> = ProjectPathsConfig::builder()
         .root(&root)
         .sources(root.join("contracts/src"))
-        // Only the deployable sources: tests and scripts are forge's business.
-        .tests(out.join("no-tests"))
+        // Deployable sources plus the mock targets the end-to-end tests deploy; the forge test suites
+        // themselves are forge's business.
+        .tests(root.join("contracts/test/mocks"))
         .scripts(out.join("no-scripts"))
         .libs([node_modules])
         .remappings([remapping])

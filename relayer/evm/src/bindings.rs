@@ -40,3 +40,13 @@ sol!(
     TestUSDC,
     concat!(env!("OUT_DIR"), "/TestUSDC.json")
 );
+sol!(
+    #[sol(rpc)]
+    PullAllowanceTarget,
+    concat!(env!("OUT_DIR"), "/PullAllowanceTarget.json")
+);
+sol!(
+    #[sol(rpc)]
+    RevertingTarget,
+    concat!(env!("OUT_DIR"), "/RevertingTarget.json")
+);

@@ -114,43 +114,69 @@ pub async fn deploy_contracts(
     Ok(deployment)
 }
 
-/// The relayer config of a devnet (also written to `<dir>/relayer.toml` for reference; the relayer
-/// key is given through `env:DEVNET_RELAYER_KEY`).
-pub fn config_text(
-    data_dir: &Path,
-    port: u16,
-    rpc_url: &str,
-    router: Address,
-    usdc: Address,
-    api_key_hash: &str,
-) -> String {
+/// What a generated relayer config needs (the devnet's, and the end-to-end tests').
+#[derive(Debug, Clone)]
+pub struct ConfigParams {
+    /// sled folder.
+    pub data_dir: PathBuf,
+    /// API port (0: any free port).
+    pub port: u16,
+    /// anvil RPC URL.
+    pub rpc_url: String,
+    /// Router address.
+    pub router: Address,
+    /// Test USDC address.
+    pub usdc: Address,
+    /// SHA-256 (hex) of the API key.
+    pub api_key_hash: String,
+    /// Session lifetime.
+    pub session_lifetime_secs: u64,
+    /// Confirmations.
+    pub confirmations: u64,
+    /// Seconds before a pending transaction is replaced at a higher fee.
+    pub bump_after_secs: u64,
+    /// Watcher and executor poll interval.
+    pub poll_interval_ms: u64,
+}
+
+/// A relayer config for one local chain; the relayer key comes from `env:DEVNET_RELAYER_KEY`.
+pub fn config_text(p: &ConfigParams) -> String {
     format!(
         r#"# Written by `relayer devnet`.
 listen = "127.0.0.1:{port}"
 data_dir = "{data_dir}"
-session_lifetime_secs = 3600
+session_lifetime_secs = {lifetime}
 
 [auth]
-api_key_sha256 = ["{api_key_hash}"]
+api_key_sha256 = ["{hash}"]
 
 [signer]
 private_key = "env:DEVNET_RELAYER_KEY"
 
 [executor]
-poll_interval_ms = 200
-bump_after_secs = 15
+poll_interval_ms = {poll}
+bump_after_secs = {bump}
 
 [[chains]]
 chain_id = {CHAIN_ID}
 name = "Base"
-rpc_url = "{rpc_url}"
-confirmations = 1
-poll_interval_ms = 200
+rpc_url = "{rpc}"
+confirmations = {confirmations}
+poll_interval_ms = {poll}
 start_block = 0
 router = "{router}"
 tokens = [{{ address = "{usdc}", symbol = "USDC", decimals = 6 }}]
 "#,
-        data_dir = data_dir.display(),
+        port = p.port,
+        data_dir = p.data_dir.display(),
+        lifetime = p.session_lifetime_secs,
+        hash = p.api_key_hash,
+        poll = p.poll_interval_ms,
+        bump = p.bump_after_secs,
+        rpc = p.rpc_url,
+        confirmations = p.confirmations,
+        router = p.router,
+        usdc = p.usdc,
     )
 }
 
@@ -203,14 +229,18 @@ async fn run(dir: &Path, port: u16, rpc_port: u16) -> eyre::Result<()> {
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut key_bytes);
     let api_key = format!("dk_{}", hex::encode(key_bytes));
     let key_hash = hex::encode(crate::api::auth::hash_api_key(&api_key));
-    let text = config_text(
-        &data_dir,
+    let text = config_text(&ConfigParams {
+        data_dir: data_dir.clone(),
         port,
-        &rpc_url,
-        deployment.router,
-        BASE_USDC,
-        &key_hash,
-    );
+        rpc_url: rpc_url.clone(),
+        router: deployment.router,
+        usdc: BASE_USDC,
+        api_key_hash: key_hash,
+        session_lifetime_secs: 3600,
+        confirmations: 1,
+        bump_after_secs: 15,
+        poll_interval_ms: 200,
+    });
     std::fs::write(dir.join("relayer.toml"), &text)?;
     let relayer_key_hex = alloy::hex::encode_prefixed(relayer_key.to_bytes());
     let config = Config::parse(&text, |name| {

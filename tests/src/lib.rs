@@ -1,0 +1,451 @@
+//! End-to-end harness: a real anvil node, the contracts compiled by the project from its own sources
+//! and deployed exactly as the devnet deploys them, and the real relayer (in process, or as its own
+//! binary for crash tests) spoken to over real HTTP.
+
+use std::{path::PathBuf, time::Duration};
+
+use alloy::{
+    network::EthereumWallet,
+    node_bindings::AnvilInstance,
+    primitives::{Address, B256, Bytes, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+};
+use eyre::{WrapErr, bail};
+use relayer::{
+    Config, Node,
+    devnet::{BASE_USDC, ConfigParams, PAYER_KEY, config_text, deploy_contracts, spawn_anvil},
+};
+use relayer_evm::{
+    bindings::{PullAllowanceTarget, RevertingTarget, TestUSDC},
+    create2::Deployment,
+};
+use serde_json::{Value, json};
+
+/// The API key every test relayer accepts.
+pub const API_KEY: &str = "test_api_key_0123456789";
+/// A destination with no special role.
+pub const DEST: Address = Address::new([0xd0; 20]);
+/// A refund address.
+pub const REFUND: Address = Address::new([0xbe; 20]);
+
+/// `n` whole units of the 6-decimal test USDC.
+pub fn usdc(units: u64) -> U256 {
+    U256::from(units) * U256::from(1_000_000u64)
+}
+
+/// A local chain with the contracts deployed.
+pub struct Chain {
+    /// The node (killed on drop).
+    pub anvil: AnvilInstance,
+    /// Provider signing with anvil's first key (deployer).
+    pub deployer: DynProvider,
+    /// Provider signing with the payer key.
+    pub payer: DynProvider,
+    /// Payer address.
+    pub payer_address: Address,
+    /// Router, factory, implementation.
+    pub deployment: Deployment,
+    /// Test USDC (at Base's USDC address).
+    pub usdc: Address,
+}
+
+impl Chain {
+    /// Starts anvil (automining) and deploys like `relayer devnet` does.
+    pub async fn start() -> eyre::Result<Self> {
+        let anvil = spawn_anvil(0, None)?;
+        let deployer_key = PrivateKeySigner::from(anvil.keys()[0].clone());
+        let deployer = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(deployer_key))
+            .connect_http(anvil.endpoint_url())
+            .erased();
+        let payer_key: PrivateKeySigner = PAYER_KEY.parse()?;
+        let payer_address = payer_key.address();
+        let payer = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(payer_key))
+            .connect_http(anvil.endpoint_url())
+            .erased();
+        let deployment = deploy_contracts(&deployer, BASE_USDC).await?;
+        Ok(Self {
+            anvil,
+            deployer,
+            payer,
+            payer_address,
+            deployment,
+            usdc: BASE_USDC,
+        })
+    }
+
+    /// RPC URL.
+    pub fn rpc_url(&self) -> String {
+        self.anvil.endpoint()
+    }
+
+    /// Pays `amount` test USDC to `to` from the payer wallet; returns the transfer's hash once mined.
+    pub async fn pay(&self, to: Address, amount: U256) -> eyre::Result<B256> {
+        let token = TestUSDC::new(self.usdc, &self.payer);
+        token
+            .mint(self.payer_address, amount)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        let receipt = token
+            .transfer(to, amount)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        Ok(receipt.transaction_hash)
+    }
+
+    /// Mints `amount` to the payer (mined), then sends the transfer without waiting for it to be mined
+    /// (for tests that turn automining off and mine by hand).
+    pub async fn pay_unmined(&self, to: Address, amount: U256) -> eyre::Result<B256> {
+        let token = TestUSDC::new(self.usdc, &self.payer);
+        token
+            .mint(self.payer_address, amount)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        self.set_automine(false).await?;
+        Ok(*token.transfer(to, amount).send().await?.tx_hash())
+    }
+
+    /// Test USDC balance of `who`.
+    pub async fn balance(&self, who: Address) -> eyre::Result<U256> {
+        Ok(TestUSDC::new(self.usdc, &self.deployer)
+            .balanceOf(who)
+            .call()
+            .await?)
+    }
+
+    /// Deploys a target that pulls its whole allowance.
+    pub async fn deploy_pull_target(&self) -> eyre::Result<Address> {
+        Ok(*PullAllowanceTarget::deploy(&self.deployer).await?.address())
+    }
+
+    /// Deploys a target that always reverts.
+    pub async fn deploy_reverting_target(&self) -> eyre::Result<Address> {
+        Ok(*RevertingTarget::deploy(&self.deployer).await?.address())
+    }
+
+    /// Turns automining on or off.
+    pub async fn set_automine(&self, on: bool) -> eyre::Result<()> {
+        self.deployer
+            .raw_request::<_, ()>("evm_setAutomine".into(), (on,))
+            .await?;
+        Ok(())
+    }
+
+    /// Mines one block.
+    pub async fn mine(&self) -> eyre::Result<()> {
+        self.deployer
+            .raw_request::<_, Value>("evm_mine".into(), ())
+            .await?;
+        Ok(())
+    }
+
+    /// Gives `who` 1000 ETH.
+    pub async fn fund(&self, who: Address) -> eyre::Result<()> {
+        self.deployer
+            .raw_request::<_, ()>("anvil_setBalance".into(), (who, U256::from(10u128.pow(21))))
+            .await?;
+        Ok(())
+    }
+
+    /// `who`'s nonce, counting pending transactions or not.
+    pub async fn nonce(&self, who: Address, pending: bool) -> eyre::Result<u64> {
+        let call = self.deployer.get_transaction_count(who);
+        Ok(if pending {
+            call.pending().await?
+        } else {
+            call.await?
+        })
+    }
+
+    /// Pending transactions in the node's pool.
+    pub async fn pending_transactions(&self) -> eyre::Result<Vec<Value>> {
+        let block: Value = self
+            .deployer
+            .raw_request("eth_getBlockByNumber".into(), ("pending", true))
+            .await?;
+        Ok(block["transactions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// How many router `Settled` events exist for the receiver.
+    pub async fn settled_events(&self, receiver: Address) -> eyre::Result<usize> {
+        use alloy::sol_types::SolEvent;
+        let filter = alloy::rpc::types::Filter::new()
+            .address(self.deployment.router)
+            .event_signature(relayer_evm::bindings::DepositRouter::Settled::SIGNATURE_HASH)
+            .topic2(receiver.into_word())
+            .from_block(0);
+        Ok(self.deployer.get_logs(&filter).await?.len())
+    }
+}
+
+/// Settings of a test relayer.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Session lifetime.
+    pub session_lifetime_secs: u64,
+    /// Seconds before a stuck transaction is replaced.
+    pub bump_after_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            session_lifetime_secs: 3600,
+            bump_after_secs: 30,
+        }
+    }
+}
+
+/// A relayer key funded on `chain`, its config text (API on a free port) and the key's hex.
+pub async fn relayer_config(
+    chain: &Chain,
+    data_dir: PathBuf,
+    settings: &Settings,
+) -> eyre::Result<(String, String, Address)> {
+    let key = PrivateKeySigner::random();
+    chain.fund(key.address()).await?;
+    let text = config_text(&ConfigParams {
+        data_dir,
+        port: 0,
+        rpc_url: chain.rpc_url(),
+        router: chain.deployment.router,
+        usdc: chain.usdc,
+        api_key_hash: hex::encode(relayer::api::auth::hash_api_key(API_KEY)),
+        session_lifetime_secs: settings.session_lifetime_secs,
+        confirmations: 1,
+        bump_after_secs: settings.bump_after_secs,
+        poll_interval_ms: 100,
+    });
+    Ok((
+        text,
+        alloy::hex::encode_prefixed(key.to_bytes()),
+        key.address(),
+    ))
+}
+
+/// The relayer running in this process.
+pub struct Relayer {
+    /// The node.
+    pub node: Node,
+    /// HTTP client for its API.
+    pub api: Api,
+    /// Its signing address.
+    pub signer: Address,
+    _data: tempfile::TempDir,
+}
+
+impl Relayer {
+    /// Starts a relayer for `chain`.
+    pub async fn start(chain: &Chain, settings: Settings) -> eyre::Result<Self> {
+        let data = tempfile::tempdir()?;
+        let (text, key, signer) = relayer_config(chain, data.path().join("db"), &settings).await?;
+        let config = Config::parse(&text, |name| {
+            (name == "DEVNET_RELAYER_KEY").then(|| key.clone())
+        })?;
+        let node = Node::start(config).await?;
+        let api = Api::new(format!("http://{}", node.addr));
+        Ok(Self {
+            node,
+            api,
+            signer,
+            _data: data,
+        })
+    }
+}
+
+/// Credentials for one request.
+#[derive(Debug, Clone, Copy)]
+pub enum Auth<'a> {
+    /// None.
+    None,
+    /// `Authorization: Bearer <key>`.
+    Key(&'a str),
+}
+
+/// A small client for the API.
+#[derive(Debug, Clone)]
+pub struct Api {
+    /// Base URL.
+    pub base: String,
+    client: reqwest::Client,
+}
+
+/// An HTTP answer: status, JSON body and headers.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// Body (Null when not JSON).
+    pub body: Value,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Api {
+    /// A client for `base`.
+    pub fn new(base: String) -> Self {
+        Self {
+            base,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Any request.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<String>,
+        content_type: Option<&str>,
+        auth: Auth<'_>,
+    ) -> eyre::Result<Answer> {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Auth::Key(key) = auth {
+            req = req.bearer_auth(key);
+        }
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        if let Some(body) = body {
+            req = req.body(body);
+        }
+        let res = req.send().await?;
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await?;
+        Ok(Answer {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            headers,
+        })
+    }
+
+    /// A JSON request.
+    pub async fn json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+        auth: Auth<'_>,
+    ) -> eyre::Result<Answer> {
+        self.send(
+            method,
+            path,
+            Some(body.to_string()),
+            Some("application/json"),
+            auth,
+        )
+        .await
+    }
+
+    /// `POST /v1/sessions` with the API key; fails unless 201. Returns `session`.
+    pub async fn create(&self, body: &Value) -> eyre::Result<Value> {
+        let a = self
+            .json(
+                reqwest::Method::POST,
+                "/v1/sessions",
+                body,
+                Auth::Key(API_KEY),
+            )
+            .await?;
+        if a.status != 201 {
+            bail!("create failed: {} {}", a.status, a.body);
+        }
+        Ok(a.body["session"].clone())
+    }
+
+    /// Sets the EVM payment method with the session's client secret; returns the receiver.
+    pub async fn set_evm(&self, session: &Value) -> eyre::Result<Address> {
+        let id = session["sessionId"].as_str().unwrap_or_default();
+        let body =
+            json!({ "clientSecret": session["clientSecret"], "paymentMethod": { "type": "evm" } });
+        let a = self
+            .json(
+                reqwest::Method::POST,
+                &format!("/v1/sessions/{id}/paymentMethods"),
+                &body,
+                Auth::None,
+            )
+            .await?;
+        if a.status != 200 {
+            bail!("paymentMethods failed: {} {}", a.status, a.body);
+        }
+        a.body["session"]["paymentMethod"]["receiverAddress"]
+            .as_str()
+            .unwrap_or_default()
+            .parse()
+            .wrap_err("receiverAddress")
+    }
+
+    /// `GET /v1/sessions/{id}` with the API key.
+    pub async fn get(&self, id: &str) -> eyre::Result<Value> {
+        let a = self
+            .send(
+                reqwest::Method::GET,
+                &format!("/v1/sessions/{id}"),
+                None,
+                None,
+                Auth::Key(API_KEY),
+            )
+            .await?;
+        if a.status != 200 {
+            bail!("get failed: {} {}", a.status, a.body);
+        }
+        Ok(a.body)
+    }
+
+    /// Polls until the session reaches `status` (or any terminal status if different), within `secs`.
+    pub async fn wait_for(&self, id: &str, status: &str, secs: u64) -> eyre::Result<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.get(id).await?;
+            if s["status"] == status {
+                return Ok(s);
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("session {id} did not reach {status} in {secs}s: {s}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// A create-session body for the chain's USDC.
+pub fn session_body(
+    to: Address,
+    amount_units: Option<&str>,
+    calldata: Option<Bytes>,
+    refund: Option<Address>,
+) -> Value {
+    let mut destination = json!({
+        "type": "evm",
+        "address": to.to_checksum(None),
+        "chainId": 8453,
+        "tokenAddress": BASE_USDC.to_checksum(None),
+    });
+    if let Some(a) = amount_units {
+        destination["amountUnits"] = a.into();
+    }
+    if let Some(c) = calldata {
+        destination["calldata"] = c.to_string().into();
+    }
+    let mut body = json!({ "destination": destination, "display": { "title": "Deposit to Acme", "verb": "Deposit" } });
+    if let Some(r) = refund {
+        body["refundAddress"] = r.to_checksum(None).into();
+    }
+    body
+}
