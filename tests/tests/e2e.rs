@@ -320,3 +320,755 @@ async fn a_second_deposit_after_success_is_delivered_and_recorded() -> Result {
     relayer.node.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_are_enforced_and_the_public_view_hides_secrets() -> Result {
+    let chain = Chain::start().await?;
+    let relayer = Relayer::start(&chain, Settings::default()).await?;
+    let api = &relayer.api;
+    let mut body = session_body(DEST, Some("1.00"), None, None);
+    body["metadata"] = json!({ "orderId": "123" });
+
+    let none = api
+        .json(Method::POST, "/v1/sessions", &body, Auth::None)
+        .await?;
+    assert_eq!(
+        (none.status, none.body["error"]["type"].as_str()),
+        (401, Some("authentication_error"))
+    );
+    let wrong = api
+        .json(
+            Method::POST,
+            "/v1/sessions",
+            &body,
+            Auth::Key("not-the-key"),
+        )
+        .await?;
+    assert_eq!(
+        (wrong.status, wrong.body["error"]["code"].as_str()),
+        (401, Some("invalid_api_key"))
+    );
+
+    let a = api.create(&body).await?;
+    let b = api.create(&body).await?;
+    assert_eq!(a["metadata"]["orderId"], "123");
+    let (a_id, b_secret) = (
+        id_of(&a),
+        b["clientSecret"].as_str().unwrap_or_default().to_owned(),
+    );
+
+    // Another session's client secret opens nothing.
+    let pm = json!({ "clientSecret": b_secret, "paymentMethod": { "type": "evm" } });
+    let denied = api
+        .json(
+            Method::POST,
+            &format!("/v1/sessions/{a_id}/paymentMethods"),
+            &pm,
+            Auth::None,
+        )
+        .await?;
+    assert_eq!(
+        (denied.status, denied.body["error"]["code"].as_str()),
+        (401, Some("invalid_client_secret"))
+    );
+    let check = api
+        .json(
+            Method::PUT,
+            &format!("/v1/sessions/{a_id}/check"),
+            &json!({ "clientSecret": b_secret }),
+            Auth::None,
+        )
+        .await?;
+    assert_eq!(check.status, 401);
+    let get = api
+        .send(
+            Method::GET,
+            &format!("/v1/sessions/{a_id}?clientSecret={b_secret}"),
+            None,
+            None,
+            Auth::None,
+        )
+        .await?;
+    assert_eq!(get.status, 401);
+    let no_secret = api
+        .json(
+            Method::PUT,
+            &format!("/v1/sessions/{a_id}/check"),
+            &json!({}),
+            Auth::None,
+        )
+        .await?;
+    assert_eq!(
+        (no_secret.status, no_secret.body["error"]["code"].as_str()),
+        (401, Some("missing_credentials"))
+    );
+    assert_eq!(
+        api.get(&a_id).await?["status"],
+        "requires_payment_method",
+        "refused requests changed nothing"
+    );
+
+    // Public views: without a key, or with the session's own client secret.
+    let a_secret = a["clientSecret"].as_str().unwrap_or_default();
+    for path in [
+        format!("/v1/sessions/{a_id}"),
+        format!("/v1/sessions/{a_id}?clientSecret={a_secret}"),
+    ] {
+        let public = api.send(Method::GET, &path, None, None, Auth::None).await?;
+        assert_eq!(public.status, 200, "{path}");
+        assert!(
+            public.body.get("metadata").is_none() && public.body.get("clientSecret").is_none(),
+            "{}",
+            public.body
+        );
+        assert_eq!(public.body["sessionId"], a_id.as_str());
+    }
+    let full = api.get(&a_id).await?;
+    assert_eq!(
+        (
+            full["clientSecret"].as_str(),
+            full["metadata"]["orderId"].as_str()
+        ),
+        (Some(a_secret), Some("123"))
+    );
+    let check = api
+        .json(
+            Method::PUT,
+            &format!("/v1/sessions/{a_id}/check"),
+            &json!({ "clientSecret": a_secret }),
+            Auth::None,
+        )
+        .await?;
+    assert_eq!(check.status, 200);
+    assert!(check.body["session"].get("clientSecret").is_none());
+    relayer.node.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_requests_get_the_error_envelope_with_the_right_param_and_change_nothing() -> Result
+{
+    let chain = Chain::start().await?;
+    let relayer = Relayer::start(&chain, Settings::default()).await?;
+    let api = &relayer.api;
+    let good = session_body(DEST, Some("10.00"), None, None);
+    let with = |path: &[&str], value: Value| {
+        let mut body = good.clone();
+        let mut at = &mut body;
+        for key in &path[..path.len() - 1] {
+            at = &mut at[*key];
+        }
+        match value {
+            Value::Null => {
+                at.as_object_mut().map(|o| o.remove(path[path.len() - 1]));
+            }
+            v => at[path[path.len() - 1]] = v,
+        }
+        body
+    };
+    let call = Bytes::from(vec![0xab; 4]);
+    let long_key = format!("metadata.{}", "k".repeat(41));
+    // (body, expected status, error type, param)
+    let cases: Vec<(Value, u16, &str, &str)> = vec![
+        (
+            with(&["destination"], Value::Null),
+            400,
+            "validation_error",
+            "destination",
+        ),
+        (
+            with(&["display"], Value::Null),
+            400,
+            "validation_error",
+            "display",
+        ),
+        (
+            with(&["display", "title"], Value::Null),
+            400,
+            "validation_error",
+            "display.title",
+        ),
+        (
+            with(&["display", "verb"], json!(7)),
+            400,
+            "validation_error",
+            "display.verb",
+        ),
+        (
+            with(&["display", "themeCssUrl"], json!("javascript:alert(1)")),
+            400,
+            "validation_error",
+            "display.themeCssUrl",
+        ),
+        (
+            with(&["display", "paymentOptions"], json!(["MetaMask", "Nope"])),
+            400,
+            "validation_error",
+            "display.paymentOptions[1]",
+        ),
+        (
+            with(
+                &["display", "paymentOptions"],
+                json!(["AllWallets", ["Trust", "Bad"]]),
+            ),
+            400,
+            "validation_error",
+            "display.paymentOptions[1][1]",
+        ),
+        (
+            with(&["destination", "type"], json!("bitcoin")),
+            400,
+            "validation_error",
+            "destination.type",
+        ),
+        (
+            with(&["destination", "type"], json!("solana")),
+            400,
+            "invalid_request_error",
+            "destination.type",
+        ),
+        (
+            with(&["destination", "address"], json!("0x1234")),
+            400,
+            "validation_error",
+            "destination.address",
+        ),
+        (
+            with(
+                &["destination", "address"],
+                json!("0xD8dA6BF26964aF9D7eEd9e03E53415D37aA96045"),
+            ),
+            400,
+            "validation_error",
+            "destination.address",
+        ),
+        (
+            with(&["destination", "chainId"], json!(1)),
+            400,
+            "validation_error",
+            "destination.chainId",
+        ),
+        (
+            with(&["destination", "chainId"], json!("8453")),
+            400,
+            "validation_error",
+            "destination.chainId",
+        ),
+        (
+            with(
+                &["destination", "tokenAddress"],
+                json!(Address::repeat_byte(7).to_checksum(None)),
+            ),
+            400,
+            "validation_error",
+            "destination.tokenAddress",
+        ),
+        (
+            with(&["destination", "amountUnits"], json!("10.0000001")),
+            400,
+            "validation_error",
+            "destination.amountUnits",
+        ),
+        (
+            with(&["destination", "amountUnits"], json!("ten")),
+            400,
+            "validation_error",
+            "destination.amountUnits",
+        ),
+        (
+            with(&["destination", "amountUnits"], json!("0")),
+            400,
+            "validation_error",
+            "destination.amountUnits",
+        ),
+        (
+            with(&["destination", "amountUnits"], json!(10)),
+            400,
+            "validation_error",
+            "destination.amountUnits",
+        ),
+        (
+            with(&["destination", "calldata"], json!("0xzz")),
+            400,
+            "validation_error",
+            "destination.calldata",
+        ),
+        (
+            with(&["destination", "calldata"], json!(call.to_string())),
+            400,
+            "validation_error",
+            "refundAddress",
+        ),
+        (
+            with(&["refundAddress"], json!("nope")),
+            400,
+            "validation_error",
+            "refundAddress",
+        ),
+        (
+            with(&["metadata"], json!({ "orderId": 123 })),
+            400,
+            "validation_error",
+            "metadata.orderId",
+        ),
+        (
+            with(&["metadata"], json!({ "k".repeat(41): "v" })),
+            400,
+            "validation_error",
+            &long_key,
+        ),
+        (
+            with(&["metadata"], json!("x")),
+            400,
+            "validation_error",
+            "metadata",
+        ),
+        (
+            with(&["surprise"], json!(1)),
+            400,
+            "validation_error",
+            "surprise",
+        ),
+        (
+            with(&["destination", "surprise"], json!(1)),
+            400,
+            "validation_error",
+            "destination.surprise",
+        ),
+    ];
+    for (body, status, kind, param) in &cases {
+        let a = api
+            .json(Method::POST, "/v1/sessions", body, Auth::Key(API_KEY))
+            .await?;
+        assert_eq!(a.status, *status, "{param}: {}", a.body);
+        assert_eq!(a.body["error"]["type"], *kind, "{param}: {}", a.body);
+        assert_eq!(a.body["error"]["param"], *param, "{}", a.body);
+        assert!(a.body["error"]["code"].is_string() && a.body["error"]["message"].is_string());
+    }
+
+    // Malformed requests, whatever the route.
+    let bad = [
+        (
+            api.send(
+                Method::POST,
+                "/v1/sessions",
+                Some("{not json".into()),
+                Some("application/json"),
+                Auth::Key(API_KEY),
+            )
+            .await?,
+            400,
+            "invalid_json",
+        ),
+        (
+            api.send(
+                Method::POST,
+                "/v1/sessions",
+                Some("[1]".into()),
+                Some("application/json"),
+                Auth::Key(API_KEY),
+            )
+            .await?,
+            400,
+            "invalid_json",
+        ),
+        (
+            api.send(
+                Method::POST,
+                "/v1/sessions",
+                Some(good.to_string()),
+                Some("text/plain"),
+                Auth::Key(API_KEY),
+            )
+            .await?,
+            400,
+            "invalid_content_type",
+        ),
+        (
+            api.send(
+                Method::POST,
+                "/v1/sessions",
+                Some(good.to_string()),
+                None,
+                Auth::Key(API_KEY),
+            )
+            .await?,
+            400,
+            "invalid_content_type",
+        ),
+        (
+            api.send(
+                Method::POST,
+                "/v1/sessions",
+                Some(format!("{{\"pad\":\"{}\"}}", "x".repeat(100_000))),
+                Some("application/json"),
+                Auth::Key(API_KEY),
+            )
+            .await?,
+            400,
+            "body_too_large",
+        ),
+        (
+            api.send(Method::GET, "/v2/nothing", None, None, Auth::None)
+                .await?,
+            404,
+            "route_not_found",
+        ),
+        (
+            api.send(Method::DELETE, "/v1/sessions", None, None, Auth::None)
+                .await?,
+            404,
+            "route_not_found",
+        ),
+        (
+            api.send(
+                Method::GET,
+                &format!("/v1/sessions/{}", "0".repeat(32)),
+                None,
+                None,
+                Auth::None,
+            )
+            .await?,
+            404,
+            "session_not_found",
+        ),
+        (
+            api.send(
+                Method::GET,
+                "/v1/sessions/NOT-AN-ID",
+                None,
+                None,
+                Auth::None,
+            )
+            .await?,
+            404,
+            "session_not_found",
+        ),
+    ];
+    for (answer, status, code) in bad {
+        assert_eq!(
+            (answer.status, answer.body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{}",
+            answer.body
+        );
+        assert!(
+            answer.headers.contains_key("x-request-id"),
+            "every response has a request id"
+        );
+    }
+    // A payment method the deployment does not offer yet, and an unknown one.
+    let s = api.create(&good).await?;
+    let path = format!("/v1/sessions/{}/paymentMethods", id_of(&s));
+    for (kind, status, code) in [
+        ("tron", 400, "unsupported_payment_method"),
+        ("carrier-pigeon", 400, "invalid_parameter"),
+    ] {
+        let a = api
+            .json(
+                Method::POST,
+                &path,
+                &json!({ "clientSecret": s["clientSecret"], "paymentMethod": { "type": kind } }),
+                Auth::None,
+            )
+            .await?;
+        assert_eq!(
+            (
+                a.status,
+                a.body["error"]["code"].as_str(),
+                a.body["error"]["param"].as_str()
+            ),
+            (status, Some(code), Some("paymentMethod.type"))
+        );
+    }
+    let hint = api
+        .json(
+            Method::PUT,
+            &format!("/v1/sessions/{}/check", id_of(&s)),
+            &json!({ "clientSecret": s["clientSecret"], "txHash": "0x12" }),
+            Auth::None,
+        )
+        .await?;
+    assert_eq!(
+        (hint.status, hint.body["error"]["param"].as_str()),
+        (400, Some("txHash"))
+    );
+
+    // Nothing was created by any refused request: only the one good session exists.
+    let metrics = api
+        .send(Method::GET, "/metrics", None, None, Auth::None)
+        .await?;
+    assert_eq!(metrics.status, 200);
+    let counts = relayer.node.engine.status_counts();
+    assert_eq!(
+        counts.values().sum::<u64>(),
+        1,
+        "refused requests created nothing: {counts:?}"
+    );
+    assert_eq!(
+        api.get(&id_of(&s)).await?["status"],
+        "requires_payment_method"
+    );
+    relayer.node.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_metrics_and_request_ids() -> Result {
+    let chain = Chain::start().await?;
+    let relayer = Relayer::start(&chain, Settings::default()).await?;
+    let health = relayer
+        .api
+        .send(Method::GET, "/healthz", None, None, Auth::None)
+        .await?;
+    assert_eq!(
+        (health.status, &health.body),
+        (200, &json!({ "status": "ok" }))
+    );
+    let given = relayer
+        .api
+        .send(Method::GET, "/healthz", None, None, Auth::None)
+        .await?
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok().map(str::to_owned));
+    assert!(given.is_some_and(|id| id.starts_with("req_")));
+
+    let session = relayer
+        .api
+        .create(&session_body(DEST, Some("2.00"), None, None))
+        .await?;
+    let receiver = relayer.api.set_evm(&session).await?;
+    chain.pay(receiver, usdc(2)).await?;
+    relayer
+        .api
+        .wait_for(&id_of(&session), "succeeded", 30)
+        .await?;
+    let text = Api::new(relayer.api.base.clone())
+        .send(Method::GET, "/metrics", None, None, Auth::None)
+        .await?;
+    let raw = reqwest::get(format!("{}/metrics", relayer.api.base))
+        .await?
+        .text()
+        .await?;
+    assert_eq!(text.status, 200);
+    for line in [
+        "relayer_sessions{status=\"succeeded\"} 1",
+        "relayer_deliveries_total{chain_id=\"8453\",outcome=\"delivered\"} 1",
+        "relayer_watcher_lag_blocks{chain_id=\"8453\"}",
+        "relayer_rpc_errors_total{chain_id=\"8453\"}",
+    ] {
+        assert!(raw.contains(line), "metrics lack {line}:\n{raw}");
+    }
+    assert!(!raw.contains(API_KEY), "no secret in metrics");
+    relayer.node.shutdown().await;
+    Ok(())
+}
+
+/// A free local port (bound, then released for the relayer subprocess).
+fn free_port() -> eyre::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Spawns the real relayer binary and waits for its API.
+async fn spawn_relayer(
+    config: &std::path::Path,
+    key: &str,
+    log: &std::path::Path,
+    api: &Api,
+) -> eyre::Result<tokio::process::Child> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_relayer-under-test"))
+        .args(["run", "--config"])
+        .arg(config)
+        .env("DEVNET_RELAYER_KEY", key)
+        .env(
+            "RUST_LOG",
+            std::env::var("E2E_RELAYER_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while api
+        .send(Method::GET, "/healthz", None, None, Auth::None)
+        .await
+        .map(|a| a.status)
+        .unwrap_or(0)
+        != 200
+    {
+        eyre::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "relayer did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(child)
+}
+
+async fn wait_until(
+    secs: u64,
+    what: &str,
+    mut done: impl AsyncFnMut() -> eyre::Result<bool>,
+) -> Result {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while !done().await? {
+        eyre::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn relayer_killed_between_broadcast_and_receipt_delivers_exactly_once_after_restart() -> Result
+{
+    let chain = Chain::start().await?;
+    let dir = tempfile::tempdir()?;
+    let settings = Settings {
+        bump_after_secs: 3600,
+        ..Settings::default()
+    };
+    let (text, key, signer) = e2e::relayer_config(&chain, dir.path().join("db"), &settings).await?;
+    let port = free_port()?;
+    let config = dir.path().join("relayer.toml");
+    std::fs::write(
+        &config,
+        text.replace("127.0.0.1:0", &format!("127.0.0.1:{port}")),
+    )?;
+    let log = dir.path().join("relayer.log");
+    let api = Api::new(format!("http://127.0.0.1:{port}"));
+
+    let mut relayer = spawn_relayer(&config, &key, &log, &api).await?;
+    let session = api
+        .create(&session_body(DEST, Some("10.00"), None, None))
+        .await?;
+    let receiver = api.set_evm(&session).await?;
+    chain.pay_unmined(receiver, usdc(10)).await?; // automining is now off
+    chain.mine().await?; // the deposit lands; the settlement will not be mined until we say so
+
+    wait_until(30, "the settlement broadcast", async || {
+        Ok(chain.nonce(signer, true).await? == 1)
+    })
+    .await?;
+    relayer.start_kill()?; // SIGKILL: no shutdown path runs
+    relayer.wait().await?;
+    assert_eq!(
+        chain.nonce(signer, false).await?,
+        0,
+        "killed before the receipt"
+    );
+
+    let mut relayer = spawn_relayer(&config, &key, &log, &api).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await; // let it reconcile and re-announce
+    assert_eq!(
+        chain.nonce(signer, true).await?,
+        1,
+        "the restart sent no second transaction"
+    );
+    let ours = chain
+        .pending_transactions()
+        .await?
+        .into_iter()
+        .filter(|tx| {
+            tx["from"].as_str().map(str::to_lowercase) == Some(signer.to_string().to_lowercase())
+        })
+        .count();
+    assert_eq!(ours, 1, "exactly one settlement pending");
+
+    chain.set_automine(true).await?;
+    chain.mine().await?;
+    let done = api.wait_for(&id_of(&session), "succeeded", 30).await?;
+    assert_eq!(done["destination"]["delivery"]["receivedUnits"], "10.00");
+    assert_eq!(
+        chain.balance(DEST).await?,
+        usdc(10),
+        "delivered exactly once"
+    );
+    assert_eq!(
+        chain.settled_events(receiver).await?,
+        1,
+        "one settlement on chain"
+    );
+    assert_eq!(
+        chain.nonce(signer, false).await?,
+        1,
+        "one transaction from the relayer in total"
+    );
+    let logs = std::fs::read_to_string(&log)?;
+    assert!(
+        logs.contains("reconciling stored intents"),
+        "the restart reconciled:\n{logs}"
+    );
+    assert!(
+        !logs.contains(&key.trim_start_matches("0x")[..16]),
+        "the relayer key never reaches the logs"
+    );
+    relayer.start_kill()?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stuck_settlement_is_replaced_at_a_higher_fee_and_lands_once() -> Result {
+    let chain = Chain::start().await?;
+    let relayer = Relayer::start(
+        &chain,
+        Settings {
+            bump_after_secs: 1,
+            ..Settings::default()
+        },
+    )
+    .await?;
+    let session = relayer
+        .api
+        .create(&session_body(DEST, Some("3.00"), None, None))
+        .await?;
+    let receiver = relayer.api.set_evm(&session).await?;
+    chain.pay_unmined(receiver, usdc(3)).await?;
+    chain.mine().await?;
+
+    let signer = relayer.signer.to_string().to_lowercase();
+    let fee_of = async || -> eyre::Result<Option<u128>> {
+        let txs = chain.pending_transactions().await?;
+        let tx = txs.iter().find(|tx| {
+            tx["from"].as_str().map(str::to_lowercase).as_deref() == Some(signer.as_str())
+        });
+        Ok(tx.and_then(|tx| {
+            u128::from_str_radix(tx["maxFeePerGas"].as_str()?.trim_start_matches("0x"), 16).ok()
+        }))
+    };
+    wait_until(30, "the first broadcast", async || {
+        Ok(fee_of().await?.is_some())
+    })
+    .await?;
+    let first = fee_of().await?.unwrap_or_default();
+    wait_until(30, "a fee bump", async || {
+        Ok(fee_of().await?.is_some_and(|f| f > first))
+    })
+    .await?;
+    assert_eq!(
+        chain.nonce(relayer.signer, true).await?,
+        1,
+        "the replacement reuses the nonce"
+    );
+
+    chain.set_automine(true).await?;
+    chain.mine().await?;
+    relayer
+        .api
+        .wait_for(&id_of(&session), "succeeded", 30)
+        .await?;
+    assert_eq!(chain.balance(DEST).await?, usdc(3));
+    assert_eq!(chain.settled_events(receiver).await?, 1);
+    assert_eq!(chain.nonce(relayer.signer, false).await?, 1);
+    relayer.node.shutdown().await;
+    Ok(())
+}
