@@ -1,0 +1,271 @@
+//! The watcher against a real anvil node: confirmations, receiver matching, cursor persistence across a
+//! restart, and reorg rollback (simulated with `evm_snapshot` / `evm_revert`, which replaces blocks under
+//! the cursor exactly as a reorg does).
+
+use std::{collections::HashMap, sync::Mutex, time::Duration};
+
+use alloy::{
+    network::{EthereumWallet, TransactionBuilder},
+    node_bindings::{Anvil, AnvilInstance},
+    primitives::{Address, B256, Bytes, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::TransactionRequest,
+    signers::local::PrivateKeySigner,
+};
+use relayer_evm::{
+    ChainSpec, EvmChain,
+    bindings::TestUSDC,
+    create2::{CREATE2_PROXY, Deployment},
+    tools::foundry_tool,
+    watcher::{ChainEvent, EventSink, SinkError, step},
+};
+use relayer_store::{SledStore, Store};
+use relayer_types::{SessionId, TokenRef};
+
+type Result = std::result::Result<(), Box<dyn std::error::Error>>;
+
+#[derive(Default)]
+struct RecordingSink {
+    receivers: HashMap<Address, SessionId>,
+    events: Mutex<Vec<ChainEvent>>,
+    reorgs: Mutex<Vec<u64>>,
+}
+
+impl EventSink for RecordingSink {
+    fn session_for_receiver(&self, receiver: Address) -> Option<SessionId> {
+        self.receivers.get(&receiver).copied()
+    }
+
+    async fn apply(
+        &self,
+        _chain_id: u64,
+        events: Vec<ChainEvent>,
+    ) -> std::result::Result<(), SinkError> {
+        self.events
+            .lock()
+            .map_err(|e| SinkError(e.to_string()))?
+            .extend(events);
+        Ok(())
+    }
+
+    async fn reorg(&self, _chain_id: u64, from_block: u64) -> std::result::Result<(), SinkError> {
+        self.reorgs
+            .lock()
+            .map_err(|e| SinkError(e.to_string()))?
+            .push(from_block);
+        Ok(())
+    }
+}
+
+impl RecordingSink {
+    fn deposits(&self) -> Vec<(SessionId, U256, u64)> {
+        self.events
+            .lock()
+            .map(|events| {
+                events
+                    .iter()
+                    .filter_map(|e| match e {
+                        ChainEvent::Deposit { session, deposit } => {
+                            Some((*session, deposit.amount, deposit.event.block_number))
+                        }
+                        ChainEvent::Settled { .. } => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+struct Setup {
+    _anvil: AnvilInstance,
+    provider: DynProvider,
+    usdc: Address,
+    chain: EvmChain,
+}
+
+async fn setup(confirmations: u64) -> std::result::Result<Setup, Box<dyn std::error::Error>> {
+    let anvil = Anvil::at(foundry_tool("anvil")?)
+        .chain_id(8453)
+        .try_spawn()?;
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(PrivateKeySigner::from(
+            anvil.keys()[0].clone(),
+        )))
+        .connect_http(anvil.endpoint_url())
+        .erased();
+    let input: Bytes = [B256::ZERO.as_slice(), &Deployment::router_init_code(&[])]
+        .concat()
+        .into();
+    provider
+        .send_transaction(
+            TransactionRequest::default()
+                .with_to(CREATE2_PROXY)
+                .with_input(input),
+        )
+        .await?
+        .get_receipt()
+        .await?;
+    let usdc = *TestUSDC::deploy(&provider).await?.address();
+    let router = Deployment::deterministic(B256::ZERO, &[]).router;
+    let chain = EvmChain::connect(ChainSpec {
+        chain_id: 8453,
+        name: "Base".into(),
+        rpc_url: anvil.endpoint(),
+        router,
+        tokens: vec![TokenRef {
+            chain_id: 8453,
+            chain_name: "Base".into(),
+            address: usdc,
+            symbol: "USDC".into(),
+            decimals: 6,
+        }],
+        confirmations,
+        poll_interval: Duration::from_millis(50),
+        start_block: Some(0),
+        max_block_range: 3,
+        rpc_timeout: Duration::from_secs(10),
+    })?;
+    Ok(Setup {
+        _anvil: anvil,
+        provider,
+        usdc,
+        chain,
+    })
+}
+
+async fn mint(s: &Setup, to: Address, amount: u64) -> Result {
+    TestUSDC::new(s.usdc, &s.provider)
+        .mint(to, U256::from(amount))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    Ok(())
+}
+
+async fn mine(s: &Setup, blocks: u64) -> Result {
+    for _ in 0..blocks {
+        s.provider
+            .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+            .await?;
+    }
+    Ok(())
+}
+
+/// Steps until the watcher reports nothing left to do.
+async fn catch_up(s: &Setup, store: &dyn Store, sink: &RecordingSink) -> Result {
+    for _ in 0..100 {
+        if !step(&s.chain, store, sink).await? {
+            return Ok(());
+        }
+    }
+    Err("watcher did not catch up".into())
+}
+
+fn sink_for(receiver: Address) -> RecordingSink {
+    RecordingSink {
+        receivers: HashMap::from([(receiver, SessionId::from_bytes([7; 16]))]),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn reports_only_transfers_into_known_receivers_after_their_confirmations() -> Result {
+    let s = setup(3).await?;
+    let dir = tempfile::tempdir()?;
+    let store = SledStore::open(dir.path())?;
+    let receiver = Address::repeat_byte(0xee);
+    let sink = sink_for(receiver);
+
+    mint(&s, Address::repeat_byte(0x11), 5).await?; // not a receiver: ignored
+    mint(&s, receiver, 7).await?;
+    catch_up(&s, &store, &sink).await?;
+    assert!(sink.deposits().is_empty(), "not confirmed yet (1 of 3)");
+    mine(&s, 2).await?;
+    catch_up(&s, &store, &sink).await?;
+    let deposits = sink.deposits();
+    assert_eq!(deposits.len(), 1, "{deposits:?}");
+    assert_eq!(
+        (deposits[0].0, deposits[0].1),
+        (SessionId::from_bytes([7; 16]), U256::from(7))
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn resumes_from_its_persisted_cursor_after_a_restart() -> Result {
+    let s = setup(1).await?;
+    let dir = tempfile::tempdir()?;
+    let receiver = Address::repeat_byte(0xee);
+    {
+        let store = SledStore::open(dir.path())?;
+        let sink = sink_for(receiver);
+        mint(&s, receiver, 1).await?;
+        catch_up(&s, &store, &sink).await?;
+        assert_eq!(sink.deposits().len(), 1);
+    }
+    // A new process: same store on disk, a fresh sink.
+    let store = SledStore::open(dir.path())?;
+    let sink = sink_for(receiver);
+    mint(&s, receiver, 2).await?;
+    catch_up(&s, &store, &sink).await?;
+    let deposits = sink.deposits();
+    assert_eq!(
+        deposits.len(),
+        1,
+        "only the new transfer, nothing replayed: {deposits:?}"
+    );
+    assert_eq!(deposits[0].1, U256::from(2));
+    Ok(())
+}
+
+#[tokio::test]
+async fn rolls_back_to_the_fork_point_when_blocks_under_the_cursor_change() -> Result {
+    let s = setup(1).await?;
+    let dir = tempfile::tempdir()?;
+    let store = SledStore::open(dir.path())?;
+    let receiver = Address::repeat_byte(0xee);
+    let sink = sink_for(receiver);
+    mine(&s, 2).await?;
+    catch_up(&s, &store, &sink).await?;
+    let fork = s.provider.get_block_number().await?;
+
+    let snapshot: String = s.provider.raw_request("evm_snapshot".into(), ()).await?;
+    mint(&s, receiver, 9).await?;
+    mine(&s, 2).await?;
+    catch_up(&s, &store, &sink).await?;
+    assert_eq!(
+        sink.deposits().len(),
+        1,
+        "deposit seen on the branch that will vanish"
+    );
+    let deposit_block = sink.deposits()[0].2;
+
+    // The branch disappears and a longer one without the deposit replaces it.
+    let reverted: bool = s
+        .provider
+        .raw_request("evm_revert".into(), (snapshot,))
+        .await?;
+    assert!(reverted);
+    mine(&s, 5).await?;
+    catch_up(&s, &store, &sink).await?;
+
+    let reorgs = sink.reorgs.lock().map(|r| r.clone()).unwrap_or_default();
+    assert_eq!(reorgs.len(), 1, "one reorg reported");
+    assert!(
+        reorgs[0] > fork && reorgs[0] <= deposit_block,
+        "rolled back to the fork point: {reorgs:?}, fork {fork}, deposit {deposit_block}"
+    );
+    assert_eq!(
+        sink.deposits().len(),
+        1,
+        "the vanished deposit is not reported again"
+    );
+    let cursor = store.cursor(8453)?.ok_or("no cursor")?;
+    assert_eq!(
+        cursor.block,
+        s.provider.get_block_number().await?,
+        "caught up on the new branch"
+    );
+    Ok(())
+}
