@@ -53,7 +53,12 @@ pub struct Chain {
 impl Chain {
     /// Starts anvil (automining) and deploys like `relayer devnet` does.
     pub async fn start() -> eyre::Result<Self> {
-        let anvil = spawn_anvil(0, None)?;
+        Self::start_with_block_time(None).await
+    }
+
+    /// Starts anvil with fixed-interval blocks (`Some(secs)`, like the devnet) or automining.
+    pub async fn start_with_block_time(block_time: Option<u64>) -> eyre::Result<Self> {
+        let anvil = spawn_anvil(0, block_time)?;
         let deployer_key = PrivateKeySigner::from(anvil.keys()[0].clone());
         let deployer = ProviderBuilder::new()
             .wallet(EthereumWallet::from(deployer_key))

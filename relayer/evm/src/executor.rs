@@ -62,7 +62,7 @@ pub struct ExecutorConfig {
 impl Default for ExecutorConfig {
     fn default() -> Self {
         Self {
-            max_in_flight: 8,
+            max_in_flight: 32,
             bump_after: Duration::from_secs(30),
             poll_interval: Duration::from_millis(500),
             gas_margin_percent: 25,

@@ -165,7 +165,7 @@ impl Default for RawExecutor {
 }
 
 fn default_in_flight() -> usize {
-    8
+    32
 }
 fn default_bump_secs() -> u64 {
     30

@@ -1,0 +1,143 @@
+//! `cargo bench -p e2e`: figures for the README, measured against a running relayer on a local devnet
+//! (anvil with 1-second blocks, the real contracts, the real relayer over HTTP).
+//! - session creations per second (each one flushed to disk before its 201),
+//! - `check` calls per second,
+//! - deposit-to-delivery latency over 50 sessions, in blocks and seconds (p50 / p99).
+
+use std::time::{Duration, Instant};
+
+use alloy::{primitives::Address, providers::Provider};
+use e2e::{Auth, Chain, Relayer, Settings, session_body, usdc};
+use futures::{StreamExt, stream};
+use relayer_evm::bindings::TestUSDC;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const CREATIONS: usize = 1000;
+const CHECKS: usize = 5000;
+const CONCURRENCY: usize = 8;
+const LATENCY_SESSIONS: usize = 50;
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[tokio::main]
+async fn main() -> eyre::Result<()> {
+    let chain = Chain::start_with_block_time(Some(1)).await?;
+    let relayer = Relayer::start(&chain, Settings::default()).await?;
+    let api = relayer.api.clone();
+    let body = session_body(Address::repeat_byte(0xd0), Some("1.00"), None, None);
+
+    let started = Instant::now();
+    let created: Vec<Value> = stream::iter(0..CREATIONS)
+        .map(|_| api.create(&body))
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<eyre::Result<_>>()?;
+    let creations = CREATIONS as f64 / started.elapsed().as_secs_f64();
+
+    let target = &created[0];
+    let path = format!(
+        "/v1/sessions/{}/check",
+        target["sessionId"].as_str().unwrap_or_default()
+    );
+    let check = json!({ "clientSecret": target["clientSecret"] });
+    let started = Instant::now();
+    let statuses: Vec<u16> = stream::iter(0..CHECKS)
+        .map(|_| {
+            let (api, path, check) = (&api, &path, &check);
+            async move {
+                api.json(Method::PUT, path, check, Auth::None)
+                    .await
+                    .map(|a| a.status)
+                    .unwrap_or(0)
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let checks = CHECKS as f64 / started.elapsed().as_secs_f64();
+    eyre::ensure!(
+        statuses.iter().all(|s| *s == 200),
+        "some check calls failed"
+    );
+
+    // Latency: pay 50 sessions at once, then watch each one reach `succeeded`.
+    let mut sessions = vec![];
+    for _ in 0..LATENCY_SESSIONS {
+        let s = api.create(&body).await?;
+        let receiver = api.set_evm(&s).await?;
+        sessions.push((
+            s["sessionId"].as_str().unwrap_or_default().to_owned(),
+            receiver,
+        ));
+    }
+    let token = TestUSDC::new(chain.usdc, &chain.payer);
+    token
+        .mint(chain.payer_address, usdc(LATENCY_SESSIONS as u64))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let mut pending = vec![];
+    for (_, receiver) in &sessions {
+        pending.push(token.transfer(*receiver, usdc(1)).send().await?);
+    }
+    let mut deposits = vec![];
+    for p in pending {
+        let receipt = p.get_receipt().await?;
+        deposits.push((receipt.block_number.unwrap_or_default(), Instant::now()));
+    }
+    let mut blocks = vec![];
+    let mut seconds = vec![];
+    let mut open: Vec<usize> = (0..sessions.len()).collect();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !open.is_empty() {
+        eyre::ensure!(Instant::now() < deadline, "sessions did not finish");
+        let mut still = vec![];
+        for i in open {
+            let s = api.get(&sessions[i].0).await?;
+            if s["status"] == "succeeded" {
+                let tx = s["destination"]["delivery"]["txHash"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .parse()?;
+                let receipt = chain
+                    .deployer
+                    .get_transaction_receipt(tx)
+                    .await?
+                    .ok_or_else(|| eyre::eyre!("no receipt"))?;
+                let (deposit_block, deposit_seen) = deposits[i];
+                blocks.push((receipt.block_number.unwrap_or_default() - deposit_block) as f64);
+                seconds.push(deposit_seen.elapsed().as_secs_f64());
+            } else {
+                still.push(i);
+            }
+        }
+        open = still;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    blocks.sort_by(f64::total_cmp);
+    seconds.sort_by(f64::total_cmp);
+
+    println!("relayer benchmark (local devnet: anvil, 1 s blocks, 1 confirmation, sled store)");
+    println!(
+        "  session creations: {creations:>8.0}/s  ({CREATIONS} over HTTP, {CONCURRENCY} concurrent, each durable before 201)"
+    );
+    println!(
+        "  check calls:       {checks:>8.0}/s  ({CHECKS} over HTTP, {CONCURRENCY} concurrent)"
+    );
+    println!(
+        "  deposit→delivery over {LATENCY_SESSIONS} sessions paid in the same second: p50 {:.0} blocks / {:.1} s, p99 {:.0} blocks / {:.1} s",
+        percentile(&blocks, 50.0),
+        percentile(&seconds, 50.0),
+        percentile(&blocks, 99.0),
+        percentile(&seconds, 99.0),
+    );
+    relayer.node.shutdown().await;
+    Ok(())
+}
