@@ -201,6 +201,8 @@ pub struct Settings {
     pub session_lifetime_secs: u64,
     /// Seconds before a stuck transaction is replaced.
     pub bump_after_secs: u64,
+    /// How often the watcher polls the chain.
+    pub watcher_poll_interval_ms: u64,
 }
 
 impl Default for Settings {
@@ -208,6 +210,7 @@ impl Default for Settings {
         Self {
             session_lifetime_secs: 3600,
             bump_after_secs: 30,
+            watcher_poll_interval_ms: 100,
         }
     }
 }
@@ -231,6 +234,7 @@ pub async fn relayer_config(
         confirmations: 1,
         bump_after_secs: settings.bump_after_secs,
         poll_interval_ms: 100,
+        watcher_poll_interval_ms: settings.watcher_poll_interval_ms,
     });
     Ok((
         text,

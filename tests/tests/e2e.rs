@@ -1072,3 +1072,60 @@ async fn a_stuck_settlement_is_replaced_at_a_higher_fee_and_lands_once() -> Resu
     relayer.node.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_check_with_a_tx_hash_looks_at_that_transaction_right_away() -> Result {
+    let chain = Chain::start().await?;
+    // The watcher polls once a minute: only the hint can notice the deposit within this test.
+    let relayer = Relayer::start(
+        &chain,
+        Settings {
+            watcher_poll_interval_ms: 60_000,
+            ..Settings::default()
+        },
+    )
+    .await?;
+    let session = relayer
+        .api
+        .create(&session_body(DEST, Some("4.00"), None, None))
+        .await?;
+    let receiver = relayer.api.set_evm(&session).await?;
+    let path = format!("/v1/sessions/{}/check", id_of(&session));
+    let secret = session["clientSecret"].clone();
+    let deposit = chain.pay(receiver, usdc(4)).await?;
+
+    let plain = relayer
+        .api
+        .json(
+            Method::PUT,
+            &path,
+            &json!({ "clientSecret": secret }),
+            Auth::None,
+        )
+        .await?;
+    assert_eq!(
+        plain.body["session"]["status"], "waiting_payment",
+        "without a hint the slow watcher has not looked yet"
+    );
+    let hinted = relayer
+        .api
+        .json(
+            Method::PUT,
+            &path,
+            &json!({ "clientSecret": secret, "txHash": deposit.to_string() }),
+            Auth::None,
+        )
+        .await?;
+    assert_eq!(hinted.status, 200);
+    assert_eq!(hinted.body["session"]["status"], "processing");
+    assert_eq!(
+        hinted.body["session"]["paymentMethod"]["source"]["txHash"],
+        deposit.to_string()
+    );
+    assert_eq!(
+        hinted.body["session"]["paymentMethod"]["source"]["sentUnits"],
+        "4.00"
+    );
+    relayer.node.shutdown().await;
+    Ok(())
+}

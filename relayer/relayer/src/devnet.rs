@@ -135,8 +135,10 @@ pub struct ConfigParams {
     pub confirmations: u64,
     /// Seconds before a pending transaction is replaced at a higher fee.
     pub bump_after_secs: u64,
-    /// Watcher and executor poll interval.
+    /// Executor poll interval.
     pub poll_interval_ms: u64,
+    /// Watcher poll interval.
+    pub watcher_poll_interval_ms: u64,
 }
 
 /// A relayer config for one local chain; the relayer key comes from `env:DEVNET_RELAYER_KEY`.
@@ -162,7 +164,7 @@ chain_id = {CHAIN_ID}
 name = "Base"
 rpc_url = "{rpc}"
 confirmations = {confirmations}
-poll_interval_ms = {poll}
+poll_interval_ms = {watcher_poll}
 start_block = 0
 router = "{router}"
 tokens = [{{ address = "{usdc}", symbol = "USDC", decimals = 6 }}]
@@ -172,6 +174,7 @@ tokens = [{{ address = "{usdc}", symbol = "USDC", decimals = 6 }}]
         lifetime = p.session_lifetime_secs,
         hash = p.api_key_hash,
         poll = p.poll_interval_ms,
+        watcher_poll = p.watcher_poll_interval_ms,
         bump = p.bump_after_secs,
         rpc = p.rpc_url,
         confirmations = p.confirmations,
@@ -240,6 +243,7 @@ async fn run(dir: &Path, port: u16, rpc_port: u16) -> eyre::Result<()> {
         confirmations: 1,
         bump_after_secs: 15,
         poll_interval_ms: 200,
+        watcher_poll_interval_ms: 200,
     });
     std::fs::write(dir.join("relayer.toml"), &text)?;
     let relayer_key_hex = alloy::hex::encode_prefixed(relayer_key.to_bytes());
