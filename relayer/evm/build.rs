@@ -28,19 +28,10 @@ const CONTRACTS: &[&str] = &[
 ];
 
 fn main() {
-    let manifest =
-        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root");
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest.join("../..").canonicalize().expect("workspace root");
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    for watched in [
-        "contracts/src",
-        "package-lock.json",
-        "scripts/solc",
-        "foundry.toml",
-    ] {
+    for watched in ["contracts/src", "package-lock.json", "scripts/solc", "foundry.toml"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 
@@ -49,15 +40,11 @@ fn main() {
         .arg(root.join("scripts/tools.sh"))
         .status()
         .expect("run scripts/tools.sh (needs bash, node and npm)");
-    assert!(
-        status.success(),
-        "scripts/tools.sh failed: could not install the pinned tools"
-    );
+    assert!(status.success(), "scripts/tools.sh failed: could not install the pinned tools");
 
     let node_modules = root.join("node_modules");
-    let remapping: Remapping = format!("solady/={}/", node_modules.join("solady/src").display())
-        .parse()
-        .expect("valid remapping");
+    let remapping: Remapping =
+        format!("solady/={}/", node_modules.join("solady/src").display()).parse().expect("valid remapping");
     let paths: ProjectPathsConfig<SolcLanguage> = ProjectPathsConfig::builder()
         .root(&root)
         .sources(root.join("contracts/src"))
@@ -82,23 +69,15 @@ fn main() {
     ));
     let solc = Solc::new(root.join("scripts/solc")).expect("scripts/solc answers --version");
     let project = ProjectBuilder::<SolcCompiler>::new(Default::default())
-        .settings(SolcSettings {
-            settings,
-            ..Default::default()
-        })
+        .settings(SolcSettings { settings, ..Default::default() })
         .paths(paths)
         .build(SolcCompiler::Specific(solc))
         .expect("foundry-compilers project");
     let output = project.compile().expect("compile contracts");
-    assert!(
-        !output.has_compiler_errors(),
-        "solidity compilation failed:\n{output}"
-    );
+    assert!(!output.has_compiler_errors(), "solidity compilation failed:\n{output}");
 
     for name in CONTRACTS {
-        let artifact = output
-            .find_first(name)
-            .unwrap_or_else(|| panic!("no artifact for {name}"));
+        let artifact = output.find_first(name).unwrap_or_else(|| panic!("no artifact for {name}"));
         let json = serde_json::to_string(artifact).expect("serialize artifact");
         std::fs::write(out.join(format!("{name}.json")), json).expect("write artifact");
     }

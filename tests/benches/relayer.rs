@@ -41,48 +41,29 @@ async fn main() -> eyre::Result<()> {
     let creations = CREATIONS as f64 / started.elapsed().as_secs_f64();
 
     let target = &created[0];
-    let path = format!(
-        "/v1/sessions/{}/check",
-        target["sessionId"].as_str().unwrap_or_default()
-    );
+    let path = format!("/v1/sessions/{}/check", target["sessionId"].as_str().unwrap_or_default());
     let check = json!({ "clientSecret": target["clientSecret"] });
     let started = Instant::now();
     let statuses: Vec<u16> = stream::iter(0..CHECKS)
         .map(|_| {
             let (api, path, check) = (&api, &path, &check);
-            async move {
-                api.json(Method::PUT, path, check, Auth::None)
-                    .await
-                    .map(|a| a.status)
-                    .unwrap_or(0)
-            }
+            async move { api.json(Method::PUT, path, check, Auth::None).await.map(|a| a.status).unwrap_or(0) }
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
     let checks = CHECKS as f64 / started.elapsed().as_secs_f64();
-    eyre::ensure!(
-        statuses.iter().all(|s| *s == 200),
-        "some check calls failed"
-    );
+    eyre::ensure!(statuses.iter().all(|s| *s == 200), "some check calls failed");
 
     // Latency: pay 50 sessions at once, then watch each one reach `succeeded`.
     let mut sessions = vec![];
     for _ in 0..LATENCY_SESSIONS {
         let s = api.create(&body).await?;
         let receiver = api.set_evm(&s).await?;
-        sessions.push((
-            s["sessionId"].as_str().unwrap_or_default().to_owned(),
-            receiver,
-        ));
+        sessions.push((s["sessionId"].as_str().unwrap_or_default().to_owned(), receiver));
     }
     let token = TestUSDC::new(chain.usdc, &chain.payer);
-    token
-        .mint(chain.payer_address, usdc(LATENCY_SESSIONS as u64))
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
+    token.mint(chain.payer_address, usdc(LATENCY_SESSIONS as u64)).send().await?.get_receipt().await?;
     let mut pending = vec![];
     for (_, receiver) in &sessions {
         pending.push(token.transfer(*receiver, usdc(1)).send().await?);
@@ -102,10 +83,7 @@ async fn main() -> eyre::Result<()> {
         for i in open {
             let s = api.get(&sessions[i].0).await?;
             if s["status"] == "succeeded" {
-                let tx = s["destination"]["delivery"]["txHash"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .parse()?;
+                let tx = s["destination"]["delivery"]["txHash"].as_str().unwrap_or_default().parse()?;
                 let receipt = chain
                     .deployer
                     .get_transaction_receipt(tx)
@@ -128,9 +106,7 @@ async fn main() -> eyre::Result<()> {
     println!(
         "  session creations: {creations:>8.0}/s  ({CREATIONS} over HTTP, {CONCURRENCY} concurrent, each durable before 201)"
     );
-    println!(
-        "  check calls:       {checks:>8.0}/s  ({CHECKS} over HTTP, {CONCURRENCY} concurrent)"
-    );
+    println!("  check calls:       {checks:>8.0}/s  ({CHECKS} over HTTP, {CONCURRENCY} concurrent)");
     println!(
         "  deposit→delivery over {LATENCY_SESSIONS} sessions paid in the same second: p50 {:.0} blocks / {:.1} s, p99 {:.0} blocks / {:.1} s",
         percentile(&blocks, 50.0),

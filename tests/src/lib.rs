@@ -71,14 +71,7 @@ impl Chain {
             .connect_http(anvil.endpoint_url())
             .erased();
         let deployment = deploy_contracts(&deployer, BASE_USDC).await?;
-        Ok(Self {
-            anvil,
-            deployer,
-            payer,
-            payer_address,
-            deployment,
-            usdc: BASE_USDC,
-        })
+        Ok(Self { anvil, deployer, payer, payer_address, deployment, usdc: BASE_USDC })
     }
 
     /// RPC URL.
@@ -89,18 +82,8 @@ impl Chain {
     /// Pays `amount` test USDC to `to` from the payer wallet; returns the transfer's hash once mined.
     pub async fn pay(&self, to: Address, amount: U256) -> eyre::Result<B256> {
         let token = TestUSDC::new(self.usdc, &self.payer);
-        token
-            .mint(self.payer_address, amount)
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
-        let receipt = token
-            .transfer(to, amount)
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
+        token.mint(self.payer_address, amount).send().await?.get_receipt().await?;
+        let receipt = token.transfer(to, amount).send().await?.get_receipt().await?;
         Ok(receipt.transaction_hash)
     }
 
@@ -108,22 +91,14 @@ impl Chain {
     /// (for tests that turn automining off and mine by hand).
     pub async fn pay_unmined(&self, to: Address, amount: U256) -> eyre::Result<B256> {
         let token = TestUSDC::new(self.usdc, &self.payer);
-        token
-            .mint(self.payer_address, amount)
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
+        token.mint(self.payer_address, amount).send().await?.get_receipt().await?;
         self.set_automine(false).await?;
         Ok(*token.transfer(to, amount).send().await?.tx_hash())
     }
 
     /// Test USDC balance of `who`.
     pub async fn balance(&self, who: Address) -> eyre::Result<U256> {
-        Ok(TestUSDC::new(self.usdc, &self.deployer)
-            .balanceOf(who)
-            .call()
-            .await?)
+        Ok(TestUSDC::new(self.usdc, &self.deployer).balanceOf(who).call().await?)
     }
 
     /// Deploys a target that pulls its whole allowance.
@@ -138,17 +113,13 @@ impl Chain {
 
     /// Turns automining on or off.
     pub async fn set_automine(&self, on: bool) -> eyre::Result<()> {
-        self.deployer
-            .raw_request::<_, ()>("evm_setAutomine".into(), (on,))
-            .await?;
+        self.deployer.raw_request::<_, ()>("evm_setAutomine".into(), (on,)).await?;
         Ok(())
     }
 
     /// Mines one block.
     pub async fn mine(&self) -> eyre::Result<()> {
-        self.deployer
-            .raw_request::<_, Value>("evm_mine".into(), ())
-            .await?;
+        self.deployer.raw_request::<_, Value>("evm_mine".into(), ()).await?;
         Ok(())
     }
 
@@ -163,23 +134,14 @@ impl Chain {
     /// `who`'s nonce, counting pending transactions or not.
     pub async fn nonce(&self, who: Address, pending: bool) -> eyre::Result<u64> {
         let call = self.deployer.get_transaction_count(who);
-        Ok(if pending {
-            call.pending().await?
-        } else {
-            call.await?
-        })
+        Ok(if pending { call.pending().await? } else { call.await? })
     }
 
     /// Pending transactions in the node's pool.
     pub async fn pending_transactions(&self) -> eyre::Result<Vec<Value>> {
-        let block: Value = self
-            .deployer
-            .raw_request("eth_getBlockByNumber".into(), ("pending", true))
-            .await?;
-        Ok(block["transactions"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default())
+        let block: Value =
+            self.deployer.raw_request("eth_getBlockByNumber".into(), ("pending", true)).await?;
+        Ok(block["transactions"].as_array().cloned().unwrap_or_default())
     }
 
     /// How many router `Settled` events exist for the receiver.
@@ -207,11 +169,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self {
-            session_lifetime_secs: 3600,
-            bump_after_secs: 30,
-            watcher_poll_interval_ms: 100,
-        }
+        Self { session_lifetime_secs: 3600, bump_after_secs: 30, watcher_poll_interval_ms: 100 }
     }
 }
 
@@ -236,11 +194,7 @@ pub async fn relayer_config(
         poll_interval_ms: 100,
         watcher_poll_interval_ms: settings.watcher_poll_interval_ms,
     });
-    Ok((
-        text,
-        alloy::hex::encode_prefixed(key.to_bytes()),
-        key.address(),
-    ))
+    Ok((text, alloy::hex::encode_prefixed(key.to_bytes()), key.address()))
 }
 
 /// The relayer running in this process.
@@ -259,17 +213,10 @@ impl Relayer {
     pub async fn start(chain: &Chain, settings: Settings) -> eyre::Result<Self> {
         let data = tempfile::tempdir()?;
         let (text, key, signer) = relayer_config(chain, data.path().join("db"), &settings).await?;
-        let config = Config::parse(&text, |name| {
-            (name == "DEVNET_RELAYER_KEY").then(|| key.clone())
-        })?;
+        let config = Config::parse(&text, |name| (name == "DEVNET_RELAYER_KEY").then(|| key.clone()))?;
         let node = Node::start(config).await?;
         let api = Api::new(format!("http://{}", node.addr));
-        Ok(Self {
-            node,
-            api,
-            signer,
-            _data: data,
-        })
+        Ok(Self { node, api, signer, _data: data })
     }
 }
 
@@ -306,10 +253,7 @@ impl Api {
     pub fn new(base: String) -> Self {
         Self {
             base,
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap_or_default(),
+            client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_default(),
         }
     }
 
@@ -336,11 +280,7 @@ impl Api {
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let text = res.text().await?;
-        Ok(Answer {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-            headers,
-        })
+        Ok(Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), headers })
     }
 
     /// A JSON request.
@@ -351,26 +291,12 @@ impl Api {
         body: &Value,
         auth: Auth<'_>,
     ) -> eyre::Result<Answer> {
-        self.send(
-            method,
-            path,
-            Some(body.to_string()),
-            Some("application/json"),
-            auth,
-        )
-        .await
+        self.send(method, path, Some(body.to_string()), Some("application/json"), auth).await
     }
 
     /// `POST /v1/sessions` with the API key; fails unless 201. Returns `session`.
     pub async fn create(&self, body: &Value) -> eyre::Result<Value> {
-        let a = self
-            .json(
-                reqwest::Method::POST,
-                "/v1/sessions",
-                body,
-                Auth::Key(API_KEY),
-            )
-            .await?;
+        let a = self.json(reqwest::Method::POST, "/v1/sessions", body, Auth::Key(API_KEY)).await?;
         if a.status != 201 {
             bail!("create failed: {} {}", a.status, a.body);
         }
@@ -380,15 +306,9 @@ impl Api {
     /// Sets the EVM payment method with the session's client secret; returns the receiver.
     pub async fn set_evm(&self, session: &Value) -> eyre::Result<Address> {
         let id = session["sessionId"].as_str().unwrap_or_default();
-        let body =
-            json!({ "clientSecret": session["clientSecret"], "paymentMethod": { "type": "evm" } });
+        let body = json!({ "clientSecret": session["clientSecret"], "paymentMethod": { "type": "evm" } });
         let a = self
-            .json(
-                reqwest::Method::POST,
-                &format!("/v1/sessions/{id}/paymentMethods"),
-                &body,
-                Auth::None,
-            )
+            .json(reqwest::Method::POST, &format!("/v1/sessions/{id}/paymentMethods"), &body, Auth::None)
             .await?;
         if a.status != 200 {
             bail!("paymentMethods failed: {} {}", a.status, a.body);
@@ -403,13 +323,7 @@ impl Api {
     /// `GET /v1/sessions/{id}` with the API key.
     pub async fn get(&self, id: &str) -> eyre::Result<Value> {
         let a = self
-            .send(
-                reqwest::Method::GET,
-                &format!("/v1/sessions/{id}"),
-                None,
-                None,
-                Auth::Key(API_KEY),
-            )
+            .send(reqwest::Method::GET, &format!("/v1/sessions/{id}"), None, None, Auth::Key(API_KEY))
             .await?;
         if a.status != 200 {
             bail!("get failed: {} {}", a.status, a.body);
@@ -452,7 +366,8 @@ pub fn session_body(
     if let Some(c) = calldata {
         destination["calldata"] = c.to_string().into();
     }
-    let mut body = json!({ "destination": destination, "display": { "title": "Deposit to Acme", "verb": "Deposit" } });
+    let mut body =
+        json!({ "destination": destination, "display": { "title": "Deposit to Acme", "verb": "Deposit" } });
     if let Some(r) = refund {
         body["refundAddress"] = r.to_checksum(None).into();
     }

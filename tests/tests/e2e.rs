@@ -23,10 +23,7 @@ fn id_of(session: &Value) -> String {
 async fn plain_session_succeeds_and_the_destination_receives_the_amount() -> Result {
     let chain = Chain::start().await?;
     let relayer = Relayer::start(&chain, Settings::default()).await?;
-    let session = relayer
-        .api
-        .create(&session_body(DEST, Some("10.00"), None, None))
-        .await?;
+    let session = relayer.api.create(&session_body(DEST, Some("10.00"), None, None)).await?;
     assert_eq!(session["status"], "requires_payment_method");
     assert_eq!(session["destination"]["chainName"], "Base");
     assert_eq!(session["destination"]["tokenSymbol"], "USDC");
@@ -36,16 +33,13 @@ async fn plain_session_succeeds_and_the_destination_receives_the_amount() -> Res
     let receiver = relayer.api.set_evm(&session).await?;
     assert_eq!(
         receiver,
-        chain.deployment.receiver(&relayer_evm::commitment(
-            &relayer.node.engine.session(&id_of(&session).parse()?)?
-        ))
+        chain
+            .deployment
+            .receiver(&relayer_evm::commitment(&relayer.node.engine.session(&id_of(&session).parse()?)?))
     );
     let deposit_tx = chain.pay(receiver, usdc(10)).await?;
 
-    let done = relayer
-        .api
-        .wait_for(&id_of(&session), "succeeded", 30)
-        .await?;
+    let done = relayer.api.wait_for(&id_of(&session), "succeeded", 30).await?;
     assert_eq!(done["destination"]["delivery"]["receivedUnits"], "10.00");
     let source = &done["paymentMethod"]["source"];
     assert_eq!(source["address"], chain.payer_address.to_checksum(None));
@@ -55,22 +49,12 @@ async fn plain_session_succeeds_and_the_destination_receives_the_amount() -> Res
     assert_eq!(source["tokenSymbol"], "USDC");
     assert_eq!(source["sentUnits"], "10.00");
     assert_eq!(source["txHash"], deposit_tx.to_string());
-    assert_eq!(
-        chain.balance(DEST).await?,
-        usdc(10),
-        "destination received the deposit"
-    );
+    assert_eq!(chain.balance(DEST).await?, usdc(10), "destination received the deposit");
     assert_eq!(chain.balance(receiver).await?, U256::ZERO);
-    let delivery_tx: alloy::primitives::B256 = done["destination"]["delivery"]["txHash"]
-        .as_str()
-        .unwrap_or_default()
-        .parse()?;
-    let receipt =
-        alloy::providers::Provider::get_transaction_receipt(&chain.deployer, delivery_tx).await?;
-    assert!(
-        receipt.is_some_and(|r| r.status()),
-        "delivery txHash is the mined settlement"
-    );
+    let delivery_tx: alloy::primitives::B256 =
+        done["destination"]["delivery"]["txHash"].as_str().unwrap_or_default().parse()?;
+    let receipt = alloy::providers::Provider::get_transaction_receipt(&chain.deployer, delivery_tx).await?;
+    assert!(receipt.is_some_and(|r| r.status()), "delivery txHash is the mined settlement");
     relayer.node.shutdown().await;
     Ok(())
 }
@@ -81,43 +65,19 @@ async fn calldata_session_delivers_and_the_target_pulls_its_allowance() -> Resul
     let relayer = Relayer::start(&chain, Settings::default()).await?;
     let target = chain.deploy_pull_target().await?;
     let beneficiary = Address::repeat_byte(0xaa);
-    let call = PullAllowanceTarget::depositCall {
-        token: BASE_USDC,
-        beneficiary,
-    }
-    .abi_encode();
+    let call = PullAllowanceTarget::depositCall { token: BASE_USDC, beneficiary }.abi_encode();
     let session = relayer
         .api
-        .create(&session_body(
-            target,
-            Some("25.00"),
-            Some(Bytes::from(call)),
-            Some(REFUND),
-        ))
+        .create(&session_body(target, Some("25.00"), Some(Bytes::from(call)), Some(REFUND)))
         .await?;
-    assert_eq!(
-        session["destination"]["calldata"]
-            .as_str()
-            .map(|s| s.starts_with("0x")),
-        Some(true)
-    );
+    assert_eq!(session["destination"]["calldata"].as_str().map(|s| s.starts_with("0x")), Some(true));
     let receiver = relayer.api.set_evm(&session).await?;
     chain.pay(receiver, usdc(25)).await?;
 
-    let done = relayer
-        .api
-        .wait_for(&id_of(&session), "succeeded", 30)
-        .await?;
+    let done = relayer.api.wait_for(&id_of(&session), "succeeded", 30).await?;
     assert_eq!(done["destination"]["delivery"]["receivedUnits"], "25.00");
-    assert_eq!(
-        chain.balance(target).await?,
-        usdc(25),
-        "target pulled its full allowance"
-    );
-    let credited = PullAllowanceTarget::new(target, &chain.deployer)
-        .credited(beneficiary)
-        .call()
-        .await?;
+    assert_eq!(chain.balance(target).await?, usdc(25), "target pulled its full allowance");
+    let credited = PullAllowanceTarget::new(target, &chain.deployer).credited(beneficiary).call().await?;
     assert_eq!(credited, usdc(25));
     assert_eq!(chain.balance(REFUND).await?, U256::ZERO);
     relayer.node.shutdown().await;
@@ -129,46 +89,21 @@ async fn reverting_target_bounces_funds_to_the_refund_address() -> Result {
     let chain = Chain::start().await?;
     let relayer = Relayer::start(&chain, Settings::default()).await?;
     let target = chain.deploy_reverting_target().await?;
-    let call = RevertingTarget::depositCall {
-        _0: BASE_USDC,
-        _1: Address::repeat_byte(1),
-    }
-    .abi_encode();
+    let call = RevertingTarget::depositCall { _0: BASE_USDC, _1: Address::repeat_byte(1) }.abi_encode();
     let session = relayer
         .api
-        .create(&session_body(
-            target,
-            Some("5.00"),
-            Some(Bytes::from(call)),
-            Some(REFUND),
-        ))
+        .create(&session_body(target, Some("5.00"), Some(Bytes::from(call)), Some(REFUND)))
         .await?;
     let receiver = relayer.api.set_evm(&session).await?;
     chain.pay(receiver, usdc(5)).await?;
 
-    let done = relayer
-        .api
-        .wait_for(&id_of(&session), "bounced", 30)
-        .await?;
-    assert_eq!(
-        done["destination"]["delivery"]["receivedUnits"], "5.00",
-        "delivery reports the refund"
-    );
-    assert_eq!(
-        chain.balance(REFUND).await?,
-        usdc(5),
-        "funds at the refund address"
-    );
+    let done = relayer.api.wait_for(&id_of(&session), "bounced", 30).await?;
+    assert_eq!(done["destination"]["delivery"]["receivedUnits"], "5.00", "delivery reports the refund");
+    assert_eq!(chain.balance(REFUND).await?, usdc(5), "funds at the refund address");
     assert_eq!(chain.balance(target).await?, U256::ZERO);
-    let refund_tx: alloy::primitives::B256 = done["destination"]["delivery"]["txHash"]
-        .as_str()
-        .unwrap_or_default()
-        .parse()?;
-    assert!(
-        alloy::providers::Provider::get_transaction_receipt(&chain.deployer, refund_tx)
-            .await?
-            .is_some()
-    );
+    let refund_tx: alloy::primitives::B256 =
+        done["destination"]["delivery"]["txHash"].as_str().unwrap_or_default().parse()?;
+    assert!(alloy::providers::Provider::get_transaction_receipt(&chain.deployer, refund_tx).await?.is_some());
     relayer.node.shutdown().await;
     Ok(())
 }
@@ -186,15 +121,9 @@ async fn open_amount_and_under_or_over_payments_deliver_what_arrived() -> Result
     let mut dests = vec![];
     for (i, (requested, paid, _)) in cases.iter().enumerate() {
         let dest = Address::with_last_byte(0x40 + i as u8);
-        let session = relayer
-            .api
-            .create(&session_body(dest, *requested, None, None))
-            .await?;
+        let session = relayer.api.create(&session_body(dest, *requested, None, None)).await?;
         if requested.is_none() {
-            assert!(
-                session["destination"].get("amountUnits").is_none(),
-                "open amount has no amountUnits"
-            );
+            assert!(session["destination"].get("amountUnits").is_none(), "open amount has no amountUnits");
         }
         let receiver = relayer.api.set_evm(&session).await?;
         chain.pay(receiver, U256::from(*paid)).await?;
@@ -213,28 +142,13 @@ async fn open_amount_and_under_or_over_payments_deliver_what_arrived() -> Result
 #[tokio::test(flavor = "multi_thread")]
 async fn sessions_expire_and_a_late_deposit_is_refunded_and_recorded() -> Result {
     let chain = Chain::start().await?;
-    let relayer = Relayer::start(
-        &chain,
-        Settings {
-            session_lifetime_secs: 2,
-            ..Settings::default()
-        },
-    )
-    .await?;
-    let never_paid = relayer
-        .api
-        .create(&session_body(DEST, Some("1.00"), None, None))
-        .await?;
-    let late = relayer
-        .api
-        .create(&session_body(DEST, Some("1.00"), None, Some(REFUND)))
-        .await?;
+    let relayer =
+        Relayer::start(&chain, Settings { session_lifetime_secs: 2, ..Settings::default() }).await?;
+    let never_paid = relayer.api.create(&session_body(DEST, Some("1.00"), None, None)).await?;
+    let late = relayer.api.create(&session_body(DEST, Some("1.00"), None, Some(REFUND))).await?;
     let receiver = relayer.api.set_evm(&late).await?;
 
-    relayer
-        .api
-        .wait_for(&id_of(&never_paid), "expired", 15)
-        .await?;
+    relayer.api.wait_for(&id_of(&never_paid), "expired", 15).await?;
     relayer.api.wait_for(&id_of(&late), "expired", 15).await?;
     let answer = relayer
         .api
@@ -245,35 +159,22 @@ async fn sessions_expire_and_a_late_deposit_is_refunded_and_recorded() -> Result
             Auth::None,
         )
         .await?;
-    assert_eq!(
-        (answer.status, answer.body["error"]["code"].as_str()),
-        (400, Some("session_expired"))
-    );
+    assert_eq!((answer.status, answer.body["error"]["code"].as_str()), (400, Some("session_expired")));
 
     // Funds sent after expiry are not lost: they go back to the refund address; the status stays.
     chain.pay(receiver, usdc(1)).await?;
     let id: SessionId = id_of(&late).parse()?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while chain.balance(REFUND).await? != usdc(1) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "late deposit was not refunded"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "late deposit was not refunded");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let stored = relayer.node.engine.session(&id)?;
-    assert_eq!(
-        stored.status,
-        relayer_types::SessionStatus::Expired,
-        "a terminal status never changes"
-    );
+    assert_eq!(stored.status, relayer_types::SessionStatus::Expired, "a terminal status never changes");
     assert_eq!(stored.deposits.len(), 1, "late deposit recorded");
     assert_eq!(stored.settlements.len(), 1, "refund recorded");
-    assert_eq!(
-        stored.settlements[0].outcome,
-        relayer_types::Outcome::Refunded
-    );
+    assert_eq!(stored.settlements[0].outcome, relayer_types::Outcome::Refunded);
     assert_eq!(chain.balance(DEST).await?, U256::ZERO);
     relayer.node.shutdown().await;
     Ok(())
@@ -283,32 +184,19 @@ async fn sessions_expire_and_a_late_deposit_is_refunded_and_recorded() -> Result
 async fn a_second_deposit_after_success_is_delivered_and_recorded() -> Result {
     let chain = Chain::start().await?;
     let relayer = Relayer::start(&chain, Settings::default()).await?;
-    let session = relayer
-        .api
-        .create(&session_body(DEST, Some("10.00"), None, None))
-        .await?;
+    let session = relayer.api.create(&session_body(DEST, Some("10.00"), None, None)).await?;
     let receiver = relayer.api.set_evm(&session).await?;
     chain.pay(receiver, usdc(10)).await?;
-    let first = relayer
-        .api
-        .wait_for(&id_of(&session), "succeeded", 30)
-        .await?;
+    let first = relayer.api.wait_for(&id_of(&session), "succeeded", 30).await?;
 
     chain.pay(receiver, usdc(4)).await?;
     let id: SessionId = id_of(&session).parse()?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while relayer.node.engine.session(&id)?.settlements.len() < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "second deposit was not settled"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "second deposit was not settled");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(
-        chain.balance(DEST).await?,
-        usdc(14),
-        "both deposits delivered"
-    );
+    assert_eq!(chain.balance(DEST).await?, usdc(14), "both deposits delivered");
     let stored = relayer.node.engine.session(&id)?;
     assert_eq!((stored.deposits.len(), stored.settlements.len()), (2, 2));
     let after = relayer.api.get(&id_of(&session)).await?;
@@ -329,48 +217,21 @@ async fn credentials_are_enforced_and_the_public_view_hides_secrets() -> Result 
     let mut body = session_body(DEST, Some("1.00"), None, None);
     body["metadata"] = json!({ "orderId": "123" });
 
-    let none = api
-        .json(Method::POST, "/v1/sessions", &body, Auth::None)
-        .await?;
-    assert_eq!(
-        (none.status, none.body["error"]["type"].as_str()),
-        (401, Some("authentication_error"))
-    );
-    let wrong = api
-        .json(
-            Method::POST,
-            "/v1/sessions",
-            &body,
-            Auth::Key("not-the-key"),
-        )
-        .await?;
-    assert_eq!(
-        (wrong.status, wrong.body["error"]["code"].as_str()),
-        (401, Some("invalid_api_key"))
-    );
+    let none = api.json(Method::POST, "/v1/sessions", &body, Auth::None).await?;
+    assert_eq!((none.status, none.body["error"]["type"].as_str()), (401, Some("authentication_error")));
+    let wrong = api.json(Method::POST, "/v1/sessions", &body, Auth::Key("not-the-key")).await?;
+    assert_eq!((wrong.status, wrong.body["error"]["code"].as_str()), (401, Some("invalid_api_key")));
 
     let a = api.create(&body).await?;
     let b = api.create(&body).await?;
     assert_eq!(a["metadata"]["orderId"], "123");
-    let (a_id, b_secret) = (
-        id_of(&a),
-        b["clientSecret"].as_str().unwrap_or_default().to_owned(),
-    );
+    let (a_id, b_secret) = (id_of(&a), b["clientSecret"].as_str().unwrap_or_default().to_owned());
 
     // Another session's client secret opens nothing.
     let pm = json!({ "clientSecret": b_secret, "paymentMethod": { "type": "evm" } });
-    let denied = api
-        .json(
-            Method::POST,
-            &format!("/v1/sessions/{a_id}/paymentMethods"),
-            &pm,
-            Auth::None,
-        )
-        .await?;
-    assert_eq!(
-        (denied.status, denied.body["error"]["code"].as_str()),
-        (401, Some("invalid_client_secret"))
-    );
+    let denied =
+        api.json(Method::POST, &format!("/v1/sessions/{a_id}/paymentMethods"), &pm, Auth::None).await?;
+    assert_eq!((denied.status, denied.body["error"]["code"].as_str()), (401, Some("invalid_client_secret")));
     let check = api
         .json(
             Method::PUT,
@@ -381,23 +242,11 @@ async fn credentials_are_enforced_and_the_public_view_hides_secrets() -> Result 
         .await?;
     assert_eq!(check.status, 401);
     let get = api
-        .send(
-            Method::GET,
-            &format!("/v1/sessions/{a_id}?clientSecret={b_secret}"),
-            None,
-            None,
-            Auth::None,
-        )
+        .send(Method::GET, &format!("/v1/sessions/{a_id}?clientSecret={b_secret}"), None, None, Auth::None)
         .await?;
     assert_eq!(get.status, 401);
-    let no_secret = api
-        .json(
-            Method::PUT,
-            &format!("/v1/sessions/{a_id}/check"),
-            &json!({}),
-            Auth::None,
-        )
-        .await?;
+    let no_secret =
+        api.json(Method::PUT, &format!("/v1/sessions/{a_id}/check"), &json!({}), Auth::None).await?;
     assert_eq!(
         (no_secret.status, no_secret.body["error"]["code"].as_str()),
         (401, Some("missing_credentials"))
@@ -410,10 +259,7 @@ async fn credentials_are_enforced_and_the_public_view_hides_secrets() -> Result 
 
     // Public views: without a key, or with the session's own client secret.
     let a_secret = a["clientSecret"].as_str().unwrap_or_default();
-    for path in [
-        format!("/v1/sessions/{a_id}"),
-        format!("/v1/sessions/{a_id}?clientSecret={a_secret}"),
-    ] {
+    for path in [format!("/v1/sessions/{a_id}"), format!("/v1/sessions/{a_id}?clientSecret={a_secret}")] {
         let public = api.send(Method::GET, &path, None, None, Auth::None).await?;
         assert_eq!(public.status, 200, "{path}");
         assert!(
@@ -425,10 +271,7 @@ async fn credentials_are_enforced_and_the_public_view_hides_secrets() -> Result 
     }
     let full = api.get(&a_id).await?;
     assert_eq!(
-        (
-            full["clientSecret"].as_str(),
-            full["metadata"]["orderId"].as_str()
-        ),
+        (full["clientSecret"].as_str(), full["metadata"]["orderId"].as_str()),
         (Some(a_secret), Some("123"))
     );
     let check = api
@@ -446,8 +289,7 @@ async fn credentials_are_enforced_and_the_public_view_hides_secrets() -> Result 
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn invalid_requests_get_the_error_envelope_with_the_right_param_and_change_nothing() -> Result
-{
+async fn invalid_requests_get_the_error_envelope_with_the_right_param_and_change_nothing() -> Result {
     let chain = Chain::start().await?;
     let relayer = Relayer::start(&chain, Settings::default()).await?;
     let api = &relayer.api;
@@ -470,30 +312,10 @@ async fn invalid_requests_get_the_error_envelope_with_the_right_param_and_change
     let long_key = format!("metadata.{}", "k".repeat(41));
     // (body, expected status, error type, param)
     let cases: Vec<(Value, u16, &str, &str)> = vec![
-        (
-            with(&["destination"], Value::Null),
-            400,
-            "validation_error",
-            "destination",
-        ),
-        (
-            with(&["display"], Value::Null),
-            400,
-            "validation_error",
-            "display",
-        ),
-        (
-            with(&["display", "title"], Value::Null),
-            400,
-            "validation_error",
-            "display.title",
-        ),
-        (
-            with(&["display", "verb"], json!(7)),
-            400,
-            "validation_error",
-            "display.verb",
-        ),
+        (with(&["destination"], Value::Null), 400, "validation_error", "destination"),
+        (with(&["display"], Value::Null), 400, "validation_error", "display"),
+        (with(&["display", "title"], Value::Null), 400, "validation_error", "display.title"),
+        (with(&["display", "verb"], json!(7)), 400, "validation_error", "display.verb"),
         (
             with(&["display", "themeCssUrl"], json!("javascript:alert(1)")),
             400,
@@ -507,58 +329,24 @@ async fn invalid_requests_get_the_error_envelope_with_the_right_param_and_change
             "display.paymentOptions[1]",
         ),
         (
-            with(
-                &["display", "paymentOptions"],
-                json!(["AllWallets", ["Trust", "Bad"]]),
-            ),
+            with(&["display", "paymentOptions"], json!(["AllWallets", ["Trust", "Bad"]])),
             400,
             "validation_error",
             "display.paymentOptions[1][1]",
         ),
+        (with(&["destination", "type"], json!("bitcoin")), 400, "validation_error", "destination.type"),
+        (with(&["destination", "type"], json!("solana")), 400, "invalid_request_error", "destination.type"),
+        (with(&["destination", "address"], json!("0x1234")), 400, "validation_error", "destination.address"),
         (
-            with(&["destination", "type"], json!("bitcoin")),
-            400,
-            "validation_error",
-            "destination.type",
-        ),
-        (
-            with(&["destination", "type"], json!("solana")),
-            400,
-            "invalid_request_error",
-            "destination.type",
-        ),
-        (
-            with(&["destination", "address"], json!("0x1234")),
+            with(&["destination", "address"], json!("0xD8dA6BF26964aF9D7eEd9e03E53415D37aA96045")),
             400,
             "validation_error",
             "destination.address",
         ),
+        (with(&["destination", "chainId"], json!(1)), 400, "validation_error", "destination.chainId"),
+        (with(&["destination", "chainId"], json!("8453")), 400, "validation_error", "destination.chainId"),
         (
-            with(
-                &["destination", "address"],
-                json!("0xD8dA6BF26964aF9D7eEd9e03E53415D37aA96045"),
-            ),
-            400,
-            "validation_error",
-            "destination.address",
-        ),
-        (
-            with(&["destination", "chainId"], json!(1)),
-            400,
-            "validation_error",
-            "destination.chainId",
-        ),
-        (
-            with(&["destination", "chainId"], json!("8453")),
-            400,
-            "validation_error",
-            "destination.chainId",
-        ),
-        (
-            with(
-                &["destination", "tokenAddress"],
-                json!(Address::repeat_byte(7).to_checksum(None)),
-            ),
+            with(&["destination", "tokenAddress"], json!(Address::repeat_byte(7).to_checksum(None))),
             400,
             "validation_error",
             "destination.tokenAddress",
@@ -587,59 +375,22 @@ async fn invalid_requests_get_the_error_envelope_with_the_right_param_and_change
             "validation_error",
             "destination.amountUnits",
         ),
-        (
-            with(&["destination", "calldata"], json!("0xzz")),
-            400,
-            "validation_error",
-            "destination.calldata",
-        ),
+        (with(&["destination", "calldata"], json!("0xzz")), 400, "validation_error", "destination.calldata"),
         (
             with(&["destination", "calldata"], json!(call.to_string())),
             400,
             "validation_error",
             "refundAddress",
         ),
-        (
-            with(&["refundAddress"], json!("nope")),
-            400,
-            "validation_error",
-            "refundAddress",
-        ),
-        (
-            with(&["metadata"], json!({ "orderId": 123 })),
-            400,
-            "validation_error",
-            "metadata.orderId",
-        ),
-        (
-            with(&["metadata"], json!({ "k".repeat(41): "v" })),
-            400,
-            "validation_error",
-            &long_key,
-        ),
-        (
-            with(&["metadata"], json!("x")),
-            400,
-            "validation_error",
-            "metadata",
-        ),
-        (
-            with(&["surprise"], json!(1)),
-            400,
-            "validation_error",
-            "surprise",
-        ),
-        (
-            with(&["destination", "surprise"], json!(1)),
-            400,
-            "validation_error",
-            "destination.surprise",
-        ),
+        (with(&["refundAddress"], json!("nope")), 400, "validation_error", "refundAddress"),
+        (with(&["metadata"], json!({ "orderId": 123 })), 400, "validation_error", "metadata.orderId"),
+        (with(&["metadata"], json!({ "k".repeat(41): "v" })), 400, "validation_error", &long_key),
+        (with(&["metadata"], json!("x")), 400, "validation_error", "metadata"),
+        (with(&["surprise"], json!(1)), 400, "validation_error", "surprise"),
+        (with(&["destination", "surprise"], json!(1)), 400, "validation_error", "destination.surprise"),
     ];
     for (body, status, kind, param) in &cases {
-        let a = api
-            .json(Method::POST, "/v1/sessions", body, Auth::Key(API_KEY))
-            .await?;
+        let a = api.json(Method::POST, "/v1/sessions", body, Auth::Key(API_KEY)).await?;
         assert_eq!(a.status, *status, "{param}: {}", a.body);
         assert_eq!(a.body["error"]["type"], *kind, "{param}: {}", a.body);
         assert_eq!(a.body["error"]["param"], *param, "{}", a.body);
@@ -647,103 +398,21 @@ async fn invalid_requests_get_the_error_envelope_with_the_right_param_and_change
     }
 
     // Malformed requests, whatever the route.
+    let post = async |body: String, content_type: Option<&str>| {
+        api.send(Method::POST, "/v1/sessions", Some(body), content_type, Auth::Key(API_KEY)).await
+    };
+    let get = async |method: Method, path: &str| api.send(method, path, None, None, Auth::None).await;
+    let json_ct = Some("application/json");
     let bad = [
-        (
-            api.send(
-                Method::POST,
-                "/v1/sessions",
-                Some("{not json".into()),
-                Some("application/json"),
-                Auth::Key(API_KEY),
-            )
-            .await?,
-            400,
-            "invalid_json",
-        ),
-        (
-            api.send(
-                Method::POST,
-                "/v1/sessions",
-                Some("[1]".into()),
-                Some("application/json"),
-                Auth::Key(API_KEY),
-            )
-            .await?,
-            400,
-            "invalid_json",
-        ),
-        (
-            api.send(
-                Method::POST,
-                "/v1/sessions",
-                Some(good.to_string()),
-                Some("text/plain"),
-                Auth::Key(API_KEY),
-            )
-            .await?,
-            400,
-            "invalid_content_type",
-        ),
-        (
-            api.send(
-                Method::POST,
-                "/v1/sessions",
-                Some(good.to_string()),
-                None,
-                Auth::Key(API_KEY),
-            )
-            .await?,
-            400,
-            "invalid_content_type",
-        ),
-        (
-            api.send(
-                Method::POST,
-                "/v1/sessions",
-                Some(format!("{{\"pad\":\"{}\"}}", "x".repeat(100_000))),
-                Some("application/json"),
-                Auth::Key(API_KEY),
-            )
-            .await?,
-            400,
-            "body_too_large",
-        ),
-        (
-            api.send(Method::GET, "/v2/nothing", None, None, Auth::None)
-                .await?,
-            404,
-            "route_not_found",
-        ),
-        (
-            api.send(Method::DELETE, "/v1/sessions", None, None, Auth::None)
-                .await?,
-            404,
-            "route_not_found",
-        ),
-        (
-            api.send(
-                Method::GET,
-                &format!("/v1/sessions/{}", "0".repeat(32)),
-                None,
-                None,
-                Auth::None,
-            )
-            .await?,
-            404,
-            "session_not_found",
-        ),
-        (
-            api.send(
-                Method::GET,
-                "/v1/sessions/NOT-AN-ID",
-                None,
-                None,
-                Auth::None,
-            )
-            .await?,
-            404,
-            "session_not_found",
-        ),
+        (post("{not json".into(), json_ct).await?, 400, "invalid_json"),
+        (post("[1]".into(), json_ct).await?, 400, "invalid_json"),
+        (post(good.to_string(), Some("text/plain")).await?, 400, "invalid_content_type"),
+        (post(good.to_string(), None).await?, 400, "invalid_content_type"),
+        (post(format!("{{\"pad\":\"{}\"}}", "x".repeat(100_000)), json_ct).await?, 400, "body_too_large"),
+        (get(Method::GET, "/v2/nothing").await?, 404, "route_not_found"),
+        (get(Method::DELETE, "/v1/sessions").await?, 404, "route_not_found"),
+        (get(Method::GET, &format!("/v1/sessions/{}", "0".repeat(32))).await?, 404, "session_not_found"),
+        (get(Method::GET, "/v1/sessions/NOT-AN-ID").await?, 404, "session_not_found"),
     ];
     for (answer, status, code) in bad {
         assert_eq!(
@@ -752,18 +421,14 @@ async fn invalid_requests_get_the_error_envelope_with_the_right_param_and_change
             "{}",
             answer.body
         );
-        assert!(
-            answer.headers.contains_key("x-request-id"),
-            "every response has a request id"
-        );
+        assert!(answer.headers.contains_key("x-request-id"), "every response has a request id");
     }
     // A payment method the deployment does not offer yet, and an unknown one.
     let s = api.create(&good).await?;
     let path = format!("/v1/sessions/{}/paymentMethods", id_of(&s));
-    for (kind, status, code) in [
-        ("tron", 400, "unsupported_payment_method"),
-        ("carrier-pigeon", 400, "invalid_parameter"),
-    ] {
+    for (kind, status, code) in
+        [("tron", 400, "unsupported_payment_method"), ("carrier-pigeon", 400, "invalid_parameter")]
+    {
         let a = api
             .json(
                 Method::POST,
@@ -773,11 +438,7 @@ async fn invalid_requests_get_the_error_envelope_with_the_right_param_and_change
             )
             .await?;
         assert_eq!(
-            (
-                a.status,
-                a.body["error"]["code"].as_str(),
-                a.body["error"]["param"].as_str()
-            ),
+            (a.status, a.body["error"]["code"].as_str(), a.body["error"]["param"].as_str()),
             (status, Some(code), Some("paymentMethod.type"))
         );
     }
@@ -789,26 +450,14 @@ async fn invalid_requests_get_the_error_envelope_with_the_right_param_and_change
             Auth::None,
         )
         .await?;
-    assert_eq!(
-        (hint.status, hint.body["error"]["param"].as_str()),
-        (400, Some("txHash"))
-    );
+    assert_eq!((hint.status, hint.body["error"]["param"].as_str()), (400, Some("txHash")));
 
     // Nothing was created by any refused request: only the one good session exists.
-    let metrics = api
-        .send(Method::GET, "/metrics", None, None, Auth::None)
-        .await?;
+    let metrics = api.send(Method::GET, "/metrics", None, None, Auth::None).await?;
     assert_eq!(metrics.status, 200);
     let counts = relayer.node.engine.status_counts();
-    assert_eq!(
-        counts.values().sum::<u64>(),
-        1,
-        "refused requests created nothing: {counts:?}"
-    );
-    assert_eq!(
-        api.get(&id_of(&s)).await?["status"],
-        "requires_payment_method"
-    );
+    assert_eq!(counts.values().sum::<u64>(), 1, "refused requests created nothing: {counts:?}");
+    assert_eq!(api.get(&id_of(&s)).await?["status"], "requires_payment_method");
     relayer.node.shutdown().await;
     Ok(())
 }
@@ -817,14 +466,8 @@ async fn invalid_requests_get_the_error_envelope_with_the_right_param_and_change
 async fn health_metrics_and_request_ids() -> Result {
     let chain = Chain::start().await?;
     let relayer = Relayer::start(&chain, Settings::default()).await?;
-    let health = relayer
-        .api
-        .send(Method::GET, "/healthz", None, None, Auth::None)
-        .await?;
-    assert_eq!(
-        (health.status, &health.body),
-        (200, &json!({ "status": "ok" }))
-    );
+    let health = relayer.api.send(Method::GET, "/healthz", None, None, Auth::None).await?;
+    assert_eq!((health.status, &health.body), (200, &json!({ "status": "ok" })));
     let given = relayer
         .api
         .send(Method::GET, "/healthz", None, None, Auth::None)
@@ -834,23 +477,13 @@ async fn health_metrics_and_request_ids() -> Result {
         .and_then(|v| v.to_str().ok().map(str::to_owned));
     assert!(given.is_some_and(|id| id.starts_with("req_")));
 
-    let session = relayer
-        .api
-        .create(&session_body(DEST, Some("2.00"), None, None))
-        .await?;
+    let session = relayer.api.create(&session_body(DEST, Some("2.00"), None, None)).await?;
     let receiver = relayer.api.set_evm(&session).await?;
     chain.pay(receiver, usdc(2)).await?;
-    relayer
-        .api
-        .wait_for(&id_of(&session), "succeeded", 30)
-        .await?;
-    let text = Api::new(relayer.api.base.clone())
-        .send(Method::GET, "/metrics", None, None, Auth::None)
-        .await?;
-    let raw = reqwest::get(format!("{}/metrics", relayer.api.base))
-        .await?
-        .text()
-        .await?;
+    relayer.api.wait_for(&id_of(&session), "succeeded", 30).await?;
+    let text =
+        Api::new(relayer.api.base.clone()).send(Method::GET, "/metrics", None, None, Auth::None).await?;
+    let raw = reqwest::get(format!("{}/metrics", relayer.api.base)).await?.text().await?;
     assert_eq!(text.status, 200);
     for line in [
         "relayer_sessions{status=\"succeeded\"} 1",
@@ -867,9 +500,7 @@ async fn health_metrics_and_request_ids() -> Result {
 
 /// A free local port (bound, then released for the relayer subprocess).
 fn free_port() -> eyre::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// Spawns the real relayer binary and waits for its API.
@@ -879,108 +510,66 @@ async fn spawn_relayer(
     log: &std::path::Path,
     api: &Api,
 ) -> eyre::Result<tokio::process::Child> {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)?;
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_relayer-under-test"))
         .args(["run", "--config"])
         .arg(config)
         .env("DEVNET_RELAYER_KEY", key)
-        .env(
-            "RUST_LOG",
-            std::env::var("E2E_RELAYER_LOG").unwrap_or_else(|_| "info".into()),
-        )
+        .env("RUST_LOG", std::env::var("E2E_RELAYER_LOG").unwrap_or_else(|_| "info".into()))
         .stdout(std::process::Stdio::null())
         .stderr(log)
         .kill_on_drop(true)
         .spawn()?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while api
-        .send(Method::GET, "/healthz", None, None, Auth::None)
-        .await
-        .map(|a| a.status)
-        .unwrap_or(0)
+    while api.send(Method::GET, "/healthz", None, None, Auth::None).await.map(|a| a.status).unwrap_or(0)
         != 200
     {
-        eyre::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "relayer did not come up"
-        );
+        eyre::ensure!(tokio::time::Instant::now() < deadline, "relayer did not come up");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(child)
 }
 
-async fn wait_until(
-    secs: u64,
-    what: &str,
-    mut done: impl AsyncFnMut() -> eyre::Result<bool>,
-) -> Result {
+async fn wait_until(secs: u64, what: &str, mut done: impl AsyncFnMut() -> eyre::Result<bool>) -> Result {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     while !done().await? {
-        eyre::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
+        eyre::ensure!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn relayer_killed_between_broadcast_and_receipt_delivers_exactly_once_after_restart() -> Result
-{
+async fn relayer_killed_between_broadcast_and_receipt_delivers_exactly_once_after_restart() -> Result {
     let chain = Chain::start().await?;
     let dir = tempfile::tempdir()?;
-    let settings = Settings {
-        bump_after_secs: 3600,
-        ..Settings::default()
-    };
+    let settings = Settings { bump_after_secs: 3600, ..Settings::default() };
     let (text, key, signer) = e2e::relayer_config(&chain, dir.path().join("db"), &settings).await?;
     let port = free_port()?;
     let config = dir.path().join("relayer.toml");
-    std::fs::write(
-        &config,
-        text.replace("127.0.0.1:0", &format!("127.0.0.1:{port}")),
-    )?;
+    std::fs::write(&config, text.replace("127.0.0.1:0", &format!("127.0.0.1:{port}")))?;
     let log = dir.path().join("relayer.log");
     let api = Api::new(format!("http://127.0.0.1:{port}"));
 
     let mut relayer = spawn_relayer(&config, &key, &log, &api).await?;
-    let session = api
-        .create(&session_body(DEST, Some("10.00"), None, None))
-        .await?;
+    let session = api.create(&session_body(DEST, Some("10.00"), None, None)).await?;
     let receiver = api.set_evm(&session).await?;
     chain.pay_unmined(receiver, usdc(10)).await?; // automining is now off
     chain.mine().await?; // the deposit lands; the settlement will not be mined until we say so
 
-    wait_until(30, "the settlement broadcast", async || {
-        Ok(chain.nonce(signer, true).await? == 1)
-    })
-    .await?;
+    wait_until(30, "the settlement broadcast", async || Ok(chain.nonce(signer, true).await? == 1)).await?;
     relayer.start_kill()?; // SIGKILL: no shutdown path runs
     relayer.wait().await?;
-    assert_eq!(
-        chain.nonce(signer, false).await?,
-        0,
-        "killed before the receipt"
-    );
+    assert_eq!(chain.nonce(signer, false).await?, 0, "killed before the receipt");
 
     let mut relayer = spawn_relayer(&config, &key, &log, &api).await?;
     tokio::time::sleep(Duration::from_secs(2)).await; // let it reconcile and re-announce
-    assert_eq!(
-        chain.nonce(signer, true).await?,
-        1,
-        "the restart sent no second transaction"
-    );
+    assert_eq!(chain.nonce(signer, true).await?, 1, "the restart sent no second transaction");
     let ours = chain
         .pending_transactions()
         .await?
         .into_iter()
-        .filter(|tx| {
-            tx["from"].as_str().map(str::to_lowercase) == Some(signer.to_string().to_lowercase())
-        })
+        .filter(|tx| tx["from"].as_str().map(str::to_lowercase) == Some(signer.to_string().to_lowercase()))
         .count();
     assert_eq!(ours, 1, "exactly one settlement pending");
 
@@ -988,30 +577,12 @@ async fn relayer_killed_between_broadcast_and_receipt_delivers_exactly_once_afte
     chain.mine().await?;
     let done = api.wait_for(&id_of(&session), "succeeded", 30).await?;
     assert_eq!(done["destination"]["delivery"]["receivedUnits"], "10.00");
-    assert_eq!(
-        chain.balance(DEST).await?,
-        usdc(10),
-        "delivered exactly once"
-    );
-    assert_eq!(
-        chain.settled_events(receiver).await?,
-        1,
-        "one settlement on chain"
-    );
-    assert_eq!(
-        chain.nonce(signer, false).await?,
-        1,
-        "one transaction from the relayer in total"
-    );
+    assert_eq!(chain.balance(DEST).await?, usdc(10), "delivered exactly once");
+    assert_eq!(chain.settled_events(receiver).await?, 1, "one settlement on chain");
+    assert_eq!(chain.nonce(signer, false).await?, 1, "one transaction from the relayer in total");
     let logs = std::fs::read_to_string(&log)?;
-    assert!(
-        logs.contains("reconciling stored intents"),
-        "the restart reconciled:\n{logs}"
-    );
-    assert!(
-        !logs.contains(&key.trim_start_matches("0x")[..16]),
-        "the relayer key never reaches the logs"
-    );
+    assert!(logs.contains("reconciling stored intents"), "the restart reconciled:\n{logs}");
+    assert!(!logs.contains(&key.trim_start_matches("0x")[..16]), "the relayer key never reaches the logs");
     relayer.start_kill()?;
     Ok(())
 }
@@ -1019,18 +590,8 @@ async fn relayer_killed_between_broadcast_and_receipt_delivers_exactly_once_afte
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stuck_settlement_is_replaced_at_a_higher_fee_and_lands_once() -> Result {
     let chain = Chain::start().await?;
-    let relayer = Relayer::start(
-        &chain,
-        Settings {
-            bump_after_secs: 1,
-            ..Settings::default()
-        },
-    )
-    .await?;
-    let session = relayer
-        .api
-        .create(&session_body(DEST, Some("3.00"), None, None))
-        .await?;
+    let relayer = Relayer::start(&chain, Settings { bump_after_secs: 1, ..Settings::default() }).await?;
+    let session = relayer.api.create(&session_body(DEST, Some("3.00"), None, None)).await?;
     let receiver = relayer.api.set_evm(&session).await?;
     chain.pay_unmined(receiver, usdc(3)).await?;
     chain.mine().await?;
@@ -1038,34 +599,21 @@ async fn a_stuck_settlement_is_replaced_at_a_higher_fee_and_lands_once() -> Resu
     let signer = relayer.signer.to_string().to_lowercase();
     let fee_of = async || -> eyre::Result<Option<u128>> {
         let txs = chain.pending_transactions().await?;
-        let tx = txs.iter().find(|tx| {
-            tx["from"].as_str().map(str::to_lowercase).as_deref() == Some(signer.as_str())
-        });
+        let tx = txs
+            .iter()
+            .find(|tx| tx["from"].as_str().map(str::to_lowercase).as_deref() == Some(signer.as_str()));
         Ok(tx.and_then(|tx| {
             u128::from_str_radix(tx["maxFeePerGas"].as_str()?.trim_start_matches("0x"), 16).ok()
         }))
     };
-    wait_until(30, "the first broadcast", async || {
-        Ok(fee_of().await?.is_some())
-    })
-    .await?;
+    wait_until(30, "the first broadcast", async || Ok(fee_of().await?.is_some())).await?;
     let first = fee_of().await?.unwrap_or_default();
-    wait_until(30, "a fee bump", async || {
-        Ok(fee_of().await?.is_some_and(|f| f > first))
-    })
-    .await?;
-    assert_eq!(
-        chain.nonce(relayer.signer, true).await?,
-        1,
-        "the replacement reuses the nonce"
-    );
+    wait_until(30, "a fee bump", async || Ok(fee_of().await?.is_some_and(|f| f > first))).await?;
+    assert_eq!(chain.nonce(relayer.signer, true).await?, 1, "the replacement reuses the nonce");
 
     chain.set_automine(true).await?;
     chain.mine().await?;
-    relayer
-        .api
-        .wait_for(&id_of(&session), "succeeded", 30)
-        .await?;
+    relayer.api.wait_for(&id_of(&session), "succeeded", 30).await?;
     assert_eq!(chain.balance(DEST).await?, usdc(3));
     assert_eq!(chain.settled_events(receiver).await?, 1);
     assert_eq!(chain.nonce(relayer.signer, false).await?, 1);
@@ -1077,32 +625,15 @@ async fn a_stuck_settlement_is_replaced_at_a_higher_fee_and_lands_once() -> Resu
 async fn a_check_with_a_tx_hash_looks_at_that_transaction_right_away() -> Result {
     let chain = Chain::start().await?;
     // The watcher polls once a minute: only the hint can notice the deposit within this test.
-    let relayer = Relayer::start(
-        &chain,
-        Settings {
-            watcher_poll_interval_ms: 60_000,
-            ..Settings::default()
-        },
-    )
-    .await?;
-    let session = relayer
-        .api
-        .create(&session_body(DEST, Some("4.00"), None, None))
-        .await?;
+    let relayer =
+        Relayer::start(&chain, Settings { watcher_poll_interval_ms: 60_000, ..Settings::default() }).await?;
+    let session = relayer.api.create(&session_body(DEST, Some("4.00"), None, None)).await?;
     let receiver = relayer.api.set_evm(&session).await?;
     let path = format!("/v1/sessions/{}/check", id_of(&session));
     let secret = session["clientSecret"].clone();
     let deposit = chain.pay(receiver, usdc(4)).await?;
 
-    let plain = relayer
-        .api
-        .json(
-            Method::PUT,
-            &path,
-            &json!({ "clientSecret": secret }),
-            Auth::None,
-        )
-        .await?;
+    let plain = relayer.api.json(Method::PUT, &path, &json!({ "clientSecret": secret }), Auth::None).await?;
     assert_eq!(
         plain.body["session"]["status"], "waiting_payment",
         "without a hint the slow watcher has not looked yet"
@@ -1118,14 +649,8 @@ async fn a_check_with_a_tx_hash_looks_at_that_transaction_right_away() -> Result
         .await?;
     assert_eq!(hinted.status, 200);
     assert_eq!(hinted.body["session"]["status"], "processing");
-    assert_eq!(
-        hinted.body["session"]["paymentMethod"]["source"]["txHash"],
-        deposit.to_string()
-    );
-    assert_eq!(
-        hinted.body["session"]["paymentMethod"]["source"]["sentUnits"],
-        "4.00"
-    );
+    assert_eq!(hinted.body["session"]["paymentMethod"]["source"]["txHash"], deposit.to_string());
+    assert_eq!(hinted.body["session"]["paymentMethod"]["source"]["sentUnits"], "4.00");
     relayer.node.shutdown().await;
     Ok(())
 }

@@ -43,9 +43,7 @@ pub struct ChainStats {
 impl ChainStats {
     /// Blocks between the head and what the watcher processed.
     pub fn lag(&self) -> u64 {
-        self.head
-            .load(Ordering::Relaxed)
-            .saturating_sub(self.processed.load(Ordering::Relaxed))
+        self.head.load(Ordering::Relaxed).saturating_sub(self.processed.load(Ordering::Relaxed))
     }
 }
 
@@ -90,10 +88,7 @@ pub struct EvmChain {
 impl EvmChain {
     /// Connects to `spec.rpc_url` (lazily: no request is made here).
     pub fn connect(spec: ChainSpec) -> Result<Self, String> {
-        let url = spec
-            .rpc_url
-            .parse()
-            .map_err(|e| format!("invalid rpc url {}: {e}", spec.rpc_url))?;
+        let url = spec.rpc_url.parse().map_err(|e| format!("invalid rpc url {}: {e}", spec.rpc_url))?;
         let provider = ProviderBuilder::new().connect_http(url).erased();
         Ok(Self {
             deployment: Deployment::at_router(spec.router),

@@ -42,10 +42,7 @@ pub struct Deployment {
 impl Deployment {
     /// The router's init code: creation bytecode followed by the ABI-encoded adapter list.
     pub fn router_init_code(adapters: &[Address]) -> Vec<u8> {
-        let args = DepositRouter::constructorCall {
-            adapters_: adapters.to_vec(),
-        }
-        .abi_encode();
+        let args = DepositRouter::constructorCall { adapters_: adapters.to_vec() }.abi_encode();
         [DepositRouter::BYTECODE.as_ref(), &args].concat()
     }
 
@@ -58,11 +55,7 @@ impl Deployment {
     /// The factory and implementation of a router at `router` (contract nonces start at 1).
     pub fn at_router(router: Address) -> Self {
         let factory = router.create(1);
-        Self {
-            router,
-            factory,
-            implementation: factory.create(1),
-        }
+        Self { router, factory, implementation: factory.create(1) }
     }
 
     /// `keccak256` of a receiver clone's init code.
@@ -72,8 +65,7 @@ impl Deployment {
 
     /// The receiver address of `params`, deployed or not.
     pub fn receiver(&self, params: &DepositParams) -> Address {
-        self.factory
-            .create2(params_hash(params), self.receiver_init_code_hash())
+        self.factory.create2(params_hash(params), self.receiver_init_code_hash())
     }
 }
 

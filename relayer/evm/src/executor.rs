@@ -96,10 +96,7 @@ enum ExecError {
 }
 
 fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 /// What the simulation said about a job.
@@ -163,15 +160,10 @@ impl Executor {
         match self.store.intents(chain_id, self.signer) {
             Ok(intents) => {
                 if !intents.is_empty() {
-                    tracing::info!(
-                        chain_id,
-                        pending = intents.len(),
-                        "reconciling stored intents"
-                    );
+                    tracing::info!(chain_id, pending = intents.len(), "reconciling stored intents");
                 }
                 for intent in intents {
-                    self.keys
-                        .insert((intent.session_id, intent.action), intent.nonce);
+                    self.keys.insert((intent.session_id, intent.action), intent.nonce);
                     self.in_flight.insert(intent.nonce, intent);
                 }
             }
@@ -206,8 +198,7 @@ impl Executor {
             }
             Preflight::Later(why) => {
                 tracing::debug!(chain_id, session_id = %job.session_id, why, "not ready; retrying later");
-                self.later
-                    .push((Instant::now() + self.config.retry_after, job));
+                self.later.push((Instant::now() + self.config.retry_after, job));
                 return;
             }
             Preflight::Fail(why) => {
@@ -217,23 +208,18 @@ impl Executor {
         }
         if let Err(error) = self.send(job.clone()).await {
             tracing::warn!(chain_id, session_id = %job.session_id, %error, "send failed; retrying later");
-            self.later
-                .push((Instant::now() + self.config.retry_after, job));
+            self.later.push((Instant::now() + self.config.retry_after, job));
         }
     }
 
     fn request(&self, job: &Job) -> TransactionRequest {
         let input = match job.action {
-            Action::Settle { token } => DepositRouter::settleCall {
-                params: job.params.clone(),
-                token,
+            Action::Settle { token } => {
+                DepositRouter::settleCall { params: job.params.clone(), token }.abi_encode()
             }
-            .abi_encode(),
-            Action::Refund { token } => DepositRouter::refundCall {
-                params: job.params.clone(),
-                token,
+            Action::Refund { token } => {
+                DepositRouter::refundCall { params: job.params.clone(), token }.abi_encode()
             }
-            .abi_encode(),
         };
         TransactionRequest::default()
             .with_from(self.signer)
@@ -243,11 +229,7 @@ impl Executor {
 
     async fn preflight(&self, job: &Job) -> Preflight {
         let tx = self.request(job);
-        match self
-            .chain
-            .rpc(self.chain.provider.call(tx).into_future())
-            .await
-        {
+        match self.chain.rpc(self.chain.provider.call(tx).into_future()).await {
             Ok(_) => Preflight::Go,
             Err(RpcFailure::Rpc(error)) => {
                 let decoded = error
@@ -277,15 +259,8 @@ impl Executor {
             return Ok(n);
         }
         let chain = &self.chain;
-        let pending = chain
-            .rpc(
-                chain
-                    .provider
-                    .get_transaction_count(self.signer)
-                    .pending()
-                    .into_future(),
-            )
-            .await?;
+        let pending =
+            chain.rpc(chain.provider.get_transaction_count(self.signer).pending().into_future()).await?;
         let stored = self.in_flight.keys().next_back().map_or(0, |n| n + 1);
         Ok(pending.max(stored))
     }
@@ -293,9 +268,7 @@ impl Executor {
     async fn send(&mut self, job: Job) -> Result<(), ExecError> {
         let chain = Arc::clone(&self.chain);
         let tx = self.request(&job);
-        let gas = chain
-            .rpc(chain.provider.estimate_gas(tx.clone()).into_future())
-            .await?;
+        let gas = chain.rpc(chain.provider.estimate_gas(tx.clone()).into_future()).await?;
         let gas = gas * (100 + self.config.gas_margin_percent) / 100;
         let fees = chain.rpc(chain.provider.estimate_eip1559_fees()).await?;
         let nonce = self.nonce().await?;
@@ -334,10 +307,8 @@ impl Executor {
     async fn sign(&self, tx: TransactionRequest) -> Result<Attempt, ExecError> {
         let max_fee_per_gas = tx.max_fee_per_gas.unwrap_or_default();
         let max_priority_fee_per_gas = tx.max_priority_fee_per_gas.unwrap_or_default();
-        let envelope: TxEnvelope = tx
-            .build(&self.wallet)
-            .await
-            .map_err(|e| ExecError::Sign(e.to_string()))?;
+        let envelope: TxEnvelope =
+            tx.build(&self.wallet).await.map_err(|e| ExecError::Sign(e.to_string()))?;
         Ok(Attempt {
             tx_hash: *envelope.tx_hash(),
             raw: Bytes::from(envelope.encoded_2718()),
@@ -350,15 +321,7 @@ impl Executor {
     async fn broadcast(&mut self, attempt: &Attempt) {
         let chain = &self.chain;
         chain.stats.broadcasts.fetch_add(1, Ordering::Relaxed);
-        match chain
-            .rpc(
-                chain
-                    .provider
-                    .send_raw_transaction(&attempt.raw)
-                    .into_future(),
-            )
-            .await
-        {
+        match chain.rpc(chain.provider.send_raw_transaction(&attempt.raw).into_future()).await {
             Ok(_) => {}
             // Re-announcing bytes the node already has is the expected case after a restart.
             Err(RpcFailure::Rpc(e)) if is_known(&e.to_string()) => {}
@@ -373,9 +336,7 @@ impl Executor {
     async fn poll(&mut self) {
         let due: Vec<Job> = {
             let now = Instant::now();
-            let (due, wait) = std::mem::take(&mut self.later)
-                .into_iter()
-                .partition(|(at, _)| *at <= now);
+            let (due, wait) = std::mem::take(&mut self.later).into_iter().partition(|(at, _)| *at <= now);
             self.later = wait;
             due.into_iter().map(|(_, job)| job).collect()
         };
@@ -394,14 +355,7 @@ impl Executor {
 
     async fn check_in_flight(&mut self) -> Result<(), ExecError> {
         let chain = Arc::clone(&self.chain);
-        let latest = chain
-            .rpc(
-                chain
-                    .provider
-                    .get_transaction_count(self.signer)
-                    .into_future(),
-            )
-            .await?;
+        let latest = chain.rpc(chain.provider.get_transaction_count(self.signer).into_future()).await?;
         let nonces: Vec<u64> = self.in_flight.keys().copied().collect();
         for nonce in nonces {
             let Some(intent) = self.in_flight.get(&nonce).cloned() else {
@@ -409,14 +363,8 @@ impl Executor {
             };
             let mut mined = None;
             for attempt in intent.attempts.iter().rev() {
-                let receipt = chain
-                    .rpc(
-                        chain
-                            .provider
-                            .get_transaction_receipt(attempt.tx_hash)
-                            .into_future(),
-                    )
-                    .await?;
+                let receipt =
+                    chain.rpc(chain.provider.get_transaction_receipt(attempt.tx_hash).into_future()).await?;
                 if let Some(receipt) = receipt {
                     mined = Some(receipt);
                     break;
@@ -446,8 +394,7 @@ impl Executor {
     }
 
     async fn finish(&mut self, nonce: u64) -> Result<(), ExecError> {
-        self.store
-            .delete_intent(self.chain.spec.chain_id, self.signer, nonce)?;
+        self.store.delete_intent(self.chain.spec.chain_id, self.signer, nonce)?;
         if let Some(intent) = self.in_flight.remove(&nonce) {
             let key = (intent.session_id, intent.action);
             self.keys.remove(&key);
@@ -470,8 +417,7 @@ impl Executor {
         let fees = chain.rpc(chain.provider.estimate_eip1559_fees()).await?;
         let bump = |old: u128, now: u128| (old + old / 4).max(now).max(old + 1);
         let max_fee = bump(last.max_fee_per_gas, fees.max_fee_per_gas);
-        let priority =
-            bump(last.max_priority_fee_per_gas, fees.max_priority_fee_per_gas).min(max_fee);
+        let priority = bump(last.max_priority_fee_per_gas, fees.max_priority_fee_per_gas).min(max_fee);
         let tx = TransactionRequest::from_transaction(envelope)
             .with_from(self.signer)
             .with_max_fee_per_gas(max_fee)

@@ -4,6 +4,7 @@
 pub mod bindings;
 pub mod chain;
 pub mod create2;
+pub mod deploy;
 pub mod executor;
 pub mod tools;
 pub mod watcher;

@@ -14,17 +14,11 @@ pub fn workspace_root() -> PathBuf {
 /// they are missing. Errors name what failed, since a fresh machine needs node and npm for this.
 pub fn foundry_tool(name: &str) -> std::io::Result<PathBuf> {
     let root = workspace_root();
-    let path = root.join(format!(
-        "node_modules/@foundry-rs/{name}-linux-amd64/bin/{name}"
-    ));
+    let path = root.join(format!("node_modules/@foundry-rs/{name}-linux-amd64/bin/{name}"));
     if !path.exists() {
-        let status = Command::new("bash")
-            .arg(root.join("scripts/tools.sh"))
-            .status()?;
+        let status = Command::new("bash").arg(root.join("scripts/tools.sh")).status()?;
         if !status.success() {
-            return Err(std::io::Error::other(
-                "scripts/tools.sh failed to install the pinned tools",
-            ));
+            return Err(std::io::Error::other("scripts/tools.sh failed to install the pinned tools"));
         }
     }
     Ok(path)

@@ -68,11 +68,7 @@ pub trait EventSink: Send + Sync {
     ) -> impl Future<Output = Result<(), SinkError>> + Send;
 
     /// Blocks from `from_block` on were reorganised away: undo what was derived from them.
-    fn reorg(
-        &self,
-        chain_id: u64,
-        from_block: u64,
-    ) -> impl Future<Output = Result<(), SinkError>> + Send;
+    fn reorg(&self, chain_id: u64, from_block: u64) -> impl Future<Output = Result<(), SinkError>> + Send;
 }
 
 /// Why one watcher step failed.
@@ -100,20 +96,12 @@ const MAX_REORG_DEPTH: u64 = 256;
 pub fn decode_logs(chain: &EvmChain, sink: &impl EventSink, logs: &[Log]) -> Vec<ChainEvent> {
     let mut events = vec![];
     for log in logs {
-        let (Some(block_number), Some(tx_hash), Some(log_index), Some(block_hash)) = (
-            log.block_number,
-            log.transaction_hash,
-            log.log_index,
-            log.block_hash,
-        ) else {
+        let (Some(block_number), Some(tx_hash), Some(log_index), Some(block_hash)) =
+            (log.block_number, log.transaction_hash, log.log_index, log.block_hash)
+        else {
             continue;
         };
-        let event = EventId {
-            chain_id: chain.spec.chain_id,
-            block_number,
-            tx_hash,
-            log_index,
-        };
+        let event = EventId { chain_id: chain.spec.chain_id, block_number, tx_hash, log_index };
         if log.address() == chain.spec.router {
             let Ok(settled) = Settled::decode_log(&log.inner) else {
                 continue;
@@ -167,9 +155,7 @@ pub fn decode_logs(chain: &EvmChain, sink: &impl EventSink, logs: &[Log]) -> Vec
 /// Session ids are 16 bytes, left-aligned in the contracts' `bytes32 sessionId`.
 fn session_from_topic(topic: B256) -> Option<SessionId> {
     let (id, rest) = topic.0.split_at(16);
-    rest.iter()
-        .all(|b| *b == 0)
-        .then(|| SessionId::from_bytes(id.try_into().unwrap_or_default()))
+    rest.iter().all(|b| *b == 0).then(|| SessionId::from_bytes(id.try_into().unwrap_or_default()))
 }
 
 /// The filter for one range: every configured token's `Transfer` and the router's `Settled`.
@@ -213,27 +199,16 @@ pub async fn run(
 
 async fn block_hash(chain: &EvmChain, number: u64) -> Result<B256, WatchError> {
     let block = chain
-        .rpc(
-            chain
-                .provider
-                .get_block_by_number(BlockNumberOrTag::Number(number))
-                .into_future(),
-        )
+        .rpc(chain.provider.get_block_by_number(BlockNumberOrTag::Number(number)).into_future())
         .await?
         .ok_or_else(|| WatchError::Inconsistent(format!("block {number} missing")))?;
     Ok(block.header.hash)
 }
 
 /// One watcher step: processes at most one range. Returns whether more confirmed blocks are waiting.
-pub async fn step(
-    chain: &EvmChain,
-    store: &dyn Store,
-    sink: &impl EventSink,
-) -> Result<bool, WatchError> {
+pub async fn step(chain: &EvmChain, store: &dyn Store, sink: &impl EventSink) -> Result<bool, WatchError> {
     let chain_id = chain.spec.chain_id;
-    let head = chain
-        .rpc(chain.provider.get_block_number().into_future())
-        .await?;
+    let head = chain.rpc(chain.provider.get_block_number().into_future()).await?;
     chain.stats.head.store(head, Ordering::Relaxed);
     // With N confirmations a block counts once N-1 blocks sit on top of it.
     let Some(safe) = (head + 1).checked_sub(chain.spec.confirmations.max(1)) else {
@@ -246,10 +221,7 @@ pub async fn step(
             let start = chain.spec.start_block.unwrap_or(safe).min(safe);
             // The cursor names the last processed block: start just below the first one to index.
             let block = start.saturating_sub(1);
-            let cursor = Cursor {
-                block,
-                hash: block_hash(chain, block).await?,
-            };
+            let cursor = Cursor { block, hash: block_hash(chain, block).await? };
             store.set_cursor(chain_id, cursor, &[(block, cursor.hash)])?;
             if start == 0 {
                 // Block 0 itself cannot hold transfers into receivers worth indexing.
@@ -270,41 +242,19 @@ pub async fn step(
 
     let from = cursor.block + 1;
     let to = safe.min(cursor.block + chain.spec.max_block_range.max(1));
-    let logs = chain
-        .rpc(
-            chain
-                .provider
-                .get_logs(&filter(chain, from, to))
-                .into_future(),
-        )
-        .await?;
+    let logs = chain.rpc(chain.provider.get_logs(&filter(chain, from, to)).into_future()).await?;
     let to_hash = block_hash(chain, to).await?;
-    let mut blocks: Vec<(u64, B256)> = logs
-        .iter()
-        .filter_map(|l| Some((l.block_number?, l.block_hash?)))
-        .collect();
+    let mut blocks: Vec<(u64, B256)> =
+        logs.iter().filter_map(|l| Some((l.block_number?, l.block_hash?))).collect();
     blocks.push((to, to_hash));
     blocks.dedup();
 
     let events = decode_logs(chain, sink, &logs);
     if !events.is_empty() {
-        tracing::debug!(
-            chain_id,
-            from,
-            to,
-            events = events.len(),
-            "confirmed events"
-        );
+        tracing::debug!(chain_id, from, to, events = events.len(), "confirmed events");
         sink.apply(chain_id, events).await?;
     }
-    store.set_cursor(
-        chain_id,
-        Cursor {
-            block: to,
-            hash: to_hash,
-        },
-        &blocks,
-    )?;
+    store.set_cursor(chain_id, Cursor { block: to, hash: to_hash }, &blocks)?;
     store.prune_block_hashes(chain_id, to.saturating_sub(MAX_REORG_DEPTH))?;
     chain.stats.processed.store(to, Ordering::Relaxed);
     Ok(to < safe)
@@ -332,12 +282,7 @@ async fn rollback(
             break number;
         }
     };
-    tracing::warn!(
-        chain_id,
-        from = cursor.block,
-        to = fork,
-        "reorg detected; rolling back"
-    );
+    tracing::warn!(chain_id, from = cursor.block, to = fork, "reorg detected; rolling back");
     sink.reorg(chain_id, fork + 1).await?;
     let hash = block_hash(chain, fork).await?;
     store.set_cursor(chain_id, Cursor { block: fork, hash }, &[(fork, hash)])?;

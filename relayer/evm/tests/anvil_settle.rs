@@ -2,29 +2,23 @@
 //! address the offline derivation predicts, and a real deposit settles to the destination.
 
 use alloy::{
-    network::TransactionBuilder,
     node_bindings::Anvil,
     primitives::{Address, B256, Bytes, U256, address},
     providers::{Provider, ProviderBuilder},
-    rpc::types::TransactionRequest,
     sol_types::SolEvent,
 };
 use relayer_evm::{
     bindings::{DepositRouter, TestUSDC},
     create2::{CREATE2_PROXY, Deployment, DepositParams},
+    deploy::deploy_router,
     tools::foundry_tool,
 };
 
 #[tokio::test]
-async fn deterministic_deployment_and_plain_settle_on_anvil()
--> Result<(), Box<dyn std::error::Error>> {
-    let anvil = Anvil::at(foundry_tool("anvil")?)
-        .chain_id(8453)
-        .try_spawn()?;
+async fn deterministic_deployment_and_plain_settle_on_anvil() -> Result<(), Box<dyn std::error::Error>> {
+    let anvil = Anvil::at(foundry_tool("anvil")?).chain_id(8453).try_spawn()?;
     let provider = ProviderBuilder::new()
-        .wallet(alloy::signers::local::PrivateKeySigner::from(
-            anvil.keys()[0].clone(),
-        ))
+        .wallet(alloy::signers::local::PrivateKeySigner::from(anvil.keys()[0].clone()))
         .connect_http(anvil.endpoint_url());
     assert!(
         !provider.get_code_at(CREATE2_PROXY).await?.is_empty(),
@@ -32,19 +26,9 @@ async fn deterministic_deployment_and_plain_settle_on_anvil()
     );
 
     let expected = Deployment::deterministic(B256::ZERO, &[]);
-    let input: Bytes = [B256::ZERO.as_slice(), &Deployment::router_init_code(&[])]
-        .concat()
-        .into();
-    let tx = TransactionRequest::default()
-        .with_to(CREATE2_PROXY)
-        .with_input(input);
-    provider.send_transaction(tx).await?.get_receipt().await?;
+    assert_eq!(deploy_router(&provider, B256::ZERO, &[]).await?, expected, "deployed where predicted");
     let router = DepositRouter::new(expected.router, &provider);
-    assert_eq!(
-        router.factory().call().await?,
-        expected.factory,
-        "factory where predicted"
-    );
+    assert_eq!(router.factory().call().await?, expected.factory, "factory where predicted");
 
     let usdc = TestUSDC::deploy(&provider).await?;
     let dest = address!("d8dA6BF26964aF9D7eEd9e03E53415D37aA96045");
@@ -59,18 +43,9 @@ async fn deterministic_deployment_and_plain_settle_on_anvil()
         expiresAt: u64::MAX,
     };
     let receiver = expected.receiver(&params);
-    usdc.mint(receiver, U256::from(10_000_000u64))
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
+    usdc.mint(receiver, U256::from(10_000_000u64)).send().await?.get_receipt().await?;
 
-    let receipt = router
-        .settle(params.clone(), *usdc.address())
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
+    let receipt = router.settle(params.clone(), *usdc.address()).send().await?.get_receipt().await?;
     assert!(receipt.status(), "settle succeeded");
     let settled = receipt
         .inner
@@ -80,38 +55,18 @@ async fn deterministic_deployment_and_plain_settle_on_anvil()
         .expect("Settled event");
     assert_eq!(settled.receiver, receiver, "settled the predicted receiver");
     assert_eq!(settled.delivered, U256::from(10_000_000u64));
-    assert_eq!(
-        usdc.balanceOf(dest).call().await?,
-        U256::from(10_000_000u64),
-        "destination credited"
-    );
+    assert_eq!(usdc.balanceOf(dest).call().await?, U256::from(10_000_000u64), "destination credited");
     println!(
         "gas: deploy+settle plain ERC-20, whole transaction, first-time destination: {}",
         receipt.gas_used
     );
 
     // The usual case: the destination already holds the token (no zero-to-non-zero balance write).
-    let second = DepositParams {
-        sessionId: B256::repeat_byte(2),
-        ..params
-    };
-    usdc.mint(expected.receiver(&second), U256::from(10_000_000u64))
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
-    let receipt = router
-        .settle(second, *usdc.address())
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
+    let second = DepositParams { sessionId: B256::repeat_byte(2), ..params };
+    usdc.mint(expected.receiver(&second), U256::from(10_000_000u64)).send().await?.get_receipt().await?;
+    let receipt = router.settle(second, *usdc.address()).send().await?.get_receipt().await?;
     assert!(receipt.status(), "second settle succeeded");
-    assert_eq!(
-        usdc.balanceOf(dest).call().await?,
-        U256::from(20_000_000u64),
-        "destination credited twice"
-    );
+    assert_eq!(usdc.balanceOf(dest).call().await?, U256::from(20_000_000u64), "destination credited twice");
     println!(
         "gas: deploy+settle plain ERC-20, whole transaction, destination already holds the token: {}",
         receipt.gas_used

@@ -9,10 +9,7 @@ use alloy::primitives::{Address, B256, Bytes, U256, address, b256, bytes};
 use relayer_evm::create2::{Deployment, DepositParams, params_hash};
 use serde_json::{Value, json};
 
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../contracts/test/fixtures/receivers.json"
-);
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../contracts/test/fixtures/receivers.json");
 
 fn evm(a: Address) -> B256 {
     a.into_word()
@@ -35,23 +32,13 @@ fn vectors() -> Vec<(&'static str, DepositParams)> {
     vec![
         (
             "plain fixed amount",
-            base(b256!(
-                "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d400000000000000000000000000000000"
-            )),
+            base(b256!("a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d400000000000000000000000000000000")),
         ),
-        (
-            "open amount",
-            DepositParams {
-                amount: U256::ZERO,
-                ..base(B256::with_last_byte(2))
-            },
-        ),
+        ("open amount", DepositParams { amount: U256::ZERO, ..base(B256::with_last_byte(2)) }),
         (
             "with final call",
             DepositParams {
-                finalCall: bytes!(
-                    "b6b55f250000000000000000000000000000000000000000000000000000000000000064"
-                ),
+                finalCall: bytes!("b6b55f250000000000000000000000000000000000000000000000000000000000000064"),
                 ..base(B256::with_last_byte(3))
             },
         ),
@@ -132,10 +119,7 @@ fn rust_derivation_matches_the_shared_golden_vectors() {
     );
     let stored_vectors = stored["vectors"].as_array().expect("vectors");
     assert_eq!(stored_vectors.len(), vectors().len());
-    for (stored, generated) in stored_vectors
-        .iter()
-        .zip(generated["vectors"].as_array().expect("vectors"))
-    {
+    for (stored, generated) in stored_vectors.iter().zip(generated["vectors"].as_array().expect("vectors")) {
         assert_eq!(stored, generated, "vector {} drifted", stored["name"]);
     }
 }
@@ -146,44 +130,16 @@ fn every_field_of_the_params_changes_the_receiver() {
     let (_, p) = vectors().remove(0);
     let original = deployment.receiver(&p);
     let variants = [
-        DepositParams {
-            sessionId: B256::with_last_byte(9),
-            ..p.clone()
-        },
-        DepositParams {
-            toChainId: U256::from(1),
-            ..p.clone()
-        },
-        DepositParams {
-            toToken: B256::with_last_byte(1),
-            ..p.clone()
-        },
-        DepositParams {
-            toAddress: B256::with_last_byte(1),
-            ..p.clone()
-        },
-        DepositParams {
-            amount: U256::from(1),
-            ..p.clone()
-        },
-        DepositParams {
-            finalCall: bytes!("00"),
-            ..p.clone()
-        },
-        DepositParams {
-            refundAddress: B256::with_last_byte(1),
-            ..p.clone()
-        },
-        DepositParams {
-            expiresAt: 1,
-            ..p.clone()
-        },
+        DepositParams { sessionId: B256::with_last_byte(9), ..p.clone() },
+        DepositParams { toChainId: U256::from(1), ..p.clone() },
+        DepositParams { toToken: B256::with_last_byte(1), ..p.clone() },
+        DepositParams { toAddress: B256::with_last_byte(1), ..p.clone() },
+        DepositParams { amount: U256::from(1), ..p.clone() },
+        DepositParams { finalCall: bytes!("00"), ..p.clone() },
+        DepositParams { refundAddress: B256::with_last_byte(1), ..p.clone() },
+        DepositParams { expiresAt: 1, ..p.clone() },
     ];
     for v in variants {
-        assert_ne!(
-            deployment.receiver(&v),
-            original,
-            "a field is not committed: {v:?}"
-        );
+        assert_ne!(deployment.receiver(&v), original, "a field is not committed: {v:?}");
     }
 }

@@ -5,17 +5,16 @@
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use alloy::{
-    network::{EthereumWallet, TransactionBuilder},
+    network::EthereumWallet,
     node_bindings::{Anvil, AnvilInstance},
-    primitives::{Address, B256, Bytes, U256},
+    primitives::{Address, B256, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
-    rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
 };
 use relayer_evm::{
     ChainSpec, EvmChain,
     bindings::TestUSDC,
-    create2::{CREATE2_PROXY, Deployment},
+    deploy::deploy_router,
     tools::foundry_tool,
     watcher::{ChainEvent, EventSink, SinkError, step},
 };
@@ -36,23 +35,13 @@ impl EventSink for RecordingSink {
         self.receivers.get(&receiver).copied()
     }
 
-    async fn apply(
-        &self,
-        _chain_id: u64,
-        events: Vec<ChainEvent>,
-    ) -> std::result::Result<(), SinkError> {
-        self.events
-            .lock()
-            .map_err(|e| SinkError(e.to_string()))?
-            .extend(events);
+    async fn apply(&self, _chain_id: u64, events: Vec<ChainEvent>) -> std::result::Result<(), SinkError> {
+        self.events.lock().map_err(|e| SinkError(e.to_string()))?.extend(events);
         Ok(())
     }
 
     async fn reorg(&self, _chain_id: u64, from_block: u64) -> std::result::Result<(), SinkError> {
-        self.reorgs
-            .lock()
-            .map_err(|e| SinkError(e.to_string()))?
-            .push(from_block);
+        self.reorgs.lock().map_err(|e| SinkError(e.to_string()))?.push(from_block);
         Ok(())
     }
 }
@@ -84,29 +73,13 @@ struct Setup {
 }
 
 async fn setup(confirmations: u64) -> std::result::Result<Setup, Box<dyn std::error::Error>> {
-    let anvil = Anvil::at(foundry_tool("anvil")?)
-        .chain_id(8453)
-        .try_spawn()?;
+    let anvil = Anvil::at(foundry_tool("anvil")?).chain_id(8453).try_spawn()?;
     let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(PrivateKeySigner::from(
-            anvil.keys()[0].clone(),
-        )))
+        .wallet(EthereumWallet::from(PrivateKeySigner::from(anvil.keys()[0].clone())))
         .connect_http(anvil.endpoint_url())
         .erased();
-    let input: Bytes = [B256::ZERO.as_slice(), &Deployment::router_init_code(&[])]
-        .concat()
-        .into();
-    provider
-        .send_transaction(
-            TransactionRequest::default()
-                .with_to(CREATE2_PROXY)
-                .with_input(input),
-        )
-        .await?
-        .get_receipt()
-        .await?;
+    let router = deploy_router(&provider, B256::ZERO, &[]).await?.router;
     let usdc = *TestUSDC::deploy(&provider).await?.address();
-    let router = Deployment::deterministic(B256::ZERO, &[]).router;
     let chain = EvmChain::connect(ChainSpec {
         chain_id: 8453,
         name: "Base".into(),
@@ -125,29 +98,17 @@ async fn setup(confirmations: u64) -> std::result::Result<Setup, Box<dyn std::er
         max_block_range: 3,
         rpc_timeout: Duration::from_secs(10),
     })?;
-    Ok(Setup {
-        _anvil: anvil,
-        provider,
-        usdc,
-        chain,
-    })
+    Ok(Setup { _anvil: anvil, provider, usdc, chain })
 }
 
 async fn mint(s: &Setup, to: Address, amount: u64) -> Result {
-    TestUSDC::new(s.usdc, &s.provider)
-        .mint(to, U256::from(amount))
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
+    TestUSDC::new(s.usdc, &s.provider).mint(to, U256::from(amount)).send().await?.get_receipt().await?;
     Ok(())
 }
 
 async fn mine(s: &Setup, blocks: u64) -> Result {
     for _ in 0..blocks {
-        s.provider
-            .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
-            .await?;
+        s.provider.raw_request::<_, serde_json::Value>("evm_mine".into(), ()).await?;
     }
     Ok(())
 }
@@ -185,10 +146,7 @@ async fn reports_only_transfers_into_known_receivers_after_their_confirmations()
     catch_up(&s, &store, &sink).await?;
     let deposits = sink.deposits();
     assert_eq!(deposits.len(), 1, "{deposits:?}");
-    assert_eq!(
-        (deposits[0].0, deposits[0].1),
-        (SessionId::from_bytes([7; 16]), U256::from(7))
-    );
+    assert_eq!((deposits[0].0, deposits[0].1), (SessionId::from_bytes([7; 16]), U256::from(7)));
     Ok(())
 }
 
@@ -210,11 +168,7 @@ async fn resumes_from_its_persisted_cursor_after_a_restart() -> Result {
     mint(&s, receiver, 2).await?;
     catch_up(&s, &store, &sink).await?;
     let deposits = sink.deposits();
-    assert_eq!(
-        deposits.len(),
-        1,
-        "only the new transfer, nothing replayed: {deposits:?}"
-    );
+    assert_eq!(deposits.len(), 1, "only the new transfer, nothing replayed: {deposits:?}");
     assert_eq!(deposits[0].1, U256::from(2));
     Ok(())
 }
@@ -234,18 +188,11 @@ async fn rolls_back_to_the_fork_point_when_blocks_under_the_cursor_change() -> R
     mint(&s, receiver, 9).await?;
     mine(&s, 2).await?;
     catch_up(&s, &store, &sink).await?;
-    assert_eq!(
-        sink.deposits().len(),
-        1,
-        "deposit seen on the branch that will vanish"
-    );
+    assert_eq!(sink.deposits().len(), 1, "deposit seen on the branch that will vanish");
     let deposit_block = sink.deposits()[0].2;
 
     // The branch disappears and a longer one without the deposit replaces it.
-    let reverted: bool = s
-        .provider
-        .raw_request("evm_revert".into(), (snapshot,))
-        .await?;
+    let reverted: bool = s.provider.raw_request("evm_revert".into(), (snapshot,)).await?;
     assert!(reverted);
     mine(&s, 5).await?;
     catch_up(&s, &store, &sink).await?;
@@ -256,16 +203,8 @@ async fn rolls_back_to_the_fork_point_when_blocks_under_the_cursor_change() -> R
         reorgs[0] > fork && reorgs[0] <= deposit_block,
         "rolled back to the fork point: {reorgs:?}, fork {fork}, deposit {deposit_block}"
     );
-    assert_eq!(
-        sink.deposits().len(),
-        1,
-        "the vanished deposit is not reported again"
-    );
+    assert_eq!(sink.deposits().len(), 1, "the vanished deposit is not reported again");
     let cursor = store.cursor(8453)?.ok_or("no cursor")?;
-    assert_eq!(
-        cursor.block,
-        s.provider.get_block_number().await?,
-        "caught up on the new branch"
-    );
+    assert_eq!(cursor.block, s.provider.get_block_number().await?, "caught up on the new branch");
     Ok(())
 }

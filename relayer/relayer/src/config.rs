@@ -54,10 +54,7 @@ pub enum ConfigError {
 }
 
 fn field(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
-    ConfigError::Field {
-        field: field.into(),
-        message: message.into(),
-    }
+    ConfigError::Field { field: field.into(), message: message.into() }
 }
 
 /// Log output format.
@@ -212,10 +209,8 @@ impl std::fmt::Debug for Config {
 impl Config {
     /// Reads and validates the file at `path`.
     pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
         Self::parse(&text, |name| std::env::var(name).ok())
     }
 
@@ -231,22 +226,14 @@ impl Config {
             .iter()
             .enumerate()
             .map(|(i, h)| {
-                let bytes = hex::decode(h)
-                    .ok()
-                    .and_then(|b| <[u8; 32]>::try_from(b).ok());
+                let bytes = hex::decode(h).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
                 bytes.ok_or_else(|| {
-                    field(
-                        format!("auth.api_key_sha256[{i}]"),
-                        "must be 64 hex characters (a SHA-256)",
-                    )
+                    field(format!("auth.api_key_sha256[{i}]"), "must be 64 hex characters (a SHA-256)")
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
         if api_key_hashes.is_empty() {
-            return Err(field(
-                "auth.api_key_sha256",
-                "needs at least one API key hash",
-            ));
+            return Err(field("auth.api_key_sha256", "needs at least one API key hash"));
         }
         let signer = resolve_key(&raw.signer.private_key, &env)?;
 
@@ -258,10 +245,7 @@ impl Config {
         for (i, c) in raw.chains.into_iter().enumerate() {
             let at = |f: &str| format!("chains[{i}].{f}");
             if !seen.insert(c.chain_id) {
-                return Err(field(
-                    at("chain_id"),
-                    format!("chain {} is configured twice", c.chain_id),
-                ));
+                return Err(field(at("chain_id"), format!("chain {} is configured twice", c.chain_id)));
             }
             if c.name.trim().is_empty() {
                 return Err(field(at("name"), "must not be empty"));
@@ -273,10 +257,7 @@ impl Config {
                 return Err(field(at("confirmations"), "must be at least 1"));
             }
             if c.router == Address::ZERO {
-                return Err(field(
-                    at("router"),
-                    "must be the deployed DepositRouter address",
-                ));
+                return Err(field(at("router"), "must be the deployed DepositRouter address"));
             }
             if c.tokens.is_empty() {
                 return Err(field(at("tokens"), "needs at least one token"));
@@ -316,11 +297,7 @@ impl Config {
         }
         // One receiver address must serve every EVM chain: that needs one router address everywhere.
         let first_router = chains[0].router;
-        if let Some((i, _)) = chains
-            .iter()
-            .enumerate()
-            .find(|(_, c)| c.router != first_router)
-        {
+        if let Some((i, _)) = chains.iter().enumerate().find(|(_, c)| c.router != first_router) {
             return Err(field(
                 format!("chains[{i}].router"),
                 "must equal chains[0].router: receivers are the same on every chain only with one deterministic router deployment",
@@ -358,17 +335,10 @@ fn resolve_key(
             "must be `env:VARIABLE` (keys are never written in the file)",
         ));
     };
-    let value = env(var).ok_or_else(|| {
-        field(
-            "signer.private_key",
-            format!("environment variable {var} is not set"),
-        )
-    })?;
+    let value = env(var)
+        .ok_or_else(|| field("signer.private_key", format!("environment variable {var} is not set")))?;
     value.trim().parse::<PrivateKeySigner>().map_err(|_| {
-        field(
-            "signer.private_key",
-            format!("{var} does not hold a valid secp256k1 private key"),
-        )
+        field("signer.private_key", format!("{var} does not hold a valid secp256k1 private key"))
     })
 }
 
@@ -416,50 +386,26 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
         assert_eq!(c.session_lifetime, Duration::from_secs(3600));
         assert_eq!(c.chains[0].confirmations, 1);
         assert_eq!(c.chains[0].tokens[0].chain_name, "Base");
-        assert!(
-            !format!("{c:?}").contains("ac0974"),
-            "Debug must not print the key"
-        );
+        assert!(!format!("{c:?}").contains("ac0974"), "Debug must not print the key");
     }
 
     #[test]
     fn errors_name_the_offending_field() {
         let cases = [
-            (
-                config("").replace("decimals = 6", "decimals = 77"),
-                "chains[0].tokens[0].decimals",
-            ),
-            (
-                config("").replace("env:RELAYER_KEY", "env:MISSING"),
-                "environment variable MISSING is not set",
-            ),
-            (
-                config("").replace("env:RELAYER_KEY", KEY),
-                "signer.private_key",
-            ),
-            (
-                config("").replace("http://127.0.0.1:8545", "ftp://x"),
-                "chains[0].rpc_url",
-            ),
-            (
-                config("").replace(&"ab".repeat(32), "xyz"),
-                "auth.api_key_sha256[0]",
-            ),
+            (config("").replace("decimals = 6", "decimals = 77"), "chains[0].tokens[0].decimals"),
+            (config("").replace("env:RELAYER_KEY", "env:MISSING"), "environment variable MISSING is not set"),
+            (config("").replace("env:RELAYER_KEY", KEY), "signer.private_key"),
+            (config("").replace("http://127.0.0.1:8545", "ftp://x"), "chains[0].rpc_url"),
+            (config("").replace(&"ab".repeat(32), "xyz"), "auth.api_key_sha256[0]"),
             (
                 config("").replace("name = \"Base\"", "name = \"Base\"\nconfirmations = 0"),
                 "chains[0].confirmations",
             ),
             (
-                config("").replace(
-                    "router = \"0x00000000000000000000000000000000000000aa\"\n",
-                    "",
-                ),
+                config("").replace("router = \"0x00000000000000000000000000000000000000aa\"\n", ""),
                 "missing field `router`",
             ),
-            (
-                config("").replace("listen", "lisen"),
-                "unknown field `lisen`",
-            ),
+            (config("").replace("listen", "lisen"), "unknown field `lisen`"),
             (
                 config(
                     "[[chains]]\nchain_id = 1\nname = \"Ethereum\"\nrpc_url = \"http://x\"\nrouter = \"0x00000000000000000000000000000000000000bb\"\ntokens = [{ address = \"0x00000000000000000000000000000000000000cc\", symbol = \"USDC\", decimals = 6 }]",
@@ -469,10 +415,7 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
         ];
         for (text, needle) in cases {
             let message = error_of(&text);
-            assert!(
-                message.contains(needle),
-                "{message:?} should mention {needle:?}"
-            );
+            assert!(message.contains(needle), "{message:?} should mention {needle:?}");
         }
     }
 }

@@ -11,20 +11,15 @@ use std::{
 };
 
 use alloy::{
-    network::{EthereumWallet, TransactionBuilder},
+    network::EthereumWallet,
     node_bindings::{Anvil, AnvilInstance},
-    primitives::{Address, B256, Bytes, U256, address},
+    primitives::{Address, B256, U256, address},
     providers::{Provider, ProviderBuilder},
-    rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
 };
 use clap::{Args, Subcommand};
-use eyre::{WrapErr, bail};
-use relayer_evm::{
-    bindings::TestUSDC,
-    create2::{CREATE2_PROXY, Deployment},
-    tools::foundry_tool,
-};
+use eyre::WrapErr;
+use relayer_evm::{bindings::TestUSDC, create2::Deployment, deploy::deploy_router, tools::foundry_tool};
 use relayer_types::parse_units;
 use serde::{Deserialize, Serialize};
 
@@ -84,31 +79,10 @@ pub struct DevnetInfo {
 
 /// Deploys the router deterministically (no adapters) and places test USDC at `usdc_at`.
 /// Returns the deployment. Idempotent: an existing router is left alone.
-pub async fn deploy_contracts(
-    provider: &impl Provider,
-    usdc_at: Address,
-) -> eyre::Result<Deployment> {
-    let deployment = Deployment::deterministic(B256::ZERO, &[]);
-    if provider.get_code_at(CREATE2_PROXY).await?.is_empty() {
-        bail!("the chain has no deterministic deployment proxy at {CREATE2_PROXY}");
-    }
-    if provider.get_code_at(deployment.router).await?.is_empty() {
-        let input: Bytes = [B256::ZERO.as_slice(), &Deployment::router_init_code(&[])]
-            .concat()
-            .into();
-        let tx = TransactionRequest::default()
-            .with_to(CREATE2_PROXY)
-            .with_input(input);
-        let receipt = provider.send_transaction(tx).await?.get_receipt().await?;
-        if !receipt.status() || provider.get_code_at(deployment.router).await?.is_empty() {
-            bail!("router deployment failed (tx {})", receipt.transaction_hash);
-        }
-    }
+pub async fn deploy_contracts(provider: &impl Provider, usdc_at: Address) -> eyre::Result<Deployment> {
+    let deployment = deploy_router(provider, B256::ZERO, &[]).await?;
     provider
-        .raw_request::<_, ()>(
-            "anvil_setCode".into(),
-            (usdc_at, TestUSDC::DEPLOYED_BYTECODE.clone()),
-        )
+        .raw_request::<_, ()>("anvil_setCode".into(), (usdc_at, TestUSDC::DEPLOYED_BYTECODE.clone()))
         .await
         .wrap_err("anvil_setCode for test USDC")?;
     Ok(deployment)
@@ -185,15 +159,11 @@ tokens = [{{ address = "{usdc}", symbol = "USDC", decimals = 6 }}]
 
 /// Starts anvil for the devnet.
 pub fn spawn_anvil(rpc_port: u16, block_time: Option<u64>) -> eyre::Result<AnvilInstance> {
-    let mut anvil = Anvil::at(foundry_tool("anvil")?)
-        .chain_id(CHAIN_ID)
-        .port(rpc_port);
+    let mut anvil = Anvil::at(foundry_tool("anvil")?).chain_id(CHAIN_ID).port(rpc_port);
     if let Some(secs) = block_time {
         anvil = anvil.block_time(secs);
     }
-    anvil
-        .try_spawn()
-        .wrap_err_with(|| format!("cannot start anvil on port {rpc_port} (is it in use?)"))
+    anvil.try_spawn().wrap_err_with(|| format!("cannot start anvil on port {rpc_port} (is it in use?)"))
 }
 
 /// Runs the devnet command.
@@ -216,17 +186,13 @@ async fn run(dir: &Path, port: u16, rpc_port: u16) -> eyre::Result<()> {
     let anvil = spawn_anvil(rpc_port, Some(1))?;
     let rpc_url = anvil.endpoint();
     let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(deployer))
-        .connect_http(anvil.endpoint_url());
+    let provider =
+        ProviderBuilder::new().wallet(EthereumWallet::from(deployer)).connect_http(anvil.endpoint_url());
     let deployment = deploy_contracts(&provider, BASE_USDC).await?;
 
     let relayer_key = PrivateKeySigner::random();
     provider
-        .raw_request::<_, ()>(
-            "anvil_setBalance".into(),
-            (relayer_key.address(), U256::from(10u128.pow(21))),
-        )
+        .raw_request::<_, ()>("anvil_setBalance".into(), (relayer_key.address(), U256::from(10u128.pow(21))))
         .await?;
     let mut key_bytes = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut key_bytes);
@@ -247,9 +213,8 @@ async fn run(dir: &Path, port: u16, rpc_port: u16) -> eyre::Result<()> {
     });
     std::fs::write(dir.join("relayer.toml"), &text)?;
     let relayer_key_hex = alloy::hex::encode_prefixed(relayer_key.to_bytes());
-    let config = Config::parse(&text, |name| {
-        (name == "DEVNET_RELAYER_KEY").then(|| relayer_key_hex.clone())
-    })?;
+    let config =
+        Config::parse(&text, |name| (name == "DEVNET_RELAYER_KEY").then(|| relayer_key_hex.clone()))?;
 
     let node = Node::start(config).await?;
     let info = DevnetInfo {
@@ -260,10 +225,7 @@ async fn run(dir: &Path, port: u16, rpc_port: u16) -> eyre::Result<()> {
         router: deployment.router,
         usdc: BASE_USDC,
     };
-    std::fs::write(
-        dir.join("devnet.json"),
-        serde_json::to_string_pretty(&info)?,
-    )?;
+    std::fs::write(dir.join("devnet.json"), serde_json::to_string_pretty(&info)?)?;
     println!("{}", banner(&info, &dir));
     tokio::signal::ctrl_c().await?;
     println!("stopping devnet…");
@@ -273,14 +235,7 @@ async fn run(dir: &Path, port: u16, rpc_port: u16) -> eyre::Result<()> {
 }
 
 fn banner(info: &DevnetInfo, dir: &Path) -> String {
-    let DevnetInfo {
-        api_url,
-        api_key,
-        rpc_url,
-        router,
-        usdc,
-        ..
-    } = info;
+    let DevnetInfo { api_url, api_key, rpc_url, router, usdc, .. } = info;
     let dir = dir.display();
     format!(
         r#"
@@ -316,15 +271,10 @@ async fn pay(dir: &Path, receiver: Address, amount: &str) -> eyre::Result<()> {
     let amount = parse_units(amount, 6).map_err(|e| eyre::eyre!("amount {e}"))?;
     let payer: PrivateKeySigner = PAYER_KEY.parse()?;
     let payer_address = payer.address();
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(payer))
-        .connect_http(info.rpc_url.parse()?);
+    let provider =
+        ProviderBuilder::new().wallet(EthereumWallet::from(payer)).connect_http(info.rpc_url.parse()?);
     let usdc = TestUSDC::new(info.usdc, &provider);
-    usdc.mint(payer_address, amount)
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
+    usdc.mint(payer_address, amount).send().await?.get_receipt().await?;
     let pending = usdc.transfer(receiver, amount).send().await?;
     let receipt = tokio::time::timeout(Duration::from_secs(30), pending.get_receipt()).await??;
     println!(

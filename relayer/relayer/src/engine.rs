@@ -22,17 +22,14 @@ use relayer_evm::{
 };
 use relayer_store::{Store, StoreError, UpdateError, update_session};
 use relayer_types::{
-    Action, ClientSecret, Destination, DisplayInfo, PaymentMethod, Session, SessionEvent,
-    SessionId, SessionStatus, StateError,
+    Action, ClientSecret, Destination, DisplayInfo, PaymentMethod, Session, SessionEvent, SessionId,
+    SessionStatus, StateError,
 };
 use tokio_util::sync::CancellationToken;
 
 /// Current unix time in seconds.
 pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 /// Why an engine operation failed.
@@ -127,10 +124,7 @@ impl Engine {
                 expiries.insert((s.expires_at, s.id));
             }
         })?;
-        *engine
-            .receivers
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = receivers;
+        *engine.receivers.write().unwrap_or_else(PoisonError::into_inner) = receivers;
         *lock(&engine.expiries) = expiries;
         *lock(&engine.counts) = counts;
         Ok(engine)
@@ -184,25 +178,11 @@ impl Engine {
     pub fn set_evm_payment_method(&self, id: &SessionId) -> Result<Session, EngineError> {
         let current = self.session(id)?;
         let receiver = self.receiver_of(&current);
-        let method = PaymentMethod::Evm {
-            receiver,
-            source: None,
-            created_at: unix_now(),
-        };
+        let method = PaymentMethod::Evm { receiver, source: None, created_at: unix_now() };
         // Index before the status change is visible: a deposit seen right after must find its session.
         self.store.index_receiver(receiver, id)?;
-        self.receivers
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(receiver, *id);
-        self.apply(
-            id,
-            SessionEvent::PaymentMethodSet {
-                method,
-                now: unix_now(),
-            },
-            None,
-        )
+        self.receivers.write().unwrap_or_else(PoisonError::into_inner).insert(receiver, *id);
+        self.apply(id, SessionEvent::PaymentMethodSet { method, now: unix_now() }, None)
     }
 
     /// The session's receiver address (the same on every configured EVM chain).
@@ -214,24 +194,15 @@ impl Engine {
     /// Looks at `tx_hash` right away on every chain and applies confirmed deposits into known receivers.
     pub async fn check_transaction(&self, tx_hash: B256) -> Result<(), EngineError> {
         for chain in self.chains.values() {
-            let Ok(Some(receipt)) = chain
-                .rpc(
-                    chain
-                        .provider
-                        .get_transaction_receipt(tx_hash)
-                        .into_future(),
-                )
-                .await
+            let Ok(Some(receipt)) =
+                chain.rpc(chain.provider.get_transaction_receipt(tx_hash).into_future()).await
             else {
                 continue;
             };
             let Some(block) = receipt.block_number else {
                 continue;
             };
-            let Ok(head) = chain
-                .rpc(chain.provider.get_block_number().into_future())
-                .await
-            else {
+            let Ok(head) = chain.rpc(chain.provider.get_block_number().into_future()).await else {
                 continue;
             };
             if head + 1 < block + chain.spec.confirmations {
@@ -246,12 +217,7 @@ impl Engine {
     }
 
     /// Applies one event to one session and records what changed.
-    fn apply(
-        &self,
-        id: &SessionId,
-        event: SessionEvent,
-        tx: Option<B256>,
-    ) -> Result<Session, EngineError> {
+    fn apply(&self, id: &SessionId, event: SessionEvent, tx: Option<B256>) -> Result<Session, EngineError> {
         let mut transition = None;
         let session = update_session(self.store.as_ref(), id, |s| {
             let applied = s.apply(event.clone())?;
@@ -283,30 +249,20 @@ impl Engine {
         Ok(session)
     }
 
-    async fn apply_chain_events(
-        &self,
-        chain_id: u64,
-        events: Vec<ChainEvent>,
-    ) -> Result<(), EngineError> {
+    async fn apply_chain_events(&self, chain_id: u64, events: Vec<ChainEvent>) -> Result<(), EngineError> {
         for event in events {
             match event {
                 ChainEvent::Deposit { session, deposit } => {
                     let (token, tx) = (deposit.token.address, deposit.event.tx_hash);
                     tracing::info!(session_id = %session, chain_id, tx_hash = %tx, amount = %deposit.amount, "deposit confirmed");
-                    let updated = match self.apply(
-                        &session,
-                        SessionEvent::DepositDetected(deposit),
-                        Some(tx),
-                    ) {
+                    let updated = match self.apply(&session, SessionEvent::DepositDetected(deposit), Some(tx))
+                    {
                         Err(EngineError::NotFound) => continue,
                         other => other?,
                     };
                     self.schedule(&updated, chain_id, token).await;
                 }
-                ChainEvent::Settled {
-                    session,
-                    settlement,
-                } => {
+                ChainEvent::Settled { session, settlement } => {
                     let tx = settlement.event.tx_hash;
                     let outcome = match settlement.outcome {
                         relayer_types::Outcome::Delivered => "delivered",
@@ -318,9 +274,7 @@ impl Engine {
                         Err(e) => return Err(e),
                         Ok(_) => {}
                     }
-                    *lock(&self.deliveries)
-                        .entry((chain_id, outcome))
-                        .or_default() += 1;
+                    *lock(&self.deliveries).entry((chain_id, outcome)).or_default() += 1;
                 }
             }
         }
@@ -330,25 +284,20 @@ impl Engine {
     /// Decides what to do with funds that arrived at a session's receiver and queues it.
     async fn schedule(&self, session: &Session, chain_id: u64, token: Address) {
         let dest = &session.destination.token;
-        let action = if chain_id == dest.chain_id
-            && token == dest.address
-            && session.status != SessionStatus::Expired
-        {
-            Action::Settle { token }
-        } else {
-            // Expired sessions and tokens or chains the session cannot use: back to the refund address
-            // (the router allows it after expiry, or at once for unusable tokens).
-            Action::Refund { token }
-        };
+        let action =
+            if chain_id == dest.chain_id && token == dest.address && session.status != SessionStatus::Expired
+            {
+                Action::Settle { token }
+            } else {
+                // Expired sessions and tokens or chains the session cannot use: back to the refund address
+                // (the router allows it after expiry, or at once for unusable tokens).
+                Action::Refund { token }
+            };
         let Some(executor) = self.executors.get(&chain_id) else {
             tracing::error!(chain_id, session_id = %session.id, "no executor for chain");
             return;
         };
-        let job = Job {
-            session_id: session.id,
-            params: commitment(session),
-            action,
-        };
+        let job = Job { session_id: session.id, params: commitment(session), action };
         if executor.submit(job).await.is_err() {
             tracing::error!(chain_id, session_id = %session.id, "executor stopped; job not queued");
         }
@@ -366,8 +315,7 @@ impl Engine {
             let mut seen = BTreeSet::new();
             for d in &session.deposits {
                 if seen.insert((d.event.chain_id, d.token.address)) {
-                    self.schedule(&session, d.event.chain_id, d.token.address)
-                        .await;
+                    self.schedule(&session, d.event.chain_id, d.token.address).await;
                 }
             }
         }
@@ -380,11 +328,7 @@ impl Engine {
             let now = unix_now();
             let due: Vec<SessionId> = {
                 let expiries = lock(&self.expiries);
-                expiries
-                    .iter()
-                    .take_while(|(at, _)| *at <= now)
-                    .map(|(_, id)| *id)
-                    .collect()
+                expiries.iter().take_while(|(at, _)| *at <= now).map(|(_, id)| *id).collect()
             };
             for id in due {
                 match self.apply(&id, SessionEvent::Tick { now }, None) {
@@ -410,17 +354,11 @@ impl Engine {
 
 impl EventSink for Engine {
     fn session_for_receiver(&self, receiver: Address) -> Option<SessionId> {
-        self.receivers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&receiver)
-            .copied()
+        self.receivers.read().unwrap_or_else(PoisonError::into_inner).get(&receiver).copied()
     }
 
     async fn apply(&self, chain_id: u64, events: Vec<ChainEvent>) -> Result<(), SinkError> {
-        self.apply_chain_events(chain_id, events)
-            .await
-            .map_err(|e| SinkError(e.to_string()))
+        self.apply_chain_events(chain_id, events).await.map_err(|e| SinkError(e.to_string()))
     }
 
     async fn reorg(&self, chain_id: u64, from_block: u64) -> Result<(), SinkError> {
@@ -439,13 +377,8 @@ impl EventSink for Engine {
             .map_err(|e| SinkError(e.to_string()))?;
         for (id, event) in orphaned {
             tracing::warn!(session_id = %id, chain_id, tx_hash = %event.tx_hash, "deposit orphaned by reorg");
-            Engine::apply(
-                self,
-                &id,
-                SessionEvent::DepositOrphaned(event),
-                Some(event.tx_hash),
-            )
-            .map_err(|e| SinkError(e.to_string()))?;
+            Engine::apply(self, &id, SessionEvent::DepositOrphaned(event), Some(event.tx_hash))
+                .map_err(|e| SinkError(e.to_string()))?;
         }
         Ok(())
     }

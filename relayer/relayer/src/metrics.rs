@@ -7,79 +7,67 @@ use relayer_types::SessionStatus;
 
 use crate::{api::HttpCounters, engine::Engine};
 
+/// Reads one counter of a chain.
+type ReadStat = fn(&relayer_evm::ChainStats) -> u64;
+
+/// Writes one metric family: its HELP and TYPE lines, then `name{labels} value` per sample.
+fn family(
+    out: &mut String,
+    name: &str,
+    kind: &str,
+    help: &str,
+    samples: impl IntoIterator<Item = (String, u64)>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        let _ = writeln!(out, "{name}{{{labels}}} {value}");
+    }
+}
+
 /// Renders all metrics.
 pub fn render(engine: &Engine, http: &HttpCounters) -> String {
     let mut out = String::new();
     let counts = engine.status_counts();
-    let _ = writeln!(
-        out,
-        "# HELP relayer_sessions Sessions by status.\n# TYPE relayer_sessions gauge"
+    family(
+        &mut out,
+        "relayer_sessions",
+        "gauge",
+        "Sessions by status.",
+        SessionStatus::ALL
+            .map(|s| (format!("status=\"{}\"", s.as_str()), counts.get(&s).copied().unwrap_or(0))),
     );
-    for status in SessionStatus::ALL {
-        let _ = writeln!(
-            out,
-            "relayer_sessions{{status=\"{}\"}} {}",
-            status.as_str(),
-            counts.get(&status).copied().unwrap_or(0)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP relayer_deliveries_total Settlements seen, by chain and outcome.\n# TYPE relayer_deliveries_total counter"
+    family(
+        &mut out,
+        "relayer_deliveries_total",
+        "counter",
+        "Settlements seen, by chain and outcome.",
+        engine
+            .delivery_counts()
+            .into_iter()
+            .map(|((c, o), n)| (format!("chain_id=\"{c}\",outcome=\"{o}\""), n)),
     );
-    for ((chain, outcome), n) in engine.delivery_counts() {
-        let _ = writeln!(
-            out,
-            "relayer_deliveries_total{{chain_id=\"{chain}\",outcome=\"{outcome}\"}} {n}"
-        );
+    let per_chain: [(&str, &str, &str, ReadStat); 3] = [
+        ("relayer_watcher_lag_blocks", "gauge", "Blocks between the chain head and the watcher.", |s| {
+            s.lag()
+        }),
+        ("relayer_rpc_errors_total", "counter", "Failed or timed-out RPC calls.", |s| {
+            s.rpc_errors.load(Ordering::Relaxed)
+        }),
+        ("relayer_broadcasts_total", "counter", "Transactions broadcast (fee bumps included).", |s| {
+            s.broadcasts.load(Ordering::Relaxed)
+        }),
+    ];
+    for (name, kind, help, read) in per_chain {
+        let samples = engine.chains().iter().map(|(id, c)| (format!("chain_id=\"{id}\""), read(&c.stats)));
+        family(&mut out, name, kind, help, samples);
     }
-    let _ = writeln!(
-        out,
-        "# HELP relayer_watcher_lag_blocks Blocks between the chain head and the watcher.\n# TYPE relayer_watcher_lag_blocks gauge"
+    family(
+        &mut out,
+        "relayer_http_responses_total",
+        "counter",
+        "HTTP responses by status class.",
+        [("2xx", &http.ok), ("4xx", &http.client_errors), ("5xx", &http.server_errors)]
+            .map(|(class, c)| (format!("class=\"{class}\""), c.load(Ordering::Relaxed))),
     );
-    for (id, chain) in engine.chains() {
-        let _ = writeln!(
-            out,
-            "relayer_watcher_lag_blocks{{chain_id=\"{id}\"}} {}",
-            chain.stats.lag()
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP relayer_rpc_errors_total Failed or timed-out RPC calls.\n# TYPE relayer_rpc_errors_total counter"
-    );
-    for (id, chain) in engine.chains() {
-        let _ = writeln!(
-            out,
-            "relayer_rpc_errors_total{{chain_id=\"{id}\"}} {}",
-            chain.stats.rpc_errors.load(Ordering::Relaxed)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP relayer_broadcasts_total Transactions broadcast (fee bumps included).\n# TYPE relayer_broadcasts_total counter"
-    );
-    for (id, chain) in engine.chains() {
-        let _ = writeln!(
-            out,
-            "relayer_broadcasts_total{{chain_id=\"{id}\"}} {}",
-            chain.stats.broadcasts.load(Ordering::Relaxed)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP relayer_http_responses_total HTTP responses by status class.\n# TYPE relayer_http_responses_total counter"
-    );
-    for (class, counter) in [
-        ("2xx", &http.ok),
-        ("4xx", &http.client_errors),
-        ("5xx", &http.server_errors),
-    ] {
-        let _ = writeln!(
-            out,
-            "relayer_http_responses_total{{class=\"{class}\"}} {}",
-            counter.load(Ordering::Relaxed)
-        );
-    }
     out
 }

@@ -43,8 +43,7 @@ impl Node {
         let mut executors = HashMap::new();
         for spec in config.chains.clone() {
             let id = spec.chain_id;
-            let chain =
-                Arc::new(EvmChain::connect(spec).map_err(|e| eyre::eyre!("chain {id}: {e}"))?);
+            let chain = Arc::new(EvmChain::connect(spec).map_err(|e| eyre::eyre!("chain {id}: {e}"))?);
             let handle = executor::spawn(
                 Arc::clone(&chain),
                 config.signer.clone(),
@@ -56,12 +55,8 @@ impl Node {
             executors.insert(id, handle);
             chains.insert(id, chain);
         }
-        let engine = Arc::new(Engine::new(
-            Arc::clone(&store),
-            chains.clone(),
-            executors,
-            config.session_lifetime,
-        )?);
+        let engine =
+            Arc::new(Engine::new(Arc::clone(&store), chains.clone(), executors, config.session_lifetime)?);
         for chain in chains.values() {
             tasks.spawn(watcher::run(
                 Arc::clone(chain),
@@ -84,21 +79,15 @@ impl Node {
         });
         let shutdown = cancel.clone();
         tasks.spawn(async move {
-            if let Err(error) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown.cancelled_owned())
-                .await
+            if let Err(error) =
+                axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await
             {
                 tracing::error!(%error, "http server failed");
             }
         });
         tasks.close();
         tracing::info!(%addr, signer = %config.signer.address(), chains = chains.len(), "relayer started");
-        Ok(Self {
-            addr,
-            engine,
-            cancel,
-            tasks,
-        })
+        Ok(Self { addr, engine, cancel, tasks })
     }
 
     /// Stops every task and waits for them.

@@ -55,11 +55,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Replaces the session if it is still at `expected_version`; returns the new version, or `None`
     /// if someone else wrote first (re-read and retry).
-    fn replace_session(
-        &self,
-        session: &Session,
-        expected_version: u64,
-    ) -> Result<Option<u64>, StoreError>;
+    fn replace_session(&self, session: &Session, expected_version: u64) -> Result<Option<u64>, StoreError>;
 
     /// Calls `visit` with every session.
     fn scan_sessions(&self, visit: &mut dyn FnMut(Session)) -> Result<(), StoreError>;
@@ -74,12 +70,7 @@ pub trait Store: Send + Sync + 'static {
     fn cursor(&self, chain_id: u64) -> Result<Option<Cursor>, StoreError>;
 
     /// Advances (or rolls back) the cursor of `chain_id`, storing the hashes of the blocks it covered.
-    fn set_cursor(
-        &self,
-        chain_id: u64,
-        cursor: Cursor,
-        blocks: &[(u64, B256)],
-    ) -> Result<(), StoreError>;
+    fn set_cursor(&self, chain_id: u64, cursor: Cursor, blocks: &[(u64, B256)]) -> Result<(), StoreError>;
 
     /// The stored hash of block `number` on `chain_id`.
     fn block_hash(&self, chain_id: u64, number: u64) -> Result<Option<B256>, StoreError>;
@@ -116,8 +107,7 @@ pub fn update_session<E>(
     mut change: impl FnMut(&mut Session) -> Result<bool, E>,
 ) -> Result<Session, UpdateError<E>> {
     loop {
-        let Versioned { version, mut value } =
-            store.session(id)?.ok_or(StoreError::NotFound(*id))?;
+        let Versioned { version, mut value } = store.session(id)?.ok_or(StoreError::NotFound(*id))?;
         if !change(&mut value).map_err(UpdateError::Rejected)? {
             return Ok(value);
         }

@@ -65,10 +65,7 @@ impl SledStore {
 
 impl Store for SledStore {
     fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
-        let value = encode(&Versioned {
-            version: 1,
-            value: session,
-        })?;
+        let value = encode(&Versioned { version: 1, value: session })?;
         let inserted = self
             .sessions
             .compare_and_swap(session.id.as_bytes(), None::<&[u8]>, Some(value))
@@ -80,18 +77,10 @@ impl Store for SledStore {
     }
 
     fn session(&self, id: &SessionId) -> Result<Option<Versioned<Session>>, StoreError> {
-        self.sessions
-            .get(id.as_bytes())
-            .map_err(backend)?
-            .map(|v| decode(&v))
-            .transpose()
+        self.sessions.get(id.as_bytes()).map_err(backend)?.map(|v| decode(&v)).transpose()
     }
 
-    fn replace_session(
-        &self,
-        session: &Session,
-        expected_version: u64,
-    ) -> Result<Option<u64>, StoreError> {
+    fn replace_session(&self, session: &Session, expected_version: u64) -> Result<Option<u64>, StoreError> {
         let Some(current) = self.sessions.get(session.id.as_bytes()).map_err(backend)? else {
             return Err(StoreError::NotFound(session.id));
         };
@@ -100,10 +89,7 @@ impl Store for SledStore {
             return Ok(None);
         }
         let version = expected_version + 1;
-        let value = encode(&Versioned {
-            version,
-            value: session,
-        })?;
+        let value = encode(&Versioned { version, value: session })?;
         let swapped = self
             .sessions
             .compare_and_swap(session.id.as_bytes(), Some(current), Some(value))
@@ -124,9 +110,7 @@ impl Store for SledStore {
     }
 
     fn index_receiver(&self, receiver: Address, id: &SessionId) -> Result<(), StoreError> {
-        self.receivers
-            .insert(receiver.as_slice(), &id.as_bytes()[..])
-            .map_err(backend)?;
+        self.receivers.insert(receiver.as_slice(), &id.as_bytes()[..]).map_err(backend)?;
         self.flush()
     }
 
@@ -134,76 +118,48 @@ impl Store for SledStore {
         let Some(bytes) = self.receivers.get(receiver.as_slice()).map_err(backend)? else {
             return Ok(None);
         };
-        let bytes: [u8; 16] = bytes
-            .as_ref()
-            .try_into()
-            .map_err(|_| StoreError::Codec("receiver index entry".into()))?;
+        let bytes: [u8; 16] =
+            bytes.as_ref().try_into().map_err(|_| StoreError::Codec("receiver index entry".into()))?;
         Ok(Some(SessionId::from_bytes(bytes)))
     }
 
     fn cursor(&self, chain_id: u64) -> Result<Option<Cursor>, StoreError> {
-        self.cursors
-            .get(chain_id.to_be_bytes())
-            .map_err(backend)?
-            .map(|v| decode(&v))
-            .transpose()
+        self.cursors.get(chain_id.to_be_bytes()).map_err(backend)?.map(|v| decode(&v)).transpose()
     }
 
-    fn set_cursor(
-        &self,
-        chain_id: u64,
-        cursor: Cursor,
-        blocks: &[(u64, B256)],
-    ) -> Result<(), StoreError> {
+    fn set_cursor(&self, chain_id: u64, cursor: Cursor, blocks: &[(u64, B256)]) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         for (number, hash) in blocks {
             batch.insert(&block_key(chain_id, *number)[..], hash.as_slice());
         }
         // After a rollback, hashes above the cursor belong to the abandoned branch.
-        for entry in self
-            .blocks
-            .range(block_key(chain_id, cursor.block + 1)..=block_key(chain_id, u64::MAX))
+        for entry in self.blocks.range(block_key(chain_id, cursor.block + 1)..=block_key(chain_id, u64::MAX))
         {
             let (key, _) = entry.map_err(backend)?;
-            if !blocks
-                .iter()
-                .any(|(n, _)| block_key(chain_id, *n) == key.as_ref())
-            {
+            if !blocks.iter().any(|(n, _)| block_key(chain_id, *n) == key.as_ref()) {
                 batch.remove(key);
             }
         }
         self.blocks.apply_batch(batch).map_err(backend)?;
-        self.cursors
-            .insert(chain_id.to_be_bytes(), encode(&cursor)?)
-            .map_err(backend)?;
+        self.cursors.insert(chain_id.to_be_bytes(), encode(&cursor)?).map_err(backend)?;
         self.flush()
     }
 
     fn block_hash(&self, chain_id: u64, number: u64) -> Result<Option<B256>, StoreError> {
-        Ok(self
-            .blocks
-            .get(block_key(chain_id, number))
-            .map_err(backend)?
-            .map(|v| B256::from_slice(&v)))
+        Ok(self.blocks.get(block_key(chain_id, number)).map_err(backend)?.map(|v| B256::from_slice(&v)))
     }
 
     fn prune_block_hashes(&self, chain_id: u64, below: u64) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
-        for entry in self
-            .blocks
-            .range(block_key(chain_id, 0)..block_key(chain_id, below))
-        {
+        for entry in self.blocks.range(block_key(chain_id, 0)..block_key(chain_id, below)) {
             batch.remove(entry.map_err(backend)?.0);
         }
         self.blocks.apply_batch(batch).map_err(backend)
     }
 
     fn put_intent(&self, intent: &Intent) -> Result<(), StoreError> {
-        let key = [
-            intent_prefix(intent.chain_id, intent.signer),
-            intent.nonce.to_be_bytes().to_vec(),
-        ]
-        .concat();
+        let key =
+            [intent_prefix(intent.chain_id, intent.signer), intent.nonce.to_be_bytes().to_vec()].concat();
         self.intents.insert(key, encode(intent)?).map_err(backend)?;
         self.flush()
     }
@@ -216,11 +172,7 @@ impl Store for SledStore {
     }
 
     fn delete_intent(&self, chain_id: u64, signer: Address, nonce: u64) -> Result<(), StoreError> {
-        let key = [
-            intent_prefix(chain_id, signer),
-            nonce.to_be_bytes().to_vec(),
-        ]
-        .concat();
+        let key = [intent_prefix(chain_id, signer), nonce.to_be_bytes().to_vec()].concat();
         self.intents.remove(key).map_err(backend)?;
         self.flush()
     }

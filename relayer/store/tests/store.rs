@@ -49,9 +49,7 @@ fn intent(nonce: u64) -> Intent {
         signer: Address::repeat_byte(0x5e),
         nonce,
         session_id: SessionId::from_bytes([1; 16]),
-        action: Action::Settle {
-            token: Address::repeat_byte(0x83),
-        },
+        action: Action::Settle { token: Address::repeat_byte(0x83) },
         attempts: vec![Attempt {
             tx_hash: B256::repeat_byte(9),
             raw: Bytes::from(vec![0x02, 0xf8]),
@@ -68,23 +66,13 @@ fn sessions_survive_reopening_the_store() {
     {
         let store = SledStore::open(dir.path()).expect("open");
         store.insert_session(&session(1)).expect("insert");
-        store
-            .index_receiver(Address::repeat_byte(0xee), &session(1).id)
-            .expect("index");
+        store.index_receiver(Address::repeat_byte(0xee), &session(1).id).expect("index");
     }
     let store = SledStore::open(dir.path()).expect("reopen");
-    let stored = store
-        .session(&session(1).id)
-        .expect("read")
-        .expect("present");
+    let stored = store.session(&session(1).id).expect("read").expect("present");
     assert_eq!(stored.value, session(1));
     assert_eq!(stored.version, 1);
-    assert_eq!(
-        store
-            .session_by_receiver(Address::repeat_byte(0xee))
-            .expect("read"),
-        Some(session(1).id)
-    );
+    assert_eq!(store.session_by_receiver(Address::repeat_byte(0xee)).expect("read"), Some(session(1).id));
 }
 
 #[test]
@@ -94,20 +82,8 @@ fn inserting_an_existing_id_fails_and_changes_nothing() {
     store.insert_session(&session(1)).expect("insert");
     let mut other = session(1);
     other.display.title = "other".into();
-    assert!(matches!(
-        store.insert_session(&other),
-        Err(StoreError::AlreadyExists(_))
-    ));
-    assert_eq!(
-        store
-            .session(&other.id)
-            .expect("read")
-            .expect("present")
-            .value
-            .display
-            .title,
-        "t"
-    );
+    assert!(matches!(store.insert_session(&other), Err(StoreError::AlreadyExists(_))));
+    assert_eq!(store.session(&other.id).expect("read").expect("present").value.display.title, "t");
 }
 
 #[test]
@@ -119,18 +95,9 @@ fn replace_rejects_a_stale_version() {
     s.status = SessionStatus::WaitingPayment;
     assert_eq!(store.replace_session(&s, 1).expect("replace"), Some(2));
     s.status = SessionStatus::Expired;
+    assert_eq!(store.replace_session(&s, 1).expect("stale replace"), None, "stale write must lose");
     assert_eq!(
-        store.replace_session(&s, 1).expect("stale replace"),
-        None,
-        "stale write must lose"
-    );
-    assert_eq!(
-        store
-            .session(&s.id)
-            .expect("read")
-            .expect("present")
-            .value
-            .status,
+        store.session(&s.id).expect("read").expect("present").value.status,
         SessionStatus::WaitingPayment
     );
 }
@@ -170,58 +137,19 @@ fn scan_visits_every_session() {
 fn cursor_rollback_forgets_hashes_of_the_abandoned_branch() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SledStore::open(dir.path()).expect("open");
-    let blocks: Vec<(u64, B256)> = (1..=10)
-        .map(|n| (n, B256::with_last_byte(n as u8)))
-        .collect();
-    store
-        .set_cursor(
-            8453,
-            Cursor {
-                block: 10,
-                hash: blocks[9].1,
-            },
-            &blocks,
-        )
-        .expect("advance");
-    assert_eq!(
-        store.block_hash(8453, 7).expect("read"),
-        Some(B256::with_last_byte(7))
-    );
+    let blocks: Vec<(u64, B256)> = (1..=10).map(|n| (n, B256::with_last_byte(n as u8))).collect();
+    store.set_cursor(8453, Cursor { block: 10, hash: blocks[9].1 }, &blocks).expect("advance");
+    assert_eq!(store.block_hash(8453, 7).expect("read"), Some(B256::with_last_byte(7)));
 
-    store
-        .set_cursor(
-            8453,
-            Cursor {
-                block: 6,
-                hash: blocks[5].1,
-            },
-            &[],
-        )
-        .expect("roll back");
-    assert_eq!(
-        store.cursor(8453).expect("read"),
-        Some(Cursor {
-            block: 6,
-            hash: blocks[5].1
-        })
-    );
-    assert_eq!(
-        store.block_hash(8453, 7).expect("read"),
-        None,
-        "abandoned branch forgotten"
-    );
-    assert_eq!(
-        store.block_hash(8453, 6).expect("read"),
-        Some(B256::with_last_byte(6))
-    );
+    store.set_cursor(8453, Cursor { block: 6, hash: blocks[5].1 }, &[]).expect("roll back");
+    assert_eq!(store.cursor(8453).expect("read"), Some(Cursor { block: 6, hash: blocks[5].1 }));
+    assert_eq!(store.block_hash(8453, 7).expect("read"), None, "abandoned branch forgotten");
+    assert_eq!(store.block_hash(8453, 6).expect("read"), Some(B256::with_last_byte(6)));
     assert_eq!(store.cursor(1).expect("read"), None, "chains are separate");
 
     store.prune_block_hashes(8453, 5).expect("prune");
     assert_eq!(store.block_hash(8453, 4).expect("read"), None);
-    assert_eq!(
-        store.block_hash(8453, 5).expect("read"),
-        Some(B256::with_last_byte(5))
-    );
+    assert_eq!(store.block_hash(8453, 5).expect("read"), Some(B256::with_last_byte(5)));
 }
 
 #[test]
@@ -234,28 +162,10 @@ fn intents_are_listed_by_nonce_per_chain_and_signer() {
     let mut other_chain = intent(5);
     other_chain.chain_id = 1;
     store.put_intent(&other_chain).expect("put");
-    let nonces: Vec<u64> = store
-        .intents(8453, Address::repeat_byte(0x5e))
-        .expect("list")
-        .iter()
-        .map(|i| i.nonce)
-        .collect();
+    let nonces: Vec<u64> =
+        store.intents(8453, Address::repeat_byte(0x5e)).expect("list").iter().map(|i| i.nonce).collect();
     assert_eq!(nonces, vec![2, 17, 300]);
-    store
-        .delete_intent(8453, Address::repeat_byte(0x5e), 17)
-        .expect("delete");
-    assert_eq!(
-        store
-            .intents(8453, Address::repeat_byte(0x5e))
-            .expect("list")
-            .len(),
-        2
-    );
-    assert_eq!(
-        store
-            .intents(1, Address::repeat_byte(0x5e))
-            .expect("list")
-            .len(),
-        1
-    );
+    store.delete_intent(8453, Address::repeat_byte(0x5e), 17).expect("delete");
+    assert_eq!(store.intents(8453, Address::repeat_byte(0x5e)).expect("list").len(), 2);
+    assert_eq!(store.intents(1, Address::repeat_byte(0x5e)).expect("list").len(), 1);
 }

@@ -10,11 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct IdError;
 
 fn parse_hex16(s: &str) -> Result<[u8; 16], IdError> {
-    if s.len() != 32
-        || !s
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    if s.len() != 32 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         return Err(IdError);
     }
     let mut out = [0u8; 16];
@@ -110,21 +106,12 @@ mod tests {
         let id = SessionId::from_bytes([0xab; 16]);
         assert_eq!(id.to_string(), "ab".repeat(16));
         assert_eq!(id.to_string().parse::<SessionId>(), Ok(id));
-        assert_eq!(
-            serde_json::to_string(&id).ok(),
-            Some(format!("\"{}\"", "ab".repeat(16)))
-        );
+        assert_eq!(serde_json::to_string(&id).ok(), Some(format!("\"{}\"", "ab".repeat(16))));
     }
 
     #[test]
     fn rejects_upper_case_short_long_and_non_hex_ids() {
-        for s in [
-            "AB".repeat(16),
-            "ab".repeat(15),
-            "ab".repeat(17),
-            "zz".repeat(16),
-            String::new(),
-        ] {
+        for s in ["AB".repeat(16), "ab".repeat(15), "ab".repeat(17), "zz".repeat(16), String::new()] {
             assert_eq!(s.parse::<SessionId>(), Err(IdError), "{s}");
         }
     }

@@ -45,9 +45,7 @@ pub fn parse_units(s: &str, decimals: u8) -> Result<U256, AmountError> {
     } else {
         U256::from_str_radix(&padded, 10).map_err(|_| AmountError::TooLarge)?
     };
-    int.checked_mul(scale)
-        .and_then(|v| v.checked_add(frac))
-        .ok_or(AmountError::TooLarge)
+    int.checked_mul(scale).and_then(|v| v.checked_add(frac)).ok_or(AmountError::TooLarge)
 }
 
 /// Formats base units as a decimal string in token units with at least two decimals (fewer only if
@@ -58,15 +56,8 @@ pub fn format_units(value: U256, decimals: u8) -> String {
     if decimals == 0 {
         return int.to_string();
     }
-    let frac = format!(
-        "{:0>width$}",
-        frac.to_string(),
-        width = usize::from(decimals)
-    );
-    let keep = frac
-        .trim_end_matches('0')
-        .len()
-        .max(2.min(usize::from(decimals)));
+    let frac = format!("{:0>width$}", frac.to_string(), width = usize::from(decimals));
+    let keep = frac.trim_end_matches('0').len().max(2.min(usize::from(decimals)));
     format!("{int}.{}", &frac[..keep])
 }
 
@@ -87,29 +78,17 @@ mod tests {
             ("1.25", 2, 125),
         ];
         for &(s, d, want) in cases {
-            assert_eq!(
-                parse_units(s, d),
-                Ok(U256::from(want)),
-                "{s} with {d} decimals"
-            );
+            assert_eq!(parse_units(s, d), Ok(U256::from(want)), "{s} with {d} decimals");
         }
     }
 
     #[test]
     fn rejects_malformed_or_over_precise_amounts() {
-        for s in [
-            "", ".", "1.", ".5", "-1", "+1", "1e6", "1,00", " 1", "1.0.0", "0x10", "١٠",
-        ] {
+        for s in ["", ".", "1.", ".5", "-1", "+1", "1e6", "1,00", " 1", "1.0.0", "0x10", "١٠"] {
             assert_eq!(parse_units(s, 6), Err(AmountError::Malformed), "{s:?}");
         }
-        assert_eq!(
-            parse_units("1.0000001", 6),
-            Err(AmountError::TooPrecise { decimals: 6 })
-        );
-        assert_eq!(
-            parse_units("1.5", 0),
-            Err(AmountError::TooPrecise { decimals: 0 })
-        );
+        assert_eq!(parse_units("1.0000001", 6), Err(AmountError::TooPrecise { decimals: 6 }));
+        assert_eq!(parse_units("1.5", 0), Err(AmountError::TooPrecise { decimals: 0 }));
         let huge = "1".repeat(80);
         assert_eq!(parse_units(&huge, 6), Err(AmountError::TooLarge));
     }

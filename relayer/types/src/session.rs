@@ -301,19 +301,13 @@ impl Session {
     pub fn apply(&mut self, event: SessionEvent) -> Result<Applied, StateError> {
         let from = self.status;
         let changed = match event {
-            SessionEvent::PaymentMethodSet { method, now } => {
-                self.set_payment_method(method, now)?
-            }
+            SessionEvent::PaymentMethodSet { method, now } => self.set_payment_method(method, now)?,
             SessionEvent::DepositDetected(deposit) => self.record_deposit(deposit),
             SessionEvent::DepositOrphaned(id) => self.orphan_deposit(id),
             SessionEvent::Settled(settlement) => self.record_settlement(settlement),
             SessionEvent::Tick { now } => self.tick(now),
         };
-        Ok(Applied {
-            from,
-            to: self.status,
-            changed,
-        })
+        Ok(Applied { from, to: self.status, changed })
     }
 
     fn set_payment_method(&mut self, method: PaymentMethod, now: u64) -> Result<bool, StateError> {
@@ -327,9 +321,7 @@ impl Session {
                 Ok(true)
             }
             // Setting the same method again is idempotent: the user reloaded the page.
-            (SessionStatus::WaitingPayment, Some(existing))
-                if existing.receiver() == method.receiver() =>
-            {
+            (SessionStatus::WaitingPayment, Some(existing)) if existing.receiver() == method.receiver() => {
                 Ok(false)
             }
             (SessionStatus::WaitingPayment, _) => Err(StateError::PaymentMethodConflict),
@@ -348,10 +340,7 @@ impl Session {
             tx_hash: deposit.event.tx_hash,
         };
         self.deposits.push(deposit);
-        if matches!(
-            self.status,
-            SessionStatus::RequiresPaymentMethod | SessionStatus::WaitingPayment
-        ) {
+        if matches!(self.status, SessionStatus::RequiresPaymentMethod | SessionStatus::WaitingPayment) {
             if let Some(PaymentMethod::Evm { source: slot, .. }) = &mut self.payment_method {
                 *slot = Some(source);
             }
@@ -366,9 +355,7 @@ impl Session {
         if self.deposits.len() == before {
             return false;
         }
-        if self.status == SessionStatus::Processing
-            && self.deposits.is_empty()
-            && self.settlements.is_empty()
+        if self.status == SessionStatus::Processing && self.deposits.is_empty() && self.settlements.is_empty()
         {
             if let Some(PaymentMethod::Evm { source, .. }) = &mut self.payment_method {
                 *source = None;
@@ -382,19 +369,11 @@ impl Session {
         if self.settlements.iter().any(|s| s.event == settlement.event) {
             return false;
         }
-        let delivery = |received| Delivery {
-            tx_hash: settlement.event.tx_hash,
-            received,
-        };
-        if matches!(
-            self.status,
-            SessionStatus::Processing | SessionStatus::WaitingPayment
-        ) {
+        let delivery = |received| Delivery { tx_hash: settlement.event.tx_hash, received };
+        if matches!(self.status, SessionStatus::Processing | SessionStatus::WaitingPayment) {
             let (status, received) = match settlement.outcome {
                 Outcome::Delivered => (SessionStatus::Succeeded, settlement.delivered),
-                Outcome::Bounced | Outcome::Refunded => {
-                    (SessionStatus::Bounced, settlement.refunded)
-                }
+                Outcome::Bounced | Outcome::Refunded => (SessionStatus::Bounced, settlement.refunded),
             };
             self.status = status;
             self.destination.delivery = Some(delivery(received));
@@ -404,10 +383,8 @@ impl Session {
     }
 
     fn tick(&mut self, now: u64) -> bool {
-        let open = matches!(
-            self.status,
-            SessionStatus::RequiresPaymentMethod | SessionStatus::WaitingPayment
-        );
+        let open =
+            matches!(self.status, SessionStatus::RequiresPaymentMethod | SessionStatus::WaitingPayment);
         if open && now >= self.expires_at {
             self.status = SessionStatus::Expired;
             return true;
@@ -467,20 +444,11 @@ mod tests {
     }
 
     fn evm() -> PaymentMethod {
-        PaymentMethod::Evm {
-            receiver: Address::repeat_byte(0xee),
-            source: None,
-            created_at: EXPIRES - 3000,
-        }
+        PaymentMethod::Evm { receiver: Address::repeat_byte(0xee), source: None, created_at: EXPIRES - 3000 }
     }
 
     fn event(n: u8) -> EventId {
-        EventId {
-            chain_id: 8453,
-            block_number: u64::from(n),
-            tx_hash: B256::repeat_byte(n),
-            log_index: 0,
-        }
+        EventId { chain_id: 8453, block_number: u64::from(n), tx_hash: B256::repeat_byte(n), log_index: 0 }
     }
 
     fn deposit(n: u8) -> SessionEvent {
@@ -499,16 +467,8 @@ mod tests {
             token: token().address,
             outcome,
             amount: U256::from(10_000_000u64),
-            delivered: U256::from(if outcome == Outcome::Delivered {
-                10_000_000u64
-            } else {
-                0
-            }),
-            refunded: U256::from(if outcome == Outcome::Delivered {
-                0
-            } else {
-                10_000_000u64
-            }),
+            delivered: U256::from(if outcome == Outcome::Delivered { 10_000_000u64 } else { 0 }),
+            refunded: U256::from(if outcome == Outcome::Delivered { 0 } else { 10_000_000u64 }),
         })
     }
 
@@ -521,60 +481,24 @@ mod tests {
         let before = EXPIRES - 10;
         let after = EXPIRES;
         // (from, event, expected status or error)
-        let table: Vec<(
-            SessionStatus,
-            SessionEvent,
-            Result<SessionStatus, StateError>,
-        )> = vec![
+        let table: Vec<(SessionStatus, SessionEvent, Result<SessionStatus, StateError>)> = vec![
             (RequiresPaymentMethod, set_pm(before), Ok(WaitingPayment)),
-            (
-                RequiresPaymentMethod,
-                set_pm(after),
-                Err(StateError::Expired),
-            ),
-            (
-                RequiresPaymentMethod,
-                SessionEvent::Tick { now: before },
-                Ok(RequiresPaymentMethod),
-            ),
-            (
-                RequiresPaymentMethod,
-                SessionEvent::Tick { now: after },
-                Ok(Expired),
-            ),
+            (RequiresPaymentMethod, set_pm(after), Err(StateError::Expired)),
+            (RequiresPaymentMethod, SessionEvent::Tick { now: before }, Ok(RequiresPaymentMethod)),
+            (RequiresPaymentMethod, SessionEvent::Tick { now: after }, Ok(Expired)),
             (WaitingPayment, set_pm(before), Ok(WaitingPayment)),
             (WaitingPayment, deposit(1), Ok(Processing)),
-            (
-                WaitingPayment,
-                SessionEvent::Tick { now: after },
-                Ok(Expired),
-            ),
-            (
-                WaitingPayment,
-                settled(1, Outcome::Delivered),
-                Ok(Succeeded),
-            ),
-            (
-                Processing,
-                SessionEvent::Tick { now: after },
-                Ok(Processing),
-            ),
+            (WaitingPayment, SessionEvent::Tick { now: after }, Ok(Expired)),
+            (WaitingPayment, settled(1, Outcome::Delivered), Ok(Succeeded)),
+            (Processing, SessionEvent::Tick { now: after }, Ok(Processing)),
             (Processing, deposit(2), Ok(Processing)),
             (Processing, settled(1, Outcome::Delivered), Ok(Succeeded)),
             (Processing, settled(1, Outcome::Bounced), Ok(Bounced)),
             (Processing, settled(1, Outcome::Refunded), Ok(Bounced)),
-            (
-                Processing,
-                set_pm(before),
-                Err(StateError::WrongStatus("processing")),
-            ),
+            (Processing, set_pm(before), Err(StateError::WrongStatus("processing"))),
             (Succeeded, deposit(2), Ok(Succeeded)),
             (Succeeded, settled(2, Outcome::Refunded), Ok(Succeeded)),
-            (
-                Succeeded,
-                set_pm(before),
-                Err(StateError::WrongStatus("succeeded")),
-            ),
+            (Succeeded, set_pm(before), Err(StateError::WrongStatus("succeeded"))),
             (Bounced, settled(2, Outcome::Delivered), Ok(Bounced)),
             (Bounced, SessionEvent::Tick { now: after }, Ok(Bounced)),
             (Expired, deposit(1), Ok(Expired)),
@@ -587,10 +511,7 @@ mod tests {
             let got = s.apply(ev.clone()).map(|a| a.to);
             assert_eq!(got, want, "{from:?} + {ev:?}");
             if got.is_err() {
-                assert_eq!(
-                    s, original,
-                    "a refused event changed the session: {from:?} + {ev:?}"
-                );
+                assert_eq!(s, original, "a refused event changed the session: {from:?} + {ev:?}");
             }
         }
     }
@@ -618,23 +539,12 @@ mod tests {
     fn deposit_sets_the_payment_method_source_and_replays_are_ignored() {
         let mut s = session(WaitingPayment);
         assert!(s.apply(deposit(1)).is_ok_and(|a| a.changed));
-        let Some(PaymentMethod::Evm {
-            source: Some(source),
-            ..
-        }) = &s.payment_method
-        else {
+        let Some(PaymentMethod::Evm { source: Some(source), .. }) = &s.payment_method else {
             panic!("source not set")
         };
         assert_eq!(source.tx_hash, B256::repeat_byte(1));
         assert_eq!(source.sent, U256::from(10_000_000u64));
-        assert_eq!(
-            s.apply(deposit(1)),
-            Ok(Applied {
-                from: Processing,
-                to: Processing,
-                changed: false
-            })
-        );
+        assert_eq!(s.apply(deposit(1)), Ok(Applied { from: Processing, to: Processing, changed: false }));
         assert_eq!(s.deposits.len(), 1);
     }
 
@@ -648,10 +558,7 @@ mod tests {
         s.apply(ev).ok();
         assert_eq!(
             s.destination.delivery,
-            Some(Delivery {
-                tx_hash: B256::repeat_byte(7),
-                received: U256::from(9_900_000u64)
-            })
+            Some(Delivery { tx_hash: B256::repeat_byte(7), received: U256::from(9_900_000u64) })
         );
     }
 
@@ -660,10 +567,7 @@ mod tests {
         let mut s = session(Processing);
         s.apply(settled(8, Outcome::Bounced)).ok();
         assert_eq!(s.status, Bounced);
-        assert_eq!(
-            s.destination.delivery.map(|d| d.received),
-            Some(U256::from(10_000_000u64))
-        );
+        assert_eq!(s.destination.delivery.map(|d| d.received), Some(U256::from(10_000_000u64)));
     }
 
     #[test]
@@ -671,10 +575,7 @@ mod tests {
         let mut s = session(Succeeded);
         s.apply(deposit(5)).ok();
         s.apply(settled(6, Outcome::Delivered)).ok();
-        assert_eq!(
-            (s.deposits.len(), s.settlements.len(), s.status),
-            (1, 1, Succeeded)
-        );
+        assert_eq!((s.deposits.len(), s.settlements.len(), s.status), (1, 1, Succeeded));
     }
 
     #[test]
@@ -683,25 +584,15 @@ mod tests {
         s.apply(deposit(1)).ok();
         s.apply(SessionEvent::DepositOrphaned(event(1))).ok();
         assert_eq!(s.status, WaitingPayment);
-        assert!(matches!(
-            s.payment_method,
-            Some(PaymentMethod::Evm { source: None, .. })
-        ));
+        assert!(matches!(s.payment_method, Some(PaymentMethod::Evm { source: None, .. })));
     }
 
     #[test]
     fn a_different_payment_method_conflicts() {
         let mut s = session(WaitingPayment);
-        let other = PaymentMethod::Evm {
-            receiver: Address::repeat_byte(1),
-            source: None,
-            created_at: 0,
-        };
+        let other = PaymentMethod::Evm { receiver: Address::repeat_byte(1), source: None, created_at: 0 };
         assert_eq!(
-            s.apply(SessionEvent::PaymentMethodSet {
-                method: other,
-                now: 0
-            }),
+            s.apply(SessionEvent::PaymentMethodSet { method: other, now: 0 }),
             Err(StateError::PaymentMethodConflict)
         );
     }

@@ -28,11 +28,7 @@ pub fn caller(headers: &HeaderMap, key_hashes: &[[u8; 32]]) -> Result<Caller, Ap
         return Ok(Caller::Anonymous);
     };
     let value = value.to_str().unwrap_or("");
-    let Some(key) = value
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-    else {
+    let Some(key) = value.strip_prefix("Bearer ").map(str::trim).filter(|k| !k.is_empty()) else {
         return Err(ApiError::unauthenticated(
             "invalid_authorization",
             "Authorization must be `Bearer <API key>`",
@@ -40,16 +36,11 @@ pub fn caller(headers: &HeaderMap, key_hashes: &[[u8; 32]]) -> Result<Caller, Ap
     };
     let hash = hash_api_key(key);
     // Compare against every configured hash, without stopping early.
-    let matched = key_hashes
-        .iter()
-        .fold(subtle::Choice::from(0), |acc, h| acc | h.ct_eq(&hash));
+    let matched = key_hashes.iter().fold(subtle::Choice::from(0), |acc, h| acc | h.ct_eq(&hash));
     if bool::from(matched) {
         Ok(Caller::ApiKey)
     } else {
-        Err(ApiError::unauthenticated(
-            "invalid_api_key",
-            "invalid API key",
-        ))
+        Err(ApiError::unauthenticated("invalid_api_key", "invalid API key"))
     }
 }
 
@@ -66,12 +57,8 @@ pub fn require_api_key(headers: &HeaderMap, key_hashes: &[[u8; 32]]) -> Result<(
 
 /// Checks a presented client secret against the session's, in constant time.
 pub fn check_client_secret(session: &Session, presented: &str) -> Result<(), ApiError> {
-    let wrong = || {
-        ApiError::unauthenticated(
-            "invalid_client_secret",
-            "invalid client secret for this session",
-        )
-    };
+    let wrong =
+        || ApiError::unauthenticated("invalid_client_secret", "invalid client secret for this session");
     let presented: ClientSecret = presented.parse().map_err(|_| wrong())?;
     if bool::from(presented.as_bytes().ct_eq(session.client_secret.as_bytes())) {
         Ok(())

@@ -71,52 +71,32 @@ const MAX_CALLDATA_BYTES: usize = 16 * 1024;
 /// Parses an EVM address against the spec's pattern `^0x[0-9a-fA-F]{40}$`. Mixed case must be a
 /// valid EIP-55 checksum (a typo in a mixed-case address is caught, not paid to).
 pub fn evm_address(value: &str, param: &str) -> Result<Address, ApiError> {
-    let hex = value
-        .strip_prefix("0x")
-        .filter(|h| h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    let hex = value.strip_prefix("0x").filter(|h| h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit()));
     let Some(hex) = hex else {
-        return Err(ApiError::invalid(
-            param,
-            format!("{param} must match ^0x[0-9a-fA-F]{{40}}$"),
-        ));
+        return Err(ApiError::invalid(param, format!("{param} must match ^0x[0-9a-fA-F]{{40}}$")));
     };
-    let address: Address = value
-        .parse()
-        .map_err(|_| ApiError::invalid(param, format!("{param} is not an address")))?;
-    let mixed =
-        hex.bytes().any(|b| b.is_ascii_lowercase()) && hex.bytes().any(|b| b.is_ascii_uppercase());
+    let address: Address =
+        value.parse().map_err(|_| ApiError::invalid(param, format!("{param} is not an address")))?;
+    let mixed = hex.bytes().any(|b| b.is_ascii_lowercase()) && hex.bytes().any(|b| b.is_ascii_uppercase());
     if mixed && Address::parse_checksummed(value, None).is_err() {
-        return Err(ApiError::invalid(
-            param,
-            format!("{param} has an invalid EIP-55 checksum"),
-        ));
+        return Err(ApiError::invalid(param, format!("{param} has an invalid EIP-55 checksum")));
     }
     Ok(address)
 }
 
 fn check_len(value: &str, param: &str, max: usize, non_empty: bool) -> Result<(), ApiError> {
     if non_empty && value.trim().is_empty() {
-        return Err(ApiError::invalid(
-            param,
-            format!("{param} must not be empty"),
-        ));
+        return Err(ApiError::invalid(param, format!("{param} must not be empty")));
     }
     if value.chars().count() > max {
-        return Err(ApiError::invalid(
-            param,
-            format!("{param} must be at most {max} characters"),
-        ));
+        return Err(ApiError::invalid(param, format!("{param} must be at most {max} characters")));
     }
     Ok(())
 }
 
 /// Validates a create-session request into a [`NewSession`].
 pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, ApiError> {
-    only(
-        body,
-        "",
-        &["destination", "display", "metadata", "refundAddress"],
-    )?;
+    only(body, "", &["destination", "display", "metadata", "refundAddress"])?;
     let dest = object(body, "destination", "destination")?;
     match string(dest, "type", "destination.type")? {
         "evm" => {}
@@ -134,22 +114,8 @@ pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, A
             ));
         }
     }
-    only(
-        dest,
-        "destination.",
-        &[
-            "type",
-            "address",
-            "chainId",
-            "tokenAddress",
-            "amountUnits",
-            "calldata",
-        ],
-    )?;
-    let address = evm_address(
-        string(dest, "address", "destination.address")?,
-        "destination.address",
-    )?;
+    only(dest, "destination.", &["type", "address", "chainId", "tokenAddress", "amountUnits", "calldata"])?;
+    let address = evm_address(string(dest, "address", "destination.address")?, "destination.address")?;
     if address == Address::ZERO {
         return Err(ApiError::invalid(
             "destination.address",
@@ -159,30 +125,19 @@ pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, A
     let chain_id = match dest.get("chainId") {
         None | Some(Value::Null) => return Err(ApiError::missing("destination.chainId")),
         Some(v) => v.as_u64().ok_or_else(|| {
-            ApiError::invalid(
-                "destination.chainId",
-                "destination.chainId must be a positive integer",
-            )
+            ApiError::invalid("destination.chainId", "destination.chainId must be a positive integer")
         })?,
     };
     let Some(chain) = engine.chains().get(&chain_id) else {
-        let supported: Vec<String> = engine
-            .chains()
-            .values()
-            .map(|c| format!("{} ({})", c.spec.chain_id, c.spec.name))
-            .collect();
+        let supported: Vec<String> =
+            engine.chains().values().map(|c| format!("{} ({})", c.spec.chain_id, c.spec.name)).collect();
         return Err(ApiError::invalid(
             "destination.chainId",
-            format!(
-                "chain {chain_id} is not supported; supported: {}",
-                supported.join(", ")
-            ),
+            format!("chain {chain_id} is not supported; supported: {}", supported.join(", ")),
         ));
     };
-    let token_address = evm_address(
-        string(dest, "tokenAddress", "destination.tokenAddress")?,
-        "destination.tokenAddress",
-    )?;
+    let token_address =
+        evm_address(string(dest, "tokenAddress", "destination.tokenAddress")?, "destination.tokenAddress")?;
     let Some(token) = chain.token(token_address) else {
         let supported: Vec<String> = chain
             .spec
@@ -192,11 +147,7 @@ pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, A
             .collect();
         return Err(ApiError::invalid(
             "destination.tokenAddress",
-            format!(
-                "token is not supported on {}; supported: {}",
-                chain.spec.name,
-                supported.join(", ")
-            ),
+            format!("token is not supported on {}; supported: {}", chain.spec.name, supported.join(", ")),
         ));
     };
     let amount = match opt_string(dest, "amountUnits", "destination.amountUnits")? {
@@ -209,11 +160,7 @@ pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, A
                 ));
             }
             Ok(v) => Some(v),
-            Err(
-                e @ (AmountError::Malformed
-                | AmountError::TooPrecise { .. }
-                | AmountError::TooLarge),
-            ) => {
+            Err(e @ (AmountError::Malformed | AmountError::TooPrecise { .. } | AmountError::TooLarge)) => {
                 return Err(ApiError::invalid(
                     "destination.amountUnits",
                     format!("destination.amountUnits {e}"),
@@ -224,12 +171,8 @@ pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, A
     let calldata = match opt_string(dest, "calldata", "destination.calldata")? {
         None => None,
         Some(s) => {
-            let hex = s
-                .strip_prefix("0x")
-                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
-            let bytes = hex
-                .filter(|h| h.len() % 2 == 0)
-                .and_then(|h| alloy::hex::decode(h).ok());
+            let hex = s.strip_prefix("0x").filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+            let bytes = hex.filter(|h| h.len() % 2 == 0).and_then(|h| alloy::hex::decode(h).ok());
             let Some(bytes) = bytes else {
                 return Err(ApiError::invalid(
                     "destination.calldata",
@@ -250,10 +193,7 @@ pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, A
         Some(s) => Some(evm_address(s, "refundAddress")?),
     };
     if refund_address == Some(Address::ZERO) {
-        return Err(ApiError::invalid(
-            "refundAddress",
-            "refundAddress must not be the zero address",
-        ));
+        return Err(ApiError::invalid("refundAddress", "refundAddress must not be the zero address"));
     }
     if calldata.is_some() && refund_address.is_none() {
         return Err(ApiError {
@@ -263,13 +203,7 @@ pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, A
     }
 
     Ok(NewSession {
-        destination: Destination {
-            address,
-            token: token.clone(),
-            amount,
-            calldata,
-            delivery: None,
-        },
+        destination: Destination { address, token: token.clone(), amount, calldata, delivery: None },
         display: parse_display(object(body, "display", "display")?)?,
         metadata: parse_metadata(body.get("metadata"))?,
         refund_address,
@@ -277,11 +211,7 @@ pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, A
 }
 
 fn parse_display(display: &Map<String, Value>) -> Result<DisplayInfo, ApiError> {
-    only(
-        display,
-        "display.",
-        &["title", "verb", "themeCssUrl", "paymentOptions"],
-    )?;
+    only(display, "display.", &["title", "verb", "themeCssUrl", "paymentOptions"])?;
     let title = string(display, "title", "display.title")?;
     check_len(title, "display.title", MAX_TITLE_CHARS, true)?;
     let verb = string(display, "verb", "display.verb")?;
@@ -304,9 +234,7 @@ fn parse_display(display: &Map<String, Value>) -> Result<DisplayInfo, ApiError> 
             items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| {
-                    payment_option(item, &format!("display.paymentOptions[{i}]"), true)
-                })
+                .map(|(i, item)| payment_option(item, &format!("display.paymentOptions[{i}]"), true))
                 .collect::<Result<Vec<_>, _>>()?,
         ),
         Some(_) => {
@@ -326,31 +254,19 @@ fn parse_display(display: &Map<String, Value>) -> Result<DisplayInfo, ApiError> 
 
 fn payment_option(item: &Value, param: &str, nested_ok: bool) -> Result<PaymentOption, ApiError> {
     match item {
-        Value::String(s) if PAYMENT_OPTIONS.contains(&s.as_str()) => {
-            Ok(PaymentOption::One(s.clone()))
-        }
-        Value::String(s) => Err(ApiError::invalid(
-            param,
-            format!("{param}: unknown payment option {s:?}"),
-        )),
+        Value::String(s) if PAYMENT_OPTIONS.contains(&s.as_str()) => Ok(PaymentOption::One(s.clone())),
+        Value::String(s) => Err(ApiError::invalid(param, format!("{param}: unknown payment option {s:?}"))),
         Value::Array(group) if nested_ok => {
             if group.is_empty() {
-                return Err(ApiError::invalid(
-                    param,
-                    format!("{param} must not be an empty group"),
-                ));
+                return Err(ApiError::invalid(param, format!("{param} must not be an empty group")));
             }
             let names = group
                 .iter()
                 .enumerate()
-                .map(
-                    |(j, v)| match payment_option(v, &format!("{param}[{j}]"), false)? {
-                        PaymentOption::One(s) => Ok(s),
-                        PaymentOption::Group(_) => {
-                            Err(ApiError::invalid(param, "groups cannot nest"))
-                        }
-                    },
-                )
+                .map(|(j, v)| match payment_option(v, &format!("{param}[{j}]"), false)? {
+                    PaymentOption::One(s) => Ok(s),
+                    PaymentOption::Group(_) => Err(ApiError::invalid(param, "groups cannot nest")),
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(PaymentOption::Group(names))
         }
@@ -358,11 +274,7 @@ fn payment_option(item: &Value, param: &str, nested_ok: bool) -> Result<PaymentO
             param,
             format!(
                 "{param} must be a payment option name{}",
-                if nested_ok {
-                    " or an array of them"
-                } else {
-                    ""
-                }
+                if nested_ok { " or an array of them" } else { "" }
             ),
         )),
     }
@@ -373,10 +285,7 @@ fn parse_metadata(value: Option<&Value>) -> Result<Option<BTreeMap<String, Strin
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Object(m)) => m,
         Some(_) => {
-            return Err(ApiError::invalid(
-                "metadata",
-                "metadata must be an object of strings",
-            ));
+            return Err(ApiError::invalid("metadata", "metadata must be an object of strings"));
         }
     };
     if map.len() > MAX_METADATA_KEYS {
@@ -395,10 +304,7 @@ fn parse_metadata(value: Option<&Value>) -> Result<Option<BTreeMap<String, Strin
             ));
         }
         let Value::String(v) = v else {
-            return Err(ApiError::invalid(
-                param.clone(),
-                format!("{param} must be a string"),
-            ));
+            return Err(ApiError::invalid(param.clone(), format!("{param} must be a string")));
         };
         check_len(v, &param, MAX_METADATA_VALUE_CHARS, false)?;
         out.insert(k.clone(), v.clone());

@@ -63,10 +63,7 @@ impl ApiError {
 
     /// 400 `validation_error` about the request body as a whole.
     pub fn body(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            ..Self::invalid("body", message)
-        }
+        Self { code, ..Self::invalid("body", message) }
     }
 
     /// 401 `authentication_error`.
@@ -81,11 +78,7 @@ impl ApiError {
     }
 
     /// 400 `invalid_request_error`: valid, but cannot be processed.
-    pub fn unprocessable(
-        code: &'static str,
-        message: impl Into<String>,
-        param: Option<&str>,
-    ) -> Self {
+    pub fn unprocessable(code: &'static str, message: impl Into<String>, param: Option<&str>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
             kind: "invalid_request_error",

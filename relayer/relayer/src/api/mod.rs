@@ -87,8 +87,7 @@ async fn request_id(State(state): State<AppState>, req: Request, next: Next) -> 
         .filter(|v| {
             !v.is_empty()
                 && v.len() <= 128
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         })
         .map(str::to_owned);
     let id = given.unwrap_or_else(|| {
@@ -96,7 +95,8 @@ async fn request_id(State(state): State<AppState>, req: Request, next: Next) -> 
         rand::rng().fill_bytes(&mut bytes);
         format!("req_{}", hex::encode(bytes))
     });
-    let span = tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let span =
+        tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.uri().path());
     let mut response = next.run(req).instrument(span.clone()).await;
     let status = response.status();
     let counter = match status.as_u16() {
@@ -113,17 +113,12 @@ async fn request_id(State(state): State<AppState>, req: Request, next: Next) -> 
 }
 
 async fn no_route(req: Request) -> ApiError {
-    ApiError::not_found(
-        "route_not_found",
-        format!("no route for {} {}", req.method(), req.uri().path()),
-    )
+    ApiError::not_found("route_not_found", format!("no route for {} {}", req.method(), req.uri().path()))
 }
 
 fn engine_error(e: EngineError) -> ApiError {
     match e {
-        EngineError::NotFound => {
-            ApiError::not_found("session_not_found", "no session with this id")
-        }
+        EngineError::NotFound => ApiError::not_found("session_not_found", "no session with this id"),
         EngineError::State(StateError::Expired) => {
             ApiError::unprocessable("session_expired", "the session has expired", None)
         }
@@ -142,8 +137,7 @@ fn engine_error(e: EngineError) -> ApiError {
 }
 
 fn session_id(raw: &str) -> Result<SessionId, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::not_found("session_not_found", "no session with this id"))
+    raw.parse().map_err(|_| ApiError::not_found("session_not_found", "no session with this id"))
 }
 
 fn load(state: &AppState, id: &SessionId) -> Result<Session, ApiError> {
@@ -162,11 +156,26 @@ fn authorise(
     }
     match secret {
         Some(secret) => check_client_secret(session, secret).map(|()| false),
-        None => Err(ApiError::unauthenticated(
-            "missing_credentials",
-            "clientSecret (or an API key) is required",
-        )),
+        None => {
+            Err(ApiError::unauthenticated("missing_credentials", "clientSecret (or an API key) is required"))
+        }
     }
+}
+
+/// Prologue of the client-secret routes: rejects unknown members, loads the session, authorises the
+/// caller by API key or the session's `clientSecret`. Returns the id and whether the view is full.
+fn client_route(
+    state: &AppState,
+    headers: &HeaderMap,
+    raw_id: &str,
+    body: &serde_json::Map<String, Value>,
+    allowed: &[&str],
+) -> Result<(SessionId, bool), ApiError> {
+    only(body, "", allowed)?;
+    let id = session_id(raw_id)?;
+    let session = load(state, &id)?;
+    let full = authorise(headers, state, &session, opt_string(body, "clientSecret", "clientSecret")?)?;
+    Ok((id, full))
 }
 
 async fn create_session(
@@ -177,11 +186,7 @@ async fn create_session(
     require_api_key(&headers, &state.api_keys)?;
     let new = create::parse(&body, &state.engine)?;
     let session = state.engine.create_session(new).map_err(engine_error)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "session": views::session(&session, true) })),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(json!({ "session": views::session(&session, true) }))).into_response())
 }
 
 async fn get_session(
@@ -207,34 +212,17 @@ async fn set_payment_method(
     headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> Result<Json<Value>, ApiError> {
-    only(&body, "", &["clientSecret", "paymentMethod", "type"])?;
-    let id = session_id(&id)?;
-    let session = load(&state, &id)?;
-    let full = authorise(
-        &headers,
-        &state,
-        &session,
-        opt_string(&body, "clientSecret", "clientSecret")?,
-    )?;
+    let (id, full) = client_route(&state, &headers, &id, &body, &["clientSecret", "paymentMethod", "type"])?;
     // The method is `{"paymentMethod": {"type": ...}}`; a bare top-level `type` is accepted too.
     let (kind, param) = if body.contains_key("paymentMethod") {
         let pm = object(&body, "paymentMethod", "paymentMethod")?;
         only(pm, "paymentMethod.", &["type", "fiatMethod"])?;
-        (
-            string(pm, "type", "paymentMethod.type")?,
-            "paymentMethod.type",
-        )
+        (string(pm, "type", "paymentMethod.type")?, "paymentMethod.type")
     } else {
-        (
-            string(&body, "type", "paymentMethod.type")?,
-            "paymentMethod.type",
-        )
+        (string(&body, "type", "paymentMethod.type")?, "paymentMethod.type")
     };
     let session = match kind {
-        "evm" => state
-            .engine
-            .set_evm_payment_method(&id)
-            .map_err(engine_error)?,
+        "evm" => state.engine.set_evm_payment_method(&id).map_err(engine_error)?,
         "tron" | "solana" | "stripe" | "fiat" => {
             return Err(ApiError::unprocessable(
                 "unsupported_payment_method",
@@ -258,27 +246,16 @@ async fn check_session(
     headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> Result<Json<Value>, ApiError> {
-    only(&body, "", &["clientSecret", "txHash"])?;
-    let id = session_id(&id)?;
-    let session = load(&state, &id)?;
-    let full = authorise(
-        &headers,
-        &state,
-        &session,
-        opt_string(&body, "clientSecret", "clientSecret")?,
-    )?;
+    let (id, full) = client_route(&state, &headers, &id, &body, &["clientSecret", "txHash"])?;
     if let Some(hash) = opt_string(&body, "txHash", "txHash")? {
         let valid = hash
             .strip_prefix("0x")
             .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-        let hash: B256 = valid.then(|| hash.parse().ok()).flatten().ok_or_else(|| {
-            ApiError::invalid("txHash", "txHash must be a 0x-prefixed 32-byte hex hash")
-        })?;
-        state
-            .engine
-            .check_transaction(hash)
-            .await
-            .map_err(engine_error)?;
+        let hash: B256 = valid
+            .then(|| hash.parse().ok())
+            .flatten()
+            .ok_or_else(|| ApiError::invalid("txHash", "txHash must be a 0x-prefixed 32-byte hex hash"))?;
+        state.engine.check_transaction(hash).await.map_err(engine_error)?;
     }
     let session = load(&state, &id)?;
     Ok(Json(json!({ "session": views::session(&session, full) })))

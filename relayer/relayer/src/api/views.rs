@@ -34,11 +34,7 @@ pub fn session(s: &Session, full: bool) -> Value {
     }
     let payment_method = match &s.payment_method {
         None => Value::Null,
-        Some(PaymentMethod::Evm {
-            receiver,
-            source,
-            created_at,
-        }) => {
+        Some(PaymentMethod::Evm { receiver, source, created_at }) => {
             let mut pm = json!({
                 "type": "evm",
                 "receiverAddress": receiver.to_checksum(None),
@@ -65,10 +61,7 @@ pub fn session(s: &Session, full: bool) -> Value {
     out.insert("display".into(), display);
     out.insert("paymentMethod".into(), payment_method);
     if full {
-        out.insert(
-            "metadata".into(),
-            s.metadata.as_ref().map_or(Value::Null, |m| json!(m)),
-        );
+        out.insert("metadata".into(), s.metadata.as_ref().map_or(Value::Null, |m| json!(m)));
         out.insert("clientSecret".into(), s.client_secret.to_string().into());
     }
     out.insert("createdAt".into(), s.created_at.into());

@@ -1,0 +1,51 @@
+//! Deploying the router the one way that keeps receiver addresses equal on every chain: through the
+//! deterministic deployment proxy with a fixed salt and adapter list.
+
+use alloy::{
+    network::TransactionBuilder,
+    primitives::{Address, B256, Bytes},
+    providers::Provider,
+    rpc::types::TransactionRequest,
+};
+
+use crate::create2::{CREATE2_PROXY, Deployment};
+
+/// Why a deployment failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// The chain lacks the deterministic deployment proxy.
+    #[error("the chain has no deterministic deployment proxy at {CREATE2_PROXY}")]
+    NoProxy,
+    /// The node refused or the transaction reverted.
+    #[error("router deployment failed: {0}")]
+    Failed(String),
+}
+
+/// Deploys the router with `salt` and `adapters` unless it is already there; returns the deployment.
+pub async fn deploy_router(
+    provider: &impl Provider,
+    salt: B256,
+    adapters: &[Address],
+) -> Result<Deployment, DeployError> {
+    let failed = |e: &dyn std::fmt::Display| DeployError::Failed(e.to_string());
+    let deployment = Deployment::deterministic(salt, adapters);
+    if provider.get_code_at(CREATE2_PROXY).await.map_err(|e| failed(&e))?.is_empty() {
+        return Err(DeployError::NoProxy);
+    }
+    if !provider.get_code_at(deployment.router).await.map_err(|e| failed(&e))?.is_empty() {
+        return Ok(deployment);
+    }
+    let input: Bytes = [salt.as_slice(), &Deployment::router_init_code(adapters)].concat().into();
+    let tx = TransactionRequest::default().with_to(CREATE2_PROXY).with_input(input);
+    let receipt = provider
+        .send_transaction(tx)
+        .await
+        .map_err(|e| failed(&e))?
+        .get_receipt()
+        .await
+        .map_err(|e| failed(&e))?;
+    if !receipt.status() {
+        return Err(DeployError::Failed(format!("transaction {} reverted", receipt.transaction_hash)));
+    }
+    Ok(deployment)
+}
