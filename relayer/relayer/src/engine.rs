@@ -218,6 +218,16 @@ impl Engine {
 
     /// Applies one event to one session and records what changed.
     fn apply(&self, id: &SessionId, event: SessionEvent, tx: Option<B256>) -> Result<Session, EngineError> {
+        self.apply_event(id, event, tx).map(|(session, _)| session)
+    }
+
+    /// Like [`Self::apply`], also telling whether the event changed anything (false for a replay).
+    fn apply_event(
+        &self,
+        id: &SessionId,
+        event: SessionEvent,
+        tx: Option<B256>,
+    ) -> Result<(Session, bool), EngineError> {
         let mut transition = None;
         let session = update_session(self.store.as_ref(), id, |s| {
             let applied = s.apply(event.clone())?;
@@ -246,7 +256,7 @@ impl Engine {
                 "session status changed"
             );
         }
-        Ok(session)
+        Ok((session, transition.is_some_and(|t| t.changed)))
     }
 
     async fn apply_chain_events(&self, chain_id: u64, events: Vec<ChainEvent>) -> Result<(), EngineError> {
@@ -255,12 +265,13 @@ impl Engine {
                 ChainEvent::Deposit { session, deposit } => {
                     let (token, tx) = (deposit.token.address, deposit.event.tx_hash);
                     tracing::info!(session_id = %session, chain_id, tx_hash = %tx, amount = %deposit.amount, "deposit confirmed");
-                    let updated = match self.apply(&session, SessionEvent::DepositDetected(deposit), Some(tx))
-                    {
+                    match self.apply_event(&session, SessionEvent::DepositDetected(deposit), Some(tx)) {
                         Err(EngineError::NotFound) => continue,
-                        other => other?,
-                    };
-                    self.schedule(&updated, chain_id, token).await;
+                        Err(e) => return Err(e),
+                        // A replayed deposit was scheduled when first seen (or by `resume` after a restart).
+                        Ok((_, false)) => {}
+                        Ok((updated, true)) => self.schedule(&updated, chain_id, token).await,
+                    }
                 }
                 ChainEvent::Settled { session, settlement } => {
                     let tx = settlement.event.tx_hash;
@@ -269,12 +280,12 @@ impl Engine {
                         relayer_types::Outcome::Bounced => "bounced",
                         relayer_types::Outcome::Refunded => "refunded",
                     };
-                    match self.apply(&session, SessionEvent::Settled(settlement), Some(tx)) {
+                    match self.apply_event(&session, SessionEvent::Settled(settlement), Some(tx)) {
                         Err(EngineError::NotFound) => continue,
                         Err(e) => return Err(e),
-                        Ok(_) => {}
+                        Ok((_, false)) => {}
+                        Ok((_, true)) => *lock(&self.deliveries).entry((chain_id, outcome)).or_default() += 1,
                     }
-                    *lock(&self.deliveries).entry((chain_id, outcome)).or_default() += 1;
                 }
             }
         }
@@ -330,18 +341,10 @@ impl Engine {
                 let expiries = lock(&self.expiries);
                 expiries.iter().take_while(|(at, _)| *at <= now).map(|(_, id)| *id).collect()
             };
+            // `apply` takes expired sessions out of the queue; a failure leaves them in for a retry.
             for id in due {
-                match self.apply(&id, SessionEvent::Tick { now }, None) {
-                    Ok(s)
-                        if s.status != SessionStatus::RequiresPaymentMethod
-                            && s.status != SessionStatus::WaitingPayment =>
-                    {
-                        lock(&self.expiries).retain(|(_, x)| *x != id);
-                    }
-                    Ok(_) => {}
-                    Err(error) => {
-                        tracing::warn!(session_id = %id, %error, "expiry failed; will retry")
-                    }
+                if let Err(error) = self.apply(&id, SessionEvent::Tick { now }, None) {
+                    tracing::warn!(session_id = %id, %error, "expiry failed; will retry");
                 }
             }
             tokio::select! {
