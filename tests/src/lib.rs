@@ -34,6 +34,22 @@ pub fn usdc(units: u64) -> U256 {
     U256::from(units) * U256::from(1_000_000u64)
 }
 
+/// A signing provider that asks the node for every nonce: tests rewind the chain (`evm_revert`), and a
+/// cached nonce would then wait forever for a gap to fill.
+fn provider(key: PrivateKeySigner, anvil: &AnvilInstance) -> DynProvider {
+    ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .with_gas_estimation()
+        .with_simple_nonce_management()
+        .fetch_chain_id()
+        .wallet(EthereumWallet::from(key))
+        .connect_http(anvil.endpoint_url())
+        .erased()
+}
+
+/// How long any harness wait for a receipt may take before the test fails instead of hanging.
+pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A local chain with the contracts deployed.
 pub struct Chain {
     /// The node (killed on drop).
@@ -59,17 +75,10 @@ impl Chain {
     /// Starts anvil with fixed-interval blocks (`Some(secs)`, like the devnet) or automining.
     pub async fn start_with_block_time(block_time: Option<u64>) -> eyre::Result<Self> {
         let anvil = spawn_anvil(0, block_time)?;
-        let deployer_key = PrivateKeySigner::from(anvil.keys()[0].clone());
-        let deployer = ProviderBuilder::new()
-            .wallet(EthereumWallet::from(deployer_key))
-            .connect_http(anvil.endpoint_url())
-            .erased();
+        let deployer = provider(PrivateKeySigner::from(anvil.keys()[0].clone()), &anvil);
         let payer_key: PrivateKeySigner = PAYER_KEY.parse()?;
         let payer_address = payer_key.address();
-        let payer = ProviderBuilder::new()
-            .wallet(EthereumWallet::from(payer_key))
-            .connect_http(anvil.endpoint_url())
-            .erased();
+        let payer = provider(payer_key, &anvil);
         let deployment = deploy_contracts(&deployer, BASE_USDC).await?;
         Ok(Self { anvil, deployer, payer, payer_address, deployment, usdc: BASE_USDC })
     }
@@ -82,18 +91,32 @@ impl Chain {
     /// Pays `amount` test USDC to `to` from the payer wallet; returns the transfer's hash once mined.
     pub async fn pay(&self, to: Address, amount: U256) -> eyre::Result<B256> {
         let token = TestUSDC::new(self.usdc, &self.payer);
-        token.mint(self.payer_address, amount).send().await?.get_receipt().await?;
-        let receipt = token.transfer(to, amount).send().await?.get_receipt().await?;
-        Ok(receipt.transaction_hash)
+        self.mined(*token.mint(self.payer_address, amount).send().await?.tx_hash()).await?;
+        self.mined(*token.transfer(to, amount).send().await?.tx_hash()).await
     }
 
     /// Mints `amount` to the payer (mined), then sends the transfer without waiting for it to be mined
     /// (for tests that turn automining off and mine by hand).
     pub async fn pay_unmined(&self, to: Address, amount: U256) -> eyre::Result<B256> {
         let token = TestUSDC::new(self.usdc, &self.payer);
-        token.mint(self.payer_address, amount).send().await?.get_receipt().await?;
+        self.mined(*token.mint(self.payer_address, amount).send().await?.tx_hash()).await?;
         self.set_automine(false).await?;
         Ok(*token.transfer(to, amount).send().await?.tx_hash())
+    }
+
+    /// Waits for `tx` to be mined by polling its receipt (no node-side filters, which an `evm_revert`
+    /// invalidates), failing after [`RECEIPT_TIMEOUT`] instead of hanging.
+    pub async fn mined(&self, tx: B256) -> eyre::Result<B256> {
+        let deadline = tokio::time::Instant::now() + RECEIPT_TIMEOUT;
+        loop {
+            if self.deployer.get_transaction_receipt(tx).await?.is_some() {
+                return Ok(tx);
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("transaction {tx} was not mined within {RECEIPT_TIMEOUT:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Test USDC balance of `who`.

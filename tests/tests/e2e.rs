@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use alloy::{
     primitives::{Address, Bytes, U256},
+    providers::Provider,
     sol_types::SolCall,
 };
 use e2e::{API_KEY, Api, Auth, Chain, DEST, REFUND, Relayer, Settings, session_body, usdc};
@@ -651,6 +652,39 @@ async fn a_check_with_a_tx_hash_looks_at_that_transaction_right_away() -> Result
     assert_eq!(hinted.body["session"]["status"], "processing");
     assert_eq!(hinted.body["session"]["paymentMethod"]["source"]["txHash"], deposit.to_string());
     assert_eq!(hinted.body["session"]["paymentMethod"]["source"]["sentUnits"], "4.00");
+    relayer.node.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deposit_reorganised_away_returns_the_session_to_waiting_payment() -> Result {
+    let chain = Chain::start().await?;
+    let relayer = Relayer::start(&chain, Settings::default()).await?;
+    let session = relayer.api.create(&session_body(DEST, Some("6.00"), None, None)).await?;
+    let receiver = relayer.api.set_evm(&session).await?;
+    let id = id_of(&session);
+
+    let snapshot: String = chain.deployer.raw_request("evm_snapshot".into(), ()).await?;
+    chain.pay_unmined(receiver, usdc(6)).await?; // automining off: the settlement will wait
+    chain.mine().await?;
+    relayer.api.wait_for(&id, "processing", 30).await?;
+
+    // The branch with the deposit disappears; a longer one without it replaces it.
+    let reverted: bool = chain.deployer.raw_request("evm_revert".into(), (snapshot,)).await?;
+    assert!(reverted);
+    chain.set_automine(true).await?;
+    for _ in 0..4 {
+        chain.mine().await?;
+    }
+    let back = relayer.api.wait_for(&id, "waiting_payment", 30).await?;
+    assert_eq!(back["paymentMethod"]["source"], Value::Null, "the vanished deposit is no longer the source");
+    assert_eq!(chain.balance(receiver).await?, U256::ZERO);
+
+    // A real deposit afterwards completes the session normally.
+    chain.pay(receiver, usdc(6)).await?;
+    let done = relayer.api.wait_for(&id, "succeeded", 30).await?;
+    assert_eq!(done["destination"]["delivery"]["receivedUnits"], "6.00");
+    assert_eq!(chain.balance(DEST).await?, usdc(6));
     relayer.node.shutdown().await;
     Ok(())
 }
