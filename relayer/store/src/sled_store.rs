@@ -2,7 +2,11 @@
 //! Keys: sessions by id bytes; receivers by address; cursors and block hashes by chain id (big
 //! endian) so scans come out in block order; intents by chain ‖ signer ‖ nonce.
 
-use std::path::Path;
+use std::{
+    io::ErrorKind,
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use relayer_types::{Address, B256, Intent, Session, SessionId};
 use serde::{Serialize, de::DeserializeOwned};
@@ -44,9 +48,22 @@ fn intent_prefix(chain_id: u64, signer: Address) -> Vec<u8> {
 }
 
 impl SledStore {
-    /// Opens (or creates) the store in the folder `path`.
+    /// Opens (or creates) the store in the folder `path`. sled releases its file lock from a
+    /// background thread after the previous handle is dropped, so a prompt reopen (a restart in the
+    /// same process, or right after the previous process exited) waits briefly for the lock.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let db = sled::open(path).map_err(backend)?;
+        const LOCK_WAIT: Duration = Duration::from_secs(10);
+        let started = Instant::now();
+        let db = loop {
+            match sled::open(path.as_ref()) {
+                Err(sled::Error::Io(e))
+                    if e.kind() == ErrorKind::WouldBlock && started.elapsed() < LOCK_WAIT =>
+                {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                other => break other.map_err(backend)?,
+            }
+        };
         let tree = |name: &str| db.open_tree(name).map_err(backend);
         Ok(Self {
             sessions: tree("sessions")?,
