@@ -223,10 +223,6 @@ pub async fn step(chain: &EvmChain, store: &dyn Store, sink: &impl EventSink) ->
             let block = start.saturating_sub(1);
             let cursor = Cursor { block, hash: block_hash(chain, block).await? };
             store.set_cursor(chain_id, cursor, &[(block, cursor.hash)])?;
-            if start == 0 {
-                // Block 0 itself cannot hold transfers into receivers worth indexing.
-                tracing::info!(chain_id, "watcher starts at genesis");
-            }
             cursor
         }
     };

@@ -81,6 +81,8 @@ pub struct Engine {
     expiries: Mutex<BTreeSet<(u64, SessionId)>>,
     counts: Mutex<HashMap<SessionStatus, u64>>,
     deliveries: Mutex<DeliveryCounts>,
+    /// Sessions found at start-up holding funds not yet settled; drained by [`Engine::resume`].
+    unsettled: Mutex<Vec<Session>>,
     lifetime: Duration,
 }
 
@@ -110,9 +112,11 @@ impl Engine {
             expiries: Mutex::default(),
             counts: Mutex::default(),
             deliveries: Mutex::default(),
+            unsettled: Mutex::default(),
             lifetime,
         };
         let mut receivers = HashMap::new();
+        let mut unsettled = vec![];
         let mut expiries = BTreeSet::new();
         let mut counts: HashMap<SessionStatus, u64> = HashMap::new();
         engine.store.scan_sessions(&mut |s| {
@@ -123,10 +127,14 @@ impl Engine {
             if !s.status.is_terminal() && s.status != SessionStatus::Processing {
                 expiries.insert((s.expires_at, s.id));
             }
+            if s.deposits.len() > s.settlements.len() {
+                unsettled.push(s);
+            }
         })?;
         *engine.receivers.write().unwrap_or_else(PoisonError::into_inner) = receivers;
         *lock(&engine.expiries) = expiries;
         *lock(&engine.counts) = counts;
+        *lock(&engine.unsettled) = unsettled;
         Ok(engine)
     }
 
@@ -174,10 +182,11 @@ impl Engine {
         self.apply(id, SessionEvent::Tick { now: unix_now() }, None)
     }
 
-    /// Sets the EVM payment method: the session's receiver address.
-    pub fn set_evm_payment_method(&self, id: &SessionId) -> Result<Session, EngineError> {
-        let current = self.session(id)?;
-        let receiver = self.receiver_of(&current);
+    /// Sets the EVM payment method: the session's receiver address. The receiver follows from fields
+    /// fixed at creation, so any loaded copy of the session serves; the status check runs on the latest.
+    pub fn set_evm_payment_method(&self, session: &Session) -> Result<Session, EngineError> {
+        let id = &session.id;
+        let receiver = self.receiver_of(session);
         let method = PaymentMethod::Evm { receiver, source: None, created_at: unix_now() };
         // Index before the status change is visible: a deposit seen right after must find its session.
         self.store.index_receiver(receiver, id)?;
@@ -314,15 +323,11 @@ impl Engine {
         }
     }
 
-    /// Re-queues work for sessions that hold funds not yet settled (after a restart).
-    pub async fn resume(&self) -> Result<(), EngineError> {
-        let mut pending = vec![];
-        self.store.scan_sessions(&mut |s| {
-            if s.deposits.len() > s.settlements.len() {
-                pending.push(s);
-            }
-        })?;
-        for session in pending {
+    /// Re-queues work for the sessions [`Engine::new`] found holding funds not yet settled (after a
+    /// restart); the executors' simulation drops what turns out to be settled already.
+    pub async fn resume(&self) {
+        let unsettled = std::mem::take(&mut *lock(&self.unsettled));
+        for session in unsettled {
             let mut seen = BTreeSet::new();
             for d in &session.deposits {
                 if seen.insert((d.event.chain_id, d.token.address)) {
@@ -330,7 +335,6 @@ impl Engine {
                 }
             }
         }
-        Ok(())
     }
 
     /// Expires sessions as their time comes, until `cancel`.

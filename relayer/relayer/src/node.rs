@@ -66,7 +66,7 @@ impl Node {
             ));
         }
         tasks.spawn(Arc::clone(&engine).run_expiry(cancel.child_token()));
-        engine.resume().await?;
+        engine.resume().await;
 
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use alloy::primitives::{Address, Bytes};
-use relayer_types::{AmountError, Destination, DisplayInfo, PaymentOption, U256, parse_units};
+use relayer_types::{Destination, DisplayInfo, PaymentOption, U256, parse_units};
 use serde_json::{Map, Value};
 
 use super::{
@@ -160,7 +160,7 @@ pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, A
                 ));
             }
             Ok(v) => Some(v),
-            Err(e @ (AmountError::Malformed | AmountError::TooPrecise { .. } | AmountError::TooLarge)) => {
+            Err(e) => {
                 return Err(ApiError::invalid(
                     "destination.amountUnits",
                     format!("destination.amountUnits {e}"),

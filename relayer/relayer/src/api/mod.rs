@@ -163,19 +163,18 @@ fn authorise(
 }
 
 /// Prologue of the client-secret routes: rejects unknown members, loads the session, authorises the
-/// caller by API key or the session's `clientSecret`. Returns the id and whether the view is full.
+/// caller by API key or the session's `clientSecret`. Returns the session and whether the view is full.
 fn client_route(
     state: &AppState,
     headers: &HeaderMap,
     raw_id: &str,
     body: &serde_json::Map<String, Value>,
     allowed: &[&str],
-) -> Result<(SessionId, bool), ApiError> {
+) -> Result<(Session, bool), ApiError> {
     only(body, "", allowed)?;
-    let id = session_id(raw_id)?;
-    let session = load(state, &id)?;
+    let session = load(state, &session_id(raw_id)?)?;
     let full = authorise(headers, state, &session, opt_string(body, "clientSecret", "clientSecret")?)?;
-    Ok((id, full))
+    Ok((session, full))
 }
 
 async fn create_session(
@@ -212,7 +211,8 @@ async fn set_payment_method(
     headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> Result<Json<Value>, ApiError> {
-    let (id, full) = client_route(&state, &headers, &id, &body, &["clientSecret", "paymentMethod", "type"])?;
+    let (session, full) =
+        client_route(&state, &headers, &id, &body, &["clientSecret", "paymentMethod", "type"])?;
     // The method is `{"paymentMethod": {"type": ...}}`; a bare top-level `type` is accepted too.
     let (kind, param) = if body.contains_key("paymentMethod") {
         let pm = object(&body, "paymentMethod", "paymentMethod")?;
@@ -222,7 +222,7 @@ async fn set_payment_method(
         (string(&body, "type", "paymentMethod.type")?, "paymentMethod.type")
     };
     let session = match kind {
-        "evm" => state.engine.set_evm_payment_method(&id).map_err(engine_error)?,
+        "evm" => state.engine.set_evm_payment_method(&session).map_err(engine_error)?,
         "tron" | "solana" | "stripe" | "fiat" => {
             return Err(ApiError::unprocessable(
                 "unsupported_payment_method",
@@ -246,7 +246,7 @@ async fn check_session(
     headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> Result<Json<Value>, ApiError> {
-    let (id, full) = client_route(&state, &headers, &id, &body, &["clientSecret", "txHash"])?;
+    let (session, full) = client_route(&state, &headers, &id, &body, &["clientSecret", "txHash"])?;
     if let Some(hash) = opt_string(&body, "txHash", "txHash")? {
         let valid = hash
             .strip_prefix("0x")
@@ -256,8 +256,10 @@ async fn check_session(
             .flatten()
             .ok_or_else(|| ApiError::invalid("txHash", "txHash must be a 0x-prefixed 32-byte hex hash"))?;
         state.engine.check_transaction(hash).await.map_err(engine_error)?;
+        // The hint may have moved the session on.
+        let session = load(&state, &session.id)?;
+        return Ok(Json(json!({ "session": views::session(&session, full) })));
     }
-    let session = load(&state, &id)?;
     Ok(Json(json!({ "session": views::session(&session, full) })))
 }
 
