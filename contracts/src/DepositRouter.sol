@@ -1,31 +1,40 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {CallExecutor} from "./CallExecutor.sol";
 import {ReceiverFactory} from "./ReceiverFactory.sol";
 import {IBridgeAdapter} from "./interfaces/IBridgeAdapter.sol";
+import {ICallExecutor} from "./interfaces/ICallExecutor.sol";
 import {IDepositReceiver} from "./interfaces/IDepositReceiver.sol";
 import {IDepositRouter} from "./interfaces/IDepositRouter.sol";
 import {IReceiverFactory} from "./interfaces/IReceiverFactory.sol";
 import {DepositParams, DepositParamsLib} from "./libraries/DepositParamsLib.sol";
+import {LibClone} from "solady/utils/LibClone.sol";
 import {ReentrancyGuardTransient} from "solady/utils/ReentrancyGuardTransient.sol";
+import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 
 /// @title DepositRouter
 /// @notice The only account receivers obey. No owner, no setters: the adapter allow-list is fixed at
-/// construction, so no key can redirect funds. Amounts are measured as balance deltas, so tokens that
-/// return nothing, return `false`-free success, or charge transfer fees are accounted for what moved.
+/// construction, so no key can redirect funds. The router never makes an integrator's call itself: each
+/// session's final call runs from that session's own fresh executor clone, which holds only that session's
+/// funds and which nothing obeys. Amounts are measured as balance deltas, so tokens that return nothing or
+/// charge transfer fees are accounted for what moved.
 contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
     using DepositParamsLib for DepositParams;
     using DepositParamsLib for bytes32;
     using DepositParamsLib for address;
 
     /// @inheritdoc IDepositRouter
-    uint256 public constant FINAL_CALL_GAS = 1_000_000;
-    /// Gas kept back for the work after the final call (approval reset, sweep, event).
-    uint256 private constant POST_CALL_GAS = 60_000;
-
-    /// @inheritdoc IDepositRouter
     IReceiverFactory public immutable factory;
+    /// @inheritdoc IDepositRouter
+    ICallExecutor public immutable executorImplementation;
+
+    /// The receiver implementation, the constant of every receiver's CREATE2 address.
+    address private immutable _receiverImplementation;
+    /// `extcodehash` of every deployed receiver clone and of every executor clone.
+    bytes32 private immutable _receiverCodeHash;
+    bytes32 private immutable _executorCodeHash;
 
     address[] private _adapters;
     mapping(address adapter => bool) private _isAdapter;
@@ -34,7 +43,12 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
     /// @param adapters_ Bridge adapters, fixed forever. Pass the same list on every chain (adapters are
     /// themselves deployed deterministically) to get the same router, factory and receiver addresses.
     constructor(address[] memory adapters_) {
+        // Creation order fixes the addresses: factory at nonce 1, executor implementation at nonce 2.
         factory = new ReceiverFactory();
+        executorImplementation = new CallExecutor();
+        _receiverImplementation = factory.implementation();
+        _receiverCodeHash = _cloneCodeHash(_receiverImplementation);
+        _executorCodeHash = _cloneCodeHash(address(executorImplementation));
         for (uint256 i; i < adapters_.length; ++i) {
             if (!_isAdapter[adapters_[i]]) {
                 _isAdapter[adapters_[i]] = true;
@@ -65,16 +79,53 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDepositRouter
+    function executorOf(bytes32 paramsHash) public view returns (address) {
+        return
+            LibClone.predictDeterministicAddress(address(executorImplementation), paramsHash, address(this));
+    }
+
+    /// @inheritdoc IDepositRouter
+    function isAllowedTarget(address target, address token) public view returns (bool) {
+        if (
+            target == token || target == address(this) || target == address(factory)
+                || target == address(executorImplementation) || target == _receiverImplementation
+                || _isAdapter[target]
+        ) return false;
+        bytes32 codeHash = target.codehash;
+        return codeHash != _receiverCodeHash && codeHash != _executorCodeHash;
+    }
+
+    /// @inheritdoc IDepositRouter
     function settle(DepositParams calldata params, address token) external nonReentrant {
         _requireDestinationChain(params);
         if (token != params.toToken.toEvmAddress()) revert UnusableToken(token);
-        _settleOrRepay(params, token);
+        if (_expired(params)) revert Expired(params.expiresAt);
+        _drain(params, params.hash(), token);
     }
 
     /// @inheritdoc IDepositRouter
     function claim(DepositParams calldata params) external nonReentrant {
         _requireDestinationChain(params);
-        _settleOrRepay(params, params.toToken.toEvmAddress());
+        _drain(params, params.hash(), params.toToken.toEvmAddress());
+    }
+
+    /// @inheritdoc IDepositRouter
+    function refund(DepositParams calldata params, address token) external nonReentrant {
+        bytes32 paramsHash = params.hash();
+        if (_isUsable(params, token)) {
+            if (!_expired(params)) revert NotExpired(params.expiresAt);
+            // After expiry `_drain` repays what a fronter is owed and refunds everything else.
+            _drain(params, paramsHash, token);
+            return;
+        }
+        address refundTo = params.refundAddress.toEvmAddress();
+        (address receiver, bool created) = _receiver(paramsHash);
+        // Deploying the receiver to refund a token the session cannot use starts nothing: remember that, so
+        // this does not stop a relayer from fronting (the griefer pays for the write).
+        if (created && params.toChainId == block.chainid) _sessions[paramsHash].receiverIdle = true;
+        uint256 balance = _requireBalance(token, receiver);
+        uint256 refunded = _pullMeasured(receiver, token, refundTo, balance);
+        emit Settled(params.sessionId, receiver, token, Outcome.Refunded, balance, 0, refunded);
     }
 
     /// @inheritdoc IDepositRouter
@@ -84,23 +135,25 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
     {
         if (params.toChainId == block.chainid) revert SameChain(block.chainid);
         if (!_isAdapter[adapter]) revert AdapterNotAllowed(adapter);
-        if (!IBridgeAdapter(adapter).canBridge(token, params.toChainId)) {
+        if (IBridgeAdapter(adapter).bridgedToken(token, params.toChainId) != params.toToken) {
             revert AdapterUnsupported(adapter, token, params.toChainId);
         }
-        address receiver = factory.deploy(params);
-        uint256 balance = _balanceOf(token, receiver);
-        if (balance == 0) revert NothingToSettle(receiver, token);
+        uint256 arrivesBy = block.timestamp + IBridgeAdapter(adapter).maxDeliveryTime();
+        if (arrivesBy > params.expiresAt) revert TooLateToBridge(arrivesBy, params.expiresAt);
 
-        uint256 base = _balanceOf(token, address(this));
+        (address receiver,) = _receiver(params.hash());
+        uint256 balance = _requireBalance(token, receiver);
+        // The router holds the session's funds only for the duration of the allow-listed adapter's call.
+        // Measured against what it held before, so a donation to the router can neither join nor block it.
+        uint256 base = SafeTransferLib.balanceOf(token, address(this));
         IDepositReceiver(receiver).pull(token, address(this), balance);
-        uint256 got = _balanceOf(token, address(this)) - base;
-
+        uint256 got = SafeTransferLib.balanceOf(token, address(this)) - base;
         SafeTransferLib.safeApproveWithRetry(token, adapter, got);
         IBridgeAdapter(adapter).bridge(token, got, params.toChainId, receiver.toBytes32(), data);
-        SafeTransferLib.safeApproveWithRetry(token, adapter, 0);
+        SafeTransferLib.safeApprove(token, adapter, 0);
 
         // Whatever the adapter did not take stays the session's: back to the receiver.
-        uint256 left = _balanceOf(token, address(this)) - base;
+        uint256 left = SafeTransferLib.balanceOf(token, address(this)) - base;
         if (left != 0) SafeTransferLib.safeTransfer(token, receiver, left);
         emit Bridged(params.sessionId, receiver, token, adapter, params.toChainId, got - left);
     }
@@ -108,144 +161,166 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
     /// @inheritdoc IDepositRouter
     function fastFinish(DepositParams calldata params, uint256 amount) external nonReentrant {
         _requireDestinationChain(params);
-        if (amount == 0) revert ZeroAmount();
+        if (_expired(params)) revert Expired(params.expiresAt);
+        // Tied to the commitment: a 1-wei fronting cannot burn a calldata session's only call, and no fronter
+        // can become owed more than the session asked for. Open-amount sessions are delivered on arrival.
+        if (params.amount == 0) revert CannotFrontOpenAmount();
+        if (amount != params.amount) revert WrongFrontAmount(amount, params.amount);
         bytes32 paramsHash = params.hash();
         SessionState storage s = _sessions[paramsHash];
-        address receiver = factory.receiverAddress(params);
-        if (receiver.code.length != 0 || s.fronter != address(0)) revert AlreadyStarted(paramsHash);
+        address receiver = factory.receiverAddressOf(paramsHash);
+        // A deployed receiver means a router entry point ran here; only an idle one (deployed to refund an
+        // unusable token) has not started a delivery.
+        if (s.fronter != address(0) || (receiver.code.length != 0 && !s.receiverIdle)) {
+            revert AlreadyStarted(paramsHash);
+        }
         s.fronter = msg.sender;
-        s.fronted = amount;
+        s.fronted = SafeCastLib.toUint128(amount);
+        s.owed = uint128(amount);
+        emit FastFinished(params.sessionId, receiver, msg.sender, amount);
 
         address token = params.toToken.toEvmAddress();
-        uint256 base = _balanceOf(token, address(this));
-        SafeTransferLib.safeTransferFrom(token, msg.sender, address(this), amount);
-        uint256 got = _balanceOf(token, address(this)) - base;
-        emit FastFinished(params.sessionId, receiver, msg.sender, amount);
-        _deliver(params, s, receiver, token, got, false);
-    }
-
-    /// @inheritdoc IDepositRouter
-    function refund(DepositParams calldata params, address token) external nonReentrant {
-        bool usable = _isUsable(params, token);
-        if (usable && block.timestamp <= params.expiresAt) revert NotExpired(params.expiresAt);
-        address refundTo = params.refundAddress.toEvmAddress();
-        SessionState storage s = _sessions[params.hash()];
-        if (usable && s.fronter != address(0) && !s.repaid) revert OwedToRelayer(s.fronter, s.fronted);
-
-        address receiver = factory.deploy(params);
-        uint256 balance = _balanceOf(token, receiver);
-        if (balance == 0) revert NothingToSettle(receiver, token);
-        uint256 refunded = _moveMeasured(token, receiver, refundTo, balance, true);
-        emit Settled(params.sessionId, receiver, token, Outcome.Refunded, balance, 0, refunded);
-    }
-
-    /// Repays a fronting relayer first (exactly once), then delivers whatever is above that.
-    function _settleOrRepay(DepositParams calldata params, address token) private {
-        address receiver = factory.deploy(params);
-        uint256 balance = _balanceOf(token, receiver);
-        if (balance == 0) revert NothingToSettle(receiver, token);
-        SessionState storage s = _sessions[params.hash()];
-        if (s.fronter != address(0) && !s.repaid) {
-            uint256 owed = s.fronted;
-            if (balance < owed) revert InsufficientForRepayment(balance, owed);
-            s.repaid = true;
-            IDepositReceiver(receiver).pull(token, s.fronter, owed);
-            emit Repaid(params.sessionId, receiver, s.fronter, owed);
-            balance -= owed;
-            if (balance == 0) return;
-        }
-        _deliver(params, s, receiver, token, balance, true);
-    }
-
-    /// Delivers `amount` held by the receiver (`fromReceiver`) or already by the router.
-    function _deliver(
-        DepositParams calldata params,
-        SessionState storage s,
-        address receiver,
-        address token,
-        uint256 amount,
-        bool fromReceiver
-    ) private {
         if (params.finalCall.length == 0) {
-            uint256 delivered = _moveMeasured(
-                token,
-                fromReceiver ? receiver : address(this),
-                params.toAddress.toEvmAddress(),
-                amount,
-                fromReceiver
-            );
+            uint256 delivered = _transferFromMeasured(token, params.toAddress.toEvmAddress(), amount);
             emit Settled(params.sessionId, receiver, token, Outcome.Delivered, amount, delivered, 0);
             return;
         }
+        address executor = _startCall(params, paramsHash, s, token);
+        if (executor == address(0)) {
+            uint256 refunded = _transferFromMeasured(token, params.refundAddress.toEvmAddress(), amount);
+            emit Settled(params.sessionId, receiver, token, Outcome.Bounced, amount, 0, refunded);
+        } else {
+            SafeTransferLib.safeTransferFrom(token, msg.sender, executor, amount);
+            _execute(params, receiver, token, executor);
+        }
+    }
+
+    /// Moves the receiver's whole `token` balance (`token` is the session's destination token, on its
+    /// destination chain): what a fronter is still owed first, then the rest by the session's rules.
+    function _drain(DepositParams calldata params, bytes32 paramsHash, address token) private {
+        (address receiver,) = _receiver(paramsHash);
+        uint256 balance = _requireBalance(token, receiver);
+        SessionState storage s = _sessions[paramsHash];
+        if (s.receiverIdle) s.receiverIdle = false; // a delivery starts now
+        uint256 owed = s.fronter == address(0) ? 0 : s.owed;
+        if (owed != 0) {
+            uint256 pay = balance < owed ? balance : owed;
+            // The fronter carries any shortfall: it gets what arrived, up to what it is owed, and the rest
+            // stays owed (to be paid from later arrivals), never blocking anything above it.
+            s.owed = uint128(owed - pay);
+            address fronter = s.fronter;
+            IDepositReceiver(receiver).pull(token, fronter, pay);
+            emit Repaid(params.sessionId, receiver, fronter, pay, owed - pay);
+            balance -= pay;
+            if (balance == 0) return;
+        }
         address refundTo = params.refundAddress.toEvmAddress();
-        if (s.callExecuted) {
-            uint256 refunded =
-                _moveMeasured(token, fromReceiver ? receiver : address(this), refundTo, amount, fromReceiver);
-            emit Settled(params.sessionId, receiver, token, Outcome.Refunded, amount, 0, refunded);
-            return;
+        if (_expired(params) || (params.finalCall.length != 0 && s.callExecuted)) {
+            uint256 refunded = _pullMeasured(receiver, token, refundTo, balance);
+            emit Settled(params.sessionId, receiver, token, Outcome.Refunded, balance, 0, refunded);
+        } else if (params.finalCall.length == 0) {
+            uint256 delivered = _pullMeasured(receiver, token, params.toAddress.toEvmAddress(), balance);
+            emit Settled(params.sessionId, receiver, token, Outcome.Delivered, balance, delivered, 0);
+        } else {
+            address executor = _startCall(params, paramsHash, s, token);
+            if (executor == address(0)) {
+                uint256 refunded = _pullMeasured(receiver, token, refundTo, balance);
+                emit Settled(params.sessionId, receiver, token, Outcome.Bounced, balance, 0, refunded);
+            } else {
+                IDepositReceiver(receiver).pull(token, executor, balance);
+                _execute(params, receiver, token, executor);
+            }
         }
+    }
+
+    /// Consumes the session's only final call and returns the fresh executor clone to fund, or zero when
+    /// the target is refused (the funds then bounce to the refund address without any call).
+    function _startCall(
+        DepositParams calldata params,
+        bytes32 paramsHash,
+        SessionState storage s,
+        address token
+    ) private returns (address executor) {
         s.callExecuted = true;
-
-        // Funds sit in the router for the call; `base` is what the router held before this session's funds.
-        uint256 base = _balanceOf(token, address(this));
-        if (fromReceiver) IDepositReceiver(receiver).pull(token, address(this), amount);
-        else base -= amount;
-        uint256 got = _balanceOf(token, address(this)) - base;
-
-        address target = params.toAddress.toEvmAddress();
-        SafeTransferLib.safeApproveWithRetry(token, target, got);
-        bool ok = _callBounded(target, params.finalCall);
-        SafeTransferLib.safeApproveWithRetry(token, target, 0);
-
-        uint256 left = _balanceOf(token, address(this)) - base;
-        if (left != 0) SafeTransferLib.safeTransfer(token, refundTo, left);
-        if (ok) emit Settled(params.sessionId, receiver, token, Outcome.Delivered, got, got - left, left);
-        else emit Settled(params.sessionId, receiver, token, Outcome.Bounced, got, 0, left);
+        if (!isAllowedTarget(params.toAddress.toEvmAddress(), token)) return address(0);
+        executor = LibClone.cloneDeterministic(address(executorImplementation), paramsHash);
     }
 
-    /// Calls `target` with exactly `FINAL_CALL_GAS`, copying no return data (no return-bomb griefing).
-    /// Refuses to start with less gas, so a relayer cannot force a bounce by starving the call.
-    function _callBounded(address target, bytes calldata data) private returns (bool ok) {
-        uint256 needed = FINAL_CALL_GAS * 64 / 63 + POST_CALL_GAS;
-        if (gasleft() < needed) revert InsufficientGasForCall(gasleft(), needed);
-        uint256 gasLimit = FINAL_CALL_GAS;
-        /// @solidity memory-safe-assembly
-        assembly {
-            let m := mload(0x40)
-            calldatacopy(m, data.offset, data.length)
-            ok := call(gasLimit, target, 0, m, data.length, codesize(), 0x00)
+    /// Runs the session's final call from its funded executor clone, which holds exactly the session's funds.
+    function _execute(DepositParams calldata params, address receiver, address token, address executor)
+        private
+    {
+        (bool ok, uint256 amount, uint256 left) = ICallExecutor(executor)
+            .execute(
+                token, params.toAddress.toEvmAddress(), params.finalCall, params.refundAddress.toEvmAddress()
+            );
+        if (ok) {
+            emit Settled(params.sessionId, receiver, token, Outcome.Delivered, amount, amount - left, left);
+        } else {
+            emit Settled(params.sessionId, receiver, token, Outcome.Bounced, amount, 0, left);
         }
     }
 
-    /// Moves `amount` from `from` (a receiver when `fromReceiver`, else the router) to `to`; returns what
-    /// `to` actually gained.
-    function _moveMeasured(address token, address from, address to, uint256 amount, bool fromReceiver)
+    /// The receiver of `paramsHash`, deployed now if it was not.
+    function _receiver(bytes32 paramsHash) private returns (address receiver, bool created) {
+        receiver = LibClone.predictDeterministicAddress(_receiverImplementation, paramsHash, address(factory));
+        if (receiver.code.length == 0) {
+            factory.deploy(paramsHash);
+            created = true;
+        }
+    }
+
+    /// Moves `amount` from the caller (a fronting relayer) to `to`; returns what `to` actually gained.
+    function _transferFromMeasured(address token, address to, uint256 amount) private returns (uint256) {
+        uint256 before = SafeTransferLib.balanceOf(token, to);
+        SafeTransferLib.safeTransferFrom(token, msg.sender, to, amount);
+        return SafeTransferLib.balanceOf(token, to) - before;
+    }
+
+    /// Moves `amount` from `receiver` to `to`; returns what `to` actually gained.
+    function _pullMeasured(address receiver, address token, address to, uint256 amount)
         private
         returns (uint256)
     {
         uint256 before = _balanceOf(token, to);
-        if (fromReceiver) IDepositReceiver(from).pull(token, to, amount);
-        else if (token == address(0)) SafeTransferLib.safeTransferETH(to, amount);
-        else SafeTransferLib.safeTransfer(token, to, amount);
+        IDepositReceiver(receiver).pull(token, to, amount);
         return _balanceOf(token, to) - before;
+    }
+
+    function _requireBalance(address token, address receiver) private view returns (uint256 balance) {
+        balance = _balanceOf(token, receiver);
+        if (balance == 0) revert NothingToSettle(receiver, token);
     }
 
     function _requireDestinationChain(DepositParams calldata params) private view {
         if (params.toChainId != block.chainid) revert WrongChain(params.toChainId, block.chainid);
     }
 
+    function _expired(DepositParams calldata params) private view returns (bool) {
+        return block.timestamp > params.expiresAt;
+    }
+
     /// Whether the session can use `token` on this chain: its destination token here, or a token an
-    /// allow-listed adapter can bridge to the destination.
+    /// allow-listed adapter bridges to the destination as the session's destination token.
     function _isUsable(DepositParams calldata params, address token) private view returns (bool) {
         if (token == address(0)) return false;
         if (params.toChainId == block.chainid) return token == params.toToken.toEvmAddress();
         for (uint256 i; i < _adapters.length; ++i) {
-            if (IBridgeAdapter(_adapters[i]).canBridge(token, params.toChainId)) return true;
+            if (IBridgeAdapter(_adapters[i]).bridgedToken(token, params.toChainId) == params.toToken) {
+                return true;
+            }
         }
         return false;
     }
 
     function _balanceOf(address token, address account) private view returns (uint256) {
         return token == address(0) ? account.balance : SafeTransferLib.balanceOf(token, account);
+    }
+
+    /// `extcodehash` of a solady minimal-proxy clone of `implementation` (its 44-byte runtime).
+    function _cloneCodeHash(address implementation) private pure returns (bytes32) {
+        return keccak256(
+            abi.encodePacked(hex"3d3d3d3d363d3d37363d73", implementation, hex"5af43d3d93803e602a57fd5bf3")
+        );
     }
 }

@@ -30,17 +30,19 @@ contract ReceiverFactory is IReceiverFactory {
     }
 
     /// @inheritdoc IReceiverFactory
-    function receiverAddress(DepositParams calldata params) public view returns (address) {
-        return LibClone.predictDeterministicAddress(implementation, params.hash(), address(this));
+    function receiverAddress(DepositParams calldata params) external view returns (address) {
+        return receiverAddressOf(params.hash());
     }
 
     /// @inheritdoc IReceiverFactory
-    function deploy(DepositParams calldata params) external returns (address receiver) {
-        bytes32 paramsHash = params.hash();
-        receiver = LibClone.predictDeterministicAddress(implementation, paramsHash, address(this));
-        if (receiver.code.length == 0) {
-            LibClone.cloneDeterministic(implementation, paramsHash);
-            emit ReceiverDeployed(paramsHash, receiver);
-        }
+    function receiverAddressOf(bytes32 paramsHash) public view returns (address) {
+        return LibClone.predictDeterministicAddress(implementation, paramsHash, address(this));
+    }
+
+    /// @inheritdoc IReceiverFactory
+    function deploy(bytes32 paramsHash) external returns (address receiver) {
+        if (msg.sender != router) revert OnlyRouter(msg.sender);
+        receiver = LibClone.cloneDeterministic(implementation, paramsHash);
+        emit ReceiverDeployed(paramsHash, receiver);
     }
 }

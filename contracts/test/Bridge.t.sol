@@ -24,6 +24,7 @@ contract BridgeTest is TestBase {
     address internal constant DEST = address(0xD00D);
     address internal constant REFUND = address(0xBEEF);
     address internal constant RELAYER = address(0x5E1A);
+    uint256 internal constant MAX_DELIVERY = 30 minutes;
 
     TestUSDC internal usdcSrc;
     TestUSDC internal usdcDst;
@@ -44,7 +45,7 @@ contract BridgeTest is TestBase {
         CCTPv2Adapter.Route[] memory routes = new CCTPv2Adapter.Route[](2);
         routes[0] = CCTPv2Adapter.Route(SRC, address(usdcSrc), SRC_DOMAIN);
         routes[1] = CCTPv2Adapter.Route(DST, address(usdcDst), DST_DOMAIN);
-        adapter = new CCTPv2Adapter(messengerSrc, routes, 10);
+        adapter = new CCTPv2Adapter(messengerSrc, routes, 10, MAX_DELIVERY);
         address[] memory adapters = new address[](1);
         adapters[0] = address(adapter);
         router = new DepositRouter(adapters);

@@ -49,7 +49,7 @@ contract DepositRouterSettleTest is RouterFixture {
 
     function test_settle_deliversToDeployedReceiverToo() public {
         DepositParams memory p = _plain("predeployed");
-        address receiver = factory.deploy(p);
+        address receiver = _deploy(p);
         usdc.mint(receiver, 5e6);
         router.settle(p, address(usdc));
         vm.assertEq(usdc.balanceOf(DEST), 5e6, "delivered");
@@ -68,8 +68,10 @@ contract DepositRouterSettleTest is RouterFixture {
 
         vm.assertEq(usdc.balanceOf(address(target)), 10e6, "target pulled all");
         vm.assertEq(target.credited(address(0xA11CE)), 10e6, "beneficiary credited");
-        vm.assertEq(usdc.allowance(address(router), address(target)), 0, "approval reset");
+        vm.assertEq(target.lastCaller(), router.executorOf(_hash(p)), "called from the session's executor");
+        vm.assertEq(usdc.allowance(router.executorOf(_hash(p)), address(target)), 0, "approval reset");
         vm.assertEq(usdc.balanceOf(address(router)), 0, "router holds nothing");
+        vm.assertEq(usdc.balanceOf(router.executorOf(_hash(p))), 0, "executor holds nothing");
         vm.assertTrue(router.sessionState(_hash(p)).callExecuted, "call recorded");
     }
 
@@ -85,7 +87,7 @@ contract DepositRouterSettleTest is RouterFixture {
         router.settle(p, address(usdc));
         vm.assertEq(usdc.balanceOf(address(target)), 5e6, "target pulled half");
         vm.assertEq(usdc.balanceOf(REFUND), 5e6, "leftover refunded");
-        vm.assertEq(usdc.allowance(address(router), address(target)), 0, "approval reset");
+        vm.assertEq(usdc.allowance(router.executorOf(_hash(p)), address(target)), 0, "approval reset");
     }
 
     function test_settle_bouncesToRefundAddressWhenCallReverts() public {
@@ -101,7 +103,7 @@ contract DepositRouterSettleTest is RouterFixture {
 
         vm.assertEq(usdc.balanceOf(REFUND), 10e6, "all refunded");
         vm.assertEq(usdc.balanceOf(address(reverting)), 0, "target got nothing");
-        vm.assertEq(usdc.allowance(address(router), address(reverting)), 0, "approval reset");
+        vm.assertEq(usdc.allowance(router.executorOf(_hash(p)), address(reverting)), 0, "approval reset");
     }
 
     function test_settle_bouncesWhenCallRunsOutOfItsGas() public {
@@ -194,12 +196,39 @@ contract DepositRouterSettleTest is RouterFixture {
         router.settle(p, address(usdc));
     }
 
-    function test_settle_worksAfterExpiry() public {
-        DepositParams memory p = _plain("late");
+    function test_settle_worksUntilExpiryInclusive() public {
+        DepositParams memory p = _plain("last-second");
         _pay(p, 1e6);
-        vm.warp(EXPIRES + 1 days);
+        vm.warp(EXPIRES);
         router.settle(p, address(usdc));
-        vm.assertEq(usdc.balanceOf(DEST), 1e6, "late settle still delivers");
+        vm.assertEq(usdc.balanceOf(DEST), 1e6, "delivered at expiresAt");
+    }
+
+    function test_settle_RevertWhen_expired_thenClaimRefunds() public {
+        DepositParams memory p = _plain("late");
+        address receiver = _pay(p, 1e6);
+        vm.warp(EXPIRES + 1);
+        vm.expectRevert(abi.encodeWithSelector(IDepositRouter.Expired.selector, EXPIRES));
+        router.settle(p, address(usdc));
+
+        vm.expectEmit(true, true, true, true);
+        emit IDepositRouter.Settled(
+            p.sessionId, receiver, address(usdc), IDepositRouter.Outcome.Refunded, 1e6, 0, 1e6
+        );
+        router.claim(p);
+        vm.assertEq(usdc.balanceOf(REFUND), 1e6, "after expiry claim refunds");
+        vm.assertEq(usdc.balanceOf(DEST), 0, "nothing delivered after expiry");
+    }
+
+    function test_settle_laterDepositAfterExpiryIsRefundedNotDelivered() public {
+        DepositParams memory p = _plain("late-extra");
+        _pay(p, 1e6);
+        router.settle(p, address(usdc));
+        _pay(p, 2e6);
+        vm.warp(EXPIRES + 1);
+        router.refund(p, address(usdc));
+        vm.assertEq(usdc.balanceOf(DEST), 1e6, "only the timely deposit delivered");
+        vm.assertEq(usdc.balanceOf(REFUND), 2e6, "late deposit refunded");
     }
 
     function test_settle_handlesTokensThatReturnNothing() public {
@@ -214,7 +243,7 @@ contract DepositRouterSettleTest is RouterFixture {
         usdt.mint(factory.receiverAddress(p), 5e6);
         router.settle(p, address(usdt));
         vm.assertEq(usdt.balanceOf(address(target)), 5e6, "call delivery");
-        vm.assertEq(usdt.allowance(address(router), address(target)), 0, "approval reset");
+        vm.assertEq(usdt.allowance(router.executorOf(_hash(p)), address(target)), 0, "approval reset");
     }
 
     function test_settle_reportsMeasuredAmountForFeeOnTransferTokens() public {
@@ -234,7 +263,7 @@ contract DepositRouterSettleTest is RouterFixture {
     function test_pull_RevertWhen_callerIsNotTheRouter() public {
         DepositParams memory p = _plain("pull");
         address receiver = _pay(p, 1e6);
-        factory.deploy(p);
+        _deploy(p);
         vm.prank(address(0xBAD));
         vm.expectRevert(abi.encodeWithSelector(IDepositReceiver.OnlyRouter.selector, address(0xBAD)));
         IDepositReceiver(receiver).pull(address(usdc), address(0xBAD), 1e6);
@@ -396,10 +425,11 @@ contract DepositRouterFastFinishTest is RouterFixture {
         router.fastFinish(p, 10e6);
     }
 
-    function test_fastFinish_RevertWhen_zeroAmount() public {
+    function test_fastFinish_RevertWhen_openAmount() public {
+        DepositParams memory p = _params("open", address(usdc), DEST, 0, "");
         vm.prank(RELAYER);
-        vm.expectRevert(IDepositRouter.ZeroAmount.selector);
-        router.fastFinish(_plain("zero"), 0);
+        vm.expectRevert(IDepositRouter.CannotFrontOpenAmount.selector);
+        router.fastFinish(p, 10e6);
     }
 
     function test_claim_repaysTheFrontingRelayerExactlyOnce() public {
@@ -409,12 +439,12 @@ contract DepositRouterFastFinishTest is RouterFixture {
         address receiver = _pay(p, 10e6); // the bridged funds arrive
 
         vm.expectEmit(true, true, true, true);
-        emit IDepositRouter.Repaid(p.sessionId, receiver, RELAYER, 10e6);
+        emit IDepositRouter.Repaid(p.sessionId, receiver, RELAYER, 10e6, 0);
         router.claim(p);
         vm.snapshotGasLastCall("DepositRouter", "claim (deploy+repay)");
         vm.assertEq(usdc.balanceOf(RELAYER), 1_000e6, "relayer made whole");
         vm.assertEq(usdc.balanceOf(DEST), 10e6, "destination paid once");
-        vm.assertTrue(router.sessionState(_hash(p)).repaid, "repaid recorded");
+        vm.assertEq(router.sessionState(_hash(p)).owed, 0, "nothing owed any more");
 
         _pay(p, 2e6); // a later deposit is delivered, never repaid again
         router.claim(p);
@@ -432,13 +462,21 @@ contract DepositRouterFastFinishTest is RouterFixture {
         vm.assertEq(usdc.balanceOf(DEST), 11e6, "surplus delivered");
     }
 
-    function test_claim_RevertWhen_bridgedFundsHaveNotFullyArrived() public {
+    function test_claim_repaysWhatArrivedAndKeepsTheShortfallOwed() public {
         DepositParams memory p = _plain("short");
         vm.prank(RELAYER);
         router.fastFinish(p, 10e6);
-        _pay(p, 9e6);
-        vm.expectRevert(abi.encodeWithSelector(IDepositRouter.InsufficientForRepayment.selector, 9e6, 10e6));
+        address receiver = _pay(p, 9e6);
+        vm.expectEmit(true, true, true, true);
+        emit IDepositRouter.Repaid(p.sessionId, receiver, RELAYER, 9e6, 1e6);
         router.claim(p);
+        vm.assertEq(usdc.balanceOf(RELAYER), 999e6, "repaid what arrived");
+        vm.assertEq(router.sessionState(_hash(p)).owed, 1e6, "shortfall stays owed");
+
+        _pay(p, 3e6); // a top-up: the fronter first, the rest delivered
+        router.claim(p);
+        vm.assertEq(usdc.balanceOf(RELAYER), 1_000e6, "made whole from the top-up");
+        vm.assertEq(usdc.balanceOf(DEST), 12e6, "rest of the top-up delivered");
     }
 
     function test_claim_deliversWhenNobodyFronted() public {
@@ -458,14 +496,16 @@ contract DepositRouterFastFinishTest is RouterFixture {
         vm.assertEq(usdc.balanceOf(DEST), 10e6, "no double delivery");
     }
 
-    function test_refund_RevertWhen_fundsAreOwedToTheFronter() public {
+    function test_refund_afterExpiryRepaysTheFronterThenRefundsTheRest() public {
         DepositParams memory p = _plain("owed");
         vm.prank(RELAYER);
         router.fastFinish(p, 10e6);
-        _pay(p, 10e6);
+        _pay(p, 13e6);
         vm.warp(EXPIRES + 1);
-        vm.expectRevert(abi.encodeWithSelector(IDepositRouter.OwedToRelayer.selector, RELAYER, 10e6));
         router.refund(p, address(usdc));
+        vm.assertEq(usdc.balanceOf(RELAYER), 1_000e6, "the fronter's share repaid, not refunded");
+        vm.assertEq(usdc.balanceOf(REFUND), 3e6, "only the surplus refunded");
+        vm.assertEq(usdc.balanceOf(DEST), 10e6, "delivered once, by the fronter");
     }
 
     function test_fastFinish_withCall_thenClaim_neverRunsTheCallTwice() public {

@@ -13,18 +13,20 @@ contract GoldenVectorsTest is TestBase {
     /// Changing this means every receiver address changes. Regenerate the fixture with
     /// `UPDATE_FIXTURES=1 cargo test -p relayer-evm --test golden_vectors` and update the constant.
     bytes32 internal constant PINNED_RECEIVER_INIT_CODE_HASH =
-        0xc8c8cedf6798c560abee6cb70a2cfe478dbfa4bd11cbb5f9d24b7de54bc03846;
+        0xa4d5cdaea5feb6955e87be14f18c326ef5e9bc228a5a3c257e375f929e29c00b;
 
     string internal json;
     IReceiverFactory internal factory;
+    DepositRouter internal router;
 
     function setUp() public {
         json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/fixtures/receivers.json"));
         bytes32 salt = vm.parseJsonBytes32(json, ".deployment.salt");
-        address router = deployDeterministic(
+        address routerAddress = deployDeterministic(
             salt, abi.encodePacked(type(DepositRouter).creationCode, abi.encode(new address[](0)))
         );
-        factory = DepositRouter(router).factory();
+        router = DepositRouter(routerAddress);
+        factory = router.factory();
     }
 
     function test_deterministicDeployment_matchesTheFixture() public view {
@@ -36,6 +38,11 @@ contract GoldenVectorsTest is TestBase {
             factory.implementation(),
             vm.parseJsonAddress(json, ".deployment.implementation"),
             "implementation"
+        );
+        vm.assertEq(
+            address(router.executorImplementation()),
+            vm.parseJsonAddress(json, ".deployment.executorImplementation"),
+            "executor implementation"
         );
     }
 
@@ -61,7 +68,15 @@ contract GoldenVectorsTest is TestBase {
             );
             address expected = vm.parseJsonAddress(json, string.concat(key, ".receiver"));
             vm.assertEq(factory.receiverAddress(p), expected, "receiver address");
-            vm.assertEq(factory.deploy(p), expected, "deployed at the predicted address");
+            vm.assertEq(
+                router.executorOf(keccak256(abi.encode(p))),
+                vm.parseJsonAddress(json, string.concat(key, ".executor")),
+                "executor clone address"
+            );
+            vm.prank(factory.router());
+            vm.assertEq(
+                factory.deploy(keccak256(abi.encode(p))), expected, "deployed at the predicted address"
+            );
             vm.assertTrue(expected.code.length != 0, "receiver deployed");
         }
     }

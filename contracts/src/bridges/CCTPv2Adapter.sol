@@ -18,27 +18,39 @@ contract CCTPv2Adapter is IBridgeAdapter {
         uint32 domain;
     }
 
-    /// @notice The relayer asked for a fee above the adapter's cap.
+    /// @notice The caller asked for a fee above the adapter's cap.
     error FeeTooHigh(uint256 maxFee, uint256 cap);
     /// @notice The token cannot be bridged to that chain.
     error Unsupported(address token, uint256 toChainId);
-    /// @notice The route table is malformed.
+    /// @notice The route table is malformed (a zero chain id, or a chain listed twice).
     error BadRoutes();
+    /// @notice The fee cap is above 100% of the amount.
+    error FeeCapAboveWhole(uint256 maxFeeBps);
 
     /// @notice Standard ("finalized") CCTP v2 finality threshold.
     uint32 public constant FINALIZED = 2000;
 
     /// @notice The CCTP v2 TokenMessenger on this chain.
     ITokenMessengerV2 public immutable messenger;
-    /// @notice Largest fee a relayer may choose, in basis points of the amount.
+    /// @notice Largest fee a caller may choose, in basis points of the amount.
     uint256 public immutable maxFeeBps;
+    /// @inheritdoc IBridgeAdapter
+    /// @dev A fast transfer that finds no fast allowance falls back to standard finality, so this bounds
+    /// the standard (finalized) path.
+    uint256 public immutable maxDeliveryTime;
 
     mapping(uint256 chainId => Route) private _routes;
 
-    constructor(ITokenMessengerV2 messenger_, Route[] memory routes, uint256 maxFeeBps_) {
-        if (maxFeeBps_ > 10_000) revert BadRoutes();
+    constructor(
+        ITokenMessengerV2 messenger_,
+        Route[] memory routes,
+        uint256 maxFeeBps_,
+        uint256 maxDeliveryTime_
+    ) {
+        if (maxFeeBps_ > 10_000) revert FeeCapAboveWhole(maxFeeBps_);
         messenger = messenger_;
         maxFeeBps = maxFeeBps_;
+        maxDeliveryTime = maxDeliveryTime_;
         for (uint256 i; i < routes.length; ++i) {
             if (routes[i].chainId == 0 || _routes[routes[i].chainId].chainId != 0) revert BadRoutes();
             _routes[routes[i].chainId] = routes[i];
@@ -51,10 +63,13 @@ contract CCTPv2Adapter is IBridgeAdapter {
     }
 
     /// @inheritdoc IBridgeAdapter
-    function canBridge(address token, uint256 toChainId) public view returns (bool) {
+    function bridgedToken(address token, uint256 toChainId) public view returns (bytes32) {
         Route storage local = _routes[block.chainid];
-        return toChainId != block.chainid && local.chainId != 0 && local.usdc == token
-            && _routes[toChainId].chainId != 0;
+        Route storage remote = _routes[toChainId];
+        if (toChainId == block.chainid || local.chainId == 0 || local.usdc != token || remote.chainId == 0) {
+            return bytes32(0);
+        }
+        return bytes32(uint256(uint160(remote.usdc)));
     }
 
     /// @inheritdoc IBridgeAdapter
@@ -63,7 +78,7 @@ contract CCTPv2Adapter is IBridgeAdapter {
         external
         returns (uint256)
     {
-        if (!canBridge(token, toChainId)) revert Unsupported(token, toChainId);
+        if (bridgedToken(token, toChainId) == bytes32(0)) revert Unsupported(token, toChainId);
         (uint256 maxFee, uint32 minFinality) =
             data.length == 0 ? (0, FINALIZED) : abi.decode(data, (uint256, uint32));
         uint256 cap = amount * maxFeeBps / 10_000;

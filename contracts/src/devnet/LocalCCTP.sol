@@ -94,7 +94,8 @@ contract LocalMessageTransmitter is IMessageTransmitterV2 {
 
 /// @title LocalTokenMessenger
 /// @notice Devnet stand-in for CCTP v2's TokenMessenger over `TestUSDC`: burns on `depositForBurn`, mints
-/// on attested receipt. Charges no fee.
+/// on attested receipt. Charges the whole `maxFee` the sender allowed (the worst case real CCTP permits), so
+/// tests see what a fee-paying transfer delivers.
 contract LocalTokenMessenger is ITokenMessengerV2 {
     /// @notice Tokens were burnt here for minting on `destinationDomain`.
     event DepositForBurn(
@@ -107,6 +108,8 @@ contract LocalTokenMessenger is ITokenMessengerV2 {
     );
     /// @notice Tokens were minted here for a burn on another domain.
     event MintAndWithdraw(address indexed mintRecipient, uint256 amount, address indexed mintToken);
+    /// @notice The burn's fee was kept (not minted) on delivery.
+    event FeeCharged(address indexed mintRecipient, uint256 fee);
 
     /// @notice Only `token` can be bridged.
     error UnsupportedToken(address token);
@@ -148,11 +151,13 @@ contract LocalTokenMessenger is ITokenMessengerV2 {
     /// @notice Mints a delivered burn; called by the transmitter.
     function handleReceiveFinalizedMessage(uint32, bytes32, bytes calldata body) external returns (bool) {
         if (msg.sender != address(transmitter)) revert OnlyTransmitter();
-        (,, bytes32 mintRecipient, uint256 amount,,) =
+        (,, bytes32 mintRecipient, uint256 amount,, uint256 maxFee) =
             abi.decode(body, (uint32, bytes32, bytes32, uint256, address, uint256));
         address to = address(uint160(uint256(mintRecipient)));
-        token.mint(to, amount);
-        emit MintAndWithdraw(to, amount, address(token));
+        uint256 fee = maxFee < amount ? maxFee : amount;
+        token.mint(to, amount - fee);
+        if (fee != 0) emit FeeCharged(to, fee);
+        emit MintAndWithdraw(to, amount - fee, address(token));
         return true;
     }
 }

@@ -6,11 +6,17 @@ pragma solidity ^0.8.28;
 /// `bridge`, then resets the approval; the adapter must pull the tokens and send them to `recipient`
 /// on `toChainId`.
 interface IBridgeAdapter {
-    /// @notice Whether this adapter can move `token` from this chain to `toChainId`.
-    function canBridge(address token, uint256 toChainId) external view returns (bool);
+    /// @notice The token (left-padded to `bytes32`) that bridging `token` from this chain delivers on
+    /// `toChainId`, or zero when this adapter has no such route. The router bridges a session's funds only
+    /// when this equals the session's committed destination token.
+    function bridgedToken(address token, uint256 toChainId) external view returns (bytes32);
+
+    /// @notice Upper bound, in seconds, on how long a transfer takes to arrive, whatever options `data`
+    /// chooses. The router refuses to bridge when the funds could arrive after the session's expiry.
+    function maxDeliveryTime() external view returns (uint256);
 
     /// @notice Pulls `amount` of `token` from the caller and bridges it to `recipient` on `toChainId`.
-    /// @param data Adapter-specific options chosen by the relayer (bounded by the adapter).
+    /// @param data Adapter-specific options chosen by the caller (bounded by the adapter).
     /// @return bridged The amount handed to the bridge.
     function bridge(address token, uint256 amount, uint256 toChainId, bytes32 recipient, bytes calldata data)
         external

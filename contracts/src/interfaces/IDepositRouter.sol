@@ -2,18 +2,34 @@
 pragma solidity ^0.8.28;
 
 import {DepositParams} from "../libraries/DepositParamsLib.sol";
+import {ICallExecutor} from "./ICallExecutor.sol";
 import {IReceiverFactory} from "./IReceiverFactory.sol";
 
 /// @title IDepositRouter
 /// @notice Moves funds out of session receivers. Every entry point is permissionless: a relayer only pays
-/// gas. Funds leave a receiver only to the committed destination, to the committed refund address, or
-/// (after a relayer fronted the delivery) back to that relayer for exactly the amount it fronted.
+/// gas. Funds leave a receiver only to the committed destination (directly, or through the session's own
+/// call executor), to the committed refund address, or to the relayer that fronted the session, for at most
+/// what it is still owed.
+///
+/// The expiry rule: `expiresAt` is the last moment a session's funds may start towards the destination.
+/// Up to and including `expiresAt`, `settle`, `claim`, `bridge` and `fastFinish` work. After it, `settle`,
+/// `bridge` and `fastFinish` revert with `Expired`; `claim` and `refund` first repay what a fronting relayer
+/// is still owed (it fronted before expiry, and these are the funds it paid forward), then send everything
+/// else to the refund address. `bridge` also refuses while the bridged funds could arrive after expiry.
+/// Tokens the session cannot use are refundable at any time.
+///
+/// The fronting rule: only a fixed-amount session (`amount != 0`) may be fronted, with exactly `amount`,
+/// once, and only before anything started it on this chain (open-amount sessions are delivered when the
+/// funds arrive). The fronter is repaid from the destination token arriving at the receiver, up to what it
+/// is owed: the first `amount` to arrive is the deposit it paid forward. It carries any shortfall itself (a
+/// bridge fee, a payer who paid less) until later arrivals cover it, and what it is owed never blocks the
+/// delivery or refund of anything above that.
 interface IDepositRouter {
     /// @notice How a settlement ended.
     enum Outcome {
         /// Funds reached the destination (plain transfer, or the final call succeeded).
         Delivered,
-        /// The final call reverted; everything went to the refund address.
+        /// The final call reverted, or its target was refused; everything went to the refund address.
         Bounced,
         /// Funds went to the refund address without a delivery attempt (expiry, unusable token, or a
         /// later deposit to a calldata session whose call already ran).
@@ -24,12 +40,15 @@ interface IDepositRouter {
     struct SessionState {
         /// Relayer that fronted the delivery with `fastFinish`, or zero.
         address fronter;
-        /// The final call was attempted; it never runs again.
+        /// The final call was attempted (or refused); it never runs again.
         bool callExecuted;
-        /// The fronting relayer was repaid.
-        bool repaid;
+        /// The receiver was deployed on this chain only to refund a token the session cannot use; no
+        /// delivery has started, so fronting is still allowed.
+        bool receiverIdle;
         /// Amount the fronting relayer paid.
-        uint256 fronted;
+        uint128 fronted;
+        /// Amount the fronting relayer is still owed.
+        uint128 owed;
     }
 
     /// @notice Funds left `receiver` (or, for `fastFinish`, a relayer) for the destination or refund address.
@@ -61,9 +80,13 @@ interface IDepositRouter {
         bytes32 indexed sessionId, address indexed receiver, address indexed relayer, uint256 amount
     );
 
-    /// @notice Bridged funds at `receiver` repaid `relayer` the `amount` it fronted.
+    /// @notice Funds at `receiver` repaid `relayer` `amount` of what it fronted; `stillOwed` remains.
     event Repaid(
-        bytes32 indexed sessionId, address indexed receiver, address indexed relayer, uint256 amount
+        bytes32 indexed sessionId,
+        address indexed receiver,
+        address indexed relayer,
+        uint256 amount,
+        uint256 stillOwed
     );
 
     /// @notice The entry point must run on the session's destination chain.
@@ -74,29 +97,33 @@ interface IDepositRouter {
     error UnusableToken(address token);
     /// @notice `refund` of a usable token before the session's expiry.
     error NotExpired(uint64 expiresAt);
+    /// @notice The session expired: nothing may start towards the destination any more.
+    error Expired(uint64 expiresAt);
     /// @notice The receiver holds nothing of the token.
     error NothingToSettle(address receiver, address token);
     /// @notice The adapter is not on the router's immutable allow-list.
     error AdapterNotAllowed(address adapter);
-    /// @notice The adapter cannot move `token` to `toChainId`.
+    /// @notice The adapter cannot move `token` to `toChainId` as the session's destination token.
     error AdapterUnsupported(address adapter, address token, uint256 toChainId);
-    /// @notice The session's receiver is already in use (deployed, so settled, claimed or refunded) or was
-    /// fronted already; fronting now could pay the destination twice.
+    /// @notice Bridged funds could arrive (by `arrivesBy`) after the session's expiry.
+    error TooLateToBridge(uint256 arrivesBy, uint64 expiresAt);
+    /// @notice Something already started the session on this chain (a delivery, or a fronting); fronting
+    /// now could pay the destination twice.
     error AlreadyStarted(bytes32 paramsHash);
-    /// @notice A zero amount.
-    error ZeroAmount();
-    /// @notice The receiver holds less than the relayer fronted; bridged funds have not fully arrived.
-    error InsufficientForRepayment(uint256 balance, uint256 owed);
-    /// @notice Funds at the receiver are owed to the relayer that fronted the session; claim them instead.
-    error OwedToRelayer(address relayer, uint256 owed);
-    /// @notice Too little gas was forwarded to give the final call its full budget.
-    error InsufficientGasForCall(uint256 gasLeft, uint256 needed);
-
-    /// @notice Gas the final call receives; the router refuses to run it with less.
-    function FINAL_CALL_GAS() external view returns (uint256);
+    /// @notice A fixed-amount session must be fronted with exactly its amount.
+    error WrongFrontAmount(uint256 amount, uint256 committed);
+    /// @notice An open-amount session cannot be fronted: nothing on chain bounds what the fronter would be
+    /// owed, nor the amount its final call would run with.
+    error CannotFrontOpenAmount();
 
     /// @notice The factory that deploys this router's receivers.
     function factory() external view returns (IReceiverFactory);
+
+    /// @notice The implementation behind every session's call executor clone.
+    function executorImplementation() external view returns (ICallExecutor);
+
+    /// @notice The call executor of the session committed by `paramsHash` (deployed only when its call runs).
+    function executorOf(bytes32 paramsHash) external view returns (address);
 
     /// @notice Whether `adapter` is on the immutable allow-list.
     function isAdapter(address adapter) external view returns (bool);
@@ -107,29 +134,36 @@ interface IDepositRouter {
     /// @notice Router state of the session whose params hash is `paramsHash`.
     function sessionState(bytes32 paramsHash) external view returns (SessionState memory);
 
-    /// @notice Same-chain delivery of the receiver's whole `token` balance: deploys the receiver if
-    /// needed, then a plain transfer, or approve exact → `finalCall` → approval reset → leftovers to the
-    /// refund address (everything to the refund address if the call reverts). A later balance on a used
-    /// receiver is delivered again (plain) or refunded (calldata: the call never runs twice). If a relayer
-    /// fronted the session, the balance repays it first.
+    /// @notice Whether `target` may receive a session's final call for `token`: not the token itself, the
+    /// router, the factory, the executor implementation, an allow-listed adapter, a receiver or an executor
+    /// clone. A refused target bounces the session to its refund address.
+    function isAllowedTarget(address target, address token) external view returns (bool);
+
+    /// @notice Same-chain delivery of the receiver's whole `token` balance, until `expiresAt`: deploys the
+    /// receiver if needed, repays a fronting relayer what it is still owed, then a plain transfer, or hands
+    /// the funds to the session's fresh call executor (approve exact → `finalCall` → approval reset →
+    /// leftovers to the refund address; everything to the refund address if the call reverts or its target
+    /// is refused). A later balance on a used receiver is delivered again (plain) or refunded (calldata:
+    /// the call never runs twice).
     function settle(DepositParams calldata params, address token) external;
 
     /// @notice Sends the receiver's whole `token` balance through `adapter` to the same receiver address on
-    /// `params.toChainId`. `data` carries adapter options, bounded by the adapter.
+    /// `params.toChainId`, until the latest moment at which the adapter still delivers by `expiresAt`. The
+    /// route must deliver the session's destination token. `data` carries adapter options, bounded by the
+    /// adapter; anyone may choose them.
     function bridge(DepositParams calldata params, address token, address adapter, bytes calldata data)
         external;
 
-    /// @notice Destination chain: the caller pays `amount` of the destination token now and the router
-    /// delivers it like `settle`; the caller is recorded and repaid by `claim` once bridged funds arrive.
-    /// Only before the receiver is deployed: any settlement deploys it, so a deployed receiver means the
-    /// session may have been delivered already.
+    /// @notice Destination chain, until `expiresAt`: the caller pays `amount` of the destination token now
+    /// and the router delivers it like `settle`; the caller is recorded and repaid from the destination
+    /// token that later reaches the receiver. See the fronting rule above.
     function fastFinish(DepositParams calldata params, uint256 amount) external;
 
-    /// @notice Destination chain, once bridged funds reached the receiver: repays the fronting relayer
-    /// exactly once (anything above goes on like `settle`), or delivers if nobody fronted.
+    /// @notice Destination chain: repays a fronting relayer from the receiver's destination-token balance
+    /// (up to what it is owed), then goes on like `settle` with the rest, or, after expiry, refunds the rest.
     function claim(DepositParams calldata params) external;
 
     /// @notice Sends the receiver's whole `token` balance to the refund address: any time for a token the
-    /// session cannot use, after `expiresAt` for a usable one. Never takes funds owed to a fronting relayer.
+    /// session cannot use; after `expiresAt` for a usable one, once a fronting relayer got what it is owed.
     function refund(DepositParams calldata params, address token) external;
 }

@@ -6,12 +6,16 @@ import {DepositParams} from "../libraries/DepositParamsLib.sol";
 /// @title IReceiverFactory
 /// @notice Deploys one EIP-1167 clone of the receiver implementation per session, at the CREATE2 address
 /// salted with the session's params hash. Counterfactual: the address is known and can be funded before
-/// anything is deployed.
+/// anything is deployed. Only the router deploys, so a deployed receiver always means a router entry point
+/// ran for that session (the router records the one kind of deployment that starts nothing).
 interface IReceiverFactory {
     /// @notice A receiver was deployed for the session committed by `paramsHash`.
     event ReceiverDeployed(bytes32 indexed paramsHash, address indexed receiver);
 
-    /// @notice The router every receiver of this factory obeys.
+    /// @notice The caller is not the router.
+    error OnlyRouter(address caller);
+
+    /// @notice The router every receiver of this factory obeys, and the only account that may deploy.
     function router() external view returns (address);
 
     /// @notice The receiver implementation the clones delegate to.
@@ -23,6 +27,10 @@ interface IReceiverFactory {
     /// @notice The receiver address of `params`, deployed or not.
     function receiverAddress(DepositParams calldata params) external view returns (address);
 
-    /// @notice Deploys the receiver of `params` if it is not deployed yet; returns its address either way.
-    function deploy(DepositParams calldata params) external returns (address receiver);
+    /// @notice The receiver address of the session committed by `paramsHash`, deployed or not.
+    function receiverAddressOf(bytes32 paramsHash) external view returns (address);
+
+    /// @notice Deploys the receiver of the session committed by `paramsHash` (router only). Reverts if it
+    /// is deployed already: the router checks the code first.
+    function deploy(bytes32 paramsHash) external returns (address receiver);
 }

@@ -12,8 +12,10 @@ contract PullAllowanceTarget {
     mapping(address => uint256) public credited;
     mapping(address => uint256) public callsFor;
     uint256 public calls;
+    address public lastCaller;
 
     function deposit(address token, address beneficiary) external {
+        lastCaller = msg.sender;
         uint256 amount = _allowance(token, msg.sender);
         SafeTransferLib.safeTransferFrom(token, msg.sender, address(this), amount);
         credited[beneficiary] += amount;

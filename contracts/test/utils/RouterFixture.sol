@@ -7,7 +7,8 @@ import {TestUSDC} from "../../src/devnet/TestUSDC.sol";
 import {DepositParams} from "../../src/libraries/DepositParamsLib.sol";
 import {TestBase} from "./TestBase.sol";
 
-/// @notice Shared setup: a router without adapters, a 6-decimal USDC, and helpers to build sessions.
+/// @notice Shared setup: a router (without adapters unless a suite overrides `_adapters`), a 6-decimal USDC,
+/// and helpers to build sessions.
 abstract contract RouterFixture is TestBase {
     DepositRouter internal router;
     ReceiverFactory internal factory;
@@ -21,9 +22,14 @@ abstract contract RouterFixture is TestBase {
 
     function setUp() public virtual {
         vm.warp(NOW);
-        router = new DepositRouter(new address[](0));
-        factory = ReceiverFactory(address(router.factory()));
         usdc = new TestUSDC();
+        router = new DepositRouter(_adapters());
+        factory = ReceiverFactory(address(router.factory()));
+    }
+
+    /// The router's adapter allow-list; `usdc` exists when this runs.
+    function _adapters() internal virtual returns (address[] memory) {
+        return new address[](0);
     }
 
     function _b32(address a) internal pure returns (bytes32) {
@@ -53,6 +59,12 @@ abstract contract RouterFixture is TestBase {
 
     function _hash(DepositParams memory p) internal pure returns (bytes32) {
         return keccak256(abi.encode(p));
+    }
+
+    /// Deploys the session's receiver as only the router can (factory.deploy is router-only).
+    function _deploy(DepositParams memory p) internal returns (address receiver) {
+        vm.prank(address(router));
+        receiver = factory.deploy(_hash(p));
     }
 
     /// Sends `amount` USDC to the session's counterfactual receiver, as a payer would.

@@ -14,6 +14,7 @@ abstract contract TestBase {
     address internal constant CREATE2_PROXY = 0x4e59b44847b379578588920cA78FbF26c0B4956C;
 
     address[] private _targets;
+    address[] private _senders;
 
     /// @dev Maps `x` uniformly-ish into `[min, max]` (forge-std's semantics, without `vm.assume` rejections).
     function bound(uint256 x, uint256 min, uint256 max) internal pure returns (uint256) {
@@ -31,6 +32,17 @@ abstract contract TestBase {
     /// @dev Read by forge's invariant runner.
     function targetContracts() public view returns (address[] memory) {
         return _targets;
+    }
+
+    /// @dev Restricts the accounts invariant calls come from (otherwise forge draws them from its dictionary,
+    /// which holds the very addresses whose balances the books read).
+    function targetSender(address sender) internal {
+        _senders.push(sender);
+    }
+
+    /// @dev Read by forge's invariant runner.
+    function targetSenders() public view returns (address[] memory) {
+        return _senders;
     }
 
     /// @dev Deploys `initCode` through the deterministic deployment proxy with `salt`.

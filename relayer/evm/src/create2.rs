@@ -37,6 +37,9 @@ pub struct Deployment {
     pub factory: Address,
     /// The `DepositReceiver` implementation the factory created (its first CREATE).
     pub implementation: Address,
+    /// The `CallExecutor` implementation the router created (its second CREATE); each session's final
+    /// call runs from a clone of it at `CREATE2(router, paramsHash, eip1167(executor))`.
+    pub executor: Address,
 }
 
 impl Deployment {
@@ -52,10 +55,10 @@ impl Deployment {
         Self::at_router(router)
     }
 
-    /// The factory and implementation of a router at `router` (contract nonces start at 1).
+    /// The factory, implementations and executor of a router at `router` (contract nonces start at 1).
     pub fn at_router(router: Address) -> Self {
         let factory = router.create(1);
-        Self { router, factory, implementation: factory.create(1) }
+        Self { router, factory, implementation: factory.create(1), executor: router.create(2) }
     }
 
     /// `keccak256` of a receiver clone's init code.
@@ -66,6 +69,11 @@ impl Deployment {
     /// The receiver address of `params`, deployed or not.
     pub fn receiver(&self, params: &DepositParams) -> Address {
         self.factory.create2(params_hash(params), self.receiver_init_code_hash())
+    }
+
+    /// The address of the executor clone that runs `params`' final call (deployed only when it runs).
+    pub fn call_executor(&self, params: &DepositParams) -> Address {
+        self.router.create2(params_hash(params), keccak256(clone_init_code(self.executor)))
     }
 }
 

@@ -87,6 +87,7 @@ fn generate() -> Value {
                 "params": params_json(p),
                 "paramsHash": params_hash(p),
                 "receiver": deployment.receiver(p),
+                "executor": deployment.call_executor(p),
             })
         })
         .collect();
@@ -97,6 +98,7 @@ fn generate() -> Value {
             "router": deployment.router,
             "factory": deployment.factory,
             "implementation": deployment.implementation,
+            "executorImplementation": deployment.executor,
             "receiverInitCodeHash": deployment.receiver_init_code_hash(),
         },
         "count": vectors.len(),
