@@ -140,6 +140,12 @@ impl Chain {
         Ok(())
     }
 
+    /// Moves the chain's clock `secs` forward (takes effect with the next block).
+    pub async fn increase_time(&self, secs: u64) -> eyre::Result<()> {
+        self.deployer.raw_request::<_, Value>("evm_increaseTime".into(), (secs,)).await?;
+        Ok(())
+    }
+
     /// Mines one block.
     pub async fn mine(&self) -> eyre::Result<()> {
         self.deployer.raw_request::<_, Value>("evm_mine".into(), ()).await?;

@@ -181,6 +181,32 @@ async fn sessions_expire_and_a_late_deposit_is_refunded_and_recorded() -> Result
     Ok(())
 }
 
+/// The router lets nothing start towards the destination after `expiresAt`. A deposit that arrived in
+/// time but whose settlement would land after the chain's clock passed the expiry is refunded, not
+/// dropped, and the session says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deposit_the_chain_sees_only_after_expiry_is_refunded_instead_of_settled() -> Result {
+    let chain = Chain::start().await?;
+    let relayer = Relayer::start(&chain, Settings::default()).await?;
+    let session = relayer.api.create(&session_body(DEST, Some("10.00"), None, Some(REFUND))).await?;
+    let receiver = relayer.api.set_evm(&session).await?;
+    chain.pay_unmined(receiver, usdc(10)).await?; // automining is now off
+    chain.increase_time(2 * 3600).await?; // the chain's clock passes expiresAt; the relayer's does not
+    chain.mine().await?;
+    chain.set_automine(true).await?;
+
+    let done = relayer.api.wait_for(&id_of(&session), "bounced", 30).await?;
+    assert_eq!(done["destination"]["delivery"]["receivedUnits"], "10.00", "the refund is reported");
+    assert_eq!(chain.balance(REFUND).await?, usdc(10), "refunded on chain");
+    assert_eq!(chain.balance(DEST).await?, U256::ZERO, "nothing delivered after expiry");
+    assert_eq!(chain.balance(receiver).await?, U256::ZERO, "nothing stranded");
+    let stored = relayer.node.engine.session(&id_of(&session).parse()?)?;
+    assert_eq!(stored.settlements.len(), 1);
+    assert_eq!(stored.settlements[0].outcome, relayer_types::Outcome::Refunded);
+    relayer.node.shutdown().await;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_deposit_after_success_is_delivered_and_recorded() -> Result {
     let chain = Chain::start().await?;

@@ -106,6 +106,8 @@ enum Preflight {
     Done(&'static str),
     /// Not yet (e.g. a refund before expiry, an RPC hiccup).
     Later(String),
+    /// The session expired on chain before its funds started: they may only be refunded now.
+    RefundInstead,
     /// Would revert for a reason retrying cannot fix.
     Fail(String),
 }
@@ -183,14 +185,27 @@ impl Executor {
         }
     }
 
-    async fn handle(&mut self, job: Job) {
+    async fn handle(&mut self, mut job: Job) {
+        let chain_id = self.chain.spec.chain_id;
         let key = (job.session_id, job.action);
         if self.keys.contains_key(&key) {
             self.rerun.insert(key, job);
             return;
         }
-        let chain_id = self.chain.spec.chain_id;
-        match self.preflight(&job).await {
+        let mut preflight = self.preflight(&job).await;
+        if let (Preflight::RefundInstead, Action::Settle { token }) = (&preflight, job.action) {
+            // The chain's clock passed `expiresAt` before the settle could land; the router now takes
+            // only a refund, so send that instead of dropping the work.
+            tracing::info!(chain_id, session_id = %job.session_id, "expired on chain; refunding instead");
+            job.action = Action::Refund { token };
+            let key = (job.session_id, job.action);
+            if self.keys.contains_key(&key) {
+                self.rerun.insert(key, job);
+                return;
+            }
+            preflight = self.preflight(&job).await;
+        }
+        match preflight {
             Preflight::Go => {}
             Preflight::Done(why) => {
                 tracing::debug!(chain_id, session_id = %job.session_id, why, "nothing to send");
@@ -203,6 +218,10 @@ impl Executor {
             }
             Preflight::Fail(why) => {
                 tracing::error!(chain_id, session_id = %job.session_id, action = ?job.action, why, "job would revert; dropped");
+                return;
+            }
+            Preflight::RefundInstead => {
+                tracing::error!(chain_id, session_id = %job.session_id, action = ?job.action, "refund refused as expired; dropped");
                 return;
             }
         }
@@ -242,9 +261,7 @@ impl Executor {
                     Some(DepositRouterErrors::NotExpired(_)) => {
                         Preflight::Later("session not expired on chain".into())
                     }
-                    Some(DepositRouterErrors::InsufficientForRepayment(_)) => {
-                        Preflight::Later("bridged funds not fully arrived".into())
-                    }
+                    Some(DepositRouterErrors::Expired(_)) => Preflight::RefundInstead,
                     Some(other) => Preflight::Fail(format!("{other:?}")),
                     None if error.as_error_resp().is_some() => Preflight::Fail(error.to_string()),
                     None => Preflight::Later(error.to_string()),
