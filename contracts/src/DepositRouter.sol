@@ -255,7 +255,10 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
                 token, params.toAddress.toEvmAddress(), params.finalCall, params.refundAddress.toEvmAddress()
             );
         if (ok) {
-            emit Settled(params.sessionId, receiver, token, Outcome.Delivered, amount, amount - left, left);
+            // A target may even send tokens into the executor (`left > amount`): all of it goes to the refund
+            // address, and the report must not underflow into a revert that would leave the deposit stuck.
+            uint256 delivered = left < amount ? amount - left : 0;
+            emit Settled(params.sessionId, receiver, token, Outcome.Delivered, amount, delivered, left);
         } else {
             emit Settled(params.sessionId, receiver, token, Outcome.Bounced, amount, 0, left);
         }

@@ -11,7 +11,7 @@ import {IDepositReceiver} from "../src/interfaces/IDepositReceiver.sol";
 import {IDepositRouter} from "../src/interfaces/IDepositRouter.sol";
 import {IReceiverFactory} from "../src/interfaces/IReceiverFactory.sol";
 import {DepositParams} from "../src/libraries/DepositParamsLib.sol";
-import {GasHungryTarget, HookTarget, Relay} from "./mocks/Attackers.sol";
+import {GasHungryTarget, GiftingTarget, HookTarget, Relay} from "./mocks/Attackers.sol";
 import {PullAllowanceTarget} from "./mocks/Targets.sol";
 import {MockERC20} from "./mocks/Tokens.sol";
 import {RouterFixture} from "./utils/RouterFixture.sol";
@@ -214,6 +214,26 @@ contract SecurityTest is RouterFixture {
         );
         router.settle(p, address(usdc));
         vm.assertEq(usdc.balanceOf(REFUND), 5e6, "bounced");
+    }
+
+    /// A target that sends tokens into its executor instead of pulling: the settle still completes (all to
+    /// the refund address, nothing reported as delivered) rather than reverting and leaving the deposit stuck.
+    function test_finalCall_targetSendingTokensToTheExecutorStillSettles() public {
+        GiftingTarget gifting = new GiftingTarget();
+        usdc.mint(address(gifting), 1e6);
+        DepositParams memory p =
+            _session("gift", address(gifting), 0, abi.encodeCall(gifting.gift, (address(usdc), 1e6)));
+        address receiver = _receiver(p);
+        usdc.mint(receiver, 5e6);
+        vm.expectEmit(true, true, true, true);
+        emit IDepositRouter.Settled(
+            p.sessionId, receiver, address(usdc), IDepositRouter.Outcome.Delivered, 5e6, 0, 6e6
+        );
+        router.settle(p, address(usdc));
+        vm.assertEq(
+            usdc.balanceOf(REFUND), 6e6, "the session's funds and the gift went to the refund address"
+        );
+        vm.assertEq(usdc.balanceOf(receiver), 0, "nothing stuck");
     }
 
     // ------------------------------- 2. a wrong fronting cannot burn a calldata session's call
@@ -467,6 +487,20 @@ contract SecurityTest is RouterFixture {
         router.bridge(p, address(usdc), address(adapter), "");
         vm.warp(EXPIRES - 30 minutes);
         router.bridge(p, address(usdc), address(adapter), "");
+    }
+
+    /// Tokens sent to the router by a stranger neither block a bridge (an accounting underflow) nor join
+    /// the session's transfer.
+    function test_attack_donationToTheRouterNeitherBlocksNorJoinsABridge() public {
+        DepositParams memory p = _sourceSession("donation", 10e6);
+        usdc.mint(address(router), 50e6);
+        usdc.mint(_receiver(p), 10e6);
+        vm.expectEmit(true, true, true, true);
+        emit IDepositRouter.Bridged(
+            p.sessionId, _receiver(p), address(usdc), address(adapter), OTHER_CHAIN, 10e6
+        );
+        router.bridge(p, address(usdc), address(adapter), "");
+        vm.assertEq(usdc.balanceOf(address(router)), 50e6, "the donation stayed where it was");
     }
 
     // --------------------------------------- 8. bridge only to the session's destination token

@@ -69,3 +69,11 @@ contract GasHungryTarget {
         ++calls;
     }
 }
+
+/// @notice Takes nothing and sends its caller a gift of the token instead (so the executor ends with more
+/// than it was given).
+contract GiftingTarget {
+    function gift(address token, uint256 amount) external {
+        SafeTransferLib.safeTransfer(token, msg.sender, amount);
+    }
+}
