@@ -5,7 +5,7 @@ use alloy::{
     node_bindings::Anvil,
     primitives::{Address, B256, Bytes, U256, address},
     providers::{Provider, ProviderBuilder},
-    sol_types::SolEvent,
+    sol_types::{SolCall, SolEvent},
 };
 use relayer_evm::{
     bindings::{DepositRouter, TestUSDC},
@@ -71,5 +71,71 @@ async fn deterministic_deployment_and_plain_settle_on_anvil() -> Result<(), Box<
         "gas: deploy+settle plain ERC-20, whole transaction, destination already holds the token: {}",
         receipt.gas_used
     );
+    Ok(())
+}
+
+/// Whole-transaction gas (intrinsic and calldata included) of every flow a relayer pays for, on a real
+/// anvil node, for the README's table. Each flow is also checked to have done what it is for.
+#[tokio::test]
+async fn whole_transaction_gas_of_every_flow_on_anvil() -> Result<(), Box<dyn std::error::Error>> {
+    use relayer_evm::bindings::PullAllowanceTarget;
+
+    let anvil = Anvil::at(foundry_tool("anvil")?).chain_id(8453).try_spawn()?;
+    let provider = ProviderBuilder::new()
+        .wallet(alloy::signers::local::PrivateKeySigner::from(anvil.keys()[0].clone()))
+        .connect_http(anvil.endpoint_url());
+    let deployment = deploy_router(&provider, B256::ZERO, &[]).await?;
+    let router = DepositRouter::new(deployment.router, &provider);
+    let usdc = TestUSDC::deploy(&provider).await?;
+    let target = PullAllowanceTarget::deploy(&provider).await?;
+    let dest = address!("d8dA6BF26964aF9D7eEd9e03E53415D37aA96045");
+    let amount = U256::from(10_000_000u64);
+    // Destination, target and refund address already hold the token: the usual steady state.
+    for who in [dest, *target.address(), Address::repeat_byte(0xbe)] {
+        usdc.mint(who, U256::from(1)).send().await?.get_receipt().await?;
+    }
+    let session = |id: u8, to: Address, call: Bytes| DepositParams {
+        sessionId: B256::repeat_byte(id),
+        toChainId: U256::from(8453),
+        toToken: usdc.address().into_word(),
+        toAddress: to.into_word(),
+        amount,
+        finalCall: call,
+        refundAddress: Address::repeat_byte(0xbe).into_word(),
+        expiresAt: u64::MAX - 1,
+    };
+    let call: Bytes =
+        PullAllowanceTarget::depositCall { token: *usdc.address(), beneficiary: dest }.abi_encode().into();
+    let mut report = Vec::new();
+
+    let p = session(1, *target.address(), call.clone());
+    usdc.mint(deployment.receiver(&p), amount).send().await?.get_receipt().await?;
+    let r = router.settle(p.clone(), *usdc.address()).send().await?.get_receipt().await?;
+    assert!(r.status());
+    assert_eq!(target.credited(dest).call().await?, amount, "the call ran");
+    report.push(("deploy receiver + settle with final call", r.gas_used));
+
+    let me = anvil.addresses()[0];
+    usdc.mint(me, amount + U256::from(1)).send().await?.get_receipt().await?; // keeps inventory
+    usdc.approve(deployment.router, U256::MAX).send().await?.get_receipt().await?;
+    let p = session(2, dest, Bytes::new());
+    let r = router.fastFinish(p.clone(), amount).send().await?.get_receipt().await?;
+    assert!(r.status());
+    report.push(("fastFinish (plain, relayer pays the destination)", r.gas_used));
+    usdc.mint(deployment.receiver(&p), amount).send().await?.get_receipt().await?;
+    let r = router.claim(p).send().await?.get_receipt().await?;
+    assert!(r.status());
+    assert_eq!(usdc.balanceOf(me).call().await?, amount + U256::from(1), "claim repaid the fronter");
+    report.push(("deploy receiver + claim (repays the fronter)", r.gas_used));
+
+    let p = DepositParams { expiresAt: 1, ..session(3, dest, Bytes::new()) };
+    usdc.mint(deployment.receiver(&p), amount).send().await?.get_receipt().await?;
+    let r = router.refund(p, *usdc.address()).send().await?.get_receipt().await?;
+    assert!(r.status());
+    report.push(("deploy receiver + refund after expiry", r.gas_used));
+
+    for (flow, gas) in report {
+        println!("gas: {flow}, whole transaction: {gas}");
+    }
     Ok(())
 }
