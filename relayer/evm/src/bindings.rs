@@ -1,5 +1,6 @@
-//! `alloy::sol!` bindings generated from the artifacts `build.rs` compiles from `contracts/src`.
-//! Each binding carries its creation bytecode, so deployments use exactly the audited sources.
+//! `alloy::sol!` bindings generated from the committed artifacts in `relayer/evm/artifacts/`, which the
+//! `artifacts` test checks against what `contracts/src` compiles to. Each binding carries its creation
+//! bytecode, so deployments use exactly the audited sources, and building needs neither node nor npm.
 #![allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
 
 use alloy::sol;
@@ -8,45 +9,50 @@ sol!(
     #[sol(rpc)]
     #[derive(Debug, PartialEq, Eq)]
     DepositRouter,
-    concat!(env!("OUT_DIR"), "/DepositRouter.json")
+    concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/DepositRouter.json")
 );
 sol!(
     #[sol(rpc)]
     ReceiverFactory,
-    concat!(env!("OUT_DIR"), "/ReceiverFactory.json")
+    concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/ReceiverFactory.json")
+);
+sol!(
+    #[sol(rpc)]
+    CallExecutor,
+    concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/CallExecutor.json")
 );
 sol!(
     #[sol(rpc)]
     DepositReceiver,
-    concat!(env!("OUT_DIR"), "/DepositReceiver.json")
+    concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/DepositReceiver.json")
 );
 sol!(
     #[sol(rpc)]
     CCTPv2Adapter,
-    concat!(env!("OUT_DIR"), "/CCTPv2Adapter.json")
+    concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/CCTPv2Adapter.json")
 );
 sol!(
     #[sol(rpc)]
     LocalTokenMessenger,
-    concat!(env!("OUT_DIR"), "/LocalTokenMessenger.json")
+    concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/LocalTokenMessenger.json")
 );
 sol!(
     #[sol(rpc)]
     LocalMessageTransmitter,
-    concat!(env!("OUT_DIR"), "/LocalMessageTransmitter.json")
+    concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/LocalMessageTransmitter.json")
 );
 sol!(
     #[sol(rpc)]
     TestUSDC,
-    concat!(env!("OUT_DIR"), "/TestUSDC.json")
+    concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/TestUSDC.json")
 );
 sol!(
     #[sol(rpc)]
     PullAllowanceTarget,
-    concat!(env!("OUT_DIR"), "/PullAllowanceTarget.json")
+    concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/PullAllowanceTarget.json")
 );
 sol!(
     #[sol(rpc)]
     RevertingTarget,
-    concat!(env!("OUT_DIR"), "/RevertingTarget.json")
+    concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/RevertingTarget.json")
 );
