@@ -307,7 +307,9 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
     /// allow-listed adapter bridges to the destination as the session's destination token.
     function _isUsable(DepositParams calldata params, address token) private view returns (bool) {
         if (token == address(0)) return false;
-        if (params.toChainId == block.chainid) return token == params.toToken.toEvmAddress();
+        // Compared as bytes32: a `toToken` that is no EVM address must make the token unusable (refundable),
+        // not make `refund` revert for every token of the session.
+        if (params.toChainId == block.chainid) return token.toBytes32() == params.toToken;
         for (uint256 i; i < _adapters.length; ++i) {
             if (IBridgeAdapter(_adapters[i]).bridgedToken(token, params.toChainId) == params.toToken) {
                 return true;

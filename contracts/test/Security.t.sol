@@ -520,6 +520,16 @@ contract SecurityTest is RouterFixture {
         vm.assertEq(usdc.balanceOf(REFUND), 10e6, "refunded on the source chain");
     }
 
+    /// Liveness with a malformed commitment: a destination token that is no EVM address on this chain cannot
+    /// make refunds revert; whatever is paid in goes back at once.
+    function test_refund_worksWhenTheDestinationTokenIsNoEvmAddress() public {
+        DepositParams memory p = _session("non-evm-token", DEST, 10e6, "");
+        p.toToken = bytes32(type(uint256).max);
+        usdc.mint(_receiver(p), 10e6);
+        router.refund(p, address(usdc));
+        vm.assertEq(usdc.balanceOf(REFUND), 10e6, "refunded before expiry: the token is unusable here");
+    }
+
     // ------------------------------------------------------------------------ 9. smaller
 
     function test_adapter_RevertWhen_feeCapAboveWhole() public {
