@@ -357,7 +357,7 @@ impl Api {
         if a.status != 200 {
             bail!("get failed: {} {}", a.status, a.body);
         }
-        Ok(a.body)
+        session_of(a.body)
     }
 
     /// Polls until the session reaches `status` (or any terminal status if different), within `secs`.
@@ -373,6 +373,16 @@ impl Api {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+/// The session of a `{"session": {...}}` answer; anything else in the body is an error.
+pub fn session_of(body: Value) -> eyre::Result<Value> {
+    match body {
+        Value::Object(mut top) if top.len() == 1 && top.get("session").is_some_and(Value::is_object) => {
+            Ok(top.remove("session").unwrap_or_default())
+        }
+        other => bail!("expected {{\"session\": {{...}}}}, got {other}"),
     }
 }
 

@@ -9,7 +9,7 @@
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     sync::{Arc, atomic::Ordering},
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use alloy::{
@@ -93,10 +93,6 @@ enum ExecError {
     Store(#[from] relayer_store::StoreError),
     #[error("signing: {0}")]
     Sign(String),
-}
-
-fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 /// What the simulation said about a job.
@@ -331,7 +327,7 @@ impl Executor {
             raw: Bytes::from(envelope.encoded_2718()),
             max_fee_per_gas,
             max_priority_fee_per_gas,
-            signed_at: now(),
+            signed_at: relayer_types::unix_now(),
         })
     }
 
@@ -399,7 +395,9 @@ impl Executor {
                 tracing::warn!(chain_id = chain.spec.chain_id, session_id = %intent.session_id, nonce, "nonce used without a known receipt; treating as done");
                 self.finish(nonce).await?;
             } else if let Some(last) = intent.attempts.last() {
-                if now().saturating_sub(last.signed_at) >= self.config.bump_after.as_secs() {
+                if relayer_types::unix_now().saturating_sub(last.signed_at)
+                    >= self.config.bump_after.as_secs()
+                {
                     self.bump(intent).await?;
                 } else if !self.announced.contains(&last.tx_hash) {
                     let last = last.clone();

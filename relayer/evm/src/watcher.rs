@@ -109,13 +109,10 @@ pub fn decode_logs(chain: &EvmChain, sink: &impl EventSink, logs: &[Log]) -> Vec
             let Some(session) = session_from_topic(settled.sessionId) else {
                 continue;
             };
-            // `IDepositRouter.Outcome` is a uint8 in the ABI: 0 Delivered, 1 Bounced, 2 Refunded.
-            let outcome = match settled.outcome {
-                0 => Outcome::Delivered,
-                1 => Outcome::Bounced,
-                2 => Outcome::Refunded,
-                other => {
-                    tracing::error!(outcome = other, "unknown settlement outcome; event skipped");
+            let outcome = match Outcome::try_from(settled.outcome) {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    tracing::error!(%error, "event skipped");
                     continue;
                 }
             };

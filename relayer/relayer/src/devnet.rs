@@ -194,9 +194,7 @@ async fn run(dir: &Path, port: u16, rpc_port: u16) -> eyre::Result<()> {
     provider
         .raw_request::<_, ()>("anvil_setBalance".into(), (relayer_key.address(), U256::from(10u128.pow(21))))
         .await?;
-    let mut key_bytes = [0u8; 16];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut key_bytes);
-    let api_key = format!("dk_{}", hex::encode(key_bytes));
+    let api_key = format!("dk_{}", hex::encode(crate::random_bytes::<16>()));
     let key_hash = hex::encode(crate::api::auth::hash_api_key(&api_key));
     let text = config_text(&ConfigParams {
         data_dir: data_dir.clone(),

@@ -7,14 +7,13 @@
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     sync::{Arc, Mutex, PoisonError, RwLock},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use alloy::{
     primitives::{Address, B256},
     providers::Provider,
 };
-use rand::RngCore;
 use relayer_evm::{
     EvmChain, commitment,
     executor::{ExecutorHandle, Job},
@@ -23,14 +22,9 @@ use relayer_evm::{
 use relayer_store::{Store, StoreError, UpdateError, update_session};
 use relayer_types::{
     Action, ClientSecret, Destination, DisplayInfo, PaymentMethod, Session, SessionEvent, SessionId,
-    SessionStatus, StateError,
+    SessionStatus, StateError, unix_now,
 };
 use tokio_util::sync::CancellationToken;
-
-/// Current unix time in seconds.
-pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
-}
 
 /// Why an engine operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -88,12 +82,6 @@ pub struct Engine {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn random16() -> [u8; 16] {
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes
 }
 
 impl Engine {
@@ -157,8 +145,8 @@ impl Engine {
     pub fn create_session(&self, new: NewSession) -> Result<Session, EngineError> {
         let now = unix_now();
         let session = Session {
-            id: SessionId::from_bytes(random16()),
-            client_secret: ClientSecret::from_bytes(random16()),
+            id: SessionId::from_bytes(crate::random_bytes()),
+            client_secret: ClientSecret::from_bytes(crate::random_bytes()),
             status: SessionStatus::RequiresPaymentMethod,
             destination: new.destination,
             display: new.display,

@@ -12,3 +12,10 @@ pub mod telemetry;
 
 pub use config::Config;
 pub use node::Node;
+
+/// `N` bytes from the thread-local CSPRNG: session ids, client secrets, API keys, request ids.
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    bytes
+}

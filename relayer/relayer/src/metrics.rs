@@ -1,11 +1,37 @@
 //! `/metrics` in the Prometheus text format: sessions by status, settlements by chain and outcome,
 //! watcher lag and RPC errors per chain, broadcasts, HTTP responses by class.
 
-use std::{fmt::Write, sync::atomic::Ordering};
+use std::{
+    fmt::Write,
+    sync::atomic::{AtomicU64, Ordering},
+};
 
 use relayer_types::SessionStatus;
 
-use crate::{api::HttpCounters, engine::Engine};
+use crate::engine::Engine;
+
+/// HTTP responses by status class, counted by the API's middleware.
+#[derive(Debug, Default)]
+pub struct HttpCounters {
+    /// 2xx and 3xx responses.
+    pub ok: AtomicU64,
+    /// 4xx responses.
+    pub client_errors: AtomicU64,
+    /// 5xx responses.
+    pub server_errors: AtomicU64,
+}
+
+impl HttpCounters {
+    /// Counts one response with `status`.
+    pub fn record(&self, status: u16) {
+        let counter = match status {
+            200..=399 => &self.ok,
+            400..=499 => &self.client_errors,
+            _ => &self.server_errors,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
 
 /// Reads one counter of a chain.
 type ReadStat = fn(&relayer_evm::ChainStats) -> u64;
@@ -70,4 +96,20 @@ pub fn render(engine: &Engine, http: &HttpCounters) -> String {
             .map(|(class, c)| (format!("class=\"{class}\""), c.load(Ordering::Relaxed))),
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_counters_count_responses_by_status_class() {
+        let counters = HttpCounters::default();
+        for status in [200, 201, 304, 400, 401, 404, 422, 500, 503] {
+            counters.record(status);
+        }
+        assert_eq!(counters.ok.load(Ordering::Relaxed), 3);
+        assert_eq!(counters.client_errors.load(Ordering::Relaxed), 4);
+        assert_eq!(counters.server_errors.load(Ordering::Relaxed), 2);
+    }
 }

@@ -13,9 +13,10 @@ use relayer_store::{SledStore, Store};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    api::{self, AppState, HttpCounters},
+    api::{self, AppState},
     config::Config,
     engine::Engine,
+    metrics::HttpCounters,
 };
 
 /// A started relayer.

@@ -202,6 +202,25 @@ pub enum Outcome {
     Refunded,
 }
 
+/// A `Settled` event carried an outcome the router does not define.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unknown settlement outcome {0}")]
+pub struct UnknownOutcome(pub u8);
+
+impl TryFrom<u8> for Outcome {
+    type Error = UnknownOutcome;
+
+    /// `IDepositRouter.Outcome` is a `uint8` in the ABI, in declaration order.
+    fn try_from(value: u8) -> Result<Self, Self::Error> {
+        match value {
+            0 => Ok(Self::Delivered),
+            1 => Ok(Self::Bounced),
+            2 => Ok(Self::Refunded),
+            other => Err(UnknownOutcome(other)),
+        }
+    }
+}
+
 /// A router `Settled` event for this session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settlement {
@@ -401,6 +420,15 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outcome_mirrors_the_solidity_enum_in_declaration_order() {
+        assert_eq!(Outcome::try_from(0), Ok(Outcome::Delivered));
+        assert_eq!(Outcome::try_from(1), Ok(Outcome::Bounced));
+        assert_eq!(Outcome::try_from(2), Ok(Outcome::Refunded));
+        assert_eq!(Outcome::try_from(3), Err(UnknownOutcome(3)));
+        assert_eq!(Outcome::try_from(u8::MAX), Err(UnknownOutcome(u8::MAX)));
+    }
     use SessionStatus::*;
 
     const EXPIRES: u64 = 1_700_003_600;

@@ -9,13 +9,7 @@ pub mod error;
 pub mod json;
 pub mod views;
 
-use std::{
-    collections::HashMap,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-};
+use std::{collections::HashMap, sync::Arc};
 
 use alloy::primitives::B256;
 use axum::{
@@ -26,7 +20,6 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post, put},
 };
-use rand::RngCore;
 use relayer_types::{Session, SessionId, StateError};
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -36,18 +29,10 @@ use self::{
     error::ApiError,
     json::{JsonObject, MAX_BODY_BYTES, object, only, opt_string, string},
 };
-use crate::engine::{Engine, EngineError};
-
-/// HTTP counters by status class, for `/metrics`.
-#[derive(Debug, Default)]
-pub struct HttpCounters {
-    /// 2xx responses.
-    pub ok: AtomicU64,
-    /// 4xx responses.
-    pub client_errors: AtomicU64,
-    /// 5xx responses.
-    pub server_errors: AtomicU64,
-}
+use crate::{
+    engine::{Engine, EngineError},
+    metrics::HttpCounters,
+};
 
 /// Shared state of the handlers.
 #[derive(Clone)]
@@ -90,21 +75,12 @@ async fn request_id(State(state): State<AppState>, req: Request, next: Next) -> 
                 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         })
         .map(str::to_owned);
-    let id = given.unwrap_or_else(|| {
-        let mut bytes = [0u8; 12];
-        rand::rng().fill_bytes(&mut bytes);
-        format!("req_{}", hex::encode(bytes))
-    });
+    let id = given.unwrap_or_else(|| format!("req_{}", hex::encode(crate::random_bytes::<12>())));
     let span =
         tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.uri().path());
     let mut response = next.run(req).instrument(span.clone()).await;
     let status = response.status();
-    let counter = match status.as_u16() {
-        200..=399 => &state.http.ok,
-        400..=499 => &state.http.client_errors,
-        _ => &state.http.server_errors,
-    };
-    counter.fetch_add(1, Ordering::Relaxed);
+    state.http.record(status.as_u16());
     span.in_scope(|| tracing::debug!(status = status.as_u16(), "response"));
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
@@ -196,13 +172,14 @@ async fn get_session(
 ) -> Result<Json<Value>, ApiError> {
     let who = caller(&headers, &state.api_keys)?;
     let session = load(&state, &session_id(&id)?)?;
+    // Wrapped like every other session response (Daimo's retrieve answers `{"session": ...}` too).
     if who == Caller::ApiKey {
-        return Ok(Json(views::session(&session, true)));
+        return Ok(Json(json!({ "session": views::session(&session, true) })));
     }
     if let Some(secret) = query.get("clientSecret") {
         check_client_secret(&session, secret)?;
     }
-    Ok(Json(views::session(&session, false)))
+    Ok(Json(json!({ "session": views::session(&session, false) })))
 }
 
 async fn set_payment_method(

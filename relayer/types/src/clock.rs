@@ -1,0 +1,9 @@
+//! The one place the wall clock is read. The state machine never reads it: every transition takes the
+//! time as a parameter, so tests can drive it with any clock.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Current unix time in seconds (0 if the clock is before 1970).
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
