@@ -57,6 +57,14 @@ fn field(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError::Field { field: field.into(), message: message.into() }
 }
 
+/// `value`, or an error naming `name` when it is below `min` (never silently raised to it).
+fn at_least(value: u64, min: u64, name: impl Into<String>) -> Result<u64, ConfigError> {
+    if value < min {
+        return Err(field(name, format!("must be at least {min}, got {value}")));
+    }
+    Ok(value)
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -289,10 +297,14 @@ impl Config {
                 router: c.router,
                 tokens,
                 confirmations: c.confirmations,
-                poll_interval: Duration::from_millis(c.poll_interval_ms.max(10)),
+                poll_interval: Duration::from_millis(at_least(
+                    c.poll_interval_ms,
+                    10,
+                    at("poll_interval_ms"),
+                )?),
                 start_block: c.start_block,
-                max_block_range: c.max_block_range.max(1),
-                rpc_timeout: Duration::from_millis(c.rpc_timeout_ms.max(100)),
+                max_block_range: at_least(c.max_block_range, 1, at("max_block_range"))?,
+                rpc_timeout: Duration::from_millis(at_least(c.rpc_timeout_ms, 100, at("rpc_timeout_ms"))?),
             });
         }
         // One receiver address must serve every EVM chain: that needs one router address everywhere.
@@ -316,8 +328,16 @@ impl Config {
             chains,
             executor: ExecutorConfig {
                 max_in_flight: raw.executor.max_in_flight,
-                bump_after: Duration::from_secs(raw.executor.bump_after_secs.max(1)),
-                poll_interval: Duration::from_millis(raw.executor.poll_interval_ms.max(10)),
+                bump_after: Duration::from_secs(at_least(
+                    raw.executor.bump_after_secs,
+                    1,
+                    "executor.bump_after_secs",
+                )?),
+                poll_interval: Duration::from_millis(at_least(
+                    raw.executor.poll_interval_ms,
+                    10,
+                    "executor.poll_interval_ms",
+                )?),
                 ..ExecutorConfig::default()
             },
         })
@@ -406,6 +426,27 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
                 "missing field `router`",
             ),
             (config("").replace("listen", "lisen"), "unknown field `lisen`"),
+            // Out-of-range tuning is refused with the field named, never silently clamped.
+            (
+                config("").replace("name = \"Base\"", "name = \"Base\"\npoll_interval_ms = 0"),
+                "chains[0].poll_interval_ms: must be at least 10, got 0",
+            ),
+            (
+                config("").replace("name = \"Base\"", "name = \"Base\"\nmax_block_range = 0"),
+                "chains[0].max_block_range: must be at least 1, got 0",
+            ),
+            (
+                config("").replace("name = \"Base\"", "name = \"Base\"\nrpc_timeout_ms = 5"),
+                "chains[0].rpc_timeout_ms: must be at least 100, got 5",
+            ),
+            (
+                config("") + "[executor]\nbump_after_secs = 0\n",
+                "executor.bump_after_secs: must be at least 1, got 0",
+            ),
+            (
+                config("") + "[executor]\npoll_interval_ms = 1\n",
+                "executor.poll_interval_ms: must be at least 10, got 1",
+            ),
             (
                 config(
                     "[[chains]]\nchain_id = 1\nname = \"Ethereum\"\nrpc_url = \"http://x\"\nrouter = \"0x00000000000000000000000000000000000000bb\"\ntokens = [{ address = \"0x00000000000000000000000000000000000000cc\", symbol = \"USDC\", decimals = 6 }]",
