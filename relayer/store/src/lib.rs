@@ -1,8 +1,9 @@
 //! Persistence for the relayer: sessions (versioned, compare-and-swap updates), the receiver index,
 //! watcher cursors with the block hashes needed to detect reorgs, and send intents. The [`Store`]
 //! trait speaks only domain types; [`SledStore`] is the embedded default. Every write that matters is
-//! flushed to disk before the call returns.
+//! flushed to disk before the call returns. [`conformance`] is the behaviour every backend must show.
 
+pub mod conformance;
 mod sled_store;
 
 use relayer_types::{Address, B256, Intent, Session, SessionId};

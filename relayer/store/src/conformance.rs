@@ -1,0 +1,224 @@
+//! The behaviour every [`Store`] backend must have, as one suite generic over the backend. A backend's
+//! test file implements [`Backend`] (where a store keeps its data, how to open it) and invokes
+//! [`store_conformance!`](crate::store_conformance), which makes one named `#[test]` per check. The sled
+//! backend runs it in `tests/store.rs`; a networked backend runs it unchanged.
+#![allow(clippy::missing_panics_doc)]
+
+use std::collections::BTreeMap;
+
+use relayer_types::{
+    Action, Address, Attempt, B256, Bytes, ClientSecret, Destination, DisplayInfo, Intent, Session,
+    SessionId, SessionStatus, TokenRef, U256,
+};
+
+use crate::{Cursor, Store, StoreError, UpdateError, update_session};
+
+/// A backend under test.
+pub trait Backend {
+    /// The store it opens.
+    type Store: Store;
+    /// Where one store keeps its data (a temporary directory, a scratch database); dropped at the end.
+    type Place;
+    /// A new, empty place.
+    fn place(&self) -> Self::Place;
+    /// Opens the store at `place`; opening it again after dropping the first must see the same data.
+    fn open(&self, place: &Self::Place) -> Self::Store;
+}
+
+/// One `#[test]` per conformance check, for the [`Backend`] value `$backend`.
+#[macro_export]
+macro_rules! store_conformance {
+    ($backend:expr) => {
+        #[test]
+        fn sessions_survive_reopening_the_store() {
+            $crate::conformance::sessions_survive_reopening_the_store(&$backend);
+        }
+        #[test]
+        fn inserting_an_existing_id_fails_and_changes_nothing() {
+            $crate::conformance::inserting_an_existing_id_fails_and_changes_nothing(&$backend);
+        }
+        #[test]
+        fn replace_rejects_a_stale_version() {
+            $crate::conformance::replace_rejects_a_stale_version(&$backend);
+        }
+        #[test]
+        fn update_session_applies_the_change_and_reports_rejections() {
+            $crate::conformance::update_session_applies_the_change_and_reports_rejections(&$backend);
+        }
+        #[test]
+        fn scan_visits_every_session() {
+            $crate::conformance::scan_visits_every_session(&$backend);
+        }
+        #[test]
+        fn cursor_rollback_forgets_hashes_of_the_abandoned_branch() {
+            $crate::conformance::cursor_rollback_forgets_hashes_of_the_abandoned_branch(&$backend);
+        }
+        #[test]
+        fn intents_are_listed_by_nonce_per_chain_and_signer() {
+            $crate::conformance::intents_are_listed_by_nonce_per_chain_and_signer(&$backend);
+        }
+    };
+}
+
+/// A session fixture; `n` varies its id.
+pub fn session(n: u8) -> Session {
+    Session {
+        id: SessionId::from_bytes([n; 16]),
+        client_secret: ClientSecret::from_bytes([n ^ 0xff; 16]),
+        status: SessionStatus::RequiresPaymentMethod,
+        destination: Destination {
+            address: Address::repeat_byte(0xd0),
+            token: TokenRef {
+                chain_id: 8453,
+                chain_name: "Base".into(),
+                address: Address::repeat_byte(0x83),
+                symbol: "USDC".into(),
+                decimals: 6,
+            },
+            amount: Some(U256::from(10_000_000u64)),
+            calldata: Some(Bytes::from(vec![1, 2, 3])),
+            delivery: None,
+        },
+        display: DisplayInfo {
+            title: "t".into(),
+            verb: "v".into(),
+            theme_css_url: None,
+            payment_options: None,
+        },
+        metadata: Some(BTreeMap::from([("orderId".into(), "123".into())])),
+        refund_address: None,
+        payment_method: None,
+        created_at: 1,
+        expires_at: 2,
+        deposits: vec![],
+        settlements: vec![],
+    }
+}
+
+/// An intent fixture at `nonce`.
+pub fn intent(nonce: u64) -> Intent {
+    Intent {
+        chain_id: 8453,
+        signer: Address::repeat_byte(0x5e),
+        nonce,
+        session_id: SessionId::from_bytes([1; 16]),
+        action: Action::Settle { token: Address::repeat_byte(0x83) },
+        attempts: vec![Attempt {
+            tx_hash: B256::repeat_byte(9),
+            raw: Bytes::from(vec![0x02, 0xf8]),
+            max_fee_per_gas: 2,
+            max_priority_fee_per_gas: 1,
+            signed_at: 3,
+        }],
+    }
+}
+
+/// Check: sessions survive reopening the store.
+pub fn sessions_survive_reopening_the_store<B: Backend>(backend: &B) {
+    let place = backend.place();
+    {
+        let store = backend.open(&place);
+        store.insert_session(&session(1)).expect("insert");
+        store.index_receiver(Address::repeat_byte(0xee), &session(1).id).expect("index");
+    }
+    let store = backend.open(&place);
+    let stored = store.session(&session(1).id).expect("read").expect("present");
+    assert_eq!(stored.value, session(1));
+    assert_eq!(stored.version, 1);
+    assert_eq!(store.session_by_receiver(Address::repeat_byte(0xee)).expect("read"), Some(session(1).id));
+}
+
+/// Check: inserting an existing id fails and changes nothing.
+pub fn inserting_an_existing_id_fails_and_changes_nothing<B: Backend>(backend: &B) {
+    let place = backend.place();
+    let store = backend.open(&place);
+    store.insert_session(&session(1)).expect("insert");
+    let mut other = session(1);
+    other.display.title = "other".into();
+    assert!(matches!(store.insert_session(&other), Err(StoreError::AlreadyExists(_))));
+    assert_eq!(store.session(&other.id).expect("read").expect("present").value.display.title, "t");
+}
+
+/// Check: replace rejects a stale version.
+pub fn replace_rejects_a_stale_version<B: Backend>(backend: &B) {
+    let place = backend.place();
+    let store = backend.open(&place);
+    let mut s = session(1);
+    store.insert_session(&s).expect("insert");
+    s.status = SessionStatus::WaitingPayment;
+    assert_eq!(store.replace_session(&s, 1).expect("replace"), Some(2));
+    s.status = SessionStatus::Expired;
+    assert_eq!(store.replace_session(&s, 1).expect("stale replace"), None, "stale write must lose");
+    assert_eq!(
+        store.session(&s.id).expect("read").expect("present").value.status,
+        SessionStatus::WaitingPayment
+    );
+}
+
+/// Check: update session applies the change and reports rejections.
+pub fn update_session_applies_the_change_and_reports_rejections<B: Backend>(backend: &B) {
+    let place = backend.place();
+    let store = backend.open(&place);
+    store.insert_session(&session(1)).expect("insert");
+    let updated = update_session(&store as &dyn Store, &session(1).id, |s| {
+        s.status = SessionStatus::WaitingPayment;
+        Ok::<_, ()>(true)
+    })
+    .expect("update");
+    assert_eq!(updated.status, SessionStatus::WaitingPayment);
+    let rejected = update_session(&store as &dyn Store, &session(1).id, |_| Err::<bool, _>("no"));
+    assert!(matches!(rejected, Err(UpdateError::Rejected("no"))));
+    assert!(matches!(
+        update_session(&store as &dyn Store, &session(9).id, |_| Ok::<_, ()>(true)),
+        Err(UpdateError::Store(StoreError::NotFound(_)))
+    ));
+}
+
+/// Check: scan visits every session.
+pub fn scan_visits_every_session<B: Backend>(backend: &B) {
+    let place = backend.place();
+    let store = backend.open(&place);
+    for n in 1..=5 {
+        store.insert_session(&session(n)).expect("insert");
+    }
+    let mut seen = vec![];
+    store.scan_sessions(&mut |s| seen.push(s.id)).expect("scan");
+    assert_eq!(seen.len(), 5);
+}
+
+/// Check: cursor rollback forgets hashes of the abandoned branch.
+pub fn cursor_rollback_forgets_hashes_of_the_abandoned_branch<B: Backend>(backend: &B) {
+    let place = backend.place();
+    let store = backend.open(&place);
+    let blocks: Vec<(u64, B256)> = (1..=10).map(|n| (n, B256::with_last_byte(n as u8))).collect();
+    store.set_cursor(8453, Cursor { block: 10, hash: blocks[9].1 }, &blocks).expect("advance");
+    assert_eq!(store.block_hash(8453, 7).expect("read"), Some(B256::with_last_byte(7)));
+
+    store.set_cursor(8453, Cursor { block: 6, hash: blocks[5].1 }, &[]).expect("roll back");
+    assert_eq!(store.cursor(8453).expect("read"), Some(Cursor { block: 6, hash: blocks[5].1 }));
+    assert_eq!(store.block_hash(8453, 7).expect("read"), None, "abandoned branch forgotten");
+    assert_eq!(store.block_hash(8453, 6).expect("read"), Some(B256::with_last_byte(6)));
+    assert_eq!(store.cursor(1).expect("read"), None, "chains are separate");
+
+    store.prune_block_hashes(8453, 5).expect("prune");
+    assert_eq!(store.block_hash(8453, 4).expect("read"), None);
+    assert_eq!(store.block_hash(8453, 5).expect("read"), Some(B256::with_last_byte(5)));
+}
+
+/// Check: intents are listed by nonce per chain and signer.
+pub fn intents_are_listed_by_nonce_per_chain_and_signer<B: Backend>(backend: &B) {
+    let place = backend.place();
+    let store = backend.open(&place);
+    for nonce in [300, 2, 17] {
+        store.put_intent(&intent(nonce)).expect("put");
+    }
+    let mut other_chain = intent(5);
+    other_chain.chain_id = 1;
+    store.put_intent(&other_chain).expect("put");
+    let nonces: Vec<u64> =
+        store.intents(8453, Address::repeat_byte(0x5e)).expect("list").iter().map(|i| i.nonce).collect();
+    assert_eq!(nonces, vec![2, 17, 300]);
+    store.delete_intent(8453, Address::repeat_byte(0x5e), 17).expect("delete");
+    assert_eq!(store.intents(8453, Address::repeat_byte(0x5e)).expect("list").len(), 2);
+    assert_eq!(store.intents(1, Address::repeat_byte(0x5e)).expect("list").len(), 1);
+}
