@@ -38,6 +38,9 @@ pub enum EngineError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The session's destination chain is not (or no longer) configured on this relayer.
+    #[error("chain {0} is not configured")]
+    ChainNotConfigured(u64),
 }
 
 impl From<UpdateError<StateError>> for EngineError {
@@ -174,7 +177,7 @@ impl Engine {
     /// fixed at creation, so any loaded copy of the session serves; the status check runs on the latest.
     pub fn set_evm_payment_method(&self, session: &Session) -> Result<Session, EngineError> {
         let id = &session.id;
-        let receiver = self.receiver_of(session);
+        let receiver = self.receiver_of(session)?;
         let method = PaymentMethod::Evm { receiver, source: None, created_at: unix_now() };
         // Index before the status change is visible: a deposit seen right after must find its session.
         self.store.index_receiver(receiver, id)?;
@@ -182,10 +185,13 @@ impl Engine {
         self.apply(id, SessionEvent::PaymentMethodSet { method, now: unix_now() }, None)
     }
 
-    /// The session's receiver address (the same on every configured EVM chain).
-    pub fn receiver_of(&self, session: &Session) -> Address {
-        let chain = &self.chains[&session.destination.token.chain_id];
-        chain.deployment.receiver(&commitment(session))
+    /// The session's receiver address (the same on every configured EVM chain). Fails, rather than
+    /// panicking in a request handler, when the session's destination chain is not configured (a
+    /// session stored before the operator removed its chain from the config).
+    pub fn receiver_of(&self, session: &Session) -> Result<Address, EngineError> {
+        let chain_id = session.destination.token.chain_id;
+        let chain = self.chains.get(&chain_id).ok_or(EngineError::ChainNotConfigured(chain_id))?;
+        Ok(chain.deployment.receiver(&commitment(session)))
     }
 
     /// Looks at `tx_hash` right away on every chain and applies confirmed deposits into known receivers.
@@ -376,5 +382,50 @@ impl EventSink for Engine {
                 .map_err(|e| SinkError(e.to_string()))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use relayer_evm::chain::ChainSpec;
+    use relayer_store::{SledStore, conformance};
+
+    use super::*;
+
+    fn chain(chain_id: u64) -> Arc<EvmChain> {
+        let spec = ChainSpec {
+            chain_id,
+            name: "Base".into(),
+            rpc_url: "http://127.0.0.1:9".into(), // never contacted by these tests
+            router: Address::repeat_byte(0xaa),
+            tokens: vec![],
+            confirmations: 1,
+            poll_interval: Duration::from_secs(1),
+            start_block: None,
+            max_block_range: 1000,
+            rpc_timeout: Duration::from_secs(1),
+        };
+        Arc::new(EvmChain::connect(spec).expect("chain"))
+    }
+
+    #[test]
+    fn a_session_for_a_chain_no_longer_configured_is_refused_not_a_panic() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("open"));
+        let mut orphan = conformance::session(1); // destination on chain 8453
+        orphan.expires_at = u64::MAX;
+        store.insert_session(&orphan).expect("insert");
+        // The operator since removed chain 8453 from the config; only chain 1 is served.
+        let chains = BTreeMap::from([(1, chain(1))]);
+        let engine = Engine::new(store, chains, HashMap::new(), Duration::from_secs(3600)).expect("engine");
+
+        assert!(matches!(engine.receiver_of(&orphan), Err(EngineError::ChainNotConfigured(8453))));
+        let refused = engine.set_evm_payment_method(&orphan);
+        assert!(matches!(refused, Err(EngineError::ChainNotConfigured(8453))), "{refused:?}");
+        let stored = engine.session(&orphan.id).expect("session");
+        assert_eq!(stored.status, SessionStatus::RequiresPaymentMethod, "nothing changed");
+        assert_eq!(stored.payment_method, None);
     }
 }

@@ -108,6 +108,11 @@ fn engine_error(e: EngineError) -> ApiError {
             "a different payment method is already set for this session",
             Some("paymentMethod.type"),
         ),
+        EngineError::ChainNotConfigured(chain_id) => ApiError::unprocessable(
+            "unsupported_destination",
+            format!("the session's destination chain {chain_id} is not served by this relayer"),
+            None,
+        ),
         EngineError::Store(e) => ApiError::internal(e),
     }
 }
