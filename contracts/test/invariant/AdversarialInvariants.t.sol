@@ -29,12 +29,13 @@ import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 ///   7 call (pulls all), open, USDC   8 source side: to USDC on another chain (bridgeable), 5 USDC
 ///   9 source side: to a token no route delivers (unusable here)
 /// Attacker sessions (USDC, open): final calls at another receiver (pull), the token (approve), the FEE
-/// token (approve: the cross-token standing approval), the relay, the router, the adapter and the factory.
+/// token (approve: the cross-token standing approval), the relay, the router, the adapter, the factory and
+/// the executor implementation.
 contract AdversarialHandler {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
     uint256 public constant VICTIMS = 10;
-    uint256 public constant ATTACKS = 7;
+    uint256 public constant ATTACKS = 8;
     uint256 public constant SESSIONS = VICTIMS + ATTACKS;
     uint256 public constant OTHER_CHAIN = 42161;
     uint256 public constant RELAYER_FUNDS = 1e15;
@@ -203,12 +204,21 @@ contract AdversarialHandler {
                 abi.encodeCall(adapter.bridge, (u, 1e6, OTHER_CHAIN, _b32(ATTACKER), ""))
             );
         }
+        if (k == 6) {
+            return _base(
+                i,
+                u,
+                address(factory),
+                0,
+                abi.encodeCall(IReceiverFactory.deploy, (keccak256(abi.encode(_sessions[0]))))
+            );
+        }
         return _base(
             i,
             u,
-            address(factory),
+            address(router.executorImplementation()),
             0,
-            abi.encodeCall(IReceiverFactory.deploy, (keccak256(abi.encode(_sessions[0]))))
+            abi.encodeCall(ICallExecutor.execute, (u, ATTACKER, "", ATTACKER))
         );
     }
 
