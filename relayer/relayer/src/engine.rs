@@ -106,22 +106,11 @@ impl Engine {
             unsettled: Mutex::default(),
             lifetime,
         };
-        let mut receivers = HashMap::new();
-        let mut unsettled = vec![];
-        let mut expiries = BTreeSet::new();
-        let mut counts: HashMap<SessionStatus, u64> = HashMap::new();
-        engine.store.scan_sessions(&mut |s| {
-            *counts.entry(s.status).or_default() += 1;
-            if let Some(r) = s.payment_method.as_ref().and_then(PaymentMethod::receiver) {
-                receivers.insert(r, s.id);
-            }
-            if !s.status.is_terminal() && s.status != SessionStatus::Processing {
-                expiries.insert((s.expires_at, s.id));
-            }
-            if s.deposits.len() > s.settlements.len() {
-                unsettled.push(s);
-            }
-        })?;
+        // Query-shaped reads: start-up costs what is open, not every session ever stored.
+        let receivers: HashMap<Address, SessionId> = engine.store.receivers()?.into_iter().collect();
+        let expiries: BTreeSet<(u64, SessionId)> = engine.store.expiring_sessions()?.into_iter().collect();
+        let counts = engine.store.status_counts()?;
+        let unsettled = engine.store.unsettled_sessions()?;
         *engine.receivers.write().unwrap_or_else(PoisonError::into_inner) = receivers;
         *lock(&engine.expiries) = expiries;
         *lock(&engine.counts) = counts;
@@ -364,18 +353,21 @@ impl EventSink for Engine {
 
     async fn reorg(&self, chain_id: u64, from_block: u64) -> Result<(), SinkError> {
         let mut orphaned = vec![];
-        self.store
-            .scan_sessions(&mut |s| {
-                for d in &s.deposits {
-                    if d.event.chain_id == chain_id && d.event.block_number >= from_block {
-                        orphaned.push((s.id, d.event));
-                    }
+        let touched =
+            self.store.sessions_touched_since(chain_id, from_block).map_err(|e| SinkError(e.to_string()))?;
+        for s in touched {
+            for d in &s.deposits {
+                if d.event.chain_id == chain_id && d.event.block_number >= from_block {
+                    orphaned.push((s.id, d.event));
                 }
-                if s.settlements.iter().any(|x| x.event.chain_id == chain_id && x.event.block_number >= from_block) {
-                    tracing::error!(session_id = %s.id, chain_id, from_block, "a settlement was reorganised away; deeper than the confirmations allow for");
-                }
-            })
-            .map_err(|e| SinkError(e.to_string()))?;
+            }
+            if s.settlements
+                .iter()
+                .any(|x| x.event.chain_id == chain_id && x.event.block_number >= from_block)
+            {
+                tracing::error!(session_id = %s.id, chain_id, from_block, "a settlement was reorganised away; deeper than the confirmations allow for");
+            }
+        }
         for (id, event) in orphaned {
             tracing::warn!(session_id = %id, chain_id, tx_hash = %event.tx_hash, "deposit orphaned by reorg");
             Engine::apply(self, &id, SessionEvent::DepositOrphaned(event), Some(event.tx_hash))

@@ -6,9 +6,11 @@
 
 use std::collections::BTreeMap;
 
+use std::collections::HashMap;
+
 use relayer_types::{
-    Action, Address, Attempt, B256, Bytes, ClientSecret, Destination, DisplayInfo, Intent, Session,
-    SessionId, SessionStatus, TokenRef, U256,
+    Action, Address, Attempt, B256, Bytes, ClientSecret, Deposit, Destination, DisplayInfo, EventId, Intent,
+    Outcome, Session, SessionId, SessionStatus, Settlement, TokenRef, U256,
 };
 
 use crate::{Cursor, Store, StoreError, UpdateError, update_session};
@@ -52,6 +54,14 @@ macro_rules! store_conformance {
         #[test]
         fn cursor_rollback_forgets_hashes_of_the_abandoned_branch() {
             $crate::conformance::cursor_rollback_forgets_hashes_of_the_abandoned_branch(&$backend);
+        }
+        #[test]
+        fn queries_follow_every_transition_and_survive_reopening() {
+            $crate::conformance::queries_follow_every_transition_and_survive_reopening(&$backend);
+        }
+        #[test]
+        fn receivers_lists_every_indexed_receiver() {
+            $crate::conformance::receivers_lists_every_indexed_receiver(&$backend);
         }
         #[test]
         fn intents_are_listed_by_nonce_per_chain_and_signer() {
@@ -221,4 +231,113 @@ pub fn intents_are_listed_by_nonce_per_chain_and_signer<B: Backend>(backend: &B)
     store.delete_intent(8453, Address::repeat_byte(0x5e), 17).expect("delete");
     assert_eq!(store.intents(8453, Address::repeat_byte(0x5e)).expect("list").len(), 2);
     assert_eq!(store.intents(1, Address::repeat_byte(0x5e)).expect("list").len(), 1);
+}
+
+fn event(chain_id: u64, block_number: u64) -> EventId {
+    EventId { chain_id, block_number, tx_hash: B256::with_last_byte(block_number as u8), log_index: 0 }
+}
+
+/// A deposit fixture in `block_number` of `chain_id`.
+pub fn deposit(chain_id: u64, block_number: u64) -> Deposit {
+    let token = session(0).destination.token;
+    Deposit {
+        event: event(chain_id, block_number),
+        block_hash: B256::repeat_byte(0xbb),
+        from: Address::repeat_byte(0xf0),
+        token,
+        amount: U256::from(10_000_000u64),
+    }
+}
+
+fn settlement(chain_id: u64, block_number: u64) -> Settlement {
+    Settlement {
+        event: event(chain_id, block_number),
+        token: Address::repeat_byte(0x83),
+        outcome: Outcome::Delivered,
+        amount: U256::from(10_000_000u64),
+        delivered: U256::from(10_000_000u64),
+        refunded: U256::ZERO,
+    }
+}
+
+fn ids(sessions: Vec<Session>) -> Vec<SessionId> {
+    let mut ids: Vec<SessionId> = sessions.into_iter().map(|s| s.id).collect();
+    ids.sort_by_key(|id| *id.as_bytes());
+    ids
+}
+
+fn counts(store: &impl Store) -> HashMap<SessionStatus, u64> {
+    let mut counts = store.status_counts().expect("counts");
+    counts.retain(|_, n| *n != 0);
+    counts
+}
+
+/// Check: the query-shaped reads (expiring, unsettled, touched since a block, status counts) follow
+/// every transition, ignore a write that lost its race, and survive reopening.
+pub fn queries_follow_every_transition_and_survive_reopening<B: Backend>(backend: &B) {
+    use SessionStatus::{Expired, Processing, RequiresPaymentMethod, Succeeded};
+    let place = backend.place();
+    let (mut a, mut b) = (session(1), session(2));
+    a.expires_at = 50;
+    b.expires_at = 40;
+    {
+        let store = backend.open(&place);
+        store.insert_session(&a).expect("insert");
+        store.insert_session(&b).expect("insert");
+        assert_eq!(store.expiring_sessions().expect("expiring"), vec![(40, b.id), (50, a.id)]);
+        assert_eq!(counts(&store), HashMap::from([(RequiresPaymentMethod, 2)]));
+        assert!(store.unsettled_sessions().expect("unsettled").is_empty());
+
+        // A deposit in block 100: processing, unsettled, touched from block 100 down.
+        a.status = Processing;
+        a.deposits.push(deposit(8453, 100));
+        assert_eq!(store.replace_session(&a, 1).expect("replace"), Some(2));
+        assert_eq!(store.expiring_sessions().expect("expiring"), vec![(40, b.id)]);
+        assert_eq!(ids(store.unsettled_sessions().expect("unsettled")), vec![a.id]);
+        assert_eq!(ids(store.sessions_touched_since(8453, 100).expect("touched")), vec![a.id]);
+        assert_eq!(ids(store.sessions_touched_since(8453, 90).expect("touched")), vec![a.id]);
+        assert!(store.sessions_touched_since(8453, 101).expect("touched").is_empty());
+        assert!(store.sessions_touched_since(1, 0).expect("touched").is_empty(), "chains are separate");
+        assert_eq!(counts(&store), HashMap::from([(RequiresPaymentMethod, 1), (Processing, 1)]));
+
+        // Its settlement in block 105: succeeded, settled, touched up to 105.
+        a.status = Succeeded;
+        a.settlements.push(settlement(8453, 105));
+        assert_eq!(store.replace_session(&a, 2).expect("replace"), Some(3));
+        assert!(store.unsettled_sessions().expect("unsettled").is_empty());
+        assert_eq!(ids(store.sessions_touched_since(8453, 101).expect("touched")), vec![a.id]);
+        assert!(store.sessions_touched_since(8453, 106).expect("touched").is_empty());
+
+        // A write that lost its race changes no index.
+        let mut stale = a.clone();
+        stale.status = Expired;
+        stale.deposits.clear();
+        stale.settlements.clear();
+        assert_eq!(store.replace_session(&stale, 2).expect("stale"), None);
+        assert_eq!(counts(&store), HashMap::from([(RequiresPaymentMethod, 1), (Succeeded, 1)]));
+        assert_eq!(ids(store.sessions_touched_since(8453, 0).expect("touched")), vec![a.id]);
+
+        b.status = Expired;
+        assert_eq!(store.replace_session(&b, 1).expect("replace"), Some(2));
+        assert!(store.expiring_sessions().expect("expiring").is_empty());
+    }
+    let store = backend.open(&place);
+    assert!(store.expiring_sessions().expect("expiring").is_empty());
+    assert!(store.unsettled_sessions().expect("unsettled").is_empty());
+    assert_eq!(ids(store.sessions_touched_since(8453, 100).expect("touched")), vec![a.id]);
+    assert_eq!(counts(&store), HashMap::from([(Succeeded, 1), (Expired, 1)]));
+}
+
+/// Check: receivers lists every indexed receiver.
+pub fn receivers_lists_every_indexed_receiver<B: Backend>(backend: &B) {
+    let place = backend.place();
+    let store = backend.open(&place);
+    store.index_receiver(Address::repeat_byte(1), &session(1).id).expect("index");
+    store.index_receiver(Address::repeat_byte(2), &session(2).id).expect("index");
+    let mut listed = store.receivers().expect("receivers");
+    listed.sort();
+    assert_eq!(
+        listed,
+        vec![(Address::repeat_byte(1), session(1).id), (Address::repeat_byte(2), session(2).id)]
+    );
 }

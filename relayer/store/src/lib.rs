@@ -6,7 +6,9 @@
 pub mod conformance;
 mod sled_store;
 
-use relayer_types::{Address, B256, Intent, Session, SessionId};
+use std::collections::HashMap;
+
+use relayer_types::{Address, B256, Intent, Session, SessionId, SessionStatus};
 use serde::{Deserialize, Serialize};
 
 pub use sled_store::SledStore;
@@ -26,6 +28,26 @@ pub enum StoreError {
     /// No session with this id.
     #[error("session {0} not found")]
     NotFound(SessionId),
+    /// The stored data has a schema this build cannot read.
+    #[error(
+        "the store has schema version {found}, newer than this relayer supports ({supported}); run a relayer \
+         that supports it, or restore a backup taken before the upgrade"
+    )]
+    Schema {
+        /// Version found on disk.
+        found: u32,
+        /// Newest version this build reads.
+        supported: u32,
+    },
+}
+
+impl StoreError {
+    /// Whether trying again later can succeed: true for backend failures (a full disk, an I/O error);
+    /// false for what the data itself rules out (unreadable values, duplicates, a missing session, a
+    /// newer schema).
+    pub const fn can_retry(&self) -> bool {
+        matches!(self, Self::Backend(_))
+    }
 }
 
 /// A value with the version it was stored at; updates must name the version they replace.
@@ -58,8 +80,26 @@ pub trait Store: Send + Sync + 'static {
     /// if someone else wrote first (re-read and retry).
     fn replace_session(&self, session: &Session, expected_version: u64) -> Result<Option<u64>, StoreError>;
 
-    /// Calls `visit` with every session.
+    /// Calls `visit` with every session (maintenance only: the relayer's own paths use the queries
+    /// below, whose cost follows the sessions they return, not all sessions ever stored).
     fn scan_sessions(&self, visit: &mut dyn FnMut(Session)) -> Result<(), StoreError>;
+
+    /// Sessions that can still expire (`requires_payment_method`, `waiting_payment`), as
+    /// `(expires_at, id)` in expiry order.
+    fn expiring_sessions(&self) -> Result<Vec<(u64, SessionId)>, StoreError>;
+
+    /// Sessions holding deposits that no settlement has matched yet.
+    fn unsettled_sessions(&self) -> Result<Vec<Session>, StoreError>;
+
+    /// Sessions with a deposit or settlement in block `from_block` or later on `chain_id` (what a reorg
+    /// from that block may have touched).
+    fn sessions_touched_since(&self, chain_id: u64, from_block: u64) -> Result<Vec<Session>, StoreError>;
+
+    /// How many sessions are in each status.
+    fn status_counts(&self) -> Result<HashMap<SessionStatus, u64>, StoreError>;
+
+    /// Every indexed receiver and its session.
+    fn receivers(&self) -> Result<Vec<(Address, SessionId)>, StoreError>;
 
     /// Records that `receiver` belongs to session `id`.
     fn index_receiver(&self, receiver: Address, id: &SessionId) -> Result<(), StoreError>;

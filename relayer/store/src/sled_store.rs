@@ -1,17 +1,32 @@
 //! The embedded backend: one sled tree per entity, JSON values wrapped in a version envelope.
 //! Keys: sessions by id bytes; receivers by address; cursors and block hashes by chain id (big
 //! endian) so scans come out in block order; intents by chain ‖ signer ‖ nonce.
+//!
+//! Session indexes, written in the same transaction as the session itself so they can never disagree
+//! with it: `expiring` (expires_at ‖ id) for sessions that can still expire, `unsettled` (id) for
+//! sessions holding unmatched deposits, `touched` (chain ‖ block ‖ id) for every block a session has
+//! a deposit or settlement in, and `counts` (status → count). `meta` holds the schema version; a store
+//! written before the indexes existed (version 1, no `meta`) is indexed once when opened.
 
 use std::{
+    collections::{BTreeSet, HashMap},
     io::ErrorKind,
     path::Path,
     time::{Duration, Instant},
 };
 
-use relayer_types::{Address, B256, Intent, Session, SessionId};
+use relayer_types::{Address, B256, Intent, Session, SessionId, SessionStatus};
 use serde::{Serialize, de::DeserializeOwned};
+use sled::{
+    Transactional,
+    transaction::{ConflictableTransactionError, TransactionError, TransactionalTree},
+};
 
 use crate::{Cursor, Store, StoreError, Versioned};
+
+/// The schema this build writes: 2 added the session indexes and `meta`.
+const SCHEMA: u32 = 2;
+const SCHEMA_KEY: &[u8] = b"schema";
 
 /// sled-backed [`Store`].
 #[derive(Debug, Clone)]
@@ -22,10 +37,105 @@ pub struct SledStore {
     cursors: sled::Tree,
     blocks: sled::Tree,
     intents: sled::Tree,
+    expiring: sled::Tree,
+    unsettled: sled::Tree,
+    touched: sled::Tree,
+    counts: sled::Tree,
+    meta: sled::Tree,
 }
 
 fn backend(e: sled::Error) -> StoreError {
     StoreError::Backend(e.to_string())
+}
+
+fn transaction(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => backend(e),
+    }
+}
+
+/// The index entries one version of a session owns.
+struct IndexEntries {
+    status: SessionStatus,
+    expiring: Option<Vec<u8>>,
+    unsettled: bool,
+    touched: BTreeSet<Vec<u8>>,
+}
+
+impl IndexEntries {
+    fn of(session: &Session) -> Self {
+        let id = session.id.as_bytes();
+        let expiring =
+            matches!(session.status, SessionStatus::RequiresPaymentMethod | SessionStatus::WaitingPayment)
+                .then(|| [&session.expires_at.to_be_bytes()[..], &id[..]].concat());
+        let events =
+            session.deposits.iter().map(|d| d.event).chain(session.settlements.iter().map(|x| x.event));
+        let touched =
+            events.map(|e| [&block_key(e.chain_id, e.block_number)[..], &id[..]].concat()).collect();
+        Self {
+            status: session.status,
+            expiring,
+            unsettled: session.deposits.len() > session.settlements.len(),
+            touched,
+        }
+    }
+}
+
+/// The index trees inside one transaction.
+struct Indexes<'a> {
+    expiring: &'a TransactionalTree,
+    unsettled: &'a TransactionalTree,
+    touched: &'a TransactionalTree,
+    counts: &'a TransactionalTree,
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+impl Indexes<'_> {
+    /// Moves the indexes of session `id` from `old` (none for a new session) to `new`.
+    fn update(&self, id: &SessionId, old: Option<&IndexEntries>, new: &IndexEntries) -> TxResult<()> {
+        if let Some(old) = old {
+            if let Some(key) = &old.expiring {
+                self.expiring.remove(key.as_slice())?;
+            }
+            for key in old.touched.difference(&new.touched) {
+                self.touched.remove(key.as_slice())?;
+            }
+            if old.status != new.status {
+                self.count(old.status, -1)?;
+            }
+        }
+        if let Some(key) = &new.expiring {
+            self.expiring.insert(key.as_slice(), &[][..])?;
+        }
+        if new.unsettled {
+            self.unsettled.insert(&id.as_bytes()[..], &[][..])?;
+        } else {
+            self.unsettled.remove(&id.as_bytes()[..])?;
+        }
+        for key in &new.touched {
+            self.touched.insert(key.as_slice(), &[][..])?;
+        }
+        if old.is_none_or(|old| old.status != new.status) {
+            self.count(new.status, 1)?;
+        }
+        Ok(())
+    }
+
+    fn count(&self, status: SessionStatus, delta: i64) -> TxResult<()> {
+        let key = status.as_str().as_bytes();
+        let current = match self.counts.get(key)? {
+            Some(v) => u64::from_be_bytes(fixed(&v, "status count").map_err(abort)?),
+            None => 0,
+        };
+        self.counts.insert(key, &current.saturating_add_signed(delta).to_be_bytes()[..])?;
+        Ok(())
+    }
+}
+
+fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(e)
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
@@ -34,6 +144,11 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Codec(e.to_string()))
+}
+
+/// `bytes` as exactly `N` bytes, or an error naming the index or value (`what`) that is malformed.
+fn fixed<const N: usize>(bytes: &[u8], what: &str) -> Result<[u8; N], StoreError> {
+    bytes.try_into().map_err(|_| StoreError::Codec(format!("malformed {what}")))
 }
 
 fn block_key(chain_id: u64, number: u64) -> [u8; 16] {
@@ -65,14 +180,112 @@ impl SledStore {
             }
         };
         let tree = |name: &str| db.open_tree(name).map_err(backend);
-        Ok(Self {
+        let store = Self {
             sessions: tree("sessions")?,
             receivers: tree("receivers")?,
             cursors: tree("cursors")?,
             blocks: tree("blocks")?,
             intents: tree("intents")?,
+            expiring: tree("expiring")?,
+            unsettled: tree("unsettled")?,
+            touched: tree("touched")?,
+            counts: tree("counts")?,
+            meta: tree("meta")?,
             db,
-        })
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Brings a store written by an older build to [`SCHEMA`], or refuses one written by a newer build.
+    fn migrate(&self) -> Result<(), StoreError> {
+        let found = match self.meta.get(SCHEMA_KEY).map_err(backend)? {
+            Some(v) => u32::from_be_bytes(fixed(&v, "schema version")?),
+            None => 1, // no `meta`: written before it existed (or brand new)
+        };
+        if found > SCHEMA {
+            return Err(StoreError::Schema { found, supported: SCHEMA });
+        }
+        if found < SCHEMA {
+            // 1 → 2: index every stored session once. Idempotent: a crash here repeats it on reopen,
+            // because the version is written last.
+            for tree in [&self.expiring, &self.unsettled, &self.touched, &self.counts] {
+                tree.clear().map_err(backend)?;
+            }
+            let mut indexed = 0u64;
+            for entry in self.sessions.iter() {
+                let (_, value) = entry.map_err(backend)?;
+                let session = decode::<Versioned<Session>>(&value)?.value;
+                self.index_transaction(|ix| ix.update(&session.id, None, &IndexEntries::of(&session)))?;
+                indexed += 1;
+            }
+            self.meta.insert(SCHEMA_KEY, &SCHEMA.to_be_bytes()[..]).map_err(backend)?;
+            self.flush()?;
+            if indexed != 0 {
+                tracing::info!(from = found, to = SCHEMA, sessions = indexed, "store migrated");
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `f` over the index trees in one transaction.
+    fn index_transaction(&self, f: impl Fn(&Indexes<'_>) -> TxResult<()>) -> Result<(), StoreError> {
+        (&self.expiring, &self.unsettled, &self.touched, &self.counts)
+            .transaction(|(expiring, unsettled, touched, counts)| {
+                f(&Indexes { expiring, unsettled, touched, counts })
+            })
+            .map_err(transaction)
+    }
+
+    /// Writes `session` and moves its indexes, in one transaction. `expected_version` `None` inserts
+    /// (failing if the id exists); `Some(v)` replaces version `v` and answers `None` if another write came
+    /// first.
+    fn write_session(
+        &self,
+        session: &Session,
+        expected_version: Option<u64>,
+    ) -> Result<Option<u64>, StoreError> {
+        let key = session.id.as_bytes();
+        let new_entries = IndexEntries::of(session);
+        let trees = (&self.sessions, &self.expiring, &self.unsettled, &self.touched, &self.counts);
+        let written = trees
+            .transaction(|(sessions, expiring, unsettled, touched, counts)| {
+                let current = sessions.get(&key[..])?;
+                let (version, old) = match (expected_version, current) {
+                    (None, Some(_)) => return Err(abort(StoreError::AlreadyExists(session.id))),
+                    (None, None) => (1, None),
+                    (Some(_), None) => return Err(abort(StoreError::NotFound(session.id))),
+                    (Some(expected), Some(bytes)) => {
+                        let stored: Versioned<Session> = decode(&bytes).map_err(abort)?;
+                        if stored.version != expected {
+                            return Ok(None);
+                        }
+                        (expected + 1, Some(IndexEntries::of(&stored.value)))
+                    }
+                };
+                sessions.insert(&key[..], encode(&Versioned { version, value: session }).map_err(abort)?)?;
+                Indexes { expiring, unsettled, touched, counts }.update(
+                    &session.id,
+                    old.as_ref(),
+                    &new_entries,
+                )?;
+                Ok(Some(version))
+            })
+            .map_err(transaction)?;
+        if written.is_some() {
+            self.flush()?;
+        }
+        Ok(written)
+    }
+
+    fn sessions_by_ids(&self, ids: impl IntoIterator<Item = SessionId>) -> Result<Vec<Session>, StoreError> {
+        let mut out = vec![];
+        for id in ids {
+            if let Some(v) = self.session(&id)? {
+                out.push(v.value);
+            }
+        }
+        Ok(out)
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -82,15 +295,7 @@ impl SledStore {
 
 impl Store for SledStore {
     fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
-        let value = encode(&Versioned { version: 1, value: session })?;
-        let inserted = self
-            .sessions
-            .compare_and_swap(session.id.as_bytes(), None::<&[u8]>, Some(value))
-            .map_err(backend)?;
-        if inserted.is_err() {
-            return Err(StoreError::AlreadyExists(session.id));
-        }
-        self.flush()
+        self.write_session(session, None).map(drop)
     }
 
     fn session(&self, id: &SessionId) -> Result<Option<Versioned<Session>>, StoreError> {
@@ -98,24 +303,7 @@ impl Store for SledStore {
     }
 
     fn replace_session(&self, session: &Session, expected_version: u64) -> Result<Option<u64>, StoreError> {
-        let Some(current) = self.sessions.get(session.id.as_bytes()).map_err(backend)? else {
-            return Err(StoreError::NotFound(session.id));
-        };
-        let stored: Versioned<serde_json::Value> = decode(&current)?;
-        if stored.version != expected_version {
-            return Ok(None);
-        }
-        let version = expected_version + 1;
-        let value = encode(&Versioned { version, value: session })?;
-        let swapped = self
-            .sessions
-            .compare_and_swap(session.id.as_bytes(), Some(current), Some(value))
-            .map_err(backend)?;
-        if swapped.is_err() {
-            return Ok(None);
-        }
-        self.flush()?;
-        Ok(Some(version))
+        self.write_session(session, Some(expected_version))
     }
 
     fn scan_sessions(&self, visit: &mut dyn FnMut(Session)) -> Result<(), StoreError> {
@@ -124,6 +312,64 @@ impl Store for SledStore {
             visit(decode::<Versioned<Session>>(&value)?.value);
         }
         Ok(())
+    }
+
+    fn expiring_sessions(&self) -> Result<Vec<(u64, SessionId)>, StoreError> {
+        self.expiring
+            .iter()
+            .map(|entry| {
+                let (key, _) = entry.map_err(backend)?;
+                let entry: [u8; 24] = fixed(&key, "expiry index entry")?;
+                let (at, id) = entry.split_at(8);
+                Ok((
+                    u64::from_be_bytes(fixed(at, "expiry")?),
+                    SessionId::from_bytes(fixed(id, "session id")?),
+                ))
+            })
+            .collect()
+    }
+
+    fn unsettled_sessions(&self) -> Result<Vec<Session>, StoreError> {
+        let ids = self
+            .unsettled
+            .iter()
+            .map(|entry| {
+                let (key, _) = entry.map_err(backend)?;
+                Ok(SessionId::from_bytes(fixed(&key, "unsettled index entry")?))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.sessions_by_ids(ids)
+    }
+
+    fn sessions_touched_since(&self, chain_id: u64, from_block: u64) -> Result<Vec<Session>, StoreError> {
+        let mut ids = BTreeSet::new();
+        for entry in self.touched.range(block_key(chain_id, from_block)..block_key(chain_id + 1, 0)) {
+            let (key, _) = entry.map_err(backend)?;
+            let entry: [u8; 32] = fixed(&key, "block index entry")?;
+            ids.insert(fixed::<16>(&entry[16..], "session id")?);
+        }
+        self.sessions_by_ids(ids.into_iter().map(SessionId::from_bytes))
+    }
+
+    fn status_counts(&self) -> Result<HashMap<SessionStatus, u64>, StoreError> {
+        let mut counts = HashMap::new();
+        for status in SessionStatus::ALL {
+            if let Some(v) = self.counts.get(status.as_str()).map_err(backend)? {
+                counts.insert(status, u64::from_be_bytes(fixed(&v, "status count")?));
+            }
+        }
+        Ok(counts)
+    }
+
+    fn receivers(&self) -> Result<Vec<(Address, SessionId)>, StoreError> {
+        self.receivers
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.map_err(backend)?;
+                let receiver = Address::from(fixed::<20>(&key, "receiver index key")?);
+                Ok((receiver, SessionId::from_bytes(fixed(&value, "receiver index entry")?)))
+            })
+            .collect()
     }
 
     fn index_receiver(&self, receiver: Address, id: &SessionId) -> Result<(), StoreError> {
@@ -135,9 +381,7 @@ impl Store for SledStore {
         let Some(bytes) = self.receivers.get(receiver.as_slice()).map_err(backend)? else {
             return Ok(None);
         };
-        let bytes: [u8; 16] =
-            bytes.as_ref().try_into().map_err(|_| StoreError::Codec("receiver index entry".into()))?;
-        Ok(Some(SessionId::from_bytes(bytes)))
+        Ok(Some(SessionId::from_bytes(fixed(&bytes, "receiver index entry")?)))
     }
 
     fn cursor(&self, chain_id: u64) -> Result<Option<Cursor>, StoreError> {
@@ -192,5 +436,63 @@ impl Store for SledStore {
         let key = [intent_prefix(chain_id, signer), nonce.to_be_bytes().to_vec()].concat();
         self.intents.remove(key).map_err(backend)?;
         self.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance::{deposit, session};
+
+    /// Writes sessions the way the build before the indexes did: only the `sessions` tree, no `meta`.
+    fn write_schema_1(path: &Path, sessions: &[Session]) {
+        let db = sled::open(path).expect("open raw");
+        let tree = db.open_tree("sessions").expect("tree");
+        for s in sessions {
+            tree.insert(s.id.as_bytes(), encode(&Versioned { version: 3, value: s }).expect("encode"))
+                .expect("insert");
+        }
+        db.flush().expect("flush");
+    }
+
+    #[test]
+    fn a_store_written_before_the_indexes_is_indexed_once_on_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let waiting = Session { status: SessionStatus::WaitingPayment, expires_at: 77, ..session(1) };
+        let mut paid = Session { status: SessionStatus::Processing, ..session(2) };
+        paid.deposits.push(deposit(8453, 12));
+        write_schema_1(dir.path(), &[waiting.clone(), paid.clone()]);
+
+        let store = SledStore::open(dir.path()).expect("open migrates");
+        assert_eq!(store.expiring_sessions().expect("expiring"), vec![(77, waiting.id)]);
+        assert_eq!(store.unsettled_sessions().expect("unsettled"), vec![paid.clone()]);
+        assert_eq!(store.sessions_touched_since(8453, 12).expect("touched"), vec![paid.clone()]);
+        let counts = store.status_counts().expect("counts");
+        assert_eq!(counts.get(&SessionStatus::WaitingPayment), Some(&1));
+        assert_eq!(counts.get(&SessionStatus::Processing), Some(&1));
+        assert_eq!(store.session(&paid.id).expect("read").expect("present").version, 3, "data untouched");
+        drop(store);
+
+        // Reopening does not index twice.
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(store.status_counts().expect("counts").get(&SessionStatus::Processing), Some(&1));
+    }
+
+    #[test]
+    fn a_store_from_a_newer_build_is_refused_with_the_versions_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        drop(SledStore::open(dir.path()).expect("create"));
+        {
+            let db = sled::open(dir.path()).expect("open raw");
+            db.open_tree("meta").expect("meta").insert(SCHEMA_KEY, &9u32.to_be_bytes()[..]).expect("write");
+            db.flush().expect("flush");
+        }
+        let error = SledStore::open(dir.path()).expect_err("must refuse");
+        assert!(matches!(error, StoreError::Schema { found: 9, supported: SCHEMA }), "{error:?}");
+        assert!(
+            error.to_string().contains("schema version 9, newer than this relayer supports (2)"),
+            "{error}"
+        );
+        assert!(!error.can_retry());
     }
 }
