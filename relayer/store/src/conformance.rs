@@ -13,7 +13,7 @@ use relayer_types::{
     Outcome, Session, SessionId, SessionStatus, Settlement, TokenRef, U256,
 };
 
-use crate::{Cursor, Store, StoreError, UpdateError, update_session};
+use crate::{Cursor, NewEvent, Store, StoreError, UpdateError, update_session, update_session_with_events};
 
 /// A backend under test.
 pub trait Backend {
@@ -62,6 +62,14 @@ macro_rules! store_conformance {
         #[test]
         fn receivers_lists_every_indexed_receiver() {
             $crate::conformance::receivers_lists_every_indexed_receiver(&$backend);
+        }
+        #[test]
+        fn a_session_change_and_its_events_commit_together_or_not_at_all() {
+            $crate::conformance::a_session_change_and_its_events_commit_together_or_not_at_all(&$backend);
+        }
+        #[test]
+        fn the_outbox_pages_in_commit_order_and_survives_reopening() {
+            $crate::conformance::the_outbox_pages_in_commit_order_and_survives_reopening(&$backend);
         }
         #[test]
         fn intents_are_listed_by_nonce_per_chain_and_signer() {
@@ -340,4 +348,84 @@ pub fn receivers_lists_every_indexed_receiver<B: Backend>(backend: &B) {
         listed,
         vec![(Address::repeat_byte(1), session(1).id), (Address::repeat_byte(2), session(2).id)]
     );
+}
+
+fn new_event(kind: &str) -> NewEvent {
+    NewEvent { kind: kind.into(), created_at: 7, data: serde_json::json!({ "kind": kind }) }
+}
+
+fn kinds(store: &impl Store) -> Vec<String> {
+    store.outbox(0, 100).expect("outbox").into_iter().map(|e| e.event.kind).collect()
+}
+
+/// Check: a session change and its outbox events are written in one commit: a stale or failing commit
+/// writes neither, and `update_session_with_events` writes no events when nothing changed.
+pub fn a_session_change_and_its_events_commit_together_or_not_at_all<B: Backend>(backend: &B) {
+    let place = backend.place();
+    let store = backend.open(&place);
+    let mut s = session(1);
+    store.insert_session(&s).expect("insert");
+    s.status = SessionStatus::WaitingPayment;
+    let events = [new_event("session.payment_method_set")];
+    assert_eq!(store.commit_session(&s, 1, &events).expect("commit"), Some(2));
+    assert_eq!(kinds(&store), vec!["session.payment_method_set"]);
+    let entry = &store.outbox(0, 1).expect("outbox")[0];
+    assert_eq!((entry.session_id, &entry.event), (s.id, &events[0]));
+
+    // Lost race: neither the session nor its event.
+    let mut stale = s.clone();
+    stale.status = SessionStatus::Expired;
+    assert_eq!(store.commit_session(&stale, 1, &[new_event("session.expired")]).expect("stale"), None);
+    assert_eq!(
+        store.session(&s.id).expect("read").expect("present").value.status,
+        SessionStatus::WaitingPayment
+    );
+    assert_eq!(
+        kinds(&store),
+        vec!["session.payment_method_set"],
+        "no event for a change that did not happen"
+    );
+
+    // A failing commit (no such session): nothing either.
+    assert!(matches!(
+        store.commit_session(&session(9), 1, &[new_event("session.processing")]),
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(kinds(&store).len(), 1);
+
+    // Through the read-modify-write helper: events with a change, none without.
+    update_session_with_events(&store as &dyn Store, &s.id, |s| {
+        s.status = SessionStatus::Processing;
+        Ok::<_, ()>(Some(vec![new_event("session.processing")]))
+    })
+    .expect("update");
+    update_session_with_events(&store as &dyn Store, &s.id, |_| Ok::<_, ()>(None)).expect("no-op");
+    assert_eq!(kinds(&store), vec!["session.payment_method_set", "session.processing"]);
+}
+
+/// Check: outbox entries come back in commit order, page by sequence number, are removed when handled,
+/// and survive reopening.
+pub fn the_outbox_pages_in_commit_order_and_survives_reopening<B: Backend>(backend: &B) {
+    let place = backend.place();
+    {
+        let store = backend.open(&place);
+        let mut s = session(1);
+        store.insert_session(&s).expect("insert");
+        for (version, kind) in [(1, "a"), (2, "b"), (3, "c")] {
+            s.created_at = version; // any change
+            let events = [new_event(kind), new_event(&format!("{kind}2"))];
+            assert_eq!(store.commit_session(&s, version, &events).expect("commit"), Some(version + 1));
+        }
+        assert_eq!(kinds(&store), vec!["a", "a2", "b", "b2", "c", "c2"]);
+        let first = store.outbox(0, 2).expect("page");
+        assert_eq!(first.iter().map(|e| e.event.kind.as_str()).collect::<Vec<_>>(), vec!["a", "a2"]);
+        assert!(first[0].seq < first[1].seq);
+        let next = store.outbox(first[1].seq, 2).expect("page");
+        assert_eq!(next.iter().map(|e| e.event.kind.as_str()).collect::<Vec<_>>(), vec!["b", "b2"]);
+        store.remove_outbox(first[0].seq).expect("remove");
+        store.remove_outbox(next[0].seq).expect("remove");
+        assert!(store.outbox(u64::MAX, 10).expect("past the end").is_empty());
+    }
+    let store = backend.open(&place);
+    assert_eq!(kinds(&store), vec!["a2", "b2", "c", "c2"], "handled entries stay removed after reopening");
 }

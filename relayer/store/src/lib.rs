@@ -68,6 +68,30 @@ pub struct Cursor {
     pub hash: B256,
 }
 
+/// An event a transition produces, to be delivered later (webhooks): written in the same atomic commit
+/// as the session change that causes it, so a crash can never lose one or record one for a change that
+/// did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewEvent {
+    /// Event type, e.g. `session.succeeded`.
+    pub kind: String,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// The event's body as it will be delivered (the store does not look inside).
+    pub data: serde_json::Value,
+}
+
+/// A stored outbox event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// Position in the outbox: at least 1, increasing in commit order, never reused (gaps are possible).
+    pub seq: u64,
+    /// The session whose change produced it.
+    pub session_id: SessionId,
+    /// The event.
+    pub event: NewEvent,
+}
+
 /// The relayer's persistent state.
 pub trait Store: Send + Sync + 'static {
     /// Stores a new session durably. Fails with `AlreadyExists` if the id is taken.
@@ -79,6 +103,21 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces the session if it is still at `expected_version`; returns the new version, or `None`
     /// if someone else wrote first (re-read and retry).
     fn replace_session(&self, session: &Session, expected_version: u64) -> Result<Option<u64>, StoreError>;
+
+    /// Like [`Store::replace_session`], and in the same atomic commit appends `events` to the outbox:
+    /// either the new version and all its events are stored, or (stale version, failure) neither.
+    fn commit_session(
+        &self,
+        session: &Session,
+        expected_version: u64,
+        events: &[NewEvent],
+    ) -> Result<Option<u64>, StoreError>;
+
+    /// Outbox entries after `after_seq` (0 for the start), oldest first, at most `limit`.
+    fn outbox(&self, after_seq: u64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError>;
+
+    /// Removes a handled outbox entry.
+    fn remove_outbox(&self, seq: u64) -> Result<(), StoreError>;
 
     /// Calls `visit` with every session (maintenance only: the relayer's own paths use the queries
     /// below, whose cost follows the sessions they return, not all sessions ever stored).
@@ -147,12 +186,22 @@ pub fn update_session<E>(
     id: &SessionId,
     mut change: impl FnMut(&mut Session) -> Result<bool, E>,
 ) -> Result<Session, UpdateError<E>> {
+    update_session_with_events(store, id, |s| Ok(change(s)?.then(Vec::new)))
+}
+
+/// Like [`update_session`], where `change` also returns the outbox events of its change (`None`: nothing
+/// changed). The change and its events are committed together; a retried conflict recomputes both.
+pub fn update_session_with_events<E>(
+    store: &dyn Store,
+    id: &SessionId,
+    mut change: impl FnMut(&mut Session) -> Result<Option<Vec<NewEvent>>, E>,
+) -> Result<Session, UpdateError<E>> {
     loop {
         let Versioned { version, mut value } = store.session(id)?.ok_or(StoreError::NotFound(*id))?;
-        if !change(&mut value).map_err(UpdateError::Rejected)? {
+        let Some(events) = change(&mut value).map_err(UpdateError::Rejected)? else {
             return Ok(value);
-        }
-        if store.replace_session(&value, version)?.is_some() {
+        };
+        if store.commit_session(&value, version, &events)?.is_some() {
             return Ok(value);
         }
     }

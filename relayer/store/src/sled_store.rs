@@ -22,7 +22,7 @@ use sled::{
     transaction::{ConflictableTransactionError, TransactionError, TransactionalTree},
 };
 
-use crate::{Cursor, Store, StoreError, Versioned};
+use crate::{Cursor, NewEvent, OutboxEntry, Store, StoreError, Versioned};
 
 /// The schema this build writes: 2 added the session indexes and `meta`.
 const SCHEMA: u32 = 2;
@@ -41,6 +41,7 @@ pub struct SledStore {
     unsettled: sled::Tree,
     touched: sled::Tree,
     counts: sled::Tree,
+    outbox: sled::Tree,
     meta: sled::Tree,
 }
 
@@ -190,6 +191,7 @@ impl SledStore {
             unsettled: tree("unsettled")?,
             touched: tree("touched")?,
             counts: tree("counts")?,
+            outbox: tree("outbox")?,
             meta: tree("meta")?,
             db,
         };
@@ -237,19 +239,21 @@ impl SledStore {
             .map_err(transaction)
     }
 
-    /// Writes `session` and moves its indexes, in one transaction. `expected_version` `None` inserts
-    /// (failing if the id exists); `Some(v)` replaces version `v` and answers `None` if another write came
-    /// first.
+    /// Writes `session`, moves its indexes and appends `events` to the outbox, in one transaction.
+    /// `expected_version` `None` inserts (failing if the id exists); `Some(v)` replaces version `v` and
+    /// answers `None`, writing nothing, if another write came first.
     fn write_session(
         &self,
         session: &Session,
         expected_version: Option<u64>,
+        events: &[NewEvent],
     ) -> Result<Option<u64>, StoreError> {
         let key = session.id.as_bytes();
         let new_entries = IndexEntries::of(session);
-        let trees = (&self.sessions, &self.expiring, &self.unsettled, &self.touched, &self.counts);
+        let trees =
+            (&self.sessions, &self.expiring, &self.unsettled, &self.touched, &self.counts, &self.outbox);
         let written = trees
-            .transaction(|(sessions, expiring, unsettled, touched, counts)| {
+            .transaction(|(sessions, expiring, unsettled, touched, counts, outbox)| {
                 let current = sessions.get(&key[..])?;
                 let (version, old) = match (expected_version, current) {
                     (None, Some(_)) => return Err(abort(StoreError::AlreadyExists(session.id))),
@@ -264,11 +268,15 @@ impl SledStore {
                     }
                 };
                 sessions.insert(&key[..], encode(&Versioned { version, value: session }).map_err(abort)?)?;
-                Indexes { expiring, unsettled, touched, counts }.update(
-                    &session.id,
-                    old.as_ref(),
-                    &new_entries,
-                )?;
+                let indexes = Indexes { expiring, unsettled, touched, counts };
+                indexes.update(&session.id, old.as_ref(), &new_entries)?;
+                for event in events {
+                    // Big-endian ids sort in commit order; sled's id generator never repeats one. It
+                    // starts at 0, and sequence numbers start at 1 (`outbox(0, ..)` reads from the start).
+                    let seq = outbox.generate_id()? + 1;
+                    let entry = OutboxEntry { seq, session_id: session.id, event: event.clone() };
+                    outbox.insert(&seq.to_be_bytes()[..], encode(&entry).map_err(abort)?)?;
+                }
                 Ok(Some(version))
             })
             .map_err(transaction)?;
@@ -295,7 +303,7 @@ impl SledStore {
 
 impl Store for SledStore {
     fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
-        self.write_session(session, None).map(drop)
+        self.write_session(session, None, &[]).map(drop)
     }
 
     fn session(&self, id: &SessionId) -> Result<Option<Versioned<Session>>, StoreError> {
@@ -303,7 +311,32 @@ impl Store for SledStore {
     }
 
     fn replace_session(&self, session: &Session, expected_version: u64) -> Result<Option<u64>, StoreError> {
-        self.write_session(session, Some(expected_version))
+        self.write_session(session, Some(expected_version), &[])
+    }
+
+    fn commit_session(
+        &self,
+        session: &Session,
+        expected_version: u64,
+        events: &[NewEvent],
+    ) -> Result<Option<u64>, StoreError> {
+        self.write_session(session, Some(expected_version), events)
+    }
+
+    fn outbox(&self, after_seq: u64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        let Some(from) = after_seq.checked_add(1) else {
+            return Ok(vec![]);
+        };
+        self.outbox
+            .range(from.to_be_bytes()..)
+            .take(limit)
+            .map(|entry| decode(&entry.map_err(backend)?.1))
+            .collect()
+    }
+
+    fn remove_outbox(&self, seq: u64) -> Result<(), StoreError> {
+        self.outbox.remove(seq.to_be_bytes()).map_err(backend)?;
+        self.flush()
     }
 
     fn scan_sessions(&self, visit: &mut dyn FnMut(Session)) -> Result<(), StoreError> {
