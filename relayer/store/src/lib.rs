@@ -4,6 +4,7 @@
 //! flushed to disk before the call returns. [`conformance`] is the behaviour every backend must show.
 
 pub mod conformance;
+mod flusher;
 mod sled_store;
 
 use std::collections::HashMap;

@@ -22,16 +22,16 @@ use sled::{
     transaction::{ConflictableTransactionError, TransactionError, TransactionalTree},
 };
 
-use crate::{Cursor, NewEvent, OutboxEntry, Store, StoreError, Versioned};
+use crate::{Cursor, NewEvent, OutboxEntry, Store, StoreError, Versioned, flusher::Flusher};
 
 /// The schema this build writes: 2 added the session indexes and `meta`.
 const SCHEMA: u32 = 2;
 const SCHEMA_KEY: &[u8] = b"schema";
 
-/// sled-backed [`Store`].
+/// sled-backed [`Store`]. Clones share one database and one flush thread.
 #[derive(Debug, Clone)]
 pub struct SledStore {
-    db: sled::Db,
+    flusher: std::sync::Arc<Flusher>,
     sessions: sled::Tree,
     receivers: sled::Tree,
     cursors: sled::Tree,
@@ -193,7 +193,7 @@ impl SledStore {
             counts: tree("counts")?,
             outbox: tree("outbox")?,
             meta: tree("meta")?,
-            db,
+            flusher: std::sync::Arc::new(Flusher::start(db)?),
         };
         store.migrate()?;
         Ok(store)
@@ -296,8 +296,9 @@ impl SledStore {
         Ok(out)
     }
 
+    /// Durability point of every write that matters; concurrent callers share one flush.
     fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map(drop).map_err(backend)
+        self.flusher.flush()
     }
 }
 

@@ -1,0 +1,193 @@
+//! Group commit for the sled backend. Every write that must be durable before it is acknowledged asks
+//! [`Flusher::flush`] for a flush and waits for one that started after its write. One dedicated thread
+//! runs the flushes, so concurrent writers share a single `fsync` instead of queueing one each, and no
+//! flush ever runs on an async runtime's worker thread: a caller on a multi-threaded tokio runtime waits
+//! inside `block_in_place`, which hands the worker's other tasks to another thread.
+
+use std::{
+    sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError},
+    thread::JoinHandle,
+};
+
+use crate::StoreError;
+
+#[derive(Debug, Default)]
+struct State {
+    /// Flush requests made so far (each writer takes the next number).
+    requested: u64,
+    /// Every request up to this number is covered by a completed flush.
+    done: u64,
+    /// The last completed flush failed with this.
+    failed: Option<String>,
+    stop: bool,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+    /// Tests hold this to keep the flush thread from starting a flush.
+    #[cfg(test)]
+    gate: Mutex<()>,
+    /// Flushes that took their target (and so wait at the gate, or run).
+    #[cfg(test)]
+    started: std::sync::atomic::AtomicU64,
+    /// Completed flushes.
+    #[cfg(test)]
+    rounds: std::sync::atomic::AtomicU64,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn wait<'a>(&self, guard: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.changed.wait(guard).unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The flushing thread of one open store; stopping it (on drop) releases its database handle.
+#[derive(Debug)]
+pub(crate) struct Flusher {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Flusher {
+    pub(crate) fn start(db: sled::Db) -> Result<Self, StoreError> {
+        let shared = Arc::new(Shared::default());
+        let worker = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("store-flush".into())
+            .spawn(move || run(&worker, &db))
+            .map_err(|e| StoreError::Backend(format!("cannot start the flush thread: {e}")))?;
+        Ok(Self { shared, thread: Some(thread) })
+    }
+
+    /// Returns once everything written before the call is on disk (or the flush failed).
+    pub(crate) fn flush(&self) -> Result<(), StoreError> {
+        let wait = || {
+            let mut state = self.shared.lock();
+            state.requested += 1;
+            let mine = state.requested;
+            self.shared.changed.notify_all();
+            while state.done < mine {
+                state = self.shared.wait(state);
+            }
+            // A flush that covered this request ran after this write; if it failed, the write may not
+            // be durable (a later successful flush would have covered it too, so this is the latest).
+            match &state.failed {
+                None => Ok(()),
+                Some(error) => Err(StoreError::Backend(error.clone())),
+            }
+        };
+        let on_multi_threaded_runtime = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if on_multi_threaded_runtime { tokio::task::block_in_place(wait) } else { wait() }
+    }
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        self.shared.lock().stop = true;
+        self.shared.changed.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(shared: &Shared, db: &sled::Db) {
+    loop {
+        let target = {
+            let mut state = shared.lock();
+            while state.requested == state.done && !state.stop {
+                state = shared.wait(state);
+            }
+            if state.requested == state.done {
+                return; // stopping, and nobody is waiting
+            }
+            state.requested
+        };
+        #[cfg(test)]
+        shared.started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        #[cfg(test)]
+        let gate = shared.gate.lock().unwrap_or_else(PoisonError::into_inner);
+        let result = db.flush();
+        #[cfg(test)]
+        {
+            drop(gate);
+            shared.rounds.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        let mut state = shared.lock();
+        state.done = target;
+        state.failed = result.err().map(|e| e.to_string());
+        shared.changed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{sync::atomic::Ordering, time::Duration};
+
+    use super::*;
+
+    fn flusher() -> (tempfile::TempDir, Arc<Flusher>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = sled::open(dir.path()).expect("open");
+        (dir, Arc::new(Flusher::start(db).expect("start")))
+    }
+
+    /// Waits until `n` flush requests are registered.
+    fn until_requested(f: &Flusher, n: u64) {
+        while f.shared.lock().requested < n {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn writers_that_arrive_during_a_flush_share_the_next_one() {
+        let (_dir, f) = flusher();
+        let gate = f.shared.gate.lock().expect("gate");
+        let first = std::thread::spawn({
+            let f = Arc::clone(&f);
+            move || f.flush()
+        });
+        // The flush thread has taken this request as its target and now waits at the gate.
+        while f.shared.started.load(Ordering::SeqCst) < 1 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let rest: Vec<_> = (0..16)
+            .map(|_| {
+                let f = Arc::clone(&f);
+                std::thread::spawn(move || f.flush())
+            })
+            .collect();
+        until_requested(&f, 17);
+        drop(gate);
+        first.join().expect("join").expect("flush");
+        for writer in rest {
+            writer.join().expect("join").expect("flush");
+        }
+        assert_eq!(f.shared.rounds.load(Ordering::SeqCst), 2, "17 writers, 2 flushes");
+    }
+
+    #[test]
+    fn a_writer_waiting_for_its_flush_does_not_block_the_async_runtime() {
+        let (_dir, f) = flusher();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().expect("runtime");
+        let gate = f.shared.gate.lock().expect("gate");
+        let (done, finished) = std::sync::mpsc::channel();
+        runtime.spawn({
+            let f = Arc::clone(&f);
+            async move { f.flush() }
+        });
+        until_requested(&f, 1); // the writer task is now waiting on the runtime's only worker
+        runtime.spawn(async move { done.send(()).expect("send") });
+        let other_task_ran = finished.recv_timeout(Duration::from_secs(10)).is_ok();
+        drop(gate);
+        assert!(other_task_ran, "the runtime's only worker was blocked by a waiting writer");
+        runtime.shutdown_timeout(Duration::from_secs(5));
+    }
+}
