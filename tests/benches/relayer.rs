@@ -1,23 +1,101 @@
 //! `cargo bench -p e2e`: figures for the README, measured against a running relayer on a local devnet
 //! (anvil with 1-second blocks, the real contracts, the real relayer over HTTP).
-//! - session creations per second (each one flushed to disk before its 201),
-//! - `check` calls per second,
+//! - session creations and `check` calls per second, each next to a bare axum handler of the same shape
+//!   measured in the same run (parse the JSON body, answer a session-sized object, no storage), and the
+//!   ratio of the two: the machine's noise cancels out of the ratio. The load comes from one client
+//!   thread keeping 32 requests in flight, as a new user would measure it;
 //! - deposit-to-delivery latency over 50 sessions, in blocks and seconds (p50 / p99),
 //! - the watcher's matching cost per log with few and with many open receivers (it must not grow).
 
-use std::time::{Duration, Instant};
+use std::{
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use alloy::{primitives::Address, providers::Provider};
-use e2e::{Auth, Chain, Relayer, Settings, session_body, usdc};
+use e2e::{API_KEY, Api, Auth, Chain, Relayer, Settings, session_body, usdc};
 use futures::{StreamExt, stream};
 use relayer_evm::bindings::TestUSDC;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-const CREATIONS: usize = 1000;
-const CHECKS: usize = 5000;
-const CONCURRENCY: usize = 8;
+const CREATIONS: usize = 3000;
+const CHECKS: usize = 10_000;
+const CONNECTIONS: usize = 32;
 const LATENCY_SESSIONS: usize = 50;
+
+/// One request of a load: method, path, body, whether it carries the API key.
+type Request = (Method, String, String, bool);
+
+/// Requests per second of `requests` requests made by `make`, from one client thread (its own
+/// single-threaded runtime) keeping `CONNECTIONS` in flight; every answer must have status `expect`.
+fn load(
+    base: String,
+    requests: usize,
+    expect: u16,
+    make: Arc<dyn Fn(usize) -> Request + Send + Sync>,
+) -> eyre::Result<f64> {
+    std::thread::spawn(move || -> eyre::Result<f64> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(async {
+            let api = Api::new(base);
+            let run = |n: usize| {
+                let (api, make) = (&api, &make);
+                stream::iter(0..n)
+                    .map(move |i| async move {
+                        let (method, path, body, keyed) = make(i);
+                        let auth = if keyed { Auth::Key(API_KEY) } else { Auth::None };
+                        let answer =
+                            api.send(method, &path, Some(body), Some("application/json"), auth).await;
+                        answer.map(|a| a.status).unwrap_or(0)
+                    })
+                    .buffer_unordered(CONNECTIONS)
+                    .collect::<Vec<u16>>()
+            };
+            run(CONNECTIONS * 4).await; // open the connections first
+            let started = Instant::now();
+            let statuses = run(requests).await;
+            let rate = requests as f64 / started.elapsed().as_secs_f64();
+            let bad = statuses.iter().filter(|s| **s != expect).count();
+            eyre::ensure!(bad == 0, "{bad} of {requests} requests did not answer {expect}");
+            Ok(rate)
+        })
+    })
+    .join()
+    .map_err(|_| eyre::eyre!("the load thread panicked"))?
+}
+
+/// The baseline: an axum server with a handler of the same shape as create and check (parse the JSON
+/// body, answer `{"session": ...}` with a real session's JSON), and nothing else.
+async fn bare_server(session: Value) -> eyre::Result<SocketAddr> {
+    use axum::{
+        Json,
+        http::StatusCode,
+        routing::{post, put},
+    };
+    let answer = Arc::new(json!({ "session": session }));
+    let (created, checked) = (Arc::clone(&answer), answer);
+    let app = axum::Router::new()
+        .route(
+            "/v1/sessions",
+            post(move |Json(body): Json<Value>| async move {
+                drop(body);
+                (StatusCode::CREATED, Json((*created).clone()))
+            }),
+        )
+        .route(
+            "/v1/sessions/{id}/check",
+            put(move |Json(body): Json<Value>| async move {
+                drop(body);
+                Json((*checked).clone())
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(addr)
+}
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
@@ -104,31 +182,20 @@ async fn main() -> eyre::Result<()> {
     let relayer = Relayer::start(&chain, Settings::default()).await?;
     let api = relayer.api.clone();
     let body = session_body(Address::repeat_byte(0xd0), Some("1.00"), None, None);
+    let target = api.create(&body).await?;
+    let bare = format!("http://{}", bare_server(target.clone()).await?);
 
-    let started = Instant::now();
-    let created: Vec<Value> = stream::iter(0..CREATIONS)
-        .map(|_| api.create(&body))
-        .buffer_unordered(CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<eyre::Result<_>>()?;
-    let creations = CREATIONS as f64 / started.elapsed().as_secs_f64();
-
-    let target = &created[0];
-    let path = format!("/v1/sessions/{}/check", target["sessionId"].as_str().unwrap_or_default());
-    let check = json!({ "clientSecret": target["clientSecret"] });
-    let started = Instant::now();
-    let statuses: Vec<u16> = stream::iter(0..CHECKS)
-        .map(|_| {
-            let (api, path, check) = (&api, &path, &check);
-            async move { api.json(Method::PUT, path, check, Auth::None).await.map(|a| a.status).unwrap_or(0) }
-        })
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
-    let checks = CHECKS as f64 / started.elapsed().as_secs_f64();
-    eyre::ensure!(statuses.iter().all(|s| *s == 200), "some check calls failed");
+    let create_body = body.to_string();
+    let create: Arc<dyn Fn(usize) -> Request + Send + Sync> =
+        Arc::new(move |_| (Method::POST, "/v1/sessions".into(), create_body.clone(), true));
+    let check_path = format!("/v1/sessions/{}/check", target["sessionId"].as_str().unwrap_or_default());
+    let check_body = json!({ "clientSecret": target["clientSecret"] }).to_string();
+    let check: Arc<dyn Fn(usize) -> Request + Send + Sync> =
+        Arc::new(move |_| (Method::PUT, check_path.clone(), check_body.clone(), false));
+    let bare_creations = load(bare.clone(), CREATIONS, 201, Arc::clone(&create))?;
+    let creations = load(api.base.clone(), CREATIONS, 201, create)?;
+    let bare_checks = load(bare, CHECKS, 200, Arc::clone(&check))?;
+    let checks = load(api.base.clone(), CHECKS, 200, check)?;
 
     // Latency: pay 50 sessions at once, then watch each one reach `succeeded`.
     let mut sessions = vec![];
@@ -179,9 +246,13 @@ async fn main() -> eyre::Result<()> {
 
     println!("relayer benchmark (local devnet: anvil, 1 s blocks, 1 confirmation, sled store)");
     println!(
-        "  session creations: {creations:>8.0}/s  ({CREATIONS} over HTTP, {CONCURRENCY} concurrent, each durable before 201)"
+        "  session creations: {creations:>8.0}/s, bare axum handler {bare_creations:.0}/s, ratio {:.0}%  ({CREATIONS} over HTTP, one client thread, {CONNECTIONS} in flight, each durable before its 201)",
+        100.0 * creations / bare_creations
     );
-    println!("  check calls:       {checks:>8.0}/s  ({CHECKS} over HTTP, {CONCURRENCY} concurrent)");
+    println!(
+        "  check calls:       {checks:>8.0}/s, bare axum handler {bare_checks:.0}/s, ratio {:.0}%  ({CHECKS} over HTTP, one client thread, {CONNECTIONS} in flight)",
+        100.0 * checks / bare_checks
+    );
     println!(
         "  deposit→delivery over {LATENCY_SESSIONS} sessions paid in the same second: p50 {:.0} blocks / {:.1} s, p99 {:.0} blocks / {:.1} s",
         percentile(&blocks, 50.0),
