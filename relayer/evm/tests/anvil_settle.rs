@@ -14,12 +14,20 @@ use relayer_evm::{
     tools::foundry_tool,
 };
 
-#[tokio::test]
-async fn deterministic_deployment_and_plain_settle_on_anvil() -> Result<(), Box<dyn std::error::Error>> {
+type Error = Box<dyn std::error::Error>;
+
+/// A fresh anvil playing Base, and a provider signing with its first funded key.
+fn anvil_as_base() -> Result<(alloy::node_bindings::AnvilInstance, impl Provider + Clone), Error> {
     let anvil = Anvil::at(foundry_tool("anvil")?).chain_id(8453).try_spawn()?;
     let provider = ProviderBuilder::new()
         .wallet(alloy::signers::local::PrivateKeySigner::from(anvil.keys()[0].clone()))
         .connect_http(anvil.endpoint_url());
+    Ok((anvil, provider))
+}
+
+#[tokio::test]
+async fn deterministic_deployment_and_plain_settle_on_anvil() -> Result<(), Error> {
+    let (_anvil, provider) = anvil_as_base()?; // the node lives as long as its handle
     assert!(
         !provider.get_code_at(CREATE2_PROXY).await?.is_empty(),
         "anvil has the deterministic deployment proxy"
@@ -77,13 +85,10 @@ async fn deterministic_deployment_and_plain_settle_on_anvil() -> Result<(), Box<
 /// Whole-transaction gas (intrinsic and calldata included) of every flow a relayer pays for, on a real
 /// anvil node, for the README's table. Each flow is also checked to have done what it is for.
 #[tokio::test]
-async fn whole_transaction_gas_of_every_flow_on_anvil() -> Result<(), Box<dyn std::error::Error>> {
+async fn whole_transaction_gas_of_every_flow_on_anvil() -> Result<(), Error> {
     use relayer_evm::bindings::PullAllowanceTarget;
 
-    let anvil = Anvil::at(foundry_tool("anvil")?).chain_id(8453).try_spawn()?;
-    let provider = ProviderBuilder::new()
-        .wallet(alloy::signers::local::PrivateKeySigner::from(anvil.keys()[0].clone()))
-        .connect_http(anvil.endpoint_url());
+    let (anvil, provider) = anvil_as_base()?;
     let deployment = deploy_router(&provider, B256::ZERO, &[]).await?;
     let router = DepositRouter::new(deployment.router, &provider);
     let usdc = TestUSDC::deploy(&provider).await?;
