@@ -711,3 +711,61 @@ async fn a_deposit_reorganised_away_returns_the_session_to_waiting_payment() -> 
     relayer.node.shutdown().await;
     Ok(())
 }
+
+/// After a restart the relayer re-queues work for every session holding unsettled funds. That must not
+/// keep the API down while the chain's RPC is slow: here 1,100 such sessions (more than an executor's
+/// queue holds) and an RPC endpoint that accepts connections and never answers (each call waits out the
+/// 10 s RPC timeout). Before the fix, `Node::start` returned only after the executor had worked through
+/// the overflow, about 76 × 10 s.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_api_comes_up_while_restart_work_waits_on_a_hanging_rpc() -> Result {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let rpc_url = format!("http://{}", silent.local_addr()?);
+    std::thread::spawn(move || {
+        let mut held = vec![];
+        for conn in silent.incoming().flatten() {
+            held.push(conn); // accepted, never answered
+        }
+    });
+    let data = tempfile::tempdir()?;
+    {
+        let store = relayer_store::SledStore::open(data.path().join("db"))?;
+        for i in 0..1100u16 {
+            let mut session = relayer_store::conformance::session(1);
+            let mut id = [0u8; 16];
+            id[..2].copy_from_slice(&i.to_be_bytes());
+            session.id = SessionId::from_bytes(id);
+            session.status = relayer_types::SessionStatus::Processing;
+            session.expires_at = u64::MAX;
+            session.deposits.push(relayer_store::conformance::deposit(8453, 1));
+            relayer_store::Store::insert_session(&store, &session)?;
+        }
+    }
+    let key = alloy::signers::local::PrivateKeySigner::random();
+    let text = relayer::devnet::config_text(&relayer::devnet::ConfigParams {
+        data_dir: data.path().join("db"),
+        port: 0,
+        rpc_url,
+        router: Address::repeat_byte(0xaa),
+        usdc: BASE_USDC,
+        api_key_hash: hex::encode(relayer::api::auth::hash_api_key(API_KEY)),
+        session_lifetime_secs: 3600,
+        confirmations: 1,
+        bump_after_secs: 30,
+        poll_interval_ms: 100,
+        watcher_poll_interval_ms: 100,
+    });
+    let secret = alloy::hex::encode_prefixed(key.to_bytes());
+    let config =
+        relayer::Config::parse(&text, |name| (name == "DEVNET_RELAYER_KEY").then(|| secret.clone()))?;
+    let node = tokio::time::timeout(Duration::from_secs(30), relayer::Node::start(config))
+        .await
+        .map_err(|_| eyre::eyre!("Node::start did not return while the RPC hangs"))??;
+    let api = Api::new(format!("http://{}", node.addr));
+    let health = api.send(Method::GET, "/healthz", None, None, Auth::None).await?;
+    assert_eq!(health.status, 200, "the API answers");
+    let one = format!("{:032x}", 0u128);
+    assert_eq!(api.get(&one).await?["status"], "processing", "stored sessions are served");
+    node.shutdown().await;
+    Ok(())
+}

@@ -67,7 +67,6 @@ impl Node {
             ));
         }
         tasks.spawn(Arc::clone(&engine).run_expiry(cancel.child_token()));
-        engine.resume().await;
 
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -85,6 +84,12 @@ impl Node {
             {
                 tracing::error!(%error, "http server failed");
             }
+        });
+        // Only after the API is up: re-queuing restart work waits on the executors' bounded queues,
+        // and those drain at the pace of the chain's RPC, which may be slow or down.
+        tasks.spawn({
+            let engine = Arc::clone(&engine);
+            async move { engine.resume().await }
         });
         tasks.close();
         tracing::info!(%addr, signer = %config.signer.address(), chains = chains.len(), "relayer started");
