@@ -168,7 +168,7 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         if (amount != params.amount) revert WrongFrontAmount(amount, params.amount);
         bytes32 paramsHash = params.hash();
         SessionState storage s = _sessions[paramsHash];
-        address receiver = factory.receiverAddressOf(paramsHash);
+        address receiver = _receiverAddress(paramsHash);
         // A deployed receiver means a router entry point ran here; only an idle one (deployed to refund an
         // unusable token) has not started a delivery.
         if (s.fronter != address(0) || (receiver.code.length != 0 && !s.receiverIdle)) {
@@ -214,9 +214,9 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
             balance -= pay;
             if (balance == 0) return;
         }
-        address refundTo = params.refundAddress.toEvmAddress();
+        // The refund address is read only where funds go to it: a plain delivery never depends on it.
         if (_expired(params) || (params.finalCall.length != 0 && s.callExecuted)) {
-            uint256 refunded = _pullMeasured(receiver, token, refundTo, balance);
+            uint256 refunded = _pullMeasured(receiver, token, params.refundAddress.toEvmAddress(), balance);
             emit Settled(params.sessionId, receiver, token, Outcome.Refunded, balance, 0, refunded);
         } else if (params.finalCall.length == 0) {
             uint256 delivered = _pullMeasured(receiver, token, params.toAddress.toEvmAddress(), balance);
@@ -224,7 +224,8 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         } else {
             address executor = _startCall(params, paramsHash, s, token);
             if (executor == address(0)) {
-                uint256 refunded = _pullMeasured(receiver, token, refundTo, balance);
+                uint256 refunded =
+                    _pullMeasured(receiver, token, params.refundAddress.toEvmAddress(), balance);
                 emit Settled(params.sessionId, receiver, token, Outcome.Bounced, balance, 0, refunded);
             } else {
                 IDepositReceiver(receiver).pull(token, executor, balance);
@@ -264,9 +265,14 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         }
     }
 
+    /// The receiver address of `paramsHash` (the factory's CREATE2 arithmetic, without calling it).
+    function _receiverAddress(bytes32 paramsHash) private view returns (address) {
+        return LibClone.predictDeterministicAddress(_receiverImplementation, paramsHash, address(factory));
+    }
+
     /// The receiver of `paramsHash`, deployed now if it was not.
     function _receiver(bytes32 paramsHash) private returns (address receiver, bool created) {
-        receiver = LibClone.predictDeterministicAddress(_receiverImplementation, paramsHash, address(factory));
+        receiver = _receiverAddress(paramsHash);
         if (receiver.code.length == 0) {
             factory.deploy(paramsHash);
             created = true;

@@ -160,6 +160,16 @@ contract DepositRouterSettleTest is RouterFixture {
         vm.assertEq(usdc.balanceOf(REFUND), 4e6, "extra refunded");
     }
 
+    /// A plain delivery never needs the refund address, so one that is no EVM address (a Solana payer's,
+    /// say) does not stop it.
+    function test_settle_plainDeliveryDoesNotDependOnTheRefundAddress() public {
+        DepositParams memory p = _plain("non-evm-refund");
+        p.refundAddress = bytes32(type(uint256).max);
+        _pay(p, 3e6);
+        router.settle(p, address(usdc));
+        vm.assertEq(usdc.balanceOf(DEST), 3e6, "delivered");
+    }
+
     function test_settle_RevertWhen_wrongChain() public {
         DepositParams memory p = _plain("chain");
         p.toChainId = block.chainid + 1;
