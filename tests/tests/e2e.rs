@@ -479,7 +479,7 @@ async fn invalid_requests_get_the_error_envelope_with_the_right_param_and_change
     // Nothing was created by any refused request: only the one good session exists.
     let metrics = api.send(Method::GET, "/metrics", None, None, Auth::None).await?;
     assert_eq!(metrics.status, 200);
-    let counts = relayer.node.engine.status_counts();
+    let counts = relayer.node.engine.status_counts()?;
     assert_eq!(counts.values().sum::<u64>(), 1, "refused requests created nothing: {counts:?}");
     assert_eq!(api.get(&id_of(&s)).await?["status"], "requires_payment_method");
     relayer.node.shutdown().await;

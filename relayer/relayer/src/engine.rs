@@ -76,7 +76,6 @@ pub struct Engine {
     executors: HashMap<u64, ExecutorHandle>,
     receivers: RwLock<HashMap<Address, SessionId>>,
     expiries: Mutex<BTreeSet<(u64, SessionId)>>,
-    counts: Mutex<HashMap<SessionStatus, u64>>,
     deliveries: Mutex<DeliveryCounts>,
     /// Sessions found at start-up holding funds not yet settled; drained by [`Engine::resume`].
     unsettled: Mutex<Vec<Session>>,
@@ -101,7 +100,6 @@ impl Engine {
             executors,
             receivers: RwLock::default(),
             expiries: Mutex::default(),
-            counts: Mutex::default(),
             deliveries: Mutex::default(),
             unsettled: Mutex::default(),
             lifetime,
@@ -109,11 +107,9 @@ impl Engine {
         // Query-shaped reads: start-up costs what is open, not every session ever stored.
         let receivers: HashMap<Address, SessionId> = engine.store.receivers()?.into_iter().collect();
         let expiries: BTreeSet<(u64, SessionId)> = engine.store.expiring_sessions()?.into_iter().collect();
-        let counts = engine.store.status_counts()?;
         let unsettled = engine.store.unsettled_sessions()?;
         *engine.receivers.write().unwrap_or_else(PoisonError::into_inner) = receivers;
         *lock(&engine.expiries) = expiries;
-        *lock(&engine.counts) = counts;
         *lock(&engine.unsettled) = unsettled;
         Ok(engine)
     }
@@ -123,9 +119,9 @@ impl Engine {
         &self.chains
     }
 
-    /// Sessions by status.
-    pub fn status_counts(&self) -> HashMap<SessionStatus, u64> {
-        lock(&self.counts).clone()
+    /// Sessions by status, as the store keeps them (in the same transaction as every session write).
+    pub fn status_counts(&self) -> Result<HashMap<SessionStatus, u64>, EngineError> {
+        Ok(self.store.status_counts()?)
     }
 
     /// Settlements seen, by chain and outcome.
@@ -151,7 +147,6 @@ impl Engine {
             settlements: vec![],
         };
         self.store.insert_session(&session)?;
-        *lock(&self.counts).entry(session.status).or_default() += 1;
         lock(&self.expiries).insert((session.expires_at, session.id));
         tracing::info!(session_id = %session.id, chain_id = session.destination.token.chain_id, status = session.status.as_str(), "session created");
         Ok(session)
@@ -227,13 +222,6 @@ impl Engine {
             Ok(applied.changed)
         })?;
         if let Some(t) = transition.filter(|t| t.from != t.to) {
-            {
-                let mut counts = lock(&self.counts);
-                if let Some(c) = counts.get_mut(&t.from) {
-                    *c = c.saturating_sub(1);
-                }
-                *counts.entry(t.to).or_default() += 1;
-            }
             if t.to.is_terminal() || t.to == SessionStatus::Processing {
                 lock(&self.expiries).remove(&(session.expires_at, session.id));
             } else {

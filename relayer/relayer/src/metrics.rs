@@ -53,7 +53,10 @@ fn family(
 /// Renders all metrics.
 pub fn render(engine: &Engine, http: &HttpCounters) -> String {
     let mut out = String::new();
-    let counts = engine.status_counts();
+    let counts = engine.status_counts().unwrap_or_else(|error| {
+        tracing::warn!(%error, "session counts unavailable for /metrics");
+        Default::default()
+    });
     family(
         &mut out,
         "relayer_sessions",
