@@ -181,11 +181,19 @@ impl Executor {
         }
     }
 
+    /// Whether the same work is already in flight; if so `job` is kept to run again once that is done.
+    fn defer_if_in_flight(&mut self, job: &Job) -> bool {
+        let key = (job.session_id, job.action);
+        if !self.keys.contains_key(&key) {
+            return false;
+        }
+        self.rerun.insert(key, job.clone());
+        true
+    }
+
     async fn handle(&mut self, mut job: Job) {
         let chain_id = self.chain.spec.chain_id;
-        let key = (job.session_id, job.action);
-        if self.keys.contains_key(&key) {
-            self.rerun.insert(key, job);
+        if self.defer_if_in_flight(&job) {
             return;
         }
         let mut preflight = self.preflight(&job).await;
@@ -194,9 +202,7 @@ impl Executor {
             // only a refund, so send that instead of dropping the work.
             tracing::info!(chain_id, session_id = %job.session_id, "expired on chain; refunding instead");
             job.action = Action::Refund { token };
-            let key = (job.session_id, job.action);
-            if self.keys.contains_key(&key) {
-                self.rerun.insert(key, job);
+            if self.defer_if_in_flight(&job) {
                 return;
             }
             preflight = self.preflight(&job).await;
