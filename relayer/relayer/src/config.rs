@@ -225,9 +225,7 @@ impl Config {
     /// Parses and validates TOML; `env` resolves `env:VAR` references.
     pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
-        if raw.session_lifetime_secs == 0 {
-            return Err(field("session_lifetime_secs", "must be at least 1"));
-        }
+        at_least(raw.session_lifetime_secs, 1, "session_lifetime_secs")?;
         let api_key_hashes = raw
             .auth
             .api_key_sha256
@@ -261,9 +259,7 @@ impl Config {
             if !(c.rpc_url.starts_with("http://") || c.rpc_url.starts_with("https://")) {
                 return Err(field(at("rpc_url"), "must be an http(s) URL"));
             }
-            if c.confirmations == 0 {
-                return Err(field(at("confirmations"), "must be at least 1"));
-            }
+            at_least(c.confirmations, 1, at("confirmations"))?;
             if c.router == Address::ZERO {
                 return Err(field(at("router"), "must be the deployed DepositRouter address"));
             }
@@ -315,9 +311,7 @@ impl Config {
                 "must equal chains[0].router: receivers are the same on every chain only with one deterministic router deployment",
             ));
         }
-        if raw.executor.max_in_flight == 0 {
-            return Err(field("executor.max_in_flight", "must be at least 1"));
-        }
+        at_least(raw.executor.max_in_flight as u64, 1, "executor.max_in_flight")?;
         Ok(Self {
             listen: raw.listen,
             data_dir: raw.data_dir,
