@@ -306,6 +306,7 @@ pub fn queries_follow_every_transition_and_survive_reopening<B: Backend>(backend
         assert_eq!(ids(store.sessions_touched_since(8453, 90).expect("touched")), vec![a.id]);
         assert!(store.sessions_touched_since(8453, 101).expect("touched").is_empty());
         assert!(store.sessions_touched_since(1, 0).expect("touched").is_empty(), "chains are separate");
+        assert!(store.sessions_touched_since(u64::MAX, 0).expect("touched").is_empty(), "the last chain id");
         assert_eq!(counts(&store), HashMap::from([(RequiresPaymentMethod, 1), (Processing, 1)]));
 
         // Its settlement in block 105: succeeded, settled, touched up to 105.

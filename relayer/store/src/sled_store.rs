@@ -214,12 +214,18 @@ impl SledStore {
             for tree in [&self.expiring, &self.unsettled, &self.touched, &self.counts] {
                 tree.clear().map_err(backend)?;
             }
-            let mut indexed = 0u64;
-            for entry in self.sessions.iter() {
-                let (_, value) = entry.map_err(backend)?;
-                let session = decode::<Versioned<Session>>(&value)?.value;
-                self.index_transaction(|ix| ix.update(&session.id, None, &IndexEntries::of(&session)))?;
-                indexed += 1;
+            let (mut indexed, mut failed) = (0u64, None);
+            self.scan_sessions(&mut |session| {
+                if failed.is_none() {
+                    let entries = IndexEntries::of(&session);
+                    match self.index_transaction(|ix| ix.update(&session.id, None, &entries)) {
+                        Ok(()) => indexed += 1,
+                        Err(e) => failed = Some(e),
+                    }
+                }
+            })?;
+            if let Some(error) = failed {
+                return Err(error);
             }
             self.meta.insert(SCHEMA_KEY, &SCHEMA.to_be_bytes()[..]).map_err(backend)?;
             self.flush()?;
@@ -377,8 +383,12 @@ impl Store for SledStore {
 
     fn sessions_touched_since(&self, chain_id: u64, from_block: u64) -> Result<Vec<Session>, StoreError> {
         let mut ids = BTreeSet::new();
-        for entry in self.touched.range(block_key(chain_id, from_block)..block_key(chain_id + 1, 0)) {
+        let chain = chain_id.to_be_bytes();
+        for entry in self.touched.range(block_key(chain_id, from_block)..) {
             let (key, _) = entry.map_err(backend)?;
+            if !key.starts_with(&chain) {
+                break; // past this chain's keys
+            }
             let entry: [u8; 32] = fixed(&key, "block index entry")?;
             ids.insert(fixed::<16>(&entry[16..], "session id")?);
         }
