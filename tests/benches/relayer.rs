@@ -16,7 +16,7 @@ use std::{
 use alloy::{primitives::Address, providers::Provider};
 use e2e::{API_KEY, Api, Auth, Chain, Relayer, Settings, session_body, usdc};
 use futures::{StreamExt, stream};
-use relayer_evm::bindings::TestUSDC;
+use relayer_devnet::bindings::TestUSDC;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -105,19 +105,22 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// Receivers the matching benchmark knows; lookups go through the sink like in the relayer.
 struct Receivers(std::collections::HashMap<Address, relayer_types::SessionId>);
 
-impl relayer_evm::watcher::EventSink for Receivers {
+impl relayer_chain::EventSink for Receivers {
     fn session_for_receiver(&self, receiver: Address) -> Option<relayer_types::SessionId> {
         self.0.get(&receiver).copied()
     }
-    async fn apply(
+    fn apply(
         &self,
         _: u64,
-        _: Vec<relayer_evm::watcher::ChainEvent>,
-    ) -> Result<(), relayer_evm::watcher::SinkError> {
-        Ok(())
+        _: Vec<relayer_chain::ChainEvent>,
+    ) -> relayer_chain::BoxFuture<'_, Result<(), relayer_chain::SinkError>> {
+        Box::pin(async { Ok(()) })
     }
-    async fn reorg(&self, _: u64, _: u64) -> Result<(), relayer_evm::watcher::SinkError> {
-        Ok(())
+    fn reorg(&self, _: u64, _: u64) -> relayer_chain::BoxFuture<'_, Result<(), relayer_chain::SinkError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn report(&self, _: relayer_chain::WorkReport) -> relayer_chain::BoxFuture<'_, ()> {
+        Box::pin(async {})
     }
 }
 
@@ -126,25 +129,36 @@ impl relayer_evm::watcher::EventSink for Receivers {
 fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
     use alloy::{primitives::LogData, rpc::types::Log};
     use relayer_evm::watcher::{Transfer, decode_logs};
-    let usdc = relayer::devnet::BASE_USDC;
-    let chain = relayer_evm::EvmChain::connect(relayer_evm::ChainSpec {
-        chain_id: 8453,
-        name: "Base".into(),
-        rpc_url: "http://127.0.0.1:1".into(),
-        router: Address::repeat_byte(0x11),
-        tokens: vec![relayer_types::TokenRef {
+    let usdc = relayer_devnet::BASE_USDC;
+    let dir = tempfile::tempdir()?;
+    let store: std::sync::Arc<dyn relayer_store::ChainStore> =
+        std::sync::Arc::new(relayer_store::SledStore::open(dir.path())?);
+    let sender = relayer_evm::Sender {
+        signer: alloy::signers::local::PrivateKeySigner::random(),
+        config: Default::default(),
+    };
+    let chain = relayer_evm::EvmChain::connect(
+        relayer_evm::ChainSpec {
             chain_id: 8453,
-            chain_name: "Base".into(),
-            address: usdc,
-            symbol: "USDC".into(),
-            decimals: 6,
-        }],
-        confirmations: 1,
-        poll_interval: Duration::from_secs(1),
-        start_block: None,
-        max_block_range: 1000,
-        rpc_timeout: Duration::from_secs(1),
-    })
+            name: "Base".into(),
+            rpc_url: "http://127.0.0.1:1".into(),
+            router: Address::repeat_byte(0x11),
+            tokens: vec![relayer_types::TokenRef {
+                chain_id: 8453,
+                chain_name: "Base".into(),
+                address: usdc,
+                symbol: "USDC".into(),
+                decimals: 6,
+            }],
+            confirmations: 1,
+            poll_interval: Duration::from_secs(1),
+            start_block: None,
+            max_block_range: 1000,
+            rpc_timeout: Duration::from_secs(1),
+        },
+        store,
+        sender,
+    )
     .map_err(|e| eyre::eyre!(e))?;
     let address = |i: usize| Address::left_padding_from(&(i as u64).to_be_bytes());
     let sink =

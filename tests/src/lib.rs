@@ -12,14 +12,13 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use eyre::{WrapErr, bail};
-use relayer::{
-    Config, Node,
-    devnet::{BASE_USDC, ConfigParams, PAYER_KEY, config_text, deploy_contracts, spawn_anvil},
-};
-use relayer_evm::{
+use relayer_core::Node;
+use relayer_devnet::{
+    BASE_USDC, ConfigParams, PAYER_KEY,
     bindings::{PullAllowanceTarget, RevertingTarget, TestUSDC},
-    create2::Deployment,
+    config, deploy_contracts, spawn_anvil,
 };
+use relayer_evm::create2::Deployment;
 use serde_json::{Value, json};
 
 /// The API key every test relayer accepts.
@@ -202,28 +201,28 @@ impl Default for Settings {
     }
 }
 
-/// A relayer key funded on `chain`, its config text (API on a free port) and the key's hex.
+/// A relayer key funded on `chain`, the config's parameters (API on a free port) and the key's hex.
 pub async fn relayer_config(
     chain: &Chain,
     data_dir: PathBuf,
     settings: &Settings,
-) -> eyre::Result<(String, String, Address)> {
+) -> eyre::Result<(ConfigParams, String, Address)> {
     let key = PrivateKeySigner::random();
     chain.fund(key.address()).await?;
-    let text = config_text(&ConfigParams {
+    let params = ConfigParams {
         data_dir,
         port: 0,
         rpc_url: chain.rpc_url(),
         router: chain.deployment.router,
         usdc: chain.usdc,
-        api_key_hash: hex::encode(relayer::api::auth::hash_api_key(API_KEY)),
+        api_key_hash: hex::encode(relayer_core::api::auth::hash_api_key(API_KEY)),
         session_lifetime_secs: settings.session_lifetime_secs,
         confirmations: 1,
         bump_after_secs: settings.bump_after_secs,
         poll_interval_ms: 100,
         watcher_poll_interval_ms: settings.watcher_poll_interval_ms,
-    });
-    Ok((text, alloy::hex::encode_prefixed(key.to_bytes()), key.address()))
+    };
+    Ok((params, alloy::hex::encode_prefixed(key.to_bytes()), key.address()))
 }
 
 /// The relayer running in this process.
@@ -241,9 +240,8 @@ impl Relayer {
     /// Starts a relayer for `chain`.
     pub async fn start(chain: &Chain, settings: Settings) -> eyre::Result<Self> {
         let data = tempfile::tempdir()?;
-        let (text, key, signer) = relayer_config(chain, data.path().join("db"), &settings).await?;
-        let config = Config::parse(&text, |name| (name == "DEVNET_RELAYER_KEY").then(|| key.clone()))?;
-        let node = Node::start(config).await?;
+        let (params, key, signer) = relayer_config(chain, data.path().join("db"), &settings).await?;
+        let node = relayer_node::start(config(&params, &key)?).await?;
         let api = Api::new(format!("http://{}", node.addr));
         Ok(Self { node, api, signer, _data: data })
     }

@@ -8,8 +8,11 @@ use alloy::{
     sol_types::SolCall,
 };
 use e2e::{API_KEY, Api, Auth, Chain, DEST, REFUND, Relayer, Settings, session_body, usdc};
-use relayer::devnet::BASE_USDC;
-use relayer_evm::bindings::{PullAllowanceTarget, RevertingTarget};
+use relayer_devnet::{
+    BASE_USDC,
+    bindings::{PullAllowanceTarget, RevertingTarget},
+};
+use relayer_evm::create2::deposit_params;
 use relayer_types::SessionId;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -36,7 +39,7 @@ async fn plain_session_succeeds_and_the_destination_receives_the_amount() -> Res
         receiver,
         chain
             .deployment
-            .receiver(&relayer_evm::commitment(&relayer.node.engine.session(&id_of(&session).parse()?)?))
+            .receiver(&deposit_params(&relayer.node.engine.session(&id_of(&session).parse()?)?.commitment()))
     );
     let deposit_tx = chain.pay(receiver, usdc(10)).await?;
 
@@ -568,10 +571,11 @@ async fn relayer_killed_between_broadcast_and_receipt_delivers_exactly_once_afte
     let chain = Chain::start().await?;
     let dir = tempfile::tempdir()?;
     let settings = Settings { bump_after_secs: 3600, ..Settings::default() };
-    let (text, key, signer) = e2e::relayer_config(&chain, dir.path().join("db"), &settings).await?;
+    let (mut params, key, signer) = e2e::relayer_config(&chain, dir.path().join("db"), &settings).await?;
     let port = free_port()?;
+    params.port = port;
     let config = dir.path().join("relayer.toml");
-    std::fs::write(&config, text.replace("127.0.0.1:0", &format!("127.0.0.1:{port}")))?;
+    std::fs::write(&config, relayer_devnet::config_text(&params)?)?;
     let log = dir.path().join("relayer.log");
     let api = Api::new(format!("http://127.0.0.1:{port}"));
 
@@ -742,23 +746,21 @@ async fn the_api_comes_up_while_restart_work_waits_on_a_hanging_rpc() -> Result 
         }
     }
     let key = alloy::signers::local::PrivateKeySigner::random();
-    let text = relayer::devnet::config_text(&relayer::devnet::ConfigParams {
+    let params = relayer_devnet::ConfigParams {
         data_dir: data.path().join("db"),
         port: 0,
         rpc_url,
         router: Address::repeat_byte(0xaa),
         usdc: BASE_USDC,
-        api_key_hash: hex::encode(relayer::api::auth::hash_api_key(API_KEY)),
+        api_key_hash: hex::encode(relayer_core::api::auth::hash_api_key(API_KEY)),
         session_lifetime_secs: 3600,
         confirmations: 1,
         bump_after_secs: 30,
         poll_interval_ms: 100,
         watcher_poll_interval_ms: 100,
-    });
-    let secret = alloy::hex::encode_prefixed(key.to_bytes());
-    let config =
-        relayer::Config::parse(&text, |name| (name == "DEVNET_RELAYER_KEY").then(|| secret.clone()))?;
-    let node = tokio::time::timeout(Duration::from_secs(30), relayer::Node::start(config))
+    };
+    let config = relayer_devnet::config(&params, &alloy::hex::encode_prefixed(key.to_bytes()))?;
+    let node = tokio::time::timeout(Duration::from_secs(30), relayer_node::start(config))
         .await
         .map_err(|_| eyre::eyre!("Node::start did not return while the RPC hangs"))??;
     let api = Api::new(format!("http://{}", node.addr));

@@ -1,6 +1,7 @@
 //! `alloy::sol!` bindings generated from the committed artifacts in `relayer/evm/artifacts/`, which the
 //! `artifacts` test checks against what `contracts/src` compiles to. Each binding carries its creation
 //! bytecode, so deployments use exactly the audited sources, and building needs neither node nor npm.
+//! Test and devnet contracts (test USDC, the local CCTP, call targets) are bound in `relayer-devnet`.
 #![allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
 
 use alloy::sol;
@@ -30,29 +31,4 @@ sol!(
     #[sol(rpc)]
     CCTPv2Adapter,
     concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/CCTPv2Adapter.json")
-);
-sol!(
-    #[sol(rpc)]
-    LocalTokenMessenger,
-    concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/LocalTokenMessenger.json")
-);
-sol!(
-    #[sol(rpc)]
-    LocalMessageTransmitter,
-    concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/LocalMessageTransmitter.json")
-);
-sol!(
-    #[sol(rpc)]
-    TestUSDC,
-    concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/TestUSDC.json")
-);
-sol!(
-    #[sol(rpc)]
-    PullAllowanceTarget,
-    concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/PullAllowanceTarget.json")
-);
-sol!(
-    #[sol(rpc)]
-    RevertingTarget,
-    concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/RevertingTarget.json")
 );

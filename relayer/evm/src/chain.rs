@@ -1,20 +1,33 @@
 //! One configured EVM chain: its RPC provider (every call bounded by a timeout), the router deployment,
-//! the tokens the relayer watches, and counters the metrics endpoint reads.
+//! the tokens the relayer watches, counters the metrics endpoint reads, and the [`Chain`] seam the
+//! engine sees: receivers by CREATE2, work queued to the executor, hints answered by the watcher.
 
 use std::{
     future::Future,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
 use alloy::{
-    primitives::Address,
+    primitives::{Address, B256},
     providers::{DynProvider, Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
     transports::{RpcError, TransportErrorKind},
 };
-use relayer_types::{Session, TokenRef};
+use relayer_chain::{BoxFuture, Chain, ChainStats, EventSink, Inspection, Stopped, Work};
+use relayer_store::ChainStore;
+use relayer_types::{Commitment, TokenRef};
+use tokio::sync::{Notify, mpsc, watch};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::create2::{Deployment, DepositParams};
+use crate::{
+    create2::{Deployment, deposit_params},
+    executor::{self, ExecutorConfig},
+    watcher,
+};
 
 /// A failed RPC call: the node answered with an error, the transport failed, or it timed out.
 #[derive(Debug, thiserror::Error)]
@@ -27,24 +40,15 @@ pub enum RpcFailure {
     Timeout(Duration),
 }
 
-/// Counters for one chain, read by `/metrics`.
+/// Counters for one chain.
 #[derive(Debug, Default)]
-pub struct ChainStats {
+pub struct Counters {
     /// Latest head seen.
     pub head: AtomicU64,
-    /// Last block fully processed by the watcher.
-    pub processed: AtomicU64,
     /// RPC calls that failed or timed out.
     pub rpc_errors: AtomicU64,
     /// Transactions broadcast (attempts included).
     pub broadcasts: AtomicU64,
-}
-
-impl ChainStats {
-    /// Blocks between the head and what the watcher processed.
-    pub fn lag(&self) -> u64 {
-        self.head.load(Ordering::Relaxed).saturating_sub(self.processed.load(Ordering::Relaxed))
-    }
 }
 
 /// Static description of a chain, from config.
@@ -72,8 +76,23 @@ pub struct ChainSpec {
     pub rpc_timeout: Duration,
 }
 
+/// The key that signs this chain's transactions, and how its executor is tuned.
+#[derive(Clone)]
+pub struct Sender {
+    /// The key.
+    pub signer: PrivateKeySigner,
+    /// Tuning.
+    pub config: ExecutorConfig,
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key; the address identifies it.
+        f.debug_struct("Sender").field("address", &self.signer.address()).finish_non_exhaustive()
+    }
+}
+
 /// A chain with a live provider.
-#[derive(Debug)]
 pub struct EvmChain {
     /// From config.
     pub spec: ChainSpec,
@@ -82,19 +101,46 @@ pub struct EvmChain {
     /// Provider for reads and raw broadcasts.
     pub provider: DynProvider,
     /// Counters.
-    pub stats: ChainStats,
+    pub stats: Counters,
+    /// Cursors and send records.
+    pub store: Arc<dyn ChainStore>,
+    sender: Sender,
+    jobs: mpsc::Sender<Work>,
+    /// The executor's end of `jobs`, until [`Chain::start`] takes it.
+    queued: Mutex<Option<mpsc::Receiver<Work>>>,
+    /// Wakes the watcher before its poll interval is up (a `txHash` hint).
+    pub(crate) wake: Notify,
+    /// The last block the watcher fully processed.
+    pub(crate) processed: watch::Sender<u64>,
+}
+
+impl std::fmt::Debug for EvmChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvmChain")
+            .field("spec", &self.spec)
+            .field("sender", &self.sender)
+            .finish_non_exhaustive()
+    }
 }
 
 impl EvmChain {
-    /// Connects to `spec.rpc_url` (lazily: no request is made here).
-    pub fn connect(spec: ChainSpec) -> Result<Self, String> {
+    /// Connects to `spec.rpc_url` (lazily: no request is made here). Work queued before
+    /// [`Chain::start`] waits in the queue.
+    pub fn connect(spec: ChainSpec, store: Arc<dyn ChainStore>, sender: Sender) -> Result<Self, String> {
         let url = spec.rpc_url.parse().map_err(|e| format!("invalid rpc url {}: {e}", spec.rpc_url))?;
         let provider = ProviderBuilder::new().connect_http(url).erased();
+        let (jobs, queued) = executor::queue();
         Ok(Self {
             deployment: Deployment::at_router(spec.router),
             spec,
             provider,
-            stats: ChainStats::default(),
+            stats: Counters::default(),
+            store,
+            sender,
+            jobs,
+            queued: Mutex::new(Some(queued)),
+            wake: Notify::new(),
+            processed: watch::Sender::new(0),
         })
     }
 
@@ -117,21 +163,85 @@ impl EvmChain {
     pub fn token(&self, address: Address) -> Option<&TokenRef> {
         self.spec.tokens.iter().find(|t| t.address == address)
     }
+
+    /// Whether `tx_hash` is mined with the chain's confirmations; its block if so.
+    async fn confirmed_block(&self, tx_hash: B256) -> Option<u64> {
+        let receipt = self.rpc(self.provider.get_transaction_receipt(tx_hash).into_future()).await.ok()??;
+        let block = receipt.block_number?;
+        let head = self.rpc(self.provider.get_block_number().into_future()).await.ok()?;
+        (head + 1 >= block + self.spec.confirmations).then_some(block)
+    }
 }
 
-/// The on-chain commitment of `session` (see `DepositParamsLib.sol`). Plain sessions without a refund
-/// address refund to the destination: the contracts require a refund address, and the destination is
-/// the one other place funds may go.
-pub fn commitment(session: &Session) -> DepositParams {
-    let d = &session.destination;
-    DepositParams {
-        sessionId: session.id.to_b256(),
-        toChainId: alloy::primitives::U256::from(d.token.chain_id),
-        toToken: d.token.address.into_word(),
-        toAddress: d.address.into_word(),
-        amount: d.amount.unwrap_or_default(),
-        finalCall: d.calldata.clone().unwrap_or_default(),
-        refundAddress: session.refund_address.unwrap_or(d.address).into_word(),
-        expiresAt: session.expires_at,
+/// How long a hint waits for the watcher to reach the hinted block before answering anyway.
+const HINT_WAIT: Duration = Duration::from_secs(5);
+
+impl Chain for EvmChain {
+    fn chain_id(&self) -> u64 {
+        self.spec.chain_id
+    }
+
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    fn tokens(&self) -> &[TokenRef] {
+        &self.spec.tokens
+    }
+
+    fn receiver(&self, commitment: &Commitment) -> Address {
+        self.deployment.receiver(&deposit_params(commitment))
+    }
+
+    fn submit(&self, work: Work) -> BoxFuture<'_, Result<(), Stopped>> {
+        Box::pin(async move { self.jobs.send(work).await.map_err(|_| Stopped(self.spec.chain_id)) })
+    }
+
+    /// A hint never applies events itself: it wakes the watcher and waits for it to pass the hinted
+    /// block, so hinted deposits get the same confirmation count, block-hash record and reorg handling
+    /// as every other one (a deposit applied from a hint above the cursor would escape a reorg there).
+    fn inspect(&self, tx_hash: B256) -> BoxFuture<'_, Inspection> {
+        Box::pin(async move {
+            let Some(block) = self.confirmed_block(tx_hash).await else {
+                return Inspection::NotYet;
+            };
+            let mut processed = self.processed.subscribe();
+            if *processed.borrow() >= block {
+                return Inspection::Processed;
+            }
+            self.wake.notify_one();
+            match tokio::time::timeout(HINT_WAIT, processed.wait_for(|p| *p >= block)).await {
+                Ok(Ok(_)) => Inspection::Processed,
+                _ => Inspection::Behind,
+            }
+        })
+    }
+
+    fn stats(&self) -> ChainStats {
+        ChainStats {
+            head: self.stats.head.load(Ordering::Relaxed),
+            processed: *self.processed.borrow(),
+            rpc_errors: self.stats.rpc_errors.load(Ordering::Relaxed),
+            broadcasts: self.stats.broadcasts.load(Ordering::Relaxed),
+        }
+    }
+
+    fn start(self: Arc<Self>, sink: Arc<dyn EventSink>, cancel: CancellationToken, tasks: &TaskTracker) {
+        let queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(jobs) = queued {
+            let Sender { signer, config } = self.sender.clone();
+            tasks.spawn(executor::run(
+                Arc::clone(&self),
+                signer,
+                config,
+                Arc::clone(&sink),
+                jobs,
+                cancel.child_token(),
+            ));
+        } else {
+            tracing::error!(chain_id = self.spec.chain_id, "chain started twice; ignored");
+            return;
+        }
+        tasks.spawn(watcher::run(self, sink, cancel));
     }
 }

@@ -7,10 +7,26 @@ use alloy::{
     sol_types::{SolConstructor, SolValue},
 };
 
+use relayer_types::Commitment;
+
 use crate::bindings::DepositRouter;
 
 /// The commitment of one session (see `contracts/src/libraries/DepositParamsLib.sol`).
 pub type DepositParams = DepositRouter::DepositParams;
+
+/// The ABI form of a family-neutral [`Commitment`]: the same fields, in the contracts' order.
+pub fn deposit_params(c: &Commitment) -> DepositParams {
+    DepositParams {
+        sessionId: c.session_id,
+        toChainId: alloy::primitives::U256::from(c.to_chain_id),
+        toToken: c.to_token,
+        toAddress: c.to_address,
+        amount: c.amount,
+        finalCall: c.final_call.clone(),
+        refundAddress: c.refund_address,
+        expiresAt: c.expires_at,
+    }
+}
 
 /// The deterministic deployment proxy present on anvil and on public EVM chains.
 pub const CREATE2_PROXY: Address = address!("4e59b44847b379578588920ca78fbf26c0b4956c");

@@ -5,11 +5,16 @@
 //! re-announces the same signed bytes rather than signing anything new, so a crash can never turn into
 //! a second transaction; the router's on-chain guards make even a duplicate harmless. Stuck
 //! transactions are replaced with the same nonce at a higher fee.
+//!
+//! Every piece of work gets a [`WorkReport`] back to the engine (sent, nothing to do, not yet, refund
+//! instead, failed, reverted); retrying is the engine's decision, not the executor's. The decisions
+//! that need no chain (how a preflight revert maps to a result, which nonce to use, the replacement
+//! fees) are pure functions, tested as tables below.
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     sync::{Arc, atomic::Ordering},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use alloy::{
@@ -22,27 +27,17 @@ use alloy::{
     signers::local::PrivateKeySigner,
     sol_types::SolCall,
 };
-use relayer_store::Store;
-use relayer_types::{Action, Attempt, Intent, SessionId};
+use relayer_chain::{EventSink, Work, WorkReport, WorkResult};
+use relayer_types::{Action, SessionId};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     bindings::DepositRouter::{self, DepositRouterErrors},
     chain::{EvmChain, RpcFailure},
-    create2::DepositParams,
+    create2::deposit_params,
+    intent::{self, Attempt, Intent},
 };
-
-/// Work for the executor: move a session's funds.
-#[derive(Debug, Clone)]
-pub struct Job {
-    /// Session acted for.
-    pub session_id: SessionId,
-    /// Its on-chain commitment.
-    pub params: DepositParams,
-    /// What to do.
-    pub action: Action,
-}
 
 /// Tuning of one executor.
 #[derive(Debug, Clone)]
@@ -55,8 +50,6 @@ pub struct ExecutorConfig {
     pub poll_interval: Duration,
     /// Extra gas over the estimate, in percent.
     pub gas_margin_percent: u64,
-    /// Delay before retrying a job the chain is not ready for (e.g. a refund before expiry).
-    pub retry_after: Duration,
 }
 
 impl Default for ExecutorConfig {
@@ -66,21 +59,7 @@ impl Default for ExecutorConfig {
             bump_after: Duration::from_secs(30),
             poll_interval: Duration::from_millis(500),
             gas_margin_percent: 25,
-            retry_after: Duration::from_secs(5),
         }
-    }
-}
-
-/// Sends jobs to a running executor.
-#[derive(Debug, Clone)]
-pub struct ExecutorHandle {
-    jobs: mpsc::Sender<Job>,
-}
-
-impl ExecutorHandle {
-    /// Queues `job`; waits while the queue is full. Fails only when the executor stopped.
-    pub async fn submit(&self, job: Job) -> Result<(), Job> {
-        self.jobs.send(job).await.map_err(|e| e.0)
     }
 }
 
@@ -95,67 +74,116 @@ enum ExecError {
     Sign(String),
 }
 
-/// What the simulation said about a job.
-enum Preflight {
+/// What the simulation said about a piece of work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Preflight {
+    /// It would succeed: send it.
     Go,
-    /// Nothing to do (e.g. another relayer settled first).
-    Done(&'static str),
-    /// Not yet (e.g. a refund before expiry, an RPC hiccup).
-    Later(String),
-    /// The session expired on chain before its funds started: they may only be refunded now.
-    RefundInstead,
-    /// Would revert for a reason retrying cannot fix.
-    Fail(String),
+    /// Anything else goes back to the engine as this result.
+    Report(WorkResult),
 }
 
-/// Starts the executor of `signer` on `chain`; it stops when `cancel` fires.
-pub fn spawn(
+/// How a failed simulation failed.
+#[derive(Debug)]
+pub enum SimulationError {
+    /// The router reverted with one of its own errors.
+    Router(DepositRouterErrors),
+    /// The node answered with an error that is not one of the router's (another revert, a node limit).
+    Node(String),
+    /// No answer: transport failure or timeout.
+    Transport(String),
+}
+
+/// Maps a failed simulation to what the engine is told. Only the router's own errors are trusted to
+/// say something about the session; anything the node says otherwise is a failure retrying cannot fix,
+/// and a missing answer is worth another try.
+pub fn preflight(error: SimulationError) -> Preflight {
+    let result = match error {
+        SimulationError::Router(DepositRouterErrors::NothingToSettle(_)) => {
+            WorkResult::Done("the receiver holds nothing of this token".into())
+        }
+        SimulationError::Router(DepositRouterErrors::NotExpired(_)) => {
+            WorkResult::NotYet("the session has not expired on chain yet".into())
+        }
+        // The chain's clock passed `expiresAt` before the settle could land; the router takes only a
+        // refund now.
+        SimulationError::Router(DepositRouterErrors::Expired(_)) => WorkResult::RefundInstead,
+        SimulationError::Router(other) => WorkResult::Failed(format!("the router would revert: {other:?}")),
+        SimulationError::Node(message) => WorkResult::Failed(message),
+        SimulationError::Transport(message) => WorkResult::NotYet(message),
+    };
+    Preflight::Report(result)
+}
+
+/// The nonce for a new transaction: the node's pending count, or past the highest nonce this key
+/// still has stored in flight (the node may have dropped those from its pool, but they were signed
+/// and may still land: reusing their nonce would replace them).
+pub fn next_nonce(pending_on_node: u64, highest_stored: Option<u64>) -> u64 {
+    pending_on_node.max(highest_stored.map_or(0, |n| n + 1))
+}
+
+/// Fees of a replacement: at least a quarter above the previous attempt (nodes require ~10% to accept
+/// a replacement) and at least the current estimate; the priority fee never exceeds the max fee.
+pub fn bumped_fees(previous: (u128, u128), estimate: (u128, u128)) -> (u128, u128) {
+    let bump = |old: u128, now: u128| old.saturating_add(old / 4).max(now).max(old.saturating_add(1));
+    let max_fee = bump(previous.0, estimate.0);
+    (max_fee, bump(previous.1, estimate.1).min(max_fee))
+}
+
+/// Gas limit with `margin_percent` over the estimate.
+pub fn gas_with_margin(estimate: u64, margin_percent: u64) -> u64 {
+    estimate.saturating_mul(100 + margin_percent) / 100
+}
+
+/// The queue of one chain's executor: [`EvmChain`] holds the sender, the executor the receiver.
+pub(crate) fn queue() -> (mpsc::Sender<Work>, mpsc::Receiver<Work>) {
+    mpsc::channel(1024)
+}
+
+/// Runs the executor of `signer` on `chain`, reporting to `sink`, until `cancel`.
+pub(crate) async fn run(
     chain: Arc<EvmChain>,
     signer: PrivateKeySigner,
-    store: Arc<dyn Store>,
     config: ExecutorConfig,
+    sink: Arc<dyn EventSink>,
+    jobs: mpsc::Receiver<Work>,
     cancel: CancellationToken,
-    tasks: &tokio_util::task::TaskTracker,
-) -> ExecutorHandle {
-    let (jobs, rx) = mpsc::channel(1024);
+) {
     let executor = Executor {
         signer: signer.address(),
         wallet: EthereumWallet::from(signer),
         chain,
-        store,
+        sink,
         config,
         in_flight: BTreeMap::new(),
         keys: HashMap::new(),
         rerun: HashMap::new(),
-        later: vec![],
         announced: HashSet::new(),
         next_nonce: None,
     };
-    tasks.spawn(executor.run(rx, cancel));
-    ExecutorHandle { jobs }
+    executor.run(jobs, cancel).await;
 }
 
 struct Executor {
     chain: Arc<EvmChain>,
     signer: Address,
     wallet: EthereumWallet,
-    store: Arc<dyn Store>,
+    sink: Arc<dyn EventSink>,
     config: ExecutorConfig,
     in_flight: BTreeMap<u64, Intent>,
     keys: HashMap<(SessionId, Action), u64>,
-    /// Jobs that arrived while the same work was in flight: run again once it lands, for funds that
+    /// Work that arrived while the same work was in flight: run again once it lands, for funds that
     /// arrived after the in-flight transaction was mined.
-    rerun: HashMap<(SessionId, Action), Job>,
-    later: Vec<(Instant, Job)>,
+    rerun: HashMap<(SessionId, Action), Work>,
     /// Attempts broadcast by this process (after a restart, stored ones are announced again).
     announced: HashSet<B256>,
     next_nonce: Option<u64>,
 }
 
 impl Executor {
-    async fn run(mut self, mut jobs: mpsc::Receiver<Job>, cancel: CancellationToken) {
+    async fn run(mut self, mut jobs: mpsc::Receiver<Work>, cancel: CancellationToken) {
         let chain_id = self.chain.spec.chain_id;
-        match self.store.intents(chain_id, self.signer) {
+        match intent::list(self.chain.store.as_ref(), chain_id, self.signer) {
             Ok(intents) => {
                 if !intents.is_empty() {
                     tracing::info!(chain_id, pending = intents.len(), "reconciling stored intents");
@@ -181,66 +209,39 @@ impl Executor {
         }
     }
 
-    /// Whether the same work is already in flight; if so `job` is kept to run again once that is done.
-    fn defer_if_in_flight(&mut self, job: &Job) -> bool {
-        let key = (job.session_id, job.action);
+    /// Whether the same work is already in flight; if so `work` is kept to run again once that is done.
+    fn defer_if_in_flight(&mut self, work: &Work) -> bool {
+        let key = (work.session_id, work.action);
         if !self.keys.contains_key(&key) {
             return false;
         }
-        self.rerun.insert(key, job.clone());
+        self.rerun.insert(key, work.clone());
         true
     }
 
-    async fn handle(&mut self, mut job: Job) {
-        let chain_id = self.chain.spec.chain_id;
-        if self.defer_if_in_flight(&job) {
-            return;
-        }
-        let mut preflight = self.preflight(&job).await;
-        if let (Preflight::RefundInstead, Action::Settle { token }) = (&preflight, job.action) {
-            // The chain's clock passed `expiresAt` before the settle could land; the router now takes
-            // only a refund, so send that instead of dropping the work.
-            tracing::info!(chain_id, session_id = %job.session_id, "expired on chain; refunding instead");
-            job.action = Action::Refund { token };
-            if self.defer_if_in_flight(&job) {
-                return;
-            }
-            preflight = self.preflight(&job).await;
-        }
-        match preflight {
-            Preflight::Go => {}
-            Preflight::Done(why) => {
-                tracing::debug!(chain_id, session_id = %job.session_id, why, "nothing to send");
-                return;
-            }
-            Preflight::Later(why) => {
-                tracing::debug!(chain_id, session_id = %job.session_id, why, "not ready; retrying later");
-                self.later.push((Instant::now() + self.config.retry_after, job));
-                return;
-            }
-            Preflight::Fail(why) => {
-                tracing::error!(chain_id, session_id = %job.session_id, action = ?job.action, why, "job would revert; dropped");
-                return;
-            }
-            Preflight::RefundInstead => {
-                tracing::error!(chain_id, session_id = %job.session_id, action = ?job.action, "refund refused as expired; dropped");
-                return;
-            }
-        }
-        if let Err(error) = self.send(job.clone()).await {
-            tracing::warn!(chain_id, session_id = %job.session_id, %error, "send failed; retrying later");
-            self.later.push((Instant::now() + self.config.retry_after, job));
-        }
+    async fn report(&self, work: Work, result: WorkResult) {
+        self.sink.report(WorkReport { work, result }).await;
     }
 
-    fn request(&self, job: &Job) -> TransactionRequest {
-        let input = match job.action {
-            Action::Settle { token } => {
-                DepositRouter::settleCall { params: job.params.clone(), token }.abi_encode()
-            }
-            Action::Refund { token } => {
-                DepositRouter::refundCall { params: job.params.clone(), token }.abi_encode()
-            }
+    async fn handle(&mut self, work: Work) {
+        if self.defer_if_in_flight(&work) {
+            return;
+        }
+        let result = match self.simulate(&work).await {
+            Preflight::Report(result) => result,
+            Preflight::Go => match self.send(&work).await {
+                Ok(tx_hash) => WorkResult::Sent { tx_hash },
+                Err(error) => WorkResult::NotYet(format!("sending failed: {error}")),
+            },
+        };
+        self.report(work, result).await;
+    }
+
+    fn request(&self, work: &Work) -> TransactionRequest {
+        let params = deposit_params(&work.commitment);
+        let input = match work.action {
+            Action::Settle { token } => DepositRouter::settleCall { params, token }.abi_encode(),
+            Action::Refund { token } => DepositRouter::refundCall { params, token }.abi_encode(),
         };
         TransactionRequest::default()
             .with_from(self.signer)
@@ -248,29 +249,23 @@ impl Executor {
             .with_input(Bytes::from(input))
     }
 
-    async fn preflight(&self, job: &Job) -> Preflight {
-        let tx = self.request(job);
-        match self.chain.rpc(self.chain.provider.call(tx).into_future()).await {
-            Ok(_) => Preflight::Go,
+    async fn simulate(&self, work: &Work) -> Preflight {
+        let tx = self.request(work);
+        let error = match self.chain.rpc(self.chain.provider.call(tx).into_future()).await {
+            Ok(_) => return Preflight::Go,
             Err(RpcFailure::Rpc(error)) => {
                 let decoded = error
                     .as_error_resp()
                     .and_then(|resp| resp.as_decoded_interface_error::<DepositRouterErrors>());
                 match decoded {
-                    Some(DepositRouterErrors::NothingToSettle(_)) => {
-                        Preflight::Done("receiver holds nothing")
-                    }
-                    Some(DepositRouterErrors::NotExpired(_)) => {
-                        Preflight::Later("session not expired on chain".into())
-                    }
-                    Some(DepositRouterErrors::Expired(_)) => Preflight::RefundInstead,
-                    Some(other) => Preflight::Fail(format!("{other:?}")),
-                    None if error.as_error_resp().is_some() => Preflight::Fail(error.to_string()),
-                    None => Preflight::Later(error.to_string()),
+                    Some(router) => SimulationError::Router(router),
+                    None if error.as_error_resp().is_some() => SimulationError::Node(error.to_string()),
+                    None => SimulationError::Transport(error.to_string()),
                 }
             }
-            Err(timeout) => Preflight::Later(timeout.to_string()),
-        }
+            Err(timeout) => SimulationError::Transport(timeout.to_string()),
+        };
+        preflight(error)
     }
 
     async fn nonce(&mut self) -> Result<u64, ExecError> {
@@ -280,15 +275,15 @@ impl Executor {
         let chain = &self.chain;
         let pending =
             chain.rpc(chain.provider.get_transaction_count(self.signer).pending().into_future()).await?;
-        let stored = self.in_flight.keys().next_back().map_or(0, |n| n + 1);
-        Ok(pending.max(stored))
+        Ok(next_nonce(pending, self.in_flight.keys().next_back().copied()))
     }
 
-    async fn send(&mut self, job: Job) -> Result<(), ExecError> {
+    /// Signs, persists and broadcasts `work`; returns the transaction hash.
+    async fn send(&mut self, work: &Work) -> Result<B256, ExecError> {
         let chain = Arc::clone(&self.chain);
-        let tx = self.request(&job);
+        let tx = self.request(work);
         let gas = chain.rpc(chain.provider.estimate_gas(tx.clone()).into_future()).await?;
-        let gas = gas * (100 + self.config.gas_margin_percent) / 100;
+        let gas = gas_with_margin(gas, self.config.gas_margin_percent);
         let fees = chain.rpc(chain.provider.estimate_eip1559_fees()).await?;
         let nonce = self.nonce().await?;
         let tx = tx
@@ -302,25 +297,25 @@ impl Executor {
             chain_id: chain.spec.chain_id,
             signer: self.signer,
             nonce,
-            session_id: job.session_id,
-            action: job.action,
+            session_id: work.session_id,
+            action: work.action,
             attempts: vec![attempt.clone()],
         };
         // Persist before broadcast: a crash after this line is reconciled, never repeated.
-        self.store.put_intent(&intent)?;
+        intent::put(chain.store.as_ref(), &intent)?;
         self.next_nonce = Some(nonce + 1);
         tracing::info!(
             chain_id = chain.spec.chain_id,
-            session_id = %job.session_id,
-            action = ?job.action,
+            session_id = %work.session_id,
+            action = ?work.action,
             nonce,
             tx_hash = %attempt.tx_hash,
             "broadcasting"
         );
-        self.keys.insert((job.session_id, job.action), nonce);
+        self.keys.insert((work.session_id, work.action), nonce);
         self.in_flight.insert(nonce, intent);
         self.broadcast(&attempt).await;
-        Ok(())
+        Ok(attempt.tx_hash)
     }
 
     async fn sign(&self, tx: TransactionRequest) -> Result<Attempt, ExecError> {
@@ -353,15 +348,6 @@ impl Executor {
     }
 
     async fn poll(&mut self) {
-        let due: Vec<Job> = {
-            let now = Instant::now();
-            let (due, wait) = std::mem::take(&mut self.later).into_iter().partition(|(at, _)| *at <= now);
-            self.later = wait;
-            due.into_iter().map(|(_, job)| job).collect()
-        };
-        for job in due {
-            self.handle(job).await;
-        }
         if self.in_flight.is_empty() {
             return;
         }
@@ -392,11 +378,15 @@ impl Executor {
             if let Some(receipt) = mined {
                 if receipt.status() {
                     tracing::info!(chain_id = chain.spec.chain_id, session_id = %intent.session_id, tx_hash = %receipt.transaction_hash, block = receipt.block_number, "mined");
+                    self.finish(nonce).await?;
                 } else {
                     // Typically another relayer settled first; the watcher records what happened.
                     tracing::warn!(chain_id = chain.spec.chain_id, session_id = %intent.session_id, tx_hash = %receipt.transaction_hash, "mined but reverted");
+                    let work = self.finish(nonce).await?;
+                    if let Some(work) = work {
+                        self.report(work, WorkResult::Reverted { tx_hash: receipt.transaction_hash }).await;
+                    }
                 }
-                self.finish(nonce).await?;
             } else if latest > nonce {
                 tracing::warn!(chain_id = chain.spec.chain_id, session_id = %intent.session_id, nonce, "nonce used without a known receipt; treating as done");
                 self.finish(nonce).await?;
@@ -414,16 +404,20 @@ impl Executor {
         Ok(())
     }
 
-    async fn finish(&mut self, nonce: u64) -> Result<(), ExecError> {
-        self.store.delete_intent(self.chain.spec.chain_id, self.signer, nonce)?;
-        if let Some(intent) = self.in_flight.remove(&nonce) {
-            let key = (intent.session_id, intent.action);
-            self.keys.remove(&key);
-            if let Some(job) = self.rerun.remove(&key) {
-                Box::pin(self.handle(job)).await;
-            }
+    /// Forgets a landed intent and runs work deferred behind it. Returns the deferred work, if any,
+    /// after running it, so a revert can be reported against the session.
+    async fn finish(&mut self, nonce: u64) -> Result<Option<Work>, ExecError> {
+        intent::delete(self.chain.store.as_ref(), self.chain.spec.chain_id, self.signer, nonce)?;
+        let Some(intent) = self.in_flight.remove(&nonce) else {
+            return Ok(None);
+        };
+        let key = (intent.session_id, intent.action);
+        self.keys.remove(&key);
+        if let Some(work) = self.rerun.remove(&key) {
+            Box::pin(self.handle(work.clone())).await;
+            return Ok(Some(work));
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Replaces a stuck transaction: same nonce and calldata, fees up by at least a quarter (nodes
@@ -436,16 +430,17 @@ impl Executor {
         let envelope = TxEnvelope::decode_2718(&mut last.raw.as_ref())
             .map_err(|e| ExecError::Sign(format!("stored transaction unreadable: {e}")))?;
         let fees = chain.rpc(chain.provider.estimate_eip1559_fees()).await?;
-        let bump = |old: u128, now: u128| (old + old / 4).max(now).max(old + 1);
-        let max_fee = bump(last.max_fee_per_gas, fees.max_fee_per_gas);
-        let priority = bump(last.max_priority_fee_per_gas, fees.max_priority_fee_per_gas).min(max_fee);
+        let (max_fee, priority) = bumped_fees(
+            (last.max_fee_per_gas, last.max_priority_fee_per_gas),
+            (fees.max_fee_per_gas, fees.max_priority_fee_per_gas),
+        );
         let tx = TransactionRequest::from_transaction(envelope)
             .with_from(self.signer)
             .with_max_fee_per_gas(max_fee)
             .with_max_priority_fee_per_gas(priority);
         let attempt = self.sign(tx).await?;
         intent.attempts.push(attempt.clone());
-        self.store.put_intent(&intent)?;
+        intent::put(chain.store.as_ref(), &intent)?;
         tracing::info!(
             chain_id = chain.spec.chain_id,
             session_id = %intent.session_id,
@@ -463,4 +458,98 @@ impl Executor {
 fn is_known(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     m.contains("already known") || m.contains("already imported") || m.contains("nonce too low")
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::U256;
+
+    use super::*;
+    use crate::bindings::DepositRouter::{Expired, NotExpired, NothingToSettle, UnusableToken, WrongChain};
+
+    #[test]
+    fn preflight_maps_each_revert_to_what_the_engine_is_told() {
+        use DepositRouterErrors as E;
+        let token = Address::repeat_byte(0x83);
+        let failed = |what: &str| WorkResult::Failed(format!("the router would revert: {what}"));
+        let table: Vec<(SimulationError, WorkResult)> = vec![
+            (
+                SimulationError::Router(E::NothingToSettle(NothingToSettle { receiver: token, token })),
+                WorkResult::Done("the receiver holds nothing of this token".into()),
+            ),
+            (
+                SimulationError::Router(E::NotExpired(NotExpired { expiresAt: 9 })),
+                WorkResult::NotYet("the session has not expired on chain yet".into()),
+            ),
+            (SimulationError::Router(E::Expired(Expired { expiresAt: 9 })), WorkResult::RefundInstead),
+            (
+                SimulationError::Router(E::UnusableToken(UnusableToken { token })),
+                failed(&format!("{:?}", E::UnusableToken(UnusableToken { token }))),
+            ),
+            (
+                SimulationError::Router(E::WrongChain(WrongChain {
+                    toChainId: U256::ONE,
+                    chainId: U256::ZERO,
+                })),
+                failed(&format!(
+                    "{:?}",
+                    E::WrongChain(WrongChain { toChainId: U256::ONE, chainId: U256::ZERO })
+                )),
+            ),
+            (
+                SimulationError::Node("execution reverted".into()),
+                WorkResult::Failed("execution reverted".into()),
+            ),
+            (SimulationError::Transport("timed out".into()), WorkResult::NotYet("timed out".into())),
+        ];
+        for (error, want) in table {
+            let label = format!("{error:?}");
+            assert_eq!(preflight(error), Preflight::Report(want), "{label}");
+        }
+    }
+
+    #[test]
+    fn the_next_nonce_never_reuses_one_still_in_flight() {
+        // (node's pending count, highest stored in-flight nonce, expected)
+        let table = [
+            (0, None, 0),
+            (5, None, 5),
+            (5, Some(4), 5),
+            // The node forgot 5..=7 (restart, pool eviction) but they are signed and may land.
+            (5, Some(7), 8),
+            (9, Some(7), 9),
+            (u64::MAX, None, u64::MAX),
+        ];
+        for (pending, stored, want) in table {
+            assert_eq!(next_nonce(pending, stored), want, "pending {pending}, stored {stored:?}");
+        }
+    }
+
+    #[test]
+    fn replacement_fees_rise_by_a_quarter_or_to_the_estimate() {
+        // ((previous max, previous priority), (estimate max, estimate priority), expected)
+        let table = [
+            ((100, 10), (50, 5), (125, 12)),
+            ((100, 10), (300, 20), (300, 20)),
+            // Tiny fees still rise (a quarter of 1 rounds to 0).
+            ((1, 1), (0, 0), (2, 2)),
+            ((0, 0), (0, 0), (1, 1)),
+            // The priority fee never exceeds the max fee.
+            ((100, 100), (0, 500), (125, 125)),
+            // No overflow at the top.
+            ((u128::MAX, u128::MAX), (0, 0), (u128::MAX, u128::MAX)),
+        ];
+        for (previous, estimate, want) in table {
+            let got = bumped_fees(previous, estimate);
+            assert_eq!(got, want, "previous {previous:?}, estimate {estimate:?}");
+            assert!(got.0 > previous.0 || previous.0 == u128::MAX, "a replacement must pay more");
+        }
+    }
+
+    #[test]
+    fn gas_margin_is_added_without_overflow() {
+        assert_eq!(gas_with_margin(100_000, 25), 125_000);
+        assert_eq!(gas_with_margin(0, 25), 0);
+        assert_eq!(gas_with_margin(u64::MAX, 25), u64::MAX / 100);
+    }
 }

@@ -1,12 +1,15 @@
-//! EVM side of the relayer: typed bindings to the contracts (compiled from `contracts/src` at build
-//! time), CREATE2 derivation of receiver addresses, the chain watcher and the transaction executor.
+//! The EVM chain family: typed bindings to the contracts (read from the committed artifacts, checked
+//! against `contracts/src` by a test), CREATE2 derivation of receiver addresses, the family's config
+//! sections, the chain watcher and the transaction executor, behind the family-neutral
+//! [`relayer_chain::Chain`] seam.
 
 pub mod bindings;
 pub mod chain;
+pub mod config;
 pub mod create2;
 pub mod deploy;
 pub mod executor;
-pub mod tools;
+pub mod intent;
 pub mod watcher;
 
-pub use chain::{ChainSpec, ChainStats, EvmChain, RpcFailure, commitment};
+pub use chain::{ChainSpec, Counters, EvmChain, RpcFailure, Sender};

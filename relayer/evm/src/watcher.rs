@@ -3,9 +3,9 @@
 //! lookup, so cost grows with logs, not with open sessions), waits for the chain's confirmations, and
 //! hands each batch to an [`EventSink`] *before* advancing its persisted cursor. Block hashes are stored
 //! with the cursor; when the chain under the cursor changes, it walks back to the fork point, tells the
-//! sink, and re-reads from there.
+//! sink, and re-reads from there. A `txHash` hint wakes it early (see `EvmChain::inspect`).
 
-use std::{future::Future, sync::Arc, sync::atomic::Ordering, time::Duration};
+use std::{sync::Arc, sync::atomic::Ordering, time::Duration};
 
 use alloy::{
     eips::BlockNumberOrTag,
@@ -15,7 +15,8 @@ use alloy::{
     sol,
     sol_types::SolEvent,
 };
-use relayer_store::{Cursor, Store, StoreError};
+use relayer_chain::{ChainEvent, EventSink, SinkError};
+use relayer_store::{Cursor, StoreError};
 use relayer_types::{Deposit, EventId, Outcome, SessionId, Settlement};
 use tokio_util::sync::CancellationToken;
 
@@ -27,48 +28,6 @@ use crate::{
 sol! {
     /// The ERC-20 transfer event.
     event Transfer(address indexed from, address indexed to, uint256 value);
-}
-
-/// Something the watcher saw, confirmed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChainEvent {
-    /// A transfer into the receiver of `session`.
-    Deposit {
-        /// Owner of the receiver.
-        session: SessionId,
-        /// The transfer.
-        deposit: Deposit,
-    },
-    /// The router settled funds of `session`.
-    Settled {
-        /// Session, from the event's `sessionId` topic.
-        session: SessionId,
-        /// The settlement.
-        settlement: Settlement,
-    },
-}
-
-/// Why a sink refused a batch; the watcher retries the same range.
-#[derive(Debug, thiserror::Error)]
-#[error("event sink: {0}")]
-pub struct SinkError(pub String);
-
-/// Where confirmed events go. Implementations must be durable before returning `Ok`, because the
-/// watcher advances its cursor right after, and must tolerate replays (after a crash the same range
-/// is delivered again).
-pub trait EventSink: Send + Sync {
-    /// The session owning `receiver`, if any (called for every transfer: keep it in memory).
-    fn session_for_receiver(&self, receiver: Address) -> Option<SessionId>;
-
-    /// Applies confirmed events of `chain_id`, in chain order.
-    fn apply(
-        &self,
-        chain_id: u64,
-        events: Vec<ChainEvent>,
-    ) -> impl Future<Output = Result<(), SinkError>> + Send;
-
-    /// Blocks from `from_block` on were reorganised away: undo what was derived from them.
-    fn reorg(&self, chain_id: u64, from_block: u64) -> impl Future<Output = Result<(), SinkError>> + Send;
 }
 
 /// Why one watcher step failed.
@@ -93,7 +52,7 @@ const MAX_REORG_DEPTH: u64 = 256;
 
 /// Decodes the logs of one range into events, in chain order. Transfers to addresses that are not
 /// receivers and tokens that are not configured are dropped here.
-pub fn decode_logs(chain: &EvmChain, sink: &impl EventSink, logs: &[Log]) -> Vec<ChainEvent> {
+pub fn decode_logs(chain: &EvmChain, sink: &dyn EventSink, logs: &[Log]) -> Vec<ChainEvent> {
     let mut events = vec![];
     for log in logs {
         let (Some(block_number), Some(tx_hash), Some(log_index), Some(block_hash)) =
@@ -167,15 +126,10 @@ pub fn filter(chain: &EvmChain, from: u64, to: u64) -> Filter {
 }
 
 /// Runs the watcher of `chain` until `cancel`. Failures are logged and retried with capped backoff.
-pub async fn run(
-    chain: Arc<EvmChain>,
-    store: Arc<dyn Store>,
-    sink: Arc<impl EventSink>,
-    cancel: CancellationToken,
-) {
+pub async fn run(chain: Arc<EvmChain>, sink: Arc<dyn EventSink>, cancel: CancellationToken) {
     let mut backoff = chain.spec.poll_interval;
     loop {
-        let delay = match step(&chain, store.as_ref(), sink.as_ref()).await {
+        let delay = match step(&chain, sink.as_ref()).await {
             Ok(true) => Duration::ZERO,
             Ok(false) => {
                 backoff = chain.spec.poll_interval;
@@ -190,6 +144,7 @@ pub async fn run(
         tokio::select! {
             () = cancel.cancelled() => return,
             () = tokio::time::sleep(delay) => {}
+            () = chain.wake.notified() => {}
         }
     }
 }
@@ -203,8 +158,9 @@ async fn block_hash(chain: &EvmChain, number: u64) -> Result<B256, WatchError> {
 }
 
 /// One watcher step: processes at most one range. Returns whether more confirmed blocks are waiting.
-pub async fn step(chain: &EvmChain, store: &dyn Store, sink: &impl EventSink) -> Result<bool, WatchError> {
+pub async fn step(chain: &EvmChain, sink: &dyn EventSink) -> Result<bool, WatchError> {
     let chain_id = chain.spec.chain_id;
+    let store = chain.store.as_ref();
     let head = chain.rpc(chain.provider.get_block_number().into_future()).await?;
     chain.stats.head.store(head, Ordering::Relaxed);
     // With N confirmations a block counts once N-1 blocks sit on top of it.
@@ -223,13 +179,13 @@ pub async fn step(chain: &EvmChain, store: &dyn Store, sink: &impl EventSink) ->
             cursor
         }
     };
-    chain.stats.processed.store(cursor.block, Ordering::Relaxed);
+    chain.processed.send_replace(cursor.block);
     if cursor.block >= safe {
         return Ok(false);
     }
 
     if block_hash(chain, cursor.block).await? != cursor.hash {
-        rollback(chain, store, sink, cursor).await?;
+        rollback(chain, sink, cursor).await?;
         return Ok(true);
     }
 
@@ -249,19 +205,15 @@ pub async fn step(chain: &EvmChain, store: &dyn Store, sink: &impl EventSink) ->
     }
     store.set_cursor(chain_id, Cursor { block: to, hash: to_hash }, &blocks)?;
     store.prune_block_hashes(chain_id, to.saturating_sub(MAX_REORG_DEPTH))?;
-    chain.stats.processed.store(to, Ordering::Relaxed);
+    chain.processed.send_replace(to);
     Ok(to < safe)
 }
 
 /// The block under the cursor changed: find the newest stored block still on the chain, tell the sink
 /// everything above it is gone, and move the cursor there.
-async fn rollback(
-    chain: &EvmChain,
-    store: &dyn Store,
-    sink: &impl EventSink,
-    cursor: Cursor,
-) -> Result<(), WatchError> {
+async fn rollback(chain: &EvmChain, sink: &dyn EventSink, cursor: Cursor) -> Result<(), WatchError> {
     let chain_id = chain.spec.chain_id;
+    let store = chain.store.as_ref();
     let floor = cursor.block.saturating_sub(MAX_REORG_DEPTH);
     let mut number = cursor.block;
     let fork = loop {
@@ -279,5 +231,6 @@ async fn rollback(
     sink.reorg(chain_id, fork + 1).await?;
     let hash = block_hash(chain, fork).await?;
     store.set_cursor(chain_id, Cursor { block: fork, hash }, &[(fork, hash)])?;
+    chain.processed.send_replace(fork);
     Ok(())
 }

@@ -12,7 +12,6 @@ use foundry_compilers::{
     artifacts::{BytecodeHash, EvmVersion, Settings, SettingsMetadata, remappings::Remapping},
     compilers::solc::{Solc, SolcCompiler, SolcLanguage, SolcSettings},
 };
-use relayer_evm::tools::{install_tools, workspace_root};
 use serde_json::{Value, json};
 
 /// Contracts the relayer binds to or deploys (the test targets serve the end-to-end tests).
@@ -28,6 +27,21 @@ const CONTRACTS: &[&str] = &[
     "PullAllowanceTarget",
     "RevertingTarget",
 ];
+
+/// The workspace root (where `package.json` pins the tools).
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Installs the pinned solc shim and Solidity libraries (`scripts/tools.sh`: a no-op when current).
+fn install_tools() -> std::io::Result<()> {
+    let status =
+        std::process::Command::new("bash").arg(workspace_root().join("scripts/tools.sh")).status()?;
+    if !status.success() {
+        return Err(std::io::Error::other("scripts/tools.sh failed to install the pinned tools"));
+    }
+    Ok(())
+}
 
 /// Compiles the sources; returns each contract's slim artifact: ABI, creation and runtime bytecode.
 fn compile(root: &Path, out: &Path) -> Vec<(&'static str, Value)> {

@@ -9,11 +9,13 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 
 use relayer_types::{
-    Action, Address, Attempt, B256, Bytes, ClientSecret, Deposit, Destination, DisplayInfo, EventId, Intent,
-    Outcome, Session, SessionId, SessionStatus, Settlement, TokenRef, U256,
+    Address, B256, Bytes, ClientSecret, Deposit, Destination, DisplayInfo, EventId, Outcome, Session,
+    SessionId, SessionStatus, Settlement, TokenRef, U256,
 };
 
-use crate::{Cursor, NewEvent, Store, StoreError, UpdateError, update_session, update_session_with_events};
+use crate::{
+    ChainStore, Cursor, NewEvent, Store, StoreError, UpdateError, update_session, update_session_with_events,
+};
 
 /// A backend under test.
 pub trait Backend {
@@ -72,8 +74,8 @@ macro_rules! store_conformance {
             $crate::conformance::the_outbox_pages_in_commit_order_and_survives_reopening(&$backend);
         }
         #[test]
-        fn intents_are_listed_by_nonce_per_chain_and_signer() {
-            $crate::conformance::intents_are_listed_by_nonce_per_chain_and_signer(&$backend);
+        fn send_records_are_listed_in_key_order_per_chain_and_prefix() {
+            $crate::conformance::send_records_are_listed_in_key_order_per_chain_and_prefix(&$backend);
         }
     };
 }
@@ -110,24 +112,7 @@ pub fn session(n: u8) -> Session {
         expires_at: 2,
         deposits: vec![],
         settlements: vec![],
-    }
-}
-
-/// An intent fixture at `nonce`.
-pub fn intent(nonce: u64) -> Intent {
-    Intent {
-        chain_id: 8453,
-        signer: Address::repeat_byte(0x5e),
-        nonce,
-        session_id: SessionId::from_bytes([1; 16]),
-        action: Action::Settle { token: Address::repeat_byte(0x83) },
-        attempts: vec![Attempt {
-            tx_hash: B256::repeat_byte(9),
-            raw: Bytes::from(vec![0x02, 0xf8]),
-            max_fee_per_gas: 2,
-            max_priority_fee_per_gas: 1,
-            signed_at: 3,
-        }],
+        work: vec![],
     }
 }
 
@@ -223,22 +208,28 @@ pub fn cursor_rollback_forgets_hashes_of_the_abandoned_branch<B: Backend>(backen
     assert_eq!(store.block_hash(8453, 5).expect("read"), Some(B256::with_last_byte(5)));
 }
 
-/// Check: intents are listed by nonce per chain and signer.
-pub fn intents_are_listed_by_nonce_per_chain_and_signer<B: Backend>(backend: &B) {
+/// Check: send records are listed in key order per chain and key prefix, and deleted one by one.
+pub fn send_records_are_listed_in_key_order_per_chain_and_prefix<B: Backend>(backend: &B) {
     let place = backend.place();
     let store = backend.open(&place);
-    for nonce in [300, 2, 17] {
-        store.put_intent(&intent(nonce)).expect("put");
+    let key = |signer: u8, nonce: u64| [&[signer; 20][..], &nonce.to_be_bytes()].concat();
+    for nonce in [300u64, 2, 17] {
+        store.put_send(8453, &key(0x5e, nonce), &nonce.to_be_bytes()).expect("put");
     }
-    let mut other_chain = intent(5);
-    other_chain.chain_id = 1;
-    store.put_intent(&other_chain).expect("put");
+    store.put_send(8453, &key(0x5f, 1), b"other signer").expect("put");
+    store.put_send(1, &key(0x5e, 5), b"other chain").expect("put");
+    let records = store.sends(8453, &[0x5e; 20]).expect("list");
     let nonces: Vec<u64> =
-        store.intents(8453, Address::repeat_byte(0x5e)).expect("list").iter().map(|i| i.nonce).collect();
+        records.iter().map(|r| u64::from_be_bytes(r.as_slice().try_into().expect("8 bytes"))).collect();
     assert_eq!(nonces, vec![2, 17, 300]);
-    store.delete_intent(8453, Address::repeat_byte(0x5e), 17).expect("delete");
-    assert_eq!(store.intents(8453, Address::repeat_byte(0x5e)).expect("list").len(), 2);
-    assert_eq!(store.intents(1, Address::repeat_byte(0x5e)).expect("list").len(), 1);
+    store.put_send(8453, &key(0x5e, 17), b"replaced").expect("replace");
+    assert_eq!(store.sends(8453, &key(0x5e, 17)).expect("one"), vec![b"replaced".to_vec()]);
+    store.delete_send(8453, &key(0x5e, 17)).expect("delete");
+    assert_eq!(store.sends(8453, &[0x5e; 20]).expect("list").len(), 2);
+    assert_eq!(store.sends(1, &[0x5e; 20]).expect("list"), vec![b"other chain".to_vec()]);
+    drop(store);
+    let store = backend.open(&place);
+    assert_eq!(store.sends(8453, &[0x5e; 20]).expect("durable").len(), 2);
 }
 
 fn event(chain_id: u64, block_number: u64) -> EventId {

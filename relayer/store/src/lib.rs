@@ -1,6 +1,7 @@
 //! Persistence for the relayer: sessions (versioned, compare-and-swap updates), the receiver index,
-//! watcher cursors with the block hashes needed to detect reorgs, and send intents. The [`Store`]
-//! trait speaks only domain types; [`SledStore`] is the embedded default. Every write that matters is
+//! watcher cursors with the block hashes needed to detect reorgs, and chain families' send records.
+//! The [`Store`] trait speaks only domain types; chain crates get the narrow [`ChainStore`] (their
+//! cursors and their own send records, opaque here); [`SledStore`] is the embedded default. Every write that matters is
 //! flushed to disk before the call returns. [`conformance`] is the behaviour every backend must show.
 
 pub mod conformance;
@@ -9,7 +10,7 @@ mod sled_store;
 
 use std::collections::HashMap;
 
-use relayer_types::{Address, B256, Intent, Session, SessionId, SessionStatus};
+use relayer_types::{Address, B256, Session, SessionId, SessionStatus};
 use serde::{Deserialize, Serialize};
 
 pub use sled_store::SledStore;
@@ -94,7 +95,7 @@ pub struct OutboxEntry {
 }
 
 /// The relayer's persistent state.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ChainStore {
     /// Stores a new session durably. Fails with `AlreadyExists` if the id is taken.
     fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
 
@@ -146,7 +147,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// The session whose receiver is `receiver`.
     fn session_by_receiver(&self, receiver: Address) -> Result<Option<SessionId>, StoreError>;
+}
 
+/// What a chain family persists: its watcher cursors (with block hashes, to detect reorgs) and its own
+/// send records. Chain crates get only this, never sessions.
+pub trait ChainStore: Send + Sync + 'static {
     /// The watcher cursor of `chain_id`.
     fn cursor(&self, chain_id: u64) -> Result<Option<Cursor>, StoreError>;
 
@@ -159,14 +164,15 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets block hashes below `number` (older than any reorg we handle).
     fn prune_block_hashes(&self, chain_id: u64, below: u64) -> Result<(), StoreError>;
 
-    /// Stores (or replaces) an intent durably.
-    fn put_intent(&self, intent: &Intent) -> Result<(), StoreError>;
+    /// Stores (or replaces) a send record of `chain_id` under `key`, durably. The record's format
+    /// belongs to the chain family (the EVM executor keeps signed transactions by signer and nonce).
+    fn put_send(&self, chain_id: u64, key: &[u8], record: &[u8]) -> Result<(), StoreError>;
 
-    /// Pending intents of `signer` on `chain_id`, by nonce.
-    fn intents(&self, chain_id: u64, signer: Address) -> Result<Vec<Intent>, StoreError>;
+    /// The send records of `chain_id` whose key starts with `prefix`, in key order.
+    fn sends(&self, chain_id: u64, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError>;
 
-    /// Removes a finished intent.
-    fn delete_intent(&self, chain_id: u64, signer: Address, nonce: u64) -> Result<(), StoreError>;
+    /// Removes a finished send record.
+    fn delete_send(&self, chain_id: u64, key: &[u8]) -> Result<(), StoreError>;
 }
 
 /// Why [`update_session`] did not write.

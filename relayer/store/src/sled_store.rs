@@ -1,6 +1,6 @@
 //! The embedded backend: one sled tree per entity, JSON values wrapped in a version envelope.
 //! Keys: sessions by id bytes; receivers by address; cursors and block hashes by chain id (big
-//! endian) so scans come out in block order; intents by chain ‖ signer ‖ nonce.
+//! endian) so scans come out in block order; chain families' send records by chain ‖ the family's key (EVM: signer ‖ nonce).
 //!
 //! Session indexes, written in the same transaction as the session itself so they can never disagree
 //! with it: `expiring` (expires_at ‖ id) for sessions that can still expire, `unsettled` (id) for
@@ -15,14 +15,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use relayer_types::{Address, B256, Intent, Session, SessionId, SessionStatus};
+use relayer_types::{Address, B256, Session, SessionId, SessionStatus};
 use serde::{Serialize, de::DeserializeOwned};
 use sled::{
     Transactional,
     transaction::{ConflictableTransactionError, TransactionError, TransactionalTree},
 };
 
-use crate::{Cursor, NewEvent, OutboxEntry, Store, StoreError, Versioned, flusher::Flusher};
+use crate::{ChainStore, Cursor, NewEvent, OutboxEntry, Store, StoreError, Versioned, flusher::Flusher};
 
 /// The schema this build writes: 2 added the session indexes and `meta`.
 const SCHEMA: u32 = 2;
@@ -159,8 +159,8 @@ fn block_key(chain_id: u64, number: u64) -> [u8; 16] {
     key
 }
 
-fn intent_prefix(chain_id: u64, signer: Address) -> Vec<u8> {
-    [&chain_id.to_be_bytes()[..], signer.as_slice()].concat()
+fn send_key(chain_id: u64, key: &[u8]) -> Vec<u8> {
+    [&chain_id.to_be_bytes()[..], key].concat()
 }
 
 impl SledStore {
@@ -427,7 +427,9 @@ impl Store for SledStore {
         };
         Ok(Some(SessionId::from_bytes(fixed(&bytes, "receiver index entry")?)))
     }
+}
 
+impl ChainStore for SledStore {
     fn cursor(&self, chain_id: u64) -> Result<Option<Cursor>, StoreError> {
         self.cursors.get(chain_id.to_be_bytes()).map_err(backend)?.map(|v| decode(&v)).transpose()
     }
@@ -462,23 +464,20 @@ impl Store for SledStore {
         self.blocks.apply_batch(batch).map_err(backend)
     }
 
-    fn put_intent(&self, intent: &Intent) -> Result<(), StoreError> {
-        let key =
-            [intent_prefix(intent.chain_id, intent.signer), intent.nonce.to_be_bytes().to_vec()].concat();
-        self.intents.insert(key, encode(intent)?).map_err(backend)?;
+    fn put_send(&self, chain_id: u64, key: &[u8], record: &[u8]) -> Result<(), StoreError> {
+        self.intents.insert(send_key(chain_id, key), record).map_err(backend)?;
         self.flush()
     }
 
-    fn intents(&self, chain_id: u64, signer: Address) -> Result<Vec<Intent>, StoreError> {
+    fn sends(&self, chain_id: u64, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
         self.intents
-            .scan_prefix(intent_prefix(chain_id, signer))
-            .map(|entry| decode(&entry.map_err(backend)?.1))
+            .scan_prefix(send_key(chain_id, prefix))
+            .map(|entry| Ok(entry.map_err(backend)?.1.to_vec()))
             .collect()
     }
 
-    fn delete_intent(&self, chain_id: u64, signer: Address, nonce: u64) -> Result<(), StoreError> {
-        let key = [intent_prefix(chain_id, signer), nonce.to_be_bytes().to_vec()].concat();
-        self.intents.remove(key).map_err(backend)?;
+    fn delete_send(&self, chain_id: u64, key: &[u8]) -> Result<(), StoreError> {
+        self.intents.remove(send_key(chain_id, key)).map_err(backend)?;
         self.flush()
     }
 }

@@ -2,14 +2,16 @@
 //! and the session state machine. Pure code: no I/O, no clocks (time is passed in).
 
 pub mod clock;
+pub mod commitment;
 pub mod ids;
-pub mod intent;
 pub mod money;
 pub mod session;
+pub mod work;
 
 pub use alloy_primitives::{Address, B256, Bytes, U256};
 pub use clock::unix_now;
+pub use commitment::Commitment;
 pub use ids::{ClientSecret, IdError, SessionId};
-pub use intent::{Action, Attempt, Intent};
 pub use money::{AmountError, format_units, parse_units};
 pub use session::*;
+pub use work::{Action, WorkRecord, WorkState};

@@ -14,7 +14,10 @@ use std::collections::BTreeMap;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ClientSecret, SessionId};
+use crate::{
+    ids::{ClientSecret, SessionId},
+    work::WorkRecord,
+};
 
 /// Where a session stands. Serialized exactly as the API spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -265,6 +268,10 @@ pub struct Session {
     pub deposits: Vec<Deposit>,
     /// Every settlement seen.
     pub settlements: Vec<Settlement>,
+    /// The latest state of each piece of delivery work (one per chain and action). Records never
+    /// change the status: only chain events do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub work: Vec<WorkRecord>,
 }
 
 /// Something that happened to a session.
@@ -283,6 +290,8 @@ pub enum SessionEvent {
     DepositOrphaned(EventId),
     /// The router settled funds of this session.
     Settled(Settlement),
+    /// Delivery work changed state.
+    Work(WorkRecord),
     /// The clock passed `now`.
     Tick {
         /// Unix seconds.
@@ -324,6 +333,7 @@ impl Session {
             SessionEvent::DepositDetected(deposit) => self.record_deposit(deposit),
             SessionEvent::DepositOrphaned(id) => self.orphan_deposit(id),
             SessionEvent::Settled(settlement) => self.record_settlement(settlement),
+            SessionEvent::Work(record) => self.record_work(record),
             SessionEvent::Tick { now } => self.tick(now),
         };
         Ok(Applied { from, to: self.status, changed })
@@ -401,6 +411,21 @@ impl Session {
         true
     }
 
+    fn record_work(&mut self, record: WorkRecord) -> bool {
+        let slot = self.work.iter_mut().find(|w| w.chain_id == record.chain_id && w.action == record.action);
+        match slot {
+            Some(existing) if *existing == record => false,
+            Some(existing) => {
+                *existing = record;
+                true
+            }
+            None => {
+                self.work.push(record);
+                true
+            }
+        }
+    }
+
     fn tick(&mut self, now: u64) -> bool {
         let open =
             matches!(self.status, SessionStatus::RequiresPaymentMethod | SessionStatus::WaitingPayment);
@@ -468,6 +493,7 @@ mod tests {
             expires_at: EXPIRES,
             deposits: vec![],
             settlements: vec![],
+            work: vec![],
         }
     }
 
@@ -613,6 +639,38 @@ mod tests {
         s.apply(SessionEvent::DepositOrphaned(event(1))).ok();
         assert_eq!(s.status, WaitingPayment);
         assert!(matches!(s.payment_method, Some(PaymentMethod::Evm { source: None, .. })));
+    }
+
+    #[test]
+    fn work_records_keep_the_latest_state_per_chain_and_action_and_never_change_the_status() {
+        use crate::work::{Action, WorkState};
+        let token = token().address;
+        let record = |action, attempts, state| {
+            SessionEvent::Work(WorkRecord { chain_id: 8453, action, attempts, state, updated_at: 1 })
+        };
+        let waiting = WorkState::Retrying { reason: "rpc".into(), retry_at: 9 };
+        for status in SessionStatus::ALL {
+            let mut s = session(status);
+            let settle = Action::Settle { token };
+            assert!(s.apply(record(settle, 1, waiting.clone())).is_ok_and(|a| a.changed));
+            assert!(s.apply(record(settle, 1, waiting.clone())).is_ok_and(|a| !a.changed), "replay");
+            let sent = WorkState::Sent { tx_hash: B256::repeat_byte(3) };
+            assert!(s.apply(record(settle, 2, sent.clone())).is_ok_and(|a| a.changed));
+            s.apply(record(Action::Refund { token }, 1, waiting.clone())).ok();
+            assert_eq!(s.work.len(), 2, "one record per action");
+            assert_eq!(s.work[0].state, sent);
+            assert_eq!(s.work[0].attempts, 2);
+            assert_eq!(s.status, status, "work never moves the status");
+        }
+    }
+
+    #[test]
+    fn sessions_stored_before_work_records_existed_still_read() {
+        let mut stored = serde_json::to_value(session(Processing)).expect("encode");
+        assert!(stored.get("work").is_none(), "no records: not written");
+        stored.as_object_mut().map(|o| o.remove("work"));
+        let read: Session = serde_json::from_value(stored).expect("decode");
+        assert!(read.work.is_empty());
     }
 
     #[test]

@@ -1,5 +1,18 @@
-//! The relayer's own CLI, built inside the e2e package so its tests can spawn, kill and restart it.
+//! The production `relayer` commands (`run --config FILE`) under a name the end-to-end tests can find
+//! (`CARGO_BIN_EXE_relayer-under-test`), to kill and restart a real relayer process.
+
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: relayer_node::cli::Command,
+}
 
 fn main() -> eyre::Result<()> {
-    relayer::cli::main()
+    let cli = Cli::parse();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(relayer_node::cli::main(cli.command))
 }

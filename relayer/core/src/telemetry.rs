@@ -1,9 +1,19 @@
 //! Logging: `tracing` to stderr, human-readable or one JSON object per line, filtered by `RUST_LOG`
 //! (default `info`). Secrets never reach it: keys and client secrets are not logged anywhere.
 
+use serde::{Deserialize, Serialize};
 use tracing_subscriber::{EnvFilter, fmt};
 
-use crate::config::LogFormat;
+/// Log output format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
 
 /// Installs the global subscriber (a second call is a no-op).
 pub fn init(format: LogFormat) {

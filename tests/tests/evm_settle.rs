@@ -7,11 +7,11 @@ use alloy::{
     providers::{Provider, ProviderBuilder},
     sol_types::{SolCall, SolEvent},
 };
+use relayer_devnet::{bindings::TestUSDC, tools::foundry_tool};
 use relayer_evm::{
-    bindings::{DepositRouter, TestUSDC},
+    bindings::DepositRouter,
     create2::{CREATE2_PROXY, Deployment, DepositParams},
     deploy::deploy_router,
-    tools::foundry_tool,
 };
 
 type Error = Box<dyn std::error::Error>;
@@ -86,7 +86,7 @@ async fn deterministic_deployment_and_plain_settle_on_anvil() -> Result<(), Erro
 /// anvil node, for the README's table. Each flow is also checked to have done what it is for.
 #[tokio::test]
 async fn whole_transaction_gas_of_every_flow_on_anvil() -> Result<(), Error> {
-    use relayer_evm::bindings::PullAllowanceTarget;
+    use relayer_devnet::bindings::PullAllowanceTarget;
 
     let (anvil, provider) = anvil_as_base()?;
     let deployment = deploy_router(&provider, B256::ZERO, &[]).await?;

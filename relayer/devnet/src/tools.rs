@@ -1,4 +1,4 @@
-//! Paths to the pinned foundry binaries that `scripts/tools.sh` installs from npm.
+//! Paths to the pinned foundry binaries that `scripts/tools.sh` installs from npm (development only).
 
 use std::{
     path::{Path, PathBuf},

@@ -11,7 +11,6 @@ pub mod views;
 
 use std::{collections::HashMap, sync::Arc};
 
-use alloy::primitives::B256;
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, Path, Query, Request, State},
@@ -20,7 +19,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post, put},
 };
-use relayer_types::{Session, SessionId, StateError};
+use relayer_types::{B256, Session, SessionId, StateError};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
@@ -30,7 +29,7 @@ use self::{
     json::{JsonObject, MAX_BODY_BYTES, object, only, opt_string, string},
 };
 use crate::{
-    engine::{Engine, EngineError},
+    engine::{Engine, EngineError, PaymentKind},
     metrics::HttpCounters,
 };
 
@@ -112,6 +111,11 @@ fn engine_error(e: EngineError) -> ApiError {
             "unsupported_destination",
             format!("the session's destination chain {chain_id} is not served by this relayer"),
             None,
+        ),
+        EngineError::UnsupportedPaymentMethod(kind) => ApiError::unprocessable(
+            "unsupported_payment_method",
+            format!("payment method {kind:?} is not supported on this deployment yet"),
+            Some("paymentMethod.type"),
         ),
         EngineError::Store(e) => ApiError::internal(e),
     }
@@ -204,7 +208,7 @@ async fn set_payment_method(
         (string(&body, "type", "paymentMethod.type")?, "paymentMethod.type")
     };
     let session = match kind {
-        "evm" => state.engine.set_evm_payment_method(&session).map_err(engine_error)?,
+        "evm" => state.engine.set_payment_method(&session, PaymentKind::Evm).map_err(engine_error)?,
         "tron" | "solana" | "stripe" | "fiat" => {
             return Err(ApiError::unprocessable(
                 "unsupported_payment_method",
@@ -237,7 +241,7 @@ async fn check_session(
             .then(|| hash.parse().ok())
             .flatten()
             .ok_or_else(|| ApiError::invalid("txHash", "txHash must be a 0x-prefixed 32-byte hex hash"))?;
-        state.engine.check_transaction(hash).await.map_err(engine_error)?;
+        state.engine.check_transaction(hash).await;
         // The hint may have moved the session on.
         let session = load(&state, &session.id)?;
         return Ok(Json(json!({ "session": views::session(&session, full) })));

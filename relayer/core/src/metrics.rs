@@ -34,7 +34,7 @@ impl HttpCounters {
 }
 
 /// Reads one counter of a chain.
-type ReadStat = fn(&relayer_evm::ChainStats) -> u64;
+type ReadStat = fn(&relayer_chain::ChainStats) -> u64;
 
 /// Writes one metric family: its HELP and TYPE lines, then `name{labels} value` per sample.
 fn family(
@@ -75,19 +75,26 @@ pub fn render(engine: &Engine, http: &HttpCounters) -> String {
             .into_iter()
             .map(|((c, o), n)| (format!("chain_id=\"{c}\",outcome=\"{o}\""), n)),
     );
+    family(
+        &mut out,
+        "relayer_work_reports_total",
+        "counter",
+        "What chains reported about delivery work, by chain and result.",
+        engine.report_counts().into_iter().map(|((c, r), n)| (format!("chain_id=\"{c}\",result=\"{r}\""), n)),
+    );
     let per_chain: [(&str, &str, &str, ReadStat); 3] = [
         ("relayer_watcher_lag_blocks", "gauge", "Blocks between the chain head and the watcher.", |s| {
             s.lag()
         }),
-        ("relayer_rpc_errors_total", "counter", "Failed or timed-out RPC calls.", |s| {
-            s.rpc_errors.load(Ordering::Relaxed)
-        }),
+        ("relayer_rpc_errors_total", "counter", "Failed or timed-out RPC calls.", |s| s.rpc_errors),
         ("relayer_broadcasts_total", "counter", "Transactions broadcast (fee bumps included).", |s| {
-            s.broadcasts.load(Ordering::Relaxed)
+            s.broadcasts
         }),
     ];
+    let stats: Vec<(u64, relayer_chain::ChainStats)> =
+        engine.chains().iter().map(|(id, c)| (*id, c.stats())).collect();
     for (name, kind, help, read) in per_chain {
-        let samples = engine.chains().iter().map(|(id, c)| (format!("chain_id=\"{id}\""), read(&c.stats)));
+        let samples = stats.iter().map(|(id, s)| (format!("chain_id=\"{id}\""), read(s)));
         family(&mut out, name, kind, help, samples);
     }
     family(

@@ -2,7 +2,11 @@
 //! restart, and reorg rollback (simulated with `evm_snapshot` / `evm_revert`, which replaces blocks under
 //! the cursor exactly as a reorg does).
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use alloy::{
     network::EthereumWallet,
@@ -11,14 +15,10 @@ use alloy::{
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
-use relayer_evm::{
-    ChainSpec, EvmChain,
-    bindings::TestUSDC,
-    deploy::deploy_router,
-    tools::foundry_tool,
-    watcher::{ChainEvent, EventSink, SinkError, step},
-};
-use relayer_store::{SledStore, Store};
+use relayer_chain::{BoxFuture, ChainEvent, EventSink, SinkError, WorkReport};
+use relayer_devnet::{bindings::TestUSDC, tools::foundry_tool};
+use relayer_evm::{ChainSpec, EvmChain, Sender, deploy::deploy_router, watcher::step};
+use relayer_store::{ChainStore, SledStore};
 use relayer_types::{SessionId, TokenRef};
 
 type Result = std::result::Result<(), Box<dyn std::error::Error>>;
@@ -35,14 +35,26 @@ impl EventSink for RecordingSink {
         self.receivers.get(&receiver).copied()
     }
 
-    async fn apply(&self, _chain_id: u64, events: Vec<ChainEvent>) -> std::result::Result<(), SinkError> {
-        self.events.lock().map_err(|e| SinkError(e.to_string()))?.extend(events);
-        Ok(())
+    fn apply(
+        &self,
+        _chain_id: u64,
+        events: Vec<ChainEvent>,
+    ) -> BoxFuture<'_, std::result::Result<(), SinkError>> {
+        Box::pin(async move {
+            self.events.lock().map_err(|e| SinkError(e.to_string()))?.extend(events);
+            Ok(())
+        })
     }
 
-    async fn reorg(&self, _chain_id: u64, from_block: u64) -> std::result::Result<(), SinkError> {
-        self.reorgs.lock().map_err(|e| SinkError(e.to_string()))?.push(from_block);
-        Ok(())
+    fn reorg(&self, _chain_id: u64, from_block: u64) -> BoxFuture<'_, std::result::Result<(), SinkError>> {
+        Box::pin(async move {
+            self.reorgs.lock().map_err(|e| SinkError(e.to_string()))?.push(from_block);
+            Ok(())
+        })
+    }
+
+    fn report(&self, _: WorkReport) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
     }
 }
 
@@ -69,7 +81,14 @@ struct Setup {
     _anvil: AnvilInstance,
     provider: DynProvider,
     usdc: Address,
-    chain: EvmChain,
+    spec: ChainSpec,
+}
+
+/// The chain under test over `store` (a restart is a new chain over the same store).
+fn chain(s: &Setup, store: &Arc<SledStore>) -> std::result::Result<EvmChain, Box<dyn std::error::Error>> {
+    let sender = Sender { signer: PrivateKeySigner::random(), config: Default::default() };
+    let store: Arc<dyn ChainStore> = Arc::clone(store) as Arc<dyn ChainStore>;
+    Ok(EvmChain::connect(s.spec.clone(), store, sender)?)
 }
 
 async fn setup(confirmations: u64) -> std::result::Result<Setup, Box<dyn std::error::Error>> {
@@ -80,7 +99,7 @@ async fn setup(confirmations: u64) -> std::result::Result<Setup, Box<dyn std::er
         .erased();
     let router = deploy_router(&provider, B256::ZERO, &[]).await?.router;
     let usdc = *TestUSDC::deploy(&provider).await?.address();
-    let chain = EvmChain::connect(ChainSpec {
+    let spec = ChainSpec {
         chain_id: 8453,
         name: "Base".into(),
         rpc_url: anvil.endpoint(),
@@ -97,8 +116,8 @@ async fn setup(confirmations: u64) -> std::result::Result<Setup, Box<dyn std::er
         start_block: Some(0),
         max_block_range: 3,
         rpc_timeout: Duration::from_secs(10),
-    })?;
-    Ok(Setup { _anvil: anvil, provider, usdc, chain })
+    };
+    Ok(Setup { _anvil: anvil, provider, usdc, spec })
 }
 
 async fn mint(s: &Setup, to: Address, amount: u64) -> Result {
@@ -114,9 +133,9 @@ async fn mine(s: &Setup, blocks: u64) -> Result {
 }
 
 /// Steps until the watcher reports nothing left to do.
-async fn catch_up(s: &Setup, store: &dyn Store, sink: &RecordingSink) -> Result {
+async fn catch_up(chain: &EvmChain, sink: &RecordingSink) -> Result {
     for _ in 0..100 {
-        if !step(&s.chain, store, sink).await? {
+        if !step(chain, sink).await? {
             return Ok(());
         }
     }
@@ -134,16 +153,16 @@ fn sink_for(receiver: Address) -> RecordingSink {
 async fn reports_only_transfers_into_known_receivers_after_their_confirmations() -> Result {
     let s = setup(3).await?;
     let dir = tempfile::tempdir()?;
-    let store = SledStore::open(dir.path())?;
+    let chain = chain(&s, &Arc::new(SledStore::open(dir.path())?))?;
     let receiver = Address::repeat_byte(0xee);
     let sink = sink_for(receiver);
 
     mint(&s, Address::repeat_byte(0x11), 5).await?; // not a receiver: ignored
     mint(&s, receiver, 7).await?;
-    catch_up(&s, &store, &sink).await?;
+    catch_up(&chain, &sink).await?;
     assert!(sink.deposits().is_empty(), "not confirmed yet (1 of 3)");
     mine(&s, 2).await?;
-    catch_up(&s, &store, &sink).await?;
+    catch_up(&chain, &sink).await?;
     let deposits = sink.deposits();
     assert_eq!(deposits.len(), 1, "{deposits:?}");
     assert_eq!((deposits[0].0, deposits[0].1), (SessionId::from_bytes([7; 16]), U256::from(7)));
@@ -156,17 +175,17 @@ async fn resumes_from_its_persisted_cursor_after_a_restart() -> Result {
     let dir = tempfile::tempdir()?;
     let receiver = Address::repeat_byte(0xee);
     {
-        let store = SledStore::open(dir.path())?;
+        let chain = chain(&s, &Arc::new(SledStore::open(dir.path())?))?;
         let sink = sink_for(receiver);
         mint(&s, receiver, 1).await?;
-        catch_up(&s, &store, &sink).await?;
+        catch_up(&chain, &sink).await?;
         assert_eq!(sink.deposits().len(), 1);
     }
     // A new process: same store on disk, a fresh sink.
-    let store = SledStore::open(dir.path())?;
+    let chain = chain(&s, &Arc::new(SledStore::open(dir.path())?))?;
     let sink = sink_for(receiver);
     mint(&s, receiver, 2).await?;
-    catch_up(&s, &store, &sink).await?;
+    catch_up(&chain, &sink).await?;
     let deposits = sink.deposits();
     assert_eq!(deposits.len(), 1, "only the new transfer, nothing replayed: {deposits:?}");
     assert_eq!(deposits[0].1, U256::from(2));
@@ -177,17 +196,18 @@ async fn resumes_from_its_persisted_cursor_after_a_restart() -> Result {
 async fn rolls_back_to_the_fork_point_when_blocks_under_the_cursor_change() -> Result {
     let s = setup(1).await?;
     let dir = tempfile::tempdir()?;
-    let store = SledStore::open(dir.path())?;
+    let store = Arc::new(SledStore::open(dir.path())?);
+    let chain = chain(&s, &store)?;
     let receiver = Address::repeat_byte(0xee);
     let sink = sink_for(receiver);
     mine(&s, 2).await?;
-    catch_up(&s, &store, &sink).await?;
+    catch_up(&chain, &sink).await?;
     let fork = s.provider.get_block_number().await?;
 
     let snapshot: String = s.provider.raw_request("evm_snapshot".into(), ()).await?;
     mint(&s, receiver, 9).await?;
     mine(&s, 2).await?;
-    catch_up(&s, &store, &sink).await?;
+    catch_up(&chain, &sink).await?;
     assert_eq!(sink.deposits().len(), 1, "deposit seen on the branch that will vanish");
     let deposit_block = sink.deposits()[0].2;
 
@@ -195,7 +215,7 @@ async fn rolls_back_to_the_fork_point_when_blocks_under_the_cursor_change() -> R
     let reverted: bool = s.provider.raw_request("evm_revert".into(), (snapshot,)).await?;
     assert!(reverted);
     mine(&s, 5).await?;
-    catch_up(&s, &store, &sink).await?;
+    catch_up(&chain, &sink).await?;
 
     let reorgs = sink.reorgs.lock().map(|r| r.clone()).unwrap_or_default();
     assert_eq!(reorgs.len(), 1, "one reorg reported");

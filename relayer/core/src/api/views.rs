@@ -1,7 +1,9 @@
 //! Sessions as the API shows them: field names and casing exactly as the spec, EIP-55 addresses,
-//! amounts as decimal strings in token units. `full` adds `metadata` and `clientSecret` (API key only).
+//! amounts as decimal strings in token units. `full` adds `metadata` and `clientSecret` (API key only),
+//! and `deliveryAttempts`: this relayer's record of its delivery work (not in the spec; an addition
+//! for the integrator's operators, never shown to the public view).
 
-use relayer_types::{PaymentMethod, Session, format_units};
+use relayer_types::{PaymentMethod, Session, WorkRecord, WorkState, format_units};
 use serde_json::{Map, Value, json};
 
 /// The session object; `SessionPublicInfo` when `full` is false.
@@ -63,8 +65,33 @@ pub fn session(s: &Session, full: bool) -> Value {
     if full {
         out.insert("metadata".into(), s.metadata.as_ref().map_or(Value::Null, |m| json!(m)));
         out.insert("clientSecret".into(), s.client_secret.to_string().into());
+        out.insert("deliveryAttempts".into(), s.work.iter().map(work).collect());
     }
     out.insert("createdAt".into(), s.created_at.into());
     out.insert("expiresAt".into(), s.expires_at.into());
     Value::Object(out)
+}
+
+/// One work record: `{chainId, action, attempts, state, updatedAt}` plus `txHash`, `reason` or
+/// `retryAt` as the state has them.
+fn work(w: &WorkRecord) -> Value {
+    let mut out = json!({
+        "chainId": w.chain_id,
+        "action": w.action.name(),
+        "tokenAddress": w.action.token().to_checksum(None),
+        "attempts": w.attempts,
+        "state": w.state.name(),
+        "updatedAt": w.updated_at,
+    });
+    match &w.state {
+        WorkState::Sent { tx_hash } | WorkState::Reverted { tx_hash } => {
+            out["txHash"] = tx_hash.to_string().into();
+        }
+        WorkState::Done { reason } | WorkState::GaveUp { reason } => out["reason"] = reason.clone().into(),
+        WorkState::Retrying { reason, retry_at } => {
+            out["reason"] = reason.clone().into();
+            out["retryAt"] = (*retry_at).into();
+        }
+    }
+    out
 }

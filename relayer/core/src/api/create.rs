@@ -3,8 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use alloy::primitives::{Address, Bytes};
-use relayer_types::{Destination, DisplayInfo, PaymentOption, U256, parse_units};
+use relayer_types::{Address, Bytes, Destination, DisplayInfo, PaymentOption, U256, parse_units};
 use serde_json::{Map, Value};
 
 use super::{
@@ -130,7 +129,7 @@ pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, A
     };
     let Some(chain) = engine.chains().get(&chain_id) else {
         let supported: Vec<String> =
-            engine.chains().values().map(|c| format!("{} ({})", c.spec.chain_id, c.spec.name)).collect();
+            engine.chains().values().map(|c| format!("{} ({})", c.chain_id(), c.name())).collect();
         return Err(ApiError::invalid(
             "destination.chainId",
             format!("chain {chain_id} is not supported; supported: {}", supported.join(", ")),
@@ -140,14 +139,13 @@ pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, A
         evm_address(string(dest, "tokenAddress", "destination.tokenAddress")?, "destination.tokenAddress")?;
     let Some(token) = chain.token(token_address) else {
         let supported: Vec<String> = chain
-            .spec
-            .tokens
+            .tokens()
             .iter()
             .map(|t| format!("{} ({})", t.address.to_checksum(None), t.symbol))
             .collect();
         return Err(ApiError::invalid(
             "destination.tokenAddress",
-            format!("token is not supported on {}; supported: {}", chain.spec.name, supported.join(", ")),
+            format!("token is not supported on {}; supported: {}", chain.name(), supported.join(", ")),
         ));
     };
     let amount = match opt_string(dest, "amountUnits", "destination.amountUnits")? {
@@ -172,7 +170,7 @@ pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, A
         None => None,
         Some(s) => {
             let hex = s.strip_prefix("0x").filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
-            let bytes = hex.filter(|h| h.len() % 2 == 0).and_then(|h| alloy::hex::decode(h).ok());
+            let bytes = hex.filter(|h| h.len() % 2 == 0).and_then(|h| hex::decode(h).ok());
             let Some(bytes) = bytes else {
                 return Err(ApiError::invalid(
                     "destination.calldata",

@@ -4,6 +4,13 @@
 //! relayer key, runs the relayer with sled under the devnet folder, and prints the API URL, an API key
 //! and copy-paste `curl` lines. `relayer devnet pay RECEIVER AMOUNT` pays a receiver from a funded test
 //! wallet. Every start is fresh (the chain is new, so the old store is wiped).
+//!
+//! This crate also holds what only development needs: bindings to the test contracts (test USDC, the
+//! local CCTP, call targets), the pinned foundry tools, and config files written by serializing the
+//! typed [`ConfigFile`]. Production crates never depend on it.
+
+pub mod bindings;
+pub mod tools;
 
 use std::{
     path::{Path, PathBuf},
@@ -19,11 +26,20 @@ use alloy::{
 };
 use clap::{Args, Subcommand};
 use eyre::WrapErr;
-use relayer_evm::{bindings::TestUSDC, create2::Deployment, deploy::deploy_router, tools::foundry_tool};
+use relayer_core::telemetry;
+use relayer_evm::{
+    config::{ChainConfig, ExecutorSection, TokenConfig},
+    create2::Deployment,
+    deploy::deploy_router,
+};
+use relayer_node::{
+    Config, ConfigFile,
+    config::{AuthSection, RetrySection, SignerSection},
+};
 use relayer_types::parse_units;
 use serde::{Deserialize, Serialize};
 
-use crate::{Config, Node, telemetry};
+use crate::{bindings::TestUSDC, tools::foundry_tool};
 
 /// Base's USDC address; the devnet puts the test token here.
 pub const BASE_USDC: Address = address!("833589fCD6eDb6E08f4c7C32D4f71b54bdA02913");
@@ -115,46 +131,41 @@ pub struct ConfigParams {
     pub watcher_poll_interval_ms: u64,
 }
 
+/// The environment variable a devnet config names for the relayer key.
+pub const KEY_VAR: &str = "DEVNET_RELAYER_KEY";
+
 /// A relayer config for one local chain; the relayer key comes from `env:DEVNET_RELAYER_KEY`.
-pub fn config_text(p: &ConfigParams) -> String {
-    format!(
-        r#"# Written by `relayer devnet`.
-listen = "127.0.0.1:{port}"
-data_dir = "{data_dir}"
-session_lifetime_secs = {lifetime}
+pub fn config_file(p: &ConfigParams) -> ConfigFile {
+    let usdc = TokenConfig { address: p.usdc, symbol: "USDC".into(), decimals: 6 };
+    let mut chain = ChainConfig::new(CHAIN_ID, "Base", &p.rpc_url, p.router, vec![usdc]);
+    chain.confirmations = p.confirmations;
+    chain.poll_interval_ms = p.watcher_poll_interval_ms;
+    chain.start_block = Some(0);
+    ConfigFile {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], p.port)),
+        data_dir: p.data_dir.clone(),
+        session_lifetime_secs: p.session_lifetime_secs,
+        log_format: telemetry::LogFormat::Text,
+        auth: AuthSection { api_key_sha256: vec![p.api_key_hash.clone()] },
+        signer: SignerSection { private_key: format!("env:{KEY_VAR}") },
+        retry: RetrySection::default(),
+        executor: ExecutorSection {
+            poll_interval_ms: p.poll_interval_ms,
+            bump_after_secs: p.bump_after_secs,
+            ..ExecutorSection::default()
+        },
+        chains: vec![chain],
+    }
+}
 
-[auth]
-api_key_sha256 = ["{hash}"]
+/// [`config_file`] as TOML, as `relayer devnet` writes it.
+pub fn config_text(p: &ConfigParams) -> eyre::Result<String> {
+    Ok(format!("# Written by `relayer devnet`.\n{}", toml::to_string(&config_file(p))?))
+}
 
-[signer]
-private_key = "env:DEVNET_RELAYER_KEY"
-
-[executor]
-poll_interval_ms = {poll}
-bump_after_secs = {bump}
-
-[[chains]]
-chain_id = {CHAIN_ID}
-name = "Base"
-rpc_url = "{rpc}"
-confirmations = {confirmations}
-poll_interval_ms = {watcher_poll}
-start_block = 0
-router = "{router}"
-tokens = [{{ address = "{usdc}", symbol = "USDC", decimals = 6 }}]
-"#,
-        port = p.port,
-        data_dir = p.data_dir.display(),
-        lifetime = p.session_lifetime_secs,
-        hash = p.api_key_hash,
-        poll = p.poll_interval_ms,
-        watcher_poll = p.watcher_poll_interval_ms,
-        bump = p.bump_after_secs,
-        rpc = p.rpc_url,
-        confirmations = p.confirmations,
-        router = p.router,
-        usdc = p.usdc,
-    )
+/// Validates [`config_file`] with `key` (hex) as the relayer key.
+pub fn config(p: &ConfigParams, key: &str) -> eyre::Result<Config> {
+    Ok(Config::from_file(config_file(p), |name| (name == KEY_VAR).then(|| key.to_owned()))?)
 }
 
 /// Starts anvil for the devnet.
@@ -175,7 +186,7 @@ pub async fn main(args: DevnetArgs) -> eyre::Result<()> {
 }
 
 async fn run(dir: &Path, port: u16, rpc_port: u16) -> eyre::Result<()> {
-    telemetry::init(crate::config::LogFormat::Text);
+    telemetry::init(telemetry::LogFormat::Text);
     std::fs::create_dir_all(dir)?;
     let dir = dir.canonicalize()?;
     let data_dir = dir.join("relayer-db");
@@ -194,9 +205,9 @@ async fn run(dir: &Path, port: u16, rpc_port: u16) -> eyre::Result<()> {
     provider
         .raw_request::<_, ()>("anvil_setBalance".into(), (relayer_key.address(), U256::from(10u128.pow(21))))
         .await?;
-    let api_key = format!("dk_{}", hex::encode(crate::random_bytes::<16>()));
-    let key_hash = hex::encode(crate::api::auth::hash_api_key(&api_key));
-    let text = config_text(&ConfigParams {
+    let api_key = format!("dk_{}", hex::encode(relayer_core::random_bytes::<16>()));
+    let key_hash = hex::encode(relayer_core::api::auth::hash_api_key(&api_key));
+    let params = ConfigParams {
         data_dir: data_dir.clone(),
         port,
         rpc_url: rpc_url.clone(),
@@ -208,13 +219,11 @@ async fn run(dir: &Path, port: u16, rpc_port: u16) -> eyre::Result<()> {
         bump_after_secs: 15,
         poll_interval_ms: 200,
         watcher_poll_interval_ms: 200,
-    });
-    std::fs::write(dir.join("relayer.toml"), &text)?;
-    let relayer_key_hex = alloy::hex::encode_prefixed(relayer_key.to_bytes());
-    let config =
-        Config::parse(&text, |name| (name == "DEVNET_RELAYER_KEY").then(|| relayer_key_hex.clone()))?;
+    };
+    std::fs::write(dir.join("relayer.toml"), config_text(&params)?)?;
+    let config = config(&params, &alloy::hex::encode_prefixed(relayer_key.to_bytes()))?;
 
-    let node = Node::start(config).await?;
+    let node = relayer_node::start(config).await?;
     let info = DevnetInfo {
         api_url: format!("http://{}", node.addr),
         api_key,

@@ -1,0 +1,197 @@
+//! The chain-family seam, after hyperlane's relayer: a chain-agnostic core and one crate per family.
+//! The engine and the API see a configured chain only as a [`Chain`]: its tokens, where a session's
+//! deposit goes on it, a queue for delivery [`Work`], a way to look at a transaction named by a `txHash`
+//! hint, and its [`ChainStats`]. A chain delivers what it observes to an [`EventSink`] (the engine):
+//! confirmed [`ChainEvent`]s, reorgs, and a [`WorkReport`] for every piece of work it was given.
+//!
+//! `relayer-evm` implements [`Chain`] for EVM chains; another family implements it again without
+//! touching the engine. Only the binary knows the families.
+
+use std::{future::Future, pin::Pin, sync::Arc};
+
+use relayer_types::{Action, Address, B256, Commitment, Deposit, SessionId, Settlement, TokenRef};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+/// A boxed future, so the seam's traits stay object-safe (the engine holds chains of any family).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Something a chain saw, confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainEvent {
+    /// A transfer into the receiver of `session`.
+    Deposit {
+        /// Owner of the receiver.
+        session: SessionId,
+        /// The transfer.
+        deposit: Deposit,
+    },
+    /// The router settled funds of `session`.
+    Settled {
+        /// Session, from the event.
+        session: SessionId,
+        /// The settlement.
+        settlement: Settlement,
+    },
+}
+
+/// Why a sink refused a batch; the chain retries the same range.
+#[derive(Debug, thiserror::Error)]
+#[error("event sink: {0}")]
+pub struct SinkError(pub String);
+
+/// Delivery work for one chain: move one token's funds of one session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Work {
+    /// Session acted for.
+    pub session_id: SessionId,
+    /// Chain the funds sit on.
+    pub chain_id: u64,
+    /// The session's commitment (what the receiver was derived from).
+    pub commitment: Commitment,
+    /// What to do.
+    pub action: Action,
+}
+
+/// What became of a piece of [`Work`], as the chain family saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkResult {
+    /// A transaction was broadcast; its effect arrives later as a [`ChainEvent`].
+    Sent {
+        /// The transaction.
+        tx_hash: B256,
+    },
+    /// Nothing to send: the chain shows nothing left to move (e.g. another relayer settled first).
+    Done(String),
+    /// Not possible yet (the chain's clock is before expiry, an RPC failed): worth trying again.
+    NotYet(String),
+    /// The session expired on chain before its funds started; only a refund is possible now.
+    RefundInstead,
+    /// Would fail for a reason retrying cannot fix.
+    Failed(String),
+    /// The transaction was mined but reverted (typically another relayer moved the funds first).
+    Reverted {
+        /// The transaction.
+        tx_hash: B256,
+    },
+}
+
+/// A [`WorkResult`] with the work it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkReport {
+    /// The work.
+    pub work: Work,
+    /// What became of it.
+    pub result: WorkResult,
+}
+
+/// Where a chain delivers what it observes. Implementations must be durable before returning `Ok`
+/// (the chain advances its cursor right after) and must tolerate replays (after a crash the same
+/// range is delivered again).
+pub trait EventSink: Send + Sync {
+    /// The session owning `receiver`, if any (called for every transfer: keep it in memory).
+    fn session_for_receiver(&self, receiver: Address) -> Option<SessionId>;
+
+    /// Applies confirmed events of `chain_id`, in chain order.
+    fn apply(&self, chain_id: u64, events: Vec<ChainEvent>) -> BoxFuture<'_, Result<(), SinkError>>;
+
+    /// Blocks from `from_block` on were reorganised away: undo what was derived from them.
+    fn reorg(&self, chain_id: u64, from_block: u64) -> BoxFuture<'_, Result<(), SinkError>>;
+
+    /// What became of a piece of work. Called for every piece, whatever the result.
+    fn report(&self, report: WorkReport) -> BoxFuture<'_, ()>;
+}
+
+/// Counters of one chain, read by `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChainStats {
+    /// Latest head seen.
+    pub head: u64,
+    /// Last block fully processed by the watcher.
+    pub processed: u64,
+    /// RPC calls that failed or timed out.
+    pub rpc_errors: u64,
+    /// Transactions broadcast (fee bumps included).
+    pub broadcasts: u64,
+}
+
+impl ChainStats {
+    /// Blocks between the head and what the watcher processed.
+    pub const fn lag(&self) -> u64 {
+        self.head.saturating_sub(self.processed)
+    }
+}
+
+/// What looking at a hinted transaction found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inspection {
+    /// The chain does not know the transaction, or it lacks confirmations: the watcher will see it.
+    NotYet,
+    /// Confirmed, and the chain's watcher has processed its block (through the same confirmation and
+    /// reorg bookkeeping as everything else it reads).
+    Processed,
+    /// Confirmed, but the watcher did not reach its block in time; it will.
+    Behind,
+}
+
+/// Why a chain could not take work: it stopped.
+#[derive(Debug, thiserror::Error)]
+#[error("chain {0} stopped; work not queued")]
+pub struct Stopped(pub u64);
+
+/// One configured chain of any family, as the engine and the API see it.
+pub trait Chain: Send + Sync {
+    /// Chain id.
+    fn chain_id(&self) -> u64;
+
+    /// Display name, e.g. "Base".
+    fn name(&self) -> &str;
+
+    /// Tokens deposits are accepted in, and delivered in.
+    fn tokens(&self) -> &[TokenRef];
+
+    /// The configured token at `address`.
+    fn token(&self, address: Address) -> Option<&TokenRef> {
+        self.tokens().iter().find(|t| t.address == address)
+    }
+
+    /// Where a session with this commitment receives deposits on this chain.
+    fn receiver(&self, commitment: &Commitment) -> Address;
+
+    /// Queues work; waits while the queue is full. A [`WorkReport`] follows for every piece queued.
+    fn submit(&self, work: Work) -> BoxFuture<'_, Result<(), Stopped>>;
+
+    /// Looks at the transaction `tx_hash` now (a `txHash` hint), so that a confirmed deposit counts
+    /// without waiting for the next poll.
+    fn inspect(&self, tx_hash: B256) -> BoxFuture<'_, Inspection>;
+
+    /// Current counters.
+    fn stats(&self) -> ChainStats;
+
+    /// Starts the chain's tasks (watcher, sender), delivering to `sink`, until `cancel`.
+    fn start(self: Arc<Self>, sink: Arc<dyn EventSink>, cancel: CancellationToken, tasks: &TaskTracker);
+}
+
+/// An invalid configuration value, naming the field (e.g. `chains[0].confirmations`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    /// Dotted path of the field.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl FieldError {
+    /// An error about `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// `value`, or an error naming `field` when it is below `min` (never silently raised to it).
+pub fn at_least(value: u64, min: u64, field: impl Into<String>) -> Result<u64, FieldError> {
+    if value < min {
+        return Err(FieldError::new(field, format!("must be at least {min}, got {value}")));
+    }
+    Ok(value)
+}

@@ -1,0 +1,546 @@
+//! The engine connects everything: the API asks it to create sessions and set payment methods, the
+//! chains feed it confirmed events and report what became of delivery work (it is their
+//! [`EventSink`]), and it hands settle/refund work to the chains. It knows chains only through the
+//! family-neutral [`Chain`] seam. Every session change goes through the pure state machine and the
+//! store's compare-and-swap, and is logged as one structured line. In memory it keeps only what the hot
+//! paths need: receiver → session (for the watchers), the expiry queue and the retry queue.
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::{Arc, Mutex, PoisonError, RwLock},
+    time::Duration,
+};
+
+use relayer_chain::{
+    BoxFuture, Chain, ChainEvent, EventSink, Inspection, SinkError, Work, WorkReport, WorkResult,
+};
+use relayer_store::{Store, StoreError, UpdateError, update_session};
+use relayer_types::{
+    Action, Address, B256, ClientSecret, Destination, DisplayInfo, PaymentMethod, Session, SessionEvent,
+    SessionId, SessionStatus, StateError, WorkRecord, WorkState, unix_now,
+};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Why an engine operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No such session.
+    #[error("session not found")]
+    NotFound,
+    /// The state machine refused.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The session's destination chain is not (or no longer) configured on this relayer.
+    #[error("chain {0} is not configured")]
+    ChainNotConfigured(u64),
+    /// No configured chain takes this payment method.
+    #[error("payment method {0} is not supported on this deployment")]
+    UnsupportedPaymentMethod(&'static str),
+}
+
+impl From<UpdateError<StateError>> for EngineError {
+    fn from(e: UpdateError<StateError>) -> Self {
+        match e {
+            UpdateError::Store(StoreError::NotFound(_)) => Self::NotFound,
+            UpdateError::Store(s) => Self::Store(s),
+            UpdateError::Rejected(s) => Self::State(s),
+        }
+    }
+}
+
+/// A validated create-session request.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// Destination (no delivery yet).
+    pub destination: Destination,
+    /// Display settings.
+    pub display: DisplayInfo,
+    /// Integrator metadata.
+    pub metadata: Option<std::collections::BTreeMap<String, String>>,
+    /// Refund address, if given.
+    pub refund_address: Option<Address>,
+}
+
+/// How the payer pays, as the API asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentKind {
+    /// Send tokens to the session's receiver on any configured EVM chain.
+    Evm,
+}
+
+/// Counters by (chain, name), for metrics.
+pub type Counts = BTreeMap<(u64, &'static str), u64>;
+
+/// How the engine retries work a chain could not do yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Delay before the first retry; doubled for each further one.
+    pub first_delay: Duration,
+    /// Longest delay between two tries.
+    pub max_delay: Duration,
+    /// Tries (the first included) before giving up. A restart tries again.
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { first_delay: Duration::from_secs(2), max_delay: Duration::from_secs(300), max_attempts: 12 }
+    }
+}
+
+impl RetryPolicy {
+    /// Delay before retrying after `attempts` tries (at least 1): doubling from `first_delay`, capped.
+    pub fn delay(&self, attempts: u32) -> Duration {
+        let doublings = attempts.saturating_sub(1).min(30);
+        self.first_delay.saturating_mul(1 << doublings).min(self.max_delay)
+    }
+}
+
+/// Engine settings.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineSettings {
+    /// Lifetime of a new session.
+    pub session_lifetime: Duration,
+    /// Retrying work.
+    pub retry: RetryPolicy,
+}
+
+/// See the module docs.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    chains: BTreeMap<u64, Arc<dyn Chain>>,
+    receivers: RwLock<HashMap<Address, SessionId>>,
+    expiries: Mutex<BTreeSet<(u64, SessionId)>>,
+    deliveries: Mutex<Counts>,
+    reports: Mutex<Counts>,
+    /// Work to submit again once its time comes.
+    retries: Mutex<Vec<(Instant, Work)>>,
+    /// Sessions found at start-up holding funds not yet settled; drained by [`Engine::resume`].
+    unsettled: Mutex<Vec<Session>>,
+    settings: EngineSettings,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Engine {
+    /// Builds the engine over `chains` and loads its in-memory indexes from the store.
+    pub fn new(
+        store: Arc<dyn Store>,
+        chains: Vec<Arc<dyn Chain>>,
+        settings: EngineSettings,
+    ) -> Result<Self, StoreError> {
+        let engine = Self {
+            store,
+            chains: chains.into_iter().map(|c| (c.chain_id(), c)).collect(),
+            receivers: RwLock::default(),
+            expiries: Mutex::default(),
+            deliveries: Mutex::default(),
+            reports: Mutex::default(),
+            retries: Mutex::default(),
+            unsettled: Mutex::default(),
+            settings,
+        };
+        // Query-shaped reads: start-up costs what is open, not every session ever stored.
+        let receivers: HashMap<Address, SessionId> = engine.store.receivers()?.into_iter().collect();
+        let expiries: BTreeSet<(u64, SessionId)> = engine.store.expiring_sessions()?.into_iter().collect();
+        let unsettled = engine.store.unsettled_sessions()?;
+        *engine.receivers.write().unwrap_or_else(PoisonError::into_inner) = receivers;
+        *lock(&engine.expiries) = expiries;
+        *lock(&engine.unsettled) = unsettled;
+        Ok(engine)
+    }
+
+    /// Configured chains, by id.
+    pub fn chains(&self) -> &BTreeMap<u64, Arc<dyn Chain>> {
+        &self.chains
+    }
+
+    /// The configured chain `chain_id`.
+    pub fn chain(&self, chain_id: u64) -> Result<&Arc<dyn Chain>, EngineError> {
+        self.chains.get(&chain_id).ok_or(EngineError::ChainNotConfigured(chain_id))
+    }
+
+    /// Sessions by status, as the store keeps them (in the same transaction as every session write).
+    pub fn status_counts(&self) -> Result<HashMap<SessionStatus, u64>, EngineError> {
+        Ok(self.store.status_counts()?)
+    }
+
+    /// Settlements seen, by chain and outcome.
+    pub fn delivery_counts(&self) -> Counts {
+        lock(&self.deliveries).clone()
+    }
+
+    /// Work reports received, by chain and result.
+    pub fn report_counts(&self) -> Counts {
+        lock(&self.reports).clone()
+    }
+
+    /// Creates and durably stores a session.
+    pub fn create_session(&self, new: NewSession) -> Result<Session, EngineError> {
+        let now = unix_now();
+        let session = Session {
+            id: SessionId::from_bytes(crate::random_bytes()),
+            client_secret: ClientSecret::from_bytes(crate::random_bytes()),
+            status: SessionStatus::RequiresPaymentMethod,
+            destination: new.destination,
+            display: new.display,
+            metadata: new.metadata,
+            refund_address: new.refund_address,
+            payment_method: None,
+            created_at: now,
+            expires_at: now + self.settings.session_lifetime.as_secs(),
+            deposits: vec![],
+            settlements: vec![],
+            work: vec![],
+        };
+        self.store.insert_session(&session)?;
+        lock(&self.expiries).insert((session.expires_at, session.id));
+        tracing::info!(session_id = %session.id, chain_id = session.destination.token.chain_id, status = session.status.as_str(), "session created");
+        Ok(session)
+    }
+
+    /// The session, with expiry applied if it is due (so no read shows a stale open status).
+    pub fn session(&self, id: &SessionId) -> Result<Session, EngineError> {
+        self.apply(id, SessionEvent::Tick { now: unix_now() }, None)
+    }
+
+    /// Sets the payment method. For `Evm` that is the session's receiver address; the receiver follows
+    /// from fields fixed at creation, so any loaded copy of the session serves; the status check runs on
+    /// the latest.
+    pub fn set_payment_method(&self, session: &Session, kind: PaymentKind) -> Result<Session, EngineError> {
+        let id = &session.id;
+        let method = match kind {
+            PaymentKind::Evm => PaymentMethod::Evm {
+                receiver: self.receiver_of(session)?,
+                source: None,
+                created_at: unix_now(),
+            },
+        };
+        // Index before the status change is visible: a deposit seen right after must find its session.
+        // Every chain gets its own receiver (families derive them differently).
+        let commitment = session.commitment();
+        let receivers: BTreeSet<Address> = self.chains.values().map(|c| c.receiver(&commitment)).collect();
+        for receiver in receivers {
+            self.store.index_receiver(receiver, id)?;
+            self.receivers.write().unwrap_or_else(PoisonError::into_inner).insert(receiver, *id);
+        }
+        self.apply(id, SessionEvent::PaymentMethodSet { method, now: unix_now() }, None)
+    }
+
+    /// The session's receiver address on its destination chain. Fails, rather than panicking in a
+    /// request handler, when that chain is not configured (a session stored before the operator removed
+    /// its chain from the config).
+    pub fn receiver_of(&self, session: &Session) -> Result<Address, EngineError> {
+        Ok(self.chain(session.destination.token.chain_id)?.receiver(&session.commitment()))
+    }
+
+    /// Looks at `tx_hash` right away on every chain (a `txHash` hint). The chains run it through their
+    /// watchers, so it gets the same confirmations and reorg handling as everything else.
+    pub async fn check_transaction(&self, tx_hash: B256) -> Inspection {
+        let mut found = Inspection::NotYet;
+        for chain in self.chains.values() {
+            match chain.inspect(tx_hash).await {
+                Inspection::NotYet => {}
+                other => found = other,
+            }
+        }
+        found
+    }
+
+    /// Applies one event to one session and records what changed.
+    fn apply(&self, id: &SessionId, event: SessionEvent, tx: Option<B256>) -> Result<Session, EngineError> {
+        self.apply_event(id, event, tx).map(|(session, _)| session)
+    }
+
+    /// Like [`Self::apply`], also telling whether the event changed anything (false for a replay).
+    fn apply_event(
+        &self,
+        id: &SessionId,
+        event: SessionEvent,
+        tx: Option<B256>,
+    ) -> Result<(Session, bool), EngineError> {
+        let mut transition = None;
+        let session = update_session(self.store.as_ref(), id, |s| {
+            let applied = s.apply(event.clone())?;
+            transition = Some(applied);
+            Ok(applied.changed)
+        })?;
+        if let Some(t) = transition.filter(|t| t.from != t.to) {
+            if t.to.is_terminal() || t.to == SessionStatus::Processing {
+                lock(&self.expiries).remove(&(session.expires_at, session.id));
+            } else {
+                lock(&self.expiries).insert((session.expires_at, session.id));
+            }
+            tracing::info!(
+                session_id = %id,
+                chain_id = session.destination.token.chain_id,
+                tx_hash = tx.map(|h| h.to_string()).unwrap_or_default(),
+                from = t.from.as_str(),
+                to = t.to.as_str(),
+                "session status changed"
+            );
+        }
+        Ok((session, transition.is_some_and(|t| t.changed)))
+    }
+
+    async fn apply_chain_events(&self, chain_id: u64, events: Vec<ChainEvent>) -> Result<(), EngineError> {
+        for event in events {
+            match event {
+                ChainEvent::Deposit { session, deposit } => {
+                    let (token, tx) = (deposit.token.address, deposit.event.tx_hash);
+                    tracing::info!(session_id = %session, chain_id, tx_hash = %tx, amount = %deposit.amount, "deposit confirmed");
+                    match self.apply_event(&session, SessionEvent::DepositDetected(deposit), Some(tx)) {
+                        Err(EngineError::NotFound) => continue,
+                        Err(e) => return Err(e),
+                        // A replayed deposit was scheduled when first seen (or by `resume` after a restart).
+                        Ok((_, false)) => {}
+                        Ok((updated, true)) => self.schedule(&updated, chain_id, token).await,
+                    }
+                }
+                ChainEvent::Settled { session, settlement } => {
+                    let tx = settlement.event.tx_hash;
+                    let outcome = match settlement.outcome {
+                        relayer_types::Outcome::Delivered => "delivered",
+                        relayer_types::Outcome::Bounced => "bounced",
+                        relayer_types::Outcome::Refunded => "refunded",
+                    };
+                    match self.apply_event(&session, SessionEvent::Settled(settlement), Some(tx)) {
+                        Err(EngineError::NotFound) => continue,
+                        Err(e) => return Err(e),
+                        Ok((_, false)) => {}
+                        Ok((_, true)) => *lock(&self.deliveries).entry((chain_id, outcome)).or_default() += 1,
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Decides what to do with funds that arrived at a session's receiver and queues it.
+    async fn schedule(&self, session: &Session, chain_id: u64, token: Address) {
+        let work = Work {
+            session_id: session.id,
+            chain_id,
+            commitment: session.commitment(),
+            action: decide(session, chain_id, token),
+        };
+        self.submit(work).await;
+    }
+
+    async fn submit(&self, work: Work) {
+        let (chain_id, session_id) = (work.chain_id, work.session_id);
+        let result = match self.chain(chain_id) {
+            Ok(chain) => chain.submit(work.clone()).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(reason) = result {
+            tracing::error!(chain_id, %session_id, %reason, "work not queued");
+            self.record(&work, 0, WorkState::GaveUp { reason });
+        }
+    }
+
+    /// Records the latest state of `work` on its session (never fails the caller: a store failure is
+    /// logged, and the work itself goes on).
+    fn record(&self, work: &Work, attempts: u32, state: WorkState) {
+        let record = WorkRecord {
+            chain_id: work.chain_id,
+            action: work.action,
+            attempts,
+            state,
+            updated_at: unix_now(),
+        };
+        if let Err(error) = self.apply(&work.session_id, SessionEvent::Work(record), None) {
+            tracing::warn!(session_id = %work.session_id, %error, "recording work state failed");
+        }
+    }
+
+    fn attempts_before(&self, work: &Work) -> u32 {
+        let Ok(Some(stored)) = self.store.session(&work.session_id) else {
+            return 0;
+        };
+        stored
+            .value
+            .work
+            .iter()
+            .find(|w| w.chain_id == work.chain_id && w.action == work.action)
+            .filter(|w| matches!(w.state, WorkState::Retrying { .. }))
+            .map_or(0, |w| w.attempts)
+    }
+
+    fn retry_at(&self, work: Work, delay: Duration) {
+        lock(&self.retries).push((Instant::now() + delay, work));
+    }
+
+    /// What a chain reported: recorded on the session, counted, and retried within the policy.
+    pub fn handle_report(&self, report: WorkReport) {
+        let WorkReport { work, result } = report;
+        let attempts = self.attempts_before(&work) + 1;
+        let name = match &result {
+            WorkResult::Sent { .. } => "sent",
+            WorkResult::Done(_) => "done",
+            WorkResult::NotYet(_) => "not_yet",
+            WorkResult::RefundInstead => "refund_instead",
+            WorkResult::Failed(_) => "failed",
+            WorkResult::Reverted { .. } => "reverted",
+        };
+        *lock(&self.reports).entry((work.chain_id, name)).or_default() += 1;
+        let log = |level: tracing::Level, state: &WorkState| {
+            let (session_id, chain_id, action) = (work.session_id, work.chain_id, work.action.name());
+            match level {
+                tracing::Level::ERROR => {
+                    tracing::error!(%session_id, chain_id, action, attempts, ?state, "work gave up")
+                }
+                tracing::Level::WARN => {
+                    tracing::warn!(%session_id, chain_id, action, attempts, ?state, "work not done")
+                }
+                _ => tracing::info!(%session_id, chain_id, action, attempts, ?state, "work"),
+            }
+        };
+        let state = match result {
+            WorkResult::Sent { tx_hash } => WorkState::Sent { tx_hash },
+            WorkResult::Done(reason) => WorkState::Done { reason },
+            WorkResult::NotYet(reason) if attempts >= self.settings.retry.max_attempts => {
+                WorkState::GaveUp { reason: format!("gave up after {attempts} attempts: {reason}") }
+            }
+            WorkResult::NotYet(reason) => {
+                let delay = self.settings.retry.delay(attempts);
+                self.retry_at(work.clone(), delay);
+                WorkState::Retrying { reason, retry_at: unix_now() + delay.as_secs() }
+            }
+            WorkResult::RefundInstead => {
+                let refund = Work { action: Action::Refund { token: work.action.token() }, ..work.clone() };
+                if refund.action == work.action {
+                    WorkState::GaveUp { reason: "the router refused a refund as expired".into() }
+                } else {
+                    self.retry_at(refund, Duration::ZERO);
+                    WorkState::Done { reason: "expired on chain before delivery; refunding instead".into() }
+                }
+            }
+            WorkResult::Failed(reason) => WorkState::GaveUp { reason },
+            WorkResult::Reverted { tx_hash } => {
+                // Usually someone else moved the funds first; a retry's simulation finds out.
+                self.retry_at(work.clone(), self.settings.retry.delay(1));
+                WorkState::Reverted { tx_hash }
+            }
+        };
+        let level = match state {
+            WorkState::GaveUp { .. } => tracing::Level::ERROR,
+            WorkState::Retrying { .. } | WorkState::Reverted { .. } => tracing::Level::WARN,
+            _ => tracing::Level::INFO,
+        };
+        log(level, &state);
+        self.record(&work, attempts, state);
+    }
+
+    /// Submits the retries due at `now`.
+    pub async fn submit_due(&self, now: Instant) {
+        let due: Vec<Work> = {
+            let mut retries = lock(&self.retries);
+            let (due, wait) = std::mem::take(&mut *retries).into_iter().partition(|(at, _)| *at <= now);
+            *retries = wait;
+            due.into_iter().map(|(_, work)| work).collect()
+        };
+        for work in due {
+            self.submit(work).await;
+        }
+    }
+
+    /// Re-queues work for the sessions [`Engine::new`] found holding funds not yet settled (after a
+    /// restart); the executors' simulation drops what turns out to be settled already.
+    pub async fn resume(&self) {
+        let unsettled = std::mem::take(&mut *lock(&self.unsettled));
+        for session in unsettled {
+            let mut seen = BTreeSet::new();
+            for d in &session.deposits {
+                if seen.insert((d.event.chain_id, d.token.address)) {
+                    self.schedule(&session, d.event.chain_id, d.token.address).await;
+                }
+            }
+        }
+    }
+
+    /// Expires sessions and submits due retries as their time comes, until `cancel`.
+    pub async fn run_timers(self: Arc<Self>, cancel: CancellationToken) {
+        loop {
+            self.submit_due(Instant::now()).await;
+            let now = unix_now();
+            let due: Vec<SessionId> = {
+                let expiries = lock(&self.expiries);
+                expiries.iter().take_while(|(at, _)| *at <= now).map(|(_, id)| *id).collect()
+            };
+            // `apply` takes expired sessions out of the queue; a failure leaves them in for a retry.
+            for id in due {
+                if let Err(error) = self.apply(&id, SessionEvent::Tick { now }, None) {
+                    tracing::warn!(session_id = %id, %error, "expiry failed; will retry");
+                }
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+        }
+    }
+}
+
+/// What to do with funds of `token` that arrived at `session`'s receiver on `chain_id`: deliver them
+/// if they are what the session expects and it has not expired; otherwise refund them (expired
+/// sessions, and tokens or chains the session cannot use: the router allows it after expiry, or at
+/// once for unusable tokens).
+pub fn decide(session: &Session, chain_id: u64, token: Address) -> Action {
+    let dest = &session.destination.token;
+    if chain_id == dest.chain_id && token == dest.address && session.status != SessionStatus::Expired {
+        Action::Settle { token }
+    } else {
+        Action::Refund { token }
+    }
+}
+
+impl EventSink for Engine {
+    fn session_for_receiver(&self, receiver: Address) -> Option<SessionId> {
+        self.receivers.read().unwrap_or_else(PoisonError::into_inner).get(&receiver).copied()
+    }
+
+    fn apply(&self, chain_id: u64, events: Vec<ChainEvent>) -> BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(async move {
+            self.apply_chain_events(chain_id, events).await.map_err(|e| SinkError(e.to_string()))
+        })
+    }
+
+    fn reorg(&self, chain_id: u64, from_block: u64) -> BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(async move { self.reorg_from(chain_id, from_block).map_err(|e| SinkError(e.to_string())) })
+    }
+
+    fn report(&self, report: WorkReport) -> BoxFuture<'_, ()> {
+        Box::pin(async move { self.handle_report(report) })
+    }
+}
+
+impl Engine {
+    fn reorg_from(&self, chain_id: u64, from_block: u64) -> Result<(), EngineError> {
+        let mut orphaned = vec![];
+        for s in self.store.sessions_touched_since(chain_id, from_block)? {
+            for d in &s.deposits {
+                if d.event.chain_id == chain_id && d.event.block_number >= from_block {
+                    orphaned.push((s.id, d.event));
+                }
+            }
+            if s.settlements
+                .iter()
+                .any(|x| x.event.chain_id == chain_id && x.event.block_number >= from_block)
+            {
+                tracing::error!(session_id = %s.id, chain_id, from_block, "a settlement was reorganised away; deeper than the confirmations allow for");
+            }
+        }
+        for (id, event) in orphaned {
+            tracing::warn!(session_id = %id, chain_id, tx_hash = %event.tx_hash, "deposit orphaned by reorg");
+            self.apply(&id, SessionEvent::DepositOrphaned(event), Some(event.tx_hash))?;
+        }
+        Ok(())
+    }
+}

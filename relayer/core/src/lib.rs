@@ -1,0 +1,18 @@
+//! The chain-agnostic core of the relayer: the engine (sessions, delivery decisions, retries), the
+//! HTTP API, metrics, telemetry and the running [`Node`]. It sees chains only through
+//! [`relayer_chain::Chain`]; which families exist is the binary's business (`relayer-node`).
+
+pub mod api;
+pub mod engine;
+pub mod metrics;
+pub mod node;
+pub mod telemetry;
+
+pub use node::{Node, NodeSettings};
+
+/// `N` bytes from the thread-local CSPRNG: session ids, client secrets, API keys, request ids.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    bytes
+}

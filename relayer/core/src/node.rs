@@ -1,0 +1,88 @@
+//! A running relayer: the engine over a store and chains of any family, the chains' tasks, the timer
+//! loop and the HTTP server, every task owned by one tracker and stopped by one cancellation token.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use eyre::WrapErr;
+use relayer_chain::{Chain, EventSink};
+use relayer_store::Store;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{
+    api::{self, AppState},
+    engine::{Engine, EngineSettings},
+    metrics::HttpCounters,
+};
+
+/// What the core needs to run, whatever the chain families.
+#[derive(Debug, Clone)]
+pub struct NodeSettings {
+    /// HTTP listen address.
+    pub listen: SocketAddr,
+    /// SHA-256 hashes of accepted API keys.
+    pub api_key_hashes: Vec<[u8; 32]>,
+    /// Engine settings.
+    pub engine: EngineSettings,
+}
+
+/// A started relayer.
+pub struct Node {
+    /// Where the API listens.
+    pub addr: SocketAddr,
+    /// The engine (for in-process callers such as the devnet and tests).
+    pub engine: Arc<Engine>,
+    cancel: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Node {
+    /// Starts the engine over `store` and `chains`, the chains' tasks and the API; returns once the API
+    /// is listening (without waiting for any chain: a slow RPC must not keep the API down).
+    pub async fn start(
+        store: Arc<dyn Store>,
+        chains: Vec<Arc<dyn Chain>>,
+        settings: NodeSettings,
+    ) -> eyre::Result<Self> {
+        let cancel = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let engine = Arc::new(Engine::new(store, chains.clone(), settings.engine)?);
+        for chain in &chains {
+            let sink: Arc<dyn EventSink> = Arc::clone(&engine) as Arc<dyn EventSink>;
+            Arc::clone(chain).start(sink, cancel.child_token(), &tasks);
+        }
+        tasks.spawn(Arc::clone(&engine).run_timers(cancel.child_token()));
+
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .wrap_err_with(|| format!("cannot listen on {}", settings.listen))?;
+        let addr = listener.local_addr()?;
+        let app = api::router(AppState {
+            engine: Arc::clone(&engine),
+            api_keys: Arc::new(settings.api_key_hashes),
+            http: Arc::new(HttpCounters::default()),
+        });
+        let shutdown = cancel.clone();
+        tasks.spawn(async move {
+            if let Err(error) =
+                axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await
+            {
+                tracing::error!(%error, "http server failed");
+            }
+        });
+        // Only after the API is up: re-queuing restart work waits on the chains' bounded queues, and
+        // those drain at the pace of the chain's RPC, which may be slow or down.
+        tasks.spawn({
+            let engine = Arc::clone(&engine);
+            async move { engine.resume().await }
+        });
+        tasks.close();
+        tracing::info!(%addr, chains = chains.len(), "relayer started");
+        Ok(Self { addr, engine, cancel, tasks })
+    }
+
+    /// Stops every task and waits for them.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        self.tasks.wait().await;
+    }
+}

@@ -1,0 +1,377 @@
+//! The engine against a fake chain family (no anvil): what it queues for each deposit, how it records
+//! and retries what the chain reports, reorgs, restarts, and a chain missing from the config. The fake
+//! implements the same [`Chain`] seam `relayer-evm` does.
+
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use relayer_chain::{
+    BoxFuture, Chain, ChainEvent, ChainStats, EventSink, Inspection, Stopped, Work, WorkReport, WorkResult,
+};
+use relayer_core::{
+    api::views,
+    engine::{Engine, EngineError, EngineSettings, PaymentKind, RetryPolicy},
+};
+use relayer_store::{SledStore, Store, conformance};
+use relayer_types::{
+    Action, Address, B256, Commitment, Deposit, EventId, Outcome, Session, SessionId, SessionStatus,
+    Settlement, TokenRef, U256, WorkState,
+};
+use tokio::time::Instant;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+const BASE: u64 = 8453;
+const USDC: Address = Address::repeat_byte(0x83);
+
+/// A chain that records what it is asked and never talks to anything.
+struct FakeChain {
+    chain_id: u64,
+    tokens: Vec<TokenRef>,
+    submitted: Mutex<Vec<Work>>,
+    inspected: Mutex<Vec<B256>>,
+}
+
+impl FakeChain {
+    fn new(chain_id: u64) -> Arc<Self> {
+        let token = TokenRef {
+            chain_id,
+            chain_name: "Base".into(),
+            address: USDC,
+            symbol: "USDC".into(),
+            decimals: 6,
+        };
+        Arc::new(Self {
+            chain_id,
+            tokens: vec![token],
+            submitted: Mutex::default(),
+            inspected: Mutex::default(),
+        })
+    }
+
+    fn take(&self) -> Vec<Work> {
+        std::mem::take(&mut *self.submitted.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl Chain for FakeChain {
+    fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+    fn name(&self) -> &str {
+        "Base"
+    }
+    fn tokens(&self) -> &[TokenRef] {
+        &self.tokens
+    }
+    /// Session id ‖ chain id: distinct per session and per chain, like families that derive differently.
+    fn receiver(&self, c: &Commitment) -> Address {
+        let mut bytes = [0u8; 20];
+        bytes[..16].copy_from_slice(&c.session_id[..16]);
+        bytes[16..].copy_from_slice(&(self.chain_id as u32).to_be_bytes());
+        Address::from(bytes)
+    }
+    fn submit(&self, work: Work) -> BoxFuture<'_, Result<(), Stopped>> {
+        self.submitted.lock().unwrap_or_else(PoisonError::into_inner).push(work);
+        Box::pin(async { Ok(()) })
+    }
+    fn inspect(&self, tx_hash: B256) -> BoxFuture<'_, Inspection> {
+        self.inspected.lock().unwrap_or_else(PoisonError::into_inner).push(tx_hash);
+        Box::pin(async { Inspection::NotYet })
+    }
+    fn stats(&self) -> ChainStats {
+        ChainStats::default()
+    }
+    fn start(self: Arc<Self>, _: Arc<dyn EventSink>, _: CancellationToken, _: &TaskTracker) {}
+}
+
+const RETRY: RetryPolicy =
+    RetryPolicy { first_delay: Duration::from_secs(2), max_delay: Duration::from_secs(60), max_attempts: 3 };
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    store: Arc<dyn Store>,
+    chain: Arc<FakeChain>,
+    engine: Engine,
+}
+
+fn engine_over(store: &Arc<dyn Store>, chains: Vec<Arc<FakeChain>>) -> Engine {
+    let chains = chains.into_iter().map(|c| c as Arc<dyn Chain>).collect();
+    let settings = EngineSettings { session_lifetime: Duration::from_secs(3600), retry: RETRY };
+    Engine::new(Arc::clone(store), chains, settings).expect("engine")
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("open"));
+    let chain = FakeChain::new(BASE);
+    let engine = engine_over(&store, vec![Arc::clone(&chain)]);
+    Setup { _dir: dir, store, chain, engine }
+}
+
+/// An open session waiting for payment: stored, payment method set through the engine.
+fn waiting(s: &Setup, n: u8) -> (Session, Address) {
+    let mut session = conformance::session(n);
+    session.expires_at = u64::MAX;
+    s.store.insert_session(&session).expect("insert");
+    let session = s.engine.set_payment_method(&session, PaymentKind::Evm).expect("payment method");
+    let receiver = s.engine.receiver_of(&session).expect("receiver");
+    (session, receiver)
+}
+
+fn event(block: u64, log_index: u64) -> EventId {
+    EventId { chain_id: BASE, block_number: block, tx_hash: B256::with_last_byte(block as u8), log_index }
+}
+
+fn deposit(session: SessionId, token: Address, block: u64) -> ChainEvent {
+    let token = TokenRef { address: token, ..conformance::session(0).destination.token };
+    ChainEvent::Deposit {
+        session,
+        deposit: Deposit {
+            event: event(block, 0),
+            block_hash: B256::repeat_byte(0xbb),
+            from: Address::repeat_byte(0xf0),
+            token,
+            amount: U256::from(10_000_000u64),
+        },
+    }
+}
+
+fn report(work: &Work, result: WorkResult) -> WorkReport {
+    WorkReport { work: work.clone(), result }
+}
+
+fn stored(s: &Setup, id: &SessionId) -> Session {
+    s.engine.session(id).expect("session")
+}
+
+#[tokio::test]
+async fn a_confirmed_deposit_starts_processing_and_queues_one_settle() {
+    let s = setup();
+    let (session, receiver) = waiting(&s, 1);
+    assert_eq!(
+        EventSink::session_for_receiver(&s.engine, receiver),
+        Some(session.id),
+        "the receiver is indexed"
+    );
+
+    EventSink::apply(&s.engine, BASE, vec![deposit(session.id, USDC, 5)]).await.expect("apply");
+    assert_eq!(stored(&s, &session.id).status, SessionStatus::Processing);
+    let queued = s.chain.take();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].action, Action::Settle { token: USDC });
+    assert_eq!((queued[0].chain_id, queued[0].session_id), (BASE, session.id));
+    assert_eq!(queued[0].commitment, stored(&s, &session.id).commitment());
+
+    // The same range again (a crash before the cursor moved): nothing new is queued.
+    EventSink::apply(&s.engine, BASE, vec![deposit(session.id, USDC, 5)]).await.expect("replay");
+    assert!(s.chain.take().is_empty());
+}
+
+#[tokio::test]
+async fn funds_the_session_cannot_use_are_refunded() {
+    let s = setup();
+    let (session, _) = waiting(&s, 1);
+    let other_token = Address::repeat_byte(0x99);
+    EventSink::apply(&s.engine, BASE, vec![deposit(session.id, other_token, 5)]).await.expect("apply");
+    assert_eq!(s.chain.take()[0].action, Action::Refund { token: other_token });
+
+    // A deposit into an expired session is refunded too.
+    let (late, _) = waiting(&s, 2);
+    let current = s.store.session(&late.id).expect("read").expect("present");
+    let expired = Session { status: SessionStatus::Expired, ..current.value };
+    assert!(s.store.replace_session(&expired, current.version).expect("replace").is_some());
+    EventSink::apply(&s.engine, BASE, vec![deposit(late.id, USDC, 6)]).await.expect("apply");
+    assert_eq!(s.chain.take()[0].action, Action::Refund { token: USDC });
+    assert_eq!(stored(&s, &late.id).status, SessionStatus::Expired, "a late deposit never reopens it");
+}
+
+#[tokio::test]
+async fn a_settlement_finishes_the_session_and_is_counted() {
+    let s = setup();
+    let (session, _) = waiting(&s, 1);
+    EventSink::apply(&s.engine, BASE, vec![deposit(session.id, USDC, 5)]).await.expect("deposit");
+    let settled = ChainEvent::Settled {
+        session: session.id,
+        settlement: Settlement {
+            event: event(6, 1),
+            token: USDC,
+            outcome: Outcome::Delivered,
+            amount: U256::from(10_000_000u64),
+            delivered: U256::from(10_000_000u64),
+            refunded: U256::ZERO,
+        },
+    };
+    EventSink::apply(&s.engine, BASE, vec![settled.clone()]).await.expect("settled");
+    EventSink::apply(&s.engine, BASE, vec![settled]).await.expect("replayed");
+    assert_eq!(stored(&s, &session.id).status, SessionStatus::Succeeded);
+    assert_eq!(s.engine.delivery_counts().get(&(BASE, "delivered")), Some(&1), "replays are not counted");
+}
+
+#[tokio::test]
+async fn work_that_cannot_be_done_yet_is_recorded_and_retried_with_backoff_up_to_the_limit() {
+    let s = setup();
+    let (session, _) = waiting(&s, 1);
+    EventSink::apply(&s.engine, BASE, vec![deposit(session.id, USDC, 5)]).await.expect("deposit");
+    let work = s.chain.take().remove(0);
+
+    for attempt in 1..RETRY.max_attempts {
+        EventSink::report(&s.engine, report(&work, WorkResult::NotYet("rpc down".into()))).await;
+        let record = stored(&s, &session.id).work[0].clone();
+        assert_eq!(record.attempts, attempt);
+        assert!(
+            matches!(record.state, WorkState::Retrying { ref reason, .. } if reason == "rpc down"),
+            "{record:?}"
+        );
+        s.engine.submit_due(Instant::now()).await;
+        assert!(s.chain.take().is_empty(), "not before its backoff");
+        s.engine.submit_due(Instant::now() + RETRY.delay(attempt)).await;
+        assert_eq!(s.chain.take(), vec![work.clone()], "resubmitted once its delay passed");
+    }
+    EventSink::report(&s.engine, report(&work, WorkResult::NotYet("rpc down".into()))).await;
+    let record = stored(&s, &session.id).work[0].clone();
+    assert!(
+        matches!(record.state, WorkState::GaveUp { ref reason } if reason.contains("after 3 attempts")),
+        "{record:?}"
+    );
+    s.engine.submit_due(Instant::now() + Duration::from_secs(3600)).await;
+    assert!(s.chain.take().is_empty(), "no retry after giving up");
+    assert_eq!(stored(&s, &session.id).status, SessionStatus::Processing, "work never moves the status");
+    assert_eq!(s.engine.report_counts().get(&(BASE, "not_yet")), Some(&3));
+
+    // The operator sees it with the API key, the public never does.
+    let full = views::session(&stored(&s, &session.id), true);
+    assert_eq!(full["deliveryAttempts"][0]["state"], "gave_up");
+    assert_eq!(full["deliveryAttempts"][0]["action"], "settle");
+    assert_eq!(full["deliveryAttempts"][0]["attempts"], 3);
+    assert!(views::session(&stored(&s, &session.id), false).get("deliveryAttempts").is_none());
+}
+
+#[tokio::test]
+async fn a_sent_transaction_restarts_the_attempt_count() {
+    let s = setup();
+    let (session, _) = waiting(&s, 1);
+    EventSink::apply(&s.engine, BASE, vec![deposit(session.id, USDC, 5)]).await.expect("deposit");
+    let work = s.chain.take().remove(0);
+    EventSink::report(&s.engine, report(&work, WorkResult::NotYet("rpc".into()))).await;
+    EventSink::report(&s.engine, report(&work, WorkResult::Sent { tx_hash: B256::repeat_byte(7) })).await;
+    let record = stored(&s, &session.id).work[0].clone();
+    assert_eq!(record.state, WorkState::Sent { tx_hash: B256::repeat_byte(7) });
+    assert_eq!(record.attempts, 2);
+    EventSink::report(&s.engine, report(&work, WorkResult::NotYet("rpc".into()))).await;
+    assert_eq!(stored(&s, &session.id).work[0].attempts, 1, "a new run of retries starts from one");
+}
+
+#[tokio::test]
+async fn an_expired_settle_turns_into_a_refund_and_failures_give_up_at_once() {
+    let s = setup();
+    let (session, _) = waiting(&s, 1);
+    EventSink::apply(&s.engine, BASE, vec![deposit(session.id, USDC, 5)]).await.expect("deposit");
+    let settle = s.chain.take().remove(0);
+
+    EventSink::report(&s.engine, report(&settle, WorkResult::RefundInstead)).await;
+    s.engine.submit_due(Instant::now()).await;
+    let refund = s.chain.take();
+    assert_eq!(refund.len(), 1);
+    assert_eq!(refund[0].action, Action::Refund { token: USDC });
+
+    EventSink::report(
+        &s.engine,
+        report(&refund[0], WorkResult::Failed("would revert: UnusableToken".into())),
+    )
+    .await;
+    let work = stored(&s, &session.id).work;
+    assert!(matches!(work[0].state, WorkState::Done { .. }), "{work:?}");
+    assert_eq!(work[1].state, WorkState::GaveUp { reason: "would revert: UnusableToken".into() });
+    s.engine.submit_due(Instant::now() + Duration::from_secs(3600)).await;
+    assert!(s.chain.take().is_empty(), "a failure retrying cannot fix is not retried");
+
+    // A revert (usually someone else was first) is retried once: the simulation finds out.
+    EventSink::report(&s.engine, report(&settle, WorkResult::Reverted { tx_hash: B256::repeat_byte(1) }))
+        .await;
+    s.engine.submit_due(Instant::now() + RETRY.delay(1)).await;
+    assert_eq!(s.chain.take(), vec![settle]);
+}
+
+#[tokio::test]
+async fn a_reorg_orphans_only_deposits_at_or_above_the_fork() {
+    let s = setup();
+    let (kept, _) = waiting(&s, 1);
+    let (orphaned, _) = waiting(&s, 2);
+    EventSink::apply(&s.engine, BASE, vec![deposit(kept.id, USDC, 5)]).await.expect("deposit");
+    EventSink::apply(&s.engine, BASE, vec![deposit(orphaned.id, USDC, 9)]).await.expect("deposit");
+    EventSink::reorg(&s.engine, BASE, 7).await.expect("reorg");
+    assert_eq!(stored(&s, &kept.id).status, SessionStatus::Processing);
+    let back = stored(&s, &orphaned.id);
+    assert_eq!(back.status, SessionStatus::WaitingPayment);
+    assert!(back.deposits.is_empty());
+}
+
+#[tokio::test]
+async fn sessions_holding_unsettled_funds_are_requeued_after_a_restart() {
+    let s = setup();
+    let (session, _) = waiting(&s, 1);
+    EventSink::apply(&s.engine, BASE, vec![deposit(session.id, USDC, 5)]).await.expect("deposit");
+    s.chain.take();
+    // A new engine over the same store: the process restarted before the settlement.
+    let chain = FakeChain::new(BASE);
+    let restarted = engine_over(&s.store, vec![Arc::clone(&chain)]);
+    restarted.resume().await;
+    let queued = chain.take();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].action, Action::Settle { token: USDC });
+    assert_eq!(
+        EventSink::session_for_receiver(&restarted, s.engine.receiver_of(&session).expect("r")),
+        Some(session.id)
+    );
+}
+
+#[tokio::test]
+async fn every_chain_gets_its_own_receiver_indexed_and_each_hint_reaches_every_chain() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("open"));
+    let (base, other) = (FakeChain::new(BASE), FakeChain::new(728_126_428));
+    let engine = engine_over(&store, vec![Arc::clone(&base), Arc::clone(&other)]);
+    let mut session = conformance::session(1);
+    session.expires_at = u64::MAX;
+    store.insert_session(&session).expect("insert");
+    engine.set_payment_method(&session, PaymentKind::Evm).expect("set");
+    for chain in [&base, &other] {
+        let receiver = chain.receiver(&session.commitment());
+        assert_eq!(
+            EventSink::session_for_receiver(&engine, receiver),
+            Some(session.id),
+            "chain {}",
+            chain.chain_id
+        );
+    }
+    assert_eq!(engine.check_transaction(B256::repeat_byte(4)).await, Inspection::NotYet);
+    for chain in [&base, &other] {
+        assert_eq!(*chain.inspected.lock().expect("lock"), vec![B256::repeat_byte(4)]);
+    }
+}
+
+#[tokio::test]
+async fn a_session_for_a_chain_no_longer_configured_is_refused_not_a_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("open"));
+    let mut orphan = conformance::session(1); // destination on chain 8453
+    orphan.expires_at = u64::MAX;
+    store.insert_session(&orphan).expect("insert");
+    // The operator since removed chain 8453 from the config; only chain 1 is served.
+    let engine = engine_over(&store, vec![FakeChain::new(1)]);
+    assert!(matches!(engine.receiver_of(&orphan), Err(EngineError::ChainNotConfigured(8453))));
+    let refused = engine.set_payment_method(&orphan, PaymentKind::Evm);
+    assert!(matches!(refused, Err(EngineError::ChainNotConfigured(8453))), "{refused:?}");
+    let stored = engine.session(&orphan.id).expect("session");
+    assert_eq!(stored.status, SessionStatus::RequiresPaymentMethod, "nothing changed");
+    assert_eq!(stored.payment_method, None);
+}
+
+#[test]
+fn retry_delays_double_from_the_first_and_stop_at_the_cap() {
+    let delays: Vec<u64> = (1..=8).map(|n| RETRY.delay(n).as_secs()).collect();
+    assert_eq!(delays, vec![2, 4, 8, 16, 32, 60, 60, 60]);
+    assert_eq!(RETRY.delay(u32::MAX), Duration::from_secs(60), "no overflow");
+}

@@ -1,0 +1,209 @@
+//! The EVM family's sections of the relayer's config file, typed both ways: the relayer reads them
+//! (`Deserialize`, unknown fields refused), the devnet and tests write them (`Serialize`). Validation
+//! turns them into a [`ChainSpec`] and an [`ExecutorConfig`], refusing out-of-range values with the
+//! field named instead of clamping them.
+
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use relayer_chain::{FieldError, at_least};
+use relayer_types::TokenRef;
+use serde::{Deserialize, Serialize};
+
+use crate::{ChainSpec, executor::ExecutorConfig};
+
+/// One `[[chains]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfig {
+    /// Chain id.
+    pub chain_id: u64,
+    /// Display name, e.g. "Base".
+    pub name: String,
+    /// JSON-RPC endpoint (http or https).
+    pub rpc_url: String,
+    /// Blocks a log needs (its own included) before it counts.
+    #[serde(default = "one")]
+    pub confirmations: u64,
+    /// The deployed `DepositRouter`.
+    pub router: Address,
+    /// Tokens accepted.
+    pub tokens: Vec<TokenConfig>,
+    /// Watcher poll interval.
+    #[serde(default = "default_poll_ms")]
+    pub poll_interval_ms: u64,
+    /// First block to index when no cursor is stored (default: the head at first start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_block: Option<u64>,
+    /// Most blocks per `eth_getLogs` request.
+    #[serde(default = "default_range")]
+    pub max_block_range: u64,
+    /// Bound on every RPC call.
+    #[serde(default = "default_rpc_timeout_ms")]
+    pub rpc_timeout_ms: u64,
+}
+
+/// One token of a chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Token contract.
+    pub address: Address,
+    /// Symbol, e.g. "USDC".
+    pub symbol: String,
+    /// Decimals.
+    pub decimals: u8,
+}
+
+/// The `[executor]` section (all EVM chains).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutorSection {
+    /// Transactions in flight at once per chain.
+    #[serde(default = "default_in_flight")]
+    pub max_in_flight: u64,
+    /// Replace a transaction still pending after this long.
+    #[serde(default = "default_bump_secs")]
+    pub bump_after_secs: u64,
+    /// How often pending transactions are checked.
+    #[serde(default = "default_exec_poll_ms")]
+    pub poll_interval_ms: u64,
+}
+
+impl Default for ExecutorSection {
+    fn default() -> Self {
+        Self {
+            max_in_flight: default_in_flight(),
+            bump_after_secs: default_bump_secs(),
+            poll_interval_ms: default_exec_poll_ms(),
+        }
+    }
+}
+
+const fn one() -> u64 {
+    1
+}
+const fn default_poll_ms() -> u64 {
+    1000
+}
+const fn default_range() -> u64 {
+    1000
+}
+const fn default_rpc_timeout_ms() -> u64 {
+    10_000
+}
+const fn default_in_flight() -> u64 {
+    32
+}
+const fn default_bump_secs() -> u64 {
+    30
+}
+const fn default_exec_poll_ms() -> u64 {
+    500
+}
+
+impl ChainConfig {
+    /// A chain with the defaults for everything optional.
+    pub fn new(chain_id: u64, name: &str, rpc_url: &str, router: Address, tokens: Vec<TokenConfig>) -> Self {
+        Self {
+            chain_id,
+            name: name.into(),
+            rpc_url: rpc_url.into(),
+            confirmations: one(),
+            router,
+            tokens,
+            poll_interval_ms: default_poll_ms(),
+            start_block: None,
+            max_block_range: default_range(),
+            rpc_timeout_ms: default_rpc_timeout_ms(),
+        }
+    }
+
+    /// Validates the entry at `at` (e.g. `chains[0]`).
+    pub fn validate(self, at: &str) -> Result<ChainSpec, FieldError> {
+        let f = |name: &str| format!("{at}.{name}");
+        if self.name.trim().is_empty() {
+            return Err(FieldError::new(f("name"), "must not be empty"));
+        }
+        if !(self.rpc_url.starts_with("http://") || self.rpc_url.starts_with("https://")) {
+            return Err(FieldError::new(f("rpc_url"), "must be an http(s) URL"));
+        }
+        at_least(self.confirmations, 1, f("confirmations"))?;
+        if self.router == Address::ZERO {
+            return Err(FieldError::new(f("router"), "must be the deployed DepositRouter address"));
+        }
+        if self.tokens.is_empty() {
+            return Err(FieldError::new(f("tokens"), "needs at least one token"));
+        }
+        let mut tokens: Vec<TokenRef> = vec![];
+        for (j, t) in self.tokens.into_iter().enumerate() {
+            let tf = |name: &str| format!("{at}.tokens[{j}].{name}");
+            if t.decimals > 36 {
+                return Err(FieldError::new(tf("decimals"), "must be at most 36"));
+            }
+            if t.symbol.trim().is_empty() {
+                return Err(FieldError::new(tf("symbol"), "must not be empty"));
+            }
+            if tokens.iter().any(|x| x.address == t.address) {
+                return Err(FieldError::new(tf("address"), "token is configured twice"));
+            }
+            tokens.push(TokenRef {
+                chain_id: self.chain_id,
+                chain_name: self.name.clone(),
+                address: t.address,
+                symbol: t.symbol,
+                decimals: t.decimals,
+            });
+        }
+        Ok(ChainSpec {
+            chain_id: self.chain_id,
+            name: self.name,
+            rpc_url: self.rpc_url,
+            router: self.router,
+            tokens,
+            confirmations: self.confirmations,
+            poll_interval: Duration::from_millis(at_least(self.poll_interval_ms, 10, f("poll_interval_ms"))?),
+            start_block: self.start_block,
+            max_block_range: at_least(self.max_block_range, 1, f("max_block_range"))?,
+            rpc_timeout: Duration::from_millis(at_least(self.rpc_timeout_ms, 100, f("rpc_timeout_ms"))?),
+        })
+    }
+}
+
+impl ExecutorSection {
+    /// Validates the `[executor]` section.
+    pub fn validate(&self) -> Result<ExecutorConfig, FieldError> {
+        let max_in_flight = at_least(self.max_in_flight, 1, "executor.max_in_flight")?;
+        Ok(ExecutorConfig {
+            max_in_flight: usize::try_from(max_in_flight)
+                .map_err(|_| FieldError::new("executor.max_in_flight", "is too large"))?,
+            bump_after: Duration::from_secs(at_least(self.bump_after_secs, 1, "executor.bump_after_secs")?),
+            poll_interval: Duration::from_millis(at_least(
+                self.poll_interval_ms,
+                10,
+                "executor.poll_interval_ms",
+            )?),
+            ..ExecutorConfig::default()
+        })
+    }
+}
+
+/// Checks what must hold across all EVM chains: distinct ids, and one router address everywhere (the
+/// API shows one EVM receiver address, which needs one deterministic router deployment).
+pub fn validate_all(chains: &[ChainSpec]) -> Result<(), FieldError> {
+    for (i, c) in chains.iter().enumerate() {
+        if chains[..i].iter().any(|p| p.chain_id == c.chain_id) {
+            return Err(FieldError::new(
+                format!("chains[{i}].chain_id"),
+                format!("chain {} is configured twice", c.chain_id),
+            ));
+        }
+        if c.router != chains[0].router {
+            return Err(FieldError::new(
+                format!("chains[{i}].router"),
+                "must equal chains[0].router: receivers are the same on every chain only with one deterministic router deployment",
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,426 @@
+//! The relayer's configuration: one TOML file, typed both ways. [`ConfigFile`] is the file's shape
+//! (`Deserialize` for the relayer, `Serialize` for the devnet and tests, which write configs by
+//! serializing it rather than filling a text template); [`Config::from_file`] validates everything up
+//! front and fails with a message naming the offending field, so a bad deployment never half-starts.
+//! Out-of-range values are refused, never clamped. Each chain family validates its own sections.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! data_dir = "./relayer-data"
+//! session_lifetime_secs = 3600
+//! log_format = "text"            # or "json"
+//!
+//! [auth]
+//! api_key_sha256 = ["<64 hex chars: sha256 of an API key, see `relayer hash-key`>"]
+//!
+//! [signer]
+//! private_key = "env:RELAYER_PRIVATE_KEY"
+//!
+//! [retry]                        # optional: how the engine retries work a chain cannot do yet
+//! first_delay_ms = 2000
+//! max_delay_secs = 300
+//! max_attempts = 12
+//!
+//! [[chains]]
+//! chain_id = 8453
+//! name = "Base"
+//! rpc_url = "http://127.0.0.1:8545"
+//! confirmations = 1
+//! router = "0x..."
+//! tokens = [{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "USDC", decimals = 6 }]
+//! ```
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use alloy::signers::local::PrivateKeySigner;
+use relayer_chain::{FieldError, at_least};
+use relayer_core::{
+    NodeSettings,
+    engine::{EngineSettings, RetryPolicy},
+    telemetry::LogFormat,
+};
+use relayer_evm::{
+    ChainSpec,
+    config::{ChainConfig, ExecutorSection},
+    executor::ExecutorConfig,
+};
+use serde::{Deserialize, Serialize};
+
+/// A configuration problem, naming the field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// TOML syntax or shape (the message names the key and line).
+    #[error("invalid config: {0}")]
+    Parse(String),
+    /// A field has an invalid value.
+    #[error("invalid config: {0}")]
+    Field(#[from] FieldError),
+}
+
+fn field(name: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Field(FieldError::new(name, message))
+}
+
+/// The config file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// HTTP listen address.
+    pub listen: SocketAddr,
+    /// Folder of the sled store.
+    pub data_dir: PathBuf,
+    /// Lifetime of a new session.
+    #[serde(default = "default_lifetime")]
+    pub session_lifetime_secs: u64,
+    /// Log output format.
+    #[serde(default)]
+    pub log_format: LogFormat,
+    /// API keys.
+    pub auth: AuthSection,
+    /// The relayer's transaction key.
+    pub signer: SignerSection,
+    /// Retrying delivery work.
+    #[serde(default)]
+    pub retry: RetrySection,
+    /// EVM executor tuning (all EVM chains).
+    #[serde(default)]
+    pub executor: ExecutorSection,
+    /// EVM chains.
+    pub chains: Vec<ChainConfig>,
+}
+
+const fn default_lifetime() -> u64 {
+    3600
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// SHA-256 (hex) of each accepted API key.
+    pub api_key_sha256: Vec<String>,
+}
+
+/// `[signer]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerSection {
+    /// `env:VARIABLE` naming the environment variable that holds the key.
+    pub private_key: String,
+}
+
+/// `[retry]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySection {
+    /// Delay before the first retry; doubled for each further one.
+    #[serde(default = "default_first_delay_ms")]
+    pub first_delay_ms: u64,
+    /// Longest delay between two tries.
+    #[serde(default = "default_max_delay_secs")]
+    pub max_delay_secs: u64,
+    /// Tries before giving up (a restart tries again).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u64,
+}
+
+impl Default for RetrySection {
+    fn default() -> Self {
+        Self {
+            first_delay_ms: default_first_delay_ms(),
+            max_delay_secs: default_max_delay_secs(),
+            max_attempts: default_max_attempts(),
+        }
+    }
+}
+
+const fn default_first_delay_ms() -> u64 {
+    2000
+}
+const fn default_max_delay_secs() -> u64 {
+    300
+}
+const fn default_max_attempts() -> u64 {
+    12
+}
+
+/// Validated configuration.
+#[derive(Clone)]
+pub struct Config {
+    /// Folder of the sled store.
+    pub data_dir: PathBuf,
+    /// Log output format.
+    pub log_format: LogFormat,
+    /// What the core needs.
+    pub node: NodeSettings,
+    /// The relayer's transaction key.
+    pub signer: PrivateKeySigner,
+    /// EVM chains.
+    pub chains: Vec<ChainSpec>,
+    /// EVM executor tuning (all chains).
+    pub executor: ExecutorConfig,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the key; the address identifies it.
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.node.listen)
+            .field("api_keys", &self.node.api_key_hashes.len())
+            .field("signer", &self.signer.address())
+            .field("chains", &self.chains)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Self::parse(&text, |name| std::env::var(name).ok())
+    }
+
+    /// Parses and validates TOML; `env` resolves `env:VAR` references.
+    pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        Self::from_file(file, env)
+    }
+
+    /// Validates a [`ConfigFile`]; `env` resolves `env:VAR` references.
+    pub fn from_file(file: ConfigFile, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        at_least(file.session_lifetime_secs, 1, "session_lifetime_secs")?;
+        let api_key_hashes = file
+            .auth
+            .api_key_sha256
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let bytes = hex::decode(h).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
+                bytes.ok_or_else(|| {
+                    field(format!("auth.api_key_sha256[{i}]"), "must be 64 hex characters (a SHA-256)")
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if api_key_hashes.is_empty() {
+            return Err(field("auth.api_key_sha256", "needs at least one API key hash"));
+        }
+        let signer = resolve_key(&file.signer.private_key, &env)?;
+        if file.chains.is_empty() {
+            return Err(field("chains", "needs at least one chain"));
+        }
+        let chains = file
+            .chains
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| c.validate(&format!("chains[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        relayer_evm::config::validate_all(&chains)?;
+        let retry = RetryPolicy {
+            first_delay: Duration::from_millis(at_least(
+                file.retry.first_delay_ms,
+                10,
+                "retry.first_delay_ms",
+            )?),
+            max_delay: Duration::from_secs(at_least(file.retry.max_delay_secs, 1, "retry.max_delay_secs")?),
+            max_attempts: u32::try_from(at_least(file.retry.max_attempts, 1, "retry.max_attempts")?)
+                .map_err(|_| field("retry.max_attempts", "must be at most 4294967295"))?,
+        };
+        Ok(Self {
+            data_dir: file.data_dir,
+            log_format: file.log_format,
+            node: NodeSettings {
+                listen: file.listen,
+                api_key_hashes,
+                engine: EngineSettings {
+                    session_lifetime: Duration::from_secs(file.session_lifetime_secs),
+                    retry,
+                },
+            },
+            signer,
+            chains,
+            executor: file.executor.validate()?,
+        })
+    }
+}
+
+/// Keys are never written in the file: `env:VAR` names the environment variable holding one.
+fn resolve_key(
+    reference: &str,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<PrivateKeySigner, ConfigError> {
+    let Some(var) = reference.strip_prefix("env:") else {
+        return Err(field(
+            "signer.private_key",
+            "must be `env:VARIABLE` (keys are never written in the file)",
+        ));
+    };
+    let value = env(var)
+        .ok_or_else(|| field("signer.private_key", format!("environment variable {var} is not set")))?;
+    value.trim().parse::<PrivateKeySigner>().map_err(|_| {
+        field("signer.private_key", format!("{var} does not hold a valid secp256k1 private key"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+    fn config(extra_chain: &str) -> String {
+        format!(
+            r#"
+listen = "127.0.0.1:0"
+data_dir = "/tmp/x"
+[auth]
+api_key_sha256 = ["{hash}"]
+[signer]
+private_key = "env:RELAYER_KEY"
+[[chains]]
+chain_id = 8453
+name = "Base"
+rpc_url = "http://127.0.0.1:8545"
+router = "0x00000000000000000000000000000000000000aa"
+tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "USDC", decimals = 6 }}]
+{extra_chain}
+"#,
+            hash = "ab".repeat(32)
+        )
+    }
+
+    fn env(name: &str) -> Option<String> {
+        (name == "RELAYER_KEY").then(|| KEY.to_string())
+    }
+
+    fn error_of(text: &str) -> String {
+        match Config::parse(text, env) {
+            Ok(_) => panic!("config should be rejected"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_valid_config_loads_with_defaults() {
+        let c = Config::parse(&config(""), env).expect("valid");
+        assert_eq!(c.node.engine.session_lifetime, Duration::from_secs(3600));
+        assert_eq!(c.node.engine.retry, RetryPolicy::default());
+        assert_eq!(c.chains[0].confirmations, 1);
+        assert_eq!(c.chains[0].tokens[0].chain_name, "Base");
+        assert!(!format!("{c:?}").contains("ac0974"), "Debug must not print the key");
+    }
+
+    #[test]
+    fn errors_name_the_offending_field() {
+        let cases = [
+            (config("").replace("decimals = 6", "decimals = 77"), "chains[0].tokens[0].decimals"),
+            (config("").replace("env:RELAYER_KEY", "env:MISSING"), "environment variable MISSING is not set"),
+            (config("").replace("env:RELAYER_KEY", KEY), "signer.private_key"),
+            (config("").replace("http://127.0.0.1:8545", "ftp://x"), "chains[0].rpc_url"),
+            (config("").replace(&"ab".repeat(32), "xyz"), "auth.api_key_sha256[0]"),
+            (
+                config("").replace("name = \"Base\"", "name = \"Base\"\nconfirmations = 0"),
+                "chains[0].confirmations",
+            ),
+            (
+                config("").replace("router = \"0x00000000000000000000000000000000000000aa\"\n", ""),
+                "missing field `router`",
+            ),
+            (config("").replace("listen", "lisen"), "unknown field `lisen`"),
+            // Out-of-range tuning is refused with the field named, never silently clamped.
+            (
+                config("").replace("name = \"Base\"", "name = \"Base\"\npoll_interval_ms = 0"),
+                "chains[0].poll_interval_ms: must be at least 10, got 0",
+            ),
+            (
+                config("").replace("name = \"Base\"", "name = \"Base\"\nmax_block_range = 0"),
+                "chains[0].max_block_range: must be at least 1, got 0",
+            ),
+            (
+                config("").replace("name = \"Base\"", "name = \"Base\"\nrpc_timeout_ms = 5"),
+                "chains[0].rpc_timeout_ms: must be at least 100, got 5",
+            ),
+            (
+                config("") + "[executor]\nbump_after_secs = 0\n",
+                "executor.bump_after_secs: must be at least 1, got 0",
+            ),
+            (
+                config("") + "[executor]\npoll_interval_ms = 1\n",
+                "executor.poll_interval_ms: must be at least 10, got 1",
+            ),
+            (
+                config("") + "[executor]\nmax_in_flight = 0\n",
+                "executor.max_in_flight: must be at least 1, got 0",
+            ),
+            (config("") + "[retry]\nmax_attempts = 0\n", "retry.max_attempts: must be at least 1, got 0"),
+            (
+                config("") + "[retry]\nfirst_delay_ms = 1\n",
+                "retry.first_delay_ms: must be at least 10, got 1",
+            ),
+            (
+                config("").replace("listen = ", "session_lifetime_secs = 0\nlisten = "),
+                "session_lifetime_secs: must be at least 1, got 0",
+            ),
+            (
+                config(
+                    "[[chains]]\nchain_id = 1\nname = \"Ethereum\"\nrpc_url = \"http://x\"\nrouter = \"0x00000000000000000000000000000000000000bb\"\ntokens = [{ address = \"0x00000000000000000000000000000000000000cc\", symbol = \"USDC\", decimals = 6 }]",
+                ),
+                "chains[1].router",
+            ),
+        ];
+        for (text, needle) in cases {
+            let message = error_of(&text);
+            assert!(message.contains(needle), "{message:?} should mention {needle:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod round_trip {
+    use relayer_evm::config::TokenConfig;
+
+    use super::*;
+
+    #[test]
+    fn a_serialized_config_file_reads_back_as_the_same_config() {
+        let mut chain = ChainConfig::new(
+            8453,
+            "Base",
+            "http://127.0.0.1:8545",
+            alloy::primitives::Address::repeat_byte(0xaa),
+            vec![TokenConfig {
+                address: alloy::primitives::Address::repeat_byte(0x83),
+                symbol: "USDC".into(),
+                decimals: 6,
+            }],
+        );
+        chain.start_block = Some(0);
+        let file = ConfigFile {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            data_dir: "/tmp/relayer \"quoted\" dir".into(),
+            session_lifetime_secs: 60,
+            log_format: LogFormat::Json,
+            auth: AuthSection { api_key_sha256: vec!["ab".repeat(32)] },
+            signer: SignerSection { private_key: "env:K".into() },
+            retry: RetrySection::default(),
+            executor: ExecutorSection::default(),
+            chains: vec![chain],
+        };
+        let text = toml::to_string(&file).expect("serialize");
+        let read: ConfigFile = toml::from_str(&text).expect("parse");
+        assert_eq!(read, file, "{text}");
+        let key = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+        let config = Config::parse(&text, |_| Some(key.into())).expect("valid");
+        assert_eq!(config.chains[0].start_block, Some(0));
+        assert_eq!(config.node.engine.session_lifetime, Duration::from_secs(60));
+    }
+}

@@ -1,0 +1,38 @@
+//! A production relayer: reads the config file and wires the chain families (EVM today) into the
+//! chain-agnostic core. The only crate that knows both the core and the families; `relayer-devnet`
+//! and the `relayer` binary build on it.
+
+pub mod cli;
+pub mod config;
+
+use std::sync::Arc;
+
+use eyre::WrapErr;
+use relayer_chain::Chain;
+use relayer_core::Node;
+use relayer_evm::{EvmChain, Sender};
+use relayer_store::{ChainStore, SledStore, Store};
+
+pub use config::{Config, ConfigFile};
+
+/// Opens the store, connects every configured chain and starts the core over them. Returns once the
+/// API is listening.
+pub async fn start(config: Config) -> eyre::Result<Node> {
+    std::fs::create_dir_all(&config.data_dir)
+        .wrap_err_with(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+    let store = Arc::new(
+        SledStore::open(&config.data_dir)
+            .wrap_err_with(|| format!("cannot open store in {}", config.data_dir.display()))?,
+    );
+    let sender = Sender { signer: config.signer.clone(), config: config.executor.clone() };
+    let mut chains: Vec<Arc<dyn Chain>> = vec![];
+    for spec in config.chains.clone() {
+        let id = spec.chain_id;
+        let chain_store: Arc<dyn ChainStore> = Arc::clone(&store) as Arc<dyn ChainStore>;
+        let chain = EvmChain::connect(spec, chain_store, sender.clone())
+            .map_err(|e| eyre::eyre!("chain {id}: {e}"))?;
+        chains.push(Arc::new(chain));
+    }
+    tracing::info!(signer = %config.signer.address(), "evm signer");
+    Node::start(store as Arc<dyn Store>, chains, config.node).await
+}

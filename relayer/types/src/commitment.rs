@@ -1,0 +1,52 @@
+//! A session's on-chain commitment, family-neutral: the mirror of Solidity's `DepositParams`
+//! (`contracts/src/libraries/DepositParamsLib.sol`). Endpoints are 32-byte words, as the contracts
+//! store them: an EVM or Tron address is left-padded with zeros, a Solana public key fills the word.
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use serde::{Deserialize, Serialize};
+
+use crate::session::Session;
+
+/// What a session's receiver commits to, on every chain family.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Commitment {
+    /// The session id, left-aligned in the word.
+    pub session_id: B256,
+    /// Destination chain.
+    pub to_chain_id: u64,
+    /// Destination token.
+    pub to_token: B256,
+    /// Recipient, or the contract the final call goes to.
+    pub to_address: B256,
+    /// Fixed amount in base units; zero for a session where the payer chooses.
+    pub amount: U256,
+    /// Final call data; empty for a plain transfer.
+    pub final_call: Bytes,
+    /// Where funds go when they cannot (or may no longer) be delivered.
+    pub refund_address: B256,
+    /// Unix seconds after which nothing new starts, and funds may only be refunded.
+    pub expires_at: u64,
+}
+
+/// A 20-byte address as the contracts' `bytes32` endpoint.
+pub fn word(address: Address) -> B256 {
+    address.into_word()
+}
+
+impl Session {
+    /// The session's commitment. Sessions without a refund address refund to the destination: the
+    /// contracts require a refund address, and the destination is the one other place funds may go.
+    pub fn commitment(&self) -> Commitment {
+        let d = &self.destination;
+        Commitment {
+            session_id: self.id.to_b256(),
+            to_chain_id: d.token.chain_id,
+            to_token: word(d.token.address),
+            to_address: word(d.address),
+            amount: d.amount.unwrap_or_default(),
+            final_call: d.calldata.clone().unwrap_or_default(),
+            refund_address: word(self.refund_address.unwrap_or(d.address)),
+            expires_at: self.expires_at,
+        }
+    }
+}

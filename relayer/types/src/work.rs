@@ -1,0 +1,101 @@
+//! Delivery work and what became of it. The engine decides the [`Action`] for funds a receiver holds;
+//! a chain family carries it out and reports back; the engine records the latest state of each piece
+//! of work on the session as a [`WorkRecord`], where the API (with an API key) and the operator see it.
+
+use alloy_primitives::{Address, B256};
+use serde::{Deserialize, Serialize};
+
+/// What to do with the funds of one token in a session's receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// Deliver to the destination (`router.settle(params, token)` on EVM).
+    Settle {
+        /// Token to settle.
+        token: Address,
+    },
+    /// Return to the refund address (`router.refund(params, token)` on EVM).
+    Refund {
+        /// Token to refund.
+        token: Address,
+    },
+}
+
+impl Action {
+    /// The token acted on.
+    pub const fn token(self) -> Address {
+        match self {
+            Self::Settle { token } | Self::Refund { token } => token,
+        }
+    }
+
+    /// `settle` or `refund`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Settle { .. } => "settle",
+            Self::Refund { .. } => "refund",
+        }
+    }
+}
+
+/// Where one piece of work stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum WorkState {
+    /// A transaction was broadcast; its effect arrives as a chain event.
+    Sent {
+        /// The transaction.
+        tx_hash: B256,
+    },
+    /// Nothing left to send (e.g. another relayer settled first).
+    Done {
+        /// Why.
+        reason: String,
+    },
+    /// Not possible yet; tried again at `retry_at`.
+    Retrying {
+        /// Why not yet.
+        reason: String,
+        /// Unix seconds of the next try.
+        retry_at: u64,
+    },
+    /// Stopped: retrying cannot help, or the retry limit was reached. A restart tries again.
+    GaveUp {
+        /// Why.
+        reason: String,
+    },
+    /// Mined but reverted (typically another relayer moved the funds first).
+    Reverted {
+        /// The transaction.
+        tx_hash: B256,
+    },
+}
+
+impl WorkState {
+    /// Short name, for logs and metrics.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Sent { .. } => "sent",
+            Self::Done { .. } => "done",
+            Self::Retrying { .. } => "retrying",
+            Self::GaveUp { .. } => "gave_up",
+            Self::Reverted { .. } => "reverted",
+        }
+    }
+}
+
+/// The latest state of one piece of work of a session: one record per (chain, action).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkRecord {
+    /// Chain the work runs on.
+    pub chain_id: u64,
+    /// The work.
+    pub action: Action,
+    /// Attempts so far (a retry counts one).
+    pub attempts: u32,
+    /// Latest state.
+    #[serde(flatten)]
+    pub state: WorkState,
+    /// Unix seconds of the latest change.
+    pub updated_at: u64,
+}
