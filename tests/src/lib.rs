@@ -265,7 +265,7 @@ pub struct Api {
 }
 
 /// An HTTP answer: status, JSON body and headers.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Answer {
     /// Status code.
     pub status: u16,

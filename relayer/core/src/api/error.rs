@@ -24,19 +24,41 @@ pub struct ApiError {
     pub param: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
-    error: Body<'a>,
+/// `{"error": {...}}`: every error response.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorResponse<'a> {
+    /// The error.
+    pub error: ErrorObject<'a>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// One error, Stripe style.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorObject<'a> {
+    /// `authentication_error`, `validation_error`, `invalid_request_error` or `api_error`.
     #[serde(rename = "type")]
-    kind: &'a str,
-    code: &'a str,
-    message: &'a str,
+    #[schema(value_type = ErrorType)]
+    pub kind: &'a str,
+    /// Machine-readable code, e.g. `invalid_parameter`.
+    pub code: &'a str,
+    /// Human-readable message.
+    pub message: &'a str,
+    /// The parameter at fault, e.g. `destination.amountUnits`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    param: Option<&'a str>,
+    pub param: Option<&'a str>,
+}
+
+/// The error types the API uses.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorType {
+    /// Missing or wrong credentials (401).
+    AuthenticationError,
+    /// A parameter is invalid (400).
+    ValidationError,
+    /// The request is well-formed but cannot be done (404, 422).
+    InvalidRequestError,
+    /// Something failed on our side (500).
+    ApiError,
 }
 
 impl ApiError {
@@ -114,8 +136,8 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Envelope {
-            error: Body {
+        let body = ErrorResponse {
+            error: ErrorObject {
                 kind: self.kind,
                 code: self.code,
                 message: &self.message,

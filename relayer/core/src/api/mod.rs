@@ -7,7 +7,8 @@ pub mod auth;
 pub mod create;
 pub mod error;
 pub mod json;
-pub mod views;
+pub mod openapi;
+pub mod wire;
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sessions/{id}", get(get_session))
         .route("/v1/sessions/{id}/paymentMethods", post(set_payment_method))
         .route("/v1/sessions/{id}/check", put(check_session))
+        .route("/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(no_route)
@@ -162,6 +164,15 @@ fn client_route(
     Ok((session, full))
 }
 
+#[utoipa::path(
+    post, path = "/v1/sessions", request_body = openapi::CreateSessionRequest, security(("BearerAuth" = [])),
+    responses(
+        (status = 201, description = "Created", body = wire::SessionResponse),
+        (status = 400, description = "Invalid, or cannot be done (`validation_error`, `invalid_request_error`)", body = error::ErrorResponse),
+        (status = 401, description = "Missing or invalid API key", body = error::ErrorResponse),
+        (status = 500, description = "Internal error (details only in the logs)", body = error::ErrorResponse),
+    )
+)]
 async fn create_session(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -170,33 +181,54 @@ async fn create_session(
     require_api_key(&headers, &state.api_keys)?;
     let new = create::parse(&body, &state.engine)?;
     let session = state.engine.create_session(new).map_err(engine_error)?;
-    Ok((StatusCode::CREATED, Json(json!({ "session": views::session(&session, true) }))).into_response())
+    Ok((StatusCode::CREATED, Json(wire::SessionResponse::of(&session, true))).into_response())
 }
 
+#[utoipa::path(
+    get, path = "/v1/sessions/{id}",
+    params(("id" = String, Path, description = "Session id"), ("clientSecret" = Option<String>, Query, description = "The session's client secret")),
+    responses(
+        (status = 200, description = "The session (full with an API key)", body = wire::SessionResponse),
+        (status = 401, description = "Invalid credentials", body = error::ErrorResponse),
+        (status = 404, description = "No such session", body = error::ErrorResponse),
+        (status = 500, description = "Internal error (details only in the logs)", body = error::ErrorResponse),
+    )
+)]
 async fn get_session(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::SessionResponse>, ApiError> {
     let who = caller(&headers, &state.api_keys)?;
     let session = load(&state, &session_id(&id)?)?;
     // Wrapped like every other session response (Daimo's retrieve answers `{"session": ...}` too).
     if who == Caller::ApiKey {
-        return Ok(Json(json!({ "session": views::session(&session, true) })));
+        return Ok(Json(wire::SessionResponse::of(&session, true)));
     }
     if let Some(secret) = query.get("clientSecret") {
         check_client_secret(&session, secret)?;
     }
-    Ok(Json(json!({ "session": views::session(&session, false) })))
+    Ok(Json(wire::SessionResponse::of(&session, false)))
 }
 
+#[utoipa::path(
+    post, path = "/v1/sessions/{id}/paymentMethods", request_body = openapi::SetPaymentMethodRequest,
+    params(("id" = String, Path, description = "Session id")),
+    responses(
+        (status = 200, description = "Payment method set", body = wire::SessionResponse),
+        (status = 400, description = "Invalid, or cannot be done (`validation_error`, `invalid_request_error`)", body = error::ErrorResponse),
+        (status = 401, description = "Invalid credentials", body = error::ErrorResponse),
+        (status = 404, description = "No such session", body = error::ErrorResponse),
+        (status = 500, description = "Internal error (details only in the logs)", body = error::ErrorResponse),
+    )
+)]
 async fn set_payment_method(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonObject(body): JsonObject,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::SessionResponse>, ApiError> {
     let (session, full) =
         client_route(&state, &headers, &id, &body, &["clientSecret", "paymentMethod", "type"])?;
     // The method is `{"paymentMethod": {"type": ...}}`; a bare top-level `type` is accepted too.
@@ -223,15 +255,26 @@ async fn set_payment_method(
             ));
         }
     };
-    Ok(Json(json!({ "session": views::session(&session, full) })))
+    Ok(Json(wire::SessionResponse::of(&session, full)))
 }
 
+#[utoipa::path(
+    put, path = "/v1/sessions/{id}/check", request_body = openapi::CheckRequest,
+    params(("id" = String, Path, description = "Session id")),
+    responses(
+        (status = 200, description = "The session, after looking at the hint", body = wire::SessionResponse),
+        (status = 400, description = "Invalid, or cannot be done (`validation_error`, `invalid_request_error`)", body = error::ErrorResponse),
+        (status = 401, description = "Invalid credentials", body = error::ErrorResponse),
+        (status = 404, description = "No such session", body = error::ErrorResponse),
+        (status = 500, description = "Internal error (details only in the logs)", body = error::ErrorResponse),
+    )
+)]
 async fn check_session(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonObject(body): JsonObject,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::SessionResponse>, ApiError> {
     let (session, full) = client_route(&state, &headers, &id, &body, &["clientSecret", "txHash"])?;
     if let Some(hash) = opt_string(&body, "txHash", "txHash")? {
         let valid = hash
@@ -244,9 +287,13 @@ async fn check_session(
         state.engine.check_transaction(hash).await;
         // The hint may have moved the session on.
         let session = load(&state, &session.id)?;
-        return Ok(Json(json!({ "session": views::session(&session, full) })));
+        return Ok(Json(wire::SessionResponse::of(&session, full)));
     }
-    Ok(Json(json!({ "session": views::session(&session, full) })))
+    Ok(Json(wire::SessionResponse::of(&session, full)))
+}
+
+async fn openapi_json() -> Json<&'static Value> {
+    Json(openapi::document())
 }
 
 async fn healthz() -> Json<Value> {

@@ -1,0 +1,180 @@
+//! The OpenAPI 3.1 document, generated from the wire types and the handlers' annotations (never written
+//! by hand) and served at `/openapi.json`. The request bodies below document what the validation in
+//! `create` and `json` accepts; responses are the types the handlers actually serialize.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use utoipa::{
+    Modify, OpenApi, ToSchema,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+
+use super::{
+    error::{ErrorObject, ErrorResponse, ErrorType},
+    wire::{
+        Delivery, DeliveryAttempt, Evm, EvmSource, PaymentMethodEvm, SessionDestinationEvm, SessionDisplay,
+        SessionObject, SessionPublicInfo, SessionResponse, SessionView,
+    },
+};
+
+/// `POST /v1/sessions` (spec: `CreateSessionRequest`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateSessionRequest {
+    /// Where funds go.
+    pub destination: DestinationInput,
+    /// Checkout page settings.
+    pub display: DisplayInput,
+    /// Up to 50 string pairs; keys 1–40 characters, values up to 500.
+    pub metadata: Option<BTreeMap<String, String>>,
+    /// Where funds go if they cannot be delivered; required with `calldata`.
+    pub refund_address: Option<String>,
+}
+
+/// The destination of a new session.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DestinationInput {
+    /// `evm` (`solana` is answered `unsupported_destination` until supported).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `^0x[0-9a-fA-F]{40}$`, EIP-55 when mixed case.
+    pub address: String,
+    /// A configured chain.
+    pub chain_id: u64,
+    /// A configured token of that chain.
+    pub token_address: String,
+    /// Fixed amount in token units, at most the token's decimals; omitted: the payer chooses.
+    pub amount_units: Option<String>,
+    /// 0x-prefixed call data (at most 16 KiB); delivery is approve + call.
+    pub calldata: Option<String>,
+}
+
+/// Checkout page settings of a new session.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DisplayInput {
+    /// Title, 1–200 characters.
+    pub title: String,
+    /// Verb, 1–50 characters.
+    pub verb: String,
+    /// An http(s) URL.
+    pub theme_css_url: Option<String>,
+    /// Payment option names, or groups of them.
+    pub payment_options: Option<Vec<PaymentOptionInput>>,
+}
+
+/// A payment option, or a group shown together.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum PaymentOptionInput {
+    /// One option, e.g. `MetaMask`.
+    One(String),
+    /// A group.
+    Group(Vec<String>),
+}
+
+/// `POST /v1/sessions/{id}/paymentMethods`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetPaymentMethodRequest {
+    /// Required without an API key.
+    pub client_secret: Option<String>,
+    /// The method.
+    pub payment_method: PaymentMethodInput,
+}
+
+/// A payment method choice.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaymentMethodInput {
+    /// `evm` (`tron`, `solana`, `stripe`, `fiat` answer `unsupported_payment_method` until supported).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// For `fiat`: `interac`, `ach`, `sepa` or `apple_pay`.
+    pub fiat_method: Option<String>,
+}
+
+/// `PUT /v1/sessions/{id}/check`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CheckRequest {
+    /// Required without an API key.
+    pub client_secret: Option<String>,
+    /// A 0x-prefixed 32-byte transaction hash to look at right away.
+    pub tx_hash: Option<String>,
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "BearerAuth",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Deposit relayer API", description = "Wire-compatible with the deposit-session API in shared/spec/."),
+    paths(super::create_session, super::get_session, super::set_payment_method, super::check_session),
+    components(schemas(
+        SessionResponse, SessionView, SessionObject, SessionPublicInfo, Evm, SessionDestinationEvm,
+        Delivery, SessionDisplay, PaymentMethodEvm, EvmSource, DeliveryAttempt, ErrorResponse, ErrorObject,
+        ErrorType, CreateSessionRequest, DestinationInput, DisplayInput, PaymentOptionInput,
+        SetPaymentMethodRequest, PaymentMethodInput, CheckRequest
+    )),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+/// The document as JSON (generated once).
+pub fn document() -> &'static serde_json::Value {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| serde_json::to_value(ApiDoc::openapi()).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_names_the_spec_schemas_and_every_status() {
+        let doc = document();
+        assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")));
+        let schemas = &doc["components"]["schemas"];
+        for name in ["Session", "SessionPublicInfo", "SessionDestinationEvm", "PaymentMethodEvm", "EvmSource"]
+        {
+            assert!(schemas[name].is_object(), "{name} missing");
+        }
+        let statuses = &schemas["Session"]["properties"]["status"]["enum"];
+        assert_eq!(
+            statuses,
+            &serde_json::json!([
+                "requires_payment_method",
+                "waiting_payment",
+                "processing",
+                "succeeded",
+                "bounced",
+                "expired"
+            ])
+        );
+        assert_eq!(
+            schemas["SessionPublicInfo"]["additionalProperties"], false,
+            "the public view admits no secret"
+        );
+        for path in [
+            "/v1/sessions",
+            "/v1/sessions/{id}",
+            "/v1/sessions/{id}/paymentMethods",
+            "/v1/sessions/{id}/check",
+        ] {
+            assert!(doc["paths"][path].is_object(), "{path} missing");
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! The API's responses as typed values, named and shaped as the spec's schemas (`Session`,
+//! `SessionPublicInfo`, `SessionDestinationEvm`, `PaymentMethodEvm`, `EvmSource`, ...), and the
+//! documented request bodies. The OpenAPI document served at `/openapi.json` is generated from these
+//! types, and an end-to-end test validates real responses of every route against it, so the document
+//! and the wire cannot drift apart. Request validation stays in pure functions over the JSON body
+//! (`create`, `json`), so that every error names the exact parameter.
+
+use std::collections::BTreeMap;
+
+use relayer_types::{PaymentMethod, Session, SessionStatus, WorkRecord, WorkState, format_units};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// `{"session": ...}`: the answer of every session route.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionResponse {
+    /// The session: the full object with an API key, the public info otherwise.
+    pub session: SessionView,
+}
+
+/// A session as the caller may see it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SessionView {
+    /// With an API key.
+    Full(SessionObject),
+    /// With a client secret, or nothing.
+    Public(SessionPublicInfo),
+}
+
+/// The `status` schema: every [`SessionStatus`], as the state machine spells it (one list, not a copy).
+fn status_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(SessionStatus::ALL.map(SessionStatus::as_str)))
+        .description(Some("Where the session stands."))
+        .build()
+}
+
+/// The full session (spec: `Session`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Session)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionObject {
+    /// 32 lower-case hex characters.
+    pub session_id: String,
+    /// Status.
+    #[schema(schema_with = status_schema)]
+    pub status: SessionStatus,
+    /// Where funds go.
+    pub destination: SessionDestinationEvm,
+    /// Checkout page settings.
+    pub display: SessionDisplay,
+    /// How the payer pays; null until set.
+    pub payment_method: Option<PaymentMethodEvm>,
+    /// The integrator's key-value pairs.
+    pub metadata: Option<BTreeMap<String, String>>,
+    /// The session's client credential.
+    pub client_secret: String,
+    /// This relayer's delivery work (not in the spec; API key only).
+    pub delivery_attempts: Vec<DeliveryAttempt>,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+/// The session without credentials or metadata (spec: `SessionPublicInfo`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionPublicInfo {
+    /// 32 lower-case hex characters.
+    pub session_id: String,
+    /// Status.
+    #[schema(schema_with = status_schema)]
+    pub status: SessionStatus,
+    /// Where funds go.
+    pub destination: SessionDestinationEvm,
+    /// Checkout page settings.
+    pub display: SessionDisplay,
+    /// How the payer pays; null until set.
+    pub payment_method: Option<PaymentMethodEvm>,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+/// Always `evm`.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Evm {
+    /// EVM.
+    Evm,
+}
+
+/// An EVM destination (spec: `SessionDestinationEvm`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionDestinationEvm {
+    /// Always `evm`.
+    #[serde(rename = "type")]
+    pub kind: Evm,
+    /// EIP-55 address.
+    pub address: String,
+    /// Chain id.
+    pub chain_id: u64,
+    /// Chain name.
+    pub chain_name: String,
+    /// EIP-55 token address.
+    pub token_address: String,
+    /// Token symbol.
+    pub token_symbol: String,
+    /// Fixed amount in token units, e.g. "10.00".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_units: Option<String>,
+    /// Calldata of the final call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calldata: Option<String>,
+    /// Set once funds are delivered (or refunded, for `bounced`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
+}
+
+/// A landed delivery.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    /// The transaction that moved the funds.
+    pub tx_hash: String,
+    /// Amount that arrived, in token units.
+    pub received_units: String,
+}
+
+/// Checkout page settings (spec: `SessionDisplay`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionDisplay {
+    /// Title.
+    pub title: String,
+    /// Verb.
+    pub verb: String,
+    /// Custom theme CSS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub theme_css_url: Option<String>,
+}
+
+/// Payment to the session's receiver address (spec: `PaymentMethodEvm`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentMethodEvm {
+    /// Always `evm`.
+    #[serde(rename = "type")]
+    pub kind: Evm,
+    /// The single-use deposit address.
+    pub receiver_address: String,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// The detected deposit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<EvmSource>,
+}
+
+/// A detected deposit (spec: `EvmSource`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EvmSource {
+    /// Sender.
+    pub address: String,
+    /// Chain id.
+    pub chain_id: u64,
+    /// Chain name.
+    pub chain_name: String,
+    /// Token sent.
+    pub token_address: String,
+    /// Its symbol.
+    pub token_symbol: String,
+    /// Amount sent, in token units.
+    pub sent_units: String,
+    /// Deposit transaction.
+    pub tx_hash: String,
+}
+
+/// One piece of delivery work (API key only).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryAttempt {
+    /// Chain.
+    pub chain_id: u64,
+    /// `settle` or `refund`.
+    pub action: String,
+    /// Token moved.
+    pub token_address: String,
+    /// Tries in the current run of retries.
+    pub attempts: u32,
+    /// `sent`, `done`, `retrying`, `gave_up` or `reverted`.
+    pub state: String,
+    /// Unix seconds.
+    pub updated_at: u64,
+    /// The transaction (`sent`, `reverted`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tx_hash: Option<String>,
+    /// Why (`done`, `retrying`, `gave_up`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Next try (`retrying`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<u64>,
+}
+
+impl From<&WorkRecord> for DeliveryAttempt {
+    fn from(w: &WorkRecord) -> Self {
+        let (tx_hash, reason, retry_at) = match &w.state {
+            WorkState::Sent { tx_hash } | WorkState::Reverted { tx_hash } => {
+                (Some(tx_hash.to_string()), None, None)
+            }
+            WorkState::Done { reason } | WorkState::GaveUp { reason } => (None, Some(reason.clone()), None),
+            WorkState::Retrying { reason, retry_at } => (None, Some(reason.clone()), Some(*retry_at)),
+        };
+        Self {
+            chain_id: w.chain_id,
+            action: w.action.name().into(),
+            token_address: w.action.token().to_checksum(None),
+            attempts: w.attempts,
+            state: w.state.name().into(),
+            updated_at: w.updated_at,
+            tx_hash,
+            reason,
+            retry_at,
+        }
+    }
+}
+
+fn destination(s: &Session) -> SessionDestinationEvm {
+    let d = &s.destination;
+    let t = &d.token;
+    SessionDestinationEvm {
+        kind: Evm::Evm,
+        address: d.address.to_checksum(None),
+        chain_id: t.chain_id,
+        chain_name: t.chain_name.clone(),
+        token_address: t.address.to_checksum(None),
+        token_symbol: t.symbol.clone(),
+        amount_units: d.amount.map(|a| format_units(a, t.decimals)),
+        calldata: d.calldata.as_ref().map(ToString::to_string),
+        delivery: d.delivery.as_ref().map(|x| Delivery {
+            tx_hash: x.tx_hash.to_string(),
+            received_units: format_units(x.received, t.decimals),
+        }),
+    }
+}
+
+fn payment_method(s: &Session) -> Option<PaymentMethodEvm> {
+    s.payment_method.as_ref().map(|PaymentMethod::Evm { receiver, source, created_at }| PaymentMethodEvm {
+        kind: Evm::Evm,
+        receiver_address: receiver.to_checksum(None),
+        created_at: *created_at,
+        source: source.as_ref().map(|src| EvmSource {
+            address: src.from.to_checksum(None),
+            chain_id: src.token.chain_id,
+            chain_name: src.token.chain_name.clone(),
+            token_address: src.token.address.to_checksum(None),
+            token_symbol: src.token.symbol.clone(),
+            sent_units: format_units(src.sent, src.token.decimals),
+            tx_hash: src.tx_hash.to_string(),
+        }),
+    })
+}
+
+impl SessionView {
+    /// `s` as the caller sees it: everything when `full`, else the public info.
+    pub fn of(s: &Session, full: bool) -> Self {
+        let display = SessionDisplay {
+            title: s.display.title.clone(),
+            verb: s.display.verb.clone(),
+            theme_css_url: s.display.theme_css_url.clone(),
+        };
+        if full {
+            Self::Full(SessionObject {
+                session_id: s.id.to_string(),
+                status: s.status,
+                destination: destination(s),
+                display,
+                payment_method: payment_method(s),
+                metadata: s.metadata.clone(),
+                client_secret: s.client_secret.to_string(),
+                delivery_attempts: s.work.iter().map(DeliveryAttempt::from).collect(),
+                created_at: s.created_at,
+                expires_at: s.expires_at,
+            })
+        } else {
+            Self::Public(SessionPublicInfo {
+                session_id: s.id.to_string(),
+                status: s.status,
+                destination: destination(s),
+                display,
+                payment_method: payment_method(s),
+                created_at: s.created_at,
+                expires_at: s.expires_at,
+            })
+        }
+    }
+}
+
+impl SessionResponse {
+    /// `{"session": ...}` for `s`.
+    pub fn of(s: &Session, full: bool) -> Self {
+        Self { session: SessionView::of(s, full) }
+    }
+}
