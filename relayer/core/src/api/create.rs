@@ -309,3 +309,102 @@ fn parse_metadata(value: Option<&Value>) -> Result<Option<BTreeMap<String, Strin
     }
     Ok(Some(out))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    /// The `param` of the error, or "ok".
+    fn param<T>(r: Result<T, ApiError>) -> String {
+        match r {
+            Ok(_) => "ok".into(),
+            Err(e) => e.param.unwrap_or_else(|| format!("<no param: {}>", e.message)),
+        }
+    }
+
+    #[test]
+    fn addresses_follow_the_spec_pattern_and_eip55() {
+        let table = [
+            ("0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045", "ok"),
+            ("0xd8da6bf26964af9d7eed9e03e53415d37aa96045", "ok"),
+            ("0xD8DA6BF26964AF9D7EED9E03E53415D37AA96045", "ok"),
+            // One letter's case flipped: a typo the checksum catches.
+            ("0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96046", "destination.address"),
+            ("0xd8dA6bF26964aF9D7eEd9e03E53415D37aA96045", "destination.address"),
+            ("d8da6bf26964af9d7eed9e03e53415d37aa96045", "destination.address"),
+            ("0xd8da6bf26964af9d7eed9e03e53415d37aa9604", "destination.address"),
+            ("0xzz8da6bf26964af9d7eed9e03e53415d37aa9604", "destination.address"),
+            ("", "destination.address"),
+        ];
+        for (value, want) in table {
+            assert_eq!(param(evm_address(value, "destination.address")), want, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn display_rules_name_the_exact_parameter() {
+        let long = "x".repeat(201);
+        let table = [
+            (json!({ "title": "Deposit", "verb": "Deposit" }), "ok"),
+            (json!({ "title": "", "verb": "Deposit" }), "display.title"),
+            (json!({ "title": "  ", "verb": "Deposit" }), "display.title"),
+            (json!({ "title": long, "verb": "Deposit" }), "display.title"),
+            (json!({ "title": "t" }), "display.verb"),
+            (json!({ "title": "t", "verb": 5 }), "display.verb"),
+            (
+                json!({ "title": "t", "verb": "v", "themeCssUrl": "javascript:alert(1)" }),
+                "display.themeCssUrl",
+            ),
+            (
+                json!({ "title": "t", "verb": "v", "themeCssUrl": "https://a.b/c d.css" }),
+                "display.themeCssUrl",
+            ),
+            (json!({ "title": "t", "verb": "v", "themeCssUrl": "https://a.b/t.css" }), "ok"),
+            (
+                json!({ "title": "t", "verb": "v", "paymentOptions": ["MetaMask", ["Coinbase", "Binance"]] }),
+                "ok",
+            ),
+            (json!({ "title": "t", "verb": "v", "paymentOptions": ["Nope"] }), "display.paymentOptions[0]"),
+            (
+                json!({ "title": "t", "verb": "v", "paymentOptions": ["MetaMask", []] }),
+                "display.paymentOptions[1]",
+            ),
+            (
+                json!({ "title": "t", "verb": "v", "paymentOptions": [["MetaMask", ["Trust"]]] }),
+                "display.paymentOptions[0][1]",
+            ),
+            (json!({ "title": "t", "verb": "v", "paymentOptions": "MetaMask" }), "display.paymentOptions"),
+            (json!({ "title": "t", "verb": "v", "colour": "red" }), "display.colour"),
+        ];
+        for (display, want) in table {
+            assert_eq!(param(parse_display(&obj(display.clone()))), want, "{display}");
+        }
+    }
+
+    #[test]
+    fn metadata_rules_name_the_exact_key() {
+        let many: Map<String, Value> = (0..51).map(|i| (format!("k{i}"), json!("v"))).collect();
+        let table = [
+            (json!(null), "ok"),
+            (json!({ "orderId": "123" }), "ok"),
+            (json!({ "orderId": 123 }), "metadata.orderId"),
+            (json!({ "": "x" }), "metadata."),
+            (json!({ "k".repeat(41): "x" }), &*format!("metadata.{}", "k".repeat(41))),
+            (json!({ "note": "x".repeat(501) }), "metadata.note"),
+            (json!(["a"]), "metadata"),
+            (Value::Object(many), "metadata"),
+        ];
+        for (metadata, want) in table {
+            assert_eq!(param(parse_metadata(Some(&metadata))), want, "{metadata}");
+        }
+    }
+}
