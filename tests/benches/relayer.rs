@@ -103,10 +103,13 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Receivers the matching benchmark knows; lookups go through the sink like in the relayer.
-struct Receivers(std::collections::HashMap<Address, relayer_types::SessionId>);
+struct Receivers(std::collections::HashMap<relayer_types::ChainAddress, relayer_types::SessionId>);
 
 impl relayer_chain::EventSink for Receivers {
-    fn session_for_receiver(&self, receiver: Address) -> Option<relayer_types::SessionId> {
+    fn session_for_receiver(
+        &self,
+        receiver: relayer_types::ChainAddress,
+    ) -> Option<relayer_types::SessionId> {
         self.0.get(&receiver).copied()
     }
     fn apply(
@@ -140,13 +143,14 @@ fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
     let chain = relayer_evm::EvmChain::connect(
         relayer_evm::ChainSpec {
             chain_id: 8453,
+            family: relayer_types::Family::Evm,
             name: "Base".into(),
             rpc_url: "http://127.0.0.1:1".into(),
             router: Address::repeat_byte(0x11),
             tokens: vec![relayer_types::TokenRef {
                 chain_id: 8453,
                 chain_name: "Base".into(),
-                address: usdc,
+                address: usdc.into(),
                 symbol: "USDC".into(),
                 decimals: 6,
             }],
@@ -161,8 +165,9 @@ fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
     )
     .map_err(|e| eyre::eyre!(e))?;
     let address = |i: usize| Address::left_padding_from(&(i as u64).to_be_bytes());
-    let sink =
-        Receivers((0..open).map(|i| (address(i), relayer_types::SessionId::from_bytes([1; 16]))).collect());
+    let sink = Receivers(
+        (0..open).map(|i| (address(i).into(), relayer_types::SessionId::from_bytes([1; 16]))).collect(),
+    );
     let logs: Vec<Log> = (0..20_000usize)
         .map(|i| {
             let to = if i % 100 == 0 { address(i % open) } else { Address::repeat_byte(0xee) };

@@ -19,19 +19,19 @@ use relayer_chain::{BoxFuture, ChainEvent, EventSink, SinkError, WorkReport};
 use relayer_devnet::{bindings::TestUSDC, tools::foundry_tool};
 use relayer_evm::{ChainSpec, EvmChain, Sender, deploy::deploy_router, watcher::step};
 use relayer_store::{ChainStore, SledStore};
-use relayer_types::{SessionId, TokenRef};
+use relayer_types::{ChainAddress, Family, SessionId, TokenRef};
 
 type Result = std::result::Result<(), Box<dyn std::error::Error>>;
 
 #[derive(Default)]
 struct RecordingSink {
-    receivers: HashMap<Address, SessionId>,
+    receivers: HashMap<ChainAddress, SessionId>,
     events: Mutex<Vec<ChainEvent>>,
     reorgs: Mutex<Vec<u64>>,
 }
 
 impl EventSink for RecordingSink {
-    fn session_for_receiver(&self, receiver: Address) -> Option<SessionId> {
+    fn session_for_receiver(&self, receiver: ChainAddress) -> Option<SessionId> {
         self.receivers.get(&receiver).copied()
     }
 
@@ -101,13 +101,14 @@ async fn setup(confirmations: u64) -> std::result::Result<Setup, Box<dyn std::er
     let usdc = *TestUSDC::deploy(&provider).await?.address();
     let spec = ChainSpec {
         chain_id: 8453,
+        family: Family::Evm,
         name: "Base".into(),
         rpc_url: anvil.endpoint(),
         router,
         tokens: vec![TokenRef {
             chain_id: 8453,
             chain_name: "Base".into(),
-            address: usdc,
+            address: usdc.into(),
             symbol: "USDC".into(),
             decimals: 6,
         }],
@@ -144,7 +145,7 @@ async fn catch_up(chain: &EvmChain, sink: &RecordingSink) -> Result {
 
 fn sink_for(receiver: Address) -> RecordingSink {
     RecordingSink {
-        receivers: HashMap::from([(receiver, SessionId::from_bytes([7; 16]))]),
+        receivers: HashMap::from([(receiver.into(), SessionId::from_bytes([7; 16]))]),
         ..Default::default()
     }
 }

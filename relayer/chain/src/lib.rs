@@ -9,7 +9,9 @@
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use relayer_types::{Action, Address, B256, Commitment, Deposit, SessionId, Settlement, TokenRef};
+use relayer_types::{
+    Action, ChainAddress, ChainKey, Commitment, Deposit, SessionId, Settlement, TokenRef, TxId,
+};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 /// A boxed future, so the seam's traits stay object-safe (the engine holds chains of any family).
@@ -58,7 +60,7 @@ pub enum WorkResult {
     /// A transaction was broadcast; its effect arrives later as a [`ChainEvent`].
     Sent {
         /// The transaction.
-        tx_hash: B256,
+        tx_hash: TxId,
     },
     /// Nothing to send: the chain shows nothing left to move (e.g. another relayer settled first).
     Done(String),
@@ -71,7 +73,7 @@ pub enum WorkResult {
     /// The transaction was mined but reverted (typically another relayer moved the funds first).
     Reverted {
         /// The transaction.
-        tx_hash: B256,
+        tx_hash: TxId,
     },
 }
 
@@ -89,7 +91,7 @@ pub struct WorkReport {
 /// range is delivered again).
 pub trait EventSink: Send + Sync {
     /// The session owning `receiver`, if any (called for every transfer: keep it in memory).
-    fn session_for_receiver(&self, receiver: Address) -> Option<SessionId>;
+    fn session_for_receiver(&self, receiver: ChainAddress) -> Option<SessionId>;
 
     /// Applies confirmed events of `chain_id`, in chain order.
     fn apply(&self, chain_id: u64, events: Vec<ChainEvent>) -> BoxFuture<'_, Result<(), SinkError>>;
@@ -140,8 +142,13 @@ pub struct Stopped(pub u64);
 
 /// One configured chain of any family, as the engine and the API see it.
 pub trait Chain: Send + Sync {
-    /// Chain id.
-    fn chain_id(&self) -> u64;
+    /// Family and chain id.
+    fn key(&self) -> ChainKey;
+
+    /// The API's `chainId`.
+    fn chain_id(&self) -> u64 {
+        self.key().chain_id
+    }
 
     /// Display name, e.g. "Base".
     fn name(&self) -> &str;
@@ -150,19 +157,21 @@ pub trait Chain: Send + Sync {
     fn tokens(&self) -> &[TokenRef];
 
     /// The configured token at `address`.
-    fn token(&self, address: Address) -> Option<&TokenRef> {
+    fn token(&self, address: ChainAddress) -> Option<&TokenRef> {
         self.tokens().iter().find(|t| t.address == address)
     }
 
-    /// Where a session with this commitment receives deposits on this chain.
-    fn receiver(&self, commitment: &Commitment) -> Address;
+    /// Where a session with this commitment receives deposits on this chain (each family derives it
+    /// its own way: CREATE2 with `0xff` on EVM, with `0x41` on Tron, a PDA on Solana).
+    fn receiver(&self, commitment: &Commitment) -> ChainAddress;
 
     /// Queues work; waits while the queue is full. A [`WorkReport`] follows for every piece queued.
     fn submit(&self, work: Work) -> BoxFuture<'_, Result<(), Stopped>>;
 
     /// Looks at the transaction `tx_hash` now (a `txHash` hint), so that a confirmed deposit counts
     /// without waiting for the next poll.
-    fn inspect(&self, tx_hash: B256) -> BoxFuture<'_, Inspection>;
+    /// Transactions of another family are `NotYet` here.
+    fn inspect(&self, tx_hash: TxId) -> BoxFuture<'_, Inspection>;
 
     /// Current counters.
     fn stats(&self) -> ChainStats;

@@ -16,8 +16,8 @@ use relayer_chain::{
 };
 use relayer_store::{Store, StoreError, UpdateError, update_session};
 use relayer_types::{
-    Action, Address, B256, ClientSecret, Destination, DisplayInfo, PaymentMethod, Session, SessionEvent,
-    SessionId, SessionStatus, StateError, WorkRecord, WorkState, unix_now,
+    Action, ChainAddress, ClientSecret, Destination, DisplayInfo, Family, FiatMethod, PaymentMethod, Session,
+    SessionEvent, SessionId, SessionStatus, StateError, TxId, WorkRecord, WorkState, unix_now,
 };
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -62,7 +62,7 @@ pub struct NewSession {
     /// Integrator metadata.
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
     /// Refund address, if given.
-    pub refund_address: Option<Address>,
+    pub refund_address: Option<ChainAddress>,
 }
 
 /// How the payer pays, as the API asks for it.
@@ -70,6 +70,24 @@ pub struct NewSession {
 pub enum PaymentKind {
     /// Send tokens to the session's receiver on any configured EVM chain.
     Evm,
+    /// Send tokens to the session's receiver on Tron.
+    Tron,
+    /// Sign and send from a Solana wallet.
+    Solana,
+    /// The hosted fiat flow, optionally pinned to one rail.
+    Fiat(Option<FiatMethod>),
+}
+
+impl PaymentKind {
+    /// The API's name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Evm => "evm",
+            Self::Tron => "tron",
+            Self::Solana => "solana",
+            Self::Fiat(_) => "fiat",
+        }
+    }
 }
 
 /// Counters by (chain, name), for metrics.
@@ -113,7 +131,7 @@ pub struct EngineSettings {
 pub struct Engine {
     store: Arc<dyn Store>,
     chains: BTreeMap<u64, Arc<dyn Chain>>,
-    receivers: RwLock<HashMap<Address, SessionId>>,
+    receivers: RwLock<HashMap<ChainAddress, SessionId>>,
     expiries: Mutex<BTreeSet<(u64, SessionId)>>,
     deliveries: Mutex<Counts>,
     reports: Mutex<Counts>,
@@ -147,7 +165,7 @@ impl Engine {
             settings,
         };
         // Query-shaped reads: start-up costs what is open, not every session ever stored.
-        let receivers: HashMap<Address, SessionId> = engine.store.receivers()?.into_iter().collect();
+        let receivers: HashMap<ChainAddress, SessionId> = engine.store.receivers()?.into_iter().collect();
         let expiries: BTreeSet<(u64, SessionId)> = engine.store.expiring_sessions()?.into_iter().collect();
         let unsettled = engine.store.unsettled_sessions()?;
         *engine.receivers.write().unwrap_or_else(PoisonError::into_inner) = receivers;
@@ -210,42 +228,64 @@ impl Engine {
         self.apply(id, SessionEvent::Tick { now: unix_now() }, None)
     }
 
-    /// Sets the payment method. For `Evm` that is the session's receiver address; the receiver follows
-    /// from fields fixed at creation, so any loaded copy of the session serves; the status check runs on
-    /// the latest.
+    /// Sets the payment method. For `Evm` and `Tron` that is the session's receiver address on that
+    /// family's chains; the receiver follows from fields fixed at creation, so any loaded copy of the
+    /// session serves; the status check runs on the latest. A method no configured chain serves is
+    /// refused (Solana payers and fiat rails have no chain family here yet).
     pub fn set_payment_method(&self, session: &Session, kind: PaymentKind) -> Result<Session, EngineError> {
         let id = &session.id;
+        let dest = session.destination.token.chain_id;
+        self.chain(dest)?;
+        let unsupported = || EngineError::UnsupportedPaymentMethod(kind.name());
+        let now = unix_now();
         let method = match kind {
             PaymentKind::Evm => PaymentMethod::Evm {
-                receiver: self.receiver_of(session)?,
+                receiver: self.receiver_on(session, Family::Evm).ok_or_else(unsupported)?,
                 source: None,
-                created_at: unix_now(),
+                created_at: now,
             },
+            PaymentKind::Tron => PaymentMethod::Tron {
+                receiver: self.receiver_on(session, Family::Tron).ok_or_else(unsupported)?,
+                source: None,
+                created_at: now,
+            },
+            PaymentKind::Solana | PaymentKind::Fiat(_) => return Err(unsupported()),
         };
         // Index before the status change is visible: a deposit seen right after must find its session.
         // Every chain gets its own receiver (families derive them differently).
         let commitment = session.commitment();
-        let receivers: BTreeSet<Address> = self.chains.values().map(|c| c.receiver(&commitment)).collect();
+        let receivers: BTreeSet<ChainAddress> =
+            self.chains.values().map(|c| c.receiver(&commitment)).collect();
         for receiver in receivers {
             self.store.index_receiver(receiver, id)?;
             self.receivers.write().unwrap_or_else(PoisonError::into_inner).insert(receiver, *id);
         }
-        self.apply(id, SessionEvent::PaymentMethodSet { method, now: unix_now() }, None)
+        self.apply(id, SessionEvent::PaymentMethodSet { method, now }, None)
+    }
+
+    /// The session's receiver on the chains of `family` (the same on all of them: config requires one
+    /// router deployment per family), if any chain of that family is configured.
+    fn receiver_on(&self, session: &Session, family: Family) -> Option<ChainAddress> {
+        let chain = self.chains.values().find(|c| c.key().family == family)?;
+        Some(chain.receiver(&session.commitment()))
     }
 
     /// The session's receiver address on its destination chain. Fails, rather than panicking in a
     /// request handler, when that chain is not configured (a session stored before the operator removed
     /// its chain from the config).
-    pub fn receiver_of(&self, session: &Session) -> Result<Address, EngineError> {
+    pub fn receiver_of(&self, session: &Session) -> Result<ChainAddress, EngineError> {
         Ok(self.chain(session.destination.token.chain_id)?.receiver(&session.commitment()))
     }
 
     /// Looks at `tx_hash` right away on every chain (a `txHash` hint). The chains run it through their
     /// watchers, so it gets the same confirmations and reorg handling as everything else.
-    pub async fn check_transaction(&self, tx_hash: B256) -> Inspection {
+    pub async fn check_transaction(&self, tx_hash: TxId) -> Inspection {
         let mut found = Inspection::NotYet;
         for chain in self.chains.values() {
-            match chain.inspect(tx_hash).await {
+            // A 32-byte hash may name a transaction of any EVM-shaped family: ask each in its own terms.
+            let id =
+                tx_hash.evm_shaped().and_then(|h| TxId::of_family(chain.key().family, h)).unwrap_or(tx_hash);
+            match chain.inspect(id).await {
                 Inspection::NotYet => {}
                 other => found = other,
             }
@@ -254,7 +294,7 @@ impl Engine {
     }
 
     /// Applies one event to one session and records what changed.
-    fn apply(&self, id: &SessionId, event: SessionEvent, tx: Option<B256>) -> Result<Session, EngineError> {
+    fn apply(&self, id: &SessionId, event: SessionEvent, tx: Option<TxId>) -> Result<Session, EngineError> {
         self.apply_event(id, event, tx).map(|(session, _)| session)
     }
 
@@ -263,7 +303,7 @@ impl Engine {
         &self,
         id: &SessionId,
         event: SessionEvent,
-        tx: Option<B256>,
+        tx: Option<TxId>,
     ) -> Result<(Session, bool), EngineError> {
         let mut transition = None;
         let session = update_session(self.store.as_ref(), id, |s| {
@@ -323,7 +363,7 @@ impl Engine {
     }
 
     /// Decides what to do with funds that arrived at a session's receiver and queues it.
-    async fn schedule(&self, session: &Session, chain_id: u64, token: Address) {
+    async fn schedule(&self, session: &Session, chain_id: u64, token: ChainAddress) {
         let work = Work {
             session_id: session.id,
             chain_id,
@@ -492,7 +532,7 @@ impl Engine {
 /// if they are what the session expects and it has not expired; otherwise refund them (expired
 /// sessions, and tokens or chains the session cannot use: the router allows it after expiry, or at
 /// once for unusable tokens).
-pub fn decide(session: &Session, chain_id: u64, token: Address) -> Action {
+pub fn decide(session: &Session, chain_id: u64, token: ChainAddress) -> Action {
     let dest = &session.destination.token;
     if chain_id == dest.chain_id && token == dest.address && session.status != SessionStatus::Expired {
         Action::Settle { token }
@@ -502,7 +542,7 @@ pub fn decide(session: &Session, chain_id: u64, token: Address) -> Action {
 }
 
 impl EventSink for Engine {
-    fn session_for_receiver(&self, receiver: Address) -> Option<SessionId> {
+    fn session_for_receiver(&self, receiver: ChainAddress) -> Option<SessionId> {
         self.receivers.read().unwrap_or_else(PoisonError::into_inner).get(&receiver).copied()
     }
 

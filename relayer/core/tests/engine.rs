@@ -16,25 +16,29 @@ use relayer_core::{
 };
 use relayer_store::{SledStore, Store, conformance};
 use relayer_types::{
-    Action, Address, B256, Commitment, Deposit, EventId, Outcome, Session, SessionId, SessionStatus,
-    Settlement, TokenRef, U256, WorkState,
+    Action, Address, B256, ChainAddress, ChainKey, Commitment, Deposit, EventId, Family, Outcome, Session,
+    SessionId, SessionStatus, Settlement, TRON_CHAIN_ID, TokenRef, TxId, U256, WorkState,
 };
 use tokio::time::Instant;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 const BASE: u64 = 8453;
-const USDC: Address = Address::repeat_byte(0x83);
+const USDC: ChainAddress = ChainAddress::Evm(Address::repeat_byte(0x83));
 
 /// A chain that records what it is asked and never talks to anything.
 struct FakeChain {
-    chain_id: u64,
+    key: ChainKey,
     tokens: Vec<TokenRef>,
     submitted: Mutex<Vec<Work>>,
-    inspected: Mutex<Vec<B256>>,
+    inspected: Mutex<Vec<TxId>>,
 }
 
 impl FakeChain {
     fn new(chain_id: u64) -> Arc<Self> {
+        Self::of(Family::Evm, chain_id)
+    }
+
+    fn of(family: Family, chain_id: u64) -> Arc<Self> {
         let token = TokenRef {
             chain_id,
             chain_name: "Base".into(),
@@ -43,7 +47,7 @@ impl FakeChain {
             decimals: 6,
         };
         Arc::new(Self {
-            chain_id,
+            key: ChainKey { family, chain_id },
             tokens: vec![token],
             submitted: Mutex::default(),
             inspected: Mutex::default(),
@@ -56,8 +60,8 @@ impl FakeChain {
 }
 
 impl Chain for FakeChain {
-    fn chain_id(&self) -> u64 {
-        self.chain_id
+    fn key(&self) -> ChainKey {
+        self.key
     }
     fn name(&self) -> &str {
         "Base"
@@ -66,17 +70,17 @@ impl Chain for FakeChain {
         &self.tokens
     }
     /// Session id ‖ chain id: distinct per session and per chain, like families that derive differently.
-    fn receiver(&self, c: &Commitment) -> Address {
+    fn receiver(&self, c: &Commitment) -> ChainAddress {
         let mut bytes = [0u8; 20];
         bytes[..16].copy_from_slice(&c.session_id[..16]);
-        bytes[16..].copy_from_slice(&(self.chain_id as u32).to_be_bytes());
-        Address::from(bytes)
+        bytes[16..].copy_from_slice(&(self.key.chain_id as u32).to_be_bytes());
+        ChainAddress::of_family(self.key.family, Address::from(bytes)).expect("EVM-shaped fake")
     }
     fn submit(&self, work: Work) -> BoxFuture<'_, Result<(), Stopped>> {
         self.submitted.lock().unwrap_or_else(PoisonError::into_inner).push(work);
         Box::pin(async { Ok(()) })
     }
-    fn inspect(&self, tx_hash: B256) -> BoxFuture<'_, Inspection> {
+    fn inspect(&self, tx_hash: TxId) -> BoxFuture<'_, Inspection> {
         self.inspected.lock().unwrap_or_else(PoisonError::into_inner).push(tx_hash);
         Box::pin(async { Inspection::NotYet })
     }
@@ -111,7 +115,7 @@ fn setup() -> Setup {
 }
 
 /// An open session waiting for payment: stored, payment method set through the engine.
-fn waiting(s: &Setup, n: u8) -> (Session, Address) {
+fn waiting(s: &Setup, n: u8) -> (Session, ChainAddress) {
     let mut session = conformance::session(n);
     session.expires_at = u64::MAX;
     s.store.insert_session(&session).expect("insert");
@@ -121,17 +125,22 @@ fn waiting(s: &Setup, n: u8) -> (Session, Address) {
 }
 
 fn event(block: u64, log_index: u64) -> EventId {
-    EventId { chain_id: BASE, block_number: block, tx_hash: B256::with_last_byte(block as u8), log_index }
+    EventId {
+        chain_id: BASE,
+        block_number: block,
+        tx_hash: B256::with_last_byte(block as u8).into(),
+        log_index,
+    }
 }
 
-fn deposit(session: SessionId, token: Address, block: u64) -> ChainEvent {
+fn deposit(session: SessionId, token: ChainAddress, block: u64) -> ChainEvent {
     let token = TokenRef { address: token, ..conformance::session(0).destination.token };
     ChainEvent::Deposit {
         session,
         deposit: Deposit {
             event: event(block, 0),
             block_hash: B256::repeat_byte(0xbb),
-            from: Address::repeat_byte(0xf0),
+            from: Address::repeat_byte(0xf0).into(),
             token,
             amount: U256::from(10_000_000u64),
         },
@@ -173,7 +182,7 @@ async fn a_confirmed_deposit_starts_processing_and_queues_one_settle() {
 async fn funds_the_session_cannot_use_are_refunded() {
     let s = setup();
     let (session, _) = waiting(&s, 1);
-    let other_token = Address::repeat_byte(0x99);
+    let other_token = ChainAddress::Evm(Address::repeat_byte(0x99));
     EventSink::apply(&s.engine, BASE, vec![deposit(session.id, other_token, 5)]).await.expect("apply");
     assert_eq!(s.chain.take()[0].action, Action::Refund { token: other_token });
 
@@ -258,9 +267,10 @@ async fn a_sent_transaction_restarts_the_attempt_count() {
     EventSink::apply(&s.engine, BASE, vec![deposit(session.id, USDC, 5)]).await.expect("deposit");
     let work = s.chain.take().remove(0);
     EventSink::report(&s.engine, report(&work, WorkResult::NotYet("rpc".into()))).await;
-    EventSink::report(&s.engine, report(&work, WorkResult::Sent { tx_hash: B256::repeat_byte(7) })).await;
+    EventSink::report(&s.engine, report(&work, WorkResult::Sent { tx_hash: B256::repeat_byte(7).into() }))
+        .await;
     let record = stored(&s, &session.id).work[0].clone();
-    assert_eq!(record.state, WorkState::Sent { tx_hash: B256::repeat_byte(7) });
+    assert_eq!(record.state, WorkState::Sent { tx_hash: B256::repeat_byte(7).into() });
     assert_eq!(record.attempts, 2);
     EventSink::report(&s.engine, report(&work, WorkResult::NotYet("rpc".into()))).await;
     assert_eq!(stored(&s, &session.id).work[0].attempts, 1, "a new run of retries starts from one");
@@ -291,8 +301,11 @@ async fn an_expired_settle_turns_into_a_refund_and_failures_give_up_at_once() {
     assert!(s.chain.take().is_empty(), "a failure retrying cannot fix is not retried");
 
     // A revert (usually someone else was first) is retried once: the simulation finds out.
-    EventSink::report(&s.engine, report(&settle, WorkResult::Reverted { tx_hash: B256::repeat_byte(1) }))
-        .await;
+    EventSink::report(
+        &s.engine,
+        report(&settle, WorkResult::Reverted { tx_hash: B256::repeat_byte(1).into() }),
+    )
+    .await;
     s.engine.submit_due(Instant::now() + RETRY.delay(1)).await;
     assert_eq!(s.chain.take(), vec![settle]);
 }
@@ -334,7 +347,7 @@ async fn sessions_holding_unsettled_funds_are_requeued_after_a_restart() {
 async fn every_chain_gets_its_own_receiver_indexed_and_each_hint_reaches_every_chain() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("open"));
-    let (base, other) = (FakeChain::new(BASE), FakeChain::new(728_126_428));
+    let (base, other) = (FakeChain::new(BASE), FakeChain::of(Family::Tron, TRON_CHAIN_ID));
     let engine = engine_over(&store, vec![Arc::clone(&base), Arc::clone(&other)]);
     let mut session = conformance::session(1);
     session.expires_at = u64::MAX;
@@ -345,13 +358,31 @@ async fn every_chain_gets_its_own_receiver_indexed_and_each_hint_reaches_every_c
         assert_eq!(
             EventSink::session_for_receiver(&engine, receiver),
             Some(session.id),
-            "chain {}",
-            chain.chain_id
+            "chain {:?}",
+            chain.key
         );
     }
-    assert_eq!(engine.check_transaction(B256::repeat_byte(4)).await, Inspection::NotYet);
-    for chain in [&base, &other] {
-        assert_eq!(*chain.inspected.lock().expect("lock"), vec![B256::repeat_byte(4)]);
+    let hash = B256::repeat_byte(4);
+    assert_eq!(engine.check_transaction(TxId::Evm(hash)).await, Inspection::NotYet);
+    assert_eq!(*base.inspected.lock().expect("lock"), vec![TxId::Evm(hash)]);
+    assert_eq!(*other.inspected.lock().expect("lock"), vec![TxId::Tron(hash)], "asked in its own terms");
+
+    // The payer chooses the family: an EVM receiver or a Tron one (base58 `T…` in the API).
+    let tron = engine.set_payment_method(&session, PaymentKind::Tron);
+    assert!(matches!(tron, Err(EngineError::State(_))), "a different method is already set: {tron:?}");
+    let mut second = conformance::session(2);
+    second.expires_at = u64::MAX;
+    store.insert_session(&second).expect("insert");
+    let tron = engine.set_payment_method(&second, PaymentKind::Tron).expect("tron");
+    let receiver = tron.payment_method.as_ref().and_then(|m| m.receiver()).expect("receiver");
+    assert_eq!(receiver, other.receiver(&second.commitment()));
+    assert!(receiver.to_string().starts_with('T'), "{receiver}");
+    for kind in [PaymentKind::Solana, PaymentKind::Fiat(None)] {
+        let refused = engine.set_payment_method(&second, kind);
+        assert!(matches!(
+            refused,
+            Err(EngineError::UnsupportedPaymentMethod(_)) | Err(EngineError::State(_))
+        ));
     }
 }
 

@@ -19,7 +19,7 @@ use alloy::{
 };
 use relayer_chain::{BoxFuture, Chain, ChainStats, EventSink, Inspection, Stopped, Work};
 use relayer_store::ChainStore;
-use relayer_types::{Commitment, TokenRef};
+use relayer_types::{ChainAddress, ChainKey, Commitment, Family, TokenRef, TxId};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -56,6 +56,8 @@ pub struct Counters {
 pub struct ChainSpec {
     /// Chain id.
     pub chain_id: u64,
+    /// An EVM-shaped family: `Evm`, or `Tron` (same contracts; base58 addresses, CREATE2 prefix `0x41`).
+    pub family: Family,
     /// Display name, e.g. "Base".
     pub name: String,
     /// JSON-RPC endpoint.
@@ -161,7 +163,18 @@ impl EvmChain {
 
     /// The configured token at `address`.
     pub fn token(&self, address: Address) -> Option<&TokenRef> {
+        let address = self.address(address);
         self.spec.tokens.iter().find(|t| t.address == address)
+    }
+
+    /// `address` as an address of this chain's family.
+    pub fn address(&self, address: Address) -> ChainAddress {
+        ChainAddress::of_family(self.spec.family, address).unwrap_or(ChainAddress::Evm(address))
+    }
+
+    /// `hash` as a transaction id of this chain's family.
+    pub fn tx(&self, hash: B256) -> TxId {
+        TxId::of_family(self.spec.family, hash).unwrap_or(TxId::Evm(hash))
     }
 
     /// Whether `tx_hash` is mined with the chain's confirmations; its block if so.
@@ -177,8 +190,8 @@ impl EvmChain {
 const HINT_WAIT: Duration = Duration::from_secs(5);
 
 impl Chain for EvmChain {
-    fn chain_id(&self) -> u64 {
-        self.spec.chain_id
+    fn key(&self) -> ChainKey {
+        ChainKey { family: self.spec.family, chain_id: self.spec.chain_id }
     }
 
     fn name(&self) -> &str {
@@ -189,8 +202,9 @@ impl Chain for EvmChain {
         &self.spec.tokens
     }
 
-    fn receiver(&self, commitment: &Commitment) -> Address {
-        self.deployment.receiver(&deposit_params(commitment))
+    fn receiver(&self, commitment: &Commitment) -> ChainAddress {
+        let prefix = self.spec.family.create2_prefix().unwrap_or(0xff);
+        self.address(self.deployment.receiver_with_prefix(&deposit_params(commitment), prefix))
     }
 
     fn submit(&self, work: Work) -> BoxFuture<'_, Result<(), Stopped>> {
@@ -200,9 +214,13 @@ impl Chain for EvmChain {
     /// A hint never applies events itself: it wakes the watcher and waits for it to pass the hinted
     /// block, so hinted deposits get the same confirmation count, block-hash record and reorg handling
     /// as every other one (a deposit applied from a hint above the cursor would escape a reorg there).
-    fn inspect(&self, tx_hash: B256) -> BoxFuture<'_, Inspection> {
+    fn inspect(&self, tx_hash: TxId) -> BoxFuture<'_, Inspection> {
         Box::pin(async move {
-            let Some(block) = self.confirmed_block(tx_hash).await else {
+            // Only this family's ids: an EVM hash is not looked up on a Tron chain, nor the reverse.
+            let Some(hash) = tx_hash.evm_shaped().filter(|h| self.tx(*h) == tx_hash) else {
+                return Inspection::NotYet;
+            };
+            let Some(block) = self.confirmed_block(hash).await else {
                 return Inspection::NotYet;
             };
             let mut processed = self.processed.subscribe();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use alloy::primitives::Address;
 use relayer_chain::{FieldError, at_least};
-use relayer_types::TokenRef;
+use relayer_types::{ChainAddress, Family, TokenRef};
 use serde::{Deserialize, Serialize};
 
 use crate::{ChainSpec, executor::ExecutorConfig};
@@ -16,8 +16,12 @@ use crate::{ChainSpec, executor::ExecutorConfig};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainConfig {
-    /// Chain id.
+    /// Chain id (Tron mainnet: 728126428).
     pub chain_id: u64,
+    /// `evm` (default) or `tron`: the same contracts; Tron spells addresses in base58 and derives
+    /// receivers with CREATE2 prefix `0x41`.
+    #[serde(default = "evm")]
+    pub family: Family,
     /// Display name, e.g. "Base".
     pub name: String,
     /// JSON-RPC endpoint (http or https).
@@ -80,6 +84,9 @@ impl Default for ExecutorSection {
     }
 }
 
+const fn evm() -> Family {
+    Family::Evm
+}
 const fn one() -> u64 {
     1
 }
@@ -107,6 +114,7 @@ impl ChainConfig {
     pub fn new(chain_id: u64, name: &str, rpc_url: &str, router: Address, tokens: Vec<TokenConfig>) -> Self {
         Self {
             chain_id,
+            family: Family::Evm,
             name: name.into(),
             rpc_url: rpc_url.into(),
             confirmations: one(),
@@ -122,6 +130,13 @@ impl ChainConfig {
     /// Validates the entry at `at` (e.g. `chains[0]`).
     pub fn validate(self, at: &str) -> Result<ChainSpec, FieldError> {
         let f = |name: &str| format!("{at}.{name}");
+        if self.family == Family::Solana {
+            return Err(FieldError::new(
+                f("family"),
+                "must be evm or tron (Solana chains have their own section)",
+            ));
+        }
+        let address = |a| ChainAddress::of_family(self.family, a).unwrap_or(ChainAddress::Evm(a));
         if self.name.trim().is_empty() {
             return Err(FieldError::new(f("name"), "must not be empty"));
         }
@@ -144,19 +159,20 @@ impl ChainConfig {
             if t.symbol.trim().is_empty() {
                 return Err(FieldError::new(tf("symbol"), "must not be empty"));
             }
-            if tokens.iter().any(|x| x.address == t.address) {
+            if tokens.iter().any(|x| x.address == address(t.address)) {
                 return Err(FieldError::new(tf("address"), "token is configured twice"));
             }
             tokens.push(TokenRef {
                 chain_id: self.chain_id,
                 chain_name: self.name.clone(),
-                address: t.address,
+                address: address(t.address),
                 symbol: t.symbol,
                 decimals: t.decimals,
             });
         }
         Ok(ChainSpec {
             chain_id: self.chain_id,
+            family: self.family,
             name: self.name,
             rpc_url: self.rpc_url,
             router: self.router,
@@ -188,8 +204,8 @@ impl ExecutorSection {
     }
 }
 
-/// Checks what must hold across all EVM chains: distinct ids, and one router address everywhere (the
-/// API shows one EVM receiver address, which needs one deterministic router deployment).
+/// Checks what must hold across all EVM-shaped chains: distinct ids, and one router address per family
+/// (the API shows one receiver address per family, which needs one deterministic router deployment).
 pub fn validate_all(chains: &[ChainSpec]) -> Result<(), FieldError> {
     for (i, c) in chains.iter().enumerate() {
         if chains[..i].iter().any(|p| p.chain_id == c.chain_id) {
@@ -198,10 +214,14 @@ pub fn validate_all(chains: &[ChainSpec]) -> Result<(), FieldError> {
                 format!("chain {} is configured twice", c.chain_id),
             ));
         }
-        if c.router != chains[0].router {
+        if let Some(first) = chains.iter().position(|p| p.family == c.family)
+            && chains[first].router != c.router
+        {
             return Err(FieldError::new(
                 format!("chains[{i}].router"),
-                "must equal chains[0].router: receivers are the same on every chain only with one deterministic router deployment",
+                format!(
+                    "must equal chains[{first}].router: receivers are the same on every chain of a family only with one deterministic router deployment"
+                ),
             ));
         }
     }

@@ -36,6 +36,12 @@ pub fn params_hash(params: &DepositParams) -> B256 {
     keccak256(params.abi_encode())
 }
 
+/// CREATE2 with an arbitrary prefix byte (EVM: `0xff`; Tron: `0x41`).
+pub fn create2(prefix: u8, deployer: Address, salt: B256, init_code_hash: B256) -> Address {
+    let preimage = [&[prefix][..], deployer.as_slice(), salt.as_slice(), init_code_hash.as_slice()].concat();
+    Address::from_slice(&keccak256(preimage)[12..])
+}
+
 /// Init code of the minimal proxy delegating to `implementation`: solady's `LibClone.initCode`, an
 /// EIP-1167-compatible clone with a 44-byte runtime (one byte shorter than the reference one).
 pub fn clone_init_code(implementation: Address) -> Vec<u8> {
@@ -87,6 +93,12 @@ impl Deployment {
         self.factory.create2(params_hash(params), self.receiver_init_code_hash())
     }
 
+    /// The receiver of `params` on a chain whose CREATE2 hashes `prefix` first: `0xff` on EVM chains,
+    /// `0x41` on Tron (`keccak256(prefix ‖ factory ‖ salt ‖ keccak256(init code))[12..]`).
+    pub fn receiver_with_prefix(&self, params: &DepositParams, prefix: u8) -> Address {
+        create2(prefix, self.factory, params_hash(params), self.receiver_init_code_hash())
+    }
+
     /// The address of the executor clone that runs `params`' final call (deployed only when it runs).
     pub fn call_executor(&self, params: &DepositParams) -> Address {
         self.router.create2(params_hash(params), keccak256(clone_init_code(self.executor)))
@@ -102,5 +114,33 @@ mod tests {
         let code = clone_init_code(Address::repeat_byte(0xab));
         assert_eq!(code.len(), 53);
         assert_eq!(&code[20..40], Address::repeat_byte(0xab).as_slice());
+    }
+
+    #[test]
+    fn the_prefix_is_the_only_difference_between_evm_and_tron_receivers() {
+        let deployment = Deployment::at_router(Address::repeat_byte(0x11));
+        let params = DepositParams {
+            sessionId: B256::repeat_byte(1),
+            toChainId: alloy::primitives::U256::from(8453),
+            toToken: B256::repeat_byte(2),
+            toAddress: B256::repeat_byte(3),
+            amount: alloy::primitives::U256::from(5),
+            finalCall: alloy::primitives::Bytes::new(),
+            refundAddress: B256::repeat_byte(4),
+            expiresAt: 9,
+        };
+        let evm = deployment.receiver(&params);
+        assert_eq!(deployment.receiver_with_prefix(&params, 0xff), evm, "0xff is the EVM rule");
+        let tron = deployment.receiver_with_prefix(&params, 0x41);
+        assert_ne!(tron, evm);
+        // Tron's rule written out: keccak256(0x41 ‖ factory ‖ salt ‖ keccak256(init code))[12..].
+        let preimage = [
+            &[0x41u8][..],
+            deployment.factory.as_slice(),
+            params_hash(&params).as_slice(),
+            deployment.receiver_init_code_hash().as_slice(),
+        ]
+        .concat();
+        assert_eq!(tron.as_slice(), &keccak256(preimage)[12..]);
     }
 }

@@ -227,10 +227,15 @@ impl Executor {
         if self.defer_if_in_flight(&work) {
             return;
         }
+        if self.chain.spec.family != work.action.token().family() {
+            let why = format!("{:?} is not a token of this chain's family", work.action.token());
+            self.report(work, WorkResult::Failed(why)).await;
+            return;
+        }
         let result = match self.simulate(&work).await {
             Preflight::Report(result) => result,
             Preflight::Go => match self.send(&work).await {
-                Ok(tx_hash) => WorkResult::Sent { tx_hash },
+                Ok(tx_hash) => WorkResult::Sent { tx_hash: self.chain.tx(tx_hash) },
                 Err(error) => WorkResult::NotYet(format!("sending failed: {error}")),
             },
         };
@@ -239,9 +244,11 @@ impl Executor {
 
     fn request(&self, work: &Work) -> TransactionRequest {
         let params = deposit_params(&work.commitment);
+        // `handle` refused tokens of other families; an EVM-shaped token always has 20 bytes.
+        let token = work.action.token().evm_shaped().unwrap_or_default();
         let input = match work.action {
-            Action::Settle { token } => DepositRouter::settleCall { params, token }.abi_encode(),
-            Action::Refund { token } => DepositRouter::refundCall { params, token }.abi_encode(),
+            Action::Settle { .. } => DepositRouter::settleCall { params, token }.abi_encode(),
+            Action::Refund { .. } => DepositRouter::refundCall { params, token }.abi_encode(),
         };
         TransactionRequest::default()
             .with_from(self.signer)
@@ -384,7 +391,8 @@ impl Executor {
                     tracing::warn!(chain_id = chain.spec.chain_id, session_id = %intent.session_id, tx_hash = %receipt.transaction_hash, "mined but reverted");
                     let work = self.finish(nonce).await?;
                     if let Some(work) = work {
-                        self.report(work, WorkResult::Reverted { tx_hash: receipt.transaction_hash }).await;
+                        let tx_hash = self.chain.tx(receipt.transaction_hash);
+                        self.report(work, WorkResult::Reverted { tx_hash }).await;
                     }
                 }
             } else if latest > nonce {

@@ -60,7 +60,8 @@ pub fn decode_logs(chain: &EvmChain, sink: &dyn EventSink, logs: &[Log]) -> Vec<
         else {
             continue;
         };
-        let event = EventId { chain_id: chain.spec.chain_id, block_number, tx_hash, log_index };
+        let event =
+            EventId { chain_id: chain.spec.chain_id, block_number, tx_hash: chain.tx(tx_hash), log_index };
         if log.address() == chain.spec.router {
             let Ok(settled) = Settled::decode_log(&log.inner) else {
                 continue;
@@ -79,7 +80,7 @@ pub fn decode_logs(chain: &EvmChain, sink: &dyn EventSink, logs: &[Log]) -> Vec<
                 session,
                 settlement: Settlement {
                     event,
-                    token: settled.token,
+                    token: chain.address(settled.token),
                     outcome,
                     amount: settled.amount,
                     delivered: settled.delivered,
@@ -90,7 +91,7 @@ pub fn decode_logs(chain: &EvmChain, sink: &dyn EventSink, logs: &[Log]) -> Vec<
             let Ok(transfer) = Transfer::decode_log(&log.inner) else {
                 continue;
             };
-            let Some(session) = sink.session_for_receiver(transfer.to) else {
+            let Some(session) = sink.session_for_receiver(chain.address(transfer.to)) else {
                 continue;
             };
             events.push(ChainEvent::Deposit {
@@ -98,7 +99,7 @@ pub fn decode_logs(chain: &EvmChain, sink: &dyn EventSink, logs: &[Log]) -> Vec<
                 deposit: Deposit {
                     event,
                     block_hash,
-                    from: transfer.from,
+                    from: chain.address(transfer.from),
                     token: token.clone(),
                     amount: transfer.value,
                 },
@@ -116,7 +117,8 @@ fn session_from_topic(topic: B256) -> Option<SessionId> {
 
 /// The filter for one range: every configured token's `Transfer` and the router's `Settled`.
 pub fn filter(chain: &EvmChain, from: u64, to: u64) -> Filter {
-    let mut addresses: Vec<Address> = chain.spec.tokens.iter().map(|t| t.address).collect();
+    let mut addresses: Vec<Address> =
+        chain.spec.tokens.iter().filter_map(|t| t.address.evm_shaped()).collect();
     addresses.push(chain.spec.router);
     Filter::new()
         .address(addresses)

@@ -320,6 +320,15 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
     }
 
     #[test]
+    fn a_tron_chain_has_its_own_router_and_base58_tokens() {
+        let tron = "[[chains]]\nchain_id = 728126428\nfamily = \"tron\"\nname = \"Tron\"\nrpc_url = \"http://x\"\nrouter = \"0x00000000000000000000000000000000000000bb\"\ntokens = [{ address = \"0xa614f803b6fd780986a42c78ec9c7f77e6ded13c\", symbol = \"USDT\", decimals = 6 }]";
+        let c = Config::parse(&config(tron), env)
+            .expect("a Tron chain beside an EVM one, each family its router");
+        assert_eq!(c.chains[1].family, relayer_types::Family::Tron);
+        assert_eq!(c.chains[1].tokens[0].address.to_string(), "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t");
+    }
+
+    #[test]
     fn errors_name_the_offending_field() {
         let cases = [
             (config("").replace("decimals = 6", "decimals = 77"), "chains[0].tokens[0].decimals"),
@@ -362,6 +371,14 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
                 "executor.max_in_flight: must be at least 1, got 0",
             ),
             (config("") + "[retry]\nmax_attempts = 0\n", "retry.max_attempts: must be at least 1, got 0"),
+            (
+                config("").replace("name = \"Base\"", "name = \"Base\"\nfamily = \"solana\""),
+                "chains[0].family: must be evm or tron",
+            ),
+            (
+                config("").replace("name = \"Base\"", "name = \"Base\"\nfamily = \"bitcoin\""),
+                "unknown variant `bitcoin`",
+            ),
             (
                 config("") + "[retry]\nfirst_delay_ms = 1\n",
                 "retry.first_delay_ms: must be at least 10, got 1",

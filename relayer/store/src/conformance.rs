@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 
 use relayer_types::{
-    Address, B256, Bytes, ClientSecret, Deposit, Destination, DisplayInfo, EventId, Outcome, Session,
-    SessionId, SessionStatus, Settlement, TokenRef, U256,
+    Address, B256, Bytes, ChainAddress, ClientSecret, Deposit, Destination, DisplayInfo, EventId, Outcome,
+    Session, SessionId, SessionStatus, Settlement, TokenRef, U256,
 };
 
 use crate::{
@@ -87,11 +87,11 @@ pub fn session(n: u8) -> Session {
         client_secret: ClientSecret::from_bytes([n ^ 0xff; 16]),
         status: SessionStatus::RequiresPaymentMethod,
         destination: Destination {
-            address: Address::repeat_byte(0xd0),
+            address: Address::repeat_byte(0xd0).into(),
             token: TokenRef {
                 chain_id: 8453,
                 chain_name: "Base".into(),
-                address: Address::repeat_byte(0x83),
+                address: Address::repeat_byte(0x83).into(),
                 symbol: "USDC".into(),
                 decimals: 6,
             },
@@ -122,13 +122,16 @@ pub fn sessions_survive_reopening_the_store<B: Backend>(backend: &B) {
     {
         let store = backend.open(&place);
         store.insert_session(&session(1)).expect("insert");
-        store.index_receiver(Address::repeat_byte(0xee), &session(1).id).expect("index");
+        store.index_receiver(Address::repeat_byte(0xee).into(), &session(1).id).expect("index");
     }
     let store = backend.open(&place);
     let stored = store.session(&session(1).id).expect("read").expect("present");
     assert_eq!(stored.value, session(1));
     assert_eq!(stored.version, 1);
-    assert_eq!(store.session_by_receiver(Address::repeat_byte(0xee)).expect("read"), Some(session(1).id));
+    assert_eq!(
+        store.session_by_receiver(Address::repeat_byte(0xee).into()).expect("read"),
+        Some(session(1).id)
+    );
 }
 
 /// Check: inserting an existing id fails and changes nothing.
@@ -233,7 +236,7 @@ pub fn send_records_are_listed_in_key_order_per_chain_and_prefix<B: Backend>(bac
 }
 
 fn event(chain_id: u64, block_number: u64) -> EventId {
-    EventId { chain_id, block_number, tx_hash: B256::with_last_byte(block_number as u8), log_index: 0 }
+    EventId { chain_id, block_number, tx_hash: B256::with_last_byte(block_number as u8).into(), log_index: 0 }
 }
 
 /// A deposit fixture in `block_number` of `chain_id`.
@@ -242,7 +245,7 @@ pub fn deposit(chain_id: u64, block_number: u64) -> Deposit {
     Deposit {
         event: event(chain_id, block_number),
         block_hash: B256::repeat_byte(0xbb),
-        from: Address::repeat_byte(0xf0),
+        from: Address::repeat_byte(0xf0).into(),
         token,
         amount: U256::from(10_000_000u64),
     }
@@ -251,7 +254,7 @@ pub fn deposit(chain_id: u64, block_number: u64) -> Deposit {
 fn settlement(chain_id: u64, block_number: u64) -> Settlement {
     Settlement {
         event: event(chain_id, block_number),
-        token: Address::repeat_byte(0x83),
+        token: Address::repeat_byte(0x83).into(),
         outcome: Outcome::Delivered,
         amount: U256::from(10_000_000u64),
         delivered: U256::from(10_000_000u64),
@@ -328,18 +331,26 @@ pub fn queries_follow_every_transition_and_survive_reopening<B: Backend>(backend
     assert_eq!(counts(&store), HashMap::from([(Succeeded, 1), (Expired, 1)]));
 }
 
-/// Check: receivers lists every indexed receiver.
+/// Check: receivers lists every indexed receiver, of every family, and an EVM and a Tron receiver with
+/// the same 20 bytes stay apart.
 pub fn receivers_lists_every_indexed_receiver<B: Backend>(backend: &B) {
     let place = backend.place();
     let store = backend.open(&place);
-    store.index_receiver(Address::repeat_byte(1), &session(1).id).expect("index");
-    store.index_receiver(Address::repeat_byte(2), &session(2).id).expect("index");
+    let evm = ChainAddress::Evm(Address::repeat_byte(1));
+    let tron = ChainAddress::Tron(Address::repeat_byte(1));
+    let solana = ChainAddress::Solana([3; 32]);
+    store.index_receiver(evm, &session(1).id).expect("index");
+    store.index_receiver(tron, &session(2).id).expect("index");
+    store.index_receiver(solana, &session(3).id).expect("index");
     let mut listed = store.receivers().expect("receivers");
     listed.sort();
-    assert_eq!(
-        listed,
-        vec![(Address::repeat_byte(1), session(1).id), (Address::repeat_byte(2), session(2).id)]
-    );
+    let mut want = vec![(evm, session(1).id), (tron, session(2).id), (solana, session(3).id)];
+    want.sort();
+    assert_eq!(listed, want);
+    assert_eq!(store.session_by_receiver(tron).expect("read"), Some(session(2).id));
+    drop(store);
+    let store = backend.open(&place);
+    assert_eq!(store.session_by_receiver(solana).expect("durable"), Some(session(3).id));
 }
 
 fn new_event(kind: &str) -> NewEvent {

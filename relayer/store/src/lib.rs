@@ -10,7 +10,7 @@ mod sled_store;
 
 use std::collections::HashMap;
 
-use relayer_types::{Address, B256, Session, SessionId, SessionStatus};
+use relayer_types::{B256, ChainAddress, Session, SessionId, SessionStatus};
 use serde::{Deserialize, Serialize};
 
 pub use sled_store::SledStore;
@@ -140,13 +140,13 @@ pub trait Store: ChainStore {
     fn status_counts(&self) -> Result<HashMap<SessionStatus, u64>, StoreError>;
 
     /// Every indexed receiver and its session.
-    fn receivers(&self) -> Result<Vec<(Address, SessionId)>, StoreError>;
+    fn receivers(&self) -> Result<Vec<(ChainAddress, SessionId)>, StoreError>;
 
     /// Records that `receiver` belongs to session `id`.
-    fn index_receiver(&self, receiver: Address, id: &SessionId) -> Result<(), StoreError>;
+    fn index_receiver(&self, receiver: ChainAddress, id: &SessionId) -> Result<(), StoreError>;
 
     /// The session whose receiver is `receiver`.
-    fn session_by_receiver(&self, receiver: Address) -> Result<Option<SessionId>, StoreError>;
+    fn session_by_receiver(&self, receiver: ChainAddress) -> Result<Option<SessionId>, StoreError>;
 }
 
 /// What a chain family persists: its watcher cursors (with block hashes, to detect reorgs) and its own

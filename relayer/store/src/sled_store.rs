@@ -1,5 +1,5 @@
 //! The embedded backend: one sled tree per entity, JSON values wrapped in a version envelope.
-//! Keys: sessions by id bytes; receivers by address; cursors and block hashes by chain id (big
+//! Keys: sessions by id bytes; receivers by address bytes (20 for EVM, 21 for Tron, 32 for Solana); cursors and block hashes by chain id (big
 //! endian) so scans come out in block order; chain families' send records by chain ‖ the family's key (EVM: signer ‖ nonce).
 //!
 //! Session indexes, written in the same transaction as the session itself so they can never disagree
@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use relayer_types::{Address, B256, Session, SessionId, SessionStatus};
+use relayer_types::{B256, ChainAddress, Session, SessionId, SessionStatus};
 use serde::{Serialize, de::DeserializeOwned};
 use sled::{
     Transactional,
@@ -24,8 +24,37 @@ use sled::{
 
 use crate::{ChainStore, Cursor, NewEvent, OutboxEntry, Store, StoreError, Versioned, flusher::Flusher};
 
-/// The schema this build writes: 2 added the session indexes and `meta`.
-const SCHEMA: u32 = 2;
+/// The schema this build writes: 2 added the session indexes and `meta`; 3 added family-neutral
+/// addresses and transaction ids (`tron:…`, `solana:…`; EVM values keep their plain `0x…` form, so
+/// records of schema 2 read unchanged and 2 → 3 rewrites nothing) and a schema number on every session
+/// record, so a build that cannot read a record says so instead of misreading it.
+const SCHEMA: u32 = 3;
+
+/// A session record: its compare-and-swap version, the schema it was written with, the session.
+#[derive(Serialize, serde::Deserialize)]
+struct Record<T> {
+    version: u64,
+    /// Records written before schema 3 carry none; their encoding is schema 2's.
+    #[serde(default = "schema_2")]
+    schema: u32,
+    value: T,
+}
+
+const fn schema_2() -> u32 {
+    2
+}
+
+fn encode_session(version: u64, session: &Session) -> Result<Vec<u8>, StoreError> {
+    encode(&Record { version, schema: SCHEMA, value: session })
+}
+
+fn decode_session(bytes: &[u8]) -> Result<Versioned<Session>, StoreError> {
+    let record: Record<Session> = decode(bytes)?;
+    if record.schema > SCHEMA {
+        return Err(StoreError::Schema { found: record.schema, supported: SCHEMA });
+    }
+    Ok(Versioned { version: record.version, value: record.value })
+}
 const SCHEMA_KEY: &[u8] = b"schema";
 
 /// sled-backed [`Store`]. Clones share one database and one flush thread.
@@ -208,7 +237,7 @@ impl SledStore {
         if found > SCHEMA {
             return Err(StoreError::Schema { found, supported: SCHEMA });
         }
-        if found < SCHEMA {
+        if found < 2 {
             // 1 → 2: index every stored session once. Idempotent: a crash here repeats it on reopen,
             // because the version is written last.
             for tree in [&self.expiring, &self.unsettled, &self.touched, &self.counts] {
@@ -227,11 +256,16 @@ impl SledStore {
             if let Some(error) = failed {
                 return Err(error);
             }
+            if indexed != 0 {
+                tracing::info!(from = found, to = 2, sessions = indexed, "store indexed");
+            }
+        }
+        // 2 → 3 rewrites nothing (see `SCHEMA`); recording the new number is what makes an older build
+        // refuse this store instead of misreading a Tron or Solana value.
+        if found < SCHEMA {
             self.meta.insert(SCHEMA_KEY, &SCHEMA.to_be_bytes()[..]).map_err(backend)?;
             self.flush()?;
-            if indexed != 0 {
-                tracing::info!(from = found, to = SCHEMA, sessions = indexed, "store migrated");
-            }
+            tracing::info!(from = found, to = SCHEMA, "store schema upgraded");
         }
         Ok(())
     }
@@ -266,14 +300,14 @@ impl SledStore {
                     (None, None) => (1, None),
                     (Some(_), None) => return Err(abort(StoreError::NotFound(session.id))),
                     (Some(expected), Some(bytes)) => {
-                        let stored: Versioned<Session> = decode(&bytes).map_err(abort)?;
+                        let stored = decode_session(&bytes).map_err(abort)?;
                         if stored.version != expected {
                             return Ok(None);
                         }
                         (expected + 1, Some(IndexEntries::of(&stored.value)))
                     }
                 };
-                sessions.insert(&key[..], encode(&Versioned { version, value: session }).map_err(abort)?)?;
+                sessions.insert(&key[..], encode_session(version, session).map_err(abort)?)?;
                 let indexes = Indexes { expiring, unsettled, touched, counts };
                 indexes.update(&session.id, old.as_ref(), &new_entries)?;
                 for event in events {
@@ -314,7 +348,7 @@ impl Store for SledStore {
     }
 
     fn session(&self, id: &SessionId) -> Result<Option<Versioned<Session>>, StoreError> {
-        self.sessions.get(id.as_bytes()).map_err(backend)?.map(|v| decode(&v)).transpose()
+        self.sessions.get(id.as_bytes()).map_err(backend)?.map(|v| decode_session(&v)).transpose()
     }
 
     fn replace_session(&self, session: &Session, expected_version: u64) -> Result<Option<u64>, StoreError> {
@@ -349,7 +383,7 @@ impl Store for SledStore {
     fn scan_sessions(&self, visit: &mut dyn FnMut(Session)) -> Result<(), StoreError> {
         for entry in self.sessions.iter() {
             let (_, value) = entry.map_err(backend)?;
-            visit(decode::<Versioned<Session>>(&value)?.value);
+            visit(decode_session(&value)?.value);
         }
         Ok(())
     }
@@ -405,24 +439,26 @@ impl Store for SledStore {
         Ok(counts)
     }
 
-    fn receivers(&self) -> Result<Vec<(Address, SessionId)>, StoreError> {
+    fn receivers(&self) -> Result<Vec<(ChainAddress, SessionId)>, StoreError> {
         self.receivers
             .iter()
             .map(|entry| {
                 let (key, value) = entry.map_err(backend)?;
-                let receiver = Address::from(fixed::<20>(&key, "receiver index key")?);
+                // 20-byte keys are EVM addresses, as the previous schema wrote them.
+                let receiver = ChainAddress::from_bytes(&key)
+                    .map_err(|e| StoreError::Codec(format!("malformed receiver index key: {e}")))?;
                 Ok((receiver, SessionId::from_bytes(fixed(&value, "receiver index entry")?)))
             })
             .collect()
     }
 
-    fn index_receiver(&self, receiver: Address, id: &SessionId) -> Result<(), StoreError> {
-        self.receivers.insert(receiver.as_slice(), &id.as_bytes()[..]).map_err(backend)?;
+    fn index_receiver(&self, receiver: ChainAddress, id: &SessionId) -> Result<(), StoreError> {
+        self.receivers.insert(receiver.to_bytes(), &id.as_bytes()[..]).map_err(backend)?;
         self.flush()
     }
 
-    fn session_by_receiver(&self, receiver: Address) -> Result<Option<SessionId>, StoreError> {
-        let Some(bytes) = self.receivers.get(receiver.as_slice()).map_err(backend)? else {
+    fn session_by_receiver(&self, receiver: ChainAddress) -> Result<Option<SessionId>, StoreError> {
+        let Some(bytes) = self.receivers.get(receiver.to_bytes()).map_err(backend)? else {
             return Ok(None);
         };
         Ok(Some(SessionId::from_bytes(fixed(&bytes, "receiver index entry")?)))
@@ -522,6 +558,40 @@ mod tests {
     }
 
     #[test]
+    fn a_schema_2_store_opens_unchanged_and_is_marked_schema_3() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paid = Session { status: SessionStatus::Processing, ..session(2) };
+        {
+            // What the previous build left: records without a schema number, `meta` at 2.
+            let db = sled::open(dir.path()).expect("open raw");
+            let tree = db.open_tree("sessions").expect("tree");
+            tree.insert(paid.id.as_bytes(), encode(&Versioned { version: 4, value: &paid }).expect("encode"))
+                .expect("insert");
+            db.open_tree("meta").expect("meta").insert(SCHEMA_KEY, &2u32.to_be_bytes()[..]).expect("write");
+            db.flush().expect("flush");
+        }
+        let store = SledStore::open(dir.path()).expect("opens");
+        let read = store.session(&paid.id).expect("read").expect("present");
+        assert_eq!((read.version, read.value), (4, paid));
+        let schema = store.meta.get(SCHEMA_KEY).expect("meta").expect("present");
+        assert_eq!(u32::from_be_bytes(fixed(&schema, "schema").expect("4 bytes")), 3);
+    }
+
+    #[test]
+    fn a_record_from_a_newer_build_is_refused_not_misread() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("create");
+        let s = session(5);
+        let newer = encode(&Record { version: 1, schema: SCHEMA + 1, value: &s }).expect("encode");
+        store.sessions.insert(s.id.as_bytes(), newer).expect("insert");
+        let error = store.session(&s.id).expect_err("must refuse");
+        assert!(
+            matches!(error, StoreError::Schema { found, supported: SCHEMA } if found == SCHEMA + 1),
+            "{error:?}"
+        );
+    }
+
+    #[test]
     fn a_store_from_a_newer_build_is_refused_with_the_versions_named() {
         let dir = tempfile::tempdir().expect("tempdir");
         drop(SledStore::open(dir.path()).expect("create"));
@@ -533,7 +603,7 @@ mod tests {
         let error = SledStore::open(dir.path()).expect_err("must refuse");
         assert!(matches!(error, StoreError::Schema { found: 9, supported: SCHEMA }), "{error:?}");
         assert!(
-            error.to_string().contains("schema version 9, newer than this relayer supports (2)"),
+            error.to_string().contains("schema version 9, newer than this relayer supports (3)"),
             "{error}"
         );
         assert!(!error.can_retry());

@@ -2,7 +2,7 @@
 //! (`contracts/src/libraries/DepositParamsLib.sol`). Endpoints are 32-byte words, as the contracts
 //! store them: an EVM or Tron address is left-padded with zeros, a Solana public key fills the word.
 
-use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_primitives::{B256, Bytes, U256};
 use serde::{Deserialize, Serialize};
 
 use crate::session::Session;
@@ -28,11 +28,6 @@ pub struct Commitment {
     pub expires_at: u64,
 }
 
-/// A 20-byte address as the contracts' `bytes32` endpoint.
-pub fn word(address: Address) -> B256 {
-    address.into_word()
-}
-
 impl Session {
     /// The session's commitment. Sessions without a refund address refund to the destination: the
     /// contracts require a refund address, and the destination is the one other place funds may go.
@@ -41,11 +36,11 @@ impl Session {
         Commitment {
             session_id: self.id.to_b256(),
             to_chain_id: d.token.chain_id,
-            to_token: word(d.token.address),
-            to_address: word(d.address),
+            to_token: d.token.address.word(),
+            to_address: d.address.word(),
             amount: d.amount.unwrap_or_default(),
             final_call: d.calldata.clone().unwrap_or_default(),
-            refund_address: word(self.refund_address.unwrap_or(d.address)),
+            refund_address: self.refund_address.unwrap_or(d.address).word(),
             expires_at: self.expires_at,
         }
     }

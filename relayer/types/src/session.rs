@@ -11,10 +11,11 @@
 
 use std::collections::BTreeMap;
 
-use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_primitives::{B256, Bytes, U256};
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    chain::{ChainAddress, TxId},
     ids::{ClientSecret, SessionId},
     work::WorkRecord,
 };
@@ -73,8 +74,8 @@ pub struct TokenRef {
     pub chain_id: u64,
     /// Chain display name (from config), e.g. "Base".
     pub chain_name: String,
-    /// Token contract.
-    pub address: Address,
+    /// Token contract (or mint).
+    pub address: ChainAddress,
     /// Symbol (from config), e.g. "USDC".
     pub symbol: String,
     /// Decimals (from config).
@@ -85,7 +86,7 @@ pub struct TokenRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
     /// Transaction that moved the funds.
-    pub tx_hash: B256,
+    pub tx_hash: TxId,
     /// Amount that actually arrived, in base units.
     pub received: U256,
 }
@@ -94,7 +95,7 @@ pub struct Delivery {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Destination {
     /// Recipient, or the contract called with `calldata`.
-    pub address: Address,
+    pub address: ChainAddress,
     /// Token (and chain) to deliver.
     pub token: TokenRef,
     /// Fixed amount in base units; `None` lets the user choose.
@@ -132,35 +133,107 @@ pub enum PaymentOption {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
     /// Sender.
-    pub from: Address,
+    pub from: ChainAddress,
     /// Token (and chain) sent.
     pub token: TokenRef,
     /// Amount sent, in base units.
     pub sent: U256,
     /// Deposit transaction.
-    pub tx_hash: B256,
+    pub tx_hash: TxId,
 }
 
-/// How the user pays. Only EVM receiver-address payment is implemented so far.
+/// A fiat rail of the hosted fiat flow, as the spec names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FiatMethod {
+    /// Interac (Canada).
+    Interac,
+    /// ACH (US).
+    Ach,
+    /// SEPA (Europe).
+    Sepa,
+    /// Apple Pay.
+    ApplePay,
+    /// JPYC.
+    Jpyc,
+    /// ARS.
+    Ars,
+}
+
+/// How the user pays: the spec's four payment-method types (`stripe` is not offered here).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PaymentMethod {
     /// Send tokens to `receiver` on any supported EVM chain.
     Evm {
         /// The session's counterfactual receiver (same on every supported EVM chain).
-        receiver: Address,
+        receiver: ChainAddress,
         /// First detected deposit.
         source: Option<Source>,
         /// When the payment method was set (unix seconds).
+        created_at: u64,
+    },
+    /// Send USDT to `receiver` on Tron.
+    Tron {
+        /// The session's receiver on Tron (CREATE2 with Tron's `0x41` prefix).
+        receiver: ChainAddress,
+        /// First detected deposit.
+        source: Option<Source>,
+        /// Unix seconds.
+        created_at: u64,
+    },
+    /// Sign and send from a Solana wallet.
+    Solana {
+        /// First detected deposit.
+        source: Option<Source>,
+        /// Unix seconds.
+        created_at: u64,
+    },
+    /// The hosted fiat flow.
+    Fiat {
+        /// The rail, when pinned.
+        fiat_method: Option<FiatMethod>,
+        /// Unix seconds.
         created_at: u64,
     },
 }
 
 impl PaymentMethod {
     /// The deposit address, if this method has one.
-    pub const fn receiver(&self) -> Option<Address> {
+    pub const fn receiver(&self) -> Option<ChainAddress> {
         match self {
-            Self::Evm { receiver, .. } => Some(*receiver),
+            Self::Evm { receiver, .. } | Self::Tron { receiver, .. } => Some(*receiver),
+            Self::Solana { .. } | Self::Fiat { .. } => None,
+        }
+    }
+
+    /// The `type` the API names it by.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Self::Evm { .. } => "evm",
+            Self::Tron { .. } => "tron",
+            Self::Solana { .. } => "solana",
+            Self::Fiat { .. } => "fiat",
+        }
+    }
+
+    /// Where the detected deposit is recorded (`None` for methods without one).
+    pub const fn source_mut(&mut self) -> Option<&mut Option<Source>> {
+        match self {
+            Self::Evm { source, .. } | Self::Tron { source, .. } | Self::Solana { source, .. } => {
+                Some(source)
+            }
+            Self::Fiat { .. } => None,
+        }
+    }
+
+    /// The detected deposit.
+    pub const fn source(&self) -> Option<&Source> {
+        match self {
+            Self::Evm { source, .. } | Self::Tron { source, .. } | Self::Solana { source, .. } => {
+                source.as_ref()
+            }
+            Self::Fiat { .. } => None,
         }
     }
 }
@@ -173,7 +246,7 @@ pub struct EventId {
     /// Block number.
     pub block_number: u64,
     /// Transaction.
-    pub tx_hash: B256,
+    pub tx_hash: TxId,
     /// Log index within the block.
     pub log_index: u64,
 }
@@ -186,7 +259,7 @@ pub struct Deposit {
     /// Block hash of the log (for reorg handling).
     pub block_hash: B256,
     /// Sender.
-    pub from: Address,
+    pub from: ChainAddress,
     /// Token.
     pub token: TokenRef,
     /// Amount, in base units.
@@ -230,7 +303,7 @@ pub struct Settlement {
     /// The `Settled` log.
     pub event: EventId,
     /// Token moved.
-    pub token: Address,
+    pub token: ChainAddress,
     /// Outcome.
     pub outcome: Outcome,
     /// Taken from the receiver.
@@ -257,7 +330,7 @@ pub struct Session {
     /// Integrator's key-value pairs.
     pub metadata: Option<BTreeMap<String, String>>,
     /// Refund address as given by the integrator (the committed one defaults to the destination).
-    pub refund_address: Option<Address>,
+    pub refund_address: Option<ChainAddress>,
     /// How the user pays.
     pub payment_method: Option<PaymentMethod>,
     /// Unix seconds.
@@ -350,7 +423,9 @@ impl Session {
                 Ok(true)
             }
             // Setting the same method again is idempotent: the user reloaded the page.
-            (SessionStatus::WaitingPayment, Some(existing)) if existing.receiver() == method.receiver() => {
+            (SessionStatus::WaitingPayment, Some(existing))
+                if existing.kind() == method.kind() && existing.receiver() == method.receiver() =>
+            {
                 Ok(false)
             }
             (SessionStatus::WaitingPayment, _) => Err(StateError::PaymentMethodConflict),
@@ -370,7 +445,7 @@ impl Session {
         };
         self.deposits.push(deposit);
         if matches!(self.status, SessionStatus::RequiresPaymentMethod | SessionStatus::WaitingPayment) {
-            if let Some(PaymentMethod::Evm { source: slot, .. }) = &mut self.payment_method {
+            if let Some(slot) = self.payment_method.as_mut().and_then(PaymentMethod::source_mut) {
                 *slot = Some(source);
             }
             self.status = SessionStatus::Processing;
@@ -386,8 +461,8 @@ impl Session {
         }
         if self.status == SessionStatus::Processing && self.deposits.is_empty() && self.settlements.is_empty()
         {
-            if let Some(PaymentMethod::Evm { source, .. }) = &mut self.payment_method {
-                *source = None;
+            if let Some(slot) = self.payment_method.as_mut().and_then(PaymentMethod::source_mut) {
+                *slot = None;
             }
             self.status = SessionStatus::WaitingPayment;
         }
@@ -444,6 +519,8 @@ impl Session {
 
 #[cfg(test)]
 mod tests {
+    use alloy_primitives::Address;
+
     use super::*;
 
     #[test]
@@ -462,7 +539,7 @@ mod tests {
         TokenRef {
             chain_id: 8453,
             chain_name: "Base".into(),
-            address: Address::repeat_byte(0x83),
+            address: Address::repeat_byte(0x83).into(),
             symbol: "USDC".into(),
             decimals: 6,
         }
@@ -474,7 +551,7 @@ mod tests {
             client_secret: ClientSecret::from_bytes([2; 16]),
             status,
             destination: Destination {
-                address: Address::repeat_byte(0xd0),
+                address: Address::repeat_byte(0xd0).into(),
                 token: token(),
                 amount: Some(U256::from(10_000_000u64)),
                 calldata: None,
@@ -498,18 +575,27 @@ mod tests {
     }
 
     fn evm() -> PaymentMethod {
-        PaymentMethod::Evm { receiver: Address::repeat_byte(0xee), source: None, created_at: EXPIRES - 3000 }
+        PaymentMethod::Evm {
+            receiver: Address::repeat_byte(0xee).into(),
+            source: None,
+            created_at: EXPIRES - 3000,
+        }
     }
 
     fn event(n: u8) -> EventId {
-        EventId { chain_id: 8453, block_number: u64::from(n), tx_hash: B256::repeat_byte(n), log_index: 0 }
+        EventId {
+            chain_id: 8453,
+            block_number: u64::from(n),
+            tx_hash: B256::repeat_byte(n).into(),
+            log_index: 0,
+        }
     }
 
     fn deposit(n: u8) -> SessionEvent {
         SessionEvent::DepositDetected(Deposit {
             event: event(n),
             block_hash: B256::repeat_byte(0xbb),
-            from: Address::repeat_byte(0xaa),
+            from: Address::repeat_byte(0xaa).into(),
             token: token(),
             amount: U256::from(10_000_000u64),
         })
@@ -596,7 +682,7 @@ mod tests {
         let Some(PaymentMethod::Evm { source: Some(source), .. }) = &s.payment_method else {
             panic!("source not set")
         };
-        assert_eq!(source.tx_hash, B256::repeat_byte(1));
+        assert_eq!(source.tx_hash, B256::repeat_byte(1).into());
         assert_eq!(source.sent, U256::from(10_000_000u64));
         assert_eq!(s.apply(deposit(1)), Ok(Applied { from: Processing, to: Processing, changed: false }));
         assert_eq!(s.deposits.len(), 1);
@@ -612,7 +698,7 @@ mod tests {
         s.apply(ev).ok();
         assert_eq!(
             s.destination.delivery,
-            Some(Delivery { tx_hash: B256::repeat_byte(7), received: U256::from(9_900_000u64) })
+            Some(Delivery { tx_hash: B256::repeat_byte(7).into(), received: U256::from(9_900_000u64) })
         );
     }
 
@@ -654,7 +740,7 @@ mod tests {
             let settle = Action::Settle { token };
             assert!(s.apply(record(settle, 1, waiting.clone())).is_ok_and(|a| a.changed));
             assert!(s.apply(record(settle, 1, waiting.clone())).is_ok_and(|a| !a.changed), "replay");
-            let sent = WorkState::Sent { tx_hash: B256::repeat_byte(3) };
+            let sent = WorkState::Sent { tx_hash: B256::repeat_byte(3).into() };
             assert!(s.apply(record(settle, 2, sent.clone())).is_ok_and(|a| a.changed));
             s.apply(record(Action::Refund { token }, 1, waiting.clone())).ok();
             assert_eq!(s.work.len(), 2, "one record per action");
@@ -676,7 +762,8 @@ mod tests {
     #[test]
     fn a_different_payment_method_conflicts() {
         let mut s = session(WaitingPayment);
-        let other = PaymentMethod::Evm { receiver: Address::repeat_byte(1), source: None, created_at: 0 };
+        let other =
+            PaymentMethod::Evm { receiver: Address::repeat_byte(1).into(), source: None, created_at: 0 };
         assert_eq!(
             s.apply(SessionEvent::PaymentMethodSet { method: other, now: 0 }),
             Err(StateError::PaymentMethodConflict)

@@ -2,8 +2,9 @@
 //! a chain family carries it out and reports back; the engine records the latest state of each piece
 //! of work on the session as a [`WorkRecord`], where the API (with an API key) and the operator see it.
 
-use alloy_primitives::{Address, B256};
 use serde::{Deserialize, Serialize};
+
+use crate::chain::{ChainAddress, TxId};
 
 /// What to do with the funds of one token in a session's receiver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -12,18 +13,18 @@ pub enum Action {
     /// Deliver to the destination (`router.settle(params, token)` on EVM).
     Settle {
         /// Token to settle.
-        token: Address,
+        token: ChainAddress,
     },
     /// Return to the refund address (`router.refund(params, token)` on EVM).
     Refund {
         /// Token to refund.
-        token: Address,
+        token: ChainAddress,
     },
 }
 
 impl Action {
     /// The token acted on.
-    pub const fn token(self) -> Address {
+    pub const fn token(self) -> ChainAddress {
         match self {
             Self::Settle { token } | Self::Refund { token } => token,
         }
@@ -45,7 +46,7 @@ pub enum WorkState {
     /// A transaction was broadcast; its effect arrives as a chain event.
     Sent {
         /// The transaction.
-        tx_hash: B256,
+        tx_hash: TxId,
     },
     /// Nothing left to send (e.g. another relayer settled first).
     Done {
@@ -67,7 +68,7 @@ pub enum WorkState {
     /// Mined but reverted (typically another relayer moved the funds first).
     Reverted {
         /// The transaction.
-        tx_hash: B256,
+        tx_hash: TxId,
     },
 }
 

@@ -3,14 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use relayer_types::{Address, Bytes, Destination, DisplayInfo, PaymentOption, U256, parse_units};
+use relayer_types::{
+    Address, Bytes, ChainAddress, Destination, DisplayInfo, Family, FiatMethod, PaymentOption, U256,
+    parse_units,
+};
 use serde_json::{Map, Value};
 
 use super::{
     error::ApiError,
     json::{object, only, opt_string, string},
 };
-use crate::engine::{Engine, NewSession};
+use crate::engine::{Engine, NewSession, PaymentKind};
 
 /// Every value `display.paymentOptions` accepts (the spec's enum).
 pub const PAYMENT_OPTIONS: &[&str] = &[
@@ -127,9 +130,10 @@ pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, A
             ApiError::invalid("destination.chainId", "destination.chainId must be a positive integer")
         })?,
     };
-    let Some(chain) = engine.chains().get(&chain_id) else {
+    let evm_chains = || engine.chains().values().filter(|c| c.key().family == Family::Evm);
+    let Some(chain) = evm_chains().find(|c| c.chain_id() == chain_id) else {
         let supported: Vec<String> =
-            engine.chains().values().map(|c| format!("{} ({})", c.chain_id(), c.name())).collect();
+            evm_chains().map(|c| format!("{} ({})", c.chain_id(), c.name())).collect();
         return Err(ApiError::invalid(
             "destination.chainId",
             format!("chain {chain_id} is not supported; supported: {}", supported.join(", ")),
@@ -137,12 +141,9 @@ pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, A
     };
     let token_address =
         evm_address(string(dest, "tokenAddress", "destination.tokenAddress")?, "destination.tokenAddress")?;
-    let Some(token) = chain.token(token_address) else {
-        let supported: Vec<String> = chain
-            .tokens()
-            .iter()
-            .map(|t| format!("{} ({})", t.address.to_checksum(None), t.symbol))
-            .collect();
+    let Some(token) = chain.token(ChainAddress::Evm(token_address)) else {
+        let supported: Vec<String> =
+            chain.tokens().iter().map(|t| format!("{} ({})", t.address, t.symbol)).collect();
         return Err(ApiError::invalid(
             "destination.tokenAddress",
             format!("token is not supported on {}; supported: {}", chain.name(), supported.join(", ")),
@@ -201,11 +202,63 @@ pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, A
     }
 
     Ok(NewSession {
-        destination: Destination { address, token: token.clone(), amount, calldata, delivery: None },
+        destination: Destination {
+            address: address.into(),
+            token: token.clone(),
+            amount,
+            calldata,
+            delivery: None,
+        },
         display: parse_display(object(body, "display", "display")?)?,
         metadata: parse_metadata(body.get("metadata"))?,
-        refund_address,
+        refund_address: refund_address.map(ChainAddress::Evm),
     })
+}
+
+/// Validates a `paymentMethods` body: `{"paymentMethod": {"type", "fiatMethod"?}}`, or a bare top-level
+/// `type`. `stripe` is a spec type this deployment never offers.
+pub fn payment_kind(body: &Map<String, Value>) -> Result<PaymentKind, ApiError> {
+    const PARAM: &str = "paymentMethod.type";
+    let (kind, fiat) = if body.contains_key("paymentMethod") {
+        let pm = object(body, "paymentMethod", "paymentMethod")?;
+        only(pm, "paymentMethod.", &["type", "fiatMethod"])?;
+        (string(pm, "type", PARAM)?, opt_string(pm, "fiatMethod", "paymentMethod.fiatMethod")?)
+    } else {
+        (string(body, "type", PARAM)?, None)
+    };
+    if fiat.is_some() && kind != "fiat" {
+        return Err(ApiError::invalid(
+            "paymentMethod.fiatMethod",
+            "paymentMethod.fiatMethod is only for type fiat",
+        ));
+    }
+    match kind {
+        "evm" => Ok(PaymentKind::Evm),
+        "tron" => Ok(PaymentKind::Tron),
+        "solana" => Ok(PaymentKind::Solana),
+        "fiat" => {
+            let method = fiat
+                .map(|m| {
+                    serde_json::from_value::<FiatMethod>(Value::String(m.into())).map_err(|_| {
+                        ApiError::invalid(
+                            "paymentMethod.fiatMethod",
+                            format!("paymentMethod.fiatMethod must be one of interac, ach, sepa, apple_pay, jpyc, ars; not {m:?}"),
+                        )
+                    })
+                })
+                .transpose()?;
+            Ok(PaymentKind::Fiat(method))
+        }
+        "stripe" => Err(ApiError::unprocessable(
+            "unsupported_payment_method",
+            "payment method \"stripe\" is not supported on this deployment",
+            Some(PARAM),
+        )),
+        other => Err(ApiError::invalid(
+            PARAM,
+            format!("{PARAM} must be one of evm, tron, solana, stripe, fiat; not {other:?}"),
+        )),
+    }
 }
 
 fn parse_display(display: &Map<String, Value>) -> Result<DisplayInfo, ApiError> {
@@ -387,6 +440,35 @@ mod tests {
         ];
         for (display, want) in table {
             assert_eq!(param(parse_display(&obj(display.clone()))), want, "{display}");
+        }
+    }
+
+    #[test]
+    fn payment_methods_are_the_spec_types_and_fiat_rails() {
+        let kind = |v: Value| payment_kind(&obj(v));
+        assert_eq!(kind(json!({ "paymentMethod": { "type": "evm" } })), Ok(PaymentKind::Evm));
+        assert_eq!(kind(json!({ "type": "tron" })), Ok(PaymentKind::Tron), "bare type");
+        assert_eq!(kind(json!({ "paymentMethod": { "type": "solana" } })), Ok(PaymentKind::Solana));
+        assert_eq!(kind(json!({ "paymentMethod": { "type": "fiat" } })), Ok(PaymentKind::Fiat(None)));
+        assert_eq!(
+            kind(json!({ "paymentMethod": { "type": "fiat", "fiatMethod": "apple_pay" } })),
+            Ok(PaymentKind::Fiat(Some(FiatMethod::ApplePay)))
+        );
+        let table = [
+            (
+                json!({ "paymentMethod": { "type": "fiat", "fiatMethod": "cash" } }),
+                "paymentMethod.fiatMethod",
+            ),
+            (json!({ "paymentMethod": { "type": "evm", "fiatMethod": "ach" } }), "paymentMethod.fiatMethod"),
+            (json!({ "paymentMethod": { "type": "pigeon" } }), "paymentMethod.type"),
+            (json!({ "paymentMethod": { "type": "stripe" } }), "paymentMethod.type"),
+            (json!({ "paymentMethod": {} }), "paymentMethod.type"),
+            (json!({ "paymentMethod": "evm" }), "paymentMethod"),
+            (json!({ "paymentMethod": { "type": "evm", "chain": 1 } }), "paymentMethod.chain"),
+            (json!({}), "paymentMethod.type"),
+        ];
+        for (body, want) in table {
+            assert_eq!(param(payment_kind(&obj(body.clone()))), want, "{body}");
         }
     }
 

@@ -20,17 +20,17 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post, put},
 };
-use relayer_types::{B256, Session, SessionId, StateError};
+use relayer_types::{B256, Session, SessionId, StateError, TxId};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
 use self::{
     auth::{Caller, caller, check_client_secret, require_api_key},
     error::ApiError,
-    json::{JsonObject, MAX_BODY_BYTES, object, only, opt_string, string},
+    json::{JsonObject, MAX_BODY_BYTES, only, opt_string},
 };
 use crate::{
-    engine::{Engine, EngineError, PaymentKind},
+    engine::{Engine, EngineError},
     metrics::HttpCounters,
 };
 
@@ -231,30 +231,8 @@ async fn set_payment_method(
 ) -> Result<Json<wire::SessionResponse>, ApiError> {
     let (session, full) =
         client_route(&state, &headers, &id, &body, &["clientSecret", "paymentMethod", "type"])?;
-    // The method is `{"paymentMethod": {"type": ...}}`; a bare top-level `type` is accepted too.
-    let (kind, param) = if body.contains_key("paymentMethod") {
-        let pm = object(&body, "paymentMethod", "paymentMethod")?;
-        only(pm, "paymentMethod.", &["type", "fiatMethod"])?;
-        (string(pm, "type", "paymentMethod.type")?, "paymentMethod.type")
-    } else {
-        (string(&body, "type", "paymentMethod.type")?, "paymentMethod.type")
-    };
-    let session = match kind {
-        "evm" => state.engine.set_payment_method(&session, PaymentKind::Evm).map_err(engine_error)?,
-        "tron" | "solana" | "stripe" | "fiat" => {
-            return Err(ApiError::unprocessable(
-                "unsupported_payment_method",
-                format!("payment method {kind:?} is not supported on this deployment yet"),
-                Some(param),
-            ));
-        }
-        other => {
-            return Err(ApiError::invalid(
-                param,
-                format!("{param} must be one of evm, tron, solana, stripe, fiat; not {other:?}"),
-            ));
-        }
-    };
+    let kind = create::payment_kind(&body)?;
+    let session = state.engine.set_payment_method(&session, kind).map_err(engine_error)?;
     Ok(Json(wire::SessionResponse::of(&session, full)))
 }
 
@@ -284,7 +262,7 @@ async fn check_session(
             .then(|| hash.parse().ok())
             .flatten()
             .ok_or_else(|| ApiError::invalid("txHash", "txHash must be a 0x-prefixed 32-byte hex hash"))?;
-        state.engine.check_transaction(hash).await;
+        state.engine.check_transaction(TxId::Evm(hash)).await;
         // The hint may have moved the session on.
         let session = load(&state, &session.id)?;
         return Ok(Json(wire::SessionResponse::of(&session, full)));

@@ -13,8 +13,9 @@ use utoipa::{
 use super::{
     error::{ErrorObject, ErrorResponse, ErrorType},
     wire::{
-        Delivery, DeliveryAttempt, Evm, EvmSource, PaymentMethodEvm, SessionDestinationEvm, SessionDisplay,
-        SessionObject, SessionPublicInfo, SessionResponse, SessionView,
+        Delivery, DeliveryAttempt, DepositSource, Evm, FiatType, PaymentMethodEvm, PaymentMethodFiat,
+        PaymentMethodSolana, PaymentMethodTron, PaymentMethodView, SessionDestinationEvm, SessionDisplay,
+        SessionObject, SessionPublicInfo, SessionResponse, SessionView, SolanaType, TronType,
     },
 };
 
@@ -125,7 +126,8 @@ impl Modify for BearerAuth {
     paths(super::create_session, super::get_session, super::set_payment_method, super::check_session),
     components(schemas(
         SessionResponse, SessionView, SessionObject, SessionPublicInfo, Evm, SessionDestinationEvm,
-        Delivery, SessionDisplay, PaymentMethodEvm, EvmSource, DeliveryAttempt, ErrorResponse, ErrorObject,
+        Delivery, SessionDisplay, PaymentMethodView, PaymentMethodEvm, PaymentMethodTron, PaymentMethodSolana,
+        PaymentMethodFiat, TronType, SolanaType, FiatType, DepositSource, DeliveryAttempt, ErrorResponse, ErrorObject,
         ErrorType, CreateSessionRequest, DestinationInput, DisplayInput, PaymentOptionInput,
         SetPaymentMethodRequest, PaymentMethodInput, CheckRequest
     )),
@@ -148,8 +150,15 @@ mod tests {
         let doc = document();
         assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")));
         let schemas = &doc["components"]["schemas"];
-        for name in ["Session", "SessionPublicInfo", "SessionDestinationEvm", "PaymentMethodEvm", "EvmSource"]
-        {
+        for name in [
+            "Session",
+            "SessionPublicInfo",
+            "SessionDestinationEvm",
+            "PaymentMethodEvm",
+            "PaymentMethodTron",
+            "PaymentMethodSolana",
+            "PaymentMethodFiat",
+        ] {
             assert!(schemas[name].is_object(), "{name} missing");
         }
         let statuses = &schemas["Session"]["properties"]["status"]["enum"];

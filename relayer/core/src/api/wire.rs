@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use relayer_types::{PaymentMethod, Session, SessionStatus, WorkRecord, WorkState, format_units};
+use relayer_types::{
+    FiatMethod, PaymentMethod, Session, SessionStatus, Source, WorkRecord, WorkState, format_units,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -52,7 +54,7 @@ pub struct SessionObject {
     /// Checkout page settings.
     pub display: SessionDisplay,
     /// How the payer pays; null until set.
-    pub payment_method: Option<PaymentMethodEvm>,
+    pub payment_method: Option<PaymentMethodView>,
     /// The integrator's key-value pairs.
     pub metadata: Option<BTreeMap<String, String>>,
     /// The session's client credential.
@@ -79,7 +81,7 @@ pub struct SessionPublicInfo {
     /// Checkout page settings.
     pub display: SessionDisplay,
     /// How the payer pays; null until set.
-    pub payment_method: Option<PaymentMethodEvm>,
+    pub payment_method: Option<PaymentMethodView>,
     /// Unix seconds.
     pub created_at: u64,
     /// Unix seconds.
@@ -145,26 +147,110 @@ pub struct SessionDisplay {
     pub theme_css_url: Option<String>,
 }
 
-/// Payment to the session's receiver address (spec: `PaymentMethodEvm`).
+/// How the payer pays: one of the spec's payment-method objects, told apart by `type`.
 #[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(untagged)]
+pub enum PaymentMethodView {
+    /// `evm`.
+    Evm(PaymentMethodEvm),
+    /// `tron`.
+    Tron(PaymentMethodTron),
+    /// `solana`.
+    Solana(PaymentMethodSolana),
+    /// `fiat`.
+    Fiat(PaymentMethodFiat),
+}
+
+/// Always `tron`.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TronType {
+    /// Tron.
+    Tron,
+}
+
+/// Always `solana`.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SolanaType {
+    /// Solana.
+    Solana,
+}
+
+/// Always `fiat`.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FiatType {
+    /// Fiat.
+    Fiat,
+}
+
+/// Payment to the session's receiver address on an EVM chain (spec: `PaymentMethodEvm`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PaymentMethodEvm {
     /// Always `evm`.
     #[serde(rename = "type")]
     pub kind: Evm,
-    /// The single-use deposit address.
+    /// The single-use deposit address (EIP-55).
     pub receiver_address: String,
     /// Unix seconds.
     pub created_at: u64,
     /// The detected deposit.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<EvmSource>,
+    pub source: Option<DepositSource>,
 }
 
-/// A detected deposit (spec: `EvmSource`).
+/// Payment to the session's receiver address on Tron (spec: `PaymentMethodTron`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaymentMethodTron {
+    /// Always `tron`.
+    #[serde(rename = "type")]
+    pub kind: TronType,
+    /// The single-use deposit address (`T…`).
+    pub receiver_address: String,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// The detected deposit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<DepositSource>,
+}
+
+/// A Solana wallet signs and sends (spec: `PaymentMethodSolana`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaymentMethodSolana {
+    /// Always `solana`.
+    #[serde(rename = "type")]
+    pub kind: SolanaType,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// The detected deposit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<DepositSource>,
+}
+
+/// The hosted fiat flow (spec: `PaymentMethodFiat`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaymentMethodFiat {
+    /// Always `fiat`.
+    #[serde(rename = "type")]
+    pub kind: FiatType,
+    /// The pinned rail: `interac`, `ach`, `sepa`, `apple_pay`, `jpyc` or `ars`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub fiat_method: Option<FiatMethod>,
+    /// Unix seconds.
+    pub created_at: u64,
+}
+
+/// A detected deposit (spec: `EvmSource`, `TronSource`, `SolanaSource`: one shape, each family's
+/// spelling of addresses and transaction ids).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct EvmSource {
+pub struct DepositSource {
     /// Sender.
     pub address: String,
     /// Chain id.
@@ -220,7 +306,7 @@ impl From<&WorkRecord> for DeliveryAttempt {
         Self {
             chain_id: w.chain_id,
             action: w.action.name().into(),
-            token_address: w.action.token().to_checksum(None),
+            token_address: w.action.token().to_string(),
             attempts: w.attempts,
             state: w.state.name().into(),
             updated_at: w.updated_at,
@@ -236,10 +322,10 @@ fn destination(s: &Session) -> SessionDestinationEvm {
     let t = &d.token;
     SessionDestinationEvm {
         kind: Evm::Evm,
-        address: d.address.to_checksum(None),
+        address: d.address.to_string(),
         chain_id: t.chain_id,
         chain_name: t.chain_name.clone(),
-        token_address: t.address.to_checksum(None),
+        token_address: t.address.to_string(),
         token_symbol: t.symbol.clone(),
         amount_units: d.amount.map(|a| format_units(a, t.decimals)),
         calldata: d.calldata.as_ref().map(ToString::to_string),
@@ -250,21 +336,48 @@ fn destination(s: &Session) -> SessionDestinationEvm {
     }
 }
 
-fn payment_method(s: &Session) -> Option<PaymentMethodEvm> {
-    s.payment_method.as_ref().map(|PaymentMethod::Evm { receiver, source, created_at }| PaymentMethodEvm {
-        kind: Evm::Evm,
-        receiver_address: receiver.to_checksum(None),
-        created_at: *created_at,
-        source: source.as_ref().map(|src| EvmSource {
-            address: src.from.to_checksum(None),
-            chain_id: src.token.chain_id,
-            chain_name: src.token.chain_name.clone(),
-            token_address: src.token.address.to_checksum(None),
-            token_symbol: src.token.symbol.clone(),
-            sent_units: format_units(src.sent, src.token.decimals),
-            tx_hash: src.tx_hash.to_string(),
+fn source(src: &Source) -> DepositSource {
+    DepositSource {
+        address: src.from.to_string(),
+        chain_id: src.token.chain_id,
+        chain_name: src.token.chain_name.clone(),
+        token_address: src.token.address.to_string(),
+        token_symbol: src.token.symbol.clone(),
+        sent_units: format_units(src.sent, src.token.decimals),
+        tx_hash: src.tx_hash.to_string(),
+    }
+}
+
+fn payment_method(s: &Session) -> Option<PaymentMethodView> {
+    let view = match s.payment_method.as_ref()? {
+        PaymentMethod::Evm { receiver, source: src, created_at } => {
+            PaymentMethodView::Evm(PaymentMethodEvm {
+                kind: Evm::Evm,
+                receiver_address: receiver.to_string(),
+                created_at: *created_at,
+                source: src.as_ref().map(source),
+            })
+        }
+        PaymentMethod::Tron { receiver, source: src, created_at } => {
+            PaymentMethodView::Tron(PaymentMethodTron {
+                kind: TronType::Tron,
+                receiver_address: receiver.to_string(),
+                created_at: *created_at,
+                source: src.as_ref().map(source),
+            })
+        }
+        PaymentMethod::Solana { source: src, created_at } => PaymentMethodView::Solana(PaymentMethodSolana {
+            kind: SolanaType::Solana,
+            created_at: *created_at,
+            source: src.as_ref().map(source),
         }),
-    })
+        PaymentMethod::Fiat { fiat_method, created_at } => PaymentMethodView::Fiat(PaymentMethodFiat {
+            kind: FiatType::Fiat,
+            fiat_method: *fiat_method,
+            created_at: *created_at,
+        }),
+    };
+    Some(view)
 }
 
 impl SessionView {
