@@ -193,8 +193,45 @@ fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
     Ok(started.elapsed().as_nanos() as f64 / (rounds * logs.len()) as f64)
 }
 
+/// Microseconds per durable session creation straight on the store (no HTTP): one at a time with
+/// `insert_session` (a flush each), and `CONNECTIONS` at a time with `create_session` (shared flushes).
+async fn store_us_per_creation() -> eyre::Result<(f64, f64)> {
+    use relayer_store::Store;
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(relayer_store::SledStore::open(dir.path())?);
+    let session = |i: u32| {
+        let mut s = relayer_store::conformance::session(1);
+        let mut id = [0xeeu8; 16];
+        id[..4].copy_from_slice(&i.to_be_bytes());
+        s.id = relayer_types::SessionId::from_bytes(id);
+        s
+    };
+    let started = Instant::now();
+    for i in 0..500 {
+        store.insert_session(&session(i))?;
+    }
+    let one_at_a_time = started.elapsed().as_secs_f64() * 1e6 / 500.0;
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..CONNECTIONS as u32 {
+        let store = Arc::clone(&store);
+        tasks.spawn(async move {
+            for i in 0..100 {
+                store.create_session(&session(1000 + worker * 1000 + i)).await?;
+            }
+            Ok::<_, relayer_store::StoreError>(())
+        });
+    }
+    for result in tasks.join_all().await {
+        result?;
+    }
+    let shared = started.elapsed().as_secs_f64() * 1e6 / (CONNECTIONS * 100) as f64;
+    Ok((one_at_a_time, shared))
+}
+
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
+    let (store_one, store_shared) = store_us_per_creation().await?;
     let few = matching_ns_per_log(10)?;
     let many = matching_ns_per_log(100_000)?;
     let chain = Chain::start_with_block_time(Some(1)).await?;
@@ -264,6 +301,9 @@ async fn main() -> eyre::Result<()> {
     seconds.sort_by(f64::total_cmp);
 
     println!("relayer benchmark (local devnet: anvil, 1 s blocks, 1 confirmation, sled store)");
+    println!(
+        "  store alone, per durable creation: {store_one:.0} µs one at a time (a flush each), {store_shared:.0} µs with {CONNECTIONS} in flight (shared flushes)"
+    );
     println!(
         "  session creations: {creations:>8.0}/s, bare axum handler {bare_creations:.0}/s, ratio {:.0}%  ({CREATIONS} over HTTP, one client thread, {CONNECTIONS} in flight, each durable before its 201)",
         100.0 * creations / bare_creations

@@ -199,8 +199,8 @@ impl Engine {
         lock(&self.reports).clone()
     }
 
-    /// Creates and durably stores a session.
-    pub fn create_session(&self, new: NewSession) -> Result<Session, EngineError> {
+    /// Creates and durably stores a session (concurrent creations share the store's flushes).
+    pub async fn create_session(&self, new: NewSession) -> Result<Session, EngineError> {
         let now = unix_now();
         let session = Session {
             id: SessionId::from_bytes(crate::random_bytes()),
@@ -217,7 +217,7 @@ impl Engine {
             settlements: vec![],
             work: vec![],
         };
-        self.store.insert_session(&session)?;
+        self.store.create_session(&session).await?;
         lock(&self.expiries).insert((session.expires_at, session.id));
         tracing::info!(session_id = %session.id, chain_id = session.destination.token.chain_id, status = session.status.as_str(), "session created");
         Ok(session)

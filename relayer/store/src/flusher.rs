@@ -52,17 +52,41 @@ impl Shared {
 pub(crate) struct Flusher {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+    /// The latest completed flush's request number and failure, for async waiters.
+    done: tokio::sync::watch::Receiver<(u64, Option<String>)>,
 }
 
 impl Flusher {
     pub(crate) fn start(db: sled::Db) -> Result<Self, StoreError> {
         let shared = Arc::new(Shared::default());
         let worker = Arc::clone(&shared);
+        let (announce, done) = tokio::sync::watch::channel((0, None));
         let thread = std::thread::Builder::new()
             .name("store-flush".into())
-            .spawn(move || run(&worker, &db))
+            .spawn(move || run(&worker, &db, &announce))
             .map_err(|e| StoreError::Backend(format!("cannot start the flush thread: {e}")))?;
-        Ok(Self { shared, thread: Some(thread) })
+        Ok(Self { shared, thread: Some(thread), done })
+    }
+
+    /// Asks for a flush and returns a future that resolves once everything written before this call is
+    /// on disk (or the flush failed). The future holds no thread while it waits.
+    pub(crate) fn durable(
+        &self,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static {
+        let mine = {
+            let mut state = self.shared.lock();
+            state.requested += 1;
+            self.shared.changed.notify_all();
+            state.requested
+        };
+        let mut done = self.done.clone();
+        async move {
+            let outcome =
+                done.wait_for(|(flushed, _)| *flushed >= mine).await.map(|v| v.1.clone()).map_err(|_| {
+                    StoreError::Backend("the store was closed before the write was flushed".into())
+                })?;
+            outcome.map_or(Ok(()), |error| Err(StoreError::Backend(error)))
+        }
     }
 
     /// Returns once everything written before the call is on disk (or the flush failed).
@@ -98,7 +122,7 @@ impl Drop for Flusher {
     }
 }
 
-fn run(shared: &Shared, db: &sled::Db) {
+fn run(shared: &Shared, db: &sled::Db, announce: &tokio::sync::watch::Sender<(u64, Option<String>)>) {
     loop {
         let target = {
             let mut state = shared.lock();
@@ -123,6 +147,7 @@ fn run(shared: &Shared, db: &sled::Db) {
         let mut state = shared.lock();
         state.done = target;
         state.failed = result.err().map(|e| e.to_string());
+        announce.send_replace((target, state.failed.clone()));
         shared.changed.notify_all();
     }
 }
@@ -170,6 +195,28 @@ mod tests {
         for writer in rest {
             writer.join().expect("join").expect("flush");
         }
+        assert_eq!(f.shared.rounds.load(Ordering::SeqCst), 2, "17 writers, 2 flushes");
+    }
+
+    #[test]
+    fn async_writers_share_a_flush_and_hold_no_thread_while_they_wait() {
+        let (_dir, f) = flusher();
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let gate = f.shared.gate.lock().expect("gate");
+        let first = runtime.spawn(f.durable());
+        while f.shared.started.load(Ordering::SeqCst) < 1 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // 16 more on the same single-threaded runtime: none may block it.
+        let rest: Vec<_> = (0..16).map(|_| runtime.spawn(f.durable())).collect();
+        until_requested(&f, 17);
+        drop(gate);
+        runtime.block_on(async {
+            first.await.expect("join").expect("flush");
+            for writer in rest {
+                writer.await.expect("join").expect("flush");
+            }
+        });
         assert_eq!(f.shared.rounds.load(Ordering::SeqCst), 2, "17 writers, 2 flushes");
     }
 

@@ -94,10 +94,20 @@ pub struct OutboxEntry {
     pub event: NewEvent,
 }
 
+/// A boxed future (the store traits stay object-safe).
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 /// The relayer's persistent state.
 pub trait Store: ChainStore {
     /// Stores a new session durably. Fails with `AlreadyExists` if the id is taken.
     fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
+
+    /// Like [`Store::insert_session`], for async callers: resolves once the session is durable, without
+    /// holding a thread while it waits, so concurrent creations can share one flush. The default runs
+    /// the blocking insert.
+    fn create_session<'a>(&'a self, session: &'a Session) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move { self.insert_session(session) })
+    }
 
     /// The session with `id`, with its version.
     fn session(&self, id: &SessionId) -> Result<Option<Versioned<Session>>, StoreError>;

@@ -22,7 +22,9 @@ use sled::{
     transaction::{ConflictableTransactionError, TransactionError, TransactionalTree},
 };
 
-use crate::{ChainStore, Cursor, NewEvent, OutboxEntry, Store, StoreError, Versioned, flusher::Flusher};
+use crate::{
+    BoxFuture, ChainStore, Cursor, NewEvent, OutboxEntry, Store, StoreError, Versioned, flusher::Flusher,
+};
 
 /// The schema this build writes: 2 added the session indexes and `meta`; 3 added family-neutral
 /// addresses and transaction ids (`tron:…`, `solana:…`; EVM values keep their plain `0x…` form, so
@@ -133,7 +135,7 @@ impl Indexes<'_> {
                 self.touched.remove(key.as_slice())?;
             }
             if old.status != new.status {
-                self.count(old.status, -1)?;
+                count(self.counts, id, old.status, -1)?;
             }
         }
         if let Some(key) = &new.expiring {
@@ -148,20 +150,29 @@ impl Indexes<'_> {
             self.touched.insert(key.as_slice(), &[][..])?;
         }
         if old.is_none_or(|old| old.status != new.status) {
-            self.count(new.status, 1)?;
+            count(self.counts, id, new.status, 1)?;
         }
         Ok(())
     }
+}
 
-    fn count(&self, status: SessionStatus, delta: i64) -> TxResult<()> {
-        let key = status.as_str().as_bytes();
-        let current = match self.counts.get(key)? {
-            Some(v) => u64::from_be_bytes(fixed(&v, "status count").map_err(abort)?),
-            None => 0,
-        };
-        self.counts.insert(key, &current.saturating_add_signed(delta).to_be_bytes()[..])?;
-        Ok(())
-    }
+/// Status counts are kept in [`COUNT_SHARDS`] signed shards per status, the shard chosen by the
+/// session id: concurrent writes of different sessions rarely touch the same key (one hot key made
+/// every concurrent creation conflict and retry), and a session's +1 and −1 always meet in one shard.
+const COUNT_SHARDS: u8 = 16;
+
+fn count_key(status: SessionStatus, shard: u8) -> Vec<u8> {
+    format!("{}/{shard:02}", status.as_str()).into_bytes()
+}
+
+fn count(counts: &TransactionalTree, id: &SessionId, status: SessionStatus, delta: i64) -> TxResult<()> {
+    let key = count_key(status, id.as_bytes()[0] % COUNT_SHARDS);
+    let current = match counts.get(&key)? {
+        Some(v) => i64::from_be_bytes(fixed(&v, "status count").map_err(abort)?),
+        None => 0,
+    };
+    counts.insert(key, &current.saturating_add(delta).to_be_bytes()[..])?;
+    Ok(())
 }
 
 fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
@@ -260,9 +271,21 @@ impl SledStore {
                 tracing::info!(from = found, to = 2, sessions = indexed, "store indexed");
             }
         }
-        // 2 → 3 rewrites nothing (see `SCHEMA`); recording the new number is what makes an older build
-        // refuse this store instead of misreading a Tron or Solana value.
+        // 2 → 3 rewrites no session (see `SCHEMA`); the one count per status moves into its first shard.
+        // Recording the new number is what makes an older build refuse this store instead of misreading a
+        // Tron or Solana value.
         if found < SCHEMA {
+            for status in SessionStatus::ALL {
+                let legacy = status.as_str().as_bytes();
+                if let Some(v) = self.counts.get(legacy).map_err(backend)? {
+                    let total =
+                        i64::try_from(u64::from_be_bytes(fixed(&v, "status count")?)).unwrap_or(i64::MAX);
+                    let mut batch = sled::Batch::default();
+                    batch.insert(count_key(status, 0), &total.to_be_bytes()[..]);
+                    batch.remove(legacy);
+                    self.counts.apply_batch(batch).map_err(backend)?;
+                }
+            }
             self.meta.insert(SCHEMA_KEY, &SCHEMA.to_be_bytes()[..]).map_err(backend)?;
             self.flush()?;
             tracing::info!(from = found, to = SCHEMA, "store schema upgraded");
@@ -288,11 +311,47 @@ impl SledStore {
         expected_version: Option<u64>,
         events: &[NewEvent],
     ) -> Result<Option<u64>, StoreError> {
+        let written = self.write_session_unflushed(session, expected_version, events)?;
+        if written.is_some() {
+            self.flush()?;
+        }
+        Ok(written)
+    }
+
+    /// Stores a new session without waiting for a flush. A new session holds no events, so only three
+    /// trees take part (a transaction's cost grows with its trees).
+    fn insert_unflushed(&self, session: &Session) -> Result<(), StoreError> {
+        let entries = IndexEntries::of(session);
+        if entries.unsettled || !entries.touched.is_empty() {
+            // Created with chain events already (imports, tests): the general path.
+            return self.write_session_unflushed(session, None, &[]).map(drop);
+        }
+        let key = session.id.as_bytes();
+        (&self.sessions, &self.expiring, &self.counts)
+            .transaction(|(sessions, expiring, counts)| {
+                if sessions.get(&key[..])?.is_some() {
+                    return Err(abort(StoreError::AlreadyExists(session.id)));
+                }
+                sessions.insert(&key[..], encode_session(1, session).map_err(abort)?)?;
+                if let Some(k) = &entries.expiring {
+                    expiring.insert(k.as_slice(), &[][..])?;
+                }
+                count(counts, &session.id, entries.status, 1)
+            })
+            .map_err(transaction)
+    }
+
+    fn write_session_unflushed(
+        &self,
+        session: &Session,
+        expected_version: Option<u64>,
+        events: &[NewEvent],
+    ) -> Result<Option<u64>, StoreError> {
         let key = session.id.as_bytes();
         let new_entries = IndexEntries::of(session);
         let trees =
             (&self.sessions, &self.expiring, &self.unsettled, &self.touched, &self.counts, &self.outbox);
-        let written = trees
+        trees
             .transaction(|(sessions, expiring, unsettled, touched, counts, outbox)| {
                 let current = sessions.get(&key[..])?;
                 let (version, old) = match (expected_version, current) {
@@ -319,11 +378,7 @@ impl SledStore {
                 }
                 Ok(Some(version))
             })
-            .map_err(transaction)?;
-        if written.is_some() {
-            self.flush()?;
-        }
-        Ok(written)
+            .map_err(transaction)
     }
 
     fn sessions_by_ids(&self, ids: impl IntoIterator<Item = SessionId>) -> Result<Vec<Session>, StoreError> {
@@ -344,7 +399,15 @@ impl SledStore {
 
 impl Store for SledStore {
     fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
-        self.write_session(session, None, &[]).map(drop)
+        self.insert_unflushed(session)?;
+        self.flush()
+    }
+
+    fn create_session<'a>(&'a self, session: &'a Session) -> BoxFuture<'a, Result<(), StoreError>> {
+        // Written now; durable once a flush that started after the write completes. The caller's task
+        // waits for that without holding a runtime worker, and concurrent creations share the flush.
+        let written = self.insert_unflushed(session).map(|()| self.flusher.durable());
+        Box::pin(async move { written?.await })
     }
 
     fn session(&self, id: &SessionId) -> Result<Option<Versioned<Session>>, StoreError> {
@@ -432,8 +495,14 @@ impl Store for SledStore {
     fn status_counts(&self) -> Result<HashMap<SessionStatus, u64>, StoreError> {
         let mut counts = HashMap::new();
         for status in SessionStatus::ALL {
-            if let Some(v) = self.counts.get(status.as_str()).map_err(backend)? {
-                counts.insert(status, u64::from_be_bytes(fixed(&v, "status count")?));
+            let mut total = 0i64;
+            for shard in 0..COUNT_SHARDS {
+                if let Some(v) = self.counts.get(count_key(status, shard)).map_err(backend)? {
+                    total = total.saturating_add(i64::from_be_bytes(fixed(&v, "status count")?));
+                }
+            }
+            if total != 0 {
+                counts.insert(status, u64::try_from(total).unwrap_or_default());
             }
         }
         Ok(counts)
@@ -568,11 +637,25 @@ mod tests {
             tree.insert(paid.id.as_bytes(), encode(&Versioned { version: 4, value: &paid }).expect("encode"))
                 .expect("insert");
             db.open_tree("meta").expect("meta").insert(SCHEMA_KEY, &2u32.to_be_bytes()[..]).expect("write");
+            // Schema 2 kept one unsigned count per status.
+            db.open_tree("counts")
+                .expect("counts")
+                .insert("processing", &1u64.to_be_bytes()[..])
+                .expect("count");
             db.flush().expect("flush");
         }
         let store = SledStore::open(dir.path()).expect("opens");
         let read = store.session(&paid.id).expect("read").expect("present");
-        assert_eq!((read.version, read.value), (4, paid));
+        assert_eq!((read.version, read.value.clone()), (4, paid.clone()));
+        assert_eq!(store.status_counts().expect("counts").get(&SessionStatus::Processing), Some(&1));
+        // The next transition moves the migrated count, whatever shard the session's id picks.
+        let done = Session { status: SessionStatus::Succeeded, ..paid };
+        assert!(store.replace_session(&done, 4).expect("replace").is_some());
+        let counts = store.status_counts().expect("counts");
+        assert_eq!(
+            (counts.get(&SessionStatus::Processing), counts.get(&SessionStatus::Succeeded)),
+            (None, Some(&1))
+        );
         let schema = store.meta.get(SCHEMA_KEY).expect("meta").expect("present");
         assert_eq!(u32::from_be_bytes(fixed(&schema, "schema").expect("4 bytes")), 3);
     }

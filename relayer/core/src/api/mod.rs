@@ -180,7 +180,7 @@ async fn create_session(
 ) -> Result<Response, ApiError> {
     require_api_key(&headers, &state.api_keys)?;
     let new = create::parse(&body, &state.engine)?;
-    let session = state.engine.create_session(new).map_err(engine_error)?;
+    let session = state.engine.create_session(new).await.map_err(engine_error)?;
     Ok((StatusCode::CREATED, Json(wire::SessionResponse::of(&session, true))).into_response())
 }
 
