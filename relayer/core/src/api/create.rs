@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use relayer_types::{
-    Address, Bytes, ChainAddress, Destination, DisplayInfo, Family, FiatMethod, PaymentOption, U256,
-    parse_units,
+    Address, Bytes, ChainAddress, Destination, DisplayInfo, Family, FiatMethod, PaymentOption, TokenRef,
+    U256, parse_units,
 };
 use serde_json::{Map, Value};
 
@@ -96,8 +96,16 @@ fn check_len(value: &str, param: &str, max: usize, non_empty: bool) -> Result<()
     Ok(())
 }
 
-/// Validates a create-session request into a [`NewSession`].
-pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, ApiError> {
+/// The destinations a deployment offers: every token of every EVM chain it serves (each [`TokenRef`]
+/// names its chain), in config order.
+pub fn destinations(engine: &Engine) -> Vec<TokenRef> {
+    let evm = engine.chains().values().filter(|c| c.key().family == Family::Evm);
+    evm.flat_map(|c| c.tokens().iter().cloned()).collect()
+}
+
+/// Validates a create-session request into a [`NewSession`], against the `offered` destination tokens
+/// (see [`destinations`]). Pure: no I/O, every error names the exact parameter.
+pub fn parse(body: &Map<String, Value>, offered: &[TokenRef]) -> Result<NewSession, ApiError> {
     only(body, "", &["destination", "display", "metadata", "refundAddress"])?;
     let dest = object(body, "destination", "destination")?;
     match string(dest, "type", "destination.type")? {
@@ -130,10 +138,11 @@ pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, A
             ApiError::invalid("destination.chainId", "destination.chainId must be a positive integer")
         })?,
     };
-    let evm_chains = || engine.chains().values().filter(|c| c.key().family == Family::Evm);
-    let Some(chain) = evm_chains().find(|c| c.chain_id() == chain_id) else {
-        let supported: Vec<String> =
-            evm_chains().map(|c| format!("{} ({})", c.chain_id(), c.name())).collect();
+    let on_chain: Vec<&TokenRef> = offered.iter().filter(|t| t.chain_id == chain_id).collect();
+    let Some(chain_name) = on_chain.first().map(|t| &t.chain_name) else {
+        let mut supported: Vec<String> =
+            offered.iter().map(|t| format!("{} ({})", t.chain_id, t.chain_name)).collect();
+        supported.dedup();
         return Err(ApiError::invalid(
             "destination.chainId",
             format!("chain {chain_id} is not supported; supported: {}", supported.join(", ")),
@@ -141,12 +150,12 @@ pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, A
     };
     let token_address =
         evm_address(string(dest, "tokenAddress", "destination.tokenAddress")?, "destination.tokenAddress")?;
-    let Some(token) = chain.token(ChainAddress::Evm(token_address)) else {
+    let Some(token) = on_chain.iter().find(|t| t.address == ChainAddress::Evm(token_address)) else {
         let supported: Vec<String> =
-            chain.tokens().iter().map(|t| format!("{} ({})", t.address, t.symbol)).collect();
+            on_chain.iter().map(|t| format!("{} ({})", t.address, t.symbol)).collect();
         return Err(ApiError::invalid(
             "destination.tokenAddress",
-            format!("token is not supported on {}; supported: {}", chain.name(), supported.join(", ")),
+            format!("token is not supported on {chain_name}; supported: {}", supported.join(", ")),
         ));
     };
     let amount = match opt_string(dest, "amountUnits", "destination.amountUnits")? {
@@ -204,7 +213,7 @@ pub fn parse(body: &Map<String, Value>, engine: &Engine) -> Result<NewSession, A
     Ok(NewSession {
         destination: Destination {
             address: address.into(),
-            token: token.clone(),
+            token: (*token).clone(),
             amount,
             calldata,
             delivery: None,
@@ -441,6 +450,84 @@ mod tests {
         for (display, want) in table {
             assert_eq!(param(parse_display(&obj(display.clone()))), want, "{display}");
         }
+    }
+
+    fn offered() -> Vec<TokenRef> {
+        let token = |chain_id: u64, chain_name: &str, byte: u8, symbol: &str, decimals: u8| TokenRef {
+            chain_id,
+            chain_name: chain_name.into(),
+            address: ChainAddress::Evm(Address::repeat_byte(byte)),
+            symbol: symbol.into(),
+            decimals,
+        };
+        vec![
+            token(8453, "Base", 0x83, "USDC", 6),
+            token(1, "Ethereum", 0xa0, "USDC", 6),
+            token(1, "Ethereum", 0xdd, "DAI", 18),
+        ]
+    }
+
+    fn request(destination: Value) -> Map<String, Value> {
+        obj(json!({ "destination": destination, "display": { "title": "Deposit", "verb": "Deposit" } }))
+    }
+
+    fn evm(chain_id: u64, token: u8, amount: Option<&str>) -> Value {
+        let mut d = json!({
+            "type": "evm",
+            "address": format!("{}", Address::repeat_byte(0xd0)),
+            "chainId": chain_id,
+            "tokenAddress": format!("{}", Address::repeat_byte(token)),
+        });
+        if let Some(a) = amount {
+            d["amountUnits"] = a.into();
+        }
+        d
+    }
+
+    #[test]
+    fn a_destination_must_be_an_offered_token_with_an_amount_in_its_decimals() {
+        let ok = parse(&request(evm(1, 0xdd, Some("1.000000000000000001"))), &offered()).expect("valid");
+        assert_eq!(ok.destination.token.symbol, "DAI");
+        assert_eq!(ok.destination.amount, Some(U256::from(1_000_000_000_000_000_001u128)));
+        assert_eq!(
+            parse(&request(evm(8453, 0x83, None)), &offered()).map(|n| n.destination.amount),
+            Ok(None)
+        );
+        let mut solana = evm(8453, 0x83, None);
+        solana["type"] = "solana".into();
+        let mut zero_address = evm(8453, 0x83, None);
+        zero_address["address"] = format!("{}", Address::ZERO).into();
+        let mut calldata_without_refund = evm(8453, 0x83, Some("1"));
+        calldata_without_refund["calldata"] = "0x1234".into();
+        let mut odd_calldata = evm(8453, 0x83, Some("1"));
+        odd_calldata["calldata"] = "0x123".into();
+        let mut string_chain = evm(8453, 0x83, None);
+        string_chain["chainId"] = "8453".into();
+        let table = [
+            (evm(10, 0x83, None), "destination.chainId"),
+            (string_chain, "destination.chainId"),
+            (evm(8453, 0xa0, None), "destination.tokenAddress"),
+            (evm(8453, 0x83, Some("1.0000001")), "destination.amountUnits"),
+            (evm(8453, 0x83, Some("0.000")), "destination.amountUnits"),
+            (evm(8453, 0x83, Some("-1")), "destination.amountUnits"),
+            (evm(8453, 0x83, Some("1e6")), "destination.amountUnits"),
+            (solana, "destination.type"),
+            (zero_address, "destination.address"),
+            (calldata_without_refund, "refundAddress"),
+            (odd_calldata, "destination.calldata"),
+        ];
+        for (destination, want) in table {
+            assert_eq!(param(parse(&request(destination.clone()), &offered())), want, "{destination}");
+        }
+        let mut unknown = request(evm(8453, 0x83, None));
+        unknown.insert("currency".into(), "usd".into());
+        assert_eq!(param(parse(&unknown, &offered())), "currency");
+        let unsupported = parse(&request(evm(10, 0x83, None)), &offered()).err().map(|e| e.message);
+        assert_eq!(
+            unsupported.as_deref(),
+            Some("chain 10 is not supported; supported: 8453 (Base), 1 (Ethereum)"),
+            "the supported chains are listed once each"
+        );
     }
 
     #[test]

@@ -179,7 +179,7 @@ async fn create_session(
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
     require_api_key(&headers, &state.api_keys)?;
-    let new = create::parse(&body, &state.engine)?;
+    let new = create::parse(&body, &create::destinations(&state.engine))?;
     let session = state.engine.create_session(new).await.map_err(engine_error)?;
     Ok((StatusCode::CREATED, Json(wire::SessionResponse::of(&session, true))).into_response())
 }
