@@ -683,6 +683,53 @@ async fn a_check_with_a_tx_hash_looks_at_that_transaction_right_away() -> Result
     Ok(())
 }
 
+/// A hint goes through the watcher, so a hinted deposit is rolled back by a reorg like any other. (When
+/// the hint applied the deposit itself, the watcher's cursor stayed below the deposit's block: after the
+/// reorg nothing under the cursor had changed, and the session stayed `processing` on a deposit that no
+/// longer existed.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hinted_deposit_is_rolled_back_by_a_reorg_too() -> Result {
+    let chain = Chain::start().await?;
+    // The watcher polls once a minute: within this test only hints make it look.
+    let relayer =
+        Relayer::start(&chain, Settings { watcher_poll_interval_ms: 60_000, ..Settings::default() }).await?;
+    let session = relayer.api.create(&session_body(DEST, Some("7.00"), None, None)).await?;
+    let receiver = relayer.api.set_evm(&session).await?;
+    let (id, secret) = (id_of(&session), session["clientSecret"].clone());
+    let path = format!("/v1/sessions/{id}/check");
+    let hint = |tx: String| {
+        let (api, path, secret) = (&relayer.api, path.clone(), secret.clone());
+        async move {
+            let answer = api
+                .json(Method::PUT, &path, &json!({ "clientSecret": secret, "txHash": tx }), Auth::None)
+                .await?;
+            eyre::ensure!(answer.status == 200, "check failed: {}", answer.body);
+            Ok::<_, eyre::Report>(answer.body["session"]["status"].as_str().unwrap_or_default().to_owned())
+        }
+    };
+
+    let snapshot: String = chain.deployer.raw_request("evm_snapshot".into(), ()).await?;
+    let deposit = chain.pay_unmined(receiver, usdc(7)).await?; // automining off: no settlement lands
+    chain.mine().await?;
+    assert_eq!(hint(deposit.to_string()).await?, "processing", "the hint made the watcher read the deposit");
+
+    // The deposit's branch vanishes; a longer one replaces it.
+    let reverted: bool = chain.deployer.raw_request("evm_revert".into(), (snapshot,)).await?;
+    assert!(reverted);
+    chain.set_automine(true).await?;
+    for _ in 0..3 {
+        chain.mine().await?;
+    }
+    // Any transaction on the new branch, hinted, wakes the watcher, which finds the fork and rolls back.
+    let unrelated = chain.pay(REFUND, usdc(1)).await?;
+    hint(unrelated.to_string()).await?;
+    let back = relayer.api.get(&id).await?;
+    assert_eq!(back["status"], "waiting_payment", "the vanished deposit no longer counts");
+    assert_eq!(back["paymentMethod"]["source"], Value::Null);
+    relayer.node.shutdown().await;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deposit_reorganised_away_returns_the_session_to_waiting_payment() -> Result {
     let chain = Chain::start().await?;
