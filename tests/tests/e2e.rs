@@ -615,6 +615,49 @@ async fn relayer_killed_between_broadcast_and_receipt_delivers_exactly_once_afte
     Ok(())
 }
 
+/// `docker stop`, systemd and Kubernetes stop a process with SIGTERM. The relayer stops gracefully (exit
+/// status 0, within its grace period), in the middle of a delivery, and a restart finishes the work.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_the_relayer_gracefully_mid_delivery_and_a_restart_finishes() -> Result {
+    let chain = Chain::start().await?;
+    let dir = tempfile::tempdir()?;
+    let (mut params, key, signer) =
+        e2e::relayer_config(&chain, dir.path().join("db"), &Settings::default()).await?;
+    params.port = free_port()?;
+    let config = dir.path().join("relayer.toml");
+    std::fs::write(&config, relayer_devnet::config_text(&params)?)?;
+    let log = dir.path().join("relayer.log");
+    let api = Api::new(format!("http://127.0.0.1:{}", params.port));
+
+    let mut relayer = spawn_relayer(&config, &key, &log, &api).await?;
+    let session = api.create(&session_body(DEST, Some("2.00"), None, None)).await?;
+    let receiver = api.set_evm(&session).await?;
+    chain.pay_unmined(receiver, usdc(2)).await?; // automining off: the settlement stays pending
+    chain.mine().await?;
+    wait_until(30, "the settlement broadcast", async || Ok(chain.nonce(signer, true).await? == 1)).await?;
+
+    let pid = relayer.id().ok_or_else(|| eyre::eyre!("no pid"))?;
+    let sent = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status()?;
+    assert!(sent.success());
+    let status = tokio::time::timeout(Duration::from_secs(15), relayer.wait())
+        .await
+        .map_err(|_| eyre::eyre!("the relayer did not stop within 15 s of SIGTERM"))??;
+    assert_eq!(status.code(), Some(0), "a graceful exit, not death by signal: {status:?}");
+    let logs = std::fs::read_to_string(&log)?;
+    assert!(logs.contains("shutting down") && logs.contains("SIGTERM"), "{logs}");
+    assert!(logs.contains("stopped"), "every task stopped within the grace period:\n{logs}");
+    assert!(api.send(Method::GET, "/healthz", None, None, Auth::None).await.is_err(), "no longer serving");
+
+    let mut relayer = spawn_relayer(&config, &key, &log, &api).await?;
+    chain.set_automine(true).await?;
+    chain.mine().await?;
+    api.wait_for(&id_of(&session), "succeeded", 30).await?;
+    assert_eq!(chain.settled_events(receiver).await?, 1, "delivered once");
+    assert_eq!(chain.nonce(signer, false).await?, 1, "one transaction in total");
+    relayer.start_kill()?;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stuck_settlement_is_replaced_at_a_higher_fee_and_lands_once() -> Result {
     let chain = Chain::start().await?;

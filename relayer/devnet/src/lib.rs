@@ -234,9 +234,9 @@ async fn run(dir: &Path, port: u16, rpc_port: u16) -> eyre::Result<()> {
     };
     std::fs::write(dir.join("devnet.json"), serde_json::to_string_pretty(&info)?)?;
     println!("{}", banner(&info, &dir));
-    tokio::signal::ctrl_c().await?;
+    let signal = relayer_node::cli::stop_signal().await?;
     println!("stopping devnet…");
-    node.shutdown().await;
+    relayer_node::cli::shutdown(node, signal).await;
     drop(anvil);
     Ok(())
 }

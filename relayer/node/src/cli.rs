@@ -23,6 +23,32 @@ pub enum Command {
     },
 }
 
+/// How long a graceful shutdown may take before the process exits anyway. Nothing is lost by exiting
+/// then: every acknowledged write is durable, and sent transactions are persisted before broadcast.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM (what `docker stop`, systemd and Kubernetes send).
+pub async fn stop_signal() -> eyre::Result<&'static str> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.map(|()| "SIGINT").map_err(Into::into),
+        _ = term.recv() => Ok("SIGTERM"),
+    }
+}
+
+/// Stops `node` gracefully (the API stops taking requests and finishes those in flight, every task
+/// stops at a safe point), within [`SHUTDOWN_GRACE`].
+pub async fn shutdown(node: relayer_core::Node, signal: &str) {
+    tracing::info!(signal, grace_secs = SHUTDOWN_GRACE.as_secs(), "shutting down");
+    if tokio::time::timeout(SHUTDOWN_GRACE, node.shutdown()).await.is_err() {
+        tracing::warn!(
+            "graceful shutdown took longer than its grace period; exiting anyway (nothing acknowledged is lost)"
+        );
+    } else {
+        tracing::info!("stopped");
+    }
+}
+
 /// Runs a production subcommand.
 pub async fn main(command: Command) -> eyre::Result<()> {
     match command {
@@ -30,9 +56,8 @@ pub async fn main(command: Command) -> eyre::Result<()> {
             let config = Config::load(&config)?;
             telemetry::init(config.log_format);
             let node = crate::start(config).await?;
-            tokio::signal::ctrl_c().await?;
-            tracing::info!("shutting down");
-            node.shutdown().await;
+            let signal = stop_signal().await?;
+            shutdown(node, signal).await;
             Ok(())
         }
         Command::HashKey { key } => {
