@@ -193,11 +193,18 @@ pub struct Settings {
     pub bump_after_secs: u64,
     /// How often the watcher polls the chain.
     pub watcher_poll_interval_ms: u64,
+    /// Blocks an event needs (its own included) before it counts, and a transaction before it is final.
+    pub confirmations: u64,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { session_lifetime_secs: 3600, bump_after_secs: 30, watcher_poll_interval_ms: 100 }
+        Self {
+            session_lifetime_secs: 3600,
+            bump_after_secs: 30,
+            watcher_poll_interval_ms: 100,
+            confirmations: 1,
+        }
     }
 }
 
@@ -217,7 +224,7 @@ pub async fn relayer_config(
         usdc: chain.usdc,
         api_key_hash: hex::encode(relayer_core::api::auth::hash_api_key(API_KEY)),
         session_lifetime_secs: settings.session_lifetime_secs,
-        confirmations: 1,
+        confirmations: settings.confirmations,
         bump_after_secs: settings.bump_after_secs,
         poll_interval_ms: 100,
         watcher_poll_interval_ms: settings.watcher_poll_interval_ms,

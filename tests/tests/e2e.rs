@@ -658,6 +658,57 @@ async fn sigterm_stops_the_relayer_gracefully_mid_delivery_and_a_restart_finishe
     Ok(())
 }
 
+/// A one-block reorg takes a mined settlement away. The executor used to forget a transaction at its
+/// first receipt, so the settlement was never sent again and every later nonce of the key waited behind
+/// the gap for good. Now it keeps the transaction until the chain's confirmations make it final and sends
+/// the same bytes again when it vanishes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_settlement_a_reorg_removes_is_sent_again_and_leaves_no_nonce_gap() -> Result {
+    let chain = Chain::start().await?; // automining: every transaction is its own block
+    let relayer = Relayer::start(&chain, Settings { confirmations: 3, ..Settings::default() }).await?;
+    let signer = relayer.signer;
+    let first = relayer.api.create(&session_body(DEST, Some("5.00"), None, None)).await?;
+    let first_receiver = relayer.api.set_evm(&first).await?;
+    chain.pay(first_receiver, usdc(5)).await?;
+    for _ in 0..2 {
+        chain.mine().await?; // the deposit's confirmations
+    }
+    wait_until(30, "the settlement mined", async || Ok(chain.nonce(signer, false).await? == 1)).await?;
+    tokio::time::sleep(Duration::from_millis(800)).await; // the executor sees its receipt
+
+    chain.deployer.raw_request::<_, Value>("anvil_rollback".into(), (1,)).await?;
+    assert_eq!(chain.nonce(signer, false).await?, 0, "the reorg took the settlement away");
+    wait_until(30, "the settlement sent again", async || Ok(chain.nonce(signer, false).await? == 1)).await?;
+    for _ in 0..3 {
+        chain.mine().await?; // final now
+    }
+    relayer.api.wait_for(&id_of(&first), "succeeded", 30).await?;
+
+    // The key is not stuck: the next session's settlement takes the next nonce and lands.
+    let second = relayer.api.create(&session_body(DEST, Some("6.00"), None, None)).await?;
+    let second_receiver = relayer.api.set_evm(&second).await?;
+    chain.pay(second_receiver, usdc(6)).await?;
+    for _ in 0..2 {
+        chain.mine().await?;
+    }
+    wait_until(30, "the second settlement mined", async || Ok(chain.nonce(signer, false).await? == 2))
+        .await?;
+    for _ in 0..3 {
+        chain.mine().await?;
+    }
+    relayer.api.wait_for(&id_of(&second), "succeeded", 30).await?;
+    assert_eq!(chain.settled_events(first_receiver).await?, 1);
+    assert_eq!(chain.settled_events(second_receiver).await?, 1);
+    assert_eq!(chain.balance(DEST).await?, usdc(11), "each delivered once");
+    let metrics = reqwest::get(format!("{}/metrics", relayer.api.base)).await?.text().await?;
+    assert!(
+        metrics.contains("relayer_resent_after_reorg_total{chain_id=\"8453\"} 1"),
+        "operators see the re-send:\n{metrics}"
+    );
+    relayer.node.shutdown().await;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stuck_settlement_is_replaced_at_a_higher_fee_and_lands_once() -> Result {
     let chain = Chain::start().await?;

@@ -114,6 +114,8 @@ pub struct ChainStats {
     pub rpc_errors: u64,
     /// Transactions broadcast (fee bumps included).
     pub broadcasts: u64,
+    /// Mined transactions a reorg removed, sent again.
+    pub resent_after_reorg: u64,
 }
 
 impl ChainStats {

@@ -82,7 +82,7 @@ pub fn render(engine: &Engine, http: &HttpCounters) -> String {
         "What chains reported about delivery work, by chain and result.",
         engine.report_counts().into_iter().map(|((c, r), n)| (format!("chain_id=\"{c}\",result=\"{r}\""), n)),
     );
-    let per_chain: [(&str, &str, &str, ReadStat); 3] = [
+    let per_chain: [(&str, &str, &str, ReadStat); 4] = [
         ("relayer_watcher_lag_blocks", "gauge", "Blocks between the chain head and the watcher.", |s| {
             s.lag()
         }),
@@ -90,6 +90,12 @@ pub fn render(engine: &Engine, http: &HttpCounters) -> String {
         ("relayer_broadcasts_total", "counter", "Transactions broadcast (fee bumps included).", |s| {
             s.broadcasts
         }),
+        (
+            "relayer_resent_after_reorg_total",
+            "counter",
+            "Mined transactions a reorg removed, sent again.",
+            |s| s.resent_after_reorg,
+        ),
     ];
     let stats: Vec<(u64, relayer_chain::ChainStats)> =
         engine.chains().iter().map(|(id, c)| (*id, c.stats())).collect();

@@ -49,6 +49,8 @@ pub struct Counters {
     pub rpc_errors: AtomicU64,
     /// Transactions broadcast (attempts included).
     pub broadcasts: AtomicU64,
+    /// Mined transactions a reorg removed, sent again.
+    pub resent_after_reorg: AtomicU64,
 }
 
 /// Static description of a chain, from config.
@@ -241,6 +243,7 @@ impl Chain for EvmChain {
             processed: *self.processed.borrow(),
             rpc_errors: self.stats.rpc_errors.load(Ordering::Relaxed),
             broadcasts: self.stats.broadcasts.load(Ordering::Relaxed),
+            resent_after_reorg: self.stats.resent_after_reorg.load(Ordering::Relaxed),
         }
     }
 

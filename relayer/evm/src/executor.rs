@@ -130,6 +130,48 @@ pub fn bumped_fees(previous: (u128, u128), estimate: (u128, u128)) -> (u128, u12
     (max_fee, bump(previous.1, estimate.1).min(max_fee))
 }
 
+/// Where one in-flight transaction stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InFlight {
+    /// Mined with the chain's confirmations: forget it.
+    Final,
+    /// Mined in `block`, not yet final: keep it (a reorg may still take it away).
+    Mined {
+        /// The block.
+        block: u64,
+    },
+    /// Seen mined before, now without a receipt and with the key's nonce back at or below it: a reorg
+    /// removed it. Send the same bytes again.
+    Vanished,
+    /// No receipt, but the chain has used the nonce (a transaction of ours we do not know of).
+    UsedElsewhere,
+    /// Not mined yet.
+    Pending,
+}
+
+/// Classifies an in-flight transaction from its receipt's block (if any), whether it was seen mined
+/// before, the key's mined nonce (`latest`), its own nonce, the head and the chain's confirmations.
+/// Nothing is forgotten before the chain's own confirmation rule makes it final: a transaction dropped
+/// at zero confirmations by a reorg would leave a nonce gap no later transaction can pass.
+pub fn in_flight_state(
+    receipt_block: Option<u64>,
+    was_mined: bool,
+    latest: u64,
+    nonce: u64,
+    head: u64,
+    confirmations: u64,
+) -> InFlight {
+    match receipt_block {
+        Some(block) if head.saturating_add(1) >= block.saturating_add(confirmations.max(1)) => {
+            InFlight::Final
+        }
+        Some(block) => InFlight::Mined { block },
+        None if latest > nonce => InFlight::UsedElsewhere,
+        None if was_mined => InFlight::Vanished,
+        None => InFlight::Pending,
+    }
+}
+
 /// Gas limit with `margin_percent` over the estimate.
 pub fn gas_with_margin(estimate: u64, margin_percent: u64) -> u64 {
     estimate.saturating_mul(100 + margin_percent) / 100
@@ -160,6 +202,7 @@ pub(crate) async fn run(
         rerun: HashMap::new(),
         announced: HashSet::new(),
         next_nonce: None,
+        mined: BTreeMap::new(),
     };
     executor.run(jobs, cancel).await;
 }
@@ -178,6 +221,8 @@ struct Executor {
     /// Attempts broadcast by this process (after a restart, stored ones are announced again).
     announced: HashSet<B256>,
     next_nonce: Option<u64>,
+    /// In-flight nonces whose transaction is mined but not yet final, with the block it is in.
+    mined: BTreeMap<u64, u64>,
 }
 
 impl Executor {
@@ -368,44 +413,82 @@ impl Executor {
     async fn check_in_flight(&mut self) -> Result<(), ExecError> {
         let chain = Arc::clone(&self.chain);
         let latest = chain.rpc(chain.provider.get_transaction_count(self.signer).into_future()).await?;
+        let head = chain.rpc(chain.provider.get_block_number().into_future()).await?;
         let nonces: Vec<u64> = self.in_flight.keys().copied().collect();
         for nonce in nonces {
-            let Some(intent) = self.in_flight.get(&nonce).cloned() else {
-                continue;
-            };
-            let mut mined = None;
-            for attempt in intent.attempts.iter().rev() {
-                let receipt =
-                    chain.rpc(chain.provider.get_transaction_receipt(attempt.tx_hash).into_future()).await?;
-                if let Some(receipt) = receipt {
-                    mined = Some(receipt);
-                    break;
-                }
+            // Each transaction on its own: one failed call must not hold up the others.
+            if let Err(error) = self.check_one(nonce, latest, head).await {
+                tracing::warn!(chain_id = chain.spec.chain_id, nonce, %error, "checking a pending transaction failed; retrying");
             }
-            if let Some(receipt) = mined {
+        }
+        Ok(())
+    }
+
+    async fn check_one(&mut self, nonce: u64, latest: u64, head: u64) -> Result<(), ExecError> {
+        let chain = Arc::clone(&self.chain);
+        let Some(intent) = self.in_flight.get(&nonce).cloned() else {
+            return Ok(());
+        };
+        let mut mined = None;
+        for attempt in intent.attempts.iter().rev() {
+            let receipt =
+                chain.rpc(chain.provider.get_transaction_receipt(attempt.tx_hash).into_future()).await?;
+            if let Some(receipt) = receipt {
+                mined = Some(receipt);
+                break;
+            }
+        }
+        let was_mined = self.mined.contains_key(&nonce);
+        let receipt_block = mined.as_ref().map(|r| r.block_number.unwrap_or(head));
+        let (session_id, chain_id) = (intent.session_id, chain.spec.chain_id);
+        match in_flight_state(receipt_block, was_mined, latest, nonce, head, chain.spec.confirmations) {
+            InFlight::Final => {
+                let Some(receipt) = mined else { return Ok(()) };
+                self.mined.remove(&nonce);
                 if receipt.status() {
-                    tracing::info!(chain_id = chain.spec.chain_id, session_id = %intent.session_id, tx_hash = %receipt.transaction_hash, block = receipt.block_number, "mined");
+                    tracing::info!(chain_id, session_id = %session_id, tx_hash = %receipt.transaction_hash, block = receipt.block_number, "final");
                     self.finish(nonce).await?;
                 } else {
                     // Typically another relayer settled first; the watcher records what happened.
-                    tracing::warn!(chain_id = chain.spec.chain_id, session_id = %intent.session_id, tx_hash = %receipt.transaction_hash, "mined but reverted");
-                    let work = self.finish(nonce).await?;
-                    if let Some(work) = work {
+                    tracing::warn!(chain_id, session_id = %session_id, tx_hash = %receipt.transaction_hash, "final but reverted");
+                    if let Some(work) = self.finish(nonce).await? {
                         let tx_hash = self.chain.tx(receipt.transaction_hash);
                         self.report(work, WorkResult::Reverted { tx_hash }).await;
                     }
                 }
-            } else if latest > nonce {
-                tracing::warn!(chain_id = chain.spec.chain_id, session_id = %intent.session_id, nonce, "nonce used without a known receipt; treating as done");
+            }
+            InFlight::Mined { block } => {
+                if !was_mined {
+                    tracing::info!(chain_id, session_id = %session_id, nonce, block, "mined; kept until final");
+                }
+                self.mined.insert(nonce, block);
+            }
+            InFlight::UsedElsewhere => {
+                tracing::warn!(chain_id, session_id = %session_id, nonce, "nonce used without a known receipt; treating as done");
+                self.mined.remove(&nonce);
                 self.finish(nonce).await?;
-            } else if let Some(last) = intent.attempts.last() {
-                if relayer_types::unix_now().saturating_sub(last.signed_at)
-                    >= self.config.bump_after.as_secs()
-                {
-                    self.bump(intent).await?;
-                } else if !self.announced.contains(&last.tx_hash) {
-                    let last = last.clone();
+            }
+            InFlight::Vanished => {
+                // A reorg took the block with it. The same signed bytes are valid again: announce them
+                // at once, or every later nonce of this key would wait behind the gap forever.
+                tracing::warn!(chain_id, session_id = %session_id, nonce, "a mined transaction vanished in a reorg; sending it again");
+                self.mined.remove(&nonce);
+                chain.stats.resent_after_reorg.fetch_add(1, Ordering::Relaxed);
+                if let Some(last) = intent.attempts.last().cloned() {
+                    self.announced.remove(&last.tx_hash);
                     self.broadcast(&last).await;
+                }
+            }
+            InFlight::Pending => {
+                if let Some(last) = intent.attempts.last() {
+                    if relayer_types::unix_now().saturating_sub(last.signed_at)
+                        >= self.config.bump_after.as_secs()
+                    {
+                        self.bump(intent).await?;
+                    } else if !self.announced.contains(&last.tx_hash) {
+                        let last = last.clone();
+                        self.broadcast(&last).await;
+                    }
                 }
             }
         }
@@ -551,6 +634,32 @@ mod tests {
             let got = bumped_fees(previous, estimate);
             assert_eq!(got, want, "previous {previous:?}, estimate {estimate:?}");
             assert!(got.0 > previous.0 || previous.0 == u128::MAX, "a replacement must pay more");
+        }
+    }
+
+    #[test]
+    fn a_transaction_is_kept_until_final_and_sent_again_when_a_reorg_removes_it() {
+        use InFlight::*;
+        // (receipt block, seen mined before, key's mined nonce, its nonce, head, confirmations, expected)
+        let table = [
+            (Some(10), false, 6, 5, 10, 1, Final),
+            (Some(10), false, 6, 5, 10, 3, Mined { block: 10 }),
+            (Some(10), true, 6, 5, 11, 3, Mined { block: 10 }),
+            (Some(10), true, 6, 5, 12, 3, Final),
+            // The block with it was rolled back: the nonce is free again, the bytes must go out again.
+            (None, true, 5, 5, 10, 3, Vanished),
+            (None, false, 5, 5, 10, 3, Pending),
+            (None, false, 6, 5, 10, 3, UsedElsewhere),
+            (None, true, 6, 5, 10, 3, UsedElsewhere),
+            // Zero confirmations configured still waits for the block itself.
+            (Some(10), false, 6, 5, 10, 0, Final),
+        ];
+        for (block, was, latest, nonce, head, confirmations, want) in table {
+            assert_eq!(
+                in_flight_state(block, was, latest, nonce, head, confirmations),
+                want,
+                "{block:?} {was} {latest} {nonce} {head} {confirmations}"
+            );
         }
     }
 
