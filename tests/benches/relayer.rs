@@ -159,6 +159,7 @@ fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
             start_block: None,
             max_block_range: 1000,
             rpc_timeout: Duration::from_secs(1),
+            fee_ceiling: Default::default(),
         },
         store,
         sender,

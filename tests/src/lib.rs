@@ -195,6 +195,8 @@ pub struct Settings {
     pub watcher_poll_interval_ms: u64,
     /// Blocks an event needs (its own included) before it counts, and a transaction before it is final.
     pub confirmations: u64,
+    /// Fee ceiling in gwei.
+    pub max_fee_gwei: Option<u64>,
 }
 
 impl Default for Settings {
@@ -204,6 +206,7 @@ impl Default for Settings {
             bump_after_secs: 30,
             watcher_poll_interval_ms: 100,
             confirmations: 1,
+            max_fee_gwei: None,
         }
     }
 }
@@ -228,6 +231,7 @@ pub async fn relayer_config(
         bump_after_secs: settings.bump_after_secs,
         poll_interval_ms: 100,
         watcher_poll_interval_ms: settings.watcher_poll_interval_ms,
+        max_fee_gwei: settings.max_fee_gwei,
     };
     Ok((params, alloy::hex::encode_prefixed(key.to_bytes()), key.address()))
 }

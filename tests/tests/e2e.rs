@@ -709,6 +709,25 @@ async fn a_settlement_a_reorg_removes_is_sent_again_and_leaves_no_nonce_gap() ->
     Ok(())
 }
 
+/// The fee of the relayer's pending transaction, if it has one in the pool.
+async fn pending_fee(chain: &Chain, signer: Address) -> eyre::Result<Option<u128>> {
+    let signer = signer.to_string().to_lowercase();
+    let txs = chain.pending_transactions().await?;
+    let tx =
+        txs.iter().find(|tx| tx["from"].as_str().map(str::to_lowercase).as_deref() == Some(signer.as_str()));
+    Ok(tx.and_then(|tx| u128::from_str_radix(tx["maxFeePerGas"].as_str()?.trim_start_matches("0x"), 16).ok()))
+}
+
+/// Makes the next block's base fee `fee` and mines it (empty of anything paying less).
+async fn raise_base_fee(chain: &Chain, fee: u128) -> Result {
+    chain
+        .deployer
+        .raw_request::<_, Value>("anvil_setNextBlockBaseFeePerGas".into(), (format!("{fee:#x}"),))
+        .await?;
+    chain.mine().await
+}
+
+/// A settlement priced out by a rising base fee is replaced at a higher fee (same nonce) and lands once.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stuck_settlement_is_replaced_at_a_higher_fee_and_lands_once() -> Result {
     let chain = Chain::start().await?;
@@ -718,19 +737,14 @@ async fn a_stuck_settlement_is_replaced_at_a_higher_fee_and_lands_once() -> Resu
     chain.pay_unmined(receiver, usdc(3)).await?;
     chain.mine().await?;
 
-    let signer = relayer.signer.to_string().to_lowercase();
-    let fee_of = async || -> eyre::Result<Option<u128>> {
-        let txs = chain.pending_transactions().await?;
-        let tx = txs
-            .iter()
-            .find(|tx| tx["from"].as_str().map(str::to_lowercase).as_deref() == Some(signer.as_str()));
-        Ok(tx.and_then(|tx| {
-            u128::from_str_radix(tx["maxFeePerGas"].as_str()?.trim_start_matches("0x"), 16).ok()
-        }))
-    };
-    wait_until(30, "the first broadcast", async || Ok(fee_of().await?.is_some())).await?;
-    let first = fee_of().await?.unwrap_or_default();
-    wait_until(30, "a fee bump", async || Ok(fee_of().await?.is_some_and(|f| f > first))).await?;
+    wait_until(30, "the first broadcast", async || Ok(pending_fee(&chain, relayer.signer).await?.is_some()))
+        .await?;
+    let first = pending_fee(&chain, relayer.signer).await?.unwrap_or_default();
+    raise_base_fee(&chain, first * 3).await?; // the settlement no longer pays enough
+    wait_until(30, "a fee bump", async || {
+        Ok(pending_fee(&chain, relayer.signer).await?.is_some_and(|f| f > first))
+    })
+    .await?;
     assert_eq!(chain.nonce(relayer.signer, true).await?, 1, "the replacement reuses the nonce");
 
     chain.set_automine(true).await?;
@@ -739,6 +753,43 @@ async fn a_stuck_settlement_is_replaced_at_a_higher_fee_and_lands_once() -> Resu
     assert_eq!(chain.balance(DEST).await?, usdc(3));
     assert_eq!(chain.settled_events(receiver).await?, 1);
     assert_eq!(chain.nonce(relayer.signer, false).await?, 1);
+    relayer.node.shutdown().await;
+    Ok(())
+}
+
+/// Fee bumps stop at the chain's ceiling, and when price is not why a transaction waits (here: the node
+/// is not mining at all) it is not re-priced; both are counted for operators. Before, a stuck
+/// transaction was re-priced ×1.25 every `bump_after` without end.
+#[tokio::test(flavor = "multi_thread")]
+async fn fee_bumps_stop_at_the_ceiling_and_when_price_is_not_why() -> Result {
+    let chain = Chain::start().await?;
+    let settings = Settings { bump_after_secs: 1, max_fee_gwei: Some(5), ..Settings::default() };
+    let relayer = Relayer::start(&chain, settings).await?;
+    let session = relayer.api.create(&session_body(DEST, Some("3.00"), None, None)).await?;
+    let receiver = relayer.api.set_evm(&session).await?;
+    chain.pay_unmined(receiver, usdc(3)).await?;
+    chain.mine().await?;
+    wait_until(30, "the first broadcast", async || Ok(pending_fee(&chain, relayer.signer).await?.is_some()))
+        .await?;
+    let first = pending_fee(&chain, relayer.signer).await?.unwrap_or_default();
+
+    // Not mining is not a price problem: several bump periods pass without a replacement.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(pending_fee(&chain, relayer.signer).await?, Some(first), "price is not why: left alone");
+
+    // Now the price is the problem: the node asks well over the ceiling of 5 gwei (about twice the
+    // base fee of 4 gwei), and a replacement at the ceiling still fits in a block.
+    let ceiling = 5_000_000_000u128;
+    raise_base_fee(&chain, 4_000_000_000).await?;
+    tokio::time::sleep(Duration::from_secs(4)).await; // several bump periods pass
+    let fee = pending_fee(&chain, relayer.signer).await?.unwrap_or_default();
+    assert_eq!(fee, ceiling, "re-priced up to the ceiling and no further (first paid {first})");
+    let metrics = reqwest::get(format!("{}/metrics", relayer.api.base)).await?.text().await?;
+    let held = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("relayer_fee_bumps_held_total{chain_id=\"8453\"} "))
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(held.is_some_and(|n| n >= 2), "price-is-not-why and the ceiling are counted: {held:?}");
     relayer.node.shutdown().await;
     Ok(())
 }
@@ -899,6 +950,7 @@ async fn the_api_comes_up_while_restart_work_waits_on_a_hanging_rpc() -> Result 
         bump_after_secs: 30,
         poll_interval_ms: 100,
         watcher_poll_interval_ms: 100,
+        max_fee_gwei: None,
     };
     let config = relayer_devnet::config(&params, &alloy::hex::encode_prefixed(key.to_bytes()))?;
     let node = tokio::time::timeout(Duration::from_secs(30), relayer_node::start(config))

@@ -117,6 +117,7 @@ async fn setup(confirmations: u64) -> std::result::Result<Setup, Box<dyn std::er
         start_block: Some(0),
         max_block_range: 3,
         rpc_timeout: Duration::from_secs(10),
+        fee_ceiling: Default::default(),
     };
     Ok(Setup { _anvil: anvil, provider, usdc, spec })
 }

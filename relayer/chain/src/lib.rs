@@ -116,6 +116,8 @@ pub struct ChainStats {
     pub broadcasts: u64,
     /// Mined transactions a reorg removed, sent again.
     pub resent_after_reorg: u64,
+    /// Stuck transactions left at their price (see the logs for why).
+    pub bumps_held: u64,
 }
 
 impl ChainStats {

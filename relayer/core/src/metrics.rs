@@ -82,7 +82,7 @@ pub fn render(engine: &Engine, http: &HttpCounters) -> String {
         "What chains reported about delivery work, by chain and result.",
         engine.report_counts().into_iter().map(|((c, r), n)| (format!("chain_id=\"{c}\",result=\"{r}\""), n)),
     );
-    let per_chain: [(&str, &str, &str, ReadStat); 4] = [
+    let per_chain: [(&str, &str, &str, ReadStat); 5] = [
         ("relayer_watcher_lag_blocks", "gauge", "Blocks between the chain head and the watcher.", |s| {
             s.lag()
         }),
@@ -95,6 +95,12 @@ pub fn render(engine: &Engine, http: &HttpCounters) -> String {
             "counter",
             "Mined transactions a reorg removed, sent again.",
             |s| s.resent_after_reorg,
+        ),
+        (
+            "relayer_fee_bumps_held_total",
+            "counter",
+            "Stuck transactions left at their price: behind an earlier nonce, price not the cause, or the fee ceiling.",
+            |s| s.bumps_held,
         ),
     ];
     let stats: Vec<(u64, relayer_chain::ChainStats)> =

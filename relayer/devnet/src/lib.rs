@@ -129,6 +129,8 @@ pub struct ConfigParams {
     pub poll_interval_ms: u64,
     /// Watcher poll interval.
     pub watcher_poll_interval_ms: u64,
+    /// Fee ceiling in gwei (`None`: only the base-fee multiple).
+    pub max_fee_gwei: Option<u64>,
 }
 
 /// The environment variable a devnet config names for the relayer key.
@@ -141,6 +143,7 @@ pub fn config_file(p: &ConfigParams) -> ConfigFile {
     chain.confirmations = p.confirmations;
     chain.poll_interval_ms = p.watcher_poll_interval_ms;
     chain.start_block = Some(0);
+    chain.max_fee_gwei = p.max_fee_gwei;
     ConfigFile {
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], p.port)),
         data_dir: p.data_dir.clone(),
@@ -219,6 +222,7 @@ async fn run(dir: &Path, port: u16, rpc_port: u16) -> eyre::Result<()> {
         bump_after_secs: 15,
         poll_interval_ms: 200,
         watcher_poll_interval_ms: 200,
+        max_fee_gwei: None,
     };
     std::fs::write(dir.join("relayer.toml"), config_text(&params)?)?;
     let config = config(&params, &alloy::hex::encode_prefixed(relayer_key.to_bytes()))?;

@@ -51,6 +51,8 @@ pub struct Counters {
     pub broadcasts: AtomicU64,
     /// Mined transactions a reorg removed, sent again.
     pub resent_after_reorg: AtomicU64,
+    /// Stuck transactions left at their price (behind an earlier nonce, price not the cause, ceiling).
+    pub bumps_held: AtomicU64,
 }
 
 /// Static description of a chain, from config.
@@ -78,6 +80,8 @@ pub struct ChainSpec {
     pub max_block_range: u64,
     /// Bound on every RPC call.
     pub rpc_timeout: Duration,
+    /// The most a transaction may pay per gas on this chain.
+    pub fee_ceiling: executor::FeeCeiling,
 }
 
 /// The key that signs this chain's transactions, and how its executor is tuned.
@@ -244,6 +248,7 @@ impl Chain for EvmChain {
             rpc_errors: self.stats.rpc_errors.load(Ordering::Relaxed),
             broadcasts: self.stats.broadcasts.load(Ordering::Relaxed),
             resent_after_reorg: self.stats.resent_after_reorg.load(Ordering::Relaxed),
+            bumps_held: self.stats.bumps_held.load(Ordering::Relaxed),
         }
     }
 

@@ -10,7 +10,10 @@ use relayer_chain::{FieldError, at_least};
 use relayer_types::{ChainAddress, Family, TokenRef};
 use serde::{Deserialize, Serialize};
 
-use crate::{ChainSpec, executor::ExecutorConfig};
+use crate::{
+    ChainSpec,
+    executor::{ExecutorConfig, FeeCeiling},
+};
 
 /// One `[[chains]]` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +48,12 @@ pub struct ChainConfig {
     /// Bound on every RPC call.
     #[serde(default = "default_rpc_timeout_ms")]
     pub rpc_timeout_ms: u64,
+    /// Fee bumps never make a transaction pay more than this per gas, in gwei.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_fee_gwei: Option<u64>,
+    /// ... nor more than this multiple of the latest base fee.
+    #[serde(default = "default_base_fee_multiple")]
+    pub max_fee_base_fee_multiple: u64,
 }
 
 /// One token of a chain.
@@ -99,6 +108,9 @@ const fn default_range() -> u64 {
 const fn default_rpc_timeout_ms() -> u64 {
     10_000
 }
+const fn default_base_fee_multiple() -> u64 {
+    10
+}
 const fn default_in_flight() -> u64 {
     32
 }
@@ -124,6 +136,8 @@ impl ChainConfig {
             start_block: None,
             max_block_range: default_range(),
             rpc_timeout_ms: default_rpc_timeout_ms(),
+            max_fee_gwei: None,
+            max_fee_base_fee_multiple: default_base_fee_multiple(),
         }
     }
 
@@ -182,6 +196,17 @@ impl ChainConfig {
             start_block: self.start_block,
             max_block_range: at_least(self.max_block_range, 1, f("max_block_range"))?,
             rpc_timeout: Duration::from_millis(at_least(self.rpc_timeout_ms, 100, f("rpc_timeout_ms"))?),
+            fee_ceiling: FeeCeiling {
+                absolute: match self.max_fee_gwei {
+                    Some(gwei) => Some(u128::from(at_least(gwei, 1, f("max_fee_gwei"))?) * 1_000_000_000),
+                    None => None,
+                },
+                base_fee_multiple: at_least(
+                    self.max_fee_base_fee_multiple,
+                    1,
+                    f("max_fee_base_fee_multiple"),
+                )?,
+            },
         })
     }
 }

@@ -172,6 +172,86 @@ pub fn in_flight_state(
     }
 }
 
+/// The most a chain's transactions may pay per gas: an absolute cap, and a multiple of the current base
+/// fee (whichever is lower).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeeCeiling {
+    /// Absolute cap in wei per gas.
+    pub absolute: Option<u128>,
+    /// Cap as a multiple of the latest base fee.
+    pub base_fee_multiple: u64,
+}
+
+impl Default for FeeCeiling {
+    fn default() -> Self {
+        Self { absolute: None, base_fee_multiple: 10 }
+    }
+}
+
+impl FeeCeiling {
+    /// The cap at `base_fee`.
+    pub fn at(&self, base_fee: u128) -> u128 {
+        let relative = base_fee.saturating_mul(u128::from(self.base_fee_multiple.max(1)));
+        self.absolute.map_or(relative, |a| a.min(relative))
+    }
+}
+
+/// What to do about a transaction pending past `bump_after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bump {
+    /// Replace it with these fees (max fee, priority fee).
+    To(u128, u128),
+    /// Leave it: a higher price would not help, or may not be paid.
+    Hold(HoldReason),
+}
+
+/// Why a stuck transaction is not re-priced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldReason {
+    /// An earlier nonce of the key is not mined: this one waits for it, whatever its price.
+    BehindEarlierNonce,
+    /// Its fees already meet the current estimate: price is not why it waits.
+    PriceIsNotWhy,
+    /// A replacement would have to pay more than the ceiling allows.
+    Ceiling,
+}
+
+impl HoldReason {
+    /// For logs and metrics.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::BehindEarlierNonce => "behind_earlier_nonce",
+            Self::PriceIsNotWhy => "price_is_not_why",
+            Self::Ceiling => "fee_ceiling",
+        }
+    }
+}
+
+/// Decides about a stuck transaction with `nonce` when the key's mined nonce is `latest`, its last
+/// attempt paid `previous` (max fee, priority fee), the node now estimates `estimate`, and `cap` is the
+/// ceiling. Re-pricing only helps when price is why it waits, and never goes past the ceiling.
+pub fn bump_decision(
+    nonce: u64,
+    latest: u64,
+    previous: (u128, u128),
+    estimate: (u128, u128),
+    cap: u128,
+) -> Bump {
+    if nonce > latest {
+        return Bump::Hold(HoldReason::BehindEarlierNonce);
+    }
+    if previous.0 >= estimate.0 && previous.1 >= estimate.1 {
+        return Bump::Hold(HoldReason::PriceIsNotWhy);
+    }
+    let (max_fee, priority) = bumped_fees(previous, estimate);
+    let max_fee = max_fee.min(cap);
+    // Nodes accept a replacement only at a real increase (about 10%); less than that is pointless.
+    if max_fee < previous.0.saturating_add(previous.0 / 10).max(previous.0.saturating_add(1)) {
+        return Bump::Hold(HoldReason::Ceiling);
+    }
+    Bump::To(max_fee, priority.min(max_fee))
+}
+
 /// Gas limit with `margin_percent` over the estimate.
 pub fn gas_with_margin(estimate: u64, margin_percent: u64) -> u64 {
     estimate.saturating_mul(100 + margin_percent) / 100
@@ -203,6 +283,7 @@ pub(crate) async fn run(
         announced: HashSet::new(),
         next_nonce: None,
         mined: BTreeMap::new(),
+        held: HashMap::new(),
     };
     executor.run(jobs, cancel).await;
 }
@@ -223,6 +304,8 @@ struct Executor {
     next_nonce: Option<u64>,
     /// In-flight nonces whose transaction is mined but not yet final, with the block it is in.
     mined: BTreeMap<u64, u64>,
+    /// Stuck nonces not re-priced, and why (so each reason is said once).
+    held: HashMap<u64, HoldReason>,
 }
 
 impl Executor {
@@ -484,7 +567,7 @@ impl Executor {
                     if relayer_types::unix_now().saturating_sub(last.signed_at)
                         >= self.config.bump_after.as_secs()
                     {
-                        self.bump(intent).await?;
+                        self.bump(intent, latest).await?;
                     } else if !self.announced.contains(&last.tx_hash) {
                         let last = last.clone();
                         self.broadcast(&last).await;
@@ -513,7 +596,7 @@ impl Executor {
 
     /// Replaces a stuck transaction: same nonce and calldata, fees up by at least a quarter (nodes
     /// require ~10% to accept a replacement) or to the current estimate, whichever is higher.
-    async fn bump(&mut self, mut intent: Intent) -> Result<(), ExecError> {
+    async fn bump(&mut self, mut intent: Intent, latest: u64) -> Result<(), ExecError> {
         let chain = Arc::clone(&self.chain);
         let Some(last) = intent.attempts.last().cloned() else {
             return Ok(());
@@ -521,10 +604,39 @@ impl Executor {
         let envelope = TxEnvelope::decode_2718(&mut last.raw.as_ref())
             .map_err(|e| ExecError::Sign(format!("stored transaction unreadable: {e}")))?;
         let fees = chain.rpc(chain.provider.estimate_eip1559_fees()).await?;
-        let (max_fee, priority) = bumped_fees(
+        let block = chain
+            .rpc(chain.provider.get_block_by_number(alloy::eips::BlockNumberOrTag::Latest).into_future())
+            .await?;
+        let base_fee =
+            block.and_then(|b| b.header.base_fee_per_gas).map_or(fees.max_fee_per_gas / 2, u128::from);
+        let decision = bump_decision(
+            intent.nonce,
+            latest,
             (last.max_fee_per_gas, last.max_priority_fee_per_gas),
             (fees.max_fee_per_gas, fees.max_priority_fee_per_gas),
+            chain.spec.fee_ceiling.at(base_fee),
         );
+        let (max_fee, priority) = match decision {
+            Bump::To(max_fee, priority) => (max_fee, priority),
+            Bump::Hold(reason) => {
+                // Said once per transaction and reason, not at every poll.
+                if self.held.insert(intent.nonce, reason) != Some(reason) {
+                    chain.stats.bumps_held.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        chain_id = chain.spec.chain_id,
+                        session_id = %intent.session_id,
+                        nonce = intent.nonce,
+                        reason = reason.as_str(),
+                        max_fee_per_gas = last.max_fee_per_gas,
+                        estimate = fees.max_fee_per_gas,
+                        base_fee,
+                        "stuck transaction not re-priced"
+                    );
+                }
+                return Ok(());
+            }
+        };
+        self.held.remove(&intent.nonce);
         let tx = TransactionRequest::from_transaction(envelope)
             .with_from(self.signer)
             .with_max_fee_per_gas(max_fee)
@@ -661,6 +773,37 @@ mod tests {
                 "{block:?} {was} {latest} {nonce} {head} {confirmations}"
             );
         }
+    }
+
+    #[test]
+    fn stuck_transactions_are_re_priced_only_when_price_is_why_and_never_past_the_ceiling() {
+        use HoldReason::*;
+        // (nonce, key's mined nonce, previous fees, estimate, cap, expected)
+        let table = [
+            // The estimate rose past what it pays: re-price.
+            (5, 5, (100, 10), (300, 20), 1_000, Bump::To(300, 20)),
+            (5, 5, (100, 10), (110, 11), 1_000, Bump::To(125, 12)),
+            // Capped at the ceiling, as long as that is still a real increase.
+            (5, 5, (100, 10), (300, 20), 150, Bump::To(150, 20)),
+            (5, 5, (100, 10), (300, 20), 105, Bump::Hold(Ceiling)),
+            (5, 5, (100, 10), (300, 20), 100, Bump::Hold(Ceiling)),
+            // It already pays what the node asks: something else holds it.
+            (5, 5, (100, 10), (100, 10), 1_000, Bump::Hold(PriceIsNotWhy)),
+            (5, 5, (100, 10), (90, 5), 1_000, Bump::Hold(PriceIsNotWhy)),
+            // An earlier nonce is not mined: this one cannot go first at any price.
+            (6, 5, (100, 10), (300, 20), 1_000, Bump::Hold(BehindEarlierNonce)),
+        ];
+        for (nonce, latest, previous, estimate, cap, want) in table {
+            assert_eq!(
+                bump_decision(nonce, latest, previous, estimate, cap),
+                want,
+                "{previous:?} {estimate:?} cap {cap}"
+            );
+        }
+        let ceiling = FeeCeiling { absolute: Some(500), base_fee_multiple: 3 };
+        assert_eq!(ceiling.at(100), 300);
+        assert_eq!(ceiling.at(1_000), 500);
+        assert_eq!(FeeCeiling::default().at(7), 70);
     }
 
     #[test]
