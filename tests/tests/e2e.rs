@@ -727,19 +727,26 @@ async fn raise_base_fee(chain: &Chain, fee: u128) -> Result {
     chain.mine().await
 }
 
-/// A settlement priced out by a rising base fee is replaced at a higher fee (same nonce) and lands once.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_stuck_settlement_is_replaced_at_a_higher_fee_and_lands_once() -> Result {
+/// A relayer with `settings` whose settlement of a paid 3 USDC session sits in the pool (automining
+/// off): chain, relayer, session, receiver and the settlement's max fee.
+async fn pending_settlement(settings: Settings) -> eyre::Result<(Chain, Relayer, Value, Address, u128)> {
     let chain = Chain::start().await?;
-    let relayer = Relayer::start(&chain, Settings { bump_after_secs: 1, ..Settings::default() }).await?;
+    let relayer = Relayer::start(&chain, settings).await?;
     let session = relayer.api.create(&session_body(DEST, Some("3.00"), None, None)).await?;
     let receiver = relayer.api.set_evm(&session).await?;
     chain.pay_unmined(receiver, usdc(3)).await?;
     chain.mine().await?;
-
     wait_until(30, "the first broadcast", async || Ok(pending_fee(&chain, relayer.signer).await?.is_some()))
         .await?;
     let first = pending_fee(&chain, relayer.signer).await?.unwrap_or_default();
+    Ok((chain, relayer, session, receiver, first))
+}
+
+/// A settlement priced out by a rising base fee is replaced at a higher fee (same nonce) and lands once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stuck_settlement_is_replaced_at_a_higher_fee_and_lands_once() -> Result {
+    let (chain, relayer, session, receiver, first) =
+        pending_settlement(Settings { bump_after_secs: 1, ..Settings::default() }).await?;
     raise_base_fee(&chain, first * 3).await?; // the settlement no longer pays enough
     wait_until(30, "a fee bump", async || {
         Ok(pending_fee(&chain, relayer.signer).await?.is_some_and(|f| f > first))
@@ -762,16 +769,8 @@ async fn a_stuck_settlement_is_replaced_at_a_higher_fee_and_lands_once() -> Resu
 /// transaction was re-priced ×1.25 every `bump_after` without end.
 #[tokio::test(flavor = "multi_thread")]
 async fn fee_bumps_stop_at_the_ceiling_and_when_price_is_not_why() -> Result {
-    let chain = Chain::start().await?;
     let settings = Settings { bump_after_secs: 1, max_fee_gwei: Some(5), ..Settings::default() };
-    let relayer = Relayer::start(&chain, settings).await?;
-    let session = relayer.api.create(&session_body(DEST, Some("3.00"), None, None)).await?;
-    let receiver = relayer.api.set_evm(&session).await?;
-    chain.pay_unmined(receiver, usdc(3)).await?;
-    chain.mine().await?;
-    wait_until(30, "the first broadcast", async || Ok(pending_fee(&chain, relayer.signer).await?.is_some()))
-        .await?;
-    let first = pending_fee(&chain, relayer.signer).await?.unwrap_or_default();
+    let (chain, relayer, _, _, first) = pending_settlement(settings).await?;
 
     // Not mining is not a price problem: several bump periods pass without a replacement.
     tokio::time::sleep(Duration::from_secs(3)).await;
