@@ -396,7 +396,7 @@ impl Engine {
             updated_at: unix_now(),
         };
         if let Err(error) = self.apply(&work.session_id, SessionEvent::Work(record), None) {
-            tracing::warn!(session_id = %work.session_id, %error, "recording work state failed");
+            tracing::warn!(session_id = %work.session_id, error = %relayer_chain::causes(&error), "recording work state failed");
         }
     }
 
@@ -517,7 +517,7 @@ impl Engine {
             // `apply` takes expired sessions out of the queue; a failure leaves them in for a retry.
             for id in due {
                 if let Err(error) = self.apply(&id, SessionEvent::Tick { now }, None) {
-                    tracing::warn!(session_id = %id, %error, "expiry failed; will retry");
+                    tracing::warn!(session_id = %id, error = %relayer_chain::causes(&error), "expiry failed; will retry");
                 }
             }
             tokio::select! {

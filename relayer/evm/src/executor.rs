@@ -27,7 +27,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
     sol_types::SolCall,
 };
-use relayer_chain::{EventSink, Work, WorkReport, WorkResult};
+use relayer_chain::{EventSink, Throttle, Work, WorkReport, WorkResult, causes};
 use relayer_types::{Action, SessionId};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -284,6 +284,7 @@ pub(crate) async fn run(
         next_nonce: None,
         mined: BTreeMap::new(),
         held: HashMap::new(),
+        throttle: Throttle::new(crate::watcher::WARN_WINDOW),
     };
     executor.run(jobs, cancel).await;
 }
@@ -306,6 +307,8 @@ struct Executor {
     mined: BTreeMap<u64, u64>,
     /// Stuck nonces not re-priced, and why (so each reason is said once).
     held: HashMap<u64, HoldReason>,
+    /// Repeated warnings are said once per window.
+    throttle: Throttle,
 }
 
 impl Executor {
@@ -475,7 +478,9 @@ impl Executor {
             // Re-announcing bytes the node already has is the expected case after a restart.
             Err(RpcFailure::Rpc(e)) if is_known(&e.to_string()) => {}
             Err(error) => {
-                tracing::warn!(chain_id = chain.spec.chain_id, tx_hash = %attempt.tx_hash, %error, "broadcast failed; will retry");
+                if let Some(suppressed) = self.throttle.allow("broadcast", std::time::Instant::now()) {
+                    tracing::warn!(chain_id = chain.spec.chain_id, tx_hash = %attempt.tx_hash, error = %causes(&error), suppressed, "broadcast failed; will retry");
+                }
                 return;
             }
         }
@@ -487,7 +492,9 @@ impl Executor {
             return;
         }
         if let Err(error) = self.check_in_flight().await {
-            tracing::warn!(chain_id = self.chain.spec.chain_id, %error, "checking pending transactions failed");
+            if let Some(suppressed) = self.throttle.allow("check", std::time::Instant::now()) {
+                tracing::warn!(chain_id = self.chain.spec.chain_id, error = %causes(&error), suppressed, "checking pending transactions failed");
+            }
             // The node may have forgotten what we sent; ask it again next time.
             self.next_nonce = None;
         }
@@ -500,8 +507,10 @@ impl Executor {
         let nonces: Vec<u64> = self.in_flight.keys().copied().collect();
         for nonce in nonces {
             // Each transaction on its own: one failed call must not hold up the others.
-            if let Err(error) = self.check_one(nonce, latest, head).await {
-                tracing::warn!(chain_id = chain.spec.chain_id, nonce, %error, "checking a pending transaction failed; retrying");
+            if let Err(error) = self.check_one(nonce, latest, head).await
+                && let Some(suppressed) = self.throttle.allow("check one", std::time::Instant::now())
+            {
+                tracing::warn!(chain_id = chain.spec.chain_id, nonce, error = %causes(&error), suppressed, "checking a pending transaction failed; retrying");
             }
         }
         Ok(())

@@ -15,7 +15,7 @@ use alloy::{
     sol,
     sol_types::SolEvent,
 };
-use relayer_chain::{ChainEvent, EventSink, SinkError};
+use relayer_chain::{ChainEvent, EventSink, SinkError, Throttle, causes};
 use relayer_store::{Cursor, StoreError};
 use relayer_types::{Deposit, EventId, Outcome, SessionId, Settlement};
 use tokio_util::sync::CancellationToken;
@@ -45,6 +45,24 @@ pub enum WatchError {
     /// The node returned something inconsistent (a missing block); retried.
     #[error("inconsistent node answer: {0}")]
     Inconsistent(String),
+}
+
+/// The longest pause between two tries of a failing step: short, so that a recovered RPC is noticed
+/// within seconds, not half a minute.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(4);
+
+/// A repeated warning is logged at most once per this window (with the count held back).
+pub const WARN_WINDOW: Duration = Duration::from_secs(30);
+
+/// The pause after another failure: doubled from the poll interval, at most [`MAX_BACKOFF`].
+pub fn next_backoff(previous: Duration, base: Duration) -> Duration {
+    previous.saturating_mul(2).clamp(base.min(MAX_BACKOFF), MAX_BACKOFF)
+}
+
+/// `delay` spread by up to ±20%, so the watchers and senders of many relayers do not retry in step.
+pub fn jittered(delay: Duration) -> Duration {
+    let spread: f64 = rand::random_range(0.8..1.2);
+    delay.mul_f64(spread)
 }
 
 /// How many blocks back a reorg is searched for before giving up and re-reading from there.
@@ -129,18 +147,27 @@ pub fn filter(chain: &EvmChain, from: u64, to: u64) -> Filter {
 
 /// Runs the watcher of `chain` until `cancel`. Failures are logged and retried with capped backoff.
 pub async fn run(chain: Arc<EvmChain>, sink: Arc<dyn EventSink>, cancel: CancellationToken) {
+    let chain_id = chain.spec.chain_id;
     let mut backoff = chain.spec.poll_interval;
+    let mut failing = false;
+    let throttle = Throttle::new(WARN_WINDOW);
     loop {
         let delay = match step(&chain, sink.as_ref()).await {
-            Ok(true) => Duration::ZERO,
-            Ok(false) => {
+            Ok(more) => {
+                if std::mem::take(&mut failing) {
+                    tracing::info!(chain_id, "watcher recovered");
+                    throttle.clear("watcher step");
+                }
                 backoff = chain.spec.poll_interval;
-                chain.spec.poll_interval
+                if more { Duration::ZERO } else { chain.spec.poll_interval }
             }
             Err(error) => {
-                tracing::warn!(chain_id = chain.spec.chain_id, %error, "watcher step failed; retrying");
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-                backoff
+                failing = true;
+                if let Some(suppressed) = throttle.allow("watcher step", std::time::Instant::now()) {
+                    tracing::warn!(chain_id, error = %causes(&error), suppressed, "watcher step failed; retrying");
+                }
+                backoff = next_backoff(backoff, chain.spec.poll_interval);
+                jittered(backoff)
             }
         };
         tokio::select! {
@@ -235,4 +262,30 @@ async fn rollback(chain: &EvmChain, sink: &dyn EventSink, cursor: Cursor) -> Res
     store.set_cursor(chain_id, Cursor { block: fork, hash }, &[(fork, hash)])?;
     chain.processed.send_replace(fork);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_poll_interval_and_stays_short() {
+        let base = Duration::from_millis(200);
+        let mut delay = base;
+        let mut seen = vec![];
+        for _ in 0..8 {
+            delay = next_backoff(delay, base);
+            seen.push(delay.as_millis());
+        }
+        assert_eq!(seen, vec![400, 800, 1600, 3200, 4000, 4000, 4000, 4000]);
+        assert_eq!(
+            next_backoff(Duration::from_secs(10), Duration::from_secs(10)),
+            MAX_BACKOFF,
+            "a long poll interval is capped too"
+        );
+        for _ in 0..100 {
+            let j = jittered(Duration::from_secs(1));
+            assert!(j >= Duration::from_millis(800) && j <= Duration::from_millis(1200), "{j:?}");
+        }
+    }
 }
