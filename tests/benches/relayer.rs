@@ -160,6 +160,7 @@ fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
             max_block_range: 1000,
             rpc_timeout: Duration::from_secs(1),
             fee_ceiling: Default::default(),
+            lag_budget_blocks: 20,
         },
         store,
         sender,

@@ -118,6 +118,7 @@ async fn setup(confirmations: u64) -> std::result::Result<Setup, Box<dyn std::er
         max_block_range: 3,
         rpc_timeout: Duration::from_secs(10),
         fee_ceiling: Default::default(),
+        lag_budget_blocks: 20,
     };
     Ok(Setup { _anvil: anvil, provider, usdc, spec })
 }

@@ -118,6 +118,8 @@ pub struct ChainStats {
     pub resent_after_reorg: u64,
     /// Stuck transactions left at their price (see the logs for why).
     pub bumps_held: u64,
+    /// How far the watcher may fall behind the head before the relayer reports itself not ready.
+    pub lag_budget: u64,
 }
 
 impl ChainStats {

@@ -184,6 +184,28 @@ impl Engine {
         self.chains.get(&chain_id).ok_or(EngineError::ChainNotConfigured(chain_id))
     }
 
+    /// What keeps the relayer from being ready (empty: ready): a store that cannot take durable writes,
+    /// a watcher further behind its chain's head than its budget, or a chain not reached yet.
+    pub fn readiness(&self) -> Vec<String> {
+        let mut problems = vec![];
+        if let Err(error) = self.store.probe() {
+            problems.push(format!("store cannot write: {}", relayer_chain::causes(&error)));
+        }
+        for (id, chain) in &self.chains {
+            let stats = chain.stats();
+            if stats.head == 0 {
+                problems.push(format!("chain {id}: no block seen yet"));
+            } else if stats.lag() > stats.lag_budget {
+                problems.push(format!(
+                    "chain {id}: watcher {} blocks behind the head (budget {})",
+                    stats.lag(),
+                    stats.lag_budget
+                ));
+            }
+        }
+        problems
+    }
+
     /// Sessions by status, as the store keeps them (in the same transaction as every session write).
     pub fn status_counts(&self) -> Result<HashMap<SessionStatus, u64>, EngineError> {
         Ok(self.store.status_counts()?)

@@ -82,6 +82,8 @@ pub struct ChainSpec {
     pub rpc_timeout: Duration,
     /// The most a transaction may pay per gas on this chain.
     pub fee_ceiling: executor::FeeCeiling,
+    /// Blocks the watcher may lag behind the head before the relayer reports itself not ready.
+    pub lag_budget_blocks: u64,
 }
 
 /// The key that signs this chain's transactions, and how its executor is tuned.
@@ -249,6 +251,7 @@ impl Chain for EvmChain {
             broadcasts: self.stats.broadcasts.load(Ordering::Relaxed),
             resent_after_reorg: self.stats.resent_after_reorg.load(Ordering::Relaxed),
             bumps_held: self.stats.bumps_held.load(Ordering::Relaxed),
+            lag_budget: self.spec.lag_budget_blocks,
         }
     }
 

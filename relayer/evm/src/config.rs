@@ -54,6 +54,9 @@ pub struct ChainConfig {
     /// ... nor more than this multiple of the latest base fee.
     #[serde(default = "default_base_fee_multiple")]
     pub max_fee_base_fee_multiple: u64,
+    /// Blocks the watcher may lag behind the head before `/readyz` fails.
+    #[serde(default = "default_lag_budget")]
+    pub lag_budget_blocks: u64,
 }
 
 /// One token of a chain.
@@ -108,6 +111,9 @@ const fn default_range() -> u64 {
 const fn default_rpc_timeout_ms() -> u64 {
     10_000
 }
+const fn default_lag_budget() -> u64 {
+    20
+}
 const fn default_base_fee_multiple() -> u64 {
     10
 }
@@ -138,6 +144,7 @@ impl ChainConfig {
             rpc_timeout_ms: default_rpc_timeout_ms(),
             max_fee_gwei: None,
             max_fee_base_fee_multiple: default_base_fee_multiple(),
+            lag_budget_blocks: default_lag_budget(),
         }
     }
 
@@ -207,6 +214,7 @@ impl ChainConfig {
                     f("max_fee_base_fee_multiple"),
                 )?,
             },
+            lag_budget_blocks: at_least(self.lag_budget_blocks, 1, f("lag_budget_blocks"))?,
         })
     }
 }

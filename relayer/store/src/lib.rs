@@ -6,6 +6,7 @@
 
 pub mod conformance;
 mod flusher;
+mod recovering;
 mod sled_store;
 
 use std::collections::HashMap;
@@ -13,7 +14,7 @@ use std::collections::HashMap;
 use relayer_types::{B256, ChainAddress, Session, SessionId, SessionStatus};
 use serde::{Deserialize, Serialize};
 
-pub use sled_store::SledStore;
+pub use recovering::SledStore;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +102,9 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T
 pub trait Store: ChainStore {
     /// Stores a new session durably. Fails with `AlreadyExists` if the id is taken.
     fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
+
+    /// Writes and flushes a marker: whether the store can take durable writes right now (readiness).
+    fn probe(&self) -> Result<(), StoreError>;
 
     /// Like [`Store::insert_session`], for async callers: resolves once the session is durable, without
     /// holding a thread while it waits, so concurrent creations can share one flush. The default runs
@@ -222,4 +226,9 @@ pub fn update_session_with_events<E>(
             return Ok(value);
         }
     }
+}
+
+/// Now in unix seconds, big-endian (the probe marker).
+pub(crate) fn unix_now_bytes() -> [u8; 8] {
+    relayer_types::unix_now().to_be_bytes()
 }

@@ -59,9 +59,10 @@ fn decode_session(bytes: &[u8]) -> Result<Versioned<Session>, StoreError> {
 }
 const SCHEMA_KEY: &[u8] = b"schema";
 
-/// sled-backed [`Store`]. Clones share one database and one flush thread.
-#[derive(Debug, Clone)]
-pub struct SledStore {
+/// One open sled database: the [`Store`] itself. [`crate::SledStore`] wraps it to reopen it after an
+/// I/O failure (sled keeps failing after one until reopened).
+#[derive(Debug)]
+pub(crate) struct SledDb {
     flusher: std::sync::Arc<Flusher>,
     sessions: sled::Tree,
     receivers: sled::Tree,
@@ -203,17 +204,16 @@ fn send_key(chain_id: u64, key: &[u8]) -> Vec<u8> {
     [&chain_id.to_be_bytes()[..], key].concat()
 }
 
-impl SledStore {
+impl SledDb {
     /// Opens (or creates) the store in the folder `path`. sled releases its file lock from a
     /// background thread after the previous handle is dropped, so a prompt reopen (a restart in the
     /// same process, or right after the previous process exited) waits briefly for the lock.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        const LOCK_WAIT: Duration = Duration::from_secs(10);
+    pub(crate) fn open(path: impl AsRef<Path>, lock_wait: Duration) -> Result<Self, StoreError> {
         let started = Instant::now();
         let db = loop {
             match sled::open(path.as_ref()) {
                 Err(sled::Error::Io(e))
-                    if e.kind() == ErrorKind::WouldBlock && started.elapsed() < LOCK_WAIT =>
+                    if e.kind() == ErrorKind::WouldBlock && started.elapsed() < lock_wait =>
                 {
                     std::thread::sleep(Duration::from_millis(50));
                 }
@@ -397,7 +397,7 @@ impl SledStore {
     }
 }
 
-impl Store for SledStore {
+impl Store for SledDb {
     fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
         self.insert_unflushed(session)?;
         self.flush()
@@ -408,6 +408,11 @@ impl Store for SledStore {
         // waits for that without holding a runtime worker, and concurrent creations share the flush.
         let written = self.insert_unflushed(session).map(|()| self.flusher.durable());
         Box::pin(async move { written?.await })
+    }
+
+    fn probe(&self) -> Result<(), StoreError> {
+        self.meta.insert(b"probe", &crate::unix_now_bytes()[..]).map_err(backend)?;
+        self.flush()
     }
 
     fn session(&self, id: &SessionId) -> Result<Option<Versioned<Session>>, StoreError> {
@@ -534,7 +539,7 @@ impl Store for SledStore {
     }
 }
 
-impl ChainStore for SledStore {
+impl ChainStore for SledDb {
     fn cursor(&self, chain_id: u64) -> Result<Option<Cursor>, StoreError> {
         self.cursors.get(chain_id.to_be_bytes()).map_err(backend)?.map(|v| decode(&v)).transpose()
     }
@@ -611,7 +616,7 @@ mod tests {
         paid.deposits.push(deposit(8453, 12));
         write_schema_1(dir.path(), &[waiting.clone(), paid.clone()]);
 
-        let store = SledStore::open(dir.path()).expect("open migrates");
+        let store = SledDb::open(dir.path(), Duration::from_secs(10)).expect("open migrates");
         assert_eq!(store.expiring_sessions().expect("expiring"), vec![(77, waiting.id)]);
         assert_eq!(store.unsettled_sessions().expect("unsettled"), vec![paid.clone()]);
         assert_eq!(store.sessions_touched_since(8453, 12).expect("touched"), vec![paid.clone()]);
@@ -622,7 +627,7 @@ mod tests {
         drop(store);
 
         // Reopening does not index twice.
-        let store = SledStore::open(dir.path()).expect("reopen");
+        let store = SledDb::open(dir.path(), Duration::from_secs(10)).expect("reopen");
         assert_eq!(store.status_counts().expect("counts").get(&SessionStatus::Processing), Some(&1));
     }
 
@@ -644,7 +649,7 @@ mod tests {
                 .expect("count");
             db.flush().expect("flush");
         }
-        let store = SledStore::open(dir.path()).expect("opens");
+        let store = SledDb::open(dir.path(), Duration::from_secs(10)).expect("opens");
         let read = store.session(&paid.id).expect("read").expect("present");
         assert_eq!((read.version, read.value.clone()), (4, paid.clone()));
         assert_eq!(store.status_counts().expect("counts").get(&SessionStatus::Processing), Some(&1));
@@ -663,7 +668,7 @@ mod tests {
     #[test]
     fn a_record_from_a_newer_build_is_refused_not_misread() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SledStore::open(dir.path()).expect("create");
+        let store = SledDb::open(dir.path(), Duration::from_secs(10)).expect("create");
         let s = session(5);
         let newer = encode(&Record { version: 1, schema: SCHEMA + 1, value: &s }).expect("encode");
         store.sessions.insert(s.id.as_bytes(), newer).expect("insert");
@@ -677,13 +682,13 @@ mod tests {
     #[test]
     fn a_store_from_a_newer_build_is_refused_with_the_versions_named() {
         let dir = tempfile::tempdir().expect("tempdir");
-        drop(SledStore::open(dir.path()).expect("create"));
+        drop(SledDb::open(dir.path(), Duration::from_secs(10)).expect("create"));
         {
             let db = sled::open(dir.path()).expect("open raw");
             db.open_tree("meta").expect("meta").insert(SCHEMA_KEY, &9u32.to_be_bytes()[..]).expect("write");
             db.flush().expect("flush");
         }
-        let error = SledStore::open(dir.path()).expect_err("must refuse");
+        let error = SledDb::open(dir.path(), Duration::from_secs(10)).expect_err("must refuse");
         assert!(matches!(error, StoreError::Schema { found: 9, supported: SCHEMA }), "{error:?}");
         assert!(
             error.to_string().contains("schema version 9, newer than this relayer supports (3)"),

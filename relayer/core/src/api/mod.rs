@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sessions/{id}/check", put(check_session))
         .route("/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(no_route)
         .method_not_allowed_fallback(no_route)
@@ -272,6 +273,20 @@ async fn check_session(
 
 async fn openapi_json() -> Json<&'static Value> {
     Json(openapi::document())
+}
+
+/// Readiness: 200 when the store takes durable writes and every watcher is within its lag budget,
+/// else 503 naming each problem. (`/healthz` is liveness: the process serves.)
+async fn readyz(State(state): State<AppState>) -> Response {
+    let engine = Arc::clone(&state.engine);
+    let problems =
+        tokio::task::spawn_blocking(move || engine.readiness()).await.unwrap_or_else(|e| vec![e.to_string()]);
+    if problems.is_empty() {
+        (StatusCode::OK, Json(json!({ "status": "ready" }))).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "not_ready", "problems": problems })))
+            .into_response()
+    }
 }
 
 async fn healthz() -> Json<Value> {
