@@ -421,3 +421,17 @@ pub fn session_body(
     }
     body
 }
+
+/// Polls `done` every 100 ms until it says yes, failing after `secs` with `what` named.
+pub async fn wait_until(
+    secs: u64,
+    what: &str,
+    mut done: impl AsyncFnMut() -> eyre::Result<bool>,
+) -> eyre::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while !done().await? {
+        eyre::ensure!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}

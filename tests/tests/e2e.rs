@@ -7,7 +7,7 @@ use alloy::{
     providers::Provider,
     sol_types::SolCall,
 };
-use e2e::{API_KEY, Api, Auth, Chain, DEST, REFUND, Relayer, Settings, session_body, usdc};
+use e2e::{API_KEY, Api, Auth, Chain, DEST, REFUND, Relayer, Settings, session_body, usdc, wait_until};
 use relayer_devnet::{
     BASE_USDC,
     bindings::{PullAllowanceTarget, RevertingTarget},
@@ -555,15 +555,6 @@ async fn spawn_relayer(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(child)
-}
-
-async fn wait_until(secs: u64, what: &str, mut done: impl AsyncFnMut() -> eyre::Result<bool>) -> Result {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while !done().await? {
-        eyre::ensure!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,8 +1,8 @@
 //! Faults an operator meets: a full disk. (Reorgs, SIGTERM and stuck transactions are in `e2e.rs`.)
 
-use std::{path::PathBuf, time::Duration};
+use std::path::PathBuf;
 
-use e2e::{API_KEY, Api, Auth, Chain, DEST, Settings, session_body, usdc};
+use e2e::{API_KEY, Api, Auth, Chain, DEST, Settings, session_body, usdc, wait_until};
 use reqwest::Method;
 
 type Result = eyre::Result<()>;
@@ -52,19 +52,6 @@ async fn create(api: &Api) -> eyre::Result<e2e::Answer> {
         .await
 }
 
-async fn wait_for_status(
-    secs: u64,
-    what: &str,
-    mut probe: impl AsyncFnMut() -> eyre::Result<bool>,
-) -> Result {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while !probe().await? {
-        eyre::ensure!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
-}
-
 /// While the disk is full, writes fail in the API's envelope and `/readyz` says why (`/healthz`, the
 /// liveness probe, still answers); once space is freed the same process writes again, becomes ready,
 /// and delivers, with everything acknowledged before still there. Before, sled stayed failed until a
@@ -82,12 +69,12 @@ async fn a_full_disk_fails_writes_and_readiness_then_the_same_process_recovers()
     let node = relayer_node::start(relayer_devnet::config(&params, &key)?).await?;
     let api = Api::new(format!("http://{}", node.addr));
     let ready = async || Ok(api.send(Method::GET, "/readyz", None, None, Auth::None).await?.status == 200);
-    wait_for_status(30, "ready", ready).await?;
+    wait_until(30, "ready", ready).await?;
     let before = create(&api).await?;
     assert_eq!(before.status, 201);
 
     let filler = disk.fill()?;
-    wait_for_status(30, "a failing create", async || Ok(create(&api).await?.status == 500)).await?;
+    wait_until(30, "a failing create", async || Ok(create(&api).await?.status == 500)).await?;
     let failed = create(&api).await?;
     assert_eq!(
         (failed.status, failed.body["error"]["type"].as_str()),
@@ -105,8 +92,8 @@ async fn a_full_disk_fails_writes_and_readiness_then_the_same_process_recovers()
     );
 
     std::fs::remove_file(filler)?;
-    wait_for_status(30, "creates succeeding again", async || Ok(create(&api).await?.status == 201)).await?;
-    wait_for_status(30, "ready again", ready).await?;
+    wait_until(30, "creates succeeding again", async || Ok(create(&api).await?.status == 201)).await?;
+    wait_until(30, "ready again", ready).await?;
     let id = before.body["session"]["sessionId"].as_str().unwrap_or_default().to_owned();
     assert_eq!(api.get(&id).await?["status"], "requires_payment_method", "acknowledged before, still there");
     let session = api.create(&session_body(DEST, Some("2.00"), None, None)).await?;
