@@ -134,6 +134,8 @@ pub struct Engine {
     receivers: RwLock<HashMap<ChainAddress, SessionId>>,
     expiries: Mutex<BTreeSet<(u64, SessionId)>>,
     deliveries: Mutex<Counts>,
+    /// Settlements reorganised away after they counted, by chain and outcome.
+    orphaned: Mutex<Counts>,
     reports: Mutex<Counts>,
     /// Work to submit again once its time comes.
     retries: Mutex<Vec<(Instant, Work)>>,
@@ -159,6 +161,7 @@ impl Engine {
             receivers: RwLock::default(),
             expiries: Mutex::default(),
             deliveries: Mutex::default(),
+            orphaned: Mutex::default(),
             reports: Mutex::default(),
             retries: Mutex::default(),
             unsettled: Mutex::default(),
@@ -214,6 +217,11 @@ impl Engine {
     /// Settlements seen, by chain and outcome.
     pub fn delivery_counts(&self) -> Counts {
         lock(&self.deliveries).clone()
+    }
+
+    /// Settlements reorganised away after they counted, by chain and outcome.
+    pub fn orphaned_counts(&self) -> Counts {
+        lock(&self.orphaned).clone()
     }
 
     /// Work reports received, by chain and result.
@@ -367,11 +375,7 @@ impl Engine {
                 }
                 ChainEvent::Settled { session, settlement } => {
                     let tx = settlement.event.tx_hash;
-                    let outcome = match settlement.outcome {
-                        relayer_types::Outcome::Delivered => "delivered",
-                        relayer_types::Outcome::Bounced => "bounced",
-                        relayer_types::Outcome::Refunded => "refunded",
-                    };
+                    let outcome = outcome_name(settlement.outcome);
                     match self.apply_event(&session, SessionEvent::Settled(settlement), Some(tx)) {
                         Err(EngineError::NotFound) => continue,
                         Err(e) => return Err(e),
@@ -550,6 +554,15 @@ impl Engine {
     }
 }
 
+/// The metrics label of a settlement outcome.
+const fn outcome_name(outcome: relayer_types::Outcome) -> &'static str {
+    match outcome {
+        relayer_types::Outcome::Delivered => "delivered",
+        relayer_types::Outcome::Bounced => "bounced",
+        relayer_types::Outcome::Refunded => "refunded",
+    }
+}
+
 /// What to do with funds of `token` that arrived at `session`'s receiver on `chain_id`: deliver them
 /// if they are what the session expects and it has not expired; otherwise refund them (expired
 /// sessions, and tokens or chains the session cannot use: the router allows it after expiry, or at
@@ -575,7 +588,9 @@ impl EventSink for Engine {
     }
 
     fn reorg(&self, chain_id: u64, from_block: u64) -> BoxFuture<'_, Result<(), SinkError>> {
-        Box::pin(async move { self.reorg_from(chain_id, from_block).map_err(|e| SinkError(e.to_string())) })
+        Box::pin(
+            async move { self.reorg_from(chain_id, from_block).await.map_err(|e| SinkError(e.to_string())) },
+        )
     }
 
     fn report(&self, report: WorkReport) -> BoxFuture<'_, ()> {
@@ -584,24 +599,28 @@ impl EventSink for Engine {
 }
 
 impl Engine {
-    fn reorg_from(&self, chain_id: u64, from_block: u64) -> Result<(), EngineError> {
+    async fn reorg_from(&self, chain_id: u64, from_block: u64) -> Result<(), EngineError> {
         let mut orphaned = vec![];
+        let mut unsettled = vec![];
         for s in self.store.sessions_touched_since(chain_id, from_block)? {
-            for d in &s.deposits {
-                if d.event.chain_id == chain_id && d.event.block_number >= from_block {
-                    orphaned.push((s.id, d.event));
-                }
-            }
-            if s.settlements
-                .iter()
-                .any(|x| x.event.chain_id == chain_id && x.event.block_number >= from_block)
-            {
-                tracing::error!(session_id = %s.id, chain_id, from_block, "a settlement was reorganised away; deeper than the confirmations allow for");
+            let gone = |e: &relayer_types::EventId| e.chain_id == chain_id && e.block_number >= from_block;
+            orphaned.extend(s.deposits.iter().filter(|d| gone(&d.event)).map(|d| (s.id, d.event)));
+            for x in s.settlements.iter().filter(|x| gone(&x.event)) {
+                unsettled.push((s.id, x.event, x.token, x.outcome));
             }
         }
         for (id, event) in orphaned {
             tracing::warn!(session_id = %id, chain_id, tx_hash = %event.tx_hash, "deposit orphaned by reorg");
             self.apply(&id, SessionEvent::DepositOrphaned(event), Some(event.tx_hash))?;
+        }
+        for (id, event, token, outcome) in unsettled {
+            // Deeper than the confirmations allowed for: the funds may be back in the receiver. Nothing
+            // may be stranded: record it, say it loudly, and settle again (the simulation finds out
+            // whether the chain re-included the old settlement instead).
+            tracing::error!(session_id = %id, chain_id, tx_hash = %event.tx_hash, from_block, "a settlement was reorganised away; settling again");
+            *lock(&self.orphaned).entry((chain_id, outcome_name(outcome))).or_default() += 1;
+            let session = self.apply(&id, SessionEvent::SettlementOrphaned(event), Some(event.tx_hash))?;
+            self.schedule(&session, chain_id, token).await;
         }
         Ok(())
     }

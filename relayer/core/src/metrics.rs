@@ -77,6 +77,16 @@ pub fn render(engine: &Engine, http: &HttpCounters) -> String {
     );
     family(
         &mut out,
+        "relayer_deliveries_orphaned_total",
+        "counter",
+        "Settlements reorganised away after they counted (subtract from relayer_deliveries_total); each is settled again. Alert on any.",
+        engine
+            .orphaned_counts()
+            .into_iter()
+            .map(|((c, o), n)| (format!("chain_id=\"{c}\",outcome=\"{o}\""), n)),
+    );
+    family(
+        &mut out,
         "relayer_work_reports_total",
         "counter",
         "What chains reported about delivery work, by chain and result.",

@@ -325,6 +325,47 @@ async fn a_reorg_orphans_only_deposits_at_or_above_the_fork() {
 }
 
 #[tokio::test]
+async fn a_delivery_reorganised_away_is_counted_settled_again_and_replaced() {
+    let s = setup();
+    let (session, _) = waiting(&s, 1);
+    EventSink::apply(&s.engine, BASE, vec![deposit(session.id, USDC, 5)]).await.expect("deposit");
+    s.chain.take();
+    let settled = |block: u64, tx: u8| ChainEvent::Settled {
+        session: session.id,
+        settlement: Settlement {
+            event: EventId { tx_hash: B256::repeat_byte(tx).into(), ..event(block, 1) },
+            token: USDC,
+            outcome: Outcome::Delivered,
+            amount: U256::from(10_000_000u64),
+            delivered: U256::from(10_000_000u64),
+            refunded: U256::ZERO,
+        },
+    };
+    EventSink::apply(&s.engine, BASE, vec![settled(8, 0xa1)]).await.expect("settled");
+    assert_eq!(stored(&s, &session.id).status, SessionStatus::Succeeded);
+
+    // A reorg deeper than the confirmations takes the settlement's block (not the deposit's).
+    EventSink::reorg(&s.engine, BASE, 7).await.expect("reorg");
+    let after = stored(&s, &session.id);
+    assert_eq!(after.status, SessionStatus::Succeeded, "terminal statuses never change");
+    assert_eq!(after.destination.delivery, None, "the vanished delivery is not shown as done");
+    assert_eq!(s.engine.orphaned_counts().get(&(BASE, "delivered")), Some(&1), "operators can alert on it");
+    let queued = s.chain.take();
+    assert_eq!(queued.len(), 1, "settled again: nothing stranded in the receiver");
+    assert_eq!(queued[0].action, Action::Settle { token: USDC });
+
+    // The new settlement lands: it is the delivery now.
+    EventSink::apply(&s.engine, BASE, vec![settled(9, 0xa2)]).await.expect("settled again");
+    let done = stored(&s, &session.id);
+    assert_eq!(done.destination.delivery.map(|d| d.tx_hash), Some(B256::repeat_byte(0xa2).into()));
+    let metrics = relayer_core::metrics::render(&s.engine, &Default::default());
+    assert!(
+        metrics.contains("relayer_deliveries_orphaned_total{chain_id=\"8453\",outcome=\"delivered\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
 async fn sessions_holding_unsettled_funds_are_requeued_after_a_restart() {
     let s = setup();
     let (session, _) = waiting(&s, 1);

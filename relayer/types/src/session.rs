@@ -363,6 +363,8 @@ pub enum SessionEvent {
     DepositOrphaned(EventId),
     /// The router settled funds of this session.
     Settled(Settlement),
+    /// A settlement's block was reorganised away (deeper than the confirmations allowed for).
+    SettlementOrphaned(EventId),
     /// Delivery work changed state.
     Work(WorkRecord),
     /// The clock passed `now`.
@@ -406,6 +408,7 @@ impl Session {
             SessionEvent::DepositDetected(deposit) => self.record_deposit(deposit),
             SessionEvent::DepositOrphaned(id) => self.orphan_deposit(id),
             SessionEvent::Settled(settlement) => self.record_settlement(settlement),
+            SessionEvent::SettlementOrphaned(id) => self.orphan_settlement(id),
             SessionEvent::Work(record) => self.record_work(record),
             SessionEvent::Tick { now } => self.tick(now),
         };
@@ -474,15 +477,32 @@ impl Session {
             return false;
         }
         let delivery = |received| Delivery { tx_hash: settlement.event.tx_hash, received };
+        let (status, received) = match settlement.outcome {
+            Outcome::Delivered => (SessionStatus::Succeeded, settlement.delivered),
+            Outcome::Bounced | Outcome::Refunded => (SessionStatus::Bounced, settlement.refunded),
+        };
         if matches!(self.status, SessionStatus::Processing | SessionStatus::WaitingPayment) {
-            let (status, received) = match settlement.outcome {
-                Outcome::Delivered => (SessionStatus::Succeeded, settlement.delivered),
-                Outcome::Bounced | Outcome::Refunded => (SessionStatus::Bounced, settlement.refunded),
-            };
             self.status = status;
+            self.destination.delivery = Some(delivery(received));
+        } else if self.status == status && self.destination.delivery.is_none() {
+            // The delivery that made this status was reorganised away; this one replaces it.
             self.destination.delivery = Some(delivery(received));
         }
         self.settlements.push(settlement);
+        true
+    }
+
+    /// A settlement vanished in a reorg. The status stays (terminal statuses never change), but the
+    /// delivery it recorded no longer exists: it is cleared until a new settlement lands.
+    fn orphan_settlement(&mut self, id: EventId) -> bool {
+        let before = self.settlements.len();
+        self.settlements.retain(|s| s.event != id);
+        if self.settlements.len() == before {
+            return false;
+        }
+        if self.destination.delivery.as_ref().is_some_and(|d| d.tx_hash == id.tx_hash) {
+            self.destination.delivery = None;
+        }
         true
     }
 
@@ -757,6 +777,32 @@ mod tests {
         stored.as_object_mut().map(|o| o.remove("work"));
         let read: Session = serde_json::from_value(stored).expect("decode");
         assert!(read.work.is_empty());
+    }
+
+    #[test]
+    fn a_delivery_reorganised_away_is_cleared_and_the_next_one_recorded_without_changing_the_status() {
+        let mut s = session(Processing);
+        s.apply(deposit(1)).ok();
+        s.apply(settled(2, Outcome::Delivered)).ok();
+        assert_eq!(s.status, Succeeded);
+        assert!(s.apply(SessionEvent::SettlementOrphaned(event(2))).is_ok_and(|a| a.changed));
+        assert_eq!((s.status, s.destination.delivery.clone(), s.settlements.len()), (Succeeded, None, 0));
+        assert!(s.apply(SessionEvent::SettlementOrphaned(event(2))).is_ok_and(|a| !a.changed), "replay");
+        let mut again = settled(3, Outcome::Delivered);
+        if let SessionEvent::Settled(st) = &mut again {
+            st.delivered = U256::from(9_990_000u64);
+        }
+        s.apply(again).ok();
+        assert_eq!(
+            s.destination.delivery,
+            Some(Delivery { tx_hash: B256::repeat_byte(3).into(), received: U256::from(9_990_000u64) })
+        );
+        // A later settlement never overwrites a delivery that stands, nor one of the other outcome.
+        s.apply(settled(4, Outcome::Delivered)).ok();
+        assert_eq!(s.destination.delivery.as_ref().map(|d| d.tx_hash), Some(B256::repeat_byte(3).into()));
+        let mut b = session(Bounced);
+        b.apply(settled(5, Outcome::Delivered)).ok();
+        assert_eq!(b.destination.delivery, None, "a delivery does not describe a bounced session");
     }
 
     #[test]
