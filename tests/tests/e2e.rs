@@ -780,6 +780,15 @@ async fn fee_bumps_stop_at_the_ceiling_and_when_price_is_not_why() -> Result {
         .find_map(|l| l.strip_prefix("relayer_fee_bumps_held_total{chain_id=\"8453\"} "))
         .and_then(|v| v.parse::<u64>().ok());
     assert!(held.is_some_and(|n| n >= 2), "price-is-not-why and the ceiling are counted: {held:?}");
+    let gauge = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}{{chain_id=\"8453\"}} "))?.parse::<u64>().ok())
+    };
+    assert_eq!(gauge("relayer_pending_transactions"), Some(1), "{metrics}");
+    assert!(gauge("relayer_oldest_pending_seconds").is_some_and(|s| s >= 4), "{metrics}");
+    assert_eq!(gauge("relayer_nonce_gap"), Some(0), "{metrics}");
+    assert!(metrics.contains("relayer_store_writable{} 1"), "{metrics}");
     relayer.node.shutdown().await;
     Ok(())
 }

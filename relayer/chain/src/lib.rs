@@ -120,6 +120,13 @@ pub struct ChainStats {
     pub bumps_held: u64,
     /// How far the watcher may fall behind the head before the relayer reports itself not ready.
     pub lag_budget: u64,
+    /// Transactions sent and not yet final.
+    pub pending: u64,
+    /// Seconds since the oldest of them was first signed (0 when none).
+    pub oldest_pending_secs: u64,
+    /// Nonces between the chain's next one and the lowest we hold: above 0, a nonce is missing and every
+    /// later transaction waits.
+    pub nonce_gap: u64,
 }
 
 impl ChainStats {

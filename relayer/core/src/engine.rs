@@ -187,11 +187,16 @@ impl Engine {
         self.chains.get(&chain_id).ok_or(EngineError::ChainNotConfigured(chain_id))
     }
 
+    /// Whether the store takes a durable write now.
+    pub fn store_probe(&self) -> Result<(), StoreError> {
+        self.store.probe()
+    }
+
     /// What keeps the relayer from being ready (empty: ready): a store that cannot take durable writes,
     /// a watcher further behind its chain's head than its budget, or a chain not reached yet.
     pub fn readiness(&self) -> Vec<String> {
         let mut problems = vec![];
-        if let Err(error) = self.store.probe() {
+        if let Err(error) = self.store_probe() {
             problems.push(format!("store cannot write: {}", relayer_chain::causes(&error)));
         }
         for (id, chain) in &self.chains {

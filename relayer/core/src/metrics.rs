@@ -50,9 +50,23 @@ fn family(
     }
 }
 
-/// Renders all metrics.
+/// Renders all metrics. Probes the store (a small durable write): call it off the async workers.
 pub fn render(engine: &Engine, http: &HttpCounters) -> String {
     let mut out = String::new();
+    let writable = match engine.store_probe() {
+        Ok(()) => 1,
+        Err(error) => {
+            tracing::warn!(error = %relayer_chain::causes(&error), "store probe failed");
+            0
+        }
+    };
+    family(
+        &mut out,
+        "relayer_store_writable",
+        "gauge",
+        "1 while the store takes durable writes.",
+        [(String::new(), writable)],
+    );
     let counts = engine.status_counts().unwrap_or_else(|error| {
         tracing::warn!(%error, "session counts unavailable for /metrics");
         Default::default()
@@ -92,7 +106,18 @@ pub fn render(engine: &Engine, http: &HttpCounters) -> String {
         "What chains reported about delivery work, by chain and result.",
         engine.report_counts().into_iter().map(|((c, r), n)| (format!("chain_id=\"{c}\",result=\"{r}\""), n)),
     );
-    let per_chain: [(&str, &str, &str, ReadStat); 5] = [
+    let per_chain: [(&str, &str, &str, ReadStat); 9] = [
+        ("relayer_watcher_lag_budget_blocks", "gauge", "Lag beyond which /readyz fails.", |s| s.lag_budget),
+        ("relayer_pending_transactions", "gauge", "Transactions sent and not yet final.", |s| s.pending),
+        ("relayer_oldest_pending_seconds", "gauge", "Age of the oldest transaction not yet final.", |s| {
+            s.oldest_pending_secs
+        }),
+        (
+            "relayer_nonce_gap",
+            "gauge",
+            "Nonces missing below the lowest one held (above 0: the key is stuck).",
+            |s| s.nonce_gap,
+        ),
         ("relayer_watcher_lag_blocks", "gauge", "Blocks between the chain head and the watcher.", |s| {
             s.lag()
         }),

@@ -53,6 +53,12 @@ pub struct Counters {
     pub resent_after_reorg: AtomicU64,
     /// Stuck transactions left at their price (behind an earlier nonce, price not the cause, ceiling).
     pub bumps_held: AtomicU64,
+    /// Transactions sent and not yet final.
+    pub pending: AtomicU64,
+    /// Unix seconds when the oldest of them was first signed (0: none).
+    pub oldest_pending_since: AtomicU64,
+    /// Nonces missing below the lowest one held.
+    pub nonce_gap: AtomicU64,
 }
 
 /// Static description of a chain, from config.
@@ -252,6 +258,12 @@ impl Chain for EvmChain {
             resent_after_reorg: self.stats.resent_after_reorg.load(Ordering::Relaxed),
             bumps_held: self.stats.bumps_held.load(Ordering::Relaxed),
             lag_budget: self.spec.lag_budget_blocks,
+            pending: self.stats.pending.load(Ordering::Relaxed),
+            oldest_pending_secs: match self.stats.oldest_pending_since.load(Ordering::Relaxed) {
+                0 => 0,
+                since => relayer_types::unix_now().saturating_sub(since),
+            },
+            nonce_gap: self.stats.nonce_gap.load(Ordering::Relaxed),
         }
     }
 

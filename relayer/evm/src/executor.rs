@@ -487,8 +487,22 @@ impl Executor {
         self.announced.insert(attempt.tx_hash);
     }
 
+    /// Publishes what is pending for `/metrics`.
+    fn publish(&self, latest: Option<u64>) {
+        let stats = &self.chain.stats;
+        stats.pending.store(self.in_flight.len() as u64, Ordering::Relaxed);
+        let oldest = self.in_flight.values().filter_map(|i| i.attempts.first().map(|a| a.signed_at)).min();
+        stats.oldest_pending_since.store(oldest.unwrap_or(0), Ordering::Relaxed);
+        if let Some(latest) = latest {
+            let lowest = self.in_flight.keys().next().copied();
+            stats.nonce_gap.store(lowest.map_or(0, |n| n.saturating_sub(latest)), Ordering::Relaxed);
+        }
+    }
+
     async fn poll(&mut self) {
         if self.in_flight.is_empty() {
+            self.publish(None);
+            self.chain.stats.nonce_gap.store(0, Ordering::Relaxed);
             return;
         }
         if let Err(error) = self.check_in_flight().await {
@@ -513,6 +527,7 @@ impl Executor {
                 tracing::warn!(chain_id = chain.spec.chain_id, nonce, error = %causes(&error), suppressed, "checking a pending transaction failed; retrying");
             }
         }
+        self.publish(Some(latest));
         Ok(())
     }
 

@@ -294,6 +294,9 @@ async fn healthz() -> Json<Value> {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let body = crate::metrics::render(&state.engine, &state.http);
+    let (engine, http) = (Arc::clone(&state.engine), Arc::clone(&state.http));
+    let body = tokio::task::spawn_blocking(move || crate::metrics::render(&engine, &http))
+        .await
+        .unwrap_or_else(|e| format!("# metrics failed: {e}\n"));
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
