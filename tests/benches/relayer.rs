@@ -146,6 +146,7 @@ fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
             family: relayer_types::Family::Evm,
             name: "Base".into(),
             rpc_url: "http://127.0.0.1:1".into(),
+            fallback_rpc_urls: vec![],
             router: Address::repeat_byte(0x11),
             tokens: vec![relayer_types::TokenRef {
                 chain_id: 8453,

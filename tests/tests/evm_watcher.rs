@@ -104,6 +104,7 @@ async fn setup(confirmations: u64) -> std::result::Result<Setup, Box<dyn std::er
         family: Family::Evm,
         name: "Base".into(),
         rpc_url: anvil.endpoint(),
+        fallback_rpc_urls: vec![],
         router,
         tokens: vec![TokenRef {
             chain_id: 8453,

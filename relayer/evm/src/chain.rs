@@ -72,6 +72,8 @@ pub struct ChainSpec {
     pub name: String,
     /// JSON-RPC endpoint.
     pub rpc_url: String,
+    /// Further endpoints, tried in turn when one fails (failover).
+    pub fallback_rpc_urls: Vec<String>,
     /// The router; factory and implementation follow from it.
     pub router: Address,
     /// Tokens deposits are accepted in.
@@ -114,8 +116,10 @@ pub struct EvmChain {
     pub spec: ChainSpec,
     /// Router, factory and receiver implementation.
     pub deployment: Deployment,
-    /// Provider for reads and raw broadcasts.
-    pub provider: DynProvider,
+    /// Providers for reads and raw broadcasts: `rpc_url` first, then the fallbacks.
+    providers: Vec<DynProvider>,
+    /// The provider calls start with (the last one that answered).
+    active: std::sync::atomic::AtomicUsize,
     /// Counters.
     pub stats: Counters,
     /// Cursors and send records.
@@ -143,13 +147,19 @@ impl EvmChain {
     /// Connects to `spec.rpc_url` (lazily: no request is made here). Work queued before
     /// [`Chain::start`] waits in the queue.
     pub fn connect(spec: ChainSpec, store: Arc<dyn ChainStore>, sender: Sender) -> Result<Self, String> {
-        let url = spec.rpc_url.parse().map_err(|e| format!("invalid rpc url {}: {e}", spec.rpc_url))?;
-        let provider = ProviderBuilder::new().connect_http(url).erased();
+        let providers = std::iter::once(&spec.rpc_url)
+            .chain(&spec.fallback_rpc_urls)
+            .map(|url| {
+                let parsed = url.parse().map_err(|e| format!("invalid rpc url {url}: {e}"))?;
+                Ok(ProviderBuilder::new().connect_http(parsed).erased())
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         let (jobs, queued) = executor::queue();
         Ok(Self {
             deployment: Deployment::at_router(spec.router),
             spec,
-            provider,
+            providers,
+            active: std::sync::atomic::AtomicUsize::new(0),
             stats: Counters::default(),
             store,
             sender,
@@ -160,19 +170,45 @@ impl EvmChain {
         })
     }
 
-    /// Runs one RPC call with the chain's timeout, counting failures.
-    pub async fn rpc<T>(
-        &self,
-        call: impl Future<Output = Result<T, RpcError<TransportErrorKind>>>,
-    ) -> Result<T, RpcFailure> {
-        let result = match tokio::time::timeout(self.spec.rpc_timeout, call).await {
-            Ok(r) => r.map_err(RpcFailure::from),
-            Err(_) => Err(RpcFailure::Timeout(self.spec.rpc_timeout)),
-        };
-        if result.is_err() {
+    /// Runs one RPC call: the one place RPC faults are handled. Each try is bounded by the chain's
+    /// timeout; a transport failure or timeout is tried again (up to [`RPC_TRIES`] tries, with short
+    /// jittered pauses) on the next configured URL, and the URL that answers becomes the one calls start
+    /// with. An error the node answered with (a revert, a rejected transaction) is an answer, not a
+    /// fault: it is returned at once. `call` makes the request on the provider it is given.
+    pub async fn rpc<T, Fut>(&self, call: impl Fn(DynProvider) -> Fut) -> Result<T, RpcFailure>
+    where
+        Fut: Future<Output = Result<T, RpcError<TransportErrorKind>>>,
+    {
+        let first = self.active.load(Ordering::Relaxed);
+        let mut pause = RPC_FIRST_PAUSE;
+        let mut last = None;
+        for try_ in 0..RPC_TRIES {
+            let index = (first + try_) % self.providers.len();
+            let provider = self.providers[index].clone();
+            let failure = match tokio::time::timeout(self.spec.rpc_timeout, call(provider)).await {
+                Ok(Ok(value)) => {
+                    if index != first {
+                        self.active.store(index, Ordering::Relaxed);
+                        tracing::info!(
+                            chain_id = self.spec.chain_id,
+                            rpc = index,
+                            "switched to another RPC URL"
+                        );
+                    }
+                    return Ok(value);
+                }
+                Ok(Err(error)) if error.as_error_resp().is_some() => return Err(RpcFailure::Rpc(error)),
+                Ok(Err(error)) => RpcFailure::Rpc(error),
+                Err(_) => RpcFailure::Timeout(self.spec.rpc_timeout),
+            };
             self.stats.rpc_errors.fetch_add(1, Ordering::Relaxed);
+            last = Some(failure);
+            if try_ + 1 < RPC_TRIES {
+                tokio::time::sleep(crate::watcher::jittered(pause)).await;
+                pause = pause.saturating_mul(2);
+            }
         }
-        result
+        Err(last.unwrap_or(RpcFailure::Timeout(self.spec.rpc_timeout)))
     }
 
     /// The configured token at `address`.
@@ -193,12 +229,17 @@ impl EvmChain {
 
     /// Whether `tx_hash` is mined with the chain's confirmations; its block if so.
     async fn confirmed_block(&self, tx_hash: B256) -> Option<u64> {
-        let receipt = self.rpc(self.provider.get_transaction_receipt(tx_hash).into_future()).await.ok()??;
+        let receipt = self.rpc(|p| async move { p.get_transaction_receipt(tx_hash).await }).await.ok()??;
         let block = receipt.block_number?;
-        let head = self.rpc(self.provider.get_block_number().into_future()).await.ok()?;
+        let head = self.rpc(|p| async move { p.get_block_number().await }).await.ok()?;
         (head + 1 >= block + self.spec.confirmations).then_some(block)
     }
 }
+
+/// Tries of one RPC call before its failure is returned (each on the next configured URL).
+pub const RPC_TRIES: usize = 3;
+/// Pause after the first failed try; doubled after each further one.
+const RPC_FIRST_PAUSE: Duration = Duration::from_millis(100);
 
 /// How long a hint waits for the watcher to reach the hinted block before answering anyway.
 const HINT_WAIT: Duration = Duration::from_secs(5);

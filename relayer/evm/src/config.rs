@@ -29,6 +29,9 @@ pub struct ChainConfig {
     pub name: String,
     /// JSON-RPC endpoint (http or https).
     pub rpc_url: String,
+    /// Further endpoints of the same chain, tried in turn when one fails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback_rpc_urls: Vec<String>,
     /// Blocks a log needs (its own included) before it counts.
     #[serde(default = "one")]
     pub confirmations: u64,
@@ -135,6 +138,7 @@ impl ChainConfig {
             family: Family::Evm,
             name: name.into(),
             rpc_url: rpc_url.into(),
+            fallback_rpc_urls: vec![],
             confirmations: one(),
             router,
             tokens,
@@ -161,8 +165,12 @@ impl ChainConfig {
         if self.name.trim().is_empty() {
             return Err(FieldError::new(f("name"), "must not be empty"));
         }
-        if !(self.rpc_url.starts_with("http://") || self.rpc_url.starts_with("https://")) {
+        let http = |url: &str| url.starts_with("http://") || url.starts_with("https://");
+        if !http(&self.rpc_url) {
             return Err(FieldError::new(f("rpc_url"), "must be an http(s) URL"));
+        }
+        if let Some(i) = self.fallback_rpc_urls.iter().position(|u| !http(u)) {
+            return Err(FieldError::new(f(&format!("fallback_rpc_urls[{i}]")), "must be an http(s) URL"));
         }
         at_least(self.confirmations, 1, f("confirmations"))?;
         if self.router == Address::ZERO {
@@ -196,6 +204,7 @@ impl ChainConfig {
             family: self.family,
             name: self.name,
             rpc_url: self.rpc_url,
+            fallback_rpc_urls: self.fallback_rpc_urls,
             router: self.router,
             tokens,
             confirmations: self.confirmations,

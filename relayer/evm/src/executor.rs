@@ -329,13 +329,22 @@ impl Executor {
         let mut tick = tokio::time::interval(self.config.poll_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // Stopping may drop a step at any await: every step is crash-safe by design (an intent is
+            // persisted before its broadcast and reconciled after a restart), so a stop never waits
+            // out a hanging RPC call.
+            let step = async {
+                tokio::select! {
+                    job = jobs.recv(), if self.in_flight.len() < self.config.max_in_flight => {
+                        let Some(job) = job else { return false };
+                        self.handle(job).await;
+                    }
+                    _ = tick.tick() => self.poll().await,
+                }
+                true
+            };
             tokio::select! {
                 () = cancel.cancelled() => return,
-                job = jobs.recv(), if self.in_flight.len() < self.config.max_in_flight => {
-                    let Some(job) = job else { return };
-                    self.handle(job).await;
-                }
-                _ = tick.tick() => self.poll().await,
+                more = step => if !more { return },
             }
         }
     }
@@ -389,7 +398,14 @@ impl Executor {
 
     async fn simulate(&self, work: &Work) -> Preflight {
         let tx = self.request(work);
-        let error = match self.chain.rpc(self.chain.provider.call(tx).into_future()).await {
+        let error = match self
+            .chain
+            .rpc(|p| {
+                let tx = tx.clone();
+                async move { p.call(tx).await }
+            })
+            .await
+        {
             Ok(_) => return Preflight::Go,
             Err(RpcFailure::Rpc(error)) => {
                 let decoded = error
@@ -411,8 +427,10 @@ impl Executor {
             return Ok(n);
         }
         let chain = &self.chain;
-        let pending =
-            chain.rpc(chain.provider.get_transaction_count(self.signer).pending().into_future()).await?;
+        let pending = {
+            let signer = self.signer;
+            chain.rpc(|p| async move { p.get_transaction_count(signer).pending().await }).await?
+        };
         Ok(next_nonce(pending, self.in_flight.keys().next_back().copied()))
     }
 
@@ -420,9 +438,14 @@ impl Executor {
     async fn send(&mut self, work: &Work) -> Result<B256, ExecError> {
         let chain = Arc::clone(&self.chain);
         let tx = self.request(work);
-        let gas = chain.rpc(chain.provider.estimate_gas(tx.clone()).into_future()).await?;
+        let gas = chain
+            .rpc(|p| {
+                let tx = tx.clone();
+                async move { p.estimate_gas(tx).await }
+            })
+            .await?;
         let gas = gas_with_margin(gas, self.config.gas_margin_percent);
-        let fees = chain.rpc(chain.provider.estimate_eip1559_fees()).await?;
+        let fees = chain.rpc(|p| async move { p.estimate_eip1559_fees().await }).await?;
         let nonce = self.nonce().await?;
         let tx = tx
             .with_nonce(nonce)
@@ -473,7 +496,7 @@ impl Executor {
     async fn broadcast(&mut self, attempt: &Attempt) {
         let chain = &self.chain;
         chain.stats.broadcasts.fetch_add(1, Ordering::Relaxed);
-        match chain.rpc(chain.provider.send_raw_transaction(&attempt.raw).into_future()).await {
+        match chain.rpc(|p| async move { p.send_raw_transaction(&attempt.raw).await }).await {
             Ok(_) => {}
             // Re-announcing bytes the node already has is the expected case after a restart.
             Err(RpcFailure::Rpc(e)) if is_known(&e.to_string()) => {}
@@ -516,8 +539,9 @@ impl Executor {
 
     async fn check_in_flight(&mut self) -> Result<(), ExecError> {
         let chain = Arc::clone(&self.chain);
-        let latest = chain.rpc(chain.provider.get_transaction_count(self.signer).into_future()).await?;
-        let head = chain.rpc(chain.provider.get_block_number().into_future()).await?;
+        let signer = self.signer;
+        let latest = chain.rpc(|p| async move { p.get_transaction_count(signer).await }).await?;
+        let head = chain.rpc(|p| async move { p.get_block_number().await }).await?;
         let nonces: Vec<u64> = self.in_flight.keys().copied().collect();
         for nonce in nonces {
             // Each transaction on its own: one failed call must not hold up the others.
@@ -539,7 +563,7 @@ impl Executor {
         let mut mined = None;
         for attempt in intent.attempts.iter().rev() {
             let receipt =
-                chain.rpc(chain.provider.get_transaction_receipt(attempt.tx_hash).into_future()).await?;
+                chain.rpc(|p| async move { p.get_transaction_receipt(attempt.tx_hash).await }).await?;
             if let Some(receipt) = receipt {
                 mined = Some(receipt);
                 break;
@@ -587,15 +611,25 @@ impl Executor {
                 }
             }
             InFlight::Pending => {
-                if let Some(last) = intent.attempts.last() {
-                    if relayer_types::unix_now().saturating_sub(last.signed_at)
-                        >= self.config.bump_after.as_secs()
-                    {
-                        self.bump(intent, latest).await?;
-                    } else if !self.announced.contains(&last.tx_hash) {
-                        let last = last.clone();
-                        self.broadcast(&last).await;
+                let Some(last) = intent.attempts.last().cloned() else { return Ok(()) };
+                if relayer_types::unix_now().saturating_sub(last.signed_at)
+                    >= self.config.bump_after.as_secs()
+                {
+                    self.bump(intent, latest).await?;
+                } else if !self.announced.contains(&last.tx_hash) {
+                    self.broadcast(&last).await;
+                } else if chain
+                    .rpc(|p| async move { p.get_transaction_by_hash(last.tx_hash).await })
+                    .await?
+                    .is_none()
+                {
+                    // Neither mined nor known to the node: dropped from its pool, or mined and taken by a
+                    // reorg between two looks. Announce the same bytes again now, not at the next bump.
+                    if let Some(suppressed) = self.throttle.allow("forgotten", std::time::Instant::now()) {
+                        tracing::warn!(chain_id, session_id = %session_id, nonce, tx_hash = %last.tx_hash, suppressed, "the node no longer knows a pending transaction; sending it again");
                     }
+                    self.announced.remove(&last.tx_hash);
+                    self.broadcast(&last).await;
                 }
             }
         }
@@ -627,9 +661,9 @@ impl Executor {
         };
         let envelope = TxEnvelope::decode_2718(&mut last.raw.as_ref())
             .map_err(|e| ExecError::Sign(format!("stored transaction unreadable: {e}")))?;
-        let fees = chain.rpc(chain.provider.estimate_eip1559_fees()).await?;
+        let fees = chain.rpc(|p| async move { p.estimate_eip1559_fees().await }).await?;
         let block = chain
-            .rpc(chain.provider.get_block_by_number(alloy::eips::BlockNumberOrTag::Latest).into_future())
+            .rpc(|p| async move { p.get_block_by_number(alloy::eips::BlockNumberOrTag::Latest).await })
             .await?;
         let base_fee =
             block.and_then(|b| b.header.base_fee_per_gas).map_or(fees.max_fee_per_gas / 2, u128::from);

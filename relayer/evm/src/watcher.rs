@@ -152,7 +152,13 @@ pub async fn run(chain: Arc<EvmChain>, sink: Arc<dyn EventSink>, cancel: Cancell
     let mut failing = false;
     let throttle = Throttle::new(WARN_WINDOW);
     loop {
-        let delay = match step(&chain, sink.as_ref()).await {
+        // A stop never waits out a hanging RPC call: a step is safe to drop at any await (the cursor
+        // moves only after the sink applied the batch).
+        let stepped = tokio::select! {
+            () = cancel.cancelled() => return,
+            stepped = step(&chain, sink.as_ref()) => stepped,
+        };
+        let delay = match stepped {
             Ok(more) => {
                 if std::mem::take(&mut failing) {
                     tracing::info!(chain_id, "watcher recovered");
@@ -180,7 +186,7 @@ pub async fn run(chain: Arc<EvmChain>, sink: Arc<dyn EventSink>, cancel: Cancell
 
 async fn block_hash(chain: &EvmChain, number: u64) -> Result<B256, WatchError> {
     let block = chain
-        .rpc(chain.provider.get_block_by_number(BlockNumberOrTag::Number(number)).into_future())
+        .rpc(|p| async move { p.get_block_by_number(BlockNumberOrTag::Number(number)).await })
         .await?
         .ok_or_else(|| WatchError::Inconsistent(format!("block {number} missing")))?;
     Ok(block.header.hash)
@@ -190,7 +196,7 @@ async fn block_hash(chain: &EvmChain, number: u64) -> Result<B256, WatchError> {
 pub async fn step(chain: &EvmChain, sink: &dyn EventSink) -> Result<bool, WatchError> {
     let chain_id = chain.spec.chain_id;
     let store = chain.store.as_ref();
-    let head = chain.rpc(chain.provider.get_block_number().into_future()).await?;
+    let head = chain.rpc(|p| async move { p.get_block_number().await }).await?;
     chain.stats.head.store(head, Ordering::Relaxed);
     // With N confirmations a block counts once N-1 blocks sit on top of it.
     let Some(safe) = (head + 1).checked_sub(chain.spec.confirmations.max(1)) else {
@@ -220,7 +226,7 @@ pub async fn step(chain: &EvmChain, sink: &dyn EventSink) -> Result<bool, WatchE
 
     let from = cursor.block + 1;
     let to = safe.min(cursor.block + chain.spec.max_block_range.max(1));
-    let logs = chain.rpc(chain.provider.get_logs(&filter(chain, from, to)).into_future()).await?;
+    let logs = chain.rpc(|p| async move { p.get_logs(&filter(chain, from, to)).await }).await?;
     let to_hash = block_hash(chain, to).await?;
     let mut blocks: Vec<(u64, B256)> =
         logs.iter().filter_map(|l| Some((l.block_number?, l.block_hash?))).collect();
