@@ -2,6 +2,8 @@
 //! and deployed exactly as the devnet deploys them, and the real relayer (in process, or as its own
 //! binary for crash tests) spoken to over real HTTP.
 
+pub mod chaos;
+
 use std::{path::PathBuf, time::Duration};
 
 use alloy::{

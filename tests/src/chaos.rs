@@ -1,0 +1,141 @@
+//! A fault-injecting JSON-RPC proxy for chaos tests: it sits between the relayer and anvil and, for a
+//! seeded share of requests, answers 500, hangs (then forwards), delays, or forwards and then loses the
+//! reply (the request took effect, the caller sees a failure: the hardest case for sends). It can also
+//! be switched off entirely (an outage) and on again.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{Router, body::Bytes, extract::State, http::StatusCode, response::IntoResponse, routing::post};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+
+/// What the proxy does to requests.
+#[derive(Debug, Clone, Copy)]
+pub struct Faults {
+    /// Share of requests that get a fault (0.0–1.0).
+    pub rate: f64,
+    /// Longest hang, in milliseconds (hangs last between a sixth of it and all of it).
+    pub max_hang_ms: u64,
+}
+
+struct Shared {
+    upstream: String,
+    client: reqwest::Client,
+    rng: Mutex<StdRng>,
+    faults: Mutex<Faults>,
+    down: AtomicBool,
+    injected: AtomicU64,
+    forwarded: AtomicU64,
+}
+
+/// A running proxy.
+#[derive(Clone)]
+pub struct FaultyRpc {
+    shared: Arc<Shared>,
+    /// Its URL (give this to the relayer).
+    pub url: String,
+}
+
+enum Fault {
+    Error,
+    Hang(Duration),
+    Delay(Duration),
+    LoseReply,
+}
+
+impl FaultyRpc {
+    /// Starts a proxy to `upstream` with `faults`, its choices drawn from `seed`.
+    pub async fn start(upstream: String, faults: Faults, seed: u64) -> eyre::Result<Self> {
+        let shared = Arc::new(Shared {
+            upstream,
+            client: reqwest::Client::new(),
+            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            faults: Mutex::new(faults),
+            down: AtomicBool::new(false),
+            injected: AtomicU64::new(0),
+            forwarded: AtomicU64::new(0),
+        });
+        let app = Router::new().route("/", post(handle)).with_state(Arc::clone(&shared));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr: SocketAddr = listener.local_addr()?;
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(Self { shared, url: format!("http://{addr}") })
+    }
+
+    /// Turns an outage on (every request fails at once) or off.
+    pub fn set_down(&self, down: bool) {
+        self.shared.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Changes the faults.
+    pub fn set_faults(&self, faults: Faults) {
+        *self.shared.faults.lock().unwrap_or_else(PoisonError::into_inner) = faults;
+    }
+
+    /// Requests that got a fault, and requests passed through.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.shared.injected.load(Ordering::Relaxed), self.shared.forwarded.load(Ordering::Relaxed))
+    }
+}
+
+fn choose(shared: &Shared) -> Option<Fault> {
+    let faults = *shared.faults.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut rng = shared.rng.lock().unwrap_or_else(PoisonError::into_inner);
+    if !rng.random_bool(faults.rate.clamp(0.0, 1.0)) {
+        return None;
+    }
+    let hang = faults.max_hang_ms.max(6);
+    Some(match rng.random_range(0..4) {
+        0 => Fault::Error,
+        1 => Fault::Hang(Duration::from_millis(rng.random_range(hang / 6..=hang))),
+        2 => Fault::Delay(Duration::from_millis(rng.random_range(50..500))),
+        _ => Fault::LoseReply,
+    })
+}
+
+async fn forward(shared: &Shared, body: Bytes) -> Result<(StatusCode, Bytes), String> {
+    let answer = shared
+        .client
+        .post(&shared.upstream)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    Ok((status, answer.bytes().await.map_err(|e| e.to_string())?))
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, body: Bytes) -> impl IntoResponse {
+    if shared.down.load(Ordering::SeqCst) {
+        shared.injected.fetch_add(1, Ordering::Relaxed);
+        return (StatusCode::SERVICE_UNAVAILABLE, Bytes::from_static(b"outage")).into_response();
+    }
+    let fault = choose(&shared);
+    if fault.is_some() {
+        shared.injected.fetch_add(1, Ordering::Relaxed);
+    } else {
+        shared.forwarded.fetch_add(1, Ordering::Relaxed);
+    }
+    match fault {
+        Some(Fault::Error) => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, Bytes::from_static(b"injected")).into_response();
+        }
+        Some(Fault::Hang(d) | Fault::Delay(d)) => tokio::time::sleep(d).await,
+        Some(Fault::LoseReply) => {
+            let _ = forward(&shared, body).await; // it happened upstream; the caller never learns
+            return (StatusCode::BAD_GATEWAY, Bytes::from_static(b"reply lost")).into_response();
+        }
+        None => {}
+    }
+    match forward(&shared, body).await {
+        Ok((status, bytes)) => (status, bytes).into_response(),
+        Err(error) => (StatusCode::BAD_GATEWAY, Bytes::from(error)).into_response(),
+    }
+}

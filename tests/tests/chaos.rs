@@ -1,0 +1,161 @@
+//! Chaos against the chain itself: RPC faults between the relayer and its node (errors, hangs, delays,
+//! replies lost after the request took effect) and a full RPC outage. Every run checks what the chain
+//! says: exactly one `Settled` per receiver, nothing left in any receiver, the destination paid exactly
+//! once per session, and one transaction per settlement from the relayer's key (no double, no gap).
+//!
+//! CI runs a reduced, seeded version. The larger run (figures for the README):
+//! `CHAOS_SESSIONS=60 CHAOS_MAX_HANG_MS=12000 cargo test --release -p e2e --test chaos -- --nocapture`
+//! (`CHAOS_SEED` picks another seed).
+
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, U256};
+use e2e::{
+    Api, Chain, DEST, Settings,
+    chaos::{Faults, FaultyRpc},
+    session_body, usdc,
+};
+
+type Result = eyre::Result<()>;
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// A relayer on `chain` whose only RPC endpoint is `rpc` (the proxy); its API and signer.
+async fn relayer_behind(
+    chain: &Chain,
+    rpc: &str,
+) -> eyre::Result<(relayer_core::Node, Api, Address, tempfile::TempDir)> {
+    let dir = tempfile::tempdir()?;
+    let (mut params, key, signer) =
+        e2e::relayer_config(chain, dir.path().join("db"), &Settings::default()).await?;
+    params.rpc_url = rpc.to_owned();
+    let node = relayer_node::start(relayer_devnet::config(&params, &key)?).await?;
+    let api = Api::new(format!("http://{}", node.addr));
+    Ok((node, api, signer, dir))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len().max(1)) - 1).copied().unwrap_or(0.0)
+}
+
+/// Pays `n` sessions at once and waits for all of them; checks the chain; returns payment → delivery
+/// seconds, sorted.
+async fn deliver(
+    chain: &Chain,
+    api: &Api,
+    signer: Address,
+    n: usize,
+    deadline: Duration,
+) -> eyre::Result<Vec<f64>> {
+    let nonce_before = chain.nonce(signer, false).await?;
+    let dest_before = chain.balance(DEST).await?;
+    let mut sessions = vec![];
+    for _ in 0..n {
+        let s = api.create(&session_body(DEST, Some("1.00"), None, None)).await?;
+        let receiver = api.set_evm(&s).await?;
+        sessions.push((s["sessionId"].as_str().unwrap_or_default().to_owned(), receiver));
+    }
+    let mut paid = vec![];
+    for (_, receiver) in &sessions {
+        chain.pay(*receiver, usdc(1)).await?;
+        paid.push(Instant::now());
+    }
+    let started = Instant::now();
+    let mut seconds = vec![0.0; n];
+    let mut open: Vec<usize> = (0..n).collect();
+    while !open.is_empty() {
+        eyre::ensure!(
+            started.elapsed() < deadline,
+            "{} of {n} sessions not delivered within {deadline:?}",
+            open.len()
+        );
+        let mut still = vec![];
+        for i in open {
+            if api.get(&sessions[i].0).await?["status"] == "succeeded" {
+                seconds[i] = paid[i].elapsed().as_secs_f64();
+            } else {
+                still.push(i);
+            }
+        }
+        open = still;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for (id, receiver) in &sessions {
+        eyre::ensure!(chain.settled_events(*receiver).await? == 1, "session {id}: not exactly one Settled");
+        eyre::ensure!(
+            chain.balance(*receiver).await? == U256::ZERO,
+            "session {id}: funds left in the receiver"
+        );
+    }
+    eyre::ensure!(
+        chain.balance(DEST).await? - dest_before == usdc(n as u64),
+        "the destination was not paid exactly once per session"
+    );
+    let sent = chain.nonce(signer, false).await? - nonce_before;
+    eyre::ensure!(sent == n as u64, "{sent} transactions for {n} settlements: a double or a missing one");
+    eyre::ensure!(
+        chain.nonce(signer, true).await? == chain.nonce(signer, false).await?,
+        "a nonce gap is left pending"
+    );
+    seconds.sort_by(f64::total_cmp);
+    Ok(seconds)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rpc_faults_slow_deliveries_down_but_never_lose_or_double_one() -> Result {
+    let n = env("CHAOS_SESSIONS", 10) as usize;
+    let seed = env("CHAOS_SEED", 7);
+    let max_hang_ms = env("CHAOS_MAX_HANG_MS", 3000);
+    let chain = Chain::start().await?;
+    let proxy = FaultyRpc::start(chain.rpc_url(), Faults { rate: 0.0, max_hang_ms }, seed).await?;
+    let (node, api, signer, _dir) = relayer_behind(&chain, &proxy.url).await?;
+
+    let calm = deliver(&chain, &api, signer, n, Duration::from_secs(120)).await?;
+    proxy.set_faults(Faults { rate: 0.3, max_hang_ms });
+    let faulty = deliver(&chain, &api, signer, n, Duration::from_secs(300)).await?;
+    let (injected, forwarded) = proxy.counts();
+    println!(
+        "chaos (seed {seed}): {n} sessions each way; payment → delivery p50 {:.1} s / p99 {:.1} s without faults, \
+         p50 {:.1} s / p99 {:.1} s with 30% RPC faults (hangs up to {max_hang_ms} ms); {injected} faults injected, {forwarded} requests passed",
+        percentile(&calm, 50.0),
+        percentile(&calm, 99.0),
+        percentile(&faulty, 50.0),
+        percentile(&faulty, 99.0),
+    );
+    eyre::ensure!(injected > 0, "the proxy injected no fault: the test proved nothing");
+    node.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_an_rpc_outage_pending_work_completes_within_seconds() -> Result {
+    let outage = Duration::from_secs(env("CHAOS_OUTAGE_SECS", 8));
+    let chain = Chain::start().await?;
+    let proxy = FaultyRpc::start(chain.rpc_url(), Faults { rate: 0.0, max_hang_ms: 0 }, 1).await?;
+    let (node, api, _, _dir) = relayer_behind(&chain, &proxy.url).await?;
+    let session = api.create(&session_body(DEST, Some("2.00"), None, None)).await?;
+    let receiver = api.set_evm(&session).await?;
+    let id = session["sessionId"].as_str().unwrap_or_default().to_owned();
+
+    proxy.set_down(true);
+    chain.pay(receiver, usdc(2)).await?; // paid while the relayer's RPC is down
+    tokio::time::sleep(outage).await;
+    eyre::ensure!(
+        api.get(&id).await?["status"] == "waiting_payment",
+        "nothing can be seen during the outage"
+    );
+    proxy.set_down(false);
+    let back = Instant::now();
+    api.wait_for(&id, "succeeded", 60).await?;
+    let recovery = back.elapsed().as_secs_f64();
+    println!(
+        "chaos: after a {}-second RPC outage, the pending payment was delivered {recovery:.1} s after the RPC returned",
+        outage.as_secs()
+    );
+    eyre::ensure!(chain.settled_events(receiver).await? == 1);
+    node.shutdown().await;
+    Ok(())
+}
