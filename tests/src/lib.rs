@@ -96,6 +96,22 @@ impl Chain {
         self.mined(*token.transfer(to, amount).send().await?.tx_hash()).await
     }
 
+    /// Pays `amount` to each of `receivers` at once: one mint, then every transfer sent before any is
+    /// waited for (they land in the same few blocks). Returns the transfers' hashes once all are mined.
+    pub async fn pay_many(&self, receivers: &[Address], amount: U256) -> eyre::Result<Vec<B256>> {
+        let token = TestUSDC::new(self.usdc, &self.payer);
+        let total = amount * U256::from(receivers.len());
+        self.mined(*token.mint(self.payer_address, total).send().await?.tx_hash()).await?;
+        let mut sent = vec![];
+        for receiver in receivers {
+            sent.push(*token.transfer(*receiver, amount).send().await?.tx_hash());
+        }
+        for tx in &sent {
+            self.mined(*tx).await?;
+        }
+        Ok(sent)
+    }
+
     /// Mints `amount` to the payer (mined), then sends the transfer without waiting for it to be mined
     /// (for tests that turn automining off and mine by hand).
     pub async fn pay_unmined(&self, to: Address, amount: U256) -> eyre::Result<B256> {
@@ -436,4 +452,38 @@ pub async fn wait_until(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(())
+}
+
+/// A free local port (bound, then released for a relayer subprocess).
+pub fn free_port() -> eyre::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Spawns the real relayer binary `bin` (`run --config FILE`, the key in its environment, stderr
+/// appended to `log`) and waits for its API.
+pub async fn spawn_relayer(
+    bin: &std::path::Path,
+    config: &std::path::Path,
+    key: &str,
+    log: &std::path::Path,
+    api: &Api,
+) -> eyre::Result<tokio::process::Child> {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+    let child = tokio::process::Command::new(bin)
+        .args(["run", "--config"])
+        .arg(config)
+        .env("DEVNET_RELAYER_KEY", key)
+        .env("RUST_LOG", std::env::var("E2E_RELAYER_LOG").unwrap_or_else(|_| "info".into()))
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()?;
+    let up = async || {
+        Ok(api
+            .send(reqwest::Method::GET, "/healthz", None, None, Auth::None)
+            .await
+            .is_ok_and(|a| a.status == 200))
+    };
+    wait_until(30, "the relayer's API", up).await?;
+    Ok(child)
 }

@@ -16,6 +16,8 @@ use e2e::{
     session_body, usdc,
 };
 
+use rand::{Rng, SeedableRng, rngs::StdRng};
+
 type Result = eyre::Result<()>;
 
 fn env(name: &str, default: u64) -> u64 {
@@ -41,6 +43,78 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted.get(rank.clamp(1, sorted.len().max(1)) - 1).copied().unwrap_or(0.0)
 }
 
+/// `n` new sessions waiting for payment: (id, receiver).
+async fn open_sessions(api: &Api, n: usize) -> eyre::Result<Vec<(String, Address)>> {
+    let mut sessions = vec![];
+    for _ in 0..n {
+        let s = api.create(&session_body(DEST, Some("1.00"), None, None)).await?;
+        let receiver = api.set_evm(&s).await?;
+        sessions.push((s["sessionId"].as_str().unwrap_or_default().to_owned(), receiver));
+    }
+    Ok(sessions)
+}
+
+/// Waits until every session succeeded; returns seconds from `paid` to each delivery being seen.
+async fn all_delivered(
+    api: &Api,
+    sessions: &[(String, Address)],
+    paid: Instant,
+    deadline: Duration,
+) -> eyre::Result<Vec<f64>> {
+    let mut seconds = vec![];
+    let mut open: Vec<usize> = (0..sessions.len()).collect();
+    while !open.is_empty() {
+        eyre::ensure!(
+            paid.elapsed() < deadline,
+            "{} of {} sessions not delivered within {deadline:?}",
+            open.len(),
+            sessions.len()
+        );
+        let mut still = vec![];
+        for i in open {
+            if api.get(&sessions[i].0).await?["status"] == "succeeded" {
+                seconds.push(paid.elapsed().as_secs_f64());
+            } else {
+                still.push(i);
+            }
+        }
+        open = still;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    seconds.sort_by(f64::total_cmp);
+    Ok(seconds)
+}
+
+/// What the chain must say after `sessions` were delivered by `signer`, from its nonce and the
+/// destination's balance `before`: one `Settled` each, empty receivers, the destination paid once per
+/// session, one transaction per settlement, nothing pending behind a gap.
+async fn chain_agrees(
+    chain: &Chain,
+    sessions: &[(String, Address)],
+    signer: Address,
+    before: (u64, U256),
+) -> Result {
+    for (id, receiver) in sessions {
+        eyre::ensure!(chain.settled_events(*receiver).await? == 1, "session {id}: not exactly one Settled");
+        eyre::ensure!(
+            chain.balance(*receiver).await? == U256::ZERO,
+            "session {id}: funds left in the receiver"
+        );
+    }
+    let n = sessions.len() as u64;
+    eyre::ensure!(
+        chain.balance(DEST).await? - before.1 == usdc(n),
+        "the destination was not paid exactly once per session"
+    );
+    let sent = chain.nonce(signer, false).await? - before.0;
+    eyre::ensure!(sent == n, "{sent} transactions for {n} settlements: a double or a missing one");
+    eyre::ensure!(
+        chain.nonce(signer, true).await? == chain.nonce(signer, false).await?,
+        "a nonce gap is left pending"
+    );
+    Ok(())
+}
+
 /// Pays `n` sessions at once and waits for all of them; checks the chain; returns payment → delivery
 /// seconds, sorted.
 async fn deliver(
@@ -50,57 +124,12 @@ async fn deliver(
     n: usize,
     deadline: Duration,
 ) -> eyre::Result<Vec<f64>> {
-    let nonce_before = chain.nonce(signer, false).await?;
-    let dest_before = chain.balance(DEST).await?;
-    let mut sessions = vec![];
-    for _ in 0..n {
-        let s = api.create(&session_body(DEST, Some("1.00"), None, None)).await?;
-        let receiver = api.set_evm(&s).await?;
-        sessions.push((s["sessionId"].as_str().unwrap_or_default().to_owned(), receiver));
-    }
-    let mut paid = vec![];
-    for (_, receiver) in &sessions {
-        chain.pay(*receiver, usdc(1)).await?;
-        paid.push(Instant::now());
-    }
-    let started = Instant::now();
-    let mut seconds = vec![0.0; n];
-    let mut open: Vec<usize> = (0..n).collect();
-    while !open.is_empty() {
-        eyre::ensure!(
-            started.elapsed() < deadline,
-            "{} of {n} sessions not delivered within {deadline:?}",
-            open.len()
-        );
-        let mut still = vec![];
-        for i in open {
-            if api.get(&sessions[i].0).await?["status"] == "succeeded" {
-                seconds[i] = paid[i].elapsed().as_secs_f64();
-            } else {
-                still.push(i);
-            }
-        }
-        open = still;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    for (id, receiver) in &sessions {
-        eyre::ensure!(chain.settled_events(*receiver).await? == 1, "session {id}: not exactly one Settled");
-        eyre::ensure!(
-            chain.balance(*receiver).await? == U256::ZERO,
-            "session {id}: funds left in the receiver"
-        );
-    }
-    eyre::ensure!(
-        chain.balance(DEST).await? - dest_before == usdc(n as u64),
-        "the destination was not paid exactly once per session"
-    );
-    let sent = chain.nonce(signer, false).await? - nonce_before;
-    eyre::ensure!(sent == n as u64, "{sent} transactions for {n} settlements: a double or a missing one");
-    eyre::ensure!(
-        chain.nonce(signer, true).await? == chain.nonce(signer, false).await?,
-        "a nonce gap is left pending"
-    );
-    seconds.sort_by(f64::total_cmp);
+    let before = (chain.nonce(signer, false).await?, chain.balance(DEST).await?);
+    let sessions = open_sessions(api, n).await?;
+    let receivers: Vec<Address> = sessions.iter().map(|s| s.1).collect();
+    chain.pay_many(&receivers, usdc(1)).await?;
+    let seconds = all_delivered(api, &sessions, Instant::now(), deadline).await?;
+    chain_agrees(chain, &sessions, signer, before).await?;
     Ok(seconds)
 }
 
@@ -157,5 +186,48 @@ async fn after_an_rpc_outage_pending_work_completes_within_seconds() -> Result {
     );
     eyre::ensure!(chain.settled_events(receiver).await? == 1);
     node.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkills_during_deliveries_lose_nothing_and_double_nothing() -> Result {
+    let n = env("CHAOS_KILL_SESSIONS", 12) as usize;
+    let kills = env("CHAOS_KILLS", 3) as usize;
+    let seed = env("CHAOS_SEED", 7);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let chain = Chain::start_with_block_time(Some(1)).await?;
+    let dir = tempfile::tempdir()?;
+    let (mut params, key, signer) =
+        e2e::relayer_config(&chain, dir.path().join("db"), &Settings::default()).await?;
+    params.port = e2e::free_port()?;
+    let config = dir.path().join("relayer.toml");
+    std::fs::write(&config, relayer_devnet::config_text(&params)?)?;
+    let log = dir.path().join("relayer.log");
+    let api = Api::new(format!("http://127.0.0.1:{}", params.port));
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_relayer-under-test"));
+    let before = (chain.nonce(signer, false).await?, chain.balance(DEST).await?);
+
+    let mut relayer = e2e::spawn_relayer(bin, &config, &key, &log, &api).await?;
+    let mut sessions = vec![];
+    let per_round = n.div_ceil(kills + 1);
+    let started = Instant::now();
+    for round in 0..=kills {
+        let batch = open_sessions(&api, per_round.min(n - sessions.len())).await?;
+        let receivers: Vec<Address> = batch.iter().map(|s| s.1).collect();
+        chain.pay_many(&receivers, usdc(1)).await?;
+        sessions.extend(batch);
+        if round < kills {
+            // Somewhere in the middle of those deliveries: between simulation, signing, persisting,
+            // broadcast and receipt.
+            tokio::time::sleep(Duration::from_millis(rng.random_range(100..1500))).await;
+            relayer.start_kill()?; // SIGKILL
+            relayer.wait().await?;
+            relayer = e2e::spawn_relayer(bin, &config, &key, &log, &api).await?;
+        }
+    }
+    all_delivered(&api, &sessions, started, Duration::from_secs(180)).await?;
+    chain_agrees(&chain, &sessions, signer, before).await?;
+    println!("chaos (seed {seed}): {n} sessions through {kills} SIGKILLs: 0 lost, 0 double, no nonce gap");
+    relayer.start_kill()?;
     Ok(())
 }

@@ -525,11 +525,6 @@ async fn health_metrics_and_request_ids() -> Result {
     Ok(())
 }
 
-/// A free local port (bound, then released for the relayer subprocess).
-fn free_port() -> eyre::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 /// Spawns the real relayer binary and waits for its API.
 async fn spawn_relayer(
     config: &std::path::Path,
@@ -537,24 +532,8 @@ async fn spawn_relayer(
     log: &std::path::Path,
     api: &Api,
 ) -> eyre::Result<tokio::process::Child> {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_relayer-under-test"))
-        .args(["run", "--config"])
-        .arg(config)
-        .env("DEVNET_RELAYER_KEY", key)
-        .env("RUST_LOG", std::env::var("E2E_RELAYER_LOG").unwrap_or_else(|_| "info".into()))
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while api.send(Method::GET, "/healthz", None, None, Auth::None).await.map(|a| a.status).unwrap_or(0)
-        != 200
-    {
-        eyre::ensure!(tokio::time::Instant::now() < deadline, "relayer did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(child)
+    e2e::spawn_relayer(std::path::Path::new(env!("CARGO_BIN_EXE_relayer-under-test")), config, key, log, api)
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -563,7 +542,7 @@ async fn relayer_killed_between_broadcast_and_receipt_delivers_exactly_once_afte
     let dir = tempfile::tempdir()?;
     let settings = Settings { bump_after_secs: 3600, ..Settings::default() };
     let (mut params, key, signer) = e2e::relayer_config(&chain, dir.path().join("db"), &settings).await?;
-    let port = free_port()?;
+    let port = e2e::free_port()?;
     params.port = port;
     let config = dir.path().join("relayer.toml");
     std::fs::write(&config, relayer_devnet::config_text(&params)?)?;
@@ -614,7 +593,7 @@ async fn sigterm_stops_the_relayer_gracefully_mid_delivery_and_a_restart_finishe
     let dir = tempfile::tempdir()?;
     let (mut params, key, signer) =
         e2e::relayer_config(&chain, dir.path().join("db"), &Settings::default()).await?;
-    params.port = free_port()?;
+    params.port = e2e::free_port()?;
     let config = dir.path().join("relayer.toml");
     std::fs::write(&config, relayer_devnet::config_text(&params)?)?;
     let log = dir.path().join("relayer.log");
