@@ -487,3 +487,38 @@ pub async fn spawn_relayer(
     wait_until(30, "the relayer's API", up).await?;
     Ok(child)
 }
+
+/// Everything a test needs to run the real relayer binary against `chain` on a fixed port.
+pub struct RelayerProcess {
+    /// Holds the store, config and log.
+    pub dir: tempfile::TempDir,
+    /// The config file.
+    pub config: PathBuf,
+    /// The relayer's stderr, appended across restarts.
+    pub log: PathBuf,
+    /// The relayer key (hex), passed in its environment.
+    pub key: String,
+    /// Its address.
+    pub signer: Address,
+    /// Its API.
+    pub api: Api,
+}
+
+impl RelayerProcess {
+    /// A funded key and a config for `chain` written to a fresh folder, with the API on a free port.
+    pub async fn prepare(chain: &Chain, settings: &Settings) -> eyre::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let (mut params, key, signer) = relayer_config(chain, dir.path().join("db"), settings).await?;
+        params.port = free_port()?;
+        let config = dir.path().join("relayer.toml");
+        std::fs::write(&config, relayer_devnet::config_text(&params)?)?;
+        let log = dir.path().join("relayer.log");
+        let api = Api::new(format!("http://127.0.0.1:{}", params.port));
+        Ok(Self { dir, config, log, key, signer, api })
+    }
+
+    /// Starts the binary `bin` and waits for its API.
+    pub async fn spawn(&self, bin: &std::path::Path) -> eyre::Result<tokio::process::Child> {
+        spawn_relayer(bin, &self.config, &self.key, &self.log, &self.api).await
+    }
+}

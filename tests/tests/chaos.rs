@@ -196,23 +196,17 @@ async fn sigkills_during_deliveries_lose_nothing_and_double_nothing() -> Result 
     let seed = env("CHAOS_SEED", 7);
     let mut rng = StdRng::seed_from_u64(seed);
     let chain = Chain::start_with_block_time(Some(1)).await?;
-    let dir = tempfile::tempdir()?;
-    let (mut params, key, signer) =
-        e2e::relayer_config(&chain, dir.path().join("db"), &Settings::default()).await?;
-    params.port = e2e::free_port()?;
-    let config = dir.path().join("relayer.toml");
-    std::fs::write(&config, relayer_devnet::config_text(&params)?)?;
-    let log = dir.path().join("relayer.log");
-    let api = Api::new(format!("http://127.0.0.1:{}", params.port));
+    let process = e2e::RelayerProcess::prepare(&chain, &Settings::default()).await?;
+    let (api, signer) = (&process.api, process.signer);
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_relayer-under-test"));
     let before = (chain.nonce(signer, false).await?, chain.balance(DEST).await?);
 
-    let mut relayer = e2e::spawn_relayer(bin, &config, &key, &log, &api).await?;
+    let mut relayer = process.spawn(bin).await?;
     let mut sessions = vec![];
     let per_round = n.div_ceil(kills + 1);
     let started = Instant::now();
     for round in 0..=kills {
-        let batch = open_sessions(&api, per_round.min(n - sessions.len())).await?;
+        let batch = open_sessions(api, per_round.min(n - sessions.len())).await?;
         let receivers: Vec<Address> = batch.iter().map(|s| s.1).collect();
         chain.pay_many(&receivers, usdc(1)).await?;
         sessions.extend(batch);
@@ -222,10 +216,10 @@ async fn sigkills_during_deliveries_lose_nothing_and_double_nothing() -> Result 
             tokio::time::sleep(Duration::from_millis(rng.random_range(100..1500))).await;
             relayer.start_kill()?; // SIGKILL
             relayer.wait().await?;
-            relayer = e2e::spawn_relayer(bin, &config, &key, &log, &api).await?;
+            relayer = process.spawn(bin).await?;
         }
     }
-    all_delivered(&api, &sessions, started, Duration::from_secs(180)).await?;
+    all_delivered(api, &sessions, started, Duration::from_secs(180)).await?;
     chain_agrees(&chain, &sessions, signer, before).await?;
     println!("chaos (seed {seed}): {n} sessions through {kills} SIGKILLs: 0 lost, 0 double, no nonce gap");
     relayer.start_kill()?;

@@ -590,16 +590,11 @@ async fn relayer_killed_between_broadcast_and_receipt_delivers_exactly_once_afte
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_stops_the_relayer_gracefully_mid_delivery_and_a_restart_finishes() -> Result {
     let chain = Chain::start().await?;
-    let dir = tempfile::tempdir()?;
-    let (mut params, key, signer) =
-        e2e::relayer_config(&chain, dir.path().join("db"), &Settings::default()).await?;
-    params.port = e2e::free_port()?;
-    let config = dir.path().join("relayer.toml");
-    std::fs::write(&config, relayer_devnet::config_text(&params)?)?;
-    let log = dir.path().join("relayer.log");
-    let api = Api::new(format!("http://127.0.0.1:{}", params.port));
+    let process = e2e::RelayerProcess::prepare(&chain, &Settings::default()).await?;
+    let (api, signer, log) = (&process.api, process.signer, &process.log);
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_relayer-under-test"));
 
-    let mut relayer = spawn_relayer(&config, &key, &log, &api).await?;
+    let mut relayer = process.spawn(bin).await?;
     let session = api.create(&session_body(DEST, Some("2.00"), None, None)).await?;
     let receiver = api.set_evm(&session).await?;
     chain.pay_unmined(receiver, usdc(2)).await?; // automining off: the settlement stays pending
@@ -613,12 +608,12 @@ async fn sigterm_stops_the_relayer_gracefully_mid_delivery_and_a_restart_finishe
         .await
         .map_err(|_| eyre::eyre!("the relayer did not stop within 15 s of SIGTERM"))??;
     assert_eq!(status.code(), Some(0), "a graceful exit, not death by signal: {status:?}");
-    let logs = std::fs::read_to_string(&log)?;
+    let logs = std::fs::read_to_string(log)?;
     assert!(logs.contains("shutting down") && logs.contains("SIGTERM"), "{logs}");
     assert!(logs.contains("stopped"), "every task stopped within the grace period:\n{logs}");
     assert!(api.send(Method::GET, "/healthz", None, None, Auth::None).await.is_err(), "no longer serving");
 
-    let mut relayer = spawn_relayer(&config, &key, &log, &api).await?;
+    let mut relayer = process.spawn(bin).await?;
     chain.set_automine(true).await?;
     chain.mine().await?;
     api.wait_for(&id_of(&session), "succeeded", 30).await?;

@@ -77,8 +77,8 @@ enum ExecError {
 /// What the simulation said about a piece of work.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Preflight {
-    /// It would succeed: send it.
-    Go,
+    /// It would succeed, using this much gas: send it.
+    Go(u64),
     /// Anything else goes back to the engine as this result.
     Report(WorkResult),
 }
@@ -257,6 +257,12 @@ pub fn gas_with_margin(estimate: u64, margin_percent: u64) -> u64 {
     estimate.saturating_mul(100 + margin_percent) / 100
 }
 
+/// How long a fee estimate is used before the node is asked again.
+const FEES_FRESH_FOR: Duration = Duration::from_secs(2);
+
+/// Most pieces of work simulated together.
+const BATCH: usize = 16;
+
 /// The queue of one chain's executor: [`EvmChain`] holds the sender, the executor the receiver.
 pub(crate) fn queue() -> (mpsc::Sender<Work>, mpsc::Receiver<Work>) {
     mpsc::channel(1024)
@@ -285,6 +291,7 @@ pub(crate) async fn run(
         mined: BTreeMap::new(),
         held: HashMap::new(),
         throttle: Throttle::new(crate::watcher::WARN_WINDOW),
+        fees: None,
     };
     executor.run(jobs, cancel).await;
 }
@@ -309,6 +316,8 @@ struct Executor {
     held: HashMap<u64, HoldReason>,
     /// Repeated warnings are said once per window.
     throttle: Throttle,
+    /// The last fee estimate, and when it was asked.
+    fees: Option<(std::time::Instant, alloy::eips::eip1559::Eip1559Estimation)>,
 }
 
 impl Executor {
@@ -336,7 +345,15 @@ impl Executor {
                 tokio::select! {
                     job = jobs.recv(), if self.in_flight.len() < self.config.max_in_flight => {
                         let Some(job) = job else { return false };
-                        self.handle(job).await;
+                        let mut batch = vec![job];
+                        let room = self.config.max_in_flight.saturating_sub(self.in_flight.len()).min(BATCH);
+                        while batch.len() < room {
+                            match jobs.try_recv() {
+                                Ok(job) => batch.push(job),
+                                Err(_) => break,
+                            }
+                        }
+                        self.handle_batch(batch).await;
                     }
                     _ = tick.tick() => self.poll().await,
                 }
@@ -364,22 +381,39 @@ impl Executor {
     }
 
     async fn handle(&mut self, work: Work) {
-        if self.defer_if_in_flight(&work) {
-            return;
+        self.handle_batch(vec![work]).await;
+    }
+
+    /// Handles several pieces of work: their simulations run concurrently (they need no nonce, and
+    /// under a slow or faulty RPC a queue of them one after another is what made deliveries wait),
+    /// then the ones that would succeed are signed, persisted and broadcast one by one, in order.
+    async fn handle_batch(&mut self, batch: Vec<Work>) {
+        let mut ready: Vec<Work> = vec![];
+        for work in batch {
+            if self.defer_if_in_flight(&work) {
+                continue;
+            }
+            if self.chain.spec.family != work.action.token().family() {
+                let why = format!("{:?} is not a token of this chain's family", work.action.token());
+                self.report(work, WorkResult::Failed(why)).await;
+                continue;
+            }
+            // The same work twice in one batch (funds arrived twice): one simulation, one transaction.
+            if !ready.iter().any(|w| (w.session_id, w.action) == (work.session_id, work.action)) {
+                ready.push(work);
+            }
         }
-        if self.chain.spec.family != work.action.token().family() {
-            let why = format!("{:?} is not a token of this chain's family", work.action.token());
-            self.report(work, WorkResult::Failed(why)).await;
-            return;
+        let verdicts = futures::future::join_all(ready.iter().map(|w| self.simulate(w))).await;
+        for (work, verdict) in ready.into_iter().zip(verdicts) {
+            let result = match verdict {
+                Preflight::Report(result) => result,
+                Preflight::Go(gas) => match self.send(&work, gas).await {
+                    Ok(tx_hash) => WorkResult::Sent { tx_hash: self.chain.tx(tx_hash) },
+                    Err(error) => WorkResult::NotYet(format!("sending failed: {}", causes(&error))),
+                },
+            };
+            self.report(work, result).await;
         }
-        let result = match self.simulate(&work).await {
-            Preflight::Report(result) => result,
-            Preflight::Go => match self.send(&work).await {
-                Ok(tx_hash) => WorkResult::Sent { tx_hash: self.chain.tx(tx_hash) },
-                Err(error) => WorkResult::NotYet(format!("sending failed: {error}")),
-            },
-        };
-        self.report(work, result).await;
     }
 
     fn request(&self, work: &Work) -> TransactionRequest {
@@ -396,17 +430,19 @@ impl Executor {
             .with_input(Bytes::from(input))
     }
 
+    /// Simulates `work` by estimating its gas: a revert answers with the router's error exactly as
+    /// `eth_call` would, and success gives the gas to send with (one call instead of two).
     async fn simulate(&self, work: &Work) -> Preflight {
         let tx = self.request(work);
         let error = match self
             .chain
             .rpc(|p| {
                 let tx = tx.clone();
-                async move { p.call(tx).await }
+                async move { p.estimate_gas(tx).await }
             })
             .await
         {
-            Ok(_) => return Preflight::Go,
+            Ok(gas) => return Preflight::Go(gas),
             Err(RpcFailure::Rpc(error)) => {
                 let decoded = error
                     .as_error_resp()
@@ -422,6 +458,18 @@ impl Executor {
         preflight(error)
     }
 
+    /// The node's fee estimate, asked at most once per [`FEES_FRESH_FOR`] (a batch of sends shares it).
+    async fn fees(&mut self) -> Result<alloy::eips::eip1559::Eip1559Estimation, ExecError> {
+        if let Some((at, fees)) = self.fees
+            && at.elapsed() < FEES_FRESH_FOR
+        {
+            return Ok(fees);
+        }
+        let fees = self.chain.rpc(|p| async move { p.estimate_eip1559_fees().await }).await?;
+        self.fees = Some((std::time::Instant::now(), fees));
+        Ok(fees)
+    }
+
     async fn nonce(&mut self) -> Result<u64, ExecError> {
         if let Some(n) = self.next_nonce {
             return Ok(n);
@@ -435,17 +483,11 @@ impl Executor {
     }
 
     /// Signs, persists and broadcasts `work`; returns the transaction hash.
-    async fn send(&mut self, work: &Work) -> Result<B256, ExecError> {
+    async fn send(&mut self, work: &Work, gas: u64) -> Result<B256, ExecError> {
         let chain = Arc::clone(&self.chain);
         let tx = self.request(work);
-        let gas = chain
-            .rpc(|p| {
-                let tx = tx.clone();
-                async move { p.estimate_gas(tx).await }
-            })
-            .await?;
         let gas = gas_with_margin(gas, self.config.gas_margin_percent);
-        let fees = chain.rpc(|p| async move { p.estimate_eip1559_fees().await }).await?;
+        let fees = self.fees().await?;
         let nonce = self.nonce().await?;
         let tx = tx
             .with_nonce(nonce)
