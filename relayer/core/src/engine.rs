@@ -106,7 +106,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { first_delay: Duration::from_secs(2), max_delay: Duration::from_secs(300), max_attempts: 12 }
+        Self {
+            first_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(300),
+            max_attempts: 14,
+        }
     }
 }
 

@@ -257,6 +257,33 @@ pub fn gas_with_margin(estimate: u64, margin_percent: u64) -> u64 {
     estimate.saturating_mul(100 + margin_percent) / 100
 }
 
+/// Simulates a transaction by estimating its gas: a revert answers with the router's error exactly as
+/// `eth_call` would, and success gives the gas to send with (one call instead of two). Owns what it
+/// needs, so several run while the executor sends the ones already decided.
+async fn simulate(chain: Arc<EvmChain>, tx: TransactionRequest) -> Preflight {
+    let error = match chain
+        .rpc(|p| {
+            let tx = tx.clone();
+            async move { p.estimate_gas(tx).await }
+        })
+        .await
+    {
+        Ok(gas) => return Preflight::Go(gas),
+        Err(RpcFailure::Rpc(error)) => {
+            let decoded = error
+                .as_error_resp()
+                .and_then(|resp| resp.as_decoded_interface_error::<DepositRouterErrors>());
+            match decoded {
+                Some(router) => SimulationError::Router(router),
+                None if error.as_error_resp().is_some() => SimulationError::Node(error.to_string()),
+                None => SimulationError::Transport(error.to_string()),
+            }
+        }
+        Err(timeout) => SimulationError::Transport(timeout.to_string()),
+    };
+    preflight(error)
+}
+
 /// How long a fee estimate is used before the node is asked again.
 const FEES_FRESH_FOR: Duration = Duration::from_secs(2);
 
@@ -385,8 +412,9 @@ impl Executor {
     }
 
     /// Handles several pieces of work: their simulations run concurrently (they need no nonce, and
-    /// under a slow or faulty RPC a queue of them one after another is what made deliveries wait),
-    /// then the ones that would succeed are signed, persisted and broadcast one by one, in order.
+    /// under a slow or faulty RPC a queue of them one after another is what made deliveries wait), and
+    /// each one that would succeed is signed, persisted and broadcast as soon as its simulation answers,
+    /// one at a time (nonces stay consecutive).
     async fn handle_batch(&mut self, batch: Vec<Work>) {
         let mut ready: Vec<Work> = vec![];
         for work in batch {
@@ -403,8 +431,15 @@ impl Executor {
                 ready.push(work);
             }
         }
-        let verdicts = futures::future::join_all(ready.iter().map(|w| self.simulate(w))).await;
-        for (work, verdict) in ready.into_iter().zip(verdicts) {
+        // Each is sent as soon as its own simulation answers: one slow answer holds up no other.
+        let mut simulations: futures::stream::FuturesUnordered<_> = ready
+            .into_iter()
+            .map(|work| {
+                let (chain, tx) = (Arc::clone(&self.chain), self.request(&work));
+                async move { (work, simulate(chain, tx).await) }
+            })
+            .collect();
+        while let Some((work, verdict)) = futures::StreamExt::next(&mut simulations).await {
             let result = match verdict {
                 Preflight::Report(result) => result,
                 Preflight::Go(gas) => match self.send(&work, gas).await {
@@ -428,34 +463,6 @@ impl Executor {
             .with_from(self.signer)
             .with_to(self.chain.spec.router)
             .with_input(Bytes::from(input))
-    }
-
-    /// Simulates `work` by estimating its gas: a revert answers with the router's error exactly as
-    /// `eth_call` would, and success gives the gas to send with (one call instead of two).
-    async fn simulate(&self, work: &Work) -> Preflight {
-        let tx = self.request(work);
-        let error = match self
-            .chain
-            .rpc(|p| {
-                let tx = tx.clone();
-                async move { p.estimate_gas(tx).await }
-            })
-            .await
-        {
-            Ok(gas) => return Preflight::Go(gas),
-            Err(RpcFailure::Rpc(error)) => {
-                let decoded = error
-                    .as_error_resp()
-                    .and_then(|resp| resp.as_decoded_interface_error::<DepositRouterErrors>());
-                match decoded {
-                    Some(router) => SimulationError::Router(router),
-                    None if error.as_error_resp().is_some() => SimulationError::Node(error.to_string()),
-                    None => SimulationError::Transport(error.to_string()),
-                }
-            }
-            Err(timeout) => SimulationError::Transport(timeout.to_string()),
-        };
-        preflight(error)
     }
 
     /// The node's fee estimate, asked at most once per [`FEES_FRESH_FOR`] (a batch of sends shares it).

@@ -17,9 +17,9 @@
 //! private_key = "env:RELAYER_PRIVATE_KEY"
 //!
 //! [retry]                        # optional: how the engine retries work a chain cannot do yet
-//! first_delay_ms = 2000
+//! first_delay_ms = 500
 //! max_delay_secs = 300
-//! max_attempts = 12
+//! max_attempts = 14
 //!
 //! [[chains]]
 //! chain_id = 8453
@@ -143,13 +143,13 @@ impl Default for RetrySection {
 }
 
 const fn default_first_delay_ms() -> u64 {
-    2000
+    500
 }
 const fn default_max_delay_secs() -> u64 {
     300
 }
 const fn default_max_attempts() -> u64 {
-    12
+    14
 }
 
 /// Validated configuration.
