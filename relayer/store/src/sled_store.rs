@@ -243,7 +243,12 @@ impl SledDb {
     fn migrate(&self) -> Result<(), StoreError> {
         let found = match self.meta.get(SCHEMA_KEY).map_err(backend)? {
             Some(v) => u32::from_be_bytes(fixed(&v, "schema version")?),
-            None => 1, // no `meta`: written before it existed (or brand new)
+            // A brand-new store: nothing to migrate, it starts at the current schema.
+            None if self.sessions.is_empty() && self.intents.is_empty() && self.cursors.is_empty() => {
+                self.meta.insert(SCHEMA_KEY, &SCHEMA.to_be_bytes()[..]).map_err(backend)?;
+                return self.flush();
+            }
+            None => 1, // no `meta`: written before it existed
         };
         if found > SCHEMA {
             return Err(StoreError::Schema { found, supported: SCHEMA });
@@ -663,6 +668,14 @@ mod tests {
         );
         let schema = store.meta.get(SCHEMA_KEY).expect("meta").expect("present");
         assert_eq!(u32::from_be_bytes(fixed(&schema, "schema").expect("4 bytes")), 3);
+    }
+
+    #[test]
+    fn a_brand_new_store_starts_at_the_current_schema() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledDb::open(dir.path(), Duration::from_secs(10)).expect("create");
+        let schema = store.meta.get(SCHEMA_KEY).expect("meta").expect("written");
+        assert_eq!(u32::from_be_bytes(fixed(&schema, "schema").expect("4 bytes")), SCHEMA);
     }
 
     #[test]
