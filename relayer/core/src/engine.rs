@@ -435,19 +435,6 @@ impl Engine {
         }
     }
 
-    fn attempts_before(&self, work: &Work) -> u32 {
-        let Ok(Some(stored)) = self.store.session(&work.session_id) else {
-            return 0;
-        };
-        stored
-            .value
-            .work
-            .iter()
-            .find(|w| w.chain_id == work.chain_id && w.action == work.action)
-            .filter(|w| matches!(w.state, WorkState::Retrying { .. }))
-            .map_or(0, |w| w.attempts)
-    }
-
     fn retry_at(&self, work: Work, delay: Duration) {
         lock(&self.retries).push((Instant::now() + delay, work));
     }
@@ -455,62 +442,87 @@ impl Engine {
     /// What a chain reported: recorded on the session, counted, and retried within the policy.
     pub fn handle_report(&self, report: WorkReport) {
         let WorkReport { work, result } = report;
-        let attempts = self.attempts_before(&work) + 1;
-        let name = match &result {
-            WorkResult::Sent { .. } => "sent",
-            WorkResult::Done(_) => "done",
-            WorkResult::NotYet(_) => "not_yet",
-            WorkResult::RefundInstead => "refund_instead",
-            WorkResult::Failed(_) => "failed",
-            WorkResult::Reverted { .. } => "reverted",
-        };
-        *lock(&self.reports).entry((work.chain_id, name)).or_default() += 1;
-        let log = |level: tracing::Level, state: &WorkState| {
-            let (session_id, chain_id, action) = (work.session_id, work.chain_id, work.action.name());
-            match level {
-                tracing::Level::ERROR => {
-                    tracing::error!(%session_id, chain_id, action, attempts, ?state, "work gave up")
-                }
-                tracing::Level::WARN => {
-                    tracing::warn!(%session_id, chain_id, action, attempts, ?state, "work not done")
-                }
-                _ => tracing::info!(%session_id, chain_id, action, attempts, ?state, "work"),
+        *lock(&self.reports).entry((work.chain_id, result_name(&result))).or_default() += 1;
+        // One read-modify-write: the attempt count comes from the record this one replaces.
+        let mut decided = None;
+        let written = update_session(self.store.as_ref(), &work.session_id, |s| {
+            let previous = s.work.iter().find(|w| w.chain_id == work.chain_id && w.action == work.action);
+            let attempts =
+                previous.filter(|w| matches!(w.state, WorkState::Retrying { .. })).map_or(0, |w| w.attempts)
+                    + 1;
+            let (state, follow_up) = self.decide(&work, &result, attempts);
+            let record = WorkRecord {
+                chain_id: work.chain_id,
+                action: work.action,
+                attempts,
+                state: state.clone(),
+                updated_at: unix_now(),
+            };
+            decided = Some((attempts, state, follow_up));
+            s.apply(SessionEvent::Work(record)).map(|a| a.changed)
+        });
+        if let Err(error) = written.map_err(EngineError::from) {
+            tracing::warn!(session_id = %work.session_id, error = %relayer_chain::causes(&error), "recording work state failed");
+        }
+        // Recorded or not, the work goes on.
+        let (attempts, state, follow_up) = decided.unwrap_or_else(|| {
+            let (state, follow_up) = self.decide(&work, &result, 1);
+            (1, state, follow_up)
+        });
+        if let Some((next, delay)) = follow_up {
+            self.retry_at(next, delay);
+        }
+        let (session_id, chain_id, action) = (work.session_id, work.chain_id, work.action.name());
+        match &state {
+            WorkState::GaveUp { .. } => {
+                tracing::error!(%session_id, chain_id, action, attempts, ?state, "work gave up")
             }
-        };
-        let state = match result {
-            WorkResult::Sent { tx_hash } => WorkState::Sent { tx_hash },
-            WorkResult::Done(reason) => WorkState::Done { reason },
-            WorkResult::NotYet(reason) if attempts >= self.settings.retry.max_attempts => {
-                WorkState::GaveUp { reason: format!("gave up after {attempts} attempts: {reason}") }
+            WorkState::Retrying { .. } | WorkState::Reverted { .. } => {
+                tracing::warn!(%session_id, chain_id, action, attempts, ?state, "work not done");
+            }
+            _ => tracing::info!(%session_id, chain_id, action, attempts, ?state, "work"),
+        }
+    }
+
+    /// The state a report puts its work in at its `attempts`-th try, and the work to submit next (and
+    /// after how long), if any.
+    fn decide(
+        &self,
+        work: &Work,
+        result: &WorkResult,
+        attempts: u32,
+    ) -> (WorkState, Option<(Work, Duration)>) {
+        let policy = self.settings.retry;
+        match result.clone() {
+            WorkResult::Sent { tx_hash } => (WorkState::Sent { tx_hash }, None),
+            WorkResult::Done(reason) => (WorkState::Done { reason }, None),
+            WorkResult::NotYet(reason) if attempts >= policy.max_attempts => {
+                (WorkState::GaveUp { reason: format!("gave up after {attempts} attempts: {reason}") }, None)
             }
             WorkResult::NotYet(reason) => {
-                let delay = self.settings.retry.delay(attempts);
-                self.retry_at(work.clone(), delay);
-                WorkState::Retrying { reason, retry_at: unix_now() + delay.as_secs() }
+                let delay = policy.delay(attempts);
+                (
+                    WorkState::Retrying { reason, retry_at: unix_now() + delay.as_secs() },
+                    Some((work.clone(), delay)),
+                )
             }
             WorkResult::RefundInstead => {
                 let refund = Work { action: Action::Refund { token: work.action.token() }, ..work.clone() };
                 if refund.action == work.action {
-                    WorkState::GaveUp { reason: "the router refused a refund as expired".into() }
+                    (WorkState::GaveUp { reason: "the router refused a refund as expired".into() }, None)
                 } else {
-                    self.retry_at(refund, Duration::ZERO);
-                    WorkState::Done { reason: "expired on chain before delivery; refunding instead".into() }
+                    let done = WorkState::Done {
+                        reason: "expired on chain before delivery; refunding instead".into(),
+                    };
+                    (done, Some((refund, Duration::ZERO)))
                 }
             }
-            WorkResult::Failed(reason) => WorkState::GaveUp { reason },
+            WorkResult::Failed(reason) => (WorkState::GaveUp { reason }, None),
+            // Usually someone else moved the funds first; a retry's simulation finds out.
             WorkResult::Reverted { tx_hash } => {
-                // Usually someone else moved the funds first; a retry's simulation finds out.
-                self.retry_at(work.clone(), self.settings.retry.delay(1));
-                WorkState::Reverted { tx_hash }
+                (WorkState::Reverted { tx_hash }, Some((work.clone(), policy.delay(1))))
             }
-        };
-        let level = match state {
-            WorkState::GaveUp { .. } => tracing::Level::ERROR,
-            WorkState::Retrying { .. } | WorkState::Reverted { .. } => tracing::Level::WARN,
-            _ => tracing::Level::INFO,
-        };
-        log(level, &state);
-        self.record(&work, attempts, state);
+        }
     }
 
     /// Submits the retries due at `now`.
@@ -560,6 +572,18 @@ impl Engine {
                 () = tokio::time::sleep(Duration::from_millis(250)) => {}
             }
         }
+    }
+}
+
+/// The metrics label of a work result.
+const fn result_name(result: &WorkResult) -> &'static str {
+    match result {
+        WorkResult::Sent { .. } => "sent",
+        WorkResult::Done(_) => "done",
+        WorkResult::NotYet(_) => "not_yet",
+        WorkResult::RefundInstead => "refund_instead",
+        WorkResult::Failed(_) => "failed",
+        WorkResult::Reverted { .. } => "reverted",
     }
 }
 
