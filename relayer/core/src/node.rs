@@ -57,6 +57,7 @@ impl Node {
             .wrap_err_with(|| format!("cannot listen on {}", settings.listen))?;
         let addr = listener.local_addr()?;
         let app = api::router(AppState {
+            offered: Arc::new(api::create::destinations(&engine)),
             engine: Arc::clone(&engine),
             api_keys: Arc::new(settings.api_key_hashes),
             http: Arc::new(HttpCounters::default()),

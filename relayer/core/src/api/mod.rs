@@ -43,6 +43,9 @@ pub struct AppState {
     pub api_keys: Arc<Vec<[u8; 32]>>,
     /// Response counters.
     pub http: Arc<HttpCounters>,
+    /// The destination tokens this deployment offers (the chains are fixed for the process's life, so
+    /// this is listed once, not per request).
+    pub offered: Arc<Vec<relayer_types::TokenRef>>,
 }
 
 /// The application's routes.
@@ -180,7 +183,7 @@ async fn create_session(
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
     require_api_key(&headers, &state.api_keys)?;
-    let new = create::parse(&body, &create::destinations(&state.engine))?;
+    let new = create::parse(&body, &state.offered)?;
     let session = state.engine.create_session(new).await.map_err(engine_error)?;
     Ok((StatusCode::CREATED, Json(wire::SessionResponse::of(&session, true))).into_response())
 }
