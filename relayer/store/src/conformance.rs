@@ -130,7 +130,7 @@ pub fn async_creation_is_durable_once_it_resolves<B: Backend>(backend: &B) {
         let sessions: Vec<Session> = (1..=8).map(session).collect();
         runtime.block_on(async {
             let all = sessions.iter().map(|s| store.create_session(s));
-            for result in futures_join(all).await {
+            for result in futures::future::join_all(all).await {
                 result.expect("created");
             }
             let taken = store.create_session(&sessions[0]).await;
@@ -142,26 +142,6 @@ pub fn async_creation_is_durable_once_it_resolves<B: Backend>(backend: &B) {
         assert_eq!(store.session(&session(n).id).expect("read").map(|v| v.value), Some(session(n)));
     }
     assert_eq!(store.status_counts().expect("counts").get(&SessionStatus::RequiresPaymentMethod), Some(&8));
-}
-
-/// Runs futures concurrently on the current task (what `futures::future::join_all` does).
-async fn futures_join<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, out) in pinned.iter_mut().zip(outputs.iter_mut()) {
-            if out.is_none() {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => *out = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
 }
 
 /// Check: sessions survive reopening the store.
