@@ -213,8 +213,7 @@ impl EvmChain {
 
     /// The configured token at `address`.
     pub fn token(&self, address: Address) -> Option<&TokenRef> {
-        let address = self.address(address);
-        self.spec.tokens.iter().find(|t| t.address == address)
+        Chain::token(self, self.address(address))
     }
 
     /// `address` as an address of this chain's family.
