@@ -156,6 +156,7 @@ fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
                 decimals: 6,
             }],
             confirmations: 1,
+            confirmation_tiers: vec![],
             poll_interval: Duration::from_secs(1),
             start_block: None,
             max_block_range: 1000,

@@ -17,7 +17,7 @@ use alloy::{
 };
 use relayer_chain::{BoxFuture, ChainEvent, EventSink, SinkError, WorkReport};
 use relayer_devnet::{bindings::TestUSDC, tools::foundry_tool};
-use relayer_evm::{ChainSpec, EvmChain, Sender, deploy::deploy_router, watcher::step};
+use relayer_evm::{ChainSpec, ConfirmationTier, EvmChain, Sender, deploy::deploy_router, watcher::step};
 use relayer_store::{ChainStore, SledStore};
 use relayer_types::{ChainAddress, Family, SessionId, TokenRef};
 
@@ -114,6 +114,7 @@ async fn setup(confirmations: u64) -> std::result::Result<Setup, Box<dyn std::er
             decimals: 6,
         }],
         confirmations,
+        confirmation_tiers: vec![],
         poll_interval: Duration::from_millis(50),
         start_block: Some(0),
         max_block_range: 3,
@@ -230,5 +231,40 @@ async fn rolls_back_to_the_fork_point_when_blocks_under_the_cursor_change() -> R
     assert_eq!(sink.deposits().len(), 1, "the vanished deposit is not reported again");
     let cursor = store.cursor(8453)?.ok_or("no cursor")?;
     assert_eq!(cursor.block, s.provider.get_block_number().await?, "caught up on the new branch");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_large_deposit_waits_for_its_tier_and_holds_later_events_behind_it() -> Result {
+    let mut s = setup(1).await?;
+    // Deposits of at least 100 units need 4 blocks; smaller ones the chain's 1.
+    s.spec.confirmation_tiers =
+        vec![ConfirmationTier { token: s.usdc.into(), at_least: U256::from(100), confirmations: 4 }];
+    let dir = tempfile::tempdir()?;
+    let chain = chain(&s, &Arc::new(SledStore::open(dir.path())?))?;
+    let (small, large) = (Address::repeat_byte(0xaa), Address::repeat_byte(0xbb));
+    let sink = RecordingSink {
+        receivers: HashMap::from([
+            (small.into(), SessionId::from_bytes([1; 16])),
+            (large.into(), SessionId::from_bytes([2; 16])),
+        ]),
+        ..Default::default()
+    };
+
+    mint(&s, small, 5).await?;
+    mint(&s, large, 100).await?;
+    mint(&s, small, 6).await?;
+    catch_up(&chain, &sink).await?;
+    let amounts = |sink: &RecordingSink| sink.deposits().iter().map(|d| d.1.to::<u64>()).collect::<Vec<_>>();
+    assert_eq!(amounts(&sink), vec![5], "the large deposit has 2 of 4 blocks; the one after it waits too");
+    let cursor = chain.store.cursor(8453)?.ok_or("no cursor")?;
+    assert_eq!(cursor.block + 2, s.provider.get_block_number().await?, "cursor held below the large one");
+
+    mine(&s, 1).await?;
+    catch_up(&chain, &sink).await?;
+    assert_eq!(amounts(&sink), vec![5], "3 of 4 blocks");
+    mine(&s, 1).await?;
+    catch_up(&chain, &sink).await?;
+    assert_eq!(amounts(&sink), vec![5, 100, 6], "4 of 4: delivered in chain order, nothing twice");
     Ok(())
 }

@@ -36,6 +36,16 @@ pub enum ChainEvent {
     },
 }
 
+impl ChainEvent {
+    /// Where on the chain the event sits.
+    pub fn event(&self) -> &relayer_types::EventId {
+        match self {
+            Self::Deposit { deposit, .. } => &deposit.event,
+            Self::Settled { settlement, .. } => &settlement.event,
+        }
+    }
+}
+
 /// Why a sink refused a batch; the chain retries the same range.
 #[derive(Debug, thiserror::Error)]
 #[error("event sink: {0}")]

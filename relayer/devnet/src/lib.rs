@@ -138,7 +138,7 @@ pub const KEY_VAR: &str = "DEVNET_RELAYER_KEY";
 
 /// A relayer config for one local chain; the relayer key comes from `env:DEVNET_RELAYER_KEY`.
 pub fn config_file(p: &ConfigParams) -> ConfigFile {
-    let usdc = TokenConfig { address: p.usdc, symbol: "USDC".into(), decimals: 6 };
+    let usdc = TokenConfig::new(p.usdc, "USDC", 6);
     let mut chain = ChainConfig::new(CHAIN_ID, "Base", &p.rpc_url, p.router, vec![usdc]);
     chain.confirmations = p.confirmations;
     chain.poll_interval_ms = p.watcher_poll_interval_ms;

@@ -12,7 +12,7 @@ use std::{
 };
 
 use alloy::{
-    primitives::{Address, B256},
+    primitives::{Address, B256, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
     transports::{RpcError, TransportErrorKind},
@@ -80,6 +80,8 @@ pub struct ChainSpec {
     pub tokens: Vec<TokenRef>,
     /// Blocks a log needs (its own included) before it counts.
     pub confirmations: u64,
+    /// Larger deposits need more blocks: see [`ChainSpec::confirmations_for`].
+    pub confirmation_tiers: Vec<ConfirmationTier>,
     /// How often the watcher polls.
     pub poll_interval: Duration,
     /// First block to index when no cursor is stored (default: the head at first start).
@@ -92,6 +94,29 @@ pub struct ChainSpec {
     pub fee_ceiling: executor::FeeCeiling,
     /// Blocks the watcher may lag behind the head before the relayer reports itself not ready.
     pub lag_budget_blocks: u64,
+}
+
+/// Deposits of `token` of at least `at_least` (base units) need `confirmations` blocks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmationTier {
+    /// The token.
+    pub token: ChainAddress,
+    /// Smallest amount, in base units.
+    pub at_least: U256,
+    /// Blocks needed, its own included.
+    pub confirmations: u64,
+}
+
+impl ChainSpec {
+    /// Blocks a deposit of `amount` of `token` needs before it counts: the chain's confirmations, or the
+    /// highest tier the amount reaches.
+    pub fn confirmations_for(&self, token: &ChainAddress, amount: U256) -> u64 {
+        self.confirmation_tiers
+            .iter()
+            .filter(|t| t.token == *token && amount >= t.at_least)
+            .map(|t| t.confirmations)
+            .fold(self.confirmations.max(1), u64::max)
+    }
 }
 
 /// The key that signs this chain's transactions, and how its executor is tuned.

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use alloy::primitives::Address;
 use relayer_chain::{FieldError, at_least};
-use relayer_types::{ChainAddress, Family, TokenRef};
+use relayer_types::{ChainAddress, Family, TokenRef, parse_units};
 use serde::{Deserialize, Serialize};
 
 use crate::{
     ChainSpec,
+    chain::ConfirmationTier,
     executor::{ExecutorConfig, FeeCeiling},
 };
 
@@ -72,6 +73,28 @@ pub struct TokenConfig {
     pub symbol: String,
     /// Decimals.
     pub decimals: u8,
+    /// Deposits of at least some size wait for more blocks than the chain's `confirmations` (as Across
+    /// does), so a reorg deeper than the confirmations is as unlikely for a large deposit as the operator
+    /// needs. Each tier names its smallest amount in the token's units (`"1000.00"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub confirmation_tiers: Vec<TierConfig>,
+}
+
+/// One `[[chains.tokens.confirmation_tiers]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierConfig {
+    /// Smallest deposit the tier applies to, in the token's units, e.g. `"10000"`.
+    pub at_least: String,
+    /// Blocks such a deposit needs (its own included); more than the chain's `confirmations`.
+    pub confirmations: u64,
+}
+
+impl TokenConfig {
+    /// A token without confirmation tiers.
+    pub fn new(address: Address, symbol: &str, decimals: u8) -> Self {
+        Self { address, symbol: symbol.into(), decimals, confirmation_tiers: vec![] }
+    }
 }
 
 /// The `[executor]` section (all EVM chains).
@@ -180,6 +203,7 @@ impl ChainConfig {
             return Err(FieldError::new(f("tokens"), "needs at least one token"));
         }
         let mut tokens: Vec<TokenRef> = vec![];
+        let mut tiers: Vec<ConfirmationTier> = vec![];
         for (j, t) in self.tokens.into_iter().enumerate() {
             let tf = |name: &str| format!("{at}.tokens[{j}].{name}");
             if t.decimals > 36 {
@@ -190,6 +214,22 @@ impl ChainConfig {
             }
             if tokens.iter().any(|x| x.address == address(t.address)) {
                 return Err(FieldError::new(tf("address"), "token is configured twice"));
+            }
+            for (k, tier) in t.confirmation_tiers.iter().enumerate() {
+                let kf = |name: &str| tf(&format!("confirmation_tiers[{k}].{name}"));
+                let at_least = parse_units(&tier.at_least, t.decimals)
+                    .map_err(|e| FieldError::new(kf("at_least"), e.to_string()))?;
+                if tier.confirmations <= self.confirmations {
+                    return Err(FieldError::new(
+                        kf("confirmations"),
+                        format!("must be more than the chain's confirmations ({})", self.confirmations),
+                    ));
+                }
+                tiers.push(ConfirmationTier {
+                    token: address(t.address),
+                    at_least,
+                    confirmations: tier.confirmations,
+                });
             }
             tokens.push(TokenRef {
                 chain_id: self.chain_id,
@@ -208,6 +248,7 @@ impl ChainConfig {
             router: self.router,
             tokens,
             confirmations: self.confirmations,
+            confirmation_tiers: tiers,
             poll_interval: Duration::from_millis(at_least(self.poll_interval_ms, 10, f("poll_interval_ms"))?),
             start_block: self.start_block,
             max_block_range: at_least(self.max_block_range, 1, f("max_block_range"))?,

@@ -232,13 +232,26 @@ pub async fn step(chain: &EvmChain, sink: &dyn EventSink) -> Result<bool, WatchE
         rollback(chain, sink, cursor).await?;
         return Ok(true);
     }
-    let (logs, to_hash) = (logs?, to_hash?);
+    let (mut logs, mut to_hash) = (logs?, to_hash?);
+    let mut events = decode_logs(chain, sink, &logs);
+    // A large deposit still short of its tier's confirmations holds the cursor just below its block:
+    // nothing from that block on counts yet, so the order of events on the chain is kept.
+    let mut to = to;
+    let held = first_short_of_its_tier(chain, &events, head);
+    if let Some(held) = held {
+        if held <= from {
+            return Ok(false);
+        }
+        to = held - 1;
+        to_hash = block_hash(chain, to).await?;
+        events.retain(|e| e.event().block_number <= to);
+        logs.retain(|l| l.block_number.is_some_and(|b| b <= to));
+    }
     let mut blocks: Vec<(u64, B256)> =
         logs.iter().filter_map(|l| Some((l.block_number?, l.block_hash?))).collect();
     blocks.push((to, to_hash));
     blocks.dedup();
 
-    let events = decode_logs(chain, sink, &logs);
     if !events.is_empty() {
         tracing::debug!(chain_id, from, to, events = events.len(), "confirmed events");
         sink.apply(chain_id, events).await?;
@@ -246,7 +259,18 @@ pub async fn step(chain: &EvmChain, sink: &dyn EventSink) -> Result<bool, WatchE
     store.set_cursor(chain_id, Cursor { block: to, hash: to_hash }, &blocks)?;
     store.prune_block_hashes(chain_id, to.saturating_sub(MAX_REORG_DEPTH))?;
     chain.processed.send_replace(to);
-    Ok(to < safe)
+    Ok(to < safe && held.is_none())
+}
+
+/// The block of the first deposit in `events` that its value tier says is not yet confirmed at `head`.
+fn first_short_of_its_tier(chain: &EvmChain, events: &[ChainEvent], head: u64) -> Option<u64> {
+    events.iter().find_map(|e| match e {
+        ChainEvent::Deposit { deposit, .. } => {
+            let needed = chain.spec.confirmations_for(&deposit.token.address, deposit.amount);
+            (head + 1 < deposit.event.block_number + needed).then_some(deposit.event.block_number)
+        }
+        ChainEvent::Settled { .. } => None,
+    })
 }
 
 /// The block under the cursor changed: find the newest stored block still on the chain, tell the sink

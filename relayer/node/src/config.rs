@@ -320,6 +320,28 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
     }
 
     #[test]
+    fn confirmation_tiers_are_parsed_with_the_tokens_decimals() {
+        let text = config("").replace(
+            "decimals = 6 }",
+            "decimals = 6, confirmation_tiers = [{ at_least = \"1000\", confirmations = 6 }, { at_least = \"50000.5\", confirmations = 20 }] }",
+        );
+        let c = Config::parse(&text, env).expect("valid");
+        let spec = &c.chains[0];
+        let usdc = &spec.tokens[0].address;
+        let other = relayer_types::ChainAddress::Evm(alloy::primitives::Address::repeat_byte(1));
+        let units = |n: u64| alloy::primitives::U256::from(n);
+        for (token, amount, want) in [
+            (usdc, units(999_999_999), 1),
+            (usdc, units(1_000_000_000), 6),
+            (usdc, units(50_000_499_999), 6),
+            (usdc, units(50_000_500_000), 20),
+            (&other, units(u64::MAX), 1),
+        ] {
+            assert_eq!(spec.confirmations_for(token, amount), want, "{token} {amount}");
+        }
+    }
+
+    #[test]
     fn a_tron_chain_has_its_own_router_and_base58_tokens() {
         let tron = "[[chains]]\nchain_id = 728126428\nfamily = \"tron\"\nname = \"Tron\"\nrpc_url = \"http://x\"\nrouter = \"0x00000000000000000000000000000000000000bb\"\ntokens = [{ address = \"0xa614f803b6fd780986a42c78ec9c7f77e6ded13c\", symbol = \"USDT\", decimals = 6 }]";
         let c = Config::parse(&config(tron), env)
@@ -394,6 +416,23 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
                 "chains[1].router",
             ),
         ];
+        let tier = |t: &str| {
+            config("").replace("decimals = 6 }", &format!("decimals = 6, confirmation_tiers = [{t}] }}"))
+        };
+        let cases = cases.into_iter().chain([
+            (
+                tier("{ at_least = \"1000.0000001\", confirmations = 12 }"),
+                "chains[0].tokens[0].confirmation_tiers[0].at_least",
+            ),
+            (
+                tier("{ at_least = \"10\", confirmations = 12 }, { at_least = \"-1\", confirmations = 20 }"),
+                "chains[0].tokens[0].confirmation_tiers[1].at_least",
+            ),
+            (
+                tier("{ at_least = \"1000\", confirmations = 1 }"),
+                "chains[0].tokens[0].confirmation_tiers[0].confirmations: must be more than the chain's confirmations (1)",
+            ),
+        ]);
         for (text, needle) in cases {
             let message = error_of(&text);
             assert!(message.contains(needle), "{message:?} should mention {needle:?}");
@@ -403,7 +442,7 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
 
 #[cfg(test)]
 mod round_trip {
-    use relayer_evm::config::TokenConfig;
+    use relayer_evm::config::{TierConfig, TokenConfig};
 
     use super::*;
 
@@ -415,9 +454,8 @@ mod round_trip {
             "http://127.0.0.1:8545",
             alloy::primitives::Address::repeat_byte(0xaa),
             vec![TokenConfig {
-                address: alloy::primitives::Address::repeat_byte(0x83),
-                symbol: "USDC".into(),
-                decimals: 6,
+                confirmation_tiers: vec![TierConfig { at_least: "10000.5".into(), confirmations: 12 }],
+                ..TokenConfig::new(alloy::primitives::Address::repeat_byte(0x83), "USDC", 6)
             }],
         );
         chain.start_block = Some(0);
