@@ -161,6 +161,7 @@ fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
             start_block: None,
             max_block_range: 1000,
             rpc_timeout: Duration::from_secs(1),
+            rpc_hedge_after: Duration::from_millis(500),
             fee_ceiling: Default::default(),
             lag_budget_blocks: 20,
         },

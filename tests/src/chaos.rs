@@ -30,6 +30,7 @@ struct Shared {
     rng: Mutex<StdRng>,
     faults: Mutex<Faults>,
     down: AtomicBool,
+    scripted: Mutex<std::collections::VecDeque<Fault>>,
     injected: AtomicU64,
     forwarded: AtomicU64,
 }
@@ -42,10 +43,16 @@ pub struct FaultyRpc {
     pub url: String,
 }
 
-enum Fault {
+/// What happens to one request.
+#[derive(Debug, Clone, Copy)]
+pub enum Fault {
+    /// Answer 500 at once.
     Error,
+    /// Wait this long, then forward.
     Hang(Duration),
+    /// Wait this long (a slow node), then forward.
     Delay(Duration),
+    /// Forward, then answer 502: the request took effect, the caller never learns.
     LoseReply,
 }
 
@@ -58,6 +65,7 @@ impl FaultyRpc {
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             faults: Mutex::new(faults),
             down: AtomicBool::new(false),
+            scripted: Mutex::default(),
             injected: AtomicU64::new(0),
             forwarded: AtomicU64::new(0),
         });
@@ -78,6 +86,11 @@ impl FaultyRpc {
         *self.shared.faults.lock().unwrap_or_else(PoisonError::into_inner) = faults;
     }
 
+    /// The next requests get these faults, in order, before any drawn at random.
+    pub fn script(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.shared.scripted.lock().unwrap_or_else(PoisonError::into_inner).extend(faults);
+    }
+
     /// Requests that got a fault, and requests passed through.
     pub fn counts(&self) -> (u64, u64) {
         (self.shared.injected.load(Ordering::Relaxed), self.shared.forwarded.load(Ordering::Relaxed))
@@ -85,6 +98,9 @@ impl FaultyRpc {
 }
 
 fn choose(shared: &Shared) -> Option<Fault> {
+    if let Some(fault) = shared.scripted.lock().unwrap_or_else(PoisonError::into_inner).pop_front() {
+        return Some(fault);
+    }
     let faults = *shared.faults.lock().unwrap_or_else(PoisonError::into_inner);
     let mut rng = shared.rng.lock().unwrap_or_else(PoisonError::into_inner);
     if !rng.random_bool(faults.rate.clamp(0.0, 1.0)) {

@@ -119,6 +119,7 @@ async fn setup(confirmations: u64) -> std::result::Result<Setup, Box<dyn std::er
         start_block: Some(0),
         max_block_range: 3,
         rpc_timeout: Duration::from_secs(10),
+        rpc_hedge_after: Duration::from_millis(500),
         fee_ceiling: Default::default(),
         lag_budget_blocks: 20,
     };
@@ -266,5 +267,36 @@ async fn a_large_deposit_waits_for_its_tier_and_holds_later_events_behind_it() -
     mine(&s, 1).await?;
     catch_up(&chain, &sink).await?;
     assert_eq!(amounts(&sink), vec![5, 100, 6], "4 of 4: delivered in chain order, nothing twice");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_hanging_rpc_call_is_raced_by_a_hedge_instead_of_waiting_out_the_timeout() -> Result {
+    use e2e::chaos::{Fault, Faults, FaultyRpc};
+    let mut s = setup(1).await?;
+    let proxy = FaultyRpc::start(s.spec.rpc_url.clone(), Faults { rate: 0.0, max_hang_ms: 0 }, 1).await?;
+    s.spec.rpc_url = proxy.url.clone();
+    s.spec.rpc_timeout = Duration::from_secs(600);
+    s.spec.rpc_hedge_after = Duration::from_millis(50);
+    let dir = tempfile::tempdir()?;
+    let chain = chain(&s, &Arc::new(SledStore::open(dir.path())?))?;
+
+    // The first try hangs far beyond any test's patience; the hedge answers.
+    proxy.script([Fault::Hang(Duration::from_secs(3600))]);
+    let head = chain.rpc(|p| async move { p.get_block_number().await }).await?;
+    assert_eq!(head, s.provider.get_block_number().await?);
+    assert_eq!(chain.stats.rpc_errors.load(std::sync::atomic::Ordering::Relaxed), 0, "no try failed");
+    assert_eq!(proxy.counts(), (1, 1), "one hung request, one hedge that answered");
+
+    // Failures are tried again after a pause: an error, a lost reply, then an answer.
+    proxy.script([Fault::Error, Fault::LoseReply]);
+    let again = chain.rpc(|p| async move { p.get_block_number().await }).await?;
+    assert_eq!(again, head);
+    assert_eq!(chain.stats.rpc_errors.load(std::sync::atomic::Ordering::Relaxed), 2);
+
+    // Every try fails: the failure is returned after RPC_TRIES tries, hedges included.
+    proxy.script([Fault::Error; relayer_evm::chain::RPC_TRIES]);
+    assert!(chain.rpc(|p| async move { p.get_block_number().await }).await.is_err());
+    assert_eq!(proxy.counts().0, 3 + relayer_evm::chain::RPC_TRIES as u64);
     Ok(())
 }

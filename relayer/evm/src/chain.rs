@@ -90,6 +90,8 @@ pub struct ChainSpec {
     pub max_block_range: u64,
     /// Bound on every RPC call.
     pub rpc_timeout: Duration,
+    /// A call unanswered this long is raced by another try.
+    pub rpc_hedge_after: Duration,
     /// The most a transaction may pay per gas on this chain.
     pub fee_ceiling: executor::FeeCeiling,
     /// Blocks the watcher may lag behind the head before the relayer reports itself not ready.
@@ -196,22 +198,39 @@ impl EvmChain {
     }
 
     /// Runs one RPC call: the one place RPC faults are handled. Each try is bounded by the chain's
-    /// timeout; a transport failure or timeout is tried again (up to [`RPC_TRIES`] tries, with short
-    /// jittered pauses) on the next configured URL, and the URL that answers becomes the one calls start
-    /// with. An error the node answered with (a revert, a rejected transaction) is an answer, not a
-    /// fault: it is returned at once. `call` makes the request on the provider it is given.
+    /// timeout. A try still unanswered after `rpc_hedge_after` is raced by another on the next
+    /// configured URL (a hedged request: a hanging or slow reply costs that long, not the timeout); a
+    /// transport failure or timeout is followed by another try after a short jittered pause. At most
+    /// [`RPC_TRIES`] tries in all; the URL that answers becomes the one calls start with. An error the
+    /// node answered with (a revert, a rejected transaction) is an answer, not a fault: it is returned at
+    /// once. `call` makes the request on the provider it is given; it must be safe to repeat (reads,
+    /// gas estimates, and broadcasts of signed bytes are).
     pub async fn rpc<T, Fut>(&self, call: impl Fn(DynProvider) -> Fut) -> Result<T, RpcFailure>
     where
         Fut: Future<Output = Result<T, RpcError<TransportErrorKind>>>,
     {
+        use futures::StreamExt as _;
         let first = self.active.load(Ordering::Relaxed);
-        let mut pause = RPC_FIRST_PAUSE;
-        let mut last = None;
-        for try_ in 0..RPC_TRIES {
+        let start = |try_: usize| {
             let index = (first + try_) % self.providers.len();
-            let provider = self.providers[index].clone();
-            let failure = match tokio::time::timeout(self.spec.rpc_timeout, call(provider)).await {
-                Ok(Ok(value)) => {
+            let answer = tokio::time::timeout(self.spec.rpc_timeout, call(self.providers[index].clone()));
+            async move { (index, answer.await) }
+        };
+        let mut running = futures::stream::FuturesUnordered::new();
+        running.push(start(0));
+        let (mut started, mut pause) = (1, RPC_FIRST_PAUSE);
+        loop {
+            let hedge = tokio::time::sleep(self.spec.rpc_hedge_after);
+            let answered = tokio::select! {
+                Some(answered) = running.next() => answered,
+                () = hedge, if started < RPC_TRIES => {
+                    running.push(start(started));
+                    started += 1;
+                    continue;
+                }
+            };
+            let failure = match answered {
+                (index, Ok(Ok(value))) => {
                     if index != first {
                         self.active.store(index, Ordering::Relaxed);
                         tracing::info!(
@@ -222,18 +241,21 @@ impl EvmChain {
                     }
                     return Ok(value);
                 }
-                Ok(Err(error)) if error.as_error_resp().is_some() => return Err(RpcFailure::Rpc(error)),
-                Ok(Err(error)) => RpcFailure::Rpc(error),
-                Err(_) => RpcFailure::Timeout(self.spec.rpc_timeout),
+                (_, Ok(Err(error))) if error.as_error_resp().is_some() => return Err(RpcFailure::Rpc(error)),
+                (_, Ok(Err(error))) => RpcFailure::Rpc(error),
+                (_, Err(_)) => RpcFailure::Timeout(self.spec.rpc_timeout),
             };
             self.stats.rpc_errors.fetch_add(1, Ordering::Relaxed);
-            last = Some(failure);
-            if try_ + 1 < RPC_TRIES {
+            if running.is_empty() {
+                if started >= RPC_TRIES {
+                    return Err(failure);
+                }
                 tokio::time::sleep(crate::watcher::jittered(pause)).await;
                 pause = pause.saturating_mul(2);
+                running.push(start(started));
+                started += 1;
             }
         }
-        Err(last.unwrap_or(RpcFailure::Timeout(self.spec.rpc_timeout)))
     }
 
     /// The configured token at `address`.
@@ -260,8 +282,8 @@ impl EvmChain {
     }
 }
 
-/// Tries of one RPC call before its failure is returned (each on the next configured URL).
-pub const RPC_TRIES: usize = 3;
+/// Tries of one RPC call, hedges included, before its failure is returned (each on the next URL).
+pub const RPC_TRIES: usize = 4;
 /// Pause after the first failed try; doubled after each further one.
 const RPC_FIRST_PAUSE: Duration = Duration::from_millis(100);
 

@@ -52,6 +52,10 @@ pub struct ChainConfig {
     /// Bound on every RPC call.
     #[serde(default = "default_rpc_timeout_ms")]
     pub rpc_timeout_ms: u64,
+    /// A call unanswered this long is raced by a second try on the next URL (a hedged request), so a
+    /// hanging endpoint costs this much, not `rpc_timeout_ms`.
+    #[serde(default = "default_rpc_hedge_ms")]
+    pub rpc_hedge_after_ms: u64,
     /// Fee bumps never make a transaction pay more than this per gas, in gwei.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_fee_gwei: Option<u64>,
@@ -137,6 +141,9 @@ const fn default_range() -> u64 {
 const fn default_rpc_timeout_ms() -> u64 {
     10_000
 }
+const fn default_rpc_hedge_ms() -> u64 {
+    500
+}
 const fn default_lag_budget() -> u64 {
     20
 }
@@ -169,6 +176,7 @@ impl ChainConfig {
             start_block: None,
             max_block_range: default_range(),
             rpc_timeout_ms: default_rpc_timeout_ms(),
+            rpc_hedge_after_ms: default_rpc_hedge_ms(),
             max_fee_gwei: None,
             max_fee_base_fee_multiple: default_base_fee_multiple(),
             lag_budget_blocks: default_lag_budget(),
@@ -253,6 +261,11 @@ impl ChainConfig {
             start_block: self.start_block,
             max_block_range: at_least(self.max_block_range, 1, f("max_block_range"))?,
             rpc_timeout: Duration::from_millis(at_least(self.rpc_timeout_ms, 100, f("rpc_timeout_ms"))?),
+            rpc_hedge_after: Duration::from_millis(at_least(
+                self.rpc_hedge_after_ms,
+                10,
+                f("rpc_hedge_after_ms"),
+            )?),
             fee_ceiling: FeeCeiling {
                 absolute: match self.max_fee_gwei {
                     Some(gwei) => Some(u128::from(at_least(gwei, 1, f("max_fee_gwei"))?) * 1_000_000_000),
