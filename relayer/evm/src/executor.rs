@@ -324,10 +324,12 @@ pub(crate) async fn run(
         keys: HashMap::new(),
         rerun: HashMap::new(),
         announced: HashSet::new(),
+        broadcasts: tokio::task::JoinSet::new(),
+        sending: HashSet::new(),
         next_nonce: None,
         mined: BTreeMap::new(),
         held: HashMap::new(),
-        throttle: Throttle::new(crate::watcher::WARN_WINDOW),
+        throttle: Arc::new(Throttle::new(crate::watcher::WARN_WINDOW)),
         fees: None,
     };
     executor.run(jobs, cancel).await;
@@ -346,13 +348,19 @@ struct Executor {
     rerun: HashMap<(SessionId, Action), Work>,
     /// Attempts broadcast by this process (after a restart, stored ones are announced again).
     announced: HashSet<B256>,
+    /// Broadcasts under way: each runs on its own, so a slow or failing one holds up no other work
+    /// (the node queues a later nonce until the earlier one arrives). Yields the hash and whether the
+    /// node has it.
+    broadcasts: tokio::task::JoinSet<(B256, bool)>,
+    /// Hashes of the broadcasts under way.
+    sending: HashSet<B256>,
     next_nonce: Option<u64>,
     /// In-flight nonces whose transaction is mined but not yet final, with the block it is in.
     mined: BTreeMap<u64, u64>,
     /// Stuck nonces not re-priced, and why (so each reason is said once).
     held: HashMap<u64, HoldReason>,
     /// Repeated warnings are said once per window.
-    throttle: Throttle,
+    throttle: Arc<Throttle>,
     /// The last fee estimate, and when it was asked.
     fees: Option<(std::time::Instant, alloy::eips::eip1559::Eip1559Estimation)>,
 }
@@ -393,6 +401,15 @@ impl Executor {
                         self.handle_batch(batch).await;
                     }
                     _ = tick.tick() => self.poll().await,
+                    Some(done) = self.broadcasts.join_next(), if !self.broadcasts.is_empty() => {
+                        // A panicked or aborted broadcast is simply tried again by the next check.
+                        if let Ok((tx_hash, known)) = done {
+                            self.sending.remove(&tx_hash);
+                            if known {
+                                self.announced.insert(tx_hash);
+                            }
+                        }
+                    }
                 }
                 true
             };
@@ -534,7 +551,7 @@ impl Executor {
         );
         self.keys.insert((work.session_id, work.action), nonce);
         self.in_flight.insert(nonce, intent);
-        self.broadcast(&attempt).await;
+        self.broadcast(&attempt);
         Ok(attempt.tx_hash)
     }
 
@@ -552,21 +569,29 @@ impl Executor {
         })
     }
 
-    async fn broadcast(&mut self, attempt: &Attempt) {
-        let chain = &self.chain;
-        chain.stats.broadcasts.fetch_add(1, Ordering::Relaxed);
-        match chain.rpc(|p| async move { p.send_raw_transaction(&attempt.raw).await }).await {
-            Ok(_) => {}
-            // Re-announcing bytes the node already has is the expected case after a restart.
-            Err(RpcFailure::Rpc(e)) if is_known(&e.to_string()) => {}
-            Err(error) => {
-                if let Some(suppressed) = self.throttle.allow("broadcast", std::time::Instant::now()) {
-                    tracing::warn!(chain_id = chain.spec.chain_id, tx_hash = %attempt.tx_hash, error = %causes(&error), suppressed, "broadcast failed; will retry");
-                }
-                return;
-            }
+    /// Starts announcing `attempt` (unless that is under way); the outcome comes back through
+    /// `broadcasts`. One that fails is announced again by the next check of pending transactions.
+    fn broadcast(&mut self, attempt: &Attempt) {
+        if !self.sending.insert(attempt.tx_hash) {
+            return;
         }
-        self.announced.insert(attempt.tx_hash);
+        let (chain, throttle) = (Arc::clone(&self.chain), Arc::clone(&self.throttle));
+        let (tx_hash, raw) = (attempt.tx_hash, attempt.raw.clone());
+        chain.stats.broadcasts.fetch_add(1, Ordering::Relaxed);
+        self.broadcasts.spawn(async move {
+            let known = match chain.rpc(|p| { let raw = raw.clone(); async move { p.send_raw_transaction(&raw).await } }).await {
+                Ok(_) => true,
+                // Re-announcing bytes the node already has is the expected case after a restart.
+                Err(RpcFailure::Rpc(e)) if is_known(&e.to_string()) => true,
+                Err(error) => {
+                    if let Some(suppressed) = throttle.allow("broadcast", std::time::Instant::now()) {
+                        tracing::warn!(chain_id = chain.spec.chain_id, %tx_hash, error = %causes(&error), suppressed, "broadcast failed; will retry");
+                    }
+                    false
+                }
+            };
+            (tx_hash, known)
+        });
     }
 
     /// Publishes what is pending for `/metrics`.
@@ -678,7 +703,7 @@ impl Executor {
                 chain.stats.resent_after_reorg.fetch_add(1, Ordering::Relaxed);
                 if let Some(last) = intent.attempts.last().cloned() {
                     self.announced.remove(&last.tx_hash);
-                    self.broadcast(&last).await;
+                    self.broadcast(&last);
                 }
             }
             InFlight::Pending => {
@@ -688,7 +713,7 @@ impl Executor {
                 {
                     self.bump(intent, latest).await?;
                 } else if !self.announced.contains(&last.tx_hash) {
-                    self.broadcast(&last).await;
+                    self.broadcast(&last);
                 } else if chain
                     .rpc(|p| async move { p.get_transaction_by_hash(last.tx_hash).await })
                     .await?
@@ -700,7 +725,7 @@ impl Executor {
                         tracing::warn!(chain_id, session_id = %session_id, nonce, tx_hash = %last.tx_hash, suppressed, "the node no longer knows a pending transaction; sending it again");
                     }
                     self.announced.remove(&last.tx_hash);
-                    self.broadcast(&last).await;
+                    self.broadcast(&last);
                 }
             }
         }
@@ -782,7 +807,7 @@ impl Executor {
             "fee bump"
         );
         self.in_flight.insert(intent.nonce, intent);
-        self.broadcast(&attempt).await;
+        self.broadcast(&attempt);
         Ok(())
     }
 }
