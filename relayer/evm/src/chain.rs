@@ -59,7 +59,35 @@ pub struct Counters {
     pub oldest_pending_since: AtomicU64,
     /// Nonces missing below the lowest one held.
     pub nonce_gap: AtomicU64,
+    /// Moving average of how long the RPC takes to answer, in microseconds (0: nothing measured yet).
+    pub rpc_latency_us: AtomicU64,
 }
+
+impl Counters {
+    /// Adds one answer time to the moving average (weight 1/8).
+    pub fn observe_rpc_latency(&self, took: Duration) {
+        let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let _ = self.rpc_latency_us.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+            Some(if old == 0 {
+                sample.max(1)
+            } else {
+                (old.saturating_mul(7).saturating_add(sample) / 8).max(1)
+            })
+        });
+    }
+
+    /// How long a call waits before it is raced by a hedge: 4× the usual answer time, at least
+    /// [`HEDGE_FLOOR`], at most `ceiling` (also used until anything was measured).
+    pub fn hedge_after(&self, ceiling: Duration) -> Duration {
+        match self.rpc_latency_us.load(Ordering::Relaxed) {
+            0 => ceiling,
+            us => Duration::from_micros(us.saturating_mul(4)).clamp(HEDGE_FLOOR.min(ceiling), ceiling),
+        }
+    }
+}
+
+/// The soonest a call is raced by a hedge, however fast the endpoint usually is.
+pub const HEDGE_FLOOR: Duration = Duration::from_millis(50);
 
 /// Static description of a chain, from config.
 #[derive(Debug, Clone)]
@@ -90,7 +118,8 @@ pub struct ChainSpec {
     pub max_block_range: u64,
     /// Bound on every RPC call.
     pub rpc_timeout: Duration,
-    /// A call unanswered this long is raced by another try.
+    /// The longest a call waits unanswered before another try races it (sooner when the endpoint is
+    /// usually fast: see [`Counters::hedge_after`]).
     pub rpc_hedge_after: Duration,
     /// The most a transaction may pay per gas on this chain.
     pub fee_ceiling: executor::FeeCeiling,
@@ -198,8 +227,9 @@ impl EvmChain {
     }
 
     /// Runs one RPC call: the one place RPC faults are handled. Each try is bounded by the chain's
-    /// timeout. A try still unanswered after `rpc_hedge_after` is raced by another on the next
-    /// configured URL (a hedged request: a hanging or slow reply costs that long, not the timeout); a
+    /// timeout. A try still unanswered after a few times the usual answer time (at most
+    /// `rpc_hedge_after`) is raced by another on the next configured URL (a hedged request, as in "The
+    /// Tail at Scale": a hanging or slow reply costs that long, not the timeout); a
     /// transport failure or timeout is followed by another try after a short jittered pause. At most
     /// [`RPC_TRIES`] tries in all; the URL that answers becomes the one calls start with. An error the
     /// node answered with (a revert, a rejected transaction) is an answer, not a fault: it is returned at
@@ -214,13 +244,22 @@ impl EvmChain {
         let start = |try_: usize| {
             let index = (first + try_) % self.providers.len();
             let answer = tokio::time::timeout(self.spec.rpc_timeout, call(self.providers[index].clone()));
-            async move { (index, answer.await) }
+            async move {
+                let began = tokio::time::Instant::now();
+                let answer = answer.await;
+                if matches!(&answer, Ok(Ok(_)))
+                    || matches!(&answer, Ok(Err(e)) if e.as_error_resp().is_some())
+                {
+                    self.stats.observe_rpc_latency(began.elapsed());
+                }
+                (index, answer)
+            }
         };
         let mut running = futures::stream::FuturesUnordered::new();
         running.push(start(0));
         let (mut started, mut pause) = (1, RPC_FIRST_PAUSE);
         loop {
-            let hedge = tokio::time::sleep(self.spec.rpc_hedge_after);
+            let hedge = tokio::time::sleep(self.stats.hedge_after(self.spec.rpc_hedge_after));
             let answered = tokio::select! {
                 Some(answered) = running.next() => answered,
                 () = hedge, if started < RPC_TRIES => {
@@ -371,5 +410,32 @@ impl Chain for EvmChain {
             return;
         }
         tasks.spawn(watcher::run(self, sink, cancel));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hedges_follow_the_usual_answer_time_within_floor_and_ceiling() {
+        let ceiling = Duration::from_millis(500);
+        let stats = Counters::default();
+        assert_eq!(stats.hedge_after(ceiling), ceiling, "nothing measured yet: the configured wait");
+        stats.observe_rpc_latency(Duration::from_millis(40));
+        assert_eq!(stats.hedge_after(ceiling), Duration::from_millis(160));
+        for _ in 0..100 {
+            stats.observe_rpc_latency(Duration::from_millis(2));
+        }
+        assert_eq!(stats.hedge_after(ceiling), HEDGE_FLOOR, "a fast endpoint is still given 50 ms");
+        for _ in 0..100 {
+            stats.observe_rpc_latency(Duration::from_secs(3));
+        }
+        assert_eq!(stats.hedge_after(ceiling), ceiling, "a slow endpoint never waits past the ceiling");
+        // One slow answer among fast ones moves the average by an eighth of the difference.
+        let stats = Counters::default();
+        stats.observe_rpc_latency(Duration::from_millis(10));
+        stats.observe_rpc_latency(Duration::from_millis(90));
+        assert_eq!(stats.rpc_latency_us.load(Ordering::Relaxed), 20_000);
     }
 }

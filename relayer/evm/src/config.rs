@@ -52,8 +52,9 @@ pub struct ChainConfig {
     /// Bound on every RPC call.
     #[serde(default = "default_rpc_timeout_ms")]
     pub rpc_timeout_ms: u64,
-    /// A call unanswered this long is raced by a second try on the next URL (a hedged request), so a
-    /// hanging endpoint costs this much, not `rpc_timeout_ms`.
+    /// The longest a call waits unanswered before a second try on the next URL races it (a hedged
+    /// request), so a hanging endpoint costs at most this much, not `rpc_timeout_ms`. Sooner (4× the
+    /// usual answer time, at least 50 ms) when the endpoint is usually fast.
     #[serde(default = "default_rpc_hedge_ms")]
     pub rpc_hedge_after_ms: u64,
     /// Fee bumps never make a transaction pay more than this per gas, in gwei.
