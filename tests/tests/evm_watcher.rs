@@ -294,9 +294,14 @@ async fn a_hanging_rpc_call_is_raced_by_a_hedge_instead_of_waiting_out_the_timeo
     assert_eq!(again, head);
     assert_eq!(chain.stats.rpc_errors.load(std::sync::atomic::Ordering::Relaxed), 2);
 
-    // Every try fails: the failure is returned after RPC_TRIES tries, hedges included.
+    // Every try fails: the failure is returned after RPC_TRIES tries.
     proxy.script([Fault::Error; relayer_evm::chain::RPC_TRIES]);
     assert!(chain.rpc(|p| async move { p.get_block_number().await }).await.is_err());
-    assert_eq!(proxy.counts().0, 3 + relayer_evm::chain::RPC_TRIES as u64);
+    assert_eq!(proxy.counts(), (3 + relayer_evm::chain::RPC_TRIES as u64, 2));
+
+    // A hang whose hedges fail at once: those failures do not use up the hedges, a later one answers.
+    proxy.script([Fault::Hang(Duration::from_secs(3600)), Fault::Error, Fault::Error, Fault::Error]);
+    assert_eq!(chain.rpc(|p| async move { p.get_block_number().await }).await?, head);
+    assert_eq!(proxy.counts(), (10, 3));
     Ok(())
 }

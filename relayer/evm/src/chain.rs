@@ -229,11 +229,12 @@ impl EvmChain {
     /// Runs one RPC call: the one place RPC faults are handled. Each try is bounded by the chain's
     /// timeout. A try still unanswered after a few times the usual answer time (at most
     /// `rpc_hedge_after`) is raced by another on the next configured URL (a hedged request, as in "The
-    /// Tail at Scale": a hanging or slow reply costs that long, not the timeout); a
-    /// transport failure or timeout is followed by another try after a short jittered pause. At most
-    /// [`RPC_TRIES`] tries in all; the URL that answers becomes the one calls start with. An error the
-    /// node answered with (a revert, a rejected transaction) is an answer, not a fault: it is returned at
-    /// once. `call` makes the request on the provider it is given; it must be safe to repeat (reads,
+    /// Tail at Scale": a hanging or slow reply costs that long, not the timeout); a transport failure
+    /// or timeout is followed by another try after a short jittered pause. A failure is returned after
+    /// [`RPC_TRIES`] failed tries, with nothing still racing ([`RPC_RACING`] race at most,
+    /// [`RPC_MAX_STARTS`] start in all, so tries that fail at once do not use up the hedges a hanging
+    /// one needs). The URL that answers becomes the one calls start with. An error the node answered
+    /// with (a revert, a rejected transaction) is an answer, not a fault: it is returned at once. `call` makes the request on the provider it is given; it must be safe to repeat (reads,
     /// gas estimates, and broadcasts of signed bytes are).
     pub async fn rpc<T, Fut>(&self, call: impl Fn(DynProvider) -> Fut) -> Result<T, RpcFailure>
     where
@@ -257,12 +258,13 @@ impl EvmChain {
         };
         let mut running = futures::stream::FuturesUnordered::new();
         running.push(start(0));
-        let (mut started, mut pause) = (1, RPC_FIRST_PAUSE);
+        let (mut started, mut failed, mut pause) = (1, 0, RPC_FIRST_PAUSE);
         loop {
             let hedge = tokio::time::sleep(self.stats.hedge_after(self.spec.rpc_hedge_after));
+            let may_hedge = running.len() < RPC_RACING && started < RPC_MAX_STARTS;
             let answered = tokio::select! {
                 Some(answered) = running.next() => answered,
-                () = hedge, if started < RPC_TRIES => {
+                () = hedge, if may_hedge => {
                     running.push(start(started));
                     started += 1;
                     continue;
@@ -285,8 +287,9 @@ impl EvmChain {
                 (_, Err(_)) => RpcFailure::Timeout(self.spec.rpc_timeout),
             };
             self.stats.rpc_errors.fetch_add(1, Ordering::Relaxed);
+            failed += 1;
             if running.is_empty() {
-                if started >= RPC_TRIES {
+                if failed >= RPC_TRIES || started >= RPC_MAX_STARTS {
                     return Err(failure);
                 }
                 tokio::time::sleep(crate::watcher::jittered(pause)).await;
@@ -321,8 +324,12 @@ impl EvmChain {
     }
 }
 
-/// Tries of one RPC call, hedges included, before its failure is returned (each on the next URL).
-pub const RPC_TRIES: usize = 4;
+/// Failed tries of one RPC call (errors, timeouts) before its failure is returned.
+pub const RPC_TRIES: usize = 3;
+/// Most tries of one call racing at once (hedges of a hanging try).
+pub const RPC_RACING: usize = 3;
+/// Most tries of one call in all, hedges included.
+pub const RPC_MAX_STARTS: usize = 8;
 /// Pause after the first failed try; doubled after each further one.
 const RPC_FIRST_PAUSE: Duration = Duration::from_millis(100);
 

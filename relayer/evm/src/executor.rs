@@ -297,6 +297,9 @@ async fn receipt_of(chain: &EvmChain, hashes: &[B256]) -> Result<Option<Transact
 /// How long a fee estimate is used before the node is asked again.
 const FEES_FRESH_FOR: Duration = Duration::from_secs(2);
 
+/// The longest one check of pending transactions holds up new work.
+const CHECK_BUDGET: Duration = Duration::from_secs(1);
+
 /// Most pieces of work simulated together.
 const BATCH: usize = 16;
 
@@ -579,13 +582,23 @@ impl Executor {
         let (tx_hash, raw) = (attempt.tx_hash, attempt.raw.clone());
         chain.stats.broadcasts.fetch_add(1, Ordering::Relaxed);
         self.broadcasts.spawn(async move {
-            let known = match chain.rpc(|p| { let raw = raw.clone(); async move { p.send_raw_transaction(&raw).await } }).await {
+            let send = |p: alloy::providers::DynProvider| {
+                let raw = raw.clone();
+                async move { p.send_raw_transaction(&raw).await }
+            };
+            let known = match chain.rpc(send).await {
                 Ok(_) => true,
                 // Re-announcing bytes the node already has is the expected case after a restart.
                 Err(RpcFailure::Rpc(e)) if is_known(&e.to_string()) => true,
                 Err(error) => {
                     if let Some(suppressed) = throttle.allow("broadcast", std::time::Instant::now()) {
-                        tracing::warn!(chain_id = chain.spec.chain_id, %tx_hash, error = %causes(&error), suppressed, "broadcast failed; will retry");
+                        tracing::warn!(
+                            chain_id = chain.spec.chain_id,
+                            %tx_hash,
+                            error = %causes(&error),
+                            suppressed,
+                            "broadcast failed; will retry"
+                        );
                     }
                     false
                 }
@@ -622,22 +635,42 @@ impl Executor {
     }
 
     async fn check_in_flight(&mut self) -> Result<(), ExecError> {
+        use futures::StreamExt as _;
         let chain = Arc::clone(&self.chain);
         let signer = self.signer;
+        // New work waits while a check runs, so a check takes at most CHECK_BUDGET: lookups still
+        // unanswered then (an RPC hanging through every hedge) are left to the next check.
+        let deadline = tokio::time::Instant::now() + CHECK_BUDGET;
         // Every lookup of a check goes out together: under a slow RPC one check costs two round trips,
-        // not two plus one per pending transaction, and new work waits that much less behind it.
-        let (latest, head) = tokio::join!(
-            chain.rpc(|p| async move { p.get_transaction_count(signer).await }),
-            chain.rpc(|p| async move { p.get_block_number().await }),
-        );
-        let (latest, head) = (latest?, head?);
-        let lookups = self.in_flight.iter().map(|(nonce, intent)| {
-            let chain = Arc::clone(&chain);
-            let hashes: Vec<B256> = intent.attempts.iter().rev().map(|a| a.tx_hash).collect();
-            let nonce = *nonce;
-            async move { (nonce, receipt_of(&chain, &hashes).await) }
-        });
-        let receipts = futures::future::join_all(lookups).await;
+        // not two plus one per pending transaction.
+        let heads = async {
+            tokio::join!(
+                chain.rpc(|p| async move { p.get_transaction_count(signer).await }),
+                chain.rpc(|p| async move { p.get_block_number().await }),
+            )
+        };
+        let mut lookups: futures::stream::FuturesUnordered<_> = self
+            .in_flight
+            .iter()
+            .map(|(nonce, intent)| {
+                let chain = Arc::clone(&chain);
+                let hashes: Vec<B256> = intent.attempts.iter().rev().map(|a| a.tx_hash).collect();
+                let nonce = *nonce;
+                async move { (nonce, receipt_of(&chain, &hashes).await) }
+            })
+            .collect();
+        let answered = async {
+            let mut receipts = vec![];
+            while let Ok(Some(receipt)) = tokio::time::timeout_at(deadline, lookups.next()).await {
+                receipts.push(receipt);
+            }
+            receipts
+        };
+        let (heads, receipts) = tokio::join!(tokio::time::timeout_at(deadline, heads), answered);
+        let (latest, head) = match heads {
+            Ok((latest, head)) => (latest?, head?),
+            Err(_) => return Err(ExecError::Rpc(RpcFailure::Timeout(CHECK_BUDGET))),
+        };
         for (nonce, receipt) in receipts {
             // Each transaction on its own: one failed call must not hold up the others.
             let checked = match receipt {
