@@ -31,6 +31,7 @@ struct Shared {
     faults: Mutex<Faults>,
     down: AtomicBool,
     scripted: Mutex<std::collections::VecDeque<Fault>>,
+    by_method: Mutex<std::collections::HashMap<String, std::collections::VecDeque<Fault>>>,
     injected: AtomicU64,
     forwarded: AtomicU64,
 }
@@ -66,6 +67,7 @@ impl FaultyRpc {
             faults: Mutex::new(faults),
             down: AtomicBool::new(false),
             scripted: Mutex::default(),
+            by_method: Mutex::default(),
             injected: AtomicU64::new(0),
             forwarded: AtomicU64::new(0),
         });
@@ -91,13 +93,37 @@ impl FaultyRpc {
         self.shared.scripted.lock().unwrap_or_else(PoisonError::into_inner).extend(faults);
     }
 
+    /// The next requests for JSON-RPC `method` get these faults, in order (before any other choice).
+    pub fn script_method(&self, method: &str, faults: impl IntoIterator<Item = Fault>) {
+        self.shared
+            .by_method
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(method.to_owned())
+            .or_default()
+            .extend(faults);
+    }
+
     /// Requests that got a fault, and requests passed through.
     pub fn counts(&self) -> (u64, u64) {
         (self.shared.injected.load(Ordering::Relaxed), self.shared.forwarded.load(Ordering::Relaxed))
     }
 }
 
-fn choose(shared: &Shared) -> Option<Fault> {
+fn choose(shared: &Shared, body: &[u8]) -> Option<Fault> {
+    let method = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("method").and_then(|m| m.as_str()).map(str::to_owned));
+    if let Some(method) = method
+        && let Some(fault) = shared
+            .by_method
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(&method)
+            .and_then(std::collections::VecDeque::pop_front)
+    {
+        return Some(fault);
+    }
     if let Some(fault) = shared.scripted.lock().unwrap_or_else(PoisonError::into_inner).pop_front() {
         return Some(fault);
     }
@@ -133,7 +159,7 @@ async fn handle(State(shared): State<Arc<Shared>>, body: Bytes) -> impl IntoResp
         shared.injected.fetch_add(1, Ordering::Relaxed);
         return (StatusCode::SERVICE_UNAVAILABLE, Bytes::from_static(b"outage")).into_response();
     }
-    let fault = choose(&shared);
+    let fault = choose(&shared, &body);
     if fault.is_some() {
         shared.injected.fetch_add(1, Ordering::Relaxed);
     } else {

@@ -331,7 +331,7 @@ pub const RPC_RACING: usize = 3;
 /// Most tries of one call in all, hedges included.
 pub const RPC_MAX_STARTS: usize = 8;
 /// Pause after the first failed try; doubled after each further one.
-const RPC_FIRST_PAUSE: Duration = Duration::from_millis(100);
+const RPC_FIRST_PAUSE: Duration = Duration::from_millis(25);
 
 /// How long a hint waits for the watcher to reach the hinted block before answering anyway.
 const HINT_WAIT: Duration = Duration::from_secs(5);

@@ -284,24 +284,78 @@ async fn simulate(chain: Arc<EvmChain>, tx: TransactionRequest) -> Preflight {
     preflight(error)
 }
 
-/// The receipt of whichever of `hashes` (the attempts of one nonce, newest first) was mined.
-async fn receipt_of(chain: &EvmChain, hashes: &[B256]) -> Result<Option<TransactionReceipt>, RpcFailure> {
+/// What one check found about one in-flight nonce.
+#[derive(Debug)]
+struct Lookup {
+    /// The receipt of whichever attempt was mined.
+    receipt: Option<TransactionReceipt>,
+    /// Without a receipt: whether the node still knows the last attempt (asked only of attempts this
+    /// process announced).
+    known: Option<bool>,
+}
+
+/// What one check of the pending transactions found: the key's mined nonce, the head, and whatever
+/// lookups answered in time.
+type Checked = (u64, u64, Vec<(u64, Result<Lookup, RpcFailure>)>);
+
+/// One in-flight nonce as a check sees it: its attempts' hashes (newest first) and whether its last
+/// attempt was announced by this process.
+type ToCheck = (u64, Vec<B256>, bool);
+
+/// The receipt of whichever of `hashes` (the attempts of one nonce, newest first) was mined; without
+/// one, and if `ask_known`, whether the node still knows the newest.
+async fn lookup(chain: &EvmChain, hashes: &[B256], ask_known: bool) -> Result<Lookup, RpcFailure> {
     for &hash in hashes {
         if let Some(receipt) = chain.rpc(|p| async move { p.get_transaction_receipt(hash).await }).await? {
-            return Ok(Some(receipt));
+            return Ok(Lookup { receipt: Some(receipt), known: None });
         }
     }
-    Ok(None)
+    let known = match hashes.first() {
+        Some(&last) if ask_known => {
+            Some(chain.rpc(|p| async move { p.get_transaction_by_hash(last).await }).await?.is_some())
+        }
+        _ => None,
+    };
+    Ok(Lookup { receipt: None, known })
+}
+
+/// Looks up every in-flight nonce at once, with the key's mined nonce and the head. Lookups still
+/// unanswered after [`CHECK_BUDGET`] (an RPC hanging through every hedge) are left to the next check.
+async fn check(chain: Arc<EvmChain>, signer: Address, nonces: Vec<ToCheck>) -> Result<Checked, RpcFailure> {
+    use futures::StreamExt as _;
+    let deadline = tokio::time::Instant::now() + CHECK_BUDGET;
+    let heads = async {
+        tokio::join!(
+            chain.rpc(|p| async move { p.get_transaction_count(signer).await }),
+            chain.rpc(|p| async move { p.get_block_number().await }),
+        )
+    };
+    let mut lookups: futures::stream::FuturesUnordered<_> = nonces
+        .into_iter()
+        .map(|(nonce, hashes, ask_known)| {
+            let chain = &chain;
+            async move { (nonce, lookup(chain, &hashes, ask_known).await) }
+        })
+        .collect();
+    let answered = async {
+        let mut answered = vec![];
+        while let Ok(Some(one)) = tokio::time::timeout_at(deadline, lookups.next()).await {
+            answered.push(one);
+        }
+        answered
+    };
+    let (heads, answered) = tokio::join!(tokio::time::timeout_at(deadline, heads), answered);
+    match heads {
+        Ok((latest, head)) => Ok((latest?, head?, answered)),
+        Err(_) => Err(RpcFailure::Timeout(CHECK_BUDGET)),
+    }
 }
 
 /// How long a fee estimate is used before the node is asked again.
 const FEES_FRESH_FOR: Duration = Duration::from_secs(2);
 
-/// The longest one check of pending transactions holds up new work.
+/// The longest one check of pending transactions waits for its lookups.
 const CHECK_BUDGET: Duration = Duration::from_secs(1);
-
-/// Most pieces of work simulated together.
-const BATCH: usize = 16;
 
 /// The queue of one chain's executor: [`EvmChain`] holds the sender, the executor the receiver.
 pub(crate) fn queue() -> (mpsc::Sender<Work>, mpsc::Receiver<Work>) {
@@ -326,6 +380,9 @@ pub(crate) async fn run(
         in_flight: BTreeMap::new(),
         keys: HashMap::new(),
         rerun: HashMap::new(),
+        simulations: tokio::task::JoinSet::new(),
+        simulating: HashMap::new(),
+        checks: tokio::task::JoinSet::new(),
         announced: HashSet::new(),
         broadcasts: tokio::task::JoinSet::new(),
         sending: HashSet::new(),
@@ -338,6 +395,9 @@ pub(crate) async fn run(
     executor.run(jobs, cancel).await;
 }
 
+/// The executor's state. Its loop never waits on the network except to send (fees, nonce, the
+/// signed bytes persisted), so new work is taken while simulations, broadcasts and checks of pending
+/// transactions run as tasks of their own and report back into the loop.
 struct Executor {
     chain: Arc<EvmChain>,
     signer: Address,
@@ -346,9 +406,15 @@ struct Executor {
     config: ExecutorConfig,
     in_flight: BTreeMap<u64, Intent>,
     keys: HashMap<(SessionId, Action), u64>,
-    /// Work that arrived while the same work was in flight: run again once it lands, for funds that
-    /// arrived after the in-flight transaction was mined.
+    /// Work that arrived while the same work was simulated or in flight: run again once that is done,
+    /// for funds that arrived after the in-flight transaction was mined.
     rerun: HashMap<(SessionId, Action), Work>,
+    /// Simulations under way, each a task: one slow answer holds up no other work.
+    simulations: tokio::task::JoinSet<(Work, Preflight)>,
+    /// The work each simulation task is for (so even a task that panicked is answered).
+    simulating: HashMap<tokio::task::Id, Work>,
+    /// The check of pending transactions under way (at most one).
+    checks: tokio::task::JoinSet<Result<Checked, RpcFailure>>,
     /// Attempts broadcast by this process (after a restart, stored ones are announced again).
     announced: HashSet<B256>,
     /// Broadcasts under way: each runs on its own, so a slow or failing one holds up no other work
@@ -388,22 +454,23 @@ impl Executor {
         loop {
             // Stopping may drop a step at any await: every step is crash-safe by design (an intent is
             // persisted before its broadcast and reconciled after a restart), so a stop never waits
-            // out a hanging RPC call.
+            // out a hanging RPC call. Tasks still running are aborted with the executor.
+            let room = self.in_flight.len() + self.simulating.len() < self.config.max_in_flight;
             let step = async {
                 tokio::select! {
-                    job = jobs.recv(), if self.in_flight.len() < self.config.max_in_flight => {
+                    job = jobs.recv(), if room => {
                         let Some(job) = job else { return false };
-                        let mut batch = vec![job];
-                        let room = self.config.max_in_flight.saturating_sub(self.in_flight.len()).min(BATCH);
-                        while batch.len() < room {
-                            match jobs.try_recv() {
-                                Ok(job) => batch.push(job),
-                                Err(_) => break,
-                            }
-                        }
-                        self.handle_batch(batch).await;
+                        self.admit(job).await;
                     }
-                    _ = tick.tick() => self.poll().await,
+                    Some(done) = self.simulations.join_next_with_id(), if !self.simulations.is_empty() => {
+                        self.simulated(done).await;
+                    }
+                    Some(done) = self.checks.join_next(), if !self.checks.is_empty() => {
+                        // A panicked check is simply followed by the next one.
+                        if let Ok(checked) = done {
+                            self.checked(checked).await;
+                        }
+                    }
                     Some(done) = self.broadcasts.join_next(), if !self.broadcasts.is_empty() => {
                         // A panicked or aborted broadcast is simply tried again by the next check.
                         if let Ok((tx_hash, known)) = done {
@@ -413,6 +480,7 @@ impl Executor {
                             }
                         }
                     }
+                    _ = tick.tick() => self.poll(),
                 }
                 true
             };
@@ -423,61 +491,64 @@ impl Executor {
         }
     }
 
-    /// Whether the same work is already in flight; if so `work` is kept to run again once that is done.
-    fn defer_if_in_flight(&mut self, work: &Work) -> bool {
-        let key = (work.session_id, work.action);
-        if !self.keys.contains_key(&key) {
-            return false;
-        }
-        self.rerun.insert(key, work.clone());
-        true
-    }
-
     async fn report(&self, work: Work, result: WorkResult) {
         self.sink.report(WorkReport { work, result }).await;
     }
 
-    async fn handle(&mut self, work: Work) {
-        self.handle_batch(vec![work]).await;
+    /// Takes `work`: deferred if the same work is being simulated or is in flight (it runs again once
+    /// that is done), refused if its token is of another family, otherwise simulated on a task of its
+    /// own.
+    async fn admit(&mut self, work: Work) {
+        let key = (work.session_id, work.action);
+        if self.keys.contains_key(&key) || self.simulating.values().any(|w| (w.session_id, w.action) == key) {
+            self.rerun.insert(key, work);
+            return;
+        }
+        if self.chain.spec.family != work.action.token().family() {
+            let why = format!("{:?} is not a token of this chain's family", work.action.token());
+            self.report(work, WorkResult::Failed(why)).await;
+            return;
+        }
+        let (chain, tx) = (Arc::clone(&self.chain), self.request(&work));
+        let task = {
+            let work = work.clone();
+            self.simulations.spawn(async move {
+                let verdict = simulate(chain, tx).await;
+                (work, verdict)
+            })
+        };
+        self.simulating.insert(task.id(), work);
     }
 
-    /// Handles several pieces of work: their simulations run concurrently (they need no nonce, and
-    /// under a slow or faulty RPC a queue of them one after another is what made deliveries wait), and
-    /// each one that would succeed is signed, persisted and broadcast as soon as its simulation answers,
-    /// one at a time (nonces stay consecutive).
-    async fn handle_batch(&mut self, batch: Vec<Work>) {
-        let mut ready: Vec<Work> = vec![];
-        for work in batch {
-            if self.defer_if_in_flight(&work) {
-                continue;
+    /// A simulation answered: work that would succeed is signed, persisted and broadcast now (one at a
+    /// time, so nonces stay consecutive); anything else is reported. Work deferred behind it that was
+    /// not sent runs again.
+    async fn simulated(
+        &mut self,
+        done: Result<(tokio::task::Id, (Work, Preflight)), tokio::task::JoinError>,
+    ) {
+        let (work, verdict) = match done {
+            Ok((id, answer)) => {
+                self.simulating.remove(&id);
+                answer
             }
-            if self.chain.spec.family != work.action.token().family() {
-                let why = format!("{:?} is not a token of this chain's family", work.action.token());
-                self.report(work, WorkResult::Failed(why)).await;
-                continue;
+            Err(error) => {
+                let Some(work) = self.simulating.remove(&error.id()) else { return };
+                (work, Preflight::Report(WorkResult::NotYet(format!("simulation failed: {error}"))))
             }
-            // The same work twice in one batch (funds arrived twice): one simulation, one transaction.
-            if !ready.iter().any(|w| (w.session_id, w.action) == (work.session_id, work.action)) {
-                ready.push(work);
-            }
-        }
-        // Each is sent as soon as its own simulation answers: one slow answer holds up no other.
-        let mut simulations: futures::stream::FuturesUnordered<_> = ready
-            .into_iter()
-            .map(|work| {
-                let (chain, tx) = (Arc::clone(&self.chain), self.request(&work));
-                async move { (work, simulate(chain, tx).await) }
-            })
-            .collect();
-        while let Some((work, verdict)) = futures::StreamExt::next(&mut simulations).await {
-            let result = match verdict {
-                Preflight::Report(result) => result,
-                Preflight::Go(gas) => match self.send(&work, gas).await {
-                    Ok(tx_hash) => WorkResult::Sent { tx_hash: self.chain.tx(tx_hash) },
-                    Err(error) => WorkResult::NotYet(format!("sending failed: {}", causes(&error))),
-                },
-            };
-            self.report(work, result).await;
+        };
+        let key = (work.session_id, work.action);
+        let result = match verdict {
+            Preflight::Report(result) => result,
+            Preflight::Go(gas) => match self.send(&work, gas).await {
+                Ok(tx_hash) => WorkResult::Sent { tx_hash: self.chain.tx(tx_hash) },
+                Err(error) => WorkResult::NotYet(format!("sending failed: {}", causes(&error))),
+            },
+        };
+        let sent = matches!(result, WorkResult::Sent { .. });
+        self.report(work, result).await;
+        if !sent && let Some(again) = self.rerun.remove(&key) {
+            Box::pin(self.admit(again)).await;
         }
     }
 
@@ -619,72 +690,54 @@ impl Executor {
         }
     }
 
-    async fn poll(&mut self) {
+    /// Starts a check of the pending transactions, unless one is under way.
+    fn poll(&mut self) {
         if self.in_flight.is_empty() {
             self.publish(None);
             self.chain.stats.nonce_gap.store(0, Ordering::Relaxed);
             return;
         }
-        if let Err(error) = self.check_in_flight().await {
-            if let Some(suppressed) = self.throttle.allow("check", std::time::Instant::now()) {
-                tracing::warn!(chain_id = self.chain.spec.chain_id, error = %causes(&error), suppressed, "checking pending transactions failed");
-            }
-            // The node may have forgotten what we sent; ask it again next time.
-            self.next_nonce = None;
+        if !self.checks.is_empty() {
+            return;
         }
-    }
-
-    async fn check_in_flight(&mut self) -> Result<(), ExecError> {
-        use futures::StreamExt as _;
-        let chain = Arc::clone(&self.chain);
-        let signer = self.signer;
-        // New work waits while a check runs, so a check takes at most CHECK_BUDGET: lookups still
-        // unanswered then (an RPC hanging through every hedge) are left to the next check.
-        let deadline = tokio::time::Instant::now() + CHECK_BUDGET;
-        // Every lookup of a check goes out together: under a slow RPC one check costs two round trips,
-        // not two plus one per pending transaction.
-        let heads = async {
-            tokio::join!(
-                chain.rpc(|p| async move { p.get_transaction_count(signer).await }),
-                chain.rpc(|p| async move { p.get_block_number().await }),
-            )
-        };
-        let mut lookups: futures::stream::FuturesUnordered<_> = self
+        let nonces: Vec<ToCheck> = self
             .in_flight
             .iter()
             .map(|(nonce, intent)| {
-                let chain = Arc::clone(&chain);
                 let hashes: Vec<B256> = intent.attempts.iter().rev().map(|a| a.tx_hash).collect();
-                let nonce = *nonce;
-                async move { (nonce, receipt_of(&chain, &hashes).await) }
+                let announced = hashes.first().is_some_and(|h| self.announced.contains(h));
+                (*nonce, hashes, announced)
             })
             .collect();
-        let answered = async {
-            let mut receipts = vec![];
-            while let Ok(Some(receipt)) = tokio::time::timeout_at(deadline, lookups.next()).await {
-                receipts.push(receipt);
+        self.checks.spawn(check(Arc::clone(&self.chain), self.signer, nonces));
+    }
+
+    /// Acts on what a check found, each transaction on its own: one failed lookup holds up no other.
+    async fn checked(&mut self, checked: Result<Checked, RpcFailure>) {
+        let chain_id = self.chain.spec.chain_id;
+        let (latest, head, lookups) = match checked {
+            Ok(checked) => checked,
+            Err(error) => {
+                if let Some(suppressed) = self.throttle.allow("check", std::time::Instant::now()) {
+                    tracing::warn!(chain_id, error = %causes(&error), suppressed, "checking pending transactions failed");
+                }
+                // The node may have forgotten what we sent; ask it again next time.
+                self.next_nonce = None;
+                return;
             }
-            receipts
         };
-        let (heads, receipts) = tokio::join!(tokio::time::timeout_at(deadline, heads), answered);
-        let (latest, head) = match heads {
-            Ok((latest, head)) => (latest?, head?),
-            Err(_) => return Err(ExecError::Rpc(RpcFailure::Timeout(CHECK_BUDGET))),
-        };
-        for (nonce, receipt) in receipts {
-            // Each transaction on its own: one failed call must not hold up the others.
-            let checked = match receipt {
-                Ok(receipt) => self.check_one(nonce, latest, head, receipt).await,
+        for (nonce, found) in lookups {
+            let checked = match found {
+                Ok(found) => self.check_one(nonce, latest, head, found).await,
                 Err(error) => Err(error.into()),
             };
             if let Err(error) = checked
                 && let Some(suppressed) = self.throttle.allow("check one", std::time::Instant::now())
             {
-                tracing::warn!(chain_id = chain.spec.chain_id, nonce, error = %causes(&error), suppressed, "checking a pending transaction failed; retrying");
+                tracing::warn!(chain_id, nonce, error = %causes(&error), suppressed, "checking a pending transaction failed; retrying");
             }
         }
         self.publish(Some(latest));
-        Ok(())
     }
 
     async fn check_one(
@@ -692,8 +745,9 @@ impl Executor {
         nonce: u64,
         latest: u64,
         head: u64,
-        mined: Option<TransactionReceipt>,
+        found: Lookup,
     ) -> Result<(), ExecError> {
+        let Lookup { receipt: mined, known } = found;
         let chain = Arc::clone(&self.chain);
         let Some(intent) = self.in_flight.get(&nonce).cloned() else {
             return Ok(());
@@ -747,11 +801,7 @@ impl Executor {
                     self.bump(intent, latest).await?;
                 } else if !self.announced.contains(&last.tx_hash) {
                     self.broadcast(&last);
-                } else if chain
-                    .rpc(|p| async move { p.get_transaction_by_hash(last.tx_hash).await })
-                    .await?
-                    .is_none()
-                {
+                } else if known == Some(false) {
                     // Neither mined nor known to the node: dropped from its pool, or mined and taken by a
                     // reorg between two looks. Announce the same bytes again now, not at the next bump.
                     if let Some(suppressed) = self.throttle.allow("forgotten", std::time::Instant::now()) {
@@ -775,7 +825,7 @@ impl Executor {
         let key = (intent.session_id, intent.action);
         self.keys.remove(&key);
         if let Some(work) = self.rerun.remove(&key) {
-            Box::pin(self.handle(work.clone())).await;
+            Box::pin(self.admit(work.clone())).await;
             return Ok(Some(work));
         }
         Ok(None)
