@@ -9,7 +9,10 @@
 
 use std::time::{Duration, Instant};
 
-use alloy::primitives::{Address, U256};
+use alloy::{
+    primitives::{Address, B256, U256},
+    providers::Provider,
+};
 use e2e::{
     Api, Chain, DEST, Settings,
     chaos::{Fault, Faults, FaultyRpc},
@@ -276,5 +279,101 @@ async fn sigkills_during_deliveries_lose_nothing_and_double_nothing() -> Result 
     chain_agrees(&chain, &sessions, signer, before).await?;
     println!("chaos (seed {seed}): {n} sessions through {kills} SIGKILLs: 0 lost, 0 double, no nonce gap");
     relayer.start_kill()?;
+    Ok(())
+}
+
+/// Blocks keep coming (one every `every`) until the returned task is aborted.
+fn keep_mining(chain: &Chain, every: Duration) -> tokio::task::JoinHandle<()> {
+    let node = chain.deployer.clone();
+    tokio::spawn(async move {
+        loop {
+            let _ = node.raw_request::<_, serde_json::Value>("evm_mine".into(), ()).await;
+            tokio::time::sleep(every).await;
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn random_reorgs_before_and_after_confirmations_strand_nothing() -> Result {
+    let rounds = env("CHAOS_REORGS", 8) as usize;
+    let per_round = env("CHAOS_REORG_SESSIONS", 3) as usize;
+    let seed = env("CHAOS_SEED", 7);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let chain = Chain::start().await?;
+    let relayer = e2e::Relayer::start(&chain, Settings { confirmations: 2, ..Settings::default() }).await?;
+    let (api, signer) = (&relayer.api, relayer.signer);
+    let before = (chain.nonce(signer, false).await?, chain.balance(DEST).await?);
+    let miner = keep_mining(&chain, Duration::from_millis(400));
+
+    // (session, receiver, its payment on the chain now)
+    let mut sessions: Vec<(String, Address, B256)> = vec![];
+    let (mut depths, mut repaid) = (vec![], 0);
+    for _ in 0..rounds {
+        for (id, receiver) in open_sessions(api, per_round).await? {
+            let paid = chain.pay(receiver, usdc(1)).await?;
+            sessions.push((id, receiver, paid));
+        }
+        // Somewhere in the deliveries: before the deposits count, between a settlement and its
+        // finality, or after it (a reorg deeper than the confirmations).
+        tokio::time::sleep(Duration::from_millis(rng.random_range(0..1200))).await;
+        let depth: u64 = rng.random_range(1..=4);
+        if rng.random_bool(0.5) {
+            // The last `depth` blocks are replaced by as many empty ones.
+            chain
+                .deployer
+                .raw_request::<_, serde_json::Value>("anvil_reorg".into(), (depth, [(); 0]))
+                .await?;
+        } else {
+            chain.deployer.raw_request::<_, serde_json::Value>("anvil_rollback".into(), (depth,)).await?;
+        }
+        depths.push(depth);
+        // A payment the reorg took away is made again, as a real chain would re-include it.
+        for (_, receiver, paid) in &mut sessions {
+            if chain.deployer.get_transaction_receipt(*paid).await?.is_none() {
+                *paid = chain.pay(*receiver, usdc(1)).await?;
+                repaid += 1;
+            }
+        }
+    }
+    let pairs: Vec<(String, Address)> = sessions.iter().map(|(id, r, _)| (id.clone(), *r)).collect();
+    all_delivered(api, &pairs, Instant::now(), Duration::from_secs(120)).await?;
+    // Let the last settlements become final and anything re-sent land before checking the chain.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    miner.abort();
+    for (id, receiver) in &pairs {
+        eyre::ensure!(chain.settled_events(*receiver).await? == 1, "session {id}: not exactly one Settled");
+        eyre::ensure!(
+            chain.balance(*receiver).await? == U256::ZERO,
+            "session {id}: funds left in the receiver"
+        );
+    }
+    eyre::ensure!(
+        chain.balance(DEST).await? - before.1 == usdc(pairs.len() as u64),
+        "the destination was not paid exactly once per session"
+    );
+    eyre::ensure!(
+        chain.nonce(signer, true).await? == chain.nonce(signer, false).await?,
+        "a nonce gap is left pending"
+    );
+    let sent = chain.nonce(signer, false).await? - before.0;
+    let metrics = reqwest::get(format!("{}/metrics", api.base)).await?.text().await?;
+    let counter = |name: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .unwrap_or("0")
+            .to_owned()
+    };
+    println!(
+        "chaos (seed {seed}): {} sessions through {rounds} reorgs of depths {depths:?} (confirmations 2), {repaid} payments \
+         made again: 0 lost, 0 double, {sent} transactions, no nonce gap; re-sent after a reorg {}, nonce gaps filled {}, \
+         deliveries orphaned {}",
+        pairs.len(),
+        counter("relayer_resent_after_reorg_total"),
+        counter("relayer_nonce_gaps_filled_total"),
+        counter("relayer_deliveries_orphaned_total"),
+    );
+    relayer.node.shutdown().await;
     Ok(())
 }

@@ -126,6 +126,8 @@ pub struct ChainStats {
     pub broadcasts: u64,
     /// Mined transactions a reorg removed, sent again.
     pub resent_after_reorg: u64,
+    /// Nonces a reorg emptied below the key's pending transactions, filled with a no-op transfer.
+    pub nonce_gaps_filled: u64,
     /// Stuck transactions left at their price (see the logs for why).
     pub bumps_held: u64,
     /// How far the watcher may fall behind the head before the relayer reports itself not ready.

@@ -106,7 +106,7 @@ pub fn render(engine: &Engine, http: &HttpCounters) -> String {
         "What chains reported about delivery work, by chain and result.",
         engine.report_counts().into_iter().map(|((c, r), n)| (format!("chain_id=\"{c}\",result=\"{r}\""), n)),
     );
-    let per_chain: [(&str, &str, &str, ReadStat); 9] = [
+    let per_chain: [(&str, &str, &str, ReadStat); 10] = [
         ("relayer_watcher_lag_budget_blocks", "gauge", "Lag beyond which /readyz fails.", |s| s.lag_budget),
         ("relayer_pending_transactions", "gauge", "Transactions sent and not yet final.", |s| s.pending),
         ("relayer_oldest_pending_seconds", "gauge", "Age of the oldest transaction not yet final.", |s| {
@@ -130,6 +130,12 @@ pub fn render(engine: &Engine, http: &HttpCounters) -> String {
             "counter",
             "Mined transactions a reorg removed, sent again.",
             |s| s.resent_after_reorg,
+        ),
+        (
+            "relayer_nonce_gaps_filled_total",
+            "counter",
+            "Nonces a reorg deeper than the confirmations emptied, filled with a no-op transfer (alert on it).",
+            |s| s.nonce_gaps_filled,
         ),
         (
             "relayer_fee_bumps_held_total",

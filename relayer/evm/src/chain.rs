@@ -51,6 +51,8 @@ pub struct Counters {
     pub broadcasts: AtomicU64,
     /// Mined transactions a reorg removed, sent again.
     pub resent_after_reorg: AtomicU64,
+    /// Nonces filled with a no-op transfer after a reorg emptied them.
+    pub nonce_gaps_filled: AtomicU64,
     /// Stuck transactions left at their price (behind an earlier nonce, price not the cause, ceiling).
     pub bumps_held: AtomicU64,
     /// Transactions sent and not yet final.
@@ -389,6 +391,7 @@ impl Chain for EvmChain {
             rpc_errors: self.stats.rpc_errors.load(Ordering::Relaxed),
             broadcasts: self.stats.broadcasts.load(Ordering::Relaxed),
             resent_after_reorg: self.stats.resent_after_reorg.load(Ordering::Relaxed),
+            nonce_gaps_filled: self.stats.nonce_gaps_filled.load(Ordering::Relaxed),
             bumps_held: self.stats.bumps_held.load(Ordering::Relaxed),
             lag_budget: self.spec.lag_budget_blocks,
             pending: self.stats.pending.load(Ordering::Relaxed),

@@ -172,6 +172,40 @@ pub fn in_flight_state(
     }
 }
 
+/// What to do about nonces missing below the key's lowest pending transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gap {
+    /// None missing.
+    None,
+    /// Some missing since the head was at this block: wait, a node that re-includes a reorganised
+    /// transaction closes the gap by itself.
+    Wait(u64),
+    /// Missing for [`GAP_BLOCKS`] blocks: fill these nonces.
+    Fill(std::ops::Range<u64>),
+}
+
+/// Final nonces whose landed transaction the executor keeps in memory.
+const REMEMBERED: usize = 1024;
+
+/// Blocks a nonce gap may last before it is filled.
+pub const GAP_BLOCKS: u64 = 2;
+
+/// Decides about a gap from the key's mined nonce (`latest`), the lowest nonce still held in flight,
+/// the head, and the head when the gap was first seen. Every nonce below the lowest one held was
+/// finished (final, or used by the chain), so the chain being behind it means a reorg deeper than the
+/// confirmations took a final transaction away: every later one waits behind it for good unless the
+/// nonce is used again.
+pub fn nonce_gap(latest: u64, lowest_held: Option<u64>, head: u64, seen_at: Option<u64>) -> Gap {
+    match lowest_held {
+        Some(lowest) if latest < lowest => match seen_at {
+            Some(seen) if head >= seen.saturating_add(GAP_BLOCKS) => Gap::Fill(latest..lowest),
+            Some(seen) => Gap::Wait(seen),
+            None => Gap::Wait(head),
+        },
+        _ => Gap::None,
+    }
+}
+
 /// The most a chain's transactions may pay per gas: an absolute cap, and a multiple of the current base
 /// fee (whichever is lower).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -391,6 +425,9 @@ pub(crate) async fn run(
         held: HashMap::new(),
         throttle: Arc::new(Throttle::new(crate::watcher::WARN_WINDOW)),
         fees: None,
+        gap_seen: None,
+        fillers: HashMap::new(),
+        landed: BTreeMap::new(),
     };
     executor.run(jobs, cancel).await;
 }
@@ -432,6 +469,13 @@ struct Executor {
     throttle: Arc<Throttle>,
     /// The last fee estimate, and when it was asked.
     fees: Option<(std::time::Instant, alloy::eips::eip1559::Eip1559Estimation)>,
+    /// The head when a nonce gap was first seen.
+    gap_seen: Option<u64>,
+    /// Transactions sent into a nonce gap: their fees (max, priority) and the head when sent.
+    fillers: HashMap<u64, ((u128, u128), u64)>,
+    /// The landed attempt of the latest final nonces (at most [`REMEMBERED`]), to send again should a
+    /// reorg deeper than the confirmations take one away.
+    landed: BTreeMap<u64, Attempt>,
 }
 
 impl Executor {
@@ -695,6 +739,9 @@ impl Executor {
         if self.in_flight.is_empty() {
             self.publish(None);
             self.chain.stats.nonce_gap.store(0, Ordering::Relaxed);
+            // Idle: the next send asks the node for the nonce, so a reorg that emptied the nonces of
+            // finished transactions leaves no gap behind it.
+            self.next_nonce = None;
             return;
         }
         if !self.checks.is_empty() {
@@ -738,6 +785,82 @@ impl Executor {
             }
         }
         self.publish(Some(latest));
+        match nonce_gap(latest, self.in_flight.keys().next().copied(), head, self.gap_seen) {
+            Gap::None => {
+                self.gap_seen = None;
+                self.fillers.clear();
+            }
+            Gap::Wait(seen) => self.gap_seen = Some(seen),
+            Gap::Fill(nonces) => {
+                for nonce in nonces {
+                    if let Err(error) = self.fill(nonce, head).await {
+                        tracing::warn!(chain_id, nonce, error = %causes(&error), "filling a nonce gap failed; retrying");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keeps `landed` as the transaction of final `nonce`, forgetting the oldest beyond [`REMEMBERED`].
+    fn remember(&mut self, nonce: u64, landed: Attempt) {
+        self.landed.insert(nonce, landed);
+        while self.landed.len() > REMEMBERED {
+            self.landed.pop_first();
+        }
+    }
+
+    /// Uses `nonce` again, which a reorg emptied: every later transaction of the key waits for it. The
+    /// transaction that had landed there is sent again (its signed bytes are valid again, as if the
+    /// chain re-included it; if what it settled is gone too, it reverts harmlessly and the watcher sees
+    /// the deposit orphaned). One this process no longer remembers (after a restart, or too long ago)
+    /// is replaced by a no-op transfer to itself: a settlement it carried is seen orphaned by the
+    /// watcher and sent again, or re-queued by the engine at start. If the gap lasts another
+    /// [`GAP_BLOCKS`] blocks, the same is signed again at higher fees.
+    async fn fill(&mut self, nonce: u64, head: u64) -> Result<(), ExecError> {
+        let chain = Arc::clone(&self.chain);
+        let previous = self.fillers.get(&nonce).copied();
+        if previous.is_some_and(|(_, sent)| head < sent.saturating_add(GAP_BLOCKS)) {
+            return Ok(());
+        }
+        let landed = self.landed.get(&nonce).cloned();
+        let attempt = match (&landed, previous) {
+            (Some(landed), None) => landed.clone(),
+            _ => {
+                let estimate = self.fees().await?;
+                let estimate = (estimate.max_fee_per_gas, estimate.max_priority_fee_per_gas);
+                let paid = previous.map(|(fees, _)| fees);
+                let (max_fee, priority) = paid.map_or(estimate, |paid| bumped_fees(paid, estimate));
+                let tx = match &landed {
+                    Some(landed) => TransactionRequest::from_transaction(
+                        TxEnvelope::decode_2718(&mut landed.raw.as_ref()).map_err(|e| {
+                            ExecError::Sign(format!("remembered transaction unreadable: {e}"))
+                        })?,
+                    ),
+                    None => TransactionRequest::default().with_to(self.signer).with_gas_limit(21_000),
+                };
+                let tx = tx
+                    .with_from(self.signer)
+                    .with_nonce(nonce)
+                    .with_chain_id(chain.spec.chain_id)
+                    .with_max_fee_per_gas(max_fee)
+                    .with_max_priority_fee_per_gas(priority);
+                self.sign(tx).await?
+            }
+        };
+        if previous.is_none() {
+            chain.stats.nonce_gaps_filled.fetch_add(1, Ordering::Relaxed);
+        }
+        tracing::error!(
+            chain_id = chain.spec.chain_id,
+            nonce,
+            tx_hash = %attempt.tx_hash,
+            again = landed.is_some(),
+            "a reorg deeper than the confirmations emptied the nonce of a final transaction; using it again"
+        );
+        self.fillers.insert(nonce, ((attempt.max_fee_per_gas, attempt.max_priority_fee_per_gas), head));
+        self.announced.remove(&attempt.tx_hash);
+        self.broadcast(&attempt);
+        Ok(())
     }
 
     async fn check_one(
@@ -759,6 +882,9 @@ impl Executor {
             InFlight::Final => {
                 let Some(receipt) = mined else { return Ok(()) };
                 self.mined.remove(&nonce);
+                if let Some(landed) = intent.attempts.iter().find(|a| a.tx_hash == receipt.transaction_hash) {
+                    self.remember(nonce, landed.clone());
+                }
                 if receipt.status() {
                     tracing::info!(chain_id, session_id = %session_id, tx_hash = %receipt.transaction_hash, block = receipt.block_number, "final");
                     self.finish(nonce).await?;
@@ -1041,6 +1167,23 @@ mod tests {
         assert_eq!(ceiling.at(100), 300);
         assert_eq!(ceiling.at(1_000), 500);
         assert_eq!(FeeCeiling::default().at(7), 70);
+    }
+
+    #[test]
+    fn a_nonce_gap_below_the_pending_transactions_is_filled_once_it_lasts_two_blocks() {
+        // (latest, lowest held, head, seen at, expected)
+        let table = [
+            (5, Some(5), 100, None, Gap::None),
+            (7, Some(5), 100, Some(90), Gap::None), // the chain is past it: nothing missing
+            (5, None, 100, None, Gap::None),        // nothing held: the next send asks the node
+            (3, Some(5), 100, None, Gap::Wait(100)),
+            (3, Some(5), 101, Some(100), Gap::Wait(100)),
+            (3, Some(5), 102, Some(100), Gap::Fill(3..5)),
+            (4, Some(5), 150, Some(100), Gap::Fill(4..5)),
+        ];
+        for (latest, lowest, head, seen, want) in table {
+            assert_eq!(nonce_gap(latest, lowest, head, seen), want, "{latest} {lowest:?} {head} {seen:?}");
+        }
     }
 
     #[test]
