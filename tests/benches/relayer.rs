@@ -164,6 +164,8 @@ fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
             rpc_hedge_after: Duration::from_millis(500),
             fee_ceiling: Default::default(),
             lag_budget_blocks: 20,
+            routes: vec![],
+            front_caps: vec![],
         },
         store,
         sender,

@@ -18,7 +18,9 @@ use relayer_core::Node;
 use relayer_devnet::{
     BASE_USDC, ConfigParams, PAYER_KEY,
     bindings::{PullAllowanceTarget, RevertingTarget, TestUSDC},
-    config, deploy_contracts, spawn_anvil,
+    config,
+    multichain::{Attester, BASE, CHAINS, ChainDesc, Deployed, Link, deploy_chain},
+    spawn_chain,
 };
 use relayer_evm::create2::Deployment;
 use serde_json::{Value, json};
@@ -63,8 +65,12 @@ pub struct Chain {
     pub payer_address: Address,
     /// Router, factory, implementation.
     pub deployment: Deployment,
-    /// Test USDC (at Base's USDC address).
+    /// Test USDC (at the chain's real USDC address).
     pub usdc: Address,
+    /// Which chain it plays.
+    pub desc: ChainDesc,
+    /// What the devnet deployed on it (router, CCTP adapter, local CCTP).
+    pub deployed: Deployed,
 }
 
 impl Chain {
@@ -75,13 +81,27 @@ impl Chain {
 
     /// Starts anvil with fixed-interval blocks (`Some(secs)`, like the devnet) or automining.
     pub async fn start_with_block_time(block_time: Option<u64>) -> eyre::Result<Self> {
-        let anvil = spawn_anvil(0, block_time)?;
+        Self::start_as(&BASE, block_time).await
+    }
+
+    /// Starts anvil as the devnet chain `desc` and deploys what the devnet deploys there.
+    pub async fn start_as(desc: &ChainDesc, block_time: Option<u64>) -> eyre::Result<Self> {
+        let anvil = spawn_chain(desc.chain_id, 0, block_time)?;
         let deployer = provider(PrivateKeySigner::from(anvil.keys()[0].clone()), &anvil);
         let payer_key: PrivateKeySigner = PAYER_KEY.parse()?;
         let payer_address = payer_key.address();
         let payer = provider(payer_key, &anvil);
-        let deployment = deploy_contracts(&deployer, BASE_USDC).await?;
-        Ok(Self { anvil, deployer, payer, payer_address, deployment, usdc: BASE_USDC })
+        let deployed = deploy_chain(&deployer, &anvil.endpoint(), desc, &CHAINS).await?;
+        Ok(Self {
+            anvil,
+            deployer,
+            payer,
+            payer_address,
+            deployment: deployed.deployment,
+            usdc: desc.usdc,
+            desc: *desc,
+            deployed,
+        })
     }
 
     /// RPC URL.
@@ -250,6 +270,8 @@ pub async fn relayer_config(
         poll_interval_ms: 100,
         watcher_poll_interval_ms: settings.watcher_poll_interval_ms,
         max_fee_gwei: settings.max_fee_gwei,
+        front_cap: None,
+        more_chains: vec![],
     };
     Ok((params, alloy::hex::encode_prefixed(key.to_bytes()), key.address()))
 }
@@ -520,5 +542,75 @@ impl RelayerProcess {
     /// Starts the binary `bin` and waits for its API.
     pub async fn spawn(&self, bin: &std::path::Path) -> eyre::Result<tokio::process::Child> {
         spawn_relayer(bin, &self.config, &self.key, &self.log, &self.api).await
+    }
+}
+
+/// Several local chains joined by the local CCTP, with the devnet's attester relaying between them
+/// (stopped on drop). The first chain is the destination of the tests' sessions.
+pub struct Chains {
+    /// The chains, in the order asked for.
+    pub chains: Vec<Chain>,
+    stop: tokio_util::sync::CancellationToken,
+    bridge_paused: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Chains {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl Chains {
+    /// Starts `descs` (automining) and the attester.
+    pub async fn start(descs: &[ChainDesc]) -> eyre::Result<Self> {
+        let mut chains = vec![];
+        for desc in descs {
+            chains.push(Chain::start_as(desc, None).await?);
+        }
+        let links: Vec<Link> =
+            chains.iter().map(|c| Link { domain: c.desc.domain, rpc_url: c.rpc_url() }).collect();
+        let transmitter = chains[0].deployed.transmitter;
+        let attester = Attester::new(&links, transmitter).await?;
+        let bridge_paused = attester.pause_switch();
+        let stop = tokio_util::sync::CancellationToken::new();
+        tokio::spawn(attester.run(Duration::from_millis(100), stop.clone()));
+        Ok(Self { chains, stop, bridge_paused })
+    }
+
+    /// Holds bridged messages back (`true`), as a slow bridge would, or lets them through.
+    pub fn pause_bridge(&self, paused: bool) {
+        self.bridge_paused.store(paused, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The chain `chain_id`.
+    pub fn get(&self, chain_id: u64) -> eyre::Result<&Chain> {
+        self.chains
+            .iter()
+            .find(|c| c.desc.chain_id == chain_id)
+            .ok_or_else(|| eyre::eyre!("no chain {chain_id}"))
+    }
+
+    /// A relayer key funded on every chain, and the config's parameters: the first chain as the
+    /// destination (fronting up to `front_cap`, if given), the others as sources with CCTP routes to it.
+    pub async fn relayer_config(
+        &self,
+        data_dir: PathBuf,
+        settings: &Settings,
+        front_cap: Option<&str>,
+    ) -> eyre::Result<(ConfigParams, String, Address)> {
+        let dest = &self.chains[0];
+        let (mut params, key, signer) = relayer_config(dest, data_dir, settings).await?;
+        params.front_cap = front_cap.map(str::to_owned);
+        for source in &self.chains[1..] {
+            source.fund(signer).await?;
+            params.more_chains.push(relayer_devnet::source_chain(
+                &source.desc,
+                &source.rpc_url(),
+                &source.deployed,
+                (dest.desc.chain_id, dest.usdc),
+                &params,
+            ));
+        }
+        Ok((params, key, signer))
     }
 }

@@ -362,7 +362,20 @@ async fn random_reorgs_before_and_after_confirmations_strand_nothing() -> Result
         }
     }
     let pairs: Vec<(String, Address)> = sessions.iter().map(|(id, r, _)| (id.clone(), *r)).collect();
-    all_delivered(api, &pairs, Instant::now(), Duration::from_secs(120)).await?;
+    if let Err(error) = all_delivered(api, &pairs, Instant::now(), Duration::from_secs(120)).await {
+        // Say what each stuck session looks like, from the API and from the chain.
+        for (id, receiver) in &pairs {
+            let session = api.get(id).await?;
+            if session["status"] != "succeeded" {
+                eprintln!(
+                    "stuck {id}: receiver holds {}, {} Settled; {session}",
+                    chain.balance(*receiver).await?,
+                    chain.settled_events(*receiver).await?
+                );
+            }
+        }
+        return Err(error);
+    }
     // Let the last settlements become final and anything re-sent land before checking the chain.
     tokio::time::sleep(Duration::from_secs(2)).await;
     miner.abort();

@@ -924,6 +924,8 @@ async fn the_api_comes_up_while_restart_work_waits_on_a_hanging_rpc() -> Result 
         poll_interval_ms: 100,
         watcher_poll_interval_ms: 100,
         max_fee_gwei: None,
+        front_cap: None,
+        more_chains: vec![],
     };
     let config = relayer_devnet::config(&params, &alloy::hex::encode_prefixed(key.to_bytes()))?;
     let node = tokio::time::timeout(Duration::from_secs(30), relayer_node::start(config))

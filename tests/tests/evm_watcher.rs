@@ -69,7 +69,7 @@ impl RecordingSink {
                         ChainEvent::Deposit { session, deposit } => {
                             Some((*session, deposit.amount, deposit.event.block_number))
                         }
-                        ChainEvent::Settled { .. } => None,
+                        _ => None,
                     })
                     .collect()
             })
@@ -122,6 +122,8 @@ async fn setup(confirmations: u64) -> std::result::Result<Setup, Box<dyn std::er
         rpc_hedge_after: Duration::from_millis(500),
         fee_ceiling: Default::default(),
         lag_budget_blocks: 20,
+        routes: vec![],
+        front_caps: vec![],
     };
     Ok(Setup { _anvil: anvil, provider, usdc, spec })
 }

@@ -10,7 +10,8 @@
 use std::{future::Future, pin::Pin, sync::Arc};
 
 use relayer_types::{
-    Action, ChainAddress, ChainKey, Commitment, Deposit, SessionId, Settlement, TokenRef, TxId,
+    Action, Bridging, ChainAddress, ChainKey, Commitment, Deposit, Fronting, SessionId, Settlement, TokenRef,
+    TxId, U256,
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -34,6 +35,20 @@ pub enum ChainEvent {
         /// The settlement.
         settlement: Settlement,
     },
+    /// The router sent funds of `session` through a bridge towards its destination chain.
+    Bridged {
+        /// Session, from the event.
+        session: SessionId,
+        /// The bridging.
+        bridging: Bridging,
+    },
+    /// A relayer fronted `session` on its destination chain, or was repaid.
+    Fronted {
+        /// Session, from the event.
+        session: SessionId,
+        /// The fronting or repayment.
+        fronting: Fronting,
+    },
 }
 
 impl ChainEvent {
@@ -42,6 +57,8 @@ impl ChainEvent {
         match self {
             Self::Deposit { deposit, .. } => &deposit.event,
             Self::Settled { settlement, .. } => &settlement.event,
+            Self::Bridged { bridging, .. } => &bridging.event,
+            Self::Fronted { fronting, .. } => &fronting.event,
         }
     }
 }
@@ -74,8 +91,15 @@ pub enum WorkResult {
     },
     /// Nothing to send: the chain shows nothing left to move (e.g. another relayer settled first).
     Done(String),
-    /// Not possible yet (the chain's clock is before expiry, an RPC failed): worth trying again.
+    /// Not possible yet (an RPC failed, an approval is on its way): worth trying again.
     NotYet(String),
+    /// Not possible before the chain's clock passes `at` (unix seconds), e.g. a refund before expiry.
+    NotBefore {
+        /// Why.
+        reason: String,
+        /// Unix seconds.
+        at: u64,
+    },
     /// The session expired on chain before its funds started; only a refund is possible now.
     RefundInstead,
     /// Would fail for a reason retrying cannot fix.
@@ -190,6 +214,22 @@ pub trait Chain: Send + Sync {
     /// its own way: CREATE2 with `0xff` on EVM, with `0x41` on Tron, a PDA on Solana).
     fn receiver(&self, commitment: &Commitment) -> ChainAddress;
 
+    /// The configured route that bridges `token` from this chain to `to_chain_id`, if any.
+    fn route(&self, _token: &ChainAddress, _to_chain_id: u64) -> Option<Route> {
+        None
+    }
+
+    /// How much of `token` this chain's relayer key may have fronted and not yet been repaid, at most
+    /// (`None`: it never fronts that token here).
+    fn fronting_cap(&self, _token: &ChainAddress) -> Option<U256> {
+        None
+    }
+
+    /// The relayer's own address on this chain (the one that fronts and is repaid).
+    fn relayer_address(&self) -> Option<ChainAddress> {
+        None
+    }
+
     /// Queues work; waits while the queue is full. A [`WorkReport`] follows for every piece queued.
     fn submit(&self, work: Work) -> BoxFuture<'_, Result<(), Stopped>>;
 
@@ -203,6 +243,31 @@ pub trait Chain: Send + Sync {
 
     /// Starts the chain's tasks (watcher, sender), delivering to `sink`, until `cancel`.
     fn start(self: Arc<Self>, sink: Arc<dyn EventSink>, cancel: CancellationToken, tasks: &TaskTracker);
+}
+
+/// A configured bridge route out of a chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The adapter bridges go through.
+    pub adapter: ChainAddress,
+    /// The token it delivers on the destination chain.
+    pub to_token: ChainAddress,
+    /// Smaller deposits are not bridged (refunded once the session expires).
+    pub min_amount: U256,
+    /// The largest fee anyone may make the adapter take, in basis points: fronting assumes it for a
+    /// bridging someone else made.
+    pub max_fee_bps: u32,
+    /// The fee the relayer's own bridgings allow, in basis points.
+    pub own_fee_bps: u32,
+}
+
+impl Route {
+    /// What bridging `amount` delivers at the worst fee: the relayer's own fee if it bridged (`ours`),
+    /// otherwise the worst the adapter allows anyone.
+    pub fn worst_delivery(&self, amount: U256, ours: bool) -> U256 {
+        let bps = if ours { self.own_fee_bps } else { self.max_fee_bps };
+        amount - amount * U256::from(bps.min(10_000)) / U256::from(10_000u32)
+    }
 }
 
 /// An invalid configuration value, naming the field (e.g. `chains[0].confirmations`).

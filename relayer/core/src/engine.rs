@@ -16,8 +16,9 @@ use relayer_chain::{
 };
 use relayer_store::{Store, StoreError, UpdateError, update_session};
 use relayer_types::{
-    Action, ChainAddress, ClientSecret, Destination, DisplayInfo, Family, FiatMethod, PaymentMethod, Session,
-    SessionEvent, SessionId, SessionStatus, StateError, TxId, WorkRecord, WorkState, unix_now,
+    Action, Bridging, ChainAddress, ClientSecret, Destination, DisplayInfo, Family, FiatMethod,
+    PaymentMethod, Session, SessionEvent, SessionId, SessionStatus, StateError, TxId, U256, WorkRecord,
+    WorkState, unix_now,
 };
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -145,6 +146,9 @@ pub struct Engine {
     retries: Mutex<Vec<(Instant, Work)>>,
     /// Sessions found at start-up holding funds not yet settled; drained by [`Engine::resume`].
     unsettled: Mutex<Vec<Session>>,
+    /// What the relayer has fronted (or decided to front) and not been repaid, by destination chain and
+    /// token, per session: the cap check and `/metrics` read it.
+    exposure: Mutex<BTreeMap<(u64, ChainAddress), BTreeMap<SessionId, U256>>>,
     settings: EngineSettings,
 }
 
@@ -169,6 +173,7 @@ impl Engine {
             reports: Mutex::default(),
             retries: Mutex::default(),
             unsettled: Mutex::default(),
+            exposure: Mutex::default(),
             settings,
         };
         // Query-shaped reads: start-up costs what is open, not every session ever stored.
@@ -178,7 +183,29 @@ impl Engine {
         *engine.receivers.write().unwrap_or_else(PoisonError::into_inner) = receivers;
         *lock(&engine.expiries) = expiries;
         *lock(&engine.unsettled) = unsettled;
+        // What this relayer fronted and is still owed survives restarts on the sessions themselves.
+        for chain in engine.chains.values() {
+            let Some(me) = chain.relayer_address() else { continue };
+            if !chain.tokens().iter().any(|t| chain.fronting_cap(&t.address).is_some()) {
+                continue;
+            }
+            for session in engine.store.sessions_touched_since(chain.chain_id(), 0)? {
+                let owed = session.owed_to(&me);
+                if !owed.is_zero() {
+                    let key = (chain.chain_id(), session.destination.token.address);
+                    lock(&engine.exposure).entry(key).or_default().insert(session.id, owed);
+                }
+            }
+        }
         Ok(engine)
+    }
+
+    /// Fronted and not yet repaid, by destination chain and token (base units).
+    pub fn exposure(&self) -> BTreeMap<(u64, ChainAddress), U256> {
+        lock(&self.exposure)
+            .iter()
+            .map(|(k, v)| (*k, v.values().fold(U256::ZERO, |a, b| a.saturating_add(*b))))
+            .collect()
     }
 
     /// Configured chains, by id.
@@ -253,6 +280,8 @@ impl Engine {
             created_at: now,
             expires_at: now + self.settings.session_lifetime.as_secs(),
             deposits: vec![],
+            bridges: vec![],
+            frontings: vec![],
             settlements: vec![],
             work: vec![],
         };
@@ -372,14 +401,32 @@ impl Engine {
         for event in events {
             match event {
                 ChainEvent::Deposit { session, deposit } => {
-                    let (token, tx) = (deposit.token.address, deposit.event.tx_hash);
+                    let (token, tx, amount) = (deposit.token.address, deposit.event.tx_hash, deposit.amount);
                     tracing::info!(session_id = %session, chain_id, tx_hash = %tx, amount = %deposit.amount, "deposit confirmed");
                     match self.apply_event(&session, SessionEvent::DepositDetected(deposit), Some(tx)) {
                         Err(EngineError::NotFound) => continue,
                         Err(e) => return Err(e),
                         // A replayed deposit was scheduled when first seen (or by `resume` after a restart).
                         Ok((_, false)) => {}
-                        Ok((updated, true)) => self.schedule(&updated, chain_id, token).await,
+                        Ok((updated, true)) => self.schedule(&updated, chain_id, token, amount).await,
+                    }
+                }
+                ChainEvent::Bridged { session, bridging } => {
+                    let tx = bridging.event.tx_hash;
+                    tracing::info!(session_id = %session, chain_id, tx_hash = %tx, amount = %bridging.amount, "bridged");
+                    match self.apply_event(&session, SessionEvent::Bridged(bridging.clone()), Some(tx)) {
+                        Err(EngineError::NotFound) => continue,
+                        Err(e) => return Err(e),
+                        Ok((_, false)) => {}
+                        Ok((updated, true)) => self.consider_fronting(&updated, chain_id, &bridging).await,
+                    }
+                }
+                ChainEvent::Fronted { session, fronting } => {
+                    let tx = fronting.event.tx_hash;
+                    match self.apply_event(&session, SessionEvent::Fronted(fronting), Some(tx)) {
+                        Err(EngineError::NotFound) => continue,
+                        Err(e) => return Err(e),
+                        Ok((updated, _)) => self.update_exposure(&updated, chain_id),
                     }
                 }
                 ChainEvent::Settled { session, settlement } => {
@@ -397,15 +444,81 @@ impl Engine {
         Ok(())
     }
 
-    /// Decides what to do with funds that arrived at a session's receiver and queues it.
-    async fn schedule(&self, session: &Session, chain_id: u64, token: ChainAddress) {
-        let work = Work {
-            session_id: session.id,
-            chain_id,
-            commitment: session.commitment(),
-            action: decide(session, chain_id, token),
-        };
+    /// Decides what to do with funds that arrived at a session's receiver and queues it. A refund that
+    /// the router allows only after expiry (a usable token that will not be bridged) waits for it.
+    async fn schedule(&self, session: &Session, chain_id: u64, token: ChainAddress, amount: U256) {
+        let route =
+            self.chains.get(&chain_id).and_then(|c| c.route(&token, session.destination.token.chain_id));
+        let action = decide(session, chain_id, token, route.as_ref(), amount);
+        let work = Work { session_id: session.id, chain_id, commitment: session.commitment(), action };
+        if matches!(action, Action::Refund { .. }) && chain_id != session.destination.token.chain_id {
+            tracing::warn!(session_id = %session.id, chain_id, %token, %amount, route = route.is_some(), "not bridged (no route to the destination, or below its minimum): refunding");
+        }
         self.submit(work).await;
+    }
+
+    /// Fronts a bridged session on its destination chain when the relayer may: the destination chain
+    /// fronts that token, the session has a fixed amount and has not started there, the bridging went
+    /// through a configured route whose worst fee still leaves the whole amount, the session is not
+    /// close to expiry, and the cap leaves room. Every condition stops an attack or a loss: a fronting
+    /// above what the bridge delivers is a shortfall the relayer carries; past the cap, inventory runs
+    /// dry for everyone else.
+    async fn consider_fronting(&self, session: &Session, from_chain: u64, bridging: &Bridging) {
+        let dest = &session.destination.token;
+        let Some(chain) = self.chains.get(&dest.chain_id) else { return };
+        let Some(cap) = chain.fronting_cap(&dest.address) else { return };
+        let amount = session.commitment().amount;
+        let route = self.chains.get(&from_chain).and_then(|c| c.route(&bridging.token, dest.chain_id));
+        // Our own bridging paid the fee we chose; anyone else's may have paid the most the adapter allows.
+        let ours = session.work.iter().any(|w| {
+            matches!(w.action, Action::Bridge { .. })
+                && matches!(w.state, WorkState::Sent { tx_hash } if tx_hash == bridging.event.tx_hash)
+        });
+        let worst = route
+            .filter(|r| r.adapter == bridging.adapter && r.to_token == dest.address)
+            .map(|r| r.worst_delivery(bridging.amount, ours));
+        let started = !session.frontings.is_empty()
+            || session.settlements.iter().any(|x| x.event.chain_id == dest.chain_id)
+            || session.work.iter().any(|w| matches!(w.action, Action::FastFinish { .. }));
+        // The fronting must land well before expiry (the router refuses it after).
+        let late = unix_now().saturating_add(60) > session.expires_at;
+        if amount.is_zero() || started || late || worst.is_none_or(|w| w < amount) {
+            return;
+        }
+        {
+            let mut exposure = lock(&self.exposure);
+            let book = exposure.entry((dest.chain_id, dest.address)).or_default();
+            let outstanding = book.values().fold(U256::ZERO, |a, b| a.saturating_add(*b));
+            if outstanding.saturating_add(amount) > cap {
+                tracing::warn!(session_id = %session.id, chain_id = dest.chain_id, %outstanding, %cap, "not fronting: the cap is reached; delivered when the bridge arrives");
+                return;
+            }
+            book.insert(session.id, amount);
+        }
+        let action = Action::FastFinish { token: dest.address, amount };
+        self.submit(Work {
+            session_id: session.id,
+            chain_id: dest.chain_id,
+            commitment: session.commitment(),
+            action,
+        })
+        .await;
+    }
+
+    /// After a fronting or repayment event: what the relayer is now owed on this session.
+    fn update_exposure(&self, session: &Session, chain_id: u64) {
+        let Some(me) = self.chains.get(&chain_id).and_then(|c| c.relayer_address()) else { return };
+        let key = (chain_id, session.destination.token.address);
+        let owed = session.owed_to(&me);
+        let mut exposure = lock(&self.exposure);
+        let book = exposure.entry(key).or_default();
+        if owed.is_zero() {
+            if session.frontings.iter().any(|f| f.relayer == me) {
+                book.remove(&session.id);
+            }
+        } else {
+            book.insert(session.id, owed);
+        }
     }
 
     async fn submit(&self, work: Work) {
@@ -496,6 +609,16 @@ impl Engine {
         match result.clone() {
             WorkResult::Sent { tx_hash } => (WorkState::Sent { tx_hash }, None),
             WorkResult::Done(reason) => (WorkState::Done { reason }, None),
+            // E.g. the router refunds a usable token only after expiry: wait for it, without giving up.
+            WorkResult::NotBefore { reason, at } => {
+                let reason = if work.chain_id == work.commitment.to_chain_id {
+                    reason
+                } else {
+                    format!("not bridged (no route to the destination chain, or below its minimum): {reason}")
+                };
+                let delay = Duration::from_secs(at.saturating_sub(unix_now())).max(policy.delay(1));
+                (WorkState::Retrying { reason, retry_at: at }, Some((work.clone(), delay)))
+            }
             WorkResult::NotYet(reason) if attempts >= policy.max_attempts => {
                 (WorkState::GaveUp { reason: format!("gave up after {attempts} attempts: {reason}") }, None)
             }
@@ -546,7 +669,7 @@ impl Engine {
             let mut seen = BTreeSet::new();
             for d in &session.deposits {
                 if seen.insert((d.event.chain_id, d.token.address)) {
-                    self.schedule(&session, d.event.chain_id, d.token.address).await;
+                    self.schedule(&session, d.event.chain_id, d.token.address, d.amount).await;
                 }
             }
         }
@@ -581,6 +704,7 @@ const fn result_name(result: &WorkResult) -> &'static str {
         WorkResult::Sent { .. } => "sent",
         WorkResult::Done(_) => "done",
         WorkResult::NotYet(_) => "not_yet",
+        WorkResult::NotBefore { .. } => "not_before",
         WorkResult::RefundInstead => "refund_instead",
         WorkResult::Failed(_) => "failed",
         WorkResult::Reverted { .. } => "reverted",
@@ -596,16 +720,30 @@ const fn outcome_name(outcome: relayer_types::Outcome) -> &'static str {
     }
 }
 
-/// What to do with funds of `token` that arrived at `session`'s receiver on `chain_id`: deliver them
-/// if they are what the session expects and it has not expired; otherwise refund them (expired
-/// sessions, and tokens or chains the session cannot use: the router allows it after expiry, or at
-/// once for unusable tokens).
-pub fn decide(session: &Session, chain_id: u64, token: ChainAddress) -> Action {
+/// What to do with `amount` of `token` that arrived at `session`'s receiver on `chain_id`: deliver it
+/// if it is what the session expects on its destination chain and it has not expired; bridge it there
+/// from another chain on a configured `route` that delivers the session's token, if it meets the
+/// route's minimum; otherwise refund it (expired sessions, tokens the session cannot use, chains with no
+/// route: the router allows it at once for unusable tokens, after expiry for usable ones).
+pub fn decide(
+    session: &Session,
+    chain_id: u64,
+    token: ChainAddress,
+    route: Option<&relayer_chain::Route>,
+    amount: U256,
+) -> Action {
     let dest = &session.destination.token;
-    if chain_id == dest.chain_id && token == dest.address && session.status != SessionStatus::Expired {
-        Action::Settle { token }
-    } else {
-        Action::Refund { token }
+    if session.status == SessionStatus::Expired {
+        return Action::Refund { token };
+    }
+    if chain_id == dest.chain_id {
+        return if token == dest.address { Action::Settle { token } } else { Action::Refund { token } };
+    }
+    match route {
+        Some(r) if r.to_token == dest.address && amount >= r.min_amount => {
+            Action::Bridge { token, adapter: r.adapter }
+        }
+        _ => Action::Refund { token },
     }
 }
 
@@ -635,25 +773,33 @@ impl Engine {
     async fn reorg_from(&self, chain_id: u64, from_block: u64) -> Result<(), EngineError> {
         let mut orphaned = vec![];
         let mut unsettled = vec![];
+        let mut movements = vec![];
         for s in self.store.sessions_touched_since(chain_id, from_block)? {
             let gone = |e: &relayer_types::EventId| e.chain_id == chain_id && e.block_number >= from_block;
             orphaned.extend(s.deposits.iter().filter(|d| gone(&d.event)).map(|d| (s.id, d.event)));
             for x in s.settlements.iter().filter(|x| gone(&x.event)) {
-                unsettled.push((s.id, x.event, x.token, x.outcome));
+                unsettled.push((s.id, x.event, x.token, x.outcome, x.amount));
             }
+            let moved = s.bridges.iter().map(|b| b.event).chain(s.frontings.iter().map(|f| f.event));
+            movements.extend(moved.filter(|e| gone(e)).map(|e| (s.id, e)));
         }
         for (id, event) in orphaned {
             tracing::warn!(session_id = %id, chain_id, tx_hash = %event.tx_hash, "deposit orphaned by reorg");
             self.apply(&id, SessionEvent::DepositOrphaned(event), Some(event.tx_hash))?;
         }
-        for (id, event, token, outcome) in unsettled {
+        for (id, event) in movements {
+            tracing::warn!(session_id = %id, chain_id, tx_hash = %event.tx_hash, "bridging or fronting orphaned by reorg");
+            let session = self.apply(&id, SessionEvent::MovementOrphaned(event), Some(event.tx_hash))?;
+            self.update_exposure(&session, chain_id);
+        }
+        for (id, event, token, outcome, amount) in unsettled {
             // Deeper than the confirmations allowed for: the funds may be back in the receiver. Nothing
             // may be stranded: record it, say it loudly, and settle again (the simulation finds out
             // whether the chain re-included the old settlement instead).
             tracing::error!(session_id = %id, chain_id, tx_hash = %event.tx_hash, from_block, "a settlement was reorganised away; settling again");
             *lock(&self.orphaned).entry((chain_id, outcome_name(outcome))).or_default() += 1;
             let session = self.apply(&id, SessionEvent::SettlementOrphaned(event), Some(event.tx_hash))?;
-            self.schedule(&session, chain_id, token).await;
+            self.schedule(&session, chain_id, token, amount).await;
         }
         Ok(())
     }

@@ -101,6 +101,15 @@ pub fn render(engine: &Engine, http: &HttpCounters) -> String {
     );
     family(
         &mut out,
+        "relayer_fronted_outstanding",
+        "gauge",
+        "What the relayer fronted on a destination chain and has not been repaid yet, in the token's base units.",
+        engine.exposure().into_iter().map(|((c, token), owed)| {
+            (format!("chain_id=\"{c}\",token=\"{token}\""), owed.saturating_to::<u64>())
+        }),
+    );
+    family(
+        &mut out,
         "relayer_work_reports_total",
         "counter",
         "What chains reported about delivery work, by chain and result.",

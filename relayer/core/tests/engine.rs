@@ -8,7 +8,8 @@ use std::{
 };
 
 use relayer_chain::{
-    BoxFuture, Chain, ChainEvent, ChainStats, EventSink, Inspection, Stopped, Work, WorkReport, WorkResult,
+    BoxFuture, Chain, ChainEvent, ChainStats, EventSink, Inspection, Route, Stopped, Work, WorkReport,
+    WorkResult,
 };
 use relayer_core::{
     api::wire::SessionResponse,
@@ -16,14 +17,17 @@ use relayer_core::{
 };
 use relayer_store::{SledStore, Store, conformance};
 use relayer_types::{
-    Action, Address, B256, ChainAddress, ChainKey, Commitment, Deposit, EventId, Family, Outcome, Session,
-    SessionId, SessionStatus, Settlement, TRON_CHAIN_ID, TokenRef, TxId, U256, WorkState,
+    Action, Address, B256, Bridging, ChainAddress, ChainKey, Commitment, Deposit, EventId, Family, Fronting,
+    Outcome, Session, SessionId, SessionStatus, Settlement, TRON_CHAIN_ID, TokenRef, TxId, U256, WorkState,
 };
 use tokio::time::Instant;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 const BASE: u64 = 8453;
 const USDC: ChainAddress = ChainAddress::Evm(Address::repeat_byte(0x83));
+const ARBITRUM: u64 = 42161;
+const ADAPTER: ChainAddress = ChainAddress::Evm(Address::repeat_byte(0xad));
+const RELAYER: ChainAddress = ChainAddress::Evm(Address::repeat_byte(0x5e));
 
 /// A chain that records what it is asked and never talks to anything.
 struct FakeChain {
@@ -31,6 +35,10 @@ struct FakeChain {
     tokens: Vec<TokenRef>,
     submitted: Mutex<Vec<Work>>,
     inspected: Mutex<Vec<TxId>>,
+    /// Routes out of this chain: (token, destination chain, route).
+    routes: Vec<(ChainAddress, u64, Route)>,
+    /// Fronting cap for its USDC.
+    cap: Option<U256>,
 }
 
 impl FakeChain {
@@ -51,7 +59,16 @@ impl FakeChain {
             tokens: vec![token],
             submitted: Mutex::default(),
             inspected: Mutex::default(),
+            routes: vec![],
+            cap: None,
         })
+    }
+
+    /// A chain with `routes` out of it and a fronting cap for its USDC.
+    fn configured(chain_id: u64, routes: Vec<(ChainAddress, u64, Route)>, cap: Option<U256>) -> Arc<Self> {
+        let plain = Self::new(chain_id);
+        let token = TokenRef { chain_id, ..plain.tokens[0].clone() };
+        Arc::new(Self { tokens: vec![token], routes, cap, ..Arc::into_inner(plain).expect("fresh") })
     }
 
     fn take(&self) -> Vec<Work> {
@@ -75,6 +92,15 @@ impl Chain for FakeChain {
         bytes[..16].copy_from_slice(&c.session_id[..16]);
         bytes[16..].copy_from_slice(&(self.key.chain_id as u32).to_be_bytes());
         ChainAddress::of_family(self.key.family, Address::from(bytes)).expect("EVM-shaped fake")
+    }
+    fn route(&self, token: &ChainAddress, to_chain_id: u64) -> Option<Route> {
+        self.routes.iter().find(|(t, to, _)| t == token && *to == to_chain_id).map(|(_, _, r)| r.clone())
+    }
+    fn fronting_cap(&self, token: &ChainAddress) -> Option<U256> {
+        self.cap.filter(|_| *token == USDC)
+    }
+    fn relayer_address(&self) -> Option<ChainAddress> {
+        Some(RELAYER)
     }
     fn submit(&self, work: Work) -> BoxFuture<'_, Result<(), Stopped>> {
         self.submitted.lock().unwrap_or_else(PoisonError::into_inner).push(work);
@@ -449,4 +475,126 @@ fn retry_delays_double_from_the_first_and_stop_at_the_cap() {
     let delays: Vec<u64> = (1..=8).map(|n| RETRY.delay(n).as_secs()).collect();
     assert_eq!(delays, vec![2, 4, 8, 16, 32, 60, 60, 60]);
     assert_eq!(RETRY.delay(u32::MAX), Duration::from_secs(60), "no overflow");
+}
+
+/// Base (destination, fronting up to `cap`) and Arbitrum (source, a USDC route to Base with a 1.00
+/// minimum and a 10 bps worst fee), over one store.
+fn cross_chain(cap: Option<u64>) -> (Setup, Arc<FakeChain>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("open"));
+    let route = Route {
+        adapter: ADAPTER,
+        to_token: USDC,
+        min_amount: U256::from(1_000_000u64),
+        max_fee_bps: 10,
+        own_fee_bps: 0,
+    };
+    let base = FakeChain::configured(BASE, vec![], cap.map(U256::from));
+    let arbitrum = FakeChain::configured(ARBITRUM, vec![(USDC, BASE, route)], None);
+    let engine = engine_over(&store, vec![Arc::clone(&base), Arc::clone(&arbitrum)]);
+    (Setup { _dir: dir, store, chain: base, engine }, arbitrum)
+}
+
+fn on(chain_id: u64, mut event: ChainEvent, amount: u64) -> ChainEvent {
+    if let ChainEvent::Deposit { deposit, .. } = &mut event {
+        deposit.event.chain_id = chain_id;
+        deposit.token.chain_id = chain_id;
+        deposit.amount = U256::from(amount);
+    }
+    event
+}
+
+fn bridged(session: SessionId, tx: u8, amount: u64) -> ChainEvent {
+    let event =
+        EventId { chain_id: ARBITRUM, block_number: 9, tx_hash: B256::repeat_byte(tx).into(), log_index: 1 };
+    ChainEvent::Bridged {
+        session,
+        bridging: Bridging { event, token: USDC, adapter: ADAPTER, amount: U256::from(amount) },
+    }
+}
+
+fn fronted(session: SessionId, block: u64, amount: u64, still_owed: Option<u64>) -> ChainEvent {
+    ChainEvent::Fronted {
+        session,
+        fronting: Fronting {
+            event: event(block, 3),
+            relayer: RELAYER,
+            amount: U256::from(amount),
+            still_owed: still_owed.map(U256::from),
+        },
+    }
+}
+
+#[tokio::test]
+async fn a_deposit_on_another_chain_is_bridged_on_its_route_and_refunded_below_its_minimum() {
+    let (s, arbitrum) = cross_chain(None);
+    let (session, _) = waiting(&s, 1);
+    EventSink::apply(&s.engine, ARBITRUM, vec![on(ARBITRUM, deposit(session.id, USDC, 5), 10_000_000)])
+        .await
+        .expect("apply");
+    assert_eq!(stored(&s, &session.id).status, SessionStatus::Processing);
+    let queued = arbitrum.take();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(
+        (queued[0].chain_id, queued[0].action),
+        (ARBITRUM, Action::Bridge { token: USDC, adapter: ADAPTER })
+    );
+
+    let (small, _) = waiting(&s, 2);
+    EventSink::apply(&s.engine, ARBITRUM, vec![on(ARBITRUM, deposit(small.id, USDC, 6), 999_999)])
+        .await
+        .expect("apply");
+    assert_eq!(arbitrum.take()[0].action, Action::Refund { token: USDC }, "below the 1.00 minimum");
+
+    let other = ChainAddress::Evm(Address::repeat_byte(0x99));
+    let (unrouted, _) = waiting(&s, 3);
+    EventSink::apply(&s.engine, ARBITRUM, vec![on(ARBITRUM, deposit(unrouted.id, other, 7), 10_000_000)])
+        .await
+        .expect("apply");
+    assert_eq!(arbitrum.take()[0].action, Action::Refund { token: other }, "no route for this token");
+    assert!(s.chain.take().is_empty(), "nothing happens on Base before the bridge");
+}
+
+#[tokio::test]
+async fn a_bridged_session_is_fronted_within_the_cap_and_a_repayment_frees_the_cap() {
+    let (s, _arbitrum) = cross_chain(Some(15_000_000));
+    let (first, _) = waiting(&s, 1);
+    let (second, _) = waiting(&s, 2);
+    let (third, _) = waiting(&s, 3);
+    // Others bridged these: the adapter allows a 10 bps fee. 10.01001 covers it; exactly 10.00 (the
+    // third) could arrive short, a loss the relayer would carry: not fronted.
+    let events = vec![
+        bridged(third.id, 3, 10_000_000),
+        bridged(first.id, 1, 10_010_010),
+        bridged(second.id, 2, 10_010_010),
+    ];
+    EventSink::apply(&s.engine, ARBITRUM, events).await.expect("apply");
+    let queued = s.chain.take();
+    let amount = U256::from(10_000_000u64);
+    assert_eq!(queued.len(), 1, "only the first fits in the 15.00 cap: {queued:?}");
+    assert_eq!((queued[0].session_id, queued[0].chain_id), (first.id, BASE));
+    assert_eq!(queued[0].action, Action::FastFinish { token: USDC, amount });
+    assert_eq!(s.engine.exposure().get(&(BASE, USDC)), Some(&amount));
+
+    // Fronted, then the bridge arrives and repays it: the cap is free again.
+    EventSink::apply(&s.engine, BASE, vec![fronted(first.id, 20, 10_000_000, None)]).await.expect("apply");
+    assert_eq!(s.engine.exposure().get(&(BASE, USDC)), Some(&amount));
+    EventSink::apply(&s.engine, BASE, vec![fronted(first.id, 30, 10_000_000, Some(0))]).await.expect("apply");
+    assert_eq!(s.engine.exposure().get(&(BASE, USDC)), Some(&U256::ZERO));
+
+    // A repeated Bridged event (a replay) fronts nothing twice; the second now fits.
+    EventSink::apply(&s.engine, ARBITRUM, vec![bridged(first.id, 1, 10_010_010)]).await.expect("replay");
+    assert!(s.chain.take().is_empty());
+    EventSink::apply(&s.engine, ARBITRUM, vec![bridged(second.id, 4, 10_010_010)]).await.expect("again");
+    assert_eq!(s.chain.take()[0].session_id, second.id);
+}
+
+#[tokio::test]
+async fn what_was_fronted_and_not_repaid_is_known_again_after_a_restart() {
+    let (s, arbitrum) = cross_chain(Some(100_000_000));
+    let (session, _) = waiting(&s, 1);
+    EventSink::apply(&s.engine, ARBITRUM, vec![bridged(session.id, 1, 10_010_010)]).await.expect("apply");
+    EventSink::apply(&s.engine, BASE, vec![fronted(session.id, 20, 10_000_000, None)]).await.expect("apply");
+    let restarted = engine_over(&s.store, vec![Arc::clone(&s.chain), arbitrum]);
+    assert_eq!(restarted.exposure().get(&(BASE, USDC)), Some(&U256::from(10_000_000u64)));
 }

@@ -10,6 +10,7 @@
 //! typed [`ConfigFile`]. Production crates never depend on it.
 
 pub mod bindings;
+pub mod multichain;
 pub mod tools;
 
 use std::{
@@ -20,17 +21,16 @@ use std::{
 use alloy::{
     network::EthereumWallet,
     node_bindings::{Anvil, AnvilInstance},
-    primitives::{Address, B256, U256, address},
-    providers::{Provider, ProviderBuilder},
+    primitives::{Address, U256, address},
+    providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
 use clap::{Args, Subcommand};
 use eyre::WrapErr;
 use relayer_core::telemetry;
 use relayer_evm::{
-    config::{ChainConfig, ExecutorSection, TokenConfig},
+    config::{ChainConfig, ExecutorSection, RouteConfig, TokenConfig},
     create2::Deployment,
-    deploy::deploy_router,
 };
 use relayer_node::{
     Config, ConfigFile,
@@ -93,15 +93,10 @@ pub struct DevnetInfo {
     pub usdc: Address,
 }
 
-/// Deploys the router deterministically (no adapters) and places test USDC at `usdc_at`.
-/// Returns the deployment. Idempotent: an existing router is left alone.
-pub async fn deploy_contracts(provider: &impl Provider, usdc_at: Address) -> eyre::Result<Deployment> {
-    let deployment = deploy_router(provider, B256::ZERO, &[]).await?;
-    provider
-        .raw_request::<_, ()>("anvil_setCode".into(), (usdc_at, TestUSDC::DEPLOYED_BYTECODE.clone()))
-        .await
-        .wrap_err("anvil_setCode for test USDC")?;
-    Ok(deployment)
+/// Deploys what the devnet's Base chain has (test USDC at Base's USDC address, the local CCTP, the CCTP
+/// adapter, the router with that adapter) on the chain at `rpc_url`. Idempotent.
+pub async fn deploy_contracts(provider: &DynProvider, rpc_url: &str) -> eyre::Result<Deployment> {
+    Ok(multichain::deploy_chain(provider, rpc_url, &multichain::BASE, &multichain::CHAINS).await?.deployment)
 }
 
 /// What a generated relayer config needs (the devnet's, and the end-to-end tests').
@@ -131,6 +126,10 @@ pub struct ConfigParams {
     pub watcher_poll_interval_ms: u64,
     /// Fee ceiling in gwei (`None`: only the base-fee multiple).
     pub max_fee_gwei: Option<u64>,
+    /// Fronting cap for the first chain's USDC, in token units (`None`: no fronting).
+    pub front_cap: Option<String>,
+    /// Further chains (source chains with routes to the first one).
+    pub more_chains: Vec<ChainConfig>,
 }
 
 /// The environment variable a devnet config names for the relayer key.
@@ -138,7 +137,7 @@ pub const KEY_VAR: &str = "DEVNET_RELAYER_KEY";
 
 /// A relayer config for one local chain; the relayer key comes from `env:DEVNET_RELAYER_KEY`.
 pub fn config_file(p: &ConfigParams) -> ConfigFile {
-    let usdc = TokenConfig::new(p.usdc, "USDC", 6);
+    let usdc = TokenConfig { front_cap: p.front_cap.clone(), ..TokenConfig::new(p.usdc, "USDC", 6) };
     let mut chain = ChainConfig::new(CHAIN_ID, "Base", &p.rpc_url, p.router, vec![usdc]);
     chain.confirmations = p.confirmations;
     chain.poll_interval_ms = p.watcher_poll_interval_ms;
@@ -157,8 +156,38 @@ pub fn config_file(p: &ConfigParams) -> ConfigFile {
             bump_after_secs: p.bump_after_secs,
             ..ExecutorSection::default()
         },
-        chains: vec![chain],
+        chains: std::iter::once(chain).chain(p.more_chains.iter().cloned()).collect(),
     }
+}
+
+/// A source chain's config: its USDC, with a route to `to` (the destination chain's id and USDC)
+/// through the CCTP adapter, polled like the first chain.
+pub fn source_chain(
+    desc: &multichain::ChainDesc,
+    rpc_url: &str,
+    deployed: &multichain::Deployed,
+    to: (u64, Address),
+    p: &ConfigParams,
+) -> ChainConfig {
+    let mut chain = ChainConfig::new(
+        desc.chain_id,
+        desc.name,
+        rpc_url,
+        deployed.deployment.router,
+        vec![TokenConfig::new(desc.usdc, "USDC", 6)],
+    );
+    chain.confirmations = p.confirmations;
+    chain.poll_interval_ms = p.watcher_poll_interval_ms;
+    chain.start_block = Some(0);
+    chain.routes = vec![RouteConfig {
+        to_chain_id: to.0,
+        token: desc.usdc,
+        to_token: to.1,
+        adapter: deployed.adapter,
+        max_fee_bps: u32::try_from(multichain::ADAPTER_MAX_FEE_BPS).unwrap_or(u32::MAX),
+        min_deposit: Some("1.00".into()),
+    }];
+    chain
 }
 
 /// [`config_file`] as TOML, as `relayer devnet` writes it.
@@ -173,7 +202,12 @@ pub fn config(p: &ConfigParams, key: &str) -> eyre::Result<Config> {
 
 /// Starts anvil for the devnet.
 pub fn spawn_anvil(rpc_port: u16, block_time: Option<u64>) -> eyre::Result<AnvilInstance> {
-    let mut anvil = Anvil::at(foundry_tool("anvil")?).chain_id(CHAIN_ID).port(rpc_port);
+    spawn_chain(CHAIN_ID, rpc_port, block_time)
+}
+
+/// Starts anvil as chain `chain_id` on `rpc_port` (0: any free port).
+pub fn spawn_chain(chain_id: u64, rpc_port: u16, block_time: Option<u64>) -> eyre::Result<AnvilInstance> {
+    let mut anvil = Anvil::at(foundry_tool("anvil")?).chain_id(chain_id).port(rpc_port);
     if let Some(secs) = block_time {
         anvil = anvil.block_time(secs);
     }
@@ -200,9 +234,11 @@ async fn run(dir: &Path, port: u16, rpc_port: u16) -> eyre::Result<()> {
     let anvil = spawn_anvil(rpc_port, Some(1))?;
     let rpc_url = anvil.endpoint();
     let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
-    let provider =
-        ProviderBuilder::new().wallet(EthereumWallet::from(deployer)).connect_http(anvil.endpoint_url());
-    let deployment = deploy_contracts(&provider, BASE_USDC).await?;
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(deployer))
+        .connect_http(anvil.endpoint_url())
+        .erased();
+    let deployment = deploy_contracts(&provider, &rpc_url).await?;
 
     let relayer_key = PrivateKeySigner::random();
     provider
@@ -223,6 +259,8 @@ async fn run(dir: &Path, port: u16, rpc_port: u16) -> eyre::Result<()> {
         poll_interval_ms: 200,
         watcher_poll_interval_ms: 200,
         max_fee_gwei: None,
+        front_cap: None,
+        more_chains: vec![],
     };
     std::fs::write(dir.join("relayer.toml"), config_text(&params)?)?;
     let config = config(&params, &alloy::hex::encode_prefixed(relayer_key.to_bytes()))?;

@@ -127,6 +127,23 @@ pub struct ChainSpec {
     pub fee_ceiling: executor::FeeCeiling,
     /// Blocks the watcher may lag behind the head before the relayer reports itself not ready.
     pub lag_budget_blocks: u64,
+    /// Bridge routes out of this chain.
+    pub routes: Vec<RouteSpec>,
+    /// Tokens the relayer key may front on this chain, with the most it may have outstanding.
+    pub front_caps: Vec<(ChainAddress, U256)>,
+}
+
+/// A configured route out of a chain, with the source token and destination it serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// The token bridged from this chain.
+    pub token: ChainAddress,
+    /// The destination chain.
+    pub to_chain_id: u64,
+    /// The destination token as configured (20 bytes).
+    pub to_token: Address,
+    /// The route.
+    pub route: relayer_chain::Route,
 }
 
 /// Deposits of `token` of at least `at_least` (base units) need `confirmations` blocks.
@@ -354,6 +371,19 @@ impl Chain for EvmChain {
     fn receiver(&self, commitment: &Commitment) -> ChainAddress {
         let prefix = self.spec.family.create2_prefix().unwrap_or(0xff);
         self.address(self.deployment.receiver_with_prefix(&deposit_params(commitment), prefix))
+    }
+
+    fn route(&self, token: &ChainAddress, to_chain_id: u64) -> Option<relayer_chain::Route> {
+        let spec = self.spec.routes.iter().find(|r| r.token == *token && r.to_chain_id == to_chain_id)?;
+        Some(spec.route.clone())
+    }
+
+    fn fronting_cap(&self, token: &ChainAddress) -> Option<U256> {
+        self.spec.front_caps.iter().find(|(t, _)| t == token).map(|(_, cap)| *cap)
+    }
+
+    fn relayer_address(&self) -> Option<ChainAddress> {
+        Some(self.address(self.sender.signer.address()))
     }
 
     fn submit(&self, work: Work) -> BoxFuture<'_, Result<(), Stopped>> {

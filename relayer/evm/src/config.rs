@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ChainSpec,
-    chain::ConfirmationTier,
+    chain::{ConfirmationTier, RouteSpec},
     executor::{ExecutorConfig, FeeCeiling},
 };
 
@@ -66,6 +66,31 @@ pub struct ChainConfig {
     /// Blocks the watcher may lag behind the head before `/readyz` fails.
     #[serde(default = "default_lag_budget")]
     pub lag_budget_blocks: u64,
+    /// Bridge routes out of this chain: a deposit here for a session whose destination is another
+    /// chain is bridged only on one of these; otherwise it is refunded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteConfig>,
+}
+
+/// One `[[chains.routes]]` entry: bridge `token` from this chain to `to_chain_id` through `adapter`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Destination chain.
+    pub to_chain_id: u64,
+    /// The token on this chain (one of its `tokens`).
+    pub token: Address,
+    /// What the bridge delivers on the destination chain (one of that chain's tokens).
+    pub to_token: Address,
+    /// The adapter (on the router's allow-list).
+    pub adapter: Address,
+    /// The largest fee a bridge caller may make the adapter take, in basis points (the adapter's own
+    /// cap): the relayer fronts only what the route delivers after it.
+    pub max_fee_bps: u32,
+    /// Deposits below this (in the token's units, e.g. `"1.00"`) are not bridged but refunded after
+    /// the session expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_deposit: Option<String>,
 }
 
 /// One token of a chain.
@@ -83,6 +108,11 @@ pub struct TokenConfig {
     /// needs. Each tier names its smallest amount in the token's units (`"1000.00"`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub confirmation_tiers: Vec<TierConfig>,
+    /// Fronting: the most of this token the relayer key may have paid ahead on this chain (as the
+    /// destination of a bridged deposit) and not yet been repaid, in the token's units (`"5000"`).
+    /// Unset: the relayer never fronts it; bridged deposits are delivered when they arrive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub front_cap: Option<String>,
 }
 
 /// One `[[chains.tokens.confirmation_tiers]]` entry.
@@ -98,7 +128,7 @@ pub struct TierConfig {
 impl TokenConfig {
     /// A token without confirmation tiers.
     pub fn new(address: Address, symbol: &str, decimals: u8) -> Self {
-        Self { address, symbol: symbol.into(), decimals, confirmation_tiers: vec![] }
+        Self { address, symbol: symbol.into(), decimals, confirmation_tiers: vec![], front_cap: None }
     }
 }
 
@@ -181,6 +211,7 @@ impl ChainConfig {
             max_fee_gwei: None,
             max_fee_base_fee_multiple: default_base_fee_multiple(),
             lag_budget_blocks: default_lag_budget(),
+            routes: vec![],
         }
     }
 
@@ -213,6 +244,7 @@ impl ChainConfig {
         }
         let mut tokens: Vec<TokenRef> = vec![];
         let mut tiers: Vec<ConfirmationTier> = vec![];
+        let mut front_caps = vec![];
         for (j, t) in self.tokens.into_iter().enumerate() {
             let tf = |name: &str| format!("{at}.tokens[{j}].{name}");
             if t.decimals > 36 {
@@ -240,6 +272,11 @@ impl ChainConfig {
                     confirmations: tier.confirmations,
                 });
             }
+            if let Some(cap) = &t.front_cap {
+                let cap = parse_units(cap, t.decimals)
+                    .map_err(|e| FieldError::new(tf("front_cap"), e.to_string()))?;
+                front_caps.push((address(t.address), cap));
+            }
             tokens.push(TokenRef {
                 chain_id: self.chain_id,
                 chain_name: self.name.clone(),
@@ -248,7 +285,41 @@ impl ChainConfig {
                 decimals: t.decimals,
             });
         }
+        let mut routes = vec![];
+        for (k, r) in self.routes.iter().enumerate() {
+            let rf = |name: &str| f(&format!("routes[{k}].{name}"));
+            let Some(token) = tokens.iter().find(|t| t.address == address(r.token)) else {
+                return Err(FieldError::new(rf("token"), "must be one of this chain's tokens"));
+            };
+            if r.to_chain_id == self.chain_id {
+                return Err(FieldError::new(rf("to_chain_id"), "must be another chain"));
+            }
+            if r.max_fee_bps > 10_000 {
+                return Err(FieldError::new(rf("max_fee_bps"), "must be at most 10000"));
+            }
+            let min_amount = match &r.min_deposit {
+                Some(min) => parse_units(min, token.decimals)
+                    .map_err(|e| FieldError::new(rf("min_deposit"), e.to_string()))?,
+                None => alloy::primitives::U256::ZERO,
+            };
+            routes.push(RouteSpec {
+                token: token.address,
+                to_chain_id: r.to_chain_id,
+                to_token: r.to_token,
+                route: relayer_chain::Route {
+                    adapter: address(r.adapter),
+                    // The destination's family spells it; `validate_all` checks it names one of its tokens.
+                    to_token: ChainAddress::Evm(r.to_token),
+                    min_amount,
+                    max_fee_bps: r.max_fee_bps,
+                    // The executor's bridge calls pass no adapter options: no fee (standard finality).
+                    own_fee_bps: 0,
+                },
+            });
+        }
         Ok(ChainSpec {
+            routes,
+            front_caps,
             chain_id: self.chain_id,
             family: self.family,
             name: self.name,
@@ -301,9 +372,27 @@ impl ExecutorSection {
     }
 }
 
-/// Checks what must hold across all EVM-shaped chains: distinct ids, and one router address per family
-/// (the API shows one receiver address per family, which needs one deterministic router deployment).
-pub fn validate_all(chains: &[ChainSpec]) -> Result<(), FieldError> {
+/// Checks what must hold across all EVM-shaped chains: distinct ids, one router address per family
+/// (the API shows one receiver address per family, which needs one deterministic router deployment), and
+/// routes that lead to configured chains and tokens.
+pub fn validate_all(chains: &mut [ChainSpec]) -> Result<(), FieldError> {
+    // Each route names a configured chain and one of its tokens, spelled the way that chain's family does.
+    let known: Vec<(u64, Family, Vec<ChainAddress>)> =
+        chains.iter().map(|c| (c.chain_id, c.family, c.tokens.iter().map(|t| t.address).collect())).collect();
+    for (i, c) in chains.iter_mut().enumerate() {
+        for (k, r) in c.routes.iter_mut().enumerate() {
+            let at = |name: &str| format!("chains[{i}].routes[{k}].{name}");
+            let Some((_, family, tokens)) = known.iter().find(|(id, ..)| *id == r.to_chain_id) else {
+                return Err(FieldError::new(at("to_chain_id"), "must be a configured chain"));
+            };
+            let to_token =
+                ChainAddress::of_family(*family, r.to_token).unwrap_or(ChainAddress::Evm(r.to_token));
+            if !tokens.contains(&to_token) {
+                return Err(FieldError::new(at("to_token"), "must be one of the destination chain's tokens"));
+            }
+            r.route.to_token = to_token;
+        }
+    }
     for (i, c) in chains.iter().enumerate() {
         if chains[..i].iter().any(|p| p.chain_id == c.chain_id) {
             return Err(FieldError::new(

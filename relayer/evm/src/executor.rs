@@ -81,6 +81,38 @@ pub enum Preflight {
     Go(u64),
     /// Anything else goes back to the engine as this result.
     Report(WorkResult),
+    /// Fronting: the router may not yet take this token from the relayer; approve `amount` first.
+    Approve {
+        /// The token.
+        token: Address,
+        /// The allowance to grant.
+        amount: alloy::primitives::U256,
+    },
+}
+
+alloy::sol! {
+    /// The two ERC-20 calls fronting needs.
+    interface IErc20Allowance {
+        function allowance(address owner, address spender) external view returns (uint256);
+        function approve(address spender, uint256 amount) external returns (bool);
+    }
+}
+
+/// The router's allowance over `signer`'s `token`.
+async fn allowance(
+    chain: &EvmChain,
+    token: Address,
+    signer: Address,
+) -> Result<alloy::primitives::U256, RpcFailure> {
+    let call = IErc20Allowance::allowanceCall { owner: signer, spender: chain.spec.router }.abi_encode();
+    let tx = TransactionRequest::default().with_to(token).with_input(Bytes::from(call));
+    let out = chain
+        .rpc(|p| {
+            let tx = tx.clone();
+            async move { p.call(tx).await }
+        })
+        .await?;
+    Ok(alloy::primitives::U256::try_from_be_slice(out.get(..32).unwrap_or_default()).unwrap_or_default())
 }
 
 /// How a failed simulation failed.
@@ -102,12 +134,21 @@ pub fn preflight(error: SimulationError) -> Preflight {
         SimulationError::Router(DepositRouterErrors::NothingToSettle(_)) => {
             WorkResult::Done("the receiver holds nothing of this token".into())
         }
-        SimulationError::Router(DepositRouterErrors::NotExpired(_)) => {
-            WorkResult::NotYet("the session has not expired on chain yet".into())
-        }
+        SimulationError::Router(DepositRouterErrors::NotExpired(e)) => WorkResult::NotBefore {
+            reason: "the session has not expired on chain yet".into(),
+            at: e.expiresAt.saturating_add(1),
+        },
         // The chain's clock passed `expiresAt` before the settle could land; the router takes only a
         // refund now.
         SimulationError::Router(DepositRouterErrors::Expired(_)) => WorkResult::RefundInstead,
+        // Someone else bridged or delivered first, or the bridged funds already arrived: fronting is moot.
+        SimulationError::Router(DepositRouterErrors::AlreadyStarted(_)) => {
+            WorkResult::Done("the session already started on this chain; nothing to front".into())
+        }
+        // Bridged funds could arrive only after expiry: they stay put and are refunded once it passes.
+        SimulationError::Router(DepositRouterErrors::TooLateToBridge(_)) => WorkResult::NotYet(
+            "too late to bridge before the session expires; refundable after expiry".into(),
+        ),
         SimulationError::Router(other) => WorkResult::Failed(format!("the router would revert: {other:?}")),
         SimulationError::Node(message) => WorkResult::Failed(message),
         SimulationError::Transport(message) => WorkResult::NotYet(message),
@@ -554,9 +595,31 @@ impl Executor {
             return;
         }
         let (chain, tx) = (Arc::clone(&self.chain), self.request(&work));
+        // Fronting pays from the relayer's own balance through the router: it needs an allowance (the
+        // configured cap, renewed when used up), granted before the first simulation can pass.
+        let fronting = match work.action {
+            Action::FastFinish { token, amount } => {
+                let token_address = token.evm_shaped().unwrap_or_default();
+                let cap = self.chain.spec.front_caps.iter().find(|(t, _)| *t == token).map(|(_, c)| *c);
+                Some((token_address, amount, cap.unwrap_or(amount).max(amount)))
+            }
+            _ => None,
+        };
+        let signer = self.signer;
         let task = {
             let work = work.clone();
             self.simulations.spawn(async move {
+                if let Some((token, amount, grant)) = fronting {
+                    match allowance(&chain, token, signer).await {
+                        Ok(allowed) if allowed < amount => {
+                            return (work, Preflight::Approve { token, amount: grant });
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            return (work, Preflight::Report(WorkResult::NotYet(error.to_string())));
+                        }
+                    }
+                }
                 let verdict = simulate(chain, tx).await;
                 (work, verdict)
             })
@@ -584,6 +647,12 @@ impl Executor {
         let key = (work.session_id, work.action);
         let result = match verdict {
             Preflight::Report(result) => result,
+            Preflight::Approve { token, amount } => match self.approve(token, amount).await {
+                Ok(tx_hash) => {
+                    WorkResult::NotYet(format!("approving the router to front with {token} ({tx_hash})"))
+                }
+                Err(error) => WorkResult::NotYet(format!("approving the router failed: {}", causes(&error))),
+            },
             Preflight::Go(gas) => match self.send(&work, gas).await {
                 Ok(tx_hash) => WorkResult::Sent { tx_hash: self.chain.tx(tx_hash) },
                 Err(error) => WorkResult::NotYet(format!("sending failed: {}", causes(&error))),
@@ -603,6 +672,14 @@ impl Executor {
         let input = match work.action {
             Action::Settle { .. } => DepositRouter::settleCall { params, token }.abi_encode(),
             Action::Refund { .. } => DepositRouter::refundCall { params, token }.abi_encode(),
+            // No adapter options: no fee, standard finality (the cheapest route for the payer).
+            Action::Bridge { adapter, .. } => {
+                let adapter = adapter.evm_shaped().unwrap_or_default();
+                DepositRouter::bridgeCall { params, token, adapter, data: Bytes::new() }.abi_encode()
+            }
+            Action::FastFinish { amount, .. } => {
+                DepositRouter::fastFinishCall { params, amount }.abi_encode()
+            }
         };
         TransactionRequest::default()
             .with_from(self.signer)
@@ -799,6 +876,37 @@ impl Executor {
                 }
             }
         }
+    }
+
+    /// Grants the router an allowance of `amount` over the relayer's `token` (fronting pays through it).
+    /// Not stored as an intent: lost in a crash, it is asked for again by the next fronting, and a nonce
+    /// it used and the chain dropped is filled like any other gap.
+    async fn approve(&mut self, token: Address, amount: alloy::primitives::U256) -> Result<B256, ExecError> {
+        let input = IErc20Allowance::approveCall { spender: self.chain.spec.router, amount }.abi_encode();
+        let request = TransactionRequest::default()
+            .with_from(self.signer)
+            .with_to(token)
+            .with_input(Bytes::from(input));
+        let gas = self
+            .chain
+            .rpc(|p| {
+                let request = request.clone();
+                async move { p.estimate_gas(request).await }
+            })
+            .await?;
+        let fees = self.fees().await?;
+        let nonce = self.nonce().await?;
+        let tx = request
+            .with_nonce(nonce)
+            .with_chain_id(self.chain.spec.chain_id)
+            .with_gas_limit(gas_with_margin(gas, self.config.gas_margin_percent))
+            .with_max_fee_per_gas(fees.max_fee_per_gas)
+            .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas);
+        let attempt = self.sign(tx).await?;
+        self.next_nonce = Some(nonce + 1);
+        tracing::info!(chain_id = self.chain.spec.chain_id, %token, %amount, nonce, tx_hash = %attempt.tx_hash, "approving the router for fronting");
+        self.broadcast(&attempt);
+        Ok(attempt.tx_hash)
     }
 
     /// Keeps `landed` as the transaction of final `nonce`, forgetting the oldest beyond [`REMEMBERED`].

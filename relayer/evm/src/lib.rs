@@ -12,4 +12,4 @@ pub mod executor;
 pub mod intent;
 pub mod watcher;
 
-pub use chain::{ChainSpec, ConfirmationTier, Counters, EvmChain, RpcFailure, Sender};
+pub use chain::{ChainSpec, ConfirmationTier, Counters, EvmChain, RouteSpec, RpcFailure, Sender};

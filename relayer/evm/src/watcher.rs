@@ -17,11 +17,11 @@ use alloy::{
 };
 use relayer_chain::{ChainEvent, EventSink, SinkError, Throttle, causes};
 use relayer_store::{Cursor, StoreError};
-use relayer_types::{Deposit, EventId, Outcome, SessionId, Settlement};
+use relayer_types::{Bridging, Deposit, EventId, Fronting, Outcome, SessionId, Settlement};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    bindings::DepositRouter::Settled,
+    bindings::DepositRouter::{Bridged, FastFinished, Repaid, Settled},
     chain::{EvmChain, RpcFailure},
 };
 
@@ -81,6 +81,10 @@ pub fn decode_logs(chain: &EvmChain, sink: &dyn EventSink, logs: &[Log]) -> Vec<
         let event =
             EventId { chain_id: chain.spec.chain_id, block_number, tx_hash: chain.tx(tx_hash), log_index };
         if log.address() == chain.spec.router {
+            if let Some(movement) = decode_movement(chain, log, event) {
+                events.push(movement);
+                continue;
+            }
             let Ok(settled) = Settled::decode_log(&log.inner) else {
                 continue;
             };
@@ -127,6 +131,34 @@ pub fn decode_logs(chain: &EvmChain, sink: &dyn EventSink, logs: &[Log]) -> Vec<
     events
 }
 
+/// A router `Bridged`, `FastFinished` or `Repaid` log as an event of its session.
+fn decode_movement(chain: &EvmChain, log: &Log, event: EventId) -> Option<ChainEvent> {
+    if let Ok(b) = Bridged::decode_log(&log.inner) {
+        let bridging = Bridging {
+            event,
+            token: chain.address(b.token),
+            adapter: chain.address(b.adapter),
+            amount: b.amount,
+        };
+        return Some(ChainEvent::Bridged { session: session_from_topic(b.sessionId)?, bridging });
+    }
+    if let Ok(f) = FastFinished::decode_log(&log.inner) {
+        let fronting =
+            Fronting { event, relayer: chain.address(f.relayer), amount: f.amount, still_owed: None };
+        return Some(ChainEvent::Fronted { session: session_from_topic(f.sessionId)?, fronting });
+    }
+    if let Ok(r) = Repaid::decode_log(&log.inner) {
+        let fronting = Fronting {
+            event,
+            relayer: chain.address(r.relayer),
+            amount: r.amount,
+            still_owed: Some(r.stillOwed),
+        };
+        return Some(ChainEvent::Fronted { session: session_from_topic(r.sessionId)?, fronting });
+    }
+    None
+}
+
 /// Session ids are 16 bytes, left-aligned in the contracts' `bytes32 sessionId`.
 fn session_from_topic(topic: B256) -> Option<SessionId> {
     let (id, rest) = topic.0.split_at(16);
@@ -140,7 +172,13 @@ pub fn filter(chain: &EvmChain, from: u64, to: u64) -> Filter {
     addresses.push(chain.spec.router);
     Filter::new()
         .address(addresses)
-        .event_signature(vec![Transfer::SIGNATURE_HASH, Settled::SIGNATURE_HASH])
+        .event_signature(vec![
+            Transfer::SIGNATURE_HASH,
+            Settled::SIGNATURE_HASH,
+            Bridged::SIGNATURE_HASH,
+            FastFinished::SIGNATURE_HASH,
+            Repaid::SIGNATURE_HASH,
+        ])
         .from_block(from)
         .to_block(to)
 }
@@ -269,7 +307,7 @@ fn first_short_of_its_tier(chain: &EvmChain, events: &[ChainEvent], head: u64) -
             let needed = chain.spec.confirmations_for(&deposit.token.address, deposit.amount);
             (head + 1 < deposit.event.block_number + needed).then_some(deposit.event.block_number)
         }
-        ChainEvent::Settled { .. } => None,
+        ChainEvent::Settled { .. } | ChainEvent::Bridged { .. } | ChainEvent::Fronted { .. } => None,
     })
 }
 

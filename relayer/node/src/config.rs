@@ -218,13 +218,13 @@ impl Config {
         if file.chains.is_empty() {
             return Err(field("chains", "needs at least one chain"));
         }
-        let chains = file
+        let mut chains = file
             .chains
             .into_iter()
             .enumerate()
             .map(|(i, c)| c.validate(&format!("chains[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
-        relayer_evm::config::validate_all(&chains)?;
+        relayer_evm::config::validate_all(&mut chains)?;
         let retry = RetryPolicy {
             first_delay: Duration::from_millis(at_least(
                 file.retry.first_delay_ms,

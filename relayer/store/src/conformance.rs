@@ -115,6 +115,8 @@ pub fn session(n: u8) -> Session {
         created_at: 1,
         expires_at: 2,
         deposits: vec![],
+        bridges: vec![],
+        frontings: vec![],
         settlements: vec![],
         work: vec![],
     }

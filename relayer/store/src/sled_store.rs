@@ -102,14 +102,17 @@ impl IndexEntries {
         let expiring =
             matches!(session.status, SessionStatus::RequiresPaymentMethod | SessionStatus::WaitingPayment)
                 .then(|| [&session.expires_at.to_be_bytes()[..], &id[..]].concat());
-        let events =
-            session.deposits.iter().map(|d| d.event).chain(session.settlements.iter().map(|x| x.event));
+        let events = (session.deposits.iter().map(|d| d.event))
+            .chain(session.settlements.iter().map(|x| x.event))
+            .chain(session.bridges.iter().map(|b| b.event))
+            .chain(session.frontings.iter().map(|f| f.event));
         let touched =
             events.map(|e| [&block_key(e.chain_id, e.block_number)[..], &id[..]].concat()).collect();
         Self {
             status: session.status,
             expiring,
-            unsettled: session.deposits.len() > session.settlements.len(),
+            // A bridging moves a deposit on as a settlement does (its arrival is a deposit of its own).
+            unsettled: session.deposits.len() > session.settlements.len() + session.bridges.len(),
             touched,
         }
     }

@@ -314,6 +314,35 @@ pub struct Settlement {
     pub refunded: U256,
 }
 
+/// Funds of this session sent from a source chain's receiver through a bridge to the same receiver on
+/// the destination chain (a router `Bridged` event; anyone may have called it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bridging {
+    /// The `Bridged` log (on the source chain).
+    pub event: EventId,
+    /// Token sent.
+    pub token: ChainAddress,
+    /// The adapter it went through.
+    pub adapter: ChainAddress,
+    /// Amount handed to the bridge (a bridge fee may keep part of it).
+    pub amount: U256,
+}
+
+/// A relayer paid the session's amount from its own funds on the destination chain (`FastFinished`), or
+/// was repaid part of what it fronted from funds that reached the receiver (`Repaid`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fronting {
+    /// The log (on the destination chain).
+    pub event: EventId,
+    /// The relayer.
+    pub relayer: ChainAddress,
+    /// Amount fronted (`FastFinished`) or repaid (`Repaid`).
+    pub amount: U256,
+    /// `Repaid` only: what the relayer is still owed after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub still_owed: Option<U256>,
+}
+
 /// A deposit session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
@@ -341,6 +370,12 @@ pub struct Session {
     pub deposits: Vec<Deposit>,
     /// Every settlement seen.
     pub settlements: Vec<Settlement>,
+    /// Every bridging of the session's funds seen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bridges: Vec<Bridging>,
+    /// Every fronting and repayment seen (`still_owed` tells them apart).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frontings: Vec<Fronting>,
     /// The latest state of each piece of delivery work (one per chain and action). Records never
     /// change the status: only chain events do.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -365,6 +400,12 @@ pub enum SessionEvent {
     Settled(Settlement),
     /// A settlement's block was reorganised away (deeper than the confirmations allowed for).
     SettlementOrphaned(EventId),
+    /// The session's funds were bridged towards the destination.
+    Bridged(Bridging),
+    /// A relayer fronted the session, or was repaid.
+    Fronted(Fronting),
+    /// A bridging, fronting or repayment's block was reorganised away.
+    MovementOrphaned(EventId),
     /// Delivery work changed state.
     Work(WorkRecord),
     /// The clock passed `now`.
@@ -409,6 +450,14 @@ impl Session {
             SessionEvent::DepositOrphaned(id) => self.orphan_deposit(id),
             SessionEvent::Settled(settlement) => self.record_settlement(settlement),
             SessionEvent::SettlementOrphaned(id) => self.orphan_settlement(id),
+            SessionEvent::Bridged(bridging) => record_once(&mut self.bridges, bridging, |b| b.event),
+            SessionEvent::Fronted(fronting) => record_once(&mut self.frontings, fronting, |f| f.event),
+            SessionEvent::MovementOrphaned(id) => {
+                let before = self.bridges.len() + self.frontings.len();
+                self.bridges.retain(|b| b.event != id);
+                self.frontings.retain(|f| f.event != id);
+                self.bridges.len() + self.frontings.len() != before
+            }
             SessionEvent::Work(record) => self.record_work(record),
             SessionEvent::Tick { now } => self.tick(now),
         };
@@ -506,6 +555,16 @@ impl Session {
         true
     }
 
+    /// What `relayer` fronted on this session and has not been repaid: the least `still_owed` of its
+    /// repayments (what it is owed only ever falls), or the whole fronting when none followed.
+    pub fn owed_to(&self, relayer: &ChainAddress) -> U256 {
+        let mine = self.frontings.iter().filter(|f| f.relayer == *relayer);
+        match mine.clone().filter_map(|f| f.still_owed).min() {
+            Some(owed) => owed,
+            None => mine.map(|f| f.amount).fold(U256::ZERO, U256::saturating_add),
+        }
+    }
+
     fn record_work(&mut self, record: WorkRecord) -> bool {
         let slot = self.work.iter_mut().find(|w| w.chain_id == record.chain_id && w.action == record.action);
         match slot {
@@ -535,6 +594,16 @@ impl Session {
     pub fn deposited(&self) -> U256 {
         self.deposits.iter().map(|d| d.amount).sum()
     }
+}
+
+/// Appends `item` unless one with the same event is there; whether it was added. These records never
+/// move the status: the `Settled` events that go with them do.
+fn record_once<T>(list: &mut Vec<T>, item: T, event: impl Fn(&T) -> EventId) -> bool {
+    if list.iter().any(|x| event(x) == event(&item)) {
+        return false;
+    }
+    list.push(item);
+    true
 }
 
 #[cfg(test)]
@@ -589,6 +658,8 @@ mod tests {
             created_at: EXPIRES - 3600,
             expires_at: EXPIRES,
             deposits: vec![],
+            bridges: vec![],
+            frontings: vec![],
             settlements: vec![],
             work: vec![],
         }

@@ -20,21 +20,42 @@ pub enum Action {
         /// Token to refund.
         token: ChainAddress,
     },
+    /// Send the receiver's `token` through a bridge to the same receiver on the destination chain
+    /// (`router.bridge(params, token, adapter, data)` on EVM), on a chain other than the destination.
+    Bridge {
+        /// Token to bridge.
+        token: ChainAddress,
+        /// The bridge adapter (on the router's allow-list).
+        adapter: ChainAddress,
+    },
+    /// Deliver the session's amount from the relayer's own funds now, to be repaid from the bridged
+    /// funds when they arrive (`router.fastFinish(params, amount)` on EVM), on the destination chain.
+    FastFinish {
+        /// The destination token paid.
+        token: ChainAddress,
+        /// The session's amount, in base units.
+        amount: alloy_primitives::U256,
+    },
 }
 
 impl Action {
     /// The token acted on.
     pub const fn token(self) -> ChainAddress {
         match self {
-            Self::Settle { token } | Self::Refund { token } => token,
+            Self::Settle { token }
+            | Self::Refund { token }
+            | Self::Bridge { token, .. }
+            | Self::FastFinish { token, .. } => token,
         }
     }
 
-    /// `settle` or `refund`.
+    /// `settle`, `refund`, `bridge` or `fast_finish`.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Settle { .. } => "settle",
             Self::Refund { .. } => "refund",
+            Self::Bridge { .. } => "bridge",
+            Self::FastFinish { .. } => "fast_finish",
         }
     }
 }

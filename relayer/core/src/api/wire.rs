@@ -273,7 +273,7 @@ pub struct DepositSource {
 pub struct DeliveryAttempt {
     /// Chain.
     pub chain_id: u64,
-    /// `settle` or `refund`.
+    /// `settle`, `refund`, `bridge` or `fast_finish`.
     pub action: String,
     /// Token moved.
     pub token_address: String,
