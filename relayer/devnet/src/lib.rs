@@ -21,7 +21,7 @@ use std::{
 use alloy::{
     network::EthereumWallet,
     node_bindings::{Anvil, AnvilInstance},
-    primitives::{Address, U256, address},
+    primitives::{Address, address},
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
@@ -59,7 +59,7 @@ pub struct DevnetArgs {
     /// API port.
     #[arg(long, default_value_t = 8080)]
     port: u16,
-    /// anvil RPC port.
+    /// RPC port of the first chain (Base); the others take the next ports (0: any free ports).
     #[arg(long, default_value_t = 8545)]
     rpc_port: u16,
 }
@@ -72,6 +72,9 @@ enum DevnetCommand {
         receiver: Address,
         /// Amount in token units, e.g. 10.00.
         amount: String,
+        /// The chain to pay on: a chain id or name (base, ethereum, arbitrum).
+        #[arg(long, default_value = "base")]
+        chain: String,
     },
 }
 
@@ -83,14 +86,38 @@ pub struct DevnetInfo {
     pub api_url: String,
     /// An API key accepted by the devnet relayer.
     pub api_key: String,
-    /// anvil RPC URL.
-    pub rpc_url: String,
+    /// The chains, the destination (Base) first.
+    pub chains: Vec<DevnetChain>,
+    /// Router address (the same on every chain).
+    pub router: Address,
+}
+
+/// One chain of a running devnet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DevnetChain {
     /// Chain id.
     pub chain_id: u64,
-    /// Router address.
-    pub router: Address,
+    /// Name.
+    pub name: String,
+    /// anvil RPC URL.
+    pub rpc_url: String,
     /// Test USDC address.
     pub usdc: Address,
+}
+
+impl DevnetInfo {
+    /// The chain named by `which` (a chain id or a name, any case).
+    pub fn chain(&self, which: &str) -> eyre::Result<&DevnetChain> {
+        self.chains
+            .iter()
+            .find(|c| c.chain_id.to_string() == which || c.name.eq_ignore_ascii_case(which))
+            .ok_or_else(|| {
+                let names: Vec<String> =
+                    self.chains.iter().map(|c| format!("{} ({})", c.name, c.chain_id)).collect();
+                eyre::eyre!("no devnet chain {which}; the devnet runs {}", names.join(", "))
+            })
+    }
 }
 
 /// Deploys what the devnet's Base chain has (test USDC at Base's USDC address, the local CCTP, the CCTP
@@ -217,83 +244,173 @@ pub fn spawn_chain(chain_id: u64, rpc_port: u16, block_time: Option<u64>) -> eyr
 /// Runs the devnet command.
 pub async fn main(args: DevnetArgs) -> eyre::Result<()> {
     match args.command {
-        Some(DevnetCommand::Pay { receiver, amount }) => pay(&args.dir, receiver, &amount).await,
+        Some(DevnetCommand::Pay { receiver, amount, chain }) => {
+            let info = read_info(&args.dir)?;
+            let tx = pay(&info, &chain, receiver, &amount).await?;
+            println!("paid {amount} USDC to {receiver} on {chain} from the devnet wallet: tx {tx}");
+            Ok(())
+        }
         None => run(&args.dir, args.port, args.rpc_port).await,
     }
 }
 
 async fn run(dir: &Path, port: u16, rpc_port: u16) -> eyre::Result<()> {
     telemetry::init(telemetry::LogFormat::Text);
-    std::fs::create_dir_all(dir)?;
-    let dir = dir.canonicalize()?;
-    let data_dir = dir.join("relayer-db");
-    if data_dir.exists() {
-        // The chain starts empty every time; state about the previous chain would be wrong.
-        std::fs::remove_dir_all(&data_dir)?;
-    }
-    let anvil = spawn_anvil(rpc_port, Some(1))?;
-    let rpc_url = anvil.endpoint();
-    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(deployer))
-        .connect_http(anvil.endpoint_url())
-        .erased();
-    let deployment = deploy_contracts(&provider, &rpc_url).await?;
-
-    let relayer_key = PrivateKeySigner::random();
-    provider
-        .raw_request::<_, ()>("anvil_setBalance".into(), (relayer_key.address(), U256::from(10u128.pow(21))))
-        .await?;
-    let api_key = format!("dk_{}", hex::encode(relayer_core::random_bytes::<16>()));
-    let key_hash = hex::encode(relayer_core::api::auth::hash_api_key(&api_key));
-    let params = ConfigParams {
-        data_dir: data_dir.clone(),
-        port,
-        rpc_url: rpc_url.clone(),
-        router: deployment.router,
-        usdc: BASE_USDC,
-        api_key_hash: key_hash,
-        session_lifetime_secs: 3600,
-        confirmations: 1,
-        bump_after_secs: 15,
-        poll_interval_ms: 200,
-        watcher_poll_interval_ms: 200,
-        max_fee_gwei: None,
-        front_cap: None,
-        more_chains: vec![],
-    };
-    std::fs::write(dir.join("relayer.toml"), config_text(&params)?)?;
-    let config = config(&params, &alloy::hex::encode_prefixed(relayer_key.to_bytes()))?;
-
-    let node = relayer_node::start(config).await?;
-    let info = DevnetInfo {
-        api_url: format!("http://{}", node.addr),
-        api_key,
-        rpc_url,
-        chain_id: CHAIN_ID,
-        router: deployment.router,
-        usdc: BASE_USDC,
-    };
-    std::fs::write(dir.join("devnet.json"), serde_json::to_string_pretty(&info)?)?;
-    println!("{}", banner(&info, &dir));
+    let started = std::time::Instant::now();
+    let devnet = Devnet::start(dir, port, rpc_port).await?;
+    println!("{}", banner(&devnet.info, &devnet.dir, started.elapsed()));
     let signal = relayer_node::cli::stop_signal().await?;
     println!("stopping devnet…");
-    relayer_node::cli::shutdown(node, signal).await;
-    drop(anvil);
+    devnet.stop(signal).await;
     Ok(())
 }
 
-fn banner(info: &DevnetInfo, dir: &Path) -> String {
-    let DevnetInfo { api_url, api_key, rpc_url, router, usdc, .. } = info;
+/// A running devnet: the chains, the attester, the relayer. Dropping it stops the chains.
+pub struct Devnet {
+    /// Connection details (also in `<dir>/devnet.json`).
+    pub info: DevnetInfo,
+    /// Its folder.
+    pub dir: PathBuf,
+    /// The relayer.
+    pub node: relayer_core::Node,
+    anvils: Vec<AnvilInstance>,
+    attester: tokio_util::sync::CancellationToken,
+}
+
+/// Inventory the devnet relayer starts with on Base, in USDC: what it may front.
+pub const DEVNET_INVENTORY: &str = "10000";
+
+impl Devnet {
+    /// Starts every chain of [`multichain::CHAINS`] (1 s blocks, RPC on `rpc_port` and the next ports,
+    /// or any free ports for 0), deploys on each, runs the attester, funds a fresh relayer key (gas on
+    /// every chain, USDC inventory on Base) and starts the relayer (API on `port`). Fresh every time.
+    pub async fn start(dir: &Path, port: u16, rpc_port: u16) -> eyre::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let dir = dir.canonicalize()?;
+        let data_dir = dir.join("relayer-db");
+        if data_dir.exists() {
+            // The chains start empty every time; state about the previous ones would be wrong.
+            std::fs::remove_dir_all(&data_dir)?;
+        }
+        let relayer_key = PrivateKeySigner::random();
+        // Chains come up side by side: with 1 s blocks, each deployment waits for a few blocks.
+        let relayer = relayer_key.address();
+        let setups = multichain::CHAINS.iter().enumerate().map(|(i, desc)| async move {
+            let port = if rpc_port == 0 { 0 } else { rpc_port + u16::try_from(i)? };
+            let anvil = spawn_chain(desc.chain_id, port, Some(1))?;
+            let provider = ProviderBuilder::new()
+                .wallet(EthereumWallet::from(PrivateKeySigner::from(anvil.keys()[0].clone())))
+                .connect_http(anvil.endpoint_url())
+                .erased();
+            let deployed =
+                multichain::deploy_chain(&provider, &anvil.endpoint(), desc, &multichain::CHAINS).await?;
+            multichain::fund(&provider, relayer).await?;
+            let chain = DevnetChain {
+                chain_id: desc.chain_id,
+                name: desc.name.into(),
+                rpc_url: anvil.endpoint(),
+                usdc: desc.usdc,
+            };
+            eyre::Ok((anvil, chain, deployed))
+        });
+        let (mut anvils, mut chains, mut deployed) = (vec![], vec![], vec![]);
+        for setup in futures::future::join_all(setups).await {
+            let (anvil, chain, deployment) = setup?;
+            anvils.push(anvil);
+            chains.push(chain);
+            deployed.push(deployment);
+        }
+        let links: Vec<multichain::Link> = multichain::CHAINS
+            .iter()
+            .zip(&chains)
+            .map(|(desc, c)| multichain::Link { domain: desc.domain, rpc_url: c.rpc_url.clone() })
+            .collect();
+        let attester = multichain::Attester::new(&links, deployed[0].transmitter).await?;
+        let stop = tokio_util::sync::CancellationToken::new();
+        tokio::spawn(attester.run(Duration::from_millis(200), stop.clone()));
+
+        // Inventory to front with on Base (test USDC mints to anyone).
+        let inventory = parse_units(DEVNET_INVENTORY, 6).map_err(|e| eyre::eyre!("{e}"))?;
+        let payer = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(PAYER_KEY.parse::<PrivateKeySigner>()?))
+            .connect_http(chains[0].rpc_url.parse()?);
+        let usdc = TestUSDC::new(chains[0].usdc, &payer);
+        usdc.mint(relayer_key.address(), inventory).send().await?.get_receipt().await?;
+
+        let api_key = format!("dk_{}", hex::encode(relayer_core::random_bytes::<16>()));
+        let mut params = ConfigParams {
+            data_dir,
+            port,
+            rpc_url: chains[0].rpc_url.clone(),
+            router: deployed[0].deployment.router,
+            usdc: chains[0].usdc,
+            api_key_hash: hex::encode(relayer_core::api::auth::hash_api_key(&api_key)),
+            session_lifetime_secs: 3600,
+            confirmations: 1,
+            bump_after_secs: 15,
+            poll_interval_ms: 200,
+            watcher_poll_interval_ms: 200,
+            max_fee_gwei: None,
+            front_cap: Some(DEVNET_INVENTORY.into()),
+            more_chains: vec![],
+        };
+        for ((desc, chain), deployed) in multichain::CHAINS.iter().zip(&chains).zip(&deployed).skip(1) {
+            let source =
+                source_chain(desc, &chain.rpc_url, deployed, (chains[0].chain_id, chains[0].usdc), &params);
+            params.more_chains.push(source);
+        }
+        std::fs::write(dir.join("relayer.toml"), config_text(&params)?)?;
+        let config = config(&params, &alloy::hex::encode_prefixed(relayer_key.to_bytes()))?;
+        let node = relayer_node::start(config).await?;
+        let info = DevnetInfo {
+            api_url: format!("http://{}", node.addr),
+            api_key,
+            chains,
+            router: deployed[0].deployment.router,
+        };
+        std::fs::write(dir.join("devnet.json"), serde_json::to_string_pretty(&info)?)?;
+        Ok(Self { info, dir, node, anvils, attester: stop })
+    }
+
+    /// Stops the relayer gracefully, then the attester and the chains.
+    pub async fn stop(self, signal: &'static str) {
+        relayer_node::cli::shutdown(self.node, signal).await;
+        self.attester.cancel();
+        drop(self.anvils);
+    }
+}
+
+/// The running devnet's connection details, from `<dir>/devnet.json`.
+pub fn read_info(dir: &Path) -> eyre::Result<DevnetInfo> {
+    let text = std::fs::read_to_string(dir.join("devnet.json"))
+        .wrap_err("no running devnet found (start `relayer devnet` first)")?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+fn banner(info: &DevnetInfo, dir: &Path, took: Duration) -> String {
+    let DevnetInfo { api_url, api_key, router, chains, .. } = info;
     let dir = dir.display();
+    let chain_lines: String = chains
+        .iter()
+        .map(|c| format!("  {:<9} chain {:<6} RPC {}  test USDC {}\n", c.name, c.chain_id, c.rpc_url, c.usdc))
+        .collect();
+    let pay_lines: String = chains
+        .iter()
+        .map(|c| {
+            format!(
+                "  cargo run -q -p relayer -- devnet pay <receiverAddress> 10.00 --chain {}\n",
+                c.name.to_lowercase()
+            )
+        })
+        .collect();
     format!(
         r#"
-devnet is up (Ctrl-C stops everything)
+devnet is up in {took:.1?} (Ctrl-C stops everything)
   API        {api_url}
   API key    {api_key}
-  RPC        {rpc_url} (chain {CHAIN_ID}, "Base", 1 s blocks)
-  router     {router}
-  test USDC  {usdc} (6 decimals)
+  router     {router} (the same on every chain; 1 s blocks; USDC has 6 decimals)
+{chain_lines}  bridge     local CCTP between all chains (the devnet signs and delivers the messages);
+             the relayer fronts up to {DEVNET_INVENTORY} USDC on Base and is repaid when the bridge arrives
   state      {dir}
 
 Try it (bash):
@@ -304,32 +421,30 @@ Try it (bash):
   export ID=<session.sessionId> SECRET=<session.clientSecret>
   curl -s -X POST $API/v1/sessions/$ID/paymentMethods -H 'Content-Type: application/json' \
     -d '{{"clientSecret":"'$SECRET'","paymentMethod":{{"type":"evm"}}}}'
-  # pay session.paymentMethod.receiverAddress from the funded test wallet:
-  cargo run -q -p relayer -- devnet pay <receiverAddress> 10.00
-  curl -s -X PUT $API/v1/sessions/$ID/check -H 'Content-Type: application/json' -d '{{"clientSecret":"'$SECRET'"}}'
+  # pay session.paymentMethod.receiverAddress from the funded test wallet, on any chain:
+{pay_lines}  curl -s -X PUT $API/v1/sessions/$ID/check -H 'Content-Type: application/json' -d '{{"clientSecret":"'$SECRET'"}}'
   curl -s $API/v1/sessions/$ID -H "Authorization: Bearer $KEY"
 "#
     )
 }
 
-async fn pay(dir: &Path, receiver: Address, amount: &str) -> eyre::Result<()> {
-    let info: DevnetInfo = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("devnet.json"))
-            .wrap_err("no running devnet found (start `relayer devnet` first)")?,
-    )?;
+/// Pays `amount` (token units) of test USDC to `receiver` on the devnet chain `chain` (id or name) from
+/// the devnet's funded wallet; returns the transfer's hash once mined.
+pub async fn pay(
+    info: &DevnetInfo,
+    chain: &str,
+    receiver: Address,
+    amount: &str,
+) -> eyre::Result<alloy::primitives::B256> {
+    let chain = info.chain(chain)?;
     let amount = parse_units(amount, 6).map_err(|e| eyre::eyre!("amount {e}"))?;
     let payer: PrivateKeySigner = PAYER_KEY.parse()?;
     let payer_address = payer.address();
     let provider =
-        ProviderBuilder::new().wallet(EthereumWallet::from(payer)).connect_http(info.rpc_url.parse()?);
-    let usdc = TestUSDC::new(info.usdc, &provider);
+        ProviderBuilder::new().wallet(EthereumWallet::from(payer)).connect_http(chain.rpc_url.parse()?);
+    let usdc = TestUSDC::new(chain.usdc, &provider);
     usdc.mint(payer_address, amount).send().await?.get_receipt().await?;
     let pending = usdc.transfer(receiver, amount).send().await?;
     let receipt = tokio::time::timeout(Duration::from_secs(30), pending.get_receipt()).await??;
-    println!(
-        "paid {} USDC to {receiver} from {payer_address}: tx {}",
-        relayer_types::format_units(amount, 6),
-        receipt.transaction_hash
-    );
-    Ok(())
+    Ok(receipt.transaction_hash)
 }
