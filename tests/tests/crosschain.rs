@@ -104,3 +104,93 @@ async fn a_deposit_below_the_routes_minimum_is_refunded_on_its_chain_when_the_se
     node.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_calldata_session_paid_on_arbitrum_calls_its_target_on_base_or_bounces_there() -> Result {
+    use alloy::{primitives::Bytes, sol_types::SolCall};
+    use relayer_devnet::bindings::{PullAllowanceTarget, RevertingTarget};
+    let chains = Chains::start(&[BASE, ARBITRUM]).await?;
+    let (base, arbitrum) = (chains.get(BASE.chain_id)?, chains.get(ARBITRUM.chain_id)?);
+    // Fronted: the call runs from the relayer's funds before the bridge arrives.
+    let (node, api, signer, _dir) = relayer(&chains, Settings::default(), Some("100")).await?;
+    TestUSDC::new(base.usdc, &base.deployer).mint(signer, usdc(50)).send().await?.get_receipt().await?;
+
+    let target = base.deploy_pull_target().await?;
+    let beneficiary = Address::repeat_byte(0xaa);
+    let call = PullAllowanceTarget::depositCall { token: base.usdc, beneficiary }.abi_encode();
+    let session =
+        api.create(&session_body(target, Some("7.00"), Some(Bytes::from(call)), Some(REFUND))).await?;
+    let receiver = api.set_evm(&session).await?;
+    chains.pause_bridge(true);
+    arbitrum.pay(receiver, usdc(7)).await?;
+    api.wait_for(&id(&session), "succeeded", 60).await?;
+    let credited = PullAllowanceTarget::new(target, &base.deployer).credited(beneficiary).call().await?;
+    assert_eq!(credited, usdc(7), "the target was called on Base with the session's amount");
+    assert_eq!(base.balance(signer).await?, usdc(43), "from the relayer's inventory, before the bridge");
+
+    // A reverting target: everything bounces to the refund address on Base, once.
+    let reverting = base.deploy_reverting_target().await?;
+    let call = RevertingTarget::depositCall { _0: base.usdc, _1: Address::repeat_byte(1) }.abi_encode();
+    let bouncing =
+        api.create(&session_body(reverting, Some("3.00"), Some(Bytes::from(call)), Some(REFUND))).await?;
+    let receiver_b = api.set_evm(&bouncing).await?;
+    arbitrum.pay(receiver_b, usdc(3)).await?;
+    let done = api.wait_for(&id(&bouncing), "bounced", 60).await?;
+    assert_eq!(base.balance(REFUND).await?, usdc(3), "refunded on Base: {done}");
+    assert_eq!(base.balance(signer).await?, usdc(40), "fronted too: the bounce went to the refund address");
+    chains.pause_bridge(false);
+
+    // Both bridges arrive and repay the relayer; nothing is left in either receiver on either chain.
+    wait_until(60, "the relayer repaid", async || Ok(base.balance(signer).await? == usdc(50))).await?;
+    for r in [receiver, receiver_b] {
+        assert_eq!(base.balance(r).await?, U256::ZERO);
+        assert_eq!(arbitrum.balance(r).await?, U256::ZERO);
+    }
+    assert_eq!(base.balance(REFUND).await?, usdc(3), "the call never ran twice, nothing refunded twice");
+    node.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relayer_restarted_between_fronting_and_the_bridges_arrival_is_repaid_exactly_once() -> Result {
+    let chains = Chains::start(&[BASE, ARBITRUM]).await?;
+    let (base, arbitrum) = (chains.get(BASE.chain_id)?, chains.get(ARBITRUM.chain_id)?);
+    let dir = tempfile::tempdir()?;
+    let (params, key, signer) =
+        chains.relayer_config(dir.path().join("db"), &Settings::default(), Some("100")).await?;
+    TestUSDC::new(base.usdc, &base.deployer).mint(signer, usdc(50)).send().await?.get_receipt().await?;
+    let node = relayer_node::start(relayer_devnet::config(&params, &key)?).await?;
+    let api = Api::new(format!("http://{}", node.addr));
+
+    let session = api.create(&session_body(DEST, Some("4.00"), None, None)).await?;
+    let receiver = api.set_evm(&session).await?;
+    chains.pause_bridge(true);
+    arbitrum.pay(receiver, usdc(4)).await?;
+    api.wait_for(&id(&session), "succeeded", 60).await?;
+    assert_eq!(base.balance(signer).await?, usdc(46), "fronted");
+    node.shutdown().await;
+
+    // The bridge arrives while the relayer is down.
+    chains.pause_bridge(false);
+    wait_until(60, "the bridged funds on Base", async || Ok(base.balance(receiver).await? == usdc(4)))
+        .await?;
+
+    let node = relayer_node::start(relayer_devnet::config(&params, &key)?).await?;
+    let api = Api::new(format!("http://{}", node.addr));
+    let metrics = reqwest::get(format!("{}/metrics", api.base)).await?.text().await?;
+    assert!(
+        metrics.contains("relayer_fronted_outstanding{chain_id=\"8453\""),
+        "known after the restart:\n{metrics}"
+    );
+    wait_until(60, "the relayer repaid after the restart", async || {
+        Ok(base.balance(signer).await? == usdc(50))
+    })
+    .await?;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(base.balance(signer).await?, usdc(50), "repaid exactly once");
+    assert_eq!(base.balance(receiver).await?, U256::ZERO);
+    assert_eq!(base.balance(DEST).await?, usdc(4), "delivered once");
+    assert_eq!(base.settled_events(receiver).await?, 1, "one delivery (the fronting), no second one");
+    node.shutdown().await;
+    Ok(())
+}
