@@ -29,3 +29,13 @@ sol!(
     RevertingTarget,
     concat!(env!("CARGO_MANIFEST_DIR"), "/../evm/artifacts/RevertingTarget.json")
 );
+sol!(
+    #[sol(rpc)]
+    TestUSDT,
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../evm/artifacts/TestUSDT.json")
+);
+sol!(
+    #[sol(rpc)]
+    LocalOFT,
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../evm/artifacts/LocalOFT.json")
+);

@@ -32,3 +32,8 @@ sol!(
     CCTPv2Adapter,
     concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/CCTPv2Adapter.json")
 );
+sol!(
+    #[sol(rpc)]
+    OFTAdapter,
+    concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/OFTAdapter.json")
+);
