@@ -166,6 +166,7 @@ fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
             lag_budget_blocks: 20,
             routes: vec![],
             front_caps: vec![],
+            create2_prefix: 0xff,
         },
         store,
         sender,

@@ -65,7 +65,8 @@ pub struct Chain {
     pub payer_address: Address,
     /// Router, factory, implementation.
     pub deployment: Deployment,
-    /// Test USDC (at the chain's real USDC address).
+    /// The token `pay` sends: test USDC at the chain's real USDC address, or on a chain without USDC
+    /// (Tron) test USDT.
     pub usdc: Address,
     /// Which chain it plays.
     pub desc: ChainDesc,
@@ -98,7 +99,7 @@ impl Chain {
             payer,
             payer_address,
             deployment: deployed.deployment,
-            usdc: desc.usdc,
+            usdc: desc.usdc.or(desc.usdt).unwrap_or_default(),
             desc: *desc,
             deployed,
         })
@@ -270,6 +271,7 @@ pub async fn relayer_config(
         poll_interval_ms: 100,
         watcher_poll_interval_ms: settings.watcher_poll_interval_ms,
         max_fee_gwei: settings.max_fee_gwei,
+        usdt: None,
         front_cap: None,
         more_chains: vec![],
     };
@@ -567,10 +569,8 @@ impl Chains {
         for desc in descs {
             chains.push(Chain::start_as(desc, None).await?);
         }
-        let links: Vec<Link> =
-            chains.iter().map(|c| Link { domain: c.desc.domain, rpc_url: c.rpc_url() }).collect();
-        let transmitter = chains[0].deployed.transmitter;
-        let attester = Attester::new(&links, transmitter).await?;
+        let links: Vec<Link> = chains.iter().map(|c| Link::to(&c.desc, c.rpc_url())).collect();
+        let attester = Attester::new(&links).await?;
         let bridge_paused = attester.pause_switch();
         let stop = tokio_util::sync::CancellationToken::new();
         tokio::spawn(attester.run(Duration::from_millis(100), stop.clone()));
@@ -601,13 +601,14 @@ impl Chains {
         let dest = &self.chains[0];
         let (mut params, key, signer) = relayer_config(dest, data_dir, settings).await?;
         params.front_cap = front_cap.map(str::to_owned);
+        params.usdt = dest.desc.usdt;
         for source in &self.chains[1..] {
             source.fund(signer).await?;
             params.more_chains.push(relayer_devnet::source_chain(
                 &source.desc,
                 &source.rpc_url(),
                 &source.deployed,
-                (dest.desc.chain_id, dest.usdc),
+                &dest.desc,
                 &params,
             ));
         }

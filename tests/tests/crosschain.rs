@@ -194,3 +194,111 @@ async fn a_relayer_restarted_between_fronting_and_the_bridges_arrival_is_repaid_
     node.shutdown().await;
     Ok(())
 }
+
+/// A Base session in `token` for `amount` units to `DEST`.
+fn session_in(token: Address, amount: &str) -> serde_json::Value {
+    serde_json::json!({
+        "destination": { "type": "evm", "address": DEST.to_checksum(None), "chainId": BASE.chain_id,
+                         "tokenAddress": token.to_checksum(None), "amountUnits": amount },
+        "display": { "title": "Deposit to Acme", "verb": "Deposit" },
+    })
+}
+
+/// `POST /v1/sessions/{id}/paymentMethods` with `paymentMethod`, as the checkout page sends it.
+async fn choose(
+    api: &Api,
+    session: &serde_json::Value,
+    method: serde_json::Value,
+) -> eyre::Result<e2e::Answer> {
+    let body = serde_json::json!({ "clientSecret": session["clientSecret"], "paymentMethod": method });
+    api.send(
+        reqwest::Method::POST,
+        &format!("/v1/sessions/{}/paymentMethods", id(session)),
+        Some(body.to_string()),
+        Some("application/json"),
+        e2e::Auth::None,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tron_usdt_pays_a_usdt_session_on_base_through_the_oft_adapter() -> Result {
+    use relayer_devnet::multichain::TRON;
+    let chains = Chains::start(&[BASE, TRON]).await?;
+    let (base, tron) = (chains.get(BASE.chain_id)?, chains.get(TRON.chain_id)?);
+    let base_usdt = BASE.usdt.ok_or_else(|| eyre::eyre!("Base USDT"))?;
+    let (node, api, _, _dir) = relayer(&chains, Settings::default(), None).await?;
+
+    let session = api.create(&session_in(base_usdt, "7.00")).await?;
+    let chosen = choose(&api, &session, serde_json::json!({ "type": "tron", "amountUsd": "7.00" })).await?;
+    assert_eq!(chosen.status, 200, "{}", chosen.body);
+    let tron_info = &chosen.body["tron"];
+    let receiver_t = tron_info["receiverAddress"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        receiver_t.starts_with('T') && receiver_t.len() == 34,
+        "base58check Tron address: {}",
+        chosen.body
+    );
+    assert_eq!(tron_info["expiresAt"], session["expiresAt"], "{}", chosen.body);
+    let method = &chosen.body["session"]["paymentMethod"];
+    assert_eq!(
+        (method["type"].as_str(), method["receiverAddress"].as_str()),
+        (Some("tron"), Some(receiver_t.as_str()))
+    );
+    let link = tron_info["deeplinks"]["trustWallet"].as_str().unwrap_or_default();
+    for part in [
+        "coin=195",
+        &format!("address={receiver_t}"),
+        "token_id=TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
+        "amount=7.00",
+    ] {
+        assert!(link.contains(part), "{link} should contain {part}");
+    }
+
+    // Pay USDT (whose transfer returns nothing) on Tron to that receiver.
+    let receiver: relayer_types::ChainAddress = format!("tron:{receiver_t}").parse()?;
+    let receiver = receiver.evm_shaped().ok_or_else(|| eyre::eyre!("20 bytes"))?;
+    let paid = tron.pay(receiver, usdc(7)).await?;
+    let done = api.wait_for(&id(&session), "succeeded", 60).await?;
+    let source = &done["paymentMethod"]["source"];
+    assert_eq!(
+        (source["chainId"].as_u64(), source["chainName"].as_str()),
+        (Some(TRON.chain_id), Some("tron")),
+        "{done}"
+    );
+    assert_eq!(source["tokenSymbol"], "USDT", "{done}");
+    assert_eq!(
+        source["txHash"],
+        paid.to_string().trim_start_matches("0x"),
+        "Tron spells hashes without 0x: {done}"
+    );
+    assert_eq!(
+        TestUSDC::new(base_usdt, &base.deployer).balanceOf(DEST).call().await?,
+        usdc(7),
+        "USDT on Base"
+    );
+    assert_eq!(tron.balance(receiver).await?, U256::ZERO, "nothing left on Tron");
+    node.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tron_payment_method_is_refused_for_a_usdc_session_before_anyone_pays() -> Result {
+    use relayer_devnet::multichain::TRON;
+    let chains = Chains::start(&[BASE, TRON]).await?;
+    let (node, api, _, _dir) = relayer(&chains, Settings::default(), None).await?;
+    let session = api.create(&session_body(DEST, Some("5.00"), None, None)).await?;
+    let refused = choose(&api, &session, serde_json::json!({ "type": "tron" })).await?;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    let error = &refused.body["error"];
+    assert_eq!(error["type"], "invalid_request_error", "{}", refused.body);
+    assert_eq!(error["code"], "unsupported_route", "{}", refused.body);
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("USDC") && message.contains("8453") && message.contains("USDT on tron"),
+        "{message}"
+    );
+    assert_eq!(api.get(&id(&session)).await?["status"], "requires_payment_method", "nothing changed");
+    node.shutdown().await;
+    Ok(())
+}

@@ -924,6 +924,7 @@ async fn the_api_comes_up_while_restart_work_waits_on_a_hanging_rpc() -> Result 
         poll_interval_ms: 100,
         watcher_poll_interval_ms: 100,
         max_fee_gwei: None,
+        usdt: None,
         front_cap: None,
         more_chains: vec![],
     };

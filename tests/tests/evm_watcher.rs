@@ -124,6 +124,7 @@ async fn setup(confirmations: u64) -> std::result::Result<Setup, Box<dyn std::er
         lag_budget_blocks: 20,
         routes: vec![],
         front_caps: vec![],
+        create2_prefix: 0xff,
     };
     Ok(Setup { _anvil: anvil, provider, usdc, spec })
 }

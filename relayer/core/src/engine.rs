@@ -41,6 +41,9 @@ pub enum EngineError {
     /// No configured chain takes this payment method.
     #[error("payment method {0} is not supported on this deployment")]
     UnsupportedPaymentMethod(&'static str),
+    /// No route from the payment method's chains delivers the session's token (no swaps yet).
+    #[error("{0}")]
+    NoRoute(String),
 }
 
 impl From<UpdateError<StateError>> for EngineError {
@@ -312,11 +315,11 @@ impl Engine {
                 source: None,
                 created_at: now,
             },
-            PaymentKind::Tron => PaymentMethod::Tron {
-                receiver: self.receiver_on(session, Family::Tron).ok_or_else(unsupported)?,
-                source: None,
-                created_at: now,
-            },
+            PaymentKind::Tron => {
+                let receiver = self.receiver_on(session, Family::Tron).ok_or_else(unsupported)?;
+                self.route_from(Family::Tron, session)?;
+                PaymentMethod::Tron { receiver, source: None, created_at: now }
+            }
             PaymentKind::Solana | PaymentKind::Fiat(_) => return Err(unsupported()),
         };
         // Index before the status change is visible: a deposit seen right after must find its session.
@@ -329,6 +332,36 @@ impl Engine {
             self.receivers.write().unwrap_or_else(PoisonError::into_inner).insert(receiver, *id);
         }
         self.apply(id, SessionEvent::PaymentMethodSet { method, now }, None)
+    }
+
+    /// The token and chain of `family` a session can be paid with: one with a configured route to the
+    /// session's destination chain that delivers its token. None is a clear error naming what is missing,
+    /// before anyone pays: bridges deliver the token they carry, and swapping is not offered (yet).
+    pub fn route_from(&self, family: Family, session: &Session) -> Result<(u64, ChainAddress), EngineError> {
+        let dest = &session.destination.token;
+        for chain in self.chains.values().filter(|c| c.key().family == family) {
+            if chain.chain_id() == dest.chain_id && chain.token(dest.address).is_some() {
+                return Ok((chain.chain_id(), dest.address));
+            }
+            for token in chain.tokens() {
+                if chain.route(&token.address, dest.chain_id).is_some_and(|r| r.to_token == dest.address) {
+                    return Ok((chain.chain_id(), token.address));
+                }
+            }
+        }
+        let offered: Vec<String> = self
+            .chains
+            .values()
+            .filter(|c| c.key().family == family)
+            .flat_map(|c| c.tokens().iter().map(move |t| format!("{} on {}", t.symbol, c.name())))
+            .collect();
+        Err(EngineError::NoRoute(format!(
+            "no route delivers {} on chain {} from {} ({}): paying there would be refunded, not delivered",
+            dest.symbol,
+            dest.chain_id,
+            family.as_str(),
+            if offered.is_empty() { "nothing configured".into() } else { offered.join(", ") }
+        )))
     }
 
     /// The session's receiver on the chains of `family` (the same on all of them: config requires one

@@ -39,7 +39,10 @@ use relayer_node::{
 use relayer_types::parse_units;
 use serde::{Deserialize, Serialize};
 
-use crate::{bindings::TestUSDC, tools::foundry_tool};
+use crate::{
+    bindings::{TestUSDC, TestUSDT},
+    tools::foundry_tool,
+};
 
 /// Base's USDC address; the devnet puts the test token here.
 pub const BASE_USDC: Address = address!("833589fCD6eDb6E08f4c7C32D4f71b54bdA02913");
@@ -72,9 +75,12 @@ enum DevnetCommand {
         receiver: Address,
         /// Amount in token units, e.g. 10.00.
         amount: String,
-        /// The chain to pay on: a chain id or name (base, ethereum, arbitrum).
+        /// The chain to pay on: a chain id or name (base, ethereum, arbitrum, tron).
         #[arg(long, default_value = "base")]
         chain: String,
+        /// `usdc` or `usdt` (default: the chain's USDC, or its USDT where it has no USDC).
+        #[arg(long)]
+        token: Option<String>,
     },
 }
 
@@ -102,8 +108,10 @@ pub struct DevnetChain {
     pub name: String,
     /// anvil RPC URL.
     pub rpc_url: String,
-    /// Test USDC address.
-    pub usdc: Address,
+    /// Test USDC address, if the chain has USDC.
+    pub usdc: Option<Address>,
+    /// Test USDT address, if the chain has USDT.
+    pub usdt: Option<Address>,
 }
 
 impl DevnetInfo {
@@ -153,7 +161,9 @@ pub struct ConfigParams {
     pub watcher_poll_interval_ms: u64,
     /// Fee ceiling in gwei (`None`: only the base-fee multiple).
     pub max_fee_gwei: Option<u64>,
-    /// Fronting cap for the first chain's USDC, in token units (`None`: no fronting).
+    /// The first chain's test USDT, if it has one.
+    pub usdt: Option<Address>,
+    /// Fronting cap for the first chain's USDC and USDT each, in token units (`None`: no fronting).
     pub front_cap: Option<String>,
     /// Further chains (source chains with routes to the first one).
     pub more_chains: Vec<ChainConfig>,
@@ -164,8 +174,13 @@ pub const KEY_VAR: &str = "DEVNET_RELAYER_KEY";
 
 /// A relayer config for one local chain; the relayer key comes from `env:DEVNET_RELAYER_KEY`.
 pub fn config_file(p: &ConfigParams) -> ConfigFile {
-    let usdc = TokenConfig { front_cap: p.front_cap.clone(), ..TokenConfig::new(p.usdc, "USDC", 6) };
-    let mut chain = ChainConfig::new(CHAIN_ID, "Base", &p.rpc_url, p.router, vec![usdc]);
+    let token = |address, symbol| TokenConfig {
+        front_cap: p.front_cap.clone(),
+        ..TokenConfig::new(address, symbol, 6)
+    };
+    let tokens =
+        std::iter::once(token(p.usdc, "USDC")).chain(p.usdt.map(|usdt| token(usdt, "USDT"))).collect();
+    let mut chain = ChainConfig::new(CHAIN_ID, "Base", &p.rpc_url, p.router, tokens);
     chain.confirmations = p.confirmations;
     chain.poll_interval_ms = p.watcher_poll_interval_ms;
     chain.start_block = Some(0);
@@ -187,33 +202,44 @@ pub fn config_file(p: &ConfigParams) -> ConfigFile {
     }
 }
 
-/// A source chain's config: its USDC, with a route to `to` (the destination chain's id and USDC)
-/// through the CCTP adapter, polled like the first chain.
+/// A source chain's config: its USDC and USDT, each with a route to the same token on `to` (the
+/// destination chain), USDC through the CCTP adapter and USDT through the OFT adapter, polled like the
+/// first chain. The devnet's Tron is an EVM node: its receivers use the EVM CREATE2 prefix.
 pub fn source_chain(
     desc: &multichain::ChainDesc,
     rpc_url: &str,
     deployed: &multichain::Deployed,
-    to: (u64, Address),
+    to: &multichain::ChainDesc,
     p: &ConfigParams,
 ) -> ChainConfig {
-    let mut chain = ChainConfig::new(
-        desc.chain_id,
-        desc.name,
-        rpc_url,
-        deployed.deployment.router,
-        vec![TokenConfig::new(desc.usdc, "USDC", 6)],
-    );
+    let route = |token: Address, to_token: Address, adapter: Address| RouteConfig {
+        to_chain_id: to.chain_id,
+        token,
+        to_token,
+        adapter,
+        max_fee_bps: u32::try_from(multichain::ADAPTER_MAX_FEE_BPS).unwrap_or(u32::MAX),
+        min_deposit: Some("1.00".into()),
+    };
+    let (mut tokens, mut routes) = (vec![], vec![]);
+    if let Some(usdc) = desc.usdc {
+        tokens.push(TokenConfig::new(usdc, "USDC", 6));
+        if let Some(to_usdc) = to.usdc {
+            routes.push(route(usdc, to_usdc, deployed.adapter));
+        }
+    }
+    if let Some(usdt) = desc.usdt {
+        tokens.push(TokenConfig::new(usdt, "USDT", 6));
+        if let Some(to_usdt) = to.usdt {
+            routes.push(route(usdt, to_usdt, deployed.oft_adapter));
+        }
+    }
+    let mut chain = ChainConfig::new(desc.chain_id, desc.name, rpc_url, deployed.deployment.router, tokens);
+    chain.family = desc.family;
+    chain.create2_prefix = (desc.family == relayer_types::Family::Tron).then_some(0xff);
     chain.confirmations = p.confirmations;
     chain.poll_interval_ms = p.watcher_poll_interval_ms;
     chain.start_block = Some(0);
-    chain.routes = vec![RouteConfig {
-        to_chain_id: to.0,
-        token: desc.usdc,
-        to_token: to.1,
-        adapter: deployed.adapter,
-        max_fee_bps: u32::try_from(multichain::ADAPTER_MAX_FEE_BPS).unwrap_or(u32::MAX),
-        min_deposit: Some("1.00".into()),
-    }];
+    chain.routes = routes;
     chain
 }
 
@@ -244,10 +270,10 @@ pub fn spawn_chain(chain_id: u64, rpc_port: u16, block_time: Option<u64>) -> eyr
 /// Runs the devnet command.
 pub async fn main(args: DevnetArgs) -> eyre::Result<()> {
     match args.command {
-        Some(DevnetCommand::Pay { receiver, amount, chain }) => {
+        Some(DevnetCommand::Pay { receiver, amount, chain, token }) => {
             let info = read_info(&args.dir)?;
-            let tx = pay(&info, &chain, receiver, &amount).await?;
-            println!("paid {amount} USDC to {receiver} on {chain} from the devnet wallet: tx {tx}");
+            let (tx, symbol) = pay(&info, &chain, token.as_deref(), receiver, &amount).await?;
+            println!("paid {amount} {symbol} to {receiver} on {chain} from the devnet wallet: tx {tx}");
             Ok(())
         }
         None => run(&args.dir, args.port, args.rpc_port).await,
@@ -310,6 +336,7 @@ impl Devnet {
                 name: desc.name.into(),
                 rpc_url: anvil.endpoint(),
                 usdc: desc.usdc,
+                usdt: desc.usdt,
             };
             eyre::Ok((anvil, chain, deployed))
         });
@@ -323,19 +350,32 @@ impl Devnet {
         let links: Vec<multichain::Link> = multichain::CHAINS
             .iter()
             .zip(&chains)
-            .map(|(desc, c)| multichain::Link { domain: desc.domain, rpc_url: c.rpc_url.clone() })
+            .map(|(desc, c)| multichain::Link::to(desc, c.rpc_url.clone()))
             .collect();
-        let attester = multichain::Attester::new(&links, deployed[0].transmitter).await?;
+        let attester = multichain::Attester::new(&links).await?;
         let stop = tokio_util::sync::CancellationToken::new();
         tokio::spawn(attester.run(Duration::from_millis(200), stop.clone()));
 
-        // Inventory to front with on Base (test USDC mints to anyone).
+        // Inventory to front with on Base, in USDC and USDT (the test tokens mint to anyone).
         let inventory = parse_units(DEVNET_INVENTORY, 6).map_err(|e| eyre::eyre!("{e}"))?;
         let payer = ProviderBuilder::new()
             .wallet(EthereumWallet::from(PAYER_KEY.parse::<PrivateKeySigner>()?))
             .connect_http(chains[0].rpc_url.parse()?);
-        let usdc = TestUSDC::new(chains[0].usdc, &payer);
-        usdc.mint(relayer_key.address(), inventory).send().await?.get_receipt().await?;
+        let base_usdc = multichain::BASE.usdc.ok_or_else(|| eyre::eyre!("Base has USDC"))?;
+        TestUSDC::new(base_usdc, &payer)
+            .mint(relayer_key.address(), inventory)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        if let Some(usdt) = multichain::BASE.usdt {
+            TestUSDT::new(usdt, &payer)
+                .mint(relayer_key.address(), inventory)
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
+        }
 
         let api_key = format!("dk_{}", hex::encode(relayer_core::random_bytes::<16>()));
         let mut params = ConfigParams {
@@ -343,7 +383,7 @@ impl Devnet {
             port,
             rpc_url: chains[0].rpc_url.clone(),
             router: deployed[0].deployment.router,
-            usdc: chains[0].usdc,
+            usdc: base_usdc,
             api_key_hash: hex::encode(relayer_core::api::auth::hash_api_key(&api_key)),
             session_lifetime_secs: 3600,
             confirmations: 1,
@@ -351,12 +391,12 @@ impl Devnet {
             poll_interval_ms: 200,
             watcher_poll_interval_ms: 200,
             max_fee_gwei: None,
+            usdt: multichain::BASE.usdt,
             front_cap: Some(DEVNET_INVENTORY.into()),
             more_chains: vec![],
         };
         for ((desc, chain), deployed) in multichain::CHAINS.iter().zip(&chains).zip(&deployed).skip(1) {
-            let source =
-                source_chain(desc, &chain.rpc_url, deployed, (chains[0].chain_id, chains[0].usdc), &params);
+            let source = source_chain(desc, &chain.rpc_url, deployed, &multichain::BASE, &params);
             params.more_chains.push(source);
         }
         std::fs::write(dir.join("relayer.toml"), config_text(&params)?)?;
@@ -390,12 +430,24 @@ pub fn read_info(dir: &Path) -> eyre::Result<DevnetInfo> {
 fn banner(info: &DevnetInfo, dir: &Path, took: Duration) -> String {
     let DevnetInfo { api_url, api_key, router, chains, .. } = info;
     let dir = dir.display();
+    let token =
+        |symbol: &str, a: Option<Address>| a.map(|a| format!("  test {symbol} {a}")).unwrap_or_default();
     let chain_lines: String = chains
         .iter()
-        .map(|c| format!("  {:<9} chain {:<6} RPC {}  test USDC {}\n", c.name, c.chain_id, c.rpc_url, c.usdc))
+        .map(|c| {
+            format!(
+                "  {:<9} chain {:<9} RPC {}{}{}\n",
+                c.name,
+                c.chain_id,
+                c.rpc_url,
+                token("USDC", c.usdc),
+                token("USDT", c.usdt)
+            )
+        })
         .collect();
     let pay_lines: String = chains
         .iter()
+        .filter(|c| c.usdc.is_some())
         .map(|c| {
             format!(
                 "  cargo run -q -p relayer -- devnet pay <receiverAddress> 10.00 --chain {}\n",
@@ -408,9 +460,10 @@ fn banner(info: &DevnetInfo, dir: &Path, took: Duration) -> String {
 devnet is up in {took:.1?} (Ctrl-C stops everything)
   API        {api_url}
   API key    {api_key}
-  router     {router} (the same on every chain; 1 s blocks; USDC has 6 decimals)
-{chain_lines}  bridge     local CCTP between all chains (the devnet signs and delivers the messages);
-             the relayer fronts up to {DEVNET_INVENTORY} USDC on Base and is repaid when the bridge arrives
+  router     {router} (the same on every chain; 1 s blocks; USDC and USDT have 6 decimals)
+{chain_lines}  bridges    USDC over a local CCTP, USDT (Tron → Base) over a local OFT; the devnet signs and
+             delivers the messages. The relayer fronts up to {DEVNET_INVENTORY} USDC and USDT on Base and is
+             repaid when the bridge arrives. "Tron" here is an EVM node with Tron's chain id and USDT.
   state      {dir}
 
 Try it (bash):
@@ -422,29 +475,44 @@ Try it (bash):
   curl -s -X POST $API/v1/sessions/$ID/paymentMethods -H 'Content-Type: application/json' \
     -d '{{"clientSecret":"'$SECRET'","paymentMethod":{{"type":"evm"}}}}'
   # pay session.paymentMethod.receiverAddress from the funded test wallet, on any chain:
-{pay_lines}  curl -s -X PUT $API/v1/sessions/$ID/check -H 'Content-Type: application/json' -d '{{"clientSecret":"'$SECRET'"}}'
+{pay_lines}  # a USDT session (tokenAddress of Base's USDT, paymentMethod {{"type":"tron"}}) is paid on Tron with
+  #   cargo run -q -p relayer -- devnet pay <tron.receiverAddress as 0x…> 10.00 --chain tron
+  curl -s -X PUT $API/v1/sessions/$ID/check -H 'Content-Type: application/json' -d '{{"clientSecret":"'$SECRET'"}}'
   curl -s $API/v1/sessions/$ID -H "Authorization: Bearer $KEY"
 "#
     )
 }
 
-/// Pays `amount` (token units) of test USDC to `receiver` on the devnet chain `chain` (id or name) from
-/// the devnet's funded wallet; returns the transfer's hash once mined.
+/// Pays `amount` (token units) of a test token to `receiver` on the devnet chain `chain` (id or name)
+/// from the devnet's funded wallet: `token` `usdc` or `usdt` (default: USDC where the chain has it, else
+/// USDT). Returns the transfer's hash once mined, and the token's symbol.
 pub async fn pay(
     info: &DevnetInfo,
     chain: &str,
+    token: Option<&str>,
     receiver: Address,
     amount: &str,
-) -> eyre::Result<alloy::primitives::B256> {
+) -> eyre::Result<(alloy::primitives::B256, &'static str)> {
     let chain = info.chain(chain)?;
     let amount = parse_units(amount, 6).map_err(|e| eyre::eyre!("amount {e}"))?;
     let payer: PrivateKeySigner = PAYER_KEY.parse()?;
     let payer_address = payer.address();
     let provider =
         ProviderBuilder::new().wallet(EthereumWallet::from(payer)).connect_http(chain.rpc_url.parse()?);
-    let usdc = TestUSDC::new(chain.usdc, &provider);
-    usdc.mint(payer_address, amount).send().await?.get_receipt().await?;
-    let pending = usdc.transfer(receiver, amount).send().await?;
+    let pick = |symbol: &'static str, address: Option<Address>| {
+        address.map(|a| (symbol, a)).ok_or_else(|| eyre::eyre!("{} has no test {symbol}", chain.name))
+    };
+    let (symbol, address) = match token.map(str::to_ascii_lowercase).as_deref() {
+        Some("usdc") => pick("USDC", chain.usdc)?,
+        Some("usdt") => pick("USDT", chain.usdt)?,
+        Some(other) => eyre::bail!("token must be usdc or usdt, not {other}"),
+        None => pick("USDC", chain.usdc).or_else(|_| pick("USDT", chain.usdt))?,
+    };
+    // USDT's transfer returns nothing: the calls are sent raw and judged by their receipts.
+    let usdt = TestUSDT::new(address, &provider);
+    usdt.mint(payer_address, amount).send().await?.get_receipt().await?;
+    let pending = usdt.transfer(receiver, amount).send().await?;
     let receipt = tokio::time::timeout(Duration::from_secs(30), pending.get_receipt()).await??;
-    Ok(receipt.transaction_hash)
+    eyre::ensure!(receipt.status(), "the transfer reverted: {}", receipt.transaction_hash);
+    Ok((receipt.transaction_hash, symbol))
 }

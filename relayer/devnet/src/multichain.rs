@@ -21,55 +21,85 @@ use alloy::{
 };
 use eyre::WrapErr;
 use relayer_evm::{
-    bindings::CCTPv2Adapter,
+    bindings::{CCTPv2Adapter, OFTAdapter},
     create2::Deployment,
     deploy::{deploy_deterministic, deploy_router},
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::bindings::{LocalMessageTransmitter, LocalTokenMessenger, TestUSDC};
+use crate::bindings::{LocalMessageTransmitter, LocalOFT, LocalTokenMessenger, TestUSDC, TestUSDT};
 
-/// One local chain: its id, name, where its USDC lives, and its CCTP domain.
+/// One local chain: its id, name, family, where its USDC and USDT live, its CCTP domain and its
+/// LayerZero endpoint id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChainDesc {
     /// Chain id.
     pub chain_id: u64,
     /// Display name.
     pub name: &'static str,
-    /// The chain's real USDC address; the devnet puts test USDC there.
-    pub usdc: Address,
+    /// `evm` or `tron` (the devnet's Tron is an EVM chain with Tron's chain id and USDT).
+    pub family: relayer_types::Family,
+    /// The chain's real USDC address, if CCTP serves it; the devnet puts test USDC there.
+    pub usdc: Option<Address>,
+    /// The chain's USDT address, if the USDT OFT mesh serves it; the devnet puts test USDT there.
+    pub usdt: Option<Address>,
     /// CCTP domain.
     pub domain: u32,
+    /// LayerZero endpoint id.
+    pub eid: u32,
 }
 
 /// Base: the usual destination.
 pub const BASE: ChainDesc = ChainDesc {
     chain_id: 8453,
     name: "Base",
-    usdc: address!("833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"),
+    family: relayer_types::Family::Evm,
+    usdc: Some(address!("833589fCD6eDb6E08f4c7C32D4f71b54bdA02913")),
+    // Bridged Tether on Base: the devnet's USDT destination.
+    usdt: Some(address!("fde4C96c8593536E31F229EA8f37b2ADa2699bb2")),
     domain: 6,
+    eid: 30184,
 };
 /// Ethereum.
 pub const ETHEREUM: ChainDesc = ChainDesc {
     chain_id: 1,
     name: "Ethereum",
-    usdc: address!("A0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"),
+    family: relayer_types::Family::Evm,
+    usdc: Some(address!("A0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48")),
+    usdt: None,
     domain: 0,
+    eid: 30101,
 };
 /// Arbitrum One.
 pub const ARBITRUM: ChainDesc = ChainDesc {
     chain_id: 42161,
     name: "Arbitrum",
-    usdc: address!("af88d065e77c8cC2239327C5EDb3A432268e5831"),
+    family: relayer_types::Family::Evm,
+    usdc: Some(address!("af88d065e77c8cC2239327C5EDb3A432268e5831")),
+    usdt: None,
     domain: 3,
+    eid: 30110,
 };
-/// The EVM chains the devnet runs, destination first.
-pub const CHAINS: [ChainDesc; 3] = [BASE, ETHEREUM, ARBITRUM];
+/// Tron, as the devnet runs it: an EVM chain with Tron's chain id and USDT at Tron's USDT contract
+/// (`TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t`), whose `transfer` returns nothing like the real one's.
+pub const TRON: ChainDesc = ChainDesc {
+    chain_id: relayer_types::TRON_CHAIN_ID,
+    name: "tron",
+    family: relayer_types::Family::Tron,
+    usdc: None,
+    usdt: Some(address!("a614f803b6fd780986a42c78ec9c7f77e6ded13c")),
+    domain: 0,
+    eid: 30420,
+};
+/// The chains the devnet runs, destination first.
+pub const CHAINS: [ChainDesc; 4] = [BASE, ETHEREUM, ARBITRUM, TRON];
 
 /// The devnet attester key (public: devnet and tests only).
 pub const ATTESTER_KEY: B256 = B256::repeat_byte(0xa7);
 /// The key whose first transaction on every chain deploys the local CCTP messenger.
 pub const CCTP_DEPLOYER_KEY: B256 = B256::repeat_byte(0xcc);
+/// The key whose first transaction on every chain with USDT deploys the local OFT.
+pub const OFT_DEPLOYER_KEY: B256 = B256::repeat_byte(0x0f);
 /// The key that delivers attested messages (Circle's forwarding service, locally).
 pub const FORWARDER_KEY: B256 = B256::repeat_byte(0xf0);
 /// Largest fee a bridge caller may choose through the CCTP adapter, in basis points.
@@ -84,12 +114,18 @@ pub struct Deployed {
     pub deployment: Deployment,
     /// The CCTP adapter on the router's allow-list.
     pub adapter: Address,
+    /// The USDT OFT adapter on the router's allow-list.
+    pub oft_adapter: Address,
+    /// The local OFT (where the chain has USDT).
+    pub oft: Address,
     /// The local CCTP token messenger.
     pub messenger: Address,
     /// Its message transmitter.
     pub transmitter: Address,
-    /// Test USDC.
-    pub usdc: Address,
+    /// Test USDC, if the chain has it.
+    pub usdc: Option<Address>,
+    /// Test USDT, if the chain has it.
+    pub usdt: Option<Address>,
 }
 
 fn signer(key: B256) -> eyre::Result<PrivateKeySigner> {
@@ -101,11 +137,37 @@ pub fn messenger_address() -> eyre::Result<Address> {
     Ok(signer(CCTP_DEPLOYER_KEY)?.address().create(0))
 }
 
-/// The CCTP adapter's init code: the same on every chain (one route table naming all of `chains`).
+/// The local OFT's address on every chain with USDT (its deployer's first contract).
+pub fn oft_address() -> eyre::Result<Address> {
+    Ok(signer(OFT_DEPLOYER_KEY)?.address().create(0))
+}
+
+/// The USDT OFT adapter's init code: the same on every chain (one route table naming every chain of
+/// `chains` with USDT).
+pub fn oft_adapter_init_code(oft: Address, chains: &[ChainDesc]) -> Vec<u8> {
+    let routes = chains
+        .iter()
+        .filter_map(|c| {
+            Some(OFTAdapter::Route { chainId: U256::from(c.chain_id), token: c.usdt?, oft, eid: c.eid })
+        })
+        .collect();
+    let args = OFTAdapter::constructorCall {
+        routes,
+        maxFeeBps_: U256::from(ADAPTER_MAX_FEE_BPS),
+        maxDeliveryTime_: U256::from(ADAPTER_MAX_DELIVERY_SECS),
+    }
+    .abi_encode();
+    [OFTAdapter::BYTECODE.as_ref(), &args].concat()
+}
+
+/// The CCTP adapter's init code: the same on every chain (one route table naming every chain of
+/// `chains` with USDC).
 pub fn adapter_init_code(messenger: Address, chains: &[ChainDesc]) -> Vec<u8> {
     let routes = chains
         .iter()
-        .map(|c| CCTPv2Adapter::Route { chainId: U256::from(c.chain_id), usdc: c.usdc, domain: c.domain })
+        .filter_map(|c| {
+            Some(CCTPv2Adapter::Route { chainId: U256::from(c.chain_id), usdc: c.usdc?, domain: c.domain })
+        })
         .collect();
     let args = CCTPv2Adapter::constructorCall {
         messenger_: messenger,
@@ -126,30 +188,71 @@ pub async fn deploy_chain(
     this: &ChainDesc,
     chains: &[ChainDesc],
 ) -> eyre::Result<Deployed> {
-    provider
-        .raw_request::<_, ()>("anvil_setCode".into(), (this.usdc, TestUSDC::DEPLOYED_BYTECODE.clone()))
-        .await
-        .wrap_err("anvil_setCode for test USDC")?;
-
-    let cctp_deployer = signer(CCTP_DEPLOYER_KEY)?;
+    let attester = signer(ATTESTER_KEY)?.address();
     let messenger = messenger_address()?;
-    if provider.get_code_at(messenger).await?.is_empty() {
-        fund(provider, cctp_deployer.address()).await?;
-        let deployer = ProviderBuilder::new()
-            .wallet(EthereumWallet::from(cctp_deployer))
-            .connect_http(rpc_url.parse().wrap_err("rpc url")?);
-        let attester = signer(ATTESTER_KEY)?.address();
-        let deployed = LocalTokenMessenger::deploy(&deployer, this.usdc, this.domain, attester).await?;
-        eyre::ensure!(
-            *deployed.address() == messenger,
-            "the CCTP deployer key was used before on chain {}",
-            this.chain_id
-        );
+    if let Some(usdc) = this.usdc {
+        provider
+            .raw_request::<_, ()>("anvil_setCode".into(), (usdc, TestUSDC::DEPLOYED_BYTECODE.clone()))
+            .await
+            .wrap_err("anvil_setCode for test USDC")?;
+        let deployer = first_contract_deployer(provider, rpc_url, CCTP_DEPLOYER_KEY, messenger).await?;
+        if let Some(deployer) = deployer {
+            let deployed = LocalTokenMessenger::deploy(&deployer, usdc, this.domain, attester).await?;
+            eyre::ensure!(
+                *deployed.address() == messenger,
+                "the CCTP deployer key was used before on chain {}",
+                this.chain_id
+            );
+        }
     }
-    let transmitter = LocalTokenMessenger::new(messenger, provider).transmitter().call().await?;
+    let oft = oft_address()?;
+    if let Some(usdt) = this.usdt {
+        provider
+            .raw_request::<_, ()>("anvil_setCode".into(), (usdt, TestUSDT::DEPLOYED_BYTECODE.clone()))
+            .await
+            .wrap_err("anvil_setCode for test USDT")?;
+        let deployer = first_contract_deployer(provider, rpc_url, OFT_DEPLOYER_KEY, oft).await?;
+        if let Some(deployer) = deployer {
+            let deployed = LocalOFT::deploy(&deployer, usdt, this.eid, attester).await?;
+            eyre::ensure!(
+                *deployed.address() == oft,
+                "the OFT deployer key was used before on chain {}",
+                this.chain_id
+            );
+        }
+    }
+    let transmitter = signer(CCTP_DEPLOYER_KEY)?.address().create(0).create(1);
     let adapter = deploy_deterministic(provider, B256::ZERO, &adapter_init_code(messenger, chains)).await?;
-    let deployment = deploy_router(provider, B256::ZERO, &[adapter]).await?;
-    Ok(Deployed { deployment, adapter, messenger, transmitter, usdc: this.usdc })
+    let oft_adapter = deploy_deterministic(provider, B256::ZERO, &oft_adapter_init_code(oft, chains)).await?;
+    let deployment = deploy_router(provider, B256::ZERO, &[adapter, oft_adapter]).await?;
+    Ok(Deployed {
+        deployment,
+        adapter,
+        oft_adapter,
+        oft,
+        messenger,
+        transmitter,
+        usdc: this.usdc,
+        usdt: this.usdt,
+    })
+}
+
+/// A provider signing with `key`, funded, if its first contract (at `first`) is not deployed yet.
+async fn first_contract_deployer(
+    provider: &DynProvider,
+    rpc_url: &str,
+    key: B256,
+    first: Address,
+) -> eyre::Result<Option<DynProvider>> {
+    if !provider.get_code_at(first).await?.is_empty() {
+        return Ok(None);
+    }
+    let key = signer(key)?;
+    fund(provider, key.address()).await?;
+    let deployer = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key))
+        .connect_http(rpc_url.parse().wrap_err("rpc url")?);
+    Ok(Some(deployer.erased()))
 }
 
 /// Gives `who` 1000 ETH of gas money.
@@ -163,23 +266,40 @@ pub async fn fund(provider: &impl Provider, who: Address) -> eyre::Result<()> {
 pub struct Link {
     /// Its CCTP domain.
     pub domain: u32,
+    /// Its LayerZero endpoint id.
+    pub eid: u32,
     /// RPC URL.
     pub rpc_url: String,
 }
 
-/// Circle's attestation service and forwarder, locally: every `MessageSent` on any linked chain is signed
-/// with [`ATTESTER_KEY`] and delivered to its destination domain's transmitter.
+impl Link {
+    /// The link to the devnet chain `desc` at `rpc_url`.
+    pub fn to(desc: &ChainDesc, rpc_url: String) -> Self {
+        Self { domain: desc.domain, eid: desc.eid, rpc_url }
+    }
+}
+
+/// Which bridge a message belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// CCTP: `MessageSent` on the transmitter, delivered with `receiveMessage`.
+    Cctp,
+    /// The USDT OFT: `PacketSent` on the OFT, delivered with `lzReceive`.
+    Oft,
+}
+
+/// Circle's attestation service and forwarder, and LayerZero's verifiers and executor, locally: every
+/// `MessageSent` (CCTP) and `PacketSent` (OFT) on any linked chain is signed with [`ATTESTER_KEY`] and
+/// delivered to its destination.
 pub struct Attester {
-    links: Vec<(u32, DynProvider)>,
-    transmitter: Address,
+    links: Vec<(Link, DynProvider)>,
     key: PrivateKeySigner,
     paused: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Attester {
-    /// An attester over `links`, whose transmitters sit at `transmitter` (the forwarder key is funded on
-    /// each chain).
-    pub async fn new(links: &[Link], transmitter: Address) -> eyre::Result<Self> {
+    /// An attester over `links` (the forwarder key is funded on each chain).
+    pub async fn new(links: &[Link]) -> eyre::Result<Self> {
         let forwarder = signer(FORWARDER_KEY)?;
         let mut connected = vec![];
         for link in links {
@@ -188,9 +308,9 @@ impl Attester {
                 .connect_http(link.rpc_url.parse().wrap_err("rpc url")?)
                 .erased();
             fund(&provider, forwarder.address()).await?;
-            connected.push((link.domain, provider));
+            connected.push((link.clone(), provider));
         }
-        Ok(Self { links: connected, transmitter, key: signer(ATTESTER_KEY)?, paused: Default::default() })
+        Ok(Self { links: connected, key: signer(ATTESTER_KEY)?, paused: Default::default() })
     }
 
     /// A switch that holds every message back while `true` (a slow bridge, for tests), and lets them
@@ -208,9 +328,7 @@ impl Attester {
             for (i, (_, provider)) in self.links.iter().enumerate().filter(|_| !paused) {
                 match self.relay_from(provider, next[i]).await {
                     Ok(done) => next[i] = done,
-                    Err(error) => {
-                        tracing::warn!(error = %error, "attester: reading messages failed; retrying")
-                    }
+                    Err(error) => tracing::warn!(error = %error, "attester: relaying failed; retrying"),
                 }
             }
             tokio::select! {
@@ -226,45 +344,64 @@ impl Attester {
         if head < from {
             return Ok(from);
         }
+        let (transmitter, oft) = (signer(CCTP_DEPLOYER_KEY)?.address().create(0).create(1), oft_address()?);
         let filter = Filter::new()
-            .address(self.transmitter)
-            .event_signature(LocalMessageTransmitter::MessageSent::SIGNATURE_HASH)
+            .address(vec![transmitter, oft])
+            .event_signature(vec![
+                LocalMessageTransmitter::MessageSent::SIGNATURE_HASH,
+                LocalOFT::PacketSent::SIGNATURE_HASH,
+            ])
             .from_block(from)
             .to_block(head);
         for log in source.get_logs(&filter).await? {
-            let sent = LocalMessageTransmitter::MessageSent::decode_log(&log.inner)?;
-            self.deliver(&sent.data.message).await?;
+            if let Ok(sent) = LocalMessageTransmitter::MessageSent::decode_log(&log.inner) {
+                self.deliver(Lane::Cctp, transmitter, &sent.data.message).await?;
+            } else if let Ok(sent) = LocalOFT::PacketSent::decode_log(&log.inner) {
+                self.deliver(Lane::Oft, oft, &sent.data.packet).await?;
+            }
         }
         Ok(head + 1)
     }
 
-    /// Signs `message` and delivers it to its destination domain (a message delivered already is fine).
-    pub async fn deliver(&self, message: &Bytes) -> eyre::Result<()> {
-        // abi.encode(version, sourceDomain, destinationDomain, ...): the third head word.
+    /// Signs `message` and delivers it to its destination (a message delivered already is fine).
+    async fn deliver(&self, lane: Lane, at: Address, message: &Bytes) -> eyre::Result<()> {
+        // Both layouts are abi.encode(version, source, destination, ...): the third head word.
         let destination = message
             .get(64..96)
             .map(|word| U256::from_be_slice(word).saturating_to::<u32>())
             .ok_or_else(|| eyre::eyre!("message too short"))?;
-        let Some((_, target)) = self.links.iter().find(|(domain, _)| *domain == destination) else {
-            return Ok(()); // a domain this devnet does not run
+        let target = self.links.iter().find(|(link, _)| match lane {
+            Lane::Cctp => link.domain == destination,
+            Lane::Oft => link.eid == destination,
+        });
+        let Some((_, target)) = target else {
+            return Ok(()); // a destination this devnet does not run
         };
         let attestation: Bytes = self.key.sign_hash_sync(&keccak256(message))?.as_bytes().to_vec().into();
-        let transmitter = LocalMessageTransmitter::new(self.transmitter, target);
-        match transmitter.receiveMessage(message.clone(), attestation).send().await {
+        let sent = match lane {
+            Lane::Cctp => {
+                LocalMessageTransmitter::new(at, target)
+                    .receiveMessage(message.clone(), attestation)
+                    .send()
+                    .await
+            }
+            Lane::Oft => LocalOFT::new(at, target).lzReceive(message.clone(), attestation).send().await,
+        };
+        match sent {
             Ok(pending) => {
                 pending.get_receipt().await?;
                 Ok(())
             }
-            Err(error) if error.to_string().contains("AlreadyReceived") || is_already_received(&error) => {
-                Ok(())
-            }
+            // Delivered before (the attester restarted, or read the block twice).
+            Err(error) if error.to_string().contains("AlreadyReceived") || already_received(&error) => Ok(()),
             Err(error) => Err(error.into()),
         }
     }
 }
 
-fn is_already_received(error: &alloy::contract::Error) -> bool {
-    error.as_decoded_interface_error::<LocalMessageTransmitter::LocalMessageTransmitterErrors>().is_some_and(
-        |e| matches!(e, LocalMessageTransmitter::LocalMessageTransmitterErrors::AlreadyReceived(_)),
-    )
+fn already_received(error: &alloy::contract::Error) -> bool {
+    use LocalMessageTransmitter::LocalMessageTransmitterErrors as Cctp;
+    use LocalOFT::LocalOFTErrors as Oft;
+    error.as_decoded_interface_error::<Cctp>().is_some_and(|e| matches!(e, Cctp::AlreadyReceived(_)))
+        || error.as_decoded_interface_error::<Oft>().is_some_and(|e| matches!(e, Oft::AlreadyReceived(_)))
 }

@@ -131,6 +131,8 @@ pub struct ChainSpec {
     pub routes: Vec<RouteSpec>,
     /// Tokens the relayer key may front on this chain, with the most it may have outstanding.
     pub front_caps: Vec<(ChainAddress, U256)>,
+    /// The CREATE2 prefix byte of receiver addresses (`0xff` on EVM, `0x41` on Tron).
+    pub create2_prefix: u8,
 }
 
 /// A configured route out of a chain, with the source token and destination it serves.
@@ -369,7 +371,7 @@ impl Chain for EvmChain {
     }
 
     fn receiver(&self, commitment: &Commitment) -> ChainAddress {
-        let prefix = self.spec.family.create2_prefix().unwrap_or(0xff);
+        let prefix = self.spec.create2_prefix;
         self.address(self.deployment.receiver_with_prefix(&deposit_params(commitment), prefix))
     }
 

@@ -70,6 +70,10 @@ pub struct ChainConfig {
     /// chain is bridged only on one of these; otherwise it is refunded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteConfig>,
+    /// The CREATE2 prefix byte receivers are derived with (default: the family's, `0xff` on EVM chains,
+    /// `0x41` on Tron). A devnet "Tron" that is really an EVM node sets `0xff`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create2_prefix: Option<u8>,
 }
 
 /// One `[[chains.routes]]` entry: bridge `token` from this chain to `to_chain_id` through `adapter`.
@@ -212,6 +216,7 @@ impl ChainConfig {
             max_fee_base_fee_multiple: default_base_fee_multiple(),
             lag_budget_blocks: default_lag_budget(),
             routes: vec![],
+            create2_prefix: None,
         }
     }
 
@@ -320,6 +325,7 @@ impl ChainConfig {
         Ok(ChainSpec {
             routes,
             front_caps,
+            create2_prefix: self.create2_prefix.or(self.family.create2_prefix()).unwrap_or(0xff),
             chain_id: self.chain_id,
             family: self.family,
             name: self.name,

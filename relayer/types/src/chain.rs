@@ -25,6 +25,15 @@ pub enum Family {
 }
 
 impl Family {
+    /// The name used in config and the API (`evm`, `tron`, `solana`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Evm => "evm",
+            Self::Tron => "tron",
+            Self::Solana => "solana",
+        }
+    }
+
     /// The prefix byte of CREATE2 address derivation on this family's chains (`None`: no CREATE2).
     pub const fn create2_prefix(self) -> Option<u8> {
         match self {

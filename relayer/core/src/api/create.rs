@@ -224,13 +224,33 @@ pub fn parse(body: &Map<String, Value>, offered: &[TokenRef]) -> Result<NewSessi
     })
 }
 
+/// `paymentMethod.amountUsd` (Daimo's request shape for `tron`): what the payer is about to send, as a
+/// decimal string or number with at most 6 decimals (USDT's), used in wallet links. `None` if absent.
+pub fn amount_usd(body: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+    const PARAM: &str = "paymentMethod.amountUsd";
+    let Some(Value::Object(pm)) = body.get("paymentMethod") else { return Ok(None) };
+    let text = match pm.get("amountUsd") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(_) => return Err(ApiError::invalid(PARAM, format!("{PARAM} must be a decimal amount"))),
+    };
+    match relayer_types::parse_units(&text, 6) {
+        Ok(units) if !units.is_zero() => Ok(Some(relayer_types::format_units(units, 6))),
+        _ => Err(ApiError::invalid(
+            PARAM,
+            format!("{PARAM} must be a positive amount with at most 6 decimals, not {text:?}"),
+        )),
+    }
+}
+
 /// Validates a `paymentMethods` body: `{"paymentMethod": {"type", "fiatMethod"?}}`, or a bare top-level
 /// `type`. `stripe` is a spec type this deployment never offers.
 pub fn payment_kind(body: &Map<String, Value>) -> Result<PaymentKind, ApiError> {
     const PARAM: &str = "paymentMethod.type";
     let (kind, fiat) = if body.contains_key("paymentMethod") {
         let pm = object(body, "paymentMethod", "paymentMethod")?;
-        only(pm, "paymentMethod.", &["type", "fiatMethod"])?;
+        only(pm, "paymentMethod.", &["type", "fiatMethod", "amountUsd"])?;
         (string(pm, "type", PARAM)?, opt_string(pm, "fiatMethod", "paymentMethod.fiatMethod")?)
     } else {
         (string(body, "type", PARAM)?, None)

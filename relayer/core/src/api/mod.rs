@@ -97,6 +97,30 @@ async fn no_route(req: Request) -> ApiError {
     ApiError::not_found("route_not_found", format!("no route for {} {}", req.method(), req.uri().path()))
 }
 
+/// Where and how to pay a session with Tron USDT: the receiver, its expiry, and a Trust Wallet link
+/// (SLIP-44 coin 195) for the routed token and `amount_usd` (default: the session's amount).
+fn tron_payment(
+    state: &AppState,
+    session: &relayer_types::Session,
+    amount_usd: Option<String>,
+) -> Result<wire::TronPayment, ApiError> {
+    let (_, token) = state.engine.route_from(relayer_types::Family::Tron, session).map_err(engine_error)?;
+    let receiver =
+        session.payment_method.as_ref().and_then(|m| m.receiver()).map(|r| r.to_string()).unwrap_or_default();
+    let amount = amount_usd.or_else(|| {
+        session.destination.amount.map(|a| relayer_types::format_units(a, session.destination.token.decimals))
+    });
+    let mut link = format!("https://link.trustwallet.com/send?coin=195&address={receiver}&token_id={token}");
+    if let Some(amount) = amount {
+        link.push_str(&format!("&amount={amount}"));
+    }
+    Ok(wire::TronPayment {
+        receiver_address: receiver,
+        expires_at: session.expires_at,
+        deeplinks: wire::TronDeeplinks { trust_wallet: link },
+    })
+}
+
 fn engine_error(e: EngineError) -> ApiError {
     match e {
         EngineError::NotFound => ApiError::not_found("session_not_found", "no session with this id"),
@@ -118,6 +142,9 @@ fn engine_error(e: EngineError) -> ApiError {
             format!("the session's destination chain {chain_id} is not served by this relayer"),
             None,
         ),
+        EngineError::NoRoute(message) => {
+            ApiError::unprocessable("unsupported_route", message, Some("paymentMethod.type"))
+        }
         EngineError::UnsupportedPaymentMethod(kind) => ApiError::unprocessable(
             "unsupported_payment_method",
             format!("payment method {kind:?} is not supported on this deployment yet"),
@@ -236,8 +263,13 @@ async fn set_payment_method(
     let (session, full) =
         client_route(&state, &headers, &id, &body, &["clientSecret", "paymentMethod", "type"])?;
     let kind = create::payment_kind(&body)?;
+    let amount_usd = create::amount_usd(&body)?;
     let session = state.engine.set_payment_method(&session, kind).map_err(engine_error)?;
-    Ok(Json(wire::SessionResponse::of(&session, full)))
+    let mut response = wire::SessionResponse::of(&session, full);
+    if kind == crate::engine::PaymentKind::Tron {
+        response.tron = Some(tron_payment(&state, &session, amount_usd)?);
+    }
+    Ok(Json(response))
 }
 
 #[utoipa::path(

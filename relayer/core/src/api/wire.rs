@@ -18,6 +18,29 @@ use utoipa::ToSchema;
 pub struct SessionResponse {
     /// The session: the full object with an API key, the public info otherwise.
     pub session: SessionView,
+    /// After choosing `tron`: where and how to pay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tron: Option<TronPayment>,
+}
+
+/// The chain-specific fields of a `tron` payment method.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TronPayment {
+    /// The single-use Tron address to send USDT to (base58, `T…`).
+    pub receiver_address: String,
+    /// Unix seconds after which it no longer delivers (the session's expiry).
+    pub expires_at: u64,
+    /// Wallet links for the same address and amount.
+    pub deeplinks: TronDeeplinks,
+}
+
+/// Wallet links of a Tron payment.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TronDeeplinks {
+    /// Trust Wallet's send link (TRC-20 transfer of the token to the receiver, with the amount).
+    pub trust_wallet: String,
 }
 
 /// A session as the caller may see it.
@@ -418,6 +441,6 @@ impl SessionView {
 impl SessionResponse {
     /// `{"session": ...}` for `s`.
     pub fn of(s: &Session, full: bool) -> Self {
-        Self { session: SessionView::of(s, full) }
+        Self { session: SessionView::of(s, full), tron: None }
     }
 }
