@@ -10,6 +10,19 @@ use serde_json::json;
 
 type Result = eyre::Result<()>;
 
+async fn block_number(rpc_url: &str) -> eyre::Result<u64> {
+    use alloy::providers::Provider;
+    Ok(alloy::providers::ProviderBuilder::new().connect_http(rpc_url.parse()?).get_block_number().await?)
+}
+
+async fn receipt_block(rpc_url: &str, tx: alloy::primitives::B256) -> eyre::Result<u64> {
+    use alloy::providers::Provider;
+    let provider = alloy::providers::ProviderBuilder::new().connect_http(rpc_url.parse()?);
+    let receipt =
+        provider.get_transaction_receipt(tx).await?.ok_or_else(|| eyre::eyre!("no receipt for {tx}"))?;
+    receipt.block_number.ok_or_else(|| eyre::eyre!("receipt without a block"))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_base() -> Result {
     let dir = tempfile::tempdir()?;
@@ -51,7 +64,8 @@ async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_b
             .as_str()
             .unwrap_or_default()
             .parse()?;
-        pay(&devnet.info, &chain.name.to_lowercase(), Some("usdc"), receiver, "10.00").await?;
+        let paid = pay(&devnet.info, &chain.name.to_lowercase(), Some("usdc"), receiver, "10.00").await?.0;
+        let base_at_payment = block_number(&devnet.info.chains[0].rpc_url).await?;
         let done = tokio::time::timeout(Duration::from_secs(90), async {
             loop {
                 let checked = api
@@ -73,6 +87,29 @@ async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_b
         .map_err(|_| eyre::eyre!("paid on {} but not delivered within 90 s", chain.name))??;
         assert_eq!(done["session"]["paymentMethod"]["source"]["chainId"], chain.chain_id, "{done}");
         assert_eq!(done["session"]["destination"]["delivery"]["receivedUnits"], "10.00", "{done}");
+        // Latency in blocks (1 s blocks on every chain): the payment's block to the delivery's block.
+        let delivered: alloy::primitives::B256 =
+            done["session"]["destination"]["delivery"]["txHash"].as_str().unwrap_or_default().parse()?;
+        let delivery_block = receipt_block(&devnet.info.chains[0].rpc_url, delivered).await?;
+        let payment_block = receipt_block(&chain.rpc_url, paid).await?;
+        let full = api.send(Method::GET, &format!("/v1/sessions/{id}"), None, None, Auth::Key(&key)).await?;
+        let bridge = full.body["session"]["deliveryAttempts"]
+            .as_array()
+            .and_then(|a| a.iter().find(|w| w["action"] == "bridge"))
+            .and_then(|w| w["txHash"].as_str())
+            .map(str::parse::<alloy::primitives::B256>)
+            .transpose()?;
+        let bridge_block = match bridge {
+            Some(tx) => Some(receipt_block(&chain.rpc_url, tx).await?),
+            None => None,
+        };
+        println!(
+            "paid on {}: {} delivered on Base {} Base blocks after the payment (bridge sent {} source blocks after it)",
+            chain.name,
+            if full.body.to_string().contains("fast_finish") { "fronted and" } else { "settled and" },
+            delivery_block.saturating_sub(base_at_payment),
+            bridge_block.map_or("-".to_owned(), |b| b.saturating_sub(payment_block).to_string()),
+        );
     }
 
     // Tron USDT for a USDT session on Base, through the OFT adapter.
