@@ -146,6 +146,14 @@ contract OFTBridgeTest is TestBase {
         router.bridge(p, address(usdtTron), address(adapter), "");
     }
 
+    function test_adapter_RevertWhen_calledDirectlyForATokenItHasNoRouteFor() public {
+        vm.chainId(TRON);
+        usdtBase.mint(address(this), 1e6);
+        usdtBase.approve(address(adapter), 1e6);
+        vm.expectRevert(abi.encodeWithSelector(OFTAdapter.Unsupported.selector, address(usdtBase), BASE));
+        adapter.bridge(address(usdtBase), 1e6, BASE, bytes32(uint256(1)), "");
+    }
+
     function test_lzReceive_RevertWhen_notAttested() public {
         DepositParams memory p = _session("forged");
         (bytes memory packet,) = _bridge(p, 25e6, "");

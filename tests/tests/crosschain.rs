@@ -302,3 +302,31 @@ async fn a_tron_payment_method_is_refused_for_a_usdc_session_before_anyone_pays(
     node.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_payer_who_pays_on_two_chains_loses_nothing_every_deposit_is_delivered_and_shown() -> Result {
+    let chains = Chains::start(&[BASE, ARBITRUM]).await?;
+    let (base, arbitrum) = (chains.get(BASE.chain_id)?, chains.get(ARBITRUM.chain_id)?);
+    let (node, api, signer, _dir) = relayer(&chains, Settings::default(), Some("100")).await?;
+    TestUSDC::new(base.usdc, &base.deployer).mint(signer, usdc(50)).send().await?.get_receipt().await?;
+    let session = api.create(&session_body(DEST, Some("5.00"), None, None)).await?;
+    let receiver = api.set_evm(&session).await?;
+
+    base.pay(receiver, usdc(5)).await?;
+    api.wait_for(&id(&session), "succeeded", 60).await?;
+    // The same payer pays again, on Arbitrum: bridged, not fronted (the session is done on Base), and
+    // delivered when it arrives, as a plain session's later deposits are.
+    arbitrum.pay(receiver, usdc(5)).await?;
+    wait_until(60, "the second deposit delivered", async || Ok(base.balance(DEST).await? == usdc(10)))
+        .await?;
+    wait_until(30, "both deposits on the session", async || {
+        let s = api.get(&id(&session)).await?;
+        Ok(s["deliveryAttempts"].to_string().contains("bridge"))
+    })
+    .await?;
+    assert_eq!(base.balance(signer).await?, usdc(50), "nothing fronted for a session already delivered");
+    assert_eq!((base.balance(receiver).await?, arbitrum.balance(receiver).await?), (U256::ZERO, U256::ZERO));
+    assert_eq!(base.settled_events(receiver).await?, 2, "two deliveries, one per deposit");
+    node.shutdown().await;
+    Ok(())
+}

@@ -308,3 +308,35 @@ async fn a_hanging_rpc_call_is_raced_by_a_hedge_instead_of_waiting_out_the_timeo
     assert_eq!(proxy.counts(), (10, 3));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_reorg_between_reading_a_ranges_hash_and_its_logs_is_caught_and_no_deposit_is_missed() -> Result {
+    use e2e::chaos::{Fault, Faults, FaultyRpc};
+    let mut s = setup(1).await?;
+    let proxy = FaultyRpc::start(s.spec.rpc_url.clone(), Faults { rate: 0.0, max_hang_ms: 0 }, 1).await?;
+    s.spec.rpc_url = proxy.url.clone();
+    let dir = tempfile::tempdir()?;
+    let chain = Arc::new(chain(&s, &Arc::new(SledStore::open(dir.path())?))?);
+    let receiver = Address::repeat_byte(0xee);
+    let sink = Arc::new(sink_for(receiver));
+    catch_up(&chain, &sink).await?;
+
+    // Branch 1: two empty blocks. The watcher starts a step over them; its block-hash reads are slow.
+    let snapshot: String = s.provider.raw_request("evm_snapshot".into(), ()).await?;
+    mine(&s, 2).await?;
+    proxy.script_method("eth_getBlockByNumber", vec![Fault::Delay(Duration::from_millis(800)); 24]);
+    let stepping = {
+        let (chain, sink) = (Arc::clone(&chain), Arc::clone(&sink));
+        tokio::spawn(async move { step(&chain, sink.as_ref()).await.map_err(|e| e.to_string()) })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Meanwhile the chain reorganises onto branch 2, which holds a deposit, at the same height.
+    let reverted: bool = s.provider.raw_request("evm_revert".into(), (snapshot,)).await?;
+    assert!(reverted);
+    mint(&s, receiver, 9).await?;
+    mine(&s, 1).await?;
+    stepping.await??;
+    catch_up(&chain, &sink).await?;
+    assert_eq!(sink.deposits().len(), 1, "the deposit on the branch that won is seen: {:?}", sink.deposits());
+    Ok(())
+}

@@ -66,9 +66,14 @@ impl FakeChain {
 
     /// A chain with `routes` out of it and a fronting cap for its USDC.
     fn configured(chain_id: u64, routes: Vec<(ChainAddress, u64, Route)>, cap: Option<U256>) -> Arc<Self> {
-        let plain = Self::new(chain_id);
-        let token = TokenRef { chain_id, ..plain.tokens[0].clone() };
-        Arc::new(Self { tokens: vec![token], routes, cap, ..Arc::into_inner(plain).expect("fresh") })
+        Self::new(chain_id).with(routes, cap)
+    }
+
+    /// This chain with `routes` out of it and a fronting cap for its USDC.
+    fn with(self: Arc<Self>, routes: Vec<(ChainAddress, u64, Route)>, cap: Option<U256>) -> Arc<Self> {
+        let plain = Arc::into_inner(self).expect("fresh");
+        let token = TokenRef { chain_id: plain.key.chain_id, ..plain.tokens[0].clone() };
+        Arc::new(Self { tokens: vec![token], routes, cap, ..plain })
     }
 
     fn take(&self) -> Vec<Work> {
@@ -414,7 +419,11 @@ async fn sessions_holding_unsettled_funds_are_requeued_after_a_restart() {
 async fn every_chain_gets_its_own_receiver_indexed_and_each_hint_reaches_every_chain() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("open"));
-    let (base, other) = (FakeChain::new(BASE), FakeChain::of(Family::Tron, TRON_CHAIN_ID));
+    // Tron's token bridges to the session's token on Base: Tron may pay.
+    let to_base =
+        Route { adapter: ADAPTER, to_token: USDC, min_amount: U256::ZERO, max_fee_bps: 0, own_fee_bps: 0 };
+    let other = FakeChain::of(Family::Tron, TRON_CHAIN_ID).with(vec![(USDC, BASE, to_base)], None);
+    let base = FakeChain::new(BASE);
     let engine = engine_over(&store, vec![Arc::clone(&base), Arc::clone(&other)]);
     let mut session = conformance::session(1);
     session.expires_at = u64::MAX;
@@ -587,6 +596,30 @@ async fn a_bridged_session_is_fronted_within_the_cap_and_a_repayment_frees_the_c
     assert!(s.chain.take().is_empty());
     EventSink::apply(&s.engine, ARBITRUM, vec![bridged(second.id, 4, 10_010_010)]).await.expect("again");
     assert_eq!(s.chain.take()[0].session_id, second.id);
+}
+
+#[tokio::test]
+async fn a_tron_payment_is_refused_when_no_tron_route_delivers_the_sessions_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("open"));
+    let tron = FakeChain::of(Family::Tron, TRON_CHAIN_ID); // no routes
+    let engine = engine_over(&store, vec![FakeChain::new(BASE), tron]);
+    let mut session = conformance::session(1);
+    session.expires_at = u64::MAX;
+    store.insert_session(&session).expect("insert");
+    let refused = engine.set_payment_method(&session, PaymentKind::Tron);
+    assert!(
+        matches!(&refused, Err(EngineError::NoRoute(m)) if m.contains("USDC") && m.contains("8453")),
+        "{refused:?}"
+    );
+    let stored = engine.session(&session.id).expect("session");
+    assert_eq!(
+        (stored.status, stored.payment_method),
+        (SessionStatus::RequiresPaymentMethod, None),
+        "nothing changed"
+    );
+    // The EVM method stays available: Base itself delivers.
+    engine.set_payment_method(&session, PaymentKind::Evm).expect("evm");
 }
 
 #[tokio::test]

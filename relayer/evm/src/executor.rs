@@ -1139,7 +1139,9 @@ mod tests {
     use alloy::primitives::U256;
 
     use super::*;
-    use crate::bindings::DepositRouter::{Expired, NotExpired, NothingToSettle, UnusableToken, WrongChain};
+    use crate::bindings::DepositRouter::{
+        AlreadyStarted, Expired, NotExpired, NothingToSettle, TooLateToBridge, UnusableToken, WrongChain,
+    };
 
     #[test]
     fn preflight_maps_each_revert_to_what_the_engine_is_told() {
@@ -1151,9 +1153,23 @@ mod tests {
                 SimulationError::Router(E::NothingToSettle(NothingToSettle { receiver: token, token })),
                 WorkResult::Done("the receiver holds nothing of this token".into()),
             ),
+            // A refund before expiry waits until just after it (not a retry with backoff that may give up).
             (
                 SimulationError::Router(E::NotExpired(NotExpired { expiresAt: 9 })),
-                WorkResult::NotYet("the session has not expired on chain yet".into()),
+                WorkResult::NotBefore { reason: "the session has not expired on chain yet".into(), at: 10 },
+            ),
+            (
+                SimulationError::Router(E::AlreadyStarted(AlreadyStarted { paramsHash: B256::ZERO })),
+                WorkResult::Done("the session already started on this chain; nothing to front".into()),
+            ),
+            (
+                SimulationError::Router(E::TooLateToBridge(TooLateToBridge {
+                    arrivesBy: U256::from(20),
+                    expiresAt: 9,
+                })),
+                WorkResult::NotYet(
+                    "too late to bridge before the session expires; refundable after expiry".into(),
+                ),
             ),
             (SimulationError::Router(E::Expired(Expired { expiresAt: 9 })), WorkResult::RefundInstead),
             (

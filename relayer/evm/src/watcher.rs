@@ -259,18 +259,22 @@ pub async fn step(chain: &EvmChain, sink: &dyn EventSink) -> Result<bool, WatchE
 
     let from = cursor.block + 1;
     let to = safe.min(cursor.block + chain.spec.max_block_range.max(1));
-    // The three reads of a step go out together: under a slow RPC a step costs one round trip after the
-    // head, not three. The cursor check still decides: on a changed block nothing read here is used.
-    let (under_cursor, logs, to_hash) = tokio::join!(
+    // The hash of the range's last block is read first, before the block under the cursor and the logs
+    // (those two go out together). The cursor then stores that hash, so a reorg that lands after it was
+    // read, whatever else it changed, shows as a changed block at the next step and everything above the
+    // fork is read again. Read alongside the logs, the hash could come from a new branch and the logs from
+    // the old one, and the new branch's deposits would never be seen (the reorg chaos test caught that
+    // under load).
+    let mut to_hash = block_hash(chain, to).await?;
+    let (under_cursor, logs) = tokio::join!(
         block_hash(chain, cursor.block),
         chain.rpc(|p| async move { p.get_logs(&filter(chain, from, to)).await }),
-        block_hash(chain, to),
     );
     if under_cursor? != cursor.hash {
         rollback(chain, sink, cursor).await?;
         return Ok(true);
     }
-    let (mut logs, mut to_hash) = (logs?, to_hash?);
+    let mut logs = logs?;
     let mut events = decode_logs(chain, sink, &logs);
     // A large deposit still short of its tier's confirmations holds the cursor just below its block:
     // nothing from that block on counts yet, so the order of events on the chain is kept.
@@ -280,8 +284,13 @@ pub async fn step(chain: &EvmChain, sink: &dyn EventSink) -> Result<bool, WatchE
         if held <= from {
             return Ok(false);
         }
+        let range_end = (to, to_hash);
         to = held - 1;
         to_hash = block_hash(chain, to).await?;
+        // That hash was read after the logs: valid only if the range's end did not change meanwhile.
+        if block_hash(chain, range_end.0).await? != range_end.1 {
+            return Ok(true);
+        }
         events.retain(|e| e.event().block_number <= to);
         logs.retain(|l| l.block_number.is_some_and(|b| b <= to));
     }
