@@ -25,6 +25,21 @@ async fn relayer(
     Ok((node, api, signer, dir))
 }
 
+/// 50 USDC of inventory for `signer` on `base`.
+async fn inventory(base: &e2e::Chain, signer: Address) -> Result {
+    TestUSDC::new(base.usdc, &base.deployer).mint(signer, usdc(50)).send().await?.get_receipt().await?;
+    Ok(())
+}
+
+/// A relayer fronting up to 100 USDC on Base, with 50 USDC of inventory there.
+async fn fronting_relayer(
+    chains: &Chains,
+) -> eyre::Result<(relayer_core::Node, Api, Address, tempfile::TempDir)> {
+    let started = relayer(chains, Settings::default(), Some("100")).await?;
+    inventory(chains.get(BASE.chain_id)?, started.2).await?;
+    Ok(started)
+}
+
 fn id(session: &serde_json::Value) -> String {
     session["sessionId"].as_str().unwrap_or_default().to_owned()
 }
@@ -56,7 +71,7 @@ async fn with_inventory_the_relayer_fronts_on_base_and_the_bridge_repays_it() ->
     let (base, arbitrum) = (chains.get(BASE.chain_id)?, chains.get(ARBITRUM.chain_id)?);
     let (node, api, signer, _dir) = relayer(&chains, Settings::default(), Some("100")).await?;
     // The relayer's inventory on Base.
-    TestUSDC::new(base.usdc, &base.deployer).mint(signer, usdc(50)).send().await?.get_receipt().await?;
+    inventory(base, signer).await?;
 
     let session = api.create(&session_body(DEST, Some("5.00"), None, None)).await?;
     let receiver = api.set_evm(&session).await?;
@@ -112,8 +127,7 @@ async fn a_calldata_session_paid_on_arbitrum_calls_its_target_on_base_or_bounces
     let chains = Chains::start(&[BASE, ARBITRUM]).await?;
     let (base, arbitrum) = (chains.get(BASE.chain_id)?, chains.get(ARBITRUM.chain_id)?);
     // Fronted: the call runs from the relayer's funds before the bridge arrives.
-    let (node, api, signer, _dir) = relayer(&chains, Settings::default(), Some("100")).await?;
-    TestUSDC::new(base.usdc, &base.deployer).mint(signer, usdc(50)).send().await?.get_receipt().await?;
+    let (node, api, signer, _dir) = fronting_relayer(&chains).await?;
 
     let target = base.deploy_pull_target().await?;
     let beneficiary = Address::repeat_byte(0xaa);
@@ -158,7 +172,7 @@ async fn a_relayer_restarted_between_fronting_and_the_bridges_arrival_is_repaid_
     let dir = tempfile::tempdir()?;
     let (params, key, signer) =
         chains.relayer_config(dir.path().join("db"), &Settings::default(), Some("100")).await?;
-    TestUSDC::new(base.usdc, &base.deployer).mint(signer, usdc(50)).send().await?.get_receipt().await?;
+    inventory(base, signer).await?;
     let node = relayer_node::start(relayer_devnet::config(&params, &key)?).await?;
     let api = Api::new(format!("http://{}", node.addr));
 
@@ -307,8 +321,7 @@ async fn a_tron_payment_method_is_refused_for_a_usdc_session_before_anyone_pays(
 async fn a_payer_who_pays_on_two_chains_loses_nothing_every_deposit_is_delivered_and_shown() -> Result {
     let chains = Chains::start(&[BASE, ARBITRUM]).await?;
     let (base, arbitrum) = (chains.get(BASE.chain_id)?, chains.get(ARBITRUM.chain_id)?);
-    let (node, api, signer, _dir) = relayer(&chains, Settings::default(), Some("100")).await?;
-    TestUSDC::new(base.usdc, &base.deployer).mint(signer, usdc(50)).send().await?.get_receipt().await?;
+    let (node, api, signer, _dir) = fronting_relayer(&chains).await?;
     let session = api.create(&session_body(DEST, Some("5.00"), None, None)).await?;
     let receiver = api.set_evm(&session).await?;
 
