@@ -538,6 +538,23 @@ impl Engine {
         .await;
     }
 
+    /// Frees the cap reserved for `work` (a fronting) unless the chain shows the relayer did front it.
+    fn release_fronting(&self, work: &Work) {
+        let me = self.chains.get(&work.chain_id).and_then(|c| c.relayer_address());
+        let fronted = self
+            .store
+            .session(&work.session_id)
+            .ok()
+            .flatten()
+            .is_some_and(|s| me.is_some_and(|me| s.value.frontings.iter().any(|f| f.relayer == me)));
+        if !fronted {
+            let mut exposure = lock(&self.exposure);
+            if let Some(book) = exposure.get_mut(&(work.chain_id, work.action.token())) {
+                book.remove(&work.session_id);
+            }
+        }
+    }
+
     /// After a fronting or repayment event: what the relayer is now owed on this session.
     fn update_exposure(&self, session: &Session, chain_id: u64) {
         let Some(me) = self.chains.get(&chain_id).and_then(|c| c.relayer_address()) else { return };
@@ -615,6 +632,13 @@ impl Engine {
             let (state, follow_up) = self.decide(&work, &result, 1);
             (1, state, follow_up)
         });
+        // A fronting that will not happen (someone else delivered, it reverted, it gave up) frees its
+        // place under the cap; one that is sent or retried keeps it until the chain says what was fronted.
+        if matches!(work.action, Action::FastFinish { .. })
+            && matches!(state, WorkState::Done { .. } | WorkState::GaveUp { .. } | WorkState::Reverted { .. })
+        {
+            self.release_fronting(&work);
+        }
         if let Some((next, delay)) = follow_up {
             self.retry_at(next, delay);
         }

@@ -623,6 +623,25 @@ async fn a_tron_payment_is_refused_when_no_tron_route_delivers_the_sessions_toke
 }
 
 #[tokio::test]
+async fn a_fronting_that_does_not_happen_frees_its_place_under_the_cap() {
+    let (s, _arbitrum) = cross_chain(Some(15_000_000));
+    let (first, _) = waiting(&s, 1);
+    let (second, _) = waiting(&s, 2);
+    EventSink::apply(&s.engine, ARBITRUM, vec![bridged(first.id, 1, 10_010_010)]).await.expect("apply");
+    let queued = s.chain.take();
+    assert_eq!(queued.len(), 1);
+    // Someone delivered first: the router says the session already started.
+    s.engine.handle_report(report(&queued[0], WorkResult::Done("already started".into())));
+    assert_eq!(s.engine.exposure().get(&(BASE, USDC)), Some(&U256::ZERO), "the cap is free again");
+    EventSink::apply(&s.engine, ARBITRUM, vec![bridged(second.id, 2, 10_010_010)]).await.expect("apply");
+    let next = s.chain.take();
+    assert_eq!(next.len(), 1, "so the next session is fronted");
+    // Work that is retried keeps its place.
+    s.engine.handle_report(report(&next[0], WorkResult::NotYet("approving the router".into())));
+    assert_eq!(s.engine.exposure().get(&(BASE, USDC)), Some(&U256::from(10_000_000u64)));
+}
+
+#[tokio::test]
 async fn what_was_fronted_and_not_repaid_is_known_again_after_a_restart() {
     let (s, arbitrum) = cross_chain(Some(100_000_000));
     let (session, _) = waiting(&s, 1);
