@@ -343,3 +343,33 @@ async fn a_payer_who_pays_on_two_chains_loses_nothing_every_deposit_is_delivered
     node.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usdt_fronting_renews_a_used_up_allowance_the_way_usdt_demands() -> Result {
+    use relayer_devnet::multichain::TRON;
+    let chains = Chains::start(&[BASE, TRON]).await?;
+    let (base, tron) = (chains.get(BASE.chain_id)?, chains.get(TRON.chain_id)?);
+    let base_usdt = BASE.usdt.ok_or_else(|| eyre::eyre!("Base USDT"))?;
+    // A 10 USDT cap: the first fronting (7) leaves an allowance of 3, too little for the second, and USDT
+    // refuses to change a non-zero allowance to another non-zero one.
+    let (node, api, signer, _dir) = relayer(&chains, Settings::default(), Some("10")).await?;
+    let usdt = TestUSDC::new(base_usdt, &base.deployer); // same mint/balanceOf
+    usdt.mint(signer, usdc(50)).send().await?.get_receipt().await?;
+    chains.pause_bridge(true);
+    for round in 1..=2u64 {
+        let session = api.create(&session_in(base_usdt, "7.00")).await?;
+        let chosen = choose(&api, &session, serde_json::json!({ "type": "tron" })).await?;
+        let receiver: relayer_types::ChainAddress =
+            format!("tron:{}", chosen.body["tron"]["receiverAddress"].as_str().unwrap_or_default())
+                .parse()?;
+        tron.pay(receiver.evm_shaped().ok_or_else(|| eyre::eyre!("20 bytes"))?, usdc(7)).await?;
+        api.wait_for(&id(&session), "succeeded", 60).await?;
+        assert_eq!(usdt.balanceOf(signer).call().await?, usdc(43), "fronting {round} from inventory");
+        // Repaid before the next one, so the cap has room: only the allowance is short.
+        chains.pause_bridge(false);
+        wait_until(60, "repaid", async || Ok(usdt.balanceOf(signer).call().await? == usdc(50))).await?;
+        chains.pause_bridge(true);
+    }
+    node.shutdown().await;
+    Ok(())
+}

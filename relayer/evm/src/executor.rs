@@ -87,6 +87,8 @@ pub enum Preflight {
         token: Address,
         /// The allowance to grant.
         amount: alloy::primitives::U256,
+        /// Some allowance is left: set it to zero first (USDT refuses non-zero to non-zero).
+        reset_first: bool,
     },
 }
 
@@ -612,7 +614,8 @@ impl Executor {
                 if let Some((token, amount, grant)) = fronting {
                     match allowance(&chain, token, signer).await {
                         Ok(allowed) if allowed < amount => {
-                            return (work, Preflight::Approve { token, amount: grant });
+                            let reset_first = !allowed.is_zero();
+                            return (work, Preflight::Approve { token, amount: grant, reset_first });
                         }
                         Ok(_) => {}
                         Err(error) => {
@@ -647,7 +650,10 @@ impl Executor {
         let key = (work.session_id, work.action);
         let result = match verdict {
             Preflight::Report(result) => result,
-            Preflight::Approve { token, amount } => match self.approve(token, amount).await {
+            Preflight::Approve { token, amount, reset_first } => match self
+                .approve(token, amount, reset_first)
+                .await
+            {
                 Ok(tx_hash) => {
                     WorkResult::NotYet(format!("approving the router to front with {token} ({tx_hash})"))
                 }
@@ -878,35 +884,41 @@ impl Executor {
         }
     }
 
-    /// Grants the router an allowance of `amount` over the relayer's `token` (fronting pays through it).
-    /// Not stored as an intent: lost in a crash, it is asked for again by the next fronting, and a nonce
-    /// it used and the chain dropped is filled like any other gap.
-    async fn approve(&mut self, token: Address, amount: alloy::primitives::U256) -> Result<B256, ExecError> {
-        let input = IErc20Allowance::approveCall { spender: self.chain.spec.router, amount }.abi_encode();
-        let request = TransactionRequest::default()
-            .with_from(self.signer)
-            .with_to(token)
-            .with_input(Bytes::from(input));
-        let gas = self
-            .chain
-            .rpc(|p| {
-                let request = request.clone();
-                async move { p.estimate_gas(request).await }
-            })
-            .await?;
+    /// Grants the router an allowance of `amount` over the relayer's `token` (fronting pays through it),
+    /// after setting what is left of the old one to zero if `reset_first` (USDT and its kin refuse to
+    /// change a non-zero allowance to another non-zero one). Not stored as intents: lost in a crash, they
+    /// are asked for again by the next fronting, and a nonce one used and the chain dropped is filled like
+    /// any other gap. A fixed gas limit: the second call could not be estimated before the first lands.
+    async fn approve(
+        &mut self,
+        token: Address,
+        amount: alloy::primitives::U256,
+        reset_first: bool,
+    ) -> Result<B256, ExecError> {
+        const APPROVE_GAS: u64 = 100_000;
         let fees = self.fees().await?;
-        let nonce = self.nonce().await?;
-        let tx = request
-            .with_nonce(nonce)
-            .with_chain_id(self.chain.spec.chain_id)
-            .with_gas_limit(gas_with_margin(gas, self.config.gas_margin_percent))
-            .with_max_fee_per_gas(fees.max_fee_per_gas)
-            .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas);
-        let attempt = self.sign(tx).await?;
-        self.next_nonce = Some(nonce + 1);
-        tracing::info!(chain_id = self.chain.spec.chain_id, %token, %amount, nonce, tx_hash = %attempt.tx_hash, "approving the router for fronting");
-        self.broadcast(&attempt);
-        Ok(attempt.tx_hash)
+        let mut last = B256::ZERO;
+        let grants = if reset_first { vec![alloy::primitives::U256::ZERO, amount] } else { vec![amount] };
+        for grant in grants {
+            let input =
+                IErc20Allowance::approveCall { spender: self.chain.spec.router, amount: grant }.abi_encode();
+            let nonce = self.nonce().await?;
+            let tx = TransactionRequest::default()
+                .with_from(self.signer)
+                .with_to(token)
+                .with_input(Bytes::from(input))
+                .with_nonce(nonce)
+                .with_chain_id(self.chain.spec.chain_id)
+                .with_gas_limit(APPROVE_GAS)
+                .with_max_fee_per_gas(fees.max_fee_per_gas)
+                .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas);
+            let attempt = self.sign(tx).await?;
+            self.next_nonce = Some(nonce + 1);
+            tracing::info!(chain_id = self.chain.spec.chain_id, %token, amount = %grant, nonce, tx_hash = %attempt.tx_hash, "approving the router for fronting");
+            self.broadcast(&attempt);
+            last = attempt.tx_hash;
+        }
+        Ok(last)
     }
 
     /// Keeps `landed` as the transaction of final `nonce`, forgetting the oldest beyond [`REMEMBERED`].
