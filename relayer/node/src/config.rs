@@ -14,20 +14,52 @@
 //! api_key_sha256 = ["<64 hex chars: sha256 of an API key, see `relayer hash-key`>"]
 //!
 //! [signer]
-//! private_key = "env:RELAYER_PRIVATE_KEY"
+//! private_key = "env:RELAYER_PRIVATE_KEY"   # only ever read from the environment
 //!
 //! [retry]                        # optional: how the engine retries work a chain cannot do yet
 //! first_delay_ms = 500
 //! max_delay_secs = 300
 //! max_attempts = 14
 //!
+//! [executor]                     # optional: every EVM-shaped chain's sender
+//! max_in_flight = 32
+//! bump_after_secs = 30
+//! poll_interval_ms = 500
+//!
+//! # The destination chain: delivers, and fronts bridged deposits up to the cap.
 //! [[chains]]
 //! chain_id = 8453
 //! name = "Base"
-//! rpc_url = "http://127.0.0.1:8545"
+//! rpc_url = "https://base.example"
+//! fallback_rpc_urls = ["https://base-backup.example"]   # failover, in turn
+//! rpc_timeout_ms = 10000         # per try
+//! rpc_hedge_after_ms = 500       # the longest a call waits before a second try races it
 //! confirmations = 1
-//! router = "0x..."
-//! tokens = [{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "USDC", decimals = 6 }]
+//! lag_budget_blocks = 20         # /readyz fails beyond it
+//! max_fee_gwei = 50              # fee bumps never pay more per gas than this ...
+//! max_fee_base_fee_multiple = 10 # ... nor more than this multiple of the base fee
+//! router = "0x1111111111111111111111111111111111111111"
+//! [[chains.tokens]]
+//! address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"
+//! symbol = "USDC"
+//! decimals = 6
+//! front_cap = "5000"             # fronted and not yet repaid, at most
+//! confirmation_tiers = [{ at_least = "10000", confirmations = 12 }]
+//!
+//! # A source chain: USDC paid here is bridged to Base over CCTP.
+//! [[chains]]
+//! chain_id = 42161
+//! name = "Arbitrum"
+//! rpc_url = "https://arbitrum.example"
+//! router = "0x1111111111111111111111111111111111111111"   # the same deployment on every EVM chain
+//! tokens = [{ address = "0xaf88d065e77c8cC2239327C5EDb3A432268e5831", symbol = "USDC", decimals = 6 }]
+//! [[chains.routes]]
+//! to_chain_id = 8453
+//! token = "0xaf88d065e77c8cC2239327C5EDb3A432268e5831"
+//! to_token = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"
+//! adapter = "0x2222222222222222222222222222222222222222"  # on the router's allow-list
+//! max_fee_bps = 10               # the adapter's cap: the worst fee anyone bridging may choose
+//! min_deposit = "1.00"           # smaller deposits are refunded once the session expires
 //! ```
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
@@ -307,6 +339,24 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
             Ok(_) => panic!("config should be rejected"),
             Err(e) => e.to_string(),
         }
+    }
+
+    #[test]
+    fn the_documented_example_loads() {
+        let source = include_str!("config.rs");
+        let start = source.find("//! ```toml\n").expect("example") + "//! ```toml\n".len();
+        let end = start + source[start..].find("//! ```\n").expect("end of example");
+        let example: String = source[start..end]
+            .lines()
+            .map(|l| l.strip_prefix("//! ").or_else(|| l.strip_prefix("//!")).unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace("<64 hex chars: sha256 of an API key, see `relayer hash-key`>", &"ab".repeat(32));
+        let env = |name: &str| (name == "RELAYER_PRIVATE_KEY").then(|| KEY.to_string());
+        let c = Config::parse(&example, env).expect("the README's config example is valid");
+        assert_eq!(c.chains.len(), 2);
+        assert_eq!(c.chains[1].routes.len(), 1, "Arbitrum routes USDC to Base");
+        assert_eq!(c.chains[0].front_caps.len(), 1, "Base fronts USDC");
     }
 
     #[test]
