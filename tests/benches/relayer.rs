@@ -141,32 +141,13 @@ fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
         config: Default::default(),
     };
     let chain = relayer_evm::EvmChain::connect(
-        relayer_evm::ChainSpec {
-            chain_id: 8453,
-            family: relayer_types::Family::Evm,
-            name: "Base".into(),
-            rpc_url: "http://127.0.0.1:1".into(),
-            fallback_rpc_urls: vec![],
-            router: Address::repeat_byte(0x11),
-            tokens: vec![relayer_types::TokenRef {
-                chain_id: 8453,
-                chain_name: "Base".into(),
-                address: usdc.into(),
-                symbol: "USDC".into(),
-                decimals: 6,
-            }],
-            confirmations: 1,
-            confirmation_tiers: vec![],
-            poll_interval: Duration::from_secs(1),
-            start_block: None,
-            max_block_range: 1000,
-            rpc_timeout: Duration::from_secs(1),
-            rpc_hedge_after: Duration::from_millis(500),
-            fee_ceiling: Default::default(),
-            lag_budget_blocks: 20,
-            routes: vec![],
-            front_caps: vec![],
-            create2_prefix: 0xff,
+        {
+            use relayer_evm::config::{ChainConfig, TokenConfig};
+            let token = TokenConfig::new(usdc, "USDC", 6);
+            let mut config =
+                ChainConfig::new(8453, "Base", "http://127.0.0.1:1", Address::repeat_byte(0x11), vec![token]);
+            config.rpc_timeout_ms = 1000;
+            config.validate("chains[0]").map_err(|e| eyre::eyre!(e))?
         },
         store,
         sender,

@@ -78,6 +78,11 @@ impl FaultyRpc {
         Ok(Self { shared, url: format!("http://{addr}") })
     }
 
+    /// A proxy to `upstream` that injects nothing until told to (`script`, `set_faults`, `set_down`).
+    pub async fn clean(upstream: String) -> eyre::Result<Self> {
+        Self::start(upstream, Faults { rate: 0.0, max_hang_ms: 0 }, 1).await
+    }
+
     /// Turns an outage on (every request fails at once) or off.
     pub fn set_down(&self, down: bool) {
         self.shared.down.store(down, Ordering::SeqCst);

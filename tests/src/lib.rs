@@ -192,10 +192,7 @@ impl Chain {
 
     /// Gives `who` 1000 ETH.
     pub async fn fund(&self, who: Address) -> eyre::Result<()> {
-        self.deployer
-            .raw_request::<_, ()>("anvil_setBalance".into(), (who, U256::from(10u128.pow(21))))
-            .await?;
-        Ok(())
+        relayer_devnet::multichain::fund(&self.deployer, who).await
     }
 
     /// `who`'s nonce, counting pending transactions or not.

@@ -191,7 +191,7 @@ async fn rpc_faults_slow_deliveries_down_but_never_lose_or_double_one() -> Resul
 #[tokio::test(flavor = "multi_thread")]
 async fn a_simulation_that_hangs_holds_up_no_other_delivery() -> Result {
     let chain = Chain::start().await?;
-    let proxy = FaultyRpc::start(chain.rpc_url(), Faults { rate: 0.0, max_hang_ms: 0 }, 1).await?;
+    let proxy = FaultyRpc::clean(chain.rpc_url()).await?;
     // No timeout to speak of, and as many hanging tries as race at once: a hung call really hangs.
     let (node, api, _, _dir) = relayer_behind_with(&chain, &proxy.url, |config| {
         config.chains[0].rpc_timeout = Duration::from_secs(3600);
@@ -227,7 +227,7 @@ async fn a_simulation_that_hangs_holds_up_no_other_delivery() -> Result {
 async fn after_an_rpc_outage_pending_work_completes_within_seconds() -> Result {
     let outage = Duration::from_secs(env("CHAOS_OUTAGE_SECS", 8));
     let chain = Chain::start().await?;
-    let proxy = FaultyRpc::start(chain.rpc_url(), Faults { rate: 0.0, max_hang_ms: 0 }, 1).await?;
+    let proxy = FaultyRpc::clean(chain.rpc_url()).await?;
     let (node, api, _, _dir) = relayer_behind(&chain, &proxy.url).await?;
     let session = api.create(&session_body(DEST, Some("2.00"), None, None)).await?;
     let receiver = api.set_evm(&session).await?;

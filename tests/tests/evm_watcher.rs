@@ -15,11 +15,17 @@ use alloy::{
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
+use e2e::chaos::Fault;
 use relayer_chain::{BoxFuture, ChainEvent, EventSink, SinkError, WorkReport};
 use relayer_devnet::{bindings::TestUSDC, tools::foundry_tool};
-use relayer_evm::{ChainSpec, ConfirmationTier, EvmChain, Sender, deploy::deploy_router, watcher::step};
+use relayer_evm::{
+    ChainSpec, ConfirmationTier, EvmChain, Sender,
+    config::{ChainConfig, TokenConfig},
+    deploy::deploy_router,
+    watcher::step,
+};
 use relayer_store::{ChainStore, SledStore};
-use relayer_types::{ChainAddress, Family, SessionId, TokenRef};
+use relayer_types::{ChainAddress, SessionId};
 
 type Result = std::result::Result<(), Box<dyn std::error::Error>>;
 
@@ -99,34 +105,24 @@ async fn setup(confirmations: u64) -> std::result::Result<Setup, Box<dyn std::er
         .erased();
     let router = deploy_router(&provider, B256::ZERO, &[]).await?.router;
     let usdc = *TestUSDC::deploy(&provider).await?.address();
-    let spec = ChainSpec {
-        chain_id: 8453,
-        family: Family::Evm,
-        name: "Base".into(),
-        rpc_url: anvil.endpoint(),
-        fallback_rpc_urls: vec![],
-        router,
-        tokens: vec![TokenRef {
-            chain_id: 8453,
-            chain_name: "Base".into(),
-            address: usdc.into(),
-            symbol: "USDC".into(),
-            decimals: 6,
-        }],
-        confirmations,
-        confirmation_tiers: vec![],
-        poll_interval: Duration::from_millis(50),
-        start_block: Some(0),
-        max_block_range: 3,
-        rpc_timeout: Duration::from_secs(10),
-        rpc_hedge_after: Duration::from_millis(500),
-        fee_ceiling: Default::default(),
-        lag_budget_blocks: 20,
-        routes: vec![],
-        front_caps: vec![],
-        create2_prefix: 0xff,
-    };
+    // The spec a config file with these settings validates to (every other field at its default).
+    let mut config =
+        ChainConfig::new(8453, "Base", &anvil.endpoint(), router, vec![TokenConfig::new(usdc, "USDC", 6)]);
+    config.confirmations = confirmations;
+    config.poll_interval_ms = 50;
+    config.start_block = Some(0);
+    config.max_block_range = 3;
+    let spec = config.validate("chains[0]")?;
     Ok(Setup { _anvil: anvil, provider, usdc, spec })
+}
+
+/// Puts a fault-injecting proxy (clean until scripted) between the chain under test and anvil.
+async fn behind_proxy(
+    s: &mut Setup,
+) -> std::result::Result<e2e::chaos::FaultyRpc, Box<dyn std::error::Error>> {
+    let proxy = e2e::chaos::FaultyRpc::clean(s.spec.rpc_url.clone()).await?;
+    s.spec.rpc_url = proxy.url.clone();
+    Ok(proxy)
 }
 
 async fn mint(s: &Setup, to: Address, amount: u64) -> Result {
@@ -275,10 +271,8 @@ async fn a_large_deposit_waits_for_its_tier_and_holds_later_events_behind_it() -
 
 #[tokio::test]
 async fn a_hanging_rpc_call_is_raced_by_a_hedge_instead_of_waiting_out_the_timeout() -> Result {
-    use e2e::chaos::{Fault, Faults, FaultyRpc};
     let mut s = setup(1).await?;
-    let proxy = FaultyRpc::start(s.spec.rpc_url.clone(), Faults { rate: 0.0, max_hang_ms: 0 }, 1).await?;
-    s.spec.rpc_url = proxy.url.clone();
+    let proxy = behind_proxy(&mut s).await?;
     s.spec.rpc_timeout = Duration::from_secs(600);
     s.spec.rpc_hedge_after = Duration::from_millis(50);
     let dir = tempfile::tempdir()?;
@@ -311,10 +305,8 @@ async fn a_hanging_rpc_call_is_raced_by_a_hedge_instead_of_waiting_out_the_timeo
 
 #[tokio::test]
 async fn a_reorg_between_reading_a_ranges_hash_and_its_logs_is_caught_and_no_deposit_is_missed() -> Result {
-    use e2e::chaos::{Fault, Faults, FaultyRpc};
     let mut s = setup(1).await?;
-    let proxy = FaultyRpc::start(s.spec.rpc_url.clone(), Faults { rate: 0.0, max_hang_ms: 0 }, 1).await?;
-    s.spec.rpc_url = proxy.url.clone();
+    let proxy = behind_proxy(&mut s).await?;
     let dir = tempfile::tempdir()?;
     let chain = Arc::new(chain(&s, &Arc::new(SledStore::open(dir.path())?))?);
     let receiver = Address::repeat_byte(0xee);

@@ -39,10 +39,7 @@ use relayer_node::{
 use relayer_types::parse_units;
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    bindings::{TestUSDC, TestUSDT},
-    tools::foundry_tool,
-};
+use crate::{bindings::TestUSDT, tools::foundry_tool};
 
 /// Base's USDC address; the devnet puts the test token here.
 pub const BASE_USDC: Address = address!("833589fCD6eDb6E08f4c7C32D4f71b54bdA02913");
@@ -362,19 +359,10 @@ impl Devnet {
             .wallet(EthereumWallet::from(PAYER_KEY.parse::<PrivateKeySigner>()?))
             .connect_http(chains[0].rpc_url.parse()?);
         let base_usdc = multichain::BASE.usdc.ok_or_else(|| eyre::eyre!("Base has USDC"))?;
-        TestUSDC::new(base_usdc, &payer)
-            .mint(relayer_key.address(), inventory)
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
-        if let Some(usdt) = multichain::BASE.usdt {
-            TestUSDT::new(usdt, &payer)
-                .mint(relayer_key.address(), inventory)
-                .send()
-                .await?
-                .get_receipt()
-                .await?;
+        // Both test tokens share `mint`; USDT's returns nothing either way.
+        for token in std::iter::once(base_usdc).chain(multichain::BASE.usdt) {
+            let token = TestUSDT::new(token, &payer);
+            token.mint(relayer_key.address(), inventory).send().await?.get_receipt().await?;
         }
 
         let api_key = format!("dk_{}", hex::encode(relayer_core::random_bytes::<16>()));

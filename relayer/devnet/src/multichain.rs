@@ -116,16 +116,6 @@ pub struct Deployed {
     pub adapter: Address,
     /// The USDT OFT adapter on the router's allow-list.
     pub oft_adapter: Address,
-    /// The local OFT (where the chain has USDT).
-    pub oft: Address,
-    /// The local CCTP token messenger.
-    pub messenger: Address,
-    /// Its message transmitter.
-    pub transmitter: Address,
-    /// Test USDC, if the chain has it.
-    pub usdc: Option<Address>,
-    /// Test USDT, if the chain has it.
-    pub usdt: Option<Address>,
 }
 
 fn signer(key: B256) -> eyre::Result<PrivateKeySigner> {
@@ -135,6 +125,11 @@ fn signer(key: B256) -> eyre::Result<PrivateKeySigner> {
 /// The local CCTP messenger's address on every chain (its deployer's first contract).
 pub fn messenger_address() -> eyre::Result<Address> {
     Ok(signer(CCTP_DEPLOYER_KEY)?.address().create(0))
+}
+
+/// The local CCTP message transmitter's address on every chain (the messenger's first contract).
+pub fn transmitter_address() -> eyre::Result<Address> {
+    Ok(messenger_address()?.create(1))
 }
 
 /// The local OFT's address on every chain with USDT (its deployer's first contract).
@@ -191,15 +186,13 @@ pub async fn deploy_chain(
     let attester = signer(ATTESTER_KEY)?.address();
     let messenger = messenger_address()?;
     if let Some(usdc) = this.usdc {
-        provider
-            .raw_request::<_, ()>("anvil_setCode".into(), (usdc, TestUSDC::DEPLOYED_BYTECODE.clone()))
-            .await
-            .wrap_err("anvil_setCode for test USDC")?;
-        let deployer = first_contract_deployer(provider, rpc_url, CCTP_DEPLOYER_KEY, messenger).await?;
-        if let Some(deployer) = deployer {
-            let deployed = LocalTokenMessenger::deploy(&deployer, usdc, this.domain, attester).await?;
+        set_code(provider, usdc, &TestUSDC::DEPLOYED_BYTECODE).await?;
+        if let Some(deployer) =
+            first_contract_deployer(provider, rpc_url, CCTP_DEPLOYER_KEY, messenger).await?
+        {
+            let at = *LocalTokenMessenger::deploy(&deployer, usdc, this.domain, attester).await?.address();
             eyre::ensure!(
-                *deployed.address() == messenger,
+                at == messenger,
                 "the CCTP deployer key was used before on chain {}",
                 this.chain_id
             );
@@ -207,34 +200,24 @@ pub async fn deploy_chain(
     }
     let oft = oft_address()?;
     if let Some(usdt) = this.usdt {
-        provider
-            .raw_request::<_, ()>("anvil_setCode".into(), (usdt, TestUSDT::DEPLOYED_BYTECODE.clone()))
-            .await
-            .wrap_err("anvil_setCode for test USDT")?;
-        let deployer = first_contract_deployer(provider, rpc_url, OFT_DEPLOYER_KEY, oft).await?;
-        if let Some(deployer) = deployer {
-            let deployed = LocalOFT::deploy(&deployer, usdt, this.eid, attester).await?;
-            eyre::ensure!(
-                *deployed.address() == oft,
-                "the OFT deployer key was used before on chain {}",
-                this.chain_id
-            );
+        set_code(provider, usdt, &TestUSDT::DEPLOYED_BYTECODE).await?;
+        if let Some(deployer) = first_contract_deployer(provider, rpc_url, OFT_DEPLOYER_KEY, oft).await? {
+            let at = *LocalOFT::deploy(&deployer, usdt, this.eid, attester).await?.address();
+            eyre::ensure!(at == oft, "the OFT deployer key was used before on chain {}", this.chain_id);
         }
     }
-    let transmitter = signer(CCTP_DEPLOYER_KEY)?.address().create(0).create(1);
     let adapter = deploy_deterministic(provider, B256::ZERO, &adapter_init_code(messenger, chains)).await?;
     let oft_adapter = deploy_deterministic(provider, B256::ZERO, &oft_adapter_init_code(oft, chains)).await?;
     let deployment = deploy_router(provider, B256::ZERO, &[adapter, oft_adapter]).await?;
-    Ok(Deployed {
-        deployment,
-        adapter,
-        oft_adapter,
-        oft,
-        messenger,
-        transmitter,
-        usdc: this.usdc,
-        usdt: this.usdt,
-    })
+    Ok(Deployed { deployment, adapter, oft_adapter })
+}
+
+/// Places `code` at `at` (anvil's `setCode`): test tokens hold no constructor state.
+async fn set_code(provider: &DynProvider, at: Address, code: &Bytes) -> eyre::Result<()> {
+    provider
+        .raw_request::<_, ()>("anvil_setCode".into(), (at, code))
+        .await
+        .wrap_err_with(|| format!("anvil_setCode at {at}"))
 }
 
 /// A provider signing with `key`, funded, if its first contract (at `first`) is not deployed yet.
@@ -293,6 +276,9 @@ enum Lane {
 /// delivered to its destination.
 pub struct Attester {
     links: Vec<(Link, DynProvider)>,
+    /// Where messages are emitted and delivered: the same on every chain.
+    transmitter: Address,
+    oft: Address,
     key: PrivateKeySigner,
     paused: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
@@ -310,7 +296,13 @@ impl Attester {
             fund(&provider, forwarder.address()).await?;
             connected.push((link.clone(), provider));
         }
-        Ok(Self { links: connected, key: signer(ATTESTER_KEY)?, paused: Default::default() })
+        Ok(Self {
+            links: connected,
+            transmitter: transmitter_address()?,
+            oft: oft_address()?,
+            key: signer(ATTESTER_KEY)?,
+            paused: Default::default(),
+        })
     }
 
     /// A switch that holds every message back while `true` (a slow bridge, for tests), and lets them
@@ -344,7 +336,7 @@ impl Attester {
         if head < from {
             return Ok(from);
         }
-        let (transmitter, oft) = (signer(CCTP_DEPLOYER_KEY)?.address().create(0).create(1), oft_address()?);
+        let (transmitter, oft) = (self.transmitter, self.oft);
         let filter = Filter::new()
             .address(vec![transmitter, oft])
             .event_signature(vec![
