@@ -7,9 +7,11 @@ import {OFTAdapter} from "../src/bridges/OFTAdapter.sol";
 import {LocalOFT} from "../src/devnet/LocalOFT.sol";
 import {TestUSDT} from "../src/devnet/TestUSDT.sol";
 import {IDepositRouter} from "../src/interfaces/IDepositRouter.sol";
+import {MessagingFee, SendParam} from "../src/interfaces/IOFT.sol";
 import {DepositParams} from "../src/libraries/DepositParamsLib.sol";
 import {TestBase} from "./utils/TestBase.sol";
 import {Vm} from "./utils/Vm.sol";
+import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 
 /// @notice Tron USDT → Base USDT through the OFT-shaped adapter and the local OFT: the second bridge
 /// behind `IBridgeAdapter`, carrying a token whose `transfer` returns nothing. One EVM plays both chains.
@@ -152,6 +154,56 @@ contract OFTBridgeTest is TestBase {
         usdtBase.approve(address(adapter), 1e6);
         vm.expectRevert(abi.encodeWithSelector(OFTAdapter.Unsupported.selector, address(usdtBase), BASE));
         adapter.bridge(address(usdtBase), 1e6, BASE, bytes32(uint256(1)), "");
+    }
+
+    function test_constructor_RevertWhen_theFeeCapIsAboveTheWholeAmount() public {
+        OFTAdapter.Route[] memory routes = new OFTAdapter.Route[](0);
+        vm.expectRevert(abi.encodeWithSelector(OFTAdapter.FeeCapAboveWhole.selector, 10_001));
+        new OFTAdapter(routes, 10_001, 30 minutes);
+    }
+
+    function test_constructor_RevertWhen_aRouteHasNoChainOrAChainIsListedTwice() public {
+        OFTAdapter.Route[] memory routes = new OFTAdapter.Route[](1);
+        routes[0] = OFTAdapter.Route(0, address(usdtTron), address(oftTron), TRON_EID);
+        vm.expectRevert(OFTAdapter.BadRoutes.selector);
+        new OFTAdapter(routes, 10, 30 minutes);
+        // A second entry for Tron would let a deployer shadow the first with another token or OFT.
+        routes = new OFTAdapter.Route[](2);
+        routes[0] = OFTAdapter.Route(TRON, address(usdtTron), address(oftTron), TRON_EID);
+        routes[1] = OFTAdapter.Route(TRON, address(usdtBase), address(oftBase), BASE_EID);
+        vm.expectRevert(OFTAdapter.BadRoutes.selector);
+        new OFTAdapter(routes, 10, 30 minutes);
+    }
+
+    function test_attack_aDirectCallToTheAdapterCannotMoveAnyoneElsesTokens() public {
+        // After a bridge, neither the router nor anyone else has left an allowance or a balance in the
+        // adapter: an attacker asking it to bridge tokens it does not send itself gets nothing.
+        DepositParams memory p = _session("victim");
+        _bridge(p, 25e6, "");
+        vm.assertEq(usdtTron.balanceOf(address(adapter)), 0, "the adapter holds nothing");
+        vm.assertEq(usdtTron.allowance(address(router), address(adapter)), 0, "no standing router approval");
+        usdtTron.mint(address(router), 5e6); // a donation to the router
+        address attacker = address(0xA77AC4);
+        vm.prank(attacker);
+        vm.expectRevert(SafeTransferLib.TransferFromFailed.selector);
+        adapter.bridge(address(usdtTron), 5e6, BASE, bytes32(uint256(uint160(attacker))), "");
+        vm.assertEq(usdtTron.balanceOf(address(router)), 5e6, "the donation stays where it was");
+    }
+
+    function test_send_RevertWhen_lessThanTheCallersMinimumWouldArrive() public {
+        usdtTron.mint(address(this), 1e6);
+        usdtTron.approve(address(oftTron), 1e6);
+        SendParam memory send = SendParam(BASE_EID, bytes32(uint256(1)), 1e6, 1e6 + 1, "", "", "");
+        vm.expectRevert(abi.encodeWithSelector(LocalOFT.SlippageExceeded.selector, 1e6, 1e6 + 1));
+        oftTron.send(send, MessagingFee(0, 0), address(this));
+    }
+
+    function test_lzReceive_RevertWhen_thePacketIsForAnotherEndpoint() public {
+        DepositParams memory p = _session("elsewhere");
+        (bytes memory packet, bytes memory att) = _bridge(p, 25e6, "");
+        // Delivered back to Tron's OFT instead of Base's: refused, nothing minted there.
+        vm.expectRevert(abi.encodeWithSelector(LocalOFT.WrongEndpoint.selector, BASE_EID));
+        oftTron.lzReceive(packet, att);
     }
 
     function test_lzReceive_RevertWhen_notAttested() public {
