@@ -1,0 +1,403 @@
+//! Deposit vaults on Solana: the Solana side of the deposit-session commitment.
+//!
+//! A session is committed as [`DepositParams`], the same struct the EVM contracts hash
+//! (`contracts/src/libraries/DepositParamsLib.sol`), hashed the same way
+//! (`keccak256(abi.encode(params))`). Its vault is the PDA `[b"vault", paramsHash]`: an account with no
+//! data that only ever signs for its token accounts, inside this program. The vault's associated token
+//! account is the deposit address; paying into it needs no call to this program.
+//!
+//! Every instruction is permissionless; whoever sends it pays only the fee (and the rent of a recipient's
+//! token account that does not exist yet). What an instruction may do is fixed by the params it is given,
+//! and the params are fixed by the vault's address:
+//! - [`deposit_vault::settle`]: the whole balance of the session's token to the committed Solana recipient,
+//!   before expiry;
+//! - [`deposit_vault::refund`]: the whole balance of any mint to the committed refund address, after
+//!   expiry, or at any time for a mint the session cannot deliver.
+//!
+//! Each closes the emptied vault token account; its rent goes to the committed refund address (on the
+//! sign-and-send path the relayer commits the paying wallet there, and that wallet paid the rent). The
+//! program cannot learn who created an associated token account, and a rent recipient chosen by the
+//! caller would let any relayer take it.
+
+use anchor_lang::prelude::*;
+use anchor_spl::{
+    associated_token::AssociatedToken,
+    token::{self, CloseAccount, Mint, Token, TokenAccount, TransferChecked},
+};
+
+#[cfg(feature = "native")]
+pub mod native;
+
+declare_id!("2dnu8sNDGGAHV6vTNZ7dieMx7Zg6c7PUpbGHGuzzXp1R");
+
+/// The spec's `chainId` of Solana: a commitment whose `to_chain_id` is this delivers on Solana.
+pub const SOLANA_CHAIN_ID: u64 = 501;
+/// Seed prefix of a vault PDA.
+pub const VAULT_SEED: &[u8] = b"vault";
+
+/// What a session commits to; field for field the Solidity `DepositParams`. `uint256` fields are 32-byte
+/// big-endian words, addresses 32-byte words (an EVM address left-padded, a Solana key as it is).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct DepositParams {
+    /// Unique session id: makes every vault single-use.
+    pub session_id: [u8; 32],
+    /// Destination chain id (`uint256`, big-endian); 501 for Solana.
+    pub to_chain_id: [u8; 32],
+    /// Destination token (on Solana: the mint).
+    pub to_token: [u8; 32],
+    /// Recipient (on Solana: the owner whose associated token account receives).
+    pub to_address: [u8; 32],
+    /// Requested amount (`uint256`, big-endian); informational, whatever arrives is delivered.
+    pub amount: [u8; 32],
+    /// Final call for an EVM destination; must be empty to settle on Solana.
+    pub final_call: Vec<u8>,
+    /// Where funds go on expiry and for mints the session cannot use.
+    pub refund_address: [u8; 32],
+    /// Unix seconds after which nothing is delivered, only refunded.
+    pub expires_at: u64,
+}
+
+/// A `uint256` word holding `value`.
+pub fn u64_word(value: u64) -> [u8; 32] {
+    let mut word = [0u8; 32];
+    word[24..].copy_from_slice(&value.to_be_bytes());
+    word
+}
+
+impl DepositParams {
+    /// `abi.encode(params)` as Solidity produces it for this struct: the offset of the (dynamic) tuple,
+    /// its eight head words (the `bytes` field as an offset into the tail), then the tail.
+    pub fn abi_encode(&self) -> Vec<u8> {
+        let padded = self.final_call.len().div_ceil(32) * 32;
+        let mut out = Vec::with_capacity(32 * 10 + padded);
+        out.extend_from_slice(&u64_word(32));
+        out.extend_from_slice(&self.session_id);
+        out.extend_from_slice(&self.to_chain_id);
+        out.extend_from_slice(&self.to_token);
+        out.extend_from_slice(&self.to_address);
+        out.extend_from_slice(&self.amount);
+        out.extend_from_slice(&u64_word(8 * 32));
+        out.extend_from_slice(&self.refund_address);
+        out.extend_from_slice(&u64_word(self.expires_at));
+        out.extend_from_slice(&u64_word(self.final_call.len() as u64));
+        out.extend_from_slice(&self.final_call);
+        out.resize(32 * 10 + padded, 0);
+        out
+    }
+
+    /// `keccak256(abi.encode(params))`: the vault's seed, equal to the EVM receivers' CREATE2 salt.
+    pub fn hash(&self) -> [u8; 32] {
+        solana_keccak_hasher::hash(&self.abi_encode()).to_bytes()
+    }
+
+    /// Whether the session delivers on Solana.
+    pub fn delivers_on_solana(&self) -> bool {
+        self.to_chain_id == u64_word(SOLANA_CHAIN_ID)
+    }
+
+    /// The vault PDA of these params and its bump.
+    pub fn vault(&self) -> (Pubkey, u8) {
+        Pubkey::find_program_address(&[VAULT_SEED, &self.hash()], &ID)
+    }
+
+    fn expired(&self) -> Result<bool> {
+        let now = Clock::get()?.unix_timestamp;
+        // Same rule as the router's `_expired`: expired strictly after `expiresAt`.
+        Ok(now < 0 || now as u64 > self.expires_at)
+    }
+}
+
+/// A committed Solana address must not look like a left-padded EVM address (twelve zero bytes first):
+/// nobody holds the key of such an account, so funds sent there would be lost. A real public key starts
+/// with twelve zero bytes with probability 2⁻⁹⁶.
+fn solana_key(word: &[u8; 32]) -> Result<Pubkey> {
+    require!(word[..12] != [0u8; 12], VaultError::NotASolanaAddress);
+    Ok(Pubkey::new_from_array(*word))
+}
+
+#[program]
+pub mod deposit_vault {
+    use super::*;
+
+    /// Delivers the vault's whole balance of the session's token to the committed recipient's associated
+    /// token account (created if missing, paid by the caller), then closes the vault token account.
+    pub fn settle(ctx: Context<Settle>, params: DepositParams) -> Result<()> {
+        // An EVM destination is reached by bridging; delivering its funds here would break the commitment.
+        require!(params.delivers_on_solana(), VaultError::NotSolanaDestination);
+        // No final call can run on Solana: such a session is only ever refunded (after expiry).
+        require!(params.final_call.is_empty(), VaultError::FinalCallUnsupported);
+        require_keys_eq!(
+            ctx.accounts.mint.key(),
+            Pubkey::new_from_array(params.to_token),
+            VaultError::WrongMint
+        );
+        require!(!params.expired()?, VaultError::Expired);
+        let recipient = solana_key(&params.to_address)?;
+        require_keys_eq!(ctx.accounts.recipient.key(), recipient, VaultError::WrongRecipient);
+        require_keys_eq!(
+            ctx.accounts.rent_to.key(),
+            solana_key(&params.refund_address)?,
+            VaultError::WrongRecipient
+        );
+
+        let moved = Moved::new(&params, ctx.bumps.vault, &ctx.accounts.vault_token, &ctx.accounts.mint)?;
+        let accounts = &ctx.accounts;
+        let event = moved.run(
+            &accounts.token_program,
+            &accounts.vault,
+            &accounts.mint,
+            &accounts.vault_token,
+            accounts.recipient_token.to_account_info(),
+            accounts.rent_to.to_account_info(),
+        )?;
+        emit_cpi!(Settled { event });
+        Ok(())
+    }
+
+    /// Sends the vault's whole balance of `mint` to the committed refund address's associated token
+    /// account (created if missing, paid by the caller), then closes the vault token account. Allowed
+    /// after expiry for any mint, and at any time for a mint the session cannot deliver (a Solana
+    /// destination's other mints).
+    pub fn refund(ctx: Context<Refund>, params: DepositParams) -> Result<()> {
+        let unusable =
+            params.delivers_on_solana() && ctx.accounts.mint.key() != Pubkey::new_from_array(params.to_token);
+        require!(unusable || params.expired()?, VaultError::NotRefundable);
+        require_keys_eq!(
+            ctx.accounts.refund_owner.key(),
+            solana_key(&params.refund_address)?,
+            VaultError::WrongRecipient
+        );
+
+        let moved = Moved::new(&params, ctx.bumps.vault, &ctx.accounts.vault_token, &ctx.accounts.mint)?;
+        let accounts = &ctx.accounts;
+        let event = moved.run(
+            &accounts.token_program,
+            &accounts.vault,
+            &accounts.mint,
+            &accounts.vault_token,
+            accounts.refund_token.to_account_info(),
+            accounts.refund_owner.to_account_info(),
+        )?;
+        emit_cpi!(Refunded { event });
+        Ok(())
+    }
+}
+
+/// One move out of a vault: everything to `to`, then the emptied token account closed.
+struct Moved {
+    hash: [u8; 32],
+    session_id: [u8; 32],
+    bump: u8,
+    amount: u64,
+    decimals: u8,
+}
+
+impl Moved {
+    fn new(params: &DepositParams, bump: u8, vault_token: &TokenAccount, mint: &Mint) -> Result<Self> {
+        require!(vault_token.amount > 0, VaultError::NothingToMove);
+        Ok(Self {
+            hash: params.hash(),
+            session_id: params.session_id,
+            bump,
+            amount: vault_token.amount,
+            decimals: mint.decimals,
+        })
+    }
+
+    fn run<'info>(
+        self,
+        token_program: &Program<'info, Token>,
+        vault: &UncheckedAccount<'info>,
+        mint: &Account<'info, Mint>,
+        vault_token: &Account<'info, TokenAccount>,
+        to: AccountInfo<'info>,
+        rent_to: AccountInfo<'info>,
+    ) -> Result<VaultEvent> {
+        let seeds: &[&[u8]] = &[VAULT_SEED, &self.hash, &[self.bump]];
+        let signer = &[seeds];
+        let rent = vault_token.to_account_info().lamports();
+        token::transfer_checked(
+            CpiContext::new_with_signer(
+                token_program.key(),
+                TransferChecked {
+                    from: vault_token.to_account_info(),
+                    mint: mint.to_account_info(),
+                    to: to.clone(),
+                    authority: vault.to_account_info(),
+                },
+                signer,
+            ),
+            self.amount,
+            self.decimals,
+        )?;
+        token::close_account(CpiContext::new_with_signer(
+            token_program.key(),
+            CloseAccount {
+                account: vault_token.to_account_info(),
+                destination: rent_to.clone(),
+                authority: vault.to_account_info(),
+            },
+            signer,
+        ))?;
+        Ok(VaultEvent {
+            session_id: self.session_id,
+            params_hash: self.hash,
+            vault: vault.key(),
+            mint: mint.key(),
+            to: to.key(),
+            amount: self.amount,
+            rent_to: rent_to.key(),
+            rent,
+        })
+    }
+}
+
+/// What left a vault, and where.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct VaultEvent {
+    /// The session.
+    pub session_id: [u8; 32],
+    /// Its commitment (the vault's seed).
+    pub params_hash: [u8; 32],
+    /// The vault PDA.
+    pub vault: Pubkey,
+    /// The mint moved.
+    pub mint: Pubkey,
+    /// The token account that received it.
+    pub to: Pubkey,
+    /// Base units moved.
+    pub amount: u64,
+    /// Who received the closed vault token account's rent.
+    pub rent_to: Pubkey,
+    /// Lamports of rent returned.
+    pub rent: u64,
+}
+
+/// The session's funds reached its Solana recipient.
+#[event]
+pub struct Settled {
+    /// What moved.
+    pub event: VaultEvent,
+}
+
+/// Funds went back to the refund address.
+#[event]
+pub struct Refunded {
+    /// What moved.
+    pub event: VaultEvent,
+}
+
+/// Accounts of [`deposit_vault::settle`].
+#[event_cpi]
+#[derive(Accounts)]
+#[instruction(params: DepositParams)]
+pub struct Settle<'info> {
+    /// Pays the fee, and the recipient token account's rent if it does not exist yet.
+    #[account(mut)]
+    pub payer: Signer<'info>,
+    /// CHECK: holds no data and only signs, inside this program; its address is checked against the seeds,
+    /// which are the hash of `params`, so the params cannot be other than what the vault committed to.
+    #[account(seeds = [VAULT_SEED, params.hash().as_ref()], bump)]
+    pub vault: UncheckedAccount<'info>,
+    /// The session's token (checked against `params.to_token`).
+    pub mint: Account<'info, Mint>,
+    /// The deposit address: the vault's associated token account for `mint`.
+    #[account(
+        mut,
+        associated_token::mint = mint,
+        associated_token::authority = vault,
+        associated_token::token_program = token_program,
+    )]
+    pub vault_token: Account<'info, TokenAccount>,
+    /// CHECK: only names the owner of `recipient_token`; checked against `params.to_address`.
+    pub recipient: UncheckedAccount<'info>,
+    /// The recipient's associated token account.
+    #[account(
+        init_if_needed,
+        payer = payer,
+        associated_token::mint = mint,
+        associated_token::authority = recipient,
+        associated_token::token_program = token_program,
+    )]
+    pub recipient_token: Account<'info, TokenAccount>,
+    /// CHECK: receives the closed vault token account's lamports; checked against `params.refund_address`.
+    #[account(mut)]
+    pub rent_to: UncheckedAccount<'info>,
+    /// SPL Token.
+    pub token_program: Program<'info, Token>,
+    /// Associated Token Account program.
+    pub associated_token_program: Program<'info, AssociatedToken>,
+    /// System program.
+    pub system_program: Program<'info, System>,
+}
+
+/// Accounts of [`deposit_vault::refund`].
+#[event_cpi]
+#[derive(Accounts)]
+#[instruction(params: DepositParams)]
+pub struct Refund<'info> {
+    /// Pays the fee, and the refund token account's rent if it does not exist yet.
+    #[account(mut)]
+    pub payer: Signer<'info>,
+    /// CHECK: as in [`Settle::vault`].
+    #[account(seeds = [VAULT_SEED, params.hash().as_ref()], bump)]
+    pub vault: UncheckedAccount<'info>,
+    /// The mint refunded (any).
+    pub mint: Account<'info, Mint>,
+    /// The vault's associated token account for `mint`.
+    #[account(
+        mut,
+        associated_token::mint = mint,
+        associated_token::authority = vault,
+        associated_token::token_program = token_program,
+    )]
+    pub vault_token: Account<'info, TokenAccount>,
+    /// CHECK: the refund address (checked against `params.refund_address`); owns `refund_token` and
+    /// receives the closed vault token account's lamports.
+    #[account(mut)]
+    pub refund_owner: UncheckedAccount<'info>,
+    /// The refund address's associated token account.
+    #[account(
+        init_if_needed,
+        payer = payer,
+        associated_token::mint = mint,
+        associated_token::authority = refund_owner,
+        associated_token::token_program = token_program,
+    )]
+    pub refund_token: Account<'info, TokenAccount>,
+    /// SPL Token.
+    pub token_program: Program<'info, Token>,
+    /// Associated Token Account program.
+    pub associated_token_program: Program<'info, AssociatedToken>,
+    /// System program.
+    pub system_program: Program<'info, System>,
+}
+
+/// Why an instruction refused. Append-only: codes are part of the interface.
+#[error_code]
+pub enum VaultError {
+    /// 6000.
+    #[msg("the session's destination is not on Solana")]
+    NotSolanaDestination,
+    /// 6001.
+    #[msg("the session's final call cannot run on Solana")]
+    FinalCallUnsupported,
+    /// 6002.
+    #[msg("the mint is not the session's token")]
+    WrongMint,
+    /// 6003.
+    #[msg("the session expired: only a refund is possible")]
+    Expired,
+    /// 6004.
+    #[msg("the session has not expired and can use this mint")]
+    NotRefundable,
+    /// 6005.
+    #[msg("the vault holds nothing of this mint")]
+    NothingToMove,
+    /// 6006.
+    #[msg("the account is not the committed one")]
+    WrongRecipient,
+    /// 6007.
+    #[msg("a committed Solana address has twelve leading zero bytes (an EVM address?)")]
+    NotASolanaAddress,
+}

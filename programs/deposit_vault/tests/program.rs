@@ -1,0 +1,509 @@
+//! The deposit-vault program run natively inside `solana-program-test`, against the real SPL Token and
+//! Associated Token Account programs program-test loads (see ../shared/TOOLCHAIN.md): every instruction,
+//! every guard with the attack it stops, events decoded from the self-CPI `emit_cpi!` makes, rent
+//! returned. Compute units of our own native code are not metered here; the SPL CPIs are (printed).
+
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use anchor_lang::{
+    AnchorSerialize, Discriminator, InstructionData, ToAccountMetas, prelude::Pubkey,
+    solana_program::system_instruction,
+};
+use anchor_spl::{associated_token, token::spl_token};
+use deposit_vault::{DepositParams, Refunded, SOLANA_CHAIN_ID, Settled, VaultError, VaultEvent, u64_word};
+use solana_program_test::{BanksClientError, ProgramTest, ProgramTestContext, processor};
+use solana_sdk::{
+    clock::Clock,
+    instruction::{Instruction, InstructionError},
+    program_pack::Pack,
+    signature::Keypair,
+    signer::Signer,
+    transaction::{Transaction, TransactionError},
+};
+
+const NOW: i64 = 1_750_000_000;
+const EXPIRES: u64 = 1_750_003_600;
+
+struct Env {
+    ctx: ProgramTestContext,
+    mint: Pubkey,
+    other_mint: Pubkey,
+    authority: Keypair,
+}
+
+async fn env() -> Env {
+    let mut test =
+        ProgramTest::new("deposit_vault", deposit_vault::ID, processor!(deposit_vault::native::process));
+    test.prefer_bpf(false);
+    let mut ctx = test.start_with_context().await;
+    set_time(&mut ctx, NOW).await;
+    let authority = Keypair::new();
+    let mint = create_mint(&mut ctx, &authority, 6).await;
+    let other_mint = create_mint(&mut ctx, &authority, 6).await;
+    Env { ctx, mint, other_mint, authority }
+}
+
+async fn set_time(ctx: &mut ProgramTestContext, unix: i64) {
+    let mut clock: Clock = ctx.banks_client.get_sysvar().await.unwrap();
+    clock.unix_timestamp = unix;
+    ctx.set_sysvar(&clock);
+}
+
+async fn send(
+    ctx: &mut ProgramTestContext,
+    ixs: &[Instruction],
+    signers: &[&Keypair],
+) -> Result<(), BanksClientError> {
+    let blockhash = ctx.banks_client.get_latest_blockhash().await.unwrap();
+    let mut all = vec![&ctx.payer];
+    all.extend_from_slice(signers);
+    let tx = Transaction::new_signed_with_payer(ixs, Some(&ctx.payer.pubkey()), &all, blockhash);
+    ctx.banks_client.process_transaction(tx).await
+}
+
+async fn create_mint(ctx: &mut ProgramTestContext, authority: &Keypair, decimals: u8) -> Pubkey {
+    let mint = Keypair::new();
+    let rent = ctx.banks_client.get_rent().await.unwrap().minimum_balance(spl_token::state::Mint::LEN);
+    let ixs = [
+        system_instruction::create_account(
+            &ctx.payer.pubkey(),
+            &mint.pubkey(),
+            rent,
+            spl_token::state::Mint::LEN as u64,
+            &spl_token::ID,
+        ),
+        spl_token::instruction::initialize_mint2(
+            &spl_token::ID,
+            &mint.pubkey(),
+            &authority.pubkey(),
+            None,
+            decimals,
+        )
+        .unwrap(),
+    ];
+    send(ctx, &ixs, &[&mint]).await.unwrap();
+    mint.pubkey()
+}
+
+fn ata(owner: &Pubkey, mint: &Pubkey) -> Pubkey {
+    associated_token::get_associated_token_address(owner, mint)
+}
+
+/// A payer's deposit as the relayer's `serializedTx` builds it: create the vault token account
+/// idempotently, then `transferChecked`. Minted to `payer` first.
+const MAIN: bool = false;
+const OTHER: bool = true;
+
+async fn deposit(env: &mut Env, params: &DepositParams, other: bool, amount: u64) -> Keypair {
+    let mint = if other { env.other_mint } else { env.mint };
+    let payer = Keypair::new();
+    let fund = system_instruction::transfer(&env.ctx.payer.pubkey(), &payer.pubkey(), 1_000_000_000);
+    let create_own = associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+        &env.ctx.payer.pubkey(), &payer.pubkey(), &mint, &spl_token::ID);
+    let mint_to = spl_token::instruction::mint_to(
+        &spl_token::ID,
+        &mint,
+        &ata(&payer.pubkey(), &mint),
+        &env.authority.pubkey(),
+        &[],
+        amount,
+    )
+    .unwrap();
+    let authority = env.authority.insecure_clone();
+    send(&mut env.ctx, &[fund, create_own, mint_to], &[&authority]).await.unwrap();
+
+    let vault = params.vault().0;
+    let ixs = [
+        associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+            &payer.pubkey(), &vault, &mint, &spl_token::ID),
+        spl_token::instruction::transfer_checked(
+            &spl_token::ID, &ata(&payer.pubkey(), &mint), &mint, &ata(&vault, &mint), &payer.pubkey(), &[], amount, 6)
+        .unwrap(),
+    ];
+    let blockhash = env.ctx.banks_client.get_latest_blockhash().await.unwrap();
+    let tx = Transaction::new_signed_with_payer(&ixs, Some(&payer.pubkey()), &[&payer], blockhash);
+    env.ctx.banks_client.process_transaction(tx).await.unwrap();
+    payer
+}
+
+fn params(env: &Env, recipient: Pubkey, refund: Pubkey) -> DepositParams {
+    DepositParams {
+        session_id: [7; 32],
+        to_chain_id: u64_word(SOLANA_CHAIN_ID),
+        to_token: env.mint.to_bytes(),
+        to_address: recipient.to_bytes(),
+        amount: u64_word(10_000_000),
+        final_call: vec![],
+        refund_address: refund.to_bytes(),
+        expires_at: EXPIRES,
+    }
+}
+
+fn event_authority() -> Pubkey {
+    Pubkey::find_program_address(&[b"__event_authority"], &deposit_vault::ID).0
+}
+
+fn settle_ix(
+    payer: Pubkey,
+    params: &DepositParams,
+    mint: Pubkey,
+    recipient: Pubkey,
+    rent_to: Pubkey,
+) -> Instruction {
+    let vault = params.vault().0;
+    Instruction {
+        program_id: deposit_vault::ID,
+        accounts: deposit_vault::accounts::Settle {
+            payer,
+            vault,
+            mint,
+            vault_token: ata(&vault, &mint),
+            recipient,
+            recipient_token: ata(&recipient, &mint),
+            rent_to,
+            token_program: spl_token::ID,
+            associated_token_program: associated_token::ID,
+            system_program: anchor_lang::system_program::ID,
+            event_authority: event_authority(),
+            program: deposit_vault::ID,
+        }
+        .to_account_metas(None),
+        data: deposit_vault::instruction::Settle { params: params.clone() }.data(),
+    }
+}
+
+fn refund_ix(payer: Pubkey, params: &DepositParams, mint: Pubkey, refund_owner: Pubkey) -> Instruction {
+    let vault = params.vault().0;
+    Instruction {
+        program_id: deposit_vault::ID,
+        accounts: deposit_vault::accounts::Refund {
+            payer,
+            vault,
+            mint,
+            vault_token: ata(&vault, &mint),
+            refund_owner,
+            refund_token: ata(&refund_owner, &mint),
+            token_program: spl_token::ID,
+            associated_token_program: associated_token::ID,
+            system_program: anchor_lang::system_program::ID,
+            event_authority: event_authority(),
+            program: deposit_vault::ID,
+        }
+        .to_account_metas(None),
+        data: deposit_vault::instruction::Refund { params: params.clone() }.data(),
+    }
+}
+
+async fn balance(ctx: &mut ProgramTestContext, account: Pubkey) -> Option<u64> {
+    let account = ctx.banks_client.get_account(account).await.unwrap()?;
+    Some(spl_token::state::Account::unpack(&account.data).unwrap().amount)
+}
+
+async fn lamports(ctx: &mut ProgramTestContext, account: Pubkey) -> u64 {
+    ctx.banks_client.get_balance(account).await.unwrap()
+}
+
+/// Runs `ix` through simulation (for the event and compute units), then for real.
+async fn run(ctx: &mut ProgramTestContext, ix: Instruction) -> Result<(Vec<Vec<u8>>, u64), u32> {
+    let blockhash = ctx.banks_client.get_latest_blockhash().await.unwrap();
+    let tx = Transaction::new_signed_with_payer(&[ix], Some(&ctx.payer.pubkey()), &[&ctx.payer], blockhash);
+    let sim = ctx.banks_client.simulate_transaction(tx.clone()).await.unwrap();
+    if let Some(Err(err)) = sim.result {
+        return Err(custom_code(err));
+    }
+    let details = sim.simulation_details.unwrap();
+    let events = details
+        .inner_instructions
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .map(|inner| inner.instruction.data)
+        .filter(|data| data.starts_with(anchor_lang::event::EVENT_IX_TAG_LE))
+        .map(|data| data[8..].to_vec())
+        .collect();
+    ctx.banks_client.process_transaction(tx).await.map_err(|e| custom_code(e.unwrap()))?;
+    Ok((events, details.units_consumed))
+}
+
+fn custom_code(err: TransactionError) -> u32 {
+    match err {
+        TransactionError::InstructionError(_, InstructionError::Custom(code)) => code,
+        other => panic!("not a program error: {other:?}"),
+    }
+}
+
+fn code(e: VaultError) -> u32 {
+    anchor_lang::error::ERROR_CODE_OFFSET + e as u32
+}
+
+/// Anchor's own constraint errors (`anchor_lang::error::ErrorCode`).
+fn anchor(e: anchor_lang::error::ErrorCode) -> u32 {
+    e as u32
+}
+
+fn decode<T: Discriminator + anchor_lang::AnchorDeserialize>(raw: &[u8]) -> T {
+    assert_eq!(&raw[..T::DISCRIMINATOR.len()], T::DISCRIMINATOR, "event discriminator");
+    T::deserialize(&mut &raw[T::DISCRIMINATOR.len()..]).unwrap()
+}
+
+#[tokio::test]
+async fn the_params_hash_is_the_contracts_on_the_shared_golden_vectors() {
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("../../../contracts/test/fixtures/receivers.json")).unwrap();
+    let word = |v: &serde_json::Value| -> [u8; 32] {
+        hex::decode(v.as_str().unwrap().trim_start_matches("0x")).unwrap().try_into().unwrap()
+    };
+    let decimal = |v: &serde_json::Value| -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for digit in v.as_str().unwrap().bytes() {
+            let mut carry = u16::from(digit - b'0');
+            for byte in out.iter_mut().rev() {
+                let x = u16::from(*byte) * 10 + carry;
+                *byte = x as u8;
+                carry = x >> 8;
+            }
+        }
+        out
+    };
+    let vectors = fixture["vectors"].as_array().unwrap();
+    assert!(vectors.len() >= 5);
+    for v in vectors {
+        let p = &v["params"];
+        let params = DepositParams {
+            session_id: word(&p["sessionId"]),
+            to_chain_id: decimal(&p["toChainId"]),
+            to_token: word(&p["toToken"]),
+            to_address: word(&p["toAddress"]),
+            amount: decimal(&p["amount"]),
+            final_call: hex::decode(p["finalCall"].as_str().unwrap().trim_start_matches("0x")).unwrap(),
+            refund_address: word(&p["refundAddress"]),
+            expires_at: p["expiresAt"].as_str().unwrap().parse().unwrap(),
+        };
+        assert_eq!(params.hash(), word(&v["paramsHash"]), "{}", v["name"]);
+    }
+}
+
+#[tokio::test]
+async fn settle_delivers_everything_to_the_committed_recipient_and_returns_the_rent() {
+    let mut env = env().await;
+    let (recipient, refund) = (Keypair::new().pubkey(), Keypair::new().pubkey());
+    let p = params(&env, recipient, refund);
+    deposit(&mut env, &p, MAIN, 10_000_000).await;
+    let vault_token = ata(&p.vault().0, &env.mint);
+    let rent = lamports(&mut env.ctx, vault_token).await;
+    assert!(rent > 0);
+
+    let ix = settle_ix(env.ctx.payer.pubkey(), &p, env.mint, recipient, refund);
+    let (events, units) = run(&mut env.ctx, ix).await.unwrap();
+    println!("settle: {units} compute units (SPL Token + ATA CPIs; native code is not metered)");
+
+    assert_eq!(balance(&mut env.ctx, ata(&recipient, &env.mint)).await, Some(10_000_000));
+    assert_eq!(balance(&mut env.ctx, vault_token).await, None, "the vault token account is closed");
+    assert_eq!(lamports(&mut env.ctx, refund).await, rent, "its rent went to the committed refund address");
+    assert_eq!(events.len(), 1);
+    let Settled { event } = decode(&events[0]);
+    assert_eq!(
+        event,
+        VaultEvent {
+            session_id: p.session_id,
+            params_hash: p.hash(),
+            vault: p.vault().0,
+            mint: env.mint,
+            to: ata(&recipient, &env.mint),
+            amount: 10_000_000,
+            rent_to: refund,
+            rent,
+        }
+    );
+}
+
+#[tokio::test]
+async fn settle_twice_fails_and_a_late_extra_deposit_settles_again() {
+    let mut env = env().await;
+    let (recipient, refund) = (Keypair::new().pubkey(), Keypair::new().pubkey());
+    let p = params(&env, recipient, refund);
+    deposit(&mut env, &p, MAIN, 4_000_000).await;
+    let payer = env.ctx.payer.pubkey();
+    run(&mut env.ctx, settle_ix(payer, &p, env.mint, recipient, refund)).await.unwrap();
+    // Attack: a racing relayer settles again, hoping for a second delivery. The vault token account is
+    // gone, so there is nothing it could move.
+    let again = run(&mut env.ctx, settle_ix(payer, &p, env.mint, recipient, refund)).await;
+    assert_eq!(again, Err(anchor(anchor_lang::error::ErrorCode::AccountNotInitialized)));
+    // An extra deposit later is delivered too (the payer re-creates the account), exactly once.
+    deposit(&mut env, &p, MAIN, 1_000_000).await;
+    run(&mut env.ctx, settle_ix(payer, &p, env.mint, recipient, refund)).await.unwrap();
+    assert_eq!(balance(&mut env.ctx, ata(&recipient, &env.mint)).await, Some(5_000_000));
+}
+
+#[tokio::test]
+async fn params_other_than_the_vaults_commitment_are_refused() {
+    let mut env = env().await;
+    let (recipient, refund) = (Keypair::new().pubkey(), Keypair::new().pubkey());
+    let p = params(&env, recipient, refund);
+    deposit(&mut env, &p, MAIN, 10_000_000).await;
+    let attacker = Keypair::new().pubkey();
+    let payer = env.ctx.payer.pubkey();
+
+    // Attack: the honest vault's accounts with params naming the attacker as recipient. The params hash
+    // to another PDA, so the seeds check fails.
+    let mut forged = p.clone();
+    forged.to_address = attacker.to_bytes();
+    let mut ix = settle_ix(payer, &forged, env.mint, attacker, refund);
+    let honest = settle_ix(payer, &p, env.mint, recipient, refund);
+    ix.accounts[1] = honest.accounts[1].clone(); // the honest vault
+    ix.accounts[3] = honest.accounts[3].clone(); // and its token account
+    assert_eq!(run(&mut env.ctx, ix).await, Err(anchor(anchor_lang::error::ErrorCode::ConstraintSeeds)));
+
+    // Attack: the honest params, but the attacker as recipient account.
+    let ix = settle_ix(payer, &p, env.mint, attacker, refund);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::WrongRecipient)));
+
+    // Attack: the honest params, but the rent to the attacker.
+    let ix = settle_ix(payer, &p, env.mint, recipient, attacker);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::WrongRecipient)));
+
+    // Attack: a refund to the attacker after expiry.
+    set_time(&mut env.ctx, EXPIRES as i64 + 1).await;
+    let ix = refund_ix(payer, &p, env.mint, attacker);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::WrongRecipient)));
+
+    assert_eq!(balance(&mut env.ctx, ata(&p.vault().0, &env.mint)).await, Some(10_000_000), "nothing moved");
+}
+
+#[tokio::test]
+async fn someone_elses_vault_cannot_be_drained_with_your_own_params() {
+    let mut env = env().await;
+    let (recipient, refund) = (Keypair::new().pubkey(), Keypair::new().pubkey());
+    let victim = params(&env, recipient, refund);
+    deposit(&mut env, &victim, MAIN, 10_000_000).await;
+    // Attack: the attacker's own, valid session (its own vault, PDA seeds correct), with the victim's
+    // vault token account put in its place.
+    let attacker = Keypair::new().pubkey();
+    let own = DepositParams { session_id: [9; 32], to_address: attacker.to_bytes(), ..victim.clone() };
+    let mut ix = settle_ix(env.ctx.payer.pubkey(), &own, env.mint, attacker, refund);
+    ix.accounts[3].pubkey = ata(&victim.vault().0, &env.mint);
+    let result = run(&mut env.ctx, ix).await;
+    // The account is not owned by this session's vault: the token-owner check stops it.
+    assert_eq!(result, Err(anchor(anchor_lang::error::ErrorCode::ConstraintTokenOwner)));
+    assert_eq!(balance(&mut env.ctx, ata(&victim.vault().0, &env.mint)).await, Some(10_000_000));
+}
+
+#[tokio::test]
+async fn settle_refuses_the_wrong_mint_an_expired_session_an_evm_destination_and_a_final_call() {
+    let mut env = env().await;
+    let (recipient, refund) = (Keypair::new().pubkey(), Keypair::new().pubkey());
+    let payer = env.ctx.payer.pubkey();
+    let p = params(&env, recipient, refund);
+    deposit(&mut env, &p, OTHER, 3).await;
+    // Another mint is not the session's token: never delivered as if it were.
+    let ix = settle_ix(payer, &p, env.other_mint, recipient, refund);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::WrongMint)));
+
+    // An EVM destination: its funds leave by bridging only, never to a Solana account.
+    let evm = DepositParams { to_chain_id: u64_word(8453), ..p.clone() };
+    deposit(&mut env, &evm, MAIN, 5).await;
+    let ix = settle_ix(payer, &evm, env.mint, recipient, refund);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::NotSolanaDestination)));
+
+    // A final call cannot run here: never delivered as a plain transfer instead.
+    let call = DepositParams { final_call: vec![1, 2, 3], ..p.clone() };
+    deposit(&mut env, &call, MAIN, 5).await;
+    let ix = settle_ix(payer, &call, env.mint, recipient, refund);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::FinalCallUnsupported)));
+
+    // An EVM-looking recipient (twelve zero bytes): nobody could spend what arrives there.
+    let padded = Pubkey::new_from_array(u64_word(0xbeef));
+    let lost = DepositParams { to_address: padded.to_bytes(), ..p.clone() };
+    deposit(&mut env, &lost, MAIN, 5).await;
+    let ix = settle_ix(payer, &lost, env.mint, padded, refund);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::NotASolanaAddress)));
+
+    // After expiry nothing is delivered any more, only refunded.
+    deposit(&mut env, &p, MAIN, 7).await;
+    set_time(&mut env.ctx, EXPIRES as i64 + 1).await;
+    let ix = settle_ix(payer, &p, env.mint, recipient, refund);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::Expired)));
+    // An empty vault account: nothing to move.
+    set_time(&mut env.ctx, NOW).await;
+    let empty = DepositParams { session_id: [1; 32], ..p.clone() };
+    let create = associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+        &payer, &empty.vault().0, &env.mint, &spl_token::ID);
+    send(&mut env.ctx, &[create], &[]).await.unwrap();
+    let ix = settle_ix(payer, &empty, env.mint, recipient, refund);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::NothingToMove)));
+}
+
+#[tokio::test]
+async fn refund_waits_for_expiry_then_returns_everything_and_the_rent() {
+    let mut env = env().await;
+    let (recipient, refund) = (Keypair::new().pubkey(), Keypair::new().pubkey());
+    let p = params(&env, recipient, refund);
+    deposit(&mut env, &p, MAIN, 10_000_000).await;
+    let payer = env.ctx.payer.pubkey();
+    let vault_token = ata(&p.vault().0, &env.mint);
+    let rent = lamports(&mut env.ctx, vault_token).await;
+
+    // Attack: a relayer refunding early to cancel a payment the payer meant to make.
+    let early = run(&mut env.ctx, refund_ix(payer, &p, env.mint, refund)).await;
+    assert_eq!(early, Err(code(VaultError::NotRefundable)));
+    set_time(&mut env.ctx, EXPIRES as i64).await;
+    let at_expiry = run(&mut env.ctx, refund_ix(payer, &p, env.mint, refund)).await;
+    assert_eq!(at_expiry, Err(code(VaultError::NotRefundable)), "expiry is strictly after expiresAt");
+
+    set_time(&mut env.ctx, EXPIRES as i64 + 1).await;
+    let (events, units) = run(&mut env.ctx, refund_ix(payer, &p, env.mint, refund)).await.unwrap();
+    println!("refund: {units} compute units (SPL Token + ATA CPIs; native code is not metered)");
+    assert_eq!(balance(&mut env.ctx, ata(&refund, &env.mint)).await, Some(10_000_000));
+    assert_eq!(balance(&mut env.ctx, vault_token).await, None);
+    assert_eq!(lamports(&mut env.ctx, refund).await, rent);
+    let Refunded { event } = decode(&events[0]);
+    assert_eq!(
+        (event.amount, event.to, event.rent_to, event.rent),
+        (10_000_000, ata(&refund, &env.mint), refund, rent)
+    );
+    // Refunding twice finds nothing.
+    let again = run(&mut env.ctx, refund_ix(payer, &p, env.mint, refund)).await;
+    assert_eq!(again, Err(anchor(anchor_lang::error::ErrorCode::AccountNotInitialized)));
+}
+
+#[tokio::test]
+async fn a_mint_the_session_cannot_use_is_refunded_at_once() {
+    let mut env = env().await;
+    let (recipient, refund) = (Keypair::new().pubkey(), Keypair::new().pubkey());
+    let p = params(&env, recipient, refund);
+    deposit(&mut env, &p, OTHER, 42).await;
+    let payer = env.ctx.payer.pubkey();
+    run(&mut env.ctx, refund_ix(payer, &p, env.other_mint, refund)).await.unwrap();
+    assert_eq!(balance(&mut env.ctx, ata(&refund, &env.other_mint)).await, Some(42));
+
+    // For an EVM destination the program cannot tell which mints the bridge takes: refunds wait for expiry.
+    let evm = DepositParams { to_chain_id: u64_word(8453), ..p.clone() };
+    deposit(&mut env, &evm, OTHER, 42).await;
+    let early = run(&mut env.ctx, refund_ix(payer, &evm, env.other_mint, refund)).await;
+    assert_eq!(early, Err(code(VaultError::NotRefundable)));
+
+    // A refund address that looks like a left-padded EVM address is refused: the funds would be lost.
+    let padded = Pubkey::new_from_array(u64_word(0xbeef));
+    let lost = DepositParams { refund_address: padded.to_bytes(), ..p.clone() };
+    deposit(&mut env, &lost, OTHER, 1).await;
+    let ix = refund_ix(payer, &lost, env.other_mint, padded);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::NotASolanaAddress)));
+}
+
+#[test]
+fn the_event_layouts_are_what_the_relayer_decodes() {
+    // The relayer decodes `VaultEvent` by borsh after an 8-byte discriminator; a changed layout fails here.
+    let event = VaultEvent {
+        session_id: [1; 32],
+        params_hash: [2; 32],
+        vault: Pubkey::new_from_array([3; 32]),
+        mint: Pubkey::new_from_array([4; 32]),
+        to: Pubkey::new_from_array([5; 32]),
+        amount: 6,
+        rent_to: Pubkey::new_from_array([7; 32]),
+        rent: 8,
+    };
+    let mut bytes = Vec::new();
+    event.serialize(&mut bytes).unwrap();
+    assert_eq!(bytes.len(), 32 * 6 + 16);
+}
