@@ -25,6 +25,8 @@ use anchor_spl::{
     token::{self, CloseAccount, Mint, Token, TokenAccount, TransferChecked},
 };
 
+#[cfg(not(target_os = "solana"))]
+pub mod ix;
 #[cfg(feature = "native")]
 pub mod native;
 

@@ -5,12 +5,13 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use anchor_lang::{
-    AnchorSerialize, Discriminator, InstructionData, ToAccountMetas, prelude::Pubkey,
-    solana_program::system_instruction,
-};
+use anchor_lang::{AnchorSerialize, Discriminator, prelude::Pubkey, solana_program::system_instruction};
 use anchor_spl::{associated_token, token::spl_token};
-use deposit_vault::{DepositParams, Refunded, SOLANA_CHAIN_ID, Settled, VaultError, VaultEvent, u64_word};
+use deposit_vault::{
+    DepositParams, Refunded, SOLANA_CHAIN_ID, Settled, VaultError, VaultEvent,
+    ix::{refund as refund_ix, settle as settle_ix},
+    u64_word,
+};
 use solana_program_test::{BanksClientError, ProgramTest, ProgramTestContext, processor};
 use solana_sdk::{
     clock::Clock,
@@ -136,61 +137,6 @@ fn params(env: &Env, recipient: Pubkey, refund: Pubkey) -> DepositParams {
         final_call: vec![],
         refund_address: refund.to_bytes(),
         expires_at: EXPIRES,
-    }
-}
-
-fn event_authority() -> Pubkey {
-    Pubkey::find_program_address(&[b"__event_authority"], &deposit_vault::ID).0
-}
-
-fn settle_ix(
-    payer: Pubkey,
-    params: &DepositParams,
-    mint: Pubkey,
-    recipient: Pubkey,
-    rent_to: Pubkey,
-) -> Instruction {
-    let vault = params.vault().0;
-    Instruction {
-        program_id: deposit_vault::ID,
-        accounts: deposit_vault::accounts::Settle {
-            payer,
-            vault,
-            mint,
-            vault_token: ata(&vault, &mint),
-            recipient,
-            recipient_token: ata(&recipient, &mint),
-            rent_to,
-            token_program: spl_token::ID,
-            associated_token_program: associated_token::ID,
-            system_program: anchor_lang::system_program::ID,
-            event_authority: event_authority(),
-            program: deposit_vault::ID,
-        }
-        .to_account_metas(None),
-        data: deposit_vault::instruction::Settle { params: params.clone() }.data(),
-    }
-}
-
-fn refund_ix(payer: Pubkey, params: &DepositParams, mint: Pubkey, refund_owner: Pubkey) -> Instruction {
-    let vault = params.vault().0;
-    Instruction {
-        program_id: deposit_vault::ID,
-        accounts: deposit_vault::accounts::Refund {
-            payer,
-            vault,
-            mint,
-            vault_token: ata(&vault, &mint),
-            refund_owner,
-            refund_token: ata(&refund_owner, &mint),
-            token_program: spl_token::ID,
-            associated_token_program: associated_token::ID,
-            system_program: anchor_lang::system_program::ID,
-            event_authority: event_authority(),
-            program: deposit_vault::ID,
-        }
-        .to_account_metas(None),
-        data: deposit_vault::instruction::Refund { params: params.clone() }.data(),
     }
 }
 
