@@ -112,6 +112,12 @@ impl relayer_chain::EventSink for Receivers {
     ) -> Option<relayer_types::SessionId> {
         self.0.get(&receiver).copied()
     }
+    fn receivers_of(
+        &self,
+        family: relayer_types::Family,
+    ) -> Vec<(relayer_types::ChainAddress, relayer_types::SessionId)> {
+        self.0.iter().filter(|(r, _)| r.family() == family).map(|(r, id)| (*r, *id)).collect()
+    }
     fn apply(
         &self,
         _: u64,

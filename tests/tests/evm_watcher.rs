@@ -41,6 +41,10 @@ impl EventSink for RecordingSink {
         self.receivers.get(&receiver).copied()
     }
 
+    fn receivers_of(&self, family: relayer_types::Family) -> Vec<(ChainAddress, SessionId)> {
+        self.receivers.iter().filter(|(r, _)| r.family() == family).map(|(r, id)| (*r, *id)).collect()
+    }
+
     fn apply(
         &self,
         _chain_id: u64,

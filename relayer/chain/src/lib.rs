@@ -127,6 +127,10 @@ pub trait EventSink: Send + Sync {
     /// The session owning `receiver`, if any (called for every transfer: keep it in memory).
     fn session_for_receiver(&self, receiver: ChainAddress) -> Option<SessionId>;
 
+    /// Every receiver of `family` a session was given (for families whose watchers poll their receivers
+    /// instead of reading all transfers of a token, as Solana's do).
+    fn receivers_of(&self, family: relayer_types::Family) -> Vec<(ChainAddress, SessionId)>;
+
     /// Applies confirmed events of `chain_id`, in chain order.
     fn apply(&self, chain_id: u64, events: Vec<ChainEvent>) -> BoxFuture<'_, Result<(), SinkError>>;
 
@@ -228,6 +232,21 @@ pub trait Chain: Send + Sync {
     /// The relayer's own address on this chain (the one that fronts and is repaid).
     fn relayer_address(&self) -> Option<ChainAddress> {
         None
+    }
+
+    /// A sign-and-send payment (Solana): the unsigned transaction, serialized for the wallet, that moves
+    /// `amount` of `token` from `payer` into the receiver of `commitment`. Families whose payers send to
+    /// an address have none.
+    fn payment_transaction(
+        &self,
+        _commitment: &Commitment,
+        _payer: ChainAddress,
+        _token: ChainAddress,
+        _amount: U256,
+    ) -> BoxFuture<'_, Result<Vec<u8>, String>> {
+        Box::pin(async {
+            Err("this chain's payers send to an address; there is no transaction to sign".into())
+        })
     }
 
     /// Queues work; waits while the queue is full. A [`WorkReport`] follows for every piece queued.

@@ -77,7 +77,12 @@ pub enum PaymentKind {
     /// Send tokens to the session's receiver on Tron.
     Tron,
     /// Sign and send from a Solana wallet.
-    Solana,
+    Solana {
+        /// The paying wallet.
+        wallet: ChainAddress,
+        /// The mint it pays with (the Solana chain's first token if not given).
+        mint: Option<ChainAddress>,
+    },
     /// The hosted fiat flow, optionally pinned to one rail.
     Fiat(Option<FiatMethod>),
 }
@@ -88,7 +93,7 @@ impl PaymentKind {
         match self {
             Self::Evm => "evm",
             Self::Tron => "tron",
-            Self::Solana => "solana",
+            Self::Solana { .. } => "solana",
             Self::Fiat(_) => "fiat",
         }
     }
@@ -301,8 +306,9 @@ impl Engine {
 
     /// Sets the payment method. For `Evm` and `Tron` that is the session's receiver address on that
     /// family's chains; the receiver follows from fields fixed at creation, so any loaded copy of the
-    /// session serves; the status check runs on the latest. A method no configured chain serves is
-    /// refused (Solana payers and fiat rails have no chain family here yet).
+    /// session serves; the status check runs on the latest. For `Solana` it is the paying wallet, which
+    /// the Solana vault commits to as its refund address. A method no configured chain serves is refused
+    /// (fiat rails have no chain family here).
     pub fn set_payment_method(&self, session: &Session, kind: PaymentKind) -> Result<Session, EngineError> {
         let id = &session.id;
         let dest = session.destination.token.chain_id;
@@ -310,23 +316,38 @@ impl Engine {
         let unsupported = || EngineError::UnsupportedPaymentMethod(kind.name());
         let now = unix_now();
         let method = match kind {
-            PaymentKind::Evm => PaymentMethod::Evm {
-                receiver: self.receiver_on(session, Family::Evm).ok_or_else(unsupported)?,
-                source: None,
-                created_at: now,
-            },
+            PaymentKind::Evm => {
+                // An EVM receiver of a Solana destination can only ever bridge (a refund on an EVM chain
+                // to a Solana refund address could go nowhere): refused without a route.
+                if session.destination.address.family() != Family::Evm {
+                    self.route_from(Family::Evm, session)?;
+                }
+                PaymentMethod::Evm {
+                    receiver: self.receiver_on(session, Family::Evm).ok_or_else(unsupported)?,
+                    source: None,
+                    created_at: now,
+                }
+            }
             PaymentKind::Tron => {
                 let receiver = self.receiver_on(session, Family::Tron).ok_or_else(unsupported)?;
                 self.route_from(Family::Tron, session)?;
                 PaymentMethod::Tron { receiver, source: None, created_at: now }
             }
-            PaymentKind::Solana | PaymentKind::Fiat(_) => return Err(unsupported()),
+            PaymentKind::Solana { wallet, mint } => {
+                let (chain, _) = self.solana_token(mint)?;
+                if chain != dest {
+                    self.route_from(Family::Solana, session)?;
+                }
+                PaymentMethod::Solana { wallet, source: None, created_at: now }
+            }
+            PaymentKind::Fiat(_) => return Err(unsupported()),
         };
         // Index before the status change is visible: a deposit seen right after must find its session.
-        // Every chain gets its own receiver (families derive them differently).
-        let commitment = session.commitment();
+        // Every chain gets its own receiver (families derive them differently, and a Solana vault also
+        // commits to the paying wallet, so the receivers are those of the session with this method).
+        let with_method = Session { payment_method: Some(method.clone()), ..session.clone() };
         let receivers: BTreeSet<ChainAddress> =
-            self.chains.values().map(|c| c.receiver(&commitment)).collect();
+            self.chains.values().map(|c| c.receiver(&with_method.commitment_on(c.key().family))).collect();
         for receiver in receivers {
             self.store.index_receiver(receiver, id)?;
             self.receivers.write().unwrap_or_else(PoisonError::into_inner).insert(receiver, *id);
@@ -368,14 +389,41 @@ impl Engine {
     /// router deployment per family), if any chain of that family is configured.
     fn receiver_on(&self, session: &Session, family: Family) -> Option<ChainAddress> {
         let chain = self.chains.values().find(|c| c.key().family == family)?;
-        Some(chain.receiver(&session.commitment()))
+        Some(chain.receiver(&session.commitment_on(family)))
+    }
+
+    /// The session's commitment as the receivers on `chain_id` hold it.
+    pub fn commitment_for(&self, session: &Session, chain_id: u64) -> relayer_types::Commitment {
+        let family = self.chains.get(&chain_id).map_or(Family::Evm, |c| c.key().family);
+        session.commitment_on(family)
+    }
+
+    /// The configured Solana chain and the token `mint` (its first token when `None`), or why not.
+    pub fn solana_token(
+        &self,
+        mint: Option<ChainAddress>,
+    ) -> Result<(u64, relayer_types::TokenRef), EngineError> {
+        let unsupported = || EngineError::UnsupportedPaymentMethod("solana");
+        let chain =
+            self.chains.values().find(|c| c.key().family == Family::Solana).ok_or_else(unsupported)?;
+        let token = match mint {
+            None => chain.tokens().first(),
+            Some(mint) => chain.token(mint),
+        };
+        let token = token.ok_or_else(|| {
+            let offered: Vec<String> =
+                chain.tokens().iter().map(|t| format!("{} ({})", t.address, t.symbol)).collect();
+            EngineError::NoRoute(format!("Solana payments take {}", offered.join(", ")))
+        })?;
+        Ok((chain.chain_id(), token.clone()))
     }
 
     /// The session's receiver address on its destination chain. Fails, rather than panicking in a
     /// request handler, when that chain is not configured (a session stored before the operator removed
     /// its chain from the config).
     pub fn receiver_of(&self, session: &Session) -> Result<ChainAddress, EngineError> {
-        Ok(self.chain(session.destination.token.chain_id)?.receiver(&session.commitment()))
+        let chain = self.chain(session.destination.token.chain_id)?;
+        Ok(chain.receiver(&session.commitment_on(chain.key().family)))
     }
 
     /// Looks at `tx_hash` right away on every chain (a `txHash` hint). The chains run it through their
@@ -483,7 +531,12 @@ impl Engine {
         let route =
             self.chains.get(&chain_id).and_then(|c| c.route(&token, session.destination.token.chain_id));
         let action = decide(session, chain_id, token, route.as_ref(), amount);
-        let work = Work { session_id: session.id, chain_id, commitment: session.commitment(), action };
+        let work = Work {
+            session_id: session.id,
+            chain_id,
+            commitment: self.commitment_for(session, chain_id),
+            action,
+        };
         if matches!(action, Action::Refund { .. }) && chain_id != session.destination.token.chain_id {
             tracing::warn!(session_id = %session.id, chain_id, %token, %amount, route = route.is_some(), "not bridged (no route to the destination, or below its minimum): refunding");
         }
@@ -532,7 +585,7 @@ impl Engine {
         self.submit(Work {
             session_id: session.id,
             chain_id: dest.chain_id,
-            commitment: session.commitment(),
+            commitment: self.commitment_for(session, dest.chain_id),
             action,
         })
         .await;
@@ -807,6 +860,11 @@ pub fn decide(
 impl EventSink for Engine {
     fn session_for_receiver(&self, receiver: ChainAddress) -> Option<SessionId> {
         self.receivers.read().unwrap_or_else(PoisonError::into_inner).get(&receiver).copied()
+    }
+
+    fn receivers_of(&self, family: Family) -> Vec<(ChainAddress, SessionId)> {
+        let receivers = self.receivers.read().unwrap_or_else(PoisonError::into_inner);
+        receivers.iter().filter(|(r, _)| r.family() == family).map(|(r, id)| (*r, *id)).collect()
     }
 
     fn apply(&self, chain_id: u64, events: Vec<ChainEvent>) -> BoxFuture<'_, Result<(), SinkError>> {

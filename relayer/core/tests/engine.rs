@@ -453,7 +453,8 @@ async fn every_chain_gets_its_own_receiver_indexed_and_each_hint_reaches_every_c
     let receiver = tron.payment_method.as_ref().and_then(|m| m.receiver()).expect("receiver");
     assert_eq!(receiver, other.receiver(&second.commitment()));
     assert!(receiver.to_string().starts_with('T'), "{receiver}");
-    for kind in [PaymentKind::Solana, PaymentKind::Fiat(None)] {
+    let wallet = ChainAddress::Solana([7; 32]);
+    for kind in [PaymentKind::Solana { wallet, mint: None }, PaymentKind::Fiat(None)] {
         let refused = engine.set_payment_method(&second, kind);
         assert!(matches!(
             refused,

@@ -18,6 +18,15 @@ pub use config::{Config, ConfigFile};
 /// Opens the store, connects every configured chain and starts the core over them. Returns once the
 /// API is listening.
 pub async fn start(config: Config) -> eyre::Result<Node> {
+    start_with(config, |_| vec![]).await
+}
+
+/// [`start`], plus chains built by `extra` over the node's store (chains the config file cannot name
+/// yet, such as the devnet's in-process Solana bank).
+pub async fn start_with(
+    config: Config,
+    extra: impl FnOnce(Arc<dyn ChainStore>) -> Vec<Arc<dyn Chain>>,
+) -> eyre::Result<Node> {
     std::fs::create_dir_all(&config.data_dir)
         .wrap_err_with(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
     let store = Arc::new(
@@ -33,6 +42,7 @@ pub async fn start(config: Config) -> eyre::Result<Node> {
             .map_err(|e| eyre::eyre!("chain {id}: {e}"))?;
         chains.push(Arc::new(chain));
     }
+    chains.extend(extra(Arc::clone(&store) as Arc<dyn ChainStore>));
     tracing::info!(signer = %config.signer.address(), "evm signer");
     Node::start(store as Arc<dyn Store>, chains, config.node).await
 }

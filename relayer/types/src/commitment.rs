@@ -5,7 +5,7 @@
 use alloy_primitives::{B256, Bytes, U256};
 use serde::{Deserialize, Serialize};
 
-use crate::session::Session;
+use crate::{Family, PaymentMethod, session::Session};
 
 /// What a session's receiver commits to, on every chain family.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -43,5 +43,25 @@ impl Session {
             refund_address: self.refund_address.unwrap_or(d.address).word(),
             expires_at: self.expires_at,
         }
+    }
+
+    /// The commitment of the session's receivers on chains of `family`. On Solana the refund address
+    /// must be a Solana account (the API's `refundAddress` is an EVM address, and nothing sent to a
+    /// padded EVM address on Solana can ever be spent): the paying wallet of a Solana payment method,
+    /// else a Solana destination's own address.
+    pub fn commitment_on(&self, family: Family) -> Commitment {
+        let mut commitment = self.commitment();
+        if family == Family::Solana {
+            let wallet = match &self.payment_method {
+                Some(PaymentMethod::Solana { wallet, .. }) => Some(*wallet),
+                _ => None,
+            };
+            let destination = Some(self.destination.address).filter(|a| a.family() == Family::Solana);
+            let refund = self.refund_address.filter(|a| a.family() == Family::Solana);
+            if let Some(solana) = wallet.or(refund).or(destination) {
+                commitment.refund_address = solana.word();
+            }
+        }
+        commitment
     }
 }

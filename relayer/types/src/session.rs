@@ -184,6 +184,9 @@ pub enum PaymentMethod {
     },
     /// Sign and send from a Solana wallet.
     Solana {
+        /// The paying wallet: committed as the refund address of the session's Solana vault (the API's
+        /// `refundAddress` is an EVM address, and nobody could spend funds sent to one on Solana).
+        wallet: ChainAddress,
         /// First detected deposit.
         source: Option<Source>,
         /// Unix seconds.
@@ -204,6 +207,14 @@ impl PaymentMethod {
         match self {
             Self::Evm { receiver, .. } | Self::Tron { receiver, .. } => Some(*receiver),
             Self::Solana { .. } | Self::Fiat { .. } => None,
+        }
+    }
+
+    /// The paying wallet of a sign-and-send method.
+    pub const fn wallet(&self) -> Option<ChainAddress> {
+        match self {
+            Self::Solana { wallet, .. } => Some(*wallet),
+            Self::Evm { .. } | Self::Tron { .. } | Self::Fiat { .. } => None,
         }
     }
 
@@ -476,7 +487,9 @@ impl Session {
             }
             // Setting the same method again is idempotent: the user reloaded the page.
             (SessionStatus::WaitingPayment, Some(existing))
-                if existing.kind() == method.kind() && existing.receiver() == method.receiver() =>
+                if existing.kind() == method.kind()
+                    && existing.receiver() == method.receiver()
+                    && existing.wallet() == method.wallet() =>
             {
                 Ok(false)
             }

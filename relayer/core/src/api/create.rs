@@ -86,45 +86,40 @@ pub fn evm_address(value: &str, param: &str) -> Result<Address, ApiError> {
     Ok(address)
 }
 
-fn check_len(value: &str, param: &str, max: usize, non_empty: bool) -> Result<(), ApiError> {
-    if non_empty && value.trim().is_empty() {
-        return Err(ApiError::invalid(param, format!("{param} must not be empty")));
-    }
-    if value.chars().count() > max {
-        return Err(ApiError::invalid(param, format!("{param} must be at most {max} characters")));
-    }
-    Ok(())
+/// Parses a Solana address against the spec's pattern `^[1-9A-HJ-NP-Za-km-z]{32,44}$`; it must decode to
+/// 32 bytes.
+pub fn solana_address(value: &str, param: &str) -> Result<[u8; 32], ApiError> {
+    let pattern = (32..=44).contains(&value.len())
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() && !b"0OIl".contains(&b));
+    let bytes = pattern.then(|| bs58::decode(value).into_vec().ok()).flatten();
+    bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or_else(|| {
+        ApiError::invalid(
+            param,
+            format!("{param} must be a base58 Solana address (32 bytes, ^[1-9A-HJ-NP-Za-km-z]{{32,44}}$)"),
+        )
+    })
 }
 
-/// The destinations a deployment offers: every token of every EVM chain it serves (each [`TokenRef`]
-/// names its chain), in config order.
-pub fn destinations(engine: &Engine) -> Vec<TokenRef> {
-    let evm = engine.chains().values().filter(|c| c.key().family == Family::Evm);
-    evm.flat_map(|c| c.tokens().iter().cloned()).collect()
+/// The offered token of `chain_name` at `address`, or an error listing the supported ones.
+fn offered_token<'a>(
+    on_chain: &[&'a TokenRef],
+    address: ChainAddress,
+    chain_name: &str,
+) -> Result<&'a TokenRef, ApiError> {
+    on_chain.iter().copied().find(|t| t.address == address).ok_or_else(|| {
+        let supported: Vec<String> =
+            on_chain.iter().map(|t| format!("{} ({})", t.address, t.symbol)).collect();
+        ApiError::invalid(
+            "destination.tokenAddress",
+            format!("token is not supported on {chain_name}; supported: {}", supported.join(", ")),
+        )
+    })
 }
 
-/// Validates a create-session request into a [`NewSession`], against the `offered` destination tokens
-/// (see [`destinations`]). Pure: no I/O, every error names the exact parameter.
-pub fn parse(body: &Map<String, Value>, offered: &[TokenRef]) -> Result<NewSession, ApiError> {
-    only(body, "", &["destination", "display", "metadata", "refundAddress"])?;
-    let dest = object(body, "destination", "destination")?;
-    match string(dest, "type", "destination.type")? {
-        "evm" => {}
-        "solana" => {
-            return Err(ApiError::unprocessable(
-                "unsupported_destination",
-                "Solana destinations are not supported on this deployment yet",
-                Some("destination.type"),
-            ));
-        }
-        other => {
-            return Err(ApiError::invalid(
-                "destination.type",
-                format!("destination.type must be \"evm\" or \"solana\", not {other:?}"),
-            ));
-        }
-    }
-    only(dest, "destination.", &["type", "address", "chainId", "tokenAddress", "amountUnits", "calldata"])?;
+fn evm_destination<'a>(
+    dest: &Map<String, Value>,
+    offered: &'a [TokenRef],
+) -> Result<(ChainAddress, &'a TokenRef), ApiError> {
     let address = evm_address(string(dest, "address", "destination.address")?, "destination.address")?;
     if address == Address::ZERO {
         return Err(ApiError::invalid(
@@ -138,10 +133,11 @@ pub fn parse(body: &Map<String, Value>, offered: &[TokenRef]) -> Result<NewSessi
             ApiError::invalid("destination.chainId", "destination.chainId must be a positive integer")
         })?,
     };
-    let on_chain: Vec<&TokenRef> = offered.iter().filter(|t| t.chain_id == chain_id).collect();
+    let evm = |t: &&TokenRef| t.address.family() == Family::Evm;
+    let on_chain: Vec<&TokenRef> = offered.iter().filter(evm).filter(|t| t.chain_id == chain_id).collect();
     let Some(chain_name) = on_chain.first().map(|t| &t.chain_name) else {
         let mut supported: Vec<String> =
-            offered.iter().map(|t| format!("{} ({})", t.chain_id, t.chain_name)).collect();
+            offered.iter().filter(evm).map(|t| format!("{} ({})", t.chain_id, t.chain_name)).collect();
         supported.dedup();
         return Err(ApiError::invalid(
             "destination.chainId",
@@ -150,13 +146,70 @@ pub fn parse(body: &Map<String, Value>, offered: &[TokenRef]) -> Result<NewSessi
     };
     let token_address =
         evm_address(string(dest, "tokenAddress", "destination.tokenAddress")?, "destination.tokenAddress")?;
-    let Some(token) = on_chain.iter().find(|t| t.address == ChainAddress::Evm(token_address)) else {
-        let supported: Vec<String> =
-            on_chain.iter().map(|t| format!("{} ({})", t.address, t.symbol)).collect();
-        return Err(ApiError::invalid(
-            "destination.tokenAddress",
-            format!("token is not supported on {chain_name}; supported: {}", supported.join(", ")),
+    Ok((ChainAddress::Evm(address), offered_token(&on_chain, ChainAddress::Evm(token_address), chain_name)?))
+}
+
+fn solana_destination<'a>(
+    dest: &Map<String, Value>,
+    offered: &'a [TokenRef],
+) -> Result<(ChainAddress, &'a TokenRef), ApiError> {
+    let on_chain: Vec<&TokenRef> = offered.iter().filter(|t| t.address.family() == Family::Solana).collect();
+    if on_chain.is_empty() {
+        return Err(ApiError::unprocessable(
+            "unsupported_destination",
+            "Solana destinations are not supported on this deployment (no Solana chain is configured)",
+            Some("destination.type"),
         ));
+    }
+    // Spec: a Solana destination names no chainId, chainName or calldata.
+    only(dest, "destination.", &["type", "address", "tokenAddress", "amountUnits"])?;
+    let address = solana_address(string(dest, "address", "destination.address")?, "destination.address")?;
+    let mint = solana_address(
+        string(dest, "tokenAddress", "destination.tokenAddress")?,
+        "destination.tokenAddress",
+    )?;
+    let token = offered_token(&on_chain, ChainAddress::Solana(mint), "Solana")?;
+    Ok((ChainAddress::Solana(address), token))
+}
+
+fn check_len(value: &str, param: &str, max: usize, non_empty: bool) -> Result<(), ApiError> {
+    if non_empty && value.trim().is_empty() {
+        return Err(ApiError::invalid(param, format!("{param} must not be empty")));
+    }
+    if value.chars().count() > max {
+        return Err(ApiError::invalid(param, format!("{param} must be at most {max} characters")));
+    }
+    Ok(())
+}
+
+/// The destinations a deployment offers: every token of every EVM and Solana chain it serves (each
+/// [`TokenRef`] names its chain), in config order. Tron is a source only.
+pub fn destinations(engine: &Engine) -> Vec<TokenRef> {
+    let dest = engine.chains().values().filter(|c| matches!(c.key().family, Family::Evm | Family::Solana));
+    dest.flat_map(|c| c.tokens().iter().cloned()).collect()
+}
+
+/// Validates a create-session request into a [`NewSession`], against the `offered` destination tokens
+/// (see [`destinations`]). Pure: no I/O, every error names the exact parameter.
+pub fn parse(body: &Map<String, Value>, offered: &[TokenRef]) -> Result<NewSession, ApiError> {
+    only(body, "", &["destination", "display", "metadata", "refundAddress"])?;
+    let dest = object(body, "destination", "destination")?;
+    let (address, token) = match string(dest, "type", "destination.type")? {
+        "evm" => {
+            only(
+                dest,
+                "destination.",
+                &["type", "address", "chainId", "tokenAddress", "amountUnits", "calldata"],
+            )?;
+            evm_destination(dest, offered)?
+        }
+        "solana" => solana_destination(dest, offered)?,
+        other => {
+            return Err(ApiError::invalid(
+                "destination.type",
+                format!("destination.type must be \"evm\" or \"solana\", not {other:?}"),
+            ));
+        }
     };
     let amount = match opt_string(dest, "amountUnits", "destination.amountUnits")? {
         None => None,
@@ -211,13 +264,7 @@ pub fn parse(body: &Map<String, Value>, offered: &[TokenRef]) -> Result<NewSessi
     }
 
     Ok(NewSession {
-        destination: Destination {
-            address: address.into(),
-            token: (*token).clone(),
-            amount,
-            calldata,
-            delivery: None,
-        },
+        destination: Destination { address, token: token.clone(), amount, calldata, delivery: None },
         display: parse_display(object(body, "display", "display")?)?,
         metadata: parse_metadata(body.get("metadata"))?,
         refund_address: refund_address.map(ChainAddress::Evm),
@@ -244,17 +291,26 @@ pub fn amount_usd(body: &Map<String, Value>) -> Result<Option<String>, ApiError>
     }
 }
 
-/// Validates a `paymentMethods` body: `{"paymentMethod": {"type", "fiatMethod"?}}`, or a bare top-level
-/// `type`. `stripe` is a spec type this deployment never offers.
+/// Validates a `paymentMethods` body: `{"paymentMethod": {"type", "fiatMethod"?, "amountUsd"?,
+/// "walletAddress"?, "inputTokenMint"?}}`, or a bare top-level `type`. `stripe` is a spec type this
+/// deployment never offers. `solana` needs the paying `walletAddress` (the transaction is built for it).
 pub fn payment_kind(body: &Map<String, Value>) -> Result<PaymentKind, ApiError> {
     const PARAM: &str = "paymentMethod.type";
-    let (kind, fiat) = if body.contains_key("paymentMethod") {
+    let empty = Map::new();
+    let (kind, pm) = if body.contains_key("paymentMethod") {
         let pm = object(body, "paymentMethod", "paymentMethod")?;
-        only(pm, "paymentMethod.", &["type", "fiatMethod", "amountUsd"])?;
-        (string(pm, "type", PARAM)?, opt_string(pm, "fiatMethod", "paymentMethod.fiatMethod")?)
+        only(pm, "paymentMethod.", &["type", "fiatMethod", "amountUsd", "walletAddress", "inputTokenMint"])?;
+        (string(pm, "type", PARAM)?, pm)
     } else {
-        (string(body, "type", PARAM)?, None)
+        (string(body, "type", PARAM)?, &empty)
     };
+    let fiat = opt_string(pm, "fiatMethod", "paymentMethod.fiatMethod")?;
+    for solana_only in ["walletAddress", "inputTokenMint"] {
+        if pm.contains_key(solana_only) && kind != "solana" {
+            let param = format!("paymentMethod.{solana_only}");
+            return Err(ApiError::invalid(&param, format!("{param} is only for type solana")));
+        }
+    }
     if fiat.is_some() && kind != "fiat" {
         return Err(ApiError::invalid(
             "paymentMethod.fiatMethod",
@@ -264,7 +320,17 @@ pub fn payment_kind(body: &Map<String, Value>) -> Result<PaymentKind, ApiError> 
     match kind {
         "evm" => Ok(PaymentKind::Evm),
         "tron" => Ok(PaymentKind::Tron),
-        "solana" => Ok(PaymentKind::Solana),
+        "solana" => {
+            const WALLET: &str = "paymentMethod.walletAddress";
+            let wallet = solana_address(string(pm, "walletAddress", WALLET)?, WALLET)?;
+            let mint = opt_string(pm, "inputTokenMint", "paymentMethod.inputTokenMint")?
+                .map(|m| solana_address(m, "paymentMethod.inputTokenMint"))
+                .transpose()?;
+            Ok(PaymentKind::Solana {
+                wallet: ChainAddress::Solana(wallet),
+                mint: mint.map(ChainAddress::Solana),
+            })
+        }
         "fiat" => {
             let method = fiat
                 .map(|m| {
@@ -513,8 +579,7 @@ mod tests {
             parse(&request(evm(8453, 0x83, None)), &offered()).map(|n| n.destination.amount),
             Ok(None)
         );
-        let mut solana = evm(8453, 0x83, None);
-        solana["type"] = "solana".into();
+        let solana = json!({ "type": "solana", "address": WALLET, "tokenAddress": MINT });
         let mut zero_address = evm(8453, 0x83, None);
         zero_address["address"] = format!("{}", Address::ZERO).into();
         let mut calldata_without_refund = evm(8453, 0x83, Some("1"));
@@ -550,12 +615,78 @@ mod tests {
         );
     }
 
+    const WALLET: &str = "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU";
+    const MINT: &str = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v";
+
+    #[test]
+    fn a_solana_destination_is_a_base58_owner_and_an_offered_mint_without_chain_or_calldata() {
+        let mint = ChainAddress::Solana(solana_address(MINT, "m").expect("mint"));
+        let mut offered = offered();
+        offered.push(TokenRef {
+            chain_id: 501,
+            chain_name: "Solana".into(),
+            address: mint,
+            symbol: "USDC".into(),
+            decimals: 6,
+        });
+        let ok = parse(
+            &request(
+                json!({ "type": "solana", "address": WALLET, "tokenAddress": MINT, "amountUnits": "10.00" }),
+            ),
+            &offered,
+        )
+        .expect("valid");
+        assert_eq!(ok.destination.address.to_string(), WALLET);
+        assert_eq!((ok.destination.token.chain_id, ok.destination.token.address), (501, mint));
+        assert_eq!(ok.destination.amount, Some(U256::from(10_000_000u64)));
+        assert_eq!(ok.destination.calldata, None);
+        let with = |key: &str, value: Value| {
+            let mut d = json!({ "type": "solana", "address": WALLET, "tokenAddress": MINT });
+            d[key] = value;
+            d
+        };
+        let table = [
+            (with("chainId", 501.into()), "destination.chainId"),
+            (with("calldata", "0x12".into()), "destination.calldata"),
+            (with("address", "0x1234".into()), "destination.address"),
+            // Base58 but 31 bytes; and a character outside the alphabet (`0`).
+            (with("address", "1111111111111111111111111111111".into()), "destination.address"),
+            (with("address", "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAs0".into()), "destination.address"),
+            // A real mint the deployment does not offer.
+            (with("tokenAddress", WALLET.into()), "destination.tokenAddress"),
+            (with("amountUnits", "1.0000001".into()), "destination.amountUnits"),
+        ];
+        for (destination, want) in table {
+            assert_eq!(param(parse(&request(destination.clone()), &offered)), want, "{destination}");
+        }
+    }
+
     #[test]
     fn payment_methods_are_the_spec_types_and_fiat_rails() {
         let kind = |v: Value| payment_kind(&obj(v));
         assert_eq!(kind(json!({ "paymentMethod": { "type": "evm" } })), Ok(PaymentKind::Evm));
         assert_eq!(kind(json!({ "type": "tron" })), Ok(PaymentKind::Tron), "bare type");
-        assert_eq!(kind(json!({ "paymentMethod": { "type": "solana" } })), Ok(PaymentKind::Solana));
+        let wallet = ChainAddress::Solana(solana_address(WALLET, "w").expect("wallet"));
+        let mint = ChainAddress::Solana(solana_address(MINT, "m").expect("mint"));
+        assert_eq!(
+            kind(
+                json!({ "paymentMethod": { "type": "solana", "walletAddress": WALLET, "inputTokenMint": MINT } })
+            ),
+            Ok(PaymentKind::Solana { wallet, mint: Some(mint) })
+        );
+        assert_eq!(
+            param(kind(json!({ "paymentMethod": { "type": "solana" } }))),
+            "paymentMethod.walletAddress",
+            "the transaction is built for the payer's wallet"
+        );
+        assert_eq!(
+            param(kind(json!({ "paymentMethod": { "type": "solana", "walletAddress": "0xabc" } }))),
+            "paymentMethod.walletAddress"
+        );
+        assert_eq!(
+            param(kind(json!({ "paymentMethod": { "type": "evm", "walletAddress": WALLET } }))),
+            "paymentMethod.walletAddress"
+        );
         assert_eq!(kind(json!({ "paymentMethod": { "type": "fiat" } })), Ok(PaymentKind::Fiat(None)));
         assert_eq!(
             kind(json!({ "paymentMethod": { "type": "fiat", "fiatMethod": "apple_pay" } })),

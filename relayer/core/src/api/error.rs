@@ -121,6 +121,17 @@ impl ApiError {
         }
     }
 
+    /// 503 `api_error`: a chain the request needs does not answer; trying again may work.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            kind: "api_error",
+            code: "chain_unavailable",
+            message: message.into(),
+            param: None,
+        }
+    }
+
     /// 500 `api_error`; the cause is logged, not sent.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");

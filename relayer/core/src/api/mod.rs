@@ -30,7 +30,7 @@ use self::{
     json::{JsonObject, MAX_BODY_BYTES, only, opt_string},
 };
 use crate::{
-    engine::{Engine, EngineError},
+    engine::{Engine, EngineError, PaymentKind},
     metrics::HttpCounters,
 };
 
@@ -99,6 +99,27 @@ async fn no_route(req: Request) -> ApiError {
 
 /// Where and how to pay a session with Tron USDT: the receiver, its expiry, and a Trust Wallet link
 /// (SLIP-44 coin 195) for the routed token and `amount_usd` (default: the session's amount).
+/// The Solana chain, mint and amount in base units of a `solana` payment: the session's fixed amount, or
+/// `amountUsd` on an open-amount session (one USDC per USD).
+fn solana_amount(
+    state: &AppState,
+    session: &relayer_types::Session,
+    mint: Option<relayer_types::ChainAddress>,
+    amount_usd: Option<&str>,
+) -> Result<(u64, relayer_types::ChainAddress, relayer_types::U256), ApiError> {
+    let (chain_id, token) = state.engine.solana_token(mint).map_err(engine_error)?;
+    let amount = match (session.destination.amount, amount_usd) {
+        (Some(fixed), _) => fixed,
+        (None, Some(usd)) => relayer_types::parse_units(usd, token.decimals).map_err(|e| {
+            ApiError::invalid("paymentMethod.amountUsd", format!("paymentMethod.amountUsd {e}"))
+        })?,
+        (None, None) => {
+            return Err(ApiError::missing("paymentMethod.amountUsd"));
+        }
+    };
+    Ok((chain_id, token.address, amount))
+}
+
 fn tron_payment(
     state: &AppState,
     session: &relayer_types::Session,
@@ -252,6 +273,7 @@ async fn get_session(
         (status = 401, description = "Invalid credentials", body = error::ErrorResponse),
         (status = 404, description = "No such session", body = error::ErrorResponse),
         (status = 500, description = "Internal error (details only in the logs)", body = error::ErrorResponse),
+        (status = 503, description = "A chain the answer needs (e.g. for `solana.serializedTx`) does not answer; try again", body = error::ErrorResponse),
     )
 )]
 async fn set_payment_method(
@@ -264,10 +286,27 @@ async fn set_payment_method(
         client_route(&state, &headers, &id, &body, &["clientSecret", "paymentMethod", "type"])?;
     let kind = create::payment_kind(&body)?;
     let amount_usd = create::amount_usd(&body)?;
+    // Everything the Solana transaction needs is checked before the method is set: bad input changes
+    // nothing.
+    let solana = match kind {
+        PaymentKind::Solana { wallet, mint } => {
+            Some((wallet, solana_amount(&state, &session, mint, amount_usd.as_deref())?))
+        }
+        _ => None,
+    };
     let session = state.engine.set_payment_method(&session, kind).map_err(engine_error)?;
     let mut response = wire::SessionResponse::of(&session, full);
-    if kind == crate::engine::PaymentKind::Tron {
+    if kind == PaymentKind::Tron {
         response.tron = Some(tron_payment(&state, &session, amount_usd)?);
+    }
+    if let Some((wallet, (chain_id, token, amount))) = solana {
+        let chain = state.engine.chain(chain_id).map_err(engine_error)?;
+        let commitment = session.commitment_on(relayer_types::Family::Solana);
+        let tx = chain.payment_transaction(&commitment, wallet, token, amount).await.map_err(|e| {
+            tracing::warn!(session_id = %session.id, error = %e, "cannot build the Solana payment transaction");
+            ApiError::unavailable("the Solana transaction cannot be built right now; try again")
+        })?;
+        response.solana = Some(wire::SolanaPayment { serialized_tx: hex::encode(tx) });
     }
     Ok(Json(response))
 }

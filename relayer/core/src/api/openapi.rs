@@ -13,9 +13,10 @@ use utoipa::{
 use super::{
     error::{ErrorObject, ErrorResponse, ErrorType},
     wire::{
-        Delivery, DeliveryAttempt, DepositSource, Evm, FiatType, PaymentMethodEvm, PaymentMethodFiat,
-        PaymentMethodSolana, PaymentMethodTron, PaymentMethodView, SessionDestinationEvm, SessionDisplay,
-        SessionObject, SessionPublicInfo, SessionResponse, SessionView, SolanaType, TronType,
+        Delivery, DeliveryAttempt, DepositSource, DestinationView, Evm, FiatType, PaymentMethodEvm,
+        PaymentMethodFiat, PaymentMethodSolana, PaymentMethodTron, PaymentMethodView, SessionDestinationEvm,
+        SessionDestinationSolana, SessionDisplay, SessionObject, SessionPublicInfo, SessionResponse,
+        SessionView, SolanaPayment, SolanaType, TronType,
     },
 };
 
@@ -37,14 +38,15 @@ pub struct CreateSessionRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DestinationInput {
-    /// `evm` (`solana` is answered `unsupported_destination` until supported).
+    /// `evm`, or `solana` where a Solana chain is configured (else `unsupported_destination`).
     #[serde(rename = "type")]
     pub kind: String,
-    /// `^0x[0-9a-fA-F]{40}$`, EIP-55 when mixed case.
+    /// `evm`: `^0x[0-9a-fA-F]{40}$`, EIP-55 when mixed case. `solana`: base58 owner address,
+    /// `^[1-9A-HJ-NP-Za-km-z]{32,44}$`.
     pub address: String,
-    /// A configured chain.
-    pub chain_id: u64,
-    /// A configured token of that chain.
+    /// `evm` only (required there): a configured chain.
+    pub chain_id: Option<u64>,
+    /// A configured token of that chain (`solana`: the base58 USDC mint).
     pub token_address: String,
     /// Fixed amount in token units, at most the token's decimals; omitted: the payer chooses.
     pub amount_units: Option<String>,
@@ -90,11 +92,20 @@ pub struct SetPaymentMethodRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PaymentMethodInput {
-    /// `evm` (`tron`, `solana`, `stripe`, `fiat` answer `unsupported_payment_method` until supported).
+    /// `evm`, `tron` or `solana` where such a chain is configured (`stripe`, `fiat` answer
+    /// `unsupported_payment_method`).
     #[serde(rename = "type")]
     pub kind: String,
     /// For `fiat`: `interac`, `ach`, `sepa` or `apple_pay`.
     pub fiat_method: Option<String>,
+    /// For `solana` (required): the paying wallet, base58. The transaction is built for it, and the
+    /// session's Solana vault refunds to it.
+    pub wallet_address: Option<String>,
+    /// For `solana`: the base58 mint paid with (default: the deployment's USDC).
+    pub input_token_mint: Option<String>,
+    /// What the payer sends, in USD (at most 6 decimals); required for `solana` on an open-amount
+    /// session.
+    pub amount_usd: Option<String>,
 }
 
 /// `PUT /v1/sessions/{id}/check`.
@@ -126,7 +137,7 @@ impl Modify for BearerAuth {
     paths(super::create_session, super::get_session, super::set_payment_method, super::check_session),
     components(schemas(
         SessionResponse, SessionView, SessionObject, SessionPublicInfo, Evm, SessionDestinationEvm,
-        Delivery, SessionDisplay, PaymentMethodView, PaymentMethodEvm, PaymentMethodTron, PaymentMethodSolana,
+        DestinationView, SessionDestinationSolana, SolanaPayment, Delivery, SessionDisplay, PaymentMethodView, PaymentMethodEvm, PaymentMethodTron, PaymentMethodSolana,
         PaymentMethodFiat, TronType, SolanaType, FiatType, DepositSource, DeliveryAttempt, ErrorResponse, ErrorObject,
         ErrorType, CreateSessionRequest, DestinationInput, DisplayInput, PaymentOptionInput,
         SetPaymentMethodRequest, PaymentMethodInput, CheckRequest
@@ -154,6 +165,7 @@ mod tests {
             "Session",
             "SessionPublicInfo",
             "SessionDestinationEvm",
+            "SessionDestinationSolana",
             "PaymentMethodEvm",
             "PaymentMethodTron",
             "PaymentMethodSolana",

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use relayer_types::{
-    FiatMethod, PaymentMethod, Session, SessionStatus, Source, WorkRecord, WorkState, format_units,
+    Family, FiatMethod, PaymentMethod, Session, SessionStatus, Source, WorkRecord, WorkState, format_units,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -21,6 +21,18 @@ pub struct SessionResponse {
     /// After choosing `tron`: where and how to pay.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tron: Option<TronPayment>,
+    /// After choosing `solana`: the transaction for the wallet to sign and send.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub solana: Option<SolanaPayment>,
+}
+
+/// The chain-specific fields of a `solana` payment method.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SolanaPayment {
+    /// Hex of an unsigned, serialized transaction for the wallet to sign and submit: it creates the
+    /// session vault's token account if missing, then `transferChecked`s the amount into it.
+    pub serialized_tx: String,
 }
 
 /// The chain-specific fields of a `tron` payment method.
@@ -73,7 +85,7 @@ pub struct SessionObject {
     #[schema(schema_with = status_schema)]
     pub status: SessionStatus,
     /// Where funds go.
-    pub destination: SessionDestinationEvm,
+    pub destination: DestinationView,
     /// Checkout page settings.
     pub display: SessionDisplay,
     /// How the payer pays; null until set.
@@ -100,7 +112,7 @@ pub struct SessionPublicInfo {
     #[schema(schema_with = status_schema)]
     pub status: SessionStatus,
     /// Where funds go.
-    pub destination: SessionDestinationEvm,
+    pub destination: DestinationView,
     /// Checkout page settings.
     pub display: SessionDisplay,
     /// How the payer pays; null until set.
@@ -143,6 +155,38 @@ pub struct SessionDestinationEvm {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calldata: Option<String>,
     /// Set once funds are delivered (or refunded, for `bounced`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
+}
+
+/// Where the session delivers: one of the spec's destination objects, told apart by `type`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum DestinationView {
+    /// `evm`.
+    Evm(SessionDestinationEvm),
+    /// `solana`.
+    Solana(SessionDestinationSolana),
+}
+
+/// A Solana destination (spec: `SessionDestinationSolana`): the mint as `tokenAddress`, no `chainId`,
+/// `chainName` or `calldata`; `delivery.txHash` is a transaction signature.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionDestinationSolana {
+    /// Always `solana`.
+    #[serde(rename = "type")]
+    pub kind: SolanaType,
+    /// Base58 owner address.
+    pub address: String,
+    /// Base58 mint.
+    pub token_address: String,
+    /// Token symbol.
+    pub token_symbol: String,
+    /// Fixed amount in token units, e.g. "10.00".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_units: Option<String>,
+    /// Set once funds are delivered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery: Option<Delivery>,
 }
@@ -340,23 +384,35 @@ impl From<&WorkRecord> for DeliveryAttempt {
     }
 }
 
-fn destination(s: &Session) -> SessionDestinationEvm {
+fn destination(s: &Session) -> DestinationView {
     let d = &s.destination;
     let t = &d.token;
-    SessionDestinationEvm {
+    let amount_units = d.amount.map(|a| format_units(a, t.decimals));
+    let delivery = d.delivery.as_ref().map(|x| Delivery {
+        tx_hash: x.tx_hash.to_string(),
+        received_units: format_units(x.received, t.decimals),
+    });
+    if d.address.family() == Family::Solana {
+        return DestinationView::Solana(SessionDestinationSolana {
+            kind: SolanaType::Solana,
+            address: d.address.to_string(),
+            token_address: t.address.to_string(),
+            token_symbol: t.symbol.clone(),
+            amount_units,
+            delivery,
+        });
+    }
+    DestinationView::Evm(SessionDestinationEvm {
         kind: Evm::Evm,
         address: d.address.to_string(),
         chain_id: t.chain_id,
         chain_name: t.chain_name.clone(),
         token_address: t.address.to_string(),
         token_symbol: t.symbol.clone(),
-        amount_units: d.amount.map(|a| format_units(a, t.decimals)),
+        amount_units,
         calldata: d.calldata.as_ref().map(ToString::to_string),
-        delivery: d.delivery.as_ref().map(|x| Delivery {
-            tx_hash: x.tx_hash.to_string(),
-            received_units: format_units(x.received, t.decimals),
-        }),
-    }
+        delivery,
+    })
 }
 
 fn source(src: &Source) -> DepositSource {
@@ -389,11 +445,13 @@ fn payment_method(s: &Session) -> Option<PaymentMethodView> {
                 source: src.as_ref().map(source),
             })
         }
-        PaymentMethod::Solana { source: src, created_at } => PaymentMethodView::Solana(PaymentMethodSolana {
-            kind: SolanaType::Solana,
-            created_at: *created_at,
-            source: src.as_ref().map(source),
-        }),
+        PaymentMethod::Solana { source: src, created_at, .. } => {
+            PaymentMethodView::Solana(PaymentMethodSolana {
+                kind: SolanaType::Solana,
+                created_at: *created_at,
+                source: src.as_ref().map(source),
+            })
+        }
         PaymentMethod::Fiat { fiat_method, created_at } => PaymentMethodView::Fiat(PaymentMethodFiat {
             kind: FiatType::Fiat,
             fiat_method: *fiat_method,
@@ -441,6 +499,6 @@ impl SessionView {
 impl SessionResponse {
     /// `{"session": ...}` for `s`.
     pub fn of(s: &Session, full: bool) -> Self {
-        Self { session: SessionView::of(s, full), tron: None }
+        Self { session: SessionView::of(s, full), tron: None, solana: None }
     }
 }
