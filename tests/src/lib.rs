@@ -3,6 +3,7 @@
 //! binary for crash tests) spoken to over real HTTP.
 
 pub mod chaos;
+pub mod solana;
 
 use std::{path::PathBuf, time::Duration};
 
@@ -611,4 +612,25 @@ impl Chains {
         }
         Ok((params, key, signer))
     }
+}
+
+/// Validates `answer` against the document's schema for `method path` at the answer's status.
+pub fn conforms(doc: &Value, method: &str, path: &str, answer: &Answer) -> eyre::Result<()> {
+    let status = answer.status.to_string();
+    let schema = &doc["paths"][path][method]["responses"][&status]["content"]["application/json"]["schema"];
+    eyre::ensure!(
+        !schema.is_null(),
+        "the document declares no {status} for {method} {path}: {}",
+        answer.body
+    );
+    let root = json!({ "components": doc["components"], "allOf": [schema] });
+    let validator = jsonschema::draft202012::new(&root).map_err(|e| eyre::eyre!("schema: {e}"))?;
+    let errors: Vec<String> =
+        validator.iter_errors(&answer.body).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    eyre::ensure!(
+        errors.is_empty(),
+        "{method} {path} {status} does not match the document: {errors:?}\n{}",
+        answer.body
+    );
+    Ok(())
 }

@@ -3,32 +3,11 @@
 //! declares for that route and status. The document is generated from the handlers' own types, so this
 //! fails the moment the two drift apart.
 
-use e2e::{API_KEY, Answer, Api, Auth, Chain, DEST, Relayer, Settings, session_body, usdc};
+use e2e::{API_KEY, Api, Auth, Chain, DEST, Relayer, Settings, conforms, session_body, usdc};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 type Result = eyre::Result<()>;
-
-/// Validates `answer` against the document's schema for `method path` at the answer's status.
-fn conforms(doc: &Value, method: &str, path: &str, answer: &Answer) -> Result {
-    let status = answer.status.to_string();
-    let schema = &doc["paths"][path][method]["responses"][&status]["content"]["application/json"]["schema"];
-    eyre::ensure!(
-        !schema.is_null(),
-        "the document declares no {status} for {method} {path}: {}",
-        answer.body
-    );
-    let root = json!({ "components": doc["components"], "allOf": [schema] });
-    let validator = jsonschema::draft202012::new(&root).map_err(|e| eyre::eyre!("schema: {e}"))?;
-    let errors: Vec<String> =
-        validator.iter_errors(&answer.body).map(|e| format!("{e} at {}", e.instance_path())).collect();
-    eyre::ensure!(
-        errors.is_empty(),
-        "{method} {path} {status} does not match the document: {errors:?}\n{}",
-        answer.body
-    );
-    Ok(())
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_route_answers_as_the_served_document_says() -> Result {

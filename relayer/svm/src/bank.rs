@@ -1,0 +1,380 @@
+//! An in-process Solana cluster for the devnet and tests: solana-program-test's bank with the
+//! deposit-vault program (native) and the real SPL Token and Associated Token Account programs, a USDC
+//! mint, and the small ledger a validator's RPC would keep (which transactions touched which account,
+//! with their token balances and inner instructions), so it answers the same [`SvmClient`] questions as a
+//! JSON-RPC node. A clock task keeps the bank's unix time at the wall clock, so session expiry means the
+//! same on both sides.
+//!
+//! One difference from a cluster matters to callers: program-test's blockhashes expire about a second
+//! after they are issued (see [`LocalBank::height`]), not after a minute or so. Whoever signs a
+//! transaction for this bank must do so right after fetching its blockhash.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use anchor_spl::{associated_token, token::spl_token};
+use relayer_chain::BoxFuture;
+use solana_program_test::{ProgramTest, ProgramTestContext, processor};
+use solana_sdk::{
+    account::Account,
+    clock::Clock,
+    hash::Hash,
+    program_pack::Pack,
+    pubkey::Pubkey,
+    rent::Rent,
+    signature::{Keypair, Signature},
+    signer::Signer,
+    transaction::{Transaction, VersionedTransaction},
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    client::{
+        AccountView, ClientError, InnerInstruction, SendError, SignatureInfo, Simulation, SvmClient,
+        TokenBalance, TxFailure, TxStatus, TxView,
+    },
+    tx,
+};
+
+/// Decimals of the bank's USDC.
+pub const USDC_DECIMALS: u8 = 6;
+
+/// How often the bank's clock task sets its unix time to the wall clock's.
+pub const CLOCK_EVERY: Duration = Duration::from_millis(400);
+
+#[derive(Default)]
+struct Ledger {
+    transactions: Vec<TxView>,
+    by_signature: HashMap<Signature, usize>,
+    by_account: HashMap<Pubkey, Vec<usize>>,
+}
+
+/// The in-process cluster.
+pub struct LocalBank {
+    ctx: tokio::sync::Mutex<ProgramTestContext>,
+    ledger: Mutex<Ledger>,
+    usdc: Pubkey,
+    mint_authority: Keypair,
+    /// Funds new accounts (program-test's genesis payer).
+    faucet: Keypair,
+    cancel: CancellationToken,
+    started: std::time::Instant,
+    height_every: Duration,
+}
+
+fn err(e: impl std::fmt::Display) -> ClientError {
+    ClientError(e.to_string())
+}
+
+impl LocalBank {
+    /// Starts the bank with the program, creates the USDC mint, and starts the clock task (stopped with
+    /// [`LocalBank::stop`] or when the bank is dropped).
+    pub async fn start() -> Result<Arc<Self>, ClientError> {
+        let mut test =
+            ProgramTest::new("deposit_vault", deposit_vault::ID, processor!(deposit_vault::native::process));
+        test.prefer_bpf(false);
+        let mint = Keypair::new();
+        let mint_authority = Keypair::new();
+        let mut data = vec![0; spl_token::state::Mint::LEN];
+        spl_token::state::Mint {
+            mint_authority: Some(mint_authority.pubkey()).into(),
+            supply: 0,
+            decimals: USDC_DECIMALS,
+            is_initialized: true,
+            freeze_authority: None.into(),
+        }
+        .pack_into_slice(&mut data);
+        let lamports = Rent::default().minimum_balance(data.len());
+        test.add_account(
+            mint.pubkey(),
+            Account { lamports, data, owner: spl_token::ID, ..Account::default() },
+        );
+        let ctx = test.start_with_context().await;
+        let genesis = ctx.genesis_config();
+        let slot_time =
+            genesis.poh_config.target_tick_duration * u32::try_from(genesis.ticks_per_slot).unwrap_or(64);
+        let faucet = ctx.payer.insecure_clone();
+        let bank = Arc::new(Self {
+            ctx: tokio::sync::Mutex::new(ctx),
+            ledger: Mutex::default(),
+            usdc: mint.pubkey(),
+            mint_authority,
+            faucet,
+            cancel: CancellationToken::new(),
+            started: std::time::Instant::now(),
+            height_every: slot_time * 2,
+        });
+        bank.tick().await?;
+        tokio::spawn(Arc::clone(&bank).run_clock());
+        Ok(bank)
+    }
+
+    /// Stops the clock task.
+    pub fn stop(&self) {
+        self.cancel.cancel();
+    }
+
+    /// The USDC mint.
+    pub const fn usdc(&self) -> Pubkey {
+        self.usdc
+    }
+
+    async fn run_clock(self: Arc<Self>) {
+        loop {
+            tokio::select! {
+                () = self.cancel.cancelled() => return,
+                () = tokio::time::sleep(CLOCK_EVERY) => {}
+            }
+            if let Err(error) = self.tick().await {
+                tracing::warn!(%error, "local bank: cannot advance the clock");
+            }
+        }
+    }
+
+    /// Keeps the bank's unix time at the wall clock's.
+    async fn tick(&self) -> Result<(), ClientError> {
+        let ctx = self.ctx.lock().await;
+        let mut clock: Clock = ctx.banks_client.get_sysvar().await.map_err(err)?;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        clock.unix_timestamp = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        ctx.set_sysvar(&clock);
+        Ok(())
+    }
+
+    /// The slot and block height this bank reports. Program-test records a new blockhash every 6.4 ms
+    /// of its own (100 µs ticks, 64 per slot) in a bank that never leaves its slot, and a blockhash
+    /// expires after 150 newer ones, so a transaction must land within about a second of fetching its
+    /// blockhash. Heights are counted here at half that pace: a transaction reported expired (its
+    /// `lastValidBlockHeight` passed) can certainly no longer land.
+    fn height(&self) -> u64 {
+        let elapsed = self.started.elapsed().as_micros();
+        1 + u64::try_from(elapsed / self.height_every.as_micros().max(1)).unwrap_or(u64::MAX)
+    }
+
+    /// Gives `owner` `sol` lamports and `usdc` base units of USDC (in its associated token account).
+    pub async fn fund(&self, owner: &Pubkey, lamports: u64, usdc: u64) -> Result<(), ClientError> {
+        let mut ixs = vec![
+            anchor_lang::solana_program::system_instruction::transfer(&self.faucet.pubkey(), owner, lamports),
+            associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+                &self.faucet.pubkey(),
+                owner,
+                &self.usdc,
+                &spl_token::ID,
+            ),
+        ];
+        if usdc > 0 {
+            ixs.push(
+                spl_token::instruction::mint_to(
+                    &spl_token::ID,
+                    &self.usdc,
+                    &associated_token::get_associated_token_address(owner, &self.usdc),
+                    &self.mint_authority.pubkey(),
+                    &[],
+                    usdc,
+                )
+                .map_err(err)?,
+            );
+        }
+        let blockhash = self.latest_blockhash().await?.0;
+        let signers: &[&Keypair] =
+            if usdc > 0 { &[&self.faucet, &self.mint_authority] } else { &[&self.faucet] };
+        let tx = Transaction::new_signed_with_payer(&ixs, Some(&self.faucet.pubkey()), signers, blockhash);
+        self.send(tx::serialize(&tx)).await.map_err(err)?;
+        Ok(())
+    }
+
+    /// `owner`'s USDC balance (0 without an account).
+    pub async fn usdc_balance(&self, owner: &Pubkey) -> Result<u64, ClientError> {
+        let ata = associated_token::get_associated_token_address(owner, &self.usdc);
+        self.token_balance(&ata).await
+    }
+
+    /// The balance of the token account `account` (0 when it does not exist).
+    pub async fn token_balance(&self, account: &Pubkey) -> Result<u64, ClientError> {
+        let accounts = self.accounts(vec![*account]).await?;
+        Ok(accounts.into_iter().flatten().next().and_then(|a| tx::token_account(&a.data)).map_or(0, |t| t.2))
+    }
+
+    /// A sysvar of the bank (e.g. its `Clock`).
+    pub async fn sysvar<T: solana_sdk::sysvar::SysvarSerialize>(&self) -> Result<T, ClientError> {
+        self.ctx.lock().await.banks_client.get_sysvar().await.map_err(err)
+    }
+
+    /// Lamports of `account`.
+    pub async fn lamports(&self, account: &Pubkey) -> Result<u64, ClientError> {
+        let ctx = self.ctx.lock().await;
+        ctx.banks_client.get_balance(*account).await.map_err(err)
+    }
+
+    async fn token_balances(
+        ctx: &ProgramTestContext,
+        keys: &[Pubkey],
+    ) -> Result<Vec<TokenBalance>, ClientError> {
+        let mut out = vec![];
+        for (account_index, key) in keys.iter().enumerate() {
+            let Some(account) = ctx.banks_client.get_account(*key).await.map_err(err)? else { continue };
+            if account.owner != spl_token::ID {
+                continue;
+            }
+            if let Some((mint, owner, amount)) = tx::token_account(&account.data) {
+                out.push(TokenBalance { account_index, mint, owner, amount });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Processes `raw` as a validator would: preflight, execute, and record what RPC would answer about
+    /// it later. One transaction at a time, so the recorded balances are exactly its own.
+    async fn process(&self, raw: Vec<u8>) -> Result<Signature, SendError> {
+        let transaction = tx::deserialize(&raw).map_err(|e| SendError::Transport(err(e)))?;
+        let signature = transaction.signatures[0];
+        let ctx = self.ctx.lock().await;
+        let keys = transaction.message.account_keys.clone();
+        let sim = ctx.banks_client.simulate_transaction(transaction.clone()).await.map_err(err)?;
+        if let Some(Err(e)) = sim.result {
+            return Err(SendError::Preflight(tx::failure(&e)));
+        }
+        let inner_instructions = sim
+            .simulation_details
+            .and_then(|d| d.inner_instructions)
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .flat_map(|(outer, list)| {
+                let keys = &keys;
+                list.into_iter().map(move |inner| InnerInstruction {
+                    outer,
+                    program: keys[inner.instruction.program_id_index as usize],
+                    data: inner.instruction.data,
+                })
+            })
+            .collect();
+        let pre_token_balances = Self::token_balances(&ctx, &keys).await?;
+        let result = ctx.banks_client.process_transaction(VersionedTransaction::from(transaction)).await;
+        let failed = match result {
+            Ok(()) => false,
+            Err(solana_program_test::BanksClientError::TransactionError(_)) => true,
+            Err(e) => return Err(SendError::Transport(err(e))),
+        };
+        let post_token_balances = Self::token_balances(&ctx, &keys).await?;
+        let slot = self.height();
+        drop(ctx);
+        let view = TxView {
+            signature,
+            slot,
+            failed,
+            account_keys: keys.clone(),
+            pre_token_balances,
+            post_token_balances,
+            inner_instructions,
+        };
+        let mut ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
+        let index = ledger.transactions.len();
+        ledger.transactions.push(view);
+        ledger.by_signature.insert(signature, index);
+        for key in keys {
+            ledger.by_account.entry(key).or_default().push(index);
+        }
+        Ok(signature)
+    }
+}
+
+impl Drop for LocalBank {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+impl SvmClient for LocalBank {
+    fn latest_blockhash(&self) -> BoxFuture<'_, Result<(Hash, u64), ClientError>> {
+        Box::pin(async move {
+            let ctx = self.ctx.lock().await;
+            let hash = ctx.banks_client.get_latest_blockhash().await.map_err(err)?;
+            // As on a real cluster: 150 blocks of validity (the bank keeps a blockhash for 150 slots).
+            Ok((hash, self.height() + 150))
+        })
+    }
+
+    fn block_height(&self) -> BoxFuture<'_, Result<u64, ClientError>> {
+        Box::pin(async move { Ok(self.height()) })
+    }
+
+    fn slot(&self) -> BoxFuture<'_, Result<u64, ClientError>> {
+        Box::pin(async move { Ok(self.height()) })
+    }
+
+    fn send(&self, raw: Vec<u8>) -> BoxFuture<'_, Result<Signature, SendError>> {
+        Box::pin(self.process(raw))
+    }
+
+    fn simulate(&self, raw: Vec<u8>) -> BoxFuture<'_, Result<Simulation, ClientError>> {
+        Box::pin(async move {
+            let transaction = tx::deserialize(&raw).map_err(err)?;
+            let ctx = self.ctx.lock().await;
+            let sim = ctx.banks_client.simulate_transaction(transaction).await.map_err(err)?;
+            let failure = match sim.result {
+                Some(Err(e)) => Some(tx::failure(&e)),
+                Some(Ok(())) => None,
+                None => Some(TxFailure::Other("no simulation result".into())),
+            };
+            Ok(Simulation { failure, units: sim.simulation_details.map_or(0, |d| d.units_consumed) })
+        })
+    }
+
+    fn statuses(
+        &self,
+        signatures: Vec<Signature>,
+    ) -> BoxFuture<'_, Result<Vec<Option<TxStatus>>, ClientError>> {
+        Box::pin(async move {
+            let ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
+            Ok(signatures
+                .iter()
+                .map(|s| {
+                    let view = &ledger.transactions[*ledger.by_signature.get(s)?];
+                    Some(TxStatus { slot: view.slot, failed: view.failed, finalized: true })
+                })
+                .collect())
+        })
+    }
+
+    fn accounts(&self, keys: Vec<Pubkey>) -> BoxFuture<'_, Result<Vec<Option<AccountView>>, ClientError>> {
+        Box::pin(async move {
+            let ctx = self.ctx.lock().await;
+            let mut out = Vec::with_capacity(keys.len());
+            for key in keys {
+                let account = ctx.banks_client.get_account(key).await.map_err(err)?;
+                out.push(account.map(|a| AccountView { lamports: a.lamports, owner: a.owner, data: a.data }));
+            }
+            Ok(out)
+        })
+    }
+
+    fn signatures_for(
+        &self,
+        address: Pubkey,
+        until: Option<Signature>,
+    ) -> BoxFuture<'_, Result<Vec<SignatureInfo>, ClientError>> {
+        Box::pin(async move {
+            let ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut out = vec![];
+            for index in ledger.by_account.get(&address).into_iter().flatten().rev() {
+                let view = &ledger.transactions[*index];
+                if Some(view.signature) == until {
+                    break;
+                }
+                out.push(SignatureInfo { signature: view.signature, slot: view.slot, failed: view.failed });
+            }
+            Ok(out)
+        })
+    }
+
+    fn transaction(&self, signature: Signature) -> BoxFuture<'_, Result<Option<TxView>, ClientError>> {
+        Box::pin(async move {
+            let ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
+            Ok(ledger.by_signature.get(&signature).map(|i| ledger.transactions[*i].clone()))
+        })
+    }
+}

@@ -1,0 +1,158 @@
+//! What the relayer asks of a Solana cluster, behind one trait: the handful of JSON-RPC methods it uses
+//! (`getLatestBlockhash`, `getBlockHeight`, `sendTransaction`, `simulateTransaction`,
+//! `getSignatureStatuses`, `getMultipleAccounts`, `getSignaturesForAddress`, `getTransaction`), with
+//! answers already decoded into the few fields it reads. Two transports implement it: [`crate::bank`]
+//! (in-process, over solana-program-test's bank, for the devnet and tests) and a JSON-RPC client for
+//! real clusters. Building and parsing transactions ([`crate::tx`]) is shared, so the transports differ
+//! only in how bytes travel.
+
+use relayer_chain::BoxFuture;
+use solana_sdk::{hash::Hash, pubkey::Pubkey, signature::Signature};
+
+/// A transport failure (the cluster did not answer, or answered something unreadable): worth retrying.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("solana client: {0}")]
+pub struct ClientError(pub String);
+
+/// Why a simulated (or preflighted) transaction would fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxFailure {
+    /// A program returned this custom error code (Anchor: 6000+ ours, 2000–3999 its constraints).
+    Custom(u32),
+    /// Anything else, as the cluster described it.
+    Other(String),
+}
+
+/// A simulation's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Simulation {
+    /// `None` when it would succeed.
+    pub failure: Option<TxFailure>,
+    /// Compute units consumed.
+    pub units: u64,
+}
+
+/// Where a sent transaction stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxStatus {
+    /// Slot it landed in.
+    pub slot: u64,
+    /// It landed but failed (fees paid, nothing else changed).
+    pub failed: bool,
+    /// The cluster finalized it.
+    pub finalized: bool,
+}
+
+/// An account's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountView {
+    /// Lamports held.
+    pub lamports: u64,
+    /// Owning program.
+    pub owner: Pubkey,
+    /// Data.
+    pub data: Vec<u8>,
+}
+
+/// One entry of `getSignaturesForAddress` (newest first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureInfo {
+    /// The transaction.
+    pub signature: Signature,
+    /// Its slot.
+    pub slot: u64,
+    /// It failed.
+    pub failed: bool,
+}
+
+/// A token account's balance before or after a transaction (`preTokenBalances` / `postTokenBalances`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenBalance {
+    /// Index into the transaction's account keys.
+    pub account_index: usize,
+    /// Mint.
+    pub mint: Pubkey,
+    /// Owner of the token account.
+    pub owner: Pubkey,
+    /// Base units.
+    pub amount: u64,
+}
+
+/// An instruction a program invoked inside a transaction (`innerInstructions`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InnerInstruction {
+    /// Index of the top-level instruction it ran under.
+    pub outer: usize,
+    /// The program invoked.
+    pub program: Pubkey,
+    /// Its data.
+    pub data: Vec<u8>,
+}
+
+/// A finalized transaction with what the relayer reads of its metadata (`getTransaction`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxView {
+    /// Its signature (the first).
+    pub signature: Signature,
+    /// Slot.
+    pub slot: u64,
+    /// It failed.
+    pub failed: bool,
+    /// Account keys, in message order (the fee payer first).
+    pub account_keys: Vec<Pubkey>,
+    /// Token balances before.
+    pub pre_token_balances: Vec<TokenBalance>,
+    /// Token balances after.
+    pub post_token_balances: Vec<TokenBalance>,
+    /// Inner instructions.
+    pub inner_instructions: Vec<InnerInstruction>,
+}
+
+/// A Solana cluster as the relayer uses it. Reads are at `finalized` commitment: what a watcher reports
+/// can never be rolled back.
+pub trait SvmClient: Send + Sync {
+    /// A recent blockhash and the last block height at which a transaction using it can land.
+    fn latest_blockhash(&self) -> BoxFuture<'_, Result<(Hash, u64), ClientError>>;
+
+    /// The current block height.
+    fn block_height(&self) -> BoxFuture<'_, Result<u64, ClientError>>;
+
+    /// The current slot.
+    fn slot(&self) -> BoxFuture<'_, Result<u64, ClientError>>;
+
+    /// Sends a signed, serialized transaction (after a preflight simulation, as `sendTransaction` does).
+    fn send(&self, raw: Vec<u8>) -> BoxFuture<'_, Result<Signature, SendError>>;
+
+    /// Simulates a signed, serialized transaction.
+    fn simulate(&self, raw: Vec<u8>) -> BoxFuture<'_, Result<Simulation, ClientError>>;
+
+    /// Where each of `signatures` stands (`None`: unknown to the cluster).
+    fn statuses(
+        &self,
+        signatures: Vec<Signature>,
+    ) -> BoxFuture<'_, Result<Vec<Option<TxStatus>>, ClientError>>;
+
+    /// The accounts at `keys` (`None`: no such account).
+    fn accounts(&self, keys: Vec<Pubkey>) -> BoxFuture<'_, Result<Vec<Option<AccountView>>, ClientError>>;
+
+    /// Finalized transactions that touched `address`, newest first, down to (not including) `until`.
+    fn signatures_for(
+        &self,
+        address: Pubkey,
+        until: Option<Signature>,
+    ) -> BoxFuture<'_, Result<Vec<SignatureInfo>, ClientError>>;
+
+    /// A finalized transaction.
+    fn transaction(&self, signature: Signature) -> BoxFuture<'_, Result<Option<TxView>, ClientError>>;
+}
+
+/// Why `send` failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The preflight simulation failed: the transaction was not sent.
+    #[error("preflight failed: {0:?}")]
+    Preflight(TxFailure),
+    /// The transport failed; the transaction may or may not have reached the cluster.
+    #[error(transparent)]
+    Transport(#[from] ClientError),
+}

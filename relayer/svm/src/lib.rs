@@ -1,0 +1,16 @@
+//! The Solana family of the relayer, on the chain-family seam (`relayer-chain`): deposit vaults of the
+//! `deposit_vault` program as receivers, a polling watcher, and an executor with persist-before-send.
+//! Transactions are built and parsed once ([`tx`]); the cluster is reached through [`client::SvmClient`],
+//! implemented in process over solana-program-test's bank (`bank`, feature `local-bank`, for the devnet
+//! and tests).
+
+#[cfg(feature = "local-bank")]
+pub mod bank;
+pub mod chain;
+pub mod client;
+pub mod tx;
+
+#[cfg(feature = "local-bank")]
+pub use bank::LocalBank;
+pub use chain::{SvmChain, SvmConfig, tx_id};
+pub use client::SvmClient;

@@ -1,0 +1,320 @@
+//! The deposit-vault program's transactions, built and read in one place for every transport: the payer's
+//! deposit (`serializedTx`), the relayer's `settle` and `refund`, and what a finalized transaction says
+//! about a vault (deposits in, `Settled` / `Refunded` events out).
+
+use anchor_lang::{AnchorDeserialize, Discriminator};
+use anchor_spl::{
+    associated_token::{get_associated_token_address, spl_associated_token_account},
+    token::spl_token,
+};
+use deposit_vault::{DepositParams, Refunded, Settled, VaultEvent, u64_word};
+use relayer_types::Commitment;
+use solana_sdk::{
+    hash::Hash,
+    instruction::{Instruction, InstructionError},
+    message::Message,
+    program_pack::Pack,
+    pubkey::Pubkey,
+    signature::{Keypair, Signature},
+    signer::Signer,
+    transaction::{Transaction, TransactionError},
+};
+
+use crate::client::{TxFailure, TxView};
+
+/// The program's params for a session's commitment (same fields, same order, same words).
+pub fn params(c: &Commitment) -> DepositParams {
+    DepositParams {
+        session_id: c.session_id.0,
+        to_chain_id: u64_word(c.to_chain_id),
+        to_token: c.to_token.0,
+        to_address: c.to_address.0,
+        amount: c.amount.to_be_bytes::<32>(),
+        final_call: c.final_call.to_vec(),
+        refund_address: c.refund_address.0,
+        expires_at: c.expires_at,
+    }
+}
+
+/// The session's vault PDA.
+pub fn vault(c: &Commitment) -> Pubkey {
+    params(c).vault().0
+}
+
+/// The deposit address of `mint`: the vault's associated token account.
+pub fn vault_token(c: &Commitment, mint: &Pubkey) -> Pubkey {
+    get_associated_token_address(&vault(c), mint)
+}
+
+/// The payer's deposit, unsigned: create the vault's token account if missing (paid by the payer, who
+/// gets the rent back when the vault empties: the vault commits to the payer as refund address), then
+/// `transferChecked` from the payer's associated token account.
+pub fn payment_transaction(
+    payer: &Pubkey,
+    vault: &Pubkey,
+    mint: &Pubkey,
+    decimals: u8,
+    amount: u64,
+    blockhash: Hash,
+) -> Result<Transaction, String> {
+    let create = spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+        payer,
+        vault,
+        mint,
+        &spl_token::ID,
+    );
+    let transfer = spl_token::instruction::transfer_checked(
+        &spl_token::ID,
+        &get_associated_token_address(payer, mint),
+        mint,
+        &get_associated_token_address(vault, mint),
+        payer,
+        &[],
+        amount,
+        decimals,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Transaction::new_unsigned(Message::new_with_blockhash(&[create, transfer], Some(payer), &blockhash)))
+}
+
+/// `settle(params)`: the vault's `mint` balance to the committed recipient, the vault account's rent to the
+/// committed refund address; `payer` pays the fee.
+pub fn settle(payer: Pubkey, params: &DepositParams, mint: Pubkey) -> Instruction {
+    let recipient = Pubkey::new_from_array(params.to_address);
+    let rent_to = Pubkey::new_from_array(params.refund_address);
+    deposit_vault::ix::settle(payer, params, mint, recipient, rent_to)
+}
+
+/// `refund(params)`: the vault's `mint` balance to the committed refund address.
+pub fn refund(payer: Pubkey, params: &DepositParams, mint: Pubkey) -> Instruction {
+    deposit_vault::ix::refund(payer, params, mint, Pubkey::new_from_array(params.refund_address))
+}
+
+/// `instructions` signed by `signer` (the fee payer): its signature and wire bytes.
+pub fn signed(instructions: &[Instruction], signer: &Keypair, blockhash: Hash) -> (Signature, Vec<u8>) {
+    let tx = Transaction::new_signed_with_payer(instructions, Some(&signer.pubkey()), &[signer], blockhash);
+    (tx.signatures[0], serialize(&tx))
+}
+
+/// A transaction's wire bytes.
+pub fn serialize(tx: &Transaction) -> Vec<u8> {
+    // A `Transaction` always serializes; the error type is bincode's generic one.
+    bincode::serialize(tx).unwrap_or_default()
+}
+
+/// A transaction from its wire bytes.
+pub fn deserialize(raw: &[u8]) -> Result<Transaction, String> {
+    bincode::deserialize(raw).map_err(|e| format!("not a serialized transaction: {e}"))
+}
+
+/// An SPL token account's mint, owner and amount.
+pub fn token_account(data: &[u8]) -> Option<(Pubkey, Pubkey, u64)> {
+    let account = spl_token::state::Account::unpack(data).ok()?;
+    Some((account.mint, account.owner, account.amount))
+}
+
+/// How a transaction error reads to the executor.
+pub fn failure(error: &TransactionError) -> TxFailure {
+    match error {
+        TransactionError::InstructionError(_, InstructionError::Custom(code)) => TxFailure::Custom(*code),
+        other => TxFailure::Other(other.to_string()),
+    }
+}
+
+/// Something the program reported about a vault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VaultMove {
+    /// Delivered to the Solana recipient.
+    Settled(VaultEvent),
+    /// Returned to the refund address.
+    Refunded(VaultEvent),
+}
+
+impl VaultMove {
+    /// The event's fields.
+    pub const fn event(&self) -> &VaultEvent {
+        match self {
+            Self::Settled(e) | Self::Refunded(e) => e,
+        }
+    }
+}
+
+/// The program's events in `tx` (self-invocations carrying `EVENT_IX_TAG ‖ discriminator ‖ borsh`), each
+/// with its position among the transaction's inner instructions.
+pub fn vault_moves(tx: &TxView) -> Vec<(usize, VaultMove)> {
+    let mut out = vec![];
+    for (index, inner) in tx.inner_instructions.iter().enumerate() {
+        let Some(body) = (inner.program == deposit_vault::ID)
+            .then(|| inner.data.strip_prefix(anchor_lang::event::EVENT_IX_TAG_LE))
+            .flatten()
+        else {
+            continue;
+        };
+        let decoded = if let Some(mut rest) = body.strip_prefix(Settled::DISCRIMINATOR) {
+            Settled::deserialize(&mut rest).ok().map(|s| VaultMove::Settled(s.event))
+        } else if let Some(mut rest) = body.strip_prefix(Refunded::DISCRIMINATOR) {
+            Refunded::deserialize(&mut rest).ok().map(|r| VaultMove::Refunded(r.event))
+        } else {
+            None
+        };
+        if let Some(event) = decoded {
+            out.push((index, event));
+        }
+    }
+    out
+}
+
+/// A transfer into `account` found in `tx`'s token balances: who paid (the owner whose balance of the
+/// same mint fell most; the fee payer if none), the mint, the amount, and the account's index (unique
+/// within the transaction).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inflow {
+    /// The paying owner.
+    pub from: Pubkey,
+    /// Mint.
+    pub mint: Pubkey,
+    /// Base units in.
+    pub amount: u64,
+    /// Index of `account` among the transaction's keys.
+    pub index: usize,
+}
+
+/// What flowed into `account` in `tx`, if its balance rose.
+pub fn inflow(tx: &TxView, account: &Pubkey) -> Option<Inflow> {
+    if tx.failed {
+        return None;
+    }
+    let index = tx.account_keys.iter().position(|k| k == account)?;
+    let balance = |list: &[crate::client::TokenBalance], i: usize| {
+        list.iter().find(|b| b.account_index == i).map(|b| (b.mint, b.owner, b.amount))
+    };
+    let post = balance(&tx.post_token_balances, index)?;
+    let pre = balance(&tx.pre_token_balances, index).map_or(0, |b| b.2);
+    let amount = post.2.checked_sub(pre).filter(|a| *a > 0)?;
+    let mint = post.0;
+    let from = tx
+        .pre_token_balances
+        .iter()
+        .filter(|b| b.mint == mint && b.account_index != index)
+        .filter_map(|b| {
+            let after = balance(&tx.post_token_balances, b.account_index).map_or(0, |p| p.2);
+            b.amount.checked_sub(after).filter(|d| *d > 0).map(|d| (d, b.owner))
+        })
+        .max_by_key(|(d, _)| *d)
+        .map_or(tx.account_keys[0], |(_, owner)| owner);
+    Some(Inflow { from, mint, amount, index })
+}
+
+#[cfg(test)]
+mod tests {
+    use relayer_types::{B256, Bytes, U256};
+
+    use super::*;
+    use crate::client::{InnerInstruction, TokenBalance};
+
+    fn commitment() -> Commitment {
+        Commitment {
+            session_id: B256::repeat_byte(1),
+            to_chain_id: 501,
+            to_token: B256::repeat_byte(2),
+            to_address: B256::repeat_byte(3),
+            amount: U256::from(10_000_000u64),
+            final_call: Bytes::new(),
+            refund_address: B256::repeat_byte(4),
+            expires_at: 99,
+        }
+    }
+
+    #[test]
+    fn the_programs_params_are_the_commitment_word_for_word() {
+        let p = params(&commitment());
+        assert_eq!(p.to_chain_id, u64_word(501));
+        assert_eq!(&p.amount[24..], &10_000_000u64.to_be_bytes());
+        assert_eq!((p.to_address, p.refund_address, p.expires_at), ([3; 32], [4; 32], 99));
+        // The vault address is the PDA of the EVM-compatible hash, nothing else.
+        let expected = Pubkey::find_program_address(&[b"vault", &p.hash()], &deposit_vault::ID).0;
+        assert_eq!(vault(&commitment()), expected);
+    }
+
+    #[test]
+    fn the_payment_is_an_idempotent_account_creation_then_a_checked_transfer_signed_by_the_payer_only() {
+        let (payer, mint) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let v = vault(&commitment());
+        let tx = payment_transaction(&payer, &v, &mint, 6, 5_000_000, Hash::new_unique()).expect("tx");
+        assert_eq!(tx.message.header.num_required_signatures, 1);
+        assert_eq!(tx.message.account_keys[0], payer, "the wallet pays the fee");
+        assert_eq!(tx.message.instructions.len(), 2);
+        let program =
+            |i: usize| tx.message.account_keys[tx.message.instructions[i].program_id_index as usize];
+        assert_eq!((program(0), program(1)), (anchor_spl::associated_token::ID, spl_token::ID));
+        assert_eq!(tx.message.instructions[0].data, vec![1], "CreateIdempotent");
+        let transfer = &tx.message.instructions[1].data;
+        assert_eq!(transfer[0], 12, "TransferChecked");
+        assert_eq!(&transfer[1..9], &5_000_000u64.to_le_bytes());
+        assert_eq!(transfer[9], 6);
+        assert_eq!(deserialize(&serialize(&tx)).expect("round trip"), tx);
+    }
+
+    fn view(pre: Vec<TokenBalance>, post: Vec<TokenBalance>, keys: Vec<Pubkey>) -> TxView {
+        TxView {
+            signature: Signature::default(),
+            slot: 7,
+            failed: false,
+            account_keys: keys,
+            pre_token_balances: pre,
+            post_token_balances: post,
+            inner_instructions: vec![],
+        }
+    }
+
+    #[test]
+    fn an_inflow_is_a_rise_of_the_accounts_balance_paid_by_whoever_fell_most() {
+        let (fee_payer, payer_ata, vault_ata, mint, payer) = (
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+        );
+        let b = |i, amount, owner| TokenBalance { account_index: i, mint, owner, amount };
+        let keys = vec![fee_payer, payer_ata, vault_ata];
+        // The vault account is created in the same transaction: no pre balance.
+        let tx =
+            view(vec![b(1, 9, payer)], vec![b(1, 2, payer), b(2, 7, Pubkey::new_unique())], keys.clone());
+        assert_eq!(inflow(&tx, &vault_ata), Some(Inflow { from: payer, mint, amount: 7, index: 2 }));
+        // A fall (a settle) or no change is no inflow; a failed transaction moved nothing.
+        let out = view(vec![b(2, 7, payer)], vec![], keys.clone());
+        assert_eq!(inflow(&out, &vault_ata), None);
+        let failed = TxView { failed: true, ..tx.clone() };
+        assert_eq!(inflow(&failed, &vault_ata), None);
+        assert_eq!(inflow(&tx, &Pubkey::new_unique()), None, "an account the transaction did not touch");
+    }
+
+    #[test]
+    fn events_are_read_only_from_the_programs_own_self_invocations() {
+        let event = VaultEvent {
+            session_id: [1; 32],
+            params_hash: [2; 32],
+            vault: Pubkey::new_unique(),
+            mint: Pubkey::new_unique(),
+            to: Pubkey::new_unique(),
+            amount: 5,
+            rent_to: Pubkey::new_unique(),
+            rent: 6,
+        };
+        let data = |disc: &[u8]| {
+            let mut d = anchor_lang::event::EVENT_IX_TAG_LE.to_vec();
+            d.extend_from_slice(disc);
+            anchor_lang::AnchorSerialize::serialize(&event, &mut d).expect("borsh");
+            d
+        };
+        let mut tx = view(vec![], vec![], vec![Pubkey::new_unique()]);
+        tx.inner_instructions = vec![
+            // A forged event from another program is ignored: anyone can log bytes.
+            InnerInstruction { outer: 0, program: Pubkey::new_unique(), data: data(Settled::DISCRIMINATOR) },
+            InnerInstruction { outer: 0, program: deposit_vault::ID, data: data(Refunded::DISCRIMINATOR) },
+            InnerInstruction { outer: 0, program: deposit_vault::ID, data: vec![1, 2, 3] },
+        ];
+        assert_eq!(vault_moves(&tx), vec![(1, VaultMove::Refunded(event))]);
+    }
+}

@@ -1,0 +1,245 @@
+//! The Solana side of the e2e harness: the in-process bank (solana-program-test with the deposit-vault
+//! program and the real SPL programs) next to an anvil chain, the relayer started with both, and a
+//! payer wallet that signs the API's `serializedTx` as a browser wallet would.
+
+use std::{path::Path, sync::Arc, time::Duration};
+
+use eyre::{WrapErr, bail};
+use relayer_chain::{BoxFuture, Chain};
+use relayer_core::Node;
+use relayer_svm::{
+    LocalBank, SvmChain, SvmClient, SvmConfig,
+    client::{AccountView, ClientError, SendError, SignatureInfo, Simulation, TxStatus, TxView},
+    tx,
+};
+use relayer_types::{ChainAddress, SOLANA_CHAIN_ID, TokenRef};
+use serde_json::{Value, json};
+use solana_sdk::{
+    hash::Hash,
+    pubkey::Pubkey,
+    signature::{Keypair, Signature},
+    signer::Signer,
+};
+
+use crate::{Api, Auth, Chain as EvmChain, Settings, config, relayer_config};
+
+/// The bank's USDC as the relayer configures it.
+pub fn usdc_token(bank: &LocalBank) -> TokenRef {
+    TokenRef {
+        chain_id: SOLANA_CHAIN_ID,
+        chain_name: "solana".into(),
+        address: ChainAddress::Solana(bank.usdc().to_bytes()),
+        symbol: "USDC".into(),
+        decimals: relayer_svm::bank::USDC_DECIMALS,
+    }
+}
+
+/// A relayer serving `evm` and the Solana `client`, with its store in `data_dir` (reused across
+/// restarts), sending Solana transactions with `key`.
+pub async fn start_node(
+    evm: &EvmChain,
+    bank: &LocalBank,
+    client: Arc<dyn SvmClient>,
+    key: &Keypair,
+    data_dir: &Path,
+    settings: &Settings,
+) -> eyre::Result<(Node, Api)> {
+    let (params, evm_key, _) = relayer_config(evm, data_dir.to_path_buf(), settings).await?;
+    let svm = SvmConfig {
+        chain_id: SOLANA_CHAIN_ID,
+        name: "solana".into(),
+        tokens: vec![usdc_token(bank)],
+        poll: Duration::from_millis(200),
+    };
+    let key = key.insecure_clone();
+    let node = relayer_node::start_with(config(&params, &evm_key)?, move |store| {
+        vec![Arc::new(SvmChain::new(svm, client, store, key)) as Arc<dyn Chain>]
+    })
+    .await?;
+    let api = Api::new(format!("http://{}", node.addr));
+    Ok((node, api))
+}
+
+/// An anvil chain, the in-process bank and a funded relayer key for Solana.
+pub struct SolanaEnv {
+    /// The EVM chain (the relayer always serves one).
+    pub evm: EvmChain,
+    /// The Solana bank.
+    pub bank: Arc<LocalBank>,
+    /// The relayer's Solana key (funded with 5 SOL).
+    pub key: Keypair,
+}
+
+impl SolanaEnv {
+    /// Starts both chains and funds the relayer key.
+    pub async fn start() -> eyre::Result<Self> {
+        let evm = EvmChain::start().await?;
+        let bank = LocalBank::start().await?;
+        let key = Keypair::new();
+        bank.fund(&key.pubkey(), 5_000_000_000, 0).await?;
+        Ok(Self { evm, bank, key })
+    }
+
+    /// A relayer over the bank with its store in `data_dir`.
+    pub async fn relayer(&self, data_dir: &Path, settings: &Settings) -> eyre::Result<(Node, Api)> {
+        self.relayer_over(Arc::clone(&self.bank) as Arc<dyn SvmClient>, data_dir, settings).await
+    }
+
+    /// A relayer reaching the bank through `client`.
+    pub async fn relayer_over(
+        &self,
+        client: Arc<dyn SvmClient>,
+        data_dir: &Path,
+        settings: &Settings,
+    ) -> eyre::Result<(Node, Api)> {
+        start_node(&self.evm, &self.bank, client, &self.key, data_dir, settings).await
+    }
+}
+
+impl Drop for SolanaEnv {
+    fn drop(&mut self) {
+        self.bank.stop();
+    }
+}
+
+/// A funded payer wallet.
+pub async fn wallet(bank: &LocalBank, usdc: u64) -> eyre::Result<Keypair> {
+    let wallet = Keypair::new();
+    bank.fund(&wallet.pubkey(), 1_000_000_000, usdc).await?;
+    Ok(wallet)
+}
+
+/// Sets the `solana` payment method for `wallet` with the session's client secret; returns the answer.
+pub async fn set_solana(
+    api: &Api,
+    session: &Value,
+    wallet: &Pubkey,
+    extra: Value,
+) -> eyre::Result<crate::Answer> {
+    let id = session["sessionId"].as_str().unwrap_or_default();
+    let mut method = json!({ "type": "solana", "walletAddress": wallet.to_string() });
+    if let (Value::Object(m), Value::Object(e)) = (&mut method, extra) {
+        m.extend(e);
+    }
+    let body = json!({ "clientSecret": session["clientSecret"], "paymentMethod": method });
+    api.json(reqwest::Method::POST, &format!("/v1/sessions/{id}/paymentMethods"), &body, Auth::None).await
+}
+
+/// What a wallet does with `solana.serializedTx`: decode, check it asks only for this wallet's
+/// signature, sign, and send.
+pub async fn sign_and_send(
+    bank: &LocalBank,
+    serialized_hex: &str,
+    wallet: &Keypair,
+) -> eyre::Result<Signature> {
+    let raw = hex::decode(serialized_hex).wrap_err("serializedTx is not hex")?;
+    let mut transaction = tx::deserialize(&raw).map_err(|e| eyre::eyre!(e))?;
+    if transaction.message.header.num_required_signatures != 1
+        || transaction.message.account_keys[0] != wallet.pubkey()
+    {
+        bail!("the transaction asks for signatures other than the wallet's");
+    }
+    // The in-process bank's blockhashes live about a second (see `LocalBank`), so the wallet stamps a
+    // fresh one right before signing; nothing else in the message changes.
+    let blockhash = bank.latest_blockhash().await?.0;
+    transaction.message.recent_blockhash = blockhash;
+    transaction.try_sign(&[wallet], blockhash)?;
+    Ok(bank.send(tx::serialize(&transaction)).await?)
+}
+
+/// The deposit address a `serializedTx` pays into (the `transferChecked` destination).
+pub fn deposit_address(serialized_hex: &str) -> eyre::Result<Pubkey> {
+    let transaction = tx::deserialize(&hex::decode(serialized_hex)?).map_err(|e| eyre::eyre!(e))?;
+    let transfer = transaction.message.instructions.get(1).ok_or_else(|| eyre::eyre!("no transfer"))?;
+    let index = *transfer.accounts.get(2).ok_or_else(|| eyre::eyre!("no destination"))?;
+    Ok(transaction.message.account_keys[usize::from(index)])
+}
+
+/// How a [`Flaky`] client treats the next program transaction the relayer sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendFault {
+    /// Passed through.
+    None,
+    /// Delivered to the cluster, then the answer never comes (the relayer "crashes" waiting).
+    HangAfterSending,
+    /// Never delivered, and no answer ever comes.
+    HangWithoutSending,
+}
+
+/// A client over the bank that injects one send fault into the relayer's own transactions.
+pub struct Flaky {
+    inner: Arc<LocalBank>,
+    fault: std::sync::Mutex<SendFault>,
+}
+
+impl Flaky {
+    /// Over `bank`, with `fault` armed for the next send.
+    pub fn new(inner: Arc<LocalBank>, fault: SendFault) -> Self {
+        Self { inner, fault: std::sync::Mutex::new(fault) }
+    }
+}
+
+impl SvmClient for Flaky {
+    fn latest_blockhash(&self) -> BoxFuture<'_, Result<(Hash, u64), ClientError>> {
+        self.inner.latest_blockhash()
+    }
+    fn block_height(&self) -> BoxFuture<'_, Result<u64, ClientError>> {
+        self.inner.block_height()
+    }
+    fn slot(&self) -> BoxFuture<'_, Result<u64, ClientError>> {
+        self.inner.slot()
+    }
+    fn send(&self, raw: Vec<u8>) -> BoxFuture<'_, Result<Signature, SendError>> {
+        let fault = std::mem::replace(
+            &mut *self.fault.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
+            SendFault::None,
+        );
+        Box::pin(async move {
+            match fault {
+                SendFault::None => self.inner.send(raw).await,
+                SendFault::HangAfterSending => {
+                    let _ = self.inner.send(raw).await;
+                    std::future::pending().await
+                }
+                SendFault::HangWithoutSending => std::future::pending().await,
+            }
+        })
+    }
+    fn simulate(&self, raw: Vec<u8>) -> BoxFuture<'_, Result<Simulation, ClientError>> {
+        self.inner.simulate(raw)
+    }
+    fn statuses(
+        &self,
+        signatures: Vec<Signature>,
+    ) -> BoxFuture<'_, Result<Vec<Option<TxStatus>>, ClientError>> {
+        self.inner.statuses(signatures)
+    }
+    fn accounts(&self, keys: Vec<Pubkey>) -> BoxFuture<'_, Result<Vec<Option<AccountView>>, ClientError>> {
+        self.inner.accounts(keys)
+    }
+    fn signatures_for(
+        &self,
+        address: Pubkey,
+        until: Option<Signature>,
+    ) -> BoxFuture<'_, Result<Vec<SignatureInfo>, ClientError>> {
+        self.inner.signatures_for(address, until)
+    }
+    fn transaction(&self, signature: Signature) -> BoxFuture<'_, Result<Option<TxView>, ClientError>> {
+        self.inner.transaction(signature)
+    }
+}
+
+/// How many `Settled` and `Refunded` events the program emitted for the vault token account `account`.
+pub async fn vault_moves(bank: &LocalBank, account: &Pubkey) -> eyre::Result<(usize, usize)> {
+    let mut moves = (0, 0);
+    for info in bank.signatures_for(*account, None).await? {
+        let Some(view) = bank.transaction(info.signature).await? else { continue };
+        for (_, m) in tx::vault_moves(&view) {
+            match m {
+                tx::VaultMove::Settled(_) => moves.0 += 1,
+                tx::VaultMove::Refunded(_) => moves.1 += 1,
+            }
+        }
+    }
+    Ok(moves)
+}
