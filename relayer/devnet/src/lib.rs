@@ -196,6 +196,7 @@ pub fn config_file(p: &ConfigParams) -> ConfigFile {
             ..ExecutorSection::default()
         },
         chains: std::iter::once(chain).chain(p.more_chains.iter().cloned()).collect(),
+        solana: None,
     }
 }
 

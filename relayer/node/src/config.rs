@@ -60,6 +60,13 @@
 //! adapter = "0x2222222222222222222222222222222222222222"  # on the router's allow-list
 //! max_fee_bps = 10               # the adapter's cap: the worst fee anyone bridging may choose
 //! min_deposit = "1.00"           # smaller deposits are refunded once the session expires
+//!
+//! # Solana (optional): a cluster over JSON-RPC; Solana payers and destinations, USDC.
+//! [solana]
+//! rpc_url = "https://api.mainnet-beta.solana.com"
+//! private_key = "env:RELAYER_SOLANA_KEY"   # base58 keypair, or solana-keygen's JSON byte array
+//! poll_interval_ms = 1000        # watcher polls of the open vaults
+//! tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USDC", decimals = 6 }]
 //! ```
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
@@ -127,6 +134,9 @@ pub struct ConfigFile {
     pub executor: ExecutorSection,
     /// EVM chains.
     pub chains: Vec<ChainConfig>,
+    /// A Solana cluster (see `relayer_svm::config`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solana: Option<relayer_svm::config::SolanaSection>,
 }
 
 const fn default_lifetime() -> u64 {
@@ -199,6 +209,8 @@ pub struct Config {
     pub chains: Vec<ChainSpec>,
     /// EVM executor tuning (all chains).
     pub executor: ExecutorConfig,
+    /// The Solana cluster, if configured (shared: a keypair cannot be cloned safely).
+    pub solana: Option<std::sync::Arc<relayer_svm::config::SolanaSpec>>,
 }
 
 impl std::fmt::Debug for Config {
@@ -210,6 +222,7 @@ impl std::fmt::Debug for Config {
             .field("api_keys", &self.node.api_key_hashes.len())
             .field("signer", &self.signer.address())
             .field("chains", &self.chains)
+            .field("solana", &self.solana)
             .finish_non_exhaustive()
     }
 }
@@ -257,6 +270,7 @@ impl Config {
             .map(|(i, c)| c.validate(&format!("chains[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
         relayer_evm::config::validate_all(&mut chains)?;
+        let solana = file.solana.as_ref().map(|s| s.validate(&env)).transpose()?.map(std::sync::Arc::new);
         let retry = RetryPolicy {
             first_delay: Duration::from_millis(at_least(
                 file.retry.first_delay_ms,
@@ -281,6 +295,7 @@ impl Config {
             signer,
             chains,
             executor: file.executor.validate()?,
+            solana,
         })
     }
 }
@@ -308,6 +323,9 @@ mod tests {
     use super::*;
 
     const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+    /// A throwaway Solana keypair (base58 of its 64 bytes), as `solana-keygen` users paste it.
+    const SOL_KEY: &str =
+        "3ntviafDnYSbEApUotm2u9mHKXRbB2eaLhpeQbE4BZEm968FLATiLKfjjteFTowZKUeiANMm5i74BoBD4jtSifVa";
 
     fn config(extra_chain: &str) -> String {
         format!(
@@ -352,8 +370,13 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
             .collect::<Vec<_>>()
             .join("\n")
             .replace("<64 hex chars: sha256 of an API key, see `relayer hash-key`>", &"ab".repeat(32));
-        let env = |name: &str| (name == "RELAYER_PRIVATE_KEY").then(|| KEY.to_string());
+        let env = |name: &str| match name {
+            "RELAYER_PRIVATE_KEY" => Some(KEY.to_string()),
+            "RELAYER_SOLANA_KEY" => Some(SOL_KEY.to_string()),
+            _ => None,
+        };
         let c = Config::parse(&example, env).expect("the README's config example is valid");
+        assert!(c.solana.is_some(), "Solana is configured");
         assert_eq!(c.chains.len(), 2);
         assert_eq!(c.chains[1].routes.len(), 1, "Arbitrum routes USDC to Base");
         assert_eq!(c.chains[0].front_caps.len(), 1, "Base fronts USDC");
@@ -488,6 +511,27 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
             assert!(message.contains(needle), "{message:?} should mention {needle:?}");
         }
     }
+
+    #[test]
+    fn a_solana_section_adds_the_cluster_and_its_key_is_read_from_the_environment() {
+        let solana = "[solana]\nrpc_url = \"http://127.0.0.1:8899\"\nprivate_key = \"env:SOL_KEY\"\ntokens = [{ mint = \"EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v\", symbol = \"USDC\", decimals = 6 }]";
+        let sol = SOL_KEY.to_owned();
+        assert!(relayer_svm::config::parse_keypair(&sol).is_some());
+        let env = |name: &str| match name {
+            "RELAYER_KEY" => Some(KEY.to_owned()),
+            "SOL_KEY" => Some(sol.clone()),
+            _ => None,
+        };
+        let c = Config::parse(&format!("{}\n{solana}", config("")), env).expect("valid");
+        let spec = c.solana.as_ref().expect("solana");
+        assert_eq!(spec.chain.chain_id, 501);
+        assert_eq!(spec.chain.tokens[0].address.to_string(), "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v");
+        assert!(!format!("{c:?}").contains(&sol), "the Solana key is never printed");
+        let missing = Config::parse(&format!("{}\n{solana}", config("")), |n| {
+            (n == "RELAYER_KEY").then(|| KEY.to_owned())
+        });
+        assert!(matches!(missing, Err(ConfigError::Field(f)) if f.field == "solana.private_key"));
+    }
 }
 
 #[cfg(test)]
@@ -519,6 +563,7 @@ mod round_trip {
             retry: RetrySection::default(),
             executor: ExecutorSection::default(),
             chains: vec![chain],
+            solana: None,
         };
         let text = toml::to_string(&file).expect("serialize");
         let read: ConfigFile = toml::from_str(&text).expect("parse");

@@ -1,4 +1,4 @@
-//! A production relayer: reads the config file and wires the chain families (EVM today) into the
+//! A production relayer: reads the config file and wires the chain families (EVM, Solana) into the
 //! chain-agnostic core. The only crate that knows both the core and the families; `relayer-devnet`
 //! and the `relayer` binary build on it.
 
@@ -12,6 +12,7 @@ use relayer_chain::Chain;
 use relayer_core::Node;
 use relayer_evm::{EvmChain, Sender};
 use relayer_store::{ChainStore, SledStore, Store};
+use relayer_svm::SvmChain;
 
 pub use config::{Config, ConfigFile};
 
@@ -41,6 +42,13 @@ pub async fn start_with(
         let chain = EvmChain::connect(spec, chain_store, sender.clone())
             .map_err(|e| eyre::eyre!("chain {id}: {e}"))?;
         chains.push(Arc::new(chain));
+    }
+    if let Some(solana) = &config.solana {
+        let client = relayer_svm::RpcClient::new(solana.rpc_url.clone(), solana.rpc_timeout)
+            .map_err(|e| eyre::eyre!("solana: {e}"))?;
+        let chain_store: Arc<dyn ChainStore> = Arc::clone(&store) as Arc<dyn ChainStore>;
+        let key = solana.key.insecure_clone();
+        chains.push(Arc::new(SvmChain::new(solana.chain.clone(), Arc::new(client), chain_store, key)));
     }
     chains.extend(extra(Arc::clone(&store) as Arc<dyn ChainStore>));
     tracing::info!(signer = %config.signer.address(), "evm signer");

@@ -1,0 +1,203 @@
+//! The `[solana]` section of the relayer's config file: a cluster reached over JSON-RPC, its mints, and
+//! the relayer's Solana key (only ever read from the environment).
+//!
+//! ```toml
+//! [solana]
+//! rpc_url = "https://api.mainnet-beta.solana.com"
+//! rpc_timeout_ms = 10000
+//! poll_interval_ms = 1000          # watcher polls of the vault token accounts
+//! private_key = "env:RELAYER_SOLANA_KEY"   # base58 of the 64-byte keypair, or its JSON byte array
+//! tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USDC", decimals = 6 }]
+//! ```
+
+use std::time::Duration;
+
+use relayer_chain::{FieldError, at_least};
+use relayer_types::{ChainAddress, SOLANA_CHAIN_ID, TokenRef};
+use serde::{Deserialize, Serialize};
+use solana_sdk::{pubkey::Pubkey, signature::Keypair};
+
+use crate::SvmConfig;
+
+/// `[solana]` as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SolanaSection {
+    /// JSON-RPC endpoint.
+    pub rpc_url: String,
+    /// Per-request timeout.
+    #[serde(default = "default_timeout_ms")]
+    pub rpc_timeout_ms: u64,
+    /// Pause between watcher polls.
+    #[serde(default = "default_poll_ms")]
+    pub poll_interval_ms: u64,
+    /// `env:VARIABLE` holding the relayer's keypair.
+    pub private_key: String,
+    /// Accepted and delivered mints; the first is the one deposits are watched in.
+    pub tokens: Vec<SolanaToken>,
+}
+
+/// One mint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SolanaToken {
+    /// Base58 mint.
+    pub mint: String,
+    /// Symbol, e.g. `USDC`.
+    pub symbol: String,
+    /// Decimals of the mint.
+    pub decimals: u8,
+}
+
+const fn default_timeout_ms() -> u64 {
+    10_000
+}
+const fn default_poll_ms() -> u64 {
+    1_000
+}
+
+/// A validated `[solana]`.
+pub struct SolanaSpec {
+    /// The chain's settings.
+    pub chain: SvmConfig,
+    /// JSON-RPC endpoint.
+    pub rpc_url: String,
+    /// Per-request timeout.
+    pub rpc_timeout: Duration,
+    /// The relayer's key.
+    pub key: Keypair,
+}
+
+impl std::fmt::Debug for SolanaSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key: its public half identifies it.
+        f.debug_struct("SolanaSpec")
+            .field("rpc_url", &self.rpc_url)
+            .field("tokens", &self.chain.tokens.len())
+            .field("key", &solana_sdk::signer::Signer::pubkey(&self.key))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses a keypair: base58 of its 64 bytes, or the JSON byte array `solana-keygen` writes.
+pub fn parse_keypair(text: &str) -> Option<Keypair> {
+    let text = text.trim();
+    let bytes: Vec<u8> = if text.starts_with('[') {
+        serde_json::from_str(text).ok()?
+    } else {
+        bs58::decode(text).into_vec().ok()?
+    };
+    Keypair::try_from(bytes.as_slice()).ok()
+}
+
+impl SolanaSection {
+    /// Validates the section; `env` resolves the `env:VAR` key reference. Errors name the field.
+    pub fn validate(&self, env: &impl Fn(&str) -> Option<String>) -> Result<SolanaSpec, FieldError> {
+        let f = |name: &str| format!("solana.{name}");
+        if !(self.rpc_url.starts_with("http://") || self.rpc_url.starts_with("https://")) {
+            return Err(FieldError::new(f("rpc_url"), "must be an http(s) URL"));
+        }
+        let Some(var) = self.private_key.strip_prefix("env:") else {
+            return Err(FieldError::new(
+                f("private_key"),
+                "must be `env:VARIABLE` (keys are never written in the file)",
+            ));
+        };
+        let value = env(var).ok_or_else(|| {
+            FieldError::new(f("private_key"), format!("environment variable {var} is not set"))
+        })?;
+        let key = parse_keypair(&value).ok_or_else(|| {
+            FieldError::new(
+                f("private_key"),
+                format!("{var} holds no Solana keypair (base58 or a JSON byte array)"),
+            )
+        })?;
+        if self.tokens.is_empty() {
+            return Err(FieldError::new(f("tokens"), "needs at least one mint"));
+        }
+        let tokens = self
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mint: Pubkey = t.mint.parse().map_err(|_| {
+                    FieldError::new(f(&format!("tokens[{i}].mint")), "is not a base58 public key")
+                })?;
+                Ok(TokenRef {
+                    chain_id: SOLANA_CHAIN_ID,
+                    chain_name: "solana".into(),
+                    address: ChainAddress::Solana(mint.to_bytes()),
+                    symbol: t.symbol.clone(),
+                    decimals: t.decimals,
+                })
+            })
+            .collect::<Result<Vec<_>, FieldError>>()?;
+        Ok(SolanaSpec {
+            chain: SvmConfig {
+                chain_id: SOLANA_CHAIN_ID,
+                name: "solana".into(),
+                tokens,
+                poll: Duration::from_millis(at_least(self.poll_interval_ms, 50, f("poll_interval_ms"))?),
+            },
+            rpc_url: self.rpc_url.clone(),
+            rpc_timeout: Duration::from_millis(at_least(self.rpc_timeout_ms, 100, f("rpc_timeout_ms"))?),
+            key,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use solana_sdk::signer::Signer;
+
+    use super::*;
+
+    fn section() -> SolanaSection {
+        toml::from_str(
+            r#"
+rpc_url = "http://127.0.0.1:8899"
+private_key = "env:SOL_KEY"
+tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USDC", decimals = 6 }]
+"#,
+        )
+        .expect("toml")
+    }
+
+    #[test]
+    fn a_valid_section_and_each_error_names_its_field() {
+        let key = Keypair::new();
+        let base58 = key.to_base58_string();
+        let json = serde_json::to_string(&key.to_bytes().to_vec()).expect("json");
+        for text in [base58.clone(), json] {
+            let spec = section().validate(&|_| Some(text.clone())).expect("valid");
+            assert_eq!(spec.key.pubkey(), key.pubkey());
+            assert_eq!(spec.chain.poll, Duration::from_millis(1000));
+            assert!(!format!("{spec:?}").contains(&base58), "the key is never printed");
+        }
+        let env = |_: &str| Some(base58.clone());
+        let table: Vec<(SolanaSection, &str)> = vec![
+            (SolanaSection { rpc_url: "ftp://x".into(), ..section() }, "solana.rpc_url"),
+            (SolanaSection { private_key: base58.clone(), ..section() }, "solana.private_key"),
+            (SolanaSection { tokens: vec![], ..section() }, "solana.tokens"),
+            (
+                SolanaSection {
+                    tokens: vec![SolanaToken { mint: "0xabc".into(), symbol: "X".into(), decimals: 6 }],
+                    ..section()
+                },
+                "solana.tokens[0].mint",
+            ),
+            (SolanaSection { poll_interval_ms: 1, ..section() }, "solana.poll_interval_ms"),
+        ];
+        for (s, want) in table {
+            assert_eq!(s.validate(&env).err().map(|e| e.field), Some(want.to_owned()));
+        }
+        assert_eq!(
+            section().validate(&|_| None).err().map(|e| e.field),
+            Some("solana.private_key".to_owned())
+        );
+        assert_eq!(
+            section().validate(&|_| Some("not a key".into())).err().map(|e| e.field),
+            Some("solana.private_key".to_owned())
+        );
+    }
+}
