@@ -1,5 +1,6 @@
 //! `relayer devnet` itself (its library entry point, which the binary only wraps): it starts every chain
-//! (the figure is printed), and the printed flow works paying USDC from each EVM chain and USDT from Tron.
+//! (the figure is printed), and the printed flow works paying USDC from each EVM chain, USDT from Tron,
+//! and USDC from Solana to a Solana destination.
 
 use std::time::{Duration, Instant};
 
@@ -147,6 +148,50 @@ async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_b
         eyre::ensure!(Instant::now() < deadline, "paid on Tron but not delivered: {}", got.body);
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+
+    // Solana: a Solana destination paid by the devnet's Solana wallet, through the printed flow (the
+    // relayer reaches the bank over the devnet's JSON-RPC, as it would a real cluster).
+    let solana = devnet.info.solana.clone().ok_or_else(|| eyre::eyre!("the devnet runs Solana"))?;
+    let merchant = "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU";
+    let body = json!({
+        "destination": { "type": "solana", "address": merchant, "tokenAddress": solana.usdc, "amountUnits": "10.00" },
+        "display": { "title": "Deposit to Acme", "verb": "Deposit" }
+    });
+    let created = api
+        .send(Method::POST, "/v1/sessions", Some(body.to_string()), Some("application/json"), Auth::Key(&key))
+        .await?;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let session = &created.body["session"];
+    let (id, secret) = (session["sessionId"].as_str().unwrap_or_default(), session["clientSecret"].clone());
+    let chosen = api
+        .send(
+            Method::POST,
+            &format!("/v1/sessions/{id}/paymentMethods"),
+            Some(
+                json!({ "clientSecret": secret, "paymentMethod": { "type": "solana", "walletAddress": solana.payer } })
+                    .to_string(),
+            ),
+            Some("application/json"),
+            Auth::None,
+        )
+        .await?;
+    assert_eq!(chosen.status, 200, "{}", chosen.body);
+    let serialized = chosen.body["solana"]["serializedTx"].as_str().unwrap_or_default();
+    let paid_at = Instant::now();
+    relayer_devnet::solana::pay(&solana.rpc_url, serialized).await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = api.send(Method::GET, &format!("/v1/sessions/{id}"), None, None, Auth::Key(&key)).await?;
+        if got.body["session"]["status"] == "succeeded" {
+            assert_eq!(got.body["session"]["destination"]["delivery"]["receivedUnits"], "10.00");
+            break;
+        }
+        eyre::ensure!(Instant::now() < deadline, "paid on Solana but not delivered: {}", got.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("paid on Solana: settled on Solana {:.1?} after the payment", paid_at.elapsed());
+    let owner: solana_sdk::pubkey::Pubkey = merchant.parse()?;
+    assert_eq!(devnet.solana.bank.usdc_balance(&owner).await?, 10_000_000);
     devnet.stop("test").await;
     Ok(())
 }

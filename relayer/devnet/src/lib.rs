@@ -11,6 +11,7 @@
 
 pub mod bindings;
 pub mod multichain;
+pub mod solana;
 pub mod tools;
 
 use std::{
@@ -79,6 +80,12 @@ enum DevnetCommand {
         #[arg(long)]
         token: Option<String>,
     },
+    /// Signs a session's `solana.serializedTx` with the devnet's Solana payer wallet and sends it.
+    PaySolana {
+        /// The hex `solana.serializedTx` of a `paymentMethods` answer (made for the devnet payer's
+        /// `walletAddress`).
+        serialized_tx: String,
+    },
 }
 
 /// Connection details of a running devnet, written to `<dir>/devnet.json`.
@@ -93,6 +100,23 @@ pub struct DevnetInfo {
     pub chains: Vec<DevnetChain>,
     /// Router address (the same on every chain).
     pub router: Address,
+    /// The Solana bank, if running.
+    #[serde(default)]
+    pub solana: Option<DevnetSolana>,
+}
+
+/// The devnet's Solana.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DevnetSolana {
+    /// JSON-RPC URL of the in-process bank.
+    pub rpc_url: String,
+    /// The test USDC mint.
+    pub usdc: String,
+    /// The funded payer wallet (`walletAddress` for `paymentMethods`).
+    pub payer: String,
+    /// The deposit-vault program id.
+    pub program: String,
 }
 
 /// One chain of a running devnet.
@@ -268,6 +292,13 @@ pub fn spawn_chain(chain_id: u64, rpc_port: u16, block_time: Option<u64>) -> eyr
 /// Runs the devnet command.
 pub async fn main(args: DevnetArgs) -> eyre::Result<()> {
     match args.command {
+        Some(DevnetCommand::PaySolana { serialized_tx }) => {
+            let info = read_info(&args.dir)?;
+            let solana = info.solana.ok_or_else(|| eyre::eyre!("the running devnet has no Solana"))?;
+            let signature = solana::pay(&solana.rpc_url, &serialized_tx).await?;
+            println!("signed and sent from the devnet Solana wallet {}: signature {signature}", solana.payer);
+            Ok(())
+        }
         Some(DevnetCommand::Pay { receiver, amount, chain, token }) => {
             let info = read_info(&args.dir)?;
             let (tx, symbol) = pay(&info, &chain, token.as_deref(), receiver, &amount).await?;
@@ -297,9 +328,16 @@ pub struct Devnet {
     pub dir: PathBuf,
     /// The relayer.
     pub node: relayer_core::Node,
+    /// The Solana bank and its RPC.
+    pub solana: solana::SolanaDevnet,
     anvils: Vec<AnvilInstance>,
     attester: tokio_util::sync::CancellationToken,
 }
+
+/// The environment variable a devnet config names for the relayer's Solana key.
+pub const SOLANA_KEY_VAR: &str = "DEVNET_RELAYER_SOLANA_KEY";
+/// The devnet's Solana RPC port when the chains take the default ports (solana-test-validator's).
+pub const SOLANA_RPC_PORT: u16 = 8899;
 
 /// Inventory the devnet relayer starts with on Base, in USDC: what it may front.
 pub const DEVNET_INVENTORY: &str = "10000";
@@ -388,22 +426,55 @@ impl Devnet {
             let source = source_chain(desc, &chain.rpc_url, deployed, &multichain::BASE, &params);
             params.more_chains.push(source);
         }
-        std::fs::write(dir.join("relayer.toml"), config_text(&params)?)?;
-        let config = config(&params, &alloy::hex::encode_prefixed(relayer_key.to_bytes()))?;
+        // Solana: the in-process bank behind its own JSON-RPC, which the relayer uses like any cluster.
+        let solana_key = solana_sdk::signature::Keypair::new();
+        let solana_port = if rpc_port == 0 { 0 } else { SOLANA_RPC_PORT };
+        let solana =
+            solana::SolanaDevnet::start(solana_port, &solana_sdk::signer::Signer::pubkey(&solana_key))
+                .await?;
+        let mut file = config_file(&params);
+        file.solana = Some(relayer_svm::config::SolanaSection {
+            rpc_url: solana.rpc_url.clone(),
+            rpc_timeout_ms: 10_000,
+            poll_interval_ms: 200,
+            private_key: format!("env:{SOLANA_KEY_VAR}"),
+            tokens: vec![relayer_svm::config::SolanaToken {
+                mint: solana.bank.usdc().to_string(),
+                symbol: "USDC".into(),
+                decimals: relayer_svm::bank::USDC_DECIMALS,
+            }],
+        });
+        std::fs::write(
+            dir.join("relayer.toml"),
+            format!("# Written by `relayer devnet`.\n{}", toml::to_string(&file)?),
+        )?;
+        let evm_key = alloy::hex::encode_prefixed(relayer_key.to_bytes());
+        let config = Config::from_file(file, |name| match name {
+            KEY_VAR => Some(evm_key.clone()),
+            SOLANA_KEY_VAR => Some(solana_key.to_base58_string()),
+            _ => None,
+        })?;
         let node = relayer_node::start(config).await?;
         let info = DevnetInfo {
             api_url: format!("http://{}", node.addr),
             api_key,
             chains,
             router: deployed[0].deployment.router,
+            solana: Some(DevnetSolana {
+                rpc_url: solana.rpc_url.clone(),
+                usdc: solana.bank.usdc().to_string(),
+                payer: solana_sdk::signer::Signer::pubkey(&solana::payer_keypair()).to_string(),
+                program: relayer_svm::tx::PROGRAM_ID.to_string(),
+            }),
         };
         std::fs::write(dir.join("devnet.json"), serde_json::to_string_pretty(&info)?)?;
-        Ok(Self { info, dir, node, anvils, attester: stop })
+        Ok(Self { info, dir, node, solana, anvils, attester: stop })
     }
 
     /// Stops the relayer gracefully, then the attester and the chains.
     pub async fn stop(self, signal: &'static str) {
         relayer_node::cli::shutdown(self.node, signal).await;
+        self.solana.stop();
         self.attester.cancel();
         drop(self.anvils);
     }
@@ -417,7 +488,8 @@ pub fn read_info(dir: &Path) -> eyre::Result<DevnetInfo> {
 }
 
 fn banner(info: &DevnetInfo, dir: &Path, took: Duration) -> String {
-    let DevnetInfo { api_url, api_key, router, chains, .. } = info;
+    let DevnetInfo { api_url, api_key, router, chains, solana } = info;
+    let solana_lines = solana_banner(solana.as_ref());
     let dir = dir.display();
     let token =
         |symbol: &str, a: Option<Address>| a.map(|a| format!("  test {symbol} {a}")).unwrap_or_default();
@@ -467,6 +539,24 @@ Try it (bash):
 {pay_lines}  # a USDT session (tokenAddress of Base's USDT, paymentMethod {{"type":"tron"}}) is paid on Tron with
   #   cargo run -q -p relayer -- devnet pay <tron.receiverAddress as 0x…> 10.00 --chain tron
   curl -s -X PUT $API/v1/sessions/$ID/check -H 'Content-Type: application/json' -d '{{"clientSecret":"'$SECRET'"}}'
+  curl -s $API/v1/sessions/$ID -H "Authorization: Bearer $KEY"
+{solana_lines}"#
+    )
+}
+
+fn solana_banner(solana: Option<&DevnetSolana>) -> String {
+    let Some(DevnetSolana { rpc_url, usdc, payer, program }) = solana else { return String::new() };
+    format!(
+        r#"
+Solana (an in-process bank: solana-program-test with the deposit-vault program {program} and the real
+SPL Token programs, served over JSON-RPC at {rpc_url}; test USDC mint {usdc}; funded payer wallet {payer}):
+  curl -s -X POST $API/v1/sessions -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    -d '{{"destination":{{"type":"solana","address":"7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU","tokenAddress":"{usdc}","amountUnits":"10.00"}},"display":{{"title":"Deposit to Acme","verb":"Deposit"}}}}'
+  export ID=<session.sessionId> SECRET=<session.clientSecret>
+  curl -s -X POST $API/v1/sessions/$ID/paymentMethods -H 'Content-Type: application/json' \
+    -d '{{"clientSecret":"'$SECRET'","paymentMethod":{{"type":"solana","walletAddress":"{payer}"}}}}'
+  # sign the answer's solana.serializedTx with the devnet wallet, and send it:
+  cargo run -q -p relayer -- devnet pay-solana <solana.serializedTx>
   curl -s $API/v1/sessions/$ID -H "Authorization: Bearer $KEY"
 "#
     )

@@ -56,7 +56,8 @@ pub fn decode_failure(err: &Value) -> Option<TxFailure> {
         return None;
     }
     let custom = err["InstructionError"][1]["Custom"].as_u64().and_then(|c| u32::try_from(c).ok());
-    Some(custom.map_or_else(|| TxFailure::Other(err.to_string()), TxFailure::Custom))
+    let text = || err.as_str().map_or_else(|| err.to_string(), str::to_owned);
+    Some(custom.map_or_else(|| TxFailure::Other(text()), TxFailure::Custom))
 }
 
 /// `getLatestBlockhash`: `{context, value: {blockhash, lastValidBlockHeight}}`.
@@ -308,6 +309,153 @@ impl SvmClient for RpcClient {
     }
 }
 
+/// The answers a JSON-RPC node gives, from the client's decoded values: what a node serves over an
+/// in-process bank (the devnet's Solana RPC) answers with. Each is the inverse of its `decode_*`.
+pub mod encode {
+    use base64::Engine as _;
+    use serde_json::{Value, json};
+
+    use super::{BASE64, FINALIZED};
+    use crate::client::{
+        AccountView, SendError, SignatureInfo, Simulation, TokenBalance, TxFailure, TxStatus, TxView,
+    };
+
+    fn context(value: Value) -> Value {
+        json!({ "context": { "slot": 0 }, "value": value })
+    }
+
+    /// A transaction error.
+    pub fn failure(failure: &TxFailure) -> Value {
+        match failure {
+            TxFailure::Custom(code) => json!({ "InstructionError": [0, { "Custom": code }] }),
+            TxFailure::Other(text) => Value::String(text.clone()),
+        }
+    }
+
+    /// `getLatestBlockhash`.
+    pub fn blockhash(hash: &solana_sdk::hash::Hash, last_valid: u64) -> Value {
+        context(json!({ "blockhash": hash.to_string(), "lastValidBlockHeight": last_valid }))
+    }
+
+    /// `simulateTransaction`.
+    pub fn simulation(sim: &Simulation) -> Value {
+        let err = sim.failure.as_ref().map_or(Value::Null, failure);
+        context(
+            json!({ "err": err, "logs": [], "accounts": null, "returnData": null, "unitsConsumed": sim.units }),
+        )
+    }
+
+    /// `getSignatureStatuses`.
+    pub fn statuses(list: &[Option<TxStatus>]) -> Value {
+        let list: Vec<Value> = list
+            .iter()
+            .map(|s| match s {
+                None => Value::Null,
+                Some(s) => json!({
+                    "slot": s.slot,
+                    "confirmations": null,
+                    "err": if s.failed { json!("failed") } else { Value::Null },
+                    "confirmationStatus": if s.finalized { FINALIZED } else { "confirmed" },
+                }),
+            })
+            .collect();
+        context(Value::Array(list))
+    }
+
+    /// `getMultipleAccounts` (base64).
+    pub fn accounts(list: &[Option<AccountView>]) -> Value {
+        let list: Vec<Value> = list
+            .iter()
+            .map(|a| match a {
+                None => Value::Null,
+                Some(a) => json!({
+                    "lamports": a.lamports,
+                    "owner": a.owner.to_string(),
+                    "data": [BASE64.encode(&a.data), "base64"],
+                    "executable": false,
+                    "space": a.data.len(),
+                }),
+            })
+            .collect();
+        context(Value::Array(list))
+    }
+
+    /// `getSignaturesForAddress`.
+    pub fn signatures(list: &[SignatureInfo]) -> Value {
+        Value::Array(
+            list.iter()
+                .map(|s| {
+                    json!({
+                        "signature": s.signature.to_string(),
+                        "slot": s.slot,
+                        "err": if s.failed { json!("failed") } else { Value::Null },
+                        "confirmationStatus": FINALIZED,
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    fn balances(list: &[TokenBalance]) -> Value {
+        Value::Array(
+            list.iter()
+                .map(|b| {
+                    json!({
+                        "accountIndex": b.account_index,
+                        "mint": b.mint.to_string(),
+                        "owner": b.owner.to_string(),
+                        "uiTokenAmount": { "amount": b.amount.to_string() },
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    /// `getTransaction` (`json` encoding; every key static).
+    pub fn transaction(view: Option<&TxView>) -> Value {
+        let Some(view) = view else { return Value::Null };
+        let mut groups: Vec<(usize, Vec<Value>)> = vec![];
+        for inner in &view.inner_instructions {
+            let program = view.account_keys.iter().position(|k| *k == inner.program).unwrap_or_default();
+            let ix = json!({ "programIdIndex": program, "accounts": [], "data": bs58::encode(&inner.data).into_string() });
+            match groups.last_mut() {
+                Some((outer, list)) if *outer == inner.outer => list.push(ix),
+                _ => groups.push((inner.outer, vec![ix])),
+            }
+        }
+        let inner: Vec<Value> = groups
+            .into_iter()
+            .map(|(index, instructions)| json!({ "index": index, "instructions": instructions }))
+            .collect();
+        json!({
+            "slot": view.slot,
+            "meta": {
+                "err": if view.failed { json!("failed") } else { Value::Null },
+                "preTokenBalances": balances(&view.pre_token_balances),
+                "postTokenBalances": balances(&view.post_token_balances),
+                "innerInstructions": inner,
+                "loadedAddresses": { "writable": [], "readonly": [] },
+            },
+            "transaction": {
+                "signatures": [view.signature.to_string()],
+                "message": { "accountKeys": view.account_keys.iter().map(ToString::to_string).collect::<Vec<_>>() },
+            },
+        })
+    }
+
+    /// A `sendTransaction` error object.
+    pub fn send_error(error: &SendError) -> Value {
+        match error {
+            SendError::Preflight(f) => json!({
+                "code": -32002,
+                "message": "Transaction simulation failed",
+                "data": { "err": failure(f) },
+            }),
+            SendError::Transport(e) => json!({ "code": -32603, "message": e.to_string() }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Answers as Solana's JSON-RPC documents them (https://solana.com/docs/rpc), field for field.
@@ -339,7 +487,7 @@ mod tests {
         );
         assert_eq!(decode_simulation(&ok).expect("simulation").failure, None);
         let other = decode_failure(&json!("BlockhashNotFound"));
-        assert_eq!(other, Some(TxFailure::Other("\"BlockhashNotFound\"".into())));
+        assert_eq!(other, Some(TxFailure::Other("BlockhashNotFound".into())));
     }
 
     #[test]
@@ -512,5 +660,48 @@ mod tests {
         assert_eq!(seen[1]["method"], "sendTransaction");
         assert_eq!(seen[1]["params"][0], BASE64.encode([1, 2, 3]));
         assert_eq!(seen[1]["params"][1]["encoding"], "base64");
+    }
+
+    #[test]
+    fn every_encoded_answer_decodes_to_what_it_encoded() {
+        use crate::client::{InnerInstruction, TokenBalance};
+        let hash = Hash::new_unique();
+        assert_eq!(decode_blockhash(&encode::blockhash(&hash, 9)).expect("blockhash"), (hash, 9));
+        for failure in
+            [None, Some(TxFailure::Custom(6004)), Some(TxFailure::Other("BlockhashNotFound".into()))]
+        {
+            let sim = Simulation { failure: failure.clone(), units: 12 };
+            assert_eq!(decode_simulation(&encode::simulation(&sim)).expect("simulation"), sim);
+            if let Some(f) = failure {
+                let error = encode::send_error(&SendError::Preflight(f.clone()));
+                let rpc = RpcError { code: -32002, message: String::new(), data: error["data"].clone() };
+                assert_eq!(decode_send_error(&rpc), SendError::Preflight(f));
+            }
+        }
+        let statuses = vec![Some(TxStatus { slot: 3, failed: true, finalized: true }), None];
+        assert_eq!(decode_statuses(&encode::statuses(&statuses)).expect("statuses"), statuses);
+        let accounts =
+            vec![None, Some(AccountView { lamports: 5, owner: Pubkey::new_unique(), data: vec![1, 2, 3] })];
+        assert_eq!(decode_accounts(&encode::accounts(&accounts)).expect("accounts"), accounts);
+        let signatures = vec![SignatureInfo { signature: Signature::new_unique(), slot: 4, failed: false }];
+        assert_eq!(decode_signatures(&encode::signatures(&signatures)).expect("signatures"), signatures);
+        let keys = vec![Pubkey::new_unique(), Pubkey::new_unique(), deposit_vault::ID];
+        let balance =
+            TokenBalance { account_index: 1, mint: Pubkey::new_unique(), owner: keys[0], amount: 77 };
+        let view = TxView {
+            signature: Signature::new_unique(),
+            slot: 8,
+            failed: false,
+            account_keys: keys,
+            pre_token_balances: vec![],
+            post_token_balances: vec![balance],
+            inner_instructions: vec![
+                InnerInstruction { outer: 0, program: deposit_vault::ID, data: vec![1] },
+                InnerInstruction { outer: 0, program: deposit_vault::ID, data: vec![2] },
+                InnerInstruction { outer: 1, program: deposit_vault::ID, data: vec![3] },
+            ],
+        };
+        assert_eq!(decode_transaction(&encode::transaction(Some(&view))).expect("tx"), Some(view));
+        assert_eq!(decode_transaction(&encode::transaction(None)).expect("none"), None);
     }
 }

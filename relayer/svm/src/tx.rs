@@ -22,6 +22,9 @@ use solana_sdk::{
 
 use crate::client::{TxFailure, TxView};
 
+/// The deposit-vault program's id.
+pub const PROGRAM_ID: Pubkey = deposit_vault::ID;
+
 /// The program's params for a session's commitment (same fields, same order, same words).
 pub fn params(c: &Commitment) -> DepositParams {
     DepositParams {
