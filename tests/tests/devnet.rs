@@ -24,6 +24,33 @@ async fn receipt_block(rpc_url: &str, tx: alloy::primitives::B256) -> eyre::Resu
     receipt.block_number.ok_or_else(|| eyre::eyre!("receipt without a block"))
 }
 
+/// The printed flow's first two steps: create `body` with the API key, then choose `method` with the
+/// client secret. Returns the session id and the second answer.
+async fn create_and_choose(
+    api: &Api,
+    key: &str,
+    body: &serde_json::Value,
+    method: serde_json::Value,
+) -> eyre::Result<(String, e2e::Answer)> {
+    let created = api
+        .send(Method::POST, "/v1/sessions", Some(body.to_string()), Some("application/json"), Auth::Key(key))
+        .await?;
+    eyre::ensure!(created.status == 201, "create: {}", created.body);
+    let session = &created.body["session"];
+    let id = session["sessionId"].as_str().unwrap_or_default().to_owned();
+    let chosen = api
+        .send(
+            Method::POST,
+            &format!("/v1/sessions/{id}/paymentMethods"),
+            Some(json!({ "clientSecret": session["clientSecret"], "paymentMethod": method }).to_string()),
+            Some("application/json"),
+            Auth::None,
+        )
+        .await?;
+    eyre::ensure!(chosen.status == 200, "paymentMethods: {}", chosen.body);
+    Ok((id, chosen))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_base() -> Result {
     let dir = tempfile::tempdir()?;
@@ -117,24 +144,9 @@ async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_b
     let usdt = relayer_devnet::multichain::BASE.usdt.ok_or_else(|| eyre::eyre!("Base USDT"))?;
     let mut body = session_body(DEST, Some("10.00"), None, None);
     body["destination"]["tokenAddress"] = usdt.to_checksum(None).into();
-    let created = api
-        .send(Method::POST, "/v1/sessions", Some(body.to_string()), Some("application/json"), Auth::Key(&key))
-        .await?;
-    let session = &created.body["session"];
-    let (id, secret) = (session["sessionId"].as_str().unwrap_or_default(), session["clientSecret"].clone());
-    let chosen = api
-        .send(
-            Method::POST,
-            &format!("/v1/sessions/{id}/paymentMethods"),
-            Some(
-                json!({ "clientSecret": secret, "paymentMethod": { "type": "tron", "amountUsd": "10.00" } })
-                    .to_string(),
-            ),
-            Some("application/json"),
-            Auth::None,
-        )
-        .await?;
-    assert_eq!(chosen.status, 200, "{}", chosen.body);
+    let (id, chosen) =
+        create_and_choose(&api, &key, &body, json!({ "type": "tron", "amountUsd": "10.00" })).await?;
+    let id = id.as_str();
     let receiver: relayer_types::ChainAddress =
         format!("tron:{}", chosen.body["tron"]["receiverAddress"].as_str().unwrap_or_default()).parse()?;
     let receiver = receiver.evm_shaped().ok_or_else(|| eyre::eyre!("20 bytes"))?;
@@ -157,25 +169,10 @@ async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_b
         "destination": { "type": "solana", "address": merchant, "tokenAddress": solana.usdc, "amountUnits": "10.00" },
         "display": { "title": "Deposit to Acme", "verb": "Deposit" }
     });
-    let created = api
-        .send(Method::POST, "/v1/sessions", Some(body.to_string()), Some("application/json"), Auth::Key(&key))
-        .await?;
-    assert_eq!(created.status, 201, "{}", created.body);
-    let session = &created.body["session"];
-    let (id, secret) = (session["sessionId"].as_str().unwrap_or_default(), session["clientSecret"].clone());
-    let chosen = api
-        .send(
-            Method::POST,
-            &format!("/v1/sessions/{id}/paymentMethods"),
-            Some(
-                json!({ "clientSecret": secret, "paymentMethod": { "type": "solana", "walletAddress": solana.payer } })
-                    .to_string(),
-            ),
-            Some("application/json"),
-            Auth::None,
-        )
-        .await?;
-    assert_eq!(chosen.status, 200, "{}", chosen.body);
+    let (id, chosen) =
+        create_and_choose(&api, &key, &body, json!({ "type": "solana", "walletAddress": solana.payer }))
+            .await?;
+    let id = id.as_str();
     let serialized = chosen.body["solana"]["serializedTx"].as_str().unwrap_or_default();
     let paid_at = Instant::now();
     relayer_devnet::solana::pay(&solana.rpc_url, serialized).await?;
