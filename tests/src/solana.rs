@@ -50,6 +50,7 @@ pub async fn start_node(
         name: "solana".into(),
         tokens: vec![usdc_token(bank)],
         poll: Duration::from_millis(200),
+        routes: vec![],
     };
     let key = key.insecure_clone();
     let node = relayer_node::start_with(config(&params, &evm_key)?, move |store| {
@@ -229,15 +230,17 @@ impl SvmClient for Flaky {
     }
 }
 
-/// How many `Settled` and `Refunded` events the program emitted for the vault token account `account`.
-pub async fn vault_moves(bank: &LocalBank, account: &Pubkey) -> eyre::Result<(usize, usize)> {
-    let mut moves = (0, 0);
+/// How many `Settled`, `Refunded` and `Bridged` events the program emitted for the vault token account
+/// `account`.
+pub async fn vault_moves(bank: &LocalBank, account: &Pubkey) -> eyre::Result<(usize, usize, usize)> {
+    let mut moves = (0, 0, 0);
     for info in bank.signatures_for(*account, None).await? {
         let Some(view) = bank.transaction(info.signature).await? else { continue };
         for (_, m) in tx::vault_moves(&view) {
             match m {
                 tx::VaultMove::Settled(_) => moves.0 += 1,
                 tx::VaultMove::Refunded(_) => moves.1 += 1,
+                tx::VaultMove::Bridged(_) => moves.2 += 1,
             }
         }
     }

@@ -16,6 +16,15 @@ async fn block_number(rpc_url: &str) -> eyre::Result<u64> {
     Ok(alloy::providers::ProviderBuilder::new().connect_http(rpc_url.parse()?).get_block_number().await?)
 }
 
+async fn usdc_balance(
+    rpc_url: &str,
+    who: alloy::primitives::Address,
+) -> eyre::Result<alloy::primitives::U256> {
+    let provider = alloy::providers::ProviderBuilder::new().connect_http(rpc_url.parse()?);
+    let usdc = relayer_devnet::bindings::TestUSDC::new(relayer_devnet::BASE_USDC, &provider);
+    Ok(usdc.balanceOf(who).call().await?)
+}
+
 async fn receipt_block(rpc_url: &str, tx: alloy::primitives::B256) -> eyre::Result<u64> {
     use alloy::providers::Provider;
     let provider = alloy::providers::ProviderBuilder::new().connect_http(rpc_url.parse()?);
@@ -189,6 +198,54 @@ async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_b
     println!("paid on Solana: settled on Solana {:.1?} after the payment", paid_at.elapsed());
     let owner: solana_sdk::pubkey::Pubkey = merchant.parse()?;
     assert_eq!(devnet.solana.bank.usdc_balance(&owner).await?, 10_000_000);
+
+    // Solana USDC for a Base session: the vault bridges it over the local bridge to the session's
+    // receiver on Base (the devnet attester delivers the message), and the relayer fronts it on Base.
+    let base = &devnet.info.chains[0];
+    let (id, chosen) = create_and_choose(
+        &api,
+        &key,
+        &session_body(DEST, Some("10.00"), None, None),
+        json!({ "type": "solana", "walletAddress": solana.payer }),
+    )
+    .await?;
+    let id = id.as_str();
+    let before = usdc_balance(&base.rpc_url, DEST).await?;
+    let serialized = chosen.body["solana"]["serializedTx"].as_str().unwrap_or_default();
+    let paid_at = Instant::now();
+    relayer_devnet::solana::pay(&solana.rpc_url, serialized).await?;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let done = loop {
+        let got = api.send(Method::GET, &format!("/v1/sessions/{id}"), None, None, Auth::Key(&key)).await?;
+        if got.body["session"]["status"] == "succeeded" {
+            break got.body;
+        }
+        eyre::ensure!(Instant::now() < deadline, "paid on Solana but not delivered on Base: {}", got.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    println!("paid on Solana for Base: delivered on Base {:.1?} after the payment", paid_at.elapsed());
+    assert_eq!(done["session"]["paymentMethod"]["source"]["chainId"], 501, "{done}");
+    assert_eq!(done["session"]["destination"]["delivery"]["receivedUnits"], "10.00", "{done}");
+    assert_eq!(
+        usdc_balance(&base.rpc_url, DEST).await? - before,
+        alloy::primitives::U256::from(10_000_000u64)
+    );
+    let attempts = done["session"]["deliveryAttempts"].to_string();
+    assert!(attempts.contains("bridge"), "bridged from Solana: {attempts}");
+    // The bridged USDC reaches the session's receiver on Base and repays the fronting: nothing stays
+    // outstanding.
+    let outstanding =
+        format!("relayer_fronted_outstanding{{chain_id=\"8453\",token=\"{}\"}} 0", relayer_devnet::BASE_USDC);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let metrics = reqwest::get(format!("{}/metrics", devnet.info.api_url)).await?.text().await?;
+        if metrics.contains(&outstanding) {
+            break;
+        }
+        eyre::ensure!(Instant::now() < deadline, "the fronting was never repaid:\n{metrics}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!("paid on Solana for Base: the fronting was repaid {:.1?} after the payment", paid_at.elapsed());
     devnet.stop("test").await;
     Ok(())
 }

@@ -223,7 +223,7 @@ async fn a_restart_mid_settle_settles_exactly_once() -> eyre::Result<()> {
         assert_eq!(bank.usdc_balance(&merchant).await?, 3_000_000, "{fault:?}: delivered exactly once");
         assert_eq!(
             vault_moves(bank, &deposit_address(&serialized)?).await?,
-            (1, 0),
+            (1, 0, 0),
             "{fault:?}: one Settled event"
         );
         node.shutdown().await;

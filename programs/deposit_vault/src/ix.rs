@@ -69,3 +69,29 @@ pub fn refund(payer: Pubkey, params: &DepositParams, mint: Pubkey, refund_owner:
         data: crate::instruction::Refund { params: params.clone() }.data(),
     }
 }
+
+/// `bridge(params)` of `mint` through the local bridge, the vault account's rent to `rent_to`.
+pub fn bridge(payer: Pubkey, params: &DepositParams, mint: Pubkey, rent_to: Pubkey) -> Instruction {
+    let vault = params.vault().0;
+    let config = local_bridge::ix::config();
+    Instruction {
+        program_id: crate::ID,
+        accounts: crate::accounts::Bridge {
+            payer,
+            vault,
+            mint,
+            vault_token: get_associated_token_address(&vault, &mint),
+            rent_to,
+            bridge_config: config,
+            bridge_custody: local_bridge::ix::custody(&mint),
+            bridge_event_authority: Pubkey::find_program_address(&[b"__event_authority"], &local_bridge::ID)
+                .0,
+            bridge_program: local_bridge::ID,
+            token_program: spl_token::ID,
+            event_authority: event_authority(),
+            program: crate::ID,
+        }
+        .to_account_metas(None),
+        data: crate::instruction::Bridge { params: params.clone() }.data(),
+    }
+}

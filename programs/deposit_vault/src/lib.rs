@@ -12,7 +12,10 @@
 //! - [`deposit_vault::settle`]: the whole balance of the session's token to the committed Solana recipient,
 //!   before expiry;
 //! - [`deposit_vault::refund`]: the whole balance of any mint to the committed refund address, after
-//!   expiry, or at any time for a mint the session cannot deliver.
+//!   expiry, or at any time for a mint the session cannot deliver;
+//! - [`deposit_vault::bridge`]: for an EVM destination, the whole balance through the bridge's token
+//!   messenger to the session's receiver on the destination chain (computed here, see [`evm`]), before
+//!   expiry.
 //!
 //! Each closes the emptied vault token account; its rent goes to the committed refund address (on the
 //! sign-and-send path the relayer commits the paying wallet there, and that wallet paid the rent). The
@@ -25,6 +28,7 @@ use anchor_spl::{
     token::{self, CloseAccount, Mint, Token, TokenAccount, TransferChecked},
 };
 
+pub mod evm;
 #[cfg(not(target_os = "solana"))]
 pub mod ix;
 #[cfg(feature = "native")]
@@ -34,6 +38,10 @@ declare_id!("2dnu8sNDGGAHV6vTNZ7dieMx7Zg6c7PUpbGHGuzzXp1R");
 
 /// The spec's `chainId` of Solana: a commitment whose `to_chain_id` is this delivers on Solana.
 pub const SOLANA_CHAIN_ID: u64 = 501;
+/// The longest a bridge may take to deliver: bridging stops this long before a session expires, so the
+/// funds never reach the destination's receiver after expiry (where only a refund to the committed
+/// refund address would remain, as the EVM router's bridging also guarantees).
+pub const BRIDGE_DELIVERY_SECS: u64 = 900;
 /// Seed prefix of a vault PDA.
 pub const VAULT_SEED: &[u8] = b"vault";
 
@@ -183,6 +191,75 @@ pub mod deposit_vault {
         emit_cpi!(Refunded { event });
         Ok(())
     }
+
+    /// Sends the vault's whole balance of the bridged mint through the bridge's token messenger to the
+    /// session's receiver on its EVM destination chain, then closes the vault token account (rent to the
+    /// committed refund address). The destination domain and the mint recipient follow from the params;
+    /// the caller chooses neither.
+    pub fn bridge(ctx: Context<Bridge>, params: DepositParams) -> Result<()> {
+        // A Solana destination is settled here; bridging it away would leave it undeliverable.
+        require!(!params.delivers_on_solana(), VaultError::DeliversOnSolana);
+        let domain = evm::cctp_domain(&params.to_chain_id).ok_or(VaultError::UnsupportedChain)?;
+        // Funds must arrive before the session expires, or only a refund remains there.
+        require!(!params.expired()?, VaultError::Expired);
+        let now = u64::try_from(Clock::get()?.unix_timestamp).unwrap_or(0);
+        require!(now.saturating_add(BRIDGE_DELIVERY_SECS) <= params.expires_at, VaultError::TooLateToBridge);
+        require_keys_eq!(
+            ctx.accounts.rent_to.key(),
+            solana_key(&params.refund_address)?,
+            VaultError::WrongRecipient
+        );
+        let hash = params.hash();
+        let amount = ctx.accounts.vault_token.amount;
+        require!(amount > 0, VaultError::NothingToMove);
+        let bump = [ctx.bumps.vault];
+        let seeds: &[&[u8]] = &[VAULT_SEED, &hash, &bump];
+        let signer = &[seeds];
+        let recipient = evm::receiver_word(&hash);
+        let accounts = &ctx.accounts;
+        local_bridge::cpi::deposit_for_burn(
+            CpiContext::new_with_signer(
+                accounts.bridge_program.key(),
+                local_bridge::cpi::accounts::DepositForBurn {
+                    owner: accounts.vault.to_account_info(),
+                    from: accounts.vault_token.to_account_info(),
+                    config: accounts.bridge_config.to_account_info(),
+                    custody: accounts.bridge_custody.to_account_info(),
+                    mint: accounts.mint.to_account_info(),
+                    token_program: accounts.token_program.to_account_info(),
+                    event_authority: accounts.bridge_event_authority.to_account_info(),
+                    program: accounts.bridge_program.to_account_info(),
+                },
+                signer,
+            ),
+            amount,
+            domain,
+            recipient,
+            0,
+        )?;
+        let rent = accounts.vault_token.to_account_info().lamports();
+        token::close_account(CpiContext::new_with_signer(
+            accounts.token_program.key(),
+            CloseAccount {
+                account: accounts.vault_token.to_account_info(),
+                destination: accounts.rent_to.to_account_info(),
+                authority: accounts.vault.to_account_info(),
+            },
+            signer,
+        ))?;
+        let event = VaultEvent {
+            session_id: params.session_id,
+            params_hash: hash,
+            vault: accounts.vault.key(),
+            mint: accounts.mint.key(),
+            to: accounts.bridge_custody.key(),
+            amount,
+            rent_to: accounts.rent_to.key(),
+            rent,
+        };
+        emit_cpi!(Bridged { event, destination_domain: domain, mint_recipient: recipient });
+        Ok(())
+    }
 }
 
 /// One move out of a vault: everything to `to`, then the emptied token account closed.
@@ -289,6 +366,17 @@ pub struct Refunded {
     pub event: VaultEvent,
 }
 
+/// Funds left through the bridge towards the session's EVM destination (`to` is the bridge's custody).
+#[event]
+pub struct Bridged {
+    /// What moved.
+    pub event: VaultEvent,
+    /// The CCTP domain of the destination chain.
+    pub destination_domain: u32,
+    /// The session's receiver there, as a `bytes32`.
+    pub mint_recipient: [u8; 32],
+}
+
 /// Accounts of [`deposit_vault::settle`].
 #[event_cpi]
 #[derive(Accounts)]
@@ -375,6 +463,44 @@ pub struct Refund<'info> {
     pub system_program: Program<'info, System>,
 }
 
+/// Accounts of [`deposit_vault::bridge`].
+#[event_cpi]
+#[derive(Accounts)]
+#[instruction(params: DepositParams)]
+pub struct Bridge<'info> {
+    /// Pays the fee.
+    #[account(mut)]
+    pub payer: Signer<'info>,
+    /// CHECK: as in [`Settle::vault`].
+    #[account(seeds = [VAULT_SEED, params.hash().as_ref()], bump)]
+    pub vault: UncheckedAccount<'info>,
+    /// The bridged mint (the bridge refuses any other).
+    pub mint: Account<'info, Mint>,
+    /// The vault's associated token account for `mint`.
+    #[account(
+        mut,
+        associated_token::mint = mint,
+        associated_token::authority = vault,
+        associated_token::token_program = token_program,
+    )]
+    pub vault_token: Account<'info, TokenAccount>,
+    /// CHECK: receives the closed vault token account's lamports; checked against `params.refund_address`.
+    #[account(mut)]
+    pub rent_to: UncheckedAccount<'info>,
+    /// CHECK: the bridge's config; the bridge program checks it (seeds, mint).
+    #[account(mut)]
+    pub bridge_config: UncheckedAccount<'info>,
+    /// CHECK: the bridge's custody; the bridge program checks it (its config's token account).
+    #[account(mut)]
+    pub bridge_custody: UncheckedAccount<'info>,
+    /// CHECK: the bridge's event authority; the bridge program checks it.
+    pub bridge_event_authority: UncheckedAccount<'info>,
+    /// The bridge (only this program id).
+    pub bridge_program: Program<'info, local_bridge::program::LocalBridge>,
+    /// SPL Token.
+    pub token_program: Program<'info, Token>,
+}
+
 /// Why an instruction refused. Append-only: codes are part of the interface.
 #[error_code]
 pub enum VaultError {
@@ -402,4 +528,13 @@ pub enum VaultError {
     /// 6007.
     #[msg("a committed Solana address has twelve leading zero bytes (an EVM address?)")]
     NotASolanaAddress,
+    /// 6008.
+    #[msg("the session delivers on Solana: settle it, do not bridge it")]
+    DeliversOnSolana,
+    /// 6009.
+    #[msg("the bridge does not serve the session's destination chain")]
+    UnsupportedChain,
+    /// 6010.
+    #[msg("too close to expiry: the bridge might deliver after the session ends")]
+    TooLateToBridge,
 }

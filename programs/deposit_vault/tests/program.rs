@@ -35,12 +35,15 @@ struct Env {
 async fn env() -> Env {
     let mut test =
         ProgramTest::new("deposit_vault", deposit_vault::ID, processor!(deposit_vault::native::process));
+    test.add_program("local_bridge", local_bridge::ID, processor!(local_bridge::native::process));
     test.prefer_bpf(false);
     let mut ctx = test.start_with_context().await;
     set_time(&mut ctx, NOW).await;
     let authority = Keypair::new();
     let mint = create_mint(&mut ctx, &authority, 6).await;
     let other_mint = create_mint(&mut ctx, &authority, 6).await;
+    let payer = ctx.payer.pubkey();
+    send(&mut ctx, &[local_bridge::ix::initialize(payer, mint)], &[]).await.unwrap();
     Env { ctx, mint, other_mint, authority }
 }
 
@@ -452,4 +455,116 @@ fn the_event_layouts_are_what_the_relayer_decodes() {
     let mut bytes = Vec::new();
     event.serialize(&mut bytes).unwrap();
     assert_eq!(bytes.len(), 32 * 6 + 16);
+}
+
+#[test]
+fn the_evm_receiver_is_the_contracts_create2_on_the_shared_golden_vectors() {
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("../../../contracts/test/fixtures/receivers.json")).unwrap();
+    let bytes = |v: &serde_json::Value| hex::decode(v.as_str().unwrap().trim_start_matches("0x")).unwrap();
+    let factory: [u8; 20] = bytes(&fixture["deployment"]["factory"]).try_into().unwrap();
+    let init: [u8; 32] = bytes(&fixture["deployment"]["receiverInitCodeHash"]).try_into().unwrap();
+    for v in fixture["vectors"].as_array().unwrap() {
+        let hash: [u8; 32] = bytes(&v["paramsHash"]).try_into().unwrap();
+        let receiver = deposit_vault::evm::receiver_with(&factory, &init, &hash);
+        assert_eq!(receiver.to_vec(), bytes(&v["receiver"]), "{}", v["name"]);
+    }
+    assert_eq!(deposit_vault::evm::cctp_domain(&u64_word(8453)), Some(6));
+    assert_eq!(deposit_vault::evm::cctp_domain(&u64_word(SOLANA_CHAIN_ID)), None);
+    let mut high = u64_word(8453);
+    high[0] = 1;
+    assert_eq!(deposit_vault::evm::cctp_domain(&high), None, "a uint256 above u64 is no chain id we serve");
+}
+
+fn evm_params(env: &Env, refund: Pubkey) -> DepositParams {
+    DepositParams {
+        to_chain_id: u64_word(8453),
+        to_token: [0x83; 32],
+        to_address: u64_word(0xd0d0),
+        ..params(env, Keypair::new().pubkey(), refund)
+    }
+}
+
+fn bridge_ix(payer: Pubkey, params: &DepositParams, mint: Pubkey, rent_to: Pubkey) -> Instruction {
+    deposit_vault::ix::bridge(payer, params, mint, rent_to)
+}
+
+fn find<T: Discriminator + anchor_lang::AnchorDeserialize>(events: &[Vec<u8>]) -> T {
+    let raw = events.iter().find(|e| e.starts_with(T::DISCRIMINATOR)).expect("event");
+    decode(raw)
+}
+
+#[tokio::test]
+async fn bridge_sends_everything_to_the_sessions_evm_receiver_and_nothing_else_can() {
+    let mut env = env().await;
+    let refund = Keypair::new().pubkey();
+    let p = evm_params(&env, refund);
+    deposit(&mut env, &p, MAIN, 10_000_000).await;
+    let vault_token = ata(&p.vault().0, &env.mint);
+    let rent = lamports(&mut env.ctx, vault_token).await;
+    let payer = env.ctx.payer.pubkey();
+    let (events, units) = run(&mut env.ctx, bridge_ix(payer, &p, env.mint, refund)).await.unwrap();
+    println!("bridge: {units} compute units (SPL Token CPIs; native code is not metered)");
+
+    let custody = local_bridge::ix::custody(&env.mint);
+    assert_eq!(balance(&mut env.ctx, custody).await, Some(10_000_000), "locked in the bridge");
+    assert_eq!(balance(&mut env.ctx, vault_token).await, None, "the vault token account is closed");
+    assert_eq!(lamports(&mut env.ctx, refund).await, rent);
+    let receiver = deposit_vault::evm::receiver_word(&p.hash());
+    let deposit_vault::Bridged { event, destination_domain, mint_recipient } = find(&events);
+    assert_eq!(
+        (event.amount, event.to, destination_domain, mint_recipient),
+        (10_000_000, custody, 6, receiver)
+    );
+    // The message the EVM transmitter will accept: destination domain, and in the body the recipient and
+    // amount, exactly.
+    let local_bridge::MessageSent { nonce, message } = find(&events);
+    assert_eq!(nonce, 0);
+    assert_eq!(message[64..96], u64_word(6));
+    let body = &message[9 * 32..]; // after the 8 head words and the body's length
+    assert_eq!((&body[64..96], &body[96..128]), (&receiver[..], &u64_word(10_000_000)[..]));
+}
+
+#[tokio::test]
+async fn bridge_refuses_a_solana_destination_an_unserved_chain_expiry_and_a_fake_bridge() {
+    let mut env = env().await;
+    let refund = Keypair::new().pubkey();
+    let payer = env.ctx.payer.pubkey();
+    // Attack: bridging a Solana destination's deposit away from its only deliverable place.
+    let solana = params(&env, Keypair::new().pubkey(), refund);
+    deposit(&mut env, &solana, MAIN, 5).await;
+    let ix = bridge_ix(payer, &solana, env.mint, refund);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::DeliversOnSolana)));
+    // A chain the bridge does not serve: no message could be delivered there.
+    let nowhere = DepositParams { to_chain_id: u64_word(999), ..evm_params(&env, refund) };
+    deposit(&mut env, &nowhere, MAIN, 5).await;
+    let ix = bridge_ix(payer, &nowhere, env.mint, refund);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::UnsupportedChain)));
+    // Attack: a bridge program of the caller's choosing (it would send the funds anywhere).
+    let p = evm_params(&env, refund);
+    deposit(&mut env, &p, MAIN, 5).await;
+    let mut fake = bridge_ix(payer, &p, env.mint, refund);
+    let fake_program = Keypair::new().pubkey();
+    for meta in &mut fake.accounts {
+        if meta.pubkey == local_bridge::ID {
+            meta.pubkey = fake_program;
+        }
+    }
+    assert_eq!(run(&mut env.ctx, fake).await, Err(anchor(anchor_lang::error::ErrorCode::InvalidProgramId)));
+    // Attack: the rent to someone else.
+    let ix = bridge_ix(payer, &p, env.mint, Keypair::new().pubkey());
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::WrongRecipient)));
+    // A mint the bridge does not carry: it has no custody for it (and its config names another mint).
+    deposit(&mut env, &p, OTHER, 5).await;
+    let other = run(&mut env.ctx, bridge_ix(payer, &p, env.other_mint, refund)).await;
+    assert_eq!(other, Err(anchor(anchor_lang::error::ErrorCode::AccountNotInitialized)));
+    // Close to expiry: the bridge might deliver after the session ends, where only a refund remains.
+    set_time(&mut env.ctx, (EXPIRES - deposit_vault::BRIDGE_DELIVERY_SECS) as i64 + 1).await;
+    let ix = bridge_ix(payer, &p, env.mint, refund);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::TooLateToBridge)));
+    // After expiry: refunded, never bridged.
+    set_time(&mut env.ctx, EXPIRES as i64 + 1).await;
+    let ix = bridge_ix(payer, &p, env.mint, refund);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::Expired)));
+    assert_eq!(balance(&mut env.ctx, ata(&p.vault().0, &env.mint)).await, Some(5), "nothing moved");
 }

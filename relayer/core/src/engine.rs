@@ -337,6 +337,13 @@ impl Engine {
                 let (chain, _) = self.solana_token(mint)?;
                 if chain != dest {
                     self.route_from(Family::Solana, session)?;
+                    // The session commits to the wallet as refund address everywhere (see
+                    // `Session::commitment_on`): a reverted final call on the EVM side could bounce nowhere.
+                    if session.destination.calldata.is_some() {
+                        return Err(EngineError::NoRoute(
+                            "a session with a final call cannot be paid from Solana (a bounce on the destination chain needs an EVM refund address)".into(),
+                        ));
+                    }
                 }
                 PaymentMethod::Solana { wallet, source: None, created_at: now }
             }

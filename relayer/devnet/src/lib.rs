@@ -16,6 +16,7 @@ pub mod tools;
 
 use std::{
     path::{Path, PathBuf},
+    sync::Arc,
     time::Duration,
 };
 
@@ -388,7 +389,23 @@ impl Devnet {
             .zip(&chains)
             .map(|(desc, c)| multichain::Link::to(desc, c.rpc_url.clone()))
             .collect();
-        let attester = multichain::Attester::new(&links).await?;
+        // Solana: the in-process bank behind its own JSON-RPC, which the relayer uses like any cluster.
+        let solana_key = solana_sdk::signature::Keypair::new();
+        let solana_port = if rpc_port == 0 { 0 } else { SOLANA_RPC_PORT };
+        let solana =
+            solana::SolanaDevnet::start(solana_port, &solana_sdk::signer::Signer::pubkey(&solana_key))
+                .await?;
+        // The program's bridgings deliver to the receivers of one EVM deployment, pinned in its build.
+        let vault_factory = Address::from(relayer_svm::tx::vault_evm::FACTORY);
+        eyre::ensure!(
+            vault_factory == deployed[0].deployment.factory,
+            "the deposit-vault program bridges to receivers of factory {vault_factory}, but the devnet deployed \
+             factory {}: update programs/deposit_vault/src/evm.rs (FACTORY, RECEIVER_INIT_CODE_HASH)",
+            deployed[0].deployment.factory
+        );
+        let attester = multichain::Attester::new(&links)
+            .await?
+            .with_solana(Arc::clone(&solana.bank) as Arc<dyn relayer_svm::SvmClient>, &solana.bank.usdc());
         let stop = tokio_util::sync::CancellationToken::new();
         tokio::spawn(attester.run(Duration::from_millis(200), stop.clone()));
 
@@ -426,12 +443,6 @@ impl Devnet {
             let source = source_chain(desc, &chain.rpc_url, deployed, &multichain::BASE, &params);
             params.more_chains.push(source);
         }
-        // Solana: the in-process bank behind its own JSON-RPC, which the relayer uses like any cluster.
-        let solana_key = solana_sdk::signature::Keypair::new();
-        let solana_port = if rpc_port == 0 { 0 } else { SOLANA_RPC_PORT };
-        let solana =
-            solana::SolanaDevnet::start(solana_port, &solana_sdk::signer::Signer::pubkey(&solana_key))
-                .await?;
         let mut file = config_file(&params);
         file.solana = Some(relayer_svm::config::SolanaSection {
             rpc_url: solana.rpc_url.clone(),
@@ -442,6 +453,12 @@ impl Devnet {
                 mint: solana.bank.usdc().to_string(),
                 symbol: "USDC".into(),
                 decimals: relayer_svm::bank::USDC_DECIMALS,
+            }],
+            // USDC paid on Solana for a Base session is bridged over the local bridge.
+            routes: vec![relayer_svm::config::SolanaRoute {
+                to_chain_id: multichain::BASE.chain_id,
+                to_token: base_usdc.to_string(),
+                min_deposit: Some("1.00".into()),
             }],
         });
         std::fs::write(

@@ -107,6 +107,17 @@ pub const ADAPTER_MAX_FEE_BPS: u64 = 10;
 /// The adapter's bound on delivery time; bridging stops this long before a session expires.
 pub const ADAPTER_MAX_DELIVERY_SECS: u64 = 900;
 
+/// The router deployment [`deploy_chain`] makes on every chain of `chains`, computed offline: the CCTP
+/// and OFT adapters at their deterministic addresses, the router over both.
+pub fn devnet_deployment(chains: &[ChainDesc]) -> eyre::Result<Deployment> {
+    use relayer_evm::create2::CREATE2_PROXY;
+    let adapter =
+        CREATE2_PROXY.create2_from_code(B256::ZERO, adapter_init_code(messenger_address()?, chains));
+    let oft_adapter =
+        CREATE2_PROXY.create2_from_code(B256::ZERO, oft_adapter_init_code(oft_address()?, chains));
+    Ok(Deployment::deterministic(B256::ZERO, &[adapter, oft_adapter]))
+}
+
 /// What [`deploy_chain`] put on one chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deployed {
@@ -281,6 +292,8 @@ pub struct Attester {
     oft: Address,
     key: PrivateKeySigner,
     paused: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Solana, as a source: the cluster and the bridge's custody account, which every bridging touches.
+    solana: Option<(std::sync::Arc<dyn relayer_svm::SvmClient>, solana_sdk::pubkey::Pubkey)>,
 }
 
 impl Attester {
@@ -302,7 +315,43 @@ impl Attester {
             oft: oft_address()?,
             key: signer(ATTESTER_KEY)?,
             paused: Default::default(),
+            solana: None,
         })
+    }
+
+    /// Also relays the local bridge's messages from Solana (`client`), found through the bridge's custody
+    /// account of `mint`.
+    #[must_use]
+    pub fn with_solana(
+        mut self,
+        client: std::sync::Arc<dyn relayer_svm::SvmClient>,
+        mint: &solana_sdk::pubkey::Pubkey,
+    ) -> Self {
+        self.solana = Some((client, relayer_svm::tx::bridge_custody(mint)));
+        self
+    }
+
+    /// Relays the Solana messages of transactions after `after`; returns the newest one relayed.
+    async fn relay_solana(
+        &self,
+        after: Option<solana_sdk::signature::Signature>,
+    ) -> eyre::Result<Option<solana_sdk::signature::Signature>> {
+        let Some((client, custody)) = &self.solana else { return Ok(after) };
+        let signatures = client.signatures_for(*custody, after).await?;
+        let mut newest = after;
+        for info in signatures.iter().rev() {
+            if !info.failed {
+                let view = client
+                    .transaction(info.signature)
+                    .await?
+                    .ok_or_else(|| eyre::eyre!("solana transaction {} not found", info.signature))?;
+                for message in relayer_svm::tx::bridge_messages(&view) {
+                    self.deliver(Lane::Cctp, self.transmitter, &message.into()).await?;
+                }
+            }
+            newest = Some(info.signature);
+        }
+        Ok(newest)
     }
 
     /// A switch that holds every message back while `true` (a slow bridge, for tests), and lets them
@@ -315,12 +364,21 @@ impl Attester {
     /// relayed too (it reads from block 0), and one already delivered is skipped.
     pub async fn run(self, every: Duration, cancel: CancellationToken) {
         let mut next: Vec<u64> = vec![0; self.links.len()];
+        let mut solana_after = None;
         loop {
             let paused = self.paused.load(std::sync::atomic::Ordering::SeqCst);
             for (i, (_, provider)) in self.links.iter().enumerate().filter(|_| !paused) {
                 match self.relay_from(provider, next[i]).await {
                     Ok(done) => next[i] = done,
                     Err(error) => tracing::warn!(error = %error, "attester: relaying failed; retrying"),
+                }
+            }
+            if !paused {
+                match self.relay_solana(solana_after).await {
+                    Ok(newest) => solana_after = newest,
+                    Err(error) => {
+                        tracing::warn!(error = %error, "attester: relaying from Solana failed; retrying")
+                    }
                 }
             }
             tokio::select! {

@@ -1,6 +1,6 @@
 //! An in-process Solana cluster for the devnet and tests: solana-program-test's bank with the
-//! deposit-vault program (native) and the real SPL Token and Associated Token Account programs, a USDC
-//! mint, and the small ledger a validator's RPC would keep (which transactions touched which account,
+//! deposit-vault and local-bridge programs (native) and the real SPL Token and Associated Token Account
+//! programs, a USDC mint (the bridge initialized for it), and the small ledger a validator's RPC would keep (which transactions touched which account,
 //! with their token balances and inner instructions), so it answers the same [`SvmClient`] questions as a
 //! JSON-RPC node. A clock task keeps the bank's unix time at the wall clock, so session expiry means the
 //! same on both sides.
@@ -75,6 +75,7 @@ impl LocalBank {
     pub async fn start() -> Result<Arc<Self>, ClientError> {
         let mut test =
             ProgramTest::new("deposit_vault", deposit_vault::ID, processor!(deposit_vault::native::process));
+        test.add_program("local_bridge", local_bridge::ID, processor!(local_bridge::native::process));
         test.prefer_bpf(false);
         let mint = Keypair::new();
         let mint_authority = Keypair::new();
@@ -109,6 +110,16 @@ impl LocalBank {
         });
         bank.tick().await?;
         tokio::spawn(Arc::clone(&bank).run_clock());
+        // The local bridge carries the bank's USDC.
+        let init = local_bridge::ix::initialize(bank.faucet.pubkey(), bank.usdc);
+        let blockhash = bank.latest_blockhash().await?.0;
+        let tx = Transaction::new_signed_with_payer(
+            &[init],
+            Some(&bank.faucet.pubkey()),
+            &[&bank.faucet],
+            blockhash,
+        );
+        bank.send(tx::serialize(&tx)).await.map_err(err)?;
         Ok(bank)
     }
 

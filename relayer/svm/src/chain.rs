@@ -22,11 +22,12 @@ use std::{
 };
 
 use relayer_chain::{
-    BoxFuture, Chain, ChainEvent, ChainStats, EventSink, Inspection, Stopped, Work, WorkReport, WorkResult,
+    BoxFuture, Chain, ChainEvent, ChainStats, EventSink, Inspection, Route, Stopped, Work, WorkReport,
+    WorkResult,
 };
 use relayer_store::ChainStore;
 use relayer_types::{
-    Action, B256, ChainAddress, ChainKey, Commitment, Deposit, EventId, Family, Outcome, SessionId,
+    Action, B256, Bridging, ChainAddress, ChainKey, Commitment, Deposit, EventId, Family, Outcome, SessionId,
     Settlement, TokenRef, TxId, U256,
 };
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,8 @@ pub struct SvmConfig {
     pub tokens: Vec<TokenRef>,
     /// Pause between watcher polls (and executor reconciliations).
     pub poll: Duration,
+    /// Bridge routes out of Solana (through the local bridge, its `adapter`), by destination chain.
+    pub routes: Vec<(u64, Route)>,
 }
 
 /// A configured Solana cluster.
@@ -262,20 +265,21 @@ impl SvmChain {
                 continue;
             }
             let amount = U256::from(e.amount);
+            // Inner instructions follow the account keys in the numbering, so ids never collide.
+            let position = view.account_keys.len() + index;
+            let token = ChainAddress::Solana(e.mint.to_bytes());
             let (outcome, delivered, refunded) = match moved {
                 VaultMove::Settled(_) => (Outcome::Delivered, amount, U256::ZERO),
                 VaultMove::Refunded(_) => (Outcome::Refunded, U256::ZERO, amount),
+                VaultMove::Bridged(_) => {
+                    let adapter = ChainAddress::Solana(tx::BRIDGE_ID.to_bytes());
+                    let bridging = Bridging { event: event(position), token, adapter, amount };
+                    out.push(ChainEvent::Bridged { session, bridging });
+                    continue;
+                }
             };
-            // Inner instructions follow the account keys in the numbering, so ids never collide.
-            let position = view.account_keys.len() + index;
-            let settlement = Settlement {
-                event: event(position),
-                token: ChainAddress::Solana(e.mint.to_bytes()),
-                outcome,
-                amount,
-                delivered,
-                refunded,
-            };
+            let settlement =
+                Settlement { event: event(position), token, outcome, amount, delivered, refunded };
             out.push(ChainEvent::Settled { session, settlement });
         }
         out
@@ -379,7 +383,9 @@ impl SvmChain {
         use deposit_vault::VaultError as E;
         let code = |e: E| VAULT_ERROR + e as u32;
         match failure {
-            TxFailure::Custom(c) if c == code(E::Expired) => WorkResult::RefundInstead,
+            TxFailure::Custom(c) if c == code(E::Expired) || c == code(E::TooLateToBridge) => {
+                WorkResult::RefundInstead
+            }
             TxFailure::Custom(c) if c == code(E::NotRefundable) => WorkResult::NotBefore {
                 reason: "the program refunds a usable mint only after expiry".into(),
                 at: work.commitment.expires_at + 1,
@@ -395,7 +401,9 @@ impl SvmChain {
     }
 
     async fn execute(&self, work: &Work) -> WorkResult {
-        let (Action::Settle { token } | Action::Refund { token }) = work.action else {
+        let (Action::Settle { token } | Action::Refund { token } | Action::Bridge { token, .. }) =
+            work.action
+        else {
             return WorkResult::Failed(format!("{} is not supported on Solana", work.action.name()));
         };
         let Some(mint) = pubkey(token) else {
@@ -436,6 +444,7 @@ impl SvmChain {
         let payer = self.signer.pubkey();
         let ix = match work.action {
             Action::Refund { .. } => tx::refund(payer, &params, mint),
+            Action::Bridge { .. } => tx::bridge(payer, &params, mint),
             _ => tx::settle(payer, &params, mint),
         };
         let (blockhash, last_valid_block_height) = match self.client.latest_blockhash().await {
@@ -499,6 +508,14 @@ impl Chain for SvmChain {
     fn receiver(&self, commitment: &Commitment) -> ChainAddress {
         let mint = self.watched_mint().unwrap_or_default();
         ChainAddress::Solana(tx::vault_token(commitment, &mint).to_bytes())
+    }
+
+    fn route(&self, token: &ChainAddress, to_chain_id: u64) -> Option<Route> {
+        // The local bridge carries the watched mint only.
+        let watched = self.watched_mint().map(|m| ChainAddress::Solana(m.to_bytes()));
+        (Some(*token) == watched)
+            .then(|| self.config.routes.iter().find(|(to, _)| *to == to_chain_id).map(|(_, r)| r.clone()))
+            .flatten()
     }
 
     fn relayer_address(&self) -> Option<ChainAddress> {

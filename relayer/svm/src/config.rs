@@ -8,11 +8,13 @@
 //! poll_interval_ms = 1000          # watcher polls of the vault token accounts
 //! private_key = "env:RELAYER_SOLANA_KEY"   # base58 of the 64-byte keypair, or its JSON byte array
 //! tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USDC", decimals = 6 }]
+//! # Bridge routes for the first mint, through the bridge program (to the session's EVM receiver):
+//! routes = [{ to_chain_id = 8453, to_token = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", min_deposit = "1.00" }]
 //! ```
 
 use std::time::Duration;
 
-use relayer_chain::{FieldError, at_least};
+use relayer_chain::{FieldError, Route, at_least};
 use relayer_types::{ChainAddress, SOLANA_CHAIN_ID, TokenRef};
 use serde::{Deserialize, Serialize};
 use solana_sdk::{pubkey::Pubkey, signature::Keypair};
@@ -35,6 +37,22 @@ pub struct SolanaSection {
     pub private_key: String,
     /// Accepted and delivered mints; the first is the one deposits are watched in.
     pub tokens: Vec<SolanaToken>,
+    /// Bridge routes of the first mint to EVM chains.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<SolanaRoute>,
+}
+
+/// A bridge route out of Solana.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SolanaRoute {
+    /// The EVM chain it reaches.
+    pub to_chain_id: u64,
+    /// The token that arrives there (an EVM address).
+    pub to_token: String,
+    /// Smaller deposits are refunded once the session expires (token units).
+    #[serde(default)]
+    pub min_deposit: Option<String>,
 }
 
 /// One mint.
@@ -132,11 +150,39 @@ impl SolanaSection {
                 })
             })
             .collect::<Result<Vec<_>, FieldError>>()?;
+        let decimals = tokens[0].decimals;
+        let routes = self
+            .routes
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let field = |name: &str| f(&format!("routes[{i}].{name}"));
+                let to_token: relayer_types::Address = r
+                    .to_token
+                    .parse()
+                    .map_err(|_| FieldError::new(field("to_token"), "is not an EVM address"))?;
+                let min_amount = match &r.min_deposit {
+                    None => relayer_types::U256::ZERO,
+                    Some(m) => relayer_types::parse_units(m, decimals)
+                        .map_err(|e| FieldError::new(field("min_deposit"), e.to_string()))?,
+                };
+                let route = Route {
+                    adapter: ChainAddress::Solana(crate::tx::BRIDGE_ID.to_bytes()),
+                    to_token: ChainAddress::Evm(to_token),
+                    min_amount,
+                    // The local bridge takes no fee.
+                    max_fee_bps: 0,
+                    own_fee_bps: 0,
+                };
+                Ok((r.to_chain_id, route))
+            })
+            .collect::<Result<Vec<_>, FieldError>>()?;
         Ok(SolanaSpec {
             chain: SvmConfig {
                 chain_id: SOLANA_CHAIN_ID,
                 name: "solana".into(),
                 tokens,
+                routes,
                 poll: Duration::from_millis(at_least(self.poll_interval_ms, 50, f("poll_interval_ms"))?),
             },
             rpc_url: self.rpc_url.clone(),
@@ -187,6 +233,17 @@ tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USD
                 "solana.tokens[0].mint",
             ),
             (SolanaSection { poll_interval_ms: 1, ..section() }, "solana.poll_interval_ms"),
+            (
+                SolanaSection {
+                    routes: vec![SolanaRoute {
+                        to_chain_id: 8453,
+                        to_token: "0x12".into(),
+                        min_deposit: None,
+                    }],
+                    ..section()
+                },
+                "solana.routes[0].to_token",
+            ),
         ];
         for (s, want) in table {
             assert_eq!(s.validate(&env).err().map(|e| e.field), Some(want.to_owned()));

@@ -7,7 +7,7 @@ use anchor_spl::{
     associated_token::{get_associated_token_address, spl_associated_token_account},
     token::spl_token,
 };
-use deposit_vault::{DepositParams, Refunded, Settled, VaultEvent, u64_word};
+use deposit_vault::{Bridged, DepositParams, Refunded, Settled, VaultEvent, u64_word};
 use relayer_types::Commitment;
 use solana_sdk::{
     hash::Hash,
@@ -24,6 +24,29 @@ use crate::client::{TxFailure, TxView};
 
 /// The deposit-vault program's id.
 pub const PROGRAM_ID: Pubkey = deposit_vault::ID;
+/// The EVM deployment the program's bridgings deliver to (see `deposit_vault::evm`).
+pub use deposit_vault::evm as vault_evm;
+
+/// The local bridge's program id (the Solana chain's bridge "adapter").
+pub const BRIDGE_ID: Pubkey = local_bridge::ID;
+
+/// The local bridge's messages in `tx` (`MessageSent`, self-invocations of the bridge program), each the
+/// bytes the EVM transmitter accepts.
+pub fn bridge_messages(tx: &TxView) -> Vec<Vec<u8>> {
+    tx.inner_instructions
+        .iter()
+        .filter(|inner| inner.program == local_bridge::ID)
+        .filter_map(|inner| inner.data.strip_prefix(anchor_lang::event::EVENT_IX_TAG_LE))
+        .filter_map(|body| body.strip_prefix(local_bridge::MessageSent::DISCRIMINATOR))
+        .filter_map(|mut rest| local_bridge::MessageSent::deserialize(&mut rest).ok())
+        .map(|m| m.message)
+        .collect()
+}
+
+/// The local bridge's custody account of `mint` (every bridging touches it).
+pub fn bridge_custody(mint: &Pubkey) -> Pubkey {
+    local_bridge::ix::custody(mint)
+}
 
 /// The program's params for a session's commitment (same fields, same order, same words).
 pub fn params(c: &Commitment) -> DepositParams {
@@ -88,6 +111,11 @@ pub fn settle(payer: Pubkey, params: &DepositParams, mint: Pubkey) -> Instructio
     deposit_vault::ix::settle(payer, params, mint, recipient, rent_to)
 }
 
+/// `bridge(params)`: the vault's `mint` balance through the local bridge to the session's EVM receiver.
+pub fn bridge(payer: Pubkey, params: &DepositParams, mint: Pubkey) -> Instruction {
+    deposit_vault::ix::bridge(payer, params, mint, Pubkey::new_from_array(params.refund_address))
+}
+
 /// `refund(params)`: the vault's `mint` balance to the committed refund address.
 pub fn refund(payer: Pubkey, params: &DepositParams, mint: Pubkey) -> Instruction {
     deposit_vault::ix::refund(payer, params, mint, Pubkey::new_from_array(params.refund_address))
@@ -131,13 +159,15 @@ pub enum VaultMove {
     Settled(VaultEvent),
     /// Returned to the refund address.
     Refunded(VaultEvent),
+    /// Sent through the bridge to the session's receiver on its EVM destination (`to`: the custody).
+    Bridged(VaultEvent),
 }
 
 impl VaultMove {
     /// The event's fields.
     pub const fn event(&self) -> &VaultEvent {
         match self {
-            Self::Settled(e) | Self::Refunded(e) => e,
+            Self::Settled(e) | Self::Refunded(e) | Self::Bridged(e) => e,
         }
     }
 }
@@ -157,6 +187,8 @@ pub fn vault_moves(tx: &TxView) -> Vec<(usize, VaultMove)> {
             Settled::deserialize(&mut rest).ok().map(|s| VaultMove::Settled(s.event))
         } else if let Some(mut rest) = body.strip_prefix(Refunded::DISCRIMINATOR) {
             Refunded::deserialize(&mut rest).ok().map(|r| VaultMove::Refunded(r.event))
+        } else if let Some(mut rest) = body.strip_prefix(Bridged::DISCRIMINATOR) {
+            Bridged::deserialize(&mut rest).ok().map(|b| VaultMove::Bridged(b.event))
         } else {
             None
         };

@@ -45,20 +45,20 @@ impl Session {
         }
     }
 
-    /// The commitment of the session's receivers on chains of `family`. On Solana the refund address
-    /// must be a Solana account (the API's `refundAddress` is an EVM address, and nothing sent to a
-    /// padded EVM address on Solana can ever be spent): the paying wallet of a Solana payment method,
-    /// else a Solana destination's own address.
+    /// The commitment of the session's receivers on chains of `family`. A Solana payer's session commits
+    /// to the paying wallet as refund address on every family: its Solana vault must refund to a Solana
+    /// account (the API's `refundAddress` is an EVM address, and nothing sent to a padded EVM address on
+    /// Solana can be spent), and the EVM receiver its vault bridges to is derived from the same params.
+    /// Without one, a Solana receiver commits to a Solana refund address or, failing that, a Solana
+    /// destination's own address.
     pub fn commitment_on(&self, family: Family) -> Commitment {
         let mut commitment = self.commitment();
-        if family == Family::Solana {
-            let wallet = match &self.payment_method {
-                Some(PaymentMethod::Solana { wallet, .. }) => Some(*wallet),
-                _ => None,
-            };
+        if let Some(PaymentMethod::Solana { wallet, .. }) = &self.payment_method {
+            commitment.refund_address = wallet.word();
+        } else if family == Family::Solana {
             let destination = Some(self.destination.address).filter(|a| a.family() == Family::Solana);
             let refund = self.refund_address.filter(|a| a.family() == Family::Solana);
-            if let Some(solana) = wallet.or(refund).or(destination) {
+            if let Some(solana) = refund.or(destination) {
                 commitment.refund_address = solana.word();
             }
         }

@@ -624,6 +624,35 @@ mod tests {
     use alloy_primitives::Address;
 
     use super::*;
+    use crate::{Commitment, Family};
+
+    #[test]
+    fn receivers_on_every_family_commit_to_a_solana_payers_wallet_and_solana_ones_to_a_solana_account() {
+        let wallet = ChainAddress::Solana([9; 32]);
+        let refund = ChainAddress::Evm(Address::repeat_byte(0xbe));
+        let mut s = session(RequiresPaymentMethod);
+        s.refund_address = Some(refund);
+        // An EVM payer: EVM receivers commit to the API's refund address.
+        assert_eq!(s.commitment_on(Family::Evm), s.commitment());
+        assert_eq!(s.commitment_on(Family::Evm).refund_address, refund.word());
+        // A Solana payer: the wallet everywhere (the vault's refund, and the EVM receiver it bridges to).
+        s.payment_method = Some(PaymentMethod::Solana { wallet, source: None, created_at: 1 });
+        for family in [Family::Evm, Family::Tron, Family::Solana] {
+            let c = s.commitment_on(family);
+            assert_eq!(c.refund_address, wallet.word(), "{family:?}");
+            assert_eq!(
+                Commitment { refund_address: s.commitment().refund_address, ..c },
+                s.commitment(),
+                "nothing else"
+            );
+        }
+        // No Solana payer, a Solana destination: Solana receivers refund to the destination, never to a
+        // padded EVM address (nobody could spend it there).
+        let mut solana_dest = session(RequiresPaymentMethod);
+        solana_dest.destination.address = ChainAddress::Solana([7; 32]);
+        solana_dest.refund_address = Some(refund);
+        assert_eq!(solana_dest.commitment_on(Family::Solana).refund_address, B256::from([7; 32]));
+    }
 
     #[test]
     fn outcome_mirrors_the_solidity_enum_in_declaration_order() {
