@@ -85,6 +85,30 @@ async fn a_solana_payer_pays_a_solana_destination_and_the_rent_returns_to_the_wa
     let fee = 5_000;
     assert_eq!(bank.lamports(&payer.pubkey()).await?, lamports_before - fee, "only the fee is spent");
 
+    // A check with the payment's signature as hint answers the session (a Solana signature is a valid hint).
+    let body = json!({ "clientSecret": session["clientSecret"], "txHash": deposit.to_string() });
+    let checked =
+        api.json(reqwest::Method::PUT, &format!("/v1/sessions/{id}/check"), &body, Auth::None).await?;
+    assert_eq!(
+        (checked.status, &checked.body["session"]["status"]),
+        (200, &json!("succeeded")),
+        "{}",
+        checked.body
+    );
+
+    // The wallet pays the same again (an extra deposit): nothing is lost, it is delivered too.
+    sign_and_send(bank, &serialized, &payer).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while bank.usdc_balance(&merchant).await? != 20_000_000 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the extra deposit was not delivered: {}",
+            api.get(id).await?
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(vault_moves(bank, &deposit_address(&serialized)?).await?, (2, 0, 0), "one settlement each");
+
     node.shutdown().await;
     Ok(())
 }

@@ -412,16 +412,15 @@ impl SvmChain {
         let key = SendRecord::key(&work.session_id, work.action);
         if let Some((_, record)) = self.records().into_iter().find(|(k, _)| *k == key) {
             match self.check(&record).await {
-                Ok(Check::Landed { failed: false }) => {
-                    return WorkResult::Sent { tx_hash: record.tx_id() };
-                }
                 Ok(Check::Pending) => {
                     if let Err(error) = self.client.send(record.raw()).await {
                         tracing::debug!(%error, "resend failed");
                     }
                     return WorkResult::Sent { tx_hash: record.tx_id() };
                 }
-                Ok(Check::Landed { failed: true } | Check::Expired) => {
+                // Landed (its effect reaches the engine through the watcher), failed, or never to land:
+                // the vault says what is left to do.
+                Ok(Check::Landed { .. } | Check::Expired) => {
                     if let Err(e) = self.store.delete_send(self.config.chain_id, &key) {
                         return WorkResult::NotYet(e.to_string());
                     }

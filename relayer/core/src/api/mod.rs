@@ -333,11 +333,19 @@ async fn check_session(
         let valid = hash
             .strip_prefix("0x")
             .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-        let hash: B256 = valid
-            .then(|| hash.parse().ok())
-            .flatten()
-            .ok_or_else(|| ApiError::invalid("txHash", "txHash must be a 0x-prefixed 32-byte hex hash"))?;
-        state.engine.check_transaction(TxId::Evm(hash)).await;
+        let evm = valid.then(|| hash.parse::<B256>().ok()).flatten().map(TxId::Evm);
+        // A Solana signature: base58 of 64 bytes (87 or 88 characters).
+        let solana = || {
+            let bytes = (hash.len() <= 88).then(|| bs58::decode(hash).into_vec().ok()).flatten()?;
+            <[u8; 64]>::try_from(bytes).ok().map(TxId::Solana)
+        };
+        let tx = evm.or_else(solana).ok_or_else(|| {
+            ApiError::invalid(
+                "txHash",
+                "txHash must be a 0x-prefixed 32-byte hex hash or a base58 Solana signature",
+            )
+        })?;
+        state.engine.check_transaction(tx).await;
         // The hint may have moved the session on.
         let session = load(&state, &session.id)?;
         return Ok(Json(wire::SessionResponse::of(&session, full)));

@@ -114,7 +114,7 @@ pub struct PaymentMethodInput {
 pub struct CheckRequest {
     /// Required without an API key.
     pub client_secret: Option<String>,
-    /// A 0x-prefixed 32-byte transaction hash to look at right away.
+    /// A 0x-prefixed 32-byte transaction hash, or a base58 Solana signature, to look at right away.
     pub tx_hash: Option<String>,
 }
 
