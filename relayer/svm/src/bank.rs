@@ -76,6 +76,9 @@ impl LocalBank {
         let mut test =
             ProgramTest::new("deposit_vault", deposit_vault::ID, processor!(deposit_vault::native::process));
         test.add_program("local_bridge", local_bridge::ID, processor!(local_bridge::native::process));
+        // Program-test turns on debug logs of every instruction (on stderr, beside the relayer's own
+        // tracing); warnings only, unless RUST_LOG says otherwise.
+        agave_logger::setup_with_default("warn");
         test.prefer_bpf(false);
         let mint = Keypair::new();
         let mint_authority = Keypair::new();
