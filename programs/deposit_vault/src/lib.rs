@@ -209,13 +209,8 @@ pub mod deposit_vault {
             solana_key(&params.refund_address)?,
             VaultError::WrongRecipient
         );
-        let hash = params.hash();
-        let amount = ctx.accounts.vault_token.amount;
-        require!(amount > 0, VaultError::NothingToMove);
-        let bump = [ctx.bumps.vault];
-        let seeds: &[&[u8]] = &[VAULT_SEED, &hash, &bump];
-        let signer = &[seeds];
-        let recipient = evm::receiver_word(&hash);
+        let moved = Moved::new(&params, ctx.bumps.vault, &ctx.accounts.vault_token, &ctx.accounts.mint)?;
+        let recipient = evm::receiver_word(&moved.hash);
         let accounts = &ctx.accounts;
         local_bridge::cpi::deposit_for_burn(
             CpiContext::new_with_signer(
@@ -230,33 +225,21 @@ pub mod deposit_vault {
                     event_authority: accounts.bridge_event_authority.to_account_info(),
                     program: accounts.bridge_program.to_account_info(),
                 },
-                signer,
+                &[&moved.seeds()],
             ),
-            amount,
+            moved.amount,
             domain,
             recipient,
             0,
         )?;
-        let rent = accounts.vault_token.to_account_info().lamports();
-        token::close_account(CpiContext::new_with_signer(
-            accounts.token_program.key(),
-            CloseAccount {
-                account: accounts.vault_token.to_account_info(),
-                destination: accounts.rent_to.to_account_info(),
-                authority: accounts.vault.to_account_info(),
-            },
-            signer,
-        ))?;
-        let event = VaultEvent {
-            session_id: params.session_id,
-            params_hash: hash,
-            vault: accounts.vault.key(),
-            mint: accounts.mint.key(),
-            to: accounts.bridge_custody.key(),
-            amount,
-            rent_to: accounts.rent_to.key(),
-            rent,
-        };
+        let event = moved.close(
+            &accounts.token_program,
+            &accounts.vault,
+            &accounts.mint,
+            &accounts.vault_token,
+            accounts.bridge_custody.key(),
+            accounts.rent_to.to_account_info(),
+        )?;
         emit_cpi!(Bridged { event, destination_domain: domain, mint_recipient: recipient });
         Ok(())
     }
@@ -266,7 +249,7 @@ pub mod deposit_vault {
 struct Moved {
     hash: [u8; 32],
     session_id: [u8; 32],
-    bump: u8,
+    bump: [u8; 1],
     amount: u64,
     decimals: u8,
 }
@@ -277,12 +260,18 @@ impl Moved {
         Ok(Self {
             hash: params.hash(),
             session_id: params.session_id,
-            bump,
+            bump: [bump],
             amount: vault_token.amount,
             decimals: mint.decimals,
         })
     }
 
+    /// The vault's signer seeds.
+    fn seeds(&self) -> [&[u8]; 3] {
+        [VAULT_SEED, &self.hash, &self.bump]
+    }
+
+    /// Everything to `to`, then [`Moved::close`].
     fn run<'info>(
         self,
         token_program: &Program<'info, Token>,
@@ -292,9 +281,6 @@ impl Moved {
         to: AccountInfo<'info>,
         rent_to: AccountInfo<'info>,
     ) -> Result<VaultEvent> {
-        let seeds: &[&[u8]] = &[VAULT_SEED, &self.hash, &[self.bump]];
-        let signer = &[seeds];
-        let rent = vault_token.to_account_info().lamports();
         token::transfer_checked(
             CpiContext::new_with_signer(
                 token_program.key(),
@@ -304,11 +290,25 @@ impl Moved {
                     to: to.clone(),
                     authority: vault.to_account_info(),
                 },
-                signer,
+                &[&self.seeds()],
             ),
             self.amount,
             self.decimals,
         )?;
+        self.close(token_program, vault, mint, vault_token, to.key(), rent_to)
+    }
+
+    /// Closes the emptied vault token account (its rent to `rent_to`) and describes the move to `to`.
+    fn close<'info>(
+        self,
+        token_program: &Program<'info, Token>,
+        vault: &UncheckedAccount<'info>,
+        mint: &Account<'info, Mint>,
+        vault_token: &Account<'info, TokenAccount>,
+        to: Pubkey,
+        rent_to: AccountInfo<'info>,
+    ) -> Result<VaultEvent> {
+        let rent = vault_token.to_account_info().lamports();
         token::close_account(CpiContext::new_with_signer(
             token_program.key(),
             CloseAccount {
@@ -316,14 +316,14 @@ impl Moved {
                 destination: rent_to.clone(),
                 authority: vault.to_account_info(),
             },
-            signer,
+            &[&self.seeds()],
         ))?;
         Ok(VaultEvent {
             session_id: self.session_id,
             params_hash: self.hash,
             vault: vault.key(),
             mint: mint.key(),
-            to: to.key(),
+            to,
             amount: self.amount,
             rent_to: rent_to.key(),
             rent,

@@ -318,8 +318,9 @@ impl SvmChain {
         }
     }
 
-    fn records(&self) -> Vec<(Vec<u8>, SendRecord)> {
-        let raw = match self.store.sends(self.config.chain_id, &[]) {
+    /// The send records whose key starts with `prefix` (all of them for an empty one).
+    fn records(&self, prefix: &[u8]) -> Vec<(Vec<u8>, SendRecord)> {
+        let raw = match self.store.sends(self.config.chain_id, prefix) {
             Ok(raw) => raw,
             Err(error) => {
                 tracing::error!(%error, "cannot read solana send records");
@@ -344,7 +345,7 @@ impl SvmChain {
     /// Settles what is on record: landed transactions are forgotten (a failed one is reported, so the
     /// engine tries again), pending ones sent again, expired ones forgotten and reported for a retry.
     async fn reconcile(&self, sink: &dyn EventSink) {
-        for (key, record) in self.records() {
+        for (key, record) in self.records(&[]) {
             let work = Work {
                 session_id: record.session_id,
                 chain_id: self.config.chain_id,
@@ -410,7 +411,8 @@ impl SvmChain {
             return WorkResult::Failed(format!("{token} is not a Solana mint"));
         };
         let key = SendRecord::key(&work.session_id, work.action);
-        if let Some((_, record)) = self.records().into_iter().find(|(k, _)| *k == key) {
+        // One key, read on its own (not every record of the chain for each piece of work).
+        if let Some((_, record)) = self.records(&key).into_iter().find(|(k, _)| *k == key) {
             match self.check(&record).await {
                 Ok(Check::Pending) => {
                     if let Err(error) = self.client.send(record.raw()).await {
