@@ -192,20 +192,37 @@ pub enum InFlight {
     Pending,
 }
 
+/// The chain as one check of the pending transactions saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct View {
+    /// The key's mined nonce.
+    pub latest: u64,
+    /// The head.
+    pub head: u64,
+    /// The last block the watcher had processed, read before the receipts were.
+    pub processed: u64,
+}
+
 /// Classifies an in-flight transaction from its receipt's block (if any), whether it was seen mined
-/// before, the key's mined nonce (`latest`), its own nonce, the head and the chain's confirmations.
-/// Nothing is forgotten before the chain's own confirmation rule makes it final: a transaction dropped
-/// at zero confirmations by a reorg would leave a nonce gap no later transaction can pass.
+/// before, its own nonce, what the check saw and the chain's confirmations. Nothing is forgotten
+/// before the chain's own confirmation rule makes it final: a transaction dropped at zero
+/// confirmations by a reorg would leave a nonce gap no later transaction can pass. Nor before the
+/// watcher has processed its block: a transaction final to the executor but reorganised away before
+/// the watcher read it would leave its session with neither a recorded delivery nor anyone to send it
+/// again. The watcher's mark is read before the receipt, so a receipt in a block the watcher read on
+/// another branch means the watcher's cursor is on that branch, and it reads the block again.
 pub fn in_flight_state(
     receipt_block: Option<u64>,
     was_mined: bool,
-    latest: u64,
     nonce: u64,
-    head: u64,
+    view: View,
     confirmations: u64,
 ) -> InFlight {
+    let View { latest, head, processed } = view;
     match receipt_block {
-        Some(block) if head.saturating_add(1) >= block.saturating_add(confirmations.max(1)) => {
+        Some(block)
+            if head.saturating_add(1) >= block.saturating_add(confirmations.max(1)) && processed >= block =>
+        {
             InFlight::Final
         }
         Some(block) => InFlight::Mined { block },
@@ -371,9 +388,9 @@ struct Lookup {
     known: Option<bool>,
 }
 
-/// What one check of the pending transactions found: the key's mined nonce, the head, and whatever
-/// lookups answered in time.
-type Checked = (u64, u64, Vec<(u64, Result<Lookup, RpcFailure>)>);
+/// What one check of the pending transactions found: the chain as it saw it, and whatever lookups
+/// answered in time.
+type Checked = (View, Vec<(u64, Result<Lookup, RpcFailure>)>);
 
 /// One in-flight nonce as a check sees it: its attempts' hashes (newest first) and whether its last
 /// attempt was announced by this process.
@@ -401,6 +418,8 @@ async fn lookup(chain: &EvmChain, hashes: &[B256], ask_known: bool) -> Result<Lo
 async fn check(chain: Arc<EvmChain>, signer: Address, nonces: Vec<ToCheck>) -> Result<Checked, RpcFailure> {
     use futures::StreamExt as _;
     let deadline = tokio::time::Instant::now() + CHECK_BUDGET;
+    // Before any receipt is read: see [`in_flight_state`].
+    let processed = *chain.processed.borrow();
     let heads = async {
         tokio::join!(
             chain.rpc(|p| async move { p.get_transaction_count(signer).await }),
@@ -423,7 +442,7 @@ async fn check(chain: Arc<EvmChain>, signer: Address, nonces: Vec<ToCheck>) -> R
     };
     let (heads, answered) = tokio::join!(tokio::time::timeout_at(deadline, heads), answered);
     match heads {
-        Ok((latest, head)) => Ok((latest?, head?, answered)),
+        Ok((latest, head)) => Ok((View { latest: latest?, head: head?, processed }, answered)),
         Err(_) => Err(RpcFailure::Timeout(CHECK_BUDGET)),
     }
 }
@@ -845,7 +864,7 @@ impl Executor {
     /// Acts on what a check found, each transaction on its own: one failed lookup holds up no other.
     async fn checked(&mut self, checked: Result<Checked, RpcFailure>) {
         let chain_id = self.chain.spec.chain_id;
-        let (latest, head, lookups) = match checked {
+        let (view, lookups) = match checked {
             Ok(checked) => checked,
             Err(error) => {
                 if let Some(suppressed) = self.throttle.allow("check", std::time::Instant::now()) {
@@ -858,7 +877,7 @@ impl Executor {
         };
         for (nonce, found) in lookups {
             let checked = match found {
-                Ok(found) => self.check_one(nonce, latest, head, found).await,
+                Ok(found) => self.check_one(nonce, view, found).await,
                 Err(error) => Err(error.into()),
             };
             if let Err(error) = checked
@@ -867,6 +886,7 @@ impl Executor {
                 tracing::warn!(chain_id, nonce, error = %causes(&error), suppressed, "checking a pending transaction failed; retrying");
             }
         }
+        let View { latest, head, .. } = view;
         self.publish(Some(latest));
         match nonce_gap(latest, self.in_flight.keys().next().copied(), head, self.gap_seen) {
             Gap::None => {
@@ -983,13 +1003,8 @@ impl Executor {
         Ok(())
     }
 
-    async fn check_one(
-        &mut self,
-        nonce: u64,
-        latest: u64,
-        head: u64,
-        found: Lookup,
-    ) -> Result<(), ExecError> {
+    async fn check_one(&mut self, nonce: u64, view: View, found: Lookup) -> Result<(), ExecError> {
+        let View { latest, head, .. } = view;
         let Lookup { receipt: mined, known } = found;
         let chain = Arc::clone(&self.chain);
         let Some(intent) = self.in_flight.get(&nonce).cloned() else {
@@ -998,7 +1013,7 @@ impl Executor {
         let was_mined = self.mined.contains_key(&nonce);
         let receipt_block = mined.as_ref().map(|r| r.block_number.unwrap_or(head));
         let (session_id, chain_id) = (intent.session_id, chain.spec.chain_id);
-        match in_flight_state(receipt_block, was_mined, latest, nonce, head, chain.spec.confirmations) {
+        match in_flight_state(receipt_block, was_mined, nonce, view, chain.spec.confirmations) {
             InFlight::Final => {
                 let Some(receipt) = mined else { return Ok(()) };
                 self.mined.remove(&nonce);
@@ -1251,7 +1266,8 @@ mod tests {
     #[test]
     fn a_transaction_is_kept_until_final_and_sent_again_when_a_reorg_removes_it() {
         use InFlight::*;
-        // (receipt block, seen mined before, key's mined nonce, its nonce, head, confirmations, expected)
+        // (receipt block, seen mined before, key's mined nonce, its nonce, head, confirmations, expected);
+        // the watcher has processed the head.
         let table = [
             (Some(10), false, 6, 5, 10, 1, Final),
             (Some(10), false, 6, 5, 10, 3, Mined { block: 10 }),
@@ -1266,11 +1282,32 @@ mod tests {
             (Some(10), false, 6, 5, 10, 0, Final),
         ];
         for (block, was, latest, nonce, head, confirmations, want) in table {
+            let view = View { latest, head, processed: head };
             assert_eq!(
-                in_flight_state(block, was, latest, nonce, head, confirmations),
+                in_flight_state(block, was, nonce, view, confirmations),
                 want,
                 "{block:?} {was} {latest} {nonce} {head} {confirmations}"
             );
+        }
+    }
+
+    #[test]
+    fn a_final_transaction_is_kept_until_the_watcher_has_read_its_block() {
+        // Final by the confirmations at head 12, but the watcher is behind its block: forgotten now, a
+        // reorg before the watcher reads block 10 would take the delivery away unseen by anyone (the
+        // reorg chaos test stranded a session this way: `processing`, its settle "sent", the funds
+        // back in the receiver).
+        for processed in [0, 8, 9] {
+            let view = View { latest: 6, head: 12, processed };
+            assert_eq!(
+                in_flight_state(Some(10), true, 5, view, 3),
+                InFlight::Mined { block: 10 },
+                "{processed}"
+            );
+        }
+        for processed in [10, 11, 12] {
+            let view = View { latest: 6, head: 12, processed };
+            assert_eq!(in_flight_state(Some(10), true, 5, view, 3), InFlight::Final, "{processed}");
         }
     }
 
