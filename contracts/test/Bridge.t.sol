@@ -25,6 +25,12 @@ contract BridgeTest is TestBase {
     address internal constant REFUND = address(0xBEEF);
     address internal constant RELAYER = address(0x5E1A);
     uint256 internal constant MAX_DELIVERY = 30 minutes;
+    /// Solana: CCTP cannot mint to an EVM receiver there, so its route names an inbox token account.
+    uint256 internal constant SOLANA = 501;
+    uint32 internal constant SOLANA_DOMAIN = 5;
+    bytes32 internal constant SOLANA_MINT = keccak256("solana usdc mint");
+    bytes32 internal constant INBOX = keccak256("deposit-vault inbox token account");
+    bytes32 internal constant SOLANA_RECIPIENT = keccak256("a solana wallet");
 
     TestUSDC internal usdcSrc;
     TestUSDC internal usdcDst;
@@ -42,9 +48,12 @@ contract BridgeTest is TestBase {
         usdcDst = new TestUSDC();
         messengerSrc = new LocalTokenMessenger(usdcSrc, SRC_DOMAIN, attester);
         messengerDst = new LocalTokenMessenger(usdcDst, DST_DOMAIN, attester);
-        CCTPv2Adapter.Route[] memory routes = new CCTPv2Adapter.Route[](2);
-        routes[0] = CCTPv2Adapter.Route(SRC, address(usdcSrc), SRC_DOMAIN);
-        routes[1] = CCTPv2Adapter.Route(DST, address(usdcDst), DST_DOMAIN);
+        CCTPv2Adapter.Route[] memory routes = new CCTPv2Adapter.Route[](3);
+        routes[0] =
+            CCTPv2Adapter.Route(SRC, bytes32(uint256(uint160(address(usdcSrc)))), SRC_DOMAIN, bytes32(0));
+        routes[1] =
+            CCTPv2Adapter.Route(DST, bytes32(uint256(uint160(address(usdcDst)))), DST_DOMAIN, bytes32(0));
+        routes[2] = CCTPv2Adapter.Route(SOLANA, SOLANA_MINT, SOLANA_DOMAIN, INBOX);
         adapter = new CCTPv2Adapter(messengerSrc, routes, 10, MAX_DELIVERY);
         address[] memory adapters = new address[](1);
         adapters[0] = address(adapter);
@@ -211,5 +220,81 @@ contract BridgeTest is TestBase {
         usdcSrc.mint(factory.receiverAddress(p), 1e6);
         vm.expectRevert(abi.encodeWithSelector(IDepositRouter.NotExpired.selector, p.expiresAt));
         router.refund(p, address(usdcSrc));
+    }
+
+    /// The burn's fields as the destination reads them: (destination domain, mint recipient, amount, hook).
+    function _burnOf(bytes memory message) internal pure returns (uint32, bytes32, uint256, bytes memory) {
+        (,, uint32 destinationDomain,,,,, bytes memory body) =
+            abi.decode(message, (uint32, uint32, uint32, uint64, bytes32, bytes32, bytes32, bytes));
+        (,, bytes32 mintRecipient, uint256 amount,,, bytes memory hook) =
+            abi.decode(body, (uint32, bytes32, bytes32, uint256, address, uint256, bytes));
+        return (destinationDomain, mintRecipient, amount, hook);
+    }
+
+    function _solanaSession(bytes32 id) internal pure returns (DepositParams memory p) {
+        p = _params(id);
+        p.toChainId = SOLANA;
+        p.toToken = SOLANA_MINT;
+        p.toAddress = SOLANA_RECIPIENT;
+    }
+
+    /// Attack stopped: Solana cannot mint to an EVM receiver, and a mint recipient the relayer could name
+    /// would let it take the funds. The route's fixed inbox receives, and the session's receiver travels as
+    /// the hook, so the Solana program pays out only to the session whose receiver that is.
+    function test_bridge_toSolana_mintsToTheRoutesInboxWithTheReceiverAsHook() public {
+        DepositParams memory p = _solanaSession("to solana");
+        address receiver = factory.receiverAddress(p);
+        vm.assertEq(
+            adapter.bridgedToken(address(usdcSrc), SOLANA), SOLANA_MINT, "the Solana mint is the token"
+        );
+        (bytes memory message,) = _bridge(p, 25e6);
+        (uint32 domain, bytes32 mintRecipient, uint256 amount, bytes memory hook) = _burnOf(message);
+        vm.assertEq(uint256(domain), uint256(SOLANA_DOMAIN), "to Solana's domain");
+        vm.assertEq(mintRecipient, INBOX, "minted to the inbox, whatever the caller");
+        vm.assertEq(amount, 25e6, "the whole balance");
+        vm.assertEq(
+            abi.decode(hook, (bytes32)), bytes32(uint256(uint160(receiver))), "hook names the receiver"
+        );
+        vm.assertEq(usdcSrc.balanceOf(receiver), 0, "source receiver emptied");
+    }
+
+    /// Routes without an inbox keep minting to the receiver itself, with no hook.
+    function test_bridge_toAnEvmChain_mintsToTheReceiverWithoutHook() public {
+        DepositParams memory p = _session("to base");
+        (bytes memory message,) = _bridge(p, 1e6);
+        (,, bytes32 mintRecipient,,,) =
+            abi.decode(_bodyOf(message), (uint32, bytes32, bytes32, uint256, address, uint256));
+        vm.assertEq(mintRecipient, bytes32(uint256(uint160(factory.receiverAddress(p)))), "the receiver");
+        vm.assertEq(_bodyOf(message).length, 6 * 32, "the plain burn body: no hook");
+    }
+
+    function _bodyOf(bytes memory message) internal pure returns (bytes memory body) {
+        (,,,,,,, body) =
+            abi.decode(message, (uint32, uint32, uint32, uint64, bytes32, bytes32, bytes32, bytes));
+    }
+
+    /// A Solana session can only go to Solana's route: an EVM destination token never matches the mint.
+    function test_bridge_RevertWhen_sessionTokenIsNotTheRoutesMint() public {
+        DepositParams memory p = _solanaSession("wrong mint");
+        p.toToken = keccak256("another mint");
+        usdcSrc.mint(factory.receiverAddress(p), 1e6);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDepositRouter.AdapterUnsupported.selector, address(adapter), address(usdcSrc), SOLANA
+            )
+        );
+        router.bridge(p, address(usdcSrc), address(adapter), "");
+    }
+
+    /// The local route is the one EVM token the adapter pulls: a word that is not an address, or an
+    /// inbox on it, is a misconfiguration refused at deployment.
+    function test_constructor_RevertWhen_localRouteIsNotAnEvmAddressOrHasAnInbox() public {
+        CCTPv2Adapter.Route[] memory routes = new CCTPv2Adapter.Route[](1);
+        routes[0] = CCTPv2Adapter.Route(block.chainid, SOLANA_MINT, SRC_DOMAIN, bytes32(0));
+        vm.expectRevert(CCTPv2Adapter.BadRoutes.selector);
+        new CCTPv2Adapter(messengerSrc, routes, 10, MAX_DELIVERY);
+        routes[0] = CCTPv2Adapter.Route(block.chainid, bytes32(uint256(uint160(address(usdcSrc)))), 0, INBOX);
+        vm.expectRevert(CCTPv2Adapter.BadRoutes.selector);
+        new CCTPv2Adapter(messengerSrc, routes, 10, MAX_DELIVERY);
     }
 }

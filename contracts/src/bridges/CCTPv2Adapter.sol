@@ -7,22 +7,30 @@ import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 
 /// @title CCTPv2Adapter
 /// @notice Bridges USDC with Circle CCTP v2 `depositForBurn`, minting to the recipient (the session's
-/// receiver address) on the destination chain.
+/// receiver address) on the destination chain. A destination that cannot mint to that address (Solana,
+/// where the receiver is an EVM address) names an inbox in its route: the burn mints to the inbox and
+/// carries the recipient as hook data, and the destination's deposit program releases it only to the
+/// session whose receiver that recipient is.
 /// @dev Takes one route table for all chains, so the same constructor arguments (and so the same address)
 /// serve every chain; the entry whose `chainId` is this chain names the local USDC.
 contract CCTPv2Adapter is IBridgeAdapter {
     /// @notice One chain CCTP serves.
     struct Route {
         uint256 chainId;
-        address usdc;
+        /// @notice USDC there, as a `bytes32` (an EVM address left-padded; a Solana mint as it is).
+        bytes32 usdc;
         uint32 domain;
+        /// @notice Zero: mint to the recipient itself. Otherwise the token account every transfer to this
+        /// chain mints to, with the recipient as hook data (fixed here, so no caller can choose it).
+        bytes32 inbox;
     }
 
     /// @notice The caller asked for a fee above the adapter's cap.
     error FeeTooHigh(uint256 maxFee, uint256 cap);
     /// @notice The token cannot be bridged to that chain.
     error Unsupported(address token, uint256 toChainId);
-    /// @notice The route table is malformed (a zero chain id, or a chain listed twice).
+    /// @notice The route table is malformed (a zero chain id, a chain listed twice, or a route for this chain
+    /// whose USDC is not an address or that names an inbox).
     error BadRoutes();
     /// @notice The fee cap is above 100% of the amount.
     error FeeCapAboveWhole(uint256 maxFeeBps);
@@ -52,8 +60,14 @@ contract CCTPv2Adapter is IBridgeAdapter {
         maxFeeBps = maxFeeBps_;
         maxDeliveryTime = maxDeliveryTime_;
         for (uint256 i; i < routes.length; ++i) {
-            if (routes[i].chainId == 0 || _routes[routes[i].chainId].chainId != 0) revert BadRoutes();
-            _routes[routes[i].chainId] = routes[i];
+            Route memory r = routes[i];
+            if (r.chainId == 0 || _routes[r.chainId].chainId != 0) revert BadRoutes();
+            // The local entry is the only one with an EVM token here: it must be an address, and an inbox would
+            // make no sense on it (nothing bridges to its own chain).
+            if (r.chainId == block.chainid && (uint256(r.usdc) >> 160 != 0 || r.inbox != bytes32(0))) {
+                revert BadRoutes();
+            }
+            _routes[r.chainId] = r;
         }
     }
 
@@ -66,10 +80,13 @@ contract CCTPv2Adapter is IBridgeAdapter {
     function bridgedToken(address token, uint256 toChainId) public view returns (bytes32) {
         Route storage local = _routes[block.chainid];
         Route storage remote = _routes[toChainId];
-        if (toChainId == block.chainid || local.chainId == 0 || local.usdc != token || remote.chainId == 0) {
+        if (
+            toChainId == block.chainid || local.chainId == 0 || local.usdc != bytes32(uint256(uint160(token)))
+                || remote.chainId == 0
+        ) {
             return bytes32(0);
         }
-        return bytes32(uint256(uint160(remote.usdc)));
+        return remote.usdc;
     }
 
     /// @inheritdoc IBridgeAdapter
@@ -86,9 +103,26 @@ contract CCTPv2Adapter is IBridgeAdapter {
 
         SafeTransferLib.safeTransferFrom(token, msg.sender, address(this), amount);
         SafeTransferLib.safeApproveWithRetry(token, address(messenger), amount);
-        messenger.depositForBurn(
-            amount, _routes[toChainId].domain, recipient, token, bytes32(0), maxFee, minFinality
-        );
+        _burn(token, amount, _routes[toChainId], recipient, maxFee, minFinality);
         return amount;
+    }
+
+    function _burn(
+        address token,
+        uint256 amount,
+        Route storage remote,
+        bytes32 recipient,
+        uint256 maxFee,
+        uint32 minFinality
+    ) internal {
+        if (remote.inbox == bytes32(0)) {
+            messenger.depositForBurn(amount, remote.domain, recipient, token, bytes32(0), maxFee, minFinality);
+            return;
+        }
+        // The recipient travels as the hook: the inbox's program pays out only to the session it names.
+        bytes memory hook = abi.encode(recipient);
+        messenger.depositForBurnWithHook(
+            amount, remote.domain, remote.inbox, token, bytes32(0), maxFee, minFinality, hook
+        );
     }
 }

@@ -136,12 +136,63 @@ contract LocalTokenMessenger is ITokenMessengerV2 {
         uint256 maxFee,
         uint32
     ) external {
+        _burn(
+            amount,
+            destinationDomain,
+            mintRecipient,
+            burnToken,
+            destinationCaller,
+            abi.encode(
+                uint32(1), bytes32(uint256(uint160(burnToken))), mintRecipient, amount, msg.sender, maxFee
+            )
+        );
+    }
+
+    /// @inheritdoc ITokenMessengerV2
+    /// @dev The body is the plain burn's with `hookData` appended as a seventh (dynamic) field.
+    function depositForBurnWithHook(
+        uint256 amount,
+        uint32 destinationDomain,
+        bytes32 mintRecipient,
+        address burnToken,
+        bytes32 destinationCaller,
+        uint256 maxFee,
+        uint32,
+        bytes calldata hookData
+    ) external {
+        bytes memory body = _hookBody(burnToken, mintRecipient, amount, maxFee, hookData);
+        _burn(amount, destinationDomain, mintRecipient, burnToken, destinationCaller, body);
+    }
+
+    function _hookBody(
+        address burnToken,
+        bytes32 mintRecipient,
+        uint256 amount,
+        uint256 maxFee,
+        bytes calldata hookData
+    ) internal view returns (bytes memory) {
+        return abi.encode(
+            uint32(1),
+            bytes32(uint256(uint160(burnToken))),
+            mintRecipient,
+            amount,
+            msg.sender,
+            maxFee,
+            hookData
+        );
+    }
+
+    function _burn(
+        uint256 amount,
+        uint32 destinationDomain,
+        bytes32 mintRecipient,
+        address burnToken,
+        bytes32 destinationCaller,
+        bytes memory body
+    ) internal {
         if (burnToken != address(token)) revert UnsupportedToken(burnToken);
         SafeTransferLib.safeTransferFrom(burnToken, msg.sender, address(this), amount);
         token.burn(amount);
-        bytes memory body = abi.encode(
-            uint32(1), bytes32(uint256(uint160(burnToken))), mintRecipient, amount, msg.sender, maxFee
-        );
         uint64 nonce = transmitter.sendMessage(
             destinationDomain, bytes32(uint256(uint160(address(this)))), destinationCaller, body
         );

@@ -14,6 +14,18 @@ interface ITokenMessengerV2 {
         uint256 maxFee,
         uint32 minFinalityThreshold
     ) external;
+
+    /// @notice As `depositForBurn`, with `hookData` carried in the message for the destination side.
+    function depositForBurnWithHook(
+        uint256 amount,
+        uint32 destinationDomain,
+        bytes32 mintRecipient,
+        address burnToken,
+        bytes32 destinationCaller,
+        uint256 maxFee,
+        uint32 minFinalityThreshold,
+        bytes calldata hookData
+    ) external;
 }
 
 /// @notice The parts of Circle's CCTP v2 MessageTransmitter a relayer uses on the destination chain.

@@ -374,8 +374,9 @@ contract AdversarialInvariantsTest is TestBase {
         TestUSDC usdcOther = new TestUSDC();
         LocalTokenMessenger messenger = new LocalTokenMessenger(usdc, 6, vm.addr(0xA77E57));
         CCTPv2Adapter.Route[] memory routes = new CCTPv2Adapter.Route[](2);
-        routes[0] = CCTPv2Adapter.Route(block.chainid, address(usdc), 6);
-        routes[1] = CCTPv2Adapter.Route(42161, address(usdcOther), 3);
+        routes[0] =
+            CCTPv2Adapter.Route(block.chainid, bytes32(uint256(uint160(address(usdc)))), 6, bytes32(0));
+        routes[1] = CCTPv2Adapter.Route(42161, bytes32(uint256(uint160(address(usdcOther)))), 3, bytes32(0));
         CCTPv2Adapter adapter = new CCTPv2Adapter(messenger, routes, 100, 30 minutes);
         address[] memory adapters = new address[](1);
         adapters[0] = address(adapter);

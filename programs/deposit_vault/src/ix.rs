@@ -84,8 +84,7 @@ pub fn bridge(payer: Pubkey, params: &DepositParams, mint: Pubkey, rent_to: Pubk
             rent_to,
             bridge_config: config,
             bridge_custody: local_bridge::ix::custody(&mint),
-            bridge_event_authority: Pubkey::find_program_address(&[b"__event_authority"], &local_bridge::ID)
-                .0,
+            bridge_event_authority: local_bridge::ix::event_authority(),
             bridge_program: local_bridge::ID,
             token_program: spl_token::ID,
             event_authority: event_authority(),
@@ -94,4 +93,66 @@ pub fn bridge(payer: Pubkey, params: &DepositParams, mint: Pubkey, rent_to: Pubk
         .to_account_metas(None),
         data: crate::instruction::Bridge { params: params.clone() }.data(),
     }
+}
+
+/// `claim(params)` of the transfer the bridge recorded at `received`, minted to the inbox token account
+/// of `mint`, paid to `recipient`'s associated token account.
+pub fn claim(
+    payer: Pubkey,
+    params: &DepositParams,
+    received: Pubkey,
+    mint: Pubkey,
+    recipient: Pubkey,
+) -> Instruction {
+    Instruction {
+        program_id: crate::ID,
+        accounts: crate::accounts::Claim {
+            payer,
+            received,
+            claimed: claimed(&received),
+            inbox: crate::inbox().0,
+            mint,
+            inbox_token: crate::inbox_token(&mint),
+            recipient,
+            recipient_token: get_associated_token_address(&recipient, &mint),
+            token_program: spl_token::ID,
+            associated_token_program: associated_token::ID,
+            system_program: anchor_lang::system_program::ID,
+            event_authority: event_authority(),
+            program: crate::ID,
+        }
+        .to_account_metas(None),
+        data: crate::instruction::Claim { params: params.clone() }.data(),
+    }
+}
+
+/// `send_back(params)` of the transfer the bridge recorded at `received`, minted to the inbox token
+/// account of `mint`.
+pub fn send_back(payer: Pubkey, params: &DepositParams, received: Pubkey, mint: Pubkey) -> Instruction {
+    Instruction {
+        program_id: crate::ID,
+        accounts: crate::accounts::SendBack {
+            payer,
+            received,
+            claimed: claimed(&received),
+            inbox: crate::inbox().0,
+            mint,
+            inbox_token: crate::inbox_token(&mint),
+            bridge_config: local_bridge::ix::config(),
+            bridge_custody: local_bridge::ix::custody(&mint),
+            bridge_event_authority: local_bridge::ix::event_authority(),
+            bridge_program: local_bridge::ID,
+            token_program: spl_token::ID,
+            system_program: anchor_lang::system_program::ID,
+            event_authority: event_authority(),
+            program: crate::ID,
+        }
+        .to_account_metas(None),
+        data: crate::instruction::SendBack { params: params.clone() }.data(),
+    }
+}
+
+/// The claim record of the bridge message recorded at `received`.
+pub fn claimed(received: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[crate::CLAIMED_SEED, received.as_ref()], &crate::ID).0
 }

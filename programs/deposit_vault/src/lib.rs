@@ -17,7 +17,20 @@
 //!   messenger to the session's receiver on the destination chain (computed here, see [`evm`]), before
 //!   expiry.
 //!
-//! Each closes the emptied vault token account; its rent goes to the committed refund address (on the
+//! Funds bridged from an EVM chain to a Solana destination cannot be minted to the session's vault (the
+//! EVM router names the session's receiver there, an EVM address): the CCTP adapter's Solana route mints
+//! them to this program's inbox token account and carries the receiver as the burn's hook data. Then:
+//! - [`deposit_vault::claim`]: one received transfer's amount from the inbox to the committed Solana
+//!   recipient, for the session whose EVM receiver the hook names (computed here from the params, see
+//!   [`evm`]), before expiry;
+//! - [`deposit_vault::send_back`]: a received transfer the session can no longer take (expired, or a
+//!   session that does not deliver on Solana) back through the bridge to the same receiver on the chain it
+//!   came from, where the router refunds it to the committed refund address.
+//!
+//! Either consumes the transfer for good (a claim record per bridge message); nothing else moves inbox
+//! funds, so one session's transfer can never pay another's.
+//!
+//! Each vault move closes the emptied vault token account; its rent goes to the committed refund address (on the
 //! sign-and-send path the relayer commits the paying wallet there, and that wallet paid the rent). The
 //! program cannot learn who created an associated token account, and a rent recipient chosen by the
 //! caller would let any relayer take it.
@@ -44,6 +57,20 @@ pub const SOLANA_CHAIN_ID: u64 = 501;
 pub const BRIDGE_DELIVERY_SECS: u64 = 900;
 /// Seed prefix of a vault PDA.
 pub const VAULT_SEED: &[u8] = b"vault";
+/// Seed of the inbox PDA: the owner of the token account transfers bridged from EVM chains mint to.
+pub const INBOX_SEED: &[u8] = b"inbox";
+/// Seed prefix of a claim record: `[CLAIMED_SEED, the bridge's record of the message]`.
+pub const CLAIMED_SEED: &[u8] = b"claimed";
+
+/// The inbox PDA and its bump.
+pub fn inbox() -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[INBOX_SEED], &ID)
+}
+
+/// The inbox token account of `mint`: the mint recipient of the CCTP adapter's Solana route.
+pub fn inbox_token(mint: &Pubkey) -> Pubkey {
+    anchor_spl::associated_token::get_associated_token_address(&inbox().0, mint)
+}
 
 /// What a session commits to; field for field the Solidity `DepositParams`. `uint256` fields are 32-byte
 /// big-endian words, addresses 32-byte words (an EVM address left-padded, a Solana key as it is).
@@ -243,6 +270,138 @@ pub mod deposit_vault {
         emit_cpi!(Bridged { event, destination_domain: domain, mint_recipient: recipient });
         Ok(())
     }
+
+    /// Pays one transfer bridged to the inbox for this session (the bridge's `received` record) to the
+    /// committed recipient's associated token account (created if missing, paid by the caller). Before
+    /// expiry only, like `settle`; the transfer is consumed for good.
+    pub fn claim(ctx: Context<Claim>, params: DepositParams) -> Result<()> {
+        let accounts = &ctx.accounts;
+        let mut inbound = Inbound::new(
+            &params,
+            &accounts.received,
+            &accounts.inbox_token,
+            &accounts.mint,
+            ctx.bumps.inbox,
+        )?;
+        require!(params.delivers_on_solana(), VaultError::NotSolanaDestination);
+        require!(params.final_call.is_empty(), VaultError::FinalCallUnsupported);
+        require_keys_eq!(accounts.mint.key(), Pubkey::new_from_array(params.to_token), VaultError::WrongMint);
+        require!(!params.expired()?, VaultError::Expired);
+        require_keys_eq!(
+            accounts.recipient.key(),
+            solana_key(&params.to_address)?,
+            VaultError::WrongRecipient
+        );
+        if inbound.amount > 0 {
+            token::transfer_checked(
+                CpiContext::new_with_signer(
+                    accounts.token_program.key(),
+                    TransferChecked {
+                        from: accounts.inbox_token.to_account_info(),
+                        mint: accounts.mint.to_account_info(),
+                        to: accounts.recipient_token.to_account_info(),
+                        authority: accounts.inbox.to_account_info(),
+                    },
+                    &[&inbound.seeds()],
+                ),
+                inbound.amount,
+                accounts.mint.decimals,
+            )?;
+        }
+        inbound.event.to = accounts.recipient_token.key();
+        emit_cpi!(Claimed { event: inbound.event });
+        Ok(())
+    }
+
+    /// Sends one transfer bridged to the inbox for this session back through the bridge to the session's
+    /// receiver on the chain it came from, when the session cannot take it here: expired (the router there
+    /// refunds it to the committed refund address), or a session that does not settle on Solana or not in
+    /// this mint. The transfer is consumed for good.
+    pub fn send_back(ctx: Context<SendBack>, params: DepositParams) -> Result<()> {
+        let accounts = &ctx.accounts;
+        let mut inbound = Inbound::new(
+            &params,
+            &accounts.received,
+            &accounts.inbox_token,
+            &accounts.mint,
+            ctx.bumps.inbox,
+        )?;
+        let claimable = params.delivers_on_solana()
+            && params.final_call.is_empty()
+            && accounts.mint.key() == Pubkey::new_from_array(params.to_token)
+            && !params.expired()?;
+        require!(!claimable, VaultError::Claimable);
+        if inbound.amount > 0 {
+            local_bridge::cpi::deposit_for_burn(
+                CpiContext::new_with_signer(
+                    accounts.bridge_program.key(),
+                    local_bridge::cpi::accounts::DepositForBurn {
+                        owner: accounts.inbox.to_account_info(),
+                        from: accounts.inbox_token.to_account_info(),
+                        config: accounts.bridge_config.to_account_info(),
+                        custody: accounts.bridge_custody.to_account_info(),
+                        mint: accounts.mint.to_account_info(),
+                        token_program: accounts.token_program.to_account_info(),
+                        event_authority: accounts.bridge_event_authority.to_account_info(),
+                        program: accounts.bridge_program.to_account_info(),
+                    },
+                    &[&inbound.seeds()],
+                ),
+                inbound.amount,
+                inbound.source_domain,
+                inbound.hook,
+                0,
+            )?;
+        }
+        inbound.event.to = accounts.bridge_custody.key();
+        emit_cpi!(SentBack { event: inbound.event, mint_recipient: inbound.hook });
+        Ok(())
+    }
+}
+
+/// One received transfer in the inbox, checked to be the session's: minted to the inbox, with the hook
+/// naming the session's EVM receiver (which commits to the params, so no other params can match).
+struct Inbound {
+    source_domain: u32,
+    hook: [u8; 32],
+    amount: u64,
+    bump: [u8; 1],
+    event: InboundEvent,
+}
+
+impl Inbound {
+    fn new(
+        params: &DepositParams,
+        received: &local_bridge::Received,
+        inbox_token: &Account<TokenAccount>,
+        mint: &Account<Mint>,
+        bump: u8,
+    ) -> Result<Self> {
+        require_keys_eq!(received.mint_recipient, inbox_token.key(), VaultError::NotInInbox);
+        let hash = params.hash();
+        let hook = evm::receiver_word(&hash);
+        require!(received.hook == Some(hook), VaultError::NotThisSession);
+        Ok(Self {
+            source_domain: received.source_domain,
+            hook,
+            amount: received.amount,
+            bump: [bump],
+            event: InboundEvent {
+                session_id: params.session_id,
+                params_hash: hash,
+                source_domain: received.source_domain,
+                nonce: received.nonce,
+                mint: mint.key(),
+                to: Pubkey::default(),
+                amount: received.amount,
+            },
+        })
+    }
+
+    /// The inbox's signer seeds.
+    fn seeds(&self) -> [&[u8]; 2] {
+        [INBOX_SEED, &self.bump]
+    }
 }
 
 /// One move out of a vault: everything to `to`, then the emptied token account closed.
@@ -375,6 +534,145 @@ pub struct Bridged {
     pub destination_domain: u32,
     /// The session's receiver there, as a `bytes32`.
     pub mint_recipient: [u8; 32],
+}
+
+/// One transfer bridged in from an EVM chain, and where it went.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct InboundEvent {
+    /// The session.
+    pub session_id: [u8; 32],
+    /// Its commitment.
+    pub params_hash: [u8; 32],
+    /// The CCTP domain it came from.
+    pub source_domain: u32,
+    /// The bridge message's nonce there.
+    pub nonce: u64,
+    /// The mint.
+    pub mint: Pubkey,
+    /// The token account that received it (the bridge's custody when sent back).
+    pub to: Pubkey,
+    /// Base units moved.
+    pub amount: u64,
+}
+
+/// A bridged-in transfer reached the session's Solana recipient.
+#[event]
+pub struct Claimed {
+    /// What moved.
+    pub event: InboundEvent,
+}
+
+/// A bridged-in transfer went back to the session's receiver on the chain it came from.
+#[event]
+pub struct SentBack {
+    /// What moved.
+    pub event: InboundEvent,
+    /// The receiver there, as a `bytes32`.
+    pub mint_recipient: [u8; 32],
+}
+
+/// Marks one bridge message as consumed; holds nothing.
+#[account]
+#[derive(InitSpace)]
+pub struct ClaimRecord {}
+
+/// Accounts of [`deposit_vault::claim`].
+#[event_cpi]
+#[derive(Accounts)]
+#[instruction(params: DepositParams)]
+pub struct Claim<'info> {
+    /// Pays the fee, the claim record's rent, and the recipient token account's if it does not exist yet.
+    #[account(mut)]
+    pub payer: Signer<'info>,
+    /// The bridge's record of the message (owned by the bridge program: only it can write one).
+    pub received: Account<'info, local_bridge::Received>,
+    /// Created here: a message is consumed once, by `claim` or `send_back`.
+    #[account(
+        init,
+        payer = payer,
+        space = 8 + ClaimRecord::INIT_SPACE,
+        seeds = [CLAIMED_SEED, received.key().as_ref()],
+        bump,
+    )]
+    pub claimed: Account<'info, ClaimRecord>,
+    /// CHECK: holds no data and only signs for the inbox token account, inside this program (seeds checked).
+    #[account(seeds = [INBOX_SEED], bump)]
+    pub inbox: UncheckedAccount<'info>,
+    /// The session's token (checked against `params.to_token`).
+    pub mint: Account<'info, Mint>,
+    /// The inbox token account of `mint` (checked against the message's mint recipient).
+    #[account(
+        mut,
+        associated_token::mint = mint,
+        associated_token::authority = inbox,
+        associated_token::token_program = token_program,
+    )]
+    pub inbox_token: Account<'info, TokenAccount>,
+    /// CHECK: only names the owner of `recipient_token`; checked against `params.to_address`.
+    pub recipient: UncheckedAccount<'info>,
+    /// The recipient's associated token account.
+    #[account(
+        init_if_needed,
+        payer = payer,
+        associated_token::mint = mint,
+        associated_token::authority = recipient,
+        associated_token::token_program = token_program,
+    )]
+    pub recipient_token: Account<'info, TokenAccount>,
+    /// SPL Token.
+    pub token_program: Program<'info, Token>,
+    /// Associated Token Account program.
+    pub associated_token_program: Program<'info, AssociatedToken>,
+    /// System program.
+    pub system_program: Program<'info, System>,
+}
+
+/// Accounts of [`deposit_vault::send_back`].
+#[event_cpi]
+#[derive(Accounts)]
+#[instruction(params: DepositParams)]
+pub struct SendBack<'info> {
+    /// Pays the fee and the claim record's rent.
+    #[account(mut)]
+    pub payer: Signer<'info>,
+    /// The bridge's record of the message (owned by the bridge program: only it can write one).
+    pub received: Account<'info, local_bridge::Received>,
+    /// Created here: a message is consumed once, by `claim` or `send_back`.
+    #[account(
+        init,
+        payer = payer,
+        space = 8 + ClaimRecord::INIT_SPACE,
+        seeds = [CLAIMED_SEED, received.key().as_ref()],
+        bump,
+    )]
+    pub claimed: Account<'info, ClaimRecord>,
+    /// CHECK: as in [`Claim::inbox`].
+    #[account(seeds = [INBOX_SEED], bump)]
+    pub inbox: UncheckedAccount<'info>,
+    /// The bridged mint (the bridge refuses any other).
+    pub mint: Account<'info, Mint>,
+    /// The inbox token account of `mint` (checked against the message's mint recipient).
+    #[account(
+        mut,
+        associated_token::mint = mint,
+        associated_token::authority = inbox,
+        associated_token::token_program = token_program,
+    )]
+    pub inbox_token: Account<'info, TokenAccount>,
+    /// CHECK: the bridge's config; the bridge program checks it (seeds, mint).
+    #[account(mut)]
+    pub bridge_config: UncheckedAccount<'info>,
+    /// CHECK: the bridge's custody; the bridge program checks it (its config's token account).
+    #[account(mut)]
+    pub bridge_custody: UncheckedAccount<'info>,
+    /// CHECK: the bridge's event authority; the bridge program checks it.
+    pub bridge_event_authority: UncheckedAccount<'info>,
+    /// The bridge (only this program id).
+    pub bridge_program: Program<'info, local_bridge::program::LocalBridge>,
+    /// SPL Token.
+    pub token_program: Program<'info, Token>,
+    /// System program.
+    pub system_program: Program<'info, System>,
 }
 
 /// Accounts of [`deposit_vault::settle`].
@@ -537,4 +835,13 @@ pub enum VaultError {
     /// 6010.
     #[msg("too close to expiry: the bridge might deliver after the session ends")]
     TooLateToBridge,
+    /// 6011.
+    #[msg("the bridged transfer was not minted to the inbox")]
+    NotInInbox,
+    /// 6012.
+    #[msg("the bridged transfer is for another session")]
+    NotThisSession,
+    /// 6013.
+    #[msg("the session can take this transfer: claim it, do not send it back")]
+    Claimable,
 }

@@ -43,8 +43,33 @@ async fn env() -> Env {
     let mint = create_mint(&mut ctx, &authority, 6).await;
     let other_mint = create_mint(&mut ctx, &authority, 6).await;
     let payer = ctx.payer.pubkey();
-    send(&mut ctx, &[local_bridge::ix::initialize(payer, mint)], &[]).await.unwrap();
+    let attester = attester().address().into_array();
+    let inbox = deposit_vault::inbox().0;
+    let ixs = [
+        local_bridge::ix::initialize(payer, mint, attester),
+        // The inbox token account exists once per mint (the devnet creates it at start).
+        associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+            &payer, &inbox, &mint, &spl_token::ID),
+        // Liquidity the bridge releases for transfers from the EVM chains.
+        spl_token::instruction::mint_to(
+            &spl_token::ID,
+            &mint,
+            &local_bridge::ix::custody(&mint),
+            &authority.pubkey(),
+            &[],
+            LIQUIDITY,
+        )
+        .unwrap(),
+    ];
+    send(&mut ctx, &ixs, &[&authority]).await.unwrap();
     Env { ctx, mint, other_mint, authority }
+}
+
+const LIQUIDITY: u64 = 1_000_000_000;
+
+/// The devnet attester's stand-in: its signature of a message's hash attests it.
+fn attester() -> alloy::signers::local::PrivateKeySigner {
+    alloy::signers::local::PrivateKeySigner::from_bytes(&alloy::primitives::B256::repeat_byte(0xa7)).unwrap()
 }
 
 async fn set_time(ctx: &mut ProgramTestContext, unix: i64) {
@@ -154,11 +179,19 @@ async fn lamports(ctx: &mut ProgramTestContext, account: Pubkey) -> u64 {
 
 /// Runs `ix` through simulation (for the event and compute units), then for real.
 async fn run(ctx: &mut ProgramTestContext, ix: Instruction) -> Result<(Vec<Vec<u8>>, u64), u32> {
+    run_raw(ctx, ix).await.map_err(custom_code)
+}
+
+/// [`run`], with the transaction's error as it is.
+async fn run_raw(
+    ctx: &mut ProgramTestContext,
+    ix: Instruction,
+) -> Result<(Vec<Vec<u8>>, u64), TransactionError> {
     let blockhash = ctx.banks_client.get_latest_blockhash().await.unwrap();
     let tx = Transaction::new_signed_with_payer(&[ix], Some(&ctx.payer.pubkey()), &[&ctx.payer], blockhash);
     let sim = ctx.banks_client.simulate_transaction(tx.clone()).await.unwrap();
     if let Some(Err(err)) = sim.result {
-        return Err(custom_code(err));
+        return Err(err);
     }
     let details = sim.simulation_details.unwrap();
     let events = details
@@ -170,7 +203,7 @@ async fn run(ctx: &mut ProgramTestContext, ix: Instruction) -> Result<(Vec<Vec<u
         .filter(|data| data.starts_with(anchor_lang::event::EVENT_IX_TAG_LE))
         .map(|data| data[8..].to_vec())
         .collect();
-    ctx.banks_client.process_transaction(tx).await.map_err(|e| custom_code(e.unwrap()))?;
+    ctx.banks_client.process_transaction(tx).await.map_err(|e| e.unwrap())?;
     Ok((events, details.units_consumed))
 }
 
@@ -503,11 +536,11 @@ async fn bridge_sends_everything_to_the_sessions_evm_receiver_and_nothing_else_c
     let vault_token = ata(&p.vault().0, &env.mint);
     let rent = lamports(&mut env.ctx, vault_token).await;
     let payer = env.ctx.payer.pubkey();
+    let custody = local_bridge::ix::custody(&env.mint);
     let (events, units) = run(&mut env.ctx, bridge_ix(payer, &p, env.mint, refund)).await.unwrap();
     println!("bridge: {units} compute units (SPL Token CPIs; native code is not metered)");
 
-    let custody = local_bridge::ix::custody(&env.mint);
-    assert_eq!(balance(&mut env.ctx, custody).await, Some(10_000_000), "locked in the bridge");
+    assert_eq!(balance(&mut env.ctx, custody).await, Some(LIQUIDITY + 10_000_000), "locked in the bridge");
     assert_eq!(balance(&mut env.ctx, vault_token).await, None, "the vault token account is closed");
     assert_eq!(lamports(&mut env.ctx, refund).await, rent);
     let receiver = deposit_vault::evm::receiver_word(&p.hash());
@@ -567,4 +600,315 @@ async fn bridge_refuses_a_solana_destination_an_unserved_chain_expiry_and_a_fake
     let ix = bridge_ix(payer, &p, env.mint, refund);
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::Expired)));
     assert_eq!(balance(&mut env.ctx, ata(&p.vault().0, &env.mint)).await, Some(5), "nothing moved");
+}
+
+/// A burn on an EVM chain for Solana, as `LocalTokenMessenger` encodes it (with the hook when given).
+fn evm_message(
+    source_domain: u32,
+    nonce: u64,
+    mint_recipient: Pubkey,
+    amount: u64,
+    hook: Option<[u8; 32]>,
+) -> Vec<u8> {
+    evm_message_to(local_bridge::LOCAL_DOMAIN, source_domain, nonce, mint_recipient, amount, 0, hook)
+}
+
+fn evm_message_to(
+    destination_domain: u32,
+    source_domain: u32,
+    nonce: u64,
+    mint_recipient: Pubkey,
+    amount: u64,
+    max_fee: u64,
+    hook: Option<[u8; 32]>,
+) -> Vec<u8> {
+    use alloy::{
+        primitives::{Address, B256, Bytes, U256},
+        sol_types::SolValue,
+    };
+    let burn_token = B256::left_padding_from(&[0x83; 20]);
+    let recipient = B256::from(mint_recipient.to_bytes());
+    let depositor = Address::repeat_byte(0xde);
+    let (amount, max_fee) = (U256::from(amount), U256::from(max_fee));
+    let body = match hook {
+        Some(hook) => (1u32, burn_token, recipient, amount, depositor, max_fee, Bytes::from(hook.to_vec()))
+            .abi_encode_params(),
+        None => (1u32, burn_token, recipient, amount, depositor, max_fee).abi_encode_params(),
+    };
+    let messenger = B256::left_padding_from(&[0x11; 20]);
+    (1u32, source_domain, destination_domain, nonce, messenger, messenger, B256::ZERO, Bytes::from(body))
+        .abi_encode_params()
+}
+
+fn attest(message: &[u8]) -> [u8; 65] {
+    use alloy::signers::SignerSync;
+    attester().sign_hash_sync(&alloy::primitives::keccak256(message)).unwrap().as_bytes()
+}
+
+/// Delivers `message` with `attestation` to `recipient_token` (the message's mint recipient, or not).
+async fn receive(
+    env: &mut Env,
+    message: Vec<u8>,
+    attestation: [u8; 65],
+    recipient_token: Pubkey,
+) -> Result<(), u32> {
+    let ix = local_bridge::ix::receive_message(
+        env.ctx.payer.pubkey(),
+        env.mint,
+        recipient_token,
+        message,
+        attestation,
+    );
+    run(&mut env.ctx, ix).await.map(|_| ())
+}
+
+/// The bridge's record of (`domain`, `nonce`).
+async fn record(env: &mut Env, domain: u32, nonce: u64) -> local_bridge::Received {
+    let account =
+        env.ctx.banks_client.get_account(local_bridge::ix::received(domain, nonce)).await.unwrap().unwrap();
+    assert_eq!(account.owner, local_bridge::ID);
+    decode(&account.data)
+}
+
+/// The record `ix` would create exists already: the system program refuses to allocate it again.
+async fn refused_as_a_replay(ctx: &mut ProgramTestContext, ix: Instruction) {
+    let err = run_raw(ctx, ix).await.expect_err("a replay must fail");
+    assert_eq!(
+        err,
+        TransactionError::InstructionError(0, InstructionError::InvalidInstructionData),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_transfer_bridged_from_evm_is_claimed_once_for_the_session_its_hook_names() {
+    let mut env = env().await;
+    let recipient = Keypair::new().pubkey();
+    let p = params(&env, recipient, u64_word(0xbeef).into_pubkey());
+    let inbox_token = deposit_vault::inbox_token(&env.mint);
+    let hook = deposit_vault::evm::receiver_word(&p.hash());
+    let message = evm_message(6, 41, inbox_token, 10_000_000, Some(hook));
+    receive(&mut env, message.clone(), attest(&message), inbox_token).await.unwrap();
+    assert_eq!(balance(&mut env.ctx, inbox_token).await, Some(10_000_000), "minted to the inbox");
+    let received = record(&mut env, 6, 41).await;
+    let want = local_bridge::Received {
+        source_domain: 6,
+        nonce: 41,
+        mint_recipient: inbox_token,
+        amount: 10_000_000,
+        hook: Some(hook),
+    };
+    assert_eq!(received, want);
+    // Attack: the same attested message delivered twice would pay twice.
+    let payer = env.ctx.payer.pubkey();
+    let replay =
+        local_bridge::ix::receive_message(payer, env.mint, inbox_token, message.clone(), attest(&message));
+    refused_as_a_replay(&mut env.ctx, replay).await;
+    assert_eq!(balance(&mut env.ctx, inbox_token).await, Some(10_000_000), "paid once");
+
+    let at = local_bridge::ix::received(6, 41);
+    let (events, units) =
+        run(&mut env.ctx, deposit_vault::ix::claim(payer, &p, at, env.mint, recipient)).await.unwrap();
+    println!("claim: {units} compute units (SPL Token CPIs; native code is not metered)");
+    assert_eq!(balance(&mut env.ctx, ata(&recipient, &env.mint)).await, Some(10_000_000), "delivered");
+    assert_eq!(balance(&mut env.ctx, inbox_token).await, Some(0), "the inbox holds nothing of it");
+    let deposit_vault::Claimed { event } = find(&events);
+    assert_eq!(
+        (event.session_id, event.source_domain, event.nonce, event.amount, event.to),
+        (p.session_id, 6, 41, 10_000_000, ata(&recipient, &env.mint))
+    );
+    // Attack: claiming (or sending back) a consumed transfer again would pay it from other sessions' funds.
+    refused_as_a_replay(&mut env.ctx, deposit_vault::ix::claim(payer, &p, at, env.mint, recipient)).await;
+    set_time(&mut env.ctx, EXPIRES as i64 + 1).await;
+    refused_as_a_replay(&mut env.ctx, deposit_vault::ix::send_back(payer, &p, at, env.mint)).await;
+}
+
+trait IntoPubkey {
+    fn into_pubkey(self) -> Pubkey;
+}
+
+impl IntoPubkey for [u8; 32] {
+    fn into_pubkey(self) -> Pubkey {
+        Pubkey::new_from_array(self)
+    }
+}
+
+#[tokio::test]
+async fn an_inbox_transfer_pays_only_the_session_and_recipient_it_was_for() {
+    let mut env = env().await;
+    let recipient = Keypair::new().pubkey();
+    let refund = u64_word(0xbeef).into_pubkey();
+    let victim = params(&env, recipient, refund);
+    let inbox_token = deposit_vault::inbox_token(&env.mint);
+    let hook = deposit_vault::evm::receiver_word(&victim.hash());
+    let message = evm_message(6, 1, inbox_token, 7_000_000, Some(hook));
+    receive(&mut env, message.clone(), attest(&message), inbox_token).await.unwrap();
+    let payer = env.ctx.payer.pubkey();
+    let at = local_bridge::ix::received(6, 1);
+    // Attack: the attacker's own session (its recipient) claiming the victim's transfer.
+    let thief = Keypair::new().pubkey();
+    let own = DepositParams { session_id: [9; 32], ..params(&env, thief, refund) };
+    let ix = deposit_vault::ix::claim(payer, &own, at, env.mint, thief);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::NotThisSession)));
+    // Attack: the victim's params with another recipient account.
+    let ix = deposit_vault::ix::claim(payer, &victim, at, env.mint, thief);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::WrongRecipient)));
+    // Attack: a record of a transfer minted elsewhere (the attacker's account) claimed from the inbox.
+    let elsewhere = ata(&payer, &env.mint);
+    let create = associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+        &payer, &payer, &env.mint, &spl_token::ID);
+    send(&mut env.ctx, &[create], &[]).await.unwrap();
+    let message = evm_message(6, 2, elsewhere, 3_000_000, Some(hook));
+    receive(&mut env, message.clone(), attest(&message), elsewhere).await.unwrap();
+    let ix = deposit_vault::ix::claim(payer, &victim, local_bridge::ix::received(6, 2), env.mint, recipient);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::NotInInbox)));
+    // Attack: a forged record (right layout, the victim's hook, a big amount) not written by the bridge.
+    let forged = Keypair::new().pubkey();
+    let fake = local_bridge::Received {
+        source_domain: 6,
+        nonce: 3,
+        mint_recipient: inbox_token,
+        amount: 7_000_000,
+        hook: Some(hook),
+    };
+    let mut data = local_bridge::Received::DISCRIMINATOR.to_vec();
+    fake.serialize(&mut data).unwrap();
+    let account = solana_sdk::account::Account {
+        lamports: 10_000_000,
+        data,
+        owner: deposit_vault::ID,
+        ..Default::default()
+    };
+    env.ctx.set_account(&forged, &account.into());
+    let ix = deposit_vault::ix::claim(payer, &victim, forged, env.mint, recipient);
+    assert_eq!(
+        run(&mut env.ctx, ix).await,
+        Err(anchor(anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram))
+    );
+    // Attack: sending a claimable transfer back (griefing the session) before it expires.
+    let ix = deposit_vault::ix::send_back(payer, &victim, at, env.mint);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::Claimable)));
+    assert_eq!(balance(&mut env.ctx, inbox_token).await, Some(7_000_000), "nothing moved");
+    // The session's own claim still works.
+    run(&mut env.ctx, deposit_vault::ix::claim(payer, &victim, at, env.mint, recipient)).await.unwrap();
+    assert_eq!(balance(&mut env.ctx, ata(&recipient, &env.mint)).await, Some(7_000_000));
+}
+
+#[tokio::test]
+async fn an_expired_sessions_transfer_goes_back_to_its_receiver_on_the_chain_it_came_from() {
+    let mut env = env().await;
+    let recipient = Keypair::new().pubkey();
+    let p = params(&env, recipient, u64_word(0xbeef).into_pubkey());
+    let inbox_token = deposit_vault::inbox_token(&env.mint);
+    let hook = deposit_vault::evm::receiver_word(&p.hash());
+    let message = evm_message(3, 8, inbox_token, 4_000_000, Some(hook));
+    receive(&mut env, message.clone(), attest(&message), inbox_token).await.unwrap();
+    set_time(&mut env.ctx, EXPIRES as i64 + 1).await;
+    let payer = env.ctx.payer.pubkey();
+    let at = local_bridge::ix::received(3, 8);
+    // Expired: nothing is delivered after the session ends.
+    let ix = deposit_vault::ix::claim(payer, &p, at, env.mint, recipient);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::Expired)));
+    let custody = local_bridge::ix::custody(&env.mint);
+    let before = balance(&mut env.ctx, custody).await.unwrap();
+    let (events, _) = run(&mut env.ctx, deposit_vault::ix::send_back(payer, &p, at, env.mint)).await.unwrap();
+    assert_eq!(balance(&mut env.ctx, custody).await, Some(before + 4_000_000), "locked in the bridge");
+    assert_eq!(balance(&mut env.ctx, inbox_token).await, Some(0));
+    let deposit_vault::SentBack { event, mint_recipient } = find(&events);
+    assert_eq!((event.amount, event.source_domain, mint_recipient), (4_000_000, 3, hook));
+    // The message goes to the domain it came from, for the session's receiver there (where the router
+    // refunds it to the committed refund address).
+    let local_bridge::MessageSent { message, .. } = find(&events);
+    assert_eq!(message[64..96], u64_word(3));
+    let body = &message[9 * 32..];
+    assert_eq!((&body[64..96], &body[96..128]), (&hook[..], &u64_word(4_000_000)[..]));
+}
+
+#[tokio::test]
+async fn receive_message_refuses_forged_misdirected_and_malformed_messages_and_charges_the_fee() {
+    let mut env = env().await;
+    let inbox_token = deposit_vault::inbox_token(&env.mint);
+    let hook = Some([1; 32]);
+    let message = evm_message(6, 5, inbox_token, 2_000_000, hook);
+    // Attack: an attestation by another key.
+    let stranger = alloy::signers::local::PrivateKeySigner::random();
+    let forged = {
+        use alloy::signers::SignerSync;
+        stranger.sign_hash_sync(&alloy::primitives::keccak256(&message)).unwrap().as_bytes()
+    };
+    let err = |e: local_bridge::BridgeError| anchor_lang::error::ERROR_CODE_OFFSET + e as u32;
+    assert_eq!(
+        receive(&mut env, message.clone(), forged, inbox_token).await,
+        Err(err(local_bridge::BridgeError::BadAttestation))
+    );
+    // Attack: the attested message with a larger amount.
+    let mut altered = message.clone();
+    let amount_at = 9 * 32 + 3 * 32;
+    altered[amount_at..amount_at + 32].copy_from_slice(&u64_word(9_000_000));
+    let signature = attest(&message);
+    assert_eq!(
+        receive(&mut env, altered, signature, inbox_token).await,
+        Err(err(local_bridge::BridgeError::BadAttestation))
+    );
+    // A message for another domain.
+    let elsewhere = evm_message_to(6, 0, 5, inbox_token, 2_000_000, 0, hook);
+    assert_eq!(
+        receive(&mut env, elsewhere.clone(), attest(&elsewhere), inbox_token).await,
+        Err(err(local_bridge::BridgeError::WrongDomain))
+    );
+    // Attack: paying another token account than the message names.
+    let payer = env.ctx.payer.pubkey();
+    let create = associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+        &payer, &payer, &env.mint, &spl_token::ID);
+    send(&mut env.ctx, &[create], &[]).await.unwrap();
+    let own_account = ata(&payer, &env.mint);
+    assert_eq!(
+        receive(&mut env, message.clone(), attest(&message), own_account).await,
+        Err(err(local_bridge::BridgeError::WrongRecipient))
+    );
+    // Malformed: truncated, or a non-canonical offset (one message, one meaning).
+    let truncated = message[..message.len() - 32].to_vec();
+    assert_eq!(
+        receive(&mut env, truncated.clone(), attest(&truncated), inbox_token).await,
+        Err(err(local_bridge::BridgeError::MalformedMessage))
+    );
+    let mut shifted = message.clone();
+    shifted[7 * 32..8 * 32].copy_from_slice(&u64_word(9 * 32));
+    assert_eq!(
+        receive(&mut env, shifted.clone(), attest(&shifted), inbox_token).await,
+        Err(err(local_bridge::BridgeError::MalformedMessage))
+    );
+    // The fee the burn allowed is withheld, as the EVM side does.
+    let with_fee = evm_message_to(local_bridge::LOCAL_DOMAIN, 6, 6, inbox_token, 2_000_000, 1_500, hook);
+    receive(&mut env, with_fee.clone(), attest(&with_fee), inbox_token).await.unwrap();
+    assert_eq!(balance(&mut env.ctx, inbox_token).await, Some(2_000_000 - 1_500));
+    assert_eq!(record(&mut env, 6, 6).await.amount, 2_000_000 - 1_500);
+    // And the untouched original still goes through.
+    receive(&mut env, message.clone(), attest(&message), inbox_token).await.unwrap();
+    // A plain burn (no hook) is recorded without one: no session can claim it from the inbox.
+    let plain = evm_message(6, 7, inbox_token, 1, None);
+    receive(&mut env, plain.clone(), attest(&plain), inbox_token).await.unwrap();
+    assert_eq!(record(&mut env, 6, 7).await.hook, None);
+}
+
+#[tokio::test]
+async fn an_inbox_transfer_for_a_session_that_does_not_settle_on_solana_can_only_go_back() {
+    let mut env = env().await;
+    // Someone burnt to the inbox naming the receiver of a session that delivers on Base (the router never
+    // does this; a direct call to the adapter can).
+    let p = evm_params(&env, u64_word(0xbeef).into_pubkey());
+    let inbox_token = deposit_vault::inbox_token(&env.mint);
+    let hook = deposit_vault::evm::receiver_word(&p.hash());
+    let message = evm_message(6, 9, inbox_token, 3_000_000, Some(hook));
+    receive(&mut env, message.clone(), attest(&message), inbox_token).await.unwrap();
+    let payer = env.ctx.payer.pubkey();
+    let at = local_bridge::ix::received(6, 9);
+    // Attack: paying a Base session's funds to a Solana account named by the caller.
+    let anyone = Keypair::new().pubkey();
+    let ix = deposit_vault::ix::claim(payer, &p, at, env.mint, anyone);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::NotSolanaDestination)));
+    // Back to its receiver on the chain it came from, before expiry: the router there moves it on.
+    let (events, _) = run(&mut env.ctx, deposit_vault::ix::send_back(payer, &p, at, env.mint)).await.unwrap();
+    let deposit_vault::SentBack { event, mint_recipient } = find(&events);
+    assert_eq!((event.amount, event.source_domain, mint_recipient), (3_000_000, 6, hook));
 }

@@ -15,8 +15,19 @@ pub fn custody(mint: &Pubkey) -> Pubkey {
     get_associated_token_address(&config(), mint)
 }
 
-/// `initialize()` for `mint`, paid by `payer`.
-pub fn initialize(payer: Pubkey, mint: Pubkey) -> Instruction {
+/// The PDA `emit_cpi!` signs its event self-invocations with.
+pub fn event_authority() -> Pubkey {
+    Pubkey::find_program_address(&[b"__event_authority"], &crate::ID).0
+}
+
+/// The record of the message from `source_domain` with `nonce`.
+pub fn received(source_domain: u32, nonce: u64) -> Pubkey {
+    let key = crate::received_key(source_domain, nonce);
+    Pubkey::find_program_address(&[crate::RECEIVED_SEED, &key], &crate::ID).0
+}
+
+/// `initialize(attester)` for `mint`, paid by `payer`.
+pub fn initialize(payer: Pubkey, mint: Pubkey, attester: [u8; 20]) -> Instruction {
     Instruction {
         program_id: crate::ID,
         accounts: crate::accounts::Initialize {
@@ -29,6 +40,35 @@ pub fn initialize(payer: Pubkey, mint: Pubkey) -> Instruction {
             system_program: anchor_lang::system_program::ID,
         }
         .to_account_metas(None),
-        data: crate::instruction::Initialize {}.data(),
+        data: crate::instruction::Initialize { attester }.data(),
+    }
+}
+
+/// `receive_message(message, attestation)` paying the message's mint recipient (`recipient_token`, the
+/// program accepts only that one), sent and paid for by `payer`.
+pub fn receive_message(
+    payer: Pubkey,
+    mint: Pubkey,
+    recipient_token: Pubkey,
+    message: Vec<u8>,
+    attestation: [u8; 65],
+) -> Instruction {
+    let (domain, nonce) = crate::Incoming::id_of(&message);
+    Instruction {
+        program_id: crate::ID,
+        accounts: crate::accounts::ReceiveMessage {
+            payer,
+            config: config(),
+            received: received(domain, nonce),
+            custody: custody(&mint),
+            recipient_token,
+            mint,
+            token_program: spl_token::ID,
+            system_program: anchor_lang::system_program::ID,
+            event_authority: event_authority(),
+            program: crate::ID,
+        }
+        .to_account_metas(None),
+        data: crate::instruction::ReceiveMessage { message, attestation }.data(),
     }
 }

@@ -96,12 +96,18 @@ pub const CHAINS: [ChainDesc; 4] = [BASE, ETHEREUM, ARBITRUM, TRON];
 
 /// The devnet attester key (public: devnet and tests only).
 pub const ATTESTER_KEY: B256 = B256::repeat_byte(0xa7);
+/// The devnet attester's address (the local bridges on every chain and on Solana trust it).
+pub fn attester_address() -> eyre::Result<[u8; 20]> {
+    Ok(signer(ATTESTER_KEY)?.address().into_array())
+}
 /// The key whose first transaction on every chain deploys the local CCTP messenger.
 pub const CCTP_DEPLOYER_KEY: B256 = B256::repeat_byte(0xcc);
 /// The key whose first transaction on every chain with USDT deploys the local OFT.
 pub const OFT_DEPLOYER_KEY: B256 = B256::repeat_byte(0x0f);
 /// The key that delivers attested messages (Circle's forwarding service, locally).
 pub const FORWARDER_KEY: B256 = B256::repeat_byte(0xf0);
+/// Solana's CCTP domain.
+pub const SOLANA_DOMAIN: u32 = 5;
 /// Largest fee a bridge caller may choose through the CCTP adapter, in basis points.
 pub const ADAPTER_MAX_FEE_BPS: u64 = 10;
 /// The adapter's bound on delivery time; bridging stops this long before a session expires.
@@ -169,12 +175,27 @@ pub fn oft_adapter_init_code(oft: Address, chains: &[ChainDesc]) -> Vec<u8> {
 /// The CCTP adapter's init code: the same on every chain (one route table naming every chain of
 /// `chains` with USDC).
 pub fn adapter_init_code(messenger: Address, chains: &[ChainDesc]) -> Vec<u8> {
-    let routes = chains
+    let word = |a: Address| a.into_word();
+    let mut routes: Vec<CCTPv2Adapter::Route> = chains
         .iter()
         .filter_map(|c| {
-            Some(CCTPv2Adapter::Route { chainId: U256::from(c.chain_id), usdc: c.usdc?, domain: c.domain })
+            Some(CCTPv2Adapter::Route {
+                chainId: U256::from(c.chain_id),
+                usdc: word(c.usdc?),
+                domain: c.domain,
+                inbox: B256::ZERO,
+            })
         })
         .collect();
+    // Solana: CCTP cannot mint to an EVM receiver there; the deposit-vault program's inbox receives, and
+    // the receiver travels as the hook.
+    let mint = relayer_svm::bank::USDC_MINT;
+    routes.push(CCTPv2Adapter::Route {
+        chainId: U256::from(relayer_types::SOLANA_CHAIN_ID),
+        usdc: B256::from(mint.to_bytes()),
+        domain: SOLANA_DOMAIN,
+        inbox: B256::from(relayer_svm::tx::inbox_token(&mint).to_bytes()),
+    });
     let args = CCTPv2Adapter::constructorCall {
         messenger_: messenger,
         routes,
@@ -454,4 +475,27 @@ fn already_received(error: &alloy::contract::Error) -> bool {
     use LocalOFT::LocalOFTErrors as Oft;
     error.as_decoded_interface_error::<Cctp>().is_some_and(|e| matches!(e, Cctp::AlreadyReceived(_)))
         || error.as_decoded_interface_error::<Oft>().is_some_and(|e| matches!(e, Oft::AlreadyReceived(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The deposit-vault program bridges to receivers of one EVM deployment, pinned in its build
+    /// (`programs/deposit_vault/src/evm.rs`); every contract or route change moves the devnet's, and this
+    /// says what to pin (the devnet also refuses to start on a mismatch).
+    #[test]
+    fn the_vault_program_pins_the_devnet_deployment() {
+        let deployment = devnet_deployment(&CHAINS).expect("the devnet deployment");
+        let init = deployment.receiver_init_code_hash();
+        assert_eq!(
+            (
+                Address::from(relayer_svm::tx::vault_evm::FACTORY),
+                B256::from(relayer_svm::tx::vault_evm::RECEIVER_INIT_CODE_HASH)
+            ),
+            (deployment.factory, init),
+            "pin FACTORY = {} and RECEIVER_INIT_CODE_HASH = {init} in programs/deposit_vault/src/evm.rs",
+            deployment.factory
+        );
+    }
 }

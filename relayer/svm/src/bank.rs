@@ -42,6 +42,15 @@ use crate::{
 /// Decimals of the bank's USDC.
 pub const USDC_DECIMALS: u8 = 6;
 
+/// The bank's USDC mint: at mainnet USDC's address, as the EVM devnet chains put their test USDC at
+/// the real USDC addresses (the CCTP adapter's Solana route, part of the deterministic EVM deployment,
+/// names it and the deposit-vault inbox of it).
+pub const USDC_MINT: Pubkey = solana_sdk::pubkey!("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v");
+
+/// USDC the local bridge holds at start to release for transfers from the EVM chains (the EVM side burns
+/// what it bridges; this side has no mint authority in the bridge, so it pays out of custody).
+pub const BRIDGE_LIQUIDITY: u64 = 1_000_000_000_000_000;
+
 /// How often the bank's clock task sets its unix time to the wall clock's.
 pub const CLOCK_EVERY: Duration = Duration::from_millis(400);
 
@@ -70,9 +79,11 @@ fn err(e: impl std::fmt::Display) -> ClientError {
 }
 
 impl LocalBank {
-    /// Starts the bank with the program, creates the USDC mint, and starts the clock task (stopped with
-    /// [`LocalBank::stop`] or when the bank is dropped).
-    pub async fn start() -> Result<Arc<Self>, ClientError> {
+    /// Starts the bank with the programs, creates the USDC mint, initializes the local bridge for it
+    /// (trusting `attester`'s signatures, an EVM address) with [`BRIDGE_LIQUIDITY`], creates the
+    /// deposit-vault inbox token account, and starts the clock task (stopped with [`LocalBank::stop`] or
+    /// when the bank is dropped).
+    pub async fn start(attester: [u8; 20]) -> Result<Arc<Self>, ClientError> {
         let mut test =
             ProgramTest::new("deposit_vault", deposit_vault::ID, processor!(deposit_vault::native::process));
         test.add_program("local_bridge", local_bridge::ID, processor!(local_bridge::native::process));
@@ -80,7 +91,6 @@ impl LocalBank {
         // tracing); warnings only, unless RUST_LOG says otherwise.
         agave_logger::setup_with_default("warn");
         test.prefer_bpf(false);
-        let mint = Keypair::new();
         let mint_authority = Keypair::new();
         let mut data = vec![0; spl_token::state::Mint::LEN];
         spl_token::state::Mint {
@@ -92,10 +102,7 @@ impl LocalBank {
         }
         .pack_into_slice(&mut data);
         let lamports = Rent::default().minimum_balance(data.len());
-        test.add_account(
-            mint.pubkey(),
-            Account { lamports, data, owner: spl_token::ID, ..Account::default() },
-        );
+        test.add_account(USDC_MINT, Account { lamports, data, owner: spl_token::ID, ..Account::default() });
         let ctx = test.start_with_context().await;
         let genesis = ctx.genesis_config();
         let slot_time =
@@ -104,7 +111,7 @@ impl LocalBank {
         let bank = Arc::new(Self {
             ctx: tokio::sync::Mutex::new(ctx),
             ledger: Mutex::default(),
-            usdc: mint.pubkey(),
+            usdc: USDC_MINT,
             mint_authority,
             faucet,
             cancel: CancellationToken::new(),
@@ -113,13 +120,31 @@ impl LocalBank {
         });
         bank.tick().await?;
         tokio::spawn(Arc::clone(&bank).run_clock());
-        // The local bridge carries the bank's USDC.
-        let init = local_bridge::ix::initialize(bank.faucet.pubkey(), bank.usdc);
+        // The local bridge carries the bank's USDC; the inbox receives what it brings from the EVM chains.
+        let faucet = bank.faucet.pubkey();
+        let ixs = [
+            local_bridge::ix::initialize(faucet, bank.usdc, attester),
+            associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+                &faucet,
+                &deposit_vault::inbox().0,
+                &bank.usdc,
+                &spl_token::ID,
+            ),
+            spl_token::instruction::mint_to(
+                &spl_token::ID,
+                &bank.usdc,
+                &local_bridge::ix::custody(&bank.usdc),
+                &bank.mint_authority.pubkey(),
+                &[],
+                BRIDGE_LIQUIDITY,
+            )
+            .map_err(err)?,
+        ];
         let blockhash = bank.latest_blockhash().await?.0;
         let tx = Transaction::new_signed_with_payer(
-            &[init],
-            Some(&bank.faucet.pubkey()),
-            &[&bank.faucet],
+            &ixs,
+            Some(&faucet),
+            &[&bank.faucet, &bank.mint_authority],
             blockhash,
         );
         bank.send(tx::serialize(&tx)).await.map_err(err)?;

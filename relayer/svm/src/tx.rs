@@ -48,6 +48,12 @@ pub fn bridge_custody(mint: &Pubkey) -> Pubkey {
     local_bridge::ix::custody(mint)
 }
 
+/// The deposit-vault inbox token account of `mint`: where transfers bridged from the EVM chains arrive
+/// (the CCTP adapter's Solana route mints there, naming the session's EVM receiver in the hook).
+pub fn inbox_token(mint: &Pubkey) -> Pubkey {
+    deposit_vault::inbox_token(mint)
+}
+
 /// The program's params for a session's commitment (same fields, same order, same words).
 pub fn params(c: &Commitment) -> DepositParams {
     DepositParams {

@@ -9,9 +9,12 @@ use std::time::Duration;
 use relayer_svm::{LocalBank, SvmClient, bank::CLOCK_EVERY, client::SendError, tx};
 use solana_sdk::{clock::Clock, signature::Keypair, signer::Signer, transaction::Transaction};
 
+/// The local bridge's attester (no message is delivered in these tests).
+const ATTESTER: [u8; 20] = [0xa7; 20];
+
 #[tokio::test]
 async fn a_transaction_past_its_last_valid_height_never_lands() -> Result<(), Box<dyn std::error::Error>> {
-    let bank = LocalBank::start().await?;
+    let bank = LocalBank::start(ATTESTER).await?;
     let payer = Keypair::new();
     bank.fund(&payer.pubkey(), 1_000_000_000, 0).await?;
     let transfer = |lamports| {
@@ -51,7 +54,7 @@ async fn a_transaction_past_its_last_valid_height_never_lands() -> Result<(), Bo
 
 #[tokio::test]
 async fn the_bank_clock_follows_the_wall_clock() -> Result<(), Box<dyn std::error::Error>> {
-    let bank = LocalBank::start().await?;
+    let bank = LocalBank::start(ATTESTER).await?;
     tokio::time::sleep(CLOCK_EVERY * 3).await;
     let clock: Clock = bank.sysvar().await?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;

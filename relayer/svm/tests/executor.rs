@@ -46,7 +46,7 @@ async fn pay(bank: &LocalBank, wallet: &Keypair, commitment: &Commitment, amount
 
 #[tokio::test]
 async fn a_second_settle_after_a_landed_one_moves_the_new_deposit_not_the_old_report() {
-    let bank = LocalBank::start().await.unwrap();
+    let bank = LocalBank::start([0xa7; 20]).await.unwrap();
     let key = Keypair::new();
     bank.fund(&key.pubkey(), 1_000_000_000, 0).await.unwrap();
     let wallet = Keypair::new();
