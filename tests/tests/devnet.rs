@@ -246,6 +246,61 @@ async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_b
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     println!("paid on Solana for Base: the fronting was repaid {:.1?} after the payment", paid_at.elapsed());
+
+    // Arbitrum USDC for a Solana session: the router bridges it through the CCTP adapter's Solana route
+    // to the deposit-vault inbox (hook: the session's EVM receiver); the attester delivers the message and
+    // the relayer claims the transfer for the session's recipient.
+    let arbitrum =
+        devnet.info.chains.iter().find(|c| c.chain_id == 42161).ok_or_else(|| eyre::eyre!("arbitrum"))?;
+    let recipient = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
+    let mut body = json!({
+        "destination": { "type": "solana", "address": recipient, "tokenAddress": solana.usdc, "amountUnits": "10.00" },
+        "display": { "title": "Deposit to Acme", "verb": "Deposit" }
+    });
+    // Without an EVM refund address, what could not be bridged would have nowhere to go on Arbitrum.
+    let created = api
+        .send(Method::POST, "/v1/sessions", Some(body.to_string()), Some("application/json"), Auth::Key(&key))
+        .await?;
+    let refused = api
+        .send(
+            Method::POST,
+            &format!("/v1/sessions/{}/paymentMethods", created.body["session"]["sessionId"].as_str().unwrap_or_default()),
+            Some(json!({ "clientSecret": created.body["session"]["clientSecret"], "paymentMethod": { "type": "evm" } }).to_string()),
+            Some("application/json"),
+            Auth::None,
+        )
+        .await?;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.to_string().contains("refundAddress"), "{}", refused.body);
+    body["refundAddress"] = DEST.to_checksum(None).into();
+    let (id, chosen) = create_and_choose(&api, &key, &body, json!({ "type": "evm" })).await?;
+    let id = id.as_str();
+    let receiver =
+        chosen.body["session"]["paymentMethod"]["receiverAddress"].as_str().unwrap_or_default().parse()?;
+    let paid_at = Instant::now();
+    pay(&devnet.info, "arbitrum", Some("usdc"), receiver, "10.00").await?;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let done = loop {
+        let got = api.send(Method::GET, &format!("/v1/sessions/{id}"), None, None, Auth::Key(&key)).await?;
+        if got.body["session"]["status"] == "succeeded" {
+            break got.body;
+        }
+        eyre::ensure!(
+            Instant::now() < deadline,
+            "paid on Arbitrum but not delivered on Solana: {}",
+            got.body
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    println!("paid on Arbitrum for Solana: delivered on Solana {:.1?} after the payment", paid_at.elapsed());
+    assert_eq!(done["session"]["paymentMethod"]["source"]["chainId"], arbitrum.chain_id, "{done}");
+    assert_eq!(done["session"]["destination"]["delivery"]["receivedUnits"], "10.00", "{done}");
+    let attempts = done["session"]["deliveryAttempts"].to_string();
+    assert!(attempts.contains("bridge"), "bridged from Arbitrum: {attempts}");
+    let owner: solana_sdk::pubkey::Pubkey = recipient.parse()?;
+    assert_eq!(devnet.solana.bank.usdc_balance(&owner).await?, 10_000_000, "the recipient got it, once");
+    let inbox = relayer_svm::tx::inbox_token(&devnet.solana.bank.usdc());
+    assert_eq!(devnet.solana.bank.token_balance(&inbox).await?, 0, "nothing left in the inbox");
     devnet.stop("test").await;
     Ok(())
 }

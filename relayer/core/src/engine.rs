@@ -317,10 +317,17 @@ impl Engine {
         let now = unix_now();
         let method = match kind {
             PaymentKind::Evm => {
-                // An EVM receiver of a Solana destination can only ever bridge (a refund on an EVM chain
-                // to a Solana refund address could go nowhere): refused without a route.
+                // An EVM receiver of a Solana destination bridges, and refunds on its EVM chain what cannot
+                // be bridged (late, below the route's minimum, sent back after expiry): that needs a route,
+                // and an EVM refund address (the router refuses to refund to a Solana key, so the funds
+                // would sit in the receiver).
                 if session.destination.address.family() != Family::Evm {
                     self.route_from(Family::Evm, session)?;
+                    if session.refund_address.is_none_or(|r| r.family() != Family::Evm) {
+                        return Err(EngineError::NoRoute(
+                            "an EVM payment for a Solana destination needs the session's refundAddress (an EVM address): what cannot be bridged is refunded on the paying chain".into(),
+                        ));
+                    }
                 }
                 PaymentMethod::Evm {
                     receiver: self.receiver_on(session, Family::Evm).ok_or_else(unsupported)?,

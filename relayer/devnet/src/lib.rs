@@ -238,7 +238,7 @@ pub fn source_chain(
     let route = |token: Address, to_token: Address, adapter: Address| RouteConfig {
         to_chain_id: to.chain_id,
         token,
-        to_token,
+        to_token: to_token.to_string(),
         adapter,
         max_fee_bps: u32::try_from(multichain::ADAPTER_MAX_FEE_BPS).unwrap_or(u32::MAX),
         min_deposit: Some("1.00".into()),
@@ -403,9 +403,11 @@ impl Devnet {
              factory {}: update programs/deposit_vault/src/evm.rs (FACTORY, RECEIVER_INIT_CODE_HASH)",
             deployed[0].deployment.factory
         );
-        let attester = multichain::Attester::new(&links)
-            .await?
-            .with_solana(Arc::clone(&solana.bank) as Arc<dyn relayer_svm::SvmClient>, &solana.bank.usdc());
+        let attester = multichain::Attester::new(&links).await?.with_solana(
+            Arc::clone(&solana.bank) as Arc<dyn relayer_svm::SvmClient>,
+            &solana.bank.usdc(),
+            solana::forwarder_keypair(),
+        );
         let stop = tokio_util::sync::CancellationToken::new();
         tokio::spawn(attester.run(Duration::from_millis(200), stop.clone()));
 
@@ -444,6 +446,19 @@ impl Devnet {
             params.more_chains.push(source);
         }
         let mut file = config_file(&params);
+        // USDC paid on an EVM chain for a Solana session goes through the CCTP adapter's inbox route.
+        for (chain, deployed) in file.chains.iter_mut().zip(&deployed) {
+            if let Some(usdc) = chain.tokens.iter().find(|t| t.symbol == "USDC").map(|t| t.address) {
+                chain.routes.push(RouteConfig {
+                    to_chain_id: relayer_types::SOLANA_CHAIN_ID,
+                    token: usdc,
+                    to_token: solana.bank.usdc().to_string(),
+                    adapter: deployed.adapter,
+                    max_fee_bps: u32::try_from(multichain::ADAPTER_MAX_FEE_BPS).unwrap_or(u32::MAX),
+                    min_deposit: Some("1.00".into()),
+                });
+            }
+        }
         file.solana = Some(relayer_svm::config::SolanaSection {
             rpc_url: solana.rpc_url.clone(),
             rpc_timeout_ms: 10_000,

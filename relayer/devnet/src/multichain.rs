@@ -313,8 +313,16 @@ pub struct Attester {
     oft: Address,
     key: PrivateKeySigner,
     paused: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    /// Solana, as a source: the cluster and the bridge's custody account, which every bridging touches.
-    solana: Option<(std::sync::Arc<dyn relayer_svm::SvmClient>, solana_sdk::pubkey::Pubkey)>,
+    /// Solana, as a source and a destination.
+    solana: Option<SolanaLink>,
+}
+
+/// The attester's Solana side.
+struct SolanaLink {
+    client: std::sync::Arc<dyn relayer_svm::SvmClient>,
+    mint: solana_sdk::pubkey::Pubkey,
+    /// Signs and pays for deliveries (Circle's forwarding service, locally).
+    forwarder: solana_sdk::signature::Keypair,
 }
 
 impl Attester {
@@ -341,15 +349,37 @@ impl Attester {
     }
 
     /// Also relays the local bridge's messages from Solana (`client`), found through the bridge's custody
-    /// account of `mint`.
+    /// account of `mint`, and delivers the EVM chains' messages for Solana there, sent by `forwarder` (a
+    /// funded key).
     #[must_use]
     pub fn with_solana(
         mut self,
         client: std::sync::Arc<dyn relayer_svm::SvmClient>,
         mint: &solana_sdk::pubkey::Pubkey,
+        forwarder: solana_sdk::signature::Keypair,
     ) -> Self {
-        self.solana = Some((client, relayer_svm::tx::bridge_custody(mint)));
+        self.solana = Some(SolanaLink { client, mint: *mint, forwarder });
         self
+    }
+
+    /// Delivers a CCTP `message` for Solana through the local bridge (once: a delivered one has its record).
+    async fn deliver_to_solana(&self, message: &[u8], attestation: [u8; 65]) -> eyre::Result<()> {
+        let Some(link) = &self.solana else { return Ok(()) };
+        let ix = relayer_svm::tx::receive_message(
+            solana_sdk::signer::Signer::pubkey(&link.forwarder),
+            link.mint,
+            message.to_vec(),
+            attestation,
+        )
+        .ok_or_else(|| eyre::eyre!("a message for Solana the local bridge cannot read"))?;
+        let record = relayer_svm::tx::record_of(message);
+        if link.client.accounts(vec![record]).await?.first().is_some_and(Option::is_some) {
+            return Ok(());
+        }
+        let (blockhash, _) = link.client.latest_blockhash().await?;
+        let (_, raw) = relayer_svm::tx::signed(&[ix], &link.forwarder, blockhash);
+        link.client.send(raw).await?;
+        Ok(())
     }
 
     /// Relays the Solana messages of transactions after `after`; returns the newest one relayed.
@@ -357,8 +387,8 @@ impl Attester {
         &self,
         after: Option<solana_sdk::signature::Signature>,
     ) -> eyre::Result<Option<solana_sdk::signature::Signature>> {
-        let Some((client, custody)) = &self.solana else { return Ok(after) };
-        let signatures = client.signatures_for(*custody, after).await?;
+        let Some(SolanaLink { client, mint, .. }) = &self.solana else { return Ok(after) };
+        let signatures = client.signatures_for(relayer_svm::tx::bridge_custody(mint), after).await?;
         let mut newest = after;
         for info in signatures.iter().rev() {
             if !info.failed {
@@ -441,6 +471,10 @@ impl Attester {
             .get(64..96)
             .map(|word| U256::from_be_slice(word).saturating_to::<u32>())
             .ok_or_else(|| eyre::eyre!("message too short"))?;
+        if lane == Lane::Cctp && destination == SOLANA_DOMAIN {
+            let attestation = self.key.sign_hash_sync(&keccak256(message))?.as_bytes();
+            return self.deliver_to_solana(message, attestation).await;
+        }
         let target = self.links.iter().find(|(link, _)| match lane {
             Lane::Cctp => link.domain == destination,
             Lane::Oft => link.eid == destination,

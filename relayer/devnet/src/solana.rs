@@ -17,6 +17,11 @@ pub fn payer_keypair() -> Keypair {
     Keypair::new_from_array([0x5a; 32])
 }
 
+/// The key that delivers the EVM chains' bridge messages on Solana (the attester's forwarder; public).
+pub fn forwarder_keypair() -> Keypair {
+    Keypair::new_from_array([0xf0; 32])
+}
+
 /// USDC the devnet payer starts with (base units).
 pub const PAYER_USDC: u64 = 1_000_000_000_000;
 
@@ -36,6 +41,7 @@ impl SolanaDevnet {
         let bank = LocalBank::start(crate::multichain::attester_address()?).await?;
         bank.fund(relayer, 100_000_000_000, 0).await?;
         bank.fund(&payer_keypair().pubkey(), 100_000_000_000, PAYER_USDC).await?;
+        bank.fund(&forwarder_keypair().pubkey(), 100_000_000_000, 0).await?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let rpc_url = format!("http://{}", listener.local_addr()?);
         let stop = CancellationToken::new();

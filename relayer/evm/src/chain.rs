@@ -142,8 +142,8 @@ pub struct RouteSpec {
     pub token: ChainAddress,
     /// The destination chain.
     pub to_chain_id: u64,
-    /// The destination token as configured (20 bytes).
-    pub to_token: Address,
+    /// The destination token as configured (in the destination family's spelling).
+    pub to_token: String,
     /// The route.
     pub route: relayer_chain::Route,
 }

@@ -84,8 +84,9 @@ pub struct RouteConfig {
     pub to_chain_id: u64,
     /// The token on this chain (one of its `tokens`).
     pub token: Address,
-    /// What the bridge delivers on the destination chain (one of that chain's tokens).
-    pub to_token: Address,
+    /// What the bridge delivers on the destination chain (one of that chain's tokens), spelled the way
+    /// that chain's family does (`0x…` on EVM chains, base58 on Solana).
+    pub to_token: String,
     /// The adapter (on the router's allow-list).
     pub adapter: Address,
     /// The largest fee a bridge caller may make the adapter take, in basis points (the adapter's own
@@ -310,11 +311,12 @@ impl ChainConfig {
             routes.push(RouteSpec {
                 token: token.address,
                 to_chain_id: r.to_chain_id,
-                to_token: r.to_token,
+                to_token: r.to_token.clone(),
                 route: relayer_chain::Route {
                     adapter: address(r.adapter),
-                    // The destination's family spells it; `validate_all` checks it names one of its tokens.
-                    to_token: ChainAddress::Evm(r.to_token),
+                    // The destination's family spells it: `validate_all` reads it and checks it names one of
+                    // that chain's tokens.
+                    to_token: ChainAddress::Evm(Address::ZERO),
                     min_amount,
                     max_fee_bps: r.max_fee_bps,
                     // The executor's bridge calls pass no adapter options: no fee (standard finality).
@@ -378,21 +380,39 @@ impl ExecutorSection {
     }
 }
 
+/// An address as `family` spells it in a config file (`0x…` for the EVM-shaped families, base58 on
+/// Solana).
+fn address_in(family: Family, text: &str) -> Option<ChainAddress> {
+    match family {
+        Family::Solana => format!("solana:{text}").parse().ok(),
+        Family::Evm | Family::Tron => ChainAddress::of_family(family, text.parse().ok()?),
+    }
+}
+
 /// Checks what must hold across all EVM-shaped chains: distinct ids, one router address per family
 /// (the API shows one receiver address per family, which needs one deterministic router deployment), and
-/// routes that lead to configured chains and tokens.
-pub fn validate_all(chains: &mut [ChainSpec]) -> Result<(), FieldError> {
+/// routes that lead to configured chains and tokens: these chains, or `others` (chains of other
+/// families, with their tokens).
+pub fn validate_all(
+    chains: &mut [ChainSpec],
+    others: &[(u64, Family, Vec<ChainAddress>)],
+) -> Result<(), FieldError> {
     // Each route names a configured chain and one of its tokens, spelled the way that chain's family does.
-    let known: Vec<(u64, Family, Vec<ChainAddress>)> =
+    let mut known: Vec<(u64, Family, Vec<ChainAddress>)> =
         chains.iter().map(|c| (c.chain_id, c.family, c.tokens.iter().map(|t| t.address).collect())).collect();
+    known.extend_from_slice(others);
     for (i, c) in chains.iter_mut().enumerate() {
         for (k, r) in c.routes.iter_mut().enumerate() {
             let at = |name: &str| format!("chains[{i}].routes[{k}].{name}");
             let Some((_, family, tokens)) = known.iter().find(|(id, ..)| *id == r.to_chain_id) else {
                 return Err(FieldError::new(at("to_chain_id"), "must be a configured chain"));
             };
-            let to_token =
-                ChainAddress::of_family(*family, r.to_token).unwrap_or(ChainAddress::Evm(r.to_token));
+            let Some(to_token) = address_in(*family, &r.to_token) else {
+                return Err(FieldError::new(
+                    at("to_token"),
+                    format!("is not an address of the destination chain's family ({})", family.as_str()),
+                ));
+            };
             if !tokens.contains(&to_token) {
                 return Err(FieldError::new(at("to_token"), "must be one of the destination chain's tokens"));
             }

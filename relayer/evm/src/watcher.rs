@@ -88,7 +88,7 @@ pub fn decode_logs(chain: &EvmChain, sink: &dyn EventSink, logs: &[Log]) -> Vec<
             let Ok(settled) = Settled::decode_log(&log.inner) else {
                 continue;
             };
-            let Some(session) = session_from_topic(settled.sessionId) else {
+            let Some(session) = SessionId::from_b256(settled.sessionId) else {
                 continue;
             };
             let outcome = match Outcome::try_from(settled.outcome) {
@@ -140,12 +140,12 @@ fn decode_movement(chain: &EvmChain, log: &Log, event: EventId) -> Option<ChainE
             adapter: chain.address(b.adapter),
             amount: b.amount,
         };
-        return Some(ChainEvent::Bridged { session: session_from_topic(b.sessionId)?, bridging });
+        return Some(ChainEvent::Bridged { session: SessionId::from_b256(b.sessionId)?, bridging });
     }
     if let Ok(f) = FastFinished::decode_log(&log.inner) {
         let fronting =
             Fronting { event, relayer: chain.address(f.relayer), amount: f.amount, still_owed: None };
-        return Some(ChainEvent::Fronted { session: session_from_topic(f.sessionId)?, fronting });
+        return Some(ChainEvent::Fronted { session: SessionId::from_b256(f.sessionId)?, fronting });
     }
     if let Ok(r) = Repaid::decode_log(&log.inner) {
         let fronting = Fronting {
@@ -154,15 +154,9 @@ fn decode_movement(chain: &EvmChain, log: &Log, event: EventId) -> Option<ChainE
             amount: r.amount,
             still_owed: Some(r.stillOwed),
         };
-        return Some(ChainEvent::Fronted { session: session_from_topic(r.sessionId)?, fronting });
+        return Some(ChainEvent::Fronted { session: SessionId::from_b256(r.sessionId)?, fronting });
     }
     None
-}
-
-/// Session ids are 16 bytes, left-aligned in the contracts' `bytes32 sessionId`.
-fn session_from_topic(topic: B256) -> Option<SessionId> {
-    let (id, rest) = topic.0.split_at(16);
-    rest.iter().all(|b| *b == 0).then(|| SessionId::from_bytes(id.try_into().unwrap_or_default()))
 }
 
 /// The filter for one range: every configured token's `Transfer` and the router's `Settled`.

@@ -269,8 +269,16 @@ impl Config {
             .enumerate()
             .map(|(i, c)| c.validate(&format!("chains[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
-        relayer_evm::config::validate_all(&mut chains)?;
         let solana = file.solana.as_ref().map(|s| s.validate(&env)).transpose()?.map(std::sync::Arc::new);
+        // EVM routes may lead to Solana (through the CCTP adapter's inbox route).
+        let others: Vec<_> = solana
+            .iter()
+            .map(|s| {
+                let tokens = s.chain.tokens.iter().map(|t| t.address).collect();
+                (s.chain.chain_id, relayer_types::Family::Solana, tokens)
+            })
+            .collect();
+        relayer_evm::config::validate_all(&mut chains, &others)?;
         let retry = RetryPolicy {
             first_delay: Duration::from_millis(at_least(
                 file.retry.first_delay_ms,

@@ -9,6 +9,14 @@
 //! settlements and refunds. Reads are finalized, so nothing it reports can be rolled back; replays after
 //! a restart are harmless (the engine deduplicates by event id).
 //!
+//! **Inbox.** Transfers bridged in from the EVM chains for Solana destinations arrive in the program's
+//! inbox token account (one per mint), not in a vault. The watcher polls it like a vault and reads the
+//! local bridge's `MessageReceived` records: the hook names the session's EVM receiver, so the session
+//! is the one that receiver belongs to; each arrival is a deposit of that session on Solana, kept as an
+//! inbound transfer until the program's `Claimed` or `SentBack` event consumes it. The inbox's history
+//! is read again at every start, so the inbound transfers need no store of their own; the executor waits
+//! for that first read before it runs any work.
+//!
 //! **Executor.** One piece of work at a time: if a transaction for the same session, action and mint is
 //! on record, it is reconciled first (landed: done; still valid: sent again, same bytes, same signature;
 //! its blockhash expired unlanded: it can never land, so a new one may be sent). Otherwise the vault is
@@ -32,6 +40,7 @@ use relayer_types::{
 };
 use serde::{Deserialize, Serialize};
 use solana_sdk::{
+    instruction::Instruction,
     pubkey::Pubkey,
     signature::{Keypair, Signature},
     signer::Signer,
@@ -70,8 +79,12 @@ pub struct SvmChain {
     store: Arc<dyn ChainStore>,
     signer: Keypair,
     queue: mpsc::Sender<Work>,
-    inbox: Mutex<Option<mpsc::Receiver<Work>>>,
+    jobs: Mutex<Option<mpsc::Receiver<Work>>>,
     stats: Mutex<ChainStats>,
+    /// Transfers in the inbox not yet claimed or sent back: the bridge's records, by session.
+    inbound: Mutex<HashMap<SessionId, Vec<Pubkey>>>,
+    /// Whether the watcher has read everything there was when it started.
+    caught_up: tokio::sync::watch::Sender<bool>,
 }
 
 /// A signed transaction stored before it is sent.
@@ -136,8 +149,22 @@ impl SvmChain {
         store: Arc<dyn ChainStore>,
         signer: Keypair,
     ) -> Self {
-        let (queue, inbox) = mpsc::channel(1024);
-        Self { config, client, store, signer, queue, inbox: Mutex::new(Some(inbox)), stats: Mutex::default() }
+        let (queue, jobs) = mpsc::channel(1024);
+        Self {
+            config,
+            client,
+            store,
+            signer,
+            queue,
+            jobs: Mutex::new(Some(jobs)),
+            stats: Mutex::default(),
+            inbound: Mutex::default(),
+            caught_up: tokio::sync::watch::Sender::new(false),
+        }
+    }
+
+    fn inbound_mut(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Vec<Pubkey>>> {
+        self.inbound.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn watched_mint(&self) -> Option<Pubkey> {
@@ -182,11 +209,15 @@ impl SvmChain {
     ) -> Result<(), String> {
         let slot = self.client.slot().await.map_err(|e| e.to_string())?;
         self.stats_mut().head = slot;
-        let receivers: Vec<(Pubkey, SessionId)> = sink
+        // Vault token accounts belong to one session each; the inbox (no session) to whoever its records name.
+        let mut receivers: Vec<(Pubkey, Option<SessionId>)> = sink
             .receivers_of(Family::Solana)
             .into_iter()
-            .filter_map(|(r, id)| Some((pubkey(r)?, id)))
+            .filter_map(|(r, id)| Some((pubkey(r)?, Some(id))))
             .collect();
+        if let Some(mint) = self.watched_mint() {
+            receivers.push((tx::inbox_token(&mint), None));
+        }
         let mut changed = vec![];
         for chunk in receivers.chunks(100) {
             let keys: Vec<Pubkey> = chunk.iter().map(|(k, _)| *k).collect();
@@ -215,7 +246,10 @@ impl SvmChain {
                 else {
                     return Err(format!("transaction {} not found yet", info.signature));
                 };
-                events.extend(self.events_of(&view, key, *session));
+                match session {
+                    Some(session) => events.extend(self.events_of(&view, key, *session)),
+                    None => events.extend(self.inbox_events(&view, key, sink)),
+                }
             }
         }
         let count = events.len();
@@ -230,7 +264,84 @@ impl SvmChain {
             seen.insert(key, state);
         }
         self.stats_mut().processed = slot;
+        self.caught_up.send_replace(true);
         Ok(())
+    }
+
+    /// What `tx` did in the inbox token account `inbox`: transfers that arrived for a session (its
+    /// deposits on Solana), and the program's claims and sends back of them (its settlements and
+    /// bridgings). Keeps [`SvmChain::inbound`] current.
+    fn inbox_events(
+        &self,
+        view: &crate::client::TxView,
+        inbox: &Pubkey,
+        sink: &dyn EventSink,
+    ) -> Vec<ChainEvent> {
+        let mut out = vec![];
+        for (index, moved) in tx::inbox_moves(view) {
+            // Inner instructions follow the account keys in the numbering, so ids never collide.
+            let event = EventId {
+                chain_id: self.config.chain_id,
+                block_number: view.slot,
+                tx_hash: tx_id(&view.signature),
+                log_index: (view.account_keys.len() + index) as u64,
+            };
+            match moved {
+                tx::InboxMove::Arrived { at, received } => {
+                    let Some(mint) = self.watched_mint().filter(|_| received.mint_recipient == *inbox) else {
+                        continue;
+                    };
+                    // The hook is the session's EVM receiver, a left-padded address.
+                    let receiver = received
+                        .hook
+                        .filter(|h| h[..12] == [0u8; 12])
+                        .map(|h| ChainAddress::Evm(relayer_types::Address::from_slice(&h[12..])));
+                    let (Some(session), Some(token)) =
+                        (receiver.and_then(|r| sink.session_for_receiver(r)), self.token_ref(&mint))
+                    else {
+                        tracing::warn!(chain_id = self.config.chain_id, record = %at, "a transfer in the inbox names no session of ours");
+                        continue;
+                    };
+                    let mut inbound = self.inbound_mut();
+                    let pending = inbound.entry(session).or_default();
+                    if !pending.contains(&at) {
+                        pending.push(at);
+                    }
+                    let from = ChainAddress::Solana(tx::bridge_custody(&mint).to_bytes());
+                    let deposit = Deposit {
+                        event,
+                        block_hash: B256::ZERO,
+                        from,
+                        token,
+                        amount: U256::from(received.amount),
+                    };
+                    out.push(ChainEvent::Deposit { session, deposit });
+                }
+                tx::InboxMove::Claimed(ref e) | tx::InboxMove::SentBack(ref e) => {
+                    let Some(session) = SessionId::from_b256(B256::from(e.session_id)) else { continue };
+                    let at = tx::received_record(e.source_domain, e.nonce);
+                    if let Some(pending) = self.inbound_mut().get_mut(&session) {
+                        pending.retain(|r| *r != at);
+                    }
+                    let (token, amount) = (ChainAddress::Solana(e.mint.to_bytes()), U256::from(e.amount));
+                    out.push(if matches!(moved, tx::InboxMove::Claimed(_)) {
+                        let settlement = Settlement {
+                            event,
+                            token,
+                            outcome: Outcome::Delivered,
+                            amount,
+                            delivered: amount,
+                            refunded: U256::ZERO,
+                        };
+                        ChainEvent::Settled { session, settlement }
+                    } else {
+                        let adapter = ChainAddress::Solana(tx::BRIDGE_ID.to_bytes());
+                        ChainEvent::Bridged { session, bridging: Bridging { event, token, adapter, amount } }
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// Deposits into `vault_token` and the program's moves out of it in one transaction.
@@ -288,17 +399,23 @@ impl SvmChain {
     // ----- executor -----
 
     async fn execute_loop(self: Arc<Self>, sink: Arc<dyn EventSink>, cancel: CancellationToken) {
-        let Some(mut inbox) = self.inbox.lock().unwrap_or_else(PoisonError::into_inner).take() else {
+        let Some(mut jobs) = self.jobs.lock().unwrap_or_else(PoisonError::into_inner).take() else {
             tracing::error!(chain_id = self.config.chain_id, "solana executor started twice");
             return;
         };
+        // Work for a transfer in the inbox needs the watcher to have read the inbox first.
+        let mut caught_up = self.caught_up.subscribe();
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = caught_up.wait_for(|done| *done) => {}
+        }
         // Reconcile what a previous run left on record before anything new is sent.
         self.reconcile(sink.as_ref()).await;
         let mut reconcile = tokio::time::interval(self.config.poll.max(Duration::from_millis(200)) * 2);
         loop {
             tokio::select! {
                 () = cancel.cancelled() => return,
-                work = inbox.recv() => {
+                work = jobs.recv() => {
                     let Some(work) = work else { return };
                     // A shutdown never waits on a hung cluster: what was sent is on record.
                     let result = tokio::select! {
@@ -401,6 +518,51 @@ impl SvmChain {
         }
     }
 
+    /// The vault's move for `work`, if the vault holds any of `mint`.
+    async fn vault_instruction(&self, work: &Work, mint: Pubkey) -> Result<Option<Instruction>, String> {
+        let vault_token = tx::vault_token(&work.commitment, &mint);
+        let accounts = self.client.accounts(vec![vault_token]).await.map_err(|e| e.to_string())?;
+        let balance = accounts.into_iter().flatten().next().and_then(|a| tx::token_account(&a.data));
+        if balance.is_none_or(|b| b.2 == 0) {
+            return Ok(None);
+        }
+        let params = tx::params(&work.commitment);
+        let payer = self.signer.pubkey();
+        Ok(Some(match work.action {
+            Action::Refund { .. } => tx::refund(payer, &params, mint),
+            Action::Bridge { .. } => tx::bridge(payer, &params, mint),
+            _ => tx::settle(payer, &params, mint),
+        }))
+    }
+
+    /// Claims (for a refund: sends back) the session's transfers still in the inbox; `None` if it has
+    /// none. Which are consumed already the chain says (their claim records exist), not the watcher's
+    /// view, which may lag.
+    async fn inbox_instructions(
+        &self,
+        work: &Work,
+        mint: Pubkey,
+    ) -> Result<Option<Vec<Instruction>>, String> {
+        let pending = self.inbound_mut().get(&work.session_id).cloned().unwrap_or_default();
+        if pending.is_empty() {
+            return Ok(None);
+        }
+        let records = pending.iter().map(tx::claim_record).collect();
+        let consumed = self.client.accounts(records).await.map_err(|e| e.to_string())?;
+        let params = tx::params(&work.commitment);
+        let payer = self.signer.pubkey();
+        let ixs: Vec<Instruction> = pending
+            .into_iter()
+            .zip(consumed)
+            .filter(|(_, record)| record.is_none())
+            .map(|(at, _)| match work.action {
+                Action::Refund { .. } => tx::send_back(payer, &params, at, mint),
+                _ => tx::claim(payer, &params, at, mint),
+            })
+            .collect();
+        Ok((!ixs.is_empty()).then_some(ixs))
+    }
+
     async fn execute(&self, work: &Work) -> WorkResult {
         let (Action::Settle { token } | Action::Refund { token } | Action::Bridge { token, .. }) =
             work.action
@@ -431,28 +593,22 @@ impl SvmChain {
             }
         }
 
-        let vault_token = tx::vault_token(&work.commitment, &mint);
-        match self.client.accounts(vec![vault_token]).await {
-            Ok(accounts) => {
-                let balance = accounts.into_iter().flatten().next().and_then(|a| tx::token_account(&a.data));
-                if balance.is_none_or(|b| b.2 == 0) {
-                    return WorkResult::Done("the vault holds nothing of this mint".into());
-                }
-            }
-            Err(e) => return WorkResult::NotYet(e.to_string()),
-        }
-        let params = tx::params(&work.commitment);
-        let payer = self.signer.pubkey();
-        let ix = match work.action {
-            Action::Refund { .. } => tx::refund(payer, &params, mint),
-            Action::Bridge { .. } => tx::bridge(payer, &params, mint),
-            _ => tx::settle(payer, &params, mint),
+        // The session's transfers in the inbox first (a session paid on an EVM chain has no other funds
+        // here); otherwise its vault.
+        let ixs = match self.inbox_instructions(work, mint).await {
+            Err(reason) => return WorkResult::NotYet(reason),
+            Ok(Some(ixs)) => ixs,
+            Ok(None) => match self.vault_instruction(work, mint).await {
+                Err(reason) => return WorkResult::NotYet(reason),
+                Ok(None) => return WorkResult::Done("the vault holds nothing of this mint".into()),
+                Ok(Some(ix)) => vec![ix],
+            },
         };
         let (blockhash, last_valid_block_height) = match self.client.latest_blockhash().await {
             Ok(b) => b,
             Err(e) => return WorkResult::NotYet(e.to_string()),
         };
-        let (signature, raw) = tx::signed(&[ix], &self.signer, blockhash);
+        let (signature, raw) = tx::signed(&ixs, &self.signer, blockhash);
         match self.client.simulate(raw.clone()).await {
             Ok(sim) => {
                 if let Some(failure) = sim.failure {

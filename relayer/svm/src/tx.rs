@@ -7,7 +7,9 @@ use anchor_spl::{
     associated_token::{get_associated_token_address, spl_associated_token_account},
     token::spl_token,
 };
-use deposit_vault::{Bridged, DepositParams, Refunded, Settled, VaultEvent, u64_word};
+use deposit_vault::{
+    Bridged, Claimed, DepositParams, InboundEvent, Refunded, SentBack, Settled, VaultEvent, u64_word,
+};
 use relayer_types::Commitment;
 use solana_sdk::{
     hash::Hash,
@@ -30,15 +32,25 @@ pub use deposit_vault::evm as vault_evm;
 /// The local bridge's program id (the Solana chain's bridge "adapter").
 pub const BRIDGE_ID: Pubkey = local_bridge::ID;
 
+/// The `emit_cpi!` events `program` wrote in `tx` (self-invocations carrying `EVENT_IX_TAG ‖
+/// discriminator ‖ borsh`): each event's bytes after the tag, with its position among the transaction's
+/// inner instructions.
+fn self_events(tx: &TxView, program: Pubkey) -> impl Iterator<Item = (usize, &[u8])> {
+    tx.inner_instructions.iter().enumerate().filter(move |(_, inner)| inner.program == program).filter_map(
+        |(index, inner)| Some((index, inner.data.strip_prefix(anchor_lang::event::EVENT_IX_TAG_LE)?)),
+    )
+}
+
+/// The event of type `T` in `body`, if it is one.
+fn decode<T: Discriminator + AnchorDeserialize>(body: &[u8]) -> Option<T> {
+    T::deserialize(&mut body.strip_prefix(T::DISCRIMINATOR)?).ok()
+}
+
 /// The local bridge's messages in `tx` (`MessageSent`, self-invocations of the bridge program), each the
 /// bytes the EVM transmitter accepts.
 pub fn bridge_messages(tx: &TxView) -> Vec<Vec<u8>> {
-    tx.inner_instructions
-        .iter()
-        .filter(|inner| inner.program == local_bridge::ID)
-        .filter_map(|inner| inner.data.strip_prefix(anchor_lang::event::EVENT_IX_TAG_LE))
-        .filter_map(|body| body.strip_prefix(local_bridge::MessageSent::DISCRIMINATOR))
-        .filter_map(|mut rest| local_bridge::MessageSent::deserialize(&mut rest).ok())
+    self_events(tx, local_bridge::ID)
+        .filter_map(|(_, body)| decode::<local_bridge::MessageSent>(body))
         .map(|m| m.message)
         .collect()
 }
@@ -127,6 +139,23 @@ pub fn refund(payer: Pubkey, params: &DepositParams, mint: Pubkey) -> Instructio
     deposit_vault::ix::refund(payer, params, mint, Pubkey::new_from_array(params.refund_address))
 }
 
+/// `claim(params)` of the transfer recorded at `received`: to the committed recipient.
+pub fn claim(payer: Pubkey, params: &DepositParams, received: Pubkey, mint: Pubkey) -> Instruction {
+    deposit_vault::ix::claim(payer, params, received, mint, Pubkey::new_from_array(params.to_address))
+}
+
+/// `send_back(params)` of the transfer recorded at `received`: to the session's receiver on the chain it
+/// came from.
+pub fn send_back(payer: Pubkey, params: &DepositParams, received: Pubkey, mint: Pubkey) -> Instruction {
+    deposit_vault::ix::send_back(payer, params, received, mint)
+}
+
+/// The claim record of the transfer recorded at `received`: it exists once the transfer was claimed or
+/// sent back.
+pub fn claim_record(received: &Pubkey) -> Pubkey {
+    deposit_vault::ix::claimed(received)
+}
+
 /// `instructions` signed by `signer` (the fee payer): its signature and wire bytes.
 pub fn signed(instructions: &[Instruction], signer: &Keypair, blockhash: Hash) -> (Signature, Vec<u8>) {
     let tx = Transaction::new_signed_with_payer(instructions, Some(&signer.pubkey()), &[signer], blockhash);
@@ -181,27 +210,71 @@ impl VaultMove {
 /// The program's events in `tx` (self-invocations carrying `EVENT_IX_TAG ‖ discriminator ‖ borsh`), each
 /// with its position among the transaction's inner instructions.
 pub fn vault_moves(tx: &TxView) -> Vec<(usize, VaultMove)> {
-    let mut out = vec![];
-    for (index, inner) in tx.inner_instructions.iter().enumerate() {
-        let Some(body) = (inner.program == deposit_vault::ID)
-            .then(|| inner.data.strip_prefix(anchor_lang::event::EVENT_IX_TAG_LE))
-            .flatten()
-        else {
-            continue;
-        };
-        let decoded = if let Some(mut rest) = body.strip_prefix(Settled::DISCRIMINATOR) {
-            Settled::deserialize(&mut rest).ok().map(|s| VaultMove::Settled(s.event))
-        } else if let Some(mut rest) = body.strip_prefix(Refunded::DISCRIMINATOR) {
-            Refunded::deserialize(&mut rest).ok().map(|r| VaultMove::Refunded(r.event))
-        } else if let Some(mut rest) = body.strip_prefix(Bridged::DISCRIMINATOR) {
-            Bridged::deserialize(&mut rest).ok().map(|b| VaultMove::Bridged(b.event))
-        } else {
-            None
-        };
-        if let Some(event) = decoded {
-            out.push((index, event));
-        }
-    }
+    self_events(tx, deposit_vault::ID)
+        .filter_map(|(index, body)| {
+            let decoded = decode::<Settled>(body)
+                .map(|s| VaultMove::Settled(s.event))
+                .or_else(|| decode::<Refunded>(body).map(|r| VaultMove::Refunded(r.event)))
+                .or_else(|| decode::<Bridged>(body).map(|b| VaultMove::Bridged(b.event)))?;
+            Some((index, decoded))
+        })
+        .collect()
+}
+
+/// What passed through the deposit-vault inbox (transfers bridged in from the EVM chains).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboxMove {
+    /// The local bridge delivered a transfer (recorded at `at`; paid to its `mint_recipient`).
+    Arrived {
+        /// The bridge's record of the message.
+        at: Pubkey,
+        /// What it holds.
+        received: local_bridge::Received,
+    },
+    /// A transfer went to its session's Solana recipient.
+    Claimed(InboundEvent),
+    /// A transfer went back to its session's receiver on the chain it came from.
+    SentBack(InboundEvent),
+}
+
+/// The local bridge's record of the message from `source_domain` with `nonce`.
+pub fn received_record(source_domain: u32, nonce: u64) -> Pubkey {
+    local_bridge::ix::received(source_domain, nonce)
+}
+
+/// The local bridge's record of the raw CCTP `message` (it exists once the message was delivered).
+pub fn record_of(message: &[u8]) -> Pubkey {
+    let (source_domain, nonce) = local_bridge::Incoming::id_of(message);
+    received_record(source_domain, nonce)
+}
+
+/// `receive_message(message, attestation)` on the local bridge, paying the message's mint recipient
+/// (`None` if the message is not in the local CCTP layout).
+pub fn receive_message(
+    payer: Pubkey,
+    mint: Pubkey,
+    message: Vec<u8>,
+    attestation: [u8; 65],
+) -> Option<Instruction> {
+    let recipient = Pubkey::new_from_array(local_bridge::Incoming::parse(&message)?.mint_recipient);
+    Some(local_bridge::ix::receive_message(payer, mint, recipient, message, attestation))
+}
+
+/// The inbox's moves in `tx`, each with its position among the transaction's inner instructions.
+pub fn inbox_moves(tx: &TxView) -> Vec<(usize, InboxMove)> {
+    let arrived = self_events(tx, local_bridge::ID).filter_map(|(index, body)| {
+        let received = decode::<local_bridge::MessageReceived>(body)?.received;
+        let at = received_record(received.source_domain, received.nonce);
+        Some((index, InboxMove::Arrived { at, received }))
+    });
+    let moved = self_events(tx, deposit_vault::ID).filter_map(|(index, body)| {
+        let decoded = decode::<Claimed>(body)
+            .map(|c| InboxMove::Claimed(c.event))
+            .or_else(|| decode::<SentBack>(body).map(|b| InboxMove::SentBack(b.event)))?;
+        Some((index, decoded))
+    });
+    let mut out: Vec<(usize, InboxMove)> = arrived.chain(moved).collect();
+    out.sort_by_key(|(index, _)| *index);
     out
 }
 

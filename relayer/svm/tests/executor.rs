@@ -35,6 +35,18 @@ impl EventSink for Reports {
     }
 }
 
+/// The bank's cluster with its USDC, polled every `poll`.
+fn config(bank: &LocalBank, poll: Duration) -> SvmConfig {
+    let token = TokenRef {
+        chain_id: SOLANA_CHAIN_ID,
+        chain_name: "solana".into(),
+        address: ChainAddress::Solana(bank.usdc().to_bytes()),
+        symbol: "USDC".into(),
+        decimals: 6,
+    };
+    SvmConfig { chain_id: SOLANA_CHAIN_ID, name: "solana".into(), tokens: vec![token], poll, routes: vec![] }
+}
+
 async fn pay(bank: &LocalBank, wallet: &Keypair, commitment: &Commitment, amount: u64) {
     let blockhash = bank.latest_blockhash().await.unwrap().0;
     let mut t =
@@ -54,21 +66,8 @@ async fn a_second_settle_after_a_landed_one_moves_the_new_deposit_not_the_old_re
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn ChainStore> = Arc::new(SledStore::open(dir.path()).unwrap());
     let usdc = ChainAddress::Solana(bank.usdc().to_bytes());
-    let token = TokenRef {
-        chain_id: SOLANA_CHAIN_ID,
-        chain_name: "solana".into(),
-        address: usdc,
-        symbol: "USDC".into(),
-        decimals: 6,
-    };
     // Polls a minute apart: the executor's reconciliation never runs between the two pieces of work.
-    let config = SvmConfig {
-        chain_id: SOLANA_CHAIN_ID,
-        name: "solana".into(),
-        tokens: vec![token],
-        poll: Duration::from_secs(60),
-        routes: vec![],
-    };
+    let config = config(&bank, Duration::from_secs(60));
     let chain =
         Arc::new(SvmChain::new(config, Arc::clone(&bank) as Arc<dyn SvmClient>, Arc::clone(&store), key));
     let (reports, mut rx) = mpsc::unbounded_channel();
@@ -119,5 +118,188 @@ async fn a_second_settle_after_a_landed_one_moves_the_new_deposit_not_the_old_re
     cancel.cancel();
     tasks.close();
     tasks.wait().await;
+    bank.stop();
+}
+
+/// Sees what the watcher applies; knows one session's EVM receiver.
+struct Watching {
+    receiver: ChainAddress,
+    session: SessionId,
+    events: mpsc::UnboundedSender<ChainEvent>,
+    reports: mpsc::UnboundedSender<WorkReport>,
+}
+
+impl EventSink for Watching {
+    fn session_for_receiver(&self, receiver: ChainAddress) -> Option<SessionId> {
+        (receiver == self.receiver).then_some(self.session)
+    }
+    fn receivers_of(&self, _: Family) -> Vec<(ChainAddress, SessionId)> {
+        vec![]
+    }
+    fn apply(&self, _: u64, events: Vec<ChainEvent>) -> BoxFuture<'_, Result<(), SinkError>> {
+        for event in events {
+            let _ = self.events.send(event);
+        }
+        Box::pin(async { Ok(()) })
+    }
+    fn reorg(&self, _: u64, _: u64) -> BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn report(&self, report: WorkReport) -> BoxFuture<'_, ()> {
+        let _ = self.reports.send(report);
+        Box::pin(async {})
+    }
+}
+
+fn attester() -> alloy::signers::local::PrivateKeySigner {
+    alloy::signers::local::PrivateKeySigner::from_bytes(&B256::repeat_byte(0xa7)).unwrap()
+}
+
+/// Delivers a burn on an EVM chain (domain 6) for `commitment`'s receiver, minted to the inbox, as the
+/// devnet attester does.
+async fn bridge_in(bank: &LocalBank, forwarder: &Keypair, commitment: &Commitment, nonce: u64, amount: u64) {
+    use alloy::{
+        primitives::{Address, Bytes},
+        signers::SignerSync,
+        sol_types::SolValue,
+    };
+    let hook = deposit_vault::evm::receiver_word(&tx::params(commitment).hash());
+    let inbox = B256::from(tx::inbox_token(&bank.usdc()).to_bytes());
+    let word = B256::left_padding_from(&[0x11; 20]);
+    let body = (1u32, word, inbox, U256::from(amount), Address::ZERO, U256::ZERO, Bytes::from(hook.to_vec()))
+        .abi_encode_params();
+    let message = (1u32, 6u32, 5u32, nonce, word, word, B256::ZERO, Bytes::from(body)).abi_encode_params();
+    let attestation = attester().sign_hash_sync(&alloy::primitives::keccak256(&message)).unwrap().as_bytes();
+    let ix = tx::receive_message(forwarder.pubkey(), bank.usdc(), message, attestation).unwrap();
+    let (_, raw) = tx::signed(&[ix], forwarder, bank.latest_blockhash().await.unwrap().0);
+    bank.send(raw).await.unwrap();
+}
+
+/// A running chain: stopped by `cancel`, its tasks in `tasks`.
+struct Running {
+    chain: Arc<SvmChain>,
+    cancel: tokio_util::sync::CancellationToken,
+    tasks: tokio_util::task::TaskTracker,
+}
+
+impl Running {
+    async fn stop(self) {
+        self.cancel.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+}
+
+/// Starts a chain over `bank` and `store` with `sink` (a fresh process: nothing in memory).
+fn start(
+    bank: &Arc<LocalBank>,
+    store: &Arc<dyn ChainStore>,
+    key: &Keypair,
+    sink: Arc<dyn EventSink>,
+) -> Running {
+    let config = config(bank, Duration::from_millis(100));
+    let client = Arc::clone(bank) as Arc<dyn SvmClient>;
+    let chain = Arc::new(SvmChain::new(config, client, Arc::clone(store), key.insecure_clone()));
+    let (cancel, tasks) = (tokio_util::sync::CancellationToken::new(), tokio_util::task::TaskTracker::new());
+    Arc::clone(&chain).start(sink, cancel.clone(), &tasks);
+    Running { chain, cancel, tasks }
+}
+
+/// The next event the watcher applies, within a few seconds.
+async fn next_event(events: &mut mpsc::UnboundedReceiver<ChainEvent>) -> ChainEvent {
+    tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("an event in time").unwrap()
+}
+
+#[tokio::test]
+async fn a_transfer_bridged_into_the_inbox_is_claimed_once_known_after_a_restart_and_sent_back_when_late() {
+    let bank = LocalBank::start(attester().address().into_array()).await.unwrap();
+    let (key, forwarder) = (Keypair::new(), Keypair::new());
+    bank.fund(&key.pubkey(), 1_000_000_000, 0).await.unwrap();
+    bank.fund(&forwarder.pubkey(), 1_000_000_000, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn ChainStore> = Arc::new(SledStore::open(dir.path()).unwrap());
+    let usdc = ChainAddress::Solana(bank.usdc().to_bytes());
+    let merchant = Pubkey::new_unique();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let commitment = Commitment {
+        session_id: SessionId::from_bytes([4; 16]).to_b256(),
+        to_chain_id: SOLANA_CHAIN_ID,
+        to_token: B256::from(bank.usdc().to_bytes()),
+        to_address: B256::from(merchant.to_bytes()),
+        amount: U256::from(3_000_000u64),
+        final_call: Default::default(),
+        refund_address: alloy::primitives::Address::repeat_byte(0xbe).into_word(),
+        expires_at: now + 8,
+    };
+    let session = SessionId::from_bytes([4; 16]);
+    let receiver = deposit_vault::evm::receiver(&tx::params(&commitment).hash());
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let (reports_tx, mut reports) = mpsc::unbounded_channel();
+    let sink = Arc::new(Watching {
+        receiver: ChainAddress::Evm(receiver.into()),
+        session,
+        events: events_tx,
+        reports: reports_tx,
+    });
+    let settle = Work {
+        session_id: session,
+        chain_id: SOLANA_CHAIN_ID,
+        commitment,
+        action: Action::Settle { token: usdc },
+    };
+    let inbox = tx::inbox_token(&bank.usdc());
+
+    // Arrives, is seen as the session's deposit, is claimed for its recipient.
+    let running = start(&bank, &store, &key, Arc::clone(&sink) as Arc<dyn EventSink>);
+    bridge_in(&bank, &forwarder, &settle.commitment, 0, 3_000_000).await;
+    let ChainEvent::Deposit { session: seen, deposit } = next_event(&mut events).await else {
+        panic!("a deposit")
+    };
+    assert_eq!((seen, deposit.amount), (session, U256::from(3_000_000u64)));
+    running.chain.submit(settle.clone()).await.unwrap();
+    let sent = reports.recv().await.unwrap().result;
+    assert!(matches!(sent, WorkResult::Sent { .. }), "{sent:?}");
+    assert_eq!(bank.usdc_balance(&merchant).await.unwrap(), 3_000_000);
+    assert_eq!(bank.token_balance(&inbox).await.unwrap(), 0);
+    let ChainEvent::Settled { settlement, .. } = next_event(&mut events).await else {
+        panic!("a settlement")
+    };
+    assert_eq!(settlement.delivered, U256::from(3_000_000u64));
+    // Again: the claim record says it is consumed; nothing is sent.
+    running.chain.submit(settle.clone()).await.unwrap();
+    let again = reports.recv().await.unwrap().result;
+    assert!(matches!(again, WorkResult::Done(_)), "{again:?}");
+
+    // A second transfer arrives while the relayer is down; the restarted one is given the work before
+    // its watcher has read anything: it must wait for the read, not answer that the vault is empty.
+    running.stop().await;
+    bridge_in(&bank, &forwarder, &settle.commitment, 1, 2_000_000).await;
+    let running = start(&bank, &store, &key, Arc::clone(&sink) as Arc<dyn EventSink>);
+    running.chain.submit(settle.clone()).await.unwrap();
+    let sent = reports.recv().await.unwrap().result;
+    assert!(matches!(sent, WorkResult::Sent { .. }), "{sent:?}");
+    assert_eq!(bank.usdc_balance(&merchant).await.unwrap(), 5_000_000, "each transfer paid once");
+
+    // A third after the session expired: claiming is refused, so it goes back to the receiver on the
+    // chain it came from (where the router refunds it).
+    bridge_in(&bank, &forwarder, &settle.commitment, 2, 1_000_000).await;
+    let custody = tx::bridge_custody(&bank.usdc());
+    let locked = bank.token_balance(&custody).await.unwrap();
+    while bank.sysvar::<solana_sdk::clock::Clock>().await.unwrap().unix_timestamp as u64
+        <= settle.commitment.expires_at
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    running.chain.submit(settle.clone()).await.unwrap();
+    let refused = reports.recv().await.unwrap().result;
+    assert_eq!(refused, WorkResult::RefundInstead);
+    let refund = Work { action: Action::Refund { token: usdc }, ..settle.clone() };
+    running.chain.submit(refund).await.unwrap();
+    let sent = reports.recv().await.unwrap().result;
+    assert!(matches!(sent, WorkResult::Sent { .. }), "{sent:?}");
+    assert_eq!(bank.token_balance(&custody).await.unwrap(), locked + 1_000_000, "locked for the way back");
+    assert_eq!(bank.usdc_balance(&merchant).await.unwrap(), 5_000_000, "nothing delivered after expiry");
+    assert_eq!(bank.token_balance(&inbox).await.unwrap(), 0);
+    running.stop().await;
     bank.stop();
 }

@@ -49,18 +49,24 @@ impl Session {
     /// to the paying wallet as refund address on every family: its Solana vault must refund to a Solana
     /// account (the API's `refundAddress` is an EVM address, and nothing sent to a padded EVM address on
     /// Solana can be spent), and the EVM receiver its vault bridges to is derived from the same params.
-    /// Without one, a Solana receiver commits to a Solana refund address or, failing that, a Solana
+    /// An EVM or Tron payer's session commits to the API's refund address everywhere: on Solana its funds
+    /// only arrive bridged from that payer's receiver (in the deposit-vault inbox, claimed with the params
+    /// that receiver commits to), so the Solana side must use the same params. Before a payment method is
+    /// chosen, a Solana receiver commits to a Solana refund address or, failing that, a Solana
     /// destination's own address.
     pub fn commitment_on(&self, family: Family) -> Commitment {
         let mut commitment = self.commitment();
-        if let Some(PaymentMethod::Solana { wallet, .. }) = &self.payment_method {
-            commitment.refund_address = wallet.word();
-        } else if family == Family::Solana {
-            let destination = Some(self.destination.address).filter(|a| a.family() == Family::Solana);
-            let refund = self.refund_address.filter(|a| a.family() == Family::Solana);
-            if let Some(solana) = refund.or(destination) {
-                commitment.refund_address = solana.word();
+        match &self.payment_method {
+            Some(PaymentMethod::Solana { wallet, .. }) => commitment.refund_address = wallet.word(),
+            Some(PaymentMethod::Evm { .. } | PaymentMethod::Tron { .. }) => {}
+            _ if family == Family::Solana => {
+                let destination = Some(self.destination.address).filter(|a| a.family() == Family::Solana);
+                let refund = self.refund_address.filter(|a| a.family() == Family::Solana);
+                if let Some(solana) = refund.or(destination) {
+                    commitment.refund_address = solana.word();
+                }
             }
+            _ => {}
         }
         commitment
     }

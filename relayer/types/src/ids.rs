@@ -95,6 +95,13 @@ impl SessionId {
         word[..16].copy_from_slice(&self.0);
         alloy_primitives::B256::from(word)
     }
+
+    /// The session id in a contract's or program's `bytes32 sessionId`, if the word is one (16 bytes,
+    /// left-aligned, the rest zero).
+    pub fn from_b256(word: alloy_primitives::B256) -> Option<Self> {
+        let (id, rest) = word.0.split_at(16);
+        rest.iter().all(|b| *b == 0).then(|| Self::from_bytes(id.try_into().unwrap_or_default()))
+    }
 }
 
 #[cfg(test)]

@@ -652,6 +652,12 @@ mod tests {
         solana_dest.destination.address = ChainAddress::Solana([7; 32]);
         solana_dest.refund_address = Some(refund);
         assert_eq!(solana_dest.commitment_on(Family::Solana).refund_address, B256::from([7; 32]));
+        // Paid from an EVM chain: the Solana side claims what that receiver bridged, with its params (the
+        // program checks the hook against the receiver of the params it is given).
+        solana_dest.payment_method = Some(evm());
+        for family in [Family::Evm, Family::Tron, Family::Solana] {
+            assert_eq!(solana_dest.commitment_on(family), solana_dest.commitment(), "{family:?}");
+        }
     }
 
     #[test]
