@@ -103,8 +103,9 @@ async fn with_inventory_the_relayer_fronts_on_base_and_the_bridge_repays_it() ->
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_deposit_below_the_routes_minimum_is_refunded_on_its_chain_when_the_session_expires() -> Result {
+/// A 5.00 session on Base that lives six seconds, paid `amount` on Arbitrum: refunded there, in full, once
+/// it expires.
+async fn paid_on_arbitrum_and_refunded_there(amount: U256) -> Result {
     let chains = Chains::start(&[BASE, ARBITRUM]).await?;
     let arbitrum = chains.get(ARBITRUM.chain_id)?;
     let settings = Settings { session_lifetime_secs: 6, ..Settings::default() };
@@ -112,12 +113,25 @@ async fn a_deposit_below_the_routes_minimum_is_refunded_on_its_chain_when_the_se
     let session = api.create(&session_body(DEST, Some("5.00"), None, Some(REFUND))).await?;
     let receiver = api.set_evm(&session).await?;
 
-    arbitrum.pay(receiver, U256::from(500_000u64)).await?; // 0.50 USDC, below the 1.00 minimum
+    arbitrum.pay(receiver, amount).await?;
     let done = api.wait_for(&id(&session), "bounced", 60).await?;
-    assert_eq!(arbitrum.balance(REFUND).await?, U256::from(500_000u64), "refunded on Arbitrum: {done}");
+    assert_eq!(arbitrum.balance(REFUND).await?, amount, "refunded on Arbitrum: {done}");
     assert_eq!(arbitrum.balance(receiver).await?, U256::ZERO);
     node.shutdown().await;
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deposit_below_the_routes_minimum_is_refunded_on_its_chain_when_the_session_expires() -> Result {
+    paid_on_arbitrum_and_refunded_there(U256::from(500_000u64)).await // 0.50 USDC, below the 1.00 minimum
+}
+
+/// Six seconds to live, and the adapter may take 900 s: the router refuses to bridge (the funds could arrive
+/// after expiry, where only a refund would remain). They are refunded on Arbitrum instead, once the session
+/// expires; before, the bridge was retried until it gave up and the funds sat in the receiver.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deposit_too_late_to_bridge_before_expiry_is_refunded_on_its_chain_once_it_expires() -> Result {
+    paid_on_arbitrum_and_refunded_there(usdc(5)).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -147,10 +147,10 @@ pub fn preflight(error: SimulationError) -> Preflight {
         SimulationError::Router(DepositRouterErrors::AlreadyStarted(_)) => {
             WorkResult::Done("the session already started on this chain; nothing to front".into())
         }
-        // Bridged funds could arrive only after expiry: they stay put and are refunded once it passes.
-        SimulationError::Router(DepositRouterErrors::TooLateToBridge(_)) => WorkResult::NotYet(
-            "too late to bridge before the session expires; refundable after expiry".into(),
-        ),
+        // Bridged funds could arrive only after expiry: they are refunded instead, on this chain. The refund's
+        // own simulation waits for expiry (`NotExpired`), so nothing is retried as a bridge that can never
+        // pass (before, such funds waited for a refund nobody scheduled).
+        SimulationError::Router(DepositRouterErrors::TooLateToBridge(_)) => WorkResult::RefundInstead,
         SimulationError::Router(other) => WorkResult::Failed(format!("the router would revert: {other:?}")),
         SimulationError::Node(message) => WorkResult::Failed(message),
         SimulationError::Transport(message) => WorkResult::NotYet(message),
@@ -1194,9 +1194,7 @@ mod tests {
                     arrivesBy: U256::from(20),
                     expiresAt: 9,
                 })),
-                WorkResult::NotYet(
-                    "too late to bridge before the session expires; refundable after expiry".into(),
-                ),
+                WorkResult::RefundInstead,
             ),
             (SimulationError::Router(E::Expired(Expired { expiresAt: 9 })), WorkResult::RefundInstead),
             (
