@@ -437,7 +437,7 @@ async fn invalid_requests_get_the_error_envelope_with_the_right_param_and_change
         (post(good.to_string(), None).await?, 400, "invalid_content_type"),
         (post(format!("{{\"pad\":\"{}\"}}", "x".repeat(100_000)), json_ct).await?, 400, "body_too_large"),
         (get(Method::GET, "/v2/nothing").await?, 404, "route_not_found"),
-        (get(Method::DELETE, "/v1/sessions").await?, 404, "route_not_found"),
+        (get(Method::DELETE, "/v1/sessions").await?, 405, "method_not_allowed"),
         (get(Method::GET, &format!("/v1/sessions/{}", "0".repeat(32))).await?, 404, "session_not_found"),
         (get(Method::GET, "/v1/sessions/NOT-AN-ID").await?, 404, "session_not_found"),
     ];
@@ -938,5 +938,74 @@ async fn the_api_comes_up_while_restart_work_waits_on_a_hanging_rpc() -> Result 
     let one = format!("{:032x}", 0u128);
     assert_eq!(api.get(&one).await?["status"], "processing", "stored sessions are served");
     node.shutdown().await;
+    Ok(())
+}
+
+/// Hardening from the API probe (issue 11, item 9), over real HTTP: the `Bearer` scheme in any case;
+/// duplicate JSON members and duplicate query parameters refused (a proxy reading the other copy would see
+/// another request); a known route with the wrong method is a 405 in the envelope, not a 404.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_auth_scheme_is_case_insensitive_duplicates_are_refused_and_wrong_methods_are_405() -> Result {
+    let chain = Chain::start().await?;
+    let relayer = Relayer::start(&chain, Settings::default()).await?;
+    let api = &relayer.api;
+    let http = reqwest::Client::new();
+    let body = session_body(DEST, Some("1.00"), None, None);
+    for scheme in ["bearer", "BEARER", "BeArEr"] {
+        let created = http
+            .post(format!("{}/v1/sessions", api.base))
+            .header("authorization", format!("{scheme} {}", e2e::API_KEY))
+            .json(&body)
+            .send()
+            .await?;
+        assert_eq!(created.status(), 201, "{scheme}");
+    }
+    let session = api.create(&body).await?;
+    let (id, secret) = (id_of(&session), session["clientSecret"].as_str().unwrap_or_default().to_owned());
+
+    // The right secret second: serde would keep it and answer 200.
+    let twice =
+        format!(r#"{{"clientSecret":"wrong","clientSecret":"{secret}","paymentMethod":{{"type":"evm"}}}}"#);
+    let refused = api
+        .send(
+            Method::POST,
+            &format!("/v1/sessions/{id}/paymentMethods"),
+            Some(twice),
+            Some("application/json"),
+            Auth::None,
+        )
+        .await?;
+    assert_eq!(
+        (refused.status, refused.body["error"]["code"].as_str()),
+        (400, Some("invalid_json")),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body["error"]["message"].as_str().unwrap_or_default().contains("appears twice"));
+    assert_eq!(api.get(&id).await?["status"], "requires_payment_method", "nothing changed");
+    let query = format!("/v1/sessions/{id}?clientSecret=wrong&clientSecret={secret}");
+    let refused = api.send(Method::GET, &query, None, None, Auth::None).await?;
+    assert_eq!(
+        (refused.status, refused.body["error"]["param"].as_str()),
+        (400, Some("clientSecret")),
+        "{}",
+        refused.body
+    );
+
+    for (method, path) in [
+        (Method::DELETE, format!("/v1/sessions/{id}")),
+        (Method::GET, "/v1/sessions".to_owned()),
+        (Method::POST, format!("/v1/sessions/{id}/check")),
+    ] {
+        let answer = api.send(method.clone(), &path, None, None, Auth::Key(e2e::API_KEY)).await?;
+        assert_eq!(
+            (answer.status, answer.body["error"]["code"].as_str(), answer.body["error"]["type"].as_str()),
+            (405, Some("method_not_allowed"), Some("invalid_request_error")),
+            "{method} {path}"
+        );
+    }
+    let unknown = api.send(Method::GET, "/v1/nothing", None, None, Auth::None).await?;
+    assert_eq!(unknown.status, 404);
+    relayer.node.shutdown().await;
     Ok(())
 }

@@ -28,7 +28,13 @@ pub fn caller(headers: &HeaderMap, key_hashes: &[[u8; 32]]) -> Result<Caller, Ap
         return Ok(Caller::Anonymous);
     };
     let value = value.to_str().unwrap_or("");
-    let Some(key) = value.strip_prefix("Bearer ").map(str::trim).filter(|k| !k.is_empty()) else {
+    // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`.
+    let key = value
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, key)| key.trim())
+        .filter(|k| !k.is_empty());
+    let Some(key) = key else {
         return Err(ApiError::unauthenticated(
             "invalid_authorization",
             "Authorization must be `Bearer <API key>`",
@@ -64,5 +70,34 @@ pub fn check_client_secret(session: &Session, presented: &str) -> Result<(), Api
         Ok(())
     } else {
         Err(wrong())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_matches_in_any_case_and_nothing_else_passes() {
+        let hashes = [hash_api_key("k")];
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers
+                .insert(AUTHORIZATION, HeaderValue::from_str(value).unwrap_or(HeaderValue::from_static("")));
+            caller(&headers, &hashes).map_err(|e| e.code)
+        };
+        for ok in ["Bearer k", "bearer k", "BEARER k", "bEaReR  k "] {
+            assert_eq!(with(ok), Ok(Caller::ApiKey), "{ok}");
+        }
+        for (bad, code) in [
+            ("Basic k", "invalid_authorization"),
+            ("Bearerk", "invalid_authorization"),
+            ("Bearer ", "invalid_authorization"),
+            ("bearer x", "invalid_api_key"),
+        ] {
+            assert_eq!(with(bad), Err(code), "{bad}");
+        }
     }
 }

@@ -121,6 +121,17 @@ impl ApiError {
         }
     }
 
+    /// 405 `invalid_request_error`: the route exists, not with this method.
+    pub fn method_not_allowed(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            kind: "invalid_request_error",
+            code: "method_not_allowed",
+            message: message.into(),
+            param: None,
+        }
+    }
+
     /// 503 `api_error`: a chain the request needs does not answer; trying again may work.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self {

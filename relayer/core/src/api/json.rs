@@ -29,12 +29,86 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
         let bytes = Bytes::from_request(req, state).await.map_err(|_| {
             ApiError::body("body_too_large", format!("request body must be at most {MAX_BODY_BYTES} bytes"))
         })?;
-        match serde_json::from_slice::<Value>(&bytes) {
+        match serde_json::from_slice::<Strict>(&bytes).map(|s| s.0) {
             Ok(Value::Object(map)) => Ok(Self(map)),
             Ok(_) => Err(ApiError::body("invalid_json", "request body must be a JSON object")),
             Err(e) => Err(ApiError::body("invalid_json", format!("request body is not valid JSON: {e}"))),
         }
     }
+}
+
+/// A JSON value that refuses an object with the same member twice, at any depth. `serde_json` keeps the
+/// last copy, so `{"clientSecret":"wrong","clientSecret":"right"}` would pass here while a proxy or a log
+/// that reads the first copy sees another request.
+pub struct Strict(pub Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = vec![];
+        while let Some(Strict(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("member {key:?} appears twice")));
+            }
+            let Strict(value) = map.next_value()?;
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// A query string's parameters, refusing any given twice (for the same reason as [`Strict`]).
+pub fn query_params(raw: Option<&str>) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|e| ApiError::invalid("query", format!("the query string is not valid: {e}")))?;
+    let mut out = std::collections::HashMap::new();
+    for (key, value) in pairs {
+        if out.contains_key(&key) {
+            return Err(ApiError::invalid(key.clone(), format!("query parameter {key} appears twice")));
+        }
+        out.insert(key, value);
+    }
+    Ok(out)
 }
 
 /// Rejects members other than `allowed` (Stripe-style: unknown parameters are errors, not ignored).
@@ -77,5 +151,36 @@ pub fn object<'a>(
         None | Some(Value::Null) => Err(ApiError::missing(param)),
         Some(Value::Object(o)) => Ok(o),
         Some(_) => Err(ApiError::invalid(param, format!("{param} must be an object"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_member_given_twice_at_any_depth_is_refused_and_single_ones_parse_as_serde_json_does() {
+        let parse = |text: &str| serde_json::from_str::<Strict>(text).map(|s| s.0);
+        for twice in [
+            r#"{"clientSecret":"wrong","clientSecret":"right"}"#,
+            r#"{"paymentMethod":{"type":"evm","type":"solana"}}"#,
+            r#"{"a":[{"b":1,"b":2}]}"#,
+        ] {
+            let error = parse(twice).expect_err(twice).to_string();
+            assert!(error.contains("appears twice"), "{twice}: {error}");
+        }
+        let text = r#"{"a":[1,-2,3.5,"x",null,true,{"b":{}}],"c":{"d":[]}}"#;
+        assert_eq!(parse(text).ok(), serde_json::from_str::<Value>(text).ok());
+        assert!(parse(text).is_ok());
+    }
+
+    #[test]
+    fn a_query_parameter_given_twice_is_refused() {
+        let error = query_params(Some("clientSecret=a&clientSecret=b")).err();
+        let fault = error.as_ref().map(|e| (e.code, e.param.as_deref()));
+        assert_eq!(fault, Some(("invalid_parameter", Some("clientSecret"))));
+        let one = query_params(Some("clientSecret=a%20b")).ok();
+        assert_eq!(one.as_ref().and_then(|q| q.get("clientSecret")).map(String::as_str), Some("a b"));
+        assert_eq!(query_params(None).ok().map(|q| q.len()), Some(0));
     }
 }

@@ -10,11 +10,11 @@ pub mod json;
 pub mod openapi;
 pub mod wire;
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, Path, Query, Request, State},
+    extract::{DefaultBodyLimit, Path, RawQuery, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header::CONTENT_TYPE},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -60,7 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(no_route)
-        .method_not_allowed_fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), request_id))
         .with_state(state)
@@ -95,6 +95,12 @@ async fn request_id(State(state): State<AppState>, req: Request, next: Next) -> 
 
 async fn no_route(req: Request) -> ApiError {
     ApiError::not_found("route_not_found", format!("no route for {} {}", req.method(), req.uri().path()))
+}
+
+/// A known route asked with another method: 405 (RFC 9110), in the envelope, not a 404 that says the
+/// route does not exist.
+async fn wrong_method(req: Request) -> ApiError {
+    ApiError::method_not_allowed(format!("{} is not allowed on {}", req.method(), req.uri().path()))
 }
 
 /// Where and how to pay a session with Tron USDT: the receiver, its expiry, and a Trust Wallet link
@@ -249,9 +255,10 @@ async fn create_session(
 async fn get_session(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<wire::SessionResponse>, ApiError> {
+    let query = json::query_params(raw.as_deref())?;
     let who = caller(&headers, &state.api_keys)?;
     let session = load(&state, &session_id(&id)?)?;
     // Wrapped like every other session response (Daimo's retrieve answers `{"session": ...}` too).
