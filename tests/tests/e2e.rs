@@ -1009,3 +1009,32 @@ async fn the_auth_scheme_is_case_insensitive_duplicates_are_refused_and_wrong_me
     relayer.node.shutdown().await;
     Ok(())
 }
+
+/// `/metrics` behind its own token when configured (hardening, issue 11 item 9): nothing without it, nor
+/// with an API key (a scraper's credential and an integrator's are different things); all with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_behind_a_configured_token_answer_only_to_that_token() -> Result {
+    let chain = Chain::start().await?;
+    let data = tempfile::tempdir()?;
+    let (params, key, _) = e2e::relayer_config(&chain, data.path().join("db"), &Settings::default()).await?;
+    let mut config = relayer_devnet::config(&params, &key)?;
+    config.node.metrics_token_hash = Some(relayer_core::api::auth::hash_api_key("scrape-me"));
+    let node = relayer_node::start(config).await?;
+    let url = format!("http://{}/metrics", node.addr);
+    let http = reqwest::Client::new();
+    for auth in [None, Some(API_KEY), Some("wrong")] {
+        let mut req = http.get(&url);
+        if let Some(token) = auth {
+            req = req.bearer_auth(token);
+        }
+        let answer = req.send().await?;
+        assert_eq!(answer.status(), 401, "{auth:?}");
+        let body: Value = answer.json().await?;
+        assert_eq!(body["error"]["code"], "invalid_metrics_token", "{auth:?}");
+    }
+    let answer = http.get(&url).bearer_auth("scrape-me").send().await?;
+    assert_eq!(answer.status(), 200);
+    assert!(answer.text().await?.contains("relayer_sessions"), "the metrics themselves");
+    node.shutdown().await;
+    Ok(())
+}

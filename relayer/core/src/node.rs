@@ -21,6 +21,8 @@ pub struct NodeSettings {
     pub listen: SocketAddr,
     /// SHA-256 hashes of accepted API keys.
     pub api_key_hashes: Vec<[u8; 32]>,
+    /// SHA-256 of the token `/metrics` requires; `None`: open.
+    pub metrics_token_hash: Option<[u8; 32]>,
     /// Engine settings.
     pub engine: EngineSettings,
 }
@@ -60,6 +62,7 @@ impl Node {
             offered: Arc::new(api::create::destinations(&engine)),
             engine: Arc::clone(&engine),
             api_keys: Arc::new(settings.api_key_hashes),
+            metrics_token: settings.metrics_token_hash,
             http: Arc::new(HttpCounters::default()),
         });
         let shutdown = cancel.clone();

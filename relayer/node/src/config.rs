@@ -12,6 +12,7 @@
 //!
 //! [auth]
 //! api_key_sha256 = ["<64 hex chars: sha256 of an API key, see `relayer hash-key`>"]
+//! # metrics_token_sha256 = "<64 hex chars>"  # optional: /metrics then requires `Bearer <that token>`
 //!
 //! [signer]
 //! private_key = "env:RELAYER_PRIVATE_KEY"   # only ever read from the environment
@@ -149,6 +150,10 @@ const fn default_lifetime() -> u64 {
 pub struct AuthSection {
     /// SHA-256 (hex) of each accepted API key.
     pub api_key_sha256: Vec<String>,
+    /// SHA-256 (hex) of the token `/metrics` requires (`Authorization: Bearer <token>`). Without one,
+    /// `/metrics` is open to whoever reaches the API port: set it wherever that port is public.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_token_sha256: Option<String>,
 }
 
 /// `[signer]`.
@@ -259,6 +264,14 @@ impl Config {
         if api_key_hashes.is_empty() {
             return Err(field("auth.api_key_sha256", "needs at least one API key hash"));
         }
+        let metrics_token_hash = match &file.auth.metrics_token_sha256 {
+            None => None,
+            Some(h) => {
+                Some(hex::decode(h).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or_else(|| {
+                    field("auth.metrics_token_sha256", "must be 64 hex characters (a SHA-256)")
+                })?)
+            }
+        };
         let signer = resolve_key(&file.signer.private_key, &env)?;
         if file.chains.is_empty() {
             return Err(field("chains", "needs at least one chain"));
@@ -295,6 +308,7 @@ impl Config {
             node: NodeSettings {
                 listen: file.listen,
                 api_key_hashes,
+                metrics_token_hash,
                 engine: EngineSettings {
                     session_lifetime: Duration::from_secs(file.session_lifetime_secs),
                     retry,
@@ -440,6 +454,10 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
             (config("").replace("http://127.0.0.1:8545", "ftp://x"), "chains[0].rpc_url"),
             (config("").replace(&"ab".repeat(32), "xyz"), "auth.api_key_sha256[0]"),
             (
+                config("").replace("api_key_sha256 = [", "metrics_token_sha256 = \"12\"\napi_key_sha256 = ["),
+                "auth.metrics_token_sha256",
+            ),
+            (
                 config("").replace("name = \"Base\"", "name = \"Base\"\nconfirmations = 0"),
                 "chains[0].confirmations",
             ),
@@ -566,7 +584,7 @@ mod round_trip {
             data_dir: "/tmp/relayer \"quoted\" dir".into(),
             session_lifetime_secs: 60,
             log_format: LogFormat::Json,
-            auth: AuthSection { api_key_sha256: vec!["ab".repeat(32)] },
+            auth: AuthSection { api_key_sha256: vec!["ab".repeat(32)], metrics_token_sha256: None },
             signer: SignerSection { private_key: "env:K".into() },
             retry: RetrySection::default(),
             executor: ExecutorSection::default(),

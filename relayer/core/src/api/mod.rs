@@ -43,6 +43,8 @@ pub struct AppState {
     pub api_keys: Arc<Vec<[u8; 32]>>,
     /// Response counters.
     pub http: Arc<HttpCounters>,
+    /// SHA-256 of the token `/metrics` requires; `None`: open.
+    pub metrics_token: Option<[u8; 32]>,
     /// The destination tokens this deployment offers (the chains are fixed for the process's life, so
     /// this is listed once, not per request).
     pub offered: Arc<Vec<relayer_types::TokenRef>>,
@@ -382,7 +384,17 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    // Behind its own token when configured (not an API key: a scraper need not be able to create sessions).
+    if let Some(hash) = state.metrics_token
+        && !matches!(caller(&headers, std::slice::from_ref(&hash)), Ok(Caller::ApiKey))
+    {
+        return ApiError::unauthenticated(
+            "invalid_metrics_token",
+            "/metrics requires its token (Authorization: Bearer <metrics token>)",
+        )
+        .into_response();
+    }
     let (engine, http) = (Arc::clone(&state.engine), Arc::clone(&state.http));
     let body = tokio::task::spawn_blocking(move || crate::metrics::render(&engine, &http))
         .await
