@@ -29,7 +29,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
         let bytes = Bytes::from_request(req, state).await.map_err(|_| {
             ApiError::body("body_too_large", format!("request body must be at most {MAX_BODY_BYTES} bytes"))
         })?;
-        match serde_json::from_slice::<Strict>(&bytes).map(|s| s.0) {
+        match parse_strict(&bytes) {
             Ok(Value::Object(map)) => Ok(Self(map)),
             Ok(_) => Err(ApiError::body("invalid_json", "request body must be a JSON object")),
             Err(e) => Err(ApiError::body("invalid_json", format!("request body is not valid JSON: {e}"))),
@@ -37,67 +37,68 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     }
 }
 
-/// A JSON value that refuses an object with the same member twice, at any depth. `serde_json` keeps the
-/// last copy, so `{"clientSecret":"wrong","clientSecret":"right"}` would pass here while a proxy or a log
-/// that reads the first copy sees another request.
-pub struct Strict(pub Value);
+/// `bytes` as a JSON value, refusing an object with the same member twice at any depth. `serde_json`
+/// keeps the last copy, so `{"clientSecret":"wrong","clientSecret":"right"}` would pass here while a proxy
+/// or a log that reads the first copy sees another request. The check is its own pass that builds
+/// nothing; the value is then parsed as usual (so numbers read exactly as `serde_json` reads them, with or
+/// without its `arbitrary_precision` feature, which another crate of the build may turn on).
+pub fn parse_strict(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    serde_json::from_slice::<NoDuplicates>(bytes)?;
+    serde_json::from_slice(bytes)
+}
 
-impl<'de> serde::Deserialize<'de> for Strict {
+/// A JSON document with no object member given twice.
+struct NoDuplicates;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicates {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(StrictVisitor).map(Strict)
+        d.deserialize_any(NoDuplicatesVisitor)
     }
 }
 
-struct StrictVisitor;
+struct NoDuplicatesVisitor;
 
-impl<'de> serde::de::Visitor<'de> for StrictVisitor {
-    type Value = Value;
+impl<'de> serde::de::Visitor<'de> for NoDuplicatesVisitor {
+    type Value = NoDuplicates;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
+    fn visit_bool<E>(self, _: bool) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
+    fn visit_i64<E>(self, _: i64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
+    fn visit_u64<E>(self, _: u64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    fn visit_f64<E>(self, _: f64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
     }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
+    fn visit_str<E>(self, _: &str) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
     }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
+    fn visit_unit<E>(self) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
     }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<NoDuplicates, A::Error> {
+        while seq.next_element::<NoDuplicates>()?.is_some() {}
+        Ok(NoDuplicates)
     }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut out = vec![];
-        while let Some(Strict(v)) = seq.next_element()? {
-            out.push(v);
-        }
-        Ok(Value::Array(out))
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<NoDuplicates, A::Error> {
+        let mut seen = std::collections::HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
+            if !seen.insert(key.clone()) {
                 return Err(serde::de::Error::custom(format!("member {key:?} appears twice")));
             }
-            let Strict(value) = map.next_value()?;
-            out.insert(key, value);
+            map.next_value::<NoDuplicates>()?;
         }
-        Ok(Value::Object(out))
+        Ok(NoDuplicates)
     }
 }
 
-/// A query string's parameters, refusing any given twice (for the same reason as [`Strict`]).
+/// A query string's parameters, refusing any given twice (for the same reason as [`parse_strict`]).
 pub fn query_params(raw: Option<&str>) -> Result<std::collections::HashMap<String, String>, ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
         .map_err(|e| ApiError::invalid("query", format!("the query string is not valid: {e}")))?;
@@ -160,7 +161,7 @@ mod tests {
 
     #[test]
     fn a_member_given_twice_at_any_depth_is_refused_and_single_ones_parse_as_serde_json_does() {
-        let parse = |text: &str| serde_json::from_str::<Strict>(text).map(|s| s.0);
+        let parse = |text: &str| parse_strict(text.as_bytes());
         for twice in [
             r#"{"clientSecret":"wrong","clientSecret":"right"}"#,
             r#"{"paymentMethod":{"type":"evm","type":"solana"}}"#,
@@ -169,7 +170,7 @@ mod tests {
             let error = parse(twice).expect_err(twice).to_string();
             assert!(error.contains("appears twice"), "{twice}: {error}");
         }
-        let text = r#"{"a":[1,-2,3.5,"x",null,true,{"b":{}}],"c":{"d":[]}}"#;
+        let text = r#"{"a":[1,-2,3.5,18446744073709551616,"x",null,true,{"b":{}}],"c":{"d":[]}}"#;
         assert_eq!(parse(text).ok(), serde_json::from_str::<Value>(text).ok());
         assert!(parse(text).is_ok());
     }
