@@ -1038,3 +1038,74 @@ async fn metrics_behind_a_configured_token_answer_only_to_that_token() -> Result
     node.shutdown().await;
     Ok(())
 }
+
+/// CORS for browser code holding a client secret (hardening, issue 11 item 9): configured origins get
+/// preflights and headers on the client-secret routes only, never the `Authorization` header; the
+/// API-key route answers no preflight, other origins get nothing, and without configured origins nobody does.
+#[tokio::test(flavor = "multi_thread")]
+async fn client_secret_routes_answer_cors_for_configured_origins_and_api_key_routes_never_do() -> Result {
+    use reqwest::header::{
+        ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_REQUEST_HEADERS,
+        ACCESS_CONTROL_REQUEST_METHOD, ORIGIN,
+    };
+    const SHOP: &str = "https://shop.example";
+    let chain = Chain::start().await?;
+    let data = tempfile::tempdir()?;
+    let (params, key, _) = e2e::relayer_config(&chain, data.path().join("db"), &Settings::default()).await?;
+    let mut config = relayer_devnet::config(&params, &key)?;
+    config.node.browser_origins = vec![reqwest::header::HeaderValue::from_static(SHOP)];
+    let node = relayer_node::start(config).await?;
+    let api = Api::new(format!("http://{}", node.addr));
+    let session = api.create(&session_body(DEST, Some("1.00"), None, None)).await?;
+    let id = id_of(&session);
+    let http = reqwest::Client::new();
+    let preflight = |path: String, origin: &'static str, method: &'static str, headers: &'static str| {
+        http.request(Method::OPTIONS, format!("{}{path}", api.base))
+            .header(ORIGIN, origin)
+            .header(ACCESS_CONTROL_REQUEST_METHOD, method)
+            .header(ACCESS_CONTROL_REQUEST_HEADERS, headers)
+            .send()
+    };
+    let allowed = |r: &reqwest::Response| r.headers().get(ACCESS_CONTROL_ALLOW_ORIGIN).cloned();
+
+    for (path, method) in [
+        (format!("/v1/sessions/{id}"), "GET"),
+        (format!("/v1/sessions/{id}/paymentMethods"), "POST"),
+        (format!("/v1/sessions/{id}/check"), "PUT"),
+    ] {
+        let ok = preflight(path.clone(), SHOP, method, "content-type").await?;
+        assert!(ok.status().is_success(), "{path}: {}", ok.status());
+        assert_eq!(allowed(&ok).as_ref().and_then(|v| v.to_str().ok()), Some(SHOP), "{path}");
+        let headers =
+            ok.headers().get(ACCESS_CONTROL_ALLOW_HEADERS).and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert!(!headers.to_ascii_lowercase().contains("authorization"), "{path}: {headers}");
+        let other = preflight(path.clone(), "https://evil.example", method, "content-type").await?;
+        assert_eq!(allowed(&other), None, "{path}: another origin");
+    }
+    // The API-key route: no preflight for anyone.
+    let create = preflight("/v1/sessions".into(), SHOP, "POST", "authorization,content-type").await?;
+    assert_eq!(allowed(&create), None, "POST /v1/sessions must not be callable from a page");
+    // A real cross-origin read with the client secret carries the header.
+    let secret = session["clientSecret"].as_str().unwrap_or_default();
+    let read = http
+        .get(format!("{}/v1/sessions/{id}?clientSecret={secret}", api.base))
+        .header(ORIGIN, SHOP)
+        .send()
+        .await?;
+    assert_eq!(read.status(), 200);
+    assert_eq!(allowed(&read).as_ref().and_then(|v| v.to_str().ok()), Some(SHOP));
+    node.shutdown().await;
+
+    // Without configured origins nobody gets CORS.
+    let relayer = Relayer::start(&chain, Settings::default()).await?;
+    let session = relayer.api.create(&session_body(DEST, Some("1.00"), None, None)).await?;
+    let answer = http
+        .request(Method::OPTIONS, format!("{}/v1/sessions/{}/check", relayer.api.base, id_of(&session)))
+        .header(ORIGIN, SHOP)
+        .header(ACCESS_CONTROL_REQUEST_METHOD, "PUT")
+        .send()
+        .await?;
+    assert_eq!(allowed(&answer), None);
+    relayer.node.shutdown().await;
+    Ok(())
+}

@@ -23,6 +23,8 @@ pub struct NodeSettings {
     pub api_key_hashes: Vec<[u8; 32]>,
     /// SHA-256 of the token `/metrics` requires; `None`: open.
     pub metrics_token_hash: Option<[u8; 32]>,
+    /// Browser origins allowed to call the client-secret routes (CORS); empty: none.
+    pub browser_origins: Vec<axum::http::HeaderValue>,
     /// Engine settings.
     pub engine: EngineSettings,
 }
@@ -63,6 +65,7 @@ impl Node {
             engine: Arc::clone(&engine),
             api_keys: Arc::new(settings.api_key_hashes),
             metrics_token: settings.metrics_token_hash,
+            browser_origins: Arc::new(settings.browser_origins),
             http: Arc::new(HttpCounters::default()),
         });
         let shutdown = cancel.clone();

@@ -212,7 +212,11 @@ pub fn config_file(p: &ConfigParams) -> ConfigFile {
         data_dir: p.data_dir.clone(),
         session_lifetime_secs: p.session_lifetime_secs,
         log_format: telemetry::LogFormat::Text,
-        auth: AuthSection { api_key_sha256: vec![p.api_key_hash.clone()], metrics_token_sha256: None },
+        auth: AuthSection {
+            api_key_sha256: vec![p.api_key_hash.clone()],
+            metrics_token_sha256: None,
+            browser_origins: vec![],
+        },
         signer: SignerSection { private_key: format!("env:{KEY_VAR}") },
         retry: RetrySection::default(),
         executor: ExecutorSection {

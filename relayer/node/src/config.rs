@@ -13,6 +13,7 @@
 //! [auth]
 //! api_key_sha256 = ["<64 hex chars: sha256 of an API key, see `relayer hash-key`>"]
 //! # metrics_token_sha256 = "<64 hex chars>"  # optional: /metrics then requires `Bearer <that token>`
+//! # browser_origins = ["https://shop.example"]  # optional: CORS on the client-secret routes
 //!
 //! [signer]
 //! private_key = "env:RELAYER_PRIVATE_KEY"   # only ever read from the environment
@@ -154,6 +155,10 @@ pub struct AuthSection {
     /// `/metrics` is open to whoever reaches the API port: set it wherever that port is public.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics_token_sha256: Option<String>,
+    /// Origins (`https://shop.example`) whose pages may call the client-secret routes from a browser
+    /// (CORS, without the `Authorization` header); none by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub browser_origins: Vec<String>,
 }
 
 /// `[signer]`.
@@ -272,6 +277,30 @@ impl Config {
                 })?)
             }
         };
+        let browser_origins = file
+            .auth
+            .browser_origins
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let at = || format!("auth.browser_origins[{i}]");
+                let url = url::Url::parse(o)
+                    .map_err(|_| field(at(), "must be an origin like https://shop.example"))?;
+                // An origin is scheme, host and port only; `*` or a path would not be one.
+                if !matches!(url.scheme(), "http" | "https")
+                    || url.host_str().is_none()
+                    || url.path() != "/"
+                    || url.query().is_some()
+                    || o.ends_with('/')
+                {
+                    return Err(field(
+                        at(),
+                        "must be an origin like https://shop.example (scheme and host, no path)",
+                    ));
+                }
+                axum::http::HeaderValue::from_str(o).map_err(|_| field(at(), "is not a valid header value"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let signer = resolve_key(&file.signer.private_key, &env)?;
         if file.chains.is_empty() {
             return Err(field("chains", "needs at least one chain"));
@@ -309,6 +338,7 @@ impl Config {
                 listen: file.listen,
                 api_key_hashes,
                 metrics_token_hash,
+                browser_origins,
                 engine: EngineSettings {
                     session_lifetime: Duration::from_secs(file.session_lifetime_secs),
                     retry,
@@ -458,6 +488,17 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
                 "auth.metrics_token_sha256",
             ),
             (
+                config("").replace("api_key_sha256 = [", "browser_origins = [\"*\"]\napi_key_sha256 = ["),
+                "auth.browser_origins[0]",
+            ),
+            (
+                config("").replace(
+                    "api_key_sha256 = [",
+                    "browser_origins = [\"https://shop.example/pay\"]\napi_key_sha256 = [",
+                ),
+                "auth.browser_origins[0]",
+            ),
+            (
                 config("").replace("name = \"Base\"", "name = \"Base\"\nconfirmations = 0"),
                 "chains[0].confirmations",
             ),
@@ -584,7 +625,11 @@ mod round_trip {
             data_dir: "/tmp/relayer \"quoted\" dir".into(),
             session_lifetime_secs: 60,
             log_format: LogFormat::Json,
-            auth: AuthSection { api_key_sha256: vec!["ab".repeat(32)], metrics_token_sha256: None },
+            auth: AuthSection {
+                api_key_sha256: vec!["ab".repeat(32)],
+                metrics_token_sha256: None,
+                browser_origins: vec![],
+            },
             signer: SignerSection { private_key: "env:K".into() },
             retry: RetrySection::default(),
             executor: ExecutorSection::default(),

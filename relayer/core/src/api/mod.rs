@@ -45,6 +45,8 @@ pub struct AppState {
     pub http: Arc<HttpCounters>,
     /// SHA-256 of the token `/metrics` requires; `None`: open.
     pub metrics_token: Option<[u8; 32]>,
+    /// Browser origins allowed to call the client-secret routes (CORS); none: no CORS at all.
+    pub browser_origins: Arc<Vec<axum::http::HeaderValue>>,
     /// The destination tokens this deployment offers (the chains are fixed for the process's life, so
     /// this is listed once, not per request).
     pub offered: Arc<Vec<relayer_types::TokenRef>>,
@@ -52,11 +54,31 @@ pub struct AppState {
 
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
+    // The routes a browser may call with a session's client secret (the spec means client secrets for
+    // browser code). CORS is answered for the configured origins on these only, and allows no
+    // `Authorization` header: a page can never send an API key cross-origin, and the API-key-only routes
+    // answer no preflight at all.
+    let cors = !state.browser_origins.is_empty();
+    // A preflight must reach the layer: with CORS on, these routes take OPTIONS too (the layer answers it).
+    let with_preflight =
+        |m: axum::routing::MethodRouter<AppState>| if cors { m.options(preflight) } else { m };
+    let mut client_routes = Router::new()
+        .route("/v1/sessions/{id}", with_preflight(get(get_session)))
+        .route("/v1/sessions/{id}/paymentMethods", with_preflight(post(set_payment_method)))
+        .route("/v1/sessions/{id}/check", with_preflight(put(check_session)));
+    if cors {
+        use axum::http::Method;
+        let cors = tower_http::cors::CorsLayer::new()
+            .allow_origin(state.browser_origins.as_ref().clone())
+            .allow_methods([Method::GET, Method::POST, Method::PUT])
+            .allow_headers([axum::http::header::CONTENT_TYPE])
+            .expose_headers([axum::http::HeaderName::from_static("x-request-id")])
+            .max_age(std::time::Duration::from_secs(600));
+        client_routes = client_routes.layer(cors);
+    }
     Router::new()
         .route("/v1/sessions", post(create_session))
-        .route("/v1/sessions/{id}", get(get_session))
-        .route("/v1/sessions/{id}/paymentMethods", post(set_payment_method))
-        .route("/v1/sessions/{id}/check", put(check_session))
+        .merge(client_routes)
         .route("/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -97,6 +119,11 @@ async fn request_id(State(state): State<AppState>, req: Request, next: Next) -> 
 
 async fn no_route(req: Request) -> ApiError {
     ApiError::not_found("route_not_found", format!("no route for {} {}", req.method(), req.uri().path()))
+}
+
+/// An `OPTIONS` the CORS layer did not answer (not a preflight): nothing to say.
+async fn preflight() -> StatusCode {
+    StatusCode::NO_CONTENT
 }
 
 /// A known route asked with another method: 405 (RFC 9110), in the envelope, not a 404 that says the
