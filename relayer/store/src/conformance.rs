@@ -14,7 +14,8 @@ use relayer_types::{
 };
 
 use crate::{
-    ChainStore, Cursor, NewEvent, Store, StoreError, UpdateError, update_session, update_session_with_events,
+    ChainStore, Creation, Cursor, DeliveryState, EventDelivery, IdempotencyRecord, NewEvent, Store,
+    StoreError, UpdateError, WebhookEndpoint, WebhookStore, update_session, update_session_with_events,
 };
 
 /// A backend under test.
@@ -76,6 +77,16 @@ macro_rules! store_conformance {
         #[test]
         fn the_outbox_pages_in_commit_order_and_survives_reopening() {
             $crate::conformance::the_outbox_pages_in_commit_order_and_survives_reopening(&$backend);
+        }
+        #[test]
+        fn events_fan_out_once_to_existing_endpoints_and_deliveries_follow_them() {
+            $crate::conformance::events_fan_out_once_to_existing_endpoints_and_deliveries_follow_them(
+                &$backend,
+            );
+        }
+        #[test]
+        fn an_idempotency_key_creates_once_and_then_returns_its_record() {
+            $crate::conformance::an_idempotency_key_creates_once_and_then_returns_its_record(&$backend);
         }
         #[test]
         fn send_records_are_listed_in_key_order_per_chain_and_prefix() {
@@ -461,4 +472,113 @@ pub fn the_outbox_pages_in_commit_order_and_survives_reopening<B: Backend>(backe
     }
     let store = backend.open(&place);
     assert_eq!(kinds(&store), vec!["a2", "b2", "c", "c2"], "handled entries stay removed after reopening");
+}
+
+fn endpoint(id: &str) -> WebhookEndpoint {
+    WebhookEndpoint {
+        id: id.into(),
+        url: format!("https://example.com/{id}"),
+        events: vec!["*".into()],
+        description: None,
+        secret: "whsec_x".into(),
+        created_at: 1,
+        disabled: None,
+    }
+}
+
+fn delivery(endpoint_id: &str, event_id: &str, created_ms: u64) -> EventDelivery {
+    EventDelivery {
+        endpoint_id: endpoint_id.into(),
+        event_id: event_id.into(),
+        event_type: "session.succeeded".into(),
+        created_ms,
+        body: "{}".into(),
+        state: DeliveryState::Pending { next_attempt_ms: created_ms },
+        attempts: vec![],
+    }
+}
+
+/// Check: an outbox entry becomes deliveries and leaves the outbox in one commit, only for endpoints that
+/// still exist; deliveries list newest first per endpoint, pending ones survive reopening, finished ones
+/// are pruned by age, and deleting an endpoint takes its deliveries (and refuses later writes to them).
+pub fn events_fan_out_once_to_existing_endpoints_and_deliveries_follow_them<B: Backend>(backend: &B) {
+    let place = backend.place();
+    let store = backend.open(&place);
+    for id in ["a", "b"] {
+        store.put_webhook(&endpoint(id)).expect("endpoint");
+    }
+    let s = session(1);
+    store.insert_session(&s).expect("insert");
+    let changed = Session { status: SessionStatus::WaitingPayment, ..s.clone() };
+    store.commit_session(&changed, 1, &[new_event("session.payment_method_set")]).expect("commit");
+    let seq = store.outbox(0, 10).expect("outbox")[0].seq;
+    // "gone" was deleted before the fan-out committed: it gets nothing.
+    let fanned = [delivery("a", "e1", 10), delivery("b", "e1", 10), delivery("gone", "e1", 10)];
+    store.fan_out(seq, &fanned).expect("fan out");
+    assert!(store.outbox(0, 10).expect("outbox").is_empty(), "the entry left the outbox");
+    assert!(store.deliveries("gone", 10).expect("deliveries").is_empty());
+    store.put_delivery(&delivery("a", "e2", 20)).expect("second");
+    let listed: Vec<String> =
+        store.deliveries("a", 10).expect("list").into_iter().map(|d| d.event_id).collect();
+    assert_eq!(listed, ["e2", "e1"], "newest first");
+    assert!(!store.put_delivery(&delivery("gone", "e3", 30)).expect("refused"), "no endpoint, no record");
+
+    let done = EventDelivery { state: DeliveryState::Delivered { at_ms: 11 }, ..delivery("a", "e1", 10) };
+    store.put_delivery(&done).expect("finished");
+    drop(store);
+    let store = backend.open(&place);
+    let mut pending: Vec<(String, String)> = store
+        .pending_deliveries()
+        .expect("pending")
+        .into_iter()
+        .map(|d| (d.endpoint_id, d.event_id))
+        .collect();
+    pending.sort();
+    assert_eq!(pending, [("a".into(), "e2".into()), ("b".into(), "e1".into())]);
+    assert_eq!(store.prune_deliveries(15).expect("prune"), 1, "only finished deliveries older than the cut");
+    assert_eq!(store.deliveries("a", 10).expect("list").len(), 1);
+    assert!(store.delete_webhook("b").expect("delete"));
+    assert!(!store.delete_webhook("b").expect("again"));
+    assert!(store.deliveries("b", 10).expect("list").is_empty(), "deliveries went with their endpoint");
+    assert_eq!(store.webhooks().expect("endpoints").len(), 1);
+}
+
+/// Check: the first creation under a key stores the session (or endpoint) and the record together; later
+/// ones with the key get the record back and create nothing, until the record is older than the
+/// validity window; pruning forgets old records.
+pub fn an_idempotency_key_creates_once_and_then_returns_its_record<B: Backend>(backend: &B) {
+    let place = backend.place();
+    let store = backend.open(&place);
+    let record = |key: &str, created_at| IdempotencyRecord {
+        key: key.into(),
+        request_sha256: "h".into(),
+        status: 201,
+        body: format!("{{\"key\":\"{key}\"}}"),
+        created_at,
+    };
+    assert_eq!(
+        store.create_idempotent(Creation::Session(&session(1)), &record("k", 100), 50).expect("first"),
+        None
+    );
+    let again =
+        store.create_idempotent(Creation::Session(&session(2)), &record("k", 101), 50).expect("again");
+    assert_eq!(again, Some(record("k", 100)), "the first record comes back");
+    assert!(store.session(&session(2).id).expect("read").is_none(), "the replay created nothing");
+    assert!(store.session(&session(1).id).expect("read").is_some());
+    // Past the window the key is free again.
+    assert_eq!(
+        store.create_idempotent(Creation::Session(&session(3)), &record("k", 300), 200).expect("later"),
+        None
+    );
+    assert_eq!(store.idempotency("k").expect("read"), Some(record("k", 300)));
+    assert_eq!(
+        store.create_idempotent(Creation::Webhook(&endpoint("w")), &record("w", 100), 50).expect("hook"),
+        None
+    );
+    assert_eq!(store.webhooks().expect("endpoints").len(), 1);
+    drop(store);
+    let store = backend.open(&place);
+    assert_eq!(store.prune_idempotency(200).expect("prune"), 1);
+    assert_eq!(store.idempotency("w").expect("read"), None);
+    assert!(store.idempotency("k").expect("read").is_some());
 }

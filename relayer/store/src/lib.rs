@@ -8,6 +8,7 @@ pub mod conformance;
 mod flusher;
 mod recovering;
 mod sled_store;
+mod webhooks;
 
 use std::collections::HashMap;
 
@@ -15,6 +16,9 @@ use relayer_types::{B256, ChainAddress, Session, SessionId, SessionStatus};
 use serde::{Deserialize, Serialize};
 
 pub use recovering::SledStore;
+pub use webhooks::{
+    AttemptRecord, Creation, DeliveryState, EventDelivery, IdempotencyRecord, WebhookEndpoint, WebhookStore,
+};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +82,7 @@ pub struct Cursor {
 pub struct NewEvent {
     /// Event type, e.g. `session.succeeded`.
     pub kind: String,
-    /// Unix seconds.
+    /// Unix milliseconds (webhook latency is measured from it).
     pub created_at: u64,
     /// The event's body as it will be delivered (the store does not look inside).
     pub data: serde_json::Value,
@@ -99,7 +103,7 @@ pub struct OutboxEntry {
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// The relayer's persistent state.
-pub trait Store: ChainStore {
+pub trait Store: ChainStore + WebhookStore {
     /// Stores a new session durably. Fails with `AlreadyExists` if the id is taken.
     fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
 

@@ -18,7 +18,8 @@ use std::{
 use relayer_types::{B256, ChainAddress, Session, SessionId, SessionStatus};
 
 use crate::{
-    BoxFuture, ChainStore, Cursor, NewEvent, OutboxEntry, Store, StoreError, Versioned, sled_store::SledDb,
+    BoxFuture, ChainStore, Creation, Cursor, EventDelivery, IdempotencyRecord, NewEvent, OutboxEntry, Store,
+    StoreError, Versioned, WebhookEndpoint, WebhookStore, sled_store::SledDb,
 };
 
 /// The least time between two reopen attempts while the database is broken.
@@ -208,5 +209,56 @@ impl ChainStore for SledStore {
 
     fn delete_send(&self, chain_id: u64, key: &[u8]) -> Result<(), StoreError> {
         self.with(|db| db.delete_send(chain_id, key))
+    }
+}
+
+impl WebhookStore for SledStore {
+    fn put_webhook(&self, endpoint: &WebhookEndpoint) -> Result<(), StoreError> {
+        self.with(|db| db.put_webhook(endpoint))
+    }
+
+    fn webhooks(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        self.with(SledDb::webhooks)
+    }
+
+    fn delete_webhook(&self, id: &str) -> Result<bool, StoreError> {
+        self.with(|db| db.delete_webhook(id))
+    }
+
+    fn fan_out(&self, seq: u64, deliveries: &[EventDelivery]) -> Result<(), StoreError> {
+        self.with(|db| db.fan_out(seq, deliveries))
+    }
+
+    fn put_delivery(&self, delivery: &EventDelivery) -> Result<bool, StoreError> {
+        self.with(|db| db.put_delivery(delivery))
+    }
+
+    fn deliveries(&self, endpoint_id: &str, limit: usize) -> Result<Vec<EventDelivery>, StoreError> {
+        self.with(|db| db.deliveries(endpoint_id, limit))
+    }
+
+    fn pending_deliveries(&self) -> Result<Vec<EventDelivery>, StoreError> {
+        self.with(SledDb::pending_deliveries)
+    }
+
+    fn prune_deliveries(&self, before_ms: u64) -> Result<usize, StoreError> {
+        self.with(|db| db.prune_deliveries(before_ms))
+    }
+
+    fn idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.with(|db| db.idempotency(key))
+    }
+
+    fn create_idempotent(
+        &self,
+        creation: Creation<'_>,
+        record: &IdempotencyRecord,
+        valid_since: u64,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.with(|db| db.create_idempotent(creation, record, valid_since))
+    }
+
+    fn prune_idempotency(&self, before: u64) -> Result<usize, StoreError> {
+        self.with(|db| db.prune_idempotency(before))
     }
 }
