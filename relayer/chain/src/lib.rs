@@ -249,6 +249,12 @@ pub trait Chain: Send + Sync {
         })
     }
 
+    /// How much of `token` `owner` holds on this chain now (a payer choosing what to pay with). Families
+    /// that cannot read it answer an error.
+    fn balance_of(&self, _token: ChainAddress, _owner: ChainAddress) -> BoxFuture<'_, Result<U256, String>> {
+        Box::pin(async { Err("this chain does not read balances".into()) })
+    }
+
     /// Queues work; waits while the queue is full. A [`WorkReport`] follows for every piece queued.
     fn submit(&self, work: Work) -> BoxFuture<'_, Result<(), Stopped>>;
 

@@ -388,6 +388,19 @@ impl Chain for EvmChain {
         Some(self.address(self.sender.signer.address()))
     }
 
+    fn balance_of(&self, token: ChainAddress, owner: ChainAddress) -> BoxFuture<'_, Result<U256, String>> {
+        Box::pin(async move {
+            let evm = |a| match a {
+                ChainAddress::Evm(a) | ChainAddress::Tron(a) => Some(a),
+                ChainAddress::Solana(_) => None,
+            };
+            let (Some(token), Some(owner)) = (evm(token), evm(owner)) else {
+                return Err("not an address of this chain".into());
+            };
+            executor::balance(self, token, owner).await.map_err(|e| e.to_string())
+        })
+    }
+
     fn submit(&self, work: Work) -> BoxFuture<'_, Result<(), Stopped>> {
         Box::pin(async move { self.jobs.send(work).await.map_err(|_| Stopped(self.spec.chain_id)) })
     }

@@ -93,20 +93,29 @@ pub enum Preflight {
 }
 
 alloy::sol! {
-    /// The two ERC-20 calls fronting needs.
+    /// The ERC-20 calls fronting needs, and `balanceOf` (token options).
     interface IErc20Allowance {
         function allowance(address owner, address spender) external view returns (uint256);
         function approve(address spender, uint256 amount) external returns (bool);
+        function balanceOf(address owner) external view returns (uint256);
     }
 }
 
-/// The router's allowance over `signer`'s `token`.
-async fn allowance(
+/// `owner`'s balance of `token`.
+pub(crate) async fn balance(
     chain: &EvmChain,
     token: Address,
-    signer: Address,
+    owner: Address,
 ) -> Result<alloy::primitives::U256, RpcFailure> {
-    let call = IErc20Allowance::allowanceCall { owner: signer, spender: chain.spec.router }.abi_encode();
+    read_u256(chain, token, IErc20Allowance::balanceOfCall { owner }.abi_encode()).await
+}
+
+/// A view call of `token` answering one `uint256`.
+async fn read_u256(
+    chain: &EvmChain,
+    token: Address,
+    call: Vec<u8>,
+) -> Result<alloy::primitives::U256, RpcFailure> {
     let tx = TransactionRequest::default().with_to(token).with_input(Bytes::from(call));
     let out = chain
         .rpc(|p| {
@@ -115,6 +124,20 @@ async fn allowance(
         })
         .await?;
     Ok(alloy::primitives::U256::try_from_be_slice(out.get(..32).unwrap_or_default()).unwrap_or_default())
+}
+
+/// The router's allowance over `signer`'s `token`.
+async fn allowance(
+    chain: &EvmChain,
+    token: Address,
+    signer: Address,
+) -> Result<alloy::primitives::U256, RpcFailure> {
+    read_u256(
+        chain,
+        token,
+        IErc20Allowance::allowanceCall { owner: signer, spender: chain.spec.router }.abi_encode(),
+    )
+    .await
 }
 
 /// How a failed simulation failed.

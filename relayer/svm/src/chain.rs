@@ -700,6 +700,19 @@ impl Chain for SvmChain {
         })
     }
 
+    fn balance_of(&self, token: ChainAddress, owner: ChainAddress) -> BoxFuture<'_, Result<U256, String>> {
+        Box::pin(async move {
+            let (Some(mint), Some(owner)) = (pubkey(token), pubkey(owner)) else {
+                return Err("not a Solana address".into());
+            };
+            // The owner's associated token account; none is a zero balance.
+            let ata = anchor_spl::associated_token::get_associated_token_address(&owner, &mint);
+            let accounts = self.client.accounts(vec![ata]).await.map_err(|e| e.to_string())?;
+            let amount = accounts.into_iter().flatten().next().and_then(|a| tx::token_account(&a.data));
+            Ok(U256::from(amount.map_or(0, |(_, _, amount)| amount)))
+        })
+    }
+
     fn submit(&self, work: Work) -> BoxFuture<'_, Result<(), Stopped>> {
         Box::pin(async move { self.queue.send(work).await.map_err(|_| Stopped(self.config.chain_id)) })
     }
