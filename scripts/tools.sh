@@ -16,3 +16,19 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "$want" > "$stamp"
   fi
 fi
+
+# The API fuzzer (schemathesis, from PyPI) in its own virtualenv, every package pinned in
+# scripts/api-fuzz-requirements.txt; reinstalled only when that file changes.
+venv="$root/.venv/api-fuzz"
+want_py="$(sha256sum scripts/api-fuzz-requirements.txt | cut -d' ' -f1)"
+if [ "$(cat "$venv/.tools-stamp" 2>/dev/null)" != "$want_py" ]; then
+  exec 8>"$root/.tools-py.lock"
+  flock 8
+  if [ "$(cat "$venv/.tools-stamp" 2>/dev/null)" != "$want_py" ]; then
+    echo "installing pinned Python tools (schemathesis)..." >&2
+    rm -rf "$venv"
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r scripts/api-fuzz-requirements.txt >&2
+    echo "$want_py" > "$venv/.tools-stamp"
+  fi
+fi

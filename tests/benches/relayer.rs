@@ -133,6 +133,48 @@ impl relayer_chain::EventSink for Receivers {
     }
 }
 
+/// Webhook latencies (ms) of the newest 100 events delivered to `endpoint`, from each transition's
+/// commit to the relayer recording the receiver's 2xx (the events list says both), once all 150 have
+/// arrived; and, as a baseline from the same run, 100 bare POSTs of an event body to the same receiver.
+async fn webhook_latency(
+    api: &Api,
+    receiver: &e2e::WebhookReceiver,
+    endpoint: &Value,
+) -> eyre::Result<(Vec<f64>, Vec<f64>)> {
+    let want = LATENCY_SESSIONS * 3;
+    receiver.wait(60, "every webhook", |r| r.len() >= want).await?;
+    let path = format!("/v1/webhooks/{}/events?limit=100", endpoint["id"].as_str().unwrap_or_default());
+    let mut events = Value::Null;
+    e2e::wait_until(30, "deliveries recorded", async || {
+        events = api.send(Method::GET, &path, None, None, Auth::Key(API_KEY)).await?.body;
+        let list = events["events"].as_array().cloned().unwrap_or_default();
+        Ok(list.len() == 100 && list.iter().all(|e| e["status"] == "delivered"))
+    })
+    .await?;
+    let mut latencies: Vec<f64> = events["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some(e["finishedAtMs"].as_u64()?.saturating_sub(e["createdAtMs"].as_u64()?) as f64))
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let client = reqwest::Client::new();
+    let body = receiver.received()[0].body.to_string();
+    let mut bare = vec![];
+    for _ in 0..100 {
+        let started = Instant::now();
+        client
+            .post(&receiver.url)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await?;
+        bare.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    bare.sort_by(f64::total_cmp);
+    Ok((latencies, bare))
+}
+
 /// Nanoseconds per log for `decode_logs` over 20,000 Transfer logs (1 in 100 to a known receiver), with
 /// `open` receivers known.
 fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
@@ -248,7 +290,10 @@ async fn main() -> eyre::Result<()> {
     let bare_checks = load(bare, CHECKS, 200, Arc::clone(&check))?;
     let checks = load(api.base.clone(), CHECKS, 200, check)?;
 
-    // Latency: pay 50 sessions at once, then watch each one reach `succeeded`.
+    // Latency: pay 50 sessions at once, then watch each one reach `succeeded`. A webhook receiver hears
+    // every transition (3 per session: 150 events).
+    let receiver = e2e::WebhookReceiver::start().await?;
+    let endpoint = receiver.register(&api, &["*"]).await?;
     let mut sessions = vec![];
     for _ in 0..LATENCY_SESSIONS {
         let s = api.create(&body).await?;
@@ -294,6 +339,7 @@ async fn main() -> eyre::Result<()> {
     }
     blocks.sort_by(f64::total_cmp);
     seconds.sort_by(f64::total_cmp);
+    let (webhook_ms, bare_post_ms) = webhook_latency(&api, &receiver, &endpoint).await?;
 
     println!("relayer benchmark (local devnet: anvil, 1 s blocks, 1 confirmation, sled store)");
     println!(
@@ -313,6 +359,13 @@ async fn main() -> eyre::Result<()> {
         percentile(&seconds, 50.0),
         percentile(&blocks, 99.0),
         percentile(&seconds, 99.0),
+    );
+    println!(
+        "  webhook delivery, transition → receiver's 2xx recorded, over {} events: p50 {:.1} ms, p99 {:.1} ms (a bare POST to the same receiver: p50 {:.1} ms)",
+        webhook_ms.len(),
+        percentile(&webhook_ms, 50.0),
+        percentile(&webhook_ms, 99.0),
+        percentile(&bare_post_ms, 50.0),
     );
     println!(
         "  watcher matching:  {few:>8.0} ns/log with 10 open receivers, {many:.0} ns/log with 100,000 (20,000 Transfer logs)"

@@ -234,6 +234,8 @@ pub struct Settings {
     pub confirmations: u64,
     /// Fee ceiling in gwei.
     pub max_fee_gwei: Option<u64>,
+    /// Webhook retry delays (ms): short, so a test sees retries within seconds.
+    pub webhook_retry_schedule_ms: Vec<u64>,
 }
 
 impl Default for Settings {
@@ -244,6 +246,7 @@ impl Default for Settings {
             watcher_poll_interval_ms: 100,
             confirmations: 1,
             max_fee_gwei: None,
+            webhook_retry_schedule_ms: vec![200, 400, 800, 1600, 3200],
         }
     }
 }
@@ -272,6 +275,7 @@ pub async fn relayer_config(
         usdt: None,
         front_cap: None,
         more_chains: vec![],
+        webhook_retry_schedule_ms: Some(settings.webhook_retry_schedule_ms.clone()),
     };
     Ok((params, alloy::hex::encode_prefixed(key.to_bytes()), key.address()))
 }
@@ -324,6 +328,8 @@ pub struct Answer {
     pub body: Value,
     /// Headers.
     pub headers: reqwest::header::HeaderMap,
+    /// The body as text.
+    pub text: String,
 }
 
 impl Api {
@@ -354,11 +360,31 @@ impl Api {
         if let Some(body) = body {
             req = req.body(body);
         }
+        Self::answer(req).await
+    }
+
+    async fn answer(req: reqwest::RequestBuilder) -> eyre::Result<Answer> {
         let res = req.send().await?;
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let text = res.text().await?;
-        Ok(Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), headers })
+        Ok(Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), headers, text })
+    }
+
+    /// A JSON request with the API key and extra `headers`.
+    pub async fn send_with(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<String>,
+        headers: reqwest::header::HeaderMap,
+    ) -> eyre::Result<Answer> {
+        let mut req =
+            self.client.request(method, format!("{}{path}", self.base)).bearer_auth(API_KEY).headers(headers);
+        if let Some(body) = body {
+            req = req.header("content-type", "application/json").body(body);
+        }
+        Self::answer(req).await
     }
 
     /// A JSON request.
@@ -633,4 +659,189 @@ pub fn conforms(doc: &Value, method: &str, path: &str, answer: &Answer) -> eyre:
         answer.body
     );
     Ok(())
+}
+
+/// A webhook receiver for tests: a real HTTP server that records every request and checks both
+/// signature schemes with its own implementation (written from Daimo's documentation and the Standard
+/// Webhooks specification, sharing no code with the relayer). It answers the queued statuses in turn,
+/// then `default_status`.
+pub struct WebhookReceiver {
+    /// `http://127.0.0.1:<port>/hook`.
+    pub url: String,
+    state: std::sync::Arc<ReceiverState>,
+    stop: tokio_util::sync::CancellationToken,
+}
+
+#[derive(Default)]
+struct ReceiverState {
+    received: std::sync::Mutex<Vec<Received>>,
+    answers: std::sync::Mutex<std::collections::VecDeque<u16>>,
+    default_status: std::sync::atomic::AtomicU16,
+    secret: std::sync::Mutex<Option<String>>,
+}
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The parsed body.
+    pub body: Value,
+    /// The `webhook-id` header.
+    pub webhook_id: String,
+    /// Whether both signatures verified against the secret (and the timestamps are within 5 minutes).
+    pub verified: bool,
+    /// What the receiver answered.
+    pub answered: u16,
+    /// When it arrived.
+    pub at: std::time::Instant,
+}
+
+impl Drop for WebhookReceiver {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::Mac;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("any key length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
+/// Daimo's check: `Daimo-Signature: t=<t>,v1=<hex>`, HMAC-SHA256 keyed with the secret string over
+/// `<t>.<raw body>`, `t` within 5 minutes.
+pub fn verify_daimo(secret: &str, header: &str, body: &[u8], now: u64) -> bool {
+    let mut t = None;
+    let mut v1 = None;
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", value)) => t = value.parse::<u64>().ok(),
+            Some(("v1", value)) => v1 = hex::decode(value).ok(),
+            _ => {}
+        }
+    }
+    let (Some(t), Some(v1)) = (t, v1) else { return false };
+    let expected = hmac_sha256(secret.as_bytes(), &[t.to_string().as_bytes(), b".", body].concat());
+    now.abs_diff(t) <= 300 && v1 == expected
+}
+
+/// Standard Webhooks' check: key = base64 of the secret after `whsec_`; `webhook-signature` holds
+/// space-separated `v1,<base64>` entries over `<id>.<timestamp>.<raw body>`; timestamp within 5 minutes.
+pub fn verify_standard(
+    secret: &str,
+    id: &str,
+    timestamp: &str,
+    signatures: &str,
+    body: &[u8],
+    now: u64,
+) -> bool {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let Ok(key) = b64.decode(secret.trim_start_matches("whsec_")) else { return false };
+    let Ok(ts) = timestamp.parse::<u64>() else { return false };
+    let expected =
+        b64.encode(hmac_sha256(&key, &[id.as_bytes(), b".", timestamp.as_bytes(), b".", body].concat()));
+    now.abs_diff(ts) <= 300
+        && signatures.split(' ').any(|s| s.strip_prefix("v1,").is_some_and(|sig| sig == expected))
+}
+
+/// The receiver's handler: records the request, checks both signatures, answers the next status.
+async fn receive(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<ReceiverState>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::http::StatusCode {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let now = relayer_types::unix_now();
+    let secret = state.secret.lock().map(|s| s.clone()).unwrap_or_default().unwrap_or_default();
+    let verified = verify_daimo(&secret, &header("daimo-signature"), &body, now)
+        && verify_standard(
+            &secret,
+            &header("webhook-id"),
+            &header("webhook-timestamp"),
+            &header("webhook-signature"),
+            &body,
+            now,
+        );
+    let answered = state
+        .answers
+        .lock()
+        .ok()
+        .and_then(|mut q| q.pop_front())
+        .unwrap_or_else(|| state.default_status.load(std::sync::atomic::Ordering::SeqCst));
+    if let Ok(mut received) = state.received.lock() {
+        received.push(Received {
+            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+            webhook_id: header("webhook-id"),
+            verified,
+            answered,
+            at: std::time::Instant::now(),
+        });
+    }
+    axum::http::StatusCode::from_u16(answered).unwrap_or(axum::http::StatusCode::OK)
+}
+
+impl WebhookReceiver {
+    /// Starts a receiver on a free loopback port answering 200.
+    pub async fn start() -> eyre::Result<Self> {
+        let state = std::sync::Arc::new(ReceiverState::default());
+        state.default_status.store(200, std::sync::atomic::Ordering::SeqCst);
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(receive))
+            .with_state(std::sync::Arc::clone(&state));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/hook", listener.local_addr()?);
+        let stop = tokio_util::sync::CancellationToken::new();
+        let shutdown = stop.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+        });
+        Ok(Self { url, state, stop })
+    }
+
+    /// The secret to verify with (from the endpoint's creation).
+    pub fn set_secret(&self, secret: &str) {
+        if let Ok(mut s) = self.state.secret.lock() {
+            *s = Some(secret.to_owned());
+        }
+    }
+
+    /// Answers `statuses` to the next requests, in order.
+    pub fn answer(&self, statuses: &[u16]) {
+        if let Ok(mut q) = self.state.answers.lock() {
+            q.extend(statuses);
+        }
+    }
+
+    /// Answers `status` once the queued answers are used.
+    pub fn answer_by_default(&self, status: u16) {
+        self.state.default_status.store(status, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Everything received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.state.received.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Waits until `done` holds for what was received, within `secs`.
+    pub async fn wait(
+        &self,
+        secs: u64,
+        what: &str,
+        done: impl Fn(&[Received]) -> bool,
+    ) -> eyre::Result<Vec<Received>> {
+        wait_until(secs, what, async || Ok(done(&self.received()))).await?;
+        Ok(self.received())
+    }
+
+    /// Registers this receiver with the relayer behind `api` for `events`; returns the endpoint.
+    pub async fn register(&self, api: &Api, events: &[&str]) -> eyre::Result<Value> {
+        let body = json!({ "url": self.url, "events": events, "description": "test receiver" });
+        let a = api.json(reqwest::Method::POST, "/v1/webhooks", &body, Auth::Key(API_KEY)).await?;
+        if a.status != 201 {
+            bail!("webhook registration failed: {} {}", a.status, a.body);
+        }
+        self.set_secret(a.body["webhook"]["secret"].as_str().unwrap_or_default());
+        Ok(a.body["webhook"].clone())
+    }
 }

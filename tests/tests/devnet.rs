@@ -33,6 +33,15 @@ async fn receipt_block(rpc_url: &str, tx: alloy::primitives::B256) -> eyre::Resu
     receipt.block_number.ok_or_else(|| eyre::eyre!("receipt without a block"))
 }
 
+/// `POST /v1/sessions` with the API key; the created session.
+async fn create(api: &Api, key: &str, body: &serde_json::Value) -> eyre::Result<serde_json::Value> {
+    let created = api
+        .send(Method::POST, "/v1/sessions", Some(body.to_string()), Some("application/json"), Auth::Key(key))
+        .await?;
+    eyre::ensure!(created.status == 201, "create: {}", created.body);
+    Ok(created.body["session"].clone())
+}
+
 /// The printed flow's first two steps: create `body` with the API key, then choose `method` with the
 /// client secret. Returns the session id and the second answer.
 async fn create_and_choose(
@@ -41,11 +50,7 @@ async fn create_and_choose(
     body: &serde_json::Value,
     method: serde_json::Value,
 ) -> eyre::Result<(String, e2e::Answer)> {
-    let created = api
-        .send(Method::POST, "/v1/sessions", Some(body.to_string()), Some("application/json"), Auth::Key(key))
-        .await?;
-    eyre::ensure!(created.status == 201, "create: {}", created.body);
-    let session = &created.body["session"];
+    let session = &create(api, key, body).await?;
     let id = session["sessionId"].as_str().unwrap_or_default().to_owned();
     let chosen = api
         .send(
@@ -60,6 +65,62 @@ async fn create_and_choose(
     Ok((id, chosen))
 }
 
+/// `GET /v1/sessions/{id}/tokenOptions` on the devnet: every chain that can pay a Base USDC session, the
+/// amount, and the balances of a funded and an unfunded wallet read from the chains.
+async fn token_options_read_balances_from_every_chain(devnet: &Devnet, api: &Api, key: &str) -> Result {
+    let funded = alloy::primitives::Address::repeat_byte(0x5a);
+    let unfunded = alloy::primitives::Address::repeat_byte(0x5b);
+    pay(&devnet.info, "base", Some("usdc"), funded, "25.00").await?;
+    let session = &create(api, key, &session_body(DEST, Some("10.00"), None, None)).await?;
+    let (id, secret) = (
+        session["sessionId"].as_str().unwrap_or_default(),
+        session["clientSecret"].as_str().unwrap_or_default(),
+    );
+    let solana = devnet.info.solana.clone().ok_or_else(|| eyre::eyre!("the devnet runs Solana"))?;
+    let options = |wallet: alloy::primitives::Address, sol: String| {
+        let path = format!(
+            "/v1/sessions/{id}/tokenOptions?clientSecret={secret}&evmAddress={wallet}&solanaAddress={sol}"
+        );
+        async move { api.send(Method::GET, &path, None, None, Auth::None).await }
+    };
+    let rich = options(funded, solana.payer.clone()).await?;
+    assert_eq!(rich.status, 200, "{}", rich.body);
+    assert_eq!(rich.body["sessionId"], id);
+    let list = rich.body["options"].as_array().cloned().unwrap_or_default();
+    let base =
+        list.iter().find(|o| o["chainId"] == 8453 && o["tokenSymbol"] == "USDC").cloned().unwrap_or_default();
+    assert_eq!(
+        (base["requiredUnits"].as_str(), base["balanceUnits"].as_str()),
+        (Some("10.00"), Some("25.00")),
+        "{list:?}"
+    );
+    assert!(list.iter().all(|o| o["requiredUnits"] == "10.00"), "{list:?}");
+    let chains: std::collections::BTreeSet<u64> = list.iter().filter_map(|o| o["chainId"].as_u64()).collect();
+    let usdc_chains = devnet.info.chains.iter().filter(|c| c.usdc.is_some()).count();
+    assert!(chains.len() >= usdc_chains, "every USDC chain can pay (bridged): {chains:?}");
+    let sol = list.iter().find(|o| o["chainId"] == 501).cloned().unwrap_or_default();
+    assert!(sol["balanceUnits"].as_str().is_some_and(|b| b != "0.00"), "the Solana payer holds USDC: {sol}");
+
+    let unknown = solana_sdk::pubkey::Pubkey::new_unique().to_string();
+    let poor = options(unfunded, unknown).await?;
+    let list = poor.body["options"].as_array().cloned().unwrap_or_default();
+    for option in list.iter().filter(|o| o["chainName"] != "Tron") {
+        assert_eq!(option["balanceUnits"], "0.00", "an unfunded wallet holds nothing: {option}");
+    }
+    // No address: a clear error in the envelope.
+    let none = api
+        .send(
+            Method::GET,
+            &format!("/v1/sessions/{id}/tokenOptions?clientSecret={secret}"),
+            None,
+            None,
+            Auth::None,
+        )
+        .await?;
+    assert_eq!((none.status, none.body["error"]["param"].as_str()), (400, Some("evmAddress")));
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_base() -> Result {
     let dir = tempfile::tempdir()?;
@@ -72,19 +133,10 @@ async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_b
 
     let api = Api::new(devnet.info.api_url.clone());
     let key = devnet.info.api_key.clone();
+    token_options_read_balances_from_every_chain(&devnet, &api, &key).await?;
     for chain in devnet.info.chains.clone().into_iter().filter(|c| c.usdc.is_some()) {
         // The printed flow: create with the API key, choose EVM with the client secret, pay, check.
-        let created = api
-            .send(
-                Method::POST,
-                "/v1/sessions",
-                Some(session_body(DEST, Some("10.00"), None, None).to_string()),
-                Some("application/json"),
-                Auth::Key(&key),
-            )
-            .await?;
-        assert_eq!(created.status, 201, "{}", created.body);
-        let session = &created.body["session"];
+        let session = &create(&api, &key, &session_body(DEST, Some("10.00"), None, None)).await?;
         let (id, secret) =
             (session["sessionId"].as_str().unwrap_or_default(), session["clientSecret"].clone());
         let chosen = api

@@ -927,6 +927,7 @@ async fn the_api_comes_up_while_restart_work_waits_on_a_hanging_rpc() -> Result 
         usdt: None,
         front_cap: None,
         more_chains: vec![],
+        webhook_retry_schedule_ms: None,
     };
     let config = relayer_devnet::config(&params, &alloy::hex::encode_prefixed(key.to_bytes()))?;
     let node = tokio::time::timeout(Duration::from_secs(30), relayer_node::start(config))
@@ -1106,6 +1107,78 @@ async fn client_secret_routes_answer_cors_for_configured_origins_and_api_key_rou
         .send()
         .await?;
     assert_eq!(allowed(&answer), None);
+    relayer.node.shutdown().await;
+    Ok(())
+}
+
+/// Raw bytes to the API and whatever comes back until the server closes (or `limit` passes).
+async fn raw_exchange(
+    addr: std::net::SocketAddr,
+    request: &[u8],
+    limit: Duration,
+) -> eyre::Result<(String, Duration)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let started = tokio::time::Instant::now();
+    stream.write_all(request).await?;
+    let mut out = vec![];
+    tokio::time::timeout(limit, stream.read_to_end(&mut out))
+        .await
+        .map_err(|_| eyre::eyre!("still open after {limit:?}"))??;
+    Ok((String::from_utf8_lossy(&out).into_owned(), started.elapsed()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_or_silent_connections_are_closed_and_unparseable_requests_get_the_envelope() -> Result {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let chain = Chain::start().await?;
+    let relayer = Relayer::start(&chain, Settings::default()).await?;
+    let addr = relayer.node.addr;
+    let limit = relayer_core::api::serve::HEAD_TIMEOUT + Duration::from_secs(5);
+
+    // Silent: connects and sends nothing. Slowloris: one byte of a head every second, never finishing.
+    let silent = raw_exchange(addr, b"", limit);
+    let drip = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        let started = tokio::time::Instant::now();
+        let head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        for byte in head {
+            if stream.write_all(&[*byte]).await.is_err() {
+                return eyre::Ok(started.elapsed()); // closed under us
+            }
+            let mut probe = [0u8; 1];
+            if let Ok(Ok(0)) = tokio::time::timeout(Duration::from_secs(1), stream.read(&mut probe)).await {
+                return Ok(started.elapsed());
+            }
+            eyre::ensure!(started.elapsed() < limit, "a slowloris connection stayed open {limit:?}");
+        }
+        eyre::bail!("the whole head went through without the server closing")
+    };
+    let (silent, drip) = tokio::join!(silent, drip);
+    let (answer, closed_after) = silent?;
+    assert!(answer.is_empty() && closed_after >= Duration::from_secs(9), "{answer:?} after {closed_after:?}");
+    assert!(drip? <= limit);
+
+    // Parser-level errors: hyper refuses them before routing; they still come back in the envelope.
+    let cases: [(Vec<u8>, &str, &str); 2] = [
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n".to_vec(), "400", "malformed_request"),
+        (
+            format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000)).into_bytes(),
+            "414",
+            "uri_too_long",
+        ),
+    ];
+    for (request, status, code) in cases {
+        let (answer, _) = raw_exchange(addr, &request, limit).await?;
+        assert!(answer.starts_with(&format!("HTTP/1.1 {status}")), "{answer}");
+        let body: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap_or_default())?;
+        assert_eq!(body["error"]["code"], code, "{answer}");
+        assert_eq!(body["error"]["type"], "invalid_request_error");
+    }
+    // A well-formed request on the same server is untouched.
+    let (ok, _) =
+        raw_exchange(addr, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", limit).await?;
+    assert!(ok.starts_with("HTTP/1.1 200") && ok.contains("x-request-id"), "{ok}");
     relayer.node.shutdown().await;
     Ok(())
 }

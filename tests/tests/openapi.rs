@@ -113,3 +113,52 @@ async fn every_route_answers_as_the_served_document_says() -> Result {
     relayer.node.shutdown().await;
     Ok(())
 }
+
+/// Property-based testing of the whole API: schemathesis (pinned in scripts/api-fuzz-requirements.txt,
+/// installed by scripts/tools.sh) generates requests from the served document, including the stateful
+/// sequences its links describe (create → paymentMethods → check → retrieve; a webhook's routes), and
+/// fails on any 5xx, any status, content type or body the document does not declare, and any error
+/// outside the spec's envelope (scripts/api_fuzz_hooks.py). Bounded by a case count per operation and a
+/// fixed seed.
+#[tokio::test(flavor = "multi_thread")]
+async fn schemathesis_finds_no_server_error_no_undocumented_answer_and_no_bare_error() -> Result {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let bin = root.join(".venv/api-fuzz/bin/schemathesis");
+    eyre::ensure!(
+        bin.exists(),
+        "schemathesis is not installed: run `bash scripts/tools.sh` (scripts/test does)"
+    );
+    let chain = Chain::start().await?;
+    let relayer = Relayer::start(&chain, Settings::default()).await?;
+    let reports = tempfile::tempdir()?;
+    let junit = reports.path().join("junit.xml");
+    let output = tokio::process::Command::new(&bin)
+        .arg("run")
+        .arg(format!("{}/openapi.json", relayer.api.base))
+        .args(["--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,error_envelope"])
+        .args(["--header", &format!("Authorization: Bearer {API_KEY}")])
+        .args(["--max-examples", "25", "--seed", "20261123", "--workers", "2", "--no-color"])
+        .args(["--generation-database", "none", "--request-timeout", "20", "--report", "junit"])
+        .arg("--report-junit-path")
+        .arg(&junit)
+        .env("SCHEMATHESIS_HOOKS", "api_fuzz_hooks")
+        .env("PYTHONPATH", root.join("scripts"))
+        .current_dir(reports.path())
+        .output()
+        .await?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    // "Test cases:" then, on the next line, "<n> generated, ...".
+    let cases = stdout
+        .lines()
+        .skip_while(|l| l.trim() != "Test cases:")
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0);
+    println!("schemathesis: {cases} generated cases");
+    assert!(output.status.success(), "schemathesis found problems (see above)");
+    assert!(cases >= 200, "a few hundred cases at least, got {cases}");
+    relayer.node.shutdown().await;
+    Ok(())
+}

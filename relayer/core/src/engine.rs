@@ -14,7 +14,9 @@ use std::{
 use relayer_chain::{
     BoxFuture, Chain, ChainEvent, EventSink, Inspection, SinkError, Work, WorkReport, WorkResult,
 };
-use relayer_store::{Store, StoreError, UpdateError, update_session};
+use relayer_store::{
+    Creation, IdempotencyRecord, Store, StoreError, UpdateError, update_session, update_session_with_events,
+};
 use relayer_types::{
     Action, Bridging, ChainAddress, ClientSecret, Destination, DisplayInfo, Family, FiatMethod,
     PaymentMethod, Session, SessionEvent, SessionId, SessionStatus, StateError, TxId, U256, WorkRecord,
@@ -157,11 +159,35 @@ pub struct Engine {
     /// What the relayer has fronted (or decided to front) and not been repaid, by destination chain and
     /// token, per session: the cap check and `/metrics` read it.
     exposure: Mutex<BTreeMap<(u64, ChainAddress), BTreeMap<SessionId, U256>>>,
+    /// Notified after a commit wrote outbox events (the webhook dispatcher waits on it).
+    outbox: Arc<tokio::sync::Notify>,
     settings: EngineSettings,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Why payers of `family` cannot pay `session` from a chain other than its destination's, if they
+/// cannot. An EVM receiver of a Solana destination bridges, and refunds on its EVM chain what cannot be
+/// bridged (late, below the route's minimum, sent back after expiry): that needs an EVM refund address
+/// (the router refuses to refund to a Solana key, so the funds would sit in the receiver). A Solana vault
+/// commits to the paying wallet as refund address everywhere (see `Session::commitment_on`): a reverted
+/// final call on the EVM side could bounce nowhere.
+fn cross_chain_refusal(family: Family, session: &Session) -> Option<EngineError> {
+    let refusal = match family {
+        Family::Evm
+            if session.destination.address.family() != Family::Evm
+                && session.refund_address.is_none_or(|r| r.family() != Family::Evm) =>
+        {
+            "an EVM payment for a Solana destination needs the session's refundAddress (an EVM address): what cannot be bridged is refunded on the paying chain"
+        }
+        Family::Solana if session.destination.calldata.is_some() => {
+            "a session with a final call cannot be paid from Solana (a bounce on the destination chain needs an EVM refund address)"
+        }
+        _ => return None,
+    };
+    Some(EngineError::NoRoute(refusal.into()))
 }
 
 impl Engine {
@@ -182,6 +208,7 @@ impl Engine {
             retries: Mutex::default(),
             unsettled: Mutex::default(),
             exposure: Mutex::default(),
+            outbox: Arc::default(),
             settings,
         };
         // Query-shaped reads: start-up costs what is open, not every session ever stored.
@@ -206,6 +233,16 @@ impl Engine {
             }
         }
         Ok(engine)
+    }
+
+    /// The store (the API reads webhooks and idempotency records from it).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Notified whenever a session change wrote outbox events.
+    pub fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.outbox)
     }
 
     /// Fronted and not yet repaid, by destination chain and token (base units).
@@ -275,8 +312,39 @@ impl Engine {
 
     /// Creates and durably stores a session (concurrent creations share the store's flushes).
     pub async fn create_session(&self, new: NewSession) -> Result<Session, EngineError> {
+        let session = self.new_session(new);
+        self.store.create_session(&session).await?;
+        self.created(&session);
+        Ok(session)
+    }
+
+    /// Creates a session under an idempotency key: `respond` renders the response to store with the key,
+    /// in the same commit as the session. If the key already has a record younger than `valid_since`
+    /// (unix seconds), nothing is created and that record is returned instead (`Err`), whoever wrote it:
+    /// of concurrent requests with one key, exactly one creates.
+    pub fn create_session_idempotent(
+        &self,
+        new: NewSession,
+        key: String,
+        request_sha256: String,
+        valid_since: u64,
+        respond: impl FnOnce(&Session) -> (u16, String),
+    ) -> Result<Result<IdempotencyRecord, IdempotencyRecord>, EngineError> {
+        let session = self.new_session(new);
+        let (status, body) = respond(&session);
+        let record = IdempotencyRecord { key, request_sha256, status, body, created_at: unix_now() };
+        if let Some(existing) =
+            self.store.create_idempotent(Creation::Session(&session), &record, valid_since)?
+        {
+            return Ok(Err(existing));
+        }
+        self.created(&session);
+        Ok(Ok(record))
+    }
+
+    fn new_session(&self, new: NewSession) -> Session {
         let now = unix_now();
-        let session = Session {
+        Session {
             id: SessionId::from_bytes(crate::random_bytes()),
             client_secret: ClientSecret::from_bytes(crate::random_bytes()),
             status: SessionStatus::RequiresPaymentMethod,
@@ -292,11 +360,12 @@ impl Engine {
             frontings: vec![],
             settlements: vec![],
             work: vec![],
-        };
-        self.store.create_session(&session).await?;
+        }
+    }
+
+    fn created(&self, session: &Session) {
         lock(&self.expiries).insert((session.expires_at, session.id));
         tracing::info!(session_id = %session.id, chain_id = session.destination.token.chain_id, status = session.status.as_str(), "session created");
-        Ok(session)
     }
 
     /// The session, with expiry applied if it is due (so no read shows a stale open status).
@@ -323,10 +392,8 @@ impl Engine {
                 // would sit in the receiver).
                 if session.destination.address.family() != Family::Evm {
                     self.route_from(Family::Evm, session)?;
-                    if session.refund_address.is_none_or(|r| r.family() != Family::Evm) {
-                        return Err(EngineError::NoRoute(
-                            "an EVM payment for a Solana destination needs the session's refundAddress (an EVM address): what cannot be bridged is refunded on the paying chain".into(),
-                        ));
+                    if let Some(refusal) = cross_chain_refusal(Family::Evm, session) {
+                        return Err(refusal);
                     }
                 }
                 PaymentMethod::Evm {
@@ -344,12 +411,8 @@ impl Engine {
                 let (chain, _) = self.solana_token(mint)?;
                 if chain != dest {
                     self.route_from(Family::Solana, session)?;
-                    // The session commits to the wallet as refund address everywhere (see
-                    // `Session::commitment_on`): a reverted final call on the EVM side could bounce nowhere.
-                    if session.destination.calldata.is_some() {
-                        return Err(EngineError::NoRoute(
-                            "a session with a final call cannot be paid from Solana (a bounce on the destination chain needs an EVM refund address)".into(),
-                        ));
+                    if let Some(refusal) = cross_chain_refusal(Family::Solana, session) {
+                        return Err(refusal);
                     }
                 }
                 PaymentMethod::Solana { wallet, source: None, created_at: now }
@@ -367,6 +430,31 @@ impl Engine {
             self.receivers.write().unwrap_or_else(PoisonError::into_inner).insert(receiver, *id);
         }
         self.apply(id, SessionEvent::PaymentMethodSet { method, now }, None)
+    }
+
+    /// Every configured chain and token a payer can pay `session` with: the destination token on its own
+    /// chain, and each token whose route delivers it there, where payers of that family can pay the
+    /// session at all (see [`cross_chain_refusal`]).
+    pub fn token_options(&self, session: &Session) -> Vec<(Arc<dyn Chain>, relayer_types::TokenRef)> {
+        let dest = &session.destination.token;
+        let mut options = vec![];
+        for chain in self.chains.values() {
+            let same = chain.chain_id() == dest.chain_id;
+            if !same && cross_chain_refusal(chain.key().family, session).is_some() {
+                continue;
+            }
+            for token in chain.tokens() {
+                let delivers = if same {
+                    token.address == dest.address
+                } else {
+                    chain.route(&token.address, dest.chain_id).is_some_and(|r| r.to_token == dest.address)
+                };
+                if delivers {
+                    options.push((Arc::clone(chain), token.clone()));
+                }
+            }
+        }
+        options
     }
 
     /// The token and chain of `family` a session can be paid with: one with a configured route to the
@@ -469,11 +557,19 @@ impl Engine {
         tx: Option<TxId>,
     ) -> Result<(Session, bool), EngineError> {
         let mut transition = None;
-        let session = update_session(self.store.as_ref(), id, |s| {
+        let mut wrote_events = false;
+        // The change and the webhook events it causes are one commit (the outbox): a crash can neither
+        // lose an event nor record one for a change that did not happen.
+        let session = update_session_with_events(self.store.as_ref(), id, |s| {
             let applied = s.apply(event.clone())?;
             transition = Some(applied);
-            Ok(applied.changed)
+            let events = crate::webhooks::session_events(&event, applied, s, crate::unix_now_ms());
+            wrote_events = !events.is_empty();
+            Ok(applied.changed.then_some(events))
         })?;
+        if wrote_events {
+            self.outbox.notify_one();
+        }
         if let Some(t) = transition.filter(|t| t.from != t.to) {
             if t.to.is_terminal() || t.to == SessionStatus::Processing {
                 lock(&self.expiries).remove(&(session.expires_at, session.id));

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod metrics;
 pub mod node;
 pub mod telemetry;
+pub mod webhooks;
 
 pub use node::{Node, NodeSettings};
 
@@ -15,4 +16,11 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
     bytes
+}
+
+/// Now in unix milliseconds.
+pub fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -8,7 +8,10 @@ use std::{
 
 use relayer_types::SessionStatus;
 
-use crate::engine::Engine;
+use crate::{
+    engine::Engine,
+    webhooks::worker::{ATTEMPT_RESULTS, LATENCY_BUCKETS_MS, WebhookMetrics},
+};
 
 /// HTTP responses by status class, counted by the API's middleware.
 #[derive(Debug, Default)]
@@ -51,7 +54,7 @@ fn family(
 }
 
 /// Renders all metrics. Probes the store (a small durable write): call it off the async workers.
-pub fn render(engine: &Engine, http: &HttpCounters) -> String {
+pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMetrics>) -> String {
     let mut out = String::new();
     let writable = match engine.store_probe() {
         Ok(()) => 1,
@@ -167,7 +170,56 @@ pub fn render(engine: &Engine, http: &HttpCounters) -> String {
         [("2xx", &http.ok), ("4xx", &http.client_errors), ("5xx", &http.server_errors)]
             .map(|(class, c)| (format!("class=\"{class}\""), c.load(Ordering::Relaxed))),
     );
+    if let Some(w) = webhooks {
+        render_webhooks(&mut out, w);
+    }
     out
+}
+
+/// Webhook deliveries: pending, delivered and failed events, attempts by result, and the latency from
+/// a transition to its 2xx as a Prometheus histogram.
+fn render_webhooks(out: &mut String, w: &WebhookMetrics) {
+    let pending = u64::try_from(w.pending.load(Ordering::Relaxed)).unwrap_or(0);
+    family(
+        out,
+        "relayer_webhook_events_pending",
+        "gauge",
+        "Webhook deliveries waiting or in flight.",
+        [(String::new(), pending)],
+    );
+    family(
+        out,
+        "relayer_webhook_events_total",
+        "counter",
+        "Webhook deliveries finished, by result (failed: retries used up or endpoint disabled).",
+        [("delivered", &w.delivered), ("failed", &w.failed)]
+            .map(|(r, c)| (format!("result=\"{r}\""), c.load(Ordering::Relaxed))),
+    );
+    family(
+        out,
+        "relayer_webhook_attempts_total",
+        "counter",
+        "Webhook delivery attempts, by the endpoint's answer.",
+        ATTEMPT_RESULTS
+            .iter()
+            .zip(&w.attempts)
+            .map(|(r, c)| (format!("result=\"{r}\""), c.load(Ordering::Relaxed))),
+    );
+    let name = "relayer_webhook_delivery_latency_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} From the transition that caused an event to the endpoint's 2xx.\n# TYPE {name} histogram"
+    );
+    let mut cumulative = 0;
+    for (i, count) in w.latency.iter().enumerate() {
+        cumulative += count.load(Ordering::Relaxed);
+        let le = LATENCY_BUCKETS_MS
+            .get(i)
+            .map_or_else(|| "+Inf".to_owned(), |ms| format!("{}", *ms as f64 / 1000.0));
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+    }
+    let sum = w.latency_sum_ms.load(Ordering::Relaxed) as f64 / 1000.0;
+    let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {cumulative}");
 }
 
 #[cfg(test)]

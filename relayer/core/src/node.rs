@@ -12,6 +12,7 @@ use crate::{
     api::{self, AppState},
     engine::{Engine, EngineSettings},
     metrics::HttpCounters,
+    webhooks::worker::{WebhookSettings, Webhooks},
 };
 
 /// What the core needs to run, whatever the chain families.
@@ -27,6 +28,8 @@ pub struct NodeSettings {
     pub browser_origins: Vec<axum::http::HeaderValue>,
     /// Engine settings.
     pub engine: EngineSettings,
+    /// Webhook delivery settings.
+    pub webhooks: WebhookSettings,
 }
 
 /// A started relayer.
@@ -35,6 +38,8 @@ pub struct Node {
     pub addr: SocketAddr,
     /// The engine (for in-process callers such as the devnet and tests).
     pub engine: Arc<Engine>,
+    /// Webhook deliveries (for in-process callers: benchmarks read their figures).
+    pub webhooks: Arc<Webhooks>,
     cancel: CancellationToken,
     tasks: TaskTracker,
 }
@@ -49,12 +54,20 @@ impl Node {
     ) -> eyre::Result<Self> {
         let cancel = CancellationToken::new();
         let tasks = TaskTracker::new();
-        let engine = Arc::new(Engine::new(store, chains.clone(), settings.engine)?);
+        let engine = Arc::new(Engine::new(Arc::clone(&store), chains.clone(), settings.engine)?);
         for chain in &chains {
             let sink: Arc<dyn EventSink> = Arc::clone(&engine) as Arc<dyn EventSink>;
             Arc::clone(chain).start(sink, cancel.child_token(), &tasks);
         }
         tasks.spawn(Arc::clone(&engine).run_timers(cancel.child_token()));
+        let webhooks = Webhooks::new(
+            Arc::clone(&store),
+            settings.webhooks,
+            engine.outbox_signal(),
+            cancel.child_token(),
+            tasks.clone(),
+        )?;
+        webhooks.start()?;
 
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
@@ -67,15 +80,10 @@ impl Node {
             metrics_token: settings.metrics_token_hash,
             browser_origins: Arc::new(settings.browser_origins),
             http: Arc::new(HttpCounters::default()),
+            webhooks: Arc::clone(&webhooks),
         });
         let shutdown = cancel.clone();
-        tasks.spawn(async move {
-            if let Err(error) =
-                axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await
-            {
-                tracing::error!(%error, "http server failed");
-            }
-        });
+        tasks.spawn(api::serve::serve(listener, app, shutdown));
         // Only after the API is up: re-queuing restart work waits on the chains' bounded queues, and
         // those drain at the pace of the chain's RPC, which may be slow or down.
         tasks.spawn({
@@ -84,7 +92,7 @@ impl Node {
         });
         tasks.close();
         tracing::info!(%addr, chains = chains.len(), "relayer started");
-        Ok(Self { addr, engine, cancel, tasks })
+        Ok(Self { addr, engine, webhooks, cancel, tasks })
     }
 
     /// Stops every task and waits for them.

@@ -389,7 +389,7 @@ async fn a_delivery_reorganised_away_is_counted_settled_again_and_replaced() {
     EventSink::apply(&s.engine, BASE, vec![settled(9, 0xa2)]).await.expect("settled again");
     let done = stored(&s, &session.id);
     assert_eq!(done.destination.delivery.map(|d| d.tx_hash), Some(B256::repeat_byte(0xa2).into()));
-    let metrics = relayer_core::metrics::render(&s.engine, &Default::default());
+    let metrics = relayer_core::metrics::render(&s.engine, &Default::default(), None);
     assert!(
         metrics.contains("relayer_deliveries_orphaned_total{chain_id=\"8453\",outcome=\"delivered\"} 1"),
         "{metrics}"

@@ -36,7 +36,7 @@ use relayer_evm::{
 };
 use relayer_node::{
     Config, ConfigFile,
-    config::{AuthSection, RetrySection, SignerSection},
+    config::{AuthSection, RetrySection, SignerSection, WebhooksSection},
 };
 use relayer_types::parse_units;
 use serde::{Deserialize, Serialize};
@@ -189,6 +189,8 @@ pub struct ConfigParams {
     pub front_cap: Option<String>,
     /// Further chains (source chains with routes to the first one).
     pub more_chains: Vec<ChainConfig>,
+    /// Webhook retry delays in milliseconds (`None`: the production schedule).
+    pub webhook_retry_schedule_ms: Option<Vec<u64>>,
 }
 
 /// The environment variable a devnet config names for the relayer key.
@@ -223,6 +225,15 @@ pub fn config_file(p: &ConfigParams) -> ConfigFile {
             poll_interval_ms: p.poll_interval_ms,
             bump_after_secs: p.bump_after_secs,
             ..ExecutorSection::default()
+        },
+        // A local devnet's integrator runs its receiver on this machine, over plain http.
+        webhooks: WebhooksSection {
+            allow_loopback_http: true,
+            retry_schedule_ms: p
+                .webhook_retry_schedule_ms
+                .clone()
+                .unwrap_or_else(|| WebhooksSection::default().retry_schedule_ms),
+            ..WebhooksSection::default()
         },
         chains: std::iter::once(chain).chain(p.more_chains.iter().cloned()).collect(),
         solana: None,
@@ -444,6 +455,7 @@ impl Devnet {
             usdt: multichain::BASE.usdt,
             front_cap: Some(DEVNET_INVENTORY.into()),
             more_chains: vec![],
+            webhook_retry_schedule_ms: None,
         };
         for ((desc, chain), deployed) in multichain::CHAINS.iter().zip(&chains).zip(&deployed).skip(1) {
             let source = source_chain(desc, &chain.rpc_url, deployed, &multichain::BASE, &params);

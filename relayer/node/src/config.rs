@@ -23,6 +23,13 @@
 //! max_delay_secs = 300
 //! max_attempts = 14
 //!
+//! [webhooks]                     # optional: delivery of the events of /v1/webhooks endpoints
+//! retry_schedule_ms = [5000, 300000, 1800000]   # default: 5 s … 10 h, about 3 days in all
+//! timeout_ms = 10000
+//! max_in_flight = 4              # per endpoint
+//! allow_loopback_http = false    # true: http://127.0.0.1 endpoints (local development)
+//! retention_days = 30
+//!
 //! [executor]                     # optional: every EVM-shaped chain's sender
 //! max_in_flight = 32
 //! bump_after_secs = 30
@@ -79,6 +86,7 @@ use relayer_core::{
     NodeSettings,
     engine::{EngineSettings, RetryPolicy},
     telemetry::LogFormat,
+    webhooks::worker::WebhookSettings,
 };
 use relayer_evm::{
     ChainSpec,
@@ -134,6 +142,9 @@ pub struct ConfigFile {
     /// EVM executor tuning (all EVM chains).
     #[serde(default)]
     pub executor: ExecutorSection,
+    /// Webhook delivery.
+    #[serde(default)]
+    pub webhooks: WebhooksSection,
     /// EVM chains.
     pub chains: Vec<ChainConfig>,
     /// A Solana cluster (see `relayer_svm::config`).
@@ -159,6 +170,78 @@ pub struct AuthSection {
     /// (CORS, without the `Authorization` header); none by default.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub browser_origins: Vec<String>,
+}
+
+/// `[webhooks]`: how events are delivered to the endpoints registered through the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksSection {
+    /// Delay before each retry, in milliseconds; after the last, the event is marked failed. Default:
+    /// 5 s, 5 min, 30 min, 2 h, 5 h, then 10 h six times (2.8 days).
+    #[serde(default = "default_webhook_schedule")]
+    pub retry_schedule_ms: Vec<u64>,
+    /// Time limit of one attempt.
+    #[serde(default = "default_webhook_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Attempts in flight at once per endpoint.
+    #[serde(default = "default_webhook_in_flight")]
+    pub max_in_flight: u64,
+    /// Accept `http://` endpoint URLs on loopback (local development only; https otherwise).
+    #[serde(default)]
+    pub allow_loopback_http: bool,
+    /// How long finished deliveries stay listed.
+    #[serde(default = "default_webhook_retention_days")]
+    pub retention_days: u64,
+}
+
+impl Default for WebhooksSection {
+    fn default() -> Self {
+        Self {
+            retry_schedule_ms: default_webhook_schedule(),
+            timeout_ms: default_webhook_timeout_ms(),
+            max_in_flight: default_webhook_in_flight(),
+            allow_loopback_http: false,
+            retention_days: default_webhook_retention_days(),
+        }
+    }
+}
+
+fn default_webhook_schedule() -> Vec<u64> {
+    let settings = WebhookSettings::default();
+    settings.retry_schedule.iter().map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).collect()
+}
+fn default_webhook_timeout_ms() -> u64 {
+    10_000
+}
+const fn default_webhook_in_flight() -> u64 {
+    4
+}
+const fn default_webhook_retention_days() -> u64 {
+    30
+}
+
+impl WebhooksSection {
+    fn validate(&self) -> Result<WebhookSettings, ConfigError> {
+        if let Some(i) = self.retry_schedule_ms.iter().position(|ms| *ms == 0 || *ms > 7 * 86_400_000) {
+            return Err(field(format!("webhooks.retry_schedule_ms[{i}]"), "must be from 1 ms to 7 days"));
+        }
+        if !(100..=120_000).contains(&self.timeout_ms) {
+            return Err(field("webhooks.timeout_ms", "must be from 100 to 120000"));
+        }
+        if !(1..=64).contains(&self.max_in_flight) {
+            return Err(field("webhooks.max_in_flight", "must be from 1 to 64"));
+        }
+        if !(1..=3650).contains(&self.retention_days) {
+            return Err(field("webhooks.retention_days", "must be from 1 to 3650"));
+        }
+        Ok(WebhookSettings {
+            retry_schedule: self.retry_schedule_ms.iter().map(|ms| Duration::from_millis(*ms)).collect(),
+            timeout: Duration::from_millis(self.timeout_ms),
+            max_in_flight: usize::try_from(self.max_in_flight).unwrap_or(4),
+            allow_loopback_http: self.allow_loopback_http,
+            retention: Duration::from_secs(self.retention_days * 86_400),
+        })
+    }
 }
 
 /// `[signer]`.
@@ -343,6 +426,7 @@ impl Config {
                     session_lifetime: Duration::from_secs(file.session_lifetime_secs),
                     retry,
                 },
+                webhooks: file.webhooks.validate()?,
             },
             signer,
             chains,
@@ -633,6 +717,7 @@ mod round_trip {
             signer: SignerSection { private_key: "env:K".into() },
             retry: RetrySection::default(),
             executor: ExecutorSection::default(),
+            webhooks: WebhooksSection::default(),
             chains: vec![chain],
             solana: None,
         };

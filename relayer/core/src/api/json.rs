@@ -26,8 +26,16 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
         if mime != "application/json" {
             return Err(ApiError::body("invalid_content_type", "Content-Type must be application/json"));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|_| {
-            ApiError::body("body_too_large", format!("request body must be at most {MAX_BODY_BYTES} bytes"))
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::body(
+                    "body_too_large",
+                    format!("request body must be at most {MAX_BODY_BYTES} bytes"),
+                )
+            } else {
+                // Cut off, or slower than the body timeout allows.
+                ApiError::body("body_unreadable", "the request body did not arrive completely in time")
+            }
         })?;
         match parse_strict(&bytes) {
             Ok(Value::Object(map)) => Ok(Self(map)),

@@ -1,13 +1,18 @@
 //! The HTTP API (axum), wire-compatible with the deposit-session API in `shared/spec/`:
 //! `POST /v1/sessions`, `GET /v1/sessions/{id}`, `POST /v1/sessions/{id}/paymentMethods`,
-//! `PUT /v1/sessions/{id}/check`, plus `/healthz` and `/metrics`. Every response carries an
+//! `PUT /v1/sessions/{id}/check`, the webhook endpoints (`/v1/webhooks…`, see [`webhooks`]), plus
+//! `/openapi.json`, `/healthz`, `/readyz` and `/metrics`. Every response carries an
 //! `x-request-id`; every error uses the spec's envelope.
 
 pub mod auth;
 pub mod create;
 pub mod error;
+pub mod idempotency;
 pub mod json;
 pub mod openapi;
+pub mod serve;
+pub mod token_options;
+pub mod webhooks;
 pub mod wire;
 
 use std::sync::Arc;
@@ -47,6 +52,8 @@ pub struct AppState {
     pub metrics_token: Option<[u8; 32]>,
     /// Browser origins allowed to call the client-secret routes (CORS); none: no CORS at all.
     pub browser_origins: Arc<Vec<axum::http::HeaderValue>>,
+    /// Webhook deliveries.
+    pub webhooks: Arc<crate::webhooks::worker::Webhooks>,
     /// The destination tokens this deployment offers (the chains are fixed for the process's life, so
     /// this is listed once, not per request).
     pub offered: Arc<Vec<relayer_types::TokenRef>>,
@@ -65,7 +72,8 @@ pub fn router(state: AppState) -> Router {
     let mut client_routes = Router::new()
         .route("/v1/sessions/{id}", with_preflight(get(get_session)))
         .route("/v1/sessions/{id}/paymentMethods", with_preflight(post(set_payment_method)))
-        .route("/v1/sessions/{id}/check", with_preflight(put(check_session)));
+        .route("/v1/sessions/{id}/check", with_preflight(put(check_session)))
+        .route("/v1/sessions/{id}/tokenOptions", with_preflight(get(token_options::token_options)));
     if cors {
         use axum::http::Method;
         let cors = tower_http::cors::CorsLayer::new()
@@ -78,6 +86,11 @@ pub fn router(state: AppState) -> Router {
     }
     Router::new()
         .route("/v1/sessions", post(create_session))
+        .route("/v1/webhooks", post(webhooks::create_webhook).get(webhooks::list_webhooks))
+        .route("/v1/webhooks/{id}", axum::routing::delete(webhooks::delete_webhook))
+        .route("/v1/webhooks/{id}/test", post(webhooks::test_webhook))
+        .route("/v1/webhooks/{id}/events", get(webhooks::list_events))
+        .route("/v1/webhooks/{id}/events/{event_id}/redeliver", post(webhooks::redeliver))
         .merge(client_routes)
         .route("/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))
@@ -86,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(serve::BODY_TIMEOUT))
         .layer(middleware::from_fn_with_state(state.clone(), request_id))
         .with_state(state)
 }
@@ -253,6 +267,7 @@ fn client_route(
 
 #[utoipa::path(
     post, path = "/v1/sessions", request_body = openapi::CreateSessionRequest, security(("BearerAuth" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 hours; another body with the same key is refused")),
     responses(
         (status = 201, description = "Created", body = wire::SessionResponse),
         (status = 400, description = "Invalid, or cannot be done (`validation_error`, `invalid_request_error`)", body = error::ErrorResponse),
@@ -266,9 +281,39 @@ async fn create_session(
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
     require_api_key(&headers, &state.api_keys)?;
+    let Some(keyed) = idempotency::key(&headers, "POST /v1/sessions", &body)? else {
+        let new = create::parse(&body, &state.offered)?;
+        let session = state.engine.create_session(new).await.map_err(engine_error)?;
+        return Ok((StatusCode::CREATED, Json(wire::SessionResponse::of(&session, true))).into_response());
+    };
+    // A retry of a request that created a session gets the same answer, before anything else is looked
+    // at (the deployment's tokens may have changed since).
+    let valid_since = relayer_types::unix_now().saturating_sub(idempotency::KEY_LIFETIME_SECS);
+    if let Some(record) = state.engine.store().idempotency(&keyed.scoped).map_err(ApiError::internal)?
+        && record.created_at >= valid_since
+    {
+        return idempotency::replay(&record, &keyed, false);
+    }
     let new = create::parse(&body, &state.offered)?;
-    let session = state.engine.create_session(new).await.map_err(engine_error)?;
-    Ok((StatusCode::CREATED, Json(wire::SessionResponse::of(&session, true))).into_response())
+    let respond = |s: &Session| {
+        let body = serde_json::to_string(&wire::SessionResponse::of(s, true)).unwrap_or_default();
+        (StatusCode::CREATED.as_u16(), body)
+    };
+    let created = state
+        .engine
+        .create_session_idempotent(
+            new,
+            keyed.scoped.clone(),
+            keyed.request_sha256.clone(),
+            valid_since,
+            respond,
+        )
+        .map_err(engine_error)?;
+    match created {
+        Ok(record) => idempotency::replay(&record, &keyed, true),
+        // Another request with this key won the race: its answer is this one's.
+        Err(existing) => idempotency::replay(&existing, &keyed, false),
+    }
 }
 
 #[utoipa::path(
@@ -276,6 +321,7 @@ async fn create_session(
     params(("id" = String, Path, description = "Session id"), ("clientSecret" = Option<String>, Query, description = "The session's client secret")),
     responses(
         (status = 200, description = "The session (full with an API key)", body = wire::SessionResponse),
+        (status = 400, description = "A query parameter given twice", body = error::ErrorResponse),
         (status = 401, description = "Invalid credentials", body = error::ErrorResponse),
         (status = 404, description = "No such session", body = error::ErrorResponse),
         (status = 500, description = "Internal error (details only in the logs)", body = error::ErrorResponse),
@@ -423,8 +469,10 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         .into_response();
     }
     let (engine, http) = (Arc::clone(&state.engine), Arc::clone(&state.http));
-    let body = tokio::task::spawn_blocking(move || crate::metrics::render(&engine, &http))
-        .await
-        .unwrap_or_else(|e| format!("# metrics failed: {e}\n"));
+    let webhooks = Arc::clone(&state.webhooks);
+    let body =
+        tokio::task::spawn_blocking(move || crate::metrics::render(&engine, &http, Some(&webhooks.metrics)))
+            .await
+            .unwrap_or_else(|e| format!("# metrics failed: {e}\n"));
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

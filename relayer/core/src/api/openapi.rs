@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::{
     Modify, OpenApi, ToSchema,
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
@@ -12,17 +13,32 @@ use utoipa::{
 
 use super::{
     error::{ErrorObject, ErrorResponse, ErrorType},
+    webhooks::{
+        AttemptView, EventList, EventResponse, EventView, WebhookDeleted, WebhookList, WebhookResponse,
+        WebhookView,
+    },
     wire::{
-        Delivery, DeliveryAttempt, DepositSource, DestinationView, Evm, FiatType, PaymentMethodEvm,
-        PaymentMethodFiat, PaymentMethodSolana, PaymentMethodTron, PaymentMethodView, SessionDestinationEvm,
-        SessionDestinationSolana, SessionDisplay, SessionObject, SessionPublicInfo, SessionResponse,
-        SessionView, SolanaPayment, SolanaType, TronType,
+        Delivery, DeliveryAttempt, DepositRecord, DepositSource, DestinationView, Evm, FiatType,
+        MovementRecord, PaymentMethodEvm, PaymentMethodFiat, PaymentMethodSolana, PaymentMethodTron,
+        PaymentMethodView, SessionDestinationEvm, SessionDestinationSolana, SessionDisplay, SessionObject,
+        SessionPublicInfo, SessionResponse, SessionView, SolanaPayment, SolanaType, TronType,
     },
 };
 
 /// `POST /v1/sessions` (spec: `CreateSessionRequest`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({
+    "destination": {
+        "type": "evm",
+        "address": "0x1111111111111111111111111111111111111111",
+        "chainId": 8453,
+        "tokenAddress": "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+        "amountUnits": "10.00"
+    },
+    "display": { "title": "Deposit to Acme", "verb": "Deposit" },
+    "metadata": { "orderId": "1234" }
+}))]
 pub struct CreateSessionRequest {
     /// Where funds go.
     pub destination: DestinationInput,
@@ -81,6 +97,7 @@ pub enum PaymentOptionInput {
 /// `POST /v1/sessions/{id}/paymentMethods`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({ "paymentMethod": { "type": "evm" } }))]
 pub struct SetPaymentMethodRequest {
     /// Required without an API key.
     pub client_secret: Option<String>,
@@ -111,11 +128,36 @@ pub struct PaymentMethodInput {
 /// `PUT /v1/sessions/{id}/check`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({}))]
 pub struct CheckRequest {
     /// Required without an API key.
     pub client_secret: Option<String>,
     /// A 0x-prefixed 32-byte transaction hash, or a base58 Solana signature, to look at right away.
     pub tx_hash: Option<String>,
+}
+
+/// `POST /v1/webhooks`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "url": "https://example.com/webhooks/deposits", "events": ["*"], "description": "orders" }))]
+pub struct CreateWebhookRequest {
+    /// `https://` (or `http://` on loopback where the deployment allows it), at most 2048 characters,
+    /// no credentials, no fragment.
+    pub url: String,
+    /// Event types to receive (`*`: all; default `["*"]`): `session.payment_method_set`,
+    /// `session.processing`, `session.succeeded`, `session.bounced`, `session.expired`, `session.updated`.
+    pub events: Option<Vec<String>>,
+    /// Up to 500 characters.
+    pub description: Option<String>,
+}
+
+/// `POST /v1/webhooks/{id}/test`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({ "eventType": "session.succeeded" }))]
+pub struct TestWebhookRequest {
+    /// The event type to send (with `isTestEvent: true`).
+    pub event_type: String,
 }
 
 struct BearerAuth;
@@ -134,13 +176,20 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Deposit relayer API", description = "Wire-compatible with the deposit-session API in shared/spec/."),
-    paths(super::create_session, super::get_session, super::set_payment_method, super::check_session),
+    paths(
+        super::create_session, super::get_session, super::set_payment_method, super::check_session,
+        super::token_options::token_options,
+        super::webhooks::create_webhook, super::webhooks::list_webhooks, super::webhooks::delete_webhook,
+        super::webhooks::test_webhook, super::webhooks::list_events, super::webhooks::redeliver
+    ),
     components(schemas(
         SessionResponse, SessionView, SessionObject, SessionPublicInfo, Evm, SessionDestinationEvm,
         DestinationView, SessionDestinationSolana, SolanaPayment, Delivery, SessionDisplay, PaymentMethodView, PaymentMethodEvm, PaymentMethodTron, PaymentMethodSolana,
-        PaymentMethodFiat, TronType, SolanaType, FiatType, DepositSource, DeliveryAttempt, ErrorResponse, ErrorObject,
+        PaymentMethodFiat, TronType, SolanaType, FiatType, DepositSource, DeliveryAttempt, DepositRecord, MovementRecord, ErrorResponse, ErrorObject,
         ErrorType, CreateSessionRequest, DestinationInput, DisplayInput, PaymentOptionInput,
-        SetPaymentMethodRequest, PaymentMethodInput, CheckRequest
+        SetPaymentMethodRequest, PaymentMethodInput, CheckRequest, CreateWebhookRequest, TestWebhookRequest,
+        WebhookResponse, WebhookView, WebhookList, WebhookDeleted, EventResponse, EventList, EventView,
+        AttemptView, super::token_options::TokenOptions, super::token_options::TokenOption
     )),
     modifiers(&BearerAuth)
 )]
@@ -149,7 +198,61 @@ pub struct ApiDoc;
 /// The document as JSON (generated once).
 pub fn document() -> &'static serde_json::Value {
     static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
-    DOC.get_or_init(|| serde_json::to_value(ApiDoc::openapi()).unwrap_or_default())
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        add_links(&mut doc);
+        doc
+    })
+}
+
+/// OpenAPI links from each creating operation to the operations on what it created (how a client, or a
+/// stateful fuzzer, follows `create → paymentMethods → check → retrieve` and a webhook's routes).
+fn add_links(doc: &mut serde_json::Value) {
+    let session =
+        |op: &str| json!({ "operationId": op, "parameters": { "id": "$response.body#/session/sessionId" } });
+    let webhook =
+        |op: &str| json!({ "operationId": op, "parameters": { "id": "$response.body#/webhook/id" } });
+    let links = [
+        (
+            "/v1/sessions",
+            "post",
+            "201",
+            json!({
+                "GetSession": session("get_session"),
+                "SetPaymentMethod": session("set_payment_method"),
+                "CheckSession": session("check_session"),
+                "TokenOptions": session("token_options"),
+            }),
+        ),
+        (
+            "/v1/webhooks",
+            "post",
+            "201",
+            json!({
+                "TestWebhook": webhook("test_webhook"),
+                "ListWebhookEvents": webhook("list_events"),
+                "DeleteWebhook": webhook("delete_webhook"),
+            }),
+        ),
+        (
+            "/v1/webhooks/{id}/test",
+            "post",
+            "200",
+            json!({
+                "RedeliverEvent": {
+                    "operationId": "redeliver",
+                    "parameters": { "id": "$request.path.id", "eventId": "$response.body#/event/id" },
+                },
+            }),
+        ),
+    ];
+    for (path, method, status, link) in links {
+        if let Some(response) =
+            doc.pointer_mut(&format!("/paths/{}/{method}/responses/{status}", path.replace('/', "~1")))
+        {
+            response["links"] = link;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -194,8 +297,25 @@ mod tests {
             "/v1/sessions/{id}",
             "/v1/sessions/{id}/paymentMethods",
             "/v1/sessions/{id}/check",
+            "/v1/webhooks",
+            "/v1/webhooks/{id}",
+            "/v1/webhooks/{id}/test",
+            "/v1/webhooks/{id}/events",
+            "/v1/webhooks/{id}/events/{eventId}/redeliver",
         ] {
             assert!(doc["paths"][path].is_object(), "{path} missing");
+        }
+        let links = &doc["paths"]["/v1/sessions"]["post"]["responses"]["201"]["links"];
+        assert_eq!(links["GetSession"]["operationId"], "get_session");
+        let ops: Vec<&str> = doc["paths"]
+            .as_object()
+            .into_iter()
+            .flat_map(|p| p.values())
+            .flat_map(|m| m.as_object().into_iter().flat_map(|m| m.values()))
+            .filter_map(|op| op["operationId"].as_str())
+            .collect();
+        for link in ["get_session", "set_payment_method", "check_session", "test_webhook", "redeliver"] {
+            assert!(ops.contains(&link), "a link names {link}, which must be an operation: {ops:?}");
         }
     }
 }

@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 
 use relayer_types::{
-    Family, FiatMethod, PaymentMethod, Session, SessionStatus, Source, WorkRecord, WorkState, format_units,
+    Family, FiatMethod, Outcome, PaymentMethod, Session, SessionStatus, Source, WorkRecord, WorkState,
+    format_units,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -96,6 +97,12 @@ pub struct SessionObject {
     pub client_secret: String,
     /// This relayer's delivery work (not in the spec; API key only).
     pub delivery_attempts: Vec<DeliveryAttempt>,
+    /// Every confirmed transfer into the session's receivers, on any chain: the payment, and any late,
+    /// extra, wrong-token or after-expiry deposit (not in the spec; API key only).
+    pub deposits: Vec<DepositRecord>,
+    /// What left the receivers, and what the relayer fronted: deliveries, refunds, bounces, bridgings
+    /// (not in the spec; API key only). With `deposits`, it says what became of every deposit.
+    pub movements: Vec<MovementRecord>,
     /// Unix seconds.
     pub created_at: u64,
     /// Unix seconds.
@@ -334,6 +341,117 @@ pub struct DepositSource {
     pub tx_hash: String,
 }
 
+/// A confirmed transfer into one of the session's receivers.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DepositRecord {
+    /// Chain id.
+    pub chain_id: u64,
+    /// Chain name.
+    pub chain_name: String,
+    /// The transfer's transaction.
+    pub tx_hash: String,
+    /// Its block.
+    pub block_number: u64,
+    /// Sender.
+    pub from: String,
+    /// Token received.
+    pub token_address: String,
+    /// Its symbol.
+    pub token_symbol: String,
+    /// Amount received, in token units.
+    pub amount_units: String,
+}
+
+/// Funds that left a receiver (or that a relayer fronted), as the chain recorded it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MovementRecord {
+    /// `delivered`, `bounced` (the final call reverted; refunded), `refunded`, `bridged` (sent on
+    /// towards the destination chain), `fronted` (a relayer delivered ahead of a bridge) or `repaid` (a
+    /// relayer was repaid from bridged funds).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Chain id.
+    pub chain_id: u64,
+    /// The transaction.
+    pub tx_hash: String,
+    /// Its block.
+    pub block_number: u64,
+    /// Token moved.
+    pub token_address: String,
+    /// Amount taken from the receiver (or fronted, or repaid), in token units.
+    pub amount_units: String,
+    /// Of it, what reached the destination (settlements).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered_units: Option<String>,
+    /// Of it, what reached the refund address (settlements).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refunded_units: Option<String>,
+}
+
+/// The decimals of `token` on `chain_id` as the session knows them (from a deposit of it, else the
+/// destination token's).
+fn decimals_of(s: &Session, chain_id: u64, token: &relayer_types::ChainAddress) -> u8 {
+    s.deposits
+        .iter()
+        .find(|d| d.event.chain_id == chain_id && d.token.address == *token)
+        .map_or(s.destination.token.decimals, |d| d.token.decimals)
+}
+
+fn deposits(s: &Session) -> Vec<DepositRecord> {
+    s.deposits
+        .iter()
+        .map(|d| DepositRecord {
+            chain_id: d.event.chain_id,
+            chain_name: d.token.chain_name.clone(),
+            tx_hash: d.event.tx_hash.to_string(),
+            block_number: d.event.block_number,
+            from: d.from.to_string(),
+            token_address: d.token.address.to_string(),
+            token_symbol: d.token.symbol.clone(),
+            amount_units: format_units(d.amount, d.token.decimals),
+        })
+        .collect()
+}
+
+fn movements(s: &Session) -> Vec<MovementRecord> {
+    let record = |kind: &str, event: &relayer_types::EventId, token: &relayer_types::ChainAddress, amount| {
+        let decimals = decimals_of(s, event.chain_id, token);
+        MovementRecord {
+            kind: kind.into(),
+            chain_id: event.chain_id,
+            tx_hash: event.tx_hash.to_string(),
+            block_number: event.block_number,
+            token_address: token.to_string(),
+            amount_units: format_units(amount, decimals),
+            delivered_units: None,
+            refunded_units: None,
+        }
+    };
+    let settled = s.settlements.iter().map(|x| {
+        let kind = match x.outcome {
+            Outcome::Delivered => "delivered",
+            Outcome::Bounced => "bounced",
+            Outcome::Refunded => "refunded",
+        };
+        let decimals = decimals_of(s, x.event.chain_id, &x.token);
+        MovementRecord {
+            delivered_units: Some(format_units(x.delivered, decimals)),
+            refunded_units: Some(format_units(x.refunded, decimals)),
+            ..record(kind, &x.event, &x.token, x.amount)
+        }
+    });
+    let bridged = s.bridges.iter().map(|b| record("bridged", &b.event, &b.token, b.amount));
+    let fronted = s.frontings.iter().map(|f| {
+        let kind = if f.still_owed.is_some() { "repaid" } else { "fronted" };
+        record(kind, &f.event, &s.destination.token.address, f.amount)
+    });
+    let mut all: Vec<MovementRecord> = settled.chain(bridged).chain(fronted).collect();
+    all.sort_by_key(|m| (m.chain_id, m.block_number));
+    all
+}
+
 /// One piece of delivery work (API key only).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -479,6 +597,8 @@ impl SessionView {
                 metadata: s.metadata.clone(),
                 client_secret: s.client_secret.to_string(),
                 delivery_attempts: s.work.iter().map(DeliveryAttempt::from).collect(),
+                deposits: deposits(s),
+                movements: movements(s),
                 created_at: s.created_at,
                 expires_at: s.expires_at,
             })

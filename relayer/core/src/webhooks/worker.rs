@@ -1,0 +1,589 @@
+//! Delivery: a dispatcher moves each outbox event into one delivery record per subscribed endpoint (in
+//! the same commit that removes it from the outbox), and one task per endpoint sends them, at most
+//! [`WebhookSettings::max_in_flight`] at a time, each with a timeout. A slow or dead endpoint therefore
+//! only ever holds its own task and its own permits: other endpoints and the relayer's own work go on.
+//!
+//! At least once: a delivery is marked delivered only after a 2xx, and only after that mark is durable is
+//! it forgotten; a crash in between sends it again after the restart, with the same event id and body.
+//! Failures are retried on [`WebhookSettings::retry_schedule`] (with ±10% jitter) and then marked
+//! failed; `410 Gone` disables the endpoint.
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicI64, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use relayer_store::{AttemptRecord, DeliveryState, EventDelivery, Store, StoreError, WebhookEndpoint};
+use tokio::{sync::mpsc, task::JoinSet};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::unix_now_ms as now_ms;
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Delay before each retry: after the first failed attempt the first delay, and so on; once they are
+    /// used up the event is marked failed.
+    pub retry_schedule: Vec<Duration>,
+    /// Time limit of one attempt (connect, send, answer).
+    pub timeout: Duration,
+    /// Attempts in flight at once, per endpoint.
+    pub max_in_flight: usize,
+    /// Whether `http://` URLs on loopback are accepted (local development).
+    pub allow_loopback_http: bool,
+    /// How long finished deliveries stay listed.
+    pub retention: Duration,
+}
+
+impl Default for WebhookSettings {
+    /// Standard Webhooks' example schedule, stretched to about three days: immediately, then 5 s, 5 min,
+    /// 30 min, 2 h, 5 h, then every 10 h (2.8 days in all).
+    fn default() -> Self {
+        let (s, m, h) = (1, 60, 3600);
+        let schedule = [5 * s, 5 * m, 30 * m, 2 * h, 5 * h, 10 * h, 10 * h, 10 * h, 10 * h, 10 * h, 10 * h];
+        Self {
+            retry_schedule: schedule.into_iter().map(Duration::from_secs).collect(),
+            timeout: Duration::from_secs(10),
+            max_in_flight: 4,
+            allow_loopback_http: false,
+            retention: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// Latency buckets of the delivery histogram, in milliseconds.
+pub const LATENCY_BUCKETS_MS: [u64; 12] =
+    [50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000, 3_600_000];
+
+/// Delivery figures for `/metrics`.
+#[derive(Debug, Default)]
+pub struct WebhookMetrics {
+    /// Deliveries waiting or in flight.
+    pub pending: AtomicI64,
+    /// Deliveries that got a 2xx.
+    pub delivered: AtomicU64,
+    /// Deliveries given up on (retries used up, endpoint disabled).
+    pub failed: AtomicU64,
+    /// Attempts by outcome: 2xx, 4xx, 5xx, other status, no answer.
+    pub attempts: [AtomicU64; 5],
+    /// Latency from the event's creation to its 2xx: counts per bucket of [`LATENCY_BUCKETS_MS`] (not
+    /// cumulative; the last slot is above every bucket).
+    pub latency: [AtomicU64; LATENCY_BUCKETS_MS.len() + 1],
+    /// Sum of those latencies, milliseconds.
+    pub latency_sum_ms: AtomicU64,
+}
+
+/// Names of [`WebhookMetrics::attempts`]' slots.
+pub const ATTEMPT_RESULTS: [&str; 5] = ["2xx", "4xx", "5xx", "other", "no_answer"];
+
+impl WebhookMetrics {
+    fn record_attempt(&self, status: Option<u16>) {
+        let slot = match status {
+            Some(200..=299) => 0,
+            Some(400..=499) => 1,
+            Some(500..=599) => 2,
+            Some(_) => 3,
+            None => 4,
+        };
+        self.attempts[slot].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn record_latency(&self, ms: u64) {
+        let slot = LATENCY_BUCKETS_MS.iter().position(|b| ms <= *b).unwrap_or(LATENCY_BUCKETS_MS.len());
+        self.latency[slot].fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_ms.fetch_add(ms, Ordering::Relaxed);
+    }
+}
+
+/// Why a webhook request could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// No endpoint (or no event of it) with that id.
+    #[error("not found")]
+    NotFound,
+    /// The endpoint was disabled (it answered 410 Gone).
+    #[error("the endpoint is disabled: {0}")]
+    Disabled(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The running webhook deliveries.
+pub struct Webhooks {
+    store: Arc<dyn Store>,
+    settings: WebhookSettings,
+    client: reqwest::Client,
+    /// One sender per active endpoint's task.
+    workers: Mutex<HashMap<String, mpsc::UnboundedSender<EventDelivery>>>,
+    /// Woken when a commit wrote outbox events.
+    outbox: Arc<tokio::sync::Notify>,
+    /// Figures for `/metrics`.
+    pub metrics: WebhookMetrics,
+    cancel: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl std::fmt::Debug for Webhooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhooks").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+impl Webhooks {
+    /// Deliveries over `store`, woken by `outbox`, their tasks owned by `tasks` and stopped by `cancel`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        settings: WebhookSettings,
+        outbox: Arc<tokio::sync::Notify>,
+        cancel: CancellationToken,
+        tasks: TaskTracker,
+    ) -> eyre::Result<Arc<Self>> {
+        let client = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout)
+            // A redirect is not a 2xx: it is retried and shows in the attempts, never followed blindly.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("deposit-relayer-webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Arc::new(Self {
+            store,
+            settings,
+            client,
+            workers: Mutex::default(),
+            outbox,
+            metrics: WebhookMetrics::default(),
+            cancel,
+            tasks,
+        }))
+    }
+
+    /// The settings.
+    pub const fn settings(&self) -> &WebhookSettings {
+        &self.settings
+    }
+
+    /// Starts a task per active endpoint with its pending deliveries, and the dispatcher.
+    pub fn start(self: &Arc<Self>) -> Result<(), StoreError> {
+        let mut pending: HashMap<String, Vec<EventDelivery>> = HashMap::new();
+        for delivery in self.store.pending_deliveries()? {
+            pending.entry(delivery.endpoint_id.clone()).or_default().push(delivery);
+        }
+        for endpoint in self.store.webhooks()? {
+            if endpoint.disabled.is_some() {
+                // Fanned out while the endpoint was being disabled: they will never be sent.
+                for mut delivery in pending.remove(&endpoint.id).unwrap_or_default() {
+                    delivery.state = DeliveryState::Failed { at_ms: now_ms() };
+                    self.store.put_delivery(&delivery)?;
+                }
+                continue;
+            }
+            let queued = pending.remove(&endpoint.id).unwrap_or_default();
+            self.spawn_worker(endpoint, queued);
+        }
+        let this = Arc::clone(self);
+        self.tasks.spawn(async move { this.dispatch().await });
+        let this = Arc::clone(self);
+        self.tasks.spawn(async move { this.prune().await });
+        Ok(())
+    }
+
+    fn spawn_worker(self: &Arc<Self>, endpoint: WebhookEndpoint, queued: Vec<EventDelivery>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.metrics.pending.fetch_add(i64::try_from(queued.len()).unwrap_or(i64::MAX), Ordering::Relaxed);
+        for delivery in queued {
+            let _ = tx.send(delivery);
+        }
+        lock(&self.workers).insert(endpoint.id.clone(), tx);
+        let this = Arc::clone(self);
+        let cancel = self.cancel.child_token();
+        self.tasks.spawn(async move { this.run_endpoint(endpoint, rx, cancel).await });
+    }
+
+    /// A new endpoint: its task starts (it has nothing to deliver yet).
+    pub fn endpoint_added(self: &Arc<Self>, endpoint: WebhookEndpoint) {
+        self.spawn_worker(endpoint, vec![]);
+    }
+
+    /// Deletes an endpoint and its deliveries; its task stops (an attempt in flight is abandoned).
+    pub fn delete_endpoint(&self, id: &str) -> Result<bool, StoreError> {
+        let existed = self.store.delete_webhook(id)?;
+        lock(&self.workers).remove(id);
+        Ok(existed)
+    }
+
+    /// Queues `delivery` on its endpoint's task; false if the endpoint has none (deleted or disabled).
+    fn enqueue(&self, delivery: EventDelivery) -> bool {
+        let workers = lock(&self.workers);
+        let Some(tx) = workers.get(&delivery.endpoint_id) else { return false };
+        self.metrics.pending.fetch_add(1, Ordering::Relaxed);
+        if tx.send(delivery).is_err() {
+            self.metrics.pending.fetch_sub(1, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Sends a test event (`isTestEvent: true`) of `event_type` carrying `session` to endpoint `id`.
+    pub fn send_test(
+        &self,
+        id: &str,
+        event_type: &str,
+        session: serde_json::Value,
+    ) -> Result<EventDelivery, WebhookError> {
+        let endpoint = self.endpoint(id)?;
+        let event_id = super::event_id();
+        let now = now_ms();
+        let delivery = EventDelivery {
+            endpoint_id: endpoint.id,
+            body: super::body(&event_id, event_type, now / 1000, session, true),
+            event_id,
+            event_type: event_type.into(),
+            created_ms: now,
+            state: DeliveryState::Pending { next_attempt_ms: now },
+            attempts: vec![],
+        };
+        if !self.store.put_delivery(&delivery)? {
+            return Err(WebhookError::NotFound);
+        }
+        self.enqueue(delivery.clone());
+        Ok(delivery)
+    }
+
+    /// Sends event `event_id` to endpoint `id` again, whatever became of it before (same id and body).
+    pub fn redeliver(&self, id: &str, event_id: &str) -> Result<EventDelivery, WebhookError> {
+        self.endpoint(id)?;
+        let mut delivery = self
+            .store
+            .deliveries(id, usize::MAX)?
+            .into_iter()
+            .find(|d| d.event_id == event_id)
+            .ok_or(WebhookError::NotFound)?;
+        delivery.state = DeliveryState::Pending { next_attempt_ms: now_ms() };
+        if !self.store.put_delivery(&delivery)? {
+            return Err(WebhookError::NotFound);
+        }
+        self.enqueue(delivery.clone());
+        Ok(delivery)
+    }
+
+    /// Endpoint `id`, if it exists and is active.
+    pub fn endpoint(&self, id: &str) -> Result<WebhookEndpoint, WebhookError> {
+        let endpoint =
+            self.store.webhooks()?.into_iter().find(|e| e.id == id).ok_or(WebhookError::NotFound)?;
+        match &endpoint.disabled {
+            Some(why) => Err(WebhookError::Disabled(why.clone())),
+            None => Ok(endpoint),
+        }
+    }
+
+    /// Moves outbox events into deliveries, whenever a commit wrote some (and every second, in case a
+    /// wake-up came before the task waited).
+    async fn dispatch(self: Arc<Self>) {
+        loop {
+            match self.fan_out() {
+                Ok(true) => continue, // a full batch: there may be more
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "webhook outbox dispatch failed; retrying"),
+            }
+            tokio::select! {
+                () = self.cancel.cancelled() => return,
+                () = self.outbox.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    /// One batch of outbox entries; true if the batch was full.
+    fn fan_out(&self) -> Result<bool, StoreError> {
+        const BATCH: usize = 100;
+        let entries = self.store.outbox(0, BATCH)?;
+        if entries.is_empty() {
+            return Ok(false);
+        }
+        let endpoints: Vec<WebhookEndpoint> =
+            self.store.webhooks()?.into_iter().filter(|e| e.disabled.is_none()).collect();
+        for entry in &entries {
+            let event = &entry.event;
+            let (Some(id), Some(body)) = (event.data["id"].as_str(), event.data["body"].as_str()) else {
+                tracing::error!(seq = entry.seq, "outbox entry without an event id or body; dropped");
+                self.store.fan_out(entry.seq, &[])?;
+                continue;
+            };
+            let deliveries: Vec<EventDelivery> = endpoints
+                .iter()
+                .filter(|e| e.wants(&event.kind))
+                .map(|e| EventDelivery {
+                    endpoint_id: e.id.clone(),
+                    event_id: id.into(),
+                    event_type: event.kind.clone(),
+                    created_ms: event.created_at,
+                    body: body.into(),
+                    state: DeliveryState::Pending { next_attempt_ms: now_ms() },
+                    attempts: vec![],
+                })
+                .collect();
+            self.store.fan_out(entry.seq, &deliveries)?;
+            for delivery in deliveries {
+                self.enqueue(delivery);
+            }
+        }
+        Ok(entries.len() == BATCH)
+    }
+
+    /// Forgets finished deliveries past the retention, hourly.
+    async fn prune(self: Arc<Self>) {
+        loop {
+            let before = now_ms()
+                .saturating_sub(u64::try_from(self.settings.retention.as_millis()).unwrap_or(u64::MAX));
+            match self.store.prune_deliveries(before) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deliveries = n, "old webhook deliveries pruned"),
+                Err(error) => tracing::warn!(%error, "pruning webhook deliveries failed"),
+            }
+            tokio::select! {
+                () = self.cancel.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            }
+        }
+    }
+
+    /// One endpoint's task: its queue by due time, at most `max_in_flight` attempts at once.
+    async fn run_endpoint(
+        self: Arc<Self>,
+        endpoint: WebhookEndpoint,
+        mut rx: mpsc::UnboundedReceiver<EventDelivery>,
+        cancel: CancellationToken,
+    ) {
+        let endpoint = Arc::new(endpoint);
+        let mut queue: BTreeMap<(u64, String), EventDelivery> = BTreeMap::new();
+        let mut due: HashMap<String, u64> = HashMap::new();
+        let mut in_flight: HashSet<String> = HashSet::new();
+        let mut attempts: JoinSet<(EventDelivery, Option<u16>)> = JoinSet::new();
+        let started = Instant::now();
+        loop {
+            let next = queue.keys().next().map(|(at, _)| *at);
+            let room = attempts.len() < self.settings.max_in_flight.max(1);
+            let wait = next
+                .map_or(Duration::from_secs(3600), |at| Duration::from_millis(at.saturating_sub(now_ms())));
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                received = rx.recv() => {
+                    let Some(delivery) = received else { break }; // deleted
+                    let at = match delivery.state {
+                        DeliveryState::Pending { next_attempt_ms } => next_attempt_ms,
+                        _ => now_ms(),
+                    };
+                    // A redelivery of an event already queued replaces it (one pending copy at a time).
+                    if let Some(old) = due.insert(delivery.event_id.clone(), at)
+                        && queue.remove(&(old, delivery.event_id.clone())).is_some()
+                    {
+                        self.metrics.pending.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    queue.insert((at, delivery.event_id.clone()), delivery);
+                }
+                Some(done) = attempts.join_next(), if !attempts.is_empty() => {
+                    let Ok((delivery, status)) = done else { continue };
+                    in_flight.remove(&delivery.event_id);
+                    if self.settle(&endpoint, delivery, status, &mut queue, &mut due).await.is_break() {
+                        break;
+                    }
+                }
+                () = tokio::time::sleep(wait), if room && next.is_some() => {
+                    let Some(((_, event_id), delivery)) = queue.pop_first() else { continue };
+                    due.remove(&event_id);
+                    if !in_flight.insert(event_id) {
+                        // The same event is on the wire right now: try again in a moment.
+                        let at = now_ms() + 1000;
+                        due.insert(delivery.event_id.clone(), at);
+                        queue.insert((at, delivery.event_id.clone()), delivery);
+                        continue;
+                    }
+                    let (this, endpoint) = (Arc::clone(&self), Arc::clone(&endpoint));
+                    attempts.spawn(async move { this.attempt(&endpoint, delivery).await });
+                }
+            }
+        }
+        let abandoned = queue.len() + attempts.len();
+        self.metrics.pending.fetch_sub(i64::try_from(abandoned).unwrap_or(0), Ordering::Relaxed);
+        tracing::debug!(endpoint = %endpoint.id, uptime_s = started.elapsed().as_secs(), "webhook endpoint task stopped");
+    }
+
+    /// One attempt: POST the body with fresh signatures; the delivery with the attempt added, and the
+    /// status if the endpoint answered.
+    async fn attempt(
+        &self,
+        endpoint: &WebhookEndpoint,
+        mut delivery: EventDelivery,
+    ) -> (EventDelivery, Option<u16>) {
+        let at_ms = now_ms();
+        let started = Instant::now();
+        let mut request = self
+            .client
+            .post(&endpoint.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(delivery.body.clone());
+        for (name, value) in super::sign(&endpoint.secret, &delivery.event_id, at_ms / 1000, &delivery.body) {
+            request = request.header(name, value);
+        }
+        let (status, error) = match request.send().await {
+            Ok(response) => (Some(response.status().as_u16()), None),
+            Err(e) => {
+                let what = if e.is_timeout() {
+                    "timed out"
+                } else if e.is_connect() {
+                    "could not connect"
+                } else {
+                    "request failed"
+                };
+                (None, Some(what.to_owned()))
+            }
+        };
+        self.metrics.record_attempt(status);
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        delivery.attempts.push(AttemptRecord { at_ms, status, error, duration_ms });
+        (delivery, status)
+    }
+
+    /// Records what an attempt did and what comes next. Break: the endpoint's task must stop.
+    async fn settle(
+        &self,
+        endpoint: &WebhookEndpoint,
+        mut delivery: EventDelivery,
+        status: Option<u16>,
+        queue: &mut BTreeMap<(u64, String), EventDelivery>,
+        due: &mut HashMap<String, u64>,
+    ) -> std::ops::ControlFlow<()> {
+        use std::ops::ControlFlow::{Break, Continue};
+        let now = now_ms();
+        let origin = super::url_origin(&endpoint.url);
+        let (endpoint_id, event_id) = (endpoint.id.as_str(), delivery.event_id.clone());
+        match status {
+            Some(200..=299) => {
+                delivery.state = DeliveryState::Delivered { at_ms: now };
+                self.metrics.delivered.fetch_add(1, Ordering::Relaxed);
+                self.metrics.record_latency(now.saturating_sub(delivery.created_ms));
+                tracing::debug!(endpoint = endpoint_id, %origin, event = %event_id, "webhook delivered");
+            }
+            Some(410) => {
+                tracing::warn!(endpoint = endpoint_id, %origin, "webhook endpoint answered 410 Gone; disabled");
+                let disabled = WebhookEndpoint {
+                    disabled: Some(format!("answered 410 Gone at unix ms {now}")),
+                    ..endpoint.clone()
+                };
+                let mut failed = vec![delivery];
+                failed.extend(std::mem::take(queue).into_values());
+                due.clear();
+                for mut d in failed {
+                    d.state = DeliveryState::Failed { at_ms: now };
+                    self.persist(&d).await;
+                    self.metrics.failed.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.pending.fetch_sub(1, Ordering::Relaxed);
+                }
+                self.persist_endpoint(&disabled).await;
+                lock(&self.workers).remove(endpoint_id);
+                return Break(());
+            }
+            _ => {
+                let tried = delivery.attempts.len();
+                match self.settings.retry_schedule.get(tried.saturating_sub(1)) {
+                    Some(delay) => {
+                        let at = now + jittered(*delay);
+                        delivery.state = DeliveryState::Pending { next_attempt_ms: at };
+                        tracing::info!(endpoint = endpoint_id, %origin, event = %event_id, ?status, attempt = tried, retry_in_ms = at - now, "webhook attempt failed; will retry");
+                        if !self.persist(&delivery).await {
+                            return Break(());
+                        }
+                        due.insert(event_id.clone(), at);
+                        queue.insert((at, event_id), delivery);
+                        return Continue(());
+                    }
+                    None => {
+                        delivery.state = DeliveryState::Failed { at_ms: now };
+                        self.metrics.failed.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(endpoint = endpoint_id, %origin, event = %event_id, attempts = tried, "webhook delivery failed for good");
+                    }
+                }
+            }
+        }
+        self.metrics.pending.fetch_sub(1, Ordering::Relaxed);
+        if self.persist(&delivery).await { Continue(()) } else { Break(()) }
+    }
+
+    /// Stores a delivery's new state, retrying while the store fails (a full disk must not lose the
+    /// record that an event still needs sending). False: its endpoint was deleted meanwhile.
+    async fn persist(&self, delivery: &EventDelivery) -> bool {
+        loop {
+            match self.store.put_delivery(delivery) {
+                Ok(stored) => return stored,
+                Err(error) => {
+                    tracing::warn!(%error, "recording a webhook delivery failed; retrying");
+                    tokio::select! {
+                        () = self.cancel.cancelled() => return false,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn persist_endpoint(&self, endpoint: &WebhookEndpoint) {
+        while let Err(error) = self.store.put_webhook(endpoint) {
+            tracing::warn!(%error, "recording a disabled webhook endpoint failed; retrying");
+            tokio::select! {
+                () = self.cancel.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}
+
+/// `delay` ±10%, so endpoints that failed together do not all retry in the same instant.
+fn jittered(delay: Duration) -> u64 {
+    let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+    let spread = ms / 10;
+    if spread == 0 {
+        return ms;
+    }
+    let offset = rand::random_range(0..=2 * spread);
+    ms - spread + offset
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_schedule_retries_for_about_three_days() {
+        let total: Duration = WebhookSettings::default().retry_schedule.iter().sum();
+        let days = total.as_secs_f64() / 86_400.0;
+        assert!((2.5..=3.0).contains(&days), "{days} days");
+    }
+
+    #[test]
+    fn jitter_stays_within_ten_percent() {
+        for _ in 0..1000 {
+            let ms = jittered(Duration::from_secs(10));
+            assert!((9_000..=11_000).contains(&ms), "{ms}");
+        }
+    }
+
+    #[test]
+    fn latency_lands_in_the_first_bucket_that_holds_it() {
+        let m = WebhookMetrics::default();
+        for ms in [10, 50, 51, 4_000_000] {
+            m.record_latency(ms);
+        }
+        let counts: Vec<u64> = m.latency.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        assert_eq!((counts[0], counts[1], counts[LATENCY_BUCKETS_MS.len()]), (2, 1, 1));
+        assert_eq!(m.latency_sum_ms.load(Ordering::Relaxed), 4_000_111);
+    }
+}
