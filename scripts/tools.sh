@@ -32,3 +32,23 @@ if [ "$(cat "$venv/.tools-stamp" 2>/dev/null)" != "$want_py" ]; then
     echo "$want_py" > "$venv/.tools-stamp"
   fi
 fi
+
+# Headless Chromium for the checkout page's browser tests, from Debian's packages. The build the tests
+# were written against is pinned; Debian's security archive keeps only its newest build, so when that
+# one is gone the current build is installed instead (and said so).
+chromium_pin="148.0.7778.167-1~deb12u1"
+if [ ! -x /usr/bin/chromium ]; then
+  exec 7>"$root/.tools-apt.lock"
+  flock 7
+  if [ ! -x /usr/bin/chromium ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    echo "installing chromium $chromium_pin (apt)..." >&2
+    $sudo apt-get update -qq >&2
+    if ! $sudo apt-get install -y -qq --no-install-recommends "chromium=$chromium_pin" fonts-dejavu-core >&2; then
+      echo "chromium $chromium_pin is no longer in Debian's archive; installing its current build" >&2
+      $sudo apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >&2
+    fi
+  fi
+fi

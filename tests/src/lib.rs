@@ -2,6 +2,7 @@
 //! and deployed exactly as the devnet deploys them, and the real relayer (in process, or as its own
 //! binary for crash tests) spoken to over real HTTP.
 
+pub mod browser;
 pub mod chaos;
 pub mod solana;
 

@@ -3,6 +3,7 @@
 //! [`relayer_chain::Chain`]; which families exist is the binary's business (`relayer-node`).
 
 pub mod api;
+pub mod checkout;
 pub mod engine;
 pub mod metrics;
 pub mod node;

@@ -30,6 +30,8 @@ pub struct NodeSettings {
     pub engine: EngineSettings,
     /// Webhook delivery settings.
     pub webhooks: WebhookSettings,
+    /// The hosted checkout page.
+    pub checkout: crate::checkout::CheckoutSettings,
 }
 
 /// A started relayer.
@@ -81,6 +83,7 @@ impl Node {
             browser_origins: Arc::new(settings.browser_origins),
             http: Arc::new(HttpCounters::default()),
             webhooks: Arc::clone(&webhooks),
+            checkout: Arc::new(settings.checkout),
         });
         let shutdown = cancel.clone();
         tasks.spawn(api::serve::serve(listener, app, shutdown));

@@ -235,6 +235,7 @@ pub fn config_file(p: &ConfigParams) -> ConfigFile {
                 .unwrap_or_else(|| WebhooksSection::default().retry_schedule_ms),
             ..WebhooksSection::default()
         },
+        checkout: Default::default(),
         chains: std::iter::once(chain).chain(p.more_chains.iter().cloned()).collect(),
         solana: None,
     }
@@ -581,6 +582,9 @@ Try it (bash):
     -d '{{"destination":{{"type":"evm","address":"0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045","chainId":8453,"tokenAddress":"0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913","amountUnits":"10.00"}},"display":{{"title":"Deposit to Acme","verb":"Deposit"}}}}'
   # from the answer:
   export ID=<session.sessionId> SECRET=<session.clientSecret>
+  # the payer's checkout page (open it in a browser; it shows the receiver, a QR code and live status):
+  echo "$API/checkout/$ID?cs=$SECRET"
+  # or choose the payment method by hand:
   curl -s -X POST $API/v1/sessions/$ID/paymentMethods -H 'Content-Type: application/json' \
     -d '{{"clientSecret":"'$SECRET'","paymentMethod":{{"type":"evm"}}}}'
   # pay session.paymentMethod.receiverAddress from the funded test wallet, on any chain:

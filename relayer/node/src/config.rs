@@ -30,6 +30,9 @@
 //! allow_loopback_http = false    # true: http://127.0.0.1 endpoints (local development)
 //! retention_days = 30
 //!
+//! [checkout]                     # optional: the hosted checkout page
+//! frame_ancestors = ["https://shop.example"]   # who may frame it (CSP); none by default
+//!
 //! [executor]                     # optional: every EVM-shaped chain's sender
 //! max_in_flight = 32
 //! bump_after_secs = 30
@@ -145,6 +148,9 @@ pub struct ConfigFile {
     /// Webhook delivery.
     #[serde(default)]
     pub webhooks: WebhooksSection,
+    /// The hosted checkout page.
+    #[serde(default)]
+    pub checkout: CheckoutSection,
     /// EVM chains.
     pub chains: Vec<ChainConfig>,
     /// A Solana cluster (see `relayer_svm::config`).
@@ -241,6 +247,35 @@ impl WebhooksSection {
             allow_loopback_http: self.allow_loopback_http,
             retention: Duration::from_secs(self.retention_days * 86_400),
         })
+    }
+}
+
+/// `[checkout]`: the hosted checkout page (`/checkout/{sessionId}?cs=...`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutSection {
+    /// Origins (`https://shop.example`) whose pages may embed the checkout in a frame (CSP
+    /// `frame-ancestors`); none by default: it cannot be framed (a native WebView is not a frame).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frame_ancestors: Vec<String>,
+}
+
+impl CheckoutSection {
+    fn validate(&self) -> Result<relayer_core::checkout::CheckoutSettings, ConfigError> {
+        for (i, origin) in self.frame_ancestors.iter().enumerate() {
+            let at = format!("checkout.frame_ancestors[{i}]");
+            let url = url::Url::parse(origin)
+                .map_err(|_| field(at.clone(), "must be an origin like https://shop.example"))?;
+            if !matches!(url.scheme(), "https" | "http")
+                || url.origin().ascii_serialization() != origin.trim_end_matches('/')
+            {
+                return Err(field(
+                    at,
+                    "must be an origin like https://shop.example (scheme, host, optional port; no path)",
+                ));
+            }
+        }
+        Ok(relayer_core::checkout::CheckoutSettings { frame_ancestors: self.frame_ancestors.clone() })
     }
 }
 
@@ -427,6 +462,7 @@ impl Config {
                     retry,
                 },
                 webhooks: file.webhooks.validate()?,
+                checkout: file.checkout.validate()?,
             },
             signer,
             chains,
@@ -604,6 +640,14 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
                 config("").replace("name = \"Base\"", "name = \"Base\"\nrpc_timeout_ms = 5"),
                 "chains[0].rpc_timeout_ms: must be at least 100, got 5",
             ),
+            (config("") + "[webhooks]\ntimeout_ms = 5\n", "webhooks.timeout_ms: must be from 100 to 120000"),
+            (config("") + "[webhooks]\nretry_schedule_ms = [1000, 0]\n", "webhooks.retry_schedule_ms[1]"),
+            (config("") + "[webhooks]\nmax_in_flight = 0\n", "webhooks.max_in_flight"),
+            (
+                config("") + "[checkout]\nframe_ancestors = [\"https://shop.example/pay\"]\n",
+                "checkout.frame_ancestors[0]",
+            ),
+            (config("") + "[checkout]\nframe_ancestors = [\"*\"]\n", "checkout.frame_ancestors[0]"),
             (
                 config("") + "[executor]\nbump_after_secs = 0\n",
                 "executor.bump_after_secs: must be at least 1, got 0",
@@ -718,6 +762,7 @@ mod round_trip {
             retry: RetrySection::default(),
             executor: ExecutorSection::default(),
             webhooks: WebhooksSection::default(),
+            checkout: CheckoutSection::default(),
             chains: vec![chain],
             solana: None,
         };

@@ -54,6 +54,8 @@ pub struct AppState {
     pub browser_origins: Arc<Vec<axum::http::HeaderValue>>,
     /// Webhook deliveries.
     pub webhooks: Arc<crate::webhooks::worker::Webhooks>,
+    /// The hosted checkout page's settings.
+    pub checkout: Arc<crate::checkout::CheckoutSettings>,
     /// The destination tokens this deployment offers (the chains are fixed for the process's life, so
     /// this is listed once, not per request).
     pub offered: Arc<Vec<relayer_types::TokenRef>>,
@@ -92,6 +94,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/webhooks/{id}/events", get(webhooks::list_events))
         .route("/v1/webhooks/{id}/events/{event_id}/redeliver", post(webhooks::redeliver))
         .merge(client_routes)
+        .route("/checkout/{id}", get(crate::checkout::page))
+        .route("/checkout/assets/{file}", get(crate::checkout::asset))
+        .route("/checkout/qr.svg", get(crate::checkout::qr))
         .route("/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -1,0 +1,366 @@
+//! The hosted checkout page: `GET /checkout/{sessionId}?cs=<clientSecret>` (`&layout=embed` for iframes
+//! and WebViews, `&theme=light|dark`, `&returnUrl=`), with every asset served from here (`/checkout/assets/…`,
+//! and QR codes rendered as SVG by `/checkout/qr.svg`): no CDN, no third-party request, so a self-hoster's
+//! payers are never tracked. The only foreign request a page may make is for the session's `themeCssUrl`,
+//! and the Content-Security-Policy allows exactly that, as a stylesheet only.
+//!
+//! The page is static HTML plus a small script that uses the public API with the client secret alone; the
+//! server only embeds what the API does not say: which of `display.paymentOptions` this deployment can
+//! serve, in their order and grouping, and the chains and tokens each can pay with.
+
+use axum::{
+    extract::{Path, RawQuery, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use relayer_types::{Family, PaymentOption, Session};
+use serde::Serialize;
+
+use crate::api::{AppState, auth::check_client_secret, json::query_params};
+
+const PAGE: &str = include_str!("assets/checkout.html");
+const SCRIPT: &str = include_str!("assets/checkout.js");
+const STYLE: &str = include_str!("assets/checkout.css");
+const ICON: &str = include_str!("assets/icon.svg");
+
+/// Longest text a QR code is made of.
+const MAX_QR_DATA: usize = 512;
+
+/// Checkout settings.
+#[derive(Debug, Clone, Default)]
+pub struct CheckoutSettings {
+    /// Origins allowed to frame the page (CSP `frame-ancestors`); none: it cannot be framed.
+    pub frame_ancestors: Vec<String>,
+}
+
+/// One payment option as the page shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ShownOption {
+    /// The `paymentOptions` name.
+    pub name: String,
+    /// `evm`, `tron` or `solana`: how it is paid.
+    pub kind: &'static str,
+    /// What the button says.
+    pub label: String,
+    /// The line under it.
+    pub detail: String,
+}
+
+/// A chain and token the session can be paid with.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PayChain {
+    chain_id: u64,
+    chain_name: String,
+    family: &'static str,
+    token_address: String,
+    token_symbol: String,
+    decimals: u8,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PageConfig<'a> {
+    session_id: String,
+    groups: Vec<Vec<ShownOption>>,
+    chains: Vec<PayChain>,
+    return_url: Option<&'a str>,
+}
+
+/// How a `paymentOptions` name is paid here, if this relayer can serve it at all (exchanges, fiat and
+/// payment apps cannot be: they are not shown).
+fn kind_of(name: &str) -> Option<(&'static str, &'static str)> {
+    Some(match name {
+        "AllAddresses" | "ExternalChains" => ("evm", "Send from any wallet or exchange"),
+        "AllWallets" | "ConnectedWallet" | "AutoconnectInjectedWallets" => ("evm", "Browser wallet"),
+        "MetaMask" | "Rainbow" | "Rabby" | "Zerion" | "Trust" | "BaseApp" | "OKX" | "Bitget" => ("evm", ""),
+        "Tron" => ("tron", "Tron"),
+        "Solana" => ("solana", "Solana wallet"),
+        "Phantom" | "Solflare" | "Backpack" => ("solana", ""),
+        _ => return None,
+    })
+}
+
+/// The options shown for `options` (the session's `display.paymentOptions`, or a default order), in
+/// their order and grouping, keeping only those a chain in `payable` (the families that can pay the
+/// session) can serve. A name appears once.
+pub fn shown_options(
+    options: Option<&[PaymentOption]>,
+    payable: &[(Family, String)],
+) -> Vec<Vec<ShownOption>> {
+    let default = [
+        PaymentOption::One("AllAddresses".into()),
+        PaymentOption::One("Tron".into()),
+        PaymentOption::One("Solana".into()),
+    ];
+    let options = options.unwrap_or(&default);
+    let mut seen = std::collections::HashSet::new();
+    let mut groups = vec![];
+    for entry in options {
+        let names = match entry {
+            PaymentOption::One(name) => std::slice::from_ref(name),
+            PaymentOption::Group(names) => names.as_slice(),
+        };
+        let group: Vec<ShownOption> = names
+            .iter()
+            .filter_map(|name| {
+                let (kind, label) = kind_of(name)?;
+                let family = match kind {
+                    "evm" => Family::Evm,
+                    "tron" => Family::Tron,
+                    _ => Family::Solana,
+                };
+                let chains: Vec<&str> =
+                    payable.iter().filter(|(f, _)| *f == family).map(|(_, n)| n.as_str()).collect();
+                if chains.is_empty() || !seen.insert(name.clone()) {
+                    return None;
+                }
+                Some(ShownOption {
+                    name: name.clone(),
+                    kind,
+                    label: if label.is_empty() { name.clone() } else { label.to_owned() },
+                    detail: chains.join(", "),
+                })
+            })
+            .collect();
+        if !group.is_empty() {
+            groups.push(group);
+        }
+    }
+    groups
+}
+
+/// `text` safe inside HTML text and double-quoted attributes.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An http(s) URL's origin (`https://host:port`), for the CSP.
+fn origin(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    matches!(parsed.scheme(), "http" | "https").then(|| parsed.origin().ascii_serialization())
+}
+
+/// The page's Content-Security-Policy: everything from this origin only, the theme's origin for styles
+/// only, framing by the configured origins only.
+fn csp(theme_origin: Option<&str>, frame_ancestors: &[String]) -> String {
+    let styles = theme_origin.map_or_else(|| "'self'".to_owned(), |o| format!("'self' {o}"));
+    let frames = if frame_ancestors.is_empty() { "'none'".to_owned() } else { frame_ancestors.join(" ") };
+    format!(
+        "default-src 'none'; script-src 'self'; style-src {styles}; img-src 'self'; connect-src 'self'; \
+         font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors {frames}"
+    )
+}
+
+fn page_error(status: StatusCode, message: &str) -> Response {
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Checkout</title>\
+         <link rel=\"stylesheet\" href=\"/checkout/assets/checkout.css\"></head><body><main><h1>Checkout</h1><p>{}</p></main></body></html>",
+        escape_html(message)
+    );
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body)
+        .into_response()
+}
+
+/// `GET /checkout/{id}`.
+pub async fn page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let Ok(query) = query_params(raw.as_deref()) else {
+        return page_error(StatusCode::BAD_REQUEST, "This checkout link is malformed.");
+    };
+    let session = match id.parse().ok().map(|id| state.engine.session(&id)) {
+        Some(Ok(session)) => session,
+        Some(Err(crate::engine::EngineError::NotFound)) | None => {
+            return page_error(StatusCode::NOT_FOUND, "No payment session with this id.");
+        }
+        Some(Err(error)) => {
+            tracing::error!(%error, "checkout page: session unavailable");
+            return page_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The payment session cannot be loaded right now.",
+            );
+        }
+    };
+    if check_client_secret(&session, query.get("cs").map_or("", String::as_str)).is_err() {
+        return page_error(StatusCode::UNAUTHORIZED, "This checkout link is not valid for this session.");
+    }
+    let return_url = query.get("returnUrl").map(String::as_str).filter(|u| origin(u).is_some());
+    render(&state, &session, &query, return_url)
+}
+
+fn render(
+    state: &AppState,
+    session: &Session,
+    query: &std::collections::HashMap<String, String>,
+    return_url: Option<&str>,
+) -> Response {
+    let options = state.engine.token_options(session);
+    let payable: Vec<(Family, String)> =
+        options.iter().map(|(chain, _)| (chain.key().family, chain.name().to_owned())).collect();
+    let chains = options
+        .iter()
+        .map(|(chain, token)| PayChain {
+            chain_id: chain.chain_id(),
+            chain_name: chain.name().to_owned(),
+            family: chain.key().family.as_str(),
+            token_address: token.address.to_string(),
+            token_symbol: token.symbol.clone(),
+            decimals: token.decimals,
+        })
+        .collect();
+    let config = PageConfig {
+        session_id: session.id.to_string(),
+        groups: shown_options(session.display.payment_options.as_deref(), &payable),
+        chains,
+        return_url,
+    };
+    // Inside <script type="application/json">: no `<` may appear, or `</script>` could end the block.
+    let config = serde_json::to_string(&config).unwrap_or_default().replace('<', "\\u003c");
+    let theme = match query.get("theme").map(String::as_str) {
+        Some("light") => " data-theme=\"light\"",
+        Some("dark") => " data-theme=\"dark\"",
+        _ => "",
+    };
+    let layout = if query.get("layout").is_some_and(|l| l == "embed") { "embed" } else { "page" };
+    let theme_url = session.display.theme_css_url.as_deref().filter(|u| origin(u).is_some());
+    let theme_link = theme_url
+        .map(|u| format!("<link rel=\"stylesheet\" href=\"{}\">", escape_html(u)))
+        .unwrap_or_default();
+    let html = PAGE
+        .replace("{{THEME_ATTR}}", theme)
+        .replace("{{TITLE}}", &escape_html(&session.display.title))
+        .replace("{{THEME_LINK}}", &theme_link)
+        .replace("{{LAYOUT}}", layout)
+        .replace("{{CONFIG}}", &config);
+    let policy = csp(theme_url.and_then(origin).as_deref(), &state.checkout.frame_ancestors);
+    let mut response =
+        ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], html)
+            .into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    // The URL carries the client secret: never send it on as a Referer (to the theme's host, say).
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// `GET /checkout/assets/{file}`.
+pub async fn asset(Path(file): Path<String>) -> Response {
+    let (body, kind) = match file.as_str() {
+        "checkout.js" => (SCRIPT, "text/javascript; charset=utf-8"),
+        "checkout.css" => (STYLE, "text/css; charset=utf-8"),
+        "icon.svg" => (ICON, "image/svg+xml"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /checkout/qr.svg?data=`: the QR code of `data` (at most 512 characters) as SVG, made here.
+pub async fn qr(RawQuery(raw): RawQuery) -> Response {
+    let data = query_params(raw.as_deref()).ok().and_then(|q| q.get("data").cloned()).unwrap_or_default();
+    if data.is_empty() || data.len() > MAX_QR_DATA {
+        return (StatusCode::BAD_REQUEST, "data: 1 to 512 characters").into_response();
+    }
+    match qr_svg(&data) {
+        Some(svg) => {
+            ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=3600")], svg)
+                .into_response()
+        }
+        None => (StatusCode::BAD_REQUEST, "data cannot be encoded").into_response(),
+    }
+}
+
+/// `data` as a QR code (error correction M, 4-module quiet zone) in SVG, one `rect.dot` per dark module,
+/// so the page's `--daimo-qr-dot` colours it.
+pub fn qr_svg(data: &str) -> Option<String> {
+    let code = qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::M).ok()?;
+    let width = code.width();
+    let quiet = 4;
+    let size = width + 2 * quiet;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" shape-rendering=\"crispEdges\"><rect width=\"{size}\" height=\"{size}\" fill=\"#fff\"/>"
+    );
+    for (i, color) in code.to_colors().iter().enumerate() {
+        if *color == qrcode::Color::Dark {
+            let (x, y) = (i % width + quiet, i / width + quiet);
+            svg.push_str(&format!("<rect class=\"dot\" x=\"{x}\" y=\"{y}\" width=\"1\" height=\"1\"/>"));
+        }
+    }
+    svg.push_str("</svg>");
+    Some(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(groups: &[Vec<ShownOption>]) -> Vec<Vec<&str>> {
+        groups.iter().map(|g| g.iter().map(|o| o.name.as_str()).collect()).collect()
+    }
+
+    #[test]
+    fn options_keep_the_sessions_order_and_groups_and_drop_what_cannot_be_served() {
+        let payable = [
+            (Family::Evm, "Base".to_owned()),
+            (Family::Evm, "Arbitrum".to_owned()),
+            (Family::Solana, "Solana".to_owned()),
+        ];
+        let options = [
+            PaymentOption::One("Solana".into()),
+            PaymentOption::Group(vec!["MetaMask".into(), "Coinbase".into(), "Rabby".into()]),
+            PaymentOption::One("Tron".into()),
+            PaymentOption::One("ApplePay".into()),
+            PaymentOption::One("MetaMask".into()),
+        ];
+        let shown = shown_options(Some(&options), &payable);
+        assert_eq!(names(&shown), [vec!["Solana"], vec!["MetaMask", "Rabby"]]);
+        assert_eq!(shown[1][0].detail, "Base, Arbitrum");
+        let default = shown_options(None, &payable);
+        assert_eq!(names(&default), [vec!["AllAddresses"], vec!["Solana"]]);
+    }
+
+    #[test]
+    fn the_policy_allows_the_theme_origin_for_styles_only() {
+        let policy = csp(Some("https://theme.example"), &[]);
+        assert!(policy.contains("style-src 'self' https://theme.example;"), "{policy}");
+        assert!(policy.contains("script-src 'self';") && policy.contains("connect-src 'self';"));
+        assert!(policy.ends_with("frame-ancestors 'none'"));
+        assert!(
+            csp(None, &["https://shop.example".into()]).ends_with("frame-ancestors https://shop.example")
+        );
+        assert_eq!(origin("javascript:alert(1)"), None);
+        assert_eq!(escape_html("<b a=\"x\">&'"), "&lt;b a=&quot;x&quot;&gt;&amp;&#39;");
+    }
+
+    #[test]
+    fn qr_codes_are_svg_with_a_quiet_zone() {
+        let svg =
+            qr_svg("ethereum:0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913@8453/transfer?address=0x1&uint256=1")
+                .unwrap_or_default();
+        assert!(svg.starts_with("<svg") && svg.contains("class=\"dot\""), "{svg}");
+    }
+}

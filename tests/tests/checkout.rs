@@ -1,0 +1,277 @@
+//! The hosted checkout page in a real headless Chromium against a real relayer and anvil: the page
+//! follows real deposits through every status, shows the options in the session's order, its receiver
+//! and QR code (decoded with a real QR decoder) say exactly what the API says, the theme CSS applies,
+//! nothing is fetched from anywhere but the relayer (and the theme), no console errors, no API key, and
+//! axe-core finds no serious accessibility violation. Screenshots of the main states go to
+//! `target/checkout-screenshots/`.
+
+use std::path::PathBuf;
+
+use alloy::{
+    primitives::{Address, Bytes},
+    sol_types::SolCall,
+};
+use e2e::{
+    API_KEY, Api, Auth, Chain, DEST, REFUND, Relayer, Settings,
+    browser::{Browser, Page, decode_qr_svg},
+    session_body, usdc,
+};
+use relayer_devnet::{BASE_USDC, bindings::RevertingTarget};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+type Result = eyre::Result<()>;
+
+/// Collects the host messages the page sends (Daimo's React Native transport, which it tries first).
+const HOST: &str = "window.__host = []; window.ReactNativeWebView = { postMessage: (m) => window.__host.push(JSON.parse(m)) };";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn shot_path(name: &str) -> PathBuf {
+    root().join("target/checkout-screenshots").join(format!("{name}.png"))
+}
+
+/// A stylesheet on another origin, as an integrator's `themeCssUrl`.
+async fn theme_server() -> eyre::Result<String> {
+    let css = ":root { --daimo-title: rgb(200, 0, 0); --daimo-radius-xl: 4px; }\n\
+               @media (prefers-color-scheme: dark) { :root { --daimo-title: rgb(255, 170, 170); } }";
+    let app = axum::Router::new().route(
+        "/theme.css",
+        axum::routing::get(move || async move { ([("content-type", "text/css")], css) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/theme.css", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(url)
+}
+
+fn checkout_url(api: &Api, session: &Value, extra: &str) -> String {
+    let id = session["sessionId"].as_str().unwrap_or_default();
+    let secret = session["clientSecret"].as_str().unwrap_or_default();
+    format!("{}/checkout/{id}?cs={secret}{extra}", api.base)
+}
+
+async fn status_is(page: &Page<'_>, status: &str, secs: u64) -> Result {
+    page.wait_for(&format!("document.body.dataset.status === {status:?}"), secs).await
+}
+
+/// axe-core (pinned in package.json) over the page as it is: the serious and critical WCAG A/AA violations.
+/// `preload: false`: axe would otherwise fetch the stylesheets itself, which the page's CSP rightly blocks.
+async fn accessibility_violations(page: &Page<'_>) -> eyre::Result<Vec<String>> {
+    let axe = std::fs::read_to_string(root().join("node_modules/axe-core/axe.min.js"))?;
+    page.eval(&format!("{axe};true")).await?;
+    let found = page
+        .eval(
+            "axe.run(document, { preload: false, runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })\
+             .then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')\
+             .map(v => v.id + ': ' + JSON.stringify(v.nodes.map(n => n.target))))",
+        )
+        .await?;
+    Ok(serde_json::from_value(found)?)
+}
+
+/// Everything the page asked for stayed on the relayer's origin (the theme CSS aside), never carried an
+/// `Authorization` header, and nothing went wrong in its console.
+fn assert_clean(page: &Page<'_>, origin: &str, theme: Option<&str>) {
+    let log = page.log();
+    for (url, authorised) in &log.requests {
+        let allowed = url.starts_with(origin) || Some(url.as_str()) == theme;
+        assert!(allowed, "a request left the relayer's origin: {url}");
+        assert!(!authorised, "the page sent an Authorization header to {url}");
+    }
+    assert!(log.errors.is_empty(), "console errors: {:#?}", log.errors);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_follows_a_real_deposit_through_processing_to_delivered() -> Result {
+    let chain = Chain::start().await?;
+    let relayer = Relayer::start(&chain, Settings::default()).await?;
+    let theme = theme_server().await?;
+    let mut body = session_body(DEST, Some("10.00"), None, None);
+    body["display"]["paymentOptions"] =
+        json!(["ApplePay", ["Rabby", "Coinbase", "MetaMask"], "AllAddresses", "Solana"]);
+    body["display"]["themeCssUrl"] = theme.clone().into();
+    let session = relayer.api.create(&body).await?;
+    let id = session["sessionId"].as_str().unwrap_or_default().to_owned();
+    let browser = Browser::launch().await?;
+    let mut page = browser.page(1280, 900, false, false, HOST).await?;
+    page.goto(&checkout_url(&relayer.api, &session, "")).await?;
+    page.wait_for("document.querySelector('#options')", 15).await?;
+
+    // Options: the session's order and grouping; what this deployment cannot serve is not shown.
+    let order = page
+        .eval("[...document.querySelectorAll('#options .group')].map(g => [...g.querySelectorAll('.option')].map(b => b.dataset.option))")
+        .await?;
+    assert_eq!(order, json!([["Rabby", "MetaMask"], ["AllAddresses"]]));
+    assert_eq!(page.eval("document.querySelector('h2').textContent").await?, "Deposit with");
+    assert_eq!(page.eval("document.querySelector('.amount').textContent").await?, "10.00 USDC");
+    // The theme redefines custom properties: computed colours change.
+    assert_eq!(page.eval("getComputedStyle(document.querySelector('h1')).color").await?, "rgb(200, 0, 0)");
+    page.screenshot(&shot_path("options-light-desktop")).await?;
+    let violations = accessibility_violations(&page).await?;
+    assert!(violations.is_empty(), "{violations:?}");
+
+    // Paying to an address: the page sets the method with the client secret and shows the receiver.
+    page.click("[data-option=Rabby]").await?;
+    page.wait_for("document.querySelector('#chains')", 10).await?;
+    page.click("[data-chain='8453']").await?;
+    page.wait_for("document.querySelector('#receiver')", 15).await?;
+    let receiver = relayer.api.get(&id).await?["paymentMethod"]["receiverAddress"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(page.eval("document.querySelector('#receiver').textContent").await?, receiver.as_str());
+    let src = page.eval("document.querySelector('img.qr').getAttribute('src')").await?;
+    let svg =
+        relayer.api.send(Method::GET, src.as_str().unwrap_or_default(), None, None, Auth::None).await?.text;
+    let expected =
+        format!("ethereum:{}@8453/transfer?address={receiver}&uint256=10000000", BASE_USDC.to_checksum(None));
+    assert_eq!(decode_qr_svg(&svg)?, expected, "the QR code is the EIP-681 request for this payment");
+    page.screenshot(&shot_path("waiting-light-desktop")).await?;
+
+    // A real deposit; the settlement is held in the mempool so the page shows the deposit detected.
+    let deposit = chain.pay(receiver.parse::<Address>()?, usdc(10)).await?;
+    chain.set_automine(false).await?;
+    status_is(&page, "processing", 20).await?;
+    let shown = page.eval("document.body.innerText").await?;
+    assert!(
+        shown.as_str().is_some_and(|t| t.contains("Deposit detected") && t.contains(&deposit.to_string())),
+        "{shown}"
+    );
+    page.screenshot(&shot_path("processing-light-desktop")).await?;
+    chain.set_automine(true).await?;
+    chain.mine().await?;
+    status_is(&page, "succeeded", 30).await?;
+    let done = relayer.api.get(&id).await?;
+    let delivery = done["destination"]["delivery"]["txHash"].as_str().unwrap_or_default();
+    let text = page.eval("document.body.innerText").await?;
+    assert!(
+        text.as_str()
+            .is_some_and(|t| t.contains("Delivered") && t.contains(delivery) && t.contains("10.00 USDC")),
+        "{text}"
+    );
+    assert_eq!(page.eval("!!document.querySelector('#mismatch')").await?, false, "the exact amount arrived");
+    page.screenshot(&shot_path("succeeded-light-desktop")).await?;
+    let violations = accessibility_violations(&page).await?;
+    assert!(violations.is_empty(), "{violations:?}");
+
+    // Host messages, in Daimo's names and order.
+    let host = page.eval("window.__host.map(m => m.type).filter(t => t !== 'contentHeightChanged')").await?;
+    assert_eq!(host, json!(["ready", "paymentStarted", "paymentCompleted"]));
+    let height =
+        page.eval("window.__host.find(m => m.type === 'contentHeightChanged').payload.height").await?;
+    assert!(height.as_u64().is_some_and(|h| h > 100), "{height}");
+    let origin = relayer.api.base.clone();
+    assert_clean(&page, &origin, Some(&theme));
+    let html = page.eval("document.documentElement.outerHTML").await?;
+    assert!(!html.as_str().unwrap_or_default().contains(API_KEY), "the API key never reaches the page");
+
+    // Dark, on a phone: the system scheme, and the `theme` parameter over a light system.
+    let mut dark = browser.page(360, 740, true, true, "").await?;
+    dark.goto(&checkout_url(&relayer.api, &session, "")).await?;
+    status_is(&dark, "succeeded", 15).await?;
+    let background = "getComputedStyle(document.body).backgroundColor";
+    assert_eq!(dark.eval(background).await?, "rgb(15, 17, 21)");
+    let title = "getComputedStyle(document.querySelector('h1')).color";
+    assert_eq!(dark.eval(title).await?, "rgb(255, 170, 170)", "the theme wins in the dark scheme too");
+    dark.screenshot(&shot_path("succeeded-dark-phone")).await?;
+    let violations = accessibility_violations(&dark).await?;
+    assert!(violations.is_empty(), "{violations:?}");
+    let mut forced = browser.page(360, 740, true, false, "").await?;
+    forced.goto(&checkout_url(&relayer.api, &session, "&theme=dark&layout=embed")).await?;
+    status_is(&forced, "succeeded", 15).await?;
+    assert_eq!(forced.eval(background).await?, "rgba(0, 0, 0, 0)", "embedded: transparent body");
+    assert_eq!(
+        forced.eval("getComputedStyle(document.querySelector('main')).backgroundColor").await?,
+        "rgb(24, 27, 33)"
+    );
+    assert_clean(&dark, &origin, Some(&theme));
+    relayer.node.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bounced_short_paid_and_expired_sessions_are_shown_honestly() -> Result {
+    let chain = Chain::start().await?;
+    let relayer = Relayer::start(&chain, Settings::default()).await?;
+    let short_lived =
+        Relayer::start(&chain, Settings { session_lifetime_secs: 4, ..Settings::default() }).await?;
+    let browser = Browser::launch().await?;
+
+    // Bounced: the final call reverts; the page says the funds went back, with the refund's tx.
+    let target = chain.deploy_reverting_target().await?;
+    let call = RevertingTarget::depositCall { _0: BASE_USDC, _1: Address::repeat_byte(1) }.abi_encode();
+    let bounced = relayer
+        .api
+        .create(&session_body(target, Some("5.00"), Some(Bytes::from(call)), Some(REFUND)))
+        .await?;
+    let receiver = relayer.api.set_evm(&bounced).await?;
+    chain.pay(receiver, usdc(5)).await?;
+    let mut page = browser.page(360, 740, true, false, "").await?;
+    page.goto(&checkout_url(&relayer.api, &bounced, "")).await?;
+    status_is(&page, "bounced", 30).await?;
+    let refund = relayer.api.get(bounced["sessionId"].as_str().unwrap_or_default()).await?;
+    let refund_tx = refund["destination"]["delivery"]["txHash"].as_str().unwrap_or_default();
+    let text = page.eval("document.body.innerText").await?;
+    assert!(
+        text.as_str().is_some_and(|t| t.contains("returned to the refund address") && t.contains(refund_tx)),
+        "{text}"
+    );
+    page.screenshot(&shot_path("bounced-light-phone")).await?;
+    let violations = accessibility_violations(&page).await?;
+    assert!(violations.is_empty(), "{violations:?}");
+
+    // Paid short: delivered, and the page says it was less than asked.
+    let short = relayer.api.create(&session_body(DEST, Some("10.00"), None, None)).await?;
+    let receiver = relayer.api.set_evm(&short).await?;
+    chain.pay(receiver, usdc(7)).await?;
+    let mut page = browser.page(1280, 900, false, true, "").await?;
+    page.goto(&checkout_url(&relayer.api, &short, "")).await?;
+    status_is(&page, "succeeded", 30).await?;
+    let mismatch = page.eval("document.querySelector('#mismatch').textContent").await?;
+    assert_eq!(mismatch, "You sent 7.00 USDC, less than the 10.00 requested.");
+    page.screenshot(&shot_path("succeeded-underpaid-dark-desktop")).await?;
+
+    // Expired: a countdown, then the page says so.
+    let expiring = short_lived.api.create(&session_body(DEST, Some("1.00"), None, None)).await?;
+    let mut page = browser.page(1280, 900, false, true, "").await?;
+    page.goto(&checkout_url(&short_lived.api, &expiring, "")).await?;
+    page.wait_for("(document.querySelector('#countdown') || {}).textContent", 10).await?;
+    status_is(&page, "expired", 20).await?;
+    page.screenshot(&shot_path("expired-dark-desktop")).await?;
+    let violations = accessibility_violations(&page).await?;
+    assert!(violations.is_empty(), "{violations:?}");
+    assert_clean(&page, &short_lived.api.base, None);
+
+    // The page itself: a wrong secret is refused; the policy forbids framing and foreign scripts.
+    let bad = relayer
+        .api
+        .send(
+            Method::GET,
+            &format!("/checkout/{}?cs={}", bounced["sessionId"].as_str().unwrap_or_default(), "0".repeat(32)),
+            None,
+            None,
+            Auth::None,
+        )
+        .await?;
+    assert_eq!(bad.status, 401);
+    let good = relayer
+        .api
+        .send(
+            Method::GET,
+            &checkout_url(&relayer.api, &short, "").replace(&relayer.api.base, ""),
+            None,
+            None,
+            Auth::None,
+        )
+        .await?;
+    let policy =
+        good.headers.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(policy.contains("script-src 'self'") && policy.ends_with("frame-ancestors 'none'"), "{policy}");
+    assert_eq!(good.headers.get("referrer-policy").and_then(|v| v.to_str().ok()), Some("no-referrer"));
+    relayer.node.shutdown().await;
+    short_lived.node.shutdown().await;
+    Ok(())
+}
