@@ -4,7 +4,8 @@
 //!   measured in the same run (parse the JSON body, answer a session-sized object, no storage), and the
 //!   ratio of the two: the machine's noise cancels out of the ratio. The load comes from one client
 //!   thread keeping 32 requests in flight, as a new user would measure it;
-//! - deposit-to-delivery latency over 50 sessions, in blocks and seconds (p50 / p99),
+//! - deposit-to-delivery latency over 50 sessions, in blocks and seconds (p50 / p99), and the latency of
+//!   their 150 webhook events from each transition to the receiver's 2xx (p50 / p99 of the newest 100),
 //! - the watcher's matching cost per log with few and with many open receivers (it must not grow).
 
 use std::{

@@ -275,3 +275,123 @@ async fn bounced_short_paid_and_expired_sessions_are_shown_honestly() -> Result 
     short_lived.node.shutdown().await;
     Ok(())
 }
+
+/// An injected EIP-1193 wallet that hands every transaction to the test: `eth_sendTransaction` waits
+/// until the test sends it for real and answers with its hash.
+const WALLET: &str = r#"
+window.__tx = null;
+window.ethereum = {
+  request: async ({ method, params }) => {
+    if (method === "eth_requestAccounts") return ["0x00000000000000000000000000000000000000aa"];
+    if (method === "wallet_switchEthereumChain") { window.__chain = params[0].chainId; return null; }
+    if (method === "eth_sendTransaction") {
+      window.__tx = params[0];
+      return await new Promise((resolve) => { window.__sent = resolve; });
+    }
+    throw new Error("unsupported " + method);
+  },
+};
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_injected_wallet_pays_the_receiver_in_one_click() -> Result {
+    let chain = Chain::start().await?;
+    let relayer = Relayer::start(&chain, Settings::default()).await?;
+    let session = relayer.api.create(&session_body(DEST, Some("3.50"), None, None)).await?;
+    let browser = Browser::launch().await?;
+    let mut page = browser.page(1280, 900, false, false, WALLET).await?;
+    page.goto(&checkout_url(&relayer.api, &session, "")).await?;
+    page.wait_for("document.querySelector('#options')", 15).await?;
+    page.click("[data-option=AllAddresses]").await?;
+    page.wait_for("document.querySelector('#chains')", 10).await?;
+    page.click("[data-chain='8453']").await?;
+    page.wait_for("document.querySelector('#wallet')", 15).await?;
+    page.click("#wallet").await?;
+    page.wait_for("window.__tx", 10).await?;
+
+    // The wallet was asked for exactly the ERC-20 transfer the session needs, on its chain.
+    let tx = page.eval("window.__tx").await?;
+    assert_eq!(page.eval("window.__chain").await?, "0x2105");
+    assert_eq!(tx["to"].as_str().map(str::to_lowercase), Some(BASE_USDC.to_string().to_lowercase()));
+    let receiver = page.eval("document.querySelector('#receiver').textContent").await?;
+    let receiver: Address = receiver.as_str().unwrap_or_default().parse()?;
+    let data = alloy::hex::decode(tx["data"].as_str().unwrap_or_default())?;
+    let call = relayer_devnet::bindings::TestUSDC::transferCall::abi_decode(&data)?;
+    assert_eq!((call.to, call.amount), (receiver, usdc(3) + usdc(1) / alloy::primitives::U256::from(2)));
+    let hash = chain.pay(receiver, call.amount).await?;
+    page.eval(&format!("window.__sent({:?}); true", hash.to_string())).await?;
+    status_is(&page, "succeeded", 30).await?;
+    let text = page.eval("document.body.innerText").await?;
+    assert!(
+        text.as_str().is_some_and(|t| t.contains("3.50 USDC") && t.contains(&hash.to_string())),
+        "{text}"
+    );
+    assert_clean(&page, &relayer.api.base, None);
+
+    // An open amount: the payer enters it, bounded by the token's decimals, and the QR code asks for it.
+    let open = relayer.api.create(&session_body(DEST, None, None, None)).await?;
+    let mut page = browser.page(360, 740, true, false, "").await?;
+    page.goto(&checkout_url(&relayer.api, &open, "")).await?;
+    page.wait_for("document.querySelector('#amount')", 15).await?;
+    let typed = |text: &str| {
+        format!(
+            "(() => {{ const i = document.querySelector('#amount'); i.value = {text:?}; i.dispatchEvent(new Event('input')); return document.querySelector('#amount-hint').textContent; }})()"
+        )
+    };
+    assert_eq!(page.eval(&typed("2.1234567")).await?, "Enter an amount with at most 6 decimals");
+    assert_eq!(page.eval(&typed("2.5")).await?, "At most 6 decimals");
+    page.click("[data-option=AllAddresses]").await?;
+    page.wait_for("document.querySelector('#chains')", 10).await?;
+    page.click("[data-chain='8453']").await?;
+    page.wait_for("document.querySelector('img.qr')", 15).await?;
+    let uri = page.eval("document.querySelector('img.qr').dataset.uri").await?;
+    assert!(uri.as_str().is_some_and(|u| u.ends_with("&uint256=2500000")), "{uri}");
+    page.screenshot(&shot_path("waiting-open-amount-light-phone")).await?;
+    assert_clean(&page, &relayer.api.base, None);
+    relayer.node.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tron_usdt_is_paid_to_the_tron_receiver_the_page_shows() -> Result {
+    use relayer_devnet::multichain::{BASE, TRON};
+    let chains = e2e::Chains::start(&[BASE, TRON]).await?;
+    let tron = chains.get(TRON.chain_id)?;
+    let dir = tempfile::tempdir()?;
+    let (params, key, _) = chains.relayer_config(dir.path().join("db"), &Settings::default(), None).await?;
+    let node = relayer_node::start(relayer_devnet::config(&params, &key)?).await?;
+    let api = Api::new(format!("http://{}", node.addr));
+    let base_usdt = BASE.usdt.ok_or_else(|| eyre::eyre!("Base USDT"))?;
+    let mut body = session_body(DEST, Some("7.00"), None, None);
+    body["destination"]["tokenAddress"] = base_usdt.to_checksum(None).into();
+    body["display"]["paymentOptions"] = json!(["Tron", "AllAddresses"]);
+    let session = api.create(&body).await?;
+
+    let browser = Browser::launch().await?;
+    let mut page = browser.page(360, 740, true, false, "").await?;
+    page.goto(&checkout_url(&api, &session, "")).await?;
+    page.wait_for("document.querySelector('#options')", 15).await?;
+    let order =
+        page.eval("[...document.querySelectorAll('#options .option')].map(b => b.dataset.option)").await?;
+    assert_eq!(order, json!(["Tron", "AllAddresses"]));
+    page.click("[data-option=Tron]").await?;
+    page.wait_for("document.querySelector('#receiver')", 15).await?;
+    let receiver = page.eval("document.querySelector('#receiver').textContent").await?;
+    let receiver = receiver.as_str().unwrap_or_default().to_owned();
+    let chosen = api.get(session["sessionId"].as_str().unwrap_or_default()).await?;
+    assert_eq!(chosen["paymentMethod"]["receiverAddress"], receiver.as_str(), "the API's Tron receiver");
+    let src = page.eval("document.querySelector('img.qr').getAttribute('src')").await?;
+    let svg = api.send(Method::GET, src.as_str().unwrap_or_default(), None, None, Auth::None).await?.text;
+    assert_eq!(decode_qr_svg(&svg)?, receiver, "the QR code is the TRC-20 address");
+    page.screenshot(&shot_path("waiting-tron-light-phone")).await?;
+
+    let address: relayer_types::ChainAddress = format!("tron:{receiver}").parse()?;
+    let address = address.evm_shaped().ok_or_else(|| eyre::eyre!("20 bytes"))?;
+    tron.pay(address, usdc(7)).await?;
+    status_is(&page, "succeeded", 60).await?;
+    let text = page.eval("document.body.innerText").await?;
+    assert!(text.as_str().is_some_and(|t| t.contains("7.00 USDT on tron")), "{text}");
+    assert_clean(&page, &api.base, None);
+    node.shutdown().await;
+    Ok(())
+}
