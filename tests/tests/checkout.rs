@@ -131,9 +131,10 @@ async fn the_page_follows_a_real_deposit_through_processing_to_delivered() -> Re
     assert_eq!(decode_qr_svg(&svg)?, expected, "the QR code is the EIP-681 request for this payment");
     page.screenshot(&shot_path("waiting-light-desktop")).await?;
 
-    // A real deposit; the settlement is held in the mempool so the page shows the deposit detected.
-    let deposit = chain.pay(receiver.parse::<Address>()?, usdc(10)).await?;
-    chain.set_automine(false).await?;
+    // A real deposit, mined on its own; the settlement then waits in the mempool (no automine) while the
+    // page shows the deposit detected.
+    let deposit = chain.pay_unmined(receiver.parse::<Address>()?, usdc(10)).await?; // automine now off
+    chain.mine().await?;
     status_is(&page, "processing", 20).await?;
     let shown = page.eval("document.body.innerText").await?;
     assert!(

@@ -339,7 +339,7 @@ impl Webhooks {
         Ok(entries.len() == BATCH)
     }
 
-    /// Forgets finished deliveries past the retention, hourly.
+    /// Forgets finished deliveries past the retention, and idempotency records past their 24 hours, hourly.
     async fn prune(self: Arc<Self>) {
         loop {
             let before = now_ms()
@@ -348,6 +348,13 @@ impl Webhooks {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deliveries = n, "old webhook deliveries pruned"),
                 Err(error) => tracing::warn!(%error, "pruning webhook deliveries failed"),
+            }
+            let expired =
+                relayer_types::unix_now().saturating_sub(crate::api::idempotency::KEY_LIFETIME_SECS);
+            match self.store.prune_idempotency(expired) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(keys = n, "expired idempotency keys pruned"),
+                Err(error) => tracing::warn!(%error, "pruning idempotency keys failed"),
             }
             tokio::select! {
                 () = self.cancel.cancelled() => return,
@@ -560,6 +567,52 @@ fn jittered(delay: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn expired_idempotency_keys_are_pruned_when_the_workers_start() -> eyre::Result<()> {
+        use relayer_store::{Creation, IdempotencyRecord, SledStore, WebhookStore};
+        let dir = tempfile::tempdir()?;
+        let store = SledStore::open(dir.path())?;
+        let endpoint = |id: &str| WebhookEndpoint {
+            id: id.into(),
+            url: "https://example.com/hook".into(),
+            events: vec!["*".into()],
+            description: None,
+            secret: "whsec_x".into(),
+            created_at: 1,
+            disabled: None,
+        };
+        let record = |key: &str, created_at| IdempotencyRecord {
+            key: key.into(),
+            request_sha256: "h".into(),
+            status: 201,
+            body: "{}".into(),
+            created_at,
+        };
+        let now = relayer_types::unix_now();
+        store.create_idempotent(Creation::Webhook(&endpoint("a")), &record("old", now - 25 * 3600), 0)?;
+        store.create_idempotent(Creation::Webhook(&endpoint("b")), &record("fresh", now - 3600), 0)?;
+        let (cancel, tasks) = (CancellationToken::new(), TaskTracker::new());
+        let store: Arc<dyn Store> = Arc::new(store);
+        let webhooks = Webhooks::new(
+            Arc::clone(&store),
+            WebhookSettings::default(),
+            Arc::default(),
+            cancel.clone(),
+            tasks.clone(),
+        )?;
+        webhooks.start()?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while store.idempotency("old")?.is_some() {
+            eyre::ensure!(Instant::now() < deadline, "the expired key is still there");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(store.idempotency("fresh")?.is_some(), "a key within its 24 hours stays");
+        cancel.cancel();
+        tasks.close();
+        tasks.wait().await;
+        Ok(())
+    }
 
     #[test]
     fn the_default_schedule_retries_for_about_three_days() {
