@@ -274,6 +274,23 @@ impl Page<'_> {
         Ok(())
     }
 
+    /// Presses `key` (`Tab`, `Enter`) as a keyboard would, on whatever has the focus.
+    pub async fn press(&self, key: &str) -> eyre::Result<()> {
+        let (code, text) = match key {
+            "Tab" => (9, ""),
+            "Enter" => (13, "\r"),
+            other => bail!("no key code for {other}"),
+        };
+        for kind in ["keyDown", "keyUp"] {
+            let mut event = json!({ "type": kind, "key": key, "code": key, "windowsVirtualKeyCode": code });
+            if kind == "keyDown" && !text.is_empty() {
+                event["text"] = text.into();
+            }
+            self.call("Input.dispatchKeyEvent", event).await?;
+        }
+        Ok(())
+    }
+
     /// A PNG screenshot of the whole page, written to `path`.
     pub async fn screenshot(&self, path: &Path) -> eyre::Result<()> {
         use base64::Engine;

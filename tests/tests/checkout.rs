@@ -396,3 +396,38 @@ async fn tron_usdt_is_paid_to_the_tron_receiver_the_page_shows() -> Result {
     node.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_keyboard_alone_reaches_the_receiver_and_a_return_link_ends_the_flow() -> Result {
+    let chain = Chain::start().await?;
+    let relayer = Relayer::start(&chain, Settings::default()).await?;
+    let session = relayer.api.create(&session_body(DEST, Some("1.00"), None, None)).await?;
+    let browser = Browser::launch().await?;
+    let mut page = browser.page(1280, 900, false, false, "").await?;
+    let back = "&returnUrl=https%3A%2F%2Fshop.example%2Fthanks";
+    page.goto(&checkout_url(&relayer.api, &session, back)).await?;
+    page.wait_for("document.querySelector('#options')", 15).await?;
+    let focused = "document.activeElement.dataset.option || document.activeElement.dataset.chain || ''";
+    page.press("Tab").await?;
+    assert_eq!(page.eval(focused).await?, "AllAddresses", "the first Tab lands on the first option");
+    page.press("Enter").await?;
+    page.wait_for("document.querySelector('#chains')", 10).await?;
+    page.press("Tab").await?;
+    assert_eq!(page.eval(focused).await?, "8453");
+    page.press("Enter").await?;
+    page.wait_for("document.querySelector('#receiver')", 15).await?;
+    let receiver = page.eval("document.querySelector('#receiver').textContent").await?;
+    chain.pay(receiver.as_str().unwrap_or_default().parse::<Address>()?, usdc(1)).await?;
+    status_is(&page, "succeeded", 30).await?;
+    let link = page.eval("(document.querySelector('a.button') || {}).href").await?;
+    assert_eq!(link, "https://shop.example/thanks");
+
+    // Only an http(s) returnUrl becomes a link.
+    let mut other = browser.page(1280, 900, false, false, "").await?;
+    other.goto(&checkout_url(&relayer.api, &session, "&returnUrl=javascript%3Aalert(1)")).await?;
+    status_is(&other, "succeeded", 15).await?;
+    assert_eq!(other.eval("!!document.querySelector('a.button')").await?, false);
+    assert_clean(&page, &relayer.api.base, None);
+    relayer.node.shutdown().await;
+    Ok(())
+}
