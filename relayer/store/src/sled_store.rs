@@ -239,6 +239,13 @@ fn delivery_prefix(endpoint_id: &str) -> Vec<u8> {
     [endpoint_id.as_bytes(), &[0]].concat()
 }
 
+/// Whether opening failed only because another handle still holds the folder's lock. sled 0.34 wraps the
+/// `WouldBlock` of its `flock` into an `ErrorKind::Other` error whose text is all that is left of it, so
+/// the kind alone never matches (a reopen then failed at once instead of waiting).
+fn is_lock_contention(e: &std::io::Error) -> bool {
+    e.kind() == ErrorKind::WouldBlock || e.to_string().starts_with("could not acquire lock on")
+}
+
 impl SledDb {
     /// Opens (or creates) the store in the folder `path`. sled releases its file lock from a
     /// background thread after the previous handle is dropped, so a prompt reopen (a restart in the
@@ -247,9 +254,7 @@ impl SledDb {
         let started = Instant::now();
         let db = loop {
             match sled::open(path.as_ref()) {
-                Err(sled::Error::Io(e))
-                    if e.kind() == ErrorKind::WouldBlock && started.elapsed() < lock_wait =>
-                {
+                Err(sled::Error::Io(e)) if is_lock_contention(&e) && started.elapsed() < lock_wait => {
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 other => break other.map_err(backend)?,
@@ -890,6 +895,22 @@ mod tests {
             matches!(error, StoreError::Schema { found, supported: SCHEMA } if found == SCHEMA + 1),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn opening_waits_for_a_lock_that_is_released_in_time_and_names_one_that_is_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let held = sled::open(dir.path()).expect("first handle");
+        let Err(error) = SledDb::open(dir.path(), Duration::from_millis(200)) else {
+            panic!("the lock is held")
+        };
+        assert!(error.to_string().contains("could not acquire lock"), "{error}");
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(held);
+        });
+        SledDb::open(dir.path(), Duration::from_secs(10)).expect("waits for the release");
+        release.join().expect("release");
     }
 
     #[test]
