@@ -272,6 +272,10 @@ async fn test_events_redelivery_and_endpoint_management() -> Result {
     let bad = [
         (json!({"url": "http://example.com/hook"}), "url"),
         (json!({"url": "https://user:pw@example.com/hook"}), "url"),
+        // Server-side request forgery: internal and metadata addresses are not receivers.
+        (json!({"url": "https://10.0.0.7:8080/admin"}), "url"),
+        (json!({"url": "https://169.254.169.254/latest/meta-data/"}), "url"),
+        (json!({"url": "https://[::ffff:a9fe:a9fe]/"}), "url"),
         (json!({"url": receiver.url, "events": ["session.paid"]}), "events[0]"),
         (json!({"url": receiver.url, "events": []}), "events"),
         (json!({"url": receiver.url, "secret": "mine"}), "secret"),

@@ -27,7 +27,8 @@
 //! retry_schedule_ms = [5000, 300000, 1800000]   # default: 5 s … 10 h, about 3 days in all
 //! timeout_ms = 10000
 //! max_in_flight = 4              # per endpoint
-//! allow_loopback_http = false    # true: http://127.0.0.1 endpoints (local development)
+//! allow_loopback_http = false    # true: endpoints on this machine, http too (local development)
+//! allow_private_networks = false # true: endpoints on 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7
 //! retention_days = 30
 //!
 //! [checkout]                     # optional: the hosted checkout page
@@ -89,7 +90,7 @@ use relayer_core::{
     NodeSettings,
     engine::{EngineSettings, RetryPolicy},
     telemetry::LogFormat,
-    webhooks::worker::WebhookSettings,
+    webhooks::{Egress, worker::WebhookSettings},
 };
 use relayer_evm::{
     ChainSpec,
@@ -192,9 +193,13 @@ pub struct WebhooksSection {
     /// Attempts in flight at once per endpoint.
     #[serde(default = "default_webhook_in_flight")]
     pub max_in_flight: u64,
-    /// Accept `http://` endpoint URLs on loopback (local development only; https otherwise).
+    /// Let deliveries reach this machine (loopback), over plain `http://` too: local development only.
     #[serde(default)]
     pub allow_loopback_http: bool,
+    /// Let deliveries reach private networks (receivers inside the operator's own network). Link-local
+    /// addresses (cloud metadata services) stay refused either way.
+    #[serde(default)]
+    pub allow_private_networks: bool,
     /// How long finished deliveries stay listed.
     #[serde(default = "default_webhook_retention_days")]
     pub retention_days: u64,
@@ -207,6 +212,7 @@ impl Default for WebhooksSection {
             timeout_ms: default_webhook_timeout_ms(),
             max_in_flight: default_webhook_in_flight(),
             allow_loopback_http: false,
+            allow_private_networks: false,
             retention_days: default_webhook_retention_days(),
         }
     }
@@ -244,7 +250,7 @@ impl WebhooksSection {
             retry_schedule: self.retry_schedule_ms.iter().map(|ms| Duration::from_millis(*ms)).collect(),
             timeout: Duration::from_millis(self.timeout_ms),
             max_in_flight: usize::try_from(self.max_in_flight).unwrap_or(4),
-            allow_loopback_http: self.allow_loopback_http,
+            egress: Egress { loopback: self.allow_loopback_http, private: self.allow_private_networks },
             retention: Duration::from_secs(self.retention_days * 86_400),
         })
     }
@@ -562,6 +568,9 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
         assert_eq!(c.chains[0].confirmations, 1);
         assert_eq!(c.chains[0].tokens[0].chain_name, "Base");
         assert!(!format!("{c:?}").contains("ac0974"), "Debug must not print the key");
+        assert_eq!(c.node.webhooks.egress, Egress::default(), "webhooks reach only public addresses");
+        let internal = Config::parse(&(config("") + "[webhooks]\nallow_private_networks = true\n"), env);
+        assert_eq!(internal.expect("valid").node.webhooks.egress, Egress { loopback: false, private: true });
     }
 
     #[test]

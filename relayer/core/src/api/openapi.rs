@@ -142,7 +142,8 @@ pub struct CheckRequest {
 #[schema(example = json!({ "url": "https://example.com/webhooks/deposits", "events": ["*"], "description": "orders" }))]
 pub struct CreateWebhookRequest {
     /// `https://` (or `http://` on loopback where the deployment allows it), at most 2048 characters,
-    /// no credentials, no fragment.
+    /// no credentials, no fragment, and a public host: loopback and private-network addresses only
+    /// where the deployment allows them, link-local and reserved addresses never.
     pub url: String,
     /// Event types to receive (`*`: all; default `["*"]`): `session.payment_method_set`,
     /// `session.processing`, `session.succeeded`, `session.bounced`, `session.expired`, `session.updated`.

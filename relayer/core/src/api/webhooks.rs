@@ -201,10 +201,10 @@ fn event_type(body: &Map<String, Value>, key: &str) -> Result<String, ApiError> 
 }
 
 /// Validates `{url, events?, description?}` into a new endpoint with a fresh id and secret.
-fn parse_endpoint(body: &Map<String, Value>, allow_loopback_http: bool) -> Result<WebhookEndpoint, ApiError> {
+fn parse_endpoint(body: &Map<String, Value>, egress: webhooks::Egress) -> Result<WebhookEndpoint, ApiError> {
     only(body, "", &["url", "events", "description"])?;
     let url = string(body, "url", "url")?;
-    webhooks::check_url(url, allow_loopback_http).map_err(|m| ApiError::invalid("url", m))?;
+    webhooks::check_url(url, egress).map_err(|m| ApiError::invalid("url", m))?;
     let events = match body.get("events") {
         None | Some(Value::Null) => vec!["*".to_owned()],
         Some(Value::Array(items)) if !items.is_empty() => {
@@ -267,7 +267,7 @@ pub(super) async fn create_webhook(
     {
         return idempotency::replay(&record, keyed, false);
     }
-    let endpoint = parse_endpoint(&body, state.webhooks.settings().allow_loopback_http)?;
+    let endpoint = parse_endpoint(&body, state.webhooks.settings().egress)?;
     if store.webhooks().map_err(ApiError::internal)?.len() >= MAX_ENDPOINTS {
         return Err(ApiError::unprocessable(
             "too_many_webhooks",

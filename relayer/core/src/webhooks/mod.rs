@@ -3,6 +3,7 @@
 //! Standard Webhooks headers, see [`sign`]), endpoint validation, and the delivery worker
 //! ([`worker::Webhooks`]).
 
+pub mod egress;
 pub mod worker;
 
 use std::fmt::Write as _;
@@ -14,6 +15,7 @@ use relayer_types::{Applied, Session, SessionEvent, SessionStatus};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+pub use self::egress::Egress;
 use crate::api::wire::SessionView;
 
 /// `session.payment_method_set`: a payment method was set (the session waits for the payment).
@@ -140,23 +142,21 @@ pub fn sign(secret: &str, event_id: &str, timestamp: u64, body: &str) -> Vec<(&'
     ]
 }
 
-/// Why a webhook URL is refused.
-pub fn check_url(raw: &str, allow_loopback_http: bool) -> Result<reqwest::Url, String> {
+/// Why a webhook URL is refused: not https (plain http only to loopback, and only where the deployment
+/// allows loopback), credentials or a fragment, too long, or a host the deployment's [`Egress`] does not
+/// reach (an address literal or `localhost`; names are checked again on every delivery).
+pub fn check_url(raw: &str, egress: Egress) -> Result<reqwest::Url, String> {
     let url = reqwest::Url::parse(raw).map_err(|e| format!("url is not a valid URL ({e})"))?;
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => return Err("url must name a host".into()),
-    };
+    let Some(host) = url.host() else { return Err("url must name a host".into()) };
     match url.scheme() {
         "https" => {}
-        "http" if loopback && allow_loopback_http => {}
-        "http" if loopback => {
-            return Err("url must use https (plain http to loopback is allowed only when the deployment enables [webhooks] allow_loopback_http)".into());
+        "http" if egress.loopback && egress::classify_host(&host) == Some(egress::Reach::Loopback) => {}
+        "http" => {
+            return Err("url must use https (plain http is allowed only to loopback, where the deployment enables [webhooks] allow_loopback_http)".into());
         }
         _ => return Err("url must use https".into()),
     }
+    egress.check_host(&host).map_err(|r| r.0)?;
     // Credentials in a URL end up in logs and proxies; a fragment is never sent.
     if !url.username().is_empty() || url.password().is_some() {
         return Err("url must not carry credentials (user:password@)".into());
@@ -203,19 +203,44 @@ mod tests {
 
     #[test]
     fn only_https_urls_or_opted_in_loopback_are_accepted() {
-        assert!(check_url("https://example.com/hook", false).is_ok());
-        assert!(check_url("http://127.0.0.1:9000/hook", true).is_ok());
-        assert!(check_url("http://localhost/hook", true).is_ok());
-        for (bad, allow) in [
-            ("http://example.com/hook", true),
-            ("http://127.0.0.1/hook", false),
-            ("ftp://example.com", true),
-            ("https://user:pw@example.com", true),
-            ("https://example.com/#frag", true),
-            ("not a url", true),
+        let (closed, dev) = (Egress::default(), Egress { loopback: true, private: false });
+        assert!(check_url("https://example.com/hook", closed).is_ok());
+        assert!(check_url("https://93.184.215.14/hook", closed).is_ok());
+        assert!(check_url("http://127.0.0.1:9000/hook", dev).is_ok());
+        assert!(check_url("http://localhost/hook", dev).is_ok());
+        for (bad, egress) in [
+            ("http://example.com/hook", dev),
+            ("http://10.0.0.7/hook", Egress { loopback: true, private: true }),
+            ("http://127.0.0.1/hook", closed),
+            ("ftp://example.com", dev),
+            ("https://user:pw@example.com", dev),
+            ("https://example.com/#frag", dev),
+            ("not a url", dev),
         ] {
-            assert!(check_url(bad, allow).is_err(), "{bad}");
+            assert!(check_url(bad, egress).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn address_and_localhost_urls_are_refused_naming_the_setting_that_admits_them() {
+        let closed = Egress::default();
+        let refused = |url: &str, egress: Egress, says: &str| {
+            let error = check_url(url, egress).expect_err(url);
+            assert!(error.contains(says), "{url}: {error}");
+        };
+        refused(
+            "https://169.254.169.254/latest/meta-data",
+            Egress { loopback: true, private: true },
+            "never",
+        );
+        refused("https://10.0.0.7:8080/admin", closed, "allow_private_networks");
+        refused("https://[::ffff:10.0.0.7]/", closed, "private network");
+        for local in ["https://localhost/", "https://api.LOCALHOST./", "https://127.0.0.1/", "https://[::1]/"]
+        {
+            refused(local, closed, "allow_loopback_http");
+            assert!(check_url(local, Egress { loopback: true, private: false }).is_ok(), "{local}");
+        }
+        assert!(check_url("https://10.0.0.7/", Egress { loopback: false, private: true }).is_ok());
     }
 
     #[test]

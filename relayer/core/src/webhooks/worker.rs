@@ -33,8 +33,9 @@ pub struct WebhookSettings {
     pub timeout: Duration,
     /// Attempts in flight at once, per endpoint.
     pub max_in_flight: usize,
-    /// Whether `http://` URLs on loopback are accepted (local development).
-    pub allow_loopback_http: bool,
+    /// Which destinations deliveries may reach (see [`super::egress`]): public addresses always,
+    /// loopback and private networks only where the deployment allows them.
+    pub egress: super::Egress,
     /// How long finished deliveries stay listed.
     pub retention: Duration,
 }
@@ -49,7 +50,7 @@ impl Default for WebhookSettings {
             retry_schedule: schedule.into_iter().map(Duration::from_secs).collect(),
             timeout: Duration::from_secs(10),
             max_in_flight: 4,
-            allow_loopback_http: false,
+            egress: super::Egress::default(),
             retention: Duration::from_secs(30 * 24 * 3600),
         }
     }
@@ -147,13 +148,7 @@ impl Webhooks {
         cancel: CancellationToken,
         tasks: TaskTracker,
     ) -> eyre::Result<Arc<Self>> {
-        let client = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout)
-            // A redirect is not a 2xx: it is retried and shows in the attempts, never followed blindly.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("deposit-relayer-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let client = delivery_client(&settings)?;
         Ok(Arc::new(Self {
             store,
             settings,
@@ -433,31 +428,50 @@ impl Webhooks {
     ) -> (EventDelivery, Option<u16>) {
         let at_ms = now_ms();
         let started = Instant::now();
-        let mut request = self
-            .client
-            .post(&endpoint.url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(delivery.body.clone());
-        for (name, value) in super::sign(&endpoint.secret, &delivery.event_id, at_ms / 1000, &delivery.body) {
-            request = request.header(name, value);
-        }
-        let (status, error) = match request.send().await {
-            Ok(response) => (Some(response.status().as_u16()), None),
-            Err(e) => {
-                let what = if e.is_timeout() {
-                    "timed out"
-                } else if e.is_connect() {
-                    "could not connect"
-                } else {
-                    "request failed"
-                };
-                (None, Some(what.to_owned()))
-            }
+        let (status, error) = match self.send(endpoint, &delivery, at_ms).await {
+            Ok(status) => (Some(status), None),
+            Err(why) => (None, Some(why)),
         };
         self.metrics.record_attempt(status);
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         delivery.attempts.push(AttemptRecord { at_ms, status, error, duration_ms });
         (delivery, status)
+    }
+
+    /// POSTs the delivery's body with fresh signatures: the answer's status, or why there was none. An
+    /// address-literal URL the deployment does not reach is refused here, before any connection (reqwest
+    /// resolves only names, through the filtering resolver); the settings may have narrowed since the
+    /// endpoint was registered.
+    async fn send(
+        &self,
+        endpoint: &WebhookEndpoint,
+        delivery: &EventDelivery,
+        at_ms: u64,
+    ) -> Result<u16, String> {
+        let url = reqwest::Url::parse(&endpoint.url).map_err(|_| "request failed: invalid url".to_owned())?;
+        if let Some(host) = url.host() {
+            self.settings.egress.check_host(&host).map_err(|refused| format!("refused: {refused}"))?;
+        }
+        let mut request = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(delivery.body.clone());
+        for (name, value) in super::sign(&endpoint.secret, &delivery.event_id, at_ms / 1000, &delivery.body) {
+            request = request.header(name, value);
+        }
+        match request.send().await {
+            Ok(response) => Ok(response.status().as_u16()),
+            Err(e) => Err(if let Some(refused) = super::egress::refusal(&e) {
+                refused.to_string()
+            } else if e.is_timeout() {
+                "timed out".to_owned()
+            } else if e.is_connect() {
+                "could not connect".to_owned()
+            } else {
+                "request failed".to_owned()
+            }),
+        }
     }
 
     /// Records what an attempt did and what comes next. Break: the endpoint's task must stop.
@@ -554,6 +568,21 @@ impl Webhooks {
 }
 
 /// `delay` ±10%, so endpoints that failed together do not all retry in the same instant.
+/// The HTTP client of deliveries: the attempt's time limit, no redirects, and only destinations the
+/// settings' egress allows.
+fn delivery_client(settings: &WebhookSettings) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(settings.timeout)
+        .connect_timeout(settings.timeout)
+        // A redirect is not a 2xx: it is retried and shows in the attempts, never followed blindly.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("deposit-relayer-webhooks/", env!("CARGO_PKG_VERSION")))
+        // Every DNS answer loses the addresses deliveries may not reach (server-side request forgery
+        // through an endpoint URL, or a name rebound to an internal address after registration).
+        .dns_resolver(super::egress::FilteringResolver::new(settings.egress))
+        .build()
+}
+
 fn jittered(delay: Duration) -> u64 {
     let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
     let spread = ms / 10;
@@ -573,15 +602,7 @@ mod tests {
         use relayer_store::{Creation, IdempotencyRecord, SledStore, WebhookStore};
         let dir = tempfile::tempdir()?;
         let store = SledStore::open(dir.path())?;
-        let endpoint = |id: &str| WebhookEndpoint {
-            id: id.into(),
-            url: "https://example.com/hook".into(),
-            events: vec!["*".into()],
-            description: None,
-            secret: "whsec_x".into(),
-            created_at: 1,
-            disabled: None,
-        };
+        let endpoint = |id: &str| endpoint(id, "https://example.com/hook");
         let record = |key: &str, created_at| IdempotencyRecord {
             key: key.into(),
             request_sha256: "h".into(),
@@ -611,6 +632,92 @@ mod tests {
         cancel.cancel();
         tasks.close();
         tasks.wait().await;
+        Ok(())
+    }
+
+    /// An active endpoint for every event type.
+    fn endpoint(id: &str, url: &str) -> WebhookEndpoint {
+        WebhookEndpoint {
+            id: id.into(),
+            url: url.into(),
+            events: vec!["*".into()],
+            description: None,
+            secret: "whsec_x".into(),
+            created_at: 1,
+            disabled: None,
+        }
+    }
+
+    /// A loopback listener that counts the connections made to it.
+    async fn counting_listener() -> eyre::Result<(u16, Arc<AtomicU64>)> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let connections = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&connections);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        Ok((port, connections))
+    }
+
+    // Attack: an API-key holder registers an endpoint on an internal address (or a name that resolves
+    // to one) to make the relayer POST inside the operator's network. The delivery is refused before any
+    // connection, and the attempt says why.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn deliveries_never_connect_to_a_destination_the_deployment_refuses() -> eyre::Result<()> {
+        use relayer_store::SledStore;
+        let (port, connections) = counting_listener().await?;
+        let dir = tempfile::tempdir()?;
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path())?);
+        let (cancel, tasks) = (CancellationToken::new(), TaskTracker::new());
+        let settings = WebhookSettings { retry_schedule: vec![], ..WebhookSettings::default() };
+        let webhooks =
+            Webhooks::new(Arc::clone(&store), settings, Arc::default(), cancel.clone(), tasks.clone())?;
+        webhooks.start()?;
+        for (id, host) in [("a", "127.0.0.1"), ("b", "localhost"), ("c", "[::ffff:127.0.0.1]")] {
+            let endpoint = endpoint(id, &format!("https://{host}:{port}/hook"));
+            store.put_webhook(&endpoint)?;
+            webhooks.endpoint_added(endpoint);
+            webhooks.send_test(id, "session.succeeded", serde_json::json!({}))?;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let attempt = loop {
+                let delivery = store.deliveries(id, 1)?.pop();
+                if let Some(attempt) = delivery.and_then(|d| d.attempts.first().cloned()) {
+                    break attempt;
+                }
+                eyre::ensure!(Instant::now() < deadline, "no attempt to {host}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            };
+            let error = attempt.error.unwrap_or_default();
+            assert!(error.starts_with("refused") && error.contains("allow_loopback_http"), "{host}: {error}");
+        }
+        assert_eq!(connections.load(Ordering::SeqCst), 0, "nothing connected to the listener");
+        cancel.cancel();
+        tasks.close();
+        tasks.wait().await;
+        Ok(())
+    }
+
+    // The same attack through DNS: a name (here `localhost`, past the literal check) whose answer is
+    // internal. The client's resolver leaves nothing to connect to; where the deployment allows
+    // loopback, the same request does connect (so the count above could fail).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_delivery_client_connects_only_to_addresses_the_egress_allows() -> eyre::Result<()> {
+        let (port, connections) = counting_listener().await?;
+        let url = format!("http://localhost:{port}/hook");
+        let closed = delivery_client(&WebhookSettings::default())?;
+        let error = closed.post(&url).send().await.expect_err("refused");
+        assert!(super::super::egress::refusal(&error).is_some(), "{error:?}");
+        assert_eq!(connections.load(Ordering::SeqCst), 0);
+        let dev = WebhookSettings {
+            egress: super::super::Egress { loopback: true, private: false },
+            ..Default::default()
+        };
+        let _ = delivery_client(&dev)?.post(&url).send().await;
+        assert!(connections.load(Ordering::SeqCst) >= 1, "allowed loopback is reached");
         Ok(())
     }
 
