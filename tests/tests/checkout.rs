@@ -391,7 +391,7 @@ async fn tron_usdt_is_paid_to_the_tron_receiver_the_page_shows() -> Result {
     tron.pay(address, usdc(7)).await?;
     status_is(&page, "succeeded", 60).await?;
     let text = page.eval("document.body.innerText").await?;
-    assert!(text.as_str().is_some_and(|t| t.contains("7.00 USDT on tron")), "{text}");
+    assert!(text.as_str().is_some_and(|t| t.contains("7.00 USDT on Tron")), "{text}");
     assert_clean(&page, &api.base, None);
     node.shutdown().await;
     Ok(())
@@ -429,5 +429,101 @@ async fn the_keyboard_alone_reaches_the_receiver_and_a_return_link_ends_the_flow
     assert_eq!(other.eval("!!document.querySelector('a.button')").await?, false);
     assert_clean(&page, &relayer.api.base, None);
     relayer.node.shutdown().await;
+    Ok(())
+}
+
+/// A Wallet Standard Solana wallet for the account `address` that hands the transaction to the test:
+/// `signAndSendTransaction` keeps the bytes (hex) in `window.__solTx` and waits until the test has
+/// signed and sent them for real, then answers with the signature.
+fn solana_wallet(address: &str) -> String {
+    format!(
+        r#"
+window.__solTx = null;
+(() => {{
+  const account = {{ address: "{address}", publicKey: new Uint8Array(32), chains: ["solana:mainnet"], features: ["solana:signAndSendTransaction"] }};
+  const wallet = {{
+    version: "1.0.0", name: "Test Wallet", icon: "data:image/svg+xml;base64,PHN2Zy8+", chains: ["solana:mainnet"], accounts: [account],
+    features: {{
+      "standard:connect": {{ version: "1.0.0", connect: async () => ({{ accounts: [account] }}) }},
+      "solana:signAndSendTransaction": {{
+        version: "1.0.0", supportedTransactionVersions: ["legacy", 0],
+        signAndSendTransaction: async (input) => {{
+          window.__solTx = Array.from(input.transaction, (b) => b.toString(16).padStart(2, "0")).join("");
+          window.__solChain = input.chain;
+          const signature = await new Promise((resolve) => {{ window.__solSent = resolve; }});
+          return [{{ signature: new Uint8Array(signature) }}];
+        }},
+      }},
+    }},
+  }};
+  const callback = ({{ register }}) => register(wallet);
+  window.addEventListener("wallet-standard:app-ready", (event) => callback(event.detail));
+  window.dispatchEvent(new CustomEvent("wallet-standard:register-wallet", {{ detail: callback }}));
+}})();
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_solana_wallet_signs_the_sessions_transaction_and_the_page_follows_it_to_delivered() -> Result {
+    use e2e::solana::{SolanaEnv, deposit_address, sign_and_send, wallet};
+    use solana_sdk::{signature::Keypair, signer::Signer};
+    let env = SolanaEnv::start().await?;
+    let bank = &env.bank;
+    let dir = tempfile::tempdir()?;
+    let (node, api) = env.relayer(dir.path(), &Settings::default()).await?;
+    let merchant = Keypair::new().pubkey();
+    let session = api
+        .create(&json!({
+            "destination": { "type": "solana", "address": merchant.to_string(), "tokenAddress": bank.usdc().to_string(), "amountUnits": "4.25" },
+            "display": { "title": "Top up", "verb": "Deposit", "paymentOptions": ["Solana"] },
+        }))
+        .await?;
+    let id = session["sessionId"].as_str().unwrap_or_default().to_owned();
+    let payer = wallet(bank, 10_000_000).await?;
+
+    let browser = Browser::launch().await?;
+    let mut page = browser.page(360, 740, true, false, &solana_wallet(&payer.pubkey().to_string())).await?;
+    page.goto(&checkout_url(&api, &session, "")).await?;
+    page.wait_for("document.querySelector('[data-option=Solana]')", 15).await?;
+    page.click("[data-option=Solana]").await?;
+    page.wait_for("document.querySelector('#solana-wallet')", 15).await?;
+    let label = page.eval("document.querySelector('#solana-wallet').textContent").await?;
+    assert_eq!(label, "Deposit with Test Wallet");
+    page.click("#solana-wallet").await?;
+    page.wait_for("window.__solTx", 15).await?;
+
+    // The page set the Solana payment method for the connected account through the public API, and asked
+    // the wallet to sign the API's transaction: the payer's signature only, 4.25 USDC into the vault.
+    let chosen = api.get(&id).await?;
+    assert_eq!(
+        (&chosen["status"], &chosen["paymentMethod"]["type"]),
+        (&json!("waiting_payment"), &json!("solana"))
+    );
+    let hex = page.eval("window.__solTx").await?.as_str().unwrap_or_default().to_owned();
+    let transaction = relayer_svm::tx::deserialize(&alloy::hex::decode(&hex)?).map_err(|e| eyre::eyre!(e))?;
+    assert_eq!(transaction.message.account_keys[0], payer.pubkey(), "the wallet pays the fee and signs");
+    let transfer = &transaction.message.instructions[1].data;
+    assert_eq!((transfer[0], &transfer[1..9]), (12, &4_250_000u64.to_le_bytes()[..]), "transferChecked 4.25");
+    let vault_account = deposit_address(&hex)?;
+
+    let signature = sign_and_send(bank, &hex, &payer).await?;
+    page.eval(&format!("window.__solSent({:?}); true", signature.as_ref())).await?;
+    status_is(&page, "succeeded", 60).await?;
+    let done = api.get(&id).await?;
+    assert_eq!(done["paymentMethod"]["source"]["txHash"], signature.to_string());
+    let delivery = done["destination"]["delivery"]["txHash"].as_str().unwrap_or_default().to_owned();
+    let text = page.eval("document.body.innerText").await?;
+    assert!(
+        text.as_str().is_some_and(|t| t.contains("4.25 USDC on Solana") && t.contains(&delivery)),
+        "{text}"
+    );
+    assert_eq!(bank.usdc_balance(&merchant).await?, 4_250_000, "delivered, exactly");
+    assert_eq!(bank.usdc_balance(&payer.pubkey()).await?, 5_750_000);
+    assert_eq!(bank.lamports(&vault_account).await?, 0, "the emptied vault account was closed");
+    page.screenshot(&shot_path("succeeded-solana-light-phone")).await?;
+    assert_eq!(accessibility_violations(&page).await?, Vec::<String>::new());
+    assert_clean(&page, &api.base, None);
+    node.shutdown().await;
     Ok(())
 }

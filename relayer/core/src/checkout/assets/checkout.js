@@ -319,7 +319,7 @@
     if (entry) nodes.push(entry);
     const wallet = solanaWallets.find(function (w) { return w.features && w.features["solana:signAndSendTransaction"]; });
     if (wallet) {
-      nodes.push(el("button", { type: "button", class: "primary", text: state.session.display.verb + " with " + wallet.name, on: { click: function () { payWithSolanaWallet(chain); } } }));
+      nodes.push(el("button", { type: "button", id: "solana-wallet", class: "primary", text: state.session.display.verb + " with " + wallet.name, on: { click: function () { payWithSolanaWallet(chain); } } }));
     } else {
       nodes.push(el("p", { class: "status warning", role: "status", text: "Paying from Solana needs a Solana wallet in this browser (Phantom, Solflare, Backpack): open this page in one." }));
     }
@@ -327,6 +327,10 @@
     return nodes;
   }
 
+  // The API names source chains in lower case ("solana", "tron"); the page shows them as names.
+  function chainLabel(name) {
+    return name ? name.charAt(0).toUpperCase() + name.slice(1) : name;
+  }
   function txLine(label, tx, chainName) {
     return [el("dt", { text: label }), el("dd", {}, [el("code", { text: tx }), chainName ? el("span", { class: "muted", text: " (" + chainName + ")" }) : null])];
   }
@@ -337,8 +341,8 @@
     nodes.push(el("div", { class: "status", role: "status", id: "state", "data-status": "processing", text: "Deposit detected; delivering…" }));
     if (source) {
       nodes.push(el("dl", {}, [
-        el("dt", { text: "Sent" }), el("dd", { text: source.sentUnits + " " + source.tokenSymbol + " on " + source.chainName }),
-      ].concat(txLine("Deposit", source.txHash, source.chainName))));
+        el("dt", { text: "Sent" }), el("dd", { text: source.sentUnits + " " + source.tokenSymbol + " on " + chainLabel(source.chainName) }),
+      ].concat(txLine("Deposit", source.txHash, chainLabel(source.chainName)))));
     }
     return nodes;
   }
@@ -355,8 +359,8 @@
     }
     const facts = [];
     if (source) {
-      facts.push(el("dt", { text: "Sent" }), el("dd", { text: source.sentUnits + " " + source.tokenSymbol + " on " + source.chainName }));
-      facts.push.apply(facts, txLine("Deposit", source.txHash, source.chainName));
+      facts.push(el("dt", { text: "Sent" }), el("dd", { text: source.sentUnits + " " + source.tokenSymbol + " on " + chainLabel(source.chainName) }));
+      facts.push.apply(facts, txLine("Deposit", source.txHash, chainLabel(source.chainName)));
     }
     if (dest.delivery) {
       const what = s.status === "bounced" ? "Returned" : "Received";
