@@ -147,9 +147,9 @@ const fn classify_v6(ip: Ipv6Addr) -> Reach {
         [0, 0, 0, 0, 0, 0xffff, hi, lo] | [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => embedded_v4(hi, lo),
         // 2002:AABB:CCDD::/48 (6to4) reaches a.b.c.d's network.
         [0x2002, hi, lo, ..] => embedded_v4(hi, lo),
-        // :: and the deprecated ::a.b.c.d, 100::/64 discard, 2001::/32 Teredo (tunnels to anywhere),
-        // 2001:db8::/32 documentation.
-        [0, 0, 0, 0, 0, 0, _, _] | [0x100, 0, 0, 0, ..] | [0x2001, 0 | 0xdb8, ..] => Reach::Never,
+        // The rest of ::/8 (::, the deprecated ::a.b.c.d, ::ffff:0:a.b.c.d translated), 100::/64
+        // discard, 2001::/32 Teredo (tunnels to anywhere), 2001:db8::/32 documentation.
+        [0, ..] | [0x100, 0, 0, 0, ..] | [0x2001, 0 | 0xdb8, ..] => Reach::Never,
         // 64:ff9b:1::/48 local-use NAT64, fc00::/7 unique-local, fec0::/10 site-local (deprecated).
         [0x64, 0xff9b, 1, ..] => Reach::Private,
         [first, ..] if first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfec0 => Reach::Private,
@@ -252,6 +252,7 @@ mod tests {
             ("0.0.0.0", Reach::Never),
             ("::", Reach::Never),
             ("::127.0.0.1", Reach::Never),
+            ("::ffff:0:7f00:1", Reach::Never),
             ("224.0.0.1", Reach::Never),
             ("255.255.255.255", Reach::Never),
             ("192.0.2.1", Reach::Never),

@@ -235,6 +235,10 @@ mod tests {
         );
         refused("https://10.0.0.7:8080/admin", closed, "allow_private_networks");
         refused("https://[::ffff:10.0.0.7]/", closed, "private network");
+        // WHATWG parsing reads decimal, octal and hex hosts as IPv4 addresses: no way around the check.
+        for disguised in ["https://2130706433/", "https://0177.0.0.1/", "https://0x7f.1/"] {
+            refused(disguised, closed, "this machine");
+        }
         for local in ["https://localhost/", "https://api.LOCALHOST./", "https://127.0.0.1/", "https://[::1]/"]
         {
             refused(local, closed, "allow_loopback_http");
