@@ -174,6 +174,15 @@ impl Chain {
         Ok(*RevertingTarget::deploy(&self.deployer).await?.address())
     }
 
+    /// A session body on Base for `amount` whose final call reverts, so its deposit bounces to
+    /// [`REFUND`]; and the call's target (a fresh `RevertingTarget`).
+    pub async fn bouncing_session_body(&self, amount: &str) -> eyre::Result<(Value, Address)> {
+        use alloy::sol_types::SolCall as _;
+        let target = self.deploy_reverting_target().await?;
+        let call = RevertingTarget::depositCall { _0: BASE_USDC, _1: Address::repeat_byte(1) }.abi_encode();
+        Ok((session_body(target, Some(amount), Some(Bytes::from(call)), Some(REFUND)), target))
+    }
+
     /// Turns automining on or off.
     pub async fn set_automine(&self, on: bool) -> eyre::Result<()> {
         self.deployer.raw_request::<_, ()>("evm_setAutomine".into(), (on,)).await?;

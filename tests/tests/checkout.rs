@@ -7,16 +7,13 @@
 
 use std::path::PathBuf;
 
-use alloy::{
-    primitives::{Address, Bytes},
-    sol_types::SolCall,
-};
+use alloy::{primitives::Address, sol_types::SolCall};
 use e2e::{
-    API_KEY, Api, Auth, Chain, DEST, REFUND, Relayer, Settings,
+    API_KEY, Api, Auth, Chain, DEST, Relayer, Settings,
     browser::{Browser, Page, decode_qr_svg},
     session_body, usdc,
 };
-use relayer_devnet::{BASE_USDC, bindings::RevertingTarget};
+use relayer_devnet::BASE_USDC;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -202,12 +199,7 @@ async fn bounced_short_paid_and_expired_sessions_are_shown_honestly() -> Result 
     let browser = Browser::launch().await?;
 
     // Bounced: the final call reverts; the page says the funds went back, with the refund's tx.
-    let target = chain.deploy_reverting_target().await?;
-    let call = RevertingTarget::depositCall { _0: BASE_USDC, _1: Address::repeat_byte(1) }.abi_encode();
-    let bounced = relayer
-        .api
-        .create(&session_body(target, Some("5.00"), Some(Bytes::from(call)), Some(REFUND)))
-        .await?;
+    let bounced = relayer.api.create(&chain.bouncing_session_body("5.00").await?.0).await?;
     let receiver = relayer.api.set_evm(&bounced).await?;
     chain.pay(receiver, usdc(5)).await?;
     let mut page = browser.page(360, 740, true, false, "").await?;

@@ -8,10 +8,7 @@ use alloy::{
     sol_types::SolCall,
 };
 use e2e::{API_KEY, Api, Auth, Chain, DEST, REFUND, Relayer, Settings, session_body, usdc, wait_until};
-use relayer_devnet::{
-    BASE_USDC,
-    bindings::{PullAllowanceTarget, RevertingTarget},
-};
+use relayer_devnet::{BASE_USDC, bindings::PullAllowanceTarget};
 use relayer_evm::create2::deposit_params;
 use relayer_types::SessionId;
 use reqwest::Method;
@@ -92,12 +89,8 @@ async fn calldata_session_delivers_and_the_target_pulls_its_allowance() -> Resul
 async fn reverting_target_bounces_funds_to_the_refund_address() -> Result {
     let chain = Chain::start().await?;
     let relayer = Relayer::start(&chain, Settings::default()).await?;
-    let target = chain.deploy_reverting_target().await?;
-    let call = RevertingTarget::depositCall { _0: BASE_USDC, _1: Address::repeat_byte(1) }.abi_encode();
-    let session = relayer
-        .api
-        .create(&session_body(target, Some("5.00"), Some(Bytes::from(call)), Some(REFUND)))
-        .await?;
+    let (body, target) = chain.bouncing_session_body("5.00").await?;
+    let session = relayer.api.create(&body).await?;
     let receiver = relayer.api.set_evm(&session).await?;
     chain.pay(receiver, usdc(5)).await?;
 

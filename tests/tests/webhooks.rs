@@ -3,13 +3,10 @@
 
 use std::{collections::HashSet, time::Duration};
 
-use alloy::primitives::{Address, Bytes};
-use alloy::sol_types::SolCall;
 use e2e::{
     API_KEY, Api, Auth, Chain, DEST, REFUND, Received, Relayer, RelayerProcess, Settings, WebhookReceiver,
     session_body, usdc,
 };
-use relayer_devnet::{BASE_USDC, bindings::RevertingTarget};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -58,12 +55,7 @@ async fn every_event_type_arrives_signed_for_a_paid_a_bounced_and_an_expired_ses
     assert_eq!(endpoint["events"], json!(["*"]));
 
     let paid = relayer.api.create(&session_body(DEST, Some("2.00"), None, None)).await?;
-    let target = chain.deploy_reverting_target().await?;
-    let call = RevertingTarget::depositCall { _0: BASE_USDC, _1: Address::repeat_byte(1) }.abi_encode();
-    let bounced = relayer
-        .api
-        .create(&session_body(target, Some("1.00"), Some(Bytes::from(call)), Some(REFUND)))
-        .await?;
+    let bounced = relayer.api.create(&chain.bouncing_session_body("1.00").await?.0).await?;
     let expired = relayer.api.create(&session_body(DEST, Some("1.00"), None, Some(REFUND))).await?;
     let paid_receiver = relayer.api.set_evm(&paid).await?;
     let bounced_receiver = relayer.api.set_evm(&bounced).await?;
