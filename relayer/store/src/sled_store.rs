@@ -431,6 +431,26 @@ impl SledDb {
         Ok(out)
     }
 
+    /// Removes, in one batch made durable, every entry of `tree` whose value `stale` says so of; how many.
+    fn prune<T: DeserializeOwned>(
+        &self,
+        tree: &sled::Tree,
+        stale: impl Fn(&T) -> bool,
+    ) -> Result<usize, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut pruned = 0;
+        for entry in tree.iter() {
+            let (key, value) = entry.map_err(backend)?;
+            if stale(&decode(&value)?) {
+                batch.remove(key);
+                pruned += 1;
+            }
+        }
+        tree.apply_batch(batch).map_err(backend)?;
+        self.flush()?;
+        Ok(pruned)
+    }
+
     /// Durability point of every write that matters; concurrent callers share one flush.
     fn flush(&self) -> Result<(), StoreError> {
         self.flusher.flush()
@@ -718,19 +738,9 @@ impl WebhookStore for SledDb {
     }
 
     fn prune_deliveries(&self, before_ms: u64) -> Result<usize, StoreError> {
-        let mut batch = sled::Batch::default();
-        let mut pruned = 0;
-        for entry in self.deliveries.iter() {
-            let (key, value) = entry.map_err(backend)?;
-            let delivery: EventDelivery = decode(&value)?;
-            if delivery.created_ms < before_ms && !matches!(delivery.state, DeliveryState::Pending { .. }) {
-                batch.remove(key);
-                pruned += 1;
-            }
-        }
-        self.deliveries.apply_batch(batch).map_err(backend)?;
-        self.flush()?;
-        Ok(pruned)
+        self.prune(&self.deliveries, |d: &EventDelivery| {
+            d.created_ms < before_ms && !matches!(d.state, DeliveryState::Pending { .. })
+        })
     }
 
     fn idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
@@ -787,18 +797,7 @@ impl WebhookStore for SledDb {
     }
 
     fn prune_idempotency(&self, before: u64) -> Result<usize, StoreError> {
-        let mut batch = sled::Batch::default();
-        let mut pruned = 0;
-        for entry in self.idempotency.iter() {
-            let (key, value) = entry.map_err(backend)?;
-            if decode::<IdempotencyRecord>(&value)?.created_at < before {
-                batch.remove(key);
-                pruned += 1;
-            }
-        }
-        self.idempotency.apply_batch(batch).map_err(backend)?;
-        self.flush()?;
-        Ok(pruned)
+        self.prune(&self.idempotency, |r: &IdempotencyRecord| r.created_at < before)
     }
 }
 
