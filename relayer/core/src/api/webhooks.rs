@@ -319,8 +319,7 @@ pub(super) async fn list_webhooks(
 
 /// A webhook id as given in the path: unknown shapes are simply not found.
 fn known(state: &AppState, id: &str) -> Result<WebhookEndpoint, ApiError> {
-    let endpoints = state.engine.store().webhooks().map_err(ApiError::internal)?;
-    endpoints.into_iter().find(|e| e.id == id).ok_or_else(not_found)
+    state.webhooks.lookup(id).map_err(webhook_error)
 }
 
 #[utoipa::path(

@@ -270,10 +270,14 @@ impl Webhooks {
         Ok(delivery)
     }
 
+    /// Endpoint `id`, if it exists (active or disabled).
+    pub fn lookup(&self, id: &str) -> Result<WebhookEndpoint, WebhookError> {
+        self.store.webhooks()?.into_iter().find(|e| e.id == id).ok_or(WebhookError::NotFound)
+    }
+
     /// Endpoint `id`, if it exists and is active.
     pub fn endpoint(&self, id: &str) -> Result<WebhookEndpoint, WebhookError> {
-        let endpoint =
-            self.store.webhooks()?.into_iter().find(|e| e.id == id).ok_or(WebhookError::NotFound)?;
+        let endpoint = self.lookup(id)?;
         match &endpoint.disabled {
             Some(why) => Err(WebhookError::Disabled(why.clone())),
             None => Ok(endpoint),
