@@ -21,6 +21,9 @@ use crate::api::{AppState, auth::check_client_secret, json::query_params};
 const PAGE: &str = include_str!("assets/checkout.html");
 const SCRIPT: &str = include_str!("assets/checkout.js");
 const STYLE: &str = include_str!("assets/checkout.css");
+const DARK_STYLE: &str = include_str!("assets/checkout-dark.css");
+/// The `media` of the dark palette's link when the URL does not choose a theme.
+const DARK_BY_PREFERENCE: &str = "(prefers-color-scheme: dark)";
 const ICON: &str = include_str!("assets/icon.svg");
 
 /// Longest text a QR code is made of.
@@ -166,7 +169,9 @@ fn csp(theme_origin: Option<&str>, frame_ancestors: &[String]) -> String {
 fn page_error(status: StatusCode, message: &str) -> Response {
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Checkout</title>\
-         <link rel=\"stylesheet\" href=\"/checkout/assets/checkout.css\"></head><body><main><h1>Checkout</h1><p>{}</p></main></body></html>",
+         <link rel=\"stylesheet\" href=\"/checkout/assets/checkout.css\">\
+         <link rel=\"stylesheet\" href=\"/checkout/assets/checkout-dark.css\" media=\"{DARK_BY_PREFERENCE}\">\
+         </head><body><main><h1>Checkout</h1><p>{}</p></main></body></html>",
         escape_html(message)
     );
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body)
@@ -230,10 +235,11 @@ fn render(
     };
     // Inside <script type="application/json">: no `<` may appear, or `</script>` could end the block.
     let config = serde_json::to_string(&config).unwrap_or_default().replace('<', "\\u003c");
-    let theme = match query.get("theme").map(String::as_str) {
-        Some("light") => " data-theme=\"light\"",
-        Some("dark") => " data-theme=\"dark\"",
-        _ => "",
+    // The dark palette applies with the browser's preference, unless the URL forces a theme.
+    let dark_media = match query.get("theme").map(String::as_str) {
+        Some("light") => "not all",
+        Some("dark") => "all",
+        _ => DARK_BY_PREFERENCE,
     };
     let layout = if query.get("layout").is_some_and(|l| l == "embed") { "embed" } else { "page" };
     let theme_url = session.display.theme_css_url.as_deref().filter(|u| origin(u).is_some());
@@ -241,7 +247,7 @@ fn render(
         .map(|u| format!("<link rel=\"stylesheet\" href=\"{}\">", escape_html(u)))
         .unwrap_or_default();
     let html = PAGE
-        .replace("{{THEME_ATTR}}", theme)
+        .replace("{{DARK_MEDIA}}", dark_media)
         .replace("{{TITLE}}", &escape_html(&session.display.title))
         .replace("{{THEME_LINK}}", &theme_link)
         .replace("{{LAYOUT}}", layout)
@@ -265,6 +271,7 @@ pub async fn asset(Path(file): Path<String>) -> Response {
     let (body, kind) = match file.as_str() {
         "checkout.js" => (SCRIPT, "text/javascript; charset=utf-8"),
         "checkout.css" => (STYLE, "text/css; charset=utf-8"),
+        "checkout-dark.css" => (DARK_STYLE, "text/css; charset=utf-8"),
         "icon.svg" => (ICON, "image/svg+xml"),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };

@@ -173,12 +173,21 @@
 
   // --- Solana wallets (Wallet Standard): sign and send the session's serializedTx ---
   const solanaWallets = [];
-  window.addEventListener("wallet-standard:register-wallet", function (event) {
-    event.detail({ register: function (wallet) { solanaWallets.push(wallet); render(); return function () {}; } });
-  });
-  window.dispatchEvent(new CustomEvent("wallet-standard:app-ready", { detail: { register: function (wallet) { solanaWallets.push(wallet); render(); return function () {}; } } }));
+  // The app's side of the Wallet Standard handshake, offered both ways (to wallets already loaded, and
+  // to those that load later); a wallet that answers both is kept once.
+  const walletRegistry = {
+    register: function (wallet) {
+      if (!solanaWallets.includes(wallet)) { solanaWallets.push(wallet); render(); }
+      return function () {};
+    },
+  };
+  window.addEventListener("wallet-standard:register-wallet", function (event) { event.detail(walletRegistry); });
+  window.dispatchEvent(new CustomEvent("wallet-standard:app-ready", { detail: walletRegistry }));
+  function solanaWallet() {
+    return solanaWallets.find(function (w) { return w.features && w.features["solana:signAndSendTransaction"]; });
+  }
   async function payWithSolanaWallet(chain) {
-    const wallet = solanaWallets.find(function (w) { return w.features && w.features["solana:signAndSendTransaction"]; });
+    const wallet = solanaWallet();
     try {
       const { accounts } = await wallet.features["standard:connect"].connect();
       const account = accounts[0];
@@ -188,9 +197,8 @@
       state.session = answer.session;
       const hex = answer.solana.serializedTx;
       const bytes = new Uint8Array(hex.match(/../g).map(function (h) { return parseInt(h, 16); }));
-      const [sent] = await wallet.features["solana:signAndSendTransaction"].signAndSendTransaction({ account: account, chain: "solana:mainnet", transaction: bytes });
+      await wallet.features["solana:signAndSendTransaction"].signAndSendTransaction({ account: account, chain: "solana:mainnet", transaction: bytes });
       announce("Transaction sent; waiting for it to confirm");
-      void sent;
     } catch (e) {
       state.error = "The wallet did not send the payment: " + (e.message || e);
     }
@@ -317,7 +325,7 @@
     nodes.push(countdown());
     const entry = amountEntry();
     if (entry) nodes.push(entry);
-    const wallet = solanaWallets.find(function (w) { return w.features && w.features["solana:signAndSendTransaction"]; });
+    const wallet = solanaWallet();
     if (wallet) {
       nodes.push(el("button", { type: "button", id: "solana-wallet", class: "primary", text: state.session.display.verb + " with " + wallet.name, on: { click: function () { payWithSolanaWallet(chain); } } }));
     } else {
