@@ -185,6 +185,11 @@ async fn the_page_follows_a_real_deposit_through_processing_to_delivered() -> Re
         forced.eval("getComputedStyle(document.querySelector('main')).backgroundColor").await?,
         "rgb(24, 27, 33)"
     );
+    // And `theme=light` over a dark system.
+    let mut light = browser.page(360, 740, true, true, "").await?;
+    light.goto(&checkout_url(&relayer.api, &session, "&theme=light")).await?;
+    status_is(&light, "succeeded", 15).await?;
+    assert_eq!(light.eval(background).await?, "rgb(244, 245, 247)");
     assert_clean(&dark, &origin, Some(&theme));
     relayer.node.shutdown().await;
     Ok(())
