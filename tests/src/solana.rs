@@ -9,7 +9,7 @@ use relayer_chain::{BoxFuture, Chain};
 use relayer_core::Node;
 use relayer_svm::{
     LocalBank, SvmChain, SvmClient, SvmConfig,
-    client::{AccountView, ClientError, SendError, SignatureInfo, Simulation, TxStatus, TxView},
+    client::{AccountView, ClientError, Page, SendError, SignatureInfo, Simulation, TxStatus, TxView},
     tx,
 };
 use relayer_types::{ChainAddress, SOLANA_CHAIN_ID, TokenRef};
@@ -51,6 +51,7 @@ pub async fn start_node(
         tokens: vec![usdc_token(bank)],
         poll: Duration::from_millis(200),
         routes: vec![],
+        min_inbox_amount: 1_000_000,
     };
     let key = key.insecure_clone();
     let node = relayer_node::start_with(config(&params, &evm_key)?, move |store| {
@@ -167,16 +168,24 @@ pub enum SendFault {
     HangWithoutSending,
 }
 
-/// A client over the bank that injects one send fault into the relayer's own transactions.
+/// A client over the bank that misbehaves as a node can: one send fault injected into the relayer's own
+/// transactions, and histories that lag (the first non-empty answer of `getSignaturesForAddress` for
+/// each lagging address comes back empty, as from an RPC node behind the one that served the balance).
 pub struct Flaky {
     inner: Arc<LocalBank>,
     fault: std::sync::Mutex<SendFault>,
+    lagging: std::sync::Mutex<std::collections::HashSet<Pubkey>>,
 }
 
 impl Flaky {
     /// Over `bank`, with `fault` armed for the next send.
     pub fn new(inner: Arc<LocalBank>, fault: SendFault) -> Self {
-        Self { inner, fault: std::sync::Mutex::new(fault) }
+        Self { inner, fault: std::sync::Mutex::new(fault), lagging: std::sync::Mutex::default() }
+    }
+
+    /// The next non-empty history of `address` comes back empty once.
+    pub fn lag(&self, address: Pubkey) {
+        self.lagging.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(address);
     }
 }
 
@@ -221,20 +230,51 @@ impl SvmClient for Flaky {
     fn signatures_for(
         &self,
         address: Pubkey,
-        until: Option<Signature>,
+        page: Page,
     ) -> BoxFuture<'_, Result<Vec<SignatureInfo>, ClientError>> {
-        self.inner.signatures_for(address, until)
+        Box::pin(async move {
+            let answer = self.inner.signatures_for(address, page).await?;
+            let mut lagging = self.lagging.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !answer.is_empty() && lagging.remove(&address) {
+                return Ok(vec![]);
+            }
+            Ok(answer)
+        })
     }
     fn transaction(&self, signature: Signature) -> BoxFuture<'_, Result<Option<TxView>, ClientError>> {
         self.inner.transaction(signature)
     }
 }
 
+/// The commitment of a Solana payer's session to a Solana destination, rebuilt from what anyone can read:
+/// the session's public fields and the paying wallet (the vault's refund address).
+pub fn solana_commitment(
+    session: &Value,
+    mint: &Pubkey,
+    wallet: &Pubkey,
+) -> eyre::Result<relayer_types::Commitment> {
+    let id: relayer_types::SessionId =
+        session["sessionId"].as_str().unwrap_or_default().parse().map_err(|e| eyre::eyre!("{e:?}"))?;
+    let merchant: Pubkey = session["destination"]["address"].as_str().unwrap_or_default().parse()?;
+    let amount =
+        relayer_types::parse_units(session["destination"]["amountUnits"].as_str().unwrap_or("0"), 6)?;
+    Ok(relayer_types::Commitment {
+        session_id: id.to_b256(),
+        to_chain_id: SOLANA_CHAIN_ID,
+        to_token: relayer_types::B256::from(mint.to_bytes()),
+        to_address: relayer_types::B256::from(merchant.to_bytes()),
+        amount,
+        final_call: Default::default(),
+        refund_address: relayer_types::B256::from(wallet.to_bytes()),
+        expires_at: session["expiresAt"].as_u64().unwrap_or_default(),
+    })
+}
+
 /// How many `Settled`, `Refunded` and `Bridged` events the program emitted for the vault token account
 /// `account`.
 pub async fn vault_moves(bank: &LocalBank, account: &Pubkey) -> eyre::Result<(usize, usize, usize)> {
     let mut moves = (0, 0, 0);
-    for info in bank.signatures_for(*account, None).await? {
+    for info in relayer_svm::client::history(bank, *account, None).await? {
         let Some(view) = bank.transaction(info.signature).await? else { continue };
         for (_, m) in tx::vault_moves(&view) {
             match m {

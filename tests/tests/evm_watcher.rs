@@ -16,7 +16,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use e2e::chaos::Fault;
-use relayer_chain::{BoxFuture, ChainEvent, EventSink, SinkError, WorkReport};
+use relayer_chain::{BoxFuture, ChainEvent, EventKind, EventSink, SinkError, WorkReport};
 use relayer_devnet::{bindings::TestUSDC, tools::foundry_tool};
 use relayer_evm::{
     ChainSpec, ConfirmationTier, EvmChain, Sender,
@@ -75,10 +75,12 @@ impl RecordingSink {
             .map(|events| {
                 events
                     .iter()
-                    .filter_map(|e| match e {
-                        ChainEvent::Deposit { session, deposit } => {
-                            Some((*session, deposit.amount, deposit.event.block_number))
-                        }
+                    .filter_map(|e| match &e.kind {
+                        EventKind::Deposit(deposit) => Some((
+                            self.session_for_receiver(e.receiver)?,
+                            deposit.amount,
+                            deposit.event.block_number,
+                        )),
                         _ => None,
                     })
                     .collect()

@@ -18,48 +18,73 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 /// A boxed future, so the seam's traits stay object-safe (the engine holds chains of any family).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Something a chain saw, confirmed.
+/// Something a chain saw, confirmed, with what ties it to a session.
+///
+/// A chain event belongs to a session only through what the chain proves: the receiver the funds were
+/// at or went to (an EVM or Tron receiver is `CREATE2(factory, paramsHash, …)` and the router derives it
+/// from the params it was given; a Solana vault is the PDA of the params hash; a transfer in the Solana
+/// inbox names the EVM receiver it was burnt for). Anyone can call the contracts with params of their own
+/// that reuse a victim's session id, so the id an event carries ([`ChainEvent::named`]) never decides
+/// which session it belongs to: the sink resolves `receiver` to a session, checks the receiver against
+/// that session's own commitment again, and only uses `named` to recognise a forgery (an event that
+/// names one of its sessions from a receiver that is not that session's).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChainEvent {
-    /// A transfer into the receiver of `session`.
-    Deposit {
-        /// Owner of the receiver.
-        session: SessionId,
-        /// The transfer.
-        deposit: Deposit,
-    },
-    /// The router settled funds of `session`.
-    Settled {
-        /// Session, from the event.
-        session: SessionId,
-        /// The settlement.
-        settlement: Settlement,
-    },
-    /// The router sent funds of `session` through a bridge towards its destination chain.
-    Bridged {
-        /// Session, from the event.
-        session: SessionId,
-        /// The bridging.
-        bridging: Bridging,
-    },
-    /// A relayer fronted `session` on its destination chain, or was repaid.
-    Fronted {
-        /// Session, from the event.
-        session: SessionId,
-        /// The fronting or repayment.
-        fronting: Fronting,
-    },
+pub struct ChainEvent {
+    /// The receiver the event is about, as the chain shows it: the transfer's recipient, the router
+    /// event's `receiver`, the vault the program moved funds out of, the EVM receiver a bridged transfer
+    /// was burnt for.
+    pub receiver: ChainAddress,
+    /// The session id the event itself names, if it carries one (router and program events do). Chosen by
+    /// whoever sent the transaction: used only to spot forgeries, never to attribute.
+    pub named: Option<SessionId>,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// What a [`ChainEvent`] says happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// A transfer into the receiver.
+    Deposit(Deposit),
+    /// Funds left the receiver for the destination or the refund address (or a fronter delivered).
+    Settled(Settlement),
+    /// Funds left the receiver through a bridge towards the session's destination chain.
+    Bridged(Bridging),
+    /// A relayer fronted the session on its destination chain, or was repaid.
+    Fronted(Fronting),
+}
+
+impl EventKind {
+    /// Where on the chain the event sits.
+    pub const fn event(&self) -> &relayer_types::EventId {
+        match self {
+            Self::Deposit(deposit) => &deposit.event,
+            Self::Settled(settlement) => &settlement.event,
+            Self::Bridged(bridging) => &bridging.event,
+            Self::Fronted(fronting) => &fronting.event,
+        }
+    }
+
+    /// The metrics label of the kind (`deposit`, `settled`, `bridged`, `fronted`).
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Deposit(_) => "deposit",
+            Self::Settled(_) => "settled",
+            Self::Bridged(_) => "bridged",
+            Self::Fronted(_) => "fronted",
+        }
+    }
 }
 
 impl ChainEvent {
+    /// An event at `receiver` that names no session (a plain transfer).
+    pub const fn at(receiver: ChainAddress, kind: EventKind) -> Self {
+        Self { receiver, named: None, kind }
+    }
+
     /// Where on the chain the event sits.
-    pub fn event(&self) -> &relayer_types::EventId {
-        match self {
-            Self::Deposit { deposit, .. } => &deposit.event,
-            Self::Settled { settlement, .. } => &settlement.event,
-            Self::Bridged { bridging, .. } => &bridging.event,
-            Self::Fronted { fronting, .. } => &fronting.event,
-        }
+    pub const fn event(&self) -> &relayer_types::EventId {
+        self.kind.event()
     }
 }
 
@@ -124,14 +149,17 @@ pub struct WorkReport {
 /// (the chain advances its cursor right after) and must tolerate replays (after a crash the same
 /// range is delivered again).
 pub trait EventSink: Send + Sync {
-    /// The session owning `receiver`, if any (called for every transfer: keep it in memory).
+    /// The session owning `receiver`, if any (called for every transfer: keep it in memory). A chain uses
+    /// it only to drop transfers to addresses that are nobody's receiver early; the sink attributes every
+    /// event it is given by its receiver again.
     fn session_for_receiver(&self, receiver: ChainAddress) -> Option<SessionId>;
 
     /// Every receiver of `family` a session was given (for families whose watchers poll their receivers
     /// instead of reading all transfers of a token, as Solana's do).
     fn receivers_of(&self, family: relayer_types::Family) -> Vec<(ChainAddress, SessionId)>;
 
-    /// Applies confirmed events of `chain_id`, in chain order.
+    /// Applies confirmed events of `chain_id`, in chain order. An event whose receiver is no session's is
+    /// dropped (counted as foreign when it names one of the sink's sessions).
     fn apply(&self, chain_id: u64, events: Vec<ChainEvent>) -> BoxFuture<'_, Result<(), SinkError>>;
 
     /// Blocks from `from_block` on were reorganised away: undo what was derived from them.
@@ -208,6 +236,13 @@ pub trait Chain: Send + Sync {
 
     /// Tokens deposits are accepted in, and delivered in.
     fn tokens(&self) -> &[TokenRef];
+
+    /// The tokens payers may pay in here: those whose deposits the chain watches (all of them unless a
+    /// family watches fewer: Solana watches the vault account of its first mint only). A payment method
+    /// never sends a payer to anything else.
+    fn deposit_tokens(&self) -> &[TokenRef] {
+        self.tokens()
+    }
 
     /// The configured token at `address`.
     fn token(&self, address: ChainAddress) -> Option<&TokenRef> {

@@ -12,7 +12,7 @@ use std::{
 };
 
 use relayer_chain::{
-    BoxFuture, Chain, ChainEvent, EventSink, Inspection, SinkError, Work, WorkReport, WorkResult,
+    BoxFuture, Chain, ChainEvent, EventKind, EventSink, Inspection, SinkError, Work, WorkReport, WorkResult,
 };
 use relayer_store::{
     Creation, IdempotencyRecord, Store, StoreError, UpdateError, update_session, update_session_with_events,
@@ -24,6 +24,8 @@ use relayer_types::{
 };
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+
+mod attribution;
 
 /// Why an engine operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +48,30 @@ pub enum EngineError {
     /// No route from the payment method's chains delivers the session's token (no swaps yet).
     #[error("{0}")]
     NoRoute(String),
+    /// A chain event's receiver is not the session's own (recomputed from its commitment): the event
+    /// is someone else's and changes nothing.
+    #[error("the event's receiver is not the session's")]
+    Foreign,
+}
+
+/// Why a change to a session was refused inside its compare-and-swap.
+#[derive(Debug)]
+enum Refused {
+    /// The state machine refused.
+    State(StateError),
+    /// The event is not the session's (see [`EngineError::Foreign`]).
+    Foreign,
+}
+
+impl From<UpdateError<Refused>> for EngineError {
+    fn from(e: UpdateError<Refused>) -> Self {
+        match e {
+            UpdateError::Store(StoreError::NotFound(_)) => Self::NotFound,
+            UpdateError::Store(s) => Self::Store(s),
+            UpdateError::Rejected(Refused::State(s)) => Self::State(s),
+            UpdateError::Rejected(Refused::Foreign) => Self::Foreign,
+        }
+    }
 }
 
 impl From<UpdateError<StateError>> for EngineError {
@@ -152,6 +178,8 @@ pub struct Engine {
     /// Settlements reorganised away after they counted, by chain and outcome.
     orphaned: Mutex<Counts>,
     reports: Mutex<Counts>,
+    /// Events that named one of our sessions from a receiver that is not that session's.
+    foreign: Mutex<attribution::ForeignEvents>,
     /// Work to submit again once its time comes.
     retries: Mutex<Vec<(Instant, Work)>>,
     /// Sessions found at start-up holding funds not yet settled; drained by [`Engine::resume`].
@@ -205,6 +233,7 @@ impl Engine {
             deliveries: Mutex::default(),
             orphaned: Mutex::default(),
             reports: Mutex::default(),
+            foreign: Mutex::default(),
             retries: Mutex::default(),
             unsettled: Mutex::default(),
             exposure: Mutex::default(),
@@ -408,7 +437,7 @@ impl Engine {
                 PaymentMethod::Tron { receiver, source: None, created_at: now }
             }
             PaymentKind::Solana { wallet, mint } => {
-                let (chain, _) = self.solana_token(mint)?;
+                let (chain, _) = self.solana_token(session, mint)?;
                 if chain != dest {
                     self.route_from(Family::Solana, session)?;
                     if let Some(refusal) = cross_chain_refusal(Family::Solana, session) {
@@ -421,8 +450,12 @@ impl Engine {
         };
         // Index before the status change is visible: a deposit seen right after must find its session.
         // Every chain gets its own receiver (families derive them differently, and a Solana vault also
-        // commits to the paying wallet, so the receivers are those of the session with this method).
-        let with_method = Session { payment_method: Some(method.clone()), ..session.clone() };
+        // commits to the paying wallet, so the receivers are those of the session with this method). A
+        // method the state machine would refuse (another one is set) indexes nothing: its receivers are
+        // not the session's. (Should a concurrent request win the race anyway, events at the receivers
+        // indexed here are refused by the check against the session as stored.)
+        let mut with_method = session.clone();
+        with_method.apply(SessionEvent::PaymentMethodSet { method: method.clone(), now })?;
         let receivers: BTreeSet<ChainAddress> =
             self.chains.values().map(|c| c.receiver(&with_method.commitment_on(c.key().family))).collect();
         for receiver in receivers {
@@ -500,24 +533,38 @@ impl Engine {
         session.commitment_on(family)
     }
 
-    /// The configured Solana chain and the token `mint` (its first token when `None`), or why not.
+    /// The Solana chain and the token a Solana wallet pays `session` with: `mint` (the first that fits
+    /// when `None`), which must be one the chain watches deposits in (a payment into anything else would
+    /// never be seen) and must deliver the session's token (its destination token on its own chain, or a
+    /// token whose route delivers it there). Otherwise a clear error naming what Solana payments take.
     pub fn solana_token(
         &self,
+        session: &Session,
         mint: Option<ChainAddress>,
     ) -> Result<(u64, relayer_types::TokenRef), EngineError> {
         let unsupported = || EngineError::UnsupportedPaymentMethod("solana");
         let chain =
             self.chains.values().find(|c| c.key().family == Family::Solana).ok_or_else(unsupported)?;
-        let token = match mint {
-            None => chain.tokens().first(),
-            Some(mint) => chain.token(mint),
+        let dest = &session.destination.token;
+        let delivers = |t: &&relayer_types::TokenRef| {
+            if chain.chain_id() == dest.chain_id {
+                t.address == dest.address
+            } else {
+                chain.route(&t.address, dest.chain_id).is_some_and(|r| r.to_token == dest.address)
+            }
         };
+        let usable: Vec<&relayer_types::TokenRef> = chain.deposit_tokens().iter().filter(delivers).collect();
+        let token = usable.iter().find(|t| mint.is_none_or(|m| t.address == m));
         let token = token.ok_or_else(|| {
             let offered: Vec<String> =
-                chain.tokens().iter().map(|t| format!("{} ({})", t.address, t.symbol)).collect();
-            EngineError::NoRoute(format!("Solana payments take {}", offered.join(", ")))
+                usable.iter().map(|t| format!("{} ({})", t.address, t.symbol)).collect();
+            EngineError::NoRoute(if offered.is_empty() {
+                format!("no Solana mint delivers {} on chain {}", dest.symbol, dest.chain_id)
+            } else {
+                format!("Solana payments for this session take {}", offered.join(", "))
+            })
         })?;
-        Ok((chain.chain_id(), token.clone()))
+        Ok((chain.chain_id(), (*token).clone()))
     }
 
     /// The session's receiver address on its destination chain. Fails, rather than panicking in a
@@ -546,22 +593,31 @@ impl Engine {
 
     /// Applies one event to one session and records what changed.
     fn apply(&self, id: &SessionId, event: SessionEvent, tx: Option<TxId>) -> Result<Session, EngineError> {
-        self.apply_event(id, event, tx).map(|(session, _)| session)
+        self.apply_event(id, event, tx, None).map(|(session, _)| session)
     }
 
-    /// Like [`Self::apply`], also telling whether the event changed anything (false for a replay).
+    /// Like [`Self::apply`], also telling whether the event changed anything (false for a replay). With
+    /// `at = Some((chain, receiver))` (a chain event), the change is refused with
+    /// [`EngineError::Foreign`] unless `receiver` is the session's own receiver on that chain, checked on
+    /// the session as stored, inside the same compare-and-swap.
     fn apply_event(
         &self,
         id: &SessionId,
         event: SessionEvent,
         tx: Option<TxId>,
+        at: Option<(u64, ChainAddress)>,
     ) -> Result<(Session, bool), EngineError> {
         let mut transition = None;
         let mut wrote_events = false;
         // The change and the webhook events it causes are one commit (the outbox): a crash can neither
         // lose an event nor record one for a change that did not happen.
         let session = update_session_with_events(self.store.as_ref(), id, |s| {
-            let applied = s.apply(event.clone())?;
+            if let Some((chain_id, receiver)) = at
+                && !attribution::is_sessions_receiver(&self.chains, s, chain_id, receiver)
+            {
+                return Err(Refused::Foreign);
+            }
+            let applied = s.apply(event.clone()).map_err(Refused::State)?;
             transition = Some(applied);
             let events = crate::webhooks::session_events(&event, applied, s, crate::unix_now_ms());
             wrote_events = !events.is_empty();
@@ -588,48 +644,49 @@ impl Engine {
         Ok((session, transition.is_some_and(|t| t.changed)))
     }
 
+    /// Applies confirmed events of `chain_id`, each to the session its receiver proves it belongs to
+    /// (see [`attribution`]).
     async fn apply_chain_events(&self, chain_id: u64, events: Vec<ChainEvent>) -> Result<(), EngineError> {
         for event in events {
-            match event {
-                ChainEvent::Deposit { session, deposit } => {
-                    let (token, tx, amount) = (deposit.token.address, deposit.event.tx_hash, deposit.amount);
+            let Some(session) = self.attribute(chain_id, &event)? else { continue };
+            let at = Some((chain_id, event.receiver));
+            let tx = event.event().tx_hash;
+            let change = match &event.kind {
+                EventKind::Deposit(deposit) => {
                     tracing::info!(session_id = %session, chain_id, tx_hash = %tx, amount = %deposit.amount, "deposit confirmed");
-                    match self.apply_event(&session, SessionEvent::DepositDetected(deposit), Some(tx)) {
-                        Err(EngineError::NotFound) => continue,
-                        Err(e) => return Err(e),
-                        // A replayed deposit was scheduled when first seen (or by `resume` after a restart).
-                        Ok((_, false)) => {}
-                        Ok((updated, true)) => self.schedule(&updated, chain_id, token, amount).await,
-                    }
+                    SessionEvent::DepositDetected(deposit.clone())
                 }
-                ChainEvent::Bridged { session, bridging } => {
-                    let tx = bridging.event.tx_hash;
+                EventKind::Bridged(bridging) => {
                     tracing::info!(session_id = %session, chain_id, tx_hash = %tx, amount = %bridging.amount, "bridged");
-                    match self.apply_event(&session, SessionEvent::Bridged(bridging.clone()), Some(tx)) {
-                        Err(EngineError::NotFound) => continue,
-                        Err(e) => return Err(e),
-                        Ok((_, false)) => {}
-                        Ok((updated, true)) => self.consider_fronting(&updated, chain_id, &bridging).await,
-                    }
+                    SessionEvent::Bridged(bridging.clone())
                 }
-                ChainEvent::Fronted { session, fronting } => {
-                    let tx = fronting.event.tx_hash;
-                    match self.apply_event(&session, SessionEvent::Fronted(fronting), Some(tx)) {
-                        Err(EngineError::NotFound) => continue,
-                        Err(e) => return Err(e),
-                        Ok((updated, _)) => self.update_exposure(&updated, chain_id),
-                    }
+                EventKind::Fronted(fronting) => SessionEvent::Fronted(fronting.clone()),
+                EventKind::Settled(settlement) => SessionEvent::Settled(settlement.clone()),
+            };
+            let (updated, changed) = match self.apply_event(&session, change, Some(tx), at) {
+                Err(EngineError::NotFound) => continue,
+                Err(EngineError::Foreign) => {
+                    let named = event.named.unwrap_or(session);
+                    self.foreign(chain_id, &event, named, Some(session));
+                    continue;
                 }
-                ChainEvent::Settled { session, settlement } => {
-                    let tx = settlement.event.tx_hash;
+                Err(e) => return Err(e),
+                Ok(applied) => applied,
+            };
+            match event.kind {
+                // A replayed deposit was scheduled when first seen (or by `resume` after a restart).
+                EventKind::Deposit(deposit) if changed => {
+                    self.schedule(&updated, chain_id, deposit.token.address, deposit.amount).await;
+                }
+                EventKind::Bridged(bridging) if changed => {
+                    self.consider_fronting(&updated, chain_id, event.receiver, &bridging).await;
+                }
+                EventKind::Fronted(_) => self.update_exposure(&updated, chain_id),
+                EventKind::Settled(settlement) if changed => {
                     let outcome = outcome_name(settlement.outcome);
-                    match self.apply_event(&session, SessionEvent::Settled(settlement), Some(tx)) {
-                        Err(EngineError::NotFound) => continue,
-                        Err(e) => return Err(e),
-                        Ok((_, false)) => {}
-                        Ok((_, true)) => *lock(&self.deliveries).entry((chain_id, outcome)).or_default() += 1,
-                    }
+                    *lock(&self.deliveries).entry((chain_id, outcome)).or_default() += 1;
                 }
+                EventKind::Deposit(_) | EventKind::Bridged(_) | EventKind::Settled(_) => {}
             }
         }
         Ok(())
@@ -653,17 +710,32 @@ impl Engine {
         self.submit(work).await;
     }
 
-    /// Fronts a bridged session on its destination chain when the relayer may: the destination chain
-    /// fronts that token, the session has a fixed amount and has not started there, the bridging went
-    /// through a configured route whose worst fee still leaves the whole amount, the session is not
-    /// close to expiry, and the cap leaves room. Every condition stops an attack or a loss: a fronting
-    /// above what the bridge delivers is a shortfall the relayer carries; past the cap, inventory runs
-    /// dry for everyone else.
-    async fn consider_fronting(&self, session: &Session, from_chain: u64, bridging: &Bridging) {
+    /// Fronts a bridged session on its destination chain when the relayer may: the bridging left the
+    /// session's own receiver on the source chain (`source`, checked against the commitment the fronting
+    /// will name, so the bridged funds go to the very receiver that repays the fronter), the destination
+    /// chain fronts that token, the session has a fixed amount and has not started there, the bridging
+    /// went through a configured route whose worst fee still leaves the whole amount, the session is not
+    /// close to expiry, and the cap leaves room. Every condition stops an attack or a loss: a bridging of
+    /// someone else's params is never repaid to us; a fronting above what the bridge delivers is a
+    /// shortfall the relayer carries; past the cap, inventory runs dry for everyone else.
+    async fn consider_fronting(
+        &self,
+        session: &Session,
+        from_chain: u64,
+        source: ChainAddress,
+        bridging: &Bridging,
+    ) {
         let dest = &session.destination.token;
         let Some(chain) = self.chains.get(&dest.chain_id) else { return };
         let Some(cap) = chain.fronting_cap(&dest.address) else { return };
-        let amount = session.commitment().amount;
+        let commitment = self.commitment_for(session, dest.chain_id);
+        let proven = attribution::is_sessions_receiver(&self.chains, session, from_chain, source)
+            && self.commitment_for(session, from_chain) == commitment;
+        if !proven {
+            tracing::warn!(session_id = %session.id, chain_id = from_chain, %source, "not fronting: the bridging did not leave the receiver of the commitment a fronting would name");
+            return;
+        }
+        let amount = commitment.amount;
         let route = self.chains.get(&from_chain).and_then(|c| c.route(&bridging.token, dest.chain_id));
         // Our own bridging paid the fee we chose; anyone else's may have paid the most the adapter allows.
         let ours = session.work.iter().any(|w| {
@@ -692,13 +764,7 @@ impl Engine {
             book.insert(session.id, amount);
         }
         let action = Action::FastFinish { token: dest.address, amount };
-        self.submit(Work {
-            session_id: session.id,
-            chain_id: dest.chain_id,
-            commitment: self.commitment_for(session, dest.chain_id),
-            action,
-        })
-        .await;
+        self.submit(Work { session_id: session.id, chain_id: dest.chain_id, commitment, action }).await;
     }
 
     /// Frees the cap reserved for `work` (a fronting) unless the chain shows the relayer did front it.

@@ -104,6 +104,13 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
     );
     family(
         &mut out,
+        "relayer_foreign_events_total",
+        "counter",
+        "Chain events that name one of this relayer's sessions from a receiver that is not that session's (someone calling the contracts with params of their own that reuse a session id), by chain and kind; ignored. Alert on any.",
+        engine.foreign_counts().into_iter().map(|((c, k), n)| (format!("chain_id=\"{c}\",kind=\"{k}\""), n)),
+    );
+    family(
+        &mut out,
         "relayer_fronted_outstanding",
         "gauge",
         "What the relayer fronted on a destination chain and has not been repaid yet, in the token's base units.",

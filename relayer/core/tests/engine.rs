@@ -8,8 +8,8 @@ use std::{
 };
 
 use relayer_chain::{
-    BoxFuture, Chain, ChainEvent, ChainStats, EventSink, Inspection, Route, Stopped, Work, WorkReport,
-    WorkResult,
+    BoxFuture, Chain, ChainEvent, ChainStats, EventKind, EventSink, Inspection, Route, Stopped, Work,
+    WorkReport, WorkResult,
 };
 use relayer_core::{
     api::wire::SessionResponse,
@@ -28,6 +28,20 @@ const USDC: ChainAddress = ChainAddress::Evm(Address::repeat_byte(0x83));
 const ARBITRUM: u64 = 42161;
 const ADAPTER: ChainAddress = ChainAddress::Evm(Address::repeat_byte(0xad));
 const RELAYER: ChainAddress = ChainAddress::Evm(Address::repeat_byte(0x5e));
+
+/// A fake chain's receiver of `session`: session id ‖ chain id, distinct per session and per chain, like
+/// families that derive differently.
+fn fake_receiver(session: SessionId, chain_id: u64) -> Address {
+    let mut bytes = [0u8; 20];
+    bytes[..16].copy_from_slice(&session.as_bytes()[..]);
+    bytes[16..].copy_from_slice(&(chain_id as u32).to_be_bytes());
+    Address::from(bytes)
+}
+
+/// The EVM receiver of `session` on the fake chain `chain_id`.
+fn at(session: SessionId, chain_id: u64) -> ChainAddress {
+    ChainAddress::Evm(fake_receiver(session, chain_id))
+}
 
 /// A chain that records what it is asked and never talks to anything.
 struct FakeChain {
@@ -91,12 +105,10 @@ impl Chain for FakeChain {
     fn tokens(&self) -> &[TokenRef] {
         &self.tokens
     }
-    /// Session id ‖ chain id: distinct per session and per chain, like families that derive differently.
     fn receiver(&self, c: &Commitment) -> ChainAddress {
-        let mut bytes = [0u8; 20];
-        bytes[..16].copy_from_slice(&c.session_id[..16]);
-        bytes[16..].copy_from_slice(&(self.key.chain_id as u32).to_be_bytes());
-        ChainAddress::of_family(self.key.family, Address::from(bytes)).expect("EVM-shaped fake")
+        let id = SessionId::from_b256(c.session_id).expect("session id");
+        ChainAddress::of_family(self.key.family, fake_receiver(id, self.key.chain_id))
+            .expect("EVM-shaped fake")
     }
     fn route(&self, token: &ChainAddress, to_chain_id: u64) -> Option<Route> {
         self.routes.iter().find(|(t, to, _)| t == token && *to == to_chain_id).map(|(_, _, r)| r.clone())
@@ -166,15 +178,31 @@ fn event(block: u64, log_index: u64) -> EventId {
 
 fn deposit(session: SessionId, token: ChainAddress, block: u64) -> ChainEvent {
     let token = TokenRef { address: token, ..conformance::session(0).destination.token };
-    ChainEvent::Deposit {
-        session,
-        deposit: Deposit {
+    ChainEvent::at(
+        at(session, BASE),
+        EventKind::Deposit(Deposit {
             event: event(block, 0),
             block_hash: B256::repeat_byte(0xbb),
             from: Address::repeat_byte(0xf0).into(),
             token,
             amount: U256::from(10_000_000u64),
-        },
+        }),
+    )
+}
+
+/// The router's `Settled` for `session` at `at`: 10.00 USDC delivered, at the session's Base receiver.
+fn delivered(session: SessionId, at: EventId) -> ChainEvent {
+    ChainEvent {
+        receiver: self::at(session, BASE),
+        named: Some(session),
+        kind: EventKind::Settled(Settlement {
+            event: at,
+            token: USDC,
+            outcome: Outcome::Delivered,
+            amount: U256::from(10_000_000u64),
+            delivered: U256::from(10_000_000u64),
+            refunded: U256::ZERO,
+        }),
     }
 }
 
@@ -232,17 +260,7 @@ async fn a_settlement_finishes_the_session_and_is_counted() {
     let s = setup();
     let (session, _) = waiting(&s, 1);
     EventSink::apply(&s.engine, BASE, vec![deposit(session.id, USDC, 5)]).await.expect("deposit");
-    let settled = ChainEvent::Settled {
-        session: session.id,
-        settlement: Settlement {
-            event: event(6, 1),
-            token: USDC,
-            outcome: Outcome::Delivered,
-            amount: U256::from(10_000_000u64),
-            delivered: U256::from(10_000_000u64),
-            refunded: U256::ZERO,
-        },
-    };
+    let settled = delivered(session.id, event(6, 1));
     EventSink::apply(&s.engine, BASE, vec![settled.clone()]).await.expect("settled");
     EventSink::apply(&s.engine, BASE, vec![settled]).await.expect("replayed");
     assert_eq!(stored(&s, &session.id).status, SessionStatus::Succeeded);
@@ -361,16 +379,8 @@ async fn a_delivery_reorganised_away_is_counted_settled_again_and_replaced() {
     let (session, _) = waiting(&s, 1);
     EventSink::apply(&s.engine, BASE, vec![deposit(session.id, USDC, 5)]).await.expect("deposit");
     s.chain.take();
-    let settled = |block: u64, tx: u8| ChainEvent::Settled {
-        session: session.id,
-        settlement: Settlement {
-            event: EventId { tx_hash: B256::repeat_byte(tx).into(), ..event(block, 1) },
-            token: USDC,
-            outcome: Outcome::Delivered,
-            amount: U256::from(10_000_000u64),
-            delivered: U256::from(10_000_000u64),
-            refunded: U256::ZERO,
-        },
+    let settled = |block: u64, tx: u8| {
+        delivered(session.id, EventId { tx_hash: B256::repeat_byte(tx).into(), ..event(block, 1) })
     };
     EventSink::apply(&s.engine, BASE, vec![settled(8, 0xa1)]).await.expect("settled");
     assert_eq!(stored(&s, &session.id).status, SessionStatus::Succeeded);
@@ -505,33 +515,44 @@ fn cross_chain(cap: Option<u64>) -> (Setup, Arc<FakeChain>) {
     (Setup { _dir: dir, store, chain: base, engine }, arbitrum)
 }
 
+/// `event` (a deposit at a session's Base receiver) moved to the session's receiver on `chain_id`.
 fn on(chain_id: u64, mut event: ChainEvent, amount: u64) -> ChainEvent {
-    if let ChainEvent::Deposit { deposit, .. } = &mut event {
+    if let EventKind::Deposit(deposit) = &mut event.kind {
         deposit.event.chain_id = chain_id;
         deposit.token.chain_id = chain_id;
         deposit.amount = U256::from(amount);
     }
+    let mut bytes = event.receiver.evm_shaped().expect("EVM").0;
+    bytes[16..].copy_from_slice(&(chain_id as u32).to_be_bytes());
+    event.receiver = ChainAddress::Evm(Address::from(bytes));
     event
 }
 
 fn bridged(session: SessionId, tx: u8, amount: u64) -> ChainEvent {
     let event =
         EventId { chain_id: ARBITRUM, block_number: 9, tx_hash: B256::repeat_byte(tx).into(), log_index: 1 };
-    ChainEvent::Bridged {
-        session,
-        bridging: Bridging { event, token: USDC, adapter: ADAPTER, amount: U256::from(amount) },
+    ChainEvent {
+        receiver: at(session, ARBITRUM),
+        named: Some(session),
+        kind: EventKind::Bridged(Bridging {
+            event,
+            token: USDC,
+            adapter: ADAPTER,
+            amount: U256::from(amount),
+        }),
     }
 }
 
 fn fronted(session: SessionId, block: u64, amount: u64, still_owed: Option<u64>) -> ChainEvent {
-    ChainEvent::Fronted {
-        session,
-        fronting: Fronting {
+    ChainEvent {
+        receiver: at(session, BASE),
+        named: Some(session),
+        kind: EventKind::Fronted(Fronting {
             event: event(block, 3),
             relayer: RELAYER,
             amount: U256::from(amount),
             still_owed: still_owed.map(U256::from),
-        },
+        }),
     }
 }
 
@@ -650,4 +671,96 @@ async fn what_was_fronted_and_not_repaid_is_known_again_after_a_restart() {
     EventSink::apply(&s.engine, BASE, vec![fronted(session.id, 20, 10_000_000, None)]).await.expect("apply");
     let restarted = engine_over(&s.store, vec![Arc::clone(&s.chain), arbitrum]);
     assert_eq!(restarted.exposure().get(&(BASE, USDC)), Some(&U256::from(10_000_000u64)));
+}
+
+/// `event` made by an attacker: its own params (so its own receiver, never indexed) reusing `victim`'s
+/// session id.
+fn forged(mut event: ChainEvent, victim: SessionId) -> ChainEvent {
+    event.receiver = ChainAddress::Evm(Address::repeat_byte(0xa7));
+    event.named = Some(victim);
+    event
+}
+
+fn foreign(s: &Setup, chain_id: u64, kind: &'static str) -> u64 {
+    s.engine.foreign_counts().get(&(chain_id, kind)).copied().unwrap_or(0)
+}
+
+/// Nothing in the outbox: no webhook would fire.
+fn no_webhook_events(s: &Setup) {
+    let pending = s.store.outbox(0, 100).expect("outbox");
+    let kinds: Vec<&str> = pending.iter().map(|e| e.event.kind.as_str()).collect();
+    assert!(kinds.iter().all(|k| *k == "session.payment_method_set"), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn a_settlement_naming_a_session_from_another_receiver_changes_nothing_and_is_counted_once() {
+    let s = setup();
+    let (victim, _) = waiting(&s, 1);
+    let attack = forged(delivered(victim.id, event(6, 1)), victim.id);
+    EventSink::apply(&s.engine, BASE, vec![attack.clone()]).await.expect("apply");
+    EventSink::apply(&s.engine, BASE, vec![attack]).await.expect("the range read again");
+    let after = stored(&s, &victim.id);
+    assert_eq!(after.status, SessionStatus::WaitingPayment, "not delivered by someone else's settle");
+    assert!(after.destination.delivery.is_none() && after.settlements.is_empty(), "{after:?}");
+    assert_eq!(foreign(&s, BASE, "settled"), 1, "counted once");
+    assert!(s.engine.delivery_counts().is_empty());
+    no_webhook_events(&s);
+}
+
+#[tokio::test]
+async fn a_bridging_naming_a_session_from_another_receiver_fronts_nothing() {
+    let (s, _arbitrum) = cross_chain(Some(100_000_000));
+    let (victim, _) = waiting(&s, 1);
+    EventSink::apply(&s.engine, ARBITRUM, vec![forged(bridged(victim.id, 1, 10_010_010), victim.id)])
+        .await
+        .expect("apply");
+    assert!(s.chain.take().is_empty(), "no fronting from the relayer's inventory");
+    assert_eq!(s.engine.exposure().get(&(BASE, USDC)), None);
+    assert!(stored(&s, &victim.id).bridges.is_empty());
+    assert_eq!(foreign(&s, ARBITRUM, "bridged"), 1);
+    // The session's own bridging, from its own receiver, is fronted as before.
+    EventSink::apply(&s.engine, ARBITRUM, vec![bridged(victim.id, 2, 10_010_010)]).await.expect("apply");
+    assert_eq!(s.chain.take().len(), 1);
+}
+
+#[tokio::test]
+async fn a_fronting_or_repayment_naming_a_session_from_another_receiver_changes_nothing() {
+    let s = setup();
+    let (victim, _) = waiting(&s, 1);
+    let events = vec![
+        forged(fronted(victim.id, 20, 10_000_000, None), victim.id),
+        forged(fronted(victim.id, 21, 10_000_000, Some(0)), victim.id),
+    ];
+    EventSink::apply(&s.engine, BASE, events).await.expect("apply");
+    assert!(stored(&s, &victim.id).frontings.is_empty());
+    assert_eq!(foreign(&s, BASE, "fronted"), 2);
+    no_webhook_events(&s);
+}
+
+#[tokio::test]
+async fn an_event_at_a_receiver_the_session_does_not_commit_to_is_refused_even_when_indexed() {
+    // A stale or wrong index entry (a family crate naming the wrong receiver, a method that lost a race):
+    // the engine checks the receiver against the session's commitment again before anything changes.
+    let s = setup();
+    let (victim, _) = waiting(&s, 1);
+    let stray = ChainAddress::Evm(Address::repeat_byte(0x5a));
+    s.store.index_receiver(stray, &victim.id).expect("index");
+    let engine = engine_over(&s.store, vec![Arc::clone(&s.chain)]);
+    let mut event = deposit(victim.id, USDC, 5);
+    event.receiver = stray;
+    EventSink::apply(&engine, BASE, vec![event]).await.expect("apply");
+    assert_eq!(stored(&s, &victim.id).status, SessionStatus::WaitingPayment);
+    assert!(s.chain.take().is_empty(), "nothing queued");
+    assert_eq!(engine.foreign_counts().get(&(BASE, "deposit")), Some(&1));
+}
+
+#[tokio::test]
+async fn events_of_sessions_this_relayer_does_not_know_are_ignored_without_counting() {
+    // Other integrators' sessions on the same router: none of our business, no alert.
+    let s = setup();
+    let stranger = SessionId::from_bytes([0x77; 16]);
+    EventSink::apply(&s.engine, BASE, vec![forged(fronted(stranger, 20, 1, None), stranger)])
+        .await
+        .expect("apply");
+    assert!(s.engine.foreign_counts().is_empty());
 }

@@ -492,6 +492,7 @@ impl Devnet {
                 to_token: base_usdc.to_string(),
                 min_deposit: Some("1.00".into()),
             }],
+            min_inbox_amount: Some("1.00".into()),
         });
         std::fs::write(
             dir.join("relayer.toml"),

@@ -7,7 +7,12 @@ use std::sync::Arc;
 
 use axum::{Json, Router, extract::State, routing::post};
 use base64::Engine as _;
-use relayer_svm::{LocalBank, RpcClient, SvmClient, rpc::encode, tx};
+use relayer_svm::{
+    LocalBank, RpcClient, SvmClient,
+    client::{Page, SIGNATURES_PER_PAGE},
+    rpc::encode,
+    tx,
+};
 use serde_json::{Value, json};
 use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
 use tokio_util::sync::CancellationToken;
@@ -99,8 +104,12 @@ async fn rpc(State(bank): State<Arc<LocalBank>>, Json(request): Json<Value>) -> 
         }
         "getSignaturesForAddress" => match params[0].as_str().and_then(|a| a.parse().ok()) {
             Some(address) => {
-                let until = params[1]["until"].as_str().and_then(|s| s.parse().ok());
-                bank.signatures_for(address, until).await.map(|s| encode::signatures(&s)).map_err(internal)
+                // As a node answers: at most 1,000 per call (the default too), older than `before`, down
+                // to `until`.
+                let signature = |name: &str| params[1][name].as_str().and_then(|s| s.parse().ok());
+                let limit = params[1]["limit"].as_u64().map_or(SIGNATURES_PER_PAGE, |l| l as usize);
+                let page = Page { before: signature("before"), until: signature("until"), limit };
+                bank.signatures_for(address, page).await.map(|s| encode::signatures(&s)).map_err(internal)
             }
             None => Err(invalid("address")),
         },

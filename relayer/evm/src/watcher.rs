@@ -15,7 +15,7 @@ use alloy::{
     sol,
     sol_types::SolEvent,
 };
-use relayer_chain::{ChainEvent, EventSink, SinkError, Throttle, causes};
+use relayer_chain::{ChainEvent, EventKind, EventSink, SinkError, Throttle, causes};
 use relayer_store::{Cursor, StoreError};
 use relayer_types::{Bridging, Deposit, EventId, Fronting, Outcome, SessionId, Settlement};
 use tokio_util::sync::CancellationToken;
@@ -69,7 +69,10 @@ pub fn jittered(delay: Duration) -> Duration {
 const MAX_REORG_DEPTH: u64 = 256;
 
 /// Decodes the logs of one range into events, in chain order. Transfers to addresses that are not
-/// receivers and tokens that are not configured are dropped here.
+/// receivers and tokens that are not configured are dropped here. Router events are passed on with the
+/// receiver they name (the router derived it from the params it was called with) and the session id
+/// they carry: the sink attributes them by the receiver, and counts those that name one of its sessions
+/// from someone else's receiver as forgeries.
 pub fn decode_logs(chain: &EvmChain, sink: &dyn EventSink, logs: &[Log]) -> Vec<ChainEvent> {
     let mut events = vec![];
     for log in logs {
@@ -81,82 +84,73 @@ pub fn decode_logs(chain: &EvmChain, sink: &dyn EventSink, logs: &[Log]) -> Vec<
         let event =
             EventId { chain_id: chain.spec.chain_id, block_number, tx_hash: chain.tx(tx_hash), log_index };
         if log.address() == chain.spec.router {
-            if let Some(movement) = decode_movement(chain, log, event) {
-                events.push(movement);
-                continue;
+            if let Some(decoded) = decode_router_event(chain, log, event) {
+                events.push(decoded);
             }
-            let Ok(settled) = Settled::decode_log(&log.inner) else {
-                continue;
-            };
-            let Some(session) = SessionId::from_b256(settled.sessionId) else {
-                continue;
-            };
-            let outcome = match Outcome::try_from(settled.outcome) {
-                Ok(outcome) => outcome,
-                Err(error) => {
-                    tracing::error!(%error, "event skipped");
-                    continue;
-                }
-            };
-            events.push(ChainEvent::Settled {
-                session,
-                settlement: Settlement {
-                    event,
-                    token: chain.address(settled.token),
-                    outcome,
-                    amount: settled.amount,
-                    delivered: settled.delivered,
-                    refunded: settled.refunded,
-                },
-            });
         } else if let Some(token) = chain.token(log.address()) {
             let Ok(transfer) = Transfer::decode_log(&log.inner) else {
                 continue;
             };
-            let Some(session) = sink.session_for_receiver(chain.address(transfer.to)) else {
+            let receiver = chain.address(transfer.to);
+            if sink.session_for_receiver(receiver).is_none() {
                 continue;
+            }
+            let deposit = Deposit {
+                event,
+                block_hash,
+                from: chain.address(transfer.from),
+                token: token.clone(),
+                amount: transfer.value,
             };
-            events.push(ChainEvent::Deposit {
-                session,
-                deposit: Deposit {
-                    event,
-                    block_hash,
-                    from: chain.address(transfer.from),
-                    token: token.clone(),
-                    amount: transfer.value,
-                },
-            });
+            events.push(ChainEvent::at(receiver, EventKind::Deposit(deposit)));
         }
     }
     events
 }
 
-/// A router `Bridged`, `FastFinished` or `Repaid` log as an event of its session.
-fn decode_movement(chain: &EvmChain, log: &Log, event: EventId) -> Option<ChainEvent> {
-    if let Ok(b) = Bridged::decode_log(&log.inner) {
+/// A router `Settled`, `Bridged`, `FastFinished` or `Repaid` log, at the receiver it names.
+fn decode_router_event(chain: &EvmChain, log: &Log, event: EventId) -> Option<ChainEvent> {
+    let (receiver, named, kind) = if let Ok(s) = Settled::decode_log(&log.inner) {
+        let outcome = match Outcome::try_from(s.outcome) {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                tracing::error!(%error, "event skipped");
+                return None;
+            }
+        };
+        let settlement = Settlement {
+            event,
+            token: chain.address(s.token),
+            outcome,
+            amount: s.amount,
+            delivered: s.delivered,
+            refunded: s.refunded,
+        };
+        (s.receiver, s.sessionId, EventKind::Settled(settlement))
+    } else if let Ok(b) = Bridged::decode_log(&log.inner) {
         let bridging = Bridging {
             event,
             token: chain.address(b.token),
             adapter: chain.address(b.adapter),
             amount: b.amount,
         };
-        return Some(ChainEvent::Bridged { session: SessionId::from_b256(b.sessionId)?, bridging });
-    }
-    if let Ok(f) = FastFinished::decode_log(&log.inner) {
+        (b.receiver, b.sessionId, EventKind::Bridged(bridging))
+    } else if let Ok(f) = FastFinished::decode_log(&log.inner) {
         let fronting =
             Fronting { event, relayer: chain.address(f.relayer), amount: f.amount, still_owed: None };
-        return Some(ChainEvent::Fronted { session: SessionId::from_b256(f.sessionId)?, fronting });
-    }
-    if let Ok(r) = Repaid::decode_log(&log.inner) {
+        (f.receiver, f.sessionId, EventKind::Fronted(fronting))
+    } else if let Ok(r) = Repaid::decode_log(&log.inner) {
         let fronting = Fronting {
             event,
             relayer: chain.address(r.relayer),
             amount: r.amount,
             still_owed: Some(r.stillOwed),
         };
-        return Some(ChainEvent::Fronted { session: SessionId::from_b256(r.sessionId)?, fronting });
-    }
-    None
+        (r.receiver, r.sessionId, EventKind::Fronted(fronting))
+    } else {
+        return None;
+    };
+    Some(ChainEvent { receiver: chain.address(receiver), named: SessionId::from_b256(named), kind })
 }
 
 /// The filter for one range: every configured token's `Transfer` and the router's `Settled`.
@@ -305,12 +299,12 @@ pub async fn step(chain: &EvmChain, sink: &dyn EventSink) -> Result<bool, WatchE
 
 /// The block of the first deposit in `events` that its value tier says is not yet confirmed at `head`.
 fn first_short_of_its_tier(chain: &EvmChain, events: &[ChainEvent], head: u64) -> Option<u64> {
-    events.iter().find_map(|e| match e {
-        ChainEvent::Deposit { deposit, .. } => {
+    events.iter().find_map(|e| match &e.kind {
+        EventKind::Deposit(deposit) => {
             let needed = chain.spec.confirmations_for(&deposit.token.address, deposit.amount);
             (head + 1 < deposit.event.block_number + needed).then_some(deposit.event.block_number)
         }
-        ChainEvent::Settled { .. } | ChainEvent::Bridged { .. } | ChainEvent::Fronted { .. } => None,
+        EventKind::Settled(_) | EventKind::Bridged(_) | EventKind::Fronted(_) => None,
     })
 }
 

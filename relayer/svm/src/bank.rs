@@ -33,8 +33,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     client::{
-        AccountView, ClientError, InnerInstruction, SendError, SignatureInfo, Simulation, SvmClient,
-        TokenBalance, TxFailure, TxStatus, TxView,
+        AccountView, ClientError, InnerInstruction, Page, SIGNATURES_PER_PAGE, SendError, SignatureInfo,
+        Simulation, SvmClient, TokenBalance, TxFailure, TxStatus, TxView,
     },
     tx,
 };
@@ -196,7 +196,7 @@ impl LocalBank {
     /// Gives `owner` `sol` lamports and `usdc` base units of USDC (in its associated token account).
     pub async fn fund(&self, owner: &Pubkey, lamports: u64, usdc: u64) -> Result<(), ClientError> {
         let mut ixs = vec![
-            anchor_lang::solana_program::system_instruction::transfer(&self.faucet.pubkey(), owner, lamports),
+            tx::lamport_transfer(&self.faucet.pubkey(), owner, lamports),
             associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
                 &self.faucet.pubkey(),
                 owner,
@@ -394,19 +394,22 @@ impl SvmClient for LocalBank {
     fn signatures_for(
         &self,
         address: Pubkey,
-        until: Option<Signature>,
+        page: Page,
     ) -> BoxFuture<'_, Result<Vec<SignatureInfo>, ClientError>> {
         Box::pin(async move {
             let ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut out = vec![];
-            for index in ledger.by_account.get(&address).into_iter().flatten().rev() {
-                let view = &ledger.transactions[*index];
-                if Some(view.signature) == until {
-                    break;
-                }
-                out.push(SignatureInfo { signature: view.signature, slot: view.slot, failed: view.failed });
+            let limit = page.limit.min(SIGNATURES_PER_PAGE);
+            // Newest first, like a node: skip down past `before`, stop at `until`.
+            let mut newest_first =
+                ledger.by_account.get(&address).into_iter().flatten().rev().map(|i| &ledger.transactions[*i]);
+            if let Some(before) = page.before {
+                newest_first.by_ref().find(|view| view.signature == before);
             }
-            Ok(out)
+            Ok(newest_first
+                .take_while(|view| Some(view.signature) != page.until)
+                .take(limit)
+                .map(|view| SignatureInfo { signature: view.signature, slot: view.slot, failed: view.failed })
+                .collect())
         })
     }
 

@@ -135,15 +135,59 @@ pub trait SvmClient: Send + Sync {
     /// The accounts at `keys` (`None`: no such account).
     fn accounts(&self, keys: Vec<Pubkey>) -> BoxFuture<'_, Result<Vec<Option<AccountView>>, ClientError>>;
 
-    /// Finalized transactions that touched `address`, newest first, down to (not including) `until`.
+    /// One page of the finalized transactions that touched `address`, newest first (see [`Page`]). A
+    /// node answers at most [`SIGNATURES_PER_PAGE`]; read a whole stretch of history with [`history`].
     fn signatures_for(
         &self,
         address: Pubkey,
-        until: Option<Signature>,
+        page: Page,
     ) -> BoxFuture<'_, Result<Vec<SignatureInfo>, ClientError>>;
 
     /// A finalized transaction.
     fn transaction(&self, signature: Signature) -> BoxFuture<'_, Result<Option<TxView>, ClientError>>;
+}
+
+/// The most signatures a node answers per `getSignaturesForAddress` call (Solana's own limit).
+pub const SIGNATURES_PER_PAGE: usize = 1000;
+
+/// Which page of an address's history `getSignaturesForAddress` reads: newest first, starting below
+/// `before` (at the newest when `None`), stopping above `until` (not included), at most `limit` entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Start below this signature.
+    pub before: Option<Signature>,
+    /// Stop at this signature (exclusive).
+    pub until: Option<Signature>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+impl Page {
+    /// The newest page down to `until`.
+    pub const fn newest(until: Option<Signature>) -> Self {
+        Self { before: None, until, limit: SIGNATURES_PER_PAGE }
+    }
+}
+
+/// Every finalized transaction that touched `address` after `until` (its whole history when `None`),
+/// newest first. A node answers one page at a time, so this pages back (`before` = the oldest seen) until
+/// a page comes back short: any number of transactions in between (an attacker can make thousands that
+/// merely mention an account) can delay a deposit's discovery, never hide it.
+pub async fn history(
+    client: &dyn SvmClient,
+    address: Pubkey,
+    until: Option<Signature>,
+) -> Result<Vec<SignatureInfo>, ClientError> {
+    let mut out: Vec<SignatureInfo> = vec![];
+    loop {
+        let before = out.last().map(|s| s.signature);
+        let page = client.signatures_for(address, Page { before, until, limit: SIGNATURES_PER_PAGE }).await?;
+        let short = page.len() < SIGNATURES_PER_PAGE;
+        out.extend(page);
+        if short {
+            return Ok(out);
+        }
+    }
 }
 
 /// Why `send` failed.

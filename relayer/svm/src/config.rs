@@ -10,6 +10,7 @@
 //! tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USDC", decimals = 6 }]
 //! # Bridge routes for the first mint, through the bridge program (to the session's EVM receiver):
 //! routes = [{ to_chain_id = 8453, to_token = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", min_deposit = "1.00" }]
+//! min_inbox_amount = "1.00"        # smaller transfers bridged in are not claimed by the relayer
 //! ```
 
 use std::time::Duration;
@@ -40,6 +41,11 @@ pub struct SolanaSection {
     /// Bridge routes of the first mint to EVM chains.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<SolanaRoute>,
+    /// Transfers bridged into the inbox below this (token units of the first mint) are not claimed by the
+    /// relayer (each claim pays a claim record's rent; anyone can burn dust naming a receiver). Default
+    /// `"1.00"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_inbox_amount: Option<String>,
 }
 
 /// A bridge route out of Solana.
@@ -177,8 +183,15 @@ impl SolanaSection {
                 Ok((r.to_chain_id, route))
             })
             .collect::<Result<Vec<_>, FieldError>>()?;
+        let min_inbox_amount =
+            relayer_types::parse_units(self.min_inbox_amount.as_deref().unwrap_or("1.00"), decimals)
+                .map_err(|e| FieldError::new(f("min_inbox_amount"), e.to_string()))
+                .and_then(|a| {
+                    u64::try_from(a).map_err(|_| FieldError::new(f("min_inbox_amount"), "is too large"))
+                })?;
         Ok(SolanaSpec {
             chain: SvmConfig {
+                min_inbox_amount,
                 chain_id: SOLANA_CHAIN_ID,
                 name: "solana".into(),
                 tokens,

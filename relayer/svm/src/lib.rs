@@ -10,8 +10,10 @@ pub mod bank;
 pub mod chain;
 pub mod client;
 pub mod config;
+mod executor;
 pub mod rpc;
 pub mod tx;
+mod watcher;
 
 #[cfg(feature = "local-bank")]
 pub use bank::LocalBank;

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use solana_sdk::{hash::Hash, pubkey::Pubkey, signature::Signature};
 
 use crate::client::{
-    AccountView, ClientError, InnerInstruction, SendError, SignatureInfo, Simulation, SvmClient,
-    TokenBalance, TxFailure, TxStatus, TxView,
+    AccountView, ClientError, InnerInstruction, Page, SIGNATURES_PER_PAGE, SendError, SignatureInfo,
+    Simulation, SvmClient, TokenBalance, TxFailure, TxStatus, TxView,
 };
 
 /// A JSON-RPC endpoint.
@@ -287,11 +287,15 @@ impl SvmClient for RpcClient {
     fn signatures_for(
         &self,
         address: Pubkey,
-        until: Option<Signature>,
+        page: Page,
     ) -> BoxFuture<'_, Result<Vec<SignatureInfo>, ClientError>> {
         Box::pin(async move {
-            let mut options = json!({ "commitment": FINALIZED, "limit": 1000 });
-            if let Some(until) = until {
+            let mut options =
+                json!({ "commitment": FINALIZED, "limit": page.limit.min(SIGNATURES_PER_PAGE) });
+            if let Some(before) = page.before {
+                options["before"] = before.to_string().into();
+            }
+            if let Some(until) = page.until {
                 options["until"] = until.to_string().into();
             }
             decode_signatures(
@@ -581,7 +585,7 @@ mod tests {
         assert_eq!(view.account_keys.len(), 6, "static keys, then the table's");
         assert_eq!(view.inner_instructions[0].program, deposit_vault::ID, "indexed past the static keys");
         assert_eq!(&view.inner_instructions[0].data[8..], &[1, 2, 3]);
-        let inflow = crate::tx::inflow(&view, &vault_ata).expect("inflow");
+        let inflow = crate::tx::inflow(&view, &vault_ata, 0, None).expect("inflow");
         assert_eq!((inflow.from, inflow.amount, inflow.index), (payer, 10_000_000, 2));
         assert_eq!(decode_transaction(&Value::Null).expect("null"), None, "not found (yet)");
     }

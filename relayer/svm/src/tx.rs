@@ -156,6 +156,11 @@ pub fn claim_record(received: &Pubkey) -> Pubkey {
     deposit_vault::ix::claimed(received)
 }
 
+/// A plain SOL transfer of `lamports` from `from` to `to` (the system program's `transfer`).
+pub fn lamport_transfer(from: &Pubkey, to: &Pubkey, lamports: u64) -> Instruction {
+    anchor_lang::solana_program::system_instruction::transfer(from, to, lamports)
+}
+
 /// `instructions` signed by `signer` (the fee payer): its signature and wire bytes.
 pub fn signed(instructions: &[Instruction], signer: &Keypair, blockhash: Hash) -> (Signature, Vec<u8>) {
     let tx = Transaction::new_signed_with_payer(instructions, Some(&signer.pubkey()), &[signer], blockhash);
@@ -293,8 +298,10 @@ pub struct Inflow {
     pub index: usize,
 }
 
-/// What flowed into `account` in `tx`, if its balance rose.
-pub fn inflow(tx: &TxView, account: &Pubkey) -> Option<Inflow> {
+/// What flowed into `account` in `tx`: the rise of its balance, plus what the program moved out of it in
+/// the same transaction (`moved_out` of `out_mint`), so a deposit paid and emptied at once (the account
+/// created and closed within one transaction, which leaves no balance after) still counts.
+pub fn inflow(tx: &TxView, account: &Pubkey, moved_out: u64, out_mint: Option<Pubkey>) -> Option<Inflow> {
     if tx.failed {
         return None;
     }
@@ -302,10 +309,13 @@ pub fn inflow(tx: &TxView, account: &Pubkey) -> Option<Inflow> {
     let balance = |list: &[crate::client::TokenBalance], i: usize| {
         list.iter().find(|b| b.account_index == i).map(|b| (b.mint, b.owner, b.amount))
     };
-    let post = balance(&tx.post_token_balances, index)?;
-    let pre = balance(&tx.pre_token_balances, index).map_or(0, |b| b.2);
-    let amount = post.2.checked_sub(pre).filter(|a| *a > 0)?;
-    let mint = post.0;
+    let (post, pre) = (balance(&tx.post_token_balances, index), balance(&tx.pre_token_balances, index));
+    let mint = post.or(pre).map(|b| b.0).or(out_mint)?;
+    let amount = post
+        .map_or(0, |b| b.2)
+        .checked_add(moved_out)?
+        .checked_sub(pre.map_or(0, |b| b.2))
+        .filter(|a| *a > 0)?;
     let from = tx
         .pre_token_balances
         .iter()
@@ -395,13 +405,23 @@ mod tests {
         // The vault account is created in the same transaction: no pre balance.
         let tx =
             view(vec![b(1, 9, payer)], vec![b(1, 2, payer), b(2, 7, Pubkey::new_unique())], keys.clone());
-        assert_eq!(inflow(&tx, &vault_ata), Some(Inflow { from: payer, mint, amount: 7, index: 2 }));
+        assert_eq!(inflow(&tx, &vault_ata, 0, None), Some(Inflow { from: payer, mint, amount: 7, index: 2 }));
         // A fall (a settle) or no change is no inflow; a failed transaction moved nothing.
         let out = view(vec![b(2, 7, payer)], vec![], keys.clone());
-        assert_eq!(inflow(&out, &vault_ata), None);
+        assert_eq!(inflow(&out, &vault_ata, 7, Some(mint)), None);
         let failed = TxView { failed: true, ..tx.clone() };
-        assert_eq!(inflow(&failed, &vault_ata), None);
-        assert_eq!(inflow(&tx, &Pubkey::new_unique()), None, "an account the transaction did not touch");
+        assert_eq!(inflow(&failed, &vault_ata, 0, None), None);
+        assert_eq!(
+            inflow(&tx, &Pubkey::new_unique(), 0, None),
+            None,
+            "an account the transaction did not touch"
+        );
+        // Paid and settled in one transaction: no balance before or after, 9 moved out by the program.
+        let at_once = view(vec![b(1, 9, payer)], vec![b(1, 0, payer)], keys.clone());
+        assert_eq!(
+            inflow(&at_once, &vault_ata, 9, Some(mint)),
+            Some(Inflow { from: payer, mint, amount: 9, index: 2 })
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@
 
 use std::{sync::Arc, time::Duration};
 
-use relayer_chain::{BoxFuture, Chain, ChainEvent, EventSink, SinkError, Work, WorkReport, WorkResult};
+use relayer_chain::{
+    BoxFuture, Chain, ChainEvent, EventKind, EventSink, SinkError, Work, WorkReport, WorkResult,
+};
 use relayer_store::{ChainStore, SledStore};
 use relayer_svm::{LocalBank, SvmChain, SvmClient, SvmConfig, tx};
 use relayer_types::{
@@ -44,7 +46,14 @@ fn config(bank: &LocalBank, poll: Duration) -> SvmConfig {
         symbol: "USDC".into(),
         decimals: 6,
     };
-    SvmConfig { chain_id: SOLANA_CHAIN_ID, name: "solana".into(), tokens: vec![token], poll, routes: vec![] }
+    SvmConfig {
+        chain_id: SOLANA_CHAIN_ID,
+        name: "solana".into(),
+        tokens: vec![token],
+        poll,
+        routes: vec![],
+        min_inbox_amount: 1_000_000,
+    }
 }
 
 async fn pay(bank: &LocalBank, wallet: &Keypair, commitment: &Commitment, amount: u64) {
@@ -252,18 +261,22 @@ async fn a_transfer_bridged_into_the_inbox_is_claimed_once_known_after_a_restart
     // Arrives, is seen as the session's deposit, is claimed for its recipient.
     let running = start(&bank, &store, &key, Arc::clone(&sink) as Arc<dyn EventSink>);
     bridge_in(&bank, &forwarder, &settle.commitment, 0, 3_000_000).await;
-    let ChainEvent::Deposit { session: seen, deposit } = next_event(&mut events).await else {
+    let ChainEvent { receiver: seen, named: None, kind: EventKind::Deposit(deposit) } =
+        next_event(&mut events).await
+    else {
         panic!("a deposit")
     };
-    assert_eq!((seen, deposit.amount), (session, U256::from(3_000_000u64)));
+    assert_eq!((seen, deposit.amount), (ChainAddress::Evm(receiver.into()), U256::from(3_000_000u64)));
     running.chain.submit(settle.clone()).await.unwrap();
     let sent = reports.recv().await.unwrap().result;
     assert!(matches!(sent, WorkResult::Sent { .. }), "{sent:?}");
     assert_eq!(bank.usdc_balance(&merchant).await.unwrap(), 3_000_000);
     assert_eq!(bank.token_balance(&inbox).await.unwrap(), 0);
-    let ChainEvent::Settled { settlement, .. } = next_event(&mut events).await else {
+    let ChainEvent { receiver: at, kind: EventKind::Settled(settlement), .. } = next_event(&mut events).await
+    else {
         panic!("a settlement")
     };
+    assert_eq!(at, ChainAddress::Evm(receiver.into()), "the receiver the claimed params commit to");
     assert_eq!(settlement.delivered, U256::from(3_000_000u64));
     // Again: the claim record says it is consumed; nothing is sent.
     running.chain.submit(settle.clone()).await.unwrap();

@@ -14,6 +14,6 @@ pub use chain::{ChainAddress, ChainKey, Family, ParseError, SOLANA_CHAIN_ID, TRO
 pub use clock::unix_now;
 pub use commitment::Commitment;
 pub use ids::{ClientSecret, IdError, SessionId};
-pub use money::{AmountError, format_units, parse_units};
+pub use money::{AmountError, format_units, parse_units, rescale_units};
 pub use session::*;
 pub use work::{Action, WorkRecord, WorkState};

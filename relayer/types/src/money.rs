@@ -61,9 +61,42 @@ pub fn format_units(value: U256, decimals: u8) -> String {
     format!("{int}.{}", &frac[..keep])
 }
 
+/// `value` base units of a token with `from` decimals as base units of one with `to` decimals (the same
+/// amount in token units), rounded up when `to` cannot hold it exactly: a payer asked for it pays at
+/// least the amount, never less. `None` if it does not fit 256 bits.
+pub fn rescale_units(value: U256, from: u8, to: u8) -> Option<U256> {
+    let ten = U256::from(10u8);
+    if to >= from {
+        return value.checked_mul(ten.checked_pow(U256::from(to - from))?);
+    }
+    let divisor = ten.pow(U256::from(from - to));
+    Some(value.div_ceil(divisor))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rescaling_keeps_the_amount_and_rounds_up_what_the_target_cannot_hold() {
+        let cases: &[(u64, u8, u8, u64)] = &[
+            (10_000_000, 6, 6, 10_000_000),
+            (10_000_000, 6, 9, 10_000_000_000),
+            (10_000_000_000, 9, 6, 10_000_000),
+            (10_000_000_001, 9, 6, 10_000_001),
+            (1, 9, 6, 1),
+            (0, 9, 6, 0),
+            (5, 0, 2, 500),
+        ];
+        for &(value, from, to, want) in cases {
+            assert_eq!(
+                rescale_units(U256::from(value), from, to),
+                Some(U256::from(want)),
+                "{value} {from}→{to}"
+            );
+        }
+        assert_eq!(rescale_units(U256::MAX, 6, 18), None, "too large");
+    }
 
     #[test]
     fn parses_exact_decimal_amounts_into_base_units() {

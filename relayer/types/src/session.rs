@@ -534,6 +534,25 @@ impl Session {
         true
     }
 
+    /// Whether `settlement` is about the session's payment, and so may decide its status: a delivery or
+    /// bounce of the destination token on the destination chain, or a refund of a token the session
+    /// received a deposit of on that chain. Anything else (a token someone sent to the receiver only to
+    /// have it refunded, say) is recorded as a movement and changes no status: otherwise a refund of junk
+    /// would report the session `bounced` before its payer paid.
+    fn decides_status(&self, settlement: &Settlement) -> bool {
+        let chain_id = settlement.event.chain_id;
+        match settlement.outcome {
+            Outcome::Delivered | Outcome::Bounced => {
+                chain_id == self.destination.token.chain_id
+                    && settlement.token == self.destination.token.address
+            }
+            Outcome::Refunded => self
+                .deposits
+                .iter()
+                .any(|d| d.event.chain_id == chain_id && d.token.address == settlement.token),
+        }
+    }
+
     fn record_settlement(&mut self, settlement: Settlement) -> bool {
         if self.settlements.iter().any(|s| s.event == settlement.event) {
             return false;
@@ -543,6 +562,10 @@ impl Session {
             Outcome::Delivered => (SessionStatus::Succeeded, settlement.delivered),
             Outcome::Bounced | Outcome::Refunded => (SessionStatus::Bounced, settlement.refunded),
         };
+        if !self.decides_status(&settlement) {
+            self.settlements.push(settlement);
+            return true;
+        }
         if matches!(self.status, SessionStatus::Processing | SessionStatus::WaitingPayment) {
             self.status = status;
             self.destination.delivery = Some(delivery(received));
@@ -773,7 +796,8 @@ mod tests {
             (Processing, deposit(2), Ok(Processing)),
             (Processing, settled(1, Outcome::Delivered), Ok(Succeeded)),
             (Processing, settled(1, Outcome::Bounced), Ok(Bounced)),
-            (Processing, settled(1, Outcome::Refunded), Ok(Bounced)),
+            // A refund moves the status only when it returns a deposit the session received (below).
+            (Processing, settled(1, Outcome::Refunded), Ok(Processing)),
             (Processing, set_pm(before), Err(StateError::WrongStatus("processing"))),
             (Succeeded, deposit(2), Ok(Succeeded)),
             (Succeeded, settled(2, Outcome::Refunded), Ok(Succeeded)),
@@ -922,6 +946,52 @@ mod tests {
         let mut b = session(Bounced);
         b.apply(settled(5, Outcome::Delivered)).ok();
         assert_eq!(b.destination.delivery, None, "a delivery does not describe a bounced session");
+    }
+
+    #[test]
+    fn only_settlements_of_the_sessions_payment_decide_its_status() {
+        let junk = ChainAddress::Evm(Address::repeat_byte(0x99));
+        let with_token = |ev: SessionEvent, token: ChainAddress, chain_id: u64| match ev {
+            SessionEvent::Settled(mut st) => {
+                st.token = token;
+                st.event.chain_id = chain_id;
+                SessionEvent::Settled(st)
+            }
+            other => other,
+        };
+        // Someone sends a junk token to a waiting session's receiver and has the router refund it: a
+        // movement on the session, not a bounce of a payment nobody made.
+        let mut s = session(WaitingPayment);
+        assert!(s.apply(with_token(settled(1, Outcome::Refunded), junk, 8453)).is_ok_and(|a| a.changed));
+        assert_eq!(
+            (s.status, s.destination.delivery.clone(), s.settlements.len()),
+            (WaitingPayment, None, 1)
+        );
+        // A delivery or bounce of another token, or on another chain, decides nothing either.
+        for (outcome, token, chain) in [
+            (Outcome::Delivered, junk, 8453),
+            (Outcome::Bounced, junk, 8453),
+            (Outcome::Delivered, token().address, 42161),
+        ] {
+            let mut s = session(WaitingPayment);
+            s.apply(with_token(settled(2, outcome), token, chain)).ok();
+            assert_eq!(s.status, WaitingPayment, "{outcome:?} of {token} on {chain}");
+        }
+        // A refund of what the payer deposited (expired, or no route) is the session's bounce.
+        let mut s = session(WaitingPayment);
+        s.apply(deposit(3)).ok();
+        s.apply(settled(4, Outcome::Refunded)).ok();
+        assert_eq!(s.status, Bounced);
+        assert_eq!(s.destination.delivery.map(|d| d.tx_hash), Some(B256::repeat_byte(4).into()));
+        // On a source chain: deposited there, refunded there.
+        let mut s = session(WaitingPayment);
+        let mut paid = deposit(5);
+        if let SessionEvent::DepositDetected(d) = &mut paid {
+            d.event.chain_id = 42161;
+        }
+        s.apply(paid).ok();
+        s.apply(with_token(settled(6, Outcome::Refunded), token().address, 42161)).ok();
+        assert_eq!(s.status, Bounced);
     }
 
     #[test]

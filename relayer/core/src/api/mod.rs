@@ -153,17 +153,31 @@ async fn wrong_method(req: Request) -> ApiError {
 
 /// Where and how to pay a session with Tron USDT: the receiver, its expiry, and a Trust Wallet link
 /// (SLIP-44 coin 195) for the routed token and `amount_usd` (default: the session's amount).
-/// The Solana chain, mint and amount in base units of a `solana` payment: the session's fixed amount, or
-/// `amountUsd` on an open-amount session (one USDC per USD).
+/// The Solana chain, mint and amount in base units of a `solana` payment: the session's fixed amount, in
+/// the paying mint's base units (its decimals may differ from the destination token's), or `amountUsd` on
+/// an open-amount session (one USDC per USD).
 fn solana_amount(
     state: &AppState,
     session: &relayer_types::Session,
     mint: Option<relayer_types::ChainAddress>,
     amount_usd: Option<&str>,
 ) -> Result<(u64, relayer_types::ChainAddress, relayer_types::U256), ApiError> {
-    let (chain_id, token) = state.engine.solana_token(mint).map_err(engine_error)?;
+    let (chain_id, token) = state.engine.solana_token(session, mint).map_err(|e| match e {
+        EngineError::NoRoute(message) => {
+            ApiError::unprocessable("unsupported_route", message, Some("paymentMethod.inputTokenMint"))
+        }
+        other => engine_error(other),
+    })?;
     let amount = match (session.destination.amount, amount_usd) {
-        (Some(fixed), _) => fixed,
+        (Some(fixed), _) => {
+            relayer_types::rescale_units(fixed, session.destination.token.decimals, token.decimals)
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "paymentMethod",
+                        "the session's amount does not fit a Solana token amount",
+                    )
+                })?
+        }
         (None, Some(usd)) => relayer_types::parse_units(usd, token.decimals).map_err(|e| {
             ApiError::invalid("paymentMethod.amountUsd", format!("paymentMethod.amountUsd {e}"))
         })?,
@@ -226,6 +240,8 @@ fn engine_error(e: EngineError) -> ApiError {
             Some("paymentMethod.type"),
         ),
         EngineError::Store(e) => ApiError::internal(e),
+        // Only chain events are refused as foreign; no request applies one.
+        EngineError::Foreign => ApiError::internal(e),
     }
 }
 

@@ -1,0 +1,372 @@
+//! The Solana watcher. Solana has no log index by token the way EVM chains have `Transfer` logs, so it
+//! reads what happened to the accounts that matter, from three sources each poll:
+//!
+//! - **Balances.** The vault token accounts of sessions that have one (`getMultipleAccounts`, 100 per
+//!   call): a vault whose balance or lamports changed since the last poll has new transactions.
+//! - **The program's own transactions.** Every way out of a vault or the inbox goes through the
+//!   deposit-vault program, so its signatures since the last poll name every vault something left. A
+//!   vault paid and emptied between two polls (a third party settling at once) shows the same balance
+//!   before and after, and is found here: its history is read like any other.
+//! - **The inbox**, read every poll (transfers bridged in from the EVM chains arrive there; the local
+//!   bridge's records name the session's EVM receiver in the hook).
+//!
+//! For each account found, its transactions since the last one applied are read, paging back through
+//! `getSignaturesForAddress` as far as it takes (a node answers 1,000 per call, and anyone can make
+//! thousands of cheap transactions that merely mention an account), then `getTransaction` for each. A rise
+//! of the vault's balance is a deposit; the program's `emit_cpi!` events are settlements, refunds and
+//! bridgings; each is handed to the sink at the receiver the chain proves (the vault the program moved
+//! funds out of; the EVM receiver a bridged transfer was burnt for, or the one the claimed params commit
+//! to), never by the session id an event carries. Reads are finalized, so nothing reported rolls back;
+//! replays after a restart are harmless (the engine deduplicates by event id).
+//!
+//! **Reconciliation.** The watcher keeps, per vault, the sum of the balance changes of the transactions
+//! it applied. When that sum and the vault's balance disagree for several polls in a row (a transaction
+//! it never saw), it reads the vault's whole history again.
+
+use std::collections::{HashMap, HashSet};
+
+use relayer_chain::{ChainEvent, EventKind, EventSink};
+use relayer_types::{
+    Address, B256, Bridging, ChainAddress, Deposit, EventId, Family, Outcome, SessionId, Settlement, U256,
+};
+use solana_sdk::{pubkey::Pubkey, signature::Signature};
+
+use crate::{
+    SvmChain,
+    chain::{pubkey, tx_id},
+    client::{ClientError, Page, TxView, history},
+    tx::{self, InboxMove, VaultMove},
+};
+
+/// Polls in a row a vault's balance may disagree with what its applied transactions add up to before its
+/// history is read again (a transaction can land between the balance read and the history read, so one
+/// disagreement alone means nothing).
+const DISAGREEMENTS_BEFORE_RESCAN: u32 = 3;
+
+/// What the watcher remembers between polls (in memory: a restart reads every watched history again).
+#[derive(Default)]
+pub(crate) struct WatchState {
+    /// Per watched token account: its last (lamports, balance), `None` while it does not exist.
+    seen: HashMap<Pubkey, Option<(u64, u64)>>,
+    /// Per watched token account: the newest transaction applied.
+    newest: HashMap<Pubkey, Signature>,
+    /// Per vault token account: the sum of the balance changes of the transactions applied.
+    implied: HashMap<Pubkey, i128>,
+    /// Per vault token account: polls in a row whose balance disagreed with `implied`.
+    disagreements: HashMap<Pubkey, u32>,
+    /// The newest deposit-vault program transaction looked at.
+    program_newest: Option<Signature>,
+    /// Whether a first poll completed (it reads every watched history from the start).
+    started: bool,
+}
+
+/// How much `tx` changed the token balance of `account` (0 if it does not appear).
+fn balance_change(view: &TxView, account: &Pubkey) -> i128 {
+    let Some(index) = view.account_keys.iter().position(|k| k == account) else { return 0 };
+    let of = |list: &[crate::client::TokenBalance]| {
+        list.iter().find(|b| b.account_index == index).map_or(0, |b| i128::from(b.amount))
+    };
+    of(&view.post_token_balances) - of(&view.pre_token_balances)
+}
+
+impl SvmChain {
+    /// One poll; `Err` leaves `state` as it was, so the next poll reads the same again.
+    pub(crate) async fn watch_step(
+        &self,
+        sink: &dyn EventSink,
+        state: &mut WatchState,
+    ) -> Result<(), ClientError> {
+        let slot = self.client.slot().await?;
+        self.stats_mut().head = slot;
+        let watched = self.watched_mint();
+        let inbox = watched.map(|mint| tx::inbox_token(&mint));
+        let vaults: Vec<Pubkey> =
+            sink.receivers_of(Family::Solana).into_iter().filter_map(|(r, _)| pubkey(r)).collect();
+
+        // The program's transactions since the last poll: which vaults something left. The first poll
+        // reads every history in full, so it only notes where the program's history stands now.
+        let mut views: HashMap<Signature, TxView> = HashMap::new();
+        let mut touched: HashSet<Pubkey> = HashSet::new();
+        // Moves out of vaults that are no receiver of ours go to the sink too: one that names a session of
+        // ours (someone's own params reusing its id) is a forgery the sink counts.
+        let mut elsewhere: Vec<ChainEvent> = vec![];
+        let ours: HashSet<Pubkey> = vaults.iter().copied().collect();
+        let program_head = if state.started {
+            let since = history(self.client.as_ref(), tx::PROGRAM_ID, state.program_newest).await?;
+            for info in since.iter().rev().filter(|i| !i.failed) {
+                let view = self.view(info.signature).await?;
+                if let Some(mint) = watched {
+                    let vault_tokens: HashSet<Pubkey> = tx::vault_moves(&view)
+                        .iter()
+                        .map(|(_, m)| {
+                            anchor_spl::associated_token::get_associated_token_address(
+                                &m.event().vault,
+                                &mint,
+                            )
+                        })
+                        .collect();
+                    for vault_token in vault_tokens {
+                        if ours.contains(&vault_token) {
+                            touched.insert(vault_token);
+                        } else {
+                            let moves = self
+                                .vault_events(&view, &vault_token)
+                                .into_iter()
+                                .filter(|e| e.named.is_some());
+                            elsewhere.extend(moves);
+                        }
+                    }
+                }
+                views.insert(info.signature, view);
+            }
+            since.first().map(|i| i.signature).or(state.program_newest)
+        } else {
+            let newest = self.client.signatures_for(tx::PROGRAM_ID, Page { limit: 1, ..Page::newest(None) });
+            newest.await?.first().map(|i| i.signature)
+        };
+
+        let mut accounts: Vec<Pubkey> = vaults.clone();
+        accounts.extend(inbox);
+        let mut states: HashMap<Pubkey, Option<(u64, u64)>> = HashMap::new();
+        for chunk in accounts.chunks(100) {
+            let found = self.client.accounts(chunk.to_vec()).await?;
+            for (key, account) in chunk.iter().zip(found) {
+                let now = account.map(|a| (a.lamports, tx::token_account(&a.data).map_or(0, |t| t.2)));
+                states.insert(*key, now);
+            }
+        }
+        let rescan: HashSet<Pubkey> = state
+            .disagreements
+            .iter()
+            .filter(|(_, n)| **n >= DISAGREEMENTS_BEFORE_RESCAN)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in &rescan {
+            tracing::warn!(chain_id = self.config.chain_id, account = %key, "a vault's balance disagrees with the transactions read; reading its whole history again");
+            state.newest.remove(key);
+            state.implied.remove(key);
+            state.disagreements.remove(key);
+        }
+        let changed: Vec<Pubkey> = accounts
+            .iter()
+            .filter(|k| {
+                Some(**k) == inbox
+                    || touched.contains(*k)
+                    || rescan.contains(*k)
+                    || state.seen.get(*k) != states.get(*k)
+            })
+            .copied()
+            .collect();
+
+        // Per account in chain order (signatures come newest first); accounts are independent.
+        let mut events: Vec<ChainEvent> = elsewhere;
+        let mut heads = vec![];
+        let mut deltas: HashMap<Pubkey, i128> = HashMap::new();
+        for key in &changed {
+            let since = history(self.client.as_ref(), *key, state.newest.get(key).copied()).await?;
+            if let Some(first) = since.first() {
+                heads.push((*key, first.signature));
+            }
+            for info in since.iter().rev().filter(|i| !i.failed) {
+                let view = match views.remove(&info.signature) {
+                    Some(view) => view,
+                    None => self.view(info.signature).await?,
+                };
+                if Some(*key) == inbox {
+                    events.extend(self.inbox_events(&view, key, sink));
+                } else {
+                    *deltas.entry(*key).or_default() += balance_change(&view, key);
+                    events.extend(self.vault_events(&view, key));
+                }
+                // One transaction can touch several of our accounts (rare): keep it for the next one.
+                views.insert(info.signature, view);
+            }
+        }
+        let count = events.len();
+        if count > 0 {
+            sink.apply(self.config.chain_id, events).await.map_err(|e| ClientError(e.to_string()))?;
+            tracing::debug!(chain_id = self.config.chain_id, count, "solana events applied");
+        }
+
+        // Applied: remember where everything stands.
+        for (key, signature) in heads {
+            state.newest.insert(key, signature);
+        }
+        for (key, delta) in deltas {
+            *state.implied.entry(key).or_default() += delta;
+        }
+        for key in &vaults {
+            let balance = states.get(key).copied().flatten().map_or(0, |(_, b)| i128::from(b));
+            if state.implied.get(key).copied().unwrap_or(0) == balance {
+                state.disagreements.remove(key);
+            } else {
+                *state.disagreements.entry(*key).or_default() += 1;
+            }
+        }
+        state.seen.extend(states);
+        state.program_newest = program_head;
+        state.started = true;
+        self.stats_mut().processed = slot;
+        self.caught_up.send_replace(true);
+        Ok(())
+    }
+
+    /// A finalized transaction (it must exist: its signature was just listed).
+    async fn view(&self, signature: Signature) -> Result<TxView, ClientError> {
+        self.client
+            .transaction(signature)
+            .await?
+            .ok_or_else(|| ClientError(format!("transaction {signature} not found yet")))
+    }
+
+    /// What `tx` did in the inbox token account `inbox`: transfers that arrived for a session (its
+    /// deposits on Solana), and the program's claims and sends back of them (its settlements and
+    /// bridgings). Keeps [`SvmChain::inbound`] current.
+    fn inbox_events(&self, view: &TxView, inbox: &Pubkey, sink: &dyn EventSink) -> Vec<ChainEvent> {
+        let mut out = vec![];
+        for (index, moved) in tx::inbox_moves(view) {
+            // Inner instructions follow the account keys in the numbering, so ids never collide.
+            let event = EventId {
+                chain_id: self.config.chain_id,
+                block_number: view.slot,
+                tx_hash: tx_id(&view.signature),
+                log_index: (view.account_keys.len() + index) as u64,
+            };
+            match moved {
+                InboxMove::Arrived { at, received } => {
+                    let Some(mint) = self.watched_mint().filter(|_| received.mint_recipient == *inbox) else {
+                        continue;
+                    };
+                    // The hook is the EVM receiver the transfer was burnt for: the CCTP adapter names the
+                    // receiver it bridges from, and `claim` pays only params that commit to it.
+                    let Some(receiver) = received
+                        .hook
+                        .filter(|h| h[..12] == [0u8; 12])
+                        .map(|h| ChainAddress::Evm(Address::from_slice(&h[12..])))
+                    else {
+                        continue;
+                    };
+                    let (Some(session), Some(token)) =
+                        (sink.session_for_receiver(receiver), self.token_ref(&mint))
+                    else {
+                        tracing::debug!(chain_id = self.config.chain_id, record = %at, "a transfer in the inbox names no receiver of ours");
+                        continue;
+                    };
+                    let mut inbound = self.inbound_mut();
+                    let pending = inbound.entry(session).or_default();
+                    if !pending.iter().any(|(r, _)| *r == at) {
+                        pending.push((at, received.amount));
+                    }
+                    let from = ChainAddress::Solana(tx::bridge_custody(&mint).to_bytes());
+                    let deposit = Deposit {
+                        event,
+                        block_hash: B256::ZERO,
+                        from,
+                        token,
+                        amount: U256::from(received.amount),
+                    };
+                    out.push(ChainEvent::at(receiver, EventKind::Deposit(deposit)));
+                }
+                InboxMove::Claimed(ref e) | InboxMove::SentBack(ref e) => {
+                    // The program paid out for the params whose EVM receiver is the transfer's hook: that
+                    // receiver, not the session id the caller's params carry, says whose it was.
+                    let receiver = ChainAddress::Evm(Address::from(tx::vault_evm::receiver(&e.params_hash)));
+                    let at = tx::received_record(e.source_domain, e.nonce);
+                    if let Some(session) = sink.session_for_receiver(receiver)
+                        && let Some(pending) = self.inbound_mut().get_mut(&session)
+                    {
+                        pending.retain(|(r, _)| *r != at);
+                    }
+                    let (token, amount) = (ChainAddress::Solana(e.mint.to_bytes()), U256::from(e.amount));
+                    let kind = if matches!(moved, InboxMove::Claimed(_)) {
+                        EventKind::Settled(Settlement {
+                            event,
+                            token,
+                            outcome: Outcome::Delivered,
+                            amount,
+                            delivered: amount,
+                            refunded: U256::ZERO,
+                        })
+                    } else {
+                        let adapter = ChainAddress::Solana(tx::BRIDGE_ID.to_bytes());
+                        EventKind::Bridged(Bridging { event, token, adapter, amount })
+                    };
+                    out.push(ChainEvent {
+                        receiver,
+                        named: SessionId::from_b256(B256::from(e.session_id)),
+                        kind,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Deposits into `vault_token` and the program's moves out of its vault in one transaction, at the
+    /// vault's deposit address (the vault is the PDA of the params hash: the program derived it).
+    fn vault_events(&self, view: &TxView, vault_token: &Pubkey) -> Vec<ChainEvent> {
+        let event = |log_index: usize| EventId {
+            chain_id: self.config.chain_id,
+            block_number: view.slot,
+            tx_hash: tx_id(&view.signature),
+            log_index: log_index as u64,
+        };
+        let receiver = ChainAddress::Solana(vault_token.to_bytes());
+        let mut out = vec![];
+        let Some(mint) = self.watched_mint() else { return out };
+        let moves: Vec<(usize, VaultMove)> = tx::vault_moves(view)
+            .into_iter()
+            .filter(|(_, m)| {
+                anchor_spl::associated_token::get_associated_token_address(&m.event().vault, &mint)
+                    == *vault_token
+            })
+            .collect();
+        // What the program took out of this very account in the same transaction (a deposit paid and
+        // settled at once leaves no balance to see).
+        let moved_out: u64 =
+            moves.iter().filter(|(_, m)| m.event().mint == mint).map(|(_, m)| m.event().amount).sum();
+        if let Some(inflow) = tx::inflow(view, vault_token, moved_out, Some(mint))
+            && let Some(token) = self.token_ref(&inflow.mint)
+        {
+            let deposit = Deposit {
+                event: event(inflow.index),
+                block_hash: B256::ZERO,
+                from: ChainAddress::Solana(inflow.from.to_bytes()),
+                token,
+                amount: U256::from(inflow.amount),
+            };
+            out.push(ChainEvent::at(receiver, EventKind::Deposit(deposit)));
+        }
+        for (index, moved) in moves {
+            let e = moved.event();
+            let amount = U256::from(e.amount);
+            // Inner instructions follow the account keys in the numbering, so ids never collide.
+            let at = event(view.account_keys.len() + index);
+            let token = ChainAddress::Solana(e.mint.to_bytes());
+            let kind = match moved {
+                VaultMove::Settled(_) => EventKind::Settled(Settlement {
+                    event: at,
+                    token,
+                    outcome: Outcome::Delivered,
+                    amount,
+                    delivered: amount,
+                    refunded: U256::ZERO,
+                }),
+                VaultMove::Refunded(_) => EventKind::Settled(Settlement {
+                    event: at,
+                    token,
+                    outcome: Outcome::Refunded,
+                    amount,
+                    delivered: U256::ZERO,
+                    refunded: amount,
+                }),
+                VaultMove::Bridged(_) => {
+                    let adapter = ChainAddress::Solana(tx::BRIDGE_ID.to_bytes());
+                    EventKind::Bridged(Bridging { event: at, token, adapter, amount })
+                }
+            };
+            out.push(ChainEvent { receiver, named: SessionId::from_b256(B256::from(e.session_id)), kind });
+        }
+        out
+    }
+}
