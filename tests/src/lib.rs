@@ -410,11 +410,37 @@ impl Api {
 
     /// `POST /v1/sessions` with the API key; fails unless 201. Returns `session`.
     pub async fn create(&self, body: &Value) -> eyre::Result<Value> {
-        let a = self.json(reqwest::Method::POST, "/v1/sessions", body, Auth::Key(API_KEY)).await?;
-        if a.status != 201 {
-            bail!("create failed: {} {}", a.status, a.body);
-        }
+        self.create_with(API_KEY, body).await
+    }
+
+    /// `POST /v1/sessions` with the API key `key` (a devnet's own, say); fails unless 201. Returns
+    /// `session`.
+    pub async fn create_with(&self, key: &str, body: &Value) -> eyre::Result<Value> {
+        let a = self.json(reqwest::Method::POST, "/v1/sessions", body, Auth::Key(key)).await?;
+        eyre::ensure!(a.status == 201, "create: {} {}", a.status, a.body);
         Ok(a.body["session"].clone())
+    }
+
+    /// The checkout's first two steps: create `body` with the API key `key`, then choose `method` with the
+    /// client secret, as a payer does. Returns the session id and the second answer (200, or an error).
+    pub async fn create_and_choose(
+        &self,
+        key: &str,
+        body: &Value,
+        method: Value,
+    ) -> eyre::Result<(String, Answer)> {
+        let session = self.create_with(key, body).await?;
+        let id = session["sessionId"].as_str().unwrap_or_default().to_owned();
+        let chosen = self
+            .json(
+                reqwest::Method::POST,
+                &format!("/v1/sessions/{id}/paymentMethods"),
+                &json!({ "clientSecret": session["clientSecret"], "paymentMethod": method }),
+                Auth::None,
+            )
+            .await?;
+        eyre::ensure!(chosen.status == 200, "paymentMethods: {}", chosen.body);
+        Ok((id, chosen))
     }
 
     /// Sets the EVM payment method with the session's client secret; returns the receiver.

@@ -33,45 +33,13 @@ async fn receipt_block(rpc_url: &str, tx: alloy::primitives::B256) -> eyre::Resu
     receipt.block_number.ok_or_else(|| eyre::eyre!("receipt without a block"))
 }
 
-/// `POST /v1/sessions` with the API key; the created session.
-async fn create(api: &Api, key: &str, body: &serde_json::Value) -> eyre::Result<serde_json::Value> {
-    let created = api
-        .send(Method::POST, "/v1/sessions", Some(body.to_string()), Some("application/json"), Auth::Key(key))
-        .await?;
-    eyre::ensure!(created.status == 201, "create: {}", created.body);
-    Ok(created.body["session"].clone())
-}
-
-/// The printed flow's first two steps: create `body` with the API key, then choose `method` with the
-/// client secret. Returns the session id and the second answer.
-async fn create_and_choose(
-    api: &Api,
-    key: &str,
-    body: &serde_json::Value,
-    method: serde_json::Value,
-) -> eyre::Result<(String, e2e::Answer)> {
-    let session = &create(api, key, body).await?;
-    let id = session["sessionId"].as_str().unwrap_or_default().to_owned();
-    let chosen = api
-        .send(
-            Method::POST,
-            &format!("/v1/sessions/{id}/paymentMethods"),
-            Some(json!({ "clientSecret": session["clientSecret"], "paymentMethod": method }).to_string()),
-            Some("application/json"),
-            Auth::None,
-        )
-        .await?;
-    eyre::ensure!(chosen.status == 200, "paymentMethods: {}", chosen.body);
-    Ok((id, chosen))
-}
-
 /// `GET /v1/sessions/{id}/tokenOptions` on the devnet: every chain that can pay a Base USDC session, the
 /// amount, and the balances of a funded and an unfunded wallet read from the chains.
 async fn token_options_read_balances_from_every_chain(devnet: &Devnet, api: &Api, key: &str) -> Result {
     let funded = alloy::primitives::Address::repeat_byte(0x5a);
     let unfunded = alloy::primitives::Address::repeat_byte(0x5b);
     pay(&devnet.info, "base", Some("usdc"), funded, "25.00").await?;
-    let session = &create(api, key, &session_body(DEST, Some("10.00"), None, None)).await?;
+    let session = &api.create_with(key, &session_body(DEST, Some("10.00"), None, None)).await?;
     let (id, secret) = (
         session["sessionId"].as_str().unwrap_or_default(),
         session["clientSecret"].as_str().unwrap_or_default(),
@@ -136,7 +104,7 @@ async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_b
     token_options_read_balances_from_every_chain(&devnet, &api, &key).await?;
     for chain in devnet.info.chains.clone().into_iter().filter(|c| c.usdc.is_some()) {
         // The printed flow: create with the API key, choose EVM with the client secret, pay, check.
-        let session = &create(&api, &key, &session_body(DEST, Some("10.00"), None, None)).await?;
+        let session = &api.create_with(&key, &session_body(DEST, Some("10.00"), None, None)).await?;
         let (id, secret) =
             (session["sessionId"].as_str().unwrap_or_default(), session["clientSecret"].clone());
         let chosen = api
@@ -206,7 +174,7 @@ async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_b
     let mut body = session_body(DEST, Some("10.00"), None, None);
     body["destination"]["tokenAddress"] = usdt.to_checksum(None).into();
     let (id, chosen) =
-        create_and_choose(&api, &key, &body, json!({ "type": "tron", "amountUsd": "10.00" })).await?;
+        api.create_and_choose(&key, &body, json!({ "type": "tron", "amountUsd": "10.00" })).await?;
     let id = id.as_str();
     let receiver: relayer_types::ChainAddress =
         format!("tron:{}", chosen.body["tron"]["receiverAddress"].as_str().unwrap_or_default()).parse()?;
@@ -230,9 +198,9 @@ async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_b
         "destination": { "type": "solana", "address": merchant, "tokenAddress": solana.usdc, "amountUnits": "10.00" },
         "display": { "title": "Deposit to Acme", "verb": "Deposit" }
     });
-    let (id, chosen) =
-        create_and_choose(&api, &key, &body, json!({ "type": "solana", "walletAddress": solana.payer }))
-            .await?;
+    let (id, chosen) = api
+        .create_and_choose(&key, &body, json!({ "type": "solana", "walletAddress": solana.payer }))
+        .await?;
     let id = id.as_str();
     let serialized = chosen.body["solana"]["serializedTx"].as_str().unwrap_or_default();
     let paid_at = Instant::now();
@@ -254,13 +222,13 @@ async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_b
     // Solana USDC for a Base session: the vault bridges it over the local bridge to the session's
     // receiver on Base (the devnet attester delivers the message), and the relayer fronts it on Base.
     let base = &devnet.info.chains[0];
-    let (id, chosen) = create_and_choose(
-        &api,
-        &key,
-        &session_body(DEST, Some("10.00"), None, None),
-        json!({ "type": "solana", "walletAddress": solana.payer }),
-    )
-    .await?;
+    let (id, chosen) = api
+        .create_and_choose(
+            &key,
+            &session_body(DEST, Some("10.00"), None, None),
+            json!({ "type": "solana", "walletAddress": solana.payer }),
+        )
+        .await?;
     let id = id.as_str();
     let before = usdc_balance(&base.rpc_url, DEST).await?;
     let serialized = chosen.body["solana"]["serializedTx"].as_str().unwrap_or_default();
@@ -325,7 +293,7 @@ async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_b
     assert_eq!(refused.status, 400, "{}", refused.body);
     assert!(refused.body.to_string().contains("refundAddress"), "{}", refused.body);
     body["refundAddress"] = DEST.to_checksum(None).into();
-    let (id, chosen) = create_and_choose(&api, &key, &body, json!({ "type": "evm" })).await?;
+    let (id, chosen) = api.create_and_choose(&key, &body, json!({ "type": "evm" })).await?;
     let id = id.as_str();
     let receiver =
         chosen.body["session"]["paymentMethod"]["receiverAddress"].as_str().unwrap_or_default().parse()?;

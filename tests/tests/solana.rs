@@ -254,3 +254,135 @@ async fn a_restart_mid_settle_settles_exactly_once() -> eyre::Result<()> {
     }
     Ok(())
 }
+
+/// A fixed-amount Solana session paid by `payer`: the session, and the wallet's `serializedTx`.
+async fn paid_by(
+    api: &e2e::Api,
+    bank: &LocalBank,
+    merchant: &Pubkey,
+    payer: &Keypair,
+    amount: &str,
+) -> eyre::Result<(Value, String)> {
+    let session = api.create(&solana_session(bank, merchant, Some(amount))).await?;
+    let answer = set_solana(api, &session, &payer.pubkey(), json!({})).await?;
+    eyre::ensure!(answer.status == 200, "{}", answer.body);
+    let serialized = answer.body["solana"]["serializedTx"].as_str().unwrap_or_default().to_owned();
+    Ok((answer.body["session"].clone(), serialized))
+}
+
+/// Someone pays a session's vault and settles it in the same transaction: the vault's balance never
+/// changes between two polls, so only the program's own transactions show that anything happened.
+#[tokio::test]
+async fn a_deposit_settled_by_someone_else_before_the_next_poll_is_recorded_and_delivered() -> eyre::Result<()>
+{
+    let env = SolanaEnv::start().await?;
+    let bank = &env.bank;
+    let dir = tempfile::tempdir()?;
+    let (node, api) = env.relayer(dir.path(), &Settings::default()).await?;
+    let merchant = Keypair::new().pubkey();
+    let payer = wallet(bank, 5_000_000).await?;
+    let (session, serialized) = paid_by(&api, bank, &merchant, &payer, "5").await?;
+    let id = session["sessionId"].as_str().unwrap_or_default().to_owned();
+    let commitment = e2e::solana::solana_commitment(&session, &bank.usdc(), &payer.pubkey())?;
+    assert_eq!(
+        tx::vault_token(&commitment, &bank.usdc()),
+        deposit_address(&serialized)?,
+        "the public commitment"
+    );
+
+    // The wallet's deposit and a settle, one transaction.
+    let deposit = tx::deserialize(&hex::decode(&serialized)?).map_err(|e| eyre::eyre!(e))?;
+    let mut instructions: Vec<solana_sdk::instruction::Instruction> = deposit
+        .message
+        .instructions
+        .iter()
+        .map(|ix| solana_sdk::instruction::Instruction {
+            program_id: deposit.message.account_keys[usize::from(ix.program_id_index)],
+            accounts: ix
+                .accounts
+                .iter()
+                .map(|&i| {
+                    let i = usize::from(i);
+                    let key = deposit.message.account_keys[i];
+                    if deposit.message.is_maybe_writable(i, None) {
+                        solana_sdk::instruction::AccountMeta::new(key, deposit.message.is_signer(i))
+                    } else {
+                        solana_sdk::instruction::AccountMeta::new_readonly(key, deposit.message.is_signer(i))
+                    }
+                })
+                .collect(),
+            data: ix.data.clone(),
+        })
+        .collect();
+    instructions.push(tx::settle(payer.pubkey(), &tx::params(&commitment), bank.usdc()));
+    let (signature, raw) = tx::signed(&instructions, &payer, bank.latest_blockhash().await?.0);
+    bank.send(raw).await?;
+
+    let done = api.wait_for(&id, "succeeded", 30).await?;
+    assert_eq!(done["destination"]["delivery"]["txHash"], signature.to_string(), "{done}");
+    assert_eq!(done["destination"]["delivery"]["receivedUnits"], "5.00", "{done}");
+    assert_eq!(
+        done["paymentMethod"]["source"]["txHash"],
+        signature.to_string(),
+        "the deposit is recorded: {done}"
+    );
+    assert_eq!(bank.usdc_balance(&merchant).await?, 5_000_000);
+    node.shutdown().await;
+    Ok(())
+}
+
+/// More than a node's page (1,000) of cheap transactions mention a vault after its deposit, while the
+/// relayer is down: the restarted watcher pages back to the deposit instead of stopping at the page.
+#[tokio::test]
+async fn a_deposit_buried_under_more_than_a_page_of_transactions_is_still_found() -> eyre::Result<()> {
+    let env = SolanaEnv::start().await?;
+    let bank = &env.bank;
+    let dir = tempfile::tempdir()?;
+    let (node, api) = env.relayer(dir.path(), &Settings::default()).await?;
+    let merchant = Keypair::new().pubkey();
+    let payer = wallet(bank, 2_000_000).await?;
+    let (session, serialized) = paid_by(&api, bank, &merchant, &payer, "2").await?;
+    let id = session["sessionId"].as_str().unwrap_or_default().to_owned();
+    node.shutdown().await;
+
+    sign_and_send(bank, &serialized, &payer).await?;
+    let vault_token = deposit_address(&serialized)?;
+    let spammer = wallet(bank, 0).await?;
+    for lamports in 1..=1_001u64 {
+        // A lamport into the vault's token account: cheap, and it lists the account.
+        let ix = relayer_svm::tx::lamport_transfer(&spammer.pubkey(), &vault_token, lamports);
+        let (_, raw) = tx::signed(&[ix], &spammer, bank.latest_blockhash().await?.0);
+        bank.send(raw).await?;
+    }
+
+    let (node, api) = env.relayer(dir.path(), &Settings::default()).await?;
+    let done = api.wait_for(&id, "succeeded", 60).await?;
+    assert_eq!(done["destination"]["delivery"]["receivedUnits"], "2.00", "{done}");
+    assert_eq!(bank.usdc_balance(&merchant).await?, 2_000_000);
+    node.shutdown().await;
+    Ok(())
+}
+
+/// The node serving the history lags the one serving balances: the relayer reads the vault's new balance
+/// but not the transaction behind it. The balance and what the read transactions add up to disagree, so
+/// the watcher reads the vault's history again a few polls later, and the deposit is delivered.
+#[tokio::test]
+async fn a_vault_whose_balance_disagrees_with_the_transactions_read_is_read_again() -> eyre::Result<()> {
+    let env = SolanaEnv::start().await?;
+    let bank = &env.bank;
+    let dir = tempfile::tempdir()?;
+    let lagging = Arc::new(Flaky::new(Arc::clone(bank), SendFault::None));
+    let (node, api) = env
+        .relayer_over(Arc::clone(&lagging) as Arc<dyn SvmClient>, dir.path(), &Settings::default())
+        .await?;
+    let merchant = Keypair::new().pubkey();
+    let payer = wallet(bank, 3_000_000).await?;
+    let (session, serialized) = paid_by(&api, bank, &merchant, &payer, "3").await?;
+    let id = session["sessionId"].as_str().unwrap_or_default().to_owned();
+    lagging.lag(deposit_address(&serialized)?);
+    sign_and_send(bank, &serialized, &payer).await?;
+    let done = api.wait_for(&id, "succeeded", 30).await?;
+    assert_eq!(done["destination"]["delivery"]["receivedUnits"], "3.00", "{done}");
+    node.shutdown().await;
+    Ok(())
+}

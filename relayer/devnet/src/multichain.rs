@@ -113,14 +113,21 @@ pub const ADAPTER_MAX_FEE_BPS: u64 = 10;
 /// The adapter's bound on delivery time; bridging stops this long before a session expires.
 pub const ADAPTER_MAX_DELIVERY_SECS: u64 = 900;
 
-/// The router deployment [`deploy_chain`] makes on every chain of `chains`, computed offline: the CCTP
-/// and OFT adapters at their deterministic addresses, the router over both.
-pub fn devnet_deployment(chains: &[ChainDesc]) -> eyre::Result<Deployment> {
+/// The CCTP and USDT OFT adapters [`deploy_chain`] places on every chain of `chains`, at their
+/// deterministic addresses, computed offline.
+pub fn devnet_adapters(chains: &[ChainDesc]) -> eyre::Result<(Address, Address)> {
     use relayer_evm::create2::CREATE2_PROXY;
     let adapter =
         CREATE2_PROXY.create2_from_code(B256::ZERO, adapter_init_code(messenger_address()?, chains));
     let oft_adapter =
         CREATE2_PROXY.create2_from_code(B256::ZERO, oft_adapter_init_code(oft_address()?, chains));
+    Ok((adapter, oft_adapter))
+}
+
+/// The router deployment [`deploy_chain`] makes on every chain of `chains`, computed offline: the CCTP
+/// and OFT adapters at their deterministic addresses, the router over both.
+pub fn devnet_deployment(chains: &[ChainDesc]) -> eyre::Result<Deployment> {
+    let (adapter, oft_adapter) = devnet_adapters(chains)?;
     Ok(Deployment::deterministic(B256::ZERO, &[adapter, oft_adapter]))
 }
 
@@ -388,7 +395,9 @@ impl Attester {
         after: Option<solana_sdk::signature::Signature>,
     ) -> eyre::Result<Option<solana_sdk::signature::Signature>> {
         let Some(SolanaLink { client, mint, .. }) = &self.solana else { return Ok(after) };
-        let signatures = client.signatures_for(relayer_svm::tx::bridge_custody(mint), after).await?;
+        let signatures =
+            relayer_svm::client::history(client.as_ref(), relayer_svm::tx::bridge_custody(mint), after)
+                .await?;
         let mut newest = after;
         for info in signatures.iter().rev() {
             if !info.failed {
