@@ -52,6 +52,7 @@ pub async fn start_node(
         poll: Duration::from_millis(200),
         routes: vec![],
         min_inbox_amount: 1_000_000,
+        open_minimums: vec![],
     };
     let key = key.insecure_clone();
     let node = relayer_node::start_with(config(&params, &evm_key)?, move |store| {
@@ -175,17 +176,44 @@ pub struct Flaky {
     inner: Arc<LocalBank>,
     fault: std::sync::Mutex<SendFault>,
     lagging: std::sync::Mutex<std::collections::HashSet<Pubkey>>,
+    /// Every this many `getTransaction` calls, one fails (a rate limit); 0: none.
+    fail_every: std::sync::atomic::AtomicU64,
+    transactions: std::sync::atomic::AtomicU64,
+    /// While set, history reads fail (holds the watcher's view still while a burst lands).
+    hold_histories: std::sync::atomic::AtomicBool,
 }
 
 impl Flaky {
     /// Over `bank`, with `fault` armed for the next send.
     pub fn new(inner: Arc<LocalBank>, fault: SendFault) -> Self {
-        Self { inner, fault: std::sync::Mutex::new(fault), lagging: std::sync::Mutex::default() }
+        Self {
+            inner,
+            fault: std::sync::Mutex::new(fault),
+            lagging: std::sync::Mutex::default(),
+            fail_every: Default::default(),
+            transactions: Default::default(),
+            hold_histories: Default::default(),
+        }
     }
 
     /// The next non-empty history of `address` comes back empty once.
     pub fn lag(&self, address: Pubkey) {
         self.lagging.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(address);
+    }
+
+    /// One `getTransaction` in `every` fails from now on.
+    pub fn fail_transactions_every(&self, every: u64) {
+        self.fail_every.store(every, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Makes history reads fail (`true`) or answer again.
+    pub fn hold_histories(&self, hold: bool) {
+        self.hold_histories.store(hold, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// `getTransaction` calls so far.
+    pub fn transaction_calls(&self) -> u64 {
+        self.transactions.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -233,6 +261,9 @@ impl SvmClient for Flaky {
         page: Page,
     ) -> BoxFuture<'_, Result<Vec<SignatureInfo>, ClientError>> {
         Box::pin(async move {
+            if self.hold_histories.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(ClientError("getSignaturesForAddress: timed out".into()));
+            }
             let answer = self.inner.signatures_for(address, page).await?;
             let mut lagging = self.lagging.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if !answer.is_empty() && lagging.remove(&address) {
@@ -242,12 +273,18 @@ impl SvmClient for Flaky {
         })
     }
     fn transaction(&self, signature: Signature) -> BoxFuture<'_, Result<Option<TxView>, ClientError>> {
+        let n = self.transactions.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let every = self.fail_every.load(std::sync::atomic::Ordering::SeqCst);
+        if every != 0 && n % every == 0 {
+            return Box::pin(async { Err(ClientError("getTransaction: 429 Too Many Requests".into())) });
+        }
         self.inner.transaction(signature)
     }
 }
 
 /// The commitment of a Solana payer's session to a Solana destination, rebuilt from what anyone can read:
-/// the session's public fields and the paying wallet (the vault's refund address).
+/// the session's public fields and the paying wallet (its Solana refund address). The minimum is the
+/// amount itself: no route bridges into this test chain's USDC, so no bridge fee is allowed for.
 pub fn solana_commitment(
     session: &Value,
     mint: &Pubkey,
@@ -264,8 +301,10 @@ pub fn solana_commitment(
         to_token: relayer_types::B256::from(mint.to_bytes()),
         to_address: relayer_types::B256::from(merchant.to_bytes()),
         amount,
+        min_amount: amount,
         final_call: Default::default(),
-        refund_address: relayer_types::B256::from(wallet.to_bytes()),
+        refund_address: relayer_types::B256::ZERO,
+        solana_refund_address: relayer_types::B256::from(wallet.to_bytes()),
         expires_at: session["expiresAt"].as_u64().unwrap_or_default(),
     })
 }
@@ -280,7 +319,7 @@ pub async fn vault_moves(bank: &LocalBank, account: &Pubkey) -> eyre::Result<(us
             match m {
                 tx::VaultMove::Settled(_) => moves.0 += 1,
                 tx::VaultMove::Refunded(_) => moves.1 += 1,
-                tx::VaultMove::Bridged(_) => moves.2 += 1,
+                tx::VaultMove::Bridged(..) => moves.2 += 1,
             }
         }
     }

@@ -106,15 +106,11 @@ async fn reverting_target_bounces_funds_to_the_refund_address() -> Result {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn open_amount_and_under_or_over_payments_deliver_what_arrived() -> Result {
+async fn open_amount_and_over_payments_deliver_what_arrived_and_short_ones_wait_for_the_rest() -> Result {
     let chain = Chain::start().await?;
     let relayer = Relayer::start(&chain, Settings::default()).await?;
     // (requested, paid in micro-USDC, expected receivedUnits)
-    let cases = [
-        (None, 3_500_000u64, "3.50"),
-        (Some("10.00"), 7_000_000, "7.00"),
-        (Some("10.00"), 12_345_678, "12.345678"),
-    ];
+    let cases = [(None, 3_500_000u64, "3.50"), (Some("10.00"), 12_345_678, "12.345678")];
     let mut dests = vec![];
     for (i, (requested, paid, _)) in cases.iter().enumerate() {
         let dest = Address::with_last_byte(0x40 + i as u8);
@@ -126,12 +122,34 @@ async fn open_amount_and_under_or_over_payments_deliver_what_arrived() -> Result
         chain.pay(receiver, U256::from(*paid)).await?;
         dests.push((id_of(&session), dest));
     }
+    // Short of what starts a session (the contracts start nothing below the committed minimum): 7.00 of a
+    // fixed 10.00, and 0.50 of an open amount (below the token's 1.00 minimum). Both wait for more.
+    let (short_dest, dust_dest) = (Address::with_last_byte(0x50), Address::with_last_byte(0x51));
+    let short = relayer.api.create(&session_body(short_dest, Some("10.00"), None, None)).await?;
+    let short_receiver = relayer.api.set_evm(&short).await?;
+    chain.pay(short_receiver, usdc(7)).await?;
+    let dust = relayer.api.create(&session_body(dust_dest, None, None, None)).await?;
+    let dust_receiver = relayer.api.set_evm(&dust).await?;
+    chain.pay(dust_receiver, U256::from(500_000u64)).await?;
+
     for ((id, dest), (_, paid, want)) in dests.iter().zip(cases) {
         let done = relayer.api.wait_for(id, "succeeded", 30).await?;
         assert_eq!(done["destination"]["delivery"]["receivedUnits"], want);
         assert_eq!(done["paymentMethod"]["source"]["sentUnits"], want);
         assert_eq!(chain.balance(*dest).await?, U256::from(paid));
     }
+    for (session, dest, sent) in [(&short, short_dest, "7.00"), (&dust, dust_dest, "0.50")] {
+        let waiting = relayer.api.get(&id_of(session)).await?;
+        assert_eq!(waiting["status"], "waiting_payment", "{waiting}");
+        assert_eq!(waiting["paymentMethod"]["source"]["sentUnits"], sent, "what arrived is shown: {waiting}");
+        assert_eq!(waiting["deposits"].as_array().map(Vec::len), Some(1), "{waiting}");
+        assert_eq!(chain.balance(dest).await?, U256::ZERO, "nothing delivered");
+    }
+    // The rest arrives: everything is delivered at once.
+    chain.pay(short_receiver, usdc(3)).await?;
+    let done = relayer.api.wait_for(&id_of(&short), "succeeded", 30).await?;
+    assert_eq!(done["destination"]["delivery"]["receivedUnits"], "10.00", "{done}");
+    assert_eq!(chain.balance(short_dest).await?, usdc(10));
     relayer.node.shutdown().await;
     Ok(())
 }

@@ -86,8 +86,10 @@ fn commitment(p: &DepositParams) -> Commitment {
         to_token: p.toToken,
         to_address: p.toAddress,
         amount: p.amount,
+        min_amount: U256::ZERO,
         final_call: p.finalCall.clone(),
         refund_address: p.refundAddress,
+        solana_refund_address: p.refundAddress,
         expires_at: p.expiresAt,
     }
 }
@@ -334,6 +336,193 @@ async fn sessions_named_by_an_attackers_own_params_stay_untouched_on_every_chain
     let kinds: Vec<String> =
         hooks.received().iter().map(|r| r.body["type"].as_str().unwrap_or_default().to_owned()).collect();
     eyre::ensure!(kinds.iter().all(|k| k == "session.payment_method_set"), "webhooks fired: {kinds:?}");
+    devnet.stop("test").await;
+    Ok(())
+}
+
+/// The session as the API key sees it.
+async fn full(api: &Api, key: &str, id: &str) -> Result<Value> {
+    let got = api.send(Method::GET, &format!("/v1/sessions/{id}"), None, None, Auth::Key(key)).await?;
+    Ok(got.body["session"].clone())
+}
+
+/// Waits until `done` holds for the session (60 s).
+async fn until(api: &Api, key: &str, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Result<Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = full(api, key, id).await?;
+        if done(&s) {
+            return Ok(s);
+        }
+        eyre::ensure!(Instant::now() < deadline, "never {what}: {s}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Burns `amount` (fee `max_fee`) of Arbitrum USDC to the Solana inbox with `hook` as the hook data: what
+/// the CCTP adapter's Solana route does, called directly on the messenger, which anyone may call.
+async fn burn_to_inbox(
+    on_arbitrum: &DynProvider,
+    me: Address,
+    usdc: Address,
+    inbox: Pubkey,
+    hook: Address,
+    amount: u64,
+    max_fee: u64,
+) -> Result {
+    use alloy::sol_types::SolValue;
+    let token = TestUSDC::new(usdc, on_arbitrum);
+    let messenger = multichain::messenger_address()?;
+    mined(token.mint(me, U256::from(amount)).send().await?).await?;
+    mined(token.approve(messenger, U256::from(amount)).send().await?).await?;
+    let messenger = relayer_devnet::bindings::LocalTokenMessenger::new(messenger, on_arbitrum);
+    let burn = messenger.depositForBurnWithHook(
+        U256::from(amount),
+        multichain::SOLANA_DOMAIN,
+        B256::from(inbox.to_bytes()),
+        usdc,
+        B256::ZERO,
+        U256::from(max_fee),
+        2000,
+        Bytes::from(hook.into_word().abi_encode()),
+    );
+    mined(burn.send().await?).await?;
+    Ok(())
+}
+
+/// Griefs that need no forged params, found by review: a zero-value `transferFrom` naming any sender, one
+/// base unit of another configured token, 0 units bridged into the Solana inbox and then claimed, and a
+/// transfer bridged into the inbox for a Base session that goes back to the chain it came from. None may
+/// start or finish the session, and the last may never be fronted: it is on its way away from the
+/// destination, where nothing would repay the fronting.
+#[tokio::test(flavor = "multi_thread")]
+async fn dust_zero_transfers_other_tokens_and_inbox_transfers_sent_back_neither_start_nor_finish_a_session()
+-> Result {
+    let dir = tempfile::tempdir()?;
+    let devnet = Devnet::start(dir.path(), 0, 0).await?;
+    let info = devnet.info.clone();
+    let (api, key) = (Api::new(info.api_url.clone()), info.api_key.clone());
+    let bank = &devnet.solana.bank;
+    let (base, arbitrum) = (info.chain("base")?, info.chain("arbitrum")?);
+    let (base_usdc, base_usdt) =
+        (base.usdc.ok_or_else(|| eyre::eyre!("usdc"))?, base.usdt.ok_or_else(|| eyre::eyre!("usdt"))?);
+    let arbitrum_usdc = arbitrum.usdc.ok_or_else(|| eyre::eyre!("usdc"))?;
+    let attacker = Attacker { key: PrivateKeySigner::random(), solana: Keypair::new() };
+    bank.fund(&attacker.solana.pubkey(), 10_000_000_000, 0).await?;
+    let (on_base, on_arbitrum) = (attacker.on(&base.rpc_url).await?, attacker.on(&arbitrum.rpc_url).await?);
+    let receiver_of = |s: &Value| -> Result<Address> {
+        Ok(s["paymentMethod"]["receiverAddress"].as_str().unwrap_or_default().parse()?)
+    };
+
+    // A zero-value transfer, from a sender the attacker names, needing no tokens and no allowance.
+    let zero =
+        victim(&api, &key, &session_body(DEST, Some("10.00"), None, None), json!({ "type": "evm" })).await?;
+    let zero_id = zero["sessionId"].as_str().unwrap_or_default().to_owned();
+    let usdc = TestUSDC::new(base_usdc, &on_base);
+    mined(usdc.transferFrom(Address::repeat_byte(0x1f), receiver_of(&zero)?, U256::ZERO).send().await?)
+        .await?;
+    // One base unit of Base's USDT (configured, unusable by a USDC session): the relayer refunds it.
+    let other =
+        victim(&api, &key, &session_body(DEST, Some("10.00"), None, Some(REFUND)), json!({ "type": "evm" }))
+            .await?;
+    let other_id = other["sessionId"].as_str().unwrap_or_default().to_owned();
+    mined(TestUSDT::new(base_usdt, &on_base).mint(receiver_of(&other)?, U256::from(1u64)).send().await?)
+        .await?;
+    let refunded = until(&api, &key, &other_id, "the unit refunded", |s| {
+        s["movements"].as_array().is_some_and(|m| m.iter().any(|x| x["type"] == "refunded"))
+    })
+    .await?;
+    eyre::ensure!(
+        refunded["status"] == "waiting_payment",
+        "a griefer's token refunded is no bounce: {refunded}"
+    );
+    // The zero transfer was in an earlier block, which the watcher has passed by now.
+    let z = full(&api, &key, &zero_id).await?;
+    eyre::ensure!(
+        z["status"] == "waiting_payment"
+            && z.get("deposits").is_none_or(|d| d.as_array().is_some_and(Vec::is_empty)),
+        "{z}"
+    );
+
+    // 0 units into the inbox for an EVM-paid Solana session (the burn's fee takes the one unit), then the
+    // attacker claims them with the session's public params.
+    let solana = info.solana.clone().ok_or_else(|| eyre::eyre!("solana"))?;
+    let owner = Keypair::new().pubkey();
+    let body = json!({
+        "destination": { "type": "solana", "address": owner.to_string(), "tokenAddress": solana.usdc, "amountUnits": "10.00" },
+        "display": { "title": "Top up", "verb": "Deposit" },
+        "refundAddress": REFUND.to_checksum(None),
+    });
+    let dust = victim(&api, &key, &body, json!({ "type": "evm" })).await?;
+    let dust_id = dust["sessionId"].as_str().unwrap_or_default().to_owned();
+    let inbox = tx::inbox_token(&bank.usdc());
+    burn_to_inbox(&on_arbitrum, attacker.address(), arbitrum_usdc, inbox, receiver_of(&dust)?, 1, 1).await?;
+    let record = arrived(bank, receiver_of(&dust)?).await?;
+    until(&api, &key, &dust_id, "the 0 recorded", |s| {
+        s["deposits"].as_array().is_some_and(|d| !d.is_empty())
+    })
+    .await?;
+    let stored = devnet.node.engine.session(&dust_id.parse().map_err(|e| eyre::eyre!("{e:?}"))?)?;
+    let claim = tx::claim(attacker.solana.pubkey(), &tx::params(&stored.commitment()), record, bank.usdc());
+    // The program may refuse to claim nothing at all; either way the session must not move.
+    let claimed = send_solana(bank, &[claim], &attacker.solana).await.is_ok();
+    if claimed {
+        until(&api, &key, &dust_id, "the claim recorded", |s| {
+            s["movements"].as_array().is_some_and(|m| !m.is_empty())
+        })
+        .await?;
+    }
+    let d = full(&api, &key, &dust_id).await?;
+    eyre::ensure!(d["status"] == "waiting_payment" && d["destination"].get("delivery").is_none(), "{d}");
+
+    // 10.02 into the inbox for a Base session: it can only go back to Arbitrum (the relayer sends it back).
+    // The bridge holds it there; meanwhile nothing may be fronted for a bridging away from the destination.
+    let away =
+        victim(&api, &key, &session_body(DEST, Some("10.00"), None, Some(REFUND)), json!({ "type": "evm" }))
+            .await?;
+    let away_id = away["sessionId"].as_str().unwrap_or_default().to_owned();
+    burn_to_inbox(
+        &on_arbitrum,
+        attacker.address(),
+        arbitrum_usdc,
+        inbox,
+        receiver_of(&away)?,
+        TEN_AND_CHANGE,
+        0,
+    )
+    .await?;
+    arrived(bank, receiver_of(&away)?).await?;
+    devnet.pause_bridge(true);
+    let sent_back = until(&api, &key, &away_id, "sent back", |s| {
+        s["movements"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|x| x["type"] == "bridged" && x["chainId"] == 501))
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let s = full(&api, &key, &away_id).await?;
+    eyre::ensure!(
+        !s.to_string().contains("fast_finish") && !s.to_string().contains("\"fronted\""),
+        "fronted: {s}"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", info.api_url)).await?.text().await?;
+    for line in metrics.lines().filter(|l| l.starts_with("relayer_fronted_outstanding{")) {
+        eyre::ensure!(
+            line.ends_with(" 0"),
+            "the relayer fronted a bridging away from the destination: {line}\n{sent_back}"
+        );
+    }
+    // Let the bridge go: back on Arbitrum, the receiver bridges it to Base, where it is delivered.
+    devnet.pause_bridge(false);
+    until(&api, &key, &away_id, "delivered", |s| s["status"] == "succeeded").await?;
+
+    // The other-token session is still payable: its payer's real payment is delivered.
+    let payer = Attacker { key: PrivateKeySigner::random(), solana: Keypair::new() };
+    let payer_base = payer.on(&base.rpc_url).await?;
+    let pay = TestUSDC::new(base_usdc, &payer_base);
+    mined(pay.mint(receiver_of(&other)?, U256::from(TEN)).send().await?).await?;
+    let done = until(&api, &key, &other_id, "succeeded", |s| s["status"] == "succeeded").await?;
+    eyre::ensure!(done["destination"]["delivery"]["receivedUnits"] == "10.00", "{done}");
     devnet.stop("test").await;
     Ok(())
 }

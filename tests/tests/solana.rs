@@ -386,3 +386,42 @@ async fn a_vault_whose_balance_disagrees_with_the_transactions_read_is_read_agai
     node.shutdown().await;
     Ok(())
 }
+
+/// Anyone can add to the deposit-vault program's history for a base fee (a transaction that merely lists
+/// the program), and a node may fail a rare call: thousands of such transactions landing between two
+/// polls, through a node that fails one `getTransaction` in a thousand, delay a real deposit by a few
+/// polls at most (the watcher reads a bounded number of the program's transactions per poll, keeps its
+/// progress, and reads balances and vaults whatever happens there).
+#[tokio::test]
+async fn program_history_spam_and_a_rare_rpc_error_hide_no_deposit() -> eyre::Result<()> {
+    let env = SolanaEnv::start().await?;
+    let bank = &env.bank;
+    let dir = tempfile::tempdir()?;
+    let node_client = Arc::new(Flaky::new(Arc::clone(bank), SendFault::None));
+    node_client.fail_transactions_every(1000);
+    let (node, api) = env
+        .relayer_over(Arc::clone(&node_client) as Arc<dyn SvmClient>, dir.path(), &Settings::default())
+        .await?;
+    let merchant = Keypair::new().pubkey();
+    let payer = wallet(bank, 3_000_000).await?;
+    let (session, serialized) = paid_by(&api, bank, &merchant, &payer, "3").await?;
+    let id = session["sessionId"].as_str().unwrap_or_default().to_owned();
+
+    // 1,500 transactions that only list the program (5,000 lamports each on a real cluster), landing while
+    // the watcher's history reads are held, as if between two polls.
+    let spammer = wallet(bank, 0).await?;
+    node_client.hold_histories(true);
+    for lamports in 1..=1_500u64 {
+        let mut ix = tx::lamport_transfer(&spammer.pubkey(), &spammer.pubkey(), lamports);
+        ix.accounts.push(solana_sdk::instruction::AccountMeta::new_readonly(tx::PROGRAM_ID, false));
+        let (_, raw) = tx::signed(&[ix], &spammer, bank.latest_blockhash().await?.0);
+        bank.send(raw).await?;
+    }
+    node_client.hold_histories(false);
+    sign_and_send(bank, &serialized, &payer).await?;
+    let done = api.wait_for(&id, "succeeded", 60).await?;
+    assert_eq!(done["destination"]["delivery"]["receivedUnits"], "3.00", "{done}");
+    println!("delivered through the spam; getTransaction calls {}", node_client.transaction_calls());
+    node.shutdown().await;
+    Ok(())
+}

@@ -258,6 +258,13 @@ pub trait Chain: Send + Sync {
         None
     }
 
+    /// What must arrive of `token` (a destination token here) before an open-amount session starts:
+    /// committed as the session's minimum, so a dust transfer cannot start it (and run its final call, or
+    /// report it delivered) ahead of the payer's real payment.
+    fn open_amount_minimum(&self, _token: &ChainAddress) -> U256 {
+        U256::ZERO
+    }
+
     /// How much of `token` this chain's relayer key may have fronted and not yet been repaid, at most
     /// (`None`: it never fronts that token here).
     fn fronting_cap(&self, _token: &ChainAddress) -> Option<U256> {

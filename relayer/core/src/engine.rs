@@ -18,9 +18,9 @@ use relayer_store::{
     Creation, IdempotencyRecord, Store, StoreError, UpdateError, update_session, update_session_with_events,
 };
 use relayer_types::{
-    Action, Bridging, ChainAddress, ClientSecret, Destination, DisplayInfo, Family, FiatMethod,
-    PaymentMethod, Session, SessionEvent, SessionId, SessionStatus, StateError, TxId, U256, WorkRecord,
-    WorkState, unix_now,
+    Action, Bridging, ChainAddress, ClientSecret, Deposit, Destination, DisplayInfo, Family, FiatMethod,
+    PaymentMethod, Session, SessionEvent, SessionId, SessionStatus, StateError, TokenRef, TxId, U256,
+    WorkRecord, WorkState, unix_now,
 };
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -200,7 +200,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// cannot. An EVM receiver of a Solana destination bridges, and refunds on its EVM chain what cannot be
 /// bridged (late, below the route's minimum, sent back after expiry): that needs an EVM refund address
 /// (the router refuses to refund to a Solana key, so the funds would sit in the receiver). A Solana vault
-/// commits to the paying wallet as refund address everywhere (see `Session::commitment_on`): a reverted
+/// commits to the paying wallet as its Solana refund address (see `Session::commitment`): a reverted
 /// final call on the EVM side could bounce nowhere.
 fn cross_chain_refusal(family: Family, session: &Session) -> Option<EngineError> {
     let refusal = match family {
@@ -373,7 +373,9 @@ impl Engine {
 
     fn new_session(&self, new: NewSession) -> Session {
         let now = unix_now();
+        let min_amount = self.min_amount_for(&new.destination);
         Session {
+            min_amount,
             id: SessionId::from_bytes(crate::random_bytes()),
             client_secret: ClientSecret::from_bytes(crate::random_bytes()),
             status: SessionStatus::RequiresPaymentMethod,
@@ -390,6 +392,50 @@ impl Engine {
             settlements: vec![],
             work: vec![],
         }
+    }
+
+    /// What must be at a receiver before anything starts a session delivering to `dest` (committed as its
+    /// `minAmount`): a fixed amount less the worst fee any configured route into the destination token may
+    /// take on the way (a payment bridged at that fee still starts it, so nobody can make a bridged payment
+    /// undeliverable by bridging it at the worst fee; a payer may pay that much less); for an open amount,
+    /// the destination token's configured minimum. Either way a dust transfer cannot start the session,
+    /// run its final call or have it reported delivered ahead of the payer's real payment.
+    fn min_amount_for(&self, dest: &Destination) -> U256 {
+        let token = &dest.token;
+        match dest.amount {
+            Some(amount) => {
+                let worst_bps = self
+                    .chains
+                    .values()
+                    .flat_map(|c| c.tokens().iter().filter_map(|t| c.route(&t.address, token.chain_id)))
+                    .filter(|r| r.to_token == token.address)
+                    .map(|r| r.max_fee_bps.min(10_000))
+                    .max()
+                    .unwrap_or(0);
+                amount - amount * U256::from(worst_bps) / U256::from(10_000u32)
+            }
+            None => {
+                self.chains.get(&token.chain_id).map_or(U256::ZERO, |c| c.open_amount_minimum(&token.address))
+            }
+        }
+    }
+
+    /// How much of `amount` of `token`, arriving at a receiver on `chain_id`, a session delivering `dest`
+    /// can use (in `dest`'s base units): all of it for the destination token on its chain, or for a token
+    /// a configured route delivers as it; nothing otherwise (it is refunded).
+    fn usable_amount(&self, dest: &TokenRef, chain_id: u64, token: &TokenRef, amount: U256) -> U256 {
+        let usable = if chain_id == dest.chain_id {
+            token.address == dest.address
+        } else {
+            self.chains
+                .get(&chain_id)
+                .and_then(|c| c.route(&token.address, dest.chain_id))
+                .is_some_and(|r| r.to_token == dest.address)
+        };
+        if !usable {
+            return U256::ZERO;
+        }
+        relayer_types::rescale_units(amount, token.decimals, dest.decimals).unwrap_or(U256::MAX)
     }
 
     fn created(&self, session: &Session) {
@@ -457,7 +503,7 @@ impl Engine {
         let mut with_method = session.clone();
         with_method.apply(SessionEvent::PaymentMethodSet { method: method.clone(), now })?;
         let receivers: BTreeSet<ChainAddress> =
-            self.chains.values().map(|c| c.receiver(&with_method.commitment_on(c.key().family))).collect();
+            self.chains.values().map(|c| c.receiver(&with_method.commitment())).collect();
         for receiver in receivers {
             self.store.index_receiver(receiver, id)?;
             self.receivers.write().unwrap_or_else(PoisonError::into_inner).insert(receiver, *id);
@@ -524,13 +570,7 @@ impl Engine {
     /// router deployment per family), if any chain of that family is configured.
     fn receiver_on(&self, session: &Session, family: Family) -> Option<ChainAddress> {
         let chain = self.chains.values().find(|c| c.key().family == family)?;
-        Some(chain.receiver(&session.commitment_on(family)))
-    }
-
-    /// The session's commitment as the receivers on `chain_id` hold it.
-    pub fn commitment_for(&self, session: &Session, chain_id: u64) -> relayer_types::Commitment {
-        let family = self.chains.get(&chain_id).map_or(Family::Evm, |c| c.key().family);
-        session.commitment_on(family)
+        Some(chain.receiver(&session.commitment()))
     }
 
     /// The Solana chain and the token a Solana wallet pays `session` with: `mint` (the first that fits
@@ -572,7 +612,7 @@ impl Engine {
     /// its chain from the config).
     pub fn receiver_of(&self, session: &Session) -> Result<ChainAddress, EngineError> {
         let chain = self.chain(session.destination.token.chain_id)?;
-        Ok(chain.receiver(&session.commitment_on(chain.key().family)))
+        Ok(chain.receiver(&session.commitment()))
     }
 
     /// Looks at `tx_hash` right away on every chain (a `txHash` hint). The chains run it through their
@@ -654,7 +694,12 @@ impl Engine {
             let change = match &event.kind {
                 EventKind::Deposit(deposit) => {
                     tracing::info!(session_id = %session, chain_id, tx_hash = %tx, amount = %deposit.amount, "deposit confirmed");
-                    SessionEvent::DepositDetected(deposit.clone())
+                    // What of it the session can use (the destination token never changes, so any copy
+                    // of the session serves).
+                    let Some(stored) = self.store.session(&session)? else { continue };
+                    let dest = &stored.value.destination.token;
+                    let counts = self.usable_amount(dest, chain_id, &deposit.token, deposit.amount);
+                    SessionEvent::DepositDetected(Deposit { counts: Some(counts), ..deposit.clone() })
                 }
                 EventKind::Bridged(bridging) => {
                     tracing::info!(session_id = %session, chain_id, tx_hash = %tx, amount = %bridging.amount, "bridged");
@@ -698,12 +743,7 @@ impl Engine {
         let route =
             self.chains.get(&chain_id).and_then(|c| c.route(&token, session.destination.token.chain_id));
         let action = decide(session, chain_id, token, route.as_ref(), amount);
-        let work = Work {
-            session_id: session.id,
-            chain_id,
-            commitment: self.commitment_for(session, chain_id),
-            action,
-        };
+        let work = Work { session_id: session.id, chain_id, commitment: session.commitment(), action };
         if matches!(action, Action::Refund { .. }) && chain_id != session.destination.token.chain_id {
             tracing::warn!(session_id = %session.id, chain_id, %token, %amount, route = route.is_some(), "not bridged (no route to the destination, or below its minimum): refunding");
         }
@@ -728,15 +768,26 @@ impl Engine {
         let dest = &session.destination.token;
         let Some(chain) = self.chains.get(&dest.chain_id) else { return };
         let Some(cap) = chain.fronting_cap(&dest.address) else { return };
-        let commitment = self.commitment_for(session, dest.chain_id);
+        let commitment = session.commitment();
+        // The bridging left the session's own receiver, towards the session's destination chain (a Solana
+        // inbox transfer sent back to the chain it came from is a bridging too, away from the destination:
+        // nothing would ever repay a fronting of it).
         let proven = attribution::is_sessions_receiver(&self.chains, session, from_chain, source)
-            && self.commitment_for(session, from_chain) == commitment;
+            && bridging.to_chain_id == Some(dest.chain_id);
         if !proven {
-            tracing::warn!(session_id = %session.id, chain_id = from_chain, %source, "not fronting: the bridging did not leave the receiver of the commitment a fronting would name");
+            tracing::warn!(session_id = %session.id, chain_id = from_chain, %source, to_chain_id = ?bridging.to_chain_id, "not fronting: the bridging is not the session's own funds on their way to its destination");
             return;
         }
         let amount = commitment.amount;
-        let route = self.chains.get(&from_chain).and_then(|c| c.route(&bridging.token, dest.chain_id));
+        let source_chain = self.chains.get(&from_chain);
+        let route = source_chain.and_then(|c| c.route(&bridging.token, dest.chain_id));
+        // In the destination token's base units (a route may bridge a token of other decimals).
+        let decimals = source_chain.and_then(|c| c.token(bridging.token)).map(|t| t.decimals);
+        let Some(bridged) =
+            decimals.and_then(|d| relayer_types::rescale_units(bridging.amount, d, dest.decimals))
+        else {
+            return;
+        };
         // Our own bridging paid the fee we chose; anyone else's may have paid the most the adapter allows.
         let ours = session.work.iter().any(|w| {
             matches!(w.action, Action::Bridge { .. })
@@ -744,9 +795,14 @@ impl Engine {
         });
         let worst = route
             .filter(|r| r.adapter == bridging.adapter && r.to_token == dest.address)
-            .map(|r| r.worst_delivery(bridging.amount, ours));
+            .map(|r| r.worst_delivery(bridged, ours));
+        // Started on the destination: a fronting, or a delivery of the destination token there (a junk
+        // token refunded from the receiver starts nothing, and must not turn fronting off).
         let started = !session.frontings.is_empty()
-            || session.settlements.iter().any(|x| x.event.chain_id == dest.chain_id)
+            || session
+                .settlements
+                .iter()
+                .any(|x| x.event.chain_id == dest.chain_id && x.token == dest.address)
             || session.work.iter().any(|w| matches!(w.action, Action::FastFinish { .. }));
         // The fronting must land well before expiry (the router refuses it after).
         let late = unix_now().saturating_add(60) > session.expires_at;
@@ -1006,11 +1062,14 @@ const fn outcome_name(outcome: relayer_types::Outcome) -> &'static str {
     }
 }
 
-/// What to do with `amount` of `token` that arrived at `session`'s receiver on `chain_id`: deliver it
-/// if it is what the session expects on its destination chain and it has not expired; bridge it there
-/// from another chain on a configured `route` that delivers the session's token, if it meets the
-/// route's minimum; otherwise refund it (expired sessions, tokens the session cannot use, chains with no
-/// route: the router allows it at once for unusable tokens, after expiry for usable ones).
+/// What to do with `amount` of `token` that arrived at `session`'s receiver on `chain_id` (its deposits,
+/// this one included, already recorded): deliver it if it is what the session expects on its destination
+/// chain and what the session can use there reached its minimum; bridge it there from another chain on a
+/// configured `route` that delivers the session's token, if it meets the route's minimum and what can be
+/// bridged from this chain reached the session's; otherwise refund it (expired sessions, tokens the
+/// session cannot use, chains with no route, and a payment short of the minimum: the router and the
+/// program refund an unusable token at once and a usable one after expiry, so a short payment waits for
+/// the rest until then).
 pub fn decide(
     session: &Session,
     chain_id: u64,
@@ -1022,11 +1081,22 @@ pub fn decide(
     if session.status == SessionStatus::Expired {
         return Action::Refund { token };
     }
+    let here: U256 = session
+        .deposits
+        .iter()
+        .filter(|d| d.event.chain_id == chain_id && d.token.address == token)
+        .map(Deposit::counted)
+        .fold(U256::ZERO, U256::saturating_add);
+    let enough = !here.is_zero() && here >= session.min_amount;
     if chain_id == dest.chain_id {
-        return if token == dest.address { Action::Settle { token } } else { Action::Refund { token } };
+        return if token == dest.address && enough {
+            Action::Settle { token }
+        } else {
+            Action::Refund { token }
+        };
     }
     match route {
-        Some(r) if r.to_token == dest.address && amount >= r.min_amount => {
+        Some(r) if r.to_token == dest.address && amount >= r.min_amount && enough => {
             Action::Bridge { token, adapter: r.adapter }
         }
         _ => Action::Refund { token },

@@ -186,6 +186,7 @@ fn deposit(session: SessionId, token: ChainAddress, block: u64) -> ChainEvent {
             from: Address::repeat_byte(0xf0).into(),
             token,
             amount: U256::from(10_000_000u64),
+            counts: None,
         }),
     )
 }
@@ -539,6 +540,7 @@ fn bridged(session: SessionId, tx: u8, amount: u64) -> ChainEvent {
             token: USDC,
             adapter: ADAPTER,
             amount: U256::from(amount),
+            to_chain_id: Some(BASE),
         }),
     }
 }
@@ -763,4 +765,124 @@ async fn events_of_sessions_this_relayer_does_not_know_are_ignored_without_count
         .await
         .expect("apply");
     assert!(s.engine.foreign_counts().is_empty());
+}
+
+/// A session created through the engine (so its minimum is the engine's), `amount` fixed or open, with
+/// the EVM payment method set.
+async fn created(s: &Setup, amount: Option<u64>) -> Session {
+    let fixture = conformance::session(0);
+    let destination =
+        relayer_types::Destination { amount: amount.map(U256::from), calldata: None, ..fixture.destination };
+    let new = relayer_core::engine::NewSession {
+        destination,
+        display: fixture.display,
+        metadata: None,
+        refund_address: None,
+    };
+    let session = s.engine.create_session(new).await.expect("create");
+    s.engine.set_payment_method(&session, PaymentKind::Evm).expect("payment method")
+}
+
+fn deposit_of(session: SessionId, token: ChainAddress, block: u64, amount: u64) -> ChainEvent {
+    let mut event = deposit(session, token, block);
+    if let EventKind::Deposit(d) = &mut event.kind {
+        d.amount = U256::from(amount);
+    }
+    event
+}
+
+#[tokio::test]
+async fn a_fixed_amount_session_commits_its_amount_less_the_worst_bridge_fee_and_an_open_one_the_chains_minimum()
+ {
+    let (s, _arbitrum) = cross_chain(None);
+    let fixed = created(&s, Some(10_000_000)).await;
+    // The Arbitrum route may take 10 bps on the way: a payment bridged at that fee still starts it.
+    assert_eq!(fixed.min_amount, U256::from(9_990_000u64));
+    assert_eq!(fixed.commitment().min_amount, U256::from(9_990_000u64));
+    let open = created(&s, None).await;
+    assert_eq!(open.min_amount, U256::ZERO, "the fake chain sets no open minimum");
+}
+
+#[tokio::test]
+async fn a_payment_short_of_the_minimum_waits_for_the_rest_and_only_then_starts_the_session() {
+    let s = setup();
+    let session = created(&s, Some(10_000_000)).await;
+    EventSink::apply(&s.engine, BASE, vec![deposit_of(session.id, USDC, 5, 4_000_000)]).await.expect("apply");
+    let after = stored(&s, &session.id);
+    assert_eq!(after.status, SessionStatus::WaitingPayment, "4.00 of 10.00 starts nothing");
+    assert_eq!(after.deposits.len(), 1, "but it is recorded");
+    // Not settled (the router would refuse): refunded after expiry unless the rest comes first.
+    assert_eq!(s.chain.take()[0].action, Action::Refund { token: USDC });
+    EventSink::apply(&s.engine, BASE, vec![deposit_of(session.id, USDC, 6, 6_000_000)]).await.expect("apply");
+    assert_eq!(stored(&s, &session.id).status, SessionStatus::Processing);
+    assert_eq!(s.chain.take()[0].action, Action::Settle { token: USDC }, "everything there moves at once");
+}
+
+#[tokio::test]
+async fn a_token_the_session_cannot_use_starts_nothing_and_its_refund_is_no_bounce() {
+    let s = setup();
+    let session = created(&s, Some(10_000_000)).await;
+    let other = ChainAddress::Evm(Address::repeat_byte(0x99));
+    EventSink::apply(&s.engine, BASE, vec![deposit_of(session.id, other, 5, 50_000_000)])
+        .await
+        .expect("apply");
+    assert_eq!(stored(&s, &session.id).status, SessionStatus::WaitingPayment);
+    assert_eq!(s.chain.take()[0].action, Action::Refund { token: other });
+    let refund = ChainEvent {
+        receiver: at(session.id, BASE),
+        named: Some(session.id),
+        kind: EventKind::Settled(Settlement {
+            event: event(6, 1),
+            token: other,
+            outcome: Outcome::Refunded,
+            amount: U256::from(50_000_000u64),
+            delivered: U256::ZERO,
+            refunded: U256::from(50_000_000u64),
+        }),
+    };
+    EventSink::apply(&s.engine, BASE, vec![refund]).await.expect("apply");
+    let after = stored(&s, &session.id);
+    assert_eq!(
+        after.status,
+        SessionStatus::WaitingPayment,
+        "a griefer's token refunded is not the payer's bounce"
+    );
+    assert_eq!(after.settlements.len(), 1, "recorded as a movement");
+}
+
+#[tokio::test]
+async fn a_bridging_away_from_the_destination_is_never_fronted() {
+    // The Solana inbox sending a transfer back to the chain it came from is a bridging of the session's
+    // own funds, from its own receiver, but nothing would ever repay a fronting of it on the destination.
+    let (s, _arbitrum) = cross_chain(Some(100_000_000));
+    let (session, _) = waiting(&s, 1);
+    let mut away = bridged(session.id, 1, 10_010_010);
+    if let EventKind::Bridged(b) = &mut away.kind {
+        b.to_chain_id = Some(1);
+    }
+    EventSink::apply(&s.engine, ARBITRUM, vec![away]).await.expect("apply");
+    assert!(s.chain.take().is_empty(), "not fronted");
+    assert_eq!(stored(&s, &session.id).bridges.len(), 1, "recorded");
+}
+
+#[tokio::test]
+async fn a_refund_of_another_token_from_the_destination_receiver_does_not_turn_fronting_off() {
+    let (s, _arbitrum) = cross_chain(Some(100_000_000));
+    let (session, _) = waiting(&s, 1);
+    let other = ChainAddress::Evm(Address::repeat_byte(0x99));
+    let refund = ChainEvent {
+        receiver: at(session.id, BASE),
+        named: Some(session.id),
+        kind: EventKind::Settled(Settlement {
+            event: event(6, 1),
+            token: other,
+            outcome: Outcome::Refunded,
+            amount: U256::from(1u64),
+            delivered: U256::ZERO,
+            refunded: U256::from(1u64),
+        }),
+    };
+    EventSink::apply(&s.engine, BASE, vec![refund]).await.expect("apply");
+    EventSink::apply(&s.engine, ARBITRUM, vec![bridged(session.id, 2, 10_010_010)]).await.expect("apply");
+    assert_eq!(s.chain.take().len(), 1, "fronted");
 }

@@ -349,6 +349,7 @@ pub struct Devnet {
     pub solana: solana::SolanaDevnet,
     anvils: Vec<AnvilInstance>,
     attester: tokio_util::sync::CancellationToken,
+    bridge_paused: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The environment variable a devnet config names for the relayer's Solana key.
@@ -425,6 +426,7 @@ impl Devnet {
             solana::forwarder_keypair(),
         );
         let stop = tokio_util::sync::CancellationToken::new();
+        let bridge_paused = attester.pause_switch();
         tokio::spawn(attester.run(Duration::from_millis(200), stop.clone()));
 
         // Inventory to front with on Base, in USDC and USDT (the test tokens mint to anyone).
@@ -485,6 +487,7 @@ impl Devnet {
                 mint: solana.bank.usdc().to_string(),
                 symbol: "USDC".into(),
                 decimals: relayer_svm::bank::USDC_DECIMALS,
+                min_open_amount: None,
             }],
             // USDC paid on Solana for a Base session is bridged over the local bridge.
             routes: vec![relayer_svm::config::SolanaRoute {
@@ -518,7 +521,12 @@ impl Devnet {
             }),
         };
         std::fs::write(dir.join("devnet.json"), serde_json::to_string_pretty(&info)?)?;
-        Ok(Self { info, dir, node, solana, anvils, attester: stop })
+        Ok(Self { info, dir, node, solana, anvils, attester: stop, bridge_paused })
+    }
+
+    /// Holds every bridged message back (`true`), as a slow bridge would, or lets them through.
+    pub fn pause_bridge(&self, paused: bool) {
+        self.bridge_paused.store(paused, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Stops the relayer gracefully, then the attester and the chains.

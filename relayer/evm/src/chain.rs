@@ -131,6 +131,8 @@ pub struct ChainSpec {
     pub routes: Vec<RouteSpec>,
     /// Tokens the relayer key may front on this chain, with the most it may have outstanding.
     pub front_caps: Vec<(ChainAddress, U256)>,
+    /// Per token, what must arrive before an open-amount session delivering it starts.
+    pub open_minimums: Vec<(ChainAddress, U256)>,
     /// The CREATE2 prefix byte of receiver addresses (`0xff` on EVM, `0x41` on Tron).
     pub create2_prefix: u8,
 }
@@ -382,6 +384,10 @@ impl Chain for EvmChain {
 
     fn fronting_cap(&self, token: &ChainAddress) -> Option<U256> {
         self.spec.front_caps.iter().find(|(t, _)| t == token).map(|(_, cap)| *cap)
+    }
+
+    fn open_amount_minimum(&self, token: &ChainAddress) -> U256 {
+        self.spec.open_minimums.iter().find(|(t, _)| t == token).map_or(U256::ZERO, |(_, m)| *m)
     }
 
     fn relayer_address(&self) -> Option<ChainAddress> {

@@ -118,6 +118,10 @@ pub struct TokenConfig {
     /// Unset: the relayer never fronts it; bridged deposits are delivered when they arrive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub front_cap: Option<String>,
+    /// An open-amount session delivering this token starts only once this much arrived (token units;
+    /// default `"1.00"`): dust cannot start it ahead of the payer's real payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_open_amount: Option<String>,
 }
 
 /// One `[[chains.tokens.confirmation_tiers]]` entry.
@@ -133,7 +137,14 @@ pub struct TierConfig {
 impl TokenConfig {
     /// A token without confirmation tiers.
     pub fn new(address: Address, symbol: &str, decimals: u8) -> Self {
-        Self { address, symbol: symbol.into(), decimals, confirmation_tiers: vec![], front_cap: None }
+        Self {
+            address,
+            symbol: symbol.into(),
+            decimals,
+            confirmation_tiers: vec![],
+            front_cap: None,
+            min_open_amount: None,
+        }
     }
 }
 
@@ -251,6 +262,7 @@ impl ChainConfig {
         let mut tokens: Vec<TokenRef> = vec![];
         let mut tiers: Vec<ConfirmationTier> = vec![];
         let mut front_caps = vec![];
+        let mut open_minimums = vec![];
         for (j, t) in self.tokens.into_iter().enumerate() {
             let tf = |name: &str| format!("{at}.tokens[{j}].{name}");
             if t.decimals > 36 {
@@ -283,6 +295,9 @@ impl ChainConfig {
                     .map_err(|e| FieldError::new(tf("front_cap"), e.to_string()))?;
                 front_caps.push((address(t.address), cap));
             }
+            let minimum = parse_units(t.min_open_amount.as_deref().unwrap_or("1.00"), t.decimals)
+                .map_err(|e| FieldError::new(tf("min_open_amount"), e.to_string()))?;
+            open_minimums.push((address(t.address), minimum));
             tokens.push(TokenRef {
                 chain_id: self.chain_id,
                 chain_name: self.name.clone(),
@@ -327,6 +342,7 @@ impl ChainConfig {
         Ok(ChainSpec {
             routes,
             front_caps,
+            open_minimums,
             create2_prefix: self.create2_prefix.or(self.family.create2_prefix()).unwrap_or(0xff),
             chain_id: self.chain_id,
             family: self.family,

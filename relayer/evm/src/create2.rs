@@ -116,6 +116,30 @@ mod tests {
         assert_eq!(&code[20..40], Address::repeat_byte(0xab).as_slice());
     }
 
+    /// A real Tron CREATE2 deployment, not our own formula checked against itself: SunSwap V2's factory
+    /// `TKWJdrQkqHisa1X8HUdHEfREvTzw4pMAaY` created the WTRX/USDT pair `TFGDbUyP8xez44C76fin3bn3Ss6jugoUwJ`
+    /// with salt `keccak256(token0 ‖ token1)` and its pair init-code hash (sun-protocol/sunswap-v2-contracts,
+    /// `SunswapV2Library.sol`; the pair is what `factory.getPair(WTRX, USDT)` answers on mainnet). The EVM
+    /// prefix gives another address.
+    #[test]
+    fn tron_create2_with_0x41_matches_a_real_mainnet_deployment() {
+        let tron = |s: &str| match relayer_types::ChainAddress::from_str(&format!("tron:{s}")) {
+            Ok(relayer_types::ChainAddress::Tron(a)) => a,
+            other => panic!("{s}: {other:?}"),
+        };
+        use std::str::FromStr as _;
+        let factory = tron("TKWJdrQkqHisa1X8HUdHEfREvTzw4pMAaY");
+        let (wtrx, usdt) =
+            (tron("TNUC9Qb1rRpS5CbWLmNMxXBjyFoydXjWFR"), tron("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"));
+        assert!(wtrx < usdt, "token0 is WTRX");
+        let salt = keccak256([wtrx.as_slice(), usdt.as_slice()].concat());
+        let init_code_hash =
+            B256::from(alloy::hex!("6d3f89421f83e4b62e628de8fc7ff2b014a79bf8fd8e8b0ea46e4a1d9409b67d"));
+        let pair = create2(0x41, factory, salt, init_code_hash);
+        assert_eq!(relayer_types::ChainAddress::Tron(pair).to_string(), "TFGDbUyP8xez44C76fin3bn3Ss6jugoUwJ");
+        assert_ne!(create2(0xff, factory, salt, init_code_hash), pair, "the EVM rule is wrong on Tron");
+    }
+
     #[test]
     fn the_prefix_is_the_only_difference_between_evm_and_tron_receivers() {
         let deployment = Deployment::at_router(Address::repeat_byte(0x11));

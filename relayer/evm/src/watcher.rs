@@ -92,7 +92,9 @@ pub fn decode_logs(chain: &EvmChain, sink: &dyn EventSink, logs: &[Log]) -> Vec<
                 continue;
             };
             let receiver = chain.address(transfer.to);
-            if sink.session_for_receiver(receiver).is_none() {
+            // A transfer of nothing moves nothing (anyone can make one, from any address, with no allowance):
+            // it is no deposit.
+            if transfer.value.is_zero() || sink.session_for_receiver(receiver).is_none() {
                 continue;
             }
             let deposit = Deposit {
@@ -101,6 +103,7 @@ pub fn decode_logs(chain: &EvmChain, sink: &dyn EventSink, logs: &[Log]) -> Vec<
                 from: chain.address(transfer.from),
                 token: token.clone(),
                 amount: transfer.value,
+                counts: None,
             };
             events.push(ChainEvent::at(receiver, EventKind::Deposit(deposit)));
         }
@@ -133,6 +136,7 @@ fn decode_router_event(chain: &EvmChain, log: &Log, event: EventId) -> Option<Ch
             token: chain.address(b.token),
             adapter: chain.address(b.adapter),
             amount: b.amount,
+            to_chain_id: u64::try_from(b.toChainId).ok(),
         };
         (b.receiver, b.sessionId, EventKind::Bridged(bridging))
     } else if let Ok(f) = FastFinished::decode_log(&log.inner) {

@@ -57,6 +57,7 @@
 //! symbol = "USDC"
 //! decimals = 6
 //! front_cap = "5000"             # fronted and not yet repaid, at most
+//! min_open_amount = "1.00"       # an open-amount session starts once this much arrived (default 1.00)
 //! confirmation_tiers = [{ at_least = "10000", confirmations = 12 }]
 //!
 //! # A source chain: USDC paid here is bridged to Base over CCTP.

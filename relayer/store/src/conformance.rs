@@ -122,6 +122,7 @@ pub fn session(n: u8) -> Session {
         },
         metadata: Some(BTreeMap::from([("orderId".into(), "123".into())])),
         refund_address: None,
+        min_amount: U256::ZERO,
         payment_method: None,
         created_at: 1,
         expires_at: 2,
@@ -289,6 +290,7 @@ pub fn deposit(chain_id: u64, block_number: u64) -> Deposit {
         from: Address::repeat_byte(0xf0).into(),
         token,
         amount: U256::from(10_000_000u64),
+        counts: None,
     }
 }
 

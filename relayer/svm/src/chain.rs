@@ -38,6 +38,8 @@ pub struct SvmConfig {
     /// Transfers bridged into the inbox below this (base units of the first mint) are not claimed by the
     /// relayer: each claim pays a claim record's rent, and anyone can burn dust naming a receiver.
     pub min_inbox_amount: u64,
+    /// Per mint, what must arrive before an open-amount session delivering it starts.
+    pub open_minimums: Vec<(ChainAddress, U256)>,
 }
 
 /// A configured Solana cluster.
@@ -145,6 +147,10 @@ impl Chain for SvmChain {
 
     fn tokens(&self) -> &[TokenRef] {
         &self.config.tokens
+    }
+
+    fn open_amount_minimum(&self, token: &ChainAddress) -> U256 {
+        self.config.open_minimums.iter().find(|(t, _)| t == token).map_or(U256::ZERO, |(_, m)| *m)
     }
 
     fn deposit_tokens(&self) -> &[TokenRef] {

@@ -181,7 +181,17 @@ pub async fn history(
     let mut out: Vec<SignatureInfo> = vec![];
     loop {
         let before = out.last().map(|s| s.signature);
-        let page = client.signatures_for(address, Page { before, until, limit: SIGNATURES_PER_PAGE }).await?;
+        let page = Page { before, until, limit: SIGNATURES_PER_PAGE };
+        // A page is tried a few times: a rare failed call must not throw the pages read so far away.
+        let mut tries = 0;
+        let page = loop {
+            tries += 1;
+            match client.signatures_for(address, page).await {
+                Ok(page) => break page,
+                Err(error) if tries >= 3 => return Err(error),
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100 * tries)).await,
+            }
+        };
         let short = page.len() < SIGNATURES_PER_PAGE;
         out.extend(page);
         if short {

@@ -71,6 +71,10 @@ pub struct SolanaToken {
     pub symbol: String,
     /// Decimals of the mint.
     pub decimals: u8,
+    /// An open-amount session delivering this mint starts only once this much arrived (token units;
+    /// default `"1.00"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_open_amount: Option<String>,
 }
 
 const fn default_timeout_ms() -> u64 {
@@ -147,15 +151,23 @@ impl SolanaSection {
                 let mint: Pubkey = t.mint.parse().map_err(|_| {
                     FieldError::new(f(&format!("tokens[{i}].mint")), "is not a base58 public key")
                 })?;
-                Ok(TokenRef {
+                let minimum =
+                    relayer_types::parse_units(t.min_open_amount.as_deref().unwrap_or("1.00"), t.decimals)
+                        .map_err(|e| {
+                            FieldError::new(f(&format!("tokens[{i}].min_open_amount")), e.to_string())
+                        })?;
+                let token = TokenRef {
                     chain_id: SOLANA_CHAIN_ID,
                     chain_name: "solana".into(),
                     address: ChainAddress::Solana(mint.to_bytes()),
                     symbol: t.symbol.clone(),
                     decimals: t.decimals,
-                })
+                };
+                Ok((token, minimum))
             })
             .collect::<Result<Vec<_>, FieldError>>()?;
+        let open_minimums = tokens.iter().map(|(t, m)| (t.address, *m)).collect();
+        let tokens: Vec<TokenRef> = tokens.into_iter().map(|(t, _)| t).collect();
         let decimals = tokens[0].decimals;
         let routes = self
             .routes
@@ -192,6 +204,7 @@ impl SolanaSection {
         Ok(SolanaSpec {
             chain: SvmConfig {
                 min_inbox_amount,
+                open_minimums,
                 chain_id: SOLANA_CHAIN_ID,
                 name: "solana".into(),
                 tokens,
@@ -240,7 +253,12 @@ tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USD
             (SolanaSection { tokens: vec![], ..section() }, "solana.tokens"),
             (
                 SolanaSection {
-                    tokens: vec![SolanaToken { mint: "0xabc".into(), symbol: "X".into(), decimals: 6 }],
+                    tokens: vec![SolanaToken {
+                        mint: "0xabc".into(),
+                        symbol: "X".into(),
+                        decimals: 6,
+                        min_open_amount: None,
+                    }],
                     ..section()
                 },
                 "solana.tokens[0].mint",

@@ -261,9 +261,14 @@ impl SvmChain {
             .zip(consumed)
             .filter(|(_, record)| record.is_none())
             .map(|((at, _), _)| {
-                let ix = match work.action {
-                    Action::Refund { .. } => tx::send_back(payer, &params, at, mint),
-                    _ => tx::claim(payer, &params, at, mint),
+                // Claimed only for a session that settles on Solana (the program refuses any other); a
+                // refund, and a session delivering elsewhere, go back to the receiver on the chain the
+                // transfer came from, where the router refunds or forwards them.
+                let claimable = matches!(work.action, Action::Settle { .. }) && params.delivers_on_solana();
+                let ix = if claimable {
+                    tx::claim(payer, &params, at, mint)
+                } else {
+                    tx::send_back(payer, &params, at, mint)
                 };
                 (at, ix)
             })

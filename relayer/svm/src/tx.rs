@@ -199,15 +199,16 @@ pub enum VaultMove {
     Settled(VaultEvent),
     /// Returned to the refund address.
     Refunded(VaultEvent),
-    /// Sent through the bridge to the session's receiver on its EVM destination (`to`: the custody).
-    Bridged(VaultEvent),
+    /// Sent through the bridge to the session's receiver on its EVM destination (`to`: the custody), on
+    /// the chain of this CCTP domain.
+    Bridged(VaultEvent, u32),
 }
 
 impl VaultMove {
     /// The event's fields.
     pub const fn event(&self) -> &VaultEvent {
         match self {
-            Self::Settled(e) | Self::Refunded(e) | Self::Bridged(e) => e,
+            Self::Settled(e) | Self::Refunded(e) | Self::Bridged(e, _) => e,
         }
     }
 }
@@ -220,10 +221,20 @@ pub fn vault_moves(tx: &TxView) -> Vec<(usize, VaultMove)> {
             let decoded = decode::<Settled>(body)
                 .map(|s| VaultMove::Settled(s.event))
                 .or_else(|| decode::<Refunded>(body).map(|r| VaultMove::Refunded(r.event)))
-                .or_else(|| decode::<Bridged>(body).map(|b| VaultMove::Bridged(b.event)))?;
+                .or_else(|| {
+                    decode::<Bridged>(body).map(|b| VaultMove::Bridged(b.event, b.destination_domain))
+                })?;
             Some((index, decoded))
         })
         .collect()
+}
+
+/// The EVM chain id of a CCTP domain (the inverse of the program's `evm::cctp_domain`): where a bridging
+/// from Solana goes, or where an inbox transfer came from.
+pub fn chain_of_domain(domain: u32) -> Option<u64> {
+    [1u64, 43114, 10, 42161, 8453, 137]
+        .into_iter()
+        .find(|chain| deposit_vault::evm::cctp_domain(&u64_word(*chain)) == Some(domain))
 }
 
 /// What passed through the deposit-vault inbox (transfers bridged in from the EVM chains).
@@ -343,8 +354,10 @@ mod tests {
             to_token: B256::repeat_byte(2),
             to_address: B256::repeat_byte(3),
             amount: U256::from(10_000_000u64),
+            min_amount: U256::from(9_000_000u64),
             final_call: Bytes::new(),
             refund_address: B256::repeat_byte(4),
+            solana_refund_address: B256::repeat_byte(5),
             expires_at: 99,
         }
     }

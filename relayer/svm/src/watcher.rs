@@ -6,11 +6,14 @@
 //! - **The program's own transactions.** Every way out of a vault or the inbox goes through the
 //!   deposit-vault program, so its signatures since the last poll name every vault something left. A
 //!   vault paid and emptied between two polls (a third party settling at once) shows the same balance
-//!   before and after, and is found here: its history is read like any other.
+//!   before and after, and is found here: its history is read like any other. At most a few hundred are
+//!   read per poll (anyone can add to the program's history for a base fee), and a failure here holds up
+//!   nothing else.
 //! - **The inbox**, read every poll (transfers bridged in from the EVM chains arrive there; the local
 //!   bridge's records name the session's EVM receiver in the hook).
 //!
-//! For each account found, its transactions since the last one applied are read, paging back through
+//! Each account found is read on its own (a failing read delays only that account; its checkpoint moves
+//! once its events are applied): its transactions since the last one applied, paging back through
 //! `getSignaturesForAddress` as far as it takes (a node answers 1,000 per call, and anyone can make
 //! thousands of cheap transactions that merely mention an account), then `getTransaction` for each. A rise
 //! of the vault's balance is a deposit; the program's `emit_cpi!` events are settlements, refunds and
@@ -43,6 +46,14 @@ use crate::{
 /// disagreement alone means nothing).
 const DISAGREEMENTS_BEFORE_RESCAN: u32 = 3;
 
+/// The most program transactions read per poll. Anyone can add to the program's history for a base fee
+/// (a transaction that merely lists the program): past this, the rest waits for the next poll, and the
+/// balance and vault reads of this poll go on regardless.
+const PROGRAM_TRANSACTIONS_PER_POLL: usize = 300;
+
+/// Tries of one read before a poll gives up on the account it was for.
+const TRIES: u32 = 3;
+
 /// What the watcher remembers between polls (in memory: a restart reads every watched history again).
 #[derive(Default)]
 pub(crate) struct WatchState {
@@ -54,6 +65,9 @@ pub(crate) struct WatchState {
     implied: HashMap<Pubkey, i128>,
     /// Per vault token account: polls in a row whose balance disagreed with `implied`.
     disagreements: HashMap<Pubkey, u32>,
+    /// Accounts to read whatever their balance says (the program moved something out of them), kept until
+    /// a read of them succeeds.
+    pending: HashSet<Pubkey>,
     /// The newest deposit-vault program transaction looked at.
     program_newest: Option<Signature>,
     /// Whether a first poll completed (it reads every watched history from the start).
@@ -70,7 +84,9 @@ fn balance_change(view: &TxView, account: &Pubkey) -> i128 {
 }
 
 impl SvmChain {
-    /// One poll; `Err` leaves `state` as it was, so the next poll reads the same again.
+    /// One poll, in parts that fail on their own: the program's transactions (bounded per poll), the
+    /// balances, then each account that needs reading, applied and checkpointed one by one, so a failing
+    /// read delays only what it was for. `Err` only when the balances cannot be read.
     pub(crate) async fn watch_step(
         &self,
         sink: &dyn EventSink,
@@ -78,52 +94,14 @@ impl SvmChain {
     ) -> Result<(), ClientError> {
         let slot = self.client.slot().await?;
         self.stats_mut().head = slot;
-        let watched = self.watched_mint();
-        let inbox = watched.map(|mint| tx::inbox_token(&mint));
+        let inbox = self.watched_mint().map(|mint| tx::inbox_token(&mint));
         let vaults: Vec<Pubkey> =
             sink.receivers_of(Family::Solana).into_iter().filter_map(|(r, _)| pubkey(r)).collect();
-
-        // The program's transactions since the last poll: which vaults something left. The first poll
-        // reads every history in full, so it only notes where the program's history stands now.
-        let mut views: HashMap<Signature, TxView> = HashMap::new();
-        let mut touched: HashSet<Pubkey> = HashSet::new();
-        // Moves out of vaults that are no receiver of ours go to the sink too: one that names a session of
-        // ours (someone's own params reusing its id) is a forgery the sink counts.
-        let mut elsewhere: Vec<ChainEvent> = vec![];
         let ours: HashSet<Pubkey> = vaults.iter().copied().collect();
-        let program_head = if state.started {
-            let since = history(self.client.as_ref(), tx::PROGRAM_ID, state.program_newest).await?;
-            for info in since.iter().rev().filter(|i| !i.failed) {
-                let view = self.view(info.signature).await?;
-                if let Some(mint) = watched {
-                    let vault_tokens: HashSet<Pubkey> = tx::vault_moves(&view)
-                        .iter()
-                        .map(|(_, m)| {
-                            anchor_spl::associated_token::get_associated_token_address(
-                                &m.event().vault,
-                                &mint,
-                            )
-                        })
-                        .collect();
-                    for vault_token in vault_tokens {
-                        if ours.contains(&vault_token) {
-                            touched.insert(vault_token);
-                        } else {
-                            let moves = self
-                                .vault_events(&view, &vault_token)
-                                .into_iter()
-                                .filter(|e| e.named.is_some());
-                            elsewhere.extend(moves);
-                        }
-                    }
-                }
-                views.insert(info.signature, view);
-            }
-            since.first().map(|i| i.signature).or(state.program_newest)
-        } else {
-            let newest = self.client.signatures_for(tx::PROGRAM_ID, Page { limit: 1, ..Page::newest(None) });
-            newest.await?.first().map(|i| i.signature)
-        };
+        if let Err(error) = self.scan_program(sink, state, &ours).await {
+            self.stats_mut().rpc_errors += 1;
+            tracing::warn!(chain_id = self.config.chain_id, %error, "reading the program's transactions failed; the rest waits for the next poll");
+        }
 
         let mut accounts: Vec<Pubkey> = vaults.clone();
         accounts.extend(inbox);
@@ -135,88 +113,160 @@ impl SvmChain {
                 states.insert(*key, now);
             }
         }
-        let rescan: HashSet<Pubkey> = state
+        let rescan: Vec<Pubkey> = state
             .disagreements
             .iter()
             .filter(|(_, n)| **n >= DISAGREEMENTS_BEFORE_RESCAN)
             .map(|(k, _)| *k)
             .collect();
-        for key in &rescan {
+        for key in rescan {
             tracing::warn!(chain_id = self.config.chain_id, account = %key, "a vault's balance disagrees with the transactions read; reading its whole history again");
-            state.newest.remove(key);
-            state.implied.remove(key);
-            state.disagreements.remove(key);
+            state.newest.remove(&key);
+            state.implied.remove(&key);
+            state.disagreements.remove(&key);
+            state.pending.insert(key);
         }
-        let changed: Vec<Pubkey> = accounts
-            .iter()
-            .filter(|k| {
-                Some(**k) == inbox
-                    || touched.contains(*k)
-                    || rescan.contains(*k)
-                    || state.seen.get(*k) != states.get(*k)
-            })
-            .copied()
-            .collect();
-
-        // Per account in chain order (signatures come newest first); accounts are independent.
-        let mut events: Vec<ChainEvent> = elsewhere;
-        let mut heads = vec![];
-        let mut deltas: HashMap<Pubkey, i128> = HashMap::new();
-        for key in &changed {
-            let since = history(self.client.as_ref(), *key, state.newest.get(key).copied()).await?;
-            if let Some(first) = since.first() {
-                heads.push((*key, first.signature));
+        for key in &accounts {
+            if Some(*key) == inbox || state.seen.get(key) != states.get(key) {
+                state.pending.insert(*key);
             }
-            for info in since.iter().rev().filter(|i| !i.failed) {
-                let view = match views.remove(&info.signature) {
-                    Some(view) => view,
-                    None => self.view(info.signature).await?,
-                };
-                if Some(*key) == inbox {
-                    events.extend(self.inbox_events(&view, key, sink));
-                } else {
-                    *deltas.entry(*key).or_default() += balance_change(&view, key);
-                    events.extend(self.vault_events(&view, key));
+        }
+
+        let mut inbox_read = inbox.is_none();
+        let due: Vec<Pubkey> = accounts.iter().filter(|k| state.pending.contains(*k)).copied().collect();
+        for key in due {
+            match self.read_account(sink, state, key, Some(key) == inbox).await {
+                Ok(()) => {
+                    state.pending.remove(&key);
+                    inbox_read |= Some(key) == inbox;
                 }
-                // One transaction can touch several of our accounts (rare): keep it for the next one.
-                views.insert(info.signature, view);
+                Err(error) => {
+                    self.stats_mut().rpc_errors += 1;
+                    tracing::warn!(chain_id = self.config.chain_id, account = %key, %error, "reading an account's transactions failed; again next poll");
+                }
             }
-        }
-        let count = events.len();
-        if count > 0 {
-            sink.apply(self.config.chain_id, events).await.map_err(|e| ClientError(e.to_string()))?;
-            tracing::debug!(chain_id = self.config.chain_id, count, "solana events applied");
-        }
-
-        // Applied: remember where everything stands.
-        for (key, signature) in heads {
-            state.newest.insert(key, signature);
-        }
-        for (key, delta) in deltas {
-            *state.implied.entry(key).or_default() += delta;
         }
         for key in &vaults {
             let balance = states.get(key).copied().flatten().map_or(0, |(_, b)| i128::from(b));
-            if state.implied.get(key).copied().unwrap_or(0) == balance {
+            if state.pending.contains(key) || state.implied.get(key).copied().unwrap_or(0) == balance {
                 state.disagreements.remove(key);
             } else {
                 *state.disagreements.entry(*key).or_default() += 1;
             }
         }
         state.seen.extend(states);
-        state.program_newest = program_head;
         state.started = true;
         self.stats_mut().processed = slot;
-        self.caught_up.send_replace(true);
+        if inbox_read {
+            self.caught_up.send_replace(true);
+        }
         Ok(())
     }
 
-    /// A finalized transaction (it must exist: its signature was just listed).
+    /// Reads the program's transactions since the last poll, oldest first and at most
+    /// [`PROGRAM_TRANSACTIONS_PER_POLL`] of them: every way out of a vault goes through the program, so
+    /// they name each vault of ours something left (to be read, whatever its balance says) and, for vaults
+    /// that are no receiver of ours, carry the events the sink counts as forgeries when they name one of
+    /// its sessions. The first poll reads every history in full, so it only notes where the program's
+    /// history stands. Progress is kept up to the last transaction read, even when a read fails.
+    async fn scan_program(
+        &self,
+        sink: &dyn EventSink,
+        state: &mut WatchState,
+        ours: &HashSet<Pubkey>,
+    ) -> Result<(), ClientError> {
+        if !state.started {
+            let newest = self.client.signatures_for(tx::PROGRAM_ID, Page { limit: 1, ..Page::newest(None) });
+            state.program_newest = newest.await?.first().map(|i| i.signature);
+            return Ok(());
+        }
+        let Some(mint) = self.watched_mint() else { return Ok(()) };
+        let since = history(self.client.as_ref(), tx::PROGRAM_ID, state.program_newest).await?;
+        let mut elsewhere: Vec<ChainEvent> = vec![];
+        let (mut last, mut failed) = (state.program_newest, None);
+        for info in since.iter().rev().take(PROGRAM_TRANSACTIONS_PER_POLL) {
+            if !info.failed {
+                let view = match self.view(info.signature).await {
+                    Ok(view) => view,
+                    Err(error) => {
+                        failed = Some(error);
+                        break;
+                    }
+                };
+                let vault_tokens: HashSet<Pubkey> = tx::vault_moves(&view)
+                    .iter()
+                    .map(|(_, m)| {
+                        anchor_spl::associated_token::get_associated_token_address(&m.event().vault, &mint)
+                    })
+                    .collect();
+                for vault_token in vault_tokens {
+                    if ours.contains(&vault_token) {
+                        state.pending.insert(vault_token);
+                    } else {
+                        elsewhere.extend(
+                            self.vault_events(&view, &vault_token).into_iter().filter(|e| e.named.is_some()),
+                        );
+                    }
+                }
+            }
+            last = Some(info.signature);
+        }
+        if !elsewhere.is_empty() {
+            sink.apply(self.config.chain_id, elsewhere).await.map_err(|e| ClientError(e.to_string()))?;
+        }
+        state.program_newest = last;
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// Reads `key`'s transactions since its checkpoint, applies their events and moves the checkpoint.
+    async fn read_account(
+        &self,
+        sink: &dyn EventSink,
+        state: &mut WatchState,
+        key: Pubkey,
+        is_inbox: bool,
+    ) -> Result<(), ClientError> {
+        let since = history(self.client.as_ref(), key, state.newest.get(&key).copied()).await?;
+        let mut events: Vec<ChainEvent> = vec![];
+        let mut delta = 0i128;
+        for info in since.iter().rev().filter(|i| !i.failed) {
+            let view = self.view(info.signature).await?;
+            if is_inbox {
+                events.extend(self.inbox_events(&view, &key, sink));
+            } else {
+                delta += balance_change(&view, &key);
+                events.extend(self.vault_events(&view, &key));
+            }
+        }
+        if !events.is_empty() {
+            let count = events.len();
+            sink.apply(self.config.chain_id, events).await.map_err(|e| ClientError(e.to_string()))?;
+            tracing::debug!(chain_id = self.config.chain_id, account = %key, count, "solana events applied");
+        }
+        if let Some(first) = since.first() {
+            state.newest.insert(key, first.signature);
+        }
+        if !is_inbox {
+            *state.implied.entry(key).or_default() += delta;
+        }
+        Ok(())
+    }
+
+    /// A finalized transaction (it must exist: its signature was just listed), tried a few times.
     async fn view(&self, signature: Signature) -> Result<TxView, ClientError> {
-        self.client
-            .transaction(signature)
-            .await?
-            .ok_or_else(|| ClientError(format!("transaction {signature} not found yet")))
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let answer =
+                self.client.transaction(signature).await.and_then(|v| {
+                    v.ok_or_else(|| ClientError(format!("transaction {signature} not found yet")))
+                });
+            match answer {
+                Ok(view) => return Ok(view),
+                Err(error) if tries >= TRIES => return Err(error),
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(tries))).await,
+            }
+        }
     }
 
     /// What `tx` did in the inbox token account `inbox`: transfers that arrived for a session (its
@@ -264,6 +314,7 @@ impl SvmChain {
                         from,
                         token,
                         amount: U256::from(received.amount),
+                        counts: None,
                     };
                     out.push(ChainEvent::at(receiver, EventKind::Deposit(deposit)));
                 }
@@ -288,8 +339,10 @@ impl SvmChain {
                             refunded: U256::ZERO,
                         })
                     } else {
+                        // Back to the chain it came from (not towards the session's destination).
                         let adapter = ChainAddress::Solana(tx::BRIDGE_ID.to_bytes());
-                        EventKind::Bridged(Bridging { event, token, adapter, amount })
+                        let to_chain_id = tx::chain_of_domain(e.source_domain);
+                        EventKind::Bridged(Bridging { event, token, adapter, amount, to_chain_id })
                     };
                     out.push(ChainEvent {
                         receiver,
@@ -334,6 +387,7 @@ impl SvmChain {
                 from: ChainAddress::Solana(inflow.from.to_bytes()),
                 token,
                 amount: U256::from(inflow.amount),
+                counts: None,
             };
             out.push(ChainEvent::at(receiver, EventKind::Deposit(deposit)));
         }
@@ -360,9 +414,10 @@ impl SvmChain {
                     delivered: U256::ZERO,
                     refunded: amount,
                 }),
-                VaultMove::Bridged(_) => {
+                VaultMove::Bridged(_, domain) => {
                     let adapter = ChainAddress::Solana(tx::BRIDGE_ID.to_bytes());
-                    EventKind::Bridged(Bridging { event: at, token, adapter, amount })
+                    let to_chain_id = tx::chain_of_domain(domain);
+                    EventKind::Bridged(Bridging { event: at, token, adapter, amount, to_chain_id })
                 }
             };
             out.push(ChainEvent { receiver, named: SessionId::from_b256(B256::from(e.session_id)), kind });

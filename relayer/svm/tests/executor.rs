@@ -53,6 +53,7 @@ fn config(bank: &LocalBank, poll: Duration) -> SvmConfig {
         poll,
         routes: vec![],
         min_inbox_amount: 1_000_000,
+        open_minimums: vec![],
     }
 }
 
@@ -92,7 +93,9 @@ async fn a_second_settle_after_a_landed_one_moves_the_new_deposit_not_the_old_re
         to_address: B256::from(merchant.to_bytes()),
         amount: U256::from(3_000_000u64),
         final_call: Default::default(),
+        min_amount: U256::ZERO,
         refund_address: B256::from(wallet.pubkey().to_bytes()),
+        solana_refund_address: B256::from(wallet.pubkey().to_bytes()),
         expires_at: u64::MAX / 2,
     };
     let work = Work {
@@ -237,7 +240,9 @@ async fn a_transfer_bridged_into_the_inbox_is_claimed_once_known_after_a_restart
         to_address: B256::from(merchant.to_bytes()),
         amount: U256::from(3_000_000u64),
         final_call: Default::default(),
+        min_amount: U256::ZERO,
         refund_address: alloy::primitives::Address::repeat_byte(0xbe).into_word(),
+        solana_refund_address: B256::ZERO,
         expires_at: now + 8,
     };
     let session = SessionId::from_bytes([4; 16]);

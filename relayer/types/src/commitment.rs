@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Family, PaymentMethod, session::Session};
 
-/// What a session's receiver commits to, on every chain family.
+/// What a session's receivers commit to, on every chain family (one commitment for all of them: a
+/// Solana vault and the EVM receiver it bridges to share it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Commitment {
     /// The session id, left-aligned in the word.
@@ -20,54 +21,51 @@ pub struct Commitment {
     pub to_address: B256,
     /// Fixed amount in base units; zero for a session where the payer chooses.
     pub amount: U256,
+    /// Nothing starts the session (a delivery, its final call) before this much of the destination token
+    /// is at the receiver (see [`Session::min_amount`]).
+    pub min_amount: U256,
     /// Final call data; empty for a plain transfer.
     pub final_call: Bytes,
-    /// Where funds go when they cannot (or may no longer) be delivered.
+    /// Where funds go on EVM-shaped chains (EVM and Tron) when they cannot (or may no longer) be
+    /// delivered: a left-padded 20-byte address, or zero when none is committed (the contracts then refund
+    /// to an EVM destination, or send the destination token home to the destination chain).
     pub refund_address: B256,
+    /// Where funds go on Solana: a public key, or zero when none is committed (the program then refunds to
+    /// a Solana destination, or bridges the funds to the EVM destination's receiver).
+    pub solana_refund_address: B256,
     /// Unix seconds after which nothing new starts, and funds may only be refunded.
     pub expires_at: u64,
 }
 
 impl Session {
-    /// The session's commitment. Sessions without a refund address refund to the destination: the
-    /// contracts require a refund address, and the destination is the one other place funds may go.
+    /// The session's commitment, the same on every chain. Each family gets a refund address it can pay:
+    /// on EVM-shaped chains the integrator's `refundAddress`, else an EVM destination itself; on Solana
+    /// the paying wallet of a Solana payer, else a Solana destination itself. A family with neither
+    /// commits zero, and the contracts and the program fall back as [`Commitment::refund_address`] says.
     pub fn commitment(&self) -> Commitment {
         let d = &self.destination;
+        let of = |family: Family| Some(d.address).filter(|a| a.family() == family);
+        let evm = self
+            .refund_address
+            .filter(|a| a.evm_shaped().is_some())
+            .or_else(|| of(Family::Evm))
+            .map_or(B256::ZERO, |a| a.word());
+        let wallet = self.payment_method.as_ref().and_then(PaymentMethod::wallet);
+        let solana = wallet
+            .filter(|w| w.family() == Family::Solana)
+            .or_else(|| of(Family::Solana))
+            .map_or(B256::ZERO, |a| a.word());
         Commitment {
             session_id: self.id.to_b256(),
             to_chain_id: d.token.chain_id,
             to_token: d.token.address.word(),
             to_address: d.address.word(),
             amount: d.amount.unwrap_or_default(),
+            min_amount: self.min_amount,
             final_call: d.calldata.clone().unwrap_or_default(),
-            refund_address: self.refund_address.unwrap_or(d.address).word(),
+            refund_address: evm,
+            solana_refund_address: solana,
             expires_at: self.expires_at,
         }
-    }
-
-    /// The commitment of the session's receivers on chains of `family`. A Solana payer's session commits
-    /// to the paying wallet as refund address on every family: its Solana vault must refund to a Solana
-    /// account (the API's `refundAddress` is an EVM address, and nothing sent to a padded EVM address on
-    /// Solana can be spent), and the EVM receiver its vault bridges to is derived from the same params.
-    /// An EVM or Tron payer's session commits to the API's refund address everywhere: on Solana its funds
-    /// only arrive bridged from that payer's receiver (in the deposit-vault inbox, claimed with the params
-    /// that receiver commits to), so the Solana side must use the same params. Before a payment method is
-    /// chosen, a Solana receiver commits to a Solana refund address or, failing that, a Solana
-    /// destination's own address.
-    pub fn commitment_on(&self, family: Family) -> Commitment {
-        let mut commitment = self.commitment();
-        match &self.payment_method {
-            Some(PaymentMethod::Solana { wallet, .. }) => commitment.refund_address = wallet.word(),
-            Some(PaymentMethod::Evm { .. } | PaymentMethod::Tron { .. }) => {}
-            _ if family == Family::Solana => {
-                let destination = Some(self.destination.address).filter(|a| a.family() == Family::Solana);
-                let refund = self.refund_address.filter(|a| a.family() == Family::Solana);
-                if let Some(solana) = refund.or(destination) {
-                    commitment.refund_address = solana.word();
-                }
-            }
-            _ => {}
-        }
-        commitment
     }
 }

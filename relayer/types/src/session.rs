@@ -275,6 +275,19 @@ pub struct Deposit {
     pub token: TokenRef,
     /// Amount, in base units.
     pub amount: U256,
+    /// How much of it counts towards starting the session, in the destination token's base units: what
+    /// the session can use (its destination token on its chain, or a token a route delivers it as), 0 for
+    /// a token it cannot use. Set by the engine, which knows the routes; `None` on deposits stored by
+    /// earlier builds, which all counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<U256>,
+}
+
+impl Deposit {
+    /// What counts towards starting the session (see [`Deposit::counts`]).
+    pub fn counted(&self) -> U256 {
+        self.counts.unwrap_or(self.amount)
+    }
 }
 
 /// How an on-chain settlement ended (mirrors `IDepositRouter.Outcome`).
@@ -337,6 +350,11 @@ pub struct Bridging {
     pub adapter: ChainAddress,
     /// Amount handed to the bridge (a bridge fee may keep part of it).
     pub amount: U256,
+    /// The chain the funds are on their way to, as the event says (the session's destination chain
+    /// for a bridging towards it; the chain a transfer came from when the Solana inbox sends it back).
+    /// `None` on bridgings stored by earlier builds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_chain_id: Option<u64>,
 }
 
 /// A relayer paid the session's amount from its own funds on the destination chain (`FastFinished`), or
@@ -371,6 +389,12 @@ pub struct Session {
     pub metadata: Option<BTreeMap<String, String>>,
     /// Refund address as given by the integrator (the committed one defaults to the destination).
     pub refund_address: Option<ChainAddress>,
+    /// Nothing starts the session (a delivery, its final call) before this much of the destination token
+    /// is at one chain's receiver (committed on chain as `minAmount`): for a fixed amount, the amount less
+    /// the worst fee a bridge may take on the way; for an open amount, the deployment's minimum. Fixed when
+    /// the session is created.
+    #[serde(default)]
+    pub min_amount: U256,
     /// How the user pays.
     pub payment_method: Option<PaymentMethod>,
     /// Unix seconds.
@@ -498,6 +522,19 @@ impl Session {
         }
     }
 
+    /// Whether what the session can use has reached its minimum at one chain's receiver: what the
+    /// contracts and the program require before anything starts, so the session is `processing` only once
+    /// funds can actually move (a dust transfer, or a payer who paid too little, leaves it waiting; what
+    /// arrived is refunded after expiry unless the rest comes).
+    pub fn started_on_some_chain(&self) -> bool {
+        let mut by_chain: BTreeMap<u64, U256> = BTreeMap::new();
+        for d in &self.deposits {
+            let sum = by_chain.entry(d.event.chain_id).or_default();
+            *sum = sum.saturating_add(d.counted());
+        }
+        by_chain.values().any(|sum| !sum.is_zero() && *sum >= self.min_amount)
+    }
+
     fn record_deposit(&mut self, deposit: Deposit) -> bool {
         if self.deposits.iter().any(|d| d.event == deposit.event) {
             return false;
@@ -508,12 +545,18 @@ impl Session {
             sent: deposit.amount,
             tx_hash: deposit.event.tx_hash,
         };
+        let counts = !deposit.counted().is_zero();
         self.deposits.push(deposit);
         if matches!(self.status, SessionStatus::RequiresPaymentMethod | SessionStatus::WaitingPayment) {
-            if let Some(slot) = self.payment_method.as_mut().and_then(PaymentMethod::source_mut) {
+            if let Some(slot) = self.payment_method.as_mut().and_then(PaymentMethod::source_mut)
+                && counts
+                && slot.is_none()
+            {
                 *slot = Some(source);
             }
-            self.status = SessionStatus::Processing;
+            if self.started_on_some_chain() {
+                self.status = SessionStatus::Processing;
+            }
         }
         true
     }
@@ -524,11 +567,25 @@ impl Session {
         if self.deposits.len() == before {
             return false;
         }
-        if self.status == SessionStatus::Processing && self.deposits.is_empty() && self.settlements.is_empty()
-        {
+        // The source was this deposit: the next counted one (if any) is the source now.
+        let source_gone = self.payment_method.as_ref().and_then(PaymentMethod::source).is_some_and(|s| {
+            s.tx_hash == id.tx_hash && !self.deposits.iter().any(|d| d.event.tx_hash == id.tx_hash)
+        });
+        if source_gone {
+            let next = self.deposits.iter().find(|d| !d.counted().is_zero()).map(|d| Source {
+                from: d.from,
+                token: d.token.clone(),
+                sent: d.amount,
+                tx_hash: d.event.tx_hash,
+            });
             if let Some(slot) = self.payment_method.as_mut().and_then(PaymentMethod::source_mut) {
-                *slot = None;
+                *slot = next;
             }
+        }
+        if self.status == SessionStatus::Processing
+            && !self.started_on_some_chain()
+            && self.settlements.is_empty()
+        {
             self.status = SessionStatus::WaitingPayment;
         }
         true
@@ -542,14 +599,25 @@ impl Session {
     fn decides_status(&self, settlement: &Settlement) -> bool {
         let chain_id = settlement.event.chain_id;
         match settlement.outcome {
+            // In `waiting_payment` (nothing of the payer's reached the minimum) only a settlement that
+            // itself moved at least the minimum (a fronting, a payment the watcher had not seen) is the
+            // session's delivery: a claim or settle of dust is a movement.
             Outcome::Delivered | Outcome::Bounced => {
                 chain_id == self.destination.token.chain_id
                     && settlement.token == self.destination.token.address
+                    && (self.status != SessionStatus::WaitingPayment
+                        || (!settlement.amount.is_zero() && settlement.amount >= self.min_amount))
             }
-            Outcome::Refunded => self
-                .deposits
-                .iter()
-                .any(|d| d.event.chain_id == chain_id && d.token.address == settlement.token),
+            // Only once the payment started: a refund of dust that never started the session, or of a token
+            // it cannot use, is a movement (and after expiry the session is `expired` anyway).
+            Outcome::Refunded => {
+                self.status != SessionStatus::WaitingPayment
+                    && self.deposits.iter().any(|d| {
+                        d.event.chain_id == chain_id
+                            && d.token.address == settlement.token
+                            && !d.counted().is_zero()
+                    })
+            }
         }
     }
 
@@ -647,40 +715,35 @@ mod tests {
     use alloy_primitives::Address;
 
     use super::*;
-    use crate::{Commitment, Family};
 
     #[test]
-    fn receivers_on_every_family_commit_to_a_solana_payers_wallet_and_solana_ones_to_a_solana_account() {
+    fn every_family_commits_a_refund_address_it_can_pay_or_none() {
         let wallet = ChainAddress::Solana([9; 32]);
         let refund = ChainAddress::Evm(Address::repeat_byte(0xbe));
+        let dest = Address::repeat_byte(0xd0);
         let mut s = session(RequiresPaymentMethod);
+        // An EVM destination: its own address unless the integrator gave a refund address; nothing on
+        // Solana until a Solana wallet pays.
+        assert_eq!(s.commitment().refund_address, dest.into_word());
+        assert_eq!(s.commitment().solana_refund_address, B256::ZERO);
         s.refund_address = Some(refund);
-        // An EVM payer: EVM receivers commit to the API's refund address.
-        assert_eq!(s.commitment_on(Family::Evm), s.commitment());
-        assert_eq!(s.commitment_on(Family::Evm).refund_address, refund.word());
-        // A Solana payer: the wallet everywhere (the vault's refund, and the EVM receiver it bridges to).
+        assert_eq!(s.commitment().refund_address, refund.word());
         s.payment_method = Some(PaymentMethod::Solana { wallet, source: None, created_at: 1 });
-        for family in [Family::Evm, Family::Tron, Family::Solana] {
-            let c = s.commitment_on(family);
-            assert_eq!(c.refund_address, wallet.word(), "{family:?}");
-            assert_eq!(
-                Commitment { refund_address: s.commitment().refund_address, ..c },
-                s.commitment(),
-                "nothing else"
-            );
-        }
-        // No Solana payer, a Solana destination: Solana receivers refund to the destination, never to a
-        // padded EVM address (nobody could spend it there).
+        let c = s.commitment();
+        assert_eq!((c.refund_address, c.solana_refund_address), (refund.word(), wallet.word()));
+        // A Solana destination: the destination itself on Solana, and on EVM chains only the
+        // integrator's refund address (a Solana key is no EVM address).
         let mut solana_dest = session(RequiresPaymentMethod);
         solana_dest.destination.address = ChainAddress::Solana([7; 32]);
+        let c = solana_dest.commitment();
+        assert_eq!((c.refund_address, c.solana_refund_address), (B256::ZERO, B256::from([7; 32])));
         solana_dest.refund_address = Some(refund);
-        assert_eq!(solana_dest.commitment_on(Family::Solana).refund_address, B256::from([7; 32]));
-        // Paid from an EVM chain: the Solana side claims what that receiver bridged, with its params (the
-        // program checks the hook against the receiver of the params it is given).
         solana_dest.payment_method = Some(evm());
-        for family in [Family::Evm, Family::Tron, Family::Solana] {
-            assert_eq!(solana_dest.commitment_on(family), solana_dest.commitment(), "{family:?}");
-        }
+        let c = solana_dest.commitment();
+        assert_eq!((c.refund_address, c.solana_refund_address), (refund.word(), B256::from([7; 32])));
+        // The minimum is the session's, fixed at creation.
+        solana_dest.min_amount = U256::from(9_990_000u64);
+        assert_eq!(solana_dest.commitment().min_amount, U256::from(9_990_000u64));
     }
 
     #[test]
@@ -725,6 +788,7 @@ mod tests {
             },
             metadata: None,
             refund_address: None,
+            min_amount: U256::from(9_990_000u64),
             payment_method: (status != RequiresPaymentMethod).then(evm),
             created_at: EXPIRES - 3600,
             expires_at: EXPIRES,
@@ -760,6 +824,7 @@ mod tests {
             from: Address::repeat_byte(0xaa).into(),
             token: token(),
             amount: U256::from(10_000_000u64),
+            counts: None,
         })
     }
 

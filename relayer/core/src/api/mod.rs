@@ -404,7 +404,7 @@ async fn set_payment_method(
     }
     if let Some((wallet, (chain_id, token, amount))) = solana {
         let chain = state.engine.chain(chain_id).map_err(engine_error)?;
-        let commitment = session.commitment_on(relayer_types::Family::Solana);
+        let commitment = session.commitment();
         let tx = chain.payment_transaction(&commitment, wallet, token, amount).await.map_err(|e| {
             tracing::warn!(session_id = %session.id, error = %e, "cannot build the Solana payment transaction");
             ApiError::unavailable("the Solana transaction cannot be built right now; try again")

@@ -376,6 +376,7 @@ fn example_session(state: &AppState, kind: &str) -> Value {
         },
         metadata: Some([("test".to_owned(), "true".to_owned())].into()),
         refund_address: None,
+        min_amount: U256::ZERO,
         payment_method: None,
         created_at: now,
         expires_at: now + 3600,

@@ -64,7 +64,7 @@ pub(super) fn is_sessions_receiver(
 ) -> bool {
     let derives = |chain: &Arc<dyn Chain>| {
         let family = chain.key().family;
-        family == receiver.family() && chain.receiver(&session.commitment_on(family)) == receiver
+        family == receiver.family() && chain.receiver(&session.commitment()) == receiver
     };
     match chains.get(&chain_id) {
         Some(chain) if chain.key().family == receiver.family() => derives(chain),

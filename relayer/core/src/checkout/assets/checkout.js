@@ -300,9 +300,18 @@
     if (injected()) {
       nodes.push(el("button", { type: "button", class: "primary", id: "wallet", text: s.display.verb + " with " + injected().info.name, on: { click: function () { payWithWallet(chain, receiver, units); } } }));
     }
-    nodes.push(el("div", { class: "status", role: "status", text: "Waiting for your deposit…" }));
+    nodes.push(waitingStatus());
     nodes.push(backButton());
     return nodes;
+  }
+
+  // Waiting, or, once something arrived short of what starts the session (the contracts deliver nothing
+  // before it), what the payer can do: send the rest, or get it back after expiry.
+  function waitingStatus() {
+    const s = state.session, dest = s.destination, source = s.paymentMethod && s.paymentMethod.source;
+    if (!source) return el("div", { class: "status", role: "status", text: "Waiting for your deposit…" });
+    const asked = dest.amountUnits ? " of the " + dest.amountUnits + " requested" : "";
+    return el("div", { class: "status warning", role: "status", id: "partial", text: "Received " + source.sentUnits + " " + source.tokenSymbol + asked + ", not enough to deliver yet: send the rest to the same address before the session expires, or what arrived is returned to you after it expires." });
   }
 
   function payTronView() {
@@ -314,7 +323,7 @@
     nodes.push(el("h2", { text: "Send " + amount + chain.tokenSymbol + " (TRC-20) on Tron" }));
     nodes.push(el("div", { class: "address" }, [el("code", { id: "receiver", text: receiver }), copyButton(receiver)]));
     nodes.push(qr(receiver, "Tron address " + receiver));
-    nodes.push(el("div", { class: "status", role: "status", text: "Waiting for your deposit…" }));
+    nodes.push(waitingStatus());
     nodes.push(backButton());
     return nodes;
   }
