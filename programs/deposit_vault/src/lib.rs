@@ -47,7 +47,7 @@ pub mod ix;
 #[cfg(feature = "native")]
 pub mod native;
 
-declare_id!("2dnu8sNDGGAHV6vTNZ7dieMx7Zg6c7PUpbGHGuzzXp1R");
+declare_id!("2gsjy6sRuK4oKZ8UYdjtE71G5MsjK53gfWBFzg2b63Tg");
 
 /// The spec's `chainId` of Solana: a commitment whose `to_chain_id` is this delivers on Solana.
 pub const SOLANA_CHAIN_ID: u64 = 501;

@@ -25,7 +25,7 @@ pub mod ix;
 #[cfg(feature = "native")]
 pub mod native;
 
-declare_id!("CWD9pZJd7mNZy86embWSJZqY6EGmNk5PawibmUHnGh78");
+declare_id!("21c1vhVU6a2qVzQvzWKQSM8XFwQPMh8iusmgQAafAdHx");
 
 /// Solana's CCTP domain.
 pub const LOCAL_DOMAIN: u32 = 5;
