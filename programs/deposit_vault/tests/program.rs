@@ -37,16 +37,30 @@ async fn env() -> Env {
         ProgramTest::new("deposit_vault", deposit_vault::ID, processor!(deposit_vault::native::process));
     test.add_program("local_bridge", local_bridge::ID, processor!(local_bridge::native::process));
     test.prefer_bpf(false);
+    // USDC at its address, as the devnet creates it: the bridge carries it only, and only its mint
+    // authority may initialize the bridge.
+    let authority = Keypair::new();
+    let mut data = vec![0; spl_token::state::Mint::LEN];
+    spl_token::state::Mint {
+        mint_authority: Some(authority.pubkey()).into(),
+        supply: 0,
+        decimals: 6,
+        is_initialized: true,
+        freeze_authority: None.into(),
+    }
+    .pack_into_slice(&mut data);
+    let lamports = solana_sdk::rent::Rent::default().minimum_balance(data.len());
+    let account = solana_sdk::account::Account { lamports, data, owner: spl_token::ID, ..Default::default() };
+    test.add_account(local_bridge::USDC_MINT, account);
     let mut ctx = test.start_with_context().await;
     set_time(&mut ctx, NOW).await;
-    let authority = Keypair::new();
-    let mint = create_mint(&mut ctx, &authority, 6).await;
+    let mint = local_bridge::USDC_MINT;
     let other_mint = create_mint(&mut ctx, &authority, 6).await;
     let payer = ctx.payer.pubkey();
     let attester = attester().address().into_array();
     let inbox = deposit_vault::inbox().0;
     let ixs = [
-        local_bridge::ix::initialize(payer, mint, attester),
+        local_bridge::ix::initialize(payer, authority.pubkey(), mint, attester),
         // The inbox token account exists once per mint (the devnet creates it at start).
         associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
             &payer, &inbox, &mint, &spl_token::ID),
@@ -911,4 +925,49 @@ async fn an_inbox_transfer_for_a_session_that_does_not_settle_on_solana_can_only
     let (events, _) = run(&mut env.ctx, deposit_vault::ix::send_back(payer, &p, at, env.mint)).await.unwrap();
     let deposit_vault::SentBack { event, mint_recipient } = find(&events);
     assert_eq!((event.amount, event.source_domain, mint_recipient), (3_000_000, 6, hook));
+}
+
+#[tokio::test]
+async fn only_the_mints_mint_authority_may_initialize_its_bridge() {
+    let mut test =
+        ProgramTest::new("deposit_vault", deposit_vault::ID, processor!(deposit_vault::native::process));
+    test.add_program("local_bridge", local_bridge::ID, processor!(local_bridge::native::process));
+    test.prefer_bpf(false);
+    let authority = Keypair::new();
+    let mut data = vec![0; spl_token::state::Mint::LEN];
+    spl_token::state::Mint {
+        mint_authority: Some(authority.pubkey()).into(),
+        supply: 0,
+        decimals: 6,
+        is_initialized: true,
+        freeze_authority: None.into(),
+    }
+    .pack_into_slice(&mut data);
+    let lamports = solana_sdk::rent::Rent::default().minimum_balance(data.len());
+    let account = solana_sdk::account::Account { lamports, data, owner: spl_token::ID, ..Default::default() };
+    test.add_account(local_bridge::USDC_MINT, account);
+    let mut ctx = test.start_with_context().await;
+    let usdc = local_bridge::USDC_MINT;
+    let payer = ctx.payer.pubkey();
+    let err = |e: local_bridge::BridgeError| anchor_lang::error::ERROR_CODE_OFFSET + e as u32;
+    // Attack: the first caller initializes the bridge with its own attester, then signs itself messages
+    // that release custody.
+    let attacker = Keypair::new();
+    let ix = local_bridge::ix::initialize(payer, attacker.pubkey(), usdc, [0xaa; 20]);
+    assert_eq!(
+        send(&mut ctx, &[ix], &[&attacker]).await.map_err(|e| custom_code(e.unwrap())),
+        Err(err(local_bridge::BridgeError::NotMintAuthority))
+    );
+    // Attack: squatting the bridge with a mint the attacker controls (the bridge carries USDC only).
+    let own_mint = create_mint(&mut ctx, &attacker, 6).await;
+    let ix = local_bridge::ix::initialize(payer, attacker.pubkey(), own_mint, [0xaa; 20]);
+    assert_eq!(
+        send(&mut ctx, &[ix], &[&attacker]).await.map_err(|e| custom_code(e.unwrap())),
+        Err(err(local_bridge::BridgeError::UnsupportedMint))
+    );
+    // USDC's mint authority may, once.
+    let ix = local_bridge::ix::initialize(payer, authority.pubkey(), usdc, [0xa7; 20]);
+    send(&mut ctx, &[ix], &[&authority]).await.unwrap();
+    let again = local_bridge::ix::initialize(payer, authority.pubkey(), usdc, [0xaa; 20]);
+    assert!(send(&mut ctx, &[again], &[&authority]).await.is_err(), "no second attester");
 }

@@ -14,7 +14,7 @@
 //! It is not Circle's program (whose accounts differ): production bridging from Solana goes through
 //! Circle's TokenMessengerMinter, which the deposit-vault program would call the same way.
 
-use anchor_lang::prelude::*;
+use anchor_lang::{prelude::*, solana_program::program_option::COption};
 use anchor_spl::{
     associated_token::AssociatedToken,
     token::{self, Mint, Token, TokenAccount, TransferChecked},
@@ -29,6 +29,11 @@ declare_id!("21c1vhVU6a2qVzQvzWKQSM8XFwQPMh8iusmgQAafAdHx");
 
 /// Solana's CCTP domain.
 pub const LOCAL_DOMAIN: u32 = 5;
+/// The one mint the bridge carries: Solana USDC (Circle's mint), as CCTP burns and mints only USDC. The
+/// devnet creates its stand-in USDC at this address (as the EVM devnet chains put their test USDC at the
+/// real USDC addresses) with a mint authority it holds, so only the devnet can initialize the bridge. On a
+/// cluster where Circle's mint lives, nobody but Circle's mint authority could initialize it.
+pub const USDC_MINT: Pubkey = pubkey!("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v");
 /// Message format version (the EVM transmitter's `VERSION`).
 pub const VERSION: u32 = 1;
 /// Seed of the config PDA (also the custody account's owner).
@@ -227,8 +232,10 @@ pub fn message(
 pub mod local_bridge {
     use super::*;
 
-    /// Creates the config and the custody account for `mint`, trusting `attester`'s signatures (the devnet
-    /// does this once at start).
+    /// Creates the config and the custody account for [`USDC_MINT`], trusting `attester`'s signatures (the
+    /// devnet does this once at start). Only the mint's mint authority may: whoever initializes picks the
+    /// attester, whose signatures release custody, so a first-caller-wins `initialize` would let anyone
+    /// take a bridge for a mint they do not control.
     pub fn initialize(ctx: Context<Initialize>, attester: [u8; 20]) -> Result<()> {
         ctx.accounts.config.set_inner(BridgeConfig {
             mint: ctx.accounts.mint.key(),
@@ -385,10 +392,16 @@ pub struct Initialize<'info> {
     /// Pays the rent.
     #[account(mut)]
     pub payer: Signer<'info>,
+    /// The bridged mint's mint authority: only it may pick the attester.
+    pub mint_authority: Signer<'info>,
     /// The config PDA.
     #[account(init, payer = payer, space = 8 + BridgeConfig::INIT_SPACE, seeds = [CONFIG_SEED], bump)]
     pub config: Account<'info, BridgeConfig>,
-    /// The bridged mint.
+    /// The bridged mint: [`USDC_MINT`], whose mint authority signs.
+    #[account(
+        address = USDC_MINT @ BridgeError::UnsupportedMint,
+        constraint = mint.mint_authority == COption::Some(mint_authority.key()) @ BridgeError::NotMintAuthority,
+    )]
     pub mint: Account<'info, Mint>,
     /// Custody: the config's associated token account.
     #[account(init, payer = payer, associated_token::mint = mint, associated_token::authority = config)]
@@ -446,4 +459,10 @@ pub enum BridgeError {
     /// 6006.
     #[msg("the token account is not the message's mint recipient")]
     WrongRecipient,
+    /// 6007.
+    #[msg("the bridge carries USDC only")]
+    UnsupportedMint,
+    /// 6008.
+    #[msg("only the mint's mint authority may initialize its bridge")]
+    NotMintAuthority,
 }
