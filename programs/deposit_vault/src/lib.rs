@@ -42,7 +42,7 @@
 //! account, and a rent recipient chosen by the caller would let any relayer take it.
 //!
 //! Layout: [`constants`] (seeds, shared with the relayer), [`state`] (the commitment and its rules),
-//! [`instructions`] (one file per instruction), [`events`], [`error`], [`evm`] (the EVM side: receivers,
+//! [`instructions`] (one file per instruction), [`events`], [`mod@error`], [`evm`] (the EVM side: receivers,
 //! bridge routes), `ix` (the instructions built off chain).
 
 use anchor_lang::prelude::*;

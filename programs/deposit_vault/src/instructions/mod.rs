@@ -1,5 +1,5 @@
 //! One file per instruction: its accounts, a `validate()` with every check that needs no CPI, and the
-//! handler. Shared steps: [`vault_move`] (a vault's balance out) and [`inbound`] (an inbox transfer, checked
+//! handler. Shared steps: `vault_move` (a vault's balance out) and `inbound` (an inbox transfer, checked
 //! to be the session's).
 
 pub mod bridge;
