@@ -5,7 +5,7 @@ use anchor_lang::{
     InstructionData, ToAccountMetas, prelude::Pubkey, solana_program::instruction::Instruction,
 };
 use anchor_spl::{
-    associated_token::{self, get_associated_token_address},
+    associated_token::{self, get_associated_token_address, get_associated_token_address_with_program_id},
     token::spl_token,
 };
 
@@ -16,27 +16,30 @@ pub fn event_authority() -> Pubkey {
     Pubkey::find_program_address(&[b"__event_authority"], &crate::ID).0
 }
 
-/// `settle(params)` paying to `recipient`'s associated token account, the vault account's rent to
-/// `rent_to` (the program accepts only the committed ones).
+/// `settle(params)` of `mint` (owned by `token_program`: SPL Token or Token-2022) paying to `recipient`'s
+/// associated token account, the vault account's rent to `rent_to` (the program accepts only the committed
+/// recipient and the session's Solana refund target).
 pub fn settle(
     payer: Pubkey,
     params: &DepositParams,
     mint: Pubkey,
+    token_program: Pubkey,
     recipient: Pubkey,
     rent_to: Pubkey,
 ) -> Instruction {
     let vault = params.vault().0;
+    let ata = |owner: &Pubkey| get_associated_token_address_with_program_id(owner, &mint, &token_program);
     Instruction {
         program_id: crate::ID,
         accounts: crate::accounts::Settle {
             payer,
             vault,
             mint,
-            vault_token: get_associated_token_address(&vault, &mint),
+            vault_token: ata(&vault),
             recipient,
-            recipient_token: get_associated_token_address(&recipient, &mint),
+            recipient_token: ata(&recipient),
             rent_to,
-            token_program: spl_token::ID,
+            token_program,
             associated_token_program: associated_token::ID,
             system_program: anchor_lang::system_program::ID,
             event_authority: event_authority(),
@@ -47,19 +50,27 @@ pub fn settle(
     }
 }
 
-/// `refund(params)` of `mint` to `refund_owner` (the program accepts only the committed one).
-pub fn refund(payer: Pubkey, params: &DepositParams, mint: Pubkey, refund_owner: Pubkey) -> Instruction {
+/// `refund(params)` of `mint` (owned by `token_program`: SPL Token or Token-2022) to `refund_owner` (the
+/// program accepts only the session's Solana refund target, [`DepositParams::solana_refund_target`]).
+pub fn refund(
+    payer: Pubkey,
+    params: &DepositParams,
+    mint: Pubkey,
+    token_program: Pubkey,
+    refund_owner: Pubkey,
+) -> Instruction {
     let vault = params.vault().0;
+    let ata = |owner: &Pubkey| get_associated_token_address_with_program_id(owner, &mint, &token_program);
     Instruction {
         program_id: crate::ID,
         accounts: crate::accounts::Refund {
             payer,
             vault,
             mint,
-            vault_token: get_associated_token_address(&vault, &mint),
+            vault_token: ata(&vault),
             refund_owner,
-            refund_token: get_associated_token_address(&refund_owner, &mint),
-            token_program: spl_token::ID,
+            refund_token: ata(&refund_owner),
+            token_program,
             associated_token_program: associated_token::ID,
             system_program: anchor_lang::system_program::ID,
             event_authority: event_authority(),
@@ -70,10 +81,10 @@ pub fn refund(payer: Pubkey, params: &DepositParams, mint: Pubkey, refund_owner:
     }
 }
 
-/// `bridge(params)` of `mint` through the local bridge, the vault account's rent to `rent_to`.
-pub fn bridge(payer: Pubkey, params: &DepositParams, mint: Pubkey, rent_to: Pubkey) -> Instruction {
+/// `bridge(params)` of `mint` through the local bridge, the vault account's rent to `rent_to` (the program
+/// accepts only the session's Solana refund target, and no account when there is none).
+pub fn bridge(payer: Pubkey, params: &DepositParams, mint: Pubkey, rent_to: Option<Pubkey>) -> Instruction {
     let vault = params.vault().0;
-    let config = local_bridge::ix::config();
     Instruction {
         program_id: crate::ID,
         accounts: crate::accounts::Bridge {
@@ -82,7 +93,7 @@ pub fn bridge(payer: Pubkey, params: &DepositParams, mint: Pubkey, rent_to: Pubk
             mint,
             vault_token: get_associated_token_address(&vault, &mint),
             rent_to,
-            bridge_config: config,
+            bridge_config: local_bridge::ix::config(),
             bridge_custody: local_bridge::ix::custody(&mint),
             bridge_event_authority: local_bridge::ix::event_authority(),
             bridge_program: local_bridge::ID,
@@ -92,6 +103,30 @@ pub fn bridge(payer: Pubkey, params: &DepositParams, mint: Pubkey, rent_to: Pubk
         }
         .to_account_metas(None),
         data: crate::instruction::Bridge { params: params.clone() }.data(),
+    }
+}
+
+/// `refund_home(params)` of `mint` (the bridged mint) through the local bridge to the session's EVM
+/// receiver; for a session with no Solana refund target.
+pub fn refund_home(payer: Pubkey, params: &DepositParams, mint: Pubkey) -> Instruction {
+    let vault = params.vault().0;
+    Instruction {
+        program_id: crate::ID,
+        accounts: crate::accounts::RefundHome {
+            payer,
+            vault,
+            mint,
+            vault_token: get_associated_token_address(&vault, &mint),
+            bridge_config: local_bridge::ix::config(),
+            bridge_custody: local_bridge::ix::custody(&mint),
+            bridge_event_authority: local_bridge::ix::event_authority(),
+            bridge_program: local_bridge::ID,
+            token_program: spl_token::ID,
+            event_authority: event_authority(),
+            program: crate::ID,
+        }
+        .to_account_metas(None),
+        data: crate::instruction::RefundHome { params: params.clone() }.data(),
     }
 }
 
@@ -149,6 +184,38 @@ pub fn send_back(payer: Pubkey, params: &DepositParams, received: Pubkey, mint: 
         }
         .to_account_metas(None),
         data: crate::instruction::SendBack { params: params.clone() }.data(),
+    }
+}
+
+/// `refund_inbound(params)` of the transfer the bridge recorded at `received`, minted to the inbox token
+/// account of `mint`, paid to `refund_owner`'s associated token account (the program accepts only the
+/// session's Solana refund target).
+pub fn refund_inbound(
+    payer: Pubkey,
+    params: &DepositParams,
+    received: Pubkey,
+    mint: Pubkey,
+    refund_owner: Pubkey,
+) -> Instruction {
+    Instruction {
+        program_id: crate::ID,
+        accounts: crate::accounts::RefundInbound {
+            payer,
+            received,
+            claimed: claimed(&received),
+            inbox: crate::inbox().0,
+            mint,
+            inbox_token: crate::inbox_token(&mint),
+            refund_owner,
+            refund_token: get_associated_token_address(&refund_owner, &mint),
+            token_program: spl_token::ID,
+            associated_token_program: associated_token::ID,
+            system_program: anchor_lang::system_program::ID,
+            event_authority: event_authority(),
+            program: crate::ID,
+        }
+        .to_account_metas(None),
+        data: crate::instruction::RefundInbound { params: params.clone() }.data(),
     }
 }
 

@@ -26,12 +26,14 @@ pub fn received(source_domain: u32, nonce: u64) -> Pubkey {
     Pubkey::find_program_address(&[crate::RECEIVED_SEED, &key], &crate::ID).0
 }
 
-/// `initialize(attester)` for `mint`, paid by `payer`.
-pub fn initialize(payer: Pubkey, mint: Pubkey, attester: [u8; 20]) -> Instruction {
+/// `initialize(attester)` for `mint`, paid by `payer` and signed by the mint's `mint_authority` (the
+/// program accepts only [`crate::USDC_MINT`] and its mint authority).
+pub fn initialize(payer: Pubkey, mint_authority: Pubkey, mint: Pubkey, attester: [u8; 20]) -> Instruction {
     Instruction {
         program_id: crate::ID,
         accounts: crate::accounts::Initialize {
             payer,
+            mint_authority,
             config: config(),
             mint,
             custody: custody(&mint),

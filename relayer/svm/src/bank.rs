@@ -44,8 +44,9 @@ pub const USDC_DECIMALS: u8 = 6;
 
 /// The bank's USDC mint: at mainnet USDC's address, as the EVM devnet chains put their test USDC at
 /// the real USDC addresses (the CCTP adapter's Solana route, part of the deterministic EVM deployment,
-/// names it and the deposit-vault inbox of it).
-pub const USDC_MINT: Pubkey = solana_sdk::pubkey!("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v");
+/// names it and the deposit-vault inbox of it). The local bridge carries this mint only, and only its mint
+/// authority (the bank's) may initialize it.
+pub const USDC_MINT: Pubkey = local_bridge::USDC_MINT;
 
 /// USDC the local bridge holds at start to release for transfers from the EVM chains (the EVM side burns
 /// what it bridges; this side has no mint authority in the bridge, so it pays out of custody).
@@ -123,7 +124,7 @@ impl LocalBank {
         // The local bridge carries the bank's USDC; the inbox receives what it brings from the EVM chains.
         let faucet = bank.faucet.pubkey();
         let ixs = [
-            local_bridge::ix::initialize(faucet, bank.usdc, attester),
+            local_bridge::ix::initialize(faucet, bank.mint_authority.pubkey(), bank.usdc, attester),
             associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
                 &faucet,
                 &deposit_vault::inbox().0,

@@ -1,0 +1,21 @@
+//! One file per instruction: its accounts, a `validate()` with every check that needs no CPI, and the
+//! handler. Shared steps: `vault_move` (a vault's balance out) and `inbound` (an inbox transfer, checked
+//! to be the session's).
+
+pub mod bridge;
+pub mod claim;
+pub(crate) mod inbound;
+pub mod refund;
+pub mod refund_home;
+pub mod refund_inbound;
+pub mod send_back;
+pub mod settle;
+pub(crate) mod vault_move;
+
+pub use bridge::*;
+pub use claim::*;
+pub use refund::*;
+pub use refund_home::*;
+pub use refund_inbound::*;
+pub use send_back::*;
+pub use settle::*;

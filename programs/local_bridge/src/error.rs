@@ -1,0 +1,35 @@
+//! Why the bridge refused. Append-only: the codes (6000 + position) are part of the interface.
+
+use anchor_lang::prelude::*;
+
+/// Why the bridge refused. Append-only.
+#[error_code]
+pub enum BridgeError {
+    /// 6000.
+    #[msg("nothing to bridge")]
+    ZeroAmount,
+    /// 6001.
+    #[msg("the destination is this domain")]
+    SameDomain,
+    /// 6002.
+    #[msg("the message is not in the local CCTP layout")]
+    MalformedMessage,
+    /// 6003.
+    #[msg("the message is for another domain")]
+    WrongDomain,
+    /// 6004.
+    #[msg("the attestation is not the attester's signature of the message")]
+    BadAttestation,
+    /// 6005.
+    #[msg("the message names another destination caller")]
+    WrongCaller,
+    /// 6006.
+    #[msg("the token account is not the message's mint recipient")]
+    WrongRecipient,
+    /// 6007.
+    #[msg("the bridge carries USDC only")]
+    UnsupportedMint,
+    /// 6008.
+    #[msg("only the mint's mint authority may initialize its bridge")]
+    NotMintAuthority,
+}
