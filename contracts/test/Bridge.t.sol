@@ -68,8 +68,10 @@ contract BridgeTest is TestBase {
             toToken: bytes32(0), // set below: needs the deployed token
             toAddress: bytes32(uint256(uint160(DEST))),
             amount: 25e6,
+            minAmount: 0,
             finalCall: "",
             refundAddress: bytes32(uint256(uint160(REFUND))),
+            solanaRefundAddress: bytes32(0),
             expiresAt: 1_700_003_600
         });
     }

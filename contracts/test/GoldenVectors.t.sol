@@ -87,8 +87,10 @@ contract GoldenVectorsTest is TestBase {
         p.toToken = vm.parseJsonBytes32(json, string.concat(key, ".toToken"));
         p.toAddress = vm.parseJsonBytes32(json, string.concat(key, ".toAddress"));
         p.amount = vm.parseJsonUint(json, string.concat(key, ".amount"));
+        p.minAmount = vm.parseJsonUint(json, string.concat(key, ".minAmount"));
         p.finalCall = vm.parseJsonBytes(json, string.concat(key, ".finalCall"));
         p.refundAddress = vm.parseJsonBytes32(json, string.concat(key, ".refundAddress"));
+        p.solanaRefundAddress = vm.parseJsonBytes32(json, string.concat(key, ".solanaRefundAddress"));
         p.expiresAt = uint64(vm.parseJsonUint(json, string.concat(key, ".expiresAt")));
     }
 }

@@ -58,8 +58,10 @@ contract OFTBridgeTest is TestBase {
             toToken: bytes32(uint256(uint160(address(usdtBase)))),
             toAddress: bytes32(uint256(uint160(DEST))),
             amount: 25e6,
+            minAmount: 0,
             finalCall: "",
             refundAddress: bytes32(uint256(uint160(REFUND))),
+            solanaRefundAddress: bytes32(0),
             expiresAt: 1_700_003_600
         });
     }

@@ -132,8 +132,10 @@ contract AdversarialHandler {
             toToken: _b32(token),
             toAddress: _b32(to),
             amount: amount,
+            minAmount: 0,
             finalCall: call,
             refundAddress: _b32(refundAddress(i)),
+            solanaRefundAddress: bytes32(0),
             expiresAt: uint64(block.timestamp + 1 days)
         });
     }

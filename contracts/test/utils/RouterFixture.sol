@@ -47,8 +47,10 @@ abstract contract RouterFixture is TestBase {
             toToken: _b32(token),
             toAddress: _b32(to),
             amount: amount,
+            minAmount: 0,
             finalCall: call,
             refundAddress: _b32(REFUND),
+            solanaRefundAddress: bytes32(0),
             expiresAt: EXPIRES
         });
     }
