@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {ICallExecutor} from "./interfaces/ICallExecutor.sol";
+import {TransferOutLib} from "./libraries/TransferOutLib.sol";
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 
 /// @title CallExecutor
@@ -32,7 +33,7 @@ contract CallExecutor is ICallExecutor {
         ok = target.code.length != 0 && _callBounded(target, data);
         SafeTransferLib.safeApprove(token, target, 0);
         left = SafeTransferLib.balanceOf(token, address(this));
-        if (left != 0) SafeTransferLib.safeTransfer(token, refundTo, left);
+        if (left != 0) TransferOutLib.transferOut(token, refundTo, left);
     }
 
     /// Calls `target` with exactly `FINAL_CALL_GAS`, copying no return data (no return-bomb griefing). The

@@ -9,6 +9,7 @@ import {IDepositReceiver} from "./interfaces/IDepositReceiver.sol";
 import {IDepositRouter} from "./interfaces/IDepositRouter.sol";
 import {IReceiverFactory} from "./interfaces/IReceiverFactory.sol";
 import {DepositParams, DepositParamsLib} from "./libraries/DepositParamsLib.sol";
+import {TransferOutLib} from "./libraries/TransferOutLib.sol";
 import {LibClone} from "solady/utils/LibClone.sol";
 import {ReentrancyGuardTransient} from "solady/utils/ReentrancyGuardTransient.sol";
 import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
@@ -19,7 +20,9 @@ import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 /// construction, so no key can redirect funds. The router never makes an integrator's call itself: each
 /// session's final call runs from that session's own fresh executor clone, which holds only that session's
 /// funds and which nothing obeys. Amounts are measured as balance deltas, so tokens that return nothing or
-/// charge transfer fees are accounted for what moved.
+/// charge transfer fees are accounted for what moved; tokens leave through `TransferOutLib`, so a token
+/// whose `transfer` returns `false` on success (Tron's USDT) moves, and one that returns `false` without
+/// moving does not pass for delivered.
 contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
     using DepositParamsLib for DepositParams;
     using DepositParamsLib for bytes32;
@@ -154,7 +157,7 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
 
         // Whatever the adapter did not take stays the session's: back to the receiver.
         uint256 left = SafeTransferLib.balanceOf(token, address(this)) - base;
-        if (left != 0) SafeTransferLib.safeTransfer(token, receiver, left);
+        if (left != 0) TransferOutLib.transferOut(token, receiver, left);
         emit Bridged(params.sessionId, receiver, token, adapter, params.toChainId, got - left);
     }
 
