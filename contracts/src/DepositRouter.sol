@@ -8,6 +8,7 @@ import {ICallExecutor} from "./interfaces/ICallExecutor.sol";
 import {IDepositReceiver} from "./interfaces/IDepositReceiver.sol";
 import {IDepositRouter} from "./interfaces/IDepositRouter.sol";
 import {IReceiverFactory} from "./interfaces/IReceiverFactory.sol";
+import {Create2Lib} from "./libraries/Create2Lib.sol";
 import {DepositParams, DepositParamsLib} from "./libraries/DepositParamsLib.sol";
 import {TransferOutLib} from "./libraries/TransferOutLib.sol";
 import {LibClone} from "solady/utils/LibClone.sol";
@@ -16,8 +17,8 @@ import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 
 /// @title DepositRouter
-/// @notice The only account receivers obey. No owner, no setters: the adapter allow-list is fixed at
-/// construction, so no key can redirect funds. The router never makes an integrator's call itself: each
+/// @notice The only account receivers obey. No owner, no setters: the adapter allow-list, the CREATE2
+/// prefix and the destination table are fixed at construction, so no key can redirect funds. The router never makes an integrator's call itself: each
 /// session's final call runs from that session's own fresh executor clone, which holds only that session's
 /// funds and which nothing obeys. Amounts are measured as balance deltas, so tokens that return nothing or
 /// charge transfer fees are accounted for what moved; tokens leave through `TransferOutLib`, so a token
@@ -32,24 +33,48 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
     IReceiverFactory public immutable factory;
     /// @inheritdoc IDepositRouter
     ICallExecutor public immutable executorImplementation;
+    /// @inheritdoc IDepositRouter
+    bytes1 public immutable create2Prefix;
 
     /// The receiver implementation, the constant of every receiver's CREATE2 address.
     address private immutable _receiverImplementation;
+    /// `keccak256` of the init code of a receiver clone and of an executor clone (CREATE2 constants).
+    bytes32 private immutable _receiverInitCodeHash;
+    bytes32 private immutable _executorInitCodeHash;
     /// `extcodehash` of every deployed receiver clone and of every executor clone.
     bytes32 private immutable _receiverCodeHash;
     bytes32 private immutable _executorCodeHash;
 
+    /// A destination as stored: one slot for what every bridge reads; the init code hash of another
+    /// deployment only when `factory` names one.
+    struct DestinationEntry {
+        address factory;
+        bytes1 create2Prefix;
+        bool known;
+    }
+
     address[] private _adapters;
     mapping(address adapter => bool) private _isAdapter;
     mapping(bytes32 paramsHash => SessionState) private _sessions;
+    uint256[] private _destinationChainIds;
+    mapping(uint256 chainId => DestinationEntry) private _destinations;
+    mapping(uint256 chainId => bytes32) private _destinationInitCodeHash;
 
     /// @param adapters_ Bridge adapters, fixed forever. Pass the same list on every chain (adapters are
     /// themselves deployed deterministically) to get the same router, factory and receiver addresses.
-    constructor(address[] memory adapters_) {
+    /// @param create2Prefix_ The byte this chain's CREATE2 hashes first: `0xff` on EVM chains, `0x41` on
+    /// Tron (TIP-26). Every receiver and executor address this router predicts uses it.
+    /// @param destinations_ Where bridged funds land: per destination chain, the deployment whose receiver
+    /// receives them (see `Destination`). Fixed forever, like the adapters.
+    constructor(address[] memory adapters_, bytes1 create2Prefix_, Destination[] memory destinations_) {
+        if (!Create2Lib.isKnownPrefix(create2Prefix_)) revert UnsupportedCreate2Prefix(create2Prefix_);
+        create2Prefix = create2Prefix_;
         // Creation order fixes the addresses: factory at nonce 1, executor implementation at nonce 2.
-        factory = new ReceiverFactory();
+        factory = new ReceiverFactory(create2Prefix_);
         executorImplementation = new CallExecutor();
         _receiverImplementation = factory.implementation();
+        _receiverInitCodeHash = factory.receiverInitCodeHash();
+        _executorInitCodeHash = LibClone.initCodeHash(address(executorImplementation));
         _receiverCodeHash = _cloneCodeHash(_receiverImplementation);
         _executorCodeHash = _cloneCodeHash(address(executorImplementation));
         for (uint256 i; i < adapters_.length; ++i) {
@@ -57,6 +82,20 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
                 _isAdapter[adapters_[i]] = true;
                 _adapters.push(adapters_[i]);
             }
+        }
+        for (uint256 i; i < destinations_.length; ++i) {
+            Destination memory d = destinations_[i];
+            if (d.chainId == 0 || _destinations[d.chainId].known) revert BadDestination(d.chainId);
+            if (d.factory == address(0)) {
+                // "This deployment": its own factory, init code hash and prefix, nothing else may be given.
+                if (d.receiverInitCodeHash != 0 || d.create2Prefix != 0) revert BadDestination(d.chainId);
+            } else if (d.receiverInitCodeHash == 0 || !Create2Lib.isKnownPrefix(d.create2Prefix)) {
+                revert BadDestination(d.chainId);
+            } else {
+                _destinationInitCodeHash[d.chainId] = d.receiverInitCodeHash;
+            }
+            _destinations[d.chainId] = DestinationEntry(d.factory, d.create2Prefix, true);
+            _destinationChainIds.push(d.chainId);
         }
     }
 
@@ -83,8 +122,29 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
 
     /// @inheritdoc IDepositRouter
     function executorOf(bytes32 paramsHash) public view returns (address) {
-        return
-            LibClone.predictDeterministicAddress(address(executorImplementation), paramsHash, address(this));
+        return Create2Lib.predict(create2Prefix, address(this), paramsHash, _executorInitCodeHash);
+    }
+
+    /// @inheritdoc IDepositRouter
+    function destination(uint256 chainId) public view returns (Destination memory d) {
+        DestinationEntry memory e = _destinations[chainId];
+        if (e.known) d = Destination(chainId, e.factory, _destinationInitCodeHash[chainId], e.create2Prefix);
+    }
+
+    /// @inheritdoc IDepositRouter
+    function destinations() external view returns (Destination[] memory list) {
+        list = new Destination[](_destinationChainIds.length);
+        for (uint256 i; i < list.length; ++i) {
+            list[i] = destination(_destinationChainIds[i]);
+        }
+    }
+
+    /// @inheritdoc IDepositRouter
+    function destinationReceiver(uint256 chainId, bytes32 paramsHash) public view returns (address) {
+        DestinationEntry memory e = _destinations[chainId];
+        if (!e.known) revert UnknownDestination(chainId);
+        if (e.factory == address(0)) return _receiverAddress(paramsHash);
+        return Create2Lib.predict(e.create2Prefix, e.factory, paramsHash, _destinationInitCodeHash[chainId]);
     }
 
     /// @inheritdoc IDepositRouter
@@ -137,28 +197,15 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         nonReentrant
     {
         if (params.toChainId == block.chainid) revert SameChain(block.chainid);
-        if (!_isAdapter[adapter]) revert AdapterNotAllowed(adapter);
-        if (IBridgeAdapter(adapter).bridgedToken(token, params.toChainId) != params.toToken) {
-            revert AdapterUnsupported(adapter, token, params.toChainId);
-        }
+        _requireRoute(params, token, adapter);
         uint256 arrivesBy = block.timestamp + IBridgeAdapter(adapter).maxDeliveryTime();
         if (arrivesBy > params.expiresAt) revert TooLateToBridge(arrivesBy, params.expiresAt);
-
-        (address receiver,) = _receiver(params.hash());
-        uint256 balance = _requireBalance(token, receiver);
-        // The router holds the session's funds only for the duration of the allow-listed adapter's call.
-        // Measured against what it held before, so a donation to the router can neither join nor block it.
-        uint256 base = SafeTransferLib.balanceOf(token, address(this));
-        IDepositReceiver(receiver).pull(token, address(this), balance);
-        uint256 got = SafeTransferLib.balanceOf(token, address(this)) - base;
-        SafeTransferLib.safeApproveWithRetry(token, adapter, got);
-        IBridgeAdapter(adapter).bridge(token, got, params.toChainId, receiver.toBytes32(), data);
-        SafeTransferLib.safeApprove(token, adapter, 0);
-
-        // Whatever the adapter did not take stays the session's: back to the receiver.
-        uint256 left = SafeTransferLib.balanceOf(token, address(this)) - base;
-        if (left != 0) TransferOutLib.transferOut(token, receiver, left);
-        emit Bridged(params.sessionId, receiver, token, adapter, params.toChainId, got - left);
+        bytes32 paramsHash = params.hash();
+        // The destination chain's own deployment decides where the funds land there, never this one's.
+        address toReceiver = destinationReceiver(params.toChainId, paramsHash);
+        (address receiver, uint256 amount) =
+            _bridgeOut(paramsHash, token, adapter, params.toChainId, toReceiver, data);
+        emit Bridged(params.sessionId, receiver, token, adapter, params.toChainId, toReceiver, amount);
     }
 
     /// @inheritdoc IDepositRouter
@@ -237,6 +284,42 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         }
     }
 
+    /// The route check shared by every bridging: an allow-listed adapter that delivers `token` on the
+    /// destination chain as the session's destination token.
+    function _requireRoute(DepositParams calldata params, address token, address adapter) private view {
+        if (!_isAdapter[adapter]) revert AdapterNotAllowed(adapter);
+        if (IBridgeAdapter(adapter).bridgedToken(token, params.toChainId) != params.toToken) {
+            revert AdapterUnsupported(adapter, token, params.toChainId);
+        }
+    }
+
+    /// Moves the receiver's whole `token` balance through `adapter` to `toReceiver` on `toChainId`; returns
+    /// the source receiver and the amount the adapter took.
+    function _bridgeOut(
+        bytes32 paramsHash,
+        address token,
+        address adapter,
+        uint256 toChainId,
+        address toReceiver,
+        bytes calldata data
+    ) private returns (address receiver, uint256 amount) {
+        (receiver,) = _receiver(paramsHash);
+        uint256 balance = _requireBalance(token, receiver);
+        // The router holds the session's funds only for the duration of the allow-listed adapter's call.
+        // Measured against what it held before, so a donation to the router can neither join nor block it.
+        uint256 base = SafeTransferLib.balanceOf(token, address(this));
+        IDepositReceiver(receiver).pull(token, address(this), balance);
+        uint256 got = SafeTransferLib.balanceOf(token, address(this)) - base;
+        SafeTransferLib.safeApproveWithRetry(token, adapter, got);
+        IBridgeAdapter(adapter).bridge(token, got, toChainId, toReceiver.toBytes32(), data);
+        SafeTransferLib.safeApprove(token, adapter, 0);
+
+        // Whatever the adapter did not take stays the session's: back to the receiver.
+        uint256 left = SafeTransferLib.balanceOf(token, address(this)) - base;
+        if (left != 0) TransferOutLib.transferOut(token, receiver, left);
+        amount = got - left;
+    }
+
     /// Consumes the session's only final call and returns the fresh executor clone to fund, or zero when
     /// the target is refused (the funds then bounce to the refund address without any call).
     function _startCall(
@@ -248,6 +331,8 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         s.callExecuted = true;
         if (!isAllowedTarget(params.toAddress.toEvmAddress(), token)) return address(0);
         executor = LibClone.cloneDeterministic(address(executorImplementation), paramsHash);
+        address predicted = executorOf(paramsHash);
+        if (executor != predicted) revert AddressDerivationMismatch(predicted, executor);
     }
 
     /// Runs the session's final call from its funded executor clone, which holds exactly the session's funds.
@@ -268,16 +353,18 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         }
     }
 
-    /// The receiver address of `paramsHash` (the factory's CREATE2 arithmetic, without calling it).
+    /// The receiver address of `paramsHash` here (the factory's CREATE2 arithmetic, without calling it).
     function _receiverAddress(bytes32 paramsHash) private view returns (address) {
-        return LibClone.predictDeterministicAddress(_receiverImplementation, paramsHash, address(factory));
+        return Create2Lib.predict(create2Prefix, address(factory), paramsHash, _receiverInitCodeHash);
     }
 
-    /// The receiver of `paramsHash`, deployed now if it was not.
+    /// The receiver of `paramsHash`, deployed now if it was not. A deployment whose prefix is not the one
+    /// this chain's CREATE2 uses fails here, loudly, at its first receiver.
     function _receiver(bytes32 paramsHash) private returns (address receiver, bool created) {
         receiver = _receiverAddress(paramsHash);
         if (receiver.code.length == 0) {
-            factory.deploy(paramsHash);
+            address deployed = factory.deploy(paramsHash);
+            if (deployed != receiver) revert AddressDerivationMismatch(receiver, deployed);
             created = true;
         }
     }

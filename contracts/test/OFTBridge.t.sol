@@ -9,6 +9,7 @@ import {TestUSDT} from "../src/devnet/TestUSDT.sol";
 import {IDepositRouter} from "../src/interfaces/IDepositRouter.sol";
 import {MessagingFee, SendParam} from "../src/interfaces/IOFT.sol";
 import {DepositParams} from "../src/libraries/DepositParamsLib.sol";
+import {Destinations} from "./utils/Destinations.sol";
 import {TestBase} from "./utils/TestBase.sol";
 import {Vm} from "./utils/Vm.sol";
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
@@ -47,7 +48,7 @@ contract OFTBridgeTest is TestBase {
         adapter = new OFTAdapter(routes, 10, 30 minutes);
         address[] memory adapters = new address[](1);
         adapters[0] = address(adapter);
-        router = new DepositRouter(adapters);
+        router = new DepositRouter(adapters, bytes1(0xff), Destinations.table(TRON, BASE));
         factory = ReceiverFactory(address(router.factory()));
     }
 
@@ -99,7 +100,9 @@ contract OFTBridgeTest is TestBase {
         vm.chainId(TRON);
         usdtTron.mint(receiver, 25e6);
         vm.expectEmit(true, true, true, true);
-        emit IDepositRouter.Bridged(p.sessionId, receiver, address(usdtTron), address(adapter), BASE, 25e6);
+        emit IDepositRouter.Bridged(
+            p.sessionId, receiver, address(usdtTron), address(adapter), BASE, receiver, 25e6
+        );
         router.bridge(p, address(usdtTron), address(adapter), "");
         vm.snapshotGasLastCall("DepositRouter", "bridge (deploy+OFT send)");
         vm.assertEq(usdtTron.balanceOf(receiver), 0, "receiver emptied on Tron");

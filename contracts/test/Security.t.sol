@@ -499,7 +499,7 @@ contract SecurityTest is RouterFixture {
         usdc.mint(_receiver(p), 10e6);
         vm.expectEmit(true, true, true, true);
         emit IDepositRouter.Bridged(
-            p.sessionId, _receiver(p), address(usdc), address(adapter), OTHER_CHAIN, 10e6
+            p.sessionId, _receiver(p), address(usdc), address(adapter), OTHER_CHAIN, _receiver(p), 10e6
         );
         router.bridge(p, address(usdc), address(adapter), "");
         vm.assertEq(usdc.balanceOf(address(router)), 50e6, "the donation stayed where it was");

@@ -24,7 +24,27 @@ import {IReceiverFactory} from "./IReceiverFactory.sol";
 /// is owed: the first `amount` to arrive is the deposit it paid forward. It carries any shortfall itself (a
 /// bridge fee, a payer who paid less) until later arrivals cover it, and what it is owed never blocks the
 /// delivery or refund of anything above that.
+///
+/// The derivation rule: receiver and executor addresses are a property of each deployment. This router
+/// predicts its own with its `create2Prefix` (`0xff` on EVM chains, `0x41` on Tron), and sends bridged funds
+/// to the receiver that the destination chain's deployment derives (`destination`), never to its own
+/// address for the session unless the table says the destination is the same deployment.
 interface IDepositRouter {
+    /// @notice Where bridged funds land on one destination chain: the session's receiver there, at
+    /// `keccak256(create2Prefix ‖ factory ‖ paramsHash ‖ receiverInitCodeHash)[12:]`.
+    /// @dev `factory == address(0)` means "the same deployment as this router" (its factory, init code hash
+    /// and prefix; the other fields must then be zero): EVM chains that share the deterministic deployment
+    /// name each other so (a router's own factory address depends on its init code, which holds this table).
+    /// For Solana (chain 501) that entry is the sentinel: the bridge's inbox route carries this chain's own
+    /// receiver as hook data, and the Solana program recomputes it. A Tron router lists Base explicitly
+    /// (Base's factory, init code hash and `0xff`).
+    struct Destination {
+        uint256 chainId;
+        address factory;
+        bytes32 receiverInitCodeHash;
+        bytes1 create2Prefix;
+    }
+
     /// @notice How a settlement ended.
     enum Outcome {
         /// Funds reached the destination (plain transfer, or the final call succeeded).
@@ -65,13 +85,15 @@ interface IDepositRouter {
         uint256 refunded
     );
 
-    /// @notice Funds left `receiver` through `adapter` towards the same receiver address on `toChainId`.
+    /// @notice Funds left `receiver` through `adapter` towards the session's receiver on `toChainId`,
+    /// `toReceiver` (derived from that chain's deployment; equal to `receiver` when it is this deployment).
     event Bridged(
         bytes32 indexed sessionId,
         address indexed receiver,
         address indexed token,
         address adapter,
         uint256 toChainId,
+        address toReceiver,
         uint256 amount
     );
 
@@ -115,6 +137,16 @@ interface IDepositRouter {
     /// @notice An open-amount session cannot be fronted: nothing on chain bounds what the fronter would be
     /// owed, nor the amount its final call would run with.
     error CannotFrontOpenAmount();
+    /// @notice The destination table has no entry for `chainId`: there is no receiver to bridge to.
+    error UnknownDestination(uint256 chainId);
+    /// @notice Constructor: a destination entry is malformed (zero or repeated chain id, a "same deployment"
+    /// entry with other fields set, or another deployment without an init code hash or a known prefix).
+    error BadDestination(uint256 chainId);
+    /// @notice Constructor: the CREATE2 prefix is neither `0xff` (EVM) nor `0x41` (Tron).
+    error UnsupportedCreate2Prefix(bytes1 prefix);
+    /// @notice The chain created a clone somewhere other than where this deployment predicts: its
+    /// `create2Prefix` is not the one this chain's CREATE2 uses (a misconfigured deployment).
+    error AddressDerivationMismatch(address predicted, address deployed);
 
     /// @notice The factory that deploys this router's receivers.
     function factory() external view returns (IReceiverFactory);
@@ -124,6 +156,19 @@ interface IDepositRouter {
 
     /// @notice The call executor of the session committed by `paramsHash` (deployed only when its call runs).
     function executorOf(bytes32 paramsHash) external view returns (address);
+
+    /// @notice The byte this deployment's chain hashes first in CREATE2: `0xff` (EVM) or `0x41` (Tron).
+    function create2Prefix() external view returns (bytes1);
+
+    /// @notice The destination table's entry for `chainId`, as configured (all zero when there is none).
+    function destination(uint256 chainId) external view returns (Destination memory);
+
+    /// @notice The whole destination table, in constructor order.
+    function destinations() external view returns (Destination[] memory);
+
+    /// @notice The session's receiver on `chainId` by the destination table: where `bridge` sends the
+    /// session committed by `paramsHash`. Reverts `UnknownDestination` for a chain the table lacks.
+    function destinationReceiver(uint256 chainId, bytes32 paramsHash) external view returns (address);
 
     /// @notice Whether `adapter` is on the immutable allow-list.
     function isAdapter(address adapter) external view returns (bool);
@@ -147,8 +192,10 @@ interface IDepositRouter {
     /// the call never runs twice).
     function settle(DepositParams calldata params, address token) external;
 
-    /// @notice Sends the receiver's whole `token` balance through `adapter` to the same receiver address on
-    /// `params.toChainId`, until the latest moment at which the adapter still delivers by `expiresAt`. The
+    /// @notice Sends the receiver's whole `token` balance through `adapter` to the session's receiver on
+    /// `params.toChainId` as that chain's deployment derives it (`destinationReceiver`; a chain missing from
+    /// the table reverts `UnknownDestination`), until the latest moment at which the adapter still delivers
+    /// by `expiresAt`. The
     /// route must deliver the session's destination token. `data` carries adapter options, bounded by the
     /// adapter; anyone may choose them.
     function bridge(DepositParams calldata params, address token, address adapter, bytes calldata data)

@@ -13,6 +13,7 @@ import {DepositParams} from "../../src/libraries/DepositParamsLib.sol";
 import {HookTarget, Relay} from "../mocks/Attackers.sol";
 import {PullAllowanceTarget, RevertingTarget} from "../mocks/Targets.sol";
 import {FeeOnTransferToken, MockERC20} from "../mocks/Tokens.sol";
+import {Destinations} from "../utils/Destinations.sol";
 import {TestBase} from "../utils/TestBase.sol";
 import {Vm} from "../utils/Vm.sol";
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
@@ -382,7 +383,7 @@ contract AdversarialInvariantsTest is TestBase {
         CCTPv2Adapter adapter = new CCTPv2Adapter(messenger, routes, 100, 30 minutes);
         address[] memory adapters = new address[](1);
         adapters[0] = address(adapter);
-        router = new DepositRouter(adapters);
+        router = new DepositRouter(adapters, bytes1(0xff), Destinations.table(42161));
         handler = new AdversarialHandler(router, adapter, usdc, usdcOther);
         targetContract(address(handler));
         // Roles are played inside the handler with `vm.prank`; the callers themselves carry no meaning.
