@@ -99,8 +99,10 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Transient storage (EIP-1153) on every chain: all chains this router targets support it, and the
-    /// storage fallback solady uses off mainnet would cost a fresh 20k-gas slot write on every settlement.
+    /// @dev Transient storage (EIP-1153) on every chain: all chains this router targets support it (Tron's
+    /// TVM executes TLOAD/TSTORE/MCOPY since proposal #103, GreatVoyage-v4.8.0, 2025-06-26; PUSH0 since #89),
+    /// and the storage fallback solady uses off mainnet would cost a fresh 20k-gas slot write on every
+    /// settlement. `test_tvm_deployedCodeUsesOnlyOpcodesTheTvmExecutes` scans what is deployed.
     function _useTransientReentrancyGuardOnlyOnMainnet() internal pure override returns (bool) {
         return false;
     }

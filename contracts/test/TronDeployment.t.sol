@@ -355,6 +355,52 @@ contract TronDeploymentTest is TestBase {
         new DepositRouter(new address[](0), bytes1(0xff), Destinations.table(BASE, BASE)); // listed twice
     }
 
+    // ------------------------------------------------ finding 3: only opcodes the TVM executes
+
+    /// What is deployed on Tron (the router's creation code, which carries the factory's, the receiver's and
+    /// the executor's; the deployed runtimes of all of them; the adapters; the clones) is scanned instruction
+    /// by instruction. TVM runs the Cancun set since proposal #103 (2025-06-26: TLOAD, TSTORE, MCOPY; PUSH0
+    /// since #89, 2023-08-04; CREATE2 and EXTCODEHASH since #18; CHAINID and SELFBALANCE since #44); refused
+    /// here are the opcodes it lacks or answers differently: GASPRICE, PREVRANDAO and GASLIMIT (0 on TVM),
+    /// BASEFEE (the energy fee), BLOBHASH and BLOBBASEFEE (stubs), CALLCODE, SELFDESTRUCT, and anything after
+    /// Cancun (CLZ). Sources: /work/notes/tron-research.md §1 (java-tron OperationRegistry, TIPs, proposals).
+    function test_tvm_deployedCodeUsesOnlyOpcodesTheTvmExecutes() public view {
+        _assertTvmOpcodes(type(DepositRouter).creationCode, "router creation code");
+        _assertTvmOpcodes(address(tronRouter).code, "router");
+        _assertTvmOpcodes(address(tronFactory).code, "factory");
+        _assertTvmOpcodes(tronFactory.implementation().code, "receiver implementation");
+        _assertTvmOpcodes(address(tronRouter.executorImplementation()).code, "executor implementation");
+        _assertTvmOpcodes(type(OFTAdapter).creationCode, "OFT adapter creation code");
+        _assertTvmOpcodes(address(adapter).code, "OFT adapter");
+        _assertTvmOpcodes(type(CCTPv2Adapter).creationCode, "CCTP adapter creation code");
+        _assertTvmOpcodes(
+            abi.encodePacked(
+                hex"602c3d8160093d39f33d3d3d3d363d3d37363d73", address(0), hex"5af43d3d93803e602a57fd5bf3"
+            ),
+            "clone init code"
+        );
+        _assertTvmOpcodes(type(TestUSDT).runtimeCode, "devnet USDT");
+    }
+
+    function _assertTvmOpcodes(bytes memory code, string memory name) internal pure {
+        for (uint256 i; i < code.length; ++i) {
+            uint8 op = uint8(code[i]);
+            if (!_tvmExecutes(op)) {
+                revert(string.concat(name, ": opcode ", vm.toString(uint256(op)), " at ", vm.toString(i)));
+            }
+            if (op >= 0x60 && op <= 0x7f) i += op - 0x5f; // skip PUSH data
+        }
+    }
+
+    function _tvmExecutes(uint8 op) internal pure returns (bool) {
+        if (op <= 0x0b || (op >= 0x10 && op <= 0x1d) || op == 0x20) return true;
+        if (op >= 0x30 && op <= 0x3f) return op != 0x3a; // not GASPRICE
+        if (op >= 0x40 && op <= 0x4a) return op <= 0x43 || op == 0x46 || op == 0x47;
+        if (op >= 0x50 && op <= 0xa4) return true; // ... TLOAD, TSTORE, MCOPY, PUSH0, PUSHn, DUPn, SWAPn, LOGn
+        return op == 0xf0 || op == 0xf1 || op == 0xf3 || op == 0xf4 || op == 0xf5 || op == 0xfa || op == 0xfd
+            || op == 0xfe;
+    }
+
     /// @dev Reads the OFT packet `bridge` emitted and signs it as the devnet attester.
     function _packet() internal returns (bytes memory packet, bytes memory att) {
         Vm.Log[] memory logs = vm.getRecordedLogs();
