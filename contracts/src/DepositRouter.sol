@@ -250,24 +250,59 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
     /// Moves the receiver's whole `token` balance (`token` is the session's destination token, on its
     /// destination chain): what a fronter is still owed first, then the rest by the session's rules.
     function _drain(DepositParams calldata params, bytes32 paramsHash, address token) private {
-        (address receiver,) = _receiver(paramsHash);
+        (address receiver, bool created) = _receiver(paramsHash);
         uint256 balance = _requireBalance(token, receiver);
         SessionState storage s = _sessions[paramsHash];
-        if (s.receiverIdle) s.receiverIdle = false; // a delivery starts now
-        uint256 owed = s.fronter == address(0) ? 0 : s.owed;
-        if (owed != 0) {
-            uint256 pay = balance < owed ? balance : owed;
-            // The fronter carries any shortfall: it gets what arrived, up to what it is owed, and the rest
-            // stays owed (to be paid from later arrivals), never blocking anything above it.
-            s.owed = uint128(owed - pay);
-            address fronter = s.fronter;
-            IDepositReceiver(receiver).pull(token, fronter, pay);
-            emit Repaid(params.sessionId, receiver, fronter, pay, owed - pay);
-            balance -= pay;
-            if (balance == 0) return;
+        bool expired = _expired(params);
+        balance = _startAndRepay(params, s, receiver, token, balance, created, expired);
+        if (balance != 0) _settleRest(params, paramsHash, s, receiver, token, balance, expired);
+    }
+
+    /// The start rule and the fronter's repayment; returns what is left for the session's own rules.
+    function _startAndRepay(
+        DepositParams calldata params,
+        SessionState storage s,
+        address receiver,
+        address token,
+        uint256 balance,
+        bool created,
+        bool expired
+    ) private returns (uint256) {
+        address fronter = s.fronter;
+        bool idle = s.receiverIdle;
+        // Nothing starts the session below its committed minimum (a delivery, its final call), so dust sent
+        // ahead of the deposit cannot burn the call or turn fronting off. Whether this is the start is known
+        // without a storage write: the receiver is created now, or idle, and nobody fronted. Refunds (after
+        // expiry) are never bound by it, nor are later arrivals of a started session.
+        if (!expired && fronter == address(0) && (created || idle) && balance < params.minAmount) {
+            revert BelowMinimum(balance, params.minAmount);
         }
+        if (idle) s.receiverIdle = false; // a delivery starts now
+        if (fronter == address(0)) return balance;
+        uint256 owed = s.owed;
+        if (owed == 0) return balance;
+        uint256 pay = balance < owed ? balance : owed;
+        // The fronter carries any shortfall: it gets what arrived, up to what it is owed, and the rest stays
+        // owed (to be paid from later arrivals), never blocking anything above it.
+        s.owed = uint128(owed - pay);
+        IDepositReceiver(receiver).pull(token, fronter, pay);
+        emit Repaid(params.sessionId, receiver, fronter, pay, owed - pay);
+        return balance - pay;
+    }
+
+    /// Refunds (after expiry, or a calldata session whose call ran), delivers (plain) or runs the session's
+    /// only final call with `balance`.
+    function _settleRest(
+        DepositParams calldata params,
+        bytes32 paramsHash,
+        SessionState storage s,
+        address receiver,
+        address token,
+        uint256 balance,
+        bool expired
+    ) private {
         // The refund address is read only where funds go to it: a plain delivery never depends on it.
-        if (_expired(params) || (params.finalCall.length != 0 && s.callExecuted)) {
+        if (expired || (params.finalCall.length != 0 && s.callExecuted)) {
             uint256 refunded = _pullMeasured(receiver, token, params.refundAddress.toEvmAddress(), balance);
             emit Settled(params.sessionId, receiver, token, Outcome.Refunded, balance, 0, refunded);
         } else if (params.finalCall.length == 0) {

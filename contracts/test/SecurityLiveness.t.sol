@@ -6,7 +6,7 @@ import {IDepositRouter} from "../src/interfaces/IDepositRouter.sol";
 import {DepositParams} from "../src/libraries/DepositParamsLib.sol";
 import {TransferOutLib} from "../src/libraries/TransferOutLib.sol";
 import {PullAllowanceTarget} from "./mocks/Targets.sol";
-import {QuirkyToken} from "./mocks/Tokens.sol";
+import {MockERC20, QuirkyToken} from "./mocks/Tokens.sol";
 import {RouterFixture} from "./utils/RouterFixture.sol";
 
 /// @notice The third review's findings (issue 20: "no deposit can be locked, on any chain and any family"),
@@ -23,6 +23,9 @@ contract LivenessSecurityTest is RouterFixture {
         super.setUp();
         usdt = new TestUSDT();
         target = new PullAllowanceTarget();
+        usdc.mint(RELAYER, 1_000e6);
+        vm.prank(RELAYER);
+        usdc.approve(address(router), type(uint256).max);
     }
 
     function _receiver(DepositParams memory p) internal view returns (address) {
@@ -132,5 +135,138 @@ contract LivenessSecurityTest is RouterFixture {
             p.sessionId, receiver, address(token), IDepositRouter.Outcome.Delivered, 10e6, 0, 0
         );
         router.settle(p, address(token));
+    }
+
+    // ------------------ finding 4: dust cannot start a session before its deposit (the committed minimum)
+
+    /// A calldata session for 10 USDC whose relayer committed a minimum of the amount less a 0.1% fee.
+    function _callSession(bytes32 id) internal view returns (DepositParams memory p) {
+        bytes memory call = abi.encodeCall(PullAllowanceTarget.deposit, (address(usdc), address(0xA11CE)));
+        p = _params(id, address(usdc), address(target), 10e6, call);
+        p.minAmount = 10e6 - 10e3;
+    }
+
+    /// The review's attack: the params are public in the source chain's bridge calldata minutes before the
+    /// mint; anyone sends 1 wei and calls settle, so the call runs with 1 wei, the real deposit is later
+    /// refunded and fronting reverts AlreadyStarted. Now the settle is refused, the call is untouched,
+    /// fronting still works and the deposit later repays the fronter.
+    function test_attack_dustAndSettleCannotBurnACalldataSessionsCall() public {
+        DepositParams memory p = _callSession("dust-call");
+        address receiver = _receiver(p);
+        usdc.mint(receiver, 1);
+        vm.prank(ATTACKER);
+        vm.expectRevert(abi.encodeWithSelector(IDepositRouter.BelowMinimum.selector, 1, p.minAmount));
+        router.settle(p, address(usdc));
+        vm.assertFalse(router.sessionState(_hash(p)).callExecuted, "the call is not consumed");
+        vm.assertEq(receiver.code.length, 0, "nothing started");
+
+        vm.prank(RELAYER);
+        router.fastFinish(p, 10e6);
+        vm.assertEq(target.credited(address(0xA11CE)), 10e6, "the call ran once, with the whole amount");
+        usdc.mint(receiver, 10e6); // the bridged deposit lands
+        router.claim(p);
+        vm.assertEq(usdc.balanceOf(RELAYER), 1_000e6, "the fronter is repaid in full");
+        vm.assertEq(usdc.balanceOf(REFUND), 1, "the dust above it is refunded (the call ran already)");
+    }
+
+    /// The same dust cannot deliver a plain session early and so turn fronting off.
+    function test_attack_dustAndSettleCannotStartAPlainSessionAndTurnOffFronting() public {
+        DepositParams memory p = _params("dust-plain", address(usdc), DEST, 10e6, "");
+        p.minAmount = 10e6;
+        usdc.mint(_receiver(p), 1);
+        vm.prank(ATTACKER);
+        vm.expectRevert(abi.encodeWithSelector(IDepositRouter.BelowMinimum.selector, 1, 10e6));
+        router.settle(p, address(usdc));
+        vm.prank(ATTACKER);
+        vm.expectRevert(abi.encodeWithSelector(IDepositRouter.BelowMinimum.selector, 1, 10e6));
+        router.claim(p);
+        vm.prank(RELAYER);
+        router.fastFinish(p, 10e6);
+        vm.assertEq(usdc.balanceOf(DEST), 10e6, "fronting still delivers");
+    }
+
+    /// Dust plus the deposit reaches the minimum: everything is delivered together.
+    function test_settle_startsOnceTheMinimumIsThere_dustIncluded() public {
+        DepositParams memory p = _callSession("dust-then-deposit");
+        usdc.mint(_receiver(p), 1);
+        usdc.mint(_receiver(p), 10e6 - 10e3 - 1);
+        router.settle(p, address(usdc));
+        vm.assertEq(target.credited(address(0xA11CE)), 10e6 - 10e3, "started at exactly the minimum");
+    }
+
+    function testFuzz_settle_startsOnlyFromTheMinimum(uint256 minAmount, uint256 paid) public {
+        minAmount = bound(minAmount, 0, 1e30);
+        paid = bound(paid, 1, 1e30);
+        DepositParams memory p = _params("fuzz-min", address(usdc), DEST, 0, "");
+        p.minAmount = minAmount;
+        usdc.mint(_receiver(p), paid);
+        if (paid < minAmount) {
+            vm.expectRevert(abi.encodeWithSelector(IDepositRouter.BelowMinimum.selector, paid, minAmount));
+            router.settle(p, address(usdc));
+        } else {
+            router.settle(p, address(usdc));
+            vm.assertEq(usdc.balanceOf(DEST), paid, "delivered");
+        }
+    }
+
+    /// Once a plain session started, later arrivals of any size are delivered.
+    function test_settle_laterArrivalsOfAStartedPlainSessionIgnoreTheMinimum() public {
+        DepositParams memory p = _params("started", address(usdc), DEST, 10e6, "");
+        p.minAmount = 10e6;
+        usdc.mint(_receiver(p), 10e6);
+        router.settle(p, address(usdc));
+        usdc.mint(_receiver(p), 1);
+        router.settle(p, address(usdc));
+        vm.assertEq(usdc.balanceOf(DEST), 10e6 + 1, "the late wei delivered too");
+    }
+
+    /// A deployment that started nothing (a junk refund) leaves the minimum in force.
+    function test_settle_RevertWhen_belowTheMinimumAfterAnIdleDeploy() public {
+        DepositParams memory p = _params("idle", address(usdc), DEST, 10e6, "");
+        p.minAmount = 10e6;
+        MockERC20 junk = new MockERC20();
+        junk.mint(_receiver(p), 1);
+        router.refund(p, address(junk));
+        usdc.mint(_receiver(p), 1);
+        vm.expectRevert(abi.encodeWithSelector(IDepositRouter.BelowMinimum.selector, 1, 10e6));
+        router.settle(p, address(usdc));
+        usdc.mint(_receiver(p), 10e6 - 1);
+        router.settle(p, address(usdc));
+        vm.assertEq(usdc.balanceOf(DEST), 10e6, "delivered once the minimum is there");
+    }
+
+    /// A fronted session is started: what arrives repays the fronter whatever its size, and the rest is
+    /// delivered.
+    function test_claim_afterFrontingIsNotBoundByTheMinimum() public {
+        DepositParams memory p = _params("fronted", address(usdc), DEST, 10e6, "");
+        p.minAmount = 10e6;
+        vm.prank(RELAYER);
+        router.fastFinish(p, 10e6);
+        usdc.mint(_receiver(p), 4e6);
+        router.claim(p);
+        vm.assertEq(router.sessionState(_hash(p)).owed, 6e6, "partly repaid");
+    }
+
+    /// After expiry the minimum no longer matters: everything is refunded.
+    function test_refund_afterExpiryIgnoresTheMinimum() public {
+        DepositParams memory p = _callSession("expired-dust");
+        usdc.mint(_receiver(p), 1);
+        vm.warp(EXPIRES + 1);
+        router.refund(p, address(usdc));
+        vm.assertEq(usdc.balanceOf(REFUND), 1, "dust refunded");
+        vm.assertEq(target.calls(), 0, "no call");
+    }
+
+    /// An open-amount calldata session is bounded by its committed minimum (the deployment's, e.g. 1.00).
+    function test_settle_openAmountCalldataSessionStartsFromItsMinimum() public {
+        DepositParams memory p = _callSession("open-call");
+        p.amount = 0;
+        p.minAmount = 1e6;
+        usdc.mint(_receiver(p), 1e6 - 1);
+        vm.expectRevert(abi.encodeWithSelector(IDepositRouter.BelowMinimum.selector, 1e6 - 1, 1e6));
+        router.settle(p, address(usdc));
+        usdc.mint(_receiver(p), 1);
+        router.settle(p, address(usdc));
+        vm.assertEq(target.credited(address(0xA11CE)), 1e6, "ran with the minimum");
     }
 }

@@ -18,6 +18,11 @@ import {IReceiverFactory} from "./IReceiverFactory.sol";
 /// else to the refund address. `bridge` also refuses while the bridged funds could arrive after expiry.
 /// Tokens the session cannot use are refundable at any time.
 ///
+/// The start rule: nothing starts a session on its destination chain (a delivery from its receiver, its
+/// final call) until at least `minAmount` of the destination token is there (`BelowMinimum`). Fronting is
+/// not bound by it (the fronter pays exactly `amount` of its own); once started, later arrivals are
+/// delivered (plain) or refunded (calldata) whatever their size; refunds are never bound by it.
+///
 /// The fronting rule: only a fixed-amount session (`amount != 0`) may be fronted, with exactly `amount`,
 /// once, and only before anything started it on this chain (open-amount sessions are delivered when the
 /// funds arrive). The fronter is repaid from the destination token arriving at the receiver, up to what it
@@ -137,6 +142,9 @@ interface IDepositRouter {
     /// @notice An open-amount session cannot be fronted: nothing on chain bounds what the fronter would be
     /// owed, nor the amount its final call would run with.
     error CannotFrontOpenAmount();
+    /// @notice Only `available` of the destination token is at the receiver, below the session's committed
+    /// `minAmount`: nothing may start the session yet (wait for the deposit; after expiry it is refunded).
+    error BelowMinimum(uint256 available, uint256 minAmount);
     /// @notice The destination table has no entry for `chainId`: there is no receiver to bridge to.
     error UnknownDestination(uint256 chainId);
     /// @notice Constructor: a destination entry is malformed (zero or repeated chain id, a "same deployment"
@@ -185,7 +193,8 @@ interface IDepositRouter {
     function isAllowedTarget(address target, address token) external view returns (bool);
 
     /// @notice Same-chain delivery of the receiver's whole `token` balance, until `expiresAt`: deploys the
-    /// receiver if needed, repays a fronting relayer what it is still owed, then a plain transfer, or hands
+    /// receiver if needed, refuses to start the session below `minAmount` (`BelowMinimum`), repays a
+    /// fronting relayer what it is still owed, then a plain transfer, or hands
     /// the funds to the session's fresh call executor (approve exact → `finalCall` → approval reset →
     /// leftovers to the refund address; everything to the refund address if the call reverts or its target
     /// is refused). A later balance on a used receiver is delivered again (plain) or refunded (calldata:
