@@ -150,6 +150,13 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDepositRouter
+    function refundTarget(DepositParams calldata params) public pure returns (address) {
+        if (params.refundAddress.isEvmAddress()) return address(uint160(uint256(params.refundAddress)));
+        if (params.toAddress.isEvmAddress()) return address(uint160(uint256(params.toAddress)));
+        return address(0);
+    }
+
+    /// @inheritdoc IDepositRouter
     function isAllowedTarget(address target, address token) public view returns (bool) {
         if (
             target == token || target == address(this) || target == address(factory)
@@ -183,7 +190,7 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
             _drain(params, paramsHash, token);
             return;
         }
-        address refundTo = params.refundAddress.toEvmAddress();
+        address refundTo = _requireRefundTarget(params);
         (address receiver, bool created) = _receiver(paramsHash);
         // Deploying the receiver to refund a token the session cannot use starts nothing: remember that, so
         // this does not stop a relayer from fronting (the griefer pays for the write).
@@ -208,6 +215,24 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         (address receiver, uint256 amount) =
             _bridgeOut(paramsHash, token, adapter, params.toChainId, toReceiver, data);
         emit Bridged(params.sessionId, receiver, token, adapter, params.toChainId, toReceiver, amount);
+    }
+
+    /// @inheritdoc IDepositRouter
+    function refundHome(DepositParams calldata params, address token, address adapter, bytes calldata data)
+        external
+        nonReentrant
+    {
+        address refundTo = refundTarget(params);
+        if (refundTo != address(0)) revert RefundAddressUsable(refundTo);
+        if (params.toChainId == block.chainid) revert SameChain(block.chainid);
+        _requireRoute(params, token, adapter);
+        // No delivery-time bound: funds that arrive after expiry are refunded by the destination's own rules,
+        // to the refund address of that chain's family (the only one the session commits).
+        bytes32 paramsHash = params.hash();
+        address toReceiver = destinationReceiver(params.toChainId, paramsHash);
+        (address receiver, uint256 amount) =
+            _bridgeOut(paramsHash, token, adapter, params.toChainId, toReceiver, data);
+        emit SentHome(params.sessionId, receiver, token, adapter, params.toChainId, toReceiver, amount);
     }
 
     /// @inheritdoc IDepositRouter
@@ -239,7 +264,7 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         }
         address executor = _startCall(params, paramsHash, s, token);
         if (executor == address(0)) {
-            uint256 refunded = _transferFromMeasured(token, params.refundAddress.toEvmAddress(), amount);
+            uint256 refunded = _transferFromMeasured(token, _requireRefundTarget(params), amount);
             emit Settled(params.sessionId, receiver, token, Outcome.Bounced, amount, 0, refunded);
         } else {
             SafeTransferLib.safeTransferFrom(token, msg.sender, executor, amount);
@@ -301,9 +326,9 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         uint256 balance,
         bool expired
     ) private {
-        // The refund address is read only where funds go to it: a plain delivery never depends on it.
+        // The refund target is read only where funds go to it: a plain delivery never depends on it.
         if (expired || (params.finalCall.length != 0 && s.callExecuted)) {
-            uint256 refunded = _pullMeasured(receiver, token, params.refundAddress.toEvmAddress(), balance);
+            uint256 refunded = _pullMeasured(receiver, token, _requireRefundTarget(params), balance);
             emit Settled(params.sessionId, receiver, token, Outcome.Refunded, balance, 0, refunded);
         } else if (params.finalCall.length == 0) {
             uint256 delivered = _pullMeasured(receiver, token, params.toAddress.toEvmAddress(), balance);
@@ -311,8 +336,7 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         } else {
             address executor = _startCall(params, paramsHash, s, token);
             if (executor == address(0)) {
-                uint256 refunded =
-                    _pullMeasured(receiver, token, params.refundAddress.toEvmAddress(), balance);
+                uint256 refunded = _pullMeasured(receiver, token, _requireRefundTarget(params), balance);
                 emit Settled(params.sessionId, receiver, token, Outcome.Bounced, balance, 0, refunded);
             } else {
                 IDepositReceiver(receiver).pull(token, executor, balance);
@@ -377,9 +401,7 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         private
     {
         (bool ok, uint256 amount, uint256 left) = ICallExecutor(executor)
-            .execute(
-                token, params.toAddress.toEvmAddress(), params.finalCall, params.refundAddress.toEvmAddress()
-            );
+            .execute(token, params.toAddress.toEvmAddress(), params.finalCall, _requireRefundTarget(params));
         if (ok) {
             // A target may even send tokens into the executor (`left > amount`): all of it goes to the refund
             // address, and the report must not underflow into a revert that would leave the deposit stuck.
@@ -421,6 +443,12 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         uint256 before = _balanceOf(token, to);
         IDepositReceiver(receiver).pull(token, to, amount);
         return _balanceOf(token, to) - before;
+    }
+
+    /// Where refunds go on this chain (`refundTarget`); reverts when the session commits none usable here.
+    function _requireRefundTarget(DepositParams calldata params) private pure returns (address refundTo) {
+        refundTo = refundTarget(params);
+        if (refundTo == address(0)) revert NoRefundAddress();
     }
 
     function _requireBalance(address token, address receiver) private view returns (uint256 balance) {

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {CCTPv2Adapter} from "../src/bridges/CCTPv2Adapter.sol";
+import {LocalMessageTransmitter, LocalTokenMessenger} from "../src/devnet/LocalCCTP.sol";
+import {TestUSDC} from "../src/devnet/TestUSDC.sol";
 import {TestUSDT} from "../src/devnet/TestUSDT.sol";
 import {IDepositRouter} from "../src/interfaces/IDepositRouter.sol";
 import {DepositParams} from "../src/libraries/DepositParamsLib.sol";
 import {TransferOutLib} from "../src/libraries/TransferOutLib.sol";
-import {PullAllowanceTarget} from "./mocks/Targets.sol";
+import {PullAllowanceTarget, RevertingTarget} from "./mocks/Targets.sol";
 import {MockERC20, QuirkyToken} from "./mocks/Tokens.sol";
 import {RouterFixture} from "./utils/RouterFixture.sol";
+import {Vm} from "./utils/Vm.sol";
 
 /// @notice The third review's findings (issue 20: "no deposit can be locked, on any chain and any family"),
 /// each as the attack or the chain behaviour that locked deposits. Every `test_attack_` here failed on the
@@ -15,9 +19,30 @@ import {RouterFixture} from "./utils/RouterFixture.sol";
 /// `OFTBridge.t.sol`.
 contract LivenessSecurityTest is RouterFixture {
     address internal constant ATTACKER = address(0xA77AC4);
+    uint256 internal constant SOLANA = 501;
+    uint256 internal constant OTHER_CHAIN = 42161;
+    bytes32 internal constant SOLANA_MINT = keccak256("solana usdc mint");
+    bytes32 internal constant INBOX = keccak256("deposit-vault inbox token account");
+    bytes32 internal constant SOLANA_WALLET = keccak256("a solana payer's wallet");
+    bytes32 internal constant SOLANA_DEST = keccak256("a solana recipient");
 
     TestUSDT internal usdt;
+    TestUSDC internal usdcOther;
+    CCTPv2Adapter internal cctp;
     PullAllowanceTarget internal target;
+
+    /// CCTP from this chain's USDC to `usdcOther` on `OTHER_CHAIN` and to Solana's mint through the inbox.
+    function _adapters() internal override returns (address[] memory list) {
+        usdcOther = new TestUSDC();
+        LocalTokenMessenger messenger = new LocalTokenMessenger(usdc, 6, vm.addr(0xA77E57));
+        CCTPv2Adapter.Route[] memory routes = new CCTPv2Adapter.Route[](3);
+        routes[0] = CCTPv2Adapter.Route(block.chainid, _b32(address(usdc)), 6, bytes32(0));
+        routes[1] = CCTPv2Adapter.Route(OTHER_CHAIN, _b32(address(usdcOther)), 3, bytes32(0));
+        routes[2] = CCTPv2Adapter.Route(SOLANA, SOLANA_MINT, 5, INBOX);
+        cctp = new CCTPv2Adapter(messenger, routes, 100, 30 minutes);
+        list = new address[](1);
+        list[0] = address(cctp);
+    }
 
     function setUp() public override {
         super.setUp();
@@ -268,5 +293,158 @@ contract LivenessSecurityTest is RouterFixture {
         usdc.mint(_receiver(p), 1);
         router.settle(p, address(usdc));
         vm.assertEq(target.credited(address(0xA11CE)), 1e6, "ran with the minimum");
+    }
+
+    // ------------- finding 5: every committed endpoint usable where funds land (refund address per family)
+
+    /// A Solana payer's session to an EVM destination, as the relayer committed it before: the payer's
+    /// Solana wallet as the refund address. On the EVM receiver every refund path called `toEvmAddress()`
+    /// on it and reverted, so late, surplus and stray funds were stuck forever. Refunds now go to the EVM
+    /// destination (the other committed endpoint), and a Solana-only refund address is never read here.
+    function test_attack_nonEvmRefundAddressDoesNotLockLateOrStrayFunds() public {
+        DepositParams memory p = _plain("solana-payer");
+        p.refundAddress = SOLANA_WALLET;
+        MockERC20 junk = new MockERC20();
+        junk.mint(_receiver(p), 7);
+        router.refund(p, address(junk)); // stray token, any time
+        vm.assertEq(junk.balanceOf(DEST), 7, "stray token refunded to the EVM destination");
+
+        usdc.mint(_receiver(p), 3e6);
+        vm.warp(EXPIRES + 1);
+        router.refund(p, address(usdc)); // late deposit, after expiry
+        vm.assertEq(usdc.balanceOf(DEST), 3e6, "late deposit refunded to the EVM destination");
+        vm.assertEq(usdc.balanceOf(_receiver(p)), 0, "nothing stuck");
+    }
+
+    /// The same commitment with a final call that reverts: the bounce (and any leftovers) used to revert
+    /// on the refund address, leaving the deposit stuck; it now bounces to the committed target.
+    function test_attack_nonEvmRefundAddressDoesNotLockABouncedCall() public {
+        RevertingTarget reverting = new RevertingTarget();
+        bytes memory call = abi.encodeCall(RevertingTarget.deposit, (address(usdc), address(0xA11CE)));
+        DepositParams memory p = _params("solana-payer-call", address(usdc), address(reverting), 10e6, call);
+        p.refundAddress = SOLANA_WALLET;
+        usdc.mint(_receiver(p), 10e6);
+        vm.expectEmit(true, true, true, true);
+        emit IDepositRouter.Settled(
+            p.sessionId, _receiver(p), address(usdc), IDepositRouter.Outcome.Bounced, 10e6, 0, 10e6
+        );
+        router.settle(p, address(usdc));
+        vm.assertEq(usdc.balanceOf(address(reverting)), 10e6, "bounced to the committed EVM endpoint");
+    }
+
+    /// The rule, as a table: refundAddress if it holds an EVM address, else toAddress if it does, else none.
+    function test_refundTarget_followsTheRulePerFamily() public view {
+        bytes32 dirty = bytes32(uint256(1) << 200 | uint256(uint160(REFUND)));
+        bytes32[6] memory refunds = [_b32(REFUND), bytes32(0), SOLANA_WALLET, dirty, bytes32(0), _b32(REFUND)];
+        bytes32[6] memory tos = [_b32(DEST), _b32(DEST), _b32(DEST), _b32(DEST), SOLANA_DEST, SOLANA_DEST];
+        address[6] memory expected = [REFUND, DEST, DEST, DEST, address(0), REFUND];
+        for (uint256 i; i < refunds.length; ++i) {
+            DepositParams memory p = _plain(bytes32(i));
+            (p.refundAddress, p.toAddress, p.solanaRefundAddress) = (refunds[i], tos[i], SOLANA_WALLET);
+            vm.assertEq(router.refundTarget(p), expected[i], string.concat("case ", vm.toString(i)));
+        }
+    }
+
+    /// An EVM → Solana session whose payer gave no EVM refund address: nothing can be refunded here.
+    function _homeSession(bytes32 id) internal view returns (DepositParams memory p) {
+        p = _params(id, address(usdc), DEST, 10e6, "");
+        (p.toChainId, p.toToken, p.toAddress) = (SOLANA, SOLANA_MINT, SOLANA_DEST);
+        (p.refundAddress, p.solanaRefundAddress) = (bytes32(0), SOLANA_WALLET);
+    }
+
+    function test_refund_RevertWhen_noRefundAddressIsUsableHere() public {
+        DepositParams memory p = _homeSession("no-refund");
+        MockERC20 junk = new MockERC20();
+        junk.mint(_receiver(p), 7);
+        vm.expectRevert(IDepositRouter.NoRefundAddress.selector);
+        router.refund(p, address(junk)); // a documented residual: other tokens stay
+        usdc.mint(_receiver(p), 10e6);
+        vm.warp(EXPIRES + 1);
+        vm.expectRevert(IDepositRouter.NoRefundAddress.selector);
+        router.refund(p, address(usdc));
+    }
+
+    /// Refund home: the destination token goes to the session's receiver on its destination chain (here
+    /// Solana, through the inbox with the receiver as hook), whose program refunds it to the Solana refund
+    /// address. Works after expiry, where `bridge` no longer does.
+    function test_refundHome_sendsTheDestinationTokenToTheDestinationAfterExpiry() public {
+        DepositParams memory p = _homeSession("home");
+        address receiver = _receiver(p);
+        usdc.mint(receiver, 10e6);
+        vm.warp(EXPIRES + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDepositRouter.TooLateToBridge.selector, block.timestamp + 30 minutes, EXPIRES
+            )
+        );
+        router.bridge(p, address(usdc), address(cctp), "");
+
+        vm.recordLogs();
+        vm.expectEmit(true, true, true, true);
+        emit IDepositRouter.SentHome(
+            p.sessionId, receiver, address(usdc), address(cctp), SOLANA, receiver, 10e6
+        );
+        vm.prank(ATTACKER); // permissionless
+        router.refundHome(p, address(usdc), address(cctp), "");
+        vm.assertEq(usdc.balanceOf(receiver), 0, "receiver emptied");
+        (bytes32 mintRecipient, bytes32 hook) = _burnOf(vm.getRecordedLogs());
+        vm.assertEq(mintRecipient, INBOX, "minted to the Solana inbox");
+        vm.assertEq(hook, _b32(receiver), "the hook names the session's receiver");
+    }
+
+    function test_refundHome_worksBeforeExpiryToo() public {
+        DepositParams memory p = _homeSession("home-early");
+        usdc.mint(_receiver(p), 10e6);
+        vm.warp(EXPIRES - 1); // bridge would be too late, nothing may be refunded yet
+        router.refundHome(p, address(usdc), address(cctp), "");
+        vm.assertEq(usdc.balanceOf(_receiver(p)), 0, "sent home");
+    }
+
+    function test_refundHome_RevertWhen_aRefundAddressIsUsableHere() public {
+        DepositParams memory p = _homeSession("has-refund");
+        p.refundAddress = _b32(REFUND);
+        usdc.mint(_receiver(p), 10e6);
+        vm.expectRevert(abi.encodeWithSelector(IDepositRouter.RefundAddressUsable.selector, REFUND));
+        router.refundHome(p, address(usdc), address(cctp), "");
+        DepositParams memory q = _plain("evm-destination"); // toAddress is EVM: rule 2
+        q.refundAddress = bytes32(0);
+        q.toChainId = OTHER_CHAIN;
+        vm.expectRevert(abi.encodeWithSelector(IDepositRouter.RefundAddressUsable.selector, DEST));
+        router.refundHome(q, address(usdc), address(cctp), "");
+    }
+
+    function test_refundHome_RevertWhen_onTheDestinationChainOrOffRoute() public {
+        DepositParams memory p = _homeSession("same-chain");
+        p.toChainId = block.chainid;
+        vm.expectRevert(abi.encodeWithSelector(IDepositRouter.SameChain.selector, block.chainid));
+        router.refundHome(p, address(usdc), address(cctp), "");
+
+        p = _homeSession("wrong-token");
+        p.toToken = keccak256("another mint");
+        usdc.mint(_receiver(p), 1e6);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDepositRouter.AdapterUnsupported.selector, address(cctp), address(usdc), SOLANA
+            )
+        );
+        router.refundHome(p, address(usdc), address(cctp), "");
+        vm.expectRevert(abi.encodeWithSelector(IDepositRouter.AdapterNotAllowed.selector, address(0xBAD)));
+        router.refundHome(p, address(usdc), address(0xBAD), "");
+    }
+
+    /// The CCTP burn's mint recipient and hook, from the recorded `MessageSent`.
+    function _burnOf(Vm.Log[] memory logs) internal pure returns (bytes32 mintRecipient, bytes32 hook) {
+        bytes memory message;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].topics[0] == LocalMessageTransmitter.MessageSent.selector) {
+                message = abi.decode(logs[i].data, (bytes));
+            }
+        }
+        (,,,,,,, bytes memory body) =
+            abi.decode(message, (uint32, uint32, uint32, uint64, bytes32, bytes32, bytes32, bytes));
+        bytes memory hookData;
+        (,, mintRecipient,,,, hookData) =
+            abi.decode(body, (uint32, bytes32, bytes32, uint256, address, uint256, bytes));
+        hook = abi.decode(hookData, (bytes32));
     }
 }

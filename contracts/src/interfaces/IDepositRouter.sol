@@ -18,6 +18,12 @@ import {IReceiverFactory} from "./IReceiverFactory.sol";
 /// else to the refund address. `bridge` also refuses while the bridged funds could arrive after expiry.
 /// Tokens the session cannot use are refundable at any time.
 ///
+/// The refund rule (per family): on this EVM-shaped chain refunds go to `refundAddress` if it holds an EVM
+/// address, else to `toAddress` if that does (an EVM destination: the other place the session's funds may
+/// go), else nowhere here: the session's destination token can then only be sent home (`refundHome`), to its
+/// receiver on the destination chain, whose family refunds it to the refund address committed for that
+/// family (`solanaRefundAddress` on Solana). `solanaRefundAddress` is never read here.
+///
 /// The start rule: nothing starts a session on its destination chain (a delivery from its receiver, its
 /// final call) until at least `minAmount` of the destination token is there (`BelowMinimum`). Fronting is
 /// not bound by it (the fronter pays exactly `amount` of its own); once started, later arrivals are
@@ -102,6 +108,19 @@ interface IDepositRouter {
         uint256 amount
     );
 
+    /// @notice A session without a refund address usable here sent `amount` of its destination token home:
+    /// through `adapter` to its receiver on `toChainId` (`toReceiver`), where that chain's family refunds it
+    /// to the refund address committed for it (or delivers it, before expiry).
+    event SentHome(
+        bytes32 indexed sessionId,
+        address indexed receiver,
+        address indexed token,
+        address adapter,
+        uint256 toChainId,
+        address toReceiver,
+        uint256 amount
+    );
+
     /// @notice `relayer` paid `amount` of its own to deliver the session now (a `Settled` event follows).
     event FastFinished(
         bytes32 indexed sessionId, address indexed receiver, address indexed relayer, uint256 amount
@@ -145,6 +164,13 @@ interface IDepositRouter {
     /// @notice Only `available` of the destination token is at the receiver, below the session's committed
     /// `minAmount`: nothing may start the session yet (wait for the deposit; after expiry it is refunded).
     error BelowMinimum(uint256 available, uint256 minAmount);
+    /// @notice The session commits no refund address usable on this chain: `refundAddress` is not an EVM
+    /// address, and neither is `toAddress`. Its destination token can only go home (`refundHome`); anything
+    /// else stays in the receiver.
+    error NoRefundAddress();
+    /// @notice `refundHome` is only for sessions without a refund address here; this one refunds to
+    /// `refundTo` (use `refund`).
+    error RefundAddressUsable(address refundTo);
     /// @notice The destination table has no entry for `chainId`: there is no receiver to bridge to.
     error UnknownDestination(uint256 chainId);
     /// @notice Constructor: a destination entry is malformed (zero or repeated chain id, a "same deployment"
@@ -187,6 +213,10 @@ interface IDepositRouter {
     /// @notice Router state of the session whose params hash is `paramsHash`.
     function sessionState(bytes32 paramsHash) external view returns (SessionState memory);
 
+    /// @notice Where refunds of `params` go on this chain (see the refund rule): `refundAddress` if it holds an
+    /// EVM address, else `toAddress` if it does, else zero (none: only `refundHome` can move its funds).
+    function refundTarget(DepositParams calldata params) external pure returns (address);
+
     /// @notice Whether `target` may receive a session's final call for `token`: not the token itself, the
     /// router, the factory, the executor implementation, an allow-listed adapter, a receiver or an executor
     /// clone. A refused target bounces the session to its refund address.
@@ -219,7 +249,16 @@ interface IDepositRouter {
     /// (up to what it is owed), then goes on like `settle` with the rest, or, after expiry, refunds the rest.
     function claim(DepositParams calldata params) external;
 
-    /// @notice Sends the receiver's whole `token` balance to the refund address: any time for a token the
-    /// session cannot use; after `expiresAt` for a usable one, once a fronting relayer got what it is owed.
+    /// @notice Sends the receiver's whole `token` balance to the refund target (`refundTarget`): any time
+    /// for a token the session cannot use; after `expiresAt` for a usable one, once a fronting relayer got
+    /// what it is owed. Reverts `NoRefundAddress` when the session commits none usable here.
     function refund(DepositParams calldata params, address token) external;
+
+    /// @notice For a session without a refund address usable on this chain (`refundTarget` is zero), any
+    /// time: sends the receiver's whole `token` balance home, through an allow-listed adapter whose route
+    /// delivers the session's destination token, to the session's receiver on its destination chain
+    /// (`destinationReceiver`), which refunds it by its own family's rule (or delivers it before expiry).
+    /// No delivery-time bound applies. Emits `SentHome`.
+    function refundHome(DepositParams calldata params, address token, address adapter, bytes calldata data)
+        external;
 }
