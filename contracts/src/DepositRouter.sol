@@ -150,6 +150,20 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDepositRouter
+    function quoteBridge(DepositParams calldata params, address token, address adapter, bytes calldata data)
+        external
+        view
+        returns (uint256 nativeFee)
+    {
+        _requireRoute(params, token, adapter);
+        bytes32 paramsHash = params.hash();
+        address toReceiver = destinationReceiver(params.toChainId, paramsHash);
+        uint256 balance = _balanceOf(token, _receiverAddress(paramsHash));
+        return
+            IBridgeAdapter(adapter).quoteFee(token, balance, params.toChainId, toReceiver.toBytes32(), data);
+    }
+
+    /// @inheritdoc IDepositRouter
     function refundTarget(DepositParams calldata params) public pure returns (address) {
         if (params.refundAddress.isEvmAddress()) return address(uint160(uint256(params.refundAddress)));
         if (params.toAddress.isEvmAddress()) return address(uint160(uint256(params.toAddress)));
@@ -203,6 +217,7 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
     /// @inheritdoc IDepositRouter
     function bridge(DepositParams calldata params, address token, address adapter, bytes calldata data)
         external
+        payable
         nonReentrant
     {
         if (params.toChainId == block.chainid) revert SameChain(block.chainid);
@@ -220,6 +235,7 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
     /// @inheritdoc IDepositRouter
     function refundHome(DepositParams calldata params, address token, address adapter, bytes calldata data)
         external
+        payable
         nonReentrant
     {
         address refundTo = refundTarget(params);
@@ -372,7 +388,11 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         IDepositReceiver(receiver).pull(token, address(this), balance);
         uint256 got = SafeTransferLib.balanceOf(token, address(this)) - base;
         SafeTransferLib.safeApproveWithRetry(token, adapter, got);
-        IBridgeAdapter(adapter).bridge(token, got, toChainId, toReceiver.toBytes32(), data);
+        // The bridge's messaging fee is the caller's: all of `msg.value` goes to the adapter, which pays the
+        // fee from it and returns the excess to the caller. The router holds no native coin of its own.
+        IBridgeAdapter(adapter).bridge{value: msg.value}(
+            token, got, toChainId, toReceiver.toBytes32(), data, msg.sender
+        );
         SafeTransferLib.safeApprove(token, adapter, 0);
 
         // Whatever the adapter did not take stays the session's: back to the receiver.

@@ -158,7 +158,7 @@ contract OFTBridgeTest is TestBase {
         usdtBase.mint(address(this), 1e6);
         usdtBase.approve(address(adapter), 1e6);
         vm.expectRevert(abi.encodeWithSelector(OFTAdapter.Unsupported.selector, address(usdtBase), BASE));
-        adapter.bridge(address(usdtBase), 1e6, BASE, bytes32(uint256(1)), "");
+        adapter.bridge(address(usdtBase), 1e6, BASE, bytes32(uint256(1)), "", address(this));
     }
 
     function test_constructor_RevertWhen_theFeeCapIsAboveTheWholeAmount() public {
@@ -191,7 +191,7 @@ contract OFTBridgeTest is TestBase {
         address attacker = address(0xA77AC4);
         vm.prank(attacker);
         vm.expectRevert(SafeTransferLib.TransferFromFailed.selector);
-        adapter.bridge(address(usdtTron), 5e6, BASE, bytes32(uint256(uint160(attacker))), "");
+        adapter.bridge(address(usdtTron), 5e6, BASE, bytes32(uint256(uint160(attacker))), "", attacker);
         vm.assertEq(usdtTron.balanceOf(address(router)), 5e6, "the donation stays where it was");
     }
 

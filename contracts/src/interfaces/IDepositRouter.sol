@@ -231,14 +231,25 @@ interface IDepositRouter {
     /// the call never runs twice).
     function settle(DepositParams calldata params, address token) external;
 
+    /// @notice The native-coin fee `bridge` (or `refundHome`) would need with these arguments now: the
+    /// adapter's quote for the receiver's current `token` balance. Send it as `msg.value` (a margin is
+    /// fine: the excess is returned to the caller).
+    function quoteBridge(DepositParams calldata params, address token, address adapter, bytes calldata data)
+        external
+        view
+        returns (uint256 nativeFee);
+
     /// @notice Sends the receiver's whole `token` balance through `adapter` to the session's receiver on
     /// `params.toChainId` as that chain's deployment derives it (`destinationReceiver`; a chain missing from
     /// the table reverts `UnknownDestination`), until the latest moment at which the adapter still delivers
     /// by `expiresAt`. The
     /// route must deliver the session's destination token. `data` carries adapter options, bounded by the
-    /// adapter; anyone may choose them.
+    /// adapter; anyone may choose them. The bridge's native messaging fee (if any) is paid by the caller:
+    /// send at least `quoteBridge` as `msg.value`; it is forwarded to the adapter, which returns any excess
+    /// to the caller.
     function bridge(DepositParams calldata params, address token, address adapter, bytes calldata data)
-        external;
+        external
+        payable;
 
     /// @notice Destination chain, until `expiresAt`: the caller pays `amount` of the destination token now
     /// and the router delivers it like `settle`; the caller is recorded and repaid from the destination
@@ -258,7 +269,8 @@ interface IDepositRouter {
     /// time: sends the receiver's whole `token` balance home, through an allow-listed adapter whose route
     /// delivers the session's destination token, to the session's receiver on its destination chain
     /// (`destinationReceiver`), which refunds it by its own family's rule (or delivers it before expiry).
-    /// No delivery-time bound applies. Emits `SentHome`.
+    /// No delivery-time bound applies. Emits `SentHome`. The bridge's fee is the caller's, as for `bridge`.
     function refundHome(DepositParams calldata params, address token, address adapter, bytes calldata data)
-        external;
+        external
+        payable;
 }

@@ -204,7 +204,7 @@ contract AdversarialHandler {
                 u,
                 address(adapter),
                 0,
-                abi.encodeCall(adapter.bridge, (u, 1e6, OTHER_CHAIN, _b32(ATTACKER), ""))
+                abi.encodeCall(adapter.bridge, (u, 1e6, OTHER_CHAIN, _b32(ATTACKER), "", ATTACKER))
             );
         }
         if (k == 6) {
