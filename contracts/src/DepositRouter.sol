@@ -283,8 +283,9 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
             uint256 refunded = _transferFromMeasured(token, _requireRefundTarget(params), amount);
             emit Settled(params.sessionId, receiver, token, Outcome.Bounced, amount, 0, refunded);
         } else {
+            uint256 before = SafeTransferLib.balanceOf(token, executor);
             SafeTransferLib.safeTransferFrom(token, msg.sender, executor, amount);
-            _execute(params, receiver, token, executor);
+            _execute(params, receiver, token, executor, SafeTransferLib.balanceOf(token, executor) - before);
         }
     }
 
@@ -355,8 +356,13 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
                 uint256 refunded = _pullMeasured(receiver, token, _requireRefundTarget(params), balance);
                 emit Settled(params.sessionId, receiver, token, Outcome.Bounced, balance, 0, refunded);
             } else {
+                // What already sat at the executor's predictable address (a stranger's donation) is not the
+                // session's: only what moves in now is approved to the target.
+                uint256 before = SafeTransferLib.balanceOf(token, executor);
                 IDepositReceiver(receiver).pull(token, executor, balance);
-                _execute(params, receiver, token, executor);
+                _execute(
+                    params, receiver, token, executor, SafeTransferLib.balanceOf(token, executor) - before
+                );
             }
         }
     }
@@ -416,20 +422,29 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         if (executor != predicted) revert AddressDerivationMismatch(predicted, executor);
     }
 
-    /// Runs the session's final call from its funded executor clone, which holds exactly the session's funds.
-    function _execute(DepositParams calldata params, address receiver, address token, address executor)
-        private
-    {
-        (bool ok, uint256 amount, uint256 left) = ICallExecutor(executor)
-            .execute(token, params.toAddress.toEvmAddress(), params.finalCall, _requireRefundTarget(params));
-        if (ok) {
-            // A target may even send tokens into the executor (`left > amount`): all of it goes to the refund
-            // address, and the report must not underflow into a revert that would leave the deposit stuck.
-            uint256 delivered = left < amount ? amount - left : 0;
-            emit Settled(params.sessionId, receiver, token, Outcome.Delivered, amount, delivered, left);
-        } else {
-            emit Settled(params.sessionId, receiver, token, Outcome.Bounced, amount, 0, left);
-        }
+    /// Runs the session's final call from its funded executor clone with exactly `amount`, what the router
+    /// just moved in. `refunded` is everything the executor sent to the refund target afterwards: the
+    /// session's leftovers, plus anything a stranger had sent to the executor's address.
+    function _execute(
+        DepositParams calldata params,
+        address receiver,
+        address token,
+        address executor,
+        uint256 amount
+    ) private {
+        (bool ok, uint256 spent, uint256 refunded) = ICallExecutor(executor)
+            .execute(
+                token, params.toAddress.toEvmAddress(), params.finalCall, _requireRefundTarget(params), amount
+            );
+        emit Settled(
+            params.sessionId,
+            receiver,
+            token,
+            ok ? Outcome.Delivered : Outcome.Bounced,
+            amount,
+            spent,
+            refunded
+        );
     }
 
     /// The receiver address of `paramsHash` here (the factory's CREATE2 arithmetic, without calling it).

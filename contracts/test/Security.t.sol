@@ -154,7 +154,7 @@ contract SecurityTest is RouterFixture {
         relay.arm(address(factory), abi.encodeCall(IReceiverFactory.deploy, (victimHash)));
         relay.arm(
             address(router.executorImplementation()),
-            abi.encodeCall(ICallExecutor.execute, (address(usdc), ATTACKER, "", ATTACKER))
+            abi.encodeCall(ICallExecutor.execute, (address(usdc), ATTACKER, "", ATTACKER, 1))
         );
         _attack("reach", address(relay), abi.encodeCall(Relay.run, ()));
         vm.assertEq(relay.succeeded(), 0, "neither obeyed the executor");

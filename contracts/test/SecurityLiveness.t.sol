@@ -8,7 +8,7 @@ import {TestUSDT} from "../src/devnet/TestUSDT.sol";
 import {IDepositRouter} from "../src/interfaces/IDepositRouter.sol";
 import {DepositParams} from "../src/libraries/DepositParamsLib.sol";
 import {TransferOutLib} from "../src/libraries/TransferOutLib.sol";
-import {PullAllowanceTarget, RevertingTarget} from "./mocks/Targets.sol";
+import {ExactAmountTarget, PullAllowanceTarget, RevertingTarget} from "./mocks/Targets.sol";
 import {MockERC20, QuirkyToken} from "./mocks/Tokens.sol";
 import {RouterFixture} from "./utils/RouterFixture.sol";
 import {Vm} from "./utils/Vm.sol";
@@ -446,5 +446,62 @@ contract LivenessSecurityTest is RouterFixture {
         (,, mintRecipient,,,, hookData) =
             abi.decode(body, (uint32, bytes32, bytes32, uint256, address, uint256, bytes));
         hook = abi.decode(hookData, (bytes32));
+    }
+
+    // ------------------------- finding 7: a donation to a session's future executor cannot force a bounce
+
+    /// The executor approved its whole balance, so one wei sent to its predictable address made a target
+    /// that checks the exact amount revert, and the session bounced. Only what the router moved in is
+    /// approved now; the donation goes to the refund target.
+    function test_attack_oneWeiAtTheFutureExecutorCannotForceABounce() public {
+        ExactAmountTarget exact = new ExactAmountTarget(10e6);
+        DepositParams memory p = _params(
+            "exact",
+            address(usdc),
+            address(exact),
+            10e6,
+            abi.encodeCall(ExactAmountTarget.deposit, (address(usdc)))
+        );
+        address executor = router.executorOf(_hash(p));
+        usdc.mint(executor, 1); // the attacker's donation, before the clone exists
+        usdc.mint(_receiver(p), 10e6);
+        vm.expectEmit(true, true, true, true);
+        emit IDepositRouter.Settled(
+            p.sessionId, _receiver(p), address(usdc), IDepositRouter.Outcome.Delivered, 10e6, 10e6, 1
+        );
+        router.settle(p, address(usdc));
+        vm.assertEq(exact.received(), 10e6, "delivered");
+        vm.assertEq(usdc.balanceOf(REFUND), 1, "the donation went to the refund address");
+        vm.assertEq(usdc.balanceOf(executor), 0, "the executor holds nothing");
+    }
+
+    /// The same with a fronted call: the fronter's exact amount is approved, the donation refunded.
+    function test_attack_oneWeiAtTheFutureExecutorCannotForceABounceOfAFrontedCall() public {
+        ExactAmountTarget exact = new ExactAmountTarget(10e6);
+        DepositParams memory p = _params(
+            "exact-front",
+            address(usdc),
+            address(exact),
+            10e6,
+            abi.encodeCall(ExactAmountTarget.deposit, (address(usdc)))
+        );
+        usdc.mint(router.executorOf(_hash(p)), 1);
+        vm.prank(RELAYER);
+        router.fastFinish(p, 10e6);
+        vm.assertEq(exact.received(), 10e6, "delivered with the fronted amount");
+        vm.assertEq(usdc.balanceOf(REFUND), 1, "the donation went to the refund address");
+    }
+
+    /// Only the router's `amount` is ever approved, whatever the executor holds (a direct view of the rule).
+    function testFuzz_execute_approvesExactlyWhatTheRouterMovedIn(uint256 amount, uint256 donation) public {
+        amount = bound(amount, 1, 1e30);
+        donation = bound(donation, 0, 1e30);
+        bytes memory call = abi.encodeCall(PullAllowanceTarget.deposit, (address(usdc), address(0xA11CE)));
+        DepositParams memory p = _params("fuzz-exec", address(usdc), address(target), 0, call);
+        usdc.mint(router.executorOf(_hash(p)), donation);
+        usdc.mint(_receiver(p), amount);
+        router.settle(p, address(usdc));
+        vm.assertEq(target.credited(address(0xA11CE)), amount, "the target got exactly the session's funds");
+        vm.assertEq(usdc.balanceOf(REFUND), donation, "the donation is refunded, never delivered");
     }
 }

@@ -221,7 +221,7 @@ contract AdversarialHandler {
             u,
             address(router.executorImplementation()),
             0,
-            abi.encodeCall(ICallExecutor.execute, (u, ATTACKER, "", ATTACKER))
+            abi.encodeCall(ICallExecutor.execute, (u, ATTACKER, "", ATTACKER, 1))
         );
     }
 
