@@ -370,6 +370,8 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
     /// The route check shared by every bridging: an allow-listed adapter that delivers `token` on the
     /// destination chain as the session's destination token.
     function _requireRoute(DepositParams calldata params, address token, address adapter) private view {
+        // An adapter answers zero for a route it lacks: a zero destination token would match every one.
+        if (params.toToken == bytes32(0)) revert NoDestinationToken();
         if (!_isAdapter[adapter]) revert AdapterNotAllowed(adapter);
         if (IBridgeAdapter(adapter).bridgedToken(token, params.toChainId) != params.toToken) {
             revert AdapterUnsupported(adapter, token, params.toChainId);
@@ -491,8 +493,10 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         if (balance == 0) revert NothingToSettle(receiver, token);
     }
 
+    /// The session can be delivered here: this is its destination chain and it names a destination token.
     function _requireDestinationChain(DepositParams calldata params) private view {
         if (params.toChainId != block.chainid) revert WrongChain(params.toChainId, block.chainid);
+        if (params.toToken == bytes32(0)) revert NoDestinationToken();
     }
 
     function _expired(DepositParams calldata params) private view returns (bool) {
@@ -502,7 +506,9 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
     /// Whether the session can use `token` on this chain: its destination token here, or a token an
     /// allow-listed adapter bridges to the destination as the session's destination token.
     function _isUsable(DepositParams calldata params, address token) private view returns (bool) {
-        if (token == address(0)) return false;
+        // A zero destination token makes no token usable: adapters answer zero for routes they lack, so it
+        // would otherwise make every token "bridgeable" and junk unrefundable until expiry.
+        if (token == address(0) || params.toToken == bytes32(0)) return false;
         // Compared as bytes32: a `toToken` that is no EVM address must make the token unusable (refundable),
         // not make `refund` revert for every token of the session.
         if (params.toChainId == block.chainid) return token.toBytes32() == params.toToken;

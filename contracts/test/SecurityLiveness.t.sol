@@ -504,4 +504,45 @@ contract LivenessSecurityTest is RouterFixture {
         vm.assertEq(target.credited(address(0xA11CE)), amount, "the target got exactly the session's funds");
         vm.assertEq(usdc.balanceOf(REFUND), donation, "the donation is refunded, never delivered");
     }
+
+    // ------------------------------------------------ finding 8: a zero destination token is refused
+
+    /// With `toToken == 0`, every adapter's "no route" answer (zero) matched it, so on a source chain every
+    /// token looked bridgeable and junk could not be refunded before expiry. Now no token is usable: all of
+    /// it is refundable at once, and nothing is delivered or bridged.
+    function test_attack_zeroDestinationTokenMakesJunkRefundableAtOnce() public {
+        DepositParams memory p = _plain("zero-token");
+        (p.toChainId, p.toToken) = (OTHER_CHAIN, bytes32(0));
+        MockERC20 junk = new MockERC20();
+        junk.mint(_receiver(p), 7);
+        usdc.mint(_receiver(p), 5e6);
+        router.refund(p, address(junk));
+        router.refund(p, address(usdc));
+        vm.assertEq(junk.balanceOf(REFUND), 7, "junk refunded before expiry");
+        vm.assertEq(usdc.balanceOf(REFUND), 5e6, "and so is everything else");
+    }
+
+    function test_entryPoints_RevertWhen_theDestinationTokenIsZero() public {
+        DepositParams memory p = _plain("zero-here");
+        p.toToken = bytes32(0);
+        usdc.mint(_receiver(p), 5e6);
+        vm.expectRevert(IDepositRouter.NoDestinationToken.selector);
+        router.settle(p, address(usdc));
+        vm.expectRevert(IDepositRouter.NoDestinationToken.selector);
+        router.claim(p);
+        vm.prank(RELAYER);
+        vm.expectRevert(IDepositRouter.NoDestinationToken.selector);
+        router.fastFinish(p, 10e6);
+        router.refund(p, address(usdc)); // refundable at once instead
+        vm.assertEq(usdc.balanceOf(REFUND), 5e6, "refunded");
+
+        DepositParams memory q = _plain("zero-there");
+        (q.toChainId, q.toToken) = (OTHER_CHAIN, bytes32(0));
+        vm.expectRevert(IDepositRouter.NoDestinationToken.selector);
+        router.bridge(q, address(usdc), address(cctp), "");
+        q.refundAddress = bytes32(0);
+        q.toAddress = SOLANA_DEST;
+        vm.expectRevert(IDepositRouter.NoDestinationToken.selector);
+        router.refundHome(q, address(usdc), address(cctp), "");
+    }
 }

@@ -164,6 +164,9 @@ interface IDepositRouter {
     /// @notice Only `available` of the destination token is at the receiver, below the session's committed
     /// `minAmount`: nothing may start the session yet (wait for the deposit; after expiry it is refunded).
     error BelowMinimum(uint256 available, uint256 minAmount);
+    /// @notice The session names no destination token (zero): nothing can be delivered or bridged, and
+    /// everything paid in is refundable at once.
+    error NoDestinationToken();
     /// @notice The session commits no refund address usable on this chain: `refundAddress` is not an EVM
     /// address, and neither is `toAddress`. Its destination token can only go home (`refundHome`); anything
     /// else stays in the receiver.
