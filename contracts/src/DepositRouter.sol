@@ -295,23 +295,9 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         (address receiver, bool created) = _receiver(paramsHash);
         uint256 balance = _requireBalance(token, receiver);
         SessionState storage s = _sessions[paramsHash];
-        bool expired = _expired(params);
-        balance = _startAndRepay(params, s, receiver, token, balance, created, expired);
-        if (balance != 0) _settleRest(params, paramsHash, s, receiver, token, balance, expired);
-    }
-
-    /// The start rule and the fronter's repayment; returns what is left for the session's own rules.
-    function _startAndRepay(
-        DepositParams calldata params,
-        SessionState storage s,
-        address receiver,
-        address token,
-        uint256 balance,
-        bool created,
-        bool expired
-    ) private returns (uint256) {
         address fronter = s.fronter;
         bool idle = s.receiverIdle;
+        bool expired = _expired(params);
         // Nothing starts the session below its committed minimum (a delivery, its final call), so dust sent
         // ahead of the deposit cannot burn the call or turn fronting off. Whether this is the start is known
         // without a storage write: the receiver is created now, or idle, and nobody fronted. Refunds (after
@@ -320,16 +306,20 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
             revert BelowMinimum(balance, params.minAmount);
         }
         if (idle) s.receiverIdle = false; // a delivery starts now
-        if (fronter == address(0)) return balance;
-        uint256 owed = s.owed;
-        if (owed == 0) return balance;
-        uint256 pay = balance < owed ? balance : owed;
-        // The fronter carries any shortfall: it gets what arrived, up to what it is owed, and the rest stays
-        // owed (to be paid from later arrivals), never blocking anything above it.
-        s.owed = uint128(owed - pay);
-        IDepositReceiver(receiver).pull(token, fronter, pay);
-        emit Repaid(params.sessionId, receiver, fronter, pay, owed - pay);
-        return balance - pay;
+        if (fronter != address(0)) {
+            uint256 owed = s.owed;
+            if (owed != 0) {
+                uint256 pay = balance < owed ? balance : owed;
+                // The fronter carries any shortfall: it gets what arrived, up to what it is owed, and the
+                // rest stays owed (to be paid from later arrivals), never blocking anything above it.
+                s.owed = uint128(owed - pay);
+                IDepositReceiver(receiver).pull(token, fronter, pay);
+                emit Repaid(params.sessionId, receiver, fronter, pay, owed - pay);
+                balance -= pay;
+                if (balance == 0) return;
+            }
+        }
+        _settleRest(params, paramsHash, s, receiver, token, balance, expired);
     }
 
     /// Refunds (after expiry, or a calldata session whose call ran), delivers (plain) or runs the session's
