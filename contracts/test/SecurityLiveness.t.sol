@@ -8,6 +8,7 @@ import {TestUSDT} from "../src/devnet/TestUSDT.sol";
 import {IDepositRouter} from "../src/interfaces/IDepositRouter.sol";
 import {DepositParams} from "../src/libraries/DepositParamsLib.sol";
 import {TransferOutLib} from "../src/libraries/TransferOutLib.sol";
+import {HalfAdapter} from "./mocks/Adapters.sol";
 import {ExactAmountTarget, PullAllowanceTarget, RevertingTarget} from "./mocks/Targets.sol";
 import {MockERC20, QuirkyToken} from "./mocks/Tokens.sol";
 import {RouterFixture} from "./utils/RouterFixture.sol";
@@ -25,10 +26,12 @@ contract LivenessSecurityTest is RouterFixture {
     bytes32 internal constant INBOX = keccak256("deposit-vault inbox token account");
     bytes32 internal constant SOLANA_WALLET = keccak256("a solana payer's wallet");
     bytes32 internal constant SOLANA_DEST = keccak256("a solana recipient");
+    bytes32 internal constant HALF_TOKEN = keccak256("what the half adapter delivers");
 
     TestUSDT internal usdt;
     TestUSDC internal usdcOther;
     CCTPv2Adapter internal cctp;
+    HalfAdapter internal half;
     PullAllowanceTarget internal target;
 
     /// CCTP from this chain's USDC to `usdcOther` on `OTHER_CHAIN` and to Solana's mint through the inbox.
@@ -40,8 +43,9 @@ contract LivenessSecurityTest is RouterFixture {
         routes[1] = CCTPv2Adapter.Route(OTHER_CHAIN, _b32(address(usdcOther)), 3, bytes32(0));
         routes[2] = CCTPv2Adapter.Route(SOLANA, SOLANA_MINT, 5, INBOX);
         cctp = new CCTPv2Adapter(messenger, routes, 100, 30 minutes);
-        list = new address[](1);
-        list[0] = address(cctp);
+        half = new HalfAdapter(HALF_TOKEN);
+        list = new address[](2);
+        (list[0], list[1]) = (address(cctp), address(half));
     }
 
     function setUp() public override {
@@ -123,6 +127,32 @@ contract LivenessSecurityTest is RouterFixture {
             router.settle(p, address(token));
             vm.assertEq(token.balanceOf(DEST), 10e6, "delivered once the token moves it");
         }
+    }
+
+    /// A transfer that reverts is a failure even when its revert data reads as `true`.
+    function test_settle_RevertWhen_theTransferRevertsWithDataThatReadsTrue() public {
+        QuirkyToken token = new QuirkyToken(QuirkyToken.Mode.RevertsWithTrueWord);
+        DepositParams memory p = _params("reverts-true", address(token), DEST, 10e6, "");
+        token.mint(_receiver(p), 10e6);
+        vm.expectRevert(
+            abi.encodeWithSelector(TransferOutLib.TransferOutFailed.selector, address(token), DEST, 10e6)
+        );
+        router.settle(p, address(token));
+    }
+
+    /// What an adapter does not take goes back to the receiver through the router's own transfer, which
+    /// must carry Tron's USDT too.
+    function test_bridge_whatTheAdapterLeavesGoesBackToTheReceiver_falseReturningToken() public {
+        DepositParams memory p = _params("half", address(usdt), DEST, 10e6, "");
+        (p.toChainId, p.toToken) = (OTHER_CHAIN, HALF_TOKEN);
+        usdt.mint(_receiver(p), 10e6);
+        vm.expectEmit(true, true, true, true);
+        emit IDepositRouter.Bridged(
+            p.sessionId, _receiver(p), address(usdt), address(half), OTHER_CHAIN, _receiver(p), 5e6
+        );
+        router.bridge(p, address(usdt), address(half), "");
+        vm.assertEq(usdt.balanceOf(_receiver(p)), 5e6, "the rest is back in the receiver");
+        vm.assertEq(usdt.balanceOf(address(router)), 0, "the router holds nothing");
     }
 
     /// A blacklisted destination must fail, whether the token refuses loudly (reverts, like USDC) or softly

@@ -295,6 +295,35 @@ contract TronDeploymentTest is TestBase {
         tronRouter.refund(p, address(usdtTron));
     }
 
+    /// The same guard for executor clones: a calldata session on a `0x41` router cannot run here, since the
+    /// clone lands at the `0xff` address instead of the one the router predicts (and would pay).
+    function test_tron_aRouterConfiguredFor0x41CannotCreateAnExecutorOnAnEvmChain() public {
+        DepositParams memory p = _session("call-on-tron");
+        (p.toChainId, p.toToken, p.toAddress) = (TRON, _b32(address(usdtTron)), _b32(address(oftTron)));
+        p.finalCall = abi.encodeCall(LocalOFT.token, ());
+        address receiver = _tvmDeploysReceiver(p);
+        usdtTron.mint(receiver, 25e6);
+        bytes32 h = keccak256(abi.encode(p));
+        address evmCreated = Create2Lib.predict(
+            bytes1(0xff),
+            address(tronRouter),
+            h,
+            keccak256(
+                abi.encodePacked(
+                    hex"602c3d8160093d39f33d3d3d3d363d3d37363d73",
+                    address(tronRouter.executorImplementation()),
+                    hex"5af43d3d93803e602a57fd5bf3"
+                )
+            )
+        );
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDepositRouter.AddressDerivationMismatch.selector, tronRouter.executorOf(h), evmCreated
+            )
+        );
+        tronRouter.settle(p, address(usdtTron));
+    }
+
     // ------------------------------------------------------------ the destination table
 
     /// Base's table does not list Tron (a source-only chain): the adapter has a route there, yet nothing

@@ -77,7 +77,8 @@ contract QuirkyToken {
         FalseButMoves,
         FalseAndMovesNothing,
         FalseAndMovesHalf,
-        TrueAndMovesNothing
+        TrueAndMovesNothing,
+        RevertsWithTrueWord
     }
 
     mapping(address => uint256) public balanceOf;
@@ -110,6 +111,12 @@ contract QuirkyToken {
         if (blacklisted[to]) {
             require(!revertOnBlacklist, "blacklisted");
             return false;
+        }
+        if (mode == Mode.RevertsWithTrueWord) {
+            assembly {
+                mstore(0x00, 1)
+                revert(0x00, 0x20)
+            }
         }
         if (mode == Mode.FalseAndMovesNothing || mode == Mode.TrueAndMovesNothing) {
             return mode == Mode.TrueAndMovesNothing;
