@@ -2,12 +2,16 @@
 pragma solidity 0.8.30;
 
 import {ICallExecutor} from "./interfaces/ICallExecutor.sol";
+import {TransferOutLib} from "./libraries/TransferOutLib.sol";
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 
 /// @title CallExecutor
 /// @notice Implementation behind every session's executor clone; see `ICallExecutor`.
 /// @dev A clone is fresh when `execute` runs (the router creates it in the same transaction), so its whole
-/// balance is the session's funds plus, at most, a stranger's donation to its predictable address.
+/// balance is the session's funds plus, at most, a stranger's donation to its predictable address. Only the
+/// session's funds (`amount`, measured by the router as it moved them in) are approved: a donation can
+/// neither join the call nor change the allowance a target sees; it goes to the refund target with the
+/// leftovers.
 contract CallExecutor is ICallExecutor {
     /// @inheritdoc ICallExecutor
     uint256 public constant FINAL_CALL_GAS = 1_000_000;
@@ -22,17 +26,20 @@ contract CallExecutor is ICallExecutor {
     }
 
     /// @inheritdoc ICallExecutor
-    function execute(address token, address target, bytes calldata data, address refundTo)
+    function execute(address token, address target, bytes calldata data, address refundTo, uint256 amount)
         external
-        returns (bool ok, uint256 amount, uint256 left)
+        returns (bool ok, uint256 spent, uint256 refunded)
     {
         if (msg.sender != router) revert OnlyRouter(msg.sender);
-        amount = SafeTransferLib.balanceOf(token, address(this));
+        uint256 before = SafeTransferLib.balanceOf(token, address(this));
         SafeTransferLib.safeApproveWithRetry(token, target, amount);
         ok = target.code.length != 0 && _callBounded(target, data);
         SafeTransferLib.safeApprove(token, target, 0);
-        left = SafeTransferLib.balanceOf(token, address(this));
-        if (left != 0) SafeTransferLib.safeTransfer(token, refundTo, left);
+        refunded = SafeTransferLib.balanceOf(token, address(this));
+        // A target may even send tokens into the executor (`refunded > before`): all of it goes to the
+        // refund target, and the report must not underflow into a revert that would leave the deposit stuck.
+        if (refunded < before) spent = before - refunded;
+        if (refunded != 0) TransferOutLib.transferOut(token, refundTo, refunded);
     }
 
     /// Calls `target` with exactly `FINAL_CALL_GAS`, copying no return data (no return-bomb griefing). The

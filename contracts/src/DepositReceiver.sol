@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IDepositReceiver} from "./interfaces/IDepositReceiver.sol";
+import {TransferOutLib} from "./libraries/TransferOutLib.sol";
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 
 /// @title DepositReceiver
@@ -23,6 +24,6 @@ contract DepositReceiver is IDepositReceiver {
     function pull(address token, address to, uint256 amount) external {
         if (msg.sender != router) revert OnlyRouter(msg.sender);
         if (token == address(0)) SafeTransferLib.safeTransferETH(to, amount);
-        else SafeTransferLib.safeTransfer(token, to, amount);
+        else TransferOutLib.transferOut(token, to, amount);
     }
 }

@@ -9,6 +9,7 @@ import {TestUSDC} from "../src/devnet/TestUSDC.sol";
 import {IDepositRouter} from "../src/interfaces/IDepositRouter.sol";
 import {DepositParams} from "../src/libraries/DepositParamsLib.sol";
 import {MockERC20} from "./mocks/Tokens.sol";
+import {Destinations} from "./utils/Destinations.sol";
 import {TestBase} from "./utils/TestBase.sol";
 import {Vm} from "./utils/Vm.sol";
 
@@ -57,7 +58,7 @@ contract BridgeTest is TestBase {
         adapter = new CCTPv2Adapter(messengerSrc, routes, 10, MAX_DELIVERY);
         address[] memory adapters = new address[](1);
         adapters[0] = address(adapter);
-        router = new DepositRouter(adapters);
+        router = new DepositRouter(adapters, bytes1(0xff), Destinations.table(SRC, DST, SOLANA));
         factory = ReceiverFactory(address(router.factory()));
     }
 
@@ -68,8 +69,10 @@ contract BridgeTest is TestBase {
             toToken: bytes32(0), // set below: needs the deployed token
             toAddress: bytes32(uint256(uint160(DEST))),
             amount: 25e6,
+            minAmount: 0,
             finalCall: "",
             refundAddress: bytes32(uint256(uint160(REFUND))),
+            solanaRefundAddress: bytes32(0),
             expiresAt: 1_700_003_600
         });
     }
@@ -115,7 +118,9 @@ contract BridgeTest is TestBase {
         usdcSrc.mint(receiver, 25e6);
 
         vm.expectEmit(true, true, true, true);
-        emit IDepositRouter.Bridged(p.sessionId, receiver, address(usdcSrc), address(adapter), DST, 25e6);
+        emit IDepositRouter.Bridged(
+            p.sessionId, receiver, address(usdcSrc), address(adapter), DST, receiver, 25e6
+        );
         router.bridge(p, address(usdcSrc), address(adapter), "");
         vm.snapshotGasLastCall("DepositRouter", "bridge (deploy+CCTP depositForBurn)");
         vm.assertEq(usdcSrc.balanceOf(receiver), 0, "source receiver emptied");

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {DepositRouter} from "../src/DepositRouter.sol";
+import {IDepositRouter} from "../src/interfaces/IDepositRouter.sol";
 import {IReceiverFactory} from "../src/interfaces/IReceiverFactory.sol";
 import {DepositParams} from "../src/libraries/DepositParamsLib.sol";
 import {TestBase} from "./utils/TestBase.sol";
@@ -23,7 +24,11 @@ contract GoldenVectorsTest is TestBase {
         json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/fixtures/receivers.json"));
         bytes32 salt = vm.parseJsonBytes32(json, ".deployment.salt");
         address routerAddress = deployDeterministic(
-            salt, abi.encodePacked(type(DepositRouter).creationCode, abi.encode(new address[](0)))
+            salt,
+            abi.encodePacked(
+                type(DepositRouter).creationCode,
+                abi.encode(new address[](0), bytes1(0xff), new IDepositRouter.Destination[](0))
+            )
         );
         router = DepositRouter(routerAddress);
         factory = router.factory();
@@ -87,8 +92,10 @@ contract GoldenVectorsTest is TestBase {
         p.toToken = vm.parseJsonBytes32(json, string.concat(key, ".toToken"));
         p.toAddress = vm.parseJsonBytes32(json, string.concat(key, ".toAddress"));
         p.amount = vm.parseJsonUint(json, string.concat(key, ".amount"));
+        p.minAmount = vm.parseJsonUint(json, string.concat(key, ".minAmount"));
         p.finalCall = vm.parseJsonBytes(json, string.concat(key, ".finalCall"));
         p.refundAddress = vm.parseJsonBytes32(json, string.concat(key, ".refundAddress"));
+        p.solanaRefundAddress = vm.parseJsonBytes32(json, string.concat(key, ".solanaRefundAddress"));
         p.expiresAt = uint64(vm.parseJsonUint(json, string.concat(key, ".expiresAt")));
     }
 }

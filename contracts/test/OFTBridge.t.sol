@@ -9,6 +9,7 @@ import {TestUSDT} from "../src/devnet/TestUSDT.sol";
 import {IDepositRouter} from "../src/interfaces/IDepositRouter.sol";
 import {MessagingFee, SendParam} from "../src/interfaces/IOFT.sol";
 import {DepositParams} from "../src/libraries/DepositParamsLib.sol";
+import {Destinations} from "./utils/Destinations.sol";
 import {TestBase} from "./utils/TestBase.sol";
 import {Vm} from "./utils/Vm.sol";
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
@@ -47,7 +48,7 @@ contract OFTBridgeTest is TestBase {
         adapter = new OFTAdapter(routes, 10, 30 minutes);
         address[] memory adapters = new address[](1);
         adapters[0] = address(adapter);
-        router = new DepositRouter(adapters);
+        router = new DepositRouter(adapters, bytes1(0xff), Destinations.table(TRON, BASE));
         factory = ReceiverFactory(address(router.factory()));
     }
 
@@ -58,8 +59,10 @@ contract OFTBridgeTest is TestBase {
             toToken: bytes32(uint256(uint160(address(usdtBase)))),
             toAddress: bytes32(uint256(uint160(DEST))),
             amount: 25e6,
+            minAmount: 0,
             finalCall: "",
             refundAddress: bytes32(uint256(uint160(REFUND))),
+            solanaRefundAddress: bytes32(0),
             expiresAt: 1_700_003_600
         });
     }
@@ -97,7 +100,9 @@ contract OFTBridgeTest is TestBase {
         vm.chainId(TRON);
         usdtTron.mint(receiver, 25e6);
         vm.expectEmit(true, true, true, true);
-        emit IDepositRouter.Bridged(p.sessionId, receiver, address(usdtTron), address(adapter), BASE, 25e6);
+        emit IDepositRouter.Bridged(
+            p.sessionId, receiver, address(usdtTron), address(adapter), BASE, receiver, 25e6
+        );
         router.bridge(p, address(usdtTron), address(adapter), "");
         vm.snapshotGasLastCall("DepositRouter", "bridge (deploy+OFT send)");
         vm.assertEq(usdtTron.balanceOf(receiver), 0, "receiver emptied on Tron");
@@ -153,7 +158,7 @@ contract OFTBridgeTest is TestBase {
         usdtBase.mint(address(this), 1e6);
         usdtBase.approve(address(adapter), 1e6);
         vm.expectRevert(abi.encodeWithSelector(OFTAdapter.Unsupported.selector, address(usdtBase), BASE));
-        adapter.bridge(address(usdtBase), 1e6, BASE, bytes32(uint256(1)), "");
+        adapter.bridge(address(usdtBase), 1e6, BASE, bytes32(uint256(1)), "", address(this));
     }
 
     function test_constructor_RevertWhen_theFeeCapIsAboveTheWholeAmount() public {
@@ -186,7 +191,7 @@ contract OFTBridgeTest is TestBase {
         address attacker = address(0xA77AC4);
         vm.prank(attacker);
         vm.expectRevert(SafeTransferLib.TransferFromFailed.selector);
-        adapter.bridge(address(usdtTron), 5e6, BASE, bytes32(uint256(uint160(attacker))), "");
+        adapter.bridge(address(usdtTron), 5e6, BASE, bytes32(uint256(uint160(attacker))), "", attacker);
         vm.assertEq(usdtTron.balanceOf(address(router)), 5e6, "the donation stays where it was");
     }
 

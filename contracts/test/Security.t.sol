@@ -154,7 +154,7 @@ contract SecurityTest is RouterFixture {
         relay.arm(address(factory), abi.encodeCall(IReceiverFactory.deploy, (victimHash)));
         relay.arm(
             address(router.executorImplementation()),
-            abi.encodeCall(ICallExecutor.execute, (address(usdc), ATTACKER, "", ATTACKER))
+            abi.encodeCall(ICallExecutor.execute, (address(usdc), ATTACKER, "", ATTACKER, 1))
         );
         _attack("reach", address(relay), abi.encodeCall(Relay.run, ()));
         vm.assertEq(relay.succeeded(), 0, "neither obeyed the executor");
@@ -499,7 +499,7 @@ contract SecurityTest is RouterFixture {
         usdc.mint(_receiver(p), 10e6);
         vm.expectEmit(true, true, true, true);
         emit IDepositRouter.Bridged(
-            p.sessionId, _receiver(p), address(usdc), address(adapter), OTHER_CHAIN, 10e6
+            p.sessionId, _receiver(p), address(usdc), address(adapter), OTHER_CHAIN, _receiver(p), 10e6
         );
         router.bridge(p, address(usdc), address(adapter), "");
         vm.assertEq(usdc.balanceOf(address(router)), 50e6, "the donation stayed where it was");

@@ -34,6 +34,8 @@ contract CCTPv2Adapter is IBridgeAdapter {
     error BadRoutes();
     /// @notice The fee cap is above 100% of the amount.
     error FeeCapAboveWhole(uint256 maxFeeBps);
+    /// @notice CCTP charges no native fee: native coin sent along would be stranded here.
+    error NativeFeeNotAccepted(uint256 value);
 
     /// @notice Standard ("finalized") CCTP v2 finality threshold.
     uint32 public constant FINALIZED = 2000;
@@ -90,11 +92,23 @@ contract CCTPv2Adapter is IBridgeAdapter {
     }
 
     /// @inheritdoc IBridgeAdapter
+    /// @dev CCTP's fee is taken from the amount (`maxFee`), never in native coin.
+    function quoteFee(address, uint256, uint256, bytes32, bytes calldata) external pure returns (uint256) {
+        return 0;
+    }
+
+    /// @inheritdoc IBridgeAdapter
     /// @dev `data` is empty (no fee, finalized transfer) or `abi.encode(uint256 maxFee, uint32 minFinality)`.
-    function bridge(address token, uint256 amount, uint256 toChainId, bytes32 recipient, bytes calldata data)
-        external
-        returns (uint256)
-    {
+    /// Takes no native value.
+    function bridge(
+        address token,
+        uint256 amount,
+        uint256 toChainId,
+        bytes32 recipient,
+        bytes calldata data,
+        address
+    ) external payable returns (uint256) {
+        if (msg.value != 0) revert NativeFeeNotAccepted(msg.value);
         if (bridgedToken(token, toChainId) == bytes32(0)) revert Unsupported(token, toChainId);
         (uint256 maxFee, uint32 minFinality) =
             data.length == 0 ? (0, FINALIZED) : abi.decode(data, (uint256, uint32));

@@ -10,9 +10,11 @@ import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 /// session's receiver address) on the destination chain. The second adapter behind `IBridgeAdapter`: the
 /// router knows nothing of the bridge behind it.
 /// @dev One route table for all chains (the same constructor arguments, so the same address, on every
-/// chain). The messaging fee is paid in native coin from the adapter's own balance (the router sends none):
-/// whoever operates the adapter keeps it funded; `bridge` reverts while it cannot pay, and the funds stay in
-/// the receiver. The amount delivered is bounded below by the caller's `minAmountLD`, itself bounded by the
+/// chain). The messaging fee is paid by whoever bridges: the router forwards its caller's `msg.value`, the
+/// adapter pays the OFT's quoted fee from it and returns the excess to `feeRefund` (the router's caller). It
+/// holds no native balance of its own and has no `receive`, so no one can drain what others rely on (the
+/// review found anyone could empty the operator-funded balance by bridging dust, after which every bridge
+/// reverted). The amount delivered is bounded below by the caller's `minAmountLD`, itself bounded by the
 /// adapter's `maxFeeBps`.
 contract OFTAdapter is IBridgeAdapter {
     /// @notice One chain the OFT mesh serves.
@@ -31,6 +33,8 @@ contract OFTAdapter is IBridgeAdapter {
     error BadRoutes();
     /// @notice The fee cap is above 100% of the amount.
     error FeeCapAboveWhole(uint256 maxFeeBps);
+    /// @notice The caller sent `provided` native coin, less than the OFT's messaging fee `required`.
+    error InsufficientFee(uint256 provided, uint256 required);
 
     /// @notice Largest loss on the way a caller may accept, in basis points of the amount.
     uint256 public immutable maxFeeBps;
@@ -49,9 +53,6 @@ contract OFTAdapter is IBridgeAdapter {
         }
     }
 
-    /// @notice Pays OFT messaging fees.
-    receive() external payable {}
-
     /// @notice The route of `chainId` (all zero when the mesh does not serve it here).
     function route(uint256 chainId) external view returns (Route memory) {
         return _routes[chainId];
@@ -68,20 +69,58 @@ contract OFTAdapter is IBridgeAdapter {
     }
 
     /// @inheritdoc IBridgeAdapter
-    /// @dev `data` is empty (nothing may be lost on the way) or `abi.encode(uint256 minAmountLD)`.
-    function bridge(address token, uint256 amount, uint256 toChainId, bytes32 recipient, bytes calldata data)
-        external
-        returns (uint256)
-    {
-        if (bridgedToken(token, toChainId) == bytes32(0)) revert Unsupported(token, toChainId);
+    function quoteFee(
+        address token,
+        uint256 amount,
+        uint256 toChainId,
+        bytes32 recipient,
+        bytes calldata data
+    ) external view returns (uint256) {
+        SendParam memory send = _sendParam(token, amount, toChainId, recipient, data);
+        return IOFT(_routes[block.chainid].oft).quoteSend(send, false).nativeFee;
+    }
+
+    /// @inheritdoc IBridgeAdapter
+    /// @dev `data` is empty (nothing may be lost on the way) or `abi.encode(uint256 minAmountLD)`. The OFT's
+    /// own refund address (for a fee it charges below the quote) is `feeRefund` too.
+    function bridge(
+        address token,
+        uint256 amount,
+        uint256 toChainId,
+        bytes32 recipient,
+        bytes calldata data,
+        address feeRefund
+    ) external payable returns (uint256) {
+        SendParam memory send = _sendParam(token, amount, toChainId, recipient, data);
+        address oft = _routes[block.chainid].oft;
+        MessagingFee memory fee = IOFT(oft).quoteSend(send, false);
+        if (msg.value < fee.nativeFee) revert InsufficientFee(msg.value, fee.nativeFee);
+
+        SafeTransferLib.safeTransferFrom(token, msg.sender, address(this), amount);
+        SafeTransferLib.safeApproveWithRetry(token, oft, amount);
+        IOFT(oft).send{value: fee.nativeFee}(send, fee, feeRefund);
+        SafeTransferLib.safeApprove(token, oft, 0);
+        // Last, once nothing else can change: whatever the caller sent above the fee goes back.
+        uint256 excess = msg.value - fee.nativeFee;
+        if (excess != 0) SafeTransferLib.safeTransferETH(feeRefund, excess);
+        return amount;
+    }
+
+    /// The OFT send for these arguments, after the route and loss-cap checks.
+    function _sendParam(
+        address token,
+        uint256 amount,
+        uint256 toChainId,
+        bytes32 recipient,
+        bytes calldata data
+    ) private view returns (SendParam memory) {
+        if (bridgedToken(token, toChainId) == bytes32(0)) {
+            revert Unsupported(token, toChainId);
+        }
         uint256 floor = amount - amount * maxFeeBps / 10_000;
         uint256 minAmount = data.length == 0 ? amount : abi.decode(data, (uint256));
         if (minAmount < floor) revert MinAmountTooLow(minAmount, floor);
-
-        Route storage local = _routes[block.chainid];
-        SafeTransferLib.safeTransferFrom(token, msg.sender, address(this), amount);
-        SafeTransferLib.safeApproveWithRetry(token, local.oft, amount);
-        SendParam memory send = SendParam({
+        return SendParam({
             dstEid: _routes[toChainId].eid,
             to: recipient,
             amountLD: amount,
@@ -90,9 +129,5 @@ contract OFTAdapter is IBridgeAdapter {
             composeMsg: "",
             oftCmd: ""
         });
-        MessagingFee memory fee = IOFT(local.oft).quoteSend(send, false);
-        IOFT(local.oft).send{value: fee.nativeFee}(send, fee, address(this));
-        SafeTransferLib.safeApprove(token, local.oft, 0);
-        return amount;
     }
 }

@@ -12,6 +12,8 @@ interface IDepositReceiver {
     function router() external view returns (address);
 
     /// @notice Sends `amount` of `token` (address(0) for the native coin) to `to`.
-    /// @dev Only the router. Uses safe transfers that accept tokens returning nothing.
+    /// @dev Only the router. An ERC-20 leaves through `TransferOutLib.transferOut`: a token that returns
+    /// `false` or nothing (Tron's and Ethereum's USDT) is judged by this receiver's balance falling by
+    /// exactly `amount`.
     function pull(address token, address to, uint256 amount) external;
 }

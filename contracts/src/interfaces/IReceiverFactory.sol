@@ -6,7 +6,8 @@ import {DepositParams} from "../libraries/DepositParamsLib.sol";
 /// @title IReceiverFactory
 /// @notice Deploys one EIP-1167 clone of the receiver implementation per session, at the CREATE2 address
 /// salted with the session's params hash. Counterfactual: the address is known and can be funded before
-/// anything is deployed. Only the router deploys, so a deployed receiver always means a router entry point
+/// anything is deployed. Address derivation is a property of the deployment: `create2Prefix` is the byte
+/// this chain's CREATE2 hashes first (`0xff` on EVM chains, `0x41` on Tron's TVM). Only the router deploys, so a deployed receiver always means a router entry point
 /// ran for that session (the router records the one kind of deployment that starts nothing).
 interface IReceiverFactory {
     /// @notice A receiver was deployed for the session committed by `paramsHash`.
@@ -24,7 +25,11 @@ interface IReceiverFactory {
     /// @notice `keccak256` of a receiver clone's init code, the constant of the CREATE2 derivation.
     function receiverInitCodeHash() external view returns (bytes32);
 
-    /// @notice The receiver address of `params`, deployed or not.
+    /// @notice The CREATE2 prefix byte of this deployment's chain: `0xff` (EVM) or `0x41` (Tron, TIP-26).
+    function create2Prefix() external view returns (bytes1);
+
+    /// @notice The receiver address of `params`, deployed or not, on this deployment's chain:
+    /// `keccak256(create2Prefix ‖ factory ‖ paramsHash ‖ receiverInitCodeHash)[12:]`.
     function receiverAddress(DepositParams calldata params) external view returns (address);
 
     /// @notice The receiver address of the session committed by `paramsHash`, deployed or not.

@@ -89,3 +89,22 @@ contract ReentrantTarget {
         require(ok, "call");
     }
 }
+
+/// @notice An integration that checks it was handed exactly what it expects (as many do: a vault deposit of
+/// a quoted amount), then pulls it; any other allowance reverts.
+contract ExactAmountTarget {
+    uint256 public immutable expected;
+    uint256 public received;
+
+    constructor(uint256 expected_) {
+        expected = expected_;
+    }
+
+    function deposit(address token) external {
+        (bool ok, bytes memory ret) =
+            token.staticcall(abi.encodeWithSignature("allowance(address,address)", msg.sender, address(this)));
+        require(ok && ret.length >= 32 && abi.decode(ret, (uint256)) == expected, "not the expected amount");
+        SafeTransferLib.safeTransferFrom(token, msg.sender, address(this), expected);
+        received += expected;
+    }
+}

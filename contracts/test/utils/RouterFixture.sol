@@ -4,7 +4,9 @@ pragma solidity ^0.8.28;
 import {DepositRouter} from "../../src/DepositRouter.sol";
 import {ReceiverFactory} from "../../src/ReceiverFactory.sol";
 import {TestUSDC} from "../../src/devnet/TestUSDC.sol";
+import {IDepositRouter} from "../../src/interfaces/IDepositRouter.sol";
 import {DepositParams} from "../../src/libraries/DepositParamsLib.sol";
+import {Destinations} from "./Destinations.sol";
 import {TestBase} from "./TestBase.sol";
 
 /// @notice Shared setup: a router (without adapters unless a suite overrides `_adapters`), a 6-decimal USDC,
@@ -23,13 +25,19 @@ abstract contract RouterFixture is TestBase {
     function setUp() public virtual {
         vm.warp(NOW);
         usdc = new TestUSDC();
-        router = new DepositRouter(_adapters());
+        router = new DepositRouter(_adapters(), bytes1(0xff), _destinations());
         factory = ReceiverFactory(address(router.factory()));
     }
 
     /// The router's adapter allow-list; `usdc` exists when this runs.
     function _adapters() internal virtual returns (address[] memory) {
         return new address[](0);
+    }
+
+    /// The router's destination table: by default every other chain the suites bridge to is served by this
+    /// same deployment (as EVM chains sharing the deterministic deployment are).
+    function _destinations() internal virtual returns (IDepositRouter.Destination[] memory) {
+        return Destinations.table(42161, 8453, 501);
     }
 
     function _b32(address a) internal pure returns (bytes32) {
@@ -47,8 +55,10 @@ abstract contract RouterFixture is TestBase {
             toToken: _b32(token),
             toAddress: _b32(to),
             amount: amount,
+            minAmount: 0,
             finalCall: call,
             refundAddress: _b32(REFUND),
+            solanaRefundAddress: bytes32(0),
             expiresAt: EXPIRES
         });
     }

@@ -13,8 +13,15 @@ abstract contract TestBase {
     /// The deterministic deployment proxy forge (like anvil and public chains) has at this address.
     address internal constant CREATE2_PROXY = 0x4e59b44847b379578588920cA78FbF26c0B4956C;
 
+    /// @dev A contract's selectors, as forge's invariant runner reads them.
+    struct FuzzSelector {
+        address addr;
+        bytes4[] selectors;
+    }
+
     address[] private _targets;
     address[] private _senders;
+    FuzzSelector[] private _excludedSelectors;
 
     /// @dev Maps `x` uniformly-ish into `[min, max]` (forge-std's semantics, without `vm.assume` rejections).
     function bound(uint256 x, uint256 min, uint256 max) internal pure returns (uint256) {
@@ -32,6 +39,16 @@ abstract contract TestBase {
     /// @dev Read by forge's invariant runner.
     function targetContracts() public view returns (address[] memory) {
         return _targets;
+    }
+
+    /// @dev Keeps the invariant runner from calling `selectors` of `target` (helpers the test itself calls).
+    function excludeSelector(address target, bytes4[] memory selectors) internal {
+        _excludedSelectors.push(FuzzSelector(target, selectors));
+    }
+
+    /// @dev Read by forge's invariant runner.
+    function excludeSelectors() public view returns (FuzzSelector[] memory) {
+        return _excludedSelectors;
     }
 
     /// @dev Restricts the accounts invariant calls come from (otherwise forge draws them from its dictionary,
