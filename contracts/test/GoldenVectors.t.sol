@@ -14,7 +14,7 @@ contract GoldenVectorsTest is TestBase {
     /// Changing this means every receiver address changes. Regenerate the fixture with
     /// `UPDATE_FIXTURES=1 cargo test -p relayer-evm --test golden_vectors` and update the constant.
     bytes32 internal constant PINNED_RECEIVER_INIT_CODE_HASH =
-        0xf95e8f49f455ff983172fd97a35ae1397f9a34b507778f0dab4a42d490322697;
+        0x6f55c4697067be5857c871423883123e0ec4b48246b53d683eb1c8753d124260;
 
     string internal json;
     IReceiverFactory internal factory;

@@ -275,7 +275,7 @@ impl SvmClient for Flaky {
     fn transaction(&self, signature: Signature) -> BoxFuture<'_, Result<Option<TxView>, ClientError>> {
         let n = self.transactions.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         let every = self.fail_every.load(std::sync::atomic::Ordering::SeqCst);
-        if every != 0 && n % every == 0 {
+        if every != 0 && n.is_multiple_of(every) {
             return Box::pin(async { Err(ClientError("getTransaction: 429 Too Many Requests".into())) });
         }
         self.inner.transaction(signature)
@@ -309,8 +309,8 @@ pub fn solana_commitment(
     })
 }
 
-/// How many `Settled`, `Refunded` and `Bridged` events the program emitted for the vault token account
-/// `account`.
+/// How many `Settled`, `Refunded` (on Solana, or home through the bridge) and `Bridged` events the program
+/// emitted for the vault token account `account`.
 pub async fn vault_moves(bank: &LocalBank, account: &Pubkey) -> eyre::Result<(usize, usize, usize)> {
     let mut moves = (0, 0, 0);
     for info in relayer_svm::client::history(bank, *account, None).await? {
@@ -318,7 +318,7 @@ pub async fn vault_moves(bank: &LocalBank, account: &Pubkey) -> eyre::Result<(us
         for (_, m) in tx::vault_moves(&view) {
             match m {
                 tx::VaultMove::Settled(_) => moves.0 += 1,
-                tx::VaultMove::Refunded(_) => moves.1 += 1,
+                tx::VaultMove::Refunded(_) | tx::VaultMove::RefundedHome(..) => moves.1 += 1,
                 tx::VaultMove::Bridged(..) => moves.2 += 1,
             }
         }

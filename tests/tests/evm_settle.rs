@@ -10,7 +10,7 @@ use alloy::{
 use relayer_devnet::{bindings::TestUSDC, tools::foundry_tool};
 use relayer_evm::{
     bindings::DepositRouter,
-    create2::{CREATE2_PROXY, Deployment, DepositParams},
+    create2::{CREATE2_PROXY, Deployment, DepositParams, RouterArgs},
     deploy::deploy_router,
 };
 
@@ -33,8 +33,12 @@ async fn deterministic_deployment_and_plain_settle_on_anvil() -> Result<(), Erro
         "anvil has the deterministic deployment proxy"
     );
 
-    let expected = Deployment::deterministic(B256::ZERO, &[]);
-    assert_eq!(deploy_router(&provider, B256::ZERO, &[]).await?, expected, "deployed where predicted");
+    let expected = Deployment::deterministic(B256::ZERO, &RouterArgs::evm(&[], &[]));
+    assert_eq!(
+        deploy_router(&provider, B256::ZERO, &RouterArgs::evm(&[], &[])).await?,
+        expected,
+        "deployed where predicted"
+    );
     let router = DepositRouter::new(expected.router, &provider);
     assert_eq!(router.factory().call().await?, expected.factory, "factory where predicted");
 
@@ -46,8 +50,10 @@ async fn deterministic_deployment_and_plain_settle_on_anvil() -> Result<(), Erro
         toToken: usdc.address().into_word(),
         toAddress: dest.into_word(),
         amount: U256::from(10_000_000u64),
+        minAmount: U256::from(10_000_000u64),
         finalCall: Bytes::new(),
         refundAddress: Address::repeat_byte(0xbe).into_word(),
+        solanaRefundAddress: B256::ZERO,
         expiresAt: u64::MAX,
     };
     let receiver = expected.receiver(&params);
@@ -89,7 +95,7 @@ async fn whole_transaction_gas_of_every_flow_on_anvil() -> Result<(), Error> {
     use relayer_devnet::bindings::PullAllowanceTarget;
 
     let (anvil, provider) = anvil_as_base()?;
-    let deployment = deploy_router(&provider, B256::ZERO, &[]).await?;
+    let deployment = deploy_router(&provider, B256::ZERO, &RouterArgs::evm(&[], &[])).await?;
     let router = DepositRouter::new(deployment.router, &provider);
     let usdc = TestUSDC::deploy(&provider).await?;
     let target = PullAllowanceTarget::deploy(&provider).await?;
@@ -105,8 +111,10 @@ async fn whole_transaction_gas_of_every_flow_on_anvil() -> Result<(), Error> {
         toToken: usdc.address().into_word(),
         toAddress: to.into_word(),
         amount,
+        minAmount: amount,
         finalCall: call,
         refundAddress: Address::repeat_byte(0xbe).into_word(),
+        solanaRefundAddress: B256::ZERO,
         expiresAt: u64::MAX - 1,
     };
     let call: Bytes =

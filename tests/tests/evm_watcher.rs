@@ -21,6 +21,7 @@ use relayer_devnet::{bindings::TestUSDC, tools::foundry_tool};
 use relayer_evm::{
     ChainSpec, ConfirmationTier, EvmChain, Sender,
     config::{ChainConfig, TokenConfig},
+    create2::RouterArgs,
     deploy::deploy_router,
     watcher::step,
 };
@@ -109,7 +110,7 @@ async fn setup(confirmations: u64) -> std::result::Result<Setup, Box<dyn std::er
         .wallet(EthereumWallet::from(PrivateKeySigner::from(anvil.keys()[0].clone())))
         .connect_http(anvil.endpoint_url())
         .erased();
-    let router = deploy_router(&provider, B256::ZERO, &[]).await?.router;
+    let router = deploy_router(&provider, B256::ZERO, &RouterArgs::evm(&[], &[])).await?.router;
     let usdc = *TestUSDC::deploy(&provider).await?.address();
     // The spec a config file with these settings validates to (every other field at its default).
     let mut config =

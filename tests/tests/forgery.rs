@@ -58,7 +58,8 @@ impl Attacker {
     }
 }
 
-/// The attacker's own params: the victim's session id, everything else its own (paid to itself).
+/// The attacker's own params: the victim's session id, everything else its own (paid to itself; the
+/// refund address is the attacker's on whichever family it names, the other family's left empty).
 fn own_params(
     victim: &str,
     to_chain_id: u64,
@@ -67,14 +68,17 @@ fn own_params(
     refund: B256,
 ) -> Result<DepositParams> {
     let id: relayer_types::SessionId = victim.parse().map_err(|e| eyre::eyre!("{e:?}"))?;
+    let evm_shaped = refund[..12] == [0u8; 12];
     Ok(DepositParams {
         sessionId: id.to_b256(),
         toChainId: U256::from(to_chain_id),
         toToken: to_token,
         toAddress: to_address,
         amount: U256::from(TEN),
+        minAmount: U256::ZERO,
         finalCall: Bytes::new(),
-        refundAddress: refund,
+        refundAddress: if evm_shaped { refund } else { B256::ZERO },
+        solanaRefundAddress: if evm_shaped { B256::ZERO } else { refund },
         expiresAt: unix_now() + 3600,
     })
 }
@@ -86,10 +90,10 @@ fn commitment(p: &DepositParams) -> Commitment {
         to_token: p.toToken,
         to_address: p.toAddress,
         amount: p.amount,
-        min_amount: U256::ZERO,
+        min_amount: p.minAmount,
         final_call: p.finalCall.clone(),
         refund_address: p.refundAddress,
-        solana_refund_address: p.refundAddress,
+        solana_refund_address: p.solanaRefundAddress,
         expires_at: p.expiresAt,
     }
 }
@@ -314,7 +318,7 @@ async fn sessions_named_by_an_attackers_own_params_stay_untouched_on_every_chain
     );
     send_solana(bank, &[claim], &attacker.solana).await?;
     counted(&info, relayer_types::SOLANA_CHAIN_ID, "settled", 2).await?;
-    let back = tx::send_back(
+    let back = tx::return_inbound(
         attacker.solana.pubkey(),
         &tx::params(&commitment(&p6)),
         arrived(bank, deployment.receiver(&p6)).await?,

@@ -772,8 +772,15 @@ impl Engine {
         // The bridging left the session's own receiver, towards the session's destination chain (a Solana
         // inbox transfer sent back to the chain it came from is a bridging too, away from the destination:
         // nothing would ever repay a fronting of it).
+        // And it is on its way to the very receiver that repays the fronter (a misconfigured destination
+        // table, or a program pinned to another deployment, would send it elsewhere).
+        let lands_at_receiver = bridging
+            .to_receiver
+            .is_some_and(|to| attribution::is_sessions_receiver(&self.chains, session, dest.chain_id, to));
         let proven = attribution::is_sessions_receiver(&self.chains, session, from_chain, source)
-            && bridging.to_chain_id == Some(dest.chain_id);
+            && bridging.to_chain_id == Some(dest.chain_id)
+            && lands_at_receiver
+            && !bridging.home;
         if !proven {
             tracing::warn!(session_id = %session.id, chain_id = from_chain, %source, to_chain_id = ?bridging.to_chain_id, "not fronting: the bridging is not the session's own funds on their way to its destination");
             return;

@@ -541,6 +541,8 @@ fn bridged(session: SessionId, tx: u8, amount: u64) -> ChainEvent {
             adapter: ADAPTER,
             amount: U256::from(amount),
             to_chain_id: Some(BASE),
+            to_receiver: Some(at(session, BASE)),
+            home: false,
         }),
     }
 }

@@ -22,7 +22,7 @@ use alloy::{
 use eyre::WrapErr;
 use relayer_evm::{
     bindings::{CCTPv2Adapter, OFTAdapter},
-    create2::Deployment,
+    create2::{Deployment, RouterArgs},
     deploy::{deploy_deterministic, deploy_router},
 };
 use tokio_util::sync::CancellationToken;
@@ -124,11 +124,20 @@ pub fn devnet_adapters(chains: &[ChainDesc]) -> eyre::Result<(Address, Address)>
     Ok((adapter, oft_adapter))
 }
 
+/// The router's arguments on every chain of `chains`: the CCTP and OFT adapters, the EVM prefix (the
+/// devnet's Tron is an EVM node too), and every chain (and Solana) as a destination of the same
+/// deployment.
+pub fn router_args(chains: &[ChainDesc]) -> eyre::Result<RouterArgs> {
+    let (adapter, oft_adapter) = devnet_adapters(chains)?;
+    let destinations: Vec<u64> =
+        chains.iter().map(|c| c.chain_id).chain(std::iter::once(relayer_types::SOLANA_CHAIN_ID)).collect();
+    Ok(RouterArgs::evm(&[adapter, oft_adapter], &destinations))
+}
+
 /// The router deployment [`deploy_chain`] makes on every chain of `chains`, computed offline: the CCTP
 /// and OFT adapters at their deterministic addresses, the router over both.
 pub fn devnet_deployment(chains: &[ChainDesc]) -> eyre::Result<Deployment> {
-    let (adapter, oft_adapter) = devnet_adapters(chains)?;
-    Ok(Deployment::deterministic(B256::ZERO, &[adapter, oft_adapter]))
+    Ok(Deployment::deterministic(B256::ZERO, &router_args(chains)?))
 }
 
 /// What [`deploy_chain`] put on one chain.
@@ -247,7 +256,9 @@ pub async fn deploy_chain(
     }
     let adapter = deploy_deterministic(provider, B256::ZERO, &adapter_init_code(messenger, chains)).await?;
     let oft_adapter = deploy_deterministic(provider, B256::ZERO, &oft_adapter_init_code(oft, chains)).await?;
-    let deployment = deploy_router(provider, B256::ZERO, &[adapter, oft_adapter]).await?;
+    let args = router_args(chains)?;
+    eyre::ensure!(args.adapters == [adapter, oft_adapter], "the adapters moved");
+    let deployment = deploy_router(provider, B256::ZERO, &args).await?;
     Ok(Deployed { deployment, adapter, oft_adapter })
 }
 

@@ -135,6 +135,8 @@ pub struct ChainSpec {
     pub open_minimums: Vec<(ChainAddress, U256)>,
     /// The CREATE2 prefix byte of receiver addresses (`0xff` on EVM, `0x41` on Tron).
     pub create2_prefix: u8,
+    /// The router deployment: where receivers are, and how they are derived.
+    pub deployment: Deployment,
 }
 
 /// A configured route out of a chain, with the source token and destination it serves.
@@ -235,7 +237,7 @@ impl EvmChain {
             .collect::<Result<Vec<_>, String>>()?;
         let (jobs, queued) = executor::queue();
         Ok(Self {
-            deployment: Deployment::at_router(spec.router),
+            deployment: spec.deployment,
             spec,
             providers,
             active: std::sync::atomic::AtomicUsize::new(0),
@@ -373,8 +375,7 @@ impl Chain for EvmChain {
     }
 
     fn receiver(&self, commitment: &Commitment) -> ChainAddress {
-        let prefix = self.spec.create2_prefix;
-        self.address(self.deployment.receiver_with_prefix(&deposit_params(commitment), prefix))
+        self.address(self.deployment.receiver(&deposit_params(commitment)))
     }
 
     fn route(&self, token: &ChainAddress, to_chain_id: u64) -> Option<relayer_chain::Route> {

@@ -74,6 +74,17 @@ pub struct ChainConfig {
     /// `0x41` on Tron). A devnet "Tron" that is really an EVM node sets `0xff`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create2_prefix: Option<u8>,
+    /// The router's `ReceiverFactory` (`router.factory()`). Derived from the router where CREATE derives
+    /// addresses as EVM chains do; required on real Tron, whose CREATE derives them from the deploying
+    /// transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factory: Option<Address>,
+    /// The receiver implementation (`factory.implementation()`); like `factory`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiver_implementation: Option<Address>,
+    /// The call executor implementation (`router.executorImplementation()`); like `factory`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executor_implementation: Option<Address>,
 }
 
 /// One `[[chains.routes]]` entry: bridge `token` from this chain to `to_chain_id` through `adapter`.
@@ -229,6 +240,9 @@ impl ChainConfig {
             lag_budget_blocks: default_lag_budget(),
             routes: vec![],
             create2_prefix: None,
+            factory: None,
+            receiver_implementation: None,
+            executor_implementation: None,
         }
     }
 
@@ -339,11 +353,39 @@ impl ChainConfig {
                 },
             });
         }
+        let create2_prefix = self.create2_prefix.or(self.family.create2_prefix()).unwrap_or(0xff);
+        if create2_prefix != 0xff && create2_prefix != 0x41 {
+            return Err(FieldError::new(f("create2_prefix"), "must be 0xff (EVM) or 0x41 (Tron)"));
+        }
+        let derived = crate::create2::Deployment::at_router(self.router, create2_prefix);
+        let deployment = match (self.factory, self.receiver_implementation, self.executor_implementation) {
+            (None, None, None) if create2_prefix == 0x41 => {
+                return Err(FieldError::new(
+                    f("factory"),
+                    "a Tron deployment's addresses cannot be derived from its router (TVM's CREATE depends on the deploying transaction): set factory, receiver_implementation and executor_implementation (router.factory(), factory.implementation(), router.executorImplementation())",
+                ));
+            }
+            (None, None, None) => derived,
+            (Some(factory), Some(implementation), Some(executor)) => crate::create2::Deployment {
+                router: self.router,
+                factory,
+                implementation,
+                executor,
+                prefix: create2_prefix,
+            },
+            _ => {
+                return Err(FieldError::new(
+                    f("factory"),
+                    "factory, receiver_implementation and executor_implementation are given together or not at all",
+                ));
+            }
+        };
         Ok(ChainSpec {
             routes,
             front_caps,
             open_minimums,
-            create2_prefix: self.create2_prefix.or(self.family.create2_prefix()).unwrap_or(0xff),
+            deployment,
+            create2_prefix,
             chain_id: self.chain_id,
             family: self.family,
             name: self.name,

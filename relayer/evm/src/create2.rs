@@ -9,7 +9,7 @@ use alloy::{
 
 use relayer_types::Commitment;
 
-use crate::bindings::DepositRouter;
+use crate::bindings::{DepositRouter, IDepositRouter};
 
 /// The commitment of one session (see `contracts/src/libraries/DepositParamsLib.sol`).
 pub type DepositParams = DepositRouter::DepositParams;
@@ -22,8 +22,10 @@ pub fn deposit_params(c: &Commitment) -> DepositParams {
         toToken: c.to_token,
         toAddress: c.to_address,
         amount: c.amount,
+        minAmount: c.min_amount,
         finalCall: c.final_call.clone(),
         refundAddress: c.refund_address,
+        solanaRefundAddress: c.solana_refund_address,
         expiresAt: c.expires_at,
     }
 }
@@ -31,12 +33,15 @@ pub fn deposit_params(c: &Commitment) -> DepositParams {
 /// The deterministic deployment proxy present on anvil and on public EVM chains.
 pub const CREATE2_PROXY: Address = address!("4e59b44847b379578588920ca78fbf26c0b4956c");
 
+/// CREATE2's prefix byte on EVM chains.
+pub const EVM_PREFIX: u8 = 0xff;
+
 /// `keccak256(abi.encode(params))`: the salt of the session's receiver.
 pub fn params_hash(params: &DepositParams) -> B256 {
     keccak256(params.abi_encode())
 }
 
-/// CREATE2 with an arbitrary prefix byte (EVM: `0xff`; Tron: `0x41`).
+/// CREATE2 with an arbitrary prefix byte (EVM: `0xff`; Tron: `0x41`, TIP-26).
 pub fn create2(prefix: u8, deployer: Address, salt: B256, init_code_hash: B256) -> Address {
     let preimage = [&[prefix][..], deployer.as_slice(), salt.as_slice(), init_code_hash.as_slice()].concat();
     Address::from_slice(&keccak256(preimage)[12..])
@@ -50,37 +55,99 @@ pub fn clone_init_code(implementation: Address) -> Vec<u8> {
     [&HEAD[..], implementation.as_slice(), &TAIL[..]].concat()
 }
 
-/// Where one router deployment lives; identical on every chain deployed with the same salt and adapters.
+/// One entry of the router's fixed destination table: where bridged funds land on `chain_id` (the
+/// session's receiver there, as that chain's deployment derives it). `None`: the same deployment as the
+/// router's own (EVM chains sharing the deterministic deployment name each other so; so does Solana,
+/// whose program recomputes the source chain's receiver from the hook).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Destination {
+    /// The destination chain.
+    pub chain_id: u64,
+    /// Its factory, receiver init-code hash and CREATE2 prefix, when it is another deployment.
+    pub elsewhere: Option<(Address, B256, u8)>,
+}
+
+impl Destination {
+    /// A destination of the same deployment.
+    pub const fn same(chain_id: u64) -> Self {
+        Self { chain_id, elsewhere: None }
+    }
+
+    fn abi(&self) -> IDepositRouter::Destination {
+        let (factory, hash, prefix) = self.elsewhere.unwrap_or((Address::ZERO, B256::ZERO, 0));
+        IDepositRouter::Destination {
+            chainId: alloy::primitives::U256::from(self.chain_id),
+            factory,
+            receiverInitCodeHash: hash,
+            create2Prefix: alloy::primitives::FixedBytes([prefix]),
+        }
+    }
+}
+
+/// What a router is constructed with: its bridge adapters, the CREATE2 prefix of the chain it is deployed
+/// on, and its destination table. The same arguments give the same addresses on every EVM chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouterArgs {
+    /// The adapter allow-list.
+    pub adapters: Vec<Address>,
+    /// `0xff` on EVM chains, `0x41` on Tron.
+    pub prefix: u8,
+    /// Where bridged funds may go.
+    pub destinations: Vec<Destination>,
+}
+
+impl RouterArgs {
+    /// An EVM router with `adapters` whose destinations are `chains`, all of the same deployment.
+    pub fn evm(adapters: &[Address], chains: &[u64]) -> Self {
+        Self {
+            adapters: adapters.to_vec(),
+            prefix: EVM_PREFIX,
+            destinations: chains.iter().map(|c| Destination::same(*c)).collect(),
+        }
+    }
+
+    /// The router's init code: creation bytecode followed by the ABI-encoded constructor arguments.
+    pub fn init_code(&self) -> Vec<u8> {
+        let args = DepositRouter::constructorCall {
+            adapters_: self.adapters.clone(),
+            create2Prefix_: alloy::primitives::FixedBytes([self.prefix]),
+            destinations_: self.destinations.iter().map(Destination::abi).collect(),
+        }
+        .abi_encode();
+        [DepositRouter::BYTECODE.as_ref(), &args].concat()
+    }
+}
+
+/// Where one router deployment lives, and how its chain derives addresses. The same on every EVM chain
+/// deployed with the same salt and arguments; a Tron deployment is its own (`0x41`, and TVM's CREATE
+/// derives the factory and implementations from the deploying transaction, so they are configured).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deployment {
     /// The `DepositRouter`.
     pub router: Address,
-    /// The `ReceiverFactory` the router created (its first CREATE).
+    /// The `ReceiverFactory` the router created.
     pub factory: Address,
-    /// The `DepositReceiver` implementation the factory created (its first CREATE).
+    /// The `DepositReceiver` implementation the factory created.
     pub implementation: Address,
-    /// The `CallExecutor` implementation the router created (its second CREATE); each session's final
-    /// call runs from a clone of it at `CREATE2(router, paramsHash, eip1167(executor))`.
+    /// The `CallExecutor` implementation the router created; each session's final call runs from a clone
+    /// of it at `CREATE2(router, paramsHash, eip1167(executor))`.
     pub executor: Address,
+    /// The CREATE2 prefix byte of the deployment's chain.
+    pub prefix: u8,
 }
 
 impl Deployment {
-    /// The router's init code: creation bytecode followed by the ABI-encoded adapter list.
-    pub fn router_init_code(adapters: &[Address]) -> Vec<u8> {
-        let args = DepositRouter::constructorCall { adapters_: adapters.to_vec() }.abi_encode();
-        [DepositRouter::BYTECODE.as_ref(), &args].concat()
+    /// The deployment the deterministic deployment proxy makes from `salt` and `args` on an EVM chain.
+    pub fn deterministic(salt: B256, args: &RouterArgs) -> Self {
+        let router = CREATE2_PROXY.create2_from_code(salt, args.init_code());
+        Self::at_router(router, args.prefix)
     }
 
-    /// The deployment the deterministic deployment proxy makes from `salt` and `adapters`.
-    pub fn deterministic(salt: B256, adapters: &[Address]) -> Self {
-        let router = CREATE2_PROXY.create2_from_code(salt, Self::router_init_code(adapters));
-        Self::at_router(router)
-    }
-
-    /// The factory, implementations and executor of a router at `router` (contract nonces start at 1).
-    pub fn at_router(router: Address) -> Self {
+    /// The factory, implementations and executor of a router at `router` on a chain whose CREATE derives
+    /// addresses as EVM chains do (contract nonces start at 1), receivers with `prefix`.
+    pub fn at_router(router: Address, prefix: u8) -> Self {
         let factory = router.create(1);
-        Self { router, factory, implementation: factory.create(1), executor: router.create(2) }
+        Self { router, factory, implementation: factory.create(1), executor: router.create(2), prefix }
     }
 
     /// `keccak256` of a receiver clone's init code.
@@ -88,20 +155,15 @@ impl Deployment {
         keccak256(clone_init_code(self.implementation))
     }
 
-    /// The receiver address of `params`, deployed or not.
+    /// The receiver address of `params`, deployed or not:
+    /// `keccak256(prefix ‖ factory ‖ paramsHash ‖ keccak256(init code))[12..]`.
     pub fn receiver(&self, params: &DepositParams) -> Address {
-        self.factory.create2(params_hash(params), self.receiver_init_code_hash())
-    }
-
-    /// The receiver of `params` on a chain whose CREATE2 hashes `prefix` first: `0xff` on EVM chains,
-    /// `0x41` on Tron (`keccak256(prefix ‖ factory ‖ salt ‖ keccak256(init code))[12..]`).
-    pub fn receiver_with_prefix(&self, params: &DepositParams, prefix: u8) -> Address {
-        create2(prefix, self.factory, params_hash(params), self.receiver_init_code_hash())
+        create2(self.prefix, self.factory, params_hash(params), self.receiver_init_code_hash())
     }
 
     /// The address of the executor clone that runs `params`' final call (deployed only when it runs).
     pub fn call_executor(&self, params: &DepositParams) -> Address {
-        self.router.create2(params_hash(params), keccak256(clone_init_code(self.executor)))
+        create2(self.prefix, self.router, params_hash(params), keccak256(clone_init_code(self.executor)))
     }
 }
 
@@ -142,27 +204,34 @@ mod tests {
 
     #[test]
     fn the_prefix_is_the_only_difference_between_evm_and_tron_receivers() {
-        let deployment = Deployment::at_router(Address::repeat_byte(0x11));
+        let evm_deployment = Deployment::at_router(Address::repeat_byte(0x11), 0xff);
+        let tron_deployment = Deployment { prefix: 0x41, ..evm_deployment };
         let params = DepositParams {
             sessionId: B256::repeat_byte(1),
             toChainId: alloy::primitives::U256::from(8453),
             toToken: B256::repeat_byte(2),
             toAddress: B256::repeat_byte(3),
             amount: alloy::primitives::U256::from(5),
+            minAmount: alloy::primitives::U256::from(5),
             finalCall: alloy::primitives::Bytes::new(),
             refundAddress: B256::repeat_byte(4),
+            solanaRefundAddress: B256::ZERO,
             expiresAt: 9,
         };
-        let evm = deployment.receiver(&params);
-        assert_eq!(deployment.receiver_with_prefix(&params, 0xff), evm, "0xff is the EVM rule");
-        let tron = deployment.receiver_with_prefix(&params, 0x41);
+        let evm = evm_deployment.receiver(&params);
+        assert_eq!(
+            evm,
+            evm_deployment.factory.create2(params_hash(&params), evm_deployment.receiver_init_code_hash()),
+            "0xff is the EVM rule"
+        );
+        let tron = tron_deployment.receiver(&params);
         assert_ne!(tron, evm);
         // Tron's rule written out: keccak256(0x41 ‖ factory ‖ salt ‖ keccak256(init code))[12..].
         let preimage = [
             &[0x41u8][..],
-            deployment.factory.as_slice(),
+            tron_deployment.factory.as_slice(),
             params_hash(&params).as_slice(),
-            deployment.receiver_init_code_hash().as_slice(),
+            tron_deployment.receiver_init_code_hash().as_slice(),
         ]
         .concat();
         assert_eq!(tron.as_slice(), &keccak256(preimage)[12..]);

@@ -9,7 +9,7 @@ use alloy::{
     rpc::types::TransactionRequest,
 };
 
-use crate::create2::{CREATE2_PROXY, Deployment};
+use crate::create2::{CREATE2_PROXY, Deployment, RouterArgs};
 
 /// Why a deployment failed.
 #[derive(Debug, thiserror::Error)]
@@ -22,14 +22,14 @@ pub enum DeployError {
     Failed(String),
 }
 
-/// Deploys the router with `salt` and `adapters` unless it is already there; returns the deployment.
+/// Deploys the router with `salt` and `args` unless it is already there; returns the deployment.
 pub async fn deploy_router(
     provider: &impl Provider,
     salt: B256,
-    adapters: &[Address],
+    args: &RouterArgs,
 ) -> Result<Deployment, DeployError> {
-    let deployment = Deployment::deterministic(salt, adapters);
-    let at = deploy_deterministic(provider, salt, &Deployment::router_init_code(adapters)).await?;
+    let deployment = Deployment::deterministic(salt, args);
+    let at = deploy_deterministic(provider, salt, &args.init_code()).await?;
     debug_assert_eq!(at, deployment.router);
     Ok(deployment)
 }

@@ -77,8 +77,14 @@ enum ExecError {
 /// What the simulation said about a piece of work.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Preflight {
-    /// It would succeed, using this much gas: send it.
-    Go(u64),
+    /// It would succeed, using this much gas and paying `value` of native coin (a bridge's messaging fee,
+    /// quoted by the router): send it.
+    Go {
+        /// Gas the simulation used.
+        gas: u64,
+        /// Native coin to send along.
+        value: alloy::primitives::U256,
+    },
     /// Anything else goes back to the engine as this result.
     Report(WorkResult),
     /// Fronting: the router may not yet take this token from the relayer; approve `amount` first.
@@ -90,6 +96,13 @@ pub enum Preflight {
         /// Some allowance is left: set it to zero first (USDT refuses non-zero to non-zero).
         reset_first: bool,
     },
+}
+
+alloy::sol! {
+    /// Raised by `TransferOutLib` inside a receiver or an executor when a token does not move what it was
+    /// asked to (it bubbles up through the router, whose ABI does not list it).
+    #[derive(Debug)]
+    error TransferOutFailed(address token, address to, uint256 amount);
 }
 
 alloy::sol! {
@@ -145,16 +158,19 @@ async fn allowance(
 pub enum SimulationError {
     /// The router reverted with one of its own errors.
     Router(DepositRouterErrors),
+    /// The token refused to move the funds (`TransferOutFailed`, from a receiver or the executor: a
+    /// blacklisted recipient, a paused token): worth trying again later.
+    TokenRefused(String),
     /// The node answered with an error that is not one of the router's (another revert, a node limit).
     Node(String),
     /// No answer: transport failure or timeout.
     Transport(String),
 }
 
-/// Maps a failed simulation to what the engine is told. Only the router's own errors are trusted to
-/// say something about the session; anything the node says otherwise is a failure retrying cannot fix,
-/// and a missing answer is worth another try.
-pub fn preflight(error: SimulationError) -> Preflight {
+/// Maps a failed simulation of work for a session expiring at `expires_at` to what the engine is told.
+/// Only the router's own errors are trusted to say something about the session; anything the node says
+/// otherwise is a failure retrying cannot fix, and a missing answer is worth another try.
+pub fn preflight(error: SimulationError, expires_at: u64) -> Preflight {
     let result = match error {
         SimulationError::Router(DepositRouterErrors::NothingToSettle(_)) => {
             WorkResult::Done("the receiver holds nothing of this token".into())
@@ -174,7 +190,14 @@ pub fn preflight(error: SimulationError) -> Preflight {
         // own simulation waits for expiry (`NotExpired`), so nothing is retried as a bridge that can never
         // pass (before, such funds waited for a refund nobody scheduled).
         SimulationError::Router(DepositRouterErrors::TooLateToBridge(_)) => WorkResult::RefundInstead,
+        // Nothing starts the session below its committed minimum: more may come; after expiry it is
+        // refunded (the settle's retry then answers `Expired`).
+        SimulationError::Router(DepositRouterErrors::BelowMinimum(_)) => WorkResult::NotBefore {
+            reason: "less than the session's minimum is there; waiting for the rest until expiry".into(),
+            at: expires_at.saturating_add(1),
+        },
         SimulationError::Router(other) => WorkResult::Failed(format!("the router would revert: {other:?}")),
+        SimulationError::TokenRefused(message) => WorkResult::NotYet(message),
         SimulationError::Node(message) => WorkResult::Failed(message),
         SimulationError::Transport(message) => WorkResult::NotYet(message),
     };
@@ -374,10 +397,43 @@ pub fn gas_with_margin(estimate: u64, margin_percent: u64) -> u64 {
     estimate.saturating_mul(100 + margin_percent) / 100
 }
 
+/// Where the router refunds `params` on its chain (its `refundTarget`): `refundAddress` if it holds an EVM
+/// address, else `toAddress` if it does, else nowhere (the session's funds can only be sent home).
+pub fn refund_target(params: &crate::create2::DepositParams) -> Option<Address> {
+    let evm = |word: B256| (word[..12] == [0u8; 12] && word != B256::ZERO).then(|| Address::from_word(word));
+    evm(params.refundAddress).or_else(|| evm(params.toAddress))
+}
+
+/// The router's `quoteBridge` call for a transaction that bridges (`bridge`, or `refundHome`), if it is one.
+fn quote_call(tx: &TransactionRequest) -> Option<Vec<u8>> {
+    let input = tx.input.input()?;
+    if let Ok(call) = DepositRouter::bridgeCall::abi_decode(input) {
+        return Some(
+            DepositRouter::quoteBridgeCall {
+                params: call.params,
+                token: call.token,
+                adapter: call.adapter,
+                data: call.data,
+            }
+            .abi_encode(),
+        );
+    }
+    let call = DepositRouter::refundHomeCall::abi_decode(input).ok()?;
+    Some(
+        DepositRouter::quoteBridgeCall {
+            params: call.params,
+            token: call.token,
+            adapter: call.adapter,
+            data: call.data,
+        }
+        .abi_encode(),
+    )
+}
+
 /// Simulates a transaction by estimating its gas: a revert answers with the router's error exactly as
 /// `eth_call` would, and success gives the gas to send with (one call instead of two). Owns what it
 /// needs, so several run while the executor sends the ones already decided.
-async fn simulate(chain: Arc<EvmChain>, tx: TransactionRequest) -> Preflight {
+async fn simulate(chain: Arc<EvmChain>, tx: TransactionRequest, expires_at: u64) -> Preflight {
     let error = match chain
         .rpc(|p| {
             let tx = tx.clone();
@@ -385,20 +441,24 @@ async fn simulate(chain: Arc<EvmChain>, tx: TransactionRequest) -> Preflight {
         })
         .await
     {
-        Ok(gas) => return Preflight::Go(gas),
+        Ok(gas) => return Preflight::Go { gas, value: tx.value.unwrap_or_default() },
         Err(RpcFailure::Rpc(error)) => {
             let decoded = error
                 .as_error_resp()
                 .and_then(|resp| resp.as_decoded_interface_error::<DepositRouterErrors>());
+            let refused = error.as_error_resp().and_then(|resp| resp.as_decoded_error::<TransferOutFailed>());
             match decoded {
                 Some(router) => SimulationError::Router(router),
+                None if refused.is_some() => SimulationError::TokenRefused(format!(
+                    "the token refused to move the funds (a blacklisted recipient or a paused token): {refused:?}"
+                )),
                 None if error.as_error_resp().is_some() => SimulationError::Node(error.to_string()),
                 None => SimulationError::Transport(error.to_string()),
             }
         }
         Err(timeout) => SimulationError::Transport(timeout.to_string()),
     };
-    preflight(error)
+    preflight(error, expires_at)
 }
 
 /// What one check found about one in-flight nonce.
@@ -665,7 +725,18 @@ impl Executor {
                         }
                     }
                 }
-                let verdict = simulate(chain, tx).await;
+                // A bridge (or a refund sent home through one) pays the bridge's messaging fee, quoted by
+                // the router for what the receiver holds now.
+                let tx = match quote_call(&tx) {
+                    None => tx,
+                    Some(quote) => match read_u256(&chain, chain.spec.router, quote).await {
+                        Ok(fee) => tx.with_value(fee),
+                        Err(error) => {
+                            return (work, Preflight::Report(WorkResult::NotYet(error.to_string())));
+                        }
+                    },
+                };
+                let verdict = simulate(chain, tx, work.commitment.expires_at).await;
                 (work, verdict)
             })
         };
@@ -701,7 +772,7 @@ impl Executor {
                 }
                 Err(error) => WorkResult::NotYet(format!("approving the router failed: {}", causes(&error))),
             },
-            Preflight::Go(gas) => match self.send(&work, gas).await {
+            Preflight::Go { gas, value } => match self.send(&work, gas, value).await {
                 Ok(tx_hash) => WorkResult::Sent { tx_hash: self.chain.tx(tx_hash) },
                 Err(error) => WorkResult::NotYet(format!("sending failed: {}", causes(&error))),
             },
@@ -717,9 +788,27 @@ impl Executor {
         let params = deposit_params(&work.commitment);
         // `handle` refused tokens of other families; an EVM-shaped token always has 20 bytes.
         let token = work.action.token().evm_shaped().unwrap_or_default();
+        // A session without a refund address usable here (a Solana destination whose integrator gave no
+        // EVM refund address) refunds by sending its destination token home, through the route to its
+        // destination chain, where its own family refunds it.
+        let home = match (work.action, refund_target(&params)) {
+            (Action::Refund { token }, None) => self
+                .chain
+                .spec
+                .routes
+                .iter()
+                .find(|r| r.token == token && r.to_chain_id == work.commitment.to_chain_id)
+                .and_then(|r| r.route.adapter.evm_shaped()),
+            _ => None,
+        };
         let input = match work.action {
             Action::Settle { .. } => DepositRouter::settleCall { params, token }.abi_encode(),
-            Action::Refund { .. } => DepositRouter::refundCall { params, token }.abi_encode(),
+            Action::Refund { .. } => match home {
+                Some(adapter) => {
+                    DepositRouter::refundHomeCall { params, token, adapter, data: Bytes::new() }.abi_encode()
+                }
+                None => DepositRouter::refundCall { params, token }.abi_encode(),
+            },
             // No adapter options: no fee, standard finality (the cheapest route for the payer).
             Action::Bridge { adapter, .. } => {
                 let adapter = adapter.evm_shaped().unwrap_or_default();
@@ -759,10 +848,16 @@ impl Executor {
         Ok(next_nonce(pending, self.in_flight.keys().next_back().copied()))
     }
 
-    /// Signs, persists and broadcasts `work`; returns the transaction hash.
-    async fn send(&mut self, work: &Work, gas: u64) -> Result<B256, ExecError> {
+    /// Signs, persists and broadcasts `work` with `value` of native coin (a bridge's fee); returns the
+    /// transaction hash.
+    async fn send(
+        &mut self,
+        work: &Work,
+        gas: u64,
+        value: alloy::primitives::U256,
+    ) -> Result<B256, ExecError> {
         let chain = Arc::clone(&self.chain);
-        let tx = self.request(work);
+        let tx = self.request(work).with_value(value);
         let gas = gas_with_margin(gas, self.config.gas_margin_percent);
         let fees = self.fees().await?;
         let nonce = self.nonce().await?;
@@ -1190,7 +1285,8 @@ mod tests {
 
     use super::*;
     use crate::bindings::DepositRouter::{
-        AlreadyStarted, Expired, NotExpired, NothingToSettle, TooLateToBridge, UnusableToken, WrongChain,
+        AlreadyStarted, BelowMinimum, Expired, NotExpired, NothingToSettle, TooLateToBridge, UnusableToken,
+        WrongChain,
     };
 
     #[test]
@@ -1239,10 +1335,22 @@ mod tests {
                 WorkResult::Failed("execution reverted".into()),
             ),
             (SimulationError::Transport("timed out".into()), WorkResult::NotYet("timed out".into())),
+            // Below the committed minimum: more may come until expiry (then the retry answers `Expired`).
+            (
+                SimulationError::Router(E::BelowMinimum(BelowMinimum {
+                    available: U256::from(1),
+                    minAmount: U256::from(10),
+                })),
+                WorkResult::NotBefore {
+                    reason: "less than the session's minimum is there; waiting for the rest until expiry"
+                        .into(),
+                    at: 100,
+                },
+            ),
         ];
         for (error, want) in table {
             let label = format!("{error:?}");
-            assert_eq!(preflight(error), Preflight::Report(want), "{label}");
+            assert_eq!(preflight(error, 99), Preflight::Report(want), "{label}");
         }
     }
 

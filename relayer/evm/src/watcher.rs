@@ -21,7 +21,7 @@ use relayer_types::{Bridging, Deposit, EventId, Fronting, Outcome, SessionId, Se
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    bindings::DepositRouter::{Bridged, FastFinished, Repaid, Settled},
+    bindings::DepositRouter::{Bridged, FastFinished, Repaid, SentHome, Settled},
     chain::{EvmChain, RpcFailure},
 };
 
@@ -111,7 +111,7 @@ pub fn decode_logs(chain: &EvmChain, sink: &dyn EventSink, logs: &[Log]) -> Vec<
     events
 }
 
-/// A router `Settled`, `Bridged`, `FastFinished` or `Repaid` log, at the receiver it names.
+/// A router `Settled`, `Bridged`, `SentHome`, `FastFinished` or `Repaid` log, at the receiver it names.
 fn decode_router_event(chain: &EvmChain, log: &Log, event: EventId) -> Option<ChainEvent> {
     let (receiver, named, kind) = if let Ok(s) = Settled::decode_log(&log.inner) {
         let outcome = match Outcome::try_from(s.outcome) {
@@ -137,8 +137,21 @@ fn decode_router_event(chain: &EvmChain, log: &Log, event: EventId) -> Option<Ch
             adapter: chain.address(b.adapter),
             amount: b.amount,
             to_chain_id: u64::try_from(b.toChainId).ok(),
+            to_receiver: Some(relayer_types::ChainAddress::Evm(b.toReceiver)),
+            home: false,
         };
         (b.receiver, b.sessionId, EventKind::Bridged(bridging))
+    } else if let Ok(h) = SentHome::decode_log(&log.inner) {
+        let bridging = Bridging {
+            event,
+            token: chain.address(h.token),
+            adapter: chain.address(h.adapter),
+            amount: h.amount,
+            to_chain_id: u64::try_from(h.toChainId).ok(),
+            to_receiver: Some(relayer_types::ChainAddress::Evm(h.toReceiver)),
+            home: true,
+        };
+        (h.receiver, h.sessionId, EventKind::Bridged(bridging))
     } else if let Ok(f) = FastFinished::decode_log(&log.inner) {
         let fronting =
             Fronting { event, relayer: chain.address(f.relayer), amount: f.amount, still_owed: None };
@@ -168,6 +181,7 @@ pub fn filter(chain: &EvmChain, from: u64, to: u64) -> Filter {
             Transfer::SIGNATURE_HASH,
             Settled::SIGNATURE_HASH,
             Bridged::SIGNATURE_HASH,
+            SentHome::SIGNATURE_HASH,
             FastFinished::SIGNATURE_HASH,
             Repaid::SIGNATURE_HASH,
         ])

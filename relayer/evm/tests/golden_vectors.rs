@@ -6,7 +6,7 @@
 //! --test golden_vectors` (every receiver address changes with the router's bytecode).
 
 use alloy::primitives::{Address, B256, Bytes, U256, address, b256, bytes};
-use relayer_evm::create2::{Deployment, DepositParams, params_hash};
+use relayer_evm::create2::{Deployment, DepositParams, RouterArgs, params_hash};
 use serde_json::{Value, json};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../contracts/test/fixtures/receivers.json");
@@ -25,8 +25,10 @@ fn vectors() -> Vec<(&'static str, DepositParams)> {
         toToken: evm(usdc_base),
         toAddress: evm(dest),
         amount: U256::from(10_000_000u64),
+        minAmount: U256::from(9_990_000u64),
         finalCall: Bytes::new(),
         refundAddress: evm(refund),
+        solanaRefundAddress: B256::ZERO,
         expiresAt: 1_700_003_600,
     };
     vec![
@@ -34,7 +36,14 @@ fn vectors() -> Vec<(&'static str, DepositParams)> {
             "plain fixed amount",
             base(b256!("a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d400000000000000000000000000000000")),
         ),
-        ("open amount", DepositParams { amount: U256::ZERO, ..base(B256::with_last_byte(2)) }),
+        (
+            "open amount",
+            DepositParams {
+                amount: U256::ZERO,
+                minAmount: U256::from(1_000_000u64),
+                ..base(B256::with_last_byte(2))
+            },
+        ),
         (
             "with final call",
             DepositParams {
@@ -48,6 +57,8 @@ fn vectors() -> Vec<(&'static str, DepositParams)> {
                 toChainId: U256::from(501),
                 toToken: b256!("c6fa7af3bedbad3a3d65f36aabc97431b1bbe4c2d2f6e0e47ca60203452f5d61"),
                 toAddress: B256::repeat_byte(0x7a),
+                refundAddress: B256::ZERO,
+                solanaRefundAddress: B256::repeat_byte(0x5b),
                 ..base(B256::with_last_byte(4))
             },
         ),
@@ -56,6 +67,8 @@ fn vectors() -> Vec<(&'static str, DepositParams)> {
             DepositParams {
                 toChainId: U256::MAX,
                 amount: U256::MAX,
+                minAmount: U256::MAX,
+                solanaRefundAddress: B256::repeat_byte(0xff),
                 expiresAt: u64::MAX,
                 finalCall: Bytes::from(vec![0xff; 100]),
                 ..base(B256::repeat_byte(0xff))
@@ -71,14 +84,25 @@ fn params_json(p: &DepositParams) -> Value {
         "toToken": p.toToken,
         "toAddress": p.toAddress,
         "amount": p.amount.to_string(),
+        "minAmount": p.minAmount.to_string(),
         "finalCall": p.finalCall,
         "refundAddress": p.refundAddress,
+        "solanaRefundAddress": p.solanaRefundAddress,
         "expiresAt": p.expiresAt.to_string(),
     })
 }
 
+/// The canonical deployment the vectors are for (the Solidity test deploys the same): no adapters, the EVM
+/// prefix, an empty destination table.
+fn canonical() -> Deployment {
+    Deployment::deterministic(
+        B256::ZERO,
+        &RouterArgs { adapters: vec![], prefix: 0xff, destinations: vec![] },
+    )
+}
+
 fn generate() -> Value {
-    let deployment = Deployment::deterministic(B256::ZERO, &[]);
+    let deployment = canonical();
     let vectors: Vec<Value> = vectors()
         .iter()
         .map(|(name, p)| {
@@ -128,7 +152,7 @@ fn rust_derivation_matches_the_shared_golden_vectors() {
 
 #[test]
 fn every_field_of_the_params_changes_the_receiver() {
-    let deployment = Deployment::deterministic(B256::ZERO, &[]);
+    let deployment = canonical();
     let (_, p) = vectors().remove(0);
     let original = deployment.receiver(&p);
     let variants = [
@@ -137,8 +161,10 @@ fn every_field_of_the_params_changes_the_receiver() {
         DepositParams { toToken: B256::with_last_byte(1), ..p.clone() },
         DepositParams { toAddress: B256::with_last_byte(1), ..p.clone() },
         DepositParams { amount: U256::from(1), ..p.clone() },
+        DepositParams { minAmount: U256::from(1), ..p.clone() },
         DepositParams { finalCall: bytes!("00"), ..p.clone() },
         DepositParams { refundAddress: B256::with_last_byte(1), ..p.clone() },
+        DepositParams { solanaRefundAddress: B256::with_last_byte(1), ..p.clone() },
         DepositParams { expiresAt: 1, ..p.clone() },
     ];
     for v in variants {

@@ -599,10 +599,22 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
     #[test]
     fn a_tron_chain_has_its_own_router_and_base58_tokens() {
         let tron = "[[chains]]\nchain_id = 728126428\nfamily = \"tron\"\nname = \"Tron\"\nrpc_url = \"http://x\"\nrouter = \"0x00000000000000000000000000000000000000bb\"\ntokens = [{ address = \"0xa614f803b6fd780986a42c78ec9c7f77e6ded13c\", symbol = \"USDT\", decimals = 6 }]";
-        let c = Config::parse(&config(tron), env)
+        // TVM's CREATE derives the factory and implementations from the deploying transaction: they are
+        // configured, never derived from the router as on EVM chains.
+        let refused = Config::parse(&config(tron), env).expect_err("a Tron deployment needs its addresses");
+        assert!(refused.to_string().contains("chains[1].factory"), "{refused}");
+        let addresses = "\nfactory = \"0x00000000000000000000000000000000000000f1\"\nreceiver_implementation = \"0x00000000000000000000000000000000000000f2\"\nexecutor_implementation = \"0x00000000000000000000000000000000000000f3\"";
+        let tron = tron.replace("\ntokens =", &format!("{addresses}\ntokens ="));
+        let c = Config::parse(&config(&tron), env)
             .expect("a Tron chain beside an EVM one, each family its router");
         assert_eq!(c.chains[1].family, relayer_types::Family::Tron);
         assert_eq!(c.chains[1].tokens[0].address.to_string(), "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t");
+        let deployment = c.chains[1].deployment;
+        assert_eq!(
+            (deployment.prefix, deployment.factory),
+            (0x41, relayer_types::Address::with_last_byte(0xf1))
+        );
+        assert_eq!(c.chains[0].deployment.prefix, 0xff, "the EVM chain's own deployment");
     }
 
     #[test]

@@ -200,19 +200,44 @@ impl SvmChain {
         }
     }
 
+    /// What the program's refusal of `work` means for the engine (see the program's error table).
     fn refusal(&self, work: &Work, failure: TxFailure) -> WorkResult {
         use deposit_vault::VaultError as E;
         let code = |e: E| VAULT_ERROR + e as u32;
+        let after_expiry = work.commitment.expires_at + 1;
         match failure {
             TxFailure::Custom(c) if c == code(E::Expired) || c == code(E::TooLateToBridge) => {
                 WorkResult::RefundInstead
             }
+            // The session can never use this: refunded at once.
+            TxFailure::Custom(c)
+                if [
+                    E::FinalCallUnsupported,
+                    E::WrongMint,
+                    E::NotASolanaAddress,
+                    E::UnsupportedChain,
+                    E::NotBridgedMint,
+                    E::NotBridgedToken,
+                ]
+                .into_iter()
+                .any(|e| c == code(e)) =>
+            {
+                WorkResult::RefundInstead
+            }
             TxFailure::Custom(c) if c == code(E::NotRefundable) => WorkResult::NotBefore {
                 reason: "the program refunds a usable mint only after expiry".into(),
-                at: work.commitment.expires_at + 1,
+                at: after_expiry,
+            },
+            // Nothing starts below the committed minimum: more may come; after expiry it is refunded.
+            TxFailure::Custom(c) if c == code(E::BelowMinimum) => WorkResult::NotBefore {
+                reason: "less than the session's minimum is there; waiting for the rest until expiry".into(),
+                at: after_expiry,
             },
             TxFailure::Custom(c) if c == code(E::NothingToMove) || c == ACCOUNT_NOT_INITIALIZED => {
                 WorkResult::Done("the vault holds nothing of this mint".into())
+            }
+            TxFailure::Custom(c) if c == code(E::NotInInbox) || c == code(E::NotThisSession) => {
+                WorkResult::Done("that inbox transfer is not this session's".into())
             }
             TxFailure::Custom(c) => {
                 WorkResult::Failed(format!("the deposit-vault program refused: error {c}"))
@@ -264,11 +289,11 @@ impl SvmChain {
                 // Claimed only for a session that settles on Solana (the program refuses any other); a
                 // refund, and a session delivering elsewhere, go back to the receiver on the chain the
                 // transfer came from, where the router refunds or forwards them.
-                let claimable = matches!(work.action, Action::Settle { .. }) && params.delivers_on_solana();
+                let claimable = matches!(work.action, Action::Settle { .. }) && params.settles(&mint);
                 let ix = if claimable {
                     tx::claim(payer, &params, at, mint)
                 } else {
-                    tx::send_back(payer, &params, at, mint)
+                    tx::return_inbound(payer, &params, at, mint)
                 };
                 (at, ix)
             })

@@ -8,7 +8,8 @@ use anchor_spl::{
     token::spl_token,
 };
 use deposit_vault::{
-    Bridged, Claimed, DepositParams, InboundEvent, Refunded, SentBack, Settled, VaultEvent, u64_word,
+    Bridged, Claimed, DepositParams, InboundEvent, Refunded, RefundedHome, RefundedInbound, SentBack,
+    Settled, VaultEvent, u64_word,
 };
 use relayer_types::Commitment;
 use solana_sdk::{
@@ -74,8 +75,10 @@ pub fn params(c: &Commitment) -> DepositParams {
         to_token: c.to_token.0,
         to_address: c.to_address.0,
         amount: c.amount.to_be_bytes::<32>(),
+        min_amount: c.min_amount.to_be_bytes::<32>(),
         final_call: c.final_call.to_vec(),
         refund_address: c.refund_address.0,
+        solana_refund_address: c.solana_refund_address.0,
         expires_at: c.expires_at,
     }
 }
@@ -121,22 +124,28 @@ pub fn payment_transaction(
     Ok(Transaction::new_unsigned(Message::new_with_blockhash(&[create, transfer], Some(payer), &blockhash)))
 }
 
-/// `settle(params)`: the vault's `mint` balance to the committed recipient, the vault account's rent to the
-/// committed refund address; `payer` pays the fee.
+/// `settle(params)`: the vault's `mint` balance to the committed recipient, the vault account's rent to
+/// the session's Solana refund target (a session that settles has one: its recipient); `payer` pays the
+/// fee. SPL Token mints.
 pub fn settle(payer: Pubkey, params: &DepositParams, mint: Pubkey) -> Instruction {
     let recipient = Pubkey::new_from_array(params.to_address);
-    let rent_to = Pubkey::new_from_array(params.refund_address);
-    deposit_vault::ix::settle(payer, params, mint, recipient, rent_to)
+    let rent_to = params.solana_refund_target().unwrap_or(recipient);
+    deposit_vault::ix::settle(payer, params, mint, spl_token::ID, recipient, rent_to)
 }
 
 /// `bridge(params)`: the vault's `mint` balance through the local bridge to the session's EVM receiver.
 pub fn bridge(payer: Pubkey, params: &DepositParams, mint: Pubkey) -> Instruction {
-    deposit_vault::ix::bridge(payer, params, mint, Pubkey::new_from_array(params.refund_address))
+    deposit_vault::ix::bridge(payer, params, mint, params.solana_refund_target())
 }
 
-/// `refund(params)`: the vault's `mint` balance to the committed refund address.
+/// A refund of the vault's `mint` balance: to the session's Solana refund target (`refund`), or, for a
+/// session with none (an EVM payer's vault), home through the bridge to its EVM receiver (`refund_home`,
+/// the bridged mint only), where the router refunds it.
 pub fn refund(payer: Pubkey, params: &DepositParams, mint: Pubkey) -> Instruction {
-    deposit_vault::ix::refund(payer, params, mint, Pubkey::new_from_array(params.refund_address))
+    match params.solana_refund_target() {
+        Some(owner) => deposit_vault::ix::refund(payer, params, mint, spl_token::ID, owner),
+        None => deposit_vault::ix::refund_home(payer, params, mint),
+    }
 }
 
 /// `claim(params)` of the transfer recorded at `received`: to the committed recipient.
@@ -144,10 +153,15 @@ pub fn claim(payer: Pubkey, params: &DepositParams, received: Pubkey, mint: Pubk
     deposit_vault::ix::claim(payer, params, received, mint, Pubkey::new_from_array(params.to_address))
 }
 
-/// `send_back(params)` of the transfer recorded at `received`: to the session's receiver on the chain it
-/// came from.
-pub fn send_back(payer: Pubkey, params: &DepositParams, received: Pubkey, mint: Pubkey) -> Instruction {
-    deposit_vault::ix::send_back(payer, params, received, mint)
+/// A transfer in the inbox the session cannot take (expired, or a session that does not settle it on
+/// Solana): back to the session's receiver on the chain it came from when the EVM side can refund
+/// (`send_back`), else to the session's Solana refund target (`refund_inbound`; sending it back would
+/// only have the router send it home again).
+pub fn return_inbound(payer: Pubkey, params: &DepositParams, received: Pubkey, mint: Pubkey) -> Instruction {
+    match (params.evm_refund_target(), params.solana_refund_target()) {
+        (None, Some(owner)) => deposit_vault::ix::refund_inbound(payer, params, received, mint, owner),
+        _ => deposit_vault::ix::send_back(payer, params, received, mint),
+    }
 }
 
 /// The claim record of the transfer recorded at `received`: it exists once the transfer was claimed or
@@ -202,13 +216,16 @@ pub enum VaultMove {
     /// Sent through the bridge to the session's receiver on its EVM destination (`to`: the custody), on
     /// the chain of this CCTP domain.
     Bridged(VaultEvent, u32),
+    /// A refund home through the bridge, to the session's receiver on its EVM destination chain (of this
+    /// CCTP domain), where the router completes it (the session names no Solana account to refund to).
+    RefundedHome(VaultEvent, u32),
 }
 
 impl VaultMove {
     /// The event's fields.
     pub const fn event(&self) -> &VaultEvent {
         match self {
-            Self::Settled(e) | Self::Refunded(e) | Self::Bridged(e, _) => e,
+            Self::Settled(e) | Self::Refunded(e) | Self::Bridged(e, _) | Self::RefundedHome(e, _) => e,
         }
     }
 }
@@ -223,6 +240,10 @@ pub fn vault_moves(tx: &TxView) -> Vec<(usize, VaultMove)> {
                 .or_else(|| decode::<Refunded>(body).map(|r| VaultMove::Refunded(r.event)))
                 .or_else(|| {
                     decode::<Bridged>(body).map(|b| VaultMove::Bridged(b.event, b.destination_domain))
+                })
+                .or_else(|| {
+                    decode::<RefundedHome>(body)
+                        .map(|b| VaultMove::RefundedHome(b.event, b.destination_domain))
                 })?;
             Some((index, decoded))
         })
@@ -251,6 +272,8 @@ pub enum InboxMove {
     Claimed(InboundEvent),
     /// A transfer went back to its session's receiver on the chain it came from.
     SentBack(InboundEvent),
+    /// A transfer the session cannot take went to its Solana refund target.
+    RefundedInbound(InboundEvent),
 }
 
 /// The local bridge's record of the message from `source_domain` with `nonce`.
@@ -286,7 +309,8 @@ pub fn inbox_moves(tx: &TxView) -> Vec<(usize, InboxMove)> {
     let moved = self_events(tx, deposit_vault::ID).filter_map(|(index, body)| {
         let decoded = decode::<Claimed>(body)
             .map(|c| InboxMove::Claimed(c.event))
-            .or_else(|| decode::<SentBack>(body).map(|b| InboxMove::SentBack(b.event)))?;
+            .or_else(|| decode::<SentBack>(body).map(|b| InboxMove::SentBack(b.event)))
+            .or_else(|| decode::<RefundedInbound>(body).map(|r| InboxMove::RefundedInbound(r.event)))?;
         Some((index, decoded))
     });
     let mut out: Vec<(usize, InboxMove)> = arrived.chain(moved).collect();

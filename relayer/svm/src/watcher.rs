@@ -318,7 +318,9 @@ impl SvmChain {
                     };
                     out.push(ChainEvent::at(receiver, EventKind::Deposit(deposit)));
                 }
-                InboxMove::Claimed(ref e) | InboxMove::SentBack(ref e) => {
+                InboxMove::Claimed(ref e)
+                | InboxMove::SentBack(ref e)
+                | InboxMove::RefundedInbound(ref e) => {
                     // The program paid out for the params whose EVM receiver is the transfer's hook: that
                     // receiver, not the session id the caller's params carry, says whose it was.
                     let receiver = ChainAddress::Evm(Address::from(tx::vault_evm::receiver(&e.params_hash)));
@@ -338,11 +340,28 @@ impl SvmChain {
                             delivered: amount,
                             refunded: U256::ZERO,
                         })
+                    } else if matches!(moved, InboxMove::RefundedInbound(_)) {
+                        EventKind::Settled(Settlement {
+                            event,
+                            token,
+                            outcome: Outcome::Refunded,
+                            amount,
+                            delivered: U256::ZERO,
+                            refunded: amount,
+                        })
                     } else {
                         // Back to the chain it came from (not towards the session's destination).
                         let adapter = ChainAddress::Solana(tx::BRIDGE_ID.to_bytes());
                         let to_chain_id = tx::chain_of_domain(e.source_domain);
-                        EventKind::Bridged(Bridging { event, token, adapter, amount, to_chain_id })
+                        EventKind::Bridged(Bridging {
+                            event,
+                            token,
+                            adapter,
+                            amount,
+                            to_chain_id,
+                            to_receiver: Some(receiver),
+                            home: false,
+                        })
                     };
                     out.push(ChainEvent {
                         receiver,
@@ -414,10 +433,22 @@ impl SvmChain {
                     delivered: U256::ZERO,
                     refunded: amount,
                 }),
-                VaultMove::Bridged(_, domain) => {
+                VaultMove::Bridged(_, domain) | VaultMove::RefundedHome(_, domain) => {
                     let adapter = ChainAddress::Solana(tx::BRIDGE_ID.to_bytes());
                     let to_chain_id = tx::chain_of_domain(domain);
-                    EventKind::Bridged(Bridging { event: at, token, adapter, amount, to_chain_id })
+                    let home = matches!(moved, VaultMove::RefundedHome(..));
+                    // The program sends to the EVM receiver of the vault's params (it derives it itself).
+                    let to_receiver =
+                        Some(ChainAddress::Evm(Address::from(tx::vault_evm::receiver(&e.params_hash))));
+                    EventKind::Bridged(Bridging {
+                        event: at,
+                        token,
+                        adapter,
+                        amount,
+                        to_chain_id,
+                        to_receiver,
+                        home,
+                    })
                 }
             };
             out.push(ChainEvent { receiver, named: SessionId::from_b256(B256::from(e.session_id)), kind });

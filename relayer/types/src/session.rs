@@ -355,6 +355,16 @@ pub struct Bridging {
     /// `None` on bridgings stored by earlier builds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_chain_id: Option<u64>,
+    /// The receiver the funds are on their way to there, as the event names it (the router computes it
+    /// from the destination chain's deployment; the Solana program from its pinned EVM deployment). `None`
+    /// on bridgings stored by earlier builds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_receiver: Option<ChainAddress>,
+    /// A refund that went home through the bridge (the session names no refund address usable where the
+    /// funds were; the destination chain's family refunds them): never a payment on its way, never
+    /// fronted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub home: bool,
 }
 
 /// A relayer paid the session's amount from its own funds on the destination chain (`FastFinished`), or

@@ -368,8 +368,9 @@ pub struct DepositRecord {
 #[serde(rename_all = "camelCase")]
 pub struct MovementRecord {
     /// `delivered`, `bounced` (the final call reverted; refunded), `refunded`, `bridged` (sent on
-    /// towards the destination chain), `fronted` (a relayer delivered ahead of a bridge) or `repaid` (a
-    /// relayer was repaid from bridged funds).
+    /// towards the destination chain, or back to the chain a transfer came from), `sent_home` (a refund
+    /// through the bridge to the destination chain, whose refund address the session names), `fronted` (a
+    /// relayer delivered ahead of a bridge) or `repaid` (a relayer was repaid from bridged funds).
     #[serde(rename = "type")]
     pub kind: String,
     /// Chain id.
@@ -442,7 +443,10 @@ fn movements(s: &Session) -> Vec<MovementRecord> {
             ..record(kind, &x.event, &x.token, x.amount)
         }
     });
-    let bridged = s.bridges.iter().map(|b| record("bridged", &b.event, &b.token, b.amount));
+    let bridged = s
+        .bridges
+        .iter()
+        .map(|b| record(if b.home { "sent_home" } else { "bridged" }, &b.event, &b.token, b.amount));
     let fronted = s.frontings.iter().map(|f| {
         let kind = if f.still_owed.is_some() { "repaid" } else { "fronted" };
         record(kind, &f.event, &s.destination.token.address, f.amount)
