@@ -17,13 +17,13 @@ import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 
 /// @title DepositRouter
-/// @notice The only account receivers obey. No owner, no setters: the adapter allow-list, the CREATE2
-/// prefix and the destination table are fixed at construction, so no key can redirect funds. The router never makes an integrator's call itself: each
-/// session's final call runs from that session's own fresh executor clone, which holds only that session's
-/// funds and which nothing obeys. Amounts are measured as balance deltas, so tokens that return nothing or
-/// charge transfer fees are accounted for what moved; tokens leave through `TransferOutLib`, so a token
-/// whose `transfer` returns `false` on success (Tron's USDT) moves, and one that returns `false` without
-/// moving does not pass for delivered.
+/// @notice The only account receivers obey. No owner, no setters: the adapter allow-list, the CREATE2 prefix
+/// and the destination table are fixed at construction, so no key can redirect funds. The router never makes
+/// an integrator's call itself: each session's final call runs from that session's own fresh executor clone,
+/// which holds only that session's funds and which nothing obeys. Amounts are measured as balance deltas, so
+/// tokens that return nothing or charge transfer fees are accounted for what moved; tokens leave through
+/// `TransferOutLib`, so a token whose `transfer` returns `false` on success (Tron's USDT) moves, and one that
+/// returns `false` without moving does not pass for delivered.
 contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
     using DepositParamsLib for DepositParams;
     using DepositParamsLib for bytes32;

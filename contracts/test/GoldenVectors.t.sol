@@ -4,15 +4,23 @@ pragma solidity ^0.8.28;
 import {DepositRouter} from "../src/DepositRouter.sol";
 import {IDepositRouter} from "../src/interfaces/IDepositRouter.sol";
 import {IReceiverFactory} from "../src/interfaces/IReceiverFactory.sol";
+import {Create2Lib} from "../src/libraries/Create2Lib.sol";
 import {DepositParams} from "../src/libraries/DepositParamsLib.sol";
 import {TestBase} from "./utils/TestBase.sol";
 
 /// @notice Checks the golden vectors that the Rust relayer also checks (`relayer/evm/tests/golden_vectors.rs`)
 /// against a real deterministic deployment, and pins the receiver init-code hash: any change to router,
 /// factory or receiver bytecode moves every deposit address, and must be deliberate.
+/// @dev The canonical golden deployment is the router deployed through the deterministic deployment proxy
+/// with `.deployment.salt`, no adapters, CREATE2 prefix `0xff` and an empty destination table. Each vector's
+/// params are the v3 commitment (with `minAmount` and `solanaRefundAddress`), and `receiverTron` is the same
+/// session's receiver under Tron's derivation, `keccak256(0x41 ‖ factory ‖ paramsHash ‖ initCodeHash)[12:]`,
+/// with the golden deployment's factory (a cross-check of the 0x41 arithmetic between Rust and Solidity).
 contract GoldenVectorsTest is TestBase {
     /// Changing this means every receiver address changes. Regenerate the fixture with
     /// `UPDATE_FIXTURES=1 cargo test -p relayer-evm --test golden_vectors` and update the constant.
+    /// Issue 20 (commitment v3, the router's new constructor) moved it deliberately from
+    /// 0xf95e8f49f455ff983172fd97a35ae1397f9a34b507778f0dab4a42d490322697.
     bytes32 internal constant PINNED_RECEIVER_INIT_CODE_HASH =
         0x6f55c4697067be5857c871423883123e0ec4b48246b53d683eb1c8753d124260;
 
@@ -73,6 +81,13 @@ contract GoldenVectorsTest is TestBase {
             );
             address expected = vm.parseJsonAddress(json, string.concat(key, ".receiver"));
             vm.assertEq(factory.receiverAddress(p), expected, "receiver address");
+            vm.assertEq(
+                Create2Lib.predict(
+                    bytes1(0x41), address(factory), keccak256(abi.encode(p)), factory.receiverInitCodeHash()
+                ),
+                vm.parseJsonAddress(json, string.concat(key, ".receiverTron")),
+                "receiver under Tron's 0x41 derivation"
+            );
             vm.assertEq(
                 router.executorOf(keccak256(abi.encode(p))),
                 vm.parseJsonAddress(json, string.concat(key, ".executor")),

@@ -4,12 +4,12 @@ pragma solidity ^0.8.28;
 /// @title ICallExecutor
 /// @notice Runs one session's final call, in isolation. The router clones a fresh executor for every session
 /// whose call it runs (`CREATE2(router, paramsHash, clone(implementation))`, with the deployment's CREATE2
-/// prefix), hands it that session's funds and calls `execute` once with the amount it moved in. The
-/// executor approves the target exactly that amount (never a balance a stranger may have sent to its
-/// predictable address beforehand), calls it with a fixed gas budget, resets the approval and sends
-/// everything it holds to the refund target, so it holds nothing after the transaction. Nothing obeys an executor: receivers, the factory and adapters answer only the router,
-/// and an approval a final call makes the executor grant is worthless, because that executor never holds
-/// funds again.
+/// prefix), hands it that session's funds and calls `execute` once with the amount it moved in. The executor
+/// approves the target exactly that amount (never a balance a stranger may have sent to its predictable
+/// address beforehand), calls it with a fixed gas budget, resets the approval and sends everything it holds
+/// to the refund target, so it holds nothing after the transaction. Nothing obeys an executor: receivers, the
+/// factory and adapters answer only the router, and an approval a final call makes the executor grant is
+/// worthless, because that executor never holds funds again.
 interface ICallExecutor {
     /// @notice The caller is not the router.
     error OnlyRouter(address caller);

@@ -6,9 +6,10 @@ import {DepositParams} from "../libraries/DepositParamsLib.sol";
 /// @title IReceiverFactory
 /// @notice Deploys one EIP-1167 clone of the receiver implementation per session, at the CREATE2 address
 /// salted with the session's params hash. Counterfactual: the address is known and can be funded before
-/// anything is deployed. Address derivation is a property of the deployment: `create2Prefix` is the byte
-/// this chain's CREATE2 hashes first (`0xff` on EVM chains, `0x41` on Tron's TVM). Only the router deploys, so a deployed receiver always means a router entry point
-/// ran for that session (the router records the one kind of deployment that starts nothing).
+/// anything is deployed. Address derivation is a property of the deployment: `create2Prefix` is the byte this
+/// chain's CREATE2 hashes first (`0xff` on EVM chains, `0x41` on Tron's TVM). Only the router deploys, so a
+/// deployed receiver always means a router entry point ran for that session (the router records the one kind
+/// of deployment that starts nothing).
 interface IReceiverFactory {
     /// @notice A receiver was deployed for the session committed by `paramsHash`.
     event ReceiverDeployed(bytes32 indexed paramsHash, address indexed receiver);
