@@ -888,3 +888,157 @@ async fn a_refund_of_another_token_from_the_destination_receiver_does_not_turn_f
     EventSink::apply(&s.engine, ARBITRUM, vec![bridged(session.id, 2, 10_010_010)]).await.expect("apply");
     assert_eq!(s.chain.take().len(), 1, "fronted");
 }
+
+// ---------------------------------------------------------------------------------------------------
+// review20: attacks on the relayer's wallet and on what the API reports. Each test fails while the
+// attack works.
+// ---------------------------------------------------------------------------------------------------
+
+/// Base and Arbitrum as in [`cross_chain`], but with the route as a deployment gets it when
+/// `min_deposit` is left out of the config (the documented optional field defaults to zero).
+fn cross_chain_without_route_minimum() -> (Setup, Arc<FakeChain>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("open"));
+    let route =
+        Route { adapter: ADAPTER, to_token: USDC, min_amount: U256::ZERO, max_fee_bps: 10, own_fee_bps: 0 };
+    let base = FakeChain::configured(BASE, vec![], None);
+    let arbitrum = FakeChain::configured(ARBITRUM, vec![(USDC, BASE, route)], None);
+    let engine = engine_over(&store, vec![Arc::clone(&base), Arc::clone(&arbitrum)]);
+    (Setup { _dir: dir, store, chain: base, engine }, arbitrum)
+}
+
+/// review20 finding 1: once a session's payment has been bridged from a source chain, every later
+/// transfer to that receiver counts as "enough" (the sum includes the deposit that already left), so a
+/// griefer sending 1 base unit at a time makes the relayer send one `bridge` per transfer (gas, plus the
+/// OFT's native messaging fee on USDT routes) and then one settle on the destination for each arrival.
+#[tokio::test]
+async fn review20_dust_after_a_bridged_payment_is_not_bridged_at_the_relayers_expense() {
+    let (s, arbitrum) = cross_chain_without_route_minimum();
+    let session = created(&s, Some(10_000_000)).await;
+    assert_eq!(session.min_amount, U256::from(9_990_000u64));
+    // The payer's 10.00 on Arbitrum is bridged, as it should be.
+    EventSink::apply(&s.engine, ARBITRUM, vec![on(ARBITRUM, deposit(session.id, USDC, 5), 10_000_000)])
+        .await
+        .expect("apply");
+    assert_eq!(arbitrum.take()[0].action, Action::Bridge { token: USDC, adapter: ADAPTER });
+    EventSink::apply(&s.engine, ARBITRUM, vec![bridged(session.id, 5, 10_000_000)]).await.expect("bridged");
+    // The griefer: three transfers of 1 base unit (0.000001 USDC) each.
+    for block in 6..9 {
+        EventSink::apply(&s.engine, ARBITRUM, vec![on(ARBITRUM, deposit(session.id, USDC, block), 1)])
+            .await
+            .expect("apply");
+    }
+    let bridges: Vec<Work> = arbitrum
+        .take()
+        .into_iter()
+        .filter(|w| matches!(w.action, Action::Bridge { .. }))
+        .collect();
+    assert!(
+        bridges.is_empty(),
+        "the relayer bridges each 1-unit transfer at its own expense ({} bridge transactions for 0.000003 USDC)",
+        bridges.len()
+    );
+}
+
+/// review20 finding 2: the first counted deposit becomes the session's `source` (the API's
+/// `paymentMethod.source`: who paid, how much, which transaction), even when it is dust far below the
+/// session's minimum. A griefer sending 1 base unit before the payer's transaction lands is reported as
+/// the payment's source for good: its address, its 0.000001, its transaction hash.
+#[tokio::test]
+async fn review20_dust_ahead_of_the_payment_is_not_reported_as_the_payments_source() {
+    let s = setup();
+    let session = created(&s, Some(10_000_000)).await;
+    let griefer: ChainAddress = Address::repeat_byte(0x66).into();
+    let payer: ChainAddress = Address::repeat_byte(0xf0).into();
+    let mut dust = deposit_of(session.id, USDC, 5, 1);
+    if let EventKind::Deposit(d) = &mut dust.kind {
+        d.from = griefer;
+    }
+    EventSink::apply(&s.engine, BASE, vec![dust]).await.expect("dust");
+    EventSink::apply(&s.engine, BASE, vec![deposit_of(session.id, USDC, 6, 10_000_000)])
+        .await
+        .expect("payment");
+    let after = stored(&s, &session.id);
+    assert_eq!(after.status, SessionStatus::Processing);
+    let source = after.payment_method.as_ref().and_then(|m| m.source()).cloned().expect("a source");
+    assert_eq!(
+        (source.from, source.sent, source.tx_hash),
+        (payer, U256::from(10_000_000u64), event(6, 0).tx_hash),
+        "the API names the griefer's 1-unit transfer as the session's payment"
+    );
+}
+
+/// review20 finding 1 (destination side): after a session succeeded, every later transfer of the
+/// destination token, however small, is settled by the relayer at its own expense (one transaction per
+/// 1-unit transfer; the router would deliver it, but nothing obliges the relayer to pay for that).
+#[tokio::test]
+async fn review20_dust_after_a_delivery_is_not_settled_at_the_relayers_expense() {
+    let s = setup();
+    let session = created(&s, Some(10_000_000)).await;
+    EventSink::apply(&s.engine, BASE, vec![deposit_of(session.id, USDC, 5, 10_000_000)]).await.expect("pay");
+    assert_eq!(s.chain.take()[0].action, Action::Settle { token: USDC });
+    EventSink::apply(&s.engine, BASE, vec![delivered(session.id, event(5, 1))]).await.expect("delivered");
+    assert_eq!(stored(&s, &session.id).status, SessionStatus::Succeeded);
+    for block in 6..9 {
+        EventSink::apply(&s.engine, BASE, vec![deposit_of(session.id, USDC, block, 1)]).await.expect("dust");
+    }
+    let settles = s.chain.take().into_iter().filter(|w| matches!(w.action, Action::Settle { .. })).count();
+    assert_eq!(settles, 0, "one settle transaction per 1-unit transfer after the delivery");
+}
+
+/// review20 finding 3: a Solana-destination session whose payer paid on an EVM chain is `processing`
+/// while the relayer's bridging (standard finality: minutes) is on its way. The EVM `bridge` has no
+/// minimum and the program's `claim` has none either, so a griefer sends 1 base unit of USDC to the
+/// session's receiver on any CCTP chain, bridges it with fast finality (`router.bridge` is
+/// permissionless), and claims it from the inbox. The watcher reads that `Claimed` as a delivery of the
+/// destination token on the destination chain, and the session is reported `succeeded` with
+/// `destination.delivery` = 0.000001 and the griefer's transaction; the payer's real transfer, landing
+/// later, changes nothing.
+#[test]
+fn review20_a_dust_claim_from_the_inbox_does_not_report_a_processing_session_succeeded() {
+    let mint = ChainAddress::Solana([0x5a; 32]);
+    let mut s = conformance::session(7);
+    s.destination.address = ChainAddress::Solana([0x77; 32]);
+    s.destination.token = TokenRef {
+        chain_id: relayer_types::SOLANA_CHAIN_ID,
+        chain_name: "Solana".into(),
+        address: mint,
+        symbol: "USDC".into(),
+        decimals: 6,
+    };
+    s.destination.calldata = None;
+    s.min_amount = U256::from(9_990_000u64);
+    s.status = SessionStatus::WaitingPayment;
+    // The payer's 10.00 USDC on Base (a CCTP route to Solana USDC): counted, the session is processing.
+    let base_usdc = TokenRef { chain_id: BASE, ..conformance::session(0).destination.token };
+    let paid = Deposit {
+        event: event(5, 0),
+        block_hash: B256::repeat_byte(0xbb),
+        from: Address::repeat_byte(0xf0).into(),
+        token: base_usdc,
+        amount: U256::from(10_000_000u64),
+        counts: Some(U256::from(10_000_000u64)),
+    };
+    s.apply(relayer_types::SessionEvent::DepositDetected(paid)).expect("deposit");
+    assert_eq!(s.status, SessionStatus::Processing);
+    // The griefer's 1-unit transfer, fast-bridged from another chain and claimed from the inbox.
+    let claim = Settlement {
+        event: EventId {
+            chain_id: relayer_types::SOLANA_CHAIN_ID,
+            block_number: 9,
+            tx_hash: B256::repeat_byte(0x66).into(),
+            log_index: 0,
+        },
+        token: mint,
+        outcome: Outcome::Delivered,
+        amount: U256::from(1u64),
+        delivered: U256::from(1u64),
+        refunded: U256::ZERO,
+    };
+    s.apply(relayer_types::SessionEvent::Settled(claim)).expect("claim");
+    assert_eq!(
+        (s.status, s.destination.delivery.as_ref().map(|d| d.received)),
+        (SessionStatus::Processing, None),
+        "a 1-unit claim is reported as the session's delivery"
+    );
+}

@@ -435,7 +435,7 @@ impl Devnet {
             .wallet(EthereumWallet::from(PAYER_KEY.parse::<PrivateKeySigner>()?))
             .connect_http(chains[0].rpc_url.parse()?);
         let base_usdc = multichain::BASE.usdc.ok_or_else(|| eyre::eyre!("Base has USDC"))?;
-        // Both test tokens share `mint`; USDT's returns nothing either way.
+        // Both test tokens share `mint`; USDT's `mint` returns nothing either way.
         for token in std::iter::once(base_usdc).chain(multichain::BASE.usdt) {
             let token = TestUSDT::new(token, &payer);
             token.mint(relayer_key.address(), inventory).send().await?.get_receipt().await?;
@@ -648,7 +648,7 @@ pub async fn pay(
         Some(other) => eyre::bail!("token must be usdc or usdt, not {other}"),
         None => pick("USDC", chain.usdc).or_else(|_| pick("USDT", chain.usdt))?,
     };
-    // USDT's transfer returns nothing: the calls are sent raw and judged by their receipts.
+    // USDT's transfer returns `false` (as Tron's does): the calls are sent raw and judged by their receipts.
     let usdt = TestUSDT::new(address, &provider);
     usdt.mint(payer_address, amount).send().await?.get_receipt().await?;
     let pending = usdt.transfer(receiver, amount).send().await?;

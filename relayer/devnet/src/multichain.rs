@@ -81,7 +81,7 @@ pub const ARBITRUM: ChainDesc = ChainDesc {
     eid: 30110,
 };
 /// Tron, as the devnet runs it: an EVM chain with Tron's chain id and USDT at Tron's USDT contract
-/// (`TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t`), whose `transfer` returns nothing like the real one's.
+/// (`TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t`), whose `transfer` returns `false` like the real one's.
 pub const TRON: ChainDesc = ChainDesc {
     chain_id: relayer_types::TRON_CHAIN_ID,
     name: "tron",

@@ -111,6 +111,9 @@ fn generate() -> Value {
                 "params": params_json(p),
                 "paramsHash": params_hash(p),
                 "receiver": deployment.receiver(p),
+                // The same session's receiver under Tron's derivation (`0x41`) with the golden factory:
+                // the contracts' `Create2Lib` checks the same arithmetic.
+                "receiverTron": Deployment { prefix: 0x41, ..deployment }.receiver(p),
                 "executor": deployment.call_executor(p),
             })
         })
