@@ -69,6 +69,7 @@ impl Claim<'_> {
         require!(params.final_call.is_empty(), VaultError::FinalCallUnsupported);
         require_keys_eq!(self.mint.key(), Pubkey::new_from_array(params.to_token), VaultError::WrongMint);
         require!(!params.expired()?, VaultError::Expired);
+        require!(params.meets_minimum(self.received.amount), VaultError::BelowMinimum);
         require_keys_eq!(
             self.recipient.key(),
             require_solana_key(&params.to_address)?,
@@ -79,9 +80,9 @@ impl Claim<'_> {
 
     /// Pays one transfer bridged to the inbox for this session (the bridge's `received` record) to the
     /// committed recipient's associated token account (created if missing, paid by the caller). Before
-    /// expiry only, like `settle`; the transfer is consumed for good. No minimum applies: inbox transfers
-    /// cannot be added up (each is consumed alone), and the EVM side bridged the session's balance after
-    /// its own checks.
+    /// expiry only, like `settle`, and only a transfer that alone meets `min_amount` (inbox transfers
+    /// cannot be added up; anyone can bridge dust naming the session's receiver): a smaller one is
+    /// refunded (`send_back`, `refund_inbound`). The transfer is consumed for good.
     #[access_control(ctx.accounts.validate(&params))]
     pub fn claim(ctx: Context<Claim>, params: DepositParams) -> Result<()> {
         let accounts = &ctx.accounts;

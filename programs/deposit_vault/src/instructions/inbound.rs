@@ -51,9 +51,14 @@ impl Inbound {
     }
 }
 
-/// Whether the session can still take a transfer of `mint` from the inbox (`claim` it): it settles on
-/// Solana in that mint and has not expired. Anything else is refunded: sent back when the EVM side has a
-/// refund target, else paid to the Solana refund target.
-pub(crate) fn claimable(params: &DepositParams, mint: &Pubkey) -> Result<bool> {
-    Ok(params.settles(mint) && !params.expired()?)
+/// Whether the session can still take a transfer of `amount` of `mint` from the inbox (`claim` it): it
+/// settles on Solana in that mint, has not expired, and the transfer alone meets the session's minimum
+/// (inbox transfers cannot be added up: each is consumed alone). Anything else is refunded: sent back
+/// when the EVM side has a refund target, else paid to the Solana refund target.
+///
+/// The minimum stops this: anyone may burn dust on any CCTP chain with the session's receiver as hook
+/// data; claimed, it would be the session's delivery (1 base unit, the attacker's transaction) while the
+/// payer's real transfer is still on its way.
+pub(crate) fn claimable(params: &DepositParams, mint: &Pubkey, amount: u64) -> Result<bool> {
+    Ok(params.settles(mint) && !params.expired()? && params.meets_minimum(amount))
 }

@@ -65,7 +65,7 @@ pub struct RefundInbound<'info> {
 
 impl RefundInbound<'_> {
     fn validate(&self, params: &DepositParams) -> Result<()> {
-        require!(!claimable(params, &self.mint.key())?, VaultError::Claimable);
+        require!(!claimable(params, &self.mint.key(), self.received.amount)?, VaultError::Claimable);
         // Where the EVM side can refund, the transfer goes back there (`send_back`): it came from there.
         require!(params.evm_refund_target().is_none(), VaultError::HasEvmRefundAddress);
         let target = params.solana_refund_target().ok_or(VaultError::NoSolanaRefundTarget)?;

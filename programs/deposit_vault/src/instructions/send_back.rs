@@ -60,7 +60,7 @@ pub struct SendBack<'info> {
 impl SendBack<'_> {
     fn validate(&self, params: &DepositParams) -> Result<()> {
         // Sending back a transfer the session can still take would grief it.
-        require!(!claimable(params, &self.mint.key())?, VaultError::Claimable);
+        require!(!claimable(params, &self.mint.key(), self.received.amount)?, VaultError::Claimable);
         // Only where the router there can refund it: with no EVM refund target it would send it home
         // again, to this inbox, for ever. Such a transfer is refunded here (`refund_inbound`).
         require!(params.evm_refund_target().is_some(), VaultError::NoEvmRefundAddress);

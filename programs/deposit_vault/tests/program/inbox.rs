@@ -241,3 +241,41 @@ async fn an_unclaimable_transfer_without_an_evm_refund_address_goes_to_the_solan
     run(&mut env.ctx, deposit_vault::ix::refund_inbound(payer, &p, at, env.mint, recipient)).await.unwrap();
     assert_eq!(balance(&mut env.ctx, ata(&recipient, &env.mint)).await, Some(2_000_000));
 }
+
+/// The attack: anyone can burn dust on a CCTP chain with a session's receiver as hook data (the router
+/// is not the only way into the inbox) and claim it, so the session's delivery is reported as 1 base unit
+/// and the attacker's transaction while the payer's real transfer is still on its way. A transfer below
+/// `min_amount` is not the session's to claim: it is refunded at once, and the real one is claimed.
+#[tokio::test]
+async fn an_inbox_transfer_below_the_minimum_is_refunded_not_claimed() {
+    let mut env = env().await;
+    let recipient = Keypair::new().pubkey();
+    let p = DepositParams {
+        min_amount: u64_word(9_990_000),
+        ..with_evm_refund(params(&env, recipient, Pubkey::default()))
+    };
+    let inbox_token = deposit_vault::inbox_token(&env.mint);
+    let hook = deposit_vault::evm::receiver_word(&p.hash());
+    let payer = env.ctx.payer.pubkey();
+    for (nonce, amount) in [(1, 1), (2, 10_000_000)] {
+        let message = evm_message(6, nonce, inbox_token, amount, Some(hook));
+        receive(&mut env, message.clone(), attest(&message), inbox_token).await.unwrap();
+    }
+    let (dust, paid) = (local_bridge::ix::received(6, 1), local_bridge::ix::received(6, 2));
+    let ix = deposit_vault::ix::claim(payer, &p, dust, env.mint, recipient);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::BelowMinimum)));
+    // Not claimable, so it goes back at once (never to the recipient, never stuck until expiry).
+    let (events, _) =
+        run(&mut env.ctx, deposit_vault::ix::send_back(payer, &p, dust, env.mint)).await.unwrap();
+    let deposit_vault::SentBack { event, .. } = find(&events);
+    assert_eq!(event.amount, 1);
+    // The payer's transfer meets the minimum: claimable, so it cannot be sent back, and it is delivered.
+    let ix = deposit_vault::ix::send_back(payer, &p, paid, env.mint);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::Claimable)));
+    run(&mut env.ctx, deposit_vault::ix::claim(payer, &p, paid, env.mint, recipient)).await.unwrap();
+    assert_eq!(
+        balance(&mut env.ctx, ata(&recipient, &env.mint)).await,
+        Some(10_000_000),
+        "the payer's, not the dust"
+    );
+}
