@@ -9,7 +9,10 @@ use alloy::{
 };
 use e2e::{API_KEY, Api, Auth, Chain, DEST, REFUND, Relayer, Settings, session_body, usdc, wait_until};
 use relayer_devnet::{BASE_USDC, bindings::PullAllowanceTarget};
-use relayer_evm::create2::deposit_params;
+use relayer_evm::{
+    bindings::{DepositRouter, DepositRouter::DepositRouterErrors},
+    create2::deposit_params,
+};
 use relayer_types::SessionId;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -60,8 +63,9 @@ async fn plain_session_succeeds_and_the_destination_receives_the_amount() -> Res
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn calldata_session_delivers_and_the_target_pulls_its_allowance() -> Result {
+/// A chain, a relayer and a 25.00 calldata session whose target pulls its allowance and credits
+/// `beneficiary`: (chain, relayer, target, beneficiary, session).
+async fn pull_session() -> eyre::Result<(Chain, Relayer, Address, Address, Value)> {
     let chain = Chain::start().await?;
     let relayer = Relayer::start(&chain, Settings::default()).await?;
     let target = chain.deploy_pull_target().await?;
@@ -71,6 +75,12 @@ async fn calldata_session_delivers_and_the_target_pulls_its_allowance() -> Resul
         .api
         .create(&session_body(target, Some("25.00"), Some(Bytes::from(call)), Some(REFUND)))
         .await?;
+    Ok((chain, relayer, target, beneficiary, session))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calldata_session_delivers_and_the_target_pulls_its_allowance() -> Result {
+    let (chain, relayer, target, beneficiary, session) = pull_session().await?;
     assert_eq!(session["destination"]["calldata"].as_str().map(|s| s.starts_with("0x")), Some(true));
     let receiver = relayer.api.set_evm(&session).await?;
     chain.pay(receiver, usdc(25)).await?;
@@ -81,6 +91,48 @@ async fn calldata_session_delivers_and_the_target_pulls_its_allowance() -> Resul
     let credited = PullAllowanceTarget::new(target, &chain.deployer).credited(beneficiary).call().await?;
     assert_eq!(credited, usdc(25));
     assert_eq!(chain.balance(REFUND).await?, U256::ZERO);
+    relayer.node.shutdown().await;
+    Ok(())
+}
+
+/// The attack (from the issue-19 review): one base unit sent ahead of the payer, then a permissionless
+/// `settle`, used to spend a calldata session's single call on dust, so the payer's real deposit could
+/// only be refunded. The committed minimum stops it: the router refuses to start a session below it, the
+/// relayer does not start it either, and the payer's deposit is delivered with the dust.
+#[tokio::test(flavor = "multi_thread")]
+async fn dust_ahead_of_the_payer_cannot_spend_a_calldata_sessions_call() -> Result {
+    let (chain, relayer, target, beneficiary, session) = pull_session().await?;
+    let id = id_of(&session);
+    let receiver = relayer.api.set_evm(&session).await?;
+    chain.pay(receiver, U256::from(1u64)).await?;
+
+    // Anyone may call the router; with one unit in the receiver it refuses.
+    let params = deposit_params(&relayer.node.engine.session(&id.parse()?)?.commitment());
+    let router = DepositRouter::new(chain.deployment.router, &chain.payer);
+    let refused = router.settle(params, BASE_USDC).call().await.expect_err("settle below the minimum");
+    let minimum = refused.as_decoded_interface_error::<DepositRouterErrors>().and_then(|e| match e {
+        DepositRouterErrors::BelowMinimum(m) => Some(m),
+        _ => None,
+    });
+    assert_eq!(
+        minimum.map(|m| (m.available, m.minAmount)),
+        Some((U256::from(1u64), usdc(25))),
+        "the router names the minimum: {refused}"
+    );
+    wait_until(10, "the dust indexed", async || {
+        Ok(relayer.api.get(&id).await?["deposits"].as_array().map(Vec::len) == Some(1))
+    })
+    .await?;
+    let waiting = relayer.api.get(&id).await?;
+    assert_eq!(waiting["status"], "waiting_payment", "dust starts nothing: {waiting}");
+    assert_eq!(chain.balance(receiver).await?, U256::from(1u64));
+
+    chain.pay(receiver, usdc(25)).await?;
+    let done = relayer.api.wait_for(&id, "succeeded", 30).await?;
+    let credited = PullAllowanceTarget::new(target, &chain.deployer).credited(beneficiary).call().await?;
+    assert_eq!(credited, usdc(25) + U256::from(1u64), "the call received the payer's deposit and the dust");
+    assert_eq!(done["destination"]["delivery"]["receivedUnits"], "25.000001", "{done}");
+    assert_eq!(chain.balance(REFUND).await?, U256::ZERO, "nothing bounced");
     relayer.node.shutdown().await;
     Ok(())
 }

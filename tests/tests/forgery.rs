@@ -395,8 +395,9 @@ async fn burn_to_inbox(
 }
 
 /// Griefs that need no forged params, found by review: a zero-value `transferFrom` naming any sender, one
-/// base unit of another configured token, 0 units bridged into the Solana inbox and then claimed, and a
-/// transfer bridged into the inbox for a Base session that goes back to the chain it came from. None may
+/// base unit of another configured token (which the relayer leaves, and the attacker refunds), 0 units
+/// bridged into the Solana inbox and then claimed, and a transfer bridged into the inbox for a Base
+/// session that goes back to the chain it came from. None may
 /// start or finish the session, and the last may never be fronted: it is on its way away from the
 /// destination, where nothing would repay the fronting.
 #[tokio::test(flavor = "multi_thread")]
@@ -425,13 +426,23 @@ async fn dust_zero_transfers_other_tokens_and_inbox_transfers_sent_back_neither_
     let usdc = TestUSDC::new(base_usdc, &on_base);
     mined(usdc.transferFrom(Address::repeat_byte(0x1f), receiver_of(&zero)?, U256::ZERO).send().await?)
         .await?;
-    // One base unit of Base's USDT (configured, unusable by a USDC session): the relayer refunds it.
+    // One base unit of Base's USDT (configured, unusable by a USDC session): below what is worth a
+    // transaction of the relayer's, so the attacker pays for refunding it (`refund` is permissionless).
     let other =
         victim(&api, &key, &session_body(DEST, Some("10.00"), None, Some(REFUND)), json!({ "type": "evm" }))
             .await?;
     let other_id = other["sessionId"].as_str().unwrap_or_default().to_owned();
     mined(TestUSDT::new(base_usdt, &on_base).mint(receiver_of(&other)?, U256::from(1u64)).send().await?)
         .await?;
+    until(&api, &key, &other_id, "the unit recorded", |s| {
+        s["deposits"].as_array().is_some_and(|d| !d.is_empty())
+    })
+    .await?;
+    let stored = devnet.node.engine.session(&other_id.parse().map_err(|e| eyre::eyre!("{e:?}"))?)?;
+    eyre::ensure!(stored.work.is_empty(), "the relayer spends nothing on 1 unit: {:?}", stored.work);
+    let params = relayer_evm::create2::deposit_params(&stored.commitment());
+    let router = DepositRouter::new(multichain::devnet_deployment(&CHAINS)?.router, &on_base);
+    mined(router.refund(params, base_usdt).send().await?).await?;
     let refunded = until(&api, &key, &other_id, "the unit refunded", |s| {
         s["movements"].as_array().is_some_and(|m| m.iter().any(|x| x["type"] == "refunded"))
     })

@@ -130,6 +130,9 @@ impl PaymentKind {
 /// Counters by (chain, name), for metrics.
 pub type Counts = BTreeMap<(u64, &'static str), u64>;
 
+/// Later than any session's expiry (`Instant` cannot hold `u64::MAX` seconds from now).
+const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// How the engine retries work a chain could not do yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -721,7 +724,7 @@ impl Engine {
             match event.kind {
                 // A replayed deposit was scheduled when first seen (or by `resume` after a restart).
                 EventKind::Deposit(deposit) if changed => {
-                    self.schedule(&updated, chain_id, deposit.token.address, deposit.amount).await;
+                    self.schedule(&updated, chain_id, deposit.token.address).await;
                 }
                 EventKind::Bridged(bridging) if changed => {
                     self.consider_fronting(&updated, chain_id, event.receiver, &bridging).await;
@@ -737,17 +740,26 @@ impl Engine {
         Ok(())
     }
 
-    /// Decides what to do with funds that arrived at a session's receiver and queues it. A refund that
-    /// the router allows only after expiry (a usable token that will not be bridged) waits for it.
-    async fn schedule(&self, session: &Session, chain_id: u64, token: ChainAddress, amount: U256) {
-        let route =
-            self.chains.get(&chain_id).and_then(|c| c.route(&token, session.destination.token.chain_id));
-        let action = decide(session, chain_id, token, route.as_ref(), amount);
-        let work = Work { session_id: session.id, chain_id, commitment: session.commitment(), action };
-        if matches!(action, Action::Refund { .. }) && chain_id != session.destination.token.chain_id {
-            tracing::warn!(session_id = %session.id, chain_id, %token, %amount, route = route.is_some(), "not bridged (no route to the destination, or below its minimum): refunding");
+    /// Decides what to do with what sits at a session's receiver (see [`decide`]) and queues it, now or
+    /// for the session's expiry.
+    async fn schedule(&self, session: &Session, chain_id: u64, token: ChainAddress) {
+        let chain = self.chains.get(&chain_id);
+        let route = chain.and_then(|c| c.route(&token, session.destination.token.chain_id));
+        let floor = chain.map_or(U256::ZERO, |c| c.open_amount_minimum(&token));
+        let Some(plan) = decide(session, chain_id, token, route.as_ref(), floor) else {
+            tracing::info!(session_id = %session.id, chain_id, %token, %floor, "below what is worth a transaction: left at the receiver");
+            return;
+        };
+        let work =
+            Work { session_id: session.id, chain_id, commitment: session.commitment(), action: plan.action };
+        match plan.when {
+            When::Now => self.submit(work).await,
+            When::AtExpiry => {
+                tracing::info!(session_id = %session.id, chain_id, %token, action = plan.action.name(), "waiting for expiry (short of the minimum, or dust)");
+                let wait = session.expires_at.saturating_add(1).saturating_sub(unix_now());
+                self.retry_at(work, Duration::from_secs(wait));
+            }
         }
-        self.submit(work).await;
     }
 
     /// Fronts a bridged session on its destination chain when the relayer may: the bridging left the
@@ -890,8 +902,15 @@ impl Engine {
         }
     }
 
+    /// Queues `work` for `delay` from now; the same work already queued as early is not queued twice
+    /// (a griefer's thousand dust transfers wait as one sweep).
     fn retry_at(&self, work: Work, delay: Duration) {
-        lock(&self.retries).push((Instant::now() + delay, work));
+        // A session that never expires (far-future `expires_at`) waits for good, not a panic.
+        let at = Instant::now().checked_add(delay).unwrap_or_else(|| Instant::now() + FOREVER);
+        let mut retries = lock(&self.retries);
+        if !retries.iter().any(|(due, queued)| *due <= at && *queued == work) {
+            retries.push((at, work));
+        }
     }
 
     /// What a chain reported: recorded on the session, counted, and retried within the policy.
@@ -997,6 +1016,13 @@ impl Engine {
         }
     }
 
+    /// Work queued for later (retries, and sweeps waiting for a session's expiry), soonest first.
+    pub fn waiting_work(&self) -> Vec<Work> {
+        let mut queued = lock(&self.retries).clone();
+        queued.sort_by_key(|(at, _)| *at);
+        queued.into_iter().map(|(_, work)| work).collect()
+    }
+
     /// Submits the retries due at `now`.
     pub async fn submit_due(&self, now: Instant) {
         let due: Vec<Work> = {
@@ -1018,7 +1044,7 @@ impl Engine {
             let mut seen = BTreeSet::new();
             for d in &session.deposits {
                 if seen.insert((d.event.chain_id, d.token.address)) {
-                    self.schedule(&session, d.event.chain_id, d.token.address, d.amount).await;
+                    self.schedule(&session, d.event.chain_id, d.token.address).await;
                 }
             }
         }
@@ -1069,44 +1095,107 @@ const fn outcome_name(outcome: relayer_types::Outcome) -> &'static str {
     }
 }
 
-/// What to do with `amount` of `token` that arrived at `session`'s receiver on `chain_id` (its deposits,
-/// this one included, already recorded): deliver it if it is what the session expects on its destination
-/// chain and what the session can use there reached its minimum; bridge it there from another chain on a
-/// configured `route` that delivers the session's token, if it meets the route's minimum and what can be
-/// bridged from this chain reached the session's; otherwise refund it (expired sessions, tokens the
-/// session cannot use, chains with no route, and a payment short of the minimum: the router and the
-/// program refund an unusable token at once and a usable one after expiry, so a short payment waits for
-/// the rest until then).
+/// When a [`Plan`] is carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Now.
+    Now,
+    /// Once the session has expired (the router and the program refund a usable token only then; and
+    /// dust waits for one sweep rather than costing the relayer a transaction per transfer).
+    AtExpiry,
+}
+
+/// What to do with what sits at a session's receiver, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// The action.
+    pub action: Action,
+    /// When.
+    pub when: When,
+}
+
+/// What to do with what sits at a session's receiver on `chain_id` in `token`: the deposits seen there,
+/// less what already left it (settled, refunded, bridged, claimed). `None`: nothing worth a transaction
+/// of the relayer's (anyone may still move it: every router and program entry point is permissionless).
+///
+/// - Deliver it on the destination chain in the destination token once it reaches the session's minimum
+///   (the first delivery), or the token's `floor` (a later arrival of a started session).
+/// - Bridge it from another chain on a configured `route` delivering the destination token once what the
+///   relayer's bridging delivers reaches the session's minimum, and what sits there the route's minimum.
+///   Each bridging must carry the minimum on its own: a Solana destination claims each bridged transfer
+///   alone, below the minimum it is refunded.
+/// - Refund a token the session cannot use at once (the router and the program allow it), when it
+///   reaches `floor`.
+/// - Anything else (a payment short of the minimum, dust after a delivery or a bridging, a chain with no
+///   route) waits for expiry and is refunded then, in one transaction for all of it; after expiry, what
+///   is below `floor` is left for whoever wants to pay for moving it.
+///
+/// The attack `floor` stops: a griefer sending 1 base unit at a time to a public receiver, each making
+/// the relayer pay a settle or a bridge (and a bridge's messaging fee).
 pub fn decide(
     session: &Session,
     chain_id: u64,
     token: ChainAddress,
     route: Option<&relayer_chain::Route>,
-    amount: U256,
-) -> Action {
+    floor: U256,
+) -> Option<Plan> {
     let dest = &session.destination.token;
-    if session.status == SessionStatus::Expired {
-        return Action::Refund { token };
-    }
-    let here: U256 = session
-        .deposits
+    let now = |action| Some(Plan { action, when: When::Now });
+    let refund = Action::Refund { token };
+    let here =
+        || session.deposits.iter().filter(|d| d.event.chain_id == chain_id && d.token.address == token);
+    let arrived = here().map(|d| d.amount).fold(U256::ZERO, U256::saturating_add);
+    // A fronting's delivery is paid from the fronter's wallet, not the receiver (its `Settled` shares
+    // the transaction of its `FastFinished`); a repayment is paid from the receiver.
+    let here_on = |event: &relayer_types::EventId| event.chain_id == chain_id;
+    let fronted_in = |x: &relayer_types::Settlement| {
+        session.frontings.iter().any(|f| f.still_owed.is_none() && f.event.tx_hash == x.event.tx_hash)
+    };
+    let settled =
+        session.settlements.iter().filter(|x| here_on(&x.event) && x.token == token && !fronted_in(x));
+    let bridged = session.bridges.iter().filter(|b| here_on(&b.event) && b.token == token);
+    let repaid = session
+        .frontings
         .iter()
-        .filter(|d| d.event.chain_id == chain_id && d.token.address == token)
-        .map(Deposit::counted)
+        .filter(|f| here_on(&f.event) && f.still_owed.is_some() && token == dest.address);
+    let left = settled
+        .map(|x| x.amount)
+        .chain(bridged.map(|b| b.amount))
+        .chain(repaid.map(|f| f.amount))
         .fold(U256::ZERO, U256::saturating_add);
-    let enough = !here.is_zero() && here >= session.min_amount;
+    let at_receiver = arrived.saturating_sub(left);
+    if at_receiver.is_zero() {
+        return None;
+    }
+    let worth_a_transaction = at_receiver >= floor;
+    if session.status == SessionStatus::Expired {
+        return worth_a_transaction.then_some(Plan { action: refund, when: When::Now });
+    }
+    // The deposits of one token on one chain share its decimals; zero counted means the session
+    // cannot use it.
+    let usable = here().find(|d| !d.counted().is_zero()).map(|d| d.token.decimals);
+    let Some(decimals) = usable else {
+        return worth_a_transaction.then_some(Plan { action: refund, when: When::Now });
+    };
+    // In the destination token's base units.
+    let usable = relayer_types::rescale_units(at_receiver, decimals, dest.decimals).unwrap_or(U256::MAX);
+    let reaches_minimum = |amount: U256| !amount.is_zero() && amount >= session.min_amount;
+    let later = Some(Plan { action: refund, when: When::AtExpiry });
     if chain_id == dest.chain_id {
-        return if token == dest.address && enough {
-            Action::Settle { token }
-        } else {
-            Action::Refund { token }
-        };
+        // Started here: something left this receiver already, or a relayer fronted the session.
+        let started = !left.is_zero() || !session.frontings.is_empty();
+        let enough = if started { worth_a_transaction } else { reaches_minimum(usable) };
+        return if token == dest.address && enough { now(Action::Settle { token }) } else { later };
     }
     match route {
-        Some(r) if r.to_token == dest.address && amount >= r.min_amount && enough => {
-            Action::Bridge { token, adapter: r.adapter }
+        Some(r)
+            if r.to_token == dest.address
+                && at_receiver >= r.min_amount
+                && reaches_minimum(r.worst_delivery(usable, true)) =>
+        {
+            now(Action::Bridge { token, adapter: r.adapter })
         }
-        _ => Action::Refund { token },
+        _ => later,
     }
 }
 
@@ -1146,7 +1235,7 @@ impl Engine {
             let gone = |e: &relayer_types::EventId| e.chain_id == chain_id && e.block_number >= from_block;
             orphaned.extend(s.deposits.iter().filter(|d| gone(&d.event)).map(|d| (s.id, d.event)));
             for x in s.settlements.iter().filter(|x| gone(&x.event)) {
-                unsettled.push((s.id, x.event, x.token, x.outcome, x.amount));
+                unsettled.push((s.id, x.event, x.token, x.outcome));
             }
             let moved = s.bridges.iter().map(|b| b.event).chain(s.frontings.iter().map(|f| f.event));
             movements.extend(moved.filter(|e| gone(e)).map(|e| (s.id, e)));
@@ -1160,14 +1249,14 @@ impl Engine {
             let session = self.apply(&id, SessionEvent::MovementOrphaned(event), Some(event.tx_hash))?;
             self.update_exposure(&session, chain_id);
         }
-        for (id, event, token, outcome, amount) in unsettled {
+        for (id, event, token, outcome) in unsettled {
             // Deeper than the confirmations allowed for: the funds may be back in the receiver. Nothing
             // may be stranded: record it, say it loudly, and settle again (the simulation finds out
             // whether the chain re-included the old settlement instead).
             tracing::error!(session_id = %id, chain_id, tx_hash = %event.tx_hash, from_block, "a settlement was reorganised away; settling again");
             *lock(&self.orphaned).entry((chain_id, outcome_name(outcome))).or_default() += 1;
             let session = self.apply(&id, SessionEvent::SettlementOrphaned(event), Some(event.tx_hash))?;
-            self.schedule(&session, chain_id, token, amount).await;
+            self.schedule(&session, chain_id, token).await;
         }
         Ok(())
     }

@@ -116,6 +116,9 @@ impl Chain for FakeChain {
     fn fronting_cap(&self, token: &ChainAddress) -> Option<U256> {
         self.cap.filter(|_| *token == USDC)
     }
+    fn open_amount_minimum(&self, token: &ChainAddress) -> U256 {
+        if *token == USDC { U256::from(1_000_000u64) } else { U256::ZERO }
+    }
     fn relayer_address(&self) -> Option<ChainAddress> {
         Some(RELAYER)
     }
@@ -579,7 +582,13 @@ async fn a_deposit_on_another_chain_is_bridged_on_its_route_and_refunded_below_i
     EventSink::apply(&s.engine, ARBITRUM, vec![on(ARBITRUM, deposit(small.id, USDC, 6), 999_999)])
         .await
         .expect("apply");
-    assert_eq!(arbitrum.take()[0].action, Action::Refund { token: USDC }, "below the 1.00 minimum");
+    assert!(arbitrum.take().is_empty(), "below the 1.00 minimum: not bridged");
+    let later = s.engine.waiting_work();
+    assert_eq!(
+        later.iter().map(|w| (w.session_id, w.action)).collect::<Vec<_>>(),
+        vec![(small.id, Action::Refund { token: USDC })],
+        "refunded once the session expires"
+    );
 
     let other = ChainAddress::Evm(Address::repeat_byte(0x99));
     let (unrouted, _) = waiting(&s, 3);
@@ -802,7 +811,7 @@ async fn a_fixed_amount_session_commits_its_amount_less_the_worst_bridge_fee_and
     assert_eq!(fixed.min_amount, U256::from(9_990_000u64));
     assert_eq!(fixed.commitment().min_amount, U256::from(9_990_000u64));
     let open = created(&s, None).await;
-    assert_eq!(open.min_amount, U256::ZERO, "the fake chain sets no open minimum");
+    assert_eq!(open.min_amount, U256::from(1_000_000u64), "the destination token's minimum, 1.00");
 }
 
 #[tokio::test]
@@ -814,7 +823,8 @@ async fn a_payment_short_of_the_minimum_waits_for_the_rest_and_only_then_starts_
     assert_eq!(after.status, SessionStatus::WaitingPayment, "4.00 of 10.00 starts nothing");
     assert_eq!(after.deposits.len(), 1, "but it is recorded");
     // Not settled (the router would refuse): refunded after expiry unless the rest comes first.
-    assert_eq!(s.chain.take()[0].action, Action::Refund { token: USDC });
+    assert!(s.chain.take().is_empty());
+    assert_eq!(s.engine.waiting_work()[0].action, Action::Refund { token: USDC }, "swept at expiry");
     EventSink::apply(&s.engine, BASE, vec![deposit_of(session.id, USDC, 6, 6_000_000)]).await.expect("apply");
     assert_eq!(stored(&s, &session.id).status, SessionStatus::Processing);
     assert_eq!(s.chain.take()[0].action, Action::Settle { token: USDC }, "everything there moves at once");
@@ -890,12 +900,12 @@ async fn a_refund_of_another_token_from_the_destination_receiver_does_not_turn_f
 }
 
 // ---------------------------------------------------------------------------------------------------
-// review20: attacks on the relayer's wallet and on what the API reports. Each test fails while the
-// attack works.
+// Attacks on the relayer's wallet and on what the API reports (the issue-20 review). Each test fails
+// while its attack works.
 // ---------------------------------------------------------------------------------------------------
 
-/// Base and Arbitrum as in [`cross_chain`], but with the route as a deployment gets it when
-/// `min_deposit` is left out of the config (the documented optional field defaults to zero).
+/// Base and Arbitrum as in [`cross_chain`], but with a route minimum of zero (a configuration that sets
+/// `min_deposit = "0"`): the engine's own rules must still stop the attack.
 fn cross_chain_without_route_minimum() -> (Setup, Arc<FakeChain>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("open"));
@@ -907,12 +917,12 @@ fn cross_chain_without_route_minimum() -> (Setup, Arc<FakeChain>) {
     (Setup { _dir: dir, store, chain: base, engine }, arbitrum)
 }
 
-/// review20 finding 1: once a session's payment has been bridged from a source chain, every later
+/// The attack: once a session's payment has been bridged from a source chain, every later
 /// transfer to that receiver counts as "enough" (the sum includes the deposit that already left), so a
 /// griefer sending 1 base unit at a time makes the relayer send one `bridge` per transfer (gas, plus the
 /// OFT's native messaging fee on USDT routes) and then one settle on the destination for each arrival.
 #[tokio::test]
-async fn review20_dust_after_a_bridged_payment_is_not_bridged_at_the_relayers_expense() {
+async fn dust_after_a_bridged_payment_is_not_bridged_at_the_relayers_expense() {
     let (s, arbitrum) = cross_chain_without_route_minimum();
     let session = created(&s, Some(10_000_000)).await;
     assert_eq!(session.min_amount, U256::from(9_990_000u64));
@@ -928,11 +938,8 @@ async fn review20_dust_after_a_bridged_payment_is_not_bridged_at_the_relayers_ex
             .await
             .expect("apply");
     }
-    let bridges: Vec<Work> = arbitrum
-        .take()
-        .into_iter()
-        .filter(|w| matches!(w.action, Action::Bridge { .. }))
-        .collect();
+    let bridges: Vec<Work> =
+        arbitrum.take().into_iter().filter(|w| matches!(w.action, Action::Bridge { .. })).collect();
     assert!(
         bridges.is_empty(),
         "the relayer bridges each 1-unit transfer at its own expense ({} bridge transactions for 0.000003 USDC)",
@@ -940,12 +947,12 @@ async fn review20_dust_after_a_bridged_payment_is_not_bridged_at_the_relayers_ex
     );
 }
 
-/// review20 finding 2: the first counted deposit becomes the session's `source` (the API's
+/// The attack: the first counted deposit becomes the session's `source` (the API's
 /// `paymentMethod.source`: who paid, how much, which transaction), even when it is dust far below the
 /// session's minimum. A griefer sending 1 base unit before the payer's transaction lands is reported as
 /// the payment's source for good: its address, its 0.000001, its transaction hash.
 #[tokio::test]
-async fn review20_dust_ahead_of_the_payment_is_not_reported_as_the_payments_source() {
+async fn dust_ahead_of_the_payment_is_not_reported_as_the_payments_source() {
     let s = setup();
     let session = created(&s, Some(10_000_000)).await;
     let griefer: ChainAddress = Address::repeat_byte(0x66).into();
@@ -968,11 +975,11 @@ async fn review20_dust_ahead_of_the_payment_is_not_reported_as_the_payments_sour
     );
 }
 
-/// review20 finding 1 (destination side): after a session succeeded, every later transfer of the
+/// The attack (destination side): after a session succeeded, every later transfer of the
 /// destination token, however small, is settled by the relayer at its own expense (one transaction per
 /// 1-unit transfer; the router would deliver it, but nothing obliges the relayer to pay for that).
 #[tokio::test]
-async fn review20_dust_after_a_delivery_is_not_settled_at_the_relayers_expense() {
+async fn dust_after_a_delivery_is_not_settled_at_the_relayers_expense() {
     let s = setup();
     let session = created(&s, Some(10_000_000)).await;
     EventSink::apply(&s.engine, BASE, vec![deposit_of(session.id, USDC, 5, 10_000_000)]).await.expect("pay");
@@ -986,7 +993,7 @@ async fn review20_dust_after_a_delivery_is_not_settled_at_the_relayers_expense()
     assert_eq!(settles, 0, "one settle transaction per 1-unit transfer after the delivery");
 }
 
-/// review20 finding 3: a Solana-destination session whose payer paid on an EVM chain is `processing`
+/// The attack: a Solana-destination session whose payer paid on an EVM chain is `processing`
 /// while the relayer's bridging (standard finality: minutes) is on its way. The EVM `bridge` has no
 /// minimum and the program's `claim` has none either, so a griefer sends 1 base unit of USDC to the
 /// session's receiver on any CCTP chain, bridges it with fast finality (`router.bridge` is
@@ -995,7 +1002,7 @@ async fn review20_dust_after_a_delivery_is_not_settled_at_the_relayers_expense()
 /// `destination.delivery` = 0.000001 and the griefer's transaction; the payer's real transfer, landing
 /// later, changes nothing.
 #[test]
-fn review20_a_dust_claim_from_the_inbox_does_not_report_a_processing_session_succeeded() {
+fn a_dust_claim_from_the_inbox_does_not_report_a_processing_session_succeeded() {
     let mint = ChainAddress::Solana([0x5a; 32]);
     let mut s = conformance::session(7);
     s.destination.address = ChainAddress::Solana([0x77; 32]);
@@ -1041,4 +1048,87 @@ fn review20_a_dust_claim_from_the_inbox_does_not_report_a_processing_session_suc
         (SessionStatus::Processing, None),
         "a 1-unit claim is reported as the session's delivery"
     );
+}
+
+/// A fronting's delivery is paid from the fronter's wallet, not the receiver: the bridged funds arriving
+/// afterwards are still settled (the router repays the fronter from them). Dust after the repayment is
+/// swept once at expiry; a real later payment is delivered at once.
+#[tokio::test]
+async fn a_fronted_sessions_bridged_funds_are_settled_to_repay_it_and_later_dust_waits() {
+    let (s, _arbitrum) = cross_chain(Some(15_000_000));
+    let session = created(&s, Some(10_000_000)).await;
+    let amount = U256::from(10_000_000u64);
+    EventSink::apply(&s.engine, ARBITRUM, vec![bridged(session.id, 1, 10_010_010)]).await.expect("bridged");
+    assert_eq!(s.chain.take()[0].action, Action::FastFinish { token: USDC, amount });
+    // `fastFinish` emits `FastFinished` and `Settled` in one transaction.
+    let fronting = vec![fronted(session.id, 20, 10_000_000, None), delivered(session.id, event(20, 4))];
+    EventSink::apply(&s.engine, BASE, fronting).await.expect("fronted");
+    assert_eq!(stored(&s, &session.id).status, SessionStatus::Succeeded);
+    EventSink::apply(&s.engine, BASE, vec![deposit_of(session.id, USDC, 30, 10_000_000)])
+        .await
+        .expect("arrived");
+    let queued: Vec<Action> = s.chain.take().into_iter().map(|w| w.action).collect();
+    assert_eq!(queued, vec![Action::Settle { token: USDC }], "the bridged funds repay the fronter");
+    EventSink::apply(&s.engine, BASE, vec![fronted(session.id, 31, 10_000_000, Some(0))])
+        .await
+        .expect("repaid");
+    for block in 32..35 {
+        EventSink::apply(&s.engine, BASE, vec![deposit_of(session.id, USDC, block, 1)]).await.expect("dust");
+    }
+    assert!(s.chain.take().is_empty(), "dust costs the relayer nothing now");
+    let later: Vec<Action> = s.engine.waiting_work().into_iter().map(|w| w.action).collect();
+    assert_eq!(later, vec![Action::Refund { token: USDC }], "one sweep at expiry for all of it");
+    EventSink::apply(&s.engine, BASE, vec![deposit_of(session.id, USDC, 35, 1_500_000)]).await.expect("more");
+    let queued: Vec<Action> = s.chain.take().into_iter().map(|w| w.action).collect();
+    assert_eq!(queued, vec![Action::Settle { token: USDC }], "1.50 more is worth delivering");
+}
+
+/// `decide` on its own: what sits at the receiver (arrived less what left), against the minimum and the
+/// token's floor.
+#[test]
+fn what_sits_at_the_receiver_decides_and_dust_is_never_worth_a_transaction() {
+    use relayer_core::engine::{Plan, When, decide};
+    let floor = U256::from(1_000_000u64);
+    let mut session = conformance::session(3);
+    session.destination.token.chain_id = BASE;
+    session.min_amount = U256::from(9_990_000u64);
+    let arrive = |s: &mut Session, block: u64, token: ChainAddress, amount: u64, counts: bool| {
+        let token = TokenRef { chain_id: BASE, address: token, ..s.destination.token.clone() };
+        let amount = U256::from(amount);
+        s.deposits.push(Deposit {
+            event: event(block, 0),
+            block_hash: B256::ZERO,
+            from: Address::ZERO.into(),
+            token,
+            amount,
+            counts: Some(if counts { amount } else { U256::ZERO }),
+        });
+    };
+    let plan = |s: &Session, token| decide(s, BASE, token, None, floor);
+    let now = |action| Some(Plan { action, when: When::Now });
+    let at_expiry = |action| Some(Plan { action, when: When::AtExpiry });
+    assert_eq!(plan(&session, USDC), None, "nothing there");
+    arrive(&mut session, 1, USDC, 4_000_000, true);
+    assert_eq!(plan(&session, USDC), at_expiry(Action::Refund { token: USDC }), "short: waits");
+    arrive(&mut session, 2, USDC, 6_000_000, true);
+    assert_eq!(plan(&session, USDC), now(Action::Settle { token: USDC }), "the rest came");
+    // A token the session cannot use: refunded at once when worth it, else left.
+    let junk = ChainAddress::Evm(Address::repeat_byte(0x99));
+    arrive(&mut session, 3, junk, 999_999, false);
+    assert_eq!(plan(&session, junk), None, "junk dust is left for whoever pays");
+    arrive(&mut session, 4, junk, 1, false);
+    assert_eq!(plan(&session, junk), now(Action::Refund { token: junk }));
+    // After expiry: what is worth it is refunded at once, dust is left.
+    session.status = SessionStatus::Expired;
+    assert_eq!(plan(&session, USDC), now(Action::Refund { token: USDC }));
+    session.settlements.push(Settlement {
+        event: event(5, 1),
+        token: USDC,
+        outcome: Outcome::Refunded,
+        amount: U256::from(10_000_000u64),
+        delivered: U256::ZERO,
+        refunded: U256::from(10_000_000u64),
+    });
+    arrive(&mut session, 6, USDC, 1, true);
+    assert_eq!(plan(&session, USDC), None, "1 unit after expiry is not worth a refund");
 }

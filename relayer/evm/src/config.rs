@@ -103,8 +103,8 @@ pub struct RouteConfig {
     /// The largest fee a bridge caller may make the adapter take, in basis points (the adapter's own
     /// cap): the relayer fronts only what the route delivers after it.
     pub max_fee_bps: u32,
-    /// Deposits below this (in the token's units, e.g. `"1.00"`) are not bridged but refunded after
-    /// the session expires.
+    /// Less than this at the receiver (in the token's units, e.g. `"1.00"`; default `"1.00"`) is not
+    /// bridged but refunded after the session expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_deposit: Option<String>,
 }
@@ -332,11 +332,9 @@ impl ChainConfig {
             if r.max_fee_bps > 10_000 {
                 return Err(FieldError::new(rf("max_fee_bps"), "must be at most 10000"));
             }
-            let min_amount = match &r.min_deposit {
-                Some(min) => parse_units(min, token.decimals)
-                    .map_err(|e| FieldError::new(rf("min_deposit"), e.to_string()))?,
-                None => alloy::primitives::U256::ZERO,
-            };
+            // Default 1.00: without a floor, a griefer's 1-unit transfers would each cost a bridging.
+            let min_amount = parse_units(r.min_deposit.as_deref().unwrap_or("1.00"), token.decimals)
+                .map_err(|e| FieldError::new(rf("min_deposit"), e.to_string()))?;
             routes.push(RouteSpec {
                 token: token.address,
                 to_chain_id: r.to_chain_id,

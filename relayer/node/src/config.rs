@@ -57,7 +57,8 @@
 //! symbol = "USDC"
 //! decimals = 6
 //! front_cap = "5000"             # fronted and not yet repaid, at most
-//! min_open_amount = "1.00"       # an open-amount session starts once this much arrived (default 1.00)
+//! min_open_amount = "1.00"       # an open-amount session starts once this much arrived; less than this
+//!                                # arriving later (dust) waits for one sweep at expiry (default 1.00)
 //! confirmation_tiers = [{ at_least = "10000", confirmations = 12 }]
 //!
 //! # A source chain: USDC paid here is bridged to Base over CCTP.
@@ -73,7 +74,7 @@
 //! to_token = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"
 //! adapter = "0x2222222222222222222222222222222222222222"  # on the router's allow-list
 //! max_fee_bps = 10               # the adapter's cap: the worst fee anyone bridging may choose
-//! min_deposit = "1.00"           # smaller deposits are refunded once the session expires
+//! min_deposit = "1.00"           # less is not bridged (refunded once the session expires; default 1.00)
 //!
 //! # Solana (optional): a cluster over JSON-RPC; Solana payers and destinations, USDC.
 //! [solana]

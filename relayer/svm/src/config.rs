@@ -56,7 +56,8 @@ pub struct SolanaRoute {
     pub to_chain_id: u64,
     /// The token that arrives there (an EVM address).
     pub to_token: String,
-    /// Smaller deposits are refunded once the session expires (token units).
+    /// Less than this in the vault is not bridged but refunded once the session expires (token units;
+    /// default `"1.00"`).
     #[serde(default)]
     pub min_deposit: Option<String>,
 }
@@ -179,11 +180,10 @@ impl SolanaSection {
                     .to_token
                     .parse()
                     .map_err(|_| FieldError::new(field("to_token"), "is not an EVM address"))?;
-                let min_amount = match &r.min_deposit {
-                    None => relayer_types::U256::ZERO,
-                    Some(m) => relayer_types::parse_units(m, decimals)
-                        .map_err(|e| FieldError::new(field("min_deposit"), e.to_string()))?,
-                };
+                // Default 1.00: without a floor, a griefer's 1-unit transfers would each cost a bridging.
+                let min_amount =
+                    relayer_types::parse_units(r.min_deposit.as_deref().unwrap_or("1.00"), decimals)
+                        .map_err(|e| FieldError::new(field("min_deposit"), e.to_string()))?;
                 let route = Route {
                     adapter: ChainAddress::Solana(crate::tx::BRIDGE_ID.to_bytes()),
                     to_token: ChainAddress::Evm(to_token),

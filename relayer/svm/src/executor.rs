@@ -285,11 +285,14 @@ impl SvmChain {
             .into_iter()
             .zip(consumed)
             .filter(|(_, record)| record.is_none())
-            .map(|((at, _), _)| {
-                // Claimed only for a session that settles on Solana (the program refuses any other); a
-                // refund, and a session delivering elsewhere, go back to the receiver on the chain the
-                // transfer came from, where the router refunds or forwards them.
-                let claimable = matches!(work.action, Action::Settle { .. }) && params.settles(&mint);
+            .map(|((at, amount), _)| {
+                // Claimed only for a session that settles on Solana, and only a transfer that alone meets
+                // the session's minimum (the program refuses any other); a refund, a smaller transfer and
+                // a session delivering elsewhere go back to the receiver on the chain the transfer came
+                // from, where the router refunds or forwards them.
+                let claimable = matches!(work.action, Action::Settle { .. })
+                    && params.settles(&mint)
+                    && params.meets_minimum(amount);
                 let ix = if claimable {
                     tx::claim(payer, &params, at, mint)
                 } else {

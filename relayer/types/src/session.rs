@@ -558,13 +558,16 @@ impl Session {
         let counts = !deposit.counted().is_zero();
         self.deposits.push(deposit);
         if matches!(self.status, SessionStatus::RequiresPaymentMethod | SessionStatus::WaitingPayment) {
+            let starts = self.started_on_some_chain();
+            // While the session waits, the first usable deposit is what arrived so far; the one that starts
+            // it replaces it. Dust sent ahead of the payer's transaction is never reported as the payment.
             if let Some(slot) = self.payment_method.as_mut().and_then(PaymentMethod::source_mut)
                 && counts
-                && slot.is_none()
+                && (slot.is_none() || starts)
             {
                 *slot = Some(source);
             }
-            if self.started_on_some_chain() {
+            if starts {
                 self.status = SessionStatus::Processing;
             }
         }
@@ -609,14 +612,15 @@ impl Session {
     fn decides_status(&self, settlement: &Settlement) -> bool {
         let chain_id = settlement.event.chain_id;
         match settlement.outcome {
-            // In `waiting_payment` (nothing of the payer's reached the minimum) only a settlement that
-            // itself moved at least the minimum (a fronting, a payment the watcher had not seen) is the
-            // session's delivery: a claim or settle of dust is a movement.
+            // Only a settlement that itself moved at least the minimum (the payer's deposit, a fronting,
+            // a bridged payment) is the session's delivery, whatever the status: a claim or settle of dust
+            // is a movement. In `processing` too: while the payer's payment is on its way across chains,
+            // anyone can bridge dust to the destination; claimed there, it must not finish the session.
             Outcome::Delivered | Outcome::Bounced => {
                 chain_id == self.destination.token.chain_id
                     && settlement.token == self.destination.token.address
-                    && (self.status != SessionStatus::WaitingPayment
-                        || (!settlement.amount.is_zero() && settlement.amount >= self.min_amount))
+                    && !settlement.amount.is_zero()
+                    && settlement.amount >= self.min_amount
             }
             // Only once the payment started: a refund of dust that never started the session, or of a token
             // it cannot use, is a movement (and after expiry the session is `expired` anyway).
