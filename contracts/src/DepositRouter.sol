@@ -285,7 +285,9 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
         } else {
             uint256 before = SafeTransferLib.balanceOf(token, executor);
             SafeTransferLib.safeTransferFrom(token, msg.sender, executor, amount);
-            _execute(params, receiver, token, executor, SafeTransferLib.balanceOf(token, executor) - before);
+            _execute(
+                params, receiver, token, executor, amount, SafeTransferLib.balanceOf(token, executor) - before
+            );
         }
     }
 
@@ -351,7 +353,12 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
                 uint256 before = SafeTransferLib.balanceOf(token, executor);
                 IDepositReceiver(receiver).pull(token, executor, balance);
                 _execute(
-                    params, receiver, token, executor, SafeTransferLib.balanceOf(token, executor) - before
+                    params,
+                    receiver,
+                    token,
+                    executor,
+                    balance,
+                    SafeTransferLib.balanceOf(token, executor) - before
                 );
             }
         }
@@ -416,12 +423,16 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
 
     /// Runs the session's final call from its funded executor clone with exactly `amount`, what the router
     /// just moved in. `refunded` is everything the executor sent to the refund target afterwards: the
-    /// session's leftovers, plus anything a stranger had sent to the executor's address.
+    /// session's leftovers, plus anything a stranger had sent to the executor's address. The event's
+    /// `amount` is `taken`, what left the receiver (or the fronter) as on every other path, not what a
+    /// fee-on-transfer token let reach the executor: whoever reads it (the relayer deciding that this is
+    /// the session's delivery, its books of what is left at the receiver) sees the receiver's side.
     function _execute(
         DepositParams calldata params,
         address receiver,
         address token,
         address executor,
+        uint256 taken,
         uint256 amount
     ) private {
         (bool ok, uint256 spent, uint256 refunded) = ICallExecutor(executor)
@@ -433,7 +444,7 @@ contract DepositRouter is IDepositRouter, ReentrancyGuardTransient {
             receiver,
             token,
             ok ? Outcome.Delivered : Outcome.Bounced,
-            amount,
+            taken,
             spent,
             refunded
         );

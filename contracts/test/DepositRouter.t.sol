@@ -258,16 +258,29 @@ contract DepositRouterSettleTest is RouterFixture {
 
     function test_settle_reportsMeasuredAmountForFeeOnTransferTokens() public {
         FeeOnTransferToken fee = new FeeOnTransferToken();
-        DepositParams memory p = _params("fee", address(fee), DEST, 0, "");
+        _expectFeeOnTransferSettle(fee, _params("fee", address(fee), DEST, 0, ""));
+        vm.assertEq(fee.balanceOf(DEST), 99e6, "destination got the amount after fee");
+    }
+
+    /// Pays 100 of `fee` into `p`'s receiver and settles it, expecting `Settled` to report 100 taken from
+    /// the receiver and 99 delivered.
+    function _expectFeeOnTransferSettle(FeeOnTransferToken fee, DepositParams memory p) internal {
         address receiver = factory.receiverAddress(p);
         fee.mint(receiver, 100e6);
-
         vm.expectEmit(true, true, true, true);
         emit IDepositRouter.Settled(
             p.sessionId, receiver, address(fee), IDepositRouter.Outcome.Delivered, 100e6, 99e6, 0
         );
         router.settle(p, address(fee));
-        vm.assertEq(fee.balanceOf(DEST), 99e6, "destination got the amount after fee");
+    }
+
+    /// A final call in a fee-on-transfer token: `amount` is what left the receiver (the balance that
+    /// started the session), `delivered` what the call spent of what reached the executor. Reporting the
+    /// executor's side as `amount` left the relayer unable to tell the session's delivery from dust.
+    function test_settle_withAFinalCallReportsWhatLeftTheReceiverForFeeOnTransferTokens() public {
+        FeeOnTransferToken fee = new FeeOnTransferToken();
+        bytes memory call = abi.encodeCall(PullAllowanceTarget.deposit, (address(fee), address(1)));
+        _expectFeeOnTransferSettle(fee, _params("fee-call", address(fee), address(target), 0, call));
     }
 
     function test_pull_RevertWhen_callerIsNotTheRouter() public {

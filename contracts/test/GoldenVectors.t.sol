@@ -20,9 +20,11 @@ contract GoldenVectorsTest is TestBase {
     /// Changing this means every receiver address changes. Regenerate the fixture with
     /// `UPDATE_FIXTURES=1 cargo test -p relayer-evm --test golden_vectors` and update the constant.
     /// Issue 20 (commitment v3, the router's new constructor) moved it deliberately from
-    /// 0xf95e8f49f455ff983172fd97a35ae1397f9a34b507778f0dab4a42d490322697.
+    /// 0xf95e8f49f455ff983172fd97a35ae1397f9a34b507778f0dab4a42d490322697, and issue 19's review (a final
+    /// call's `Settled` reports what left the receiver) from
+    /// 0x6f55c4697067be5857c871423883123e0ec4b48246b53d683eb1c8753d124260.
     bytes32 internal constant PINNED_RECEIVER_INIT_CODE_HASH =
-        0x6f55c4697067be5857c871423883123e0ec4b48246b53d683eb1c8753d124260;
+        0x2748b7d453e7e713b169837d7a447958878a9eb33d602b04f45252406928bf29;
 
     string internal json;
     IReceiverFactory internal factory;

@@ -1132,3 +1132,184 @@ fn what_sits_at_the_receiver_decides_and_dust_is_never_worth_a_transaction() {
     arrive(&mut session, 6, USDC, 1, true);
     assert_eq!(plan(&session, USDC), None, "1 unit after expiry is not worth a refund");
 }
+
+// ---------------------------------------------------------------------------------------------------
+// review20b: attacks on the fixes of the issue-20 review (commits d55599f, 5490ffd). Each test fails
+// while its attack works.
+// ---------------------------------------------------------------------------------------------------
+
+/// review20b F1: a payer pays a fixed-amount session in two transfers on a source chain (the checkout
+/// says "waiting for the rest"). Between them anyone calls the permissionless `router.bridge` (the EVM
+/// side has no minimum) and bridges the first 6.00 to Base. `decide` now requires each bridging to carry
+/// the minimum on its own, so the payer's remaining 4.00 is never bridged; the 5.994 at the Base
+/// receiver is short of the minimum on its own too. Nothing moves until expiry, when both are refunded:
+/// a 10.00 payment the previous rule delivered is never delivered (the griefer pays one bridge call).
+#[tokio::test]
+async fn review20b_a_partial_payment_bridged_by_a_third_party_is_still_delivered() {
+    let (s, arbitrum) = cross_chain(None);
+    let session = created(&s, Some(10_000_000)).await;
+    assert_eq!(session.min_amount, U256::from(9_990_000u64));
+    // The payer's first 6.00 on Arbitrum: short, waits for the rest.
+    let first = on(ARBITRUM, deposit_of(session.id, USDC, 5, 0), 6_000_000);
+    EventSink::apply(&s.engine, ARBITRUM, vec![first]).await.expect("first part");
+    assert!(arbitrum.take().is_empty());
+    // The griefer bridges those 6.00 (at the worst fee: 5.994 arrive at the Base receiver).
+    EventSink::apply(&s.engine, ARBITRUM, vec![bridged(session.id, 0x77, 6_000_000)]).await.expect("bridged");
+    EventSink::apply(&s.engine, BASE, vec![deposit_of(session.id, USDC, 7, 5_994_000)]).await.expect("landed");
+    // The payer's remaining 4.00 on Arbitrum: 10.00 paid in all.
+    let rest = on(ARBITRUM, deposit_of(session.id, USDC, 8, 0), 4_000_000);
+    EventSink::apply(&s.engine, ARBITRUM, vec![rest]).await.expect("the rest");
+    let bridges = arbitrum.take().into_iter().filter(|w| matches!(w.action, Action::Bridge { .. })).count();
+    let settles = s.chain.take().into_iter().filter(|w| matches!(w.action, Action::Settle { .. })).count();
+    assert!(
+        bridges + settles > 0,
+        "the payer's 10.00 is never delivered: 4.00 waits on Arbitrum and 5.994 on Base, both refunded at \
+         expiry (waiting: {:?})",
+        s.engine.waiting_work().iter().map(|w| (w.chain_id, w.action.name())).collect::<Vec<_>>()
+    );
+}
+
+/// A Solana-destination session with a Solana mint, `min_amount` 9.99, `status`.
+fn solana_session(status: SessionStatus) -> (Session, TokenRef) {
+    let mint = TokenRef {
+        chain_id: relayer_types::SOLANA_CHAIN_ID,
+        chain_name: "Solana".into(),
+        address: ChainAddress::Solana([0x5a; 32]),
+        symbol: "USDC".into(),
+        decimals: 6,
+    };
+    let mut s = conformance::session(8);
+    s.destination.address = ChainAddress::Solana([0x77; 32]);
+    s.destination.token = mint.clone();
+    s.destination.calldata = None;
+    s.min_amount = U256::from(9_990_000u64);
+    s.status = status;
+    (s, mint)
+}
+
+fn on_solana(block: u64, tx: u8) -> EventId {
+    EventId {
+        chain_id: relayer_types::SOLANA_CHAIN_ID,
+        block_number: block,
+        tx_hash: B256::repeat_byte(tx).into(),
+        log_index: 0,
+    }
+}
+
+/// review20b F2: d55599f makes an inbox transfer below the minimum refundable at once (`refund_inbound`,
+/// permissionless, for a session with no EVM refund target: a Solana-paid Solana-destination session
+/// without an integrator `refundAddress`). `decides_status` checks the minimum for Delivered and Bounced
+/// only: a Refunded settlement of the session's mint on chain 501, where the session has a counted
+/// deposit, decides the status in `processing` whatever its amount. So a griefer burns 1 unit naming the
+/// session's EVM receiver, and once the payer's 10.00 is in the vault calls `refund_inbound` on it: the
+/// session is reported `bounced` (terminal) with the griefer's transaction and 0.000001 refunded; the
+/// payer's delivery that follows changes nothing. The relayer's own Solana executor does the same for an
+/// inbox transfer between `min_inbox_amount` and the minimum: it handles the inbox first, refunds that
+/// transfer, and returns without settling the vault at all.
+#[test]
+fn review20b_a_dust_refund_from_the_inbox_does_not_report_a_processing_session_bounced() {
+    let (mut s, mint) = solana_session(SessionStatus::WaitingPayment);
+    let arrive = |s: &mut Session, at: EventId, amount: u64| {
+        let amount = U256::from(amount);
+        let deposit = Deposit {
+            event: at,
+            block_hash: B256::ZERO,
+            from: ChainAddress::Solana([0x11; 32]),
+            token: mint.clone(),
+            amount,
+            counts: Some(amount),
+        };
+        s.apply(relayer_types::SessionEvent::DepositDetected(deposit)).expect("deposit");
+    };
+    // The griefer's 1 unit in the inbox (a deposit on chain 501), then the payer's 10.00 in the vault.
+    arrive(&mut s, on_solana(5, 0x66), 1);
+    arrive(&mut s, on_solana(6, 0xaa), 10_000_000);
+    assert_eq!(s.status, SessionStatus::Processing);
+    // `refund_inbound` of the 1 unit, at once (the watcher's RefundedInbound: Settled{Refunded} on 501).
+    let refund = Settlement {
+        event: on_solana(7, 0x67),
+        token: mint.address,
+        outcome: Outcome::Refunded,
+        amount: U256::from(1u64),
+        delivered: U256::ZERO,
+        refunded: U256::from(1u64),
+    };
+    s.apply(relayer_types::SessionEvent::Settled(refund)).expect("refund");
+    assert_eq!(
+        (s.status, s.destination.delivery.as_ref().map(|d| d.received)),
+        (SessionStatus::Processing, None),
+        "a 1-unit refund from the inbox reports the paid session bounced"
+    );
+}
+
+/// review20b F3: a delivery that ran the session's final call is reported by the router with the amount
+/// that reached the executor (`_execute`: measured), which for a fee-on-transfer destination token (a
+/// supported kind, README "Tokens") is less than the receiver's balance that started the session. Now
+/// that a delivery must itself reach `min_amount` in `processing` too, such a session stays `processing`
+/// for good although its call ran (and `processing` never expires).
+#[test]
+fn review20b_a_call_delivered_in_a_fee_on_transfer_token_still_finishes_the_session() {
+    let mut s = conformance::session(9);
+    s.min_amount = U256::from(10_000_000u64);
+    s.status = SessionStatus::WaitingPayment;
+    let deposit = Deposit {
+        event: event(5, 0),
+        block_hash: B256::ZERO,
+        from: Address::repeat_byte(0xf0).into(),
+        token: s.destination.token.clone(),
+        amount: U256::from(10_010_000u64),
+        counts: Some(U256::from(10_010_000u64)),
+    };
+    s.apply(relayer_types::SessionEvent::DepositDetected(deposit)).expect("deposit");
+    assert_eq!(s.status, SessionStatus::Processing);
+    // `settle`: 10.01 leave the receiver; a 0.2% transfer fee leaves 9.98998 at the executor; the call
+    // spends all of it.
+    let ran = Settlement {
+        event: event(6, 1),
+        token: USDC,
+        outcome: Outcome::Delivered,
+        amount: U256::from(9_989_980u64),
+        delivered: U256::from(9_989_980u64),
+        refunded: U256::ZERO,
+    };
+    s.apply(relayer_types::SessionEvent::Settled(ran)).expect("settled");
+    assert_eq!(s.status, SessionStatus::Succeeded, "the call ran, the session stays processing for good");
+}
+
+/// review20b F4 (the restart index, not changed by these commits): the store lists a session for
+/// `resume` only while it has more deposits than settlements and bridgings. A fronted session has one
+/// deposit on the source chain, its bridging, the fronting's own `Settled`, and then the bridged funds
+/// arriving on the destination: 2 deposits, 1 settlement + 1 bridging. A restart after they arrive and
+/// before the repayment settle is sent forgets the relayer's own repayment: nothing settles it (the
+/// session is `succeeded`, no expiry sweep either). Junk-token refunds (each a `Settled` at the receiver)
+/// take any session out of the list the same way.
+#[tokio::test]
+async fn review20b_a_fronters_repayment_is_settled_after_a_restart() {
+    let (s, arbitrum) = cross_chain(Some(15_000_000));
+    let session = created(&s, Some(10_000_000)).await;
+    let paid = on(ARBITRUM, deposit_of(session.id, USDC, 5, 0), 10_010_010);
+    EventSink::apply(&s.engine, ARBITRUM, vec![paid]).await.expect("paid");
+    assert!(matches!(arbitrum.take()[0].action, Action::Bridge { .. }));
+    EventSink::apply(&s.engine, ARBITRUM, vec![bridged(session.id, 1, 10_010_010)]).await.expect("bridged");
+    assert!(matches!(s.chain.take()[0].action, Action::FastFinish { .. }));
+    let fronting = vec![fronted(session.id, 20, 10_000_000, None), delivered(session.id, event(20, 4))];
+    EventSink::apply(&s.engine, BASE, fronting).await.expect("fronted");
+    EventSink::apply(&s.engine, BASE, vec![deposit_of(session.id, USDC, 30, 10_000_000)])
+        .await
+        .expect("arrived");
+    assert_eq!(s.chain.take()[0].action, Action::Settle { token: USDC }, "queued, not yet sent");
+    // The process restarts before the settle went out.
+    let route = Route {
+        adapter: ADAPTER,
+        to_token: USDC,
+        min_amount: U256::from(1_000_000u64),
+        max_fee_bps: 10,
+        own_fee_bps: 0,
+    };
+    let base = FakeChain::configured(BASE, vec![], Some(U256::from(15_000_000u64)));
+    let arb = FakeChain::configured(ARBITRUM, vec![(USDC, BASE, route)], None);
+    let restarted = engine_over(&s.store, vec![Arc::clone(&base), Arc::clone(&arb)]);
+    restarted.resume().await;
+    let queued: Vec<Action> = base.take().into_iter().map(|w| w.action).collect();
+    assert_eq!(queued, vec![Action::Settle { token: USDC }], "the repayment is forgotten after a restart");
+}
