@@ -304,8 +304,19 @@ pub struct Relayer {
 impl Relayer {
     /// Starts a relayer for `chain`.
     pub async fn start(chain: &Chain, settings: Settings) -> eyre::Result<Self> {
+        Self::start_prepared(chain, settings, |_, _| Ok(())).await
+    }
+
+    /// Starts a relayer for `chain` after `prepare` had its data directory and signing address (to
+    /// leave in its store what a previous run would have).
+    pub async fn start_prepared(
+        chain: &Chain,
+        settings: Settings,
+        prepare: impl FnOnce(&std::path::Path, Address) -> eyre::Result<()>,
+    ) -> eyre::Result<Self> {
         let data = tempfile::tempdir()?;
         let (params, key, signer) = relayer_config(chain, data.path().join("db"), &settings).await?;
+        prepare(&params.data_dir, signer)?;
         let node = relayer_node::start(config(&params, &key)?).await?;
         let api = Api::new(format!("http://{}", node.addr));
         Ok(Self { node, api, signer, _data: data })

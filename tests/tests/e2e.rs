@@ -588,6 +588,50 @@ async fn health_metrics_and_request_ids() -> Result {
     Ok(())
 }
 
+/// A send record a previous run left that cannot be read (a torn write, a bad edit) may describe a
+/// transaction in flight: it is reported (`/readyz` fails naming it, `/metrics` counts it), left in the
+/// store for an operator, and holds up no other work.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_send_record_is_reported_and_left_and_other_work_goes_on() -> Result {
+    let chain = Chain::start().await?;
+    let torn = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let key = std::sync::Arc::clone(&torn);
+    let relayer = Relayer::start_prepared(&chain, Settings::default(), move |dir, signer| {
+        use relayer_store::ChainStore as _;
+        let store = relayer_store::SledStore::open(dir)?;
+        // The EVM executor's key: signer ‖ nonce.
+        let at = [signer.as_slice(), &7u64.to_be_bytes()].concat();
+        store.put_send(8453, &at, b"{\"chain_id\":8453,\"signer\":")?;
+        *key.lock().map_err(|_| eyre::eyre!("poisoned"))? = at;
+        Ok(())
+    })
+    .await?;
+    let ready = |api: Api| async move { api.send(Method::GET, "/readyz", None, None, Auth::None).await };
+    wait_until(10, "readiness to name the record", async || {
+        Ok(ready(relayer.api.clone()).await?.body.to_string().contains("send records cannot be read"))
+    })
+    .await?;
+    let answer = ready(relayer.api.clone()).await?;
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    let metrics = reqwest::get(format!("{}/metrics", relayer.api.base)).await?.text().await?;
+    assert!(metrics.contains("relayer_unreadable_send_records{chain_id=\"8453\"} 1"), "{metrics}");
+
+    let session = relayer.api.create(&session_body(DEST, Some("2.00"), None, None)).await?;
+    let receiver = relayer.api.set_evm(&session).await?;
+    chain.pay(receiver, usdc(2)).await?;
+    relayer.api.wait_for(&id_of(&session), "succeeded", 30).await?;
+    let store = relayer.node.engine.store();
+    let left = || -> eyre::Result<Vec<Vec<u8>>> {
+        Ok(store.sends(8453, &[]).map_err(|e| eyre::eyre!("{e}"))?.into_iter().map(|(k, _)| k).collect())
+    };
+    let torn = torn.lock().map_err(|_| eyre::eyre!("poisoned"))?.clone();
+    // The delivery's own record goes once its transaction is final; the unreadable one stays.
+    wait_until(10, "the delivery's record gone", async || Ok(left()?.len() == 1)).await?;
+    assert_eq!(left()?, vec![torn], "left for an operator");
+    relayer.node.shutdown().await;
+    Ok(())
+}
+
 /// Spawns the real relayer binary and waits for its API.
 async fn spawn_relayer(
     config: &std::path::Path,

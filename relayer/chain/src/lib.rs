@@ -6,8 +6,20 @@
 //!
 //! `relayer-evm` implements [`Chain`] for EVM chains; another family implements it again without
 //! touching the engine. Only the binary knows the families.
+//!
+//! What every family's delivery shares lives here too, written once: the [`refusal`] vocabulary and
+//! its one mapping to a [`WorkResult`], the typed [`ledger`] of signed transactions, and the
+//! [`pipeline`] (its expiry-ordered discipline in full; the nonce-ordered one is EVM's executor).
+
+pub mod ledger;
+pub mod pipeline;
+pub mod refusal;
 
 use std::{future::Future, pin::Pin, sync::Arc};
+
+pub use ledger::{LedgerError, SendLedger};
+pub use refusal::Refusal;
+pub use relayer_util::causes;
 
 use relayer_types::{
     Action, Bridging, ChainAddress, ChainKey, Commitment, Deposit, Fronting, SessionId, Settlement, TokenRef,
@@ -195,6 +207,9 @@ pub struct ChainStats {
     /// Nonces between the chain's next one and the lowest we hold: above 0, a nonce is missing and every
     /// later transaction waits.
     pub nonce_gap: u64,
+    /// Send records that cannot be read (see [`ledger`]): above 0, `/readyz` fails until an operator
+    /// looks at them.
+    pub unreadable_sends: u64,
 }
 
 impl ChainStats {
@@ -263,6 +278,13 @@ pub trait Chain: Send + Sync {
     /// report it delivered) ahead of the payer's real payment.
     fn open_amount_minimum(&self, _token: &ChainAddress) -> U256 {
         U256::ZERO
+    }
+
+    /// Whether transfers bridged to a session's receiver here add up there, so that parts of a payment
+    /// bridged separately are delivered together (an EVM receiver holds them all). Solana's inbox
+    /// consumes each bridged transfer alone, so there each must carry the session's minimum.
+    fn bridged_arrivals_add_up(&self) -> bool {
+        true
     }
 
     /// How much of `token` this chain's relayer key may have fronted and not yet been repaid, at most
@@ -334,133 +356,5 @@ impl Route {
     pub fn worst_delivery(&self, amount: U256, ours: bool) -> U256 {
         let bps = if ours { self.own_fee_bps } else { self.max_fee_bps };
         amount - amount * U256::from(bps.min(10_000)) / U256::from(10_000u32)
-    }
-}
-
-/// An invalid configuration value, naming the field (e.g. `chains[0].confirmations`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct FieldError {
-    /// Dotted path of the field.
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl FieldError {
-    /// An error about `field`.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
-    }
-}
-
-/// `value`, or an error naming `field` when it is below `min` (never silently raised to it).
-pub fn at_least(value: u64, min: u64, field: impl Into<String>) -> Result<u64, FieldError> {
-    if value < min {
-        return Err(FieldError::new(field, format!("must be at least {min}, got {value}")));
-    }
-    Ok(value)
-}
-
-/// `error` with every cause under it, outermost first: `"outer: middle: root"`. Logs print this, so a
-/// line says why (`connection refused`), not only what (`error sending request`). A cause whose text
-/// its parent already contains is not repeated.
-pub fn causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = error.to_string();
-    let mut next = error.source();
-    while let Some(cause) = next {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        next = cause.source();
-    }
-    out
-}
-
-/// Lets a repeated warning through once per `window` per key, counting what it held back: during an
-/// outage a failing loop logs one line every `window` (with how many it suppressed) instead of one per
-/// retry.
-#[derive(Debug)]
-pub struct Throttle {
-    window: std::time::Duration,
-    seen: std::sync::Mutex<std::collections::HashMap<&'static str, (std::time::Instant, u64)>>,
-}
-
-impl Throttle {
-    /// A throttle letting each key through once per `window`.
-    pub fn new(window: std::time::Duration) -> Self {
-        Self { window, seen: std::sync::Mutex::default() }
-    }
-
-    /// Whether to log `key` at `now`; `Some(n)` with the number of occurrences held back since the last
-    /// one let through.
-    pub fn allow(&self, key: &'static str, now: std::time::Instant) -> Option<u64> {
-        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match seen.get_mut(key) {
-            Some((last, held)) if now.saturating_duration_since(*last) < self.window => {
-                *held += 1;
-                None
-            }
-            Some((last, held)) => {
-                let suppressed = *held;
-                (*last, *held) = (now, 0);
-                Some(suppressed)
-            }
-            None => {
-                seen.insert(key, (now, 0));
-                Some(0)
-            }
-        }
-    }
-
-    /// Forgets `key` (the condition cleared): its next occurrence is logged at once.
-    pub fn clear(&self, key: &'static str) {
-        self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(key);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::{Duration, Instant};
-
-    use super::*;
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("error sending request")]
-    struct Outer(#[source] Middle);
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("tcp connect error")]
-    struct Middle(#[source] std::io::Error);
-
-    #[test]
-    fn causes_names_every_level_down_to_the_root() {
-        let error =
-            Outer(Middle(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused")));
-        assert_eq!(causes(&error), "error sending request: tcp connect error: connection refused");
-    }
-
-    #[test]
-    fn a_repeated_warning_is_let_through_once_per_window_with_the_count_it_held_back() {
-        let throttle = Throttle::new(Duration::from_secs(30));
-        let t0 = Instant::now();
-        assert_eq!(throttle.allow("rpc", t0), Some(0), "the first is logged");
-        for i in 1..=149 {
-            assert_eq!(
-                throttle.allow("rpc", t0 + Duration::from_millis(200 * i)),
-                None,
-                "a retry every 200 ms"
-            );
-        }
-        assert_eq!(throttle.allow("other", t0), Some(0), "keys are independent");
-        assert_eq!(
-            throttle.allow("rpc", t0 + Duration::from_secs(30)),
-            Some(149),
-            "one line per window, with the count"
-        );
-        throttle.clear("rpc");
-        assert_eq!(throttle.allow("rpc", t0 + Duration::from_secs(31)), Some(0), "after recovery, at once");
     }
 }

@@ -305,7 +305,7 @@ impl Engine {
     pub fn readiness(&self) -> Vec<String> {
         let mut problems = vec![];
         if let Err(error) = self.store_probe() {
-            problems.push(format!("store cannot write: {}", relayer_chain::causes(&error)));
+            problems.push(format!("store cannot write: {}", relayer_util::causes(&error)));
         }
         for (id, chain) in &self.chains {
             let stats = chain.stats();
@@ -316,6 +316,12 @@ impl Engine {
                     "chain {id}: watcher {} blocks behind the head (budget {})",
                     stats.lag(),
                     stats.lag_budget
+                ));
+            }
+            if stats.unreadable_sends > 0 {
+                problems.push(format!(
+                    "chain {id}: {} send records cannot be read (see the logs); what they describe may be in flight",
+                    stats.unreadable_sends
                 ));
             }
         }
@@ -743,10 +749,16 @@ impl Engine {
     /// Decides what to do with what sits at a session's receiver (see [`decide`]) and queues it, now or
     /// for the session's expiry.
     async fn schedule(&self, session: &Session, chain_id: u64, token: ChainAddress) {
+        let dest_chain = session.destination.token.chain_id;
         let chain = self.chains.get(&chain_id);
-        let route = chain.and_then(|c| c.route(&token, session.destination.token.chain_id));
-        let floor = chain.map_or(U256::ZERO, |c| c.open_amount_minimum(&token));
-        let Some(plan) = decide(session, chain_id, token, route.as_ref(), floor) else {
+        let route = chain.and_then(|c| c.route(&token, dest_chain));
+        let terms = Terms {
+            route: route.as_ref(),
+            floor: chain.map_or(U256::ZERO, |c| c.open_amount_minimum(&token)),
+            destination_adds_up: self.chains.get(&dest_chain).is_none_or(|c| c.bridged_arrivals_add_up()),
+        };
+        let floor = terms.floor;
+        let Some(plan) = decide(session, chain_id, token, terms) else {
             tracing::info!(session_id = %session.id, chain_id, %token, %floor, "below what is worth a transaction: left at the receiver");
             return;
         };
@@ -898,7 +910,7 @@ impl Engine {
             updated_at: unix_now(),
         };
         if let Err(error) = self.apply(&work.session_id, SessionEvent::Work(record), None) {
-            tracing::warn!(session_id = %work.session_id, error = %relayer_chain::causes(&error), "recording work state failed");
+            tracing::warn!(session_id = %work.session_id, error = %relayer_util::causes(&error), "recording work state failed");
         }
     }
 
@@ -936,7 +948,7 @@ impl Engine {
             s.apply(SessionEvent::Work(record)).map(|a| a.changed)
         });
         if let Err(error) = written.map_err(EngineError::from) {
-            tracing::warn!(session_id = %work.session_id, error = %relayer_chain::causes(&error), "recording work state failed");
+            tracing::warn!(session_id = %work.session_id, error = %relayer_util::causes(&error), "recording work state failed");
         }
         // Recorded or not, the work goes on.
         let (attempts, state, follow_up) = decided.unwrap_or_else(|| {
@@ -1062,7 +1074,7 @@ impl Engine {
             // `apply` takes expired sessions out of the queue; a failure leaves them in for a retry.
             for id in due {
                 if let Err(error) = self.apply(&id, SessionEvent::Tick { now }, None) {
-                    tracing::warn!(session_id = %id, error = %relayer_chain::causes(&error), "expiry failed; will retry");
+                    tracing::warn!(session_id = %id, error = %relayer_util::causes(&error), "expiry failed; will retry");
                 }
             }
             tokio::select! {
@@ -1114,89 +1126,112 @@ pub struct Plan {
     pub when: When,
 }
 
-/// What to do with what sits at a session's receiver on `chain_id` in `token`: the deposits seen there,
-/// less what already left it (settled, refunded, bridged, claimed). `None`: nothing worth a transaction
-/// of the relayer's (anyone may still move it: every router and program entry point is permissionless).
+/// What a chain's configuration says about planning for one of its receivers (see [`decide`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Terms<'a> {
+    /// The route out of this chain to the session's destination chain, for this token, if any.
+    pub route: Option<&'a relayer_chain::Route>,
+    /// Less than this of the token is not worth a transaction of the relayer's (base units).
+    pub floor: U256,
+    /// Whether transfers bridged to the session's receiver on its destination chain add up there (see
+    /// [`Chain::bridged_arrivals_add_up`]).
+    pub destination_adds_up: bool,
+}
+
+/// What to do with what sits at a session's receiver on `chain_id` in `token` (see
+/// [`Session::at_receiver`]: the deposits seen there, less what already left it). `None`: nothing worth
+/// a transaction of the relayer's (anyone may still move it: every router and program entry point is
+/// permissionless).
 ///
 /// - Deliver it on the destination chain in the destination token once it reaches the session's minimum
 ///   (the first delivery), or the token's `floor` (a later arrival of a started session).
-/// - Bridge it from another chain on a configured `route` delivering the destination token once what the
-///   relayer's bridging delivers reaches the session's minimum, and what sits there the route's minimum.
-///   Each bridging must carry the minimum on its own: a Solana destination claims each bridged transfer
-///   alone, below the minimum it is refunded.
+/// - Bridge it from another chain on a configured `route` delivering the destination token once what
+///   the relayer's bridging delivers, with what was already bridged towards the destination when
+///   arrivals add up there, reaches the session's minimum, and what sits here the route's minimum; once
+///   the payment is on its way, a later arrival only when it reaches `floor`.
+///   Where they do not add up (the Solana inbox claims each transfer alone), each bridging must carry the
+///   minimum on its own, and a transfer that arrived short is sent back at once, to rejoin the rest.
 /// - Refund a token the session cannot use at once (the router and the program allow it), when it
 ///   reaches `floor`.
 /// - Anything else (a payment short of the minimum, dust after a delivery or a bridging, a chain with no
 ///   route) waits for expiry and is refunded then, in one transaction for all of it; after expiry, what
 ///   is below `floor` is left for whoever wants to pay for moving it.
 ///
-/// The attack `floor` stops: a griefer sending 1 base unit at a time to a public receiver, each making
-/// the relayer pay a settle or a bridge (and a bridge's messaging fee).
-pub fn decide(
-    session: &Session,
-    chain_id: u64,
-    token: ChainAddress,
-    route: Option<&relayer_chain::Route>,
-    floor: U256,
-) -> Option<Plan> {
+/// The attacks this stops: a griefer sending 1 base unit at a time to a public receiver, each making
+/// the relayer pay a settle or a bridge (and a bridge's messaging fee); a griefer bridging part of a
+/// payment ahead of the rest (the permissionless `bridge` has no minimum), so that neither part ever
+/// reaches the minimum on its own.
+pub fn decide(session: &Session, chain_id: u64, token: ChainAddress, terms: Terms<'_>) -> Option<Plan> {
     let dest = &session.destination.token;
     let now = |action| Some(Plan { action, when: When::Now });
     let refund = Action::Refund { token };
-    let here =
-        || session.deposits.iter().filter(|d| d.event.chain_id == chain_id && d.token.address == token);
-    let arrived = here().map(|d| d.amount).fold(U256::ZERO, U256::saturating_add);
-    // A fronting's delivery is paid from the fronter's wallet, not the receiver (its `Settled` shares
-    // the transaction of its `FastFinished`); a repayment is paid from the receiver.
-    let here_on = |event: &relayer_types::EventId| event.chain_id == chain_id;
-    let fronted_in = |x: &relayer_types::Settlement| {
-        session.frontings.iter().any(|f| f.still_owed.is_none() && f.event.tx_hash == x.event.tx_hash)
-    };
-    let settled =
-        session.settlements.iter().filter(|x| here_on(&x.event) && x.token == token && !fronted_in(x));
-    let bridged = session.bridges.iter().filter(|b| here_on(&b.event) && b.token == token);
-    let repaid = session
-        .frontings
-        .iter()
-        .filter(|f| here_on(&f.event) && f.still_owed.is_some() && token == dest.address);
-    let left = settled
-        .map(|x| x.amount)
-        .chain(bridged.map(|b| b.amount))
-        .chain(repaid.map(|f| f.amount))
-        .fold(U256::ZERO, U256::saturating_add);
-    let at_receiver = arrived.saturating_sub(left);
+    let holding = session.at_receiver(chain_id, token);
+    let at_receiver = holding.remaining();
     if at_receiver.is_zero() {
         return None;
     }
-    let worth_a_transaction = at_receiver >= floor;
+    let worth_a_transaction = at_receiver >= terms.floor;
     if session.status == SessionStatus::Expired {
         return worth_a_transaction.then_some(Plan { action: refund, when: When::Now });
     }
-    // The deposits of one token on one chain share its decimals; zero counted means the session
-    // cannot use it.
-    let usable = here().find(|d| !d.counted().is_zero()).map(|d| d.token.decimals);
-    let Some(decimals) = usable else {
+    // Zero counted means the session cannot use the token here.
+    let Some(decimals) = decimals_of(session, chain_id, token, true) else {
         return worth_a_transaction.then_some(Plan { action: refund, when: When::Now });
     };
     // In the destination token's base units.
-    let usable = relayer_types::rescale_units(at_receiver, decimals, dest.decimals).unwrap_or(U256::MAX);
+    let in_dest = |amount: U256, decimals: u8| {
+        relayer_types::rescale_units(amount, decimals, dest.decimals).unwrap_or(U256::MAX)
+    };
+    let usable = in_dest(at_receiver, decimals);
     let reaches_minimum = |amount: U256| !amount.is_zero() && amount >= session.min_amount;
     let later = Some(Plan { action: refund, when: When::AtExpiry });
     if chain_id == dest.chain_id {
         // Started here: something left this receiver already, or a relayer fronted the session.
-        let started = !left.is_zero() || !session.frontings.is_empty();
-        let enough = if started { worth_a_transaction } else { reaches_minimum(usable) };
-        return if token == dest.address && enough { now(Action::Settle { token }) } else { later };
-    }
-    match route {
-        Some(r)
-            if r.to_token == dest.address
-                && at_receiver >= r.min_amount
-                && reaches_minimum(r.worst_delivery(usable, true)) =>
-        {
-            now(Action::Bridge { token, adapter: r.adapter })
+        let started = !holding.left.is_zero() || !session.frontings.is_empty();
+        if token == dest.address && (if started { worth_a_transaction } else { reaches_minimum(usable) }) {
+            return now(Action::Settle { token });
         }
-        _ => later,
+        // Short here, where bridged transfers do not add up: back where it came from, at once.
+        let sent_back = !started && !terms.destination_adds_up && worth_a_transaction;
+        return if sent_back { now(refund) } else { later };
     }
+    let Some(r) = terms.route.filter(|r| r.to_token == dest.address && at_receiver >= r.min_amount) else {
+        return later;
+    };
+    // What is already on its way to (or at) the destination receiver, at the worst fee its sender may
+    // have chosen.
+    let on_its_way = if terms.destination_adds_up {
+        session
+            .bridges
+            .iter()
+            .filter(|b| b.to_chain_id == Some(dest.chain_id) && !b.home)
+            .filter_map(|b| {
+                let decimals = decimals_of(session, b.event.chain_id, b.token, false)?;
+                Some(in_dest(r.worst_delivery(b.amount, false), decimals))
+            })
+            .fold(U256::ZERO, U256::saturating_add)
+    } else {
+        U256::ZERO
+    };
+    // Once the payment is on its way, what arrives later is bridged only if it is worth a transaction.
+    let enough = if reaches_minimum(on_its_way) {
+        worth_a_transaction
+    } else {
+        reaches_minimum(r.worst_delivery(usable, true).saturating_add(on_its_way))
+    };
+    if enough { now(Action::Bridge { token, adapter: r.adapter }) } else { later }
+}
+
+/// The decimals of `token` on `chain_id`, from a deposit of it there (only one the session can use, if
+/// `usable`).
+fn decimals_of(session: &Session, chain_id: u64, token: ChainAddress, usable: bool) -> Option<u8> {
+    session
+        .deposits
+        .iter()
+        .find(|d| {
+            d.event.chain_id == chain_id && d.token.address == token && (!usable || !d.counted().is_zero())
+        })
+        .map(|d| d.token.decimals)
 }
 
 impl EventSink for Engine {

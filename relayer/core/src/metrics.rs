@@ -59,7 +59,7 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
     let writable = match engine.store_probe() {
         Ok(()) => 1,
         Err(error) => {
-            tracing::warn!(error = %relayer_chain::causes(&error), "store probe failed");
+            tracing::warn!(error = %relayer_util::causes(&error), "store probe failed");
             0
         }
     };
@@ -125,7 +125,7 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
         "What chains reported about delivery work, by chain and result.",
         engine.report_counts().into_iter().map(|((c, r), n)| (format!("chain_id=\"{c}\",result=\"{r}\""), n)),
     );
-    let per_chain: [(&str, &str, &str, ReadStat); 10] = [
+    let per_chain: [(&str, &str, &str, ReadStat); 11] = [
         ("relayer_watcher_lag_budget_blocks", "gauge", "Lag beyond which /readyz fails.", |s| s.lag_budget),
         ("relayer_pending_transactions", "gauge", "Transactions sent and not yet final.", |s| s.pending),
         ("relayer_oldest_pending_seconds", "gauge", "Age of the oldest transaction not yet final.", |s| {
@@ -155,6 +155,12 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
             "counter",
             "Nonces a reorg deeper than the confirmations emptied, filled with a no-op transfer (alert on it).",
             |s| s.nonce_gaps_filled,
+        ),
+        (
+            "relayer_unreadable_send_records",
+            "gauge",
+            "Send records that cannot be read (above 0: /readyz fails; what they describe may be in flight).",
+            |s| s.unreadable_sends,
         ),
         (
             "relayer_fee_bumps_held_total",

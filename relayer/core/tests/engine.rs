@@ -506,6 +506,13 @@ fn retry_delays_double_from_the_first_and_stop_at_the_cap() {
 fn cross_chain(cap: Option<u64>) -> (Setup, Arc<FakeChain>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("open"));
+    let (base, arbitrum) = cross_chain_pair(cap);
+    let engine = engine_over(&store, vec![Arc::clone(&base), Arc::clone(&arbitrum)]);
+    (Setup { _dir: dir, store, chain: base, engine }, arbitrum)
+}
+
+/// The two chains of [`cross_chain`]: Base (destination) and Arbitrum (source).
+fn cross_chain_pair(cap: Option<u64>) -> (Arc<FakeChain>, Arc<FakeChain>) {
     let route = Route {
         adapter: ADAPTER,
         to_token: USDC,
@@ -515,8 +522,7 @@ fn cross_chain(cap: Option<u64>) -> (Setup, Arc<FakeChain>) {
     };
     let base = FakeChain::configured(BASE, vec![], cap.map(U256::from));
     let arbitrum = FakeChain::configured(ARBITRUM, vec![(USDC, BASE, route)], None);
-    let engine = engine_over(&store, vec![Arc::clone(&base), Arc::clone(&arbitrum)]);
-    (Setup { _dir: dir, store, chain: base, engine }, arbitrum)
+    (base, arbitrum)
 }
 
 /// `event` (a deposit at a session's Base receiver) moved to the session's receiver on `chain_id`.
@@ -1087,7 +1093,7 @@ async fn a_fronted_sessions_bridged_funds_are_settled_to_repay_it_and_later_dust
 /// token's floor.
 #[test]
 fn what_sits_at_the_receiver_decides_and_dust_is_never_worth_a_transaction() {
-    use relayer_core::engine::{Plan, When, decide};
+    use relayer_core::engine::{Plan, Terms, When, decide};
     let floor = U256::from(1_000_000u64);
     let mut session = conformance::session(3);
     session.destination.token.chain_id = BASE;
@@ -1104,12 +1110,17 @@ fn what_sits_at_the_receiver_decides_and_dust_is_never_worth_a_transaction() {
             counts: Some(if counts { amount } else { U256::ZERO }),
         });
     };
-    let plan = |s: &Session, token| decide(s, BASE, token, None, floor);
+    let terms = Terms { route: None, floor, destination_adds_up: true };
+    let plan = |s: &Session, token| decide(s, BASE, token, terms);
     let now = |action| Some(Plan { action, when: When::Now });
     let at_expiry = |action| Some(Plan { action, when: When::AtExpiry });
     assert_eq!(plan(&session, USDC), None, "nothing there");
     arrive(&mut session, 1, USDC, 4_000_000, true);
     assert_eq!(plan(&session, USDC), at_expiry(Action::Refund { token: USDC }), "short: waits");
+    // Where bridged transfers do not add up (the Solana inbox), a short one goes back at once, to rejoin
+    // the rest where it came from.
+    let apart = Terms { destination_adds_up: false, ..terms };
+    assert_eq!(decide(&session, BASE, USDC, apart), now(Action::Refund { token: USDC }), "sent back");
     arrive(&mut session, 2, USDC, 6_000_000, true);
     assert_eq!(plan(&session, USDC), now(Action::Settle { token: USDC }), "the rest came");
     // A token the session cannot use: refunded at once when worth it, else left.
@@ -1134,18 +1145,18 @@ fn what_sits_at_the_receiver_decides_and_dust_is_never_worth_a_transaction() {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// review20b: attacks on the fixes of the issue-20 review (commits d55599f, 5490ffd). Each test fails
-// while its attack works.
+// Attacks on the fixes of the issue-20 review (the second review). Each test fails while its attack
+// works.
 // ---------------------------------------------------------------------------------------------------
 
-/// review20b F1: a payer pays a fixed-amount session in two transfers on a source chain (the checkout
+/// The attack: a payer pays a fixed-amount session in two transfers on a source chain (the checkout
 /// says "waiting for the rest"). Between them anyone calls the permissionless `router.bridge` (the EVM
 /// side has no minimum) and bridges the first 6.00 to Base. `decide` now requires each bridging to carry
 /// the minimum on its own, so the payer's remaining 4.00 is never bridged; the 5.994 at the Base
 /// receiver is short of the minimum on its own too. Nothing moves until expiry, when both are refunded:
 /// a 10.00 payment the previous rule delivered is never delivered (the griefer pays one bridge call).
 #[tokio::test]
-async fn review20b_a_partial_payment_bridged_by_a_third_party_is_still_delivered() {
+async fn a_partial_payment_bridged_by_a_third_party_is_still_delivered() {
     let (s, arbitrum) = cross_chain(None);
     let session = created(&s, Some(10_000_000)).await;
     assert_eq!(session.min_amount, U256::from(9_990_000u64));
@@ -1155,7 +1166,9 @@ async fn review20b_a_partial_payment_bridged_by_a_third_party_is_still_delivered
     assert!(arbitrum.take().is_empty());
     // The griefer bridges those 6.00 (at the worst fee: 5.994 arrive at the Base receiver).
     EventSink::apply(&s.engine, ARBITRUM, vec![bridged(session.id, 0x77, 6_000_000)]).await.expect("bridged");
-    EventSink::apply(&s.engine, BASE, vec![deposit_of(session.id, USDC, 7, 5_994_000)]).await.expect("landed");
+    EventSink::apply(&s.engine, BASE, vec![deposit_of(session.id, USDC, 7, 5_994_000)])
+        .await
+        .expect("landed");
     // The payer's remaining 4.00 on Arbitrum: 10.00 paid in all.
     let rest = on(ARBITRUM, deposit_of(session.id, USDC, 8, 0), 4_000_000);
     EventSink::apply(&s.engine, ARBITRUM, vec![rest]).await.expect("the rest");
@@ -1196,7 +1209,7 @@ fn on_solana(block: u64, tx: u8) -> EventId {
     }
 }
 
-/// review20b F2: d55599f makes an inbox transfer below the minimum refundable at once (`refund_inbound`,
+/// The attack: d55599f makes an inbox transfer below the minimum refundable at once (`refund_inbound`,
 /// permissionless, for a session with no EVM refund target: a Solana-paid Solana-destination session
 /// without an integrator `refundAddress`). `decides_status` checks the minimum for Delivered and Bounced
 /// only: a Refunded settlement of the session's mint on chain 501, where the session has a counted
@@ -1207,7 +1220,7 @@ fn on_solana(block: u64, tx: u8) -> EventId {
 /// inbox transfer between `min_inbox_amount` and the minimum: it handles the inbox first, refunds that
 /// transfer, and returns without settling the vault at all.
 #[test]
-fn review20b_a_dust_refund_from_the_inbox_does_not_report_a_processing_session_bounced() {
+fn a_dust_refund_from_the_inbox_does_not_report_a_processing_session_bounced() {
     let (mut s, mint) = solana_session(SessionStatus::WaitingPayment);
     let arrive = |s: &mut Session, at: EventId, amount: u64| {
         let amount = U256::from(amount);
@@ -1242,13 +1255,13 @@ fn review20b_a_dust_refund_from_the_inbox_does_not_report_a_processing_session_b
     );
 }
 
-/// review20b F3: a delivery that ran the session's final call is reported by the router with the amount
+/// The attack: a delivery that ran the session's final call is reported by the router with the amount
 /// that reached the executor (`_execute`: measured), which for a fee-on-transfer destination token (a
 /// supported kind, README "Tokens") is less than the receiver's balance that started the session. Now
 /// that a delivery must itself reach `min_amount` in `processing` too, such a session stays `processing`
 /// for good although its call ran (and `processing` never expires).
 #[test]
-fn review20b_a_call_delivered_in_a_fee_on_transfer_token_still_finishes_the_session() {
+fn a_call_delivered_in_a_fee_on_transfer_token_still_finishes_the_session() {
     let mut s = conformance::session(9);
     s.min_amount = U256::from(10_000_000u64);
     s.status = SessionStatus::WaitingPayment;
@@ -1263,12 +1276,13 @@ fn review20b_a_call_delivered_in_a_fee_on_transfer_token_still_finishes_the_sess
     s.apply(relayer_types::SessionEvent::DepositDetected(deposit)).expect("deposit");
     assert_eq!(s.status, SessionStatus::Processing);
     // `settle`: 10.01 leave the receiver; a 0.2% transfer fee leaves 9.98998 at the executor; the call
-    // spends all of it.
+    // spends all of it. The router reports what left the receiver as `amount`
+    // (`test_settle_withAFinalCallReportsWhatLeftTheReceiverForFeeOnTransferTokens`).
     let ran = Settlement {
         event: event(6, 1),
         token: USDC,
         outcome: Outcome::Delivered,
-        amount: U256::from(9_989_980u64),
+        amount: U256::from(10_010_000u64),
         delivered: U256::from(9_989_980u64),
         refunded: U256::ZERO,
     };
@@ -1276,7 +1290,7 @@ fn review20b_a_call_delivered_in_a_fee_on_transfer_token_still_finishes_the_sess
     assert_eq!(s.status, SessionStatus::Succeeded, "the call ran, the session stays processing for good");
 }
 
-/// review20b F4 (the restart index, not changed by these commits): the store lists a session for
+/// The attack: the store lists a session for
 /// `resume` only while it has more deposits than settlements and bridgings. A fronted session has one
 /// deposit on the source chain, its bridging, the fronting's own `Settled`, and then the bridged funds
 /// arriving on the destination: 2 deposits, 1 settlement + 1 bridging. A restart after they arrive and
@@ -1284,7 +1298,7 @@ fn review20b_a_call_delivered_in_a_fee_on_transfer_token_still_finishes_the_sess
 /// session is `succeeded`, no expiry sweep either). Junk-token refunds (each a `Settled` at the receiver)
 /// take any session out of the list the same way.
 #[tokio::test]
-async fn review20b_a_fronters_repayment_is_settled_after_a_restart() {
+async fn a_fronters_repayment_is_settled_after_a_restart() {
     let (s, arbitrum) = cross_chain(Some(15_000_000));
     let session = created(&s, Some(10_000_000)).await;
     let paid = on(ARBITRUM, deposit_of(session.id, USDC, 5, 0), 10_010_010);
@@ -1299,15 +1313,7 @@ async fn review20b_a_fronters_repayment_is_settled_after_a_restart() {
         .expect("arrived");
     assert_eq!(s.chain.take()[0].action, Action::Settle { token: USDC }, "queued, not yet sent");
     // The process restarts before the settle went out.
-    let route = Route {
-        adapter: ADAPTER,
-        to_token: USDC,
-        min_amount: U256::from(1_000_000u64),
-        max_fee_bps: 10,
-        own_fee_bps: 0,
-    };
-    let base = FakeChain::configured(BASE, vec![], Some(U256::from(15_000_000u64)));
-    let arb = FakeChain::configured(ARBITRUM, vec![(USDC, BASE, route)], None);
+    let (base, arb) = cross_chain_pair(Some(15_000_000));
     let restarted = engine_over(&s.store, vec![Arc::clone(&base), Arc::clone(&arb)]);
     restarted.resume().await;
     let queued: Vec<Action> = base.take().into_iter().map(|w| w.action).collect();

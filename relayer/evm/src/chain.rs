@@ -17,7 +17,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
     transports::{RpcError, TransportErrorKind},
 };
-use relayer_chain::{BoxFuture, Chain, ChainStats, EventSink, Inspection, Stopped, Work};
+use relayer_chain::{BoxFuture, Chain, ChainStats, EventSink, Inspection, SendLedger, Stopped, Work};
 use relayer_store::ChainStore;
 use relayer_types::{ChainAddress, ChainKey, Commitment, Family, TokenRef, TxId};
 use tokio::sync::{Notify, mpsc, watch};
@@ -26,6 +26,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use crate::{
     create2::{Deployment, deposit_params},
     executor::{self, ExecutorConfig},
+    intent::Intent,
     watcher,
 };
 
@@ -203,8 +204,10 @@ pub struct EvmChain {
     active: std::sync::atomic::AtomicUsize,
     /// Counters.
     pub stats: Counters,
-    /// Cursors and send records.
+    /// Cursors.
     pub store: Arc<dyn ChainStore>,
+    /// Signed transactions, on record from before they are broadcast until final.
+    pub(crate) sends: SendLedger<Intent>,
     sender: Sender,
     jobs: mpsc::Sender<Work>,
     /// The executor's end of `jobs`, until [`Chain::start`] takes it.
@@ -235,13 +238,15 @@ impl EvmChain {
                 Ok(ProviderBuilder::new().connect_http(parsed).erased())
             })
             .collect::<Result<Vec<_>, String>>()?;
-        let (jobs, queued) = executor::queue();
+        let (jobs, queued) = relayer_chain::pipeline::queue();
+        let spec_chain_id = spec.chain_id;
         Ok(Self {
             deployment: spec.deployment,
             spec,
             providers,
             active: std::sync::atomic::AtomicUsize::new(0),
             stats: Counters::default(),
+            sends: SendLedger::new(Arc::clone(&store), spec_chain_id),
             store,
             sender,
             jobs,
@@ -452,6 +457,7 @@ impl Chain for EvmChain {
                 since => relayer_types::unix_now().saturating_sub(since),
             },
             nonce_gap: self.stats.nonce_gap.load(Ordering::Relaxed),
+            unreadable_sends: self.sends.unreadable(),
         }
     }
 

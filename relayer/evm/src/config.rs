@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use alloy::primitives::Address;
-use relayer_chain::{FieldError, at_least};
 use relayer_types::{ChainAddress, Family, TokenRef, parse_units};
+use relayer_util::{FieldError, at_least};
 use serde::{Deserialize, Serialize};
 
 use crate::{

@@ -1,10 +1,9 @@
 //! A transaction the executor intends to send, persisted (with its signed bytes) before broadcast so a
-//! restart can reconcile against the chain instead of guessing. Stored as the EVM family's send
-//! records (`ChainStore::put_send`), keyed by signer ‖ nonce; the JSON is the same as when the record
-//! lived in `relayer-types`, so stores written before keep working.
+//! restart can reconcile against the chain instead of guessing. Kept on the chain's
+//! [`SendLedger`](relayer_chain::SendLedger), keyed by signer ‖ nonce; the JSON is the same as when the
+//! record lived in `relayer-types`, so stores written before keep working.
 
 use alloy::primitives::{Address, B256, Bytes};
-use relayer_store::{ChainStore, StoreError};
 use relayer_types::{Action, SessionId};
 use serde::{Deserialize, Serialize};
 
@@ -47,29 +46,8 @@ impl Intent {
     }
 }
 
-fn key(signer: Address, nonce: u64) -> Vec<u8> {
+/// The key of `signer`'s transaction at `nonce`: signer ‖ nonce (big-endian), so a signer's records
+/// list in nonce order.
+pub fn key(signer: Address, nonce: u64) -> Vec<u8> {
     [signer.as_slice(), &nonce.to_be_bytes()].concat()
-}
-
-fn codec(e: serde_json::Error) -> StoreError {
-    StoreError::Codec(e.to_string())
-}
-
-/// Stores (or replaces) `intent` durably.
-pub fn put(store: &dyn ChainStore, intent: &Intent) -> Result<(), StoreError> {
-    store.put_send(intent.chain_id, &intent.key(), &serde_json::to_vec(intent).map_err(codec)?)
-}
-
-/// Pending intents of `signer` on `chain_id`, by nonce.
-pub fn list(store: &dyn ChainStore, chain_id: u64, signer: Address) -> Result<Vec<Intent>, StoreError> {
-    store
-        .sends(chain_id, signer.as_slice())?
-        .iter()
-        .map(|bytes| serde_json::from_slice(bytes).map_err(codec))
-        .collect()
-}
-
-/// Removes a finished intent.
-pub fn delete(store: &dyn ChainStore, chain_id: u64, signer: Address, nonce: u64) -> Result<(), StoreError> {
-    store.delete_send(chain_id, &key(signer, nonce))
 }

@@ -15,9 +15,10 @@ use alloy::{
     sol,
     sol_types::SolEvent,
 };
-use relayer_chain::{ChainEvent, EventKind, EventSink, SinkError, Throttle, causes};
+use relayer_chain::{ChainEvent, EventKind, EventSink, SinkError};
 use relayer_store::{Cursor, StoreError};
 use relayer_types::{Bridging, Deposit, EventId, Fronting, Outcome, SessionId, Settlement};
+use relayer_util::{Throttle, causes};
 use tokio_util::sync::CancellationToken;
 
 use crate::{

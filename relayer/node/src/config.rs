@@ -87,7 +87,6 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use alloy::signers::local::PrivateKeySigner;
-use relayer_chain::{FieldError, at_least};
 use relayer_core::{
     NodeSettings,
     engine::{EngineSettings, RetryPolicy},
@@ -99,6 +98,7 @@ use relayer_evm::{
     config::{ChainConfig, ExecutorSection},
     executor::ExecutorConfig,
 };
+use relayer_util::{FieldError, at_least};
 use serde::{Deserialize, Serialize};
 
 /// A configuration problem, naming the field.

@@ -265,13 +265,15 @@ pub fn send_records_are_listed_in_key_order_per_chain_and_prefix<B: Backend>(bac
     store.put_send(1, &key(0x5e, 5), b"other chain").expect("put");
     let records = store.sends(8453, &[0x5e; 20]).expect("list");
     let nonces: Vec<u64> =
-        records.iter().map(|r| u64::from_be_bytes(r.as_slice().try_into().expect("8 bytes"))).collect();
+        records.iter().map(|(_, r)| u64::from_be_bytes(r.as_slice().try_into().expect("8 bytes"))).collect();
     assert_eq!(nonces, vec![2, 17, 300]);
+    let keys: Vec<Vec<u8>> = records.into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, vec![key(0x5e, 2), key(0x5e, 17), key(0x5e, 300)], "each with its own key");
     store.put_send(8453, &key(0x5e, 17), b"replaced").expect("replace");
-    assert_eq!(store.sends(8453, &key(0x5e, 17)).expect("one"), vec![b"replaced".to_vec()]);
+    assert_eq!(store.sends(8453, &key(0x5e, 17)).expect("one"), vec![(key(0x5e, 17), b"replaced".to_vec())]);
     store.delete_send(8453, &key(0x5e, 17)).expect("delete");
     assert_eq!(store.sends(8453, &[0x5e; 20]).expect("list").len(), 2);
-    assert_eq!(store.sends(1, &[0x5e; 20]).expect("list"), vec![b"other chain".to_vec()]);
+    assert_eq!(store.sends(1, &[0x5e; 20]).expect("list"), vec![(key(0x5e, 5), b"other chain".to_vec())]);
     drop(store);
     let store = backend.open(&place);
     assert_eq!(store.sends(8453, &[0x5e; 20]).expect("durable").len(), 2);

@@ -167,6 +167,9 @@ pub trait Store: ChainStore + WebhookStore {
     fn session_by_receiver(&self, receiver: ChainAddress) -> Result<Option<SessionId>, StoreError>;
 }
 
+/// One send record as stored: its key (without the chain) and its bytes.
+pub type SendEntry = (Vec<u8>, Vec<u8>);
+
 /// What a chain family persists: its watcher cursors (with block hashes, to detect reorgs) and its own
 /// send records. Chain crates get only this, never sessions.
 pub trait ChainStore: Send + Sync + 'static {
@@ -186,8 +189,9 @@ pub trait ChainStore: Send + Sync + 'static {
     /// belongs to the chain family (the EVM executor keeps signed transactions by signer and nonce).
     fn put_send(&self, chain_id: u64, key: &[u8], record: &[u8]) -> Result<(), StoreError>;
 
-    /// The send records of `chain_id` whose key starts with `prefix`, in key order.
-    fn sends(&self, chain_id: u64, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// The send records of `chain_id` whose key starts with `prefix`, in key order, with their keys
+    /// (so that one that cannot be read can still be named).
+    fn sends(&self, chain_id: u64, prefix: &[u8]) -> Result<Vec<SendEntry>, StoreError>;
 
     /// Removes a finished send record.
     fn delete_send(&self, chain_id: u64, key: &[u8]) -> Result<(), StoreError>;

@@ -203,7 +203,7 @@ impl ChainStore for SledStore {
         self.with(|db| db.put_send(chain_id, key, record))
     }
 
-    fn sends(&self, chain_id: u64, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+    fn sends(&self, chain_id: u64, prefix: &[u8]) -> Result<Vec<crate::SendEntry>, StoreError> {
         self.with(|db| db.sends(chain_id, prefix))
     }
 

@@ -4,7 +4,7 @@
 //!
 //! Session indexes, written in the same transaction as the session itself so they can never disagree
 //! with it: `expiring` (expires_at ‖ id) for sessions that can still expire, `unsettled` (id) for
-//! sessions holding unmatched deposits, `touched` (chain ‖ block ‖ id) for every block a session has
+//! sessions whose receivers still hold something by their events, `touched` (chain ‖ block ‖ id) for every block a session has
 //! a deposit or settlement in, and `counts` (status → count). `meta` holds the schema version; a store
 //! written before the indexes existed (version 1, no `meta`) is indexed once when opened.
 
@@ -30,8 +30,11 @@ use crate::{
 /// The schema this build writes: 2 added the session indexes and `meta`; 3 added family-neutral
 /// addresses and transaction ids (`tron:…`, `solana:…`; EVM values keep their plain `0x…` form, so
 /// records of schema 2 read unchanged and 2 → 3 rewrites nothing) and a schema number on every session
-/// record, so a build that cannot read a record says so instead of misreading it.
-const SCHEMA: u32 = 3;
+/// record, so a build that cannot read a record says so instead of misreading it; 4 indexes a session as
+/// `unsettled` while its receivers hold something by its events ([`Session::holds_funds`]), not while
+/// it has more deposits than movements (a fronted session, or junk-token refunds, fell out of that count
+/// with the relayer's own repayment still at the receiver), rebuilt once when opened.
+const SCHEMA: u32 = 4;
 
 /// A session record: its compare-and-swap version, the schema it was written with, the session.
 #[derive(Serialize, serde::Deserialize)]
@@ -112,13 +115,7 @@ impl IndexEntries {
             .chain(session.frontings.iter().map(|f| f.event));
         let touched =
             events.map(|e| [&block_key(e.chain_id, e.block_number)[..], &id[..]].concat()).collect();
-        Self {
-            status: session.status,
-            expiring,
-            // A bridging moves a deposit on as a settlement does (its arrival is a deposit of its own).
-            unsettled: session.deposits.len() > session.settlements.len() + session.bridges.len(),
-            touched,
-        }
+        Self { status: session.status, expiring, unsettled: session.holds_funds(), touched }
     }
 }
 
@@ -318,6 +315,19 @@ impl SledDb {
             if indexed != 0 {
                 tracing::info!(from = found, to = 2, sessions = indexed, "store indexed");
             }
+        }
+        if (2..4).contains(&found) {
+            // 3 → 4: the `unsettled` index by what receivers hold. Idempotent, like 1 → 2.
+            self.unsettled.clear().map_err(backend)?;
+            let (mut batch, mut holding) = (sled::Batch::default(), 0u64);
+            self.scan_sessions(&mut |session| {
+                if session.holds_funds() {
+                    batch.insert(&session.id.as_bytes()[..], &[][..]);
+                    holding += 1;
+                }
+            })?;
+            self.unsettled.apply_batch(batch).map_err(backend)?;
+            tracing::info!(from = found, sessions = holding, "unsettled index rebuilt");
         }
         // 2 → 3 rewrites no session (see `SCHEMA`); the one count per status moves into its first shard.
         // Recording the new number is what makes an older build refuse this store instead of misreading a
@@ -639,10 +649,13 @@ impl ChainStore for SledDb {
         self.flush()
     }
 
-    fn sends(&self, chain_id: u64, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+    fn sends(&self, chain_id: u64, prefix: &[u8]) -> Result<Vec<crate::SendEntry>, StoreError> {
         self.intents
             .scan_prefix(send_key(chain_id, prefix))
-            .map(|entry| Ok(entry.map_err(backend)?.1.to_vec()))
+            .map(|entry| {
+                let (key, value) = entry.map_err(backend)?;
+                Ok((key[8..].to_vec(), value.to_vec()))
+            })
             .collect()
     }
 
@@ -805,6 +818,7 @@ impl WebhookStore for SledDb {
 mod tests {
     use super::*;
     use crate::conformance::{deposit, session};
+    use relayer_types::{Address, EventId, U256};
 
     /// Writes sessions the way the build before the indexes did: only the `sessions` tree, no `meta`.
     fn write_schema_1(path: &Path, sessions: &[Session]) {
@@ -841,7 +855,7 @@ mod tests {
     }
 
     #[test]
-    fn a_schema_2_store_opens_unchanged_and_is_marked_schema_3() {
+    fn a_schema_2_store_opens_unchanged_and_is_marked_current() {
         let dir = tempfile::tempdir().expect("tempdir");
         let paid = Session { status: SessionStatus::Processing, ..session(2) };
         {
@@ -871,7 +885,57 @@ mod tests {
             (None, Some(&1))
         );
         let schema = store.meta.get(SCHEMA_KEY).expect("meta").expect("present");
-        assert_eq!(u32::from_be_bytes(fixed(&schema, "schema").expect("4 bytes")), 3);
+        assert_eq!(u32::from_be_bytes(fixed(&schema, "schema").expect("4 bytes")), SCHEMA);
+    }
+
+    /// Schema 3 indexed a session as unsettled while it had more deposits than movements. A fronted
+    /// session has two deposits (on the source chain, then the bridged funds on the destination) against
+    /// a bridging and the fronting's own `Settled`: out of the index, so a restart before the repayment
+    /// forgot the relayer's own money at the receiver. Opened by this build, it is indexed again.
+    #[test]
+    fn a_schema_3_store_reindexes_a_fronted_session_still_holding_the_repayment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut fronted = Session { status: SessionStatus::Succeeded, ..session(6) };
+        let usdc = fronted.destination.token.address;
+        let (source, dest) = (42161, fronted.destination.token.chain_id);
+        fronted.deposits.push(deposit(source, 5));
+        fronted.bridges.push(relayer_types::Bridging {
+            event: EventId { log_index: 1, ..deposit(source, 6).event },
+            token: usdc,
+            adapter: Address::repeat_byte(0xad).into(),
+            amount: U256::from(10_000_000u64),
+            to_chain_id: Some(dest),
+            to_receiver: None,
+            home: false,
+        });
+        let front = deposit(dest, 20).event;
+        fronted.frontings.push(relayer_types::Fronting {
+            event: front,
+            relayer: Address::repeat_byte(0xee).into(),
+            amount: U256::from(10_000_000u64),
+            still_owed: None,
+        });
+        fronted.settlements.push(relayer_types::Settlement {
+            event: EventId { log_index: 1, ..front },
+            token: usdc,
+            outcome: relayer_types::Outcome::Delivered,
+            amount: U256::from(10_000_000u64),
+            delivered: U256::from(10_000_000u64),
+            refunded: U256::ZERO,
+        });
+        fronted.deposits.push(deposit(dest, 30)); // the bridged funds: the relayer's repayment
+        assert!(fronted.holds_funds());
+        {
+            let db = sled::open(dir.path()).expect("open raw");
+            let record = encode(&Record { version: 7, schema: 3, value: &fronted }).expect("encode");
+            db.open_tree("sessions").expect("tree").insert(fronted.id.as_bytes(), record).expect("insert");
+            db.open_tree("meta").expect("meta").insert(SCHEMA_KEY, &3u32.to_be_bytes()[..]).expect("write");
+            db.flush().expect("flush");
+        }
+        let store = SledDb::open(dir.path(), Duration::from_secs(10)).expect("opens");
+        assert_eq!(store.unsettled_sessions().expect("unsettled"), vec![fronted.clone()]);
+        let schema = store.meta.get(SCHEMA_KEY).expect("meta").expect("present");
+        assert_eq!(u32::from_be_bytes(fixed(&schema, "schema").expect("4 bytes")), SCHEMA);
     }
 
     #[test]
@@ -924,7 +988,7 @@ mod tests {
         let error = SledDb::open(dir.path(), Duration::from_secs(10)).expect_err("must refuse");
         assert!(matches!(error, StoreError::Schema { found: 9, supported: SCHEMA }), "{error:?}");
         assert!(
-            error.to_string().contains("schema version 9, newer than this relayer supports (3)"),
+            error.to_string().contains("schema version 9, newer than this relayer supports (4)"),
             "{error}"
         );
         assert!(!error.can_retry());

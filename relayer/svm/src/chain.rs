@@ -9,7 +9,9 @@ use std::{
     time::Duration,
 };
 
-use relayer_chain::{BoxFuture, Chain, ChainStats, EventSink, Inspection, Route, Stopped, Work};
+use relayer_chain::{
+    BoxFuture, Chain, ChainStats, EventSink, Inspection, Route, SendLedger, Stopped, Work, pipeline::Signed,
+};
 use relayer_store::ChainStore;
 use relayer_types::{ChainAddress, ChainKey, Commitment, Family, SessionId, TokenRef, TxId, U256};
 use solana_sdk::{
@@ -46,8 +48,9 @@ pub struct SvmConfig {
 pub struct SvmChain {
     pub(crate) config: SvmConfig,
     pub(crate) client: Arc<dyn SvmClient>,
-    pub(crate) store: Arc<dyn ChainStore>,
     pub(crate) signer: Keypair,
+    /// Signed transactions, on record from before they are sent until they land or never can.
+    pub(crate) ledger: SendLedger<Signed>,
     queue: mpsc::Sender<Work>,
     pub(crate) jobs: Mutex<Option<mpsc::Receiver<Work>>>,
     stats: Mutex<ChainStats>,
@@ -82,11 +85,11 @@ impl SvmChain {
         store: Arc<dyn ChainStore>,
         signer: Keypair,
     ) -> Self {
-        let (queue, jobs) = mpsc::channel(1024);
+        let (queue, jobs) = relayer_chain::pipeline::queue();
         Self {
+            ledger: SendLedger::new(store, config.chain_id),
             config,
             client,
-            store,
             signer,
             queue,
             jobs: Mutex::new(Some(jobs)),
@@ -175,6 +178,11 @@ impl Chain for SvmChain {
         Some(ChainAddress::Solana(self.signer.pubkey().to_bytes()))
     }
 
+    /// Each transfer bridged into the inbox is claimed alone (the program keeps no state to add them up).
+    fn bridged_arrivals_add_up(&self) -> bool {
+        false
+    }
+
     fn payment_transaction(
         &self,
         commitment: &Commitment,
@@ -219,11 +227,12 @@ impl Chain for SvmChain {
     }
 
     fn stats(&self) -> ChainStats {
-        *self.stats.lock().unwrap_or_else(PoisonError::into_inner)
+        let stats = *self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+        ChainStats { unreadable_sends: self.ledger.unreadable(), ..stats }
     }
 
     fn start(self: Arc<Self>, sink: Arc<dyn EventSink>, cancel: CancellationToken, tasks: &TaskTracker) {
         tasks.spawn(Arc::clone(&self).watch(Arc::clone(&sink), cancel.clone()));
-        tasks.spawn(self.execute_loop(sink, cancel));
+        tasks.spawn(crate::executor::run(self, sink, cancel));
     }
 }

@@ -15,8 +15,9 @@
 
 use std::time::Duration;
 
-use relayer_chain::{FieldError, Route, at_least};
+use relayer_chain::Route;
 use relayer_types::{ChainAddress, SOLANA_CHAIN_ID, TokenRef};
+use relayer_util::{FieldError, at_least};
 use serde::{Deserialize, Serialize};
 use solana_sdk::{pubkey::Pubkey, signature::Keypair};
 

@@ -66,28 +66,10 @@ async fn pay(bank: &LocalBank, wallet: &Keypair, commitment: &Commitment, amount
     bank.send(tx::serialize(&t)).await.unwrap();
 }
 
-#[tokio::test]
-async fn a_second_settle_after_a_landed_one_moves_the_new_deposit_not_the_old_report() {
-    let bank = LocalBank::start([0xa7; 20]).await.unwrap();
-    let key = Keypair::new();
-    bank.fund(&key.pubkey(), 1_000_000_000, 0).await.unwrap();
-    let wallet = Keypair::new();
-    bank.fund(&wallet.pubkey(), 1_000_000_000, 10_000_000).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn ChainStore> = Arc::new(SledStore::open(dir.path()).unwrap());
-    let usdc = ChainAddress::Solana(bank.usdc().to_bytes());
-    // Polls a minute apart: the executor's reconciliation never runs between the two pieces of work.
-    let config = config(&bank, Duration::from_secs(60));
-    let chain =
-        Arc::new(SvmChain::new(config, Arc::clone(&bank) as Arc<dyn SvmClient>, Arc::clone(&store), key));
-    let (reports, mut rx) = mpsc::unbounded_channel();
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let tasks = tokio_util::task::TaskTracker::new();
-    Arc::clone(&chain).start(Arc::new(Reports(reports)), cancel.clone(), &tasks);
-
-    let merchant = Pubkey::new_unique();
-    let commitment = Commitment {
-        session_id: B256::repeat_byte(3),
+/// A session paid from `wallet`, delivering 3 USDC to `merchant`, refunded to `wallet`.
+fn commitment(bank: &LocalBank, wallet: &Keypair, merchant: &Pubkey, id: u8) -> Commitment {
+    Commitment {
+        session_id: B256::repeat_byte(id),
         to_chain_id: SOLANA_CHAIN_ID,
         to_token: B256::from(bank.usdc().to_bytes()),
         to_address: B256::from(merchant.to_bytes()),
@@ -97,7 +79,48 @@ async fn a_second_settle_after_a_landed_one_moves_the_new_deposit_not_the_old_re
         refund_address: B256::from(wallet.pubkey().to_bytes()),
         solana_refund_address: B256::from(wallet.pubkey().to_bytes()),
         expires_at: u64::MAX / 2,
-    };
+    }
+}
+
+type Started = (
+    Arc<SvmChain>,
+    mpsc::UnboundedReceiver<WorkReport>,
+    tokio_util::sync::CancellationToken,
+    tokio_util::task::TaskTracker,
+);
+
+/// Starts a chain on the bank's cluster, signing with `key`; its reports arrive on the receiver.
+/// Polls a minute apart: the executor's reconciliation never runs between two pieces of work.
+fn started(bank: &Arc<LocalBank>, store: &Arc<dyn ChainStore>, key: Keypair) -> Started {
+    let config = config(bank, Duration::from_secs(60));
+    let chain =
+        Arc::new(SvmChain::new(config, Arc::clone(bank) as Arc<dyn SvmClient>, Arc::clone(store), key));
+    let (reports, rx) = mpsc::unbounded_channel();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let tasks = tokio_util::task::TaskTracker::new();
+    Arc::clone(&chain).start(Arc::new(Reports(reports)), cancel.clone(), &tasks);
+    (chain, rx, cancel, tasks)
+}
+
+/// A cluster, the relayer's key (SOL only), a payer's wallet (SOL and 10 USDC) and a store.
+async fn funded() -> (Arc<LocalBank>, Keypair, Keypair, tempfile::TempDir, Arc<dyn ChainStore>) {
+    let bank = LocalBank::start([0xa7; 20]).await.unwrap();
+    let key = Keypair::new();
+    bank.fund(&key.pubkey(), 1_000_000_000, 0).await.unwrap();
+    let wallet = Keypair::new();
+    bank.fund(&wallet.pubkey(), 1_000_000_000, 10_000_000).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn ChainStore> = Arc::new(SledStore::open(dir.path()).unwrap());
+    (bank, key, wallet, dir, store)
+}
+
+#[tokio::test]
+async fn a_second_settle_after_a_landed_one_moves_the_new_deposit_not_the_old_report() {
+    let (bank, key, wallet, _dir, store) = funded().await;
+    let usdc = ChainAddress::Solana(bank.usdc().to_bytes());
+    let (chain, mut rx, cancel, tasks) = started(&bank, &store, key);
+    let merchant = Pubkey::new_unique();
+    let commitment = commitment(&bank, &wallet, &merchant, 3);
     let work = Work {
         session_id: SessionId::from_bytes([3; 16]),
         chain_id: SOLANA_CHAIN_ID,
@@ -127,6 +150,35 @@ async fn a_second_settle_after_a_landed_one_moves_the_new_deposit_not_the_old_re
     chain.submit(work).await.unwrap();
     let third = rx.recv().await.unwrap().result;
     assert!(matches!(third, WorkResult::Done(_)), "{third:?}");
+    cancel.cancel();
+    tasks.close();
+    tasks.wait().await;
+    bank.stop();
+}
+
+/// A send record a previous run left that cannot be read may describe a transaction in flight: the
+/// chain reports it (counted for `/readyz` and `/metrics`), refuses the work it names rather than sign
+/// a second transaction for it, and leaves it in the store.
+#[tokio::test]
+async fn an_unreadable_send_record_is_reported_and_its_work_not_sent_again() {
+    let (bank, key, wallet, _dir, store) = funded().await;
+    let usdc = ChainAddress::Solana(bank.usdc().to_bytes());
+    let merchant = Pubkey::new_unique();
+    let commitment = commitment(&bank, &wallet, &merchant, 4);
+    let session_id = SessionId::from_bytes([4; 16]);
+    let action = Action::Settle { token: usdc };
+    // The record's key: session ‖ action ‖ mint.
+    let at = [&session_id.as_bytes()[..], b"settle", &bank.usdc().to_bytes()].concat();
+    store.put_send(SOLANA_CHAIN_ID, &at, b"{\"session_id\":").unwrap();
+    pay(&bank, &wallet, &commitment, 3_000_000).await;
+
+    let (chain, mut rx, cancel, tasks) = started(&bank, &store, key);
+    chain.submit(Work { session_id, chain_id: SOLANA_CHAIN_ID, commitment, action }).await.unwrap();
+    let result = rx.recv().await.unwrap().result;
+    assert!(matches!(&result, WorkResult::NotYet(reason) if reason.contains("cannot be read")), "{result:?}");
+    assert_eq!(chain.stats().unreadable_sends, 1, "reported");
+    assert_eq!(bank.usdc_balance(&merchant).await.unwrap(), 0, "nothing sent for work it may describe");
+    assert_eq!(store.sends(SOLANA_CHAIN_ID, &at).unwrap().len(), 1, "left for an operator");
     cancel.cancel();
     tasks.close();
     tasks.wait().await;

@@ -9,7 +9,7 @@
 //! Deposits and settlements after a terminal status are still recorded (nothing is lost), but never
 //! change the status.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use alloy_primitives::{B256, Bytes, U256};
 use serde::{Deserialize, Serialize};
@@ -382,6 +382,23 @@ pub struct Fronting {
     pub still_owed: Option<U256>,
 }
 
+/// What arrived at one of a session's receivers in one token, and what left it, in that token's base
+/// units (see [`Session::at_receiver`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holding {
+    /// Deposits seen there.
+    pub arrived: U256,
+    /// Settled, refunded, bridged or repaid from there.
+    pub left: U256,
+}
+
+impl Holding {
+    /// What is still there.
+    pub fn remaining(&self) -> U256 {
+        self.arrived.saturating_sub(self.left)
+    }
+}
+
 /// A deposit session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
@@ -545,6 +562,44 @@ impl Session {
         by_chain.values().any(|sum| !sum.is_zero() && *sum >= self.min_amount)
     }
 
+    /// What sits at the session's receiver on `chain_id` in `token`, as the chain's events tell it.
+    pub fn at_receiver(&self, chain_id: u64, token: ChainAddress) -> Holding {
+        let here = |event: &EventId| event.chain_id == chain_id;
+        let arrived = self
+            .deposits
+            .iter()
+            .filter(|d| here(&d.event) && d.token.address == token)
+            .map(|d| d.amount)
+            .fold(U256::ZERO, U256::saturating_add);
+        // A fronting's own delivery is paid from the fronter's wallet, not the receiver: its `Settled`
+        // shares the transaction of its `FastFinished` (the relayer's fronting, `still_owed` unset).
+        let fronted_in = |x: &Settlement| {
+            self.frontings.iter().any(|f| f.still_owed.is_none() && f.event.tx_hash == x.event.tx_hash)
+        };
+        let settled =
+            self.settlements.iter().filter(|x| here(&x.event) && x.token == token && !fronted_in(x));
+        let bridged = self.bridges.iter().filter(|b| here(&b.event) && b.token == token);
+        // A repayment is paid from the receiver, in the destination token.
+        let repaid = self
+            .frontings
+            .iter()
+            .filter(|f| here(&f.event) && f.still_owed.is_some() && token == self.destination.token.address);
+        let left = settled
+            .map(|x| x.amount)
+            .chain(bridged.map(|b| b.amount))
+            .chain(repaid.map(|f| f.amount))
+            .fold(U256::ZERO, U256::saturating_add);
+        Holding { arrived, left }
+    }
+
+    /// Whether any of the session's receivers still holds something, by the chain's events: the
+    /// sessions a restart must plan for again.
+    pub fn holds_funds(&self) -> bool {
+        let places: BTreeSet<(u64, ChainAddress)> =
+            self.deposits.iter().map(|d| (d.event.chain_id, d.token.address)).collect();
+        places.into_iter().any(|(chain_id, token)| !self.at_receiver(chain_id, token).remaining().is_zero())
+    }
+
     fn record_deposit(&mut self, deposit: Deposit) -> bool {
         if self.deposits.iter().any(|d| d.event == deposit.event) {
             return false;
@@ -624,8 +679,12 @@ impl Session {
             }
             // Only once the payment started: a refund of dust that never started the session, or of a token
             // it cannot use, is a movement (and after expiry the session is `expired` anyway).
+            // And only a refund of at least the minimum: dust refunded from the Solana inbox while the
+            // payer's deposit waits in the vault must not end a paid session as `bounced`.
             Outcome::Refunded => {
                 self.status != SessionStatus::WaitingPayment
+                    && !settlement.amount.is_zero()
+                    && settlement.amount >= self.min_amount
                     && self.deposits.iter().any(|d| {
                         d.event.chain_id == chain_id
                             && d.token.address == settlement.token

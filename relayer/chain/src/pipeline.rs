@@ -1,0 +1,352 @@
+//! The submit pipeline: how a family turns [`Work`] into transactions. Every family does the same
+//! steps (dedupe by session and action, simulate, sign, persist on the [`SendLedger`] **before**
+//! sending, track until final, reconcile what a previous run left on record), under one of two
+//! ordering disciplines:
+//!
+//! - **nonce-ordered** (EVM): a signer's transactions land in nonce order; a stuck one is replaced at a
+//!   higher fee under the same nonce, and a nonce a reorg emptied must be filled. This needs an actor
+//!   that owns the signer's nonces (`relayer-evm`'s executor).
+//! - **expiry-ordered** (Solana's recent blockhash, Tron's reference block and expiration): each
+//!   transaction is valid until a block height and independent of the others. One on record is sent
+//!   again (same bytes, same id) while it can still land; once the chain is past its last valid height
+//!   it provably never will, and the work is rebuilt from the chain's state, never re-sent blindly.
+//!   [`ExpiryOrdered`] is what a family provides; [`run`] does the rest, once for every such family.
+//!
+//! Both sit behind [`Chain::submit`](crate::Chain::submit): work goes into the queue [`queue`] makes,
+//! and a [`WorkReport`] comes back to the sink for every piece.
+
+use std::{sync::Arc, time::Duration};
+
+use relayer_types::{Action, Commitment, SessionId, TxId};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    BoxFuture, EventSink, Work, WorkReport, WorkResult,
+    ledger::{LedgerError, SendLedger},
+    refusal::Refusal,
+};
+
+/// The queue in front of a chain's pipeline: the chain keeps the sender, the pipeline the receiver.
+pub fn queue() -> (mpsc::Sender<Work>, mpsc::Receiver<Work>) {
+    mpsc::channel(1024)
+}
+
+/// A signed transaction of an expiry-ordered family, on the ledger from before it is sent until it
+/// landed or provably never will. (The field names are those Solana's records always had, so a store
+/// written by an earlier build reads the same.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signed {
+    /// Session acted for.
+    pub session_id: SessionId,
+    /// The session's commitment (to rebuild the work from after a restart).
+    pub commitment: Commitment,
+    /// What the transaction does.
+    pub action: Action,
+    /// Which of the session's funds it moves, when one piece of work needs several transactions (a
+    /// Solana inbox transfer, by its bridge record).
+    #[serde(default, rename = "transfer", skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
+    /// The transaction's id as the family spells it (Solana: the base58 signature).
+    pub signature: String,
+    /// Hex of the wire bytes.
+    pub raw: String,
+    /// The last block height it can land at.
+    #[serde(rename = "last_valid_block_height")]
+    pub valid_until: u64,
+}
+
+impl Signed {
+    /// The wire bytes.
+    pub fn raw(&self) -> Vec<u8> {
+        hex::decode(&self.raw).unwrap_or_default()
+    }
+
+    /// The work it was sent for.
+    pub fn work(&self, chain_id: u64) -> Work {
+        Work {
+            session_id: self.session_id,
+            chain_id,
+            commitment: self.commitment.clone(),
+            action: self.action,
+        }
+    }
+}
+
+/// One transaction a piece of work needs, before it is signed.
+#[derive(Debug)]
+pub struct Planned<P> {
+    /// Which of the session's funds it moves (see [`Signed::part`]); `None` for the only one.
+    pub part: Option<String>,
+    /// What the family signs.
+    pub plan: P,
+}
+
+/// A transaction signed against a recent block.
+#[derive(Debug, Clone)]
+pub struct Signature {
+    /// Its id as the family spells it.
+    pub id: String,
+    /// The wire bytes.
+    pub raw: Vec<u8>,
+    /// The last block height it can land at.
+    pub valid_until: u64,
+}
+
+/// Where a transaction on record stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// In a block (its effect reaches the engine through the watcher); `failed` if it reverted.
+    Landed {
+        /// It was included but failed.
+        failed: bool,
+    },
+    /// Not landed, and the chain is not yet past its last valid height: it may still land.
+    Pending,
+    /// Not landed, and the chain is past its last valid height: it never will.
+    NeverLands,
+}
+
+/// Why a send did not go through.
+#[derive(Debug)]
+pub enum SendFailure {
+    /// The node refused it before it went anywhere (its own preflight): it was never sent.
+    Refused(Refusal),
+    /// It may have reached the network (a transport failure): it stays on record.
+    Unsure(String),
+}
+
+/// What an expiry-ordered family provides to the pipeline.
+pub trait ExpiryOrdered: Send + Sync + 'static {
+    /// What the family signs for one transaction (Solana: its instructions).
+    type Plan: Send + Sync;
+
+    /// The chain id.
+    fn chain_id(&self) -> u64;
+
+    /// The ledger of its signed transactions.
+    fn ledger(&self) -> &SendLedger<Signed>;
+
+    /// Resolves once the family may act (Solana: its watcher read what was already in the inbox).
+    fn ready(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
+    /// How often transactions on record are looked at again.
+    fn reconcile_every(&self) -> Duration;
+
+    /// The ledger key of `work`'s transaction for `part` (the family's own layout).
+    fn key(&self, work: &Work, part: Option<&str>) -> Vec<u8>;
+
+    /// The transactions `work` needs now, from the chain's state (none: nothing to move).
+    fn plan<'a>(&'a self, work: &'a Work) -> BoxFuture<'a, Result<Vec<Planned<Self::Plan>>, Refusal>>;
+
+    /// Signs `plan` against a recent block.
+    fn sign<'a>(&'a self, plan: &'a Self::Plan) -> BoxFuture<'a, Result<Signature, Refusal>>;
+
+    /// Simulates the signed bytes: what the contract or program would refuse.
+    fn simulate<'a>(&'a self, raw: &'a [u8]) -> BoxFuture<'a, Result<(), Refusal>>;
+
+    /// Sends the signed bytes.
+    fn send<'a>(&'a self, raw: &'a [u8]) -> BoxFuture<'a, Result<(), SendFailure>>;
+
+    /// Where a transaction on record stands.
+    fn standing<'a>(&'a self, signed: &'a Signed) -> BoxFuture<'a, Result<Standing, String>>;
+
+    /// The transaction id the engine records, from the family's spelling.
+    fn tx_id(&self, id: &str) -> TxId;
+
+    /// Counts a broadcast (for `/metrics`).
+    fn count_broadcast(&self) {}
+}
+
+/// What a record under a key says about sending again.
+enum OnRecord {
+    /// Nothing on record (or what was is finished or can never land, and forgotten): build anew.
+    Nothing,
+    /// A transaction is in flight; it was announced again.
+    InFlight(TxId),
+}
+
+/// Runs the pipeline of `family`: reconciles what a previous run left on record, then takes work one
+/// piece at a time (reporting each to `sink`) and looks at what is on record every
+/// [`ExpiryOrdered::reconcile_every`], until `cancel`. A shutdown never waits on a hung node: what
+/// was sent is on record.
+pub async fn run<F: ExpiryOrdered>(
+    family: Arc<F>,
+    mut jobs: mpsc::Receiver<Work>,
+    sink: Arc<dyn EventSink>,
+    cancel: CancellationToken,
+) {
+    tokio::select! {
+        () = cancel.cancelled() => return,
+        () = family.ready() => {}
+    }
+    reconcile(family.as_ref(), sink.as_ref()).await;
+    let mut tick = tokio::time::interval(family.reconcile_every());
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            work = jobs.recv() => {
+                let Some(work) = work else { return };
+                let result = tokio::select! {
+                    () = cancel.cancelled() => return,
+                    result = execute(family.as_ref(), &work) => result,
+                };
+                tracing::info!(chain_id = family.chain_id(), session_id = %work.session_id, action = work.action.name(), ?result, "work");
+                sink.report(WorkReport { work, result }).await;
+            }
+            _ = tick.tick() => {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = reconcile(family.as_ref(), sink.as_ref()) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Does `work`: each transaction it needs is sent unless one for the same part is still in flight.
+/// One that cannot move now does not hold up the others. The result is the first that asks for another
+/// try (so the part that could not move is tried again; parts in flight are not sent twice), else the
+/// first sent, else the first other.
+pub async fn execute<F: ExpiryOrdered>(family: &F, work: &Work) -> WorkResult {
+    let expires_at = work.commitment.expires_at;
+    let planned = match family.plan(work).await {
+        Ok(planned) => planned,
+        Err(refusal) => return refusal.result(expires_at),
+    };
+    let (mut again, mut sent, mut other) = (None, None, None);
+    for Planned { part, plan } in planned {
+        let key = family.key(work, part.as_deref());
+        let result = match on_record(family, &key).await {
+            Err(result) => result,
+            Ok(OnRecord::InFlight(tx_hash)) => WorkResult::Sent { tx_hash },
+            Ok(OnRecord::Nothing) => send_one(family, work, &key, part, &plan).await,
+        };
+        match result {
+            WorkResult::Sent { .. } => sent.get_or_insert(result),
+            WorkResult::NotYet(_)
+            | WorkResult::NotBefore { .. }
+            | WorkResult::Reverted { .. }
+            | WorkResult::RefundInstead => again.get_or_insert(result),
+            _ => other.get_or_insert(result),
+        };
+    }
+    again.or(sent).or(other).unwrap_or_else(|| Refusal::NothingToMove.result(expires_at))
+}
+
+/// What the record under `key` says, reconciled against the chain: in flight (sent again), or nothing
+/// (finished or never to land: forgotten). An unreadable record refuses the work: what it describes may
+/// be in flight.
+async fn on_record<F: ExpiryOrdered>(family: &F, key: &[u8]) -> Result<OnRecord, WorkResult> {
+    let not_yet = |e: LedgerError| WorkResult::NotYet(crate::causes(&e));
+    let Some(record) = family.ledger().get(key).map_err(not_yet)? else {
+        return Ok(OnRecord::Nothing);
+    };
+    match family.standing(&record).await.map_err(WorkResult::NotYet)? {
+        Standing::Pending => {
+            if let Err(SendFailure::Unsure(error) | SendFailure::Refused(Refusal::Unanswered(error))) =
+                family.send(&record.raw()).await
+            {
+                tracing::debug!(%error, signature = record.signature, "resend failed");
+            }
+            Ok(OnRecord::InFlight(family.tx_id(&record.signature)))
+        }
+        // Landed (its effect reaches the engine through the watcher), or never to land: the chain's state
+        // says what is left to do.
+        Standing::Landed { .. } | Standing::NeverLands => {
+            family.ledger().delete(key).map_err(not_yet)?;
+            Ok(OnRecord::Nothing)
+        }
+    }
+}
+
+/// Signs, simulates, persists and sends one transaction for `work` under `key`.
+async fn send_one<F: ExpiryOrdered>(
+    family: &F,
+    work: &Work,
+    key: &[u8],
+    part: Option<String>,
+    plan: &F::Plan,
+) -> WorkResult {
+    let expires_at = work.commitment.expires_at;
+    let signature = match family.sign(plan).await {
+        Ok(signature) => signature,
+        Err(refusal) => return refusal.result(expires_at),
+    };
+    if let Err(refusal) = family.simulate(&signature.raw).await {
+        return refusal.result(expires_at);
+    }
+    // Persist before sending: after a crash the record says what may be in flight.
+    let record = Signed {
+        session_id: work.session_id,
+        commitment: work.commitment.clone(),
+        action: work.action,
+        part,
+        signature: signature.id.clone(),
+        raw: hex::encode(&signature.raw),
+        valid_until: signature.valid_until,
+    };
+    if let Err(error) = family.ledger().put(key, &record) {
+        return WorkResult::NotYet(crate::causes(&error));
+    }
+    family.count_broadcast();
+    match family.send(&signature.raw).await {
+        Ok(()) => WorkResult::Sent { tx_hash: family.tx_id(&signature.id) },
+        Err(SendFailure::Refused(refusal)) => {
+            // Never sent: forget it.
+            if let Err(error) = family.ledger().delete(key) {
+                return WorkResult::NotYet(crate::causes(&error));
+            }
+            refusal.result(expires_at)
+        }
+        Err(SendFailure::Unsure(error)) => WorkResult::NotYet(error),
+    }
+}
+
+/// Settles what is on record: landed transactions are forgotten (a failed one is reported, so the
+/// engine tries again), pending ones sent again, ones that can never land forgotten and reported for a
+/// retry (which rebuilds them). Unreadable records are reported by the ledger and left alone.
+pub async fn reconcile<F: ExpiryOrdered>(family: &F, sink: &dyn EventSink) {
+    let chain_id = family.chain_id();
+    let records = match family.ledger().list(&[]) {
+        Ok(listing) => listing.records,
+        Err(error) => {
+            tracing::error!(chain_id, error = %crate::causes(&error), "cannot read the send records");
+            return;
+        }
+    };
+    for (key, record) in records {
+        let result = match family.standing(&record).await {
+            Ok(Standing::Landed { failed: false }) => None,
+            Ok(Standing::Landed { failed: true }) => {
+                Some(WorkResult::Reverted { tx_hash: family.tx_id(&record.signature) })
+            }
+            Ok(Standing::NeverLands) => {
+                Some(WorkResult::NotYet("it never landed before its last valid block; rebuilding it".into()))
+            }
+            Ok(Standing::Pending) => {
+                // Same bytes, same id: at most one of the copies can land.
+                if let Err(SendFailure::Unsure(error) | SendFailure::Refused(Refusal::Unanswered(error))) =
+                    family.send(&record.raw()).await
+                {
+                    tracing::debug!(%error, signature = record.signature, "resend failed");
+                }
+                continue;
+            }
+            Err(error) => {
+                tracing::warn!(chain_id, %error, "cannot check a transaction on record");
+                continue;
+            }
+        };
+        if let Err(error) = family.ledger().delete(&key) {
+            tracing::error!(chain_id, error = %crate::causes(&error), "cannot delete a send record");
+            continue;
+        }
+        if let Some(result) = result {
+            sink.report(WorkReport { work: record.work(chain_id), result }).await;
+        }
+    }
+}

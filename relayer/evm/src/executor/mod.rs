@@ -1,0 +1,488 @@
+//! The executor: one per (chain, signing key), the only code that sends transactions for that key.
+//! It owns the key's nonces. Every transaction is simulated first, signed, **persisted as an intent
+//! (with its signed bytes) before broadcast**, and tracked until one of its attempts is mined. After a
+//! restart it reconciles stored intents against the chain (receipts by hash, the key's nonce) and
+//! re-announces the same signed bytes rather than signing anything new, so a crash can never turn into
+//! a second transaction; the router's on-chain guards make even a duplicate harmless. Stuck
+//! transactions are replaced with the same nonce at a higher fee.
+//!
+//! Every piece of work gets a [`WorkReport`] back to the engine (sent, nothing to do, not yet, refund
+//! instead, failed, reverted); retrying is the engine's decision, not the executor's. The decisions
+//! that need no chain (how a preflight revert maps to a result, which nonce to use, the replacement
+//! fees) are pure functions, tested as tables below.
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
+
+use alloy::{
+    consensus::TxEnvelope,
+    eips::{Decodable2718, Encodable2718},
+    network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder},
+    primitives::{Address, B256, Bytes},
+    providers::Provider,
+    rpc::types::{TransactionReceipt, TransactionRequest},
+    signers::local::PrivateKeySigner,
+    sol_types::SolCall,
+};
+use relayer_chain::{EventSink, Work, WorkReport, WorkResult};
+use relayer_types::{Action, SessionId};
+use relayer_util::{Throttle, causes};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    bindings::DepositRouter::{self, DepositRouterErrors},
+    chain::{EvmChain, RpcFailure},
+    create2::deposit_params,
+    intent::{Attempt, Intent},
+};
+
+mod fees;
+mod fronting;
+mod inflight;
+mod nonce;
+mod preflight;
+
+pub use fees::{Bump, FeeCeiling, HoldReason, bump_decision, bumped_fees, gas_with_margin};
+pub(crate) use fronting::balance;
+use fronting::{allowance, read_u256};
+use inflight::Checked;
+pub use inflight::{InFlight, View, in_flight_state};
+pub use nonce::{GAP_BLOCKS, Gap, next_nonce, nonce_gap};
+pub use preflight::{Preflight, SimulationError, preflight, refund_target, refusal};
+use preflight::{quote_call, simulate};
+
+/// Tuning of one executor.
+#[derive(Debug, Clone)]
+pub struct ExecutorConfig {
+    /// Transactions in flight at once (consecutive nonces).
+    pub max_in_flight: usize,
+    /// Replace a transaction still pending after this long.
+    pub bump_after: Duration,
+    /// How often pending transactions are checked.
+    pub poll_interval: Duration,
+    /// Extra gas over the estimate, in percent.
+    pub gas_margin_percent: u64,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        Self {
+            max_in_flight: 32,
+            bump_after: Duration::from_secs(30),
+            poll_interval: Duration::from_millis(500),
+            gas_margin_percent: 25,
+        }
+    }
+}
+
+/// Why an executor step failed; all are retried.
+#[derive(Debug, thiserror::Error)]
+enum ExecError {
+    #[error(transparent)]
+    Rpc(#[from] RpcFailure),
+    #[error(transparent)]
+    Ledger(#[from] relayer_chain::LedgerError),
+    #[error("signing: {0}")]
+    Sign(String),
+}
+
+/// Runs the executor of `signer` on `chain`, reporting to `sink`, until `cancel`.
+pub(crate) async fn run(
+    chain: Arc<EvmChain>,
+    signer: PrivateKeySigner,
+    config: ExecutorConfig,
+    sink: Arc<dyn EventSink>,
+    jobs: mpsc::Receiver<Work>,
+    cancel: CancellationToken,
+) {
+    let executor = Executor {
+        signer: signer.address(),
+        wallet: EthereumWallet::from(signer),
+        chain,
+        sink,
+        config,
+        in_flight: BTreeMap::new(),
+        keys: HashMap::new(),
+        rerun: HashMap::new(),
+        simulations: tokio::task::JoinSet::new(),
+        simulating: HashMap::new(),
+        checks: tokio::task::JoinSet::new(),
+        announced: HashSet::new(),
+        broadcasts: tokio::task::JoinSet::new(),
+        sending: HashSet::new(),
+        next_nonce: None,
+        mined: BTreeMap::new(),
+        held: HashMap::new(),
+        throttle: Arc::new(Throttle::new(crate::watcher::WARN_WINDOW)),
+        fees: None,
+        gap_seen: None,
+        fillers: HashMap::new(),
+        landed: BTreeMap::new(),
+    };
+    executor.run(jobs, cancel).await;
+}
+
+/// The executor's state. Its loop never waits on the network except to send (fees, nonce, the
+/// signed bytes persisted), so new work is taken while simulations, broadcasts and checks of pending
+/// transactions run as tasks of their own and report back into the loop.
+struct Executor {
+    chain: Arc<EvmChain>,
+    signer: Address,
+    wallet: EthereumWallet,
+    sink: Arc<dyn EventSink>,
+    config: ExecutorConfig,
+    in_flight: BTreeMap<u64, Intent>,
+    keys: HashMap<(SessionId, Action), u64>,
+    /// Work that arrived while the same work was simulated or in flight: run again once that is done,
+    /// for funds that arrived after the in-flight transaction was mined.
+    rerun: HashMap<(SessionId, Action), Work>,
+    /// Simulations under way, each a task: one slow answer holds up no other work.
+    simulations: tokio::task::JoinSet<(Work, Preflight)>,
+    /// The work each simulation task is for (so even a task that panicked is answered).
+    simulating: HashMap<tokio::task::Id, Work>,
+    /// The check of pending transactions under way (at most one).
+    checks: tokio::task::JoinSet<Result<Checked, RpcFailure>>,
+    /// Attempts broadcast by this process (after a restart, stored ones are announced again).
+    announced: HashSet<B256>,
+    /// Broadcasts under way: each runs on its own, so a slow or failing one holds up no other work
+    /// (the node queues a later nonce until the earlier one arrives). Yields the hash and whether the
+    /// node has it.
+    broadcasts: tokio::task::JoinSet<(B256, bool)>,
+    /// Hashes of the broadcasts under way.
+    sending: HashSet<B256>,
+    next_nonce: Option<u64>,
+    /// In-flight nonces whose transaction is mined but not yet final, with the block it is in.
+    mined: BTreeMap<u64, u64>,
+    /// Stuck nonces not re-priced, and why (so each reason is said once).
+    held: HashMap<u64, HoldReason>,
+    /// Repeated warnings are said once per window.
+    throttle: Arc<Throttle>,
+    /// The last fee estimate, and when it was asked.
+    fees: Option<(std::time::Instant, alloy::eips::eip1559::Eip1559Estimation)>,
+    /// The head when a nonce gap was first seen.
+    gap_seen: Option<u64>,
+    /// Transactions sent into a nonce gap: their fees (max, priority) and the head when sent.
+    fillers: HashMap<u64, ((u128, u128), u64)>,
+    /// The landed attempt of the latest final nonces (at most [`REMEMBERED`]), to send again should a
+    /// reorg deeper than the confirmations take one away.
+    landed: BTreeMap<u64, Attempt>,
+}
+
+impl Executor {
+    async fn run(mut self, mut jobs: mpsc::Receiver<Work>, cancel: CancellationToken) {
+        let chain_id = self.chain.spec.chain_id;
+        // An unreadable record is reported by the ledger (logged, counted: `/readyz` fails) and left
+        // in the store for an operator.
+        match self.chain.sends.list(self.signer.as_slice()) {
+            Ok(listing) => {
+                if !listing.records.is_empty() {
+                    tracing::info!(chain_id, pending = listing.records.len(), "reconciling stored intents");
+                }
+                for (_, intent) in listing.records {
+                    self.keys.insert((intent.session_id, intent.action), intent.nonce);
+                    self.in_flight.insert(intent.nonce, intent);
+                }
+            }
+            Err(error) => tracing::error!(chain_id, error = %causes(&error), "cannot read stored intents"),
+        }
+        let mut tick = tokio::time::interval(self.config.poll_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            // Stopping may drop a step at any await: every step is crash-safe by design (an intent is
+            // persisted before its broadcast and reconciled after a restart), so a stop never waits
+            // out a hanging RPC call. Tasks still running are aborted with the executor.
+            let room = self.in_flight.len() + self.simulating.len() < self.config.max_in_flight;
+            let step = async {
+                tokio::select! {
+                    job = jobs.recv(), if room => {
+                        let Some(job) = job else { return false };
+                        self.admit(job).await;
+                    }
+                    Some(done) = self.simulations.join_next_with_id(), if !self.simulations.is_empty() => {
+                        self.simulated(done).await;
+                    }
+                    Some(done) = self.checks.join_next(), if !self.checks.is_empty() => {
+                        // A panicked check is simply followed by the next one.
+                        if let Ok(checked) = done {
+                            self.checked(checked).await;
+                        }
+                    }
+                    Some(done) = self.broadcasts.join_next(), if !self.broadcasts.is_empty() => {
+                        // A panicked or aborted broadcast is simply tried again by the next check.
+                        if let Ok((tx_hash, known)) = done {
+                            self.sending.remove(&tx_hash);
+                            if known {
+                                self.announced.insert(tx_hash);
+                            }
+                        }
+                    }
+                    _ = tick.tick() => self.poll(),
+                }
+                true
+            };
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                more = step => if !more { return },
+            }
+        }
+    }
+
+    async fn report(&self, work: Work, result: WorkResult) {
+        self.sink.report(WorkReport { work, result }).await;
+    }
+
+    /// Takes `work`: deferred if the same work is being simulated or is in flight (it runs again once
+    /// that is done), refused if its token is of another family, otherwise simulated on a task of its
+    /// own.
+    async fn admit(&mut self, work: Work) {
+        let key = (work.session_id, work.action);
+        if self.keys.contains_key(&key) || self.simulating.values().any(|w| (w.session_id, w.action) == key) {
+            self.rerun.insert(key, work);
+            return;
+        }
+        if self.chain.spec.family != work.action.token().family() {
+            let why = format!("{:?} is not a token of this chain's family", work.action.token());
+            self.report(work, WorkResult::Failed(why)).await;
+            return;
+        }
+        let (chain, tx) = (Arc::clone(&self.chain), self.request(&work));
+        // Fronting pays from the relayer's own balance through the router: it needs an allowance (the
+        // configured cap, renewed when used up), granted before the first simulation can pass.
+        let fronting = match work.action {
+            Action::FastFinish { token, amount } => {
+                let token_address = token.evm_shaped().unwrap_or_default();
+                let cap = self.chain.spec.front_caps.iter().find(|(t, _)| *t == token).map(|(_, c)| *c);
+                Some((token_address, amount, cap.unwrap_or(amount).max(amount)))
+            }
+            _ => None,
+        };
+        let signer = self.signer;
+        let task = {
+            let work = work.clone();
+            self.simulations.spawn(async move {
+                if let Some((token, amount, grant)) = fronting {
+                    match allowance(&chain, token, signer).await {
+                        Ok(allowed) if allowed < amount => {
+                            let reset_first = !allowed.is_zero();
+                            return (work, Preflight::Approve { token, amount: grant, reset_first });
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            return (work, Preflight::Report(WorkResult::NotYet(error.to_string())));
+                        }
+                    }
+                }
+                // A bridge (or a refund sent home through one) pays the bridge's messaging fee, quoted by
+                // the router for what the receiver holds now.
+                let tx = match quote_call(&tx) {
+                    None => tx,
+                    Some(quote) => match read_u256(&chain, chain.spec.router, quote).await {
+                        Ok(fee) => tx.with_value(fee),
+                        Err(error) => {
+                            return (work, Preflight::Report(WorkResult::NotYet(error.to_string())));
+                        }
+                    },
+                };
+                let verdict = simulate(chain, tx, work.commitment.expires_at).await;
+                (work, verdict)
+            })
+        };
+        self.simulating.insert(task.id(), work);
+    }
+
+    /// A simulation answered: work that would succeed is signed, persisted and broadcast now (one at a
+    /// time, so nonces stay consecutive); anything else is reported. Work deferred behind it that was
+    /// not sent runs again.
+    async fn simulated(
+        &mut self,
+        done: Result<(tokio::task::Id, (Work, Preflight)), tokio::task::JoinError>,
+    ) {
+        let (work, verdict) = match done {
+            Ok((id, answer)) => {
+                self.simulating.remove(&id);
+                answer
+            }
+            Err(error) => {
+                let Some(work) = self.simulating.remove(&error.id()) else { return };
+                (work, Preflight::Report(WorkResult::NotYet(format!("simulation failed: {error}"))))
+            }
+        };
+        let key = (work.session_id, work.action);
+        let result = match verdict {
+            Preflight::Report(result) => result,
+            Preflight::Approve { token, amount, reset_first } => match self
+                .approve(token, amount, reset_first)
+                .await
+            {
+                Ok(tx_hash) => {
+                    WorkResult::NotYet(format!("approving the router to front with {token} ({tx_hash})"))
+                }
+                Err(error) => WorkResult::NotYet(format!("approving the router failed: {}", causes(&error))),
+            },
+            Preflight::Go { gas, value } => match self.send(&work, gas, value).await {
+                Ok(tx_hash) => WorkResult::Sent { tx_hash: self.chain.tx(tx_hash) },
+                Err(error) => WorkResult::NotYet(format!("sending failed: {}", causes(&error))),
+            },
+        };
+        let sent = matches!(result, WorkResult::Sent { .. });
+        self.report(work, result).await;
+        if !sent && let Some(again) = self.rerun.remove(&key) {
+            Box::pin(self.admit(again)).await;
+        }
+    }
+
+    fn request(&self, work: &Work) -> TransactionRequest {
+        let params = deposit_params(&work.commitment);
+        // `handle` refused tokens of other families; an EVM-shaped token always has 20 bytes.
+        let token = work.action.token().evm_shaped().unwrap_or_default();
+        // A session without a refund address usable here (a Solana destination whose integrator gave no
+        // EVM refund address) refunds by sending its destination token home, through the route to its
+        // destination chain, where its own family refunds it.
+        let home = match (work.action, refund_target(&params)) {
+            (Action::Refund { token }, None) => self
+                .chain
+                .spec
+                .routes
+                .iter()
+                .find(|r| r.token == token && r.to_chain_id == work.commitment.to_chain_id)
+                .and_then(|r| r.route.adapter.evm_shaped()),
+            _ => None,
+        };
+        let input = match work.action {
+            Action::Settle { .. } => DepositRouter::settleCall { params, token }.abi_encode(),
+            Action::Refund { .. } => match home {
+                Some(adapter) => {
+                    DepositRouter::refundHomeCall { params, token, adapter, data: Bytes::new() }.abi_encode()
+                }
+                None => DepositRouter::refundCall { params, token }.abi_encode(),
+            },
+            // No adapter options: no fee, standard finality (the cheapest route for the payer).
+            Action::Bridge { adapter, .. } => {
+                let adapter = adapter.evm_shaped().unwrap_or_default();
+                DepositRouter::bridgeCall { params, token, adapter, data: Bytes::new() }.abi_encode()
+            }
+            Action::FastFinish { amount, .. } => {
+                DepositRouter::fastFinishCall { params, amount }.abi_encode()
+            }
+        };
+        TransactionRequest::default()
+            .with_from(self.signer)
+            .with_to(self.chain.spec.router)
+            .with_input(Bytes::from(input))
+    }
+
+    /// Signs, persists and broadcasts `work` with `value` of native coin (a bridge's fee); returns the
+    /// transaction hash.
+    async fn send(
+        &mut self,
+        work: &Work,
+        gas: u64,
+        value: alloy::primitives::U256,
+    ) -> Result<B256, ExecError> {
+        let chain = Arc::clone(&self.chain);
+        let tx = self.request(work).with_value(value);
+        let gas = gas_with_margin(gas, self.config.gas_margin_percent);
+        let fees = self.fees().await?;
+        let nonce = self.nonce().await?;
+        let tx = tx
+            .with_nonce(nonce)
+            .with_chain_id(chain.spec.chain_id)
+            .with_gas_limit(gas)
+            .with_max_fee_per_gas(fees.max_fee_per_gas)
+            .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas);
+        let attempt = self.sign(tx).await?;
+        let intent = Intent {
+            chain_id: chain.spec.chain_id,
+            signer: self.signer,
+            nonce,
+            session_id: work.session_id,
+            action: work.action,
+            attempts: vec![attempt.clone()],
+        };
+        // Persist before broadcast: a crash after this line is reconciled, never repeated.
+        chain.sends.put(&intent.key(), &intent)?;
+        self.next_nonce = Some(nonce + 1);
+        tracing::info!(
+            chain_id = chain.spec.chain_id,
+            session_id = %work.session_id,
+            action = ?work.action,
+            nonce,
+            tx_hash = %attempt.tx_hash,
+            "broadcasting"
+        );
+        self.keys.insert((work.session_id, work.action), nonce);
+        self.in_flight.insert(nonce, intent);
+        self.broadcast(&attempt);
+        Ok(attempt.tx_hash)
+    }
+
+    async fn sign(&self, tx: TransactionRequest) -> Result<Attempt, ExecError> {
+        let max_fee_per_gas = tx.max_fee_per_gas.unwrap_or_default();
+        let max_priority_fee_per_gas = tx.max_priority_fee_per_gas.unwrap_or_default();
+        let envelope: TxEnvelope =
+            tx.build(&self.wallet).await.map_err(|e| ExecError::Sign(e.to_string()))?;
+        Ok(Attempt {
+            tx_hash: *envelope.tx_hash(),
+            raw: Bytes::from(envelope.encoded_2718()),
+            max_fee_per_gas,
+            max_priority_fee_per_gas,
+            signed_at: relayer_types::unix_now(),
+        })
+    }
+
+    /// Starts announcing `attempt` (unless that is under way); the outcome comes back through
+    /// `broadcasts`. One that fails is announced again by the next check of pending transactions.
+    fn broadcast(&mut self, attempt: &Attempt) {
+        if !self.sending.insert(attempt.tx_hash) {
+            return;
+        }
+        let (chain, throttle) = (Arc::clone(&self.chain), Arc::clone(&self.throttle));
+        let (tx_hash, raw) = (attempt.tx_hash, attempt.raw.clone());
+        chain.stats.broadcasts.fetch_add(1, Ordering::Relaxed);
+        self.broadcasts.spawn(async move {
+            let send = |p: alloy::providers::DynProvider| {
+                let raw = raw.clone();
+                async move { p.send_raw_transaction(&raw).await }
+            };
+            let known = match chain.rpc(send).await {
+                Ok(_) => true,
+                // Re-announcing bytes the node already has is the expected case after a restart.
+                Err(RpcFailure::Rpc(e)) if is_known(&e.to_string()) => true,
+                Err(error) => {
+                    if let Some(suppressed) = throttle.allow("broadcast", std::time::Instant::now()) {
+                        tracing::warn!(
+                            chain_id = chain.spec.chain_id,
+                            %tx_hash,
+                            error = %causes(&error),
+                            suppressed,
+                            "broadcast failed; will retry"
+                        );
+                    }
+                    false
+                }
+            };
+            (tx_hash, known)
+        });
+    }
+
+    /// Publishes what is pending for `/metrics`.
+    fn publish(&self, latest: Option<u64>) {
+        let stats = &self.chain.stats;
+        stats.pending.store(self.in_flight.len() as u64, Ordering::Relaxed);
+        let oldest = self.in_flight.values().filter_map(|i| i.attempts.first().map(|a| a.signed_at)).min();
+        stats.oldest_pending_since.store(oldest.unwrap_or(0), Ordering::Relaxed);
+        if let Some(latest) = latest {
+            let lowest = self.in_flight.keys().next().copied();
+            stats.nonce_gap.store(lowest.map_or(0, |n| n.saturating_sub(latest)), Ordering::Relaxed);
+        }
+    }
+}
+
+fn is_known(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("already known") || m.contains("already imported") || m.contains("nonce too low")
+}

@@ -1,0 +1,129 @@
+//! Small utilities every relayer crate shares: what is not the chain seam.
+
+/// An invalid configuration value, naming the field (e.g. `chains[0].confirmations`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    /// Dotted path of the field.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl FieldError {
+    /// An error about `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// `value`, or an error naming `field` when it is below `min` (never silently raised to it).
+pub fn at_least(value: u64, min: u64, field: impl Into<String>) -> Result<u64, FieldError> {
+    if value < min {
+        return Err(FieldError::new(field, format!("must be at least {min}, got {value}")));
+    }
+    Ok(value)
+}
+
+/// `error` with every cause under it, outermost first: `"outer: middle: root"`. Logs print this, so a
+/// line says why (`connection refused`), not only what (`error sending request`). A cause whose text
+/// its parent already contains is not repeated.
+pub fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
+}
+
+/// Lets a repeated warning through once per `window` per key, counting what it held back: during an
+/// outage a failing loop logs one line every `window` (with how many it suppressed) instead of one per
+/// retry.
+#[derive(Debug)]
+pub struct Throttle {
+    window: std::time::Duration,
+    seen: std::sync::Mutex<std::collections::HashMap<&'static str, (std::time::Instant, u64)>>,
+}
+
+impl Throttle {
+    /// A throttle letting each key through once per `window`.
+    pub fn new(window: std::time::Duration) -> Self {
+        Self { window, seen: std::sync::Mutex::default() }
+    }
+
+    /// Whether to log `key` at `now`; `Some(n)` with the number of occurrences held back since the last
+    /// one let through.
+    pub fn allow(&self, key: &'static str, now: std::time::Instant) -> Option<u64> {
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match seen.get_mut(key) {
+            Some((last, held)) if now.saturating_duration_since(*last) < self.window => {
+                *held += 1;
+                None
+            }
+            Some((last, held)) => {
+                let suppressed = *held;
+                (*last, *held) = (now, 0);
+                Some(suppressed)
+            }
+            None => {
+                seen.insert(key, (now, 0));
+                Some(0)
+            }
+        }
+    }
+
+    /// Forgets `key` (the condition cleared): its next occurrence is logged at once.
+    pub fn clear(&self, key: &'static str) {
+        self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("error sending request")]
+    struct Outer(#[source] Middle);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("tcp connect error")]
+    struct Middle(#[source] std::io::Error);
+
+    #[test]
+    fn causes_names_every_level_down_to_the_root() {
+        let error =
+            Outer(Middle(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused")));
+        assert_eq!(causes(&error), "error sending request: tcp connect error: connection refused");
+    }
+
+    #[test]
+    fn a_repeated_warning_is_let_through_once_per_window_with_the_count_it_held_back() {
+        let throttle = Throttle::new(Duration::from_secs(30));
+        let t0 = Instant::now();
+        assert_eq!(throttle.allow("rpc", t0), Some(0), "the first is logged");
+        for i in 1..=149 {
+            assert_eq!(
+                throttle.allow("rpc", t0 + Duration::from_millis(200 * i)),
+                None,
+                "a retry every 200 ms"
+            );
+        }
+        assert_eq!(throttle.allow("other", t0), Some(0), "keys are independent");
+        assert_eq!(
+            throttle.allow("rpc", t0 + Duration::from_secs(30)),
+            Some(149),
+            "one line per window, with the count"
+        );
+        throttle.clear("rpc");
+        assert_eq!(throttle.allow("rpc", t0 + Duration::from_secs(31)), Some(0), "after recovery, at once");
+    }
+}
