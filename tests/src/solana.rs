@@ -53,6 +53,8 @@ pub async fn start_node(
         routes: vec![],
         min_inbox_amount: 1_000_000,
         open_minimums: vec![],
+        // A minute of the bank's short slots, as `relayer devnet` sets it.
+        lag_budget_slots: u64::try_from(60_000_000 / bank.slot_time().as_micros().max(1)).unwrap_or(u64::MAX),
     };
     let key = key.insecure_clone();
     let node = relayer_node::start_with(config(&params, &evm_key)?, move |store| {

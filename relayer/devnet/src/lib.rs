@@ -482,6 +482,12 @@ impl Devnet {
             rpc_url: solana.rpc_url.clone(),
             rpc_timeout_ms: 10_000,
             poll_interval_ms: 200,
+            // The bank's slots are a few milliseconds long: the budget is a minute of them, as on a
+            // real cluster by default.
+            lag_budget_slots: u64::try_from(
+                Duration::from_secs(60).as_micros() / solana.bank.slot_time().as_micros().max(1),
+            )
+            .unwrap_or(u64::MAX),
             private_key: format!("env:{SOLANA_KEY_VAR}"),
             tokens: vec![relayer_svm::config::SolanaToken {
                 mint: solana.bank.usdc().to_string(),

@@ -81,6 +81,7 @@
 //! rpc_url = "https://api.mainnet-beta.solana.com"
 //! private_key = "env:RELAYER_SOLANA_KEY"   # base58 keypair, or solana-keygen's JSON byte array
 //! poll_interval_ms = 1000        # watcher polls of the open vaults
+//! lag_budget_slots = 150         # /readyz fails beyond it (finalized slots, about a minute)
 //! tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USDC", decimals = 6 }]
 //! ```
 

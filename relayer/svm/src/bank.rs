@@ -162,6 +162,12 @@ impl LocalBank {
         self.usdc
     }
 
+    /// How long this bank's slots last: far shorter than a real cluster's 400 ms (see `height`), so a
+    /// lag budget in slots for this bank must be scaled by it.
+    pub const fn slot_time(&self) -> Duration {
+        self.height_every
+    }
+
     async fn run_clock(self: Arc<Self>) {
         loop {
             tokio::select! {

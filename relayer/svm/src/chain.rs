@@ -42,6 +42,11 @@ pub struct SvmConfig {
     pub min_inbox_amount: u64,
     /// Per mint, what must arrive before an open-amount session delivering it starts.
     pub open_minimums: Vec<(ChainAddress, U256)>,
+    /// Slots the watcher may fall behind the cluster's finalized slot before `/readyz` fails. A healthy
+    /// watcher is behind by what passes during a poll and the pause after it (the head is read as a poll
+    /// starts, and what it processed is that same slot once the poll ends), so the budget must cover
+    /// the longest healthy poll, not zero.
+    pub lag_budget_slots: u64,
 }
 
 /// A configured Solana cluster.
@@ -72,7 +77,7 @@ pub fn tx_id(signature: &Signature) -> TxId {
 pub(crate) fn pubkey(address: ChainAddress) -> Option<Pubkey> {
     match address {
         ChainAddress::Solana(key) => Some(Pubkey::new_from_array(key)),
-        _ => None,
+        ChainAddress::Evm(_) | ChainAddress::Tron(_) => None,
     }
 }
 
@@ -226,9 +231,15 @@ impl Chain for SvmChain {
         Box::pin(async { Inspection::NotYet })
     }
 
+    /// `head` and `processed` are both finalized slots (the watcher's `getSlot`), so the lag and its
+    /// budget are in slots.
     fn stats(&self) -> ChainStats {
         let stats = *self.stats.lock().unwrap_or_else(PoisonError::into_inner);
-        ChainStats { unreadable_sends: self.ledger.unreadable(), ..stats }
+        ChainStats {
+            unreadable_sends: self.ledger.unreadable(),
+            lag_budget: self.config.lag_budget_slots,
+            ..stats
+        }
     }
 
     fn start(self: Arc<Self>, sink: Arc<dyn EventSink>, cancel: CancellationToken, tasks: &TaskTracker) {

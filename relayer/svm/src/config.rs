@@ -6,6 +6,7 @@
 //! rpc_url = "https://api.mainnet-beta.solana.com"
 //! rpc_timeout_ms = 10000
 //! poll_interval_ms = 1000          # watcher polls of the vault token accounts
+//! lag_budget_slots = 150           # /readyz fails while the watcher is further behind (about a minute)
 //! private_key = "env:RELAYER_SOLANA_KEY"   # base58 of the 64-byte keypair, or its JSON byte array
 //! tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USDC", decimals = 6 }]
 //! # Bridge routes for the first mint, through the bridge program (to the session's EVM receiver):
@@ -35,6 +36,9 @@ pub struct SolanaSection {
     /// Pause between watcher polls.
     #[serde(default = "default_poll_ms")]
     pub poll_interval_ms: u64,
+    /// Slots the watcher may lag behind the finalized slot before `/readyz` fails (default 150).
+    #[serde(default = "default_lag_budget_slots")]
+    pub lag_budget_slots: u64,
     /// `env:VARIABLE` holding the relayer's keypair.
     pub private_key: String,
     /// Accepted and delivered mints; the first is the one deposits are watched in.
@@ -84,6 +88,11 @@ const fn default_timeout_ms() -> u64 {
 }
 const fn default_poll_ms() -> u64 {
     1_000
+}
+/// 150 slots, about a minute at 400 ms (and a blockhash's lifetime): a poll that reads its 300 program
+/// transactions one by one over a slow RPC still fits, and a watcher stuck for a minute shows.
+const fn default_lag_budget_slots() -> u64 {
+    150
 }
 
 /// A validated `[solana]`.
@@ -211,6 +220,7 @@ impl SolanaSection {
                 tokens,
                 routes,
                 poll: Duration::from_millis(at_least(self.poll_interval_ms, 50, f("poll_interval_ms"))?),
+                lag_budget_slots: at_least(self.lag_budget_slots, 1, f("lag_budget_slots"))?,
             },
             rpc_url: self.rpc_url.clone(),
             rpc_timeout: Duration::from_millis(at_least(self.rpc_timeout_ms, 100, f("rpc_timeout_ms"))?),
@@ -245,6 +255,7 @@ tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USD
             let spec = section().validate(&|_| Some(text.clone())).expect("valid");
             assert_eq!(spec.key.pubkey(), key.pubkey());
             assert_eq!(spec.chain.poll, Duration::from_millis(1000));
+            assert_eq!(spec.chain.lag_budget_slots, 150);
             assert!(!format!("{spec:?}").contains(&base58), "the key is never printed");
         }
         let env = |_: &str| Some(base58.clone());
@@ -265,6 +276,7 @@ tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USD
                 "solana.tokens[0].mint",
             ),
             (SolanaSection { poll_interval_ms: 1, ..section() }, "solana.poll_interval_ms"),
+            (SolanaSection { lag_budget_slots: 0, ..section() }, "solana.lag_budget_slots"),
             (
                 SolanaSection {
                     routes: vec![SolanaRoute {

@@ -54,6 +54,7 @@ fn config(bank: &LocalBank, poll: Duration) -> SvmConfig {
         routes: vec![],
         min_inbox_amount: 1_000_000,
         open_minimums: vec![],
+        lag_budget_slots: 150,
     }
 }
 
