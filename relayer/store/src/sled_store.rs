@@ -33,8 +33,11 @@ use crate::{
 /// record, so a build that cannot read a record says so instead of misreading it; 4 indexes a session as
 /// `unsettled` while its receivers hold something by its events ([`Session::holds_funds`]), not while
 /// it has more deposits than movements (a fronted session, or junk-token refunds, fell out of that count
-/// with the relayer's own repayment still at the receiver), rebuilt once when opened.
-const SCHEMA: u32 = 4;
+/// with the relayer's own repayment still at the receiver), rebuilt once when opened; 5 keys the
+/// receiver index by family tag and address ([`ChainAddress::key`]) instead of telling families apart
+/// by address length (which a new family with 20- or 32-byte addresses would collide with), rewritten
+/// once when opened.
+const SCHEMA: u32 = 5;
 
 /// A session record: its compare-and-swap version, the schema it was written with, the session.
 #[derive(Serialize, serde::Deserialize)]
@@ -329,6 +332,26 @@ impl SledDb {
             self.unsettled.apply_batch(batch).map_err(backend)?;
             tracing::info!(from = found, sessions = holding, "unsettled index rebuilt");
         }
+        if found < 5 {
+            // 4 → 5: tagged receiver keys. Idempotent, and safe to repeat after a crash halfway: a legacy
+            // key (20 bytes, 21 starting with 0x41, or 32) is never a tagged one (21 or 33 bytes starting
+            // with a family tag, none of which is 0x41).
+            let mut rewritten = 0u64;
+            for entry in self.receivers.iter() {
+                let (key, id) = entry.map_err(backend)?;
+                if ChainAddress::from_key(&key).is_ok() {
+                    continue;
+                }
+                let receiver = ChainAddress::from_legacy_key(&key)
+                    .map_err(|e| StoreError::Codec(format!("malformed receiver index key: {e}")))?;
+                let mut batch = sled::Batch::default();
+                batch.insert(receiver.key(), id);
+                batch.remove(key);
+                self.receivers.apply_batch(batch).map_err(backend)?;
+                rewritten += 1;
+            }
+            tracing::info!(from = found, receivers = rewritten, "receiver index keyed by family");
+        }
         // 2 → 3 rewrites no session (see `SCHEMA`); the one count per status moves into its first shard.
         // Recording the new number is what makes an older build refuse this store instead of misreading a
         // Tron or Solana value.
@@ -588,8 +611,7 @@ impl Store for SledDb {
             .iter()
             .map(|entry| {
                 let (key, value) = entry.map_err(backend)?;
-                // 20-byte keys are EVM addresses, as the previous schema wrote them.
-                let receiver = ChainAddress::from_bytes(&key)
+                let receiver = ChainAddress::from_key(&key)
                     .map_err(|e| StoreError::Codec(format!("malformed receiver index key: {e}")))?;
                 Ok((receiver, SessionId::from_bytes(fixed(&value, "receiver index entry")?)))
             })
@@ -597,12 +619,12 @@ impl Store for SledDb {
     }
 
     fn index_receiver(&self, receiver: ChainAddress, id: &SessionId) -> Result<(), StoreError> {
-        self.receivers.insert(receiver.to_bytes(), &id.as_bytes()[..]).map_err(backend)?;
+        self.receivers.insert(receiver.key(), &id.as_bytes()[..]).map_err(backend)?;
         self.flush()
     }
 
     fn session_by_receiver(&self, receiver: ChainAddress) -> Result<Option<SessionId>, StoreError> {
-        let Some(bytes) = self.receivers.get(receiver.to_bytes()).map_err(backend)? else {
+        let Some(bytes) = self.receivers.get(receiver.key()).map_err(backend)? else {
             return Ok(None);
         };
         Ok(Some(SessionId::from_bytes(fixed(&bytes, "receiver index entry")?)))
@@ -938,6 +960,41 @@ mod tests {
         assert_eq!(u32::from_be_bytes(fixed(&schema, "schema").expect("4 bytes")), SCHEMA);
     }
 
+    /// Schema 4 keyed the receiver index by the address's bytes alone, the family told by length. A store
+    /// written that way (a half-migrated one too: a crash after some keys were rewritten) opens with every
+    /// receiver found, keyed by family, and an EVM and a Tron receiver of the same 20 bytes stay apart.
+    #[test]
+    fn a_schema_4_receiver_index_is_keyed_by_family_when_opened() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let evm = ChainAddress::Evm(Address::repeat_byte(0x41));
+        let tron = ChainAddress::Tron(Address::repeat_byte(0x41));
+        let solana = ChainAddress::Solana([0x41; 32]);
+        let already = ChainAddress::Evm(Address::repeat_byte(7));
+        let ids = [1u8, 2, 3, 4].map(|b| SessionId::from_bytes([b; 16]));
+        {
+            let db = sled::open(dir.path()).expect("open raw");
+            let receivers = db.open_tree("receivers").expect("tree");
+            for (receiver, id) in [evm, tron, solana].iter().zip(&ids) {
+                receivers.insert(receiver.legacy_key(), &id.as_bytes()[..]).expect("insert");
+            }
+            // Rewritten before a crash: the migration must leave it and not misread it.
+            receivers.insert(already.key(), &ids[3].as_bytes()[..]).expect("insert");
+            db.open_tree("sessions").expect("sessions").insert(b"x", &b"y"[..]).expect("not brand new");
+            db.open_tree("meta").expect("meta").insert(SCHEMA_KEY, &4u32.to_be_bytes()[..]).expect("write");
+            db.flush().expect("flush");
+        }
+        let store = SledDb::open(dir.path(), Duration::from_secs(10)).expect("opens");
+        let mut found = store.receivers().expect("receivers");
+        found.sort_by_key(|(_, id)| *id.as_bytes());
+        assert_eq!(found, vec![(evm, ids[0]), (tron, ids[1]), (solana, ids[2]), (already, ids[3])]);
+        for (receiver, id) in [(evm, ids[0]), (tron, ids[1]), (solana, ids[2]), (already, ids[3])] {
+            assert_eq!(store.session_by_receiver(receiver).expect("lookup"), Some(id), "{receiver}");
+        }
+        assert!(store.receivers.iter().keys().all(|k| ChainAddress::from_key(&k.expect("key")).is_ok()));
+        let schema = store.meta.get(SCHEMA_KEY).expect("meta").expect("present");
+        assert_eq!(u32::from_be_bytes(fixed(&schema, "schema").expect("4 bytes")), SCHEMA);
+    }
+
     #[test]
     fn a_brand_new_store_starts_at_the_current_schema() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -988,7 +1045,7 @@ mod tests {
         let error = SledDb::open(dir.path(), Duration::from_secs(10)).expect_err("must refuse");
         assert!(matches!(error, StoreError::Schema { found: 9, supported: SCHEMA }), "{error:?}");
         assert!(
-            error.to_string().contains("schema version 9, newer than this relayer supports (4)"),
+            error.to_string().contains("schema version 9, newer than this relayer supports (5)"),
             "{error}"
         );
         assert!(!error.can_retry());

@@ -34,6 +34,23 @@ impl Family {
         }
     }
 
+    /// Every family, in tag order.
+    pub const ALL: [Self; 3] = [Self::Evm, Self::Tron, Self::Solana];
+
+    /// The family's byte in store keys ([`ChainAddress::key`]). Fixed forever: stores hold it.
+    pub const fn tag(self) -> u8 {
+        match self {
+            Self::Evm => 1,
+            Self::Tron => 2,
+            Self::Solana => 3,
+        }
+    }
+
+    /// The family whose [`Family::tag`] is `tag`.
+    pub fn from_tag(tag: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.tag() == tag)
+    }
+
     /// The prefix byte of CREATE2 address derivation on this family's chains (`None`: no CREATE2).
     pub const fn create2_prefix(self) -> Option<u8> {
         match self {
@@ -153,7 +170,7 @@ impl ChainAddress {
     pub const fn as_evm(&self) -> Option<Address> {
         match self {
             Self::Evm(a) => Some(*a),
-            _ => None,
+            Self::Tron(_) | Self::Solana(_) => None,
         }
     }
 
@@ -183,23 +200,46 @@ impl ChainAddress {
         }
     }
 
-    /// The raw bytes: 20 for EVM, `0x41` and 20 for Tron (Tron's own byte form), 32 for Solana. The
-    /// lengths differ, so the bytes alone say the family (store keys use this).
-    pub fn to_bytes(&self) -> Vec<u8> {
+    /// The store key: the family's [`Family::tag`], then the address's own bytes (20 for EVM and Tron,
+    /// 32 for Solana). Keys of different families never collide, whatever their address lengths.
+    pub fn key(&self) -> Vec<u8> {
+        let tag = self.family().tag();
         match self {
-            Self::Evm(a) => a.to_vec(),
-            Self::Tron(a) => [&[TRON_PREFIX][..], a.as_slice()].concat(),
-            Self::Solana(key) => key.to_vec(),
+            Self::Evm(a) | Self::Tron(a) => [&[tag][..], a.as_slice()].concat(),
+            Self::Solana(key) => [&[tag][..], key.as_slice()].concat(),
         }
     }
 
-    /// The inverse of [`ChainAddress::to_bytes`].
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ParseError> {
+    /// The inverse of [`ChainAddress::key`].
+    pub fn from_key(bytes: &[u8]) -> Result<Self, ParseError> {
+        let (&tag, raw) = bytes.split_first().ok_or_else(|| ParseError("an empty address key".into()))?;
+        let family = Family::from_tag(tag).ok_or_else(|| ParseError(format!("no family has tag {tag}")))?;
+        let wrong = || ParseError(format!("{} bytes are no {} address", raw.len(), family.as_str()));
+        match family {
+            Family::Evm => Ok(Self::Evm(Address::try_from(raw).map_err(|_| wrong())?)),
+            Family::Tron => Ok(Self::Tron(Address::try_from(raw).map_err(|_| wrong())?)),
+            Family::Solana => Ok(Self::Solana(raw.try_into().map_err(|_| wrong())?)),
+        }
+    }
+
+    /// A receiver-index key as stores of schema 4 and older wrote it: the family told apart by length
+    /// (20 bytes EVM, `0x41` and 20 Tron, 32 Solana), which a new family of either length would break.
+    /// Only the store's migration reads it.
+    pub fn from_legacy_key(bytes: &[u8]) -> Result<Self, ParseError> {
         match bytes.len() {
             20 => Ok(Self::Evm(Address::from_slice(bytes))),
             21 if bytes[0] == TRON_PREFIX => Ok(Self::Tron(Address::from_slice(&bytes[1..]))),
             32 => Ok(Self::Solana(bytes.try_into().map_err(|_| ParseError("unreachable".into()))?)),
             n => Err(ParseError(format!("{n} bytes are no address of any family"))),
+        }
+    }
+
+    /// The key [`ChainAddress::from_legacy_key`] reads (for the migration's tests).
+    pub fn legacy_key(&self) -> Vec<u8> {
+        match self {
+            Self::Evm(a) => a.to_vec(),
+            Self::Tron(a) => [&[TRON_PREFIX][..], a.as_slice()].concat(),
+            Self::Solana(key) => key.to_vec(),
         }
     }
 }
@@ -253,7 +293,7 @@ impl TxId {
     pub const fn as_evm(&self) -> Option<B256> {
         match self {
             Self::Evm(h) => Some(*h),
-            _ => None,
+            Self::Tron(_) | Self::Solana(_) => None,
         }
     }
 
@@ -336,7 +376,7 @@ mod tests {
         assert_eq!("tron:TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t".parse::<ChainAddress>().ok(), Some(tron));
         assert!("tron:TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6u".parse::<ChainAddress>().is_err(), "bad checksum");
         assert_eq!(tron.word(), a.into_word(), "the contracts see the same 20 bytes");
-        assert_eq!(ChainAddress::from_bytes(&tron.to_bytes()).ok(), Some(tron));
+        assert_eq!(ChainAddress::from_key(&tron.key()).ok(), Some(tron));
     }
 
     #[test]
@@ -349,9 +389,16 @@ mod tests {
         for a in all {
             let json = serde_json::to_string(&a).expect("json");
             assert_eq!(serde_json::from_str::<ChainAddress>(&json).ok(), Some(a), "{json}");
-            assert_eq!(ChainAddress::from_bytes(&a.to_bytes()).ok(), Some(a));
+            assert_eq!(ChainAddress::from_key(&a.key()).ok(), Some(a));
+            assert_eq!(ChainAddress::from_legacy_key(&a.legacy_key()).ok(), Some(a));
         }
-        assert_ne!(all[0].to_bytes(), all[1].to_bytes(), "EVM and Tron never share a key");
+        assert_ne!(all[0].key(), all[1].key(), "EVM and Tron never share a key");
+        assert!(ChainAddress::from_key(&[1; 33]).is_err(), "an EVM tag with 32 bytes");
+        assert!(ChainAddress::from_key(&[9; 21]).is_err(), "no family has tag 9");
+        assert!(ChainAddress::from_key(&[]).is_err());
+        let tags: std::collections::BTreeSet<u8> = Family::ALL.into_iter().map(Family::tag).collect();
+        assert_eq!(tags.len(), Family::ALL.len(), "one tag per family");
+        assert!(!tags.contains(&TRON_PREFIX), "a tagged key never reads as a legacy Tron key");
         assert_eq!(all[2].word(), B256::repeat_byte(7), "a Solana key fills the word");
         let sig = TxId::Solana([9; 64]);
         let json = serde_json::to_string(&sig).expect("json");
