@@ -207,17 +207,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// final call on the EVM side could bounce nowhere.
 fn cross_chain_refusal(family: Family, session: &Session) -> Option<EngineError> {
     let refusal = match family {
-        Family::Evm
-            if session.destination.address.family() != Family::Evm
-                && session.refund_address.is_none_or(|r| r.family() != Family::Evm) =>
-        {
-            "an EVM payment for a Solana destination needs the session's refundAddress (an EVM address): what cannot be bridged is refunded on the paying chain"
-        }
-        Family::Solana if session.destination.calldata.is_some() => {
-            "a session with a final call cannot be paid from Solana (a bounce on the destination chain needs an EVM refund address)"
-        }
-        _ => return None,
-    };
+        Family::Evm => (session.destination.address.family() != Family::Evm
+            && session.refund_address.is_none_or(|r| r.family() != Family::Evm))
+        .then_some(
+            "an EVM payment for a Solana destination needs the session's refundAddress (an EVM address): what cannot be bridged is refunded on the paying chain",
+        ),
+        // Tron bridges to EVM destinations only, and commits its refund on Tron.
+        Family::Tron => None,
+        Family::Solana => session.destination.calldata.is_some().then_some(
+            "a session with a final call cannot be paid from Solana (a bounce on the destination chain needs an EVM refund address)",
+        ),
+    }?;
     Some(EngineError::NoRoute(refusal.into()))
 }
 

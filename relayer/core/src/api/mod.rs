@@ -395,7 +395,7 @@ async fn set_payment_method(
         PaymentKind::Solana { wallet, mint } => {
             Some((wallet, solana_amount(&state, &session, mint, amount_usd.as_deref())?))
         }
-        _ => None,
+        PaymentKind::Evm | PaymentKind::Tron | PaymentKind::Fiat(_) => None,
     };
     let session = state.engine.set_payment_method(&session, kind).map_err(engine_error)?;
     let mut response = wire::SessionResponse::of(&session, full);

@@ -72,14 +72,16 @@ struct PageConfig<'a> {
 
 /// How a `paymentOptions` name is paid here, if this relayer can serve it at all (exchanges, fiat and
 /// payment apps cannot be: they are not shown).
-fn kind_of(name: &str) -> Option<(&'static str, &'static str)> {
+fn kind_of(name: &str) -> Option<(Family, &'static str)> {
     Some(match name {
-        "AllAddresses" | "ExternalChains" => ("evm", "Send from any wallet or exchange"),
-        "AllWallets" | "ConnectedWallet" | "AutoconnectInjectedWallets" => ("evm", "Browser wallet"),
-        "MetaMask" | "Rainbow" | "Rabby" | "Zerion" | "Trust" | "BaseApp" | "OKX" | "Bitget" => ("evm", ""),
-        "Tron" => ("tron", "Tron"),
-        "Solana" => ("solana", "Solana wallet"),
-        "Phantom" | "Solflare" | "Backpack" => ("solana", ""),
+        "AllAddresses" | "ExternalChains" => (Family::Evm, "Send from any wallet or exchange"),
+        "AllWallets" | "ConnectedWallet" | "AutoconnectInjectedWallets" => (Family::Evm, "Browser wallet"),
+        "MetaMask" | "Rainbow" | "Rabby" | "Zerion" | "Trust" | "BaseApp" | "OKX" | "Bitget" => {
+            (Family::Evm, "")
+        }
+        "Tron" => (Family::Tron, "Tron"),
+        "Solana" => (Family::Solana, "Solana wallet"),
+        "Phantom" | "Solflare" | "Backpack" => (Family::Solana, ""),
         _ => return None,
     })
 }
@@ -107,12 +109,7 @@ pub fn shown_options(
         let group: Vec<ShownOption> = names
             .iter()
             .filter_map(|name| {
-                let (kind, label) = kind_of(name)?;
-                let family = match kind {
-                    "evm" => Family::Evm,
-                    "tron" => Family::Tron,
-                    _ => Family::Solana,
-                };
+                let (family, label) = kind_of(name)?;
                 let chains: Vec<&str> =
                     payable.iter().filter(|(f, _)| *f == family).map(|(_, n)| n.as_str()).collect();
                 if chains.is_empty() || !seen.insert(name.clone()) {
@@ -120,7 +117,7 @@ pub fn shown_options(
                 }
                 Some(ShownOption {
                     name: name.clone(),
-                    kind,
+                    kind: family.as_str(),
                     label: if label.is_empty() { name.clone() } else { label.to_owned() },
                     detail: chains.join(", "),
                 })
