@@ -196,7 +196,7 @@ fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
             let mut config =
                 ChainConfig::new(8453, "Base", "http://127.0.0.1:1", Address::repeat_byte(0x11), vec![token]);
             config.rpc_timeout_ms = 1000;
-            config.validate("chains[0]").map_err(|e| eyre::eyre!(e))?
+            config.validate(relayer_types::Family::Evm, "chains[0]").map_err(|e| eyre::eyre!(e))?
         },
         store,
         sender,

@@ -119,7 +119,7 @@ async fn setup(confirmations: u64) -> std::result::Result<Setup, Box<dyn std::er
     config.poll_interval_ms = 50;
     config.start_block = Some(0);
     config.max_block_range = 3;
-    let spec = config.validate("chains[0]")?;
+    let spec = config.validate(relayer_types::Family::Evm, "chains[0]")?;
     Ok(Setup { _anvil: anvil, provider, usdc, spec })
 }
 

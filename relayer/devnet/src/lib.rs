@@ -36,7 +36,7 @@ use relayer_evm::{
 };
 use relayer_node::{
     Config, ConfigFile,
-    config::{AuthSection, RetrySection, SignerSection, WebhooksSection},
+    config::{AuthSection, ChainSection, RetrySection, SignerSection, WebhooksSection},
 };
 use relayer_types::parse_units;
 use serde::{Deserialize, Serialize};
@@ -188,7 +188,7 @@ pub struct ConfigParams {
     /// Fronting cap for the first chain's USDC and USDT each, in token units (`None`: no fronting).
     pub front_cap: Option<String>,
     /// Further chains (source chains with routes to the first one).
-    pub more_chains: Vec<ChainConfig>,
+    pub more_chains: Vec<ChainSection>,
     /// Webhook retry delays in milliseconds (`None`: the production schedule).
     pub webhook_retry_schedule_ms: Option<Vec<u64>>,
 }
@@ -236,8 +236,7 @@ pub fn config_file(p: &ConfigParams) -> ConfigFile {
             ..WebhooksSection::default()
         },
         checkout: Default::default(),
-        chains: std::iter::once(chain).chain(p.more_chains.iter().cloned()).collect(),
-        solana: None,
+        chains: std::iter::once(ChainSection::Evm(chain)).chain(p.more_chains.iter().cloned()).collect(),
     }
 }
 
@@ -250,7 +249,7 @@ pub fn source_chain(
     deployed: &multichain::Deployed,
     to: &multichain::ChainDesc,
     p: &ConfigParams,
-) -> ChainConfig {
+) -> ChainSection {
     let route = |token: Address, to_token: Address, adapter: Address| RouteConfig {
         to_chain_id: to.chain_id,
         token,
@@ -273,13 +272,12 @@ pub fn source_chain(
         }
     }
     let mut chain = ChainConfig::new(desc.chain_id, desc.name, rpc_url, deployed.deployment.router, tokens);
-    chain.family = desc.family;
     chain.create2_prefix = (desc.family == relayer_types::Family::Tron).then_some(0xff);
     chain.confirmations = p.confirmations;
     chain.poll_interval_ms = p.watcher_poll_interval_ms;
     chain.start_block = Some(0);
     chain.routes = routes;
-    chain
+    ChainSection::evm_shaped(desc.family, chain).expect("the devnet's chains are EVM-shaped")
 }
 
 /// [`config_file`] as TOML, as `relayer devnet` writes it.
@@ -466,7 +464,9 @@ impl Devnet {
         }
         let mut file = config_file(&params);
         // USDC paid on an EVM chain for a Solana session goes through the CCTP adapter's inbox route.
-        for (chain, deployed) in file.chains.iter_mut().zip(&deployed) {
+        for (chain, deployed) in
+            file.chains.iter_mut().filter_map(ChainSection::as_evm_shaped_mut).zip(&deployed)
+        {
             if let Some(usdc) = chain.tokens.iter().find(|t| t.symbol == "USDC").map(|t| t.address) {
                 chain.routes.push(RouteConfig {
                     to_chain_id: relayer_types::SOLANA_CHAIN_ID,
@@ -478,7 +478,7 @@ impl Devnet {
                 });
             }
         }
-        file.solana = Some(relayer_svm::config::SolanaSection {
+        file.chains.push(ChainSection::Solana(relayer_svm::config::SolanaSection {
             rpc_url: solana.rpc_url.clone(),
             rpc_timeout_ms: 10_000,
             poll_interval_ms: 200,
@@ -502,7 +502,7 @@ impl Devnet {
                 min_deposit: Some("1.00".into()),
             }],
             min_inbox_amount: Some("1.00".into()),
-        });
+        }));
         std::fs::write(
             dir.join("relayer.toml"),
             format!("# Written by `relayer devnet`.\n{}", toml::to_string(&file)?),

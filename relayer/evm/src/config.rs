@@ -22,10 +22,6 @@ use crate::{
 pub struct ChainConfig {
     /// Chain id (Tron mainnet: 728126428).
     pub chain_id: u64,
-    /// `evm` (default) or `tron`: the same contracts; Tron spells addresses in base58 and derives
-    /// receivers with CREATE2 prefix `0x41`.
-    #[serde(default = "evm")]
-    pub family: Family,
     /// Display name, e.g. "Base".
     pub name: String,
     /// JSON-RPC endpoint (http or https).
@@ -184,9 +180,6 @@ impl Default for ExecutorSection {
     }
 }
 
-const fn evm() -> Family {
-    Family::Evm
-}
 const fn one() -> u64 {
     1
 }
@@ -223,7 +216,6 @@ impl ChainConfig {
     pub fn new(chain_id: u64, name: &str, rpc_url: &str, router: Address, tokens: Vec<TokenConfig>) -> Self {
         Self {
             chain_id,
-            family: Family::Evm,
             name: name.into(),
             rpc_url: rpc_url.into(),
             fallback_rpc_urls: vec![],
@@ -246,16 +238,14 @@ impl ChainConfig {
         }
     }
 
-    /// Validates the entry at `at` (e.g. `chains[0]`).
-    pub fn validate(self, at: &str) -> Result<ChainSpec, FieldError> {
+    /// Validates the entry at `at` (e.g. `chains[0]`), a chain of `family` (EVM or Tron: the same
+    /// contracts; Tron spells addresses in base58 and derives receivers with CREATE2 prefix `0x41`).
+    pub fn validate(self, family: Family, at: &str) -> Result<ChainSpec, FieldError> {
         let f = |name: &str| format!("{at}.{name}");
-        if self.family == Family::Solana {
-            return Err(FieldError::new(
-                f("family"),
-                "must be evm or tron (Solana chains have their own section)",
-            ));
+        if ChainAddress::of_family(family, Address::ZERO).is_none() {
+            return Err(FieldError::new(f("family"), "must be evm or tron for an EVM-shaped chain"));
         }
-        let address = |a| ChainAddress::of_family(self.family, a).unwrap_or(ChainAddress::Evm(a));
+        let address = |a| ChainAddress::of_family(family, a).unwrap_or(ChainAddress::Evm(a));
         if self.name.trim().is_empty() {
             return Err(FieldError::new(f("name"), "must not be empty"));
         }
@@ -351,7 +341,7 @@ impl ChainConfig {
                 },
             });
         }
-        let create2_prefix = self.create2_prefix.or(self.family.create2_prefix()).unwrap_or(0xff);
+        let create2_prefix = self.create2_prefix.or(family.create2_prefix()).unwrap_or(0xff);
         if create2_prefix != 0xff && create2_prefix != 0x41 {
             return Err(FieldError::new(f("create2_prefix"), "must be 0xff (EVM) or 0x41 (Tron)"));
         }
@@ -385,7 +375,7 @@ impl ChainConfig {
             deployment,
             create2_prefix,
             chain_id: self.chain_id,
-            family: self.family,
+            family,
             name: self.name,
             rpc_url: self.rpc_url,
             fallback_rpc_urls: self.fallback_rpc_urls,
@@ -449,17 +439,20 @@ fn address_in(family: Family, text: &str) -> Option<ChainAddress> {
 /// (the API shows one receiver address per family, which needs one deterministic router deployment), and
 /// routes that lead to configured chains and tokens: these chains, or `others` (chains of other
 /// families, with their tokens).
+/// Each chain comes with where the config file has it (`chains[3]`).
 pub fn validate_all(
-    chains: &mut [ChainSpec],
+    chains: &mut [(String, ChainSpec)],
     others: &[(u64, Family, Vec<ChainAddress>)],
 ) -> Result<(), FieldError> {
     // Each route names a configured chain and one of its tokens, spelled the way that chain's family does.
-    let mut known: Vec<(u64, Family, Vec<ChainAddress>)> =
-        chains.iter().map(|c| (c.chain_id, c.family, c.tokens.iter().map(|t| t.address).collect())).collect();
+    let mut known: Vec<(u64, Family, Vec<ChainAddress>)> = chains
+        .iter()
+        .map(|(_, c)| (c.chain_id, c.family, c.tokens.iter().map(|t| t.address).collect()))
+        .collect();
     known.extend_from_slice(others);
-    for (i, c) in chains.iter_mut().enumerate() {
+    for (entry, c) in chains.iter_mut() {
         for (k, r) in c.routes.iter_mut().enumerate() {
-            let at = |name: &str| format!("chains[{i}].routes[{k}].{name}");
+            let at = |name: &str| format!("{entry}.routes[{k}].{name}");
             let Some((_, family, tokens)) = known.iter().find(|(id, ..)| *id == r.to_chain_id) else {
                 return Err(FieldError::new(at("to_chain_id"), "must be a configured chain"));
             };
@@ -475,20 +468,20 @@ pub fn validate_all(
             r.route.to_token = to_token;
         }
     }
-    for (i, c) in chains.iter().enumerate() {
-        if chains[..i].iter().any(|p| p.chain_id == c.chain_id) {
+    for (i, (entry, c)) in chains.iter().enumerate() {
+        if chains[..i].iter().any(|(_, p)| p.chain_id == c.chain_id) {
             return Err(FieldError::new(
-                format!("chains[{i}].chain_id"),
+                format!("{entry}.chain_id"),
                 format!("chain {} is configured twice", c.chain_id),
             ));
         }
-        if let Some(first) = chains.iter().position(|p| p.family == c.family)
-            && chains[first].router != c.router
+        if let Some((first, p)) = chains.iter().find(|(_, p)| p.family == c.family)
+            && p.router != c.router
         {
             return Err(FieldError::new(
-                format!("chains[{i}].router"),
+                format!("{entry}.router"),
                 format!(
-                    "must equal chains[{first}].router: receivers are the same on every chain of a family only with one deterministic router deployment"
+                    "must equal {first}.router: receivers are the same on every chain of a family only with one deterministic router deployment"
                 ),
             ));
         }

@@ -41,6 +41,7 @@
 //!
 //! # The destination chain: delivers, and fronts bridged deposits up to the cap.
 //! [[chains]]
+//! family = "evm"                 # evm, tron or solana: which family reads the rest of the entry
 //! chain_id = 8453
 //! name = "Base"
 //! rpc_url = "https://base.example"
@@ -63,6 +64,7 @@
 //!
 //! # A source chain: USDC paid here is bridged to Base over CCTP.
 //! [[chains]]
+//! family = "evm"
 //! chain_id = 42161
 //! name = "Arbitrum"
 //! rpc_url = "https://arbitrum.example"
@@ -77,7 +79,8 @@
 //! min_deposit = "1.00"           # less is not bridged (refunded once the session expires; default 1.00)
 //!
 //! # Solana (optional): a cluster over JSON-RPC; Solana payers and destinations, USDC.
-//! [solana]
+//! [[chains]]
+//! family = "solana"
 //! rpc_url = "https://api.mainnet-beta.solana.com"
 //! private_key = "env:RELAYER_SOLANA_KEY"   # base58 keypair, or solana-keygen's JSON byte array
 //! poll_interval_ms = 1000        # watcher polls of the open vaults
@@ -155,11 +158,40 @@ pub struct ConfigFile {
     /// The hosted checkout page.
     #[serde(default)]
     pub checkout: CheckoutSection,
-    /// EVM chains.
-    pub chains: Vec<ChainConfig>,
+    /// Every chain, of every family: `[[chains]]` entries told apart by `family`.
+    pub chains: Vec<ChainSection>,
+}
+
+/// One `[[chains]]` entry: its `family` says which family's crate reads the rest. The one place that
+/// matches on a config family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "family", rename_all = "lowercase")]
+pub enum ChainSection {
+    /// An EVM chain (see `relayer_evm::config`).
+    Evm(ChainConfig),
+    /// Tron: the EVM-shaped contracts, base58 addresses, CREATE2 prefix `0x41`.
+    Tron(ChainConfig),
     /// A Solana cluster (see `relayer_svm::config`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub solana: Option<relayer_svm::config::SolanaSection>,
+    Solana(relayer_svm::config::SolanaSection),
+}
+
+impl ChainSection {
+    /// An EVM-shaped chain of `family` (`None`: the family has no EVM-shaped chains).
+    pub fn evm_shaped(family: relayer_types::Family, chain: ChainConfig) -> Option<Self> {
+        match family {
+            relayer_types::Family::Evm => Some(Self::Evm(chain)),
+            relayer_types::Family::Tron => Some(Self::Tron(chain)),
+            relayer_types::Family::Solana => None,
+        }
+    }
+
+    /// The EVM-shaped chain's section, if this is one.
+    pub const fn as_evm_shaped_mut(&mut self) -> Option<&mut ChainConfig> {
+        match self {
+            Self::Evm(c) | Self::Tron(c) => Some(c),
+            Self::Solana(_) => None,
+        }
+    }
 }
 
 const fn default_lifetime() -> u64 {
@@ -374,7 +406,15 @@ impl Config {
 
     /// Parses and validates TOML; `env` resolves `env:VAR` references.
     pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        let file: ConfigFile = toml::from_str(text).map_err(|e| {
+            let message = e.to_string();
+            // Configs written before chains were one tagged list: say what changed.
+            let hint = (message.contains("missing field `family`") || message.contains("unknown field `solana`"))
+                .then_some(
+                    "\nevery [[chains]] entry names its family (family = \"evm\", \"tron\" or \"solana\"); a former [solana] section is now a [[chains]] entry with family = \"solana\"",
+                );
+            ConfigError::Parse(message + hint.unwrap_or_default())
+        })?;
         Self::from_file(file, env)
     }
 
@@ -432,13 +472,22 @@ impl Config {
         if file.chains.is_empty() {
             return Err(field("chains", "needs at least one chain"));
         }
-        let mut chains = file
-            .chains
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| c.validate(&format!("chains[{i}]")))
-            .collect::<Result<Vec<_>, _>>()?;
-        let solana = file.solana.as_ref().map(|s| s.validate(&env)).transpose()?.map(std::sync::Arc::new);
+        let (mut chains, mut solana) = (vec![], None);
+        for (i, section) in file.chains.into_iter().enumerate() {
+            let at = format!("chains[{i}]");
+            match section {
+                ChainSection::Evm(c) => {
+                    chains.push((at.clone(), c.validate(relayer_types::Family::Evm, &at)?))
+                }
+                ChainSection::Tron(c) => {
+                    chains.push((at.clone(), c.validate(relayer_types::Family::Tron, &at)?))
+                }
+                ChainSection::Solana(_) if solana.is_some() => {
+                    return Err(field(at, "a second Solana cluster: one is supported"));
+                }
+                ChainSection::Solana(s) => solana = Some(std::sync::Arc::new(s.validate(&at, &env)?)),
+            }
+        }
         // EVM routes may lead to Solana (through the CCTP adapter's inbox route).
         let others: Vec<_> = solana
             .iter()
@@ -448,6 +497,7 @@ impl Config {
             })
             .collect();
         relayer_evm::config::validate_all(&mut chains, &others)?;
+        let chains = chains.into_iter().map(|(_, spec)| spec).collect();
         let retry = RetryPolicy {
             first_delay: Duration::from_millis(at_least(
                 file.retry.first_delay_ms,
@@ -505,7 +555,7 @@ mod tests {
 
     const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
     /// A throwaway Solana keypair (base58 of its 64 bytes), as `solana-keygen` users paste it.
-    const SOL_KEY: &str =
+    pub(super) const SOL_KEY: &str =
         "3ntviafDnYSbEApUotm2u9mHKXRbB2eaLhpeQbE4BZEm968FLATiLKfjjteFTowZKUeiANMm5i74BoBD4jtSifVa";
 
     fn config(extra_chain: &str) -> String {
@@ -518,6 +568,7 @@ api_key_sha256 = ["{hash}"]
 [signer]
 private_key = "env:RELAYER_KEY"
 [[chains]]
+family = "evm"
 chain_id = 8453
 name = "Base"
 rpc_url = "http://127.0.0.1:8545"
@@ -600,7 +651,7 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
 
     #[test]
     fn a_tron_chain_has_its_own_router_and_base58_tokens() {
-        let tron = "[[chains]]\nchain_id = 728126428\nfamily = \"tron\"\nname = \"Tron\"\nrpc_url = \"http://x\"\nrouter = \"0x00000000000000000000000000000000000000bb\"\ntokens = [{ address = \"0xa614f803b6fd780986a42c78ec9c7f77e6ded13c\", symbol = \"USDT\", decimals = 6 }]";
+        let tron = "[[chains]]\nfamily = \"tron\"\nchain_id = 728126428\nname = \"Tron\"\nrpc_url = \"http://x\"\nrouter = \"0x00000000000000000000000000000000000000bb\"\ntokens = [{ address = \"0xa614f803b6fd780986a42c78ec9c7f77e6ded13c\", symbol = \"USDT\", decimals = 6 }]";
         // TVM's CREATE derives the factory and implementations from the deploying transaction: they are
         // configured, never derived from the router as on EVM chains.
         let refused = Config::parse(&config(tron), env).expect_err("a Tron deployment needs its addresses");
@@ -686,12 +737,15 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
             ),
             (config("") + "[retry]\nmax_attempts = 0\n", "retry.max_attempts: must be at least 1, got 0"),
             (
-                config("").replace("name = \"Base\"", "name = \"Base\"\nfamily = \"solana\""),
-                "chains[0].family: must be evm or tron",
+                // An EVM chain's fields under a Solana entry: the Solana section refuses them.
+                config("").replace("family = \"evm\"", "family = \"solana\""),
+                "unknown field `chain_id`",
             ),
+            (config("").replace("family = \"evm\"", "family = \"bitcoin\""), "unknown variant `bitcoin`"),
+            (config("").replace("family = \"evm\"\n", ""), "every [[chains]] entry names its family"),
             (
-                config("").replace("name = \"Base\"", "name = \"Base\"\nfamily = \"bitcoin\""),
-                "unknown variant `bitcoin`",
+                config("") + "[solana]\nrpc_url = \"http://x\"\n",
+                "is now a [[chains]] entry with family = \"solana\"",
             ),
             (
                 config("") + "[retry]\nfirst_delay_ms = 1\n",
@@ -703,7 +757,7 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
             ),
             (
                 config(
-                    "[[chains]]\nchain_id = 1\nname = \"Ethereum\"\nrpc_url = \"http://x\"\nrouter = \"0x00000000000000000000000000000000000000bb\"\ntokens = [{ address = \"0x00000000000000000000000000000000000000cc\", symbol = \"USDC\", decimals = 6 }]",
+                    "[[chains]]\nfamily = \"evm\"\nchain_id = 1\nname = \"Ethereum\"\nrpc_url = \"http://x\"\nrouter = \"0x00000000000000000000000000000000000000bb\"\ntokens = [{ address = \"0x00000000000000000000000000000000000000cc\", symbol = \"USDC\", decimals = 6 }]",
                 ),
                 "chains[1].router",
             ),
@@ -733,7 +787,7 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
 
     #[test]
     fn a_solana_section_adds_the_cluster_and_its_key_is_read_from_the_environment() {
-        let solana = "[solana]\nrpc_url = \"http://127.0.0.1:8899\"\nprivate_key = \"env:SOL_KEY\"\ntokens = [{ mint = \"EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v\", symbol = \"USDC\", decimals = 6 }]";
+        let solana = "[[chains]]\nfamily = \"solana\"\nrpc_url = \"http://127.0.0.1:8899\"\nprivate_key = \"env:SOL_KEY\"\ntokens = [{ mint = \"EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v\", symbol = \"USDC\", decimals = 6 }]";
         let sol = SOL_KEY.to_owned();
         assert!(relayer_svm::config::parse_keypair(&sol).is_some());
         let env = |name: &str| match name {
@@ -749,7 +803,13 @@ tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "U
         let missing = Config::parse(&format!("{}\n{solana}", config("")), |n| {
             (n == "RELAYER_KEY").then(|| KEY.to_owned())
         });
-        assert!(matches!(missing, Err(ConfigError::Field(f)) if f.field == "solana.private_key"));
+        assert!(matches!(missing, Err(ConfigError::Field(f)) if f.field == "chains[1].private_key"));
+        let twice = Config::parse(&format!("{}\n{solana}\n{solana}", config("")), env);
+        assert!(
+            matches!(&twice, Err(ConfigError::Field(f)) if f.field == "chains[2]"),
+            "one Solana cluster: {:?}",
+            twice.err()
+        );
     }
 }
 
@@ -787,14 +847,43 @@ mod round_trip {
             executor: ExecutorSection::default(),
             webhooks: WebhooksSection::default(),
             checkout: CheckoutSection::default(),
-            chains: vec![chain],
-            solana: None,
+            chains: vec![
+                ChainSection::Evm(chain.clone()),
+                ChainSection::Tron(ChainConfig {
+                    chain_id: 728_126_428,
+                    factory: Some(alloy::primitives::Address::repeat_byte(0xf1)),
+                    receiver_implementation: Some(alloy::primitives::Address::repeat_byte(0xf2)),
+                    executor_implementation: Some(alloy::primitives::Address::repeat_byte(0xf3)),
+                    ..chain
+                }),
+                ChainSection::Solana(relayer_svm::config::SolanaSection {
+                    rpc_url: "http://127.0.0.1:8899".into(),
+                    rpc_timeout_ms: 10_000,
+                    poll_interval_ms: 1_000,
+                    lag_budget_slots: 150,
+                    private_key: "env:S".into(),
+                    tokens: vec![relayer_svm::config::SolanaToken {
+                        mint: "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v".into(),
+                        symbol: "USDC".into(),
+                        decimals: 6,
+                        min_open_amount: None,
+                    }],
+                    routes: vec![],
+                    min_inbox_amount: None,
+                }),
+            ],
         };
         let text = toml::to_string(&file).expect("serialize");
         let read: ConfigFile = toml::from_str(&text).expect("parse");
         assert_eq!(read, file, "{text}");
         let key = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-        let config = Config::parse(&text, |_| Some(key.into())).expect("valid");
+        let env = |name: &str| Some(if name == "S" { super::tests::SOL_KEY.into() } else { key.into() });
+        let config = Config::parse(&text, env).expect("valid");
+        assert_eq!(
+            config.chains.iter().map(|c| c.family).collect::<Vec<_>>(),
+            [relayer_types::Family::Evm, relayer_types::Family::Tron]
+        );
+        assert!(config.solana.is_some(), "{text}");
         assert_eq!(config.chains[0].start_block, Some(0));
         assert_eq!(config.node.engine.session_lifetime, Duration::from_secs(60));
     }

@@ -1,8 +1,9 @@
-//! The `[solana]` section of the relayer's config file: a cluster reached over JSON-RPC, its mints, and
-//! the relayer's Solana key (only ever read from the environment).
+//! A Solana entry of the relayer's config file (`[[chains]]` with `family = "solana"`): a cluster
+//! reached over JSON-RPC, its mints, and the relayer's Solana key (only ever read from the environment).
 //!
 //! ```toml
-//! [solana]
+//! [[chains]]
+//! family = "solana"
 //! rpc_url = "https://api.mainnet-beta.solana.com"
 //! rpc_timeout_ms = 10000
 //! poll_interval_ms = 1000          # watcher polls of the vault token accounts
@@ -24,7 +25,7 @@ use solana_sdk::{pubkey::Pubkey, signature::Keypair};
 
 use crate::SvmConfig;
 
-/// `[solana]` as written.
+/// A `[[chains]]` entry with `family = "solana"`, as written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SolanaSection {
@@ -130,9 +131,14 @@ pub fn parse_keypair(text: &str) -> Option<Keypair> {
 }
 
 impl SolanaSection {
-    /// Validates the section; `env` resolves the `env:VAR` key reference. Errors name the field.
-    pub fn validate(&self, env: &impl Fn(&str) -> Option<String>) -> Result<SolanaSpec, FieldError> {
-        let f = |name: &str| format!("solana.{name}");
+    /// Validates the entry at `at` (e.g. `chains[2]`); `env` resolves the `env:VAR` key reference.
+    /// Errors name the field.
+    pub fn validate(
+        &self,
+        at: &str,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<SolanaSpec, FieldError> {
+        let f = |name: &str| format!("{at}.{name}");
         if !(self.rpc_url.starts_with("http://") || self.rpc_url.starts_with("https://")) {
             return Err(FieldError::new(f("rpc_url"), "must be an http(s) URL"));
         }
@@ -252,7 +258,7 @@ tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USD
         let base58 = key.to_base58_string();
         let json = serde_json::to_string(&key.to_bytes().to_vec()).expect("json");
         for text in [base58.clone(), json] {
-            let spec = section().validate(&|_| Some(text.clone())).expect("valid");
+            let spec = section().validate("solana", &|_| Some(text.clone())).expect("valid");
             assert_eq!(spec.key.pubkey(), key.pubkey());
             assert_eq!(spec.chain.poll, Duration::from_millis(1000));
             assert_eq!(spec.chain.lag_budget_slots, 150);
@@ -290,14 +296,14 @@ tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USD
             ),
         ];
         for (s, want) in table {
-            assert_eq!(s.validate(&env).err().map(|e| e.field), Some(want.to_owned()));
+            assert_eq!(s.validate("solana", &env).err().map(|e| e.field), Some(want.to_owned()));
         }
         assert_eq!(
-            section().validate(&|_| None).err().map(|e| e.field),
+            section().validate("solana", &|_| None).err().map(|e| e.field),
             Some("solana.private_key".to_owned())
         );
         assert_eq!(
-            section().validate(&|_| Some("not a key".into())).err().map(|e| e.field),
+            section().validate("solana", &|_| Some("not a key".into())).err().map(|e| e.field),
             Some("solana.private_key".to_owned())
         );
     }

@@ -579,7 +579,7 @@ mod tests {
         stats.head > 0 && stats.lag() <= stats.lag_budget
     }
 
-    /// A Solana chain as `[solana]` configures it by default (polled at the test's pace) over
+    /// A Solana chain as its `[[chains]]` entry configures it by default (polled at the test's pace) over
     /// `cluster`, started.
     fn start(cluster: Arc<Cluster>, dir: &std::path::Path, cancel: &CancellationToken) -> Arc<SvmChain> {
         let section: SolanaSection = toml::from_str(
@@ -591,7 +591,7 @@ tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USD
         )
         .unwrap();
         let key = Keypair::new().to_base58_string();
-        let mut config = section.validate(&|_| Some(key.clone())).unwrap().chain;
+        let mut config = section.validate("chains[0]", &|_| Some(key.clone())).unwrap().chain;
         config.poll = POLL;
         let store: Arc<dyn ChainStore> = Arc::new(SledStore::open(dir).unwrap());
         let chain = Arc::new(SvmChain::new(config, cluster, store, Keypair::new()));
