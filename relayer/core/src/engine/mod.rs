@@ -10,7 +10,7 @@
 //!   delegates).
 //! - `error.rs`: [`EngineError`], and why a compare-and-swap refused a change.
 //! - `sessions.rs`: what the API calls: creating sessions, payment methods, routes and receivers.
-//! - `planner.rs`: the pure planner: what to do with what sits at a receiver, and when ([`decide`]).
+//! - `planner.rs`: the pure planner: what to do with what sits at a receiver, and when ([`plan`]).
 //! - `reports.rs`: delivery work: scheduling and submitting it, the chains' reports and what state and
 //!   follow-up each puts its work in, the retries as they come due, resuming after a restart, the timers.
 //! - `retry.rs`: [`RetryPolicy`] and the retry queue.
@@ -44,7 +44,7 @@ mod sessions;
 
 pub use counters::Counts;
 pub use error::EngineError;
-pub use planner::{Plan, Terms, When, decide};
+pub use planner::{Plan, Terms, When, plan};
 pub use retry::RetryPolicy;
 pub use sessions::{NewSession, PaymentKind};
 

@@ -21,7 +21,7 @@ pub struct Plan {
     pub when: When,
 }
 
-/// What a chain's configuration says about planning for one of its receivers (see [`decide`]).
+/// What a chain's configuration says about planning for one of its receivers (see [`plan`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Terms<'a> {
     /// The route out of this chain to the session's destination chain, for this token, if any.
@@ -56,7 +56,7 @@ pub struct Terms<'a> {
 /// the relayer pay a settle or a bridge (and a bridge's messaging fee); a griefer bridging part of a
 /// payment ahead of the rest (the permissionless `bridge` has no minimum), so that neither part ever
 /// reaches the minimum on its own.
-pub fn decide(session: &Session, chain_id: u64, token: ChainAddress, terms: Terms<'_>) -> Option<Plan> {
+pub fn plan(session: &Session, chain_id: u64, token: ChainAddress, terms: Terms<'_>) -> Option<Plan> {
     let dest = &session.destination.token;
     let now = |action| Some(Plan { action, when: When::Now });
     let refund = Action::Refund { token };

@@ -16,12 +16,12 @@ use super::{
     Engine, EngineError,
     counters::result_name,
     lock,
-    planner::{Terms, When, decide},
+    planner::{Terms, When, plan},
     retry::FOREVER,
 };
 
 impl Engine {
-    /// Decides what to do with what sits at a session's receiver (see [`decide`]) and queues it, now or
+    /// Decides what to do with what sits at a session's receiver (see [`plan`]) and queues it, now or
     /// for the session's expiry.
     pub(super) async fn schedule(&self, session: &Session, chain_id: u64, token: ChainAddress) {
         let dest_chain = session.destination.token.chain_id;
@@ -33,7 +33,7 @@ impl Engine {
             destination_adds_up: self.chains.get(&dest_chain).is_none_or(|c| c.bridged_arrivals_add_up()),
         };
         let floor = terms.floor;
-        let Some(plan) = decide(session, chain_id, token, terms) else {
+        let Some(plan) = plan(session, chain_id, token, terms) else {
             tracing::info!(session_id = %session.id, chain_id, %token, %floor, "below what is worth a transaction: left at the receiver");
             return;
         };
@@ -98,7 +98,7 @@ impl Engine {
             let attempts =
                 previous.filter(|w| matches!(w.state, WorkState::Retrying { .. })).map_or(0, |w| w.attempts)
                     + 1;
-            let (state, follow_up) = self.decide(&work, &result, attempts);
+            let (state, follow_up) = self.next_step(&work, &result, attempts);
             let record = WorkRecord {
                 chain_id: work.chain_id,
                 action: work.action,
@@ -114,7 +114,7 @@ impl Engine {
         }
         // Recorded or not, the work goes on.
         let (attempts, state, follow_up) = decided.unwrap_or_else(|| {
-            let (state, follow_up) = self.decide(&work, &result, 1);
+            let (state, follow_up) = self.next_step(&work, &result, 1);
             (1, state, follow_up)
         });
         // A fronting that will not happen (someone else delivered, it reverted, it gave up) frees its
@@ -141,7 +141,7 @@ impl Engine {
 
     /// The state a report puts its work in at its `attempts`-th try, and the work to submit next (and
     /// after how long), if any.
-    fn decide(
+    fn next_step(
         &self,
         work: &Work,
         result: &WorkResult,
