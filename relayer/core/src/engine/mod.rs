@@ -13,7 +13,7 @@
 //! - `planner.rs`: the pure planner: what to do with what sits at a receiver, and when ([`plan`]).
 //! - `reports.rs`: delivery work: scheduling and submitting it, the chains' reports and what state and
 //!   follow-up each puts its work in, the retries as they come due, resuming after a restart, the timers.
-//! - `retry.rs`: [`RetryPolicy`] and the retry queue.
+//! - `retry.rs`: [`RetryPolicy`] and the retry queue (a heap by due time).
 //! - `fronting.rs`: the fronting book: when the relayer fronts a bridged session, and what it is owed.
 //! - `events.rs`: applying session events and the chains' confirmed events.
 //! - `reorg.rs`: undoing what a reorganisation took away.
@@ -26,10 +26,9 @@ use std::{
     time::Duration,
 };
 
-use relayer_chain::{BoxFuture, Chain, ChainEvent, EventSink, SinkError, Work, WorkReport};
+use relayer_chain::{BoxFuture, Chain, ChainEvent, EventSink, SinkError, WorkReport};
 use relayer_store::{Store, StoreError};
 use relayer_types::{ChainAddress, Family, Session, SessionId, SessionStatus, U256};
-use tokio::time::Instant;
 
 mod attribution;
 mod counters;
@@ -70,7 +69,7 @@ pub struct Engine {
     /// Events that named one of our sessions from a receiver that is not that session's.
     foreign: Mutex<attribution::ForeignEvents>,
     /// Work to submit again once its time comes.
-    retries: Mutex<Vec<(Instant, Work)>>,
+    retries: Mutex<retry::RetryQueue>,
     /// Sessions found at start-up holding funds not yet settled; drained by [`Engine::resume`].
     unsettled: Mutex<Vec<Session>>,
     /// What the relayer has fronted (or decided to front) and not been repaid, by destination chain and

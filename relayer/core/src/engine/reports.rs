@@ -81,10 +81,7 @@ impl Engine {
     fn retry_at(&self, work: Work, delay: Duration) {
         // A session that never expires (far-future `expires_at`) waits for good, not a panic.
         let at = Instant::now().checked_add(delay).unwrap_or_else(|| Instant::now() + FOREVER);
-        let mut retries = lock(&self.retries);
-        if !retries.iter().any(|(due, queued)| *due <= at && *queued == work) {
-            retries.push((at, work));
-        }
+        lock(&self.retries).push(at, work);
     }
 
     /// What a chain reported: recorded on the session, counted, and retried within the policy.
@@ -192,19 +189,12 @@ impl Engine {
 
     /// Work queued for later (retries, and sweeps waiting for a session's expiry), soonest first.
     pub fn waiting_work(&self) -> Vec<Work> {
-        let mut queued = lock(&self.retries).clone();
-        queued.sort_by_key(|(at, _)| *at);
-        queued.into_iter().map(|(_, work)| work).collect()
+        lock(&self.retries).waiting()
     }
 
-    /// Submits the retries due at `now`.
+    /// Submits the retries due at `now`, soonest first.
     pub async fn submit_due(&self, now: Instant) {
-        let due: Vec<Work> = {
-            let mut retries = lock(&self.retries);
-            let (due, wait) = std::mem::take(&mut *retries).into_iter().partition(|(at, _)| *at <= now);
-            *retries = wait;
-            due.into_iter().map(|(_, work)| work).collect()
-        };
+        let due = lock(&self.retries).pop_due(now);
         for work in due {
             self.submit(work).await;
         }
@@ -224,7 +214,8 @@ impl Engine {
         }
     }
 
-    /// Expires sessions and submits due retries as their time comes, until `cancel`.
+    /// Expires sessions and submits due retries as their time comes, until `cancel`: it wakes when the
+    /// next retry is due, and at least every 250 ms for the expiries.
     pub async fn run_timers(self: Arc<Self>, cancel: CancellationToken) {
         loop {
             self.submit_due(Instant::now()).await;
@@ -239,9 +230,11 @@ impl Engine {
                     tracing::warn!(session_id = %id, error = %relayer_util::causes(&error), "expiry failed; will retry");
                 }
             }
+            let tick = Instant::now() + Duration::from_millis(250);
+            let wake = lock(&self.retries).next_due().map_or(tick, |due| due.min(tick));
             tokio::select! {
                 () = cancel.cancelled() => return,
-                () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                () = tokio::time::sleep_until(wake) => {}
             }
         }
     }
