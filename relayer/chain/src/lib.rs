@@ -106,7 +106,7 @@ impl ChainEvent {
 pub struct SinkError(pub String);
 
 /// Delivery work for one chain: move one token's funds of one session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Work {
     /// Session acted for.
     pub session_id: SessionId,

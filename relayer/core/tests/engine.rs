@@ -1089,11 +1089,11 @@ async fn a_fronted_sessions_bridged_funds_are_settled_to_repay_it_and_later_dust
     assert_eq!(queued, vec![Action::Settle { token: USDC }], "1.50 more is worth delivering");
 }
 
-/// `decide` on its own: what sits at the receiver (arrived less what left), against the minimum and the
+/// `plan` on its own: what sits at the receiver (arrived less what left), against the minimum and the
 /// token's floor.
 #[test]
 fn what_sits_at_the_receiver_decides_and_dust_is_never_worth_a_transaction() {
-    use relayer_core::engine::{Plan, Terms, When, decide};
+    use relayer_core::engine::{self, Plan, Terms, When};
     let floor = U256::from(1_000_000u64);
     let mut session = conformance::session(3);
     session.destination.token.chain_id = BASE;
@@ -1111,7 +1111,7 @@ fn what_sits_at_the_receiver_decides_and_dust_is_never_worth_a_transaction() {
         });
     };
     let terms = Terms { route: None, floor, destination_adds_up: true };
-    let plan = |s: &Session, token| decide(s, BASE, token, terms);
+    let plan = |s: &Session, token| engine::plan(s, BASE, token, terms);
     let now = |action| Some(Plan { action, when: When::Now });
     let at_expiry = |action| Some(Plan { action, when: When::AtExpiry });
     assert_eq!(plan(&session, USDC), None, "nothing there");
@@ -1120,7 +1120,7 @@ fn what_sits_at_the_receiver_decides_and_dust_is_never_worth_a_transaction() {
     // Where bridged transfers do not add up (the Solana inbox), a short one goes back at once, to rejoin
     // the rest where it came from.
     let apart = Terms { destination_adds_up: false, ..terms };
-    assert_eq!(decide(&session, BASE, USDC, apart), now(Action::Refund { token: USDC }), "sent back");
+    assert_eq!(engine::plan(&session, BASE, USDC, apart), now(Action::Refund { token: USDC }), "sent back");
     arrive(&mut session, 2, USDC, 6_000_000, true);
     assert_eq!(plan(&session, USDC), now(Action::Settle { token: USDC }), "the rest came");
     // A token the session cannot use: refunded at once when worth it, else left.
@@ -1151,7 +1151,7 @@ fn what_sits_at_the_receiver_decides_and_dust_is_never_worth_a_transaction() {
 
 /// The attack: a payer pays a fixed-amount session in two transfers on a source chain (the checkout
 /// says "waiting for the rest"). Between them anyone calls the permissionless `router.bridge` (the EVM
-/// side has no minimum) and bridges the first 6.00 to Base. `decide` now requires each bridging to carry
+/// side has no minimum) and bridges the first 6.00 to Base. `plan` now requires each bridging to carry
 /// the minimum on its own, so the payer's remaining 4.00 is never bridged; the 5.994 at the Base
 /// receiver is short of the minimum on its own too. Nothing moves until expiry, when both are refunded:
 /// a 10.00 payment the previous rule delivered is never delivered (the griefer pays one bridge call).

@@ -1,0 +1,217 @@
+//! The engine connects everything: the API asks it to create sessions and set payment methods, the
+//! chains feed it confirmed events and report what became of delivery work (it is their
+//! [`EventSink`]), and it hands settle/refund work to the chains. It knows chains only through the
+//! family-neutral [`Chain`] seam. Every session change goes through the pure state machine and the
+//! store's compare-and-swap, and is logged as one structured line. In memory it keeps only what the hot
+//! paths need: receiver → session (for the watchers), the expiry queue and the retry queue.
+//!
+//! One file a job:
+//! - `mod.rs`: the [`Engine`], its construction, small accessors, and its [`EventSink`] impl (which only
+//!   delegates).
+//! - `error.rs`: [`EngineError`], and why a compare-and-swap refused a change.
+//! - `sessions.rs`: what the API calls: creating sessions, payment methods, routes and receivers.
+//! - `planner.rs`: the pure planner: what to do with what sits at a receiver, and when ([`plan`]).
+//! - `reports.rs`: delivery work: scheduling and submitting it, the chains' reports and what state and
+//!   follow-up each puts its work in, the retries as they come due, resuming after a restart, the timers.
+//! - `retry.rs`: [`RetryPolicy`] and the retry queue (a heap by due time).
+//! - `fronting.rs`: the fronting book: when the relayer fronts a bridged session, and what it is owed.
+//! - `events.rs`: applying session events and the chains' confirmed events.
+//! - `reorg.rs`: undoing what a reorganisation took away.
+//! - `attribution.rs`: which session a chain event belongs to.
+//! - `counters.rs`: the counters `/metrics` reads, and their labels.
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::{Arc, Mutex, PoisonError, RwLock},
+    time::Duration,
+};
+
+use relayer_chain::{BoxFuture, Chain, ChainEvent, EventSink, SinkError, WorkReport};
+use relayer_store::{Store, StoreError};
+use relayer_types::{ChainAddress, Family, Session, SessionId, SessionStatus, U256};
+
+mod attribution;
+mod counters;
+mod error;
+mod events;
+mod fronting;
+mod planner;
+mod reorg;
+mod reports;
+mod retry;
+mod sessions;
+
+pub use counters::Counts;
+pub use error::EngineError;
+pub use planner::{Plan, Terms, When, plan};
+pub use retry::RetryPolicy;
+pub use sessions::{NewSession, PaymentKind};
+
+/// Engine settings.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineSettings {
+    /// Lifetime of a new session.
+    pub session_lifetime: Duration,
+    /// Retrying work.
+    pub retry: RetryPolicy,
+}
+
+/// See the module docs.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    chains: BTreeMap<u64, Arc<dyn Chain>>,
+    receivers: RwLock<HashMap<ChainAddress, SessionId>>,
+    expiries: Mutex<BTreeSet<(u64, SessionId)>>,
+    deliveries: Mutex<Counts>,
+    /// Settlements reorganised away after they counted, by chain and outcome.
+    orphaned: Mutex<Counts>,
+    reports: Mutex<Counts>,
+    /// Events that named one of our sessions from a receiver that is not that session's.
+    foreign: Mutex<attribution::ForeignEvents>,
+    /// Work to submit again once its time comes.
+    retries: Mutex<retry::RetryQueue>,
+    /// Sessions found at start-up holding funds not yet settled; drained by [`Engine::resume`].
+    unsettled: Mutex<Vec<Session>>,
+    /// What the relayer has fronted (or decided to front) and not been repaid, by destination chain and
+    /// token, per session: the cap check and `/metrics` read it.
+    exposure: Mutex<BTreeMap<(u64, ChainAddress), BTreeMap<SessionId, U256>>>,
+    /// Notified after a commit wrote outbox events (the webhook dispatcher waits on it).
+    outbox: Arc<tokio::sync::Notify>,
+    settings: EngineSettings,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Engine {
+    /// Builds the engine over `chains` and loads its in-memory indexes from the store.
+    pub fn new(
+        store: Arc<dyn Store>,
+        chains: Vec<Arc<dyn Chain>>,
+        settings: EngineSettings,
+    ) -> Result<Self, StoreError> {
+        let engine = Self {
+            store,
+            chains: chains.into_iter().map(|c| (c.chain_id(), c)).collect(),
+            receivers: RwLock::default(),
+            expiries: Mutex::default(),
+            deliveries: Mutex::default(),
+            orphaned: Mutex::default(),
+            reports: Mutex::default(),
+            foreign: Mutex::default(),
+            retries: Mutex::default(),
+            unsettled: Mutex::default(),
+            exposure: Mutex::default(),
+            outbox: Arc::default(),
+            settings,
+        };
+        // Query-shaped reads: start-up costs what is open, not every session ever stored.
+        let receivers: HashMap<ChainAddress, SessionId> = engine.store.receivers()?.into_iter().collect();
+        let expiries: BTreeSet<(u64, SessionId)> = engine.store.expiring_sessions()?.into_iter().collect();
+        let unsettled = engine.store.unsettled_sessions()?;
+        *engine.receivers.write().unwrap_or_else(PoisonError::into_inner) = receivers;
+        *lock(&engine.expiries) = expiries;
+        *lock(&engine.unsettled) = unsettled;
+        // What this relayer fronted and is still owed survives restarts on the sessions themselves.
+        for chain in engine.chains.values() {
+            let Some(me) = chain.relayer_address() else { continue };
+            if !chain.tokens().iter().any(|t| chain.fronting_cap(&t.address).is_some()) {
+                continue;
+            }
+            for session in engine.store.sessions_touched_since(chain.chain_id(), 0)? {
+                let owed = session.owed_to(&me);
+                if !owed.is_zero() {
+                    let key = (chain.chain_id(), session.destination.token.address);
+                    lock(&engine.exposure).entry(key).or_default().insert(session.id, owed);
+                }
+            }
+        }
+        Ok(engine)
+    }
+
+    /// The store (the API reads webhooks and idempotency records from it).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Notified whenever a session change wrote outbox events.
+    pub fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.outbox)
+    }
+
+    /// Configured chains, by id.
+    pub fn chains(&self) -> &BTreeMap<u64, Arc<dyn Chain>> {
+        &self.chains
+    }
+
+    /// The configured chain `chain_id`.
+    pub fn chain(&self, chain_id: u64) -> Result<&Arc<dyn Chain>, EngineError> {
+        self.chains.get(&chain_id).ok_or(EngineError::ChainNotConfigured(chain_id))
+    }
+
+    /// Whether the store takes a durable write now.
+    pub fn store_probe(&self) -> Result<(), StoreError> {
+        self.store.probe()
+    }
+
+    /// What keeps the relayer from being ready (empty: ready): a store that cannot take durable writes,
+    /// a watcher further behind its chain's head than its budget, or a chain not reached yet.
+    pub fn readiness(&self) -> Vec<String> {
+        let mut problems = vec![];
+        if let Err(error) = self.store_probe() {
+            problems.push(format!("store cannot write: {}", relayer_util::causes(&error)));
+        }
+        for (id, chain) in &self.chains {
+            let stats = chain.stats();
+            if stats.head == 0 {
+                problems.push(format!("chain {id}: no block seen yet"));
+            } else if stats.lag() > stats.lag_budget {
+                problems.push(format!(
+                    "chain {id}: watcher {} blocks behind the head (budget {})",
+                    stats.lag(),
+                    stats.lag_budget
+                ));
+            }
+            if stats.unreadable_sends > 0 {
+                problems.push(format!(
+                    "chain {id}: {} send records cannot be read (see the logs); what they describe may be in flight",
+                    stats.unreadable_sends
+                ));
+            }
+        }
+        problems
+    }
+
+    /// Sessions by status, as the store keeps them (in the same transaction as every session write).
+    pub fn status_counts(&self) -> Result<HashMap<SessionStatus, u64>, EngineError> {
+        Ok(self.store.status_counts()?)
+    }
+}
+
+impl EventSink for Engine {
+    fn session_for_receiver(&self, receiver: ChainAddress) -> Option<SessionId> {
+        self.receivers.read().unwrap_or_else(PoisonError::into_inner).get(&receiver).copied()
+    }
+
+    fn receivers_of(&self, family: Family) -> Vec<(ChainAddress, SessionId)> {
+        let receivers = self.receivers.read().unwrap_or_else(PoisonError::into_inner);
+        receivers.iter().filter(|(r, _)| r.family() == family).map(|(r, id)| (*r, *id)).collect()
+    }
+
+    fn apply(&self, chain_id: u64, events: Vec<ChainEvent>) -> BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(async move {
+            self.apply_chain_events(chain_id, events).await.map_err(|e| SinkError(e.to_string()))
+        })
+    }
+
+    fn reorg(&self, chain_id: u64, from_block: u64) -> BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(
+            async move { self.reorg_from(chain_id, from_block).await.map_err(|e| SinkError(e.to_string())) },
+        )
+    }
+
+    fn report(&self, report: WorkReport) -> BoxFuture<'_, ()> {
+        Box::pin(async move { self.handle_report(report) })
+    }
+}
