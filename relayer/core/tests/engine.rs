@@ -981,17 +981,23 @@ async fn dust_ahead_of_the_payment_is_not_reported_as_the_payments_source() {
     );
 }
 
-/// The attack (destination side): after a session succeeded, every later transfer of the
-/// destination token, however small, is settled by the relayer at its own expense (one transaction per
-/// 1-unit transfer; the router would deliver it, but nothing obliges the relayer to pay for that).
-#[tokio::test]
-async fn dust_after_a_delivery_is_not_settled_at_the_relayers_expense() {
+/// A 10.00 session paid and delivered on Base (the settle taken off the fake chain).
+async fn paid_and_delivered() -> (Setup, Session) {
     let s = setup();
     let session = created(&s, Some(10_000_000)).await;
     EventSink::apply(&s.engine, BASE, vec![deposit_of(session.id, USDC, 5, 10_000_000)]).await.expect("pay");
     assert_eq!(s.chain.take()[0].action, Action::Settle { token: USDC });
     EventSink::apply(&s.engine, BASE, vec![delivered(session.id, event(5, 1))]).await.expect("delivered");
     assert_eq!(stored(&s, &session.id).status, SessionStatus::Succeeded);
+    (s, session)
+}
+
+/// The attack (destination side): after a session succeeded, every later transfer of the
+/// destination token, however small, is settled by the relayer at its own expense (one transaction per
+/// 1-unit transfer; the router would deliver it, but nothing obliges the relayer to pay for that).
+#[tokio::test]
+async fn dust_after_a_delivery_is_not_settled_at_the_relayers_expense() {
+    let (s, session) = paid_and_delivered().await;
     for block in 6..9 {
         EventSink::apply(&s.engine, BASE, vec![deposit_of(session.id, USDC, block, 1)]).await.expect("dust");
     }
@@ -1110,7 +1116,7 @@ fn what_sits_at_the_receiver_decides_and_dust_is_never_worth_a_transaction() {
             counts: Some(if counts { amount } else { U256::ZERO }),
         });
     };
-    let terms = Terms { route: None, floor, destination_adds_up: true };
+    let terms = Terms { route: None, floor, destination_adds_up: true, now: 0 };
     let plan = |s: &Session, token| engine::plan(s, BASE, token, terms);
     let now = |action| Some(Plan { action, when: When::Now });
     let at_expiry = |action| Some(Plan { action, when: When::AtExpiry });
@@ -1318,4 +1324,146 @@ async fn a_fronters_repayment_is_settled_after_a_restart() {
     restarted.resume().await;
     let queued: Vec<Action> = base.take().into_iter().map(|w| w.action).collect();
     assert_eq!(queued, vec![Action::Settle { token: USDC }], "the repayment is forgotten after a restart");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Attacks on the fixes of review 20b (the third review, commits d00d20d and aa98165). Each test fails
+// while its attack works.
+// ---------------------------------------------------------------------------------------------------
+
+/// The attack: README "Dust costs the relayer nothing" says that after expiry, what is below the
+/// token's `min_open_amount` "is left for whoever wants to pay for moving it". `decide` honours that
+/// only for sessions whose status is `expired`. A session that succeeded (or bounced, or is still
+/// processing) keeps its status after its `expiresAt`, and for it dust at the receiver is `later`: a
+/// refund "at expiry", which is now, so the engine submits a router `refund` at once. Every receiver of
+/// every past session stays watched, so a griefer sends 1 base unit to each of N old receivers (one
+/// multicall) and the relayer sends N refund transactions (each with the whole `DepositParams` as
+/// calldata), one more per further transfer.
+#[tokio::test]
+async fn dust_after_expiry_at_a_delivered_sessions_receiver_is_not_refunded_at_the_relayers_expense() {
+    let (s, session) = paid_and_delivered().await;
+    // Time passes: the session's expiry is behind it (its status stays `succeeded`).
+    let past =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() - 60;
+    relayer_store::update_session(s.store.as_ref(), &session.id, |x| {
+        x.expires_at = past;
+        Ok::<_, std::convert::Infallible>(true)
+    })
+    .expect("expired in time");
+    let mut refunds = 0;
+    for block in 6..9 {
+        EventSink::apply(&s.engine, BASE, vec![deposit_of(session.id, USDC, block, 1)]).await.expect("dust");
+        s.engine.submit_due(Instant::now() + Duration::from_secs(1)).await;
+        refunds += s.chain.take().into_iter().filter(|w| matches!(w.action, Action::Refund { .. })).count();
+    }
+    assert_eq!(refunds, 0, "the relayer sends one refund transaction per 1-unit transfer after expiry");
+}
+
+/// The attack (review 20b F1, Solana half, when the session has no EVM refund target: a Solana
+/// destination whose integrator gave no `refundAddress`, the default). The payer pays a fixed 10.00
+/// session on Arbitrum in two transfers. After the first 6.00, a griefer calls the permissionless
+/// `router.bridge`; 5.994 land in the Solana inbox. aa98165 sends a short inbox transfer back "at once,
+/// to rejoin the rest", but with no EVM refund target `return_inbound` is `refund_inbound`: the 5.994
+/// are paid to the Solana refund target (the merchant) as a refund, below the minimum, which since
+/// aa98165 decides no status. The payer's 4.00 make the session `processing` (10.00 counted on
+/// Arbitrum) and wait for expiry (4.00 alone is short, and nothing adds up on Solana). At expiry they go
+/// home (`refundHome`) and are refunded from the inbox too, below the minimum again. Every receiver is
+/// empty, nothing more is planned, and the session is `processing` for good: no webhook, never
+/// `succeeded` or `bounced`, although the payer paid 10.00 (and the merchant holds 9.994 as "refunds").
+/// Before aa98165 the first refund at expiry ended it `bounced`.
+#[test]
+fn a_partial_payment_bridged_to_solana_and_refunded_in_pieces_does_not_stay_processing_for_good() {
+    use relayer_core::engine::{Plan, Terms, When, plan as decide};
+    use relayer_types::{SOLANA_CHAIN_ID, SessionEvent};
+    let (mut s, mint) = solana_session(SessionStatus::WaitingPayment);
+    s.refund_address = None;
+    assert_eq!(
+        s.commitment().refund_address,
+        B256::ZERO,
+        "no EVM refund target: the inbox refunds on Solana"
+    );
+    let arb_usdc = TokenRef { chain_id: ARBITRUM, ..conformance::session(0).destination.token };
+    let route = Route {
+        adapter: ADAPTER,
+        to_token: mint.address,
+        min_amount: U256::from(1_000_000u64),
+        max_fee_bps: 10,
+        own_fee_bps: 0,
+    };
+    let floor = U256::from(1_000_000u64);
+    let on_arb = Terms { route: Some(&route), floor, destination_adds_up: false, now: 0 };
+    let on_sol = Terms { route: None, floor, destination_adds_up: false, now: 0 };
+    let arb = |block: u64, tx: u8| EventId {
+        chain_id: ARBITRUM,
+        block_number: block,
+        tx_hash: B256::repeat_byte(tx).into(),
+        log_index: 0,
+    };
+    let deposit = |at: EventId, token: &TokenRef, amount: u64| {
+        let amount = U256::from(amount);
+        SessionEvent::DepositDetected(Deposit {
+            event: at,
+            block_hash: B256::ZERO,
+            from: Address::repeat_byte(0xf0).into(),
+            token: token.clone(),
+            amount,
+            counts: Some(amount),
+        })
+    };
+    let bridging = |at: EventId, amount: u64, home: bool| {
+        SessionEvent::Bridged(Bridging {
+            event: at,
+            token: USDC,
+            adapter: ADAPTER,
+            amount: U256::from(amount),
+            to_chain_id: Some(SOLANA_CHAIN_ID),
+            to_receiver: None,
+            home,
+        })
+    };
+    let refunded_inbound = |at: EventId, amount: u64| {
+        SessionEvent::Settled(Settlement {
+            event: at,
+            token: mint.address,
+            outcome: Outcome::Refunded,
+            amount: U256::from(amount),
+            delivered: U256::ZERO,
+            refunded: U256::from(amount),
+        })
+    };
+    let now = |action| Some(Plan { action, when: When::Now });
+    let at_expiry = |action| Some(Plan { action, when: When::AtExpiry });
+
+    // The payer's first 6.00 on Arbitrum: short, waits.
+    s.apply(deposit(arb(5, 0xa1), &arb_usdc, 6_000_000)).expect("first part");
+    assert_eq!(decide(&s, ARBITRUM, USDC, on_arb), at_expiry(Action::Refund { token: USDC }));
+    // The griefer bridges them; 5.994 land in the inbox and are "sent back at once": refund_inbound.
+    s.apply(bridging(arb(6, 0x66), 6_000_000, false)).expect("bridged");
+    s.apply(deposit(on_solana(7, 0xb1), &mint, 5_994_000)).expect("in the inbox");
+    assert_eq!(
+        decide(&s, SOLANA_CHAIN_ID, mint.address, on_sol),
+        now(Action::Refund { token: mint.address })
+    );
+    s.apply(refunded_inbound(on_solana(8, 0xb2), 5_994_000)).expect("refunded to the merchant");
+    // The payer's remaining 4.00: 10.00 counted on Arbitrum, processing; 4.00 alone waits for expiry.
+    s.apply(deposit(arb(9, 0xa2), &arb_usdc, 4_000_000)).expect("the rest");
+    assert_eq!(s.status, SessionStatus::Processing);
+    assert_eq!(decide(&s, ARBITRUM, USDC, on_arb), at_expiry(Action::Refund { token: USDC }));
+    // At expiry: no EVM refund target, so `refundHome`; in the inbox, refunded on Solana again.
+    s.apply(bridging(arb(10, 0xa3), 4_000_000, true)).expect("sent home");
+    s.apply(deposit(on_solana(11, 0xb3), &mint, 4_000_000)).expect("home");
+    assert!(decide(&s, SOLANA_CHAIN_ID, mint.address, on_sol).is_some(), "moved on");
+    s.apply(refunded_inbound(on_solana(12, 0xb4), 4_000_000)).expect("refunded to the merchant");
+    s.apply(SessionEvent::Tick { now: u64::MAX }).expect("tick");
+
+    // Nothing is left anywhere and nothing more is planned.
+    assert!(!s.holds_funds());
+    assert_eq!(decide(&s, ARBITRUM, USDC, on_arb), None);
+    assert_eq!(decide(&s, SOLANA_CHAIN_ID, mint.address, on_sol), None);
+    assert_ne!(
+        s.status,
+        SessionStatus::Processing,
+        "a 10.00 payment, all of it refunded in pieces below the minimum, leaves the session processing for \
+         good (no webhook, never terminal)"
+    );
 }

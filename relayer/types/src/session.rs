@@ -679,17 +679,33 @@ impl Session {
             }
             // Only once the payment started: a refund of dust that never started the session, or of a token
             // it cannot use, is a movement (and after expiry the session is `expired` anyway).
-            // And only a refund of at least the minimum: dust refunded from the Solana inbox while the
-            // payer's deposit waits in the vault must not end a paid session as `bounced`.
+            // And only once the refunds of the payment on that chain reach the minimum (in the destination
+            // token's units): dust refunded from the Solana inbox while the payer's deposit waits in the
+            // vault must not end a paid session as `bounced`; but a payment refunded in pieces (part of it
+            // bridged ahead by a third party, the rest sent home at expiry) does end it, or it would stay
+            // `processing` for good.
             Outcome::Refunded => {
+                let Some(paid) = self.deposits.iter().find(|d| {
+                    d.event.chain_id == chain_id
+                        && d.token.address == settlement.token
+                        && !d.counted().is_zero()
+                }) else {
+                    return false;
+                };
+                let refunded = self
+                    .settlements
+                    .iter()
+                    .filter(|s| {
+                        s.outcome == Outcome::Refunded
+                            && s.event.chain_id == chain_id
+                            && s.token == settlement.token
+                    })
+                    .fold(settlement.amount, |sum, s| sum.saturating_add(s.amount));
+                let refunded = rescale_down(refunded, paid.token.decimals, self.destination.token.decimals);
                 self.status != SessionStatus::WaitingPayment
                     && !settlement.amount.is_zero()
-                    && settlement.amount >= self.min_amount
-                    && self.deposits.iter().any(|d| {
-                        d.event.chain_id == chain_id
-                            && d.token.address == settlement.token
-                            && !d.counted().is_zero()
-                    })
+                    && !refunded.is_zero()
+                    && refunded >= self.min_amount
             }
         }
     }
@@ -781,6 +797,15 @@ fn record_once<T>(list: &mut Vec<T>, item: T, event: impl Fn(&T) -> EventId) -> 
     }
     list.push(item);
     true
+}
+
+/// `value` in `from` decimals, in `to` decimals, rounded down: a sum compared against a minimum never
+/// reaches it by rounding.
+fn rescale_down(value: U256, from: u8, to: u8) -> U256 {
+    if to >= from {
+        return crate::rescale_units(value, from, to).unwrap_or(U256::MAX);
+    }
+    value / U256::from(10u8).pow(U256::from(from - to))
 }
 
 #[cfg(test)]
@@ -1130,6 +1155,45 @@ mod tests {
         s.apply(paid).ok();
         s.apply(with_token(settled(6, Outcome::Refunded), token().address, 42161)).ok();
         assert_eq!(s.status, Bounced);
+    }
+
+    /// A refund decides the status once the refunds of the payment on that chain reach the minimum in
+    /// the destination token's units: dust (however fine the source token's units) never does, pieces
+    /// that add up do.
+    #[test]
+    fn refunds_decide_the_status_once_they_add_up_to_the_minimum_in_the_destinations_units() {
+        // The payment on a chain whose USDT has 18 decimals (BNB Chain's).
+        let usdt = TokenRef { chain_id: 56, decimals: 18, ..token() };
+        let on_bsc = |n: u8| EventId { chain_id: 56, ..event(n) };
+        let refund = |n: u8, amount: U256| {
+            SessionEvent::Settled(Settlement {
+                event: on_bsc(n),
+                token: usdt.address,
+                outcome: Outcome::Refunded,
+                amount,
+                delivered: U256::ZERO,
+                refunded: amount,
+            })
+        };
+        let mut s = session(WaitingPayment);
+        let paid = U256::from(10u64).pow(U256::from(19u64)); // 10.00 at 18 decimals
+        s.apply(SessionEvent::DepositDetected(Deposit {
+            event: on_bsc(1),
+            block_hash: B256::ZERO,
+            from: Address::repeat_byte(0xaa).into(),
+            token: usdt.clone(),
+            amount: paid,
+            counts: Some(U256::from(10_000_000u64)),
+        }))
+        .ok();
+        assert_eq!(s.status, Processing);
+        // 9,989,999,999,999 wei is more than the 6-decimal minimum's 9,990,000 units, but not 9.99 USDT.
+        s.apply(refund(2, U256::from(9_989_999_999_999u64))).ok();
+        assert_eq!(s.status, Processing, "dust in fine units is no bounce");
+        // The rest, refunded in a second piece: together they reach the minimum.
+        s.apply(refund(3, paid - U256::from(9_989_999_999_999u64))).ok();
+        assert_eq!(s.status, Bounced, "a payment refunded in pieces ends the session");
+        assert_eq!(s.destination.delivery.map(|d| d.tx_hash), Some(B256::repeat_byte(3).into()));
     }
 
     #[test]

@@ -70,6 +70,8 @@ pub struct Engine {
     foreign: Mutex<attribution::ForeignEvents>,
     /// Work to submit again once its time comes.
     retries: Mutex<retry::RetryQueue>,
+    /// Turns sessions' expiries into due times of the retry queue.
+    clock: retry::Anchor,
     /// Sessions found at start-up holding funds not yet settled; drained by [`Engine::resume`].
     unsettled: Mutex<Vec<Session>>,
     /// What the relayer has fronted (or decided to front) and not been repaid, by destination chain and
@@ -101,6 +103,7 @@ impl Engine {
             reports: Mutex::default(),
             foreign: Mutex::default(),
             retries: Mutex::default(),
+            clock: retry::Anchor::now(),
             unsettled: Mutex::default(),
             exposure: Mutex::default(),
             outbox: Arc::default(),

@@ -31,6 +31,8 @@ pub struct Terms<'a> {
     /// Whether transfers bridged to the session's receiver on its destination chain add up there (see
     /// [`Chain::bridged_arrivals_add_up`](relayer_chain::Chain::bridged_arrivals_add_up)).
     pub destination_adds_up: bool,
+    /// When the plan is made (unix seconds): past the session's expiry, what is below `floor` is left.
+    pub now: u64,
 }
 
 /// What to do with what sits at a session's receiver on `chain_id` in `token` (see
@@ -49,8 +51,9 @@ pub struct Terms<'a> {
 /// - Refund a token the session cannot use at once (the router and the program allow it), when it
 ///   reaches `floor`.
 /// - Anything else (a payment short of the minimum, dust after a delivery or a bridging, a chain with no
-///   route) waits for expiry and is refunded then, in one transaction for all of it; after expiry, what
-///   is below `floor` is left for whoever wants to pay for moving it.
+///   route) waits for expiry and is refunded then, in one transaction for all of it; after expiry
+///   (whatever the session's status), what is below `floor` is left for whoever wants to pay for moving
+///   it.
 ///
 /// The attacks this stops: a griefer sending 1 base unit at a time to a public receiver, each making
 /// the relayer pay a settle or a bridge (and a bridge's messaging fee); a griefer bridging part of a
@@ -79,7 +82,10 @@ pub fn plan(session: &Session, chain_id: u64, token: ChainAddress, terms: Terms<
     };
     let usable = in_dest(at_receiver, decimals);
     let reaches_minimum = |amount: U256| !amount.is_zero() && amount >= session.min_amount;
-    let later = Some(Plan { action: refund, when: When::AtExpiry });
+    // Past the expiry, whatever the status (a session that succeeded keeps its status after it), the
+    // sweep "at expiry" would be now: one transaction per griefer's transfer. Below `floor`, left.
+    let later = (terms.now <= session.expires_at || worth_a_transaction)
+        .then_some(Plan { action: refund, when: When::AtExpiry });
     if chain_id == dest.chain_id {
         // Started here: something left this receiver already, or a relayer fronted the session.
         let started = !holding.left.is_zero() || !session.frontings.is_empty();

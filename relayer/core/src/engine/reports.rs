@@ -31,6 +31,7 @@ impl Engine {
             route: route.as_ref(),
             floor: chain.map_or(U256::ZERO, |c| c.open_amount_minimum(&token)),
             destination_adds_up: self.chains.get(&dest_chain).is_none_or(|c| c.bridged_arrivals_add_up()),
+            now: unix_now(),
         };
         let floor = terms.floor;
         let Some(plan) = plan(session, chain_id, token, terms) else {
@@ -43,8 +44,9 @@ impl Engine {
             When::Now => self.submit(work).await,
             When::AtExpiry => {
                 tracing::info!(session_id = %session.id, chain_id, %token, action = plan.action.name(), "waiting for expiry (short of the minimum, or dust)");
-                let wait = session.expires_at.saturating_add(1).saturating_sub(unix_now());
-                self.retry_at(work, Duration::from_secs(wait));
+                // Once the chain's clock is past the expiry (a second after it, at the latest).
+                let due = self.clock.instant_of(session.expires_at.saturating_add(2));
+                lock(&self.retries).push(due, work);
             }
         }
     }

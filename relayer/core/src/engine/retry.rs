@@ -13,6 +13,30 @@ use tokio::time::Instant;
 /// Later than any session's expiry (`Instant` cannot hold `u64::MAX` seconds from now).
 pub(super) const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
+/// Unix time read once against the monotonic clock, so that a moment given in unix seconds (a session's
+/// expiry) is always the same [`Instant`]. Converting with `unix_now()` at each call gave two sweeps of
+/// one session different due times whenever a second boundary fell between them, and the queue kept
+/// both (the later one is not "queued as early").
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Anchor {
+    at: Instant,
+    unix: u64,
+}
+
+impl Anchor {
+    /// Now.
+    pub(super) fn now() -> Self {
+        Self { at: Instant::now(), unix: relayer_types::unix_now() }
+    }
+
+    /// The instant of unix time `secs` (at most a second early: the anchor's unix time is whole
+    /// seconds); a moment already past is the anchor itself, due at once.
+    pub(super) fn instant_of(&self, secs: u64) -> Instant {
+        let ahead = Duration::from_secs(secs.saturating_sub(self.unix));
+        self.at.checked_add(ahead).unwrap_or_else(|| self.at + FOREVER)
+    }
+}
+
 /// How the engine retries work a chain could not do yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -219,5 +243,16 @@ mod tests {
         assert_eq!(queue.pop_due(t + secs(60)), [work(3)]);
         assert_eq!(queue.next_due(), None);
         assert!(queue.waiting().is_empty());
+    }
+
+    #[test]
+    fn one_unix_moment_is_always_one_instant() {
+        let anchor = Anchor::now();
+        let expiry = relayer_types::unix_now() + 30;
+        let first = anchor.instant_of(expiry);
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(anchor.instant_of(expiry), first, "the same expiry, the same due time");
+        assert!(anchor.instant_of(0) <= Instant::now(), "a moment past is due at once");
+        assert!(anchor.instant_of(u64::MAX) > first, "no overflow for a session that never expires");
     }
 }
