@@ -52,14 +52,20 @@ impl EventSink for RecordingSink {
         events: Vec<ChainEvent>,
     ) -> BoxFuture<'_, std::result::Result<(), SinkError>> {
         Box::pin(async move {
-            self.events.lock().map_err(|e| SinkError(e.to_string()))?.extend(events);
+            self.events
+                .lock()
+                .map_err(|e| SinkError::new(std::io::Error::other(e.to_string()), false))?
+                .extend(events);
             Ok(())
         })
     }
 
     fn reorg(&self, _chain_id: u64, from_block: u64) -> BoxFuture<'_, std::result::Result<(), SinkError>> {
         Box::pin(async move {
-            self.reorgs.lock().map_err(|e| SinkError(e.to_string()))?.push(from_block);
+            self.reorgs
+                .lock()
+                .map_err(|e| SinkError::new(std::io::Error::other(e.to_string()), false))?
+                .push(from_block);
             Ok(())
         })
     }

@@ -100,10 +100,29 @@ impl ChainEvent {
     }
 }
 
-/// Why a sink refused a batch; the chain retries the same range.
+/// Why a sink did not apply a batch, with its cause kept (logs print the whole chain). The chain retries
+/// the same range either way (no event may be skipped); whether a retry can help tells an operator
+/// whether to wait or to act.
 #[derive(Debug, thiserror::Error)]
-#[error("event sink: {0}")]
-pub struct SinkError(pub String);
+#[error("the event sink did not apply the batch")]
+pub struct SinkError {
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+    can_retry: bool,
+}
+
+impl SinkError {
+    /// A failure caused by `source`; `can_retry`: whether trying the same batch again may succeed.
+    pub fn new(source: impl std::error::Error + Send + Sync + 'static, can_retry: bool) -> Self {
+        Self { source: Box::new(source), can_retry }
+    }
+
+    /// Whether trying the same batch again may succeed (a store that failed to write, say), as opposed
+    /// to a batch the sink refuses by what it holds.
+    pub const fn can_retry(&self) -> bool {
+        self.can_retry
+    }
+}
 
 /// Delivery work for one chain: move one token's funds of one session.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

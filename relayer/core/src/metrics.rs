@@ -71,7 +71,7 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
         [(String::new(), writable)],
     );
     let counts = engine.status_counts().unwrap_or_else(|error| {
-        tracing::warn!(%error, "session counts unavailable for /metrics");
+        tracing::warn!(error = %relayer_util::causes(&error), "session counts unavailable for /metrics");
         Default::default()
     });
     family(

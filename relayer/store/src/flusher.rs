@@ -9,7 +9,7 @@ use std::{
     thread::JoinHandle,
 };
 
-use crate::StoreError;
+use crate::{BackendError, StoreError};
 
 #[derive(Debug, Default)]
 struct State {
@@ -18,7 +18,7 @@ struct State {
     /// Every request up to this number is covered by a completed flush.
     done: u64,
     /// The last completed flush failed with this.
-    failed: Option<String>,
+    failed: Option<BackendError>,
     stop: bool,
 }
 
@@ -53,7 +53,7 @@ pub(crate) struct Flusher {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
     /// The latest completed flush's request number and failure, for async waiters.
-    done: tokio::sync::watch::Receiver<(u64, Option<String>)>,
+    done: tokio::sync::watch::Receiver<(u64, Option<BackendError>)>,
 }
 
 impl Flusher {
@@ -64,7 +64,7 @@ impl Flusher {
         let thread = std::thread::Builder::new()
             .name("store-flush".into())
             .spawn(move || run(&worker, &db, &announce))
-            .map_err(|e| StoreError::Backend(format!("cannot start the flush thread: {e}")))?;
+            .map_err(|e| StoreError::Backend(BackendError::caused("cannot start the flush thread", e)))?;
         Ok(Self { shared, thread: Some(thread), done })
     }
 
@@ -83,7 +83,9 @@ impl Flusher {
         async move {
             let outcome =
                 done.wait_for(|(flushed, _)| *flushed >= mine).await.map(|v| v.1.clone()).map_err(|_| {
-                    StoreError::Backend("the store was closed before the write was flushed".into())
+                    StoreError::Backend(BackendError::new(
+                        "the store was closed before the write was flushed",
+                    ))
                 })?;
             outcome.map_or(Ok(()), |error| Err(StoreError::Backend(error)))
         }
@@ -122,7 +124,7 @@ impl Drop for Flusher {
     }
 }
 
-fn run(shared: &Shared, db: &sled::Db, announce: &tokio::sync::watch::Sender<(u64, Option<String>)>) {
+fn run(shared: &Shared, db: &sled::Db, announce: &tokio::sync::watch::Sender<(u64, Option<BackendError>)>) {
     loop {
         let target = {
             let mut state = shared.lock();
@@ -146,7 +148,7 @@ fn run(shared: &Shared, db: &sled::Db, announce: &tokio::sync::watch::Sender<(u6
         }
         let mut state = shared.lock();
         state.done = target;
-        state.failed = result.err().map(|e| e.to_string());
+        state.failed = result.err().map(|e| BackendError::caused("flushing to disk", e));
         announce.send_replace((target, state.failed.clone()));
         shared.changed.notify_all();
     }

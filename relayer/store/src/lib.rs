@@ -23,12 +23,18 @@ pub use webhooks::{
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The backend failed (I/O, corruption).
+    /// The backend failed (I/O, corruption): trying again may help.
     #[error("storage backend: {0}")]
-    Backend(String),
+    Backend(#[source] BackendError),
     /// A stored value could not be decoded.
-    #[error("stored value is unreadable: {0}")]
-    Codec(String),
+    #[error("stored value is unreadable: {what}")]
+    Codec {
+        /// What could not be read (a session record, an index key, …).
+        what: String,
+        /// The decoder's error, if a decoder failed (not for a key of the wrong length, say).
+        #[source]
+        source: Option<serde_json::Error>,
+    },
     /// A session with this id already exists.
     #[error("session {0} already exists")]
     AlreadyExists(SessionId),
@@ -48,7 +54,35 @@ pub enum StoreError {
     },
 }
 
+/// What failed in a storage backend, with the backend's own error as its cause (kept, not flattened
+/// into text, so logs and `/readyz` show the whole chain). Cheap to clone: one failed flush is the
+/// answer of every write that waited for it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{what}")]
+pub struct BackendError {
+    what: String,
+    #[source]
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl BackendError {
+    /// A failure described by `what`, caused by `source`.
+    pub fn caused(what: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self { what: what.into(), source: Some(std::sync::Arc::new(source)) }
+    }
+
+    /// A failure the store itself detected (no backend error behind it).
+    pub fn new(what: impl Into<String>) -> Self {
+        Self { what: what.into(), source: None }
+    }
+}
+
 impl StoreError {
+    /// A value that could not be decoded, with the decoder's error.
+    pub fn codec(what: impl Into<String>, source: Option<serde_json::Error>) -> Self {
+        Self::Codec { what: what.into(), source }
+    }
+
     /// Whether trying again later can succeed: true for backend failures (a full disk, an I/O error);
     /// false for what the data itself rules out (unreadable values, duplicates, a missing session, a
     /// newer schema).
@@ -239,4 +273,26 @@ pub fn update_session_with_events<E>(
 /// Now in unix seconds, big-endian (the probe marker).
 pub(crate) fn unix_now_bytes() -> [u8; 8] {
     relayer_types::unix_now().to_be_bytes()
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    /// A backend failure keeps the backend's own error as its cause (a full disk reads as one in logs and
+    /// `/readyz`), and says a retry may help; a record that cannot be decoded keeps the decoder's error
+    /// and says it cannot.
+    #[test]
+    fn store_errors_keep_their_cause_and_say_whether_a_retry_can_help() {
+        let disk = std::io::Error::new(std::io::ErrorKind::StorageFull, "No space left on device");
+        let full = StoreError::Backend(BackendError::caused("flushing to disk", disk));
+        assert_eq!(relayer_util::causes(&full), "storage backend: flushing to disk: No space left on device");
+        assert!(full.can_retry());
+        let garbled = StoreError::codec("a stored record", serde_json::from_str::<u8>("x").err());
+        assert!(
+            relayer_util::causes(&garbled)
+                .starts_with("stored value is unreadable: a stored record: expected value")
+        );
+        assert!(!garbled.can_retry());
+    }
 }

@@ -18,8 +18,8 @@ use std::{
 use relayer_types::{B256, ChainAddress, Session, SessionId, SessionStatus};
 
 use crate::{
-    BoxFuture, ChainStore, Creation, Cursor, EventDelivery, IdempotencyRecord, NewEvent, OutboxEntry, Store,
-    StoreError, Versioned, WebhookEndpoint, WebhookStore, sled_store::SledDb,
+    BackendError, BoxFuture, ChainStore, Creation, Cursor, EventDelivery, IdempotencyRecord, NewEvent,
+    OutboxEntry, Store, StoreError, Versioned, WebhookEndpoint, WebhookStore, sled_store::SledDb,
 };
 
 /// The least time between two reopen attempts while the database is broken.
@@ -62,10 +62,9 @@ impl SledStore {
         if s.broken.load(Ordering::Acquire) {
             self.reopen()?;
         }
-        s.db.read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-            .ok_or_else(|| StoreError::Backend("the store is being reopened after a failure".into()))
+        s.db.read().unwrap_or_else(PoisonError::into_inner).clone().ok_or_else(|| {
+            StoreError::Backend(BackendError::new("the store is being reopened after a failure"))
+        })
     }
 
     fn reopen(&self) -> Result<(), StoreError> {
@@ -73,7 +72,9 @@ impl SledStore {
         {
             let mut last = s.last_reopen.lock().unwrap_or_else(PoisonError::into_inner);
             if last.is_some_and(|at| at.elapsed() < REOPEN_EVERY) {
-                return Err(StoreError::Backend("the store failed and is not writable yet".into()));
+                return Err(StoreError::Backend(BackendError::new(
+                    "the store failed and is not writable yet",
+                )));
             }
             *last = Some(Instant::now());
         }
@@ -96,7 +97,7 @@ impl SledStore {
         if let Err(StoreError::Backend(error)) = &result
             && !self.shared.broken.swap(true, Ordering::AcqRel)
         {
-            tracing::error!(%error, "store write failed; it will be reopened once it can write again");
+            tracing::error!(error = %relayer_util::causes(error), "store write failed; it will be reopened once it can write again");
         }
         result
     }

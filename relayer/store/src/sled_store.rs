@@ -88,7 +88,7 @@ pub(crate) struct SledDb {
 }
 
 fn backend(e: sled::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    StoreError::Backend(crate::BackendError::caused("sled", e))
 }
 
 fn transaction(e: TransactionError<StoreError>) -> StoreError {
@@ -188,16 +188,16 @@ fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(|e| StoreError::Codec(e.to_string()))
+    serde_json::to_vec(value).map_err(|e| StoreError::codec("a value to store", Some(e)))
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Codec(e.to_string()))
+    serde_json::from_slice(bytes).map_err(|e| StoreError::codec("a stored record", Some(e)))
 }
 
 /// `bytes` as exactly `N` bytes, or an error naming the index or value (`what`) that is malformed.
 fn fixed<const N: usize>(bytes: &[u8], what: &str) -> Result<[u8; N], StoreError> {
-    bytes.try_into().map_err(|_| StoreError::Codec(format!("malformed {what}")))
+    bytes.try_into().map_err(|_| StoreError::codec(format!("malformed {what}"), None))
 }
 
 fn block_key(chain_id: u64, number: u64) -> [u8; 16] {
@@ -343,7 +343,7 @@ impl SledDb {
                     continue;
                 }
                 let receiver = ChainAddress::from_legacy_key(&key)
-                    .map_err(|e| StoreError::Codec(format!("malformed receiver index key: {e}")))?;
+                    .map_err(|e| StoreError::codec(format!("malformed receiver index key: {e}"), None))?;
                 let mut batch = sled::Batch::default();
                 batch.insert(receiver.key(), id);
                 batch.remove(key);
@@ -612,7 +612,7 @@ impl Store for SledDb {
             .map(|entry| {
                 let (key, value) = entry.map_err(backend)?;
                 let receiver = ChainAddress::from_key(&key)
-                    .map_err(|e| StoreError::Codec(format!("malformed receiver index key: {e}")))?;
+                    .map_err(|e| StoreError::codec(format!("malformed receiver index key: {e}"), None))?;
                 Ok((receiver, SessionId::from_bytes(fixed(&value, "receiver index entry")?)))
             })
             .collect()
@@ -1024,7 +1024,7 @@ mod tests {
         let Err(error) = SledDb::open(dir.path(), Duration::from_millis(200)) else {
             panic!("the lock is held")
         };
-        assert!(error.to_string().contains("could not acquire lock"), "{error}");
+        assert!(relayer_util::causes(&error).contains("could not acquire lock"), "{error}");
         let release = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(300));
             drop(held);

@@ -134,7 +134,7 @@ impl SvmChain {
             };
             if let Err(error) = step {
                 self.stats_mut().rpc_errors += 1;
-                tracing::warn!(chain_id = self.config.chain_id, %error, "solana watcher step failed; retrying");
+                tracing::warn!(chain_id = self.config.chain_id, error = %relayer_chain::causes(&error), "solana watcher step failed; retrying");
             }
             tokio::select! {
                 () = cancel.cancelled() => return,

@@ -144,8 +144,8 @@ impl ApiError {
     }
 
     /// 500 `api_error`; the cause is logged, not sent.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(%cause, "internal error");
+    pub fn internal(cause: impl std::error::Error + 'static) -> Self {
+        tracing::error!(cause = %relayer_util::causes(&cause), "internal error");
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             kind: "api_error",

@@ -190,7 +190,7 @@ pub async fn page(
             return page_error(StatusCode::NOT_FOUND, "No payment session with this id.");
         }
         Some(Err(error)) => {
-            tracing::error!(%error, "checkout page: session unavailable");
+            tracing::error!(error = %relayer_util::causes(&error), "checkout page: session unavailable");
             return page_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The payment session cannot be loaded right now.",

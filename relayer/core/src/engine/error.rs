@@ -39,6 +39,14 @@ pub(super) enum Refused {
     Foreign,
 }
 
+impl EngineError {
+    /// As a chain's [`relayer_chain::SinkError`]: only a store failure may pass on a retry.
+    pub(super) fn into_sink(self) -> relayer_chain::SinkError {
+        let can_retry = matches!(&self, Self::Store(e) if e.can_retry());
+        relayer_chain::SinkError::new(self, can_retry)
+    }
+}
+
 impl From<UpdateError<Refused>> for EngineError {
     fn from(e: UpdateError<Refused>) -> Self {
         match e {

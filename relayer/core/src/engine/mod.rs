@@ -203,15 +203,13 @@ impl EventSink for Engine {
     }
 
     fn apply(&self, chain_id: u64, events: Vec<ChainEvent>) -> BoxFuture<'_, Result<(), SinkError>> {
-        Box::pin(async move {
-            self.apply_chain_events(chain_id, events).await.map_err(|e| SinkError(e.to_string()))
-        })
+        Box::pin(
+            async move { self.apply_chain_events(chain_id, events).await.map_err(EngineError::into_sink) },
+        )
     }
 
     fn reorg(&self, chain_id: u64, from_block: u64) -> BoxFuture<'_, Result<(), SinkError>> {
-        Box::pin(
-            async move { self.reorg_from(chain_id, from_block).await.map_err(|e| SinkError(e.to_string())) },
-        )
+        Box::pin(async move { self.reorg_from(chain_id, from_block).await.map_err(EngineError::into_sink) })
     }
 
     fn report(&self, report: WorkReport) -> BoxFuture<'_, ()> {

@@ -291,7 +291,9 @@ impl Webhooks {
             match self.fan_out() {
                 Ok(true) => continue, // a full batch: there may be more
                 Ok(false) => {}
-                Err(error) => tracing::warn!(%error, "webhook outbox dispatch failed; retrying"),
+                Err(error) => {
+                    tracing::warn!(error = %relayer_util::causes(&error), "webhook outbox dispatch failed; retrying")
+                }
             }
             tokio::select! {
                 () = self.cancel.cancelled() => return,
@@ -346,14 +348,18 @@ impl Webhooks {
             match self.store.prune_deliveries(before) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deliveries = n, "old webhook deliveries pruned"),
-                Err(error) => tracing::warn!(%error, "pruning webhook deliveries failed"),
+                Err(error) => {
+                    tracing::warn!(error = %relayer_util::causes(&error), "pruning webhook deliveries failed")
+                }
             }
             let expired =
                 relayer_types::unix_now().saturating_sub(crate::api::idempotency::KEY_LIFETIME_SECS);
             match self.store.prune_idempotency(expired) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(keys = n, "expired idempotency keys pruned"),
-                Err(error) => tracing::warn!(%error, "pruning idempotency keys failed"),
+                Err(error) => {
+                    tracing::warn!(error = %relayer_util::causes(&error), "pruning idempotency keys failed")
+                }
             }
             tokio::select! {
                 () = self.cancel.cancelled() => return,
@@ -550,7 +556,7 @@ impl Webhooks {
             match self.store.put_delivery(delivery) {
                 Ok(stored) => return stored,
                 Err(error) => {
-                    tracing::warn!(%error, "recording a webhook delivery failed; retrying");
+                    tracing::warn!(error = %relayer_util::causes(&error), "recording a webhook delivery failed; retrying");
                     tokio::select! {
                         () = self.cancel.cancelled() => return false,
                         () = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -562,7 +568,7 @@ impl Webhooks {
 
     async fn persist_endpoint(&self, endpoint: &WebhookEndpoint) {
         while let Err(error) = self.store.put_webhook(endpoint) {
-            tracing::warn!(%error, "recording a disabled webhook endpoint failed; retrying");
+            tracing::warn!(error = %relayer_util::causes(&error), "recording a disabled webhook endpoint failed; retrying");
             tokio::select! {
                 () = self.cancel.cancelled() => return,
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
