@@ -1,0 +1,250 @@
+use super::*;
+
+const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+/// A throwaway Solana keypair (base58 of its 64 bytes), as `solana-keygen` users paste it.
+pub(super) const SOL_KEY: &str =
+    "3ntviafDnYSbEApUotm2u9mHKXRbB2eaLhpeQbE4BZEm968FLATiLKfjjteFTowZKUeiANMm5i74BoBD4jtSifVa";
+
+fn config(extra_chain: &str) -> String {
+    format!(
+        r#"
+listen = "127.0.0.1:0"
+data_dir = "/tmp/x"
+[auth]
+api_key_sha256 = ["{hash}"]
+[signer]
+private_key = "env:RELAYER_KEY"
+[[chains]]
+family = "evm"
+chain_id = 8453
+name = "Base"
+rpc_url = "http://127.0.0.1:8545"
+router = "0x00000000000000000000000000000000000000aa"
+tokens = [{{ address = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", symbol = "USDC", decimals = 6 }}]
+{extra_chain}
+"#,
+        hash = "ab".repeat(32)
+    )
+}
+
+fn env(name: &str) -> Option<String> {
+    (name == "RELAYER_KEY").then(|| KEY.to_string())
+}
+
+fn error_of(text: &str) -> String {
+    match Config::parse(text, env) {
+        Ok(_) => panic!("config should be rejected"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn the_documented_example_loads() {
+    let source = include_str!("../config.rs");
+    let start = source.find("//! ```toml\n").expect("example") + "//! ```toml\n".len();
+    let end = start + source[start..].find("//! ```\n").expect("end of example");
+    let example: String = source[start..end]
+        .lines()
+        .map(|l| l.strip_prefix("//! ").or_else(|| l.strip_prefix("//!")).unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("<64 hex chars: sha256 of an API key, see `relayer hash-key`>", &"ab".repeat(32));
+    let env = |name: &str| match name {
+        "RELAYER_PRIVATE_KEY" => Some(KEY.to_string()),
+        "RELAYER_SOLANA_KEY" => Some(SOL_KEY.to_string()),
+        _ => None,
+    };
+    let c = Config::parse(&example, env).expect("the README's config example is valid");
+    assert!(c.solana.is_some(), "Solana is configured");
+    assert_eq!(c.chains.len(), 2);
+    assert_eq!(c.chains[1].routes.len(), 1, "Arbitrum routes USDC to Base");
+    assert_eq!(c.chains[0].front_caps.len(), 1, "Base fronts USDC");
+}
+
+#[test]
+fn a_valid_config_loads_with_defaults() {
+    let c = Config::parse(&config(""), env).expect("valid");
+    assert_eq!(c.node.engine.session_lifetime, Duration::from_secs(3600));
+    assert_eq!(c.node.engine.retry, RetryPolicy::default());
+    assert_eq!(c.chains[0].confirmations, 1);
+    assert_eq!(c.chains[0].tokens[0].chain_name, "Base");
+    assert!(!format!("{c:?}").contains("ac0974"), "Debug must not print the key");
+    assert_eq!(c.node.webhooks.egress, Egress::default(), "webhooks reach only public addresses");
+    let internal = Config::parse(&(config("") + "[webhooks]\nallow_private_networks = true\n"), env);
+    assert_eq!(internal.expect("valid").node.webhooks.egress, Egress { loopback: false, private: true });
+}
+
+#[test]
+fn confirmation_tiers_are_parsed_with_the_tokens_decimals() {
+    let text = config("").replace(
+            "decimals = 6 }",
+            "decimals = 6, confirmation_tiers = [{ at_least = \"1000\", confirmations = 6 }, { at_least = \"50000.5\", confirmations = 20 }] }",
+        );
+    let c = Config::parse(&text, env).expect("valid");
+    let spec = &c.chains[0];
+    let usdc = &spec.tokens[0].address;
+    let other = relayer_types::ChainAddress::Evm(alloy::primitives::Address::repeat_byte(1));
+    let units = |n: u64| alloy::primitives::U256::from(n);
+    for (token, amount, want) in [
+        (usdc, units(999_999_999), 1),
+        (usdc, units(1_000_000_000), 6),
+        (usdc, units(50_000_499_999), 6),
+        (usdc, units(50_000_500_000), 20),
+        (&other, units(u64::MAX), 1),
+    ] {
+        assert_eq!(spec.confirmations_for(token, amount), want, "{token} {amount}");
+    }
+}
+
+#[test]
+fn a_tron_chain_has_its_own_router_and_base58_tokens() {
+    let tron = "[[chains]]\nfamily = \"tron\"\nchain_id = 728126428\nname = \"Tron\"\nrpc_url = \"http://x\"\nrouter = \"0x00000000000000000000000000000000000000bb\"\ntokens = [{ address = \"0xa614f803b6fd780986a42c78ec9c7f77e6ded13c\", symbol = \"USDT\", decimals = 6 }]";
+    // TVM's CREATE derives the factory and implementations from the deploying transaction: they are
+    // configured, never derived from the router as on EVM chains.
+    let refused = Config::parse(&config(tron), env).expect_err("a Tron deployment needs its addresses");
+    assert!(refused.to_string().contains("chains[1].factory"), "{refused}");
+    let addresses = "\nfactory = \"0x00000000000000000000000000000000000000f1\"\nreceiver_implementation = \"0x00000000000000000000000000000000000000f2\"\nexecutor_implementation = \"0x00000000000000000000000000000000000000f3\"";
+    let tron = tron.replace("\ntokens =", &format!("{addresses}\ntokens ="));
+    let c =
+        Config::parse(&config(&tron), env).expect("a Tron chain beside an EVM one, each family its router");
+    assert_eq!(c.chains[1].family, relayer_types::Family::Tron);
+    assert_eq!(c.chains[1].tokens[0].address.to_string(), "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t");
+    let deployment = c.chains[1].deployment;
+    assert_eq!((deployment.prefix, deployment.factory), (0x41, relayer_types::Address::with_last_byte(0xf1)));
+    assert_eq!(c.chains[0].deployment.prefix, 0xff, "the EVM chain's own deployment");
+}
+
+#[test]
+fn errors_name_the_offending_field() {
+    let cases = [
+        (config("").replace("decimals = 6", "decimals = 77"), "chains[0].tokens[0].decimals"),
+        (config("").replace("env:RELAYER_KEY", "env:MISSING"), "environment variable MISSING is not set"),
+        (config("").replace("env:RELAYER_KEY", KEY), "signer.private_key"),
+        (config("").replace("http://127.0.0.1:8545", "ftp://x"), "chains[0].rpc_url"),
+        (config("").replace(&"ab".repeat(32), "xyz"), "auth.api_key_sha256[0]"),
+        (
+            config("").replace("api_key_sha256 = [", "metrics_token_sha256 = \"12\"\napi_key_sha256 = ["),
+            "auth.metrics_token_sha256",
+        ),
+        (
+            config("").replace("api_key_sha256 = [", "browser_origins = [\"*\"]\napi_key_sha256 = ["),
+            "auth.browser_origins[0]",
+        ),
+        (
+            config("").replace(
+                "api_key_sha256 = [",
+                "browser_origins = [\"https://shop.example/pay\"]\napi_key_sha256 = [",
+            ),
+            "auth.browser_origins[0]",
+        ),
+        (
+            config("").replace("name = \"Base\"", "name = \"Base\"\nconfirmations = 0"),
+            "chains[0].confirmations",
+        ),
+        (
+            config("").replace("router = \"0x00000000000000000000000000000000000000aa\"\n", ""),
+            "missing field `router`",
+        ),
+        (config("").replace("listen", "lisen"), "unknown field `lisen`"),
+        // Out-of-range tuning is refused with the field named, never silently clamped.
+        (
+            config("").replace("name = \"Base\"", "name = \"Base\"\npoll_interval_ms = 0"),
+            "chains[0].poll_interval_ms: must be at least 10, got 0",
+        ),
+        (
+            config("").replace("name = \"Base\"", "name = \"Base\"\nmax_block_range = 0"),
+            "chains[0].max_block_range: must be at least 1, got 0",
+        ),
+        (
+            config("").replace("name = \"Base\"", "name = \"Base\"\nrpc_timeout_ms = 5"),
+            "chains[0].rpc_timeout_ms: must be at least 100, got 5",
+        ),
+        (config("") + "[webhooks]\ntimeout_ms = 5\n", "webhooks.timeout_ms: must be from 100 to 120000"),
+        (config("") + "[webhooks]\nretry_schedule_ms = [1000, 0]\n", "webhooks.retry_schedule_ms[1]"),
+        (config("") + "[webhooks]\nmax_in_flight = 0\n", "webhooks.max_in_flight"),
+        (
+            config("") + "[checkout]\nframe_ancestors = [\"https://shop.example/pay\"]\n",
+            "checkout.frame_ancestors[0]",
+        ),
+        (config("") + "[checkout]\nframe_ancestors = [\"*\"]\n", "checkout.frame_ancestors[0]"),
+        (
+            config("") + "[executor]\nbump_after_secs = 0\n",
+            "executor.bump_after_secs: must be at least 1, got 0",
+        ),
+        (
+            config("") + "[executor]\npoll_interval_ms = 1\n",
+            "executor.poll_interval_ms: must be at least 10, got 1",
+        ),
+        (config("") + "[executor]\nmax_in_flight = 0\n", "executor.max_in_flight: must be at least 1, got 0"),
+        (config("") + "[retry]\nmax_attempts = 0\n", "retry.max_attempts: must be at least 1, got 0"),
+        (
+            // An EVM chain's fields under a Solana entry: the Solana section refuses them.
+            config("").replace("family = \"evm\"", "family = \"solana\""),
+            "unknown field `chain_id`",
+        ),
+        (config("").replace("family = \"evm\"", "family = \"bitcoin\""), "unknown variant `bitcoin`"),
+        (config("").replace("family = \"evm\"\n", ""), "every [[chains]] entry names its family"),
+        (
+            config("") + "[solana]\nrpc_url = \"http://x\"\n",
+            "is now a [[chains]] entry with family = \"solana\"",
+        ),
+        (config("") + "[retry]\nfirst_delay_ms = 1\n", "retry.first_delay_ms: must be at least 10, got 1"),
+        (
+            config("").replace("listen = ", "session_lifetime_secs = 0\nlisten = "),
+            "session_lifetime_secs: must be at least 1, got 0",
+        ),
+        (
+            config(
+                "[[chains]]\nfamily = \"evm\"\nchain_id = 1\nname = \"Ethereum\"\nrpc_url = \"http://x\"\nrouter = \"0x00000000000000000000000000000000000000bb\"\ntokens = [{ address = \"0x00000000000000000000000000000000000000cc\", symbol = \"USDC\", decimals = 6 }]",
+            ),
+            "chains[1].router",
+        ),
+    ];
+    let tier = |t: &str| {
+        config("").replace("decimals = 6 }", &format!("decimals = 6, confirmation_tiers = [{t}] }}"))
+    };
+    let cases = cases.into_iter().chain([
+            (
+                tier("{ at_least = \"1000.0000001\", confirmations = 12 }"),
+                "chains[0].tokens[0].confirmation_tiers[0].at_least",
+            ),
+            (
+                tier("{ at_least = \"10\", confirmations = 12 }, { at_least = \"-1\", confirmations = 20 }"),
+                "chains[0].tokens[0].confirmation_tiers[1].at_least",
+            ),
+            (
+                tier("{ at_least = \"1000\", confirmations = 1 }"),
+                "chains[0].tokens[0].confirmation_tiers[0].confirmations: must be more than the chain's confirmations (1)",
+            ),
+        ]);
+    for (text, needle) in cases {
+        let message = error_of(&text);
+        assert!(message.contains(needle), "{message:?} should mention {needle:?}");
+    }
+}
+
+#[test]
+fn a_solana_section_adds_the_cluster_and_its_key_is_read_from_the_environment() {
+    let solana = "[[chains]]\nfamily = \"solana\"\nrpc_url = \"http://127.0.0.1:8899\"\nprivate_key = \"env:SOL_KEY\"\ntokens = [{ mint = \"EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v\", symbol = \"USDC\", decimals = 6 }]";
+    let sol = SOL_KEY.to_owned();
+    assert!(relayer_svm::config::parse_keypair(&sol).is_some());
+    let env = |name: &str| match name {
+        "RELAYER_KEY" => Some(KEY.to_owned()),
+        "SOL_KEY" => Some(sol.clone()),
+        _ => None,
+    };
+    let c = Config::parse(&format!("{}\n{solana}", config("")), env).expect("valid");
+    let spec = c.solana.as_ref().expect("solana");
+    assert_eq!(spec.chain.chain_id, 501);
+    assert_eq!(spec.chain.tokens[0].address.to_string(), "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v");
+    assert!(!format!("{c:?}").contains(&sol), "the Solana key is never printed");
+    let missing =
+        Config::parse(&format!("{}\n{solana}", config("")), |n| (n == "RELAYER_KEY").then(|| KEY.to_owned()));
+    assert!(matches!(missing, Err(ConfigError::Field(f)) if f.field == "chains[1].private_key"));
+    let twice = Config::parse(&format!("{}\n{solana}\n{solana}", config("")), env);
+    assert!(
+        matches!(&twice, Err(ConfigError::Field(f)) if f.field == "chains[2]"),
+        "one Solana cluster: {:?}",
+        twice.err()
+    );
+}
