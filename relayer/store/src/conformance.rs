@@ -484,7 +484,7 @@ fn endpoint(id: &str) -> WebhookEndpoint {
         url: format!("https://example.com/{id}"),
         events: vec!["*".into()],
         description: None,
-        secret: "whsec_x".into(),
+        secret: relayer_util::Secret::new("whsec_x"),
         created_at: 1,
         disabled: None,
     }

@@ -18,8 +18,8 @@ pub struct WebhookEndpoint {
     /// The integrator's note.
     pub description: Option<String>,
     /// The signing secret (`whsec_…`); shown once, when the endpoint is created. Kept as is: signing
-    /// needs it (a hash would not do).
-    pub secret: String,
+    /// needs it (a hash would not do). Never printed (`Debug` redacts it).
+    pub secret: relayer_util::Secret,
     /// Unix seconds.
     pub created_at: u64,
     /// Why deliveries to it stopped (it answered `410 Gone`); `None`: active.

@@ -25,6 +25,38 @@ pub fn at_least(value: u64, min: u64, field: impl Into<String>) -> Result<u64, F
     Ok(value)
 }
 
+/// A secret (a webhook signing secret, a key's text): it never prints itself. `Debug` and `Display` show
+/// `[redacted]`, so a secret inside a struct that is logged or printed with `{:?}` stays out of the
+/// logs; [`Secret::expose`] is the one way to the value, where it is used (signing) or shown once
+/// (the response that creates it). Serialized as the plain string: stores keep it (signing needs it).
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps `value`.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 /// `error` with every cause under it, outermost first: `"outer: middle: root"`. Logs print this, so a
 /// line says why (`connection refused`), not only what (`error sending request`). A cause whose text
 /// its parent already contains is not repeated.
@@ -125,5 +157,18 @@ mod tests {
         );
         throttle.clear("rpc");
         assert_eq!(throttle.allow("rpc", t0 + Duration::from_secs(31)), Some(0), "after recovery, at once");
+    }
+
+    #[test]
+    fn a_secret_never_prints_itself_but_stores_as_itself() {
+        let secret = Secret::new("whsec_abc");
+        assert_eq!(
+            format!("{secret} {secret:?} {:?}", Some(&secret)),
+            "[redacted] [redacted] Some([redacted])"
+        );
+        assert_eq!(secret.expose(), "whsec_abc");
+        let json = serde_json::to_string(&secret).expect("json");
+        assert_eq!(json, "\"whsec_abc\"");
+        assert_eq!(serde_json::from_str::<Secret>(&json).ok(), Some(secret));
     }
 }

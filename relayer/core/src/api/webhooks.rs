@@ -58,7 +58,7 @@ impl WebhookView {
             url: e.url.clone(),
             events: e.events.clone(),
             description: e.description.clone(),
-            secret: with_secret.then(|| e.secret.clone()),
+            secret: with_secret.then(|| e.secret.expose().to_owned()),
             created_at: e.created_at,
             status: if e.disabled.is_some() { "disabled" } else { "enabled" }.into(),
             disabled_reason: e.disabled.clone(),
@@ -236,7 +236,7 @@ fn parse_endpoint(body: &Map<String, Value>, egress: webhooks::Egress) -> Result
         url: url.to_owned(),
         events,
         description,
-        secret: webhooks::new_secret(),
+        secret: relayer_util::Secret::new(webhooks::new_secret()),
         created_at: unix_now(),
         disabled: None,
     })

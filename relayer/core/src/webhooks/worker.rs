@@ -467,7 +467,9 @@ impl Webhooks {
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(delivery.body.clone());
-        for (name, value) in super::sign(&endpoint.secret, &delivery.event_id, at_ms / 1000, &delivery.body) {
+        for (name, value) in
+            super::sign(endpoint.secret.expose(), &delivery.event_id, at_ms / 1000, &delivery.body)
+        {
             request = request.header(name, value);
         }
         match request.send().await {
@@ -652,7 +654,7 @@ mod tests {
             url: url.into(),
             events: vec!["*".into()],
             description: None,
-            secret: "whsec_x".into(),
+            secret: relayer_util::Secret::new("whsec_x"),
             created_at: 1,
             disabled: None,
         }
