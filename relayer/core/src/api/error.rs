@@ -14,8 +14,8 @@ use serde::Serialize;
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
-    /// `authentication_error`, `validation_error`, `invalid_request_error` or `api_error`.
-    pub kind: &'static str,
+    /// Its type.
+    pub kind: ErrorType,
     /// Machine-readable code.
     pub code: &'static str,
     /// Human-readable message.
@@ -36,8 +36,7 @@ pub struct ErrorResponse<'a> {
 pub struct ErrorObject<'a> {
     /// `authentication_error`, `validation_error`, `invalid_request_error` or `api_error`.
     #[serde(rename = "type")]
-    #[schema(value_type = ErrorType)]
-    pub kind: &'a str,
+    pub kind: ErrorType,
     /// Machine-readable code, e.g. `invalid_parameter`.
     pub code: &'a str,
     /// Human-readable message.
@@ -47,8 +46,8 @@ pub struct ErrorObject<'a> {
     pub param: Option<&'a str>,
 }
 
-/// The error types the API uses.
-#[derive(Serialize, utoipa::ToSchema)]
+/// The error types the API uses (the spec's names, exactly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorType {
     /// Missing or wrong credentials (401).
@@ -66,7 +65,7 @@ impl ApiError {
     pub fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
-            kind: "validation_error",
+            kind: ErrorType::ValidationError,
             code: "invalid_parameter",
             message: message.into(),
             param: Some(param.into()),
@@ -92,7 +91,7 @@ impl ApiError {
     pub fn unauthenticated(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::UNAUTHORIZED,
-            kind: "authentication_error",
+            kind: ErrorType::AuthenticationError,
             code,
             message: message.into(),
             param: None,
@@ -103,7 +102,7 @@ impl ApiError {
     pub fn unprocessable(code: &'static str, message: impl Into<String>, param: Option<&str>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
-            kind: "invalid_request_error",
+            kind: ErrorType::InvalidRequestError,
             code,
             message: message.into(),
             param: param.map(str::to_owned),
@@ -114,7 +113,7 @@ impl ApiError {
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::NOT_FOUND,
-            kind: "invalid_request_error",
+            kind: ErrorType::InvalidRequestError,
             code,
             message: message.into(),
             param: None,
@@ -125,7 +124,7 @@ impl ApiError {
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::METHOD_NOT_ALLOWED,
-            kind: "invalid_request_error",
+            kind: ErrorType::InvalidRequestError,
             code: "method_not_allowed",
             message: message.into(),
             param: None,
@@ -136,7 +135,7 @@ impl ApiError {
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::SERVICE_UNAVAILABLE,
-            kind: "api_error",
+            kind: ErrorType::ApiError,
             code: "chain_unavailable",
             message: message.into(),
             param: None,
@@ -148,7 +147,7 @@ impl ApiError {
         tracing::error!(cause = %relayer_util::causes(&cause), "internal error");
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            kind: "api_error",
+            kind: ErrorType::ApiError,
             code: "internal_error",
             message: "internal error; the request id identifies it in the server logs".into(),
             param: None,
