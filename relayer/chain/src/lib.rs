@@ -27,6 +27,16 @@ use relayer_types::{
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
+/// How a chain family's payers pay a session (see [`Chain::pays_by`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaysBy {
+    /// They send tokens to the session's receiver address (EVM, Tron).
+    Transfer,
+    /// They sign a transaction the relayer builds for their wallet, which becomes the session's refund
+    /// address on this family's chains (Solana).
+    WalletTransaction,
+}
+
 /// A boxed future, so the seam's traits stay object-safe (the engine holds chains of any family).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -314,6 +324,20 @@ pub trait Chain: Send + Sync {
 
     /// The relayer's own address on this chain (the one that fronts and is repaid).
     fn relayer_address(&self) -> Option<ChainAddress> {
+        None
+    }
+
+    /// How this family's payers pay (its payment policy; the core never names the family): by sending
+    /// to the session's receiver address shown to them, or by signing a transaction built for their
+    /// wallet ([`Chain::payment_transaction`]), which then is the session's refund address here.
+    fn pays_by(&self) -> PaysBy {
+        PaysBy::Transfer
+    }
+
+    /// Why a payer here cannot pay `session` whose destination is on another chain, if it cannot: what
+    /// this family's receivers would do with what cannot be delivered (a refund, a bounce) must have
+    /// somewhere to go. Asked before anyone pays, so nobody pays into a receiver that could lock funds.
+    fn cross_chain_refusal(&self, _session: &relayer_types::Session) -> Option<String> {
         None
     }
 

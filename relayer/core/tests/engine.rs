@@ -13,7 +13,7 @@ use relayer_chain::{
 };
 use relayer_core::{
     api::wire::SessionResponse,
-    engine::{Engine, EngineError, EngineSettings, PaymentKind, RetryPolicy},
+    engine::{Engine, EngineError, EngineSettings, PaymentRequest, RetryPolicy},
 };
 use relayer_store::{SledStore, Store, conformance};
 use relayer_types::{
@@ -165,7 +165,8 @@ fn waiting(s: &Setup, n: u8) -> (Session, ChainAddress) {
     let mut session = conformance::session(n);
     session.expires_at = u64::MAX;
     s.store.insert_session(&session).expect("insert");
-    let session = s.engine.set_payment_method(&session, PaymentKind::Evm).expect("payment method");
+    let session =
+        s.engine.set_payment_method(&session, PaymentRequest::transfer(Family::Evm)).expect("payment method");
     let receiver = s.engine.receiver_of(&session).expect("receiver");
     (session, receiver)
 }
@@ -442,7 +443,7 @@ async fn every_chain_gets_its_own_receiver_indexed_and_each_hint_reaches_every_c
     let mut session = conformance::session(1);
     session.expires_at = u64::MAX;
     store.insert_session(&session).expect("insert");
-    engine.set_payment_method(&session, PaymentKind::Evm).expect("set");
+    engine.set_payment_method(&session, PaymentRequest::transfer(Family::Evm)).expect("set");
     for chain in [&base, &other] {
         let receiver = chain.receiver(&session.commitment());
         assert_eq!(
@@ -458,23 +459,20 @@ async fn every_chain_gets_its_own_receiver_indexed_and_each_hint_reaches_every_c
     assert_eq!(*other.inspected.lock().expect("lock"), vec![TxId::Tron(hash)], "asked in its own terms");
 
     // The payer chooses the family: an EVM receiver or a Tron one (base58 `T…` in the API).
-    let tron = engine.set_payment_method(&session, PaymentKind::Tron);
+    let tron = engine.set_payment_method(&session, PaymentRequest::transfer(Family::Tron));
     assert!(matches!(tron, Err(EngineError::State(_))), "a different method is already set: {tron:?}");
     let mut second = conformance::session(2);
     second.expires_at = u64::MAX;
     store.insert_session(&second).expect("insert");
-    let tron = engine.set_payment_method(&second, PaymentKind::Tron).expect("tron");
+    let tron = engine.set_payment_method(&second, PaymentRequest::transfer(Family::Tron)).expect("tron");
     let receiver = tron.payment_method.as_ref().and_then(|m| m.receiver()).expect("receiver");
     assert_eq!(receiver, other.receiver(&second.commitment()));
     assert!(receiver.to_string().starts_with('T'), "{receiver}");
     let wallet = ChainAddress::Solana([7; 32]);
-    for kind in [PaymentKind::Solana { wallet, mint: None }, PaymentKind::Fiat(None)] {
-        let refused = engine.set_payment_method(&second, kind);
-        assert!(matches!(
-            refused,
-            Err(EngineError::UnsupportedPaymentMethod(_)) | Err(EngineError::State(_))
-        ));
-    }
+    // No Solana chain here: a Solana payer is refused (the fiat rails never reach the engine).
+    let solana = PaymentRequest { family: Family::Solana, wallet: Some(wallet), token: None };
+    let refused = engine.set_payment_method(&second, solana);
+    assert!(matches!(refused, Err(EngineError::UnsupportedPaymentMethod("solana"))), "{refused:?}");
 }
 
 #[tokio::test]
@@ -487,7 +485,7 @@ async fn a_session_for_a_chain_no_longer_configured_is_refused_not_a_panic() {
     // The operator since removed chain 8453 from the config; only chain 1 is served.
     let engine = engine_over(&store, vec![FakeChain::new(1)]);
     assert!(matches!(engine.receiver_of(&orphan), Err(EngineError::ChainNotConfigured(8453))));
-    let refused = engine.set_payment_method(&orphan, PaymentKind::Evm);
+    let refused = engine.set_payment_method(&orphan, PaymentRequest::transfer(Family::Evm));
     assert!(matches!(refused, Err(EngineError::ChainNotConfigured(8453))), "{refused:?}");
     let stored = engine.session(&orphan.id).expect("session");
     assert_eq!(stored.status, SessionStatus::RequiresPaymentMethod, "nothing changed");
@@ -648,7 +646,7 @@ async fn a_tron_payment_is_refused_when_no_tron_route_delivers_the_sessions_toke
     let mut session = conformance::session(1);
     session.expires_at = u64::MAX;
     store.insert_session(&session).expect("insert");
-    let refused = engine.set_payment_method(&session, PaymentKind::Tron);
+    let refused = engine.set_payment_method(&session, PaymentRequest::transfer(Family::Tron));
     assert!(
         matches!(&refused, Err(EngineError::NoRoute(m)) if m.contains("USDC") && m.contains("8453")),
         "{refused:?}"
@@ -660,7 +658,7 @@ async fn a_tron_payment_is_refused_when_no_tron_route_delivers_the_sessions_toke
         "nothing changed"
     );
     // The EVM method stays available: Base itself delivers.
-    engine.set_payment_method(&session, PaymentKind::Evm).expect("evm");
+    engine.set_payment_method(&session, PaymentRequest::transfer(Family::Evm)).expect("evm");
 }
 
 #[tokio::test]
@@ -797,7 +795,7 @@ async fn created(s: &Setup, amount: Option<u64>) -> Session {
         refund_address: None,
     };
     let session = s.engine.create_session(new).await.expect("create");
-    s.engine.set_payment_method(&session, PaymentKind::Evm).expect("payment method")
+    s.engine.set_payment_method(&session, PaymentRequest::transfer(Family::Evm)).expect("payment method")
 }
 
 fn deposit_of(session: SessionId, token: ChainAddress, block: u64, amount: u64) -> ChainEvent {

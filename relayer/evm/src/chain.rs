@@ -367,6 +367,21 @@ const RPC_FIRST_PAUSE: Duration = Duration::from_millis(25);
 const HINT_WAIT: Duration = Duration::from_secs(5);
 
 impl Chain for EvmChain {
+    /// A receiver here that bridges refunds, on this chain, what cannot be bridged (late, below the
+    /// route's minimum, sent back after expiry): to the session's refund address, or its destination,
+    /// whichever is an EVM address (the router refuses to refund to a Solana key, so without one the
+    /// funds would sit in the receiver). An EVM destination always is one.
+    fn cross_chain_refusal(&self, session: &relayer_types::Session) -> Option<String> {
+        let evm = |a: ChainAddress| a.as_evm().is_some();
+        let refundable = evm(session.destination.address) || session.refund_address.is_some_and(evm);
+        (!refundable).then(|| {
+            format!(
+                "a payment on {} for a Solana destination needs the session's refundAddress (an EVM address): what cannot be bridged is refunded on the paying chain",
+                self.spec.family.as_str()
+            )
+        })
+    }
+
     fn key(&self) -> ChainKey {
         ChainKey { family: self.spec.family, chain_id: self.spec.chain_id }
     }

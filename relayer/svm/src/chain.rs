@@ -145,6 +145,20 @@ impl SvmChain {
 }
 
 impl Chain for SvmChain {
+    /// A Solana payer signs the vault payment built for its wallet, which the vault commits to as the
+    /// session's Solana refund address.
+    fn pays_by(&self) -> relayer_chain::PaysBy {
+        relayer_chain::PaysBy::WalletTransaction
+    }
+
+    /// A vault bridging to an EVM destination commits the paying wallet as its refund address: a final
+    /// call that reverts on the destination chain could bounce nowhere the router can pay.
+    fn cross_chain_refusal(&self, session: &relayer_types::Session) -> Option<String> {
+        session.destination.calldata.is_some().then(|| {
+            "a session with a final call cannot be paid from Solana (a bounce on the destination chain needs an EVM refund address)".into()
+        })
+    }
+
     fn key(&self) -> ChainKey {
         ChainKey { family: Family::Solana, chain_id: self.config.chain_id }
     }

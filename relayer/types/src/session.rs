@@ -202,6 +202,17 @@ pub enum PaymentMethod {
 }
 
 impl PaymentMethod {
+    /// The method of a payer of `family`, set at `now`: `address` is the session's receiver on that
+    /// family's chains where payers send to one (EVM, Tron), or the paying wallet where they sign a
+    /// transaction for it (Solana).
+    pub const fn new(family: crate::Family, address: ChainAddress, now: u64) -> Self {
+        match family {
+            crate::Family::Evm => Self::Evm { receiver: address, source: None, created_at: now },
+            crate::Family::Tron => Self::Tron { receiver: address, source: None, created_at: now },
+            crate::Family::Solana => Self::Solana { wallet: address, source: None, created_at: now },
+        }
+    }
+
     /// The deposit address, if this method has one.
     pub const fn receiver(&self) -> Option<ChainAddress> {
         match self {

@@ -13,7 +13,7 @@ use super::{
     error::ApiError,
     json::{object, only, opt_string, string},
 };
-use crate::engine::{Engine, NewSession, PaymentKind};
+use crate::engine::{Engine, EngineError, NewSession, PaymentRequest};
 
 /// Every value `display.paymentOptions` accepts (the spec's enum).
 pub const PAYMENT_OPTIONS: &[&str] = &[
@@ -288,6 +288,38 @@ pub fn amount_usd(body: &Map<String, Value>) -> Result<Option<String>, ApiError>
             PARAM,
             format!("{PARAM} must be a positive amount with at most 6 decimals, not {text:?}"),
         )),
+    }
+}
+
+/// How the payer pays, as Daimo's API names it (the wire's payment-method types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentKind {
+    /// Send tokens to the session's receiver on any configured EVM chain.
+    Evm,
+    /// Send tokens to the session's receiver on Tron.
+    Tron,
+    /// Sign and send from a Solana wallet.
+    Solana {
+        /// The paying wallet.
+        wallet: ChainAddress,
+        /// The mint it pays with (the Solana chain's first token if not given).
+        mint: Option<ChainAddress>,
+    },
+    /// The hosted fiat flow, optionally pinned to one rail.
+    Fiat(Option<FiatMethod>),
+}
+
+impl PaymentKind {
+    /// What the engine is asked for: a family's payment (fiat rails have no chain family here).
+    pub fn request(self) -> Result<PaymentRequest, EngineError> {
+        match self {
+            Self::Evm => Ok(PaymentRequest::transfer(Family::Evm)),
+            Self::Tron => Ok(PaymentRequest::transfer(Family::Tron)),
+            Self::Solana { wallet, mint } => {
+                Ok(PaymentRequest { family: Family::Solana, wallet: Some(wallet), token: mint })
+            }
+            Self::Fiat(_) => Err(EngineError::UnsupportedPaymentMethod("fiat")),
+        }
     }
 }
 

@@ -31,11 +31,12 @@ use tracing::Instrument;
 
 use self::{
     auth::{Caller, caller, check_client_secret, require_api_key},
+    create::PaymentKind,
     error::ApiError,
     json::{JsonObject, MAX_BODY_BYTES, only, opt_string},
 };
 use crate::{
-    engine::{Engine, EngineError, PaymentKind},
+    engine::{Engine, EngineError},
     metrics::HttpCounters,
 };
 
@@ -162,7 +163,8 @@ fn solana_amount(
     mint: Option<relayer_types::ChainAddress>,
     amount_usd: Option<&str>,
 ) -> Result<(u64, relayer_types::ChainAddress, relayer_types::U256), ApiError> {
-    let (chain_id, token) = state.engine.solana_token(session, mint).map_err(|e| match e {
+    let payable = state.engine.payable_token(relayer_types::Family::Solana, session, mint);
+    let (chain_id, token) = payable.map_err(|e| match e {
         EngineError::NoRoute(message) => {
             ApiError::unprocessable("unsupported_route", message, Some("paymentMethod.inputTokenMint"))
         }
@@ -193,12 +195,14 @@ fn tron_payment(
     session: &relayer_types::Session,
     amount_usd: Option<String>,
 ) -> Result<wire::TronPayment, ApiError> {
-    let (_, token) = state.engine.route_from(relayer_types::Family::Tron, session).map_err(engine_error)?;
+    let (_, token) =
+        state.engine.payable_token(relayer_types::Family::Tron, session, None).map_err(engine_error)?;
     let receiver =
         session.payment_method.as_ref().and_then(|m| m.receiver()).map(|r| r.to_string()).unwrap_or_default();
     let amount = amount_usd.or_else(|| {
         session.destination.amount.map(|a| relayer_types::format_units(a, session.destination.token.decimals))
     });
+    let token = token.address;
     let mut link = format!("https://link.trustwallet.com/send?coin=195&address={receiver}&token_id={token}");
     if let Some(amount) = amount {
         link.push_str(&format!("&amount={amount}"));
@@ -397,7 +401,8 @@ async fn set_payment_method(
         }
         PaymentKind::Evm | PaymentKind::Tron | PaymentKind::Fiat(_) => None,
     };
-    let session = state.engine.set_payment_method(&session, kind).map_err(engine_error)?;
+    let request = kind.request().map_err(engine_error)?;
+    let session = state.engine.set_payment_method(&session, request).map_err(engine_error)?;
     let mut response = wire::SessionResponse::of(&session, full);
     if kind == PaymentKind::Tron {
         response.tron = Some(tron_payment(&state, &session, amount_usd)?);

@@ -45,7 +45,7 @@ pub use counters::Counts;
 pub use error::EngineError;
 pub use planner::{Plan, Terms, When, plan};
 pub use retry::RetryPolicy;
-pub use sessions::{NewSession, PaymentKind};
+pub use sessions::{NewSession, PaymentRequest};
 
 /// Engine settings.
 #[derive(Debug, Clone, Copy)]

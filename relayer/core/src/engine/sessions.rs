@@ -6,11 +6,11 @@ use std::{
     sync::{Arc, PoisonError},
 };
 
-use relayer_chain::{Chain, Inspection};
+use relayer_chain::{Chain, Inspection, PaysBy};
 use relayer_store::{Creation, IdempotencyRecord};
 use relayer_types::{
-    ChainAddress, ClientSecret, Destination, DisplayInfo, Family, FiatMethod, PaymentMethod, Session,
-    SessionEvent, SessionId, SessionStatus, TokenRef, TxId, U256, unix_now,
+    ChainAddress, ClientSecret, Destination, DisplayInfo, Family, PaymentMethod, Session, SessionEvent,
+    SessionId, SessionStatus, TokenRef, TxId, U256, unix_now,
 };
 
 use super::{Engine, EngineError, lock};
@@ -28,56 +28,24 @@ pub struct NewSession {
     pub refund_address: Option<ChainAddress>,
 }
 
-/// How the payer pays, as the API asks for it.
+/// How a payer wants to pay, in family-neutral terms (the API adapter turns Daimo's payment-method types
+/// into it): on the chains of `family`, from `wallet` where the family's payers sign a transaction for
+/// their wallet, in `token` if they chose one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaymentKind {
-    /// Send tokens to the session's receiver on any configured EVM chain.
-    Evm,
-    /// Send tokens to the session's receiver on Tron.
-    Tron,
-    /// Sign and send from a Solana wallet.
-    Solana {
-        /// The paying wallet.
-        wallet: ChainAddress,
-        /// The mint it pays with (the Solana chain's first token if not given).
-        mint: Option<ChainAddress>,
-    },
-    /// The hosted fiat flow, optionally pinned to one rail.
-    Fiat(Option<FiatMethod>),
+pub struct PaymentRequest {
+    /// The payer's chain family.
+    pub family: Family,
+    /// The paying wallet (families whose payers sign a transaction built for it).
+    pub wallet: Option<ChainAddress>,
+    /// The token it pays with (the first that fits if not given).
+    pub token: Option<ChainAddress>,
 }
 
-impl PaymentKind {
-    /// The API's name.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Evm => "evm",
-            Self::Tron => "tron",
-            Self::Solana { .. } => "solana",
-            Self::Fiat(_) => "fiat",
-        }
+impl PaymentRequest {
+    /// A payer of `family` who sends to the session's receiver.
+    pub const fn transfer(family: Family) -> Self {
+        Self { family, wallet: None, token: None }
     }
-}
-
-/// Why payers of `family` cannot pay `session` from a chain other than its destination's, if they
-/// cannot. An EVM receiver of a Solana destination bridges, and refunds on its EVM chain what cannot be
-/// bridged (late, below the route's minimum, sent back after expiry): that needs an EVM refund address
-/// (the router refuses to refund to a Solana key, so the funds would sit in the receiver). A Solana vault
-/// commits to the paying wallet as its Solana refund address (see `Session::commitment`): a reverted
-/// final call on the EVM side could bounce nowhere.
-fn cross_chain_refusal(family: Family, session: &Session) -> Option<EngineError> {
-    let refusal = match family {
-        Family::Evm => (session.destination.address.family() != Family::Evm
-            && session.refund_address.is_none_or(|r| r.family() != Family::Evm))
-        .then_some(
-            "an EVM payment for a Solana destination needs the session's refundAddress (an EVM address): what cannot be bridged is refunded on the paying chain",
-        ),
-        // Tron bridges to EVM destinations only, and commits its refund on Tron.
-        Family::Tron => None,
-        Family::Solana => session.destination.calldata.is_some().then_some(
-            "a session with a final call cannot be paid from Solana (a bounce on the destination chain needs an EVM refund address)",
-        ),
-    }?;
-    Some(EngineError::NoRoute(refusal.into()))
 }
 
 impl Engine {
@@ -196,52 +164,35 @@ impl Engine {
         self.apply(id, SessionEvent::Tick { now: unix_now() }, None)
     }
 
-    /// Sets the payment method. For `Evm` and `Tron` that is the session's receiver address on that
-    /// family's chains; the receiver follows from fields fixed at creation, so any loaded copy of the
-    /// session serves; the status check runs on the latest. For `Solana` it is the paying wallet, which
-    /// the Solana vault commits to as its refund address. A method no configured chain serves is refused
-    /// (fiat rails have no chain family here).
-    pub fn set_payment_method(&self, session: &Session, kind: PaymentKind) -> Result<Session, EngineError> {
+    /// Sets the payment method. Families whose payers send to an address get the session's receiver on
+    /// their chains (it follows from fields fixed at creation, so any loaded copy of the session serves;
+    /// the status check runs on the latest); families whose payers sign a transaction get the paying
+    /// wallet, which their receivers commit to as the refund address. Refused, before anyone pays, when
+    /// no chain of the family is configured, when nothing there delivers the session's token, or when the
+    /// family's receivers could not refund what they cannot deliver ([`Chain::cross_chain_refusal`]).
+    pub fn set_payment_method(
+        &self,
+        session: &Session,
+        request: PaymentRequest,
+    ) -> Result<Session, EngineError> {
         let id = &session.id;
         let dest = session.destination.token.chain_id;
         self.chain(dest)?;
-        let unsupported = || EngineError::UnsupportedPaymentMethod(kind.name());
+        let family = request.family;
+        let unsupported = || EngineError::UnsupportedPaymentMethod(family.as_str());
         let now = unix_now();
-        let method = match kind {
-            PaymentKind::Evm => {
-                // An EVM receiver of a Solana destination bridges, and refunds on its EVM chain what cannot
-                // be bridged (late, below the route's minimum, sent back after expiry): that needs a route,
-                // and an EVM refund address (the router refuses to refund to a Solana key, so the funds
-                // would sit in the receiver).
-                if session.destination.address.family() != Family::Evm {
-                    self.route_from(Family::Evm, session)?;
-                    if let Some(refusal) = cross_chain_refusal(Family::Evm, session) {
-                        return Err(refusal);
-                    }
-                }
-                PaymentMethod::Evm {
-                    receiver: self.receiver_on(session, Family::Evm).ok_or_else(unsupported)?,
-                    source: None,
-                    created_at: now,
-                }
-            }
-            PaymentKind::Tron => {
-                let receiver = self.receiver_on(session, Family::Tron).ok_or_else(unsupported)?;
-                self.route_from(Family::Tron, session)?;
-                PaymentMethod::Tron { receiver, source: None, created_at: now }
-            }
-            PaymentKind::Solana { wallet, mint } => {
-                let (chain, _) = self.solana_token(session, mint)?;
-                if chain != dest {
-                    self.route_from(Family::Solana, session)?;
-                    if let Some(refusal) = cross_chain_refusal(Family::Solana, session) {
-                        return Err(refusal);
-                    }
-                }
-                PaymentMethod::Solana { wallet, source: None, created_at: now }
-            }
-            PaymentKind::Fiat(_) => return Err(unsupported()),
+        let (chain_id, _) = self.payable_token(family, session, request.token)?;
+        let chain = self.chain(chain_id)?;
+        if chain_id != dest
+            && let Some(refusal) = chain.cross_chain_refusal(session)
+        {
+            return Err(EngineError::NoRoute(refusal));
+        }
+        let payer = match chain.pays_by() {
+            PaysBy::Transfer => chain.receiver(&session.commitment()),
+            PaysBy::WalletTransaction => request.wallet.ok_or_else(unsupported)?,
         };
+        let method = PaymentMethod::new(family, payer, now);
         // Index before the status change is visible: a deposit seen right after must find its session.
         // Every chain gets its own receiver (families derive them differently, and a Solana vault also
         // commits to the paying wallet, so the receivers are those of the session with this method). A
@@ -261,13 +212,13 @@ impl Engine {
 
     /// Every configured chain and token a payer can pay `session` with: the destination token on its own
     /// chain, and each token whose route delivers it there, where payers of that family can pay the
-    /// session at all (see [`cross_chain_refusal`]).
+    /// session at all (see [`Chain::cross_chain_refusal`]).
     pub fn token_options(&self, session: &Session) -> Vec<(Arc<dyn Chain>, relayer_types::TokenRef)> {
         let dest = &session.destination.token;
         let mut options = vec![];
         for chain in self.chains.values() {
             let same = chain.chain_id() == dest.chain_id;
-            if !same && cross_chain_refusal(chain.key().family, session).is_some() {
+            if !same && chain.cross_chain_refusal(session).is_some() {
                 continue;
             }
             for token in chain.tokens() {
@@ -284,75 +235,56 @@ impl Engine {
         options
     }
 
-    /// The token and chain of `family` a session can be paid with: one with a configured route to the
-    /// session's destination chain that delivers its token. None is a clear error naming what is missing,
-    /// before anyone pays: bridges deliver the token they carry, and swapping is not offered (yet).
-    pub fn route_from(&self, family: Family, session: &Session) -> Result<(u64, ChainAddress), EngineError> {
-        let dest = &session.destination.token;
-        for chain in self.chains.values().filter(|c| c.key().family == family) {
-            if chain.chain_id() == dest.chain_id && chain.token(dest.address).is_some() {
-                return Ok((chain.chain_id(), dest.address));
-            }
-            for token in chain.tokens() {
-                if chain.route(&token.address, dest.chain_id).is_some_and(|r| r.to_token == dest.address) {
-                    return Ok((chain.chain_id(), token.address));
-                }
-            }
-        }
-        let offered: Vec<String> = self
-            .chains
-            .values()
-            .filter(|c| c.key().family == family)
-            .flat_map(|c| c.tokens().iter().map(move |t| format!("{} on {}", t.symbol, c.name())))
-            .collect();
-        Err(EngineError::NoRoute(format!(
-            "no route delivers {} on chain {} from {} ({}): paying there would be refunded, not delivered",
-            dest.symbol,
-            dest.chain_id,
-            family.as_str(),
-            if offered.is_empty() { "nothing configured".into() } else { offered.join(", ") }
-        )))
-    }
-
-    /// The session's receiver on the chains of `family` (the same on all of them: config requires one
-    /// router deployment per family), if any chain of that family is configured.
-    fn receiver_on(&self, session: &Session, family: Family) -> Option<ChainAddress> {
-        let chain = self.chains.values().find(|c| c.key().family == family)?;
-        Some(chain.receiver(&session.commitment()))
-    }
-
-    /// The Solana chain and the token a Solana wallet pays `session` with: `mint` (the first that fits
-    /// when `None`), which must be one the chain watches deposits in (a payment into anything else would
-    /// never be seen) and must deliver the session's token (its destination token on its own chain, or a
-    /// token whose route delivers it there). Otherwise a clear error naming what Solana payments take.
-    pub fn solana_token(
+    /// The chain of `family` and the token a payer pays `session` with: `token` if given (the first that
+    /// fits otherwise), one the chain watches deposits in (a payment into anything else would never be
+    /// seen) that delivers the session's token (its destination token on its own chain, or a token whose
+    /// route delivers it there). None is a clear error naming what is missing, before anyone pays:
+    /// bridges deliver the token they carry, and swapping is not offered (yet).
+    pub fn payable_token(
         &self,
+        family: Family,
         session: &Session,
-        mint: Option<ChainAddress>,
-    ) -> Result<(u64, relayer_types::TokenRef), EngineError> {
-        let unsupported = || EngineError::UnsupportedPaymentMethod("solana");
-        let chain =
-            self.chains.values().find(|c| c.key().family == Family::Solana).ok_or_else(unsupported)?;
+        token: Option<ChainAddress>,
+    ) -> Result<(u64, TokenRef), EngineError> {
         let dest = &session.destination.token;
-        let delivers = |t: &&relayer_types::TokenRef| {
+        let of_family: Vec<&Arc<dyn Chain>> =
+            self.chains.values().filter(|c| c.key().family == family).collect();
+        if of_family.is_empty() {
+            return Err(EngineError::UnsupportedPaymentMethod(family.as_str()));
+        }
+        let delivers = |chain: &Arc<dyn Chain>, t: &TokenRef| {
             if chain.chain_id() == dest.chain_id {
                 t.address == dest.address
             } else {
                 chain.route(&t.address, dest.chain_id).is_some_and(|r| r.to_token == dest.address)
             }
         };
-        let usable: Vec<&relayer_types::TokenRef> = chain.deposit_tokens().iter().filter(delivers).collect();
-        let token = usable.iter().find(|t| mint.is_none_or(|m| t.address == m));
-        let token = token.ok_or_else(|| {
-            let offered: Vec<String> =
-                usable.iter().map(|t| format!("{} ({})", t.address, t.symbol)).collect();
-            EngineError::NoRoute(if offered.is_empty() {
-                format!("no Solana mint delivers {} on chain {}", dest.symbol, dest.chain_id)
-            } else {
-                format!("Solana payments for this session take {}", offered.join(", "))
-            })
-        })?;
-        Ok((chain.chain_id(), (*token).clone()))
+        let usable: Vec<(&Arc<dyn Chain>, &TokenRef)> = of_family
+            .iter()
+            .flat_map(|c| c.deposit_tokens().iter().filter(|t| delivers(c, t)).map(move |t| (*c, t)))
+            .collect();
+        if let Some((chain, t)) = usable.iter().find(|(_, t)| token.is_none_or(|m| t.address == m)) {
+            return Ok((chain.chain_id(), (*t).clone()));
+        }
+        let offered: Vec<String> = if usable.is_empty() {
+            of_family
+                .iter()
+                .flat_map(|c| c.deposit_tokens().iter().map(move |t| format!("{} on {}", t.symbol, c.name())))
+                .collect()
+        } else {
+            usable.iter().map(|(c, t)| format!("{} ({}) on {}", t.address, t.symbol, c.name())).collect()
+        };
+        Err(EngineError::NoRoute(if usable.is_empty() {
+            format!(
+                "no route delivers {} on chain {} from {} ({}): paying there would be refunded, not delivered",
+                dest.symbol,
+                dest.chain_id,
+                family.as_str(),
+                if offered.is_empty() { "nothing configured".into() } else { offered.join(", ") }
+            )
+        } else {
+            format!("{} payments for this session take {}", family.as_str(), offered.join(", "))
+        }))
     }
 
     /// The session's receiver address on its destination chain. Fails, rather than panicking in a
