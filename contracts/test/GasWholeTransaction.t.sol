@@ -7,7 +7,7 @@ import {RouterFixture} from "./utils/RouterFixture.sol";
 
 /// @notice Whole-transaction gas (intrinsic, calldata, cold accesses and refunds included) of every flow a
 /// relayer pays for. Each top-level call runs as its own transaction (`isolate`), so the figures equal a
-/// receipt's `gasUsed` on anvil (checked: they reproduce `tests/tests/evm_settle.rs` to the unit). The
+/// receipt's `gasUsed` on anvil (checked: they reproduce `tests/tests/it/evm_settle.rs` to the unit). The
 /// steady state of that test: destination, target and refund address already hold the token, and the
 /// commitment's addresses are full-width (calldata costs what it costs in production).
 contract GasWholeTransactionTest is RouterFixture {

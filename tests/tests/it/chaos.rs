@@ -7,7 +7,7 @@
 //!
 //! CI runs a reduced, seeded version. The larger run (figures for the README):
 //! `CHAOS_SESSIONS=60 CHAOS_MAX_HANG_MS=12000 CHAOS_KILL_SESSIONS=100 CHAOS_KILLS=10 CHAOS_OUTAGE_SECS=30
-//! CHAOS_REORGS=20 cargo test -p e2e --test chaos -- --nocapture --test-threads 1` (`CHAOS_SEED` picks
+//! CHAOS_REORGS=20 cargo test -p e2e --test it -- chaos:: --nocapture --test-threads 1` (`CHAOS_SEED` picks
 //! another seed).
 
 use std::time::{Duration, Instant};
