@@ -70,6 +70,37 @@ struct PageConfig<'a> {
     return_url: Option<&'a str>,
 }
 
+/// What the page is made of once the request is checked: each value goes in as it is, and the page
+/// escapes it for where it lands.
+struct Page<'a> {
+    /// The session's `display.title`.
+    title: &'a str,
+    /// The dark palette link's `media`.
+    dark_media: &'a str,
+    /// The session's theme stylesheet, an http(s) URL.
+    theme_url: Option<&'a str>,
+    /// `page` or `embed`.
+    layout: &'a str,
+    /// What the page's script reads.
+    config: PageConfig<'a>,
+}
+
+impl Page<'_> {
+    fn html(&self) -> String {
+        // Inside <script type="application/json">: no `<` may appear, or `</script>` could end the block.
+        let config = serde_json::to_string(&self.config).unwrap_or_default().replace('<', "\\u003c");
+        let theme_link = self
+            .theme_url
+            .map(|u| format!("<link rel=\"stylesheet\" href=\"{}\">", escape_html(u)))
+            .unwrap_or_default();
+        PAGE.replace("{{DARK_MEDIA}}", self.dark_media)
+            .replace("{{TITLE}}", &escape_html(self.title))
+            .replace("{{THEME_LINK}}", &theme_link)
+            .replace("{{LAYOUT}}", self.layout)
+            .replace("{{CONFIG}}", &config)
+    }
+}
+
 /// How a `paymentOptions` name is paid here, if this relayer can serve it at all (exchanges, fiat and
 /// payment apps cannot be: they are not shown).
 fn kind_of(name: &str) -> Option<(Family, &'static str)> {
@@ -230,8 +261,6 @@ fn render(
         chains,
         return_url,
     };
-    // Inside <script type="application/json">: no `<` may appear, or `</script>` could end the block.
-    let config = serde_json::to_string(&config).unwrap_or_default().replace('<', "\\u003c");
     // The dark palette applies with the browser's preference, unless the URL forces a theme.
     let dark_media = match query.get("theme").map(String::as_str) {
         Some("light") => "not all",
@@ -240,15 +269,7 @@ fn render(
     };
     let layout = if query.get("layout").is_some_and(|l| l == "embed") { "embed" } else { "page" };
     let theme_url = session.display.theme_css_url.as_deref().filter(|u| origin(u).is_some());
-    let theme_link = theme_url
-        .map(|u| format!("<link rel=\"stylesheet\" href=\"{}\">", escape_html(u)))
-        .unwrap_or_default();
-    let html = PAGE
-        .replace("{{DARK_MEDIA}}", dark_media)
-        .replace("{{TITLE}}", &escape_html(&session.display.title))
-        .replace("{{THEME_LINK}}", &theme_link)
-        .replace("{{LAYOUT}}", layout)
-        .replace("{{CONFIG}}", &config);
+    let html = Page { title: &session.display.title, dark_media, theme_url, layout, config }.html();
     let policy = csp(theme_url.and_then(origin).as_deref(), &state.checkout.frame_ancestors);
     let mut response =
         ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], html)
