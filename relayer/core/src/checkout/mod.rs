@@ -178,22 +178,6 @@ pub fn shown_options(
     groups
 }
 
-/// `text` safe inside HTML text and double-quoted attributes.
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// An http(s) URL's origin (`https://host:port`), for the CSP.
 fn origin(url: &str) -> Option<String> {
     let parsed = reqwest::Url::parse(url).ok()?;
@@ -211,14 +195,19 @@ fn csp(theme_origin: Option<&str>, frame_ancestors: &[String]) -> String {
     )
 }
 
+/// The page shown instead of the checkout (`assets/checkout-error.html`).
+#[derive(askama::Template)]
+#[template(path = "checkout-error.html")]
+struct ErrorPage<'a> {
+    /// What went wrong, as text.
+    message: &'a str,
+    /// The dark palette link's `media`.
+    dark_media: &'a str,
+}
+
 fn page_error(status: StatusCode, message: &str) -> Response {
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Checkout</title>\
-         <link rel=\"stylesheet\" href=\"/checkout/assets/checkout.css\">\
-         <link rel=\"stylesheet\" href=\"/checkout/assets/checkout-dark.css\" media=\"{DARK_BY_PREFERENCE}\">\
-         </head><body><main><h1>Checkout</h1><p>{}</p></main></body></html>",
-        escape_html(message)
-    );
+    // Rendering into a String cannot fail: the only error a template can return is its writer's.
+    let body = ErrorPage { message, dark_media: DARK_BY_PREFERENCE }.render().unwrap_or_default();
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body)
         .into_response()
 }
@@ -407,7 +396,14 @@ mod tests {
             csp(None, &["https://shop.example".into()]).ends_with("frame-ancestors https://shop.example")
         );
         assert_eq!(origin("javascript:alert(1)"), None);
-        assert_eq!(escape_html("<b a=\"x\">&'"), "&lt;b a=&quot;x&quot;&gt;&amp;&#39;");
+    }
+
+    #[test]
+    fn the_error_page_shows_its_message_as_text() {
+        let html = ErrorPage { message: "<b a=\"x\">&'", dark_media: DARK_BY_PREFERENCE }.render();
+        let html = html.expect("renders");
+        assert!(html.contains("<p>&#60;b a=&#34;x&#34;&#62;&#38;&#39;</p>"), "{html}");
+        assert!(html.contains("media=\"(prefers-color-scheme: dark)\""), "{html}");
     }
 
     /// `text` with its character references decoded (named ones the escapers use, and decimal ones).
