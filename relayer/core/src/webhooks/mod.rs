@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 pub use self::egress::Egress;
-use crate::api::wire::SessionView;
+use crate::view::SessionView;
 
 /// `session.payment_method_set`: a payment method was set (the session waits for the payment).
 pub const PAYMENT_METHOD_SET: &str = "session.payment_method_set";
