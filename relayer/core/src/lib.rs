@@ -8,6 +8,7 @@ pub mod engine;
 pub mod metrics;
 pub mod node;
 pub mod telemetry;
+pub mod view;
 pub mod webhooks;
 
 pub use node::{Node, NodeSettings};

@@ -17,12 +17,13 @@ use super::{
         AttemptView, EventList, EventResponse, EventView, WebhookDeleted, WebhookList, WebhookResponse,
         WebhookView,
     },
-    wire::{
-        Delivery, DeliveryAttempt, DepositRecord, DepositSource, DestinationView, Evm, FiatType,
-        MovementRecord, PaymentMethodEvm, PaymentMethodFiat, PaymentMethodSolana, PaymentMethodTron,
-        PaymentMethodView, SessionDestinationEvm, SessionDestinationSolana, SessionDisplay, SessionObject,
-        SessionPublicInfo, SessionResponse, SessionView, SolanaPayment, SolanaType, TronType,
-    },
+    wire::{SessionResponse, SolanaPayment},
+};
+use crate::view::{
+    Delivery, DeliveryAttempt, DepositRecord, DepositSource, DestinationView, Evm, FiatType, MovementRecord,
+    PaymentMethodEvm, PaymentMethodFiat, PaymentMethodSolana, PaymentMethodTron, PaymentMethodView,
+    SessionDestinationEvm, SessionDestinationSolana, SessionDisplay, SessionObject, SessionPublicInfo,
+    SessionView, SolanaType, TronType,
 };
 
 /// `POST /v1/sessions` (spec: `CreateSessionRequest`).

@@ -22,7 +22,7 @@ use super::{
     idempotency,
     json::{JsonObject, only, opt_string, string},
 };
-use crate::webhooks::{self, EVENT_TYPES, worker::WebhookError};
+use crate::webhooks::{self, EventType, worker::WebhookError};
 
 /// Most endpoints one deployment keeps (each costs a task and a request per event).
 pub const MAX_ENDPOINTS: usize = 50;
@@ -192,12 +192,14 @@ fn not_found() -> ApiError {
     ApiError::not_found("webhook_not_found", "no webhook endpoint with this id")
 }
 
-fn event_type(body: &Map<String, Value>, key: &str) -> Result<String, ApiError> {
-    let value = string(body, key, key)?;
-    if !EVENT_TYPES.contains(&value) {
-        return Err(ApiError::invalid(key, format!("{key} must be one of {}", EVENT_TYPES.join(", "))));
-    }
-    Ok(value.to_owned())
+/// Every event type's name, as error messages list them.
+fn event_type_names() -> String {
+    EventType::ALL.map(EventType::as_str).join(", ")
+}
+
+fn event_type(body: &Map<String, Value>, key: &str) -> Result<EventType, ApiError> {
+    EventType::named(string(body, key, key)?)
+        .ok_or_else(|| ApiError::invalid(key, format!("{key} must be one of {}", event_type_names())))
 }
 
 /// Validates `{url, events?, description?}` into a new endpoint with a fresh id and secret.
@@ -211,10 +213,10 @@ fn parse_endpoint(body: &Map<String, Value>, egress: webhooks::Egress) -> Result
             let mut events: Vec<String> = vec![];
             for (i, item) in items.iter().enumerate() {
                 let param = format!("events[{i}]");
-                let Some(kind) = item.as_str().filter(|k| *k == "*" || EVENT_TYPES.contains(k)) else {
+                let Some(kind) = item.as_str().filter(|k| *k == "*" || EventType::named(k).is_some()) else {
                     return Err(ApiError::invalid(
                         param,
-                        format!("events entries must be \"*\" or one of {}", EVENT_TYPES.join(", ")),
+                        format!("events entries must be \"*\" or one of {}", event_type_names()),
                     ));
                 };
                 if !events.iter().any(|e| e == kind) {
@@ -347,13 +349,13 @@ pub(super) async fn delete_webhook(
 
 /// A session of the deployment's first destination token in the status `kind` announces: what a test
 /// event carries (its id is random and matches no real session).
-fn example_session(state: &AppState, kind: &str) -> Value {
+fn example_session(state: &AppState, kind: EventType) -> Value {
     let status = match kind {
-        webhooks::PAYMENT_METHOD_SET => SessionStatus::WaitingPayment,
-        webhooks::SUCCEEDED => SessionStatus::Succeeded,
-        webhooks::BOUNCED => SessionStatus::Bounced,
-        webhooks::EXPIRED => SessionStatus::Expired,
-        _ => SessionStatus::Processing,
+        EventType::PaymentMethodSet => SessionStatus::WaitingPayment,
+        EventType::Succeeded => SessionStatus::Succeeded,
+        EventType::Bounced => SessionStatus::Bounced,
+        EventType::Expired => SessionStatus::Expired,
+        EventType::Processing | EventType::Updated => SessionStatus::Processing,
     };
     let Some(token) = state.offered.first().cloned() else { return Value::Null };
     let now = unix_now();
@@ -411,7 +413,7 @@ pub(super) async fn test_webhook(
     known(&state, &id)?;
     let kind = event_type(&body, "eventType")?;
     let delivery =
-        state.webhooks.send_test(&id, &kind, example_session(&state, &kind)).map_err(webhook_error)?;
+        state.webhooks.send_test(&id, kind, example_session(&state, kind)).map_err(webhook_error)?;
     Ok(Json(EventResponse { event: EventView::of(&delivery) }))
 }
 

@@ -8,6 +8,9 @@
 //! server only embeds what the API does not say: which of `display.paymentOptions` this deployment can
 //! serve, in their order and grouping, and the chains and tokens each can pay with.
 
+use std::fmt::Write as _;
+
+use askama::Template;
 use axum::{
     extract::{Path, RawQuery, State},
     http::{HeaderValue, StatusCode, header},
@@ -18,7 +21,6 @@ use serde::Serialize;
 
 use crate::api::{AppState, auth::check_client_secret, json::query_params};
 
-const PAGE: &str = include_str!("assets/checkout.html");
 const SCRIPT: &str = include_str!("assets/checkout.js");
 const STYLE: &str = include_str!("assets/checkout.css");
 const DARK_STYLE: &str = include_str!("assets/checkout-dark.css");
@@ -68,6 +70,52 @@ struct PageConfig<'a> {
     groups: Vec<Vec<ShownOption>>,
     chains: Vec<PayChain>,
     return_url: Option<&'a str>,
+}
+
+/// The page (`assets/checkout.html`), rendered in one pass: each value goes in as it is and is escaped
+/// for where it lands (HTML text and attributes by askama, the script's JSON by [`ScriptJson`]), so
+/// nothing a value contains is ever read as markup or as part of the template.
+#[derive(askama::Template)]
+#[template(path = "checkout.html")]
+struct Page<'a> {
+    /// The session's `display.title`.
+    title: &'a str,
+    /// The dark palette link's `media`.
+    dark_media: &'a str,
+    /// The session's theme stylesheet, an http(s) URL.
+    theme_url: Option<&'a str>,
+    /// `page` or `embed`.
+    layout: &'a str,
+    /// What the page's script reads.
+    config: ScriptJson,
+}
+
+/// A value as JSON that can sit inside a `<script>` element: `<`, `>`, `&`, `'`, U+2028 and U+2029 are
+/// written as `\uXXXX` escapes. They can only occur inside JSON strings, where the escape means the same
+/// character, so the text parses to the same value and can neither end the element (`</script>`) nor
+/// open a comment (`<!--`). Not for attributes: `"` stays as it is.
+struct ScriptJson(String);
+
+impl ScriptJson {
+    fn of(value: &impl Serialize) -> serde_json::Result<Self> {
+        let json = serde_json::to_string(value)?;
+        let mut out = String::with_capacity(json.len());
+        for c in json.chars() {
+            match c {
+                '<' | '>' | '&' | '\'' | '\u{2028}' | '\u{2029}' => {
+                    let _ = write!(out, "\\u{:04x}", u32::from(c));
+                }
+                c => out.push(c),
+            }
+        }
+        Ok(Self(out))
+    }
+}
+
+impl std::fmt::Display for ScriptJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// How a `paymentOptions` name is paid here, if this relayer can serve it at all (exchanges, fiat and
@@ -130,22 +178,6 @@ pub fn shown_options(
     groups
 }
 
-/// `text` safe inside HTML text and double-quoted attributes.
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// An http(s) URL's origin (`https://host:port`), for the CSP.
 fn origin(url: &str) -> Option<String> {
     let parsed = reqwest::Url::parse(url).ok()?;
@@ -163,14 +195,19 @@ fn csp(theme_origin: Option<&str>, frame_ancestors: &[String]) -> String {
     )
 }
 
+/// The page shown instead of the checkout (`assets/checkout-error.html`).
+#[derive(askama::Template)]
+#[template(path = "checkout-error.html")]
+struct ErrorPage<'a> {
+    /// What went wrong, as text.
+    message: &'a str,
+    /// The dark palette link's `media`.
+    dark_media: &'a str,
+}
+
 fn page_error(status: StatusCode, message: &str) -> Response {
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Checkout</title>\
-         <link rel=\"stylesheet\" href=\"/checkout/assets/checkout.css\">\
-         <link rel=\"stylesheet\" href=\"/checkout/assets/checkout-dark.css\" media=\"{DARK_BY_PREFERENCE}\">\
-         </head><body><main><h1>Checkout</h1><p>{}</p></main></body></html>",
-        escape_html(message)
-    );
+    // Rendering into a String cannot fail: the only error a template can return is its writer's.
+    let body = ErrorPage { message, dark_media: DARK_BY_PREFERENCE }.render().unwrap_or_default();
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body)
         .into_response()
 }
@@ -230,8 +267,6 @@ fn render(
         chains,
         return_url,
     };
-    // Inside <script type="application/json">: no `<` may appear, or `</script>` could end the block.
-    let config = serde_json::to_string(&config).unwrap_or_default().replace('<', "\\u003c");
     // The dark palette applies with the browser's preference, unless the URL forces a theme.
     let dark_media = match query.get("theme").map(String::as_str) {
         Some("light") => "not all",
@@ -240,15 +275,19 @@ fn render(
     };
     let layout = if query.get("layout").is_some_and(|l| l == "embed") { "embed" } else { "page" };
     let theme_url = session.display.theme_css_url.as_deref().filter(|u| origin(u).is_some());
-    let theme_link = theme_url
-        .map(|u| format!("<link rel=\"stylesheet\" href=\"{}\">", escape_html(u)))
-        .unwrap_or_default();
-    let html = PAGE
-        .replace("{{DARK_MEDIA}}", dark_media)
-        .replace("{{TITLE}}", &escape_html(&session.display.title))
-        .replace("{{THEME_LINK}}", &theme_link)
-        .replace("{{LAYOUT}}", layout)
-        .replace("{{CONFIG}}", &config);
+    let rendered = ScriptJson::of(&config).map_err(askama::Error::custom).and_then(|config| {
+        Page { title: &session.display.title, dark_media, theme_url, layout, config }.render()
+    });
+    let html = match rendered {
+        Ok(html) => html,
+        Err(error) => {
+            tracing::error!(%error, "checkout page: rendering failed");
+            return page_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The checkout page cannot be shown right now.",
+            );
+        }
+    };
     let policy = csp(theme_url.and_then(origin).as_deref(), &state.checkout.frame_ancestors);
     let mut response =
         ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], html)
@@ -357,7 +396,87 @@ mod tests {
             csp(None, &["https://shop.example".into()]).ends_with("frame-ancestors https://shop.example")
         );
         assert_eq!(origin("javascript:alert(1)"), None);
-        assert_eq!(escape_html("<b a=\"x\">&'"), "&lt;b a=&quot;x&quot;&gt;&amp;&#39;");
+    }
+
+    #[test]
+    fn the_error_page_shows_its_message_as_text() {
+        let html = ErrorPage { message: "<b a=\"x\">&'", dark_media: DARK_BY_PREFERENCE }.render();
+        let html = html.expect("renders");
+        assert!(html.contains("<p>&#60;b a=&#34;x&#34;&#62;&#38;&#39;</p>"), "{html}");
+        assert!(html.contains("media=\"(prefers-color-scheme: dark)\""), "{html}");
+    }
+
+    /// `text` with its character references decoded (named ones the escapers use, and decimal ones).
+    fn unescape(text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(at) = rest.find('&') {
+            out.push_str(&rest[..at]);
+            let end = rest[at..].find(';').map_or(rest.len(), |e| at + e);
+            let entity = &rest[at + 1..end];
+            let decoded = match entity {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                _ => entity.strip_prefix('#').and_then(|n| n.parse().ok()).and_then(char::from_u32),
+            };
+            out.push(decoded.unwrap_or('\u{fffd}'));
+            rest = &rest[(end + 1).min(rest.len())..];
+        }
+        out + rest
+    }
+
+    /// The text between the first `open` and the `close` after it, and how often `open` occurs.
+    fn between<'h>(html: &'h str, open: &str, close: &str) -> (&'h str, usize) {
+        let start = html.find(open).map_or(html.len(), |i| i + open.len());
+        let end = html[start..].find(close).map_or(html.len(), |i| start + i);
+        (&html[start..end], html.matches(open).count())
+    }
+
+    #[test]
+    fn every_value_lands_once_and_literally_whatever_it_contains() {
+        // The markers the page template once used, and markup, in everything the page interpolates.
+        let title = "Pay {{THEME_LINK}}{{CONFIG}}{{TITLE}} <b>\"Bob's\" & co</b>";
+        let theme = "https://theme.example/{{LAYOUT}}.css?a=1&b=\"><script>x</script>";
+        let back = "https://shop.example/</script><!--{{TITLE}}{{CONFIG}}&x='1'\u{2028}\u{2029}>";
+        let page = Page {
+            title,
+            dark_media: DARK_BY_PREFERENCE,
+            theme_url: Some(theme),
+            layout: "embed",
+            config: ScriptJson::of(&PageConfig {
+                session_id: "00".repeat(16),
+                groups: vec![],
+                chains: vec![],
+                return_url: Some(back),
+            })
+            .expect("serializes"),
+        };
+        let html = page.render().expect("renders");
+
+        let (shown, titles) = between(&html, "<title>", "</title>");
+        assert_eq!(titles, 1, "{html}");
+        assert!(!shown.contains(['<', '>', '"', '\'']), "{shown}");
+        assert_eq!(unescape(shown), title);
+
+        let link = "<link rel=\"stylesheet\" href=\"https://theme.example/";
+        let (href, links) = between(&html, link, "\">");
+        assert_eq!(links, 1, "{html}");
+        assert!(!href.contains(['<', '>', '"', '\'']), "{href}");
+        assert_eq!(unescape(&format!("https://theme.example/{href}")), theme);
+
+        let (config, configs) =
+            between(&html, "<script type=\"application/json\" id=\"checkout-config\">", "</script>");
+        assert_eq!(configs, 1, "{html}");
+        assert!(!config.contains(['<', '>', '&', '\'', '\u{2028}', '\u{2029}']), "{config}");
+        let read: serde_json::Value = serde_json::from_str(config).unwrap_or_default();
+        assert_eq!(read["returnUrl"], back, "{config}");
+        assert_eq!(read["sessionId"], "00".repeat(16));
+
+        assert!(html.contains("<body data-layout=\"embed\">"), "{html}");
+        assert!(html.contains(&format!("media=\"{DARK_BY_PREFERENCE}\">")), "{html}");
+        assert_eq!(html.matches("<script").count(), 2, "{html}");
     }
 
     #[test]

@@ -12,50 +12,90 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use relayer_store::NewEvent;
 use relayer_types::{Applied, Session, SessionEvent, SessionStatus};
+use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
 pub use self::egress::Egress;
-use crate::api::wire::SessionView;
+use crate::view::SessionView;
 
-/// `session.payment_method_set`: a payment method was set (the session waits for the payment).
-pub const PAYMENT_METHOD_SET: &str = "session.payment_method_set";
-/// `session.processing`: a deposit was detected; funds are on their way (Daimo's).
-pub const PROCESSING: &str = "session.processing";
-/// `session.succeeded`: funds were delivered (Daimo's).
-pub const SUCCEEDED: &str = "session.succeeded";
-/// `session.bounced`: the final call reverted; funds went to the refund address (Daimo's).
-pub const BOUNCED: &str = "session.bounced";
-/// `session.expired`: the session expired unpaid.
-pub const EXPIRED: &str = "session.expired";
-/// `session.updated`: a deposit, delivery, refund, bridging or fronting was recorded without a status
-/// change (a late or extra deposit and what became of it; a reorg undoing one).
-pub const UPDATED: &str = "session.updated";
+/// The type of a webhook event: its body's `type`, and what an endpoint subscribes to. On the wire it is
+/// its [`name`](Self::as_str), e.g. `session.succeeded`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// `session.payment_method_set`: a payment method was set (the session waits for the payment).
+    PaymentMethodSet,
+    /// `session.processing`: a deposit was detected; funds are on their way (Daimo's).
+    Processing,
+    /// `session.succeeded`: funds were delivered (Daimo's).
+    Succeeded,
+    /// `session.bounced`: the final call reverted; funds went to the refund address (Daimo's).
+    Bounced,
+    /// `session.expired`: the session expired unpaid.
+    Expired,
+    /// `session.updated`: a deposit, delivery, refund, bridging or fronting was recorded without a
+    /// status change (a late or extra deposit and what became of it; a reorg undoing one).
+    Updated,
+}
 
-/// Every event type, in the order the API documents them.
-pub const EVENT_TYPES: [&str; 6] = [PAYMENT_METHOD_SET, PROCESSING, SUCCEEDED, BOUNCED, EXPIRED, UPDATED];
+impl EventType {
+    /// Every event type, in the order the API documents them.
+    pub const ALL: [Self; 6] = [
+        Self::PaymentMethodSet,
+        Self::Processing,
+        Self::Succeeded,
+        Self::Bounced,
+        Self::Expired,
+        Self::Updated,
+    ];
+
+    /// Its name on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::PaymentMethodSet => "session.payment_method_set",
+            Self::Processing => "session.processing",
+            Self::Succeeded => "session.succeeded",
+            Self::Bounced => "session.bounced",
+            Self::Expired => "session.expired",
+            Self::Updated => "session.updated",
+        }
+    }
+
+    /// The event type called `name` on the wire, if any.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+}
+
+impl Serialize for EventType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 
 /// The event type a change of a session produces, if any. Work bookkeeping (attempt counts, retries)
 /// and clock ticks that change nothing produce none.
-pub fn event_type(event: &SessionEvent, applied: Applied) -> Option<&'static str> {
+pub fn event_type(event: &SessionEvent, applied: Applied) -> Option<EventType> {
     if !applied.changed {
         return None;
     }
     if applied.from != applied.to {
         return Some(match (applied.to, event) {
-            (SessionStatus::WaitingPayment, SessionEvent::PaymentMethodSet { .. }) => PAYMENT_METHOD_SET,
-            (SessionStatus::Processing, _) => PROCESSING,
-            (SessionStatus::Succeeded, _) => SUCCEEDED,
-            (SessionStatus::Bounced, _) => BOUNCED,
-            (SessionStatus::Expired, _) => EXPIRED,
+            (SessionStatus::WaitingPayment, SessionEvent::PaymentMethodSet { .. }) => {
+                EventType::PaymentMethodSet
+            }
+            (SessionStatus::Processing, _) => EventType::Processing,
+            (SessionStatus::Succeeded, _) => EventType::Succeeded,
+            (SessionStatus::Bounced, _) => EventType::Bounced,
+            (SessionStatus::Expired, _) => EventType::Expired,
             // A reorg took the deposit back: the session waits again.
-            (SessionStatus::WaitingPayment | SessionStatus::RequiresPaymentMethod, _) => UPDATED,
+            (SessionStatus::WaitingPayment | SessionStatus::RequiresPaymentMethod, _) => EventType::Updated,
         });
     }
     match event {
-        SessionEvent::PaymentMethodSet { .. } => Some(PAYMENT_METHOD_SET),
+        SessionEvent::PaymentMethodSet { .. } => Some(EventType::PaymentMethodSet),
         SessionEvent::Work(_) | SessionEvent::Tick { .. } => None,
-        _ => Some(UPDATED),
+        _ => Some(EventType::Updated),
     }
 }
 
@@ -83,7 +123,7 @@ pub fn uuid(mut bytes: [u8; 16]) -> String {
 
 /// The body of an event: `{id, type, createdAt, data: {session}}`, plus `isTestEvent: true` for a test
 /// event (omitted otherwise, as Daimo does).
-pub fn body(id: &str, kind: &str, created_at: u64, session: Value, test: bool) -> String {
+pub fn body(id: &str, kind: EventType, created_at: u64, session: Value, test: bool) -> String {
     let mut body = json!({ "id": id, "type": kind, "createdAt": created_at, "data": { "session": session } });
     if test {
         body["isTestEvent"] = Value::Bool(true);
@@ -101,7 +141,7 @@ pub fn session_events(
     let Some(kind) = event_type(event, applied) else { return vec![] };
     let id = event_id();
     let body = body(&id, kind, now_ms / 1000, session_snapshot(session), false);
-    vec![NewEvent { kind: kind.into(), created_at: now_ms, data: json!({ "id": id, "body": body }) }]
+    vec![NewEvent { kind: kind.as_str().into(), created_at: now_ms, data: json!({ "id": id, "body": body }) }]
 }
 
 /// A new signing secret: `whsec_` and the base64 of 32 random bytes (the Standard Webhooks form).
@@ -245,6 +285,30 @@ mod tests {
             assert!(check_url(local, Egress { loopback: true, private: false }).is_ok(), "{local}");
         }
         assert!(check_url("https://10.0.0.7/", Egress { loopback: false, private: true }).is_ok());
+    }
+
+    #[test]
+    fn event_types_keep_their_wire_names() {
+        let names: Vec<Value> =
+            EventType::ALL.iter().map(|t| serde_json::to_value(t).unwrap_or_default()).collect();
+        assert_eq!(
+            names,
+            [
+                "session.payment_method_set",
+                "session.processing",
+                "session.succeeded",
+                "session.bounced",
+                "session.expired",
+                "session.updated"
+            ]
+        );
+        for kind in EventType::ALL {
+            assert_eq!(EventType::named(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EventType::named("session.completed"), None);
+        let body: Value =
+            serde_json::from_str(&body("e", EventType::Bounced, 7, Value::Null, false)).unwrap_or_default();
+        assert_eq!(body["type"], "session.bounced");
     }
 
     #[test]

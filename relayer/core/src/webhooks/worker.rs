@@ -231,7 +231,7 @@ impl Webhooks {
     pub fn send_test(
         &self,
         id: &str,
-        event_type: &str,
+        event_type: super::EventType,
         session: serde_json::Value,
     ) -> Result<EventDelivery, WebhookError> {
         let endpoint = self.endpoint(id)?;
@@ -241,7 +241,7 @@ impl Webhooks {
             endpoint_id: endpoint.id,
             body: super::body(&event_id, event_type, now / 1000, session, true),
             event_id,
-            event_type: event_type.into(),
+            event_type: event_type.as_str().into(),
             created_ms: now,
             state: DeliveryState::Pending { next_attempt_ms: now },
             attempts: vec![],
@@ -693,7 +693,7 @@ mod tests {
             let endpoint = endpoint(id, &format!("https://{host}:{port}/hook"));
             store.put_webhook(&endpoint)?;
             webhooks.endpoint_added(endpoint);
-            webhooks.send_test(id, "session.succeeded", serde_json::json!({}))?;
+            webhooks.send_test(id, crate::webhooks::EventType::Succeeded, serde_json::json!({}))?;
             let deadline = Instant::now() + Duration::from_secs(10);
             let attempt = loop {
                 let delivery = store.deliveries(id, 1)?.pop();
