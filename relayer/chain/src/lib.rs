@@ -4,8 +4,12 @@
 //! hint, and its [`ChainStats`]. A chain delivers what it observes to an [`EventSink`] (the engine):
 //! confirmed [`ChainEvent`]s, reorgs, and a [`WorkReport`] for every piece of work it was given.
 //!
-//! `relayer-evm` implements [`Chain`] for EVM chains; another family implements it again without
-//! touching the engine. Only the binary knows the families.
+//! `relayer-evm` implements [`Chain`] for EVM and Tron chains, `relayer-svm` for Solana; another family
+//! implements it again without touching the engine, whose payment policy it asks through the seam
+//! ([`Chain::pays_by`], [`Chain::cross_chain_refusal`]). Outside its own crate a new family costs the
+//! `Family` variant with its address codec (`relayer-types`), its `[[chains]]` entry in the composition
+//! root (`relayer-node`) and its payment-method type in the API adapter: the README's "Adding a family"
+//! lists them, and no match over a family has a wildcard arm (`scripts/family-arms.js`).
 //!
 //! What every family's delivery shares lives here too, written once: the [`refusal`] vocabulary and
 //! its one mapping to a [`WorkResult`], the typed [`ledger`] of signed transactions, and the

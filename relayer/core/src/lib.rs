@@ -13,6 +13,10 @@ pub mod webhooks;
 
 pub use node::{Node, NodeSettings};
 
+/// How long an `Idempotency-Key`'s first response is replayed (Stripe: 24 hours): the API answers with
+/// it, the webhook worker prunes what is older. Here, so neither depends on the other for it.
+pub const IDEMPOTENCY_KEY_LIFETIME_SECS: u64 = 24 * 3600;
+
 /// `N` bytes from the thread-local CSPRNG: session ids, client secrets, API keys, request ids.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];

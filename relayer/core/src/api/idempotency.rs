@@ -15,8 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
 
-/// How long a key's first response is replayed (Stripe: 24 hours).
-pub const KEY_LIFETIME_SECS: u64 = 24 * 3600;
+pub use crate::IDEMPOTENCY_KEY_LIFETIME_SECS as KEY_LIFETIME_SECS;
 
 /// The header.
 pub const HEADER: &str = "Idempotency-Key";
