@@ -1,5 +1,5 @@
-//! Request bodies: JSON only (by content type), bounded in size, parsed into a `serde_json` object so
-//! validation can name the exact parameter at fault. Every rejection uses the API's error envelope.
+//! Request bodies: JSON only (by content type), bounded in size, parsed into a `serde_json` object (kept
+//! for idempotency's request hash) and from it into the route's DTO, naming the exact parameter at fault. Every rejection uses the API's error envelope.
 
 use axum::{
     body::Bytes,
@@ -118,6 +118,24 @@ pub fn query_params(raw: Option<&str>) -> Result<std::collections::HashMap<Strin
         out.insert(key, value);
     }
     Ok(out)
+}
+
+/// The request body as the route's DTO (see [`super::dto`]): a member of the wrong type, or one the DTO
+/// does not know (Stripe-style: unknown parameters are errors, not ignored), is refused with its exact
+/// path as the `param`, e.g. `destination.chainId` or `display.paymentOptions[1][0]`.
+pub fn dto<T: serde::de::DeserializeOwned>(body: &Map<String, Value>) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let param = match e.path().to_string() {
+            root if root == "." => "body".to_owned(),
+            path => path,
+        };
+        ApiError::invalid(param.clone(), format!("{param}: {}", e.into_inner()))
+    })
+}
+
+/// A member the route requires (a DTO's `Option`): absent and `null` are both missing.
+pub fn required<'a>(value: &'a Option<String>, param: &str) -> Result<&'a str, ApiError> {
+    value.as_deref().ok_or_else(|| ApiError::missing(param))
 }
 
 /// Rejects members other than `allowed` (Stripe-style: unknown parameters are errors, not ignored).

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod create;
+pub mod dto;
 pub mod error;
 pub mod idempotency;
 pub mod json;
@@ -291,7 +292,7 @@ fn client_route(
 }
 
 #[utoipa::path(
-    post, path = "/v1/sessions", request_body = openapi::CreateSessionRequest, security(("BearerAuth" = [])),
+    post, path = "/v1/sessions", request_body = dto::CreateSessionRequest, security(("BearerAuth" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 hours; another body with the same key is refused")),
     responses(
         (status = 201, description = "Created", body = wire::SessionResponse),
@@ -372,7 +373,7 @@ async fn get_session(
 }
 
 #[utoipa::path(
-    post, path = "/v1/sessions/{id}/paymentMethods", request_body = openapi::SetPaymentMethodRequest,
+    post, path = "/v1/sessions/{id}/paymentMethods", request_body = dto::SetPaymentMethodRequest,
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, description = "Payment method set", body = wire::SessionResponse),
@@ -420,7 +421,7 @@ async fn set_payment_method(
 }
 
 #[utoipa::path(
-    put, path = "/v1/sessions/{id}/check", request_body = openapi::CheckRequest,
+    put, path = "/v1/sessions/{id}/check", request_body = dto::CheckRequest,
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, description = "The session, after looking at the hint", body = wire::SessionResponse),

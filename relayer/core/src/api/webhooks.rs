@@ -245,7 +245,7 @@ fn parse_endpoint(body: &Map<String, Value>, egress: webhooks::Egress) -> Result
 }
 
 #[utoipa::path(
-    post, path = "/v1/webhooks", request_body = crate::api::openapi::CreateWebhookRequest, security(("BearerAuth" = [])),
+    post, path = "/v1/webhooks", request_body = super::dto::CreateWebhookRequest, security(("BearerAuth" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 hours")),
     responses(
         (status = 201, description = "Registered; the secret is shown only here", body = WebhookResponse),
@@ -392,7 +392,7 @@ fn example_session(state: &AppState, kind: EventType) -> Value {
 }
 
 #[utoipa::path(
-    post, path = "/v1/webhooks/{id}/test", request_body = crate::api::openapi::TestWebhookRequest, security(("BearerAuth" = [])),
+    post, path = "/v1/webhooks/{id}/test", request_body = super::dto::TestWebhookRequest, security(("BearerAuth" = [])),
     params(("id" = String, Path, description = "Webhook id")),
     responses(
         (status = 200, description = "Queued: an event with `isTestEvent: true`", body = EventResponse),
