@@ -34,7 +34,7 @@ use self::{
     auth::{Caller, caller, check_client_secret, require_api_key},
     create::PaymentKind,
     error::ApiError,
-    json::{JsonObject, MAX_BODY_BYTES, only, opt_string},
+    json::{JsonObject, MAX_BODY_BYTES},
 };
 use crate::{
     engine::{Engine, EngineError},
@@ -276,18 +276,16 @@ fn authorise(
     }
 }
 
-/// Prologue of the client-secret routes: rejects unknown members, loads the session, authorises the
+/// Prologue of the client-secret routes (once their body is read): loads the session, authorises the
 /// caller by API key or the session's `clientSecret`. Returns the session and whether the view is full.
 fn client_route(
     state: &AppState,
     headers: &HeaderMap,
     raw_id: &str,
-    body: &serde_json::Map<String, Value>,
-    allowed: &[&str],
+    client_secret: Option<&str>,
 ) -> Result<(Session, bool), ApiError> {
-    only(body, "", allowed)?;
     let session = load(state, &session_id(raw_id)?)?;
-    let full = authorise(headers, state, &session, opt_string(body, "clientSecret", "clientSecret")?)?;
+    let full = authorise(headers, state, &session, client_secret)?;
     Ok((session, full))
 }
 
@@ -390,10 +388,10 @@ async fn set_payment_method(
     headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> Result<Json<wire::SessionResponse>, ApiError> {
-    let (session, full) =
-        client_route(&state, &headers, &id, &body, &["clientSecret", "paymentMethod", "type"])?;
-    let kind = create::payment_kind(&body)?;
-    let amount_usd = create::amount_usd(&body)?;
+    let request: dto::SetPaymentMethodRequest = json::dto(&body)?;
+    let (session, full) = client_route(&state, &headers, &id, request.client_secret.as_deref())?;
+    let kind = create::payment_kind(&request)?;
+    let amount_usd = create::amount_usd(&request)?;
     // Everything the Solana transaction needs is checked before the method is set: bad input changes
     // nothing.
     let solana = match kind {
@@ -437,8 +435,9 @@ async fn check_session(
     headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> Result<Json<wire::SessionResponse>, ApiError> {
-    let (session, full) = client_route(&state, &headers, &id, &body, &["clientSecret", "txHash"])?;
-    if let Some(hash) = opt_string(&body, "txHash", "txHash")? {
+    let request: dto::CheckRequest = json::dto(&body)?;
+    let (session, full) = client_route(&state, &headers, &id, request.client_secret.as_deref())?;
+    if let Some(hash) = request.tx_hash.as_deref() {
         let valid = hash
             .strip_prefix("0x")
             .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
