@@ -138,49 +138,6 @@ pub fn required<'a>(value: &'a Option<String>, param: &str) -> Result<&'a str, A
     value.as_deref().ok_or_else(|| ApiError::missing(param))
 }
 
-/// Rejects members other than `allowed` (Stripe-style: unknown parameters are errors, not ignored).
-pub fn only(map: &Map<String, Value>, prefix: &str, allowed: &[&str]) -> Result<(), ApiError> {
-    match map.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(ApiError::invalid(format!("{prefix}{k}"), format!("unknown parameter {prefix}{k}"))),
-        None => Ok(()),
-    }
-}
-
-/// A required string member.
-pub fn string<'a>(map: &'a Map<String, Value>, key: &str, param: &str) -> Result<&'a str, ApiError> {
-    match map.get(key) {
-        None | Some(Value::Null) => Err(ApiError::missing(param)),
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(ApiError::invalid(param, format!("{param} must be a string"))),
-    }
-}
-
-/// An optional string member.
-pub fn opt_string<'a>(
-    map: &'a Map<String, Value>,
-    key: &str,
-    param: &str,
-) -> Result<Option<&'a str>, ApiError> {
-    match map.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(ApiError::invalid(param, format!("{param} must be a string"))),
-    }
-}
-
-/// A required object member.
-pub fn object<'a>(
-    map: &'a Map<String, Value>,
-    key: &str,
-    param: &str,
-) -> Result<&'a Map<String, Value>, ApiError> {
-    match map.get(key) {
-        None | Some(Value::Null) => Err(ApiError::missing(param)),
-        Some(Value::Object(o)) => Ok(o),
-        Some(_) => Err(ApiError::invalid(param, format!("{param} must be an object"))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
