@@ -1,5 +1,6 @@
-//! Validation of `POST /v1/sessions`: every rule of the spec's `CreateSessionRequest`, with an error
-//! naming the exact parameter. Nothing is stored unless the whole request is valid.
+//! Validation of `POST /v1/sessions` and `POST /v1/sessions/{id}/paymentMethods`: their DTOs (see
+//! [`super::dto`]) become the domain's types under every rule of the spec's `CreateSessionRequest`, with
+//! an error naming the exact parameter. Nothing is stored unless the whole request is valid.
 
 use std::collections::BTreeMap;
 
@@ -10,8 +11,12 @@ use relayer_types::{
 use serde_json::{Map, Value};
 
 use super::{
+    dto::{
+        BareType, CreateSessionRequest, DestinationInput, DisplayInput, PaymentMethodInput,
+        PaymentOptionInput, SetPaymentMethodRequest, UsdAmount,
+    },
     error::ApiError,
-    json::{object, only, opt_string, string},
+    json::{self, required},
 };
 use crate::engine::{Engine, EngineError, NewSession, PaymentRequest};
 
@@ -117,22 +122,17 @@ fn offered_token<'a>(
 }
 
 fn evm_destination<'a>(
-    dest: &Map<String, Value>,
+    dest: &DestinationInput,
     offered: &'a [TokenRef],
 ) -> Result<(ChainAddress, &'a TokenRef), ApiError> {
-    let address = evm_address(string(dest, "address", "destination.address")?, "destination.address")?;
+    let address = evm_address(required(&dest.address, "destination.address")?, "destination.address")?;
     if address == Address::ZERO {
         return Err(ApiError::invalid(
             "destination.address",
             "destination.address must not be the zero address",
         ));
     }
-    let chain_id = match dest.get("chainId") {
-        None | Some(Value::Null) => return Err(ApiError::missing("destination.chainId")),
-        Some(v) => v.as_u64().ok_or_else(|| {
-            ApiError::invalid("destination.chainId", "destination.chainId must be a positive integer")
-        })?,
-    };
+    let chain_id = dest.chain_id.flatten().ok_or_else(|| ApiError::missing("destination.chainId"))?;
     let evm = |t: &&TokenRef| t.address.family() == Family::Evm;
     let on_chain: Vec<&TokenRef> = offered.iter().filter(evm).filter(|t| t.chain_id == chain_id).collect();
     let Some(chain_name) = on_chain.first().map(|t| &t.chain_name) else {
@@ -145,12 +145,12 @@ fn evm_destination<'a>(
         ));
     };
     let token_address =
-        evm_address(string(dest, "tokenAddress", "destination.tokenAddress")?, "destination.tokenAddress")?;
+        evm_address(required(&dest.token_address, "destination.tokenAddress")?, "destination.tokenAddress")?;
     Ok((ChainAddress::Evm(address), offered_token(&on_chain, ChainAddress::Evm(token_address), chain_name)?))
 }
 
 fn solana_destination<'a>(
-    dest: &Map<String, Value>,
+    dest: &DestinationInput,
     offered: &'a [TokenRef],
 ) -> Result<(ChainAddress, &'a TokenRef), ApiError> {
     let on_chain: Vec<&TokenRef> = offered.iter().filter(|t| t.address.family() == Family::Solana).collect();
@@ -161,11 +161,18 @@ fn solana_destination<'a>(
             Some("destination.type"),
         ));
     }
-    // Spec: a Solana destination names no chainId, chainName or calldata.
-    only(dest, "destination.", &["type", "address", "tokenAddress", "amountUnits"])?;
-    let address = solana_address(string(dest, "address", "destination.address")?, "destination.address")?;
+    // Spec: a Solana destination names no chainId, chainName or calldata, not even as null (chainName is
+    // no member of any destination: the DTO refuses it).
+    for (given, param) in
+        [(dest.chain_id.is_some(), "destination.chainId"), (dest.calldata.is_some(), "destination.calldata")]
+    {
+        if given {
+            return Err(ApiError::invalid(param, format!("unknown parameter {param}")));
+        }
+    }
+    let address = solana_address(required(&dest.address, "destination.address")?, "destination.address")?;
     let mint = solana_address(
-        string(dest, "tokenAddress", "destination.tokenAddress")?,
+        required(&dest.token_address, "destination.tokenAddress")?,
         "destination.tokenAddress",
     )?;
     let token = offered_token(&on_chain, ChainAddress::Solana(mint), "Solana")?;
@@ -189,20 +196,17 @@ pub fn destinations(engine: &Engine) -> Vec<TokenRef> {
     dest.flat_map(|c| c.tokens().iter().cloned()).collect()
 }
 
-/// Validates a create-session request into a [`NewSession`], against the `offered` destination tokens
-/// (see [`destinations`]). Pure: no I/O, every error names the exact parameter.
+/// Validates a create-session request body into a [`NewSession`], against the `offered` destination
+/// tokens (see [`destinations`]). Pure: no I/O, every error names the exact parameter.
 pub fn parse(body: &Map<String, Value>, offered: &[TokenRef]) -> Result<NewSession, ApiError> {
-    only(body, "", &["destination", "display", "metadata", "refundAddress"])?;
-    let dest = object(body, "destination", "destination")?;
-    let (address, token) = match string(dest, "type", "destination.type")? {
-        "evm" => {
-            only(
-                dest,
-                "destination.",
-                &["type", "address", "chainId", "tokenAddress", "amountUnits", "calldata"],
-            )?;
-            evm_destination(dest, offered)?
-        }
+    new_session(json::dto(body)?, offered)
+}
+
+/// The [`NewSession`] a well-typed create-session request asks for, if every rule holds.
+pub fn new_session(request: CreateSessionRequest, offered: &[TokenRef]) -> Result<NewSession, ApiError> {
+    let dest = request.destination.as_ref().ok_or_else(|| ApiError::missing("destination"))?;
+    let (address, token) = match required(&dest.kind, "destination.type")? {
+        "evm" => evm_destination(dest, offered)?,
         "solana" => solana_destination(dest, offered)?,
         other => {
             return Err(ApiError::invalid(
@@ -211,7 +215,7 @@ pub fn parse(body: &Map<String, Value>, offered: &[TokenRef]) -> Result<NewSessi
             ));
         }
     };
-    let amount = match opt_string(dest, "amountUnits", "destination.amountUnits")? {
+    let amount = match dest.amount_units.as_deref() {
         None => None,
         Some(s) => match parse_units(s, token.decimals) {
             Ok(v) if v == U256::ZERO => {
@@ -229,7 +233,7 @@ pub fn parse(body: &Map<String, Value>, offered: &[TokenRef]) -> Result<NewSessi
             }
         },
     };
-    let calldata = match opt_string(dest, "calldata", "destination.calldata")? {
+    let calldata = match dest.calldata.as_ref().and_then(Option::as_deref) {
         None => None,
         Some(s) => {
             let hex = s.strip_prefix("0x").filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
@@ -249,7 +253,7 @@ pub fn parse(body: &Map<String, Value>, offered: &[TokenRef]) -> Result<NewSessi
             (!bytes.is_empty()).then(|| Bytes::from(bytes))
         }
     };
-    let refund_address = match opt_string(body, "refundAddress", "refundAddress")? {
+    let refund_address = match request.refund_address.as_deref() {
         None => None,
         Some(s) => Some(evm_address(s, "refundAddress")?),
     };
@@ -265,24 +269,19 @@ pub fn parse(body: &Map<String, Value>, offered: &[TokenRef]) -> Result<NewSessi
 
     Ok(NewSession {
         destination: Destination { address, token: token.clone(), amount, calldata, delivery: None },
-        display: parse_display(object(body, "display", "display")?)?,
-        metadata: parse_metadata(body.get("metadata"))?,
+        display: parse_display(request.display.as_ref().ok_or_else(|| ApiError::missing("display"))?)?,
+        metadata: parse_metadata(request.metadata)?,
         refund_address: refund_address.map(ChainAddress::Evm),
     })
 }
 
 /// `paymentMethod.amountUsd` (Daimo's request shape for `tron`): what the payer is about to send, as a
 /// decimal string or number with at most 6 decimals (USDT's), used in wallet links. `None` if absent.
-pub fn amount_usd(body: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+pub fn amount_usd(request: &SetPaymentMethodRequest) -> Result<Option<String>, ApiError> {
     const PARAM: &str = "paymentMethod.amountUsd";
-    let Some(Value::Object(pm)) = body.get("paymentMethod") else { return Ok(None) };
-    let text = match pm.get("amountUsd") {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(_) => return Err(ApiError::invalid(PARAM, format!("{PARAM} must be a decimal amount"))),
-    };
-    match relayer_types::parse_units(&text, 6) {
+    let Some(Some(pm)) = &request.payment_method else { return Ok(None) };
+    let Some(UsdAmount(text)) = &pm.amount_usd else { return Ok(None) };
+    match relayer_types::parse_units(text, 6) {
         Ok(units) if !units.is_zero() => Ok(Some(relayer_types::format_units(units, 6))),
         _ => Err(ApiError::invalid(
             PARAM,
@@ -323,23 +322,29 @@ impl PaymentKind {
     }
 }
 
-/// Validates a `paymentMethods` body: `{"paymentMethod": {"type", "fiatMethod"?, "amountUsd"?,
+/// Validates a `paymentMethods` request: `{"paymentMethod": {"type", "fiatMethod"?, "amountUsd"?,
 /// "walletAddress"?, "inputTokenMint"?}}`, or a bare top-level `type`. `stripe` is a spec type this
 /// deployment never offers. `solana` needs the paying `walletAddress` (the transaction is built for it).
-pub fn payment_kind(body: &Map<String, Value>) -> Result<PaymentKind, ApiError> {
+pub fn payment_kind(request: &SetPaymentMethodRequest) -> Result<PaymentKind, ApiError> {
     const PARAM: &str = "paymentMethod.type";
-    let empty = Map::new();
-    let (kind, pm) = if body.contains_key("paymentMethod") {
-        let pm = object(body, "paymentMethod", "paymentMethod")?;
-        only(pm, "paymentMethod.", &["type", "fiatMethod", "amountUsd", "walletAddress", "inputTokenMint"])?;
-        (string(pm, "type", PARAM)?, pm)
-    } else {
-        (string(body, "type", PARAM)?, &empty)
+    let bare = PaymentMethodInput::default();
+    let (kind, pm) = match &request.payment_method {
+        Some(None) => return Err(ApiError::missing("paymentMethod")),
+        Some(Some(pm)) => (required(&pm.kind, PARAM)?, pm),
+        None => match &request.kind {
+            None => return Err(ApiError::missing(PARAM)),
+            Some(BareType::Text(kind)) => (kind.as_str(), &bare),
+            Some(BareType::Other) => {
+                return Err(ApiError::invalid(PARAM, format!("{PARAM} must be a string")));
+            }
+        },
     };
-    let fiat = opt_string(pm, "fiatMethod", "paymentMethod.fiatMethod")?;
-    for solana_only in ["walletAddress", "inputTokenMint"] {
-        if pm.contains_key(solana_only) && kind != "solana" {
-            let param = format!("paymentMethod.{solana_only}");
+    let fiat = pm.fiat_method.as_deref();
+    let solana_only =
+        [(pm.wallet_address.is_some(), "walletAddress"), (pm.input_token_mint.is_some(), "inputTokenMint")];
+    for (given, member) in solana_only {
+        if given && kind != "solana" {
+            let param = format!("paymentMethod.{member}");
             return Err(ApiError::invalid(&param, format!("{param} is only for type solana")));
         }
     }
@@ -354,8 +359,9 @@ pub fn payment_kind(body: &Map<String, Value>) -> Result<PaymentKind, ApiError> 
         "tron" => Ok(PaymentKind::Tron),
         "solana" => {
             const WALLET: &str = "paymentMethod.walletAddress";
-            let wallet = solana_address(string(pm, "walletAddress", WALLET)?, WALLET)?;
-            let mint = opt_string(pm, "inputTokenMint", "paymentMethod.inputTokenMint")?
+            let wallet = pm.wallet_address.as_ref().and_then(Option::as_deref);
+            let wallet = solana_address(wallet.ok_or_else(|| ApiError::missing(WALLET))?, WALLET)?;
+            let mint = (pm.input_token_mint.as_ref().and_then(Option::as_deref))
                 .map(|m| solana_address(m, "paymentMethod.inputTokenMint"))
                 .transpose()?;
             Ok(PaymentKind::Solana {
@@ -388,13 +394,12 @@ pub fn payment_kind(body: &Map<String, Value>) -> Result<PaymentKind, ApiError> 
     }
 }
 
-fn parse_display(display: &Map<String, Value>) -> Result<DisplayInfo, ApiError> {
-    only(display, "display.", &["title", "verb", "themeCssUrl", "paymentOptions"])?;
-    let title = string(display, "title", "display.title")?;
+fn parse_display(display: &DisplayInput) -> Result<DisplayInfo, ApiError> {
+    let title = required(&display.title, "display.title")?;
     check_len(title, "display.title", MAX_TITLE_CHARS, true)?;
-    let verb = string(display, "verb", "display.verb")?;
+    let verb = required(&display.verb, "display.verb")?;
     check_len(verb, "display.verb", MAX_VERB_CHARS, true)?;
-    let theme_css_url = opt_string(display, "themeCssUrl", "display.themeCssUrl")?;
+    let theme_css_url = display.theme_css_url.as_deref();
     if let Some(url) = theme_css_url {
         check_len(url, "display.themeCssUrl", MAX_URL_CHARS, true)?;
         if !(url.starts_with("https://") || url.starts_with("http://"))
@@ -406,22 +411,12 @@ fn parse_display(display: &Map<String, Value>) -> Result<DisplayInfo, ApiError> 
             ));
         }
     }
-    let payment_options = match display.get("paymentOptions") {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(items)) => Some(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| payment_option(item, &format!("display.paymentOptions[{i}]"), true))
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "display.paymentOptions",
-                "display.paymentOptions must be an array",
-            ));
-        }
-    };
+    let payment_options = (display.payment_options.as_ref())
+        .map(|items| {
+            let options = items.iter().enumerate();
+            options.map(|(i, item)| payment_option(item, &format!("display.paymentOptions[{i}]"))).collect()
+        })
+        .transpose()?;
     Ok(DisplayInfo {
         title: title.to_owned(),
         verb: verb.to_owned(),
@@ -430,50 +425,36 @@ fn parse_display(display: &Map<String, Value>) -> Result<DisplayInfo, ApiError> 
     })
 }
 
-fn payment_option(item: &Value, param: &str, nested_ok: bool) -> Result<PaymentOption, ApiError> {
+fn payment_option(item: &PaymentOptionInput, param: &str) -> Result<PaymentOption, ApiError> {
+    let known = |name: &str, param: &str| {
+        PAYMENT_OPTIONS
+            .contains(&name)
+            .then(|| name.to_owned())
+            .ok_or_else(|| ApiError::invalid(param, format!("{param}: unknown payment option {name:?}")))
+    };
     match item {
-        Value::String(s) if PAYMENT_OPTIONS.contains(&s.as_str()) => Ok(PaymentOption::One(s.clone())),
-        Value::String(s) => Err(ApiError::invalid(param, format!("{param}: unknown payment option {s:?}"))),
-        Value::Array(group) if nested_ok => {
-            if group.is_empty() {
-                return Err(ApiError::invalid(param, format!("{param} must not be an empty group")));
-            }
-            let names = group
-                .iter()
-                .enumerate()
-                .map(|(j, v)| match payment_option(v, &format!("{param}[{j}]"), false)? {
-                    PaymentOption::One(s) => Ok(s),
-                    PaymentOption::Group(_) => Err(ApiError::invalid(param, "groups cannot nest")),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(PaymentOption::Group(names))
+        PaymentOptionInput::One(name) => known(name, param).map(PaymentOption::One),
+        PaymentOptionInput::Group(group) if group.is_empty() => {
+            Err(ApiError::invalid(param, format!("{param} must not be an empty group")))
         }
-        _ => Err(ApiError::invalid(
-            param,
-            format!(
-                "{param} must be a payment option name{}",
-                if nested_ok { " or an array of them" } else { "" }
-            ),
-        )),
+        PaymentOptionInput::Group(group) => {
+            let names = group.iter().enumerate().map(|(j, name)| known(name, &format!("{param}[{j}]")));
+            names.collect::<Result<_, _>>().map(PaymentOption::Group)
+        }
     }
 }
 
-fn parse_metadata(value: Option<&Value>) -> Result<Option<BTreeMap<String, String>>, ApiError> {
-    let map = match value {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Object(m)) => m,
-        Some(_) => {
-            return Err(ApiError::invalid("metadata", "metadata must be an object of strings"));
-        }
-    };
+fn parse_metadata(
+    metadata: Option<BTreeMap<String, String>>,
+) -> Result<Option<BTreeMap<String, String>>, ApiError> {
+    let Some(map) = metadata else { return Ok(None) };
     if map.len() > MAX_METADATA_KEYS {
         return Err(ApiError::invalid(
             "metadata",
             format!("metadata can have at most {MAX_METADATA_KEYS} keys"),
         ));
     }
-    let mut out = BTreeMap::new();
-    for (k, v) in map {
+    for (k, v) in &map {
         let param = format!("metadata.{k}");
         if k.is_empty() || k.chars().count() > MAX_METADATA_KEY_CHARS {
             return Err(ApiError::invalid(
@@ -481,13 +462,9 @@ fn parse_metadata(value: Option<&Value>) -> Result<Option<BTreeMap<String, Strin
                 format!("metadata keys must be 1 to {MAX_METADATA_KEY_CHARS} characters"),
             ));
         }
-        let Value::String(v) = v else {
-            return Err(ApiError::invalid(param.clone(), format!("{param} must be a string")));
-        };
         check_len(v, &param, MAX_METADATA_VALUE_CHARS, false)?;
-        out.insert(k.clone(), v.clone());
     }
-    Ok(Some(out))
+    Ok(Some(map))
 }
 
 #[cfg(test)]

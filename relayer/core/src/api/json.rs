@@ -1,5 +1,5 @@
-//! Request bodies: JSON only (by content type), bounded in size, parsed into a `serde_json` object so
-//! validation can name the exact parameter at fault. Every rejection uses the API's error envelope.
+//! Request bodies: JSON only (by content type), bounded in size, parsed into a `serde_json` object (kept
+//! for idempotency's request hash) and from it into the route's DTO, naming the exact parameter at fault. Every rejection uses the API's error envelope.
 
 use axum::{
     body::Bytes,
@@ -120,47 +120,22 @@ pub fn query_params(raw: Option<&str>) -> Result<std::collections::HashMap<Strin
     Ok(out)
 }
 
-/// Rejects members other than `allowed` (Stripe-style: unknown parameters are errors, not ignored).
-pub fn only(map: &Map<String, Value>, prefix: &str, allowed: &[&str]) -> Result<(), ApiError> {
-    match map.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(ApiError::invalid(format!("{prefix}{k}"), format!("unknown parameter {prefix}{k}"))),
-        None => Ok(()),
-    }
+/// The request body as the route's DTO (see [`super::dto`]): a member of the wrong type, or one the DTO
+/// does not know (Stripe-style: unknown parameters are errors, not ignored), is refused with its exact
+/// path as the `param`, e.g. `destination.chainId` or `display.paymentOptions[1][0]`.
+pub fn dto<T: serde::de::DeserializeOwned>(body: &Map<String, Value>) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let param = match e.path().to_string() {
+            root if root == "." => "body".to_owned(),
+            path => path,
+        };
+        ApiError::invalid(param.clone(), format!("{param}: {}", e.into_inner()))
+    })
 }
 
-/// A required string member.
-pub fn string<'a>(map: &'a Map<String, Value>, key: &str, param: &str) -> Result<&'a str, ApiError> {
-    match map.get(key) {
-        None | Some(Value::Null) => Err(ApiError::missing(param)),
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(ApiError::invalid(param, format!("{param} must be a string"))),
-    }
-}
-
-/// An optional string member.
-pub fn opt_string<'a>(
-    map: &'a Map<String, Value>,
-    key: &str,
-    param: &str,
-) -> Result<Option<&'a str>, ApiError> {
-    match map.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(ApiError::invalid(param, format!("{param} must be a string"))),
-    }
-}
-
-/// A required object member.
-pub fn object<'a>(
-    map: &'a Map<String, Value>,
-    key: &str,
-    param: &str,
-) -> Result<&'a Map<String, Value>, ApiError> {
-    match map.get(key) {
-        None | Some(Value::Null) => Err(ApiError::missing(param)),
-        Some(Value::Object(o)) => Ok(o),
-        Some(_) => Err(ApiError::invalid(param, format!("{param} must be an object"))),
-    }
+/// A member the route requires (a DTO's `Option`): absent and `null` are both missing.
+pub fn required<'a>(value: &'a Option<String>, param: &str) -> Result<&'a str, ApiError> {
+    value.as_deref().ok_or_else(|| ApiError::missing(param))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod create;
+pub mod dto;
 pub mod error;
 pub mod idempotency;
 pub mod json;
@@ -33,7 +34,7 @@ use self::{
     auth::{Caller, caller, check_client_secret, require_api_key},
     create::PaymentKind,
     error::ApiError,
-    json::{JsonObject, MAX_BODY_BYTES, only, opt_string},
+    json::{JsonObject, MAX_BODY_BYTES},
 };
 use crate::{
     engine::{Engine, EngineError},
@@ -275,23 +276,21 @@ fn authorise(
     }
 }
 
-/// Prologue of the client-secret routes: rejects unknown members, loads the session, authorises the
+/// Prologue of the client-secret routes (once their body is read): loads the session, authorises the
 /// caller by API key or the session's `clientSecret`. Returns the session and whether the view is full.
 fn client_route(
     state: &AppState,
     headers: &HeaderMap,
     raw_id: &str,
-    body: &serde_json::Map<String, Value>,
-    allowed: &[&str],
+    client_secret: Option<&str>,
 ) -> Result<(Session, bool), ApiError> {
-    only(body, "", allowed)?;
     let session = load(state, &session_id(raw_id)?)?;
-    let full = authorise(headers, state, &session, opt_string(body, "clientSecret", "clientSecret")?)?;
+    let full = authorise(headers, state, &session, client_secret)?;
     Ok((session, full))
 }
 
 #[utoipa::path(
-    post, path = "/v1/sessions", request_body = openapi::CreateSessionRequest, security(("BearerAuth" = [])),
+    post, path = "/v1/sessions", request_body = dto::CreateSessionRequest, security(("BearerAuth" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 hours; another body with the same key is refused")),
     responses(
         (status = 201, description = "Created", body = wire::SessionResponse),
@@ -372,7 +371,7 @@ async fn get_session(
 }
 
 #[utoipa::path(
-    post, path = "/v1/sessions/{id}/paymentMethods", request_body = openapi::SetPaymentMethodRequest,
+    post, path = "/v1/sessions/{id}/paymentMethods", request_body = dto::SetPaymentMethodRequest,
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, description = "Payment method set", body = wire::SessionResponse),
@@ -389,10 +388,10 @@ async fn set_payment_method(
     headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> Result<Json<wire::SessionResponse>, ApiError> {
-    let (session, full) =
-        client_route(&state, &headers, &id, &body, &["clientSecret", "paymentMethod", "type"])?;
-    let kind = create::payment_kind(&body)?;
-    let amount_usd = create::amount_usd(&body)?;
+    let request: dto::SetPaymentMethodRequest = json::dto(&body)?;
+    let (session, full) = client_route(&state, &headers, &id, request.client_secret.as_deref())?;
+    let kind = create::payment_kind(&request)?;
+    let amount_usd = create::amount_usd(&request)?;
     // Everything the Solana transaction needs is checked before the method is set: bad input changes
     // nothing.
     let solana = match kind {
@@ -420,7 +419,7 @@ async fn set_payment_method(
 }
 
 #[utoipa::path(
-    put, path = "/v1/sessions/{id}/check", request_body = openapi::CheckRequest,
+    put, path = "/v1/sessions/{id}/check", request_body = dto::CheckRequest,
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, description = "The session, after looking at the hint", body = wire::SessionResponse),
@@ -436,8 +435,9 @@ async fn check_session(
     headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> Result<Json<wire::SessionResponse>, ApiError> {
-    let (session, full) = client_route(&state, &headers, &id, &body, &["clientSecret", "txHash"])?;
-    if let Some(hash) = opt_string(&body, "txHash", "txHash")? {
+    let request: dto::CheckRequest = json::dto(&body)?;
+    let (session, full) = client_route(&state, &headers, &id, request.client_secret.as_deref())?;
+    if let Some(hash) = request.tx_hash.as_deref() {
         let valid = hash
             .strip_prefix("0x")
             .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));

@@ -1,17 +1,18 @@
 //! The OpenAPI 3.1 document, generated from the wire types and the handlers' annotations (never written
-//! by hand) and served at `/openapi.json`. The request bodies below document what the validation in
-//! `create` and `json` accepts; responses are the types the handlers actually serialize.
+//! by hand) and served at `/openapi.json`. Request bodies are the DTOs the handlers read (`dto`);
+//! responses are the types the handlers actually serialize.
 
-use std::collections::BTreeMap;
-
-use serde::Deserialize;
 use serde_json::json;
 use utoipa::{
-    Modify, OpenApi, ToSchema,
+    Modify, OpenApi,
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
 use super::{
+    dto::{
+        CheckRequest, CreateSessionRequest, CreateWebhookRequest, DestinationInput, DisplayInput,
+        PaymentMethodInput, PaymentOptionInput, SetPaymentMethodRequest, TestWebhookRequest,
+    },
     error::{ErrorObject, ErrorResponse, ErrorType},
     webhooks::{
         AttemptView, EventList, EventResponse, EventView, WebhookDeleted, WebhookList, WebhookResponse,
@@ -25,142 +26,6 @@ use crate::view::{
     SessionDestinationEvm, SessionDestinationSolana, SessionDisplay, SessionObject, SessionPublicInfo,
     SessionView, SolanaType, TronType,
 };
-
-/// `POST /v1/sessions` (spec: `CreateSessionRequest`).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(example = json!({
-    "destination": {
-        "type": "evm",
-        "address": "0x1111111111111111111111111111111111111111",
-        "chainId": 8453,
-        "tokenAddress": "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
-        "amountUnits": "10.00"
-    },
-    "display": { "title": "Deposit to Acme", "verb": "Deposit" },
-    "metadata": { "orderId": "1234" }
-}))]
-pub struct CreateSessionRequest {
-    /// Where funds go.
-    pub destination: DestinationInput,
-    /// Checkout page settings.
-    pub display: DisplayInput,
-    /// Up to 50 string pairs; keys 1–40 characters, values up to 500.
-    pub metadata: Option<BTreeMap<String, String>>,
-    /// Where funds go if they cannot be delivered; required with `calldata`.
-    pub refund_address: Option<String>,
-}
-
-/// The destination of a new session.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DestinationInput {
-    /// `evm`, or `solana` where a Solana chain is configured (else `unsupported_destination`).
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// `evm`: `^0x[0-9a-fA-F]{40}$`, EIP-55 when mixed case. `solana`: base58 owner address,
-    /// `^[1-9A-HJ-NP-Za-km-z]{32,44}$`.
-    pub address: String,
-    /// `evm` only (required there): a configured chain.
-    pub chain_id: Option<u64>,
-    /// A configured token of that chain (`solana`: the base58 USDC mint).
-    pub token_address: String,
-    /// Fixed amount in token units, at most the token's decimals; omitted: the payer chooses.
-    pub amount_units: Option<String>,
-    /// 0x-prefixed call data (at most 16 KiB); delivery is approve + call.
-    pub calldata: Option<String>,
-}
-
-/// Checkout page settings of a new session.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DisplayInput {
-    /// Title, 1–200 characters.
-    pub title: String,
-    /// Verb, 1–50 characters.
-    pub verb: String,
-    /// An http(s) URL.
-    pub theme_css_url: Option<String>,
-    /// Payment option names, or groups of them.
-    pub payment_options: Option<Vec<PaymentOptionInput>>,
-}
-
-/// A payment option, or a group shown together.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(untagged)]
-pub enum PaymentOptionInput {
-    /// One option, e.g. `MetaMask`.
-    One(String),
-    /// A group.
-    Group(Vec<String>),
-}
-
-/// `POST /v1/sessions/{id}/paymentMethods`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(example = json!({ "paymentMethod": { "type": "evm" } }))]
-pub struct SetPaymentMethodRequest {
-    /// Required without an API key.
-    pub client_secret: Option<String>,
-    /// The method.
-    pub payment_method: PaymentMethodInput,
-}
-
-/// A payment method choice.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PaymentMethodInput {
-    /// `evm`, `tron` or `solana` where such a chain is configured (`stripe`, `fiat` answer
-    /// `unsupported_payment_method`).
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// For `fiat`: `interac`, `ach`, `sepa` or `apple_pay`.
-    pub fiat_method: Option<String>,
-    /// For `solana` (required): the paying wallet, base58. The transaction is built for it, and the
-    /// session's Solana vault refunds to it.
-    pub wallet_address: Option<String>,
-    /// For `solana`: the base58 mint paid with (default: the deployment's USDC).
-    pub input_token_mint: Option<String>,
-    /// What the payer sends, in USD (at most 6 decimals); required for `solana` on an open-amount
-    /// session.
-    pub amount_usd: Option<String>,
-}
-
-/// `PUT /v1/sessions/{id}/check`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(example = json!({}))]
-pub struct CheckRequest {
-    /// Required without an API key.
-    pub client_secret: Option<String>,
-    /// A 0x-prefixed 32-byte transaction hash, or a base58 Solana signature, to look at right away.
-    pub tx_hash: Option<String>,
-}
-
-/// `POST /v1/webhooks`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({ "url": "https://example.com/webhooks/deposits", "events": ["*"], "description": "orders" }))]
-pub struct CreateWebhookRequest {
-    /// `https://` (or `http://` on loopback where the deployment allows it), at most 2048 characters,
-    /// no credentials, no fragment, and a public host: loopback and private-network addresses only
-    /// where the deployment allows them, link-local and reserved addresses never.
-    pub url: String,
-    /// Event types to receive (`*`: all; default `["*"]`): `session.payment_method_set`,
-    /// `session.processing`, `session.succeeded`, `session.bounced`, `session.expired`, `session.updated`.
-    pub events: Option<Vec<String>>,
-    /// Up to 500 characters.
-    pub description: Option<String>,
-}
-
-/// `POST /v1/webhooks/{id}/test`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(example = json!({ "eventType": "session.succeeded" }))]
-pub struct TestWebhookRequest {
-    /// The event type to send (with `isTestEvent: true`).
-    pub event_type: String,
-}
 
 struct BearerAuth;
 

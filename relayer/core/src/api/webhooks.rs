@@ -12,15 +12,16 @@ use relayer_types::{
     Address, ChainAddress, Destination, DisplayInfo, Session, SessionId, SessionStatus, U256, unix_now,
 };
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{
     AppState,
     auth::require_api_key,
+    dto::{CreateWebhookRequest, TestWebhookRequest},
     error::ApiError,
     idempotency,
-    json::{JsonObject, only, opt_string, string},
+    json::{self, JsonObject, required},
 };
 use crate::webhooks::{self, EventType, worker::WebhookError};
 
@@ -197,30 +198,31 @@ fn event_type_names() -> String {
     EventType::ALL.map(EventType::as_str).join(", ")
 }
 
-fn event_type(body: &Map<String, Value>, key: &str) -> Result<EventType, ApiError> {
-    EventType::named(string(body, key, key)?)
+fn event_type(value: &Option<String>, key: &str) -> Result<EventType, ApiError> {
+    EventType::named(required(value, key)?)
         .ok_or_else(|| ApiError::invalid(key, format!("{key} must be one of {}", event_type_names())))
 }
 
 /// Validates `{url, events?, description?}` into a new endpoint with a fresh id and secret.
-fn parse_endpoint(body: &Map<String, Value>, egress: webhooks::Egress) -> Result<WebhookEndpoint, ApiError> {
-    only(body, "", &["url", "events", "description"])?;
-    let url = string(body, "url", "url")?;
+fn parse_endpoint(
+    request: CreateWebhookRequest,
+    egress: webhooks::Egress,
+) -> Result<WebhookEndpoint, ApiError> {
+    let url = required(&request.url, "url")?;
     webhooks::check_url(url, egress).map_err(|m| ApiError::invalid("url", m))?;
-    let events = match body.get("events") {
-        None | Some(Value::Null) => vec!["*".to_owned()],
-        Some(Value::Array(items)) if !items.is_empty() => {
+    let events = match &request.events {
+        None => vec!["*".to_owned()],
+        Some(items) if !items.is_empty() => {
             let mut events: Vec<String> = vec![];
-            for (i, item) in items.iter().enumerate() {
-                let param = format!("events[{i}]");
-                let Some(kind) = item.as_str().filter(|k| *k == "*" || EventType::named(k).is_some()) else {
+            for (i, kind) in items.iter().enumerate() {
+                if !(kind == "*" || EventType::named(kind).is_some()) {
                     return Err(ApiError::invalid(
-                        param,
+                        format!("events[{i}]"),
                         format!("events entries must be \"*\" or one of {}", event_type_names()),
                     ));
-                };
-                if !events.iter().any(|e| e == kind) {
-                    events.push(kind.to_owned());
+                }
+                if !events.contains(kind) {
+                    events.push(kind.clone());
                 }
             }
             events
@@ -229,7 +231,7 @@ fn parse_endpoint(body: &Map<String, Value>, egress: webhooks::Egress) -> Result
             return Err(ApiError::invalid("events", "events must be a non-empty array of event types"));
         }
     };
-    let description = opt_string(body, "description", "description")?.map(str::to_owned);
+    let description = request.description;
     if description.as_ref().is_some_and(|d| d.chars().count() > 500) {
         return Err(ApiError::invalid("description", "description must be at most 500 characters"));
     }
@@ -245,7 +247,7 @@ fn parse_endpoint(body: &Map<String, Value>, egress: webhooks::Egress) -> Result
 }
 
 #[utoipa::path(
-    post, path = "/v1/webhooks", request_body = crate::api::openapi::CreateWebhookRequest, security(("BearerAuth" = [])),
+    post, path = "/v1/webhooks", request_body = CreateWebhookRequest, security(("BearerAuth" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 hours")),
     responses(
         (status = 201, description = "Registered; the secret is shown only here", body = WebhookResponse),
@@ -269,7 +271,7 @@ pub(super) async fn create_webhook(
     {
         return idempotency::replay(&record, keyed, false);
     }
-    let endpoint = parse_endpoint(&body, state.webhooks.settings().egress)?;
+    let endpoint = parse_endpoint(json::dto(&body)?, state.webhooks.settings().egress)?;
     if store.webhooks().map_err(ApiError::internal)?.len() >= MAX_ENDPOINTS {
         return Err(ApiError::unprocessable(
             "too_many_webhooks",
@@ -392,7 +394,7 @@ fn example_session(state: &AppState, kind: EventType) -> Value {
 }
 
 #[utoipa::path(
-    post, path = "/v1/webhooks/{id}/test", request_body = crate::api::openapi::TestWebhookRequest, security(("BearerAuth" = [])),
+    post, path = "/v1/webhooks/{id}/test", request_body = TestWebhookRequest, security(("BearerAuth" = [])),
     params(("id" = String, Path, description = "Webhook id")),
     responses(
         (status = 200, description = "Queued: an event with `isTestEvent: true`", body = EventResponse),
@@ -409,9 +411,9 @@ pub(super) async fn test_webhook(
     JsonObject(body): JsonObject,
 ) -> Result<Json<EventResponse>, ApiError> {
     require_api_key(&headers, &state.api_keys)?;
-    only(&body, "", &["eventType"])?;
+    let request: TestWebhookRequest = json::dto(&body)?;
     known(&state, &id)?;
-    let kind = event_type(&body, "eventType")?;
+    let kind = event_type(&request.event_type, "eventType")?;
     let delivery =
         state.webhooks.send_test(&id, kind, example_session(&state, kind)).map_err(webhook_error)?;
     Ok(Json(EventResponse { event: EventView::of(&delivery) }))

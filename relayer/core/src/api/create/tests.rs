@@ -9,6 +9,13 @@ fn obj(v: Value) -> Map<String, Value> {
     }
 }
 
+/// A valid create-session body with `member` set to `value` (the destination, the display, metadata).
+fn body_with(member: &str, value: Value) -> Map<String, Value> {
+    let mut body = request(evm(8453, 0x83, None));
+    body.insert(member.into(), value);
+    body
+}
+
 /// The `param` of the error, or "ok".
 fn param<T>(r: Result<T, ApiError>) -> String {
     match r {
@@ -63,7 +70,7 @@ fn display_rules_name_the_exact_parameter() {
         (json!({ "title": "t", "verb": "v", "colour": "red" }), "display.colour"),
     ];
     for (display, want) in table {
-        assert_eq!(param(parse_display(&obj(display.clone()))), want, "{display}");
+        assert_eq!(param(parse(&body_with("display", display.clone()), &offered())), want, "{display}");
     }
 }
 
@@ -173,6 +180,7 @@ fn a_solana_destination_is_a_base58_owner_and_an_offered_mint_without_chain_or_c
     };
     let table = [
         (with("chainId", 501.into()), "destination.chainId"),
+        (with("chainId", Value::Null), "destination.chainId"),
         (with("calldata", "0x12".into()), "destination.calldata"),
         (with("address", "0x1234".into()), "destination.address"),
         // Base58 but 31 bytes; and a character outside the alphabet (`0`).
@@ -189,7 +197,7 @@ fn a_solana_destination_is_a_base58_owner_and_an_offered_mint_without_chain_or_c
 
 #[test]
 fn payment_methods_are_the_spec_types_and_fiat_rails() {
-    let kind = |v: Value| payment_kind(&obj(v));
+    let kind = |v: Value| json::dto(&obj(v)).and_then(|request| payment_kind(&request));
     assert_eq!(kind(json!({ "paymentMethod": { "type": "evm" } })), Ok(PaymentKind::Evm));
     assert_eq!(kind(json!({ "type": "tron" })), Ok(PaymentKind::Tron), "bare type");
     let wallet = ChainAddress::Solana(solana_address(WALLET, "w").expect("wallet"));
@@ -225,11 +233,15 @@ fn payment_methods_are_the_spec_types_and_fiat_rails() {
         (json!({ "paymentMethod": { "type": "stripe" } }), "paymentMethod.type"),
         (json!({ "paymentMethod": {} }), "paymentMethod.type"),
         (json!({ "paymentMethod": "evm" }), "paymentMethod"),
+        (json!({ "paymentMethod": null, "type": "evm" }), "paymentMethod"),
+        (json!({ "type": 5 }), "paymentMethod.type"),
+        (json!({ "paymentMethod": { "type": "evm", "walletAddress": null } }), "paymentMethod.walletAddress"),
+        (json!({ "paymentMethod": { "type": "tron", "amountUsd": true } }), "paymentMethod.amountUsd"),
         (json!({ "paymentMethod": { "type": "evm", "chain": 1 } }), "paymentMethod.chain"),
         (json!({}), "paymentMethod.type"),
     ];
     for (body, want) in table {
-        assert_eq!(param(payment_kind(&obj(body.clone()))), want, "{body}");
+        assert_eq!(param(kind(body.clone())), want, "{body}");
     }
 }
 
@@ -247,6 +259,6 @@ fn metadata_rules_name_the_exact_key() {
         (Value::Object(many), "metadata"),
     ];
     for (metadata, want) in table {
-        assert_eq!(param(parse_metadata(Some(&metadata))), want, "{metadata}");
+        assert_eq!(param(parse(&body_with("metadata", metadata.clone()), &offered())), want, "{metadata}");
     }
 }
