@@ -366,20 +366,29 @@ const RPC_FIRST_PAUSE: Duration = Duration::from_millis(25);
 /// How long a hint waits for the watcher to reach the hinted block before answering anyway.
 const HINT_WAIT: Duration = Duration::from_secs(5);
 
+/// Why a receiver on an EVM-shaped chain of `family` must not take a payment for `session` bound for
+/// another chain, if it must not: it refunds what cannot be bridged on its own chain, to the session's
+/// refund address or its destination, whichever is an EVM address; a Solana destination without an EVM
+/// `refundAddress` leaves it none (the router refuses to refund to a Solana key). The same for Tron: a
+/// Tron route to Solana, which the config allows, would otherwise lock what it cannot bridge.
+pub fn refund_refusal(family: Family, session: &relayer_types::Session) -> Option<String> {
+    let evm = |a: ChainAddress| a.as_evm().is_some();
+    let refundable = evm(session.destination.address) || session.refund_address.is_some_and(evm);
+    (!refundable).then(|| {
+        format!(
+            "a payment on {} for a Solana destination needs the session's refundAddress (an EVM address): what cannot be bridged is refunded on the paying chain",
+            family.as_str()
+        )
+    })
+}
+
 impl Chain for EvmChain {
     /// A receiver here that bridges refunds, on this chain, what cannot be bridged (late, below the
     /// route's minimum, sent back after expiry): to the session's refund address, or its destination,
     /// whichever is an EVM address (the router refuses to refund to a Solana key, so without one the
     /// funds would sit in the receiver). An EVM destination always is one.
     fn cross_chain_refusal(&self, session: &relayer_types::Session) -> Option<String> {
-        let evm = |a: ChainAddress| a.as_evm().is_some();
-        let refundable = evm(session.destination.address) || session.refund_address.is_some_and(evm);
-        (!refundable).then(|| {
-            format!(
-                "a payment on {} for a Solana destination needs the session's refundAddress (an EVM address): what cannot be bridged is refunded on the paying chain",
-                self.spec.family.as_str()
-            )
-        })
+        refund_refusal(self.spec.family, session)
     }
 
     fn key(&self) -> ChainKey {
@@ -499,6 +508,25 @@ impl Chain for EvmChain {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A receiver on an EVM-shaped chain refunds what it cannot bridge on its own chain: a payment there
+    /// for a Solana destination needs an EVM refund address, from EVM and Tron alike (a Tron route to
+    /// Solana is allowed by the config, and the receiver would lock what it cannot bridge).
+    #[test]
+    fn an_evm_shaped_payment_for_a_solana_destination_needs_an_evm_refund_address() {
+        let mut session = relayer_store::conformance::session(1);
+        assert!(refund_refusal(Family::Evm, &session).is_none(), "an EVM destination is its own refund");
+        session.destination.address = ChainAddress::Solana([7; 32]);
+        session.refund_address = None;
+        for family in [Family::Evm, Family::Tron] {
+            let refusal = refund_refusal(family, &session);
+            assert!(refusal.is_some_and(|r| r.contains("refundAddress")), "{family:?}");
+        }
+        session.refund_address = Some(ChainAddress::Evm(Address::repeat_byte(0xfe)));
+        assert!(refund_refusal(Family::Tron, &session).is_none());
+        session.refund_address = Some(ChainAddress::Solana([9; 32]));
+        assert!(refund_refusal(Family::Evm, &session).is_some(), "a Solana refund address is none here");
+    }
 
     #[test]
     fn hedges_follow_the_usual_answer_time_within_floor_and_ceiling() {
