@@ -48,6 +48,17 @@ impl PaymentRequest {
     }
 }
 
+/// Whether `token` paid on `chain_id` (configured as `chain`, if it is) delivers `dest`: the destination
+/// token on its own chain, or a token a configured route delivers as it. One rule for what counts, what
+/// is offered and what a payer is sent to pay with.
+fn delivers(chain_id: u64, chain: Option<&Arc<dyn Chain>>, token: ChainAddress, dest: &TokenRef) -> bool {
+    if chain_id == dest.chain_id {
+        token == dest.address
+    } else {
+        chain.and_then(|c| c.route(&token, dest.chain_id)).is_some_and(|r| r.to_token == dest.address)
+    }
+}
+
 impl Engine {
     /// Creates and durably stores a session (concurrent creations share the store's flushes).
     pub async fn create_session(&self, new: NewSession) -> Result<Session, EngineError> {
@@ -140,15 +151,7 @@ impl Engine {
         token: &TokenRef,
         amount: U256,
     ) -> U256 {
-        let usable = if chain_id == dest.chain_id {
-            token.address == dest.address
-        } else {
-            self.chains
-                .get(&chain_id)
-                .and_then(|c| c.route(&token.address, dest.chain_id))
-                .is_some_and(|r| r.to_token == dest.address)
-        };
-        if !usable {
+        if !delivers(chain_id, self.chains.get(&chain_id), token.address, dest) {
             return U256::ZERO;
         }
         relayer_types::rescale_units(amount, token.decimals, dest.decimals).unwrap_or(U256::MAX)
@@ -222,12 +225,7 @@ impl Engine {
                 continue;
             }
             for token in chain.tokens() {
-                let delivers = if same {
-                    token.address == dest.address
-                } else {
-                    chain.route(&token.address, dest.chain_id).is_some_and(|r| r.to_token == dest.address)
-                };
-                if delivers {
+                if delivers(chain.chain_id(), Some(chain), token.address, dest) {
                     options.push((Arc::clone(chain), token.clone()));
                 }
             }
@@ -252,16 +250,14 @@ impl Engine {
         if of_family.is_empty() {
             return Err(EngineError::UnsupportedPaymentMethod(family.as_str()));
         }
-        let delivers = |chain: &Arc<dyn Chain>, t: &TokenRef| {
-            if chain.chain_id() == dest.chain_id {
-                t.address == dest.address
-            } else {
-                chain.route(&t.address, dest.chain_id).is_some_and(|r| r.to_token == dest.address)
-            }
-        };
         let usable: Vec<(&Arc<dyn Chain>, &TokenRef)> = of_family
             .iter()
-            .flat_map(|c| c.deposit_tokens().iter().filter(|t| delivers(c, t)).map(move |t| (*c, t)))
+            .flat_map(|c| {
+                c.deposit_tokens()
+                    .iter()
+                    .filter(|t| delivers(c.chain_id(), Some(c), t.address, dest))
+                    .map(move |t| (*c, t))
+            })
             .collect();
         if let Some((chain, t)) = usable.iter().find(|(_, t)| token.is_none_or(|m| t.address == m)) {
             return Ok((chain.chain_id(), (*t).clone()));
