@@ -120,7 +120,15 @@ async fn chain_agrees(
     one_each: bool,
 ) -> eyre::Result<u64> {
     for (id, receiver) in sessions {
-        eyre::ensure!(chain.settled_events(*receiver).await? == 1, "session {id}: not exactly one Settled");
+        // A settlement a reorg took away leaves the session `succeeded` (a terminal status never changes)
+        // while the relayer settles again: wait for the chain to show it, never for a second one.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut settled = chain.settled_events(*receiver).await?;
+        while settled == 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            settled = chain.settled_events(*receiver).await?;
+        }
+        eyre::ensure!(settled == 1, "session {id}: {settled} Settled, not exactly one");
         eyre::ensure!(
             chain.balance(*receiver).await? == U256::ZERO,
             "session {id}: funds left in the receiver"
@@ -378,10 +386,12 @@ async fn random_reorgs_before_and_after_confirmations_strand_nothing() -> Result
     }
     // Let the last settlements become final and anything re-sent land before checking the chain.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    miner.abort();
     // Re-sent transactions that found their deposit gone revert: more transactions than settlements
-    // is expected here, a gap or a double payment is not.
-    let sent = chain_agrees(&chain, &pairs, signer, before, false).await?;
+    // is expected here, a gap or a double payment is not. Blocks keep coming while the chain is read,
+    // so a settlement sent again after the last reorg lands.
+    let sent = chain_agrees(&chain, &pairs, signer, before, false).await;
+    miner.abort();
+    let sent = sent?;
     let metrics = reqwest::get(format!("{}/metrics", api.base)).await?.text().await?;
     let counter = |name: &str| {
         metrics
