@@ -222,12 +222,14 @@ async fn bounced_short_paid_and_expired_sessions_are_shown_honestly() -> Result 
     assert!(violations.is_empty(), "{violations:?}");
 
     // Paid short: nothing can start the session below its minimum, so the page says what arrived and
-    // what the payer can do; the rest arrives and everything is delivered.
+    // what the payer can do; the rest arrives and everything is delivered. The page is open before the
+    // deposit: a short deposit changes what it says without changing the status.
     let short = relayer.api.create(&session_body(DEST, Some("10.00"), None, None)).await?;
     let receiver = relayer.api.set_evm(&short).await?;
-    chain.pay(receiver, usdc(7)).await?;
     let mut page = browser.page(1280, 900, false, true, "").await?;
     page.goto(&checkout_url(&relayer.api, &short, "")).await?;
+    page.wait_for("document.body.innerText.includes('Waiting for your deposit')", 30).await?;
+    chain.pay(receiver, usdc(7)).await?;
     page.wait_for("(document.querySelector('#partial') || {}).textContent", 30).await?;
     let partial = page.eval("document.querySelector('#partial').textContent").await?;
     assert_eq!(

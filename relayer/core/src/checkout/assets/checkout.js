@@ -429,14 +429,20 @@
     clearTimeout(timer);
     timer = setTimeout(poll, ms);
   }
+  function received(session) {
+    const source = session.paymentMethod && session.paymentMethod.source;
+    return source ? source.sentUnits : null;
+  }
   async function poll() {
     try {
       const answer = await api("PUT", base + "/check", {});
+      // A deposit short of the minimum leaves the status as it was but changes what the page says.
       const changed = !state.session || answer.session.status !== state.session.status;
+      const arrived = state.session && received(answer.session) !== received(state.session);
       state.session = answer.session;
-      if (changed) {
+      if (changed || arrived) {
         render();
-        if (previous !== null) announce("Status: " + answer.session.status.replace(/_/g, " "));
+        if (changed && previous !== null) announce("Status: " + answer.session.status.replace(/_/g, " "));
         previous = answer.session.status;
       } else {
         const c = document.getElementById("countdown");
