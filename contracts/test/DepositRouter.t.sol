@@ -283,6 +283,32 @@ contract DepositRouterSettleTest is RouterFixture {
         _expectFeeOnTransferSettle(fee, _params("fee-call", address(fee), address(target), 0, call));
     }
 
+    /// Fronting a final call in a fee-on-transfer token: `amount` is what the fronter gave (the session's
+    /// amount, what it is owed), `delivered` what the call spent of what reached the executor. The relayer
+    /// decides the session from `amount`, so reporting the executor's side there would leave a fronted
+    /// session short of its own amount.
+    function test_fastFinish_withAFinalCallInAFeeOnTransferTokenReportsWhatTheFronterGave() public {
+        FeeOnTransferToken fee = new FeeOnTransferToken();
+        bytes memory call = abi.encodeCall(PullAllowanceTarget.deposit, (address(fee), address(1)));
+        DepositParams memory p = _params("fee-front", address(fee), address(target), 100e6, call);
+        fee.mint(RELAYER, 100e6);
+        vm.startPrank(RELAYER);
+        fee.approve(address(router), 100e6);
+        vm.expectEmit(true, true, true, true);
+        emit IDepositRouter.Settled(
+            p.sessionId,
+            factory.receiverAddress(p),
+            address(fee),
+            IDepositRouter.Outcome.Delivered,
+            100e6,
+            99e6,
+            0
+        );
+        router.fastFinish(p, 100e6);
+        vm.stopPrank();
+        vm.assertEq(fee.balanceOf(RELAYER), 0, "the fronter gave the amount");
+    }
+
     function test_pull_RevertWhen_callerIsNotTheRouter() public {
         DepositParams memory p = _plain("pull");
         address receiver = _pay(p, 1e6);

@@ -254,16 +254,8 @@ async fn an_inbox_transfer_below_the_minimum_is_refunded_not_claimed() {
         min_amount: u64_word(9_990_000),
         ..with_evm_refund(params(&env, recipient, Pubkey::default()))
     };
-    let inbox_token = deposit_vault::inbox_token(&env.mint);
-    let hook = deposit_vault::evm::receiver_word(&p.hash());
     let payer = env.ctx.payer.pubkey();
-    for (nonce, amount) in [(1, 1), (2, 10_000_000)] {
-        let message = evm_message(6, nonce, inbox_token, amount, Some(hook));
-        receive(&mut env, message.clone(), attest(&message), inbox_token).await.unwrap();
-    }
-    let (dust, paid) = (local_bridge::ix::received(6, 1), local_bridge::ix::received(6, 2));
-    let ix = deposit_vault::ix::claim(payer, &p, dust, env.mint, recipient);
-    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::BelowMinimum)));
+    let (dust, paid) = dust_then_payment(&mut env, &p, recipient).await;
     // Not claimable, so it goes back at once (never to the recipient, never stuck until expiry).
     let (events, _) =
         run(&mut env.ctx, deposit_vault::ix::send_back(payer, &p, dust, env.mint)).await.unwrap();
@@ -278,4 +270,48 @@ async fn an_inbox_transfer_below_the_minimum_is_refunded_not_claimed() {
         Some(10_000_000),
         "the payer's, not the dust"
     );
+}
+
+/// The same dust, for a session whose refund address is on Solana only: sending it back would loop, so it
+/// is refunded on Solana at once (not held until expiry, never claimed), and the payer's transfer is
+/// still the one delivered.
+#[tokio::test]
+async fn an_inbox_transfer_below_the_minimum_without_an_evm_refund_address_is_refunded_on_solana() {
+    let mut env = env().await;
+    let (recipient, refund) = (Keypair::new().pubkey(), Keypair::new().pubkey());
+    let p = DepositParams { min_amount: u64_word(9_990_000), ..params(&env, recipient, refund) };
+    let payer = env.ctx.payer.pubkey();
+    let (dust, paid) = dust_then_payment(&mut env, &p, recipient).await;
+    let ix = deposit_vault::ix::send_back(payer, &p, dust, env.mint);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::NoEvmRefundAddress)));
+    // Attack: the dust's refund paid to the caller.
+    let ix = deposit_vault::ix::refund_inbound(payer, &p, dust, env.mint, payer);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::WrongRecipient)));
+    let (events, _) = run(&mut env.ctx, deposit_vault::ix::refund_inbound(payer, &p, dust, env.mint, refund))
+        .await
+        .unwrap();
+    let deposit_vault::RefundedInbound { event } = find(&events);
+    assert_eq!((event.amount, event.to), (1, ata(&refund, &env.mint)));
+    // The payer's transfer meets the minimum: it cannot be refunded before expiry, and it is delivered.
+    let ix = deposit_vault::ix::refund_inbound(payer, &p, paid, env.mint, refund);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::Claimable)));
+    run(&mut env.ctx, deposit_vault::ix::claim(payer, &p, paid, env.mint, recipient)).await.unwrap();
+    assert_eq!(balance(&mut env.ctx, ata(&recipient, &env.mint)).await, Some(10_000_000));
+    assert_eq!(balance(&mut env.ctx, ata(&refund, &env.mint)).await, Some(1));
+}
+
+/// Bridges 1 base unit (an attacker's dust) and then 10 USDC (the payer's transfer) into the inbox for
+/// `p` (whose minimum is above the dust), checks that the dust cannot be claimed, and returns both bridge
+/// records.
+async fn dust_then_payment(env: &mut Env, p: &DepositParams, recipient: Pubkey) -> (Pubkey, Pubkey) {
+    let inbox_token = deposit_vault::inbox_token(&env.mint);
+    let hook = deposit_vault::evm::receiver_word(&p.hash());
+    for (nonce, amount) in [(1, 1), (2, 10_000_000)] {
+        let message = evm_message(6, nonce, inbox_token, amount, Some(hook));
+        receive(env, message.clone(), attest(&message), inbox_token).await.unwrap();
+    }
+    let (dust, paid) = (local_bridge::ix::received(6, 1), local_bridge::ix::received(6, 2));
+    let ix = deposit_vault::ix::claim(env.ctx.payer.pubkey(), p, dust, env.mint, recipient);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::BelowMinimum)));
+    (dust, paid)
 }
