@@ -160,20 +160,20 @@ pub enum WorkResult {
         tx_hash: TxId,
     },
     /// Nothing to send: the chain shows nothing left to move (e.g. another relayer settled first).
-    Done(String),
+    Done(Refusal),
     /// Not possible yet (an RPC failed, an approval is on its way): worth trying again.
-    NotYet(String),
+    NotYet(Refusal),
     /// Not possible before the chain's clock passes `at` (unix seconds), e.g. a refund before expiry.
     NotBefore {
         /// Why.
-        reason: String,
+        reason: Refusal,
         /// Unix seconds.
         at: u64,
     },
     /// The session expired on chain before its funds started; only a refund is possible now.
     RefundInstead,
     /// Would fail for a reason retrying cannot fix.
-    Failed(String),
+    Failed(Refusal),
     /// The transaction was mined but reverted (typically another relayer moved the funds first).
     Reverted {
         /// The transaction.

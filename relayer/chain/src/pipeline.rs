@@ -241,11 +241,11 @@ pub async fn execute<F: ExpiryOrdered>(family: &F, work: &Work) -> WorkResult {
 /// (finished or never to land: forgotten). An unreadable record refuses the work: what it describes may
 /// be in flight.
 async fn on_record<F: ExpiryOrdered>(family: &F, key: &[u8]) -> Result<OnRecord, WorkResult> {
-    let not_yet = |e: LedgerError| WorkResult::NotYet(crate::causes(&e));
+    let not_yet = |e: LedgerError| WorkResult::NotYet(Refusal::unanswered(&e));
     let Some(record) = family.ledger().get(key).map_err(not_yet)? else {
         return Ok(OnRecord::Nothing);
     };
-    match family.standing(&record).await.map_err(WorkResult::NotYet)? {
+    match family.standing(&record).await.map_err(|e| WorkResult::NotYet(Refusal::Unanswered(e)))? {
         Standing::Pending => {
             if let Err(SendFailure::Unsure(error) | SendFailure::Refused(Refusal::Unanswered(error))) =
                 family.send(&record.raw()).await
@@ -290,7 +290,7 @@ async fn send_one<F: ExpiryOrdered>(
         valid_until: signature.valid_until,
     };
     if let Err(error) = family.ledger().put(key, &record) {
-        return WorkResult::NotYet(crate::causes(&error));
+        return WorkResult::NotYet(Refusal::unanswered(&error));
     }
     family.count_broadcast();
     match family.send(&signature.raw).await {
@@ -298,11 +298,11 @@ async fn send_one<F: ExpiryOrdered>(
         Err(SendFailure::Refused(refusal)) => {
             // Never sent: forget it.
             if let Err(error) = family.ledger().delete(key) {
-                return WorkResult::NotYet(crate::causes(&error));
+                return WorkResult::NotYet(Refusal::unanswered(&error));
             }
             refusal.result(expires_at)
         }
-        Err(SendFailure::Unsure(error)) => WorkResult::NotYet(error),
+        Err(SendFailure::Unsure(error)) => WorkResult::NotYet(Refusal::Unanswered(error)),
     }
 }
 
@@ -324,9 +324,7 @@ pub async fn reconcile<F: ExpiryOrdered>(family: &F, sink: &dyn EventSink) {
             Ok(Standing::Landed { failed: true }) => {
                 Some(WorkResult::Reverted { tx_hash: family.tx_id(&record.signature) })
             }
-            Ok(Standing::NeverLands) => {
-                Some(WorkResult::NotYet("it never landed before its last valid block; rebuilding it".into()))
-            }
+            Ok(Standing::NeverLands) => Some(WorkResult::NotYet(Refusal::NeverLanded)),
             Ok(Standing::Pending) => {
                 // Same bytes, same id: at most one of the copies can land.
                 if let Err(SendFailure::Unsure(error) | SendFailure::Refused(Refusal::Unanswered(error))) =

@@ -39,27 +39,40 @@ pub enum Refusal {
     /// The contract or program (or the node) refused for a reason retrying cannot fix.
     #[error("{0}")]
     Permanent(String),
-    /// No answer (transport failure, timeout, a node not ready): worth trying again.
+    /// No answer (transport failure, timeout, a node not ready): worth trying again. The text is the
+    /// whole cause chain ([`causes`](crate::causes)).
     #[error("{0}")]
     Unanswered(String),
+    /// Something the work needs first is on its way (an approval of the router): worth trying again.
+    #[error("{0}")]
+    Preparing(String),
+    /// A transaction on record never landed before its last valid block: the work is rebuilt.
+    #[error("it never landed before its last valid block; rebuilding it")]
+    NeverLanded,
 }
 
 impl Refusal {
     /// What the engine is told about work on a session expiring at `expires_at`: the one mapping from a
     /// refusal to a [`WorkResult`].
     pub fn result(self, expires_at: u64) -> WorkResult {
-        let reason = self.to_string();
         match self {
-            Self::NothingToMove | Self::AlreadyStarted | Self::NotTheSessions => WorkResult::Done(reason),
+            Self::NothingToMove | Self::AlreadyStarted | Self::NotTheSessions => WorkResult::Done(self),
             // Both wait until just after expiry (not a retry with backoff that may give up): a refund is
             // possible then, and a settle retried then is refused as `Expired` and becomes a refund.
             Self::NotExpired | Self::BelowMinimum => {
-                WorkResult::NotBefore { reason, at: expires_at.saturating_add(1) }
+                WorkResult::NotBefore { reason: self, at: expires_at.saturating_add(1) }
             }
             Self::Expired | Self::TooLateToBridge | Self::Unusable(_) => WorkResult::RefundInstead,
-            Self::TokenRefused(_) | Self::Unanswered(_) => WorkResult::NotYet(reason),
-            Self::Permanent(_) => WorkResult::Failed(reason),
+            Self::TokenRefused(_) | Self::Unanswered(_) | Self::Preparing(_) | Self::NeverLanded => {
+                WorkResult::NotYet(self)
+            }
+            Self::Permanent(_) => WorkResult::Failed(self),
         }
+    }
+
+    /// No answer, for `error` and its whole cause chain.
+    pub fn unanswered(error: &(dyn std::error::Error + 'static)) -> Self {
+        Self::Unanswered(crate::causes(error))
     }
 }
 
@@ -69,44 +82,35 @@ mod tests {
 
     #[test]
     fn each_refusal_tells_the_engine_one_thing() {
+        use WorkResult::{Done, Failed, NotBefore, NotYet, RefundInstead};
         let table = [
-            (Refusal::NothingToMove, WorkResult::Done("the receiver holds nothing of this token".into())),
-            (
-                Refusal::NotExpired,
-                WorkResult::NotBefore { reason: "the session has not expired on chain yet".into(), at: 100 },
-            ),
-            (
-                Refusal::BelowMinimum,
-                WorkResult::NotBefore {
-                    reason: "less than the session's minimum is there; waiting for the rest until expiry"
-                        .into(),
-                    at: 100,
-                },
-            ),
-            (Refusal::Expired, WorkResult::RefundInstead),
-            (Refusal::TooLateToBridge, WorkResult::RefundInstead),
-            (Refusal::Unusable("a final call".into()), WorkResult::RefundInstead),
-            (
-                Refusal::AlreadyStarted,
-                WorkResult::Done("the session already started on this chain; nothing to front".into()),
-            ),
-            (Refusal::NotTheSessions, WorkResult::Done("what this work names is not the session's".into())),
-            (
-                Refusal::TokenRefused("paused".into()),
-                WorkResult::NotYet(
-                    "the token refused to move the funds (a blacklisted recipient or a paused token): paused"
-                        .into(),
-                ),
-            ),
-            (
-                Refusal::Permanent("the router would revert: WrongChain".into()),
-                WorkResult::Failed("the router would revert: WrongChain".into()),
-            ),
-            (Refusal::Unanswered("timed out".into()), WorkResult::NotYet("timed out".into())),
+            (Refusal::NothingToMove, Done(Refusal::NothingToMove)),
+            (Refusal::NotExpired, NotBefore { reason: Refusal::NotExpired, at: 100 }),
+            (Refusal::BelowMinimum, NotBefore { reason: Refusal::BelowMinimum, at: 100 }),
+            (Refusal::Expired, RefundInstead),
+            (Refusal::TooLateToBridge, RefundInstead),
+            (Refusal::Unusable("a final call".into()), RefundInstead),
+            (Refusal::AlreadyStarted, Done(Refusal::AlreadyStarted)),
+            (Refusal::NotTheSessions, Done(Refusal::NotTheSessions)),
+            (Refusal::TokenRefused("paused".into()), NotYet(Refusal::TokenRefused("paused".into()))),
+            (Refusal::Permanent("WrongChain".into()), Failed(Refusal::Permanent("WrongChain".into()))),
+            (Refusal::Unanswered("timed out".into()), NotYet(Refusal::Unanswered("timed out".into()))),
+            (Refusal::Preparing("approving".into()), NotYet(Refusal::Preparing("approving".into()))),
+            (Refusal::NeverLanded, NotYet(Refusal::NeverLanded)),
         ];
         for (refusal, want) in table {
             let label = format!("{refusal:?}");
             assert_eq!(refusal.result(99), want, "{label}");
         }
+    }
+
+    #[test]
+    fn a_refusal_reads_as_a_sentence_with_its_causes() {
+        assert_eq!(
+            Refusal::BelowMinimum.to_string(),
+            "less than the session's minimum is there; waiting for the rest until expiry"
+        );
+        let error = std::io::Error::other("connection refused");
+        assert_eq!(Refusal::unanswered(&error).to_string(), "connection refused");
     }
 }

@@ -8,8 +8,8 @@ use std::{
 };
 
 use relayer_chain::{
-    BoxFuture, Chain, ChainEvent, ChainStats, EventKind, EventSink, Inspection, Route, Stopped, Work,
-    WorkReport, WorkResult,
+    BoxFuture, Chain, ChainEvent, ChainStats, EventKind, EventSink, Inspection, Refusal, Route, Stopped,
+    Work, WorkReport, WorkResult,
 };
 use relayer_core::{
     api::wire::SessionResponse,
@@ -280,7 +280,11 @@ async fn work_that_cannot_be_done_yet_is_recorded_and_retried_with_backoff_up_to
     let work = s.chain.take().remove(0);
 
     for attempt in 1..RETRY.max_attempts {
-        EventSink::report(&s.engine, report(&work, WorkResult::NotYet("rpc down".into()))).await;
+        EventSink::report(
+            &s.engine,
+            report(&work, WorkResult::NotYet(Refusal::Unanswered("rpc down".into()))),
+        )
+        .await;
         let record = stored(&s, &session.id).work[0].clone();
         assert_eq!(record.attempts, attempt);
         assert!(
@@ -292,7 +296,8 @@ async fn work_that_cannot_be_done_yet_is_recorded_and_retried_with_backoff_up_to
         s.engine.submit_due(Instant::now() + RETRY.delay(attempt)).await;
         assert_eq!(s.chain.take(), vec![work.clone()], "resubmitted once its delay passed");
     }
-    EventSink::report(&s.engine, report(&work, WorkResult::NotYet("rpc down".into()))).await;
+    EventSink::report(&s.engine, report(&work, WorkResult::NotYet(Refusal::Unanswered("rpc down".into()))))
+        .await;
     let record = stored(&s, &session.id).work[0].clone();
     assert!(
         matches!(record.state, WorkState::GaveUp { ref reason } if reason.contains("after 3 attempts")),
@@ -320,13 +325,13 @@ async fn a_sent_transaction_restarts_the_attempt_count() {
     let (session, _) = waiting(&s, 1);
     EventSink::apply(&s.engine, BASE, vec![deposit(session.id, USDC, 5)]).await.expect("deposit");
     let work = s.chain.take().remove(0);
-    EventSink::report(&s.engine, report(&work, WorkResult::NotYet("rpc".into()))).await;
+    EventSink::report(&s.engine, report(&work, WorkResult::NotYet(Refusal::Unanswered("rpc".into())))).await;
     EventSink::report(&s.engine, report(&work, WorkResult::Sent { tx_hash: B256::repeat_byte(7).into() }))
         .await;
     let record = stored(&s, &session.id).work[0].clone();
     assert_eq!(record.state, WorkState::Sent { tx_hash: B256::repeat_byte(7).into() });
     assert_eq!(record.attempts, 2);
-    EventSink::report(&s.engine, report(&work, WorkResult::NotYet("rpc".into()))).await;
+    EventSink::report(&s.engine, report(&work, WorkResult::NotYet(Refusal::Unanswered("rpc".into())))).await;
     assert_eq!(stored(&s, &session.id).work[0].attempts, 1, "a new run of retries starts from one");
 }
 
@@ -345,7 +350,7 @@ async fn an_expired_settle_turns_into_a_refund_and_failures_give_up_at_once() {
 
     EventSink::report(
         &s.engine,
-        report(&refund[0], WorkResult::Failed("would revert: UnusableToken".into())),
+        report(&refund[0], WorkResult::Failed(Refusal::Permanent("would revert: UnusableToken".into()))),
     )
     .await;
     let work = stored(&s, &session.id).work;
@@ -670,13 +675,16 @@ async fn a_fronting_that_does_not_happen_frees_its_place_under_the_cap() {
     let queued = s.chain.take();
     assert_eq!(queued.len(), 1);
     // Someone delivered first: the router says the session already started.
-    s.engine.handle_report(report(&queued[0], WorkResult::Done("already started".into())));
+    s.engine.handle_report(report(&queued[0], WorkResult::Done(Refusal::AlreadyStarted)));
     assert_eq!(s.engine.exposure().get(&(BASE, USDC)), Some(&U256::ZERO), "the cap is free again");
     EventSink::apply(&s.engine, ARBITRUM, vec![bridged(second.id, 2, 10_010_010)]).await.expect("apply");
     let next = s.chain.take();
     assert_eq!(next.len(), 1, "so the next session is fronted");
     // Work that is retried keeps its place.
-    s.engine.handle_report(report(&next[0], WorkResult::NotYet("approving the router".into())));
+    s.engine.handle_report(report(
+        &next[0],
+        WorkResult::NotYet(Refusal::Preparing("approving the router".into())),
+    ));
     assert_eq!(s.engine.exposure().get(&(BASE, USDC)), Some(&U256::from(10_000_000u64)));
 }
 

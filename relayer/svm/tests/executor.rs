@@ -176,7 +176,10 @@ async fn an_unreadable_send_record_is_reported_and_its_work_not_sent_again() {
     let (chain, mut rx, cancel, tasks) = started(&bank, &store, key);
     chain.submit(Work { session_id, chain_id: SOLANA_CHAIN_ID, commitment, action }).await.unwrap();
     let result = rx.recv().await.unwrap().result;
-    assert!(matches!(&result, WorkResult::NotYet(reason) if reason.contains("cannot be read")), "{result:?}");
+    assert!(
+        matches!(&result, WorkResult::NotYet(reason) if reason.to_string().contains("cannot be read")),
+        "{result:?}"
+    );
     assert_eq!(chain.stats().unreadable_sends, 1, "reported");
     assert_eq!(bank.usdc_balance(&merchant).await.unwrap(), 0, "nothing sent for work it may describe");
     assert_eq!(store.sends(SOLANA_CHAIN_ID, &at).unwrap().len(), 1, "left for an operator");

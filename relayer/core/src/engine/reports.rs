@@ -149,11 +149,11 @@ impl Engine {
         let policy = self.settings.retry;
         match result.clone() {
             WorkResult::Sent { tx_hash } => (WorkState::Sent { tx_hash }, None),
-            WorkResult::Done(reason) => (WorkState::Done { reason }, None),
+            WorkResult::Done(reason) => (WorkState::Done { reason: reason.to_string() }, None),
             // E.g. the router refunds a usable token only after expiry: wait for it, without giving up.
             WorkResult::NotBefore { reason, at } => {
                 let reason = if work.chain_id == work.commitment.to_chain_id {
-                    reason
+                    reason.to_string()
                 } else {
                     format!("not bridged (no route to the destination chain, or below its minimum): {reason}")
                 };
@@ -166,7 +166,10 @@ impl Engine {
             WorkResult::NotYet(reason) => {
                 let delay = policy.delay(attempts);
                 (
-                    WorkState::Retrying { reason, retry_at: unix_now() + delay.as_secs() },
+                    WorkState::Retrying {
+                        reason: reason.to_string(),
+                        retry_at: unix_now() + delay.as_secs(),
+                    },
                     Some((work.clone(), delay)),
                 )
             }
@@ -181,7 +184,7 @@ impl Engine {
                     (done, Some((refund, Duration::ZERO)))
                 }
             }
-            WorkResult::Failed(reason) => (WorkState::GaveUp { reason }, None),
+            WorkResult::Failed(reason) => (WorkState::GaveUp { reason: reason.to_string() }, None),
             // Usually someone else moved the funds first; a retry's simulation finds out.
             WorkResult::Reverted { tx_hash } => {
                 (WorkState::Reverted { tx_hash }, Some((work.clone(), policy.delay(1))))

@@ -27,7 +27,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
     sol_types::SolCall,
 };
-use relayer_chain::{EventSink, Work, WorkReport, WorkResult};
+use relayer_chain::{EventSink, Refusal, Work, WorkReport, WorkResult};
 use relayer_types::{Action, SessionId};
 use relayer_util::{Throttle, causes};
 use tokio::sync::mpsc;
@@ -246,7 +246,7 @@ impl Executor {
         }
         if self.chain.spec.family != work.action.token().family() {
             let why = format!("{:?} is not a token of this chain's family", work.action.token());
-            self.report(work, WorkResult::Failed(why)).await;
+            self.report(work, WorkResult::Failed(Refusal::Permanent(why))).await;
             return;
         }
         let (chain, tx) = (Arc::clone(&self.chain), self.request(&work));
@@ -272,7 +272,8 @@ impl Executor {
                         }
                         Ok(_) => {}
                         Err(error) => {
-                            return (work, Preflight::Report(WorkResult::NotYet(error.to_string())));
+                            let why = Refusal::unanswered(&error);
+                            return (work, Preflight::Report(WorkResult::NotYet(why)));
                         }
                     }
                 }
@@ -283,7 +284,8 @@ impl Executor {
                     Some(quote) => match read_u256(&chain, chain.spec.router, quote).await {
                         Ok(fee) => tx.with_value(fee),
                         Err(error) => {
-                            return (work, Preflight::Report(WorkResult::NotYet(error.to_string())));
+                            let why = Refusal::unanswered(&error);
+                            return (work, Preflight::Report(WorkResult::NotYet(why)));
                         }
                     },
                 };
@@ -308,24 +310,29 @@ impl Executor {
             }
             Err(error) => {
                 let Some(work) = self.simulating.remove(&error.id()) else { return };
-                (work, Preflight::Report(WorkResult::NotYet(format!("simulation failed: {error}"))))
+                let why = Refusal::Unanswered(format!("the simulation's task failed: {error}"));
+                (work, Preflight::Report(WorkResult::NotYet(why)))
             }
         };
         let key = (work.session_id, work.action);
         let result = match verdict {
             Preflight::Report(result) => result,
-            Preflight::Approve { token, amount, reset_first } => match self
-                .approve(token, amount, reset_first)
-                .await
-            {
-                Ok(tx_hash) => {
-                    WorkResult::NotYet(format!("approving the router to front with {token} ({tx_hash})"))
+            Preflight::Approve { token, amount, reset_first } => {
+                match self.approve(token, amount, reset_first).await {
+                    Ok(tx_hash) => WorkResult::NotYet(Refusal::Preparing(format!(
+                        "approving the router to front with {token} ({tx_hash})"
+                    ))),
+                    Err(error) => WorkResult::NotYet(Refusal::Unanswered(format!(
+                        "approving the router failed: {}",
+                        causes(&error)
+                    ))),
                 }
-                Err(error) => WorkResult::NotYet(format!("approving the router failed: {}", causes(&error))),
-            },
+            }
             Preflight::Go { gas, value } => match self.send(&work, gas, value).await {
                 Ok(tx_hash) => WorkResult::Sent { tx_hash: self.chain.tx(tx_hash) },
-                Err(error) => WorkResult::NotYet(format!("sending failed: {}", causes(&error))),
+                Err(error) => {
+                    WorkResult::NotYet(Refusal::Unanswered(format!("sending failed: {}", causes(&error))))
+                }
             },
         };
         let sent = matches!(result, WorkResult::Sent { .. });

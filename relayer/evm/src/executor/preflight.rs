@@ -145,21 +145,22 @@ mod tests {
     fn preflight_maps_each_revert_to_what_the_engine_is_told() {
         use DepositRouterErrors as E;
         let token = Address::repeat_byte(0x83);
-        let failed = |what: &str| WorkResult::Failed(format!("the router would revert: {what}"));
+        let failed =
+            |what: &str| WorkResult::Failed(Refusal::Permanent(format!("the router would revert: {what}")));
         let table: Vec<(SimulationError, WorkResult)> = vec![
             (
                 SimulationError::Router(E::NothingToSettle(NothingToSettle { receiver: token, token })),
-                WorkResult::Done("the receiver holds nothing of this token".into()),
+                WorkResult::Done(Refusal::NothingToMove),
             ),
             // A refund before expiry waits until just after it (not a retry with backoff that may give up).
             (
                 SimulationError::Router(E::NotExpired(NotExpired { expiresAt: 9 })),
                 // The router's `expiresAt` is the commitment's: the work's own.
-                WorkResult::NotBefore { reason: "the session has not expired on chain yet".into(), at: 100 },
+                WorkResult::NotBefore { reason: Refusal::NotExpired, at: 100 },
             ),
             (
                 SimulationError::Router(E::AlreadyStarted(AlreadyStarted { paramsHash: B256::ZERO })),
-                WorkResult::Done("the session already started on this chain; nothing to front".into()),
+                WorkResult::Done(Refusal::AlreadyStarted),
             ),
             (
                 SimulationError::Router(E::TooLateToBridge(TooLateToBridge {
@@ -185,20 +186,19 @@ mod tests {
             ),
             (
                 SimulationError::Node("execution reverted".into()),
-                WorkResult::Failed("execution reverted".into()),
+                WorkResult::Failed(Refusal::Permanent("execution reverted".into())),
             ),
-            (SimulationError::Transport("timed out".into()), WorkResult::NotYet("timed out".into())),
+            (
+                SimulationError::Transport("timed out".into()),
+                WorkResult::NotYet(Refusal::Unanswered("timed out".into())),
+            ),
             // Below the committed minimum: more may come until expiry (then the retry answers `Expired`).
             (
                 SimulationError::Router(E::BelowMinimum(BelowMinimum {
                     available: U256::from(1),
                     minAmount: U256::from(10),
                 })),
-                WorkResult::NotBefore {
-                    reason: "less than the session's minimum is there; waiting for the rest until expiry"
-                        .into(),
-                    at: 100,
-                },
+                WorkResult::NotBefore { reason: Refusal::BelowMinimum, at: 100 },
             ),
         ];
         for (error, want) in table {
