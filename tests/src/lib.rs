@@ -229,6 +229,50 @@ impl Chain {
             .from_block(0);
         Ok(self.deployer.get_logs(&filter).await?.len())
     }
+
+    /// What the chain shows for `receiver`, for a failing test to print: each router `Settled` (its
+    /// outcome, amounts, block and transaction) and each USDC transfer into or out of it.
+    pub async fn receiver_history(&self, receiver: Address) -> eyre::Result<String> {
+        use alloy::sol_types::SolEvent;
+        use relayer_evm::bindings::DepositRouter::Settled;
+        let settled = alloy::rpc::types::Filter::new()
+            .address(self.deployment.router)
+            .event_signature(Settled::SIGNATURE_HASH)
+            .topic2(receiver.into_word())
+            .from_block(0);
+        let mut lines = vec![];
+        for log in self.deployer.get_logs(&settled).await? {
+            let event = Settled::decode_log(&log.inner)?;
+            lines.push(format!(
+                "Settled outcome {} amount {} delivered {} refunded {} in block {:?} tx {:?}",
+                event.outcome,
+                event.amount,
+                event.delivered,
+                event.refunded,
+                log.block_number,
+                log.transaction_hash
+            ));
+        }
+        let transfer = alloy::primitives::keccak256("Transfer(address,address,uint256)");
+        for (side, topic) in [("in", 2), ("out", 1)] {
+            let mut filter =
+                alloy::rpc::types::Filter::new().address(self.usdc).event_signature(transfer).from_block(0);
+            filter = if topic == 2 {
+                filter.topic2(receiver.into_word())
+            } else {
+                filter.topic1(receiver.into_word())
+            };
+            for log in self.deployer.get_logs(&filter).await? {
+                lines.push(format!(
+                    "transfer {side} {} in block {:?} tx {:?}",
+                    U256::from_be_slice(&log.data().data),
+                    log.block_number,
+                    log.transaction_hash
+                ));
+            }
+        }
+        Ok(lines.join("\n"))
+    }
 }
 
 /// Settings of a test relayer.

@@ -128,7 +128,12 @@ async fn chain_agrees(
             tokio::time::sleep(Duration::from_millis(200)).await;
             settled = chain.settled_events(*receiver).await?;
         }
-        eyre::ensure!(settled == 1, "session {id}: {settled} Settled, not exactly one");
+        if settled != 1 {
+            let history = chain.receiver_history(*receiver).await?;
+            eyre::bail!(
+                "session {id}: {settled} Settled, not exactly one; the receiver's history:\n{history}"
+            );
+        }
         eyre::ensure!(
             chain.balance(*receiver).await? == U256::ZERO,
             "session {id}: funds left in the receiver"
