@@ -496,10 +496,16 @@ fn destination(s: &Session) -> DestinationView {
 }
 
 fn source(src: &Source) -> DepositSource {
+    // Daimo's types spell a Tron or Solana source's chain by its family (`"tron"`, `"solana"`), whatever
+    // the operator named the chain; an EVM chain keeps its configured name.
+    let chain_name = match src.token.address.family() {
+        Family::Evm => src.token.chain_name.clone(),
+        family @ (Family::Tron | Family::Solana) => family.as_str().to_owned(),
+    };
     DepositSource {
         address: src.from.to_string(),
         chain_id: src.token.chain_id,
-        chain_name: src.token.chain_name.clone(),
+        chain_name,
         token_address: src.token.address.to_string(),
         token_symbol: src.token.symbol.clone(),
         sent_units: format_units(src.sent, src.token.decimals),

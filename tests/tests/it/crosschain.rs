@@ -283,7 +283,8 @@ async fn tron_usdt_pays_a_usdt_session_on_base_through_the_oft_adapter() -> Resu
         (method["type"].as_str(), method["receiverAddress"].as_str()),
         (Some("tron"), Some(receiver_t.as_str()))
     );
-    let link = tron_info["deeplinks"]["trustWallet"].as_str().unwrap_or_default();
+    assert_eq!(tron_info["deeplinks"]["trustWallet"]["label"], "USDT on Tron");
+    let link = tron_info["deeplinks"]["trustWallet"]["url"].as_str().unwrap_or_default();
     for part in [
         "coin=195",
         &format!("address={receiver_t}"),

@@ -72,7 +72,7 @@ async fn token_options_read_balances_from_every_chain(devnet: &Devnet, api: &Api
     let unknown = solana_sdk::pubkey::Pubkey::new_unique().to_string();
     let poor = options(unfunded, unknown).await?;
     let list = poor.body["options"].as_array().cloned().unwrap_or_default();
-    for option in list.iter().filter(|o| o["chainName"] != "Tron") {
+    for option in list.iter().filter(|o| o["chainId"] != relayer_types::TRON_CHAIN_ID) {
         assert_eq!(option["balanceUnits"], "0.00", "an unfunded wallet holds nothing: {option}");
     }
     // No address: a clear error in the envelope.

@@ -275,19 +275,58 @@ pub fn new_session(request: CreateSessionRequest, offered: &[TokenRef]) -> Resul
     })
 }
 
-/// `paymentMethod.amountUsd` (Daimo's request shape for `tron`): what the payer is about to send, as a
-/// decimal string or number with at most 6 decimals (USDT's), used in wallet links. `None` if absent.
+/// `paymentMethod.amountUsd` (Daimo's request shape for `tron` and `solana`): what the payer is about
+/// to send, used in wallet links and Solana transactions. A decimal string has at most 6 decimals
+/// (USDT's); a JSON number is rounded to 6 (see [`UsdAmount`]). `None` if absent.
 pub fn amount_usd(request: &SetPaymentMethodRequest) -> Result<Option<String>, ApiError> {
     const PARAM: &str = "paymentMethod.amountUsd";
     let Some(Some(pm)) = &request.payment_method else { return Ok(None) };
-    let Some(UsdAmount(text)) = &pm.amount_usd else { return Ok(None) };
-    match relayer_types::parse_units(text, 6) {
-        Ok(units) if !units.is_zero() => Ok(Some(relayer_types::format_units(units, 6))),
+    let (units, text) = match &pm.amount_usd {
+        None => return Ok(None),
+        Some(UsdAmount::Text(text)) => (relayer_types::parse_units(text, 6).ok(), text),
+        Some(UsdAmount::Number(text)) => (round_number(text, 6), text),
+    };
+    match units {
+        Some(units) if !units.is_zero() => Ok(Some(relayer_types::format_units(units, 6))),
         _ => Err(ApiError::invalid(
             PARAM,
             format!("{PARAM} must be a positive amount with at most 6 decimals, not {text:?}"),
         )),
     }
+}
+
+/// A JSON number as written (`12`, `0.30000000000000004`, `1.5e-7`) in units of `decimals`, rounded
+/// half up; `None` if negative or too large.
+fn round_number(text: &str, decimals: u32) -> Option<relayer_types::U256> {
+    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i64>().ok()?),
+        None => (text, 0),
+    };
+    if mantissa.starts_with('-') {
+        return None;
+    }
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{whole}{fraction}");
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // The value is `digits × 10^shift` units.
+    let shift = exponent + i64::from(decimals) - fraction.len() as i64;
+    let ten = relayer_types::U256::from(10u8);
+    let digits = relayer_types::U256::from_str_radix(&digits, 10).ok()?;
+    if shift >= 0 {
+        return digits.checked_mul(ten.checked_pow(relayer_types::U256::from(shift))?);
+    }
+    let Ok(cut) = u32::try_from(-shift) else { return Some(relayer_types::U256::ZERO) };
+    let Some(divisor) = ten.checked_pow(relayer_types::U256::from(cut)) else {
+        return Some(relayer_types::U256::ZERO);
+    };
+    let (quotient, remainder) = digits.div_rem(divisor);
+    Some(if remainder >= divisor / relayer_types::U256::from(2u8) {
+        quotient + relayer_types::U256::ONE
+    } else {
+        quotient
+    })
 }
 
 /// How the payer pays, as Daimo's API names it (the wire's payment-method types).
@@ -306,6 +345,8 @@ pub enum PaymentKind {
     },
     /// The hosted fiat flow, optionally pinned to one rail.
     Fiat(Option<FiatMethod>),
+    /// A type of Daimo's API this deployment never offers (`exchange`, `stripe`).
+    NotOffered(&'static str),
 }
 
 impl PaymentKind {
@@ -318,6 +359,7 @@ impl PaymentKind {
                 Ok(PaymentRequest { family: Family::Solana, wallet: Some(wallet), token: mint })
             }
             Self::Fiat(_) => Err(EngineError::UnsupportedPaymentMethod("fiat")),
+            Self::NotOffered(kind) => Err(EngineError::UnsupportedPaymentMethod(kind)),
         }
     }
 }
@@ -354,6 +396,13 @@ pub fn payment_kind(request: &SetPaymentMethodRequest) -> Result<PaymentKind, Ap
             "paymentMethod.fiatMethod is only for type fiat",
         ));
     }
+    let exchange_only = [(pm.exchange_id.is_some(), "exchangeId"), (pm.platform.is_some(), "platform")];
+    for (given, member) in exchange_only {
+        if given && kind != "exchange" {
+            let param = format!("paymentMethod.{member}");
+            return Err(ApiError::invalid(&param, format!("{param} is only for type exchange")));
+        }
+    }
     match kind {
         "evm" => Ok(PaymentKind::Evm),
         "tron" => Ok(PaymentKind::Tron),
@@ -382,14 +431,11 @@ pub fn payment_kind(request: &SetPaymentMethodRequest) -> Result<PaymentKind, Ap
                 .transpose()?;
             Ok(PaymentKind::Fiat(method))
         }
-        "stripe" => Err(ApiError::unprocessable(
-            "unsupported_payment_method",
-            "payment method \"stripe\" is not supported on this deployment",
-            Some(PARAM),
-        )),
+        "stripe" => Ok(PaymentKind::NotOffered("stripe")),
+        "exchange" => Ok(PaymentKind::NotOffered("exchange")),
         other => Err(ApiError::invalid(
             PARAM,
-            format!("{PARAM} must be one of evm, tron, solana, stripe, fiat; not {other:?}"),
+            format!("{PARAM} must be one of evm, tron, solana, exchange, stripe, fiat; not {other:?}"),
         )),
     }
 }

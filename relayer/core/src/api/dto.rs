@@ -139,6 +139,9 @@ pub struct SetPaymentMethodRequest {
     #[serde(rename = "type")]
     #[schema(ignore)]
     pub kind: Option<BareType>,
+    /// The payer's language, as Daimo's SDK sends it with every request (`en`, `es`, …). Accepted and
+    /// not used: the checkout page and the API's messages are in English.
+    pub locale: Option<String>,
 }
 
 /// The top-level `type` of a `paymentMethods` body, as given.
@@ -170,6 +173,13 @@ pub struct PaymentMethodInput {
     pub kind: Option<String>,
     /// For `fiat`: `interac`, `ach`, `sepa` or `apple_pay`.
     pub fiat_method: Option<String>,
+    /// For `exchange` (Daimo's SDK): the exchange paid from. This deployment offers no exchange, so
+    /// the method is refused as unsupported; the member is read only so the refusal says that.
+    #[schema(value_type = Option<String>)]
+    pub exchange_id: Option<serde_json::Value>,
+    /// For `exchange` (Daimo's SDK): the payer's platform; as `exchangeId`.
+    #[schema(value_type = Option<String>)]
+    pub platform: Option<serde_json::Value>,
     /// For `solana` (required): the paying wallet, base58. The transaction is built for it, and the
     /// session's Solana vault refunds to it.
     #[serde(default, deserialize_with = "present")]
@@ -185,15 +195,22 @@ pub struct PaymentMethodInput {
     pub amount_usd: Option<UsdAmount>,
 }
 
-/// A USD amount as given: a decimal string, or a JSON number (as written in the request).
+/// A USD amount as given: a decimal string (exact, judged as written), or a JSON number.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsdAmount(pub String);
+pub enum UsdAmount {
+    /// A decimal string: more precision than the token has is refused.
+    Text(String),
+    /// A JSON number, as written in the request. Daimo's SDK sends a JavaScript number (`amountUsd:
+    /// number`), where `0.1 + 0.2` is written `0.30000000000000004`: binary noise, not a precision the
+    /// payer asked for, so a number is rounded to the token's decimals.
+    Number(String),
+}
 
 impl<'de> Deserialize<'de> for UsdAmount {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match serde_json::Value::deserialize(d)? {
-            serde_json::Value::String(s) => Ok(Self(s)),
-            serde_json::Value::Number(n) => Ok(Self(n.to_string())),
+            serde_json::Value::String(s) => Ok(Self::Text(s)),
+            serde_json::Value::Number(n) => Ok(Self::Number(n.to_string())),
             _ => Err(de::Error::custom("must be a decimal amount")),
         }
     }

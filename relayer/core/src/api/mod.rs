@@ -83,8 +83,15 @@ pub fn router(state: AppState) -> Router {
         let cors = tower_http::cors::CorsLayer::new()
             .allow_origin(state.browser_origins.as_ref().clone())
             .allow_methods([Method::GET, Method::POST, Method::PUT])
-            .allow_headers([axum::http::header::CONTENT_TYPE])
-            .expose_headers([axum::http::HeaderName::from_static("x-request-id")])
+            // Daimo's SDK client sends its version on every request.
+            .allow_headers([
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderName::from_static("x-sdk-version"),
+            ])
+            .expose_headers([
+                axum::http::HeaderName::from_static("x-request-id"),
+                axum::http::HeaderName::from_static("request-id"),
+            ])
             .max_age(std::time::Duration::from_secs(600));
         client_routes = client_routes.layer(cors);
     }
@@ -97,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/webhooks/{id}/events/{event_id}/redeliver", post(webhooks::redeliver))
         .merge(client_routes)
         .route("/checkout/{id}", get(crate::checkout::page))
+        .route("/webview", get(crate::checkout::webview))
         .route("/checkout/assets/{file}", get(crate::checkout::asset))
         .route("/checkout/qr.svg", get(crate::checkout::qr))
         .route("/openapi.json", get(openapi_json))
@@ -132,8 +140,10 @@ async fn request_id(State(state): State<AppState>, req: Request, next: Next) -> 
     let status = response.status();
     state.http.record(status.as_u16());
     span.in_scope(|| tracing::debug!(status = status.as_u16(), "response"));
+    // Also as `request-id` (Stripe's name), which Daimo's SDK puts on its errors as `requestId`.
     if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-request-id", value);
+        response.headers_mut().insert("x-request-id", value.clone());
+        response.headers_mut().insert("request-id", value);
     }
     response
 }
@@ -211,8 +221,26 @@ fn tron_payment(
     Ok(wire::TronPayment {
         receiver_address: receiver,
         expires_at: session.expires_at,
-        deeplinks: wire::TronDeeplinks { trust_wallet: link },
+        deeplinks: wire::TronDeeplinks {
+            trust_wallet: wire::WalletLink { url: link, label: "USDT on Tron" },
+        },
     })
+}
+
+/// A payment method type this deployment does not offer, naming the ones it does (the families of its
+/// configured chains), in the shape Daimo's SDK reads (`DaimoRequestError` with `type`, `code`, `param`).
+fn not_offered(state: &AppState, kind: &str) -> ApiError {
+    let families: std::collections::BTreeSet<relayer_types::Family> =
+        state.engine.chains().values().map(|chain| chain.key().family).collect();
+    let offered: Vec<&str> = families.iter().map(|f| f.as_str()).collect();
+    ApiError::unprocessable(
+        "unsupported_payment_method",
+        format!(
+            "payment method {kind:?} is not offered by this deployment; it offers {}",
+            offered.join(", ")
+        ),
+        Some("paymentMethod.type"),
+    )
 }
 
 fn engine_error(e: EngineError) -> ApiError {
@@ -398,9 +426,12 @@ async fn set_payment_method(
         PaymentKind::Solana { wallet, mint } => {
             Some((wallet, solana_amount(&state, &session, mint, amount_usd.as_deref())?))
         }
-        PaymentKind::Evm | PaymentKind::Tron | PaymentKind::Fiat(_) => None,
+        PaymentKind::Evm | PaymentKind::Tron | PaymentKind::Fiat(_) | PaymentKind::NotOffered(_) => None,
     };
-    let request = kind.request().map_err(engine_error)?;
+    let request = kind.request().map_err(|e| match e {
+        EngineError::UnsupportedPaymentMethod(kind) => not_offered(&state, kind),
+        other => engine_error(other),
+    })?;
     let session = state.engine.set_payment_method(&session, request).map_err(engine_error)?;
     let mut response = wire::SessionResponse::of(&session, full);
     if kind == PaymentKind::Tron {
@@ -438,10 +469,14 @@ async fn check_session(
     let request: dto::CheckRequest = json::dto(&body)?;
     let (session, full) = client_route(&state, &headers, &id, request.client_secret.as_deref())?;
     if let Some(hash) = request.tx_hash.as_deref() {
-        let valid = hash
-            .strip_prefix("0x")
-            .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-        let evm = valid.then(|| hash.parse::<B256>().ok()).flatten().map(TxId::Evm);
+        let hex32 = |h: &str| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit());
+        let evm = (hash.strip_prefix("0x").is_some_and(hex32))
+            .then(|| hash.parse::<B256>().ok().map(TxId::Evm))
+            .flatten()
+            // Tron spells its transaction ids without `0x` (as the session's `source.txHash` shows them).
+            .or_else(|| {
+                hex32(hash).then(|| format!("0x{hash}").parse::<B256>().ok().map(TxId::Tron)).flatten()
+            });
         // A Solana signature: base58 of 64 bytes (87 or 88 characters).
         let solana = || {
             let bytes = (hash.len() <= 88).then(|| bs58::decode(hash).into_vec().ok()).flatten()?;
@@ -450,7 +485,7 @@ async fn check_session(
         let tx = evm.or_else(solana).ok_or_else(|| {
             ApiError::invalid(
                 "txHash",
-                "txHash must be a 0x-prefixed 32-byte hex hash or a base58 Solana signature",
+                "txHash must be a 32-byte hex hash (0x-prefixed, or bare as Tron spells it) or a base58 Solana signature",
             )
         })?;
         state.engine.check_transaction(tx).await;

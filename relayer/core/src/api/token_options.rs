@@ -33,16 +33,14 @@ pub struct TokenOptions {
 pub struct TokenOption {
     /// Chain id.
     pub chain_id: u64,
-    /// Chain name (not in the spec).
-    pub chain_name: String,
     /// The token (the family's spelling: 0x… for EVM, base58 for Solana and Tron).
     pub token_address: String,
     /// Its symbol.
     pub token_symbol: String,
-    /// What to send, in token units: the session's amount in this token's decimals (rounded up);
-    /// `null` for an open-amount session. A bridge fee (at most the route's) may come off it on the
-    /// way unless a relayer fronts the delivery.
-    pub required_units: Option<String>,
+    /// What to send, in token units: the session's amount in this token's decimals (rounded up); for
+    /// an open-amount session, the least that starts it (its committed minimum). A bridge fee (at most
+    /// the route's) may come off it on the way unless a relayer fronts the delivery.
+    pub required_units: String,
     /// The payer's balance, in token units: present when an address of this chain's family was given
     /// and the chain answered in time.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -99,10 +97,8 @@ pub(super) async fn token_options(
             // A Tron payer's address is neither; the option is listed without a balance.
             Family::Tron => None,
         };
-        let required = session
-            .destination
-            .amount
-            .map(|a| format_units(convert(a, dest.decimals, token.decimals), token.decimals));
+        let least = session.destination.amount.unwrap_or(session.min_amount);
+        let required = format_units(convert(least, dest.decimals, token.decimals), token.decimals);
         async move {
             let balance = match owner {
                 None => None,
@@ -123,7 +119,6 @@ pub(super) async fn token_options(
             };
             TokenOption {
                 chain_id: chain.chain_id(),
-                chain_name: chain.name().to_owned(),
                 token_address: token.address.to_string(),
                 token_symbol: token.symbol.clone(),
                 required_units: required,

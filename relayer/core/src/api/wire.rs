@@ -50,7 +50,17 @@ pub struct TronPayment {
 #[serde(rename_all = "camelCase")]
 pub struct TronDeeplinks {
     /// Trust Wallet's send link (TRC-20 transfer of the token to the receiver, with the amount).
-    pub trust_wallet: String,
+    pub trust_wallet: WalletLink,
+}
+
+/// A wallet link and what to call it (Daimo's SDK: `{url, label: "USDT on Tron"}`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WalletLink {
+    /// The link.
+    pub url: String,
+    /// What it pays with, for a button.
+    #[schema(value_type = String, example = "USDT on Tron")]
+    pub label: &'static str,
 }
 
 impl SessionResponse {

@@ -70,6 +70,7 @@ struct PageConfig<'a> {
     groups: Vec<Vec<ShownOption>>,
     chains: Vec<PayChain>,
     return_url: Option<&'a str>,
+    parent_origin: Option<String>,
 }
 
 /// The page (`assets/checkout.html`), rendered in one pass: each value goes in as it is and is escaped
@@ -212,7 +213,7 @@ fn page_error(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-/// `GET /checkout/{id}`.
+/// `GET /checkout/{id}?cs=…&layout=&theme=&returnUrl=&parentOrigin=`.
 pub async fn page(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -221,6 +222,21 @@ pub async fn page(
     let Ok(query) = query_params(raw.as_deref()) else {
         return page_error(StatusCode::BAD_REQUEST, "This checkout link is malformed.");
     };
+    serve(&state, &id, &query)
+}
+
+/// `GET /webview?session=…&cs=…&layout=&parentOrigin=&locale=&theme=`: the same page at the URL Daimo's
+/// SDK builds for its hosted flow (`DaimoFrame` loads `${baseUrl}/webview?…`). `locale` is accepted and
+/// not used (the page is in English).
+pub async fn webview(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let Ok(query) = query_params(raw.as_deref()) else {
+        return page_error(StatusCode::BAD_REQUEST, "This checkout link is malformed.");
+    };
+    let id = query.get("session").cloned().unwrap_or_default();
+    serve(&state, &id, &query)
+}
+
+fn serve(state: &AppState, id: &str, query: &std::collections::HashMap<String, String>) -> Response {
     let session = match id.parse().ok().map(|id| state.engine.session(&id)) {
         Some(Ok(session)) => session,
         Some(Err(crate::engine::EngineError::NotFound)) | None => {
@@ -238,7 +254,15 @@ pub async fn page(
         return page_error(StatusCode::UNAUTHORIZED, "This checkout link is not valid for this session.");
     }
     let return_url = query.get("returnUrl").map(String::as_str).filter(|u| origin(u).is_some());
-    render(&state, &session, &query, return_url)
+    render(state, &session, query, return_url)
+}
+
+/// The origin the page may tell about the session (`parentOrigin`), if the deployment lets it frame the
+/// page: messages go to that origin only, never to `*`. Another origin could read them only by framing
+/// the page, which the CSP's `frame-ancestors` already refuses it.
+fn parent_origin(given: Option<&String>, frame_ancestors: &[String]) -> Option<String> {
+    let given = origin(given?)?;
+    frame_ancestors.iter().any(|allowed| origin(allowed).as_deref() == Some(given.as_str())).then_some(given)
 }
 
 fn render(
@@ -266,6 +290,7 @@ fn render(
         groups: shown_options(session.display.payment_options.as_deref(), &payable),
         chains,
         return_url,
+        parent_origin: parent_origin(query.get("parentOrigin"), &state.checkout.frame_ancestors),
     };
     // The dark palette applies with the browser's preference, unless the URL forces a theme.
     let dark_media = match query.get("theme").map(String::as_str) {
@@ -450,6 +475,7 @@ mod tests {
                 groups: vec![],
                 chains: vec![],
                 return_url: Some(back),
+                parent_origin: None,
             })
             .expect("serializes"),
         };
@@ -477,6 +503,36 @@ mod tests {
         assert!(html.contains("<body data-layout=\"embed\">"), "{html}");
         assert!(html.contains(&format!("media=\"{DARK_BY_PREFERENCE}\">")), "{html}");
         assert_eq!(html.matches("<script").count(), 2, "{html}");
+    }
+
+    /// The attack: a page that frames the checkout names itself (or `*`) as `parentOrigin` to be told
+    /// when the session is paid. Only an origin the deployment lets frame the page is ever named.
+    #[test]
+    fn only_an_origin_allowed_to_frame_the_page_is_told_about_it() {
+        let allowed = ["https://shop.example".to_owned(), "http://localhost:5173".to_owned()];
+        let named = |given: &str| parent_origin(Some(&given.to_owned()), &allowed);
+        assert_eq!(named("https://shop.example"), Some("https://shop.example".into()));
+        assert_eq!(
+            named("HTTPS://SHOP.example:443/"),
+            Some("https://shop.example".into()),
+            "the same origin"
+        );
+        assert_eq!(named("http://localhost:5173"), Some("http://localhost:5173".into()));
+        for refused in [
+            "*",
+            "null",
+            "",
+            "https://evil.example",
+            "http://shop.example",
+            "https://shop.example:8443",
+            "https://shop.example.evil.example",
+            "javascript:alert(1)",
+            "http://localhost:5174",
+        ] {
+            assert_eq!(named(refused), None, "{refused}");
+        }
+        assert_eq!(parent_origin(None, &allowed), None);
+        assert_eq!(parent_origin(Some(&"https://shop.example".to_owned()), &[]), None, "framing refused");
     }
 
     #[test]

@@ -230,7 +230,9 @@ fn payment_methods_are_the_spec_types_and_fiat_rails() {
         (json!({ "paymentMethod": { "type": "fiat", "fiatMethod": "cash" } }), "paymentMethod.fiatMethod"),
         (json!({ "paymentMethod": { "type": "evm", "fiatMethod": "ach" } }), "paymentMethod.fiatMethod"),
         (json!({ "paymentMethod": { "type": "pigeon" } }), "paymentMethod.type"),
-        (json!({ "paymentMethod": { "type": "stripe" } }), "paymentMethod.type"),
+        (json!({ "paymentMethod": { "type": "evm", "exchangeId": "Coinbase" } }), "paymentMethod.exchangeId"),
+        (json!({ "paymentMethod": { "type": "tron", "platform": "ios" } }), "paymentMethod.platform"),
+        (json!({ "paymentMethod": { "type": "evm" }, "locale": 5 }), "locale"),
         (json!({ "paymentMethod": {} }), "paymentMethod.type"),
         (json!({ "paymentMethod": "evm" }), "paymentMethod"),
         (json!({ "paymentMethod": null, "type": "evm" }), "paymentMethod"),
@@ -242,6 +244,49 @@ fn payment_methods_are_the_spec_types_and_fiat_rails() {
     ];
     for (body, want) in table {
         assert_eq!(param(kind(body.clone())), want, "{body}");
+    }
+    // Daimo's SDK: `locale` on every request; the types this deployment never offers are recognised (so
+    // the refusal says what is offered), with their own members.
+    assert_eq!(kind(json!({ "paymentMethod": { "type": "evm" }, "locale": "es" })), Ok(PaymentKind::Evm));
+    assert_eq!(
+        kind(json!({ "paymentMethod": { "type": "stripe", "amountUsd": 5 } })),
+        Ok(PaymentKind::NotOffered("stripe"))
+    );
+    assert_eq!(
+        kind(
+            json!({ "paymentMethod": { "type": "exchange", "exchangeId": "Coinbase", "amountUsd": 5, "platform": "ios" } })
+        ),
+        Ok(PaymentKind::NotOffered("exchange"))
+    );
+}
+
+#[test]
+fn a_usd_amount_string_is_exact_and_a_number_is_rounded_to_six_decimals() {
+    let usd = |v: Value| {
+        json::dto(&obj(json!({ "paymentMethod": { "type": "tron", "amountUsd": v } })))
+            .and_then(|request| amount_usd(&request))
+    };
+    // Daimo's SDK sends a JavaScript number: its binary noise is rounded away, not refused.
+    let table = [
+        (json!(10), Some("10.00")),
+        (json!(0.1 + 0.2), Some("0.30")),
+        (json!(12.3456785), Some("12.345679")),
+        (json!(5e-7), Some("0.000001")),
+        (json!(1.5e-7), None),
+        (json!(2e3), Some("2000.00")),
+        (json!("10.00"), Some("10.00")),
+        (json!("0.1234567"), None),
+        (json!(-1), None),
+        (json!(0), None),
+        (json!(1e-9), None),
+        (json!("abc"), None),
+    ];
+    for (given, want) in table {
+        let got = usd(given.clone());
+        match want {
+            Some(want) => assert_eq!(got, Ok(Some(want.to_owned())), "{given}"),
+            None => assert_eq!(param(got), "paymentMethod.amountUsd", "{given}"),
+        }
     }
 }
 

@@ -13,14 +13,16 @@
   const state = { session: null, view: "options", chain: null, tron: null, error: null, amount: null, sent: {} };
 
   // --- host messages (Daimo's WebView protocol: React Native, then WKWebView, then a parent frame) ---
+  // A parent frame hears only if the server named its origin (`parentOrigin`, and only one the
+  // deployment lets frame the page): the session's progress is nobody else's business.
   function sendToHost(type, payload) {
-    const msg = { type: type, payload: payload || {} };
+    const msg = { source: "daimo-pay", version: 1, type: type, payload: payload || {} };
     if (window.ReactNativeWebView && window.ReactNativeWebView.postMessage) {
       window.ReactNativeWebView.postMessage(JSON.stringify(msg));
     } else if (window.webkit && window.webkit.messageHandlers && window.webkit.messageHandlers.daimoPay) {
       window.webkit.messageHandlers.daimoPay.postMessage(msg);
-    } else if (window.parent && window.parent !== window) {
-      window.parent.postMessage(msg, "*");
+    } else if (config.parentOrigin && window.parent && window.parent !== window) {
+      window.parent.postMessage(msg, config.parentOrigin);
     }
   }
   function once(type) {
@@ -29,14 +31,18 @@
       sendToHost(type);
     }
   }
+  // The content's own height (the panel and its margins), not the document's: a document is never
+  // shorter than its frame, so a frame sized to it could grow but never shrink.
   let lastHeight = 0;
   new ResizeObserver(function () {
-    const height = Math.ceil(document.documentElement.scrollHeight);
+    const style = getComputedStyle(app);
+    const margins = parseFloat(style.marginTop) + parseFloat(style.marginBottom);
+    const height = Math.ceil(app.getBoundingClientRect().height + margins);
     if (height !== lastHeight) {
       lastHeight = height;
       sendToHost("contentHeightChanged", { height: height });
     }
-  }).observe(document.body);
+  }).observe(app);
 
   // --- small DOM helpers: text only ---
   function el(tag, attrs, children) {
@@ -414,12 +420,13 @@
     if (state.sent.ready) announceStatus();
   }
 
-  // paymentStarted once a deposit is detected, paymentCompleted once it was delivered (or bounced):
+  // paymentStarted once a deposit is detected, paymentCompleted once it was delivered:
   // each once, and never before `ready`.
   function announceStatus() {
     const status = state.session && state.session.status;
     if (status === "processing" || status === "succeeded" || status === "bounced") once("paymentStarted");
-    if (status === "succeeded" || status === "bounced") once("paymentCompleted");
+    // Delivered: a bounced payment went back to the payer, which Daimo's hosts do not call completed.
+    if (status === "succeeded") once("paymentCompleted");
   }
 
   // --- live status ---
