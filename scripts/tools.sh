@@ -17,6 +17,28 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   fi
 fi
 
+# Daimo's published SDK for the tests that drive it against the relayer, in its own lock
+# (tests/daimo/package-lock.json), since the SDK drags in ~700 packages the tools above don't need;
+# then the DaimoFrame host page's bundle, rebuilt when the lock or its sources change.
+daimo="$root/tests/daimo"
+want_daimo="$(sha256sum "$daimo/package-lock.json" | cut -d' ' -f1)"
+want_frame="$(cat "$daimo/package-lock.json" "$daimo/build.mjs" "$daimo/frame/host.js" | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$daimo/node_modules/.tools-stamp" 2>/dev/null)" != "$want_daimo" ] ||
+   [ "$(cat "$daimo/dist/.build-stamp" 2>/dev/null)" != "$want_frame" ]; then
+  exec 6>"$root/.tools-daimo.lock"
+  flock 6
+  if [ "$(cat "$daimo/node_modules/.tools-stamp" 2>/dev/null)" != "$want_daimo" ]; then
+    echo "installing Daimo's SDK for the tests (npm ci in tests/daimo)..." >&2
+    (cd "$daimo" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    echo "$want_daimo" > "$daimo/node_modules/.tools-stamp"
+  fi
+  if [ "$(cat "$daimo/dist/.build-stamp" 2>/dev/null)" != "$want_frame" ]; then
+    echo "bundling the DaimoFrame host page (tests/daimo/dist)..." >&2
+    node "$daimo/build.mjs" >&2
+    echo "$want_frame" > "$daimo/dist/.build-stamp"
+  fi
+fi
+
 # The API fuzzer (schemathesis, from PyPI) in its own virtualenv, every package pinned in
 # scripts/api-fuzz-requirements.txt; reinstalled only when that file changes.
 venv="$root/.venv/api-fuzz"

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod chaos;
+pub mod daimo;
 pub mod solana;
 
 use std::{path::PathBuf, time::Duration};

@@ -13,6 +13,7 @@
 mod chaos;
 mod checkout;
 mod crosschain;
+mod daimo_sdk;
 mod devnet;
 mod e2e;
 mod evm_settle;
