@@ -29,7 +29,9 @@ if [ "$(cat "$daimo/node_modules/.tools-stamp" 2>/dev/null)" != "$want_daimo" ] 
   flock 6
   if [ "$(cat "$daimo/node_modules/.tools-stamp" 2>/dev/null)" != "$want_daimo" ]; then
     echo "installing Daimo's SDK for the tests (npm ci in tests/daimo)..." >&2
-    (cd "$daimo" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    # --ignore-scripts: the tree has third-party install scripts (wallet SDKs, native addons) that
+    # nothing we run needs; esbuild and TypeScript work without theirs.
+    (cd "$daimo" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
     echo "$want_daimo" > "$daimo/node_modules/.tools-stamp"
   fi
   if [ "$(cat "$daimo/dist/.build-stamp" 2>/dev/null)" != "$want_frame" ]; then

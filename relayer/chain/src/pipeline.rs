@@ -13,7 +13,10 @@
 //!   [`ExpiryOrdered`] is what a family provides; [`run`] does the rest, once for every such family.
 //!
 //! Both sit behind [`Chain::submit`](crate::Chain::submit): work goes into the queue [`queue`] makes,
-//! and a [`WorkReport`] comes back to the sink for every piece.
+//! and a [`WorkReport`] comes back to the sink for every piece, its reason in the one [`Refusal`]
+//! vocabulary, its transactions on a [`SendLedger`]. The nonce-ordered discipline has no trait of its
+//! own here: one family uses it, and its actor (which owns nonces, fee bumps and gap filling) is that
+//! family's; a second nonce-ordered family would be the time to lift it into one.
 
 use std::{sync::Arc, time::Duration};
 

@@ -303,20 +303,29 @@ pub struct CheckoutSection {
 
 impl CheckoutSection {
     fn validate(&self) -> Result<relayer_core::checkout::CheckoutSettings, ConfigError> {
+        let mut origins = vec![];
         for (i, origin) in self.frame_ancestors.iter().enumerate() {
             let at = format!("checkout.frame_ancestors[{i}]");
             let url = url::Url::parse(origin)
                 .map_err(|_| field(at.clone(), "must be an origin like https://shop.example"))?;
+            let serialized = url.origin().ascii_serialization();
+            // A URL parser takes `*`, `;` and `,` in a host; the CSP the origin is written into would read
+            // them as a wildcard or the end of the directive.
+            let plain_host = url
+                .host_str()
+                .is_some_and(|h| h.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b)));
             if !matches!(url.scheme(), "https" | "http")
-                || url.origin().ascii_serialization() != origin.trim_end_matches('/')
+                || !plain_host
+                || serialized != origin.trim_end_matches('/')
             {
                 return Err(field(
                     at,
                     "must be an origin like https://shop.example (scheme, host, optional port; no path)",
                 ));
             }
+            origins.push(serialized);
         }
-        Ok(relayer_core::checkout::CheckoutSettings { frame_ancestors: self.frame_ancestors.clone() })
+        Ok(relayer_core::checkout::CheckoutSettings { frame_ancestors: origins })
     }
 }
 

@@ -71,6 +71,32 @@ pub fn causes(error: &(dyn std::error::Error + 'static)) -> String {
         }
         next = cause.source();
     }
+    redact_urls(&out)
+}
+
+/// `text` with every URL cut to its scheme, host and port: an RPC provider's URL carries its API key
+/// in the path or query (`https://base.example/v2/<key>`) or as user info, and an HTTP client's error
+/// names the URL it failed on. Error texts end up in logs and in the reasons stored on work records.
+pub fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = ["http://", "https://", "ws://", "wss://"].iter().filter_map(|s| rest.find(s)).min()
+    {
+        let scheme_end = at + rest[at..].find("://").map_or(0, |i| i + 3);
+        out.push_str(&rest[..scheme_end]);
+        let url = &rest[scheme_end..];
+        let end = url.find(|c: char| c.is_whitespace() || "()<>\"'`,;".contains(c)).unwrap_or(url.len());
+        let (url, after) = url.split_at(end);
+        let authority_end = url.find(['/', '?', '#']).unwrap_or(url.len());
+        let authority = &url[..authority_end];
+        // User info (`user:password@host`) is a credential too.
+        out.push_str(authority.rsplit_once('@').map_or(authority, |(_, host)| host));
+        if authority_end < url.len() {
+            out.push_str("/…");
+        }
+        rest = after;
+    }
+    out.push_str(rest);
     out
 }
 
@@ -118,6 +144,27 @@ impl Throttle {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn urls_in_error_texts_keep_only_their_scheme_host_and_port() {
+        use super::redact_urls;
+        let table = [
+            (
+                "error sending request for url (https://base-mainnet.example/v2/SECRETKEY): timed out",
+                "error sending request for url (https://base-mainnet.example/…): timed out",
+            ),
+            ("http://user:pass@127.0.0.1:8545/?key=abc refused", "http://127.0.0.1:8545/… refused"),
+            ("wss://node.example:443 closed", "wss://node.example:443 closed"),
+            (
+                "two: https://a.example/k1, https://b.example?k=2",
+                "two: https://a.example/…, https://b.example/…",
+            ),
+            ("no url here", "no url here"),
+        ];
+        for (given, want) in table {
+            assert_eq!(redact_urls(given), want, "{given}");
+        }
+    }
+
     use std::time::{Duration, Instant};
 
     use super::*;

@@ -144,6 +144,9 @@ async fn bad_solana_input_gets_a_clear_error_and_changes_nothing() -> eyre::Resu
         set_solana(&api, &open, &Pubkey::default(), json!({ "walletAddress": "0xabc", "amountUsd": "1" }))
             .await?;
     assert_eq!((bad.status, bad.body["error"]["param"].as_str()), (400, Some("paymentMethod.walletAddress")));
+    // More than an SPL amount holds (a u64 of base units): refused before the method is set.
+    let huge = set_solana(&api, &open, &payer, json!({ "amountUsd": 1e20 })).await?;
+    assert_eq!((huge.status, huge.body["error"]["param"].as_str()), (400, Some("paymentMethod.amountUsd")));
     assert_eq!(api.get(id).await?["status"], "requires_payment_method", "nothing changed");
     let ok = set_solana(&api, &open, &payer, json!({ "amountUsd": "2.5" })).await?;
     assert_eq!(ok.status, 200, "{}", ok.body);

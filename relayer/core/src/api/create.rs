@@ -310,14 +310,16 @@ fn round_number(text: &str, decimals: u32) -> Option<relayer_types::U256> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    // The value is `digits × 10^shift` units.
-    let shift = exponent + i64::from(decimals) - fraction.len() as i64;
+    // The value is `digits × 10^shift` units. (serde_json writes finite f64s only, but nothing here
+    // relies on that: every step is checked.)
+    let shift =
+        exponent.checked_add(i64::from(decimals))?.checked_sub(i64::try_from(fraction.len()).ok()?)?;
     let ten = relayer_types::U256::from(10u8);
     let digits = relayer_types::U256::from_str_radix(&digits, 10).ok()?;
     if shift >= 0 {
         return digits.checked_mul(ten.checked_pow(relayer_types::U256::from(shift))?);
     }
-    let Ok(cut) = u32::try_from(-shift) else { return Some(relayer_types::U256::ZERO) };
+    let Ok(cut) = u32::try_from(shift.unsigned_abs()) else { return Some(relayer_types::U256::ZERO) };
     let Some(divisor) = ten.checked_pow(relayer_types::U256::from(cut)) else {
         return Some(relayer_types::U256::ZERO);
     };

@@ -198,6 +198,13 @@ fn solana_amount(
             return Err(ApiError::missing("paymentMethod.amountUsd"));
         }
     };
+    // An SPL amount is a u64: refused here, before the method is set (bad input changes nothing).
+    if amount > relayer_types::U256::from(u64::MAX) {
+        return Err(ApiError::invalid(
+            "paymentMethod.amountUsd",
+            "paymentMethod.amountUsd is more than a Solana token amount can hold",
+        ));
+    }
     Ok((chain_id, token.address, amount))
 }
 

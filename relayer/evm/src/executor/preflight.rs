@@ -122,8 +122,10 @@ pub(super) async fn simulate(chain: Arc<EvmChain>, tx: TransactionRequest, expir
             match decoded {
                 Some(router) => SimulationError::Router(router),
                 None if refused.is_some() => SimulationError::TokenRefused(format!("{refused:?}")),
-                None if error.as_error_resp().is_some() => SimulationError::Node(error.to_string()),
-                None => SimulationError::Transport(error.to_string()),
+                None if error.as_error_resp().is_some() => {
+                    SimulationError::Node(relayer_util::redact_urls(&error.to_string()))
+                }
+                None => SimulationError::Transport(relayer_util::redact_urls(&error.to_string())),
             }
         }
         Err(timeout) => SimulationError::Transport(timeout.to_string()),

@@ -167,6 +167,16 @@ fn errors_name_the_offending_field() {
             "checkout.frame_ancestors[0]",
         ),
         (config("") + "[checkout]\nframe_ancestors = [\"*\"]\n", "checkout.frame_ancestors[0]"),
+        // Read by the CSP as a wildcard, and as the end of the directive.
+        (
+            config("") + "[checkout]\nframe_ancestors = [\"https://*.shop.example\"]\n",
+            "checkout.frame_ancestors[0]",
+        ),
+        (
+            config("")
+                + "[checkout]\nframe_ancestors = [\"https://ok.example\", \"https://a;script-src:*\"]\n",
+            "checkout.frame_ancestors[1]",
+        ),
         (
             config("") + "[executor]\nbump_after_secs = 0\n",
             "executor.bump_after_secs: must be at least 1, got 0",

@@ -281,6 +281,14 @@ fn a_usd_amount_string_is_exact_and_a_number_is_rounded_to_six_decimals() {
         (json!(1e-9), None),
         (json!("abc"), None),
     ];
+    // Whatever a number's text: no panic, no overflow, no huge work.
+    for text in
+        ["1e9223372036854775807", "1e-9223372036854775808", "9e-9223372036854775807", &"9".repeat(200)]
+    {
+        let rounded = round_number(text, 6);
+        assert!(rounded.is_none() || rounded == Some(relayer_types::U256::ZERO), "{text}: {rounded:?}");
+    }
+    assert_eq!(round_number("-0", 6), None);
     for (given, want) in table {
         let got = usd(given.clone());
         match want {
