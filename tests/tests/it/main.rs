@@ -22,4 +22,5 @@ mod faults;
 mod forgery;
 mod openapi;
 mod solana;
+mod tron;
 mod webhooks;
