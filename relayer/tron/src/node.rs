@@ -1,0 +1,138 @@
+//! A Tron node's HTTP API, as the family calls it: blocks (head and solidified), transaction lookups,
+//! energy estimates, chain parameters, constant calls and broadcasts. Hosted endpoints take an API key
+//! in a header (`TRON-PRO-API-KEY` on TronGrid); it is sent on every request and never printed: it lives
+//! in a [`Secret`], and error texts carry the URL cut to its host ([`relayer_util::redact_urls`]).
+
+use std::time::Duration;
+
+use alloy::primitives::B256;
+use relayer_chain::{Refusal, pipeline::SendFailure};
+use relayer_util::{Secret, causes};
+use serde_json::{Value, json};
+
+use crate::{
+    answers::{self, Block, Landing},
+    broadcast,
+    tx::{Call, Signed, tron_address},
+};
+
+/// Where the node is, and how to speak to it.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The HTTP API's base URL (`https://api.trongrid.io`, or a full node's `http://host:8090`).
+    pub url: String,
+    /// The API key header's name and value, for hosted endpoints.
+    pub api_key: Option<(String, Secret)>,
+    /// How long one request may take.
+    pub timeout: Duration,
+}
+
+/// A Tron node's HTTP API.
+#[derive(Debug, Clone)]
+pub struct Node {
+    config: NodeConfig,
+    http: reqwest::Client,
+}
+
+impl Node {
+    /// A client for `config`.
+    pub fn new(config: NodeConfig) -> Result<Self, String> {
+        let http = reqwest::Client::builder().timeout(config.timeout).build().map_err(|e| causes(&e))?;
+        Ok(Self { config, http })
+    }
+
+    /// POSTs `body` to `path`: the HTTP status and the body's text.
+    async fn post(&self, path: &str, body: &Value) -> Result<(u16, String), String> {
+        let url = format!("{}{path}", self.config.url.trim_end_matches('/'));
+        let mut request = self.http.post(url).json(body);
+        if let Some((header, key)) = &self.config.api_key {
+            request = request.header(header.as_str(), key.expose());
+        }
+        let response = request.send().await.map_err(|e| causes(&e))?;
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(|e| causes(&e))?;
+        Ok((status, text))
+    }
+
+    /// POSTs and reads a JSON answer from a 2xx status (an answer with an `Error` field is an error).
+    async fn ask(&self, path: &str, body: &Value) -> Result<Value, String> {
+        let (status, text) = self.post(path, body).await?;
+        let answer: Value = serde_json::from_str(&text).map_err(|_| {
+            format!("{path}: HTTP {status}, not JSON: {}", text.chars().take(200).collect::<String>())
+        })?;
+        if !(200..300).contains(&status) {
+            return Err(format!("{path}: HTTP {status}: {answer}"));
+        }
+        if let Some(error) = answer.get("Error") {
+            return Err(format!("{path}: {}", broadcast::message(error)));
+        }
+        Ok(answer)
+    }
+
+    /// The head block (`solidified`: the last irreversible one).
+    pub async fn block(&self, solidified: bool) -> Result<Block, String> {
+        let path = if solidified { "/walletsolidity/getnowblock" } else { "/wallet/getnowblock" };
+        answers::block(&self.ask(path, &json!({})).await?)
+    }
+
+    /// Where transaction `txid` stands (`solidified`: only as far as irreversible blocks go).
+    pub async fn landing(&self, txid: B256, solidified: bool) -> Result<Landing, String> {
+        let path = if solidified {
+            "/walletsolidity/gettransactioninfobyid"
+        } else {
+            "/wallet/gettransactioninfobyid"
+        };
+        answers::landing(&self.ask(path, &json!({ "value": hex::encode(txid) })).await?)
+    }
+
+    /// The energy `call` needs now.
+    pub async fn energy(&self, call: &Call) -> Result<u64, Refusal> {
+        let answer =
+            self.ask("/wallet/estimateenergy", &call_body(call)).await.map_err(Refusal::Unanswered)?;
+        answers::energy(&answer)
+    }
+
+    /// The price of a unit of energy, in sun.
+    pub async fn energy_price(&self) -> Result<u64, String> {
+        answers::energy_price(&self.ask("/wallet/getchainparameters", &json!({})).await?)
+    }
+
+    /// Runs `call` without a transaction (as `eth_call`): its return data, or why it reverted.
+    pub async fn constant(&self, call: &Call) -> Result<Result<Vec<u8>, String>, String> {
+        let answer = self.ask("/wallet/triggerconstantcontract", &call_body(call)).await?;
+        let result = &answer["result"];
+        if result["result"].as_bool() != Some(true) {
+            return Ok(Err(broadcast::message(&result["message"])));
+        }
+        let output = answer["constant_result"][0].as_str().unwrap_or_default();
+        if answer["transaction"]["ret"][0]["ret"] == "FAILED" {
+            return Ok(Err(format!("reverted: {output}")));
+        }
+        Ok(Ok(hex::decode(output).map_err(|e| format!("constant_result is not hex: {e}"))?))
+    }
+
+    /// Broadcasts `signed` (see [`broadcast::outcome`] for what the answer means).
+    pub async fn broadcast(&self, signed: &Signed) -> Result<(), SendFailure> {
+        let bytes = signed.encode().map_err(|e| SendFailure::Refused(Refusal::Permanent(e.to_string())))?;
+        // A request that failed on the way may still have reached the node.
+        let (status, text) = self
+            .post("/wallet/broadcasthex", &json!({ "transaction": hex::encode(bytes) }))
+            .await
+            .map_err(SendFailure::Unsure)?;
+        broadcast::outcome(status, &text)
+    }
+}
+
+/// The body of `estimateenergy` and `triggerconstantcontract` for `call` (hex addresses with `41`).
+fn call_body(call: &Call) -> Value {
+    json!({
+        "owner_address": hex::encode(tron_address(call.owner)),
+        "contract_address": hex::encode(tron_address(call.contract)),
+        "data": hex::encode(&call.data),
+        "call_value": call.call_value,
+        "visible": false,
+    })
+}
+
+#[cfg(test)]
+mod tests;
