@@ -1,6 +1,13 @@
 //! What a Tron node's answer to `/wallet/broadcasthex` (or `broadcasttransaction`) means for the submit
 //! pipeline: sent, never sent (and why, in the shared [`Refusal`] vocabulary), or unclear (it may have
-//! reached the network: the transaction id is looked up before anything else is sent for that work).
+//! reached the network: the transaction id is looked up before anything else is sent for that work, and
+//! a replacement is built only once the first provably cannot land, past its expiration).
+//!
+//! "Never sent" is said only where no node anywhere could take the bytes: a signature that does not
+//! verify, a transaction over the size limit. Every other refusal proves at most that *this* node did not
+//! relay it, and an endpoint is often a gateway over several nodes (or a node that pooled the transaction
+//! and then failed to relay it, `NOT_ENOUGH_EFFECTIVE_CONNECTION`): treating those as never sent would let
+//! a second transaction for the same work go live beside the first.
 //!
 //! java-tron answers HTTP 200 for nearly everything: `{"result": true, "txid"}` when accepted (hosted
 //! endpoints may leave out `code`), `{"result": false, "code", "message"}` when refused, the message
@@ -31,28 +38,13 @@ pub fn outcome(status: u16, body: &str) -> Result<(), SendFailure> {
     match code {
         // Already in the node's pool or on chain: the same bytes, so sent.
         Some("DUP_TRANSACTION_ERROR") => Ok(()),
-        // The node refused it before it went anywhere, for a reason that can pass (an account short of
-        // TRX or bandwidth, a busy or poorly connected node, a contract whose state changed: the retry's
-        // simulation says what the contract refuses).
-        Some(
-            code @ ("CONTRACT_VALIDATE_ERROR"
-            | "CONTRACT_EXE_ERROR"
-            | "BANDWITH_ERROR"
-            | "SERVER_BUSY"
-            | "NO_CONNECTION"
-            | "NOT_ENOUGH_EFFECTIVE_CONNECTION"
-            | "BLOCK_UNSOLIDIFIED"),
-        ) => Err(SendFailure::Refused(Refusal::Unanswered(why(code)))),
-        // Its reference block is unknown to the node, or it expired: these bytes can never land; the work
-        // is rebuilt against a new block.
-        Some("TAPOS_ERROR" | "TRANSACTION_EXPIRATION_ERROR") => {
-            Err(SendFailure::Refused(Refusal::NeverLanded))
-        }
-        // Retrying the same signature or size cannot fix these.
+        // No node can take these bytes, ever: the signature does not verify, or they are too big.
         Some(code @ ("SIGERROR" | "TOO_BIG_TRANSACTION_ERROR" | "TOO_BIG_TRANSACTION_RESULT_ERROR")) => {
             Err(SendFailure::Refused(Refusal::Permanent(why(code))))
         }
-        // `OTHER_ERROR`, a code this build does not know, or none with `result` not true.
+        // Refused by this node (short of TRX or bandwidth, busy, poorly connected, behind, an unknown
+        // reference block, a revert in its check, `OTHER_ERROR`, a code this build does not know), or
+        // nothing said: the bytes may still land through another node.
         Some(code) => unsure(why(code)),
         None => unsure(format!("no result and no code: {}", clip(body))),
     }
@@ -84,8 +76,6 @@ mod tests {
     fn each_broadcast_answer_means_one_thing_for_the_pipeline() {
         type Want = fn(&Result<(), SendFailure>) -> bool;
         let sent: Want = |r| r.is_ok();
-        let again: Want = |r| matches!(r, Err(SendFailure::Refused(Refusal::Unanswered(_))));
-        let rebuild: Want = |r| matches!(r, Err(SendFailure::Refused(Refusal::NeverLanded)));
         let give_up: Want = |r| matches!(r, Err(SendFailure::Refused(Refusal::Permanent(_))));
         let unsure: Want = |r| matches!(r, Err(SendFailure::Unsure(_)));
         let refused =
@@ -111,15 +101,15 @@ mod tests {
                 sent,
                 "a duplicate",
             ),
-            (200, refused("CONTRACT_VALIDATE_ERROR"), again, "short of TRX"),
-            (200, refused("CONTRACT_EXE_ERROR"), again, "reverted in the node's check"),
-            (200, refused("BANDWITH_ERROR"), again, "no bandwidth"),
-            (200, refused("SERVER_BUSY"), again, "busy"),
-            (200, refused("NO_CONNECTION"), again, "no peers"),
-            (200, refused("NOT_ENOUGH_EFFECTIVE_CONNECTION"), again, "few peers"),
-            (200, refused("BLOCK_UNSOLIDIFIED"), again, "behind"),
-            (200, refused("TAPOS_ERROR"), rebuild, "unknown reference block"),
-            (200, refused("TRANSACTION_EXPIRATION_ERROR"), rebuild, "expired"),
+            (200, refused("CONTRACT_VALIDATE_ERROR"), unsure, "short of TRX"),
+            (200, refused("CONTRACT_EXE_ERROR"), unsure, "reverted in the node's check"),
+            (200, refused("BANDWITH_ERROR"), unsure, "no bandwidth"),
+            (200, refused("SERVER_BUSY"), unsure, "busy"),
+            (200, refused("NO_CONNECTION"), unsure, "no peers"),
+            (200, refused("NOT_ENOUGH_EFFECTIVE_CONNECTION"), unsure, "few peers"),
+            (200, refused("BLOCK_UNSOLIDIFIED"), unsure, "behind"),
+            (200, refused("TAPOS_ERROR"), unsure, "unknown reference block"),
+            (200, refused("TRANSACTION_EXPIRATION_ERROR"), unsure, "expired"),
             (200, refused("SIGERROR"), give_up, "bad signature"),
             (200, refused("TOO_BIG_TRANSACTION_ERROR"), give_up, "too big"),
             (200, refused("OTHER_ERROR"), unsure, "other"),
@@ -149,7 +139,7 @@ mod tests {
     #[test]
     fn a_refusal_says_the_nodes_message_decoded() {
         let body = r#"{"result":false,"code":"CONTRACT_VALIDATE_ERROR","message":"436f6e74726163742076616c6964617465206572726f72203a206163636f756e74206e6f7420657869737473"}"#;
-        let Err(SendFailure::Refused(Refusal::Unanswered(why))) = outcome(200, body) else {
+        let Err(SendFailure::Unsure(why)) = outcome(200, body) else {
             panic!("not a refusal");
         };
         assert_eq!(why, "CONTRACT_VALIDATE_ERROR: Contract validate error : account not exists");

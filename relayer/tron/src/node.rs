@@ -16,8 +16,9 @@ use crate::{
     tx::{Call, Signed, tron_address},
 };
 
-/// Where the node is, and how to speak to it.
-#[derive(Debug, Clone)]
+/// Where the node is, and how to speak to it. (`Debug` shows the URL's host only: a provider's key may
+/// be in its path.)
+#[derive(Clone)]
 pub struct NodeConfig {
     /// The HTTP API's base URL (`https://api.trongrid.io`, or a full node's `http://host:8090`).
     pub url: String,
@@ -25,6 +26,16 @@ pub struct NodeConfig {
     pub api_key: Option<(String, Secret)>,
     /// How long one request may take.
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for NodeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeConfig")
+            .field("url", &relayer_util::redact_urls(&self.url))
+            .field("api_key", &self.api_key)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// A Tron node's HTTP API.
@@ -57,14 +68,15 @@ impl Node {
     /// POSTs and reads a JSON answer from a 2xx status (an answer with an `Error` field is an error).
     async fn ask(&self, path: &str, body: &Value) -> Result<Value, String> {
         let (status, text) = self.post(path, body).await?;
-        let answer: Value = serde_json::from_str(&text).map_err(|_| {
-            format!("{path}: HTTP {status}, not JSON: {}", text.chars().take(200).collect::<String>())
-        })?;
+        // What a node or a gateway in front of it says may echo the request's URL, key and all.
+        let said = |text: &str| relayer_util::redact_urls(&text.chars().take(200).collect::<String>());
+        let answer: Value = serde_json::from_str(&text)
+            .map_err(|_| format!("{path}: HTTP {status}, not JSON: {}", said(&text)))?;
         if !(200..300).contains(&status) {
-            return Err(format!("{path}: HTTP {status}: {answer}"));
+            return Err(format!("{path}: HTTP {status}: {}", said(&answer.to_string())));
         }
         if let Some(error) = answer.get("Error") {
-            return Err(format!("{path}: {}", broadcast::message(error)));
+            return Err(format!("{path}: {}", said(&broadcast::message(error))));
         }
         Ok(answer)
     }

@@ -111,7 +111,7 @@ impl Unsigned {
             ref_block_bytes: block.bytes(),
             ref_block_hash: block.hash(),
             timestamp_ms: now_ms,
-            expiration_ms: now_ms + LIFETIME.as_millis() as i64,
+            expiration_ms: now_ms.saturating_add(LIFETIME.as_millis() as i64),
             fee_limit,
         }
     }
@@ -172,7 +172,7 @@ impl Unsigned {
         if trigger.call_token_value != 0 || trigger.token_id != 0 {
             return Err(TxError::NotACall("a TRC-10 token sent along".into()));
         }
-        Ok(Self {
+        let read = Self {
             call: Call {
                 owner: evm_address(&trigger.owner_address)?,
                 contract: evm_address(&trigger.contract_address)?,
@@ -192,7 +192,14 @@ impl Unsigned {
             timestamp_ms: raw.timestamp,
             expiration_ms: raw.expiration,
             fee_limit: raw.fee_limit,
-        })
+        };
+        // Byte for byte what this relayer would write for those fields: anything else (a field it does
+        // not write, an unknown one, another encoding of the same values) would be dropped by the reading
+        // and give another id than the network computes from the bytes.
+        if read.raw_data() != bytes {
+            return Err(TxError::NotACall("not in the form this relayer writes".into()));
+        }
+        Ok(read)
     }
 
     /// Signs it with `key` (which must be the caller's).
@@ -232,9 +239,13 @@ impl Signed {
         .encode_to_vec())
     }
 
-    /// Reads a `Transaction`: one signature over its `raw_data`'s id.
+    /// Reads a `Transaction`: one signature over its `raw_data`'s id, in exactly the form [`Signed::encode`]
+    /// writes (so the id computed here is the one the network computes from the bytes).
     pub fn decode(bytes: &[u8]) -> Result<Self, TxError> {
         let tx = Transaction::decode(bytes).map_err(|e| TxError::Decode(e.to_string()))?;
+        if tx.encode_to_vec() != bytes {
+            return Err(TxError::Decode("not in the form this relayer writes".into()));
+        }
         let raw = tx.raw_data.ok_or_else(|| TxError::Decode("no raw_data".into()))?;
         let [signature] = tx.signature.as_slice() else {
             return Err(TxError::Signature(format!("{} signatures", tx.signature.len())));

@@ -101,7 +101,11 @@ async fn an_http_200_with_an_error_field_is_an_error_and_no_error_text_shows_the
     let hosted = node("http://127.0.0.1:1/v1/SECRETPATHKEY");
     let error = hosted.block(false).await.expect_err("unreachable");
     assert!(!error.contains("SECRETPATHKEY") && !error.contains("k-0123456789"), "{error}");
-    assert!(!format!("{hosted:?}").contains("k-0123456789"), "Debug redacts the key");
+    let debug = format!("{hosted:?}");
+    assert!(
+        !debug.contains("k-0123456789") && !debug.contains("SECRETPATHKEY"),
+        "Debug redacts both: {debug}"
+    );
     // A reverted constant call says so; a lost broadcast answer is unsure, not refused.
     let (url, _) = stand_in(vec![
         ("/wallet/triggerconstantcontract", r#"{"result":{"result":true},"constant_result":["08c379a0"],"transaction":{"ret":[{"ret":"FAILED"}]}}"#),

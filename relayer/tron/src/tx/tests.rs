@@ -117,7 +117,8 @@ fn a_signed_transaction_round_trips_and_recovers_its_signer() {
 fn what_the_relayer_does_not_write_is_not_read_as_its_call() {
     let call = Call { owner: address(NILE_OWNER), contract: address(NILE_USDT), data: vec![], call_value: 0 };
     let good = Unsigned::new(call, &RefBlock { number: 1, id: B256::ZERO }, 0, 0).raw();
-    let cases: [(&str, Raw); 4] = [
+    let cases: [(&str, Raw); 5] = [
+        ("a field it does not write", Raw { ref_block_num: 5, ..good.clone() }),
         (
             "two calls",
             Raw { contract: [good.contract.clone(), good.contract.clone()].concat(), ..good.clone() },
