@@ -18,6 +18,7 @@ use alloy::{
     signers::{SignerSync, local::PrivateKeySigner},
 };
 use prost::Message;
+use relayer_types::TRON_PREFIX;
 use sha2::{Digest, Sha256};
 use tron_rs::tron::protocol::{
     Transaction, TriggerSmartContract,
@@ -26,9 +27,6 @@ use tron_rs::tron::protocol::{
 
 /// How long after the head block's time a transaction may land (see the module's docs).
 pub const LIFETIME: Duration = Duration::from_secs(120);
-
-/// The byte a Tron address starts with, before the 20 bytes an EVM address has.
-pub const ADDRESS_PREFIX: u8 = 0x41;
 
 /// The `type_url` of a `TriggerSmartContract` inside a transaction's `Any`.
 const TRIGGER_TYPE_URL: &str = "type.googleapis.com/protocol.TriggerSmartContract";
@@ -284,7 +282,7 @@ pub fn recover(txid: B256, signature: &[u8]) -> Result<Address, TxError> {
 
 /// `0x41 ‖ address`.
 pub fn tron_address(address: Address) -> [u8; 21] {
-    let mut out = [ADDRESS_PREFIX; 21];
+    let mut out = [TRON_PREFIX; 21];
     out[1..].copy_from_slice(address.as_slice());
     out
 }
@@ -292,7 +290,7 @@ pub fn tron_address(address: Address) -> [u8; 21] {
 /// The 20 bytes of a `0x41 ‖ address`.
 pub fn evm_address(bytes: &[u8]) -> Result<Address, TxError> {
     match bytes {
-        [ADDRESS_PREFIX, rest @ ..] if rest.len() == 20 => Ok(Address::from_slice(rest)),
+        [TRON_PREFIX, rest @ ..] if rest.len() == 20 => Ok(Address::from_slice(rest)),
         _ => Err(TxError::Address(hex::encode(bytes))),
     }
 }

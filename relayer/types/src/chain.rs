@@ -55,7 +55,7 @@ impl Family {
     pub const fn create2_prefix(self) -> Option<u8> {
         match self {
             Self::Evm => Some(0xff),
-            Self::Tron => Some(0x41),
+            Self::Tron => Some(TRON_PREFIX),
             Self::Solana => None,
         }
     }
@@ -91,7 +91,8 @@ pub enum ChainAddress {
 #[error("{0}")]
 pub struct ParseError(pub String);
 
-const TRON_PREFIX: u8 = 0x41;
+/// The byte a Tron address starts with, before the 20 bytes an EVM address has (and Tron's CREATE2 prefix).
+pub const TRON_PREFIX: u8 = 0x41;
 
 /// The stored form of a family-tagged value (`to_stored`), its `Debug`, and serde through it: plain
 /// for EVM (as earlier builds wrote it), `tron:…` and `solana:…` otherwise; parsed back by `FromStr`.

@@ -10,7 +10,9 @@ pub mod session;
 pub mod work;
 
 pub use alloy_primitives::{Address, B256, Bytes, U256};
-pub use chain::{ChainAddress, ChainKey, Family, ParseError, SOLANA_CHAIN_ID, TRON_CHAIN_ID, TxId};
+pub use chain::{
+    ChainAddress, ChainKey, Family, ParseError, SOLANA_CHAIN_ID, TRON_CHAIN_ID, TRON_PREFIX, TxId,
+};
 pub use clock::unix_now;
 pub use commitment::Commitment;
 pub use ids::{ClientSecret, IdError, SessionId};
