@@ -179,7 +179,7 @@ fn solana_amount(
         EngineError::NoRoute(message) => {
             ApiError::unprocessable("unsupported_route", message, Some("paymentMethod.inputTokenMint"))
         }
-        other => engine_error(other),
+        other => payment_error(state, other),
     })?;
     let amount = match (session.destination.amount, amount_usd) {
         (Some(fixed), _) => {
@@ -213,8 +213,10 @@ fn tron_payment(
     session: &relayer_types::Session,
     amount_usd: Option<String>,
 ) -> Result<wire::TronPayment, ApiError> {
-    let (_, token) =
-        state.engine.payable_token(relayer_types::Family::Tron, session, None).map_err(engine_error)?;
+    let (_, token) = state
+        .engine
+        .payable_token(relayer_types::Family::Tron, session, None)
+        .map_err(|e| payment_error(state, e))?;
     let receiver =
         session.payment_method.as_ref().and_then(|m| m.receiver()).map(|r| r.to_string()).unwrap_or_default();
     let amount = amount_usd.or_else(|| {
@@ -234,9 +236,11 @@ fn tron_payment(
     })
 }
 
-/// A payment method type this deployment does not offer, naming the ones it does (the families of its
+/// [`engine_error`] for a payment-method request: a method this deployment does not offer (a type it
+/// never offers, or a family none of its chains is) names the ones it does (the families of its
 /// configured chains), in the shape Daimo's SDK reads (`DaimoRequestError` with `type`, `code`, `param`).
-fn not_offered(state: &AppState, kind: &str) -> ApiError {
+fn payment_error(state: &AppState, e: EngineError) -> ApiError {
+    let EngineError::UnsupportedPaymentMethod(kind) = e else { return engine_error(e) };
     let families: std::collections::BTreeSet<relayer_types::Family> =
         state.engine.chains().values().map(|chain| chain.key().family).collect();
     let offered: Vec<&str> = families.iter().map(|f| f.as_str()).collect();
@@ -435,11 +439,8 @@ async fn set_payment_method(
         }
         PaymentKind::Evm | PaymentKind::Tron | PaymentKind::Fiat(_) | PaymentKind::NotOffered(_) => None,
     };
-    let request = kind.request().map_err(|e| match e {
-        EngineError::UnsupportedPaymentMethod(kind) => not_offered(&state, kind),
-        other => engine_error(other),
-    })?;
-    let session = state.engine.set_payment_method(&session, request).map_err(engine_error)?;
+    let request = kind.request().map_err(|e| payment_error(&state, e))?;
+    let session = state.engine.set_payment_method(&session, request).map_err(|e| payment_error(&state, e))?;
     let mut response = wire::SessionResponse::of(&session, full);
     if kind == PaymentKind::Tron {
         response.tron = Some(tron_payment(&state, &session, amount_usd)?);
