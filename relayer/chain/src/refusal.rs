@@ -3,9 +3,14 @@
 //! failures to a [`Refusal`]; [`Refusal::result`] is the only place that says what each means for the
 //! engine (wait until a time, try again later, refund instead, nothing to do, give up).
 
+use relayer_util::redact_urls;
+
 use crate::WorkResult;
 
-/// Why work was refused, as the family's simulation (or a failed send) showed it.
+/// Why work was refused, as the family's simulation (or a failed send) showed it. Its text is stored on
+/// the session's work records (shown to API-key callers and in webhook bodies) and logged, so a URL in a
+/// family's error text (an RPC provider's, with its key in the path) is cut to its host there, whichever
+/// family wrote it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// The receiver holds nothing of this token (another relayer moved it first, or nothing came).
@@ -25,7 +30,7 @@ pub enum Refusal {
     TooLateToBridge,
     /// The session can never use what is there (another token, a final call the family cannot run):
     /// refunded at once.
-    #[error("the session can never use this: {0}")]
+    #[error("the session can never use this: {}", redact_urls(.0))]
     Unusable(String),
     /// The session already started on this chain (fronting is moot).
     #[error("the session already started on this chain; nothing to front")]
@@ -34,17 +39,17 @@ pub enum Refusal {
     #[error("what this work names is not the session's")]
     NotTheSessions,
     /// The token would not move the funds (a blacklisted recipient, a paused token): worth trying later.
-    #[error("the token refused to move the funds (a blacklisted recipient or a paused token): {0}")]
+    #[error("the token refused to move the funds (a blacklisted recipient or a paused token): {}", redact_urls(.0))]
     TokenRefused(String),
     /// The contract or program (or the node) refused for a reason retrying cannot fix.
-    #[error("{0}")]
+    #[error("{}", redact_urls(.0))]
     Permanent(String),
     /// No answer (transport failure, timeout, a node not ready): worth trying again. The text is the
     /// whole cause chain ([`causes`](crate::causes)).
-    #[error("{0}")]
+    #[error("{}", redact_urls(.0))]
     Unanswered(String),
     /// Something the work needs first is on its way (an approval of the router): worth trying again.
-    #[error("{0}")]
+    #[error("{}", redact_urls(.0))]
     Preparing(String),
     /// A transaction on record never landed before its last valid block: the work is rebuilt.
     #[error("it never landed before its last valid block; rebuilding it")]
@@ -112,5 +117,14 @@ mod tests {
         );
         let error = std::io::Error::other("connection refused");
         assert_eq!(Refusal::unanswered(&error).to_string(), "connection refused");
+        // A family that puts a provider's URL in its own text (not through `causes`) does not leak it.
+        let leaky = "error sending request for url (https://solana.example/v2/SECRETKEY): timed out";
+        for refusal in [
+            Refusal::Unanswered(leaky.into()),
+            Refusal::Permanent(leaky.into()),
+            Refusal::Preparing(leaky.into()),
+        ] {
+            assert!(!refusal.to_string().contains("SECRETKEY"), "{refusal:?}");
+        }
     }
 }
