@@ -669,7 +669,7 @@ pub struct Chains {
     /// The chains, in the order asked for.
     pub chains: Vec<Chain>,
     stop: tokio_util::sync::CancellationToken,
-    bridge_paused: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    bridge_paused: relayer_devnet::multichain::BridgePause,
 }
 
 impl Drop for Chains {
@@ -695,7 +695,7 @@ impl Chains {
 
     /// Holds bridged messages back (`true`), as a slow bridge would, or lets them through.
     pub fn pause_bridge(&self, paused: bool) {
-        self.bridge_paused.store(paused, std::sync::atomic::Ordering::SeqCst);
+        self.bridge_paused.all(paused);
     }
 
     /// The chain `chain_id`.

@@ -216,7 +216,7 @@ pub struct Devnet {
     pub solana: solana::SolanaDevnet,
     anvils: Vec<AnvilInstance>,
     attester: tokio_util::sync::CancellationToken,
-    bridge_paused: Arc<std::sync::atomic::AtomicBool>,
+    bridge_paused: multichain::BridgePause,
 }
 
 /// The environment variable a devnet config names for the relayer's Solana key.
@@ -401,7 +401,12 @@ impl Devnet {
 
     /// Holds every bridged message back (`true`), as a slow bridge would, or lets them through.
     pub fn pause_bridge(&self, paused: bool) {
-        self.bridge_paused.store(paused, std::sync::atomic::Ordering::SeqCst);
+        self.bridge_paused.all(paused);
+    }
+
+    /// Holds back (`true`) or releases only what is bridged from Solana; deliveries to Solana go on.
+    pub fn pause_bridge_from_solana(&self, paused: bool) {
+        self.bridge_paused.from_solana(paused);
     }
 
     /// Stops the relayer gracefully, then the attester and the chains.

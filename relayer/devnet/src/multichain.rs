@@ -321,6 +321,27 @@ enum Lane {
     Oft,
 }
 
+/// What the attester holds back while set, as a slow bridge would (for tests): messages sent on the EVM
+/// chains, messages sent on Solana, or both. Held messages go through once released.
+#[derive(Clone, Default)]
+pub struct BridgePause {
+    from_evm: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    from_solana: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl BridgePause {
+    /// Holds back (`true`) or releases every message.
+    pub fn all(&self, paused: bool) {
+        self.from_evm.store(paused, std::sync::atomic::Ordering::SeqCst);
+        self.from_solana.store(paused, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Holds back (`true`) or releases only the messages sent on Solana: deliveries to Solana go on.
+    pub fn from_solana(&self, paused: bool) {
+        self.from_solana.store(paused, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Circle's attestation service and forwarder, and LayerZero's verifiers and executor, locally: every
 /// `MessageSent` (CCTP) and `PacketSent` (OFT) on any linked chain is signed with [`ATTESTER_KEY`] and
 /// delivered to its destination.
@@ -330,7 +351,7 @@ pub struct Attester {
     transmitter: Address,
     oft: Address,
     key: PrivateKeySigner,
-    paused: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    paused: BridgePause,
     /// Solana, as a source and a destination.
     solana: Option<SolanaLink>,
 }
@@ -425,10 +446,9 @@ impl Attester {
         Ok(newest)
     }
 
-    /// A switch that holds every message back while `true` (a slow bridge, for tests), and lets them
-    /// through once `false` again.
-    pub fn pause_switch(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-        std::sync::Arc::clone(&self.paused)
+    /// The switches that hold messages back (a slow bridge, for tests).
+    pub fn pause_switch(&self) -> BridgePause {
+        self.paused.clone()
     }
 
     /// Relays messages until `cancel`, polling every `every`. Messages sent before it started are
@@ -437,14 +457,14 @@ impl Attester {
         let mut next: Vec<u64> = vec![0; self.links.len()];
         let mut solana_after = None;
         loop {
-            let paused = self.paused.load(std::sync::atomic::Ordering::SeqCst);
+            let paused = self.paused.from_evm.load(std::sync::atomic::Ordering::SeqCst);
             for (i, (_, provider)) in self.links.iter().enumerate().filter(|_| !paused) {
                 match self.relay_from(provider, next[i]).await {
                     Ok(done) => next[i] = done,
                     Err(error) => tracing::warn!(error = %error, "attester: relaying failed; retrying"),
                 }
             }
-            if !paused {
+            if !self.paused.from_solana.load(std::sync::atomic::Ordering::SeqCst) {
                 match self.relay_solana(solana_after).await {
                     Ok(newest) => solana_after = newest,
                     Err(error) => {

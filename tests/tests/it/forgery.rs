@@ -496,6 +496,9 @@ async fn dust_zero_transfers_other_tokens_and_inbox_transfers_sent_back_neither_
         victim(&api, &key, &session_body(DEST, Some("10.00"), None, Some(REFUND)), json!({ "type": "evm" }))
             .await?;
     let away_id = away["sessionId"].as_str().unwrap_or_default().to_owned();
+    // Held from before the relayer can send it back: the sending back must not reach Arbitrum (where a
+    // bridging towards Base is one the relayer may front) while the test looks.
+    devnet.pause_bridge_from_solana(true);
     burn_to_inbox(
         &on_arbitrum,
         attacker.address(),
@@ -507,7 +510,6 @@ async fn dust_zero_transfers_other_tokens_and_inbox_transfers_sent_back_neither_
     )
     .await?;
     arrived(bank, receiver_of(&away)?).await?;
-    devnet.pause_bridge(true);
     let sent_back = until(&api, &key, &away_id, "sent back", |s| {
         s["movements"]
             .as_array()
@@ -528,7 +530,7 @@ async fn dust_zero_transfers_other_tokens_and_inbox_transfers_sent_back_neither_
         );
     }
     // Let the bridge go: back on Arbitrum, the receiver bridges it to Base, where it is delivered.
-    devnet.pause_bridge(false);
+    devnet.pause_bridge_from_solana(false);
     until(&api, &key, &away_id, "delivered", |s| s["status"] == "succeeded").await?;
 
     // The other-token session is still payable: its payer's real payment is delivered.
