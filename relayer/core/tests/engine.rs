@@ -827,6 +827,50 @@ async fn a_fixed_amount_session_commits_its_amount_less_the_worst_bridge_fee_and
 }
 
 #[tokio::test]
+async fn the_least_to_send_on_a_bridged_chain_covers_the_relayers_bridge_fee_and_the_routes_minimum() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("open"));
+    let route = |min_amount: u64, own_fee_bps: u32| Route {
+        adapter: ADAPTER,
+        to_token: USDC,
+        min_amount: U256::from(min_amount),
+        max_fee_bps: 10,
+        own_fee_bps,
+    };
+    const OPTIMISM: u64 = 10;
+    const POLYGON: u64 = 137;
+    let base = FakeChain::configured(BASE, vec![], None);
+    // 50 bps on the relayer's own bridging; a 20.00 minimum; a fee that takes everything.
+    let arbitrum = FakeChain::configured(ARBITRUM, vec![(USDC, BASE, route(1_000_000, 50))], None);
+    let optimism = FakeChain::configured(OPTIMISM, vec![(USDC, BASE, route(20_000_000, 0))], None);
+    let polygon = FakeChain::configured(POLYGON, vec![(USDC, BASE, route(0, 10_000))], None);
+    let engine = engine_over(
+        &store,
+        vec![Arc::clone(&base), Arc::clone(&arbitrum), optimism.clone(), polygon.clone()],
+    );
+    let s = Setup { _dir: dir, store, chain: Arc::clone(&base), engine };
+    let least = |session: &Session, chain: &Arc<FakeChain>| {
+        s.engine.least_to_send(session, chain.as_ref(), &chain.tokens[0])
+    };
+    let open = created(&s, None).await;
+    assert_eq!(open.min_amount, U256::from(1_000_000u64));
+    assert_eq!(least(&open, &base), Some(U256::from(1_000_000u64)), "at the destination: the minimum");
+    // 1.00 grossed up for 50 bps, rounded up: 1.005026 bridged at 50 bps delivers 1.000001.
+    assert_eq!(least(&open, &arbitrum), Some(U256::from(1_005_026u64)));
+    assert_eq!(least(&open, &optimism), Some(U256::from(20_000_000u64)), "less is never bridged");
+    assert_eq!(least(&open, &polygon), None, "no amount pays through a route that keeps everything");
+    let fixed = created(&s, Some(10_000_000)).await;
+    assert_eq!(least(&fixed, &base), Some(U256::from(10_000_000u64)));
+    assert_eq!(least(&fixed, &optimism), Some(U256::from(20_000_000u64)));
+    // 9.99 committed (the worst fee, 10 bps, off 10.00); at the relayer's own 50 bps 10.00 would arrive
+    // short of it: the payer is asked for enough.
+    // ceil(9.99 / 0.995) = 10.040202: enough (the fee rounds down, so one unit less would do too).
+    assert_eq!(least(&fixed, &arbitrum), Some(U256::from(10_040_202u64)));
+    let arrives = |amount: u64| route(0, 50).worst_delivery(U256::from(amount), true) >= fixed.min_amount;
+    assert!(arrives(10_040_202) && !arrives(10_040_200), "enough, and at most a unit over the least");
+}
+
+#[tokio::test]
 async fn a_payment_short_of_the_minimum_waits_for_the_rest_and_only_then_starts_the_session() {
     let s = setup();
     let session = created(&s, Some(10_000_000)).await;

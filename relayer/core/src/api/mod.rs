@@ -213,15 +213,21 @@ fn tron_payment(
     session: &relayer_types::Session,
     amount_usd: Option<String>,
 ) -> Result<wire::TronPayment, ApiError> {
-    let (_, token) = state
+    let (chain_id, token) = state
         .engine
         .payable_token(relayer_types::Family::Tron, session, None)
         .map_err(|e| payment_error(state, e))?;
     let receiver =
         session.payment_method.as_ref().and_then(|m| m.receiver()).map(|r| r.to_string()).unwrap_or_default();
-    let amount = amount_usd.or_else(|| {
-        session.destination.amount.map(|a| relayer_types::format_units(a, session.destination.token.decimals))
-    });
+    // What the wallet fills in: for a fixed amount, what this chain's payer must send (the engine's
+    // figure, never the caller's `amountUsd`); for an open amount, the amount the payer chose.
+    let least = state
+        .engine
+        .chains()
+        .get(&chain_id)
+        .and_then(|chain| state.engine.least_to_send(session, chain.as_ref(), &token))
+        .map(|least| relayer_types::format_units(least, token.decimals));
+    let amount = if session.destination.amount.is_some() { least } else { amount_usd.or(least) };
     let token = token.address;
     let mut link = format!("https://link.trustwallet.com/send?coin=195&address={receiver}&token_id={token}");
     if let Some(amount) = amount {

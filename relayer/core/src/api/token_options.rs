@@ -8,7 +8,7 @@ use axum::{
     extract::{Path, RawQuery, State},
     http::HeaderMap,
 };
-use relayer_types::{ChainAddress, Family, U256, format_units};
+use relayer_types::{ChainAddress, Family, format_units};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -38,19 +38,15 @@ pub struct TokenOption {
     /// Its symbol.
     pub token_symbol: String,
     /// What to send, in token units: the session's amount in this token's decimals (rounded up); for
-    /// an open-amount session, the least that starts it (its committed minimum). A bridge fee (at most
-    /// the route's) may come off it on the way unless a relayer fronts the delivery.
+    /// an open-amount session, the least that starts it. On a chain that bridges to the destination, at
+    /// least the route's minimum and enough that the minimum still arrives after the relayer's bridge
+    /// fee ([`least_to_send`](crate::Engine::least_to_send)). A bridge fee (at most the route's) may come
+    /// off it on the way unless a relayer fronts the delivery.
     pub required_units: String,
     /// The payer's balance, in token units: present when an address of this chain's family was given
     /// and the chain answered in time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub balance_units: Option<String>,
-}
-
-/// `amount` of a token with `from` decimals, in a token with `to` decimals, rounded up.
-fn convert(amount: U256, from: u8, to: u8) -> U256 {
-    let scale = |d: u8| U256::from(10u64).pow(U256::from(d));
-    if to >= from { amount * scale(to - from) } else { amount.div_ceil(scale(from - to)) }
 }
 
 #[utoipa::path(
@@ -89,16 +85,18 @@ pub(super) async fn token_options(
     }
     let session = load(&state, &session_id(&id)?)?;
     authorise(&headers, &state, &session, query.get("clientSecret").map(String::as_str))?;
-    let dest = &session.destination.token;
-    let reads = state.engine.token_options(&session).into_iter().map(|(chain, token)| {
+    let options = state.engine.token_options(&session).into_iter().filter_map(|(chain, token)| {
+        let least = state.engine.least_to_send(&session, chain.as_ref(), &token)?;
+        Some((chain, token, least))
+    });
+    let reads = options.map(|(chain, token, least)| {
         let owner = match chain.key().family {
             Family::Evm => evm.map(ChainAddress::Evm),
             Family::Solana => solana.map(ChainAddress::Solana),
             // A Tron payer's address is neither; the option is listed without a balance.
             Family::Tron => None,
         };
-        let least = session.destination.amount.unwrap_or(session.min_amount);
-        let required = format_units(convert(least, dest.decimals, token.decimals), token.decimals);
+        let required = format_units(least, token.decimals);
         async move {
             let balance = match owner {
                 None => None,
@@ -128,16 +126,4 @@ pub(super) async fn token_options(
     });
     let options = futures::future::join_all(reads).await;
     Ok(Json(TokenOptions { session_id: session.id.to_string(), options }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn amounts_convert_between_decimals_rounding_up() {
-        assert_eq!(convert(U256::from(1_500_000u64), 6, 18), U256::from(1_500_000_000_000_000_000u128));
-        assert_eq!(convert(U256::from(1_000_000_000_000_000_001u128), 18, 6), U256::from(1_000_001u64));
-        assert_eq!(convert(U256::from(7u64), 6, 6), U256::from(7u64));
-    }
 }

@@ -233,6 +233,28 @@ impl Engine {
         options
     }
 
+    /// The least a payer sends of `token` on `chain` (one of [`token_options`](Self::token_options)) to pay
+    /// `session`, in `token`'s base units, rounded up: the session's amount (for an open amount, its
+    /// committed minimum), and on a chain that bridges to the destination also enough that the relayer's
+    /// own bridging (at the route's `own_fee_bps`) still delivers the minimum, and at least the route's
+    /// `min_amount` (less is never bridged). `None` if no amount can pay it there (a route whose fee takes
+    /// everything, an amount beyond 256 bits).
+    ///
+    /// The mistake it stops: a payer told to send an open session's bare minimum on a bridged chain would
+    /// see it bridged at a fee, arrive short of the minimum, and wait for a refund at expiry.
+    pub fn least_to_send(&self, session: &Session, chain: &dyn Chain, token: &TokenRef) -> Option<U256> {
+        let dest = &session.destination.token;
+        let least = session.destination.amount.unwrap_or(session.min_amount);
+        if chain.chain_id() == dest.chain_id {
+            return relayer_types::rescale_units(least, dest.decimals, token.decimals);
+        }
+        let route = chain.route(&token.address, dest.chain_id)?;
+        let kept = 10_000u32.checked_sub(route.own_fee_bps).filter(|k| *k > 0)?;
+        let grossed = session.min_amount.checked_mul(U256::from(10_000u32))?.div_ceil(U256::from(kept));
+        let least = relayer_types::rescale_units(least.max(grossed), dest.decimals, token.decimals)?;
+        Some(least.max(route.min_amount))
+    }
+
     /// The chain of `family` and the token a payer pays `session` with: `token` if given (the first that
     /// fits otherwise), one the chain watches deposits in (a payment into anything else would never be
     /// seen) that delivers the session's token (its destination token on its own chain, or a token whose
