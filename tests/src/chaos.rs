@@ -34,6 +34,8 @@ struct Shared {
     by_method: Mutex<std::collections::HashMap<String, std::collections::VecDeque<Fault>>>,
     injected: AtomicU64,
     forwarded: AtomicU64,
+    /// `eth_getLogs` over more blocks than this is refused, as a provider capping ranges does (0: no cap).
+    log_range_cap: AtomicU64,
 }
 
 /// A running proxy.
@@ -55,6 +57,9 @@ pub enum Fault {
     Delay(Duration),
     /// Forward, then answer 502: the request took effect, the caller never learns.
     LoseReply,
+    /// Answer at once with a JSON-RPC error object (HTTP 200), as a node at its limits does
+    /// (`-32603 internal error`, `-32005 limit exceeded`).
+    Answer(i64, &'static str),
 }
 
 impl FaultyRpc {
@@ -70,6 +75,7 @@ impl FaultyRpc {
             by_method: Mutex::default(),
             injected: AtomicU64::new(0),
             forwarded: AtomicU64::new(0),
+            log_range_cap: AtomicU64::new(0),
         });
         let app = Router::new().route("/", post(handle)).with_state(Arc::clone(&shared));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -109,6 +115,12 @@ impl FaultyRpc {
             .extend(faults);
     }
 
+    /// Refuses `eth_getLogs` over more than `blocks` blocks (`-32005`), as a provider whose range cap is
+    /// below the relayer's configured one does; 0 lifts the cap.
+    pub fn cap_log_range(&self, blocks: u64) {
+        self.shared.log_range_cap.store(blocks, Ordering::SeqCst);
+    }
+
     /// Requests that got a fault, and requests passed through.
     pub fn counts(&self) -> (u64, u64) {
         (self.shared.injected.load(Ordering::Relaxed), self.shared.forwarded.load(Ordering::Relaxed))
@@ -146,6 +158,18 @@ fn choose(shared: &Shared, body: &[u8]) -> Option<Fault> {
     })
 }
 
+/// A refusal for an `eth_getLogs` over more blocks than the cap.
+fn over_the_cap(shared: &Shared, body: &[u8]) -> Option<Fault> {
+    let cap = shared.log_range_cap.load(Ordering::SeqCst);
+    let request = serde_json::from_slice::<serde_json::Value>(body).ok()?;
+    let filter = request.get("params")?.get(0)?;
+    let block =
+        |field: &str| u64::from_str_radix(filter.get(field)?.as_str()?.trim_start_matches("0x"), 16).ok();
+    let span = block("toBlock")?.checked_sub(block("fromBlock")?)? + 1;
+    (cap > 0 && request["method"] == "eth_getLogs" && span > cap)
+        .then_some(Fault::Answer(-32005, "exceed max block range: the range is too large"))
+}
+
 async fn forward(shared: &Shared, body: Bytes) -> Result<(StatusCode, Bytes), String> {
     let answer = shared
         .client
@@ -164,7 +188,7 @@ async fn handle(State(shared): State<Arc<Shared>>, body: Bytes) -> impl IntoResp
         shared.injected.fetch_add(1, Ordering::Relaxed);
         return (StatusCode::SERVICE_UNAVAILABLE, Bytes::from_static(b"outage")).into_response();
     }
-    let fault = choose(&shared, &body);
+    let fault = over_the_cap(&shared, &body).or_else(|| choose(&shared, &body));
     if fault.is_some() {
         shared.injected.fetch_add(1, Ordering::Relaxed);
     } else {
@@ -173,6 +197,16 @@ async fn handle(State(shared): State<Arc<Shared>>, body: Bytes) -> impl IntoResp
     match fault {
         Some(Fault::Error) => {
             return (StatusCode::INTERNAL_SERVER_ERROR, Bytes::from_static(b"injected")).into_response();
+        }
+        Some(Fault::Answer(code, message)) => {
+            let id = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("id").cloned())
+                .unwrap_or(serde_json::Value::Null);
+            let error = serde_json::json!({
+                "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message },
+            });
+            return (StatusCode::OK, Bytes::from(error.to_string())).into_response();
         }
         Some(Fault::Hang(d) | Fault::Delay(d)) => tokio::time::sleep(d).await,
         Some(Fault::LoseReply) => {

@@ -243,6 +243,20 @@ pub struct ChainStats {
     /// Send records that cannot be read (see [`ledger`]): above 0, `/readyz` fails until an operator
     /// looks at them.
     pub unreadable_sends: u64,
+    /// What the relayer's account holds to pay for its transactions here, where the family reads it
+    /// (Tron: TRX, energy and bandwidth): shown in `/metrics`; below its floor, `/readyz` fails.
+    pub account: [Option<AccountGauge>; 3],
+}
+
+/// One resource the relayer's account pays transactions with, as last read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccountGauge {
+    /// What it is (`trx_sun`, `energy`, `bandwidth`).
+    pub resource: &'static str,
+    /// How much is left, in the resource's unit.
+    pub amount: u64,
+    /// Below this the relayer is not ready (0: no floor).
+    pub floor: u64,
 }
 
 impl ChainStats {

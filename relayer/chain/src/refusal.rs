@@ -11,7 +11,7 @@ use crate::WorkResult;
 /// the session's work records (shown to API-key callers and in webhook bodies) and logged, so a URL in a
 /// family's error text (an RPC provider's, with its key in the path) is cut to its host there, whichever
 /// family wrote it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// The receiver holds nothing of this token (another relayer moved it first, or nothing came).
     #[error("the receiver holds nothing of this token")]
@@ -54,6 +54,29 @@ pub enum Refusal {
     /// A transaction on record never landed before its last valid block: the work is rebuilt.
     #[error("it never landed before its last valid block; rebuilding it")]
     NeverLanded,
+}
+
+/// The variant and its text as [`Display`](std::fmt::Display) writes it (URLs cut to their host): a
+/// work result's `Debug` reaches the logs too.
+impl std::fmt::Debug for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self {
+            Self::NothingToMove => "NothingToMove",
+            Self::NotExpired => "NotExpired",
+            Self::BelowMinimum => "BelowMinimum",
+            Self::Expired => "Expired",
+            Self::TooLateToBridge => "TooLateToBridge",
+            Self::Unusable(_) => "Unusable",
+            Self::AlreadyStarted => "AlreadyStarted",
+            Self::NotTheSessions => "NotTheSessions",
+            Self::TokenRefused(_) => "TokenRefused",
+            Self::Permanent(_) => "Permanent",
+            Self::Unanswered(_) => "Unanswered",
+            Self::Preparing(_) => "Preparing",
+            Self::NeverLanded => "NeverLanded",
+        };
+        f.debug_tuple(name).field(&self.to_string()).finish()
+    }
 }
 
 impl Refusal {
@@ -124,7 +147,10 @@ mod tests {
             Refusal::Permanent(leaky.into()),
             Refusal::Preparing(leaky.into()),
         ] {
-            assert!(!refusal.to_string().contains("SECRETKEY"), "{refusal:?}");
+            assert!(!refusal.to_string().contains("SECRETKEY"), "{refusal}");
+            // Debug too: a work result's Debug is what the pipeline logs.
+            let result = refusal.clone().result(9);
+            assert!(!format!("{result:?}").contains("SECRETKEY"), "{result:?}");
         }
     }
 }

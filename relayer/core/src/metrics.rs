@@ -175,6 +175,22 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
         let samples = stats.iter().map(|(id, s)| (format!("chain_id=\"{id}\""), read(s)));
         family(&mut out, name, kind, help, samples);
     }
+    let gauges: Vec<(u64, relayer_chain::AccountGauge)> =
+        stats.iter().flat_map(|(id, s)| s.account.iter().flatten().map(move |g| (*id, *g))).collect();
+    family(
+        &mut out,
+        "relayer_account_resource",
+        "gauge",
+        "What the relayer's account holds to pay for transactions, where the family reads it (Tron: trx_sun, energy, bandwidth).",
+        gauges.iter().map(|(id, g)| (format!("chain_id=\"{id}\",resource=\"{}\"", g.resource), g.amount)),
+    );
+    family(
+        &mut out,
+        "relayer_account_resource_floor",
+        "gauge",
+        "Below this the relayer reports itself not ready (/readyz).",
+        gauges.iter().map(|(id, g)| (format!("chain_id=\"{id}\",resource=\"{}\"", g.resource), g.floor)),
+    );
     family(
         &mut out,
         "relayer_http_responses_total",

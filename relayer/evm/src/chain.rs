@@ -138,6 +138,9 @@ pub struct ChainSpec {
     pub create2_prefix: u8,
     /// The router deployment: where receivers are, and how they are derived.
     pub deployment: Deployment,
+    /// Count confirmations against the chain's `finalized` block too (Tron: its solidified block): the
+    /// watcher reads nothing above it, whatever `confirmations` says, and its head is that block.
+    pub finalized_head: bool,
 }
 
 /// A configured route out of a chain, with the source token and destination it serves.
@@ -216,6 +219,39 @@ pub struct EvmChain {
     pub(crate) wake: Notify,
     /// The last block the watcher fully processed.
     pub(crate) processed: watch::Sender<u64>,
+    /// Blocks per `eth_getLogs` request now, and answers in a row at that size (see [`LogRange`]).
+    log_range: Mutex<LogRange>,
+}
+
+/// How many blocks one `eth_getLogs` asks for: the configured most, halved each time the provider
+/// refuses a range (a provider may cap ranges lower than configured: Tron's nodes at `maxBlockRange`,
+/// 5,000 by default, hosted ones lower), doubled back towards the most after [`LogRange::GROW_AFTER`]
+/// answers in a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogRange {
+    /// Blocks per request now.
+    pub span: u64,
+    /// Answers in a row at this span.
+    pub streak: u64,
+}
+
+impl LogRange {
+    /// Answers in a row before the span grows again.
+    pub const GROW_AFTER: u64 = 16;
+
+    /// After an answer, with `most` the configured range.
+    pub fn answered(self, most: u64) -> Self {
+        if self.streak + 1 >= Self::GROW_AFTER && self.span < most {
+            Self { span: self.span.saturating_mul(2).min(most), streak: 0 }
+        } else {
+            Self { span: self.span, streak: self.streak + 1 }
+        }
+    }
+
+    /// After a refusal.
+    pub fn refused(self) -> Self {
+        Self { span: (self.span / 2).max(1), streak: 0 }
+    }
 }
 
 impl std::fmt::Debug for EvmChain {
@@ -240,6 +276,7 @@ impl EvmChain {
             .collect::<Result<Vec<_>, String>>()?;
         let (jobs, queued) = relayer_chain::pipeline::queue();
         let spec_chain_id = spec.chain_id;
+        let max_block_range = spec.max_block_range.max(1);
         Ok(Self {
             deployment: spec.deployment,
             spec,
@@ -253,6 +290,7 @@ impl EvmChain {
             queued: Mutex::new(Some(queued)),
             wake: Notify::new(),
             processed: watch::Sender::new(0),
+            log_range: Mutex::new(LogRange { span: max_block_range, streak: 0 }),
         })
     }
 
@@ -264,8 +302,11 @@ impl EvmChain {
     /// [`RPC_TRIES`] failed tries, with nothing still racing ([`RPC_RACING`] race at most,
     /// [`RPC_MAX_STARTS`] start in all, so tries that fail at once do not use up the hedges a hanging
     /// one needs). The URL that answers becomes the one calls start with. An error the node answered
-    /// with (a revert, a rejected transaction) is an answer, not a fault: it is returned at once. `call` makes the request on the provider it is given; it must be safe to repeat (reads,
-    /// gas estimates, and broadcasts of signed bytes are).
+    /// with (a revert, a rejected transaction) is an answer, not a fault: it is returned at once, unless
+    /// it says the node is limiting or cannot serve us now (a rate limit, "header not found": alloy's
+    /// `is_retry_err`), which is a fault like a timeout, tried again on the next URL. `call` makes the
+    /// request on the provider it is given; it must be safe to repeat (reads, gas estimates, and
+    /// broadcasts of signed bytes are).
     pub async fn rpc<T, Fut>(&self, call: impl Fn(DynProvider) -> Fut) -> Result<T, RpcFailure>
     where
         Fut: Future<Output = Result<T, RpcError<TransportErrorKind>>>,
@@ -312,7 +353,9 @@ impl EvmChain {
                     }
                     return Ok(value);
                 }
-                (_, Ok(Err(error))) if error.as_error_resp().is_some() => return Err(RpcFailure::Rpc(error)),
+                (_, Ok(Err(error))) if error.as_error_resp().is_some_and(|e| !e.is_retry_err()) => {
+                    return Err(RpcFailure::Rpc(error));
+                }
                 (_, Ok(Err(error))) => RpcFailure::Rpc(error),
                 (_, Err(_)) => RpcFailure::Timeout(self.spec.rpc_timeout),
             };
@@ -482,6 +525,7 @@ impl Chain for EvmChain {
             },
             nonce_gap: self.stats.nonce_gap.load(Ordering::Relaxed),
             unreadable_sends: self.sends.unreadable(),
+            account: Default::default(),
         }
     }
 
@@ -501,6 +545,41 @@ impl Chain for EvmChain {
             tracing::error!(chain_id = self.spec.chain_id, "chain started twice; ignored");
             return;
         }
+        self.start_watcher(sink, cancel, tasks);
+    }
+}
+
+impl EvmChain {
+    /// Blocks the next `eth_getLogs` asks for.
+    pub(crate) fn log_range(&self) -> u64 {
+        self.log_range.lock().unwrap_or_else(PoisonError::into_inner).span.max(1)
+    }
+
+    /// The provider answered a range.
+    pub(crate) fn log_range_answered(&self) {
+        let mut range = self.log_range.lock().unwrap_or_else(PoisonError::into_inner);
+        *range = range.answered(self.spec.max_block_range.max(1));
+    }
+
+    /// The provider refused a range.
+    pub(crate) fn log_range_refused(&self) {
+        let mut range = self.log_range.lock().unwrap_or_else(PoisonError::into_inner);
+        *range = range.refused();
+        tracing::info!(
+            chain_id = self.spec.chain_id,
+            blocks = range.span,
+            "the provider refused a log range; asking for fewer blocks"
+        );
+    }
+
+    /// Starts only the chain's watcher, for a family that sends its own way over the same contracts and
+    /// JSON-RPC (Tron: its transactions go through a Tron node's HTTP API).
+    pub fn start_watcher(
+        self: Arc<Self>,
+        sink: Arc<dyn EventSink>,
+        cancel: CancellationToken,
+        tasks: &TaskTracker,
+    ) {
         tasks.spawn(watcher::run(self, sink, cancel));
     }
 }
@@ -526,6 +605,25 @@ mod tests {
         assert!(refund_refusal(Family::Tron, &session).is_none());
         session.refund_address = Some(ChainAddress::Solana([9; 32]));
         assert!(refund_refusal(Family::Evm, &session).is_some(), "a Solana refund address is none here");
+    }
+
+    #[test]
+    fn a_refused_log_range_halves_down_to_one_and_grows_back_after_a_streak() {
+        let most = 1000;
+        let mut range = LogRange { span: most, streak: 0 };
+        for want in [500, 250, 125, 62, 31, 15, 7, 3, 1, 1] {
+            range = range.refused();
+            assert_eq!(range.span, want);
+        }
+        for _ in 1..LogRange::GROW_AFTER {
+            range = range.answered(most);
+            assert_eq!(range.span, 1, "not before the streak");
+        }
+        range = range.answered(most);
+        assert_eq!(range, LogRange { span: 2, streak: 0 });
+        let near = LogRange { span: 600, streak: LogRange::GROW_AFTER - 1 }.answered(most);
+        assert_eq!(near.span, most, "never past the configured most");
+        assert_eq!(LogRange { span: most, streak: 100 }.answered(most).span, most);
     }
 
     #[test]

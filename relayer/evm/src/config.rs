@@ -369,6 +369,7 @@ impl ChainConfig {
             }
         };
         Ok(ChainSpec {
+            finalized_head: false,
             routes,
             front_caps,
             open_minimums,

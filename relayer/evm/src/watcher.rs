@@ -229,12 +229,45 @@ pub async fn run(chain: Arc<EvmChain>, sink: Arc<dyn EventSink>, cancel: Cancell
     }
 }
 
+/// The one field of a block the watcher reads. Blocks are read untyped: Tron's JSON-RPC answers them
+/// with fields alloy's typed header cannot read (`"stateRoot": "0x"` in a real answer from Nile), so a
+/// typed read would stop the watcher on every real Tron node.
+#[derive(Debug, serde::Deserialize)]
+struct BlockHash {
+    hash: B256,
+}
+
+/// The number of the chain's `finalized` block (Tron: the last solidified one).
+async fn finalized_number(chain: &EvmChain) -> Result<u64, WatchError> {
+    #[derive(Debug, serde::Deserialize)]
+    struct Number {
+        number: alloy::primitives::U64,
+    }
+    let block = chain
+        .rpc(|p| async move {
+            p.raw_request::<_, Option<Number>>(
+                "eth_getBlockByNumber".into(),
+                (BlockNumberOrTag::Finalized, false),
+            )
+            .await
+        })
+        .await?
+        .ok_or_else(|| WatchError::Inconsistent("no finalized block".into()))?;
+    Ok(block.number.to())
+}
+
 async fn block_hash(chain: &EvmChain, number: u64) -> Result<B256, WatchError> {
     let block = chain
-        .rpc(|p| async move { p.get_block_by_number(BlockNumberOrTag::Number(number)).await })
+        .rpc(|p| async move {
+            p.raw_request::<_, Option<BlockHash>>(
+                "eth_getBlockByNumber".into(),
+                (BlockNumberOrTag::Number(number), false),
+            )
+            .await
+        })
         .await?
         .ok_or_else(|| WatchError::Inconsistent(format!("block {number} missing")))?;
-    Ok(block.header.hash)
+    Ok(block.hash)
 }
 
 /// One watcher step: processes at most one range. Returns whether more confirmed blocks are waiting.
@@ -242,6 +275,9 @@ pub async fn step(chain: &EvmChain, sink: &dyn EventSink) -> Result<bool, WatchE
     let chain_id = chain.spec.chain_id;
     let store = chain.store.as_ref();
     let head = chain.rpc(|p| async move { p.get_block_number().await }).await?;
+    // On a chain with finality (Tron: solidified blocks), nothing above the finalized block counts, and
+    // that block is the head the watcher's lag is measured from.
+    let head = if chain.spec.finalized_head { head.min(finalized_number(chain).await?) } else { head };
     chain.stats.head.store(head, Ordering::Relaxed);
     // With N confirmations a block counts once N-1 blocks sit on top of it.
     let Some(safe) = (head + 1).checked_sub(chain.spec.confirmations.max(1)) else {
@@ -265,7 +301,7 @@ pub async fn step(chain: &EvmChain, sink: &dyn EventSink) -> Result<bool, WatchE
     }
 
     let from = cursor.block + 1;
-    let to = safe.min(cursor.block + chain.spec.max_block_range.max(1));
+    let to = safe.min(cursor.block + chain.log_range());
     // The hash of the range's last block is read first, before the block under the cursor and the logs
     // (those two go out together). The cursor then stores that hash, so a reorg that lands after it was
     // read, whatever else it changed, shows as a changed block at the next step and everything above the
@@ -281,7 +317,19 @@ pub async fn step(chain: &EvmChain, sink: &dyn EventSink) -> Result<bool, WatchE
         rollback(chain, sink, cursor).await?;
         return Ok(true);
     }
-    let mut logs = logs?;
+    let mut logs = match logs {
+        Ok(logs) => {
+            chain.log_range_answered();
+            logs
+        }
+        // A provider that caps ranges lower than configured answers with an error: the next steps ask
+        // for half as many blocks, down to one, and grow back while answered.
+        Err(RpcFailure::Rpc(error)) if error.as_error_resp().is_some() => {
+            chain.log_range_refused();
+            return Err(RpcFailure::Rpc(error).into());
+        }
+        Err(other) => return Err(other.into()),
+    };
     let mut events = decode_logs(chain, sink, &logs);
     // A large deposit still short of its tier's confirmations holds the cursor just below its block:
     // nothing from that block on counts yet, so the order of events on the chain is kept.
@@ -356,6 +404,44 @@ async fn rollback(chain: &EvmChain, sink: &dyn EventSink, cursor: Cursor) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `eth_getBlockByNumber` on Tron's JSON-RPC, as captured from Nile in Tron's documentation (block
+    /// 0x3fe1c00; the fields the excerpt leaves out are the constants the documentation lists).
+    const NILE_BLOCK: &str = r#"{"number":"0x3fe1c00","hash":"0x0000000003fe1c00462b498ddae67717e96c785078adb5ccb7279148916e6f97","parentHash":"0x0000000003fe1bff062fa008dcd68f6ab2a96a25bc175df22a04baa0cd391573","nonce":"0x0000000000000000","sha3Uncles":"0x0000000000000000000000000000000000000000000000000000000000000000","logsBloom":"0x00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000","transactionsRoot":"0xfda5b0a23514a969259ae378185fc833e2c4e35874ee2f8b6d26d15acd976c6e","stateRoot":"0x","receiptsRoot":"0x0000000000000000000000000000000000000000000000000000000000000000","miner":"0xa234e405a2c6fd67cdd4d0ea2f6188f65534c8b1","difficulty":"0x0","totalDifficulty":"0x0","extraData":"0x","size":"0x73d","gasLimit":"0x0","gasUsed":"0x0","timestamp":"0x69f18a5c","transactions":["0x95aad4dfc3d5d389291c093425d06b2ce5a97b5b4953645316371158ebde3f27","0x3142278c604b0c1ebcc9dd3644d89c4af690a923b4e78636ef58c60355dc325e"],"uncles":[],"baseFeePerGas":"0x0","mixHash":"0x0000000000000000000000000000000000000000000000000000000000000000"}"#;
+
+    /// `eth_getTransactionReceipt` and `eth_getLogs` on Tron's JSON-RPC: the receipt captured from Nile in
+    /// Tron's documentation (its fields and Tron's constants: `type` 0x0, `root` null, a zero bloom), with
+    /// a log in the documented shape (the `Transfer` in it is ours): what a hint (`Chain::inspect`) and the
+    /// watcher read on a Tron chain.
+    #[test]
+    fn real_tron_receipts_and_logs_are_read_as_the_watcher_reads_them() {
+        let log = r#"{"address":"0x9ff8fc48fb114ccd5bbdc24a86f0c73082f08825","blockHash":"0x0000000003fe1ca05cf728c92ee79f5f2758c3e4e4ea88501826726880e8b81c","blockNumber":"0x3fe1ca0","data":"0x00000000000000000000000000000000000000000000000000000000000f4240","logIndex":"0x0","removed":false,"topics":["0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef","0x000000000000000000000000dd791d6b49e190062d650e6a23c575510d35f2f9","0x0000000000000000000000004a4e9a3a5d4e4aa8e2c8d6a2f0c2c3b4e5f6a7b8"],"transactionHash":"0x01b4cde4197b9d1a1ff09ef5d2b1d939d3ec2401b3f002ebd0802c0f30a6e4ca","transactionIndex":"0x0"}"#;
+        let receipt = format!(
+            r#"{{"blockHash":"0x0000000003fe1ca05cf728c92ee79f5f2758c3e4e4ea88501826726880e8b81c","blockNumber":"0x3fe1ca0","transactionHash":"0x01b4cde4197b9d1a1ff09ef5d2b1d939d3ec2401b3f002ebd0802c0f30a6e4ca","transactionIndex":"0x0","from":"0xdd791d6b49e190062d650e6a23c575510d35f2f9","to":"0x9ff8fc48fb114ccd5bbdc24a86f0c73082f08825","cumulativeGasUsed":"0xae29","gasUsed":"0xae29","effectiveGasPrice":"0x64","contractAddress":null,"logs":[{log}],"logsBloom":"0x{}","root":null,"status":"0x1","type":"0x0"}}"#,
+            "0".repeat(512)
+        );
+        let read: alloy::rpc::types::TransactionReceipt = serde_json::from_str(&receipt).expect("a receipt");
+        assert_eq!((read.block_number, read.status()), (Some(0x3fe1ca0), true));
+        let log: Log = serde_json::from_str(log).expect("a log");
+        let transfer = Transfer::decode_log(&log.inner).expect("a Transfer");
+        assert_eq!(transfer.value, alloy::primitives::U256::from(1_000_000u64));
+        assert_eq!(log.block_number, Some(0x3fe1ca0));
+    }
+
+    #[test]
+    fn a_real_tron_block_answer_gives_its_hash_where_a_typed_read_fails() {
+        let read: BlockHash = serde_json::from_str(NILE_BLOCK).expect("reads");
+        assert_eq!(
+            read.hash,
+            "0x0000000003fe1c00462b498ddae67717e96c785078adb5ccb7279148916e6f97"
+                .parse::<B256>()
+                .expect("hash")
+        );
+        assert!(
+            serde_json::from_str::<alloy::rpc::types::Block>(NILE_BLOCK).is_err(),
+            "alloy's typed block cannot read Tron's (why the watcher reads only the hash)"
+        );
+    }
 
     #[test]
     fn backoff_doubles_from_the_poll_interval_and_stays_short() {

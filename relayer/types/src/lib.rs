@@ -13,7 +13,7 @@ pub use alloy_primitives::{Address, B256, Bytes, U256};
 pub use chain::{
     ChainAddress, ChainKey, Family, ParseError, SOLANA_CHAIN_ID, TRON_CHAIN_ID, TRON_PREFIX, TxId,
 };
-pub use clock::unix_now;
+pub use clock::{unix_now, unix_now_ms};
 pub use commitment::Commitment;
 pub use ids::{ClientSecret, IdError, SessionId};
 pub use money::{AmountError, format_units, parse_units, rescale_units};

@@ -236,6 +236,58 @@ async fn a_simulation_that_hangs_holds_up_no_other_delivery() -> Result {
     Ok(())
 }
 
+/// A node that answers a simulation with an error object of its own (an internal error, a rate limit) says
+/// nothing about the delivery: it is asked again, and the payment is delivered. Only a revert is final.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_error_answered_to_a_simulation_is_asked_again_not_taken_as_a_revert() -> Result {
+    let chain = Chain::start().await?;
+    let proxy = FaultyRpc::clean(chain.rpc_url()).await?;
+    let (node, api, _, _dir) = relayer_behind(&chain, &proxy.url).await?;
+    let faults = [
+        Fault::Answer(-32603, "internal error"),
+        Fault::Answer(-32005, "limit exceeded"),
+        Fault::Answer(-32000, "header not found"),
+        Fault::Answer(-32603, "internal error"),
+    ];
+    let scripted = faults.len() as u64;
+    proxy.script_method("eth_estimateGas", faults);
+    let session = api.create(&session_body(DEST, Some("3.00"), None, None)).await?;
+    let receiver = api.set_evm(&session).await?;
+    let id = session["sessionId"].as_str().unwrap_or_default().to_owned();
+    chain.pay(receiver, usdc(3)).await?;
+    api.wait_for(&id, "succeeded", 90).await?;
+    eyre::ensure!(proxy.counts().0 == scripted, "every scripted error was answered: {:?}", proxy.counts());
+    eyre::ensure!(chain.settled_events(receiver).await? == 1);
+    node.shutdown().await;
+    Ok(())
+}
+
+/// A provider that caps `eth_getLogs` ranges below the relayer's configured one (Tron's nodes at 5,000
+/// blocks, hosted endpoints lower) refuses every range: the watcher asks for fewer blocks until answered,
+/// and a deposit far behind the head is still seen and delivered.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provider_capping_log_ranges_below_the_configured_one_is_read_in_smaller_ranges() -> Result {
+    let chain = Chain::start().await?;
+    for _ in 0..60 {
+        chain.mine().await?;
+    }
+    let proxy = FaultyRpc::clean(chain.rpc_url()).await?;
+    proxy.cap_log_range(8);
+    let (node, api, _, _dir) = relayer_behind_with(&chain, &proxy.url, |config| {
+        config.chains[0].start_block = Some(0);
+        config.chains[0].max_block_range = 1000;
+    })
+    .await?;
+    let session = api.create(&session_body(DEST, Some("2.00"), None, None)).await?;
+    let receiver = api.set_evm(&session).await?;
+    let id = session["sessionId"].as_str().unwrap_or_default().to_owned();
+    chain.pay(receiver, usdc(2)).await?;
+    api.wait_for(&id, "succeeded", 90).await?;
+    eyre::ensure!(proxy.counts().0 > 0, "the cap refused a range: the test proved something");
+    node.shutdown().await;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn after_an_rpc_outage_pending_work_completes_within_seconds() -> Result {
     let outage = Duration::from_secs(env("CHAOS_OUTAGE_SECS", 8));

@@ -176,6 +176,12 @@ impl Engine {
                     stats.lag_budget
                 ));
             }
+            for gauge in stats.account.iter().flatten().filter(|g| g.amount < g.floor) {
+                problems.push(format!(
+                    "chain {id}: the relayer's account has {} {} left, below the floor of {}",
+                    gauge.amount, gauge.resource, gauge.floor
+                ));
+            }
             if stats.unreadable_sends > 0 {
                 problems.push(format!(
                     "chain {id}: {} send records cannot be read (see the logs); what they describe may be in flight",

@@ -52,7 +52,9 @@ use fronting::{allowance, read_u256};
 use inflight::Checked;
 pub use inflight::{InFlight, View, in_flight_state};
 pub use nonce::{GAP_BLOCKS, Gap, next_nonce, nonce_gap};
-pub use preflight::{Preflight, SimulationError, preflight, refund_target, refusal};
+pub use preflight::{
+    Preflight, SimulationError, preflight, quote_input, refund_target, refusal, revert_refusal, router_input,
+};
 use preflight::{quote_call, simulate};
 
 /// Tuning of one executor.
@@ -343,43 +345,10 @@ impl Executor {
     }
 
     fn request(&self, work: &Work) -> TransactionRequest {
-        let params = deposit_params(&work.commitment);
-        // `handle` refused tokens of other families; an EVM-shaped token always has 20 bytes.
-        let token = work.action.token().evm_shaped().unwrap_or_default();
-        // A session without a refund address usable here (a Solana destination whose integrator gave no
-        // EVM refund address) refunds by sending its destination token home, through the route to its
-        // destination chain, where its own family refunds it.
-        let home = match (work.action, refund_target(&params)) {
-            (Action::Refund { token }, None) => self
-                .chain
-                .spec
-                .routes
-                .iter()
-                .find(|r| r.token == token && r.to_chain_id == work.commitment.to_chain_id)
-                .and_then(|r| r.route.adapter.evm_shaped()),
-            _ => None,
-        };
-        let input = match work.action {
-            Action::Settle { .. } => DepositRouter::settleCall { params, token }.abi_encode(),
-            Action::Refund { .. } => match home {
-                Some(adapter) => {
-                    DepositRouter::refundHomeCall { params, token, adapter, data: Bytes::new() }.abi_encode()
-                }
-                None => DepositRouter::refundCall { params, token }.abi_encode(),
-            },
-            // No adapter options: no fee, standard finality (the cheapest route for the payer).
-            Action::Bridge { adapter, .. } => {
-                let adapter = adapter.evm_shaped().unwrap_or_default();
-                DepositRouter::bridgeCall { params, token, adapter, data: Bytes::new() }.abi_encode()
-            }
-            Action::FastFinish { amount, .. } => {
-                DepositRouter::fastFinishCall { params, amount }.abi_encode()
-            }
-        };
         TransactionRequest::default()
             .with_from(self.signer)
             .with_to(self.chain.spec.router)
-            .with_input(Bytes::from(input))
+            .with_input(Bytes::from(router_input(&self.chain.spec, work)))
     }
 
     /// Signs, persists and broadcasts `work` with `value` of native coin (a bridge's fee); returns the

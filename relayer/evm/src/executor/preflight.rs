@@ -1,6 +1,7 @@
 //! Simulation before anything is signed: the router call for a piece of work, its quoted bridge fee,
 //! and what a refusal means, in the shared vocabulary ([`relayer_chain::Refusal`]).
 
+use alloy::sol_types::{SolError as _, SolInterface as _};
 use relayer_chain::Refusal;
 
 use super::*;
@@ -44,15 +45,19 @@ pub enum SimulationError {
     /// The token refused to move the funds (`TransferOutFailed`, from a receiver or the executor: a
     /// blacklisted recipient, a paused token): worth trying again later.
     TokenRefused(String),
-    /// The node answered with an error that is not one of the router's (another revert, a node limit).
+    /// The call reverted, but not with one of the router's errors (a token's own revert, an
+    /// out-of-gas): retrying the same call cannot change that.
+    Reverted(String),
+    /// The node answered with an error that is no revert (a node limit, an internal error, the
+    /// relayer's balance too low for the gas): it says nothing about the work; worth another try.
     Node(String),
     /// No answer: transport failure or timeout.
     Transport(String),
 }
 
 /// What a failed simulation says, in the shared vocabulary. Only the router's own errors are trusted to
-/// say something about the session; anything else the node says is a failure retrying cannot fix, and a
-/// missing answer is worth another try.
+/// say something about the session; another revert is a failure retrying cannot fix; a node's own
+/// error and a missing answer are worth another try (bounded by the engine's attempts).
 pub fn refusal(error: SimulationError) -> Refusal {
     use DepositRouterErrors as E;
     match error {
@@ -72,9 +77,33 @@ pub fn refusal(error: SimulationError) -> Refusal {
         SimulationError::Router(E::BelowMinimum(_)) => Refusal::BelowMinimum,
         SimulationError::Router(other) => Refusal::Permanent(format!("the router would revert: {other:?}")),
         SimulationError::TokenRefused(message) => Refusal::TokenRefused(message),
-        SimulationError::Node(message) => Refusal::Permanent(message),
-        SimulationError::Transport(message) => Refusal::Unanswered(message),
+        SimulationError::Reverted(message) => Refusal::Permanent(message),
+        SimulationError::Node(message) | SimulationError::Transport(message) => Refusal::Unanswered(message),
     }
+}
+
+/// What revert data (`data`, as a call's failure returned it) says, in the shared vocabulary: one of the
+/// router's errors, a token's refusal, or another revert (final).
+pub fn revert_refusal(data: &[u8]) -> Refusal {
+    if let Ok(router) = DepositRouterErrors::abi_decode(data) {
+        return refusal(SimulationError::Router(router));
+    }
+    if let Ok(refused) = TransferOutFailed::abi_decode(data) {
+        return refusal(SimulationError::TokenRefused(format!("{refused:?}")));
+    }
+    refusal(SimulationError::Reverted(format!("the call reverted: 0x{}", alloy::hex::encode(data))))
+}
+
+/// Whether a node's error answer (`code`, `message`) to a simulation says the call reverted: code 3 (a
+/// revert with data, geth and anvil alike) or a message saying so (geth's `-32000 execution reverted`
+/// without data, Nethermind's and Erigon's wordings). Anything else (`-32005` limit exceeded, `-32603`
+/// internal error, `insufficient funds for gas`) is the node's own trouble, not the call's.
+///
+/// The attack it stops: an RPC provider that answers one simulation with a rate-limit error object
+/// would otherwise make the relayer give up a payer's delivery for good.
+fn reverted(code: i64, message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    code == 3 || message.contains("revert") || message.contains("invalid opcode")
 }
 
 /// What the engine is told about a failed simulation of work on a session expiring at `expires_at`.
@@ -89,9 +118,48 @@ pub fn refund_target(params: &crate::create2::DepositParams) -> Option<Address> 
     evm(params.refundAddress).or_else(|| evm(params.toAddress))
 }
 
+/// The router's calldata for `work` on the chain `spec` describes (every EVM-shaped family sends the
+/// same calls: the EVM executor, and Tron's sender in its own transactions).
+pub fn router_input(spec: &crate::ChainSpec, work: &Work) -> Vec<u8> {
+    let params = deposit_params(&work.commitment);
+    // The family refused tokens of other families; an EVM-shaped token always has 20 bytes.
+    let token = work.action.token().evm_shaped().unwrap_or_default();
+    // A session without a refund address usable here (a Solana destination whose integrator gave no
+    // EVM refund address) refunds by sending its destination token home, through the route to its
+    // destination chain, where its own family refunds it.
+    let home = match (work.action, refund_target(&params)) {
+        (Action::Refund { token }, None) => spec
+            .routes
+            .iter()
+            .find(|r| r.token == token && r.to_chain_id == work.commitment.to_chain_id)
+            .and_then(|r| r.route.adapter.evm_shaped()),
+        _ => None,
+    };
+    match work.action {
+        Action::Settle { .. } => DepositRouter::settleCall { params, token }.abi_encode(),
+        Action::Refund { .. } => match home {
+            Some(adapter) => {
+                DepositRouter::refundHomeCall { params, token, adapter, data: Bytes::new() }.abi_encode()
+            }
+            None => DepositRouter::refundCall { params, token }.abi_encode(),
+        },
+        // No adapter options: no fee, standard finality (the cheapest route for the payer).
+        Action::Bridge { adapter, .. } => {
+            let adapter = adapter.evm_shaped().unwrap_or_default();
+            DepositRouter::bridgeCall { params, token, adapter, data: Bytes::new() }.abi_encode()
+        }
+        Action::FastFinish { amount, .. } => DepositRouter::fastFinishCall { params, amount }.abi_encode(),
+    }
+}
+
 /// The router's `quoteBridge` call for a transaction that bridges (`bridge`, or `refundHome`), if it is one.
 pub(super) fn quote_call(tx: &TransactionRequest) -> Option<Vec<u8>> {
-    let input = tx.input.input()?;
+    quote_input(tx.input.input()?)
+}
+
+/// The router's `quoteBridge` calldata for router calldata `input` that bridges (`bridge`, or
+/// `refundHome`), if it does: what its native messaging fee is asked with.
+pub fn quote_input(input: &[u8]) -> Option<Vec<u8>> {
     let (params, token, adapter, data) = match DepositRouter::bridgeCall::abi_decode(input) {
         Ok(call) => (call.params, call.token, call.adapter, call.data),
         Err(_) => {
@@ -122,10 +190,13 @@ pub(super) async fn simulate(chain: Arc<EvmChain>, tx: TransactionRequest, expir
             match decoded {
                 Some(router) => SimulationError::Router(router),
                 None if refused.is_some() => SimulationError::TokenRefused(format!("{refused:?}")),
-                None if error.as_error_resp().is_some() => {
-                    SimulationError::Node(relayer_util::redact_urls(&error.to_string()))
-                }
-                None => SimulationError::Transport(relayer_util::redact_urls(&error.to_string())),
+                None => match error.as_error_resp() {
+                    Some(resp) if reverted(resp.code, &resp.message) => {
+                        SimulationError::Reverted(relayer_util::redact_urls(&error.to_string()))
+                    }
+                    Some(_) => SimulationError::Node(relayer_util::redact_urls(&error.to_string())),
+                    None => SimulationError::Transport(relayer_util::redact_urls(&error.to_string())),
+                },
             }
         }
         Err(timeout) => SimulationError::Transport(timeout.to_string()),
@@ -187,8 +258,12 @@ mod tests {
                 )),
             ),
             (
-                SimulationError::Node("execution reverted".into()),
+                SimulationError::Reverted("execution reverted".into()),
                 WorkResult::Failed(Refusal::Permanent("execution reverted".into())),
+            ),
+            (
+                SimulationError::Node("limit exceeded".into()),
+                WorkResult::NotYet(Refusal::Unanswered("limit exceeded".into())),
             ),
             (
                 SimulationError::Transport("timed out".into()),
@@ -206,6 +281,24 @@ mod tests {
         for (error, want) in table {
             let label = format!("{error:?}");
             assert_eq!(preflight(error, 99), Preflight::Report(want), "{label}");
+        }
+    }
+
+    #[test]
+    fn only_a_revert_is_the_calls_fault() {
+        let table = [
+            (3, "execution reverted: custom error 0x1234", true),
+            (-32000, "execution reverted", true),
+            (-32015, "VM execution error: Reverted 0x", true),
+            (-32000, "invalid opcode: INVALID", true),
+            (-32005, "limit exceeded", false),
+            (-32603, "internal error", false),
+            (-32000, "header not found", false),
+            (-32000, "insufficient funds for gas * price + value", false),
+            (429, "Too Many Requests", false),
+        ];
+        for (code, message, want) in table {
+            assert_eq!(reverted(code, message), want, "{code} {message}");
         }
     }
 }
