@@ -670,6 +670,8 @@ pub struct Chains {
     pub chains: Vec<Chain>,
     stop: tokio_util::sync::CancellationToken,
     bridge_paused: relayer_devnet::multichain::BridgePause,
+    /// The HTTP API of each Tron chain (a front over its EVM node), by chain id.
+    pub tron_fronts: std::collections::HashMap<u64, relayer_devnet::tron_front::TronFront>,
 }
 
 impl Drop for Chains {
@@ -690,7 +692,15 @@ impl Chains {
         let bridge_paused = attester.pause_switch();
         let stop = tokio_util::sync::CancellationToken::new();
         tokio::spawn(attester.run(Duration::from_millis(100), stop.clone()));
-        Ok(Self { chains, stop, bridge_paused })
+        let mut tron_fronts = std::collections::HashMap::new();
+        for chain in chains.iter().filter(|c| c.desc.family == relayer_types::Family::Tron) {
+            // The chains mine on transactions only: the front produces blocks as a Tron network does.
+            let front =
+                relayer_devnet::tron_front::TronFront::start(&chain.rpc_url(), Some(Duration::from_secs(1)))
+                    .await?;
+            tron_fronts.insert(chain.desc.chain_id, front);
+        }
+        Ok(Self { chains, stop, bridge_paused, tron_fronts })
     }
 
     /// Holds bridged messages back (`true`), as a slow bridge would, or lets them through.
@@ -720,13 +730,18 @@ impl Chains {
         params.usdt = dest.desc.usdt;
         for source in &self.chains[1..] {
             source.fund(signer).await?;
+            let front = self.tron_fronts.get(&source.desc.chain_id);
+            let http = front.map(|f| f.url.as_str());
+            // A Tron chain is watched through its node's JSON-RPC (the front's), as a real one is.
+            let rpc_url = front.map_or_else(|| source.rpc_url(), |f| f.jsonrpc_url());
             params.more_chains.push(relayer_devnet::source_chain(
                 &source.desc,
-                &source.rpc_url(),
+                &rpc_url,
                 &source.deployed,
                 &dest.desc,
                 &params,
-            ));
+                http,
+            )?);
         }
         Ok((params, key, signer))
     }

@@ -89,14 +89,17 @@ pub fn config_file(p: &ConfigParams) -> ConfigFile {
 
 /// A source chain's config: its USDC and USDT, each with a route to the same token on `to` (the
 /// destination chain), USDC through the CCTP adapter and USDT through the OFT adapter, polled like the
-/// first chain. The devnet's Tron is an EVM node: its receivers use the EVM CREATE2 prefix.
+/// first chain. The devnet's Tron is an EVM node behind a Tron HTTP front (`tron_http`, its URL): its
+/// entry is a real Tron chain's, differing in URLs, keys, and the EVM CREATE2 prefix its EVM node
+/// derives receivers with.
 pub fn source_chain(
     desc: &multichain::ChainDesc,
     rpc_url: &str,
     deployed: &multichain::Deployed,
     to: &multichain::ChainDesc,
     p: &ConfigParams,
-) -> ChainSection {
+    tron_http: Option<&str>,
+) -> eyre::Result<ChainSection> {
     let route = |token: Address, to_token: Address, adapter: Address| RouteConfig {
         to_chain_id: to.chain_id,
         token,
@@ -124,8 +127,18 @@ pub fn source_chain(
     chain.poll_interval_ms = p.watcher_poll_interval_ms;
     chain.start_block = Some(0);
     chain.routes = routes;
-    ChainSection::evm_shaped(desc.family, chain).expect("the devnet's chains are EVM-shaped")
+    Ok(match desc.family {
+        relayer_types::Family::Evm => ChainSection::Evm(chain),
+        relayer_types::Family::Tron => {
+            let http = tron_http.ok_or_else(|| eyre::eyre!("{} needs its Tron HTTP front", desc.name))?;
+            ChainSection::Tron(TronChainConfig { chain, node: TronNodeConfig::new(http, TRON_FEE_LIMIT_TRX) })
+        }
+        relayer_types::Family::Solana => eyre::bail!("{} is not EVM-shaped", desc.name),
+    })
 }
+
+/// The most TRX one devnet Tron transaction may burn (the front does not charge energy).
+const TRON_FEE_LIMIT_TRX: &str = "100";
 
 /// [`config_file`] as TOML, as `relayer devnet` writes it.
 pub fn config_text(p: &ConfigParams) -> eyre::Result<String> {

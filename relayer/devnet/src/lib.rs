@@ -13,6 +13,7 @@ pub mod bindings;
 pub mod multichain;
 pub mod solana;
 pub mod tools;
+pub mod tron_front;
 
 use std::{
     path::{Path, PathBuf},
@@ -38,6 +39,7 @@ use relayer_node::{
     Config, ConfigFile,
     config::{AuthSection, ChainSection, RetrySection, SignerSection, WebhooksSection},
 };
+use relayer_tron::config::{TronChainConfig, TronNodeConfig};
 use relayer_types::parse_units;
 use serde::{Deserialize, Serialize};
 
@@ -217,6 +219,8 @@ pub struct Devnet {
     anvils: Vec<AnvilInstance>,
     attester: tokio_util::sync::CancellationToken,
     bridge_paused: multichain::BridgePause,
+    /// The Tron chain's HTTP API (a front over its EVM node).
+    pub tron_fronts: Vec<tron_front::TronFront>,
 }
 
 /// The environment variable a devnet config names for the relayer's Solana key.
@@ -327,9 +331,22 @@ impl Devnet {
             more_chains: vec![],
             webhook_retry_schedule_ms: None,
         };
+        // The devnet's Tron is reached only as a Tron node is: through its HTTP API (a front over its EVM
+        // node) for sending, and its JSON-RPC for watching.
+        let mut tron_fronts = vec![];
         for ((desc, chain), deployed) in multichain::CHAINS.iter().zip(&chains).zip(&deployed).skip(1) {
-            let source = source_chain(desc, &chain.rpc_url, deployed, &multichain::BASE, &params);
+            let front = match desc.family {
+                // Its EVM node has 1 s blocks already.
+                relayer_types::Family::Tron => {
+                    Some(tron_front::TronFront::start(&chain.rpc_url, None).await?)
+                }
+                _ => None,
+            };
+            let http = front.as_ref().map(|f| f.url.clone());
+            let rpc_url = front.as_ref().map_or_else(|| chain.rpc_url.clone(), |f| f.jsonrpc_url());
+            let source = source_chain(desc, &rpc_url, deployed, &multichain::BASE, &params, http.as_deref())?;
             params.more_chains.push(source);
+            tron_fronts.extend(front);
         }
         let mut file = config_file(&params);
         // USDC paid on an EVM chain for a Solana session goes through the CCTP adapter's inbox route.
@@ -396,7 +413,7 @@ impl Devnet {
             }),
         };
         std::fs::write(dir.join("devnet.json"), serde_json::to_string_pretty(&info)?)?;
-        Ok(Self { info, dir, node, solana, anvils, attester: stop, bridge_paused })
+        Ok(Self { info, dir, node, solana, anvils, attester: stop, bridge_paused, tron_fronts })
     }
 
     /// Holds every bridged message back (`true`), as a slow bridge would, or lets them through.

@@ -169,26 +169,18 @@ pub struct ConfigFile {
 pub enum ChainSection {
     /// An EVM chain (see `relayer_evm::config`).
     Evm(ChainConfig),
-    /// Tron: the EVM-shaped contracts, base58 addresses, CREATE2 prefix `0x41`.
-    Tron(ChainConfig),
+    /// Tron: the EVM-shaped contracts, base58 addresses, CREATE2 prefix `0x41`; sent to through its
+    /// node's HTTP API (see `relayer_tron::config`).
+    Tron(relayer_tron::config::TronChainConfig),
     /// A Solana cluster (see `relayer_svm::config`).
     Solana(relayer_svm::config::SolanaSection),
 }
 
 impl ChainSection {
-    /// An EVM-shaped chain of `family` (`None`: the family has no EVM-shaped chains).
-    pub fn evm_shaped(family: relayer_types::Family, chain: ChainConfig) -> Option<Self> {
-        match family {
-            relayer_types::Family::Evm => Some(Self::Evm(chain)),
-            relayer_types::Family::Tron => Some(Self::Tron(chain)),
-            relayer_types::Family::Solana => None,
-        }
-    }
-
-    /// The EVM-shaped chain's section, if this is one.
+    /// The EVM-shaped part of the entry, if this is an EVM-shaped chain.
     pub const fn as_evm_shaped_mut(&mut self) -> Option<&mut ChainConfig> {
         match self {
-            Self::Evm(c) | Self::Tron(c) => Some(c),
+            Self::Evm(c) | Self::Tron(relayer_tron::config::TronChainConfig { chain: c, .. }) => Some(c),
             Self::Solana(_) => None,
         }
     }
@@ -383,8 +375,10 @@ pub struct Config {
     pub node: NodeSettings,
     /// The relayer's transaction key.
     pub signer: PrivateKeySigner,
-    /// EVM chains.
+    /// EVM-shaped chains (EVM and Tron).
     pub chains: Vec<ChainSpec>,
+    /// How each Tron chain (by chain id) is sent to.
+    pub tron: std::collections::BTreeMap<u64, relayer_tron::config::TronSending>,
     /// EVM executor tuning (all chains).
     pub executor: ExecutorConfig,
     /// The Solana cluster, if configured (shared: a keypair cannot be cloned safely).
@@ -481,7 +475,7 @@ impl Config {
         if file.chains.is_empty() {
             return Err(field("chains", "needs at least one chain"));
         }
-        let (mut chains, mut solana) = (vec![], None);
+        let (mut chains, mut solana, mut tron) = (vec![], None, std::collections::BTreeMap::new());
         for (i, section) in file.chains.into_iter().enumerate() {
             let at = format!("chains[{i}]");
             match section {
@@ -489,7 +483,9 @@ impl Config {
                     chains.push((at.clone(), c.validate(relayer_types::Family::Evm, &at)?))
                 }
                 ChainSection::Tron(c) => {
-                    chains.push((at.clone(), c.validate(relayer_types::Family::Tron, &at)?))
+                    let spec = c.validate(&at, &env)?;
+                    tron.insert(spec.chain.chain_id, spec.sending);
+                    chains.push((at.clone(), spec.chain));
                 }
                 ChainSection::Solana(_) if solana.is_some() => {
                     return Err(field(at, "a second Solana cluster: one is supported"));
@@ -534,6 +530,7 @@ impl Config {
             },
             signer,
             chains,
+            tron,
             executor: file.executor.validate()?,
             solana,
         })

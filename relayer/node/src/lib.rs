@@ -39,9 +39,24 @@ pub async fn start_with(
     for spec in config.chains.clone() {
         let id = spec.chain_id;
         let chain_store: Arc<dyn ChainStore> = Arc::clone(&store) as Arc<dyn ChainStore>;
-        let chain = EvmChain::connect(spec, chain_store, sender.clone())
-            .map_err(|e| eyre::eyre!("chain {id}: {e}"))?;
-        chains.push(Arc::new(chain));
+        // A Tron chain sends through its node's HTTP API; every other EVM-shaped chain as an EVM chain.
+        let chain: Arc<dyn Chain> = match config.tron.get(&id) {
+            Some(sending) => Arc::new(
+                relayer_tron::connect(
+                    spec,
+                    sending.clone(),
+                    chain_store,
+                    sender.clone(),
+                    config.executor.poll_interval,
+                )
+                .map_err(|e| eyre::eyre!("chain {id}: {e}"))?,
+            ),
+            None => Arc::new(
+                EvmChain::connect(spec, chain_store, sender.clone())
+                    .map_err(|e| eyre::eyre!("chain {id}: {e}"))?,
+            ),
+        };
+        chains.push(chain);
     }
     if let Some(solana) = &config.solana {
         let client = relayer_svm::RpcClient::new(solana.rpc_url.clone(), solana.rpc_timeout)

@@ -103,6 +103,30 @@ pub fn fee_limit(energy: u64, price: u64, margin_percent: u64, ceiling: u64) -> 
     Ok(i64::try_from(limit).unwrap_or(i64::MAX))
 }
 
+/// What an account has to pay for transactions: TRX (in sun), and the energy and bandwidth left today
+/// (staked and free), from `/wallet/getaccount` and `/wallet/getaccountresource`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resources {
+    /// TRX, in sun.
+    pub balance_sun: u64,
+    /// Energy left.
+    pub energy: u64,
+    /// Bandwidth left (free and staked).
+    pub bandwidth: u64,
+}
+
+/// Reads an account and its resources. An account the chain has never seen answers `{}` to both: it has
+/// nothing. Fields a node leaves out are zero (java-tron omits zero values).
+pub fn resources(account: &Value, resource: &Value) -> Resources {
+    let n = |v: &Value, field: &str| v[field].as_u64().unwrap_or_default();
+    let left = |limit: &str, used: &str| n(resource, limit).saturating_sub(n(resource, used));
+    Resources {
+        balance_sun: n(account, "balance"),
+        energy: left("EnergyLimit", "EnergyUsed"),
+        bandwidth: left("freeNetLimit", "freeNetUsed").saturating_add(left("NetLimit", "NetUsed")),
+    }
+}
+
 fn clip(value: &Value) -> String {
     value.to_string().chars().take(200).collect()
 }
@@ -144,6 +168,21 @@ mod tests {
         assert!(matches!(landing(&out_of_energy), Ok(Landing::Landed { success: false, .. })));
         assert_eq!(landing(&json!({})), Ok(Landing::Unknown));
         assert!(landing(&json!({"id": "ab"})).is_err(), "neither empty nor in a block");
+    }
+
+    /// `/wallet/getaccount` and `/wallet/getaccountresource` as documented, and a new account's `{}`.
+    #[test]
+    fn an_accounts_trx_energy_and_bandwidth_are_what_is_left_today() {
+        let account = json!({"address":"41e552f6487585c2b58bc2c9bb4492bc1f17132cd0","balance":28180176,"create_time":1631684433000_i64,"net_window_size":28800,"account_resource":{"energy_window_size":28800},"owner_permission":{"permission_name":"owner","threshold":1,"keys":[{"address":"41e552f6487585c2b58bc2c9bb4492bc1f17132cd0","weight":1}]}});
+        let resource = json!({"freeNetUsed":267,"freeNetLimit":600,"NetUsed":10,"NetLimit":20,"TotalNetLimit":43200000000_i64,"TotalNetWeight":26458863710_i64,"EnergyUsed":12000,"EnergyLimit":100000,"TotalEnergyLimit":180000000000_i64,"TotalEnergyWeight":19356419467_i64});
+        assert_eq!(
+            resources(&account, &resource),
+            Resources { balance_sun: 28_180_176, energy: 88_000, bandwidth: 343 }
+        );
+        assert_eq!(
+            resources(&json!({}), &json!({"freeNetLimit": 600})),
+            Resources { balance_sun: 0, energy: 0, bandwidth: 600 }
+        );
     }
 
     #[test]

@@ -1,24 +1,29 @@
 //! What a Tron node's answer to `/wallet/broadcasthex` (or `broadcasttransaction`) means for the submit
-//! pipeline: sent, never sent (and why, in the shared [`Refusal`] vocabulary), or unclear (it may have
+//! pipeline: sent, or unclear (it may have
 //! reached the network: the transaction id is looked up before anything else is sent for that work, and
 //! a replacement is built only once the first provably cannot land, past its expiration).
 //!
-//! "Never sent" is said only where no node anywhere could take the bytes: a signature that does not
-//! verify, a transaction over the size limit. Every other refusal proves at most that *this* node did not
+//! "Never sent" is never said on a node's word: every refusal proves at most that *this* node did not
 //! relay it, and an endpoint is often a gateway over several nodes (or a node that pooled the transaction
 //! and then failed to relay it, `NOT_ENOUGH_EFFECTIVE_CONNECTION`): treating those as never sent would let
-//! a second transaction for the same work go live beside the first.
+//! a second transaction for the same work go live beside the first. Even `SIGERROR` and the too-big codes,
+//! which no honest node would answer to these bytes (the sender checks the signature and the size itself
+//! before anything is sent), leave the transaction on record: a node that says them anyway is lying or
+//! broken, and must not be able to make the relayer give the work up for good. The record goes once the
+//! transaction provably never lands (its expiration passed), and the work is rebuilt.
 //!
 //! java-tron answers HTTP 200 for nearly everything: `{"result": true, "txid"}` when accepted (hosted
 //! endpoints may leave out `code`), `{"result": false, "code", "message"}` when refused, the message
 //! hex-encoded UTF-8; and `{"Error": "class …Exception : …"}` when the request itself broke.
 
-use relayer_chain::{Refusal, pipeline::SendFailure};
+use relayer_chain::pipeline::SendFailure;
+use relayer_util::redact_urls;
 use serde_json::Value;
 
 /// The answer to a broadcast.
 pub fn outcome(status: u16, body: &str) -> Result<(), SendFailure> {
-    let unsure = |why: String| Err(SendFailure::Unsure(why));
+    // What a node or a gateway says may echo the request's URL, a provider's key in its path.
+    let unsure = |why: String| Err(SendFailure::Unsure(redact_urls(&why)));
     let Ok(answer) = serde_json::from_str::<Value>(body) else {
         return unsure(format!("HTTP {status}, not JSON: {}", clip(body)));
     };
@@ -34,18 +39,14 @@ pub fn outcome(status: u16, body: &str) -> Result<(), SendFailure> {
     if answer.get("result").and_then(Value::as_bool) == Some(true) {
         return Ok(());
     }
-    let why = |code: &str| format!("{code}: {message}");
     match code {
         // Already in the node's pool or on chain: the same bytes, so sent.
         Some("DUP_TRANSACTION_ERROR") => Ok(()),
-        // No node can take these bytes, ever: the signature does not verify, or they are too big.
-        Some(code @ ("SIGERROR" | "TOO_BIG_TRANSACTION_ERROR" | "TOO_BIG_TRANSACTION_RESULT_ERROR")) => {
-            Err(SendFailure::Refused(Refusal::Permanent(why(code))))
-        }
         // Refused by this node (short of TRX or bandwidth, busy, poorly connected, behind, an unknown
-        // reference block, a revert in its check, `OTHER_ERROR`, a code this build does not know), or
-        // nothing said: the bytes may still land through another node.
-        Some(code) => unsure(why(code)),
+        // reference block, a revert in its check, `OTHER_ERROR`, a code this build does not know; and
+        // `SIGERROR` or too big, which these bytes are not: see the module's docs), or nothing said: the
+        // bytes may still land through another node.
+        Some(code) => unsure(format!("{code}: {message}")),
         None => unsure(format!("no result and no code: {}", clip(body))),
     }
 }
@@ -76,7 +77,6 @@ mod tests {
     fn each_broadcast_answer_means_one_thing_for_the_pipeline() {
         type Want = fn(&Result<(), SendFailure>) -> bool;
         let sent: Want = |r| r.is_ok();
-        let give_up: Want = |r| matches!(r, Err(SendFailure::Refused(Refusal::Permanent(_))));
         let unsure: Want = |r| matches!(r, Err(SendFailure::Unsure(_)));
         let refused =
             |code: &str| format!(r#"{{"result":false,"code":"{code}","message":"4475702e","txid":"ab"}}"#);
@@ -110,8 +110,9 @@ mod tests {
             (200, refused("BLOCK_UNSOLIDIFIED"), unsure, "behind"),
             (200, refused("TAPOS_ERROR"), unsure, "unknown reference block"),
             (200, refused("TRANSACTION_EXPIRATION_ERROR"), unsure, "expired"),
-            (200, refused("SIGERROR"), give_up, "bad signature"),
-            (200, refused("TOO_BIG_TRANSACTION_ERROR"), give_up, "too big"),
+            // Never true of the bytes the sender checked: a lying or broken node; the record stays.
+            (200, refused("SIGERROR"), unsure, "a signature said not to verify"),
+            (200, refused("TOO_BIG_TRANSACTION_ERROR"), unsure, "said to be too big"),
             (200, refused("OTHER_ERROR"), unsure, "other"),
             (200, refused("A_CODE_FROM_THE_FUTURE"), unsure, "unknown code"),
             (
@@ -134,6 +135,13 @@ mod tests {
             let got = outcome(status, &body);
             assert!(want(&got), "{what}: {got:?}");
         }
+    }
+
+    #[test]
+    fn what_a_gateway_echoes_of_the_url_is_cut_to_its_host() {
+        let body = r#"{"Error":"upstream https://tron.example/v1/SECRETKEY123/wallet/broadcasthex failed"}"#;
+        let Err(SendFailure::Unsure(why)) = outcome(200, body) else { panic!("not unsure") };
+        assert!(!why.contains("SECRETKEY123"), "{why}");
     }
 
     #[test]

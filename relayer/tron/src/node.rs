@@ -5,16 +5,19 @@
 
 use std::time::Duration;
 
-use alloy::primitives::B256;
+use alloy::primitives::{Address, B256};
 use relayer_chain::{Refusal, pipeline::SendFailure};
 use relayer_util::{Secret, causes};
 use serde_json::{Value, json};
 
 use crate::{
-    answers::{self, Block, Landing},
+    answers::{self, Block, Landing, Resources},
     broadcast,
     tx::{Call, Signed, tron_address},
 };
+
+/// The largest answer read from a node: a busy block with all its transactions is a few MiB.
+const MAX_ANSWER: usize = 16 << 20;
 
 /// Where the node is, and how to speak to it. (`Debug` shows the URL's host only: a provider's key may
 /// be in its path.)
@@ -48,7 +51,13 @@ pub struct Node {
 impl Node {
     /// A client for `config`.
     pub fn new(config: NodeConfig) -> Result<Self, String> {
-        let http = reqwest::Client::builder().timeout(config.timeout).build().map_err(|e| causes(&e))?;
+        // No redirects: the API key header would follow one to whatever host it names (reqwest drops
+        // only its own sensitive headers on a cross-host redirect), and a node's API never redirects.
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| causes(&e))?;
         Ok(Self { config, http })
     }
 
@@ -59,10 +68,25 @@ impl Node {
         if let Some((header, key)) = &self.config.api_key {
             request = request.header(header.as_str(), key.expose());
         }
-        let response = request.send().await.map_err(|e| causes(&e))?;
+        let mut response = request.send().await.map_err(|e| causes(&e))?;
         let status = response.status().as_u16();
-        let text = response.text().await.map_err(|e| causes(&e))?;
-        Ok((status, text))
+        // Read at most MAX_ANSWER bytes: an endpoint that streams without end cannot exhaust memory.
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| causes(&e))? {
+            if body.len() + chunk.len() > MAX_ANSWER {
+                return Err(format!("{path}: an answer over {MAX_ANSWER} bytes"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, self.masked(String::from_utf8_lossy(&body).into_owned())))
+    }
+
+    /// `text` with the API key's value masked: a gateway may echo the header it was sent.
+    fn masked(&self, text: String) -> String {
+        match &self.config.api_key {
+            Some((_, key)) if !key.expose().is_empty() => text.replace(key.expose(), "[redacted]"),
+            _ => text,
+        }
     }
 
     /// POSTs and reads a JSON answer from a 2xx status (an answer with an `Error` field is an error).
@@ -109,18 +133,19 @@ impl Node {
         answers::energy_price(&self.ask("/wallet/getchainparameters", &json!({})).await?)
     }
 
-    /// Runs `call` without a transaction (as `eth_call`): its return data, or why it reverted.
-    pub async fn constant(&self, call: &Call) -> Result<Result<Vec<u8>, String>, String> {
+    /// What `owner`'s account has to pay for transactions.
+    pub async fn resources(&self, owner: Address) -> Result<Resources, String> {
+        let body = json!({ "address": hex::encode(tron_address(owner)), "visible": false });
+        let account = self.ask("/wallet/getaccount", &body).await?;
+        let resource = self.ask("/wallet/getaccountresource", &body).await?;
+        Ok(answers::resources(&account, &resource))
+    }
+
+    /// Runs `call` without a transaction (as `eth_call`): what it returned, its revert data, or why the
+    /// node would not run it. (`Err`: no answer.)
+    pub async fn constant(&self, call: &Call) -> Result<Constant, String> {
         let answer = self.ask("/wallet/triggerconstantcontract", &call_body(call)).await?;
-        let result = &answer["result"];
-        if result["result"].as_bool() != Some(true) {
-            return Ok(Err(broadcast::message(&result["message"])));
-        }
-        let output = answer["constant_result"][0].as_str().unwrap_or_default();
-        if answer["transaction"]["ret"][0]["ret"] == "FAILED" {
-            return Ok(Err(format!("reverted: {output}")));
-        }
-        Ok(Ok(hex::decode(output).map_err(|e| format!("constant_result is not hex: {e}"))?))
+        constant(&answer)
     }
 
     /// Broadcasts `signed` (see [`broadcast::outcome`] for what the answer means).
@@ -133,6 +158,35 @@ impl Node {
             .map_err(SendFailure::Unsure)?;
         broadcast::outcome(status, &text)
     }
+}
+
+/// What a constant call answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Constant {
+    /// It ran: its return data.
+    Returned(Vec<u8>),
+    /// It reverted (`ret` `FAILED`): its revert data (the router's error), possibly empty.
+    Reverted(Vec<u8>),
+    /// The node would not run it (`result.result` not true: a validation error, the node's own
+    /// trouble), with its message: nothing about the call itself.
+    Refused(String),
+}
+
+/// Reads a `triggerconstantcontract` answer. java-tron answers a revert with `result.result` true,
+/// `transaction.ret[0].ret` `FAILED` and the revert data in `constant_result[0]`.
+fn constant(answer: &Value) -> Result<Constant, String> {
+    let result = &answer["result"];
+    if result["result"].as_bool() != Some(true) {
+        let code = result["code"].as_str().unwrap_or("no code");
+        return Ok(Constant::Refused(format!("{code}: {}", broadcast::message(&result["message"]))));
+    }
+    let output = answer["constant_result"][0].as_str().unwrap_or_default();
+    let output = hex::decode(output).map_err(|e| format!("constant_result is not hex: {e}"))?;
+    Ok(if answer["transaction"]["ret"][0]["ret"] == "FAILED" {
+        Constant::Reverted(output)
+    } else {
+        Constant::Returned(output)
+    })
 }
 
 /// The body of `estimateenergy` and `triggerconstantcontract` for `call` (hex addresses with `41`).

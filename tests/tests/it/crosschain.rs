@@ -3,6 +3,8 @@
 //! over the local CCTP (the devnet's attester signs and delivers the burn message), and delivers on
 //! Base: at once from its own inventory (fronting) and repaid when the bridge arrives, or on arrival.
 
+use std::time::Duration;
+
 use alloy::primitives::{Address, U256};
 use e2e::{Api, Chains, DEST, REFUND, Settings, session_body, usdc, wait_until};
 use relayer_devnet::{
@@ -317,6 +319,148 @@ async fn tron_usdt_pays_a_usdt_session_on_base_through_the_oft_adapter() -> Resu
         "USDT on Base"
     );
     assert_eq!(tron.balance(receiver).await?, U256::ZERO, "nothing left on Tron");
+    // Sent as a Tron transaction through the node's HTTP API: one, the bridging.
+    let front = chains.tron_fronts.get(&TRON.chain_id).ok_or_else(|| eyre::eyre!("Tron's front"))?;
+    assert_eq!(front.taken().len(), 1, "one Tron transaction: {:?}", front.taken());
+    let attempts = done["deliveryAttempts"].as_array().cloned().unwrap_or_default();
+    let on_tron: Vec<&serde_json::Value> =
+        attempts.iter().filter(|a| a["chainId"] == TRON.chain_id).collect();
+    let txid = format!("{:x}", front.taken()[0].0);
+    assert!(
+        on_tron.len() == 1 && on_tron[0]["txHash"] == txid.as_str(),
+        "the Tron attempt names the txid the node took ({txid}): {done}"
+    );
+    // The chain's own record of it (read through Tron's JSON-RPC once solidified) names the same txid.
+    wait_until(30, "the bridging known by its txid", async || {
+        let s = api.get(&id(&session)).await?;
+        let movements = s["movements"].as_array().cloned().unwrap_or_default();
+        Ok(movements.iter().any(|m| m["type"] == "bridged" && m["txHash"] == txid.as_str()))
+    })
+    .await?;
+    // The operator sees the Tron account's TRX, energy and bandwidth (read from the node's HTTP API).
+    let metrics = reqwest::get(format!("{}/metrics", api.base)).await?.text().await?;
+    let gauge = |resource: &str| {
+        let prefix =
+            format!("relayer_account_resource{{chain_id=\"{}\",resource=\"{resource}\"}} ", TRON.chain_id);
+        metrics.lines().find_map(|l| l.strip_prefix(&prefix).and_then(|v| v.parse::<u64>().ok()))
+    };
+    assert!(gauge("trx_sun").is_some_and(|sun| sun > 0), "{metrics}");
+    assert_eq!((gauge("energy"), gauge("bandwidth")), (Some(0), Some(600)), "{metrics}");
+    node.shutdown().await;
+    Ok(())
+}
+
+/// Pays a 7 USDT session on Tron (as [`tron_usdt_pays_a_usdt_session_on_base_through_the_oft_adapter`])
+/// and returns its id and Tron receiver.
+async fn pay_on_tron(api: &Api, chains: &Chains) -> eyre::Result<(String, Address)> {
+    use relayer_devnet::multichain::TRON;
+    let base_usdt = BASE.usdt.ok_or_else(|| eyre::eyre!("Base USDT"))?;
+    let session = api.create(&session_in(base_usdt, "7.00")).await?;
+    let chosen = choose(api, &session, serde_json::json!({ "type": "tron" })).await?;
+    let receiver: relayer_types::ChainAddress =
+        format!("tron:{}", chosen.body["tron"]["receiverAddress"].as_str().unwrap_or_default()).parse()?;
+    let receiver = receiver.evm_shaped().ok_or_else(|| eyre::eyre!("20 bytes"))?;
+    chains.get(TRON.chain_id)?.pay(receiver, usdc(7)).await?;
+    Ok((id(&session), receiver))
+}
+
+/// A 5.00 USDT session on Base that lives 15 seconds, paid `amount` USDT on Tron: refunded there, in
+/// full and in one Tron transaction through the node's HTTP API, once it expires; the session ends
+/// `status`.
+async fn paid_on_tron_and_refunded_there(amount: U256, status: &str) -> Result {
+    use relayer_devnet::multichain::TRON;
+    let chains = Chains::start(&[BASE, TRON]).await?;
+    let (tron, front) = (
+        chains.get(TRON.chain_id)?,
+        chains.tron_fronts.get(&TRON.chain_id).ok_or_else(|| eyre::eyre!("Tron's front"))?,
+    );
+    let settings = Settings { session_lifetime_secs: 15, ..Settings::default() };
+    let (node, api, _, _dir) = relayer(&chains, settings, None).await?;
+    let mut body = session_in(BASE.usdt.ok_or_else(|| eyre::eyre!("Base USDT"))?, "5.00");
+    body["refundAddress"] = serde_json::json!(REFUND.to_checksum(None));
+    let session = api.create(&body).await?;
+    let chosen = choose(&api, &session, serde_json::json!({ "type": "tron" })).await?;
+    let receiver: relayer_types::ChainAddress =
+        format!("tron:{}", chosen.body["tron"]["receiverAddress"].as_str().unwrap_or_default()).parse()?;
+    let receiver = receiver.evm_shaped().ok_or_else(|| eyre::eyre!("20 bytes"))?;
+    tron.pay(receiver, amount).await?;
+    wait_until(90, "refunded on Tron", async || Ok(tron.balance(REFUND).await? == amount)).await?;
+    api.wait_for(&id(&session), status, 60).await?;
+    assert_eq!(tron.balance(receiver).await?, U256::ZERO);
+    assert_eq!(front.taken().len(), 1, "one Tron transaction, the refund: {:?}", front.taken());
+    node.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tron_deposit_below_the_routes_minimum_is_refunded_on_tron_when_the_session_expires() -> Result {
+    paid_on_tron_and_refunded_there(U256::from(500_000u64), "expired").await
+}
+
+/// The router refuses to bridge a payment that could arrive after expiry (the adapter may take 900 s):
+/// read from the call's revert (the node gives no energy estimate for a call that would revert), it is
+/// refunded on Tron once the session expires, never retried as a bridging until given up.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tron_deposit_too_late_to_bridge_is_refunded_on_tron_once_it_expires() -> Result {
+    paid_on_tron_and_refunded_there(usdc(5), "bounced").await
+}
+
+/// `session` (paid into `receiver` on Tron) succeeds, and stays with exactly one Tron transaction on
+/// chain, the receiver emptied.
+async fn delivered_in_one_tron_transaction(
+    api: &Api,
+    chains: &Chains,
+    session: &str,
+    receiver: Address,
+) -> Result {
+    use relayer_devnet::multichain::TRON;
+    let front = chains.tron_fronts.get(&TRON.chain_id).ok_or_else(|| eyre::eyre!("Tron's front"))?;
+    api.wait_for(session, "succeeded", 90).await?;
+    // Long enough for a second transaction, had the relayer built one.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(front.taken().len(), 1, "one Tron transaction: {:?}", front.taken());
+    assert_eq!(chains.get(TRON.chain_id)?.balance(receiver).await?, U256::ZERO);
+    Ok(())
+}
+
+/// The Tron node took the bridging, and its answer was lost on the way back: the relayer looks the txid
+/// up before anything else, finds it, and sends nothing more. One transaction on chain.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tron_broadcast_whose_answer_is_lost_is_looked_up_not_sent_twice() -> Result {
+    use relayer_devnet::{multichain::TRON, tron_front::BroadcastFault};
+    let chains = Chains::start(&[BASE, TRON]).await?;
+    let front = chains.tron_fronts.get(&TRON.chain_id).ok_or_else(|| eyre::eyre!("Tron's front"))?;
+    let (node, api, _, _dir) = relayer(&chains, Settings::default(), None).await?;
+    front.fault_broadcasts(BroadcastFault::LoseAnswer, 1);
+    let (session, receiver) = pay_on_tron(&api, &chains).await?;
+    delivered_in_one_tron_transaction(&api, &chains, &session, receiver).await?;
+    node.shutdown().await;
+    Ok(())
+}
+
+/// The relayer persisted a signed Tron transaction and its broadcast never reached the network, then the
+/// relayer stopped: after the restart the record is looked up (not on chain, not expired) and the same
+/// bytes are sent, never a second transaction. One transaction on chain.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tron_transaction_persisted_but_never_broadcast_is_sent_after_a_restart_exactly_once() -> Result {
+    use relayer_devnet::{multichain::TRON, tron_front::BroadcastFault};
+    let chains = Chains::start(&[BASE, TRON]).await?;
+    let front = chains.tron_fronts.get(&TRON.chain_id).ok_or_else(|| eyre::eyre!("Tron's front"))?;
+    let dir = tempfile::tempdir()?;
+    let (params, key, _) = chains.relayer_config(dir.path().join("db"), &Settings::default(), None).await?;
+    let node = relayer_node::start(relayer_devnet::config(&params, &key)?).await?;
+    let api = Api::new(format!("http://{}", node.addr));
+    // Every broadcast of the first run is lost on the way: the record is all there is.
+    front.fault_broadcasts(BroadcastFault::Drop, u64::MAX);
+    let (session, receiver) = pay_on_tron(&api, &chains).await?;
+    wait_until(60, "the broadcast tried", async || Ok(front.broadcasts() >= 1)).await?;
+    node.shutdown().await;
+    assert!(front.taken().is_empty(), "nothing reached the chain before the restart");
+    front.fault_broadcasts(BroadcastFault::None, 0);
+
+    let node = relayer_node::start(relayer_devnet::config(&params, &key)?).await?;
+    let api = Api::new(format!("http://{}", node.addr));
+    delivered_in_one_tron_transaction(&api, &chains, &session, receiver).await?;
     node.shutdown().await;
     Ok(())
 }

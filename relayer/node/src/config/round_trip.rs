@@ -32,12 +32,15 @@ fn a_serialized_config_file_reads_back_as_the_same_config() {
         checkout: CheckoutSection::default(),
         chains: vec![
             ChainSection::Evm(chain.clone()),
-            ChainSection::Tron(ChainConfig {
-                chain_id: 728_126_428,
-                factory: Some(alloy::primitives::Address::repeat_byte(0xf1)),
-                receiver_implementation: Some(alloy::primitives::Address::repeat_byte(0xf2)),
-                executor_implementation: Some(alloy::primitives::Address::repeat_byte(0xf3)),
-                ..chain
+            ChainSection::Tron(relayer_tron::config::TronChainConfig {
+                chain: ChainConfig {
+                    chain_id: 728_126_428,
+                    factory: Some(alloy::primitives::Address::repeat_byte(0xf1)),
+                    receiver_implementation: Some(alloy::primitives::Address::repeat_byte(0xf2)),
+                    executor_implementation: Some(alloy::primitives::Address::repeat_byte(0xf3)),
+                    ..chain
+                },
+                node: relayer_tron::config::TronNodeConfig::new("http://127.0.0.1:8090", "50"),
             }),
             ChainSection::Solana(relayer_svm::config::SolanaSection {
                 rpc_url: "http://127.0.0.1:8899".into(),

@@ -98,7 +98,11 @@ fn confirmation_tiers_are_parsed_with_the_tokens_decimals() {
 
 #[test]
 fn a_tron_chain_has_its_own_router_and_base58_tokens() {
-    let tron = "[[chains]]\nfamily = \"tron\"\nchain_id = 728126428\nname = \"Tron\"\nrpc_url = \"http://x\"\nrouter = \"0x00000000000000000000000000000000000000bb\"\ntokens = [{ address = \"0xa614f803b6fd780986a42c78ec9c7f77e6ded13c\", symbol = \"USDT\", decimals = 6 }]";
+    let without_http = "[[chains]]\nfamily = \"tron\"\nchain_id = 728126428\nname = \"Tron\"\nrpc_url = \"http://x\"\nrouter = \"0x00000000000000000000000000000000000000bb\"\ntokens = []";
+    // Sent to through its node's HTTP API: a Tron entry without one is refused, naming it.
+    let refused = Config::parse(&config(without_http), env).expect_err("no HTTP API");
+    assert!(refused.to_string().contains("http_url"), "{refused}");
+    let tron = "[[chains]]\nfamily = \"tron\"\nchain_id = 728126428\nname = \"Tron\"\nrpc_url = \"http://x\"\nhttp_url = \"http://x:8090\"\nfee_limit_trx = \"40\"\nrouter = \"0x00000000000000000000000000000000000000bb\"\ntokens = [{ address = \"0xa614f803b6fd780986a42c78ec9c7f77e6ded13c\", symbol = \"USDT\", decimals = 6 }]";
     // TVM's CREATE derives the factory and implementations from the deploying transaction: they are
     // configured, never derived from the router as on EVM chains.
     let refused = Config::parse(&config(tron), env).expect_err("a Tron deployment needs its addresses");
@@ -112,6 +116,9 @@ fn a_tron_chain_has_its_own_router_and_base58_tokens() {
     let deployment = c.chains[1].deployment;
     assert_eq!((deployment.prefix, deployment.factory), (0x41, relayer_types::Address::with_last_byte(0xf1)));
     assert_eq!(c.chains[0].deployment.prefix, 0xff, "the EVM chain's own deployment");
+    let sending = c.tron.get(&728_126_428).expect("Tron is sent to through its HTTP API");
+    assert_eq!((sending.node.url.as_str(), sending.fees.ceiling_sun), ("http://x:8090/", 40_000_000));
+    assert!(!c.tron.contains_key(&c.chains[0].chain_id), "the EVM chain sends as an EVM chain");
 }
 
 #[test]

@@ -70,7 +70,7 @@ async fn every_request_carries_the_api_key_and_each_answer_is_read() {
     assert_eq!(node.energy_price().await, Ok(100));
     let balance =
         hex::decode("0000000000000000000000000000000000000000000000000000000040cfcc00").expect("hex");
-    assert_eq!(node.constant(&call()).await, Ok(Ok(balance)));
+    assert_eq!(node.constant(&call()).await, Ok(Constant::Returned(balance)));
     let key = PrivateKeySigner::from_bytes(&B256::with_last_byte(9)).expect("key");
     let signed =
         Unsigned::new(Call { owner: key.address(), ..call() }, &RefBlock { number: 5, id: B256::ZERO }, 0, 1)
@@ -106,16 +106,30 @@ async fn an_http_200_with_an_error_field_is_an_error_and_no_error_text_shows_the
         !debug.contains("k-0123456789") && !debug.contains("SECRETPATHKEY"),
         "Debug redacts both: {debug}"
     );
-    // A reverted constant call says so; a lost broadcast answer is unsure, not refused.
+    // A gateway that echoes the key it was sent: masked in what the relayer keeps, for a read and a
+    // broadcast alike.
     let (url, _) = stand_in(vec![
-        ("/wallet/triggerconstantcontract", r#"{"result":{"result":true},"constant_result":["08c379a0"],"transaction":{"ret":[{"ret":"FAILED"}]}}"#),
+        ("/wallet/getnowblock", r#"{"Error":"key k-0123456789 is over its quota"}"#),
+        (
+            "/wallet/broadcasthex",
+            r#"{"result":false,"code":"SERVER_BUSY","message":"key k-0123456789 busy"}"#,
+        ),
     ])
     .await;
-    assert!(matches!(node(&url).constant(&call()).await, Ok(Err(m)) if m.contains("08c379a0")));
+    let error = node(&url).block(false).await.expect_err("an Error field");
+    assert!(!error.contains("k-0123456789") && error.contains("[redacted]"), "{error}");
     let key = PrivateKeySigner::random();
     let signed =
         Unsigned::new(Call { owner: key.address(), ..call() }, &RefBlock { number: 5, id: B256::ZERO }, 0, 1)
             .sign(&key)
             .expect("signs");
+    let Err(SendFailure::Unsure(why)) = node(&url).broadcast(&signed).await else { panic!("unsure") };
+    assert!(!why.contains("k-0123456789"), "{why}");
+    // A reverted constant call says so; a lost broadcast answer is unsure, not refused.
+    let (url, _) = stand_in(vec![
+        ("/wallet/triggerconstantcontract", r#"{"result":{"result":true},"constant_result":["08c379a0"],"transaction":{"ret":[{"ret":"FAILED"}]}}"#),
+    ])
+    .await;
+    assert_eq!(node(&url).constant(&call()).await, Ok(Constant::Reverted(vec![0x08, 0xc3, 0x79, 0xa0])));
     assert!(matches!(hosted.broadcast(&signed).await, Err(SendFailure::Unsure(_))));
 }
