@@ -179,6 +179,13 @@ pub enum WorkResult {
         /// The transaction.
         tx_hash: TxId,
     },
+    /// The transaction is in a final block, and it cost this (reported by families that read costs).
+    Landed {
+        /// The transaction.
+        tx_hash: TxId,
+        /// What it cost the relayer.
+        cost: relayer_types::Cost,
+    },
 }
 
 /// A [`WorkResult`] with the work it is about.

@@ -55,7 +55,8 @@ pub struct Signed {
     pub signature: String,
     /// Hex of the wire bytes.
     pub raw: String,
-    /// The last block height it can land at.
+    /// When it can last land, as the family counts (Solana: a block height; Tron: its expiration, unix
+    /// ms).
     #[serde(rename = "last_valid_block_height")]
     pub valid_until: u64,
 }
@@ -93,17 +94,19 @@ pub struct Signature {
     pub id: String,
     /// The wire bytes.
     pub raw: Vec<u8>,
-    /// The last block height it can land at.
+    /// When it can last land (see [`Signed::valid_until`]).
     pub valid_until: u64,
 }
 
 /// Where a transaction on record stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Standing {
     /// In a block (its effect reaches the engine through the watcher); `failed` if it reverted.
     Landed {
         /// It was included but failed.
         failed: bool,
+        /// What it cost the relayer, where the family reads it.
+        cost: Option<relayer_types::Cost>,
     },
     /// Not landed, and the chain is not yet past its last valid height: it may still land.
     Pending,
@@ -323,8 +326,12 @@ pub async fn reconcile<F: ExpiryOrdered>(family: &F, sink: &dyn EventSink) {
     };
     for (key, record) in records {
         let result = match family.standing(&record).await {
-            Ok(Standing::Landed { failed: false }) => None,
-            Ok(Standing::Landed { failed: true }) => {
+            // Its effect comes through the watcher; its cost, where the family reads one, goes on the
+            // session's delivery attempt.
+            Ok(Standing::Landed { failed: false, cost }) => {
+                cost.map(|cost| WorkResult::Landed { tx_hash: family.tx_id(&record.signature), cost })
+            }
+            Ok(Standing::Landed { failed: true, .. }) => {
                 Some(WorkResult::Reverted { tx_hash: family.tx_id(&record.signature) })
             }
             Ok(Standing::NeverLands) => Some(WorkResult::NotYet(Refusal::NeverLanded)),

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use relayer_types::{
-    Family, FiatMethod, Outcome, PaymentMethod, Session, SessionStatus, Source, WorkRecord, WorkState,
+    Family, FiatMethod, Outcome, PaymentMethod, Session, SessionStatus, Source, U256, WorkRecord, WorkState,
     format_units,
 };
 use serde::Serialize;
@@ -426,11 +426,11 @@ pub struct DeliveryAttempt {
     pub token_address: String,
     /// Tries in the current run of retries.
     pub attempts: u32,
-    /// `sent`, `done`, `retrying`, `gave_up` or `reverted`.
+    /// `sent`, `landed`, `done`, `retrying`, `gave_up` or `reverted`.
     pub state: String,
     /// Unix seconds.
     pub updated_at: u64,
-    /// The transaction (`sent`, `reverted`).
+    /// The transaction (`sent`, `landed`, `reverted`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tx_hash: Option<String>,
     /// Why (`done`, `retrying`, `gave_up`).
@@ -439,14 +439,34 @@ pub struct DeliveryAttempt {
     /// Next try (`retrying`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<u64>,
+    /// What the transaction cost the relayer (`landed`, where the chain says: Tron's TRX).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostView>,
+}
+
+/// A transaction's cost: `{amountUnits, symbol}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CostView {
+    /// In the coin's units (`"0.3452"`).
+    pub amount_units: String,
+    /// The coin (`TRX`).
+    pub symbol: String,
 }
 
 impl From<&WorkRecord> for DeliveryAttempt {
     fn from(w: &WorkRecord) -> Self {
+        let cost = match &w.state {
+            WorkState::Landed { cost: Some(cost), .. } => Some(CostView {
+                amount_units: format_units(U256::from(cost.amount), cost.decimals),
+                symbol: cost.symbol.clone(),
+            }),
+            _ => None,
+        };
         let (tx_hash, reason, retry_at) = match &w.state {
-            WorkState::Sent { tx_hash } | WorkState::Reverted { tx_hash } => {
-                (Some(tx_hash.to_string()), None, None)
-            }
+            WorkState::Sent { tx_hash }
+            | WorkState::Reverted { tx_hash }
+            | WorkState::Landed { tx_hash, .. } => (Some(tx_hash.to_string()), None, None),
             WorkState::Done { reason } | WorkState::GaveUp { reason } => (None, Some(reason.clone()), None),
             WorkState::Retrying { reason, retry_at } => (None, Some(reason.clone()), Some(*retry_at)),
         };
@@ -460,6 +480,7 @@ impl From<&WorkRecord> for DeliveryAttempt {
             tx_hash,
             reason,
             retry_at,
+            cost,
         }
     }
 }

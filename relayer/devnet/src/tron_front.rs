@@ -111,6 +111,7 @@ impl TronFront {
             .route("/wallet/getchainparameters", post(parameters))
             .route("/wallet/broadcasthex", post(broadcast))
             .route("/wallet/getaccount", post(account))
+            .route("/wallet/getblockbynum", post(block_by_number))
             .route("/jsonrpc", post(jsonrpc))
             .route("/wallet/getaccountresource", post(account_resource))
             .with_state(Arc::clone(&front));
@@ -185,6 +186,23 @@ fn block_id(number: u64, hash: B256) -> B256 {
     let mut id = hash;
     id[..8].copy_from_slice(&number.to_be_bytes());
     id
+}
+
+/// `getblockbynum`: block 0's id ends in the chain id, as on Tron (its chain id is its genesis block's
+/// last four bytes).
+async fn block_by_number(State(front): State<Arc<Front>>, Json(body): Json<Value>) -> Json<Value> {
+    let answer = async {
+        let number = body["num"].as_u64().unwrap_or_default();
+        let mut answer = block_answer(&front, Some(number)).await?;
+        if number == 0 {
+            let chain_id = u32::try_from(front.evm.get_chain_id().await?)?;
+            let mut id: B256 = answer["blockID"].as_str().unwrap_or_default().parse()?;
+            id[28..].copy_from_slice(&chain_id.to_be_bytes());
+            answer["blockID"] = json!(hex::encode(id));
+        }
+        eyre::Ok(answer)
+    };
+    answer.await.map_or_else(error, Json)
 }
 
 async fn solid_number(front: &Front) -> eyre::Result<u64> {

@@ -139,7 +139,8 @@ pub struct ChainSpec {
     /// The router deployment: where receivers are, and how they are derived.
     pub deployment: Deployment,
     /// Count confirmations against the chain's `finalized` block too (Tron: its solidified block): the
-    /// watcher reads nothing above it, whatever `confirmations` says, and its head is that block.
+    /// watcher reads nothing above it, whatever `confirmations` says (its lag is still measured from the
+    /// head, so `lag_budget_blocks` must allow for the finalization depth).
     pub finalized_head: bool,
 }
 

@@ -275,10 +275,11 @@ pub async fn step(chain: &EvmChain, sink: &dyn EventSink) -> Result<bool, WatchE
     let chain_id = chain.spec.chain_id;
     let store = chain.store.as_ref();
     let head = chain.rpc(|p| async move { p.get_block_number().await }).await?;
-    // On a chain with finality (Tron: solidified blocks), nothing above the finalized block counts, and
-    // that block is the head the watcher's lag is measured from.
-    let head = if chain.spec.finalized_head { head.min(finalized_number(chain).await?) } else { head };
+    // The lag is measured from the chain's head: a finalized block that stops advancing (a stalled
+    // solidity node) shows as a growing lag, and `/readyz` fails.
     chain.stats.head.store(head, Ordering::Relaxed);
+    // On a chain with finality (Tron: solidified blocks), nothing above the finalized block counts.
+    let head = if chain.spec.finalized_head { head.min(finalized_number(chain).await?) } else { head };
     // With N confirmations a block counts once N-1 blocks sit on top of it.
     let Some(safe) = (head + 1).checked_sub(chain.spec.confirmations.max(1)) else {
         return Ok(false);

@@ -216,7 +216,7 @@ impl ExpiryOrdered for SvmChain {
             let signature = signed.signature.parse().unwrap_or_default();
             let status = self.client.statuses(vec![signature]).await.map_err(|e| e.to_string())?;
             if let Some(Some(status)) = status.first() {
-                return Ok(Standing::Landed { failed: status.failed });
+                return Ok(Standing::Landed { failed: status.failed, cost: None });
             }
             let height = self.client.block_height().await.map_err(|e| e.to_string())?;
             Ok(if height > signed.valid_until { Standing::NeverLands } else { Standing::Pending })

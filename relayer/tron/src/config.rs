@@ -30,6 +30,9 @@ use serde_json::Value;
 
 use crate::{node::NodeConfig, sender::FeePolicy};
 
+/// Blocks between Tron's head and its solidified block (two thirds of the 27 witnesses, and one).
+pub const SOLIDIFICATION_DEPTH: u64 = 20;
+
 /// TRX has 6 decimals (a sun is a millionth).
 const TRX_DECIMALS: u8 = 6;
 
@@ -132,8 +135,10 @@ impl TronChainConfig {
     pub fn validate(self, at: &str, env: &impl Fn(&str) -> Option<String>) -> Result<TronSpec, FieldError> {
         let f = |name: &str| format!("{at}.{name}");
         let mut chain = self.chain.validate(Family::Tron, at)?;
-        // Nothing counts before it is solidified (irreversible), whatever `confirmations` says.
+        // Nothing counts before it is solidified (irreversible), whatever `confirmations` says; the
+        // watcher's lag budget counts beyond the solidification depth.
         chain.finalized_head = true;
+        chain.lag_budget_blocks = chain.lag_budget_blocks.saturating_add(SOLIDIFICATION_DEPTH);
         let node = self.node;
         let url = reqwest::Url::parse(&node.http_url)
             .ok()

@@ -111,6 +111,15 @@ impl Node {
         answers::block(&self.ask(path, &json!({})).await?)
     }
 
+    /// The id of the network's first block: Tron's chain id is its last four bytes.
+    pub async fn genesis_id(&self) -> Result<B256, String> {
+        let answer = self.ask("/wallet/getblockbynum", &json!({ "num": 0 })).await?;
+        answer["blockID"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| "no blockID for block 0".into())
+    }
+
     /// Where transaction `txid` stands (`solidified`: only as far as irreversible blocks go).
     pub async fn landing(&self, txid: B256, solidified: bool) -> Result<Landing, String> {
         let path = if solidified {

@@ -61,6 +61,8 @@ pub struct TronSender {
     fees: FeePolicy,
     reconcile_every: Duration,
     broadcasts: AtomicU64,
+    /// The node was found on this chain's network (checked before the first signature).
+    on_network: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for TronSender {
@@ -82,7 +84,16 @@ impl TronSender {
         fees: FeePolicy,
         reconcile_every: Duration,
     ) -> Self {
-        Self { spec, node, key, ledger, fees, reconcile_every, broadcasts: AtomicU64::new(0) }
+        Self {
+            spec,
+            node,
+            key,
+            ledger,
+            fees,
+            reconcile_every,
+            broadcasts: AtomicU64::new(0),
+            on_network: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     /// Broadcasts made so far (for `/metrics`).
@@ -98,6 +109,24 @@ impl TronSender {
     /// The account it sends from.
     pub fn owner(&self) -> alloy::primitives::Address {
         self.key.address()
+    }
+
+    /// Whether the node is on this chain's network (its genesis block id ends in the chain id), asked
+    /// once it answers. The mistake it stops: an `http_url` of another network (Nile for mainnet) would
+    /// have the relayer sign and send there, where the router may sit at the same address.
+    async fn check_network(&self) -> Result<(), Refusal> {
+        if self.on_network.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let genesis = self.node.genesis_id().await.map_err(Refusal::Unanswered)?;
+        if !genesis_of(genesis, self.spec.chain_id) {
+            return Err(Refusal::Permanent(format!(
+                "the Tron node is on another network (genesis {genesis}) than chain {}",
+                self.spec.chain_id
+            )));
+        }
+        self.on_network.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     /// The router call for `work` from the relayer's account, with the bridge's messaging fee (quoted by
@@ -147,6 +176,12 @@ fn head_in_time(head_ms: i64, now_ms: i64) -> Result<(), Refusal> {
         )));
     }
     Ok(())
+}
+
+/// Whether `genesis` is the first block of the Tron network `chain_id` (the chain id is the last four
+/// bytes of its genesis block's id).
+fn genesis_of(genesis: B256, chain_id: u64) -> bool {
+    u32::try_from(chain_id).is_ok_and(|id| genesis[28..] == id.to_be_bytes())
 }
 
 /// Tron's largest transaction (java-tron's `TRANSACTION_MAX_BYTE_SIZE`, 500 KiB).
@@ -229,6 +264,7 @@ impl ExpiryOrdered for TronSender {
     /// network's limit): a node claiming otherwise at the broadcast is then lying, and the record stays.
     fn sign<'a>(&'a self, call: &'a Call) -> BoxFuture<'a, Result<Signature, Refusal>> {
         Box::pin(async move {
+            self.check_network().await?;
             let solid = self.node.block(true).await.map_err(Refusal::Unanswered)?;
             let head = self.node.block(false).await.map_err(Refusal::Unanswered)?;
             head_in_time(head.timestamp_ms, relayer_types::unix_now_ms())?;
@@ -306,8 +342,9 @@ impl ExpiryOrdered for TronSender {
             let txid: B256 =
                 signed.signature.parse().map_err(|e| format!("txid {} on record: {e}", signed.signature))?;
             let solid = self.node.block(true).await?;
-            if let Landing::Landed { success, .. } = self.node.landing(txid, true).await? {
-                return Ok(Standing::Landed { failed: !success });
+            if let Landing::Landed { success, fee_sun, .. } = self.node.landing(txid, true).await? {
+                let cost = Some(relayer_types::Cost { amount: fee_sun, decimals: 6, symbol: "TRX".into() });
+                return Ok(Standing::Landed { failed: !success, cost });
             }
             if let Landing::Landed { .. } = self.node.landing(txid, false).await? {
                 return Ok(Standing::Pending);
@@ -354,6 +391,18 @@ mod tests {
             !never_lands(at(expiration + 86_400_000), expiration, at(expiration + 1)),
             "a solidified block from the future"
         );
+    }
+
+    /// Mainnet's and Nile's genesis block ids, and their chain ids (728126428, 3448148188).
+    #[test]
+    fn a_node_is_on_the_network_whose_genesis_ends_in_the_chain_id() {
+        let mainnet: B256 =
+            "00000000000000001ebf88508a03865c71d452e25f4d51194196a1d22b6653dc".parse().expect("id");
+        let nile: B256 =
+            "0000000000000000d698d4192c56cb6be724a558448e2684802de4d6cd8690dc".parse().expect("id");
+        assert!(genesis_of(mainnet, 728_126_428) && genesis_of(nile, 3_448_148_188));
+        assert!(!genesis_of(nile, 728_126_428), "Nile is not mainnet");
+        assert!(!genesis_of(mainnet, 1u64 << 40), "no chain id over 32 bits");
     }
 
     #[test]

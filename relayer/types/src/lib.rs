@@ -18,4 +18,4 @@ pub use commitment::Commitment;
 pub use ids::{ClientSecret, IdError, SessionId};
 pub use money::{AmountError, format_units, parse_units, rescale_units};
 pub use session::*;
-pub use work::{Action, WorkRecord, WorkState};
+pub use work::{Action, Cost, WorkRecord, WorkState};

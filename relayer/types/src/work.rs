@@ -91,6 +91,26 @@ pub enum WorkState {
         /// The transaction.
         tx_hash: TxId,
     },
+    /// In a final block, and what it cost the relayer, where the family reads it (Tron: the TRX its
+    /// energy and bandwidth burnt).
+    Landed {
+        /// The transaction.
+        tx_hash: TxId,
+        /// What it cost.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cost: Option<Cost>,
+    },
+}
+
+/// What a transaction cost the relayer, in base units of the chain's fee coin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cost {
+    /// Base units (sun on Tron).
+    pub amount: u64,
+    /// The coin's decimals (6 for TRX).
+    pub decimals: u8,
+    /// The coin (`TRX`).
+    pub symbol: String,
 }
 
 impl WorkState {
@@ -102,6 +122,7 @@ impl WorkState {
             Self::Retrying { .. } => "retrying",
             Self::GaveUp { .. } => "gave_up",
             Self::Reverted { .. } => "reverted",
+            Self::Landed { .. } => "landed",
         }
     }
 }

@@ -330,6 +330,20 @@ async fn tron_usdt_pays_a_usdt_session_on_base_through_the_oft_adapter() -> Resu
         on_tron.len() == 1 && on_tron[0]["txHash"] == txid.as_str(),
         "the Tron attempt names the txid the node took ({txid}): {done}"
     );
+    // Once solidified, the attempt says it landed and what it cost the relayer, in TRX.
+    wait_until(30, "the bridging landed, with its cost", async || {
+        let s = api.get(&id(&session)).await?;
+        Ok(s["deliveryAttempts"].as_array().is_some_and(|a| {
+            a.iter().any(|w| {
+                w["chainId"] == TRON.chain_id
+                    && w["state"] == "landed"
+                    && w["txHash"] == txid.as_str()
+                    && w["cost"]["symbol"] == "TRX"
+                    && w["cost"]["amountUnits"].as_str().is_some_and(|u| u != "0.00")
+            })
+        }))
+    })
+    .await?;
     // The chain's own record of it (read through Tron's JSON-RPC once solidified) names the same txid.
     wait_until(30, "the bridging known by its txid", async || {
         let s = api.get(&id(&session)).await?;

@@ -21,10 +21,10 @@ use super::{
     wire::{SessionResponse, SolanaPayment},
 };
 use crate::view::{
-    Delivery, DeliveryAttempt, DepositRecord, DepositSource, DestinationView, Evm, FiatType, MovementRecord,
-    PaymentMethodEvm, PaymentMethodFiat, PaymentMethodSolana, PaymentMethodTron, PaymentMethodView,
-    SessionDestinationEvm, SessionDestinationSolana, SessionDisplay, SessionObject, SessionPublicInfo,
-    SessionView, SolanaType, TronType,
+    CostView, Delivery, DeliveryAttempt, DepositRecord, DepositSource, DestinationView, Evm, FiatType,
+    MovementRecord, PaymentMethodEvm, PaymentMethodFiat, PaymentMethodSolana, PaymentMethodTron,
+    PaymentMethodView, SessionDestinationEvm, SessionDestinationSolana, SessionDisplay, SessionObject,
+    SessionPublicInfo, SessionView, SolanaType, TronType,
 };
 
 struct BearerAuth;
@@ -52,7 +52,7 @@ impl Modify for BearerAuth {
     components(schemas(
         SessionResponse, SessionView, SessionObject, SessionPublicInfo, Evm, SessionDestinationEvm,
         DestinationView, SessionDestinationSolana, SolanaPayment, Delivery, SessionDisplay, PaymentMethodView, PaymentMethodEvm, PaymentMethodTron, PaymentMethodSolana,
-        PaymentMethodFiat, TronType, SolanaType, FiatType, DepositSource, DeliveryAttempt, DepositRecord, MovementRecord, ErrorResponse, ErrorObject,
+        PaymentMethodFiat, TronType, SolanaType, FiatType, DepositSource, DeliveryAttempt, CostView, DepositRecord, MovementRecord, ErrorResponse, ErrorObject,
         ErrorType, CreateSessionRequest, DestinationInput, DisplayInput, PaymentOptionInput,
         SetPaymentMethodRequest, PaymentMethodInput, CheckRequest, CreateWebhookRequest, TestWebhookRequest,
         WebhookResponse, WebhookView, WebhookList, WebhookDeleted, EventResponse, EventList, EventView,

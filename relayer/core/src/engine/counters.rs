@@ -36,6 +36,7 @@ pub(super) const fn result_name(result: &WorkResult) -> &'static str {
         WorkResult::RefundInstead => "refund_instead",
         WorkResult::Failed(_) => "failed",
         WorkResult::Reverted { .. } => "reverted",
+        WorkResult::Landed { .. } => "landed",
     }
 }
 

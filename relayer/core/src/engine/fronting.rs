@@ -64,7 +64,8 @@ impl Engine {
         // Our own bridging paid the fee we chose; anyone else's may have paid the most the adapter allows.
         let ours = session.work.iter().any(|w| {
             matches!(w.action, Action::Bridge { .. })
-                && matches!(w.state, WorkState::Sent { tx_hash } if tx_hash == bridging.event.tx_hash)
+                && matches!(w.state, WorkState::Sent { tx_hash } | WorkState::Landed { tx_hash, .. }
+                    if tx_hash == bridging.event.tx_hash)
         });
         let worst = route
             .filter(|r| r.adapter == bridging.adapter && r.to_token == dest.address)

@@ -189,6 +189,7 @@ impl Engine {
             WorkResult::Reverted { tx_hash } => {
                 (WorkState::Reverted { tx_hash }, Some((work.clone(), policy.delay(1))))
             }
+            WorkResult::Landed { tx_hash, cost } => (WorkState::Landed { tx_hash, cost: Some(cost) }, None),
         }
     }
 
