@@ -335,6 +335,33 @@ async fn a_sent_transaction_restarts_the_attempt_count() {
     assert_eq!(stored(&s, &session.id).work[0].attempts, 1, "a new run of retries starts from one");
 }
 
+/// A transaction that lands and fails, sent again and failing again, burns fees each time: the count
+/// runs across sends and reverts, and the work gives up at the limit instead of burning for ever.
+#[tokio::test]
+async fn transactions_that_keep_reverting_on_chain_are_counted_and_given_up() {
+    let s = setup();
+    let (session, _) = waiting(&s, 1);
+    EventSink::apply(&s.engine, BASE, vec![deposit(session.id, USDC, 5)]).await.expect("deposit");
+    let work = s.chain.take().remove(0);
+    let tx = |n: u8| -> TxId { B256::repeat_byte(n).into() };
+    let mut rounds = 0;
+    let gave_up = |s: &Setup| {
+        stored(s, &session.id).work.first().is_some_and(|w| matches!(w.state, WorkState::GaveUp { .. }))
+    };
+    while rounds < 10 && !gave_up(&s) {
+        EventSink::report(&s.engine, report(&work, WorkResult::Sent { tx_hash: tx(rounds) })).await;
+        EventSink::report(&s.engine, report(&work, WorkResult::Reverted { tx_hash: tx(rounds) })).await;
+        rounds += 1;
+    }
+    let record = stored(&s, &session.id).work[0].clone();
+    assert!(matches!(record.state, WorkState::GaveUp { .. }), "{record:?}");
+    assert_eq!(
+        rounds, 2,
+        "a send and its revert count one each: the limit of {} is reached in two rounds",
+        RETRY.max_attempts
+    );
+}
+
 #[tokio::test]
 async fn an_expired_settle_turns_into_a_refund_and_failures_give_up_at_once() {
     let s = setup();

@@ -52,6 +52,10 @@ pub enum BroadcastFault {
     LoseAnswer,
     /// Answers 502 without running it: it never reached the network.
     Drop,
+    /// Takes it into the pool (a repeat is a `DUP_TRANSACTION_ERROR`) without running it until
+    /// [`TronFront::release_held`], and answers 502: a transaction that can still land, whose sender
+    /// never learnt it was taken.
+    Hold,
 }
 
 struct Front {
@@ -68,6 +72,10 @@ struct Front {
     fault: Mutex<(BroadcastFault, u64)>,
     /// Broadcast requests received, whatever came of them.
     asked: AtomicU64,
+    /// Every txid a broadcast carried, whatever came of it.
+    received: Mutex<std::collections::BTreeSet<B256>>,
+    /// Transactions taken into the pool and not run yet ([`BroadcastFault::Hold`]).
+    held: Mutex<Vec<(B256, Unsigned)>>,
 }
 
 /// A running front; stops when dropped.
@@ -100,6 +108,8 @@ impl TronFront {
             seen: Mutex::default(),
             fault: Mutex::new((BroadcastFault::None, 0)),
             asked: AtomicU64::new(0),
+            received: Mutex::default(),
+            held: Mutex::default(),
         });
         let app = Router::new()
             .route("/wallet/getnowblock", post(head_block))
@@ -152,6 +162,21 @@ impl TronFront {
     /// Broadcast requests received so far, whatever came of them.
     pub fn broadcasts(&self) -> u64 {
         self.front.asked.load(Ordering::SeqCst)
+    }
+
+    /// Every distinct txid broadcast to it, whatever came of each (dropped, held, duplicated, run).
+    pub fn received(&self) -> Vec<B256> {
+        self.front.received.lock().unwrap_or_else(PoisonError::into_inner).iter().copied().collect()
+    }
+
+    /// Runs the transactions held in the pool ([`BroadcastFault::Hold`]), as a network would include
+    /// them at last.
+    pub async fn release_held(&self) -> eyre::Result<()> {
+        let held = std::mem::take(&mut *self.front.held.lock().unwrap_or_else(PoisonError::into_inner));
+        for (txid, unsigned) in held {
+            run(&self.front, txid, &unsigned).await?;
+        }
+        Ok(())
     }
 
     /// The EVM transactions the front ran, one per txid taken.
@@ -278,9 +303,11 @@ async fn constant(State(front): State<Arc<Front>>, Json(body): Json<Value>) -> J
         Ok(call) => call,
         Err(e) => return Json(json!({ "result": refused("CONTRACT_VALIDATE_ERROR", &e.to_string()) })),
     };
+    let used = front.evm.estimate_gas(call.clone()).block(BlockId::pending()).await.unwrap_or_default();
     match front.evm.call(call).block(BlockId::pending()).await {
         Ok(output) => Json(json!({
             "result": { "result": true },
+            "energy_used": used,
             "constant_result": [hex::encode(output)],
             "transaction": { "ret": [{}] },
         })),
@@ -347,22 +374,26 @@ async fn broadcast(
         fault.1 = fault.1.saturating_sub(1);
         now
     };
+    let bytes = hex::decode(body["transaction"].as_str().unwrap_or_default()).unwrap_or_default();
+    if let Ok(signed) = tx::Signed::decode(&bytes) {
+        front.received.lock().unwrap_or_else(PoisonError::into_inner).insert(signed.txid);
+    }
     if fault == BroadcastFault::Drop {
         return (StatusCode::BAD_GATEWAY, Json(json!({ "Error": "dropped" })));
     }
-    let answer = match take(&front, &body).await {
+    let answer = match take(&front, &bytes, fault == BroadcastFault::Hold).await {
         Ok(answer) => answer,
         Err(e) => json!({ "Error": e.to_string() }),
     };
-    if fault == BroadcastFault::LoseAnswer {
+    if matches!(fault, BroadcastFault::LoseAnswer | BroadcastFault::Hold) {
         return (StatusCode::BAD_GATEWAY, Json(json!({ "Error": "answer lost" })));
     }
     (StatusCode::OK, Json(answer))
 }
 
-async fn take(front: &Front, body: &Value) -> eyre::Result<Value> {
-    let bytes = hex::decode(body["transaction"].as_str().unwrap_or_default())?;
-    let signed = match tx::Signed::decode(&bytes) {
+/// Checks and runs a broadcast transaction (or, with `hold`, only takes it into the pool).
+async fn take(front: &Front, bytes: &[u8], hold: bool) -> eyre::Result<Value> {
+    let signed = match tx::Signed::decode(bytes) {
         Ok(signed) => signed,
         Err(e) => return Ok(refused("OTHER_ERROR", &e.to_string())),
     };
@@ -373,7 +404,9 @@ async fn take(front: &Front, body: &Value) -> eyre::Result<Value> {
     if signed.signer().ok() != Some(unsigned.call.owner) {
         return Ok(refused("SIGERROR", "validate signature error: the signature does not recover the owner"));
     }
-    if front.seen.lock().unwrap_or_else(PoisonError::into_inner).contains_key(&signed.txid) {
+    let pooled =
+        front.held.lock().unwrap_or_else(PoisonError::into_inner).iter().any(|(t, _)| *t == signed.txid);
+    if pooled || front.seen.lock().unwrap_or_else(PoisonError::into_inner).contains_key(&signed.txid) {
         return Ok(refused("DUP_TRANSACTION_ERROR", "dup transaction"));
     }
     // TaPoS: the newest block whose number ends in the reference bytes must have the reference hash.
@@ -397,6 +430,18 @@ async fn take(front: &Front, body: &Value) -> eyre::Result<Value> {
     {
         return Ok(refused("TRANSACTION_EXPIRATION_ERROR", "transaction expired"));
     }
+    if hold {
+        front.held.lock().unwrap_or_else(PoisonError::into_inner).push((signed.txid, unsigned));
+        return Ok(json!({ "result": true, "code": "SUCCESS", "txid": hex::encode(signed.txid) }));
+    }
+    if let Err(e) = run(front, signed.txid, &unsigned).await {
+        return Ok(refused("CONTRACT_VALIDATE_ERROR", &e.to_string()));
+    }
+    Ok(json!({ "result": true, "code": "SUCCESS", "txid": hex::encode(signed.txid) }))
+}
+
+/// Runs `unsigned`'s call as its owner on the EVM node, known from then on as `txid`.
+async fn run(front: &Front, txid: B256, unsigned: &Unsigned) -> eyre::Result<()> {
     let call = &unsigned.call;
     let _recording = front.sending.write().await;
     front.evm.raw_request::<_, ()>("anvil_impersonateAccount".into(), (call.owner,)).await?;
@@ -406,13 +451,9 @@ async fn take(front: &Front, body: &Value) -> eyre::Result<Value> {
         .with_input(Bytes::from(call.data.clone()))
         .with_value(U256::from(u64::try_from(call.call_value).unwrap_or_default()))
         .with_gas_limit(5_000_000);
-    let sent = front.evm.send_transaction(request).await;
-    let hash = match sent {
-        Ok(pending) => *pending.tx_hash(),
-        Err(e) => return Ok(refused("CONTRACT_VALIDATE_ERROR", &e.to_string())),
-    };
-    front.seen.lock().unwrap_or_else(PoisonError::into_inner).insert(signed.txid, hash);
-    Ok(json!({ "result": true, "code": "SUCCESS", "txid": hex::encode(signed.txid) }))
+    let hash = *front.evm.send_transaction(request).await?.tx_hash();
+    front.seen.lock().unwrap_or_else(PoisonError::into_inner).insert(txid, hash);
+    Ok(())
 }
 
 /// JSON-RPC, passed through to the EVM node with the one difference Tron's JSON-RPC has that matters

@@ -237,6 +237,14 @@ struct BlockHash {
     hash: B256,
 }
 
+/// Whether a provider's error message to `eth_getLogs` says the range (or what it returns) is too big:
+/// "exceed max block range", "block range is too large", "query returned more than 10000 results",
+/// "response size exceeded". A rate limit ("limit exceeded", "too many requests") is not one.
+fn range_refused(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    ["range", "results", "response size", "too large"].iter().any(|m| message.contains(m))
+}
+
 /// The number of the chain's `finalized` block (Tron: the last solidified one).
 async fn finalized_number(chain: &EvmChain) -> Result<u64, WatchError> {
     #[derive(Debug, serde::Deserialize)]
@@ -278,12 +286,13 @@ pub async fn step(chain: &EvmChain, sink: &dyn EventSink) -> Result<bool, WatchE
     // The lag is measured from the chain's head: a finalized block that stops advancing (a stalled
     // solidity node) shows as a growing lag, and `/readyz` fails.
     chain.stats.head.store(head, Ordering::Relaxed);
-    // On a chain with finality (Tron: solidified blocks), nothing above the finalized block counts.
-    let head = if chain.spec.finalized_head { head.min(finalized_number(chain).await?) } else { head };
     // With N confirmations a block counts once N-1 blocks sit on top of it.
     let Some(safe) = (head + 1).checked_sub(chain.spec.confirmations.max(1)) else {
         return Ok(false);
     };
+    // On a chain with finality (Tron: solidified blocks), nothing above the finalized block counts
+    // either: the two bounds, not one on top of the other.
+    let safe = if chain.spec.finalized_head { safe.min(finalized_number(chain).await?) } else { safe };
 
     let cursor = match store.cursor(chain_id)? {
         Some(cursor) => cursor,
@@ -323,9 +332,10 @@ pub async fn step(chain: &EvmChain, sink: &dyn EventSink) -> Result<bool, WatchE
             chain.log_range_answered();
             logs
         }
-        // A provider that caps ranges lower than configured answers with an error: the next steps ask
-        // for half as many blocks, down to one, and grow back while answered.
-        Err(RpcFailure::Rpc(error)) if error.as_error_resp().is_some() => {
+        // A provider that caps ranges lower than configured says so in an error: the next steps ask for
+        // half as many blocks, down to one, and grow back while answered. Other errors (a rate limit)
+        // leave the range alone.
+        Err(RpcFailure::Rpc(error)) if error.as_error_resp().is_some_and(|e| range_refused(&e.message)) => {
             chain.log_range_refused();
             return Err(RpcFailure::Rpc(error).into());
         }
@@ -427,6 +437,21 @@ mod tests {
         let transfer = Transfer::decode_log(&log.inner).expect("a Transfer");
         assert_eq!(transfer.value, alloy::primitives::U256::from(1_000_000u64));
         assert_eq!(log.block_number, Some(0x3fe1ca0));
+    }
+
+    #[test]
+    fn only_a_refused_range_shrinks_the_next_one() {
+        for said in [
+            "exceed max block range: 5000",
+            "block range is too large",
+            "query returned more than 10000 results",
+            "Log response size exceeded.",
+        ] {
+            assert!(range_refused(said), "{said}");
+        }
+        for said in ["limit exceeded", "Too Many Requests", "internal error", "header not found"] {
+            assert!(!range_refused(said), "{said}");
+        }
     }
 
     #[test]

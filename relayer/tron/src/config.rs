@@ -10,10 +10,11 @@
 //! name = "Tron"
 //! rpc_url = "https://api.trongrid.io/jsonrpc"   # JSON-RPC: logs, reads (watching)
 //! http_url = "https://api.trongrid.io"          # HTTP API: blocks, energy, broadcasts (sending)
+//! # solidity_url = "http://host:8091"           # a full node's /walletsolidity port, if not http_url
 //! api_key = "env:TRONGRID_API_KEY"              # sent as TRON-PRO-API-KEY; never logged
 //! fee_limit_trx = "50"                          # the most one transaction may burn
 //! energy_margin_percent = 130
-//! confirmations = 20                             # about the solidification depth
+//! confirmations = 1                              # only solidified blocks count anyway
 //! router = "0x…"                                 # Tron's own deployment (hex, without 41)
 //! factory = "0x…"
 //! receiver_implementation = "0x…"
@@ -53,6 +54,10 @@ pub struct TronChainConfig {
 pub struct TronNodeConfig {
     /// The node's HTTP API (`https://api.trongrid.io`, or a full node's `http://host:8090`).
     pub http_url: String,
+    /// Where its `/walletsolidity/*` API is, if not at `http_url` (a java-tron full node's solidity
+    /// port, `http://host:8091`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solidity_url: Option<String>,
     /// The hosted endpoint's API key, as `env:VARIABLE` (never written in the file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
@@ -77,8 +82,9 @@ pub struct TronNodeConfig {
 }
 
 /// The keys [`TronNodeConfig`] takes (the rest of the entry is the EVM-shaped part's).
-const NODE_KEYS: [&str; 8] = [
+const NODE_KEYS: [&str; 9] = [
     "http_url",
+    "solidity_url",
     "api_key",
     "api_key_header",
     "fee_limit_trx",
@@ -140,10 +146,14 @@ impl TronChainConfig {
         chain.finalized_head = true;
         chain.lag_budget_blocks = chain.lag_budget_blocks.saturating_add(SOLIDIFICATION_DEPTH);
         let node = self.node;
-        let url = reqwest::Url::parse(&node.http_url)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .ok_or_else(|| FieldError::new(f("http_url"), "must be an http(s) URL"))?;
+        let http = |name: &str, text: &str| {
+            reqwest::Url::parse(text)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .ok_or_else(|| FieldError::new(f(name), "must be an http(s) URL"))
+        };
+        let url = http("http_url", &node.http_url)?;
+        let solidity = node.solidity_url.as_deref().map(|s| http("solidity_url", s)).transpose()?;
         let api_key = match &node.api_key {
             None => None,
             Some(reference) => {
@@ -167,12 +177,16 @@ impl TronChainConfig {
                     ));
                 }
                 // The key in the clear is the key given away: only over TLS, or to this machine.
-                let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-                if url.scheme() != "https" && !local {
-                    return Err(FieldError::new(
-                        f("http_url"),
-                        "must be https when api_key is set (the key would travel in the clear)",
-                    ));
+                for (name, url) in
+                    std::iter::once(("http_url", &url)).chain(solidity.iter().map(|s| ("solidity_url", s)))
+                {
+                    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+                    if url.scheme() != "https" && !local {
+                        return Err(FieldError::new(
+                            f(name),
+                            "must be https when api_key is set (the key would travel in the clear)",
+                        ));
+                    }
                 }
                 Some((node.api_key_header.clone(), Secret::new(key)))
             }
@@ -205,6 +219,7 @@ impl TronChainConfig {
             sending: TronSending {
                 node: NodeConfig {
                     url: url.to_string(),
+                    solidity_url: solidity.map(|s| s.to_string()),
                     api_key,
                     timeout: Duration::from_millis(node.http_timeout_ms),
                 },
@@ -220,6 +235,7 @@ impl TronNodeConfig {
     pub fn new(http_url: &str, fee_limit_trx: &str) -> Self {
         Self {
             http_url: http_url.into(),
+            solidity_url: None,
             api_key: None,
             api_key_header: default_api_key_header(),
             fee_limit_trx: fee_limit_trx.into(),

@@ -25,6 +25,9 @@ const MAX_ANSWER: usize = 16 << 20;
 pub struct NodeConfig {
     /// The HTTP API's base URL (`https://api.trongrid.io`, or a full node's `http://host:8090`).
     pub url: String,
+    /// Where `/walletsolidity/*` is served, if not at `url` (a java-tron full node serves it on its
+    /// solidity port, `http://host:8091`; hosted endpoints serve both at one URL).
+    pub solidity_url: Option<String>,
     /// The API key header's name and value, for hosted endpoints.
     pub api_key: Option<(String, Secret)>,
     /// How long one request may take.
@@ -35,6 +38,7 @@ impl std::fmt::Debug for NodeConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NodeConfig")
             .field("url", &relayer_util::redact_urls(&self.url))
+            .field("solidity_url", &self.solidity_url.as_deref().map(relayer_util::redact_urls))
             .field("api_key", &self.api_key)
             .field("timeout", &self.timeout)
             .finish()
@@ -63,7 +67,11 @@ impl Node {
 
     /// POSTs `body` to `path`: the HTTP status and the body's text.
     async fn post(&self, path: &str, body: &Value) -> Result<(u16, String), String> {
-        let url = format!("{}{path}", self.config.url.trim_end_matches('/'));
+        let base = match &self.config.solidity_url {
+            Some(solidity) if path.starts_with("/walletsolidity/") => solidity,
+            _ => &self.config.url,
+        };
+        let url = format!("{}{path}", base.trim_end_matches('/'));
         let mut request = self.http.post(url).json(body);
         if let Some((header, key)) = &self.config.api_key {
             request = request.header(header.as_str(), key.expose());
@@ -153,8 +161,13 @@ impl Node {
     /// Runs `call` without a transaction (as `eth_call`): what it returned, its revert data, or why the
     /// node would not run it. (`Err`: no answer.)
     pub async fn constant(&self, call: &Call) -> Result<Constant, String> {
+        Ok(self.constant_and_energy(call).await?.0)
+    }
+
+    /// [`Node::constant`], and the energy the call used (java-tron's `energy_used`; 0 if not said).
+    pub async fn constant_and_energy(&self, call: &Call) -> Result<(Constant, u64), String> {
         let answer = self.ask("/wallet/triggerconstantcontract", &call_body(call)).await?;
-        constant(&answer)
+        Ok((constant(&answer)?, answer["energy_used"].as_u64().unwrap_or_default()))
     }
 
     /// Broadcasts `signed` (see [`broadcast::outcome`] for what the answer means).

@@ -221,10 +221,19 @@ fn word(output: &[u8]) -> Option<U256> {
 }
 
 /// The ledger key of a session's transaction for `action`: session id ‖ action name ‖ token (its 32-byte
-/// word), as the other expiry-ordered family keys its records.
+/// word) [‖ adapter, for a bridging: one through another adapter after a route change is other work, and
+/// a record of the first must not be reported as its transaction].
 pub fn record_key(work: &Work) -> Vec<u8> {
-    [&work.session_id.as_bytes()[..], work.action.name().as_bytes(), work.action.token().word().as_slice()]
-        .concat()
+    let mut key = [
+        &work.session_id.as_bytes()[..],
+        work.action.name().as_bytes(),
+        work.action.token().word().as_slice(),
+    ]
+    .concat();
+    if let Action::Bridge { adapter, .. } = work.action {
+        key.extend_from_slice(adapter.word().as_slice());
+    }
+    key
 }
 
 impl ExpiryOrdered for TronSender {
@@ -274,15 +283,27 @@ impl ExpiryOrdered for TronSender {
                 // java-tron answers a call that would revert with no estimate, and a node with estimates
                 // turned off (`vm.estimateEnergy`) with an error: the constant call says which. A revert
                 // is the router's refusal (a refund instead, a wait for expiry, nothing to move), never a
-                // retry until the work is given up; a call that runs gets the ceiling as its limit (the
-                // burn is what it uses; the limit only caps it).
-                Err(estimate) => match self.node.constant(call).await.map_err(Refusal::Unanswered)? {
-                    Constant::Reverted(data) => return Err(revert_refusal(&data)),
-                    Constant::Refused(message) => {
-                        return Err(Refusal::Unanswered(format!("{estimate}; the constant call: {message}")));
+                // retry until the work is given up; a call that runs is limited by the energy it used
+                // there, with the margin, under the ceiling like an estimate (never the bare ceiling: a
+                // call needing more would run out of energy on chain and burn all of it, again and again).
+                Err(estimate) => {
+                    match self.node.constant_and_energy(call).await.map_err(Refusal::Unanswered)? {
+                        (Constant::Reverted(data), _) => return Err(revert_refusal(&data)),
+                        (Constant::Refused(message), _) => {
+                            return Err(Refusal::Unanswered(format!(
+                                "{estimate}; the constant call: {message}"
+                            )));
+                        }
+                        (Constant::Returned(_), 0) => {
+                            return Err(Refusal::Unanswered(format!(
+                                "{estimate}; the constant call used no energy"
+                            )));
+                        }
+                        (Constant::Returned(_), used) => {
+                            fee_limit(used, price, self.fees.margin_percent, self.fees.ceiling_sun)?
+                        }
                     }
-                    Constant::Returned(_) => i64::try_from(self.fees.ceiling_sun).unwrap_or(i64::MAX),
-                },
+                }
             };
             let floor = i64::try_from(self.fees.floor_sun.min(self.fees.ceiling_sun)).unwrap_or(i64::MAX);
             let limit = limit.max(floor);
@@ -343,7 +364,13 @@ impl ExpiryOrdered for TronSender {
                 signed.signature.parse().map_err(|e| format!("txid {} on record: {e}", signed.signature))?;
             let solid = self.node.block(true).await?;
             if let Landing::Landed { success, fee_sun, .. } = self.node.landing(txid, true).await? {
-                let cost = Some(relayer_types::Cost { amount: fee_sun, decimals: 6, symbol: "TRX".into() });
+                // What its energy and bandwidth burnt, and the bridge fee it paid along.
+                let paid = tx::Signed::decode(&signed.raw())
+                    .ok()
+                    .and_then(|s| Unsigned::from_raw_data(&s.raw_data).ok())
+                    .map_or(0, |u| u64::try_from(u.call.call_value).unwrap_or_default());
+                let amount = fee_sun.saturating_add(paid);
+                let cost = Some(relayer_types::Cost { amount, decimals: 6, symbol: "TRX".into() });
                 return Ok(Standing::Landed { failed: !success, cost });
             }
             if let Landing::Landed { .. } = self.node.landing(txid, false).await? {
@@ -428,6 +455,8 @@ mod tests {
         };
         let token = |b: u8| ChainAddress::Tron(alloy::primitives::Address::repeat_byte(b));
         let keys = [
+            record_key(&work(1, Action::Bridge { token: token(1), adapter: token(7) })),
+            record_key(&work(1, Action::Bridge { token: token(1), adapter: token(8) })),
             record_key(&work(1, Action::Refund { token: token(1) })),
             record_key(&work(2, Action::Refund { token: token(1) })),
             record_key(&work(1, Action::Settle { token: token(1) })),

@@ -268,11 +268,9 @@ async fn a_node_error_answered_to_a_simulation_is_asked_again_not_taken_as_a_rev
 #[tokio::test(flavor = "multi_thread")]
 async fn a_provider_capping_log_ranges_below_the_configured_one_is_read_in_smaller_ranges() -> Result {
     let chain = Chain::start().await?;
-    for _ in 0..60 {
-        chain.mine().await?;
-    }
     let proxy = FaultyRpc::clean(chain.rpc_url()).await?;
-    proxy.cap_log_range(8);
+    // The relayer cannot reach the chain until the deposit sits among 120 blocks it has not read.
+    proxy.set_down(true);
     let (node, api, _, _dir) = relayer_behind_with(&chain, &proxy.url, |config| {
         config.chains[0].start_block = Some(0);
         config.chains[0].max_block_range = 1000;
@@ -281,8 +279,16 @@ async fn a_provider_capping_log_ranges_below_the_configured_one_is_read_in_small
     let session = api.create(&session_body(DEST, Some("2.00"), None, None)).await?;
     let receiver = api.set_evm(&session).await?;
     let id = session["sessionId"].as_str().unwrap_or_default().to_owned();
+    for _ in 0..60 {
+        chain.mine().await?;
+    }
     chain.pay(receiver, usdc(2)).await?;
-    api.wait_for(&id, "succeeded", 90).await?;
+    for _ in 0..60 {
+        chain.mine().await?;
+    }
+    proxy.cap_log_range(8);
+    proxy.set_down(false);
+    api.wait_for(&id, "succeeded", 120).await?;
     eyre::ensure!(proxy.counts().0 > 0, "the cap refused a range: the test proved something");
     node.shutdown().await;
     Ok(())

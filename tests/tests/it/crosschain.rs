@@ -437,17 +437,27 @@ async fn delivered_in_one_tron_transaction(
     Ok(())
 }
 
-/// The Tron node took the bridging, and its answer was lost on the way back: the relayer looks the txid
-/// up before anything else, finds it, and sends nothing more. One transaction on chain.
+/// The Tron node took the bridging into its pool, and its answer was lost: the relayer looks the txid up
+/// before anything else and sends only the same bytes again (the funds are still in the receiver, so a
+/// rebuilt transaction would pass its simulation and land). One transaction ever, on chain once released.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tron_broadcast_whose_answer_is_lost_is_looked_up_not_sent_twice() -> Result {
     use relayer_devnet::{multichain::TRON, tron_front::BroadcastFault};
     let chains = Chains::start(&[BASE, TRON]).await?;
     let front = chains.tron_fronts.get(&TRON.chain_id).ok_or_else(|| eyre::eyre!("Tron's front"))?;
     let (node, api, _, _dir) = relayer(&chains, Settings::default(), None).await?;
-    front.fault_broadcasts(BroadcastFault::LoseAnswer, 1);
+    // Taken into the pool, not run yet, and the answer lost: the receiver still holds the funds, so
+    // a second transaction built now would pass its simulation and land.
+    front.fault_broadcasts(BroadcastFault::Hold, 1);
     let (session, receiver) = pay_on_tron(&api, &chains).await?;
+    wait_until(60, "the bridging held in the pool", async || Ok(front.broadcasts() >= 1)).await?;
+    // The relayer looks it up, sends the same bytes again (a duplicate), and builds nothing new.
+    wait_until(30, "the same bytes sent again", async || Ok(front.broadcasts() >= 2)).await?;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(front.received().len(), 1, "one transaction ever broadcast: {:?}", front.received());
+    front.release_held().await?;
     delivered_in_one_tron_transaction(&api, &chains, &session, receiver).await?;
+    assert_eq!(front.received().len(), 1, "and none after: {:?}", front.received());
     node.shutdown().await;
     Ok(())
 }
@@ -472,9 +482,13 @@ async fn a_tron_transaction_persisted_but_never_broadcast_is_sent_after_a_restar
     assert!(front.taken().is_empty(), "nothing reached the chain before the restart");
     front.fault_broadcasts(BroadcastFault::None, 0);
 
+    let persisted = front.received();
     let node = relayer_node::start(relayer_devnet::config(&params, &key)?).await?;
     let api = Api::new(format!("http://{}", node.addr));
     delivered_in_one_tron_transaction(&api, &chains, &session, receiver).await?;
+    // The very transaction persisted before the restart landed; nothing was rebuilt.
+    assert_eq!(front.received(), persisted, "only the persisted transaction was ever broadcast");
+    assert_eq!(front.taken().first().map(|t| t.0), persisted.first().copied());
     node.shutdown().await;
     Ok(())
 }

@@ -94,9 +94,17 @@ impl Engine {
         let mut decided = None;
         let written = update_session(self.store.as_ref(), &work.session_id, |s| {
             let previous = s.work.iter().find(|w| w.chain_id == work.chain_id && w.action == work.action);
-            let attempts =
-                previous.filter(|w| matches!(w.state, WorkState::Retrying { .. })).map_or(0, |w| w.attempts)
-                    + 1;
+            // A run of retries counts on; so does a run of transactions that land and fail (a sent one and
+            // its revert, sent again, reverted again): each such failure burnt fees, and without a count
+            // they would be sent for ever (a call out of energy on Tron burns its whole fee limit).
+            let counts_on = |w: &&WorkRecord| {
+                matches!(
+                    (&w.state, &result),
+                    (WorkState::Retrying { .. } | WorkState::Reverted { .. }, _)
+                        | (WorkState::Sent { .. }, WorkResult::Reverted { .. })
+                )
+            };
+            let attempts = previous.filter(counts_on).map_or(0, |w| w.attempts) + 1;
             let (state, follow_up) = self.next_step(&work, &result, attempts);
             let record = WorkRecord {
                 chain_id: work.chain_id,
@@ -185,6 +193,12 @@ impl Engine {
                 }
             }
             WorkResult::Failed(reason) => (WorkState::GaveUp { reason: reason.to_string() }, None),
+            WorkResult::Reverted { tx_hash } if attempts >= policy.max_attempts => (
+                WorkState::GaveUp {
+                    reason: format!("gave up after {attempts} attempts: {tx_hash} reverted on chain"),
+                },
+                None,
+            ),
             // Usually someone else moved the funds first; a retry's simulation finds out.
             WorkResult::Reverted { tx_hash } => {
                 (WorkState::Reverted { tx_hash }, Some((work.clone(), policy.delay(1))))

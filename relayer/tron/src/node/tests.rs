@@ -37,6 +37,7 @@ async fn stand_in(answers: Vec<(&'static str, &'static str)>) -> (String, Seen) 
 fn node(url: &str) -> Node {
     Node::new(NodeConfig {
         url: url.to_owned(),
+        solidity_url: None,
         api_key: Some(("TRON-PRO-API-KEY".into(), Secret::new("k-0123456789"))),
         timeout: Duration::from_secs(5),
     })
@@ -132,4 +133,24 @@ async fn an_http_200_with_an_error_field_is_an_error_and_no_error_text_shows_the
     .await;
     assert_eq!(node(&url).constant(&call()).await, Ok(Constant::Reverted(vec![0x08, 0xc3, 0x79, 0xa0])));
     assert!(matches!(hosted.broadcast(&signed).await, Err(SendFailure::Unsure(_))));
+}
+
+/// A java-tron full node serves `/walletsolidity/*` on its own port: with `solidity_url`, those requests
+/// go there and the rest to `url`.
+#[tokio::test]
+async fn solidity_requests_go_to_the_solidity_url_when_one_is_given() {
+    const BLOCK: &str = r#"{"blockID":"0000000003fe266bf6b6d392f654dc2e5011601546ed04623d9fcc4e9d439a25","block_header":{"raw_data":{"number":66987627,"timestamp":1777445307000}}}"#;
+    let (full, full_seen) = stand_in(vec![("/wallet/getnowblock", BLOCK)]).await;
+    let (solidity, solidity_seen) = stand_in(vec![("/walletsolidity/getnowblock", BLOCK)]).await;
+    let node = Node::new(NodeConfig {
+        url: full,
+        solidity_url: Some(solidity),
+        api_key: None,
+        timeout: Duration::from_secs(5),
+    })
+    .expect("client");
+    assert!(node.block(true).await.is_ok() && node.block(false).await.is_ok());
+    let paths = |seen: &Seen| seen.lock().expect("log").iter().map(|(p, ..)| p.clone()).collect::<Vec<_>>();
+    assert_eq!(paths(&full_seen), ["/wallet/getnowblock"]);
+    assert_eq!(paths(&solidity_seen), ["/walletsolidity/getnowblock"]);
 }
