@@ -78,6 +78,13 @@ impl Signed {
     }
 }
 
+/// The ledger key every expiry-ordered family starts its records' keys with: session id ‖ action name ‖
+/// token (its 32-byte word). A family appends what tells its transactions for one piece of work apart
+/// (Solana: the inbox transfer; Tron: a bridging's adapter).
+pub fn work_key(session_id: &SessionId, action: Action) -> Vec<u8> {
+    [&session_id.as_bytes()[..], action.name().as_bytes(), action.token().word().as_slice()].concat()
+}
+
 /// One transaction a piece of work needs, before it is signed.
 #[derive(Debug)]
 pub struct Planned<P> {

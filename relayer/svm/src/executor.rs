@@ -32,8 +32,7 @@ const VAULT_ERROR: u32 = anchor_lang::error::ERROR_CODE_OFFSET;
 /// The ledger key of a session's transaction for `action` (and, in the inbox, one bridged transfer):
 /// session id ‖ action name ‖ mint (its 32 bytes) [‖ `/` ‖ transfer record], as records were always keyed.
 pub(crate) fn record_key(session_id: &SessionId, action: Action, transfer: Option<&Pubkey>) -> Vec<u8> {
-    let mut key =
-        [&session_id.as_bytes()[..], action.name().as_bytes(), action.token().word().as_slice()].concat();
+    let mut key = pipeline::work_key(session_id, action);
     if let Some(transfer) = transfer {
         key.extend_from_slice(b"/");
         key.extend_from_slice(transfer.as_ref());

@@ -39,6 +39,15 @@ pub fn connect(
     let ledger = SendLedger::new(store, chain_id);
     // A Tron block every 3 s: looking at records more often only spends the endpoint's quota.
     let reconcile_every = reconcile_every.max(Duration::from_secs(3));
-    let sender = sender::TronSender::new(Arc::new(chain), node, key, ledger, sending.fees, reconcile_every);
+    let sender = sender::TronSender {
+        spec: Arc::new(chain),
+        node,
+        key,
+        ledger,
+        fees: sending.fees,
+        reconcile_every,
+        broadcasts: Default::default(),
+        on_network: Default::default(),
+    };
     Ok(chain::TronChain::new(Arc::new(evm), Arc::new(sender), sending.min_balance_sun))
 }

@@ -24,7 +24,7 @@ use alloy::{
 };
 use relayer_chain::{
     BoxFuture, Refusal, SendLedger, Work,
-    pipeline::{ExpiryOrdered, Planned, SendFailure, Signature, Signed, Standing},
+    pipeline::{self, ExpiryOrdered, Planned, SendFailure, Signature, Signed, Standing},
 };
 use relayer_evm::{
     ChainSpec,
@@ -52,17 +52,17 @@ pub struct FeePolicy {
     pub floor_sun: u64,
 }
 
-/// The Tron sender of one chain and key.
+/// The Tron sender of one chain and key (built by [`connect`](crate::connect)).
 pub struct TronSender {
-    spec: Arc<ChainSpec>,
-    node: Node,
-    key: PrivateKeySigner,
-    ledger: SendLedger<Signed>,
-    fees: FeePolicy,
-    reconcile_every: Duration,
-    broadcasts: AtomicU64,
+    pub(crate) spec: Arc<ChainSpec>,
+    pub(crate) node: Node,
+    pub(crate) key: PrivateKeySigner,
+    pub(crate) ledger: SendLedger<Signed>,
+    pub(crate) fees: FeePolicy,
+    pub(crate) reconcile_every: Duration,
+    pub(crate) broadcasts: AtomicU64,
     /// The node was found on this chain's network (checked before the first signature).
-    on_network: std::sync::atomic::AtomicBool,
+    pub(crate) on_network: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for TronSender {
@@ -75,27 +75,6 @@ impl std::fmt::Debug for TronSender {
 }
 
 impl TronSender {
-    /// The sender of `key` on the chain `spec` describes, through `node`, its records on `ledger`.
-    pub fn new(
-        spec: Arc<ChainSpec>,
-        node: Node,
-        key: PrivateKeySigner,
-        ledger: SendLedger<Signed>,
-        fees: FeePolicy,
-        reconcile_every: Duration,
-    ) -> Self {
-        Self {
-            spec,
-            node,
-            key,
-            ledger,
-            fees,
-            reconcile_every,
-            broadcasts: AtomicU64::new(0),
-            on_network: std::sync::atomic::AtomicBool::new(false),
-        }
-    }
-
     /// Broadcasts made so far (for `/metrics`).
     pub fn broadcasts(&self) -> u64 {
         self.broadcasts.load(Ordering::Relaxed)
@@ -162,14 +141,13 @@ pub const HEAD_BEHIND: Duration = Duration::from_secs(90);
 /// would have the relayer sign transactions that stay live for a day past the real time, and no
 /// replacement may be sent while one can still land: the session's refund or bridging would wait a day.
 fn head_in_time(head_ms: i64, now_ms: i64) -> Result<(), Refusal> {
-    let skew = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-    if head_ms > now_ms.saturating_add(skew(CLOCK_SKEW)) {
+    if head_ms > now_ms.saturating_add(ms(CLOCK_SKEW)) {
         return Err(Refusal::Unanswered(format!(
             "the node's head is {} s ahead of this machine's clock",
             (head_ms - now_ms) / 1000
         )));
     }
-    if head_ms < now_ms.saturating_sub(skew(HEAD_BEHIND)) {
+    if head_ms < now_ms.saturating_sub(ms(HEAD_BEHIND)) {
         return Err(Refusal::Unanswered(format!(
             "the node's head is {} s behind this machine's clock",
             (now_ms - head_ms) / 1000
@@ -193,8 +171,12 @@ const MAX_TRANSACTION_BYTES: usize = 500 * 1024;
 /// must not make the relayer replace a transaction that can still land).
 fn never_lands(solid_ms: i64, expiration_ms: u64, now_ms: i64) -> bool {
     let expiration = i64::try_from(expiration_ms).unwrap_or(i64::MAX);
-    let skew = i64::try_from(CLOCK_SKEW.as_millis()).unwrap_or(i64::MAX);
-    solid_ms > expiration && now_ms > expiration && solid_ms <= now_ms.saturating_add(skew)
+    solid_ms > expiration && now_ms > expiration && solid_ms <= now_ms.saturating_add(ms(CLOCK_SKEW))
+}
+
+/// `d` in milliseconds, as Tron times blocks.
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Whether the account can pay for a call with `fee_limit` and `call_value` (sun) at `price` sun per
@@ -220,16 +202,11 @@ fn word(output: &[u8]) -> Option<U256> {
     (output.len() >= 32).then(|| U256::from_be_slice(&output[..32]))
 }
 
-/// The ledger key of a session's transaction for `action`: session id ‖ action name ‖ token (its 32-byte
-/// word) [‖ adapter, for a bridging: one through another adapter after a route change is other work, and
-/// a record of the first must not be reported as its transaction].
+/// The ledger key of a session's transaction for `action`: the shared layout ([`pipeline::work_key`])
+/// [‖ adapter, for a bridging: one through another adapter after a route change is other work, and a
+/// record of the first must not be reported as its transaction].
 pub fn record_key(work: &Work) -> Vec<u8> {
-    let mut key = [
-        &work.session_id.as_bytes()[..],
-        work.action.name().as_bytes(),
-        work.action.token().word().as_slice(),
-    ]
-    .concat();
+    let mut key = pipeline::work_key(&work.session_id, work.action);
     if let Action::Bridge { adapter, .. } = work.action {
         key.extend_from_slice(adapter.word().as_slice());
     }
