@@ -335,8 +335,9 @@ async fn a_sent_transaction_restarts_the_attempt_count() {
     assert_eq!(stored(&s, &session.id).work[0].attempts, 1, "a new run of retries starts from one");
 }
 
-/// A transaction that lands and fails, sent again and failing again, burns fees each time: the count
-/// runs across sends and reverts, and the work gives up at the limit instead of burning for ever.
+/// A transaction that lands and fails, sent again and failing again, burns fees each time: those are
+/// counted across the sends between them, and the work gives up at the limit instead of burning for
+/// ever; retries of other kinds before a single revert do not count towards it.
 #[tokio::test]
 async fn transactions_that_keep_reverting_on_chain_are_counted_and_given_up() {
     let s = setup();
@@ -355,11 +356,20 @@ async fn transactions_that_keep_reverting_on_chain_are_counted_and_given_up() {
     }
     let record = stored(&s, &session.id).work[0].clone();
     assert!(matches!(record.state, WorkState::GaveUp { .. }), "{record:?}");
-    assert_eq!(
-        rounds, 2,
-        "a send and its revert count one each: the limit of {} is reached in two rounds",
-        RETRY.max_attempts
-    );
+    assert_eq!(rounds, RETRY.max_attempts as u8, "one revert counts one: given up at the limit");
+
+    // Another session: transient failures up to just under the limit, a send, and one revert: retried.
+    let (session, _) = waiting(&s, 2);
+    EventSink::apply(&s.engine, BASE, vec![deposit(session.id, USDC, 6)]).await.expect("deposit");
+    let work = s.chain.take().remove(0);
+    for _ in 1..RETRY.max_attempts {
+        let not_yet = WorkResult::NotYet(Refusal::Unanswered("rpc".into()));
+        EventSink::report(&s.engine, report(&work, not_yet)).await;
+    }
+    EventSink::report(&s.engine, report(&work, WorkResult::Sent { tx_hash: tx(40) })).await;
+    EventSink::report(&s.engine, report(&work, WorkResult::Reverted { tx_hash: tx(40) })).await;
+    let record = stored(&s, &session.id).work[0].clone();
+    assert!(matches!(record.state, WorkState::Reverted { .. }), "retried, not given up: {record:?}");
 }
 
 #[tokio::test]

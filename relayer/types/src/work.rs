@@ -136,9 +136,18 @@ pub struct WorkRecord {
     pub action: Action,
     /// Attempts so far (a retry counts one).
     pub attempts: u32,
+    /// Transactions for this work in a row that landed and failed on chain (each burnt fees): at the
+    /// retry limit the work is given up instead of sent again for ever.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reverts: u32,
     /// Latest state.
     #[serde(flatten)]
     pub state: WorkState,
     /// Unix seconds of the latest change.
     pub updated_at: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+const fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -70,6 +70,7 @@ impl Engine {
             chain_id: work.chain_id,
             action: work.action,
             attempts,
+            reverts: 0,
             state,
             updated_at: unix_now(),
         };
@@ -94,22 +95,31 @@ impl Engine {
         let mut decided = None;
         let written = update_session(self.store.as_ref(), &work.session_id, |s| {
             let previous = s.work.iter().find(|w| w.chain_id == work.chain_id && w.action == work.action);
-            // A run of retries counts on; so does a run of transactions that land and fail (a sent one and
-            // its revert, sent again, reverted again): each such failure burnt fees, and without a count
-            // they would be sent for ever (a call out of energy on Tron burns its whole fee limit).
-            let counts_on = |w: &&WorkRecord| {
-                matches!(
-                    (&w.state, &result),
-                    (WorkState::Retrying { .. } | WorkState::Reverted { .. }, _)
-                        | (WorkState::Sent { .. }, WorkResult::Reverted { .. })
-                )
+            let attempts =
+                previous.filter(|w| matches!(w.state, WorkState::Retrying { .. })).map_or(0, |w| w.attempts)
+                    + 1;
+            // Transactions that landed and failed, in a row for this work (each burnt fees; a call out of
+            // energy on Tron burns its whole fee limit): counted across the sends and retries between
+            // them, so they are not sent for ever; anything that ends the work starts the count again.
+            let running = previous
+                .filter(|w| {
+                    matches!(
+                        w.state,
+                        WorkState::Sent { .. } | WorkState::Retrying { .. } | WorkState::Reverted { .. }
+                    )
+                })
+                .map_or(0, |w| w.reverts);
+            let reverts = match result {
+                WorkResult::Reverted { .. } => running + 1,
+                WorkResult::Sent { .. } | WorkResult::NotYet(_) | WorkResult::NotBefore { .. } => running,
+                _ => 0,
             };
-            let attempts = previous.filter(counts_on).map_or(0, |w| w.attempts) + 1;
-            let (state, follow_up) = self.next_step(&work, &result, attempts);
+            let (state, follow_up) = self.next_step(&work, &result, attempts, reverts);
             let record = WorkRecord {
                 chain_id: work.chain_id,
                 action: work.action,
                 attempts,
+                reverts,
                 state: state.clone(),
                 updated_at: unix_now(),
             };
@@ -121,7 +131,7 @@ impl Engine {
         }
         // Recorded or not, the work goes on.
         let (attempts, state, follow_up) = decided.unwrap_or_else(|| {
-            let (state, follow_up) = self.next_step(&work, &result, 1);
+            let (state, follow_up) = self.next_step(&work, &result, 1, 0);
             (1, state, follow_up)
         });
         // A fronting that will not happen (someone else delivered, it reverted, it gave up) frees its
@@ -146,13 +156,14 @@ impl Engine {
         }
     }
 
-    /// The state a report puts its work in at its `attempts`-th try, and the work to submit next (and
-    /// after how long), if any.
+    /// The state a report puts its work in at its `attempts`-th try, `reverts` transactions in a row
+    /// having failed on chain, and the work to submit next (and after how long), if any.
     fn next_step(
         &self,
         work: &Work,
         result: &WorkResult,
         attempts: u32,
+        reverts: u32,
     ) -> (WorkState, Option<(Work, Duration)>) {
         let policy = self.settings.retry;
         match result.clone() {
@@ -193,9 +204,11 @@ impl Engine {
                 }
             }
             WorkResult::Failed(reason) => (WorkState::GaveUp { reason: reason.to_string() }, None),
-            WorkResult::Reverted { tx_hash } if attempts >= policy.max_attempts => (
+            WorkResult::Reverted { tx_hash } if reverts >= policy.max_attempts => (
                 WorkState::GaveUp {
-                    reason: format!("gave up after {attempts} attempts: {tx_hash} reverted on chain"),
+                    reason: format!(
+                        "gave up after {reverts} transactions failed on chain, the last {tx_hash}"
+                    ),
                 },
                 None,
             ),

@@ -241,7 +241,7 @@ fn work_records_keep_the_latest_state_per_chain_and_action_and_never_change_the_
     use crate::work::{Action, WorkState};
     let token = token().address;
     let record = |action, attempts, state| {
-        SessionEvent::Work(WorkRecord { chain_id: 8453, action, attempts, state, updated_at: 1 })
+        SessionEvent::Work(WorkRecord { chain_id: 8453, action, attempts, reverts: 0, state, updated_at: 1 })
     };
     let waiting = WorkState::Retrying { reason: "rpc".into(), retry_at: 9 };
     for status in SessionStatus::ALL {
