@@ -54,6 +54,7 @@ pub async fn start_node(
         min_inbox_amount: 1_000_000,
         open_minimums: vec![],
         // A minute of the bank's short slots, as `relayer devnet` sets it.
+        landing: relayer_svm::Landing::default(),
         lag_budget_slots: u64::try_from(60_000_000 / bank.slot_time().as_micros().max(1)).unwrap_or(u64::MAX),
     };
     let key = key.insecure_clone();
@@ -281,6 +282,12 @@ impl SvmClient for Flaky {
             return Box::pin(async { Err(ClientError("getTransaction: 429 Too Many Requests".into())) });
         }
         self.inner.transaction(signature)
+    }
+    fn recent_priority_fees(&self, accounts: Vec<Pubkey>) -> BoxFuture<'_, Result<Vec<u64>, ClientError>> {
+        self.inner.recent_priority_fees(accounts)
+    }
+    fn balance(&self, account: Pubkey) -> BoxFuture<'_, Result<u64, ClientError>> {
+        self.inner.balance(account)
     }
 }
 

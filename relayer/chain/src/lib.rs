@@ -251,8 +251,14 @@ pub struct ChainStats {
     /// looks at them.
     pub unreadable_sends: u64,
     /// What the relayer's account holds to pay for its transactions here, where the family reads it
-    /// (Tron: TRX, energy and bandwidth): shown in `/metrics`; below its floor, `/readyz` fails.
+    /// (Tron: TRX, energy and bandwidth; Solana: the fee payer's lamports): shown in `/metrics`; below
+    /// its floor, `/readyz` fails.
     pub account: [Option<AccountGauge>; 3],
+    /// Fees the relayer's landed transactions paid, in the chain's native base units (Solana:
+    /// lamports), where the family counts them.
+    pub fees_paid: u64,
+    /// The part of [`ChainStats::fees_paid`] paid for priority (Solana's compute-unit price).
+    pub priority_fees_paid: u64,
 }
 
 /// One resource the relayer's account pays transactions with, as last read.

@@ -125,7 +125,7 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
         "What chains reported about delivery work, by chain and result.",
         engine.report_counts().into_iter().map(|((c, r), n)| (format!("chain_id=\"{c}\",result=\"{r}\""), n)),
     );
-    let per_chain: [(&str, &str, &str, ReadStat); 11] = [
+    let per_chain: [(&str, &str, &str, ReadStat); 13] = [
         ("relayer_watcher_lag_budget_blocks", "gauge", "Lag beyond which /readyz fails.", |s| s.lag_budget),
         ("relayer_pending_transactions", "gauge", "Transactions sent and not yet final.", |s| s.pending),
         ("relayer_oldest_pending_seconds", "gauge", "Age of the oldest transaction not yet final.", |s| {
@@ -163,6 +163,18 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
             |s| s.unreadable_sends,
         ),
         (
+            "relayer_fees_paid_total",
+            "counter",
+            "Fees the relayer's landed transactions paid, in the chain's native base units (Solana: lamports), where the family counts them.",
+            |s| s.fees_paid,
+        ),
+        (
+            "relayer_priority_fees_paid_total",
+            "counter",
+            "The part of relayer_fees_paid_total paid for priority (Solana: compute-unit price), in native base units.",
+            |s| s.priority_fees_paid,
+        ),
+        (
             "relayer_fee_bumps_held_total",
             "counter",
             "Stuck transactions left at their price: behind an earlier nonce, price not the cause, or the fee ceiling.",
@@ -181,7 +193,7 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
         &mut out,
         "relayer_account_resource",
         "gauge",
-        "What the relayer's account holds to pay for transactions, where the family reads it (Tron: trx_sun, energy, bandwidth).",
+        "What the relayer's account holds to pay for transactions, where the family reads it (Tron: trx_sun, energy, bandwidth; Solana: sol_lamports).",
         gauges.iter().map(|(id, g)| (format!("chain_id=\"{id}\",resource=\"{}\"", g.resource), g.amount)),
     );
     family(

@@ -388,6 +388,11 @@ impl Devnet {
                 min_deposit: Some("1.00".into()),
             }],
             min_inbox_amount: Some("1.00".into()),
+            commitment: relayer_svm::client::Confirmation::Finalized,
+            priority_fee_percentile: 75,
+            max_priority_fee_micro_lamports: 1_000_000,
+            compute_unit_margin_percent: 20,
+            min_sol_balance: Some("1.00".into()),
         }));
         std::fs::write(
             dir.join("relayer.toml"),

@@ -119,6 +119,15 @@ async fn rpc(State(bank): State<Arc<LocalBank>>, Json(request): Json<Value>) -> 
             }
             None => Err(invalid("signature")),
         },
+        "getRecentPrioritizationFees" => bank
+            .recent_priority_fees(param_pubkeys(&params[0]))
+            .await
+            .map(|f| encode::priority_fees(&f))
+            .map_err(internal),
+        "getBalance" => match params[0].as_str().and_then(|a| a.parse().ok()) {
+            Some(account) => bank.balance(account).await.map(encode::balance).map_err(internal),
+            None => Err(invalid("address")),
+        },
         other => Err(json!({ "code": -32601, "message": format!("method not found: {other}") })),
     };
     Json(match result {

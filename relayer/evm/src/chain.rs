@@ -527,6 +527,9 @@ impl Chain for EvmChain {
             nonce_gap: self.stats.nonce_gap.load(Ordering::Relaxed),
             unreadable_sends: self.sends.unreadable(),
             account: Default::default(),
+            // Not counted here yet (issue 26: gas spent per day).
+            fees_paid: 0,
+            priority_fees_paid: 0,
         }
     }
 

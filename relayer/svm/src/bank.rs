@@ -33,8 +33,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     client::{
-        AccountView, ClientError, InnerInstruction, Page, SIGNATURES_PER_PAGE, SendError, SignatureInfo,
-        Simulation, SvmClient, TokenBalance, TxFailure, TxStatus, TxView,
+        AccountView, ClientError, Confirmation, InnerInstruction, Page, SIGNATURES_PER_PAGE, SendError,
+        SignatureInfo, Simulation, SvmClient, TokenBalance, TxFailure, TxStatus, TxView,
     },
     tx,
 };
@@ -62,8 +62,37 @@ struct Ledger {
     by_account: HashMap<Pubkey, Vec<usize>>,
 }
 
+/// What the bank does with transactions sent to it, as a lossy or slow path to a real cluster does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SendFault {
+    /// Each is processed at once.
+    #[default]
+    None,
+    /// Each copy is answered with its signature and never processed (a packet the leader never got).
+    Lose,
+    /// Each copy is answered with its signature and kept until [`LocalBank::release_held`] (a
+    /// transaction that is merely slow to land).
+    Hold,
+}
+
+#[derive(Default)]
+struct Faults {
+    /// What happens to the next `count` new signatures sent.
+    next: SendFault,
+    count: usize,
+    /// Signatures under a fault, and which: every copy sent again meets the same fate.
+    caught: HashMap<Signature, SendFault>,
+    /// Held transactions, in the order they came.
+    held: Vec<Vec<u8>>,
+    /// Every transaction sent, in order, copies included.
+    sent: Vec<(Signature, Vec<u8>)>,
+}
+
 /// The in-process cluster.
 pub struct LocalBank {
+    faults: Mutex<Faults>,
+    /// What `getRecentPrioritizationFees` answers (the bank has no competing transactions of its own).
+    priority_fees: Mutex<Vec<u64>>,
     ctx: tokio::sync::Mutex<ProgramTestContext>,
     ledger: Mutex<Ledger>,
     usdc: Pubkey,
@@ -110,6 +139,8 @@ impl LocalBank {
             genesis.poh_config.target_tick_duration * u32::try_from(genesis.ticks_per_slot).unwrap_or(64);
         let faucet = ctx.payer.insecure_clone();
         let bank = Arc::new(Self {
+            faults: Mutex::default(),
+            priority_fees: Mutex::default(),
             ctx: tokio::sync::Mutex::new(ctx),
             ledger: Mutex::default(),
             usdc: USDC_MINT,
@@ -150,6 +181,72 @@ impl LocalBank {
         );
         bank.send(tx::serialize(&tx)).await.map_err(err)?;
         Ok(bank)
+    }
+
+    /// The next `count` transactions sent with a signature not seen before meet `fault` (and so does
+    /// every copy of them sent again).
+    pub fn fault_next(&self, fault: SendFault, count: usize) {
+        let mut faults = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
+        faults.next = fault;
+        faults.count = count;
+    }
+
+    /// Processes the held transactions (a copy of one that already landed is refused, as a node
+    /// refuses a duplicate), and stops holding: copies sent from now on are processed at once. Returns
+    /// how many were released.
+    pub async fn release_held(&self) -> usize {
+        let held = {
+            let mut faults = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
+            faults.caught.retain(|_, fault| *fault != SendFault::Hold);
+            std::mem::take(&mut faults.held)
+        };
+        let count = held.len();
+        for raw in held {
+            if let Err(error) = self.process(raw).await {
+                tracing::debug!(%error, "a held transaction did not land");
+            }
+        }
+        count
+    }
+
+    /// How many transactions are held.
+    pub fn held(&self) -> usize {
+        self.faults.lock().unwrap_or_else(PoisonError::into_inner).held.len()
+    }
+
+    /// Every transaction sent so far (signature and wire bytes), in order, copies included.
+    pub fn sent(&self) -> Vec<(Signature, Vec<u8>)> {
+        self.faults.lock().unwrap_or_else(PoisonError::into_inner).sent.clone()
+    }
+
+    /// What `getRecentPrioritizationFees` answers from now on (one fee per recent slot).
+    pub fn set_priority_fees(&self, fees: Vec<u64>) {
+        *self.priority_fees.lock().unwrap_or_else(PoisonError::into_inner) = fees;
+    }
+
+    /// Where a fault sends `raw`, if one does: `Some(signature)` when it was lost or held.
+    fn fault(&self, raw: &[u8]) -> Option<Signature> {
+        let signature = tx::deserialize(raw).ok()?.signatures.first().copied()?;
+        let mut faults = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
+        faults.sent.push((signature, raw.to_vec()));
+        let fault = match faults.caught.get(&signature) {
+            Some(fault) => *fault,
+            None if faults.count > 0 && faults.next != SendFault::None => {
+                faults.count -= 1;
+                let fault = faults.next;
+                faults.caught.insert(signature, fault);
+                fault
+            }
+            None => return None,
+        };
+        match fault {
+            SendFault::None => None,
+            SendFault::Lose => Some(signature),
+            SendFault::Hold => {
+                faults.held.push(raw.to_vec());
+                Some(signature)
+            }
+        }
     }
 
     /// Stops the clock task.
@@ -353,7 +450,12 @@ impl SvmClient for LocalBank {
     }
 
     fn send(&self, raw: Vec<u8>) -> BoxFuture<'_, Result<Signature, SendError>> {
-        Box::pin(self.process(raw))
+        Box::pin(async move {
+            match self.fault(&raw) {
+                Some(signature) => Ok(signature),
+                None => self.process(raw).await,
+            }
+        })
     }
 
     fn simulate(&self, raw: Vec<u8>) -> BoxFuture<'_, Result<Simulation, ClientError>> {
@@ -380,7 +482,11 @@ impl SvmClient for LocalBank {
                 .iter()
                 .map(|s| {
                     let view = &ledger.transactions[*ledger.by_signature.get(s)?];
-                    Some(TxStatus { slot: view.slot, failed: view.failed, finalized: true })
+                    Some(TxStatus {
+                        slot: view.slot,
+                        failed: view.failed,
+                        confirmation: Confirmation::Finalized,
+                    })
                 })
                 .collect())
         })
@@ -425,5 +531,13 @@ impl SvmClient for LocalBank {
             let ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
             Ok(ledger.by_signature.get(&signature).map(|i| ledger.transactions[*i].clone()))
         })
+    }
+
+    fn recent_priority_fees(&self, _accounts: Vec<Pubkey>) -> BoxFuture<'_, Result<Vec<u64>, ClientError>> {
+        Box::pin(async move { Ok(self.priority_fees.lock().unwrap_or_else(PoisonError::into_inner).clone()) })
+    }
+
+    fn balance(&self, account: Pubkey) -> BoxFuture<'_, Result<u64, ClientError>> {
+        Box::pin(async move { self.lamports(&account).await })
     }
 }

@@ -10,7 +10,8 @@ use std::{
 };
 
 use relayer_chain::{
-    BoxFuture, Chain, ChainStats, EventSink, Inspection, Route, SendLedger, Stopped, Work, pipeline::Signed,
+    AccountGauge, BoxFuture, Chain, ChainStats, EventSink, Inspection, Route, SendLedger, Stopped, Work,
+    pipeline::Signed,
 };
 use relayer_store::ChainStore;
 use relayer_types::{ChainAddress, ChainKey, Commitment, Family, SessionId, TokenRef, TxId, U256};
@@ -22,7 +23,10 @@ use solana_sdk::{
 use tokio::sync::mpsc;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{client::SvmClient, tx};
+use crate::{
+    client::{Confirmation, SvmClient},
+    tx,
+};
 
 /// How one Solana cluster is used.
 #[derive(Debug, Clone)]
@@ -47,7 +51,45 @@ pub struct SvmConfig {
     /// starts, and what it processed is that same slot once the poll ends), so the budget must cover
     /// the longest healthy poll, not zero.
     pub lag_budget_slots: u64,
+    /// How the relayer's transactions are priced and when they count as landed.
+    pub landing: Landing,
 }
+
+/// How the relayer's transactions land on a busy cluster: a compute-unit limit from a simulation (a
+/// priority fee is paid on the limit asked for, not on what was used), a price per unit from what
+/// recently landed beside the same accounts, never above a ceiling, and the commitment at which a sent
+/// transaction counts as landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Landing {
+    /// A sent transaction counts as landed once the cluster confirmed it this far (`confirmed` or
+    /// `finalized`); below, it is still pending (sent again while its blockhash is valid).
+    pub commitment: Confirmation,
+    /// Which percentile of the recent priority fees (per slot, over the transaction's writable accounts)
+    /// to pay, 0–100.
+    pub fee_percentile: u8,
+    /// The most paid per compute unit, in micro-lamports, whatever the cluster's fees say.
+    pub max_micro_lamports: u64,
+    /// Compute units asked for above what the simulation used, in percent (state can change between the
+    /// simulation and the block).
+    pub unit_margin_percent: u32,
+    /// Below this many lamports in the fee payer's account, `/readyz` fails (0: no floor).
+    pub min_lamports: u64,
+}
+
+impl Default for Landing {
+    fn default() -> Self {
+        Self {
+            commitment: Confirmation::Finalized,
+            fee_percentile: 75,
+            max_micro_lamports: 1_000_000,
+            unit_margin_percent: 20,
+            min_lamports: 0,
+        }
+    }
+}
+
+/// How often the fee payer's SOL is read.
+const BALANCE_EVERY: Duration = Duration::from_secs(15);
 
 /// A configured Solana cluster.
 pub struct SvmChain {
@@ -64,6 +106,8 @@ pub struct SvmChain {
     inbound: Mutex<HashMap<SessionId, Vec<(Pubkey, u64)>>>,
     /// Whether the watcher has read everything there was when it started.
     pub(crate) caught_up: tokio::sync::watch::Sender<bool>,
+    /// The fee payer's lamports as last read (`None` before the first read).
+    balance: Mutex<Option<u64>>,
 }
 
 /// A Solana signature as a [`TxId`].
@@ -101,6 +145,25 @@ impl SvmChain {
             stats: Mutex::default(),
             inbound: Mutex::default(),
             caught_up: tokio::sync::watch::Sender::new(false),
+            balance: Mutex::default(),
+        }
+    }
+
+    /// Reads the fee payer's SOL every [`BALANCE_EVERY`] until `cancel`; a failed read keeps the last.
+    async fn watch_balance(self: Arc<Self>, cancel: CancellationToken) {
+        let mut tick = tokio::time::interval(BALANCE_EVERY);
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            match self.client.balance(self.signer.pubkey()).await {
+                Ok(lamports) => *self.balance.lock().unwrap_or_else(PoisonError::into_inner) = Some(lamports),
+                Err(error) => {
+                    self.stats_mut().rpc_errors += 1;
+                    tracing::warn!(chain_id = self.config.chain_id, error = %relayer_chain::causes(&error), "cannot read the fee payer's SOL");
+                }
+            }
         }
     }
 
@@ -249,14 +312,26 @@ impl Chain for SvmChain {
     /// budget are in slots.
     fn stats(&self) -> ChainStats {
         let stats = *self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+        let balance = *self.balance.lock().unwrap_or_else(PoisonError::into_inner);
         ChainStats {
             unreadable_sends: self.ledger.unreadable(),
             lag_budget: self.config.lag_budget_slots,
+            // Until the first read, no SOL at all as far as `/readyz` can tell.
+            account: [
+                Some(AccountGauge {
+                    resource: "sol_lamports",
+                    amount: balance.unwrap_or(0),
+                    floor: self.config.landing.min_lamports,
+                }),
+                None,
+                None,
+            ],
             ..stats
         }
     }
 
     fn start(self: Arc<Self>, sink: Arc<dyn EventSink>, cancel: CancellationToken, tasks: &TaskTracker) {
+        tasks.spawn(Arc::clone(&self).watch_balance(cancel.clone()));
         tasks.spawn(Arc::clone(&self).watch(Arc::clone(&sink), cancel.clone()));
         tasks.spawn(crate::executor::run(self, sink, cancel));
     }

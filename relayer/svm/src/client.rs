@@ -1,6 +1,7 @@
 //! What the relayer asks of a Solana cluster, behind one trait: the handful of JSON-RPC methods it uses
-//! (`getLatestBlockhash`, `getBlockHeight`, `sendTransaction`, `simulateTransaction`,
-//! `getSignatureStatuses`, `getMultipleAccounts`, `getSignaturesForAddress`, `getTransaction`), with
+//! (`getLatestBlockhash`, `getBlockHeight`, `getSlot`, `sendTransaction`, `simulateTransaction`,
+//! `getSignatureStatuses`, `getMultipleAccounts`, `getSignaturesForAddress`, `getTransaction`,
+//! `getRecentPrioritizationFees`, `getBalance`), with
 //! answers already decoded into the few fields it reads. Two transports implement it: [`crate::bank`]
 //! (in-process, over solana-program-test's bank, for the devnet and tests) and a JSON-RPC client for
 //! real clusters. Building and parsing transactions ([`crate::tx`]) is shared, so the transports differ
@@ -32,6 +33,29 @@ pub struct Simulation {
     pub units: u64,
 }
 
+/// How far the cluster has confirmed a transaction (Solana's commitment levels, in order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confirmation {
+    /// In a block one validator processed: a fork may still drop it.
+    Processed,
+    /// Voted on by a supermajority: dropped only if the cluster breaks its own rules.
+    Confirmed,
+    /// Rooted: never rolled back.
+    Finalized,
+}
+
+impl Confirmation {
+    /// The name JSON-RPC uses (`confirmationStatus`, `commitment`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Processed => "processed",
+            Self::Confirmed => "confirmed",
+            Self::Finalized => "finalized",
+        }
+    }
+}
+
 /// Where a sent transaction stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxStatus {
@@ -39,8 +63,8 @@ pub struct TxStatus {
     pub slot: u64,
     /// It landed but failed (fees paid, nothing else changed).
     pub failed: bool,
-    /// The cluster finalized it.
-    pub finalized: bool,
+    /// How far the cluster has confirmed it.
+    pub confirmation: Confirmation,
 }
 
 /// An account's state.
@@ -145,6 +169,14 @@ pub trait SvmClient: Send + Sync {
 
     /// A finalized transaction.
     fn transaction(&self, signature: Signature) -> BoxFuture<'_, Result<Option<TxView>, ClientError>>;
+
+    /// The priority fees (micro-lamports per compute unit) that landed transactions writing any of
+    /// `accounts` paid in recent slots, one per slot the node remembers (`getRecentPrioritizationFees`:
+    /// the lowest fee that landed in each slot; 0 where nothing competed).
+    fn recent_priority_fees(&self, accounts: Vec<Pubkey>) -> BoxFuture<'_, Result<Vec<u64>, ClientError>>;
+
+    /// The lamports `account` holds (0 if it does not exist).
+    fn balance(&self, account: Pubkey) -> BoxFuture<'_, Result<u64, ClientError>>;
 }
 
 /// The most signatures a node answers per `getSignaturesForAddress` call (Solana's own limit).

@@ -13,6 +13,11 @@
 //! # Bridge routes for the first mint, through the bridge program (to the session's EVM receiver):
 //! routes = [{ to_chain_id = 8453, to_token = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", min_deposit = "1.00" }]
 //! min_inbox_amount = "1.00"        # smaller transfers bridged in are not claimed by the relayer
+//! commitment = "finalized"         # a sent transaction counts as landed at this commitment (or "confirmed")
+//! priority_fee_percentile = 75     # of getRecentPrioritizationFees over the accounts a transaction writes
+//! max_priority_fee_micro_lamports = 1000000   # per compute unit, whatever the cluster's fees say
+//! compute_unit_margin_percent = 20 # compute units asked for above what a simulation used
+//! min_sol_balance = "0.05"         # /readyz fails while the fee payer holds less (SOL)
 //! ```
 
 use std::time::Duration;
@@ -23,7 +28,7 @@ use relayer_util::{FieldError, at_least};
 use serde::{Deserialize, Serialize};
 use solana_sdk::{pubkey::Pubkey, signature::Keypair};
 
-use crate::SvmConfig;
+use crate::{Landing, SvmConfig, client::Confirmation};
 
 /// A `[[chains]]` entry with `family = "solana"`, as written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +57,35 @@ pub struct SolanaSection {
     /// `"1.00"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_inbox_amount: Option<String>,
+    /// The commitment at which a sent transaction counts as landed: `confirmed` or `finalized` (the
+    /// default). Reads are always finalized.
+    #[serde(default = "default_commitment")]
+    pub commitment: Confirmation,
+    /// Percentile (0–100) of the recent priority fees paid beside the accounts a transaction writes.
+    #[serde(default = "default_percentile")]
+    pub priority_fee_percentile: u8,
+    /// The most paid per compute unit (micro-lamports), whatever the cluster's fees say.
+    #[serde(default = "default_max_price")]
+    pub max_priority_fee_micro_lamports: u64,
+    /// Compute units asked for above what a simulation used, in percent.
+    #[serde(default = "default_unit_margin")]
+    pub compute_unit_margin_percent: u32,
+    /// `/readyz` fails while the fee payer holds less than this (SOL; default `"0.05"`, `"0"` for none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_sol_balance: Option<String>,
+}
+
+const fn default_commitment() -> Confirmation {
+    Confirmation::Finalized
+}
+const fn default_percentile() -> u8 {
+    75
+}
+const fn default_max_price() -> u64 {
+    1_000_000
+}
+const fn default_unit_margin() -> u32 {
+    20
 }
 
 /// A bridge route out of Solana.
@@ -217,8 +251,33 @@ impl SolanaSection {
                 .and_then(|a| {
                     u64::try_from(a).map_err(|_| FieldError::new(f("min_inbox_amount"), "is too large"))
                 })?;
+        if self.commitment == Confirmation::Processed {
+            return Err(FieldError::new(
+                f("commitment"),
+                "must be `confirmed` or `finalized` (a processed transaction can still be dropped by a fork)",
+            ));
+        }
+        if self.priority_fee_percentile > 100 {
+            return Err(FieldError::new(f("priority_fee_percentile"), "must be between 0 and 100"));
+        }
+        if self.compute_unit_margin_percent > 1_000 {
+            return Err(FieldError::new(f("compute_unit_margin_percent"), "must be at most 1000"));
+        }
+        let min_lamports = relayer_types::parse_units(self.min_sol_balance.as_deref().unwrap_or("0.05"), 9)
+            .map_err(|e| FieldError::new(f("min_sol_balance"), e.to_string()))
+            .and_then(|a| {
+                u64::try_from(a).map_err(|_| FieldError::new(f("min_sol_balance"), "is too large"))
+            })?;
+        let landing = Landing {
+            commitment: self.commitment,
+            fee_percentile: self.priority_fee_percentile,
+            max_micro_lamports: self.max_priority_fee_micro_lamports,
+            unit_margin_percent: self.compute_unit_margin_percent,
+            min_lamports,
+        };
         Ok(SolanaSpec {
             chain: SvmConfig {
+                landing,
                 min_inbox_amount,
                 open_minimums,
                 chain_id: SOLANA_CHAIN_ID,
@@ -262,6 +321,11 @@ tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USD
             assert_eq!(spec.key.pubkey(), key.pubkey());
             assert_eq!(spec.chain.poll, Duration::from_millis(1000));
             assert_eq!(spec.chain.lag_budget_slots, 150);
+            assert_eq!(
+                spec.chain.landing,
+                Landing { min_lamports: 50_000_000, ..Landing::default() },
+                "finalized, 75th percentile, at most 1,000,000 micro-lamports a unit, 20 % margin, 0.05 SOL"
+            );
             assert!(!format!("{spec:?}").contains(&base58), "the key is never printed");
         }
         let env = |_: &str| Some(base58.clone());
@@ -283,6 +347,16 @@ tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USD
             ),
             (SolanaSection { poll_interval_ms: 1, ..section() }, "solana.poll_interval_ms"),
             (SolanaSection { lag_budget_slots: 0, ..section() }, "solana.lag_budget_slots"),
+            (SolanaSection { commitment: Confirmation::Processed, ..section() }, "solana.commitment"),
+            (SolanaSection { priority_fee_percentile: 101, ..section() }, "solana.priority_fee_percentile"),
+            (
+                SolanaSection { compute_unit_margin_percent: 1_001, ..section() },
+                "solana.compute_unit_margin_percent",
+            ),
+            (
+                SolanaSection { min_sol_balance: Some("0.0000000001".into()), ..section() },
+                "solana.min_sol_balance",
+            ),
             (
                 SolanaSection {
                     routes: vec![SolanaRoute {

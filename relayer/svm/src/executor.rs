@@ -15,7 +15,7 @@ use relayer_chain::{
     BoxFuture, Refusal, SendLedger, Work,
     pipeline::{self, ExpiryOrdered, Planned, SendFailure, Signature, Signed, Standing},
 };
-use relayer_types::{Action, SessionId, TxId};
+use relayer_types::{Action, Cost, SessionId, TxId};
 use solana_sdk::{instruction::Instruction, pubkey::Pubkey};
 
 use crate::{
@@ -155,7 +155,7 @@ impl ExpiryOrdered for SvmChain {
     }
 
     fn reconcile_every(&self) -> Duration {
-        self.config.poll.max(Duration::from_millis(200)) * 2
+        self.config.poll.max(Duration::from_millis(50)) * 2
     }
 
     fn key(&self, work: &Work, part: Option<&str>) -> Vec<u8> {
@@ -183,11 +183,27 @@ impl ExpiryOrdered for SvmChain {
         })
     }
 
+    /// Signs `plan` behind its compute budget: the price from the cluster's recent fees over the accounts
+    /// it writes (the configured percentile, never above the ceiling), the limit from a simulation of the
+    /// very transaction at the most units a transaction may ask for (plus the configured margin). A
+    /// simulation that fails refuses the work as the pipeline's own would.
     fn sign<'a>(&'a self, plan: &'a Self::Plan) -> BoxFuture<'a, Result<Signature, Refusal>> {
         Box::pin(async move {
-            let (blockhash, valid_until) =
-                self.client.latest_blockhash().await.map_err(|e| Refusal::Unanswered(e.to_string()))?;
-            let (signature, raw) = tx::signed(plan, &self.signer, blockhash);
+            let unanswered = |e: crate::client::ClientError| Refusal::Unanswered(e.to_string());
+            let landing = self.config.landing;
+            let recent =
+                self.client.recent_priority_fees(tx::writable_accounts(plan)).await.map_err(unanswered)?;
+            let price = tx::priority_price(&recent, landing.fee_percentile, landing.max_micro_lamports);
+            let (blockhash, valid_until) = self.client.latest_blockhash().await.map_err(unanswered)?;
+            let (_, trial) =
+                tx::signed(&tx::with_budget(plan, tx::MAX_COMPUTE_UNITS, price), &self.signer, blockhash);
+            let simulation = self.client.simulate(trial).await.map_err(unanswered)?;
+            if let Some(failure) = simulation.failure {
+                return Err(refusal(failure));
+            }
+            let units = tx::unit_limit(simulation.units, landing.unit_margin_percent);
+            let (signature, raw) = tx::signed(&tx::with_budget(plan, units, price), &self.signer, blockhash);
+            tracing::debug!(chain_id = self.config.chain_id, %signature, units, price, "signed");
             Ok(Signature { id: signature.to_string(), raw, valid_until })
         })
     }
@@ -210,12 +226,23 @@ impl ExpiryOrdered for SvmChain {
         })
     }
 
+    /// Landed once the cluster confirmed it at the configured commitment (what it cost, read from its own
+    /// bytes, is counted then); seen below that, still pending (a fork may drop it: it is sent again while
+    /// its blockhash is valid); unseen past its last valid block height, never to land.
     fn standing<'a>(&'a self, signed: &'a Signed) -> BoxFuture<'a, Result<Standing, String>> {
         Box::pin(async move {
             let signature = signed.signature.parse().unwrap_or_default();
             let status = self.client.statuses(vec![signature]).await.map_err(|e| e.to_string())?;
             if let Some(Some(status)) = status.first() {
-                return Ok(Standing::Landed { failed: status.failed, cost: None });
+                if status.confirmation < self.config.landing.commitment {
+                    return Ok(Standing::Pending);
+                }
+                let fee = tx::fee_of(&signed.raw()).unwrap_or_default();
+                let mut stats = self.stats_mut();
+                stats.fees_paid = stats.fees_paid.saturating_add(fee.total());
+                stats.priority_fees_paid = stats.priority_fees_paid.saturating_add(fee.priority);
+                let cost = Cost { amount: fee.total(), decimals: 9, symbol: "SOL".into() };
+                return Ok(Standing::Landed { failed: status.failed, cost: Some(cost) });
             }
             let height = self.client.block_height().await.map_err(|e| e.to_string())?;
             Ok(if height > signed.valid_until { Standing::NeverLands } else { Standing::Pending })

@@ -17,6 +17,6 @@ mod watcher;
 
 #[cfg(feature = "local-bank")]
 pub use bank::LocalBank;
-pub use chain::{SvmChain, SvmConfig, tx_id};
+pub use chain::{Landing, SvmChain, SvmConfig, tx_id};
 pub use client::SvmClient;
 pub use rpc::RpcClient;

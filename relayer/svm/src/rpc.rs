@@ -11,14 +11,41 @@ use serde_json::{Value, json};
 use solana_sdk::{hash::Hash, pubkey::Pubkey, signature::Signature};
 
 use crate::client::{
-    AccountView, ClientError, InnerInstruction, Page, SIGNATURES_PER_PAGE, SendError, SignatureInfo,
-    Simulation, SvmClient, TokenBalance, TxFailure, TxStatus, TxView,
+    AccountView, ClientError, Confirmation, InnerInstruction, Page, SIGNATURES_PER_PAGE, SendError,
+    SignatureInfo, Simulation, SvmClient, TokenBalance, TxFailure, TxStatus, TxView,
 };
 
 /// A JSON-RPC endpoint.
 pub struct RpcClient {
     url: String,
     http: reqwest::Client,
+    backoff: Backoff,
+}
+
+/// How a client waits out a node that says it is asked too often (HTTP 429, as Solana's public
+/// endpoints and every paid provider answer past their rate limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// Tries of one call that was answered 429 before it fails (the caller's own retry takes over then).
+    pub tries: u32,
+    /// The first wait; each next one doubles, unless the node's `Retry-After` says how long.
+    pub first: Duration,
+    /// The longest wait, whatever `Retry-After` asks (a node asking for minutes is as good as down).
+    pub longest: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self { tries: 5, first: Duration::from_millis(250), longest: Duration::from_secs(10) }
+    }
+}
+
+impl Backoff {
+    /// The wait before try `n + 1` after `n` answers of 429, the last one's `Retry-After` (seconds) if any.
+    pub fn wait(&self, n: u32, retry_after: Option<u64>) -> Duration {
+        let doubled = self.first.saturating_mul(1u32.checked_shl(n.saturating_sub(1)).unwrap_or(u32::MAX));
+        retry_after.map_or(doubled, Duration::from_secs).min(self.longest)
+    }
 }
 
 /// A JSON-RPC error object.
@@ -88,11 +115,16 @@ pub fn decode_statuses(result: &Value) -> Result<Vec<Option<TxStatus>>, ClientEr
             if s.is_null() {
                 return Ok(None);
             }
-            Ok(Some(TxStatus {
-                slot: u64_of(&s["slot"])?,
-                failed: !s["err"].is_null(),
-                finalized: s["confirmationStatus"] == FINALIZED,
-            }))
+            // `confirmationStatus` came with Solana 1.5; before it, `confirmations: null` meant rooted.
+            let confirmation = match s["confirmationStatus"].as_str() {
+                Some("finalized") => Confirmation::Finalized,
+                Some("confirmed") => Confirmation::Confirmed,
+                Some("processed") => Confirmation::Processed,
+                Some(_) => return Err(bad("confirmation status", s)),
+                None if s["confirmations"].is_null() => Confirmation::Finalized,
+                None => Confirmation::Processed,
+            };
+            Ok(Some(TxStatus { slot: u64_of(&s["slot"])?, failed: !s["err"].is_null(), confirmation }))
         })
         .collect()
 }
@@ -113,6 +145,17 @@ pub fn decode_accounts(result: &Value) -> Result<Vec<Option<AccountView>>, Clien
             }))
         })
         .collect()
+}
+
+/// `getRecentPrioritizationFees`: `[{slot, prioritizationFee}]` (no context), one entry per recent slot.
+pub fn decode_priority_fees(result: &Value) -> Result<Vec<u64>, ClientError> {
+    let list = result.as_array().ok_or_else(|| bad("prioritization fees", result))?;
+    list.iter().map(|f| u64_of(&f["prioritizationFee"])).collect()
+}
+
+/// `getBalance`: `{context, value: lamports}`.
+pub fn decode_balance(result: &Value) -> Result<u64, ClientError> {
+    u64_of(&result["value"])
 }
 
 /// `getSignaturesForAddress`: `[{signature, slot, err, ...}]`, newest first.
@@ -201,16 +244,52 @@ impl RpcClient {
     pub fn new(url: impl Into<String>, timeout: Duration) -> Result<Self, ClientError> {
         let http =
             reqwest::Client::builder().timeout(timeout).build().map_err(|e| ClientError(e.to_string()))?;
-        Ok(Self { url: url.into(), http })
+        Ok(Self { url: url.into(), http, backoff: Backoff::default() })
+    }
+
+    /// The same client, waiting out rate limits as `backoff` says.
+    #[must_use]
+    pub const fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// One HTTP exchange, waiting out answers of 429 (rate limited) as the backoff says.
+    async fn post(&self, method: &str, body: &Value) -> Result<Value, ClientError> {
+        let mut limited = 0;
+        loop {
+            let answer = self
+                .http
+                .post(&self.url)
+                .json(body)
+                .send()
+                .await
+                .map_err(|e| ClientError(format!("{method}: {e}")))?;
+            if answer.status() != reqwest::StatusCode::TOO_MANY_REQUESTS {
+                return async { answer.error_for_status()?.json().await }
+                    .await
+                    .map_err(|e: reqwest::Error| ClientError(format!("{method}: {e}")));
+            }
+            limited += 1;
+            if limited >= self.backoff.tries {
+                return Err(ClientError(format!(
+                    "{method}: rate limited (HTTP 429) {limited} times in a row"
+                )));
+            }
+            let retry_after = answer
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()?.trim().parse().ok());
+            let wait = self.backoff.wait(limited, retry_after);
+            tracing::debug!(method, ?wait, "rate limited by the Solana node; waiting");
+            tokio::time::sleep(wait).await;
+        }
     }
 
     /// One JSON-RPC call: `Ok(result)`, `Err(Ok(error object))`, or `Err(Err(transport failure))`.
     async fn call(&self, method: &str, params: Value) -> Result<Value, Result<RpcError, ClientError>> {
         let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-        let answer: Value =
-            async { self.http.post(&self.url).json(&body).send().await?.error_for_status()?.json().await }
-                .await
-                .map_err(|e: reqwest::Error| Err(ClientError(format!("{method}: {e}"))))?;
+        let answer = self.post(method, &body).await.map_err(Err)?;
         if let Some(error) = answer.get("error") {
             return Err(Ok(RpcError {
                 code: error["code"].as_i64().unwrap_or_default(),
@@ -311,6 +390,21 @@ impl SvmClient for RpcClient {
             decode_transaction(&self.result("getTransaction", json!([signature.to_string(), options])).await?)
         })
     }
+
+    fn recent_priority_fees(&self, accounts: Vec<Pubkey>) -> BoxFuture<'_, Result<Vec<u64>, ClientError>> {
+        Box::pin(async move {
+            // A node takes at most 128 accounts.
+            let list: Vec<String> = accounts.iter().take(128).map(ToString::to_string).collect();
+            decode_priority_fees(&self.result("getRecentPrioritizationFees", json!([list])).await?)
+        })
+    }
+
+    fn balance(&self, account: Pubkey) -> BoxFuture<'_, Result<u64, ClientError>> {
+        Box::pin(async move {
+            let params = json!([account.to_string(), { "commitment": FINALIZED }]);
+            decode_balance(&self.result("getBalance", params).await?)
+        })
+    }
 }
 
 /// The answers a JSON-RPC node gives, from the client's decoded values: what a node serves over an
@@ -359,11 +453,26 @@ pub mod encode {
                     "slot": s.slot,
                     "confirmations": null,
                     "err": if s.failed { json!("failed") } else { Value::Null },
-                    "confirmationStatus": if s.finalized { FINALIZED } else { "confirmed" },
+                    "confirmationStatus": s.confirmation.as_str(),
                 }),
             })
             .collect();
         context(Value::Array(list))
+    }
+
+    /// `getRecentPrioritizationFees`, one slot per fee (from slot 1 on).
+    pub fn priority_fees(fees: &[u64]) -> Value {
+        Value::Array(
+            fees.iter()
+                .enumerate()
+                .map(|(slot, fee)| json!({ "slot": slot + 1, "prioritizationFee": fee }))
+                .collect(),
+        )
+    }
+
+    /// `getBalance`.
+    pub fn balance(lamports: u64) -> Value {
+        context(Value::from(lamports))
     }
 
     /// `getMultipleAccounts` (base64).

@@ -181,6 +181,121 @@ pub fn signed(instructions: &[Instruction], signer: &Keypair, blockhash: Hash) -
     (tx.signatures[0], serialize(&tx))
 }
 
+/// Lamports per signature (Solana's base fee; unchanged since genesis).
+pub const LAMPORTS_PER_SIGNATURE: u64 = 5_000;
+/// The most compute units a transaction may ask for.
+pub const MAX_COMPUTE_UNITS: u32 = 1_400_000;
+
+/// `instructions` after the compute-budget instructions: at most `units` compute units, each paid
+/// `micro_lamports` (millionths of a lamport) above the base fee.
+pub fn with_budget(instructions: &[Instruction], units: u32, micro_lamports: u64) -> Vec<Instruction> {
+    use solana_compute_budget_interface::ComputeBudgetInstruction;
+    let mut out = Vec::with_capacity(instructions.len() + 2);
+    out.push(ComputeBudgetInstruction::set_compute_unit_limit(units));
+    out.push(ComputeBudgetInstruction::set_compute_unit_price(micro_lamports));
+    out.extend_from_slice(instructions);
+    out
+}
+
+/// What a signed transaction costs its fee payer, in lamports, read from its own bytes: the base fee
+/// per signature and the priority fee (units asked for × price, rounded up, as the runtime charges it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Fee {
+    /// Base fee.
+    pub base: u64,
+    /// Priority fee.
+    pub priority: u64,
+}
+
+impl Fee {
+    /// Both together.
+    pub const fn total(self) -> u64 {
+        self.base.saturating_add(self.priority)
+    }
+}
+
+/// The compute budget a serialized transaction asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Compute units it may use (the runtime's default where it sets none: 200,000 per instruction that
+    /// is not a compute-budget one, at most [`MAX_COMPUTE_UNITS`]).
+    pub units: u32,
+    /// Price per unit, micro-lamports.
+    pub micro_lamports: u64,
+    /// Signatures it carries (each pays the base fee).
+    pub signatures: u8,
+}
+
+impl Budget {
+    /// What it costs its fee payer, as the runtime charges it.
+    pub fn fee(self) -> Fee {
+        let priority = (u128::from(self.units) * u128::from(self.micro_lamports)).div_ceil(1_000_000);
+        Fee {
+            base: LAMPORTS_PER_SIGNATURE * u64::from(self.signatures),
+            priority: u64::try_from(priority).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// The compute budget of the serialized transaction `raw`; `None` if it is not one.
+pub fn budget_of(raw: &[u8]) -> Option<Budget> {
+    let tx = deserialize(raw).ok()?;
+    let message = &tx.message;
+    let program = solana_compute_budget_interface::id();
+    let (mut limit, mut price, mut others) = (None, 0u64, 0u32);
+    for ix in &message.instructions {
+        if message.account_keys.get(usize::from(ix.program_id_index)) != Some(&program) {
+            others += 1;
+            continue;
+        }
+        match ix.data.split_first() {
+            Some((2, rest)) => limit = Some(u32::from_le_bytes(rest.get(..4)?.try_into().ok()?)),
+            Some((3, rest)) => price = u64::from_le_bytes(rest.get(..8)?.try_into().ok()?),
+            _ => {}
+        }
+    }
+    Some(Budget {
+        units: limit.unwrap_or_else(|| others.saturating_mul(200_000)).min(MAX_COMPUTE_UNITS),
+        micro_lamports: price,
+        signatures: message.header.num_required_signatures,
+    })
+}
+
+/// The fee of the serialized transaction `raw` (see [`Budget::fee`]); `None` if it is not one.
+pub fn fee_of(raw: &[u8]) -> Option<Fee> {
+    budget_of(raw).map(Budget::fee)
+}
+
+/// The priority fee to pay per compute unit: the `percentile` (0–100, nearest rank) of `recent` (the
+/// fees that landed in recent slots beside the same accounts), never above `ceiling`. No data, no fee.
+pub fn priority_price(recent: &[u64], percentile: u8, ceiling: u64) -> u64 {
+    if recent.is_empty() {
+        return 0;
+    }
+    let mut sorted = recent.to_vec();
+    sorted.sort_unstable();
+    let rank = (usize::from(percentile.min(100)) * sorted.len()).div_ceil(100).max(1);
+    sorted[rank - 1].min(ceiling)
+}
+
+/// The compute units to ask for when a simulation used `used`: `margin_percent` more, at most
+/// [`MAX_COMPUTE_UNITS`] (and never 0: a zero limit fails every instruction).
+pub fn unit_limit(used: u64, margin_percent: u32) -> u32 {
+    let asked = u128::from(used) * (100 + u128::from(margin_percent)) / 100;
+    u32::try_from(asked).unwrap_or(u32::MAX).clamp(1, MAX_COMPUTE_UNITS)
+}
+
+/// The accounts `instructions` write (what a priority fee competes for).
+pub fn writable_accounts(instructions: &[Instruction]) -> Vec<Pubkey> {
+    let mut out: Vec<Pubkey> = vec![];
+    for meta in instructions.iter().flat_map(|ix| &ix.accounts) {
+        if meta.is_writable && !out.contains(&meta.pubkey) {
+            out.push(meta.pubkey);
+        }
+    }
+    out
+}
+
 /// A transaction's wire bytes.
 pub fn serialize(tx: &Transaction) -> Vec<u8> {
     // A `Transaction` always serializes; the error type is bincode's generic one.

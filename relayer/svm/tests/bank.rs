@@ -32,7 +32,11 @@ async fn a_transaction_past_its_last_valid_height_never_lands() -> Result<(), Bo
         blockhash,
     );
     let signature = bank.send(tx::serialize(&fresh)).await?;
-    assert!(bank.statuses(vec![signature]).await?[0].as_ref().is_some_and(|s| !s.failed && s.finalized));
+    assert!(
+        bank.statuses(vec![signature]).await?[0]
+            .as_ref()
+            .is_some_and(|s| !s.failed && s.confirmation == relayer_svm::client::Confirmation::Finalized)
+    );
 
     let (blockhash, last_valid_2) = bank.latest_blockhash().await?;
     assert!(last_valid_2 >= last_valid);

@@ -54,6 +54,7 @@ fn config(bank: &LocalBank, poll: Duration) -> SvmConfig {
         routes: vec![],
         min_inbox_amount: 1_000_000,
         open_minimums: vec![],
+        landing: relayer_svm::Landing::default(),
         lag_budget_slots: 150,
     }
 }
@@ -93,9 +94,17 @@ type Started = (
 /// Starts a chain on the bank's cluster, signing with `key`; its reports arrive on the receiver.
 /// Polls a minute apart: the executor's reconciliation never runs between two pieces of work.
 fn started(bank: &Arc<LocalBank>, store: &Arc<dyn ChainStore>, key: Keypair) -> Started {
-    let config = config(bank, Duration::from_secs(60));
-    let chain =
-        Arc::new(SvmChain::new(config, Arc::clone(bank) as Arc<dyn SvmClient>, Arc::clone(store), key));
+    started_with(Arc::clone(bank) as Arc<dyn SvmClient>, store, key, config(bank, Duration::from_secs(60)))
+}
+
+/// Starts a chain over `client` with `config`.
+fn started_with(
+    client: Arc<dyn SvmClient>,
+    store: &Arc<dyn ChainStore>,
+    key: Keypair,
+    config: SvmConfig,
+) -> Started {
+    let chain = Arc::new(SvmChain::new(config, client, Arc::clone(store), key));
     let (reports, rx) = mpsc::unbounded_channel();
     let cancel = tokio_util::sync::CancellationToken::new();
     let tasks = tokio_util::task::TaskTracker::new();
@@ -329,7 +338,7 @@ async fn a_transfer_bridged_into_the_inbox_is_claimed_once_known_after_a_restart
     };
     assert_eq!((seen, deposit.amount), (ChainAddress::Evm(receiver.into()), U256::from(3_000_000u64)));
     running.chain.submit(settle.clone()).await.unwrap();
-    let sent = reports.recv().await.unwrap().result;
+    let sent = unlanded(&mut reports).await;
     assert!(matches!(sent, WorkResult::Sent { .. }), "{sent:?}");
     assert_eq!(bank.usdc_balance(&merchant).await.unwrap(), 3_000_000);
     assert_eq!(bank.token_balance(&inbox).await.unwrap(), 0);
@@ -341,7 +350,7 @@ async fn a_transfer_bridged_into_the_inbox_is_claimed_once_known_after_a_restart
     assert_eq!(settlement.delivered, U256::from(3_000_000u64));
     // Again: the claim record says it is consumed; nothing is sent.
     running.chain.submit(settle.clone()).await.unwrap();
-    let again = reports.recv().await.unwrap().result;
+    let again = unlanded(&mut reports).await;
     assert!(matches!(again, WorkResult::Done(_)), "{again:?}");
 
     // A second transfer arrives while the relayer is down; the restarted one is given the work before
@@ -350,7 +359,7 @@ async fn a_transfer_bridged_into_the_inbox_is_claimed_once_known_after_a_restart
     bridge_in(&bank, &forwarder, &settle.commitment, 1, 2_000_000).await;
     let running = start(&bank, &store, &key, Arc::clone(&sink) as Arc<dyn EventSink>);
     running.chain.submit(settle.clone()).await.unwrap();
-    let sent = reports.recv().await.unwrap().result;
+    let sent = unlanded(&mut reports).await;
     assert!(matches!(sent, WorkResult::Sent { .. }), "{sent:?}");
     assert_eq!(bank.usdc_balance(&merchant).await.unwrap(), 5_000_000, "each transfer paid once");
 
@@ -365,15 +374,327 @@ async fn a_transfer_bridged_into_the_inbox_is_claimed_once_known_after_a_restart
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     running.chain.submit(settle.clone()).await.unwrap();
-    let refused = reports.recv().await.unwrap().result;
+    let refused = unlanded(&mut reports).await;
     assert_eq!(refused, WorkResult::RefundInstead);
     let refund = Work { action: Action::Refund { token: usdc }, ..settle.clone() };
     running.chain.submit(refund).await.unwrap();
-    let sent = reports.recv().await.unwrap().result;
+    let sent = unlanded(&mut reports).await;
     assert!(matches!(sent, WorkResult::Sent { .. }), "{sent:?}");
     assert_eq!(bank.token_balance(&custody).await.unwrap(), locked + 1_000_000, "locked for the way back");
     assert_eq!(bank.usdc_balance(&merchant).await.unwrap(), 5_000_000, "nothing delivered after expiry");
     assert_eq!(bank.token_balance(&inbox).await.unwrap(), 0);
     running.stop().await;
     bank.stop();
+}
+
+/// The next report that is not a landed transaction's cost (reconciliation reports those whenever it
+/// finds one of the relayer's transactions landed).
+async fn unlanded(reports: &mut mpsc::UnboundedReceiver<WorkReport>) -> WorkResult {
+    loop {
+        let result = reports.recv().await.unwrap().result;
+        if !matches!(result, WorkResult::Landed { .. }) {
+            return result;
+        }
+    }
+}
+
+/// Waits (at most 30 s) until `done` says so.
+async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !done().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The distinct signatures of the transactions the relayer's `key` sent, in the order first sent,
+/// each with how many copies of it were sent.
+fn sent_by(bank: &LocalBank, key: &Pubkey) -> Vec<(solana_sdk::signature::Signature, usize)> {
+    let mut out: Vec<(solana_sdk::signature::Signature, usize)> = vec![];
+    for (signature, raw) in bank.sent() {
+        if tx::deserialize(&raw).unwrap().message.account_keys[0] != *key {
+            continue;
+        }
+        match out.iter_mut().find(|(s, _)| *s == signature) {
+            Some((_, copies)) => *copies += 1,
+            None => out.push((signature, 1)),
+        }
+    }
+    out
+}
+
+/// One paid session (3 USDC into its vault) and a chain polling every 50 ms (reconciling every 100 ms)
+/// over `client` (the bank unless given), ready to settle it.
+struct Scene {
+    bank: Arc<LocalBank>,
+    relayer: Pubkey,
+    merchant: Pubkey,
+    work: Work,
+    chain: Arc<SvmChain>,
+    rx: mpsc::UnboundedReceiver<WorkReport>,
+    cancel: tokio_util::sync::CancellationToken,
+    tasks: tokio_util::task::TaskTracker,
+    _dir: tempfile::TempDir,
+}
+
+impl Scene {
+    async fn new(
+        id: u8,
+        landing: relayer_svm::Landing,
+        client: impl FnOnce(&Arc<LocalBank>) -> Arc<dyn SvmClient>,
+    ) -> Self {
+        let (bank, key, wallet, dir, store) = funded().await;
+        let relayer = key.pubkey();
+        let mut config = config(&bank, Duration::from_millis(50));
+        config.landing = landing;
+        let (chain, rx, cancel, tasks) = started_with(client(&bank), &store, key, config);
+        let merchant = Pubkey::new_unique();
+        let commitment = commitment(&bank, &wallet, &merchant, id);
+        pay(&bank, &wallet, &commitment, 3_000_000).await;
+        let work = Work {
+            session_id: SessionId::from_bytes([id; 16]),
+            chain_id: SOLANA_CHAIN_ID,
+            commitment,
+            action: Action::Settle { token: ChainAddress::Solana(bank.usdc().to_bytes()) },
+        };
+        Self { bank, relayer, merchant, work, chain, rx, cancel, tasks, _dir: dir }
+    }
+
+    /// Over the bank itself, with the default landing settings.
+    async fn plain(id: u8) -> Self {
+        Self::new(id, relayer_svm::Landing::default(), |bank| Arc::clone(bank) as Arc<dyn SvmClient>).await
+    }
+
+    /// Submits the settlement; its first report.
+    async fn settle(&mut self) -> WorkResult {
+        self.chain.submit(self.work.clone()).await.unwrap();
+        self.rx.recv().await.unwrap().result
+    }
+
+    /// The distinct transactions the relayer sent (see [`sent_by`]).
+    fn sent(&self) -> Vec<(solana_sdk::signature::Signature, usize)> {
+        sent_by(&self.bank, &self.relayer)
+    }
+
+    async fn merchant_paid(&self) -> u64 {
+        self.bank.usdc_balance(&self.merchant).await.unwrap()
+    }
+
+    /// Waits until the bank's block height passes that of a blockhash fetched now.
+    async fn past_a_blockhash(&self) {
+        let valid_until = self.bank.latest_blockhash().await.unwrap().1;
+        until("the blockhash's end", async || self.bank.block_height().await.unwrap() > valid_until).await;
+    }
+
+    async fn stop(self) {
+        self.cancel.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+        self.bank.stop();
+    }
+}
+
+/// A settlement whose transaction is lost on the way (every copy of it) is sent again as the same bytes
+/// while its blockhash is valid, and rebuilt exactly once when the cluster's block height passes its
+/// last valid one: the rebuilt one lands, and the merchant is paid once.
+#[tokio::test]
+async fn a_transaction_lost_until_its_blockhash_expires_is_rebuilt_once_and_lands() {
+    let mut scene = Scene::plain(5).await;
+    scene.bank.fault_next(relayer_svm::bank::SendFault::Lose, 1);
+    let first = scene.settle().await;
+    assert!(matches!(first, WorkResult::Sent { .. }), "{first:?}");
+    // The engine's part: the chain says the transaction can never land; the work is submitted again.
+    let retry = scene.rx.recv().await.unwrap().result;
+    assert!(matches!(retry, WorkResult::NotYet(relayer_chain::Refusal::NeverLanded)), "{retry:?}");
+    let second = scene.settle().await;
+    assert!(matches!(second, WorkResult::Sent { .. }) && second != first, "{second:?} after {first:?}");
+    until("the merchant's USDC", async || scene.merchant_paid().await == 3_000_000).await;
+
+    let sent = scene.sent();
+    assert_eq!(sent.len(), 2, "one lost transaction and one rebuilt: {sent:?}");
+    assert!(sent[0].1 >= 2, "the lost one was sent again, as the same bytes, while it could land: {sent:?}");
+    let statuses = scene.bank.statuses(vec![sent[0].0, sent[1].0]).await.unwrap();
+    assert!(statuses[0].is_none() && statuses[1].as_ref().is_some_and(|s| !s.failed), "{statuses:?}");
+    // Nothing left to move, nothing more sent.
+    let mut report = scene.settle().await;
+    while matches!(report, WorkResult::Landed { .. }) {
+        report = scene.rx.recv().await.unwrap().result;
+    }
+    assert!(matches!(report, WorkResult::Done(_)), "{report:?}");
+    assert_eq!((scene.sent().len(), scene.merchant_paid().await), (2, 3_000_000));
+    scene.stop().await;
+}
+
+/// A settlement that is merely slow to land (held on the way, its copies too, while it can still land)
+/// is sent again only as the same bytes: when it lands there is one transaction, and nothing is
+/// rebuilt.
+#[tokio::test]
+async fn a_slow_transaction_is_sent_again_as_itself_and_never_duplicated() {
+    let mut scene = Scene::plain(6).await;
+    scene.bank.fault_next(relayer_svm::bank::SendFault::Hold, 1);
+    let first = scene.settle().await;
+    assert!(matches!(first, WorkResult::Sent { .. }), "{first:?}");
+    // A reconciliation found it pending and sent it again (held too), then it gets through.
+    until("a copy sent again", async || scene.bank.held() >= 2).await;
+    assert!(scene.bank.release_held().await >= 2);
+    until("the merchant's USDC", async || scene.merchant_paid().await == 3_000_000).await;
+    // Reconciliations past its last valid height find it landed: still one transaction.
+    scene.past_a_blockhash().await;
+    until("the landed report", async || {
+        matches!(scene.rx.try_recv().map(|r| r.result), Ok(WorkResult::Landed { .. }))
+    })
+    .await;
+    let sent = scene.sent();
+    assert_eq!(sent.len(), 1, "one transaction, however often sent: {sent:?}");
+    assert!(sent[0].1 >= 2, "{sent:?}");
+    assert_eq!(scene.merchant_paid().await, 3_000_000);
+    scene.stop().await;
+}
+
+/// A transaction is priced from the cluster's recent fees (the configured percentile, capped by the
+/// ceiling) and limited to what its simulation used plus the margin; what it cost is counted once it
+/// landed, and the fee payer's SOL is shown with its floor.
+#[tokio::test]
+async fn priority_fee_and_compute_limit_follow_the_cluster_and_what_was_paid_is_counted() {
+    let landing = relayer_svm::Landing {
+        fee_percentile: 75,
+        max_micro_lamports: 6_000,
+        min_lamports: 2_000_000_000,
+        ..relayer_svm::Landing::default()
+    };
+    let mut scene = Scene::new(7, landing, |bank| {
+        // 0, 100, ..., 10,000 micro-lamports in 101 recent slots: the 75th percentile is 7,500.
+        bank.set_priority_fees((0..=100).map(|i| i * 100).collect());
+        Arc::clone(bank) as Arc<dyn SvmClient>
+    })
+    .await;
+    until("the fee payer's balance", async || scene.chain.stats().account[0].is_some_and(|g| g.amount > 0))
+        .await;
+    let gauge = scene.chain.stats().account[0].unwrap();
+    assert_eq!(
+        (gauge.resource, gauge.amount, gauge.floor),
+        ("sol_lamports", scene.bank.lamports(&scene.relayer).await.unwrap(), 2_000_000_000),
+        "1 SOL, below the 2 SOL floor: /readyz would fail"
+    );
+    assert!(matches!(scene.settle().await, WorkResult::Sent { .. }));
+    let landed = scene.rx.recv().await.unwrap().result;
+    let WorkResult::Landed { cost, .. } = landed else { panic!("{landed:?}") };
+    let sent = scene.sent();
+    assert_eq!(sent.len(), 1);
+    let raw = &scene.bank.sent().into_iter().find(|(s, _)| *s == sent[0].0).unwrap().1;
+    let budget = tx::budget_of(raw).unwrap();
+    assert_eq!(budget.micro_lamports, 6_000, "7,500 capped at the ceiling");
+    assert!(
+        (10_000..200_000).contains(&budget.units),
+        "the simulation's units and a fifth more, not the 1,400,000 it was simulated with: {budget:?}"
+    );
+    let fee = budget.fee();
+    assert_eq!(fee.priority, (u64::from(budget.units) * 6_000).div_ceil(1_000_000));
+    assert_eq!((cost.amount, cost.decimals, cost.symbol.as_str()), (fee.base + fee.priority, 9, "SOL"));
+    let stats = scene.chain.stats();
+    assert_eq!((stats.fees_paid, stats.priority_fees_paid), (fee.base + fee.priority, fee.priority));
+    scene.stop().await;
+}
+
+/// The bank as a cluster that has confirmed, not yet finalized, every transaction until `finalize`.
+struct NotYetFinal {
+    bank: Arc<LocalBank>,
+    finalized: std::sync::atomic::AtomicBool,
+}
+
+impl SvmClient for NotYetFinal {
+    fn latest_blockhash(
+        &self,
+    ) -> BoxFuture<'_, Result<(solana_sdk::hash::Hash, u64), relayer_svm::client::ClientError>> {
+        self.bank.latest_blockhash()
+    }
+    fn block_height(&self) -> BoxFuture<'_, Result<u64, relayer_svm::client::ClientError>> {
+        self.bank.block_height()
+    }
+    fn slot(&self) -> BoxFuture<'_, Result<u64, relayer_svm::client::ClientError>> {
+        self.bank.slot()
+    }
+    fn send(
+        &self,
+        raw: Vec<u8>,
+    ) -> BoxFuture<'_, Result<solana_sdk::signature::Signature, relayer_svm::client::SendError>> {
+        self.bank.send(raw)
+    }
+    fn simulate(
+        &self,
+        raw: Vec<u8>,
+    ) -> BoxFuture<'_, Result<relayer_svm::client::Simulation, relayer_svm::client::ClientError>> {
+        self.bank.simulate(raw)
+    }
+    fn statuses(
+        &self,
+        signatures: Vec<solana_sdk::signature::Signature>,
+    ) -> BoxFuture<'_, Result<Vec<Option<relayer_svm::client::TxStatus>>, relayer_svm::client::ClientError>>
+    {
+        Box::pin(async move {
+            let mut list = self.bank.statuses(signatures).await?;
+            if !self.finalized.load(std::sync::atomic::Ordering::SeqCst) {
+                for status in list.iter_mut().flatten() {
+                    status.confirmation = relayer_svm::client::Confirmation::Confirmed;
+                }
+            }
+            Ok(list)
+        })
+    }
+    fn accounts(
+        &self,
+        keys: Vec<Pubkey>,
+    ) -> BoxFuture<'_, Result<Vec<Option<relayer_svm::client::AccountView>>, relayer_svm::client::ClientError>>
+    {
+        self.bank.accounts(keys)
+    }
+    fn signatures_for(
+        &self,
+        address: Pubkey,
+        page: relayer_svm::client::Page,
+    ) -> BoxFuture<'_, Result<Vec<relayer_svm::client::SignatureInfo>, relayer_svm::client::ClientError>>
+    {
+        self.bank.signatures_for(address, page)
+    }
+    fn transaction(
+        &self,
+        signature: solana_sdk::signature::Signature,
+    ) -> BoxFuture<'_, Result<Option<relayer_svm::client::TxView>, relayer_svm::client::ClientError>> {
+        self.bank.transaction(signature)
+    }
+    fn recent_priority_fees(
+        &self,
+        accounts: Vec<Pubkey>,
+    ) -> BoxFuture<'_, Result<Vec<u64>, relayer_svm::client::ClientError>> {
+        self.bank.recent_priority_fees(accounts)
+    }
+    fn balance(&self, account: Pubkey) -> BoxFuture<'_, Result<u64, relayer_svm::client::ClientError>> {
+        self.bank.balance(account)
+    }
+}
+
+/// At `finalized` commitment (the default), a transaction the cluster has only confirmed is still
+/// pending: nothing is reported landed or counted as paid, nothing is rebuilt even past its last valid
+/// height (it is in a block), until the cluster finalizes it.
+#[tokio::test]
+async fn a_confirmed_transaction_counts_as_landed_only_at_the_configured_commitment() {
+    let wrapped: std::sync::OnceLock<Arc<NotYetFinal>> = std::sync::OnceLock::new();
+    let mut scene = Scene::new(8, relayer_svm::Landing::default(), |bank| {
+        let client = Arc::new(NotYetFinal { bank: Arc::clone(bank), finalized: false.into() });
+        let _ = wrapped.set(Arc::clone(&client));
+        client as Arc<dyn SvmClient>
+    })
+    .await;
+    assert!(matches!(scene.settle().await, WorkResult::Sent { .. }));
+    assert_eq!(scene.merchant_paid().await, 3_000_000);
+    scene.past_a_blockhash().await;
+    scene.past_a_blockhash().await;
+    assert!(scene.rx.try_recv().is_err(), "not reported while only confirmed");
+    assert_eq!(scene.chain.stats().fees_paid, 0);
+    wrapped.get().unwrap().finalized.store(true, std::sync::atomic::Ordering::SeqCst);
+    let landed = scene.rx.recv().await.unwrap().result;
+    assert!(matches!(landed, WorkResult::Landed { .. }), "{landed:?}");
+    assert!(scene.chain.stats().fees_paid > 0);
+    assert_eq!(scene.sent().len(), 1);
+    scene.stop().await;
 }

@@ -56,6 +56,11 @@ fn a_serialized_config_file_reads_back_as_the_same_config() {
                 }],
                 routes: vec![],
                 min_inbox_amount: None,
+                commitment: relayer_svm::client::Confirmation::Confirmed,
+                priority_fee_percentile: 90,
+                max_priority_fee_micro_lamports: 500_000,
+                compute_unit_margin_percent: 15,
+                min_sol_balance: Some("0.5".into()),
             }),
         ],
     };

@@ -38,9 +38,9 @@ fn status_account_and_signature_lists() {
     assert_eq!(
         decode_statuses(&statuses).expect("statuses"),
         vec![
-            Some(TxStatus { slot: 48, failed: false, finalized: true }),
+            Some(TxStatus { slot: 48, failed: false, confirmation: Confirmation::Finalized }),
             None,
-            Some(TxStatus { slot: 49, failed: true, finalized: false }),
+            Some(TxStatus { slot: 49, failed: true, confirmation: Confirmation::Confirmed }),
         ]
     );
     // A token account: 165 bytes, base64.
@@ -137,18 +137,17 @@ fn a_failed_preflight_is_told_apart_from_a_transport_failure() {
     assert!(matches!(decode_send_error(&busy), SendError::Transport(_)));
 }
 
-/// The transport against a local server answering recorded JSON: what it asks, and how it reads.
-#[tokio::test]
-async fn requests_are_json_rpc_at_finalized_commitment() {
+/// A local HTTP server giving `answers` in order, one per connection (status, extra header line, body);
+/// resolves to the JSON-RPC request bodies it saw.
+fn serve(answers: Vec<(u16, &'static str, &'static str)>) -> (String, tokio::task::JoinHandle<Vec<Value>>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let server = tokio::spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
         let mut seen = vec![];
-        for answer in [
-            r#"{"jsonrpc":"2.0","result":{"context":{"slot":1},"value":{"blockhash":"EkSnNWid2cvwEVnVx9aBqawnmiCNiDgp3gUdkDPTKN1N","lastValidBlockHeight":151}},"id":1}"#,
-            r#"{"jsonrpc":"2.0","error":{"code":-32002,"message":"Transaction simulation failed","data":{"err":{"InstructionError":[0,{"Custom":6003}]}}},"id":1}"#,
-        ] {
+        for (status, header, answer) in answers {
             let (mut socket, _) = listener.accept().await.expect("accept");
             let mut buf = vec![0u8; 65536];
             let mut len = 0;
@@ -174,24 +173,116 @@ async fn requests_are_json_rpc_at_finalized_commitment() {
                 }
             }
             let response = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n{header}content-length: {}\r\nconnection: close\r\n\r\n{answer}",
                 answer.len()
             );
             socket.write_all(response.as_bytes()).await.expect("write");
         }
         seen
     });
+    (url, server)
+}
+
+/// The transport against a local server answering recorded JSON: what it asks, and how it reads.
+#[tokio::test]
+async fn requests_are_json_rpc_at_finalized_commitment() {
+    let (url, server) = serve(vec![
+        (
+            200,
+            "",
+            r#"{"jsonrpc":"2.0","result":{"context":{"slot":1},"value":{"blockhash":"EkSnNWid2cvwEVnVx9aBqawnmiCNiDgp3gUdkDPTKN1N","lastValidBlockHeight":151}},"id":1}"#,
+        ),
+        (
+            200,
+            "",
+            r#"{"jsonrpc":"2.0","error":{"code":-32002,"message":"Transaction simulation failed","data":{"err":{"InstructionError":[0,{"Custom":6003}]}}},"id":1}"#,
+        ),
+        (200, "", r#"{"jsonrpc":"2.0","result":{"context":{"slot":1},"value":0},"id":1}"#),
+        (
+            200,
+            "",
+            r#"{"jsonrpc":"2.0","result":[{"slot":348125,"prioritizationFee":0},{"slot":348126,"prioritizationFee":1000}],"id":1}"#,
+        ),
+    ]);
     let client = RpcClient::new(url, Duration::from_secs(5)).expect("client");
     let (_, last) = client.latest_blockhash().await.expect("blockhash");
     assert_eq!(last, 151);
     let sent = client.send(vec![1, 2, 3]).await;
     assert_eq!(sent, Err(SendError::Preflight(TxFailure::Custom(6003))));
+    let payer = Pubkey::new_unique();
+    assert_eq!(client.balance(payer).await.expect("balance"), 0);
+    let writable: Vec<Pubkey> = (0..130).map(|_| Pubkey::new_unique()).collect();
+    assert_eq!(client.recent_priority_fees(writable.clone()).await.expect("fees"), vec![0, 1000]);
     let seen = server.await.expect("server");
     assert_eq!(seen[0]["method"], "getLatestBlockhash");
     assert_eq!(seen[0]["params"], json!([{ "commitment": "finalized" }]));
     assert_eq!(seen[1]["method"], "sendTransaction");
     assert_eq!(seen[1]["params"][0], BASE64.encode([1, 2, 3]));
     assert_eq!(seen[1]["params"][1]["encoding"], "base64");
+    assert_eq!(seen[2]["method"], "getBalance");
+    assert_eq!(seen[2]["params"], json!([payer.to_string(), { "commitment": "finalized" }]));
+    assert_eq!(seen[3]["method"], "getRecentPrioritizationFees");
+    // A node takes at most 128 accounts: the first 128 are asked about.
+    let asked: Vec<String> = writable.iter().take(128).map(ToString::to_string).collect();
+    assert_eq!(seen[3]["params"], json!([asked]));
+}
+
+/// A node past its rate limit answers HTTP 429: the client waits (as `Retry-After` says, else doubling
+/// from the first wait) and asks again, and gives up after the configured tries with an error that says
+/// why (the caller's own retry takes over).
+#[tokio::test]
+async fn rate_limited_answers_are_waited_out_then_given_up() {
+    const LIMITED: &str = r#"{"jsonrpc":"2.0","error":{"code":429,"message":"Too many requests for a specific RPC call, contact your app developer or support@rpcpool.com."},"id":1}"#;
+    const SLOT: &str = r#"{"jsonrpc":"2.0","result":1234,"id":1}"#;
+    let backoff = Backoff { tries: 3, first: Duration::from_millis(20), longest: Duration::from_millis(200) };
+    let (url, server) =
+        serve(vec![(429, "retry-after: 0\r\n", LIMITED), (429, "", LIMITED), (200, "", SLOT)]);
+    let client = RpcClient::new(url, Duration::from_secs(5)).expect("client").with_backoff(backoff);
+    let started = std::time::Instant::now();
+    assert_eq!(client.slot().await.expect("slot after two 429s"), 1234);
+    // `Retry-After: 0`, then 2 × 20 ms: at least the second wait happened.
+    assert!(started.elapsed() >= Duration::from_millis(40));
+    assert_eq!(server.await.expect("server").len(), 3);
+
+    let (url, server) = serve(vec![(429, "", LIMITED), (429, "", LIMITED), (429, "", LIMITED)]);
+    let client = RpcClient::new(url, Duration::from_secs(5)).expect("client").with_backoff(backoff);
+    let error = client.slot().await.expect_err("still limited");
+    assert!(error.0.contains("rate limited (HTTP 429) 3 times"), "{error}");
+    assert_eq!(server.await.expect("server").len(), 3, "no fourth try");
+
+    // Waits: doubling from the first, `Retry-After` when given, never past the longest.
+    let b = Backoff { tries: 9, first: Duration::from_millis(250), longest: Duration::from_secs(10) };
+    let waits: Vec<u128> = (1..=7).map(|n| b.wait(n, None).as_millis()).collect();
+    assert_eq!(waits, [250, 500, 1000, 2000, 4000, 8000, 10_000]);
+    assert_eq!(b.wait(1, Some(3)), Duration::from_secs(3));
+    assert_eq!(b.wait(1, Some(3600)), Duration::from_secs(10));
+    assert_eq!(b.wait(40, None), Duration::from_secs(10), "no overflow");
+}
+
+/// Answers of the other methods the client calls, as the documentation records them, and the status
+/// shapes of older nodes (no `confirmationStatus`).
+#[test]
+fn slot_height_fees_balance_and_older_status_answers() {
+    assert_eq!(u64_of(&parse(r#"{"jsonrpc":"2.0","result":1234,"id":1}"#)).expect("slot"), 1234);
+    let fees = parse(
+        r#"{"jsonrpc":"2.0","result":[{"slot":348125,"prioritizationFee":0},{"slot":348126,"prioritizationFee":1000},{"slot":348127,"prioritizationFee":500},{"slot":348127,"prioritizationFee":0},{"slot":348128,"prioritizationFee":1234}],"id":1}"#,
+    );
+    assert_eq!(decode_priority_fees(&fees).expect("fees"), vec![0, 1000, 500, 0, 1234]);
+    assert!(decode_priority_fees(&json!({ "value": [] })).is_err(), "not a list");
+    assert_eq!(
+        decode_balance(&parse(r#"{"jsonrpc":"2.0","result":{"context":{"slot":1},"value":2039280},"id":1}"#)),
+        Ok(2_039_280)
+    );
+    let old = parse(
+        r#"{"jsonrpc":"2.0","result":{"context":{"slot":82},"value":[{"slot":72,"confirmations":10,"err":null,"status":{"Ok":null}},{"slot":48,"confirmations":null,"err":null,"status":{"Ok":null}},{"slot":80,"confirmations":0,"err":null,"status":{"Ok":null},"confirmationStatus":"processed"}]},"id":1}"#,
+    );
+    let confirmations: Vec<Confirmation> =
+        decode_statuses(&old).expect("statuses").into_iter().flatten().map(|s| s.confirmation).collect();
+    assert_eq!(confirmations, [Confirmation::Processed, Confirmation::Finalized, Confirmation::Processed]);
+    let odd = parse(
+        r#"{"jsonrpc":"2.0","result":{"context":{"slot":82},"value":[{"slot":72,"confirmations":null,"err":null,"confirmationStatus":"rooted"}]},"id":1}"#,
+    );
+    assert!(decode_statuses(&odd).is_err(), "an unknown status is not guessed at");
 }
 
 #[test]
@@ -208,8 +299,14 @@ fn every_encoded_answer_decodes_to_what_it_encoded() {
             assert_eq!(decode_send_error(&rpc), SendError::Preflight(f));
         }
     }
-    let statuses = vec![Some(TxStatus { slot: 3, failed: true, finalized: true }), None];
+    let statuses = vec![
+        Some(TxStatus { slot: 3, failed: true, confirmation: Confirmation::Finalized }),
+        Some(TxStatus { slot: 4, failed: false, confirmation: Confirmation::Processed }),
+        None,
+    ];
     assert_eq!(decode_statuses(&encode::statuses(&statuses)).expect("statuses"), statuses);
+    assert_eq!(decode_priority_fees(&encode::priority_fees(&[0, 7])).expect("fees"), vec![0, 7]);
+    assert_eq!(decode_balance(&encode::balance(42)), Ok(42));
     let accounts =
         vec![None, Some(AccountView { lamports: 5, owner: Pubkey::new_unique(), data: vec![1, 2, 3] })];
     assert_eq!(decode_accounts(&encode::accounts(&accounts)).expect("accounts"), accounts);

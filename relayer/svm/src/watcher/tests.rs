@@ -83,6 +83,12 @@ impl SvmClient for Cluster {
     fn transaction(&self, _: Signature) -> BoxFuture<'_, Result<Option<TxView>, ClientError>> {
         self.answer(Ok(None))
     }
+    fn recent_priority_fees(&self, _: Vec<Pubkey>) -> BoxFuture<'_, Result<Vec<u64>, ClientError>> {
+        self.answer(Ok(vec![]))
+    }
+    fn balance(&self, _: Pubkey) -> BoxFuture<'_, Result<u64, ClientError>> {
+        self.answer(Ok(0))
+    }
 }
 
 /// A sink with no sessions.
