@@ -210,6 +210,13 @@ pub trait EventSink: Send + Sync {
     /// instead of reading all transfers of a token, as Solana's do).
     fn receivers_of(&self, family: relayer_types::Family) -> Vec<(ChainAddress, SessionId)>;
 
+    /// Which of `sessions` are in a terminal status, in order (a terminal status never changes, so a
+    /// watcher may remember the answer and look at their empty receivers less often). The default
+    /// answers that none is.
+    fn terminal(&self, sessions: &[SessionId]) -> Vec<bool> {
+        vec![false; sessions.len()]
+    }
+
     /// Applies confirmed events of `chain_id`, in chain order. An event whose receiver is no session's is
     /// dropped (counted as foreign when it names one of the sink's sessions).
     fn apply(&self, chain_id: u64, events: Vec<ChainEvent>) -> BoxFuture<'_, Result<(), SinkError>>;

@@ -86,6 +86,11 @@
 //! poll_interval_ms = 1000        # watcher polls of the open vaults
 //! lag_budget_slots = 150         # /readyz fails beyond it (finalized slots, about a minute)
 //! tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USDC", decimals = 6 }]
+//! commitment = "finalized"       # when a sent transaction counts as landed ("confirmed" or "finalized")
+//! priority_fee_percentile = 75   # of getRecentPrioritizationFees over the accounts a transaction writes
+//! max_priority_fee_micro_lamports = 1000000   # ceiling per compute unit
+//! compute_unit_margin_percent = 20            # units asked for above what a simulation used
+//! min_sol_balance = "0.05"       # /readyz fails while the fee payer holds less
 //! ```
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};

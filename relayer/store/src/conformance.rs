@@ -92,6 +92,12 @@ macro_rules! store_conformance {
         fn send_records_are_listed_in_key_order_per_chain_and_prefix() {
             $crate::conformance::send_records_are_listed_in_key_order_per_chain_and_prefix(&$backend);
         }
+        #[test]
+        fn watch_marks_are_kept_per_chain_replaced_by_key_and_apart_from_send_records() {
+            $crate::conformance::watch_marks_are_kept_per_chain_replaced_by_key_and_apart_from_send_records(
+                &$backend,
+            );
+        }
     };
 }
 
@@ -277,6 +283,31 @@ pub fn send_records_are_listed_in_key_order_per_chain_and_prefix<B: Backend>(bac
     drop(store);
     let store = backend.open(&place);
     assert_eq!(store.sends(8453, &[0x5e; 20]).expect("durable").len(), 2);
+}
+
+/// Check: watcher marks are listed per chain in key order, a batch replaces marks by key, they survive
+/// a reopened store once it closed cleanly, and they never show among send records (where an unreadable
+/// one would stop work).
+pub fn watch_marks_are_kept_per_chain_replaced_by_key_and_apart_from_send_records<B: Backend>(backend: &B) {
+    let place = backend.place();
+    let store = backend.open(&place);
+    let marks = |list: &[(u8, &[u8])]| -> Vec<crate::SendEntry> {
+        list.iter().map(|(k, v)| (vec![*k; 32], v.to_vec())).collect()
+    };
+    store.put_watch_marks(501, &marks(&[(9, b"nine"), (2, b"two")])).expect("put");
+    store.put_watch_marks(7, &marks(&[(2, b"other chain")])).expect("put");
+    store.put_watch_marks(501, &marks(&[(2, b"two again"), (5, b"five")])).expect("replace");
+    assert_eq!(
+        store.watch_marks(501).expect("list"),
+        marks(&[(2, b"two again"), (5, b"five"), (9, b"nine")])
+    );
+    assert_eq!(store.watch_marks(7).expect("list"), marks(&[(2, b"other chain")]));
+    assert!(store.sends(501, &[]).expect("sends").is_empty(), "marks are not send records");
+    store.put_send(501, b"send", b"record").expect("put");
+    assert_eq!(store.watch_marks(501).expect("list").len(), 3, "send records are not marks");
+    drop(store);
+    let store = backend.open(&place);
+    assert_eq!(store.watch_marks(501).expect("reopened").len(), 3);
 }
 
 fn event(chain_id: u64, block_number: u64) -> EventId {

@@ -229,6 +229,16 @@ pub trait ChainStore: Send + Sync + 'static {
 
     /// Removes a finished send record.
     fn delete_send(&self, chain_id: u64, key: &[u8]) -> Result<(), StoreError>;
+
+    /// The watcher marks of `chain_id`, in key order: where a watcher that reads per account (Solana's)
+    /// got to in each account's history, so a restart does not read every history again. The bytes
+    /// belong to the family. A mark is a hint, not a record: one that is lost or older than the last
+    /// events applied costs a re-read (events are applied idempotently), never an event, so marks are
+    /// written without waiting for the disk.
+    fn watch_marks(&self, chain_id: u64) -> Result<Vec<SendEntry>, StoreError>;
+
+    /// Stores (or replaces) marks of `chain_id` by key, all or none.
+    fn put_watch_marks(&self, chain_id: u64, marks: &[SendEntry]) -> Result<(), StoreError>;
 }
 
 /// Why [`update_session`] did not write.

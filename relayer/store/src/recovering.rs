@@ -211,6 +211,14 @@ impl ChainStore for SledStore {
     fn delete_send(&self, chain_id: u64, key: &[u8]) -> Result<(), StoreError> {
         self.with(|db| db.delete_send(chain_id, key))
     }
+
+    fn watch_marks(&self, chain_id: u64) -> Result<Vec<crate::SendEntry>, StoreError> {
+        self.with(|db| db.watch_marks(chain_id))
+    }
+
+    fn put_watch_marks(&self, chain_id: u64, marks: &[crate::SendEntry]) -> Result<(), StoreError> {
+        self.with(|db| db.put_watch_marks(chain_id, marks))
+    }
 }
 
 impl WebhookStore for SledStore {

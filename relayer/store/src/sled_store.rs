@@ -85,6 +85,7 @@ pub(crate) struct SledDb {
     webhooks: sled::Tree,
     deliveries: sled::Tree,
     idempotency: sled::Tree,
+    watch_marks: sled::Tree,
 }
 
 fn backend(e: sled::Error) -> StoreError {
@@ -276,6 +277,7 @@ impl SledDb {
             webhooks: tree("webhooks")?,
             deliveries: tree("deliveries")?,
             idempotency: tree("idempotency")?,
+            watch_marks: tree("watch_marks")?,
             flusher: std::sync::Arc::new(Flusher::start(db)?),
         };
         store.migrate()?;
@@ -592,6 +594,24 @@ impl ChainStore for SledDb {
     fn delete_send(&self, chain_id: u64, key: &[u8]) -> Result<(), StoreError> {
         self.intents.remove(send_key(chain_id, key)).map_err(backend)?;
         self.flush()
+    }
+
+    fn watch_marks(&self, chain_id: u64) -> Result<Vec<crate::SendEntry>, StoreError> {
+        self.watch_marks
+            .scan_prefix(chain_id.to_be_bytes())
+            .map(|entry| {
+                let (key, value) = entry.map_err(backend)?;
+                Ok((key[8..].to_vec(), value.to_vec()))
+            })
+            .collect()
+    }
+
+    fn put_watch_marks(&self, chain_id: u64, marks: &[crate::SendEntry]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (key, value) in marks {
+            batch.insert(send_key(chain_id, key), value.as_slice());
+        }
+        self.watch_marks.apply_batch(batch).map_err(backend)
     }
 }
 

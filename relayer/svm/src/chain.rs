@@ -98,6 +98,8 @@ pub struct SvmChain {
     pub(crate) signer: Keypair,
     /// Signed transactions, on record from before they are sent until they land or never can.
     pub(crate) ledger: SendLedger<Signed>,
+    /// Where the watcher keeps its marks (see [`crate::watcher`]).
+    pub(crate) store: Arc<dyn ChainStore>,
     queue: mpsc::Sender<Work>,
     pub(crate) jobs: Mutex<Option<mpsc::Receiver<Work>>>,
     stats: Mutex<ChainStats>,
@@ -136,7 +138,8 @@ impl SvmChain {
     ) -> Self {
         let (queue, jobs) = relayer_chain::pipeline::queue();
         Self {
-            ledger: SendLedger::new(store, config.chain_id),
+            ledger: SendLedger::new(Arc::clone(&store), config.chain_id),
+            store,
             config,
             client,
             signer,
@@ -188,8 +191,15 @@ impl SvmChain {
         self.signer.pubkey()
     }
 
+    /// Resolves once the watcher has read everything there was when it started (its first poll that
+    /// read the inbox).
+    pub async fn caught_up(&self) {
+        let mut caught_up = self.caught_up.subscribe();
+        let _ = caught_up.wait_for(|done| *done).await;
+    }
+
     async fn watch(self: Arc<Self>, sink: Arc<dyn EventSink>, cancel: CancellationToken) {
-        let mut state = crate::watcher::WatchState::default();
+        let mut state = crate::watcher::WatchState::load(&self);
         loop {
             let step = tokio::select! {
                 () = cancel.cancelled() => return,

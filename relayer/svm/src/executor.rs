@@ -148,10 +148,7 @@ impl ExpiryOrdered for SvmChain {
 
     /// Work for a transfer in the inbox needs the watcher to have read the inbox first.
     fn ready(&self) -> BoxFuture<'_, ()> {
-        let mut caught_up = self.caught_up.subscribe();
-        Box::pin(async move {
-            let _ = caught_up.wait_for(|done| *done).await;
-        })
+        Box::pin(self.caught_up())
     }
 
     fn reconcile_every(&self) -> Duration {

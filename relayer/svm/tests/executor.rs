@@ -198,20 +198,25 @@ async fn an_unreadable_send_record_is_reported_and_its_work_not_sent_again() {
     bank.stop();
 }
 
-/// Sees what the watcher applies; knows one session's EVM receiver.
+/// Sees what the watcher applies and the reports; knows its sessions' receivers (the Solana ones are
+/// polled) and which sessions are finished.
 struct Watching {
-    receiver: ChainAddress,
-    session: SessionId,
+    receivers: Vec<(ChainAddress, SessionId)>,
+    finished: std::sync::Mutex<Vec<SessionId>>,
     events: mpsc::UnboundedSender<ChainEvent>,
     reports: mpsc::UnboundedSender<WorkReport>,
 }
 
 impl EventSink for Watching {
     fn session_for_receiver(&self, receiver: ChainAddress) -> Option<SessionId> {
-        (receiver == self.receiver).then_some(self.session)
+        self.receivers.iter().find(|(r, _)| *r == receiver).map(|(_, id)| *id)
     }
-    fn receivers_of(&self, _: Family) -> Vec<(ChainAddress, SessionId)> {
-        vec![]
+    fn receivers_of(&self, family: Family) -> Vec<(ChainAddress, SessionId)> {
+        self.receivers.iter().filter(|(r, _)| r.family() == family).copied().collect()
+    }
+    fn terminal(&self, sessions: &[SessionId]) -> Vec<bool> {
+        let finished = self.finished.lock().unwrap();
+        sessions.iter().map(|id| finished.contains(id)).collect()
     }
     fn apply(&self, _: u64, events: Vec<ChainEvent>) -> BoxFuture<'_, Result<(), SinkError>> {
         for event in events {
@@ -315,8 +320,8 @@ async fn a_transfer_bridged_into_the_inbox_is_claimed_once_known_after_a_restart
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let (reports_tx, mut reports) = mpsc::unbounded_channel();
     let sink = Arc::new(Watching {
-        receiver: ChainAddress::Evm(receiver.into()),
-        session,
+        receivers: vec![(ChainAddress::Evm(receiver.into()), session)],
+        finished: std::sync::Mutex::default(),
         events: events_tx,
         reports: reports_tx,
     });
@@ -596,22 +601,53 @@ async fn priority_fee_and_compute_limit_follow_the_cluster_and_what_was_paid_is_
     scene.stop().await;
 }
 
-/// The bank as a cluster that has confirmed, not yet finalized, every transaction until `finalize`.
-struct NotYetFinal {
+/// The bank seen through a cluster that counts what it is asked, and that may have confirmed, not yet
+/// finalized, every transaction (while `finalized` is false).
+struct Observed {
     bank: Arc<LocalBank>,
     finalized: std::sync::atomic::AtomicBool,
+    /// Watcher polls (each starts with `getSlot`).
+    polls: std::sync::atomic::AtomicU64,
+    /// Addresses whose history was asked for, in order.
+    histories: std::sync::Mutex<Vec<Pubkey>>,
+    /// `getTransaction` calls.
+    transactions: std::sync::atomic::AtomicU64,
+    /// Accounts read, each with how often.
+    reads: std::sync::Mutex<std::collections::HashMap<Pubkey, u64>>,
 }
 
-impl SvmClient for NotYetFinal {
-    fn latest_blockhash(
-        &self,
-    ) -> BoxFuture<'_, Result<(solana_sdk::hash::Hash, u64), relayer_svm::client::ClientError>> {
+impl Observed {
+    fn new(bank: &Arc<LocalBank>, finalized: bool) -> Arc<Self> {
+        Arc::new(Self {
+            bank: Arc::clone(bank),
+            finalized: finalized.into(),
+            polls: 0.into(),
+            histories: std::sync::Mutex::default(),
+            transactions: 0.into(),
+            reads: std::sync::Mutex::default(),
+        })
+    }
+
+    fn histories(&self) -> Vec<Pubkey> {
+        self.histories.lock().unwrap().clone()
+    }
+
+    fn reads_of(&self, account: &Pubkey) -> u64 {
+        self.reads.lock().unwrap().get(account).copied().unwrap_or(0)
+    }
+}
+
+type Answer<'a, T> = BoxFuture<'a, Result<T, relayer_svm::client::ClientError>>;
+
+impl SvmClient for Observed {
+    fn latest_blockhash(&self) -> Answer<'_, (solana_sdk::hash::Hash, u64)> {
         self.bank.latest_blockhash()
     }
-    fn block_height(&self) -> BoxFuture<'_, Result<u64, relayer_svm::client::ClientError>> {
+    fn block_height(&self) -> Answer<'_, u64> {
         self.bank.block_height()
     }
-    fn slot(&self) -> BoxFuture<'_, Result<u64, relayer_svm::client::ClientError>> {
+    fn slot(&self) -> Answer<'_, u64> {
+        self.polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.bank.slot()
     }
     fn send(
@@ -620,17 +656,13 @@ impl SvmClient for NotYetFinal {
     ) -> BoxFuture<'_, Result<solana_sdk::signature::Signature, relayer_svm::client::SendError>> {
         self.bank.send(raw)
     }
-    fn simulate(
-        &self,
-        raw: Vec<u8>,
-    ) -> BoxFuture<'_, Result<relayer_svm::client::Simulation, relayer_svm::client::ClientError>> {
+    fn simulate(&self, raw: Vec<u8>) -> Answer<'_, relayer_svm::client::Simulation> {
         self.bank.simulate(raw)
     }
     fn statuses(
         &self,
         signatures: Vec<solana_sdk::signature::Signature>,
-    ) -> BoxFuture<'_, Result<Vec<Option<relayer_svm::client::TxStatus>>, relayer_svm::client::ClientError>>
-    {
+    ) -> Answer<'_, Vec<Option<relayer_svm::client::TxStatus>>> {
         Box::pin(async move {
             let mut list = self.bank.statuses(signatures).await?;
             if !self.finalized.load(std::sync::atomic::Ordering::SeqCst) {
@@ -641,34 +673,32 @@ impl SvmClient for NotYetFinal {
             Ok(list)
         })
     }
-    fn accounts(
-        &self,
-        keys: Vec<Pubkey>,
-    ) -> BoxFuture<'_, Result<Vec<Option<relayer_svm::client::AccountView>>, relayer_svm::client::ClientError>>
-    {
+    fn accounts(&self, keys: Vec<Pubkey>) -> Answer<'_, Vec<Option<relayer_svm::client::AccountView>>> {
+        let mut reads = self.reads.lock().unwrap();
+        for key in &keys {
+            *reads.entry(*key).or_default() += 1;
+        }
         self.bank.accounts(keys)
     }
     fn signatures_for(
         &self,
         address: Pubkey,
         page: relayer_svm::client::Page,
-    ) -> BoxFuture<'_, Result<Vec<relayer_svm::client::SignatureInfo>, relayer_svm::client::ClientError>>
-    {
+    ) -> Answer<'_, Vec<relayer_svm::client::SignatureInfo>> {
+        self.histories.lock().unwrap().push(address);
         self.bank.signatures_for(address, page)
     }
     fn transaction(
         &self,
         signature: solana_sdk::signature::Signature,
-    ) -> BoxFuture<'_, Result<Option<relayer_svm::client::TxView>, relayer_svm::client::ClientError>> {
+    ) -> Answer<'_, Option<relayer_svm::client::TxView>> {
+        self.transactions.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.bank.transaction(signature)
     }
-    fn recent_priority_fees(
-        &self,
-        accounts: Vec<Pubkey>,
-    ) -> BoxFuture<'_, Result<Vec<u64>, relayer_svm::client::ClientError>> {
+    fn recent_priority_fees(&self, accounts: Vec<Pubkey>) -> Answer<'_, Vec<u64>> {
         self.bank.recent_priority_fees(accounts)
     }
-    fn balance(&self, account: Pubkey) -> BoxFuture<'_, Result<u64, relayer_svm::client::ClientError>> {
+    fn balance(&self, account: Pubkey) -> Answer<'_, u64> {
         self.bank.balance(account)
     }
 }
@@ -678,9 +708,9 @@ impl SvmClient for NotYetFinal {
 /// height (it is in a block), until the cluster finalizes it.
 #[tokio::test]
 async fn a_confirmed_transaction_counts_as_landed_only_at_the_configured_commitment() {
-    let wrapped: std::sync::OnceLock<Arc<NotYetFinal>> = std::sync::OnceLock::new();
+    let wrapped: std::sync::OnceLock<Arc<Observed>> = std::sync::OnceLock::new();
     let mut scene = Scene::new(8, relayer_svm::Landing::default(), |bank| {
-        let client = Arc::new(NotYetFinal { bank: Arc::clone(bank), finalized: false.into() });
+        let client = Observed::new(bank, false);
         let _ = wrapped.set(Arc::clone(&client));
         client as Arc<dyn SvmClient>
     })
@@ -697,4 +727,111 @@ async fn a_confirmed_transaction_counts_as_landed_only_at_the_configured_commitm
     assert!(scene.chain.stats().fees_paid > 0);
     assert_eq!(scene.sent().len(), 1);
     scene.stop().await;
+}
+
+/// A restarted watcher reads only what changed while it was down (its marks say where it got to): no
+/// finished vault's history again, and a deposit made while it was down is still found. The empty vault
+/// of a finished session is not read every poll but on the sweeps, where a late deposit into it is
+/// found.
+#[tokio::test]
+async fn a_restart_reads_only_what_changed_and_finished_empty_vaults_are_read_on_the_sweeps() {
+    let (bank, key, wallet, _dir, store) = funded().await;
+    let merchant = Pubkey::new_unique();
+    let commitments: Vec<Commitment> = (20..23).map(|id| commitment(&bank, &wallet, &merchant, id)).collect();
+    let vaults: Vec<Pubkey> = commitments.iter().map(|c| tx::vault_token(c, &bank.usdc())).collect();
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let sink = Arc::new(Watching {
+        reports: mpsc::unbounded_channel().0,
+        receivers: vaults
+            .iter()
+            .zip(20u8..)
+            .map(|(v, id)| (ChainAddress::Solana(v.to_bytes()), SessionId::from_bytes([id; 16])))
+            .collect(),
+        finished: std::sync::Mutex::default(),
+        events: events_tx,
+    });
+    let run = |client: Arc<Observed>| {
+        let chain = Arc::new(SvmChain::new(
+            config(&bank, Duration::from_millis(50)),
+            client as Arc<dyn SvmClient>,
+            Arc::clone(&store),
+            key.insecure_clone(),
+        ));
+        let (cancel, tasks) =
+            (tokio_util::sync::CancellationToken::new(), tokio_util::task::TaskTracker::new());
+        Arc::clone(&chain).start(Arc::clone(&sink) as Arc<dyn EventSink>, cancel.clone(), &tasks);
+        Running { chain, cancel, tasks }
+    };
+    // Two sessions paid and settled; the first run reads every history once.
+    let first = Observed::new(&bank, true);
+    let running = run(Arc::clone(&first));
+    for (commitment, id) in commitments.iter().zip(20u8..).take(2) {
+        pay(&bank, &wallet, commitment, 3_000_000).await;
+        let work = Work {
+            session_id: SessionId::from_bytes([id; 16]),
+            chain_id: SOLANA_CHAIN_ID,
+            commitment: commitment.clone(),
+            action: Action::Settle { token: ChainAddress::Solana(bank.usdc().to_bytes()) },
+        };
+        until("the deposit", async || {
+            matches!(events.try_recv(), Ok(ChainEvent { kind: EventKind::Deposit(_), .. }))
+        })
+        .await;
+        running.chain.submit(work).await.unwrap();
+        until("the settlement", async || {
+            matches!(events.try_recv(), Ok(ChainEvent { kind: EventKind::Settled(_), .. }))
+        })
+        .await;
+    }
+    // A whole poll after the last settlement was read, so its marks are written (a run stopped within a
+    // poll reads that poll's accounts again at the next start, which is correct but not what is tested).
+    let polls = first.polls.load(std::sync::atomic::Ordering::SeqCst);
+    until("two more polls", async || first.polls.load(std::sync::atomic::Ordering::SeqCst) >= polls + 2)
+        .await;
+    running.stop().await;
+    assert!(first.histories().contains(&vaults[0]), "the first run read the vault's history");
+
+    // While it is down: the third session is paid; the first two are finished.
+    pay(&bank, &wallet, &commitments[2], 3_000_000).await;
+    *sink.finished.lock().unwrap() = vec![SessionId::from_bytes([20; 16]), SessionId::from_bytes([21; 16])];
+    let second = Observed::new(&bank, true);
+    let running = run(Arc::clone(&second));
+    running.chain.caught_up().await;
+    let ChainEvent { receiver, kind: EventKind::Deposit(deposit), .. } = next_event(&mut events).await else {
+        panic!("the deposit made while the relayer was down")
+    };
+    assert_eq!(
+        (receiver, deposit.amount),
+        (ChainAddress::Solana(vaults[2].to_bytes()), U256::from(3_000_000u64))
+    );
+    let histories = second.histories();
+    assert!(
+        !histories.contains(&vaults[0]) && !histories.contains(&vaults[1]),
+        "no finished vault's history is read again: {vaults:?} {histories:?}"
+    );
+    assert_eq!(second.transactions.load(std::sync::atomic::Ordering::SeqCst), 1, "only the new deposit's");
+    assert_eq!(
+        second.reads_of(&vaults[0]),
+        0,
+        "a finished, empty vault is not read at the start: {:?} in {} polls",
+        vaults.iter().map(|v| second.reads_of(v)).collect::<Vec<u64>>(),
+        second.polls.load(std::sync::atomic::Ordering::SeqCst)
+    );
+
+    // A late deposit into a finished session's vault is found on a sweep.
+    pay(&bank, &wallet, &commitments[0], 1_000_000).await;
+    let ChainEvent { receiver, kind: EventKind::Deposit(late), .. } =
+        tokio::time::timeout(Duration::from_secs(30), events.recv()).await.unwrap().unwrap()
+    else {
+        panic!("the late deposit")
+    };
+    assert_eq!(
+        (receiver, late.amount),
+        (ChainAddress::Solana(vaults[0].to_bytes()), U256::from(1_000_000u64))
+    );
+    let polls = second.polls.load(std::sync::atomic::Ordering::SeqCst);
+    let reads = second.reads_of(&vaults[0]);
+    assert!(polls >= 60 && reads * 20 <= polls, "read {reads} times in {polls} polls: on the sweeps only");
+    running.stop().await;
+    bank.stop();
 }

@@ -208,6 +208,14 @@ impl EventSink for Engine {
         receivers.iter().filter(|(r, _)| r.family() == family).map(|(r, id)| (*r, *id)).collect()
     }
 
+    /// From the store; a session that cannot be read counts as not terminal (watched as usual).
+    fn terminal(&self, sessions: &[SessionId]) -> Vec<bool> {
+        sessions
+            .iter()
+            .map(|id| matches!(self.store.session(id), Ok(Some(s)) if s.value.status.is_terminal()))
+            .collect()
+    }
+
     fn apply(&self, chain_id: u64, events: Vec<ChainEvent>) -> BoxFuture<'_, Result<(), SinkError>> {
         Box::pin(
             async move { self.apply_chain_events(chain_id, events).await.map_err(EngineError::into_sink) },
