@@ -23,22 +23,22 @@ use solana_sdk::{
 
 use crate::{Api, Auth, Chain as EvmChain, Settings, config, relayer_config};
 
-/// The bank's USDC as the relayer configures it.
-pub fn usdc_token(bank: &LocalBank) -> TokenRef {
+/// A cluster's USDC `mint` as the relayer configures it.
+pub fn usdc_token(mint: &Pubkey) -> TokenRef {
     TokenRef {
         chain_id: SOLANA_CHAIN_ID,
         chain_name: "solana".into(),
-        address: ChainAddress::Solana(bank.usdc().to_bytes()),
+        address: ChainAddress::Solana(mint.to_bytes()),
         symbol: "USDC".into(),
         decimals: relayer_svm::bank::USDC_DECIMALS,
     }
 }
 
-/// A relayer serving `evm` and the Solana `client`, with its store in `data_dir` (reused across
-/// restarts), sending Solana transactions with `key`.
+/// A relayer serving `evm` and the Solana cluster behind `client` (USDC at `usdc`, slots `slot_time`
+/// long), with its store in `data_dir` (reused across restarts), sending Solana transactions with `key`.
 pub async fn start_node(
     evm: &EvmChain,
-    bank: &LocalBank,
+    (usdc, slot_time): (Pubkey, Duration),
     client: Arc<dyn SvmClient>,
     key: &Keypair,
     data_dir: &Path,
@@ -48,14 +48,14 @@ pub async fn start_node(
     let svm = SvmConfig {
         chain_id: SOLANA_CHAIN_ID,
         name: "solana".into(),
-        tokens: vec![usdc_token(bank)],
+        tokens: vec![usdc_token(&usdc)],
         poll: Duration::from_millis(200),
         routes: vec![],
         min_inbox_amount: 1_000_000,
         open_minimums: vec![],
         // A minute of the bank's short slots, as `relayer devnet` sets it.
         landing: relayer_svm::Landing::default(),
-        lag_budget_slots: u64::try_from(60_000_000 / bank.slot_time().as_micros().max(1)).unwrap_or(u64::MAX),
+        lag_budget_slots: u64::try_from(60_000_000 / slot_time.as_micros().max(1)).unwrap_or(u64::MAX),
     };
     let key = key.insecure_clone();
     let node = relayer_node::start_with(config(&params, &evm_key)?, move |store| {
@@ -98,7 +98,8 @@ impl SolanaEnv {
         data_dir: &Path,
         settings: &Settings,
     ) -> eyre::Result<(Node, Api)> {
-        start_node(&self.evm, &self.bank, client, &self.key, data_dir, settings).await
+        let cluster = (self.bank.usdc(), self.bank.slot_time());
+        start_node(&self.evm, cluster, client, &self.key, data_dir, settings).await
     }
 }
 
@@ -132,9 +133,9 @@ pub async fn set_solana(
 }
 
 /// What a wallet does with `solana.serializedTx`: decode, check it asks only for this wallet's
-/// signature, sign, and send.
+/// signature, sign, and send to `cluster`.
 pub async fn sign_and_send(
-    bank: &LocalBank,
+    cluster: &dyn SvmClient,
     serialized_hex: &str,
     wallet: &Keypair,
 ) -> eyre::Result<Signature> {
@@ -147,10 +148,10 @@ pub async fn sign_and_send(
     }
     // The in-process bank's blockhashes live about a second (see `LocalBank`), so the wallet stamps a
     // fresh one right before signing; nothing else in the message changes.
-    let blockhash = bank.latest_blockhash().await?.0;
+    let blockhash = cluster.latest_blockhash().await?.0;
     transaction.message.recent_blockhash = blockhash;
     transaction.try_sign(&[wallet], blockhash)?;
-    Ok(bank.send(tx::serialize(&transaction)).await?)
+    Ok(cluster.send(tx::serialize(&transaction)).await?)
 }
 
 /// The deposit address a `serializedTx` pays into (the `transferChecked` destination).

@@ -19,12 +19,9 @@ use anchor_spl::{associated_token, token::spl_token};
 use relayer_chain::BoxFuture;
 use solana_program_test::{ProgramTest, ProgramTestContext, processor};
 use solana_sdk::{
-    account::Account,
     clock::Clock,
     hash::Hash,
-    program_pack::Pack,
     pubkey::Pubkey,
-    rent::Rent,
     signature::{Keypair, Signature},
     signer::Signer,
     transaction::{Transaction, VersionedTransaction},
@@ -122,17 +119,7 @@ impl LocalBank {
         agave_logger::setup_with_default("warn");
         test.prefer_bpf(false);
         let mint_authority = Keypair::new();
-        let mut data = vec![0; spl_token::state::Mint::LEN];
-        spl_token::state::Mint {
-            mint_authority: Some(mint_authority.pubkey()).into(),
-            supply: 0,
-            decimals: USDC_DECIMALS,
-            is_initialized: true,
-            freeze_authority: None.into(),
-        }
-        .pack_into_slice(&mut data);
-        let lamports = Rent::default().minimum_balance(data.len());
-        test.add_account(USDC_MINT, Account { lamports, data, owner: spl_token::ID, ..Account::default() });
+        test.add_account(USDC_MINT, tx::mint_account(&mint_authority.pubkey(), USDC_DECIMALS));
         let ctx = test.start_with_context().await;
         let genesis = ctx.genesis_config();
         let slot_time =

@@ -296,6 +296,22 @@ pub fn writable_accounts(instructions: &[Instruction]) -> Vec<Pubkey> {
     out
 }
 
+/// An SPL Token mint account with `decimals`, no supply and no freeze authority, minted by `authority`:
+/// what the devnet's clusters create at USDC's address.
+pub fn mint_account(authority: &Pubkey, decimals: u8) -> solana_sdk::account::Account {
+    let mut data = vec![0; spl_token::state::Mint::LEN];
+    spl_token::state::Mint {
+        mint_authority: Some(*authority).into(),
+        supply: 0,
+        decimals,
+        is_initialized: true,
+        freeze_authority: None.into(),
+    }
+    .pack_into_slice(&mut data);
+    let lamports = solana_sdk::rent::Rent::default().minimum_balance(data.len());
+    solana_sdk::account::Account { lamports, data, owner: spl_token::ID, ..Default::default() }
+}
+
 /// A transaction's wire bytes.
 pub fn serialize(tx: &Transaction) -> Vec<u8> {
     // A `Transaction` always serializes; the error type is bincode's generic one.

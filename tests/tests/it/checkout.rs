@@ -518,7 +518,7 @@ async fn a_solana_wallet_signs_the_sessions_transaction_and_the_page_follows_it_
     assert_eq!((transfer[0], &transfer[1..9]), (12, &4_250_000u64.to_le_bytes()[..]), "transferChecked 4.25");
     let vault_account = deposit_address(&hex)?;
 
-    let signature = sign_and_send(bank, &hex, &payer).await?;
+    let signature = sign_and_send(bank.as_ref(), &hex, &payer).await?;
     page.eval(&format!("window.__solSent({:?}); true", signature.as_ref())).await?;
     status_is(&page, "succeeded", 60).await?;
     let done = api.get(&id).await?;

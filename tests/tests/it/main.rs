@@ -22,5 +22,6 @@ mod faults;
 mod forgery;
 mod openapi;
 mod solana;
+mod surfpool;
 mod tron;
 mod webhooks;

@@ -61,7 +61,7 @@ async fn a_solana_payer_pays_a_solana_destination_and_the_rent_returns_to_the_wa
     assert_eq!(api.get(id).await?["status"], "waiting_payment");
 
     let lamports_before = bank.lamports(&payer.pubkey()).await?;
-    let deposit = sign_and_send(bank, &serialized, &payer).await?;
+    let deposit = sign_and_send(bank.as_ref(), &serialized, &payer).await?;
     let done = api.wait_for(id, "succeeded", 30).await?;
     let seen =
         api.send(reqwest::Method::GET, &format!("/v1/sessions/{id}"), None, None, Auth::Key(API_KEY)).await?;
@@ -97,7 +97,7 @@ async fn a_solana_payer_pays_a_solana_destination_and_the_rent_returns_to_the_wa
     );
 
     // The wallet pays the same again (an extra deposit): nothing is lost, it is delivered too.
-    sign_and_send(bank, &serialized, &payer).await?;
+    sign_and_send(bank.as_ref(), &serialized, &payer).await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while bank.usdc_balance(&merchant).await? != 20_000_000 {
         assert!(
@@ -200,7 +200,7 @@ async fn a_deposit_after_expiry_is_refunded_to_the_wallet_on_solana() -> eyre::R
     let serialized = answer.body["solana"]["serializedTx"].as_str().expect("serializedTx").to_owned();
     api.wait_for(id, "expired", 10).await?;
     // The wallet signs late: the session expired in the meantime.
-    sign_and_send(bank, &serialized, &payer).await?;
+    sign_and_send(bank.as_ref(), &serialized, &payer).await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while bank.usdc_balance(&payer.pubkey()).await? != 4_000_000 {
         assert!(tokio::time::Instant::now() < deadline, "not refunded: {}", api.get(id).await?);
@@ -230,7 +230,7 @@ async fn a_restart_mid_settle_settles_exactly_once() -> eyre::Result<()> {
         let payer = wallet(bank, 3_000_000).await?;
         let answer = set_solana(&api, &session, &payer.pubkey(), json!({})).await?;
         let serialized = answer.body["solana"]["serializedTx"].as_str().expect("serializedTx").to_owned();
-        sign_and_send(bank, &serialized, &payer).await?;
+        sign_and_send(bank.as_ref(), &serialized, &payer).await?;
         // The relayer signs, records and sends its settle, and hangs there.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
@@ -348,7 +348,7 @@ async fn a_deposit_buried_under_more_than_a_page_of_transactions_is_still_found(
     let id = session["sessionId"].as_str().unwrap_or_default().to_owned();
     node.shutdown().await;
 
-    sign_and_send(bank, &serialized, &payer).await?;
+    sign_and_send(bank.as_ref(), &serialized, &payer).await?;
     let vault_token = deposit_address(&serialized)?;
     let spammer = wallet(bank, 0).await?;
     for lamports in 1..=1_001u64 {
@@ -383,7 +383,7 @@ async fn a_vault_whose_balance_disagrees_with_the_transactions_read_is_read_agai
     let (session, serialized) = paid_by(&api, bank, &merchant, &payer, "3").await?;
     let id = session["sessionId"].as_str().unwrap_or_default().to_owned();
     lagging.lag(deposit_address(&serialized)?);
-    sign_and_send(bank, &serialized, &payer).await?;
+    sign_and_send(bank.as_ref(), &serialized, &payer).await?;
     let done = api.wait_for(&id, "succeeded", 30).await?;
     assert_eq!(done["destination"]["delivery"]["receivedUnits"], "3.00", "{done}");
     node.shutdown().await;
@@ -421,7 +421,7 @@ async fn program_history_spam_and_a_rare_rpc_error_hide_no_deposit() -> eyre::Re
         bank.send(raw).await?;
     }
     node_client.hold_histories(false);
-    sign_and_send(bank, &serialized, &payer).await?;
+    sign_and_send(bank.as_ref(), &serialized, &payer).await?;
     let done = api.wait_for(&id, "succeeded", 60).await?;
     assert_eq!(done["destination"]["delivery"]["receivedUnits"], "3.00", "{done}");
     println!("delivered through the spam; getTransaction calls {}", node_client.transaction_calls());
