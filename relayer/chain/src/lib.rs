@@ -262,10 +262,11 @@ pub struct ChainStats {
     /// its floor, `/readyz` fails.
     pub account: [Option<AccountGauge>; 3],
     /// Fees the relayer's landed transactions paid, in the chain's native base units (Solana:
-    /// lamports), where the family counts them.
-    pub fees_paid: u64,
+    /// lamports); `None` where the family does not count them (no sample in `/metrics`, rather than a 0
+    /// that reads as "paid nothing").
+    pub fees_paid: Option<u64>,
     /// The part of [`ChainStats::fees_paid`] paid for priority (Solana's compute-unit price).
-    pub priority_fees_paid: u64,
+    pub priority_fees_paid: Option<u64>,
 }
 
 /// One resource the relayer's account pays transactions with, as last read.

@@ -38,6 +38,8 @@ impl HttpCounters {
 
 /// Reads one counter of a chain.
 type ReadStat = fn(&relayer_chain::ChainStats) -> u64;
+/// Reads a counter a family may not keep.
+type ReadCount = fn(&relayer_chain::ChainStats) -> Option<u64>;
 
 /// Writes one metric family: its HELP and TYPE lines, then `name{labels} value` per sample.
 fn family(
@@ -125,7 +127,7 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
         "What chains reported about delivery work, by chain and result.",
         engine.report_counts().into_iter().map(|((c, r), n)| (format!("chain_id=\"{c}\",result=\"{r}\""), n)),
     );
-    let per_chain: [(&str, &str, &str, ReadStat); 13] = [
+    let per_chain: [(&str, &str, &str, ReadStat); 11] = [
         ("relayer_watcher_lag_budget_blocks", "gauge", "Lag beyond which /readyz fails.", |s| s.lag_budget),
         ("relayer_pending_transactions", "gauge", "Transactions sent and not yet final.", |s| s.pending),
         ("relayer_oldest_pending_seconds", "gauge", "Age of the oldest transaction not yet final.", |s| {
@@ -163,18 +165,6 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
             |s| s.unreadable_sends,
         ),
         (
-            "relayer_fees_paid_total",
-            "counter",
-            "Fees the relayer's landed transactions paid, in the chain's native base units (Solana: lamports), where the family counts them.",
-            |s| s.fees_paid,
-        ),
-        (
-            "relayer_priority_fees_paid_total",
-            "counter",
-            "The part of relayer_fees_paid_total paid for priority (Solana: compute-unit price), in native base units.",
-            |s| s.priority_fees_paid,
-        ),
-        (
             "relayer_fee_bumps_held_total",
             "counter",
             "Stuck transactions left at their price: behind an earlier nonce, price not the cause, or the fee ceiling.",
@@ -186,6 +176,22 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
     for (name, kind, help, read) in per_chain {
         let samples = stats.iter().map(|(id, s)| (format!("chain_id=\"{id}\""), read(s)));
         family(&mut out, name, kind, help, samples);
+    }
+    let counted: [(&str, &str, ReadCount); 2] = [
+        (
+            "relayer_fees_paid_total",
+            "Fees the relayer's landed transactions paid, in the chain's native base units (Solana: lamports), where the family counts them.",
+            |s| s.fees_paid,
+        ),
+        (
+            "relayer_priority_fees_paid_total",
+            "The part of relayer_fees_paid_total paid for priority (Solana: compute-unit price), in native base units.",
+            |s| s.priority_fees_paid,
+        ),
+    ];
+    for (name, help, read) in counted {
+        let samples = stats.iter().filter_map(|(id, s)| Some((format!("chain_id=\"{id}\""), read(s)?)));
+        family(&mut out, name, "counter", help, samples);
     }
     let gauges: Vec<(u64, relayer_chain::AccountGauge)> =
         stats.iter().flat_map(|(id, s)| s.account.iter().flatten().map(move |g| (*id, *g))).collect();

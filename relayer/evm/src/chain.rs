@@ -528,8 +528,8 @@ impl Chain for EvmChain {
             unreadable_sends: self.sends.unreadable(),
             account: Default::default(),
             // Not counted here yet (issue 26: gas spent per day).
-            fees_paid: 0,
-            priority_fees_paid: 0,
+            fees_paid: None,
+            priority_fees_paid: None,
         }
     }
 

@@ -60,7 +60,8 @@ pub async fn start_with(
     }
     if let Some(solana) = &config.solana {
         let client = relayer_svm::RpcClient::new(solana.rpc_url.clone(), solana.rpc_timeout)
-            .map_err(|e| eyre::eyre!("solana: {e}"))?;
+            .map_err(|e| eyre::eyre!("solana: {e}"))?
+            .with_send_commitment(solana.chain.landing.commitment);
         let chain_store: Arc<dyn ChainStore> = Arc::clone(&store) as Arc<dyn ChainStore>;
         let key = solana.key.insecure_clone();
         chains.push(Arc::new(SvmChain::new(solana.chain.clone(), Arc::new(client), chain_store, key)));

@@ -110,7 +110,15 @@ pub struct SvmChain {
     pub(crate) caught_up: tokio::sync::watch::Sender<bool>,
     /// The fee payer's lamports as last read (`None` before the first read).
     balance: Mutex<Option<u64>>,
+    /// The priority fee last paid, micro-lamports per unit (paid again when the node has no fees to say).
+    pub(crate) last_price: std::sync::atomic::AtomicU64,
+    /// Signatures whose fee was counted lately (a landed transaction is looked at until its record is
+    /// gone; a failed delete must not count it twice).
+    counted: Mutex<std::collections::VecDeque<String>>,
 }
+
+/// How many counted signatures are remembered (far more than can be on record at once).
+const COUNTED: usize = 4096;
 
 /// A Solana signature as a [`TxId`].
 pub fn tx_id(signature: &Signature) -> TxId {
@@ -149,7 +157,24 @@ impl SvmChain {
             inbound: Mutex::default(),
             caught_up: tokio::sync::watch::Sender::new(false),
             balance: Mutex::default(),
+            last_price: std::sync::atomic::AtomicU64::new(0),
+            counted: Mutex::default(),
         }
+    }
+
+    /// Counts what the landed transaction `signature` paid, once.
+    pub(crate) fn count_fee(&self, signature: &str, fee: tx::Fee) {
+        let mut counted = self.counted.lock().unwrap_or_else(PoisonError::into_inner);
+        if counted.iter().any(|s| s == signature) {
+            return;
+        }
+        if counted.len() >= COUNTED {
+            counted.pop_front();
+        }
+        counted.push_back(signature.to_owned());
+        let mut stats = self.stats_mut();
+        stats.fees_paid = Some(stats.fees_paid.unwrap_or(0).saturating_add(fee.total()));
+        stats.priority_fees_paid = Some(stats.priority_fees_paid.unwrap_or(0).saturating_add(fee.priority));
     }
 
     /// Reads the fee payer's SOL every [`BALANCE_EVERY`] until `cancel`; a failed read keeps the last.

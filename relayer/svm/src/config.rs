@@ -75,6 +75,10 @@ pub struct SolanaSection {
     pub min_sol_balance: Option<String>,
 }
 
+/// The highest ceiling accepted: 100,000,000 micro-lamports a unit (a transaction of the most units
+/// would pay 0.14 SOL for priority).
+const MAX_PRICE_CEILING: u64 = 100_000_000;
+
 const fn default_commitment() -> Confirmation {
     Confirmation::Finalized
 }
@@ -260,8 +264,18 @@ impl SolanaSection {
         if self.priority_fee_percentile > 100 {
             return Err(FieldError::new(f("priority_fee_percentile"), "must be between 0 and 100"));
         }
-        if self.compute_unit_margin_percent > 1_000 {
-            return Err(FieldError::new(f("compute_unit_margin_percent"), "must be at most 1000"));
+        if !(5..=1_000).contains(&self.compute_unit_margin_percent) {
+            // Below 5 %, any drift between the simulation and the block (a recipient's account created
+            // meanwhile) fails the transaction on chain, its fee paid.
+            return Err(FieldError::new(f("compute_unit_margin_percent"), "must be between 5 and 1000"));
+        }
+        if self.max_priority_fee_micro_lamports > MAX_PRICE_CEILING {
+            return Err(FieldError::new(
+                f("max_priority_fee_micro_lamports"),
+                format!(
+                    "must be at most {MAX_PRICE_CEILING} (0.14 SOL for a transaction of 1,400,000 units)"
+                ),
+            ));
         }
         let min_lamports = relayer_types::parse_units(self.min_sol_balance.as_deref().unwrap_or("0.05"), 9)
             .map_err(|e| FieldError::new(f("min_sol_balance"), e.to_string()))
@@ -352,6 +366,14 @@ tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USD
             (
                 SolanaSection { compute_unit_margin_percent: 1_001, ..section() },
                 "solana.compute_unit_margin_percent",
+            ),
+            (
+                SolanaSection { compute_unit_margin_percent: 4, ..section() },
+                "solana.compute_unit_margin_percent",
+            ),
+            (
+                SolanaSection { max_priority_fee_micro_lamports: 100_000_001, ..section() },
+                "solana.max_priority_fee_micro_lamports",
             ),
             (
                 SolanaSection { min_sol_balance: Some("0.0000000001".into()), ..section() },

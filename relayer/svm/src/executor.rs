@@ -181,19 +181,31 @@ impl ExpiryOrdered for SvmChain {
     }
 
     /// Signs `plan` behind its compute budget: the price from the cluster's recent fees over the accounts
-    /// it writes (the configured percentile, never above the ceiling), the limit from a simulation of the
-    /// very transaction at the most units a transaction may ask for (plus the configured margin). A
-    /// simulation that fails refuses the work as the pipeline's own would.
+    /// it writes (the configured percentile, never above the ceiling; the last price known when the node
+    /// does not answer), the limit from a simulation of the very instructions at the most units a
+    /// transaction may ask for, unpriced (so the fee payer need not hold the fee of 1,400,000 priced
+    /// units), plus the configured margin. A simulation that fails refuses the work as the pipeline's own
+    /// would.
     fn sign<'a>(&'a self, plan: &'a Self::Plan) -> BoxFuture<'a, Result<Signature, Refusal>> {
         Box::pin(async move {
             let unanswered = |e: crate::client::ClientError| Refusal::Unanswered(e.to_string());
             let landing = self.config.landing;
-            let recent =
-                self.client.recent_priority_fees(tx::writable_accounts(plan)).await.map_err(unanswered)?;
-            let price = tx::priority_price(&recent, landing.fee_percentile, landing.max_micro_lamports);
+            let price = match self.client.recent_priority_fees(tx::writable_accounts(plan)).await {
+                Ok(recent) => {
+                    let price =
+                        tx::priority_price(&recent, landing.fee_percentile, landing.max_micro_lamports);
+                    self.last_price.store(price, std::sync::atomic::Ordering::Relaxed);
+                    price
+                }
+                Err(error) => {
+                    let price = self.last_price.load(std::sync::atomic::Ordering::Relaxed);
+                    tracing::warn!(chain_id = self.config.chain_id, %error, price, "no recent priority fees; paying the last price");
+                    price
+                }
+            };
             let (blockhash, valid_until) = self.client.latest_blockhash().await.map_err(unanswered)?;
             let (_, trial) =
-                tx::signed(&tx::with_budget(plan, tx::MAX_COMPUTE_UNITS, price), &self.signer, blockhash);
+                tx::signed(&tx::with_budget(plan, tx::MAX_COMPUTE_UNITS, 0), &self.signer, blockhash);
             let simulation = self.client.simulate(trial).await.map_err(unanswered)?;
             if let Some(failure) = simulation.failure {
                 return Err(refusal(failure));
@@ -235,9 +247,7 @@ impl ExpiryOrdered for SvmChain {
                     return Ok(Standing::Pending);
                 }
                 let fee = tx::fee_of(&signed.raw()).unwrap_or_default();
-                let mut stats = self.stats_mut();
-                stats.fees_paid = stats.fees_paid.saturating_add(fee.total());
-                stats.priority_fees_paid = stats.priority_fees_paid.saturating_add(fee.priority);
+                self.count_fee(&signed.signature, fee);
                 let cost = Cost { amount: fee.total(), decimals: 9, symbol: "SOL".into() };
                 return Ok(Standing::Landed { failed: status.failed, cost: Some(cost) });
             }

@@ -20,6 +20,10 @@ pub struct RpcClient {
     url: String,
     http: reqwest::Client,
     backoff: Backoff,
+    /// The commitment simulations and preflights read state at: the one at which the relayer's own
+    /// transactions count as landed (so a transaction counted landed at `confirmed` is seen by the next
+    /// simulation, and no second one is sent to fail on chain). Every other read is finalized.
+    send_commitment: Confirmation,
 }
 
 /// How a client waits out a node that says it is asked too often (HTTP 429, as Solana's public
@@ -121,7 +125,8 @@ pub fn decode_statuses(result: &Value) -> Result<Vec<Option<TxStatus>>, ClientEr
                 Some("confirmed") => Confirmation::Confirmed,
                 Some("processed") => Confirmation::Processed,
                 Some(_) => return Err(bad("confirmation status", s)),
-                None if s["confirmations"].is_null() => Confirmation::Finalized,
+                // Only an explicit `null` says rooted; a field left out says nothing.
+                None if s.get("confirmations").is_some_and(Value::is_null) => Confirmation::Finalized,
                 None => Confirmation::Processed,
             };
             Ok(Some(TxStatus { slot: u64_of(&s["slot"])?, failed: !s["err"].is_null(), confirmation }))
@@ -244,7 +249,19 @@ impl RpcClient {
     pub fn new(url: impl Into<String>, timeout: Duration) -> Result<Self, ClientError> {
         let http =
             reqwest::Client::builder().timeout(timeout).build().map_err(|e| ClientError(e.to_string()))?;
-        Ok(Self { url: url.into(), http, backoff: Backoff::default() })
+        Ok(Self {
+            url: url.into(),
+            http,
+            backoff: Backoff::default(),
+            send_commitment: Confirmation::Finalized,
+        })
+    }
+
+    /// The same client, simulating and preflighting at `commitment` (see [`crate::Landing::commitment`]).
+    #[must_use]
+    pub const fn with_send_commitment(mut self, commitment: Confirmation) -> Self {
+        self.send_commitment = commitment;
+        self
     }
 
     /// The same client, waiting out rate limits as `backoff` says.
@@ -327,8 +344,7 @@ impl SvmClient for RpcClient {
 
     fn send(&self, raw: Vec<u8>) -> BoxFuture<'_, Result<Signature, SendError>> {
         Box::pin(async move {
-            let params =
-                json!([BASE64.encode(raw), { "encoding": "base64", "preflightCommitment": FINALIZED }]);
+            let params = json!([BASE64.encode(raw), { "encoding": "base64", "preflightCommitment": self.send_commitment.as_str() }]);
             match self.call("sendTransaction", params).await {
                 Ok(result) => Ok(signature(&result)?),
                 Err(Ok(rpc)) => Err(decode_send_error(&rpc)),
@@ -339,7 +355,7 @@ impl SvmClient for RpcClient {
 
     fn simulate(&self, raw: Vec<u8>) -> BoxFuture<'_, Result<Simulation, ClientError>> {
         Box::pin(async move {
-            let params = json!([BASE64.encode(raw), { "encoding": "base64", "commitment": FINALIZED, "sigVerify": false }]);
+            let params = json!([BASE64.encode(raw), { "encoding": "base64", "commitment": self.send_commitment.as_str(), "sigVerify": false }]);
             decode_simulation(&self.result("simulateTransaction", params).await?)
         })
     }

@@ -104,6 +104,18 @@ pub fn payment_transaction(
     amount: u64,
     blockhash: Hash,
 ) -> Result<Transaction, String> {
+    let ixs = payment_instructions(payer, vault, mint, decimals, amount)?;
+    Ok(Transaction::new_unsigned(Message::new_with_blockhash(&ixs, Some(payer), &blockhash)))
+}
+
+/// The instructions of [`payment_transaction`].
+pub fn payment_instructions(
+    payer: &Pubkey,
+    vault: &Pubkey,
+    mint: &Pubkey,
+    decimals: u8,
+    amount: u64,
+) -> Result<Vec<Instruction>, String> {
     let create = spl_associated_token_account::instruction::create_associated_token_account_idempotent(
         payer,
         vault,
@@ -121,7 +133,7 @@ pub fn payment_transaction(
         decimals,
     )
     .map_err(|e| e.to_string())?;
-    Ok(Transaction::new_unsigned(Message::new_with_blockhash(&[create, transfer], Some(payer), &blockhash)))
+    Ok(vec![create, transfer])
 }
 
 /// `settle(params)`: the vault's `mint` balance to the committed recipient, the vault account's rent to
@@ -279,8 +291,12 @@ pub fn priority_price(recent: &[u64], percentile: u8, ceiling: u64) -> u64 {
 }
 
 /// The compute units to ask for when a simulation used `used`: `margin_percent` more, at most
-/// [`MAX_COMPUTE_UNITS`] (and never 0: a zero limit fails every instruction).
+/// [`MAX_COMPUTE_UNITS`]. A simulation that says nothing (0: a node that leaves `unitsConsumed` out)
+/// gets the most, not a limit every instruction would fail.
 pub fn unit_limit(used: u64, margin_percent: u32) -> u32 {
+    if used == 0 {
+        return MAX_COMPUTE_UNITS;
+    }
     let asked = u128::from(used) * (100 + u128::from(margin_percent)) / 100;
     u32::try_from(asked).unwrap_or(u32::MAX).clamp(1, MAX_COMPUTE_UNITS)
 }
@@ -501,6 +517,41 @@ mod tests {
 
     use super::*;
     use crate::client::{InnerInstruction, TokenBalance};
+
+    /// The price is the nearest-rank percentile of the recent fees, capped by the ceiling (0 without
+    /// data); the limit is what was used plus the margin, the most for a simulation that said nothing,
+    /// never above the most; the fee read back from a signed transaction is what the runtime charges.
+    #[test]
+    fn compute_budget_price_limit_and_fee() {
+        let fees: Vec<u64> = (1..=10).map(|i| i * 10).collect();
+        assert_eq!(priority_price(&fees, 75, u64::MAX), 80, "nearest rank: the 8th of 10");
+        assert_eq!(priority_price(&fees, 100, u64::MAX), 100);
+        assert_eq!(priority_price(&fees, 0, u64::MAX), 10, "the lowest, not an index below it");
+        assert_eq!(priority_price(&fees, 200, u64::MAX), 100, "a percentile above 100 is 100");
+        assert_eq!(priority_price(&fees, 75, 50), 50, "capped");
+        assert_eq!(priority_price(&[], 75, 50), 0);
+        assert_eq!(priority_price(&[u64::MAX, 3], 50, u64::MAX), 3);
+        assert_eq!(unit_limit(10_000, 20), 12_000);
+        assert_eq!(unit_limit(0, 20), MAX_COMPUTE_UNITS, "no units said: the most, not 1");
+        assert_eq!(unit_limit(1_300_000, 20), MAX_COMPUTE_UNITS);
+        assert_eq!(unit_limit(u64::MAX, 1_000), MAX_COMPUTE_UNITS, "no overflow");
+
+        let payer = Keypair::new();
+        let transfer = lamport_transfer(&payer.pubkey(), &Pubkey::new_unique(), 1);
+        let (_, raw) =
+            signed(&with_budget(std::slice::from_ref(&transfer), 123_457, 3_000), &payer, Hash::new_unique());
+        let budget = budget_of(&raw).expect("a transaction");
+        assert_eq!(budget, Budget { units: 123_457, micro_lamports: 3_000, signatures: 1 });
+        // 123,457 × 3,000 / 1,000,000 = 370.371: the runtime rounds up.
+        assert_eq!(fee_of(&raw), Some(Fee { base: 5_000, priority: 371 }));
+        let (_, bare) = signed(&[transfer.clone(), transfer], &payer, Hash::new_unique());
+        assert_eq!(
+            budget_of(&bare),
+            Some(Budget { units: 400_000, micro_lamports: 0, signatures: 1 }),
+            "the runtime's default: 200,000 units per instruction"
+        );
+        assert_eq!(budget_of(b"not a transaction"), None);
+    }
 
     fn commitment() -> Commitment {
         Commitment {

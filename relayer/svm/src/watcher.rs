@@ -105,9 +105,16 @@ pub(crate) struct WatchState {
     pending: HashSet<Pubkey>,
     /// The newest deposit-vault program transaction looked at.
     program_newest: Option<Signature>,
-    /// Whether a first poll completed (it reads every watched history from the start), or marks say
-    /// where the last run got to.
-    started: bool,
+    /// Whether `program_newest` says where the program's history stands (noted at the first poll, or
+    /// loaded from its mark): until then nothing may be skipped.
+    program_noted: bool,
+    /// Program transactions listed but not read yet, oldest first (the backlog of a long downtime is paged
+    /// once, then read [`PROGRAM_TRANSACTIONS_PER_POLL`] at a time).
+    program_backlog: std::collections::VecDeque<crate::client::SignatureInfo>,
+    /// The program mark as last written (`None`: none written this run).
+    program_written: Option<Option<Signature>>,
+    /// The inbox transfers' mark as last written.
+    inbound_written: Option<Vec<u8>>,
     /// Polls done since the start.
     polls: u64,
     /// Sessions known to be in a terminal status (it never changes).
@@ -132,7 +139,8 @@ impl WatchState {
             let read = match key.as_slice() {
                 PROGRAM_MARK => serde_json::from_slice::<Option<String>>(&value).map(|newest| {
                     state.program_newest = newest.and_then(|s| s.parse().ok());
-                    state.started = true;
+                    state.program_written = Some(state.program_newest);
+                    state.program_noted = true;
                 }),
                 INBOUND_MARK => serde_json::from_slice::<Vec<(SessionId, String, u64)>>(&value).map(|list| {
                     let mut inbound = chain.inbound_mut();
@@ -157,6 +165,12 @@ impl WatchState {
             if let Err(error) = read {
                 tracing::warn!(chain_id = chain.config.chain_id, key = %hex::encode(&key), %error, "a watcher mark cannot be read; its account is read again");
             }
+        }
+        // Without a mark of where the program's history stood, what the program moved out of a vault
+        // while the relayer was down is unknown: every marked account is read again from its own mark
+        // (cheap: only what came after it), as the first poll reads everything.
+        if !state.program_noted {
+            state.pending.extend(state.seen.keys().copied());
         }
         state
     }
@@ -200,11 +214,18 @@ impl SvmChain {
             state.terminal.extend(unknown.into_iter().zip(answers).filter(|(_, t)| *t).map(|(id, _)| id));
         }
         let ours: HashSet<Pubkey> = receivers.iter().map(|(v, _)| *v).collect();
-        let program_before = state.program_newest;
-        if let Err(error) = self.scan_program(sink, state, &ours).await {
+        if !state.program_noted {
+            // Where the program's history stands must be known before any history is read in full, or
+            // what the program moves out of a vault between this read and the next poll's would be missed.
+            let newest = self.client.signatures_for(tx::PROGRAM_ID, Page { limit: 1, ..Page::newest(None) });
+            state.program_newest = newest.await?.first().map(|i| i.signature);
+            state.program_noted = true;
+        } else if let Err(error) = self.scan_program(sink, state, &ours).await {
             self.stats_mut().rpc_errors += 1;
             tracing::warn!(chain_id = self.config.chain_id, %error, "reading the program's transactions failed; the rest waits for the next poll");
         }
+        // Only accounts still watched can be read (a mark may name one that no longer is).
+        state.pending.retain(|k| ours.contains(k) || Some(*k) == inbox);
         // A finished session's empty vault is read on the sweeps only (or when the program moved
         // something out of it, which puts it in `pending`).
         let sweep = state.polls > 0 && state.polls.is_multiple_of(FINISHED_EVERY);
@@ -276,8 +297,7 @@ impl SvmChain {
             }
         }
         state.seen.extend(states);
-        self.put_marks(state, program_before != state.program_newest, inbox_read && inbox.is_some());
-        state.started = true;
+        self.put_marks(state);
         state.polls += 1;
         self.stats_mut().processed = slot;
         if inbox_read {
@@ -286,10 +306,12 @@ impl SvmChain {
         Ok(())
     }
 
-    /// Writes the marks behind the state: the dirty accounts', the program's if it moved (and nothing
-    /// is left to read), the inbox transfers if the inbox was read. A failed write is logged and tried again next poll (the accounts
-    /// stay dirty).
-    fn put_marks(&self, state: &mut WatchState, program: bool, inbound: bool) {
+    /// Writes the marks behind the state: the dirty accounts'; the program's when it moved and nothing it
+    /// named is left to read (until then a restart must read those transactions again, or a vault paid and
+    /// emptied between two polls would be missed); the inbox transfers not yet claimed whenever they
+    /// changed (so the inbox's mark never goes out ahead of them). A failed write is logged and tried again
+    /// next poll.
+    fn put_marks(&self, state: &mut WatchState) {
         fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
             serde_json::to_vec(value).unwrap_or_default()
         }
@@ -302,25 +324,36 @@ impl SvmChain {
             };
             marks.push((key.to_bytes().to_vec(), encode(&mark)));
         }
-        // Where the program's history was read to moves only once every account it named was read (until
-        // then a restart must read those transactions again, or a vault paid and emptied between two
-        // polls would be missed).
-        if (program || !state.started) && state.pending.is_empty() {
-            marks.push((PROGRAM_MARK.to_vec(), encode(&state.program_newest.map(|s| s.to_string()))));
+        let program = (state.program_noted
+            && state.pending.is_empty()
+            && state.program_written != Some(state.program_newest))
+        .then_some(state.program_newest);
+        if let Some(newest) = program {
+            marks.push((PROGRAM_MARK.to_vec(), encode(&newest.map(|s| s.to_string()))));
         }
-        if inbound {
-            let list: Vec<(SessionId, String, u64)> = self
-                .inbound_mut()
-                .iter()
-                .flat_map(|(session, list)| list.iter().map(|(r, a)| (*session, r.to_string(), *a)))
-                .collect();
-            marks.push((INBOUND_MARK.to_vec(), encode(&list)));
+        let mut list: Vec<(SessionId, String, u64)> = self
+            .inbound_mut()
+            .iter()
+            .flat_map(|(session, list)| list.iter().map(|(r, a)| (*session, r.to_string(), *a)))
+            .collect();
+        list.sort();
+        let inbound = Some(encode(&list)).filter(|bytes| state.inbound_written.as_ref() != Some(bytes));
+        if let Some(bytes) = &inbound {
+            marks.push((INBOUND_MARK.to_vec(), bytes.clone()));
         }
         if marks.is_empty() {
             return;
         }
         match self.store.put_watch_marks(self.config.chain_id, &marks) {
-            Ok(()) => state.dirty.clear(),
+            Ok(()) => {
+                state.dirty.clear();
+                if program.is_some() {
+                    state.program_written = Some(state.program_newest);
+                }
+                if inbound.is_some() {
+                    state.inbound_written = inbound;
+                }
+            }
             Err(error) => {
                 tracing::warn!(chain_id = self.config.chain_id, error = %relayer_chain::causes(&error), "cannot write the watcher's marks; again next poll");
             }
@@ -331,24 +364,23 @@ impl SvmChain {
     /// [`PROGRAM_TRANSACTIONS_PER_POLL`] of them: every way out of a vault goes through the program, so
     /// they name each vault of ours something left (to be read, whatever its balance says) and, for vaults
     /// that are no receiver of ours, carry the events the sink counts as forgeries when they name one of
-    /// its sessions. The first poll reads every history in full, so it only notes where the program's
-    /// history stands. Progress is kept up to the last transaction read, even when a read fails.
+    /// its sessions. (The first poll reads every history in full, so it only notes where the program's
+    /// history stands: see [`SvmChain::watch_step`].) Progress is kept up to the last transaction read,
+    /// even when a read fails.
     async fn scan_program(
         &self,
         sink: &dyn EventSink,
         state: &mut WatchState,
         ours: &HashSet<Pubkey>,
     ) -> Result<(), ClientError> {
-        if !state.started {
-            let newest = self.client.signatures_for(tx::PROGRAM_ID, Page { limit: 1, ..Page::newest(None) });
-            state.program_newest = newest.await?.first().map(|i| i.signature);
-            return Ok(());
-        }
         let Some(mint) = self.watched_mint() else { return Ok(()) };
-        let since = history(self.client.as_ref(), tx::PROGRAM_ID, state.program_newest).await?;
+        // Only what came after the newest transaction listed: the backlog of a long downtime is listed once.
+        let listed = state.program_backlog.back().map(|i| i.signature).or(state.program_newest);
+        let since = history(self.client.as_ref(), tx::PROGRAM_ID, listed).await?;
+        state.program_backlog.extend(since.into_iter().rev());
         let mut elsewhere: Vec<ChainEvent> = vec![];
-        let (mut last, mut failed) = (state.program_newest, None);
-        for info in since.iter().rev().take(PROGRAM_TRANSACTIONS_PER_POLL) {
+        let (mut done, mut failed) = (0, None);
+        for info in state.program_backlog.iter().take(PROGRAM_TRANSACTIONS_PER_POLL) {
             if !info.failed {
                 let view = match self.view(info.signature).await {
                     Ok(view) => view,
@@ -373,12 +405,15 @@ impl SvmChain {
                     }
                 }
             }
-            last = Some(info.signature);
+            done += 1;
         }
         if !elsewhere.is_empty() {
             sink.apply(self.config.chain_id, elsewhere).await.map_err(|e| ClientError(e.to_string()))?;
         }
-        state.program_newest = last;
+        // Progress is kept up to the last transaction read, even when a read failed.
+        if let Some(last) = state.program_backlog.drain(..done).next_back() {
+            state.program_newest = Some(last.signature);
+        }
         failed.map_or(Ok(()), Err)
     }
 

@@ -567,10 +567,13 @@ async fn priority_fee_and_compute_limit_follow_the_cluster_and_what_was_paid_is_
         min_lamports: 2_000_000_000,
         ..relayer_svm::Landing::default()
     };
+    let observed: std::sync::OnceLock<Arc<Observed>> = std::sync::OnceLock::new();
     let mut scene = Scene::new(7, landing, |bank| {
         // 0, 100, ..., 10,000 micro-lamports in 101 recent slots: the 75th percentile is 7,500.
         bank.set_priority_fees((0..=100).map(|i| i * 100).collect());
-        Arc::clone(bank) as Arc<dyn SvmClient>
+        let client = Observed::new(bank, true);
+        let _ = observed.set(Arc::clone(&client));
+        client as Arc<dyn SvmClient>
     })
     .await;
     until("the fee payer's balance", async || scene.chain.stats().account[0].is_some_and(|g| g.amount > 0))
@@ -597,7 +600,25 @@ async fn priority_fee_and_compute_limit_follow_the_cluster_and_what_was_paid_is_
     assert_eq!(fee.priority, (u64::from(budget.units) * 6_000).div_ceil(1_000_000));
     assert_eq!((cost.amount, cost.decimals, cost.symbol.as_str()), (fee.base + fee.priority, 9, "SOL"));
     let stats = scene.chain.stats();
-    assert_eq!((stats.fees_paid, stats.priority_fees_paid), (fee.base + fee.priority, fee.priority));
+    assert_eq!(
+        (stats.fees_paid, stats.priority_fees_paid),
+        (Some(fee.base + fee.priority), Some(fee.priority))
+    );
+
+    // The node stops answering its fees: the last price is paid, the settlement is not held up.
+    observed.get().unwrap().fees_fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    let wallet = Keypair::new();
+    scene.bank.fund(&wallet.pubkey(), 1_000_000_000, 2_000_000).await.unwrap();
+    pay(&scene.bank, &wallet, &scene.work.commitment, 2_000_000).await;
+    let mut report = scene.settle().await;
+    while matches!(report, WorkResult::Landed { .. }) {
+        report = scene.rx.recv().await.unwrap().result;
+    }
+    assert!(matches!(report, WorkResult::Sent { .. }), "{report:?}");
+    until("the second delivery", async || scene.merchant_paid().await == 5_000_000).await;
+    let sent = scene.sent();
+    let raw = &scene.bank.sent().into_iter().find(|(s, _)| *s == sent[1].0).unwrap().1;
+    assert_eq!(tx::budget_of(raw).unwrap().micro_lamports, 6_000, "the last price");
     scene.stop().await;
 }
 
@@ -614,6 +635,10 @@ struct Observed {
     transactions: std::sync::atomic::AtomicU64,
     /// Accounts read, each with how often.
     reads: std::sync::Mutex<std::collections::HashMap<Pubkey, u64>>,
+    /// The next history read of this account fails.
+    fail_history_of: std::sync::Mutex<Option<Pubkey>>,
+    /// `getRecentPrioritizationFees` fails while set.
+    fees_fail: std::sync::atomic::AtomicBool,
 }
 
 impl Observed {
@@ -625,6 +650,8 @@ impl Observed {
             histories: std::sync::Mutex::default(),
             transactions: 0.into(),
             reads: std::sync::Mutex::default(),
+            fail_history_of: std::sync::Mutex::default(),
+            fees_fail: false.into(),
         })
     }
 
@@ -686,6 +713,13 @@ impl SvmClient for Observed {
         page: relayer_svm::client::Page,
     ) -> Answer<'_, Vec<relayer_svm::client::SignatureInfo>> {
         self.histories.lock().unwrap().push(address);
+        let mut fail = self.fail_history_of.lock().unwrap();
+        if *fail == Some(address) {
+            *fail = None;
+            return Box::pin(async {
+                Err(relayer_svm::client::ClientError("getSignaturesForAddress: timed out".into()))
+            });
+        }
         self.bank.signatures_for(address, page)
     }
     fn transaction(
@@ -696,6 +730,11 @@ impl SvmClient for Observed {
         self.bank.transaction(signature)
     }
     fn recent_priority_fees(&self, accounts: Vec<Pubkey>) -> Answer<'_, Vec<u64>> {
+        if self.fees_fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Box::pin(async {
+                Err(relayer_svm::client::ClientError("getRecentPrioritizationFees: 503".into()))
+            });
+        }
         self.bank.recent_priority_fees(accounts)
     }
     fn balance(&self, account: Pubkey) -> Answer<'_, u64> {
@@ -720,13 +759,64 @@ async fn a_confirmed_transaction_counts_as_landed_only_at_the_configured_commitm
     scene.past_a_blockhash().await;
     scene.past_a_blockhash().await;
     assert!(scene.rx.try_recv().is_err(), "not reported while only confirmed");
-    assert_eq!(scene.chain.stats().fees_paid, 0);
+    assert_eq!(scene.chain.stats().fees_paid, None);
     wrapped.get().unwrap().finalized.store(true, std::sync::atomic::Ordering::SeqCst);
     let landed = scene.rx.recv().await.unwrap().result;
     assert!(matches!(landed, WorkResult::Landed { .. }), "{landed:?}");
-    assert!(scene.chain.stats().fees_paid > 0);
+    assert!(scene.chain.stats().fees_paid.is_some_and(|f| f > 0));
     assert_eq!(scene.sent().len(), 1);
     scene.stop().await;
+}
+
+/// Sessions `ids` paid from one wallet to one merchant, their vaults watched by a sink that records what
+/// the watcher applies, over one store that outlives the runs (restarts).
+struct Watched {
+    bank: Arc<LocalBank>,
+    key: Keypair,
+    wallet: Keypair,
+    merchant: Pubkey,
+    store: Arc<dyn ChainStore>,
+    commitments: Vec<Commitment>,
+    vaults: Vec<Pubkey>,
+    sink: Arc<Watching>,
+    events: mpsc::UnboundedReceiver<ChainEvent>,
+    _dir: tempfile::TempDir,
+}
+
+impl Watched {
+    async fn new(ids: std::ops::Range<u8>) -> Self {
+        let (bank, key, wallet, dir, store) = funded().await;
+        let merchant = Pubkey::new_unique();
+        let commitments: Vec<Commitment> =
+            ids.clone().map(|id| commitment(&bank, &wallet, &merchant, id)).collect();
+        let vaults: Vec<Pubkey> = commitments.iter().map(|c| tx::vault_token(c, &bank.usdc())).collect();
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let sink = Arc::new(Watching {
+            reports: mpsc::unbounded_channel().0,
+            receivers: vaults
+                .iter()
+                .zip(ids)
+                .map(|(v, id)| (ChainAddress::Solana(v.to_bytes()), SessionId::from_bytes([id; 16])))
+                .collect(),
+            finished: std::sync::Mutex::default(),
+            events: events_tx,
+        });
+        Self { bank, key, wallet, merchant, store, commitments, vaults, sink, events, _dir: dir }
+    }
+
+    /// A relayer process over `client` (polling every 50 ms).
+    fn run(&self, client: Arc<Observed>) -> Running {
+        let chain = Arc::new(SvmChain::new(
+            config(&self.bank, Duration::from_millis(50)),
+            client as Arc<dyn SvmClient>,
+            Arc::clone(&self.store),
+            self.key.insecure_clone(),
+        ));
+        let (cancel, tasks) =
+            (tokio_util::sync::CancellationToken::new(), tokio_util::task::TaskTracker::new());
+        Arc::clone(&chain).start(Arc::clone(&self.sink) as Arc<dyn EventSink>, cancel.clone(), &tasks);
+        Running { chain, cancel, tasks }
+    }
 }
 
 /// A restarted watcher reads only what changed while it was down (its marks say where it got to): no
@@ -735,33 +825,16 @@ async fn a_confirmed_transaction_counts_as_landed_only_at_the_configured_commitm
 /// found.
 #[tokio::test]
 async fn a_restart_reads_only_what_changed_and_finished_empty_vaults_are_read_on_the_sweeps() {
-    let (bank, key, wallet, _dir, store) = funded().await;
-    let merchant = Pubkey::new_unique();
-    let commitments: Vec<Commitment> = (20..23).map(|id| commitment(&bank, &wallet, &merchant, id)).collect();
-    let vaults: Vec<Pubkey> = commitments.iter().map(|c| tx::vault_token(c, &bank.usdc())).collect();
-    let (events_tx, mut events) = mpsc::unbounded_channel();
-    let sink = Arc::new(Watching {
-        reports: mpsc::unbounded_channel().0,
-        receivers: vaults
-            .iter()
-            .zip(20u8..)
-            .map(|(v, id)| (ChainAddress::Solana(v.to_bytes()), SessionId::from_bytes([id; 16])))
-            .collect(),
-        finished: std::sync::Mutex::default(),
-        events: events_tx,
-    });
-    let run = |client: Arc<Observed>| {
-        let chain = Arc::new(SvmChain::new(
-            config(&bank, Duration::from_millis(50)),
-            client as Arc<dyn SvmClient>,
-            Arc::clone(&store),
-            key.insecure_clone(),
-        ));
-        let (cancel, tasks) =
-            (tokio_util::sync::CancellationToken::new(), tokio_util::task::TaskTracker::new());
-        Arc::clone(&chain).start(Arc::clone(&sink) as Arc<dyn EventSink>, cancel.clone(), &tasks);
-        Running { chain, cancel, tasks }
-    };
+    let mut w = Watched::new(20..23).await;
+    let mut events = std::mem::replace(&mut w.events, mpsc::unbounded_channel().1);
+    let (bank, wallet, commitments, vaults, sink) = (
+        Arc::clone(&w.bank),
+        w.wallet.insecure_clone(),
+        w.commitments.clone(),
+        w.vaults.clone(),
+        Arc::clone(&w.sink),
+    );
+    let run = |client: Arc<Observed>| w.run(client);
     // Two sessions paid and settled; the first run reads every history once.
     let first = Observed::new(&bank, true);
     let running = run(Arc::clone(&first));
@@ -832,6 +905,61 @@ async fn a_restart_reads_only_what_changed_and_finished_empty_vaults_are_read_on
     let polls = second.polls.load(std::sync::atomic::Ordering::SeqCst);
     let reads = second.reads_of(&vaults[0]);
     assert!(polls >= 60 && reads * 20 <= polls, "read {reads} times in {polls} polls: on the sweeps only");
+    running.stop().await;
+    bank.stop();
+}
+
+/// A first run whose read of one vault failed still comes to mark where the program's history stands
+/// (once nothing is left to read); and a restart that finds account marks but no readable program mark
+/// reads every marked account again, so a vault paid and emptied in one transaction while the relayer
+/// was down (its balance unchanged) is still found.
+#[tokio::test]
+async fn a_restart_without_a_program_mark_reads_every_marked_account_again() {
+    let mut w = Watched::new(30..32).await;
+    let mut events = std::mem::replace(&mut w.events, mpsc::unbounded_channel().1);
+    let (bank, wallet, store, commitments, vaults) = (
+        Arc::clone(&w.bank),
+        w.wallet.insecure_clone(),
+        Arc::clone(&w.store),
+        w.commitments.clone(),
+        w.vaults.clone(),
+    );
+    let merchant = w.merchant;
+    let run = |client: Arc<Observed>| w.run(client);
+    let program_mark = |store: &Arc<dyn ChainStore>| {
+        store.watch_marks(SOLANA_CHAIN_ID).unwrap().into_iter().find(|(k, _)| k == b"program").map(|(_, v)| v)
+    };
+    pay(&bank, &wallet, &commitments[0], 1_000_000).await;
+    let first = Observed::new(&bank, true);
+    *first.fail_history_of.lock().unwrap() = Some(vaults[0]);
+    let running = run(Arc::clone(&first));
+    let ChainEvent { kind: EventKind::Deposit(_), .. } = next_event(&mut events).await else {
+        panic!("the deposit")
+    };
+    until("the program mark", async || program_mark(&store).is_some()).await;
+    running.stop().await;
+
+    // While it is down: the program mark becomes unreadable, and the second vault is paid and settled in
+    // one transaction (its token account created and closed: no balance to see).
+    store.put_watch_marks(SOLANA_CHAIN_ID, &[(b"program".to_vec(), b"not json".to_vec())]).unwrap();
+    let params = tx::params(&commitments[1]);
+    let blockhash = bank.latest_blockhash().await.unwrap().0;
+    let mut ixs =
+        tx::payment_instructions(&wallet.pubkey(), &tx::vault(&commitments[1]), &bank.usdc(), 6, 3_000_000)
+            .unwrap();
+    ixs.push(tx::settle(wallet.pubkey(), &params, bank.usdc()));
+    let (_, raw) = tx::signed(&ixs, &wallet, blockhash);
+    bank.send(raw).await.unwrap();
+    assert_eq!(bank.usdc_balance(&merchant).await.unwrap(), 3_000_000);
+
+    let running = run(Observed::new(&bank, true));
+    let mut kinds = vec![];
+    while kinds.len() < 2 {
+        let event = next_event(&mut events).await;
+        assert_eq!(event.receiver, ChainAddress::Solana(vaults[1].to_bytes()), "{event:?}");
+        kinds.push(matches!(event.kind, EventKind::Deposit(_)));
+    }
+    assert_eq!(kinds, [true, false], "the deposit, then its settlement");
     running.stop().await;
     bank.stop();
 }

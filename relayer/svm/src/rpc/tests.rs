@@ -283,6 +283,14 @@ fn slot_height_fees_balance_and_older_status_answers() {
         r#"{"jsonrpc":"2.0","result":{"context":{"slot":82},"value":[{"slot":72,"confirmations":null,"err":null,"confirmationStatus":"rooted"}]},"id":1}"#,
     );
     assert!(decode_statuses(&odd).is_err(), "an unknown status is not guessed at");
+    let trimmed = parse(
+        r#"{"jsonrpc":"2.0","result":{"context":{"slot":82},"value":[{"slot":72,"err":null}]},"id":1}"#,
+    );
+    assert_eq!(
+        decode_statuses(&trimmed).expect("statuses")[0].as_ref().map(|s| s.confirmation),
+        Some(Confirmation::Processed),
+        "a status that says neither how far nor `confirmations: null` is not taken as rooted"
+    );
 }
 
 #[test]
@@ -329,4 +337,26 @@ fn every_encoded_answer_decodes_to_what_it_encoded() {
     };
     assert_eq!(decode_transaction(&encode::transaction(Some(&view))).expect("tx"), Some(view));
     assert_eq!(decode_transaction(&encode::transaction(None)).expect("none"), None);
+}
+
+/// Simulations and preflights read state at the commitment the relayer's transactions land at (a
+/// transaction counted landed at `confirmed` is seen by the next simulation, so none is sent after it to
+/// fail on chain); the default is `finalized`.
+#[tokio::test]
+async fn simulations_and_preflights_read_at_the_landing_commitment() {
+    const SIMULATED: &str =
+        r#"{"jsonrpc":"2.0","result":{"context":{"slot":1},"value":{"err":null,"unitsConsumed":7}},"id":1}"#;
+    const SENT: &str = r#"{"jsonrpc":"2.0","result":"5VERv8NMvzbJMEkV8xnrLkEaWRtSz9CosKDYjCJjBRnbJLgp8uirBgmQpjKhoR4tjF3ZpRzrFmBV6UjKdiSZkQUW","id":1}"#;
+    for (commitment, expected) in [(None, "finalized"), (Some(Confirmation::Confirmed), "confirmed")] {
+        let (url, server) = serve(vec![(200, "", SIMULATED), (200, "", SENT)]);
+        let mut client = RpcClient::new(url, Duration::from_secs(5)).expect("client");
+        if let Some(commitment) = commitment {
+            client = client.with_send_commitment(commitment);
+        }
+        assert_eq!(client.simulate(vec![1]).await.expect("simulation").units, 7);
+        client.send(vec![1]).await.expect("sent");
+        let seen = server.await.expect("server");
+        assert_eq!(seen[0]["params"][1]["commitment"], expected);
+        assert_eq!(seen[1]["params"][1]["preflightCommitment"], expected);
+    }
 }
