@@ -288,7 +288,7 @@ impl Devnet {
         eyre::ensure!(
             vault_factory == deployed[0].deployment.factory,
             "the deposit-vault program bridges to receivers of factory {vault_factory}, but the devnet deployed \
-             factory {}: update programs/deposit_vault/src/evm.rs (FACTORY, RECEIVER_INIT_CODE_HASH)",
+             factory {}: update [evm] factory and receiver_init_code_hash in programs/deposit_vault/clusters/localnet.toml",
             deployed[0].deployment.factory
         );
         let attester = multichain::Attester::new(&links).await?.with_solana(

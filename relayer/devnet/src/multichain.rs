@@ -556,7 +556,7 @@ mod tests {
     use super::*;
 
     /// The deposit-vault program bridges to receivers of one EVM deployment, pinned in its build
-    /// (`programs/deposit_vault/src/evm.rs`); every contract or route change moves the devnet's, and this
+    /// (`programs/deposit_vault/clusters/localnet.toml`); every contract or route change moves the devnet's, and this
     /// says what to pin (the devnet also refuses to start on a mismatch).
     #[test]
     fn the_vault_program_pins_the_devnet_deployment() {
@@ -568,7 +568,7 @@ mod tests {
                 B256::from(relayer_svm::tx::vault_evm::RECEIVER_INIT_CODE_HASH)
             ),
             (deployment.factory, init),
-            "pin FACTORY = {} and RECEIVER_INIT_CODE_HASH = {init} in programs/deposit_vault/src/evm.rs",
+            "set [evm] factory = \"{}\" and receiver_init_code_hash = \"{init}\" in programs/deposit_vault/clusters/localnet.toml",
             deployment.factory
         );
     }

@@ -199,6 +199,35 @@ fn the_bridge_serves_circles_usdc_on_each_cctp_chain_and_nothing_else() {
     assert_eq!(evm::BRIDGED_MINT.to_string(), "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", "Solana USDC");
 }
 
+/// The program is built for one cluster's deployment, read from its file (`clusters/<cluster>.toml` or
+/// `DEPOSIT_VAULT_CLUSTER_FILE`): what this build compiled in is what that file says, field for field.
+/// (`scripts/test` builds it once more for a second, made-up cluster and runs this test there too.)
+#[test]
+fn the_program_is_built_with_its_clusters_deployment() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(evm::CLUSTER_FILE);
+    let file: toml::Value = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let hex = |v: &toml::Value| hex::decode(v.as_str().unwrap().trim_start_matches("0x")).unwrap();
+    assert_eq!(file["bridge"].as_str(), Some("local-bridge"));
+    assert_eq!(evm::BRIDGED_MINT.to_string(), file["usdc_mint"].as_str().unwrap());
+    assert_eq!(vec![evm::CREATE2_PREFIX], hex(&file["evm"]["create2_prefix"]));
+    assert_eq!(evm::FACTORY.to_vec(), hex(&file["evm"]["factory"]));
+    assert_eq!(evm::RECEIVER_INIT_CODE_HASH.to_vec(), hex(&file["evm"]["receiver_init_code_hash"]));
+    let routes = file["routes"].as_array().unwrap();
+    assert_eq!(evm::ROUTES.len(), routes.len());
+    for (built, written) in evm::ROUTES.iter().zip(routes) {
+        assert_eq!(built.chain_id, written["chain_id"].as_integer().unwrap() as u64);
+        assert_eq!(built.domain, written["domain"].as_integer().unwrap() as u32);
+        assert_eq!(built.usdc.to_vec(), hex(&written["usdc"]));
+    }
+    // The receiver follows the built deployment, prefix included.
+    let hash = [7u8; 32];
+    let mut preimage = vec![evm::CREATE2_PREFIX];
+    preimage.extend_from_slice(&evm::FACTORY);
+    preimage.extend_from_slice(&hash);
+    preimage.extend_from_slice(&evm::RECEIVER_INIT_CODE_HASH);
+    assert_eq!(evm::receiver(&hash).to_vec(), alloy::primitives::keccak256(&preimage)[12..].to_vec());
+}
+
 #[test]
 fn refund_targets_follow_the_v3_rules_per_family() {
     let key = Keypair::new().pubkey();
