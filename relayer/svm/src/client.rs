@@ -219,7 +219,13 @@ pub async fn history(
         let page = loop {
             tries += 1;
             match client.signatures_for(address, page).await {
-                Ok(page) => break page,
+                // Nothing below a signature the previous page ended with: the end of the history, or a
+                // node (of a load-balanced pool) that does not know that signature yet and cuts the
+                // history short; asked again before it is believed.
+                Ok(found) if found.is_empty() && before.is_some() && tries < 3 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100 * tries)).await;
+                }
+                Ok(found) => break found,
                 Err(error) if tries >= 3 => return Err(error),
                 Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100 * tries)).await,
             }

@@ -78,6 +78,15 @@ const PROGRAM_MARK: &[u8] = b"program";
 /// The mark of the inbox transfers not yet claimed or sent back.
 const INBOUND_MARK: &[u8] = b"inbound";
 
+/// Where the program's history was read to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct ProgramMark {
+    /// The newest program transaction looked at (`None`: the program had none).
+    newest: Option<String>,
+    /// Its slot.
+    slot: u64,
+}
+
 /// What the watcher keeps of one account between restarts.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct AccountMark {
@@ -87,6 +96,9 @@ struct AccountMark {
     implied: i128,
     /// (lamports, balance) last seen; `None` while the account did not exist.
     seen: Option<(u64, u64)>,
+    /// The slot of `newest`.
+    #[serde(default)]
+    slot: u64,
 }
 
 /// What the watcher remembers between polls; what a restart needs of it is kept as marks.
@@ -108,6 +120,13 @@ pub(crate) struct WatchState {
     /// Whether `program_newest` says where the program's history stands (noted at the first poll, or
     /// loaded from its mark): until then nothing may be skipped.
     program_noted: bool,
+    /// The slot of `program_newest` (a listing from a node that lags behind it is cut there).
+    program_newest_slot: u64,
+    /// Per vault the program moved something out of: the transaction that says so and its slot. Its read
+    /// must reach that slot, or it is read again (a lagging node answers an older history).
+    required: HashMap<Pubkey, (Signature, u64)>,
+    /// Per watched account: the slot of the newest transaction applied.
+    newest_slot: HashMap<Pubkey, u64>,
     /// Program transactions listed but not read yet, oldest first (the backlog of a long downtime is paged
     /// once, then read [`PROGRAM_TRANSACTIONS_PER_POLL`] at a time).
     program_backlog: std::collections::VecDeque<crate::client::SignatureInfo>,
@@ -128,6 +147,7 @@ impl WatchState {
     /// A mark that cannot be read is left out: its account is read again.
     pub(crate) fn load(chain: &SvmChain) -> Self {
         let mut state = Self::default();
+        let mut inbound_read = false;
         let marks = match chain.store.watch_marks(chain.config.chain_id) {
             Ok(marks) => marks,
             Err(error) => {
@@ -137,12 +157,14 @@ impl WatchState {
         };
         for (key, value) in marks {
             let read = match key.as_slice() {
-                PROGRAM_MARK => serde_json::from_slice::<Option<String>>(&value).map(|newest| {
-                    state.program_newest = newest.and_then(|s| s.parse().ok());
+                PROGRAM_MARK => serde_json::from_slice::<ProgramMark>(&value).map(|mark| {
+                    state.program_newest = mark.newest.and_then(|s| s.parse().ok());
+                    state.program_newest_slot = mark.slot;
                     state.program_written = Some(state.program_newest);
                     state.program_noted = true;
                 }),
                 INBOUND_MARK => serde_json::from_slice::<Vec<(SessionId, String, u64)>>(&value).map(|list| {
+                    inbound_read = true;
                     let mut inbound = chain.inbound_mut();
                     for (session, record, amount) in list {
                         if let Ok(record) = record.parse() {
@@ -155,6 +177,7 @@ impl WatchState {
                         let account = Pubkey::new_from_array(account);
                         if let Some(newest) = mark.newest.and_then(|s| s.parse().ok()) {
                             state.newest.insert(account, newest);
+                            state.newest_slot.insert(account, mark.slot);
                         }
                         state.implied.insert(account, mark.implied);
                         state.seen.insert(account, mark.seen);
@@ -165,6 +188,14 @@ impl WatchState {
             if let Err(error) = read {
                 tracing::warn!(chain_id = chain.config.chain_id, key = %hex::encode(&key), %error, "a watcher mark cannot be read; its account is read again");
             }
+        }
+        // The inbox's own mark stands only beside the list of its transfers not yet claimed (without it,
+        // a transfer read before the restart would never be claimed): otherwise its history is read again.
+        if let Some(inbox) = chain.watched_mint().map(|mint| tx::inbox_token(&mint))
+            && !inbound_read
+        {
+            state.newest.remove(&inbox);
+            state.newest_slot.remove(&inbox);
         }
         // Without a mark of where the program's history stood, what the program moved out of a vault
         // while the relayer was down is unknown: every marked account is read again from its own mark
@@ -218,7 +249,9 @@ impl SvmChain {
             // Where the program's history stands must be known before any history is read in full, or
             // what the program moves out of a vault between this read and the next poll's would be missed.
             let newest = self.client.signatures_for(tx::PROGRAM_ID, Page { limit: 1, ..Page::newest(None) });
-            state.program_newest = newest.await?.first().map(|i| i.signature);
+            let newest = newest.await?.into_iter().next();
+            state.program_newest = newest.as_ref().map(|i| i.signature);
+            state.program_newest_slot = newest.map_or(0, |i| i.slot);
             state.program_noted = true;
         } else if let Err(error) = self.scan_program(sink, state, &ours).await {
             self.stats_mut().rpc_errors += 1;
@@ -256,6 +289,7 @@ impl SvmChain {
         for key in rescan {
             tracing::warn!(chain_id = self.config.chain_id, account = %key, "a vault's balance disagrees with the transactions read; reading its whole history again");
             state.newest.remove(&key);
+            state.newest_slot.remove(&key);
             state.implied.remove(&key);
             state.disagreements.remove(&key);
             state.pending.insert(key);
@@ -321,6 +355,7 @@ impl SvmChain {
                 newest: state.newest.get(key).map(ToString::to_string),
                 implied: state.implied.get(key).copied().unwrap_or(0),
                 seen: state.seen.get(key).copied().flatten(),
+                slot: state.newest_slot.get(key).copied().unwrap_or(0),
             };
             marks.push((key.to_bytes().to_vec(), encode(&mark)));
         }
@@ -329,7 +364,8 @@ impl SvmChain {
             && state.program_written != Some(state.program_newest))
         .then_some(state.program_newest);
         if let Some(newest) = program {
-            marks.push((PROGRAM_MARK.to_vec(), encode(&newest.map(|s| s.to_string()))));
+            let mark = ProgramMark { newest: newest.map(|s| s.to_string()), slot: state.program_newest_slot };
+            marks.push((PROGRAM_MARK.to_vec(), encode(&mark)));
         }
         let mut list: Vec<(SessionId, String, u64)> = self
             .inbound_mut()
@@ -377,7 +413,16 @@ impl SvmChain {
         // Only what came after the newest transaction listed: the backlog of a long downtime is listed once.
         let listed = state.program_backlog.back().map(|i| i.signature).or(state.program_newest);
         let since = history(self.client.as_ref(), tx::PROGRAM_ID, listed).await?;
-        state.program_backlog.extend(since.into_iter().rev());
+        // A node that does not know `until` (it lags) answers the whole history: what is older than the
+        // newest slot already listed is not listed again (the program mark never moves backwards).
+        let floor = state.program_backlog.back().map_or(state.program_newest_slot, |i| i.slot);
+        let known: HashSet<Signature> = state.program_backlog.iter().map(|i| i.signature).collect();
+        state.program_backlog.extend(
+            since
+                .into_iter()
+                .rev()
+                .filter(|i| i.slot >= floor && !known.contains(&i.signature) && Some(i.signature) != listed),
+        );
         let mut elsewhere: Vec<ChainEvent> = vec![];
         let (mut done, mut failed) = (0, None);
         for info in state.program_backlog.iter().take(PROGRAM_TRANSACTIONS_PER_POLL) {
@@ -398,6 +443,7 @@ impl SvmChain {
                 for vault_token in vault_tokens {
                     if ours.contains(&vault_token) {
                         state.pending.insert(vault_token);
+                        state.required.insert(vault_token, (info.signature, info.slot));
                     } else {
                         elsewhere.extend(
                             self.vault_events(&view, &vault_token).into_iter().filter(|e| e.named.is_some()),
@@ -413,6 +459,7 @@ impl SvmChain {
         // Progress is kept up to the last transaction read, even when a read failed.
         if let Some(last) = state.program_backlog.drain(..done).next_back() {
             state.program_newest = Some(last.signature);
+            state.program_newest_slot = last.slot;
         }
         failed.map_or(Ok(()), Err)
     }
@@ -426,6 +473,15 @@ impl SvmChain {
         is_inbox: bool,
     ) -> Result<(), ClientError> {
         let since = history(self.client.as_ref(), key, state.newest.get(&key).copied()).await?;
+        // The program said something left this vault in `required`: a history that does not show it comes
+        // from a node that lags; nothing of it is applied, and the account is read again.
+        let reached =
+            since.first().map_or(0, |i| i.slot).max(state.newest_slot.get(&key).copied().unwrap_or(0));
+        if let Some((required, slot)) = state.required.get(&key)
+            && reached < *slot
+        {
+            return Err(ClientError(format!("the history of {key} does not reach {required} yet")));
+        }
         let mut events: Vec<ChainEvent> = vec![];
         let mut delta = 0i128;
         for info in since.iter().rev().filter(|i| !i.failed) {
@@ -444,7 +500,9 @@ impl SvmChain {
         }
         if let Some(first) = since.first() {
             state.newest.insert(key, first.signature);
+            state.newest_slot.insert(key, first.slot);
         }
+        state.required.remove(&key);
         if !is_inbox {
             *state.implied.entry(key).or_default() += delta;
         }

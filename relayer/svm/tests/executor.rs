@@ -635,10 +635,12 @@ struct Observed {
     transactions: std::sync::atomic::AtomicU64,
     /// Accounts read, each with how often.
     reads: std::sync::Mutex<std::collections::HashMap<Pubkey, u64>>,
-    /// The next history read of this account fails.
-    fail_history_of: std::sync::Mutex<Option<Pubkey>>,
+    /// The next history reads of this account fail (this many: a watcher read tries a page 3 times).
+    fail_history_of: std::sync::Mutex<Option<(Pubkey, u32)>>,
     /// `getRecentPrioritizationFees` fails while set.
     fees_fail: std::sync::atomic::AtomicBool,
+    /// The next non-empty history reads of this account come back empty (a node that lags).
+    lag_history_of: std::sync::Mutex<Option<(Pubkey, u32)>>,
 }
 
 impl Observed {
@@ -652,6 +654,7 @@ impl Observed {
             reads: std::sync::Mutex::default(),
             fail_history_of: std::sync::Mutex::default(),
             fees_fail: false.into(),
+            lag_history_of: std::sync::Mutex::default(),
         })
     }
 
@@ -714,13 +717,33 @@ impl SvmClient for Observed {
     ) -> Answer<'_, Vec<relayer_svm::client::SignatureInfo>> {
         self.histories.lock().unwrap().push(address);
         let mut fail = self.fail_history_of.lock().unwrap();
-        if *fail == Some(address) {
-            *fail = None;
+        if let Some((at, left)) = fail.as_mut()
+            && *at == address
+        {
+            *left -= 1;
+            if *left == 0 {
+                *fail = None;
+            }
             return Box::pin(async {
                 Err(relayer_svm::client::ClientError("getSignaturesForAddress: timed out".into()))
             });
         }
-        self.bank.signatures_for(address, page)
+        drop(fail);
+        Box::pin(async move {
+            let found = self.bank.signatures_for(address, page).await?;
+            let mut lag = self.lag_history_of.lock().unwrap();
+            if let Some((at, left)) = lag.as_mut()
+                && *at == address
+                && !found.is_empty()
+            {
+                *left -= 1;
+                if *left == 0 {
+                    *lag = None;
+                }
+                return Ok(vec![]);
+            }
+            Ok(found)
+        })
     }
     fn transaction(
         &self,
@@ -931,7 +954,8 @@ async fn a_restart_without_a_program_mark_reads_every_marked_account_again() {
     };
     pay(&bank, &wallet, &commitments[0], 1_000_000).await;
     let first = Observed::new(&bank, true);
-    *first.fail_history_of.lock().unwrap() = Some(vaults[0]);
+    // The whole first read of the vault fails (its three tries), so the first poll leaves it to read.
+    *first.fail_history_of.lock().unwrap() = Some((vaults[0], 3));
     let running = run(Arc::clone(&first));
     let ChainEvent { kind: EventKind::Deposit(_), .. } = next_event(&mut events).await else {
         panic!("the deposit")
@@ -962,4 +986,40 @@ async fn a_restart_without_a_program_mark_reads_every_marked_account_again() {
     assert_eq!(kinds, [true, false], "the deposit, then its settlement");
     running.stop().await;
     bank.stop();
+}
+
+/// A vault paid and emptied in one transaction shows no balance change; only the program's history says
+/// something left it. A node that lags answers that vault's history without the transaction: the read is
+/// not believed (nothing applied, read again), so the payment and its settlement are still reported.
+#[tokio::test]
+async fn a_vault_history_from_a_lagging_node_is_read_again_until_it_shows_what_the_program_moved() {
+    let mut w = Watched::new(40..41).await;
+    let mut events = std::mem::replace(&mut w.events, mpsc::unbounded_channel().1);
+    let observed = Observed::new(&w.bank, true);
+    let running = w.run(Arc::clone(&observed));
+    running.chain.caught_up().await;
+    // Every history of the vault comes back empty a few times (past one read's three tries).
+    *observed.lag_history_of.lock().unwrap() = Some((w.vaults[0], 5));
+    let params = tx::params(&w.commitments[0]);
+    let mut ixs = tx::payment_instructions(
+        &w.wallet.pubkey(),
+        &tx::vault(&w.commitments[0]),
+        &w.bank.usdc(),
+        6,
+        3_000_000,
+    )
+    .unwrap();
+    ixs.push(tx::settle(w.wallet.pubkey(), &params, w.bank.usdc()));
+    let (_, raw) = tx::signed(&ixs, &w.wallet, w.bank.latest_blockhash().await.unwrap().0);
+    w.bank.send(raw).await.unwrap();
+    let mut kinds = vec![];
+    while kinds.len() < 2 {
+        let event = next_event(&mut events).await;
+        assert_eq!(event.receiver, ChainAddress::Solana(w.vaults[0].to_bytes()), "{event:?}");
+        kinds.push(matches!(event.kind, EventKind::Deposit(_)));
+    }
+    assert_eq!(kinds, [true, false], "the deposit, then its settlement");
+    assert!(observed.lag_history_of.lock().unwrap().is_none(), "the lagging answers were all given");
+    running.stop().await;
+    w.bank.stop();
 }
