@@ -108,8 +108,21 @@ async fn rpc(State(bank): State<Arc<LocalBank>>, Json(request): Json<Value>) -> 
                 // to `until`.
                 let signature = |name: &str| params[1][name].as_str().and_then(|s| s.parse().ok());
                 let limit = params[1]["limit"].as_u64().map_or(SIGNATURES_PER_PAGE, |l| l as usize);
-                let page = Page { before: signature("before"), until: signature("until"), limit };
-                bank.signatures_for(address, page).await.map(|s| encode::signatures(&s)).map_err(internal)
+                let min_slot = params[1]["minContextSlot"].as_u64();
+                let page = Page { before: signature("before"), until: signature("until"), limit, min_slot };
+                // As a node behind the slot asked for answers (the bank's own slot is its block height).
+                match (min_slot, bank.slot().await) {
+                    (Some(min), Ok(slot)) if slot < min => Err(json!({
+                        "code": -32016,
+                        "message": "Minimum context slot has not been reached",
+                        "data": { "contextSlot": slot },
+                    })),
+                    _ => bank
+                        .signatures_for(address, page)
+                        .await
+                        .map(|s| encode::signatures(&s))
+                        .map_err(internal),
+                }
             }
             None => Err(invalid("address")),
         },

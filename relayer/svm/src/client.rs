@@ -192,12 +192,15 @@ pub struct Page {
     pub until: Option<Signature>,
     /// At most this many.
     pub limit: usize,
+    /// The node must have reached this slot (`minContextSlot`): one behind it refuses rather than answer
+    /// an older history (a load-balanced pool mixes nodes that lag).
+    pub min_slot: Option<u64>,
 }
 
 impl Page {
     /// The newest page down to `until`.
     pub const fn newest(until: Option<Signature>) -> Self {
-        Self { before: None, until, limit: SIGNATURES_PER_PAGE }
+        Self { before: None, until, limit: SIGNATURES_PER_PAGE, min_slot: None }
     }
 }
 
@@ -210,10 +213,20 @@ pub async fn history(
     address: Pubkey,
     until: Option<Signature>,
 ) -> Result<Vec<SignatureInfo>, ClientError> {
+    history_at(client, address, until, None).await
+}
+
+/// [`history`], from nodes that have reached `min_slot` (see [`Page::min_slot`]).
+pub async fn history_at(
+    client: &dyn SvmClient,
+    address: Pubkey,
+    until: Option<Signature>,
+    min_slot: Option<u64>,
+) -> Result<Vec<SignatureInfo>, ClientError> {
     let mut out: Vec<SignatureInfo> = vec![];
     loop {
         let before = out.last().map(|s| s.signature);
-        let page = Page { before, until, limit: SIGNATURES_PER_PAGE };
+        let page = Page { before, until, limit: SIGNATURES_PER_PAGE, min_slot };
         // A page is tried a few times: a rare failed call must not throw the pages read so far away.
         let mut tries = 0;
         let page = loop {

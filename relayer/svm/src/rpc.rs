@@ -393,6 +393,9 @@ impl SvmClient for RpcClient {
             if let Some(until) = page.until {
                 options["until"] = until.to_string().into();
             }
+            if let Some(slot) = page.min_slot {
+                options["minContextSlot"] = slot.into();
+            }
             decode_signatures(
                 &self.result("getSignaturesForAddress", json!([address.to_string(), options])).await?,
             )

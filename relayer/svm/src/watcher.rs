@@ -49,7 +49,7 @@ use solana_sdk::{pubkey::Pubkey, signature::Signature};
 use crate::{
     SvmChain,
     chain::{pubkey, tx_id},
-    client::{ClientError, Page, TxView, history},
+    client::{ClientError, Page, TxView, history_at},
     tx::{self, InboxMove, VaultMove},
 };
 
@@ -136,6 +136,9 @@ pub(crate) struct WatchState {
     inbound_written: Option<Vec<u8>>,
     /// Polls done since the start.
     polls: u64,
+    /// The finalized slot this poll started at: every history it reads must come from a node that
+    /// reached it (a pool's lagging node refuses rather than answer an older history).
+    slot: u64,
     /// Sessions known to be in a terminal status (it never changes).
     terminal: HashSet<SessionId>,
     /// Accounts whose mark is behind what the state knows.
@@ -232,6 +235,7 @@ impl SvmChain {
     ) -> Result<(), ClientError> {
         let slot = self.client.slot().await?;
         self.stats_mut().head = slot;
+        state.slot = slot;
         let inbox = self.watched_mint().map(|mint| tx::inbox_token(&mint));
         let receivers: Vec<(Pubkey, SessionId)> = sink
             .receivers_of(Family::Solana)
@@ -248,7 +252,8 @@ impl SvmChain {
         if !state.program_noted {
             // Where the program's history stands must be known before any history is read in full, or
             // what the program moves out of a vault between this read and the next poll's would be missed.
-            let newest = self.client.signatures_for(tx::PROGRAM_ID, Page { limit: 1, ..Page::newest(None) });
+            let page = Page { limit: 1, min_slot: Some(state.slot), ..Page::newest(None) };
+            let newest = self.client.signatures_for(tx::PROGRAM_ID, page);
             let newest = newest.await?.into_iter().next();
             state.program_newest = newest.as_ref().map(|i| i.signature);
             state.program_newest_slot = newest.map_or(0, |i| i.slot);
@@ -412,7 +417,7 @@ impl SvmChain {
         let Some(mint) = self.watched_mint() else { return Ok(()) };
         // Only what came after the newest transaction listed: the backlog of a long downtime is listed once.
         let listed = state.program_backlog.back().map(|i| i.signature).or(state.program_newest);
-        let since = history(self.client.as_ref(), tx::PROGRAM_ID, listed).await?;
+        let since = history_at(self.client.as_ref(), tx::PROGRAM_ID, listed, Some(state.slot)).await?;
         // A node that does not know `until` (it lags) answers the whole history: what is older than the
         // newest slot already listed is not listed again (the program mark never moves backwards).
         let floor = state.program_backlog.back().map_or(state.program_newest_slot, |i| i.slot);
@@ -472,7 +477,8 @@ impl SvmChain {
         key: Pubkey,
         is_inbox: bool,
     ) -> Result<(), ClientError> {
-        let since = history(self.client.as_ref(), key, state.newest.get(&key).copied()).await?;
+        let since =
+            history_at(self.client.as_ref(), key, state.newest.get(&key).copied(), Some(state.slot)).await?;
         // The program said something left this vault in `required`: a history that does not show it comes
         // from a node that lags; nothing of it is applied, and the account is read again.
         let reached =

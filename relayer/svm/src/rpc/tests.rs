@@ -360,3 +360,21 @@ async fn simulations_and_preflights_read_at_the_landing_commitment() {
         assert_eq!(seen[1]["params"][1]["preflightCommitment"], expected);
     }
 }
+
+/// A history read that must come from a node at least at a slot says so (`minContextSlot`); the
+/// refusal of a node behind it is an error to retry, not an empty history.
+#[tokio::test]
+async fn a_history_read_names_the_slot_its_node_must_have_reached() {
+    const BEHIND: &str = r#"{"jsonrpc":"2.0","error":{"code":-32016,"message":"Minimum context slot has not been reached","data":{"contextSlot":99}},"id":1}"#;
+    const EMPTY: &str = r#"{"jsonrpc":"2.0","result":[],"id":1}"#;
+    let (url, server) = serve(vec![(200, "", BEHIND), (200, "", EMPTY)]);
+    let client = RpcClient::new(url, Duration::from_secs(5)).expect("client");
+    let address = Pubkey::new_unique();
+    let page = Page { min_slot: Some(120), ..Page::newest(None) };
+    let refused = client.signatures_for(address, page).await.expect_err("behind the slot");
+    assert!(refused.0.contains("-32016"), "{refused}");
+    assert_eq!(client.signatures_for(address, Page::newest(None)).await.expect("answered"), vec![]);
+    let seen = server.await.expect("server");
+    assert_eq!(seen[0]["params"][1]["minContextSlot"], 120);
+    assert!(seen[1]["params"][1].get("minContextSlot").is_none(), "only when asked");
+}
