@@ -439,16 +439,20 @@ impl SvmChain {
                         break;
                     }
                 };
-                let vault_tokens: HashSet<Pubkey> = tx::vault_moves(&view)
-                    .iter()
-                    .map(|(_, m)| {
-                        anchor_spl::associated_token::get_associated_token_address(&m.event().vault, &mint)
-                    })
-                    .collect();
-                for vault_token in vault_tokens {
+                // Each vault's watched token account, and whether this transaction moved that very
+                // account (a move of another mint does not touch it, so its history need not show it).
+                let mut vault_tokens: HashMap<Pubkey, bool> = HashMap::new();
+                for (_, moved) in tx::vault_moves(&view) {
+                    let e = moved.event();
+                    let account = anchor_spl::associated_token::get_associated_token_address(&e.vault, &mint);
+                    *vault_tokens.entry(account).or_default() |= e.mint == mint;
+                }
+                for (vault_token, touched) in vault_tokens {
                     if ours.contains(&vault_token) {
                         state.pending.insert(vault_token);
-                        state.required.insert(vault_token, (info.signature, info.slot));
+                        if touched {
+                            state.required.insert(vault_token, (info.signature, info.slot));
+                        }
                     } else {
                         elsewhere.extend(
                             self.vault_events(&view, &vault_token).into_iter().filter(|e| e.named.is_some()),

@@ -1023,3 +1023,61 @@ async fn a_vault_history_from_a_lagging_node_is_read_again_until_it_shows_what_t
     running.stop().await;
     w.bank.stop();
 }
+
+/// A refund of another mint out of a vault does not touch the vault's watched token account, so that
+/// account's history never shows it: the watcher reads the account (the program named its vault) but does
+/// not wait for the refund to appear there, and the program mark moves past it (else the mark would stay
+/// behind for good and every restart would read the program's history again from there).
+#[tokio::test]
+async fn a_refund_of_another_mint_does_not_hold_the_program_mark_back() {
+    use anchor_spl::{associated_token, token::spl_token};
+    let mut w = Watched::new(50..51).await;
+    let _events = std::mem::replace(&mut w.events, mpsc::unbounded_channel().1);
+    let running = w.run(Observed::new(&w.bank, true));
+    running.chain.caught_up().await;
+    // Another mint, created by the payer, some of it sent into the session's vault.
+    let junk = Keypair::new();
+    let payer = w.wallet.pubkey();
+    let vault = tx::vault(&w.commitments[0]);
+    let rent = 1_461_600; // an SPL mint account's rent exemption (82 bytes)
+    let create = anchor_lang::solana_program::system_instruction::create_account(
+        &payer,
+        &junk.pubkey(),
+        rent,
+        82,
+        &spl_token::ID,
+    );
+    let init =
+        spl_token::instruction::initialize_mint2(&spl_token::ID, &junk.pubkey(), &payer, None, 6).unwrap();
+    let vault_junk = associated_token::get_associated_token_address(&vault, &junk.pubkey());
+    let ata = associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+        &payer,
+        &vault,
+        &junk.pubkey(),
+        &spl_token::ID,
+    );
+    let mint =
+        spl_token::instruction::mint_to(&spl_token::ID, &junk.pubkey(), &vault_junk, &payer, &[], 1_000)
+            .unwrap();
+    let blockhash = w.bank.latest_blockhash().await.unwrap().0;
+    let setup = solana_sdk::transaction::Transaction::new_signed_with_payer(
+        &[create, init, ata, mint],
+        Some(&payer),
+        &[&w.wallet, &junk],
+        blockhash,
+    );
+    w.bank.send(tx::serialize(&setup)).await.unwrap();
+    // Refunded at once (a mint the session can never use), by anyone.
+    let refund = tx::refund(payer, &tx::params(&w.commitments[0]), junk.pubkey());
+    let (signature, raw) = tx::signed(&[refund], &w.wallet, w.bank.latest_blockhash().await.unwrap().0);
+    w.bank.send(raw).await.unwrap();
+    let slot = w.bank.statuses(vec![signature]).await.unwrap()[0].as_ref().unwrap().slot;
+    let program_slot = || {
+        w.store.watch_marks(SOLANA_CHAIN_ID).unwrap().into_iter().find(|(k, _)| k == b"program").map(
+            |(_, v)| serde_json::from_slice::<serde_json::Value>(&v).unwrap()["slot"].as_u64().unwrap_or(0),
+        )
+    };
+    until("the program mark past the refund", async || program_slot().is_some_and(|s| s >= slot)).await;
+    running.stop().await;
+    w.bank.stop();
+}
