@@ -226,6 +226,9 @@ pub async fn history_at(
     let mut out: Vec<SignatureInfo> = vec![];
     loop {
         let before = out.last().map(|s| s.signature);
+        // A later page comes from a node that knows where the previous one ended.
+        let reached = out.last().map(|s| s.slot);
+        let min_slot = min_slot.max(reached).filter(|s| *s > 0);
         let page = Page { before, until, limit: SIGNATURES_PER_PAGE, min_slot };
         // A page is tried a few times: a rare failed call must not throw the pages read so far away.
         let mut tries = 0;

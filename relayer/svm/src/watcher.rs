@@ -136,9 +136,10 @@ pub(crate) struct WatchState {
     inbound_written: Option<Vec<u8>>,
     /// Polls done since the start.
     polls: u64,
-    /// The finalized slot this poll started at: every history it reads must come from a node that
-    /// reached it (a pool's lagging node refuses rather than answer an older history).
-    slot: u64,
+    /// The slot of the program transaction the first poll noted as the newest (0 when the marks said
+    /// where to start): an account without a mark is read from a node that reached it, or a vault paid and
+    /// emptied between a lagging node's view and that note would be missed.
+    note_slot: u64,
     /// Sessions known to be in a terminal status (it never changes).
     terminal: HashSet<SessionId>,
     /// Accounts whose mark is behind what the state knows.
@@ -235,7 +236,6 @@ impl SvmChain {
     ) -> Result<(), ClientError> {
         let slot = self.client.slot().await?;
         self.stats_mut().head = slot;
-        state.slot = slot;
         let inbox = self.watched_mint().map(|mint| tx::inbox_token(&mint));
         let receivers: Vec<(Pubkey, SessionId)> = sink
             .receivers_of(Family::Solana)
@@ -252,11 +252,12 @@ impl SvmChain {
         if !state.program_noted {
             // Where the program's history stands must be known before any history is read in full, or
             // what the program moves out of a vault between this read and the next poll's would be missed.
-            let page = Page { limit: 1, min_slot: Some(state.slot), ..Page::newest(None) };
+            let page = Page { limit: 1, ..Page::newest(None) };
             let newest = self.client.signatures_for(tx::PROGRAM_ID, page);
             let newest = newest.await?.into_iter().next();
             state.program_newest = newest.as_ref().map(|i| i.signature);
             state.program_newest_slot = newest.map_or(0, |i| i.slot);
+            state.note_slot = state.program_newest_slot;
             state.program_noted = true;
         } else if let Err(error) = self.scan_program(sink, state, &ours).await {
             self.stats_mut().rpc_errors += 1;
@@ -417,10 +418,12 @@ impl SvmChain {
         let Some(mint) = self.watched_mint() else { return Ok(()) };
         // Only what came after the newest transaction listed: the backlog of a long downtime is listed once.
         let listed = state.program_backlog.back().map(|i| i.signature).or(state.program_newest);
-        let since = history_at(self.client.as_ref(), tx::PROGRAM_ID, listed, Some(state.slot)).await?;
+        // From a node that knows what was listed already (else it would answer the whole history).
+        let floor = state.program_backlog.back().map_or(state.program_newest_slot, |i| i.slot);
+        let since =
+            history_at(self.client.as_ref(), tx::PROGRAM_ID, listed, Some(floor).filter(|s| *s > 0)).await?;
         // A node that does not know `until` (it lags) answers the whole history: what is older than the
         // newest slot already listed is not listed again (the program mark never moves backwards).
-        let floor = state.program_backlog.back().map_or(state.program_newest_slot, |i| i.slot);
         let known: HashSet<Signature> = state.program_backlog.iter().map(|i| i.signature).collect();
         state.program_backlog.extend(
             since
@@ -473,6 +476,18 @@ impl SvmChain {
         failed.map_or(Ok(()), Err)
     }
 
+    /// The slot a node must have reached to answer `key`'s history (`minContextSlot`): that of the newest
+    /// transaction applied (a node that lacks it would answer the whole history again), of the program
+    /// transaction the read must show, and of the program transaction the first poll noted (the program's
+    /// history is read only after it, so anything before it must come through the accounts' own). Only
+    /// what the read needs: a pool's nodes are seldom all at the newest slot.
+    fn min_slot(&self, state: &WatchState, key: &Pubkey) -> Option<u64> {
+        let newest = state.newest_slot.get(key).copied().unwrap_or(0);
+        let required = state.required.get(key).map_or(0, |(_, slot)| *slot);
+        let slot = newest.max(required).max(state.note_slot);
+        (slot > 0).then_some(slot)
+    }
+
     /// Reads `key`'s transactions since its checkpoint, applies their events and moves the checkpoint.
     async fn read_account(
         &self,
@@ -481,8 +496,13 @@ impl SvmChain {
         key: Pubkey,
         is_inbox: bool,
     ) -> Result<(), ClientError> {
-        let since =
-            history_at(self.client.as_ref(), key, state.newest.get(&key).copied(), Some(state.slot)).await?;
+        let since = history_at(
+            self.client.as_ref(),
+            key,
+            state.newest.get(&key).copied(),
+            self.min_slot(state, &key),
+        )
+        .await?;
         // The program said something left this vault in `required`: a history that does not show it comes
         // from a node that lags; nothing of it is applied, and the account is read again.
         let reached =

@@ -641,6 +641,8 @@ struct Observed {
     fees_fail: std::sync::atomic::AtomicBool,
     /// The next non-empty history reads of this account come back empty (a node that lags).
     lag_history_of: std::sync::Mutex<Option<(Pubkey, u32)>>,
+    /// Every history read: the address and the slot its node had to have reached.
+    asked: std::sync::Mutex<Vec<(Pubkey, Option<u64>)>>,
 }
 
 impl Observed {
@@ -655,6 +657,7 @@ impl Observed {
             fail_history_of: std::sync::Mutex::default(),
             fees_fail: false.into(),
             lag_history_of: std::sync::Mutex::default(),
+            asked: std::sync::Mutex::default(),
         })
     }
 
@@ -729,6 +732,7 @@ impl SvmClient for Observed {
             });
         }
         drop(fail);
+        self.asked.lock().unwrap().push((address, page.min_slot));
         Box::pin(async move {
             let found = self.bank.signatures_for(address, page).await?;
             let mut lag = self.lag_history_of.lock().unwrap();
@@ -739,6 +743,13 @@ impl SvmClient for Observed {
                 *left -= 1;
                 if *left == 0 {
                     *lag = None;
+                }
+                // A node that has not reached the newest of them: it refuses a read that names a slot it
+                // has not reached (`minContextSlot`), and answers any other as if they were not there.
+                if page.min_slot.is_some_and(|min| min >= found[0].slot) {
+                    return Err(relayer_svm::client::ClientError(
+                        "-32016 Minimum context slot has not been reached".into(),
+                    ));
                 }
                 return Ok(vec![]);
             }
@@ -840,6 +851,33 @@ impl Watched {
         Arc::clone(&chain).start(Arc::clone(&self.sink) as Arc<dyn EventSink>, cancel.clone(), &tasks);
         Running { chain, cancel, tasks }
     }
+}
+
+/// Pays `commitment`'s vault 3 USDC and settles it in the same transaction (the vault's token account is
+/// created and closed: no balance to see); the transaction's signature.
+async fn pay_and_settle(
+    bank: &LocalBank,
+    wallet: &Keypair,
+    commitment: &Commitment,
+) -> solana_sdk::signature::Signature {
+    let mut ixs =
+        tx::payment_instructions(&wallet.pubkey(), &tx::vault(commitment), &bank.usdc(), 6, 3_000_000)
+            .unwrap();
+    ixs.push(tx::settle(wallet.pubkey(), &tx::params(commitment), bank.usdc()));
+    let (signature, raw) = tx::signed(&ixs, wallet, bank.latest_blockhash().await.unwrap().0);
+    bank.send(raw).await.unwrap();
+    signature
+}
+
+/// The next two events: a deposit at `vault`, then its settlement.
+async fn deposit_then_settlement(events: &mut mpsc::UnboundedReceiver<ChainEvent>, vault: &Pubkey) {
+    let mut kinds = vec![];
+    while kinds.len() < 2 {
+        let event = next_event(events).await;
+        assert_eq!(event.receiver, ChainAddress::Solana(vault.to_bytes()), "{event:?}");
+        kinds.push(matches!(event.kind, EventKind::Deposit(_)));
+    }
+    assert_eq!(kinds, [true, false], "the deposit, then its settlement");
 }
 
 /// A restarted watcher reads only what changed while it was down (its marks say where it got to): no
@@ -966,24 +1004,11 @@ async fn a_restart_without_a_program_mark_reads_every_marked_account_again() {
     // While it is down: the program mark becomes unreadable, and the second vault is paid and settled in
     // one transaction (its token account created and closed: no balance to see).
     store.put_watch_marks(SOLANA_CHAIN_ID, &[(b"program".to_vec(), b"not json".to_vec())]).unwrap();
-    let params = tx::params(&commitments[1]);
-    let blockhash = bank.latest_blockhash().await.unwrap().0;
-    let mut ixs =
-        tx::payment_instructions(&wallet.pubkey(), &tx::vault(&commitments[1]), &bank.usdc(), 6, 3_000_000)
-            .unwrap();
-    ixs.push(tx::settle(wallet.pubkey(), &params, bank.usdc()));
-    let (_, raw) = tx::signed(&ixs, &wallet, blockhash);
-    bank.send(raw).await.unwrap();
+    pay_and_settle(&bank, &wallet, &commitments[1]).await;
     assert_eq!(bank.usdc_balance(&merchant).await.unwrap(), 3_000_000);
 
     let running = run(Observed::new(&bank, true));
-    let mut kinds = vec![];
-    while kinds.len() < 2 {
-        let event = next_event(&mut events).await;
-        assert_eq!(event.receiver, ChainAddress::Solana(vaults[1].to_bytes()), "{event:?}");
-        kinds.push(matches!(event.kind, EventKind::Deposit(_)));
-    }
-    assert_eq!(kinds, [true, false], "the deposit, then its settlement");
+    deposit_then_settlement(&mut events, &vaults[1]).await;
     running.stop().await;
     bank.stop();
 }
@@ -1000,25 +1025,8 @@ async fn a_vault_history_from_a_lagging_node_is_read_again_until_it_shows_what_t
     running.chain.caught_up().await;
     // Every history of the vault comes back empty a few times (past one read's three tries).
     *observed.lag_history_of.lock().unwrap() = Some((w.vaults[0], 5));
-    let params = tx::params(&w.commitments[0]);
-    let mut ixs = tx::payment_instructions(
-        &w.wallet.pubkey(),
-        &tx::vault(&w.commitments[0]),
-        &w.bank.usdc(),
-        6,
-        3_000_000,
-    )
-    .unwrap();
-    ixs.push(tx::settle(w.wallet.pubkey(), &params, w.bank.usdc()));
-    let (_, raw) = tx::signed(&ixs, &w.wallet, w.bank.latest_blockhash().await.unwrap().0);
-    w.bank.send(raw).await.unwrap();
-    let mut kinds = vec![];
-    while kinds.len() < 2 {
-        let event = next_event(&mut events).await;
-        assert_eq!(event.receiver, ChainAddress::Solana(w.vaults[0].to_bytes()), "{event:?}");
-        kinds.push(matches!(event.kind, EventKind::Deposit(_)));
-    }
-    assert_eq!(kinds, [true, false], "the deposit, then its settlement");
+    pay_and_settle(&w.bank, &w.wallet, &w.commitments[0]).await;
+    deposit_then_settlement(&mut events, &w.vaults[0]).await;
     assert!(observed.lag_history_of.lock().unwrap().is_none(), "the lagging answers were all given");
     running.stop().await;
     w.bank.stop();
@@ -1071,13 +1079,38 @@ async fn a_refund_of_another_mint_does_not_hold_the_program_mark_back() {
     let refund = tx::refund(payer, &tx::params(&w.commitments[0]), junk.pubkey());
     let (signature, raw) = tx::signed(&[refund], &w.wallet, w.bank.latest_blockhash().await.unwrap().0);
     w.bank.send(raw).await.unwrap();
-    let slot = w.bank.statuses(vec![signature]).await.unwrap()[0].as_ref().unwrap().slot;
-    let program_slot = || {
+    let program_newest = || {
         w.store.watch_marks(SOLANA_CHAIN_ID).unwrap().into_iter().find(|(k, _)| k == b"program").map(
-            |(_, v)| serde_json::from_slice::<serde_json::Value>(&v).unwrap()["slot"].as_u64().unwrap_or(0),
+            |(_, v)| {
+                serde_json::from_slice::<serde_json::Value>(&v).unwrap()["newest"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned()
+            },
         )
     };
-    until("the program mark past the refund", async || program_slot().is_some_and(|s| s >= slot)).await;
+    until("the program mark at the refund", async || program_newest() == Some(signature.to_string())).await;
+    running.stop().await;
+    w.bank.stop();
+}
+
+/// A vault paid and emptied in one transaction before the relayer's first start has no balance to see,
+/// and the program's history is read only after the first poll's note of it: the vault's own history is
+/// the only trace. It is read from a node that reached the noted slot (a lagging node refuses), so the
+/// payment and its settlement are reported.
+#[tokio::test]
+async fn on_a_first_start_an_accounts_history_comes_from_a_node_that_reached_the_noted_slot() {
+    let mut w = Watched::new(60..61).await;
+    let mut events = std::mem::replace(&mut w.events, mpsc::unbounded_channel().1);
+    let signature = pay_and_settle(&w.bank, &w.wallet, &w.commitments[0]).await;
+    let slot = w.bank.statuses(vec![signature]).await.unwrap()[0].as_ref().unwrap().slot;
+    let observed = Observed::new(&w.bank, true);
+    *observed.lag_history_of.lock().unwrap() = Some((w.vaults[0], 2));
+    let running = w.run(Arc::clone(&observed));
+    deposit_then_settlement(&mut events, &w.vaults[0]).await;
+    let asked = observed.asked.lock().unwrap().clone();
+    let first = asked.iter().find(|(a, _)| *a == w.vaults[0]).unwrap();
+    assert!(first.1.is_some_and(|min| min >= slot), "the first read names the noted slot: {first:?}");
     running.stop().await;
     w.bank.stop();
 }
