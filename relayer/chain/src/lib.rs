@@ -25,6 +25,29 @@ pub use ledger::{LedgerError, SendLedger};
 pub use refusal::Refusal;
 pub use relayer_util::causes;
 
+/// Runs `read` every `period` (the first at once) until `cancel`: what keeps a chain's gauges of the
+/// relayer's own account fresh (a read that fails is the family's to log; the last value stays).
+pub async fn every<F, Fut>(
+    period: std::time::Duration,
+    cancel: tokio_util::sync::CancellationToken,
+    mut read: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = read() => {}
+        }
+    }
+}
+
 use relayer_types::{
     Action, Bridging, ChainAddress, ChainKey, Commitment, Deposit, Fronting, SessionId, Settlement, TokenRef,
     TxId, U256,

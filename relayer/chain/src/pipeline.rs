@@ -172,6 +172,10 @@ pub trait ExpiryOrdered: Send + Sync + 'static {
 
     /// Counts a broadcast (for `/metrics`).
     fn count_broadcast(&self) {}
+
+    /// A transaction on record landed (failed or not) and its record is gone: called once per
+    /// transaction, where the family counts what it paid.
+    fn landed(&self, _signed: &Signed) {}
 }
 
 /// What a record under a key says about sending again.
@@ -269,8 +273,11 @@ async fn on_record<F: ExpiryOrdered>(family: &F, key: &[u8]) -> Result<OnRecord,
         }
         // Landed (its effect reaches the engine through the watcher), or never to land: the chain's state
         // says what is left to do.
-        Standing::Landed { .. } | Standing::NeverLands => {
+        standing @ (Standing::Landed { .. } | Standing::NeverLands) => {
             family.ledger().delete(key).map_err(not_yet)?;
+            if matches!(standing, Standing::Landed { .. }) {
+                family.landed(&record);
+            }
             Ok(OnRecord::Nothing)
         }
     }
@@ -332,7 +339,9 @@ pub async fn reconcile<F: ExpiryOrdered>(family: &F, sink: &dyn EventSink) {
         }
     };
     for (key, record) in records {
-        let result = match family.standing(&record).await {
+        let standing = family.standing(&record).await;
+        let landed = matches!(standing, Ok(Standing::Landed { .. }));
+        let result = match standing {
             // Its effect comes through the watcher; its cost, where the family reads one, goes on the
             // session's delivery attempt.
             Ok(Standing::Landed { failed: false, cost }) => {
@@ -359,6 +368,9 @@ pub async fn reconcile<F: ExpiryOrdered>(family: &F, sink: &dyn EventSink) {
         if let Err(error) = family.ledger().delete(&key) {
             tracing::error!(chain_id, error = %crate::causes(&error), "cannot delete a send record");
             continue;
+        }
+        if landed {
+            family.landed(&record);
         }
         if let Some(result) = result {
             sink.report(WorkReport { work: record.work(chain_id), result }).await;

@@ -58,7 +58,7 @@ pub struct Surfnet {
     commands: channel::Sender<SimnetCommand>,
     faucet: Keypair,
     mint_authority: Keypair,
-    stop: stop::Stop,
+    stop: tokio_util::sync::CancellationToken,
 }
 
 /// A free local TCP port (surfpool must be told concrete ones: it binds them itself).
@@ -173,7 +173,7 @@ impl Surfnet {
         }
         let rpc_url = format!("http://127.0.0.1:{rpc_port}");
         let client = Arc::new(RpcClient::new(rpc_url.clone(), Duration::from_secs(10))?);
-        let stop = stop::Stop::default();
+        let stop = tokio_util::sync::CancellationToken::new();
         let net = Self { rpc_url, client, locker, commands, faucet, mint_authority, stop };
         net.keep_the_clock();
         net.set_up_the_bridge(attester).await?;
@@ -186,7 +186,7 @@ impl Surfnet {
         let (locker, stop) = (self.locker.clone(), self.stop.clone());
         // A plain thread, outside any runtime: surfpool's lock may block it.
         std::thread::spawn(move || {
-            while !stop.stopped() {
+            while !stop.is_cancelled() {
                 locker.with_svm_writer(|svm| {
                     svm.updated_at = unix_ms().saturating_sub(svm.slot_time);
                 });
@@ -280,7 +280,7 @@ impl Surfnet {
 
     /// Stops surfpool (its servers close; the clock keeper ends).
     pub fn stop(&self) {
-        self.stop.stop();
+        self.stop.cancel();
         let _ = self.commands.send(SimnetCommand::Terminate(None));
     }
 }
@@ -288,25 +288,5 @@ impl Surfnet {
 impl Drop for Surfnet {
     fn drop(&mut self) {
         self.stop();
-    }
-}
-
-/// A stop flag shared with the clock keeper's thread.
-mod stop {
-    use std::sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    };
-
-    #[derive(Clone, Default)]
-    pub(crate) struct Stop(Arc<AtomicBool>);
-
-    impl Stop {
-        pub(crate) fn stop(&self) {
-            self.0.store(true, Ordering::SeqCst);
-        }
-        pub(crate) fn stopped(&self) -> bool {
-            self.0.load(Ordering::SeqCst)
-        }
     }
 }

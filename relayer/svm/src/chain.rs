@@ -112,13 +112,7 @@ pub struct SvmChain {
     balance: Mutex<Option<u64>>,
     /// The priority fee last paid, micro-lamports per unit (paid again when the node has no fees to say).
     pub(crate) last_price: std::sync::atomic::AtomicU64,
-    /// Signatures whose fee was counted lately (a landed transaction is looked at until its record is
-    /// gone; a failed delete must not count it twice).
-    counted: Mutex<std::collections::VecDeque<String>>,
 }
-
-/// How many counted signatures are remembered (far more than can be on record at once).
-const COUNTED: usize = 4096;
 
 /// A Solana signature as a [`TxId`].
 pub fn tx_id(signature: &Signature) -> TxId {
@@ -158,39 +152,16 @@ impl SvmChain {
             caught_up: tokio::sync::watch::Sender::new(false),
             balance: Mutex::default(),
             last_price: std::sync::atomic::AtomicU64::new(0),
-            counted: Mutex::default(),
         }
     }
 
-    /// Counts what the landed transaction `signature` paid, once.
-    pub(crate) fn count_fee(&self, signature: &str, fee: tx::Fee) {
-        let mut counted = self.counted.lock().unwrap_or_else(PoisonError::into_inner);
-        if counted.iter().any(|s| s == signature) {
-            return;
-        }
-        if counted.len() >= COUNTED {
-            counted.pop_front();
-        }
-        counted.push_back(signature.to_owned());
-        let mut stats = self.stats_mut();
-        stats.fees_paid = Some(stats.fees_paid.unwrap_or(0).saturating_add(fee.total()));
-        stats.priority_fees_paid = Some(stats.priority_fees_paid.unwrap_or(0).saturating_add(fee.priority));
-    }
-
-    /// Reads the fee payer's SOL every [`BALANCE_EVERY`] until `cancel`; a failed read keeps the last.
-    async fn watch_balance(self: Arc<Self>, cancel: CancellationToken) {
-        let mut tick = tokio::time::interval(BALANCE_EVERY);
-        loop {
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                _ = tick.tick() => {}
-            }
-            match self.client.balance(self.signer.pubkey()).await {
-                Ok(lamports) => *self.balance.lock().unwrap_or_else(PoisonError::into_inner) = Some(lamports),
-                Err(error) => {
-                    self.stats_mut().rpc_errors += 1;
-                    tracing::warn!(chain_id = self.config.chain_id, error = %relayer_chain::causes(&error), "cannot read the fee payer's SOL");
-                }
+    /// Reads the fee payer's SOL; a failed read keeps the last.
+    async fn read_balance(&self) {
+        match self.client.balance(self.signer.pubkey()).await {
+            Ok(lamports) => *self.balance.lock().unwrap_or_else(PoisonError::into_inner) = Some(lamports),
+            Err(error) => {
+                self.stats_mut().rpc_errors += 1;
+                tracing::warn!(chain_id = self.config.chain_id, error = %relayer_chain::causes(&error), "cannot read the fee payer's SOL");
             }
         }
     }
@@ -366,7 +337,11 @@ impl Chain for SvmChain {
     }
 
     fn start(self: Arc<Self>, sink: Arc<dyn EventSink>, cancel: CancellationToken, tasks: &TaskTracker) {
-        tasks.spawn(Arc::clone(&self).watch_balance(cancel.clone()));
+        let chain = Arc::clone(&self);
+        tasks.spawn(relayer_chain::every(BALANCE_EVERY, cancel.clone(), move || {
+            let chain = Arc::clone(&chain);
+            async move { chain.read_balance().await }
+        }));
         tasks.spawn(Arc::clone(&self).watch(Arc::clone(&sink), cancel.clone()));
         tasks.spawn(crate::executor::run(self, sink, cancel));
     }

@@ -235,8 +235,8 @@ impl ExpiryOrdered for SvmChain {
         })
     }
 
-    /// Landed once the cluster confirmed it at the configured commitment (what it cost, read from its own
-    /// bytes, is counted then); seen below that, still pending (a fork may drop it: it is sent again while
+    /// Landed once the cluster confirmed it at the configured commitment (with what it cost, read from
+    /// its own bytes); seen below that, still pending (a fork may drop it: it is sent again while
     /// its blockhash is valid); unseen past its last valid block height, never to land.
     fn standing<'a>(&'a self, signed: &'a Signed) -> BoxFuture<'a, Result<Standing, String>> {
         Box::pin(async move {
@@ -247,7 +247,6 @@ impl ExpiryOrdered for SvmChain {
                     return Ok(Standing::Pending);
                 }
                 let fee = tx::fee_of(&signed.raw()).unwrap_or_default();
-                self.count_fee(&signed.signature, fee);
                 let cost = Cost { amount: fee.total(), decimals: 9, symbol: "SOL".into() };
                 return Ok(Standing::Landed { failed: status.failed, cost: Some(cost) });
             }
@@ -262,6 +261,14 @@ impl ExpiryOrdered for SvmChain {
 
     fn count_broadcast(&self) {
         self.stats_mut().broadcasts += 1;
+    }
+
+    /// What it paid, base and priority fee, read from its own bytes.
+    fn landed(&self, signed: &Signed) {
+        let fee = tx::fee_of(&signed.raw()).unwrap_or_default();
+        let mut stats = self.stats_mut();
+        stats.fees_paid = Some(stats.fees_paid.unwrap_or(0).saturating_add(fee.total()));
+        stats.priority_fees_paid = Some(stats.priority_fees_paid.unwrap_or(0).saturating_add(fee.priority));
     }
 }
 

@@ -813,12 +813,12 @@ struct Watched {
     commitments: Vec<Commitment>,
     vaults: Vec<Pubkey>,
     sink: Arc<Watching>,
-    events: mpsc::UnboundedReceiver<ChainEvent>,
     _dir: tempfile::TempDir,
 }
 
 impl Watched {
-    async fn new(ids: std::ops::Range<u8>) -> Self {
+    /// The sessions, and what the watcher applies to them.
+    async fn new(ids: std::ops::Range<u8>) -> (Self, mpsc::UnboundedReceiver<ChainEvent>) {
         let (bank, key, wallet, dir, store) = funded().await;
         let merchant = Pubkey::new_unique();
         let commitments: Vec<Commitment> =
@@ -835,7 +835,7 @@ impl Watched {
             finished: std::sync::Mutex::default(),
             events: events_tx,
         });
-        Self { bank, key, wallet, merchant, store, commitments, vaults, sink, events, _dir: dir }
+        (Self { bank, key, wallet, merchant, store, commitments, vaults, sink, _dir: dir }, events)
     }
 
     /// A relayer process over `client` (polling every 50 ms).
@@ -886,21 +886,14 @@ async fn deposit_then_settlement(events: &mut mpsc::UnboundedReceiver<ChainEvent
 /// found.
 #[tokio::test]
 async fn a_restart_reads_only_what_changed_and_finished_empty_vaults_are_read_on_the_sweeps() {
-    let mut w = Watched::new(20..23).await;
-    let mut events = std::mem::replace(&mut w.events, mpsc::unbounded_channel().1);
-    let (bank, wallet, commitments, vaults, sink) = (
-        Arc::clone(&w.bank),
-        w.wallet.insecure_clone(),
-        w.commitments.clone(),
-        w.vaults.clone(),
-        Arc::clone(&w.sink),
-    );
+    let (w, mut events) = Watched::new(20..23).await;
+    let Watched { bank, wallet, commitments, vaults, sink, .. } = &w;
     let run = |client: Arc<Observed>| w.run(client);
     // Two sessions paid and settled; the first run reads every history once.
-    let first = Observed::new(&bank, true);
+    let first = Observed::new(bank, true);
     let running = run(Arc::clone(&first));
     for (commitment, id) in commitments.iter().zip(20u8..).take(2) {
-        pay(&bank, &wallet, commitment, 3_000_000).await;
+        pay(bank, wallet, commitment, 3_000_000).await;
         let work = Work {
             session_id: SessionId::from_bytes([id; 16]),
             chain_id: SOLANA_CHAIN_ID,
@@ -926,9 +919,9 @@ async fn a_restart_reads_only_what_changed_and_finished_empty_vaults_are_read_on
     assert!(first.histories().contains(&vaults[0]), "the first run read the vault's history");
 
     // While it is down: the third session is paid; the first two are finished.
-    pay(&bank, &wallet, &commitments[2], 3_000_000).await;
+    pay(bank, wallet, &commitments[2], 3_000_000).await;
     *sink.finished.lock().unwrap() = vec![SessionId::from_bytes([20; 16]), SessionId::from_bytes([21; 16])];
-    let second = Observed::new(&bank, true);
+    let second = Observed::new(bank, true);
     let running = run(Arc::clone(&second));
     running.chain.caught_up().await;
     let ChainEvent { receiver, kind: EventKind::Deposit(deposit), .. } = next_event(&mut events).await else {
@@ -953,7 +946,7 @@ async fn a_restart_reads_only_what_changed_and_finished_empty_vaults_are_read_on
     );
 
     // A late deposit into a finished session's vault is found on a sweep.
-    pay(&bank, &wallet, &commitments[0], 1_000_000).await;
+    pay(bank, wallet, &commitments[0], 1_000_000).await;
     let ChainEvent { receiver, kind: EventKind::Deposit(late), .. } =
         tokio::time::timeout(Duration::from_secs(30), events.recv()).await.unwrap().unwrap()
     else {
@@ -976,38 +969,30 @@ async fn a_restart_reads_only_what_changed_and_finished_empty_vaults_are_read_on
 /// was down (its balance unchanged) is still found.
 #[tokio::test]
 async fn a_restart_without_a_program_mark_reads_every_marked_account_again() {
-    let mut w = Watched::new(30..32).await;
-    let mut events = std::mem::replace(&mut w.events, mpsc::unbounded_channel().1);
-    let (bank, wallet, store, commitments, vaults) = (
-        Arc::clone(&w.bank),
-        w.wallet.insecure_clone(),
-        Arc::clone(&w.store),
-        w.commitments.clone(),
-        w.vaults.clone(),
-    );
-    let merchant = w.merchant;
+    let (w, mut events) = Watched::new(30..32).await;
+    let Watched { bank, wallet, store, commitments, vaults, merchant, .. } = &w;
     let run = |client: Arc<Observed>| w.run(client);
     let program_mark = |store: &Arc<dyn ChainStore>| {
         store.watch_marks(SOLANA_CHAIN_ID).unwrap().into_iter().find(|(k, _)| k == b"program").map(|(_, v)| v)
     };
-    pay(&bank, &wallet, &commitments[0], 1_000_000).await;
-    let first = Observed::new(&bank, true);
+    pay(bank, wallet, &commitments[0], 1_000_000).await;
+    let first = Observed::new(bank, true);
     // The whole first read of the vault fails (its three tries), so the first poll leaves it to read.
     *first.fail_history_of.lock().unwrap() = Some((vaults[0], 3));
     let running = run(Arc::clone(&first));
     let ChainEvent { kind: EventKind::Deposit(_), .. } = next_event(&mut events).await else {
         panic!("the deposit")
     };
-    until("the program mark", async || program_mark(&store).is_some()).await;
+    until("the program mark", async || program_mark(store).is_some()).await;
     running.stop().await;
 
     // While it is down: the program mark becomes unreadable, and the second vault is paid and settled in
     // one transaction (its token account created and closed: no balance to see).
     store.put_watch_marks(SOLANA_CHAIN_ID, &[(b"program".to_vec(), b"not json".to_vec())]).unwrap();
-    pay_and_settle(&bank, &wallet, &commitments[1]).await;
-    assert_eq!(bank.usdc_balance(&merchant).await.unwrap(), 3_000_000);
+    pay_and_settle(bank, wallet, &commitments[1]).await;
+    assert_eq!(bank.usdc_balance(merchant).await.unwrap(), 3_000_000);
 
-    let running = run(Observed::new(&bank, true));
+    let running = run(Observed::new(bank, true));
     deposit_then_settlement(&mut events, &vaults[1]).await;
     running.stop().await;
     bank.stop();
@@ -1018,8 +1003,7 @@ async fn a_restart_without_a_program_mark_reads_every_marked_account_again() {
 /// not believed (nothing applied, read again), so the payment and its settlement are still reported.
 #[tokio::test]
 async fn a_vault_history_from_a_lagging_node_is_read_again_until_it_shows_what_the_program_moved() {
-    let mut w = Watched::new(40..41).await;
-    let mut events = std::mem::replace(&mut w.events, mpsc::unbounded_channel().1);
+    let (w, mut events) = Watched::new(40..41).await;
     let observed = Observed::new(&w.bank, true);
     let running = w.run(Arc::clone(&observed));
     running.chain.caught_up().await;
@@ -1039,8 +1023,7 @@ async fn a_vault_history_from_a_lagging_node_is_read_again_until_it_shows_what_t
 #[tokio::test]
 async fn a_refund_of_another_mint_does_not_hold_the_program_mark_back() {
     use anchor_spl::{associated_token, token::spl_token};
-    let mut w = Watched::new(50..51).await;
-    let _events = std::mem::replace(&mut w.events, mpsc::unbounded_channel().1);
+    let (w, _events) = Watched::new(50..51).await;
     let running = w.run(Observed::new(&w.bank, true));
     running.chain.caught_up().await;
     // Another mint, created by the payer, some of it sent into the session's vault.
@@ -1100,8 +1083,7 @@ async fn a_refund_of_another_mint_does_not_hold_the_program_mark_back() {
 /// payment and its settlement are reported.
 #[tokio::test]
 async fn on_a_first_start_an_accounts_history_comes_from_a_node_that_reached_the_noted_slot() {
-    let mut w = Watched::new(60..61).await;
-    let mut events = std::mem::replace(&mut w.events, mpsc::unbounded_channel().1);
+    let (w, mut events) = Watched::new(60..61).await;
     let signature = pay_and_settle(&w.bank, &w.wallet, &w.commitments[0]).await;
     let slot = w.bank.statuses(vec![signature]).await.unwrap()[0].as_ref().unwrap().slot;
     let observed = Observed::new(&w.bank, true);

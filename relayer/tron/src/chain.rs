@@ -51,19 +51,12 @@ impl TronChain {
         Self { evm, sender, jobs, queued: Mutex::new(Some(queued)), account: Mutex::default(), floor_sun }
     }
 
-    /// Reads the relayer's account every [`ACCOUNT_EVERY`] until `cancel`; a failed read keeps the last.
-    async fn watch_account(self: Arc<Self>, cancel: CancellationToken) {
-        let mut tick = tokio::time::interval(ACCOUNT_EVERY);
-        loop {
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                _ = tick.tick() => {}
-            }
-            match self.sender.node().resources(self.sender.owner()).await {
-                Ok(read) => *self.account.lock().unwrap_or_else(PoisonError::into_inner) = Some(read),
-                Err(error) => {
-                    tracing::warn!(chain_id = self.evm.spec.chain_id, %error, "cannot read the relayer's Tron account")
-                }
+    /// Reads the relayer's account (TRX, energy, bandwidth); a failed read keeps the last.
+    async fn read_account(&self) {
+        match self.sender.node().resources(self.sender.owner()).await {
+            Ok(read) => *self.account.lock().unwrap_or_else(PoisonError::into_inner) = Some(read),
+            Err(error) => {
+                tracing::warn!(chain_id = self.evm.spec.chain_id, %error, "cannot read the relayer's Tron account")
             }
         }
     }
@@ -150,7 +143,11 @@ impl Chain for TronChain {
             return;
         };
         tasks.spawn(pipeline::run(Arc::clone(&self.sender), jobs, Arc::clone(&sink), cancel.child_token()));
-        tasks.spawn(Arc::clone(&self).watch_account(cancel.child_token()));
+        let chain = Arc::clone(&self);
+        tasks.spawn(relayer_chain::every(ACCOUNT_EVERY, cancel.child_token(), move || {
+            let chain = Arc::clone(&chain);
+            async move { chain.read_account().await }
+        }));
         Arc::clone(&self.evm).start_watcher(sink, cancel, tasks);
     }
 }
