@@ -2,13 +2,16 @@
 //! or the file `DEPOSIT_VAULT_CLUSTER_FILE` names, turned into constants (`$OUT_DIR/cluster.rs`, included
 //! by `src/evm.rs`). Nothing on the production path is a devnet value typed into the source: a cluster's
 //! bridge, USDC mint, EVM deployment and routes come from its file, and a file that leaves one out, or asks
-//! for a bridge this program cannot speak yet, refuses the build.
+//! for a bridge this program cannot speak yet, refuses the build. Each file names the cluster it is for,
+//! and a build asked for one cluster refuses another's file (a variable left exported from another build
+//! must not put one cluster's values under another's name).
 
 use std::{fmt::Write as _, path::PathBuf};
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Cluster {
+    cluster: String,
     bridge: String,
     usdc_mint: String,
     evm: Evm,
@@ -51,15 +54,23 @@ fn main() {
     println!("cargo:rerun-if-env-changed=DEPOSIT_VAULT_CLUSTER");
     println!("cargo:rerun-if-env-changed=DEPOSIT_VAULT_CLUSTER_FILE");
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
-    let name = std::env::var("DEPOSIT_VAULT_CLUSTER").unwrap_or_else(|_| "localnet".into());
-    let path = std::env::var("DEPOSIT_VAULT_CLUSTER_FILE")
-        .map_or_else(|_| dir.join("clusters").join(format!("{name}.toml")), PathBuf::from);
+    let asked = std::env::var("DEPOSIT_VAULT_CLUSTER").ok();
+    let path = std::env::var("DEPOSIT_VAULT_CLUSTER_FILE").map_or_else(
+        |_| dir.join("clusters").join(format!("{}.toml", asked.as_deref().unwrap_or("localnet"))),
+        PathBuf::from,
+    );
     println!("cargo:rerun-if-changed={}", path.display());
     // Named relative to the crate when it lies inside it (a build's bytes must not depend on where the
     // repository was checked out).
     let file = path.strip_prefix(&dir).unwrap_or(&path).display().to_string();
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let cluster: Cluster = toml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let name = cluster.cluster.clone();
+    if let Some(asked) = asked.filter(|asked| *asked != name) {
+        panic!(
+            "{file} is the deployment of cluster {name:?}, but DEPOSIT_VAULT_CLUSTER={asked:?} was asked for"
+        );
+    }
     match cluster.bridge.as_str() {
         "local-bridge" => {}
         "cctp-v2" => panic!(
@@ -84,6 +95,11 @@ fn main() {
             cluster.routes[..i].iter().all(|o| o.chain_id != r.chain_id),
             "{file}: chain {} has two routes",
             r.chain_id
+        );
+        assert!(
+            cluster.routes[..i].iter().all(|o| o.domain != r.domain),
+            "{file}: CCTP domain {} has two routes",
+            r.domain
         );
         let usdc = hex_bytes::<20>(&file, &format!("routes[{i}].usdc"), &r.usdc);
         let _ = writeln!(

@@ -129,6 +129,44 @@ pub enum ConfigError {
     Field(#[from] FieldError),
 }
 
+/// The Solana program's bridgings deliver to receivers of the one EVM deployment compiled into it (its
+/// cluster's file), and the relayer reads them with the same compiled values: every configured chain the
+/// program bridges to must be that deployment, or bridged funds and claims would be attributed to
+/// receivers no session has (a program and relayer built for different clusters). Checked when a node
+/// with a Solana cluster starts.
+pub fn vault_deployment_matches(chains: &[relayer_evm::ChainSpec]) -> Result<(), ConfigError> {
+    use relayer_svm::tx::vault_evm;
+    for spec in chains {
+        if !vault_evm::ROUTES.iter().any(|r| r.chain_id == spec.chain_id) {
+            continue;
+        }
+        let d = &spec.deployment;
+        if d.prefix != vault_evm::CREATE2_PREFIX
+            || d.factory.0.0 != vault_evm::FACTORY
+            || d.receiver_init_code_hash().0 != vault_evm::RECEIVER_INIT_CODE_HASH
+        {
+            return Err(field(
+                format!("chain {} ({})", spec.chain_id, spec.name),
+                format!(
+                    "the Solana program (cluster {:?}, {}) bridges to receivers of factory 0x{} (prefix {:#04x}, \
+                     receiver init code hash 0x{}), but this chain's deployment is factory {} (prefix {:#04x}, \
+                     receiver init code hash {}): run a relayer built for the program's cluster \
+                     (DEPOSIT_VAULT_CLUSTER), or configure the deployment the program bridges to",
+                    vault_evm::CLUSTER,
+                    vault_evm::CLUSTER_FILE,
+                    hex::encode(vault_evm::FACTORY),
+                    vault_evm::CREATE2_PREFIX,
+                    hex::encode(vault_evm::RECEIVER_INIT_CODE_HASH),
+                    d.factory,
+                    d.prefix,
+                    d.receiver_init_code_hash(),
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn field(name: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError::Field(FieldError::new(name, message))
 }

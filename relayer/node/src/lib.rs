@@ -28,6 +28,9 @@ pub async fn start_with(
     config: Config,
     extra: impl FnOnce(Arc<dyn ChainStore>) -> Vec<Arc<dyn Chain>>,
 ) -> eyre::Result<Node> {
+    if config.solana.is_some() {
+        config::vault_deployment_matches(&config.chains).map_err(|e| eyre::eyre!("{e}"))?;
+    }
     std::fs::create_dir_all(&config.data_dir)
         .wrap_err_with(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
     let store = Arc::new(

@@ -208,6 +208,7 @@ fn the_program_is_built_with_its_clusters_deployment() {
     let file: toml::Value = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let hex = |v: &toml::Value| hex::decode(v.as_str().unwrap().trim_start_matches("0x")).unwrap();
     assert_eq!(file["bridge"].as_str(), Some("local-bridge"));
+    assert_eq!(file["cluster"].as_str(), Some(evm::CLUSTER));
     assert_eq!(evm::BRIDGED_MINT.to_string(), file["usdc_mint"].as_str().unwrap());
     assert_eq!(vec![evm::CREATE2_PREFIX], hex(&file["evm"]["create2_prefix"]));
     assert_eq!(evm::FACTORY.to_vec(), hex(&file["evm"]["factory"]));

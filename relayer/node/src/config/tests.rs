@@ -264,4 +264,10 @@ fn a_solana_section_adds_the_cluster_and_its_key_is_read_from_the_environment() 
         "one Solana cluster: {:?}",
         twice.err()
     );
+    // The program (built for the devnet here) bridges to receivers of the devnet's deployment; a chain it
+    // bridges to with another deployment stops the node from starting (the devnet's e2e tests start
+    // nodes whose deployment matches).
+    let base = Config::parse(&format!("{}\n{solana}", config("")), env).expect("valid");
+    let refused = crate::config::vault_deployment_matches(&base.chains).expect_err("another deployment");
+    assert!(refused.to_string().contains("bridges to receivers of factory"), "{refused}");
 }
