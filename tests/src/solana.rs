@@ -266,7 +266,7 @@ impl SvmClient for Flaky {
     ) -> BoxFuture<'_, Result<Vec<SignatureInfo>, ClientError>> {
         Box::pin(async move {
             if self.hold_histories.load(std::sync::atomic::Ordering::SeqCst) {
-                return Err(ClientError("getSignaturesForAddress: timed out".into()));
+                return Err(ClientError::new("getSignaturesForAddress: timed out"));
             }
             let answer = self.inner.signatures_for(address, page).await?;
             let mut lagging = self.lagging.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -280,7 +280,7 @@ impl SvmClient for Flaky {
         let n = self.transactions.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         let every = self.fail_every.load(std::sync::atomic::Ordering::SeqCst);
         if every != 0 && n.is_multiple_of(every) {
-            return Box::pin(async { Err(ClientError("getTransaction: 429 Too Many Requests".into())) });
+            return Box::pin(async { Err(ClientError::new("getTransaction: 429 Too Many Requests")) });
         }
         self.inner.transaction(signature)
     }

@@ -47,7 +47,7 @@ impl Cluster {
 }
 
 fn unserved<T>() -> BoxFuture<'static, Result<T, ClientError>> {
-    Box::pin(async { Err(ClientError("not served".into())) })
+    Box::pin(async { Err(ClientError::new("not served")) })
 }
 
 impl SvmClient for Cluster {
@@ -61,7 +61,7 @@ impl SvmClient for Cluster {
         Box::pin(async { Ok(1_000) })
     }
     fn send(&self, _: Vec<u8>) -> BoxFuture<'_, Result<Signature, SendError>> {
-        Box::pin(async { Err(SendError::Transport(ClientError("not served".into()))) })
+        Box::pin(async { Err(SendError::Transport(ClientError::new("not served"))) })
     }
     fn simulate(&self, _: Vec<u8>) -> BoxFuture<'_, Result<Simulation, ClientError>> {
         unserved()

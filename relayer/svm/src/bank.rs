@@ -102,7 +102,7 @@ pub struct LocalBank {
 }
 
 fn err(e: impl std::fmt::Display) -> ClientError {
-    ClientError(e.to_string())
+    ClientError::new(e.to_string())
 }
 
 impl LocalBank {

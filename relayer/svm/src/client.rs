@@ -11,9 +11,18 @@ use relayer_chain::BoxFuture;
 use solana_sdk::{hash::Hash, pubkey::Pubkey, signature::Signature};
 
 /// A transport failure (the cluster did not answer, or answered something unreadable): worth retrying.
+/// Made with [`ClientError::new`], whose text has every URL cut to its host: an HTTP client's error
+/// names the URL it failed on, and a provider's URL carries its API key; these texts are logged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("solana client: {0}")]
-pub struct ClientError(pub String);
+pub struct ClientError(String);
+
+impl ClientError {
+    /// A failure described by `text` (URLs in it cut to their host).
+    pub fn new(text: impl AsRef<str>) -> Self {
+        Self(relayer_util::redact_urls(text.as_ref()))
+    }
+}
 
 /// Why a simulated (or preflighted) transaction would fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,7 +216,9 @@ impl Page {
 /// Every finalized transaction that touched `address` after `until` (its whole history when `None`),
 /// newest first. A node answers one page at a time, so this pages back (`before` = the oldest seen) until
 /// a page comes back short: any number of transactions in between (an attacker can make thousands that
-/// merely mention an account) can delay a deposit's discovery, never hide it.
+/// merely mention an account) can delay a deposit's discovery, never hide it. A read after `until` is
+/// believed only once the node shows it joins `until` (see [`reaches`]); a whole history (`until` of
+/// `None`) cannot be checked so, and needs nodes that keep the whole ledger (README, "Solana").
 pub async fn history(
     client: &dyn SvmClient,
     address: Pubkey,
@@ -249,8 +260,40 @@ pub async fn history_at(
         let short = page.len() < SIGNATURES_PER_PAGE;
         out.extend(page);
         if short {
-            return Ok(out);
+            break;
         }
+    }
+    // Nothing read moves nothing past a gap: only a read with something in it must join.
+    if let (Some(until), false) = (until, out.is_empty()) {
+        reaches(client, address, until, &out, min_slot).await?;
+    }
+    Ok(out)
+}
+
+/// Whether the history read (`read`, newest first) joins the part already applied, which ends at
+/// `until`: the one transaction below the oldest read must be `until` itself. A node whose ledger was
+/// pruned (no long-term storage, or restored from a snapshot) answers only what it holds, without an
+/// error, and `minContextSlot` does not catch it (it has reached the slot, it lacks the past); believing
+/// it would skip whatever lies in the gap for good (a vault paid and emptied there shows no balance to
+/// read again). A read that does not join is refused, and read again.
+async fn reaches(
+    client: &dyn SvmClient,
+    address: Pubkey,
+    until: Signature,
+    read: &[SignatureInfo],
+    min_slot: Option<u64>,
+) -> Result<(), ClientError> {
+    let oldest = read.last();
+    let min_slot = min_slot.max(oldest.map(|s| s.slot)).filter(|s| *s > 0);
+    let probe = Page { before: oldest.map(|s| s.signature), until: None, limit: 1, min_slot };
+    // (`read` is not empty: the probe asks below its oldest, never the newest, which may have moved.)
+    let below = client.signatures_for(address, probe).await?;
+    match below.first() {
+        Some(next) if next.signature == until => Ok(()),
+        _ => Err(ClientError::new(format!(
+            "the history of {address} read from this node does not reach back to {until}, the last \
+             transaction applied (a node without that part of the ledger): read again"
+        ))),
     }
 }
 

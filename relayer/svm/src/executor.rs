@@ -181,7 +181,7 @@ impl ExpiryOrdered for SvmChain {
     }
 
     /// Signs `plan` behind its compute budget: the price from the cluster's recent fees over the accounts
-    /// it writes (the configured percentile, never above the ceiling; the last price known when the node
+    /// it writes but the fee payer (the configured percentile, never above the ceiling; the last price known when the node
     /// does not answer), the limit from a simulation of the very instructions at the most units a
     /// transaction may ask for, unpriced (so the fee payer need not hold the fee of 1,400,000 priced
     /// units), plus the configured margin. A simulation that fails refuses the work as the pipeline's own
@@ -190,7 +190,11 @@ impl ExpiryOrdered for SvmChain {
         Box::pin(async move {
             let unanswered = |e: crate::client::ClientError| Refusal::Unanswered(e.to_string());
             let landing = self.config.landing;
-            let price = match self.client.recent_priority_fees(tx::writable_accounts(plan)).await {
+            let price = match self
+                .client
+                .recent_priority_fees(tx::writable_accounts(plan, &self.signer_pubkey()))
+                .await
+            {
                 Ok(recent) => {
                     let price =
                         tx::priority_price(&recent, landing.fee_percentile, landing.max_micro_lamports);

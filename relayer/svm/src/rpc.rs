@@ -66,7 +66,7 @@ pub struct RpcError {
 const FINALIZED: &str = "finalized";
 
 fn bad(what: &str, value: &Value) -> ClientError {
-    ClientError(format!("unexpected {what}: {value}"))
+    ClientError::new(format!("unexpected {what}: {value}"))
 }
 
 fn pubkey(value: &Value) -> Result<Pubkey, ClientError> {
@@ -146,7 +146,7 @@ pub fn decode_accounts(result: &Value) -> Result<Vec<Option<AccountView>>, Clien
             Ok(Some(AccountView {
                 lamports: u64_of(&a["lamports"])?,
                 owner: pubkey(&a["owner"])?,
-                data: BASE64.decode(data).map_err(|e| ClientError(format!("account data: {e}")))?,
+                data: BASE64.decode(data).map_err(|e| ClientError::new(format!("account data: {e}")))?,
             }))
         })
         .collect()
@@ -218,8 +218,9 @@ pub fn decode_transaction(result: &Value) -> Result<Option<TxView>, ClientError>
             let program = usize::try_from(u64_of(&ix["programIdIndex"])?).map_err(|_| bad("index", ix))?;
             let program = *account_keys.get(program).ok_or_else(|| bad("program index", ix))?;
             let data = ix["data"].as_str().ok_or_else(|| bad("instruction data", ix))?;
-            let data =
-                bs58::decode(data).into_vec().map_err(|e| ClientError(format!("instruction data: {e}")))?;
+            let data = bs58::decode(data)
+                .into_vec()
+                .map_err(|e| ClientError::new(format!("instruction data: {e}")))?;
             inner_instructions.push(InnerInstruction { outer, program, data });
         }
     }
@@ -238,17 +239,20 @@ pub fn decode_transaction(result: &Value) -> Result<Option<TxView>, ClientError>
 pub fn decode_send_error(error: &RpcError) -> SendError {
     match decode_failure(&error.data["err"]) {
         Some(failure) => SendError::Preflight(failure),
-        None => {
-            SendError::Transport(ClientError(format!("sendTransaction: {} {}", error.code, error.message)))
-        }
+        None => SendError::Transport(ClientError::new(format!(
+            "sendTransaction: {} {}",
+            error.code, error.message
+        ))),
     }
 }
 
 impl RpcClient {
     /// A client for `url`, each request bounded by `timeout`.
     pub fn new(url: impl Into<String>, timeout: Duration) -> Result<Self, ClientError> {
-        let http =
-            reqwest::Client::builder().timeout(timeout).build().map_err(|e| ClientError(e.to_string()))?;
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| ClientError::new(e.to_string()))?;
         Ok(Self {
             url: url.into(),
             http,
@@ -281,15 +285,15 @@ impl RpcClient {
                 .json(body)
                 .send()
                 .await
-                .map_err(|e| ClientError(format!("{method}: {e}")))?;
+                .map_err(|e| ClientError::new(format!("{method}: {e}")))?;
             if answer.status() != reqwest::StatusCode::TOO_MANY_REQUESTS {
                 return async { answer.error_for_status()?.json().await }
                     .await
-                    .map_err(|e: reqwest::Error| ClientError(format!("{method}: {e}")));
+                    .map_err(|e: reqwest::Error| ClientError::new(format!("{method}: {e}")));
             }
             limited += 1;
             if limited >= self.backoff.tries {
-                return Err(ClientError(format!(
+                return Err(ClientError::new(format!(
                     "{method}: rate limited (HTTP 429) {limited} times in a row"
                 )));
             }
@@ -319,7 +323,7 @@ impl RpcClient {
 
     async fn result(&self, method: &str, params: Value) -> Result<Value, ClientError> {
         self.call(method, params).await.map_err(|e| match e {
-            Ok(rpc) => ClientError(format!("{method}: {} {}", rpc.code, rpc.message)),
+            Ok(rpc) => ClientError::new(format!("{method}: {} {}", rpc.code, rpc.message)),
             Err(transport) => transport,
         })
     }

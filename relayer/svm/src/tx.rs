@@ -290,22 +290,31 @@ pub fn priority_price(recent: &[u64], percentile: u8, ceiling: u64) -> u64 {
     sorted[rank - 1].min(ceiling)
 }
 
-/// The compute units to ask for when a simulation used `used`: `margin_percent` more, at most
-/// [`MAX_COMPUTE_UNITS`]. A simulation that says nothing (0: a node that leaves `unitsConsumed` out)
-/// gets the most, not a limit every instruction would fail.
+/// Units every limit leaves on top of the margin: what creating an associated token account costs
+/// (`settle` and `refund` create the recipient's when it is missing). The simulation reads a state a
+/// few seconds old; a recipient or refund owner who closes its token account just before the relayer's
+/// transaction lands would otherwise make it run out of compute on chain, the relayer paying for each try.
+pub const CREATE_ACCOUNT_UNITS: u64 = 30_000;
+
+/// The compute units to ask for when a simulation used `used`: `margin_percent` more and
+/// [`CREATE_ACCOUNT_UNITS`], at most [`MAX_COMPUTE_UNITS`]. A simulation that says nothing (0: a node that
+/// leaves `unitsConsumed` out) gets the most, not a limit every instruction would fail.
 pub fn unit_limit(used: u64, margin_percent: u32) -> u32 {
     if used == 0 {
         return MAX_COMPUTE_UNITS;
     }
-    let asked = u128::from(used) * (100 + u128::from(margin_percent)) / 100;
+    let asked =
+        u128::from(used) * (100 + u128::from(margin_percent)) / 100 + u128::from(CREATE_ACCOUNT_UNITS);
     u32::try_from(asked).unwrap_or(u32::MAX).clamp(1, MAX_COMPUTE_UNITS)
 }
 
-/// The accounts `instructions` write (what a priority fee competes for).
-pub fn writable_accounts(instructions: &[Instruction]) -> Vec<Pubkey> {
+/// The accounts `instructions` write (what a priority fee competes for), but `fee_payer`: it is in every
+/// transaction the relayer sends, and anyone can write-lock it in transactions of their own at a high
+/// price, which would raise the price of all of them at once (the rest are the session's own accounts).
+pub fn writable_accounts(instructions: &[Instruction], fee_payer: &Pubkey) -> Vec<Pubkey> {
     let mut out: Vec<Pubkey> = vec![];
     for meta in instructions.iter().flat_map(|ix| &ix.accounts) {
-        if meta.is_writable && !out.contains(&meta.pubkey) {
+        if meta.is_writable && meta.pubkey != *fee_payer && !out.contains(&meta.pubkey) {
             out.push(meta.pubkey);
         }
     }
@@ -531,7 +540,7 @@ mod tests {
         assert_eq!(priority_price(&fees, 75, 50), 50, "capped");
         assert_eq!(priority_price(&[], 75, 50), 0);
         assert_eq!(priority_price(&[u64::MAX, 3], 50, u64::MAX), 3);
-        assert_eq!(unit_limit(10_000, 20), 12_000);
+        assert_eq!(unit_limit(10_000, 20), 12_000 + 30_000, "the margin, and room to create a token account");
         assert_eq!(unit_limit(0, 20), MAX_COMPUTE_UNITS, "no units said: the most, not 1");
         assert_eq!(unit_limit(1_300_000, 20), MAX_COMPUTE_UNITS);
         assert_eq!(unit_limit(u64::MAX, 1_000), MAX_COMPUTE_UNITS, "no overflow");

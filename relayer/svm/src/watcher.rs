@@ -466,7 +466,7 @@ impl SvmChain {
             done += 1;
         }
         if !elsewhere.is_empty() {
-            sink.apply(self.config.chain_id, elsewhere).await.map_err(|e| ClientError(e.to_string()))?;
+            sink.apply(self.config.chain_id, elsewhere).await.map_err(|e| ClientError::new(e.to_string()))?;
         }
         // Progress is kept up to the last transaction read, even when a read failed.
         if let Some(last) = state.program_backlog.drain(..done).next_back() {
@@ -510,7 +510,7 @@ impl SvmChain {
         if let Some((required, slot)) = state.required.get(&key)
             && reached < *slot
         {
-            return Err(ClientError(format!("the history of {key} does not reach {required} yet")));
+            return Err(ClientError::new(format!("the history of {key} does not reach {required} yet")));
         }
         let mut events: Vec<ChainEvent> = vec![];
         let mut delta = 0i128;
@@ -525,7 +525,7 @@ impl SvmChain {
         }
         if !events.is_empty() {
             let count = events.len();
-            sink.apply(self.config.chain_id, events).await.map_err(|e| ClientError(e.to_string()))?;
+            sink.apply(self.config.chain_id, events).await.map_err(|e| ClientError::new(e.to_string()))?;
             tracing::debug!(chain_id = self.config.chain_id, account = %key, count, "solana events applied");
         }
         if let Some(first) = since.first() {
@@ -544,10 +544,9 @@ impl SvmChain {
         let mut tries = 0;
         loop {
             tries += 1;
-            let answer =
-                self.client.transaction(signature).await.and_then(|v| {
-                    v.ok_or_else(|| ClientError(format!("transaction {signature} not found yet")))
-                });
+            let answer = self.client.transaction(signature).await.and_then(|v| {
+                v.ok_or_else(|| ClientError::new(format!("transaction {signature} not found yet")))
+            });
             match answer {
                 Ok(view) => return Ok(view),
                 Err(error) if tries >= TRIES => return Err(error),

@@ -604,6 +604,13 @@ async fn priority_fee_and_compute_limit_follow_the_cluster_and_what_was_paid_is_
         (stats.fees_paid, stats.priority_fees_paid),
         (Some(fee.base + fee.priority), Some(fee.priority))
     );
+    // The price is asked for the accounts the settlement writes, but not the fee payer (anyone can
+    // write-lock it at a high price, which would raise the price of every transaction at once).
+    let asked = observed.get().unwrap().fee_accounts.lock().unwrap().clone();
+    assert!(
+        !asked.is_empty() && asked.iter().all(|a| !a.contains(&scene.relayer) && !a.is_empty()),
+        "{asked:?}"
+    );
 
     // The node stops answering its fees: the last price is paid, the settlement is not held up.
     observed.get().unwrap().fees_fail.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -639,6 +646,11 @@ struct Observed {
     fail_history_of: std::sync::Mutex<Option<(Pubkey, u32)>>,
     /// `getRecentPrioritizationFees` fails while set.
     fees_fail: std::sync::atomic::AtomicBool,
+    /// The next answers about this account's history come from a node whose ledger starts at this slot
+    /// (pruned: it answers only what it holds, without an error).
+    pruned_below: std::sync::Mutex<Option<(Pubkey, u64, u32)>>,
+    /// The accounts each `getRecentPrioritizationFees` named.
+    fee_accounts: std::sync::Mutex<Vec<Vec<Pubkey>>>,
     /// The next non-empty history reads of this account come back empty (a node that lags).
     lag_history_of: std::sync::Mutex<Option<(Pubkey, u32)>>,
     /// Every history read: the address and the slot its node had to have reached.
@@ -656,6 +668,8 @@ impl Observed {
             reads: std::sync::Mutex::default(),
             fail_history_of: std::sync::Mutex::default(),
             fees_fail: false.into(),
+            fee_accounts: std::sync::Mutex::default(),
+            pruned_below: std::sync::Mutex::default(),
             lag_history_of: std::sync::Mutex::default(),
             asked: std::sync::Mutex::default(),
         })
@@ -728,13 +742,25 @@ impl SvmClient for Observed {
                 *fail = None;
             }
             return Box::pin(async {
-                Err(relayer_svm::client::ClientError("getSignaturesForAddress: timed out".into()))
+                Err(relayer_svm::client::ClientError::new("getSignaturesForAddress: timed out"))
             });
         }
         drop(fail);
         self.asked.lock().unwrap().push((address, page.min_slot));
         Box::pin(async move {
-            let found = self.bank.signatures_for(address, page).await?;
+            let mut found = self.bank.signatures_for(address, page).await?;
+            {
+                let mut pruned = self.pruned_below.lock().unwrap();
+                if let Some((at, first, left)) = pruned.as_mut()
+                    && *at == address
+                {
+                    found.retain(|s| s.slot >= *first);
+                    *left -= 1;
+                    if *left == 0 {
+                        *pruned = None;
+                    }
+                }
+            }
             let mut lag = self.lag_history_of.lock().unwrap();
             if let Some((at, left)) = lag.as_mut()
                 && *at == address
@@ -747,8 +773,8 @@ impl SvmClient for Observed {
                 // A node that has not reached the newest of them: it refuses a read that names a slot it
                 // has not reached (`minContextSlot`), and answers any other as if they were not there.
                 if page.min_slot.is_some_and(|min| min >= found[0].slot) {
-                    return Err(relayer_svm::client::ClientError(
-                        "-32016 Minimum context slot has not been reached".into(),
+                    return Err(relayer_svm::client::ClientError::new(
+                        "-32016 Minimum context slot has not been reached",
                     ));
                 }
                 return Ok(vec![]);
@@ -764,9 +790,10 @@ impl SvmClient for Observed {
         self.bank.transaction(signature)
     }
     fn recent_priority_fees(&self, accounts: Vec<Pubkey>) -> Answer<'_, Vec<u64>> {
+        self.fee_accounts.lock().unwrap().push(accounts.clone());
         if self.fees_fail.load(std::sync::atomic::Ordering::SeqCst) {
             return Box::pin(async {
-                Err(relayer_svm::client::ClientError("getRecentPrioritizationFees: 503".into()))
+                Err(relayer_svm::client::ClientError::new("getRecentPrioritizationFees: 503"))
             });
         }
         self.bank.recent_priority_fees(accounts)
@@ -836,6 +863,18 @@ impl Watched {
             events: events_tx,
         });
         (Self { bank, key, wallet, merchant, store, commitments, vaults, sink, _dir: dir }, events)
+    }
+
+    /// The newest program transaction the program mark names, if there is a mark.
+    fn program_newest(&self) -> Option<String> {
+        self.store.watch_marks(SOLANA_CHAIN_ID).unwrap().into_iter().find(|(k, _)| k == b"program").map(
+            |(_, v)| {
+                serde_json::from_slice::<serde_json::Value>(&v).unwrap()["newest"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned()
+            },
+        )
     }
 
     /// A relayer process over `client` (polling every 50 ms).
@@ -1062,17 +1101,7 @@ async fn a_refund_of_another_mint_does_not_hold_the_program_mark_back() {
     let refund = tx::refund(payer, &tx::params(&w.commitments[0]), junk.pubkey());
     let (signature, raw) = tx::signed(&[refund], &w.wallet, w.bank.latest_blockhash().await.unwrap().0);
     w.bank.send(raw).await.unwrap();
-    let program_newest = || {
-        w.store.watch_marks(SOLANA_CHAIN_ID).unwrap().into_iter().find(|(k, _)| k == b"program").map(
-            |(_, v)| {
-                serde_json::from_slice::<serde_json::Value>(&v).unwrap()["newest"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned()
-            },
-        )
-    };
-    until("the program mark at the refund", async || program_newest() == Some(signature.to_string())).await;
+    until("the program mark at the refund", async || w.program_newest() == Some(signature.to_string())).await;
     running.stop().await;
     w.bank.stop();
 }
@@ -1093,6 +1122,51 @@ async fn on_a_first_start_an_accounts_history_comes_from_a_node_that_reached_the
     let asked = observed.asked.lock().unwrap().clone();
     let first = asked.iter().find(|(a, _)| *a == w.vaults[0]).unwrap();
     assert!(first.1.is_some_and(|min| min >= slot), "the first read names the noted slot: {first:?}");
+    running.stop().await;
+    w.bank.stop();
+}
+
+/// A node whose ledger was pruned answers a history cut short, without an error (`minContextSlot` does not
+/// catch it: it has reached the slot, it lacks the past). While the relayer was down, a vault was paid and
+/// emptied in one transaction (no balance to see), and a later program transaction moved another: a read
+/// of the program's history from that node shows only the later one. It is not believed (it does not join
+/// the last transaction applied), so once a node holding the whole ledger answers, both are reported.
+#[tokio::test]
+async fn a_history_cut_short_by_a_pruned_node_is_not_believed() {
+    let (w, mut events) = Watched::new(80..83).await;
+    // The first run applies a program transaction: the program mark names it.
+    let first = pay_and_settle(&w.bank, &w.wallet, &w.commitments[0]).await;
+    let running = w.run(Observed::new(&w.bank, true));
+    deposit_then_settlement(&mut events, &w.vaults[0]).await;
+    until("the program mark at the first transaction", async || {
+        w.program_newest() == Some(first.to_string())
+    })
+    .await;
+    running.stop().await;
+
+    // While it is down: the gap (a vault paid and emptied at once), then a later program transaction.
+    let gap = pay_and_settle(&w.bank, &w.wallet, &w.commitments[1]).await;
+    let gap_slot = w.bank.statuses(vec![gap]).await.unwrap()[0].as_ref().unwrap().slot;
+    pay_and_settle(&w.bank, &w.wallet, &w.commitments[2]).await;
+    let observed = Observed::new(&w.bank, true);
+    *observed.pruned_below.lock().unwrap() = Some((deposit_vault::ID, gap_slot + 1, 6));
+    let running = w.run(Arc::clone(&observed));
+    let mut settled = std::collections::BTreeSet::new();
+    while settled.len() < 2 {
+        let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
+            .await
+            .expect("both vaults' settlements, the one in the gap included")
+            .unwrap();
+        if matches!(event.kind, EventKind::Settled(_)) {
+            settled.insert(event.receiver);
+        }
+    }
+    assert_eq!(
+        settled,
+        w.vaults[1..].iter().map(|v| ChainAddress::Solana(v.to_bytes())).collect(),
+        "the vault in the gap and the later one"
+    );
+    assert!(observed.pruned_below.lock().unwrap().is_none(), "the pruned node's answers were all given");
     running.stop().await;
     w.bank.stop();
 }

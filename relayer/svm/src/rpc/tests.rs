@@ -247,7 +247,7 @@ async fn rate_limited_answers_are_waited_out_then_given_up() {
     let (url, server) = serve(vec![(429, "", LIMITED), (429, "", LIMITED), (429, "", LIMITED)]);
     let client = RpcClient::new(url, Duration::from_secs(5)).expect("client").with_backoff(backoff);
     let error = client.slot().await.expect_err("still limited");
-    assert!(error.0.contains("rate limited (HTTP 429) 3 times"), "{error}");
+    assert!(error.to_string().contains("rate limited (HTTP 429) 3 times"), "{error}");
     assert_eq!(server.await.expect("server").len(), 3, "no fourth try");
 
     // Waits: doubling from the first, `Retry-After` when given, never past the longest.
@@ -372,9 +372,29 @@ async fn a_history_read_names_the_slot_its_node_must_have_reached() {
     let address = Pubkey::new_unique();
     let page = Page { min_slot: Some(120), ..Page::newest(None) };
     let refused = client.signatures_for(address, page).await.expect_err("behind the slot");
-    assert!(refused.0.contains("-32016"), "{refused}");
+    assert!(refused.to_string().contains("-32016"), "{refused}");
     assert_eq!(client.signatures_for(address, Page::newest(None)).await.expect("answered"), vec![]);
     let seen = server.await.expect("server");
     assert_eq!(seen[0]["params"][1]["minContextSlot"], 120);
     assert!(seen[1]["params"][1].get("minContextSlot").is_none(), "only when asked");
+}
+
+/// A provider's key in the URL's path or query never reaches an error's text (errors are logged): an
+/// unreachable node and one answering 401 both fail naming only the host.
+#[tokio::test]
+async fn errors_never_carry_the_providers_key_from_the_url() {
+    let unreachable =
+        RpcClient::new("http://127.0.0.1:9/v2/SECRETKEY?api-key=SECRETKEY", Duration::from_secs(2))
+            .expect("client");
+    let error = unreachable.slot().await.expect_err("nothing listens on port 9");
+    for text in [error.to_string(), format!("{error:?}")] {
+        assert!(!text.contains("SECRETKEY") && text.contains("127.0.0.1"), "{text}");
+    }
+    let (url, server) = serve(vec![(401, "", r#"{"error":"unauthorized"}"#)]);
+    let refused = RpcClient::new(format!("{url}/SECRETKEY"), Duration::from_secs(5)).expect("client");
+    let error = refused.slot().await.expect_err("401");
+    for text in [error.to_string(), format!("{error:?}")] {
+        assert!(!text.contains("SECRETKEY"), "{text}");
+    }
+    server.abort();
 }

@@ -53,27 +53,27 @@ impl Cluster {
 
 impl SvmClient for Cluster {
     fn latest_blockhash(&self) -> BoxFuture<'_, Result<(Hash, u64), ClientError>> {
-        self.answer(Err(ClientError("not served".into())))
+        self.answer(Err(ClientError::new("not served")))
     }
     fn block_height(&self) -> BoxFuture<'_, Result<u64, ClientError>> {
-        self.answer(Err(ClientError("not served".into())))
+        self.answer(Err(ClientError::new("not served")))
     }
     fn slot(&self) -> BoxFuture<'_, Result<u64, ClientError>> {
         let slots = self.started.elapsed().as_micros() / SLOT.as_micros();
         self.answer(Ok(250_000_000 + u64::try_from(slots).unwrap()))
     }
     fn send(&self, _: Vec<u8>) -> BoxFuture<'_, Result<Signature, SendError>> {
-        Box::pin(async { Err(SendError::Transport(ClientError("not served".into()))) })
+        Box::pin(async { Err(SendError::Transport(ClientError::new("not served"))) })
     }
     fn simulate(&self, _: Vec<u8>) -> BoxFuture<'_, Result<Simulation, ClientError>> {
-        self.answer(Err(ClientError("not served".into())))
+        self.answer(Err(ClientError::new("not served")))
     }
     fn statuses(&self, _: Vec<Signature>) -> BoxFuture<'_, Result<Vec<Option<TxStatus>>, ClientError>> {
-        self.answer(Err(ClientError("not served".into())))
+        self.answer(Err(ClientError::new("not served")))
     }
     fn accounts(&self, keys: Vec<Pubkey>) -> BoxFuture<'_, Result<Vec<Option<AccountView>>, ClientError>> {
         if self.stalled.load(Ordering::Relaxed) {
-            return self.answer(Err(ClientError("stalled".into())));
+            return self.answer(Err(ClientError::new("stalled")));
         }
         self.answer(Ok(vec![None; keys.len()]))
     }
