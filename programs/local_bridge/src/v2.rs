@@ -168,6 +168,67 @@ impl BurnMessageV2 {
     }
 }
 
+/// Why an attestation is refused (Circle's `MessageTransmitterError` names in the comments).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttestationError {
+    /// Not 65 bytes per required signature (`InvalidAttestationLength`).
+    Length,
+    /// A recovery id outside 27–30 (`InvalidSignatureRecoveryId`).
+    RecoveryId,
+    /// An `s` in the upper half of the curve order: the malleable twin (`InvalidSignatureSValue`).
+    HighS,
+    /// Not a signature of this hash (`InvalidAttesterSignature`).
+    Signature,
+    /// Signers not strictly ascending: out of order or repeated (`InvalidSignatureOrderOrDupe`).
+    OrderOrDuplicate,
+    /// A signer that is not an enabled attester (`InvalidAttesterSignature`).
+    UnknownAttester,
+}
+
+/// Half the secp256k1 group order: an `s` above it is the high twin of a valid signature.
+const HALF_ORDER: [u8; 32] = [
+    0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x5d,
+    0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0,
+];
+
+/// Checks `attestation` of `message` as Circle's MessageTransmitterV2 does (`verify_attestation_signatures`):
+/// exactly `threshold` signatures of 65 bytes (`r ‖ s ‖ v`, `v` 27–30, low `s`) over `keccak256(message)`,
+/// from enabled attesters (EVM addresses) in strictly ascending address order.
+pub fn verify_attestation(
+    message: &[u8],
+    attestation: &[u8],
+    threshold: usize,
+    enabled: &[[u8; 20]],
+) -> Result<(), AttestationError> {
+    if threshold == 0 || attestation.len() != threshold.saturating_mul(65) {
+        return Err(AttestationError::Length);
+    }
+    let hash = solana_keccak_hasher::hash(message).to_bytes();
+    let mut last: Option<[u8; 20]> = None;
+    for signature in attestation.chunks_exact(65) {
+        let v = signature[64];
+        if !(27..=30).contains(&v) {
+            return Err(AttestationError::RecoveryId);
+        }
+        if signature[32..64] > HALF_ORDER[..] {
+            return Err(AttestationError::HighS);
+        }
+        let key = solana_secp256k1_recover::secp256k1_recover(&hash, v - 27, &signature[..64])
+            .map_err(|_| AttestationError::Signature)?;
+        let hashed = solana_keccak_hasher::hash(&key.to_bytes()).to_bytes();
+        let mut signer = [0u8; 20];
+        signer.copy_from_slice(&hashed[12..]);
+        if last.is_some_and(|l| signer <= l) {
+            return Err(AttestationError::OrderOrDuplicate);
+        }
+        if !enabled.contains(&signer) {
+            return Err(AttestationError::UnknownAttester);
+        }
+        last = Some(signer);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,5 +297,54 @@ mod tests {
         let mut wide = read.body.clone();
         wide[68] = 1; // the amount's word above a u64
         assert_eq!(BurnMessageV2::parse(&wide), None);
+    }
+
+    /// Circle's attestation rules: the threshold's count of low-s signatures, signers ascending, each
+    /// enabled; every other shape refused with Circle's reason.
+    #[test]
+    fn attestations_are_checked_as_circles_transmitter_checks_them() {
+        use alloy::signers::{SignerSync, local::PrivateKeySigner};
+        let message = message(burn(&[]).encode()).encode();
+        let hash = alloy::primitives::keccak256(&message);
+        let mut keys: Vec<PrivateKeySigner> = (1u8..=3)
+            .map(|i| PrivateKeySigner::from_bytes(&alloy::primitives::B256::repeat_byte(i)).unwrap())
+            .collect();
+        keys.sort_by_key(|k| k.address());
+        let enabled: Vec<[u8; 20]> = keys.iter().map(|k| k.address().into_array()).collect();
+        let sign = |k: &PrivateKeySigner| k.sign_hash_sync(&hash).unwrap().as_bytes().to_vec();
+        let both = [sign(&keys[0]), sign(&keys[1])].concat();
+        assert_eq!(verify_attestation(&message, &both, 2, &enabled), Ok(()));
+        let reversed = [sign(&keys[1]), sign(&keys[0])].concat();
+        assert_eq!(
+            verify_attestation(&message, &reversed, 2, &enabled),
+            Err(AttestationError::OrderOrDuplicate)
+        );
+        let twice = [sign(&keys[0]), sign(&keys[0])].concat();
+        assert_eq!(
+            verify_attestation(&message, &twice, 2, &enabled),
+            Err(AttestationError::OrderOrDuplicate)
+        );
+        assert_eq!(verify_attestation(&message, &both[..65], 2, &enabled), Err(AttestationError::Length));
+        assert_eq!(
+            verify_attestation(&message, &both, 2, &enabled[1..]),
+            Err(AttestationError::UnknownAttester)
+        );
+        let mut other = message.clone();
+        other[12] = 1; // another nonce: the signatures are of another message
+        assert!(verify_attestation(&other, &both, 2, &enabled).is_err());
+        // v as 0/1 is not accepted (Circle's programs take 27–30 only).
+        let mut raw = sign(&keys[0]);
+        raw[64] -= 27;
+        assert_eq!(verify_attestation(&message, &raw, 1, &enabled), Err(AttestationError::RecoveryId));
+        // The malleable twin: s' = n - s, v flipped.
+        let mut twin = sign(&keys[0]);
+        let n = alloy::primitives::U256::from_be_bytes([
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+            0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
+        ]);
+        let s = alloy::primitives::U256::from_be_slice(&twin[32..64]);
+        twin[32..64].copy_from_slice(&(n - s).to_be_bytes::<32>());
+        twin[64] = if twin[64] == 27 { 28 } else { 27 };
+        assert_eq!(verify_attestation(&message, &twin, 1, &enabled), Err(AttestationError::HighS));
     }
 }
