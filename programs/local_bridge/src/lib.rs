@@ -29,7 +29,6 @@ pub mod message;
 #[cfg(feature = "native")]
 pub mod native;
 pub mod state;
-pub mod v2;
 
 pub use constants::*;
 pub use error::*;

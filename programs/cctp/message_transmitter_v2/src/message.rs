@@ -36,8 +36,10 @@ pub struct MessageV2 {
 const VERSION: usize = 0;
 const SOURCE_DOMAIN: usize = 4;
 const DESTINATION_DOMAIN: usize = 8;
-const NONCE: usize = 12;
-const SENDER: usize = 44;
+/// Where the nonce starts.
+pub const NONCE: usize = 12;
+/// Where the sender starts (the nonce ends).
+pub const SENDER: usize = 44;
 const RECIPIENT: usize = 76;
 const DESTINATION_CALLER: usize = 108;
 const MIN_FINALITY: usize = 140;
