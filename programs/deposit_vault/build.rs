@@ -111,6 +111,8 @@ fn main() {
     let code = format!(
         "/// The cluster this program was built for (`{name}`, from `{file}`).\n\
          pub const CLUSTER: &str = {name:?};\n\
+         /// Whether it bridges through the devnet's local bridge (`bridge = \"local-bridge\"`).\n\
+         pub const LOCAL_BRIDGE: bool = {local};\n\
          /// The file its values were read from (relative to the crate when inside it).\n\
          pub const CLUSTER_FILE: &str = {file:?};\n\
          /// The CREATE2 prefix of the EVM deployment's receivers (`0xff`; Tron's `0x41`).\n\
@@ -124,6 +126,7 @@ fn main() {
          /// The chains the bridge serves, with Circle's CCTP domain and the USDC it delivers on each.\n\
          pub const ROUTES: [Route; {n}] = [\n{routes}];\n",
         n = cluster.routes.len(),
+        local = cluster.bridge == "local-bridge",
     );
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("cluster.rs");
     std::fs::write(&out, code).unwrap_or_else(|e| panic!("{}: {e}", out.display()));

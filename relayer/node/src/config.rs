@@ -134,8 +134,28 @@ pub enum ConfigError {
 /// program bridges to must be that deployment, or bridged funds and claims would be attributed to
 /// receivers no session has (a program and relayer built for different clusters). Checked when a node
 /// with a Solana cluster starts.
-pub fn vault_deployment_matches(chains: &[relayer_evm::ChainSpec]) -> Result<(), ConfigError> {
+pub fn vault_deployment_matches(
+    chains: &[relayer_evm::ChainSpec],
+    solana_routes: &[u64],
+) -> Result<(), ConfigError> {
     use relayer_svm::tx::vault_evm;
+    // A route the program has no CCTP route for could never bridge; and a relayer built for another
+    // cluster (a testnet's chain ids are not mainnet's) is caught here even when no chain it configures is
+    // one the program bridges to.
+    for to_chain_id in solana_routes {
+        if !vault_evm::ROUTES.iter().any(|r| r.chain_id == *to_chain_id) {
+            return Err(field(
+                "the Solana cluster's routes",
+                format!(
+                    "a route to chain {to_chain_id}, which the Solana program (cluster {:?}, {}) does not bridge to \
+                     (it bridges to chains {:?}): run a relayer built for the program's cluster (DEPOSIT_VAULT_CLUSTER)",
+                    vault_evm::CLUSTER,
+                    vault_evm::CLUSTER_FILE,
+                    vault_evm::ROUTES.iter().map(|r| r.chain_id).collect::<Vec<_>>(),
+                ),
+            ));
+        }
+    }
     for spec in chains {
         if !vault_evm::ROUTES.iter().any(|r| r.chain_id == spec.chain_id) {
             continue;

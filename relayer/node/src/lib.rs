@@ -28,8 +28,9 @@ pub async fn start_with(
     config: Config,
     extra: impl FnOnce(Arc<dyn ChainStore>) -> Vec<Arc<dyn Chain>>,
 ) -> eyre::Result<Node> {
-    if config.solana.is_some() {
-        config::vault_deployment_matches(&config.chains).map_err(|e| eyre::eyre!("{e}"))?;
+    if let Some(solana) = &config.solana {
+        let routes: Vec<u64> = solana.chain.routes.iter().map(|(to, _)| *to).collect();
+        config::vault_deployment_matches(&config.chains, &routes).map_err(|e| eyre::eyre!("{e}"))?;
     }
     std::fs::create_dir_all(&config.data_dir)
         .wrap_err_with(|| format!("cannot create data_dir {}", config.data_dir.display()))?;

@@ -272,10 +272,12 @@ pub async fn history_at(
 
 /// Whether the history read (`read`, newest first) joins the part already applied, which ends at
 /// `until`: the one transaction below the oldest read must be `until` itself. A node whose ledger was
-/// pruned (no long-term storage, or restored from a snapshot) answers only what it holds, without an
-/// error, and `minContextSlot` does not catch it (it has reached the slot, it lacks the past); believing
-/// it would skip whatever lies in the gap for good (a vault paid and emptied there shows no balance to
-/// read again). A read that does not join is refused, and read again.
+/// pruned from below (no long-term storage) answers only what it holds, without an error, and
+/// `minContextSlot` does not catch it (it has reached the slot, it lacks the past); believing it would
+/// skip whatever lies in the gap for good (a vault paid and emptied there shows no balance to read
+/// again). A read that does not join is refused, and read again. What this cannot see: a hole *inside*
+/// the range read (a node restarted from a newer snapshot over its old ledger steps over the slots it
+/// lacks); see the README.
 async fn reaches(
     client: &dyn SvmClient,
     address: Pubkey,
@@ -287,7 +289,16 @@ async fn reaches(
     let min_slot = min_slot.max(oldest.map(|s| s.slot)).filter(|s| *s > 0);
     let probe = Page { before: oldest.map(|s| s.signature), until: None, limit: 1, min_slot };
     // (`read` is not empty: the probe asks below its oldest, never the newest, which may have moved.)
-    let below = client.signatures_for(address, probe).await?;
+    // Tried a few times, as a page is: a rare failed call must not throw the pages read away.
+    let mut tries = 0;
+    let below = loop {
+        tries += 1;
+        match client.signatures_for(address, probe).await {
+            Ok(below) => break below,
+            Err(error) if tries >= 3 => return Err(error),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100 * tries)).await,
+        }
+    };
     match below.first() {
         Some(next) if next.signature == until => Ok(()),
         _ => Err(ClientError::new(format!(

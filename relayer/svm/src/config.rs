@@ -150,7 +150,7 @@ impl std::fmt::Debug for SolanaSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the key: its public half identifies it.
         f.debug_struct("SolanaSpec")
-            .field("rpc_url", &self.rpc_url)
+            .field("rpc_url", &relayer_util::redact_urls(&self.rpc_url))
             .field("tokens", &self.chain.tokens.len())
             .field("key", &solana_sdk::signer::Signer::pubkey(&self.key))
             .finish_non_exhaustive()

@@ -406,12 +406,11 @@ pub fn vault_moves(tx: &TxView) -> Vec<(usize, VaultMove)> {
         .collect()
 }
 
-/// The EVM chain id of a CCTP domain (the inverse of the program's `evm::cctp_domain`): where a bridging
-/// from Solana goes, or where an inbox transfer came from.
+/// The EVM chain id of a CCTP domain in the program's routes (the inverse of its `evm::cctp_domain`):
+/// where a bridging from Solana goes, or where an inbox transfer came from. The routes are the cluster's
+/// the program was built for (a testnet's chain ids are not mainnet's).
 pub fn chain_of_domain(domain: u32) -> Option<u64> {
-    [1u64, 43114, 10, 42161, 8453, 137]
-        .into_iter()
-        .find(|chain| deposit_vault::evm::cctp_domain(&u64_word(*chain)) == Some(domain))
+    deposit_vault::evm::ROUTES.iter().find(|r| r.domain == domain).map(|r| r.chain_id)
 }
 
 /// What passed through the deposit-vault inbox (transfers bridged in from the EVM chains).
@@ -526,6 +525,20 @@ mod tests {
 
     use super::*;
     use crate::client::{InnerInstruction, TokenBalance};
+
+    /// A CCTP domain names the chain the program's own routes give it, whatever the cluster: every
+    /// compiled route maps back, and a domain the program does not route names no chain.
+    #[test]
+    fn domains_name_the_chains_of_the_programs_routes() {
+        for route in deposit_vault::evm::ROUTES {
+            assert_eq!(chain_of_domain(route.domain), Some(route.chain_id));
+            assert_eq!(deposit_vault::evm::cctp_domain(&u64_word(route.chain_id)), Some(route.domain));
+        }
+        let unrouted = (0..64)
+            .find(|d| deposit_vault::evm::ROUTES.iter().all(|r| r.domain != *d))
+            .expect("a domain no route takes");
+        assert_eq!(chain_of_domain(unrouted), None);
+    }
 
     /// The price is the nearest-rank percentile of the recent fees, capped by the ceiling (0 without
     /// data); the limit is what was used plus the margin, the most for a simulation that said nothing,

@@ -268,6 +268,12 @@ fn a_solana_section_adds_the_cluster_and_its_key_is_read_from_the_environment() 
     // bridges to with another deployment stops the node from starting (the devnet's e2e tests start
     // nodes whose deployment matches).
     let base = Config::parse(&format!("{}\n{solana}", config("")), env).expect("valid");
-    let refused = crate::config::vault_deployment_matches(&base.chains).expect_err("another deployment");
+    let refused = crate::config::vault_deployment_matches(&base.chains, &[]).expect_err("another deployment");
     assert!(refused.to_string().contains("bridges to receivers of factory"), "{refused}");
+    // A Solana route to a chain the program does not bridge to (Base Sepolia: a testnet relayer's
+    // config against a program built for another cluster), even with no such chain configured.
+    assert!(crate::config::vault_deployment_matches(&[], &[8453]).is_ok());
+    let refused =
+        crate::config::vault_deployment_matches(&[], &[84532]).expect_err("another cluster's route");
+    assert!(refused.to_string().contains("a route to chain 84532"), "{refused}");
 }
