@@ -256,6 +256,15 @@ impl SvmClient for Flaky {
     ) -> BoxFuture<'_, Result<Vec<Option<TxStatus>>, ClientError>> {
         self.inner.statuses(signatures)
     }
+    fn statuses_at(
+        &self,
+        signatures: Vec<Signature>,
+    ) -> BoxFuture<'_, Result<relayer_svm::client::StatusesAt, ClientError>> {
+        self.inner.statuses_at(signatures)
+    }
+    fn finalized_position(&self) -> BoxFuture<'_, Result<(u64, u64), ClientError>> {
+        self.inner.finalized_position()
+    }
     fn accounts(&self, keys: Vec<Pubkey>) -> BoxFuture<'_, Result<Vec<Option<AccountView>>, ClientError>> {
         self.inner.accounts(keys)
     }

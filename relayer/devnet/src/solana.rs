@@ -97,8 +97,15 @@ async fn rpc(State(bank): State<Arc<LocalBank>>, Json(request): Json<Value>) -> 
         "getSignatureStatuses" => {
             let signatures =
                 params[0].as_array().into_iter().flatten().filter_map(|s| s.as_str()?.parse().ok()).collect();
-            bank.statuses(signatures).await.map(|s| encode::statuses(&s)).map_err(internal)
+            match (bank.slot().await, bank.statuses(signatures).await) {
+                (Ok(slot), Ok(list)) => Ok(encode::statuses_at(slot, &list)),
+                (Err(e), _) | (_, Err(e)) => Err(internal(e)),
+            }
         }
+        "getEpochInfo" => match (bank.slot().await, bank.block_height().await) {
+            (Ok(slot), Ok(height)) => Ok(encode::epoch_info(slot, height)),
+            (Err(e), _) | (_, Err(e)) => Err(internal(e)),
+        },
         "getMultipleAccounts" => {
             bank.accounts(param_pubkeys(&params[0])).await.map(|a| encode::accounts(&a)).map_err(internal)
         }

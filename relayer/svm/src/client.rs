@@ -1,7 +1,7 @@
 //! What the relayer asks of a Solana cluster, behind one trait: the handful of JSON-RPC methods it uses
 //! (`getLatestBlockhash`, `getBlockHeight`, `getSlot`, `sendTransaction`, `simulateTransaction`,
 //! `getSignatureStatuses`, `getMultipleAccounts`, `getSignaturesForAddress`, `getTransaction`,
-//! `getRecentPrioritizationFees`, `getBalance`), with
+//! `getRecentPrioritizationFees`, `getBalance`, `getEpochInfo`), with
 //! answers already decoded into the few fields it reads. Two transports implement it: [`crate::bank`]
 //! (in-process, over solana-program-test's bank, for the devnet and tests) and a JSON-RPC client for
 //! real clusters. Building and parsing transactions ([`crate::tx`]) is shared, so the transports differ
@@ -141,6 +141,9 @@ pub struct TxView {
     pub inner_instructions: Vec<InnerInstruction>,
 }
 
+/// Statuses as a node saw them, with the slot it answered at (see [`SvmClient::statuses_at`]).
+pub type StatusesAt = (u64, Vec<Option<TxStatus>>);
+
 /// A Solana cluster as the relayer uses it. Reads are at `finalized` commitment: what a watcher reports
 /// can never be rolled back.
 pub trait SvmClient: Send + Sync {
@@ -164,6 +167,22 @@ pub trait SvmClient: Send + Sync {
         &self,
         signatures: Vec<Signature>,
     ) -> BoxFuture<'_, Result<Vec<Option<TxStatus>>, ClientError>>;
+
+    /// [`Self::statuses`], with the slot the node answered at (its context): an unknown status says
+    /// only that nothing was seen up to that slot. A transport that is one view of the chain (the
+    /// in-process bank) has seen everything.
+    fn statuses_at(
+        &self,
+        signatures: Vec<Signature>,
+    ) -> BoxFuture<'_, Result<crate::client::StatusesAt, ClientError>> {
+        Box::pin(async move { Ok((u64::MAX, self.statuses(signatures).await?)) })
+    }
+
+    /// The finalized slot and block height, read together from one node (`getEpochInfo`). A transport
+    /// that is one view of the chain need not tell the slot.
+    fn finalized_position(&self) -> BoxFuture<'_, Result<(u64, u64), ClientError>> {
+        Box::pin(async move { Ok((0, self.block_height().await?)) })
+    }
 
     /// The accounts at `keys` (`None`: no such account).
     fn accounts(&self, keys: Vec<Pubkey>) -> BoxFuture<'_, Result<Vec<Option<AccountView>>, ClientError>>;
@@ -265,7 +284,7 @@ pub async fn history_at(
     }
     // Nothing read moves nothing past a gap: only a read with something in it must join.
     if let (Some(until), false) = (until, out.is_empty()) {
-        reaches(client, address, until, &out, min_slot).await?;
+        reaches(client, address, until, &out).await?;
     }
     Ok(out)
 }
@@ -283,11 +302,11 @@ async fn reaches(
     address: Pubkey,
     until: Signature,
     read: &[SignatureInfo],
-    min_slot: Option<u64>,
 ) -> Result<(), ClientError> {
-    let oldest = read.last();
-    let min_slot = min_slot.max(oldest.map(|s| s.slot)).filter(|s| *s > 0);
-    let probe = Page { before: oldest.map(|s| s.signature), until: None, limit: 1, min_slot };
+    // No `minContextSlot`: only a node that knows the oldest entry read can answer below it (one that
+    // lags answers nothing, and the read is refused), and surfpool (an RPC server we did not write) reads
+    // `minContextSlot` as a filter on the entries' slots, which would leave `until` itself out.
+    let probe = Page { before: read.last().map(|s| s.signature), until: None, limit: 1, min_slot: None };
     // (`read` is not empty: the probe asks below its oldest, never the newest, which may have moved.)
     // Tried a few times, as a page is: a rare failed call must not throw the pages read away.
     let mut tries = 0;

@@ -241,11 +241,13 @@ impl ExpiryOrdered for SvmChain {
 
     /// Landed once the cluster confirmed it at the configured commitment (with what it cost, read from
     /// its own bytes); seen below that, still pending (a fork may drop it: it is sent again while
-    /// its blockhash is valid); unseen past its last valid block height, never to land.
+    /// its blockhash is valid); unseen past its last valid block height, by a node that had seen that far,
+    /// never to land.
     fn standing<'a>(&'a self, signed: &'a Signed) -> BoxFuture<'a, Result<Standing, String>> {
         Box::pin(async move {
             let signature = signed.signature.parse().unwrap_or_default();
-            let status = self.client.statuses(vec![signature]).await.map_err(|e| e.to_string())?;
+            let (seen_to, status) =
+                self.client.statuses_at(vec![signature]).await.map_err(|e| e.to_string())?;
             if let Some(Some(status)) = status.first() {
                 if status.confirmation < self.config.landing.commitment {
                     return Ok(Standing::Pending);
@@ -254,8 +256,15 @@ impl ExpiryOrdered for SvmChain {
                 let cost = Cost { amount: fee.total(), decimals: 9, symbol: "SOL".into() };
                 return Ok(Standing::Landed { failed: status.failed, cost: Some(cost) });
             }
-            let height = self.client.block_height().await.map_err(|e| e.to_string())?;
-            Ok(if height > signed.valid_until { Standing::NeverLands } else { Standing::Pending })
+            // Never to land only in one view: the finalized height is past its last valid block, and the
+            // node that did not know it had seen that finalized slot (a node of a pool that lags would
+            // not know a transaction that landed, and a second one would be built).
+            let (slot, height) = self.client.finalized_position().await.map_err(|e| e.to_string())?;
+            Ok(if height > signed.valid_until && seen_to >= slot {
+                Standing::NeverLands
+            } else {
+                Standing::Pending
+            })
         })
     }
 

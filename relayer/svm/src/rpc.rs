@@ -368,10 +368,25 @@ impl SvmClient for RpcClient {
         &self,
         signatures: Vec<Signature>,
     ) -> BoxFuture<'_, Result<Vec<Option<TxStatus>>, ClientError>> {
+        Box::pin(async move { Ok(self.statuses_at(signatures).await?.1) })
+    }
+
+    fn statuses_at(
+        &self,
+        signatures: Vec<Signature>,
+    ) -> BoxFuture<'_, Result<crate::client::StatusesAt, ClientError>> {
         Box::pin(async move {
             let list: Vec<String> = signatures.iter().map(ToString::to_string).collect();
             let params = json!([list, { "searchTransactionHistory": true }]);
-            decode_statuses(&self.result("getSignatureStatuses", params).await?)
+            let result = self.result("getSignatureStatuses", params).await?;
+            Ok((u64_of(&result["context"]["slot"])?, decode_statuses(&result)?))
+        })
+    }
+
+    fn finalized_position(&self) -> BoxFuture<'_, Result<(u64, u64), ClientError>> {
+        Box::pin(async move {
+            let epoch = self.result("getEpochInfo", json!([{ "commitment": FINALIZED }])).await?;
+            Ok((u64_of(&epoch["absoluteSlot"])?, u64_of(&epoch["blockHeight"])?))
         })
     }
 
@@ -442,7 +457,31 @@ pub mod encode {
     };
 
     fn context(value: Value) -> Value {
-        json!({ "context": { "slot": 0 }, "value": value })
+        at(0, value)
+    }
+
+    /// `value` as a node at `slot` answers it.
+    pub fn at(slot: u64, value: Value) -> Value {
+        json!({ "context": { "slot": slot }, "value": value })
+    }
+
+    /// `getSignatureStatuses` as a node at `slot` answers it.
+    pub fn statuses_at(slot: u64, list: &[Option<TxStatus>]) -> Value {
+        let mut answer = statuses(list);
+        answer["context"]["slot"] = slot.into();
+        answer
+    }
+
+    /// `getEpochInfo` (one epoch of 432,000 slots; the fields the client reads and their neighbours).
+    pub fn epoch_info(slot: u64, block_height: u64) -> Value {
+        json!({
+            "absoluteSlot": slot,
+            "blockHeight": block_height,
+            "epoch": slot / 432_000,
+            "slotIndex": slot % 432_000,
+            "slotsInEpoch": 432_000,
+            "transactionCount": null,
+        })
     }
 
     /// A transaction error.

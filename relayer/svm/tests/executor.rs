@@ -499,6 +499,34 @@ impl Scene {
     }
 }
 
+/// A pool whose node answering statuses lags behind the one answering the finalized height: the
+/// transaction landed, the lagging node does not know it, and the height is past its last valid block. It
+/// is not given up as never to land (a second transaction would be built, and the first one's cost lost):
+/// it stays pending until a node that has seen that far answers, and is then counted landed, once.
+#[tokio::test]
+async fn a_status_from_a_node_behind_the_finalized_height_never_gets_a_landed_transaction_rebuilt() {
+    let observed: std::sync::OnceLock<Arc<Observed>> = std::sync::OnceLock::new();
+    let mut scene = Scene::new(9, relayer_svm::Landing::default(), |bank| {
+        let client = Observed::new(bank, true);
+        client.stale_statuses.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = observed.set(Arc::clone(&client));
+        client as Arc<dyn SvmClient>
+    })
+    .await;
+    let first = scene.settle().await;
+    assert!(matches!(first, WorkResult::Sent { .. }), "{first:?}");
+    until("the merchant's USDC", async || scene.merchant_paid().await == 3_000_000).await;
+    scene.past_a_blockhash().await;
+    // Reconciled several times (every 100 ms) with only the lagging node answering statuses.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    observed.get().unwrap().stale_statuses.store(false, std::sync::atomic::Ordering::SeqCst);
+    let report = scene.rx.recv().await.unwrap().result;
+    assert!(matches!(report, WorkResult::Landed { .. }), "landed, not given up as never to land: {report:?}");
+    assert_eq!(scene.sent().len(), 1, "one transaction");
+    assert!(scene.chain.stats().fees_paid.is_some_and(|f| f > 0), "its cost counted");
+    scene.stop().await;
+}
+
 /// A settlement whose transaction is lost on the way (every copy of it) is sent again as the same bytes
 /// while its blockhash is valid, and rebuilt exactly once when the cluster's block height passes its
 /// last valid one: the rebuilt one lands, and the merchant is paid once.
@@ -649,6 +677,8 @@ struct Observed {
     /// The next answers about this account's history come from a node whose ledger starts at this slot
     /// (pruned: it answers only what it holds, without an error).
     pruned_below: std::sync::Mutex<Option<(Pubkey, u64, u32)>>,
+    /// While set, statuses come from a node still at slot 0 (of a pool whose others answer the rest).
+    stale_statuses: std::sync::atomic::AtomicBool,
     /// The accounts each `getRecentPrioritizationFees` named.
     fee_accounts: std::sync::Mutex<Vec<Vec<Pubkey>>>,
     /// The next non-empty history reads of this account come back empty (a node that lags).
@@ -669,6 +699,7 @@ impl Observed {
             fail_history_of: std::sync::Mutex::default(),
             fees_fail: false.into(),
             fee_accounts: std::sync::Mutex::default(),
+            stale_statuses: false.into(),
             pruned_below: std::sync::Mutex::default(),
             lag_history_of: std::sync::Mutex::default(),
             asked: std::sync::Mutex::default(),
@@ -719,6 +750,20 @@ impl SvmClient for Observed {
             }
             Ok(list)
         })
+    }
+    fn statuses_at(
+        &self,
+        signatures: Vec<solana_sdk::signature::Signature>,
+    ) -> Answer<'_, relayer_svm::client::StatusesAt> {
+        Box::pin(async move {
+            if self.stale_statuses.load(std::sync::atomic::Ordering::SeqCst) {
+                return Ok((0, vec![None; signatures.len()]));
+            }
+            Ok((self.bank.slot().await?, self.statuses(signatures).await?))
+        })
+    }
+    fn finalized_position(&self) -> Answer<'_, (u64, u64)> {
+        Box::pin(async move { Ok((self.bank.slot().await?, self.bank.block_height().await?)) })
     }
     fn accounts(&self, keys: Vec<Pubkey>) -> Answer<'_, Vec<Option<relayer_svm::client::AccountView>>> {
         let mut reads = self.reads.lock().unwrap();

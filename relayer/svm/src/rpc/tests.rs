@@ -398,3 +398,28 @@ async fn errors_never_carry_the_providers_key_from_the_url() {
     }
     server.abort();
 }
+
+/// A "never lands" verdict needs one view: `getEpochInfo` gives the finalized slot and height together,
+/// and a status answer says the slot its node stood at (Solana's documented answers).
+#[tokio::test]
+async fn the_finalized_position_and_a_status_answers_slot_are_read_from_the_documented_answers() {
+    const EPOCH: &str = r#"{"jsonrpc":"2.0","result":{"absoluteSlot":166598,"blockHeight":166500,"epoch":27,"slotIndex":2790,"slotsInEpoch":8192,"transactionCount":22661093},"id":1}"#;
+    const STATUSES: &str = r#"{"jsonrpc":"2.0","result":{"context":{"slot":82},"value":[{"slot":48,"confirmations":null,"err":null,"status":{"Ok":null},"confirmationStatus":"finalized"},null]},"id":1}"#;
+    let (url, server) = serve(vec![(200, "", EPOCH), (200, "", STATUSES)]);
+    let client = RpcClient::new(url, Duration::from_secs(5)).expect("client");
+    assert_eq!(client.finalized_position().await.expect("epoch info"), (166_598, 166_500));
+    let (slot, list) = client
+        .statuses_at(vec![
+            solana_sdk::signature::Signature::default(),
+            solana_sdk::signature::Signature::default(),
+        ])
+        .await
+        .expect("statuses");
+    assert_eq!(slot, 82);
+    assert_eq!(list.len(), 2);
+    assert!(list[0].as_ref().is_some_and(|s| s.slot == 48 && !s.failed) && list[1].is_none());
+    let asked = server.await.expect("server");
+    assert_eq!(asked[0]["method"], "getEpochInfo");
+    assert_eq!(asked[0]["params"][0]["commitment"], "finalized");
+    assert_eq!(asked[1]["method"], "getSignatureStatuses");
+}
