@@ -77,6 +77,17 @@ pub(crate) fn refusal(failure: TxFailure) -> Refusal {
 }
 
 impl SvmChain {
+    /// Where a transaction the cluster knows stands: landed at the configured commitment (with what it
+    /// cost, read from its own bytes), pending below it.
+    fn landed_standing(&self, signed: &Signed, status: &crate::client::TxStatus) -> Standing {
+        if status.confirmation < self.config.landing.commitment {
+            return Standing::Pending;
+        }
+        let fee = tx::fee_of(&signed.raw()).unwrap_or_default();
+        let cost = Cost { amount: fee.total(), decimals: 9, symbol: "SOL".into() };
+        Standing::Landed { failed: status.failed, cost: Some(cost) }
+    }
+
     /// The vault's move for `work`, if the vault holds any of `mint`.
     async fn vault_instruction(&self, work: &Work, mint: Pubkey) -> Result<Option<Instruction>, String> {
         let vault_token = tx::vault_token(&work.commitment, &mint);
@@ -246,25 +257,25 @@ impl ExpiryOrdered for SvmChain {
     fn standing<'a>(&'a self, signed: &'a Signed) -> BoxFuture<'a, Result<Standing, String>> {
         Box::pin(async move {
             let signature = signed.signature.parse().unwrap_or_default();
+            let (_, status) = self.client.statuses_at(vec![signature]).await.map_err(|e| e.to_string())?;
+            if let Some(Some(status)) = status.first() {
+                return Ok(self.landed_standing(signed, status));
+            }
+            let (slot, height) = self.client.finalized_position().await.map_err(|e| e.to_string())?;
+            if height <= signed.valid_until {
+                return Ok(Standing::Pending);
+            }
+            // Never to land only in one view: asked again, after the finalized height was seen past its
+            // last valid block, of a node that must have seen that finalized slot (a node of a pool that
+            // lags would not know a transaction that landed, and a second one would be built). A backend
+            // that does not say its slot (0: some archival proxies) leaves the height alone to decide, or
+            // nothing would ever be rebuilt behind it.
             let (seen_to, status) =
                 self.client.statuses_at(vec![signature]).await.map_err(|e| e.to_string())?;
             if let Some(Some(status)) = status.first() {
-                if status.confirmation < self.config.landing.commitment {
-                    return Ok(Standing::Pending);
-                }
-                let fee = tx::fee_of(&signed.raw()).unwrap_or_default();
-                let cost = Cost { amount: fee.total(), decimals: 9, symbol: "SOL".into() };
-                return Ok(Standing::Landed { failed: status.failed, cost: Some(cost) });
+                return Ok(self.landed_standing(signed, status));
             }
-            // Never to land only in one view: the finalized height is past its last valid block, and the
-            // node that did not know it had seen that finalized slot (a node of a pool that lags would
-            // not know a transaction that landed, and a second one would be built).
-            let (slot, height) = self.client.finalized_position().await.map_err(|e| e.to_string())?;
-            Ok(if height > signed.valid_until && seen_to >= slot {
-                Standing::NeverLands
-            } else {
-                Standing::Pending
-            })
+            Ok(if seen_to >= slot || seen_to == 0 { Standing::NeverLands } else { Standing::Pending })
         })
     }
 

@@ -527,6 +527,29 @@ async fn a_status_from_a_node_behind_the_finalized_height_never_gets_a_landed_tr
     scene.stop().await;
 }
 
+/// Behind a backend whose status answers carry no slot (0), a transaction lost until its blockhash
+/// expired is still rebuilt (the height alone decides there), not left pending for good.
+#[tokio::test]
+async fn a_lost_transaction_is_rebuilt_behind_a_backend_that_does_not_say_its_slot() {
+    let mut scene = Scene::new(10, relayer_svm::Landing::default(), |bank| {
+        let client = Observed::new(bank, true);
+        client.zero_context.store(true, std::sync::atomic::Ordering::SeqCst);
+        client as Arc<dyn SvmClient>
+    })
+    .await;
+    scene.bank.fault_next(relayer_svm::bank::SendFault::Lose, 1);
+    assert!(matches!(scene.settle().await, WorkResult::Sent { .. }));
+    let retry = tokio::time::timeout(Duration::from_secs(30), scene.rx.recv())
+        .await
+        .expect("rebuilt, not pending for good")
+        .unwrap()
+        .result;
+    assert!(matches!(retry, WorkResult::NotYet(relayer_chain::Refusal::NeverLanded)), "{retry:?}");
+    assert!(matches!(scene.settle().await, WorkResult::Sent { .. }));
+    until("the merchant's USDC", async || scene.merchant_paid().await == 3_000_000).await;
+    scene.stop().await;
+}
+
 /// A settlement whose transaction is lost on the way (every copy of it) is sent again as the same bytes
 /// while its blockhash is valid, and rebuilt exactly once when the cluster's block height passes its
 /// last valid one: the rebuilt one lands, and the merchant is paid once.
@@ -677,7 +700,9 @@ struct Observed {
     /// The next answers about this account's history come from a node whose ledger starts at this slot
     /// (pruned: it answers only what it holds, without an error).
     pruned_below: std::sync::Mutex<Option<(Pubkey, u64, u32)>>,
-    /// While set, statuses come from a node still at slot 0 (of a pool whose others answer the rest).
+    /// While set, status answers carry no slot (0: some archival proxies answer so).
+    zero_context: std::sync::atomic::AtomicBool,
+    /// While set, statuses come from a node still at slot 1 (of a pool whose others answer the rest).
     stale_statuses: std::sync::atomic::AtomicBool,
     /// The accounts each `getRecentPrioritizationFees` named.
     fee_accounts: std::sync::Mutex<Vec<Vec<Pubkey>>>,
@@ -700,6 +725,7 @@ impl Observed {
             fees_fail: false.into(),
             fee_accounts: std::sync::Mutex::default(),
             stale_statuses: false.into(),
+            zero_context: false.into(),
             pruned_below: std::sync::Mutex::default(),
             lag_history_of: std::sync::Mutex::default(),
             asked: std::sync::Mutex::default(),
@@ -757,9 +783,14 @@ impl SvmClient for Observed {
     ) -> Answer<'_, relayer_svm::client::StatusesAt> {
         Box::pin(async move {
             if self.stale_statuses.load(std::sync::atomic::Ordering::SeqCst) {
-                return Ok((0, vec![None; signatures.len()]));
+                return Ok((1, vec![None; signatures.len()]));
             }
-            Ok((self.bank.slot().await?, self.statuses(signatures).await?))
+            let slot = if self.zero_context.load(std::sync::atomic::Ordering::SeqCst) {
+                0
+            } else {
+                self.bank.slot().await?
+            };
+            Ok((slot, self.statuses(signatures).await?))
         })
     }
     fn finalized_position(&self) -> Answer<'_, (u64, u64)> {
