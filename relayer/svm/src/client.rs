@@ -260,22 +260,10 @@ pub async fn history_at(
         let reached = out.last().map(|s| s.slot);
         let min_slot = min_slot.max(reached).filter(|s| *s > 0);
         let page = Page { before, until, limit: SIGNATURES_PER_PAGE, min_slot };
-        // A page is tried a few times: a rare failed call must not throw the pages read so far away.
-        let mut tries = 0;
-        let page = loop {
-            tries += 1;
-            match client.signatures_for(address, page).await {
-                // Nothing below a signature the previous page ended with: the end of the history, or a
-                // node (of a load-balanced pool) that does not know that signature yet and cuts the
-                // history short; asked again before it is believed.
-                Ok(found) if found.is_empty() && before.is_some() && tries < 3 => {
-                    tokio::time::sleep(std::time::Duration::from_millis(100 * tries)).await;
-                }
-                Ok(found) => break found,
-                Err(error) if tries >= 3 => return Err(error),
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100 * tries)).await,
-            }
-        };
+        // Nothing below a signature the previous page ended with: the end of the history, or a node (of
+        // a load-balanced pool) that does not know that signature yet and cuts the history short; asked
+        // again before it is believed.
+        let page = page_tried(client, address, page, before.is_some()).await?;
         let short = page.len() < SIGNATURES_PER_PAGE;
         out.extend(page);
         if short {
@@ -287,6 +275,28 @@ pub async fn history_at(
         reaches(client, address, until, &out).await?;
     }
     Ok(out)
+}
+
+/// One page, tried a few times (a rare failed call must not throw the pages read so far away); an
+/// empty answer is asked again too when `again_if_empty`.
+async fn page_tried(
+    client: &dyn SvmClient,
+    address: Pubkey,
+    page: Page,
+    again_if_empty: bool,
+) -> Result<Vec<SignatureInfo>, ClientError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match client.signatures_for(address, page).await {
+            Ok(found) if found.is_empty() && again_if_empty && tries < 3 => {
+                tokio::time::sleep(std::time::Duration::from_millis(100 * tries)).await;
+            }
+            Ok(found) => return Ok(found),
+            Err(error) if tries >= 3 => return Err(error),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100 * tries)).await,
+        }
+    }
 }
 
 /// Whether the history read (`read`, newest first) joins the part already applied, which ends at
@@ -308,16 +318,7 @@ async fn reaches(
     // `minContextSlot` as a filter on the entries' slots, which would leave `until` itself out.
     let probe = Page { before: read.last().map(|s| s.signature), until: None, limit: 1, min_slot: None };
     // (`read` is not empty: the probe asks below its oldest, never the newest, which may have moved.)
-    // Tried a few times, as a page is: a rare failed call must not throw the pages read away.
-    let mut tries = 0;
-    let below = loop {
-        tries += 1;
-        match client.signatures_for(address, probe).await {
-            Ok(below) => break below,
-            Err(error) if tries >= 3 => return Err(error),
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100 * tries)).await,
-        }
-    };
+    let below = page_tried(client, address, probe, false).await?;
     match below.first() {
         Some(next) if next.signature == until => Ok(()),
         _ => Err(ClientError::new(format!(
