@@ -12,6 +12,7 @@ import {MockERC20} from "./mocks/Tokens.sol";
 import {Destinations} from "./utils/Destinations.sol";
 import {TestBase} from "./utils/TestBase.sol";
 import {Vm} from "./utils/Vm.sol";
+import {LibBytes} from "solady/utils/LibBytes.sol";
 
 /// @notice Source chain → destination chain through the real CCTP v2 adapter and the local CCTP
 /// deployment. One EVM plays both chains (switching `block.chainid`), which is exactly the situation the
@@ -92,14 +93,46 @@ contract BridgeTest is TestBase {
         vm.recordLogs();
         router.bridge(p, address(usdcSrc), address(adapter), "");
         Vm.Log[] memory logs = vm.getRecordedLogs();
+        bytes memory sent;
         for (uint256 i; i < logs.length; ++i) {
             if (logs[i].topics[0] == LocalMessageTransmitter.MessageSent.selector) {
-                message = abi.decode(logs[i].data, (bytes));
+                sent = abi.decode(logs[i].data, (bytes));
             }
         }
-        require(message.length != 0, "no MessageSent");
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(ATTESTER_KEY, keccak256(message));
+        require(sent.length != 0, "no MessageSent");
+        (message, att) = _attest(sent, ATTESTER_KEY);
+    }
+
+    uint256 internal _attested;
+
+    /// What Circle's attestation service does with a sent message (as the devnet attester does): assigns
+    /// its nonce, fills in the finality it was attested at and the burn's fee (the whole `maxFee`), and
+    /// signs `keccak256` of the result with `key`.
+    function _attest(bytes memory sent, uint256 key)
+        internal
+        returns (bytes memory message, bytes memory att)
+    {
+        message = LibBytes.concat(
+            LibBytes.concat(
+                LibBytes.slice(sent, 0, 12), abi.encodePacked(keccak256(abi.encode("nonce", ++_attested)))
+            ),
+            LibBytes.concat(LibBytes.slice(sent, 44, 144), abi.encodePacked(uint32(2000)))
+        );
+        bytes memory body = LibBytes.slice(sent, 148, sent.length);
+        bytes memory maxFee = LibBytes.slice(body, 132, 164);
+        message = LibBytes.concat(
+            message,
+            LibBytes.concat(
+                LibBytes.concat(LibBytes.slice(body, 0, 164), maxFee), LibBytes.slice(body, 196, body.length)
+            )
+        );
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, keccak256(message));
         att = abi.encodePacked(r, s, v);
+    }
+
+    /// The nonce the attester gave `message`.
+    function _nonceOf(bytes memory message) internal pure returns (bytes32) {
+        return bytes32(LibBytes.slice(message, 12, 44));
     }
 
     /// On a real destination chain the receiver is not deployed just because the source one is; one EVM
@@ -166,7 +199,7 @@ contract BridgeTest is TestBase {
         LocalMessageTransmitter t = messengerDst.transmitter();
         t.receiveMessage(message, att);
         vm.expectRevert(
-            abi.encodeWithSelector(LocalMessageTransmitter.AlreadyReceived.selector, SRC_DOMAIN, 0)
+            abi.encodeWithSelector(LocalMessageTransmitter.AlreadyReceived.selector, _nonceOf(message))
         );
         t.receiveMessage(message, att);
     }
@@ -181,6 +214,100 @@ contract BridgeTest is TestBase {
             abi.encodeWithSelector(LocalMessageTransmitter.BadAttestation.selector, vm.addr(0xBAD))
         );
         t.receiveMessage(message, abi.encodePacked(r, s, v));
+    }
+
+    /// The stand-in writes Circle's MessageV2 and BurnMessageV2 (packed, big-endian) with the fields the
+    /// attestation service fills in left zero, so the devnet's attester, the Solana programs and the relayer
+    /// read the bytes mainnet carries (offsets from Circle's `MessageV2.sol` and `BurnMessageV2.sol`).
+    function test_depositForBurn_emitsCirclesMessageV2() public {
+        usdcSrc.mint(address(this), 5e6);
+        usdcSrc.approve(address(messengerSrc), 5e6);
+        bytes32 recipient = keccak256("recipient");
+        bytes32 caller = keccak256("caller");
+        vm.recordLogs();
+        messengerSrc.depositForBurnWithHook(
+            5e6, DST_DOMAIN, recipient, address(usdcSrc), caller, 7, 1000, hex"abcd"
+        );
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        bytes memory sent;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].topics[0] == LocalMessageTransmitter.MessageSent.selector) {
+                sent = abi.decode(logs[i].data, (bytes));
+            }
+        }
+        bytes32 messenger = bytes32(uint256(uint160(address(messengerSrc))));
+        bytes memory want = abi.encodePacked(
+            uint32(1),
+            SRC_DOMAIN,
+            DST_DOMAIN,
+            bytes32(0),
+            messenger,
+            messenger,
+            caller,
+            uint32(1000),
+            uint32(0)
+        );
+        want = LibBytes.concat(
+            want,
+            abi.encodePacked(
+                uint32(1),
+                bytes32(uint256(uint160(address(usdcSrc)))),
+                recipient,
+                uint256(5e6),
+                bytes32(uint256(uint160(address(this)))),
+                uint256(7),
+                uint256(0),
+                uint256(0),
+                hex"abcd"
+            )
+        );
+        vm.assertEq(sent, want, "Circle's layout, nonce and executed fields zero");
+        vm.assertEq(sent.length, 376 + 2, "148-byte header + 228-byte burn + hook");
+    }
+
+    /// Circle's source-side rules: a fee at or above the amount, a zero recipient, an empty hook where one
+    /// is asked for are refused (real CCTP would revert too, so the devnet must not let them through).
+    function test_depositForBurn_RevertWhen_circleWouldRefuseIt() public {
+        usdcSrc.mint(address(this), 5e6);
+        usdcSrc.approve(address(messengerSrc), 5e6);
+        vm.expectRevert(LocalTokenMessenger.InvalidBurn.selector);
+        messengerSrc.depositForBurn(5e6, DST_DOMAIN, keccak256("r"), address(usdcSrc), 0, 5e6, 2000);
+        vm.expectRevert(LocalTokenMessenger.InvalidBurn.selector);
+        messengerSrc.depositForBurn(5e6, DST_DOMAIN, 0, address(usdcSrc), 0, 0, 2000);
+        vm.expectRevert(LocalTokenMessenger.InvalidBurn.selector);
+        messengerSrc.depositForBurnWithHook(5e6, DST_DOMAIN, keccak256("r"), address(usdcSrc), 0, 0, 2000, "");
+    }
+
+    /// The recipient gets the amount less the fee the attestation executed; an attested fee above the
+    /// burn's `maxFee` (an attester overcharging) is refused, as Circle's messenger refuses it.
+    function test_receiveMessage_mintsLessTheExecutedFee_andRefusesAFeeAboveMax() public {
+        usdcSrc.mint(address(this), 10e6);
+        usdcSrc.approve(address(messengerSrc), 10e6);
+        vm.recordLogs();
+        messengerSrc.depositForBurn(10e6, DST_DOMAIN, bytes32(uint256(0xD00D)), address(usdcSrc), 0, 3, 2000);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        bytes memory sent;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].topics[0] == LocalMessageTransmitter.MessageSent.selector) {
+                sent = abi.decode(logs[i].data, (bytes));
+            }
+        }
+        LocalMessageTransmitter t = messengerDst.transmitter();
+        (bytes memory message, bytes memory att) = _attest(sent, ATTESTER_KEY);
+        // The same message with a fee of 4 (> maxFee 3), signed by the attester.
+        bytes memory over = LibBytes.concat(
+            LibBytes.concat(LibBytes.slice(message, 0, 148 + 164), abi.encodePacked(uint256(4))),
+            LibBytes.slice(message, 148 + 196, message.length)
+        );
+        over = LibBytes.concat(
+            LibBytes.concat(LibBytes.slice(over, 0, 12), abi.encodePacked(keccak256("other nonce"))),
+            LibBytes.slice(over, 44, over.length)
+        );
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(ATTESTER_KEY, keccak256(over));
+        vm.expectRevert(abi.encodeWithSelector(LocalTokenMessenger.FeeExceeded.selector, 4));
+        t.receiveMessage(over, abi.encodePacked(r, s, v));
+        t.receiveMessage(message, att);
+        vm.assertEq(usdcDst.balanceOf(address(0xD00D)), 10e6 - 3, "amount less the executed fee");
     }
 
     function test_bridge_RevertWhen_adapterIsNotAllowListed() public {
@@ -227,13 +354,16 @@ contract BridgeTest is TestBase {
         router.refund(p, address(usdcSrc));
     }
 
-    /// The burn's fields as the destination reads them: (destination domain, mint recipient, amount, hook).
+    /// The burn's fields as the destination reads them (Circle's MessageV2 and BurnMessageV2 offsets):
+    /// (destination domain, mint recipient, amount, hook).
     function _burnOf(bytes memory message) internal pure returns (uint32, bytes32, uint256, bytes memory) {
-        (,, uint32 destinationDomain,,,,, bytes memory body) =
-            abi.decode(message, (uint32, uint32, uint32, uint64, bytes32, bytes32, bytes32, bytes));
-        (,, bytes32 mintRecipient, uint256 amount,,, bytes memory hook) =
-            abi.decode(body, (uint32, bytes32, bytes32, uint256, address, uint256, bytes));
-        return (destinationDomain, mintRecipient, amount, hook);
+        bytes memory body = _bodyOf(message);
+        return (
+            uint32(bytes4(LibBytes.slice(message, 8, 12))),
+            bytes32(LibBytes.slice(body, 36, 68)),
+            uint256(bytes32(LibBytes.slice(body, 68, 100))),
+            LibBytes.slice(body, 228, body.length)
+        );
     }
 
     function _solanaSession(bytes32 id) internal pure returns (DepositParams memory p) {
@@ -267,15 +397,14 @@ contract BridgeTest is TestBase {
     function test_bridge_toAnEvmChain_mintsToTheReceiverWithoutHook() public {
         DepositParams memory p = _session("to base");
         (bytes memory message,) = _bridge(p, 1e6);
-        (,, bytes32 mintRecipient,,,) =
-            abi.decode(_bodyOf(message), (uint32, bytes32, bytes32, uint256, address, uint256));
+        (, bytes32 mintRecipient,, bytes memory hook) = _burnOf(message);
         vm.assertEq(mintRecipient, bytes32(uint256(uint160(factory.receiverAddress(p)))), "the receiver");
-        vm.assertEq(_bodyOf(message).length, 6 * 32, "the plain burn body: no hook");
+        vm.assertEq(hook.length, 0, "the plain burn body: no hook");
+        vm.assertEq(_bodyOf(message).length, 228, "Circle's burn body is 228 bytes");
     }
 
-    function _bodyOf(bytes memory message) internal pure returns (bytes memory body) {
-        (,,,,,,, body) =
-            abi.decode(message, (uint32, uint32, uint32, uint64, bytes32, bytes32, bytes32, bytes));
+    function _bodyOf(bytes memory message) internal pure returns (bytes memory) {
+        return LibBytes.slice(message, 148, message.length);
     }
 
     /// A Solana session can only go to Solana's route: an EVM destination token never matches the mint.

@@ -7,42 +7,53 @@ import {ECDSA} from "solady/utils/ECDSA.sol";
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 
 /// @title LocalMessageTransmitter
-/// @notice Devnet stand-in for CCTP v2's MessageTransmitter: emits `MessageSent(message)` on the source
-/// chain; on the destination chain accepts a message once, when a devnet attester key signed its hash,
-/// and hands it to the paired token messenger. Same external calls as CCTP v2; message layout is
-/// `abi.encode(version, sourceDomain, destinationDomain, nonce, sender, recipient, destinationCaller, body)`.
+/// @notice Devnet stand-in for CCTP v2's MessageTransmitterV2, speaking Circle's message format byte for
+/// byte (`MessageV2.sol`: packed, big-endian, a 148-byte header, then the body): emits `MessageSent(message)`
+/// with the nonce and `finalityThresholdExecuted` zero, as Circle's contract does; the devnet attester plays
+/// Circle's attestation service (Iris): it assigns the nonce, fills in the finality and the burn's fee, and
+/// signs `keccak256` of the result. On the destination chain a message is accepted once per nonce, when the
+/// attester key signed it, and handed to the paired token messenger. What it does not reproduce of Circle's:
+/// several attesters and a signature threshold (one key here), attester rotation and pausing, and the
+/// `recipient` check (the message always goes to the paired messenger).
 contract LocalMessageTransmitter is IMessageTransmitterV2 {
-    /// @notice A message left this domain. Relayers fetch an attestation for `keccak256(message)`.
+    /// @notice A message left this domain (Circle's event).
     event MessageSent(bytes message);
-    /// @notice A message was delivered here.
+    /// @notice A message was delivered here (Circle's event).
     event MessageReceived(
-        uint32 indexed sourceDomain, uint64 indexed nonce, bytes32 sender, bytes messageBody
+        address indexed caller,
+        uint32 sourceDomain,
+        bytes32 indexed nonce,
+        bytes32 sender,
+        uint32 indexed finalityThresholdExecuted,
+        bytes messageBody
     );
 
-    /// @notice Only the paired messenger may send.
+    /// @notice Only the paired token messenger sends.
     error OnlyMessenger();
-    /// @notice The message is addressed to another domain.
+    /// @notice Not a message in Circle's format, or of another version.
+    error MalformedMessage();
+    /// @notice The message is for another domain.
     error WrongDomain(uint32 destinationDomain);
-    /// @notice The message names a destination caller other than the sender of this call.
+    /// @notice The message names another deliverer.
     error WrongCaller(bytes32 destinationCaller);
-    /// @notice The attestation is not the attester's signature of the message hash.
+    /// @notice The attestation is not the attester's signature of this message.
     error BadAttestation(address signer);
-    /// @notice The message was delivered already.
-    error AlreadyReceived(uint32 sourceDomain, uint64 nonce);
+    /// @notice This nonce was delivered already.
+    error AlreadyReceived(bytes32 nonce);
 
-    /// @notice Message format version.
+    /// @notice Message format version (Circle's v2 messages are version 1).
     uint32 public constant VERSION = 1;
-    /// @notice This chain's CCTP domain.
+    /// @notice Where a message's body starts.
+    uint256 internal constant BODY = 148;
+    /// @notice A message attested at this finality or above is finalized.
+    uint32 internal constant FINALIZED = 2000;
+
     uint32 public immutable localDomain;
-    /// @notice Key whose signatures count as attestations.
     address public immutable attester;
-    /// @notice The token messenger that created this transmitter.
     LocalTokenMessenger public immutable messenger;
 
-    /// @notice Next outgoing nonce.
-    uint64 public nextNonce;
-    /// @notice Delivered messages by `keccak256(sourceDomain, nonce)`.
-    mapping(bytes32 => bool) public received;
+    /// @notice Nonces delivered here (Circle's `usedNonces`).
+    mapping(bytes32 => bool) public usedNonces;
 
     constructor(uint32 localDomain_, address attester_) {
         localDomain = localDomain_;
@@ -50,71 +61,96 @@ contract LocalMessageTransmitter is IMessageTransmitterV2 {
         messenger = LocalTokenMessenger(msg.sender);
     }
 
-    /// @notice Emits a message for `destinationDomain`; called by the paired messenger.
+    /// @notice Emits a message for `destinationDomain`, as Circle's `sendMessage` does: the nonce and the
+    /// executed finality are left zero for the attester to fill in.
     function sendMessage(
         uint32 destinationDomain,
         bytes32 recipient,
         bytes32 destinationCaller,
+        uint32 minFinalityThreshold,
         bytes calldata body
-    ) external returns (uint64 nonce) {
+    ) external {
         if (msg.sender != address(messenger)) revert OnlyMessenger();
-        nonce = nextNonce++;
         bytes32 sender = bytes32(uint256(uint160(msg.sender)));
-        emit MessageSent(abi.encode(
-                VERSION, localDomain, destinationDomain, nonce, sender, recipient, destinationCaller, body
+        emit MessageSent(abi.encodePacked(
+                VERSION,
+                localDomain,
+                destinationDomain,
+                bytes32(0),
+                sender,
+                recipient,
+                destinationCaller,
+                minFinalityThreshold,
+                uint32(0),
+                body
             ));
     }
 
     /// @inheritdoc IMessageTransmitterV2
     function receiveMessage(bytes calldata message, bytes calldata attestation) external returns (bool) {
-        (
-            ,
-            uint32 sourceDomain,
-            uint32 destinationDomain,
-            uint64 nonce,
-            bytes32 sender,,
-            bytes32 caller,
-            bytes memory body
-        ) = abi.decode(message, (uint32, uint32, uint32, uint64, bytes32, bytes32, bytes32, bytes));
+        if (message.length < BODY || uint32(bytes4(message[0:4])) != VERSION) revert MalformedMessage();
+        uint32 sourceDomain = uint32(bytes4(message[4:8]));
+        uint32 destinationDomain = uint32(bytes4(message[8:12]));
+        bytes32 nonce = bytes32(message[12:44]);
+        bytes32 sender = bytes32(message[44:76]);
+        bytes32 caller = bytes32(message[108:140]);
+        uint32 finality = uint32(bytes4(message[144:148]));
         if (destinationDomain != localDomain) revert WrongDomain(destinationDomain);
         if (caller != bytes32(0) && caller != bytes32(uint256(uint160(msg.sender)))) {
             revert WrongCaller(caller);
         }
         address signer = ECDSA.recoverCalldata(keccak256(message), attestation);
         if (signer != attester) revert BadAttestation(signer);
-        bytes32 key = keccak256(abi.encode(sourceDomain, nonce));
-        if (received[key]) revert AlreadyReceived(sourceDomain, nonce);
-        received[key] = true;
-        emit MessageReceived(sourceDomain, nonce, sender, body);
-        // One messenger per chain, deployed at the same address everywhere on a real network; locally the
-        // paired messenger is the recipient by construction.
-        return messenger.handleReceiveFinalizedMessage(sourceDomain, sender, body);
+        if (usedNonces[nonce]) revert AlreadyReceived(nonce);
+        usedNonces[nonce] = true;
+        bytes calldata body = message[BODY:];
+        emit MessageReceived(msg.sender, sourceDomain, nonce, sender, finality, body);
+        return finality >= FINALIZED
+            ? messenger.handleReceiveFinalizedMessage(sourceDomain, sender, finality, body)
+            : messenger.handleReceiveUnfinalizedMessage(sourceDomain, sender, finality, body);
     }
 }
 
 /// @title LocalTokenMessenger
-/// @notice Devnet stand-in for CCTP v2's TokenMessenger over `TestUSDC`: burns on `depositForBurn`, mints
-/// on attested receipt. Charges the whole `maxFee` the sender allowed (the worst case real CCTP permits), so
-/// tests see what a fee-paying transfer delivers.
+/// @notice Devnet stand-in for CCTP v2's TokenMessengerV2 over `TestUSDC`, with Circle's burn message
+/// (`BurnMessageV2.sol`: a 228-byte packed body, then the hook data): burns on `depositForBurn`, mints on
+/// attested receipt the amount less the fee the attestation executed (to the fee's recipient: kept, here).
+/// The devnet attester executes the whole `maxFee` the sender allowed (the worst case real CCTP permits),
+/// so tests see what a fee-paying transfer delivers.
 contract LocalTokenMessenger is ITokenMessengerV2 {
-    /// @notice Tokens were burnt here for minting on `destinationDomain`.
+    /// @notice Tokens were burnt here for minting on `destinationDomain` (Circle's event).
     event DepositForBurn(
         address indexed burnToken,
         uint256 amount,
         address indexed depositor,
         bytes32 mintRecipient,
         uint32 destinationDomain,
-        uint64 nonce
+        bytes32 destinationTokenMessenger,
+        bytes32 destinationCaller,
+        uint256 maxFee,
+        uint32 indexed minFinalityThreshold,
+        bytes hookData
     );
-    /// @notice Tokens were minted here for a burn on another domain.
-    event MintAndWithdraw(address indexed mintRecipient, uint256 amount, address indexed mintToken);
-    /// @notice The burn's fee was kept (not minted) on delivery.
-    event FeeCharged(address indexed mintRecipient, uint256 fee);
+    /// @notice Tokens were minted here for a burn on another domain (Circle's event).
+    event MintAndWithdraw(
+        address indexed mintRecipient, uint256 amount, address indexed mintToken, uint256 feeCollected
+    );
 
     /// @notice Only `token` can be bridged.
     error UnsupportedToken(address token);
     /// @notice Only the transmitter may deliver.
     error OnlyTransmitter();
+    /// @notice Circle's source-side rules: a nonzero amount and recipient, a fee below the amount, a hook
+    /// when one is asked for.
+    error InvalidBurn();
+    /// @notice Not a burn message in Circle's format.
+    error MalformedBurn();
+    /// @notice The executed fee is above the burn's `maxFee`, or not below its amount.
+    error FeeExceeded(uint256 feeExecuted);
+    /// @notice The burn's `expirationBlock` has passed.
+    error Expired(uint256 expirationBlock);
+    /// @notice Finality below what Circle's messenger accepts (500).
+    error UnsupportedFinality(uint32 finalityThresholdExecuted);
 
     /// @notice The bridged token (burnt here, minted on the other side).
     TestUSDC public immutable token;
@@ -134,7 +170,7 @@ contract LocalTokenMessenger is ITokenMessengerV2 {
         address burnToken,
         bytes32 destinationCaller,
         uint256 maxFee,
-        uint32
+        uint32 minFinalityThreshold
     ) external {
         _burn(
             amount,
@@ -142,14 +178,13 @@ contract LocalTokenMessenger is ITokenMessengerV2 {
             mintRecipient,
             burnToken,
             destinationCaller,
-            abi.encode(
-                uint32(1), bytes32(uint256(uint160(burnToken))), mintRecipient, amount, msg.sender, maxFee
-            )
+            maxFee,
+            minFinalityThreshold,
+            ""
         );
     }
 
     /// @inheritdoc ITokenMessengerV2
-    /// @dev The body is the plain burn's with `hookData` appended as a seventh (dynamic) field.
     function depositForBurnWithHook(
         uint256 amount,
         uint32 destinationDomain,
@@ -157,27 +192,18 @@ contract LocalTokenMessenger is ITokenMessengerV2 {
         address burnToken,
         bytes32 destinationCaller,
         uint256 maxFee,
-        uint32,
+        uint32 minFinalityThreshold,
         bytes calldata hookData
     ) external {
-        bytes memory body = _hookBody(burnToken, mintRecipient, amount, maxFee, hookData);
-        _burn(amount, destinationDomain, mintRecipient, burnToken, destinationCaller, body);
-    }
-
-    function _hookBody(
-        address burnToken,
-        bytes32 mintRecipient,
-        uint256 amount,
-        uint256 maxFee,
-        bytes calldata hookData
-    ) internal view returns (bytes memory) {
-        return abi.encode(
-            uint32(1),
-            bytes32(uint256(uint160(burnToken))),
-            mintRecipient,
+        if (hookData.length == 0) revert InvalidBurn();
+        _burn(
             amount,
-            msg.sender,
+            destinationDomain,
+            mintRecipient,
+            burnToken,
+            destinationCaller,
             maxFee,
+            minFinalityThreshold,
             hookData
         );
     }
@@ -188,27 +214,74 @@ contract LocalTokenMessenger is ITokenMessengerV2 {
         bytes32 mintRecipient,
         address burnToken,
         bytes32 destinationCaller,
-        bytes memory body
+        uint256 maxFee,
+        uint32 minFinalityThreshold,
+        bytes memory hookData
     ) internal {
         if (burnToken != address(token)) revert UnsupportedToken(burnToken);
+        if (amount == 0 || mintRecipient == bytes32(0) || maxFee >= amount) revert InvalidBurn();
         SafeTransferLib.safeTransferFrom(burnToken, msg.sender, address(this), amount);
         token.burn(amount);
-        uint64 nonce = transmitter.sendMessage(
-            destinationDomain, bytes32(uint256(uint160(address(this)))), destinationCaller, body
+        bytes memory body = abi.encodePacked(
+            uint32(1),
+            bytes32(uint256(uint160(burnToken))),
+            mintRecipient,
+            amount,
+            bytes32(uint256(uint160(msg.sender))),
+            maxFee,
+            uint256(0), // feeExecuted: the attester's
+            uint256(0), // expirationBlock: the attester's
+            hookData
         );
-        emit DepositForBurn(burnToken, amount, msg.sender, mintRecipient, destinationDomain, nonce);
+        // Every devnet chain deploys its messenger at this same address.
+        bytes32 remoteMessenger = bytes32(uint256(uint160(address(this))));
+        transmitter.sendMessage(
+            destinationDomain, remoteMessenger, destinationCaller, minFinalityThreshold, body
+        );
+        emit DepositForBurn(
+            burnToken,
+            amount,
+            msg.sender,
+            mintRecipient,
+            destinationDomain,
+            remoteMessenger,
+            destinationCaller,
+            maxFee,
+            minFinalityThreshold,
+            hookData
+        );
     }
 
-    /// @notice Mints a delivered burn; called by the transmitter.
-    function handleReceiveFinalizedMessage(uint32, bytes32, bytes calldata body) external returns (bool) {
+    /// @notice Mints a delivered, finalized burn; called by the transmitter.
+    function handleReceiveFinalizedMessage(uint32, bytes32, uint32, bytes calldata body)
+        external
+        returns (bool)
+    {
+        return _mint(body);
+    }
+
+    /// @notice Mints a delivered burn attested before finality (Circle's Fast Transfer); called by the
+    /// transmitter.
+    function handleReceiveUnfinalizedMessage(uint32, bytes32, uint32 finality, bytes calldata body)
+        external
+        returns (bool)
+    {
+        if (finality < 500) revert UnsupportedFinality(finality);
+        return _mint(body);
+    }
+
+    function _mint(bytes calldata body) internal returns (bool) {
         if (msg.sender != address(transmitter)) revert OnlyTransmitter();
-        (,, bytes32 mintRecipient, uint256 amount,, uint256 maxFee) =
-            abi.decode(body, (uint32, bytes32, bytes32, uint256, address, uint256));
-        address to = address(uint160(uint256(mintRecipient)));
-        uint256 fee = maxFee < amount ? maxFee : amount;
+        if (body.length < 228 || uint32(bytes4(body[0:4])) != 1) revert MalformedBurn();
+        address to = address(uint160(uint256(bytes32(body[36:68]))));
+        uint256 amount = uint256(bytes32(body[68:100]));
+        uint256 maxFee = uint256(bytes32(body[132:164]));
+        uint256 fee = uint256(bytes32(body[164:196]));
+        uint256 expiration = uint256(bytes32(body[196:228]));
+        if (fee > maxFee || fee >= amount) revert FeeExceeded(fee);
+        if (expiration != 0 && expiration <= block.number) revert Expired(expiration);
         token.mint(to, amount - fee);
-        if (fee != 0) emit FeeCharged(to, fee);
-        emit MintAndWithdraw(to, amount - fee, address(token));
+        emit MintAndWithdraw(to, amount - fee, address(token), fee);
         return true;
     }
 }

@@ -73,8 +73,8 @@ pub struct InboundEvent {
     pub params_hash: [u8; 32],
     /// The CCTP domain it came from.
     pub source_domain: u32,
-    /// The bridge message's nonce there.
-    pub nonce: u64,
+    /// The bridge message's nonce (the attester's, unique across domains).
+    pub nonce: [u8; 32],
     /// The mint.
     pub mint: Pubkey,
     /// The token account that received it (the bridge's custody when sent back).

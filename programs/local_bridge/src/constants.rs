@@ -13,6 +13,6 @@ pub const USDC_MINT: Pubkey = pubkey!("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTD
 pub const VERSION: u32 = 1;
 /// Seed of the config PDA (also the custody account's owner).
 pub const CONFIG_SEED: &[u8] = b"config";
-/// Seed prefix of a received message's record: `[RECEIVED_SEED, sourceDomain (4 bytes BE), nonce (8 bytes
-/// BE)]`.
+/// Seed prefix of a received message's record: `[RECEIVED_SEED, nonce (32 bytes)]` (as Circle's
+/// `used_nonce` account is `["used_nonce", nonce]`).
 pub const RECEIVED_SEED: &[u8] = b"received";

@@ -12,7 +12,7 @@ pub enum BridgeError {
     #[msg("the destination is this domain")]
     SameDomain,
     /// 6002.
-    #[msg("the message is not in the local CCTP layout")]
+    #[msg("the message is not a burn in Circle's CCTP v2 format")]
     MalformedMessage,
     /// 6003.
     #[msg("the message is for another domain")]
@@ -32,4 +32,10 @@ pub enum BridgeError {
     /// 6008.
     #[msg("only the mint's mint authority may initialize its bridge")]
     NotMintAuthority,
+    /// 6009.
+    #[msg("the executed fee is above the burn's max fee or not below its amount")]
+    FeeExceeded,
+    /// 6010.
+    #[msg("the max fee must be below the amount")]
+    FeeNotBelowAmount,
 }

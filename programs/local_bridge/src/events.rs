@@ -4,12 +4,11 @@ use anchor_lang::prelude::*;
 
 use crate::Received;
 
-/// A message left Solana; the attester signs `keccak256(message)`.
+/// A message left Solana; the attester fills in its nonce and executed fields and signs
+/// `keccak256` of the result.
 #[event]
 pub struct MessageSent {
-    /// Its nonce.
-    pub nonce: u64,
-    /// The message, in the EVM transmitter's layout.
+    /// The message, in Circle's format, as the source writes it.
     pub message: Vec<u8>,
 }
 

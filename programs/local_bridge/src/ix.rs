@@ -20,10 +20,9 @@ pub fn event_authority() -> Pubkey {
     Pubkey::find_program_address(&[b"__event_authority"], &crate::ID).0
 }
 
-/// The record of the message from `source_domain` with `nonce`.
-pub fn received(source_domain: u32, nonce: u64) -> Pubkey {
-    let key = crate::received_key(source_domain, nonce);
-    Pubkey::find_program_address(&[crate::RECEIVED_SEED, &key], &crate::ID).0
+/// The record of the message the attester gave `nonce`.
+pub fn received(nonce: &[u8; 32]) -> Pubkey {
+    Pubkey::find_program_address(&[crate::RECEIVED_SEED, nonce], &crate::ID).0
 }
 
 /// `initialize(attester)` for `mint`, paid by `payer` and signed by the mint's `mint_authority` (the
@@ -53,15 +52,15 @@ pub fn receive_message(
     mint: Pubkey,
     recipient_token: Pubkey,
     message: Vec<u8>,
-    attestation: [u8; 65],
+    attestation: Vec<u8>,
 ) -> Instruction {
-    let (domain, nonce) = crate::Incoming::id_of(&message);
+    let nonce = crate::Incoming::nonce_of(&message);
     Instruction {
         program_id: crate::ID,
         accounts: crate::accounts::ReceiveMessage {
             payer,
             config: config(),
-            received: received(domain, nonce),
+            received: received(&nonce),
             custody: custody(&mint),
             recipient_token,
             mint,

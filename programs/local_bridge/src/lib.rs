@@ -1,18 +1,18 @@
-//! A devnet stand-in for CCTP's token messenger on Solana. `deposit_for_burn` locks the tokens in a
-//! custody account and emits (with `emit_cpi!`) a message in the layout the EVM chains' local CCTP
-//! transmitter accepts (`contracts/src/devnet/LocalCCTP.sol`): `abi.encode(version, sourceDomain,
-//! destinationDomain, nonce, sender, recipient, destinationCaller, body)` with the burn body
-//! `abi.encode(1, burnToken, mintRecipient, amount, depositor, maxFee)`. The devnet attester signs its
-//! hash and delivers it to the destination chain, which mints. Solana's CCTP domain is 5.
+//! A devnet stand-in for CCTP's token messenger on Solana that speaks Circle's CCTP v2 message format
+//! (`MessageV2` and `BurnMessageV2`, byte for byte: [`mod@message`]). `deposit_for_burn` locks the tokens
+//! in a custody account and emits (with `emit_cpi!`) the message Circle's TokenMessengerMinterV2 would
+//! write, with the nonce and the executed fields zero; the devnet attester, in the place of Circle's
+//! attestation service, assigns the nonce, fills the rest in, signs its hash and delivers it to the
+//! destination chain, which mints. Solana's CCTP domain is 5.
 //!
-//! The other way, `receive_message` takes a message from an EVM chain's local CCTP with the attester's
-//! secp256k1 signature of its hash, once per (source domain, nonce): it releases the burnt amount (less
-//! the fee the burn allowed, as the EVM side charges) from custody to the message's mint recipient, and
-//! records what arrived in a `Received` account that programs receiving through a fixed inbox (the
-//! deposit-vault program) read to learn who the transfer was for (the burn's hook data).
+//! The other way, `receive_message` takes an attested message from an EVM chain's local CCTP (checked
+//! as Circle's MessageTransmitterV2 checks attestations), once per nonce: it releases the burnt amount
+//! less the fee the attestation executed from custody to the message's mint recipient, and records what
+//! arrived in a `Received` account that programs receiving through a fixed inbox (the deposit-vault
+//! program) read to learn who the transfer was for (the burn's hook data).
 //!
-//! It is not Circle's program (whose accounts differ): production bridging from Solana goes through
-//! Circle's TokenMessengerMinter, which the deposit-vault program would call the same way.
+//! Its accounts and instructions are not Circle's (programs/cctp holds stand-ins with Circle's
+//! interface; issue 24 moves the deposit-vault program onto them).
 //!
 //! Layout: `lib.rs` only dispatches; [`constants`], [`state`], [`mod@message`] (the layout), [`instructions`],
 //! [`events`], [`mod@error`], `ix` (the instructions built off chain).
@@ -34,7 +34,7 @@ pub use constants::*;
 pub use error::*;
 pub use events::*;
 pub use instructions::*;
-pub use message::{Incoming, message, signer_of};
+pub use message::{Incoming, message};
 pub use state::*;
 
 declare_id!("21c1vhVU6a2qVzQvzWKQSM8XFwQPMh8iusmgQAafAdHx");
@@ -53,7 +53,7 @@ pub mod local_bridge {
     pub fn receive_message(
         ctx: Context<ReceiveMessage>,
         message: Vec<u8>,
-        attestation: [u8; 65],
+        attestation: Vec<u8>,
     ) -> Result<()> {
         ReceiveMessage::receive_message(ctx, message, attestation)
     }

@@ -6,8 +6,10 @@
 //! like Circle's); the CCTP adapter (one route table naming every chain) and the router with that adapter
 //! go through the deterministic deployment proxy. So one receiver address serves a session on every chain.
 //!
-//! The [`Attester`] plays Circle's part: it reads `MessageSent` on each chain, signs the message hash
-//! with the devnet attester key, and delivers it to the destination chain's transmitter, which mints.
+//! The [`Attester`] plays Circle's part: it reads `MessageSent` on each chain (Circle's CCTP v2 format,
+//! as the source writes it), fills in what Circle's attestation service fills in (the nonce, the finality
+//! it attests at, the burn's fee), signs the result's hash with the devnet attester key, and delivers it
+//! to the destination chain's transmitter, which mints.
 
 use std::time::Duration;
 
@@ -17,7 +19,7 @@ use alloy::{
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::Filter,
     signers::{SignerSync, local::PrivateKeySigner},
-    sol_types::{SolConstructor, SolEvent},
+    sol_types::{SolConstructor, SolEvent, SolValue},
 };
 use eyre::WrapErr;
 use relayer_evm::{
@@ -26,6 +28,8 @@ use relayer_evm::{
     deploy::{deploy_deterministic, deploy_router},
 };
 use tokio_util::sync::CancellationToken;
+
+use message_transmitter_v2::message::{BurnMessageV2, MessageV2};
 
 use crate::bindings::{LocalMessageTransmitter, LocalOFT, LocalTokenMessenger, TestUSDC, TestUSDT};
 
@@ -401,8 +405,9 @@ impl Attester {
         self
     }
 
-    /// Delivers a CCTP `message` for Solana through the local bridge (once: a delivered one has its record).
-    async fn deliver_to_solana(&self, message: &[u8], attestation: [u8; 65]) -> eyre::Result<()> {
+    /// Delivers an attested CCTP `message` for Solana through the local bridge (once: a delivered one has
+    /// its record).
+    async fn deliver_to_solana(&self, message: &[u8], attestation: Vec<u8>) -> eyre::Result<()> {
         let Some(link) = &self.solana else { return Ok(()) };
         let ix = relayer_svm::tx::receive_message(
             solana_sdk::signer::Signer::pubkey(&link.forwarder),
@@ -437,8 +442,9 @@ impl Attester {
                     .transaction(info.signature)
                     .await?
                     .ok_or_else(|| eyre::eyre!("solana transaction {} not found", info.signature))?;
-                for message in relayer_svm::tx::bridge_messages(&view) {
-                    self.deliver(Lane::Cctp, self.transmitter, &message.into()).await?;
+                for (index, message) in relayer_svm::tx::bridge_messages(&view).into_iter().enumerate() {
+                    let origin = keccak256((info.signature.as_ref(), index as u64).abi_encode_packed());
+                    self.deliver(Lane::Cctp, self.transmitter, &message.into(), origin).await?;
                 }
             }
             newest = Some(info.signature);
@@ -494,25 +500,45 @@ impl Attester {
             ])
             .from_block(from)
             .to_block(head);
+        let mut in_tx: std::collections::HashMap<B256, u64> = Default::default();
         for log in source.get_logs(&filter).await? {
             if let Ok(sent) = LocalMessageTransmitter::MessageSent::decode_log(&log.inner) {
-                self.deliver(Lane::Cctp, transmitter, &sent.data.message).await?;
+                // Where the message was sent, which no other message shares (its transaction, and which of
+                // its messages it is; not its block position, which a reorg may change): its nonce follows
+                // from it, so reading a block again (a restart, a reorg) finds the message delivered.
+                let tx = log.transaction_hash.unwrap_or_default();
+                let nth = in_tx.entry(tx).or_default();
+                let origin = keccak256((tx, *nth).abi_encode_packed());
+                *nth += 1;
+                self.deliver(Lane::Cctp, transmitter, &sent.data.message, origin).await?;
             } else if let Ok(sent) = LocalOFT::PacketSent::decode_log(&log.inner) {
-                self.deliver(Lane::Oft, oft, &sent.data.packet).await?;
+                self.deliver(Lane::Oft, oft, &sent.data.packet, B256::ZERO).await?;
             }
         }
         Ok(head + 1)
     }
 
-    /// Signs `message` and delivers it to its destination (a message delivered already is fine).
-    async fn deliver(&self, lane: Lane, at: Address, message: &Bytes) -> eyre::Result<()> {
-        // Both layouts are abi.encode(version, source, destination, ...): the third head word.
-        let destination = message
-            .get(64..96)
-            .map(|word| U256::from_be_slice(word).saturating_to::<u32>())
-            .ok_or_else(|| eyre::eyre!("message too short"))?;
+    /// Attests `sent` (a CCTP message sent at `origin`; an OFT packet is delivered as it is) and delivers
+    /// it to its destination (a message delivered already is fine).
+    async fn deliver(&self, lane: Lane, at: Address, sent: &Bytes, origin: B256) -> eyre::Result<()> {
+        let (message, destination) = match lane {
+            Lane::Cctp => {
+                let message = attested(sent, origin).ok_or_else(|| eyre::eyre!("not a CCTP v2 burn"))?;
+                let destination = MessageV2::parse(&message).map_or(0, |m| m.destination_domain);
+                (Bytes::from(message), destination)
+            }
+            // abi.encode(version, source, destination, ...): the third head word.
+            Lane::Oft => {
+                let destination = sent
+                    .get(64..96)
+                    .map(|word| U256::from_be_slice(word).saturating_to::<u32>())
+                    .ok_or_else(|| eyre::eyre!("packet too short"))?;
+                (sent.clone(), destination)
+            }
+        };
+        let message = &message;
         if lane == Lane::Cctp && destination == SOLANA_DOMAIN {
-            let attestation = self.key.sign_hash_sync(&keccak256(message))?.as_bytes();
+            let attestation = self.key.sign_hash_sync(&keccak256(message))?.as_bytes().to_vec();
             return self.deliver_to_solana(message, attestation).await;
         }
         let target = self.links.iter().find(|(link, _)| match lane {
@@ -544,6 +570,21 @@ impl Attester {
     }
 }
 
+/// What Circle's attestation service does to a message as its source wrote it (`sent`, at `origin`):
+/// gives it a nonce no other message has (from where it was sent), fills in the finality it is attested
+/// at (1000 for a fast transfer, 2000 once final) and the burn's fee (the whole `maxFee` the burner
+/// allowed: the devnet charges the worst case real CCTP permits). `None` for what is not a burn in Circle's
+/// format.
+pub fn attested(sent: &[u8], origin: B256) -> Option<Vec<u8>> {
+    let mut message = MessageV2::parse(sent)?;
+    let mut burn = BurnMessageV2::parse(&message.body)?;
+    message.nonce = keccak256((message.source_domain, origin).abi_encode_packed()).0;
+    message.finality_threshold_executed = if message.min_finality_threshold <= 1000 { 1000 } else { 2000 };
+    burn.fee_executed = burn.max_fee;
+    message.body = burn.encode();
+    Some(message.encode())
+}
+
 fn already_received(error: &alloy::contract::Error) -> bool {
     use LocalMessageTransmitter::LocalMessageTransmitterErrors as Cctp;
     use LocalOFT::LocalOFTErrors as Oft;
@@ -554,6 +595,60 @@ fn already_received(error: &alloy::contract::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sent(min_finality: u32, max_fee: u64) -> Vec<u8> {
+        let burn = BurnMessageV2 {
+            version: 1,
+            burn_token: [1; 32],
+            mint_recipient: [2; 32],
+            amount: 5_000_000,
+            message_sender: [3; 32],
+            max_fee,
+            fee_executed: 0,
+            expiration_block: 0,
+            hook_data: vec![9; 32],
+        };
+        MessageV2 {
+            version: 1,
+            source_domain: 3,
+            destination_domain: 5,
+            nonce: [0; 32],
+            sender: [4; 32],
+            recipient: [4; 32],
+            destination_caller: [0; 32],
+            min_finality_threshold: min_finality,
+            finality_threshold_executed: 0,
+            body: burn.encode(),
+        }
+        .encode()
+    }
+
+    /// The attester completes a message as Circle's attestation service does, and nothing else: the
+    /// nonce (the same for the same origin, so a block read again finds the message delivered; different
+    /// for any other, so two burns never share one), the finality, the whole allowed fee.
+    #[test]
+    fn the_attester_fills_in_what_circles_attestation_service_fills_in() {
+        let (a, b) = (B256::repeat_byte(0xa), B256::repeat_byte(0xb));
+        let message = attested(&sent(2000, 70), a).expect("a burn");
+        assert_eq!(attested(&sent(2000, 70), a), Some(message.clone()), "one origin, one nonce");
+        let other = attested(&sent(2000, 70), b).expect("a burn");
+        let (m, o) = (MessageV2::parse(&message).unwrap(), MessageV2::parse(&other).unwrap());
+        assert_ne!(m.nonce, o.nonce, "another origin, another nonce");
+        assert_ne!(m.nonce, [0; 32]);
+        let burn = BurnMessageV2::parse(&m.body).unwrap();
+        assert_eq!((m.finality_threshold_executed, burn.fee_executed), (2000, 70));
+        // Everything else exactly as sent.
+        let mut back = m.clone();
+        back.nonce = [0; 32];
+        back.finality_threshold_executed = 0;
+        back.body = BurnMessageV2 { fee_executed: 0, ..burn }.encode();
+        assert_eq!(back.encode(), sent(2000, 70));
+        // A fast transfer is attested at 1000 (below finality: the unfinalized handler).
+        let fast = attested(&sent(1000, 0), a).unwrap();
+        assert_eq!(MessageV2::parse(&fast).unwrap().finality_threshold_executed, 1000);
+        // Not a burn in Circle's format (the old abi layout, a truncated body): nothing to attest.
+        assert_eq!(attested(&sent(2000, 0)[..148 + 100], a), None);
+    }
 
     /// The deposit-vault program bridges to receivers of one EVM deployment, pinned in its build
     /// (`programs/deposit_vault/clusters/localnet.toml`); every contract or route change moves the devnet's, and this

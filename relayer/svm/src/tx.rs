@@ -47,8 +47,8 @@ fn decode<T: Discriminator + AnchorDeserialize>(body: &[u8]) -> Option<T> {
     T::deserialize(&mut body.strip_prefix(T::DISCRIMINATOR)?).ok()
 }
 
-/// The local bridge's messages in `tx` (`MessageSent`, self-invocations of the bridge program), each the
-/// bytes the EVM transmitter accepts.
+/// The local bridge's messages in `tx` (`MessageSent`, self-invocations of the bridge program), each in
+/// Circle's CCTP v2 format as the source writes it (the attester fills in the nonce and executed fields).
 pub fn bridge_messages(tx: &TxView) -> Vec<Vec<u8>> {
     self_events(tx, local_bridge::ID)
         .filter_map(|(_, body)| decode::<local_bridge::MessageSent>(body))
@@ -431,24 +431,24 @@ pub enum InboxMove {
     RefundedInbound(InboundEvent),
 }
 
-/// The local bridge's record of the message from `source_domain` with `nonce`.
-pub fn received_record(source_domain: u32, nonce: u64) -> Pubkey {
-    local_bridge::ix::received(source_domain, nonce)
+/// The local bridge's record of the message the attester gave `nonce`.
+pub fn received_record(nonce: &[u8; 32]) -> Pubkey {
+    local_bridge::ix::received(nonce)
 }
 
-/// The local bridge's record of the raw CCTP `message` (it exists once the message was delivered).
+/// The local bridge's record of the raw, attested CCTP `message` (it exists once the message was
+/// delivered).
 pub fn record_of(message: &[u8]) -> Pubkey {
-    let (source_domain, nonce) = local_bridge::Incoming::id_of(message);
-    received_record(source_domain, nonce)
+    received_record(&local_bridge::Incoming::nonce_of(message))
 }
 
 /// `receive_message(message, attestation)` on the local bridge, paying the message's mint recipient
-/// (`None` if the message is not in the local CCTP layout).
+/// (`None` if the message is not a burn in Circle's CCTP v2 format).
 pub fn receive_message(
     payer: Pubkey,
     mint: Pubkey,
     message: Vec<u8>,
-    attestation: [u8; 65],
+    attestation: Vec<u8>,
 ) -> Option<Instruction> {
     let recipient = Pubkey::new_from_array(local_bridge::Incoming::parse(&message)?.mint_recipient);
     Some(local_bridge::ix::receive_message(payer, mint, recipient, message, attestation))
@@ -458,7 +458,7 @@ pub fn receive_message(
 pub fn inbox_moves(tx: &TxView) -> Vec<(usize, InboxMove)> {
     let arrived = self_events(tx, local_bridge::ID).filter_map(|(index, body)| {
         let received = decode::<local_bridge::MessageReceived>(body)?.received;
-        let at = received_record(received.source_domain, received.nonce);
+        let at = received_record(&received.nonce);
         Some((index, InboxMove::Arrived { at, received }))
     });
     let moved = self_events(tx, deposit_vault::ID).filter_map(|(index, body)| {

@@ -610,7 +610,7 @@ impl SvmChain {
                     // The program paid out for the params whose EVM receiver is the transfer's hook: that
                     // receiver, not the session id the caller's params carry, says whose it was.
                     let receiver = ChainAddress::Evm(Address::from(tx::vault_evm::receiver(&e.params_hash)));
-                    let at = tx::received_record(e.source_domain, e.nonce);
+                    let at = tx::received_record(&e.nonce);
                     if let Some(session) = sink.session_for_receiver(receiver)
                         && let Some(pending) = self.inbound_mut().get_mut(&session)
                     {

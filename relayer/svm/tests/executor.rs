@@ -240,18 +240,39 @@ fn attester() -> alloy::signers::local::PrivateKeySigner {
 /// Delivers a burn on an EVM chain (domain 6) for `commitment`'s receiver, minted to the inbox, as the
 /// devnet attester does.
 async fn bridge_in(bank: &LocalBank, forwarder: &Keypair, commitment: &Commitment, nonce: u64, amount: u64) {
-    use alloy::{
-        primitives::{Address, Bytes},
-        signers::SignerSync,
-        sol_types::SolValue,
-    };
+    use alloy::signers::SignerSync;
+    use local_bridge::message::{BurnMessageV2, MessageV2};
     let hook = deposit_vault::evm::receiver_word(&tx::params(commitment).hash());
-    let inbox = B256::from(tx::inbox_token(&bank.usdc()).to_bytes());
-    let word = B256::left_padding_from(&[0x11; 20]);
-    let body = (1u32, word, inbox, U256::from(amount), Address::ZERO, U256::ZERO, Bytes::from(hook.to_vec()))
-        .abi_encode_params();
-    let message = (1u32, 6u32, 5u32, nonce, word, word, B256::ZERO, Bytes::from(body)).abi_encode_params();
-    let attestation = attester().sign_hash_sync(&alloy::primitives::keccak256(&message)).unwrap().as_bytes();
+    let mut word = [0u8; 32];
+    word[12..].copy_from_slice(&[0x11; 20]);
+    let mut attested_nonce = [0u8; 32];
+    attested_nonce[24..].copy_from_slice(&nonce.to_be_bytes());
+    let body = BurnMessageV2 {
+        version: 1,
+        burn_token: word,
+        mint_recipient: tx::inbox_token(&bank.usdc()).to_bytes(),
+        amount,
+        message_sender: word,
+        max_fee: 0,
+        fee_executed: 0,
+        expiration_block: 0,
+        hook_data: hook.to_vec(),
+    };
+    let message = MessageV2 {
+        version: 1,
+        source_domain: 6,
+        destination_domain: 5,
+        nonce: attested_nonce,
+        sender: word,
+        recipient: word,
+        destination_caller: [0; 32],
+        min_finality_threshold: 2000,
+        finality_threshold_executed: 2000,
+        body: body.encode(),
+    }
+    .encode();
+    let attestation =
+        attester().sign_hash_sync(&alloy::primitives::keccak256(&message)).unwrap().as_bytes().to_vec();
     let ix = tx::receive_message(forwarder.pubkey(), bank.usdc(), message, attestation).unwrap();
     let (_, raw) = tx::signed(&[ix], forwarder, bank.latest_blockhash().await.unwrap().0);
     bank.send(raw).await.unwrap();

@@ -395,7 +395,7 @@ async fn burn_to_inbox(
 }
 
 /// Griefs that need no forged params, found by review: a zero-value `transferFrom` naming any sender, one
-/// base unit of another configured token (which the relayer leaves, and the attacker refunds), 0 units
+/// base unit of another configured token (which the relayer leaves, and the attacker refunds), 1 unit
 /// bridged into the Solana inbox and then claimed, and a transfer bridged into the inbox for a Base
 /// session that goes back to the chain it came from. None may
 /// start or finish the session, and the last may never be fronted: it is on its way away from the
@@ -459,8 +459,8 @@ async fn dust_zero_transfers_other_tokens_and_inbox_transfers_sent_back_neither_
         "{z}"
     );
 
-    // 0 units into the inbox for an EVM-paid Solana session (the burn's fee takes the one unit), then the
-    // attacker claims them with the session's public params.
+    // 1 unit into the inbox for an EVM-paid Solana session (2 burnt, the fee takes one: CCTP never lets a
+    // fee take the whole amount), then the attacker claims it with the session's public params.
     let solana = info.solana.clone().ok_or_else(|| eyre::eyre!("solana"))?;
     let owner = Keypair::new().pubkey();
     let body = json!({
@@ -471,15 +471,15 @@ async fn dust_zero_transfers_other_tokens_and_inbox_transfers_sent_back_neither_
     let dust = victim(&api, &key, &body, json!({ "type": "evm" })).await?;
     let dust_id = dust["sessionId"].as_str().unwrap_or_default().to_owned();
     let inbox = tx::inbox_token(&bank.usdc());
-    burn_to_inbox(&on_arbitrum, attacker.address(), arbitrum_usdc, inbox, receiver_of(&dust)?, 1, 1).await?;
+    burn_to_inbox(&on_arbitrum, attacker.address(), arbitrum_usdc, inbox, receiver_of(&dust)?, 2, 1).await?;
     let record = arrived(bank, receiver_of(&dust)?).await?;
-    until(&api, &key, &dust_id, "the 0 recorded", |s| {
+    until(&api, &key, &dust_id, "the dust recorded", |s| {
         s["deposits"].as_array().is_some_and(|d| !d.is_empty())
     })
     .await?;
     let stored = devnet.node.engine.session(&dust_id.parse().map_err(|e| eyre::eyre!("{e:?}"))?)?;
     let claim = tx::claim(attacker.solana.pubkey(), &tx::params(&stored.commitment()), record, bank.usdc());
-    // The program may refuse to claim nothing at all; either way the session must not move.
+    // The program refuses to claim less than the session's minimum; either way the session must not move.
     let claimed = send_solana(bank, &[claim], &attacker.solana).await.is_ok();
     if claimed {
         until(&api, &key, &dust_id, "the claim recorded", |s| {

@@ -32,13 +32,18 @@ async fn bridge_sends_everything_to_the_sessions_evm_receiver_and_nothing_else_c
         (event.amount, event.to, destination_domain, mint_recipient),
         (10_000_000, custody, 6, receiver)
     );
-    // The message the EVM transmitter will accept: destination domain, and in the body the recipient and
-    // amount, exactly.
-    let local_bridge::MessageSent { nonce, message } = find(&events);
-    assert_eq!(nonce, 0);
-    assert_eq!(message[64..96], u64_word(6));
-    let body = &message[9 * 32..]; // after the 8 head words and the body's length
-    assert_eq!((&body[64..96], &body[96..128]), (&receiver[..], &u64_word(10_000_000)[..]));
+    // The message in Circle's format as the source writes it (nonce and executed fields zero, for the
+    // attester): destination domain, and in the burn the recipient, the amount and the burner, exactly.
+    let local_bridge::MessageSent { message } = find(&events);
+    let (header, burn) = sent(&message);
+    assert_eq!(
+        (header.source_domain, header.destination_domain, header.nonce, header.finality_threshold_executed),
+        (5, 6, [0; 32], 0)
+    );
+    assert_eq!((header.min_finality_threshold, header.sender), (2000, local_bridge::ID.to_bytes()));
+    assert_eq!((burn.mint_recipient, burn.amount, burn.max_fee), (receiver, 10_000_000, 0));
+    assert_eq!((burn.fee_executed, burn.hook_data.len()), (0, 0));
+    assert_eq!(burn.message_sender, p.vault().0.to_bytes(), "the vault burnt them");
 }
 
 #[tokio::test]

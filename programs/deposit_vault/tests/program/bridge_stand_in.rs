@@ -65,7 +65,7 @@ async fn receive_message_refuses_forged_misdirected_and_malformed_messages_and_c
     let stranger = alloy::signers::local::PrivateKeySigner::random();
     let forged = {
         use alloy::signers::SignerSync;
-        stranger.sign_hash_sync(&alloy::primitives::keccak256(&message)).unwrap().as_bytes()
+        stranger.sign_hash_sync(&alloy::primitives::keccak256(&message)).unwrap().as_bytes().to_vec()
     };
     let err = |e: local_bridge::BridgeError| anchor_lang::error::ERROR_CODE_OFFSET + e as u32;
     assert_eq!(
@@ -74,7 +74,7 @@ async fn receive_message_refuses_forged_misdirected_and_malformed_messages_and_c
     );
     // Attack: the attested message with a larger amount.
     let mut altered = message.clone();
-    let amount_at = 9 * 32 + 3 * 32;
+    let amount_at = 148 + 68; // Circle's offsets: the header, then the burn's amount
     altered[amount_at..amount_at + 32].copy_from_slice(&u64_word(9_000_000));
     let signature = attest(&message);
     assert_eq!(
@@ -97,19 +97,52 @@ async fn receive_message_refuses_forged_misdirected_and_malformed_messages_and_c
         receive(&mut env, message.clone(), attest(&message), own_account).await,
         Err(err(local_bridge::BridgeError::WrongRecipient))
     );
-    // Malformed: truncated, or a non-canonical offset (one message, one meaning).
-    let truncated = message[..message.len() - 32].to_vec();
+    // Attack: the attester's own signature with `s` replaced by its high twin (`n - s`, the other `v`):
+    // valid ECDSA for the same key, refused as Circle's transmitter refuses it.
+    let twin = {
+        const N: [u8; 32] = [
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+            0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
+        ];
+        let mut signature = attest(&message);
+        let (mut borrow, mut high) = (0i16, [0u8; 32]);
+        for i in (0..32).rev() {
+            let d = i16::from(N[i]) - i16::from(signature[32 + i]) - borrow;
+            (high[i], borrow) = if d < 0 { ((d + 256) as u8, 1) } else { (d as u8, 0) };
+        }
+        signature[32..64].copy_from_slice(&high);
+        signature[64] = if signature[64] == 27 { 28 } else { 27 };
+        signature
+    };
+    assert_eq!(
+        receive(&mut env, message.clone(), twin, inbox_token).await,
+        Err(err(local_bridge::BridgeError::BadAttestation))
+    );
+    // Malformed: shorter than Circle's burn, or a burn body of another version (one message, one meaning).
+    let truncated = message[..148 + 200].to_vec();
     assert_eq!(
         receive(&mut env, truncated.clone(), attest(&truncated), inbox_token).await,
         Err(err(local_bridge::BridgeError::MalformedMessage))
     );
-    let mut shifted = message.clone();
-    shifted[7 * 32..8 * 32].copy_from_slice(&u64_word(9 * 32));
+    let mut other_version = message.clone();
+    other_version[148 + 3] = 2;
     assert_eq!(
-        receive(&mut env, shifted.clone(), attest(&shifted), inbox_token).await,
+        receive(&mut env, other_version.clone(), attest(&other_version), inbox_token).await,
         Err(err(local_bridge::BridgeError::MalformedMessage))
     );
-    // The fee the burn allowed is withheld, as the EVM side does.
+    // Attack: an attestation executing a fee above what the burner allowed, or the whole amount (Circle's
+    // token messenger refuses both; an overcharging attester must not drain a transfer).
+    let fee_at = 148 + 164;
+    for (max_fee, fee) in [(1_000, 1_001), (2_000_000 - 1, 2_000_000)] {
+        let mut overcharged =
+            evm_message_to(local_bridge::LOCAL_DOMAIN, 6, 90, inbox_token, 2_000_000, max_fee, hook);
+        overcharged[fee_at..fee_at + 32].copy_from_slice(&u64_word(fee));
+        assert_eq!(
+            receive(&mut env, overcharged.clone(), attest(&overcharged), inbox_token).await,
+            Err(err(local_bridge::BridgeError::FeeExceeded))
+        );
+    }
+    // The fee the attestation executed is withheld, as the EVM side does.
     let with_fee = evm_message_to(local_bridge::LOCAL_DOMAIN, 6, 6, inbox_token, 2_000_000, 1_500, hook);
     receive(&mut env, with_fee.clone(), attest(&with_fee), inbox_token).await.unwrap();
     assert_eq!(balance(&mut env.ctx, inbox_token).await, Some(2_000_000 - 1_500));

@@ -27,7 +27,7 @@ async fn a_transfer_bridged_from_evm_is_claimed_once_for_the_session_its_hook_na
     let received = record(&mut env, 6, 41).await;
     let want = local_bridge::Received {
         source_domain: 6,
-        nonce: 41,
+        nonce: nonce32(41),
         mint_recipient: inbox_token,
         amount: 10_000_000,
         hook: Some(hook),
@@ -40,7 +40,7 @@ async fn a_transfer_bridged_from_evm_is_claimed_once_for_the_session_its_hook_na
     refused_as_a_replay(&mut env.ctx, replay).await;
     assert_eq!(balance(&mut env.ctx, inbox_token).await, Some(10_000_000), "paid once");
 
-    let at = local_bridge::ix::received(6, 41);
+    let at = local_bridge::ix::received(&nonce32(41));
     let (events, units) =
         run(&mut env.ctx, deposit_vault::ix::claim(payer, &p, at, env.mint, recipient)).await.unwrap();
     println!("claim: {units} compute units (SPL Token CPIs; native code is not metered)");
@@ -49,7 +49,7 @@ async fn a_transfer_bridged_from_evm_is_claimed_once_for_the_session_its_hook_na
     let deposit_vault::Claimed { event } = find(&events);
     assert_eq!(
         (event.session_id, event.source_domain, event.nonce, event.amount, event.to),
-        (p.session_id, 6, 41, 10_000_000, ata(&recipient, &env.mint))
+        (p.session_id, 6, nonce32(41), 10_000_000, ata(&recipient, &env.mint))
     );
     // Attack: claiming (or sending back) a consumed transfer again would pay it from other sessions' funds.
     refused_as_a_replay(&mut env.ctx, deposit_vault::ix::claim(payer, &p, at, env.mint, recipient)).await;
@@ -69,7 +69,7 @@ async fn an_inbox_transfer_pays_only_the_session_and_recipient_it_was_for() {
     let message = evm_message(6, 1, inbox_token, 7_000_000, Some(hook));
     receive(&mut env, message.clone(), attest(&message), inbox_token).await.unwrap();
     let payer = env.ctx.payer.pubkey();
-    let at = local_bridge::ix::received(6, 1);
+    let at = local_bridge::ix::received(&nonce32(1));
     // Attack: the attacker's own session (its recipient) claiming the victim's transfer.
     let thief = Keypair::new().pubkey();
     let own =
@@ -86,13 +86,19 @@ async fn an_inbox_transfer_pays_only_the_session_and_recipient_it_was_for() {
     send(&mut env.ctx, &[create], &[]).await.unwrap();
     let message = evm_message(6, 2, elsewhere, 3_000_000, Some(hook));
     receive(&mut env, message.clone(), attest(&message), elsewhere).await.unwrap();
-    let ix = deposit_vault::ix::claim(payer, &victim, local_bridge::ix::received(6, 2), env.mint, recipient);
+    let ix = deposit_vault::ix::claim(
+        payer,
+        &victim,
+        local_bridge::ix::received(&nonce32(2)),
+        env.mint,
+        recipient,
+    );
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::NotInInbox)));
     // Attack: a forged record (right layout, the victim's hook, a big amount) not written by the bridge.
     let forged = Keypair::new().pubkey();
     let fake = local_bridge::Received {
         source_domain: 6,
-        nonce: 3,
+        nonce: nonce32(3),
         mint_recipient: inbox_token,
         amount: 7_000_000,
         hook: Some(hook),
@@ -133,7 +139,7 @@ async fn an_expired_sessions_transfer_goes_back_to_its_receiver_on_the_chain_it_
     receive(&mut env, message.clone(), attest(&message), inbox_token).await.unwrap();
     set_time(&mut env.ctx, EXPIRES as i64 + 1).await;
     let payer = env.ctx.payer.pubkey();
-    let at = local_bridge::ix::received(3, 8);
+    let at = local_bridge::ix::received(&nonce32(8));
     // Expired: nothing is delivered after the session ends.
     let ix = deposit_vault::ix::claim(payer, &p, at, env.mint, recipient);
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::Expired)));
@@ -149,10 +155,9 @@ async fn an_expired_sessions_transfer_goes_back_to_its_receiver_on_the_chain_it_
     assert_eq!((event.amount, event.source_domain, mint_recipient), (4_000_000, 3, hook));
     // The message goes to the domain it came from, for the session's receiver there (where the router
     // refunds it to the committed refund address).
-    let local_bridge::MessageSent { message, .. } = find(&events);
-    assert_eq!(message[64..96], u64_word(3));
-    let body = &message[9 * 32..];
-    assert_eq!((&body[64..96], &body[96..128]), (&hook[..], &u64_word(4_000_000)[..]));
+    let local_bridge::MessageSent { message } = find(&events);
+    let (header, burn) = sent(&message);
+    assert_eq!((header.destination_domain, burn.mint_recipient, burn.amount), (3, hook, 4_000_000));
 }
 
 #[tokio::test]
@@ -166,7 +171,7 @@ async fn an_inbox_transfer_for_a_session_that_does_not_settle_on_solana_can_only
     let message = evm_message(6, 9, inbox_token, 3_000_000, Some(hook));
     receive(&mut env, message.clone(), attest(&message), inbox_token).await.unwrap();
     let payer = env.ctx.payer.pubkey();
-    let at = local_bridge::ix::received(6, 9);
+    let at = local_bridge::ix::received(&nonce32(9));
     // Attack: paying a Base session's funds to a Solana account named by the caller.
     let anyone = Keypair::new().pubkey();
     let ix = deposit_vault::ix::claim(payer, &p, at, env.mint, anyone);
@@ -192,7 +197,7 @@ async fn an_expired_transfer_of_a_session_without_an_evm_refund_address_is_refun
     let message = evm_message(3, 12, inbox_token, 6_000_000, Some(hook));
     receive(&mut env, message.clone(), attest(&message), inbox_token).await.unwrap();
     let payer = env.ctx.payer.pubkey();
-    let at = local_bridge::ix::received(3, 12);
+    let at = local_bridge::ix::received(&nonce32(12));
     // Before expiry the session takes it: no refund.
     let ix = deposit_vault::ix::refund_inbound(payer, &p, at, env.mint, refund);
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::Claimable)));
@@ -212,7 +217,7 @@ async fn an_expired_transfer_of_a_session_without_an_evm_refund_address_is_refun
     let deposit_vault::RefundedInbound { event } = find(&events);
     assert_eq!(
         (event.session_id, event.source_domain, event.nonce, event.amount, event.to),
-        (p.session_id, 3, 12, 6_000_000, ata(&refund, &env.mint))
+        (p.session_id, 3, nonce32(12), 6_000_000, ata(&refund, &env.mint))
     );
     // Consumed once, whichever way: a second refund, a send-back or a claim would pay it again from
     // other sessions' funds.
@@ -235,7 +240,7 @@ async fn an_unclaimable_transfer_without_an_evm_refund_address_goes_to_the_solan
     let message = evm_message(6, 13, inbox_token, 2_000_000, Some(hook));
     receive(&mut env, message.clone(), attest(&message), inbox_token).await.unwrap();
     let payer = env.ctx.payer.pubkey();
-    let at = local_bridge::ix::received(6, 13);
+    let at = local_bridge::ix::received(&nonce32(13));
     let ix = deposit_vault::ix::claim(payer, &p, at, env.mint, recipient);
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::FinalCallUnsupported)));
     run(&mut env.ctx, deposit_vault::ix::refund_inbound(payer, &p, at, env.mint, recipient)).await.unwrap();
@@ -310,7 +315,7 @@ async fn dust_then_payment(env: &mut Env, p: &DepositParams, recipient: Pubkey) 
         let message = evm_message(6, nonce, inbox_token, amount, Some(hook));
         receive(env, message.clone(), attest(&message), inbox_token).await.unwrap();
     }
-    let (dust, paid) = (local_bridge::ix::received(6, 1), local_bridge::ix::received(6, 2));
+    let (dust, paid) = (local_bridge::ix::received(&nonce32(1)), local_bridge::ix::received(&nonce32(2)));
     let ix = deposit_vault::ix::claim(env.ctx.payer.pubkey(), p, dust, env.mint, recipient);
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::BelowMinimum)));
     (dust, paid)

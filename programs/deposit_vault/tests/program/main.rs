@@ -365,7 +365,8 @@ fn find<T: Discriminator + anchor_lang::AnchorDeserialize>(events: &[Vec<u8>]) -
     decode(raw)
 }
 
-/// A burn on an EVM chain for Solana, as `LocalTokenMessenger` encodes it (with the hook when given).
+/// A burn on an EVM chain for Solana as the devnet attester delivers it: Circle's `MessageV2` with a
+/// `BurnMessageV2` (with the hook when given), the nonce and executed fields filled in.
 fn evm_message(
     source_domain: u32,
     nonce: u64,
@@ -376,6 +377,23 @@ fn evm_message(
     evm_message_to(local_bridge::LOCAL_DOMAIN, source_domain, nonce, mint_recipient, amount, 0, hook)
 }
 
+/// A message the bridge sent, read with Circle's format: its header and its burn.
+fn sent(message: &[u8]) -> (local_bridge::message::MessageV2, local_bridge::message::BurnMessageV2) {
+    let header = local_bridge::message::MessageV2::parse(message).expect("Circle's MessageV2");
+    let burn = local_bridge::message::BurnMessageV2::parse(&header.body).expect("Circle's BurnMessageV2");
+    assert_eq!(header.encode(), message, "nothing after the burn");
+    (header, burn)
+}
+
+/// The attester's nonce for the test's `nonce`.
+fn nonce32(nonce: u64) -> [u8; 32] {
+    let mut word = [0u8; 32];
+    word[0] = 0x5e;
+    word[24..].copy_from_slice(&nonce.to_be_bytes());
+    word
+}
+
+/// As [`evm_message`], for any destination, with the attester executing the whole `max_fee`.
 fn evm_message_to(
     destination_domain: u32,
     source_domain: u32,
@@ -385,34 +403,48 @@ fn evm_message_to(
     max_fee: u64,
     hook: Option<[u8; 32]>,
 ) -> Vec<u8> {
-    use alloy::{
-        primitives::{Address, B256, Bytes, U256},
-        sol_types::SolValue,
+    let mut burn_token = [0u8; 32];
+    burn_token[12..].copy_from_slice(&[0x83; 20]);
+    let mut depositor = [0u8; 32];
+    depositor[12..].copy_from_slice(&[0xde; 20]);
+    let mut messenger = [0u8; 32];
+    messenger[12..].copy_from_slice(&[0x11; 20]);
+    let body = local_bridge::message::BurnMessageV2 {
+        version: 1,
+        burn_token,
+        mint_recipient: mint_recipient.to_bytes(),
+        amount,
+        message_sender: depositor,
+        max_fee,
+        fee_executed: max_fee,
+        expiration_block: 0,
+        hook_data: hook.map(|h| h.to_vec()).unwrap_or_default(),
     };
-    let burn_token = B256::left_padding_from(&[0x83; 20]);
-    let recipient = B256::from(mint_recipient.to_bytes());
-    let depositor = Address::repeat_byte(0xde);
-    let (amount, max_fee) = (U256::from(amount), U256::from(max_fee));
-    let body = match hook {
-        Some(hook) => (1u32, burn_token, recipient, amount, depositor, max_fee, Bytes::from(hook.to_vec()))
-            .abi_encode_params(),
-        None => (1u32, burn_token, recipient, amount, depositor, max_fee).abi_encode_params(),
-    };
-    let messenger = B256::left_padding_from(&[0x11; 20]);
-    (1u32, source_domain, destination_domain, nonce, messenger, messenger, B256::ZERO, Bytes::from(body))
-        .abi_encode_params()
+    local_bridge::message::MessageV2 {
+        version: 1,
+        source_domain,
+        destination_domain,
+        nonce: nonce32(nonce),
+        sender: messenger,
+        recipient: messenger,
+        destination_caller: [0; 32],
+        min_finality_threshold: 2000,
+        finality_threshold_executed: 2000,
+        body: body.encode(),
+    }
+    .encode()
 }
 
-fn attest(message: &[u8]) -> [u8; 65] {
+fn attest(message: &[u8]) -> Vec<u8> {
     use alloy::signers::SignerSync;
-    attester().sign_hash_sync(&alloy::primitives::keccak256(message)).unwrap().as_bytes()
+    attester().sign_hash_sync(&alloy::primitives::keccak256(message)).unwrap().as_bytes().to_vec()
 }
 
 /// Delivers `message` with `attestation` to `recipient_token` (the message's mint recipient, or not).
 async fn receive(
     env: &mut Env,
     message: Vec<u8>,
-    attestation: [u8; 65],
+    attestation: Vec<u8>,
     recipient_token: Pubkey,
 ) -> Result<(), u32> {
     let ix = local_bridge::ix::receive_message(
@@ -425,12 +457,14 @@ async fn receive(
     run(&mut env.ctx, ix).await.map(|_| ())
 }
 
-/// The bridge's record of (`domain`, `nonce`).
+/// The bridge's record of the message from `domain` the test numbered `nonce`.
 async fn record(env: &mut Env, domain: u32, nonce: u64) -> local_bridge::Received {
     let account =
-        env.ctx.banks_client.get_account(local_bridge::ix::received(domain, nonce)).await.unwrap().unwrap();
+        env.ctx.banks_client.get_account(local_bridge::ix::received(&nonce32(nonce))).await.unwrap().unwrap();
     assert_eq!(account.owner, local_bridge::ID);
-    decode(&account.data)
+    let received: local_bridge::Received = decode(&account.data);
+    assert_eq!(received.source_domain, domain);
+    received
 }
 
 /// The record `ix` would create exists already: the system program refuses to allocate it again.

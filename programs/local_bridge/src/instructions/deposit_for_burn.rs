@@ -17,7 +17,7 @@ pub struct DepositForBurn<'info> {
     #[account(mut, token::mint = mint, token::authority = owner)]
     pub from: Account<'info, TokenAccount>,
     /// The config.
-    #[account(mut, seeds = [CONFIG_SEED], bump, has_one = mint)]
+    #[account(seeds = [CONFIG_SEED], bump, has_one = mint)]
     pub config: Account<'info, BridgeConfig>,
     /// Custody.
     #[account(mut, associated_token::mint = mint, associated_token::authority = config)]
@@ -29,14 +29,16 @@ pub struct DepositForBurn<'info> {
 }
 
 impl DepositForBurn<'_> {
-    fn validate(&self, amount: u64, destination_domain: u32) -> Result<()> {
+    fn validate(&self, amount: u64, destination_domain: u32, max_fee: u64) -> Result<()> {
         require!(amount > 0, BridgeError::ZeroAmount);
+        // Circle's rule (`max_fee < amount`): the recipient always gets something.
+        require!(max_fee < amount, BridgeError::FeeNotBelowAmount);
         require!(destination_domain != LOCAL_DOMAIN, BridgeError::SameDomain);
         Ok(())
     }
 
     /// Locks `amount` from `from` (signed for by `owner`) and emits the message for `destination_domain`.
-    #[access_control(ctx.accounts.validate(amount, destination_domain))]
+    #[access_control(ctx.accounts.validate(amount, destination_domain, max_fee))]
     pub fn deposit_for_burn(
         ctx: Context<DepositForBurn>,
         amount: u64,
@@ -57,11 +59,16 @@ impl DepositForBurn<'_> {
             amount,
             ctx.accounts.mint.decimals,
         )?;
-        let config = &mut ctx.accounts.config;
-        let nonce = config.next_nonce;
-        config.next_nonce += 1;
-        let message = message(nonce, destination_domain, &config.mint, &mint_recipient, amount, max_fee);
-        emit_cpi!(MessageSent { nonce, message });
+        let accounts = &ctx.accounts;
+        let message = message(
+            destination_domain,
+            &accounts.mint.key(),
+            &accounts.owner.key(),
+            &mint_recipient,
+            amount,
+            max_fee,
+        );
+        emit_cpi!(MessageSent { message });
         Ok(())
     }
 }

@@ -42,11 +42,7 @@ impl Initialize<'_> {
     /// whoever initializes picks the attester, whose signatures release custody, so a first-caller-wins
     /// `initialize` would let anyone take a bridge for a mint they do not control.
     pub fn initialize(ctx: Context<Initialize>, attester: [u8; 20]) -> Result<()> {
-        ctx.accounts.config.set_inner(BridgeConfig {
-            mint: ctx.accounts.mint.key(),
-            next_nonce: 0,
-            attester,
-        });
+        ctx.accounts.config.set_inner(BridgeConfig { mint: ctx.accounts.mint.key(), attester });
         Ok(())
     }
 }

@@ -1,11 +1,12 @@
-//! `receive_message`: an attested message from an EVM chain pays its mint recipient from custody, once.
+//! `receive_message`: an attested message from an EVM chain pays its mint recipient from custody, once
+//! per nonce.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
 
 use crate::{
     BridgeConfig, CONFIG_SEED, Incoming, LOCAL_DOMAIN, RECEIVED_SEED, Received, error::BridgeError,
-    events::MessageReceived, message::signer_of,
+    events::MessageReceived, message::verify_attestation,
 };
 
 /// Accounts of [`local_bridge::receive_message`](crate::local_bridge::receive_message).
@@ -24,7 +25,7 @@ pub struct ReceiveMessage<'info> {
         init,
         payer = payer,
         space = 8 + Received::INIT_SPACE,
-        seeds = [RECEIVED_SEED, Incoming::key_of(&message).as_ref()],
+        seeds = [RECEIVED_SEED, Incoming::nonce_of(&message).as_ref()],
         bump,
     )]
     pub received: Account<'info, Received>,
@@ -43,14 +44,23 @@ pub struct ReceiveMessage<'info> {
 }
 
 impl ReceiveMessage<'_> {
-    /// The message, parsed and checked: in the local CCTP layout, for this domain, signed by the attester,
-    /// delivered by its named caller if it names one, paying the account it names.
-    fn validate(&self, message: &[u8], attestation: &[u8; 65]) -> Result<Incoming> {
+    /// The message, parsed and checked: a burn in Circle's format, for this domain, attested by the
+    /// attester under Circle's rules (65-byte `r ‖ s ‖ v` of `keccak256(message)`, `v` 27–30, low `s`),
+    /// with an executed fee Circle's messenger would accept, delivered by its named caller if it names one,
+    /// paying the account it names.
+    fn validate(&self, message: &[u8], attestation: &[u8]) -> Result<Incoming> {
         let incoming = Incoming::parse(message).ok_or(BridgeError::MalformedMessage)?;
         require!(incoming.destination_domain == LOCAL_DOMAIN, BridgeError::WrongDomain);
-        // A forged or altered message recovers to another key.
-        let hash = solana_keccak_hasher::hash(message).to_bytes();
-        require!(signer_of(&hash, attestation) == Some(self.config.attester), BridgeError::BadAttestation);
+        // A forged or altered message recovers to another key; a high-s twin of the attester's own
+        // signature is refused too.
+        verify_attestation(message, attestation, 1, &[self.config.attester])
+            .map_err(|_| BridgeError::BadAttestation)?;
+        // An attester overcharging (above what the burner allowed, or everything) is refused, as Circle's
+        // token messenger refuses it.
+        require!(
+            incoming.fee_executed <= incoming.max_fee && incoming.fee_executed < incoming.amount,
+            BridgeError::FeeExceeded
+        );
         // A message for a named deliverer is delivered only by it, as on the EVM side.
         if incoming.destination_caller != [0u8; 32] {
             require!(incoming.destination_caller == self.payer.key().to_bytes(), BridgeError::WrongCaller);
@@ -63,17 +73,17 @@ impl ReceiveMessage<'_> {
         Ok(incoming)
     }
 
-    /// Delivers an attested message from an EVM chain: pays its amount less the fee its burn allowed from
-    /// custody to its mint recipient and records it (once: the record's address is its source domain and
+    /// Delivers an attested message from an EVM chain: pays its amount less the fee the attestation
+    /// executed from custody to its mint recipient and records it (once: the record's address is its
     /// nonce). Anyone may send it; the message decides everything.
     pub fn receive_message(
         ctx: Context<ReceiveMessage>,
         message: Vec<u8>,
-        attestation: [u8; 65],
+        attestation: Vec<u8>,
     ) -> Result<()> {
         let incoming = ctx.accounts.validate(&message, &attestation)?;
         let accounts = &ctx.accounts;
-        let amount = incoming.amount.saturating_sub(incoming.max_fee);
+        let amount = incoming.amount - incoming.fee_executed;
         if amount > 0 {
             let bump = [ctx.bumps.config];
             let seeds: [&[u8]; 2] = [CONFIG_SEED, &bump];
