@@ -13,6 +13,7 @@ import {ExactAmountTarget, PullAllowanceTarget, RevertingTarget} from "./mocks/T
 import {MockERC20, QuirkyToken} from "./mocks/Tokens.sol";
 import {RouterFixture} from "./utils/RouterFixture.sol";
 import {Vm} from "./utils/Vm.sol";
+import {LibBytes} from "solady/utils/LibBytes.sol";
 
 /// @notice The third review's findings (issue 20: "no deposit can be locked, on any chain and any family"),
 /// each as the attack or the chain behaviour that locked deposits. Every `test_attack_` here failed on the
@@ -470,12 +471,10 @@ contract LivenessSecurityTest is RouterFixture {
                 message = abi.decode(logs[i].data, (bytes));
             }
         }
-        (,,,,,,, bytes memory body) =
-            abi.decode(message, (uint32, uint32, uint32, uint64, bytes32, bytes32, bytes32, bytes));
-        bytes memory hookData;
-        (,, mintRecipient,,,, hookData) =
-            abi.decode(body, (uint32, bytes32, bytes32, uint256, address, uint256, bytes));
-        hook = abi.decode(hookData, (bytes32));
+        // Circle's MessageV2 (148-byte header) carrying a BurnMessageV2 (hook data from byte 228).
+        bytes memory body = LibBytes.slice(message, 148, message.length);
+        mintRecipient = bytes32(LibBytes.slice(body, 36, 68));
+        hook = abi.decode(LibBytes.slice(body, 228, body.length), (bytes32));
     }
 
     // ------------------------- finding 7: a donation to a session's future executor cannot force a bounce
