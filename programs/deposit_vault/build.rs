@@ -14,6 +14,7 @@ struct Cluster {
     cluster: String,
     bridge: String,
     usdc_mint: String,
+    cctp: Cctp,
     evm: Evm,
     routes: Vec<Route>,
 }
@@ -24,6 +25,13 @@ struct Evm {
     create2_prefix: String,
     factory: String,
     receiver_init_code_hash: String,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Cctp {
+    message_transmitter: String,
+    token_messenger_minter: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -74,16 +82,21 @@ fn main() {
     match cluster.bridge.as_str() {
         "local-bridge" => {}
         "cctp-v2" => panic!(
-            "{file}: bridge = \"cctp-v2\": the vault's bridge does not speak Circle's CCTP v2 yet (issue 24); \
-             only a cluster bridging through the devnet's local-bridge can be built"
+            "{file}: bridge = \"cctp-v2\": the vault's inbox does not receive through Circle's CCTP v2 yet \
+             (issue 24); only a cluster receiving through the devnet's local-bridge can be built"
         ),
         other => panic!("{file}: bridge must be \"local-bridge\" or \"cctp-v2\", not {other:?}"),
     }
-    let mint: [u8; 32] = bs58::decode(&cluster.usdc_mint)
-        .into_vec()
-        .ok()
-        .and_then(|v| v.try_into().ok())
-        .unwrap_or_else(|| panic!("{file}: usdc_mint is not a base58 public key"));
+    let key = |field: &str, text: &str| -> [u8; 32] {
+        bs58::decode(text)
+            .into_vec()
+            .ok()
+            .and_then(|v| v.try_into().ok())
+            .unwrap_or_else(|| panic!("{file}: {field} is not a base58 public key (got {text:?})"))
+    };
+    let mint = key("usdc_mint", &cluster.usdc_mint);
+    let transmitter = key("cctp.message_transmitter", &cluster.cctp.message_transmitter);
+    let messenger = key("cctp.token_messenger_minter", &cluster.cctp.token_messenger_minter);
     let [prefix] = hex_bytes::<1>(&file, "evm.create2_prefix", &cluster.evm.create2_prefix);
     assert!(prefix == 0xff || prefix == 0x41, "{file}: evm.create2_prefix must be 0xff (EVM) or 0x41 (Tron)");
     let factory = hex_bytes::<20>(&file, "evm.factory", &cluster.evm.factory);
@@ -111,7 +124,7 @@ fn main() {
     let code = format!(
         "/// The cluster this program was built for (`{name}`, from `{file}`).\n\
          pub const CLUSTER: &str = {name:?};\n\
-         /// Whether it bridges through the devnet's local bridge (`bridge = \"local-bridge\"`).\n\
+         /// Whether bridged-in transfers reach the inbox through the devnet's local bridge (`bridge = \"local-bridge\"`).\n\
          pub const LOCAL_BRIDGE: bool = {local};\n\
          /// The file its values were read from (relative to the crate when inside it).\n\
          pub const CLUSTER_FILE: &str = {file:?};\n\
@@ -121,6 +134,10 @@ fn main() {
          pub const FACTORY: [u8; 20] = {factory:?};\n\
          /// `keccak256` of a receiver clone's init code in that deployment.\n\
          pub const RECEIVER_INIT_CODE_HASH: [u8; 32] = {init:?};\n\
+         /// Circle's CCTP v2 MessageTransmitterV2 on this cluster.\n\
+         pub const MESSAGE_TRANSMITTER: anchor_lang::prelude::Pubkey = anchor_lang::prelude::Pubkey::new_from_array({transmitter:?});\n\
+         /// Circle's CCTP v2 TokenMessengerMinterV2 on this cluster: the only program bridged funds are handed to.\n\
+         pub const TOKEN_MESSENGER_MINTER: anchor_lang::prelude::Pubkey = anchor_lang::prelude::Pubkey::new_from_array({messenger:?});\n\
          /// The one mint the bridge carries from Solana: USDC.\n\
          pub const BRIDGED_MINT: anchor_lang::prelude::Pubkey = anchor_lang::prelude::Pubkey::new_from_array({mint:?});\n\
          /// The chains the bridge serves, with Circle's CCTP domain and the USDC it delivers on each.\n\

@@ -80,7 +80,11 @@ impl SolanaEnv {
     /// Starts both chains and funds the relayer key.
     pub async fn start() -> eyre::Result<Self> {
         let evm = EvmChain::start().await?;
-        let bank = LocalBank::start(relayer_devnet::multichain::attester_address()?).await?;
+        let bank = LocalBank::start(
+            relayer_devnet::multichain::attester_address()?,
+            relayer_devnet::multichain::messenger_address()?.into_array(),
+        )
+        .await?;
         let key = Keypair::new();
         bank.fund(&key.pubkey(), 5_000_000_000, 0).await?;
         Ok(Self { evm, bank, key })

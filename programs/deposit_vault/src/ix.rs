@@ -16,6 +16,42 @@ pub fn event_authority() -> Pubkey {
     Pubkey::find_program_address(&[b"__event_authority"], &crate::ID).0
 }
 
+/// Where a bridging instruction names the account Circle's transmitter writes the message into: a fresh
+/// keypair's, made by whoever signs the transaction (it must sign too), which replaces this placeholder
+/// (nobody can sign for it: a transaction still naming it is refused).
+pub const FRESH_MESSAGE_ACCOUNT: Pubkey = Pubkey::new_from_array(*b"fresh CCTP message account here!");
+
+/// The CCTP v2 accounts of a burn by `owner` (a vault or the inbox) of `mint` for `destination_domain`,
+/// at the programs the cluster's deployment names; the message account is [`FRESH_MESSAGE_ACCOUNT`].
+pub fn cctp_burn(owner: &Pubkey, mint: &Pubkey, destination_domain: u32) -> crate::accounts::CctpBurn {
+    use token_messenger_minter_v2::{
+        DENYLIST_SEED, LOCAL_TOKEN_SEED, REMOTE_TOKEN_MESSENGER_SEED, TOKEN_MESSENGER_SEED, TOKEN_MINTER_SEED,
+    };
+    let (mt, tmm) = (crate::evm::MESSAGE_TRANSMITTER, crate::evm::TOKEN_MESSENGER_MINTER);
+    let tmm_pda = |seeds: &[&[u8]]| Pubkey::find_program_address(seeds, &tmm).0;
+    crate::accounts::CctpBurn {
+        message_sent_event_data: FRESH_MESSAGE_ACCOUNT,
+        sender_authority_pda: tmm_pda(&[message_transmitter_v2::SENDER_AUTHORITY_SEED]),
+        denylist_account: tmm_pda(&[DENYLIST_SEED, owner.as_ref()]),
+        message_transmitter: Pubkey::find_program_address(
+            &[message_transmitter_v2::MESSAGE_TRANSMITTER_SEED],
+            &mt,
+        )
+        .0,
+        token_messenger: tmm_pda(&[TOKEN_MESSENGER_SEED]),
+        remote_token_messenger: tmm_pda(&[
+            REMOTE_TOKEN_MESSENGER_SEED,
+            destination_domain.to_string().as_bytes(),
+        ]),
+        token_minter: tmm_pda(&[TOKEN_MINTER_SEED]),
+        local_token: tmm_pda(&[LOCAL_TOKEN_SEED, mint.as_ref()]),
+        message_transmitter_program: mt,
+        token_messenger_minter_program: tmm,
+        token_messenger_event_authority: tmm_pda(&[b"__event_authority"]),
+        system_program: anchor_lang::system_program::ID,
+    }
+}
+
 /// `settle(params)` of `mint` (owned by `token_program`: SPL Token or Token-2022) paying to `recipient`'s
 /// associated token account, the vault account's rent to `rent_to` (the program accepts only the committed
 /// recipient and the session's Solana refund target).
@@ -81,8 +117,9 @@ pub fn refund(
     }
 }
 
-/// `bridge(params)` of `mint` through the local bridge, the vault account's rent to `rent_to` (the program
-/// accepts only the session's Solana refund target, and no account when there is none).
+/// `bridge(params)` of `mint` through CCTP, the vault account's rent to `rent_to` (the program accepts only
+/// the session's Solana refund target, and no account when there is none); the message account is
+/// [`FRESH_MESSAGE_ACCOUNT`], for the signer to replace.
 pub fn bridge(payer: Pubkey, params: &DepositParams, mint: Pubkey, rent_to: Option<Pubkey>) -> Instruction {
     let vault = params.vault().0;
     Instruction {
@@ -93,10 +130,7 @@ pub fn bridge(payer: Pubkey, params: &DepositParams, mint: Pubkey, rent_to: Opti
             mint,
             vault_token: get_associated_token_address(&vault, &mint),
             rent_to,
-            bridge_config: local_bridge::ix::config(),
-            bridge_custody: local_bridge::ix::custody(&mint),
-            bridge_event_authority: local_bridge::ix::event_authority(),
-            bridge_program: local_bridge::ID,
+            cctp: cctp_burn(&vault, &mint, params.bridge_route().unwrap_or_default()),
             token_program: spl_token::ID,
             event_authority: event_authority(),
             program: crate::ID,
@@ -106,8 +140,8 @@ pub fn bridge(payer: Pubkey, params: &DepositParams, mint: Pubkey, rent_to: Opti
     }
 }
 
-/// `refund_home(params)` of `mint` (the bridged mint) through the local bridge to the session's EVM
-/// receiver; for a session with no Solana refund target.
+/// `refund_home(params)` of `mint` (the bridged mint) through CCTP to the session's EVM receiver; for a
+/// session with no Solana refund target. The message account is [`FRESH_MESSAGE_ACCOUNT`].
 pub fn refund_home(payer: Pubkey, params: &DepositParams, mint: Pubkey) -> Instruction {
     let vault = params.vault().0;
     Instruction {
@@ -117,10 +151,7 @@ pub fn refund_home(payer: Pubkey, params: &DepositParams, mint: Pubkey) -> Instr
             vault,
             mint,
             vault_token: get_associated_token_address(&vault, &mint),
-            bridge_config: local_bridge::ix::config(),
-            bridge_custody: local_bridge::ix::custody(&mint),
-            bridge_event_authority: local_bridge::ix::event_authority(),
-            bridge_program: local_bridge::ID,
+            cctp: cctp_burn(&vault, &mint, crate::evm::cctp_domain(&params.to_chain_id).unwrap_or_default()),
             token_program: spl_token::ID,
             event_authority: event_authority(),
             program: crate::ID,
@@ -161,9 +192,16 @@ pub fn claim(
     }
 }
 
-/// `send_back(params)` of the transfer the bridge recorded at `received`, minted to the inbox token
-/// account of `mint`.
-pub fn send_back(payer: Pubkey, params: &DepositParams, received: Pubkey, mint: Pubkey) -> Instruction {
+/// `send_back(params)` of the transfer the bridge recorded at `received` (bridged in from
+/// `source_domain`), minted to the inbox token account of `mint`; the message account is
+/// [`FRESH_MESSAGE_ACCOUNT`].
+pub fn send_back(
+    payer: Pubkey,
+    params: &DepositParams,
+    received: Pubkey,
+    source_domain: u32,
+    mint: Pubkey,
+) -> Instruction {
     Instruction {
         program_id: crate::ID,
         accounts: crate::accounts::SendBack {
@@ -173,10 +211,7 @@ pub fn send_back(payer: Pubkey, params: &DepositParams, received: Pubkey, mint: 
             inbox: crate::inbox().0,
             mint,
             inbox_token: crate::inbox_token(&mint),
-            bridge_config: local_bridge::ix::config(),
-            bridge_custody: local_bridge::ix::custody(&mint),
-            bridge_event_authority: local_bridge::ix::event_authority(),
-            bridge_program: local_bridge::ID,
+            cctp: cctp_burn(&crate::inbox().0, &mint, source_domain),
             token_program: spl_token::ID,
             system_program: anchor_lang::system_program::ID,
             event_authority: event_authority(),

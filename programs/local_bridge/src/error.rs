@@ -5,7 +5,7 @@ use anchor_lang::prelude::*;
 /// Why the bridge refused. Append-only.
 #[error_code]
 pub enum BridgeError {
-    /// 6000.
+    /// 6000 (sending is gone: what leaves Solana goes through Circle's token messenger).
     #[msg("nothing to bridge")]
     ZeroAmount,
     /// 6001.
@@ -35,7 +35,7 @@ pub enum BridgeError {
     /// 6009.
     #[msg("the executed fee is above the burn's max fee or not below its amount")]
     FeeExceeded,
-    /// 6010.
+    /// 6010 (unused since sending is gone).
     #[msg("the max fee must be below the amount")]
     FeeNotBelowAmount,
 }

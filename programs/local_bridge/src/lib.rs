@@ -1,18 +1,16 @@
-//! A devnet stand-in for CCTP's token messenger on Solana that speaks Circle's CCTP v2 message format
-//! (`MessageV2` and `BurnMessageV2`, byte for byte: [`mod@message`]). `deposit_for_burn` locks the tokens
-//! in a custody account and emits (with `emit_cpi!`) the message Circle's TokenMessengerMinterV2 would
-//! write, with the nonce and the executed fields zero; the devnet attester, in the place of Circle's
-//! attestation service, assigns the nonce, fills the rest in, signs its hash and delivers it to the
-//! destination chain, which mints. Solana's CCTP domain is 5.
+//! A devnet stand-in for CCTP's token messenger on Solana, receiving side only, speaking Circle's CCTP v2
+//! message format (`MessageV2` and `BurnMessageV2`, byte for byte: [`mod@message`]). Solana's CCTP domain
+//! is 5. What leaves Solana goes through the stand-ins of Circle's own programs (programs/cctp), as the
+//! deposit-vault program burns through Circle's TokenMessengerMinterV2 on every cluster.
 //!
-//! The other way, `receive_message` takes an attested message from an EVM chain's local CCTP (checked
+//! `receive_message` takes an attested message from an EVM chain's local CCTP (checked
 //! as Circle's MessageTransmitterV2 checks attestations), once per nonce: it releases the burnt amount
 //! less the fee the attestation executed from custody to the message's mint recipient, and records what
 //! arrived in a `Received` account that programs receiving through a fixed inbox (the deposit-vault
 //! program) read to learn who the transfer was for (the burn's hook data).
 //!
 //! Its accounts and instructions are not Circle's (programs/cctp holds stand-ins with Circle's
-//! interface; issue 24 moves the deposit-vault program onto them).
+//! interface; issue 24 moves the inbox onto Circle's MessageTransmitterV2 next).
 //!
 //! Layout: `lib.rs` only dispatches; [`constants`], [`state`], [`mod@message`] (the layout), [`instructions`],
 //! [`events`], [`mod@error`], `ix` (the instructions built off chain).
@@ -34,7 +32,7 @@ pub use constants::*;
 pub use error::*;
 pub use events::*;
 pub use instructions::*;
-pub use message::{Incoming, message};
+pub use message::Incoming;
 pub use state::*;
 
 declare_id!("21c1vhVU6a2qVzQvzWKQSM8XFwQPMh8iusmgQAafAdHx");
@@ -56,16 +54,5 @@ pub mod local_bridge {
         attestation: Vec<u8>,
     ) -> Result<()> {
         ReceiveMessage::receive_message(ctx, message, attestation)
-    }
-
-    /// See [`DepositForBurn::deposit_for_burn`].
-    pub fn deposit_for_burn(
-        ctx: Context<DepositForBurn>,
-        amount: u64,
-        destination_domain: u32,
-        mint_recipient: [u8; 32],
-        max_fee: u64,
-    ) -> Result<()> {
-        DepositForBurn::deposit_for_burn(ctx, amount, destination_domain, mint_recipient, max_fee)
     }
 }

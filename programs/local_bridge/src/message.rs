@@ -1,14 +1,10 @@
 //! The bridge's messages, in Circle's CCTP v2 format (`MessageV2` and `BurnMessageV2`, shared with the
 //! CCTP v2 stand-in: [`message_transmitter_v2::message`]): parsing an incoming one from an EVM chain
-//! (strictly: one message, one meaning) and building an outgoing one.
+//! (strictly: one message, one meaning).
 
-use anchor_lang::prelude::*;
 pub use message_transmitter_v2::message::{AttestationError, BurnMessageV2, MessageV2, verify_attestation};
 
-use crate::{LOCAL_DOMAIN, VERSION};
-
-/// Finality a message from here asks for: finalized (Circle's `FINALITY_THRESHOLD_FINALIZED`).
-pub const FINALIZED: u32 = 2000;
+use crate::VERSION;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incoming {
@@ -57,42 +53,4 @@ impl Incoming {
         use message_transmitter_v2::message::{NONCE, SENDER};
         message.get(NONCE..SENDER).and_then(|n| n.try_into().ok()).unwrap_or([0; 32])
     }
-}
-
-/// The message `deposit_for_burn` emits, as Circle's TokenMessengerMinterV2 writes it: the nonce, the
-/// executed finality, the executed fee and the expiration block zero, for the attester to fill in.
-pub fn message(
-    destination_domain: u32,
-    mint: &Pubkey,
-    owner: &Pubkey,
-    mint_recipient: &[u8; 32],
-    amount: u64,
-    max_fee: u64,
-) -> Vec<u8> {
-    let body = BurnMessageV2 {
-        version: 1,
-        burn_token: mint.to_bytes(),
-        mint_recipient: *mint_recipient,
-        amount,
-        message_sender: owner.to_bytes(),
-        max_fee,
-        fee_executed: 0,
-        expiration_block: 0,
-        hook_data: vec![],
-    };
-    MessageV2 {
-        version: VERSION,
-        source_domain: LOCAL_DOMAIN,
-        destination_domain,
-        nonce: [0; 32],
-        sender: crate::ID.to_bytes(),
-        // Circle writes the destination's token messenger; the EVM stand-in hands every message to its
-        // own, so the devnet leaves it zero.
-        recipient: [0; 32],
-        destination_caller: [0; 32],
-        min_finality_threshold: FINALIZED,
-        finality_threshold_executed: 0,
-        body: body.encode(),
-    }
-    .encode()
 }

@@ -426,14 +426,16 @@ impl Attester {
         Ok(())
     }
 
-    /// Relays the Solana messages of transactions after `after`; returns the newest one relayed.
+    /// Relays the Solana messages of transactions after `after`; returns the newest one relayed. As
+    /// Circle's attestation service does, it finds them in the accounts Circle's transmitter wrote
+    /// (`MessageSent`), in the transactions that burnt the bridged mint.
     async fn relay_solana(
         &self,
         after: Option<solana_sdk::signature::Signature>,
     ) -> eyre::Result<Option<solana_sdk::signature::Signature>> {
         let Some(SolanaLink { client, mint, .. }) = &self.solana else { return Ok(after) };
         let signatures =
-            relayer_svm::client::history(client.as_ref(), relayer_svm::tx::bridge_custody(mint), after)
+            relayer_svm::client::history(client.as_ref(), relayer_svm::tx::cctp_local_token(mint), after)
                 .await?;
         let mut newest = after;
         for info in signatures.iter().rev() {
@@ -442,7 +444,9 @@ impl Attester {
                     .transaction(info.signature)
                     .await?
                     .ok_or_else(|| eyre::eyre!("solana transaction {} not found", info.signature))?;
-                for (index, message) in relayer_svm::tx::bridge_messages(&view).into_iter().enumerate() {
+                let accounts = client.accounts(view.account_keys.clone()).await?;
+                let messages = accounts.iter().flatten().filter_map(relayer_svm::tx::cctp_message);
+                for (index, message) in messages.enumerate() {
                     let origin = keccak256((info.signature.as_ref(), index as u64).abi_encode_packed());
                     self.deliver(Lane::Cctp, self.transmitter, &message.into(), origin).await?;
                 }
@@ -593,6 +597,7 @@ fn already_received(error: &alloy::contract::Error) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

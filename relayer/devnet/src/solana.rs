@@ -43,7 +43,11 @@ impl SolanaDevnet {
     /// Starts the bank, funds `relayer` (fees, recipients' token accounts) and the devnet payer, and
     /// serves JSON-RPC on `port` (0: any free port).
     pub async fn start(port: u16, relayer: &Pubkey) -> eyre::Result<Self> {
-        let bank = LocalBank::start(crate::multichain::attester_address()?).await?;
+        let bank = LocalBank::start(
+            crate::multichain::attester_address()?,
+            crate::multichain::messenger_address()?.into_array(),
+        )
+        .await?;
         bank.fund(relayer, 100_000_000_000, 0).await?;
         bank.fund(&payer_keypair().pubkey(), 100_000_000_000, PAYER_USDC).await?;
         bank.fund(&forwarder_keypair().pubkey(), 100_000_000_000, 0).await?;

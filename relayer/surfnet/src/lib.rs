@@ -86,8 +86,9 @@ fn unix_ms() -> u64 {
 impl Surfnet {
     /// Starts surfpool offline on two free ports (HTTP and WebSocket) with the programs, creates the USDC
     /// mint (its authority held here), initializes the local bridge for it trusting `attester` (an EVM
-    /// address) with [`BRIDGE_LIQUIDITY`] in custody, and creates the deposit-vault inbox.
-    pub async fn start(attester: [u8; 20]) -> eyre::Result<Self> {
+    /// address) with [`BRIDGE_LIQUIDITY`] in custody, writes the state of the CCTP v2 stand-ins (the same
+    /// attester; the EVM chains' token messenger at `evm_messenger`), and creates the deposit-vault inbox.
+    pub async fn start(attester: [u8; 20], evm_messenger: [u8; 20]) -> eyre::Result<Self> {
         syscall_stubs().await;
         let slot_time = u64::try_from(SLOT_TIME.as_millis()).unwrap_or(50);
         let (mut svm, events, geyser) = SurfnetSvm::new(SurfnetSvmConfig {
@@ -100,9 +101,22 @@ impl Surfnet {
             solana_program_test::processor!(deposit_vault::native::process);
         let bridge: Option<BuiltinFunctionWithContext> =
             solana_program_test::processor!(local_bridge::native::process);
-        let (Some(vault), Some(bridge)) = (vault, bridge) else { eyre::bail!("no native entry point") };
+        let messenger: Option<BuiltinFunctionWithContext> =
+            solana_program_test::processor!(token_messenger_minter_v2::native::process);
+        let transmitter: Option<BuiltinFunctionWithContext> =
+            solana_program_test::processor!(message_transmitter_v2::native::process);
+        let (Some(vault), Some(bridge), Some(messenger), Some(transmitter)) =
+            (vault, bridge, messenger, transmitter)
+        else {
+            eyre::bail!("no native entry point")
+        };
         svm.inner.svm.add_builtin(deposit_vault::ID, vault);
         svm.inner.svm.add_builtin(local_bridge::ID, bridge);
+        svm.inner.svm.add_builtin(token_messenger_minter_v2::ID, messenger);
+        svm.inner.svm.add_builtin(message_transmitter_v2::ID, transmitter);
+        for (address, account) in tx::cctp_stand_in_accounts(USDC_MINT, attester, evm_messenger) {
+            svm.set_account(&address, account).map_err(|e| eyre::eyre!("surfpool: {e}"))?;
+        }
         let mint_authority = Keypair::new();
         svm.set_account(&USDC_MINT, tx::mint_account(&mint_authority.pubkey(), USDC_DECIMALS))
             .map_err(|e| eyre::eyre!("surfpool: {e}"))?;

@@ -107,13 +107,27 @@ fn err(e: impl std::fmt::Display) -> ClientError {
 
 impl LocalBank {
     /// Starts the bank with the programs, creates the USDC mint, initializes the local bridge for it
-    /// (trusting `attester`'s signatures, an EVM address) with [`BRIDGE_LIQUIDITY`], creates the
-    /// deposit-vault inbox token account, and starts the clock task (stopped with [`LocalBank::stop`] or
-    /// when the bank is dropped).
-    pub async fn start(attester: [u8; 20]) -> Result<Arc<Self>, ClientError> {
+    /// (trusting `attester`'s signatures, an EVM address) with [`BRIDGE_LIQUIDITY`], writes the state of
+    /// the CCTP v2 stand-ins (the same attester; the EVM chains' token messenger at `evm_messenger`),
+    /// creates the deposit-vault inbox token account, and starts the clock task (stopped with
+    /// [`LocalBank::stop`] or when the bank is dropped).
+    pub async fn start(attester: [u8; 20], evm_messenger: [u8; 20]) -> Result<Arc<Self>, ClientError> {
         let mut test =
             ProgramTest::new("deposit_vault", deposit_vault::ID, processor!(deposit_vault::native::process));
         test.add_program("local_bridge", local_bridge::ID, processor!(local_bridge::native::process));
+        test.add_program(
+            "token_messenger_minter_v2",
+            token_messenger_minter_v2::ID,
+            processor!(token_messenger_minter_v2::native::process),
+        );
+        test.add_program(
+            "message_transmitter_v2",
+            message_transmitter_v2::ID,
+            processor!(message_transmitter_v2::native::process),
+        );
+        for (address, account) in tx::cctp_stand_in_accounts(USDC_MINT, attester, evm_messenger) {
+            test.add_account(address, account);
+        }
         // Program-test turns on debug logs of every instruction (on stderr, beside the relayer's own
         // tracing); warnings only, unless RUST_LOG says otherwise.
         agave_logger::setup_with_default("warn");

@@ -119,15 +119,22 @@ impl SvmChain {
         if worth.is_empty() {
             return Ok(vec![]);
         }
-        let records = worth.iter().map(|(at, _)| tx::claim_record(at)).collect();
-        let consumed = self.client.accounts(records).await.map_err(|e| e.to_string())?;
+        // The claim records (consumed already?) and the transfers' own records (the domain a transfer came
+        // from, which sending it back burns towards), in one read.
+        let mut keys: Vec<Pubkey> = worth.iter().map(|(at, _)| tx::claim_record(at)).collect();
+        keys.extend(worth.iter().map(|(at, _)| *at));
+        let mut read = self.client.accounts(keys).await.map_err(|e| e.to_string())?;
+        let records = read.split_off(worth.len());
         let params = tx::params(&work.commitment);
         let payer = self.signer_pubkey();
         Ok(worth
             .into_iter()
-            .zip(consumed)
-            .filter(|(_, record)| record.is_none())
-            .map(|((at, amount), _)| {
+            .zip(read.into_iter().zip(records))
+            .filter_map(|(pending, (consumed, record))| {
+                let domain = record.as_ref().and_then(|r| tx::received_domain(&r.data));
+                (consumed.is_none()).then_some((pending, domain?))
+            })
+            .map(|((at, amount), domain)| {
                 // Claimed only for a session that settles on Solana, and only a transfer that alone meets
                 // the session's minimum (the program refuses any other); a refund, a smaller transfer and
                 // a session delivering elsewhere go back to the receiver on the chain the transfer came
@@ -138,7 +145,7 @@ impl SvmChain {
                 let ix = if claimable {
                     tx::claim(payer, &params, at, mint)
                 } else {
-                    tx::return_inbound(payer, &params, at, mint)
+                    tx::return_inbound(payer, &params, at, domain, mint)
                 };
                 (at, ix)
             })

@@ -30,8 +30,9 @@ pub const PROGRAM_ID: Pubkey = deposit_vault::ID;
 /// The EVM deployment the program's bridgings deliver to (see `deposit_vault::evm`).
 pub use deposit_vault::evm as vault_evm;
 
-/// The local bridge's program id (the Solana chain's bridge "adapter").
-pub const BRIDGE_ID: Pubkey = local_bridge::ID;
+/// The program bridged funds leave Solana through (the Solana chain's bridge "adapter"): Circle's CCTP v2
+/// TokenMessengerMinterV2, as the program's cluster deployment names it.
+pub const BRIDGE_ID: Pubkey = deposit_vault::evm::TOKEN_MESSENGER_MINTER;
 
 /// The `emit_cpi!` events `program` wrote in `tx` (self-invocations carrying `EVENT_IX_TAG ‖
 /// discriminator ‖ borsh`): each event's bytes after the tag, with its position among the transaction's
@@ -47,13 +48,24 @@ fn decode<T: Discriminator + AnchorDeserialize>(body: &[u8]) -> Option<T> {
     T::deserialize(&mut body.strip_prefix(T::DISCRIMINATOR)?).ok()
 }
 
-/// The local bridge's messages in `tx` (`MessageSent`, self-invocations of the bridge program), each in
-/// Circle's CCTP v2 format as the source writes it (the attester fills in the nonce and executed fields).
-pub fn bridge_messages(tx: &TxView) -> Vec<Vec<u8>> {
-    self_events(tx, local_bridge::ID)
-        .filter_map(|(_, body)| decode::<local_bridge::MessageSent>(body))
-        .map(|m| m.message)
-        .collect()
+/// The record Circle's token messenger keeps of `mint` (every burn of it writes it): where the devnet's
+/// attester, like Circle's, finds the bridgings out of Solana.
+pub fn cctp_local_token(mint: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(
+        &[token_messenger_minter_v2::LOCAL_TOKEN_SEED, mint.as_ref()],
+        &deposit_vault::evm::TOKEN_MESSENGER_MINTER,
+    )
+    .0
+}
+
+/// The CCTP message an account holds, if it is one of Circle's transmitter's `MessageSent` accounts (the
+/// message in Circle's format as the source wrote it: zero nonce and executed fields).
+pub fn cctp_message(account: &crate::client::AccountView) -> Option<Vec<u8>> {
+    use anchor_lang::AccountDeserialize;
+    (account.owner == deposit_vault::evm::MESSAGE_TRANSMITTER)
+        .then(|| message_transmitter_v2::MessageSent::try_deserialize(&mut &account.data[..]).ok())
+        .flatten()
+        .map(|sent| sent.message)
 }
 
 /// The local bridge's custody account of `mint` (every bridging touches it).
@@ -145,7 +157,8 @@ pub fn settle(payer: Pubkey, params: &DepositParams, mint: Pubkey) -> Instructio
     deposit_vault::ix::settle(payer, params, mint, spl_token::ID, recipient, rent_to)
 }
 
-/// `bridge(params)`: the vault's `mint` balance through the local bridge to the session's EVM receiver.
+/// `bridge(params)`: the vault's `mint` balance burnt through CCTP for the session's EVM receiver (the
+/// message account is a placeholder [`signed`] replaces with a fresh keypair's).
 pub fn bridge(payer: Pubkey, params: &DepositParams, mint: Pubkey) -> Instruction {
     deposit_vault::ix::bridge(payer, params, mint, params.solana_refund_target())
 }
@@ -169,11 +182,24 @@ pub fn claim(payer: Pubkey, params: &DepositParams, received: Pubkey, mint: Pubk
 /// Solana): back to the session's receiver on the chain it came from when the EVM side can refund
 /// (`send_back`), else to the session's Solana refund target (`refund_inbound`; sending it back would
 /// only have the router send it home again).
-pub fn return_inbound(payer: Pubkey, params: &DepositParams, received: Pubkey, mint: Pubkey) -> Instruction {
+/// `source_domain` is the domain the transfer came from (its record's).
+pub fn return_inbound(
+    payer: Pubkey,
+    params: &DepositParams,
+    received: Pubkey,
+    source_domain: u32,
+    mint: Pubkey,
+) -> Instruction {
     match (params.evm_refund_target(), params.solana_refund_target()) {
         (None, Some(owner)) => deposit_vault::ix::refund_inbound(payer, params, received, mint, owner),
-        _ => deposit_vault::ix::send_back(payer, params, received, mint),
+        _ => deposit_vault::ix::send_back(payer, params, received, source_domain, mint),
     }
+}
+
+/// The domain a transfer in the inbox came from, read from its record's account data.
+pub fn received_domain(data: &[u8]) -> Option<u32> {
+    use anchor_lang::AccountDeserialize;
+    local_bridge::Received::try_deserialize(&mut &data[..]).ok().map(|r| r.source_domain)
 }
 
 /// The claim record of the transfer recorded at `received`: it exists once the transfer was claimed or
@@ -187,9 +213,22 @@ pub fn lamport_transfer(from: &Pubkey, to: &Pubkey, lamports: u64) -> Instructio
     anchor_lang::solana_program::system_instruction::transfer(from, to, lamports)
 }
 
-/// `instructions` signed by `signer` (the fee payer): its signature and wire bytes.
+/// `instructions` signed by `signer` (the fee payer): its signature and wire bytes. Where they name
+/// [`deposit_vault::ix::FRESH_MESSAGE_ACCOUNT`] (a bridging's CCTP message account), a fresh keypair
+/// takes its place and signs too: every signing writes its message to a new account, so a rebuilt
+/// transaction never collides with the one it replaces.
 pub fn signed(instructions: &[Instruction], signer: &Keypair, blockhash: Hash) -> (Signature, Vec<u8>) {
-    let tx = Transaction::new_signed_with_payer(instructions, Some(&signer.pubkey()), &[signer], blockhash);
+    let fresh = Keypair::new();
+    let mut instructions = instructions.to_vec();
+    let mut used = false;
+    for meta in instructions.iter_mut().flat_map(|ix| ix.accounts.iter_mut()) {
+        if meta.pubkey == deposit_vault::ix::FRESH_MESSAGE_ACCOUNT {
+            meta.pubkey = fresh.pubkey();
+            used = true;
+        }
+    }
+    let signers: Vec<&Keypair> = if used { vec![signer, &fresh] } else { vec![signer] };
+    let tx = Transaction::new_signed_with_payer(&instructions, Some(&signer.pubkey()), &signers, blockhash);
     (tx.signatures[0], serialize(&tx))
 }
 
@@ -314,12 +353,52 @@ pub fn unit_limit(used: u64, margin_percent: u32) -> u32 {
 pub fn writable_accounts(instructions: &[Instruction], fee_payer: &Pubkey) -> Vec<Pubkey> {
     let mut out: Vec<Pubkey> = vec![];
     for meta in instructions.iter().flat_map(|ix| &ix.accounts) {
-        if meta.is_writable && meta.pubkey != *fee_payer && !out.contains(&meta.pubkey) {
+        let fresh = meta.pubkey == deposit_vault::ix::FRESH_MESSAGE_ACCOUNT;
+        if meta.is_writable && !fresh && meta.pubkey != *fee_payer && !out.contains(&meta.pubkey) {
             out.push(meta.pubkey);
         }
     }
     out
 }
+
+/// The state accounts of the devnet's stand-ins for Circle's CCTP v2 programs (programs/cctp), written
+/// where Circle's admin instructions would: `attester` (an EVM address) alone attests, the bridged `usdc`
+/// is burnt towards every domain of the program's compiled routes, each with its USDC and the EVM chains'
+/// token messenger `evm_messenger` (the devnet deploys it at one address everywhere), fees to
+/// [`CCTP_FEE_RECIPIENT`]'s associated account. Each with its owner and rent-exempt lamports.
+pub fn cctp_stand_in_accounts(
+    usdc: Pubkey,
+    attester: [u8; 20],
+    evm_messenger: [u8; 20],
+) -> Vec<(Pubkey, solana_sdk::account::Account)> {
+    let word = |address: &[u8; 20]| {
+        let mut word = [0u8; 32];
+        word[12..].copy_from_slice(address);
+        word
+    };
+    let remotes: Vec<_> = deposit_vault::evm::ROUTES
+        .iter()
+        .map(|route| token_messenger_minter_v2::ix::Remote {
+            domain: route.domain,
+            token_messenger: word(&evm_messenger),
+            token: word(&route.usdc),
+        })
+        .collect();
+    let state =
+        token_messenger_minter_v2::ix::state_accounts(usdc, &[attester], 1, &remotes, CCTP_FEE_RECIPIENT);
+    let rent = solana_sdk::rent::Rent::default();
+    state
+        .accounts
+        .into_iter()
+        .map(|(address, owner, data)| {
+            let lamports = rent.minimum_balance(data.len());
+            (address, solana_sdk::account::Account { lamports, data, owner, ..Default::default() })
+        })
+        .collect()
+}
+
+/// Who the devnet's CCTP stand-in pays executed fees to (nobody holds its key).
+pub const CCTP_FEE_RECIPIENT: Pubkey = Pubkey::new_from_array(*b"devnet CCTP fee recipient (none)");
 
 /// An SPL Token mint account with `decimals`, no supply and no freeze authority, minted by `authority`:
 /// what the devnet's clusters create at USDC's address.

@@ -14,7 +14,7 @@ const ATTESTER: [u8; 20] = [0xa7; 20];
 
 #[tokio::test]
 async fn a_transaction_past_its_last_valid_height_never_lands() -> Result<(), Box<dyn std::error::Error>> {
-    let bank = LocalBank::start(ATTESTER).await?;
+    let bank = LocalBank::start(ATTESTER, [0x11; 20]).await?;
     let payer = Keypair::new();
     bank.fund(&payer.pubkey(), 1_000_000_000, 0).await?;
     let transfer = |lamports| {
@@ -58,7 +58,7 @@ async fn a_transaction_past_its_last_valid_height_never_lands() -> Result<(), Bo
 
 #[tokio::test]
 async fn the_bank_clock_follows_the_wall_clock() -> Result<(), Box<dyn std::error::Error>> {
-    let bank = LocalBank::start(ATTESTER).await?;
+    let bank = LocalBank::start(ATTESTER, [0x11; 20]).await?;
     tokio::time::sleep(CLOCK_EVERY * 3).await;
     let clock: Clock = bank.sysvar().await?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;

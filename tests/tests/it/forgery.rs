@@ -322,6 +322,7 @@ async fn sessions_named_by_an_attackers_own_params_stay_untouched_on_every_chain
         attacker.solana.pubkey(),
         &tx::params(&commitment(&p6)),
         arrived(bank, deployment.receiver(&p6)).await?,
+        3, // it came from Arbitrum's CCTP domain
         mint,
     );
     send_solana(bank, &[back], &attacker.solana).await?;

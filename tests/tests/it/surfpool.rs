@@ -40,7 +40,11 @@ fn sample(metrics: &str, name: &str) -> Option<u64> {
 async fn solana_payments_are_delivered_and_refunded_through_a_json_rpc_server_we_did_not_write()
 -> eyre::Result<()> {
     let evm = EvmChain::start().await?;
-    let net = Surfnet::start(relayer_devnet::multichain::attester_address()?).await?;
+    let net = Surfnet::start(
+        relayer_devnet::multichain::attester_address()?,
+        relayer_devnet::multichain::messenger_address()?.into_array(),
+    )
+    .await?;
     let client = net.client();
     let key = Keypair::new();
     net.fund(&key.pubkey(), 5_000_000_000, 0).await?;

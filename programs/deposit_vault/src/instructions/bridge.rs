@@ -4,7 +4,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
-use super::vault_move::Moved;
+use super::{cctp::*, vault_move::Moved};
 use crate::{BRIDGE_DELIVERY_SECS, DepositParams, VAULT_SEED, error::VaultError, events::Bridged, evm};
 
 /// Accounts of [`deposit_vault::bridge`](crate::deposit_vault::bridge).
@@ -18,7 +18,8 @@ pub struct Bridge<'info> {
     /// CHECK: as in [`Settle::vault`](super::Settle::vault).
     #[account(seeds = [VAULT_SEED, params.hash().as_ref()], bump)]
     pub vault: UncheckedAccount<'info>,
-    /// The bridged mint ([`evm::BRIDGED_MINT`]).
+    /// The bridged mint ([`evm::BRIDGED_MINT`]; its supply falls by the burn).
+    #[account(mut)]
     pub mint: InterfaceAccount<'info, Mint>,
     /// The vault's associated token account for `mint`.
     #[account(
@@ -32,16 +33,8 @@ pub struct Bridge<'info> {
     /// refund target. Absent when the session has none (the account then stays open).
     #[account(mut)]
     pub rent_to: Option<UncheckedAccount<'info>>,
-    /// CHECK: the bridge's config; the bridge program checks it (seeds, mint).
-    #[account(mut)]
-    pub bridge_config: UncheckedAccount<'info>,
-    /// CHECK: the bridge's custody; the bridge program checks it (its config's token account).
-    #[account(mut)]
-    pub bridge_custody: UncheckedAccount<'info>,
-    /// CHECK: the bridge's event authority; the bridge program checks it.
-    pub bridge_event_authority: UncheckedAccount<'info>,
-    /// The bridge (only this program id).
-    pub bridge_program: Program<'info, local_bridge::program::LocalBridge>,
+    /// Circle's CCTP v2 accounts of the burn.
+    pub cctp: CctpBurn<'info>,
     /// SPL Token (the bridge takes the classic program only).
     pub token_program: Interface<'info, TokenInterface>,
 }
@@ -76,69 +69,53 @@ impl<'info> Bridge<'info> {
         let accounts = &ctx.accounts;
         let moved = Moved::new(&params, ctx.bumps.vault, &accounts.vault_token, &accounts.mint)?;
         let recipient = evm::receiver_word(&moved.hash);
-        burn(&moved, accounts.to_burn(), domain, recipient)?;
+        burn(
+            &accounts.cctp,
+            &moved,
+            &accounts.payer,
+            &accounts.vault,
+            &accounts.vault_token,
+            &accounts.mint,
+            &accounts.token_program,
+            domain,
+            recipient,
+        )?;
         let event = moved.finish(
             &accounts.token_program,
             &accounts.vault,
             &accounts.mint,
             &accounts.vault_token,
-            accounts.bridge_custody.key(),
+            evm::TOKEN_MESSENGER_MINTER,
             accounts.rent_to.as_ref().map(|a| a.to_account_info()),
         )?;
         emit_cpi!(Bridged { event, destination_domain: domain, mint_recipient: recipient });
         Ok(())
     }
-
-    fn to_burn(&self) -> local_bridge::cpi::accounts::DepositForBurn<'info> {
-        burn_accounts(
-            &self.vault,
-            &self.vault_token,
-            &self.mint,
-            &self.token_program,
-            &self.bridge_config,
-            &self.bridge_custody,
-            &self.bridge_event_authority,
-            &self.bridge_program,
-        )
-    }
 }
 
-/// The bridge's `deposit_for_burn` accounts for a burn out of a vault token account.
+/// The whole of `moved` burnt through CCTP for `recipient` on `domain`, the vault signing, the message's
+/// rent paid by `payer`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn burn_accounts<'info>(
+pub(crate) fn burn<'info>(
+    cctp: &CctpBurn<'info>,
+    moved: &Moved,
+    payer: &Signer<'info>,
     vault: &UncheckedAccount<'info>,
     vault_token: &InterfaceAccount<'info, TokenAccount>,
     mint: &InterfaceAccount<'info, Mint>,
     token_program: &Interface<'info, TokenInterface>,
-    config: &UncheckedAccount<'info>,
-    custody: &UncheckedAccount<'info>,
-    event_authority: &UncheckedAccount<'info>,
-    program: &Program<'info, local_bridge::program::LocalBridge>,
-) -> local_bridge::cpi::accounts::DepositForBurn<'info> {
-    local_bridge::cpi::accounts::DepositForBurn {
-        owner: vault.to_account_info(),
-        from: vault_token.to_account_info(),
-        config: config.to_account_info(),
-        custody: custody.to_account_info(),
-        mint: mint.to_account_info(),
-        token_program: token_program.to_account_info(),
-        event_authority: event_authority.to_account_info(),
-        program: program.to_account_info(),
-    }
-}
-
-/// The whole of `moved` into the bridge, for `recipient` on `domain`, the vault signing.
-pub(crate) fn burn<'info>(
-    moved: &Moved,
-    accounts: local_bridge::cpi::accounts::DepositForBurn<'info>,
     domain: u32,
     recipient: [u8; 32],
 ) -> Result<()> {
-    local_bridge::cpi::deposit_for_burn(
-        CpiContext::new_with_signer(local_bridge::ID, accounts, &[&moved.seeds()]),
+    cctp.burn(
+        vault.to_account_info(),
+        &moved.seeds(),
+        payer.to_account_info(),
+        vault_token.to_account_info(),
+        mint.to_account_info(),
+        token_program.to_account_info(),
         moved.amount,
         domain,
         recipient,
-        0,
     )
 }

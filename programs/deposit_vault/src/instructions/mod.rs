@@ -1,8 +1,9 @@
 //! One file per instruction: its accounts, a `validate()` with every check that needs no CPI, and the
-//! handler. Shared steps: `vault_move` (a vault's balance out) and `inbound` (an inbox transfer, checked
-//! to be the session's).
+//! handler. Shared steps: `vault_move` (a vault's balance out), `inbound` (an inbox transfer, checked
+//! to be the session's) and `cctp` (the burn through Circle's CCTP v2).
 
 pub mod bridge;
+pub mod cctp;
 pub mod claim;
 pub(crate) mod inbound;
 pub mod refund;
@@ -13,6 +14,7 @@ pub mod settle;
 pub(crate) mod vault_move;
 
 pub use bridge::*;
+pub use cctp::*;
 pub use claim::*;
 pub use refund::*;
 pub use refund_home::*;

@@ -4,10 +4,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
-use super::{
-    bridge::{burn, burn_accounts},
-    vault_move::Moved,
-};
+use super::{bridge::burn, cctp::*, vault_move::Moved};
 use crate::{DepositParams, VAULT_SEED, error::VaultError, events::RefundedHome, evm};
 
 /// Accounts of [`deposit_vault::refund_home`](crate::deposit_vault::refund_home).
@@ -21,7 +18,8 @@ pub struct RefundHome<'info> {
     /// CHECK: as in [`Settle::vault`](super::Settle::vault).
     #[account(seeds = [VAULT_SEED, params.hash().as_ref()], bump)]
     pub vault: UncheckedAccount<'info>,
-    /// The bridged mint ([`evm::BRIDGED_MINT`]).
+    /// The bridged mint ([`evm::BRIDGED_MINT`]; its supply falls by the burn).
+    #[account(mut)]
     pub mint: InterfaceAccount<'info, Mint>,
     /// The vault's associated token account for `mint`.
     #[account(
@@ -31,16 +29,8 @@ pub struct RefundHome<'info> {
         associated_token::token_program = token_program,
     )]
     pub vault_token: InterfaceAccount<'info, TokenAccount>,
-    /// CHECK: the bridge's config; the bridge program checks it (seeds, mint).
-    #[account(mut)]
-    pub bridge_config: UncheckedAccount<'info>,
-    /// CHECK: the bridge's custody; the bridge program checks it (its config's token account).
-    #[account(mut)]
-    pub bridge_custody: UncheckedAccount<'info>,
-    /// CHECK: the bridge's event authority; the bridge program checks it.
-    pub bridge_event_authority: UncheckedAccount<'info>,
-    /// The bridge (only this program id).
-    pub bridge_program: Program<'info, local_bridge::program::LocalBridge>,
+    /// Circle's CCTP v2 accounts of the burn.
+    pub cctp: CctpBurn<'info>,
     /// SPL Token (the bridge takes the classic program only).
     pub token_program: Interface<'info, TokenInterface>,
 }
@@ -73,29 +63,26 @@ impl<'info> RefundHome<'info> {
         let accounts = &ctx.accounts;
         let moved = Moved::new(&params, ctx.bumps.vault, &accounts.vault_token, &accounts.mint)?;
         let recipient = evm::receiver_word(&moved.hash);
-        burn(&moved, accounts.to_burn(), domain, recipient)?;
+        burn(
+            &accounts.cctp,
+            &moved,
+            &accounts.payer,
+            &accounts.vault,
+            &accounts.vault_token,
+            &accounts.mint,
+            &accounts.token_program,
+            domain,
+            recipient,
+        )?;
         let event = moved.finish(
             &accounts.token_program,
             &accounts.vault,
             &accounts.mint,
             &accounts.vault_token,
-            accounts.bridge_custody.key(),
+            evm::TOKEN_MESSENGER_MINTER,
             None,
         )?;
         emit_cpi!(RefundedHome { event, destination_domain: domain, mint_recipient: recipient });
         Ok(())
-    }
-
-    fn to_burn(&self) -> local_bridge::cpi::accounts::DepositForBurn<'info> {
-        burn_accounts(
-            &self.vault,
-            &self.vault_token,
-            &self.mint,
-            &self.token_program,
-            &self.bridge_config,
-            &self.bridge_custody,
-            &self.bridge_event_authority,
-            &self.bridge_program,
-        )
     }
 }

@@ -4,7 +4,10 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
-use super::inbound::{Inbound, claimable};
+use super::{
+    cctp::*,
+    inbound::{Inbound, claimable},
+};
 use crate::{
     CLAIMED_SEED, DepositParams, INBOX_SEED, error::VaultError, events::SentBack, state::ClaimRecord,
 };
@@ -31,7 +34,8 @@ pub struct SendBack<'info> {
     /// CHECK: as in [`Claim::inbox`](super::Claim::inbox).
     #[account(seeds = [INBOX_SEED], bump)]
     pub inbox: UncheckedAccount<'info>,
-    /// The bridged mint (the bridge refuses any other).
+    /// The bridged mint (the bridge refuses any other; its supply falls by the burn).
+    #[account(mut)]
     pub mint: Account<'info, Mint>,
     /// The inbox token account of `mint` (checked against the message's mint recipient).
     #[account(
@@ -41,16 +45,8 @@ pub struct SendBack<'info> {
         associated_token::token_program = token_program,
     )]
     pub inbox_token: Account<'info, TokenAccount>,
-    /// CHECK: the bridge's config; the bridge program checks it (seeds, mint).
-    #[account(mut)]
-    pub bridge_config: UncheckedAccount<'info>,
-    /// CHECK: the bridge's custody; the bridge program checks it (its config's token account).
-    #[account(mut)]
-    pub bridge_custody: UncheckedAccount<'info>,
-    /// CHECK: the bridge's event authority; the bridge program checks it.
-    pub bridge_event_authority: UncheckedAccount<'info>,
-    /// The bridge (only this program id).
-    pub bridge_program: Program<'info, local_bridge::program::LocalBridge>,
+    /// Circle's CCTP v2 accounts of the burn.
+    pub cctp: CctpBurn<'info>,
     /// SPL Token.
     pub token_program: Program<'info, Token>,
     /// System program.
@@ -83,28 +79,19 @@ impl SendBack<'_> {
             ctx.bumps.inbox,
         )?;
         if inbound.amount > 0 {
-            local_bridge::cpi::deposit_for_burn(
-                CpiContext::new_with_signer(
-                    accounts.bridge_program.key(),
-                    local_bridge::cpi::accounts::DepositForBurn {
-                        owner: accounts.inbox.to_account_info(),
-                        from: accounts.inbox_token.to_account_info(),
-                        config: accounts.bridge_config.to_account_info(),
-                        custody: accounts.bridge_custody.to_account_info(),
-                        mint: accounts.mint.to_account_info(),
-                        token_program: accounts.token_program.to_account_info(),
-                        event_authority: accounts.bridge_event_authority.to_account_info(),
-                        program: accounts.bridge_program.to_account_info(),
-                    },
-                    &[&inbound.seeds()],
-                ),
+            accounts.cctp.burn(
+                accounts.inbox.to_account_info(),
+                &inbound.seeds(),
+                accounts.payer.to_account_info(),
+                accounts.inbox_token.to_account_info(),
+                accounts.mint.to_account_info(),
+                accounts.token_program.to_account_info(),
                 inbound.amount,
                 inbound.source_domain,
                 inbound.hook,
-                0,
             )?;
         }
-        inbound.event.to = accounts.bridge_custody.key();
+        inbound.event.to = crate::evm::TOKEN_MESSENGER_MINTER;
         emit_cpi!(SentBack { event: inbound.event, mint_recipient: inbound.hook });
         Ok(())
     }

@@ -19,31 +19,33 @@ async fn bridge_sends_everything_to_the_sessions_evm_receiver_and_nothing_else_c
     let vault_token = ata(&p.vault().0, &env.mint);
     let rent = lamports(&mut env.ctx, vault_token).await;
     let payer = env.ctx.payer.pubkey();
-    let custody = local_bridge::ix::custody(&env.mint);
+    let before = supply(&mut env.ctx, env.mint).await;
     let (events, units) = run(&mut env.ctx, bridge_ix(payer, &p, env.mint, refund)).await.unwrap();
     println!("bridge: {units} compute units (SPL Token CPIs; native code is not metered)");
 
-    assert_eq!(balance(&mut env.ctx, custody).await, Some(LIQUIDITY + 10_000_000), "locked in the bridge");
+    assert_eq!(supply(&mut env.ctx, env.mint).await, before - 10_000_000, "burnt through CCTP");
     assert_eq!(balance(&mut env.ctx, vault_token).await, None, "the vault token account is closed");
     assert_eq!(lamports(&mut env.ctx, refund).await, rent);
     let receiver = deposit_vault::evm::receiver_word(&p.hash());
     let Bridged { event, destination_domain, mint_recipient } = find(&events);
     assert_eq!(
         (event.amount, event.to, destination_domain, mint_recipient),
-        (10_000_000, custody, 6, receiver)
+        (10_000_000, deposit_vault::evm::TOKEN_MESSENGER_MINTER, 6, receiver)
     );
-    // The message in Circle's format as the source writes it (nonce and executed fields zero, for the
-    // attester): destination domain, and in the burn the recipient, the amount and the burner, exactly.
-    let local_bridge::MessageSent { message } = find(&events);
-    let (header, burn) = sent(&message);
+    // The burn through Circle's token messenger: the vault's whole balance, for the session's receiver on
+    // the route's domain, no destination caller, no fee, finalized; burnt (the supply falls), and the
+    // token messenger's own event says so.
+    let burn: token_messenger_minter_v2::DepositForBurn = find(&events);
     assert_eq!(
-        (header.source_domain, header.destination_domain, header.nonce, header.finality_threshold_executed),
-        (5, 6, [0; 32], 0)
+        (burn.amount, burn.destination_domain, burn.mint_recipient.to_bytes(), burn.depositor),
+        (10_000_000, 6, receiver, p.vault().0)
     );
-    assert_eq!((header.min_finality_threshold, header.sender), (2000, local_bridge::ID.to_bytes()));
-    assert_eq!((burn.mint_recipient, burn.amount, burn.max_fee), (receiver, 10_000_000, 0));
-    assert_eq!((burn.fee_executed, burn.hook_data.len()), (0, 0));
-    assert_eq!(burn.message_sender, p.vault().0.to_bytes(), "the vault burnt them");
+    assert_eq!(
+        (burn.destination_caller, burn.max_fee, burn.min_finality_threshold),
+        (Pubkey::default(), 0, 2000)
+    );
+    assert_eq!((burn.burn_token, burn.destination_token_messenger.to_bytes()), (env.mint, EVM_MESSENGER));
+    assert!(burn.hook_data.is_empty());
 }
 
 #[tokio::test]
@@ -64,14 +66,36 @@ async fn bridge_refuses_a_solana_destination_an_unserved_chain_expiry_and_a_fake
     // Attack: a bridge program of the caller's choosing (it would send the funds anywhere).
     let p = evm_params(&env, refund);
     deposit(&mut env, &p, MAIN, 5).await;
-    let mut fake = bridge_ix(payer, &p, env.mint, refund);
-    let fake_program = Keypair::new().pubkey();
-    for meta in &mut fake.accounts {
-        if meta.pubkey == local_bridge::ID {
-            meta.pubkey = fake_program;
+    // Neither the token messenger nor the transmitter can be swapped for another program.
+    for real in [deposit_vault::evm::TOKEN_MESSENGER_MINTER, deposit_vault::evm::MESSAGE_TRANSMITTER] {
+        let mut fake = bridge_ix(payer, &p, env.mint, refund);
+        let fake_program = Keypair::new().pubkey();
+        for meta in &mut fake.accounts {
+            if meta.pubkey == real {
+                meta.pubkey = fake_program;
+            }
+        }
+        assert_eq!(
+            run(&mut env.ctx, fake).await,
+            Err(anchor(anchor_lang::error::ErrorCode::ConstraintAddress))
+        );
+    }
+    // Attack: the token messenger of another domain than the session's route (the burn would be minted
+    // on another chain, where the session's receiver may be someone else's): Circle's token messenger
+    // checks it against the domain the program asks for.
+    let mut elsewhere = bridge_ix(payer, &p, env.mint, refund);
+    let (right, wrong) = (
+        deposit_vault::ix::cctp_burn(&p.vault().0, &env.mint, 6).remote_token_messenger,
+        deposit_vault::ix::cctp_burn(&p.vault().0, &env.mint, 3).remote_token_messenger,
+    );
+    for meta in &mut elsewhere.accounts {
+        if meta.pubkey == right {
+            meta.pubkey = wrong;
         }
     }
-    assert_eq!(run(&mut env.ctx, fake).await, Err(anchor(anchor_lang::error::ErrorCode::InvalidProgramId)));
+    let invalid_domain = anchor_lang::error::ERROR_CODE_OFFSET
+        + token_messenger_minter_v2::TokenMessengerError::InvalidDestinationDomain as u32;
+    assert_eq!(run(&mut env.ctx, elsewhere).await, Err(invalid_domain));
     // Attack: the rent to someone else, or kept by leaving the account out.
     let ix = bridge_ix(payer, &p, env.mint, Keypair::new().pubkey());
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::WrongRecipient)));

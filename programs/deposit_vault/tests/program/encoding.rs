@@ -210,6 +210,11 @@ fn the_program_is_built_with_its_clusters_deployment() {
     assert_eq!(file["bridge"].as_str(), Some("local-bridge"));
     assert_eq!(file["cluster"].as_str(), Some(evm::CLUSTER));
     assert_eq!(evm::BRIDGED_MINT.to_string(), file["usdc_mint"].as_str().unwrap());
+    assert_eq!(evm::MESSAGE_TRANSMITTER.to_string(), file["cctp"]["message_transmitter"].as_str().unwrap());
+    assert_eq!(
+        evm::TOKEN_MESSENGER_MINTER.to_string(),
+        file["cctp"]["token_messenger_minter"].as_str().unwrap()
+    );
     assert_eq!(vec![evm::CREATE2_PREFIX], hex(&file["evm"]["create2_prefix"]));
     assert_eq!(evm::FACTORY.to_vec(), hex(&file["evm"]["factory"]));
     assert_eq!(evm::RECEIVER_INIT_CODE_HASH.to_vec(), hex(&file["evm"]["receiver_init_code_hash"]));

@@ -54,7 +54,7 @@ async fn a_transfer_bridged_from_evm_is_claimed_once_for_the_session_its_hook_na
     // Attack: claiming (or sending back) a consumed transfer again would pay it from other sessions' funds.
     refused_as_a_replay(&mut env.ctx, deposit_vault::ix::claim(payer, &p, at, env.mint, recipient)).await;
     set_time(&mut env.ctx, EXPIRES as i64 + 1).await;
-    refused_as_a_replay(&mut env.ctx, deposit_vault::ix::send_back(payer, &p, at, env.mint)).await;
+    refused_as_a_replay(&mut env.ctx, deposit_vault::ix::send_back(payer, &p, at, 6, env.mint)).await;
     let refund = deposit_vault::ix::refund_inbound(payer, &p, at, env.mint, recipient);
     refused_as_a_replay(&mut env.ctx, refund).await;
 }
@@ -118,7 +118,7 @@ async fn an_inbox_transfer_pays_only_the_session_and_recipient_it_was_for() {
         Err(anchor(anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram))
     );
     // Attack: sending a claimable transfer back, or refunding it (griefing the session), before it expires.
-    let ix = deposit_vault::ix::send_back(payer, &victim, at, env.mint);
+    let ix = deposit_vault::ix::send_back(payer, &victim, at, 6, env.mint);
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::Claimable)));
     let ix = deposit_vault::ix::refund_inbound(payer, &victim, at, env.mint, recipient);
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::Claimable)));
@@ -146,18 +146,18 @@ async fn an_expired_sessions_transfer_goes_back_to_its_receiver_on_the_chain_it_
     // The EVM side can refund it: it goes back there, never to a Solana account.
     let ix = deposit_vault::ix::refund_inbound(payer, &p, at, env.mint, recipient);
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::HasEvmRefundAddress)));
-    let custody = local_bridge::ix::custody(&env.mint);
-    let before = balance(&mut env.ctx, custody).await.unwrap();
-    let (events, _) = run(&mut env.ctx, deposit_vault::ix::send_back(payer, &p, at, env.mint)).await.unwrap();
-    assert_eq!(balance(&mut env.ctx, custody).await, Some(before + 4_000_000), "locked in the bridge");
+    let before = supply(&mut env.ctx, env.mint).await;
+    let (events, _) =
+        run(&mut env.ctx, deposit_vault::ix::send_back(payer, &p, at, 3, env.mint)).await.unwrap();
+    assert_eq!(supply(&mut env.ctx, env.mint).await, before - 4_000_000, "burnt through CCTP");
     assert_eq!(balance(&mut env.ctx, inbox_token).await, Some(0));
     let deposit_vault::SentBack { event, mint_recipient } = find(&events);
     assert_eq!((event.amount, event.source_domain, mint_recipient), (4_000_000, 3, hook));
     // The message goes to the domain it came from, for the session's receiver there (where the router
     // refunds it to the committed refund address).
-    let local_bridge::MessageSent { message } = find(&events);
-    let (header, burn) = sent(&message);
-    assert_eq!((header.destination_domain, burn.mint_recipient, burn.amount), (3, hook, 4_000_000));
+    let burn: token_messenger_minter_v2::DepositForBurn = find(&events);
+    assert_eq!((burn.destination_domain, burn.mint_recipient.to_bytes(), burn.amount), (3, hook, 4_000_000));
+    assert_eq!(burn.depositor, deposit_vault::inbox().0, "the inbox burnt it");
 }
 
 #[tokio::test]
@@ -180,7 +180,8 @@ async fn an_inbox_transfer_for_a_session_that_does_not_settle_on_solana_can_only
     let ix = deposit_vault::ix::refund_inbound(payer, &p, at, env.mint, anyone);
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::HasEvmRefundAddress)));
     // Back to its receiver on the chain it came from, before expiry: the router there moves it on.
-    let (events, _) = run(&mut env.ctx, deposit_vault::ix::send_back(payer, &p, at, env.mint)).await.unwrap();
+    let (events, _) =
+        run(&mut env.ctx, deposit_vault::ix::send_back(payer, &p, at, 6, env.mint)).await.unwrap();
     let deposit_vault::SentBack { event, mint_recipient } = find(&events);
     assert_eq!((event.amount, event.source_domain, mint_recipient), (3_000_000, 6, hook));
 }
@@ -204,7 +205,7 @@ async fn an_expired_transfer_of_a_session_without_an_evm_refund_address_is_refun
     set_time(&mut env.ctx, EXPIRES as i64 + 1).await;
     // Attack (a loop): sent back, the router there has no EVM refund target and sends it home, here,
     // again; each round costs fees and delays the payer's refund for ever.
-    let ix = deposit_vault::ix::send_back(payer, &p, at, env.mint);
+    let ix = deposit_vault::ix::send_back(payer, &p, at, 3, env.mint);
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::NoEvmRefundAddress)));
     // Attack: the refund to the caller's account.
     let ix = deposit_vault::ix::refund_inbound(payer, &p, at, env.mint, payer);
@@ -223,7 +224,7 @@ async fn an_expired_transfer_of_a_session_without_an_evm_refund_address_is_refun
     // other sessions' funds.
     let again = deposit_vault::ix::refund_inbound(payer, &p, at, env.mint, refund);
     refused_as_a_replay(&mut env.ctx, again).await;
-    refused_as_a_replay(&mut env.ctx, deposit_vault::ix::send_back(payer, &p, at, env.mint)).await;
+    refused_as_a_replay(&mut env.ctx, deposit_vault::ix::send_back(payer, &p, at, 3, env.mint)).await;
     set_time(&mut env.ctx, NOW).await;
     refused_as_a_replay(&mut env.ctx, deposit_vault::ix::claim(payer, &p, at, env.mint, recipient)).await;
 }
@@ -263,11 +264,11 @@ async fn an_inbox_transfer_below_the_minimum_is_refunded_not_claimed() {
     let (dust, paid) = dust_then_payment(&mut env, &p, recipient).await;
     // Not claimable, so it goes back at once (never to the recipient, never stuck until expiry).
     let (events, _) =
-        run(&mut env.ctx, deposit_vault::ix::send_back(payer, &p, dust, env.mint)).await.unwrap();
+        run(&mut env.ctx, deposit_vault::ix::send_back(payer, &p, dust, 6, env.mint)).await.unwrap();
     let deposit_vault::SentBack { event, .. } = find(&events);
     assert_eq!(event.amount, 1);
     // The payer's transfer meets the minimum: claimable, so it cannot be sent back, and it is delivered.
-    let ix = deposit_vault::ix::send_back(payer, &p, paid, env.mint);
+    let ix = deposit_vault::ix::send_back(payer, &p, paid, 6, env.mint);
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::Claimable)));
     run(&mut env.ctx, deposit_vault::ix::claim(payer, &p, paid, env.mint, recipient)).await.unwrap();
     assert_eq!(
@@ -287,7 +288,7 @@ async fn an_inbox_transfer_below_the_minimum_without_an_evm_refund_address_is_re
     let p = DepositParams { min_amount: u64_word(9_990_000), ..params(&env, recipient, refund) };
     let payer = env.ctx.payer.pubkey();
     let (dust, paid) = dust_then_payment(&mut env, &p, recipient).await;
-    let ix = deposit_vault::ix::send_back(payer, &p, dust, env.mint);
+    let ix = deposit_vault::ix::send_back(payer, &p, dust, 6, env.mint);
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::NoEvmRefundAddress)));
     // Attack: the dust's refund paid to the caller.
     let ix = deposit_vault::ix::refund_inbound(payer, &p, dust, env.mint, payer);

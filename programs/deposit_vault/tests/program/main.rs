@@ -37,6 +37,8 @@ use spl_token_2022::extension::{BaseStateWithExtensions, ExtensionType, StateWit
 const NOW: i64 = 1_750_000_000;
 const EXPIRES: u64 = 1_750_003_600;
 const LIQUIDITY: u64 = 1_000_000_000;
+/// The EVM chains' token messenger, as Circle's messenger on Solana registers it for every domain.
+const EVM_MESSENGER: [u8; 32] = [0x11; 32];
 /// USDC on Base, as the session names it (the token the bridge delivers there).
 const BASE_USDC: [u8; 20] = alloy::primitives::address!("833589fCD6eDb6E08f4c7C32D4f71b54bdA02913").0.0;
 
@@ -86,6 +88,45 @@ fn program_test() -> (ProgramTest, Keypair) {
     let mut test =
         ProgramTest::new("deposit_vault", deposit_vault::ID, processor!(deposit_vault::native::process));
     test.add_program("local_bridge", local_bridge::ID, processor!(local_bridge::native::process));
+    test.add_program(
+        "token_messenger_minter_v2",
+        token_messenger_minter_v2::ID,
+        processor!(token_messenger_minter_v2::native::process),
+    );
+    test.add_program(
+        "message_transmitter_v2",
+        message_transmitter_v2::ID,
+        processor!(message_transmitter_v2::native::process),
+    );
+    // Circle's CCTP v2 state as the devnet writes it: every route's domain served, the EVM messenger at
+    // one address.
+    let remotes: Vec<_> = deposit_vault::evm::ROUTES
+        .iter()
+        .map(|route| {
+            let mut token = [0u8; 32];
+            token[12..].copy_from_slice(&route.usdc);
+            token_messenger_minter_v2::ix::Remote {
+                domain: route.domain,
+                token_messenger: EVM_MESSENGER,
+                token,
+            }
+        })
+        .collect();
+    let attesters = [attester().address().into_array()];
+    let state = token_messenger_minter_v2::ix::state_accounts(
+        local_bridge::USDC_MINT,
+        &attesters,
+        1,
+        &remotes,
+        Pubkey::new_unique(),
+    );
+    for (address, owner, data) in state.accounts {
+        let lamports = solana_sdk::rent::Rent::default().minimum_balance(data.len());
+        test.add_account(
+            address,
+            solana_sdk::account::Account { lamports, data, owner, ..Default::default() },
+        );
+    }
     test.prefer_bpf(false);
     let authority = Keypair::new();
     let mut data = vec![0; spl_token::state::Mint::LEN];
@@ -320,7 +361,17 @@ async fn run_raw(
     ix: Instruction,
 ) -> Result<(Vec<Vec<u8>>, u64), TransactionError> {
     let blockhash = ctx.banks_client.get_latest_blockhash().await.unwrap();
-    let tx = Transaction::new_signed_with_payer(&[ix], Some(&ctx.payer.pubkey()), &[&ctx.payer], blockhash);
+    // A bridging's CCTP message account: a fresh keypair in the placeholder's place, signing too.
+    let (mut ix, fresh) = (ix, Keypair::new());
+    let mut signers = vec![&ctx.payer];
+    if ix.accounts.iter().any(|m| m.pubkey == deposit_vault::ix::FRESH_MESSAGE_ACCOUNT) {
+        ix.accounts
+            .iter_mut()
+            .filter(|m| m.pubkey == deposit_vault::ix::FRESH_MESSAGE_ACCOUNT)
+            .for_each(|m| m.pubkey = fresh.pubkey());
+        signers.push(&fresh);
+    }
+    let tx = Transaction::new_signed_with_payer(&[ix], Some(&ctx.payer.pubkey()), &signers, blockhash);
     let sim = ctx.banks_client.simulate_transaction(tx.clone()).await.unwrap();
     if let Some(Err(err)) = sim.result {
         return Err(err);
@@ -377,12 +428,10 @@ fn evm_message(
     evm_message_to(local_bridge::LOCAL_DOMAIN, source_domain, nonce, mint_recipient, amount, 0, hook)
 }
 
-/// A message the bridge sent, read with Circle's format: its header and its burn.
-fn sent(message: &[u8]) -> (local_bridge::message::MessageV2, local_bridge::message::BurnMessageV2) {
-    let header = local_bridge::message::MessageV2::parse(message).expect("Circle's MessageV2");
-    let burn = local_bridge::message::BurnMessageV2::parse(&header.body).expect("Circle's BurnMessageV2");
-    assert_eq!(header.encode(), message, "nothing after the burn");
-    (header, burn)
+/// `mint`'s supply (a CCTP burn lowers it).
+async fn supply(ctx: &mut ProgramTestContext, mint: Pubkey) -> u64 {
+    let account = ctx.banks_client.get_account(mint).await.unwrap().unwrap();
+    spl_token::state::Mint::unpack(&account.data).unwrap().supply
 }
 
 /// The attester's nonce for the test's `nonce`.

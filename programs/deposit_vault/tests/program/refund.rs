@@ -179,22 +179,24 @@ async fn a_vault_with_an_evm_refund_address_is_emptied_by_refunding_it_home() {
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::NoSolanaRefundTarget)));
     // ...and `refund_home` sends it, after expiry, to the session's receiver on Base, where the router
     // refunds it to the EVM refund address (the message is for the receiver, exactly).
-    let custody = local_bridge::ix::custody(&env.mint);
+    let before = supply(&mut env.ctx, env.mint).await;
     let ix = deposit_vault::ix::refund_home(payer, &p, env.mint);
     let (events, units) = run(&mut env.ctx, ix).await.unwrap();
     println!("refund_home: {units} compute units (SPL Token CPIs; native code is not metered)");
-    assert_eq!(balance(&mut env.ctx, custody).await, Some(LIQUIDITY + 4_000_000), "locked in the bridge");
+    assert_eq!(supply(&mut env.ctx, env.mint).await, before - 4_000_000, "burnt through CCTP");
     assert_eq!(balance(&mut env.ctx, vault_token).await, Some(0), "emptied");
     assert_eq!(lamports(&mut env.ctx, vault_token).await, rent, "left open: no Solana account for its rent");
     let receiver = deposit_vault::evm::receiver_word(&p.hash());
     let RefundedHome { event, destination_domain, mint_recipient } = find(&events);
     assert_eq!(
         (event.amount, event.to, event.rent_to, event.rent, destination_domain, mint_recipient),
-        (4_000_000, custody, Pubkey::default(), 0, 6, receiver)
+        (4_000_000, deposit_vault::evm::TOKEN_MESSENGER_MINTER, Pubkey::default(), 0, 6, receiver)
     );
-    let local_bridge::MessageSent { message } = find(&events);
-    let (header, burn) = sent(&message);
-    assert_eq!((header.destination_domain, burn.mint_recipient, burn.amount), (6, receiver, 4_000_000));
+    let burn: token_messenger_minter_v2::DepositForBurn = find(&events);
+    assert_eq!(
+        (burn.destination_domain, burn.mint_recipient.to_bytes(), burn.amount),
+        (6, receiver, 4_000_000)
+    );
     // A later deposit goes the same way; the open account simply receives it.
     deposit(&mut env, &p, MAIN, 1).await;
     run(&mut env.ctx, deposit_vault::ix::refund_home(payer, &p, env.mint)).await.unwrap();
