@@ -50,6 +50,8 @@ contract BridgeTest is TestBase {
         usdcDst = new TestUSDC();
         messengerSrc = new LocalTokenMessenger(usdcSrc, SRC_DOMAIN, attester);
         messengerDst = new LocalTokenMessenger(usdcDst, DST_DOMAIN, attester);
+        // One EVM plays both chains, so the two messengers have different addresses (the devnet's share one).
+        messengerDst.addRemoteTokenMessenger(SRC_DOMAIN, bytes32(uint256(uint160(address(messengerSrc)))));
         CCTPv2Adapter.Route[] memory routes = new CCTPv2Adapter.Route[](3);
         routes[0] =
             CCTPv2Adapter.Route(SRC, bytes32(uint256(uint160(address(usdcSrc)))), SRC_DOMAIN, bytes32(0));
@@ -308,6 +310,35 @@ contract BridgeTest is TestBase {
         t.receiveMessage(over, abi.encodePacked(r, s, v));
         t.receiveMessage(message, att);
         vm.assertEq(usdcDst.balanceOf(address(0xD00D)), 10e6 - 3, "amount less the executed fee");
+    }
+
+    /// Attack stopped (found by review): any program on Solana may send a body through Circle's
+    /// transmitter there, and the attester attests what the transmitter wrote; a burn-shaped body from a
+    /// sender that is not the source domain's token messenger must not mint (Circle's
+    /// `onlyRemoteTokenMessenger`).
+    function test_receiveMessage_RevertWhen_theSenderIsNotTheSourcesTokenMessenger() public {
+        DepositParams memory p = _session("forged sender");
+        (bytes memory message,) = _bridge(p, 1e6);
+        bytes32 forger = keccak256("a program that is no token messenger");
+        bytes memory forged = LibBytes.concat(
+            LibBytes.concat(LibBytes.slice(message, 0, 44), abi.encodePacked(forger)),
+            LibBytes.slice(message, 76, message.length)
+        );
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(ATTESTER_KEY, keccak256(forged));
+        vm.chainId(DST);
+        LocalMessageTransmitter t = messengerDst.transmitter();
+        vm.expectRevert(
+            abi.encodeWithSelector(LocalTokenMessenger.NotARemoteTokenMessenger.selector, SRC_DOMAIN, forger)
+        );
+        t.receiveMessage(forged, abi.encodePacked(r, s, v));
+        // The genuine message still mints.
+        (, bytes memory att) = (message, _sign(message));
+        t.receiveMessage(message, att);
+    }
+
+    function _sign(bytes memory message) internal pure returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(ATTESTER_KEY, keccak256(message));
+        return abi.encodePacked(r, s, v);
     }
 
     function test_bridge_RevertWhen_adapterIsNotAllowListed() public {

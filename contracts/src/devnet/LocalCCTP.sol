@@ -140,6 +140,8 @@ contract LocalTokenMessenger is ITokenMessengerV2 {
     error UnsupportedToken(address token);
     /// @notice Only the transmitter may deliver.
     error OnlyTransmitter();
+    /// @notice Only the owner registers remote token messengers.
+    error OnlyOwner();
     /// @notice Circle's source-side rules: a nonzero amount and recipient, a fee below the amount, a hook
     /// when one is asked for.
     error InvalidBurn();
@@ -151,15 +153,46 @@ contract LocalTokenMessenger is ITokenMessengerV2 {
     error Expired(uint256 expirationBlock);
     /// @notice Finality below what Circle's messenger accepts (500).
     error UnsupportedFinality(uint32 finalityThresholdExecuted);
+    /// @notice The message was not sent by the token messenger of its source domain (Circle's
+    /// `onlyRemoteTokenMessenger`): anyone may send a body through a transmitter, only a messenger burns.
+    error NotARemoteTokenMessenger(uint32 sourceDomain, bytes32 sender);
+
+    /// @notice Solana's CCTP domain.
+    uint32 internal constant SOLANA_DOMAIN = 5;
+    /// @notice Circle's TokenMessengerMinterV2 on Solana (`CCTPV2vPZJS2u2BBsUoscuikbYjnpFmbFsvVuJdgUMQe`),
+    /// where the devnet runs its stand-in: the sender of every burn from Solana.
+    bytes32 internal constant SOLANA_TOKEN_MESSENGER =
+        0xa65fc81d0fefa8860cb3b83f089b0224be8a6687b7ae49f594c0b9b4d7e93893;
 
     /// @notice The bridged token (burnt here, minted on the other side).
     TestUSDC public immutable token;
     /// @notice The paired transmitter, created by this messenger.
     LocalMessageTransmitter public immutable transmitter;
 
+    /// @notice Who may register remote token messengers (Circle's owner; here the deployer).
+    address public immutable owner;
+    /// @notice Token messengers registered for a domain other than the devnet's defaults.
+    mapping(uint32 => bytes32) internal _remoteTokenMessengers;
+
     constructor(TestUSDC token_, uint32 localDomain, address attester) {
         token = token_;
+        owner = msg.sender;
         transmitter = new LocalMessageTransmitter(localDomain, attester);
+    }
+
+    /// @notice Registers `tokenMessenger` as `domain`'s (Circle's `addRemoteTokenMessenger`).
+    function addRemoteTokenMessenger(uint32 domain, bytes32 tokenMessenger) external {
+        if (msg.sender != owner) revert OnlyOwner();
+        _remoteTokenMessengers[domain] = tokenMessenger;
+    }
+
+    /// @notice The token messenger burns from `domain` must come from: the registered one, else the
+    /// devnet's (every devnet EVM chain has its messenger at this one address; Solana's is Circle's
+    /// program id, where the devnet runs its stand-in).
+    function remoteTokenMessenger(uint32 domain) public view returns (bytes32) {
+        bytes32 registered = _remoteTokenMessengers[domain];
+        if (registered != bytes32(0)) return registered;
+        return domain == SOLANA_DOMAIN ? SOLANA_TOKEN_MESSENGER : bytes32(uint256(uint160(address(this))));
     }
 
     /// @inheritdoc ITokenMessengerV2
@@ -253,25 +286,30 @@ contract LocalTokenMessenger is ITokenMessengerV2 {
     }
 
     /// @notice Mints a delivered, finalized burn; called by the transmitter.
-    function handleReceiveFinalizedMessage(uint32, bytes32, uint32, bytes calldata body)
+    function handleReceiveFinalizedMessage(uint32 sourceDomain, bytes32 sender, uint32, bytes calldata body)
         external
         returns (bool)
     {
-        return _mint(body);
+        return _mint(sourceDomain, sender, body);
     }
 
     /// @notice Mints a delivered burn attested before finality (Circle's Fast Transfer); called by the
     /// transmitter.
-    function handleReceiveUnfinalizedMessage(uint32, bytes32, uint32 finality, bytes calldata body)
-        external
-        returns (bool)
-    {
+    function handleReceiveUnfinalizedMessage(
+        uint32 sourceDomain,
+        bytes32 sender,
+        uint32 finality,
+        bytes calldata body
+    ) external returns (bool) {
         if (finality < 500) revert UnsupportedFinality(finality);
-        return _mint(body);
+        return _mint(sourceDomain, sender, body);
     }
 
-    function _mint(bytes calldata body) internal returns (bool) {
+    function _mint(uint32 sourceDomain, bytes32 sender, bytes calldata body) internal returns (bool) {
         if (msg.sender != address(transmitter)) revert OnlyTransmitter();
+        if (sender != remoteTokenMessenger(sourceDomain)) {
+            revert NotARemoteTokenMessenger(sourceDomain, sender);
+        }
         if (body.length < 228 || uint32(bytes4(body[0:4])) != 1) revert MalformedBurn();
         address to = address(uint160(uint256(bytes32(body[36:68]))));
         uint256 amount = uint256(bytes32(body[68:100]));

@@ -409,21 +409,31 @@ impl Attester {
     /// its record).
     async fn deliver_to_solana(&self, message: &[u8], attestation: Vec<u8>) -> eyre::Result<()> {
         let Some(link) = &self.solana else { return Ok(()) };
-        let ix = relayer_svm::tx::receive_message(
+        let Some(ix) = relayer_svm::tx::receive_message(
             solana_sdk::signer::Signer::pubkey(&link.forwarder),
             link.mint,
             message.to_vec(),
             attestation,
-        )
-        .ok_or_else(|| eyre::eyre!("a message for Solana the local bridge cannot read"))?;
+        ) else {
+            tracing::warn!("attester: a message for Solana the local bridge cannot read; skipped");
+            return Ok(());
+        };
         let record = relayer_svm::tx::record_of(message);
         if link.client.accounts(vec![record]).await?.first().is_some_and(Option::is_some) {
             return Ok(());
         }
         let (blockhash, _) = link.client.latest_blockhash().await?;
         let (_, raw) = relayer_svm::tx::signed(&[ix], &link.forwarder, blockhash);
-        link.client.send(raw).await?;
-        Ok(())
+        match link.client.send(raw).await {
+            Ok(_) => Ok(()),
+            // Refused by the program (a recipient that is no token account, ...): it never will take it,
+            // and holding the queue for it would stop every later message.
+            Err(relayer_svm::client::SendError::Preflight(failure)) => {
+                tracing::warn!(?failure, "attester: Solana refuses a message; skipped");
+                Ok(())
+            }
+            Err(relayer_svm::client::SendError::Transport(error)) => Err(error.into()),
+        }
     }
 
     /// Relays the Solana messages of transactions after `after`; returns the newest one relayed. As
@@ -445,9 +455,13 @@ impl Attester {
                     .await?
                     .ok_or_else(|| eyre::eyre!("solana transaction {} not found", info.signature))?;
                 let accounts = client.accounts(view.account_keys.clone()).await?;
-                let messages = accounts.iter().flatten().filter_map(relayer_svm::tx::cctp_message);
-                for (index, message) in messages.enumerate() {
-                    let origin = keccak256((info.signature.as_ref(), index as u64).abi_encode_packed());
+                for (key, account) in view.account_keys.iter().zip(&accounts) {
+                    let Some(message) = account.as_ref().and_then(relayer_svm::tx::cctp_message) else {
+                        continue;
+                    };
+                    // The message's own account, not the transaction that named it: a later transaction
+                    // naming the same account (anyone may list any account) finds it delivered.
+                    let origin = keccak256(key.as_ref());
                     self.deliver(Lane::Cctp, self.transmitter, &message.into(), origin).await?;
                 }
             }
@@ -527,7 +541,11 @@ impl Attester {
     async fn deliver(&self, lane: Lane, at: Address, sent: &Bytes, origin: B256) -> eyre::Result<()> {
         let (message, destination) = match lane {
             Lane::Cctp => {
-                let message = attested(sent, origin).ok_or_else(|| eyre::eyre!("not a CCTP v2 burn"))?;
+                let Some(message) = attested(sent, origin) else {
+                    // Anyone may send any body through the transmitter; only burns are attested.
+                    tracing::warn!("attester: not a CCTP v2 burn; skipped");
+                    return Ok(());
+                };
                 let destination = MessageV2::parse(&message).map_or(0, |m| m.destination_domain);
                 (Bytes::from(message), destination)
             }
@@ -569,6 +587,14 @@ impl Attester {
             }
             // Delivered before (the attester restarted, or read the block twice).
             Err(error) if error.to_string().contains("AlreadyReceived") || already_received(&error) => Ok(()),
+            // The destination refuses it for good (a named caller, a sender that is no token messenger, an
+            // amount Circle's format cannot carry): skipped, or it would stop every later message.
+            Err(alloy::contract::Error::TransportError(alloy::transports::RpcError::ErrorResp(refusal)))
+                if refusal.message.contains("revert") =>
+            {
+                tracing::warn!(%refusal, "attester: the destination refuses a message; skipped");
+                Ok(())
+            }
             Err(error) => Err(error.into()),
         }
     }

@@ -379,7 +379,8 @@ impl LocalBank {
         let keys = transaction.message.account_keys.clone();
         let sim = ctx.banks_client.simulate_transaction(transaction.clone()).await.map_err(err)?;
         if let Some(Err(e)) = sim.result {
-            return Err(SendError::Preflight(tx::failure(&e)));
+            let logs = sim.simulation_details.map(|d| d.logs).unwrap_or_default();
+            return Err(SendError::Preflight(tx::failure(&e, &logs)));
         }
         let inner_instructions = sim
             .simulation_details
@@ -464,8 +465,9 @@ impl SvmClient for LocalBank {
             let transaction = tx::deserialize(&raw).map_err(err)?;
             let ctx = self.ctx.lock().await;
             let sim = ctx.banks_client.simulate_transaction(transaction).await.map_err(err)?;
+            let logs = sim.simulation_details.as_ref().map(|d| d.logs.clone()).unwrap_or_default();
             let failure = match sim.result {
-                Some(Err(e)) => Some(tx::failure(&e)),
+                Some(Err(e)) => Some(tx::failure(&e, &logs)),
                 Some(Ok(())) => None,
                 None => Some(TxFailure::Other("no simulation result".into())),
             };

@@ -27,8 +27,18 @@ impl ClientError {
 /// Why a simulated (or preflighted) transaction would fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TxFailure {
-    /// A program returned this custom error code (Anchor: 6000+ ours, 2000–3999 its constraints).
+    /// The deposit-vault program returned this custom error code (Anchor: 6000+ ours, 2000–3999 its
+    /// constraints); also a code no log attributes to another program.
     Custom(u32),
+    /// A program the transaction called through the deposit-vault program (Circle's CCTP programs, SPL
+    /// Token) returned this custom error code: its numbers are not the vault's (Circle's 6001 is a pause,
+    /// the vault's 6001 a final call it cannot run), so it is never read through the vault's table.
+    Callee {
+        /// The program that failed first (the innermost).
+        program: Pubkey,
+        /// Its code.
+        code: u32,
+    },
     /// Anything else, as the cluster described it.
     Other(String),
 }

@@ -82,13 +82,17 @@ fn u64_of(value: &Value) -> Result<u64, ClientError> {
 }
 
 /// A transaction error as JSON (`{"InstructionError":[0,{"Custom":6003}]}`, `"BlockhashNotFound"`, ...).
-pub fn decode_failure(err: &Value) -> Option<TxFailure> {
+pub fn decode_failure(err: &Value, logs: &Value) -> Option<TxFailure> {
     if err.is_null() {
         return None;
     }
     let custom = err["InstructionError"][1]["Custom"].as_u64().and_then(|c| u32::try_from(c).ok());
     let text = || err.as_str().map_or_else(|| err.to_string(), str::to_owned);
-    Some(custom.map_or_else(|| TxFailure::Other(text()), TxFailure::Custom))
+    let logs: Vec<String> = logs
+        .as_array()
+        .map(|l| l.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    Some(custom.map_or_else(|| TxFailure::Other(text()), |code| crate::tx::attributed(code, &logs)))
 }
 
 /// `getLatestBlockhash`: `{context, value: {blockhash, lastValidBlockHeight}}`.
@@ -106,7 +110,7 @@ pub fn decode_simulation(result: &Value) -> Result<Simulation, ClientError> {
         return Err(bad("simulation", result));
     }
     Ok(Simulation {
-        failure: decode_failure(&value["err"]),
+        failure: decode_failure(&value["err"], &value["logs"]),
         units: value["unitsConsumed"].as_u64().unwrap_or(0),
     })
 }
@@ -237,7 +241,7 @@ pub fn decode_transaction(result: &Value) -> Result<Option<TxView>, ClientError>
 
 /// `sendTransaction`'s error: a failed preflight carries the transaction error in `data.err`.
 pub fn decode_send_error(error: &RpcError) -> SendError {
-    match decode_failure(&error.data["err"]) {
+    match decode_failure(&error.data["err"], &error.data["logs"]) {
         Some(failure) => SendError::Preflight(failure),
         None => SendError::Transport(ClientError::new(format!(
             "sendTransaction: {} {}",
@@ -487,8 +491,19 @@ pub mod encode {
     /// A transaction error.
     pub fn failure(failure: &TxFailure) -> Value {
         match failure {
-            TxFailure::Custom(code) => json!({ "InstructionError": [0, { "Custom": code }] }),
+            TxFailure::Custom(code) | TxFailure::Callee { code, .. } => {
+                json!({ "InstructionError": [0, { "Custom": code }] })
+            }
             TxFailure::Other(text) => Value::String(text.clone()),
+        }
+    }
+
+    /// The log lines that say which program failed (the runtime's own line for a called program's
+    /// custom error; nothing else is kept).
+    pub fn logs(failure: Option<&TxFailure>) -> Value {
+        match failure {
+            Some(TxFailure::Callee { program, code }) => json!([crate::tx::failed_line(program, *code)]),
+            _ => json!([]),
         }
     }
 
@@ -500,8 +515,9 @@ pub mod encode {
     /// `simulateTransaction`.
     pub fn simulation(sim: &Simulation) -> Value {
         let err = sim.failure.as_ref().map_or(Value::Null, failure);
+        let logs = logs(sim.failure.as_ref());
         context(
-            json!({ "err": err, "logs": [], "accounts": null, "returnData": null, "unitsConsumed": sim.units }),
+            json!({ "err": err, "logs": logs, "accounts": null, "returnData": null, "unitsConsumed": sim.units }),
         )
     }
 
@@ -624,7 +640,7 @@ pub mod encode {
             SendError::Preflight(f) => json!({
                 "code": -32002,
                 "message": "Transaction simulation failed",
-                "data": { "err": failure(f) },
+                "data": { "err": failure(f), "logs": logs(Some(f)) },
             }),
             SendError::Transport(e) => json!({ "code": -32603, "message": e.to_string() }),
         }

@@ -214,15 +214,16 @@ pub fn lamport_transfer(from: &Pubkey, to: &Pubkey, lamports: u64) -> Instructio
 }
 
 /// `instructions` signed by `signer` (the fee payer): its signature and wire bytes. Where they name
-/// [`deposit_vault::ix::FRESH_MESSAGE_ACCOUNT`] (a bridging's CCTP message account), a fresh keypair
-/// takes its place and signs too: every signing writes its message to a new account, so a rebuilt
-/// transaction never collides with the one it replaces.
+/// [`deposit_vault::ix::FRESH_MESSAGE_ACCOUNT`] as a signer (a bridging's CCTP message account), a fresh
+/// keypair takes its place and signs too: every signing writes its message to a new account, so a
+/// rebuilt transaction never collides with the one it replaces. Only as a signer: the same 32 bytes
+/// elsewhere are somebody's address (a payer may name them as a refund address), left as they are.
 pub fn signed(instructions: &[Instruction], signer: &Keypair, blockhash: Hash) -> (Signature, Vec<u8>) {
     let fresh = Keypair::new();
     let mut instructions = instructions.to_vec();
     let mut used = false;
     for meta in instructions.iter_mut().flat_map(|ix| ix.accounts.iter_mut()) {
-        if meta.pubkey == deposit_vault::ix::FRESH_MESSAGE_ACCOUNT {
+        if meta.is_signer && meta.pubkey == deposit_vault::ix::FRESH_MESSAGE_ACCOUNT {
             meta.pubkey = fresh.pubkey();
             used = true;
         }
@@ -353,7 +354,7 @@ pub fn unit_limit(used: u64, margin_percent: u32) -> u32 {
 pub fn writable_accounts(instructions: &[Instruction], fee_payer: &Pubkey) -> Vec<Pubkey> {
     let mut out: Vec<Pubkey> = vec![];
     for meta in instructions.iter().flat_map(|ix| &ix.accounts) {
-        let fresh = meta.pubkey == deposit_vault::ix::FRESH_MESSAGE_ACCOUNT;
+        let fresh = meta.is_signer && meta.pubkey == deposit_vault::ix::FRESH_MESSAGE_ACCOUNT;
         if meta.is_writable && !fresh && meta.pubkey != *fee_payer && !out.contains(&meta.pubkey) {
             out.push(meta.pubkey);
         }
@@ -433,12 +434,32 @@ pub fn token_account(data: &[u8]) -> Option<(Pubkey, Pubkey, u64)> {
     Some((account.mint, account.owner, account.amount))
 }
 
-/// How a transaction error reads to the executor.
-pub fn failure(error: &TransactionError) -> TxFailure {
+/// How a transaction error reads to the executor, the custom code attributed by `logs` (see
+/// [`attributed`]).
+pub fn failure(error: &TransactionError, logs: &[String]) -> TxFailure {
     match error {
-        TransactionError::InstructionError(_, InstructionError::Custom(code)) => TxFailure::Custom(*code),
+        TransactionError::InstructionError(_, InstructionError::Custom(code)) => attributed(*code, logs),
         other => TxFailure::Other(other.to_string()),
     }
+}
+
+/// A custom error `code`, attributed to the program that failed first in `logs` (the innermost: a
+/// called program's `Program <id> failed: …` line comes before its callers'): the deposit-vault
+/// program's, or, with no such line, taken as its; any other program's is [`TxFailure::Callee`].
+pub fn attributed(code: u32, logs: &[String]) -> TxFailure {
+    let failed = logs.iter().find_map(|line| {
+        let (program, _) = line.strip_prefix("Program ")?.split_once(" failed: ")?;
+        program.parse::<Pubkey>().ok()
+    });
+    match failed {
+        Some(program) if program != deposit_vault::ID => TxFailure::Callee { program, code },
+        _ => TxFailure::Custom(code),
+    }
+}
+
+/// The log line a failing `program` leaves for a custom `code` (as the runtime writes it).
+pub fn failed_line(program: &Pubkey, code: u32) -> String {
+    format!("Program {program} failed: custom program error: {code:#x}")
 }
 
 /// Something the program reported about a vault.
@@ -667,6 +688,33 @@ mod tests {
             solana_refund_address: B256::repeat_byte(5),
             expires_at: 99,
         }
+    }
+
+    /// A bridging's message account becomes a fresh keypair that signs; the same 32 bytes named by a
+    /// payer as a Solana refund address (the API accepts any 32 bytes) stay that address and sign
+    /// nothing. Before, every mention was swapped and the fresh key handed to `sign`, which panicked
+    /// ("keypair-pubkey mismatch") in the executor's one pipeline task: Solana work stopped for good.
+    #[test]
+    fn only_the_bridgings_message_signer_becomes_a_fresh_key() {
+        let payer = Keypair::new();
+        let placeholder = Pubkey::new_from_array(deposit_vault::ix::FRESH_MESSAGE_ACCOUNT.to_bytes());
+        let mut params = crate::tx::params(&commitment());
+        params.solana_refund_address = placeholder.to_bytes();
+        let mint = Pubkey::new_unique();
+        // `bridge` names it twice: as the message account (signer) and as the rent's recipient.
+        let ix = bridge(payer.pubkey(), &params, mint);
+        assert_eq!(ix.accounts.iter().filter(|m| m.pubkey == placeholder).count(), 2);
+        let (signature, raw) = signed(&[ix], &payer, Hash::new_unique());
+        let tx = deserialize(&raw).expect("a transaction");
+        assert_eq!(tx.signatures.len(), 2, "the payer and the fresh message account");
+        assert_eq!(tx.signatures[0], signature);
+        let keys = &tx.message.account_keys;
+        assert!(keys.contains(&placeholder), "the refund address stays");
+        let signers = &keys[..usize::from(tx.message.header.num_required_signatures)];
+        assert!(!signers.contains(&placeholder) && tx.verify().is_ok());
+        // A settlement naming it (refund address as the vault account's rent) signs with the payer only.
+        let (_, raw) = signed(&[settle(payer.pubkey(), &params, mint)], &payer, Hash::new_unique());
+        assert_eq!(deserialize(&raw).expect("a transaction").signatures.len(), 1);
     }
 
     #[test]

@@ -395,6 +395,27 @@ async fn burn_to_inbox(
     Ok(())
 }
 
+/// A 1-unit burn from Arbitrum to Base that names a destination caller nobody is (Base's transmitter
+/// refuses every delivery of it).
+async fn undeliverable_burn(on_arbitrum: &DynProvider, me: Address, usdc: Address) -> Result {
+    let token = TestUSDC::new(usdc, on_arbitrum);
+    let messenger = multichain::messenger_address()?;
+    mined(token.mint(me, U256::from(1)).send().await?).await?;
+    mined(token.approve(messenger, U256::from(1)).send().await?).await?;
+    let messenger = relayer_devnet::bindings::LocalTokenMessenger::new(messenger, on_arbitrum);
+    let burn = messenger.depositForBurn(
+        U256::from(1),
+        6,
+        B256::repeat_byte(0x0b),
+        usdc,
+        B256::repeat_byte(0x77),
+        U256::ZERO,
+        2000,
+    );
+    mined(burn.send().await?).await?;
+    Ok(())
+}
+
 /// Griefs that need no forged params, found by review: a zero-value `transferFrom` naming any sender, one
 /// base unit of another configured token (which the relayer leaves, and the attacker refunds), 1 unit
 /// bridged into the Solana inbox and then claimed, and a transfer bridged into the inbox for a Base
@@ -497,6 +518,10 @@ async fn dust_zero_transfers_other_tokens_and_inbox_transfers_sent_back_neither_
         victim(&api, &key, &session_body(DEST, Some("10.00"), None, Some(REFUND)), json!({ "type": "evm" }))
             .await?;
     let away_id = away["sessionId"].as_str().unwrap_or_default().to_owned();
+    // First, a burn on Arbitrum no one may deliver (it names another destination caller): Base refuses
+    // it for good. The attester must pass over it (before, it retried it for ever and no later message
+    // from Arbitrum was delivered: the burn below would never arrive).
+    undeliverable_burn(&on_arbitrum, attacker.address(), arbitrum_usdc).await?;
     // Held from before the relayer can send it back: the sending back must not reach Arbitrum (where a
     // bridging towards Base is one the relayer may front) while the test looks.
     devnet.pause_bridge_from_solana(true);

@@ -26,7 +26,7 @@ fn blockhash_and_simulation_answers() {
         r#"{"jsonrpc":"2.0","result":{"context":{"slot":218},"value":{"err":null,"accounts":null,"logs":[],"returnData":null,"unitsConsumed":37223}},"id":1}"#,
     );
     assert_eq!(decode_simulation(&ok).expect("simulation").failure, None);
-    let other = decode_failure(&json!("BlockhashNotFound"));
+    let other = decode_failure(&json!("BlockhashNotFound"), &Value::Null);
     assert_eq!(other, Some(TxFailure::Other("BlockhashNotFound".into())));
 }
 
@@ -422,4 +422,57 @@ async fn the_finalized_position_and_a_status_answers_slot_are_read_from_the_docu
     assert_eq!(asked[0]["method"], "getEpochInfo");
     assert_eq!(asked[0]["params"][0]["commitment"], "finalized");
     assert_eq!(asked[1]["method"], "getSignatureStatuses");
+}
+
+/// Circle's programs number their errors from 6000 as the vault does: a pause of Circle's transmitter
+/// (its 6001) read through the vault's table was "a final call it cannot run", so a bridging became a
+/// refund, and Anchor's "account not initialized" (3012) raised inside Circle's messenger was "nothing
+/// to move", so the work ended while the vault still held the funds. The logs say which program failed
+/// first (the innermost); only the vault's own codes go through its table.
+#[test]
+fn a_called_programs_error_is_never_read_as_the_vaults() {
+    let (vault, tmm) = (deposit_vault::ID, deposit_vault::evm::TOKEN_MESSENGER_MINTER);
+    let answer = |code: u32, logs: Vec<String>| {
+        json!({ "context": { "slot": 9 }, "value": {
+            "err": { "InstructionError": [2, { "Custom": code }] },
+            "logs": logs, "accounts": null, "returnData": null, "unitsConsumed": 41_000 } })
+    };
+    let through_circle = |code: u32| {
+        vec![
+            format!("Program {vault} invoke [1]"),
+            "Program log: Instruction: Bridge".to_owned(),
+            format!("Program {tmm} invoke [2]"),
+            "Program log: AnchorError occurred. Error Code: ProgramPaused.".to_owned(),
+            format!("Program {tmm} consumed 9000 of 180000 compute units"),
+            crate::tx::failed_line(&tmm, code),
+            format!("Program {vault} consumed 21000 of 200000 compute units"),
+            crate::tx::failed_line(&vault, code),
+        ]
+    };
+    for code in [6001, 6002, 6007, 3012] {
+        let failure = decode_simulation(&answer(code, through_circle(code))).expect("simulation").failure;
+        assert_eq!(failure, Some(TxFailure::Callee { program: tmm, code }));
+        let refusal = crate::executor::refusal(failure.expect("a failure"));
+        assert!(matches!(refusal, relayer_chain::Refusal::TokenRefused(_)), "{code}: {refusal:?}");
+    }
+    // The vault's own refusal stays the vault's (its line is the first to fail), and so does a code no
+    // log attributes.
+    let own = vec![format!("Program {vault} invoke [1]"), crate::tx::failed_line(&vault, 6001)];
+    let failure = decode_simulation(&answer(6001, own)).expect("simulation").failure;
+    assert_eq!(failure, Some(TxFailure::Custom(6001)));
+    assert!(matches!(
+        crate::executor::refusal(failure.expect("a failure")),
+        relayer_chain::Refusal::Unusable(_)
+    ));
+    let bare = decode_simulation(&answer(6011, vec![])).expect("simulation").failure;
+    assert_eq!(bare, Some(TxFailure::Custom(6011)));
+    // The devnet's server says the same (its logs carry the runtime's line for a called program).
+    let served = encode::simulation(&Simulation {
+        failure: Some(TxFailure::Callee { program: tmm, code: 6001 }),
+        units: 7,
+    });
+    assert_eq!(
+        decode_simulation(&served).expect("a simulation").failure,
+        Some(TxFailure::Callee { program: tmm, code: 6001 })
+    );
 }
