@@ -41,6 +41,10 @@ pub enum Refusal {
     /// The token would not move the funds (a blacklisted recipient, a paused token): worth trying later.
     #[error("the token refused to move the funds (a blacklisted recipient or a paused token): {}", redact_urls(.0))]
     TokenRefused(String),
+    /// A program the transaction goes through refused it (on Solana: Circle's CCTP programs paused or at
+    /// a limit, SPL Token with a frozen account): not the session's doing, worth trying again later.
+    #[error("a program the transfer goes through refused it (paused, or a limit reached): {}", redact_urls(.0))]
+    CalleeRefused(String),
     /// The contract or program (or the node) refused for a reason retrying cannot fix.
     #[error("{}", redact_urls(.0))]
     Permanent(String),
@@ -70,6 +74,7 @@ impl std::fmt::Debug for Refusal {
             Self::AlreadyStarted => "AlreadyStarted",
             Self::NotTheSessions => "NotTheSessions",
             Self::TokenRefused(_) => "TokenRefused",
+            Self::CalleeRefused(_) => "CalleeRefused",
             Self::Permanent(_) => "Permanent",
             Self::Unanswered(_) => "Unanswered",
             Self::Preparing(_) => "Preparing",
@@ -91,9 +96,11 @@ impl Refusal {
                 WorkResult::NotBefore { reason: self, at: expires_at.saturating_add(1) }
             }
             Self::Expired | Self::TooLateToBridge | Self::Unusable(_) => WorkResult::RefundInstead,
-            Self::TokenRefused(_) | Self::Unanswered(_) | Self::Preparing(_) | Self::NeverLanded => {
-                WorkResult::NotYet(self)
-            }
+            Self::TokenRefused(_)
+            | Self::CalleeRefused(_)
+            | Self::Unanswered(_)
+            | Self::Preparing(_)
+            | Self::NeverLanded => WorkResult::NotYet(self),
             Self::Permanent(_) => WorkResult::Failed(self),
         }
     }
@@ -121,6 +128,7 @@ mod tests {
             (Refusal::AlreadyStarted, Done(Refusal::AlreadyStarted)),
             (Refusal::NotTheSessions, Done(Refusal::NotTheSessions)),
             (Refusal::TokenRefused("paused".into()), NotYet(Refusal::TokenRefused("paused".into()))),
+            (Refusal::CalleeRefused("paused".into()), NotYet(Refusal::CalleeRefused("paused".into()))),
             (Refusal::Permanent("WrongChain".into()), Failed(Refusal::Permanent("WrongChain".into()))),
             (Refusal::Unanswered("timed out".into()), NotYet(Refusal::Unanswered("timed out".into()))),
             (Refusal::Preparing("approving".into()), NotYet(Refusal::Preparing("approving".into()))),

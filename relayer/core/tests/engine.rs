@@ -305,6 +305,11 @@ async fn work_that_cannot_be_done_yet_is_recorded_and_retried_with_backoff_up_to
     );
     s.engine.submit_due(Instant::now() + Duration::from_secs(3600)).await;
     assert!(s.chain.take().is_empty(), "no retry after giving up");
+    assert_eq!(
+        s.engine.waiting_work().iter().map(|w| w.action).collect::<Vec<_>>(),
+        vec![Action::Refund { token: USDC }],
+        "only the sweep at the (far) expiry waits"
+    );
     assert_eq!(stored(&s, &session.id).status, SessionStatus::Processing, "work never moves the status");
     assert_eq!(s.engine.report_counts().get(&(BASE, "not_yet")), Some(&3));
 
@@ -317,6 +322,36 @@ async fn work_that_cannot_be_done_yet_is_recorded_and_retried_with_backoff_up_to
     assert_eq!(full["deliveryAttempts"][0]["attempts"], 3);
     let public = serde_json::to_value(SessionResponse::of(&stored(&s, &session.id), false)).expect("json");
     assert!(public["session"].get("deliveryAttempts").is_none());
+}
+
+/// Found by review: a Solana bridging refused by Circle's paused programs is retried as "not yet", and
+/// gave up after the retries; nothing looked at the session again (no refund was queued for its expiry),
+/// so its funds stayed in the vault until a restart. Delivery that gives up is refunded at the expiry.
+#[tokio::test]
+async fn delivery_that_gives_up_is_refunded_at_the_expiry() {
+    let s = setup();
+    let mut session = conformance::session(7);
+    session.expires_at = relayer_types::unix_now() + 120;
+    s.store.insert_session(&session).expect("insert");
+    let session =
+        s.engine.set_payment_method(&session, PaymentRequest::transfer(Family::Evm)).expect("payment method");
+    EventSink::apply(&s.engine, BASE, vec![deposit(session.id, USDC, 5)]).await.expect("deposit");
+    let work = s.chain.take().remove(0);
+    assert_eq!(work.action, Action::Settle { token: USDC });
+    let paused = || WorkResult::NotYet(Refusal::CalleeRefused("the bridge is paused".into()));
+    for attempt in 1..=RETRY.max_attempts {
+        EventSink::report(&s.engine, report(&work, paused())).await;
+        if attempt < RETRY.max_attempts {
+            s.engine.submit_due(Instant::now() + RETRY.delay(attempt)).await;
+            assert_eq!(s.chain.take(), vec![work.clone()]);
+        }
+    }
+    assert!(matches!(stored(&s, &session.id).work[0].state, WorkState::GaveUp { .. }));
+    s.engine.submit_due(Instant::now() + Duration::from_secs(60)).await;
+    assert!(s.chain.take().is_empty(), "nothing before the expiry");
+    s.engine.submit_due(Instant::now() + Duration::from_secs(200)).await;
+    let swept = s.chain.take();
+    assert_eq!(swept.iter().map(|w| w.action).collect::<Vec<_>>(), vec![Action::Refund { token: USDC }]);
 }
 
 #[tokio::test]

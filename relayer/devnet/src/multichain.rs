@@ -426,13 +426,18 @@ impl Attester {
         let (_, raw) = relayer_svm::tx::signed(&[ix], &link.forwarder, blockhash);
         match link.client.send(raw).await {
             Ok(_) => Ok(()),
-            // Refused by the program (a recipient that is no token account, ...): it never will take it,
-            // and holding the queue for it would stop every later message.
-            Err(relayer_svm::client::SendError::Preflight(failure)) => {
-                tracing::warn!(?failure, "attester: Solana refuses a message; skipped");
+            // The bridge refuses the message itself (its caller, domain, format, attestation or fee): it
+            // never will take it, and holding the queue for it would stop every later message. Anything
+            // else (no SOL for the fee, custody short, a recipient account not created yet) may pass
+            // later: tried again.
+            Err(relayer_svm::client::SendError::Preflight(relayer_svm::client::TxFailure::Callee {
+                program,
+                code,
+            })) if relayer_svm::tx::local_bridge_refuses_for_good(&program, code) => {
+                tracing::warn!(code, "attester: the local bridge refuses a message for good; skipped");
                 Ok(())
             }
-            Err(relayer_svm::client::SendError::Transport(error)) => Err(error.into()),
+            Err(error) => Err(error.into()),
         }
     }
 

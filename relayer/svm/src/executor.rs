@@ -75,7 +75,7 @@ pub(crate) fn refusal(failure: TxFailure) -> Refusal {
         // Circle's CCTP programs (paused, a burn limit, a remote domain not registered) or SPL Token (a
         // frozen account) refused: not the session's fault, and not final; tried again later, never read
         // as the vault's own codes (a pause there would have read as "unusable: refund").
-        TxFailure::Callee { program, code } => Refusal::TokenRefused(format!(
+        TxFailure::Callee { program, code } => Refusal::CalleeRefused(format!(
             "program {program}, called by the deposit-vault program, refused: error {code}"
         )),
         TxFailure::Other(reason) => Refusal::Unanswered(reason),

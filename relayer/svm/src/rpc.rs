@@ -498,11 +498,12 @@ pub mod encode {
         }
     }
 
-    /// The log lines that say which program failed (the runtime's own line for a called program's
-    /// custom error; nothing else is kept).
+    /// The log lines that say which program failed (the runtime's own line for a custom error; nothing
+    /// else is kept): a called program's, or the deposit-vault program's own.
     pub fn logs(failure: Option<&TxFailure>) -> Value {
         match failure {
             Some(TxFailure::Callee { program, code }) => json!([crate::tx::failed_line(program, *code)]),
+            Some(TxFailure::Custom(code)) => json!([crate::tx::failed_line(&deposit_vault::ID, *code)]),
             _ => json!([]),
         }
     }

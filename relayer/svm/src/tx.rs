@@ -531,6 +531,23 @@ pub enum InboxMove {
     RefundedInbound(InboundEvent),
 }
 
+/// Whether the local bridge's refusal `code` (raised by `program`) is about the message itself (its
+/// format, domain, attestation, caller, recipient or fee), so that delivering it again can never succeed.
+pub fn local_bridge_refuses_for_good(program: &Pubkey, code: u32) -> bool {
+    use local_bridge::BridgeError as E;
+    *program == local_bridge::ID
+        && [
+            E::MalformedMessage,
+            E::WrongDomain,
+            E::BadAttestation,
+            E::WrongCaller,
+            E::WrongRecipient,
+            E::FeeExceeded,
+        ]
+        .into_iter()
+        .any(|e| code == anchor_lang::error::ERROR_CODE_OFFSET + e as u32)
+}
+
 /// The local bridge's record of the message the attester gave `nonce`.
 pub fn received_record(nonce: &[u8; 32]) -> Pubkey {
     local_bridge::ix::received(nonce)

@@ -179,8 +179,19 @@ impl Engine {
                 let delay = Duration::from_secs(at.saturating_sub(unix_now())).max(policy.delay(1));
                 (WorkState::Retrying { reason, retry_at: at }, Some((work.clone(), delay)))
             }
+            // Delivery that gives up (a bridge or token paused past the retries, a long outage) leaves the
+            // funds where they are; at the expiry they are refunded, as the planner sweeps what never
+            // started, instead of waiting for a restart or another deposit to look again.
             WorkResult::NotYet(reason) if attempts >= policy.max_attempts => {
-                (WorkState::GaveUp { reason: format!("gave up after {attempts} attempts: {reason}") }, None)
+                let state =
+                    WorkState::GaveUp { reason: format!("gave up after {attempts} attempts: {reason}") };
+                let sweep = matches!(work.action, Action::Settle { .. } | Action::Bridge { .. }).then(|| {
+                    let refund =
+                        Work { action: Action::Refund { token: work.action.token() }, ..work.clone() };
+                    let at = work.commitment.expires_at.saturating_add(2);
+                    (refund, Duration::from_secs(at.saturating_sub(unix_now())).max(policy.delay(1)))
+                });
+                (state, sweep)
             }
             WorkResult::NotYet(reason) => {
                 let delay = policy.delay(attempts);

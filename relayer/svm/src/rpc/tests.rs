@@ -453,7 +453,7 @@ fn a_called_programs_error_is_never_read_as_the_vaults() {
         let failure = decode_simulation(&answer(code, through_circle(code))).expect("simulation").failure;
         assert_eq!(failure, Some(TxFailure::Callee { program: tmm, code }));
         let refusal = crate::executor::refusal(failure.expect("a failure"));
-        assert!(matches!(refusal, relayer_chain::Refusal::TokenRefused(_)), "{code}: {refusal:?}");
+        assert!(matches!(refusal, relayer_chain::Refusal::CalleeRefused(_)), "{code}: {refusal:?}");
     }
     // The vault's own refusal stays the vault's (its line is the first to fail), and so does a code no
     // log attributes.
