@@ -12,3 +12,8 @@ pub const VAULT_SEED: &[u8] = b"vault";
 pub const INBOX_SEED: &[u8] = b"inbox";
 /// Seed prefix of a claim record: `[CLAIMED_SEED, the bridge's record of the message]`.
 pub const CLAIMED_SEED: &[u8] = b"claimed";
+/// Seed prefix of the program's record of a transfer Circle's transmitter delivered:
+/// `[RECEIVED_SEED, the message's 32-byte nonce]`.
+pub const RECEIVED_SEED: &[u8] = b"received";
+/// Solana's CCTP domain.
+pub const SOLANA_DOMAIN: u32 = 5;

@@ -73,4 +73,14 @@ pub enum VaultError {
     /// 6021: use `send_back` instead.
     #[msg("the session has an EVM refund address: send the transfer back")]
     HasEvmRefundAddress,
+    /// 6022: `record` takes only a burn in Circle's CCTP v2 format, for Solana's domain, to Circle's
+    /// token messenger.
+    #[msg("not a CCTP v2 burn to this cluster's token messenger")]
+    NotABurnForSolana,
+    /// 6023.
+    #[msg("the attestation is not the transmitter's attesters' under Circle's rules")]
+    BadAttestation,
+    /// 6024: deliver it through Circle's transmitter first.
+    #[msg("the message was not delivered: Circle's transmitter has no used nonce for it")]
+    NotDelivered,
 }

@@ -106,3 +106,12 @@ pub struct RefundedInbound {
     /// What moved.
     pub event: InboundEvent,
 }
+
+/// A transfer Circle's transmitter delivered was recorded (by `record`, once per nonce).
+#[event]
+pub struct Recorded {
+    /// The record's address.
+    pub at: Pubkey,
+    /// What it holds.
+    pub received: crate::Received,
+}

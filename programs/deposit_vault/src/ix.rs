@@ -258,3 +258,42 @@ pub fn refund_inbound(
 pub fn claimed(received: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[crate::CLAIMED_SEED, received.as_ref()], &crate::ID).0
 }
+
+/// The program's record of the transfer the CCTP message with `nonce` delivered.
+pub fn received(nonce: &[u8; 32]) -> Pubkey {
+    Pubkey::find_program_address(&[crate::RECEIVED_SEED, nonce], &crate::ID).0
+}
+
+/// `record(message, attestation)`: the program's record of a transfer Circle's transmitter (the
+/// deployment's) delivered, paid for by `payer`.
+pub fn record(payer: Pubkey, message: Vec<u8>, attestation: Vec<u8>) -> Instruction {
+    let mt = crate::evm::MESSAGE_TRANSMITTER;
+    let nonce = crate::instructions::record::nonce_of(&message);
+    Instruction {
+        program_id: crate::ID,
+        accounts: crate::accounts::Record {
+            payer,
+            message_transmitter: Pubkey::find_program_address(
+                &[message_transmitter_v2::MESSAGE_TRANSMITTER_SEED],
+                &mt,
+            )
+            .0,
+            remote_token_messenger: Pubkey::find_program_address(
+                &[
+                    token_messenger_minter_v2::REMOTE_TOKEN_MESSENGER_SEED,
+                    crate::instructions::record::source_domain_of(&message).to_string().as_bytes(),
+                ],
+                &crate::evm::TOKEN_MESSENGER_MINTER,
+            )
+            .0,
+            used_nonce: Pubkey::find_program_address(&[message_transmitter_v2::USED_NONCE_SEED, &nonce], &mt)
+                .0,
+            received: received(&nonce),
+            system_program: anchor_lang::system_program::ID,
+            event_authority: event_authority(),
+            program: crate::ID,
+        }
+        .to_account_metas(None),
+        data: crate::instruction::Record { message, attestation }.data(),
+    }
+}

@@ -111,6 +111,11 @@ pub mod deposit_vault {
         RefundHome::refund_home(ctx, params)
     }
 
+    /// See [`Record::record`].
+    pub fn record(ctx: Context<Record>, message: Vec<u8>, attestation: Vec<u8>) -> Result<()> {
+        Record::record(ctx, message, attestation)
+    }
+
     /// See [`RefundInbound::refund_inbound`].
     pub fn refund_inbound(ctx: Context<RefundInbound>, params: DepositParams) -> Result<()> {
         RefundInbound::refund_inbound(ctx, params)

@@ -31,6 +31,18 @@ pub struct MessageTransmitter {
     pub max_message_body_size: u64,
 }
 
+impl MessageTransmitter {
+    /// The enabled attesters as EVM addresses (each stored left-padded to 32 bytes; any other entry
+    /// names no address and is left out, as Circle's check never matches it).
+    pub fn attester_addresses(&self) -> Vec<[u8; 20]> {
+        self.enabled_attesters
+            .iter()
+            .filter(|a| a.as_ref()[..12] == [0; 12])
+            .filter_map(|a| a.as_ref()[12..].try_into().ok())
+            .collect()
+    }
+}
+
 /// A message sent from here: the account is the event the attester reads (the message starts at byte 52).
 #[account]
 #[derive(Debug, InitSpace)]

@@ -13,6 +13,7 @@ mod bridge;
 mod bridge_stand_in;
 mod encoding;
 mod inbox;
+mod record;
 mod refund;
 mod settle;
 
@@ -37,8 +38,19 @@ use spl_token_2022::extension::{BaseStateWithExtensions, ExtensionType, StateWit
 const NOW: i64 = 1_750_000_000;
 const EXPIRES: u64 = 1_750_003_600;
 const LIQUIDITY: u64 = 1_000_000_000;
-/// The EVM chains' token messenger, as Circle's messenger on Solana registers it for every domain.
-const EVM_MESSENGER: [u8; 32] = [0x11; 32];
+/// The EVM chains' token messenger (left-padded), as Circle's messenger on Solana registers it for every
+/// domain.
+const EVM_MESSENGER: [u8; 32] = {
+    let mut word = [0x11; 32];
+    let mut i = 0;
+    while i < 12 {
+        word[i] = 0;
+        i += 1;
+    }
+    word
+};
+/// Who Circle's messenger pays executed fees to (its associated account exists).
+const FEE_RECIPIENT: Pubkey = Pubkey::new_from_array([0xfe; 32]);
 /// USDC on Base, as the session names it (the token the bridge delivers there).
 const BASE_USDC: [u8; 20] = alloy::primitives::address!("833589fCD6eDb6E08f4c7C32D4f71b54bdA02913").0.0;
 
@@ -118,13 +130,35 @@ fn program_test() -> (ProgramTest, Keypair) {
         &attesters,
         1,
         &remotes,
-        Pubkey::new_unique(),
+        FEE_RECIPIENT,
     );
     for (address, owner, data) in state.accounts {
         let lamports = solana_sdk::rent::Rent::default().minimum_balance(data.len());
         test.add_account(
             address,
             solana_sdk::account::Account { lamports, data, owner, ..Default::default() },
+        );
+    }
+    // Circle's custody of USDC on Solana (what its messenger pays deliveries from), and the fee
+    // recipient's account.
+    let usdc = local_bridge::USDC_MINT;
+    for (address, owner, amount) in [
+        (token_messenger_minter_v2::ix::custody(&usdc), state.custody_authority, LIQUIDITY),
+        (anchor_spl::associated_token::get_associated_token_address(&FEE_RECIPIENT, &usdc), FEE_RECIPIENT, 0),
+    ] {
+        let mut data = vec![0; spl_token::state::Account::LEN];
+        spl_token::state::Account {
+            mint: usdc,
+            owner,
+            amount,
+            state: spl_token::state::AccountState::Initialized,
+            ..Default::default()
+        }
+        .pack_into_slice(&mut data);
+        let lamports = solana_sdk::rent::Rent::default().minimum_balance(data.len());
+        test.add_account(
+            address,
+            solana_sdk::account::Account { lamports, data, owner: spl_token::ID, ..Default::default() },
         );
     }
     test.prefer_bpf(false);
@@ -452,12 +486,14 @@ fn evm_message_to(
     max_fee: u64,
     hook: Option<[u8; 32]>,
 ) -> Vec<u8> {
+    // The source's USDC (its token pair with Solana USDC is registered), burnt by its token messenger
+    // for Circle's messenger here.
     let mut burn_token = [0u8; 32];
-    burn_token[12..].copy_from_slice(&[0x83; 20]);
+    let usdc =
+        deposit_vault::evm::ROUTES.iter().find(|r| r.domain == source_domain).map_or([0x83; 20], |r| r.usdc);
+    burn_token[12..].copy_from_slice(&usdc);
     let mut depositor = [0u8; 32];
     depositor[12..].copy_from_slice(&[0xde; 20]);
-    let mut messenger = [0u8; 32];
-    messenger[12..].copy_from_slice(&[0x11; 20]);
     let body = local_bridge::message::BurnMessageV2 {
         version: 1,
         burn_token,
@@ -474,8 +510,8 @@ fn evm_message_to(
         source_domain,
         destination_domain,
         nonce: nonce32(nonce),
-        sender: messenger,
-        recipient: messenger,
+        sender: EVM_MESSENGER,
+        recipient: deposit_vault::evm::TOKEN_MESSENGER_MINTER.to_bytes(),
         destination_caller: [0; 32],
         min_finality_threshold: 2000,
         finality_threshold_executed: 2000,

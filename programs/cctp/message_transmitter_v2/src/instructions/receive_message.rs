@@ -90,12 +90,7 @@ impl<'info> ReceiveMessageContext<'info> {
         require!(message.version == transmitter.version, MessageTransmitterError::InvalidMessageVersion);
         let threshold = usize::try_from(transmitter.signature_threshold)
             .map_err(|_| MessageTransmitterError::InvalidAttestationLength)?;
-        let enabled: Vec<[u8; 20]> = transmitter
-            .enabled_attesters
-            .iter()
-            .filter(|a| a.as_ref()[..12] == [0; 12])
-            .map(|a| a.as_ref()[12..].try_into().expect("20 bytes"))
-            .collect();
+        let enabled = transmitter.attester_addresses();
         message::verify_attestation(&params.message, &params.attestation, threshold, &enabled)
             .map_err(MessageTransmitterError::from)?;
         require!(
