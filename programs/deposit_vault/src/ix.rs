@@ -268,7 +268,7 @@ pub fn received(nonce: &[u8; 32]) -> Pubkey {
 /// deployment's) delivered, paid for by `payer`.
 pub fn record(payer: Pubkey, message: Vec<u8>, attestation: Vec<u8>) -> Instruction {
     let mt = crate::evm::MESSAGE_TRANSMITTER;
-    let nonce = crate::instructions::record::nonce_of(&message);
+    let nonce = message_transmitter_v2::message::nonce_of(&message);
     Instruction {
         program_id: crate::ID,
         accounts: crate::accounts::Record {
@@ -281,7 +281,7 @@ pub fn record(payer: Pubkey, message: Vec<u8>, attestation: Vec<u8>) -> Instruct
             remote_token_messenger: Pubkey::find_program_address(
                 &[
                     token_messenger_minter_v2::REMOTE_TOKEN_MESSENGER_SEED,
-                    crate::instructions::record::source_domain_of(&message).to_string().as_bytes(),
+                    message_transmitter_v2::message::source_domain_of(&message).to_string().as_bytes(),
                 ],
                 &crate::evm::TOKEN_MESSENGER_MINTER,
             )

@@ -54,7 +54,7 @@ pub fn receive_message(
     message: Vec<u8>,
     attestation: Vec<u8>,
 ) -> Instruction {
-    let nonce = crate::Incoming::nonce_of(&message);
+    let nonce = crate::message::nonce_of(&message);
     Instruction {
         program_id: crate::ID,
         accounts: crate::accounts::ReceiveMessage {

@@ -2,7 +2,9 @@
 //! CCTP v2 stand-in: [`message_transmitter_v2::message`]): parsing an incoming one from an EVM chain
 //! (strictly: one message, one meaning).
 
-pub use message_transmitter_v2::message::{AttestationError, BurnMessageV2, MessageV2, verify_attestation};
+pub use message_transmitter_v2::message::{
+    AttestationError, BurnMessageV2, MessageV2, nonce_of, verify_attestation,
+};
 
 use crate::VERSION;
 
@@ -45,12 +47,5 @@ impl Incoming {
             fee_executed: burn.fee_executed,
             hook: burn.hook_data,
         })
-    }
-
-    /// The nonce of a raw `message`, unchecked (zero when it is too short): the instruction parses and
-    /// checks the message itself, and refuses one that does not parse.
-    pub fn nonce_of(message: &[u8]) -> [u8; 32] {
-        use message_transmitter_v2::message::{NONCE, SENDER};
-        message.get(NONCE..SENDER).and_then(|n| n.try_into().ok()).unwrap_or([0; 32])
     }
 }

@@ -219,16 +219,14 @@ pub fn lamport_transfer(from: &Pubkey, to: &Pubkey, lamports: u64) -> Instructio
 /// rebuilt transaction never collides with the one it replaces. Only as a signer: the same 32 bytes
 /// elsewhere are somebody's address (a payer may name them as a refund address), left as they are.
 pub fn signed(instructions: &[Instruction], signer: &Keypair, blockhash: Hash) -> (Signature, Vec<u8>) {
-    let fresh = Keypair::new();
     let mut instructions = instructions.to_vec();
-    let mut used = false;
+    let mut fresh: Option<Keypair> = None;
     for meta in instructions.iter_mut().flat_map(|ix| ix.accounts.iter_mut()) {
         if meta.is_signer && meta.pubkey == deposit_vault::ix::FRESH_MESSAGE_ACCOUNT {
-            meta.pubkey = fresh.pubkey();
-            used = true;
+            meta.pubkey = fresh.get_or_insert_with(Keypair::new).pubkey();
         }
     }
-    let signers: Vec<&Keypair> = if used { vec![signer, &fresh] } else { vec![signer] };
+    let signers: Vec<&Keypair> = std::iter::once(signer).chain(fresh.as_ref()).collect();
     let tx = Transaction::new_signed_with_payer(&instructions, Some(&signer.pubkey()), &signers, blockhash);
     (tx.signatures[0], serialize(&tx))
 }
@@ -556,7 +554,7 @@ pub fn received_record(nonce: &[u8; 32]) -> Pubkey {
 /// The local bridge's record of the raw, attested CCTP `message` (it exists once the message was
 /// delivered).
 pub fn record_of(message: &[u8]) -> Pubkey {
-    received_record(&local_bridge::Incoming::nonce_of(message))
+    received_record(&local_bridge::message::nonce_of(message))
 }
 
 /// `receive_message(message, attestation)` on the local bridge, paying the message's mint recipient

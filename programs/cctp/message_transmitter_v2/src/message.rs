@@ -71,6 +71,17 @@ fn u64_word(value: u64) -> [u8; 32] {
     word
 }
 
+/// The nonce of raw message bytes, unparsed (zero when they are too short to hold one): for account
+/// seeds, which are derived before an instruction's handler parses and checks the message.
+pub fn nonce_of(message: &[u8]) -> [u8; 32] {
+    message.get(NONCE..SENDER).and_then(|n| n.try_into().ok()).unwrap_or([0; 32])
+}
+
+/// The source domain of raw message bytes, unparsed (zero when they are too short), as [`nonce_of`].
+pub fn source_domain_of(message: &[u8]) -> u32 {
+    u32_at(message, SOURCE_DOMAIN).unwrap_or(0)
+}
+
 impl MessageV2 {
     /// The bytes.
     pub fn encode(&self) -> Vec<u8> {

@@ -5,7 +5,12 @@ use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use super::{cctp::*, vault_move::Moved};
-use crate::{BRIDGE_DELIVERY_SECS, DepositParams, VAULT_SEED, error::VaultError, events::Bridged, evm};
+use crate::{
+    BRIDGE_DELIVERY_SECS, DepositParams, VAULT_SEED,
+    error::VaultError,
+    events::{Bridged, VaultEvent},
+    evm,
+};
 
 /// Accounts of [`deposit_vault::bridge`](crate::deposit_vault::bridge).
 #[event_cpi]
@@ -68,24 +73,15 @@ impl<'info> Bridge<'info> {
         let domain = params.bridge_route()?;
         let accounts = &ctx.accounts;
         let moved = Moved::new(&params, ctx.bumps.vault, &accounts.vault_token, &accounts.mint)?;
-        let recipient = evm::receiver_word(&moved.hash);
-        burn(
+        let (event, recipient) = burn_out(
             &accounts.cctp,
-            &moved,
+            moved,
             &accounts.payer,
             &accounts.vault,
             &accounts.vault_token,
             &accounts.mint,
             &accounts.token_program,
             domain,
-            recipient,
-        )?;
-        let event = moved.finish(
-            &accounts.token_program,
-            &accounts.vault,
-            &accounts.mint,
-            &accounts.vault_token,
-            evm::TOKEN_MESSENGER_MINTER,
             accounts.rent_to.as_ref().map(|a| a.to_account_info()),
         )?;
         emit_cpi!(Bridged { event, destination_domain: domain, mint_recipient: recipient });
@@ -93,20 +89,22 @@ impl<'info> Bridge<'info> {
     }
 }
 
-/// The whole of `moved` burnt through CCTP for `recipient` on `domain`, the vault signing, the message's
-/// rent paid by `payer`.
+/// The whole of `moved` burnt through CCTP for the session's receiver on `domain` (the vault signing, the
+/// message's rent paid by `payer`), then the vault token account closed to `rent_to` when there is one:
+/// what the move was, and the receiver it was for.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn burn<'info>(
+pub(crate) fn burn_out<'info>(
     cctp: &CctpBurn<'info>,
-    moved: &Moved,
+    moved: Moved,
     payer: &Signer<'info>,
     vault: &UncheckedAccount<'info>,
     vault_token: &InterfaceAccount<'info, TokenAccount>,
     mint: &InterfaceAccount<'info, Mint>,
     token_program: &Interface<'info, TokenInterface>,
     domain: u32,
-    recipient: [u8; 32],
-) -> Result<()> {
+    rent_to: Option<AccountInfo<'info>>,
+) -> Result<(VaultEvent, [u8; 32])> {
+    let recipient = evm::receiver_word(&moved.hash);
     cctp.burn(
         vault.to_account_info(),
         &moved.seeds(),
@@ -117,5 +115,8 @@ pub(crate) fn burn<'info>(
         moved.amount,
         domain,
         recipient,
-    )
+    )?;
+    let event =
+        moved.finish(token_program, vault, mint, vault_token, evm::TOKEN_MESSENGER_MINTER, rent_to)?;
+    Ok((event, recipient))
 }

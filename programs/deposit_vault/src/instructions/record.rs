@@ -7,7 +7,7 @@
 use anchor_lang::prelude::*;
 use message_transmitter_v2::{
     MESSAGE_TRANSMITTER_SEED, MessageTransmitter, USED_NONCE_SEED,
-    message::{BurnMessageV2, MessageV2, verify_attestation},
+    message::{BurnMessageV2, MessageV2, nonce_of, source_domain_of, verify_attestation},
 };
 use token_messenger_minter_v2::{REMOTE_TOKEN_MESSENGER_SEED, RemoteTokenMessenger};
 
@@ -59,17 +59,6 @@ pub struct Record<'info> {
     pub received: Account<'info, Received>,
     /// System program.
     pub system_program: Program<'info, System>,
-}
-
-/// The source domain of a raw `message` (zero when it is too short: the handler refuses such a message).
-pub fn source_domain_of(message: &[u8]) -> u32 {
-    message.get(4..8).and_then(|d| d.try_into().ok()).map_or(0, u32::from_be_bytes)
-}
-
-/// The nonce of a raw `message` (zero when it is too short: the handler refuses such a message).
-pub fn nonce_of(message: &[u8]) -> [u8; 32] {
-    use message_transmitter_v2::message::{NONCE, SENDER};
-    message.get(NONCE..SENDER).and_then(|n| n.try_into().ok()).unwrap_or([0; 32])
 }
 
 impl Record<'_> {

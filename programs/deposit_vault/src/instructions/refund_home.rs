@@ -4,7 +4,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
-use super::{bridge::burn, cctp::*, vault_move::Moved};
+use super::{bridge::burn_out, cctp::*, vault_move::Moved};
 use crate::{DepositParams, VAULT_SEED, error::VaultError, events::RefundedHome, evm};
 
 /// Accounts of [`deposit_vault::refund_home`](crate::deposit_vault::refund_home).
@@ -62,24 +62,15 @@ impl<'info> RefundHome<'info> {
         let domain = evm::cctp_domain(&params.to_chain_id).ok_or(VaultError::UnsupportedChain)?;
         let accounts = &ctx.accounts;
         let moved = Moved::new(&params, ctx.bumps.vault, &accounts.vault_token, &accounts.mint)?;
-        let recipient = evm::receiver_word(&moved.hash);
-        burn(
+        let (event, recipient) = burn_out(
             &accounts.cctp,
-            &moved,
+            moved,
             &accounts.payer,
             &accounts.vault,
             &accounts.vault_token,
             &accounts.mint,
             &accounts.token_program,
             domain,
-            recipient,
-        )?;
-        let event = moved.finish(
-            &accounts.token_program,
-            &accounts.vault,
-            &accounts.mint,
-            &accounts.vault_token,
-            evm::TOKEN_MESSENGER_MINTER,
             None,
         )?;
         emit_cpi!(RefundedHome { event, destination_domain: domain, mint_recipient: recipient });

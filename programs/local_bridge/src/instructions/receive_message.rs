@@ -25,7 +25,7 @@ pub struct ReceiveMessage<'info> {
         init,
         payer = payer,
         space = 8 + Received::INIT_SPACE,
-        seeds = [RECEIVED_SEED, Incoming::nonce_of(&message).as_ref()],
+        seeds = [RECEIVED_SEED, crate::message::nonce_of(&message).as_ref()],
         bump,
     )]
     pub received: Account<'info, Received>,
