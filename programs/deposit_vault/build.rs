@@ -79,13 +79,10 @@ fn main() {
             "{file} is the deployment of cluster {name:?}, but DEPOSIT_VAULT_CLUSTER={asked:?} was asked for"
         );
     }
-    match cluster.bridge.as_str() {
-        "local-bridge" => {}
-        "cctp-v2" => panic!(
-            "{file}: bridge = \"cctp-v2\": the vault's inbox does not receive through Circle's CCTP v2 yet \
-             (issue 24); only a cluster receiving through the devnet's local-bridge can be built"
-        ),
-        other => panic!("{file}: bridge must be \"local-bridge\" or \"cctp-v2\", not {other:?}"),
+    // The one bridge the program speaks (the key stays so that another is a build error, not a silent
+    // default).
+    if cluster.bridge != "cctp-v2" {
+        panic!("{file}: bridge must be \"cctp-v2\" (Circle's CCTP v2), not {:?}", cluster.bridge);
     }
     let key = |field: &str, text: &str| -> [u8; 32] {
         bs58::decode(text)
@@ -124,8 +121,6 @@ fn main() {
     let code = format!(
         "/// The cluster this program was built for (`{name}`, from `{file}`).\n\
          pub const CLUSTER: &str = {name:?};\n\
-         /// Whether bridged-in transfers reach the inbox through the devnet's local bridge (`bridge = \"local-bridge\"`).\n\
-         pub const LOCAL_BRIDGE: bool = {local};\n\
          /// The file its values were read from (relative to the crate when inside it).\n\
          pub const CLUSTER_FILE: &str = {file:?};\n\
          /// The CREATE2 prefix of the EVM deployment's receivers (`0xff`; Tron's `0x41`).\n\
@@ -143,7 +138,6 @@ fn main() {
          /// The chains the bridge serves, with Circle's CCTP domain and the USDC it delivers on each.\n\
          pub const ROUTES: [Route; {n}] = [\n{routes}];\n",
         n = cluster.routes.len(),
-        local = cluster.bridge == "local-bridge",
     );
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("cluster.rs");
     std::fs::write(&out, code).unwrap_or_else(|e| panic!("{}: {e}", out.display()));

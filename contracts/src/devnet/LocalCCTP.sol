@@ -266,8 +266,9 @@ contract LocalTokenMessenger is ITokenMessengerV2 {
             uint256(0), // expirationBlock: the attester's
             hookData
         );
-        // Every devnet chain deploys its messenger at this same address.
-        bytes32 remoteMessenger = bytes32(uint256(uint160(address(this))));
+        // The message goes to the destination's token messenger, as Circle's does (Solana's is Circle's
+        // program, whose transmitter hands a message only to the recipient it names).
+        bytes32 remoteMessenger = remoteTokenMessenger(destinationDomain);
         transmitter.sendMessage(
             destinationDomain, remoteMessenger, destinationCaller, minFinalityThreshold, body
         );

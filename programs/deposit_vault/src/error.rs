@@ -83,4 +83,7 @@ pub enum VaultError {
     /// 6024: deliver it through Circle's transmitter first.
     #[msg("the message was not delivered: Circle's transmitter has no used nonce for it")]
     NotDelivered,
+    /// 6025: `record` names the token account the burn paid (so the record is in its history).
+    #[msg("the account named is not the burn's mint recipient")]
+    NotTheMintRecipient,
 }

@@ -25,25 +25,6 @@ pub struct Route {
 
 include!(concat!(env!("OUT_DIR"), "/cluster.rs"));
 
-/// A cluster that bridges through the devnet's local bridge names the one mint that bridge carries: any
-/// other would build a program whose bridgings the bridge always refuses, with the bridge's error codes
-/// read as this program's.
-const _: () = assert!(
-    !LOCAL_BRIDGE || same(BRIDGED_MINT.as_array(), local_bridge::USDC_MINT.as_array()),
-    "the cluster's usdc_mint is not the mint the local bridge carries"
-);
-
-const fn same(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    let mut i = 0;
-    while i < 32 {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
 /// The receiver of `params_hash` under `factory` and `init_code_hash`.
 pub fn receiver_with(factory: &[u8; 20], init_code_hash: &[u8; 32], params_hash: &[u8; 32]) -> [u8; 20] {
     let hash =

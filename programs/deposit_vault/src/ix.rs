@@ -161,7 +161,7 @@ pub fn refund_home(payer: Pubkey, params: &DepositParams, mint: Pubkey) -> Instr
     }
 }
 
-/// `claim(params)` of the transfer the bridge recorded at `received`, minted to the inbox token account
+/// `claim(params)` of the transfer the program recorded at `received`, minted to the inbox token account
 /// of `mint`, paid to `recipient`'s associated token account.
 pub fn claim(
     payer: Pubkey,
@@ -192,7 +192,7 @@ pub fn claim(
     }
 }
 
-/// `send_back(params)` of the transfer the bridge recorded at `received` (bridged in from
+/// `send_back(params)` of the transfer the program recorded at `received` (bridged in from
 /// `source_domain`), minted to the inbox token account of `mint`; the message account is
 /// [`FRESH_MESSAGE_ACCOUNT`].
 pub fn send_back(
@@ -222,7 +222,7 @@ pub fn send_back(
     }
 }
 
-/// `refund_inbound(params)` of the transfer the bridge recorded at `received`, minted to the inbox token
+/// `refund_inbound(params)` of the transfer the program recorded at `received`, minted to the inbox token
 /// account of `mint`, paid to `refund_owner`'s associated token account (the program accepts only the
 /// session's Solana refund target).
 pub fn refund_inbound(
@@ -288,6 +288,10 @@ pub fn record(payer: Pubkey, message: Vec<u8>, attestation: Vec<u8>) -> Instruct
             .0,
             used_nonce: Pubkey::find_program_address(&[message_transmitter_v2::USED_NONCE_SEED, &nonce], &mt)
                 .0,
+            // A message too short to hold a burn is refused by the program; any key names it here.
+            mint_recipient: message_transmitter_v2::message::MessageV2::parse(&message)
+                .and_then(|m| message_transmitter_v2::message::BurnMessageV2::parse(&m.body))
+                .map_or_else(Pubkey::default, |b| Pubkey::new_from_array(b.mint_recipient)),
             received: received(&nonce),
             system_program: anchor_lang::system_program::ID,
             event_authority: event_authority(),

@@ -92,6 +92,18 @@ pub struct Planned<P> {
     pub part: Option<String>,
     /// What the family signs.
     pub plan: P,
+    /// Whether the rest of the work waits for it (on Solana: the program's record of a transfer Circle
+    /// delivered, before its claim can be built): once it is sent, or while it is in flight, the work is
+    /// tried again ([`Refusal::Preparing`]) instead of being left to the watcher, which reports no effect
+    /// of it on the session.
+    pub prepares: bool,
+}
+
+impl<P> Planned<P> {
+    /// A transaction that does the work (or its `part`) itself.
+    pub fn doing(part: Option<String>, plan: P) -> Self {
+        Self { part, plan, prepares: false }
+    }
 }
 
 /// A transaction signed against a recent block.
@@ -235,12 +247,18 @@ pub async fn execute<F: ExpiryOrdered>(family: &F, work: &Work) -> WorkResult {
         Err(refusal) => return refusal.result(expires_at),
     };
     let (mut again, mut sent, mut other) = (None, None, None);
-    for Planned { part, plan } in planned {
+    for Planned { part, plan, prepares } in planned {
         let key = family.key(work, part.as_deref());
         let result = match on_record(family, &key).await {
             Err(result) => result,
             Ok(OnRecord::InFlight(tx_hash)) => WorkResult::Sent { tx_hash },
             Ok(OnRecord::Nothing) => send_one(family, work, &key, part, &plan).await,
+        };
+        let result = match result {
+            WorkResult::Sent { tx_hash } if prepares => {
+                WorkResult::NotYet(Refusal::Preparing(format!("{tx_hash} prepares it")))
+            }
+            other => other,
         };
         match result {
             WorkResult::Sent { .. } => sent.get_or_insert(result),

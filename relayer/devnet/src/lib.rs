@@ -381,7 +381,7 @@ impl Devnet {
                 decimals: relayer_svm::bank::USDC_DECIMALS,
                 min_open_amount: None,
             }],
-            // USDC paid on Solana for a Base session is bridged over the local bridge.
+            // USDC paid on Solana for a Base session is bridged through CCTP (the devnet's stand-ins).
             routes: vec![relayer_svm::config::SolanaRoute {
                 to_chain_id: multichain::BASE.chain_id,
                 to_token: base_usdc.to_string(),

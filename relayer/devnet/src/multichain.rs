@@ -100,7 +100,7 @@ pub const CHAINS: [ChainDesc; 4] = [BASE, ETHEREUM, ARBITRUM, TRON];
 
 /// The devnet attester key (public: devnet and tests only).
 pub const ATTESTER_KEY: B256 = B256::repeat_byte(0xa7);
-/// The devnet attester's address (the local bridges on every chain and on Solana trust it).
+/// The devnet attester's address (the CCTP stand-ins on every chain and on Solana trust it).
 pub fn attester_address() -> eyre::Result<[u8; 20]> {
     Ok(signer(ATTESTER_KEY)?.address().into_array())
 }
@@ -391,9 +391,9 @@ impl Attester {
         })
     }
 
-    /// Also relays the local bridge's messages from Solana (`client`), found through the bridge's custody
-    /// account of `mint`, and delivers the EVM chains' messages for Solana there, sent by `forwarder` (a
-    /// funded key).
+    /// Also relays the messages Circle's transmitter (the stand-in) sent from Solana (`client`), found in
+    /// the `MessageSent` accounts of the transactions that burnt `mint`, and delivers the EVM chains'
+    /// messages for Solana through it, sent by `forwarder` (a funded key).
     #[must_use]
     pub fn with_solana(
         mut self,
@@ -405,8 +405,10 @@ impl Attester {
         self
     }
 
-    /// Delivers an attested CCTP `message` for Solana through the local bridge (once: a delivered one has
-    /// its record).
+    /// Delivers an attested CCTP `message` for Solana through Circle's transmitter (the stand-in), as
+    /// Circle's forwarding service would: once (the transmitter's used nonce says it was delivered). The
+    /// deposit-vault program's record of it is the relayer's to make, as it must be on a real cluster,
+    /// where nobody else records.
     async fn deliver_to_solana(&self, message: &[u8], attestation: Vec<u8>) -> eyre::Result<()> {
         let Some(link) = &self.solana else { return Ok(()) };
         let Some(ix) = relayer_svm::tx::receive_message(
@@ -415,26 +417,26 @@ impl Attester {
             message.to_vec(),
             attestation,
         ) else {
-            tracing::warn!("attester: a message for Solana the local bridge cannot read; skipped");
+            tracing::warn!("attester: a message for Solana that is no CCTP v2 burn; skipped");
             return Ok(());
         };
-        let record = relayer_svm::tx::record_of(message);
-        if link.client.accounts(vec![record]).await?.first().is_some_and(Option::is_some) {
+        let delivered = relayer_svm::tx::delivered_marker(message);
+        if link.client.accounts(vec![delivered]).await?.first().is_some_and(Option::is_some) {
             return Ok(());
         }
         let (blockhash, _) = link.client.latest_blockhash().await?;
         let (_, raw) = relayer_svm::tx::signed(&[ix], &link.forwarder, blockhash);
         match link.client.send(raw).await {
             Ok(_) => Ok(()),
-            // The bridge refuses the message itself (its caller, domain, format, attestation or fee): it
-            // never will take it, and holding the queue for it would stop every later message. Anything
-            // else (no SOL for the fee, custody short, a recipient account not created yet) may pass
+            // Circle's programs refuse the message itself (its caller, domain, format, attestation, sender
+            // or fee): they never will take it, and holding the queue for it would stop every later
+            // message. Anything else (no SOL for the fee, custody short, a paused program) may pass
             // later: tried again.
             Err(relayer_svm::client::SendError::Preflight(relayer_svm::client::TxFailure::Callee {
                 program,
                 code,
-            })) if relayer_svm::tx::local_bridge_refuses_for_good(&program, code) => {
-                tracing::warn!(code, "attester: the local bridge refuses a message for good; skipped");
+            })) if relayer_svm::tx::cctp_refuses_for_good(&program, code) => {
+                tracing::warn!(%program, code, "attester: Circle's CCTP programs refuse a message for good; skipped");
                 Ok(())
             }
             Err(error) => Err(error.into()),

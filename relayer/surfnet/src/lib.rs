@@ -1,7 +1,7 @@
 //! Solana's JSON-RPC served by an implementation we did not write: [surfpool](https://github.com/solana-foundation/surfpool)
 //! (`surfpool-core` 1.3.1, the last release on Solana 3.x), a `solana-test-validator` replacement built on
-//! LiteSVM, run offline in this process with the deposit-vault and local-bridge programs registered as
-//! native builtins (no SBF toolchain can be had here; see `../../shared/TOOLCHAIN.md`). The relayer talks to
+//! LiteSVM, run offline in this process with the deposit-vault program and the CCTP v2 stand-ins registered
+//! as native builtins (no SBF toolchain can be had here; see `../../shared/TOOLCHAIN.md`). The relayer talks to
 //! it only through its own JSON-RPC client ([`relayer_svm::RpcClient`]), so what the tests that use it show
 //! is that the client understands a server that is not the devnet's own: its answers, errors and timing.
 //!
@@ -37,19 +37,20 @@ use surfpool_types::{
     BlockProductionMode, RpcConfig, SimnetCommand, SimnetConfig, SimnetEvent, SurfpoolConfig, channel,
 };
 
-/// The USDC mint: at mainnet USDC's address, as the devnet's bank puts it (the local bridge carries only
-/// that mint).
-pub const USDC_MINT: Pubkey = local_bridge::USDC_MINT;
+/// The USDC mint: at mainnet USDC's address, as the devnet's bank puts it (the program's cluster file
+/// names it as the mint it bridges).
+pub const USDC_MINT: Pubkey = deposit_vault::evm::BRIDGED_MINT;
 /// Its decimals.
 pub const USDC_DECIMALS: u8 = 6;
-/// What the local bridge holds at start, to release for transfers from the EVM chains.
+/// What Circle's custody (the CCTP v2 stand-in) holds at start, to release for transfers from the EVM
+/// chains.
 pub const BRIDGE_LIQUIDITY: u64 = 1_000_000_000_000_000;
 /// A slot: short, so `finalized` (31 slots behind) is 1.5 s behind, not a real cluster's 12 s.
 pub const SLOT_TIME: Duration = Duration::from_millis(50);
 /// How often the unix clock is set back to the wall clock's.
 const CLOCK_EVERY: Duration = Duration::from_millis(400);
 
-/// A running surfpool with the programs, USDC and the local bridge set up.
+/// A running surfpool with the programs, USDC and Circle's CCTP v2 stand-ins set up.
 pub struct Surfnet {
     /// Its JSON-RPC endpoint.
     pub rpc_url: String,
@@ -85,9 +86,9 @@ fn unix_ms() -> u64 {
 
 impl Surfnet {
     /// Starts surfpool offline on two free ports (HTTP and WebSocket) with the programs, creates the USDC
-    /// mint (its authority held here), initializes the local bridge for it trusting `attester` (an EVM
-    /// address) with [`BRIDGE_LIQUIDITY`] in custody, writes the state of the CCTP v2 stand-ins (the same
-    /// attester; the EVM chains' token messenger at `evm_messenger`), and creates the deposit-vault inbox.
+    /// mint (its authority held here), writes the state of the CCTP v2 stand-ins (trusting `attester`, an
+    /// EVM address; the EVM chains' token messenger at `evm_messenger`) with [`BRIDGE_LIQUIDITY`] in
+    /// custody, and creates the deposit-vault inbox.
     pub async fn start(attester: [u8; 20], evm_messenger: [u8; 20]) -> eyre::Result<Self> {
         syscall_stubs().await;
         let slot_time = u64::try_from(SLOT_TIME.as_millis()).unwrap_or(50);
@@ -99,19 +100,14 @@ impl Surfnet {
         .map_err(|e| eyre::eyre!("surfpool: {e}"))?;
         let vault: Option<BuiltinFunctionWithContext> =
             solana_program_test::processor!(deposit_vault::native::process);
-        let bridge: Option<BuiltinFunctionWithContext> =
-            solana_program_test::processor!(local_bridge::native::process);
         let messenger: Option<BuiltinFunctionWithContext> =
             solana_program_test::processor!(token_messenger_minter_v2::native::process);
         let transmitter: Option<BuiltinFunctionWithContext> =
             solana_program_test::processor!(message_transmitter_v2::native::process);
-        let (Some(vault), Some(bridge), Some(messenger), Some(transmitter)) =
-            (vault, bridge, messenger, transmitter)
-        else {
+        let (Some(vault), Some(messenger), Some(transmitter)) = (vault, messenger, transmitter) else {
             eyre::bail!("no native entry point")
         };
         svm.inner.svm.add_builtin(deposit_vault::ID, vault);
-        svm.inner.svm.add_builtin(local_bridge::ID, bridge);
         svm.inner.svm.add_builtin(token_messenger_minter_v2::ID, messenger);
         svm.inner.svm.add_builtin(message_transmitter_v2::ID, transmitter);
         for (address, account) in tx::cctp_stand_in_accounts(USDC_MINT, attester, evm_messenger) {
@@ -190,7 +186,7 @@ impl Surfnet {
         let stop = tokio_util::sync::CancellationToken::new();
         let net = Self { rpc_url, client, locker, commands, faucet, mint_authority, stop };
         net.keep_the_clock();
-        net.set_up_the_bridge(attester).await?;
+        net.set_up_the_bridge().await?;
         Ok(net)
     }
 
@@ -209,10 +205,9 @@ impl Surfnet {
         });
     }
 
-    async fn set_up_the_bridge(&self, attester: [u8; 20]) -> eyre::Result<()> {
+    async fn set_up_the_bridge(&self) -> eyre::Result<()> {
         let faucet = self.faucet.pubkey();
         let ixs = [
-            local_bridge::ix::initialize(faucet, self.mint_authority.pubkey(), USDC_MINT, attester),
             associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
                 &faucet,
                 &deposit_vault::inbox().0,
@@ -222,7 +217,7 @@ impl Surfnet {
             spl_token::instruction::mint_to(
                 &spl_token::ID,
                 &USDC_MINT,
-                &local_bridge::ix::custody(&USDC_MINT),
+                &tx::cctp_custody(&USDC_MINT),
                 &self.mint_authority.pubkey(),
                 &[],
                 BRIDGE_LIQUIDITY,

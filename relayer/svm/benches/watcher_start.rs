@@ -97,6 +97,7 @@ impl SvmClient for Cluster {
                 pre_token_balances: vec![],
                 post_token_balances: vec![],
                 inner_instructions: vec![],
+                instructions: vec![],
             }))
         })
     }

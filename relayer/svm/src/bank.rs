@@ -1,5 +1,5 @@
 //! An in-process Solana cluster for the devnet and tests: solana-program-test's bank with the
-//! deposit-vault and local-bridge programs (native) and the real SPL Token and Associated Token Account
+//! deposit-vault program and the CCTP v2 stand-ins (native) and the real SPL Token and Associated Token Account
 //! programs, a USDC mint (the bridge initialized for it), and the small ledger a validator's RPC would keep (which transactions touched which account,
 //! with their token balances and inner instructions), so it answers the same [`SvmClient`] questions as a
 //! JSON-RPC node. A clock task keeps the bank's unix time at the wall clock, so session expiry means the
@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     client::{
         AccountView, ClientError, Confirmation, InnerInstruction, Page, SIGNATURES_PER_PAGE, SendError,
-        SignatureInfo, Simulation, SvmClient, TokenBalance, TxFailure, TxStatus, TxView,
+        SignatureInfo, Simulation, SvmClient, TokenBalance, TopInstruction, TxFailure, TxStatus, TxView,
     },
     tx,
 };
@@ -39,14 +39,13 @@ use crate::{
 /// Decimals of the bank's USDC.
 pub const USDC_DECIMALS: u8 = 6;
 
-/// The bank's USDC mint: at mainnet USDC's address, as the EVM devnet chains put their test USDC at
-/// the real USDC addresses (the CCTP adapter's Solana route, part of the deterministic EVM deployment,
-/// names it and the deposit-vault inbox of it). The local bridge carries this mint only, and only its mint
-/// authority (the bank's) may initialize it.
-pub const USDC_MINT: Pubkey = local_bridge::USDC_MINT;
+/// The bank's USDC mint: at mainnet USDC's address (the program's cluster file names it), as the EVM
+/// devnet chains put their test USDC at the real USDC addresses (the CCTP adapter's Solana route, part of
+/// the deterministic EVM deployment, names it and the deposit-vault inbox of it).
+pub const USDC_MINT: Pubkey = deposit_vault::evm::BRIDGED_MINT;
 
-/// USDC the local bridge holds at start to release for transfers from the EVM chains (the EVM side burns
-/// what it bridges; this side has no mint authority in the bridge, so it pays out of custody).
+/// USDC in Circle's custody at start (the CCTP v2 stand-in), released for transfers from the EVM chains
+/// (the EVM side burns what it bridges; the stand-in pays out of custody and burns what leaves).
 pub const BRIDGE_LIQUIDITY: u64 = 1_000_000_000_000_000;
 
 /// How often the bank's clock task sets its unix time to the wall clock's.
@@ -106,15 +105,13 @@ fn err(e: impl std::fmt::Display) -> ClientError {
 }
 
 impl LocalBank {
-    /// Starts the bank with the programs, creates the USDC mint, initializes the local bridge for it
-    /// (trusting `attester`'s signatures, an EVM address) with [`BRIDGE_LIQUIDITY`], writes the state of
-    /// the CCTP v2 stand-ins (the same attester; the EVM chains' token messenger at `evm_messenger`),
-    /// creates the deposit-vault inbox token account, and starts the clock task (stopped with
+    /// Starts the bank with the programs, creates the USDC mint, writes the state of the CCTP v2
+    /// stand-ins (trusting `attester`'s signatures, an EVM address; the EVM chains' token messenger at
+    /// `evm_messenger`) with [`BRIDGE_LIQUIDITY`] in Circle's custody, creates the deposit-vault inbox token account, and starts the clock task (stopped with
     /// [`LocalBank::stop`] or when the bank is dropped).
     pub async fn start(attester: [u8; 20], evm_messenger: [u8; 20]) -> Result<Arc<Self>, ClientError> {
         let mut test =
             ProgramTest::new("deposit_vault", deposit_vault::ID, processor!(deposit_vault::native::process));
-        test.add_program("local_bridge", local_bridge::ID, processor!(local_bridge::native::process));
         test.add_program(
             "token_messenger_minter_v2",
             token_messenger_minter_v2::ID,
@@ -153,10 +150,9 @@ impl LocalBank {
         });
         bank.tick().await?;
         tokio::spawn(Arc::clone(&bank).run_clock());
-        // The local bridge carries the bank's USDC; the inbox receives what it brings from the EVM chains.
+        // Circle's custody holds the liquidity; the inbox receives what it brings from the EVM chains.
         let faucet = bank.faucet.pubkey();
         let ixs = [
-            local_bridge::ix::initialize(faucet, bank.mint_authority.pubkey(), bank.usdc, attester),
             associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
                 &faucet,
                 &deposit_vault::inbox().0,
@@ -166,7 +162,7 @@ impl LocalBank {
             spl_token::instruction::mint_to(
                 &spl_token::ID,
                 &bank.usdc,
-                &local_bridge::ix::custody(&bank.usdc),
+                &tx::cctp_custody(&bank.usdc),
                 &bank.mint_authority.pubkey(),
                 &[],
                 BRIDGE_LIQUIDITY,
@@ -397,6 +393,15 @@ impl LocalBank {
                 })
             })
             .collect();
+        let instructions = transaction
+            .message
+            .instructions
+            .iter()
+            .map(|ix| TopInstruction {
+                program: keys[usize::from(ix.program_id_index)],
+                data: ix.data.clone(),
+            })
+            .collect();
         let pre_token_balances = Self::token_balances(&ctx, &keys).await?;
         let result = ctx.banks_client.process_transaction(VersionedTransaction::from(transaction)).await;
         let failed = match result {
@@ -415,6 +420,7 @@ impl LocalBank {
             pre_token_balances,
             post_token_balances,
             inner_instructions,
+            instructions,
         };
         let mut ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
         let index = ledger.transactions.len();

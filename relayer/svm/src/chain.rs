@@ -39,7 +39,8 @@ pub struct SvmConfig {
     pub tokens: Vec<TokenRef>,
     /// Pause between watcher polls (and executor reconciliations).
     pub poll: Duration,
-    /// Bridge routes out of Solana (through the local bridge, its `adapter`), by destination chain.
+    /// Bridge routes out of Solana (through Circle's CCTP v2 token messenger, its `adapter`), by destination
+    /// chain.
     pub routes: Vec<(u64, Route)>,
     /// Transfers bridged into the inbox below this (base units of the first mint) are not claimed by the
     /// relayer: each claim pays a claim record's rent, and anyone can burn dust naming a receiver.
@@ -103,15 +104,28 @@ pub struct SvmChain {
     queue: mpsc::Sender<Work>,
     pub(crate) jobs: Mutex<Option<mpsc::Receiver<Work>>>,
     stats: Mutex<ChainStats>,
-    /// Transfers in the inbox not yet claimed or sent back: the bridge's records and their amounts, by
-    /// the session whose receiver their hook names.
-    inbound: Mutex<HashMap<SessionId, Vec<(Pubkey, u64)>>>,
+    /// Transfers in the inbox not yet claimed or sent back, by the session whose receiver their hook
+    /// names.
+    inbound: Mutex<HashMap<SessionId, Vec<Pending>>>,
     /// Whether the watcher has read everything there was when it started.
     pub(crate) caught_up: tokio::sync::watch::Sender<bool>,
     /// The fee payer's lamports as last read (`None` before the first read).
     balance: Mutex<Option<u64>>,
     /// The priority fee last paid, micro-lamports per unit (paid again when the node has no fees to say).
     pub(crate) last_price: std::sync::atomic::AtomicU64,
+}
+
+/// A transfer in the inbox not yet claimed or sent back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Pending {
+    /// The program's record of it (made by `record`; it may not exist yet).
+    pub(crate) at: Pubkey,
+    /// Base units it brought.
+    pub(crate) amount: u64,
+    /// The attested message Circle's transmitter delivered (what `record` takes before the claim), when the
+    /// watcher saw the delivery; `None` when it saw only the program's record (a delivery made through
+    /// another program's call).
+    pub(crate) delivery: Option<crate::tx::Delivery>,
 }
 
 /// A Solana signature as a [`TxId`].
@@ -166,7 +180,7 @@ impl SvmChain {
         }
     }
 
-    pub(crate) fn inbound_mut(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Vec<(Pubkey, u64)>>> {
+    pub(crate) fn inbound_mut(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Vec<Pending>>> {
         self.inbound.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -255,7 +269,7 @@ impl Chain for SvmChain {
     }
 
     fn route(&self, token: &ChainAddress, to_chain_id: u64) -> Option<Route> {
-        // The local bridge carries the watched mint only.
+        // Circle's CCTP carries the watched mint (USDC) only.
         let watched = self.watched_mint().map(|m| ChainAddress::Solana(m.to_bytes()));
         (Some(*token) == watched)
             .then(|| self.config.routes.iter().find(|(to, _)| *to == to_chain_id).map(|(_, r)| r.clone()))

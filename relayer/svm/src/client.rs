@@ -132,6 +132,15 @@ pub struct InnerInstruction {
     pub data: Vec<u8>,
 }
 
+/// One of a transaction's own (top-level) instructions: the program it calls and its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopInstruction {
+    /// The program called.
+    pub program: Pubkey,
+    /// Its data.
+    pub data: Vec<u8>,
+}
+
 /// A finalized transaction with what the relayer reads of its metadata (`getTransaction`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxView {
@@ -149,6 +158,8 @@ pub struct TxView {
     pub post_token_balances: Vec<TokenBalance>,
     /// Inner instructions.
     pub inner_instructions: Vec<InnerInstruction>,
+    /// Its own instructions, in order.
+    pub instructions: Vec<TopInstruction>,
 }
 
 /// Statuses as a node saw them, with the slot it answered at (see [`SvmClient::statuses_at`]).

@@ -242,7 +242,7 @@ impl SolanaSection {
                     adapter: ChainAddress::Solana(crate::tx::BRIDGE_ID.to_bytes()),
                     to_token: ChainAddress::Evm(to_token),
                     min_amount,
-                    // The local bridge takes no fee.
+                    // The vault burns with no fee (a standard transfer: `max_fee` 0).
                     max_fee_bps: 0,
                     own_fee_bps: 0,
                 };

@@ -20,10 +20,13 @@ use solana_sdk::{instruction::Instruction, pubkey::Pubkey};
 
 use crate::{
     SvmChain,
-    chain::{pubkey, tx_id},
+    chain::{Pending, pubkey, tx_id},
     client::{SendError, TxFailure},
     tx,
 };
+
+/// The part of a transfer's record (`record`), before its address.
+const RECORD_PART: &str = "record/";
 
 /// The Anchor error a missing account raises (`AccountNotInitialized`).
 const ACCOUNT_NOT_INITIALIZED: u32 = 3012;
@@ -71,6 +74,10 @@ pub(crate) fn refusal(failure: TxFailure) -> Refusal {
         TxFailure::Custom(c) if c == code(E::NotInInbox) || c == code(E::NotThisSession) => {
             Refusal::NotTheSessions
         }
+        // A record of a delivery the node does not show yet (one behind the one the watcher read).
+        TxFailure::Custom(c) if c == code(E::NotDelivered) => {
+            Refusal::Preparing("the node does not show the transfer delivered yet".into())
+        }
         TxFailure::Custom(c) => Refusal::Permanent(format!("the deposit-vault program refused: error {c}")),
         // Circle's CCTP programs (paused, a burn limit, a remote domain not registered) or SPL Token (a
         // frozen account) refused: not the session's fault, and not final; tried again later, never read
@@ -112,23 +119,29 @@ impl SvmChain {
     }
 
     /// The session's transfers still in the inbox that the relayer pays the claim of (at least
-    /// `min_inbox_amount`), each with its claim (for a refund: send back). Which are consumed already the
-    /// chain says (their claim records exist), not the watcher's view, which may lag.
-    async fn inbox_claims(&self, work: &Work, mint: Pubkey) -> Result<Vec<(Pubkey, Instruction)>, String> {
-        let pending: Vec<(Pubkey, u64)> =
-            self.inbound_mut().get(&work.session_id).cloned().unwrap_or_default();
+    /// `min_inbox_amount`), each with what it needs next: the program's record of it (from the attested
+    /// message Circle's transmitter delivered) when there is none yet, else its claim (for a refund: send
+    /// back). Which are recorded or consumed already the chain says (the records and claim records exist),
+    /// not the watcher's view, which may lag. A transfer is never recorded and claimed in one transaction:
+    /// anyone may record it first, and the claim would fail with it.
+    async fn inbox_claims(
+        &self,
+        work: &Work,
+        mint: Pubkey,
+    ) -> Result<Vec<Planned<Vec<Instruction>>>, String> {
+        let pending: Vec<Pending> = self.inbound_mut().get(&work.session_id).cloned().unwrap_or_default();
         let (worth, dust): (Vec<_>, Vec<_>) =
-            pending.into_iter().partition(|(_, amount)| *amount >= self.config.min_inbox_amount);
+            pending.into_iter().partition(|p| p.amount >= self.config.min_inbox_amount);
         if !dust.is_empty() {
             tracing::info!(chain_id = self.config.chain_id, session_id = %work.session_id, count = dust.len(), min = self.config.min_inbox_amount, "inbox transfers below the minimum are left unclaimed");
         }
         if worth.is_empty() {
             return Ok(vec![]);
         }
-        // The claim records (consumed already?) and the transfers' own records (the domain a transfer came
-        // from, which sending it back burns towards), in one read.
-        let mut keys: Vec<Pubkey> = worth.iter().map(|(at, _)| tx::claim_record(at)).collect();
-        keys.extend(worth.iter().map(|(at, _)| *at));
+        // The claim records (consumed already?) and the transfers' own records (recorded yet? the domain a
+        // transfer came from, which sending it back burns towards), in one read.
+        let mut keys: Vec<Pubkey> = worth.iter().map(|p| tx::claim_record(&p.at)).collect();
+        keys.extend(worth.iter().map(|p| p.at));
         let mut read = self.client.accounts(keys).await.map_err(|e| e.to_string())?;
         let records = read.split_off(worth.len());
         let params = tx::params(&work.commitment);
@@ -136,24 +149,31 @@ impl SvmChain {
         Ok(worth
             .into_iter()
             .zip(read.into_iter().zip(records))
-            .filter_map(|(pending, (consumed, record))| {
-                let domain = record.as_ref().and_then(|r| tx::received_domain(&r.data));
-                (consumed.is_none()).then_some((pending, domain?))
-            })
-            .map(|((at, amount), domain)| {
+            .filter(|(_, (consumed, _))| consumed.is_none())
+            .filter_map(|(pending, (_, record))| {
+                let part = pending.at.to_string();
+                let Some(record) = record else {
+                    let Some(delivery) = &pending.delivery else {
+                        tracing::warn!(chain_id = self.config.chain_id, session_id = %work.session_id, record = %pending.at, "an inbox transfer without its record or its delivery; cannot claim it");
+                        return None;
+                    };
+                    let part = format!("{RECORD_PART}{part}");
+                    return Some(Planned { part: Some(part), plan: vec![tx::record(payer, delivery)], prepares: true });
+                };
+                let domain = tx::received_domain(&record.owner, &record.data)?;
                 // Claimed only for a session that settles on Solana, and only a transfer that alone meets
                 // the session's minimum (the program refuses any other); a refund, a smaller transfer and
                 // a session delivering elsewhere go back to the receiver on the chain the transfer came
                 // from, where the router refunds or forwards them.
                 let claimable = matches!(work.action, Action::Settle { .. })
                     && params.settles(&mint)
-                    && params.meets_minimum(amount);
+                    && params.meets_minimum(pending.amount);
                 let ix = if claimable {
-                    tx::claim(payer, &params, at, mint)
+                    tx::claim(payer, &params, pending.at, mint)
                 } else {
-                    tx::return_inbound(payer, &params, at, domain, mint)
+                    tx::return_inbound(payer, &params, pending.at, domain, mint)
                 };
-                (at, ix)
+                Some(Planned::doing(Some(part), vec![ix]))
             })
             .collect())
     }
@@ -179,7 +199,14 @@ impl ExpiryOrdered for SvmChain {
         self.config.poll.max(Duration::from_millis(50)) * 2
     }
 
+    /// A transfer's record is the same transaction whatever the work that needs it (its key names the
+    /// transfer alone: a settlement and a later refund never record it twice).
     fn key(&self, work: &Work, part: Option<&str>) -> Vec<u8> {
+        if let Some(at) =
+            part.and_then(|p| p.strip_prefix(RECORD_PART)).and_then(|p| p.parse::<Pubkey>().ok())
+        {
+            return [RECORD_PART.as_bytes(), at.as_ref()].concat();
+        }
         let transfer = part.and_then(|p| p.parse::<Pubkey>().ok());
         record_key(&work.session_id, work.action, transfer.as_ref())
     }
@@ -197,10 +224,7 @@ impl ExpiryOrdered for SvmChain {
                 pubkey(token).ok_or_else(|| Refusal::Permanent(format!("{token} is not a Solana mint")))?;
             let claims = self.inbox_claims(work, mint).await.map_err(Refusal::Unanswered)?;
             let vault = self.vault_instruction(work, mint).await.map_err(Refusal::Unanswered)?;
-            let claims = claims
-                .into_iter()
-                .map(|(transfer, ix)| Planned { part: Some(transfer.to_string()), plan: vec![ix] });
-            Ok(claims.chain(vault.map(|ix| Planned { part: None, plan: vec![ix] })).collect())
+            Ok(claims.into_iter().chain(vault.map(|ix| Planned::doing(None, vec![ix]))).collect())
         })
     }
 

@@ -12,7 +12,7 @@ use solana_sdk::{hash::Hash, pubkey::Pubkey, signature::Signature};
 
 use crate::client::{
     AccountView, ClientError, Confirmation, InnerInstruction, Page, SIGNATURES_PER_PAGE, SendError,
-    SignatureInfo, Simulation, SvmClient, TokenBalance, TxFailure, TxStatus, TxView,
+    SignatureInfo, Simulation, SvmClient, TokenBalance, TopInstruction, TxFailure, TxStatus, TxView,
 };
 
 /// A JSON-RPC endpoint.
@@ -215,19 +215,29 @@ pub fn decode_transaction(result: &Value) -> Result<Option<TxView>, ClientError>
             account_keys.push(pubkey(key)?);
         }
     }
+    // A compiled instruction's program and data (`json` encoding: the data in base58).
+    let instruction = |ix: &Value| -> Result<(Pubkey, Vec<u8>), ClientError> {
+        let program = usize::try_from(u64_of(&ix["programIdIndex"])?).map_err(|_| bad("index", ix))?;
+        let program = *account_keys.get(program).ok_or_else(|| bad("program index", ix))?;
+        let data = ix["data"].as_str().ok_or_else(|| bad("instruction data", ix))?;
+        let data =
+            bs58::decode(data).into_vec().map_err(|e| ClientError::new(format!("instruction data: {e}")))?;
+        Ok((program, data))
+    };
     let mut inner_instructions = vec![];
     for group in meta["innerInstructions"].as_array().into_iter().flatten() {
         let outer = usize::try_from(u64_of(&group["index"])?).map_err(|_| bad("index", group))?;
         for ix in group["instructions"].as_array().into_iter().flatten() {
-            let program = usize::try_from(u64_of(&ix["programIdIndex"])?).map_err(|_| bad("index", ix))?;
-            let program = *account_keys.get(program).ok_or_else(|| bad("program index", ix))?;
-            let data = ix["data"].as_str().ok_or_else(|| bad("instruction data", ix))?;
-            let data = bs58::decode(data)
-                .into_vec()
-                .map_err(|e| ClientError::new(format!("instruction data: {e}")))?;
+            let (program, data) = instruction(ix)?;
             inner_instructions.push(InnerInstruction { outer, program, data });
         }
     }
+    let instructions = tx["message"]["instructions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|ix| instruction(ix).map(|(program, data)| TopInstruction { program, data }))
+        .collect::<Result<_, _>>()?;
     Ok(Some(TxView {
         signature: signature(&tx["signatures"][0])?,
         slot: u64_of(&result["slot"])?,
@@ -236,6 +246,7 @@ pub fn decode_transaction(result: &Value) -> Result<Option<TxView>, ClientError>
         pre_token_balances: token_balances(&meta["preTokenBalances"])?,
         post_token_balances: token_balances(&meta["postTokenBalances"])?,
         inner_instructions,
+        instructions,
     }))
 }
 
@@ -619,6 +630,14 @@ pub mod encode {
             .into_iter()
             .map(|(index, instructions)| json!({ "index": index, "instructions": instructions }))
             .collect();
+        let own: Vec<Value> = view
+            .instructions
+            .iter()
+            .map(|ix| {
+                let program = view.account_keys.iter().position(|k| *k == ix.program).unwrap_or_default();
+                json!({ "programIdIndex": program, "accounts": [], "data": bs58::encode(&ix.data).into_string() })
+            })
+            .collect();
         json!({
             "slot": view.slot,
             "meta": {
@@ -630,7 +649,10 @@ pub mod encode {
             },
             "transaction": {
                 "signatures": [view.signature.to_string()],
-                "message": { "accountKeys": view.account_keys.iter().map(ToString::to_string).collect::<Vec<_>>() },
+                "message": {
+                    "accountKeys": view.account_keys.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "instructions": own,
+                },
             },
         })
     }

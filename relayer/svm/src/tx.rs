@@ -68,11 +68,6 @@ pub fn cctp_message(account: &crate::client::AccountView) -> Option<Vec<u8>> {
         .map(|sent| sent.message)
 }
 
-/// The local bridge's custody account of `mint` (every bridging touches it).
-pub fn bridge_custody(mint: &Pubkey) -> Pubkey {
-    local_bridge::ix::custody(mint)
-}
-
 /// The deposit-vault inbox token account of `mint`: where transfers bridged from the EVM chains arrive
 /// (the CCTP adapter's Solana route mints there, naming the session's EVM receiver in the hook).
 pub fn inbox_token(mint: &Pubkey) -> Pubkey {
@@ -196,10 +191,14 @@ pub fn return_inbound(
     }
 }
 
-/// The domain a transfer in the inbox came from, read from its record's account data.
-pub fn received_domain(data: &[u8]) -> Option<u32> {
+/// The domain a transfer in the inbox came from, read from its record's account data (the program's
+/// record: `owner` must be the program).
+pub fn received_domain(owner: &Pubkey, data: &[u8]) -> Option<u32> {
     use anchor_lang::AccountDeserialize;
-    local_bridge::Received::try_deserialize(&mut &data[..]).ok().map(|r| r.source_domain)
+    (*owner == deposit_vault::ID)
+        .then(|| deposit_vault::Received::try_deserialize(&mut &data[..]).ok())
+        .flatten()
+        .map(|r| r.source_domain)
 }
 
 /// The claim record of the transfer recorded at `received`: it exists once the transfer was claimed or
@@ -386,14 +385,42 @@ pub fn cctp_stand_in_accounts(
     let state =
         token_messenger_minter_v2::ix::state_accounts(usdc, &[attester], 1, &remotes, CCTP_FEE_RECIPIENT);
     let rent = solana_sdk::rent::Rent::default();
+    // Circle's custody of `usdc` (what its messenger pays deliveries from; empty: the devnet mints its
+    // liquidity there) and the fee recipient's associated account, as SPL token accounts.
+    let token_accounts = [
+        (token_messenger_minter_v2::ix::custody(&usdc), state.custody_authority),
+        (get_associated_token_address(&CCTP_FEE_RECIPIENT, &usdc), CCTP_FEE_RECIPIENT),
+    ]
+    .map(|(address, owner)| {
+        let mut data = vec![0; spl_token::state::Account::LEN];
+        spl_token::state::Account {
+            mint: usdc,
+            owner,
+            state: spl_token::state::AccountState::Initialized,
+            ..Default::default()
+        }
+        .pack_into_slice(&mut data);
+        (address, spl_token::ID, data)
+    });
     state
         .accounts
         .into_iter()
+        .chain(token_accounts)
         .map(|(address, owner, data)| {
             let lamports = rent.minimum_balance(data.len());
             (address, solana_sdk::account::Account { lamports, data, owner, ..Default::default() })
         })
         .collect()
+}
+
+/// Circle's custody of `mint` on the cluster the program was built for: what its token messenger pays
+/// transfers bridged to Solana from (the "from" of an inbox transfer).
+pub fn cctp_custody(mint: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(
+        &[token_messenger_minter_v2::CUSTODY_SEED, mint.as_ref()],
+        &deposit_vault::evm::TOKEN_MESSENGER_MINTER,
+    )
+    .0
 }
 
 /// Who the devnet's CCTP stand-in pays executed fees to (nobody holds its key).
@@ -514,12 +541,24 @@ pub fn chain_of_domain(domain: u32) -> Option<u64> {
 /// What passed through the deposit-vault inbox (transfers bridged in from the EVM chains).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboxMove {
-    /// The local bridge delivered a transfer (recorded at `at`; paid to its `mint_recipient`).
-    Arrived {
-        /// The bridge's record of the message.
+    /// Circle's transmitter delivered a transfer (a top-level `receive_message` of the transaction, which
+    /// succeeded: the transmitter checked the attestation and used the nonce, and its token messenger
+    /// paid the message's mint recipient). The program has not necessarily recorded it yet.
+    Delivered {
+        /// Where the program's record of it is, or will be.
+        at: Pubkey,
+        /// What the message says was paid.
+        received: deposit_vault::Received,
+        /// The attested message and its attestation (what `record` takes).
+        delivery: Delivery,
+    },
+    /// The program recorded a delivered transfer (its own event: it checked the attestation and the
+    /// delivery itself).
+    Recorded {
+        /// Its record.
         at: Pubkey,
         /// What it holds.
-        received: local_bridge::Received,
+        received: deposit_vault::Received,
     },
     /// A transfer went to its session's Solana recipient.
     Claimed(InboundEvent),
@@ -529,61 +568,161 @@ pub enum InboxMove {
     RefundedInbound(InboundEvent),
 }
 
-/// Whether the local bridge's refusal `code` (raised by `program`) is about the message itself (its
-/// format, domain, attestation, caller, recipient or fee), so that delivering it again can never succeed.
-pub fn local_bridge_refuses_for_good(program: &Pubkey, code: u32) -> bool {
-    use local_bridge::BridgeError as E;
-    *program == local_bridge::ID
-        && [
-            E::MalformedMessage,
-            E::WrongDomain,
-            E::BadAttestation,
-            E::WrongCaller,
-            E::WrongRecipient,
-            E::FeeExceeded,
-        ]
-        .into_iter()
-        .any(|e| code == anchor_lang::error::ERROR_CODE_OFFSET + e as u32)
+/// An attested CCTP v2 message as Circle's transmitter took it, with its attestation.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The message.
+    pub message: Vec<u8>,
+    /// The attestation.
+    pub attestation: Vec<u8>,
 }
 
-/// The local bridge's record of the message the attester gave `nonce`.
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Delivery({} message bytes, nonce {})",
+            self.message.len(),
+            hex::encode(nonce_of(&self.message))
+        )
+    }
+}
+
+/// Whether Circle's CCTP v2 programs (the devnet's stand-ins) refuse `code` (raised by `program`) because
+/// of the message itself (its format, version, domain, caller, recipient, attestation, sender or fee), so
+/// that delivering it again can never succeed.
+pub fn cctp_refuses_for_good(program: &Pubkey, code: u32) -> bool {
+    use message_transmitter_v2::MessageTransmitterError as M;
+    use token_messenger_minter_v2::TokenMessengerError as T;
+    let code_of = |n: u32| anchor_lang::error::ERROR_CODE_OFFSET + n;
+    let transmitter = [
+        M::MalformedMessage,
+        M::InvalidMessageVersion,
+        M::InvalidDestinationDomain,
+        M::InvalidDestinationCaller,
+        M::InvalidRecipientProgram,
+        M::InvalidAttestationLength,
+        M::InvalidSignatureRecoveryId,
+        M::InvalidSignatureSValue,
+        M::InvalidSignatureOrderOrDupe,
+        M::InvalidAttesterSignature,
+    ];
+    let messenger = [
+        T::InvalidTokenMessenger,
+        T::MalformedMessage,
+        T::MessageExpired,
+        T::FeeExceedsAmount,
+        T::FeeExceedsMaxFee,
+        T::InvalidMintRecipient,
+        T::InvalidTokenPair,
+    ];
+    (*program == deposit_vault::evm::MESSAGE_TRANSMITTER
+        && transmitter.into_iter().any(|e| code == code_of(e as u32)))
+        || (*program == deposit_vault::evm::TOKEN_MESSENGER_MINTER
+            && messenger.into_iter().any(|e| code == code_of(e as u32)))
+}
+
+/// The program's record of the transfer whose message has `nonce` (it exists once recorded).
 pub fn received_record(nonce: &[u8; 32]) -> Pubkey {
-    local_bridge::ix::received(nonce)
+    deposit_vault::ix::received(nonce)
 }
 
-/// The local bridge's record of the raw, attested CCTP `message` (it exists once the message was
-/// delivered).
-pub fn record_of(message: &[u8]) -> Pubkey {
-    received_record(&local_bridge::message::nonce_of(message))
+/// The 32-byte nonce of a CCTP v2 message (zero for a message too short to have one).
+pub fn nonce_of(message: &[u8]) -> [u8; 32] {
+    message_transmitter_v2::message::nonce_of(message)
 }
 
-/// `receive_message(message, attestation)` on the local bridge, paying the message's mint recipient
-/// (`None` if the message is not a burn in Circle's CCTP v2 format).
+/// Circle's transmitter's used-nonce account of the raw, attested CCTP `message`: it exists once the
+/// message was delivered.
+pub fn delivered_marker(message: &[u8]) -> Pubkey {
+    Pubkey::find_program_address(
+        &[message_transmitter_v2::USED_NONCE_SEED, &nonce_of(message)],
+        &deposit_vault::evm::MESSAGE_TRANSMITTER,
+    )
+    .0
+}
+
+/// Circle's `receive_message(message, attestation)` through its transmitter to its token messenger,
+/// paying the message's mint recipient (executed fees to the devnet's fee recipient), delivered by
+/// `payer` (`None` if the message is not a burn in Circle's CCTP v2 format).
 pub fn receive_message(
     payer: Pubkey,
     mint: Pubkey,
     message: Vec<u8>,
     attestation: Vec<u8>,
 ) -> Option<Instruction> {
-    let recipient = Pubkey::new_from_array(local_bridge::Incoming::parse(&message)?.mint_recipient);
-    Some(local_bridge::ix::receive_message(payer, mint, recipient, message, attestation))
+    token_messenger_minter_v2::ix::receive_message(
+        payer,
+        payer,
+        mint,
+        CCTP_FEE_RECIPIENT,
+        message,
+        attestation,
+    )
+}
+
+/// The program's `record(message, attestation)` of a delivered transfer, paid for by `payer`.
+pub fn record(payer: Pubkey, delivery: &Delivery) -> Instruction {
+    deposit_vault::ix::record(payer, delivery.message.clone(), delivery.attestation.clone())
+}
+
+/// What a delivered CCTP v2 `message` paid on Solana, if it is a burn for Solana to the cluster's token
+/// messenger (the amount net of the executed fee; the hook when it is one word), as `record` reads it.
+fn delivered(message: &[u8]) -> Option<deposit_vault::Received> {
+    use message_transmitter_v2::message::{BurnMessageV2, MessageV2};
+    let header = MessageV2::parse(message)?;
+    let burn = BurnMessageV2::parse(&header.body)?;
+    let ours = header.destination_domain == deposit_vault::SOLANA_DOMAIN
+        && header.recipient == deposit_vault::evm::TOKEN_MESSENGER_MINTER.to_bytes();
+    Some(deposit_vault::Received {
+        source_domain: header.source_domain,
+        nonce: header.nonce,
+        mint_recipient: Pubkey::new_from_array(burn.mint_recipient),
+        amount: burn.amount.checked_sub(burn.fee_executed)?,
+        hook: <[u8; 32]>::try_from(burn.hook_data.as_slice()).ok(),
+    })
+    .filter(|_| ours)
+}
+
+/// The deliveries in `tx` by Circle's transmitter (the cluster's): its top-level `receive_message`
+/// instructions, in a transaction that succeeded, each with the position of its first inner instruction
+/// (where its effects are; it has some: it called the token messenger).
+fn deliveries(tx: &TxView) -> Vec<(usize, InboxMove)> {
+    use anchor_lang::{AnchorDeserialize as _, Discriminator as _};
+    if tx.failed {
+        return vec![];
+    }
+    let tag = message_transmitter_v2::instruction::ReceiveMessage::DISCRIMINATOR;
+    tx.instructions
+        .iter()
+        .enumerate()
+        .filter(|(_, ix)| ix.program == deposit_vault::evm::MESSAGE_TRANSMITTER)
+        .filter_map(|(outer, ix)| {
+            let mut data = ix.data.strip_prefix(tag)?;
+            let params = message_transmitter_v2::ReceiveMessageParams::deserialize(&mut data).ok()?;
+            let received = delivered(&params.message)?;
+            let index = tx.inner_instructions.iter().position(|inner| inner.outer == outer)?;
+            let at = received_record(&received.nonce);
+            let delivery = Delivery { message: params.message, attestation: params.attestation };
+            Some((index, InboxMove::Delivered { at, received, delivery }))
+        })
+        .collect()
 }
 
 /// The inbox's moves in `tx`, each with its position among the transaction's inner instructions.
 pub fn inbox_moves(tx: &TxView) -> Vec<(usize, InboxMove)> {
-    let arrived = self_events(tx, local_bridge::ID).filter_map(|(index, body)| {
-        let received = decode::<local_bridge::MessageReceived>(body)?.received;
-        let at = received_record(&received.nonce);
-        Some((index, InboxMove::Arrived { at, received }))
-    });
     let moved = self_events(tx, deposit_vault::ID).filter_map(|(index, body)| {
         let decoded = decode::<Claimed>(body)
             .map(|c| InboxMove::Claimed(c.event))
             .or_else(|| decode::<SentBack>(body).map(|b| InboxMove::SentBack(b.event)))
-            .or_else(|| decode::<RefundedInbound>(body).map(|r| InboxMove::RefundedInbound(r.event)))?;
+            .or_else(|| decode::<RefundedInbound>(body).map(|r| InboxMove::RefundedInbound(r.event)))
+            .or_else(|| {
+                decode::<deposit_vault::Recorded>(body)
+                    .map(|r| InboxMove::Recorded { at: r.at, received: r.received })
+            })?;
         Some((index, decoded))
     });
-    let mut out: Vec<(usize, InboxMove)> = arrived.chain(moved).collect();
+    let mut out: Vec<(usize, InboxMove)> = deliveries(tx).into_iter().chain(moved).collect();
     out.sort_by_key(|(index, _)| *index);
     out
 }
@@ -771,6 +910,7 @@ mod tests {
             pre_token_balances: pre,
             post_token_balances: post,
             inner_instructions: vec![],
+            instructions: vec![],
         }
     }
 

@@ -48,7 +48,7 @@ use solana_sdk::{pubkey::Pubkey, signature::Signature};
 
 use crate::{
     SvmChain,
-    chain::{pubkey, tx_id},
+    chain::{Pending, pubkey, tx_id},
     client::{ClientError, Page, TxView, history_at},
     tx::{self, InboxMove, VaultMove},
 };
@@ -77,6 +77,11 @@ const TERMINAL_EVERY: u64 = 10;
 const PROGRAM_MARK: &[u8] = b"program";
 /// The mark of the inbox transfers not yet claimed or sent back.
 const INBOUND_MARK: &[u8] = b"inbound";
+
+/// One inbox transfer not yet claimed, as its mark keeps it: the session, its record's address, its
+/// amount, and (hex) the attested message and attestation while it may not be recorded yet. (A mark of an
+/// earlier build, without the last, cannot be read: the inbox's history is read again.)
+type InboundMark = (SessionId, String, u64, Option<(String, String)>);
 
 /// Where the program's history was read to.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -167,12 +172,18 @@ impl WatchState {
                     state.program_written = Some(state.program_newest);
                     state.program_noted = true;
                 }),
-                INBOUND_MARK => serde_json::from_slice::<Vec<(SessionId, String, u64)>>(&value).map(|list| {
+                INBOUND_MARK => serde_json::from_slice::<Vec<InboundMark>>(&value).map(|list| {
                     inbound_read = true;
                     let mut inbound = chain.inbound_mut();
-                    for (session, record, amount) in list {
-                        if let Ok(record) = record.parse() {
-                            inbound.entry(session).or_default().push((record, amount));
+                    for (session, record, amount, delivery) in list {
+                        let delivery = delivery.and_then(|(m, a)| {
+                            Some(tx::Delivery {
+                                message: hex::decode(m).ok()?,
+                                attestation: hex::decode(a).ok()?,
+                            })
+                        });
+                        if let Ok(at) = record.parse() {
+                            inbound.entry(session).or_default().push(Pending { at, amount, delivery });
                         }
                     }
                 }),
@@ -373,10 +384,16 @@ impl SvmChain {
             let mark = ProgramMark { newest: newest.map(|s| s.to_string()), slot: state.program_newest_slot };
             marks.push((PROGRAM_MARK.to_vec(), encode(&mark)));
         }
-        let mut list: Vec<(SessionId, String, u64)> = self
+        let mut list: Vec<InboundMark> = self
             .inbound_mut()
             .iter()
-            .flat_map(|(session, list)| list.iter().map(|(r, a)| (*session, r.to_string(), *a)))
+            .flat_map(|(session, list)| {
+                list.iter().map(|p| {
+                    let delivery =
+                        p.delivery.as_ref().map(|d| (hex::encode(&d.message), hex::encode(&d.attestation)));
+                    (*session, p.at.to_string(), p.amount, delivery)
+                })
+            })
             .collect();
         list.sort();
         let inbound = Some(encode(&list)).filter(|bytes| state.inbound_written.as_ref() != Some(bytes));
@@ -569,40 +586,14 @@ impl SvmChain {
                 log_index: (view.account_keys.len() + index) as u64,
             };
             match moved {
-                InboxMove::Arrived { at, received } => {
-                    let Some(mint) = self.watched_mint().filter(|_| received.mint_recipient == *inbox) else {
-                        continue;
-                    };
-                    // The hook is the EVM receiver the transfer was burnt for: the CCTP adapter names the
-                    // receiver it bridges from, and `claim` pays only params that commit to it.
-                    let Some(receiver) = received
-                        .hook
-                        .filter(|h| h[..12] == [0u8; 12])
-                        .map(|h| ChainAddress::Evm(Address::from_slice(&h[12..])))
-                    else {
-                        continue;
-                    };
-                    let (Some(session), Some(token)) =
-                        (sink.session_for_receiver(receiver), self.token_ref(&mint))
-                    else {
-                        tracing::debug!(chain_id = self.config.chain_id, record = %at, "a transfer in the inbox names no receiver of ours");
-                        continue;
-                    };
-                    let mut inbound = self.inbound_mut();
-                    let pending = inbound.entry(session).or_default();
-                    if !pending.iter().any(|(r, _)| *r == at) {
-                        pending.push((at, received.amount));
-                    }
-                    let from = ChainAddress::Solana(tx::bridge_custody(&mint).to_bytes());
-                    let deposit = Deposit {
-                        event,
-                        block_hash: B256::ZERO,
-                        from,
-                        token,
-                        amount: U256::from(received.amount),
-                        counts: None,
-                    };
-                    out.push(ChainEvent::at(receiver, EventKind::Deposit(deposit)));
+                // A delivery reports the deposit (the record, made after it, adds nothing); a record of
+                // a transfer whose delivery was not seen (delivered through another program's call,
+                // not a top-level instruction) reports it then.
+                InboxMove::Delivered { at, received, delivery } => {
+                    out.extend(self.arrived(sink, inbox, event, at, &received, Some(delivery)));
+                }
+                InboxMove::Recorded { at, received } => {
+                    out.extend(self.arrived(sink, inbox, event, at, &received, None));
                 }
                 InboxMove::Claimed(ref e)
                 | InboxMove::SentBack(ref e)
@@ -614,7 +605,7 @@ impl SvmChain {
                     if let Some(session) = sink.session_for_receiver(receiver)
                         && let Some(pending) = self.inbound_mut().get_mut(&session)
                     {
-                        pending.retain(|(r, _)| *r != at);
+                        pending.retain(|p| p.at != at);
                     }
                     let (token, amount) = (ChainAddress::Solana(e.mint.to_bytes()), U256::from(e.amount));
                     let kind = if matches!(moved, InboxMove::Claimed(_)) {
@@ -658,6 +649,54 @@ impl SvmChain {
             }
         }
         out
+    }
+
+    /// A transfer that arrived in the inbox `inbox` (delivered, or recorded), as the deposit of the session
+    /// whose EVM receiver its hook names: kept as pending for that session (with the delivery, which its
+    /// claim records first) and reported under the id of the transaction that showed it. Reported again
+    /// when the same transaction is read again (a poll whose events were not applied is read again: the
+    /// engine takes an event once by its id), but a record of a transfer whose delivery was reported is
+    /// not another deposit. `None` for a transfer to another account or without a receiver of ours.
+    fn arrived(
+        &self,
+        sink: &dyn EventSink,
+        inbox: &Pubkey,
+        event: EventId,
+        at: Pubkey,
+        received: &deposit_vault::Received,
+        delivery: Option<tx::Delivery>,
+    ) -> Option<ChainEvent> {
+        let mint = self.watched_mint().filter(|_| received.mint_recipient == *inbox)?;
+        // The hook is the EVM receiver the transfer was burnt for: the CCTP adapter names the receiver it
+        // bridges from, and `claim` pays only params that commit to it.
+        let receiver = received
+            .hook
+            .filter(|h| h[..12] == [0u8; 12])
+            .map(|h| ChainAddress::Evm(Address::from_slice(&h[12..])))?;
+        let (Some(session), Some(token)) = (sink.session_for_receiver(receiver), self.token_ref(&mint))
+        else {
+            tracing::debug!(chain_id = self.config.chain_id, record = %at, "a transfer in the inbox names no receiver of ours");
+            return None;
+        };
+        {
+            let mut inbound = self.inbound_mut();
+            let pending = inbound.entry(session).or_default();
+            match pending.iter().find(|p| p.at == at) {
+                None => pending.push(Pending { at, amount: received.amount, delivery: delivery.clone() }),
+                // Its delivery was reported: the record is no second deposit.
+                Some(known) if delivery.is_none() && known.delivery.is_some() => return None,
+                Some(_) => {}
+            }
+        }
+        let deposit = Deposit {
+            event,
+            block_hash: B256::ZERO,
+            from: ChainAddress::Solana(tx::cctp_custody(&mint).to_bytes()),
+            token,
+            amount: U256::from(received.amount),
+            counts: None,
+        };
+        Some(ChainEvent::at(receiver, EventKind::Deposit(deposit)))
     }
 
     /// Deposits into `vault_token` and the program's moves out of its vault in one transaction, at the

@@ -9,7 +9,7 @@ use std::time::Duration;
 use relayer_svm::{LocalBank, SvmClient, bank::CLOCK_EVERY, client::SendError, tx};
 use solana_sdk::{clock::Clock, signature::Keypair, signer::Signer, transaction::Transaction};
 
-/// The local bridge's attester (no message is delivered in these tests).
+/// The CCTP stand-ins' attester (no message is delivered in these tests).
 const ATTESTER: [u8; 20] = [0xa7; 20];
 
 #[tokio::test]

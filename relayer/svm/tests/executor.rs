@@ -6,7 +6,7 @@
 use std::{sync::Arc, time::Duration};
 
 use relayer_chain::{
-    BoxFuture, Chain, ChainEvent, EventKind, EventSink, SinkError, Work, WorkReport, WorkResult,
+    BoxFuture, Chain, ChainEvent, EventKind, EventSink, Refusal, SinkError, Work, WorkReport, WorkResult,
 };
 use relayer_store::{ChainStore, SledStore};
 use relayer_svm::{LocalBank, SvmChain, SvmClient, SvmConfig, tx};
@@ -237,19 +237,28 @@ fn attester() -> alloy::signers::local::PrivateKeySigner {
     alloy::signers::local::PrivateKeySigner::from_bytes(&B256::repeat_byte(0xa7)).unwrap()
 }
 
-/// Delivers a burn on an EVM chain (domain 6) for `commitment`'s receiver, minted to the inbox, as the
-/// devnet attester does.
-async fn bridge_in(bank: &LocalBank, forwarder: &Keypair, commitment: &Commitment, nonce: u64, amount: u64) {
+/// Delivers a burn on an EVM chain (domain 6, Base) for `commitment`'s receiver, minted to the inbox,
+/// through Circle's transmitter (the stand-in) as the devnet attester does; returns what `record` takes.
+async fn bridge_in(
+    bank: &LocalBank,
+    forwarder: &Keypair,
+    commitment: &Commitment,
+    nonce: u64,
+    amount: u64,
+) -> tx::Delivery {
     use alloy::signers::SignerSync;
-    use local_bridge::message::{BurnMessageV2, MessageV2};
+    use message_transmitter_v2::message::{BurnMessageV2, MessageV2};
     let hook = deposit_vault::evm::receiver_word(&tx::params(commitment).hash());
+    // The EVM chains' token messenger (the bank registers it for every domain) and Base's USDC.
     let mut word = [0u8; 32];
     word[12..].copy_from_slice(&[0x11; 20]);
+    let mut usdc = [0u8; 32];
+    usdc[12..].copy_from_slice(&deposit_vault::evm::ROUTES.iter().find(|r| r.domain == 6).unwrap().usdc);
     let mut attested_nonce = [0u8; 32];
     attested_nonce[24..].copy_from_slice(&nonce.to_be_bytes());
     let body = BurnMessageV2 {
         version: 1,
-        burn_token: word,
+        burn_token: usdc,
         mint_recipient: tx::inbox_token(&bank.usdc()).to_bytes(),
         amount,
         message_sender: word,
@@ -264,7 +273,7 @@ async fn bridge_in(bank: &LocalBank, forwarder: &Keypair, commitment: &Commitmen
         destination_domain: 5,
         nonce: attested_nonce,
         sender: word,
-        recipient: word,
+        recipient: deposit_vault::evm::TOKEN_MESSENGER_MINTER.to_bytes(),
         destination_caller: [0; 32],
         min_finality_threshold: 2000,
         finality_threshold_executed: 2000,
@@ -273,9 +282,31 @@ async fn bridge_in(bank: &LocalBank, forwarder: &Keypair, commitment: &Commitmen
     .encode();
     let attestation =
         attester().sign_hash_sync(&alloy::primitives::keccak256(&message)).unwrap().as_bytes().to_vec();
-    let ix = tx::receive_message(forwarder.pubkey(), bank.usdc(), message, attestation).unwrap();
+    let ix =
+        tx::receive_message(forwarder.pubkey(), bank.usdc(), message.clone(), attestation.clone()).unwrap();
     let (_, raw) = tx::signed(&[ix], forwarder, bank.latest_blockhash().await.unwrap().0);
     bank.send(raw).await.unwrap();
+    tx::Delivery { message, attestation }
+}
+
+/// Submits `work` until its report is not the wait for a transfer's record (as the engine retries
+/// `NotYet`): the relayer records a delivered transfer first, in a transaction of its own, then claims it.
+/// Returns the last report, and whether a record was waited for.
+async fn through_the_record(
+    chain: &SvmChain,
+    work: &Work,
+    reports: &mut mpsc::UnboundedReceiver<WorkReport>,
+) -> (WorkResult, bool) {
+    let mut waited = false;
+    for _ in 0..100 {
+        chain.submit(work.clone()).await.unwrap();
+        match unlanded(reports).await {
+            WorkResult::NotYet(Refusal::Preparing(_) | Refusal::CalleeRefused(_)) => waited = true,
+            other => return (other, waited),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the transfer was never recorded")
 }
 
 /// A running chain: stopped by `cancel`, its tasks in `tasks`.
@@ -363,9 +394,9 @@ async fn a_transfer_bridged_into_the_inbox_is_claimed_once_known_after_a_restart
         panic!("a deposit")
     };
     assert_eq!((seen, deposit.amount), (ChainAddress::Evm(receiver.into()), U256::from(3_000_000u64)));
-    running.chain.submit(settle.clone()).await.unwrap();
-    let sent = unlanded(&mut reports).await;
+    let (sent, recorded) = through_the_record(&running.chain, &settle, &mut reports).await;
     assert!(matches!(sent, WorkResult::Sent { .. }), "{sent:?}");
+    assert!(recorded, "recorded before it was claimed, in a transaction of its own");
     assert_eq!(bank.usdc_balance(&merchant).await.unwrap(), 3_000_000);
     assert_eq!(bank.token_balance(&inbox).await.unwrap(), 0);
     let ChainEvent { receiver: at, kind: EventKind::Settled(settlement), .. } = next_event(&mut events).await
@@ -379,13 +410,19 @@ async fn a_transfer_bridged_into_the_inbox_is_claimed_once_known_after_a_restart
     let again = unlanded(&mut reports).await;
     assert!(matches!(again, WorkResult::Done(_)), "{again:?}");
 
-    // A second transfer arrives while the relayer is down; the restarted one is given the work before
-    // its watcher has read anything: it must wait for the read, not answer that the vault is empty.
+    // A second transfer arrives while the relayer is down, and someone else records it; the restarted
+    // one is given the work before its watcher has read anything: it must wait for the read, not answer
+    // that the vault is empty, and claim it on the record it finds.
     running.stop().await;
-    bridge_in(&bank, &forwarder, &settle.commitment, 1, 2_000_000).await;
+    let delivery = bridge_in(&bank, &forwarder, &settle.commitment, 1, 2_000_000).await;
+    let (_, raw) = tx::signed(
+        &[tx::record(forwarder.pubkey(), &delivery)],
+        &forwarder,
+        bank.latest_blockhash().await.unwrap().0,
+    );
+    bank.send(raw).await.unwrap();
     let running = start(&bank, &store, &key, Arc::clone(&sink) as Arc<dyn EventSink>);
-    running.chain.submit(settle.clone()).await.unwrap();
-    let sent = unlanded(&mut reports).await;
+    let (sent, _) = through_the_record(&running.chain, &settle, &mut reports).await;
     assert!(matches!(sent, WorkResult::Sent { .. }), "{sent:?}");
     assert_eq!(bank.usdc_balance(&merchant).await.unwrap(), 5_000_000, "each transfer paid once");
 
@@ -403,12 +440,10 @@ async fn a_transfer_bridged_into_the_inbox_is_claimed_once_known_after_a_restart
     {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    running.chain.submit(settle.clone()).await.unwrap();
-    let refused = unlanded(&mut reports).await;
+    let (refused, _) = through_the_record(&running.chain, &settle, &mut reports).await;
     assert_eq!(refused, WorkResult::RefundInstead);
     let refund = Work { action: Action::Refund { token: usdc }, ..settle.clone() };
-    running.chain.submit(refund).await.unwrap();
-    let sent = unlanded(&mut reports).await;
+    let (sent, _) = through_the_record(&running.chain, &refund, &mut reports).await;
     assert!(matches!(sent, WorkResult::Sent { .. }), "{sent:?}");
     assert_eq!(supply().await, before - 1_000_000, "burnt through CCTP for the way back");
     assert_eq!(bank.usdc_balance(&merchant).await.unwrap(), 5_000_000, "nothing delivered after expiry");

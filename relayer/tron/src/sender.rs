@@ -239,7 +239,7 @@ impl ExpiryOrdered for TronSender {
             if matches!(work.action, Action::FastFinish { .. }) {
                 return Err(Refusal::Permanent("nothing is fronted on Tron".into()));
             }
-            Ok(vec![Planned { part: None, plan: self.call(work).await? }])
+            Ok(vec![Planned::doing(None, self.call(work).await?)])
         })
     }
 

@@ -219,7 +219,7 @@ async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_b
     let owner: solana_sdk::pubkey::Pubkey = merchant.parse()?;
     assert_eq!(devnet.solana.bank.usdc_balance(&owner).await?, 10_000_000);
 
-    // Solana USDC for a Base session: the vault bridges it over the local bridge to the session's
+    // Solana USDC for a Base session: the vault bridges it through CCTP to the session's
     // receiver on Base (the devnet attester delivers the message), and the relayer fronts it on Base.
     let base = &devnet.info.chains[0];
     let (id, chosen) = api

@@ -1,5 +1,5 @@
 //! Forged status, as an attacker tries it on the real devnet (four anvil chains, the Solana bank, the
-//! real contracts and program, the local bridges and their attester, the relayer over real HTTP).
+//! real contracts and program, the CCTP stand-ins and their attester, the relayer over real HTTP).
 //!
 //! The attacker knows a victim session's id (a payer always does: it is in the checkout page's URL). It
 //! builds `DepositParams` of its own that reuse that id, pays its own funds to its own receiver, and calls
@@ -148,24 +148,35 @@ async fn untouched(api: &Api, key: &str, id: &str) -> Result {
     Ok(())
 }
 
-/// The bank's record of the transfer bridged into the inbox with `hook`, once the attester delivered it.
-async fn arrived(bank: &relayer_svm::LocalBank, hook: Address) -> Result<Pubkey> {
+/// The transfer bridged into the inbox with `hook`, once the attester delivered it: where the program's
+/// record of it is (or will be), and what `record` takes.
+async fn arrived(bank: &relayer_svm::LocalBank, hook: Address) -> Result<(Pubkey, tx::Delivery)> {
     let inbox = tx::inbox_token(&bank.usdc());
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         for info in history(bank, inbox, None).await? {
             let Some(view) = bank.transaction(info.signature).await? else { continue };
             for (_, moved) in tx::inbox_moves(&view) {
-                if let tx::InboxMove::Arrived { at, received } = moved
+                if let tx::InboxMove::Delivered { at, received, delivery } = moved
                     && received.hook.is_some_and(|h| h[12..] == hook[..])
                 {
-                    return Ok(at);
+                    return Ok((at, delivery));
                 }
             }
         }
         eyre::ensure!(Instant::now() < deadline, "the bridged transfer never reached the inbox");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// [`arrived`], and recorded by the program (by `signer`, unless someone recorded it already): the
+/// record a claim names.
+async fn recorded(bank: &relayer_svm::LocalBank, hook: Address, signer: &Keypair) -> Result<Pubkey> {
+    let (at, delivery) = arrived(bank, hook).await?;
+    if bank.accounts(vec![at]).await?.first().is_some_and(Option::is_none) {
+        send_solana(bank, &[tx::record(signer.pubkey(), &delivery)], signer).await?;
+    }
+    Ok(at)
 }
 
 async fn send_solana(
@@ -313,7 +324,7 @@ async fn sessions_named_by_an_attackers_own_params_stay_untouched_on_every_chain
     let claim = tx::claim(
         attacker.solana.pubkey(),
         &tx::params(&commitment(&p5)),
-        arrived(bank, deployment.receiver(&p5)).await?,
+        recorded(bank, deployment.receiver(&p5), &attacker.solana).await?,
         mint,
     );
     send_solana(bank, &[claim], &attacker.solana).await?;
@@ -321,7 +332,7 @@ async fn sessions_named_by_an_attackers_own_params_stay_untouched_on_every_chain
     let back = tx::return_inbound(
         attacker.solana.pubkey(),
         &tx::params(&commitment(&p6)),
-        arrived(bank, deployment.receiver(&p6)).await?,
+        recorded(bank, deployment.receiver(&p6), &attacker.solana).await?,
         3, // it came from Arbitrum's CCTP domain
         mint,
     );
@@ -494,7 +505,7 @@ async fn dust_zero_transfers_other_tokens_and_inbox_transfers_sent_back_neither_
     let dust_id = dust["sessionId"].as_str().unwrap_or_default().to_owned();
     let inbox = tx::inbox_token(&bank.usdc());
     burn_to_inbox(&on_arbitrum, attacker.address(), arbitrum_usdc, inbox, receiver_of(&dust)?, 2, 1).await?;
-    let record = arrived(bank, receiver_of(&dust)?).await?;
+    let record = recorded(bank, receiver_of(&dust)?, &attacker.solana).await?;
     until(&api, &key, &dust_id, "the dust recorded", |s| {
         s["deposits"].as_array().is_some_and(|d| !d.is_empty())
     })

@@ -8,8 +8,8 @@ use anchor_spl::{
 
 use super::inbound::Inbound;
 use crate::{
-    CLAIMED_SEED, DepositParams, INBOX_SEED, error::VaultError, events::Claimed, state::ClaimRecord,
-    state::require_solana_key,
+    CLAIMED_SEED, DepositParams, INBOX_SEED, RECEIVED_SEED, Received, error::VaultError, events::Claimed,
+    state::ClaimRecord, state::require_solana_key,
 };
 
 /// Accounts of [`deposit_vault::claim`](crate::deposit_vault::claim).
@@ -20,8 +20,11 @@ pub struct Claim<'info> {
     /// Pays the fee, the claim record's rent, and the recipient token account's if it does not exist yet.
     #[account(mut)]
     pub payer: Signer<'info>,
-    /// The bridge's record of the message (owned by the bridge program: only it can write one).
-    pub received: Account<'info, local_bridge::Received>,
+    /// The program's record of the transfer (owned by this program: only `record` writes one, from a
+    /// message Circle's transmitter delivered and its attesters signed), at its own address (the PDA of
+    /// its nonce).
+    #[account(seeds = [RECEIVED_SEED, received.nonce.as_ref()], bump)]
+    pub received: Account<'info, Received>,
     /// Created here: a message is consumed once, by `claim`, `send_back` or `refund_inbound`.
     #[account(
         init,
@@ -78,7 +81,7 @@ impl Claim<'_> {
         Ok(())
     }
 
-    /// Pays one transfer bridged to the inbox for this session (the bridge's `received` record) to the
+    /// Pays one transfer bridged to the inbox for this session (the program's `received` record) to the
     /// committed recipient's associated token account (created if missing, paid by the caller). Before
     /// expiry only, like `settle`, and only a transfer that alone meets `min_amount` (inbox transfers
     /// cannot be added up; anyone can bridge dust naming the session's receiver): a smaller one is

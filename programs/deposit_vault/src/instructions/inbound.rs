@@ -4,7 +4,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, TokenAccount};
 
-use crate::{DepositParams, INBOX_SEED, error::VaultError, events::InboundEvent, evm};
+use crate::{DepositParams, INBOX_SEED, Received, error::VaultError, events::InboundEvent, evm};
 
 /// One received transfer in the inbox, checked to be the session's: minted to the inbox, with the hook
 /// naming the session's EVM receiver (which commits to the params, so no other params can match).
@@ -19,7 +19,7 @@ pub(crate) struct Inbound {
 impl Inbound {
     pub(crate) fn new(
         params: &DepositParams,
-        received: &local_bridge::Received,
+        received: &Received,
         inbox_token: &Account<TokenAccount>,
         mint: &Account<Mint>,
         bump: u8,

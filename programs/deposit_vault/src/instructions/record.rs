@@ -48,6 +48,10 @@ pub struct Record<'info> {
         seeds::program = evm::MESSAGE_TRANSMITTER,
     )]
     pub used_nonce: UncheckedAccount<'info>,
+    /// CHECK: the token account the burn paid (its message's mint recipient; checked in `validate`). Only
+    /// named, never read: so the record is in that account's history, where the inbox's watcher reads
+    /// what arrived (a relayer that watches the inbox token account sees every transfer recorded to it).
+    pub mint_recipient: UncheckedAccount<'info>,
     /// The record: created here, so a nonce is recorded once.
     #[account(
         init,
@@ -94,6 +98,11 @@ impl Record<'_> {
             .map_err(|_| VaultError::BadAttestation)?;
         // Delivered: the transmitter's own account of this nonce (its seeds and owner checked above).
         require!(!self.used_nonce.data_is_empty(), VaultError::NotDelivered);
+        require_keys_eq!(
+            self.mint_recipient.key(),
+            Pubkey::new_from_array(burn.mint_recipient),
+            VaultError::NotTheMintRecipient
+        );
         Ok(Received {
             source_domain: header.source_domain,
             nonce: header.nonce,

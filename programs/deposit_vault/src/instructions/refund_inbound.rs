@@ -9,7 +9,8 @@ use anchor_spl::{
 
 use super::inbound::{Inbound, claimable};
 use crate::{
-    CLAIMED_SEED, DepositParams, INBOX_SEED, error::VaultError, events::RefundedInbound, state::ClaimRecord,
+    CLAIMED_SEED, DepositParams, INBOX_SEED, RECEIVED_SEED, Received, error::VaultError,
+    events::RefundedInbound, state::ClaimRecord,
 };
 
 /// Accounts of [`deposit_vault::refund_inbound`](crate::deposit_vault::refund_inbound).
@@ -20,8 +21,11 @@ pub struct RefundInbound<'info> {
     /// Pays the fee, the claim record's rent, and the refund token account's if it does not exist yet.
     #[account(mut)]
     pub payer: Signer<'info>,
-    /// The bridge's record of the message (owned by the bridge program: only it can write one).
-    pub received: Account<'info, local_bridge::Received>,
+    /// The program's record of the transfer (owned by this program: only `record` writes one, from a
+    /// message Circle's transmitter delivered and its attesters signed), at its own address (the PDA of
+    /// its nonce).
+    #[account(seeds = [RECEIVED_SEED, received.nonce.as_ref()], bump)]
+    pub received: Account<'info, Received>,
     /// Created here: a message is consumed once, by `claim`, `send_back` or `refund_inbound`.
     #[account(
         init,

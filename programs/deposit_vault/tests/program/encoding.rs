@@ -207,7 +207,7 @@ fn the_program_is_built_with_its_clusters_deployment() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(evm::CLUSTER_FILE);
     let file: toml::Value = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let hex = |v: &toml::Value| hex::decode(v.as_str().unwrap().trim_start_matches("0x")).unwrap();
-    assert_eq!(file["bridge"].as_str(), Some("local-bridge"));
+    assert_eq!(file["bridge"].as_str(), Some("cctp-v2"));
     assert_eq!(file["cluster"].as_str(), Some(evm::CLUSTER));
     assert_eq!(evm::BRIDGED_MINT.to_string(), file["usdc_mint"].as_str().unwrap());
     assert_eq!(evm::MESSAGE_TRANSMITTER.to_string(), file["cctp"]["message_transmitter"].as_str().unwrap());
@@ -317,12 +317,10 @@ fn the_program_ids_are_the_ones_anchor_toml_names_and_not_the_published_keypairs
         line.split('"').nth(1).unwrap().to_owned()
     };
     assert_eq!(id("deposit_vault"), deposit_vault::ID.to_string());
-    assert_eq!(id("local_bridge"), local_bridge::ID.to_string());
     // The ids whose keypairs were committed (programs/keys/, before issue 20): anyone could deploy there.
     for published in
         ["2dnu8sNDGGAHV6vTNZ7dieMx7Zg6c7PUpbGHGuzzXp1R", "CWD9pZJd7mNZy86embWSJZqY6EGmNk5PawibmUHnGh78"]
     {
         assert_ne!(deposit_vault::ID.to_string(), published);
-        assert_ne!(local_bridge::ID.to_string(), published);
     }
 }

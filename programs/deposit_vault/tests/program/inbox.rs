@@ -22,10 +22,10 @@ async fn a_transfer_bridged_from_evm_is_claimed_once_for_the_session_its_hook_na
     let inbox_token = deposit_vault::inbox_token(&env.mint);
     let hook = deposit_vault::evm::receiver_word(&p.hash());
     let message = evm_message(6, 41, inbox_token, 10_000_000, Some(hook));
-    receive(&mut env, message.clone(), attest(&message), inbox_token).await.unwrap();
+    receive(&mut env, &message).await;
     assert_eq!(balance(&mut env.ctx, inbox_token).await, Some(10_000_000), "minted to the inbox");
     let received = record(&mut env, 6, 41).await;
-    let want = local_bridge::Received {
+    let want = deposit_vault::Received {
         source_domain: 6,
         nonce: nonce32(41),
         mint_recipient: inbox_token,
@@ -33,14 +33,23 @@ async fn a_transfer_bridged_from_evm_is_claimed_once_for_the_session_its_hook_na
         hook: Some(hook),
     };
     assert_eq!(received, want);
-    // Attack: the same attested message delivered twice would pay twice.
+    // Attack: the same attested message delivered twice would pay twice (Circle's transmitter refuses a
+    // used nonce), and recorded twice would be claimed twice.
     let payer = env.ctx.payer.pubkey();
-    let replay =
-        local_bridge::ix::receive_message(payer, env.mint, inbox_token, message.clone(), attest(&message));
-    refused_as_a_replay(&mut env.ctx, replay).await;
+    let again = token_messenger_minter_v2::ix::receive_message(
+        payer,
+        payer,
+        env.mint,
+        FEE_RECIPIENT,
+        message.clone(),
+        attest(&message),
+    );
+    refused_as_a_replay(&mut env.ctx, again.unwrap()).await;
+    let again = deposit_vault::ix::record(payer, message.clone(), attest(&message));
+    refused_as_a_replay(&mut env.ctx, again).await;
     assert_eq!(balance(&mut env.ctx, inbox_token).await, Some(10_000_000), "paid once");
 
-    let at = local_bridge::ix::received(&nonce32(41));
+    let at = deposit_vault::ix::received(&nonce32(41));
     let (events, units) =
         run(&mut env.ctx, deposit_vault::ix::claim(payer, &p, at, env.mint, recipient)).await.unwrap();
     println!("claim: {units} compute units (SPL Token CPIs; native code is not metered)");
@@ -67,9 +76,9 @@ async fn an_inbox_transfer_pays_only_the_session_and_recipient_it_was_for() {
     let inbox_token = deposit_vault::inbox_token(&env.mint);
     let hook = deposit_vault::evm::receiver_word(&victim.hash());
     let message = evm_message(6, 1, inbox_token, 7_000_000, Some(hook));
-    receive(&mut env, message.clone(), attest(&message), inbox_token).await.unwrap();
+    receive(&mut env, &message).await;
     let payer = env.ctx.payer.pubkey();
-    let at = local_bridge::ix::received(&nonce32(1));
+    let at = deposit_vault::ix::received(&nonce32(1));
     // Attack: the attacker's own session (its recipient) claiming the victim's transfer.
     let thief = Keypair::new().pubkey();
     let own =
@@ -85,38 +94,42 @@ async fn an_inbox_transfer_pays_only_the_session_and_recipient_it_was_for() {
         &payer, &payer, &env.mint, &spl_token::ID);
     send(&mut env.ctx, &[create], &[]).await.unwrap();
     let message = evm_message(6, 2, elsewhere, 3_000_000, Some(hook));
-    receive(&mut env, message.clone(), attest(&message), elsewhere).await.unwrap();
+    receive(&mut env, &message).await;
     let ix = deposit_vault::ix::claim(
         payer,
         &victim,
-        local_bridge::ix::received(&nonce32(2)),
+        deposit_vault::ix::received(&nonce32(2)),
         env.mint,
         recipient,
     );
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::NotInInbox)));
-    // Attack: a forged record (right layout, the victim's hook, a big amount) not written by the bridge.
-    let forged = Keypair::new().pubkey();
-    let fake = local_bridge::Received {
+    // Attack: a forged record (right layout, the victim's hook, a big amount) that `record` did not write:
+    // owned by another program, or (were the program ever to write one elsewhere) not at its nonce's
+    // address.
+    let fake = deposit_vault::Received {
         source_domain: 6,
         nonce: nonce32(3),
         mint_recipient: inbox_token,
         amount: 7_000_000,
         hook: Some(hook),
     };
-    let mut data = local_bridge::Received::DISCRIMINATOR.to_vec();
+    let mut data = deposit_vault::Received::DISCRIMINATOR.to_vec();
     fake.serialize(&mut data).unwrap();
-    let account = solana_sdk::account::Account {
-        lamports: 10_000_000,
-        data,
-        owner: deposit_vault::ID,
-        ..Default::default()
-    };
-    env.ctx.set_account(&forged, &account.into());
-    let ix = deposit_vault::ix::claim(payer, &victim, forged, env.mint, recipient);
-    assert_eq!(
-        run(&mut env.ctx, ix).await,
-        Err(anchor(anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram))
-    );
+    for (owner, refused) in [
+        (Keypair::new().pubkey(), anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram),
+        (deposit_vault::ID, anchor_lang::error::ErrorCode::ConstraintSeeds),
+    ] {
+        let forged = Keypair::new().pubkey();
+        let account = solana_sdk::account::Account {
+            lamports: 10_000_000,
+            data: data.clone(),
+            owner,
+            ..Default::default()
+        };
+        env.ctx.set_account(&forged, &account.into());
+        let ix = deposit_vault::ix::claim(payer, &victim, forged, env.mint, recipient);
+        assert_eq!(run(&mut env.ctx, ix).await, Err(anchor(refused)));
+    }
     // Attack: sending a claimable transfer back, or refunding it (griefing the session), before it expires.
     let ix = deposit_vault::ix::send_back(payer, &victim, at, 6, env.mint);
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::Claimable)));
@@ -136,10 +149,10 @@ async fn an_expired_sessions_transfer_goes_back_to_its_receiver_on_the_chain_it_
     let inbox_token = deposit_vault::inbox_token(&env.mint);
     let hook = deposit_vault::evm::receiver_word(&p.hash());
     let message = evm_message(3, 8, inbox_token, 4_000_000, Some(hook));
-    receive(&mut env, message.clone(), attest(&message), inbox_token).await.unwrap();
+    receive(&mut env, &message).await;
     set_time(&mut env.ctx, EXPIRES as i64 + 1).await;
     let payer = env.ctx.payer.pubkey();
-    let at = local_bridge::ix::received(&nonce32(8));
+    let at = deposit_vault::ix::received(&nonce32(8));
     // Expired: nothing is delivered after the session ends.
     let ix = deposit_vault::ix::claim(payer, &p, at, env.mint, recipient);
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::Expired)));
@@ -169,9 +182,9 @@ async fn an_inbox_transfer_for_a_session_that_does_not_settle_on_solana_can_only
     let inbox_token = deposit_vault::inbox_token(&env.mint);
     let hook = deposit_vault::evm::receiver_word(&p.hash());
     let message = evm_message(6, 9, inbox_token, 3_000_000, Some(hook));
-    receive(&mut env, message.clone(), attest(&message), inbox_token).await.unwrap();
+    receive(&mut env, &message).await;
     let payer = env.ctx.payer.pubkey();
-    let at = local_bridge::ix::received(&nonce32(9));
+    let at = deposit_vault::ix::received(&nonce32(9));
     // Attack: paying a Base session's funds to a Solana account named by the caller.
     let anyone = Keypair::new().pubkey();
     let ix = deposit_vault::ix::claim(payer, &p, at, env.mint, anyone);
@@ -196,9 +209,9 @@ async fn an_expired_transfer_of_a_session_without_an_evm_refund_address_is_refun
     let inbox_token = deposit_vault::inbox_token(&env.mint);
     let hook = deposit_vault::evm::receiver_word(&p.hash());
     let message = evm_message(3, 12, inbox_token, 6_000_000, Some(hook));
-    receive(&mut env, message.clone(), attest(&message), inbox_token).await.unwrap();
+    receive(&mut env, &message).await;
     let payer = env.ctx.payer.pubkey();
-    let at = local_bridge::ix::received(&nonce32(12));
+    let at = deposit_vault::ix::received(&nonce32(12));
     // Before expiry the session takes it: no refund.
     let ix = deposit_vault::ix::refund_inbound(payer, &p, at, env.mint, refund);
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::Claimable)));
@@ -239,9 +252,9 @@ async fn an_unclaimable_transfer_without_an_evm_refund_address_goes_to_the_solan
     let inbox_token = deposit_vault::inbox_token(&env.mint);
     let hook = deposit_vault::evm::receiver_word(&p.hash());
     let message = evm_message(6, 13, inbox_token, 2_000_000, Some(hook));
-    receive(&mut env, message.clone(), attest(&message), inbox_token).await.unwrap();
+    receive(&mut env, &message).await;
     let payer = env.ctx.payer.pubkey();
-    let at = local_bridge::ix::received(&nonce32(13));
+    let at = deposit_vault::ix::received(&nonce32(13));
     let ix = deposit_vault::ix::claim(payer, &p, at, env.mint, recipient);
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::FinalCallUnsupported)));
     run(&mut env.ctx, deposit_vault::ix::refund_inbound(payer, &p, at, env.mint, recipient)).await.unwrap();
@@ -314,9 +327,9 @@ async fn dust_then_payment(env: &mut Env, p: &DepositParams, recipient: Pubkey) 
     let hook = deposit_vault::evm::receiver_word(&p.hash());
     for (nonce, amount) in [(1, 1), (2, 10_000_000)] {
         let message = evm_message(6, nonce, inbox_token, amount, Some(hook));
-        receive(env, message.clone(), attest(&message), inbox_token).await.unwrap();
+        receive(env, &message).await;
     }
-    let (dust, paid) = (local_bridge::ix::received(&nonce32(1)), local_bridge::ix::received(&nonce32(2)));
+    let (dust, paid) = (deposit_vault::ix::received(&nonce32(1)), deposit_vault::ix::received(&nonce32(2)));
     let ix = deposit_vault::ix::claim(env.ctx.payer.pubkey(), p, dust, env.mint, recipient);
     assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::BelowMinimum)));
     (dust, paid)

@@ -5,12 +5,11 @@
 //!
 //! One test binary; a module per concern: [`encoding`] (the commitment's bytes, the EVM receiver, ids),
 //! [`settle`], [`refund`] (refund targets, Token-2022, refund home), [`bridge`], [`inbox`] (transfers
-//! bridged in), [`bridge_stand_in`] (the local bridge's own guards).
+//! bridged in), [`record`] (the program's record of what Circle's transmitter delivered).
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
 mod bridge;
-mod bridge_stand_in;
 mod encoding;
 mod inbox;
 mod record;
@@ -64,42 +63,30 @@ struct Env {
     authority: Keypair,
 }
 
-/// The programs, USDC at its address with `authority` as mint authority (only it may initialize the
-/// bridge), the bridge initialized for it with liquidity, and the inbox token account.
+/// The programs, USDC at its address with `authority` as mint authority, Circle's CCTP v2 stand-ins with
+/// liquidity in custody, and the inbox token account.
 async fn env() -> Env {
     let (test, authority) = program_test();
     let mut ctx = test.start_with_context().await;
     set_time(&mut ctx, NOW).await;
-    let mint = local_bridge::USDC_MINT;
+    let mint = USDC;
     let other_mint = create_mint(&mut ctx, &authority, 6).await;
     let payer = ctx.payer.pubkey();
-    let attester = attester().address().into_array();
     let inbox = deposit_vault::inbox().0;
-    let ixs = [
-        local_bridge::ix::initialize(payer, authority.pubkey(), mint, attester),
-        // The inbox token account exists once per mint (the devnet creates it at start).
-        associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
-            &payer, &inbox, &mint, &spl_token::ID),
-        // Liquidity the bridge releases for transfers from the EVM chains.
-        spl_token::instruction::mint_to(
-            &spl_token::ID,
-            &mint,
-            &local_bridge::ix::custody(&mint),
-            &authority.pubkey(),
-            &[],
-            LIQUIDITY,
-        )
-        .unwrap(),
-    ];
-    send(&mut ctx, &ixs, &[&authority]).await.unwrap();
+    // The inbox token account exists once per mint (the devnet creates it at start).
+    let ixs = [associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+        &payer, &inbox, &mint, &spl_token::ID)];
+    send(&mut ctx, &ixs, &[]).await.unwrap();
     Env { ctx, mint, other_mint, authority }
 }
+
+/// The bridged mint (USDC at its address, as the devnet creates it).
+const USDC: Pubkey = deposit_vault::evm::BRIDGED_MINT;
 
 /// Both programs registered natively, and USDC at its address (mint authority: the returned keypair).
 fn program_test() -> (ProgramTest, Keypair) {
     let mut test =
         ProgramTest::new("deposit_vault", deposit_vault::ID, processor!(deposit_vault::native::process));
-    test.add_program("local_bridge", local_bridge::ID, processor!(local_bridge::native::process));
     test.add_program(
         "token_messenger_minter_v2",
         token_messenger_minter_v2::ID,
@@ -125,13 +112,7 @@ fn program_test() -> (ProgramTest, Keypair) {
         })
         .collect();
     let attesters = [attester().address().into_array()];
-    let state = token_messenger_minter_v2::ix::state_accounts(
-        local_bridge::USDC_MINT,
-        &attesters,
-        1,
-        &remotes,
-        FEE_RECIPIENT,
-    );
+    let state = token_messenger_minter_v2::ix::state_accounts(USDC, &attesters, 1, &remotes, FEE_RECIPIENT);
     for (address, owner, data) in state.accounts {
         let lamports = solana_sdk::rent::Rent::default().minimum_balance(data.len());
         test.add_account(
@@ -141,7 +122,7 @@ fn program_test() -> (ProgramTest, Keypair) {
     }
     // Circle's custody of USDC on Solana (what its messenger pays deliveries from), and the fee
     // recipient's account.
-    let usdc = local_bridge::USDC_MINT;
+    let usdc = USDC;
     for (address, owner, amount) in [
         (token_messenger_minter_v2::ix::custody(&usdc), state.custody_authority, LIQUIDITY),
         (anchor_spl::associated_token::get_associated_token_address(&FEE_RECIPIENT, &usdc), FEE_RECIPIENT, 0),
@@ -166,7 +147,8 @@ fn program_test() -> (ProgramTest, Keypair) {
     let mut data = vec![0; spl_token::state::Mint::LEN];
     spl_token::state::Mint {
         mint_authority: Some(authority.pubkey()).into(),
-        supply: 0,
+        // What custody holds (burns lower the supply).
+        supply: LIQUIDITY,
         decimals: 6,
         is_initialized: true,
         freeze_authority: None.into(),
@@ -174,7 +156,7 @@ fn program_test() -> (ProgramTest, Keypair) {
     .pack_into_slice(&mut data);
     let lamports = solana_sdk::rent::Rent::default().minimum_balance(data.len());
     let account = solana_sdk::account::Account { lamports, data, owner: spl_token::ID, ..Default::default() };
-    test.add_account(local_bridge::USDC_MINT, account);
+    test.add_account(USDC, account);
     (test, authority)
 }
 
@@ -459,7 +441,7 @@ fn evm_message(
     amount: u64,
     hook: Option<[u8; 32]>,
 ) -> Vec<u8> {
-    evm_message_to(local_bridge::LOCAL_DOMAIN, source_domain, nonce, mint_recipient, amount, 0, hook)
+    evm_message_to(deposit_vault::SOLANA_DOMAIN, source_domain, nonce, mint_recipient, amount, 0, hook)
 }
 
 /// `mint`'s supply (a CCTP burn lowers it).
@@ -494,7 +476,7 @@ fn evm_message_to(
     burn_token[12..].copy_from_slice(&usdc);
     let mut depositor = [0u8; 32];
     depositor[12..].copy_from_slice(&[0xde; 20]);
-    let body = local_bridge::message::BurnMessageV2 {
+    let body = message_transmitter_v2::message::BurnMessageV2 {
         version: 1,
         burn_token,
         mint_recipient: mint_recipient.to_bytes(),
@@ -505,7 +487,7 @@ fn evm_message_to(
         expiration_block: 0,
         hook_data: hook.map(|h| h.to_vec()).unwrap_or_default(),
     };
-    local_bridge::message::MessageV2 {
+    message_transmitter_v2::message::MessageV2 {
         version: 1,
         source_domain,
         destination_domain,
@@ -525,29 +507,36 @@ fn attest(message: &[u8]) -> Vec<u8> {
     attester().sign_hash_sync(&alloy::primitives::keccak256(message)).unwrap().as_bytes().to_vec()
 }
 
-/// Delivers `message` with `attestation` to `recipient_token` (the message's mint recipient, or not).
-async fn receive(
-    env: &mut Env,
-    message: Vec<u8>,
-    attestation: Vec<u8>,
-    recipient_token: Pubkey,
-) -> Result<(), u32> {
-    let ix = local_bridge::ix::receive_message(
-        env.ctx.payer.pubkey(),
+/// Delivers `message` through Circle's transmitter (the stand-in): its token messenger pays the message's
+/// mint recipient from custody and the transmitter keeps the nonce used.
+async fn deliver(env: &mut Env, message: &[u8]) -> Result<(), u32> {
+    let payer = env.ctx.payer.pubkey();
+    let ix = token_messenger_minter_v2::ix::receive_message(
+        payer,
+        payer,
         env.mint,
-        recipient_token,
-        message,
-        attestation,
-    );
+        FEE_RECIPIENT,
+        message.to_vec(),
+        attest(message),
+    )
+    .expect("a burn");
     run(&mut env.ctx, ix).await.map(|_| ())
 }
 
-/// The bridge's record of the message from `domain` the test numbered `nonce`.
-async fn record(env: &mut Env, domain: u32, nonce: u64) -> local_bridge::Received {
-    let account =
-        env.ctx.banks_client.get_account(local_bridge::ix::received(&nonce32(nonce))).await.unwrap().unwrap();
-    assert_eq!(account.owner, local_bridge::ID);
-    let received: local_bridge::Received = decode(&account.data);
+/// [`deliver`]s `message`, then has the program `record` it (what the relayer does on seeing a delivery
+/// to the inbox).
+async fn receive(env: &mut Env, message: &[u8]) {
+    deliver(env, message).await.unwrap();
+    let ix = deposit_vault::ix::record(env.ctx.payer.pubkey(), message.to_vec(), attest(message));
+    run(&mut env.ctx, ix).await.unwrap();
+}
+
+/// The program's record of the message from `domain` the test numbered `nonce`.
+async fn record(env: &mut Env, domain: u32, nonce: u64) -> deposit_vault::Received {
+    let at = deposit_vault::ix::received(&nonce32(nonce));
+    let account = env.ctx.banks_client.get_account(at).await.unwrap().unwrap();
+    assert_eq!(account.owner, deposit_vault::ID);
+    let received: deposit_vault::Received = decode(&account.data);
     assert_eq!(received.source_domain, domain);
     received
 }

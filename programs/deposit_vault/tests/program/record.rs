@@ -5,22 +5,6 @@ use solana_sdk::{signature::Keypair, signer::Signer};
 
 use super::*;
 
-/// Delivers `message` through Circle's transmitter (the stand-in): its token messenger pays the message's
-/// mint recipient from custody and the transmitter keeps the nonce used.
-async fn deliver(env: &mut Env, message: &[u8]) -> Result<(), u32> {
-    let payer = env.ctx.payer.pubkey();
-    let ix = token_messenger_minter_v2::ix::receive_message(
-        payer,
-        payer,
-        env.mint,
-        FEE_RECIPIENT,
-        message.to_vec(),
-        attest(message),
-    )
-    .expect("a burn");
-    run(&mut env.ctx, ix).await.map(|_| ())
-}
-
 #[tokio::test]
 async fn a_delivered_burn_is_recorded_once_as_its_attested_message_says() {
     let mut env = env().await;
@@ -87,6 +71,13 @@ async fn a_delivered_burn_is_recorded_once_as_its_attested_message_says() {
             "{index}: {refused:?}"
         );
     }
+
+    // Attack (on the relayer's watch): a record naming another account than the one paid, so it is not in
+    // the inbox's history and the inbox's watcher never sees the transfer recorded.
+    let mut unseen = deposit_vault::ix::record(payer, message.clone(), attest(&message));
+    assert_eq!(unseen.accounts[4].pubkey, inbox_token, "the mint recipient");
+    unseen.accounts[4].pubkey = Keypair::new().pubkey();
+    assert_eq!(run(&mut env.ctx, unseen).await, Err(code(VaultError::NotTheMintRecipient)));
 
     // The genuine one: recorded as the message says, net of the executed fee, with the hook.
     let ix = deposit_vault::ix::record(payer, message.clone(), attest(&message));

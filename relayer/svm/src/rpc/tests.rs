@@ -334,6 +334,7 @@ fn every_encoded_answer_decodes_to_what_it_encoded() {
             InnerInstruction { outer: 0, program: deposit_vault::ID, data: vec![2] },
             InnerInstruction { outer: 1, program: deposit_vault::ID, data: vec![3] },
         ],
+        instructions: vec![TopInstruction { program: deposit_vault::ID, data: vec![4, 5] }],
     };
     assert_eq!(decode_transaction(&encode::transaction(Some(&view))).expect("tx"), Some(view));
     assert_eq!(decode_transaction(&encode::transaction(None)).expect("none"), None);

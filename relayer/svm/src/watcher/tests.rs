@@ -91,12 +91,12 @@ impl SvmClient for Cluster {
     }
 }
 
-/// A sink with no sessions.
-struct NoSessions;
+/// A sink that knows the sessions it lists, by their receivers (none: a sink with no sessions).
+struct Sessions(Vec<(ChainAddress, SessionId)>);
 
-impl EventSink for NoSessions {
-    fn session_for_receiver(&self, _: ChainAddress) -> Option<SessionId> {
-        None
+impl EventSink for Sessions {
+    fn session_for_receiver(&self, receiver: ChainAddress) -> Option<SessionId> {
+        self.0.iter().find(|(r, _)| *r == receiver).map(|(_, s)| *s)
     }
     fn receivers_of(&self, _: Family) -> Vec<(ChainAddress, SessionId)> {
         vec![]
@@ -133,7 +133,7 @@ tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USD
     config.poll = POLL;
     let store: Arc<dyn ChainStore> = Arc::new(SledStore::open(dir).unwrap());
     let chain = Arc::new(SvmChain::new(config, cluster, store, Keypair::new()));
-    Arc::clone(&chain).start(Arc::new(NoSessions), cancel.clone(), &TaskTracker::new());
+    Arc::clone(&chain).start(Arc::new(Sessions(vec![])), cancel.clone(), &TaskTracker::new());
     chain
 }
 
@@ -196,5 +196,184 @@ async fn a_stalled_solana_watcher_becomes_not_ready_and_ready_again_once_it_catc
     assert!(stalled_at.elapsed() >= SLOT * 150, "{:?}", stalled_at.elapsed());
     cluster.stalled.store(false, Ordering::Relaxed);
     until_ready(&chain, true).await;
+    cancel.cancel();
+}
+
+/// A burn from Base for the inbox with `hook`, as Circle's attestation service completes it (nonce
+/// `nonce`, a fee of 100 executed).
+fn burn_for_the_inbox(inbox: &Pubkey, hook: [u8; 32], nonce: u8, recipient: Pubkey) -> Vec<u8> {
+    use message_transmitter_v2::message::{BurnMessageV2, MessageV2};
+    let body = BurnMessageV2 {
+        version: 1,
+        burn_token: [0x83; 32],
+        mint_recipient: inbox.to_bytes(),
+        amount: 5_000_000,
+        message_sender: [0xde; 32],
+        max_fee: 100,
+        fee_executed: 100,
+        expiration_block: 0,
+        hook_data: hook.to_vec(),
+    };
+    MessageV2 {
+        version: 1,
+        source_domain: 6,
+        destination_domain: deposit_vault::SOLANA_DOMAIN,
+        nonce: [nonce; 32],
+        sender: [0x11; 32],
+        recipient: recipient.to_bytes(),
+        destination_caller: [0; 32],
+        min_finality_threshold: 2000,
+        finality_threshold_executed: 2000,
+        body: body.encode(),
+    }
+    .encode()
+}
+
+/// A transaction whose only instruction is `program` called with Circle's `receive_message(message, _)`
+/// (it called the token messenger: one inner instruction).
+fn delivery_tx(signature: Signature, program: Pubkey, message: Vec<u8>, failed: bool) -> TxView {
+    use anchor_lang::InstructionData;
+    let data = message_transmitter_v2::instruction::ReceiveMessage {
+        params: message_transmitter_v2::ReceiveMessageParams { message, attestation: vec![7; 65] },
+    }
+    .data();
+    TxView {
+        signature,
+        slot: 9,
+        failed,
+        account_keys: vec![Pubkey::new_unique(), program],
+        pre_token_balances: vec![],
+        post_token_balances: vec![],
+        inner_instructions: vec![crate::client::InnerInstruction {
+            outer: 0,
+            program: deposit_vault::evm::TOKEN_MESSENGER_MINTER,
+            data: vec![],
+        }],
+        instructions: vec![crate::client::TopInstruction { program, data }],
+    }
+}
+
+/// A transaction in which the program recorded the transfer of `message` (its `Recorded` event).
+fn record_tx(signature: Signature, message: &[u8]) -> TxView {
+    use anchor_lang::Event;
+    let nonce = message_transmitter_v2::message::nonce_of(message);
+    let header = message_transmitter_v2::message::MessageV2::parse(message).unwrap();
+    let burn = message_transmitter_v2::message::BurnMessageV2::parse(&header.body).unwrap();
+    let received = deposit_vault::Received {
+        source_domain: header.source_domain,
+        nonce,
+        mint_recipient: Pubkey::new_from_array(burn.mint_recipient),
+        amount: burn.amount - burn.fee_executed,
+        hook: Some(burn.hook_data.try_into().unwrap()),
+    };
+    let event = deposit_vault::Recorded { at: deposit_vault::ix::received(&nonce), received };
+    let data = [anchor_lang::event::EVENT_IX_TAG_LE, &event.data()].concat();
+    TxView {
+        signature,
+        slot: 10,
+        failed: false,
+        account_keys: vec![Pubkey::new_unique(), deposit_vault::ID],
+        pre_token_balances: vec![],
+        post_token_balances: vec![],
+        inner_instructions: vec![crate::client::InnerInstruction {
+            outer: 0,
+            program: deposit_vault::ID,
+            data,
+        }],
+        instructions: vec![],
+    }
+}
+
+/// The deposits among `events`: (amount, transaction id).
+fn deposits(events: &[ChainEvent]) -> Vec<(u64, relayer_types::TxId)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            relayer_chain::EventKind::Deposit(d) => Some((d.amount.to::<u64>(), d.event.tx_hash)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A transfer into the inbox is one deposit of its session, whichever transaction shows it: its delivery
+/// (a top-level `receive_message` of the configured transmitter, in a transaction that succeeded), or,
+/// when the delivery could not be seen (made through another program's call), the program's record of
+/// it. The record of a transfer whose delivery was reported is no second deposit (the attack: one
+/// transfer counted twice towards the session's amount); a transaction read again (a poll whose events
+/// were not applied) reports the same deposit under the same id (the engine takes it once). What another
+/// program did, a failed transaction, or a message for another receiver program is no deposit.
+#[tokio::test]
+async fn an_inbox_transfer_is_one_deposit_whether_its_delivery_or_its_record_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cancel, cluster) = (
+        CancellationToken::new(),
+        Arc::new(Cluster { started: Instant::now(), stalled: AtomicBool::new(false) }),
+    );
+    let chain = start(cluster, dir.path(), &cancel);
+    let mint = chain.watched_mint().unwrap();
+    let inbox = crate::tx::inbox_token(&mint);
+    let hook = {
+        let mut word = [0u8; 32];
+        word[12..].copy_from_slice(&[0x42; 20]);
+        word
+    };
+    let session = SessionId::from_bytes([3; 16]);
+    let receiver = ChainAddress::Evm(relayer_types::Address::from_slice(&hook[12..]));
+    let sink = Sessions(vec![(receiver, session)]);
+    let mt = deposit_vault::evm::MESSAGE_TRANSMITTER;
+    let tmm = deposit_vault::evm::TOKEN_MESSENGER_MINTER;
+
+    let message = burn_for_the_inbox(&inbox, hook, 1, tmm);
+    let delivered = delivery_tx(Signature::new_unique(), mt, message.clone(), false);
+    let first = chain.inbox_events(&delivered, &inbox, &sink);
+    assert_eq!(
+        deposits(&first),
+        vec![(4_999_900, crate::chain::tx_id(&delivered.signature))],
+        "net of the fee"
+    );
+    assert_eq!(first[0].receiver, receiver);
+    let again = chain.inbox_events(&delivered, &inbox, &sink);
+    assert_eq!(deposits(&again), deposits(&first), "read again: the same deposit, the same id");
+    let pending = chain.inbound_mut().get(&session).cloned().unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        pending[0].delivery.as_ref().map(|d| d.message.clone()),
+        Some(message.clone()),
+        "kept to record"
+    );
+    // Recorded (by anyone): not a second deposit.
+    assert!(
+        deposits(&chain.inbox_events(&record_tx(Signature::new_unique(), &message), &inbox, &sink))
+            .is_empty()
+    );
+
+    // Delivered where the watcher cannot see it: its record reports it, once per transaction.
+    let unseen = burn_for_the_inbox(&inbox, hook, 2, tmm);
+    let recorded = record_tx(Signature::new_unique(), &unseen);
+    let shown = deposits(&chain.inbox_events(&recorded, &inbox, &sink));
+    assert_eq!(shown, vec![(4_999_900, crate::chain::tx_id(&recorded.signature))]);
+    assert_eq!(deposits(&chain.inbox_events(&recorded, &inbox, &sink)), shown, "read again: the same id");
+    assert_eq!(chain.inbound_mut().get(&session).map(Vec::len), Some(2));
+
+    // Not deliveries: a failed transaction, another program with the same data, a message for another
+    // receiver program (Circle's transmitter hands it to that program: no tokens reach the inbox).
+    for view in [
+        delivery_tx(Signature::new_unique(), mt, burn_for_the_inbox(&inbox, hook, 3, tmm), true),
+        delivery_tx(
+            Signature::new_unique(),
+            Pubkey::new_unique(),
+            burn_for_the_inbox(&inbox, hook, 4, tmm),
+            false,
+        ),
+        delivery_tx(
+            Signature::new_unique(),
+            mt,
+            burn_for_the_inbox(&inbox, hook, 5, Pubkey::new_unique()),
+            false,
+        ),
+    ] {
+        assert!(chain.inbox_events(&view, &inbox, &sink).is_empty(), "{view:?}");
+    }
+    assert_eq!(chain.inbound_mut().get(&session).map(Vec::len), Some(2));
     cancel.cancel();
 }
