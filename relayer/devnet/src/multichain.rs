@@ -429,13 +429,16 @@ impl Attester {
         match link.client.send(raw).await {
             Ok(_) => Ok(()),
             // Circle's programs refuse the message itself (its caller, domain, format, attestation, sender
-            // or fee): they never will take it, and holding the queue for it would stop every later
-            // message. Anything else (no SOL for the fee, custody short, a paused program) may pass
-            // later: tried again.
+            // or fee), or the account it pays (no token account of the mint there: any burner may name
+            // any key), and SPL Token refuses to pay it (a frozen account): holding the queue for it
+            // would stop every later message from its chain. Anything else (no SOL for the fee, custody
+            // short, a paused program) may pass later: tried again.
             Err(relayer_svm::client::SendError::Preflight(relayer_svm::client::TxFailure::Callee {
                 program,
                 code,
-            })) if relayer_svm::tx::cctp_refuses_for_good(&program, code) => {
+            })) if relayer_svm::tx::cctp_refuses_for_good(&program, code)
+                || relayer_svm::tx::refuses_the_account(&program, code) =>
+            {
                 tracing::warn!(%program, code, "attester: Circle's CCTP programs refuse a message for good; skipped");
                 Ok(())
             }
@@ -620,6 +623,52 @@ pub fn attested(sent: &[u8], origin: B256) -> Option<Vec<u8>> {
     burn.fee_executed = burn.max_fee;
     message.body = burn.encode();
     Some(message.encode())
+}
+
+/// A burn of `amount` of `source_domain`'s USDC for Solana, as the devnet EVM chains' token messenger
+/// sends it through the CCTP adapter's Solana route (for `mint_recipient`, the session's EVM receiver
+/// `hook` as hook data, a standard transfer), completed and signed by the devnet's attester as if sent at
+/// `origin`: the message and its attestation, ready for Circle's transmitter on Solana. For tests that
+/// bridge into Solana without running an EVM chain.
+pub fn attested_burn_for_solana(
+    source_domain: u32,
+    mint_recipient: [u8; 32],
+    amount: u64,
+    hook: [u8; 32],
+    origin: B256,
+) -> eyre::Result<(Vec<u8>, Vec<u8>)> {
+    let usdc = relayer_svm::tx::vault_evm::ROUTES
+        .iter()
+        .find(|r| r.domain == source_domain)
+        .ok_or_else(|| eyre::eyre!("CCTP domain {source_domain} is no route of the program"))?
+        .usdc;
+    let body = BurnMessageV2 {
+        version: 1,
+        burn_token: Address::from(usdc).into_word().0,
+        mint_recipient,
+        amount,
+        message_sender: Address::repeat_byte(0xde).into_word().0,
+        max_fee: 0,
+        fee_executed: 0,
+        expiration_block: 0,
+        hook_data: hook.to_vec(),
+    };
+    let sent = MessageV2 {
+        version: 1,
+        source_domain,
+        destination_domain: SOLANA_DOMAIN,
+        nonce: [0; 32],
+        sender: messenger_address()?.into_word().0,
+        recipient: relayer_svm::tx::BRIDGE_ID.to_bytes(),
+        destination_caller: [0; 32],
+        min_finality_threshold: 2000,
+        finality_threshold_executed: 0,
+        body: body.encode(),
+    }
+    .encode();
+    let message = attested(&sent, origin).ok_or_else(|| eyre::eyre!("not a burn"))?;
+    let attestation = signer(ATTESTER_KEY)?.sign_hash_sync(&keccak256(&message))?.as_bytes().to_vec();
+    Ok((message, attestation))
 }
 
 fn already_received(error: &alloy::contract::Error) -> bool {

@@ -89,6 +89,35 @@ pub(crate) fn refusal(failure: TxFailure) -> Refusal {
     }
 }
 
+/// [`refusal`], for a transaction that moves an inbox transfer (`inbox`) or not. Its transfer's record
+/// was read before it was planned, so a missing account there (3012) is a node that does not show the
+/// record yet (one of a pool behind another), not a transfer moved already (that is its claim record's
+/// "already in use"): tried again, never read as "nothing to move", which would end the work.
+pub(crate) fn refusal_of(failure: TxFailure, inbox: bool) -> Refusal {
+    match failure {
+        TxFailure::Custom(ACCOUNT_NOT_INITIALIZED) if inbox => {
+            Refusal::Preparing("the node does not show the transfer's record yet".into())
+        }
+        failure => refusal(failure),
+    }
+}
+
+/// Whether the signed transaction `raw` moves an inbox transfer.
+fn inbox_move(raw: &[u8]) -> bool {
+    tx::deserialize(raw).is_ok_and(|t| {
+        let instructions: Vec<Instruction> = t
+            .message
+            .instructions
+            .iter()
+            .filter_map(|ix| {
+                let program = *t.message.account_keys.get(usize::from(ix.program_id_index))?;
+                Some(Instruction { program_id: program, accounts: vec![], data: ix.data.clone() })
+            })
+            .collect();
+        tx::moves_an_inbox_transfer(&instructions)
+    })
+}
+
 impl SvmChain {
     /// Where a transaction the cluster knows stands: landed at the configured commitment (with what it
     /// cost, read from its own bytes), pending below it.
@@ -260,7 +289,7 @@ impl ExpiryOrdered for SvmChain {
                 tx::signed(&tx::with_budget(plan, tx::MAX_COMPUTE_UNITS, 0), &self.signer, blockhash);
             let simulation = self.client.simulate(trial).await.map_err(unanswered)?;
             if let Some(failure) = simulation.failure {
-                return Err(refusal(failure));
+                return Err(refusal_of(failure, tx::moves_an_inbox_transfer(plan)));
             }
             let units = tx::unit_limit(simulation.units, landing.unit_margin_percent);
             let (signature, raw) = tx::signed(&tx::with_budget(plan, units, price), &self.signer, blockhash);
@@ -273,7 +302,7 @@ impl ExpiryOrdered for SvmChain {
         Box::pin(async move {
             let simulation =
                 self.client.simulate(raw.to_vec()).await.map_err(|e| Refusal::Unanswered(e.to_string()))?;
-            simulation.failure.map_or(Ok(()), |failure| Err(refusal(failure)))
+            simulation.failure.map_or(Ok(()), |failure| Err(refusal_of(failure, inbox_move(raw))))
         })
     }
 
@@ -281,7 +310,9 @@ impl ExpiryOrdered for SvmChain {
         Box::pin(async move {
             match self.client.send(raw.to_vec()).await {
                 Ok(_) => Ok(()),
-                Err(SendError::Preflight(failure)) => Err(SendFailure::Refused(refusal(failure))),
+                Err(SendError::Preflight(failure)) => {
+                    Err(SendFailure::Refused(refusal_of(failure, inbox_move(raw))))
+                }
                 Err(SendError::Transport(e)) => Err(SendFailure::Unsure(e.to_string())),
             }
         })
@@ -344,4 +375,42 @@ pub(crate) async fn run(
         return;
     };
     pipeline::run(chain, jobs, sink, cancel).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A claim simulated on a node that does not show its transfer's record yet fails with a missing
+    /// account: tried again (the work would otherwise end as "nothing to move", and nothing would claim the
+    /// transfer until a restart). A vault's missing account is what it always was: moved already.
+    #[test]
+    fn a_missing_record_is_waited_for_and_a_missing_vault_is_nothing_to_move() {
+        let key = solana_sdk::signature::Keypair::new();
+        let payer = solana_sdk::signer::Signer::pubkey(&key);
+        let params = deposit_vault::DepositParams {
+            session_id: [1; 32],
+            to_chain_id: deposit_vault::u64_word(deposit_vault::SOLANA_CHAIN_ID),
+            to_token: deposit_vault::evm::BRIDGED_MINT.to_bytes(),
+            to_address: [2; 32],
+            amount: [0; 32],
+            min_amount: [0; 32],
+            final_call: vec![],
+            refund_address: [0; 32],
+            solana_refund_address: [3; 32],
+            expires_at: 1,
+        };
+        let mint = deposit_vault::evm::BRIDGED_MINT;
+        let claim = tx::claim(payer, &params, Pubkey::new_unique(), mint);
+        let settle = tx::settle(payer, &params, mint);
+        assert!(tx::moves_an_inbox_transfer(std::slice::from_ref(&claim)));
+        assert!(!tx::moves_an_inbox_transfer(std::slice::from_ref(&settle)));
+        let missing = TxFailure::Custom(ACCOUNT_NOT_INITIALIZED);
+        assert!(matches!(refusal_of(missing.clone(), true), Refusal::Preparing(_)));
+        assert_eq!(refusal_of(missing, false), Refusal::NothingToMove);
+        let (_, raw) = tx::signed(&[claim], &key, Default::default());
+        assert!(inbox_move(&raw));
+        let (_, raw) = tx::signed(&[settle], &key, Default::default());
+        assert!(!inbox_move(&raw));
+    }
 }

@@ -15,6 +15,9 @@ use crate::client::{
     SignatureInfo, Simulation, SvmClient, TokenBalance, TopInstruction, TxFailure, TxStatus, TxView,
 };
 
+/// The most accounts one `getMultipleAccounts` may name (Solana's JSON-RPC refuses more).
+pub const ACCOUNTS_PER_REQUEST: usize = 100;
+
 /// A JSON-RPC endpoint.
 pub struct RpcClient {
     url: String,
@@ -405,11 +408,25 @@ impl SvmClient for RpcClient {
         })
     }
 
+    /// In requests of at most [`ACCOUNTS_PER_REQUEST`] keys (a node refuses more: a read of a session's
+    /// many inbox transfers, which anyone can add to, must not fail for it), answered in order.
     fn accounts(&self, keys: Vec<Pubkey>) -> BoxFuture<'_, Result<Vec<Option<AccountView>>, ClientError>> {
         Box::pin(async move {
-            let list: Vec<String> = keys.iter().map(ToString::to_string).collect();
-            let params = json!([list, { "encoding": "base64", "commitment": FINALIZED }]);
-            decode_accounts(&self.result("getMultipleAccounts", params).await?)
+            let mut out = Vec::with_capacity(keys.len());
+            for chunk in keys.chunks(ACCOUNTS_PER_REQUEST) {
+                let list: Vec<String> = chunk.iter().map(ToString::to_string).collect();
+                let params = json!([list, { "encoding": "base64", "commitment": FINALIZED }]);
+                let answer = decode_accounts(&self.result("getMultipleAccounts", params).await?)?;
+                if answer.len() != chunk.len() {
+                    return Err(ClientError::new(format!(
+                        "getMultipleAccounts answered {} accounts for {}",
+                        answer.len(),
+                        chunk.len()
+                    )));
+                }
+                out.extend(answer);
+            }
+            Ok(out)
         })
     }
 

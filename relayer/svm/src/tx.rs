@@ -622,6 +622,14 @@ pub fn cctp_refuses_for_good(program: &Pubkey, code: u32) -> bool {
             && messenger.into_iter().any(|e| code == code_of(e as u32)))
 }
 
+/// Whether `program`'s refusal `code` is about the accounts a delivery named rather than a passing
+/// state: Anchor's account checks (codes below 6000) in Circle's programs (a mint recipient that is no
+/// token account of the mint), or any refusal of SPL Token (a frozen or mismatched account).
+pub fn refuses_the_account(program: &Pubkey, code: u32) -> bool {
+    let circle = [deposit_vault::evm::MESSAGE_TRANSMITTER, deposit_vault::evm::TOKEN_MESSENGER_MINTER];
+    (circle.contains(program) && code < anchor_lang::error::ERROR_CODE_OFFSET) || *program == spl_token::ID
+}
+
 /// The program's record of the transfer whose message has `nonce` (it exists once recorded).
 pub fn received_record(nonce: &[u8; 32]) -> Pubkey {
     deposit_vault::ix::received(nonce)
@@ -661,6 +669,17 @@ pub fn receive_message(
     )
 }
 
+/// Whether `instructions` move a transfer in the inbox (`claim`, `send_back` or `refund_inbound` of the
+/// program).
+pub fn moves_an_inbox_transfer(instructions: &[Instruction]) -> bool {
+    use deposit_vault::instruction as vault;
+    let tags =
+        [vault::Claim::DISCRIMINATOR, vault::SendBack::DISCRIMINATOR, vault::RefundInbound::DISCRIMINATOR];
+    instructions
+        .iter()
+        .any(|ix| ix.program_id == deposit_vault::ID && tags.iter().any(|tag| ix.data.starts_with(tag)))
+}
+
 /// The program's `record(message, attestation)` of a delivered transfer, paid for by `payer`.
 pub fn record(payer: Pubkey, delivery: &Delivery) -> Instruction {
     deposit_vault::ix::record(payer, delivery.message.clone(), delivery.attestation.clone())
@@ -684,29 +703,38 @@ fn delivered(message: &[u8]) -> Option<deposit_vault::Received> {
     .filter(|_| ours)
 }
 
-/// The deliveries in `tx` by Circle's transmitter (the cluster's): its top-level `receive_message`
-/// instructions, in a transaction that succeeded, each with the position of its first inner instruction
-/// (where its effects are; it has some: it called the token messenger).
+/// The deliveries in `tx` by Circle's transmitter (the cluster's), in a transaction that succeeded (so
+/// every instruction in it did): its top-level `receive_message` instructions, each at the position of
+/// its first inner instruction (where its effects are; it has some: it called the token messenger), and
+/// the `receive_message` calls other programs made (a forwarder's wrapper), each at its own position.
 fn deliveries(tx: &TxView) -> Vec<(usize, InboxMove)> {
     use anchor_lang::{AnchorDeserialize as _, Discriminator as _};
     if tx.failed {
         return vec![];
     }
-    let tag = message_transmitter_v2::instruction::ReceiveMessage::DISCRIMINATOR;
-    tx.instructions
+    let transmitter = deposit_vault::evm::MESSAGE_TRANSMITTER;
+    let read = |data: &[u8]| {
+        let mut data =
+            data.strip_prefix(message_transmitter_v2::instruction::ReceiveMessage::DISCRIMINATOR)?;
+        let params = message_transmitter_v2::ReceiveMessageParams::deserialize(&mut data).ok()?;
+        let received = delivered(&params.message)?;
+        let at = received_record(&received.nonce);
+        let delivery = Delivery { message: params.message, attestation: params.attestation };
+        Some(InboxMove::Delivered { at, received, delivery })
+    };
+    let top = tx.instructions.iter().enumerate().filter(|(_, ix)| ix.program == transmitter).filter_map(
+        |(outer, ix)| {
+            let index = tx.inner_instructions.iter().position(|inner| inner.outer == outer)?;
+            Some((index, read(&ix.data)?))
+        },
+    );
+    let called = tx
+        .inner_instructions
         .iter()
         .enumerate()
-        .filter(|(_, ix)| ix.program == deposit_vault::evm::MESSAGE_TRANSMITTER)
-        .filter_map(|(outer, ix)| {
-            let mut data = ix.data.strip_prefix(tag)?;
-            let params = message_transmitter_v2::ReceiveMessageParams::deserialize(&mut data).ok()?;
-            let received = delivered(&params.message)?;
-            let index = tx.inner_instructions.iter().position(|inner| inner.outer == outer)?;
-            let at = received_record(&received.nonce);
-            let delivery = Delivery { message: params.message, attestation: params.attestation };
-            Some((index, InboxMove::Delivered { at, received, delivery }))
-        })
-        .collect()
+        .filter(|(_, inner)| inner.program == transmitter)
+        .filter_map(|(index, inner)| Some((index, read(&inner.data)?)));
+    top.chain(called).collect()
 }
 
 /// The inbox's moves in `tx`, each with its position among the transaction's inner instructions.

@@ -655,8 +655,9 @@ impl SvmChain {
     /// whose EVM receiver its hook names: kept as pending for that session (with the delivery, which its
     /// claim records first) and reported under the id of the transaction that showed it. Reported again
     /// when the same transaction is read again (a poll whose events were not applied is read again: the
-    /// engine takes an event once by its id), but a record of a transfer whose delivery was reported is
-    /// not another deposit. `None` for a transfer to another account or without a receiver of ours.
+    /// engine takes an event once by its id), but a record of a transfer whose delivery was reported (or
+    /// a delivery of one whose record was) is not another deposit. `None` for a transfer to another
+    /// account or without a receiver of ours.
     fn arrived(
         &self,
         sink: &dyn EventSink,
@@ -683,8 +684,10 @@ impl SvmChain {
             let pending = inbound.entry(session).or_default();
             match pending.iter().find(|p| p.at == at) {
                 None => pending.push(Pending { at, amount: received.amount, delivery: delivery.clone() }),
-                // Its delivery was reported: the record is no second deposit.
-                Some(known) if delivery.is_none() && known.delivery.is_some() => return None,
+                // Reported already from the other kind of transaction (its delivery, or its record when
+                // the delivery was not seen first): no second deposit. From the same kind, it is the same
+                // transaction read again: the same deposit, under the same id.
+                Some(known) if known.delivery.is_some() != delivery.is_some() => return None,
                 Some(_) => {}
             }
         }

@@ -533,6 +533,18 @@ async fn dust_zero_transfers_other_tokens_and_inbox_transfers_sent_back_neither_
     // it for good. The attester must pass over it (before, it retried it for ever and no later message
     // from Arbitrum was delivered: the burn below would never arrive).
     undeliverable_burn(&on_arbitrum, attacker.address(), arbitrum_usdc).await?;
+    // And a burn for Solana paying a key that is no token account (any burner may name any key):
+    // Circle's messenger there refuses to pay it, for good; the attester must pass over it too.
+    burn_to_inbox(
+        &on_arbitrum,
+        attacker.address(),
+        arbitrum_usdc,
+        Keypair::new().pubkey(),
+        receiver_of(&away)?,
+        2,
+        1,
+    )
+    .await?;
     // Held from before the relayer can send it back: the sending back must not reach Arbitrum (where a
     // bridging towards Base is one the relayer may front) while the test looks.
     devnet.pause_bridge_from_solana(true);

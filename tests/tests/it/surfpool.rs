@@ -77,6 +77,38 @@ async fn solana_payments_are_delivered_and_refunded_through_a_json_rpc_server_we
     assert_eq!(net.usdc_balance(&merchant).await?, 10_000_000, "delivered, exactly");
     assert_eq!(net.usdc_balance(&payer.pubkey()).await?, 15_000_000);
 
+    // Bridged in from an EVM chain: Circle's transmitter (the stand-in) delivers a burn from Base for the
+    // deposit-vault inbox naming the session's EVM receiver, as Circle's forwarding service would; the
+    // relayer reads the delivery from surfpool's `getTransaction` (the top-level instruction's data), has
+    // the program record it in a transaction of its own, and claims it for the recipient.
+    let inbound = api.create(&session(&merchant, "3")).await?;
+    let inbound_id = inbound["sessionId"].as_str().expect("id").to_owned();
+    let answer = set_solana(&api, &inbound, &payer.pubkey(), json!({})).await?;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let stored = node.engine.session(&inbound_id.parse().map_err(|e| eyre::eyre!("{e:?}"))?)?;
+    let hook =
+        relayer_svm::tx::vault_evm::receiver_word(&relayer_svm::tx::params(&stored.commitment()).hash());
+    let inbox = relayer_svm::tx::inbox_token(&USDC_MINT);
+    let (message, attestation) = relayer_devnet::multichain::attested_burn_for_solana(
+        6,
+        inbox.to_bytes(),
+        3_000_000,
+        hook,
+        alloy::primitives::B256::repeat_byte(0x5e),
+    )?;
+    let forwarder = Keypair::new();
+    net.fund(&forwarder.pubkey(), 1_000_000_000, 0).await?;
+    let nonce = relayer_svm::tx::nonce_of(&message);
+    let deliver = relayer_svm::tx::receive_message(forwarder.pubkey(), USDC_MINT, message, attestation)
+        .expect("a burn");
+    let (_, raw) = relayer_svm::tx::signed(&[deliver], &forwarder, client.latest_blockhash().await?.0);
+    client.send(raw).await?;
+    let done = api.wait_for(&inbound_id, "succeeded", 60).await?;
+    assert_eq!(done["destination"]["delivery"]["receivedUnits"], "3.00", "{done}");
+    assert_eq!(net.usdc_balance(&merchant).await?, 13_000_000, "claimed once for the recipient");
+    let record = client.accounts(vec![relayer_svm::tx::received_record(&nonce)]).await?.remove(0);
+    assert!(record.is_some_and(|r| r.owner == relayer_svm::tx::PROGRAM_ID), "the program's record of it");
+
     // What the relayer paid, and its fee payer's SOL, from surfpool's answers.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let metrics = loop {
@@ -109,7 +141,7 @@ async fn solana_payments_are_delivered_and_refunded_through_a_json_rpc_server_we
         assert!(tokio::time::Instant::now() < deadline, "not refunded: {}", api.get(&late_id).await?);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(net.usdc_balance(&merchant).await?, 10_000_000, "nothing more delivered");
+    assert_eq!(net.usdc_balance(&merchant).await?, 13_000_000, "nothing more delivered");
     let seen = api
         .send(reqwest::Method::GET, &format!("/v1/sessions/{late_id}"), None, None, Auth::Key(API_KEY))
         .await?;

@@ -227,6 +227,44 @@ async fn requests_are_json_rpc_at_finalized_commitment() {
     assert_eq!(seen[3]["params"], json!([asked]));
 }
 
+/// A read of more accounts than a node takes in one `getMultipleAccounts` (anyone can add transfers to a
+/// session's inbox, each read with its claim record) is asked in requests of at most 100 keys, answered
+/// in order; a node that answers another count is an error, not a shifted list.
+#[tokio::test]
+async fn a_read_of_many_accounts_is_split_into_requests_a_node_takes() {
+    let answer = |count: usize, slot: u64| -> &'static str {
+        let value: Vec<Value> = (0..count)
+            .map(|i| {
+                if i % 2 == 0 {
+                    Value::Null
+                } else {
+                    json!({ "lamports": slot, "owner": deposit_vault::ID.to_string(), "data": ["", "base64"], "executable": false, "space": 0 })
+                }
+            })
+            .collect();
+        Box::leak(
+            json!({ "jsonrpc": "2.0", "result": { "context": { "slot": slot }, "value": value }, "id": 1 })
+                .to_string()
+                .into_boxed_str(),
+        )
+    };
+    let (url, server) =
+        serve(vec![(200, "", answer(100, 1)), (200, "", answer(50, 2)), (200, "", answer(3, 3))]);
+    let client = RpcClient::new(url, Duration::from_secs(5)).expect("client");
+    let keys: Vec<Pubkey> = (0..150).map(|_| Pubkey::new_unique()).collect();
+    let read = client.accounts(keys.clone()).await.expect("accounts");
+    assert_eq!(read.len(), 150);
+    assert_eq!(read[1].as_ref().map(|a| a.lamports), Some(1), "the first request's");
+    assert_eq!(read[101].as_ref().map(|a| a.lamports), Some(2), "the second request's, in order");
+    assert!(read[100].is_none());
+    let short = client.accounts(keys[..4].to_vec()).await;
+    assert!(short.is_err(), "3 answers for 4 keys: {short:?}");
+    let seen = server.await.expect("server");
+    let asked = |i: usize| seen[i]["params"][0].as_array().map(Vec::len);
+    assert_eq!((asked(0), asked(1), asked(2)), (Some(100), Some(50), Some(4)));
+    assert_eq!(seen[1]["params"][0][0], keys[100].to_string());
+}
+
 /// A node past its rate limit answers HTTP 429: the client waits (as `Retry-After` says, else doubling
 /// from the first wait) and asks again, and gives up after the configured tries with an error that says
 /// why (the caller's own retry takes over).

@@ -296,9 +296,8 @@ fn deposits(events: &[ChainEvent]) -> Vec<(u64, relayer_types::TxId)> {
 }
 
 /// A transfer into the inbox is one deposit of its session, whichever transaction shows it: its delivery
-/// (a top-level `receive_message` of the configured transmitter, in a transaction that succeeded), or,
-/// when the delivery could not be seen (made through another program's call), the program's record of
-/// it. The record of a transfer whose delivery was reported is no second deposit (the attack: one
+/// (a `receive_message` of the configured transmitter, top-level or called by another program, in a
+/// transaction that succeeded), or, when the delivery was not seen first, the program's record of it. The record of a transfer whose delivery was reported is no second deposit (the attack: one
 /// transfer counted twice towards the session's amount); a transaction read again (a poll whose events
 /// were not applied) reports the same deposit under the same id (the engine takes it once). What another
 /// program did, a failed transaction, or a message for another receiver program is no deposit.
@@ -354,6 +353,28 @@ async fn an_inbox_transfer_is_one_deposit_whether_its_delivery_or_its_record_sho
     assert_eq!(shown, vec![(4_999_900, crate::chain::tx_id(&recorded.signature))]);
     assert_eq!(deposits(&chain.inbox_events(&recorded, &inbox, &sink)), shown, "read again: the same id");
     assert_eq!(chain.inbound_mut().get(&session).map(Vec::len), Some(2));
+    // ...and its delivery, should it show up after its record (a history read again, a node that had
+    // not listed it), is no second deposit.
+    let late = delivery_tx(Signature::new_unique(), mt, unseen.clone(), false);
+    assert!(deposits(&chain.inbox_events(&late, &inbox, &sink)).is_empty());
+
+    // Delivered through another program's call (a forwarder's wrapper): the transmitter's inner
+    // instruction carries the message; reported, and kept to record.
+    let wrapped_message = burn_for_the_inbox(&inbox, hook, 6, tmm);
+    let mut wrapped = delivery_tx(Signature::new_unique(), mt, wrapped_message.clone(), false);
+    let call = wrapped.instructions.remove(0);
+    let wrapper = Pubkey::new_unique();
+    wrapped.instructions.push(crate::client::TopInstruction { program: wrapper, data: vec![1] });
+    wrapped
+        .inner_instructions
+        .insert(0, crate::client::InnerInstruction { outer: 0, program: mt, data: call.data });
+    assert_eq!(
+        deposits(&chain.inbox_events(&wrapped, &inbox, &sink)),
+        vec![(4_999_900, crate::chain::tx_id(&wrapped.signature))]
+    );
+    let kept = chain.inbound_mut().get(&session).cloned().unwrap();
+    assert_eq!(kept.len(), 3);
+    assert!(kept.iter().any(|p| p.delivery.as_ref().is_some_and(|d| d.message == wrapped_message)));
 
     // Not deliveries: a failed transaction, another program with the same data, a message for another
     // receiver program (Circle's transmitter hands it to that program: no tokens reach the inbox).
@@ -374,6 +395,6 @@ async fn an_inbox_transfer_is_one_deposit_whether_its_delivery_or_its_record_sho
     ] {
         assert!(chain.inbox_events(&view, &inbox, &sink).is_empty(), "{view:?}");
     }
-    assert_eq!(chain.inbound_mut().get(&session).map(Vec::len), Some(2));
+    assert_eq!(chain.inbound_mut().get(&session).map(Vec::len), Some(3));
     cancel.cancel();
 }
