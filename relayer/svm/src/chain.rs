@@ -107,6 +107,8 @@ pub struct SvmChain {
     /// Transfers in the inbox not yet claimed or sent back, by the session whose receiver their hook
     /// names.
     inbound: Mutex<HashMap<SessionId, Vec<Pending>>>,
+    /// Changes to `inbound` so far (its mark is written again only after one).
+    inbound_changes: std::sync::atomic::AtomicU64,
     /// Whether the watcher has read everything there was when it started.
     pub(crate) caught_up: tokio::sync::watch::Sender<bool>,
     /// The fee payer's lamports as last read (`None` before the first read).
@@ -122,9 +124,10 @@ pub(crate) struct Pending {
     pub(crate) at: Pubkey,
     /// Base units it brought.
     pub(crate) amount: u64,
+    /// Whether its delivery reported it (else the program's record of it, when that was seen first).
+    pub(crate) by_delivery: bool,
     /// The attested message Circle's transmitter delivered (what `record` takes before the claim), when the
-    /// watcher saw the delivery; `None` when it saw only the program's record (a delivery made through
-    /// another program's call).
+    /// watcher saw the delivery of a transfer the relayer claims (at least `min_inbox_amount`).
     pub(crate) delivery: Option<crate::tx::Delivery>,
 }
 
@@ -163,6 +166,7 @@ impl SvmChain {
             jobs: Mutex::new(Some(jobs)),
             stats: Mutex::default(),
             inbound: Mutex::default(),
+            inbound_changes: std::sync::atomic::AtomicU64::new(0),
             caught_up: tokio::sync::watch::Sender::new(false),
             balance: Mutex::default(),
             last_price: std::sync::atomic::AtomicU64::new(0),
@@ -178,6 +182,16 @@ impl SvmChain {
                 tracing::warn!(chain_id = self.config.chain_id, error = %relayer_chain::causes(&error), "cannot read the fee payer's SOL");
             }
         }
+    }
+
+    /// Changes to the inbox transfers so far.
+    pub(crate) fn inbound_changes(&self) -> u64 {
+        self.inbound_changes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Notes a change to the inbox transfers.
+    pub(crate) fn inbound_changed(&self) {
+        self.inbound_changes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub(crate) fn inbound_mut(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Vec<Pending>>> {

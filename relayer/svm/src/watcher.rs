@@ -78,10 +78,17 @@ const PROGRAM_MARK: &[u8] = b"program";
 /// The mark of the inbox transfers not yet claimed or sent back.
 const INBOUND_MARK: &[u8] = b"inbound";
 
-/// One inbox transfer not yet claimed, as its mark keeps it: the session, its record's address, its
-/// amount, and (hex) the attested message and attestation while it may not be recorded yet. (A mark of an
-/// earlier build, without the last, cannot be read: the inbox's history is read again.)
-type InboundMark = (SessionId, String, u64, Option<(String, String)>);
+/// One inbox transfer not yet claimed, as its mark keeps it (see [`Pending`]; the message and attestation
+/// in hex). A mark of an earlier build cannot be read: the inbox's history is read again.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+struct InboundMark {
+    session: SessionId,
+    at: String,
+    amount: u64,
+    by_delivery: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    delivery: Option<(String, String)>,
+}
 
 /// Where the program's history was read to.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -137,8 +144,9 @@ pub(crate) struct WatchState {
     program_backlog: std::collections::VecDeque<crate::client::SignatureInfo>,
     /// The program mark as last written (`None`: none written this run).
     program_written: Option<Option<Signature>>,
-    /// The inbox transfers' mark as last written.
-    inbound_written: Option<Vec<u8>>,
+    /// The count of changes to the inbox transfers ([`SvmChain::inbound_changes`]) their mark was last
+    /// written at.
+    inbound_written: Option<u64>,
     /// Polls done since the start.
     polls: u64,
     /// The slot of the program transaction the first poll noted as the newest (0 when the marks said
@@ -175,17 +183,19 @@ impl WatchState {
                 INBOUND_MARK => serde_json::from_slice::<Vec<InboundMark>>(&value).map(|list| {
                     inbound_read = true;
                     let mut inbound = chain.inbound_mut();
-                    for (session, record, amount, delivery) in list {
+                    for InboundMark { session, at, amount, by_delivery, delivery } in list {
                         let delivery = delivery.and_then(|(m, a)| {
                             Some(tx::Delivery {
                                 message: hex::decode(m).ok()?,
                                 attestation: hex::decode(a).ok()?,
                             })
                         });
-                        if let Ok(at) = record.parse() {
-                            inbound.entry(session).or_default().push(Pending { at, amount, delivery });
+                        if let Ok(at) = at.parse() {
+                            let pending = Pending { at, amount, by_delivery, delivery };
+                            inbound.entry(session).or_default().push(pending);
                         }
                     }
+                    state.inbound_written = Some(chain.inbound_changes());
                 }),
                 account => match <[u8; 32]>::try_from(account) {
                     Ok(account) => serde_json::from_slice::<AccountMark>(&value).map(|mark| {
@@ -384,21 +394,31 @@ impl SvmChain {
             let mark = ProgramMark { newest: newest.map(|s| s.to_string()), slot: state.program_newest_slot };
             marks.push((PROGRAM_MARK.to_vec(), encode(&mark)));
         }
-        let mut list: Vec<InboundMark> = self
-            .inbound_mut()
-            .iter()
-            .flat_map(|(session, list)| {
-                list.iter().map(|p| {
-                    let delivery =
-                        p.delivery.as_ref().map(|d| (hex::encode(&d.message), hex::encode(&d.attestation)));
-                    (*session, p.at.to_string(), p.amount, delivery)
+        // Encoded only when the list changed since it was last written (it can be long: anyone can add
+        // transfers to the inbox).
+        let changes = self.inbound_changes();
+        let inbound = (state.inbound_written != Some(changes)).then(|| {
+            let mut list: Vec<InboundMark> = self
+                .inbound_mut()
+                .iter()
+                .flat_map(|(session, list)| {
+                    list.iter().map(|p| InboundMark {
+                        session: *session,
+                        at: p.at.to_string(),
+                        amount: p.amount,
+                        by_delivery: p.by_delivery,
+                        delivery: p
+                            .delivery
+                            .as_ref()
+                            .map(|d| (hex::encode(&d.message), hex::encode(&d.attestation))),
+                    })
                 })
-            })
-            .collect();
-        list.sort();
-        let inbound = Some(encode(&list)).filter(|bytes| state.inbound_written.as_ref() != Some(bytes));
-        if let Some(bytes) = &inbound {
-            marks.push((INBOUND_MARK.to_vec(), bytes.clone()));
+                .collect();
+            list.sort();
+            list
+        });
+        if let Some(list) = &inbound {
+            marks.push((INBOUND_MARK.to_vec(), encode(list)));
         }
         if marks.is_empty() {
             return;
@@ -410,7 +430,7 @@ impl SvmChain {
                     state.program_written = Some(state.program_newest);
                 }
                 if inbound.is_some() {
-                    state.inbound_written = inbound;
+                    state.inbound_written = Some(changes);
                 }
             }
             Err(error) => {
@@ -605,7 +625,11 @@ impl SvmChain {
                     if let Some(session) = sink.session_for_receiver(receiver)
                         && let Some(pending) = self.inbound_mut().get_mut(&session)
                     {
+                        let before = pending.len();
                         pending.retain(|p| p.at != at);
+                        if pending.len() != before {
+                            self.inbound_changed();
+                        }
                     }
                     let (token, amount) = (ChainAddress::Solana(e.mint.to_bytes()), U256::from(e.amount));
                     let kind = if matches!(moved, InboxMove::Claimed(_)) {
@@ -682,12 +706,19 @@ impl SvmChain {
         {
             let mut inbound = self.inbound_mut();
             let pending = inbound.entry(session).or_default();
+            let by_delivery = delivery.is_some();
             match pending.iter().find(|p| p.at == at) {
-                None => pending.push(Pending { at, amount: received.amount, delivery: delivery.clone() }),
+                None => {
+                    // A transfer below the least the relayer claims is never recorded by it: its message
+                    // is not kept (anyone can send many).
+                    let delivery = delivery.filter(|_| received.amount >= self.config.min_inbox_amount);
+                    pending.push(Pending { at, amount: received.amount, by_delivery, delivery });
+                    self.inbound_changed();
+                }
                 // Reported already from the other kind of transaction (its delivery, or its record when
                 // the delivery was not seen first): no second deposit. From the same kind, it is the same
                 // transaction read again: the same deposit, under the same id.
-                Some(known) if known.delivery.is_some() != delivery.is_some() => return None,
+                Some(known) if known.by_delivery != by_delivery => return None,
                 Some(_) => {}
             }
         }

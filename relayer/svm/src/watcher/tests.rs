@@ -201,13 +201,13 @@ async fn a_stalled_solana_watcher_becomes_not_ready_and_ready_again_once_it_catc
 
 /// A burn from Base for the inbox with `hook`, as Circle's attestation service completes it (nonce
 /// `nonce`, a fee of 100 executed).
-fn burn_for_the_inbox(inbox: &Pubkey, hook: [u8; 32], nonce: u8, recipient: Pubkey) -> Vec<u8> {
+fn burn_for_the_inbox(inbox: &Pubkey, hook: [u8; 32], nonce: u8, recipient: Pubkey, amount: u64) -> Vec<u8> {
     use message_transmitter_v2::message::{BurnMessageV2, MessageV2};
     let body = BurnMessageV2 {
         version: 1,
         burn_token: [0x83; 32],
         mint_recipient: inbox.to_bytes(),
-        amount: 5_000_000,
+        amount,
         message_sender: [0xde; 32],
         max_fee: 100,
         fee_executed: 100,
@@ -322,7 +322,7 @@ async fn an_inbox_transfer_is_one_deposit_whether_its_delivery_or_its_record_sho
     let mt = deposit_vault::evm::MESSAGE_TRANSMITTER;
     let tmm = deposit_vault::evm::TOKEN_MESSENGER_MINTER;
 
-    let message = burn_for_the_inbox(&inbox, hook, 1, tmm);
+    let message = burn_for_the_inbox(&inbox, hook, 1, tmm, 5_000_000);
     let delivered = delivery_tx(Signature::new_unique(), mt, message.clone(), false);
     let first = chain.inbox_events(&delivered, &inbox, &sink);
     assert_eq!(
@@ -347,7 +347,7 @@ async fn an_inbox_transfer_is_one_deposit_whether_its_delivery_or_its_record_sho
     );
 
     // Delivered where the watcher cannot see it: its record reports it, once per transaction.
-    let unseen = burn_for_the_inbox(&inbox, hook, 2, tmm);
+    let unseen = burn_for_the_inbox(&inbox, hook, 2, tmm, 5_000_000);
     let recorded = record_tx(Signature::new_unique(), &unseen);
     let shown = deposits(&chain.inbox_events(&recorded, &inbox, &sink));
     assert_eq!(shown, vec![(4_999_900, crate::chain::tx_id(&recorded.signature))]);
@@ -360,7 +360,7 @@ async fn an_inbox_transfer_is_one_deposit_whether_its_delivery_or_its_record_sho
 
     // Delivered through another program's call (a forwarder's wrapper): the transmitter's inner
     // instruction carries the message; reported, and kept to record.
-    let wrapped_message = burn_for_the_inbox(&inbox, hook, 6, tmm);
+    let wrapped_message = burn_for_the_inbox(&inbox, hook, 6, tmm, 5_000_000);
     let mut wrapped = delivery_tx(Signature::new_unique(), mt, wrapped_message.clone(), false);
     let call = wrapped.instructions.remove(0);
     let wrapper = Pubkey::new_unique();
@@ -379,22 +379,38 @@ async fn an_inbox_transfer_is_one_deposit_whether_its_delivery_or_its_record_sho
     // Not deliveries: a failed transaction, another program with the same data, a message for another
     // receiver program (Circle's transmitter hands it to that program: no tokens reach the inbox).
     for view in [
-        delivery_tx(Signature::new_unique(), mt, burn_for_the_inbox(&inbox, hook, 3, tmm), true),
+        delivery_tx(Signature::new_unique(), mt, burn_for_the_inbox(&inbox, hook, 3, tmm, 5_000_000), true),
         delivery_tx(
             Signature::new_unique(),
             Pubkey::new_unique(),
-            burn_for_the_inbox(&inbox, hook, 4, tmm),
+            burn_for_the_inbox(&inbox, hook, 4, tmm, 5_000_000),
             false,
         ),
         delivery_tx(
             Signature::new_unique(),
             mt,
-            burn_for_the_inbox(&inbox, hook, 5, Pubkey::new_unique()),
+            burn_for_the_inbox(&inbox, hook, 5, Pubkey::new_unique(), 5_000_000),
             false,
         ),
     ] {
         assert!(chain.inbox_events(&view, &inbox, &sink).is_empty(), "{view:?}");
     }
     assert_eq!(chain.inbound_mut().get(&session).map(Vec::len), Some(3));
+
+    // Dust (below what the relayer claims): reported, its message not kept (anyone can send many), and
+    // its record still no second deposit.
+    let dust = burn_for_the_inbox(&inbox, hook, 8, tmm, 1_000);
+    let dusted = delivery_tx(Signature::new_unique(), mt, dust.clone(), false);
+    let changes = chain.inbound_changes();
+    assert_eq!(
+        deposits(&chain.inbox_events(&dusted, &inbox, &sink)),
+        vec![(900, crate::chain::tx_id(&dusted.signature))]
+    );
+    assert!(chain.inbound_changes() > changes, "the mark is written again");
+    let kept = chain.inbound_mut().get(&session).cloned().unwrap();
+    assert!(kept.iter().any(|p| p.amount == 900 && p.by_delivery && p.delivery.is_none()));
+    assert!(
+        deposits(&chain.inbox_events(&record_tx(Signature::new_unique(), &dust), &inbox, &sink)).is_empty()
+    );
     cancel.cancel();
 }
