@@ -59,6 +59,10 @@ pub struct Signed {
     /// ms).
     #[serde(rename = "last_valid_block_height")]
     pub valid_until: u64,
+    /// It prepares the rest of the work ([`Planned::prepares`]): once it landed, the work is tried again
+    /// at once, and its landing is not the work's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prepares: bool,
 }
 
 impl Signed {
@@ -252,7 +256,7 @@ pub async fn execute<F: ExpiryOrdered>(family: &F, work: &Work) -> WorkResult {
         let result = match on_record(family, &key).await {
             Err(result) => result,
             Ok(OnRecord::InFlight(tx_hash)) => WorkResult::Sent { tx_hash },
-            Ok(OnRecord::Nothing) => send_one(family, work, &key, part, &plan).await,
+            Ok(OnRecord::Nothing) => send_one(family, work, &key, part, &plan, prepares).await,
         };
         let result = match result {
             WorkResult::Sent { tx_hash } if prepares => {
@@ -308,6 +312,7 @@ async fn send_one<F: ExpiryOrdered>(
     key: &[u8],
     part: Option<String>,
     plan: &F::Plan,
+    prepares: bool,
 ) -> WorkResult {
     let expires_at = work.commitment.expires_at;
     let signature = match family.sign(plan).await {
@@ -326,6 +331,7 @@ async fn send_one<F: ExpiryOrdered>(
         signature: signature.id.clone(),
         raw: hex::encode(&signature.raw),
         valid_until: signature.valid_until,
+        prepares,
     };
     if let Err(error) = family.ledger().put(key, &record) {
         return WorkResult::NotYet(Refusal::unanswered(&error));
@@ -360,6 +366,10 @@ pub async fn reconcile<F: ExpiryOrdered>(family: &F, sink: &dyn EventSink) {
         let standing = family.standing(&record).await;
         let landed = matches!(standing, Ok(Standing::Landed { .. }));
         let result = match standing {
+            // What the rest of the work waited for: tried again now (its landing is not the work's).
+            Ok(Standing::Landed { failed: false, .. }) if record.prepares => Some(WorkResult::NotYet(
+                Refusal::Preparing(format!("{} landed; the rest follows", family.tx_id(&record.signature))),
+            )),
             // Its effect comes through the watcher; its cost, where the family reads one, goes on the
             // session's delivery attempt.
             Ok(Standing::Landed { failed: false, cost }) => {

@@ -290,8 +290,9 @@ async fn bridge_in(
 }
 
 /// Submits `work` until its report is not the wait for a transfer's record (as the engine retries
-/// `NotYet`): the relayer records a delivered transfer first, in a transaction of its own, then claims it.
-/// Returns the last report, and whether a record was waited for.
+/// `NotYet`, and as it does when reconciliation reports the record landed): the relayer records a
+/// delivered transfer first, in a transaction of its own, then claims it. Returns the last report, and
+/// whether a record was waited for; the reports of submits made meanwhile are read too.
 async fn through_the_record(
     chain: &SvmChain,
     work: &Work,
@@ -302,7 +303,13 @@ async fn through_the_record(
         chain.submit(work.clone()).await.unwrap();
         match unlanded(reports).await {
             WorkResult::NotYet(Refusal::Preparing(_) | Refusal::CalleeRefused(_)) => waited = true,
-            other => return (other, waited),
+            other => {
+                // A report of the record's landing may have been read in place of a submit's answer:
+                // that answer, if any, is read now (it is the same work, in flight or done).
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                while reports.try_recv().is_ok() {}
+                return (other, waited);
+            }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -394,9 +401,27 @@ async fn a_transfer_bridged_into_the_inbox_is_claimed_once_known_after_a_restart
         panic!("a deposit")
     };
     assert_eq!((seen, deposit.amount), (ChainAddress::Evm(receiver.into()), U256::from(3_000_000u64)));
+    // First the program's record of it, in a transaction of its own; its landing is reported as what it
+    // is (the rest can follow now), never as the work's landing (it delivered nothing).
+    running.chain.submit(settle.clone()).await.unwrap();
+    let first = unlanded(&mut reports).await;
+    assert!(matches!(first, WorkResult::NotYet(Refusal::Preparing(_))), "{first:?}");
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match reports.recv().await.unwrap().result {
+                WorkResult::NotYet(Refusal::Preparing(why)) if why.contains("landed") => break,
+                WorkResult::Landed { tx_hash, .. } => {
+                    panic!("the record's landing reported as the work's: {tx_hash}")
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the record's landing reported");
     let (sent, recorded) = through_the_record(&running.chain, &settle, &mut reports).await;
     assert!(matches!(sent, WorkResult::Sent { .. }), "{sent:?}");
-    assert!(recorded, "recorded before it was claimed, in a transaction of its own");
+    assert!(!recorded, "claimed at once, the record there");
     assert_eq!(bank.usdc_balance(&merchant).await.unwrap(), 3_000_000);
     assert_eq!(bank.token_balance(&inbox).await.unwrap(), 0);
     let ChainEvent { receiver: at, kind: EventKind::Settled(settlement), .. } = next_event(&mut events).await
