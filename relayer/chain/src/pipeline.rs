@@ -59,8 +59,8 @@ pub struct Signed {
     /// ms).
     #[serde(rename = "last_valid_block_height")]
     pub valid_until: u64,
-    /// It prepares the rest of the work ([`Planned::prepares`]): once it landed, the work is tried again
-    /// at once, and its landing is not the work's.
+    /// It prepares the rest of the work ([`Planned::prepares`]): its landing is not the work's (the retry
+    /// its sending queued does the rest).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prepares: bool,
 }
@@ -366,10 +366,10 @@ pub async fn reconcile<F: ExpiryOrdered>(family: &F, sink: &dyn EventSink) {
         let standing = family.standing(&record).await;
         let landed = matches!(standing, Ok(Standing::Landed { .. }));
         let result = match standing {
-            // What the rest of the work waited for: tried again now (its landing is not the work's).
-            Ok(Standing::Landed { failed: false, .. }) if record.prepares => Some(WorkResult::NotYet(
-                Refusal::Preparing(format!("{} landed; the rest follows", family.tx_id(&record.signature))),
-            )),
+            // What the rest of the work waits for: its landing is not the work's (nothing was delivered),
+            // and the retry its sending queued plans the rest (a report here would count as one more
+            // attempt per landed part, and many parts could end the work).
+            Ok(Standing::Landed { failed: false, .. }) if record.prepares => None,
             // Its effect comes through the watcher; its cost, where the family reads one, goes on the
             // session's delivery attempt.
             Ok(Standing::Landed { failed: false, cost }) => {

@@ -622,12 +622,15 @@ pub fn cctp_refuses_for_good(program: &Pubkey, code: u32) -> bool {
             && messenger.into_iter().any(|e| code == code_of(e as u32)))
 }
 
-/// Whether `program`'s refusal `code` is about the accounts a delivery named rather than a passing
-/// state: Anchor's account checks (codes below 6000) in Circle's programs (a mint recipient that is no
-/// token account of the mint), or any refusal of SPL Token (a frozen or mismatched account).
+/// Whether `program`'s refusal `code` is about the account a delivery pays rather than a passing state:
+/// an account check of Circle's token messenger (Anchor's codes below 6000: a mint recipient that is no
+/// token account of the mint), or SPL Token's refusal of a mismatched or frozen account (not a custody
+/// short of funds: that passes once it is refilled).
 pub fn refuses_the_account(program: &Pubkey, code: u32) -> bool {
-    let circle = [deposit_vault::evm::MESSAGE_TRANSMITTER, deposit_vault::evm::TOKEN_MESSENGER_MINTER];
-    (circle.contains(program) && code < anchor_lang::error::ERROR_CODE_OFFSET) || *program == spl_token::ID
+    use spl_token::error::TokenError as T;
+    let token = [T::MintMismatch, T::OwnerMismatch, T::AccountFrozen];
+    (*program == deposit_vault::evm::TOKEN_MESSENGER_MINTER && code < anchor_lang::error::ERROR_CODE_OFFSET)
+        || (*program == spl_token::ID && token.into_iter().any(|e| code == e as u32))
 }
 
 /// The program's record of the transfer whose message has `nonce` (it exists once recorded).

@@ -79,7 +79,29 @@ const PROGRAM_MARK: &[u8] = b"program";
 const INBOUND_MARK: &[u8] = b"inbound";
 
 /// One inbox transfer not yet claimed, as its mark keeps it (see [`Pending`]; the message and attestation
-/// in hex). A mark of an earlier build cannot be read: the inbox's history is read again.
+/// in hex), or as a build of the same stop kept it (a tuple, without `by_delivery`: a kept message says
+/// its delivery reported it). Read both ways, so an upgrade does not read the inbox's whole history again
+/// (a history read again after a transfer was claimed could report it a second time from a transaction
+/// the earlier build did not read as a delivery).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(untagged)]
+enum StoredInbound {
+    Mark(InboundMark),
+    Tuple(SessionId, String, u64, Option<(String, String)>),
+}
+
+impl From<StoredInbound> for InboundMark {
+    fn from(stored: StoredInbound) -> Self {
+        match stored {
+            StoredInbound::Mark(mark) => mark,
+            StoredInbound::Tuple(session, at, amount, delivery) => {
+                Self { session, at, amount, by_delivery: delivery.is_some(), delivery }
+            }
+        }
+    }
+}
+
+/// One inbox transfer not yet claimed, as its mark keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 struct InboundMark {
     session: SessionId,
@@ -180,10 +202,12 @@ impl WatchState {
                     state.program_written = Some(state.program_newest);
                     state.program_noted = true;
                 }),
-                INBOUND_MARK => serde_json::from_slice::<Vec<InboundMark>>(&value).map(|list| {
+                INBOUND_MARK => serde_json::from_slice::<Vec<StoredInbound>>(&value).map(|list| {
                     inbound_read = true;
                     let mut inbound = chain.inbound_mut();
-                    for InboundMark { session, at, amount, by_delivery, delivery } in list {
+                    for InboundMark { session, at, amount, by_delivery, delivery } in
+                        list.into_iter().map(InboundMark::from)
+                    {
                         let delivery = delivery.and_then(|(m, a)| {
                             Some(tx::Delivery {
                                 message: hex::decode(m).ok()?,

@@ -120,6 +120,13 @@ fn ready(stats: &ChainStats) -> bool {
 /// A Solana chain as its `[[chains]]` entry configures it by default (polled at the test's pace) over
 /// `cluster`, started.
 fn start(cluster: Arc<Cluster>, dir: &std::path::Path, cancel: &CancellationToken) -> Arc<SvmChain> {
+    let chain = unstarted(cluster, dir);
+    Arc::clone(&chain).start(Arc::new(Sessions(vec![])), cancel.clone(), &TaskTracker::new());
+    chain
+}
+
+/// [`start`], not started.
+fn unstarted(cluster: Arc<Cluster>, dir: &std::path::Path) -> Arc<SvmChain> {
     let section: SolanaSection = toml::from_str(
         r#"
 rpc_url = "http://127.0.0.1:8899"
@@ -132,9 +139,7 @@ tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USD
     let mut config = section.validate("chains[0]", &|_| Some(key.clone())).unwrap().chain;
     config.poll = POLL;
     let store: Arc<dyn ChainStore> = Arc::new(SledStore::open(dir).unwrap());
-    let chain = Arc::new(SvmChain::new(config, cluster, store, Keypair::new()));
-    Arc::clone(&chain).start(Arc::new(Sessions(vec![])), cancel.clone(), &TaskTracker::new());
-    chain
+    Arc::new(SvmChain::new(config, cluster, store, Keypair::new()))
 }
 
 /// Samples the chain's stats every millisecond for `span`: how many samples were ready, of how many.
@@ -413,4 +418,36 @@ async fn an_inbox_transfer_is_one_deposit_whether_its_delivery_or_its_record_sho
         deposits(&chain.inbox_events(&record_tx(Signature::new_unique(), &dust), &inbox, &sink)).is_empty()
     );
     cancel.cancel();
+}
+
+/// The inbox's pending transfers as a build of the same stop marked them (tuples, without
+/// `by_delivery`) are read, not dropped: dropping them reads the inbox's whole history again, and a
+/// transfer claimed meanwhile could be reported a second time from a transaction the earlier build did not
+/// read as a delivery. A kept message says its delivery reported it.
+#[tokio::test]
+async fn the_inbox_marks_of_the_earlier_format_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Arc::new(Cluster { started: Instant::now(), stalled: AtomicBool::new(false) });
+    let chain = unstarted(cluster, dir.path());
+    let (session, at) = (SessionId::from_bytes([5; 16]), Pubkey::new_unique());
+    let old = serde_json::json!([
+        [session, at.to_string(), 7_000_000u64, ["00ff", "aa"]],
+        [session, Pubkey::new_unique().to_string(), 9u64, null],
+    ]);
+    let store = SledStore::open(dir.path().join("marks")).unwrap();
+    let store: Arc<dyn ChainStore> = Arc::new(store);
+    let chain_id = chain.config.chain_id;
+    store.put_watch_marks(chain_id, &[(b"inbound".to_vec(), serde_json::to_vec(&old).unwrap())]).unwrap();
+    let chain = Arc::new(SvmChain::new(chain.config.clone(), chain.client.clone(), store, Keypair::new()));
+    let state = super::WatchState::load(&chain);
+    assert_eq!(state.inbound_written, Some(0), "read: not written again until it changes");
+    let pending = chain.inbound_mut().get(&session).cloned().unwrap();
+    assert_eq!(pending.len(), 2);
+    let kept = pending.iter().find(|p| p.at == at).unwrap();
+    assert!(kept.by_delivery);
+    assert_eq!(
+        kept.delivery.as_ref().map(|d| (d.message.clone(), d.attestation.clone())),
+        Some((vec![0, 0xff], vec![0xaa]))
+    );
+    assert!(pending.iter().any(|p| p.amount == 9 && !p.by_delivery && p.delivery.is_none()));
 }
