@@ -242,7 +242,8 @@ impl SolanaSection {
                     adapter: ChainAddress::Solana(crate::tx::BRIDGE_ID.to_bytes()),
                     to_token: ChainAddress::Evm(to_token),
                     min_amount,
-                    // The vault burns with no fee (a standard transfer: `max_fee` 0).
+                    // The vault burns as a standard transfer allowing Circle's minimum fee only (0 on the
+                    // devnet; a minimum Circle sets is not counted here yet: CCTP_V2_PLAN.md).
                     max_fee_bps: 0,
                     own_fee_bps: 0,
                 };

@@ -2,15 +2,15 @@
 //! `deposit_for_burn` on the TokenMessengerMinterV2 the cluster's deployment names
 //! ([`evm::TOKEN_MESSENGER_MINTER`]), with Circle's 18 accounts, the program's PDA (a vault, or the inbox)
 //! signing as the owner of the burnt tokens. The program chooses what the burn says (amount, destination
-//! domain, mint recipient, no destination caller, no fee, finalized); the token messenger checks its own
-//! accounts (seeds, owners), as it does for any caller.
+//! domain, mint recipient, no destination caller, Circle's minimum fee and no more, finalized); the token
+//! messenger checks its own accounts (seeds, owners), as it does for any caller.
 
 use anchor_lang::prelude::*;
 use token_messenger_minter_v2::{DepositForBurnParams, cpi::accounts::DepositForBurnContext};
 
 use crate::evm;
 
-/// Finality a bridging asks for: finalized (Circle's Standard Transfer, no fee).
+/// Finality a bridging asks for: finalized (Circle's Standard Transfer: no fee beyond Circle's minimum).
 pub const FINALIZED: u32 = 2000;
 
 /// Circle's accounts of `deposit_for_burn` but the four the instruction already has (the burn's owner,
@@ -67,6 +67,15 @@ impl<'info> CctpBurn<'info> {
         destination_domain: u32,
         mint_recipient: [u8; 32],
     ) -> Result<()> {
+        // Circle's minimum fee: its messenger refuses a burn that allows less (a vault whose session can
+        // only be bridged or refunded home would be stuck), and the program allows no more (Circle's
+        // attestation executes at most this). Read from the messenger's own state account (its owner
+        // checked here; the messenger checks the rest and refuses any other in the call below).
+        require_keys_eq!(*self.token_messenger.owner, evm::TOKEN_MESSENGER_MINTER);
+        let max_fee = token_messenger_minter_v2::TokenMessenger::try_deserialize(
+            &mut &self.token_messenger.try_borrow_data()?[..],
+        )?
+        .min_fee_amount(amount)?;
         let accounts = DepositForBurnContext {
             owner,
             event_rent_payer: payer,
@@ -94,7 +103,7 @@ impl<'info> CctpBurn<'info> {
                 destination_domain,
                 mint_recipient: Pubkey::new_from_array(mint_recipient),
                 destination_caller: Pubkey::default(),
-                max_fee: 0,
+                max_fee,
                 min_finality_threshold: FINALIZED,
             },
         )

@@ -48,6 +48,30 @@ async fn bridge_sends_everything_to_the_sessions_evm_receiver_and_nothing_else_c
     assert!(burn.hook_data.is_empty());
 }
 
+/// Circle may set a minimum fee on its token messenger (`min_fee`, in 1/1000 bps), and then refuses a burn
+/// that allows less: a vault burning with no fee could then never bridge, nor refund home (a session with
+/// an EVM refund address only). The burn allows exactly Circle's minimum, read from the messenger's state.
+#[tokio::test]
+async fn bridge_allows_circles_minimum_fee_and_no_more() {
+    use anchor_lang::{AccountDeserialize, AccountSerialize};
+    let mut env = env().await;
+    let at = token_messenger_minter_v2::ix::tmm_pda(&[token_messenger_minter_v2::TOKEN_MESSENGER_SEED]).0;
+    let mut account = env.ctx.banks_client.get_account(at).await.unwrap().unwrap();
+    let mut state =
+        token_messenger_minter_v2::TokenMessenger::try_deserialize(&mut &account.data[..]).unwrap();
+    state.min_fee = 1_000; // 1 bps
+    account.data.clear();
+    state.try_serialize(&mut account.data).unwrap();
+    env.ctx.set_account(&at, &account.into());
+    let refund = Keypair::new().pubkey();
+    let p = evm_params(&env, refund);
+    deposit(&mut env, &p, MAIN, 10_000_000).await;
+    let payer = env.ctx.payer.pubkey();
+    let (events, _) = run(&mut env.ctx, bridge_ix(payer, &p, env.mint, refund)).await.unwrap();
+    let burn: token_messenger_minter_v2::DepositForBurn = find(&events);
+    assert_eq!((burn.amount, burn.max_fee), (10_000_000, 1_000), "1 bps of 10 USDC");
+}
+
 #[tokio::test]
 async fn bridge_refuses_a_solana_destination_an_unserved_chain_expiry_and_a_fake_bridge() {
     let mut env = env().await;
