@@ -86,4 +86,10 @@ pub enum VaultError {
     /// 6025: `record` names the token account the burn paid (so the record is in its history).
     #[msg("the account named is not the burn's mint recipient")]
     NotTheMintRecipient,
+    /// 6026: Circle's minimum fee needs a burn of at least 2 base units.
+    #[msg("too little to burn under Circle's minimum fee")]
+    BelowCircleMinimum,
+    /// 6027: tried again later (Circle's minimum may fall again).
+    #[msg("Circle's minimum fee is above the largest fee the program allows")]
+    FeeAboveCap,
 }

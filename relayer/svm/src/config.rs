@@ -242,9 +242,9 @@ impl SolanaSection {
                     adapter: ChainAddress::Solana(crate::tx::BRIDGE_ID.to_bytes()),
                     to_token: ChainAddress::Evm(to_token),
                     min_amount,
-                    // The vault burns as a standard transfer allowing Circle's minimum fee only (0 on the
-                    // devnet; a minimum Circle sets is not counted here yet: CCTP_V2_PLAN.md).
-                    max_fee_bps: 0,
+                    // The vault's burns allow Circle's minimum fee (0 on the devnet), never more than the
+                    // program's cap: the worst case of what arrives.
+                    max_fee_bps: u32::try_from(deposit_vault::MAX_FEE_BPS).unwrap_or(u32::MAX),
                     own_fee_bps: 0,
                 };
                 Ok((r.to_chain_id, route))

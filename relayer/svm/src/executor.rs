@@ -68,8 +68,17 @@ pub(crate) fn refusal(failure: TxFailure) -> Refusal {
         // The program refunds a usable mint only after expiry.
         TxFailure::Custom(c) if c == code(E::NotRefundable) => Refusal::NotExpired,
         TxFailure::Custom(c) if c == code(E::BelowMinimum) => Refusal::BelowMinimum,
-        TxFailure::Custom(c) if c == code(E::NothingToMove) || c == ACCOUNT_NOT_INITIALIZED => {
+        // Dust Circle's minimum fee cannot be taken from (a single base unit): nothing the bridge moves.
+        TxFailure::Custom(c)
+            if c == code(E::NothingToMove)
+                || c == ACCOUNT_NOT_INITIALIZED
+                || c == code(E::BelowCircleMinimum) =>
+        {
             Refusal::NothingToMove
+        }
+        // Circle's minimum fee above the program's cap: the bridge waits (Circle's may fall).
+        TxFailure::Custom(c) if c == code(E::FeeAboveCap) => {
+            Refusal::CalleeRefused("Circle's minimum fee is above the program's cap".into())
         }
         TxFailure::Custom(c) if c == code(E::NotInInbox) || c == code(E::NotThisSession) => {
             Refusal::NotTheSessions

@@ -57,8 +57,9 @@ impl<'info> Bridge<'info> {
         require!(rent_to == params.solana_refund_target(), VaultError::WrongRecipient);
         require!(self.vault_token.amount > 0, VaultError::NothingToMove);
         // Below the minimum the destination would not start the session: keep it here, where more deposits
-        // may join it, or where it is refunded after expiry.
-        require!(params.meets_minimum(self.vault_token.amount), VaultError::BelowMinimum);
+        // may join it, or where it is refunded after expiry. What arrives is the balance less the fee.
+        let arriving = self.vault_token.amount.saturating_sub(self.cctp.fee(self.vault_token.amount)?);
+        require!(params.meets_minimum(arriving), VaultError::BelowMinimum);
         Ok(())
     }
 

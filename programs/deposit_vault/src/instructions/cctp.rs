@@ -8,9 +8,13 @@
 use anchor_lang::prelude::*;
 use token_messenger_minter_v2::{DepositForBurnParams, cpi::accounts::DepositForBurnContext};
 
-use crate::evm;
+use crate::{error::VaultError, evm};
 
 /// Finality a bridging asks for: finalized (Circle's Standard Transfer: no fee beyond Circle's minimum).
+/// The largest fee a burn allows, in basis points of its amount (the EVM side's CCTP adapter allows the
+/// same): should Circle's minimum fee rise above it, bridgings wait (refused, tried again) rather than pay
+/// it. Also the relayer's worst case when it fronts a bridging from Solana.
+pub const MAX_FEE_BPS: u64 = 10;
 pub const FINALIZED: u32 = 2000;
 
 /// Circle's accounts of `deposit_for_burn` but the four the instruction already has (the burn's owner,
@@ -52,6 +56,24 @@ pub struct CctpBurn<'info> {
 }
 
 impl<'info> CctpBurn<'info> {
+    /// The fee a burn of `amount` allows: Circle's minimum (`min_fee` of its token messenger's state, read
+    /// from the account given, its owner checked here; the messenger refuses any other in the burn
+    /// itself), at most [`MAX_FEE_BPS`]. Circle's messenger refuses a burn that allows less than its
+    /// minimum, and its attestation executes at most what the burn allows.
+    pub(crate) fn fee(&self, amount: u64) -> Result<u64> {
+        require_keys_eq!(*self.token_messenger.owner, evm::TOKEN_MESSENGER_MINTER);
+        let state = token_messenger_minter_v2::TokenMessenger::try_deserialize(
+            &mut &self.token_messenger.try_borrow_data()?[..],
+        )?;
+        // Circle's minimum needs at least 2 base units (its own `amount > 1` rule).
+        let fee = state.min_fee_amount(amount).map_err(|_| VaultError::BelowCircleMinimum)?;
+        require!(
+            u128::from(fee) * 10_000 <= u128::from(amount) * u128::from(MAX_FEE_BPS),
+            VaultError::FeeAboveCap
+        );
+        Ok(fee)
+    }
+
     /// Burns `amount` from `burn_token_account` (owned by `owner`, a PDA whose `seeds` sign) for
     /// `mint_recipient` on `destination_domain`, the message's rent paid by `payer`.
     #[allow(clippy::too_many_arguments)]
@@ -68,14 +90,8 @@ impl<'info> CctpBurn<'info> {
         mint_recipient: [u8; 32],
     ) -> Result<()> {
         // Circle's minimum fee: its messenger refuses a burn that allows less (a vault whose session can
-        // only be bridged or refunded home would be stuck), and the program allows no more (Circle's
-        // attestation executes at most this). Read from the messenger's own state account (its owner
-        // checked here; the messenger checks the rest and refuses any other in the call below).
-        require_keys_eq!(*self.token_messenger.owner, evm::TOKEN_MESSENGER_MINTER);
-        let max_fee = token_messenger_minter_v2::TokenMessenger::try_deserialize(
-            &mut &self.token_messenger.try_borrow_data()?[..],
-        )?
-        .min_fee_amount(amount)?;
+        // only be bridged or refunded home would be stuck), and the program allows no more.
+        let max_fee = self.fee(amount)?;
         let accounts = DepositForBurnContext {
             owner,
             event_rent_payer: payer,

@@ -48,28 +48,57 @@ async fn bridge_sends_everything_to_the_sessions_evm_receiver_and_nothing_else_c
     assert!(burn.hook_data.is_empty());
 }
 
-/// Circle may set a minimum fee on its token messenger (`min_fee`, in 1/1000 bps), and then refuses a burn
-/// that allows less: a vault burning with no fee could then never bridge, nor refund home (a session with
-/// an EVM refund address only). The burn allows exactly Circle's minimum, read from the messenger's state.
-#[tokio::test]
-async fn bridge_allows_circles_minimum_fee_and_no_more() {
+/// Sets Circle's minimum fee (`min_fee`, in 1/1000 bps) in the token messenger's state.
+async fn set_min_fee(env: &mut Env, min_fee: u32) {
     use anchor_lang::{AccountDeserialize, AccountSerialize};
-    let mut env = env().await;
     let at = token_messenger_minter_v2::ix::tmm_pda(&[token_messenger_minter_v2::TOKEN_MESSENGER_SEED]).0;
     let mut account = env.ctx.banks_client.get_account(at).await.unwrap().unwrap();
     let mut state =
         token_messenger_minter_v2::TokenMessenger::try_deserialize(&mut &account.data[..]).unwrap();
-    state.min_fee = 1_000; // 1 bps
+    state.min_fee = min_fee;
     account.data.clear();
     state.try_serialize(&mut account.data).unwrap();
     env.ctx.set_account(&at, &account.into());
+}
+
+/// Circle may set a minimum fee on its token messenger (`min_fee`, in 1/1000 bps), and then refuses a burn
+/// that allows less: a vault burning with no fee could then never bridge, nor refund home (a session with
+/// an EVM refund address only). The burn allows exactly Circle's minimum, read from the messenger's state;
+/// a balance whose arrival net of it would not meet the session's minimum stays; a minimum above the
+/// program's cap (10 bps) is not paid; a single base unit cannot carry any fee.
+#[tokio::test]
+async fn bridge_allows_circles_minimum_fee_and_no_more() {
+    let mut env = env().await;
+    set_min_fee(&mut env, 1_000).await; // 1 bps
     let refund = Keypair::new().pubkey();
+    let payer = env.ctx.payer.pubkey();
+    // Attack (on the payer): the whole minimum bridged, 1 bps lost to the fee, and the router there
+    // refusing to start the session with less than its minimum (the payment fails, the fee is gone).
+    let exact = DepositParams { min_amount: u64_word(10_000_000), ..evm_params(&env, refund) };
+    deposit(&mut env, &exact, MAIN, 10_000_000).await;
+    let ix = bridge_ix(payer, &exact, env.mint, refund);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::BelowMinimum)));
+
     let p = evm_params(&env, refund);
     deposit(&mut env, &p, MAIN, 10_000_000).await;
-    let payer = env.ctx.payer.pubkey();
     let (events, _) = run(&mut env.ctx, bridge_ix(payer, &p, env.mint, refund)).await.unwrap();
     let burn: token_messenger_minter_v2::DepositForBurn = find(&events);
     assert_eq!((burn.amount, burn.max_fee), (10_000_000, 1_000), "1 bps of 10 USDC");
+
+    // Circle's minimum above the cap: refused (tried again later), nothing burnt.
+    let q = DepositParams { session_id: [8; 32], ..evm_params(&env, refund) };
+    deposit(&mut env, &q, MAIN, 10_000_000).await;
+    set_min_fee(&mut env, 200_000).await; // 20 bps
+    let ix = bridge_ix(payer, &q, env.mint, refund);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::FeeAboveCap)));
+    assert_eq!(balance(&mut env.ctx, ata(&q.vault().0, &env.mint)).await, Some(10_000_000), "kept");
+
+    // One base unit cannot carry Circle's fee: the program says so (not Circle's error read as its own).
+    set_min_fee(&mut env, 1_000).await;
+    let dust = DepositParams { session_id: [9; 32], ..evm_params(&env, refund) };
+    deposit(&mut env, &dust, MAIN, 1).await;
+    let ix = bridge_ix(payer, &dust, env.mint, refund);
+    assert_eq!(run(&mut env.ctx, ix).await, Err(code(VaultError::BelowCircleMinimum)));
 }
 
 #[tokio::test]
