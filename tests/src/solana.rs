@@ -56,6 +56,8 @@ pub async fn start_node(
         // A minute of the bank's short slots, as `relayer devnet` sets it.
         landing: relayer_svm::Landing::default(),
         lag_budget_slots: u64::try_from(60_000_000 / slot_time.as_micros().max(1)).unwrap_or(u64::MAX),
+        // Nothing is bridged in from an EVM chain here but by the tests themselves.
+        attestation_url: None,
     };
     let key = key.insecure_clone();
     let node = relayer_node::start_with(config(&params, &evm_key)?, move |store| {

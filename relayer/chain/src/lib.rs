@@ -424,6 +424,19 @@ pub trait Chain: Send + Sync {
         Box::pin(async { Err("this chain does not read balances".into()) })
     }
 
+    /// `session`'s funds left `from_chain` through a bridge towards this chain (`bridging`, the session's
+    /// own, not sent home). A family where the bridge does not deliver by itself (Solana: nobody calls
+    /// Circle's transmitter there but whoever wants the transfer) takes it from here: it fetches the
+    /// attested message and delivers it. Called for every sighting (a replayed event, every restart while
+    /// the session is unsettled), so it must be idempotent; it never blocks.
+    fn arriving(
+        &self,
+        _session: &relayer_types::Session,
+        _from_chain: u64,
+        _bridging: &relayer_types::Bridging,
+    ) {
+    }
+
     /// Queues work; waits while the queue is full. A [`WorkReport`] follows for every piece queued.
     fn submit(&self, work: Work) -> BoxFuture<'_, Result<(), Stopped>>;
 

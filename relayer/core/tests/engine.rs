@@ -53,6 +53,8 @@ struct FakeChain {
     routes: Vec<(ChainAddress, u64, Route)>,
     /// Fronting cap for its USDC.
     cap: Option<U256>,
+    /// Bridgings announced as on their way here: session, source chain, transaction.
+    announced: Mutex<Vec<(SessionId, u64, TxId)>>,
 }
 
 impl FakeChain {
@@ -75,6 +77,7 @@ impl FakeChain {
             inspected: Mutex::default(),
             routes: vec![],
             cap: None,
+            announced: Mutex::default(),
         })
     }
 
@@ -92,6 +95,10 @@ impl FakeChain {
 
     fn take(&self) -> Vec<Work> {
         std::mem::take(&mut *self.submitted.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn announced(&self) -> Vec<(SessionId, u64, TxId)> {
+        std::mem::take(&mut *self.announced.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 
@@ -121,6 +128,10 @@ impl Chain for FakeChain {
     }
     fn relayer_address(&self) -> Option<ChainAddress> {
         Some(RELAYER)
+    }
+    fn arriving(&self, session: &Session, from_chain: u64, bridging: &Bridging) {
+        let announced = (session.id, from_chain, bridging.event.tx_hash);
+        self.announced.lock().unwrap_or_else(PoisonError::into_inner).push(announced);
     }
     fn submit(&self, work: Work) -> BoxFuture<'_, Result<(), Stopped>> {
         self.submitted.lock().unwrap_or_else(PoisonError::into_inner).push(work);
@@ -712,6 +723,44 @@ async fn a_bridged_session_is_fronted_within_the_cap_and_a_repayment_frees_the_c
     assert!(s.chain.take().is_empty());
     EventSink::apply(&s.engine, ARBITRUM, vec![bridged(second.id, 4, 10_010_010)]).await.expect("again");
     assert_eq!(s.chain.take()[0].session_id, second.id);
+}
+
+/// A session's own funds bridged towards another chain are announced to that chain on every sighting (a
+/// replay too: a family keeps what it follows in memory) and again at every start while the session awaits
+/// them; a bridging sent home, one seen at a receiver the session does not commit to, and the bridgings of
+/// a session that finished are announced nowhere. Without this, USDC bridged towards Solana would sit at
+/// Circle for good: nobody there delivers it but the relayer.
+#[tokio::test]
+async fn bridged_funds_are_announced_to_their_destination_until_the_session_finishes() {
+    let (s, arbitrum) = cross_chain(None);
+    let (session, _) = waiting(&s, 1);
+    EventSink::apply(&s.engine, ARBITRUM, vec![on(ARBITRUM, deposit(session.id, USDC, 5), 10_000_000)])
+        .await
+        .expect("apply");
+    EventSink::apply(&s.engine, ARBITRUM, vec![bridged(session.id, 1, 10_000_000)]).await.expect("apply");
+    EventSink::apply(&s.engine, ARBITRUM, vec![bridged(session.id, 1, 10_000_000)]).await.expect("replay");
+    let tx: TxId = B256::repeat_byte(1).into();
+    assert_eq!(s.chain.announced(), vec![(session.id, ARBITRUM, tx); 2]);
+    assert!(arbitrum.announced().is_empty(), "never to the chain it left");
+
+    let (other, _) = waiting(&s, 2);
+    let mut home = bridged(other.id, 2, 10_000_000);
+    if let EventKind::Bridged(b) = &mut home.kind {
+        b.home = true;
+    }
+    let attack = forged(bridged(other.id, 3, 10_000_000), other.id);
+    EventSink::apply(&s.engine, ARBITRUM, vec![home, attack]).await.expect("apply");
+    assert!(s.chain.announced().is_empty(), "sent home, or not the session's");
+
+    let restarted = engine_over(&s.store, vec![Arc::clone(&s.chain), Arc::clone(&arbitrum)]);
+    restarted.resume().await;
+    assert_eq!(s.chain.announced(), vec![(session.id, ARBITRUM, tx)], "announced again after a restart");
+
+    EventSink::apply(&restarted, BASE, vec![delivered(session.id, event(20, 1))]).await.expect("apply");
+    assert_eq!(restarted.session(&session.id).expect("session").status, SessionStatus::Succeeded);
+    let again = engine_over(&s.store, vec![Arc::clone(&s.chain), arbitrum]);
+    again.resume().await;
+    assert!(s.chain.announced().is_empty(), "finished: nothing on its way");
 }
 
 #[tokio::test]

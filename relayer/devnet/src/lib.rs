@@ -120,6 +120,13 @@ pub struct DevnetSolana {
     pub payer: String,
     /// The deposit-vault program id.
     pub program: String,
+    /// The devnet's stand-in of Circle's attestation service (`GET /v2/messages/{domain}
+    /// ?transactionHash=`): the relayer asks it for the messages bridged towards Solana, and delivers them.
+    #[serde(default)]
+    pub attestation_url: String,
+    /// The relayer's Solana fee payer (it pays for deliveries, claims and bridgings).
+    #[serde(default)]
+    pub relayer: String,
 }
 
 /// One chain of a running devnet.
@@ -298,6 +305,7 @@ impl Devnet {
         );
         let stop = tokio_util::sync::CancellationToken::new();
         let bridge_paused = attester.pause_switch();
+        let attestation_url = attester.api().serve(stop.clone()).await?;
         tokio::spawn(attester.run(Duration::from_millis(200), stop.clone()));
 
         // Inventory to front with on Base, in USDC and USDT (the test tokens mint to anyone).
@@ -393,6 +401,8 @@ impl Devnet {
             max_priority_fee_micro_lamports: 1_000_000,
             compute_unit_margin_percent: 20,
             min_sol_balance: Some("1.00".into()),
+            // The attester only attests messages for Solana, as Circle does: the relayer delivers them.
+            attestation_url: Some(attestation_url.clone()),
         }));
         std::fs::write(
             dir.join("relayer.toml"),
@@ -415,6 +425,8 @@ impl Devnet {
                 usdc: solana.bank.usdc().to_string(),
                 payer: solana_sdk::signer::Signer::pubkey(&solana::payer_keypair()).to_string(),
                 program: relayer_svm::tx::PROGRAM_ID.to_string(),
+                attestation_url,
+                relayer: solana_sdk::signer::Signer::pubkey(&solana_key).to_string(),
             }),
         };
         std::fs::write(dir.join("devnet.json"), serde_json::to_string_pretty(&info)?)?;
@@ -429,6 +441,13 @@ impl Devnet {
     /// Holds back (`true`) or releases only what is bridged from Solana; deliveries to Solana go on.
     pub fn pause_bridge_from_solana(&self, paused: bool) {
         self.bridge_paused.from_solana(paused);
+    }
+
+    /// Whether a third party (the attester, as Circle's forwarding service would) delivers every message
+    /// for Solana as soon as it is attested, before the relayer can (default `false`: only the relayer
+    /// delivers, as on a real cluster).
+    pub fn forward_to_solana(&self, forward: bool) {
+        self.bridge_paused.forward_to_solana(forward);
     }
 
     /// Stops the relayer gracefully, then the attester and the chains.
@@ -508,11 +527,15 @@ Try it (bash):
 }
 
 fn solana_banner(solana: Option<&DevnetSolana>) -> String {
-    let Some(DevnetSolana { rpc_url, usdc, payer, program }) = solana else { return String::new() };
+    let Some(DevnetSolana { rpc_url, usdc, payer, program, attestation_url, .. }) = solana else {
+        return String::new();
+    };
     format!(
         r#"
 Solana (an in-process bank: solana-program-test with the deposit-vault program {program} and the real
-SPL Token programs, served over JSON-RPC at {rpc_url}; test USDC mint {usdc}; funded payer wallet {payer}):
+SPL Token programs, served over JSON-RPC at {rpc_url}; test USDC mint {usdc}; funded payer wallet {payer};
+USDC bridged in from the EVM chains is attested at {attestation_url}/v2/messages/<domain>?transactionHash=
+and delivered by the relayer):
   curl -s -X POST $API/v1/sessions -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
     -d '{{"destination":{{"type":"solana","address":"7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU","tokenAddress":"{usdc}","amountUnits":"10.00"}},"display":{{"title":"Deposit to Acme","verb":"Deposit"}}}}'
   export ID=<session.sessionId> SECRET=<session.clientSecret>

@@ -9,7 +9,10 @@
 //! The [`Attester`] plays Circle's part: it reads `MessageSent` on each chain (Circle's CCTP v2 format,
 //! as the source writes it), fills in what Circle's attestation service fills in (the nonce, the finality
 //! it attests at, the burn's fee), signs the result's hash with the devnet attester key, and delivers it
-//! to the destination chain's transmitter, which mints.
+//! to the destination EVM chain's transmitter, which mints. Messages for Solana it only attests, as
+//! Circle does: its [`AttestationApi`] serves them in the shape of Circle's (`GET /v2/messages/{domain}
+//! ?transactionHash=`), and whoever wants the transfer (the relayer) delivers it, unless its forwarding
+//! is switched on ([`BridgePause::forward_to_solana`], a third party delivering first).
 
 use std::time::Duration;
 
@@ -331,6 +334,7 @@ enum Lane {
 pub struct BridgePause {
     from_evm: std::sync::Arc<std::sync::atomic::AtomicBool>,
     from_solana: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    forward_solana: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl BridgePause {
@@ -343,6 +347,13 @@ impl BridgePause {
     /// Holds back (`true`) or releases only the messages sent on Solana: deliveries to Solana go on.
     pub fn from_solana(&self, paused: bool) {
         self.from_solana.store(paused, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether the attester also delivers the messages for Solana itself (`true`: a third party, such as
+    /// Circle's forwarding service, delivers them as soon as they are attested; `false`, the default:
+    /// only whoever asks its [`AttestationApi`] does).
+    pub fn forward_to_solana(&self, forward: bool) {
+        self.forward_solana.store(forward, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -485,6 +496,16 @@ impl Attester {
         self.paused.clone()
     }
 
+    /// Its attestation service's API (Circle's shape), over the same chains, key and switches.
+    pub fn api(&self) -> AttestationApi {
+        AttestationApi {
+            links: self.links.iter().map(|(link, provider)| (link.domain, provider.clone())).collect(),
+            transmitter: self.transmitter,
+            key: self.key.clone(),
+            paused: self.paused.clone(),
+        }
+    }
+
     /// Relays messages until `cancel`, polling every `every`. Messages sent before it started are
     /// relayed too (it reads from block 0), and one already delivered is skipped.
     pub async fn run(self, every: Duration, cancel: CancellationToken) {
@@ -570,6 +591,10 @@ impl Attester {
         };
         let message = &message;
         if lane == Lane::Cctp && destination == SOLANA_DOMAIN {
+            // Attested only (served by the attestation API), unless a third party delivers.
+            if !self.paused.forward_solana.load(std::sync::atomic::Ordering::SeqCst) {
+                return Ok(());
+            }
             let attestation = self.key.sign_hash_sync(&keccak256(message))?.as_bytes().to_vec();
             return self.deliver_to_solana(message, attestation).await;
         }
@@ -606,6 +631,102 @@ impl Attester {
                 Ok(())
             }
             Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// Circle's attestation service's API, locally: `GET /v2/messages/{sourceDomain}?transactionHash=0x…`
+/// answers the CCTP messages a transaction on an EVM chain sent, attested as the [`Attester`] attests
+/// them (the same nonce, finality, fee and signature), in the shape of Circle's answer (`{"messages":
+/// [{"message", "eventNonce", "attestation", "cctpVersion", "status": "complete", …}]}`), and 404 for a
+/// transaction it does not know, or while messages from the EVM chains are held back
+/// ([`BridgePause::all`]). It never says `pending_confirmations`: the devnet's blocks are final at once.
+#[derive(Clone)]
+pub struct AttestationApi {
+    links: Vec<(u32, DynProvider)>,
+    transmitter: Address,
+    key: PrivateKeySigner,
+    paused: BridgePause,
+}
+
+impl AttestationApi {
+    /// Serves the API on `127.0.0.1` (any free port) until `stop`; its base URL.
+    pub async fn serve(self, stop: CancellationToken) -> eyre::Result<String> {
+        use axum::routing::get;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let app = axum::Router::new()
+            .route("/v2/messages/{domain}", get(messages))
+            .with_state(std::sync::Arc::new(self));
+        tokio::spawn(async move {
+            if let Err(error) =
+                axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await
+            {
+                tracing::error!(%error, "devnet attestation API failed");
+            }
+        });
+        Ok(url)
+    }
+
+    /// The attested messages `tx` sent on `domain` (none: not known there).
+    async fn attested_in(&self, domain: u32, tx: B256) -> eyre::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        for (_, provider) in self.links.iter().filter(|(d, _)| *d == domain) {
+            let Some(receipt) = provider.get_transaction_receipt(tx).await? else { continue };
+            let mut found = vec![];
+            let sent = receipt.inner.logs().iter().filter(|log| log.inner.address == self.transmitter);
+            for (nth, log) in sent
+                .filter_map(|log| LocalMessageTransmitter::MessageSent::decode_log(&log.inner).ok())
+                .enumerate()
+            {
+                // The origin the attester gives the message (see `Attester::relay_from`): one nonce.
+                let origin = keccak256((tx, u64::try_from(nth).unwrap_or(u64::MAX)).abi_encode_packed());
+                let Some(message) = attested(&log.data.message, origin) else { continue };
+                let attestation = self.key.sign_hash_sync(&keccak256(&message))?.as_bytes().to_vec();
+                found.push((message, attestation));
+            }
+            return Ok(found);
+        }
+        Ok(vec![])
+    }
+}
+
+/// `GET /v2/messages/{domain}?transactionHash=`.
+async fn messages(
+    axum::extract::State(api): axum::extract::State<std::sync::Arc<AttestationApi>>,
+    axum::extract::Path(domain): axum::extract::Path<u32>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
+    use axum::http::StatusCode;
+    use serde_json::json;
+    let not_found = || (StatusCode::NOT_FOUND, axum::Json(json!({ "error": "Message hash not found" })));
+    let Some(tx) = query.get("transactionHash").and_then(|h| h.parse::<B256>().ok()) else {
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": "Invalid transactionHash" })));
+    };
+    if api.paused.from_evm.load(std::sync::atomic::Ordering::SeqCst) {
+        return not_found();
+    }
+    match api.attested_in(domain, tx).await {
+        Ok(found) if found.is_empty() => not_found(),
+        Ok(found) => {
+            let messages: Vec<serde_json::Value> = found
+                .iter()
+                .map(|(message, attestation)| {
+                    json!({
+                        "message": alloy::hex::encode_prefixed(message),
+                        "eventNonce": alloy::hex::encode_prefixed(relayer_svm::tx::nonce_of(message)),
+                        "attestation": alloy::hex::encode_prefixed(attestation),
+                        "cctpVersion": 2,
+                        "status": "complete",
+                        "decodedMessage": null,
+                        "delayReason": null,
+                    })
+                })
+                .collect();
+            (StatusCode::OK, axum::Json(json!({ "messages": messages })))
+        }
+        Err(error) => {
+            tracing::warn!(%error, "devnet attestation API: cannot read the transaction");
+            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({ "error": "internal" })))
         }
     }
 }

@@ -36,8 +36,10 @@ use crate::{
 /// with the relayer's own repayment still at the receiver), rebuilt once when opened; 5 keys the
 /// receiver index by family tag and address ([`ChainAddress::key`]) instead of telling families apart
 /// by address length (which a new family with 20- or 32-byte addresses would collide with), rewritten
-/// once when opened.
-const SCHEMA: u32 = 5;
+/// once when opened; 6 indexes as `unsettled` also a processing session whose bridged funds are on their
+/// way ([`Session::unsettled`]: a restart announces them to the destination's family, which may have to
+/// deliver them), rebuilt once when opened.
+const SCHEMA: u32 = 6;
 
 /// A session record: its compare-and-swap version, the schema it was written with, the session.
 #[derive(Serialize, serde::Deserialize)]
@@ -119,7 +121,7 @@ impl IndexEntries {
             .chain(session.frontings.iter().map(|f| f.event));
         let touched =
             events.map(|e| [&block_key(e.chain_id, e.block_number)[..], &id[..]].concat()).collect();
-        Self { status: session.status, expiring, unsettled: session.holds_funds(), touched }
+        Self { status: session.status, expiring, unsettled: session.unsettled(), touched }
     }
 }
 

@@ -151,6 +151,7 @@ fn config() -> SvmConfig {
         open_minimums: vec![],
         lag_budget_slots: 150,
         landing: Landing::default(),
+        attestation_url: None,
     }
 }
 

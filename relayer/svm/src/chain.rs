@@ -54,6 +54,11 @@ pub struct SvmConfig {
     pub lag_budget_slots: u64,
     /// How the relayer's transactions are priced and when they count as landed.
     pub landing: Landing,
+    /// Circle's attestation service (Iris: `https://iris-api.circle.com`, the sandbox's for Solana's
+    /// devnet, the devnet attester's locally), asked for the messages of the sessions' bridgings towards
+    /// Solana, which the relayer delivers itself ([`crate::arrivals`]). `None`: nobody here delivers
+    /// them (someone else must).
+    pub attestation_url: Option<String>,
 }
 
 /// How the relayer's transactions land on a busy cluster: a compute-unit limit from a simulation (a
@@ -91,6 +96,8 @@ impl Default for Landing {
 
 /// How often the fee payer's SOL is read.
 const BALANCE_EVERY: Duration = Duration::from_secs(15);
+/// How long one ask of the attestation service may take.
+const ATTESTATION_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A configured Solana cluster.
 pub struct SvmChain {
@@ -101,7 +108,7 @@ pub struct SvmChain {
     pub(crate) ledger: SendLedger<Signed>,
     /// Where the watcher keeps its marks (see [`crate::watcher`]).
     pub(crate) store: Arc<dyn ChainStore>,
-    queue: mpsc::Sender<Work>,
+    pub(crate) queue: mpsc::Sender<Work>,
     pub(crate) jobs: Mutex<Option<mpsc::Receiver<Work>>>,
     stats: Mutex<ChainStats>,
     /// Transfers in the inbox not yet claimed or sent back, by the session whose receiver their hook
@@ -115,6 +122,10 @@ pub struct SvmChain {
     balance: Mutex<Option<u64>>,
     /// The priority fee last paid, micro-lamports per unit (paid again when the node has no fees to say).
     pub(crate) last_price: std::sync::atomic::AtomicU64,
+    /// Bridgings towards Solana whose messages the relayer delivers ([`crate::arrivals`]).
+    pub(crate) arrivals: crate::arrivals::Arrivals,
+    /// Asks the attestation service.
+    pub(crate) http: reqwest::Client,
 }
 
 /// A transfer in the inbox not yet claimed or sent back.
@@ -170,6 +181,8 @@ impl SvmChain {
             caught_up: tokio::sync::watch::Sender::new(false),
             balance: Mutex::default(),
             last_price: std::sync::atomic::AtomicU64::new(0),
+            arrivals: crate::arrivals::Arrivals::default(),
+            http: reqwest::Client::builder().timeout(ATTESTATION_TIMEOUT).build().unwrap_or_default(),
         }
     }
 
@@ -333,6 +346,30 @@ impl Chain for SvmChain {
         })
     }
 
+    /// Follows a session's bridging towards Solana until its messages are delivered, when an attestation
+    /// service is configured ([`crate::arrivals`]): from a chain Circle's CCTP serves on the program's
+    /// routes, in an EVM transaction.
+    fn arriving(
+        &self,
+        session: &relayer_types::Session,
+        from_chain: u64,
+        bridging: &relayer_types::Bridging,
+    ) {
+        if self.config.attestation_url.is_none() || bridging.to_chain_id != Some(self.config.chain_id) {
+            return;
+        }
+        let domain = deposit_vault::evm::cctp_domain(&deposit_vault::u64_word(from_chain));
+        let (Some(domain), Some(tx_hash)) = (domain, bridging.event.tx_hash.as_evm()) else {
+            tracing::warn!(chain_id = self.config.chain_id, session_id = %session.id, from_chain, "a bridging towards Solana from a chain no CCTP route of the program serves; not followed");
+            return;
+        };
+        if self.arrivals.follow(session.id, session.commitment(), domain, tx_hash.0) {
+            tracing::info!(chain_id = self.config.chain_id, session_id = %session.id, from_chain, tx_hash = %tx_hash, "following a bridging towards Solana");
+        } else {
+            tracing::warn!(chain_id = self.config.chain_id, session_id = %session.id, "too many bridgings followed; this one waits for the next start");
+        }
+    }
+
     fn submit(&self, work: Work) -> BoxFuture<'_, Result<(), Stopped>> {
         Box::pin(async move { self.queue.send(work).await.map_err(|_| Stopped(self.config.chain_id)) })
     }
@@ -371,6 +408,7 @@ impl Chain for SvmChain {
             async move { chain.read_balance().await }
         }));
         tasks.spawn(Arc::clone(&self).watch(Arc::clone(&sink), cancel.clone()));
+        tasks.spawn(Arc::clone(&self).follow_arrivals(Arc::clone(&sink), cancel.clone()));
         tasks.spawn(crate::executor::run(self, sink, cancel));
     }
 }

@@ -18,6 +18,10 @@
 //! max_priority_fee_micro_lamports = 1000000   # per compute unit, whatever the cluster's fees say
 //! compute_unit_margin_percent = 20 # compute units asked for above what a simulation used
 //! min_sol_balance = "0.05"         # /readyz fails while the fee payer holds less (SOL)
+//! # Circle's attestation service, asked for the messages of USDC bridged towards Solana, which the
+//! # relayer delivers itself (default Circle's mainnet service; "https://iris-api-sandbox.circle.com"
+//! # beside Solana's devnet; "" when someone else delivers them)
+//! attestation_url = "https://iris-api.circle.com"
 //! ```
 
 use std::time::Duration;
@@ -73,7 +77,15 @@ pub struct SolanaSection {
     /// `/readyz` fails while the fee payer holds less than this (SOL; default `"0.05"`, `"0"` for none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_sol_balance: Option<String>,
+    /// Circle's attestation service (default [`CIRCLE_ATTESTATION_URL`]), asked for the messages of the
+    /// sessions' bridgings towards Solana, which the relayer delivers itself; `""` when someone else
+    /// delivers them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation_url: Option<String>,
 }
+
+/// Circle's attestation service on mainnet (Iris).
+pub const CIRCLE_ATTESTATION_URL: &str = "https://iris-api.circle.com";
 
 /// The highest ceiling accepted: 100,000,000 micro-lamports a unit (a transaction of the most units
 /// would pay 0.14 SOL for priority).
@@ -283,6 +295,12 @@ impl SolanaSection {
             .and_then(|a| {
                 u64::try_from(a).map_err(|_| FieldError::new(f("min_sol_balance"), "is too large"))
             })?;
+        let attestation_url = match self.attestation_url.as_deref() {
+            None => Some(CIRCLE_ATTESTATION_URL.to_owned()),
+            Some("") => None,
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => Some(url.to_owned()),
+            Some(_) => return Err(FieldError::new(f("attestation_url"), "must be an http(s) URL, or \"\"")),
+        };
         let landing = Landing {
             commitment: self.commitment,
             fee_percentile: self.priority_fee_percentile,
@@ -293,6 +311,7 @@ impl SolanaSection {
         Ok(SolanaSpec {
             chain: SvmConfig {
                 landing,
+                attestation_url,
                 min_inbox_amount,
                 open_minimums,
                 chain_id: SOLANA_CHAIN_ID,
@@ -342,7 +361,19 @@ tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USD
                 "finalized, 75th percentile, at most 1,000,000 micro-lamports a unit, 20 % margin, 0.05 SOL"
             );
             assert!(!format!("{spec:?}").contains(&base58), "the key is never printed");
+            assert_eq!(
+                spec.chain.attestation_url.as_deref(),
+                Some(CIRCLE_ATTESTATION_URL),
+                "Circle's by default"
+            );
         }
+        let other = |url: &str| {
+            SolanaSection { attestation_url: Some(url.into()), ..section() }
+                .validate("solana", &|_| Some(base58.clone()))
+                .map(|spec| spec.chain.attestation_url)
+        };
+        assert_eq!(other("").ok(), Some(None), "\"\": someone else delivers");
+        assert_eq!(other("http://127.0.0.1:9").ok(), Some(Some("http://127.0.0.1:9".into())));
         let env = |_: &str| Some(base58.clone());
         let table: Vec<(SolanaSection, &str)> = vec![
             (SolanaSection { rpc_url: "ftp://x".into(), ..section() }, "solana.rpc_url"),
@@ -361,6 +392,7 @@ tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USD
                 "solana.tokens[0].mint",
             ),
             (SolanaSection { poll_interval_ms: 1, ..section() }, "solana.poll_interval_ms"),
+            (SolanaSection { attestation_url: Some("iris".into()), ..section() }, "solana.attestation_url"),
             (SolanaSection { lag_budget_slots: 0, ..section() }, "solana.lag_budget_slots"),
             (SolanaSection { commitment: Confirmation::Processed, ..section() }, "solana.commitment"),
             (SolanaSection { priority_fee_percentile: 101, ..section() }, "solana.priority_fee_percentile"),

@@ -111,23 +111,38 @@ pub(crate) fn refusal_of(failure: TxFailure, inbox: bool) -> Refusal {
     }
 }
 
+/// The top-level instructions of the signed transaction `raw`, each its program and data (accounts left
+/// out).
+fn instructions_of(raw: &[u8]) -> Vec<Instruction> {
+    tx::deserialize(raw).map_or_else(
+        |_| vec![],
+        |t| {
+            t.message
+                .instructions
+                .iter()
+                .filter_map(|ix| {
+                    let program = *t.message.account_keys.get(usize::from(ix.program_id_index))?;
+                    Some(Instruction { program_id: program, accounts: vec![], data: ix.data.clone() })
+                })
+                .collect()
+        },
+    )
+}
+
 /// Whether the signed transaction `raw` moves an inbox transfer.
+#[cfg(test)]
 fn inbox_move(raw: &[u8]) -> bool {
-    tx::deserialize(raw).is_ok_and(|t| {
-        let instructions: Vec<Instruction> = t
-            .message
-            .instructions
-            .iter()
-            .filter_map(|ix| {
-                let program = *t.message.account_keys.get(usize::from(ix.program_id_index))?;
-                Some(Instruction { program_id: program, accounts: vec![], data: ix.data.clone() })
-            })
-            .collect();
-        tx::moves_an_inbox_transfer(&instructions)
-    })
+    tx::moves_an_inbox_transfer(&instructions_of(raw))
 }
 
 impl SvmChain {
+    /// What a refusal of `instructions` means: a delivery's as [`SvmChain::delivery_refusal`] says, any
+    /// other as [`refusal_of`].
+    fn refusal_for(&self, instructions: &[Instruction], failure: TxFailure) -> Refusal {
+        self.delivery_refusal(instructions, &failure)
+            .unwrap_or_else(|| refusal_of(failure, tx::moves_an_inbox_transfer(instructions)))
+    }
+
     /// Where a transaction the cluster knows stands: landed at the configured commitment (with what it
     /// cost, read from its own bytes), pending below it.
     fn landed_standing(&self, signed: &Signed, status: &crate::client::TxStatus) -> Standing {
@@ -238,8 +253,12 @@ impl ExpiryOrdered for SvmChain {
     }
 
     /// A transfer's record is the same transaction whatever the work that needs it (its key names the
-    /// transfer alone: a settlement and a later refund never record it twice).
+    /// transfer alone: a settlement and a later refund never record it twice); so is a delivery (its key
+    /// names the message's nonce alone).
     fn key(&self, work: &Work, part: Option<&str>) -> Vec<u8> {
+        if let Some(part) = part.filter(|p| p.starts_with(crate::arrivals::DELIVER_PART)) {
+            return part.as_bytes().to_vec();
+        }
         if let Some(at) =
             part.and_then(|p| p.strip_prefix(RECORD_PART)).and_then(|p| p.parse::<Pubkey>().ok())
         {
@@ -260,9 +279,16 @@ impl ExpiryOrdered for SvmChain {
             };
             let mint =
                 pubkey(token).ok_or_else(|| Refusal::Permanent(format!("{token} is not a Solana mint")))?;
+            // Transfers bridged in that the relayer delivers itself, first: their claims follow once the
+            // watcher saw them arrive.
+            let deliveries = self.deliveries(work, mint).await.map_err(Refusal::Unanswered)?;
             let claims = self.inbox_claims(work, mint).await.map_err(Refusal::Unanswered)?;
             let vault = self.vault_instruction(work, mint).await.map_err(Refusal::Unanswered)?;
-            Ok(claims.into_iter().chain(vault.map(|ix| Planned::doing(None, vec![ix]))).collect())
+            Ok(deliveries
+                .into_iter()
+                .chain(claims)
+                .chain(vault.map(|ix| Planned::doing(None, vec![ix])))
+                .collect())
         })
     }
 
@@ -298,7 +324,7 @@ impl ExpiryOrdered for SvmChain {
                 tx::signed(&tx::with_budget(plan, tx::MAX_COMPUTE_UNITS, 0), &self.signer, blockhash);
             let simulation = self.client.simulate(trial).await.map_err(unanswered)?;
             if let Some(failure) = simulation.failure {
-                return Err(refusal_of(failure, tx::moves_an_inbox_transfer(plan)));
+                return Err(self.refusal_for(plan, failure));
             }
             let units = tx::unit_limit(simulation.units, landing.unit_margin_percent);
             let (signature, raw) = tx::signed(&tx::with_budget(plan, units, price), &self.signer, blockhash);
@@ -311,7 +337,7 @@ impl ExpiryOrdered for SvmChain {
         Box::pin(async move {
             let simulation =
                 self.client.simulate(raw.to_vec()).await.map_err(|e| Refusal::Unanswered(e.to_string()))?;
-            simulation.failure.map_or(Ok(()), |failure| Err(refusal_of(failure, inbox_move(raw))))
+            simulation.failure.map_or(Ok(()), |failure| Err(self.refusal_for(&instructions_of(raw), failure)))
         })
     }
 
@@ -320,7 +346,7 @@ impl ExpiryOrdered for SvmChain {
             match self.client.send(raw.to_vec()).await {
                 Ok(_) => Ok(()),
                 Err(SendError::Preflight(failure)) => {
-                    Err(SendFailure::Refused(refusal_of(failure, inbox_move(raw))))
+                    Err(SendFailure::Refused(self.refusal_for(&instructions_of(raw), failure)))
                 }
                 Err(SendError::Transport(e)) => Err(SendFailure::Unsure(e.to_string())),
             }

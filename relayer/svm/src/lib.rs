@@ -5,6 +5,7 @@
 //! over solana-program-test's bank (`bank`, feature `local-bank`, for the devnet
 //! and tests).
 
+pub mod arrivals;
 #[cfg(feature = "local-bank")]
 pub mod bank;
 pub mod chain;

@@ -688,6 +688,24 @@ pub fn record(payer: Pubkey, delivery: &Delivery) -> Instruction {
     deposit_vault::ix::record(payer, delivery.message.clone(), delivery.attestation.clone())
 }
 
+/// What an attested CCTP v2 `message` pays on Solana once delivered, if it is a burn for Solana to the
+/// cluster's token messenger (see [`delivered`]).
+pub fn bridged_in(message: &[u8]) -> Option<deposit_vault::Received> {
+    delivered(message)
+}
+
+/// The message a `receive_message` instruction of Circle's transmitter delivers, if `ix` is one.
+pub fn delivered_by(ix: &Instruction) -> Option<Delivery> {
+    use anchor_lang::{AnchorDeserialize as _, Discriminator as _};
+    if ix.program_id != deposit_vault::evm::MESSAGE_TRANSMITTER {
+        return None;
+    }
+    let mut data =
+        ix.data.strip_prefix(message_transmitter_v2::instruction::ReceiveMessage::DISCRIMINATOR)?;
+    let params = message_transmitter_v2::ReceiveMessageParams::deserialize(&mut data).ok()?;
+    Some(Delivery { message: params.message, attestation: params.attestation })
+}
+
 /// What a delivered CCTP v2 `message` paid on Solana, if it is a burn for Solana to the cluster's token
 /// messenger (the amount net of the executed fee; the hook when it is one word), as `record` reads it.
 fn delivered(message: &[u8]) -> Option<deposit_vault::Received> {

@@ -841,4 +841,4 @@ impl SvmChain {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

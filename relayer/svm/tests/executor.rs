@@ -56,6 +56,7 @@ fn config(bank: &LocalBank, poll: Duration) -> SvmConfig {
         open_minimums: vec![],
         landing: relayer_svm::Landing::default(),
         lag_budget_slots: 150,
+        attestation_url: None,
     }
 }
 
@@ -246,9 +247,31 @@ async fn bridge_in(
     nonce: u64,
     amount: u64,
 ) -> tx::Delivery {
+    let hook = deposit_vault::evm::receiver_word(&tx::params(commitment).hash());
+    let delivery = attested_burn(bank, hook, nonce, amount, &attester());
+    let ix = tx::receive_message(
+        forwarder.pubkey(),
+        bank.usdc(),
+        delivery.message.clone(),
+        delivery.attestation.clone(),
+    )
+    .unwrap();
+    let (_, raw) = tx::signed(&[ix], forwarder, bank.latest_blockhash().await.unwrap().0);
+    bank.send(raw).await.unwrap();
+    delivery
+}
+
+/// A burn on Base (domain 6) of `amount` minted to the inbox with `hook` as its hook, nonce `nonce`,
+/// attested by `signer` as the devnet attester attests.
+fn attested_burn(
+    bank: &LocalBank,
+    hook: [u8; 32],
+    nonce: u64,
+    amount: u64,
+    signer: &alloy::signers::local::PrivateKeySigner,
+) -> tx::Delivery {
     use alloy::signers::SignerSync;
     use message_transmitter_v2::message::{BurnMessageV2, MessageV2};
-    let hook = deposit_vault::evm::receiver_word(&tx::params(commitment).hash());
     // The EVM chains' token messenger (the bank registers it for every domain) and Base's USDC.
     let mut word = [0u8; 32];
     word[12..].copy_from_slice(&[0x11; 20]);
@@ -281,12 +304,202 @@ async fn bridge_in(
     }
     .encode();
     let attestation =
-        attester().sign_hash_sync(&alloy::primitives::keccak256(&message)).unwrap().as_bytes().to_vec();
-    let ix =
-        tx::receive_message(forwarder.pubkey(), bank.usdc(), message.clone(), attestation.clone()).unwrap();
-    let (_, raw) = tx::signed(&[ix], forwarder, bank.latest_blockhash().await.unwrap().0);
-    bank.send(raw).await.unwrap();
+        signer.sign_hash_sync(&alloy::primitives::keccak256(&message)).unwrap().as_bytes().to_vec();
     tx::Delivery { message, attestation }
+}
+
+/// A stand-in of Circle's attestation service: for each transaction hash (hex, `0x`-prefixed), its
+/// answers (HTTP status, body) in turn, the last one for good; 404 for any other. Its URL, and the
+/// requests it answered (path and query).
+async fn attestation_service(
+    answers: Vec<(String, Vec<(u16, String)>)>,
+) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::{
+        extract::{Path, Query, State},
+        http::StatusCode,
+    };
+    type Answers = Arc<std::sync::Mutex<(Vec<(String, Vec<(u16, String)>)>, Vec<String>)>>;
+    async fn messages(
+        State(state): State<Answers>,
+        Path(domain): Path<u32>,
+        Query(query): Query<std::collections::HashMap<String, String>>,
+    ) -> (StatusCode, String) {
+        let mut state = state.lock().unwrap();
+        let hash = query.get("transactionHash").cloned().unwrap_or_default();
+        state.1.push(format!("/v2/messages/{domain}?transactionHash={hash}"));
+        let Some((_, list)) = state.0.iter_mut().find(|(h, _)| *h == hash) else {
+            return (StatusCode::NOT_FOUND, r#"{"error":"Message hash not found"}"#.into());
+        };
+        let (status, body) = if list.len() > 1 { list.remove(0) } else { list[0].clone() };
+        (StatusCode::from_u16(status).unwrap(), body)
+    }
+    let state: Answers = Arc::new(std::sync::Mutex::new((answers, vec![])));
+    let asked = Arc::new(std::sync::Mutex::new(vec![]));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new()
+        .route("/v2/messages/{domain}", axum::routing::get(messages))
+        .with_state(Arc::clone(&state));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (from, to) = (Arc::clone(&state), Arc::clone(&asked));
+    tokio::spawn(async move {
+        loop {
+            let requests = std::mem::take(&mut from.lock().unwrap().1);
+            to.lock().unwrap().extend(requests);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    (url, asked)
+}
+
+/// Circle's answer carrying `deliveries`, attested.
+fn complete(deliveries: &[&tx::Delivery]) -> String {
+    let entries: Vec<serde_json::Value> = deliveries
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "message": format!("0x{}", hex::encode(&d.message)),
+                "eventNonce": format!("0x{}", hex::encode(tx::nonce_of(&d.message))),
+                "attestation": format!("0x{}", hex::encode(&d.attestation)),
+                "cctpVersion": 2,
+                "status": "complete",
+            })
+        })
+        .collect();
+    serde_json::json!({ "messages": entries }).to_string()
+}
+
+/// The signatures of the relayer's (`key`'s) transactions that called Circle's transmitter for the
+/// message with `nonce`, each with its copies.
+fn deliveries_by(
+    bank: &LocalBank,
+    key: &Pubkey,
+    nonce: u64,
+) -> Vec<(solana_sdk::signature::Signature, usize)> {
+    sent_by(bank, key)
+        .into_iter()
+        .filter(|(signature, _)| {
+            bank.sent().iter().any(|(s, raw)| {
+                let t = tx::deserialize(raw).unwrap();
+                s == signature
+                    && t.message.instructions.iter().any(|ix| {
+                        let program = t.message.account_keys[usize::from(ix.program_id_index)];
+                        let ix = solana_sdk::instruction::Instruction {
+                            program_id: program,
+                            accounts: vec![],
+                            data: ix.data.clone(),
+                        };
+                        tx::delivered_by(&ix)
+                            .is_some_and(|d| tx::nonce_of(&d.message)[24..] == nonce.to_be_bytes())
+                    })
+            })
+        })
+        .collect()
+}
+
+/// The relayer delivers what is bridged towards Solana itself, as it must on a real cluster where nobody
+/// else calls Circle's transmitter: announced a session's bridging (twice: followed once), it asks the
+/// attestation service for the transaction's messages until they are attested (a 404, then
+/// `pending_confirmations`), delivers the session's own burn once, in its pipeline, and the watcher reports
+/// it as the session's deposit. In the same answer, a burn naming another receiver and one whose
+/// attestation Circle's transmitter refuses are never sent (each would cost a fee and a used-nonce
+/// account's rent, or fail on chain for ever); a bridging someone else delivered first costs nothing.
+#[tokio::test]
+async fn a_bridging_towards_solana_is_fetched_from_the_attestation_service_and_delivered_once() {
+    let (bank, key, forwarder, _dir, store) = with_forwarder().await;
+    let session = relayer_store::conformance::session(4);
+    let commitment = session.commitment();
+    let receiver = deposit_vault::evm::receiver(&tx::params(&commitment).hash());
+    let hook = deposit_vault::evm::receiver_word(&tx::params(&commitment).hash());
+    let mine = attested_burn(&bank, hook, 10, 3_000_000, &attester());
+    // Naming a receiver that is nobody's.
+    let mut other_hook = [0u8; 32];
+    other_hook[12..].copy_from_slice(&[0xee; 20]);
+    let not_mine = attested_burn(&bank, other_hook, 11, 3_000_000, &attester());
+    let forged =
+        attested_burn(&bank, hook, 12, 3_000_000, &alloy::signers::local::PrivateKeySigner::random());
+    let early = attested_burn(&bank, hook, 13, 2_000_000, &attester());
+    let pending = r#"{"messages":[{"message":"0x00","attestation":"PENDING","status":"pending_confirmations","cctpVersion":2}]}"#;
+    let (first_tx, second_tx) = (B256::repeat_byte(0xb1), B256::repeat_byte(0xb2));
+    let (url, asked) = attestation_service(vec![
+        (
+            first_tx.to_string(),
+            vec![
+                (404, r#"{"error":"Message hash not found"}"#.into()),
+                (200, pending.into()),
+                (200, complete(&[&mine, &not_mine, &forged])),
+            ],
+        ),
+        (second_tx.to_string(), vec![(200, complete(&[&early]))]),
+    ])
+    .await;
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let (reports_tx, _reports) = mpsc::unbounded_channel();
+    let sink = Arc::new(Watching {
+        receivers: vec![(ChainAddress::Evm(receiver.into()), session.id)],
+        finished: std::sync::Mutex::default(),
+        events: events_tx,
+        reports: reports_tx,
+    });
+    let mut config = config(&bank, Duration::from_millis(100));
+    config.attestation_url = Some(url);
+    let client = Arc::clone(&bank) as Arc<dyn SvmClient>;
+    let chain = Arc::new(SvmChain::new(config, client, Arc::clone(&store), key.insecure_clone()));
+    let (cancel, tasks) = (tokio_util::sync::CancellationToken::new(), tokio_util::task::TaskTracker::new());
+    Arc::clone(&chain).start(Arc::clone(&sink) as Arc<dyn EventSink>, cancel.clone(), &tasks);
+    let bridging = |tx_hash: B256| relayer_types::Bridging {
+        event: relayer_types::EventId {
+            chain_id: 8453,
+            block_number: 7,
+            tx_hash: tx_hash.into(),
+            log_index: 2,
+        },
+        token: ChainAddress::Evm(alloy::primitives::Address::repeat_byte(0x83)),
+        adapter: ChainAddress::Evm(alloy::primitives::Address::repeat_byte(0xad)),
+        amount: U256::from(3_000_000u64),
+        to_chain_id: Some(SOLANA_CHAIN_ID),
+        to_receiver: None,
+        home: false,
+    };
+    chain.arriving(&session, 8453, &bridging(first_tx));
+    chain.arriving(&session, 8453, &bridging(first_tx));
+
+    let deposit =
+        tokio::time::timeout(Duration::from_secs(30), events.recv()).await.expect("delivered in time");
+    let Some(ChainEvent { receiver: seen, kind: EventKind::Deposit(deposit), .. }) = deposit else {
+        panic!("a deposit")
+    };
+    assert_eq!((seen, deposit.amount), (ChainAddress::Evm(receiver.into()), U256::from(3_000_000u64)));
+    let delivered = |d: &tx::Delivery| {
+        let marker = tx::delivered_marker(&d.message);
+        let bank = Arc::clone(&bank);
+        async move { bank.accounts(vec![marker]).await.unwrap()[0].is_some() }
+    };
+    assert!(delivered(&mine).await);
+    assert_eq!(deliveries_by(&bank, &key.pubkey(), 10).len(), 1, "delivered by the relayer, once");
+    for (burn, nonce) in [(&not_mine, 11), (&forged, 12)] {
+        assert!(!delivered(burn).await && deliveries_by(&bank, &key.pubkey(), nonce).is_empty());
+    }
+    let asks = asked.lock().unwrap().clone();
+    assert!(asks.len() >= 3, "asked until attested: {asks:?}");
+    assert!(asks.iter().all(|a| *a == format!("/v2/messages/6?transactionHash={first_tx}")), "{asks:?}");
+
+    // Delivered by someone else before the relayer asked: nothing sent, and the deposit still seen.
+    bridge_in(&bank, &forwarder, &commitment, 13, 2_000_000).await;
+    chain.arriving(&session, 8453, &bridging(second_tx));
+    let deposit = tokio::time::timeout(Duration::from_secs(30), events.recv()).await.expect("seen in time");
+    assert!(matches!(deposit, Some(ChainEvent { kind: EventKind::Deposit(_), .. })), "{deposit:?}");
+    until("the second bridging asked for", async || {
+        asked.lock().unwrap().iter().any(|a| a.ends_with(&second_tx.to_string()))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(deliveries_by(&bank, &key.pubkey(), 13).is_empty(), "someone else delivered it");
+    assert_eq!(deliveries_by(&bank, &key.pubkey(), 10).len(), 1, "still once");
+    cancel.cancel();
+    tasks.close();
+    tasks.wait().await;
+    bank.stop();
 }
 
 /// Submits `work` until its report is not the wait for a transfer's record (as the engine retries
@@ -351,14 +564,21 @@ async fn next_event(events: &mut mpsc::UnboundedReceiver<ChainEvent>) -> ChainEv
     tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("an event in time").unwrap()
 }
 
-#[tokio::test]
-async fn a_transfer_bridged_into_the_inbox_is_claimed_once_known_after_a_restart_and_sent_back_when_late() {
+/// A bank whose CCTP stand-ins trust the devnet attester, the relayer's key and a forwarder that
+/// delivers what is bridged in (each with SOL), and a store.
+async fn with_forwarder() -> (Arc<LocalBank>, Keypair, Keypair, tempfile::TempDir, Arc<dyn ChainStore>) {
     let bank = LocalBank::start(attester().address().into_array(), [0x11; 20]).await.unwrap();
     let (key, forwarder) = (Keypair::new(), Keypair::new());
     bank.fund(&key.pubkey(), 1_000_000_000, 0).await.unwrap();
     bank.fund(&forwarder.pubkey(), 1_000_000_000, 0).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn ChainStore> = Arc::new(SledStore::open(dir.path()).unwrap());
+    (bank, key, forwarder, dir, store)
+}
+
+#[tokio::test]
+async fn a_transfer_bridged_into_the_inbox_is_claimed_once_known_after_a_restart_and_sent_back_when_late() {
+    let (bank, key, forwarder, _dir, store) = with_forwarder().await;
     let usdc = ChainAddress::Solana(bank.usdc().to_bytes());
     let merchant = Pubkey::new_unique();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();

@@ -268,8 +268,9 @@ async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_b
     println!("paid on Solana for Base: the fronting was repaid {:.1?} after the payment", paid_at.elapsed());
 
     // Arbitrum USDC for a Solana session: the router bridges it through the CCTP adapter's Solana route
-    // to the deposit-vault inbox (hook: the session's EVM receiver); the attester delivers the message and
-    // the relayer claims the transfer for the session's recipient.
+    // to the deposit-vault inbox (hook: the session's EVM receiver); the attester only attests the message
+    // (served in the shape of Circle's API), as Circle does: the relayer fetches it, delivers it through
+    // Circle's transmitter itself and claims the transfer for the session's recipient.
     let arbitrum =
         devnet.info.chains.iter().find(|c| c.chain_id == 42161).ok_or_else(|| eyre::eyre!("arbitrum"))?;
     let recipient = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
@@ -321,6 +322,22 @@ async fn the_devnet_starts_every_chain_and_a_payment_from_each_is_delivered_on_b
     assert_eq!(devnet.solana.bank.usdc_balance(&owner).await?, 10_000_000, "the recipient got it, once");
     let inbox = relayer_svm::tx::inbox_token(&devnet.solana.bank.usdc());
     assert_eq!(devnet.solana.bank.token_balance(&inbox).await?, 0, "nothing left in the inbox");
+    // Delivered by the relayer's own key: nobody else on the devnet calls Circle's transmitter.
+    let bank = &devnet.solana.bank;
+    let mut deliverers = vec![];
+    for info in relayer_svm::client::history(bank.as_ref(), inbox, None).await? {
+        let Some(view) = relayer_svm::SvmClient::transaction(bank.as_ref(), info.signature).await? else {
+            continue;
+        };
+        let delivered = relayer_svm::tx::inbox_moves(&view).into_iter().any(|(_, moved)| {
+            matches!(moved, relayer_svm::tx::InboxMove::Delivered { received, .. }
+                if received.hook.is_some_and(|h| h[12..] == receiver.as_slice()[..]))
+        });
+        if delivered {
+            deliverers.push(view.account_keys[0].to_string());
+        }
+    }
+    assert_eq!(deliverers, vec![solana.relayer.clone()], "delivered once, by the relayer");
     devnet.stop("test").await;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use relayer_chain::{ChainEvent, EventKind};
 use relayer_store::update_session_with_events;
-use relayer_types::{ChainAddress, Deposit, Session, SessionEvent, SessionId, SessionStatus, TxId};
+use relayer_types::{Bridging, ChainAddress, Deposit, Session, SessionEvent, SessionId, SessionStatus, TxId};
 
 use super::{Engine, EngineError, attribution, counters::outcome_name, error::Refused, lock};
 
@@ -66,6 +66,19 @@ impl Engine {
         Ok((session, transition.is_some_and(|t| t.changed)))
     }
 
+    /// Tells the chain a bridging of `session`'s own funds from `from_chain` is heading to that they are on
+    /// their way ([`Chain::arriving`](relayer_chain::Chain::arriving)): a bridging sent home, or one that
+    /// names no other chain, is announced nowhere.
+    pub(super) fn announce_arrival(&self, session: &Session, from_chain: u64, bridging: &Bridging) {
+        if bridging.home {
+            return;
+        }
+        let Some(to) = bridging.to_chain_id.filter(|to| *to != from_chain) else { return };
+        if let Some(chain) = self.chains.get(&to) {
+            chain.arriving(session, from_chain, bridging);
+        }
+    }
+
     /// Applies confirmed events of `chain_id`, each to the session its receiver proves it belongs to
     /// (see [`attribution`]).
     pub(super) async fn apply_chain_events(
@@ -109,15 +122,20 @@ impl Engine {
                 EventKind::Deposit(deposit) if changed => {
                     self.schedule(&updated, chain_id, deposit.token.address).await;
                 }
-                EventKind::Bridged(bridging) if changed => {
-                    self.consider_fronting(&updated, chain_id, event.receiver, &bridging).await;
+                // Announced on every sighting (a replayed event too: the announcement may not have
+                // outlived a crash); fronted once.
+                EventKind::Bridged(bridging) => {
+                    self.announce_arrival(&updated, chain_id, &bridging);
+                    if changed {
+                        self.consider_fronting(&updated, chain_id, event.receiver, &bridging).await;
+                    }
                 }
                 EventKind::Fronted(_) => self.update_exposure(&updated, chain_id),
                 EventKind::Settled(settlement) if changed => {
                     let outcome = outcome_name(settlement.outcome);
                     *lock(&self.deliveries).entry((chain_id, outcome)).or_default() += 1;
                 }
-                EventKind::Deposit(_) | EventKind::Bridged(_) | EventKind::Settled(_) => {}
+                EventKind::Deposit(_) | EventKind::Settled(_) => {}
             }
         }
         Ok(())

@@ -245,10 +245,17 @@ impl Engine {
     }
 
     /// Re-queues work for the sessions [`Engine::new`] found holding funds not yet settled (after a
-    /// restart); the executors' simulation drops what turns out to be settled already.
+    /// restart), and announces again the bridged funds of those still on their way; the executors'
+    /// simulation drops what turns out to be settled already.
     pub async fn resume(&self) {
         let unsettled = std::mem::take(&mut *lock(&self.unsettled));
         for session in unsettled {
+            // Bridged funds on their way: the destination's family may be the one to deliver them.
+            if session.awaits_arrival() {
+                for bridging in &session.bridges {
+                    self.announce_arrival(&session, bridging.event.chain_id, bridging);
+                }
+            }
             let mut seen = BTreeSet::new();
             for d in &session.deposits {
                 if seen.insert((d.event.chain_id, d.token.address)) {

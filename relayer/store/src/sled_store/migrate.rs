@@ -41,12 +41,13 @@ impl SledDb {
                 tracing::info!(from = found, to = 2, sessions = indexed, "store indexed");
             }
         }
-        if (2..4).contains(&found) {
-            // 3 → 4: the `unsettled` index by what receivers hold. Idempotent, like 1 → 2.
+        if (2..6).contains(&found) {
+            // 3 → 4: the `unsettled` index by what receivers hold; 5 → 6: and by funds bridged and still on
+            // their way. Idempotent, like 1 → 2.
             self.unsettled.clear().map_err(backend)?;
             let (mut batch, mut holding) = (sled::Batch::default(), 0u64);
             self.scan_sessions(&mut |session| {
-                if session.holds_funds() {
+                if session.unsettled() {
                     batch.insert(&session.id.as_bytes()[..], &[][..]);
                     holding += 1;
                 }

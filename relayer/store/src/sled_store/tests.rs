@@ -78,15 +78,7 @@ fn a_schema_3_store_reindexes_a_fronted_session_still_holding_the_repayment() {
     let usdc = fronted.destination.token.address;
     let (source, dest) = (42161, fronted.destination.token.chain_id);
     fronted.deposits.push(deposit(source, 5));
-    fronted.bridges.push(relayer_types::Bridging {
-        event: EventId { log_index: 1, ..deposit(source, 6).event },
-        token: usdc,
-        adapter: Address::repeat_byte(0xad).into(),
-        amount: U256::from(10_000_000u64),
-        to_chain_id: Some(dest),
-        to_receiver: None,
-        home: false,
-    });
+    fronted.bridges.push(bridging(source, dest, usdc));
     let front = deposit(dest, 20).event;
     fronted.frontings.push(relayer_types::Fronting {
         event: front,
@@ -117,6 +109,56 @@ fn a_schema_3_store_reindexes_a_fronted_session_still_holding_the_repayment() {
     assert_eq!(u32::from_be_bytes(fixed(&schema, "schema").expect("4 bytes")), SCHEMA);
 }
 
+/// 10.00 of `token` bridged from `source` (block 6) towards `dest`.
+fn bridging(source: u64, dest: u64, token: ChainAddress) -> relayer_types::Bridging {
+    relayer_types::Bridging {
+        event: EventId { log_index: 1, ..deposit(source, 6).event },
+        token,
+        adapter: Address::repeat_byte(0xad).into(),
+        amount: U256::from(10_000_000u64),
+        to_chain_id: Some(dest),
+        to_receiver: None,
+        home: false,
+    }
+}
+
+/// Schema 5 indexed as unsettled only sessions whose receivers hold something: a processing session whose
+/// funds were bridged away (its receiver empty) and have not arrived is indexed too once a store of schema
+/// 5 is opened, so a restart announces the transfer to the destination's family; a bridging sent home, or
+/// a session that finished, is not.
+#[test]
+fn a_schema_5_store_indexes_bridged_funds_on_their_way_when_opened() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (source, dest) = (42161u64, relayer_types::SOLANA_CHAIN_ID);
+    let mut on_its_way = session(0);
+    on_its_way.status = SessionStatus::Processing;
+    on_its_way.deposits.push(deposit(source, 5));
+    on_its_way.bridges.push(bridging(source, dest, deposit(source, 5).token.address));
+    let mut sent_home = on_its_way.clone();
+    sent_home.id = SessionId::from_bytes([0x0e; 16]);
+    sent_home.bridges[0].home = true;
+    let mut finished = on_its_way.clone();
+    finished.id = SessionId::from_bytes([0x0f; 16]);
+    finished.status = SessionStatus::Succeeded;
+    for s in [&on_its_way, &sent_home, &finished] {
+        assert!(!s.holds_funds(), "the receiver bridged everything away");
+    }
+    assert!(on_its_way.unsettled() && !sent_home.unsettled() && !finished.unsettled());
+    {
+        let db = sled::open(dir.path()).expect("open raw");
+        for s in [&on_its_way, &sent_home, &finished] {
+            let record = encode(&Record { version: 3, schema: 5, value: s }).expect("encode");
+            db.open_tree("sessions").expect("tree").insert(s.id.as_bytes(), record).expect("insert");
+        }
+        db.open_tree("meta").expect("meta").insert(SCHEMA_KEY, &5u32.to_be_bytes()[..]).expect("write");
+        db.flush().expect("flush");
+    }
+    let store = SledDb::open(dir.path(), Duration::from_secs(10)).expect("opens");
+    assert_eq!(store.unsettled_sessions().expect("unsettled"), vec![on_its_way]);
+    let schema = store.meta.get(SCHEMA_KEY).expect("meta").expect("present");
+    assert_eq!(u32::from_be_bytes(fixed(&schema, "schema").expect("4 bytes")), SCHEMA);
+}
+
 /// Schema 4 keyed the receiver index by the address's bytes alone, the family told by length. A store
 /// written that way (a half-migrated one too: a crash after some keys were rewritten) opens with every
 /// receiver found, keyed by family, and an EVM and a Tron receiver of the same 20 bytes stay apart.
@@ -136,7 +178,9 @@ fn a_schema_4_receiver_index_is_keyed_by_family_when_opened() {
         }
         // Rewritten before a crash: the migration must leave it and not misread it.
         receivers.insert(already.key(), &ids[3].as_bytes()[..]).expect("insert");
-        db.open_tree("sessions").expect("sessions").insert(b"x", &b"y"[..]).expect("not brand new");
+        // Not brand new: a session (4 → 6 reads every session again to rebuild the unsettled index).
+        let record = encode(&Record { version: 1, schema: 4, value: &session(9) }).expect("encode");
+        db.open_tree("sessions").expect("sessions").insert(session(9).id.as_bytes(), record).expect("insert");
         db.open_tree("meta").expect("meta").insert(SCHEMA_KEY, &4u32.to_be_bytes()[..]).expect("write");
         db.flush().expect("flush");
     }
@@ -199,6 +243,6 @@ fn a_store_from_a_newer_build_is_refused_with_the_versions_named() {
     }
     let error = SledDb::open(dir.path(), Duration::from_secs(10)).expect_err("must refuse");
     assert!(matches!(error, StoreError::Schema { found: 9, supported: SCHEMA }), "{error:?}");
-    assert!(error.to_string().contains("schema version 9, newer than this relayer supports (5)"), "{error}");
+    assert!(error.to_string().contains("schema version 9, newer than this relayer supports (6)"), "{error}");
     assert!(!error.can_retry());
 }

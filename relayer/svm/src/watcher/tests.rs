@@ -206,7 +206,13 @@ async fn a_stalled_solana_watcher_becomes_not_ready_and_ready_again_once_it_catc
 
 /// A burn from Base for the inbox with `hook`, as Circle's attestation service completes it (nonce
 /// `nonce`, a fee of 100 executed).
-fn burn_for_the_inbox(inbox: &Pubkey, hook: [u8; 32], nonce: u8, recipient: Pubkey, amount: u64) -> Vec<u8> {
+pub(crate) fn burn_for_the_inbox(
+    inbox: &Pubkey,
+    hook: [u8; 32],
+    nonce: u8,
+    recipient: Pubkey,
+    amount: u64,
+) -> Vec<u8> {
     use message_transmitter_v2::message::{BurnMessageV2, MessageV2};
     let body = BurnMessageV2 {
         version: 1,

@@ -105,6 +105,22 @@ impl Session {
         places.into_iter().any(|(chain_id, token)| !self.at_receiver(chain_id, token).remaining().is_zero())
     }
 
+    /// Whether funds the session bridged are still on their way, by its events: it is processing and a
+    /// bridging of its own (not one sent home) left for another chain. The family there may have to fetch
+    /// and deliver them (Solana: nobody else calls Circle's transmitter), so a restart announces them
+    /// again ([`Chain::arriving`](../../relayer_chain/trait.Chain.html)); a bridging that arrived long ago
+    /// costs one look at the chain.
+    pub fn awaits_arrival(&self) -> bool {
+        self.status == SessionStatus::Processing
+            && self.bridges.iter().any(|b| !b.home && b.to_chain_id.is_some_and(|to| to != b.event.chain_id))
+    }
+
+    /// The sessions a restart must plan for again: a receiver still holds something ([`Self::holds_funds`])
+    /// or bridged funds are on their way ([`Self::awaits_arrival`]).
+    pub fn unsettled(&self) -> bool {
+        self.holds_funds() || self.awaits_arrival()
+    }
+
     fn record_deposit(&mut self, deposit: Deposit) -> bool {
         if self.deposits.iter().any(|d| d.event == deposit.event) {
             return false;

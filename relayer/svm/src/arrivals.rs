@@ -1,0 +1,527 @@
+//! Transfers bridged into Solana that the relayer delivers itself.
+//!
+//! On an EVM chain, Circle's CCTP v2 messages for EVM destinations are delivered by whoever wants them;
+//! for Solana nobody calls Circle's transmitter but someone who wants the transfer (the CCTP adapter's
+//! Solana route sends a plain hook, not a request to Circle's forwarding service). So when the engine sees
+//! a session's own funds bridged towards Solana ([`relayer_chain::Chain::arriving`]), the chain asks
+//! Circle's attestation service (Iris: `GET /v2/messages/{sourceDomain}?transactionHash=`) for the
+//! transaction's messages until they are attested, keeps those that pay the program's inbox for that very
+//! session, and hands the session's work to its own pipeline, whose plan delivers each one not delivered
+//! yet (`receive_message`, a part of its own keyed by the message's nonce: persisted before it is sent,
+//! sent again while its blockhash is valid, rebuilt once it provably never lands). The watcher then sees
+//! the delivery in the inbox's history like anyone's, and the claim follows.
+//!
+//! What each guard stops:
+//! - Only messages whose hook names a receiver of the announcing session, that pay the inbox token
+//!   account, come from the bridging's source domain and carry at least `min_inbox_amount` are
+//!   delivered, at most [`MAX_MESSAGES`] per transaction: a bridging transaction can carry other burns
+//!   (anyone may call the messenger in the same transaction), and each delivery costs the relayer a fee
+//!   and the rent of Circle's used-nonce account. A transfer the relayer would not claim is not worth
+//!   delivering either.
+//! - Circle's transmitter refuses a forged or altered message (the attestation is checked on chain), and
+//!   a message delivered once (the used-nonce account exists): a lying attestation service can make the
+//!   relayer pay fees, never move funds; a delivery made by someone else first ends the work.
+//! - Nothing here is a record of money: what was delivered is read from the chain by the watcher.
+//!   Arrivals live in memory; the engine announces them again at every start while the session awaits
+//!   them ([`relayer_types::Session::awaits_arrival`]), so a crash loses none.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
+use relayer_chain::{EventSink, Refusal, Work, pipeline::Planned};
+use relayer_types::{Action, ChainAddress, Commitment, SessionId};
+use solana_sdk::{instruction::Instruction, pubkey::Pubkey};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    client::TxFailure,
+    tx::{self, Delivery},
+};
+
+/// The ledger part of a delivery, before the message's nonce (hex).
+pub(crate) const DELIVER_PART: &str = "deliver/";
+/// The most messages of one bridging transaction delivered for its session.
+pub const MAX_MESSAGES: usize = 4;
+/// Arrivals followed at once; more wait for the next start (the engine announces them again).
+const MAX_ARRIVALS: usize = 10_000;
+/// The first pause before asking the attestation service again; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(2);
+/// The longest pause between two asks for one transaction (a standard transfer takes 15–20 minutes
+/// on Ethereum).
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Circle blocks a caller past its rate limit for five minutes (HTTP 429).
+const RATE_LIMITED: Duration = Duration::from_secs(300);
+/// How long after handing a session's deliveries to the pipeline they are handed again while still
+/// undelivered (the engine's retries usually finish them first; this covers work that gave up).
+const RESUBMIT_AFTER: Duration = Duration::from_secs(60);
+
+/// What the attestation service said about a transaction's messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attested {
+    /// Not seen yet, or not every message attested yet (HTTP 404, `pending_confirmations`, an
+    /// attestation still `PENDING`): ask again later.
+    Pending,
+    /// Every message of the transaction, attested, in log order.
+    Complete(Vec<Delivery>),
+    /// Too many requests (HTTP 429): Circle blocks the caller for five minutes.
+    RateLimited,
+}
+
+/// Reads the attestation service's answer (`status`, `body`) to
+/// `GET /v2/messages/{sourceDomain}?transactionHash=` (Circle's documented shape: `{"messages":
+/// [{"message": "0x…", "attestation": "0x…" | "PENDING", "status": "complete" |
+/// "pending_confirmations", …}]}`).
+pub fn read_attested(status: u16, body: &str) -> Result<Attested, String> {
+    match status {
+        404 => return Ok(Attested::Pending),
+        429 => return Ok(Attested::RateLimited),
+        200..=299 => {}
+        other => return Err(format!("the attestation service answered HTTP {other}")),
+    }
+    let value: serde_json::Value = serde_json::from_str(body)
+        .map_err(|e| format!("the attestation service's answer is not JSON: {e}"))?;
+    let messages = value
+        .get("messages")
+        .and_then(serde_json::Value::as_array)
+        .ok_or("the attestation service's answer has no `messages`")?;
+    if messages.is_empty() {
+        return Ok(Attested::Pending);
+    }
+    let hex_field = |entry: &serde_json::Value, name: &str| {
+        let text = entry.get(name).and_then(serde_json::Value::as_str)?;
+        hex::decode(text.strip_prefix("0x")?).ok().filter(|bytes| !bytes.is_empty())
+    };
+    let mut complete = Vec::with_capacity(messages.len());
+    for entry in messages {
+        let status = entry.get("status").and_then(serde_json::Value::as_str);
+        let (Some(message), Some(attestation)) =
+            (hex_field(entry, "message"), hex_field(entry, "attestation"))
+        else {
+            return Ok(Attested::Pending);
+        };
+        if status.is_some_and(|s| s != "complete") {
+            return Ok(Attested::Pending);
+        }
+        complete.push(Delivery { message, attestation });
+    }
+    Ok(Attested::Complete(complete))
+}
+
+/// Asks the attestation service at `base` for the messages of `tx_hash` sent on CCTP domain `domain`.
+pub async fn fetch_attested(
+    http: &reqwest::Client,
+    base: &str,
+    domain: u32,
+    tx_hash: &[u8; 32],
+) -> Result<Attested, String> {
+    let url = format!(
+        "{}/v2/messages/{domain}?transactionHash=0x{}",
+        base.trim_end_matches('/'),
+        hex::encode(tx_hash)
+    );
+    let response = http.get(&url).send().await.map_err(|e| format!("the attestation service: {e}"))?;
+    let status = response.status().as_u16();
+    let body = response.text().await.map_err(|e| format!("the attestation service: {e}"))?;
+    read_attested(status, &body)
+}
+
+/// Whether an attested `message` is one the relayer delivers for the session whose receivers
+/// `owner_of` knows: a burn for Solana's token messenger from `domain`, paying `inbox`, at least
+/// `min_amount` after Circle's fee, with a one-word hook naming an EVM receiver of `session`.
+pub fn delivers_for(
+    message: &[u8],
+    domain: u32,
+    inbox: &Pubkey,
+    min_amount: u64,
+    session: &SessionId,
+    owner_of: impl Fn(ChainAddress) -> Option<SessionId>,
+) -> bool {
+    let Some(received) = tx::bridged_in(message) else { return false };
+    let Some(hook) = received.hook.filter(|word| word[..12] == [0u8; 12]) else { return false };
+    received.source_domain == domain
+        && received.mint_recipient == *inbox
+        && received.amount >= min_amount
+        && received.amount > 0
+        && owner_of(ChainAddress::Evm(relayer_types::Address::from_slice(&hook[12..]))) == Some(*session)
+}
+
+/// A bridging towards Solana the relayer follows until its messages are delivered.
+#[derive(Debug, Clone)]
+pub(crate) struct Arrival {
+    /// The session whose funds travel.
+    pub(crate) session_id: SessionId,
+    /// Its commitment (the pipeline's work names it).
+    pub(crate) commitment: Commitment,
+    /// The CCTP domain it left.
+    pub(crate) domain: u32,
+    /// The transaction that burnt it there.
+    pub(crate) tx_hash: [u8; 32],
+    /// Its messages for the session, once attested and checked.
+    pub(crate) messages: Option<Vec<Delivery>>,
+    /// Asks so far without an answer that settles it.
+    tries: u32,
+    /// When to look at it again.
+    pub(crate) next: Instant,
+    /// When its deliveries were last handed to the pipeline.
+    pub(crate) handed: Option<Instant>,
+}
+
+/// The bridgings towards Solana being followed, by source domain and transaction.
+#[derive(Debug, Default)]
+pub(crate) struct Arrivals {
+    followed: Mutex<BTreeMap<(u32, [u8; 32]), Arrival>>,
+}
+
+impl Arrivals {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(u32, [u8; 32]), Arrival>> {
+        self.followed.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Follows the bridging `tx_hash` from `domain` of `session_id` (once: a second announcement of it
+    /// changes nothing). `false` when too many are followed already.
+    pub(crate) fn follow(
+        &self,
+        session_id: SessionId,
+        commitment: Commitment,
+        domain: u32,
+        tx_hash: [u8; 32],
+    ) -> bool {
+        let mut followed = self.lock();
+        if followed.contains_key(&(domain, tx_hash)) {
+            return true;
+        }
+        if followed.len() >= MAX_ARRIVALS {
+            return false;
+        }
+        let arrival = Arrival {
+            session_id,
+            commitment,
+            domain,
+            tx_hash,
+            messages: None,
+            tries: 0,
+            next: Instant::now(),
+            handed: None,
+        };
+        followed.insert((domain, tx_hash), arrival);
+        true
+    }
+
+    /// The arrivals due at `now`.
+    pub(crate) fn due(&self, now: Instant) -> Vec<Arrival> {
+        self.lock().values().filter(|a| a.next <= now).cloned().collect()
+    }
+
+    /// Looks at `arrival` again after a pause that doubles with each try (never beyond `at_most`).
+    pub(crate) fn later(&self, arrival: &Arrival, at_least: Duration) {
+        if let Some(a) = self.lock().get_mut(&(arrival.domain, arrival.tx_hash)) {
+            let backoff = FIRST_BACKOFF.saturating_mul(1 << a.tries.min(6)).min(MAX_BACKOFF);
+            a.tries = a.tries.saturating_add(1);
+            a.next = Instant::now() + backoff.max(at_least);
+        }
+    }
+
+    /// Backs off for the attestation service's rate limit.
+    pub(crate) fn rate_limited(&self, arrival: &Arrival) {
+        self.later(arrival, RATE_LIMITED);
+    }
+
+    /// Keeps the attested `messages` of `arrival` (they are handed to the pipeline now).
+    pub(crate) fn attested(&self, arrival: &Arrival, messages: Vec<Delivery>) {
+        if let Some(a) = self.lock().get_mut(&(arrival.domain, arrival.tx_hash)) {
+            a.messages = Some(messages);
+            a.handed = Some(Instant::now());
+            a.next = Instant::now() + FIRST_BACKOFF;
+        }
+    }
+
+    /// Whether `arrival`'s deliveries are due to be handed to the pipeline again (and notes they are).
+    pub(crate) fn hand_again(&self, arrival: &Arrival) -> bool {
+        let mut followed = self.lock();
+        let Some(a) = followed.get_mut(&(arrival.domain, arrival.tx_hash)) else { return false };
+        a.next = Instant::now() + FIRST_BACKOFF;
+        if a.handed.is_some_and(|at| at.elapsed() < RESUBMIT_AFTER) {
+            return false;
+        }
+        a.handed = Some(Instant::now());
+        true
+    }
+
+    /// Stops following `arrival` (delivered, or nothing in it for the session).
+    pub(crate) fn done(&self, arrival: &Arrival) {
+        self.lock().remove(&(arrival.domain, arrival.tx_hash));
+    }
+
+    /// Drops the message with `nonce` from whichever arrival holds it: Circle's programs refuse it for
+    /// good.
+    pub(crate) fn refused(&self, nonce: &[u8; 32]) {
+        for arrival in self.lock().values_mut() {
+            if let Some(messages) = arrival.messages.as_mut() {
+                messages.retain(|d| tx::nonce_of(&d.message) != *nonce);
+            }
+        }
+    }
+
+    /// The attested messages of `session`'s arrivals.
+    pub(crate) fn messages_of(&self, session: &SessionId) -> Vec<Delivery> {
+        self.lock()
+            .values()
+            .filter(|a| a.session_id == *session)
+            .flat_map(|a| a.messages.iter().flatten().cloned())
+            .collect()
+    }
+
+    /// How many are followed.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+impl crate::SvmChain {
+    /// Follows the announced bridgings until `cancel` (when an attestation service is configured): every
+    /// poll, those due are asked for, checked, handed to the pipeline, and forgotten once delivered.
+    pub(crate) async fn follow_arrivals(
+        self: std::sync::Arc<Self>,
+        sink: std::sync::Arc<dyn EventSink>,
+        cancel: CancellationToken,
+    ) {
+        let Some(url) = self.config.attestation_url.clone() else { return };
+        loop {
+            for arrival in self.arrivals.due(Instant::now()) {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = self.follow_one(&url, sink.as_ref(), &arrival) => {}
+                }
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(self.config.poll) => {}
+            }
+        }
+    }
+
+    /// One look at `arrival`: its messages asked for until attested, then watched until delivered.
+    async fn follow_one(&self, url: &str, sink: &dyn EventSink, arrival: &Arrival) {
+        let chain_id = self.config.chain_id;
+        let session_id = arrival.session_id;
+        let tx_hash = hex::encode(arrival.tx_hash);
+        let Some(mint) = self.watched_mint() else { return };
+        let Some(messages) = arrival.messages.clone() else {
+            match fetch_attested(&self.http, url, arrival.domain, &arrival.tx_hash).await {
+                Ok(Attested::Pending) => self.arrivals.later(arrival, Duration::ZERO),
+                Ok(Attested::RateLimited) => {
+                    tracing::warn!(chain_id, %session_id, "the attestation service rate-limits the relayer; asking again in five minutes");
+                    self.arrivals.rate_limited(arrival);
+                }
+                Err(error) => {
+                    tracing::warn!(chain_id, %session_id, %error, "cannot ask the attestation service; asking again later");
+                    self.arrivals.later(arrival, Duration::ZERO);
+                }
+                Ok(Attested::Complete(all)) => {
+                    let inbox = tx::inbox_token(&mint);
+                    let count = all.len();
+                    let owner_of = |receiver| sink.session_for_receiver(receiver);
+                    let min = self.config.min_inbox_amount;
+                    let mine: Vec<Delivery> = all
+                        .into_iter()
+                        .filter(|d| {
+                            delivers_for(&d.message, arrival.domain, &inbox, min, &session_id, owner_of)
+                        })
+                        .take(MAX_MESSAGES)
+                        .collect();
+                    if mine.is_empty() {
+                        tracing::warn!(chain_id, %session_id, tx_hash, count, "the bridging's transaction carries no transfer of the session's worth delivering; not delivered");
+                        self.arrivals.done(arrival);
+                        return;
+                    }
+                    tracing::info!(chain_id, %session_id, tx_hash, count = mine.len(), "attested; delivering");
+                    self.arrivals.attested(arrival, mine);
+                    self.hand_over(arrival, &mint);
+                }
+            }
+            return;
+        };
+        // Attested before: done once each message was delivered, by anyone (its used-nonce account exists).
+        let markers = messages.iter().map(|d| tx::delivered_marker(&d.message)).collect();
+        match self.client.accounts(markers).await {
+            Err(error) => {
+                self.stats_mut().rpc_errors += 1;
+                tracing::warn!(chain_id, %session_id, error = %relayer_chain::causes(&error), "cannot read whether a transfer was delivered");
+                self.arrivals.later(arrival, Duration::ZERO);
+            }
+            Ok(found) if found.iter().all(Option::is_some) => {
+                tracing::info!(chain_id, %session_id, tx_hash, "bridged transfer delivered");
+                self.arrivals.done(arrival);
+            }
+            Ok(_) => {
+                if self.arrivals.hand_again(arrival) {
+                    self.hand_over(arrival, &mint);
+                }
+            }
+        }
+    }
+
+    /// Hands `arrival`'s session to the pipeline, whose plan delivers what is not delivered yet (a full
+    /// queue: handed again later).
+    fn hand_over(&self, arrival: &Arrival, mint: &Pubkey) {
+        let work = Work {
+            session_id: arrival.session_id,
+            chain_id: self.config.chain_id,
+            commitment: arrival.commitment.clone(),
+            action: Action::Settle { token: ChainAddress::Solana(mint.to_bytes()) },
+        };
+        if self.queue.try_send(work).is_err() {
+            tracing::warn!(chain_id = self.config.chain_id, session_id = %arrival.session_id, "the pipeline's queue is full; the delivery is handed over later");
+        }
+    }
+
+    /// The deliveries `work`'s session still needs: each attested message of its arrivals whose used-nonce
+    /// account does not exist yet, one transaction each (its ledger key is the message's nonce alone, so
+    /// whatever work plans it, it is one transaction), preparing the rest of the work.
+    pub(crate) async fn deliveries(
+        &self,
+        work: &Work,
+        mint: Pubkey,
+    ) -> Result<Vec<Planned<Vec<Instruction>>>, String> {
+        let messages = self.arrivals.messages_of(&work.session_id);
+        if messages.is_empty() {
+            return Ok(vec![]);
+        }
+        let markers = messages.iter().map(|d| tx::delivered_marker(&d.message)).collect();
+        let found = self.client.accounts(markers).await.map_err(|e| e.to_string())?;
+        let payer = self.signer_pubkey();
+        Ok(messages
+            .into_iter()
+            .zip(found)
+            .filter(|(_, marker)| marker.is_none())
+            .filter_map(|(d, _)| {
+                let part = format!("{DELIVER_PART}{}", hex::encode(tx::nonce_of(&d.message)));
+                let ix = tx::receive_message(payer, mint, d.message, d.attestation)?;
+                Some(Planned { part: Some(part), plan: vec![ix], prepares: true })
+            })
+            .collect())
+    }
+
+    /// What Circle's programs' refusal of a delivery in `instructions` means: a message they refuse for
+    /// good is dropped (nothing the relayer can move), one delivered meanwhile is done, anything else is
+    /// tried again. `None` when `instructions` deliver nothing.
+    pub(crate) fn delivery_refusal(
+        &self,
+        instructions: &[Instruction],
+        failure: &TxFailure,
+    ) -> Option<Refusal> {
+        let delivery = instructions.iter().find_map(tx::delivered_by)?;
+        let nonce = tx::nonce_of(&delivery.message);
+        Some(match failure {
+            TxFailure::Callee { program, code }
+                if tx::cctp_refuses_for_good(program, *code) || tx::refuses_the_account(program, *code) =>
+            {
+                tracing::error!(chain_id = self.config.chain_id, %program, code, nonce = hex::encode(nonce), "Circle's programs refuse a bridged transfer for good; not delivered");
+                self.arrivals.refused(&nonce);
+                Refusal::NothingToMove
+            }
+            // The used-nonce account exists: someone delivered it first.
+            TxFailure::Callee { program, code: 0 } if *program == anchor_lang::system_program::ID => {
+                Refusal::NothingToMove
+            }
+            failure => {
+                Refusal::CalleeRefused(format!("Circle's transmitter refused a delivery: {failure:?}"))
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Circle's answers as its API reference and troubleshooting guide show them: attested, still
+    /// pending (the attestation reads `PENDING`), not seen yet (404), rate-limited (429), and a failure.
+    #[test]
+    fn the_attestation_services_answers_are_read_as_documented() {
+        let complete = r#"{"messages":[{"attestation":"0xdead","message":"0x0001","eventNonce":"0x01","cctpVersion":2,"status":"complete","decodedMessage":null,"delayReason":null}]}"#;
+        assert_eq!(
+            read_attested(200, complete),
+            Ok(Attested::Complete(vec![Delivery { message: vec![0, 1], attestation: vec![0xde, 0xad] }]))
+        );
+        let pending = r#"{"messages":[{"attestation":"PENDING","message":"0x0001","eventNonce":"0x01","cctpVersion":2,"status":"pending_confirmations"}]}"#;
+        assert_eq!(read_attested(200, pending), Ok(Attested::Pending));
+        // One of two still pending: nothing is delivered before every message of the transaction is.
+        let half = r#"{"messages":[{"attestation":"0xdead","message":"0x01","status":"complete"},{"attestation":"PENDING","message":"0x02","status":"pending_confirmations"}]}"#;
+        assert_eq!(read_attested(200, half), Ok(Attested::Pending));
+        assert_eq!(read_attested(200, r#"{"messages":[]}"#), Ok(Attested::Pending));
+        assert_eq!(read_attested(404, r#"{"error":"Message hash not found"}"#), Ok(Attested::Pending));
+        assert_eq!(read_attested(429, ""), Ok(Attested::RateLimited));
+        assert!(read_attested(500, "oops").is_err());
+        assert!(read_attested(200, "not json").is_err());
+        assert!(read_attested(200, r#"{"data":{}}"#).is_err());
+    }
+
+    /// An arrival is followed once however often it is announced; its pause doubles, and rate limiting
+    /// waits Circle's five minutes.
+    #[test]
+    fn arrivals_are_followed_once_and_asked_less_often() {
+        let arrivals = Arrivals::default();
+        let commitment = Commitment {
+            session_id: relayer_types::B256::repeat_byte(1),
+            to_chain_id: 501,
+            to_token: relayer_types::B256::repeat_byte(2),
+            to_address: relayer_types::B256::repeat_byte(3),
+            amount: relayer_types::U256::from(10_000_000u64),
+            min_amount: relayer_types::U256::ZERO,
+            final_call: relayer_types::Bytes::new(),
+            refund_address: relayer_types::B256::ZERO,
+            solana_refund_address: relayer_types::B256::ZERO,
+            expires_at: 99,
+        };
+        let session = SessionId::from_bytes([1; 16]);
+        assert!(arrivals.follow(session, commitment.clone(), 3, [7; 32]));
+        assert!(arrivals.follow(session, commitment, 3, [7; 32]));
+        assert_eq!(arrivals.len(), 1);
+        let now = Instant::now();
+        let arrival = arrivals.due(now).pop().expect("due at once");
+        arrivals.later(&arrival, Duration::ZERO);
+        assert!(arrivals.due(now + FIRST_BACKOFF / 2).is_empty());
+        assert_eq!(arrivals.due(Instant::now() + FIRST_BACKOFF).len(), 1);
+        arrivals.rate_limited(&arrival);
+        assert!(arrivals.due(Instant::now() + RATE_LIMITED / 2).is_empty());
+        arrivals.done(&arrival);
+        assert_eq!(arrivals.len(), 0);
+    }
+
+    /// Only a burn of the announcing session's own, to the inbox, from the bridging's domain and worth
+    /// claiming is delivered: anything else in the bridging's transaction (an attacker's burns beside
+    /// the router's call) would cost the relayer a fee and a used-nonce account's rent each.
+    #[test]
+    fn only_the_sessions_own_burns_to_the_inbox_are_delivered() {
+        use crate::watcher::tests::burn_for_the_inbox;
+        let inbox = Pubkey::new_unique();
+        let session = SessionId::from_bytes([1; 16]);
+        let receiver = relayer_types::Address::repeat_byte(0xaa);
+        let word = |a: relayer_types::Address| a.into_word().0;
+        let owner_of = |r: ChainAddress| (r == ChainAddress::Evm(receiver)).then_some(session);
+        let messenger = deposit_vault::evm::TOKEN_MESSENGER_MINTER;
+        // From Base (domain 6), 100 of Circle's fee taken.
+        let burn =
+            |to: &Pubkey, hook: [u8; 32], amount: u64| burn_for_the_inbox(to, hook, 1, messenger, amount);
+        let ok = |m: &[u8]| delivers_for(m, 6, &inbox, 1_000_000, &session, owner_of);
+        assert!(ok(&burn(&inbox, word(receiver), 1_000_100)));
+        // Another session's receiver, or nobody's; another session announcing it.
+        assert!(!ok(&burn(&inbox, word(relayer_types::Address::repeat_byte(0xbb)), 10_000_000)));
+        let theirs = SessionId::from_bytes([2; 16]);
+        assert!(!delivers_for(&burn(&inbox, word(receiver), 10_000_000), 6, &inbox, 0, &theirs, owner_of));
+        // Paying another account, announced from another domain, below the claim minimum once Circle's
+        // fee is taken, a hook that is no address, a message for another program.
+        assert!(!ok(&burn(&Pubkey::new_unique(), word(receiver), 10_000_000)));
+        assert!(!delivers_for(&burn(&inbox, word(receiver), 10_000_000), 3, &inbox, 0, &session, owner_of));
+        assert!(!ok(&burn(&inbox, word(receiver), 1_000_099)));
+        assert!(!ok(&burn(&inbox, [0xff; 32], 10_000_000)));
+        let elsewhere = burn_for_the_inbox(&inbox, word(receiver), 1, Pubkey::new_unique(), 10_000_000);
+        assert!(!ok(&elsewhere));
+        assert!(!ok(b"not a message"));
+    }
+}
