@@ -173,6 +173,9 @@ pub(crate) struct Arrival {
 #[derive(Debug, Default)]
 pub(crate) struct Arrivals {
     followed: Mutex<BTreeMap<(u32, [u8; 32]), Arrival>>,
+    /// No ask before this (the attestation service rate-limits the relayer as a whole, not per
+    /// transaction: asking on for the others would only prolong the block).
+    quiet_until: Mutex<Option<Instant>>,
 }
 
 impl Arrivals {
@@ -224,9 +227,17 @@ impl Arrivals {
         }
     }
 
-    /// Backs off for the attestation service's rate limit.
+    /// Backs off for the attestation service's rate limit: no ask at all for five minutes.
     pub(crate) fn rate_limited(&self, arrival: &Arrival) {
+        *self.quiet_until.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some(Instant::now() + RATE_LIMITED);
         self.later(arrival, RATE_LIMITED);
+    }
+
+    /// How long asking must still wait for the rate limit, if it must.
+    pub(crate) fn quiet_for(&self, now: Instant) -> Option<Duration> {
+        let until = (*self.quiet_until.lock().unwrap_or_else(PoisonError::into_inner))?;
+        (until > now).then(|| until - now)
     }
 
     /// Keeps the attested `messages` of `arrival` (they are handed to the pipeline now).
@@ -311,6 +322,10 @@ impl crate::SvmChain {
         let tx_hash = hex::encode(arrival.tx_hash);
         let Some(mint) = self.watched_mint() else { return };
         let Some(messages) = arrival.messages.clone() else {
+            if let Some(wait) = self.arrivals.quiet_for(Instant::now()) {
+                self.arrivals.later(arrival, wait);
+                return;
+            }
             match fetch_attested(&self.http, url, arrival.domain, &arrival.tx_hash).await {
                 Ok(Attested::Pending) => self.arrivals.later(arrival, Duration::ZERO),
                 Ok(Attested::RateLimited) => {
@@ -489,6 +504,9 @@ mod tests {
         assert_eq!(arrivals.due(Instant::now() + FIRST_BACKOFF).len(), 1);
         arrivals.rate_limited(&arrival);
         assert!(arrivals.due(Instant::now() + RATE_LIMITED / 2).is_empty());
+        // Nothing else is asked meanwhile either: the limit is the relayer's, not the transaction's.
+        assert!(arrivals.quiet_for(Instant::now()).is_some_and(|w| w > RATE_LIMITED / 2));
+        assert_eq!(arrivals.quiet_for(Instant::now() + RATE_LIMITED), None);
         arrivals.done(&arrival);
         assert_eq!(arrivals.len(), 0);
     }
