@@ -752,9 +752,11 @@ async fn bridged_funds_are_announced_to_their_destination_until_the_session_fini
     EventSink::apply(&s.engine, ARBITRUM, vec![home, attack]).await.expect("apply");
     assert!(s.chain.announced().is_empty(), "sent home, or not the session's");
 
+    arbitrum.take();
     let restarted = engine_over(&s.store, vec![Arc::clone(&s.chain), Arc::clone(&arbitrum)]);
     restarted.resume().await;
     assert_eq!(s.chain.announced(), vec![(session.id, ARBITRUM, tx)], "announced again after a restart");
+    assert!(arbitrum.take().is_empty(), "its receiver there is empty: nothing planned for it");
 
     EventSink::apply(&restarted, BASE, vec![delivered(session.id, event(20, 1))]).await.expect("apply");
     assert_eq!(restarted.session(&session.id).expect("session").status, SessionStatus::Succeeded);

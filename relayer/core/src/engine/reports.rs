@@ -256,6 +256,10 @@ impl Engine {
                     self.announce_arrival(&session, bridging.event.chain_id, bridging);
                 }
             }
+            // Indexed only for bridged funds on their way: its receivers hold nothing to plan for.
+            if !session.holds_funds() {
+                continue;
+            }
             let mut seen = BTreeSet::new();
             for d in &session.deposits {
                 if seen.insert((d.event.chain_id, d.token.address)) {
