@@ -409,14 +409,25 @@ impl SvmClient for RpcClient {
     }
 
     /// In requests of at most [`ACCOUNTS_PER_REQUEST`] keys (a node refuses more: a read of a session's
-    /// many inbox transfers, which anyone can add to, must not fail for it), answered in order.
+    /// many inbox transfers, which anyone can add to, must not fail for it), answered in order. Each later
+    /// request asks for a state at least as recent as the first answer's (`minContextSlot`): behind a pool
+    /// of nodes, a later request answered by a node that lags would pair a transfer's claim record read
+    /// at one slot with its record read at an older one.
     fn accounts(&self, keys: Vec<Pubkey>) -> BoxFuture<'_, Result<Vec<Option<AccountView>>, ClientError>> {
         Box::pin(async move {
             let mut out = Vec::with_capacity(keys.len());
+            let mut first_slot = None;
             for chunk in keys.chunks(ACCOUNTS_PER_REQUEST) {
                 let list: Vec<String> = chunk.iter().map(ToString::to_string).collect();
-                let params = json!([list, { "encoding": "base64", "commitment": FINALIZED }]);
-                let answer = decode_accounts(&self.result("getMultipleAccounts", params).await?)?;
+                let mut options = json!({ "encoding": "base64", "commitment": FINALIZED });
+                if let Some(slot) = first_slot {
+                    options["minContextSlot"] = json!(slot);
+                }
+                let result = self.result("getMultipleAccounts", json!([list, options])).await?;
+                if first_slot.is_none() {
+                    first_slot = result["context"]["slot"].as_u64();
+                }
+                let answer = decode_accounts(&result)?;
                 if answer.len() != chunk.len() {
                     return Err(ClientError::new(format!(
                         "getMultipleAccounts answered {} accounts for {}",

@@ -263,6 +263,10 @@ async fn a_read_of_many_accounts_is_split_into_requests_a_node_takes() {
     let asked = |i: usize| seen[i]["params"][0].as_array().map(Vec::len);
     assert_eq!((asked(0), asked(1), asked(2)), (Some(100), Some(50), Some(4)));
     assert_eq!(seen[1]["params"][0][0], keys[100].to_string());
+    // The second request asks for the first answer's state or newer; a first request asks for none.
+    assert_eq!(seen[0]["params"][1].get("minContextSlot"), None);
+    assert_eq!(seen[1]["params"][1]["minContextSlot"], 1);
+    assert_eq!(seen[2]["params"][1].get("minContextSlot"), None);
 }
 
 /// A node past its rate limit answers HTTP 429: the client waits (as `Retry-After` says, else doubling
