@@ -727,8 +727,8 @@ async fn a_bridged_session_is_fronted_within_the_cap_and_a_repayment_frees_the_c
 
 /// A session's own funds bridged towards another chain are announced to that chain on every sighting (a
 /// replay too: a family keeps what it follows in memory) and again at every start while the session awaits
-/// them; a bridging sent home, one seen at a receiver the session does not commit to, and the bridgings of
-/// a session that finished are announced nowhere. Without this, USDC bridged towards Solana would sit at
+/// them; a bridging sent home, one seen at a receiver the session does not commit to, and a bridging whose
+/// funds arrived are announced nowhere. Without this, USDC bridged towards Solana would sit at
 /// Circle for good: nobody there delivers it but the relayer.
 #[tokio::test]
 async fn bridged_funds_are_announced_to_their_destination_until_the_session_finishes() {
@@ -758,11 +758,15 @@ async fn bridged_funds_are_announced_to_their_destination_until_the_session_fini
     assert_eq!(s.chain.announced(), vec![(session.id, ARBITRUM, tx)], "announced again after a restart");
     assert!(arbitrum.take().is_empty(), "its receiver there is empty: nothing planned for it");
 
-    EventSink::apply(&restarted, BASE, vec![delivered(session.id, event(20, 1))]).await.expect("apply");
+    // Arrived at its Base receiver, and delivered.
+    let arrival = deposit(session.id, USDC, 19);
+    EventSink::apply(&restarted, BASE, vec![arrival, delivered(session.id, event(20, 1))])
+        .await
+        .expect("apply");
     assert_eq!(restarted.session(&session.id).expect("session").status, SessionStatus::Succeeded);
     let again = engine_over(&s.store, vec![Arc::clone(&s.chain), arbitrum]);
     again.resume().await;
-    assert!(s.chain.announced().is_empty(), "finished: nothing on its way");
+    assert!(s.chain.announced().is_empty(), "arrived: nothing on its way");
 }
 
 #[tokio::test]

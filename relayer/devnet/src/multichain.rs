@@ -422,19 +422,25 @@ impl Attester {
     /// where nobody else records.
     async fn deliver_to_solana(&self, message: &[u8], attestation: Vec<u8>) -> eyre::Result<()> {
         let Some(link) = &self.solana else { return Ok(()) };
+        let delivered = relayer_svm::tx::delivered_marker(message);
+        let read = link.client.accounts(vec![delivered, relayer_svm::tx::token_messenger_state()]).await?;
+        if read.first().is_some_and(Option::is_some) {
+            return Ok(());
+        }
+        let fee_recipient = read
+            .get(1)
+            .and_then(|state| state.as_ref().and_then(relayer_svm::tx::fee_recipient))
+            .ok_or_else(|| eyre::eyre!("Circle's token messenger state is missing"))?;
         let Some(ix) = relayer_svm::tx::receive_message(
             solana_sdk::signer::Signer::pubkey(&link.forwarder),
             link.mint,
+            fee_recipient,
             message.to_vec(),
             attestation,
         ) else {
             tracing::warn!("attester: a message for Solana that is no CCTP v2 burn; skipped");
             return Ok(());
         };
-        let delivered = relayer_svm::tx::delivered_marker(message);
-        if link.client.accounts(vec![delivered]).await?.first().is_some_and(Option::is_some) {
-            return Ok(());
-        }
         let (blockhash, _) = link.client.latest_blockhash().await?;
         let (_, raw) = relayer_svm::tx::signed(&[ix], &link.forwarder, blockhash);
         match link.client.send(raw).await {

@@ -45,8 +45,14 @@ use crate::{
 pub(crate) const DELIVER_PART: &str = "deliver/";
 /// The most messages of one bridging transaction delivered for its session.
 pub const MAX_MESSAGES: usize = 4;
-/// Arrivals followed at once; more wait for the next start (the engine announces them again).
-const MAX_ARRIVALS: usize = 10_000;
+/// The most asks of the attestation service in one poll, the arrivals waiting longest first: a flood of
+/// pending bridgings delays the others by its share, never starves them (and the relayer stays well below
+/// Circle's rate limit of 35 requests a second).
+const ASKS_PER_POLL: usize = 16;
+/// How long a bridging is asked for without being attested before it is left (a bridging a reorganisation
+/// removed, or one through a bridge Circle never attests: asked every minute for ever otherwise). A
+/// restart announces it again while its session awaits it.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(6 * 3600);
 /// The first pause before asking the attestation service again; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(2);
 /// The longest pause between two asks for one transaction (a standard transfer takes 15–20 minutes
@@ -159,6 +165,8 @@ pub(crate) struct Arrival {
     pub(crate) domain: u32,
     /// The transaction that burnt it there.
     pub(crate) tx_hash: [u8; 32],
+    /// When it was first followed.
+    since: Instant,
     /// Its messages for the session, once attested and checked.
     pub(crate) messages: Option<Vec<Delivery>>,
     /// Asks so far without an answer that settles it.
@@ -169,22 +177,27 @@ pub(crate) struct Arrival {
     pub(crate) handed: Option<Instant>,
 }
 
-/// The bridgings towards Solana being followed, by source domain and transaction.
+/// Which arrival: source domain, transaction, session (one transaction may bridge several sessions: anyone
+/// can call the router's `bridge` for many params in one transaction).
+type Key = (u32, [u8; 32], SessionId);
+
+/// The bridgings towards Solana being followed.
 #[derive(Debug, Default)]
 pub(crate) struct Arrivals {
-    followed: Mutex<BTreeMap<(u32, [u8; 32]), Arrival>>,
+    followed: Mutex<BTreeMap<Key, Arrival>>,
     /// No ask before this (the attestation service rate-limits the relayer as a whole, not per
     /// transaction: asking on for the others would only prolong the block).
     quiet_until: Mutex<Option<Instant>>,
 }
 
 impl Arrivals {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(u32, [u8; 32]), Arrival>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<Key, Arrival>> {
         self.followed.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Follows the bridging `tx_hash` from `domain` of `session_id` (once: a second announcement of it
-    /// changes nothing). `false` when too many are followed already.
+    /// changes nothing; `false` then). Nothing is refused for lack of room: each arrival is a bridging of
+    /// at least `min_inbox_amount` on its way, which whoever made it paid for.
     pub(crate) fn follow(
         &self,
         session_id: SessionId,
@@ -193,10 +206,7 @@ impl Arrivals {
         tx_hash: [u8; 32],
     ) -> bool {
         let mut followed = self.lock();
-        if followed.contains_key(&(domain, tx_hash)) {
-            return true;
-        }
-        if followed.len() >= MAX_ARRIVALS {
+        if followed.contains_key(&(domain, tx_hash, session_id)) {
             return false;
         }
         let arrival = Arrival {
@@ -204,23 +214,38 @@ impl Arrivals {
             commitment,
             domain,
             tx_hash,
+            since: Instant::now(),
             messages: None,
             tries: 0,
             next: Instant::now(),
             handed: None,
         };
-        followed.insert((domain, tx_hash), arrival);
+        followed.insert((domain, tx_hash, session_id), arrival);
         true
     }
 
-    /// The arrivals due at `now`.
+    /// The arrivals due at `now`, in turns by session (each session's first, then each one's second, …;
+    /// within a session the least asked for first, then those due longest): however many unattested
+    /// bridgings one session has (a flood), another session's is among the next asked for.
     pub(crate) fn due(&self, now: Instant) -> Vec<Arrival> {
-        self.lock().values().filter(|a| a.next <= now).cloned().collect()
+        let mut due: Vec<Arrival> = self.lock().values().filter(|a| a.next <= now).cloned().collect();
+        due.sort_by_key(|a| (a.tries, a.next));
+        let mut turns: std::collections::HashMap<SessionId, usize> = std::collections::HashMap::new();
+        let mut ranked: Vec<(usize, Arrival)> = due
+            .into_iter()
+            .map(|a| {
+                let turn = turns.entry(a.session_id).or_default();
+                *turn += 1;
+                (*turn, a)
+            })
+            .collect();
+        ranked.sort_by_key(|(turn, _)| *turn);
+        ranked.into_iter().map(|(_, a)| a).collect()
     }
 
     /// Looks at `arrival` again after a pause that doubles with each try (never beyond `at_most`).
     pub(crate) fn later(&self, arrival: &Arrival, at_least: Duration) {
-        if let Some(a) = self.lock().get_mut(&(arrival.domain, arrival.tx_hash)) {
+        if let Some(a) = self.lock().get_mut(&key_of(arrival)) {
             let backoff = FIRST_BACKOFF.saturating_mul(1 << a.tries.min(6)).min(MAX_BACKOFF);
             a.tries = a.tries.saturating_add(1);
             a.next = Instant::now() + backoff.max(at_least);
@@ -242,7 +267,7 @@ impl Arrivals {
 
     /// Keeps the attested `messages` of `arrival` (they are handed to the pipeline now).
     pub(crate) fn attested(&self, arrival: &Arrival, messages: Vec<Delivery>) {
-        if let Some(a) = self.lock().get_mut(&(arrival.domain, arrival.tx_hash)) {
+        if let Some(a) = self.lock().get_mut(&key_of(arrival)) {
             a.messages = Some(messages);
             a.handed = Some(Instant::now());
             a.next = Instant::now() + FIRST_BACKOFF;
@@ -252,7 +277,7 @@ impl Arrivals {
     /// Whether `arrival`'s deliveries are due to be handed to the pipeline again (and notes they are).
     pub(crate) fn hand_again(&self, arrival: &Arrival) -> bool {
         let mut followed = self.lock();
-        let Some(a) = followed.get_mut(&(arrival.domain, arrival.tx_hash)) else { return false };
+        let Some(a) = followed.get_mut(&key_of(arrival)) else { return false };
         a.next = Instant::now() + FIRST_BACKOFF;
         if a.handed.is_some_and(|at| at.elapsed() < RESUBMIT_AFTER) {
             return false;
@@ -263,7 +288,7 @@ impl Arrivals {
 
     /// Stops following `arrival` (delivered, or nothing in it for the session).
     pub(crate) fn done(&self, arrival: &Arrival) {
-        self.lock().remove(&(arrival.domain, arrival.tx_hash));
+        self.lock().remove(&key_of(arrival));
     }
 
     /// Drops the message with `nonce` from whichever arrival holds it: Circle's programs refuse it for
@@ -302,7 +327,15 @@ impl crate::SvmChain {
     ) {
         let Some(url) = self.config.attestation_url.clone() else { return };
         loop {
-            for arrival in self.arrivals.due(Instant::now()) {
+            // Arrivals with messages attested are only read on chain; each of the others costs an ask.
+            let (mut asks, due) = (0, self.arrivals.due(Instant::now()));
+            for arrival in due {
+                if arrival.messages.is_none() {
+                    asks += 1;
+                    if asks > ASKS_PER_POLL {
+                        break;
+                    }
+                }
                 tokio::select! {
                     () = cancel.cancelled() => return,
                     () = self.follow_one(&url, sink.as_ref(), &arrival) => {}
@@ -324,6 +357,11 @@ impl crate::SvmChain {
         let Some(messages) = arrival.messages.clone() else {
             if let Some(wait) = self.arrivals.quiet_for(Instant::now()) {
                 self.arrivals.later(arrival, wait);
+                return;
+            }
+            if arrival.since.elapsed() > GIVE_UP_AFTER {
+                tracing::error!(chain_id, %session_id, tx_hash, "a bridging towards Solana was never attested; no longer asked for (a restart asks again while its session awaits it)");
+                self.arrivals.done(arrival);
                 return;
             }
             match fetch_attested(&self.http, url, arrival.domain, &arrival.tx_hash).await {
@@ -368,6 +406,10 @@ impl crate::SvmChain {
                 tracing::warn!(chain_id, %session_id, error = %relayer_chain::causes(&error), "cannot read whether a transfer was delivered");
                 self.arrivals.later(arrival, Duration::ZERO);
             }
+            Ok(_) if messages.is_empty() => {
+                tracing::warn!(chain_id, %session_id, tx_hash, "nothing of the bridging left to deliver: Circle's programs refused it");
+                self.arrivals.done(arrival);
+            }
             Ok(found) if found.iter().all(Option::is_some) => {
                 tracing::info!(chain_id, %session_id, tx_hash, "bridged transfer delivered");
                 self.arrivals.done(arrival);
@@ -406,8 +448,16 @@ impl crate::SvmChain {
         if messages.is_empty() {
             return Ok(vec![]);
         }
-        let markers = messages.iter().map(|d| tx::delivered_marker(&d.message)).collect();
-        let found = self.client.accounts(markers).await.map_err(|e| e.to_string())?;
+        // Each message's used-nonce account, and the token messenger's state (whose fee recipient every
+        // delivery must name: Circle's, which Circle may change), in one read.
+        let mut keys: Vec<Pubkey> = messages.iter().map(|d| tx::delivered_marker(&d.message)).collect();
+        keys.push(tx::token_messenger_state());
+        let mut found = self.client.accounts(keys).await.map_err(|e| e.to_string())?;
+        let state = found.pop().flatten();
+        let fee_recipient = state
+            .as_ref()
+            .and_then(tx::fee_recipient)
+            .ok_or("Circle's token messenger state is missing or unreadable")?;
         let payer = self.signer_pubkey();
         Ok(messages
             .into_iter()
@@ -415,7 +465,7 @@ impl crate::SvmChain {
             .filter(|(_, marker)| marker.is_none())
             .filter_map(|(d, _)| {
                 let part = format!("{DELIVER_PART}{}", hex::encode(tx::nonce_of(&d.message)));
-                let ix = tx::receive_message(payer, mint, d.message, d.attestation)?;
+                let ix = tx::receive_message(payer, mint, fee_recipient, d.message, d.attestation)?;
                 Some(Planned { part: Some(part), plan: vec![ix], prepares: true })
             })
             .collect())
@@ -432,12 +482,19 @@ impl crate::SvmChain {
         let delivery = instructions.iter().find_map(tx::delivered_by)?;
         let nonce = tx::nonce_of(&delivery.message);
         Some(match failure {
-            TxFailure::Callee { program, code }
-                if tx::cctp_refuses_for_good(program, *code) || tx::refuses_the_account(program, *code) =>
-            {
+            // The message itself (its attestation, format, expiry): no delivery of it can ever land.
+            TxFailure::Callee { program, code } if tx::cctp_refuses_for_good(program, *code) => {
                 tracing::error!(chain_id = self.config.chain_id, %program, code, nonce = hex::encode(nonce), "Circle's programs refuse a bridged transfer for good; not delivered");
                 self.arrivals.refused(&nonce);
                 Refusal::NothingToMove
+            }
+            // An account the relayer named (the inbox was checked before: Circle's fee recipient, a
+            // cluster whose accounts moved): the relayer's to fix, never the transfer's end.
+            TxFailure::Callee { program, code } if tx::refuses_the_account(program, *code) => {
+                tracing::error!(chain_id = self.config.chain_id, %program, code, nonce = hex::encode(nonce), "Circle's programs refuse an account of a delivery; trying again");
+                Refusal::CalleeRefused(format!(
+                    "Circle's programs refuse an account of the delivery: error {code}"
+                ))
             }
             // The used-nonce account exists: someone delivered it first.
             TxFailure::Callee { program, code: 0 } if *program == anchor_lang::system_program::ID => {
@@ -448,6 +505,10 @@ impl crate::SvmChain {
             }
         })
     }
+}
+
+fn key_of(arrival: &Arrival) -> Key {
+    (arrival.domain, arrival.tx_hash, arrival.session_id)
 }
 
 #[cfg(test)]
@@ -495,8 +556,14 @@ mod tests {
         };
         let session = SessionId::from_bytes([1; 16]);
         assert!(arrivals.follow(session, commitment.clone(), 3, [7; 32]));
-        assert!(arrivals.follow(session, commitment, 3, [7; 32]));
+        assert!(!arrivals.follow(session, commitment.clone(), 3, [7; 32]), "followed already");
         assert_eq!(arrivals.len(), 1);
+        // Another session bridged in the same transaction is another arrival.
+        let other = SessionId::from_bytes([2; 16]);
+        assert!(arrivals.follow(other, commitment, 3, [7; 32]));
+        assert_eq!(arrivals.len(), 2);
+        arrivals
+            .done(&arrivals.due(Instant::now()).into_iter().find(|a| a.session_id == other).expect("due"));
         let now = Instant::now();
         let arrival = arrivals.due(now).pop().expect("due at once");
         arrivals.later(&arrival, Duration::ZERO);

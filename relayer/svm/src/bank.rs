@@ -251,6 +251,25 @@ impl LocalBank {
         self.cancel.cancel();
     }
 
+    /// Names `fee_recipient` as the fee recipient in Circle's token messenger state (as Circle's
+    /// `set_fee_recipient` does), and gives it a USDC account.
+    pub async fn set_cctp_fee_recipient(&self, fee_recipient: &Pubkey) -> Result<(), ClientError> {
+        use anchor_lang::{AccountDeserialize as _, AccountSerialize as _};
+        self.fund(fee_recipient, 1_000_000, 0).await?;
+        let at = tx::token_messenger_state();
+        let mut ctx = self.ctx.lock().await;
+        let mut account =
+            ctx.banks_client.get_account(at).await.map_err(err)?.ok_or_else(|| err("no state"))?;
+        let mut state = token_messenger_minter_v2::TokenMessenger::try_deserialize(&mut &account.data[..])
+            .map_err(err)?;
+        state.fee_recipient = *fee_recipient;
+        let mut data = vec![];
+        state.try_serialize(&mut data).map_err(err)?;
+        account.data = data;
+        ctx.set_account(&at, &account.into());
+        Ok(())
+    }
+
     /// The USDC mint.
     pub const fn usdc(&self) -> Pubkey {
         self.usdc

@@ -363,10 +363,14 @@ impl Chain for SvmChain {
             tracing::warn!(chain_id = self.config.chain_id, session_id = %session.id, from_chain, "a bridging towards Solana from a chain no CCTP route of the program serves; not followed");
             return;
         };
+        // Circle's USDC has 6 decimals on every chain: the bridged amount reads in the mint's units. Less
+        // than the relayer claims is not worth delivering (and a flood of such bridgings costs nothing).
+        if bridging.amount < relayer_types::U256::from(self.config.min_inbox_amount) {
+            tracing::info!(chain_id = self.config.chain_id, session_id = %session.id, amount = %bridging.amount, "a bridging towards Solana below the least the relayer claims; not delivered by it");
+            return;
+        }
         if self.arrivals.follow(session.id, session.commitment(), domain, tx_hash.0) {
             tracing::info!(chain_id = self.config.chain_id, session_id = %session.id, from_chain, tx_hash = %tx_hash, "following a bridging towards Solana");
-        } else {
-            tracing::warn!(chain_id = self.config.chain_id, session_id = %session.id, "too many bridgings followed; this one waits for the next start");
         }
     }
 

@@ -654,22 +654,38 @@ pub fn delivered_marker(message: &[u8]) -> Pubkey {
 }
 
 /// Circle's `receive_message(message, attestation)` through its transmitter to its token messenger,
-/// paying the message's mint recipient (executed fees to the devnet's fee recipient), delivered by
-/// `payer` (`None` if the message is not a burn in Circle's CCTP v2 format).
+/// paying the message's mint recipient (executed fees to `fee_recipient`'s associated account: the
+/// cluster's, as its token messenger's state names it, [`fee_recipient`]; Circle's program refuses any
+/// other), delivered by `payer` (`None` if the message is not a burn in Circle's CCTP v2 format).
 pub fn receive_message(
     payer: Pubkey,
     mint: Pubkey,
+    fee_recipient: Pubkey,
     message: Vec<u8>,
     attestation: Vec<u8>,
 ) -> Option<Instruction> {
-    token_messenger_minter_v2::ix::receive_message(
-        payer,
-        payer,
-        mint,
-        CCTP_FEE_RECIPIENT,
-        message,
-        attestation,
+    token_messenger_minter_v2::ix::receive_message(payer, payer, mint, fee_recipient, message, attestation)
+}
+
+/// Circle's token messenger's state account (its PDA on the cluster's token messenger), which names the
+/// fee recipient of deliveries.
+pub fn token_messenger_state() -> Pubkey {
+    Pubkey::find_program_address(
+        &[token_messenger_minter_v2::TOKEN_MESSENGER_SEED],
+        &deposit_vault::evm::TOKEN_MESSENGER_MINTER,
     )
+    .0
+}
+
+/// The fee recipient Circle's token messenger state `account` names (Circle may change it), if the
+/// account is the cluster's token messenger's state.
+pub fn fee_recipient(account: &crate::client::AccountView) -> Option<Pubkey> {
+    use anchor_lang::AccountDeserialize as _;
+    if account.owner != deposit_vault::evm::TOKEN_MESSENGER_MINTER {
+        return None;
+    }
+    let state = token_messenger_minter_v2::TokenMessenger::try_deserialize(&mut &account.data[..]).ok()?;
+    Some(state.fee_recipient)
 }
 
 /// Whether `instructions` move a transfer in the inbox (`claim`, `send_back` or `refund_inbound` of the

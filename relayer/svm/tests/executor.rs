@@ -249,9 +249,11 @@ async fn bridge_in(
 ) -> tx::Delivery {
     let hook = deposit_vault::evm::receiver_word(&tx::params(commitment).hash());
     let delivery = attested_burn(bank, hook, nonce, amount, &attester());
+    let state = bank.accounts(vec![tx::token_messenger_state()]).await.unwrap().remove(0).unwrap();
     let ix = tx::receive_message(
         forwarder.pubkey(),
         bank.usdc(),
+        tx::fee_recipient(&state).unwrap(),
         delivery.message.clone(),
         delivery.attestation.clone(),
     )
@@ -407,6 +409,9 @@ fn deliveries_by(
 #[tokio::test]
 async fn a_bridging_towards_solana_is_fetched_from_the_attestation_service_and_delivered_once() {
     let (bank, key, forwarder, _dir, store) = with_forwarder().await;
+    // Circle names its own fee recipient, and may change it: each delivery must name the current one.
+    let fee_recipient = Pubkey::new_unique();
+    bank.set_cctp_fee_recipient(&fee_recipient).await.unwrap();
     let session = relayer_store::conformance::session(4);
     let commitment = session.commitment();
     let receiver = deposit_vault::evm::receiver(&tx::params(&commitment).hash());
@@ -433,34 +438,9 @@ async fn a_bridging_towards_solana_is_fetched_from_the_attestation_service_and_d
         (second_tx.to_string(), vec![(200, complete(&[&early]))]),
     ])
     .await;
-    let (events_tx, mut events) = mpsc::unbounded_channel();
-    let (reports_tx, _reports) = mpsc::unbounded_channel();
-    let sink = Arc::new(Watching {
-        receivers: vec![(ChainAddress::Evm(receiver.into()), session.id)],
-        finished: std::sync::Mutex::default(),
-        events: events_tx,
-        reports: reports_tx,
-    });
-    let mut config = config(&bank, Duration::from_millis(100));
-    config.attestation_url = Some(url);
-    let client = Arc::clone(&bank) as Arc<dyn SvmClient>;
-    let chain = Arc::new(SvmChain::new(config, client, Arc::clone(&store), key.insecure_clone()));
-    let (cancel, tasks) = (tokio_util::sync::CancellationToken::new(), tokio_util::task::TaskTracker::new());
-    Arc::clone(&chain).start(Arc::clone(&sink) as Arc<dyn EventSink>, cancel.clone(), &tasks);
-    let bridging = |tx_hash: B256| relayer_types::Bridging {
-        event: relayer_types::EventId {
-            chain_id: 8453,
-            block_number: 7,
-            tx_hash: tx_hash.into(),
-            log_index: 2,
-        },
-        token: ChainAddress::Evm(alloy::primitives::Address::repeat_byte(0x83)),
-        adapter: ChainAddress::Evm(alloy::primitives::Address::repeat_byte(0xad)),
-        amount: U256::from(3_000_000u64),
-        to_chain_id: Some(SOLANA_CHAIN_ID),
-        to_receiver: None,
-        home: false,
-    };
+    let receivers = vec![(ChainAddress::Evm(receiver.into()), session.id)];
+    let (running, mut events) = following(&bank, &store, &key, url, receivers);
+    let chain = &running.chain;
     chain.arriving(&session, 8453, &bridging(first_tx));
     chain.arriving(&session, 8453, &bridging(first_tx));
 
@@ -496,9 +476,133 @@ async fn a_bridging_towards_solana_is_fetched_from_the_attestation_service_and_d
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(deliveries_by(&bank, &key.pubkey(), 13).is_empty(), "someone else delivered it");
     assert_eq!(deliveries_by(&bank, &key.pubkey(), 10).len(), 1, "still once");
-    cancel.cancel();
-    tasks.close();
-    tasks.wait().await;
+    running.stop().await;
+    bank.stop();
+}
+
+/// A chain over `bank` that follows bridgings towards Solana by asking the attestation service at `url`,
+/// its sessions' receivers `receivers`; the events its watcher applies.
+fn following(
+    bank: &Arc<LocalBank>,
+    store: &Arc<dyn ChainStore>,
+    key: &Keypair,
+    url: String,
+    receivers: Vec<(ChainAddress, SessionId)>,
+) -> (Running, mpsc::UnboundedReceiver<ChainEvent>) {
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let (reports_tx, _) = mpsc::unbounded_channel();
+    let sink = Arc::new(Watching {
+        receivers,
+        finished: std::sync::Mutex::default(),
+        events: events_tx,
+        reports: reports_tx,
+    });
+    let mut config = config(bank, Duration::from_millis(100));
+    config.attestation_url = Some(url);
+    let client = Arc::clone(bank) as Arc<dyn SvmClient>;
+    let chain = Arc::new(SvmChain::new(config, client, Arc::clone(store), key.insecure_clone()));
+    let (cancel, tasks) = (tokio_util::sync::CancellationToken::new(), tokio_util::task::TaskTracker::new());
+    Arc::clone(&chain).start(sink, cancel.clone(), &tasks);
+    (Running { chain, cancel, tasks }, events)
+}
+
+/// A session's bridging of 3.00 USDC from Base towards Solana in `tx_hash`.
+fn bridging(tx_hash: B256) -> relayer_types::Bridging {
+    relayer_types::Bridging {
+        event: relayer_types::EventId {
+            chain_id: 8453,
+            block_number: 7,
+            tx_hash: tx_hash.into(),
+            log_index: 2,
+        },
+        token: ChainAddress::Evm(alloy::primitives::Address::repeat_byte(0x83)),
+        adapter: ChainAddress::Evm(alloy::primitives::Address::repeat_byte(0xad)),
+        amount: U256::from(3_000_000u64),
+        to_chain_id: Some(SOLANA_CHAIN_ID),
+        to_receiver: None,
+        home: false,
+    }
+}
+
+/// A session's hook (its EVM receiver as a word) and receiver.
+fn hook_of(session: &relayer_types::Session) -> ([u8; 32], ChainAddress) {
+    let hash = tx::params(&session.commitment()).hash();
+    (deposit_vault::evm::receiver_word(&hash), ChainAddress::Evm(deposit_vault::evm::receiver(&hash).into()))
+}
+
+/// Whether the message of `d` was delivered within `secs`.
+async fn delivered_within(bank: &LocalBank, d: &tx::Delivery, secs: u64) -> bool {
+    let marker = tx::delivered_marker(&d.message);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while tokio::time::Instant::now() < deadline {
+        if bank.accounts(vec![marker]).await.unwrap()[0].is_some() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Anyone may call the router's `bridge` for several sessions' params in one transaction (an attacker
+/// bridging its own session and a victim's together): each session announces it, and each session's
+/// burn is delivered, not only the first announcer's.
+#[tokio::test]
+async fn two_sessions_bridged_in_one_transaction_are_both_delivered() {
+    let (bank, key, _forwarder, _dir, store) = with_forwarder().await;
+    let (first, second) = (relayer_store::conformance::session(4), relayer_store::conformance::session(5));
+    let ((hook_a, receiver_a), (hook_b, receiver_b)) = (hook_of(&first), hook_of(&second));
+    let (burn_a, burn_b) = (
+        attested_burn(&bank, hook_a, 20, 3_000_000, &attester()),
+        attested_burn(&bank, hook_b, 21, 3_000_000, &attester()),
+    );
+    let shared = B256::repeat_byte(0xc1);
+    let (url, _) =
+        attestation_service(vec![(shared.to_string(), vec![(200, complete(&[&burn_a, &burn_b]))])]).await;
+    let (running, _events) =
+        following(&bank, &store, &key, url, vec![(receiver_a, first.id), (receiver_b, second.id)]);
+    running.chain.arriving(&first, 8453, &bridging(shared));
+    running.chain.arriving(&second, 8453, &bridging(shared));
+    assert!(delivered_within(&bank, &burn_a, 30).await, "the first session's burn");
+    assert!(delivered_within(&bank, &burn_b, 30).await, "the second session's burn of the same transaction");
+    running.stop().await;
+    bank.stop();
+}
+
+/// Bridgings the attestation service never attests (a flood of them from one session, each a real
+/// bridging of at least the claim minimum) are asked for a few at each poll, in turns by session: another
+/// session's bridging announced after them is among the next asked for and is delivered, not held behind
+/// the whole flood (nothing is refused for lack of room either); one below the least the relayer claims
+/// is not followed at all.
+#[tokio::test]
+async fn a_flood_of_unattested_bridgings_does_not_hold_up_a_later_one() {
+    let (bank, key, _forwarder, _dir, store) = with_forwarder().await;
+    let (attacker, victim) = (relayer_store::conformance::session(6), relayer_store::conformance::session(7));
+    let ((_, receiver_a), (hook_v, receiver_v)) = (hook_of(&attacker), hook_of(&victim));
+    let victims = attested_burn(&bank, hook_v, 30, 3_000_000, &attester());
+    let victim_tx = B256::repeat_byte(0xd1);
+    let (url, asked) =
+        attestation_service(vec![(victim_tx.to_string(), vec![(200, complete(&[&victims]))])]).await;
+    let (running, _events) =
+        following(&bank, &store, &key, url, vec![(receiver_a, attacker.id), (receiver_v, victim.id)]);
+    for i in 0..500u64 {
+        let mut hash = [0xaa; 32];
+        hash[..8].copy_from_slice(&i.to_be_bytes());
+        running.chain.arriving(&attacker, 8453, &bridging(B256::from(hash)));
+    }
+    let dust = B256::repeat_byte(0xd2);
+    running.chain.arriving(
+        &victim,
+        8453,
+        &relayer_types::Bridging { amount: U256::from(999_999u64), ..bridging(dust) },
+    );
+    until("the flood asked for", async || !asked.lock().unwrap().is_empty()).await;
+    running.chain.arriving(&victim, 8453, &bridging(victim_tx));
+    assert!(delivered_within(&bank, &victims, 60).await, "the later bridging is delivered");
+    let asks = asked.lock().unwrap().clone();
+    let at = asks.iter().position(|a| a.ends_with(&victim_tx.to_string())).expect("asked for");
+    assert!(at < 100, "asked for after {at} asks of the flood's 500");
+    assert!(!asks.iter().any(|a| a.ends_with(&dust.to_string())), "dust is not followed");
+    running.stop().await;
     bank.stop();
 }
 

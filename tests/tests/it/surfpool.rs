@@ -99,8 +99,14 @@ async fn solana_payments_are_delivered_and_refunded_through_a_json_rpc_server_we
     let forwarder = Keypair::new();
     net.fund(&forwarder.pubkey(), 1_000_000_000, 0).await?;
     let nonce = relayer_svm::tx::nonce_of(&message);
-    let deliver = relayer_svm::tx::receive_message(forwarder.pubkey(), USDC_MINT, message, attestation)
-        .expect("a burn");
+    let deliver = relayer_svm::tx::receive_message(
+        forwarder.pubkey(),
+        USDC_MINT,
+        relayer_svm::tx::CCTP_FEE_RECIPIENT,
+        message,
+        attestation,
+    )
+    .expect("a burn");
     let (_, raw) = relayer_svm::tx::signed(&[deliver], &forwarder, client.latest_blockhash().await?.0);
     client.send(raw).await?;
     let done = api.wait_for(&inbound_id, "succeeded", 60).await?;

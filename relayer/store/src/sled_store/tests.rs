@@ -122,10 +122,11 @@ fn bridging(source: u64, dest: u64, token: ChainAddress) -> relayer_types::Bridg
     }
 }
 
-/// Schema 5 indexed as unsettled only sessions whose receivers hold something: a processing session whose
-/// funds were bridged away (its receiver empty) and have not arrived is indexed too once a store of schema
-/// 5 is opened, so a restart announces the transfer to the destination's family; a bridging sent home, or
-/// a session that finished, is not.
+/// Schema 5 indexed as unsettled only sessions whose receivers hold something: a session whose funds
+/// were bridged away (its receiver empty) and have not arrived is indexed too once a store of schema 5 is
+/// opened, whatever its status (processing; waiting, a third party having bridged a partial payment;
+/// succeeded, a second payment bridged after it), so a restart announces the transfer to the
+/// destination's family; a bridging sent home, or one whose funds arrived, is not.
 #[test]
 fn a_schema_5_store_indexes_bridged_funds_on_their_way_when_opened() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -134,19 +135,44 @@ fn a_schema_5_store_indexes_bridged_funds_on_their_way_when_opened() {
     on_its_way.status = SessionStatus::Processing;
     on_its_way.deposits.push(deposit(source, 5));
     on_its_way.bridges.push(bridging(source, dest, deposit(source, 5).token.address));
-    let mut sent_home = on_its_way.clone();
-    sent_home.id = SessionId::from_bytes([0x0e; 16]);
-    sent_home.bridges[0].home = true;
-    let mut finished = on_its_way.clone();
-    finished.id = SessionId::from_bytes([0x0f; 16]);
-    finished.status = SessionStatus::Succeeded;
-    for s in [&on_its_way, &sent_home, &finished] {
+    // The bridged funds arrived at the receiver there, and were delivered.
+    let delivered = |s: &mut relayer_types::Session| {
+        let arrival = deposit(dest, 7);
+        s.settlements.push(relayer_types::Settlement {
+            event: EventId { log_index: 1, ..arrival.event },
+            token: arrival.token.address,
+            outcome: relayer_types::Outcome::Delivered,
+            amount: arrival.amount,
+            delivered: arrival.amount,
+            refunded: U256::ZERO,
+        });
+        s.deposits.push(arrival);
+    };
+    let with = |n: u8, change: &dyn Fn(&mut relayer_types::Session)| {
+        let mut s = on_its_way.clone();
+        s.id = SessionId::from_bytes([n; 16]);
+        change(&mut s);
+        s
+    };
+    let waiting = with(0x0a, &|s| s.status = SessionStatus::WaitingPayment);
+    let paid_again = with(0x0b, &|s| {
+        s.status = SessionStatus::Succeeded;
+        delivered(s); // the first payment
+        s.deposits.push(deposit(source, 8));
+        s.bridges.push(bridging(source, dest, deposit(source, 8).token.address));
+    });
+    let sent_home = with(0x0e, &|s| s.bridges[0].home = true);
+    let arrived = with(0x0f, &|s| {
+        s.status = SessionStatus::Succeeded;
+        delivered(s);
+    });
+    let all = [&on_its_way, &waiting, &paid_again, &sent_home, &arrived];
+    for s in all {
         assert!(!s.holds_funds(), "the receiver bridged everything away");
     }
-    assert!(on_its_way.unsettled() && !sent_home.unsettled() && !finished.unsettled());
     {
         let db = sled::open(dir.path()).expect("open raw");
-        for s in [&on_its_way, &sent_home, &finished] {
+        for s in all {
             let record = encode(&Record { version: 3, schema: 5, value: s }).expect("encode");
             db.open_tree("sessions").expect("tree").insert(s.id.as_bytes(), record).expect("insert");
         }
@@ -154,7 +180,10 @@ fn a_schema_5_store_indexes_bridged_funds_on_their_way_when_opened() {
         db.flush().expect("flush");
     }
     let store = SledDb::open(dir.path(), Duration::from_secs(10)).expect("opens");
-    assert_eq!(store.unsettled_sessions().expect("unsettled"), vec![on_its_way]);
+    let mut found: Vec<SessionId> =
+        store.unsettled_sessions().expect("unsettled").iter().map(|s| s.id).collect();
+    found.sort_by_key(|id| *id.as_bytes());
+    assert_eq!(found, vec![on_its_way.id, waiting.id, paid_again.id]);
     let schema = store.meta.get(SCHEMA_KEY).expect("meta").expect("present");
     assert_eq!(u32::from_be_bytes(fixed(&schema, "schema").expect("4 bytes")), SCHEMA);
 }

@@ -105,14 +105,22 @@ impl Session {
         places.into_iter().any(|(chain_id, token)| !self.at_receiver(chain_id, token).remaining().is_zero())
     }
 
-    /// Whether funds the session bridged are still on their way, by its events: it is processing and a
-    /// bridging of its own (not one sent home) left for another chain. The family there may have to fetch
-    /// and deliver them (Solana: nobody else calls Circle's transmitter), so a restart announces them
-    /// again ([`Chain::arriving`](../../relayer_chain/trait.Chain.html)); a bridging that arrived long ago
-    /// costs one look at the chain.
+    /// Whether funds the session bridged may still be on their way, by its events: towards some chain it
+    /// bridged (not sent home) more times than deposits of it arrived there, whatever its status (a third
+    /// party's bridging of a partial payment while it waits, a second payment after it succeeded). The
+    /// family there may have to fetch and deliver them (Solana: nobody else calls Circle's transmitter), so
+    /// a restart announces them again ([`Chain::arriving`](../../relayer_chain/trait.Chain.html)). Anyone
+    /// can add deposits there (a burn naming the receiver), which can hide a bridging still on its way
+    /// from this count: that costs a restart's announcement of it, not the transfer (it stays attested at
+    /// the bridge, deliverable by anyone).
     pub fn awaits_arrival(&self) -> bool {
-        self.status == SessionStatus::Processing
-            && self.bridges.iter().any(|b| !b.home && b.to_chain_id.is_some_and(|to| to != b.event.chain_id))
+        let mut bridged: BTreeMap<u64, usize> = BTreeMap::new();
+        for b in self.bridges.iter().filter(|b| !b.home) {
+            if let Some(to) = b.to_chain_id.filter(|to| *to != b.event.chain_id) {
+                *bridged.entry(to).or_default() += 1;
+            }
+        }
+        bridged.into_iter().any(|(to, n)| self.deposits.iter().filter(|d| d.event.chain_id == to).count() < n)
     }
 
     /// The sessions a restart must plan for again: a receiver still holds something ([`Self::holds_funds`])
