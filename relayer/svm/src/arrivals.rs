@@ -67,13 +67,29 @@ const RESUBMIT_AFTER: Duration = Duration::from_secs(60);
 /// What the attestation service said about a transaction's messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attested {
-    /// Not seen yet, or not every message attested yet (HTTP 404, `pending_confirmations`, an
-    /// attestation still `PENDING`): ask again later.
+    /// The transaction is not seen yet (HTTP 404, no message): ask again later.
     Pending,
-    /// Every message of the transaction, attested, in log order.
-    Complete(Vec<Delivery>),
+    /// Its messages in log order, each attested or not yet.
+    Answered(Vec<Entry>),
     /// Too many requests (HTTP 429): Circle blocks the caller for five minutes.
     RateLimited,
+}
+
+/// One message of an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Its bytes, when the service shows them (before attestation its nonce and executed fee are not
+    /// filled in, but whom it pays and its hook are).
+    pub message: Option<Vec<u8>>,
+    /// Its attestation, once `complete` (`None` while `pending_confirmations` or `PENDING`).
+    pub attestation: Option<Vec<u8>>,
+}
+
+impl Entry {
+    /// The message and its attestation, once attested.
+    pub fn attested(&self) -> Option<Delivery> {
+        Some(Delivery { message: self.message.clone()?, attestation: self.attestation.clone()? })
+    }
 }
 
 /// Reads the attestation service's answer (`status`, `body`) to
@@ -100,20 +116,18 @@ pub fn read_attested(status: u16, body: &str) -> Result<Attested, String> {
         let text = entry.get(name).and_then(serde_json::Value::as_str)?;
         hex::decode(text.strip_prefix("0x")?).ok().filter(|bytes| !bytes.is_empty())
     };
-    let mut complete = Vec::with_capacity(messages.len());
-    for entry in messages {
-        let status = entry.get("status").and_then(serde_json::Value::as_str);
-        let (Some(message), Some(attestation)) =
-            (hex_field(entry, "message"), hex_field(entry, "attestation"))
-        else {
-            return Ok(Attested::Pending);
-        };
-        if status.is_some_and(|s| s != "complete") {
-            return Ok(Attested::Pending);
-        }
-        complete.push(Delivery { message, attestation });
-    }
-    Ok(Attested::Complete(complete))
+    Ok(Attested::Answered(
+        messages
+            .iter()
+            .map(|entry| {
+                let complete = entry.get("status").and_then(serde_json::Value::as_str) == Some("complete");
+                Entry {
+                    message: hex_field(entry, "message"),
+                    attestation: hex_field(entry, "attestation").filter(|_| complete),
+                }
+            })
+            .collect(),
+    ))
 }
 
 /// Asks the attestation service at `base` for the messages of `tx_hash` sent on CCTP domain `domain`.
@@ -167,8 +181,11 @@ pub(crate) struct Arrival {
     pub(crate) tx_hash: [u8; 32],
     /// When it was first followed.
     since: Instant,
-    /// Its messages for the session, once attested and checked.
-    pub(crate) messages: Option<Vec<Delivery>>,
+    /// Its messages for the session attested and checked so far.
+    pub(crate) messages: Vec<Delivery>,
+    /// Whether the attestation service is still asked (a message that may be the session's is not
+    /// attested yet).
+    pub(crate) asking: bool,
     /// Asks so far without an answer that settles it.
     tries: u32,
     /// When to look at it again.
@@ -215,7 +232,8 @@ impl Arrivals {
             domain,
             tx_hash,
             since: Instant::now(),
-            messages: None,
+            messages: vec![],
+            asking: true,
             tries: 0,
             next: Instant::now(),
             handed: None,
@@ -265,13 +283,27 @@ impl Arrivals {
         (until > now).then(|| until - now)
     }
 
-    /// Keeps the attested `messages` of `arrival` (they are handed to the pipeline now).
-    pub(crate) fn attested(&self, arrival: &Arrival, messages: Vec<Delivery>) {
-        if let Some(a) = self.lock().get_mut(&key_of(arrival)) {
-            a.messages = Some(messages);
-            a.handed = Some(Instant::now());
-            a.next = Instant::now() + FIRST_BACKOFF;
+    /// Adds the attested `messages` of `arrival` it did not have (at most [`MAX_MESSAGES`] in all), and
+    /// notes whether the service is still to be asked (`asking`); how many were added (to hand to the
+    /// pipeline now).
+    pub(crate) fn attested(&self, arrival: &Arrival, messages: Vec<Delivery>, asking: bool) -> usize {
+        let mut followed = self.lock();
+        let Some(a) = followed.get_mut(&key_of(arrival)) else { return 0 };
+        let before = a.messages.len();
+        for d in messages {
+            let nonce = tx::nonce_of(&d.message);
+            if a.messages.len() < MAX_MESSAGES
+                && !a.messages.iter().any(|m| tx::nonce_of(&m.message) == nonce)
+            {
+                a.messages.push(d);
+            }
         }
+        let added = a.messages.len() - before;
+        a.asking = asking;
+        if added > 0 {
+            a.handed = Some(Instant::now());
+        }
+        added
     }
 
     /// Whether `arrival`'s deliveries are due to be handed to the pipeline again (and notes they are).
@@ -295,9 +327,7 @@ impl Arrivals {
     /// good.
     pub(crate) fn refused(&self, nonce: &[u8; 32]) {
         for arrival in self.lock().values_mut() {
-            if let Some(messages) = arrival.messages.as_mut() {
-                messages.retain(|d| tx::nonce_of(&d.message) != *nonce);
-            }
+            arrival.messages.retain(|d| tx::nonce_of(&d.message) != *nonce);
         }
     }
 
@@ -306,7 +336,7 @@ impl Arrivals {
         self.lock()
             .values()
             .filter(|a| a.session_id == *session)
-            .flat_map(|a| a.messages.iter().flatten().cloned())
+            .flat_map(|a| a.messages.iter().cloned())
             .collect()
     }
 
@@ -327,10 +357,10 @@ impl crate::SvmChain {
     ) {
         let Some(url) = self.config.attestation_url.clone() else { return };
         loop {
-            // Arrivals with messages attested are only read on chain; each of the others costs an ask.
+            // Arrivals no longer asked for are only read on chain; each of the others costs an ask.
             let (mut asks, due) = (0, self.arrivals.due(Instant::now()));
             for arrival in due {
-                if arrival.messages.is_none() {
+                if arrival.asking {
                     asks += 1;
                     if asks > ASKS_PER_POLL {
                         break;
@@ -348,13 +378,14 @@ impl crate::SvmChain {
         }
     }
 
-    /// One look at `arrival`: its messages asked for until attested, then watched until delivered.
+    /// One look at `arrival`: its messages asked for until those that may be the session's are attested
+    /// (each handed to the pipeline as soon as it is), then watched until delivered.
     async fn follow_one(&self, url: &str, sink: &dyn EventSink, arrival: &Arrival) {
         let chain_id = self.config.chain_id;
         let session_id = arrival.session_id;
         let tx_hash = hex::encode(arrival.tx_hash);
         let Some(mint) = self.watched_mint() else { return };
-        let Some(messages) = arrival.messages.clone() else {
+        if arrival.asking {
             if let Some(wait) = self.arrivals.quiet_for(Instant::now()) {
                 self.arrivals.later(arrival, wait);
                 return;
@@ -374,31 +405,37 @@ impl crate::SvmChain {
                     tracing::warn!(chain_id, %session_id, %error, "cannot ask the attestation service; asking again later");
                     self.arrivals.later(arrival, Duration::ZERO);
                 }
-                Ok(Attested::Complete(all)) => {
+                Ok(Attested::Answered(entries)) => {
                     let inbox = tx::inbox_token(&mint);
-                    let count = all.len();
+                    let count = entries.len();
                     let owner_of = |receiver| sink.session_for_receiver(receiver);
                     let min = self.config.min_inbox_amount;
-                    let mine: Vec<Delivery> = all
-                        .into_iter()
-                        .filter(|d| {
-                            delivers_for(&d.message, arrival.domain, &inbox, min, &session_id, owner_of)
-                        })
-                        .take(MAX_MESSAGES)
-                        .collect();
-                    if mine.is_empty() {
+                    let ours = |m: &[u8]| delivers_for(m, arrival.domain, &inbox, min, &session_id, owner_of);
+                    // Another's burn, attested or not, is passed over: only one that is (or, unreadable
+                    // yet, may be) the session's is waited for.
+                    let waiting = entries.iter().any(|e| {
+                        e.attestation.is_none()
+                            && e.message.as_deref().is_none_or(|m| tx::bridged_in(m).is_none() || ours(m))
+                    });
+                    let mine: Vec<Delivery> =
+                        entries.iter().filter_map(Entry::attested).filter(|d| ours(&d.message)).collect();
+                    let added = self.arrivals.attested(arrival, mine, waiting);
+                    if added > 0 {
+                        tracing::info!(chain_id, %session_id, tx_hash, count = added, "attested; delivering");
+                        self.hand_over(arrival, &mint);
+                    }
+                    if waiting {
+                        self.arrivals.later(arrival, Duration::ZERO);
+                    } else if arrival.messages.is_empty() && added == 0 {
                         tracing::warn!(chain_id, %session_id, tx_hash, count, "the bridging's transaction carries no transfer of the session's worth delivering; not delivered");
                         self.arrivals.done(arrival);
-                        return;
                     }
-                    tracing::info!(chain_id, %session_id, tx_hash, count = mine.len(), "attested; delivering");
-                    self.arrivals.attested(arrival, mine);
-                    self.hand_over(arrival, &mint);
                 }
             }
             return;
-        };
-        // Attested before: done once each message was delivered, by anyone (its used-nonce account exists).
+        }
+        // Done once each message was delivered, by anyone (its used-nonce account exists).
+        let messages = arrival.messages.clone();
         let markers = messages.iter().map(|d| tx::delivered_marker(&d.message)).collect();
         match self.client.accounts(markers).await {
             Err(error) => {
@@ -519,16 +556,27 @@ mod tests {
     /// pending (the attestation reads `PENDING`), not seen yet (404), rate-limited (429), and a failure.
     #[test]
     fn the_attestation_services_answers_are_read_as_documented() {
+        let entry = |message: &[u8], attestation: Option<&[u8]>| Entry {
+            message: Some(message.to_vec()),
+            attestation: attestation.map(<[u8]>::to_vec),
+        };
         let complete = r#"{"messages":[{"attestation":"0xdead","message":"0x0001","eventNonce":"0x01","cctpVersion":2,"status":"complete","decodedMessage":null,"delayReason":null}]}"#;
+        let attested = entry(&[0, 1], Some(&[0xde, 0xad]));
+        assert_eq!(read_attested(200, complete), Ok(Attested::Answered(vec![attested.clone()])));
         assert_eq!(
-            read_attested(200, complete),
-            Ok(Attested::Complete(vec![Delivery { message: vec![0, 1], attestation: vec![0xde, 0xad] }]))
+            attested.attested(),
+            Some(Delivery { message: vec![0, 1], attestation: vec![0xde, 0xad] })
         );
         let pending = r#"{"messages":[{"attestation":"PENDING","message":"0x0001","eventNonce":"0x01","cctpVersion":2,"status":"pending_confirmations"}]}"#;
-        assert_eq!(read_attested(200, pending), Ok(Attested::Pending));
-        // One of two still pending: nothing is delivered before every message of the transaction is.
-        let half = r#"{"messages":[{"attestation":"0xdead","message":"0x01","status":"complete"},{"attestation":"PENDING","message":"0x02","status":"pending_confirmations"}]}"#;
-        assert_eq!(read_attested(200, half), Ok(Attested::Pending));
+        assert_eq!(read_attested(200, pending), Ok(Attested::Answered(vec![entry(&[0, 1], None)])));
+        // Each message as it stands: one attested, one not yet (and a pending one never counts as attested,
+        // whatever its attestation field says).
+        let half = r#"{"messages":[{"attestation":"0xdead","message":"0x01","status":"complete"},{"attestation":"0xbeef","message":"0x02","status":"pending_confirmations"}]}"#;
+        assert_eq!(
+            read_attested(200, half),
+            Ok(Attested::Answered(vec![entry(&[1], Some(&[0xde, 0xad])), entry(&[2], None)]))
+        );
+        assert_eq!(entry(&[2], None).attested(), None);
         assert_eq!(read_attested(200, r#"{"messages":[]}"#), Ok(Attested::Pending));
         assert_eq!(read_attested(404, r#"{"error":"Message hash not found"}"#), Ok(Attested::Pending));
         assert_eq!(read_attested(429, ""), Ok(Attested::RateLimited));
