@@ -93,6 +93,12 @@ macro_rules! store_conformance {
             $crate::conformance::send_records_are_listed_in_key_order_per_chain_and_prefix(&$backend);
         }
         #[test]
+        fn family_records_are_kept_per_chain_durably_and_apart_from_sends_and_marks() {
+            $crate::conformance::family_records_are_kept_per_chain_durably_and_apart_from_sends_and_marks(
+                &$backend,
+            );
+        }
+        #[test]
         fn watch_marks_are_kept_per_chain_replaced_by_key_and_apart_from_send_records() {
             $crate::conformance::watch_marks_are_kept_per_chain_replaced_by_key_and_apart_from_send_records(
                 &$backend,
@@ -308,6 +314,28 @@ pub fn watch_marks_are_kept_per_chain_replaced_by_key_and_apart_from_send_record
     drop(store);
     let store = backend.open(&place);
     assert_eq!(store.watch_marks(501).expect("reopened").len(), 3);
+}
+
+/// Check: a family's records are listed per chain in key order, replaced and removed by key, survive a
+/// reopened store, and never show among send records or marks (nor they among records).
+pub fn family_records_are_kept_per_chain_durably_and_apart_from_sends_and_marks<B: Backend>(backend: &B) {
+    let place = backend.place();
+    let store = backend.open(&place);
+    let entry = |k: u8, v: &[u8]| (vec![k; 8], v.to_vec());
+    store.put_record(501, &[9; 8], b"nine").expect("put");
+    store.put_record(501, &[2; 8], b"two").expect("put");
+    store.put_record(7, &[2; 8], b"other chain").expect("put");
+    store.put_record(501, &[2; 8], b"two again").expect("replace");
+    store.put_send(501, b"send", b"record").expect("put");
+    store.put_watch_marks(501, &[(b"mark".to_vec(), b"m".to_vec())]).expect("put");
+    assert_eq!(store.records(501).expect("list"), vec![entry(2, b"two again"), entry(9, b"nine")]);
+    assert_eq!(store.records(7).expect("list"), vec![entry(2, b"other chain")]);
+    assert_eq!(store.sends(501, &[]).expect("sends").len(), 1, "records are not send records");
+    assert_eq!(store.watch_marks(501).expect("marks").len(), 1, "records are not marks");
+    store.delete_record(501, &[9; 8]).expect("delete");
+    drop(store);
+    let store = backend.open(&place);
+    assert_eq!(store.records(501).expect("reopened"), vec![entry(2, b"two again")]);
 }
 
 fn event(chain_id: u64, block_number: u64) -> EventId {

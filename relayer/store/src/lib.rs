@@ -239,6 +239,17 @@ pub trait ChainStore: Send + Sync + 'static {
 
     /// Stores (or replaces) marks of `chain_id` by key, all or none.
     fn put_watch_marks(&self, chain_id: u64, marks: &[SendEntry]) -> Result<(), StoreError>;
+
+    /// The family's own durable records of `chain_id`, in key order: what it must not forget across a
+    /// crash beside its send records (Solana: the bridgings on their way that it delivers itself). The
+    /// bytes belong to the family; they never show among send records or marks.
+    fn records(&self, chain_id: u64) -> Result<Vec<SendEntry>, StoreError>;
+
+    /// Stores (or replaces) a record of `chain_id` under `key`, durably.
+    fn put_record(&self, chain_id: u64, key: &[u8], record: &[u8]) -> Result<(), StoreError>;
+
+    /// Removes a record of `chain_id`, durably.
+    fn delete_record(&self, chain_id: u64, key: &[u8]) -> Result<(), StoreError>;
 }
 
 /// Why [`update_session`] did not write.

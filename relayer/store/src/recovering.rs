@@ -219,6 +219,18 @@ impl ChainStore for SledStore {
     fn put_watch_marks(&self, chain_id: u64, marks: &[crate::SendEntry]) -> Result<(), StoreError> {
         self.with(|db| db.put_watch_marks(chain_id, marks))
     }
+
+    fn records(&self, chain_id: u64) -> Result<Vec<crate::SendEntry>, StoreError> {
+        self.with(|db| db.records(chain_id))
+    }
+
+    fn put_record(&self, chain_id: u64, key: &[u8], record: &[u8]) -> Result<(), StoreError> {
+        self.with(|db| db.put_record(chain_id, key, record))
+    }
+
+    fn delete_record(&self, chain_id: u64, key: &[u8]) -> Result<(), StoreError> {
+        self.with(|db| db.delete_record(chain_id, key))
+    }
 }
 
 impl WebhookStore for SledStore {

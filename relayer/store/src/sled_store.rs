@@ -88,6 +88,8 @@ pub(crate) struct SledDb {
     deliveries: sled::Tree,
     idempotency: sled::Tree,
     watch_marks: sled::Tree,
+    /// A chain family's own durable records, by chain id ‖ key ([`ChainStore::records`]).
+    family_records: sled::Tree,
 }
 
 fn backend(e: sled::Error) -> StoreError {
@@ -280,6 +282,7 @@ impl SledDb {
             deliveries: tree("deliveries")?,
             idempotency: tree("idempotency")?,
             watch_marks: tree("watch_marks")?,
+            family_records: tree("family_records")?,
             flusher: std::sync::Arc::new(Flusher::start(db)?),
         };
         store.migrate()?;
@@ -614,6 +617,26 @@ impl ChainStore for SledDb {
             batch.insert(send_key(chain_id, key), value.as_slice());
         }
         self.watch_marks.apply_batch(batch).map_err(backend)
+    }
+
+    fn records(&self, chain_id: u64) -> Result<Vec<crate::SendEntry>, StoreError> {
+        self.family_records
+            .scan_prefix(chain_id.to_be_bytes())
+            .map(|entry| {
+                let (key, value) = entry.map_err(backend)?;
+                Ok((key[8..].to_vec(), value.to_vec()))
+            })
+            .collect()
+    }
+
+    fn put_record(&self, chain_id: u64, key: &[u8], record: &[u8]) -> Result<(), StoreError> {
+        self.family_records.insert(send_key(chain_id, key), record).map_err(backend)?;
+        self.flush()
+    }
+
+    fn delete_record(&self, chain_id: u64, key: &[u8]) -> Result<(), StoreError> {
+        self.family_records.remove(send_key(chain_id, key)).map_err(backend)?;
+        self.flush()
     }
 }
 

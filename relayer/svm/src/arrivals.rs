@@ -13,17 +13,23 @@
 //!
 //! What each guard stops:
 //! - Only messages whose hook names a receiver of the announcing session, that pay the inbox token
-//!   account, come from the bridging's source domain and carry at least `min_inbox_amount` are
-//!   delivered, at most [`MAX_MESSAGES`] per transaction: a bridging transaction can carry other burns
-//!   (anyone may call the messenger in the same transaction), and each delivery costs the relayer a fee
-//!   and the rent of Circle's used-nonce account. A transfer the relayer would not claim is not worth
-//!   delivering either.
+//!   account, burn the source domain's USDC there and carry at least `min_inbox_amount` are delivered: a
+//!   bridging transaction can carry other burns (anyone may call the messenger in the same transaction),
+//!   and each delivery costs the relayer a fee and the rent of Circle's used-nonce account. A transfer the
+//!   relayer would not claim is not worth delivering either. Every one that passes is delivered, with no
+//!   cap: each cost whoever burnt it at least `min_inbox_amount` (now the session's), and a cap would let
+//!   decoys burnt ahead of the session's own payment in the same transaction crowd it out.
 //! - Circle's transmitter refuses a forged or altered message (the attestation is checked on chain), and
 //!   a message delivered once (the used-nonce account exists): a lying attestation service can make the
 //!   relayer pay fees, never move funds; a delivery made by someone else first ends the work.
-//! - Nothing here is a record of money: what was delivered is read from the chain by the watcher.
-//!   Arrivals live in memory; the engine announces them again at every start while the session awaits
-//!   them ([`relayer_types::Session::awaits_arrival`]), so a crash loses none.
+//! - Nothing here is a record of money: what was delivered is read from the chain by the watcher. Each
+//!   arrival is recorded in the chain's store before the announcement returns (so before the source
+//!   chain's watcher moves past its event) and removed once delivered: a crash or a restart loses none,
+//!   and none is given up (one never attested is asked for every ten minutes after six hours). The engine
+//!   also announces them again at every start while the session awaits them by its events
+//!   ([`relayer_types::Session::awaits_arrival`]), for stores written before these records.
+//! - Asks are limited per poll and taken in turns by session, each session's due longest first: no
+//!   number of bridgings, fresh or old, from other sessions holds one back for long.
 
 use std::{
     collections::BTreeMap,
@@ -43,16 +49,14 @@ use crate::{
 
 /// The ledger part of a delivery, before the message's nonce (hex).
 pub(crate) const DELIVER_PART: &str = "deliver/";
-/// The most messages of one bridging transaction delivered for its session.
-pub const MAX_MESSAGES: usize = 4;
 /// The most asks of the attestation service in one poll, the arrivals waiting longest first: a flood of
 /// pending bridgings delays the others by its share, never starves them (and the relayer stays well below
 /// Circle's rate limit of 35 requests a second).
 const ASKS_PER_POLL: usize = 16;
-/// How long a bridging is asked for without being attested before it is left (a bridging a reorganisation
-/// removed, or one through a bridge Circle never attests: asked every minute for ever otherwise). A
-/// restart announces it again while its session awaits it.
-const GIVE_UP_AFTER: Duration = Duration::from_secs(6 * 3600);
+/// After this long without being attested, a bridging is asked for only every [`SLOW_BACKOFF`] (a
+/// bridging a reorganisation removed, or an outage of the attestation service): never given up.
+const SLOW_AFTER: Duration = Duration::from_secs(6 * 3600);
+const SLOW_BACKOFF: Duration = Duration::from_secs(600);
 /// The first pause before asking the attestation service again; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(2);
 /// The longest pause between two asks for one transaction (a standard transfer takes 15–20 minutes
@@ -149,7 +153,7 @@ pub async fn fetch_attested(
 }
 
 /// Whether an attested `message` is one the relayer delivers for the session whose receivers
-/// `owner_of` knows: a burn for Solana's token messenger from `domain`, paying `inbox`, at least
+/// `owner_of` knows: a burn of `domain`'s USDC for Solana's token messenger, paying `inbox`, at least
 /// `min_amount` after Circle's fee, with a one-word hook naming an EVM receiver of `session`.
 pub fn delivers_for(
     message: &[u8],
@@ -160,6 +164,14 @@ pub fn delivers_for(
     owner_of: impl Fn(ChainAddress) -> Option<SessionId>,
 ) -> bool {
     let Some(received) = tx::bridged_in(message) else { return false };
+    // A burn of another of Circle's tokens would be refused by the token messenger's token pair, for ever.
+    let usdc = deposit_vault::evm::ROUTES.iter().find(|r| r.domain == domain).map(|r| r.usdc);
+    let burnt = message_transmitter_v2::message::MessageV2::parse(message)
+        .and_then(|m| message_transmitter_v2::message::BurnMessageV2::parse(&m.body))
+        .map(|b| b.burn_token);
+    if usdc.zip(burnt).is_none_or(|(usdc, burnt)| burnt[..12] != [0u8; 12] || burnt[12..] != usdc) {
+        return false;
+    }
     let Some(hook) = received.hook.filter(|word| word[..12] == [0u8; 12]) else { return false };
     received.source_domain == domain
         && received.mint_recipient == *inbox
@@ -196,7 +208,7 @@ pub(crate) struct Arrival {
 
 /// Which arrival: source domain, transaction, session (one transaction may bridge several sessions: anyone
 /// can call the router's `bridge` for many params in one transaction).
-type Key = (u32, [u8; 32], SessionId);
+pub(crate) type Key = (u32, [u8; 32], SessionId);
 
 /// The bridgings towards Solana being followed.
 #[derive(Debug, Default)]
@@ -212,18 +224,14 @@ impl Arrivals {
         self.followed.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Follows the bridging `tx_hash` from `domain` of `session_id` (once: a second announcement of it
-    /// changes nothing; `false` then). Nothing is refused for lack of room: each arrival is a bridging of
-    /// at least `min_inbox_amount` on its way, which whoever made it paid for.
-    pub(crate) fn follow(
-        &self,
-        session_id: SessionId,
-        commitment: Commitment,
-        domain: u32,
-        tx_hash: [u8; 32],
-    ) -> bool {
+    /// Follows the bridging `key` (domain, transaction, session) of the session committed to as
+    /// `commitment` (once: a second announcement of it changes nothing; `false` then). Nothing is refused
+    /// for lack of room: each arrival is a bridging of at least `min_inbox_amount` on its way, which
+    /// whoever made it paid for.
+    pub(crate) fn follow(&self, key: Key, commitment: Commitment) -> bool {
+        let (domain, tx_hash, session_id) = key;
         let mut followed = self.lock();
-        if followed.contains_key(&(domain, tx_hash, session_id)) {
+        if followed.contains_key(&key) {
             return false;
         }
         let arrival = Arrival {
@@ -238,16 +246,22 @@ impl Arrivals {
             next: Instant::now(),
             handed: None,
         };
-        followed.insert((domain, tx_hash, session_id), arrival);
+        followed.insert(key, arrival);
         true
     }
 
-    /// The arrivals due at `now`, in turns by session (each session's first, then each one's second, …;
-    /// within a session the least asked for first, then those due longest): however many unattested
-    /// bridgings one session has (a flood), another session's is among the next asked for.
+    /// Whether the arrival `key` is followed.
+    pub(crate) fn is_followed(&self, key: &Key) -> bool {
+        self.lock().contains_key(key)
+    }
+
+    /// The arrivals due at `now`, in turns by session (each session's first, then each one's second, …),
+    /// within a turn and a session those due longest first: however many bridgings one session has (a
+    /// flood), another session's is among the next asked for, and fresh ones from many sessions never
+    /// pass one that has been due for longer.
     pub(crate) fn due(&self, now: Instant) -> Vec<Arrival> {
         let mut due: Vec<Arrival> = self.lock().values().filter(|a| a.next <= now).cloned().collect();
-        due.sort_by_key(|a| (a.tries, a.next));
+        due.sort_by_key(|a| a.next);
         let mut turns: std::collections::HashMap<SessionId, usize> = std::collections::HashMap::new();
         let mut ranked: Vec<(usize, Arrival)> = due
             .into_iter()
@@ -261,10 +275,15 @@ impl Arrivals {
         ranked.into_iter().map(|(_, a)| a).collect()
     }
 
-    /// Looks at `arrival` again after a pause that doubles with each try (never beyond `at_most`).
+    /// Looks at `arrival` again after a pause that doubles with each try (at most a minute; ten once it
+    /// waited six hours), and at least `at_least`.
     pub(crate) fn later(&self, arrival: &Arrival, at_least: Duration) {
         if let Some(a) = self.lock().get_mut(&key_of(arrival)) {
-            let backoff = FIRST_BACKOFF.saturating_mul(1 << a.tries.min(6)).min(MAX_BACKOFF);
+            let backoff = if a.since.elapsed() > SLOW_AFTER {
+                SLOW_BACKOFF
+            } else {
+                FIRST_BACKOFF.saturating_mul(1 << a.tries.min(6)).min(MAX_BACKOFF)
+            };
             a.tries = a.tries.saturating_add(1);
             a.next = Instant::now() + backoff.max(at_least);
         }
@@ -283,18 +302,15 @@ impl Arrivals {
         (until > now).then(|| until - now)
     }
 
-    /// Adds the attested `messages` of `arrival` it did not have (at most [`MAX_MESSAGES`] in all), and
-    /// notes whether the service is still to be asked (`asking`); how many were added (to hand to the
-    /// pipeline now).
+    /// Adds the attested `messages` of `arrival` it did not have, and notes whether the service is still
+    /// to be asked (`asking`); how many were added (to hand to the pipeline now).
     pub(crate) fn attested(&self, arrival: &Arrival, messages: Vec<Delivery>, asking: bool) -> usize {
         let mut followed = self.lock();
         let Some(a) = followed.get_mut(&key_of(arrival)) else { return 0 };
         let before = a.messages.len();
         for d in messages {
             let nonce = tx::nonce_of(&d.message);
-            if a.messages.len() < MAX_MESSAGES
-                && !a.messages.iter().any(|m| tx::nonce_of(&m.message) == nonce)
-            {
+            if !a.messages.iter().any(|m| tx::nonce_of(&m.message) == nonce) {
                 a.messages.push(d);
             }
         }
@@ -390,11 +406,6 @@ impl crate::SvmChain {
                 self.arrivals.later(arrival, wait);
                 return;
             }
-            if arrival.since.elapsed() > GIVE_UP_AFTER {
-                tracing::error!(chain_id, %session_id, tx_hash, "a bridging towards Solana was never attested; no longer asked for (a restart asks again while its session awaits it)");
-                self.arrivals.done(arrival);
-                return;
-            }
             match fetch_attested(&self.http, url, arrival.domain, &arrival.tx_hash).await {
                 Ok(Attested::Pending) => self.arrivals.later(arrival, Duration::ZERO),
                 Ok(Attested::RateLimited) => {
@@ -428,7 +439,7 @@ impl crate::SvmChain {
                         self.arrivals.later(arrival, Duration::ZERO);
                     } else if arrival.messages.is_empty() && added == 0 {
                         tracing::warn!(chain_id, %session_id, tx_hash, count, "the bridging's transaction carries no transfer of the session's worth delivering; not delivered");
-                        self.arrivals.done(arrival);
+                        self.arrival_done(arrival);
                     }
                 }
             }
@@ -445,11 +456,11 @@ impl crate::SvmChain {
             }
             Ok(_) if messages.is_empty() => {
                 tracing::warn!(chain_id, %session_id, tx_hash, "nothing of the bridging left to deliver: Circle's programs refused it");
-                self.arrivals.done(arrival);
+                self.arrival_done(arrival);
             }
             Ok(found) if found.iter().all(Option::is_some) => {
                 tracing::info!(chain_id, %session_id, tx_hash, "bridged transfer delivered");
-                self.arrivals.done(arrival);
+                self.arrival_done(arrival);
             }
             Ok(_) => {
                 if self.arrivals.hand_again(arrival) {
@@ -548,6 +559,84 @@ fn key_of(arrival: &Arrival) -> Key {
     (arrival.domain, arrival.tx_hash, arrival.session_id)
 }
 
+/// An arrival as the chain's store keeps it (what a restart follows again).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    session_id: SessionId,
+    commitment: Commitment,
+    domain: u32,
+    tx_hash: String,
+}
+
+/// The store key of an arrival: `arrival/` ‖ domain ‖ transaction ‖ session.
+fn record_key((domain, tx_hash, session): Key) -> Vec<u8> {
+    [&b"arrival/"[..], &domain.to_be_bytes(), &tx_hash, session.as_bytes()].concat()
+}
+
+impl crate::SvmChain {
+    /// Follows a session's bridging (see [`Arrivals::follow`]) and records it in the chain's store first,
+    /// durably: the source chain's watcher moves past the event once the announcement returns.
+    pub(crate) fn follow_arrival(&self, key: Key, commitment: Commitment) -> bool {
+        let (domain, tx_hash, session_id) = key;
+        if self.arrivals.is_followed(&key) {
+            return false;
+        }
+        let stored =
+            Stored { session_id, commitment: commitment.clone(), domain, tx_hash: hex::encode(tx_hash) };
+        match serde_json::to_vec(&stored) {
+            Ok(bytes) => {
+                if let Err(error) = self.store.put_record(self.config.chain_id, &record_key(key), &bytes) {
+                    tracing::error!(chain_id = self.config.chain_id, %session_id, error = %relayer_chain::causes(&error), "cannot record a bridging towards Solana; followed until a restart (which announces it again while the session awaits it)");
+                }
+            }
+            Err(error) => tracing::error!(%error, "cannot encode an arrival"),
+        }
+        self.arrivals.follow(key, commitment)
+    }
+
+    /// Follows again the arrivals the chain's store records (after a restart).
+    pub(crate) fn load_arrivals(&self) {
+        let records = match self.store.records(self.config.chain_id) {
+            Ok(records) => records,
+            Err(error) => {
+                tracing::error!(chain_id = self.config.chain_id, error = %relayer_chain::causes(&error), "cannot read the recorded bridgings towards Solana");
+                return;
+            }
+        };
+        let mut count = 0usize;
+        for (key, bytes) in records.iter().filter(|(key, _)| key.starts_with(b"arrival/")) {
+            let stored: Option<Stored> = serde_json::from_slice(bytes).ok();
+            let tx_hash =
+                stored.as_ref().and_then(|s| <[u8; 32]>::try_from(hex::decode(&s.tx_hash).ok()?).ok());
+            let (Some(stored), Some(tx_hash)) = (stored, tx_hash) else {
+                tracing::error!(
+                    chain_id = self.config.chain_id,
+                    key = hex::encode(key),
+                    "an unreadable record of a bridging towards Solana; left as it is"
+                );
+                continue;
+            };
+            let key = (stored.domain, tx_hash, stored.session_id);
+            count += usize::from(self.arrivals.follow(key, stored.commitment));
+        }
+        if count > 0 {
+            tracing::info!(
+                chain_id = self.config.chain_id,
+                count,
+                "following the recorded bridgings towards Solana again"
+            );
+        }
+    }
+
+    /// Stops following `arrival`, and forgets its record.
+    fn arrival_done(&self, arrival: &Arrival) {
+        if let Err(error) = self.store.delete_record(self.config.chain_id, &record_key(key_of(arrival))) {
+            tracing::warn!(chain_id = self.config.chain_id, error = %relayer_chain::causes(&error), "cannot forget a delivered bridging's record; asked for again after a restart");
+        }
+        self.arrivals.done(arrival);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -603,12 +692,12 @@ mod tests {
             expires_at: 99,
         };
         let session = SessionId::from_bytes([1; 16]);
-        assert!(arrivals.follow(session, commitment.clone(), 3, [7; 32]));
-        assert!(!arrivals.follow(session, commitment.clone(), 3, [7; 32]), "followed already");
+        assert!(arrivals.follow((3, [7; 32], session), commitment.clone()));
+        assert!(!arrivals.follow((3, [7; 32], session), commitment.clone()), "followed already");
         assert_eq!(arrivals.len(), 1);
         // Another session bridged in the same transaction is another arrival.
         let other = SessionId::from_bytes([2; 16]);
-        assert!(arrivals.follow(other, commitment, 3, [7; 32]));
+        assert!(arrivals.follow((3, [7; 32], other), commitment));
         assert_eq!(arrivals.len(), 2);
         arrivals
             .done(&arrivals.due(Instant::now()).into_iter().find(|a| a.session_id == other).expect("due"));
@@ -638,9 +727,19 @@ mod tests {
         let word = |a: relayer_types::Address| a.into_word().0;
         let owner_of = |r: ChainAddress| (r == ChainAddress::Evm(receiver)).then_some(session);
         let messenger = deposit_vault::evm::TOKEN_MESSENGER_MINTER;
-        // From Base (domain 6), 100 of Circle's fee taken.
-        let burn =
-            |to: &Pubkey, hook: [u8; 32], amount: u64| burn_for_the_inbox(to, hook, 1, messenger, amount);
+        // Base's USDC from Base (domain 6), 100 of Circle's fee taken.
+        let usdc = deposit_vault::evm::ROUTES.iter().find(|r| r.domain == 6).expect("Base").usdc;
+        let burning = |token: [u8; 20], message: Vec<u8>| {
+            use message_transmitter_v2::message::{BurnMessageV2, MessageV2};
+            let mut header = MessageV2::parse(&message).expect("a message");
+            let mut body = BurnMessageV2::parse(&header.body).expect("a burn");
+            body.burn_token = [[0u8; 12].as_slice(), &token].concat().try_into().expect("a word");
+            header.body = body.encode();
+            header.encode()
+        };
+        let burn = |to: &Pubkey, hook: [u8; 32], amount: u64| {
+            burning(usdc, burn_for_the_inbox(to, hook, 1, messenger, amount))
+        };
         let ok = |m: &[u8]| delivers_for(m, 6, &inbox, 1_000_000, &session, owner_of);
         assert!(ok(&burn(&inbox, word(receiver), 1_000_100)));
         // Another session's receiver, or nobody's; another session announcing it.
@@ -653,7 +752,12 @@ mod tests {
         assert!(!delivers_for(&burn(&inbox, word(receiver), 10_000_000), 3, &inbox, 0, &session, owner_of));
         assert!(!ok(&burn(&inbox, word(receiver), 1_000_099)));
         assert!(!ok(&burn(&inbox, [0xff; 32], 10_000_000)));
-        let elsewhere = burn_for_the_inbox(&inbox, word(receiver), 1, Pubkey::new_unique(), 10_000_000);
+        // Another token of Circle's burnt there: its token pair here would refuse it for ever.
+        let other_token =
+            burning([0x42; 20], burn_for_the_inbox(&inbox, word(receiver), 1, messenger, 10_000_000));
+        assert!(!ok(&other_token));
+        let elsewhere =
+            burning(usdc, burn_for_the_inbox(&inbox, word(receiver), 1, Pubkey::new_unique(), 10_000_000));
         assert!(!ok(&elsewhere));
         assert!(!ok(b"not a message"));
     }

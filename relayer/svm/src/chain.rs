@@ -369,7 +369,7 @@ impl Chain for SvmChain {
             tracing::info!(chain_id = self.config.chain_id, session_id = %session.id, amount = %bridging.amount, "a bridging towards Solana below the least the relayer claims; not delivered by it");
             return;
         }
-        if self.arrivals.follow(session.id, session.commitment(), domain, tx_hash.0) {
+        if self.follow_arrival((domain, tx_hash.0, session.id), session.commitment()) {
             tracing::info!(chain_id = self.config.chain_id, session_id = %session.id, from_chain, tx_hash = %tx_hash, "following a bridging towards Solana");
         }
     }
@@ -412,6 +412,7 @@ impl Chain for SvmChain {
             async move { chain.read_balance().await }
         }));
         tasks.spawn(Arc::clone(&self).watch(Arc::clone(&sink), cancel.clone()));
+        self.load_arrivals();
         tasks.spawn(Arc::clone(&self).follow_arrivals(Arc::clone(&sink), cancel.clone()));
         tasks.spawn(crate::executor::run(self, sink, cancel));
     }

@@ -575,6 +575,111 @@ async fn two_sessions_bridged_in_one_transaction_are_both_delivered() {
     bank.stop();
 }
 
+/// Anyone may burn to the inbox naming a session's receiver in the very transaction that bridges the
+/// session's payment (decoys ahead of it in log order): every burn of the session's is delivered, so
+/// none crowds the payment out (each decoy cost its burner at least the claim minimum, now the
+/// session's).
+#[tokio::test]
+async fn decoys_burnt_ahead_of_a_sessions_payment_do_not_crowd_it_out() {
+    let (bank, key, _forwarder, _dir, store) = with_forwarder().await;
+    let victim = relayer_store::conformance::session(4);
+    let (hook, receiver) = hook_of(&victim);
+    let decoys: Vec<tx::Delivery> =
+        (40..46).map(|nonce| attested_burn(&bank, hook, nonce, 1_000_000, &attester())).collect();
+    let payment = attested_burn(&bank, hook, 46, 3_000_000, &attester());
+    let shared = B256::repeat_byte(0xe1);
+    let all: Vec<&tx::Delivery> = decoys.iter().chain(std::iter::once(&payment)).collect();
+    let (url, _) = attestation_service(vec![(shared.to_string(), vec![(200, complete(&all))])]).await;
+    let (running, _events) = following(&bank, &store, &key, url, vec![(receiver, victim.id)]);
+    running.chain.arriving(&victim, 8453, &bridging(shared));
+    assert!(delivered_within(&bank, &payment, 30).await, "the session's payment is delivered");
+    for d in &decoys {
+        assert!(delivered_within(&bank, d, 10).await, "and each burn for it");
+    }
+    running.stop().await;
+    bank.stop();
+}
+
+/// A bridging followed and not yet attested when the relayer stops is followed again by the next
+/// process from the chain's store, with nothing announcing it again (deposits anyone adds on Solana can
+/// hide it from the engine's count of what awaits an arrival), and delivered; once delivered, its record
+/// is gone.
+#[tokio::test]
+async fn a_bridging_on_its_way_across_a_restart_is_delivered_from_the_chains_record() {
+    let (bank, key, _forwarder, _dir, store) = with_forwarder().await;
+    let session = relayer_store::conformance::session(8);
+    let (hook, receiver) = hook_of(&session);
+    let payment = attested_burn(&bank, hook, 60, 3_000_000, &attester());
+    let on_its_way = B256::repeat_byte(0xf1);
+    let not_yet = (404, r#"{"error":"Message hash not found"}"#.to_owned());
+    let (url, asked) = attestation_service(vec![(on_its_way.to_string(), vec![not_yet])]).await;
+    let (running, _events) = following(&bank, &store, &key, url, vec![(receiver, session.id)]);
+    running.chain.arriving(&session, 8453, &bridging(on_its_way));
+    until("asked for", async || !asked.lock().unwrap().is_empty()).await;
+    running.stop().await;
+    assert_eq!(store.records(SOLANA_CHAIN_ID).unwrap().len(), 1, "recorded");
+    // Attested meanwhile; a new process, told nothing.
+    let (url, _) =
+        attestation_service(vec![(on_its_way.to_string(), vec![(200, complete(&[&payment]))])]).await;
+    let (running, _events) = following(&bank, &store, &key, url, vec![(receiver, session.id)]);
+    assert!(delivered_within(&bank, &payment, 30).await, "delivered after the restart");
+    until("the record forgotten", async || store.records(SOLANA_CHAIN_ID).unwrap().is_empty()).await;
+    running.stop().await;
+    bank.stop();
+}
+
+/// Fresh bridgings from many sessions (each a real bridging, several sessions per transaction) never pass
+/// one that has been due for longer: a bridging asked for once and attested since is asked again and
+/// delivered while the flood goes on.
+#[tokio::test]
+async fn fresh_bridgings_from_many_sessions_do_not_starve_an_older_one() {
+    let (bank, key, _forwarder, _dir, store) = with_forwarder().await;
+    let victim = relayer_store::conformance::session(7);
+    let (hook_v, receiver_v) = hook_of(&victim);
+    let payment = attested_burn(&bank, hook_v, 50, 3_000_000, &attester());
+    let victim_tx = B256::repeat_byte(0xd7);
+    let (url, asked) = attestation_service(vec![(
+        victim_tx.to_string(),
+        vec![(404, r#"{"error":"Message hash not found"}"#.into()), (200, complete(&[&payment]))],
+    )])
+    .await;
+    let attackers: Vec<relayer_types::Session> =
+        (100..120u8).map(relayer_store::conformance::session).collect();
+    let mut receivers: Vec<(ChainAddress, SessionId)> =
+        attackers.iter().map(|s| (hook_of(s).1, s.id)).collect();
+    receivers.push((receiver_v, victim.id));
+    let (running, _events) = following(&bank, &store, &key, url, receivers);
+    running.chain.arriving(&victim, 8453, &bridging(victim_tx));
+    until("the first ask", async || {
+        asked.lock().unwrap().iter().any(|a| a.ends_with(&victim_tx.to_string()))
+    })
+    .await;
+    // The flood: every 50 ms, a fresh bridging for each of 20 sessions.
+    let chain = Arc::clone(&running.chain);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let flood = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            let mut i = 0u64;
+            while !stop.is_cancelled() {
+                for s in &attackers {
+                    i += 1;
+                    let mut hash = [0xab; 32];
+                    hash[..8].copy_from_slice(&i.to_be_bytes());
+                    chain.arriving(s, 8453, &bridging(B256::from(hash)));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+    let delivered = delivered_within(&bank, &payment, 30).await;
+    stop.cancel();
+    flood.await.unwrap();
+    assert!(delivered, "starved by fresher bridgings");
+    running.stop().await;
+    bank.stop();
+}
+
 /// Bridgings the attestation service never attests (a flood of them from one session, each a real
 /// bridging of at least the claim minimum) are asked for a few at each poll, in turns by session: another
 /// session's bridging announced after them is among the next asked for and is delivered, not held behind
