@@ -428,13 +428,16 @@ pub trait Chain: Send + Sync {
     /// own, not sent home). A family where the bridge does not deliver by itself (Solana: nobody calls
     /// Circle's transmitter there but whoever wants the transfer) takes it from here: it fetches the
     /// attested message and delivers it. Called for every sighting (a replayed event, every restart while
-    /// the session is unsettled), so it must be idempotent; it never blocks.
+    /// the session is unsettled), so it must be idempotent; it never waits on the network. `Ok` only once
+    /// what the family must not forget is durable: an error fails the batch of events, which the source
+    /// chain's watcher applies again.
     fn arriving(
         &self,
         _session: &relayer_types::Session,
         _from_chain: u64,
         _bridging: &relayer_types::Bridging,
-    ) {
+    ) -> Result<(), relayer_store::StoreError> {
+        Ok(())
     }
 
     /// Queues work; waits while the queue is full. A [`WorkReport`] follows for every piece queued.

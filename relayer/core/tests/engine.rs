@@ -129,9 +129,15 @@ impl Chain for FakeChain {
     fn relayer_address(&self) -> Option<ChainAddress> {
         Some(RELAYER)
     }
-    fn arriving(&self, session: &Session, from_chain: u64, bridging: &Bridging) {
+    fn arriving(
+        &self,
+        session: &Session,
+        from_chain: u64,
+        bridging: &Bridging,
+    ) -> Result<(), relayer_store::StoreError> {
         let announced = (session.id, from_chain, bridging.event.tx_hash);
         self.announced.lock().unwrap_or_else(PoisonError::into_inner).push(announced);
+        Ok(())
     }
     fn submit(&self, work: Work) -> BoxFuture<'_, Result<(), Stopped>> {
         self.submitted.lock().unwrap_or_else(PoisonError::into_inner).push(work);

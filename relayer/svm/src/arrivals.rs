@@ -21,7 +21,10 @@
 //!   decoys burnt ahead of the session's own payment in the same transaction crowd it out.
 //! - Circle's transmitter refuses a forged or altered message (the attestation is checked on chain), and
 //!   a message delivered once (the used-nonce account exists): a lying attestation service can make the
-//!   relayer pay fees, never move funds; a delivery made by someone else first ends the work.
+//!   relayer simulate for nothing and wait, never move funds or end an arrival (a refused attestation is
+//!   dropped and the service asked again; an answer without the session's message is asked again); a
+//!   delivery made by someone else first ends the work. An arrival ends only when the chain shows each
+//!   of the session's messages delivered.
 //! - Nothing here is a record of money: what was delivered is read from the chain by the watcher. Each
 //!   arrival is recorded in the chain's store before the announcement returns (so before the source
 //!   chain's watcher moves past its event) and removed once delivered: a crash or a restart loses none,
@@ -302,11 +305,17 @@ impl Arrivals {
         (until > now).then(|| until - now)
     }
 
-    /// Adds the attested `messages` of `arrival` it did not have, and notes whether the service is still
-    /// to be asked (`asking`); how many were added (to hand to the pipeline now).
-    pub(crate) fn attested(&self, arrival: &Arrival, messages: Vec<Delivery>, asking: bool) -> usize {
+    /// Adds the attested `messages` of `arrival` it did not have; how many were added (to hand to the
+    /// pipeline now), and whether the service is still to be asked (`waiting` for a message that may be
+    /// the session's, or none of the session's yet).
+    pub(crate) fn attested(
+        &self,
+        arrival: &Arrival,
+        messages: Vec<Delivery>,
+        waiting: bool,
+    ) -> (usize, bool) {
         let mut followed = self.lock();
-        let Some(a) = followed.get_mut(&key_of(arrival)) else { return 0 };
+        let Some(a) = followed.get_mut(&key_of(arrival)) else { return (0, false) };
         let before = a.messages.len();
         for d in messages {
             let nonce = tx::nonce_of(&d.message);
@@ -315,11 +324,12 @@ impl Arrivals {
             }
         }
         let added = a.messages.len() - before;
-        a.asking = asking;
+        // Still asked while a message that may be the session's is not attested, or while it has none.
+        a.asking = waiting || a.messages.is_empty();
         if added > 0 {
             a.handed = Some(Instant::now());
         }
-        added
+        (added, a.asking)
     }
 
     /// Whether `arrival`'s deliveries are due to be handed to the pipeline again (and notes they are).
@@ -343,7 +353,16 @@ impl Arrivals {
     /// good.
     pub(crate) fn refused(&self, nonce: &[u8; 32]) {
         for arrival in self.lock().values_mut() {
+            let before = arrival.messages.len();
             arrival.messages.retain(|d| tx::nonce_of(&d.message) != *nonce);
+            if arrival.messages.len() < before {
+                // Asked for again: an attestation refused (a lying service's, one signed before Circle
+                // rotated its attesters, an expired one) may be followed by one that lands.
+                arrival.asking = true;
+                arrival.tries = arrival.tries.saturating_add(1);
+                arrival.next =
+                    Instant::now() + FIRST_BACKOFF.saturating_mul(1 << arrival.tries.min(6)).min(MAX_BACKOFF);
+            }
         }
     }
 
@@ -372,7 +391,10 @@ impl crate::SvmChain {
         cancel: CancellationToken,
     ) {
         let Some(url) = self.config.attestation_url.clone() else { return };
+        let mut loaded = false;
         loop {
+            // The recorded ones first, until the store answers (a failed read is not the end of them).
+            loaded = loaded || self.load_arrivals();
             // Arrivals no longer asked for are only read on chain; each of the others costs an ask.
             let (mut asks, due) = (0, self.arrivals.due(Instant::now()));
             for arrival in due {
@@ -430,16 +452,18 @@ impl crate::SvmChain {
                     });
                     let mine: Vec<Delivery> =
                         entries.iter().filter_map(Entry::attested).filter(|d| ours(&d.message)).collect();
-                    let added = self.arrivals.attested(arrival, mine, waiting);
+                    let (added, asking) = self.arrivals.attested(arrival, mine, waiting);
                     if added > 0 {
                         tracing::info!(chain_id, %session_id, tx_hash, count = added, "attested; delivering");
                         self.hand_over(arrival, &mint);
                     }
-                    if waiting {
+                    if asking {
+                        // An answer with nothing of the session's (a stale or lying one: the session's
+                        // own bridging is in this transaction) ends nothing: asked again, ever slower.
+                        if !waiting {
+                            tracing::warn!(chain_id, %session_id, tx_hash, count, "the attestation service shows nothing of the session's in its bridging's transaction; asking again");
+                        }
                         self.arrivals.later(arrival, Duration::ZERO);
-                    } else if arrival.messages.is_empty() && added == 0 {
-                        tracing::warn!(chain_id, %session_id, tx_hash, count, "the bridging's transaction carries no transfer of the session's worth delivering; not delivered");
-                        self.arrival_done(arrival);
                     }
                 }
             }
@@ -454,11 +478,8 @@ impl crate::SvmChain {
                 tracing::warn!(chain_id, %session_id, error = %relayer_chain::causes(&error), "cannot read whether a transfer was delivered");
                 self.arrivals.later(arrival, Duration::ZERO);
             }
-            Ok(_) if messages.is_empty() => {
-                tracing::warn!(chain_id, %session_id, tx_hash, "nothing of the bridging left to deliver: Circle's programs refused it");
-                self.arrival_done(arrival);
-            }
-            Ok(found) if found.iter().all(Option::is_some) => {
+            // Forgotten only once the chain shows each of the session's messages delivered.
+            Ok(found) if !found.is_empty() && found.iter().all(Option::is_some) => {
                 tracing::info!(chain_id, %session_id, tx_hash, "bridged transfer delivered");
                 self.arrival_done(arrival);
             }
@@ -576,31 +597,32 @@ fn record_key((domain, tx_hash, session): Key) -> Vec<u8> {
 impl crate::SvmChain {
     /// Follows a session's bridging (see [`Arrivals::follow`]) and records it in the chain's store first,
     /// durably: the source chain's watcher moves past the event once the announcement returns.
-    pub(crate) fn follow_arrival(&self, key: Key, commitment: Commitment) -> bool {
+    pub(crate) fn follow_arrival(
+        &self,
+        key: Key,
+        commitment: Commitment,
+    ) -> Result<bool, relayer_store::StoreError> {
         let (domain, tx_hash, session_id) = key;
         if self.arrivals.is_followed(&key) {
-            return false;
+            return Ok(false);
         }
         let stored =
             Stored { session_id, commitment: commitment.clone(), domain, tx_hash: hex::encode(tx_hash) };
-        match serde_json::to_vec(&stored) {
-            Ok(bytes) => {
-                if let Err(error) = self.store.put_record(self.config.chain_id, &record_key(key), &bytes) {
-                    tracing::error!(chain_id = self.config.chain_id, %session_id, error = %relayer_chain::causes(&error), "cannot record a bridging towards Solana; followed until a restart (which announces it again while the session awaits it)");
-                }
-            }
-            Err(error) => tracing::error!(%error, "cannot encode an arrival"),
-        }
-        self.arrivals.follow(key, commitment)
+        let bytes = serde_json::to_vec(&stored)
+            .map_err(|e| relayer_store::StoreError::codec(format!("an arrival: {e}"), None))?;
+        // Not followed unless recorded: the announcement fails, and comes again with its event.
+        self.store.put_record(self.config.chain_id, &record_key(key), &bytes)?;
+        Ok(self.arrivals.follow(key, commitment))
     }
 
-    /// Follows again the arrivals the chain's store records (after a restart).
-    pub(crate) fn load_arrivals(&self) {
+    /// Follows again the arrivals the chain's store records (after a restart); `false` when the store
+    /// could not be read (tried again at the next poll).
+    pub(crate) fn load_arrivals(&self) -> bool {
         let records = match self.store.records(self.config.chain_id) {
             Ok(records) => records,
             Err(error) => {
-                tracing::error!(chain_id = self.config.chain_id, error = %relayer_chain::causes(&error), "cannot read the recorded bridgings towards Solana");
-                return;
+                tracing::error!(chain_id = self.config.chain_id, error = %relayer_chain::causes(&error), "cannot read the recorded bridgings towards Solana; trying again");
+                return false;
             }
         };
         let mut count = 0usize;
@@ -626,6 +648,7 @@ impl crate::SvmChain {
                 "following the recorded bridgings towards Solana again"
             );
         }
+        true
     }
 
     /// Stops following `arrival`, and forgets its record.

@@ -354,24 +354,25 @@ impl Chain for SvmChain {
         session: &relayer_types::Session,
         from_chain: u64,
         bridging: &relayer_types::Bridging,
-    ) {
+    ) -> Result<(), relayer_store::StoreError> {
         if self.config.attestation_url.is_none() || bridging.to_chain_id != Some(self.config.chain_id) {
-            return;
+            return Ok(());
         }
         let domain = deposit_vault::evm::cctp_domain(&deposit_vault::u64_word(from_chain));
         let (Some(domain), Some(tx_hash)) = (domain, bridging.event.tx_hash.as_evm()) else {
             tracing::warn!(chain_id = self.config.chain_id, session_id = %session.id, from_chain, "a bridging towards Solana from a chain no CCTP route of the program serves; not followed");
-            return;
+            return Ok(());
         };
         // Circle's USDC has 6 decimals on every chain: the bridged amount reads in the mint's units. Less
         // than the relayer claims is not worth delivering (and a flood of such bridgings costs nothing).
         if bridging.amount < relayer_types::U256::from(self.config.min_inbox_amount) {
             tracing::info!(chain_id = self.config.chain_id, session_id = %session.id, amount = %bridging.amount, "a bridging towards Solana below the least the relayer claims; not delivered by it");
-            return;
+            return Ok(());
         }
-        if self.follow_arrival((domain, tx_hash.0, session.id), session.commitment()) {
+        if self.follow_arrival((domain, tx_hash.0, session.id), session.commitment())? {
             tracing::info!(chain_id = self.config.chain_id, session_id = %session.id, from_chain, tx_hash = %tx_hash, "following a bridging towards Solana");
         }
+        Ok(())
     }
 
     fn submit(&self, work: Work) -> BoxFuture<'_, Result<(), Stopped>> {
@@ -412,7 +413,6 @@ impl Chain for SvmChain {
             async move { chain.read_balance().await }
         }));
         tasks.spawn(Arc::clone(&self).watch(Arc::clone(&sink), cancel.clone()));
-        self.load_arrivals();
         tasks.spawn(Arc::clone(&self).follow_arrivals(Arc::clone(&sink), cancel.clone()));
         tasks.spawn(crate::executor::run(self, sink, cancel));
     }

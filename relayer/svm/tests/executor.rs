@@ -448,8 +448,8 @@ async fn a_bridging_towards_solana_is_fetched_from_the_attestation_service_and_d
     let receivers = vec![(ChainAddress::Evm(receiver.into()), session.id)];
     let (running, mut events) = following(&bank, &store, &key, url, receivers);
     let chain = &running.chain;
-    chain.arriving(&session, 8453, &bridging(first_tx));
-    chain.arriving(&session, 8453, &bridging(first_tx));
+    chain.arriving(&session, 8453, &bridging(first_tx)).unwrap();
+    chain.arriving(&session, 8453, &bridging(first_tx)).unwrap();
 
     let deposit =
         tokio::time::timeout(Duration::from_secs(30), events.recv()).await.expect("delivered in time");
@@ -473,7 +473,7 @@ async fn a_bridging_towards_solana_is_fetched_from_the_attestation_service_and_d
 
     // Delivered by someone else before the relayer asked: nothing sent, and the deposit still seen.
     bridge_in(&bank, &forwarder, &commitment, 13, 2_000_000).await;
-    chain.arriving(&session, 8453, &bridging(second_tx));
+    chain.arriving(&session, 8453, &bridging(second_tx)).unwrap();
     let deposit = tokio::time::timeout(Duration::from_secs(30), events.recv()).await.expect("seen in time");
     assert!(matches!(deposit, Some(ChainEvent { kind: EventKind::Deposit(_), .. })), "{deposit:?}");
     until("the second bridging asked for", async || {
@@ -567,8 +567,8 @@ async fn two_sessions_bridged_in_one_transaction_are_both_delivered() {
         attestation_service(vec![(shared.to_string(), vec![(200, complete(&[&burn_a, &burn_b]))])]).await;
     let (running, _events) =
         following(&bank, &store, &key, url, vec![(receiver_a, first.id), (receiver_b, second.id)]);
-    running.chain.arriving(&first, 8453, &bridging(shared));
-    running.chain.arriving(&second, 8453, &bridging(shared));
+    running.chain.arriving(&first, 8453, &bridging(shared)).unwrap();
+    running.chain.arriving(&second, 8453, &bridging(shared)).unwrap();
     assert!(delivered_within(&bank, &burn_a, 30).await, "the first session's burn");
     assert!(delivered_within(&bank, &burn_b, 30).await, "the second session's burn of the same transaction");
     running.stop().await;
@@ -591,7 +591,7 @@ async fn decoys_burnt_ahead_of_a_sessions_payment_do_not_crowd_it_out() {
     let all: Vec<&tx::Delivery> = decoys.iter().chain(std::iter::once(&payment)).collect();
     let (url, _) = attestation_service(vec![(shared.to_string(), vec![(200, complete(&all))])]).await;
     let (running, _events) = following(&bank, &store, &key, url, vec![(receiver, victim.id)]);
-    running.chain.arriving(&victim, 8453, &bridging(shared));
+    running.chain.arriving(&victim, 8453, &bridging(shared)).unwrap();
     assert!(delivered_within(&bank, &payment, 30).await, "the session's payment is delivered");
     for d in &decoys {
         assert!(delivered_within(&bank, d, 10).await, "and each burn for it");
@@ -601,9 +601,9 @@ async fn decoys_burnt_ahead_of_a_sessions_payment_do_not_crowd_it_out() {
 }
 
 /// A bridging followed and not yet attested when the relayer stops is followed again by the next
-/// process from the chain's store, with nothing announcing it again (deposits anyone adds on Solana can
-/// hide it from the engine's count of what awaits an arrival), and delivered; once delivered, its record
-/// is gone.
+/// process from the chain's store (even when the first read of it fails), with nothing announcing it
+/// again (deposits anyone adds on Solana can hide it from the engine's count of what awaits an arrival),
+/// and delivered; once delivered, its record is gone.
 #[tokio::test]
 async fn a_bridging_on_its_way_across_a_restart_is_delivered_from_the_chains_record() {
     let (bank, key, _forwarder, _dir, store) = with_forwarder().await;
@@ -614,16 +614,143 @@ async fn a_bridging_on_its_way_across_a_restart_is_delivered_from_the_chains_rec
     let not_yet = (404, r#"{"error":"Message hash not found"}"#.to_owned());
     let (url, asked) = attestation_service(vec![(on_its_way.to_string(), vec![not_yet])]).await;
     let (running, _events) = following(&bank, &store, &key, url, vec![(receiver, session.id)]);
-    running.chain.arriving(&session, 8453, &bridging(on_its_way));
+    running.chain.arriving(&session, 8453, &bridging(on_its_way)).unwrap();
     until("asked for", async || !asked.lock().unwrap().is_empty()).await;
     running.stop().await;
     assert_eq!(store.records(SOLANA_CHAIN_ID).unwrap().len(), 1, "recorded");
-    // Attested meanwhile; a new process, told nothing.
+    // Attested meanwhile; a new process, told nothing, whose first read of the records fails.
     let (url, _) =
         attestation_service(vec![(on_its_way.to_string(), vec![(200, complete(&[&payment]))])]).await;
-    let (running, _events) = following(&bank, &store, &key, url, vec![(receiver, session.id)]);
+    let flaky: Arc<dyn ChainStore> = Arc::new(Flaky {
+        inner: Arc::clone(&store),
+        fail_reads: std::sync::atomic::AtomicUsize::new(1),
+        fail_writes: std::sync::atomic::AtomicUsize::new(1),
+    });
+    let (running, _events) = following(&bank, &flaky, &key, url, vec![(receiver, session.id)]);
     assert!(delivered_within(&bank, &payment, 30).await, "delivered after the restart");
-    until("the record forgotten", async || store.records(SOLANA_CHAIN_ID).unwrap().is_empty()).await;
+    // An announcement whose record cannot be written fails (the engine's batch fails, and the source
+    // chain's watcher applies it again) and follows nothing until it can be.
+    let later = B256::repeat_byte(0xf2);
+    assert!(running.chain.arriving(&session, 8453, &bridging(later)).is_err(), "not durable: refused");
+    assert!(
+        flaky
+            .records(SOLANA_CHAIN_ID)
+            .unwrap()
+            .iter()
+            .all(|(k, _)| !k.windows(32).any(|w| w == later.as_slice()))
+    );
+    running.chain.arriving(&session, 8453, &bridging(later)).unwrap();
+    assert!(
+        flaky
+            .records(SOLANA_CHAIN_ID)
+            .unwrap()
+            .iter()
+            .any(|(k, _)| k.windows(32).any(|w| w == later.as_slice()))
+    );
+    until("the delivered one's record forgotten", async || {
+        store.records(SOLANA_CHAIN_ID).unwrap().len() == 1
+    })
+    .await;
+    running.stop().await;
+    bank.stop();
+}
+
+/// A store whose first `fail_reads` reads and `fail_writes` writes of the family records fail (a passing
+/// failure).
+struct Flaky {
+    inner: Arc<dyn ChainStore>,
+    fail_reads: std::sync::atomic::AtomicUsize,
+    fail_writes: std::sync::atomic::AtomicUsize,
+}
+
+impl ChainStore for Flaky {
+    fn cursor(&self, c: u64) -> Result<Option<relayer_store::Cursor>, relayer_store::StoreError> {
+        self.inner.cursor(c)
+    }
+    fn set_cursor(
+        &self,
+        c: u64,
+        cursor: relayer_store::Cursor,
+        blocks: &[(u64, B256)],
+    ) -> Result<(), relayer_store::StoreError> {
+        self.inner.set_cursor(c, cursor, blocks)
+    }
+    fn block_hash(&self, c: u64, n: u64) -> Result<Option<B256>, relayer_store::StoreError> {
+        self.inner.block_hash(c, n)
+    }
+    fn prune_block_hashes(&self, c: u64, below: u64) -> Result<(), relayer_store::StoreError> {
+        self.inner.prune_block_hashes(c, below)
+    }
+    fn put_send(&self, c: u64, k: &[u8], r: &[u8]) -> Result<(), relayer_store::StoreError> {
+        self.inner.put_send(c, k, r)
+    }
+    fn sends(&self, c: u64, p: &[u8]) -> Result<Vec<relayer_store::SendEntry>, relayer_store::StoreError> {
+        self.inner.sends(c, p)
+    }
+    fn delete_send(&self, c: u64, k: &[u8]) -> Result<(), relayer_store::StoreError> {
+        self.inner.delete_send(c, k)
+    }
+    fn watch_marks(&self, c: u64) -> Result<Vec<relayer_store::SendEntry>, relayer_store::StoreError> {
+        self.inner.watch_marks(c)
+    }
+    fn put_watch_marks(
+        &self,
+        c: u64,
+        m: &[relayer_store::SendEntry],
+    ) -> Result<(), relayer_store::StoreError> {
+        self.inner.put_watch_marks(c, m)
+    }
+    fn records(&self, c: u64) -> Result<Vec<relayer_store::SendEntry>, relayer_store::StoreError> {
+        use std::sync::atomic::Ordering;
+        if self.fail_reads.load(Ordering::SeqCst) > 0 {
+            self.fail_reads.fetch_sub(1, Ordering::SeqCst);
+            return Err(relayer_store::StoreError::codec("a passing failure", None));
+        }
+        self.inner.records(c)
+    }
+    fn put_record(&self, c: u64, k: &[u8], r: &[u8]) -> Result<(), relayer_store::StoreError> {
+        use std::sync::atomic::Ordering;
+        if self.fail_writes.load(Ordering::SeqCst) > 0 {
+            self.fail_writes.fetch_sub(1, Ordering::SeqCst);
+            return Err(relayer_store::StoreError::codec("a passing failure", None));
+        }
+        self.inner.put_record(c, k, r)
+    }
+    fn delete_record(&self, c: u64, k: &[u8]) -> Result<(), relayer_store::StoreError> {
+        self.inner.delete_record(c, k)
+    }
+}
+
+/// One bad answer of the attestation service (a lying one, a stale one, an attestation Circle's
+/// transmitter refuses) loses nothing: the record stays, and the honest answer that follows is delivered.
+#[tokio::test]
+async fn one_bad_answer_of_the_attestation_service_loses_nothing() {
+    let (bank, key, _forwarder, _dir, store) = with_forwarder().await;
+    let session = relayer_store::conformance::session(9);
+    let (hook, receiver) = hook_of(&session);
+    let payment = attested_burn(&bank, hook, 90, 3_000_000, &attester());
+    let second = attested_burn(&bank, hook, 91, 3_000_000, &attester());
+    // The session's own message under a signature Circle's attesters never made.
+    let stranger = alloy::signers::local::PrivateKeySigner::random();
+    let forged = tx::Delivery {
+        message: payment.message.clone(),
+        attestation: attested_burn(&bank, hook, 90, 3_000_000, &stranger).attestation,
+    };
+    // Only another receiver's burn, where the session's own was.
+    let mut nobody = [0u8; 32];
+    nobody[12..].copy_from_slice(&[0xee; 20]);
+    let not_ours = attested_burn(&bank, nobody, 96, 3_000_000, &attester());
+    let (forged_tx, wrong_tx) = (B256::repeat_byte(0x91), B256::repeat_byte(0x92));
+    let (url, _) = attestation_service(vec![
+        (forged_tx.to_string(), vec![(200, complete(&[&forged])), (200, complete(&[&payment]))]),
+        (wrong_tx.to_string(), vec![(200, complete(&[&not_ours])), (200, complete(&[&not_ours, &second]))]),
+    ])
+    .await;
+    let (running, _events) = following(&bank, &store, &key, url, vec![(receiver, session.id)]);
+    running.chain.arriving(&session, 8453, &bridging(forged_tx)).unwrap();
+    running.chain.arriving(&session, 8453, &bridging(wrong_tx)).unwrap();
+    assert!(delivered_within(&bank, &payment, 30).await, "delivered after a forged attestation");
+    assert!(delivered_within(&bank, &second, 30).await, "delivered after an answer without it");
     running.stop().await;
     bank.stop();
 }
@@ -649,7 +776,7 @@ async fn fresh_bridgings_from_many_sessions_do_not_starve_an_older_one() {
         attackers.iter().map(|s| (hook_of(s).1, s.id)).collect();
     receivers.push((receiver_v, victim.id));
     let (running, _events) = following(&bank, &store, &key, url, receivers);
-    running.chain.arriving(&victim, 8453, &bridging(victim_tx));
+    running.chain.arriving(&victim, 8453, &bridging(victim_tx)).unwrap();
     until("the first ask", async || {
         asked.lock().unwrap().iter().any(|a| a.ends_with(&victim_tx.to_string()))
     })
@@ -666,7 +793,7 @@ async fn fresh_bridgings_from_many_sessions_do_not_starve_an_older_one() {
                     i += 1;
                     let mut hash = [0xab; 32];
                     hash[..8].copy_from_slice(&i.to_be_bytes());
-                    chain.arriving(s, 8453, &bridging(B256::from(hash)));
+                    chain.arriving(s, 8453, &bridging(B256::from(hash))).unwrap();
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
@@ -699,16 +826,19 @@ async fn a_flood_of_unattested_bridgings_does_not_hold_up_a_later_one() {
     for i in 0..500u64 {
         let mut hash = [0xaa; 32];
         hash[..8].copy_from_slice(&i.to_be_bytes());
-        running.chain.arriving(&attacker, 8453, &bridging(B256::from(hash)));
+        running.chain.arriving(&attacker, 8453, &bridging(B256::from(hash))).unwrap();
     }
     let dust = B256::repeat_byte(0xd2);
-    running.chain.arriving(
-        &victim,
-        8453,
-        &relayer_types::Bridging { amount: U256::from(999_999u64), ..bridging(dust) },
-    );
+    running
+        .chain
+        .arriving(
+            &victim,
+            8453,
+            &relayer_types::Bridging { amount: U256::from(999_999u64), ..bridging(dust) },
+        )
+        .unwrap();
     until("the flood asked for", async || !asked.lock().unwrap().is_empty()).await;
-    running.chain.arriving(&victim, 8453, &bridging(victim_tx));
+    running.chain.arriving(&victim, 8453, &bridging(victim_tx)).unwrap();
     assert!(delivered_within(&bank, &victims, 60).await, "the later bridging is delivered");
     let asks = asked.lock().unwrap().clone();
     let at = asks.iter().position(|a| a.ends_with(&victim_tx.to_string())).expect("asked for");

@@ -69,14 +69,20 @@ impl Engine {
     /// Tells the chain a bridging of `session`'s own funds from `from_chain` is heading to that they are on
     /// their way ([`Chain::arriving`](relayer_chain::Chain::arriving)): a bridging sent home, or one that
     /// names no other chain, is announced nowhere.
-    pub(super) fn announce_arrival(&self, session: &Session, from_chain: u64, bridging: &Bridging) {
+    pub(super) fn announce_arrival(
+        &self,
+        session: &Session,
+        from_chain: u64,
+        bridging: &Bridging,
+    ) -> Result<(), EngineError> {
         if bridging.home {
-            return;
+            return Ok(());
         }
-        let Some(to) = bridging.to_chain_id.filter(|to| *to != from_chain) else { return };
+        let Some(to) = bridging.to_chain_id.filter(|to| *to != from_chain) else { return Ok(()) };
         if let Some(chain) = self.chains.get(&to) {
-            chain.arriving(session, from_chain, bridging);
+            chain.arriving(session, from_chain, bridging)?;
         }
+        Ok(())
     }
 
     /// Applies confirmed events of `chain_id`, each to the session its receiver proves it belongs to
@@ -125,7 +131,8 @@ impl Engine {
                 // Announced on every sighting (a replayed event too: the announcement may not have
                 // outlived a crash); fronted once.
                 EventKind::Bridged(bridging) => {
-                    self.announce_arrival(&updated, chain_id, &bridging);
+                    // Not yet durable there: the batch fails, and the watcher applies it again.
+                    self.announce_arrival(&updated, chain_id, &bridging)?;
                     if changed {
                         self.consider_fronting(&updated, chain_id, event.receiver, &bridging).await;
                     }

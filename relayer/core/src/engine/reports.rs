@@ -253,7 +253,9 @@ impl Engine {
             // Bridged funds on their way: the destination's family may be the one to deliver them.
             if session.awaits_arrival() {
                 for bridging in &session.bridges {
-                    self.announce_arrival(&session, bridging.event.chain_id, bridging);
+                    if let Err(error) = self.announce_arrival(&session, bridging.event.chain_id, bridging) {
+                        tracing::error!(session_id = %session.id, error = %relayer_util::causes(&error), "cannot announce bridged funds on their way; announced again at the next start");
+                    }
                 }
             }
             // Indexed only for bridged funds on their way: its receivers hold nothing to plan for.
