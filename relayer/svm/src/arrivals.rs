@@ -175,11 +175,24 @@ pub fn delivers_for(
     if usdc.zip(burnt).is_none_or(|(usdc, burnt)| burnt[..12] != [0u8; 12] || burnt[12..] != usdc) {
         return false;
     }
+    names_session(message, domain, inbox, session, owner_of)
+        && received.amount >= min_amount
+        && received.amount > 0
+}
+
+/// Whether `message` is a burn from `domain` paying `inbox` whose one-word hook names an EVM receiver of
+/// `session` (what it burns and how much aside): the session's own, worth delivering or not.
+pub fn names_session(
+    message: &[u8],
+    domain: u32,
+    inbox: &Pubkey,
+    session: &SessionId,
+    owner_of: impl Fn(ChainAddress) -> Option<SessionId>,
+) -> bool {
+    let Some(received) = tx::bridged_in(message) else { return false };
     let Some(hook) = received.hook.filter(|word| word[..12] == [0u8; 12]) else { return false };
     received.source_domain == domain
         && received.mint_recipient == *inbox
-        && received.amount >= min_amount
-        && received.amount > 0
         && owner_of(ChainAddress::Evm(relayer_types::Address::from_slice(&hook[12..]))) == Some(*session)
 }
 
@@ -207,6 +220,9 @@ pub(crate) struct Arrival {
     pub(crate) next: Instant,
     /// When its deliveries were last handed to the pipeline.
     pub(crate) handed: Option<Instant>,
+    /// Messages Circle's programs refused, with the attestation refused: the same bytes are not taken
+    /// again (a fresh attestation of the message is).
+    refused: Vec<Delivery>,
 }
 
 /// Which arrival: source domain, transaction, session (one transaction may bridge several sessions: anyone
@@ -231,7 +247,7 @@ impl Arrivals {
     /// `commitment` (once: a second announcement of it changes nothing; `false` then). Nothing is refused
     /// for lack of room: each arrival is a bridging of at least `min_inbox_amount` on its way, which
     /// whoever made it paid for.
-    pub(crate) fn follow(&self, key: Key, commitment: Commitment) -> bool {
+    pub(crate) fn follow(&self, key: Key, commitment: Commitment, since: u64) -> bool {
         let (domain, tx_hash, session_id) = key;
         let mut followed = self.lock();
         if followed.contains_key(&key) {
@@ -242,7 +258,11 @@ impl Arrivals {
             commitment,
             domain,
             tx_hash,
-            since: Instant::now(),
+            // Its age counts from when it was first followed, across restarts.
+            since: Instant::now()
+                .checked_sub(Duration::from_secs(relayer_types::unix_now().saturating_sub(since)))
+                .unwrap_or_else(Instant::now),
+            refused: vec![],
             messages: vec![],
             asking: true,
             tries: 0,
@@ -282,13 +302,7 @@ impl Arrivals {
     /// waited six hours), and at least `at_least`.
     pub(crate) fn later(&self, arrival: &Arrival, at_least: Duration) {
         if let Some(a) = self.lock().get_mut(&key_of(arrival)) {
-            let backoff = if a.since.elapsed() > SLOW_AFTER {
-                SLOW_BACKOFF
-            } else {
-                FIRST_BACKOFF.saturating_mul(1 << a.tries.min(6)).min(MAX_BACKOFF)
-            };
-            a.tries = a.tries.saturating_add(1);
-            a.next = Instant::now() + backoff.max(at_least);
+            back_off(a, at_least);
         }
     }
 
@@ -305,27 +319,30 @@ impl Arrivals {
         (until > now).then(|| until - now)
     }
 
-    /// Adds the attested `messages` of `arrival` it did not have; how many were added (to hand to the
-    /// pipeline now), and whether the service is still to be asked (`waiting` for a message that may be
-    /// the session's, or none of the session's yet).
+    /// Adds the attested `messages` of `arrival` it did not have (and whose bytes were not refused); how
+    /// many were added (to hand to the pipeline now), and whether the service is still to be asked
+    /// (`waiting` for a message that may be the session's, or none of the session's yet unless the answer
+    /// showed one the relayer does not deliver: `not_deliverable`).
     pub(crate) fn attested(
         &self,
         arrival: &Arrival,
         messages: Vec<Delivery>,
         waiting: bool,
+        not_deliverable: bool,
     ) -> (usize, bool) {
         let mut followed = self.lock();
         let Some(a) = followed.get_mut(&key_of(arrival)) else { return (0, false) };
         let before = a.messages.len();
         for d in messages {
             let nonce = tx::nonce_of(&d.message);
-            if !a.messages.iter().any(|m| tx::nonce_of(&m.message) == nonce) {
+            if !a.messages.iter().any(|m| tx::nonce_of(&m.message) == nonce) && !a.refused.contains(&d) {
                 a.messages.push(d);
             }
         }
         let added = a.messages.len() - before;
-        // Still asked while a message that may be the session's is not attested, or while it has none.
-        a.asking = waiting || a.messages.is_empty();
+        // Still asked while a message that may be the session's is not attested, or while it has none (but
+        // one the answer shows is the session's and the relayer does not deliver: too small, another token).
+        a.asking = waiting || (a.messages.is_empty() && !not_deliverable);
         if added > 0 {
             a.handed = Some(Instant::now());
         }
@@ -353,15 +370,17 @@ impl Arrivals {
     /// good.
     pub(crate) fn refused(&self, nonce: &[u8; 32]) {
         for arrival in self.lock().values_mut() {
-            let before = arrival.messages.len();
-            arrival.messages.retain(|d| tx::nonce_of(&d.message) != *nonce);
-            if arrival.messages.len() < before {
-                // Asked for again: an attestation refused (a lying service's, one signed before Circle
-                // rotated its attesters, an expired one) may be followed by one that lands.
+            let (refused, kept): (Vec<Delivery>, Vec<Delivery>) = std::mem::take(&mut arrival.messages)
+                .into_iter()
+                .partition(|d| tx::nonce_of(&d.message) == *nonce);
+            arrival.messages = kept;
+            if !refused.is_empty() {
+                // Asked for again, ever slower: an attestation refused (a lying service's, one signed before
+                // Circle rotated its attesters) may be followed by a fresh one that lands; the same bytes are
+                // never taken again.
+                arrival.refused.extend(refused);
                 arrival.asking = true;
-                arrival.tries = arrival.tries.saturating_add(1);
-                arrival.next =
-                    Instant::now() + FIRST_BACKOFF.saturating_mul(1 << arrival.tries.min(6)).min(MAX_BACKOFF);
+                back_off(arrival, Duration::ZERO);
             }
         }
     }
@@ -452,7 +471,13 @@ impl crate::SvmChain {
                     });
                     let mine: Vec<Delivery> =
                         entries.iter().filter_map(Entry::attested).filter(|d| ours(&d.message)).collect();
-                    let (added, asking) = self.arrivals.attested(arrival, mine, waiting);
+                    // The session's own burn, attested, that the relayer does not deliver (less than it claims
+                    // once Circle's fee is taken, another token): nothing to wait for.
+                    let not_deliverable = entries.iter().filter_map(Entry::attested).any(|d| {
+                        names_session(&d.message, arrival.domain, &inbox, &session_id, owner_of)
+                            && !ours(&d.message)
+                    });
+                    let (added, asking) = self.arrivals.attested(arrival, mine, waiting, not_deliverable);
                     if added > 0 {
                         tracing::info!(chain_id, %session_id, tx_hash, count = added, "attested; delivering");
                         self.hand_over(arrival, &mint);
@@ -464,27 +489,51 @@ impl crate::SvmChain {
                             tracing::warn!(chain_id, %session_id, tx_hash, count, "the attestation service shows nothing of the session's in its bridging's transaction; asking again");
                         }
                         self.arrivals.later(arrival, Duration::ZERO);
+                    } else if added == 0 && arrival.messages.is_empty() {
+                        tracing::info!(chain_id, %session_id, tx_hash, "the session's bridged transfer is not one the relayer delivers (below what it claims, or another token)");
+                        self.arrival_done(arrival);
                     }
                 }
             }
             return;
         }
-        // Done once each message was delivered, by anyone (its used-nonce account exists).
+        // Done once the chain shows each message delivered and recorded by the program as what it says:
+        // the vault's record of its nonce (made only for a message whose attestation the program checked
+        // against Circle's attesters) pays the same account the same amount for the same hook. A used nonce
+        // alone is not enough: a lying attestation service could name a nonce someone else's delivery used.
         let messages = arrival.messages.clone();
-        let markers = messages.iter().map(|d| tx::delivered_marker(&d.message)).collect();
-        match self.client.accounts(markers).await {
+        let keys: Vec<Pubkey> = messages
+            .iter()
+            .flat_map(|d| [tx::delivered_marker(&d.message), tx::received_record(&tx::nonce_of(&d.message))])
+            .collect();
+        match self.client.accounts(keys).await {
             Err(error) => {
                 self.stats_mut().rpc_errors += 1;
                 tracing::warn!(chain_id, %session_id, error = %relayer_chain::causes(&error), "cannot read whether a transfer was delivered");
                 self.arrivals.later(arrival, Duration::ZERO);
             }
-            // Forgotten only once the chain shows each of the session's messages delivered.
-            Ok(found) if !found.is_empty() && found.iter().all(Option::is_some) => {
-                tracing::info!(chain_id, %session_id, tx_hash, "bridged transfer delivered");
-                self.arrival_done(arrival);
-            }
-            Ok(_) => {
-                if self.arrivals.hand_again(arrival) {
+            Ok(found) => {
+                let record_of = |pair: &[Option<crate::client::AccountView>]| {
+                    let [Some(_), Some(record)] = pair else { return None };
+                    tx::received(&record.owner, &record.data)
+                };
+                let recorded = |(d, pair): (&Delivery, &[Option<crate::client::AccountView>])| {
+                    record_of(pair).is_some_and(|r| Some(r) == tx::bridged_in(&d.message))
+                };
+                // A message whose nonce the program recorded as another transfer is not what the service
+                // said: refused, and the service asked again.
+                for (d, pair) in messages.iter().zip(found.chunks(2)) {
+                    if record_of(pair).is_some_and(|r| Some(r) != tx::bridged_in(&d.message)) {
+                        tracing::error!(chain_id, %session_id, tx_hash, nonce = hex::encode(tx::nonce_of(&d.message)), "the attestation service named a nonce the program recorded as another transfer; asking again");
+                        self.arrivals.refused(&tx::nonce_of(&d.message));
+                        return;
+                    }
+                }
+                if !messages.is_empty() && messages.iter().zip(found.chunks(2)).all(recorded) {
+                    tracing::info!(chain_id, %session_id, tx_hash, "bridged transfer delivered and recorded");
+                    self.arrival_done(arrival);
+                } else if self.arrivals.hand_again(arrival) {
+                    // Undelivered, or delivered and not recorded yet: the session's work does both.
                     self.hand_over(arrival, &mint);
                 }
             }
@@ -576,6 +625,18 @@ impl crate::SvmChain {
     }
 }
 
+/// Puts `a` off by a pause that doubles with each try (at most a minute; ten once it waited six hours),
+/// and at least `at_least`.
+fn back_off(a: &mut Arrival, at_least: Duration) {
+    let backoff = if a.since.elapsed() > SLOW_AFTER {
+        SLOW_BACKOFF
+    } else {
+        FIRST_BACKOFF.saturating_mul(1 << a.tries.min(6)).min(MAX_BACKOFF)
+    };
+    a.tries = a.tries.saturating_add(1);
+    a.next = Instant::now() + backoff.max(at_least);
+}
+
 fn key_of(arrival: &Arrival) -> Key {
     (arrival.domain, arrival.tx_hash, arrival.session_id)
 }
@@ -587,6 +648,9 @@ struct Stored {
     commitment: Commitment,
     domain: u32,
     tx_hash: String,
+    /// When it was first followed (unix seconds).
+    #[serde(default)]
+    since: u64,
 }
 
 /// The store key of an arrival: `arrival/` ‖ domain ‖ transaction ‖ session.
@@ -606,13 +670,19 @@ impl crate::SvmChain {
         if self.arrivals.is_followed(&key) {
             return Ok(false);
         }
-        let stored =
-            Stored { session_id, commitment: commitment.clone(), domain, tx_hash: hex::encode(tx_hash) };
+        let since = relayer_types::unix_now();
+        let stored = Stored {
+            session_id,
+            commitment: commitment.clone(),
+            domain,
+            tx_hash: hex::encode(tx_hash),
+            since,
+        };
         let bytes = serde_json::to_vec(&stored)
             .map_err(|e| relayer_store::StoreError::codec(format!("an arrival: {e}"), None))?;
         // Not followed unless recorded: the announcement fails, and comes again with its event.
         self.store.put_record(self.config.chain_id, &record_key(key), &bytes)?;
-        Ok(self.arrivals.follow(key, commitment))
+        Ok(self.arrivals.follow(key, commitment, since))
     }
 
     /// Follows again the arrivals the chain's store records (after a restart); `false` when the store
@@ -639,7 +709,8 @@ impl crate::SvmChain {
                 continue;
             };
             let key = (stored.domain, tx_hash, stored.session_id);
-            count += usize::from(self.arrivals.follow(key, stored.commitment));
+            let since = if stored.since == 0 { relayer_types::unix_now() } else { stored.since };
+            count += usize::from(self.arrivals.follow(key, stored.commitment, since));
         }
         if count > 0 {
             tracing::info!(
@@ -715,12 +786,15 @@ mod tests {
             expires_at: 99,
         };
         let session = SessionId::from_bytes([1; 16]);
-        assert!(arrivals.follow((3, [7; 32], session), commitment.clone()));
-        assert!(!arrivals.follow((3, [7; 32], session), commitment.clone()), "followed already");
+        assert!(arrivals.follow((3, [7; 32], session), commitment.clone(), relayer_types::unix_now()));
+        assert!(
+            !arrivals.follow((3, [7; 32], session), commitment.clone(), relayer_types::unix_now()),
+            "followed already"
+        );
         assert_eq!(arrivals.len(), 1);
         // Another session bridged in the same transaction is another arrival.
         let other = SessionId::from_bytes([2; 16]);
-        assert!(arrivals.follow((3, [7; 32], other), commitment));
+        assert!(arrivals.follow((3, [7; 32], other), commitment, relayer_types::unix_now()));
         assert_eq!(arrivals.len(), 2);
         arrivals
             .done(&arrivals.due(Instant::now()).into_iter().find(|a| a.session_id == other).expect("due"));

@@ -194,11 +194,16 @@ pub fn return_inbound(
 /// The domain a transfer in the inbox came from, read from its record's account data (the program's
 /// record: `owner` must be the program).
 pub fn received_domain(owner: &Pubkey, data: &[u8]) -> Option<u32> {
+    received(owner, data).map(|r| r.source_domain)
+}
+
+/// The program's record of a transfer delivered to the inbox (an account it owns at
+/// [`received_record`]).
+pub fn received(owner: &Pubkey, data: &[u8]) -> Option<deposit_vault::Received> {
     use anchor_lang::AccountDeserialize;
     (*owner == deposit_vault::ID)
         .then(|| deposit_vault::Received::try_deserialize(&mut &data[..]).ok())
         .flatten()
-        .map(|r| r.source_domain)
 }
 
 /// The claim record of the transfer recorded at `received`: it exists once the transfer was claimed or

@@ -606,7 +606,7 @@ async fn decoys_burnt_ahead_of_a_sessions_payment_do_not_crowd_it_out() {
 /// and delivered; once delivered, its record is gone.
 #[tokio::test]
 async fn a_bridging_on_its_way_across_a_restart_is_delivered_from_the_chains_record() {
-    let (bank, key, _forwarder, _dir, store) = with_forwarder().await;
+    let (bank, key, forwarder, _dir, store) = with_forwarder().await;
     let session = relayer_store::conformance::session(8);
     let (hook, receiver) = hook_of(&session);
     let payment = attested_burn(&bank, hook, 60, 3_000_000, &attester());
@@ -628,6 +628,7 @@ async fn a_bridging_on_its_way_across_a_restart_is_delivered_from_the_chains_rec
     });
     let (running, _events) = following(&bank, &flaky, &key, url, vec![(receiver, session.id)]);
     assert!(delivered_within(&bank, &payment, 30).await, "delivered after the restart");
+    record(&bank, &forwarder, &payment).await;
     // An announcement whose record cannot be written fails (the engine's batch fails, and the source
     // chain's watcher applies it again) and follows nothing until it can be.
     let later = B256::repeat_byte(0xf2);
@@ -751,6 +752,49 @@ async fn one_bad_answer_of_the_attestation_service_loses_nothing() {
     running.chain.arriving(&session, 8453, &bridging(wrong_tx)).unwrap();
     assert!(delivered_within(&bank, &payment, 30).await, "delivered after a forged attestation");
     assert!(delivered_within(&bank, &second, 30).await, "delivered after an answer without it");
+    running.stop().await;
+    bank.stop();
+}
+
+/// Has the program record `delivery` (by `by`), as anyone may once it was delivered.
+async fn record(bank: &LocalBank, by: &Keypair, delivery: &tx::Delivery) {
+    let (_, raw) =
+        tx::signed(&[tx::record(by.pubkey(), delivery)], by, bank.latest_blockhash().await.unwrap().0);
+    bank.send(raw).await.unwrap();
+}
+
+/// A lying attestation service cannot end an arrival by naming a nonce someone else's delivery used: the
+/// program's record of that nonce shows another transfer, the message is refused and the service asked
+/// again; and a session's burn the relayer does not deliver (less than it claims once Circle's fee is
+/// taken) ends its arrival instead of being asked for ever.
+#[tokio::test]
+async fn a_used_nonce_named_by_a_lying_service_ends_nothing_and_an_undeliverable_burn_ends_its_arrival() {
+    let (bank, key, forwarder, _dir, store) = with_forwarder().await;
+    let (session, other) = (relayer_store::conformance::session(12), relayer_store::conformance::session(13));
+    let (hook, receiver) = hook_of(&session);
+    // Another session's transfer, delivered and recorded: its nonce is used.
+    let theirs = bridge_in(&bank, &forwarder, &other.commitment(), 70, 2_000_000).await;
+    record(&bank, &forwarder, &theirs).await;
+    // The lie: the session's hook under that nonce; then the honest answer.
+    let lie = attested_burn(&bank, hook, 70, 3_000_000, &attester());
+    let payment = attested_burn(&bank, hook, 71, 3_000_000, &attester());
+    let small = attested_burn(&bank, hook, 72, 999_999, &attester());
+    let (lied_tx, small_tx) = (B256::repeat_byte(0xa1), B256::repeat_byte(0xa2));
+    let (url, asked) = attestation_service(vec![
+        (lied_tx.to_string(), vec![(200, complete(&[&lie])), (200, complete(&[&payment]))]),
+        (small_tx.to_string(), vec![(200, complete(&[&small]))]),
+    ])
+    .await;
+    let (running, _events) = following(&bank, &store, &key, url, vec![(receiver, session.id)]);
+    running.chain.arriving(&session, 8453, &bridging(lied_tx)).unwrap();
+    assert!(delivered_within(&bank, &payment, 30).await, "delivered after the lie");
+    // Recorded (the session's work would do it; here no engine drives it): the arrival ends.
+    record(&bank, &forwarder, &payment).await;
+    running.chain.arriving(&session, 8453, &bridging(small_tx)).unwrap();
+    until("both arrivals ended", async || store.records(SOLANA_CHAIN_ID).unwrap().is_empty()).await;
+    let small_asks = asked.lock().unwrap().iter().filter(|a| a.ends_with(&small_tx.to_string())).count();
+    assert_eq!(small_asks, 1, "asked once, then ended");
+    assert!(!delivered_within(&bank, &small, 1).await, "not delivered by the relayer");
     running.stop().await;
     bank.stop();
 }

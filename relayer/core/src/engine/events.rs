@@ -131,11 +131,12 @@ impl Engine {
                 // Announced on every sighting (a replayed event too: the announcement may not have
                 // outlived a crash); fronted once.
                 EventKind::Bridged(bridging) => {
-                    // Not yet durable there: the batch fails, and the watcher applies it again.
-                    self.announce_arrival(&updated, chain_id, &bridging)?;
+                    // Fronted once (the replay of a failed batch finds it applied already: first, then).
                     if changed {
                         self.consider_fronting(&updated, chain_id, event.receiver, &bridging).await;
                     }
+                    // Not yet durable there: the batch fails, and the watcher applies it again.
+                    self.announce_arrival(&updated, chain_id, &bridging)?;
                 }
                 EventKind::Fronted(_) => self.update_exposure(&updated, chain_id),
                 EventKind::Settled(settlement) if changed => {
