@@ -60,6 +60,8 @@ const ASKS_PER_POLL: usize = 16;
 /// bridging a reorganisation removed, or an outage of the attestation service): never given up.
 const SLOW_AFTER: Duration = Duration::from_secs(6 * 3600);
 const SLOW_BACKOFF: Duration = Duration::from_secs(600);
+/// Refused attestations remembered per arrival (never taken again while remembered).
+const MAX_REFUSED: usize = 16;
 /// The first pause before asking the attestation service again; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(2);
 /// The longest pause between two asks for one transaction (a standard transfer takes 15–20 minutes
@@ -321,14 +323,12 @@ impl Arrivals {
 
     /// Adds the attested `messages` of `arrival` it did not have (and whose bytes were not refused); how
     /// many were added (to hand to the pipeline now), and whether the service is still to be asked
-    /// (`waiting` for a message that may be the session's, or none of the session's yet unless the answer
-    /// showed one the relayer does not deliver: `not_deliverable`).
+    /// (`waiting` for a message that may be the session's, or none of the session's yet).
     pub(crate) fn attested(
         &self,
         arrival: &Arrival,
         messages: Vec<Delivery>,
         waiting: bool,
-        not_deliverable: bool,
     ) -> (usize, bool) {
         let mut followed = self.lock();
         let Some(a) = followed.get_mut(&key_of(arrival)) else { return (0, false) };
@@ -340,9 +340,8 @@ impl Arrivals {
             }
         }
         let added = a.messages.len() - before;
-        // Still asked while a message that may be the session's is not attested, or while it has none (but
-        // one the answer shows is the session's and the relayer does not deliver: too small, another token).
-        a.asking = waiting || (a.messages.is_empty() && !not_deliverable);
+        // Still asked while a message that may be the session's is not attested, or while it has none.
+        a.asking = waiting || a.messages.is_empty();
         if added > 0 {
             a.handed = Some(Instant::now());
         }
@@ -353,7 +352,9 @@ impl Arrivals {
     pub(crate) fn hand_again(&self, arrival: &Arrival) -> bool {
         let mut followed = self.lock();
         let Some(a) = followed.get_mut(&key_of(arrival)) else { return false };
-        a.next = Instant::now() + FIRST_BACKOFF;
+        // Read on chain ever less often while it waits (a delivery nobody can record would be read every
+        // poll for ever).
+        back_off(a, Duration::ZERO);
         if a.handed.is_some_and(|at| at.elapsed() < RESUBMIT_AFTER) {
             return false;
         }
@@ -366,19 +367,20 @@ impl Arrivals {
         self.lock().remove(&key_of(arrival));
     }
 
-    /// Drops the message with `nonce` from whichever arrival holds it: Circle's programs refuse it for
-    /// good.
-    pub(crate) fn refused(&self, nonce: &[u8; 32]) {
+    /// Drops `delivery` (these very bytes: a message and the attestation refused) from whichever arrival
+    /// holds it: Circle's programs refuse it for good.
+    pub(crate) fn refused(&self, delivery: &Delivery) {
         for arrival in self.lock().values_mut() {
-            let (refused, kept): (Vec<Delivery>, Vec<Delivery>) = std::mem::take(&mut arrival.messages)
-                .into_iter()
-                .partition(|d| tx::nonce_of(&d.message) == *nonce);
-            arrival.messages = kept;
-            if !refused.is_empty() {
+            let before = arrival.messages.len();
+            arrival.messages.retain(|d| d != delivery);
+            if arrival.messages.len() < before {
                 // Asked for again, ever slower: an attestation refused (a lying service's, one signed before
                 // Circle rotated its attesters) may be followed by a fresh one that lands; the same bytes are
-                // never taken again.
-                arrival.refused.extend(refused);
+                // never taken again (the last few remembered: more would only cost simulations).
+                arrival.refused.push(delivery.clone());
+                if arrival.refused.len() > MAX_REFUSED {
+                    arrival.refused.remove(0);
+                }
                 arrival.asking = true;
                 back_off(arrival, Duration::ZERO);
             }
@@ -477,21 +479,23 @@ impl crate::SvmChain {
                         names_session(&d.message, arrival.domain, &inbox, &session_id, owner_of)
                             && !ours(&d.message)
                     });
-                    let (added, asking) = self.arrivals.attested(arrival, mine, waiting, not_deliverable);
+                    let (added, asking) = self.arrivals.attested(arrival, mine, waiting);
                     if added > 0 {
                         tracing::info!(chain_id, %session_id, tx_hash, count = added, "attested; delivering");
                         self.hand_over(arrival, &mint);
                     }
-                    if asking {
-                        // An answer with nothing of the session's (a stale or lying one: the session's
-                        // own bridging is in this transaction) ends nothing: asked again, ever slower.
+                    // An answer with nothing of the session's to deliver ends nothing (the service is not
+                    // checked: a stale or lying answer must not end an arrival): asked again, ever slower,
+                    // and every ten minutes at once when it shows the session's burn is one the relayer does
+                    // not deliver (below what it claims after Circle's fee, another token).
+                    if asking && !waiting && not_deliverable {
+                        tracing::info!(chain_id, %session_id, tx_hash, "the session's bridged transfer is not one the relayer delivers (below what it claims, or another token); asking again rarely");
+                        self.arrivals.later(arrival, SLOW_BACKOFF);
+                    } else if asking {
                         if !waiting {
                             tracing::warn!(chain_id, %session_id, tx_hash, count, "the attestation service shows nothing of the session's in its bridging's transaction; asking again");
                         }
                         self.arrivals.later(arrival, Duration::ZERO);
-                    } else if added == 0 && arrival.messages.is_empty() {
-                        tracing::info!(chain_id, %session_id, tx_hash, "the session's bridged transfer is not one the relayer delivers (below what it claims, or another token)");
-                        self.arrival_done(arrival);
                     }
                 }
             }
@@ -525,7 +529,7 @@ impl crate::SvmChain {
                 for (d, pair) in messages.iter().zip(found.chunks(2)) {
                     if record_of(pair).is_some_and(|r| Some(r) != tx::bridged_in(&d.message)) {
                         tracing::error!(chain_id, %session_id, tx_hash, nonce = hex::encode(tx::nonce_of(&d.message)), "the attestation service named a nonce the program recorded as another transfer; asking again");
-                        self.arrivals.refused(&tx::nonce_of(&d.message));
+                        self.arrivals.refused(d);
                         return;
                     }
                 }
@@ -603,7 +607,7 @@ impl crate::SvmChain {
             // The message itself (its attestation, format, expiry): no delivery of it can ever land.
             TxFailure::Callee { program, code } if tx::cctp_refuses_for_good(program, *code) => {
                 tracing::error!(chain_id = self.config.chain_id, %program, code, nonce = hex::encode(nonce), "Circle's programs refuse a bridged transfer for good; not delivered");
-                self.arrivals.refused(&nonce);
+                self.arrivals.refused(&delivery);
                 Refusal::NothingToMove
             }
             // An account the relayer named (the inbox was checked before: Circle's fee recipient, a
