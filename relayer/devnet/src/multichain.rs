@@ -563,7 +563,7 @@ impl Attester {
                 // from it, so reading a block again (a restart, a reorg) finds the message delivered.
                 let tx = log.transaction_hash.unwrap_or_default();
                 let nth = in_tx.entry(tx).or_default();
-                let origin = keccak256((tx, *nth).abi_encode_packed());
+                let origin = message_origin(tx, *nth);
                 *nth += 1;
                 self.deliver(Lane::Cctp, transmitter, &sent.data.message, origin).await?;
             } else if let Ok(sent) = LocalOFT::PacketSent::decode_log(&log.inner) {
@@ -601,7 +601,7 @@ impl Attester {
             if !self.paused.forward_solana.load(std::sync::atomic::Ordering::SeqCst) {
                 return Ok(());
             }
-            let attestation = self.key.sign_hash_sync(&keccak256(message))?.as_bytes().to_vec();
+            let attestation = attest(&self.key, message)?;
             return self.deliver_to_solana(message, attestation).await;
         }
         let target = self.links.iter().find(|(link, _)| match lane {
@@ -611,7 +611,7 @@ impl Attester {
         let Some((_, target)) = target else {
             return Ok(()); // a destination this devnet does not run
         };
-        let attestation: Bytes = self.key.sign_hash_sync(&keccak256(message))?.as_bytes().to_vec().into();
+        let attestation: Bytes = attest(&self.key, message)?.into();
         let sent = match lane {
             Lane::Cctp => {
                 LocalMessageTransmitter::new(at, target)
@@ -685,9 +685,9 @@ impl AttestationApi {
                 .enumerate()
             {
                 // The origin the attester gives the message (see `Attester::relay_from`): one nonce.
-                let origin = keccak256((tx, u64::try_from(nth).unwrap_or(u64::MAX)).abi_encode_packed());
+                let origin = message_origin(tx, u64::try_from(nth).unwrap_or(u64::MAX));
                 let Some(message) = attested(&log.data.message, origin) else { continue };
-                let attestation = self.key.sign_hash_sync(&keccak256(&message))?.as_bytes().to_vec();
+                let attestation = attest(&self.key, &message)?;
                 found.push((message, attestation));
             }
             return Ok(found);
@@ -735,6 +735,17 @@ async fn messages(
             (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({ "error": "internal" })))
         }
     }
+}
+
+/// The origin the attester gives the `nth` CCTP message of transaction `tx` (its nonce follows from it):
+/// the same whether the attester reads the message from the chain's logs or its API is asked for it.
+fn message_origin(tx: B256, nth: u64) -> B256 {
+    keccak256((tx, nth).abi_encode_packed())
+}
+
+/// The devnet attester's attestation of `message` (`key`'s signature of its hash).
+fn attest(key: &PrivateKeySigner, message: &[u8]) -> eyre::Result<Vec<u8>> {
+    Ok(key.sign_hash_sync(&keccak256(message))?.as_bytes().to_vec())
 }
 
 /// What Circle's attestation service does to a message as its source wrote it (`sent`, at `origin`):
@@ -794,7 +805,7 @@ pub fn attested_burn_for_solana(
     }
     .encode();
     let message = attested(&sent, origin).ok_or_else(|| eyre::eyre!("not a burn"))?;
-    let attestation = signer(ATTESTER_KEY)?.sign_hash_sync(&keccak256(&message))?.as_bytes().to_vec();
+    let attestation = attest(&signer(ATTESTER_KEY)?, &message)?;
     Ok((message, attestation))
 }
 
