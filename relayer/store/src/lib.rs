@@ -6,6 +6,8 @@
 
 pub mod conformance;
 mod flusher;
+pub mod local_postgres;
+mod postgres;
 mod recovering;
 mod sled_store;
 mod webhooks;
@@ -15,6 +17,7 @@ use std::collections::HashMap;
 use relayer_types::{B256, ChainAddress, Session, SessionId, SessionStatus};
 use serde::{Deserialize, Serialize};
 
+pub use postgres::PgStore;
 pub use recovering::SledStore;
 pub use webhooks::{
     AttemptRecord, Creation, DeliveryState, EventDelivery, IdempotencyRecord, WebhookEndpoint, WebhookStore,

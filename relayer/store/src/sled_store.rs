@@ -39,7 +39,7 @@ use crate::{
 /// once when opened; 6 indexes as `unsettled` also a processing session whose bridged funds are on their
 /// way ([`Session::unsettled`]: a restart announces them to the destination's family, which may have to
 /// deliver them), rebuilt once when opened.
-const SCHEMA: u32 = 6;
+pub(crate) const SCHEMA: u32 = 6;
 
 /// A session record: its compare-and-swap version, the schema it was written with, the session.
 #[derive(Serialize, serde::Deserialize)]
@@ -55,11 +55,11 @@ const fn schema_2() -> u32 {
     2
 }
 
-fn encode_session(version: u64, session: &Session) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn encode_session(version: u64, session: &Session) -> Result<Vec<u8>, StoreError> {
     encode(&Record { version, schema: SCHEMA, value: session })
 }
 
-fn decode_session(bytes: &[u8]) -> Result<Versioned<Session>, StoreError> {
+pub(crate) fn decode_session(bytes: &[u8]) -> Result<Versioned<Session>, StoreError> {
     let record: Record<Session> = decode(bytes)?;
     if record.schema > SCHEMA {
         return Err(StoreError::Schema { found: record.schema, supported: SCHEMA });
@@ -115,16 +115,28 @@ impl IndexEntries {
     fn of(session: &Session) -> Self {
         let id = session.id.as_bytes();
         let expiring =
-            matches!(session.status, SessionStatus::RequiresPaymentMethod | SessionStatus::WaitingPayment)
-                .then(|| [&session.expires_at.to_be_bytes()[..], &id[..]].concat());
-        let events = (session.deposits.iter().map(|d| d.event))
-            .chain(session.settlements.iter().map(|x| x.event))
-            .chain(session.bridges.iter().map(|b| b.event))
-            .chain(session.frontings.iter().map(|f| f.event));
-        let touched =
-            events.map(|e| [&block_key(e.chain_id, e.block_number)[..], &id[..]].concat()).collect();
+            can_expire(session.status).then(|| [&session.expires_at.to_be_bytes()[..], &id[..]].concat());
+        let touched = touched_blocks(session)
+            .into_iter()
+            .map(|(chain, block)| [&block_key(chain, block)[..], &id[..]].concat())
+            .collect();
         Self { status: session.status, expiring, unsettled: session.unsettled(), touched }
     }
+}
+
+/// Whether a session in `status` can still expire (the `expiring` index).
+pub(crate) const fn can_expire(status: SessionStatus) -> bool {
+    matches!(status, SessionStatus::RequiresPaymentMethod | SessionStatus::WaitingPayment)
+}
+
+/// Every (chain id, block number) a session has a chain event in: what a reorg of that block may touch.
+pub(crate) fn touched_blocks(session: &Session) -> BTreeSet<(u64, u64)> {
+    (session.deposits.iter().map(|d| d.event))
+        .chain(session.settlements.iter().map(|x| x.event))
+        .chain(session.bridges.iter().map(|b| b.event))
+        .chain(session.frontings.iter().map(|f| f.event))
+        .map(|e| (e.chain_id, e.block_number))
+        .collect()
 }
 
 /// The index trees inside one transaction.
@@ -192,11 +204,11 @@ fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
     ConflictableTransactionError::Abort(e)
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(|e| StoreError::codec("a value to store", Some(e)))
 }
 
-fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::codec("a stored record", Some(e)))
 }
 

@@ -1,0 +1,646 @@
+//! The PostgreSQL backend: the same [`Store`] as sled's, shared by any number of relayer processes.
+//!
+//! The store traits are synchronous (sled answers in microseconds); this backend runs its queries on a
+//! small runtime of its own with a connection pool, and a synchronous call waits for its query without
+//! starving the caller's runtime (`block_in_place` on a multi-threaded one). Every call has a deadline,
+//! so a database that stops answering fails writes (`Backend`, which callers retry) instead of hanging
+//! them. Each write is one transaction, committed (durable, with PostgreSQL's default
+//! `synchronous_commit`) before the call returns.
+//!
+//! Sessions keep sled's record encoding (the version, the encoding's schema and the session, as JSON) in
+//! `body`, beside the columns the queries use: `version` for compare-and-swap, `status`, `expires_at`
+//! (only while the session can expire), `unsettled`, and one `session_blocks` row per block the session
+//! has a chain event in. Those columns are written in the same statement as the body, so they can never
+//! disagree with it. Outbox sequence numbers come from a counter row updated inside the writing
+//! transaction: its row lock holds every other event-writing transaction until this one commits, so
+//! numbers increase in commit order and a reader paging "after N" never skips a late commit (an
+//! auto-increment column would number rows in the order they were inserted, not committed).
+
+use std::{collections::HashMap, future::Future, time::Duration};
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use relayer_types::{B256, ChainAddress, Session, SessionId, SessionStatus};
+use tokio_postgres::{NoTls, Row, types::ToSql};
+
+use crate::{
+    BackendError, BoxFuture, ChainStore, Cursor, NewEvent, OutboxEntry, SendEntry, Store, StoreError,
+    Versioned,
+    sled_store::{can_expire, decode, decode_session, encode, encode_session, touched_blocks},
+};
+
+/// How long one store call may take, waiting for a connection included, before it fails.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// Connections per process.
+const POOL_SIZE: usize = 16;
+
+/// A [`Store`] in a PostgreSQL database. Clones share one pool. Give the relayer a database of its own:
+/// its tables have plain names (`sessions`, `outbox`, …).
+#[derive(Clone)]
+pub struct PgStore {
+    shared: std::sync::Arc<Shared>,
+}
+
+struct Shared {
+    pool: Pool,
+    handle: tokio::runtime::Handle,
+    /// Owned here; shut down without waiting when the last clone goes (a runtime dropped inside another
+    /// runtime's task would panic).
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the URL: it may carry the password.
+        f.debug_struct("PgStore").field("connections", &self.shared.pool.status().size).finish()
+    }
+}
+
+fn pg(e: tokio_postgres::Error) -> StoreError {
+    StoreError::Backend(BackendError::caused("postgres", e))
+}
+
+fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
+    StoreError::Backend(BackendError::caused("postgres connection", e))
+}
+
+/// `v` as PostgreSQL's `bigint`, or an error naming it: a value above `i64::MAX` cannot be stored (no
+/// chain id, block number or time comes near it; queries for one find nothing, `-1` never being stored).
+fn int(v: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::codec(format!("{what} {v} is too large to store"), None))
+}
+
+/// A stored `bigint` as `u64`.
+fn uint(v: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::codec(format!("malformed {what} {v}"), None))
+}
+
+/// The first key after every key that starts with `prefix` (`None`: no upper bound), so a prefix scan is
+/// a range on the primary key.
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// The columns a session row carries beside its body.
+struct SessionRow {
+    id: Vec<u8>,
+    status: &'static str,
+    expires_at: Option<i64>,
+    unsettled: bool,
+    blocks: Vec<(i64, i64)>,
+}
+
+impl SessionRow {
+    fn of(session: &Session) -> Result<Self, StoreError> {
+        let blocks = touched_blocks(session)
+            .into_iter()
+            .map(|(chain, block)| Ok((int(chain, "chain id")?, int(block, "block number")?)))
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Self {
+            id: session.id.as_bytes().to_vec(),
+            status: session.status.as_str(),
+            expires_at: can_expire(session.status).then(|| int(session.expires_at, "expiry")).transpose()?,
+            unsettled: session.unsettled(),
+            blocks,
+        })
+    }
+}
+
+fn session_from(row: &Row) -> Result<Session, StoreError> {
+    Ok(decode_session(row.get::<_, &[u8]>("body"))?.value)
+}
+
+fn session_id(bytes: &[u8]) -> Result<SessionId, StoreError> {
+    Ok(SessionId::from_bytes(bytes.try_into().map_err(|_| StoreError::codec("malformed session id", None))?))
+}
+
+/// Writes the `session_blocks` rows of a session (replacing any it had).
+async fn write_blocks(
+    tx: &tokio_postgres::Transaction<'_>,
+    row: &SessionRow,
+    replace: bool,
+) -> Result<(), StoreError> {
+    if replace {
+        tx.execute("DELETE FROM session_blocks WHERE session_id = $1", &[&row.id]).await.map_err(pg)?;
+    }
+    for (chain, block) in &row.blocks {
+        tx.execute(
+            "INSERT INTO session_blocks (chain_id, block, session_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[chain, block, &row.id],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    Ok(())
+}
+
+/// Inserts a new session in `tx`; `AlreadyExists` if its id is taken.
+async fn insert_in(tx: &tokio_postgres::Transaction<'_>, session: &Session) -> Result<(), StoreError> {
+    let row = SessionRow::of(session)?;
+    let body = encode_session(1, session)?;
+    let schema = i32::try_from(crate::sled_store::SCHEMA).unwrap_or(i32::MAX);
+    let inserted = tx
+        .execute(
+            "INSERT INTO sessions (id, version, schema, status, expires_at, unsettled, body) \
+             VALUES ($1, 1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+            &[&row.id, &schema, &row.status, &row.expires_at, &row.unsettled, &body],
+        )
+        .await
+        .map_err(pg)?;
+    if inserted == 0 {
+        return Err(StoreError::AlreadyExists(session.id));
+    }
+    write_blocks(tx, &row, false).await
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (a `postgres://` URL or a libpq key-value string), brings its
+    /// tables to this build's schema, and refuses a database a newer build has written. The URL is never
+    /// logged or shown in an error. TLS is not supported yet: reach the database over a private network
+    /// or a local socket.
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = url.parse().map_err(|_| {
+            // The parser's message may quote the URL, password included: say only what is wrong.
+            StoreError::Backend(BackendError::new("the store URL is not a PostgreSQL connection string"))
+        })?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("store-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Backend(BackendError::caused("starting the store's runtime", e)))?;
+        let manager =
+            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .create_timeout(Some(Duration::from_secs(5)))
+            .recycle_timeout(Some(Duration::from_secs(5)))
+            .wait_timeout(Some(DEADLINE))
+            .build()
+            .map_err(|e| StoreError::Backend(BackendError::caused("building the connection pool", e)))?;
+        let store = Self {
+            shared: std::sync::Arc::new(Shared {
+                pool,
+                handle: runtime.handle().clone(),
+                runtime: Some(runtime),
+            }),
+        };
+        store.block(|pool| async move { schema::migrate(&pool).await })?;
+        Ok(store)
+    }
+
+    /// Runs `work` on the store's runtime, within [`DEADLINE`].
+    fn spawn<T, F>(&self, work: impl FnOnce(Pool) -> F) -> tokio::task::JoinHandle<Result<T, StoreError>>
+    where
+        F: Future<Output = Result<T, StoreError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let work = work(self.shared.pool.clone());
+        self.shared.handle.spawn(async move {
+            tokio::time::timeout(DEADLINE, work).await.unwrap_or_else(|_| {
+                Err(StoreError::Backend(BackendError::new(format!(
+                    "the database did not answer within {} s",
+                    DEADLINE.as_secs()
+                ))))
+            })
+        })
+    }
+
+    /// Runs `work` and waits for its answer, from any thread: on a multi-threaded runtime's worker the
+    /// runtime is told the thread blocks, so its other tasks move on.
+    fn block<T, F>(&self, work: impl FnOnce(Pool) -> F) -> Result<T, StoreError>
+    where
+        F: Future<Output = Result<T, StoreError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let task = self.spawn(work);
+        let wait = move || futures::executor::block_on(task);
+        let joined = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(wait)
+            }
+            _ => wait(),
+        };
+        joined.map_err(|e| StoreError::Backend(BackendError::caused("a store task failed", e)))?
+    }
+
+    /// Writes `session` if it is still at `expected` and appends `events`, in one transaction.
+    fn write(
+        &self,
+        session: &Session,
+        expected: u64,
+        events: &[NewEvent],
+    ) -> Result<Option<u64>, StoreError> {
+        let row = SessionRow::of(session)?;
+        let next = expected + 1;
+        let body = encode_session(next, session)?;
+        let (id, session_id) = (session.id, session.id);
+        let events = events.to_vec();
+        self.block(move |pool| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            let schema = i32::try_from(crate::sled_store::SCHEMA).unwrap_or(i32::MAX);
+            let (expected, next) = (int(expected, "version")?, int(next, "version")?);
+            let updated = tx
+                .execute(
+                    "UPDATE sessions SET version = $3, schema = $4, status = $5, expires_at = $6, \
+                     unsettled = $7, body = $8 WHERE id = $1 AND version = $2",
+                    &[
+                        &row.id,
+                        &expected,
+                        &next,
+                        &schema,
+                        &row.status,
+                        &row.expires_at,
+                        &row.unsettled,
+                        &body,
+                    ],
+                )
+                .await
+                .map_err(pg)?;
+            if updated == 0 {
+                let exists =
+                    tx.query_opt("SELECT 1 FROM sessions WHERE id = $1", &[&row.id]).await.map_err(pg)?;
+                return if exists.is_some() { Ok(None) } else { Err(StoreError::NotFound(id)) };
+            }
+            write_blocks(&tx, &row, true).await?;
+            for event in events {
+                // The counter's row lock is held until this transaction ends: numbers in commit order.
+                let seq: i64 = tx
+                    .query_one(
+                        "UPDATE counters SET value = value + 1 WHERE name = 'outbox' RETURNING value",
+                        &[],
+                    )
+                    .await
+                    .map_err(pg)?
+                    .get(0);
+                let entry = OutboxEntry { seq: uint(seq, "outbox sequence")?, session_id, event };
+                tx.execute("INSERT INTO outbox (seq, body) VALUES ($1, $2)", &[&seq, &encode(&entry)?])
+                    .await
+                    .map_err(pg)?;
+            }
+            tx.commit().await.map_err(pg)?;
+            Ok(Some(uint(next, "version")?))
+        })
+    }
+
+    /// Runs one statement that changes rows, in its own transaction; how many rows it changed.
+    fn execute(&self, sql: &'static str, params: Params) -> Result<u64, StoreError> {
+        self.block(move |pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client.execute(sql, &params.refs()).await.map_err(pg)
+        })
+    }
+
+    /// Runs one query; its rows.
+    fn query(&self, sql: &'static str, params: Params) -> Result<Vec<Row>, StoreError> {
+        self.block(move |pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client.query(sql, &params.refs()).await.map_err(pg)
+        })
+    }
+
+    /// The sessions a query of `id`s names, in id order.
+    fn sessions_where(&self, sql: &'static str, params: Params) -> Result<Vec<Session>, StoreError> {
+        self.query(sql, params)?.iter().map(session_from).collect()
+    }
+
+    /// `(key, value)` rows of one of the per-chain byte tables.
+    fn entries(&self, sql: &'static str, params: Params) -> Result<Vec<SendEntry>, StoreError> {
+        Ok(self.query(sql, params)?.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
+
+/// Owned query parameters (a query runs on the store's runtime, so it cannot borrow the caller's).
+struct Params(Vec<Box<dyn ToSql + Send + Sync>>);
+
+impl Params {
+    fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.0.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
+    }
+}
+
+/// [`Params`] from a list of owned values.
+macro_rules! params {
+    ($($p:expr),* $(,)?) => { Params(vec![$(Box::new($p)),*]) };
+}
+
+mod schema;
+mod webhooks;
+
+impl Store for PgStore {
+    fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
+        let session = session.clone();
+        self.block(move |pool| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            insert_in(&tx, &session).await?;
+            tx.commit().await.map_err(pg)
+        })
+    }
+
+    fn create_session<'a>(&'a self, session: &'a Session) -> BoxFuture<'a, Result<(), StoreError>> {
+        let session = session.clone();
+        let task = self.spawn(move |pool| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            insert_in(&tx, &session).await?;
+            tx.commit().await.map_err(pg)
+        });
+        Box::pin(async move {
+            task.await.map_err(|e| StoreError::Backend(BackendError::caused("a store task failed", e)))?
+        })
+    }
+
+    fn probe(&self) -> Result<(), StoreError> {
+        let now = int(relayer_types::unix_now(), "time")?;
+        self.execute(
+            "INSERT INTO probe (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at",
+            params![now],
+        )
+        .map(drop)
+    }
+
+    fn session(&self, id: &SessionId) -> Result<Option<Versioned<Session>>, StoreError> {
+        let rows = self.query("SELECT body FROM sessions WHERE id = $1", params![id.as_bytes().to_vec()])?;
+        rows.first().map(|row| decode_session(row.get::<_, &[u8]>(0))).transpose()
+    }
+
+    fn replace_session(&self, session: &Session, expected_version: u64) -> Result<Option<u64>, StoreError> {
+        self.write(session, expected_version, &[])
+    }
+
+    fn commit_session(
+        &self,
+        session: &Session,
+        expected_version: u64,
+        events: &[NewEvent],
+    ) -> Result<Option<u64>, StoreError> {
+        self.write(session, expected_version, events)
+    }
+
+    fn outbox(&self, after_seq: u64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        let after = i64::try_from(after_seq).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .query("SELECT body FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2", params![after, limit])?;
+        rows.iter().map(|r| decode(r.get::<_, &[u8]>(0))).collect()
+    }
+
+    fn remove_outbox(&self, seq: u64) -> Result<(), StoreError> {
+        self.execute("DELETE FROM outbox WHERE seq = $1", params![int(seq, "outbox sequence")?]).map(drop)
+    }
+
+    fn scan_sessions(&self, visit: &mut dyn FnMut(Session)) -> Result<(), StoreError> {
+        for session in self.sessions_where("SELECT body FROM sessions ORDER BY id", params![])? {
+            visit(session);
+        }
+        Ok(())
+    }
+
+    fn expiring_sessions(&self) -> Result<Vec<(u64, SessionId)>, StoreError> {
+        let rows = self.query(
+            "SELECT expires_at, id FROM sessions WHERE expires_at IS NOT NULL ORDER BY expires_at, id",
+            params![],
+        )?;
+        rows.iter().map(|r| Ok((uint(r.get(0), "expiry")?, session_id(r.get(1))?))).collect()
+    }
+
+    fn unsettled_sessions(&self) -> Result<Vec<Session>, StoreError> {
+        self.sessions_where("SELECT body FROM sessions WHERE unsettled ORDER BY id", params![])
+    }
+
+    fn sessions_touched_since(&self, chain_id: u64, from_block: u64) -> Result<Vec<Session>, StoreError> {
+        // Nothing is stored beyond `i64::MAX` (writes refuse it), so a query there finds nothing.
+        let (Ok(chain), Ok(from)) = (i64::try_from(chain_id), i64::try_from(from_block)) else {
+            return Ok(vec![]);
+        };
+        self.sessions_where(
+            "SELECT body FROM sessions WHERE id IN \
+             (SELECT session_id FROM session_blocks WHERE chain_id = $1 AND block >= $2) ORDER BY id",
+            params![chain, from],
+        )
+    }
+
+    fn status_counts(&self) -> Result<HashMap<SessionStatus, u64>, StoreError> {
+        let rows = self.query("SELECT status, count(*) FROM sessions GROUP BY status", params![])?;
+        let mut counts = HashMap::new();
+        for row in rows {
+            let name: &str = row.get(0);
+            let status = SessionStatus::ALL
+                .into_iter()
+                .find(|s| s.as_str() == name)
+                .ok_or_else(|| StoreError::codec(format!("unknown session status {name:?}"), None))?;
+            counts.insert(status, uint(row.get(1), "status count")?);
+        }
+        Ok(counts)
+    }
+
+    fn receivers(&self) -> Result<Vec<(ChainAddress, SessionId)>, StoreError> {
+        let rows = self.query("SELECT key, session_id FROM receivers ORDER BY key", params![])?;
+        rows.iter()
+            .map(|r| {
+                let receiver = ChainAddress::from_key(r.get(0))
+                    .map_err(|e| StoreError::codec(format!("malformed receiver index key: {e}"), None))?;
+                Ok((receiver, session_id(r.get(1))?))
+            })
+            .collect()
+    }
+
+    fn index_receiver(&self, receiver: ChainAddress, id: &SessionId) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO receivers (key, session_id) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET session_id = EXCLUDED.session_id",
+            params![receiver.key().to_vec(), id.as_bytes().to_vec()],
+        )
+        .map(drop)
+    }
+
+    fn session_by_receiver(&self, receiver: ChainAddress) -> Result<Option<SessionId>, StoreError> {
+        let rows =
+            self.query("SELECT session_id FROM receivers WHERE key = $1", params![receiver.key().to_vec()])?;
+        rows.first().map(|r| session_id(r.get(0))).transpose()
+    }
+}
+
+impl ChainStore for PgStore {
+    fn cursor(&self, chain_id: u64) -> Result<Option<Cursor>, StoreError> {
+        let Ok(chain) = i64::try_from(chain_id) else { return Ok(None) };
+        let rows = self.query("SELECT body FROM cursors WHERE chain_id = $1", params![chain])?;
+        rows.first().map(|r| decode(r.get::<_, &[u8]>(0))).transpose()
+    }
+
+    fn set_cursor(&self, chain_id: u64, cursor: Cursor, blocks: &[(u64, B256)]) -> Result<(), StoreError> {
+        let chain = int(chain_id, "chain id")?;
+        let at = int(cursor.block, "block number")?;
+        let body = encode(&cursor)?;
+        let blocks = blocks
+            .iter()
+            .map(|(n, h)| Ok((int(*n, "block number")?, h.to_vec())))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.block(move |pool| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            for (number, hash) in &blocks {
+                tx.execute(
+                    "INSERT INTO block_hashes (chain_id, number, hash) VALUES ($1, $2, $3) \
+                     ON CONFLICT (chain_id, number) DO UPDATE SET hash = EXCLUDED.hash",
+                    &[&chain, number, hash],
+                )
+                .await
+                .map_err(pg)?;
+            }
+            // After a rollback, hashes above the cursor belong to the abandoned branch.
+            let kept: Vec<i64> = blocks.iter().map(|(n, _)| *n).collect();
+            tx.execute(
+                "DELETE FROM block_hashes WHERE chain_id = $1 AND number > $2 AND NOT (number = ANY($3))",
+                &[&chain, &at, &kept],
+            )
+            .await
+            .map_err(pg)?;
+            tx.execute(
+                "INSERT INTO cursors (chain_id, body) VALUES ($1, $2) \
+                 ON CONFLICT (chain_id) DO UPDATE SET body = EXCLUDED.body",
+                &[&chain, &body],
+            )
+            .await
+            .map_err(pg)?;
+            tx.commit().await.map_err(pg)
+        })
+    }
+
+    fn block_hash(&self, chain_id: u64, number: u64) -> Result<Option<B256>, StoreError> {
+        let (Ok(chain), Ok(number)) = (i64::try_from(chain_id), i64::try_from(number)) else {
+            return Ok(None);
+        };
+        let rows = self.query(
+            "SELECT hash FROM block_hashes WHERE chain_id = $1 AND number = $2",
+            params![chain, number],
+        )?;
+        rows.first()
+            .map(|r| {
+                let bytes: &[u8] = r.get(0);
+                B256::try_from(bytes).map_err(|_| StoreError::codec("malformed block hash", None))
+            })
+            .transpose()
+    }
+
+    fn prune_block_hashes(&self, chain_id: u64, below: u64) -> Result<(), StoreError> {
+        let below = i64::try_from(below).unwrap_or(i64::MAX);
+        self.execute(
+            "DELETE FROM block_hashes WHERE chain_id = $1 AND number < $2",
+            params![int(chain_id, "chain id")?, below],
+        )
+        .map(drop)
+    }
+
+    fn put_send(&self, chain_id: u64, key: &[u8], record: &[u8]) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO sends (chain_id, key, record) VALUES ($1, $2, $3) \
+             ON CONFLICT (chain_id, key) DO UPDATE SET record = EXCLUDED.record",
+            params![int(chain_id, "chain id")?, key.to_vec(), record.to_vec()],
+        )
+        .map(drop)
+    }
+
+    fn sends(&self, chain_id: u64, prefix: &[u8]) -> Result<Vec<SendEntry>, StoreError> {
+        let Ok(chain) = i64::try_from(chain_id) else { return Ok(vec![]) };
+        match prefix_end(prefix) {
+            Some(end) => self.entries(
+                "SELECT key, record FROM sends WHERE chain_id = $1 AND key >= $2 AND key < $3 ORDER BY key",
+                params![chain, prefix.to_vec(), end],
+            ),
+            None => self.entries(
+                "SELECT key, record FROM sends WHERE chain_id = $1 AND key >= $2 ORDER BY key",
+                params![chain, prefix.to_vec()],
+            ),
+        }
+    }
+
+    fn delete_send(&self, chain_id: u64, key: &[u8]) -> Result<(), StoreError> {
+        self.execute(
+            "DELETE FROM sends WHERE chain_id = $1 AND key = $2",
+            params![int(chain_id, "chain id")?, key.to_vec()],
+        )
+        .map(drop)
+    }
+
+    fn watch_marks(&self, chain_id: u64) -> Result<Vec<SendEntry>, StoreError> {
+        self.entries(
+            "SELECT key, value FROM watch_marks WHERE chain_id = $1 ORDER BY key",
+            params![i64::try_from(chain_id).unwrap_or(-1)],
+        )
+    }
+
+    fn put_watch_marks(&self, chain_id: u64, marks: &[SendEntry]) -> Result<(), StoreError> {
+        let chain = int(chain_id, "chain id")?;
+        let marks = marks.to_vec();
+        self.block(move |pool| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            for (key, value) in &marks {
+                tx.execute(
+                    "INSERT INTO watch_marks (chain_id, key, value) VALUES ($1, $2, $3) \
+                     ON CONFLICT (chain_id, key) DO UPDATE SET value = EXCLUDED.value",
+                    &[&chain, key, value],
+                )
+                .await
+                .map_err(pg)?;
+            }
+            tx.commit().await.map_err(pg)
+        })
+    }
+
+    fn records(&self, chain_id: u64) -> Result<Vec<SendEntry>, StoreError> {
+        self.entries(
+            "SELECT key, value FROM family_records WHERE chain_id = $1 ORDER BY key",
+            params![i64::try_from(chain_id).unwrap_or(-1)],
+        )
+    }
+
+    fn put_record(&self, chain_id: u64, key: &[u8], record: &[u8]) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO family_records (chain_id, key, value) VALUES ($1, $2, $3) \
+             ON CONFLICT (chain_id, key) DO UPDATE SET value = EXCLUDED.value",
+            params![int(chain_id, "chain id")?, key.to_vec(), record.to_vec()],
+        )
+        .map(drop)
+    }
+
+    fn delete_record(&self, chain_id: u64, key: &[u8]) -> Result<(), StoreError> {
+        self.execute(
+            "DELETE FROM family_records WHERE chain_id = $1 AND key = $2",
+            params![int(chain_id, "chain id")?, key.to_vec()],
+        )
+        .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn a_prefix_scan_ends_at_the_first_key_past_the_prefix() {
+        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_end(&[1, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_end(&[0xff, 0xff]), None);
+        assert_eq!(prefix_end(&[]), None);
+    }
+}

@@ -1,0 +1,190 @@
+//! Webhook endpoints, their deliveries and idempotency keys in PostgreSQL. A delivery's endpoint is a
+//! foreign key (deleting the endpoint deletes its deliveries); a write of a delivery first locks its
+//! endpoint's row (`FOR KEY SHARE`), so an endpoint deleted meanwhile gets nothing instead of failing
+//! the write.
+
+use tokio_postgres::Transaction;
+
+use super::{Params, PgStore, int, pg, pool_error};
+use crate::{
+    Creation, DeliveryState, EventDelivery, IdempotencyRecord, StoreError, WebhookEndpoint, WebhookStore,
+    sled_store::{decode, encode},
+};
+
+/// A delivery's row values.
+struct DeliveryRow {
+    endpoint_id: String,
+    created_ms: i64,
+    event_id: String,
+    pending: bool,
+    body: Vec<u8>,
+}
+
+impl DeliveryRow {
+    fn of(d: &EventDelivery) -> Result<Self, StoreError> {
+        Ok(Self {
+            endpoint_id: d.endpoint_id.clone(),
+            created_ms: int(d.created_ms, "event time")?,
+            event_id: d.event_id.clone(),
+            pending: matches!(d.state, DeliveryState::Pending { .. }),
+            body: encode(d)?,
+        })
+    }
+
+    async fn upsert(&self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        tx.execute(
+            "INSERT INTO deliveries (endpoint_id, created_ms, event_id, pending, body) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (endpoint_id, created_ms, event_id) DO UPDATE SET pending = EXCLUDED.pending, body = EXCLUDED.body",
+            &[&self.endpoint_id, &self.created_ms, &self.event_id, &self.pending, &self.body],
+        )
+        .await
+        .map_err(pg)?;
+        Ok(())
+    }
+}
+
+/// Which of `ids` are endpoints, each locked against deletion until the transaction ends.
+async fn lock_endpoints(tx: &Transaction<'_>, ids: &[String]) -> Result<Vec<String>, StoreError> {
+    let rows =
+        tx.query("SELECT id FROM webhooks WHERE id = ANY($1) FOR KEY SHARE", &[&ids]).await.map_err(pg)?;
+    Ok(rows.into_iter().map(|r| r.get(0)).collect())
+}
+
+impl WebhookStore for PgStore {
+    fn put_webhook(&self, endpoint: &WebhookEndpoint) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO webhooks (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
+            params![endpoint.id.clone(), encode(endpoint)?],
+        )
+        .map(drop)
+    }
+
+    fn webhooks(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        let rows = self.query("SELECT body FROM webhooks ORDER BY id", params![])?;
+        rows.iter().map(|r| decode(r.get::<_, &[u8]>(0))).collect()
+    }
+
+    fn delete_webhook(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.execute("DELETE FROM webhooks WHERE id = $1", params![id.to_owned()])? > 0)
+    }
+
+    fn fan_out(&self, seq: u64, fanned: &[EventDelivery]) -> Result<(), StoreError> {
+        let seq = int(seq, "outbox sequence")?;
+        let rows = fanned.iter().map(DeliveryRow::of).collect::<Result<Vec<_>, _>>()?;
+        self.block(move |pool| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            let ids: Vec<String> = rows.iter().map(|r| r.endpoint_id.clone()).collect();
+            let live = lock_endpoints(&tx, &ids).await?;
+            for row in rows.iter().filter(|r| live.contains(&r.endpoint_id)) {
+                row.upsert(&tx).await?;
+            }
+            tx.execute("DELETE FROM outbox WHERE seq = $1", &[&seq]).await.map_err(pg)?;
+            tx.commit().await.map_err(pg)
+        })
+    }
+
+    fn put_delivery(&self, delivery: &EventDelivery) -> Result<bool, StoreError> {
+        let row = DeliveryRow::of(delivery)?;
+        self.block(move |pool| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            if lock_endpoints(&tx, std::slice::from_ref(&row.endpoint_id)).await?.is_empty() {
+                return Ok(false);
+            }
+            row.upsert(&tx).await?;
+            tx.commit().await.map_err(pg)?;
+            Ok(true)
+        })
+    }
+
+    fn deliveries(&self, endpoint_id: &str, limit: usize) -> Result<Vec<EventDelivery>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.query(
+            "SELECT body FROM deliveries WHERE endpoint_id = $1 ORDER BY created_ms DESC, event_id DESC LIMIT $2",
+            params![endpoint_id.to_owned(), limit],
+        )?;
+        rows.iter().map(|r| decode(r.get::<_, &[u8]>(0))).collect()
+    }
+
+    fn pending_deliveries(&self) -> Result<Vec<EventDelivery>, StoreError> {
+        let rows = self.query(
+            "SELECT body FROM deliveries WHERE pending ORDER BY endpoint_id, created_ms, event_id",
+            params![],
+        )?;
+        rows.iter().map(|r| decode(r.get::<_, &[u8]>(0))).collect()
+    }
+
+    fn prune_deliveries(&self, before_ms: u64) -> Result<usize, StoreError> {
+        let before = i64::try_from(before_ms).unwrap_or(i64::MAX);
+        let pruned =
+            self.execute("DELETE FROM deliveries WHERE created_ms < $1 AND NOT pending", params![before])?;
+        Ok(usize::try_from(pruned).unwrap_or(usize::MAX))
+    }
+
+    fn idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let rows = self.query("SELECT body FROM idempotency WHERE key = $1", params![key.to_owned()])?;
+        rows.first().map(|r| decode(r.get::<_, &[u8]>(0))).transpose()
+    }
+
+    fn create_idempotent(
+        &self,
+        creation: Creation<'_>,
+        record: &IdempotencyRecord,
+        valid_since: u64,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        enum Owned {
+            Session(Box<relayer_types::Session>),
+            Webhook(String, Vec<u8>),
+        }
+        let creation = match creation {
+            Creation::Session(s) => Owned::Session(Box::new(s.clone())),
+            Creation::Webhook(w) => Owned::Webhook(w.id.clone(), encode(w)?),
+        };
+        let (key, body) = (record.key.clone(), encode(record)?);
+        let created_at = int(record.created_at, "creation time")?;
+        let valid_since = i64::try_from(valid_since).unwrap_or(i64::MAX);
+        self.block(move |pool| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            // Claims the key, or replaces a record older than the window: one statement, so of two
+            // concurrent requests with one key (in two processes too) the second waits for the first's
+            // commit and then finds its record.
+            let claimed = tx
+                .query_opt(
+                    "INSERT INTO idempotency (key, created_at, body) VALUES ($1, $2, $3) \
+                     ON CONFLICT (key) DO UPDATE SET created_at = EXCLUDED.created_at, body = EXCLUDED.body \
+                     WHERE idempotency.created_at < $4 RETURNING key",
+                    &[&key, &created_at, &body, &valid_since],
+                )
+                .await
+                .map_err(pg)?;
+            if claimed.is_none() {
+                let row = tx
+                    .query_one("SELECT body FROM idempotency WHERE key = $1", &[&key])
+                    .await
+                    .map_err(pg)?;
+                return Ok(Some(decode(row.get::<_, &[u8]>(0))?));
+            }
+            match &creation {
+                Owned::Session(session) => super::insert_in(&tx, session).await?,
+                Owned::Webhook(id, value) => {
+                    tx.execute(
+                        "INSERT INTO webhooks (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
+                        &[id, value],
+                    )
+                    .await
+                    .map_err(pg)?;
+                }
+            }
+            tx.commit().await.map_err(pg)?;
+            Ok(None)
+        })
+    }
+
+    fn prune_idempotency(&self, before: u64) -> Result<usize, StoreError> {
+        let before = i64::try_from(before).unwrap_or(i64::MAX);
+        let pruned = self.execute("DELETE FROM idempotency WHERE created_at < $1", params![before])?;
+        Ok(usize::try_from(pruned).unwrap_or(usize::MAX))
+    }
+}

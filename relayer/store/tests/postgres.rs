@@ -1,0 +1,172 @@
+//! The store conformance suite (`relayer_store::conformance`) against the PostgreSQL backend, on a real
+//! server this test starts (initdb into a temporary directory; see `relayer_store::local_postgres`).
+//! Every check gets a database of its own; every reopen drops the first store (its pool and connections)
+//! and connects again, so what it reads back was committed.
+
+use std::sync::{
+    OnceLock,
+    atomic::{AtomicU32, Ordering},
+};
+
+use relayer_store::{PgStore, conformance::Backend, local_postgres::LocalPostgres};
+
+fn server() -> &'static LocalPostgres {
+    static SERVER: OnceLock<LocalPostgres> = OnceLock::new();
+    SERVER.get_or_init(|| LocalPostgres::start().expect("start PostgreSQL"))
+}
+
+struct Postgres;
+
+impl Backend for Postgres {
+    type Store = PgStore;
+    type Place = String;
+
+    fn place(&self) -> String {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!("conformance_{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        server().create_database(&name).expect("create database");
+        server().url(&name)
+    }
+
+    fn open(&self, url: &String) -> PgStore {
+        PgStore::connect(url).expect("connect")
+    }
+}
+
+relayer_store::store_conformance!(Postgres);
+
+// What PostgreSQL adds to the suite: several processes on one database.
+
+use std::time::{Duration, Instant};
+
+use relayer_store::{NewEvent, Store, StoreError, conformance::session};
+use relayer_types::{Session, SessionStatus};
+
+fn fresh() -> String {
+    Postgres.place()
+}
+
+/// Runs one SQL statement on `url` outside the store (as an operator, or another build, would).
+fn sql(url: &str, statement: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let (client, connection) =
+            tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(connection);
+        client.batch_execute(statement).await.expect("statement");
+    });
+}
+
+/// Two relayer instances on one database: a session one creates, the other reads; of two updates of the
+/// same version, one from each, exactly one wins.
+#[test]
+fn two_instances_share_sessions_and_compare_and_swap_between_them() {
+    let url = fresh();
+    let (a, b) = (PgStore::connect(&url).expect("a"), PgStore::connect(&url).expect("b"));
+    let s = session(1);
+    a.insert_session(&s).expect("insert on a");
+    assert_eq!(b.session(&s.id).expect("read on b").map(|v| v.version), Some(1));
+    let paid = Session { status: SessionStatus::WaitingPayment, ..s.clone() };
+    assert_eq!(b.replace_session(&paid, 1).expect("b writes"), Some(2));
+    assert_eq!(a.replace_session(&paid, 1).expect("a is stale"), None, "a stale version loses");
+    assert!(matches!(b.insert_session(&s), Err(StoreError::AlreadyExists(_))));
+}
+
+/// Outbox numbers follow commit order across instances: a reader paging "after N" while two instances
+/// commit events from four threads sees every event. Numbers drawn before commit (a sequence, an
+/// auto-increment column) let a transaction that drew N commit after one that drew N + 1 was read, and
+/// the reader, already past N + 1, would skip it for ever.
+#[test]
+fn the_outbox_numbers_events_in_commit_order_across_instances() {
+    const WRITERS: u8 = 4;
+    const EACH: u8 = 40;
+    let url = fresh();
+    let stores = [PgStore::connect(&url).expect("a"), PgStore::connect(&url).expect("b")];
+    let done = std::sync::atomic::AtomicU8::new(0);
+    let mut seen = std::collections::BTreeSet::new();
+    std::thread::scope(|scope| {
+        for w in 0..WRITERS {
+            let (store, done) = (&stores[usize::from(w % 2)], &done);
+            scope.spawn(move || {
+                for i in 0..EACH {
+                    let mut s = session(w.wrapping_mul(EACH).wrapping_add(i));
+                    s.id = relayer_types::SessionId::from_bytes([
+                        w, i, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+                    ]);
+                    store.insert_session(&s).expect("insert");
+                    let event =
+                        NewEvent { kind: format!("{w}/{i}"), created_at: 0, data: serde_json::json!({}) };
+                    let paid = Session { status: SessionStatus::WaitingPayment, ..s };
+                    assert_eq!(store.commit_session(&paid, 1, &[event]).expect("commit"), Some(2));
+                }
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            });
+        }
+        let reader = &stores[0];
+        let mut after = 0;
+        loop {
+            let finished = done.load(std::sync::atomic::Ordering::SeqCst) == WRITERS;
+            let page = reader.outbox(after, 7).expect("page");
+            for entry in &page {
+                assert!(entry.seq > after, "pages go forward");
+                after = entry.seq;
+                assert!(seen.insert(entry.event.kind.clone()), "an event is read once");
+            }
+            if finished && page.is_empty() {
+                break;
+            }
+        }
+    });
+    assert_eq!(seen.len(), usize::from(WRITERS) * usize::from(EACH), "no event was skipped");
+}
+
+/// A database a newer build has migrated is refused, saying which schema it has: this build could
+/// misread what the newer one stores.
+#[test]
+fn a_database_of_a_newer_schema_is_refused() {
+    let url = fresh();
+    drop(PgStore::connect(&url).expect("migrate"));
+    sql(&url, "UPDATE relayer_schema SET version = 99");
+    match PgStore::connect(&url) {
+        Err(StoreError::Schema { found: 99, supported }) => assert!(supported < 99),
+        other => panic!("expected a schema refusal, got {other:?}"),
+    }
+}
+
+/// The URL carries the password: neither a refused connection's error nor `Debug` shows it.
+#[test]
+fn the_store_url_never_shows_in_errors() {
+    let refused =
+        PgStore::connect("postgres://relayer:hunter2@127.0.0.1:1/relayer").expect_err("nobody listens");
+    let text = format!("{} {:?}", relayer_util::causes(&refused), refused);
+    assert!(refused.can_retry(), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+    let garbled = PgStore::connect("postgres://relayer:hunter2@[::1").expect_err("not a URL");
+    assert!(!format!("{garbled} {garbled:?}").contains("hunter2"));
+    let store = PgStore::connect(&fresh()).expect("connect");
+    assert!(!format!("{store:?}").contains("postgres://"));
+}
+
+/// PostgreSQL restarted under a running store: calls fail with a retryable error while it is down
+/// (`/readyz` probes say so), and the same store works again once it is back, without being reopened.
+#[test]
+fn the_store_recovers_by_itself_after_the_database_restarts() {
+    let mut server = LocalPostgres::start().expect("own server");
+    server.create_database("restart").expect("database");
+    let store = PgStore::connect(&server.url("restart")).expect("connect");
+    let s = session(3);
+    store.insert_session(&s).expect("insert");
+    server.stop().expect("stop");
+    let down = store.probe().expect_err("down");
+    assert!(down.can_retry(), "{down}");
+    assert!(store.session(&s.id).expect_err("down").can_retry());
+    server.resume().expect("start again");
+    let started = Instant::now();
+    while let Err(e) = store.probe() {
+        assert!(started.elapsed() < Duration::from_secs(20), "still failing: {e}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(store.session(&s.id).expect("read").map(|v| v.version), Some(1));
+    let paid = Session { status: SessionStatus::WaitingPayment, ..s };
+    assert_eq!(store.replace_session(&paid, 1).expect("write"), Some(2));
+}
