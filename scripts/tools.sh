@@ -76,3 +76,35 @@ if [ ! -x /usr/bin/chromium ]; then
     fi
   fi
 fi
+
+# PostgreSQL's server binaries for the PostgreSQL store's tests (each test starts its own server with
+# initdb into a temporary directory; see relayer/store/src/local_postgres.rs) and `relayer devnet
+# --store postgres`, from Debian's packages. Pinned like chromium, with the same fallback. The package
+# would start a cluster of its own: policy-rc.d keeps it from starting any service while it installs.
+postgres_pin="15.18-0+deb12u1"
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  exec 7>"$root/.tools-apt.lock"
+  flock 7
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    echo "installing postgresql-15 $postgres_pin (apt)..." >&2
+    policy=/usr/sbin/policy-rc.d created=""
+    if [ ! -e "$policy" ]; then
+      created=1
+      printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+      $sudo chmod +x "$policy"
+      trap '$sudo rm -f "$policy"' EXIT
+    fi
+    $sudo apt-get update -qq >&2
+    if ! $sudo apt-get install -y -qq --no-install-recommends "postgresql-15=$postgres_pin" >&2; then
+      echo "postgresql-15 $postgres_pin is no longer in Debian's archive; installing its current build" >&2
+      $sudo apt-get install -y -qq --no-install-recommends postgresql-15 >&2
+    fi
+    if [ -n "$created" ]; then
+      $sudo rm -f "$policy"
+      trap - EXIT
+    fi
+  fi
+fi

@@ -291,6 +291,8 @@ pub struct Settings {
     pub max_fee_gwei: Option<u64>,
     /// Webhook retry delays (ms): short, so a test sees retries within seconds.
     pub webhook_retry_schedule_ms: Vec<u64>,
+    /// The store's PostgreSQL URL (`None`: sled in a temporary folder).
+    pub database_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -302,6 +304,7 @@ impl Default for Settings {
             confirmations: 1,
             max_fee_gwei: None,
             webhook_retry_schedule_ms: vec![200, 400, 800, 1600, 3200],
+            database_url: None,
         }
     }
 }
@@ -331,6 +334,7 @@ pub async fn relayer_config(
         front_cap: None,
         more_chains: vec![],
         webhook_retry_schedule_ms: Some(settings.webhook_retry_schedule_ms.clone()),
+        database_url: settings.database_url.clone(),
     };
     Ok((params, alloy::hex::encode_prefixed(key.to_bytes()), key.address()))
 }

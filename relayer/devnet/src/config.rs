@@ -38,7 +38,13 @@ pub struct ConfigParams {
     pub more_chains: Vec<ChainSection>,
     /// Webhook retry delays in milliseconds (`None`: the production schedule).
     pub webhook_retry_schedule_ms: Option<Vec<u64>>,
+    /// The PostgreSQL URL of the store (`None`: sled in `data_dir`); the config names it as
+    /// `env:`[`DATABASE_VAR`].
+    pub database_url: Option<String>,
 }
+
+/// The environment variable a devnet config names for the PostgreSQL store's URL.
+pub const DATABASE_VAR: &str = "DEVNET_DATABASE_URL";
 
 /// The environment variable a devnet config names for the relayer key.
 pub const KEY_VAR: &str = "DEVNET_RELAYER_KEY";
@@ -59,6 +65,7 @@ pub fn config_file(p: &ConfigParams) -> ConfigFile {
     ConfigFile {
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], p.port)),
         data_dir: p.data_dir.clone(),
+        store: p.database_url.as_ref().map(|_| StoreSection { url: format!("env:{DATABASE_VAR}") }),
         session_lifetime_secs: p.session_lifetime_secs,
         log_format: telemetry::LogFormat::Text,
         auth: AuthSection {
@@ -147,5 +154,9 @@ pub fn config_text(p: &ConfigParams) -> eyre::Result<String> {
 
 /// Validates [`config_file`] with `key` (hex) as the relayer key.
 pub fn config(p: &ConfigParams, key: &str) -> eyre::Result<Config> {
-    Ok(Config::from_file(config_file(p), |name| (name == KEY_VAR).then(|| key.to_owned()))?)
+    Ok(Config::from_file(config_file(p), |name| match name {
+        KEY_VAR => Some(key.to_owned()),
+        DATABASE_VAR => p.database_url.clone(),
+        _ => None,
+    })?)
 }

@@ -37,7 +37,7 @@ use relayer_evm::{
 };
 use relayer_node::{
     Config, ConfigFile,
-    config::{AuthSection, ChainSection, RetrySection, SignerSection, WebhooksSection},
+    config::{AuthSection, ChainSection, RetrySection, SignerSection, StoreSection, WebhooksSection},
 };
 use relayer_tron::config::{TronChainConfig, TronNodeConfig};
 use relayer_types::parse_units;
@@ -66,6 +66,20 @@ pub struct DevnetArgs {
     /// RPC port of the first chain (Base); the others take the next ports (0: any free ports).
     #[arg(long, default_value_t = 8545)]
     rpc_port: u16,
+    /// Where the relayer keeps its state: `sled` (embedded, in `<dir>/relayer-db`) or `postgres` (a
+    /// throwaway PostgreSQL server the devnet starts in a temporary folder and removes when it stops).
+    #[arg(long, value_enum, default_value_t = StoreKind::Sled, global = true)]
+    store: StoreKind,
+}
+
+/// Which store the devnet's relayer uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum StoreKind {
+    /// The embedded sled store.
+    #[default]
+    Sled,
+    /// A PostgreSQL database on a server the devnet starts.
+    Postgres,
 }
 
 #[derive(Debug, Subcommand)]
@@ -166,7 +180,7 @@ pub async fn deploy_contracts(provider: &DynProvider, rpc_url: &str) -> eyre::Re
 }
 
 mod config;
-pub use config::{ConfigParams, KEY_VAR, config, config_file, config_text, source_chain};
+pub use config::{ConfigParams, DATABASE_VAR, KEY_VAR, config, config_file, config_text, source_chain};
 
 /// Starts anvil for the devnet.
 pub fn spawn_anvil(rpc_port: u16, block_time: Option<u64>) -> eyre::Result<AnvilInstance> {
@@ -198,14 +212,14 @@ pub async fn main(args: DevnetArgs) -> eyre::Result<()> {
             println!("paid {amount} {symbol} to {receiver} on {chain} from the devnet wallet: tx {tx}");
             Ok(())
         }
-        None => run(&args.dir, args.port, args.rpc_port).await,
+        None => run(&args.dir, args.port, args.rpc_port, args.store).await,
     }
 }
 
-async fn run(dir: &Path, port: u16, rpc_port: u16) -> eyre::Result<()> {
+async fn run(dir: &Path, port: u16, rpc_port: u16, store: StoreKind) -> eyre::Result<()> {
     telemetry::init(telemetry::LogFormat::Text);
     let started = std::time::Instant::now();
-    let devnet = Devnet::start(dir, port, rpc_port).await?;
+    let devnet = Devnet::start_with_store(dir, port, rpc_port, store).await?;
     println!("{}", banner(&devnet.info, &devnet.dir, started.elapsed()));
     let signal = relayer_node::cli::stop_signal().await?;
     println!("stopping devnet…");
@@ -228,6 +242,8 @@ pub struct Devnet {
     bridge_paused: multichain::BridgePause,
     /// The Tron chain's HTTP API (a front over its EVM node).
     pub tron_fronts: Vec<tron_front::TronFront>,
+    /// The PostgreSQL server of the relayer's store, if it stores there (stopped and removed on drop).
+    pub postgres: Option<relayer_store::local_postgres::LocalPostgres>,
 }
 
 /// The environment variable a devnet config names for the relayer's Solana key.
@@ -243,7 +259,28 @@ impl Devnet {
     /// or any free ports for 0), deploys on each, runs the attester, funds a fresh relayer key (gas on
     /// every chain, USDC inventory on Base) and starts the relayer (API on `port`). Fresh every time.
     pub async fn start(dir: &Path, port: u16, rpc_port: u16) -> eyre::Result<Self> {
+        Self::start_with_store(dir, port, rpc_port, StoreKind::Sled).await
+    }
+
+    /// [`Devnet::start`], with the relayer's store in sled or in PostgreSQL (a server started for it).
+    pub async fn start_with_store(
+        dir: &Path,
+        port: u16,
+        rpc_port: u16,
+        store: StoreKind,
+    ) -> eyre::Result<Self> {
         std::fs::create_dir_all(dir)?;
+        let postgres = match store {
+            StoreKind::Sled => None,
+            StoreKind::Postgres => Some(
+                tokio::task::spawn_blocking(|| {
+                    let server = relayer_store::local_postgres::LocalPostgres::start()?;
+                    server.create_database("relayer")?;
+                    eyre::Ok(server)
+                })
+                .await??,
+            ),
+        };
         let dir = dir.canonicalize()?;
         let data_dir = dir.join("relayer-db");
         if data_dir.exists() {
@@ -338,6 +375,7 @@ impl Devnet {
             front_cap: Some(DEVNET_INVENTORY.into()),
             more_chains: vec![],
             webhook_retry_schedule_ms: None,
+            database_url: postgres.as_ref().map(|p| p.url("relayer")),
         };
         // The devnet's Tron is reached only as a Tron node is: through its HTTP API (a front over its EVM
         // node) for sending, and its JSON-RPC for watching.
@@ -411,6 +449,7 @@ impl Devnet {
         let evm_key = alloy::hex::encode_prefixed(relayer_key.to_bytes());
         let config = Config::from_file(file, |name| match name {
             KEY_VAR => Some(evm_key.clone()),
+            DATABASE_VAR => params.database_url.clone(),
             SOLANA_KEY_VAR => Some(solana_key.to_base58_string()),
             _ => None,
         })?;
@@ -430,7 +469,7 @@ impl Devnet {
             }),
         };
         std::fs::write(dir.join("devnet.json"), serde_json::to_string_pretty(&info)?)?;
-        Ok(Self { info, dir, node, solana, anvils, attester: stop, bridge_paused, tron_fronts })
+        Ok(Self { info, dir, node, solana, anvils, attester: stop, bridge_paused, tron_fronts, postgres })
     }
 
     /// Holds every bridged message back (`true`), as a slow bridge would, or lets them through.

@@ -6,9 +6,12 @@
 //!
 //! ```toml
 //! listen = "127.0.0.1:8080"
-//! data_dir = "./relayer-data"
+//! data_dir = "./relayer-data"     # the sled store's folder, unless [store] names another store
 //! session_lifetime_secs = 3600
 //! log_format = "text"            # or "json"
+//!
+//! [store]                        # optional: where the state lives (default: sled in data_dir)
+//! url = "env:DATABASE_URL"       # PostgreSQL, shared by every instance; or "sled:PATH"
 //!
 //! [auth]
 //! api_key_sha256 = ["<64 hex chars: sha256 of an API key, see `relayer hash-key`>"]
@@ -197,8 +200,11 @@ fn field(name: impl Into<String>, message: impl Into<String>) -> ConfigError {
 pub struct ConfigFile {
     /// HTTP listen address.
     pub listen: SocketAddr,
-    /// Folder of the sled store.
+    /// Folder of the sled store (the store unless `[store]` names another).
     pub data_dir: PathBuf,
+    /// Where the state lives, if not sled in `data_dir`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<StoreSection>,
     /// Lifetime of a new session.
     #[serde(default = "default_lifetime")]
     pub session_lifetime_secs: u64,
@@ -223,6 +229,59 @@ pub struct ConfigFile {
     pub checkout: CheckoutSection,
     /// Every chain, of every family: `[[chains]]` entries told apart by `family`.
     pub chains: Vec<ChainSection>,
+}
+
+/// `[store]`: where the relayer keeps its state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// `sled:PATH` (embedded, one process) or `env:VARIABLE`, the variable holding a PostgreSQL URL
+    /// (shared by several instances; the URL carries a password, so it is never written in the file).
+    pub url: String,
+}
+
+/// Where the state lives, validated.
+#[derive(Clone)]
+pub enum StoreLocation {
+    /// The embedded sled store in this folder.
+    Sled(PathBuf),
+    /// A PostgreSQL database at this URL (never printed).
+    Postgres(relayer_util::Secret),
+}
+
+impl std::fmt::Debug for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sled(path) => f.debug_tuple("Sled").field(path).finish(),
+            Self::Postgres(_) => f.write_str("Postgres(<url redacted>)"),
+        }
+    }
+}
+
+impl StoreSection {
+    fn validate(&self, env: &impl Fn(&str) -> Option<String>) -> Result<StoreLocation, ConfigError> {
+        if let Some(path) = self.url.strip_prefix("sled:") {
+            if path.is_empty() {
+                return Err(field("store.url", "sled: needs a folder, like sled:./relayer-data"));
+            }
+            return Ok(StoreLocation::Sled(path.into()));
+        }
+        let Some(var) = self.url.strip_prefix("env:") else {
+            return Err(field(
+                "store.url",
+                "must be `sled:FOLDER` or `env:VARIABLE` naming the variable that holds the PostgreSQL URL \
+                 (a URL carries its password, so it is never written in the file)",
+            ));
+        };
+        let url =
+            env(var).ok_or_else(|| field("store.url", format!("environment variable {var} is not set")))?;
+        let url = url.trim();
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            // Never echo the value: it is a secret, whatever it holds.
+            return Err(field("store.url", format!("{var} must hold a postgres:// or postgresql:// URL")));
+        }
+        Ok(StoreLocation::Postgres(relayer_util::Secret::new(url)))
+    }
 }
 
 /// One `[[chains]]` entry: its `family` says which family's crate reads the rest. The one place that
@@ -432,6 +491,8 @@ const fn default_max_attempts() -> u64 {
 pub struct Config {
     /// Folder of the sled store.
     pub data_dir: PathBuf,
+    /// Where the state lives.
+    pub store: StoreLocation,
     /// Log output format.
     pub log_format: LogFormat,
     /// What the core needs.
@@ -453,6 +514,7 @@ impl std::fmt::Debug for Config {
         // Never print the key; the address identifies it.
         f.debug_struct("Config")
             .field("data_dir", &self.data_dir)
+            .field("store", &self.store)
             .field("listen", &self.node.listen)
             .field("api_keys", &self.node.api_key_hashes.len())
             .field("signer", &self.signer.address())
@@ -535,6 +597,10 @@ impl Config {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let signer = resolve_key(&file.signer.private_key, &env)?;
+        let store = match &file.store {
+            Some(section) => section.validate(&env)?,
+            None => StoreLocation::Sled(file.data_dir.clone()),
+        };
         if file.chains.is_empty() {
             return Err(field("chains", "needs at least one chain"));
         }
@@ -578,6 +644,7 @@ impl Config {
         };
         Ok(Self {
             data_dir: file.data_dir,
+            store,
             log_format: file.log_format,
             node: NodeSettings {
                 listen: file.listen,

@@ -11,7 +11,7 @@ use eyre::WrapErr;
 use relayer_chain::Chain;
 use relayer_core::Node;
 use relayer_evm::{EvmChain, Sender};
-use relayer_store::{ChainStore, SledStore, Store};
+use relayer_store::{ChainStore, PgStore, SledStore, Store};
 use relayer_svm::SvmChain;
 
 pub use config::{Config, ConfigFile};
@@ -32,12 +32,7 @@ pub async fn start_with(
         let routes: Vec<u64> = solana.chain.routes.iter().map(|(to, _)| *to).collect();
         config::vault_deployment_matches(&config.chains, &routes).map_err(|e| eyre::eyre!("{e}"))?;
     }
-    std::fs::create_dir_all(&config.data_dir)
-        .wrap_err_with(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
-    let store = Arc::new(
-        SledStore::open(&config.data_dir)
-            .wrap_err_with(|| format!("cannot open store in {}", config.data_dir.display()))?,
-    );
+    let store = open_store(&config.store)?;
     let sender = Sender { signer: config.signer.clone(), config: config.executor.clone() };
     let mut chains: Vec<Arc<dyn Chain>> = vec![];
     for spec in config.chains.clone() {
@@ -72,5 +67,24 @@ pub async fn start_with(
     }
     chains.extend(extra(Arc::clone(&store) as Arc<dyn ChainStore>));
     tracing::info!(signer = %config.signer.address(), "evm signer");
-    Node::start(store as Arc<dyn Store>, chains, config.node).await
+    Node::start(store, chains, config.node).await
+}
+
+/// Opens the configured store: sled in its folder, or the PostgreSQL database (migrated to this build's
+/// schema; one that a newer build wrote is refused).
+pub fn open_store(location: &config::StoreLocation) -> eyre::Result<Arc<dyn Store>> {
+    Ok(match location {
+        config::StoreLocation::Sled(dir) => {
+            std::fs::create_dir_all(dir)
+                .wrap_err_with(|| format!("cannot create the store's folder {}", dir.display()))?;
+            Arc::new(
+                SledStore::open(dir).wrap_err_with(|| format!("cannot open store in {}", dir.display()))?,
+            )
+        }
+        config::StoreLocation::Postgres(url) => {
+            let store = PgStore::connect(url.expose()).wrap_err("cannot open the PostgreSQL store")?;
+            tracing::info!("store: PostgreSQL");
+            Arc::new(store)
+        }
+    })
 }

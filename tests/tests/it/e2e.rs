@@ -1035,6 +1035,7 @@ async fn the_api_comes_up_while_restart_work_waits_on_a_hanging_rpc() -> Result 
         front_cap: None,
         more_chains: vec![],
         webhook_retry_schedule_ms: None,
+        database_url: None,
     };
     let config = relayer_devnet::config(&params, &alloy::hex::encode_prefixed(key.to_bytes()))?;
     let node = tokio::time::timeout(Duration::from_secs(30), relayer_node::start(config))

@@ -21,6 +21,7 @@ mod evm_watcher;
 mod faults;
 mod forgery;
 mod openapi;
+mod postgres;
 mod solana;
 mod surfpool;
 mod tron;

@@ -18,6 +18,7 @@ fn a_serialized_config_file_reads_back_as_the_same_config() {
     let file = ConfigFile {
         listen: "127.0.0.1:0".parse().expect("addr"),
         data_dir: "/tmp/relayer \"quoted\" dir".into(),
+        store: Some(StoreSection { url: "env:DATABASE_URL".into() }),
         session_lifetime_secs: 60,
         log_format: LogFormat::Json,
         auth: AuthSection {
@@ -69,7 +70,13 @@ fn a_serialized_config_file_reads_back_as_the_same_config() {
     let read: ConfigFile = toml::from_str(&text).expect("parse");
     assert_eq!(read, file, "{text}");
     let key = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-    let env = |name: &str| Some(if name == "S" { super::tests::SOL_KEY.into() } else { key.into() });
+    let env = |name: &str| {
+        Some(match name {
+            "S" => super::tests::SOL_KEY.into(),
+            "DATABASE_URL" => "postgres://relayer@db/relayer".into(),
+            _ => key.into(),
+        })
+    };
     let config = Config::parse(&text, env).expect("valid");
     assert_eq!(
         config.chains.iter().map(|c| c.family).collect::<Vec<_>>(),

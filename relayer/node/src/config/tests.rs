@@ -52,13 +52,48 @@ fn the_documented_example_loads() {
     let env = |name: &str| match name {
         "RELAYER_PRIVATE_KEY" => Some(KEY.to_string()),
         "RELAYER_SOLANA_KEY" => Some(SOL_KEY.to_string()),
+        "DATABASE_URL" => Some("postgres://relayer:pw@db.internal/relayer".to_string()),
         _ => None,
     };
     let c = Config::parse(&example, env).expect("the README's config example is valid");
+    assert!(matches!(c.store, StoreLocation::Postgres(_)), "the example stores in PostgreSQL");
     assert!(c.solana.is_some(), "Solana is configured");
     assert_eq!(c.chains.len(), 2);
     assert_eq!(c.chains[1].routes.len(), 1, "Arbitrum routes USDC to Base");
     assert_eq!(c.chains[0].front_caps.len(), 1, "Base fronts USDC");
+}
+
+/// `[store] url`: sled in a folder, or PostgreSQL at the URL an environment variable holds. The URL
+/// carries a password: a URL written in the file is refused, and neither errors nor `Debug` show it.
+#[test]
+fn the_store_is_sled_by_default_or_postgres_from_the_environment() {
+    let sled = Config::parse(&config(""), env).expect("valid");
+    assert!(matches!(&sled.store, StoreLocation::Sled(p) if p == std::path::Path::new("/tmp/x")));
+    let named = Config::parse(&(config("") + "[store]\nurl = \"sled:/var/relayer\"\n"), env).expect("valid");
+    assert!(matches!(&named.store, StoreLocation::Sled(p) if p == std::path::Path::new("/var/relayer")));
+    let with_db = |value: &'static str| {
+        move |name: &str| if name == "DB" { Some(value.to_string()) } else { env(name) }
+    };
+    let postgres = config("") + "[store]\nurl = \"env:DB\"\n";
+    let c = Config::parse(&postgres, with_db("postgres://relayer:hunter2@db/relayer")).expect("valid");
+    assert!(
+        matches!(&c.store, StoreLocation::Postgres(url) if url.expose() == "postgres://relayer:hunter2@db/relayer")
+    );
+    assert!(!format!("{c:?}").contains("hunter2"), "Debug must not print the URL");
+    for (store, env_value, expected) in [
+        ("url = \"postgres://relayer:hunter2@db/relayer\"", "", "must be `sled:FOLDER` or `env:VARIABLE`"),
+        ("url = \"env:NOPE\"", "", "environment variable NOPE is not set"),
+        ("url = \"env:DB\"", "mysql://relayer:hunter2@db", "DB must hold a postgres:// or postgresql:// URL"),
+        ("url = \"sled:\"", "", "sled: needs a folder"),
+    ] {
+        let text = config("") + "[store]\n" + store + "\n";
+        let error = match Config::parse(&text, with_db(if env_value.is_empty() { "x" } else { env_value })) {
+            Ok(_) => panic!("{store} should be refused"),
+            Err(e) => e.to_string(),
+        };
+        assert!(error.contains("store.url") && error.contains(expected), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+    }
 }
 
 #[test]
