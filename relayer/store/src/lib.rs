@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use relayer_types::{B256, ChainAddress, Session, SessionId, SessionStatus};
 use serde::{Deserialize, Serialize};
 
+pub use postgres::PgLease;
 pub use postgres::PgStore;
 pub use recovering::SledStore;
 pub use webhooks::{
@@ -44,6 +45,10 @@ pub enum StoreError {
     /// No session with this id.
     #[error("session {0} not found")]
     NotFound(SessionId),
+    /// This process does not hold the signing lease (another instance took over, or this one could not
+    /// renew it in time): it must neither record nor broadcast a transaction.
+    #[error("this instance does not hold the signing lease: it must not sign, record or broadcast")]
+    Fenced,
     /// The stored data has a schema this build cannot read.
     #[error(
         "the store has schema version {found}, newer than this relayer supports ({supported}); run a relayer \
@@ -202,6 +207,36 @@ pub trait Store: ChainStore + WebhookStore {
 
     /// The session whose receiver is `receiver`.
     fn session_by_receiver(&self, receiver: ChainAddress) -> Result<Option<SessionId>, StoreError>;
+
+    /// Receivers indexed after `mark` (0: all), in the order their indexing committed, and the mark to ask
+    /// from next time: how an instance learns the receivers other instances gave out. `None` for a store
+    /// only one process opens (sled), where the process's engine saw every one itself.
+    #[allow(clippy::type_complexity)]
+    fn receivers_since(
+        &self,
+        mark: u64,
+    ) -> Result<Option<(Vec<(ChainAddress, SessionId)>, u64)>, StoreError> {
+        let _ = mark;
+        Ok(None)
+    }
+}
+
+/// The lease that makes one instance, of several sharing a store, the only one that signs: held for a
+/// time the database's clock measures, renewed well before it runs out, and taken over by another
+/// instance only once it has. Each taking increases its epoch; the store refuses the send records of
+/// any epoch but the current one (fencing), so a holder that was paused or cut off and comes back
+/// records nothing, and [`ChainStore::may_sign`] refuses it before it broadcasts.
+pub trait SigningLease: Send + Sync {
+    /// Takes the lease if it is free or has run out; `Some(epoch)` if this instance holds it now.
+    fn acquire(&self) -> Result<Option<u64>, StoreError>;
+    /// Extends the lease; `false` if it was lost (it ran out and another instance took it).
+    fn renew(&self) -> Result<bool, StoreError>;
+    /// Gives the lease up at once (a clean shutdown), so another instance need not wait for it to run out.
+    fn release(&self) -> Result<(), StoreError>;
+    /// How long a taking or renewal lasts.
+    fn ttl(&self) -> std::time::Duration;
+    /// This instance's name in the lease (host, process, a random part).
+    fn holder(&self) -> &str;
 }
 
 /// One send record as stored: its key (without the chain) and its bytes.
@@ -253,6 +288,14 @@ pub trait ChainStore: Send + Sync + 'static {
 
     /// Removes a record of `chain_id`, durably.
     fn delete_record(&self, chain_id: u64, key: &[u8]) -> Result<(), StoreError>;
+
+    /// Whether this process may sign and broadcast now: asked right before every broadcast. A store
+    /// only one process opens (sled) always answers yes; a shared one only while this instance holds the
+    /// [`SigningLease`] and has renewed it recently enough that it cannot have run out (`Fenced`
+    /// otherwise).
+    fn may_sign(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Why [`update_session`] did not write.

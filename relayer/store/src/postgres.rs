@@ -43,6 +43,8 @@ pub struct PgStore {
 
 struct Shared {
     pool: Pool,
+    /// Set once this store takes part in a [`PgLease`]: from then on its send records are fenced.
+    fence: std::sync::Mutex<Option<Fence>>,
     handle: tokio::runtime::Handle,
     /// Owned here; shut down without waiting when the last clone goes (a runtime dropped inside another
     /// runtime's task would panic).
@@ -197,6 +199,7 @@ impl PgStore {
         let store = Self {
             shared: std::sync::Arc::new(Shared {
                 pool,
+                fence: std::sync::Mutex::new(None),
                 handle: runtime.handle().clone(),
                 runtime: Some(runtime),
             }),
@@ -324,6 +327,169 @@ impl PgStore {
     /// `(key, value)` rows of one of the per-chain byte tables.
     fn entries(&self, sql: &'static str, params: Params) -> Result<Vec<SendEntry>, StoreError> {
         Ok(self.query(sql, params)?.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
+
+/// This instance's part in the signing lease: the lease it takes part in, the epoch it holds (if any),
+/// and until when, by this machine's monotonic clock, it may act on it.
+#[derive(Debug, Clone)]
+struct Fence {
+    name: String,
+    holder: String,
+    held: Option<(i64, std::time::Instant)>,
+}
+
+impl Fence {
+    /// The epoch held, while its local deadline has not passed.
+    fn live(&self) -> Option<i64> {
+        self.held.filter(|(_, until)| std::time::Instant::now() < *until).map(|(epoch, _)| epoch)
+    }
+}
+
+impl PgStore {
+    fn fence(&self) -> std::sync::MutexGuard<'_, Option<Fence>> {
+        self.shared.fence.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs a write of the send records: unfenced for a store that takes part in no lease; otherwise only
+    /// while this instance holds the lease by its own clock, and in a transaction that first locks the
+    /// lease row if it still names this holder and epoch and has not run out by the database's clock.
+    /// The lock makes a takeover (which updates that row) wait for this write, and this write, if it
+    /// comes second, find the row changed and be refused: the new holder, which reads the send records
+    /// after its takeover committed, sees every record its predecessor wrote.
+    fn fenced_send(&self, sql: &'static str, params: Params) -> Result<(), StoreError> {
+        let fence = self.fence().clone();
+        let Some(fence) = fence else {
+            return self.execute(sql, params).map(drop);
+        };
+        let epoch = fence.live().ok_or(StoreError::Fenced)?;
+        self.block(move |pool| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            let held = tx
+                .query_opt(
+                    "SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > now() \
+                     FOR SHARE",
+                    &[&fence.name, &fence.holder, &epoch],
+                )
+                .await
+                .map_err(pg)?;
+            if held.is_none() {
+                return Err(StoreError::Fenced);
+            }
+            tx.execute(sql, &params.refs()).await.map_err(pg)?;
+            tx.commit().await.map_err(pg)
+        })
+    }
+
+    /// Takes part in the signing lease `name`, each taking or renewal lasting `ttl` by the database's clock.
+    /// From now on this store's send records are fenced by it (see [`PgLease`]).
+    pub fn signing_lease(&self, name: &str, ttl: Duration) -> PgLease {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        let holder = format!("{}:{}:{:08x}", host.trim(), std::process::id(), rand_u32(),);
+        *self.fence() = Some(Fence { name: name.to_owned(), holder: holder.clone(), held: None });
+        PgLease { store: self.clone(), name: name.to_owned(), holder, ttl }
+    }
+}
+
+/// A random 32-bit number, from the standard library's randomly keyed hasher (no extra dependency).
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos(),
+    );
+    u32::try_from(hasher.finish() & u64::from(u32::MAX)).unwrap_or_default()
+}
+
+/// A [`SigningLease`](crate::SigningLease) in the `leases` table. The local deadline of a taking or
+/// renewal is three quarters of `ttl` after the request was sent: the database's expiry is `ttl` after
+/// its own clock read the request, which is later, so this instance stops signing a quarter of the
+/// lifetime (at least) before anyone else may start, whatever the delay on the way.
+#[derive(Debug, Clone)]
+pub struct PgLease {
+    store: PgStore,
+    name: String,
+    holder: String,
+    ttl: Duration,
+}
+
+impl PgLease {
+    fn deadline(&self, sent: std::time::Instant) -> std::time::Instant {
+        sent + self.ttl.mul_f64(0.75)
+    }
+
+    fn hold(&self, held: Option<(i64, std::time::Instant)>) {
+        if let Some(fence) = self.store.fence().as_mut() {
+            fence.held = held;
+        }
+    }
+
+    fn statement(&self, sql: &'static str) -> Result<Option<i64>, StoreError> {
+        let (name, holder, ttl) = (self.name.clone(), self.holder.clone(), self.ttl.as_secs_f64());
+        let epoch = self.store.fence().as_ref().and_then(|f| f.held.map(|(e, _)| e)).unwrap_or(0);
+        self.store.block(move |pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let row = client.query_opt(sql, &[&name, &holder, &ttl, &epoch]).await.map_err(pg)?;
+            Ok(row.map(|r| r.get::<_, i64>(0)))
+        })
+    }
+}
+
+impl crate::SigningLease for PgLease {
+    fn acquire(&self) -> Result<Option<u64>, StoreError> {
+        let sent = std::time::Instant::now();
+        let taken = self.statement(
+            "INSERT INTO leases (name, holder, epoch, expires_at, acquired_at) \
+             SELECT $1, $2, 1, now() + make_interval(secs => $3), now() WHERE $4::bigint >= 0 \
+             ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, epoch = leases.epoch + 1, \
+             expires_at = EXCLUDED.expires_at, acquired_at = now() WHERE leases.expires_at <= now() \
+             RETURNING epoch",
+        )?;
+        match taken {
+            Some(epoch) => {
+                self.hold(Some((epoch, self.deadline(sent))));
+                tracing::info!(lease = %self.name, holder = %self.holder, epoch, "signing lease taken");
+                Ok(Some(uint(epoch, "lease epoch")?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn renew(&self) -> Result<bool, StoreError> {
+        let sent = std::time::Instant::now();
+        let renewed = self.statement(
+            "UPDATE leases SET expires_at = now() + make_interval(secs => $3) \
+             WHERE name = $1 AND holder = $2 AND epoch = $4 AND expires_at > now() RETURNING epoch",
+        )?;
+        match renewed {
+            Some(epoch) => {
+                self.hold(Some((epoch, self.deadline(sent))));
+                Ok(true)
+            }
+            None => {
+                self.hold(None);
+                tracing::error!(lease = %self.name, holder = %self.holder, "signing lease lost");
+                Ok(false)
+            }
+        }
+    }
+
+    fn release(&self) -> Result<(), StoreError> {
+        let released = self.statement(
+            "UPDATE leases SET expires_at = now() \
+             WHERE name = $1 AND holder = $2 AND epoch = $4 AND $3::float8 >= 0 RETURNING epoch",
+        );
+        self.hold(None);
+        released.map(drop)
+    }
+
+    fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    fn holder(&self) -> &str {
+        &self.holder
     }
 }
 
@@ -464,12 +630,48 @@ impl Store for PgStore {
     }
 
     fn index_receiver(&self, receiver: ChainAddress, id: &SessionId) -> Result<(), StoreError> {
-        self.execute(
-            "INSERT INTO receivers (key, session_id) VALUES ($1, $2) \
-             ON CONFLICT (key) DO UPDATE SET session_id = EXCLUDED.session_id",
-            params![receiver.key().to_vec(), id.as_bytes().to_vec()],
-        )
-        .map(drop)
+        let (key, id) = (receiver.key().to_vec(), id.as_bytes().to_vec());
+        self.block(move |pool| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            // Numbered in commit order, like the outbox: an instance reading "after N" never skips one.
+            let seq: i64 = tx
+                .query_one(
+                    "UPDATE counters SET value = value + 1 WHERE name = 'receivers' RETURNING value",
+                    &[],
+                )
+                .await
+                .map_err(pg)?
+                .get(0);
+            tx.execute(
+                "INSERT INTO receivers (key, session_id, seq) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO UPDATE SET session_id = EXCLUDED.session_id, seq = EXCLUDED.seq",
+                &[&key, &id, &seq],
+            )
+            .await
+            .map_err(pg)?;
+            tx.commit().await.map_err(pg)
+        })
+    }
+
+    fn receivers_since(
+        &self,
+        mark: u64,
+    ) -> Result<Option<(Vec<(ChainAddress, SessionId)>, u64)>, StoreError> {
+        let after = i64::try_from(mark).unwrap_or(i64::MAX);
+        let rows = self.query(
+            "SELECT key, session_id, seq FROM receivers WHERE seq > $1 ORDER BY seq",
+            params![after],
+        )?;
+        let mut next = mark;
+        let mut found = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let receiver = ChainAddress::from_key(r.get(0))
+                .map_err(|e| StoreError::codec(format!("malformed receiver index key: {e}"), None))?;
+            found.push((receiver, session_id(r.get(1))?));
+            next = next.max(uint(r.get(2), "receiver sequence")?);
+        }
+        Ok(Some((found, next)))
     }
 
     fn session_by_receiver(&self, receiver: ChainAddress) -> Result<Option<SessionId>, StoreError> {
@@ -551,12 +753,11 @@ impl ChainStore for PgStore {
     }
 
     fn put_send(&self, chain_id: u64, key: &[u8], record: &[u8]) -> Result<(), StoreError> {
-        self.execute(
+        self.fenced_send(
             "INSERT INTO sends (chain_id, key, record) VALUES ($1, $2, $3) \
              ON CONFLICT (chain_id, key) DO UPDATE SET record = EXCLUDED.record",
             params![int(chain_id, "chain id")?, key.to_vec(), record.to_vec()],
         )
-        .map(drop)
     }
 
     fn sends(&self, chain_id: u64, prefix: &[u8]) -> Result<Vec<SendEntry>, StoreError> {
@@ -574,11 +775,10 @@ impl ChainStore for PgStore {
     }
 
     fn delete_send(&self, chain_id: u64, key: &[u8]) -> Result<(), StoreError> {
-        self.execute(
+        self.fenced_send(
             "DELETE FROM sends WHERE chain_id = $1 AND key = $2",
             params![int(chain_id, "chain id")?, key.to_vec()],
         )
-        .map(drop)
     }
 
     fn watch_marks(&self, chain_id: u64) -> Result<Vec<SendEntry>, StoreError> {
@@ -629,6 +829,14 @@ impl ChainStore for PgStore {
             params![int(chain_id, "chain id")?, key.to_vec()],
         )
         .map(drop)
+    }
+
+    fn may_sign(&self) -> Result<(), StoreError> {
+        match &*self.fence() {
+            None => Ok(()), // not leasing: one instance on its own database
+            Some(fence) if fence.live().is_some() => Ok(()),
+            Some(_) => Err(StoreError::Fenced),
+        }
     }
 }
 

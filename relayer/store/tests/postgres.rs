@@ -170,3 +170,72 @@ fn the_store_recovers_by_itself_after_the_database_restarts() {
     let paid = Session { status: SessionStatus::WaitingPayment, ..s };
     assert_eq!(store.replace_session(&paid, 1).expect("write"), Some(2));
 }
+
+use relayer_store::{ChainStore, SigningLease};
+
+/// One holder at a time: while A holds the lease, B can neither take it nor record or sign; once A lets
+/// it run out (no renewal), A stops signing by its own clock before the database frees it, B takes it
+/// with a higher epoch, and A can no longer renew or record.
+#[test]
+fn the_signing_lease_has_one_holder_and_a_takeover_fences_the_former_one() {
+    let url = fresh();
+    let (a, b) = (PgStore::connect(&url).expect("a"), PgStore::connect(&url).expect("b"));
+    let ttl = Duration::from_millis(1200);
+    let (la, lb) = (a.signing_lease("signer", ttl), b.signing_lease("signer", ttl));
+    assert_ne!(la.holder(), lb.holder());
+    assert!(matches!(a.put_send(1, b"k", b"before"), Err(StoreError::Fenced)), "no lease taken yet");
+    assert_eq!(la.acquire().expect("a takes"), Some(1));
+    assert_eq!(lb.acquire().expect("b tries"), None, "held by a");
+    a.put_send(1, b"k", b"a1").expect("the holder records");
+    a.may_sign().expect("the holder signs");
+    assert!(matches!(b.put_send(1, b"k", b"b1"), Err(StoreError::Fenced)));
+    assert!(matches!(b.may_sign(), Err(StoreError::Fenced)));
+    assert!(la.renew().expect("renew"), "renewed while held");
+
+    std::thread::sleep(ttl.mul_f64(0.8));
+    assert!(matches!(a.may_sign(), Err(StoreError::Fenced)), "past its own deadline, before the database's");
+    assert!(matches!(a.put_send(1, b"k", b"a2"), Err(StoreError::Fenced)));
+    std::thread::sleep(ttl.mul_f64(0.3));
+    assert_eq!(lb.acquire().expect("b takes over"), Some(2), "a new epoch");
+    b.put_send(1, b"k", b"b2").expect("the new holder records");
+    assert!(!la.renew().expect("a renews"), "a lost it");
+    assert!(matches!(a.delete_send(1, b"k"), Err(StoreError::Fenced)));
+    assert_eq!(b.sends(1, b"").expect("sends"), vec![(b"k".to_vec(), b"b2".to_vec())]);
+    lb.release().expect("release");
+    assert_eq!(la.acquire().expect("a takes it back at once"), Some(3));
+}
+
+/// Fencing does not trust the former holder's clock: a holder paused past its lease (its clock may not
+/// have seen the time pass, as after a suspended VM) that comes back believing it still holds the lease
+/// is refused by the database, which compares the epoch.
+#[test]
+fn the_database_refuses_a_former_holder_that_believes_it_still_holds_the_lease() {
+    let url = fresh();
+    let (a, b) = (PgStore::connect(&url).expect("a"), PgStore::connect(&url).expect("b"));
+    let ttl = Duration::from_secs(30);
+    let (la, lb) = (a.signing_lease("signer", ttl), b.signing_lease("signer", ttl));
+    assert_eq!(la.acquire().expect("a takes"), Some(1));
+    // The database's time passes (a's does not): the lease runs out and b takes it.
+    sql(&url, "UPDATE leases SET expires_at = now() - interval '1 second'");
+    assert_eq!(lb.acquire().expect("b takes over"), Some(2));
+    a.may_sign().expect("a's own clock still says yes");
+    assert!(matches!(a.put_send(1, b"k", b"a"), Err(StoreError::Fenced)), "the database says no");
+    assert!(b.sends(1, b"").expect("sends").is_empty());
+}
+
+/// Receivers other instances indexed are listed after a mark, in the order they committed.
+#[test]
+fn receivers_indexed_by_other_instances_are_read_after_a_mark() {
+    let url = fresh();
+    let (a, b) = (PgStore::connect(&url).expect("a"), PgStore::connect(&url).expect("b"));
+    let receiver = |n: u8| relayer_types::ChainAddress::Evm(relayer_types::Address::repeat_byte(n));
+    let (first, second) = (session(1), session(2));
+    a.index_receiver(receiver(1), &first.id).expect("index");
+    let (seen, mark) = b.receivers_since(0).expect("read").expect("postgres lists");
+    assert_eq!(seen, vec![(receiver(1), first.id)]);
+    assert_eq!(b.receivers_since(mark).expect("read").expect("lists").0, vec![]);
+    a.index_receiver(receiver(2), &second.id).expect("index");
+    let (seen, next) = b.receivers_since(mark).expect("read").expect("lists");
+    assert_eq!(seen, vec![(receiver(2), second.id)]);
+    assert!(next > mark);
+}

@@ -33,7 +33,7 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (chain_id, block, session_id)
     );
     CREATE INDEX session_blocks_session ON session_blocks (session_id);
-    CREATE TABLE receivers (key bytea PRIMARY KEY, session_id bytea NOT NULL);
+    CREATE TABLE receivers (key bytea PRIMARY KEY, session_id bytea NOT NULL, seq bigint NOT NULL UNIQUE);
     CREATE TABLE cursors (chain_id bigint PRIMARY KEY, body bytea NOT NULL);
     CREATE TABLE block_hashes (
         chain_id bigint NOT NULL,
@@ -45,7 +45,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE watch_marks (chain_id bigint NOT NULL, key bytea NOT NULL, value bytea NOT NULL, PRIMARY KEY (chain_id, key));
     CREATE TABLE family_records (chain_id bigint NOT NULL, key bytea NOT NULL, value bytea NOT NULL, PRIMARY KEY (chain_id, key));
     CREATE TABLE counters (name text COLLATE "C" PRIMARY KEY, value bigint NOT NULL);
-    INSERT INTO counters (name, value) VALUES ('outbox', 0);
+    INSERT INTO counters (name, value) VALUES ('outbox', 0), ('receivers', 0);
     CREATE TABLE outbox (seq bigint PRIMARY KEY, body bytea NOT NULL);
     CREATE TABLE webhooks (id text COLLATE "C" PRIMARY KEY, body bytea NOT NULL);
     CREATE TABLE deliveries (
@@ -59,6 +59,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX deliveries_pending ON deliveries (endpoint_id) WHERE pending;
     CREATE TABLE idempotency (key text COLLATE "C" PRIMARY KEY, created_at bigint NOT NULL, body bytea NOT NULL);
     CREATE TABLE probe (id integer PRIMARY KEY, at bigint NOT NULL);
+    CREATE TABLE leases (
+        name text COLLATE "C" PRIMARY KEY,
+        holder text NOT NULL,
+        epoch bigint NOT NULL,
+        expires_at timestamptz NOT NULL,
+        acquired_at timestamptz NOT NULL
+    );
     "#,
 ];
 
