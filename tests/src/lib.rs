@@ -612,11 +612,22 @@ pub async fn spawn_relayer(
     log: &std::path::Path,
     api: &Api,
 ) -> eyre::Result<tokio::process::Child> {
+    spawn_relayer_with(bin, config, &[(relayer_devnet::KEY_VAR, key)], log, api).await
+}
+
+/// [`spawn_relayer`] with the given environment (the key's variable, a database URL's).
+pub async fn spawn_relayer_with(
+    bin: &std::path::Path,
+    config: &std::path::Path,
+    env: &[(&str, &str)],
+    log: &std::path::Path,
+    api: &Api,
+) -> eyre::Result<tokio::process::Child> {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
     let child = tokio::process::Command::new(bin)
         .args(["run", "--config"])
         .arg(config)
-        .env("DEVNET_RELAYER_KEY", key)
+        .envs(env.iter().copied())
         .env("RUST_LOG", std::env::var("E2E_RELAYER_LOG").unwrap_or_else(|_| "info".into()))
         .stdout(std::process::Stdio::null())
         .stderr(log)

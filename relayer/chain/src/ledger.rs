@@ -73,6 +73,13 @@ impl<R: Serialize + DeserializeOwned> SendLedger<R> {
         Ok(self.store.put_send(self.chain_id, key, &bytes)?)
     }
 
+    /// Whether this process may broadcast now (asked right before every broadcast, first sends and
+    /// re-sends alike): `Fenced` once another instance holds the store's signing lease, or this one could
+    /// not renew it in time. A transaction on record is then left to the holder, which reconciles it.
+    pub fn may_broadcast(&self) -> Result<(), LedgerError> {
+        Ok(self.store.may_sign()?)
+    }
+
     /// Forgets the record under `key` (its transaction is final, or provably never landed).
     pub fn delete(&self, key: &[u8]) -> Result<(), LedgerError> {
         Ok(self.store.delete_send(self.chain_id, key)?)

@@ -229,6 +229,15 @@ pub trait EventSink: Send + Sync {
     /// event it is given by its receiver again.
     fn session_for_receiver(&self, receiver: ChainAddress) -> Option<SessionId>;
 
+    /// Learns the receivers handed out since it last asked (by other instances sharing the store; a
+    /// store one process owns has nothing to add). A watcher that moves a cursor past what it read calls
+    /// it after reading a range and before filtering it by receiver: a payer pays only once the API has
+    /// stored the receiver, and the range is read after the payment was made, so every receiver paid in
+    /// the range is known by then.
+    fn refresh_receivers(&self) -> Result<(), SinkError> {
+        Ok(())
+    }
+
     /// Every receiver of `family` a session was given (for families whose watchers poll their receivers
     /// instead of reading all transfers of a token, as Solana's do).
     fn receivers_of(&self, family: relayer_types::Family) -> Vec<(ChainAddress, SessionId)>;

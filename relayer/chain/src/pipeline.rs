@@ -146,6 +146,13 @@ pub enum SendFailure {
     Unsure(String),
 }
 
+/// Sends `raw` only while this instance may sign (see [`SendLedger::may_broadcast`]): one that lost the
+/// signing lease sends nothing, not even again what it sent before; its records wait for the holder.
+async fn send<F: ExpiryOrdered>(family: &F, raw: &[u8]) -> Result<(), SendFailure> {
+    family.ledger().may_broadcast().map_err(|e| SendFailure::Unsure(crate::causes(&e)))?;
+    family.send(raw).await
+}
+
 /// What an expiry-ordered family provides to the pipeline.
 pub trait ExpiryOrdered: Send + Sync + 'static {
     /// What the family signs for one transaction (Solana: its instructions).
@@ -287,7 +294,7 @@ async fn on_record<F: ExpiryOrdered>(family: &F, key: &[u8]) -> Result<OnRecord,
     match family.standing(&record).await.map_err(|e| WorkResult::NotYet(Refusal::Unanswered(e)))? {
         Standing::Pending => {
             if let Err(SendFailure::Unsure(error) | SendFailure::Refused(Refusal::Unanswered(error))) =
-                family.send(&record.raw()).await
+                send(family, &record.raw()).await
             {
                 tracing::debug!(%error, signature = record.signature, "resend failed");
             }
@@ -337,7 +344,7 @@ async fn send_one<F: ExpiryOrdered>(
         return WorkResult::NotYet(Refusal::unanswered(&error));
     }
     family.count_broadcast();
-    match family.send(&signature.raw).await {
+    match send(family, &signature.raw).await {
         Ok(()) => WorkResult::Sent { tx_hash: family.tx_id(&signature.id) },
         Err(SendFailure::Refused(refusal)) => {
             // Never sent: forget it.
@@ -382,7 +389,7 @@ pub async fn reconcile<F: ExpiryOrdered>(family: &F, sink: &dyn EventSink) {
             Ok(Standing::Pending) => {
                 // Same bytes, same id: at most one of the copies can land.
                 if let Err(SendFailure::Unsure(error) | SendFailure::Refused(Refusal::Unanswered(error))) =
-                    family.send(&record.raw()).await
+                    send(family, &record.raw()).await
                 {
                     tracing::debug!(%error, signature = record.signature, "resend failed");
                 }

@@ -72,6 +72,9 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
         "1 while the store takes durable writes.",
         [(String::new(), writable)],
     );
+    if let Some(lease) = engine.lease_gauges() {
+        render_lease(&mut out, lease);
+    }
     let counts = engine.status_counts().unwrap_or_else(|error| {
         tracing::warn!(error = %relayer_util::causes(&error), "session counts unavailable for /metrics");
         Default::default()
@@ -225,6 +228,48 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
 
 /// Webhook deliveries: pending, delivered and failed events, attempts by result, and the latency from
 /// a transition to its 2xx as a Prometheus histogram.
+/// The signing lease of an instance sharing its store with others.
+fn render_lease(out: &mut String, lease: &crate::engine::LeaseGauges) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let held = lease.held.load(Relaxed);
+    let since = lease.since.load(Relaxed);
+    let gauges: [(&str, &str, &str, u64); 5] = [
+        (
+            "relayer_lease_held",
+            "gauge",
+            "1 while this instance holds the signing lease (runs the chains).",
+            u64::from(held),
+        ),
+        (
+            "relayer_lease_epoch",
+            "gauge",
+            "The epoch of the signing lease this instance holds or last held.",
+            lease.epoch.load(Relaxed),
+        ),
+        (
+            "relayer_lease_age_seconds",
+            "gauge",
+            "How long this instance has held the signing lease (0 when it does not).",
+            if held { relayer_types::unix_now().saturating_sub(since) } else { 0 },
+        ),
+        (
+            "relayer_lease_takeovers_total",
+            "counter",
+            "Times this instance took the signing lease (failovers to it).",
+            lease.takeovers.load(Relaxed),
+        ),
+        (
+            "relayer_lease_losses_total",
+            "counter",
+            "Times this instance lost the signing lease while holding it.",
+            lease.losses.load(Relaxed),
+        ),
+    ];
+    for (name, kind, help, value) in gauges {
+        family(out, name, kind, help, [(String::new(), value)]);
+    }
+}
+
 fn render_webhooks(out: &mut String, w: &WebhookMetrics) {
     let pending = u64::try_from(w.pending.load(Ordering::Relaxed)).unwrap_or(0);
     family(

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, sync::Arc};
 
 use eyre::WrapErr;
 use relayer_chain::{Chain, EventSink};
-use relayer_store::Store;
+use relayer_store::{SigningLease, Store};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
@@ -44,6 +44,8 @@ pub struct Node {
     pub webhooks: Arc<Webhooks>,
     cancel: CancellationToken,
     tasks: TaskTracker,
+    /// Cancelled when this instance lost the signing lease it held (its chains stopped).
+    lost: CancellationToken,
 }
 
 impl Node {
@@ -54,14 +56,24 @@ impl Node {
         chains: Vec<Arc<dyn Chain>>,
         settings: NodeSettings,
     ) -> eyre::Result<Self> {
+        Self::start_leased(store, chains, settings, None).await
+    }
+
+    /// [`Node::start`] for one of several instances sharing `store`, when `lease` is given: the API
+    /// serves every route from the start; the chains, timers and webhook deliveries run only while this
+    /// instance holds the signing lease (taken when it is free, renewed at a third of its lifetime). An
+    /// instance that loses it stops its chains and reports it ([`Node::lease_lost`]): its process
+    /// should exit, to start again as a standby.
+    pub async fn start_leased(
+        store: Arc<dyn Store>,
+        chains: Vec<Arc<dyn Chain>>,
+        settings: NodeSettings,
+        lease: Option<Arc<dyn SigningLease>>,
+    ) -> eyre::Result<Self> {
         let cancel = CancellationToken::new();
         let tasks = TaskTracker::new();
+        let lost = CancellationToken::new();
         let engine = Arc::new(Engine::new(Arc::clone(&store), chains.clone(), settings.engine)?);
-        for chain in &chains {
-            let sink: Arc<dyn EventSink> = Arc::clone(&engine) as Arc<dyn EventSink>;
-            Arc::clone(chain).start(sink, cancel.child_token(), &tasks);
-        }
-        tasks.spawn(Arc::clone(&engine).run_timers(cancel.child_token()));
         let webhooks = Webhooks::new(
             Arc::clone(&store),
             settings.webhooks,
@@ -69,7 +81,29 @@ impl Node {
             cancel.child_token(),
             tasks.clone(),
         )?;
-        webhooks.start()?;
+        match lease {
+            None => {
+                run_chains(&engine, &chains, cancel.child_token(), &tasks);
+                webhooks.start()?;
+            }
+            Some(lease) => {
+                engine.set_active(false);
+                let gauges = Arc::new(crate::engine::LeaseGauges::default());
+                engine.set_lease_gauges(Arc::clone(&gauges));
+                let held = Held {
+                    lease,
+                    gauges,
+                    store: Arc::clone(&store),
+                    chains: chains.clone(),
+                    settings: settings.engine,
+                    api: Arc::clone(&engine),
+                    webhooks: Arc::clone(&webhooks),
+                    tasks: tasks.clone(),
+                    lost: lost.clone(),
+                };
+                tasks.spawn(held.run(cancel.child_token()));
+            }
+        }
 
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
@@ -89,18 +123,158 @@ impl Node {
         tasks.spawn(api::serve::serve(listener, app, shutdown));
         // Only after the API is up: re-queuing restart work waits on the chains' bounded queues, and
         // those drain at the pace of the chain's RPC, which may be slow or down.
-        tasks.spawn({
-            let engine = Arc::clone(&engine);
-            async move { engine.resume().await }
-        });
+        if engine.is_active() {
+            tasks.spawn({
+                let engine = Arc::clone(&engine);
+                async move { engine.resume().await }
+            });
+        }
         tasks.close();
         tracing::info!(%addr, chains = chains.len(), "relayer started");
-        Ok(Self { addr, engine, webhooks, cancel, tasks })
+        Ok(Self { addr, engine, webhooks, cancel, tasks, lost })
     }
 
     /// Stops every task and waits for them.
     pub async fn shutdown(self) {
         self.cancel.cancel();
         self.tasks.wait().await;
+    }
+
+    /// Resolves if this instance held the signing lease and lost it (never for a store of its own).
+    pub async fn lease_lost(&self) {
+        self.lost.cancelled().await;
+    }
+}
+
+/// How often the lease holder reloads the sessions that can expire (other instances create them).
+const EXPIRY_RELOAD: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Starts every chain's tasks with `engine` as their sink, and its timers.
+fn run_chains(
+    engine: &Arc<Engine>,
+    chains: &[Arc<dyn Chain>],
+    cancel: CancellationToken,
+    tasks: &TaskTracker,
+) {
+    for chain in chains {
+        let sink: Arc<dyn EventSink> = Arc::clone(engine) as Arc<dyn EventSink>;
+        Arc::clone(chain).start(sink, cancel.child_token(), tasks);
+    }
+    tasks.spawn(Arc::clone(engine).run_timers(cancel));
+}
+
+/// What an instance sharing its store needs to take the signing lease and run the chains while it
+/// holds it.
+struct Held {
+    lease: Arc<dyn SigningLease>,
+    gauges: Arc<crate::engine::LeaseGauges>,
+    store: Arc<dyn Store>,
+    chains: Vec<Arc<dyn Chain>>,
+    settings: EngineSettings,
+    /// The API's engine: marked active while the chains run here.
+    api: Arc<Engine>,
+    webhooks: Arc<Webhooks>,
+    tasks: TaskTracker,
+    lost: CancellationToken,
+}
+
+/// Runs a blocking lease call off the async workers.
+async fn blocking<T: Send + 'static>(
+    lease: &Arc<dyn SigningLease>,
+    call: impl FnOnce(&dyn SigningLease) -> Result<T, relayer_store::StoreError> + Send + 'static,
+) -> Result<T, relayer_store::StoreError> {
+    let lease = Arc::clone(lease);
+    tokio::task::spawn_blocking(move || call(lease.as_ref())).await.unwrap_or_else(|e| {
+        Err(relayer_store::StoreError::Backend(relayer_store::BackendError::caused("a lease call failed", e)))
+    })
+}
+
+impl Held {
+    /// Waits for the lease, runs the chains while it is held, and gives it up on shutdown.
+    async fn run(self, cancel: CancellationToken) {
+        use std::sync::atomic::Ordering;
+        let every = self.lease.ttl() / 3;
+        let holder = self.lease.holder().to_owned();
+        tracing::info!(%holder, "standby: waiting for the signing lease");
+        let epoch = loop {
+            match blocking(&self.lease, |l| l.acquire()).await {
+                Ok(Some(epoch)) => break epoch,
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(error = %relayer_util::causes(&error), "cannot ask for the signing lease")
+                }
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+        };
+        let g = &self.gauges;
+        g.held.store(true, Ordering::SeqCst);
+        g.epoch.store(epoch, Ordering::SeqCst);
+        g.since.store(relayer_types::unix_now(), Ordering::SeqCst);
+        g.takeovers.fetch_add(1, Ordering::SeqCst);
+        // A fresh engine: what the store holds now, not what it held when this instance started.
+        let store = Arc::clone(&self.store);
+        let (chains, settings, outbox) = (self.chains.clone(), self.settings, self.api.outbox_signal());
+        let worker = match tokio::task::spawn_blocking(move || Engine::new(store, chains, settings)).await {
+            Ok(Ok(engine)) => {
+                let engine = Arc::new(engine.with_outbox(outbox));
+                engine.reload_expiries_every(EXPIRY_RELOAD);
+                engine
+            }
+            other => {
+                tracing::error!(result = ?other.err(), "cannot load the engine after taking the lease; giving it up");
+                let _ = blocking(&self.lease, |l| l.release()).await;
+                self.lost.cancel();
+                return;
+            }
+        };
+        let running = cancel.child_token();
+        run_chains(&worker, &self.chains, running.clone(), &self.tasks);
+        self.tasks.spawn({
+            let worker = Arc::clone(&worker);
+            async move { worker.resume().await }
+        });
+        if let Err(error) = self.webhooks.start() {
+            tracing::error!(error = %relayer_util::causes(&error), "webhook deliveries did not start");
+        }
+        self.api.set_active(true);
+        tracing::info!(%holder, epoch, "signing lease held: chains running");
+        // Renew at a third of the lifetime. The store refuses to sign once its own deadline passes, so a
+        // renewal that keeps failing stops the signing in time by itself; a refused one ends it here.
+        let mut failing_since: Option<std::time::Instant> = None;
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => {
+                    running.cancel();
+                    let _ = blocking(&self.lease, |l| l.release()).await;
+                    g.held.store(false, Ordering::SeqCst);
+                    return;
+                }
+                () = tokio::time::sleep(every) => {}
+            }
+            let lost = match blocking(&self.lease, |l| l.renew()).await {
+                Ok(true) => {
+                    failing_since = None;
+                    false
+                }
+                Ok(false) => true,
+                Err(error) => {
+                    tracing::warn!(error = %relayer_util::causes(&error), "cannot renew the signing lease");
+                    let since = *failing_since.get_or_insert_with(std::time::Instant::now);
+                    since.elapsed() >= self.lease.ttl()
+                }
+            };
+            if lost {
+                tracing::error!(%holder, epoch, "signing lease lost: chains stopped");
+                running.cancel();
+                self.api.set_active(false);
+                g.held.store(false, Ordering::SeqCst);
+                g.losses.fetch_add(1, Ordering::SeqCst);
+                self.lost.cancel();
+                return;
+            }
+        }
     }
 }

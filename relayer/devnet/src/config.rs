@@ -65,7 +65,10 @@ pub fn config_file(p: &ConfigParams) -> ConfigFile {
     ConfigFile {
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], p.port)),
         data_dir: p.data_dir.clone(),
-        store: p.database_url.as_ref().map(|_| StoreSection { url: format!("env:{DATABASE_VAR}") }),
+        store: p
+            .database_url
+            .as_ref()
+            .map(|_| StoreSection { url: format!("env:{DATABASE_VAR}"), lease_secs: None }),
         session_lifetime_secs: p.session_lifetime_secs,
         log_format: telemetry::LogFormat::Text,
         auth: AuthSection {

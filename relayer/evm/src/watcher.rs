@@ -341,6 +341,8 @@ pub async fn step(chain: &EvmChain, sink: &dyn EventSink) -> Result<bool, WatchE
         }
         Err(other) => return Err(other.into()),
     };
+    // Receivers other instances handed out before these blocks were read (see `refresh_receivers`).
+    sink.refresh_receivers()?;
     let mut events = decode_logs(chain, sink, &logs);
     // A large deposit still short of its tier's confirmations holds the cursor just below its block:
     // nothing from that block on counts yet, so the order of events on the chain is kept.

@@ -56,7 +56,15 @@ pub async fn main(command: Command) -> eyre::Result<()> {
             let config = Config::load(&config)?;
             telemetry::init(config.log_format);
             let node = crate::start(config).await?;
-            let signal = stop_signal().await?;
+            let signal = tokio::select! {
+                signal = stop_signal() => signal?,
+                () = node.lease_lost() => {
+                    // Its chains stopped; the process exits so that its supervisor starts it again, as
+                    // a standby with nothing left over from the time it held the lease.
+                    shutdown(node, "lease lost").await;
+                    eyre::bail!("this instance lost the signing lease to another one; exiting to start again as a standby");
+                }
+            };
             shutdown(node, signal).await;
             Ok(())
         }

@@ -12,6 +12,7 @@
 //!
 //! [store]                        # optional: where the state lives (default: sled in data_dir)
 //! url = "env:DATABASE_URL"       # PostgreSQL, shared by every instance; or "sled:PATH"
+//! lease_secs = 15                # PostgreSQL: the signing lease's lifetime (renewed every third)
 //!
 //! [auth]
 //! api_key_sha256 = ["<64 hex chars: sha256 of an API key, see `relayer hash-key`>"]
@@ -238,28 +239,47 @@ pub struct StoreSection {
     /// `sled:PATH` (embedded, one process) or `env:VARIABLE`, the variable holding a PostgreSQL URL
     /// (shared by several instances; the URL carries a password, so it is never written in the file).
     pub url: String,
+    /// PostgreSQL only: how long the signing lease lasts, in seconds (renewed every third of it). A
+    /// standby takes over at most this long after the holder died; a holder stops signing a quarter of
+    /// it before it runs out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_secs: Option<u64>,
 }
+
+/// The signing lease's lifetime when `lease_secs` is not given.
+pub const DEFAULT_LEASE_SECS: u64 = 15;
 
 /// Where the state lives, validated.
 #[derive(Clone)]
 pub enum StoreLocation {
     /// The embedded sled store in this folder.
     Sled(PathBuf),
-    /// A PostgreSQL database at this URL (never printed).
-    Postgres(relayer_util::Secret),
+    /// A PostgreSQL database at this URL (never printed), shared by instances under a signing lease of
+    /// this lifetime.
+    Postgres(relayer_util::Secret, Duration),
 }
 
 impl std::fmt::Debug for StoreLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Sled(path) => f.debug_tuple("Sled").field(path).finish(),
-            Self::Postgres(_) => f.write_str("Postgres(<url redacted>)"),
+            Self::Postgres(_, lease) => write!(f, "Postgres(<url redacted>, lease {lease:?})"),
         }
     }
 }
 
 impl StoreSection {
     fn validate(&self, env: &impl Fn(&str) -> Option<String>) -> Result<StoreLocation, ConfigError> {
+        if self.lease_secs.is_some() && self.url.starts_with("sled:") {
+            return Err(field(
+                "store.lease_secs",
+                "applies to a PostgreSQL store only (sled is one process's)",
+            ));
+        }
+        let lease = Duration::from_secs(self.lease_secs.unwrap_or(DEFAULT_LEASE_SECS));
+        if !(3..=600).contains(&lease.as_secs()) {
+            return Err(field("store.lease_secs", "must be between 3 and 600"));
+        }
         if let Some(path) = self.url.strip_prefix("sled:") {
             if path.is_empty() {
                 return Err(field("store.url", "sled: needs a folder, like sled:./relayer-data"));
@@ -280,7 +300,7 @@ impl StoreSection {
             // Never echo the value: it is a secret, whatever it holds.
             return Err(field("store.url", format!("{var} must hold a postgres:// or postgresql:// URL")));
         }
-        Ok(StoreLocation::Postgres(relayer_util::Secret::new(url)))
+        Ok(StoreLocation::Postgres(relayer_util::Secret::new(url), lease))
     }
 }
 

@@ -11,7 +11,7 @@ use eyre::WrapErr;
 use relayer_chain::Chain;
 use relayer_core::Node;
 use relayer_evm::{EvmChain, Sender};
-use relayer_store::{ChainStore, PgStore, SledStore, Store};
+use relayer_store::{ChainStore, PgStore, SigningLease, SledStore, Store};
 use relayer_svm::SvmChain;
 
 pub use config::{Config, ConfigFile};
@@ -32,7 +32,7 @@ pub async fn start_with(
         let routes: Vec<u64> = solana.chain.routes.iter().map(|(to, _)| *to).collect();
         config::vault_deployment_matches(&config.chains, &routes).map_err(|e| eyre::eyre!("{e}"))?;
     }
-    let store = open_store(&config.store)?;
+    let (store, lease) = open_store(&config.store)?;
     let sender = Sender { signer: config.signer.clone(), config: config.executor.clone() };
     let mut chains: Vec<Arc<dyn Chain>> = vec![];
     for spec in config.chains.clone() {
@@ -67,24 +67,32 @@ pub async fn start_with(
     }
     chains.extend(extra(Arc::clone(&store) as Arc<dyn ChainStore>));
     tracing::info!(signer = %config.signer.address(), "evm signer");
-    Node::start(store, chains, config.node).await
+    // Instances sharing a store sign with the same keys: the lease is named after them.
+    let lease = lease.map(|(pg, ttl)| {
+        Arc::new(pg.signing_lease(&format!("signer:{}", config.signer.address()), ttl))
+            as Arc<dyn SigningLease>
+    });
+    Node::start_leased(store, chains, config.node, lease).await
 }
 
+/// A store shared by several instances, and its signing lease's lifetime.
+pub type Shared = (PgStore, std::time::Duration);
+
 /// Opens the configured store: sled in its folder, or the PostgreSQL database (migrated to this build's
-/// schema; one that a newer build wrote is refused).
-pub fn open_store(location: &config::StoreLocation) -> eyre::Result<Arc<dyn Store>> {
+/// schema; one that a newer build wrote is refused), which instances share under a signing lease.
+pub fn open_store(location: &config::StoreLocation) -> eyre::Result<(Arc<dyn Store>, Option<Shared>)> {
     Ok(match location {
         config::StoreLocation::Sled(dir) => {
             std::fs::create_dir_all(dir)
                 .wrap_err_with(|| format!("cannot create the store's folder {}", dir.display()))?;
-            Arc::new(
-                SledStore::open(dir).wrap_err_with(|| format!("cannot open store in {}", dir.display()))?,
-            )
+            let store =
+                SledStore::open(dir).wrap_err_with(|| format!("cannot open store in {}", dir.display()))?;
+            (Arc::new(store), None)
         }
-        config::StoreLocation::Postgres(url) => {
+        config::StoreLocation::Postgres(url, lease) => {
             let store = PgStore::connect(url.expose()).wrap_err("cannot open the PostgreSQL store")?;
             tracing::info!("store: PostgreSQL");
-            Arc::new(store)
+            (Arc::new(store.clone()), Some((store, *lease)))
         }
     })
 }

@@ -63,12 +63,14 @@ impl LocalPostgres {
     /// Initialises and starts a server; returns once it accepts connections.
     pub fn start() -> Result<Self, LocalPostgresError> {
         let bindir = bindir()?;
+        static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
-            "relayer-pg-{}-{}",
+            "relayer-pg-{}-{}-{}",
             std::process::id(),
+            STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             relayer_types::unix_now_ms()
         ));
-        std::fs::create_dir_all(&dir).map_err(|e| err(format!("creating {}: {e}", dir.display())))?;
+        std::fs::create_dir(&dir).map_err(|e| err(format!("creating {}: {e}", dir.display())))?;
         let owner = server_user()?;
         if let Some((uid, gid)) = owner {
             let chown = Command::new("chown")

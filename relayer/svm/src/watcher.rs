@@ -282,6 +282,11 @@ impl SvmChain {
         let slot = self.client.slot().await?;
         self.stats_mut().head = slot;
         let inbox = self.watched_mint().map(|mint| tx::inbox_token(&mint));
+        // Receivers other instances handed out (a failure only delays them to a later step: each
+        // receiver's history is read from its start the first time it is listed).
+        if let Err(error) = sink.refresh_receivers() {
+            tracing::warn!(error = %relayer_chain::causes(&error), "receivers of other instances not refreshed");
+        }
         let receivers: Vec<(Pubkey, SessionId)> = sink
             .receivers_of(Family::Solana)
             .into_iter()

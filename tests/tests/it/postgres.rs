@@ -51,3 +51,204 @@ async fn a_relayer_on_postgres_delivers_and_another_one_on_the_database_answers_
     drop(server);
     Ok(())
 }
+
+// Several real relayer processes on one database, one key: the signing lease under failures.
+
+use std::time::{Duration, Instant};
+
+use e2e::{Api, Auth, wait_until};
+
+/// The signing lease's lifetime in these tests (the production default is 15 s).
+const LEASE_SECS: u64 = 3;
+
+/// One relayer process of several sharing the database.
+struct Instance {
+    api: Api,
+    config: std::path::PathBuf,
+    log: std::path::PathBuf,
+    child: Option<tokio::process::Child>,
+}
+
+/// A cluster of relayer processes on one database and one funded key.
+struct Cluster {
+    instances: Vec<Instance>,
+    env: Vec<(&'static str, String)>,
+    signer: alloy::primitives::Address,
+    _dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    async fn start(chain: &Chain, url: &str, size: usize) -> eyre::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let settings = Settings { database_url: Some(url.to_owned()), ..Settings::default() };
+        let (mut params, key, signer) = e2e::relayer_config(chain, dir.path().join("db"), &settings).await?;
+        let env = vec![(relayer_devnet::KEY_VAR, key), (relayer_devnet::DATABASE_VAR, url.to_owned())];
+        let mut cluster = Self { instances: vec![], env, signer, _dir: dir };
+        for i in 0..size {
+            params.port = e2e::free_port()?;
+            let mut file = relayer_devnet::config_file(&params);
+            if let Some(store) = file.store.as_mut() {
+                store.lease_secs = Some(LEASE_SECS);
+            }
+            let config = cluster._dir.path().join(format!("relayer-{i}.toml"));
+            std::fs::write(&config, toml::to_string(&file)?)?;
+            let log = cluster._dir.path().join(format!("relayer-{i}.log"));
+            let api = Api::new(format!("http://127.0.0.1:{}", params.port));
+            cluster.instances.push(Instance { api, config, log, child: None });
+            cluster.spawn(i).await?;
+        }
+        Ok(cluster)
+    }
+
+    async fn spawn(&mut self, i: usize) -> eyre::Result<()> {
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let bin = std::path::Path::new(env!("CARGO_BIN_EXE_relayer-under-test"));
+        let instance = &mut self.instances[i];
+        instance.child =
+            Some(e2e::spawn_relayer_with(bin, &instance.config, &env, &instance.log, &instance.api).await?);
+        Ok(())
+    }
+
+    /// Which live instance holds the signing lease, by its `/metrics`.
+    async fn holder(&self) -> eyre::Result<Option<usize>> {
+        for (i, instance) in self.instances.iter().enumerate().filter(|(_, i)| i.child.is_some()) {
+            let metrics = instance.api.send(reqwest::Method::GET, "/metrics", None, None, Auth::None).await;
+            if metrics.is_ok_and(|m| m.text.lines().any(|l| l == "relayer_lease_held{} 1")) {
+                return Ok(Some(i));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn wait_for_holder(&self, other_than: Option<usize>) -> eyre::Result<usize> {
+        let mut found = None;
+        wait_until(30, "an instance holding the lease", async || {
+            found = self.holder().await?.filter(|h| Some(*h) != other_than);
+            Ok(found.is_some())
+        })
+        .await?;
+        found.ok_or_else(|| eyre::eyre!("no holder"))
+    }
+
+    fn pid(&self, i: usize) -> eyre::Result<String> {
+        let child = self.instances[i].child.as_ref().ok_or_else(|| eyre::eyre!("instance {i} is down"))?;
+        Ok(child.id().ok_or_else(|| eyre::eyre!("no pid"))?.to_string())
+    }
+
+    /// A session created through instance `via`, its payment method set there, paid 1.00 on chain.
+    async fn paid_session(
+        &self,
+        chain: &Chain,
+        via: usize,
+    ) -> eyre::Result<(String, alloy::primitives::Address)> {
+        let api = &self.instances[via].api;
+        let session = api.create(&session_body(DEST, Some("1.00"), None, None)).await?;
+        let receiver = api.set_evm(&session).await?;
+        chain.pay(receiver, usdc(1)).await?;
+        Ok((session["sessionId"].as_str().unwrap_or_default().to_owned(), receiver))
+    }
+
+    /// Every session succeeded (asked through another instance than the one that created it), each
+    /// delivered exactly once, and the key sent one transaction per session in all, none left pending.
+    async fn check_every_delivery(
+        &self,
+        chain: &Chain,
+        sessions: &[(String, alloy::primitives::Address)],
+    ) -> Result {
+        let live: Vec<&Instance> = self.instances.iter().filter(|i| i.child.is_some()).collect();
+        for (n, (id, receiver)) in sessions.iter().enumerate() {
+            live[(n + 1) % live.len()].api.wait_for(id, "succeeded", 60).await?;
+            assert_eq!(chain.settled_events(*receiver).await?, 1, "session {id} settled once");
+        }
+        let count = u64::try_from(sessions.len())?;
+        assert_eq!(chain.balance(DEST).await?, usdc(count), "0 lost, 0 delivered twice");
+        assert_eq!(
+            chain.nonce(self.signer, false).await?,
+            count,
+            "one transaction per session: no double send"
+        );
+        assert_eq!(chain.nonce(self.signer, true).await?, count, "nothing pending: no nonce gap");
+        Ok(())
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(at).copied().unwrap_or_default()
+}
+
+/// Three relayer processes on one PostgreSQL, requests spread over all three, sessions paid while the
+/// lease holder is SIGKILLed again and again (each time restarted, as a standby): every session is
+/// delivered exactly once, the key's nonces have no gap, and the failover times are printed. The full
+/// run (100 sessions, 10 kills) is `RELAYER_FAILOVER_SESSIONS=100 RELAYER_FAILOVER_KILLS=10 cargo test
+/// -p e2e --test it postgres::three_instances -- --nocapture`.
+#[tokio::test(flavor = "multi_thread")]
+async fn three_instances_fail_over_under_sigkill_without_losing_or_doubling_a_delivery() -> Result {
+    let env =
+        |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let (total, kills) = (env("RELAYER_FAILOVER_SESSIONS", 12), env("RELAYER_FAILOVER_KILLS", 2));
+    let server = postgres().await?;
+    let chain = Chain::start().await?;
+    let mut cluster = Cluster::start(&chain, &server.url("relayer"), 3).await?;
+    cluster.wait_for_holder(None).await?;
+    let (mut sessions, mut failovers) = (vec![], vec![]);
+    let per_round = total.div_ceil(kills + 1);
+    for round in 0..=kills {
+        for n in 0..per_round.min(total - sessions.len()) {
+            sessions.push(cluster.paid_session(&chain, n % 3).await?);
+        }
+        if round == kills {
+            break;
+        }
+        let holder = cluster.wait_for_holder(None).await?;
+        let killed = Instant::now();
+        if let Some(mut child) = cluster.instances[holder].child.take() {
+            child.start_kill()?; // SIGKILL: no shutdown path, the lease is not released
+            child.wait().await?;
+        }
+        cluster.wait_for_holder(Some(holder)).await?;
+        failovers.push(killed.elapsed());
+        cluster.spawn(holder).await?; // back as a standby
+    }
+    cluster.check_every_delivery(&chain, &sessions).await?;
+    failovers.sort();
+    println!(
+        "failover after SIGKILL of the lease holder ({} kills, lease {LEASE_SECS} s): p50 {:?}, p99 {:?}; {} sessions, 0 lost, 0 double",
+        failovers.len(),
+        percentile(&failovers, 0.5),
+        percentile(&failovers, 0.99),
+        sessions.len()
+    );
+    Ok(())
+}
+
+/// The lease holder SIGSTOPped past its lease while payments keep coming: another instance takes over
+/// and delivers them. Resumed, the former holder finds its lease gone: it stops signing by its own
+/// clock, the database refuses its writes, it exits to start again as a standby, and nothing was sent
+/// twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_holder_paused_past_its_lease_sends_nothing_when_it_resumes() -> Result {
+    let server = postgres().await?;
+    let chain = Chain::start().await?;
+    let mut cluster = Cluster::start(&chain, &server.url("relayer"), 2).await?;
+    let holder = cluster.wait_for_holder(None).await?;
+    let other = 1 - holder;
+    let mut sessions = vec![cluster.paid_session(&chain, other).await?];
+    let pid = cluster.pid(holder)?;
+    // Paid, then paused at once: the holder may be in the middle of delivering it.
+    sessions.push(cluster.paid_session(&chain, holder).await?);
+    eyre::ensure!(std::process::Command::new("kill").args(["-STOP", &pid]).status()?.success());
+    for _ in 0..3 {
+        sessions.push(cluster.paid_session(&chain, other).await?);
+    }
+    cluster.wait_for_holder(Some(holder)).await?;
+    tokio::time::sleep(Duration::from_secs(LEASE_SECS)).await;
+    eyre::ensure!(std::process::Command::new("kill").args(["-CONT", &pid]).status()?.success());
+    let mut child = cluster.instances[holder].child.take().ok_or_else(|| eyre::eyre!("holder"))?;
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await??;
+    assert!(!status.success(), "the former holder exits once it finds its lease lost");
+    let log = std::fs::read_to_string(&cluster.instances[holder].log)?;
+    assert!(log.contains("signing lease lost"), "{log}");
+    cluster.check_every_delivery(&chain, &sessions).await?;
+    Ok(())
+}

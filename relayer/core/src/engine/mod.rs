@@ -61,6 +61,8 @@ pub struct Engine {
     store: Arc<dyn Store>,
     chains: BTreeMap<u64, Arc<dyn Chain>>,
     receivers: RwLock<HashMap<ChainAddress, SessionId>>,
+    /// How far [`EventSink::refresh_receivers`] has read the store's receivers (held while it reads).
+    receiver_mark: Mutex<u64>,
     expiries: Mutex<BTreeSet<(u64, SessionId)>>,
     deliveries: Mutex<Counts>,
     /// Settlements reorganised away after they counted, by chain and outcome.
@@ -79,7 +81,30 @@ pub struct Engine {
     exposure: Mutex<BTreeMap<(u64, ChainAddress), BTreeMap<SessionId, U256>>>,
     /// Notified after a commit wrote outbox events (the webhook dispatcher waits on it).
     outbox: Arc<tokio::sync::Notify>,
+    /// Whether this process runs the chains (always, but for a standby of several instances sharing a
+    /// store, which serves the API while another holds the signing lease).
+    active: std::sync::atomic::AtomicBool,
+    /// The signing lease, where several instances share the store (`/metrics` shows it).
+    lease: std::sync::OnceLock<Arc<LeaseGauges>>,
+    /// Where other instances create sessions too: how often the timers reload the expiry queue from
+    /// the store, and when they last did.
+    expiry_reload: Mutex<Option<(Duration, std::time::Instant)>>,
     settings: EngineSettings,
+}
+
+/// Where this instance stands in the signing lease, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct LeaseGauges {
+    /// Whether it holds the lease now.
+    pub held: std::sync::atomic::AtomicBool,
+    /// The epoch it holds (or last held).
+    pub epoch: std::sync::atomic::AtomicU64,
+    /// Unix seconds when it took the lease (0: never).
+    pub since: std::sync::atomic::AtomicU64,
+    /// How many times it took the lease.
+    pub takeovers: std::sync::atomic::AtomicU64,
+    /// How many times it lost the lease while holding it (renewal refused or too late).
+    pub losses: std::sync::atomic::AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -97,6 +122,7 @@ impl Engine {
             store,
             chains: chains.into_iter().map(|c| (c.chain_id(), c)).collect(),
             receivers: RwLock::default(),
+            receiver_mark: Mutex::default(),
             expiries: Mutex::default(),
             deliveries: Mutex::default(),
             orphaned: Mutex::default(),
@@ -107,6 +133,9 @@ impl Engine {
             unsettled: Mutex::default(),
             exposure: Mutex::default(),
             outbox: Arc::default(),
+            active: std::sync::atomic::AtomicBool::new(true),
+            lease: std::sync::OnceLock::new(),
+            expiry_reload: Mutex::default(),
             settings,
         };
         // Query-shaped reads: start-up costs what is open, not every session ever stored.
@@ -143,6 +172,60 @@ impl Engine {
         Arc::clone(&self.outbox)
     }
 
+    /// This engine, notifying `outbox` of outbox events (an instance's API engine and the engine that runs
+    /// its chains share one, which the webhook dispatcher waits on).
+    #[must_use]
+    pub fn with_outbox(mut self, outbox: Arc<tokio::sync::Notify>) -> Self {
+        self.outbox = outbox;
+        self
+    }
+
+    /// Marks this engine as one that runs the chains (`true`) or serves only the API while another
+    /// instance holds the signing lease (`false`): a standby is ready without watching any chain, and
+    /// leaves transaction hints to the holder's watchers.
+    pub fn set_active(&self, active: bool) {
+        self.active.store(active, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Has the timers reload the sessions that can expire from the store every `every`: other instances
+    /// sharing the store create sessions this engine never hears of (a session found late expires at the
+    /// next reload; any read of it through the API expires it anyway).
+    pub fn reload_expiries_every(&self, every: Duration) {
+        *lock(&self.expiry_reload) = Some((every, std::time::Instant::now()));
+    }
+
+    /// Reloads the expiry queue if its time has come (see [`Engine::reload_expiries_every`]).
+    pub(crate) fn reload_expiries_if_due(&self) {
+        let mut reload = lock(&self.expiry_reload);
+        let Some((every, last)) = reload.as_mut() else { return };
+        if last.elapsed() < *every {
+            return;
+        }
+        *last = std::time::Instant::now();
+        drop(reload);
+        match self.store.expiring_sessions() {
+            Ok(expiring) => lock(&self.expiries).extend(expiring),
+            Err(error) => {
+                tracing::warn!(error = %relayer_util::causes(&error), "cannot reload expiring sessions; will retry")
+            }
+        }
+    }
+
+    /// Whether this engine runs the chains.
+    pub fn is_active(&self) -> bool {
+        self.active.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The lease gauges `/metrics` shows (set once, by a node that shares its store).
+    pub fn lease_gauges(&self) -> Option<&Arc<LeaseGauges>> {
+        self.lease.get()
+    }
+
+    /// Shows `gauges` in `/metrics`.
+    pub fn set_lease_gauges(&self, gauges: Arc<LeaseGauges>) {
+        let _ = self.lease.set(gauges);
+    }
+
     /// Configured chains, by id.
     pub fn chains(&self) -> &BTreeMap<u64, Arc<dyn Chain>> {
         &self.chains
@@ -164,6 +247,9 @@ impl Engine {
         let mut problems = vec![];
         if let Err(error) = self.store_probe() {
             problems.push(format!("store cannot write: {}", relayer_util::causes(&error)));
+        }
+        if !self.is_active() {
+            return problems; // a standby: another instance watches the chains
         }
         for (id, chain) in &self.chains {
             let stats = chain.stats();
@@ -201,6 +287,18 @@ impl Engine {
 impl EventSink for Engine {
     fn session_for_receiver(&self, receiver: ChainAddress) -> Option<SessionId> {
         self.receivers.read().unwrap_or_else(PoisonError::into_inner).get(&receiver).copied()
+    }
+
+    fn refresh_receivers(&self) -> Result<(), SinkError> {
+        let mut mark = lock(&self.receiver_mark);
+        let fresh = self.store.receivers_since(*mark).map_err(|e| EngineError::from(e).into_sink())?;
+        if let Some((found, next)) = fresh {
+            if !found.is_empty() {
+                self.receivers.write().unwrap_or_else(PoisonError::into_inner).extend(found);
+            }
+            *mark = next;
+        }
+        Ok(())
     }
 
     fn receivers_of(&self, family: Family) -> Vec<(ChainAddress, SessionId)> {

@@ -276,6 +276,7 @@ impl Engine {
     pub async fn run_timers(self: Arc<Self>, cancel: CancellationToken) {
         loop {
             self.submit_due(Instant::now()).await;
+            self.reload_expiries_if_due();
             let now = unix_now();
             let due: Vec<SessionId> = {
                 let expiries = lock(&self.expiries);

@@ -317,6 +317,9 @@ impl Engine {
     /// watchers, so it gets the same confirmations and reorg handling as everything else.
     pub async fn check_transaction(&self, tx_hash: TxId) -> Inspection {
         let mut found = Inspection::NotYet;
+        if !self.is_active() {
+            return found; // a standby's chains are not running: the lease holder's watchers will see it
+        }
         for chain in self.chains.values() {
             // A 32-byte hash may name a transaction of any EVM-shaped family: ask each in its own terms.
             let id =

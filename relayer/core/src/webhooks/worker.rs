@@ -205,7 +205,10 @@ impl Webhooks {
 
     /// A new endpoint: its task starts (it has nothing to deliver yet).
     pub fn endpoint_added(self: &Arc<Self>, endpoint: WebhookEndpoint) {
-        self.spawn_worker(endpoint, vec![]);
+        // The dispatcher may have started it already (it starts one for every stored endpoint it lacks).
+        if !lock(&self.workers).contains_key(&endpoint.id) {
+            self.spawn_worker(endpoint, vec![]);
+        }
     }
 
     /// Deletes an endpoint and its deliveries; its task stops (an attempt in flight is abandoned).
@@ -304,7 +307,7 @@ impl Webhooks {
     }
 
     /// One batch of outbox entries; true if the batch was full.
-    fn fan_out(&self) -> Result<bool, StoreError> {
+    fn fan_out(self: &Arc<Self>) -> Result<bool, StoreError> {
         const BATCH: usize = 100;
         let entries = self.store.outbox(0, BATCH)?;
         if entries.is_empty() {
@@ -312,6 +315,12 @@ impl Webhooks {
         }
         let endpoints: Vec<WebhookEndpoint> =
             self.store.webhooks()?.into_iter().filter(|e| e.disabled.is_none()).collect();
+        // An endpoint registered through another instance sharing the store has no task here yet.
+        for endpoint in &endpoints {
+            if !lock(&self.workers).contains_key(&endpoint.id) {
+                self.spawn_worker(endpoint.clone(), vec![]);
+            }
+        }
         for entry in &entries {
             let event = &entry.event;
             let (Some(id), Some(body)) = (event.data["id"].as_str(), event.data["body"].as_str()) else {

@@ -424,6 +424,13 @@ impl Executor {
                 let raw = raw.clone();
                 async move { p.send_raw_transaction(&raw).await }
             };
+            // A former holder of the signing lease sends nothing, not even again what it sent before.
+            if let Err(error) = chain.sends.may_broadcast() {
+                if let Some(suppressed) = throttle.allow("fenced", std::time::Instant::now()) {
+                    tracing::warn!(chain_id = chain.spec.chain_id, %tx_hash, error = %causes(&error), suppressed, "not broadcast");
+                }
+                return (tx_hash, false);
+            }
             let known = match chain.rpc(send).await {
                 Ok(_) => true,
                 // Re-announcing bytes the node already has is the expected case after a restart.

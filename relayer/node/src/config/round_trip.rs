@@ -18,7 +18,7 @@ fn a_serialized_config_file_reads_back_as_the_same_config() {
     let file = ConfigFile {
         listen: "127.0.0.1:0".parse().expect("addr"),
         data_dir: "/tmp/relayer \"quoted\" dir".into(),
-        store: Some(StoreSection { url: "env:DATABASE_URL".into() }),
+        store: Some(StoreSection { url: "env:DATABASE_URL".into(), lease_secs: Some(9) }),
         session_lifetime_secs: 60,
         log_format: LogFormat::Json,
         auth: AuthSection {

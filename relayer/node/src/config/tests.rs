@@ -56,7 +56,7 @@ fn the_documented_example_loads() {
         _ => None,
     };
     let c = Config::parse(&example, env).expect("the README's config example is valid");
-    assert!(matches!(c.store, StoreLocation::Postgres(_)), "the example stores in PostgreSQL");
+    assert!(matches!(c.store, StoreLocation::Postgres(..)), "the example stores in PostgreSQL");
     assert!(c.solana.is_some(), "Solana is configured");
     assert_eq!(c.chains.len(), 2);
     assert_eq!(c.chains[1].routes.len(), 1, "Arbitrum routes USDC to Base");
@@ -77,7 +77,7 @@ fn the_store_is_sled_by_default_or_postgres_from_the_environment() {
     let postgres = config("") + "[store]\nurl = \"env:DB\"\n";
     let c = Config::parse(&postgres, with_db("postgres://relayer:hunter2@db/relayer")).expect("valid");
     assert!(
-        matches!(&c.store, StoreLocation::Postgres(url) if url.expose() == "postgres://relayer:hunter2@db/relayer")
+        matches!(&c.store, StoreLocation::Postgres(url, lease) if *lease == Duration::from_secs(15) && url.expose() == "postgres://relayer:hunter2@db/relayer")
     );
     assert!(!format!("{c:?}").contains("hunter2"), "Debug must not print the URL");
     for (store, env_value, expected) in [
