@@ -6,7 +6,9 @@
 //!   thread keeping 32 requests in flight, as a new user would measure it;
 //! - deposit-to-delivery latency over 50 sessions, in blocks and seconds (p50 / p99), and the latency of
 //!   their 150 webhook events from each transition to the receiver's 2xx (p50 / p99 of the newest 100),
-//! - the watcher's matching cost per log with few and with many open receivers (it must not grow).
+//! - the watcher's matching cost per log with few and with many open receivers (it must not grow);
+//! - the same store and HTTP figures with the store in PostgreSQL (a throwaway server the bench starts),
+//!   with one relayer instance and with two sharing the database, as ratios to sled's of the same run.
 
 use std::{
     net::SocketAddr,
@@ -233,10 +235,7 @@ fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
 
 /// Microseconds per durable session creation straight on the store (no HTTP): one at a time with
 /// `insert_session` (a flush each), and `CONNECTIONS` at a time with `create_session` (shared flushes).
-async fn store_us_per_creation() -> eyre::Result<(f64, f64)> {
-    use relayer_store::Store;
-    let dir = tempfile::tempdir()?;
-    let store = Arc::new(relayer_store::SledStore::open(dir.path())?);
+async fn store_us_per_creation(store: Arc<dyn relayer_store::Store>) -> eyre::Result<(f64, f64)> {
     let session = |i: u32| {
         let mut s = relayer_store::conformance::session(1);
         let mut id = [0xeeu8; 16];
@@ -267,9 +266,78 @@ async fn store_us_per_creation() -> eyre::Result<(f64, f64)> {
     Ok((one_at_a_time, shared))
 }
 
+/// Requests per second of two loads of `requests` each run at once against `a` and `b` (two instances
+/// sharing one database), summed.
+fn load_two(
+    a: String,
+    b: String,
+    requests: usize,
+    expect: u16,
+    make: &Arc<dyn Fn(usize) -> Request + Send + Sync>,
+) -> eyre::Result<f64> {
+    std::thread::scope(|scope| {
+        let first = scope.spawn(|| load(a, requests, expect, Arc::clone(make)));
+        let second = scope.spawn(|| load(b, requests, expect, Arc::clone(make)));
+        let joined = |h: std::thread::ScopedJoinHandle<'_, eyre::Result<f64>>| {
+            h.join().map_err(|_| eyre::eyre!("a load thread panicked"))?
+        };
+        Ok(joined(first)? + joined(second)?)
+    })
+}
+
+/// The PostgreSQL figures: store alone (µs per creation, one at a time and with `CONNECTIONS` in flight),
+/// creations and checks per second over HTTP with one instance and with two sharing the database.
+struct PgFigures {
+    store_one: f64,
+    store_shared: f64,
+    creations: [f64; 2],
+    checks: [f64; 2],
+}
+
+async fn postgres_figures(
+    chain: &Chain,
+    create: &Arc<dyn Fn(usize) -> Request + Send + Sync>,
+    body: &Value,
+) -> eyre::Result<PgFigures> {
+    let server = tokio::task::spawn_blocking(|| {
+        let server = relayer_store::local_postgres::LocalPostgres::start()?;
+        server.create_database("store")?;
+        server.create_database("relayer")?;
+        eyre::Ok(server)
+    })
+    .await??;
+    let url = server.url("store");
+    let store = tokio::task::spawn_blocking(move || relayer_store::PgStore::connect(&url)).await??;
+    let (store_one, store_shared) = store_us_per_creation(Arc::new(store)).await?;
+    let settings = Settings { database_url: Some(server.url("relayer")), ..Settings::default() };
+    let first = Relayer::start(chain, settings.clone()).await?;
+    let target = first.api.create(body).await?;
+    let check_path = format!("/v1/sessions/{}/check", target["sessionId"].as_str().unwrap_or_default());
+    let check_body = json!({ "clientSecret": target["clientSecret"] }).to_string();
+    let check: Arc<dyn Fn(usize) -> Request + Send + Sync> =
+        Arc::new(move |_| (Method::PUT, check_path.clone(), check_body.clone(), false));
+    let one_creations = load(first.api.base.clone(), CREATIONS, 201, Arc::clone(create))?;
+    let one_checks = load(first.api.base.clone(), CHECKS, 200, Arc::clone(&check))?;
+    let second = Relayer::start(chain, settings).await?;
+    let (a, b) = (first.api.base.clone(), second.api.base.clone());
+    let two_creations = load_two(a.clone(), b.clone(), CREATIONS / 2, 201, create)?;
+    let two_checks = load_two(a, b, CHECKS / 2, 200, &check)?;
+    second.node.shutdown().await;
+    first.node.shutdown().await;
+    drop(server);
+    Ok(PgFigures {
+        store_one,
+        store_shared,
+        creations: [one_creations, two_creations],
+        checks: [one_checks, two_checks],
+    })
+}
+
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
-    let (store_one, store_shared) = store_us_per_creation().await?;
+    let dir = tempfile::tempdir()?;
+    let sled = Arc::new(relayer_store::SledStore::open(dir.path())?);
+    let (store_one, store_shared) = store_us_per_creation(sled).await?;
     let few = matching_ns_per_log(10)?;
     let many = matching_ns_per_log(100_000)?;
     let chain = Chain::start_with_block_time(Some(1)).await?;
@@ -287,9 +355,10 @@ async fn main() -> eyre::Result<()> {
     let check: Arc<dyn Fn(usize) -> Request + Send + Sync> =
         Arc::new(move |_| (Method::PUT, check_path.clone(), check_body.clone(), false));
     let bare_creations = load(bare.clone(), CREATIONS, 201, Arc::clone(&create))?;
-    let creations = load(api.base.clone(), CREATIONS, 201, create)?;
+    let creations = load(api.base.clone(), CREATIONS, 201, Arc::clone(&create))?;
     let bare_checks = load(bare, CHECKS, 200, Arc::clone(&check))?;
     let checks = load(api.base.clone(), CHECKS, 200, check)?;
+    let pg = postgres_figures(&chain, &create, &body).await?;
 
     // Latency: pay 50 sessions at once, then watch each one reach `succeeded`. A webhook receiver hears
     // every transition (3 per session: 150 events).
@@ -371,6 +440,23 @@ async fn main() -> eyre::Result<()> {
     println!(
         "  watcher matching:  {few:>8.0} ns/log with 10 open receivers, {many:.0} ns/log with 100,000 (20,000 Transfer logs)"
     );
+    println!("  PostgreSQL store (a local server; ratios to sled's figures above, same run):");
+    println!(
+        "    store alone, per durable creation: {:.0} µs one at a time (sled ×{:.2}), {:.0} µs with {CONNECTIONS} in flight (sled ×{:.2})",
+        pg.store_one,
+        pg.store_one / store_one,
+        pg.store_shared,
+        pg.store_shared / store_shared
+    );
+    for (n, label) in [(0, "one instance"), (1, "two instances sharing the database")] {
+        println!(
+            "    {label}: session creations {:.0}/s ({:.0}% of sled's), check calls {:.0}/s ({:.0}% of sled's)",
+            pg.creations[n],
+            100.0 * pg.creations[n] / creations,
+            pg.checks[n],
+            100.0 * pg.checks[n] / checks
+        );
+    }
     relayer.node.shutdown().await;
     Ok(())
 }

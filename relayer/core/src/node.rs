@@ -209,28 +209,49 @@ impl Held {
                 () = tokio::time::sleep(every) => {}
             }
         };
-        let g = &self.gauges;
+        let g = Arc::clone(&self.gauges);
         g.held.store(true, Ordering::SeqCst);
         g.epoch.store(epoch, Ordering::SeqCst);
         g.since.store(relayer_types::unix_now(), Ordering::SeqCst);
         g.takeovers.fetch_add(1, Ordering::SeqCst);
+        // Renewals start at once, before anything slow (loading the engine reads the open sessions),
+        // and run on their own: `running` ends when the lease is lost or the node stops.
+        let running = cancel.child_token();
+        let renewing = tokio::spawn(renew(
+            Arc::clone(&self.lease),
+            Arc::clone(&g),
+            running.clone(),
+            cancel.clone(),
+            epoch,
+        ));
         // A fresh engine: what the store holds now, not what it held when this instance started.
         let store = Arc::clone(&self.store);
         let (chains, settings, outbox) = (self.chains.clone(), self.settings, self.api.outbox_signal());
-        let worker = match tokio::task::spawn_blocking(move || Engine::new(store, chains, settings)).await {
-            Ok(Ok(engine)) => {
-                let engine = Arc::new(engine.with_outbox(outbox));
-                engine.reload_expiries_every(EXPIRY_RELOAD);
-                engine
+        let loaded = tokio::task::spawn_blocking(move || Engine::new(store, chains, settings)).await;
+        let engine = match loaded {
+            Ok(Ok(engine)) => Some(engine),
+            Ok(Err(error)) => {
+                tracing::error!(error = %relayer_util::causes(&error), "cannot load the engine after taking the lease");
+                None
             }
-            other => {
-                tracing::error!(result = ?other.err(), "cannot load the engine after taking the lease; giving it up");
-                let _ = blocking(&self.lease, |l| l.release()).await;
-                self.lost.cancel();
-                return;
+            Err(error) => {
+                tracing::error!(%error, "cannot load the engine after taking the lease");
+                None
             }
         };
-        let running = cancel.child_token();
+        let Some(engine) = engine.filter(|_| !running.is_cancelled()) else {
+            // Failed to load (give the lease up and say so), or lost it or stopped meanwhile.
+            let failed = !running.is_cancelled();
+            running.cancel();
+            let lost = renewing.await.unwrap_or(true);
+            if failed || lost {
+                self.lost.cancel();
+            }
+            return;
+        };
+        let worker = Arc::new(engine.with_outbox(outbox));
+        worker.reload_expiries_every(EXPIRY_RELOAD);
+        worker.set_lease_gauges(Arc::clone(&g));
         run_chains(&worker, &self.chains, running.clone(), &self.tasks);
         self.tasks.spawn({
             let worker = Arc::clone(&worker);
@@ -239,42 +260,59 @@ impl Held {
         if let Err(error) = self.webhooks.start() {
             tracing::error!(error = %relayer_util::causes(&error), "webhook deliveries did not start");
         }
+        self.api.set_worker(Some(Arc::clone(&worker)));
         self.api.set_active(true);
         tracing::info!(%holder, epoch, "signing lease held: chains running");
-        // Renew at a third of the lifetime. The store refuses to sign once its own deadline passes, so a
-        // renewal that keeps failing stops the signing in time by itself; a refused one ends it here.
-        let mut failing_since: Option<std::time::Instant> = None;
-        loop {
-            tokio::select! {
-                () = cancel.cancelled() => {
-                    running.cancel();
-                    let _ = blocking(&self.lease, |l| l.release()).await;
-                    g.held.store(false, Ordering::SeqCst);
-                    return;
-                }
-                () = tokio::time::sleep(every) => {}
-            }
-            let lost = match blocking(&self.lease, |l| l.renew()).await {
-                Ok(true) => {
-                    failing_since = None;
-                    false
-                }
-                Ok(false) => true,
-                Err(error) => {
-                    tracing::warn!(error = %relayer_util::causes(&error), "cannot renew the signing lease");
-                    let since = *failing_since.get_or_insert_with(std::time::Instant::now);
-                    since.elapsed() >= self.lease.ttl()
-                }
-            };
-            if lost {
-                tracing::error!(%holder, epoch, "signing lease lost: chains stopped");
+        let lost = renewing.await.unwrap_or(true);
+        self.api.set_active(false);
+        self.api.set_worker(None);
+        if lost {
+            tracing::error!(%holder, epoch, "signing lease lost: chains stopped");
+            self.lost.cancel();
+        }
+    }
+}
+
+/// Renews the lease at a third of its lifetime until `cancel` (then gives it up) or until it is lost:
+/// a renewal refused, or none succeeding before this instance's own deadline passed (the store then
+/// already refuses to sign). Cancels `running` either way; answers whether the lease was lost.
+async fn renew(
+    lease: Arc<dyn SigningLease>,
+    g: Arc<crate::engine::LeaseGauges>,
+    running: CancellationToken,
+    cancel: CancellationToken,
+    epoch: u64,
+) -> bool {
+    use std::sync::atomic::Ordering;
+    let every = lease.ttl() / 3;
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => {
                 running.cancel();
-                self.api.set_active(false);
+                let _ = blocking(&lease, |l| l.release()).await;
                 g.held.store(false, Ordering::SeqCst);
-                g.losses.fetch_add(1, Ordering::SeqCst);
-                self.lost.cancel();
-                return;
+                return false;
             }
+            () = running.cancelled() => {
+                let _ = blocking(&lease, |l| l.release()).await;
+                g.held.store(false, Ordering::SeqCst);
+                return false;
+            }
+            () = tokio::time::sleep(every) => {}
+        }
+        let lost = match blocking(&lease, |l| l.renew()).await {
+            Ok(true) => false,
+            Ok(false) => true,
+            Err(error) => {
+                tracing::warn!(error = %relayer_util::causes(&error), epoch, "cannot renew the signing lease");
+                !lease.live()
+            }
+        };
+        if lost {
+            running.cancel();
+            g.held.store(false, Ordering::SeqCst);
+            g.losses.fetch_add(1, Ordering::SeqCst);
+            return true;
         }
     }
 }

@@ -67,13 +67,15 @@ pub async fn start_with(
     }
     chains.extend(extra(Arc::clone(&store) as Arc<dyn ChainStore>));
     tracing::info!(signer = %config.signer.address(), "evm signer");
-    // Instances sharing a store sign with the same keys: the lease is named after them.
-    let lease = lease.map(|(pg, ttl)| {
-        Arc::new(pg.signing_lease(&format!("signer:{}", config.signer.address()), ttl))
-            as Arc<dyn SigningLease>
-    });
+    // One lease per database, whatever keys the instances were given: instances with different keys on
+    // one database (a key being rotated, a mistake) must not both run the chains, whose send records
+    // are not keyed by signer in every family.
+    let lease = lease.map(|(pg, ttl)| Arc::new(pg.signing_lease(LEASE_NAME, ttl)) as Arc<dyn SigningLease>);
     Node::start_leased(store, chains, config.node, lease).await
 }
+
+/// The name of the signing lease in a shared store.
+pub const LEASE_NAME: &str = "relayer";
 
 /// A store shared by several instances, and its signing lease's lifetime.
 pub type Shared = (PgStore, std::time::Duration);

@@ -237,6 +237,8 @@ pub trait SigningLease: Send + Sync {
     fn ttl(&self) -> std::time::Duration;
     /// This instance's name in the lease (host, process, a random part).
     fn holder(&self) -> &str;
+    /// Whether this instance holds the lease by its own clocks now (the store signs only then).
+    fn live(&self) -> bool;
 }
 
 /// One send record as stored: its key (without the chain) and its bytes.

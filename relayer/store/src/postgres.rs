@@ -43,6 +43,10 @@ pub struct PgStore {
 
 struct Shared {
     pool: Pool,
+    /// The connection settings (password included: never printed), for the lease's own connection.
+    config: tokio_postgres::Config,
+    /// This process's probe row, and when a probe last succeeded (probes within a second share it).
+    probe: (i32, std::sync::Mutex<Option<std::time::Instant>>),
     /// Set once this store takes part in a [`PgLease`]: from then on its send records are fenced.
     fence: std::sync::Mutex<Option<Fence>>,
     handle: tokio::runtime::Handle,
@@ -186,19 +190,13 @@ impl PgStore {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Backend(BackendError::caused("starting the store's runtime", e)))?;
-        let manager =
-            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            .create_timeout(Some(Duration::from_secs(5)))
-            .recycle_timeout(Some(Duration::from_secs(5)))
-            .wait_timeout(Some(DEADLINE))
-            .build()
-            .map_err(|e| StoreError::Backend(BackendError::caused("building the connection pool", e)))?;
+        let pool = pool_of(config.clone(), POOL_SIZE)?;
+        let probe_row = i32::try_from(rand_u32() >> 1).unwrap_or_default();
         let store = Self {
             shared: std::sync::Arc::new(Shared {
                 pool,
+                config,
+                probe: (probe_row, std::sync::Mutex::new(None)),
                 fence: std::sync::Mutex::new(None),
                 handle: runtime.handle().clone(),
                 runtime: Some(runtime),
@@ -331,18 +329,37 @@ impl PgStore {
 }
 
 /// This instance's part in the signing lease: the lease it takes part in, the epoch it holds (if any),
-/// and until when, by this machine's monotonic clock, it may act on it.
+/// and until when it may act on it.
 #[derive(Debug, Clone)]
 struct Fence {
     name: String,
     holder: String,
-    held: Option<(i64, std::time::Instant)>,
+    held: Option<(i64, Until)>,
+}
+
+/// A local deadline by two clocks: the monotonic one (immune to the wall clock being set) and the wall
+/// clock (which, unlike Linux's monotonic clock, keeps counting while the machine is suspended). It has
+/// passed once either says so.
+#[derive(Debug, Clone, Copy)]
+struct Until {
+    monotonic: std::time::Instant,
+    wall: std::time::SystemTime,
+}
+
+impl Until {
+    fn after(sent: (std::time::Instant, std::time::SystemTime), lifetime: Duration) -> Self {
+        Self { monotonic: sent.0 + lifetime, wall: sent.1 + lifetime }
+    }
+
+    fn passed(&self) -> bool {
+        std::time::Instant::now() >= self.monotonic || std::time::SystemTime::now() >= self.wall
+    }
 }
 
 impl Fence {
     /// The epoch held, while its local deadline has not passed.
     fn live(&self) -> Option<i64> {
-        self.held.filter(|(_, until)| std::time::Instant::now() < *until).map(|(epoch, _)| epoch)
+        self.held.filter(|(_, until)| !until.passed()).map(|(epoch, _)| epoch)
     }
 }
 
@@ -388,7 +405,8 @@ impl PgStore {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
         let holder = format!("{}:{}:{:08x}", host.trim(), std::process::id(), rand_u32(),);
         *self.fence() = Some(Fence { name: name.to_owned(), holder: holder.clone(), held: None });
-        PgLease { store: self.clone(), name: name.to_owned(), holder, ttl }
+        let pool = pool_of(self.shared.config.clone(), 1).unwrap_or_else(|_| self.shared.pool.clone());
+        PgLease { store: self.clone(), pool, name: name.to_owned(), holder, ttl }
     }
 }
 
@@ -406,29 +424,39 @@ fn rand_u32() -> u32 {
 /// renewal is three quarters of `ttl` after the request was sent: the database's expiry is `ttl` after
 /// its own clock read the request, which is later, so this instance stops signing a quarter of the
 /// lifetime (at least) before anyone else may start, whatever the delay on the way.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PgLease {
     store: PgStore,
+    /// A pool of one connection, the lease's own.
+    pool: Pool,
     name: String,
     holder: String,
     ttl: Duration,
 }
 
 impl PgLease {
-    fn deadline(&self, sent: std::time::Instant) -> std::time::Instant {
-        sent + self.ttl.mul_f64(0.75)
+    fn deadline(&self, sent: (std::time::Instant, std::time::SystemTime)) -> Until {
+        Until::after(sent, self.ttl.mul_f64(0.75))
     }
 
-    fn hold(&self, held: Option<(i64, std::time::Instant)>) {
+    fn hold(&self, held: Option<(i64, Until)>) {
         if let Some(fence) = self.store.fence().as_mut() {
             fence.held = held;
         }
     }
 
     fn statement(&self, sql: &'static str) -> Result<Option<i64>, StoreError> {
-        let (name, holder, ttl) = (self.name.clone(), self.holder.clone(), self.ttl.as_secs_f64());
         let epoch = self.store.fence().as_ref().and_then(|f| f.held.map(|(e, _)| e)).unwrap_or(0);
-        self.store.block(move |pool| async move {
+        self.statement_at(epoch, sql)
+    }
+
+    /// Runs a lease statement with its parameters (name, holder, lifetime in seconds, `epoch`) on the
+    /// lease's own connection: a flood of API requests holding every connection of the store's pool
+    /// cannot starve the renewal.
+    fn statement_at(&self, epoch: i64, sql: &'static str) -> Result<Option<i64>, StoreError> {
+        let (name, holder, ttl) = (self.name.clone(), self.holder.clone(), self.ttl.as_secs_f64());
+        let pool = self.pool.clone();
+        self.store.block(move |_| async move {
             let client = pool.get().await.map_err(pool_error)?;
             let row = client.query_opt(sql, &[&name, &holder, &ttl, &epoch]).await.map_err(pg)?;
             Ok(row.map(|r| r.get::<_, i64>(0)))
@@ -436,9 +464,18 @@ impl PgLease {
     }
 }
 
+impl std::fmt::Debug for PgLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgLease")
+            .field("name", &self.name)
+            .field("holder", &self.holder)
+            .finish_non_exhaustive()
+    }
+}
+
 impl crate::SigningLease for PgLease {
     fn acquire(&self) -> Result<Option<u64>, StoreError> {
-        let sent = std::time::Instant::now();
+        let sent = (std::time::Instant::now(), std::time::SystemTime::now());
         let taken = self.statement(
             "INSERT INTO leases (name, holder, epoch, expires_at, acquired_at) \
              SELECT $1, $2, 1, now() + make_interval(secs => $3), now() WHERE $4::bigint >= 0 \
@@ -457,7 +494,7 @@ impl crate::SigningLease for PgLease {
     }
 
     fn renew(&self) -> Result<bool, StoreError> {
-        let sent = std::time::Instant::now();
+        let sent = (std::time::Instant::now(), std::time::SystemTime::now());
         let renewed = self.statement(
             "UPDATE leases SET expires_at = now() + make_interval(secs => $3) \
              WHERE name = $1 AND holder = $2 AND epoch = $4 AND expires_at > now() RETURNING epoch",
@@ -476,11 +513,14 @@ impl crate::SigningLease for PgLease {
     }
 
     fn release(&self) -> Result<(), StoreError> {
-        let released = self.statement(
+        // Stop signing before the database lets anyone else start.
+        let epoch = self.store.fence().as_ref().and_then(|f| f.held.map(|(e, _)| e)).unwrap_or(0);
+        self.hold(None);
+        let released = self.statement_at(
+            epoch,
             "UPDATE leases SET expires_at = now() \
              WHERE name = $1 AND holder = $2 AND epoch = $4 AND $3::float8 >= 0 RETURNING epoch",
         );
-        self.hold(None);
         released.map(drop)
     }
 
@@ -491,6 +531,24 @@ impl crate::SigningLease for PgLease {
     fn holder(&self) -> &str {
         &self.holder
     }
+
+    fn live(&self) -> bool {
+        self.store.fence().as_ref().and_then(Fence::live).is_some()
+    }
+}
+
+/// A pool of `size` connections to `config`'s database.
+fn pool_of(config: tokio_postgres::Config, size: usize) -> Result<Pool, StoreError> {
+    let manager =
+        Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    Pool::builder(manager)
+        .max_size(size)
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .create_timeout(Some(Duration::from_secs(5)))
+        .recycle_timeout(Some(Duration::from_secs(5)))
+        .wait_timeout(Some(DEADLINE))
+        .build()
+        .map_err(|e| StoreError::Backend(BackendError::caused("building the connection pool", e)))
 }
 
 /// Owned query parameters (a query runs on the store's runtime, so it cannot borrow the caller's).
@@ -535,12 +593,21 @@ impl Store for PgStore {
     }
 
     fn probe(&self) -> Result<(), StoreError> {
+        // A durable write at most once a second per process (`/readyz` and `/metrics` are open: a
+        // flood of them must not become a flood of writes), each process on its own row.
+        let (row, last) = &self.shared.probe;
+        let recent =
+            |at: &Option<std::time::Instant>| at.is_some_and(|t| t.elapsed() < Duration::from_secs(1));
+        if recent(&last.lock().unwrap_or_else(std::sync::PoisonError::into_inner)) {
+            return Ok(());
+        }
         let now = int(relayer_types::unix_now(), "time")?;
         self.execute(
-            "INSERT INTO probe (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at",
-            params![now],
-        )
-        .map(drop)
+            "INSERT INTO probe (id, at) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at",
+            params![*row, now],
+        )?;
+        *last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::time::Instant::now());
+        Ok(())
     }
 
     fn session(&self, id: &SessionId) -> Result<Option<Versioned<Session>>, StoreError> {

@@ -239,3 +239,43 @@ fn receivers_indexed_by_other_instances_are_read_after_a_mark() {
     assert_eq!(seen, vec![(receiver(2), second.id)]);
     assert!(next > mark);
 }
+
+/// An outbox entry fanned out twice (two instances' dispatchers overlapping during a handover): the
+/// second finds it gone and writes nothing, so a delivery already made is not reset to pending.
+#[test]
+fn a_second_fan_out_of_an_entry_changes_nothing() {
+    use relayer_store::{DeliveryState, EventDelivery, WebhookEndpoint, WebhookStore};
+    let store = PgStore::connect(&fresh()).expect("connect");
+    let endpoint = WebhookEndpoint {
+        id: "a".into(),
+        url: "https://example.com/hook".into(),
+        events: vec!["*".into()],
+        description: None,
+        secret: relayer_util::Secret::new("whsec_x"),
+        created_at: 1,
+        disabled: None,
+    };
+    store.put_webhook(&endpoint).expect("endpoint");
+    let s = session(1);
+    store.insert_session(&s).expect("insert");
+    let event =
+        NewEvent { kind: "session.payment_method_set".into(), created_at: 0, data: serde_json::json!({}) };
+    store
+        .commit_session(&Session { status: SessionStatus::WaitingPayment, ..s }, 1, &[event])
+        .expect("commit");
+    let seq = store.outbox(0, 10).expect("outbox")[0].seq;
+    let pending = EventDelivery {
+        endpoint_id: "a".into(),
+        event_id: "e1".into(),
+        event_type: "session.payment_method_set".into(),
+        created_ms: 10,
+        body: "{}".into(),
+        state: DeliveryState::Pending { next_attempt_ms: 10 },
+        attempts: vec![],
+    };
+    store.fan_out(seq, std::slice::from_ref(&pending)).expect("first fan-out");
+    let delivered = EventDelivery { state: DeliveryState::Delivered { at_ms: 11 }, ..pending.clone() };
+    assert!(store.put_delivery(&delivered).expect("delivered"));
+    store.fan_out(seq, &[pending]).expect("second fan-out");
+    assert_eq!(store.deliveries("a", 10).expect("list"), vec![delivered], "still delivered");
+}

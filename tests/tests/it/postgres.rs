@@ -252,3 +252,27 @@ async fn a_holder_paused_past_its_lease_sends_nothing_when_it_resumes() -> Resul
     cluster.check_every_delivery(&chain, &sessions).await?;
     Ok(())
 }
+
+/// An engine whose store no longer lets this instance sign (a former lease holder, paused and resumed
+/// with a batch in hand) applies no chain event, reorg or report: the holder applies them, and would
+/// otherwise find them applied already and schedule nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_former_holders_engine_applies_no_chain_event() -> Result {
+    use relayer_chain::EventSink;
+    use relayer_store::SigningLease;
+    let server = postgres().await?;
+    let url = server.url("relayer");
+    let store = tokio::task::spawn_blocking(move || PgStore::connect(&url)).await??;
+    let lease = store.signing_lease("relayer", Duration::from_secs(30));
+    let settings = relayer_core::engine::EngineSettings {
+        session_lifetime: Duration::from_secs(60),
+        retry: relayer_core::engine::RetryPolicy::default(),
+    };
+    let engine = relayer_core::engine::Engine::new(std::sync::Arc::new(store), vec![], settings)?;
+    assert!(engine.apply(8453, vec![]).await.is_err(), "not the holder: refused");
+    assert!(engine.reorg(8453, 1).await.is_err(), "not the holder: refused");
+    let taken = tokio::task::spawn_blocking(move || lease.acquire().map(|e| (e, lease))).await??;
+    assert_eq!(taken.0, Some(1));
+    engine.apply(8453, vec![]).await?;
+    Ok(())
+}

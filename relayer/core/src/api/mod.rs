@@ -543,7 +543,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         )
         .into_response();
     }
-    let (engine, http) = (Arc::clone(&state.engine), Arc::clone(&state.http));
+    let (engine, http) = (state.engine.reporter(), Arc::clone(&state.http));
     let webhooks = Arc::clone(&state.webhooks);
     let body =
         tokio::task::spawn_blocking(move || crate::metrics::render(&engine, &http, Some(&webhooks.metrics)))

@@ -86,6 +86,9 @@ pub struct Engine {
     active: std::sync::atomic::AtomicBool,
     /// The signing lease, where several instances share the store (`/metrics` shows it).
     lease: std::sync::OnceLock<Arc<LeaseGauges>>,
+    /// The engine that runs this instance's chains, when it is not this one (an API engine of an
+    /// instance holding the signing lease): `/metrics` and `/readyz` report from it.
+    worker: Mutex<Option<Arc<Engine>>>,
     /// Where other instances create sessions too: how often the timers reload the expiry queue from
     /// the store, and when they last did.
     expiry_reload: Mutex<Option<(Duration, std::time::Instant)>>,
@@ -136,6 +139,7 @@ impl Engine {
             active: std::sync::atomic::AtomicBool::new(true),
             lease: std::sync::OnceLock::new(),
             expiry_reload: Mutex::default(),
+            worker: Mutex::default(),
             settings,
         };
         // Query-shaped reads: start-up costs what is open, not every session ever stored.
@@ -209,6 +213,23 @@ impl Engine {
                 tracing::warn!(error = %relayer_util::causes(&error), "cannot reload expiring sessions; will retry")
             }
         }
+    }
+
+    /// Sets (or clears) the engine that runs this instance's chains on its behalf.
+    pub fn set_worker(&self, worker: Option<Arc<Self>>) {
+        *lock(&self.worker) = worker;
+    }
+
+    /// The engine whose counters and chains describe this instance: the one running its chains if that
+    /// is another, else this one.
+    pub fn reporter(self: &Arc<Self>) -> Arc<Self> {
+        lock(&self.worker).clone().unwrap_or_else(|| Arc::clone(self))
+    }
+
+    /// Refuses chain events, reorgs and reports once this instance may no longer sign (a former holder
+    /// of the signing lease that was paused or cut off): what it would apply, the holder applies.
+    fn fenced(&self) -> Result<(), SinkError> {
+        self.store.may_sign().map_err(|e| SinkError::new(e, true))
     }
 
     /// Whether this engine runs the chains.
@@ -290,13 +311,16 @@ impl EventSink for Engine {
     }
 
     fn refresh_receivers(&self) -> Result<(), SinkError> {
-        let mut mark = lock(&self.receiver_mark);
-        let fresh = self.store.receivers_since(*mark).map_err(|e| EngineError::from(e).into_sink())?;
+        // Not held across the read (a slow database must not block every watcher's thread); two
+        // watchers refreshing at once read some receivers twice, which changes nothing.
+        let mark = *lock(&self.receiver_mark);
+        let fresh = self.store.receivers_since(mark).map_err(|e| EngineError::from(e).into_sink())?;
         if let Some((found, next)) = fresh {
             if !found.is_empty() {
                 self.receivers.write().unwrap_or_else(PoisonError::into_inner).extend(found);
             }
-            *mark = next;
+            let mut mark = lock(&self.receiver_mark);
+            *mark = (*mark).max(next);
         }
         Ok(())
     }
@@ -315,16 +339,27 @@ impl EventSink for Engine {
     }
 
     fn apply(&self, chain_id: u64, events: Vec<ChainEvent>) -> BoxFuture<'_, Result<(), SinkError>> {
-        Box::pin(
-            async move { self.apply_chain_events(chain_id, events).await.map_err(EngineError::into_sink) },
-        )
+        Box::pin(async move {
+            self.fenced()?;
+            self.apply_chain_events(chain_id, events).await.map_err(EngineError::into_sink)
+        })
     }
 
     fn reorg(&self, chain_id: u64, from_block: u64) -> BoxFuture<'_, Result<(), SinkError>> {
-        Box::pin(async move { self.reorg_from(chain_id, from_block).await.map_err(EngineError::into_sink) })
+        Box::pin(async move {
+            self.fenced()?;
+            self.reorg_from(chain_id, from_block).await.map_err(EngineError::into_sink)
+        })
     }
 
     fn report(&self, report: WorkReport) -> BoxFuture<'_, ()> {
-        Box::pin(async move { self.handle_report(report) })
+        Box::pin(async move {
+            if let Err(error) = self.fenced() {
+                // The holder reconciles this work from the send records and the chain.
+                tracing::warn!(error = %relayer_util::causes(&error), "work report dropped: no longer the signing lease's holder");
+                return;
+            }
+            self.handle_report(report);
+        })
     }
 }

@@ -422,7 +422,16 @@ impl Executor {
         self.broadcasts.spawn(async move {
             let send = |p: alloy::providers::DynProvider| {
                 let raw = raw.clone();
-                async move { p.send_raw_transaction(&raw).await }
+                // Asked again before every try: the RPC layer's retries and hedges may outlast the lease.
+                let fenced = chain.sends.may_broadcast().is_err();
+                async move {
+                    if fenced {
+                        return Err(alloy::transports::TransportErrorKind::custom_str(
+                            "not broadcast: this instance no longer holds the signing lease",
+                        ));
+                    }
+                    p.send_raw_transaction(&raw).await
+                }
             };
             // A former holder of the signing lease sends nothing, not even again what it sent before.
             if let Err(error) = chain.sends.may_broadcast() {

@@ -74,12 +74,17 @@ impl WebhookStore for PgStore {
         self.block(move |pool| async move {
             let mut client = pool.get().await.map_err(pool_error)?;
             let tx = client.transaction().await.map_err(pg)?;
+            // The entry leaves the outbox first: a second fan-out of it (another instance's dispatcher
+            // overlapping during a handover) finds it gone and writes nothing, so it cannot reset a
+            // delivery already made back to pending.
+            if tx.execute("DELETE FROM outbox WHERE seq = $1", &[&seq]).await.map_err(pg)? == 0 {
+                return Ok(());
+            }
             let ids: Vec<String> = rows.iter().map(|r| r.endpoint_id.clone()).collect();
             let live = lock_endpoints(&tx, &ids).await?;
             for row in rows.iter().filter(|r| live.contains(&r.endpoint_id)) {
                 row.upsert(&tx).await?;
             }
-            tx.execute("DELETE FROM outbox WHERE seq = $1", &[&seq]).await.map_err(pg)?;
             tx.commit().await.map_err(pg)
         })
     }
