@@ -93,7 +93,6 @@ impl Node {
                 let held = Held {
                     lease,
                     gauges,
-                    store: Arc::clone(&store),
                     chains: chains.clone(),
                     settings: settings.engine,
                     api: Arc::clone(&engine),
@@ -168,7 +167,6 @@ fn run_chains(
 struct Held {
     lease: Arc<dyn SigningLease>,
     gauges: Arc<crate::engine::LeaseGauges>,
-    store: Arc<dyn Store>,
     chains: Vec<Arc<dyn Chain>>,
     settings: EngineSettings,
     /// The API's engine: marked active while the chains run here.
@@ -178,15 +176,22 @@ struct Held {
     lost: CancellationToken,
 }
 
-/// Runs a blocking lease call off the async workers.
+/// Runs a blocking lease call on a thread of its own: not in the runtime's blocking pool, which a flood
+/// of API requests waiting for the store can fill, and which would hold the renewal back.
 async fn blocking<T: Send + 'static>(
     lease: &Arc<dyn SigningLease>,
     call: impl FnOnce(&dyn SigningLease) -> Result<T, relayer_store::StoreError> + Send + 'static,
 ) -> Result<T, relayer_store::StoreError> {
     let lease = Arc::clone(lease);
-    tokio::task::spawn_blocking(move || call(lease.as_ref())).await.unwrap_or_else(|e| {
-        Err(relayer_store::StoreError::Backend(relayer_store::BackendError::caused("a lease call failed", e)))
-    })
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new().name("signing-lease".into()).spawn(move || {
+        let _ = answer.send(call(lease.as_ref()));
+    });
+    let failed = |what: &str| relayer_store::StoreError::Backend(relayer_store::BackendError::new(what));
+    if spawned.is_err() {
+        return Err(failed("cannot start the lease call's thread"));
+    }
+    answered.await.unwrap_or_else(|_| Err(failed("the lease call's thread ended without an answer")))
 }
 
 impl Held {
@@ -224,8 +229,9 @@ impl Held {
             cancel.clone(),
             epoch,
         ));
-        // A fresh engine: what the store holds now, not what it held when this instance started.
-        let store = Arc::clone(&self.store);
+        // A fresh engine: what the store holds now, not what it held when this instance started. It
+        // writes sessions only while this instance holds the lease (checked in each write's transaction).
+        let store = self.lease.fenced_store();
         let (chains, settings, outbox) = (self.chains.clone(), self.settings, self.api.outbox_signal());
         let loaded = tokio::task::spawn_blocking(move || Engine::new(store, chains, settings)).await;
         let engine = match loaded {
@@ -254,8 +260,13 @@ impl Held {
         worker.set_lease_gauges(Arc::clone(&g));
         run_chains(&worker, &self.chains, running.clone(), &self.tasks);
         self.tasks.spawn({
-            let worker = Arc::clone(&worker);
-            async move { worker.resume().await }
+            let (worker, running) = (Arc::clone(&worker), running.clone());
+            async move {
+                tokio::select! {
+                    () = worker.resume() => {}
+                    () = running.cancelled() => {}
+                }
+            }
         });
         if let Err(error) = self.webhooks.start() {
             tracing::error!(error = %relayer_util::causes(&error), "webhook deliveries did not start");
@@ -301,6 +312,12 @@ async fn renew(
             () = tokio::time::sleep(every) => {}
         }
         let lost = match blocking(&lease, |l| l.renew()).await {
+            // Renewed, but the answer came so late that this instance may not sign on it: a database
+            // that slow would keep the lease here with nothing running. Let another instance try.
+            Ok(true) if !lease.live() => {
+                tracing::error!(epoch, "the signing lease was renewed too late to sign on it");
+                true
+            }
             Ok(true) => false,
             Ok(false) => true,
             Err(error) => {

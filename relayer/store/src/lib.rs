@@ -227,6 +227,11 @@ pub trait Store: ChainStore + WebhookStore {
 /// any epoch but the current one (fencing), so a holder that was paused or cut off and comes back
 /// records nothing, and [`ChainStore::may_sign`] refuses it before it broadcasts.
 pub trait SigningLease: Send + Sync {
+    /// The store as the holder's engine writes it: every session change checks, in its own
+    /// transaction, that this instance still holds the lease (a former holder that was paused with a
+    /// batch of chain events in hand applies none of them once another took over). The chain-side
+    /// records (cursors, marks, family and send records) are fenced the same way in every view.
+    fn fenced_store(&self) -> std::sync::Arc<dyn Store>;
     /// Takes the lease if it is free or has run out; `Some(epoch)` if this instance holds it now.
     fn acquire(&self) -> Result<Option<u64>, StoreError>;
     /// Extends the lease; `false` if it was lost (it ran out and another instance took it).

@@ -39,6 +39,9 @@ const POOL_SIZE: usize = 16;
 #[derive(Clone)]
 pub struct PgStore {
     shared: std::sync::Arc<Shared>,
+    /// Whether session writes check the signing lease in their transaction (the view the lease
+    /// holder's engine writes through: [`PgLease::fenced_store`]).
+    sessions_fenced: bool,
 }
 
 struct Shared {
@@ -180,10 +183,23 @@ impl PgStore {
     /// logged or shown in an error. TLS is not supported yet: reach the database over a private network
     /// or a local socket.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
-        let config: tokio_postgres::Config = url.parse().map_err(|_| {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|_| {
             // The parser's message may quote the URL, password included: say only what is wrong.
             StoreError::Backend(BackendError::new("the store URL is not a PostgreSQL connection string"))
         })?;
+        // The server ends what a client left hanging: a statement before this side's deadline gives up
+        // on it (so the connection is usable again), and a transaction left open by a paused or cut-off
+        // process (holding the lease row or a counter row, which would stall every other instance)
+        // within seconds. Keepalives notice a peer that vanished.
+        config
+            .options(
+                "-c statement_timeout=15000 -c lock_timeout=10000 -c idle_in_transaction_session_timeout=5000",
+            )
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(5))
+            .keepalives_interval(Duration::from_secs(2))
+            .keepalives_retries(3)
+            .tcp_user_timeout(Duration::from_secs(10));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("store-postgres")
@@ -201,6 +217,7 @@ impl PgStore {
                 handle: runtime.handle().clone(),
                 runtime: Some(runtime),
             }),
+            sessions_fenced: false,
         };
         store.block(|pool| async move { schema::migrate(&pool).await })?;
         Ok(store)
@@ -253,9 +270,11 @@ impl PgStore {
         let body = encode_session(next, session)?;
         let (id, session_id) = (session.id, session.id);
         let events = events.to_vec();
+        let fence = if self.sessions_fenced { self.fence_for_write()? } else { None };
         self.block(move |pool| async move {
             let mut client = pool.get().await.map_err(pool_error)?;
             let tx = client.transaction().await.map_err(pg)?;
+            lease_held_in(&tx, fence.as_ref()).await?;
             let schema = i32::try_from(crate::sled_store::SCHEMA).unwrap_or(i32::MAX);
             let (expected, next) = (int(expected, "version")?, int(next, "version")?);
             let updated = tx
@@ -328,6 +347,26 @@ impl PgStore {
     }
 }
 
+/// Inside `tx`, first of all: that this instance still holds the lease (`fence`, if leasing). Locks the
+/// lease row if it still names this holder and epoch and has not run out by the database's clock: a
+/// takeover (which updates that row) waits for this transaction, and this transaction, if it comes
+/// second, finds the row changed and is refused. The new holder, which reads the store after its
+/// takeover committed, therefore sees every write its predecessor made, and none comes later.
+async fn lease_held_in(
+    tx: &tokio_postgres::Transaction<'_>,
+    fence: Option<&(Fence, i64)>,
+) -> Result<(), StoreError> {
+    let Some((fence, epoch)) = fence else { return Ok(()) };
+    let held = tx
+        .query_opt(
+            "SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > now() FOR SHARE",
+            &[&fence.name, &fence.holder, epoch],
+        )
+        .await
+        .map_err(pg)?;
+    held.map(drop).ok_or(StoreError::Fenced)
+}
+
 /// This instance's part in the signing lease: the lease it takes part in, the epoch it holds (if any),
 /// and until when it may act on it.
 #[derive(Debug, Clone)]
@@ -368,32 +407,24 @@ impl PgStore {
         self.shared.fence.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Runs a write of the send records: unfenced for a store that takes part in no lease; otherwise only
-    /// while this instance holds the lease by its own clock, and in a transaction that first locks the
-    /// lease row if it still names this holder and epoch and has not run out by the database's clock.
-    /// The lock makes a takeover (which updates that row) wait for this write, and this write, if it
-    /// comes second, find the row changed and be refused: the new holder, which reads the send records
-    /// after its takeover committed, sees every record its predecessor wrote.
-    fn fenced_send(&self, sql: &'static str, params: Params) -> Result<(), StoreError> {
+    /// The fence a chain-side write must pass: `None` for a store that takes part in no lease; the
+    /// lease and epoch this instance holds by its own clocks; `Fenced` if it holds none.
+    fn fence_for_write(&self) -> Result<Option<(Fence, i64)>, StoreError> {
         let fence = self.fence().clone();
-        let Some(fence) = fence else {
+        let Some(fence) = fence else { return Ok(None) };
+        let epoch = fence.live().ok_or(StoreError::Fenced)?;
+        Ok(Some((fence, epoch)))
+    }
+
+    /// Runs a write of the send records in its own transaction, fenced (see [`lease_held_in`]).
+    fn fenced_send(&self, sql: &'static str, params: Params) -> Result<(), StoreError> {
+        let Some(fence) = self.fence_for_write()? else {
             return self.execute(sql, params).map(drop);
         };
-        let epoch = fence.live().ok_or(StoreError::Fenced)?;
         self.block(move |pool| async move {
             let mut client = pool.get().await.map_err(pool_error)?;
             let tx = client.transaction().await.map_err(pg)?;
-            let held = tx
-                .query_opt(
-                    "SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > now() \
-                     FOR SHARE",
-                    &[&fence.name, &fence.holder, &epoch],
-                )
-                .await
-                .map_err(pg)?;
-            if held.is_none() {
-                return Err(StoreError::Fenced);
-            }
+            lease_held_in(&tx, Some(&fence)).await?;
             tx.execute(sql, &params.refs()).await.map_err(pg)?;
             tx.commit().await.map_err(pg)
         })
@@ -474,6 +505,13 @@ impl std::fmt::Debug for PgLease {
 }
 
 impl crate::SigningLease for PgLease {
+    fn fenced_store(&self) -> std::sync::Arc<dyn crate::Store> {
+        std::sync::Arc::new(PgStore {
+            shared: std::sync::Arc::clone(&self.store.shared),
+            sessions_fenced: true,
+        })
+    }
+
     fn acquire(&self) -> Result<Option<u64>, StoreError> {
         let sent = (std::time::Instant::now(), std::time::SystemTime::now());
         let taken = self.statement(
@@ -763,9 +801,11 @@ impl ChainStore for PgStore {
             .iter()
             .map(|(n, h)| Ok((int(*n, "block number")?, h.to_vec())))
             .collect::<Result<Vec<_>, StoreError>>()?;
+        let fence = self.fence_for_write()?;
         self.block(move |pool| async move {
             let mut client = pool.get().await.map_err(pool_error)?;
             let tx = client.transaction().await.map_err(pg)?;
+            lease_held_in(&tx, fence.as_ref()).await?;
             for (number, hash) in &blocks {
                 tx.execute(
                     "INSERT INTO block_hashes (chain_id, number, hash) VALUES ($1, $2, $3) \
@@ -858,9 +898,11 @@ impl ChainStore for PgStore {
     fn put_watch_marks(&self, chain_id: u64, marks: &[SendEntry]) -> Result<(), StoreError> {
         let chain = int(chain_id, "chain id")?;
         let marks = marks.to_vec();
+        let fence = self.fence_for_write()?;
         self.block(move |pool| async move {
             let mut client = pool.get().await.map_err(pool_error)?;
             let tx = client.transaction().await.map_err(pg)?;
+            lease_held_in(&tx, fence.as_ref()).await?;
             for (key, value) in &marks {
                 tx.execute(
                     "INSERT INTO watch_marks (chain_id, key, value) VALUES ($1, $2, $3) \
@@ -882,20 +924,18 @@ impl ChainStore for PgStore {
     }
 
     fn put_record(&self, chain_id: u64, key: &[u8], record: &[u8]) -> Result<(), StoreError> {
-        self.execute(
+        self.fenced_send(
             "INSERT INTO family_records (chain_id, key, value) VALUES ($1, $2, $3) \
              ON CONFLICT (chain_id, key) DO UPDATE SET value = EXCLUDED.value",
             params![int(chain_id, "chain id")?, key.to_vec(), record.to_vec()],
         )
-        .map(drop)
     }
 
     fn delete_record(&self, chain_id: u64, key: &[u8]) -> Result<(), StoreError> {
-        self.execute(
+        self.fenced_send(
             "DELETE FROM family_records WHERE chain_id = $1 AND key = $2",
             params![int(chain_id, "chain id")?, key.to_vec()],
         )
-        .map(drop)
     }
 
     fn may_sign(&self) -> Result<(), StoreError> {

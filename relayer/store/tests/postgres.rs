@@ -221,6 +221,19 @@ fn the_database_refuses_a_former_holder_that_believes_it_still_holds_the_lease()
     a.may_sign().expect("a's own clock still says yes");
     assert!(matches!(a.put_send(1, b"k", b"a"), Err(StoreError::Fenced)), "the database says no");
     assert!(b.sends(1, b"").expect("sends").is_empty());
+    // Nor anything else a chain writes: cursors, marks, family records.
+    let cursor = relayer_store::Cursor { block: 9, hash: relayer_types::B256::repeat_byte(9) };
+    assert!(matches!(a.set_cursor(1, cursor, &[]), Err(StoreError::Fenced)));
+    assert!(matches!(a.put_watch_marks(1, &[(b"m".to_vec(), b"1".to_vec())]), Err(StoreError::Fenced)));
+    assert!(matches!(a.put_record(1, b"r", b"1"), Err(StoreError::Fenced)));
+    assert_eq!(b.cursor(1).expect("cursor"), None);
+    // Its engine's session writes are refused too; the API's (any instance's) are not.
+    let s = session(5);
+    a.insert_session(&s).expect("the API creates sessions on any instance");
+    let paid = Session { status: SessionStatus::WaitingPayment, ..s };
+    assert!(matches!(la.fenced_store().replace_session(&paid, 1), Err(StoreError::Fenced)));
+    assert!(matches!(lb.fenced_store().replace_session(&paid, 1), Ok(Some(2))), "the holder's engine writes");
+    assert_eq!(a.replace_session(&paid, 2).expect("the API writes"), Some(3));
 }
 
 /// Receivers other instances indexed are listed after a mark, in the order they committed.

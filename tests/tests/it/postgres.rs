@@ -66,44 +66,51 @@ struct Instance {
     api: Api,
     config: std::path::PathBuf,
     log: std::path::PathBuf,
+    /// Its environment: the key, and the URL it reaches the database at.
+    env: Vec<(&'static str, String)>,
     child: Option<tokio::process::Child>,
 }
 
 /// A cluster of relayer processes on one database and one funded key.
 struct Cluster {
     instances: Vec<Instance>,
-    env: Vec<(&'static str, String)>,
     signer: alloy::primitives::Address,
     _dir: tempfile::TempDir,
 }
 
 impl Cluster {
     async fn start(chain: &Chain, url: &str, size: usize) -> eyre::Result<Self> {
+        Self::start_with(chain, &vec![url.to_owned(); size], LEASE_SECS).await
+    }
+
+    /// One instance per URL (each reaches the same database at its own URL), leases of `lease_secs`.
+    async fn start_with(chain: &Chain, urls: &[String], lease_secs: u64) -> eyre::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let settings = Settings { database_url: Some(url.to_owned()), ..Settings::default() };
+        let settings = Settings { database_url: Some(urls[0].clone()), ..Settings::default() };
         let (mut params, key, signer) = e2e::relayer_config(chain, dir.path().join("db"), &settings).await?;
-        let env = vec![(relayer_devnet::KEY_VAR, key), (relayer_devnet::DATABASE_VAR, url.to_owned())];
-        let mut cluster = Self { instances: vec![], env, signer, _dir: dir };
-        for i in 0..size {
+        let mut cluster = Self { instances: vec![], signer, _dir: dir };
+        for (i, url) in urls.iter().enumerate() {
             params.port = e2e::free_port()?;
             let mut file = relayer_devnet::config_file(&params);
             if let Some(store) = file.store.as_mut() {
-                store.lease_secs = Some(LEASE_SECS);
+                store.lease_secs = Some(lease_secs);
             }
             let config = cluster._dir.path().join(format!("relayer-{i}.toml"));
             std::fs::write(&config, toml::to_string(&file)?)?;
             let log = cluster._dir.path().join(format!("relayer-{i}.log"));
             let api = Api::new(format!("http://127.0.0.1:{}", params.port));
-            cluster.instances.push(Instance { api, config, log, child: None });
+            let env =
+                vec![(relayer_devnet::KEY_VAR, key.clone()), (relayer_devnet::DATABASE_VAR, url.clone())];
+            cluster.instances.push(Instance { api, config, log, env, child: None });
             cluster.spawn(i).await?;
         }
         Ok(cluster)
     }
 
     async fn spawn(&mut self, i: usize) -> eyre::Result<()> {
-        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let bin = std::path::Path::new(env!("CARGO_BIN_EXE_relayer-under-test"));
         let instance = &mut self.instances[i];
+        let env: Vec<(&str, &str)> = instance.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         instance.child =
             Some(e2e::spawn_relayer_with(bin, &instance.config, &env, &instance.log, &instance.api).await?);
         Ok(())
@@ -274,5 +281,136 @@ async fn a_former_holders_engine_applies_no_chain_event() -> Result {
     let taken = tokio::task::spawn_blocking(move || lease.acquire().map(|e| (e, lease))).await??;
     assert_eq!(taken.0, Some(1));
     engine.apply(8453, vec![]).await?;
+    Ok(())
+}
+
+/// A TCP hop between one instance and the database that can be cut silently: once cut, nothing more
+/// crosses it in either direction, but no connection is closed (a partition, not a refusal: the instance's
+/// queries hang until their deadlines).
+struct Partition {
+    port: u16,
+    cut: tokio_util::sync::CancellationToken,
+}
+
+impl Partition {
+    async fn to(target_port: u16) -> eyre::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let cut = tokio_util::sync::CancellationToken::new();
+        let stop = cut.clone();
+        tokio::spawn(async move {
+            let mut held = vec![];
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if stop.is_cancelled() {
+                    held.push(inbound); // accepted, never answered
+                    continue;
+                }
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", target_port)).await
+                    else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        () = stop.cancelled() => {
+                            // Hold both ends open and silent until the test ends.
+                            std::future::pending::<()>().await;
+                        }
+                    }
+                });
+            }
+        });
+        Ok(Self { port, cut })
+    }
+}
+
+/// The database unreachable from the holder only (a silent partition): it stops signing by its own clock
+/// before its lease runs out, finds it lost and exits; the other instance takes over and delivers what
+/// is paid meanwhile; nothing is sent twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_holder_cut_off_from_the_database_stops_signing_and_another_takes_over() -> Result {
+    let server = postgres().await?;
+    let chain = Chain::start().await?;
+    let partition = Partition::to(server.port()).await?;
+    let through = format!("postgres://postgres@127.0.0.1:{}/relayer", partition.port);
+    let mut cluster = Cluster::start_with(&chain, &[through, server.url("relayer")], LEASE_SECS).await?;
+    // The instance behind the partition must be the holder: stop the other until it is.
+    let holder = cluster.wait_for_holder(None).await?;
+    if holder != 0 {
+        if let Some(mut child) = cluster.instances[1].child.take() {
+            child.start_kill()?;
+            child.wait().await?;
+        }
+        cluster.wait_for_holder(Some(1)).await?;
+        cluster.spawn(1).await?;
+    }
+    let mut sessions = vec![cluster.paid_session(&chain, 0).await?];
+    cluster.instances[0].api.wait_for(&sessions[0].0, "succeeded", 30).await?;
+    partition.cut.cancel();
+    for _ in 0..3 {
+        sessions.push(cluster.paid_session(&chain, 1).await?);
+    }
+    cluster.wait_for_holder(Some(0)).await?;
+    let mut cut_off = cluster.instances[0].child.take().ok_or_else(|| eyre::eyre!("instance 0"))?;
+    let status = tokio::time::timeout(Duration::from_secs(60), cut_off.wait()).await??;
+    assert!(!status.success(), "the cut-off holder exits once it cannot renew in time");
+    let log = std::fs::read_to_string(&cluster.instances[0].log)?;
+    assert!(log.contains("signing lease lost"), "{log}");
+    cluster.check_every_delivery(&chain, &sessions).await?;
+    Ok(())
+}
+
+/// PostgreSQL restarted under two running instances: meanwhile both say on `/readyz` that the store
+/// cannot write, payments made during the outage wait, and once the database is back both recover by
+/// themselves (no restart), the holder keeps its lease, and every payment is delivered once.
+#[tokio::test(flavor = "multi_thread")]
+async fn instances_recover_by_themselves_when_the_database_restarts() -> Result {
+    let mut server = postgres().await?;
+    let chain = Chain::start().await?;
+    let url = server.url("relayer");
+    let cluster = Cluster::start_with(&chain, &[url.clone(), url], 10).await?;
+    let holder = cluster.wait_for_holder(None).await?;
+    let mut sessions = vec![cluster.paid_session(&chain, 1 - holder).await?];
+    // Sessions created (and their receivers handed out) before, paid while the database is down.
+    let api = &cluster.instances[1 - holder].api;
+    let mut unpaid = vec![];
+    for _ in 0..2 {
+        let session = api.create(&session_body(DEST, Some("1.00"), None, None)).await?;
+        let receiver = api.set_evm(&session).await?;
+        unpaid.push((session["sessionId"].as_str().unwrap_or_default().to_owned(), receiver));
+    }
+    server = tokio::task::spawn_blocking(move || {
+        server.stop()?;
+        eyre::Ok(server)
+    })
+    .await??;
+    for (_, receiver) in &unpaid {
+        chain.pay(*receiver, usdc(1)).await?;
+    }
+    for instance in &cluster.instances {
+        wait_until(10, "/readyz to say the store cannot write", async || {
+            let ready = instance.api.send(reqwest::Method::GET, "/readyz", None, None, Auth::None).await?;
+            Ok(ready.status == 503 && ready.text.contains("store cannot write"))
+        })
+        .await?;
+    }
+    server = tokio::task::spawn_blocking(move || {
+        server.resume()?;
+        eyre::Ok(server)
+    })
+    .await??;
+    for instance in &cluster.instances {
+        wait_until(30, "/readyz to recover", async || {
+            Ok(instance.api.send(reqwest::Method::GET, "/readyz", None, None, Auth::None).await?.status
+                == 200)
+        })
+        .await?;
+    }
+    sessions.extend(unpaid);
+    sessions.push(cluster.paid_session(&chain, holder).await?);
+    cluster.check_every_delivery(&chain, &sessions).await?;
+    assert_eq!(cluster.holder().await?, Some(holder), "the holder kept its lease");
+    drop(server);
     Ok(())
 }
