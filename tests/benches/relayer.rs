@@ -7,7 +7,8 @@
 //! - deposit-to-delivery latency over 50 sessions, in blocks and seconds (p50 / p99), and the latency of
 //!   their 150 webhook events from each transition to the receiver's 2xx (p50 / p99 of the newest 100),
 //! - the watcher's matching cost per log with few and with many open receivers (it must not grow);
-//! - the same store and HTTP figures with the store in PostgreSQL (a throwaway server the bench starts),
+//! - the same store and HTTP figures with the store in PostgreSQL (a throwaway server the bench starts,
+//!   with `fsync` on like a production server),
 //!   with one relayer instance and with two sharing the database, as ratios to sled's of the same run.
 
 use std::{
@@ -211,8 +212,11 @@ fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
     let logs: Vec<Log> = (0..20_000usize)
         .map(|i| {
             let to = if i % 100 == 0 { address(i % open) } else { Address::repeat_byte(0xee) };
-            let event =
-                Transfer { from: Address::repeat_byte(0xaa), to, value: alloy::primitives::U256::from(i) };
+            let event = Transfer {
+                from: Address::repeat_byte(0xaa),
+                to,
+                value: alloy::primitives::U256::from(i + 1),
+            };
             Log {
                 inner: alloy::primitives::Log { address: usdc, data: LogData::from(&event) },
                 block_hash: Some(alloy::primitives::B256::repeat_byte(1)),
@@ -300,7 +304,7 @@ async fn postgres_figures(
     body: &Value,
 ) -> eyre::Result<PgFigures> {
     let server = tokio::task::spawn_blocking(|| {
-        let server = relayer_store::local_postgres::LocalPostgres::start()?;
+        let server = relayer_store::local_postgres::LocalPostgres::start_durable()?;
         server.create_database("store")?;
         server.create_database("relayer")?;
         eyre::Ok(server)
@@ -440,7 +444,7 @@ async fn main() -> eyre::Result<()> {
     println!(
         "  watcher matching:  {few:>8.0} ns/log with 10 open receivers, {many:.0} ns/log with 100,000 (20,000 Transfer logs)"
     );
-    println!("  PostgreSQL store (a local server; ratios to sled's figures above, same run):");
+    println!("  PostgreSQL store (a local server, fsync on; ratios to sled's figures above, same run):");
     println!(
         "    store alone, per durable creation: {:.0} µs one at a time (sled ×{:.2}), {:.0} µs with {CONNECTIONS} in flight (sled ×{:.2})",
         pg.store_one,

@@ -1,6 +1,7 @@
 //! A throwaway PostgreSQL server for tests and `relayer devnet --store postgres`: `initdb` into a
 //! temporary directory, the server on a free loopback port, trust authentication for the `postgres`
-//! user. Nothing about it is fit for production (no password, `fsync` off for speed).
+//! user. Nothing about it is fit for production (no password; `fsync` off for speed unless started with
+//! [`LocalPostgres::start_durable`]).
 //!
 //! The server runs under a small shell supervisor that reads commands on its standard input (`stop`,
 //! `start`, `kill`, so tests can restart or crash the database) and, when that input closes (this
@@ -62,6 +63,16 @@ rm -rf "$dir"
 impl LocalPostgres {
     /// Initialises and starts a server; returns once it accepts connections.
     pub fn start() -> Result<Self, LocalPostgresError> {
+        Self::start_with(false)
+    }
+
+    /// [`LocalPostgres::start`] with `fsync` on and full-page writes, as a production server runs: what a
+    /// benchmark of durable writes must measure against.
+    pub fn start_durable() -> Result<Self, LocalPostgresError> {
+        Self::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Result<Self, LocalPostgresError> {
         let bindir = bindir()?;
         static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
@@ -97,11 +108,12 @@ impl LocalPostgres {
         }
         let port = free_port()?;
         let mut server = format!(
-            "exec '{}' -D '{}' -p {port} -k '{}' -c listen_addresses=127.0.0.1 -c fsync=off \
-             -c full_page_writes=off -c max_connections=300",
+            "exec '{}' -D '{}' -p {port} -k '{}' -c listen_addresses=127.0.0.1 -c fsync={sync} \
+             -c full_page_writes={sync} -c max_connections=300",
             bindir.join("postgres").display(),
             data.display(),
-            dir.display()
+            dir.display(),
+            sync = if durable { "on" } else { "off" },
         );
         if let Some((uid, gid)) = owner {
             server = server.replacen(
