@@ -47,6 +47,9 @@ const SUPERVISOR: &str = r#"
 server="$1" dir="$2"
 start() { sh -c "$server" >>"$dir/server.log" 2>&1 & pid=$!; }
 halt() { kill "-$1" "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+# Ctrl-C is for the process that holds our input: it stops first, then its input closes and we clean up.
+trap '' INT
+trap 'halt QUIT; rm -rf "$dir"; exit 0' TERM HUP
 start
 while read -r command; do
   case "$command" in
@@ -123,6 +126,9 @@ impl LocalPostgres {
             );
         }
         let mut supervisor = Command::new("sh")
+            // A process group of its own: a terminal's Ctrl-C (or a signal to the caller's group) reaches
+            // the caller, which stops cleanly while the database still answers.
+            .process_group(0)
             .args(["-c", SUPERVISOR, "supervisor"])
             .arg(&server)
             .arg(&dir)
