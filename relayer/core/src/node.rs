@@ -268,9 +268,22 @@ impl Held {
                 }
             }
         });
-        if let Err(error) = self.webhooks.start() {
-            tracing::error!(error = %relayer_util::causes(&error), "webhook deliveries did not start");
-        }
+        // Webhook deliveries: started again until they start (a database blip at takeover must not
+        // leave a whole tenure without them).
+        self.tasks.spawn({
+            let (webhooks, running) = (Arc::clone(&self.webhooks), running.clone());
+            async move {
+                let mut delay = std::time::Duration::from_secs(1);
+                while let Err(error) = webhooks.start() {
+                    tracing::error!(error = %relayer_util::causes(&error), "webhook deliveries did not start; trying again");
+                    tokio::select! {
+                        () = running.cancelled() => return,
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                    delay = (delay * 2).min(std::time::Duration::from_secs(60));
+                }
+            }
+        });
         self.api.set_worker(Some(Arc::clone(&worker)));
         self.api.set_active(true);
         tracing::info!(%holder, epoch, "signing lease held: chains running");
@@ -296,6 +309,8 @@ async fn renew(
 ) -> bool {
     use std::sync::atomic::Ordering;
     let every = lease.ttl() / 3;
+    // Renewals are timed from when the last one was sent; a failed one is tried again soon.
+    let mut next = tokio::time::Instant::now() + every;
     loop {
         tokio::select! {
             () = cancel.cancelled() => {
@@ -309,8 +324,9 @@ async fn renew(
                 g.held.store(false, Ordering::SeqCst);
                 return false;
             }
-            () = tokio::time::sleep(every) => {}
+            () = tokio::time::sleep_until(next) => {}
         }
+        let sent = tokio::time::Instant::now();
         let lost = match blocking(&lease, |l| l.renew()).await {
             // Renewed, but the answer came so late that this instance may not sign on it: a database
             // that slow would keep the lease here with nothing running. Let another instance try.
@@ -318,15 +334,21 @@ async fn renew(
                 tracing::error!(epoch, "the signing lease was renewed too late to sign on it");
                 true
             }
-            Ok(true) => false,
+            Ok(true) => {
+                next = sent + every;
+                false
+            }
             Ok(false) => true,
             Err(error) => {
                 tracing::warn!(error = %relayer_util::causes(&error), epoch, "cannot renew the signing lease");
+                next = tokio::time::Instant::now() + lease.ttl() / 10;
                 !lease.live()
             }
         };
         if lost {
             running.cancel();
+            // Free it at once if the database still names this instance (a late renewal extended it).
+            let _ = blocking(&lease, |l| l.release()).await;
             g.held.store(false, Ordering::SeqCst);
             g.losses.fetch_add(1, Ordering::SeqCst);
             return true;

@@ -85,6 +85,12 @@ impl LocalPostgres {
             relayer_types::unix_now_ms()
         ));
         std::fs::create_dir(&dir).map_err(|e| err(format!("creating {}: {e}", dir.display())))?;
+        Self::start_in(dir.clone(), bindir, durable).inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&dir);
+        })
+    }
+
+    fn start_in(dir: PathBuf, bindir: PathBuf, durable: bool) -> Result<Self, LocalPostgresError> {
         let owner = server_user()?;
         if let Some((uid, gid)) = owner {
             let chown = Command::new("chown")
@@ -106,7 +112,6 @@ impl LocalPostgres {
         }
         let out = initdb.output().map_err(|e| err(format!("running initdb: {e}")))?;
         if !out.status.success() {
-            let _ = std::fs::remove_dir_all(&dir);
             return Err(err(format!("initdb failed: {}", String::from_utf8_lossy(&out.stderr))));
         }
         let port = free_port()?;
@@ -118,13 +123,10 @@ impl LocalPostgres {
             dir.display(),
             sync = if durable { "on" } else { "off" },
         );
-        if let Some((uid, gid)) = owner {
-            server = server.replacen(
-                "exec ",
-                &format!("exec setpriv --reuid={uid} --regid={gid} --clear-groups "),
-                1,
-            );
-        }
+        // The server dies with its supervisor, however that goes (the OOM killer, a SIGKILL).
+        let user =
+            owner.map_or(String::new(), |(uid, gid)| format!("--reuid={uid} --regid={gid} --clear-groups "));
+        server = server.replacen("exec ", &format!("exec setpriv --pdeathsig KILL {user}"), 1);
         let mut supervisor = Command::new("sh")
             // A process group of its own: a terminal's Ctrl-C (or a signal to the caller's group) reaches
             // the caller, which stops cleanly while the database still answers.
@@ -142,6 +144,7 @@ impl LocalPostgres {
         };
         let server =
             Self { port, bindir, dir, supervisor, commands: Some(commands), acks: BufReader::new(acks) };
+        // Dropped on failure: the supervisor then stops the server and removes the folder.
         server.wait_ready()?;
         Ok(server)
     }
@@ -211,7 +214,11 @@ impl LocalPostgres {
         let started = Instant::now();
         loop {
             let ready = Command::new(self.bindir.join("pg_isready"))
-                .args(["-q", "-h", "127.0.0.1", "-U", "postgres", "-p"])
+                // Asked on its own socket, in its own folder: another server that happens to hold the port
+                // (ours then failed to start) cannot answer for it.
+                .args(["-q", "-U", "postgres", "-h"])
+                .arg(&self.dir)
+                .arg("-p")
                 .arg(self.port.to_string())
                 .status()
                 .map_err(|e| err(format!("running pg_isready: {e}")))?;

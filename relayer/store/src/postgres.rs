@@ -348,9 +348,11 @@ impl PgStore {
 }
 
 /// Inside `tx`, first of all: that this instance still holds the lease (`fence`, if leasing). Locks the
-/// lease row if it still names this holder and epoch and has not run out by the database's clock: a
-/// takeover (which updates that row) waits for this transaction, and this transaction, if it comes
-/// second, finds the row changed and is refused. The new holder, which reads the store after its
+/// lease row (`FOR KEY SHARE`) if it still names this holder and epoch and has not run out by the
+/// database's clock: a takeover (which locks the row `FOR UPDATE` before rewriting it) waits for this
+/// transaction, and this transaction, if it comes second, finds the row changed and is refused. The
+/// holder's renewal, which changes only the expiry (`FOR NO KEY UPDATE`), does not wait for it: the
+/// holder's own writes, however many, never hold its renewal back. The new holder, which reads the store after its
 /// takeover committed, therefore sees every write its predecessor made, and none comes later.
 async fn lease_held_in(
     tx: &tokio_postgres::Transaction<'_>,
@@ -359,7 +361,8 @@ async fn lease_held_in(
     let Some((fence, epoch)) = fence else { return Ok(()) };
     let held = tx
         .query_opt(
-            "SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > now() FOR SHARE",
+            "SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > clock_timestamp() \
+             FOR KEY SHARE",
             &[&fence.name, &fence.holder, epoch],
         )
         .await
@@ -436,7 +439,14 @@ impl PgStore {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
         let holder = format!("{}:{}:{:08x}", host.trim(), std::process::id(), rand_u32(),);
         *self.fence() = Some(Fence { name: name.to_owned(), holder: holder.clone(), held: None });
-        let pool = pool_of(self.shared.config.clone(), 1).unwrap_or_else(|_| self.shared.pool.clone());
+        // The lease's own connection gives up on a statement or a lock well within a lifetime, so a
+        // renewal that cannot get through fails in time to be tried again.
+        let patience = ttl.div_f64(6.0).max(Duration::from_millis(250)).as_millis();
+        let mut config = self.shared.config.clone();
+        config.options(format!(
+            "-c statement_timeout={patience} -c lock_timeout={patience} -c idle_in_transaction_session_timeout=5000"
+        ));
+        let pool = pool_of(config, 1).unwrap_or_else(|_| self.shared.pool.clone());
         PgLease { store: self.clone(), pool, name: name.to_owned(), holder, ttl }
     }
 }
@@ -514,13 +524,57 @@ impl crate::SigningLease for PgLease {
 
     fn acquire(&self) -> Result<Option<u64>, StoreError> {
         let sent = (std::time::Instant::now(), std::time::SystemTime::now());
-        let taken = self.statement(
-            "INSERT INTO leases (name, holder, epoch, expires_at, acquired_at) \
-             SELECT $1, $2, 1, now() + make_interval(secs => $3), now() WHERE $4::bigint >= 0 \
-             ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, epoch = leases.epoch + 1, \
-             expires_at = EXCLUDED.expires_at, acquired_at = now() WHERE leases.expires_at <= now() \
-             RETURNING epoch",
-        )?;
+        let (name, holder, ttl) = (self.name.clone(), self.holder.clone(), self.ttl.as_secs_f64());
+        let pool = self.pool.clone();
+        let taken = self.store.block(move |_| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            // Whether it is free, by a read that locks nothing: standbys asking while it is held never
+            // stand in the holder's way.
+            let free = client
+                .query_opt("SELECT expires_at <= clock_timestamp() FROM leases WHERE name = $1", &[&name])
+                .await
+                .map_err(pg)?;
+            match free.map(|r| r.get::<_, bool>(0)) {
+                Some(false) => return Ok(None),
+                None => {
+                    let inserted = client
+                        .query_opt(
+                            "INSERT INTO leases (name, holder, epoch, expires_at, acquired_at) VALUES \
+                             ($1, $2, 1, clock_timestamp() + make_interval(secs => $3), clock_timestamp()) \
+                             ON CONFLICT (name) DO NOTHING RETURNING epoch",
+                            &[&name, &holder, &ttl],
+                        )
+                        .await
+                        .map_err(pg)?;
+                    return Ok(inserted.map(|r| r.get::<_, i64>(0)));
+                }
+                Some(true) => {}
+            }
+            // The takeover: `FOR UPDATE` waits for every fenced write of the former holder still in flight
+            // (each holds the row `FOR KEY SHARE`), and is re-checked on the row as they left it.
+            let tx = client.transaction().await.map_err(pg)?;
+            let still_free = tx
+                .query_opt(
+                    "SELECT 1 FROM leases WHERE name = $1 AND expires_at <= clock_timestamp() FOR UPDATE",
+                    &[&name],
+                )
+                .await
+                .map_err(pg)?;
+            if still_free.is_none() {
+                return Ok(None);
+            }
+            let taken = tx
+                .query_one(
+                    "UPDATE leases SET holder = $2, epoch = epoch + 1, \
+                     expires_at = clock_timestamp() + make_interval(secs => $3), acquired_at = clock_timestamp() \
+                     WHERE name = $1 RETURNING epoch",
+                    &[&name, &holder, &ttl],
+                )
+                .await
+                .map_err(pg)?;
+            tx.commit().await.map_err(pg)?;
+            Ok(Some(taken.get::<_, i64>(0)))
+        })?;
         match taken {
             Some(epoch) => {
                 self.hold(Some((epoch, self.deadline(sent))));
@@ -534,8 +588,8 @@ impl crate::SigningLease for PgLease {
     fn renew(&self) -> Result<bool, StoreError> {
         let sent = (std::time::Instant::now(), std::time::SystemTime::now());
         let renewed = self.statement(
-            "UPDATE leases SET expires_at = now() + make_interval(secs => $3) \
-             WHERE name = $1 AND holder = $2 AND epoch = $4 AND expires_at > now() RETURNING epoch",
+            "UPDATE leases SET expires_at = clock_timestamp() + make_interval(secs => $3) \
+             WHERE name = $1 AND holder = $2 AND epoch = $4 AND expires_at > clock_timestamp() RETURNING epoch",
         )?;
         match renewed {
             Some(epoch) => {
@@ -556,7 +610,7 @@ impl crate::SigningLease for PgLease {
         self.hold(None);
         let released = self.statement_at(
             epoch,
-            "UPDATE leases SET expires_at = now() \
+            "UPDATE leases SET expires_at = clock_timestamp() \
              WHERE name = $1 AND holder = $2 AND epoch = $4 AND $3::float8 >= 0 RETURNING epoch",
         );
         released.map(drop)

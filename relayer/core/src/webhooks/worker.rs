@@ -182,7 +182,10 @@ impl Webhooks {
                 continue;
             }
             let queued = pending.remove(&endpoint.id).unwrap_or_default();
-            self.spawn_worker(endpoint, queued);
+            // A start tried again after a failure halfway keeps the tasks it started.
+            if !lock(&self.workers).contains_key(&endpoint.id) {
+                self.spawn_worker(endpoint, queued);
+            }
         }
         let this = Arc::clone(self);
         self.tasks.spawn(async move { this.dispatch().await });
