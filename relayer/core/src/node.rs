@@ -145,8 +145,8 @@ impl Node {
     }
 }
 
-/// How often the lease holder reloads the sessions that can expire (other instances create them).
-const EXPIRY_RELOAD: std::time::Duration = std::time::Duration::from_secs(2);
+/// How often the lease holder reloads the sessions about to expire (other instances create them).
+const EXPIRY_RELOAD: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Starts every chain's tasks with `engine` as their sink, and its timers.
 fn run_chains(

@@ -391,6 +391,9 @@ pub fn queries_follow_every_transition_and_survive_reopening<B: Backend>(backend
         store.insert_session(&a).expect("insert");
         store.insert_session(&b).expect("insert");
         assert_eq!(store.expiring_sessions().expect("expiring"), vec![(40, b.id), (50, a.id)]);
+        assert_eq!(store.expiring_before(49).expect("expiring soon"), vec![(40, b.id)]);
+        assert_eq!(store.expiring_before(50).expect("expiring soon"), vec![(40, b.id), (50, a.id)]);
+        assert!(store.expiring_before(39).expect("expiring soon").is_empty());
         assert_eq!(counts(&store), HashMap::from([(RequiresPaymentMethod, 2)]));
         assert!(store.unsettled_sessions().expect("unsettled").is_empty());
 
@@ -399,6 +402,7 @@ pub fn queries_follow_every_transition_and_survive_reopening<B: Backend>(backend
         a.deposits.push(deposit(8453, 100));
         assert_eq!(store.replace_session(&a, 1).expect("replace"), Some(2));
         assert_eq!(store.expiring_sessions().expect("expiring"), vec![(40, b.id)]);
+        assert_eq!(store.expiring_before(u64::MAX).expect("expiring soon"), vec![(40, b.id)]);
         assert_eq!(ids(store.unsettled_sessions().expect("unsettled")), vec![a.id]);
         assert_eq!(ids(store.sessions_touched_since(8453, 100).expect("touched")), vec![a.id]);
         assert_eq!(ids(store.sessions_touched_since(8453, 90).expect("touched")), vec![a.id]);

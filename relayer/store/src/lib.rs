@@ -189,6 +189,15 @@ pub trait Store: ChainStore + WebhookStore {
     /// `(expires_at, id)` in expiry order.
     fn expiring_sessions(&self) -> Result<Vec<(u64, SessionId)>, StoreError>;
 
+    /// Of [`Store::expiring_sessions`], those due by `until` (unix seconds): what an engine that reloads its
+    /// expiry queue often (an instance sharing the store learns of sessions created elsewhere this way)
+    /// needs, at a cost that follows the sessions expiring soon rather than every open one.
+    fn expiring_before(&self, until: u64) -> Result<Vec<(u64, SessionId)>, StoreError> {
+        let mut expiring = self.expiring_sessions()?;
+        expiring.retain(|(at, _)| *at <= until);
+        Ok(expiring)
+    }
+
     /// Sessions holding deposits that no settlement has matched yet.
     fn unsettled_sessions(&self) -> Result<Vec<Session>, StoreError>;
 
@@ -218,6 +227,14 @@ pub trait Store: ChainStore + WebhookStore {
     ) -> Result<Option<(Vec<(ChainAddress, SessionId)>, u64)>, StoreError> {
         let _ = mark;
         Ok(None)
+    }
+
+    /// A signal from the processes sharing this store: its value changes (soon after the commit) when
+    /// one of them commits outbox events or a webhook delivery due at once, and whenever the signal
+    /// may have missed some (it reconnected). `None` for a store only one process opens (sled): that
+    /// process's own in-memory signals say as much.
+    fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
     }
 }
 

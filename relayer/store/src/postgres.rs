@@ -20,7 +20,7 @@ use std::{collections::HashMap, future::Future, time::Duration};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use relayer_types::{B256, ChainAddress, Session, SessionId, SessionStatus};
-use tokio_postgres::{NoTls, Row, types::ToSql};
+use tokio_postgres::{NoTls, Row, Transaction, types::ToSql};
 
 use crate::{
     BackendError, BoxFuture, ChainStore, Cursor, NewEvent, OutboxEntry, SendEntry, Store, StoreError,
@@ -52,6 +52,8 @@ struct Shared {
     probe: (i32, std::sync::Mutex<Option<std::time::Instant>>),
     /// Set once this store takes part in a [`PgLease`]: from then on its send records are fenced.
     fence: std::sync::Mutex<Option<Fence>>,
+    /// [`Store::changes`], once asked for: fed by a connection of its own that listens on [`CHANGES`].
+    changes: std::sync::OnceLock<tokio::sync::watch::Sender<u64>>,
     handle: tokio::runtime::Handle,
     /// Owned here; shut down without waiting when the last clone goes (a runtime dropped inside another
     /// runtime's task would panic).
@@ -139,11 +141,7 @@ fn session_id(bytes: &[u8]) -> Result<SessionId, StoreError> {
 }
 
 /// Writes the `session_blocks` rows of a session (replacing any it had).
-async fn write_blocks(
-    tx: &tokio_postgres::Transaction<'_>,
-    row: &SessionRow,
-    replace: bool,
-) -> Result<(), StoreError> {
+async fn write_blocks(tx: &Transaction<'_>, row: &SessionRow, replace: bool) -> Result<(), StoreError> {
     if replace {
         tx.execute("DELETE FROM session_blocks WHERE session_id = $1", &[&row.id]).await.map_err(pg)?;
     }
@@ -159,7 +157,7 @@ async fn write_blocks(
 }
 
 /// Inserts a new session in `tx`; `AlreadyExists` if its id is taken.
-async fn insert_in(tx: &tokio_postgres::Transaction<'_>, session: &Session) -> Result<(), StoreError> {
+async fn insert_in(tx: &Transaction<'_>, session: &Session) -> Result<(), StoreError> {
     let row = SessionRow::of(session)?;
     let body = encode_session(1, session)?;
     let schema = i32::try_from(crate::sled_store::SCHEMA).unwrap_or(i32::MAX);
@@ -214,6 +212,7 @@ impl PgStore {
                 config,
                 probe: (probe_row, std::sync::Mutex::new(None)),
                 fence: std::sync::Mutex::new(None),
+                changes: std::sync::OnceLock::new(),
                 handle: runtime.handle().clone(),
                 runtime: Some(runtime),
             }),
@@ -258,6 +257,16 @@ impl PgStore {
         joined.map_err(|e| StoreError::Backend(BackendError::caused("a store task failed", e)))?
     }
 
+    /// Runs `work` in a transaction of its own and commits it (an error rolls it back), first checking
+    /// in it that this instance still holds the lease, if `fence` is given (see [`lease_held_in`]).
+    fn transact<T: Send + 'static>(
+        &self,
+        fence: Option<(Fence, i64)>,
+        work: impl for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, StoreError>> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.block(move |pool| in_transaction(pool, fence, work))
+    }
+
     /// Writes `session` if it is still at `expected` and appends `events`, in one transaction.
     fn write(
         &self,
@@ -271,52 +280,53 @@ impl PgStore {
         let (id, session_id) = (session.id, session.id);
         let events = events.to_vec();
         let fence = if self.sessions_fenced { self.fence_for_write()? } else { None };
-        self.block(move |pool| async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
-            let tx = client.transaction().await.map_err(pg)?;
-            lease_held_in(&tx, fence.as_ref()).await?;
-            let schema = i32::try_from(crate::sled_store::SCHEMA).unwrap_or(i32::MAX);
-            let (expected, next) = (int(expected, "version")?, int(next, "version")?);
-            let updated = tx
-                .execute(
-                    "UPDATE sessions SET version = $3, schema = $4, status = $5, expires_at = $6, \
+        self.transact(fence, move |tx| {
+            Box::pin(async move {
+                let schema = i32::try_from(crate::sled_store::SCHEMA).unwrap_or(i32::MAX);
+                let (expected, next) = (int(expected, "version")?, int(next, "version")?);
+                let updated = tx
+                    .execute(
+                        "UPDATE sessions SET version = $3, schema = $4, status = $5, expires_at = $6, \
                      unsettled = $7, body = $8 WHERE id = $1 AND version = $2",
-                    &[
-                        &row.id,
-                        &expected,
-                        &next,
-                        &schema,
-                        &row.status,
-                        &row.expires_at,
-                        &row.unsettled,
-                        &body,
-                    ],
-                )
-                .await
-                .map_err(pg)?;
-            if updated == 0 {
-                let exists =
-                    tx.query_opt("SELECT 1 FROM sessions WHERE id = $1", &[&row.id]).await.map_err(pg)?;
-                return if exists.is_some() { Ok(None) } else { Err(StoreError::NotFound(id)) };
-            }
-            write_blocks(&tx, &row, true).await?;
-            for event in events {
-                // The counter's row lock is held until this transaction ends: numbers in commit order.
-                let seq: i64 = tx
-                    .query_one(
-                        "UPDATE counters SET value = value + 1 WHERE name = 'outbox' RETURNING value",
-                        &[],
+                        &[
+                            &row.id,
+                            &expected,
+                            &next,
+                            &schema,
+                            &row.status,
+                            &row.expires_at,
+                            &row.unsettled,
+                            &body,
+                        ],
                     )
                     .await
-                    .map_err(pg)?
-                    .get(0);
-                let entry = OutboxEntry { seq: uint(seq, "outbox sequence")?, session_id, event };
-                tx.execute("INSERT INTO outbox (seq, body) VALUES ($1, $2)", &[&seq, &encode(&entry)?])
-                    .await
                     .map_err(pg)?;
-            }
-            tx.commit().await.map_err(pg)?;
-            Ok(Some(uint(next, "version")?))
+                if updated == 0 {
+                    let exists =
+                        tx.query_opt("SELECT 1 FROM sessions WHERE id = $1", &[&row.id]).await.map_err(pg)?;
+                    return if exists.is_some() { Ok(None) } else { Err(StoreError::NotFound(id)) };
+                }
+                write_blocks(tx, &row, true).await?;
+                if !events.is_empty() {
+                    changed(tx).await?;
+                }
+                for event in events {
+                    // The counter's row lock is held until this transaction ends: numbers in commit order.
+                    let seq: i64 = tx
+                        .query_one(
+                            "UPDATE counters SET value = value + 1 WHERE name = 'outbox' RETURNING value",
+                            &[],
+                        )
+                        .await
+                        .map_err(pg)?
+                        .get(0);
+                    let entry = OutboxEntry { seq: uint(seq, "outbox sequence")?, session_id, event };
+                    tx.execute("INSERT INTO outbox (seq, body) VALUES ($1, $2)", &[&seq, &encode(&entry)?])
+                        .await
+                        .map_err(pg)?;
+                }
+                Ok(Some(uint(next, "version")?))
+            })
         })
     }
 
@@ -354,10 +364,7 @@ impl PgStore {
 /// holder's renewal, which changes only the expiry (`FOR NO KEY UPDATE`), does not wait for it: the
 /// holder's own writes, however many, never hold its renewal back. The new holder, which reads the store after its
 /// takeover committed, therefore sees every write its predecessor made, and none comes later.
-async fn lease_held_in(
-    tx: &tokio_postgres::Transaction<'_>,
-    fence: Option<&(Fence, i64)>,
-) -> Result<(), StoreError> {
+async fn lease_held_in(tx: &Transaction<'_>, fence: Option<&(Fence, i64)>) -> Result<(), StoreError> {
     let Some((fence, epoch)) = fence else { return Ok(()) };
     let held = tx
         .query_opt(
@@ -368,6 +375,62 @@ async fn lease_held_in(
         .await
         .map_err(pg)?;
     held.map(drop).ok_or(StoreError::Fenced)
+}
+
+/// Runs `work` in a transaction on one of `pool`'s connections and commits it; see [`PgStore::transact`].
+async fn in_transaction<T>(
+    pool: Pool,
+    fence: Option<(Fence, i64)>,
+    work: impl for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    let mut client = pool.get().await.map_err(pool_error)?;
+    let tx = client.transaction().await.map_err(pg)?;
+    lease_held_in(&tx, fence.as_ref()).await?;
+    let done = work(&tx).await?;
+    tx.commit().await.map_err(pg)?;
+    Ok(done)
+}
+
+/// The channel of [`Store::changes`].
+const CHANGES: &str = "relayer_changes";
+
+/// Tells the processes listening on [`CHANGES`] that `tx` wrote what they deliver, once it commits
+/// (PostgreSQL sends a notification at commit, and none for a transaction rolled back).
+async fn changed(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute("SELECT pg_notify($1, '')", &[&CHANGES]).await.map_err(pg).map(drop)
+}
+
+/// Feeds `signal` from a connection that listens on [`CHANGES`], for as long as the store's runtime
+/// runs: bumped by every notification, and once more each time the connection is (re)established, since
+/// notifications sent while it was down are lost. A lost connection is replaced within seconds (its
+/// keepalives notice a vanished server); the signal's users poll as well, so a gap delays, never loses.
+async fn listen(config: tokio_postgres::Config, signal: tokio::sync::watch::Sender<u64>) {
+    use futures::StreamExt;
+    let bump = |signal: &tokio::sync::watch::Sender<u64>| signal.send_modify(|n| *n = n.wrapping_add(1));
+    loop {
+        if let Ok((client, mut connection)) = config.connect(NoTls).await {
+            let (heard, mut hearing) = tokio::sync::mpsc::unbounded_channel();
+            let driver = tokio::spawn(async move {
+                let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+                while let Some(Ok(message)) = messages.next().await {
+                    if matches!(message, tokio_postgres::AsyncMessage::Notification(_))
+                        && heard.send(()).is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+            if client.batch_execute(&format!("LISTEN {CHANGES}")).await.is_ok() {
+                bump(&signal);
+                while hearing.recv().await.is_some() {
+                    bump(&signal);
+                }
+            }
+            driver.abort();
+            tracing::warn!("the store's change notifications were interrupted; reconnecting");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 /// This instance's part in the signing lease: the lease it takes part in, the epoch it holds (if any),
@@ -424,12 +487,8 @@ impl PgStore {
         let Some(fence) = self.fence_for_write()? else {
             return self.execute(sql, params).map(drop);
         };
-        self.block(move |pool| async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
-            let tx = client.transaction().await.map_err(pg)?;
-            lease_held_in(&tx, Some(&fence)).await?;
-            tx.execute(sql, &params.refs()).await.map_err(pg)?;
-            tx.commit().await.map_err(pg)
+        self.transact(Some(fence), move |tx| {
+            Box::pin(async move { tx.execute(sql, &params.refs()).await.map_err(pg).map(drop) })
         })
     }
 
@@ -663,21 +722,13 @@ mod webhooks;
 impl Store for PgStore {
     fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
         let session = session.clone();
-        self.block(move |pool| async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
-            let tx = client.transaction().await.map_err(pg)?;
-            insert_in(&tx, &session).await?;
-            tx.commit().await.map_err(pg)
-        })
+        self.transact(None, move |tx| Box::pin(async move { insert_in(tx, &session).await }))
     }
 
     fn create_session<'a>(&'a self, session: &'a Session) -> BoxFuture<'a, Result<(), StoreError>> {
         let session = session.clone();
-        let task = self.spawn(move |pool| async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
-            let tx = client.transaction().await.map_err(pg)?;
-            insert_in(&tx, &session).await?;
-            tx.commit().await.map_err(pg)
+        let task = self.spawn(move |pool| {
+            in_transaction(pool, None, move |tx| Box::pin(async move { insert_in(tx, &session).await }))
         });
         Box::pin(async move {
             task.await.map_err(|e| StoreError::Backend(BackendError::caused("a store task failed", e)))?
@@ -747,6 +798,15 @@ impl Store for PgStore {
         rows.iter().map(|r| Ok((uint(r.get(0), "expiry")?, session_id(r.get(1))?))).collect()
     }
 
+    fn expiring_before(&self, until: u64) -> Result<Vec<(u64, SessionId)>, StoreError> {
+        let until = i64::try_from(until).unwrap_or(i64::MAX);
+        let rows = self.query(
+            "SELECT expires_at, id FROM sessions WHERE expires_at <= $1 ORDER BY expires_at, id",
+            params![until],
+        )?;
+        rows.iter().map(|r| Ok((uint(r.get(0), "expiry")?, session_id(r.get(1))?))).collect()
+    }
+
     fn unsettled_sessions(&self) -> Result<Vec<Session>, StoreError> {
         self.sessions_where("SELECT body FROM sessions WHERE unsettled ORDER BY id", params![])
     }
@@ -790,26 +850,26 @@ impl Store for PgStore {
 
     fn index_receiver(&self, receiver: ChainAddress, id: &SessionId) -> Result<(), StoreError> {
         let (key, id) = (receiver.key().to_vec(), id.as_bytes().to_vec());
-        self.block(move |pool| async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
-            let tx = client.transaction().await.map_err(pg)?;
-            // Numbered in commit order, like the outbox: an instance reading "after N" never skips one.
-            let seq: i64 = tx
-                .query_one(
-                    "UPDATE counters SET value = value + 1 WHERE name = 'receivers' RETURNING value",
-                    &[],
+        self.transact(None, move |tx| {
+            Box::pin(async move {
+                // Numbered in commit order, like the outbox: an instance reading "after N" never skips one.
+                let seq: i64 = tx
+                    .query_one(
+                        "UPDATE counters SET value = value + 1 WHERE name = 'receivers' RETURNING value",
+                        &[],
+                    )
+                    .await
+                    .map_err(pg)?
+                    .get(0);
+                tx.execute(
+                    "INSERT INTO receivers (key, session_id, seq) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO UPDATE SET session_id = EXCLUDED.session_id, seq = EXCLUDED.seq",
+                    &[&key, &id, &seq],
                 )
                 .await
-                .map_err(pg)?
-                .get(0);
-            tx.execute(
-                "INSERT INTO receivers (key, session_id, seq) VALUES ($1, $2, $3) \
-                 ON CONFLICT (key) DO UPDATE SET session_id = EXCLUDED.session_id, seq = EXCLUDED.seq",
-                &[&key, &id, &seq],
-            )
-            .await
-            .map_err(pg)?;
-            tx.commit().await.map_err(pg)
+                .map_err(pg)
+                .map(drop)
+            })
         })
     }
 
@@ -838,6 +898,15 @@ impl Store for PgStore {
             self.query("SELECT session_id FROM receivers WHERE key = $1", params![receiver.key().to_vec()])?;
         rows.first().map(|r| session_id(r.get(0))).transpose()
     }
+
+    fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        let signal = self.shared.changes.get_or_init(|| {
+            let (signal, _) = tokio::sync::watch::channel(0);
+            self.shared.handle.spawn(listen(self.shared.config.clone(), signal.clone()));
+            signal
+        });
+        Some(signal.subscribe())
+    }
 }
 
 impl ChainStore for PgStore {
@@ -856,35 +925,34 @@ impl ChainStore for PgStore {
             .map(|(n, h)| Ok((int(*n, "block number")?, h.to_vec())))
             .collect::<Result<Vec<_>, StoreError>>()?;
         let fence = self.fence_for_write()?;
-        self.block(move |pool| async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
-            let tx = client.transaction().await.map_err(pg)?;
-            lease_held_in(&tx, fence.as_ref()).await?;
-            for (number, hash) in &blocks {
-                tx.execute(
-                    "INSERT INTO block_hashes (chain_id, number, hash) VALUES ($1, $2, $3) \
+        self.transact(fence, move |tx| {
+            Box::pin(async move {
+                for (number, hash) in &blocks {
+                    tx.execute(
+                        "INSERT INTO block_hashes (chain_id, number, hash) VALUES ($1, $2, $3) \
                      ON CONFLICT (chain_id, number) DO UPDATE SET hash = EXCLUDED.hash",
-                    &[&chain, number, hash],
+                        &[&chain, number, hash],
+                    )
+                    .await
+                    .map_err(pg)?;
+                }
+                // After a rollback, hashes above the cursor belong to the abandoned branch.
+                let kept: Vec<i64> = blocks.iter().map(|(n, _)| *n).collect();
+                tx.execute(
+                    "DELETE FROM block_hashes WHERE chain_id = $1 AND number > $2 AND NOT (number = ANY($3))",
+                    &[&chain, &at, &kept],
                 )
                 .await
                 .map_err(pg)?;
-            }
-            // After a rollback, hashes above the cursor belong to the abandoned branch.
-            let kept: Vec<i64> = blocks.iter().map(|(n, _)| *n).collect();
-            tx.execute(
-                "DELETE FROM block_hashes WHERE chain_id = $1 AND number > $2 AND NOT (number = ANY($3))",
-                &[&chain, &at, &kept],
-            )
-            .await
-            .map_err(pg)?;
-            tx.execute(
-                "INSERT INTO cursors (chain_id, body) VALUES ($1, $2) \
+                tx.execute(
+                    "INSERT INTO cursors (chain_id, body) VALUES ($1, $2) \
                  ON CONFLICT (chain_id) DO UPDATE SET body = EXCLUDED.body",
-                &[&chain, &body],
-            )
-            .await
-            .map_err(pg)?;
-            tx.commit().await.map_err(pg)
+                    &[&chain, &body],
+                )
+                .await
+                .map_err(pg)
+                .map(drop)
+            })
         })
     }
 
@@ -953,20 +1021,19 @@ impl ChainStore for PgStore {
         let chain = int(chain_id, "chain id")?;
         let marks = marks.to_vec();
         let fence = self.fence_for_write()?;
-        self.block(move |pool| async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
-            let tx = client.transaction().await.map_err(pg)?;
-            lease_held_in(&tx, fence.as_ref()).await?;
-            for (key, value) in &marks {
-                tx.execute(
-                    "INSERT INTO watch_marks (chain_id, key, value) VALUES ($1, $2, $3) \
+        self.transact(fence, move |tx| {
+            Box::pin(async move {
+                for (key, value) in &marks {
+                    tx.execute(
+                        "INSERT INTO watch_marks (chain_id, key, value) VALUES ($1, $2, $3) \
                      ON CONFLICT (chain_id, key) DO UPDATE SET value = EXCLUDED.value",
-                    &[&chain, key, value],
-                )
-                .await
-                .map_err(pg)?;
-            }
-            tx.commit().await.map_err(pg)
+                        &[&chain, key, value],
+                    )
+                    .await
+                    .map_err(pg)?;
+                }
+                Ok(())
+            })
         })
     }
 

@@ -135,6 +135,14 @@ pub trait WebhookStore: Send + Sync + 'static {
     /// Every delivery still pending, of every endpoint.
     fn pending_deliveries(&self) -> Result<Vec<EventDelivery>, StoreError>;
 
+    /// Pending deliveries due by `before_ms`, for a store several processes share: how the one that
+    /// delivers learns of deliveries another process wrote (a test event, a redelivery). `None` for a
+    /// store only one process opens (sled), whose webhook worker queued every delivery it wrote.
+    fn due_deliveries(&self, before_ms: u64) -> Result<Option<Vec<EventDelivery>>, StoreError> {
+        let _ = before_ms;
+        Ok(None)
+    }
+
     /// Forgets finished (delivered or failed) deliveries of events created before `before_ms`; returns
     /// how many.
     fn prune_deliveries(&self, before_ms: u64) -> Result<usize, StoreError>;

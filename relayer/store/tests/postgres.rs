@@ -257,25 +257,10 @@ fn receivers_indexed_by_other_instances_are_read_after_a_mark() {
 /// second finds it gone and writes nothing, so a delivery already made is not reset to pending.
 #[test]
 fn a_second_fan_out_of_an_entry_changes_nothing() {
-    use relayer_store::{DeliveryState, EventDelivery, WebhookEndpoint, WebhookStore};
+    use relayer_store::{DeliveryState, EventDelivery, WebhookStore};
     let store = PgStore::connect(&fresh()).expect("connect");
-    let endpoint = WebhookEndpoint {
-        id: "a".into(),
-        url: "https://example.com/hook".into(),
-        events: vec!["*".into()],
-        description: None,
-        secret: relayer_util::Secret::new("whsec_x"),
-        created_at: 1,
-        disabled: None,
-    };
-    store.put_webhook(&endpoint).expect("endpoint");
-    let s = session(1);
-    store.insert_session(&s).expect("insert");
-    let event =
-        NewEvent { kind: "session.payment_method_set".into(), created_at: 0, data: serde_json::json!({}) };
-    store
-        .commit_session(&Session { status: SessionStatus::WaitingPayment, ..s }, 1, &[event])
-        .expect("commit");
+    store.put_webhook(&endpoint("a")).expect("endpoint");
+    one_event(&store);
     let seq = store.outbox(0, 10).expect("outbox")[0].seq;
     let pending = EventDelivery {
         endpoint_id: "a".into(),
@@ -291,4 +276,73 @@ fn a_second_fan_out_of_an_entry_changes_nothing() {
     assert!(store.put_delivery(&delivered).expect("delivered"));
     store.fan_out(seq, &[pending]).expect("second fan-out");
     assert_eq!(store.deliveries("a", 10).expect("list"), vec![delivered], "still delivered");
+}
+
+/// A new session moved on with one outbox event.
+fn one_event(store: &PgStore) {
+    let s = session(1);
+    store.insert_session(&s).expect("insert");
+    let event =
+        NewEvent { kind: "session.payment_method_set".into(), created_at: 0, data: serde_json::json!({}) };
+    store
+        .commit_session(&Session { status: SessionStatus::WaitingPayment, ..s }, 1, &[event])
+        .expect("commit");
+}
+
+fn endpoint(id: &str) -> relayer_store::WebhookEndpoint {
+    relayer_store::WebhookEndpoint {
+        id: id.into(),
+        url: "https://example.com/hook".into(),
+        events: vec!["*".into()],
+        description: None,
+        secret: relayer_util::Secret::new("whsec_x"),
+        created_at: 1,
+        disabled: None,
+    }
+}
+
+/// What one instance commits for the instance that delivers reaches it at once: outbox events and a
+/// delivery due now (a test event, a redelivery) signal its change notifications, and the due delivery
+/// is found by its time (a retry due later is not).
+#[test]
+fn another_instances_events_and_due_deliveries_signal_this_one_and_are_found_by_time() {
+    use relayer_store::{DeliveryState, EventDelivery, WebhookStore};
+    let url = fresh();
+    let (here, there) = (PgStore::connect(&url).expect("connect"), PgStore::connect(&url).expect("connect"));
+    let mut changes = here.changes().expect("a shared store signals changes");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
+    let mut signalled = |what: &str| {
+        let fired = runtime
+            .block_on(async { tokio::time::timeout(Duration::from_secs(10), changes.changed()).await });
+        assert!(matches!(fired, Ok(Ok(()))), "{what} signalled");
+        changes.borrow_and_update();
+    };
+    signalled("listening");
+
+    one_event(&there);
+    signalled("an outbox event committed by another instance");
+
+    there.put_webhook(&endpoint("a")).expect("endpoint");
+    let now = relayer_types::unix_now_ms().cast_unsigned();
+    let delivery = |event: &str, state| EventDelivery {
+        endpoint_id: "a".into(),
+        event_id: event.into(),
+        event_type: "session.payment_method_set".into(),
+        created_ms: now,
+        body: "{}".into(),
+        state,
+        attempts: vec![],
+    };
+    let later = delivery("later", DeliveryState::Pending { next_attempt_ms: now + 3_600_000 });
+    let done = delivery("done", DeliveryState::Delivered { at_ms: now });
+    let test = delivery("test", DeliveryState::Pending { next_attempt_ms: now });
+    for d in [&later, &done, &test] {
+        assert!(there.put_delivery(d).expect("delivery"));
+    }
+    signalled("a delivery due now");
+    assert_eq!(here.due_deliveries(now + 1).expect("due"), Some(vec![test.clone()]), "only the one due");
+    assert_eq!(here.due_deliveries(now + 3_600_000).expect("due").map(|d| d.len()), Some(2));
+    let sent = delivery("test", DeliveryState::Delivered { at_ms: now + 1 });
+    assert!(here.put_delivery(&sent).expect("delivered"));
+    assert_eq!(here.due_deliveries(now + 1).expect("due"), Some(vec![]), "a delivery made is no longer due");
 }

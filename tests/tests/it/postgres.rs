@@ -414,3 +414,57 @@ async fn instances_recover_by_themselves_when_the_database_restarts() -> Result 
     drop(server);
     Ok(())
 }
+
+/// Webhooks across instances. An endpoint registered through a standby, a test event and a redelivery
+/// asked for there: the holder (the only instance that delivers) sends them at once, told by the
+/// database's change notifications. A session created and paid through the standby: its events arrive
+/// too, each once.
+#[tokio::test(flavor = "multi_thread")]
+async fn webhooks_registered_tested_and_redelivered_through_a_standby_are_delivered() -> Result {
+    use e2e::{API_KEY, WebhookReceiver};
+    use reqwest::Method;
+    let server = postgres().await?;
+    let chain = Chain::start().await?;
+    let cluster = Cluster::start(&chain, &server.url("relayer"), 2).await?;
+    let holder = cluster.wait_for_holder(None).await?;
+    let standby = 1 - holder;
+    let api = &cluster.instances[standby].api;
+    let receiver = WebhookReceiver::start().await?;
+    let endpoint = receiver.register(api, &["*"]).await?;
+    let id = endpoint["id"].as_str().unwrap_or_default().to_owned();
+
+    let body = serde_json::json!({ "eventType": "session.succeeded" });
+    let test = api.json(Method::POST, &format!("/v1/webhooks/{id}/test"), &body, Auth::Key(API_KEY)).await?;
+    assert_eq!(test.status, 200, "{}", test.body);
+    let event = test.body["event"]["id"].as_str().unwrap_or_default().to_owned();
+    let copies = |r: &[e2e::Received]| r.iter().filter(|x| x.webhook_id == event).count();
+    receiver.wait(20, "the test event asked for on the standby", |r| copies(r) == 1).await?;
+    let path = format!("/v1/webhooks/{id}/events/{event}/redeliver");
+    let again = api.send(Method::POST, &path, None, None, Auth::Key(API_KEY)).await?;
+    assert_eq!(again.status, 200, "{}", again.body);
+    receiver.wait(20, "the redelivery asked for on the standby", |r| copies(r) == 2).await?;
+
+    let (session, _) = cluster.paid_session(&chain, standby).await?;
+    let received = receiver
+        .wait(60, "the session's succeeded event", |r| {
+            r.iter().any(|x| {
+                x.body["type"] == "session.succeeded"
+                    && x.body["data"]["session"]["sessionId"] == session.as_str()
+            })
+        })
+        .await?;
+    let mut ids: Vec<&str> = received.iter().map(|r| r.webhook_id.as_str()).filter(|i| *i != event).collect();
+    let all = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), all, "each of the session's events delivered once");
+    assert!(received.iter().all(|r| r.verified), "every delivery signed with the endpoint's secret");
+    // Both instances list the test event as delivered.
+    for instance in &cluster.instances {
+        let path = format!("/v1/webhooks/{id}/events");
+        let list = instance.api.send(Method::GET, &path, None, None, Auth::Key(API_KEY)).await?;
+        let listed = list.body.to_string();
+        assert!(listed.contains(&event), "{listed}");
+    }
+    Ok(())
+}

@@ -30,6 +30,9 @@ use relayer_chain::{BoxFuture, Chain, ChainEvent, EventSink, SinkError, WorkRepo
 use relayer_store::{Store, StoreError};
 use relayer_types::{ChainAddress, Family, Session, SessionId, SessionStatus, U256};
 
+/// How far ahead an expiry reload looks (see [`Engine::reload_expiries_every`]), in seconds.
+pub const EXPIRY_HORIZON_SECS: u64 = 60;
+
 mod attribution;
 mod counters;
 mod error;
@@ -193,7 +196,9 @@ impl Engine {
 
     /// Has the timers reload the sessions that can expire from the store every `every`: other instances
     /// sharing the store create sessions this engine never hears of (a session found late expires at the
-    /// next reload; any read of it through the API expires it anyway).
+    /// next reload; any read of it through the API expires it anyway). Each reload reads only the
+    /// sessions expiring within [`EXPIRY_HORIZON_SECS`], so its cost follows those, not every open
+    /// session; `every` must be well below that horizon.
     pub fn reload_expiries_every(&self, every: Duration) {
         *lock(&self.expiry_reload) = Some((every, std::time::Instant::now()));
     }
@@ -207,7 +212,7 @@ impl Engine {
         }
         *last = std::time::Instant::now();
         drop(reload);
-        match self.store.expiring_sessions() {
+        match self.store.expiring_before(relayer_types::unix_now().saturating_add(EXPIRY_HORIZON_SECS)) {
             Ok(expiring) => lock(&self.expiries).extend(expiring),
             Err(error) => {
                 tracing::warn!(error = %relayer_util::causes(&error), "cannot reload expiring sessions; will retry")

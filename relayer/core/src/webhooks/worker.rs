@@ -118,13 +118,31 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// What this instance's endpoint tasks hold of one delivery, and since when (see [`Webhooks::sweep`]).
+#[derive(Debug, Clone, Copy)]
+struct Tracked {
+    /// When the copy held is due; `None`: it was delivered or given up on.
+    due_ms: Option<u64>,
+    /// When this changed.
+    at: Instant,
+}
+
 /// The running webhook deliveries.
 pub struct Webhooks {
     store: Arc<dyn Store>,
     settings: WebhookSettings,
     client: reqwest::Client,
-    /// One sender per active endpoint's task.
-    workers: Mutex<HashMap<String, mpsc::UnboundedSender<EventDelivery>>>,
+    /// One sender per active endpoint's task, and when the task started.
+    workers: Mutex<HashMap<String, (mpsc::UnboundedSender<EventDelivery>, Instant)>>,
+    /// Every delivery the endpoint tasks hold or finished lately, by (endpoint, event): what a store
+    /// shared with other instances is compared with when looking for deliveries they wrote.
+    tracked: Mutex<HashMap<(String, String), Tracked>>,
+    /// Whether other instances share the store (then deliveries are tracked and swept for).
+    shared: bool,
+    /// Whether this instance delivers ([`Webhooks::start`]): of several sharing a store, only the one
+    /// holding the signing lease does; the others store what their API asks for (a new endpoint, a test
+    /// event, a redelivery) and the one delivering finds it there.
+    started: std::sync::atomic::AtomicBool,
     /// Woken when a commit wrote outbox events.
     outbox: Arc<tokio::sync::Notify>,
     /// Figures for `/metrics`.
@@ -149,11 +167,15 @@ impl Webhooks {
         tasks: TaskTracker,
     ) -> eyre::Result<Arc<Self>> {
         let client = delivery_client(&settings)?;
+        let shared = store.changes().is_some();
         Ok(Arc::new(Self {
             store,
             settings,
             client,
             workers: Mutex::default(),
+            tracked: Mutex::default(),
+            shared,
+            started: std::sync::atomic::AtomicBool::new(false),
             outbox,
             metrics: WebhookMetrics::default(),
             cancel,
@@ -168,6 +190,7 @@ impl Webhooks {
 
     /// Starts a task per active endpoint with its pending deliveries, and the dispatcher.
     pub fn start(self: &Arc<Self>) -> Result<(), StoreError> {
+        self.started.store(true, Ordering::SeqCst);
         let mut pending: HashMap<String, Vec<EventDelivery>> = HashMap::new();
         for delivery in self.store.pending_deliveries()? {
             pending.entry(delivery.endpoint_id.clone()).or_default().push(delivery);
@@ -198,9 +221,10 @@ impl Webhooks {
         let (tx, rx) = mpsc::unbounded_channel();
         self.metrics.pending.fetch_add(i64::try_from(queued.len()).unwrap_or(i64::MAX), Ordering::Relaxed);
         for delivery in queued {
+            self.track(&delivery);
             let _ = tx.send(delivery);
         }
-        lock(&self.workers).insert(endpoint.id.clone(), tx);
+        lock(&self.workers).insert(endpoint.id.clone(), (tx, Instant::now()));
         let this = Arc::clone(self);
         let cancel = self.cancel.child_token();
         self.tasks.spawn(async move { this.run_endpoint(endpoint, rx, cancel).await });
@@ -209,7 +233,7 @@ impl Webhooks {
     /// A new endpoint: its task starts (it has nothing to deliver yet).
     pub fn endpoint_added(self: &Arc<Self>, endpoint: WebhookEndpoint) {
         // The dispatcher may have started it already (it starts one for every stored endpoint it lacks).
-        if !lock(&self.workers).contains_key(&endpoint.id) {
+        if self.started.load(Ordering::SeqCst) && !lock(&self.workers).contains_key(&endpoint.id) {
             self.spawn_worker(endpoint, vec![]);
         }
     }
@@ -221,10 +245,25 @@ impl Webhooks {
         Ok(existed)
     }
 
+    /// Notes what the endpoint tasks now hold of `delivery`: its due time while it is pending, or that
+    /// it is finished.
+    fn track(&self, delivery: &EventDelivery) {
+        if !self.shared {
+            return;
+        }
+        let due_ms = match delivery.state {
+            DeliveryState::Pending { next_attempt_ms } => Some(next_attempt_ms),
+            _ => None,
+        };
+        let key = (delivery.endpoint_id.clone(), delivery.event_id.clone());
+        lock(&self.tracked).insert(key, Tracked { due_ms, at: Instant::now() });
+    }
+
     /// Queues `delivery` on its endpoint's task; false if the endpoint has none (deleted or disabled).
     fn enqueue(&self, delivery: EventDelivery) -> bool {
         let workers = lock(&self.workers);
-        let Some(tx) = workers.get(&delivery.endpoint_id) else { return false };
+        let Some((tx, _)) = workers.get(&delivery.endpoint_id) else { return false };
+        self.track(&delivery);
         self.metrics.pending.fetch_add(1, Ordering::Relaxed);
         if tx.send(delivery).is_err() {
             self.metrics.pending.fetch_sub(1, Ordering::Relaxed);
@@ -291,8 +330,12 @@ impl Webhooks {
     }
 
     /// Moves outbox events into deliveries, whenever a commit wrote some (and every second, in case a
-    /// wake-up came before the task waited).
+    /// wake-up came before the task waited). On a store other instances share, their commits wake it
+    /// too (the store's change notifications), and it looks for deliveries they wrote (see
+    /// [`Webhooks::sweep`]).
     async fn dispatch(self: Arc<Self>) {
+        let mut changes = self.store.changes();
+        let mut swept = Instant::now() - Duration::from_secs(1);
         loop {
             match self.fan_out() {
                 Ok(true) => continue, // a full batch: there may be more
@@ -301,12 +344,77 @@ impl Webhooks {
                     tracing::warn!(error = %relayer_util::causes(&error), "webhook outbox dispatch failed; retrying")
                 }
             }
+            // At most twice a second: a burst of notifications is one look.
+            if changes.is_some() && swept.elapsed() >= Duration::from_millis(500) {
+                swept = Instant::now();
+                if let Err(error) = self.sweep() {
+                    tracing::warn!(error = %relayer_util::causes(&error), "looking for webhook deliveries failed; retrying")
+                }
+            }
+            let changed = async {
+                // A signal whose store is gone never fires again.
+                let fired = match changes.as_mut() {
+                    Some(changes) => changes.changed().await.is_ok(),
+                    None => false,
+                };
+                if !fired {
+                    std::future::pending::<()>().await;
+                }
+            };
             tokio::select! {
                 () = self.cancel.cancelled() => return,
                 () = self.outbox.notified() => {}
+                () = changed => {}
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
+    }
+
+    /// Starts a task for every active endpoint without one (registered through another instance
+    /// sharing the store), and stops the tasks of endpoints deleted meanwhile. The active endpoints.
+    fn sync_endpoints(self: &Arc<Self>) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        let read = Instant::now();
+        let endpoints: Vec<WebhookEndpoint> =
+            self.store.webhooks()?.into_iter().filter(|e| e.disabled.is_none()).collect();
+        for endpoint in &endpoints {
+            if !lock(&self.workers).contains_key(&endpoint.id) {
+                self.spawn_worker(endpoint.clone(), vec![]);
+            }
+        }
+        // Dropping a task's sender stops it once its queue is read. A task started after the endpoints
+        // were read (one just registered here) stays.
+        lock(&self.workers)
+            .retain(|id, (_, started)| *started >= read || endpoints.iter().any(|e| &e.id == id));
+        Ok(endpoints)
+    }
+
+    /// On a store several instances share: starts and stops endpoint tasks as endpoints were registered
+    /// or deleted elsewhere, and queues the deliveries due now that another instance wrote (a test event
+    /// or a redelivery asked for there) or asked to be sent sooner than the copy held here.
+    /// A delivery whose copy here changed since the store was read is left to the next look: the store
+    /// may have answered with the state before that change (a retry just scheduled, a delivery just
+    /// made), which must not come back as new.
+    fn sweep(self: &Arc<Self>) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let Some(due) = self.store.due_deliveries(now_ms())? else { return Ok(()) };
+        // Endpoints registered or deleted elsewhere get, or lose, their task here.
+        self.sync_endpoints()?;
+        for delivery in due {
+            let DeliveryState::Pending { next_attempt_ms } = delivery.state else { continue };
+            let key = (delivery.endpoint_id.clone(), delivery.event_id.clone());
+            let held = lock(&self.tracked).get(&key).copied();
+            let new = held.is_none_or(|h| h.at < started && h.due_ms.is_none_or(|due| due > next_attempt_ms));
+            if new {
+                tracing::debug!(endpoint = %key.0, event = %key.1, "webhook delivery written by another instance queued");
+                self.enqueue(delivery);
+            }
+        }
+        // Finished deliveries noted before this look began matter to no later one, nor do those of
+        // endpoints without a task (deleted).
+        let live: HashSet<String> = lock(&self.workers).keys().cloned().collect();
+        lock(&self.tracked)
+            .retain(|(endpoint, _), t| t.at >= started || (t.due_ms.is_some() && live.contains(endpoint)));
+        Ok(())
     }
 
     /// One batch of outbox entries; true if the batch was full.
@@ -316,14 +424,7 @@ impl Webhooks {
         if entries.is_empty() {
             return Ok(false);
         }
-        let endpoints: Vec<WebhookEndpoint> =
-            self.store.webhooks()?.into_iter().filter(|e| e.disabled.is_none()).collect();
-        // An endpoint registered through another instance sharing the store has no task here yet.
-        for endpoint in &endpoints {
-            if !lock(&self.workers).contains_key(&endpoint.id) {
-                self.spawn_worker(endpoint.clone(), vec![]);
-            }
-        }
+        let endpoints = self.sync_endpoints()?;
         for entry in &entries {
             let event = &entry.event;
             let (Some(id), Some(body)) = (event.data["id"].as_str(), event.data["body"].as_str()) else {
@@ -567,7 +668,10 @@ impl Webhooks {
     async fn persist(&self, delivery: &EventDelivery) -> bool {
         loop {
             match self.store.put_delivery(delivery) {
-                Ok(stored) => return stored,
+                Ok(stored) => {
+                    self.track(delivery);
+                    return stored;
+                }
                 Err(error) => {
                     tracing::warn!(error = %relayer_util::causes(&error), "recording a webhook delivery failed; retrying");
                     tokio::select! {

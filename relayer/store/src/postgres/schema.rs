@@ -67,6 +67,13 @@ const MIGRATIONS: &[&str] = &[
         acquired_at timestamptz NOT NULL
     );
     "#,
+    // 2: when each pending delivery is due, so the process that delivers finds those another wrote.
+    r#"
+    ALTER TABLE deliveries ADD COLUMN due_ms bigint;
+    UPDATE deliveries SET due_ms = (convert_from(body, 'UTF8')::jsonb #>> '{state,next_attempt_ms}')::bigint
+        WHERE pending;
+    CREATE INDEX deliveries_due ON deliveries (due_ms) WHERE due_ms IS NOT NULL;
+    "#,
 ];
 
 /// The schema this build writes.

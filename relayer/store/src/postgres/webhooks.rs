@@ -5,7 +5,7 @@
 
 use tokio_postgres::Transaction;
 
-use super::{Params, PgStore, int, pg, pool_error};
+use super::{Params, PgStore, int, pg};
 use crate::{
     Creation, DeliveryState, EventDelivery, IdempotencyRecord, StoreError, WebhookEndpoint, WebhookStore,
     sled_store::{decode, encode},
@@ -17,6 +17,8 @@ struct DeliveryRow {
     created_ms: i64,
     event_id: String,
     pending: bool,
+    /// When its next attempt is due, while it is pending (the processes that deliver look for these).
+    due_ms: Option<i64>,
     body: Vec<u8>,
 }
 
@@ -27,15 +29,20 @@ impl DeliveryRow {
             created_ms: int(d.created_ms, "event time")?,
             event_id: d.event_id.clone(),
             pending: matches!(d.state, DeliveryState::Pending { .. }),
+            due_ms: match d.state {
+                DeliveryState::Pending { next_attempt_ms } => Some(int(next_attempt_ms, "attempt time")?),
+                _ => None,
+            },
             body: encode(d)?,
         })
     }
 
     async fn upsert(&self, tx: &Transaction<'_>) -> Result<(), StoreError> {
         tx.execute(
-            "INSERT INTO deliveries (endpoint_id, created_ms, event_id, pending, body) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (endpoint_id, created_ms, event_id) DO UPDATE SET pending = EXCLUDED.pending, body = EXCLUDED.body",
-            &[&self.endpoint_id, &self.created_ms, &self.event_id, &self.pending, &self.body],
+            "INSERT INTO deliveries (endpoint_id, created_ms, event_id, pending, due_ms, body) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (endpoint_id, created_ms, event_id) \
+             DO UPDATE SET pending = EXCLUDED.pending, due_ms = EXCLUDED.due_ms, body = EXCLUDED.body",
+            &[&self.endpoint_id, &self.created_ms, &self.event_id, &self.pending, &self.due_ms, &self.body],
         )
         .await
         .map_err(pg)?;
@@ -52,11 +59,19 @@ async fn lock_endpoints(tx: &Transaction<'_>, ids: &[String]) -> Result<Vec<Stri
 
 impl WebhookStore for PgStore {
     fn put_webhook(&self, endpoint: &WebhookEndpoint) -> Result<(), StoreError> {
-        self.execute(
-            "INSERT INTO webhooks (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
-            params![endpoint.id.clone(), encode(endpoint)?],
-        )
-        .map(drop)
+        let (id, body) = (endpoint.id.clone(), encode(endpoint)?);
+        self.transact(None, move |tx| {
+            Box::pin(async move {
+                tx.execute(
+                    "INSERT INTO webhooks (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
+                    &[&id, &body],
+                )
+                .await
+                .map_err(pg)?;
+                // The instance that delivers starts (or stops) the endpoint's task at once.
+                super::changed(tx).await
+            })
+        })
     }
 
     fn webhooks(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
@@ -65,41 +80,55 @@ impl WebhookStore for PgStore {
     }
 
     fn delete_webhook(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.execute("DELETE FROM webhooks WHERE id = $1", params![id.to_owned()])? > 0)
+        let id = id.to_owned();
+        self.transact(None, move |tx| {
+            Box::pin(async move {
+                let deleted = tx.execute("DELETE FROM webhooks WHERE id = $1", &[&id]).await.map_err(pg)?;
+                // The instance that delivers stops its task for the endpoint at once.
+                super::changed(tx).await?;
+                Ok(deleted > 0)
+            })
+        })
     }
 
     fn fan_out(&self, seq: u64, fanned: &[EventDelivery]) -> Result<(), StoreError> {
         let seq = int(seq, "outbox sequence")?;
         let rows = fanned.iter().map(DeliveryRow::of).collect::<Result<Vec<_>, _>>()?;
-        self.block(move |pool| async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
-            let tx = client.transaction().await.map_err(pg)?;
-            // The entry leaves the outbox first: a second fan-out of it (another instance's dispatcher
-            // overlapping during a handover) finds it gone and writes nothing, so it cannot reset a
-            // delivery already made back to pending.
-            if tx.execute("DELETE FROM outbox WHERE seq = $1", &[&seq]).await.map_err(pg)? == 0 {
-                return Ok(());
-            }
-            let ids: Vec<String> = rows.iter().map(|r| r.endpoint_id.clone()).collect();
-            let live = lock_endpoints(&tx, &ids).await?;
-            for row in rows.iter().filter(|r| live.contains(&r.endpoint_id)) {
-                row.upsert(&tx).await?;
-            }
-            tx.commit().await.map_err(pg)
+        self.transact(None, move |tx| {
+            Box::pin(async move {
+                // The entry leaves the outbox first: a second fan-out of it (another instance's dispatcher
+                // overlapping during a handover) finds it gone and writes nothing, so it cannot reset a
+                // delivery already made back to pending.
+                if tx.execute("DELETE FROM outbox WHERE seq = $1", &[&seq]).await.map_err(pg)? == 0 {
+                    return Ok(());
+                }
+                let ids: Vec<String> = rows.iter().map(|r| r.endpoint_id.clone()).collect();
+                let live = lock_endpoints(tx, &ids).await?;
+                for row in rows.iter().filter(|r| live.contains(&r.endpoint_id)) {
+                    row.upsert(tx).await?;
+                }
+                Ok(())
+            })
         })
     }
 
     fn put_delivery(&self, delivery: &EventDelivery) -> Result<bool, StoreError> {
         let row = DeliveryRow::of(delivery)?;
-        self.block(move |pool| async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
-            let tx = client.transaction().await.map_err(pg)?;
-            if lock_endpoints(&tx, std::slice::from_ref(&row.endpoint_id)).await?.is_empty() {
-                return Ok(false);
-            }
-            row.upsert(&tx).await?;
-            tx.commit().await.map_err(pg)?;
-            Ok(true)
+        // Due now (a test event, a redelivery): whichever process delivers is told at once. A retry
+        // scheduled for later is found by its time.
+        let now = relayer_types::unix_now_ms();
+        let due_now = row.due_ms.is_some_and(|due| due <= now);
+        self.transact(None, move |tx| {
+            Box::pin(async move {
+                if lock_endpoints(tx, std::slice::from_ref(&row.endpoint_id)).await?.is_empty() {
+                    return Ok(false);
+                }
+                row.upsert(tx).await?;
+                if due_now {
+                    super::changed(tx).await?;
+                }
+                Ok(true)
+            })
         })
     }
 
@@ -118,6 +147,15 @@ impl WebhookStore for PgStore {
             params![],
         )?;
         rows.iter().map(|r| decode(r.get::<_, &[u8]>(0))).collect()
+    }
+
+    fn due_deliveries(&self, before_ms: u64) -> Result<Option<Vec<EventDelivery>>, StoreError> {
+        let before = i64::try_from(before_ms).unwrap_or(i64::MAX);
+        let rows = self.query(
+            "SELECT body FROM deliveries WHERE due_ms <= $1 ORDER BY due_ms, endpoint_id, event_id",
+            params![before],
+        )?;
+        rows.iter().map(|r| decode(r.get::<_, &[u8]>(0))).collect::<Result<_, _>>().map(Some)
     }
 
     fn prune_deliveries(&self, before_ms: u64) -> Result<usize, StoreError> {
@@ -149,9 +187,7 @@ impl WebhookStore for PgStore {
         let (key, body) = (record.key.clone(), encode(record)?);
         let created_at = int(record.created_at, "creation time")?;
         let valid_since = i64::try_from(valid_since).unwrap_or(i64::MAX);
-        self.block(move |pool| async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
-            let tx = client.transaction().await.map_err(pg)?;
+        self.transact(None, move |tx| Box::pin(async move {
             // Claims the key, or replaces a record older than the window: one statement, so of two
             // concurrent requests with one key (in two processes too) the second waits for the first's
             // commit and then finds its record.
@@ -172,7 +208,7 @@ impl WebhookStore for PgStore {
                 return Ok(Some(decode(row.get::<_, &[u8]>(0))?));
             }
             match &creation {
-                Owned::Session(session) => super::insert_in(&tx, session).await?,
+                Owned::Session(session) => super::insert_in(tx, session).await?,
                 Owned::Webhook(id, value) => {
                     tx.execute(
                         "INSERT INTO webhooks (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
@@ -182,9 +218,8 @@ impl WebhookStore for PgStore {
                     .map_err(pg)?;
                 }
             }
-            tx.commit().await.map_err(pg)?;
             Ok(None)
-        })
+        }))
     }
 
     fn prune_idempotency(&self, before: u64) -> Result<usize, StoreError> {
