@@ -1650,3 +1650,27 @@ fn a_partial_payment_bridged_to_solana_and_refunded_in_pieces_does_not_stay_proc
          good (no webhook, never terminal)"
     );
 }
+
+/// A session another engine closed (the API's engine expires a session read at its expiry; another
+/// instance may have) leaves this engine's expiry queue at its next tick, instead of being ticked, and
+/// read from the store, four times a second for as long as the engine runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_closed_by_another_engine_leaves_the_expiry_queue() {
+    let s = setup();
+    let mut session = conformance::session(7);
+    session.expires_at = relayer_types::unix_now().saturating_sub(1);
+    s.store.insert_session(&session).expect("insert");
+    let worker = Arc::new(engine_over(&s.store, vec![Arc::clone(&s.chain)]));
+    assert_eq!(worker.expiries_queued(), 1, "loaded into the queue");
+    let expired = Session { status: SessionStatus::Expired, ..session };
+    assert!(s.store.replace_session(&expired, 1).expect("expired elsewhere").is_some());
+    let cancel = CancellationToken::new();
+    let timers = tokio::spawn(Arc::clone(&worker).run_timers(cancel.clone()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while worker.expiries_queued() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cancel.cancel();
+    timers.await.expect("timers");
+    assert_eq!(worker.expiries_queued(), 0, "out of the queue");
+}

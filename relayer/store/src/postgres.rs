@@ -31,6 +31,9 @@ use crate::{
 /// How long one store call may take, waiting for a connection included, before it fails.
 const DEADLINE: Duration = Duration::from_secs(20);
 
+/// How long bringing the database to this build's schema may take.
+const MIGRATION_DEADLINE: Duration = Duration::from_secs(600);
+
 /// Connections per process.
 const POOL_SIZE: usize = 16;
 
@@ -218,7 +221,11 @@ impl PgStore {
             }),
             sessions_fenced: false,
         };
-        store.block(|pool| async move { schema::migrate(&pool).await })?;
+        // A migration may read a whole table (building an index): it gets minutes, not the deadline of a
+        // call.
+        let migrating =
+            store.spawn_within(MIGRATION_DEADLINE, |pool| async move { schema::migrate(&pool).await });
+        wait(migrating)?;
         Ok(store)
     }
 
@@ -228,33 +235,37 @@ impl PgStore {
         F: Future<Output = Result<T, StoreError>> + Send + 'static,
         T: Send + 'static,
     {
+        self.spawn_within(DEADLINE, work)
+    }
+
+    /// Runs `work` on the store's runtime, within `deadline`.
+    fn spawn_within<T, F>(
+        &self,
+        deadline: Duration,
+        work: impl FnOnce(Pool) -> F,
+    ) -> tokio::task::JoinHandle<Result<T, StoreError>>
+    where
+        F: Future<Output = Result<T, StoreError>> + Send + 'static,
+        T: Send + 'static,
+    {
         let work = work(self.shared.pool.clone());
         self.shared.handle.spawn(async move {
-            tokio::time::timeout(DEADLINE, work).await.unwrap_or_else(|_| {
+            tokio::time::timeout(deadline, work).await.unwrap_or_else(|_| {
                 Err(StoreError::Backend(BackendError::new(format!(
                     "the database did not answer within {} s",
-                    DEADLINE.as_secs()
+                    deadline.as_secs()
                 ))))
             })
         })
     }
 
-    /// Runs `work` and waits for its answer, from any thread: on a multi-threaded runtime's worker the
-    /// runtime is told the thread blocks, so its other tasks move on.
+    /// Runs `work` and waits for its answer (see [`wait`]).
     fn block<T, F>(&self, work: impl FnOnce(Pool) -> F) -> Result<T, StoreError>
     where
         F: Future<Output = Result<T, StoreError>> + Send + 'static,
         T: Send + 'static,
     {
-        let task = self.spawn(work);
-        let wait = move || futures::executor::block_on(task);
-        let joined = match tokio::runtime::Handle::try_current() {
-            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(wait)
-            }
-            _ => wait(),
-        };
-        joined.map_err(|e| StoreError::Backend(BackendError::caused("a store task failed", e)))?
+        wait(self.spawn(work))
     }
 
     /// Runs `work` in a transaction of its own and commits it (an error rolls it back), first checking
@@ -375,6 +386,19 @@ async fn lease_held_in(tx: &Transaction<'_>, fence: Option<&(Fence, i64)>) -> Re
         .await
         .map_err(pg)?;
     held.map(drop).ok_or(StoreError::Fenced)
+}
+
+/// Waits for a store task's answer, from any thread: on a multi-threaded runtime's worker the runtime is
+/// told the thread blocks, so its other tasks move on.
+fn wait<T: Send + 'static>(task: tokio::task::JoinHandle<Result<T, StoreError>>) -> Result<T, StoreError> {
+    let wait = move || futures::executor::block_on(task);
+    let joined = match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(wait)
+        }
+        _ => wait(),
+    };
+    joined.map_err(|e| StoreError::Backend(BackendError::caused("a store task failed", e)))?
 }
 
 /// Runs `work` in a transaction on one of `pool`'s connections and commits it; see [`PgStore::transact`].
@@ -902,7 +926,14 @@ impl Store for PgStore {
     fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         let signal = self.shared.changes.get_or_init(|| {
             let (signal, _) = tokio::sync::watch::channel(0);
-            self.shared.handle.spawn(listen(self.shared.config.clone(), signal.clone()));
+            // The server drops this connection if this process stops reading it (paused, frozen):
+            // notifications queue server-wide until every listener has read them.
+            let mut config = self.shared.config.clone();
+            config.options(
+                "-c tcp_user_timeout=30000 -c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 \
+                 -c tcp_keepalives_count=3",
+            );
+            self.shared.handle.spawn(listen(config, signal.clone()));
             signal
         });
         Some(signal.subscribe())

@@ -135,11 +135,16 @@ pub trait WebhookStore: Send + Sync + 'static {
     /// Every delivery still pending, of every endpoint.
     fn pending_deliveries(&self) -> Result<Vec<EventDelivery>, StoreError>;
 
-    /// Pending deliveries due by `before_ms`, for a store several processes share: how the one that
-    /// delivers learns of deliveries another process wrote (a test event, a redelivery). `None` for a
-    /// store only one process opens (sled), whose webhook worker queued every delivery it wrote.
-    fn due_deliveries(&self, before_ms: u64) -> Result<Option<Vec<EventDelivery>>, StoreError> {
-        let _ = before_ms;
+    /// Pending deliveries due after `after_ms` and by `before_ms`, for a store several processes share:
+    /// how the one that delivers learns of deliveries another process wrote (a test event, a redelivery,
+    /// each due when it was asked for). `None` for a store only one process opens (sled), whose webhook
+    /// worker queued every delivery it wrote.
+    fn due_deliveries(
+        &self,
+        after_ms: u64,
+        before_ms: u64,
+    ) -> Result<Option<Vec<EventDelivery>>, StoreError> {
+        let _ = (after_ms, before_ms);
         Ok(None)
     }
 

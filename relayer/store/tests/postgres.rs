@@ -340,9 +340,39 @@ fn another_instances_events_and_due_deliveries_signal_this_one_and_are_found_by_
         assert!(there.put_delivery(d).expect("delivery"));
     }
     signalled("a delivery due now");
-    assert_eq!(here.due_deliveries(now + 1).expect("due"), Some(vec![test.clone()]), "only the one due");
-    assert_eq!(here.due_deliveries(now + 3_600_000).expect("due").map(|d| d.len()), Some(2));
+    let due = |after, before| here.due_deliveries(after, before).expect("due");
+    assert_eq!(due(0, now + 1), Some(vec![test.clone()]), "only the one due");
+    assert_eq!(due(now, now + 1), Some(vec![]), "only those due after the window's start");
+    assert_eq!(due(0, now + 3_600_000).map(|d| d.len()), Some(2));
     let sent = delivery("test", DeliveryState::Delivered { at_ms: now + 1 });
     assert!(here.put_delivery(&sent).expect("delivered"));
-    assert_eq!(here.due_deliveries(now + 1).expect("due"), Some(vec![]), "a delivery made is no longer due");
+    assert_eq!(due(0, now + 1), Some(vec![]), "a delivery made is no longer due");
+}
+
+/// A database written before the deliveries' due times had a column (schema 1) is brought up to date
+/// when a newer build connects: each pending delivery's due time is read from its stored record.
+#[test]
+fn migrating_from_schema_1_fills_in_when_each_pending_delivery_is_due() {
+    use relayer_store::{DeliveryState, EventDelivery, WebhookStore};
+    let url = fresh();
+    let store = PgStore::connect(&url).expect("connect");
+    store.put_webhook(&endpoint("a")).expect("endpoint");
+    let pending = EventDelivery {
+        endpoint_id: "a".into(),
+        event_id: "e1".into(),
+        event_type: "session.succeeded".into(),
+        created_ms: 10,
+        body: "{}".into(),
+        state: DeliveryState::Pending { next_attempt_ms: 1_234 },
+        attempts: vec![],
+    };
+    assert!(store.put_delivery(&pending).expect("delivery"));
+    drop(store);
+    sql(
+        &url,
+        "DROP INDEX deliveries_due; ALTER TABLE deliveries DROP COLUMN due_ms; UPDATE relayer_schema SET version = 1",
+    );
+    let store = PgStore::connect(&url).expect("migrated");
+    assert_eq!(store.due_deliveries(1_233, 1_234).expect("due"), Some(vec![pending]));
+    assert_eq!(store.due_deliveries(1_234, 2_000).expect("due"), Some(vec![]));
 }

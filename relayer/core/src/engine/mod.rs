@@ -203,6 +203,11 @@ impl Engine {
         *lock(&self.expiry_reload) = Some((every, std::time::Instant::now()));
     }
 
+    /// How many sessions wait in this engine's expiry queue.
+    pub fn expiries_queued(&self) -> usize {
+        lock(&self.expiries).len()
+    }
+
     /// Reloads the expiry queue if its time has come (see [`Engine::reload_expiries_every`]).
     pub(crate) fn reload_expiries_if_due(&self) {
         let mut reload = lock(&self.expiry_reload);

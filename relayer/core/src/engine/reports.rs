@@ -7,7 +7,8 @@ use std::{collections::BTreeSet, sync::Arc, time::Duration};
 use relayer_chain::{Work, WorkReport, WorkResult};
 use relayer_store::update_session;
 use relayer_types::{
-    Action, ChainAddress, Session, SessionEvent, SessionId, U256, WorkRecord, WorkState, unix_now,
+    Action, ChainAddress, Session, SessionEvent, SessionId, SessionStatus, U256, WorkRecord, WorkState,
+    unix_now,
 };
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -282,10 +283,20 @@ impl Engine {
                 let expiries = lock(&self.expiries);
                 expiries.iter().take_while(|(at, _)| *at <= now).map(|(_, id)| *id).collect()
             };
-            // `apply` takes expired sessions out of the queue; a failure leaves them in for a retry.
+            // `apply` takes the sessions it expires out of the queue; a failure leaves them in for a
+            // retry. One no longer open leaves too, whoever closed it (the API's engine expires a session
+            // read at its expiry, and another instance may have): else it would be ticked forever.
             for id in due {
-                if let Err(error) = self.apply(&id, SessionEvent::Tick { now }, None) {
-                    tracing::warn!(session_id = %id, error = %relayer_util::causes(&error), "expiry failed; will retry");
+                match self.apply(&id, SessionEvent::Tick { now }, None) {
+                    Ok(session)
+                        if session.status.is_terminal() || session.status == SessionStatus::Processing =>
+                    {
+                        lock(&self.expiries).remove(&(session.expires_at, id));
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(session_id = %id, error = %relayer_util::causes(&error), "expiry failed; will retry")
+                    }
                 }
             }
             let tick = Instant::now() + Duration::from_millis(250);

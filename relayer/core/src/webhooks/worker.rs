@@ -78,6 +78,10 @@ pub struct WebhookMetrics {
     pub latency_sum_ms: AtomicU64,
 }
 
+/// How far before its previous look each look for deliveries written elsewhere reaches back (unix
+/// ms): room for the clocks of instances that disagree by less than this.
+const SWEEP_OVERLAP_MS: u64 = 5 * 60 * 1000;
+
 /// Names of [`WebhookMetrics::attempts`]' slots.
 pub const ATTEMPT_RESULTS: [&str; 5] = ["2xx", "4xx", "5xx", "other", "no_answer"];
 
@@ -137,8 +141,9 @@ pub struct Webhooks {
     /// Every delivery the endpoint tasks hold or finished lately, by (endpoint, event): what a store
     /// shared with other instances is compared with when looking for deliveries they wrote.
     tracked: Mutex<HashMap<(String, String), Tracked>>,
-    /// Whether other instances share the store (then deliveries are tracked and swept for).
-    shared: bool,
+    /// Whether other instances share the store (then deliveries are tracked and swept for); known once
+    /// [`Webhooks::start`] ran.
+    shared: std::sync::atomic::AtomicBool,
     /// Whether this instance delivers ([`Webhooks::start`]): of several sharing a store, only the one
     /// holding the signing lease does; the others store what their API asks for (a new endpoint, a test
     /// event, a redelivery) and the one delivering finds it there.
@@ -167,14 +172,13 @@ impl Webhooks {
         tasks: TaskTracker,
     ) -> eyre::Result<Arc<Self>> {
         let client = delivery_client(&settings)?;
-        let shared = store.changes().is_some();
         Ok(Arc::new(Self {
             store,
             settings,
             client,
             workers: Mutex::default(),
             tracked: Mutex::default(),
-            shared,
+            shared: std::sync::atomic::AtomicBool::new(false),
             started: std::sync::atomic::AtomicBool::new(false),
             outbox,
             metrics: WebhookMetrics::default(),
@@ -211,7 +215,11 @@ impl Webhooks {
             }
         }
         let this = Arc::clone(self);
-        self.tasks.spawn(async move { this.dispatch().await });
+        // Only the instance that delivers listens for changes: a listener that stops reading (a paused
+        // standby) would hold up the database's notification queue for everyone.
+        let changes = self.store.changes();
+        self.shared.store(changes.is_some(), Ordering::SeqCst);
+        self.tasks.spawn(async move { this.dispatch(changes).await });
         let this = Arc::clone(self);
         self.tasks.spawn(async move { this.prune().await });
         Ok(())
@@ -248,7 +256,7 @@ impl Webhooks {
     /// Notes what the endpoint tasks now hold of `delivery`: its due time while it is pending, or that
     /// it is finished.
     fn track(&self, delivery: &EventDelivery) {
-        if !self.shared {
+        if !self.shared.load(Ordering::SeqCst) {
             return;
         }
         let due_ms = match delivery.state {
@@ -291,6 +299,9 @@ impl Webhooks {
             state: DeliveryState::Pending { next_attempt_ms: now },
             attempts: vec![],
         };
+        // Noted before it is stored: a look for deliveries written elsewhere that reads it in between
+        // must not queue it a second time.
+        self.track(&delivery);
         if !self.store.put_delivery(&delivery)? {
             return Err(WebhookError::NotFound);
         }
@@ -308,6 +319,9 @@ impl Webhooks {
             .find(|d| d.event_id == event_id)
             .ok_or(WebhookError::NotFound)?;
         delivery.state = DeliveryState::Pending { next_attempt_ms: now_ms() };
+        // Noted before it is stored: a look for deliveries written elsewhere that reads it in between
+        // must not queue it a second time.
+        self.track(&delivery);
         if !self.store.put_delivery(&delivery)? {
             return Err(WebhookError::NotFound);
         }
@@ -333,10 +347,19 @@ impl Webhooks {
     /// wake-up came before the task waited). On a store other instances share, their commits wake it
     /// too (the store's change notifications), and it looks for deliveries they wrote (see
     /// [`Webhooks::sweep`]).
-    async fn dispatch(self: Arc<Self>) {
-        let mut changes = self.store.changes();
+    async fn dispatch(self: Arc<Self>, mut changes: Option<tokio::sync::watch::Receiver<u64>>) {
         let mut swept = Instant::now() - Duration::from_secs(1);
+        // Deliveries due before this were queued by `start`, which read every pending one.
+        let mut window = now_ms().saturating_sub(SWEEP_OVERLAP_MS);
         loop {
+            // An instance that may no longer sign lost the signing lease, and so the deliveries: the
+            // new holder delivers (it is about to exit).
+            if self.store.may_sign().is_err() {
+                tokio::select! {
+                    () = self.cancel.cancelled() => return,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                }
+            }
             match self.fan_out() {
                 Ok(true) => continue, // a full batch: there may be more
                 Ok(false) => {}
@@ -347,8 +370,11 @@ impl Webhooks {
             // At most twice a second: a burst of notifications is one look.
             if changes.is_some() && swept.elapsed() >= Duration::from_millis(500) {
                 swept = Instant::now();
-                if let Err(error) = self.sweep() {
-                    tracing::warn!(error = %relayer_util::causes(&error), "looking for webhook deliveries failed; retrying")
+                match self.sweep(window) {
+                    Ok(asked_at) => window = asked_at.saturating_sub(SWEEP_OVERLAP_MS),
+                    Err(error) => {
+                        tracing::warn!(error = %relayer_util::causes(&error), "looking for webhook deliveries failed; retrying")
+                    }
                 }
             }
             let changed = async {
@@ -389,21 +415,25 @@ impl Webhooks {
     }
 
     /// On a store several instances share: starts and stops endpoint tasks as endpoints were registered
-    /// or deleted elsewhere, and queues the deliveries due now that another instance wrote (a test event
-    /// or a redelivery asked for there) or asked to be sent sooner than the copy held here.
-    /// A delivery whose copy here changed since the store was read is left to the next look: the store
-    /// may have answered with the state before that change (a retry just scheduled, a delivery just
-    /// made), which must not come back as new.
-    fn sweep(self: &Arc<Self>) -> Result<(), StoreError> {
+    /// or deleted elsewhere, and queues the deliveries that became due after `window` (unix ms) and are
+    /// due now, as another instance wrote them: a test event or a redelivery asked for there (due when
+    /// asked), or deliveries a former holder fanned out. What it queues differs from the copy held here,
+    /// if any: only another instance writes a delivery otherwise. A delivery whose copy here changed
+    /// since the store was read is left to the next look: the store may have answered with the state
+    /// before that change (a retry just scheduled, a delivery just made), which must not come back as
+    /// new. Answers when it asked (unix ms): the next look starts a little before that.
+    fn sweep(self: &Arc<Self>, window: u64) -> Result<u64, StoreError> {
         let started = Instant::now();
-        let Some(due) = self.store.due_deliveries(now_ms())? else { return Ok(()) };
+        let asked_at = now_ms();
+        // A bounded range: a backlog of overdue deliveries the tasks here hold is not read again.
+        let Some(due) = self.store.due_deliveries(window, asked_at)? else { return Ok(asked_at) };
         // Endpoints registered or deleted elsewhere get, or lose, their task here.
         self.sync_endpoints()?;
         for delivery in due {
             let DeliveryState::Pending { next_attempt_ms } = delivery.state else { continue };
             let key = (delivery.endpoint_id.clone(), delivery.event_id.clone());
             let held = lock(&self.tracked).get(&key).copied();
-            let new = held.is_none_or(|h| h.at < started && h.due_ms.is_none_or(|due| due > next_attempt_ms));
+            let new = held.is_none_or(|h| h.at < started && h.due_ms != Some(next_attempt_ms));
             if new {
                 tracing::debug!(endpoint = %key.0, event = %key.1, "webhook delivery written by another instance queued");
                 self.enqueue(delivery);
@@ -414,7 +444,7 @@ impl Webhooks {
         let live: HashSet<String> = lock(&self.workers).keys().cloned().collect();
         lock(&self.tracked)
             .retain(|(endpoint, _), t| t.at >= started || (t.due_ms.is_some() && live.contains(endpoint)));
-        Ok(())
+        Ok(asked_at)
     }
 
     /// One batch of outbox entries; true if the batch was full.
@@ -522,6 +552,11 @@ impl Webhooks {
                     }
                 }
                 () = tokio::time::sleep(wait), if room && next.is_some() => {
+                    if self.store.may_sign().is_err() {
+                        // This instance lost the signing lease (it is about to exit): the new holder
+                        // delivers, and a stale attempt here could only send twice.
+                        break;
+                    }
                     let Some(((_, event_id), delivery)) = queue.pop_first() else { continue };
                     due.remove(&event_id);
                     if !in_flight.insert(event_id) {
@@ -637,6 +672,13 @@ impl Webhooks {
                 lock(&self.workers).remove(endpoint_id);
                 return Break(());
             }
+            _ if due.contains_key(&event_id) => {
+                // A newer copy was queued while this one was on the wire (a redelivery): that one goes
+                // next, and is what the store holds; this one's retry would be a second copy.
+                tracing::info!(endpoint = endpoint_id, %origin, event = %event_id, ?status, "webhook attempt failed; a redelivery is queued");
+                self.metrics.pending.fetch_sub(1, Ordering::Relaxed);
+                return Continue(());
+            }
             _ => {
                 let tried = delivery.attempts.len();
                 match self.settings.retry_schedule.get(tried.saturating_sub(1)) {
@@ -667,6 +709,10 @@ impl Webhooks {
     /// record that an event still needs sending). False: its endpoint was deleted meanwhile.
     async fn persist(&self, delivery: &EventDelivery) -> bool {
         loop {
+            if self.store.may_sign().is_err() {
+                // Lost the signing lease meanwhile: the new holder's record stands.
+                return false;
+            }
             match self.store.put_delivery(delivery) {
                 Ok(stored) => {
                     self.track(delivery);

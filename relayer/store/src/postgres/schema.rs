@@ -86,6 +86,9 @@ const MIGRATION_LOCK: i64 = 0x7265_6c61_7965_7201;
 pub(super) async fn migrate(pool: &Pool) -> Result<(), StoreError> {
     let mut client = pool.get().await.map_err(pool_error)?;
     let tx = client.transaction().await.map_err(pg)?;
+    // A migration may read a whole table: no statement limit, and a bounded wait for the locks that
+    // running instances hold (their transactions are short).
+    tx.batch_execute("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = '60s'").await.map_err(pg)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(pg)?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS relayer_schema (version integer NOT NULL)")
         .await

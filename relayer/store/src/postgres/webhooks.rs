@@ -57,21 +57,22 @@ async fn lock_endpoints(tx: &Transaction<'_>, ids: &[String]) -> Result<Vec<Stri
     Ok(rows.into_iter().map(|r| r.get(0)).collect())
 }
 
+/// Stores (or replaces) an endpoint in `tx`; the instance that delivers starts (or stops) its task as
+/// soon as `tx` commits.
+async fn upsert_webhook(tx: &Transaction<'_>, id: &String, body: &Vec<u8>) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO webhooks (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
+        &[id, body],
+    )
+    .await
+    .map_err(pg)?;
+    super::changed(tx).await
+}
+
 impl WebhookStore for PgStore {
     fn put_webhook(&self, endpoint: &WebhookEndpoint) -> Result<(), StoreError> {
         let (id, body) = (endpoint.id.clone(), encode(endpoint)?);
-        self.transact(None, move |tx| {
-            Box::pin(async move {
-                tx.execute(
-                    "INSERT INTO webhooks (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
-                    &[&id, &body],
-                )
-                .await
-                .map_err(pg)?;
-                // The instance that delivers starts (or stops) the endpoint's task at once.
-                super::changed(tx).await
-            })
-        })
+        self.transact(None, move |tx| Box::pin(async move { upsert_webhook(tx, &id, &body).await }))
     }
 
     fn webhooks(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
@@ -149,11 +150,18 @@ impl WebhookStore for PgStore {
         rows.iter().map(|r| decode(r.get::<_, &[u8]>(0))).collect()
     }
 
-    fn due_deliveries(&self, before_ms: u64) -> Result<Option<Vec<EventDelivery>>, StoreError> {
-        let before = i64::try_from(before_ms).unwrap_or(i64::MAX);
+    fn due_deliveries(
+        &self,
+        after_ms: u64,
+        before_ms: u64,
+    ) -> Result<Option<Vec<EventDelivery>>, StoreError> {
+        let (after, before) =
+            (i64::try_from(after_ms).unwrap_or(i64::MAX), i64::try_from(before_ms).unwrap_or(i64::MAX));
+        // `pending` too: a build before this column's migration finishes deliveries without clearing it.
         let rows = self.query(
-            "SELECT body FROM deliveries WHERE due_ms <= $1 ORDER BY due_ms, endpoint_id, event_id",
-            params![before],
+            "SELECT body FROM deliveries WHERE due_ms > $1 AND due_ms <= $2 AND pending \
+             ORDER BY due_ms, endpoint_id, event_id",
+            params![after, before],
         )?;
         rows.iter().map(|r| decode(r.get::<_, &[u8]>(0))).collect::<Result<_, _>>().map(Some)
     }
@@ -187,39 +195,34 @@ impl WebhookStore for PgStore {
         let (key, body) = (record.key.clone(), encode(record)?);
         let created_at = int(record.created_at, "creation time")?;
         let valid_since = i64::try_from(valid_since).unwrap_or(i64::MAX);
-        self.transact(None, move |tx| Box::pin(async move {
-            // Claims the key, or replaces a record older than the window: one statement, so of two
-            // concurrent requests with one key (in two processes too) the second waits for the first's
-            // commit and then finds its record.
-            let claimed = tx
-                .query_opt(
-                    "INSERT INTO idempotency (key, created_at, body) VALUES ($1, $2, $3) \
+        self.transact(None, move |tx| {
+            Box::pin(async move {
+                // Claims the key, or replaces a record older than the window: one statement, so of two
+                // concurrent requests with one key (in two processes too) the second waits for the first's
+                // commit and then finds its record.
+                let claimed = tx
+                    .query_opt(
+                        "INSERT INTO idempotency (key, created_at, body) VALUES ($1, $2, $3) \
                      ON CONFLICT (key) DO UPDATE SET created_at = EXCLUDED.created_at, body = EXCLUDED.body \
                      WHERE idempotency.created_at < $4 RETURNING key",
-                    &[&key, &created_at, &body, &valid_since],
-                )
-                .await
-                .map_err(pg)?;
-            if claimed.is_none() {
-                let row = tx
-                    .query_one("SELECT body FROM idempotency WHERE key = $1", &[&key])
-                    .await
-                    .map_err(pg)?;
-                return Ok(Some(decode(row.get::<_, &[u8]>(0))?));
-            }
-            match &creation {
-                Owned::Session(session) => super::insert_in(tx, session).await?,
-                Owned::Webhook(id, value) => {
-                    tx.execute(
-                        "INSERT INTO webhooks (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
-                        &[id, value],
+                        &[&key, &created_at, &body, &valid_since],
                     )
                     .await
                     .map_err(pg)?;
+                if claimed.is_none() {
+                    let row = tx
+                        .query_one("SELECT body FROM idempotency WHERE key = $1", &[&key])
+                        .await
+                        .map_err(pg)?;
+                    return Ok(Some(decode(row.get::<_, &[u8]>(0))?));
                 }
-            }
-            Ok(None)
-        }))
+                match &creation {
+                    Owned::Session(session) => super::insert_in(tx, session).await?,
+                    Owned::Webhook(id, value) => upsert_webhook(tx, id, value).await?,
+                }
+                Ok(None)
+            })
+        })
     }
 
     fn prune_idempotency(&self, before: u64) -> Result<usize, StoreError> {
