@@ -84,7 +84,7 @@ impl Node {
         match lease {
             None => {
                 run_chains(&engine, &chains, cancel.child_token(), &tasks);
-                webhooks.start()?;
+                webhooks.start(Arc::clone(&store))?;
             }
             Some(lease) => {
                 engine.set_active(false);
@@ -272,9 +272,11 @@ impl Held {
         // leave a whole tenure without them).
         self.tasks.spawn({
             let (webhooks, running) = (Arc::clone(&self.webhooks), running.clone());
+            // Recorded through the holder's view: refused by the database once another took over.
+            let recorder = self.lease.fenced_store();
             async move {
                 let mut delay = std::time::Duration::from_secs(1);
-                while let Err(error) = webhooks.start() {
+                while let Err(error) = webhooks.start(Arc::clone(&recorder)) {
                     tracing::error!(error = %relayer_util::causes(&error), "webhook deliveries did not start; trying again");
                     tokio::select! {
                         () = running.cancelled() => return,

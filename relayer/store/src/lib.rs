@@ -229,10 +229,16 @@ pub trait Store: ChainStore + WebhookStore {
         Ok(None)
     }
 
+    /// Whether several processes may share this store (PostgreSQL), rather than one opening it alone
+    /// (sled).
+    fn shared(&self) -> bool {
+        false
+    }
+
     /// A signal from the processes sharing this store: its value changes (soon after the commit) when
-    /// one of them commits outbox events or a webhook delivery due at once, and whenever the signal
-    /// may have missed some (it reconnected). `None` for a store only one process opens (sled): that
-    /// process's own in-memory signals say as much.
+    /// one of them commits outbox events, a webhook delivery request or an endpoint change, and
+    /// whenever the signal may have missed some (it reconnected). `None` for a store only one process
+    /// opens (sled): that process's own in-memory signals say as much.
     fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         None
     }

@@ -42,9 +42,9 @@ const POOL_SIZE: usize = 16;
 #[derive(Clone)]
 pub struct PgStore {
     shared: std::sync::Arc<Shared>,
-    /// Whether session writes check the signing lease in their transaction (the view the lease
-    /// holder's engine writes through: [`PgLease::fenced_store`]).
-    sessions_fenced: bool,
+    /// Whether session changes and webhook deliveries check the signing lease in their transaction (the
+    /// view the lease holder's engine and webhook deliveries write through: [`PgLease::fenced_store`]).
+    holders_view: bool,
 }
 
 struct Shared {
@@ -219,7 +219,7 @@ impl PgStore {
                 handle: runtime.handle().clone(),
                 runtime: Some(runtime),
             }),
-            sessions_fenced: false,
+            holders_view: false,
         };
         // A migration may read a whole table (building an index): it gets minutes, not the deadline of a
         // call.
@@ -290,7 +290,7 @@ impl PgStore {
         let body = encode_session(next, session)?;
         let (id, session_id) = (session.id, session.id);
         let events = events.to_vec();
-        let fence = if self.sessions_fenced { self.fence_for_write()? } else { None };
+        let fence = self.holders_fence()?;
         self.transact(fence, move |tx| {
             Box::pin(async move {
                 let schema = i32::try_from(crate::sled_store::SCHEMA).unwrap_or(i32::MAX);
@@ -506,6 +506,12 @@ impl PgStore {
         Ok(Some((fence, epoch)))
     }
 
+    /// The fence of a write that only the holder's view makes (a session change of its engine, a
+    /// webhook delivery it records): none for the API's view.
+    fn holders_fence(&self) -> Result<Option<(Fence, i64)>, StoreError> {
+        if self.holders_view { self.fence_for_write() } else { Ok(None) }
+    }
+
     /// Runs a write of the send records in its own transaction, fenced (see [`lease_held_in`]).
     fn fenced_send(&self, sql: &'static str, params: Params) -> Result<(), StoreError> {
         let Some(fence) = self.fence_for_write()? else {
@@ -599,10 +605,7 @@ impl std::fmt::Debug for PgLease {
 
 impl crate::SigningLease for PgLease {
     fn fenced_store(&self) -> std::sync::Arc<dyn crate::Store> {
-        std::sync::Arc::new(PgStore {
-            shared: std::sync::Arc::clone(&self.store.shared),
-            sessions_fenced: true,
-        })
+        std::sync::Arc::new(PgStore { shared: std::sync::Arc::clone(&self.store.shared), holders_view: true })
     }
 
     fn acquire(&self) -> Result<Option<u64>, StoreError> {
@@ -921,6 +924,10 @@ impl Store for PgStore {
         let rows =
             self.query("SELECT session_id FROM receivers WHERE key = $1", params![receiver.key().to_vec()])?;
         rows.first().map(|r| session_id(r.get(0))).transpose()
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 
     fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {

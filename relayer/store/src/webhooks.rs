@@ -135,17 +135,30 @@ pub trait WebhookStore: Send + Sync + 'static {
     /// Every delivery still pending, of every endpoint.
     fn pending_deliveries(&self) -> Result<Vec<EventDelivery>, StoreError>;
 
-    /// Pending deliveries due after `after_ms` and by `before_ms`, for a store several processes share:
-    /// how the one that delivers learns of deliveries another process wrote (a test event, a redelivery,
-    /// each due when it was asked for). `None` for a store only one process opens (sled), whose webhook
-    /// worker queued every delivery it wrote.
-    fn due_deliveries(
+    /// Asks for `delivery` to be sent as it is (a test event, a redelivery: pending, due now); false if
+    /// its endpoint does not exist. Where several processes share the store, the request is queued for
+    /// the one that delivers, which alone writes deliveries ([`WebhookStore::delivery_requests`]); a
+    /// store only one process opens stores the delivery at once (that process delivers it).
+    fn request_delivery(&self, delivery: &EventDelivery) -> Result<bool, StoreError> {
+        self.put_delivery(delivery)
+    }
+
+    /// The delivery requests queued after number `after` (0: all), in the order they committed, with
+    /// their numbers, at most `limit`. `None` for a store only one process opens (no requests queue).
+    #[allow(clippy::type_complexity)]
+    fn delivery_requests(
         &self,
-        after_ms: u64,
-        before_ms: u64,
-    ) -> Result<Option<Vec<EventDelivery>>, StoreError> {
-        let _ = (after_ms, before_ms);
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<Vec<(u64, EventDelivery)>>, StoreError> {
+        let _ = (after, limit);
         Ok(None)
+    }
+
+    /// Forgets the delivery requests numbered up to `through` (handled).
+    fn remove_delivery_requests(&self, through: u64) -> Result<(), StoreError> {
+        let _ = through;
+        Ok(())
     }
 
     /// Forgets finished (delivered or failed) deliveries of events created before `before_ms`; returns

@@ -234,6 +234,22 @@ fn the_database_refuses_a_former_holder_that_believes_it_still_holds_the_lease()
     assert!(matches!(la.fenced_store().replace_session(&paid, 1), Err(StoreError::Fenced)));
     assert!(matches!(lb.fenced_store().replace_session(&paid, 1), Ok(Some(2))), "the holder's engine writes");
     assert_eq!(a.replace_session(&paid, 2).expect("the API writes"), Some(3));
+    // Webhook deliveries its view records are refused (a late retry would overwrite the new holder's
+    // record), and so is its fan-out of an outbox entry (left for the new holder).
+    use relayer_store::WebhookStore;
+    a.put_webhook(&endpoint("e")).expect("endpoint");
+    let delivery = relayer_store::EventDelivery {
+        endpoint_id: "e".into(),
+        event_id: "x".into(),
+        event_type: "session.succeeded".into(),
+        created_ms: 1,
+        body: "{}".into(),
+        state: relayer_store::DeliveryState::Pending { next_attempt_ms: 1 },
+        attempts: vec![],
+    };
+    assert!(matches!(la.fenced_store().put_delivery(&delivery), Err(StoreError::Fenced)));
+    assert!(matches!(la.fenced_store().fan_out(1, &[]), Err(StoreError::Fenced)));
+    assert!(lb.fenced_store().put_delivery(&delivery).expect("the holder records"));
 }
 
 /// Receivers other instances indexed are listed after a mark, in the order they committed.
@@ -302,10 +318,10 @@ fn endpoint(id: &str) -> relayer_store::WebhookEndpoint {
 }
 
 /// What one instance commits for the instance that delivers reaches it at once: outbox events and a
-/// delivery due now (a test event, a redelivery) signal its change notifications, and the due delivery
-/// is found by its time (a retry due later is not).
+/// delivery request (a test event, a redelivery asked there) signal its change notifications, and the
+/// requests are read in the order they committed, after a mark, until forgotten.
 #[test]
-fn another_instances_events_and_due_deliveries_signal_this_one_and_are_found_by_time() {
+fn another_instances_events_and_delivery_requests_reach_the_one_that_delivers() {
     use relayer_store::{DeliveryState, EventDelivery, WebhookStore};
     let url = fresh();
     let (here, there) = (PgStore::connect(&url).expect("connect"), PgStore::connect(&url).expect("connect"));
@@ -318,61 +334,33 @@ fn another_instances_events_and_due_deliveries_signal_this_one_and_are_found_by_
         changes.borrow_and_update();
     };
     signalled("listening");
-
     one_event(&there);
     signalled("an outbox event committed by another instance");
-
     there.put_webhook(&endpoint("a")).expect("endpoint");
-    let now = relayer_types::unix_now_ms().cast_unsigned();
-    let delivery = |event: &str, state| EventDelivery {
+    signalled("an endpoint registered by another instance");
+
+    let request = |event: &str| EventDelivery {
         endpoint_id: "a".into(),
         event_id: event.into(),
-        event_type: "session.payment_method_set".into(),
-        created_ms: now,
-        body: "{}".into(),
-        state,
-        attempts: vec![],
-    };
-    let later = delivery("later", DeliveryState::Pending { next_attempt_ms: now + 3_600_000 });
-    let done = delivery("done", DeliveryState::Delivered { at_ms: now });
-    let test = delivery("test", DeliveryState::Pending { next_attempt_ms: now });
-    for d in [&later, &done, &test] {
-        assert!(there.put_delivery(d).expect("delivery"));
-    }
-    signalled("a delivery due now");
-    let due = |after, before| here.due_deliveries(after, before).expect("due");
-    assert_eq!(due(0, now + 1), Some(vec![test.clone()]), "only the one due");
-    assert_eq!(due(now, now + 1), Some(vec![]), "only those due after the window's start");
-    assert_eq!(due(0, now + 3_600_000).map(|d| d.len()), Some(2));
-    let sent = delivery("test", DeliveryState::Delivered { at_ms: now + 1 });
-    assert!(here.put_delivery(&sent).expect("delivered"));
-    assert_eq!(due(0, now + 1), Some(vec![]), "a delivery made is no longer due");
-}
-
-/// A database written before the deliveries' due times had a column (schema 1) is brought up to date
-/// when a newer build connects: each pending delivery's due time is read from its stored record.
-#[test]
-fn migrating_from_schema_1_fills_in_when_each_pending_delivery_is_due() {
-    use relayer_store::{DeliveryState, EventDelivery, WebhookStore};
-    let url = fresh();
-    let store = PgStore::connect(&url).expect("connect");
-    store.put_webhook(&endpoint("a")).expect("endpoint");
-    let pending = EventDelivery {
-        endpoint_id: "a".into(),
-        event_id: "e1".into(),
         event_type: "session.succeeded".into(),
-        created_ms: 10,
+        created_ms: 7,
         body: "{}".into(),
-        state: DeliveryState::Pending { next_attempt_ms: 1_234 },
+        state: DeliveryState::Pending { next_attempt_ms: 7 },
         attempts: vec![],
     };
-    assert!(store.put_delivery(&pending).expect("delivery"));
-    drop(store);
-    sql(
-        &url,
-        "DROP INDEX deliveries_due; ALTER TABLE deliveries DROP COLUMN due_ms; UPDATE relayer_schema SET version = 1",
+    assert!(there.request_delivery(&request("test")).expect("request"));
+    signalled("a delivery requested by another instance");
+    assert!(there.request_delivery(&request("again")).expect("request"));
+    assert!(
+        !there
+            .request_delivery(&EventDelivery { endpoint_id: "gone".into(), ..request("x") })
+            .expect("request")
     );
-    let store = PgStore::connect(&url).expect("migrated");
-    assert_eq!(store.due_deliveries(1_233, 1_234).expect("due"), Some(vec![pending]));
-    assert_eq!(store.due_deliveries(1_234, 2_000).expect("due"), Some(vec![]));
+    let queued = here.delivery_requests(0, 10).expect("requests").expect("a shared store queues requests");
+    assert_eq!(queued, vec![(1, request("test")), (2, request("again"))], "in commit order, numbered");
+    assert_eq!(here.delivery_requests(1, 10).expect("after a mark"), Some(vec![(2, request("again"))]));
+    assert_eq!(here.delivery_requests(0, 1).expect("a page").map(|r| r.len()), Some(1));
+    assert!(here.deliveries("a", 10).expect("list").is_empty(), "a request is not a delivery yet");
+    here.remove_delivery_requests(1).expect("forget");
+    assert_eq!(here.delivery_requests(0, 10).expect("requests"), Some(vec![(2, request("again"))]));
 }

@@ -78,10 +78,6 @@ pub struct WebhookMetrics {
     pub latency_sum_ms: AtomicU64,
 }
 
-/// How far before its previous look each look for deliveries written elsewhere reaches back (unix
-/// ms): room for the clocks of instances that disagree by less than this.
-const SWEEP_OVERLAP_MS: u64 = 5 * 60 * 1000;
-
 /// Names of [`WebhookMetrics::attempts`]' slots.
 pub const ATTEMPT_RESULTS: [&str; 5] = ["2xx", "4xx", "5xx", "other", "no_answer"];
 
@@ -122,15 +118,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// What this instance's endpoint tasks hold of one delivery, and since when (see [`Webhooks::sweep`]).
-#[derive(Debug, Clone, Copy)]
-struct Tracked {
-    /// When the copy held is due; `None`: it was delivered or given up on.
-    due_ms: Option<u64>,
-    /// When this changed.
-    at: Instant,
-}
-
 /// The running webhook deliveries.
 pub struct Webhooks {
     store: Arc<dyn Store>,
@@ -138,16 +125,12 @@ pub struct Webhooks {
     client: reqwest::Client,
     /// One sender per active endpoint's task, and when the task started.
     workers: Mutex<HashMap<String, (mpsc::UnboundedSender<EventDelivery>, Instant)>>,
-    /// Every delivery the endpoint tasks hold or finished lately, by (endpoint, event): what a store
-    /// shared with other instances is compared with when looking for deliveries they wrote.
-    tracked: Mutex<HashMap<(String, String), Tracked>>,
-    /// Whether other instances share the store (then deliveries are tracked and swept for); known once
-    /// [`Webhooks::start`] ran.
-    shared: std::sync::atomic::AtomicBool,
-    /// Whether this instance delivers ([`Webhooks::start`]): of several sharing a store, only the one
-    /// holding the signing lease does; the others store what their API asks for (a new endpoint, a test
-    /// event, a redelivery) and the one delivering finds it there.
-    started: std::sync::atomic::AtomicBool,
+    /// The store deliveries are recorded through, once this instance delivers ([`Webhooks::start`]): of
+    /// several sharing a store, only the holder of the signing lease does, through its fenced view
+    /// (the database refuses its writes once another instance took over). The others store what
+    /// their API is asked for (endpoints, and requests for test events and redeliveries), which the
+    /// one delivering picks up.
+    delivering: Mutex<Option<Arc<dyn Store>>>,
     /// Woken when a commit wrote outbox events.
     outbox: Arc<tokio::sync::Notify>,
     /// Figures for `/metrics`.
@@ -177,9 +160,7 @@ impl Webhooks {
             settings,
             client,
             workers: Mutex::default(),
-            tracked: Mutex::default(),
-            shared: std::sync::atomic::AtomicBool::new(false),
-            started: std::sync::atomic::AtomicBool::new(false),
+            delivering: Mutex::default(),
             outbox,
             metrics: WebhookMetrics::default(),
             cancel,
@@ -192,9 +173,10 @@ impl Webhooks {
         &self.settings
     }
 
-    /// Starts a task per active endpoint with its pending deliveries, and the dispatcher.
-    pub fn start(self: &Arc<Self>) -> Result<(), StoreError> {
-        self.started.store(true, Ordering::SeqCst);
+    /// Starts delivering, recording through `store` (the same store, or the holder's fenced view of it):
+    /// a task per active endpoint with its pending deliveries, and the dispatcher.
+    pub fn start(self: &Arc<Self>, store: Arc<dyn Store>) -> Result<(), StoreError> {
+        *lock(&self.delivering) = Some(store);
         let mut pending: HashMap<String, Vec<EventDelivery>> = HashMap::new();
         for delivery in self.store.pending_deliveries()? {
             pending.entry(delivery.endpoint_id.clone()).or_default().push(delivery);
@@ -204,7 +186,7 @@ impl Webhooks {
                 // Fanned out while the endpoint was being disabled: they will never be sent.
                 for mut delivery in pending.remove(&endpoint.id).unwrap_or_default() {
                     delivery.state = DeliveryState::Failed { at_ms: now_ms() };
-                    self.store.put_delivery(&delivery)?;
+                    self.recorder().put_delivery(&delivery)?;
                 }
                 continue;
             }
@@ -218,7 +200,6 @@ impl Webhooks {
         // Only the instance that delivers listens for changes: a listener that stops reading (a paused
         // standby) would hold up the database's notification queue for everyone.
         let changes = self.store.changes();
-        self.shared.store(changes.is_some(), Ordering::SeqCst);
         self.tasks.spawn(async move { this.dispatch(changes).await });
         let this = Arc::clone(self);
         self.tasks.spawn(async move { this.prune().await });
@@ -229,19 +210,19 @@ impl Webhooks {
         let (tx, rx) = mpsc::unbounded_channel();
         self.metrics.pending.fetch_add(i64::try_from(queued.len()).unwrap_or(i64::MAX), Ordering::Relaxed);
         for delivery in queued {
-            self.track(&delivery);
             let _ = tx.send(delivery);
         }
-        lock(&self.workers).insert(endpoint.id.clone(), (tx, Instant::now()));
+        let started = Instant::now();
+        lock(&self.workers).insert(endpoint.id.clone(), (tx, started));
         let this = Arc::clone(self);
         let cancel = self.cancel.child_token();
-        self.tasks.spawn(async move { this.run_endpoint(endpoint, rx, cancel).await });
+        self.tasks.spawn(async move { this.run_endpoint(endpoint, rx, cancel, started).await });
     }
 
     /// A new endpoint: its task starts (it has nothing to deliver yet).
     pub fn endpoint_added(self: &Arc<Self>, endpoint: WebhookEndpoint) {
         // The dispatcher may have started it already (it starts one for every stored endpoint it lacks).
-        if self.started.load(Ordering::SeqCst) && !lock(&self.workers).contains_key(&endpoint.id) {
+        if lock(&self.delivering).is_some() && !lock(&self.workers).contains_key(&endpoint.id) {
             self.spawn_worker(endpoint, vec![]);
         }
     }
@@ -253,25 +234,10 @@ impl Webhooks {
         Ok(existed)
     }
 
-    /// Notes what the endpoint tasks now hold of `delivery`: its due time while it is pending, or that
-    /// it is finished.
-    fn track(&self, delivery: &EventDelivery) {
-        if !self.shared.load(Ordering::SeqCst) {
-            return;
-        }
-        let due_ms = match delivery.state {
-            DeliveryState::Pending { next_attempt_ms } => Some(next_attempt_ms),
-            _ => None,
-        };
-        let key = (delivery.endpoint_id.clone(), delivery.event_id.clone());
-        lock(&self.tracked).insert(key, Tracked { due_ms, at: Instant::now() });
-    }
-
     /// Queues `delivery` on its endpoint's task; false if the endpoint has none (deleted or disabled).
     fn enqueue(&self, delivery: EventDelivery) -> bool {
         let workers = lock(&self.workers);
         let Some((tx, _)) = workers.get(&delivery.endpoint_id) else { return false };
-        self.track(&delivery);
         self.metrics.pending.fetch_add(1, Ordering::Relaxed);
         if tx.send(delivery).is_err() {
             self.metrics.pending.fetch_sub(1, Ordering::Relaxed);
@@ -299,13 +265,7 @@ impl Webhooks {
             state: DeliveryState::Pending { next_attempt_ms: now },
             attempts: vec![],
         };
-        // Noted before it is stored: a look for deliveries written elsewhere that reads it in between
-        // must not queue it a second time.
-        self.track(&delivery);
-        if !self.store.put_delivery(&delivery)? {
-            return Err(WebhookError::NotFound);
-        }
-        self.enqueue(delivery.clone());
+        self.request(&delivery)?;
         Ok(delivery)
     }
 
@@ -319,14 +279,26 @@ impl Webhooks {
             .find(|d| d.event_id == event_id)
             .ok_or(WebhookError::NotFound)?;
         delivery.state = DeliveryState::Pending { next_attempt_ms: now_ms() };
-        // Noted before it is stored: a look for deliveries written elsewhere that reads it in between
-        // must not queue it a second time.
-        self.track(&delivery);
-        if !self.store.put_delivery(&delivery)? {
+        self.request(&delivery)?;
+        Ok(delivery)
+    }
+
+    /// Has `delivery` sent: queued here where this process alone opens the store; else a request the
+    /// instance that delivers picks up (told at once by the store's change notifications), which alone
+    /// writes deliveries, so no two instances ever write one.
+    fn request(&self, delivery: &EventDelivery) -> Result<(), WebhookError> {
+        if !self.store.request_delivery(delivery)? {
             return Err(WebhookError::NotFound);
         }
-        self.enqueue(delivery.clone());
-        Ok(delivery)
+        if !self.store.shared() {
+            self.enqueue(delivery.clone());
+        }
+        Ok(())
+    }
+
+    /// The store deliveries are recorded through (see [`Webhooks::start`]).
+    fn recorder(&self) -> Arc<dyn Store> {
+        lock(&self.delivering).clone().unwrap_or_else(|| Arc::clone(&self.store))
     }
 
     /// Endpoint `id`, if it exists (active or disabled).
@@ -345,37 +317,33 @@ impl Webhooks {
 
     /// Moves outbox events into deliveries, whenever a commit wrote some (and every second, in case a
     /// wake-up came before the task waited). On a store other instances share, their commits wake it
-    /// too (the store's change notifications), and it looks for deliveries they wrote (see
-    /// [`Webhooks::sweep`]).
+    /// too (the store's change notifications): it then also starts and stops endpoint tasks for
+    /// endpoints registered or deleted elsewhere, and takes the delivery requests queued there.
     async fn dispatch(self: Arc<Self>, mut changes: Option<tokio::sync::watch::Receiver<u64>>) {
-        let mut swept = Instant::now() - Duration::from_secs(1);
-        // Deliveries due before this were queued by `start`, which read every pending one.
-        let mut window = now_ms().saturating_sub(SWEEP_OVERLAP_MS);
+        let mut requests = 0;
         loop {
-            // An instance that may no longer sign lost the signing lease, and so the deliveries: the
-            // new holder delivers (it is about to exit).
-            if self.store.may_sign().is_err() {
-                tokio::select! {
-                    () = self.cancel.cancelled() => return,
-                    () = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                }
-            }
-            match self.fan_out() {
-                Ok(true) => continue, // a full batch: there may be more
-                Ok(false) => {}
-                Err(error) => {
-                    tracing::warn!(error = %relayer_util::causes(&error), "webhook outbox dispatch failed; retrying")
-                }
-            }
-            // At most twice a second: a burst of notifications is one look.
-            if changes.is_some() && swept.elapsed() >= Duration::from_millis(500) {
-                swept = Instant::now();
-                match self.sweep(window) {
-                    Ok(asked_at) => window = asked_at.saturating_sub(SWEEP_OVERLAP_MS),
+            // An instance that may no longer sign lost the signing lease, and with it the deliveries
+            // (it is about to exit; the database refuses its records anyway).
+            let fenced = self.store.may_sign().is_err();
+            let mut more = false;
+            if !fenced {
+                match self.fan_out() {
+                    Ok(full) => more = full,
                     Err(error) => {
-                        tracing::warn!(error = %relayer_util::causes(&error), "looking for webhook deliveries failed; retrying")
+                        tracing::warn!(error = %relayer_util::causes(&error), "webhook outbox dispatch failed; retrying")
                     }
                 }
+                if self.store.shared() {
+                    match self.take_requests(requests) {
+                        Ok((last, full)) => (requests, more) = (last, more || full),
+                        Err(error) => {
+                            tracing::warn!(error = %relayer_util::causes(&error), "taking webhook delivery requests failed; retrying")
+                        }
+                    }
+                }
+            }
+            if more {
+                continue; // a full batch: there may be more
             }
             let changed = async {
                 // A signal whose store is gone never fires again.
@@ -396,6 +364,26 @@ impl Webhooks {
         }
     }
 
+    /// Takes the delivery requests queued after number `after` (test events and redeliveries asked
+    /// through any instance): records each delivery as asked and queues it, then forgets the requests.
+    /// The last number taken, and whether the batch was full. A request taken twice (this process
+    /// stopped before forgetting it) sends its event once more, as a redelivery would.
+    fn take_requests(self: &Arc<Self>, after: u64) -> Result<(u64, bool), StoreError> {
+        const BATCH: usize = 100;
+        self.sync_endpoints()?;
+        let Some(requests) = self.store.delivery_requests(after, BATCH)? else { return Ok((after, false)) };
+        let Some(last) = requests.last().map(|(n, _)| *n) else { return Ok((after, false)) };
+        let full = requests.len() == BATCH;
+        let recorder = self.recorder();
+        for (_, delivery) in requests {
+            if recorder.put_delivery(&delivery)? {
+                self.enqueue(delivery);
+            }
+        }
+        self.store.remove_delivery_requests(last)?;
+        Ok((last, full))
+    }
+
     /// Starts a task for every active endpoint without one (registered through another instance
     /// sharing the store), and stops the tasks of endpoints deleted meanwhile. The active endpoints.
     fn sync_endpoints(self: &Arc<Self>) -> Result<Vec<WebhookEndpoint>, StoreError> {
@@ -414,43 +402,11 @@ impl Webhooks {
         Ok(endpoints)
     }
 
-    /// On a store several instances share: starts and stops endpoint tasks as endpoints were registered
-    /// or deleted elsewhere, and queues the deliveries that became due after `window` (unix ms) and are
-    /// due now, as another instance wrote them: a test event or a redelivery asked for there (due when
-    /// asked), or deliveries a former holder fanned out. What it queues differs from the copy held here,
-    /// if any: only another instance writes a delivery otherwise. A delivery whose copy here changed
-    /// since the store was read is left to the next look: the store may have answered with the state
-    /// before that change (a retry just scheduled, a delivery just made), which must not come back as
-    /// new. Answers when it asked (unix ms): the next look starts a little before that.
-    fn sweep(self: &Arc<Self>, window: u64) -> Result<u64, StoreError> {
-        let started = Instant::now();
-        let asked_at = now_ms();
-        // A bounded range: a backlog of overdue deliveries the tasks here hold is not read again.
-        let Some(due) = self.store.due_deliveries(window, asked_at)? else { return Ok(asked_at) };
-        // Endpoints registered or deleted elsewhere get, or lose, their task here.
-        self.sync_endpoints()?;
-        for delivery in due {
-            let DeliveryState::Pending { next_attempt_ms } = delivery.state else { continue };
-            let key = (delivery.endpoint_id.clone(), delivery.event_id.clone());
-            let held = lock(&self.tracked).get(&key).copied();
-            let new = held.is_none_or(|h| h.at < started && h.due_ms != Some(next_attempt_ms));
-            if new {
-                tracing::debug!(endpoint = %key.0, event = %key.1, "webhook delivery written by another instance queued");
-                self.enqueue(delivery);
-            }
-        }
-        // Finished deliveries noted before this look began matter to no later one, nor do those of
-        // endpoints without a task (deleted).
-        let live: HashSet<String> = lock(&self.workers).keys().cloned().collect();
-        lock(&self.tracked)
-            .retain(|(endpoint, _), t| t.at >= started || (t.due_ms.is_some() && live.contains(endpoint)));
-        Ok(asked_at)
-    }
-
     /// One batch of outbox entries; true if the batch was full.
     fn fan_out(self: &Arc<Self>) -> Result<bool, StoreError> {
         const BATCH: usize = 100;
         let entries = self.store.outbox(0, BATCH)?;
+        let recorder = self.recorder();
         if entries.is_empty() {
             return Ok(false);
         }
@@ -459,7 +415,7 @@ impl Webhooks {
             let event = &entry.event;
             let (Some(id), Some(body)) = (event.data["id"].as_str(), event.data["body"].as_str()) else {
                 tracing::error!(seq = entry.seq, "outbox entry without an event id or body; dropped");
-                self.store.fan_out(entry.seq, &[])?;
+                recorder.fan_out(entry.seq, &[])?;
                 continue;
             };
             let deliveries: Vec<EventDelivery> = endpoints
@@ -475,7 +431,7 @@ impl Webhooks {
                     attempts: vec![],
                 })
                 .collect();
-            self.store.fan_out(entry.seq, &deliveries)?;
+            recorder.fan_out(entry.seq, &deliveries)?;
             for delivery in deliveries {
                 self.enqueue(delivery);
             }
@@ -516,6 +472,7 @@ impl Webhooks {
         endpoint: WebhookEndpoint,
         mut rx: mpsc::UnboundedReceiver<EventDelivery>,
         cancel: CancellationToken,
+        spawned: Instant,
     ) {
         let endpoint = Arc::new(endpoint);
         let mut queue: BTreeMap<(u64, String), EventDelivery> = BTreeMap::new();
@@ -553,9 +510,12 @@ impl Webhooks {
                 }
                 () = tokio::time::sleep(wait), if room && next.is_some() => {
                     if self.store.may_sign().is_err() {
-                        // This instance lost the signing lease (it is about to exit): the new holder
-                        // delivers, and a stale attempt here could only send twice.
-                        break;
+                        // This instance may not sign now (a renewal late, or the lease lost: then it is
+                        // about to exit and the new holder delivers). Nothing is sent meanwhile.
+                        tokio::select! {
+                            () = cancel.cancelled() => break,
+                            () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                        }
                     }
                     let Some(((_, event_id), delivery)) = queue.pop_first() else { continue };
                     due.remove(&event_id);
@@ -569,6 +529,13 @@ impl Webhooks {
                     let (this, endpoint) = (Arc::clone(&self), Arc::clone(&endpoint));
                     attempts.spawn(async move { this.attempt(&endpoint, delivery).await });
                 }
+            }
+        }
+        // Its slot goes (unless a newer task for the endpoint took it), so the endpoint can get a task again.
+        {
+            let mut workers = lock(&self.workers);
+            if workers.get(&endpoint.id).is_some_and(|(_, at)| *at == spawned) {
+                workers.remove(&endpoint.id);
             }
         }
         let abandoned = queue.len() + attempts.len();
@@ -708,16 +675,11 @@ impl Webhooks {
     /// Stores a delivery's new state, retrying while the store fails (a full disk must not lose the
     /// record that an event still needs sending). False: its endpoint was deleted meanwhile.
     async fn persist(&self, delivery: &EventDelivery) -> bool {
+        let recorder = self.recorder();
         loop {
-            if self.store.may_sign().is_err() {
-                // Lost the signing lease meanwhile: the new holder's record stands.
-                return false;
-            }
-            match self.store.put_delivery(delivery) {
-                Ok(stored) => {
-                    self.track(delivery);
-                    return stored;
-                }
+            // A refusal (this instance lost the signing lease) is retried too, until the node stops.
+            match recorder.put_delivery(delivery) {
+                Ok(stored) => return stored,
                 Err(error) => {
                     tracing::warn!(error = %relayer_util::causes(&error), "recording a webhook delivery failed; retrying");
                     tokio::select! {

@@ -67,12 +67,15 @@ const MIGRATIONS: &[&str] = &[
         acquired_at timestamptz NOT NULL
     );
     "#,
-    // 2: when each pending delivery is due, so the process that delivers finds those another wrote.
+    // 2: deliveries asked for (test events, redeliveries) through an instance that does not deliver,
+    // queued for the one that does, numbered in commit order like the outbox.
     r#"
-    ALTER TABLE deliveries ADD COLUMN due_ms bigint;
-    UPDATE deliveries SET due_ms = (convert_from(body, 'UTF8')::jsonb #>> '{state,next_attempt_ms}')::bigint
-        WHERE pending;
-    CREATE INDEX deliveries_due ON deliveries (due_ms) WHERE due_ms IS NOT NULL;
+    CREATE TABLE delivery_requests (
+        seq bigint PRIMARY KEY,
+        endpoint_id text COLLATE "C" NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+        body bytea NOT NULL
+    );
+    INSERT INTO counters (name, value) VALUES ('delivery_requests', 0);
     "#,
 ];
 
@@ -86,9 +89,12 @@ const MIGRATION_LOCK: i64 = 0x7265_6c61_7965_7201;
 pub(super) async fn migrate(pool: &Pool) -> Result<(), StoreError> {
     let mut client = pool.get().await.map_err(pool_error)?;
     let tx = client.transaction().await.map_err(pg)?;
-    // A migration may read a whole table: no statement limit, and a bounded wait for the locks that
-    // running instances hold (their transactions are short).
-    tx.batch_execute("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = '60s'").await.map_err(pg)?;
+    // A migration may read a whole table: a statement limit just inside the call's own deadline (so the
+    // server gives up no later than this side), and a bounded wait for the locks that running instances
+    // hold (their transactions are short).
+    tx.batch_execute("SET LOCAL statement_timeout = '590s'; SET LOCAL lock_timeout = '60s'")
+        .await
+        .map_err(pg)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(pg)?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS relayer_schema (version integer NOT NULL)")
         .await

@@ -17,8 +17,6 @@ struct DeliveryRow {
     created_ms: i64,
     event_id: String,
     pending: bool,
-    /// When its next attempt is due, while it is pending (the processes that deliver look for these).
-    due_ms: Option<i64>,
     body: Vec<u8>,
 }
 
@@ -29,20 +27,15 @@ impl DeliveryRow {
             created_ms: int(d.created_ms, "event time")?,
             event_id: d.event_id.clone(),
             pending: matches!(d.state, DeliveryState::Pending { .. }),
-            due_ms: match d.state {
-                DeliveryState::Pending { next_attempt_ms } => Some(int(next_attempt_ms, "attempt time")?),
-                _ => None,
-            },
             body: encode(d)?,
         })
     }
 
     async fn upsert(&self, tx: &Transaction<'_>) -> Result<(), StoreError> {
         tx.execute(
-            "INSERT INTO deliveries (endpoint_id, created_ms, event_id, pending, due_ms, body) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (endpoint_id, created_ms, event_id) \
-             DO UPDATE SET pending = EXCLUDED.pending, due_ms = EXCLUDED.due_ms, body = EXCLUDED.body",
-            &[&self.endpoint_id, &self.created_ms, &self.event_id, &self.pending, &self.due_ms, &self.body],
+            "INSERT INTO deliveries (endpoint_id, created_ms, event_id, pending, body) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (endpoint_id, created_ms, event_id) DO UPDATE SET pending = EXCLUDED.pending, body = EXCLUDED.body",
+            &[&self.endpoint_id, &self.created_ms, &self.event_id, &self.pending, &self.body],
         )
         .await
         .map_err(pg)?;
@@ -95,7 +88,10 @@ impl WebhookStore for PgStore {
     fn fan_out(&self, seq: u64, fanned: &[EventDelivery]) -> Result<(), StoreError> {
         let seq = int(seq, "outbox sequence")?;
         let rows = fanned.iter().map(DeliveryRow::of).collect::<Result<Vec<_>, _>>()?;
-        self.transact(None, move |tx| {
+        // Through the holder's view, only while it holds the lease: a former holder's late fan-out is
+        // refused, and the entry stays for the new holder.
+        let fence = self.holders_fence()?;
+        self.transact(fence, move |tx| {
             Box::pin(async move {
                 // The entry leaves the outbox first: a second fan-out of it (another instance's dispatcher
                 // overlapping during a handover) finds it gone and writes nothing, so it cannot reset a
@@ -115,22 +111,68 @@ impl WebhookStore for PgStore {
 
     fn put_delivery(&self, delivery: &EventDelivery) -> Result<bool, StoreError> {
         let row = DeliveryRow::of(delivery)?;
-        // Due now (a test event, a redelivery): whichever process delivers is told at once. A retry
-        // scheduled for later is found by its time.
-        let now = relayer_types::unix_now_ms();
-        let due_now = row.due_ms.is_some_and(|due| due <= now);
-        self.transact(None, move |tx| {
+        // Through the holder's view, only while it holds the lease: a paused former holder cannot write
+        // an old state over what the new holder recorded.
+        let fence = self.holders_fence()?;
+        self.transact(fence, move |tx| {
             Box::pin(async move {
                 if lock_endpoints(tx, std::slice::from_ref(&row.endpoint_id)).await?.is_empty() {
                     return Ok(false);
                 }
                 row.upsert(tx).await?;
-                if due_now {
-                    super::changed(tx).await?;
-                }
                 Ok(true)
             })
         })
+    }
+
+    fn request_delivery(&self, delivery: &EventDelivery) -> Result<bool, StoreError> {
+        let (endpoint, body) = (delivery.endpoint_id.clone(), encode(delivery)?);
+        self.transact(None, move |tx| {
+            Box::pin(async move {
+                if lock_endpoints(tx, std::slice::from_ref(&endpoint)).await?.is_empty() {
+                    return Ok(false);
+                }
+                // Numbered in commit order, like the outbox: the holder reading "after N" skips none.
+                let seq: i64 = tx
+                    .query_one(
+                        "UPDATE counters SET value = value + 1 WHERE name = 'delivery_requests' RETURNING value",
+                        &[],
+                    )
+                    .await
+                    .map_err(pg)?
+                    .get(0);
+                tx.execute(
+                    "INSERT INTO delivery_requests (seq, endpoint_id, body) VALUES ($1, $2, $3)",
+                    &[&seq, &endpoint, &body],
+                )
+                .await
+                .map_err(pg)?;
+                super::changed(tx).await?;
+                Ok(true)
+            })
+        })
+    }
+
+    fn delivery_requests(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<Vec<(u64, EventDelivery)>>, StoreError> {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.query(
+            "SELECT seq, body FROM delivery_requests WHERE seq > $1 ORDER BY seq LIMIT $2",
+            params![after, limit],
+        )?;
+        rows.iter()
+            .map(|r| Ok((super::uint(r.get(0), "delivery request number")?, decode(r.get::<_, &[u8]>(1))?)))
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+
+    fn remove_delivery_requests(&self, through: u64) -> Result<(), StoreError> {
+        let through = i64::try_from(through).unwrap_or(i64::MAX);
+        self.execute("DELETE FROM delivery_requests WHERE seq <= $1", params![through]).map(drop)
     }
 
     fn deliveries(&self, endpoint_id: &str, limit: usize) -> Result<Vec<EventDelivery>, StoreError> {
@@ -148,22 +190,6 @@ impl WebhookStore for PgStore {
             params![],
         )?;
         rows.iter().map(|r| decode(r.get::<_, &[u8]>(0))).collect()
-    }
-
-    fn due_deliveries(
-        &self,
-        after_ms: u64,
-        before_ms: u64,
-    ) -> Result<Option<Vec<EventDelivery>>, StoreError> {
-        let (after, before) =
-            (i64::try_from(after_ms).unwrap_or(i64::MAX), i64::try_from(before_ms).unwrap_or(i64::MAX));
-        // `pending` too: a build before this column's migration finishes deliveries without clearing it.
-        let rows = self.query(
-            "SELECT body FROM deliveries WHERE due_ms > $1 AND due_ms <= $2 AND pending \
-             ORDER BY due_ms, endpoint_id, event_id",
-            params![after, before],
-        )?;
-        rows.iter().map(|r| decode(r.get::<_, &[u8]>(0))).collect::<Result<_, _>>().map(Some)
     }
 
     fn prune_deliveries(&self, before_ms: u64) -> Result<usize, StoreError> {

@@ -25,7 +25,7 @@ async fn expired_idempotency_keys_are_pruned_when_the_workers_start() -> eyre::R
         cancel.clone(),
         tasks.clone(),
     )?;
-    webhooks.start()?;
+    webhooks.start(Arc::clone(&store))?;
     let deadline = Instant::now() + Duration::from_secs(10);
     while store.idempotency("old")?.is_some() {
         eyre::ensure!(Instant::now() < deadline, "the expired key is still there");
@@ -79,7 +79,7 @@ async fn deliveries_never_connect_to_a_destination_the_deployment_refuses() -> e
     let settings = WebhookSettings { retry_schedule: vec![], ..WebhookSettings::default() };
     let webhooks =
         Webhooks::new(Arc::clone(&store), settings, Arc::default(), cancel.clone(), tasks.clone())?;
-    webhooks.start()?;
+    webhooks.start(Arc::clone(&store))?;
     for (id, host) in [("a", "127.0.0.1"), ("b", "localhost"), ("c", "[::ffff:127.0.0.1]")] {
         let endpoint = endpoint(id, &format!("https://{host}:{port}/hook"));
         store.put_webhook(&endpoint)?;
