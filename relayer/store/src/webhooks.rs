@@ -144,7 +144,8 @@ pub trait WebhookStore: Send + Sync + 'static {
     }
 
     /// The delivery requests queued after number `after` (0: all), in the order they committed, with
-    /// their numbers, at most `limit`. `None` for a store only one process opens (no requests queue).
+    /// their numbers, at most `limit`, until taken ([`WebhookStore::take_delivery_request`]). `None` for
+    /// a store only one process opens (no requests queue).
     #[allow(clippy::type_complexity)]
     fn delivery_requests(
         &self,
@@ -155,10 +156,13 @@ pub trait WebhookStore: Send + Sync + 'static {
         Ok(None)
     }
 
-    /// Forgets the delivery requests numbered up to `through` (handled).
-    fn remove_delivery_requests(&self, through: u64) -> Result<(), StoreError> {
-        let _ = through;
-        Ok(())
+    /// Takes request `seq`, in one commit: forgets it and records its delivery, in the requested state
+    /// but with the attempts of a delivery already recorded for that event (a redelivery keeps them).
+    /// The delivery as recorded, to be queued; `None` if the request was taken already (by this or an
+    /// earlier holder) or its endpoint is gone, so each request is taken once.
+    fn take_delivery_request(&self, seq: u64) -> Result<Option<EventDelivery>, StoreError> {
+        let _ = seq;
+        Ok(None)
     }
 
     /// Forgets finished (delivered or failed) deliveries of events created before `before_ms`; returns

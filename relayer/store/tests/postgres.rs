@@ -249,6 +249,15 @@ fn the_database_refuses_a_former_holder_that_believes_it_still_holds_the_lease()
     };
     assert!(matches!(la.fenced_store().put_delivery(&delivery), Err(StoreError::Fenced)));
     assert!(matches!(la.fenced_store().fan_out(1, &[]), Err(StoreError::Fenced)));
+    assert!(a.request_delivery(&delivery).expect("any instance queues a request"));
+    assert!(
+        matches!(la.fenced_store().take_delivery_request(1), Err(StoreError::Fenced)),
+        "nor takes requests"
+    );
+    assert_eq!(
+        lb.fenced_store().take_delivery_request(1).expect("the holder takes it"),
+        Some(delivery.clone())
+    );
     assert!(lb.fenced_store().put_delivery(&delivery).expect("the holder records"));
 }
 
@@ -361,6 +370,25 @@ fn another_instances_events_and_delivery_requests_reach_the_one_that_delivers() 
     assert_eq!(here.delivery_requests(1, 10).expect("after a mark"), Some(vec![(2, request("again"))]));
     assert_eq!(here.delivery_requests(0, 1).expect("a page").map(|r| r.len()), Some(1));
     assert!(here.deliveries("a", 10).expect("list").is_empty(), "a request is not a delivery yet");
-    here.remove_delivery_requests(1).expect("forget");
+
+    // Taking one records its delivery and forgets it, once.
+    assert_eq!(here.take_delivery_request(1).expect("take"), Some(request("test")));
+    assert_eq!(here.take_delivery_request(1).expect("take again"), None, "taken once");
+    assert_eq!(here.deliveries("a", 10).expect("list"), vec![request("test")]);
     assert_eq!(here.delivery_requests(0, 10).expect("requests"), Some(vec![(2, request("again"))]));
+    // A redelivery of an event with attempts on record keeps them, in the requested state.
+    let attempt = relayer_store::AttemptRecord { at_ms: 8, status: Some(500), error: None, duration_ms: 3 };
+    let sent = EventDelivery {
+        state: DeliveryState::Failed { at_ms: 9 },
+        attempts: vec![attempt],
+        ..request("again")
+    };
+    assert!(here.put_delivery(&sent).expect("recorded"));
+    let taken = here.take_delivery_request(2).expect("take").expect("taken");
+    assert_eq!(
+        taken,
+        EventDelivery { state: request("again").state, ..sent },
+        "attempts kept, pending again"
+    );
+    assert_eq!(here.delivery_requests(0, 10).expect("requests"), Some(vec![]));
 }

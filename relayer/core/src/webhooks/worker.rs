@@ -321,6 +321,7 @@ impl Webhooks {
     /// endpoints registered or deleted elsewhere, and takes the delivery requests queued there.
     async fn dispatch(self: Arc<Self>, mut changes: Option<tokio::sync::watch::Receiver<u64>>) {
         let mut requests = 0;
+        let mut synced = Instant::now();
         loop {
             // An instance that may no longer sign lost the signing lease, and with it the deliveries
             // (it is about to exit; the database refuses its records anyway).
@@ -334,6 +335,13 @@ impl Webhooks {
                     }
                 }
                 if self.store.shared() {
+                    // Endpoints registered or deleted elsewhere: at most once a second.
+                    if synced.elapsed() >= Duration::from_secs(1) {
+                        synced = Instant::now();
+                        if let Err(error) = self.sync_endpoints() {
+                            tracing::warn!(error = %relayer_util::causes(&error), "reading webhook endpoints failed; retrying")
+                        }
+                    }
                     match self.take_requests(requests) {
                         Ok((last, full)) => (requests, more) = (last, more || full),
                         Err(error) => {
@@ -365,22 +373,34 @@ impl Webhooks {
     }
 
     /// Takes the delivery requests queued after number `after` (test events and redeliveries asked
-    /// through any instance): records each delivery as asked and queues it, then forgets the requests.
-    /// The last number taken, and whether the batch was full. A request taken twice (this process
-    /// stopped before forgetting it) sends its event once more, as a redelivery would.
+    /// through any instance), each in one commit that records its delivery and forgets it, and queues
+    /// them. The last number looked at, and whether the batch was full. A failure stops at the request
+    /// it failed on: those taken before it are not taken again.
     fn take_requests(self: &Arc<Self>, after: u64) -> Result<(u64, bool), StoreError> {
         const BATCH: usize = 100;
-        self.sync_endpoints()?;
         let Some(requests) = self.store.delivery_requests(after, BATCH)? else { return Ok((after, false)) };
-        let Some(last) = requests.last().map(|(n, _)| *n) else { return Ok((after, false)) };
-        let full = requests.len() == BATCH;
-        let recorder = self.recorder();
-        for (_, delivery) in requests {
-            if recorder.put_delivery(&delivery)? {
-                self.enqueue(delivery);
-            }
+        if requests.is_empty() {
+            return Ok((after, false));
         }
-        self.store.remove_delivery_requests(last)?;
+        let full = requests.len() == BATCH;
+        // Read after the requests: every endpoint a request names (registered before it) has a task.
+        self.sync_endpoints()?;
+        let recorder = self.recorder();
+        let mut last = after;
+        for (seq, _) in requests {
+            match recorder.take_delivery_request(seq) {
+                Ok(Some(delivery)) => {
+                    let (endpoint, event) = (delivery.endpoint_id.clone(), delivery.event_id.clone());
+                    if !self.enqueue(delivery) {
+                        // Disabled meanwhile: the next holder's start marks it failed.
+                        tracing::info!(%endpoint, %event, "webhook delivery requested for an endpoint without a task");
+                    }
+                }
+                Ok(None) => {} // taken already, or its endpoint deleted
+                Err(error) => return if last == after { Err(error) } else { Ok((last, true)) },
+            }
+            last = seq;
+        }
         Ok((last, full))
     }
 

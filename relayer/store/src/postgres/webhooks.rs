@@ -170,9 +170,38 @@ impl WebhookStore for PgStore {
             .map(Some)
     }
 
-    fn remove_delivery_requests(&self, through: u64) -> Result<(), StoreError> {
-        let through = i64::try_from(through).unwrap_or(i64::MAX);
-        self.execute("DELETE FROM delivery_requests WHERE seq <= $1", params![through]).map(drop)
+    fn take_delivery_request(&self, seq: u64) -> Result<Option<EventDelivery>, StoreError> {
+        let seq = int(seq, "delivery request number")?;
+        // Through the holder's view: a former holder takes nothing once another took over.
+        let fence = self.holders_fence()?;
+        self.transact(fence, move |tx| {
+            Box::pin(async move {
+                let taken = tx
+                    .query_opt("DELETE FROM delivery_requests WHERE seq = $1 RETURNING body", &[&seq])
+                    .await
+                    .map_err(pg)?;
+                let Some(taken) = taken else { return Ok(None) };
+                let requested: EventDelivery = decode(taken.get::<_, &[u8]>(0))?;
+                let row = DeliveryRow::of(&requested)?;
+                if lock_endpoints(tx, std::slice::from_ref(&row.endpoint_id)).await?.is_empty() {
+                    return Ok(None);
+                }
+                let recorded = tx
+                    .query_opt(
+                        "SELECT body FROM deliveries WHERE endpoint_id = $1 AND created_ms = $2 AND event_id = $3 \
+                         FOR UPDATE",
+                        &[&row.endpoint_id, &row.created_ms, &row.event_id],
+                    )
+                    .await
+                    .map_err(pg)?;
+                let delivery = match recorded {
+                    Some(r) => EventDelivery { state: requested.state, ..decode(r.get::<_, &[u8]>(0))? },
+                    None => requested,
+                };
+                DeliveryRow::of(&delivery)?.upsert(tx).await?;
+                Ok(Some(delivery))
+            })
+        })
     }
 
     fn deliveries(&self, endpoint_id: &str, limit: usize) -> Result<Vec<EventDelivery>, StoreError> {
