@@ -76,7 +76,12 @@ pub fn config_file(p: &ConfigParams) -> ConfigFile {
             metrics_token_sha256: None,
             browser_origins: vec![],
         },
-        signer: SignerSection { private_key: format!("env:{KEY_VAR}") },
+        signer: SignerSection {
+            private_key: Some(format!("env:{KEY_VAR}")),
+            keystore: None,
+            password: None,
+            address: None,
+        },
         retry: RetrySection::default(),
         executor: ExecutorSection {
             poll_interval_ms: p.poll_interval_ms,

@@ -19,8 +19,11 @@
 //! # metrics_token_sha256 = "<64 hex chars>"  # optional: /metrics then requires `Bearer <that token>`
 //! # browser_origins = ["https://shop.example"]  # optional: CORS on the client-secret routes
 //!
-//! [signer]
-//! private_key = "env:RELAYER_PRIVATE_KEY"   # only ever read from the environment
+//! [signer]                     # the EVM and Tron key: one of
+//! private_key = "env:RELAYER_PRIVATE_KEY"   # a raw key, only ever read from the environment
+//! # keystore = "/etc/relayer/key.json"       # or an Ethereum JSON keystore (geth, clef, cast wallet)
+//! # password = "file:/run/secrets/relayer"   #   and its password: `env:VAR` or `file:PATH`
+//! # address = "0x…"                          # optional: refuse to start with any other key
 //!
 //! [retry]                        # optional: how the engine retries work a chain cannot do yet
 //! first_delay_ms = 500
@@ -463,12 +466,24 @@ impl CheckoutSection {
     }
 }
 
-/// `[signer]`.
+/// `[signer]`: the key, as one of `private_key` or `keystore` (with its `password`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignerSection {
-    /// `env:VARIABLE` naming the environment variable that holds the key.
-    pub private_key: String,
+    /// `env:VARIABLE` naming the environment variable that holds the raw key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
+    /// An Ethereum JSON keystore file (Web3 Secret Storage: geth's, clef's, `cast wallet new`'s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keystore: Option<PathBuf>,
+    /// The keystore's password: `env:VARIABLE`, or `file:PATH` (a mounted secret; one trailing line
+    /// break is not part of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// The address the key must have: the relayer refuses to start with any other key (a keystore of
+    /// the wrong account, a variable set for another deployment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<alloy::primitives::Address>,
 }
 
 /// `[retry]`.
@@ -616,7 +631,7 @@ impl Config {
                 axum::http::HeaderValue::from_str(o).map_err(|_| field(at(), "is not a valid header value"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let signer = resolve_key(&file.signer.private_key, &env)?;
+        let signer = file.signer.resolve(&env)?;
         let store = match &file.store {
             Some(section) => section.validate(&env)?,
             None => StoreLocation::Sled(file.data_dir.clone()),
@@ -685,6 +700,82 @@ impl Config {
             solana,
         })
     }
+}
+
+impl SignerSection {
+    /// The key: read from the environment, or decrypted from the keystore with its password, and
+    /// checked against `address`. Neither key nor password appears in an error.
+    fn resolve(&self, env: &impl Fn(&str) -> Option<String>) -> Result<PrivateKeySigner, ConfigError> {
+        let signer = match (&self.private_key, &self.keystore) {
+            (Some(reference), None) => {
+                if self.password.is_some() {
+                    return Err(field(
+                        "signer.password",
+                        "goes with signer.keystore, not signer.private_key",
+                    ));
+                }
+                resolve_key(reference, env)?
+            }
+            (None, Some(path)) => {
+                let reference = self
+                    .password
+                    .as_deref()
+                    .ok_or_else(|| field("signer.password", "is required with signer.keystore"))?;
+                let password = read_secret(reference, "signer.password", env)?;
+                decrypt_keystore(path, password.expose())?
+            }
+            (Some(_), Some(_)) => {
+                return Err(field("signer", "give either private_key or keystore, not both"));
+            }
+            (None, None) => return Err(field("signer", "needs private_key or keystore")),
+        };
+        match self.address {
+            Some(want) if signer.address() != want => {
+                Err(field("signer.address", format!("the key is {}'s, not {want}'s", signer.address())))
+            }
+            _ => Ok(signer),
+        }
+    }
+}
+
+/// A secret named by `reference`: `env:VARIABLE`, or `file:PATH` (one trailing line break dropped).
+fn read_secret(
+    reference: &str,
+    at: &str,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<relayer_util::Secret, ConfigError> {
+    if let Some(var) = reference.strip_prefix("env:") {
+        let value = env(var).ok_or_else(|| field(at, format!("environment variable {var} is not set")))?;
+        return Ok(relayer_util::Secret::new(value));
+    }
+    if let Some(path) = reference.strip_prefix("file:") {
+        let value = std::fs::read_to_string(path)
+            .map_err(|e| field(at, format!("{path} cannot be read: {}", e.kind())))?;
+        let value = value.strip_suffix('\n').map_or(value.as_str(), |v| v.strip_suffix('\r').unwrap_or(v));
+        return Ok(relayer_util::Secret::new(value));
+    }
+    Err(field(at, "must be `env:VARIABLE` or `file:PATH` (secrets are never written in the file)"))
+}
+
+/// The key in the Ethereum JSON keystore at `path`, decrypted with `password`.
+fn decrypt_keystore(path: &std::path::Path, password: &str) -> Result<PrivateKeySigner, ConfigError> {
+    use alloy::signers::local::LocalSignerError;
+    let shown = path.display();
+    std::fs::metadata(path)
+        .map_err(|e| field("signer.keystore", format!("{shown} cannot be read: {}", e.kind())))?;
+    PrivateKeySigner::decrypt_keystore(path, password).map_err(|e| {
+        let why = match e {
+            LocalSignerError::EthKeystoreError(eth_keystore::KeystoreError::MacMismatch) => {
+                "cannot be decrypted with signer.password (a wrong password, or a damaged file)".to_owned()
+            }
+            LocalSignerError::EthKeystoreError(eth_keystore::KeystoreError::StdIo(_)) => {
+                "cannot be read".to_owned()
+            }
+            _ => "is not an Ethereum JSON keystore this build can read (Web3 Secret Storage v3, scrypt or pbkdf2)"
+                .to_owned(),
+        };
+        field("signer.keystore", format!("{shown} {why}"))
+    })
 }
 
 /// Keys are never written in the file: `env:VAR` names the environment variable holding one.

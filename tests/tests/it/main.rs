@@ -20,6 +20,7 @@ mod evm_settle;
 mod evm_watcher;
 mod faults;
 mod forgery;
+mod keys;
 mod openapi;
 mod postgres;
 mod solana;

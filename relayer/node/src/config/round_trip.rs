@@ -26,7 +26,12 @@ fn a_serialized_config_file_reads_back_as_the_same_config() {
             metrics_token_sha256: None,
             browser_origins: vec![],
         },
-        signer: SignerSection { private_key: "env:K".into() },
+        signer: SignerSection {
+            private_key: Some("env:K".into()),
+            keystore: None,
+            password: None,
+            address: None,
+        },
         retry: RetrySection::default(),
         executor: ExecutorSection::default(),
         webhooks: WebhooksSection::default(),

@@ -312,3 +312,72 @@ fn a_solana_section_adds_the_cluster_and_its_key_is_read_from_the_environment() 
         crate::config::vault_deployment_matches(&[], &[84532]).expect_err("another cluster's route");
     assert!(refused.to_string().contains("a route to chain 84532"), "{refused}");
 }
+
+/// `[signer]` with a keystore: the config with `extra` lines in place of the raw key's.
+fn with_signer(signer: &str) -> String {
+    config("").replace("private_key = \"env:RELAYER_KEY\"", signer)
+}
+
+/// Keystores another implementation wrote (see `tests/fixtures/README.md`).
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn a_keystore_is_decrypted_with_its_password_from_the_environment_or_a_file() {
+    let pbkdf2_key = "0x7a28b5ba57c53603b0b07b56bba752f7784bf506fa95edc395f5cf6c7514fe9d";
+    let pbkdf2_address = pbkdf2_key.parse::<PrivateKeySigner>().expect("key").address();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let password_file = dir.path().join("password");
+    std::fs::write(&password_file, "testpassword\n").expect("write");
+    let env = |name: &str| (name == "KEYSTORE_PASSWORD").then(|| "foobar".to_owned());
+    for (keystore, password, address) in [
+        (
+            fixture("geth-scrypt.json"),
+            "env:KEYSTORE_PASSWORD".to_owned(),
+            "0xf466859ead1932d743d622cb74fc058882e8648a".parse().expect("address"),
+        ),
+        (fixture("web3-pbkdf2.json"), format!("file:{}", password_file.display()), pbkdf2_address),
+    ] {
+        let signer = format!("keystore = \"{keystore}\"\npassword = \"{password}\"\naddress = \"{address}\"");
+        let c = Config::parse(&with_signer(&signer), env).expect("the keystore opens");
+        assert_eq!(c.signer.address(), address, "{keystore}");
+    }
+}
+
+#[test]
+fn a_keystore_that_cannot_be_opened_is_refused_without_showing_the_password() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corrupt = dir.path().join("corrupt.json");
+    std::fs::write(&corrupt, "{\"crypto\": 1}").expect("write");
+    let env = |name: &str| match name {
+        "PW" => Some("hunter2-not-it".to_owned()),
+        "RELAYER_KEY" => Some(KEY.to_owned()),
+        _ => None,
+    };
+    let refused = |signer: String| match Config::parse(&with_signer(&signer), env) {
+        Ok(_) => panic!("{signer} should be refused"),
+        Err(e) => e.to_string(),
+    };
+    let scrypt = fixture("geth-scrypt.json");
+    let wrong = refused(format!("keystore = \"{scrypt}\"\npassword = \"env:PW\""));
+    assert!(wrong.contains("signer.keystore") && wrong.contains("wrong password"), "{wrong}");
+    assert!(!wrong.contains("hunter2"), "the password is never shown: {wrong}");
+    let damaged = refused(format!("keystore = \"{}\"\npassword = \"env:PW\"", corrupt.display()));
+    assert!(damaged.contains("is not an Ethereum JSON keystore"), "{damaged}");
+    let missing = refused("keystore = \"/nonexistent/key.json\"\npassword = \"env:PW\"".to_owned());
+    assert!(missing.contains("/nonexistent/key.json cannot be read"), "{missing}");
+    let no_password = refused(format!("keystore = \"{scrypt}\""));
+    assert!(no_password.contains("signer.password: is required"), "{no_password}");
+    let unset = refused(format!("keystore = \"{scrypt}\"\npassword = \"env:UNSET\""));
+    assert!(unset.contains("UNSET is not set"), "{unset}");
+    let inline = refused(format!("keystore = \"{scrypt}\"\npassword = \"testpassword\""));
+    assert!(inline.contains("env:VARIABLE` or `file:PATH"), "a password written in the file: {inline}");
+    let both = refused(format!("private_key = \"env:RELAYER_KEY\"\nkeystore = \"{scrypt}\""));
+    assert!(both.contains("not both"), "{both}");
+    let stray = refused("private_key = \"env:RELAYER_KEY\"\npassword = \"env:PW\"".to_owned());
+    assert!(stray.contains("goes with signer.keystore"), "{stray}");
+    let other = "0x0000000000000000000000000000000000000001";
+    let mismatch = refused(format!("private_key = \"env:RELAYER_KEY\"\naddress = \"{other}\""));
+    assert!(mismatch.contains("signer.address") && mismatch.contains(other), "{mismatch}");
+}
