@@ -143,15 +143,10 @@ pub trait WebhookStore: Send + Sync + 'static {
         self.put_delivery(delivery)
     }
 
-    /// The delivery requests queued after number `after` (0: all), in the order they committed, with
-    /// their numbers, at most `limit`, until taken ([`WebhookStore::take_delivery_request`]). `None` for
-    /// a store only one process opens (no requests queue).
-    #[allow(clippy::type_complexity)]
-    fn delivery_requests(
-        &self,
-        after: u64,
-        limit: usize,
-    ) -> Result<Option<Vec<(u64, EventDelivery)>>, StoreError> {
+    /// The numbers of the delivery requests queued after number `after` (0: all), in the order they
+    /// committed, at most `limit`, until taken ([`WebhookStore::take_delivery_request`]). `None` for a
+    /// store only one process opens (no requests queue).
+    fn delivery_requests(&self, after: u64, limit: usize) -> Result<Option<Vec<u64>>, StoreError> {
         let _ = (after, limit);
         Ok(None)
     }

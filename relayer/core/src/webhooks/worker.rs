@@ -387,13 +387,22 @@ impl Webhooks {
         self.sync_endpoints()?;
         let recorder = self.recorder();
         let mut last = after;
-        for (seq, _) in requests {
+        for seq in requests {
+            if self.cancel.is_cancelled() {
+                break; // stopping: what is left stays queued for the next holder
+            }
             match recorder.take_delivery_request(seq) {
                 Ok(Some(delivery)) => {
-                    let (endpoint, event) = (delivery.endpoint_id.clone(), delivery.event_id.clone());
-                    if !self.enqueue(delivery) {
-                        // Disabled meanwhile: the next holder's start marks it failed.
-                        tracing::info!(%endpoint, %event, "webhook delivery requested for an endpoint without a task");
+                    let endpoint = delivery.endpoint_id.clone();
+                    // Its endpoint disabled meanwhile, nothing will send it: recorded as failed. Any other
+                    // reason (a task ending as this instance stops) leaves it pending for the next start.
+                    if !self.enqueue(delivery.clone())
+                        && self.lookup(&endpoint).is_ok_and(|e| e.disabled.is_some())
+                    {
+                        let failed =
+                            EventDelivery { state: DeliveryState::Failed { at_ms: now_ms() }, ..delivery };
+                        recorder.put_delivery(&failed)?;
+                        self.metrics.failed.fetch_add(1, Ordering::Relaxed);
                     }
                 }
                 Ok(None) => {} // taken already, or its endpoint deleted
@@ -634,6 +643,13 @@ impl Webhooks {
         let origin = super::url_origin(&endpoint.url);
         let (endpoint_id, event_id) = (endpoint.id.as_str(), delivery.event_id.clone());
         match status {
+            Some(200..=299) if due.contains_key(&event_id) => {
+                // A redelivery was queued while this copy was on the wire: the record stays pending for
+                // it (recording "delivered" now would lose it, should this process stop before it goes).
+                self.metrics.delivered.fetch_add(1, Ordering::Relaxed);
+                self.metrics.pending.fetch_sub(1, Ordering::Relaxed);
+                return Continue(());
+            }
             Some(200..=299) => {
                 delivery.state = DeliveryState::Delivered { at_ms: now };
                 self.metrics.delivered.fetch_add(1, Ordering::Relaxed);

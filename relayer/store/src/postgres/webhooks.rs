@@ -153,19 +153,15 @@ impl WebhookStore for PgStore {
         })
     }
 
-    fn delivery_requests(
-        &self,
-        after: u64,
-        limit: usize,
-    ) -> Result<Option<Vec<(u64, EventDelivery)>>, StoreError> {
+    fn delivery_requests(&self, after: u64, limit: usize) -> Result<Option<Vec<u64>>, StoreError> {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self.query(
-            "SELECT seq, body FROM delivery_requests WHERE seq > $1 ORDER BY seq LIMIT $2",
+            "SELECT seq FROM delivery_requests WHERE seq > $1 ORDER BY seq LIMIT $2",
             params![after, limit],
         )?;
         rows.iter()
-            .map(|r| Ok((super::uint(r.get(0), "delivery request number")?, decode(r.get::<_, &[u8]>(1))?)))
+            .map(|r| super::uint(r.get(0), "delivery request number"))
             .collect::<Result<_, _>>()
             .map(Some)
     }
@@ -176,16 +172,31 @@ impl WebhookStore for PgStore {
         let fence = self.holders_fence()?;
         self.transact(fence, move |tx| {
             Box::pin(async move {
+                // The endpoint is locked before the request, in the order every other writer (and an
+                // endpoint's deletion, which cascades to its requests) takes them: no deadlock.
+                let endpoint = tx
+                    .query_opt("SELECT endpoint_id FROM delivery_requests WHERE seq = $1", &[&seq])
+                    .await
+                    .map_err(pg)?;
+                let Some(endpoint) = endpoint.map(|r| r.get::<_, String>(0)) else { return Ok(None) };
+                if lock_endpoints(tx, std::slice::from_ref(&endpoint)).await?.is_empty() {
+                    return Ok(None);
+                }
                 let taken = tx
                     .query_opt("DELETE FROM delivery_requests WHERE seq = $1 RETURNING body", &[&seq])
                     .await
                     .map_err(pg)?;
                 let Some(taken) = taken else { return Ok(None) };
-                let requested: EventDelivery = decode(taken.get::<_, &[u8]>(0))?;
+                // A request this build cannot read (another build's) is dropped, said so, rather than
+                // holding up every later one.
+                let requested: EventDelivery = match decode(taken.get::<_, &[u8]>(0)) {
+                    Ok(requested) => requested,
+                    Err(error) => {
+                        tracing::error!(seq, error = %relayer_util::causes(&error), "a webhook delivery request cannot be read; dropped");
+                        return Ok(None);
+                    }
+                };
                 let row = DeliveryRow::of(&requested)?;
-                if lock_endpoints(tx, std::slice::from_ref(&row.endpoint_id)).await?.is_empty() {
-                    return Ok(None);
-                }
                 let recorded = tx
                     .query_opt(
                         "SELECT body FROM deliveries WHERE endpoint_id = $1 AND created_ms = $2 AND event_id = $3 \
@@ -194,9 +205,9 @@ impl WebhookStore for PgStore {
                     )
                     .await
                     .map_err(pg)?;
-                let delivery = match recorded {
-                    Some(r) => EventDelivery { state: requested.state, ..decode(r.get::<_, &[u8]>(0))? },
-                    None => requested,
+                let delivery = match recorded.map(|r| decode::<EventDelivery>(r.get::<_, &[u8]>(0))) {
+                    Some(Ok(recorded)) => EventDelivery { state: requested.state, ..recorded },
+                    _ => requested,
                 };
                 DeliveryRow::of(&delivery)?.upsert(tx).await?;
                 Ok(Some(delivery))
