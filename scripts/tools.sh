@@ -57,54 +57,48 @@ if [ "$(cat "$venv/.tools-stamp" 2>/dev/null)" != "$want_py" ]; then
   fi
 fi
 
-# Headless Chromium for the checkout page's browser tests, from Debian's packages. The build the tests
-# were written against is pinned; Debian's security archive keeps only its newest build, so when that
-# one is gone the current build is installed instead (and said so).
-chromium_pin="148.0.7778.167-1~deb12u1"
-if [ ! -x /usr/bin/chromium ]; then
+# Installs a Debian package when `$1` (a shell test) says it is missing: `$2` at the pinned version `$3`
+# (with the packages after it), or, since Debian's security archive keeps only its newest build, the
+# current build when the pinned one is gone (said so). policy-rc.d keeps a package from starting a
+# service of its own while it installs (PostgreSQL's cluster, Prometheus).
+apt_pinned() {
+  local present="$1" package="$2" pin="$3"
+  shift 3
+  eval "$present" && return 0
   exec 7>"$root/.tools-apt.lock"
   flock 7
-  if [ ! -x /usr/bin/chromium ]; then
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    export DEBIAN_FRONTEND=noninteractive
-    echo "installing chromium $chromium_pin (apt)..." >&2
-    $sudo apt-get update -qq >&2
-    if ! $sudo apt-get install -y -qq --no-install-recommends "chromium=$chromium_pin" fonts-dejavu-core >&2; then
-      echo "chromium $chromium_pin is no longer in Debian's archive; installing its current build" >&2
-      $sudo apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >&2
-    fi
+  eval "$present" && return 0
+  local sudo="" policy=/usr/sbin/policy-rc.d created=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing $package $pin (apt)..." >&2
+  if [ ! -e "$policy" ]; then
+    created=1
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod +x "$policy"
+    # Expanded now: the trap runs after this function's locals are gone.
+    trap "$sudo rm -f '$policy'" EXIT
   fi
-fi
+  local apt="$sudo env DEBIAN_FRONTEND=noninteractive apt-get"
+  $apt update -qq >&2
+  if ! $apt install -y -qq --no-install-recommends "$package=$pin" "$@" >&2; then
+    echo "$package $pin is no longer in Debian's archive; installing its current build" >&2
+    $apt install -y -qq --no-install-recommends "$package" "$@" >&2
+  fi
+  if [ -n "$created" ]; then
+    $sudo rm -f "$policy"
+    trap - EXIT
+  fi
+}
+
+# Headless Chromium for the checkout page's browser tests.
+apt_pinned '[ -x /usr/bin/chromium ]' chromium "148.0.7778.167-1~deb12u1" fonts-dejavu-core
 
 # PostgreSQL's server binaries for the PostgreSQL store's tests (each test starts its own server with
 # initdb into a temporary directory; see relayer/store/src/local_postgres.rs) and `relayer devnet
-# --store postgres`, from Debian's packages. Pinned like chromium, with the same fallback. The package
-# would start a cluster of its own: policy-rc.d keeps it from starting any service while it installs.
-postgres_pin="15.18-0+deb12u1"
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
-  exec 7>"$root/.tools-apt.lock"
-  flock 7
-  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    export DEBIAN_FRONTEND=noninteractive
-    echo "installing postgresql-15 $postgres_pin (apt)..." >&2
-    policy=/usr/sbin/policy-rc.d created=""
-    if [ ! -e "$policy" ]; then
-      created=1
-      printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
-      $sudo chmod +x "$policy"
-      trap '$sudo rm -f "$policy"' EXIT
-    fi
-    $sudo apt-get update -qq >&2
-    if ! $sudo apt-get install -y -qq --no-install-recommends "postgresql-15=$postgres_pin" >&2; then
-      echo "postgresql-15 $postgres_pin is no longer in Debian's archive; installing its current build" >&2
-      $sudo apt-get install -y -qq --no-install-recommends postgresql-15 >&2
-    fi
-    if [ -n "$created" ]; then
-      $sudo rm -f "$policy"
-      trap - EXIT
-    fi
-  fi
-fi
+# --store postgres`.
+apt_pinned 'ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1' \
+  postgresql-15 "15.18-0+deb12u1"
+
+# promtool (in Debian's prometheus package), which checks and unit-tests the alerting rules in
+# ops/prometheus.
+apt_pinned 'command -v promtool >/dev/null 2>&1' prometheus "2.42.0+ds-5+deb12u1"

@@ -42,12 +42,12 @@ type ReadStat = fn(&relayer_chain::ChainStats) -> u64;
 type ReadCount = fn(&relayer_chain::ChainStats) -> Option<u64>;
 
 /// Writes one metric family: its HELP and TYPE lines, then `name{labels} value` per sample.
-fn family(
+fn family<V: std::fmt::Display>(
     out: &mut String,
     name: &str,
     kind: &str,
     help: &str,
-    samples: impl IntoIterator<Item = (String, u64)>,
+    samples: impl IntoIterator<Item = (String, V)>,
 ) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
     for (labels, value) in samples {
@@ -119,8 +119,22 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
         "relayer_fronted_outstanding",
         "gauge",
         "What the relayer fronted on a destination chain and has not been repaid yet, in the token's base units.",
-        engine.exposure().into_iter().map(|((c, token), owed)| {
-            (format!("chain_id=\"{c}\",token=\"{token}\""), owed.saturating_to::<u64>())
+        // Exact, as decimal text (a valid sample value): an 18-decimal token's amounts pass u64's range.
+        engine
+            .exposure()
+            .into_iter()
+            .map(|((c, token), owed)| (format!("chain_id=\"{c}\",token=\"{token}\""), owed.to_string())),
+    );
+    family(
+        &mut out,
+        "relayer_fronting_cap",
+        "gauge",
+        "The most the relayer may have fronted and unrepaid on a destination chain, in the token's base units.",
+        engine.chains().iter().flat_map(|(c, chain)| {
+            chain.tokens().iter().filter_map(move |t| {
+                let cap = chain.fronting_cap(&t.address)?;
+                Some((format!("chain_id=\"{c}\",token=\"{}\"", t.address), cap.to_string()))
+            })
         }),
     );
     family(

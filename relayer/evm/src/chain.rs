@@ -64,6 +64,11 @@ pub struct Counters {
     pub nonce_gap: AtomicU64,
     /// Moving average of how long the RPC takes to answer, in microseconds (0: nothing measured yet).
     pub rpc_latency_us: AtomicU64,
+    /// What the relayer's key holds of the chain's native coin, in gwei, as last read (0 until then, and
+    /// again once reads have failed for a minute: a figure nobody can confirm is not trusted).
+    pub native_gwei: AtomicU64,
+    /// Balance reads that failed in a row.
+    pub balance_failures: AtomicU64,
 }
 
 impl Counters {
@@ -128,6 +133,9 @@ pub struct ChainSpec {
     pub fee_ceiling: executor::FeeCeiling,
     /// Blocks the watcher may lag behind the head before the relayer reports itself not ready.
     pub lag_budget_blocks: u64,
+    /// Below this much native coin (gwei) at the relayer's key, the relayer reports itself not ready
+    /// (0: no floor).
+    pub min_native_gwei: u64,
     /// Bridge routes out of this chain.
     pub routes: Vec<RouteSpec>,
     /// Tokens the relayer key may front on this chain, with the most it may have outstanding.
@@ -195,6 +203,12 @@ impl std::fmt::Debug for Sender {
         f.debug_struct("Sender").field("address", &self.signer.address()).finish_non_exhaustive()
     }
 }
+
+/// How often the relayer's native balance is read.
+const BALANCE_EVERY: Duration = Duration::from_secs(15);
+
+/// Failed balance reads in a row after which the last figure is dropped (a minute's worth).
+const STALE_BALANCE_READS: u64 = 4;
 
 /// A chain with a live provider.
 pub struct EvmChain {
@@ -293,6 +307,24 @@ impl EvmChain {
             processed: watch::Sender::new(0),
             log_range: Mutex::new(LogRange { span: max_block_range, streak: 0 }),
         })
+    }
+
+    /// Reads what the relayer's key holds of the native coin (for `/metrics` and `/readyz`); a failed
+    /// read keeps the last figure (the RPC layer counts and logs the failure).
+    async fn read_balance(&self) {
+        let signer = self.sender.signer.address();
+        match self.rpc(|p| async move { p.get_balance(signer).await }).await {
+            Ok(wei) => {
+                let gwei = wei / alloy::primitives::U256::from(1_000_000_000u64);
+                self.stats.native_gwei.store(u64::try_from(gwei).unwrap_or(u64::MAX), Ordering::Relaxed);
+                self.stats.balance_failures.store(0, Ordering::Relaxed);
+            }
+            Err(_) => {
+                if self.stats.balance_failures.fetch_add(1, Ordering::Relaxed) + 1 >= STALE_BALANCE_READS {
+                    self.stats.native_gwei.store(0, Ordering::Relaxed);
+                }
+            }
+        }
     }
 
     /// Runs one RPC call: the one place RPC faults are handled. Each try is bounded by the chain's
@@ -526,7 +558,16 @@ impl Chain for EvmChain {
             },
             nonce_gap: self.stats.nonce_gap.load(Ordering::Relaxed),
             unreadable_sends: self.sends.unreadable(),
-            account: Default::default(),
+            // Until the first read, none at all as far as `/readyz` can tell.
+            account: [
+                Some(relayer_chain::AccountGauge {
+                    resource: "native_gwei",
+                    amount: self.stats.native_gwei.load(Ordering::Relaxed),
+                    floor: self.spec.min_native_gwei,
+                }),
+                None,
+                None,
+            ],
             // Not counted here yet (issue 26: gas spent per day).
             fees_paid: None,
             priority_fees_paid: None,
@@ -534,6 +575,11 @@ impl Chain for EvmChain {
     }
 
     fn start(self: Arc<Self>, sink: Arc<dyn EventSink>, cancel: CancellationToken, tasks: &TaskTracker) {
+        let chain = Arc::clone(&self);
+        tasks.spawn(relayer_chain::every(BALANCE_EVERY, cancel.clone(), move || {
+            let chain = Arc::clone(&chain);
+            async move { chain.read_balance().await }
+        }));
         let queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(jobs) = queued {
             let Sender { signer, config } = self.sender.clone();

@@ -62,6 +62,11 @@ pub struct ChainConfig {
     /// Blocks the watcher may lag behind the head before `/readyz` fails.
     #[serde(default = "default_lag_budget")]
     pub lag_budget_blocks: u64,
+    /// `/readyz` fails while the relayer's key holds less of the chain's native coin than this, in whole
+    /// coins (`"0.05"`): it could not pay for the next settlement (default: no floor; `/metrics` shows
+    /// the balance either way). EVM chains only (Tron has its own floors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_native_balance: Option<String>,
     /// Bridge routes out of this chain: a deposit here for a session whose destination is another
     /// chain is bridged only on one of these; otherwise it is refunded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -230,6 +235,7 @@ impl ChainConfig {
             max_fee_gwei: None,
             max_fee_base_fee_multiple: default_base_fee_multiple(),
             lag_budget_blocks: default_lag_budget(),
+            min_native_balance: None,
             routes: vec![],
             create2_prefix: None,
             factory: None,
@@ -405,6 +411,21 @@ impl ChainConfig {
                 )?,
             },
             lag_budget_blocks: at_least(self.lag_budget_blocks, 1, f("lag_budget_blocks"))?,
+            min_native_gwei: match self.min_native_balance.as_deref() {
+                None => 0,
+                Some(_) if family != Family::Evm => {
+                    return Err(FieldError::new(
+                        f("min_native_balance"),
+                        "is for EVM chains (Tron has its own floors)",
+                    ));
+                }
+                Some(coins) => relayer_types::parse_units(coins, 9)
+                    .map_err(|e| FieldError::new(f("min_native_balance"), e.to_string()))
+                    .and_then(|gwei| {
+                        u64::try_from(gwei)
+                            .map_err(|_| FieldError::new(f("min_native_balance"), "is too large"))
+                    })?,
+            },
         })
     }
 }

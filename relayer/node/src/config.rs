@@ -57,6 +57,7 @@
 //! rpc_hedge_after_ms = 500       # the longest a call waits before a second try races it
 //! confirmations = 1
 //! lag_budget_blocks = 20         # /readyz fails beyond it
+//! min_native_balance = "0.01"    # /readyz fails while the key holds less (ETH): it could not pay gas
 //! max_fee_gwei = 50              # fee bumps never pay more per gas than this ...
 //! max_fee_base_fee_multiple = 10 # ... nor more than this multiple of the base fee
 //! router = "0x1111111111111111111111111111111111111111"
@@ -749,20 +750,91 @@ fn read_secret(
         return Ok(relayer_util::Secret::new(value));
     }
     if let Some(path) = reference.strip_prefix("file:") {
-        let value = std::fs::read_to_string(path)
-            .map_err(|e| field(at, format!("{path} cannot be read: {}", e.kind())))?;
+        let bytes = read_small_file(std::path::Path::new(path), 4096).map_err(|why| field(at, why))?;
+        let value = String::from_utf8(bytes).map_err(|_| field(at, format!("{path} is not UTF-8 text")))?;
         let value = value.strip_suffix('\n').map_or(value.as_str(), |v| v.strip_suffix('\r').unwrap_or(v));
         return Ok(relayer_util::Secret::new(value));
     }
     Err(field(at, "must be `env:VARIABLE` or `file:PATH` (secrets are never written in the file)"))
 }
 
+/// Reads a small regular file (a keystore, a password): at most `limit` bytes, refusing anything else
+/// (a directory, a device that never ends, a pipe that may never write).
+fn read_small_file(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| format!("{shown} cannot be read: {}", e.kind()))?;
+    if !meta.is_file() || meta.len() > limit {
+        return Err(format!("{shown} is not a regular file of at most {limit} bytes"));
+    }
+    let mut bytes = vec![];
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit).read_to_end(&mut bytes))
+        .map_err(|e| format!("{shown} cannot be read: {}", e.kind()))?;
+    Ok(bytes)
+}
+
+/// Why a keystore's shape is refused before anything is derived from it: key derivations that would
+/// take the machine's memory or hours of CPU (geth writes scrypt `n` = 2^18, `r` = 8, `p` = 1), and
+/// fields the decryption would misread. `None`: a Web3 Secret Storage v3 keystore within bounds.
+fn keystore_refusal(json: &serde_json::Value) -> Option<&'static str> {
+    let Some(crypto) = json.get("crypto").or_else(|| json.get("Crypto")) else {
+        return Some("has no crypto section");
+    };
+    let hex_len =
+        |v: &serde_json::Value, n: usize| v.as_str().is_some_and(|s| s.len() == n && hex::decode(s).is_ok());
+    let uint = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    if uint(&json["version"]) != 3 || crypto["cipher"] != "aes-128-ctr" {
+        return Some("is not a Web3 Secret Storage v3 keystore (aes-128-ctr)");
+    }
+    if !hex_len(&crypto["cipherparams"]["iv"], 32)
+        || !hex_len(&crypto["ciphertext"], 64)
+        || !hex_len(&crypto["mac"], 64)
+    {
+        return Some("has an iv, ciphertext or mac of the wrong length");
+    }
+    let params = &crypto["kdfparams"];
+    if uint(&params["dklen"]) != 32 {
+        return Some("derives a key of another length than 32 bytes");
+    }
+    // The decryption picks the derivation by the parameters it finds, not by `kdf`: each is bounded
+    // by its parameters, and a parameter of the other derivation is refused.
+    let keys: Vec<&str> =
+        params.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+    let allowed: &[&str] = match crypto["kdf"].as_str() {
+        Some("scrypt") => &["dklen", "n", "r", "p", "salt"],
+        Some("pbkdf2") => &["dklen", "c", "prf", "salt"],
+        _ => &[],
+    };
+    if keys.iter().any(|k| !allowed.contains(k)) {
+        return Some("has key derivation parameters of another derivation than its own");
+    }
+    match crypto["kdf"].as_str() {
+        Some("scrypt") => {
+            let (n, r, p) = (uint(&params["n"]), uint(&params["r"]), uint(&params["p"]));
+            let fits = n.is_power_of_two()
+                && (2..=1 << 20).contains(&n)
+                && (1..=16).contains(&r)
+                && (1..=16).contains(&p);
+            (!fits || n * r * 128 > 1 << 30)
+                .then_some("asks for scrypt beyond n = 2^20, r = 16, p = 16 or 1 GiB")
+        }
+        Some("pbkdf2") => (params["prf"] != "hmac-sha256" || !(1..=10_000_000).contains(&uint(&params["c"])))
+            .then_some("asks for PBKDF2 other than hmac-sha256 with at most 10,000,000 rounds"),
+        _ => Some("uses a key derivation other than scrypt or pbkdf2"),
+    }
+}
+
 /// The key in the Ethereum JSON keystore at `path`, decrypted with `password`.
 fn decrypt_keystore(path: &std::path::Path, password: &str) -> Result<PrivateKeySigner, ConfigError> {
     use alloy::signers::local::LocalSignerError;
     let shown = path.display();
-    std::fs::metadata(path)
-        .map_err(|e| field("signer.keystore", format!("{shown} cannot be read: {}", e.kind())))?;
+    let bytes = read_small_file(path, 64 * 1024).map_err(|why| field("signer.keystore", why))?;
+    let shape = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .map_err(|_| field("signer.keystore", format!("{shown} is not JSON")))?;
+    if let Some(why) = keystore_refusal(&shape) {
+        return Err(field("signer.keystore", format!("{shown} {why}")));
+    }
     PrivateKeySigner::decrypt_keystore(path, password).map_err(|e| {
         let why = match e {
             LocalSignerError::EthKeystoreError(eth_keystore::KeystoreError::MacMismatch) => {

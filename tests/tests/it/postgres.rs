@@ -468,3 +468,69 @@ async fn webhooks_registered_tested_and_redelivered_through_a_standby_are_delive
     }
     Ok(())
 }
+
+/// Every metric the shipped alerting rules (`ops/prometheus/relayer-alerts.yml`) use is one a running
+/// relayer exports: scraped from a lease holder on PostgreSQL, so the lease's metrics are there too.
+/// The EVM key's balance is among them, with the floor from the config, and `/readyz` names it while
+/// the balance is below the floor.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_metric_the_alerting_rules_use_is_exported_and_a_low_balance_is_not_ready() -> Result {
+    use std::collections::BTreeSet;
+    let rules = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../ops/prometheus/relayer-alerts.yml"
+    ))?;
+    let used: BTreeSet<&str> = rules
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("relayer_"))
+        .collect();
+    assert!(used.len() >= 15, "the rules name the metrics they use: {used:?}");
+
+    let server = postgres().await?;
+    let chain = Chain::start().await?;
+    let dir = tempfile::tempdir()?;
+    let settings = Settings { database_url: Some(server.url("relayer")), ..Settings::default() };
+    let (mut params, key, _) = e2e::relayer_config(&chain, dir.path().join("db"), &settings).await?;
+    params.port = e2e::free_port()?;
+    let mut file = relayer_devnet::config_file(&params);
+    // A floor far above what the devnet funds the key with (whole coins).
+    for section in &mut file.chains {
+        if let relayer_node::config::ChainSection::Evm(c) = section {
+            c.min_native_balance = Some("1000000".into());
+        }
+    }
+    let config = dir.path().join("relayer.toml");
+    std::fs::write(&config, toml::to_string(&file)?)?;
+    let api = Api::new(format!("http://127.0.0.1:{}", params.port));
+    let url = server.url("relayer");
+    let env = [(relayer_devnet::KEY_VAR, key.as_str()), (relayer_devnet::DATABASE_VAR, url.as_str())];
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_relayer-under-test"));
+    let _relayer = e2e::spawn_relayer_with(bin, &config, &env, &dir.path().join("relayer.log"), &api).await?;
+
+    let balance =
+        format!("relayer_account_resource{{chain_id=\"{}\",resource=\"native_gwei\"}} ", chain.desc.chain_id);
+    let mut metrics = String::new();
+    wait_until(30, "the lease held and the key's balance read", async || {
+        metrics = api.send(reqwest::Method::GET, "/metrics", None, None, Auth::None).await?.text;
+        let read = metrics.lines().filter_map(|l| l.strip_prefix(&balance)).any(|v| v != "0");
+        Ok(read && metrics.lines().any(|l| l == "relayer_lease_held{} 1"))
+    })
+    .await?;
+    let exported: BTreeSet<&str> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    let missing: Vec<&&str> = used.difference(&exported).collect();
+    assert!(missing.is_empty(), "metrics the alerts use but the relayer does not export: {missing:?}");
+    let floor = format!(
+        "relayer_account_resource_floor{{chain_id=\"{}\",resource=\"native_gwei\"}} 1000000000000000",
+        chain.desc.chain_id
+    );
+    assert!(metrics.lines().any(|l| l == floor), "the floor, in gwei:\n{metrics}");
+
+    let ready = api.send(reqwest::Method::GET, "/readyz", None, None, Auth::None).await?;
+    assert_eq!(ready.status, 503, "{}", ready.text);
+    assert!(ready.text.contains("native_gwei left, below the floor"), "{}", ready.text);
+    Ok(())
+}

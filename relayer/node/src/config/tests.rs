@@ -364,7 +364,34 @@ fn a_keystore_that_cannot_be_opened_is_refused_without_showing_the_password() {
     assert!(wrong.contains("signer.keystore") && wrong.contains("wrong password"), "{wrong}");
     assert!(!wrong.contains("hunter2"), "the password is never shown: {wrong}");
     let damaged = refused(format!("keystore = \"{}\"\npassword = \"env:PW\"", corrupt.display()));
-    assert!(damaged.contains("is not an Ethereum JSON keystore"), "{damaged}");
+    assert!(damaged.contains("is not a Web3 Secret Storage v3 keystore"), "{damaged}");
+    // Key derivations that would take the machine's memory or hours are refused before they start.
+    let geth = std::fs::read_to_string(&scrypt).expect("fixture");
+    for (hostile, why) in [
+        (geth.replace("\"n\":8,", "\"n\":4294967296,"), "asks for scrypt beyond"),
+        (geth.replace("\"p\":16,", "\"p\":1048576,"), "asks for scrypt beyond"),
+        (geth.replace("\"dklen\":32", "\"dklen\":16"), "another length than 32"),
+        (geth.replace("aes-128-ctr", "aes-256-cbc"), "is not a Web3 Secret Storage v3 keystore"),
+        (geth.replace("dfd9ee70812add5f4b8f89d0811c9158", "dfd9"), "of the wrong length"),
+        // The decryption picks PBKDF2 wherever its parameters are, whatever `kdf` says.
+        (
+            geth.replace("\"salt\"", "\"c\":4294967295,\"prf\":\"hmac-sha256\",\"salt\""),
+            "of another derivation",
+        ),
+        (
+            std::fs::read_to_string(fixture("web3-pbkdf2.json"))
+                .expect("fixture")
+                .replace("262144", "4294967295"),
+            "PBKDF2",
+        ),
+    ] {
+        let path = dir.path().join("hostile.json");
+        std::fs::write(&path, hostile).expect("write");
+        let said = refused(format!("keystore = \"{}\"\npassword = \"env:PW\"", path.display()));
+        assert!(said.contains(why), "{why}: {said}");
+    }
+    let endless = refused(format!("keystore = \"{scrypt}\"\npassword = \"file:/dev/zero\""));
+    assert!(endless.contains("is not a regular file"), "{endless}");
     let missing = refused("keystore = \"/nonexistent/key.json\"\npassword = \"env:PW\"".to_owned());
     assert!(missing.contains("/nonexistent/key.json cannot be read"), "{missing}");
     let no_password = refused(format!("keystore = \"{scrypt}\""));
@@ -380,4 +407,20 @@ fn a_keystore_that_cannot_be_opened_is_refused_without_showing_the_password() {
     let other = "0x0000000000000000000000000000000000000001";
     let mismatch = refused(format!("private_key = \"env:RELAYER_KEY\"\naddress = \"{other}\""));
     assert!(mismatch.contains("signer.address") && mismatch.contains(other), "{mismatch}");
+}
+
+#[test]
+fn an_evm_chains_native_balance_floor_is_read_in_gwei_and_only_on_evm_chains() {
+    let c =
+        Config::parse(&config("").replace("tokens = [", "min_native_balance = \"0.05\"\ntokens = ["), env)
+            .expect("config");
+    assert_eq!(c.chains[0].min_native_gwei, 50_000_000);
+    assert_eq!(
+        Config::parse(&config(""), env).expect("config").chains[0].min_native_gwei,
+        0,
+        "no floor by default"
+    );
+    let fine =
+        error_of(&config("").replace("tokens = [", "min_native_balance = \"0.0000000001\"\ntokens = ["));
+    assert!(fine.contains("chains[0].min_native_balance"), "{fine}");
 }
