@@ -523,6 +523,12 @@ async fn every_metric_the_alerting_rules_use_is_exported_and_a_low_balance_is_no
         .collect();
     let missing: Vec<&&str> = used.difference(&exported).collect();
     assert!(missing.is_empty(), "metrics the alerts use but the relayer does not export: {missing:?}");
+    // Counters the rules take the increase of are there from the start, at 0: the first event counts.
+    let orphaned = format!(
+        "relayer_deliveries_orphaned_total{{chain_id=\"{}\",outcome=\"delivered\"}} 0",
+        chain.desc.chain_id
+    );
+    assert!(metrics.lines().any(|l| l == orphaned), "{orphaned}:\n{metrics}");
     let floor = format!(
         "relayer_account_resource_floor{{chain_id=\"{}\",resource=\"native_gwei\"}} 1000000000000000",
         chain.desc.chain_id

@@ -15,9 +15,15 @@ impl Engine {
         lock(&self.deliveries).clone()
     }
 
-    /// Settlements reorganised away after they counted, by chain and outcome.
+    /// Settlements reorganised away after they counted, by chain and outcome: every chain's and
+    /// outcome's from the start, at 0, so an alert on their increase sees the first one (a series that
+    /// appears at 1 has no increase to see).
     pub fn orphaned_counts(&self) -> Counts {
-        lock(&self.orphaned).clone()
+        use relayer_types::Outcome::{Bounced, Delivered, Refunded};
+        let outcomes = [Delivered, Bounced, Refunded].map(outcome_name);
+        let mut counts: Counts = self.chains.keys().flat_map(|c| outcomes.map(|o| ((*c, o), 0))).collect();
+        counts.extend(lock(&self.orphaned).iter().map(|(k, n)| (*k, *n)));
+        counts
     }
 
     /// Work reports received, by chain and result.
