@@ -25,6 +25,9 @@ pub use ledger::{LedgerError, SendLedger};
 pub use refusal::Refusal;
 pub use relayer_util::causes;
 
+/// How often a chain reads the gauges of the relayer's own account ([`every`]).
+pub const ACCOUNT_READ_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Runs `read` every `period` (the first at once) until `cancel`: what keeps a chain's gauges of the
 /// relayer's own account fresh (a read that fails is the family's to log; the last value stays).
 pub async fn every<F, Fut>(

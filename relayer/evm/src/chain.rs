@@ -204,10 +204,8 @@ impl std::fmt::Debug for Sender {
     }
 }
 
-/// How often the relayer's native balance is read.
-const BALANCE_EVERY: Duration = Duration::from_secs(15);
-
-/// Failed balance reads in a row after which the last figure is dropped (a minute's worth).
+/// Failed balance reads in a row after which the last figure is dropped (a minute's worth, at
+/// [`relayer_chain::ACCOUNT_READ_EVERY`]).
 const STALE_BALANCE_READS: u64 = 4;
 
 /// A chain with a live provider.
@@ -309,8 +307,8 @@ impl EvmChain {
         })
     }
 
-    /// Reads what the relayer's key holds of the native coin (for `/metrics` and `/readyz`); a failed
-    /// read keeps the last figure (the RPC layer counts and logs the failure).
+    /// Reads what the relayer's key holds of the native coin (for `/metrics` and `/readyz`). A failed read
+    /// keeps the last figure for a minute, then drops it to 0 (the RPC layer counts and logs failures).
     async fn read_balance(&self) {
         let signer = self.sender.signer.address();
         match self.rpc(|p| async move { p.get_balance(signer).await }).await {
@@ -576,7 +574,7 @@ impl Chain for EvmChain {
 
     fn start(self: Arc<Self>, sink: Arc<dyn EventSink>, cancel: CancellationToken, tasks: &TaskTracker) {
         let chain = Arc::clone(&self);
-        tasks.spawn(relayer_chain::every(BALANCE_EVERY, cancel.clone(), move || {
+        tasks.spawn(relayer_chain::every(relayer_chain::ACCOUNT_READ_EVERY, cancel.clone(), move || {
             let chain = Arc::clone(&chain);
             async move { chain.read_balance().await }
         }));

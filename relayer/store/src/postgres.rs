@@ -25,7 +25,7 @@ use tokio_postgres::{NoTls, Row, Transaction, types::ToSql};
 use crate::{
     BackendError, BoxFuture, ChainStore, Cursor, NewEvent, OutboxEntry, SendEntry, Store, StoreError,
     Versioned,
-    sled_store::{can_expire, decode, decode_session, encode, encode_session, touched_blocks},
+    sled_store::{decode, decode_session, encode, encode_session, touched_blocks},
 };
 
 /// How long one store call may take, waiting for a connection included, before it fails.
@@ -128,7 +128,7 @@ impl SessionRow {
         Ok(Self {
             id: session.id.as_bytes().to_vec(),
             status: session.status.as_str(),
-            expires_at: can_expire(session.status).then(|| int(session.expires_at, "expiry")).transpose()?,
+            expires_at: session.status.can_expire().then(|| int(session.expires_at, "expiry")).transpose()?,
             unsettled: session.unsettled(),
             blocks,
         })

@@ -115,18 +115,13 @@ impl IndexEntries {
     fn of(session: &Session) -> Self {
         let id = session.id.as_bytes();
         let expiring =
-            can_expire(session.status).then(|| [&session.expires_at.to_be_bytes()[..], &id[..]].concat());
+            session.status.can_expire().then(|| [&session.expires_at.to_be_bytes()[..], &id[..]].concat());
         let touched = touched_blocks(session)
             .into_iter()
             .map(|(chain, block)| [&block_key(chain, block)[..], &id[..]].concat())
             .collect();
         Self { status: session.status, expiring, unsettled: session.unsettled(), touched }
     }
-}
-
-/// Whether a session in `status` can still expire (the `expiring` index).
-pub(crate) const fn can_expire(status: SessionStatus) -> bool {
-    matches!(status, SessionStatus::RequiresPaymentMethod | SessionStatus::WaitingPayment)
 }
 
 /// Every (chain id, block number) a session has a chain event in: what a reorg of that block may touch.

@@ -94,8 +94,6 @@ impl Default for Landing {
     }
 }
 
-/// How often the fee payer's SOL is read.
-const BALANCE_EVERY: Duration = Duration::from_secs(15);
 /// How long one ask of the attestation service may take.
 const ATTESTATION_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -408,7 +406,7 @@ impl Chain for SvmChain {
 
     fn start(self: Arc<Self>, sink: Arc<dyn EventSink>, cancel: CancellationToken, tasks: &TaskTracker) {
         let chain = Arc::clone(&self);
-        tasks.spawn(relayer_chain::every(BALANCE_EVERY, cancel.clone(), move || {
+        tasks.spawn(relayer_chain::every(relayer_chain::ACCOUNT_READ_EVERY, cancel.clone(), move || {
             let chain = Arc::clone(&chain);
             async move { chain.read_balance().await }
         }));

@@ -54,6 +54,12 @@ impl SessionStatus {
         matches!(self, Self::Succeeded | Self::Bounced | Self::Expired)
     }
 
+    /// Whether a session in this status can still expire (nothing paid into it yet): the sessions the
+    /// expiry timers and the stores' expiry indexes hold.
+    pub const fn can_expire(self) -> bool {
+        matches!(self, Self::RequiresPaymentMethod | Self::WaitingPayment)
+    }
+
     /// The API spelling.
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -3,7 +3,7 @@
 
 use relayer_chain::{ChainEvent, EventKind};
 use relayer_store::update_session_with_events;
-use relayer_types::{Bridging, ChainAddress, Deposit, Session, SessionEvent, SessionId, SessionStatus, TxId};
+use relayer_types::{Bridging, ChainAddress, Deposit, Session, SessionEvent, SessionId, TxId};
 
 use super::{Engine, EngineError, attribution, counters::outcome_name, error::Refused, lock};
 
@@ -49,10 +49,10 @@ impl Engine {
             self.outbox.notify_one();
         }
         if let Some(t) = transition.filter(|t| t.from != t.to) {
-            if t.to.is_terminal() || t.to == SessionStatus::Processing {
-                lock(&self.expiries).remove(&(session.expires_at, session.id));
-            } else {
+            if t.to.can_expire() {
                 lock(&self.expiries).insert((session.expires_at, session.id));
+            } else {
+                lock(&self.expiries).remove(&(session.expires_at, session.id));
             }
             tracing::info!(
                 session_id = %id,

@@ -7,8 +7,7 @@ use std::{collections::BTreeSet, sync::Arc, time::Duration};
 use relayer_chain::{Work, WorkReport, WorkResult};
 use relayer_store::update_session;
 use relayer_types::{
-    Action, ChainAddress, Session, SessionEvent, SessionId, SessionStatus, U256, WorkRecord, WorkState,
-    unix_now,
+    Action, ChainAddress, Session, SessionEvent, SessionId, U256, WorkRecord, WorkState, unix_now,
 };
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -288,9 +287,7 @@ impl Engine {
             // read at its expiry, and another instance may have): else it would be ticked forever.
             for id in due {
                 match self.apply(&id, SessionEvent::Tick { now }, None) {
-                    Ok(session)
-                        if session.status.is_terminal() || session.status == SessionStatus::Processing =>
-                    {
+                    Ok(session) if !session.status.can_expire() => {
                         lock(&self.expiries).remove(&(session.expires_at, id));
                     }
                     Ok(_) => {}
