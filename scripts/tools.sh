@@ -41,21 +41,27 @@ if [ "$(cat "$daimo/node_modules/.tools-stamp" 2>/dev/null)" != "$want_daimo" ] 
   fi
 fi
 
-# The API fuzzer (schemathesis, from PyPI) in its own virtualenv, every package pinned in
-# scripts/api-fuzz-requirements.txt; reinstalled only when that file changes.
-venv="$root/.venv/api-fuzz"
-want_py="$(sha256sum scripts/api-fuzz-requirements.txt | cut -d' ' -f1)"
-if [ "$(cat "$venv/.tools-stamp" 2>/dev/null)" != "$want_py" ]; then
+# Python tools from PyPI, each in its own virtualenv `.venv/$1` with every package pinned in `$2`;
+# reinstalled only when that file changes.
+pip_pinned() {
+  local venv="$root/.venv/$1" requirements="$2" want
+  want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+  [ "$(cat "$venv/.tools-stamp" 2>/dev/null)" = "$want" ] && return 0
   exec 8>"$root/.tools-py.lock"
   flock 8
-  if [ "$(cat "$venv/.tools-stamp" 2>/dev/null)" != "$want_py" ]; then
-    echo "installing pinned Python tools (schemathesis)..." >&2
+  if [ "$(cat "$venv/.tools-stamp" 2>/dev/null)" != "$want" ]; then
+    echo "installing pinned Python tools ($1)..." >&2
     rm -rf "$venv"
     python3 -m venv "$venv" >&2
-    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r scripts/api-fuzz-requirements.txt >&2
-    echo "$want_py" > "$venv/.tools-stamp"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "$requirements" >&2
+    echo "$want" > "$venv/.tools-stamp"
   fi
-fi
+  exec 8>&-
+}
+# The API fuzzer (schemathesis).
+pip_pinned api-fuzz scripts/api-fuzz-requirements.txt
+# A KMS-compatible server (moto's, started by tests/kms-server.py with one fix) for the remote-signer tests.
+pip_pinned kms scripts/kms-requirements.txt
 
 # Installs a Debian package when `$1` (a shell test) says it is missing: `$2` at the pinned version `$3`
 # (with the packages after it), or, since Debian's security archive keeps only its newest build, the

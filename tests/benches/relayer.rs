@@ -189,7 +189,7 @@ fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
     let store: std::sync::Arc<dyn relayer_store::ChainStore> =
         std::sync::Arc::new(relayer_store::SledStore::open(dir.path())?);
     let sender = relayer_evm::Sender {
-        signer: alloy::signers::local::PrivateKeySigner::random(),
+        signer: alloy::signers::local::PrivateKeySigner::random().into(),
         config: Default::default(),
     };
     let chain = relayer_evm::EvmChain::connect(

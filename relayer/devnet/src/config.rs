@@ -81,6 +81,7 @@ pub fn config_file(p: &ConfigParams) -> ConfigFile {
             keystore: None,
             password: None,
             address: None,
+            ..Default::default()
         },
         retry: RetrySection::default(),
         executor: ExecutorSection {

@@ -14,7 +14,6 @@ use std::{
 use alloy::{
     primitives::{Address, B256, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
-    signers::local::PrivateKeySigner,
     transports::{RpcError, TransportErrorKind},
 };
 use relayer_chain::{BoxFuture, Chain, ChainStats, EventSink, Inspection, SendLedger, Stopped, Work};
@@ -192,7 +191,7 @@ impl ChainSpec {
 #[derive(Clone)]
 pub struct Sender {
     /// The key.
-    pub signer: PrivateKeySigner,
+    pub signer: crate::EvmKey,
     /// Tuning.
     pub config: ExecutorConfig,
 }

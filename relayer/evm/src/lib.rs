@@ -10,6 +10,8 @@ pub mod create2;
 pub mod deploy;
 pub mod executor;
 pub mod intent;
+pub mod key;
 pub mod watcher;
 
 pub use chain::{ChainSpec, ConfirmationTier, Counters, EvmChain, RouteSpec, RpcFailure, Sender};
+pub use key::{EvmKey, KeyError};

@@ -23,7 +23,12 @@
 //! private_key = "env:RELAYER_PRIVATE_KEY"   # a raw key, only ever read from the environment
 //! # keystore = "/etc/relayer/key.json"       # or an Ethereum JSON keystore (geth, clef, cast wallet)
 //! # password = "file:/run/secrets/relayer"   #   and its password: `env:VAR` or `file:PATH`
-//! # address = "0x…"                          # optional: refuse to start with any other key
+//! # aws_kms_key = "arn:aws:kms:…:key/…"      # or a key in AWS KMS (ECC_SECG_P256K1, SIGN_VERIFY)
+//! # aws_region = "eu-west-1"                 #   optional: else the AWS SDK's (AWS_REGION, profile)
+//! # aws_endpoint_url = "https://…"           #   optional: a VPC endpoint, a KMS-compatible server
+//! # address = "0x…"                          # the account: required with aws_kms_key (every
+//!                                            # signature must recover to it); else optional, and
+//!                                            # the relayer refuses to start with any other key
 //!
 //! [retry]                        # optional: how the engine retries work a chain cannot do yet
 //! first_delay_ms = 500
@@ -467,8 +472,8 @@ impl CheckoutSection {
     }
 }
 
-/// `[signer]`: the key, as one of `private_key` or `keystore` (with its `password`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `[signer]`: the key, as one of `private_key`, `keystore` (with its `password`) or `aws_kms_key`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignerSection {
     /// `env:VARIABLE` naming the environment variable that holds the raw key.
@@ -482,9 +487,99 @@ pub struct SignerSection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
     /// The address the key must have: the relayer refuses to start with any other key (a keystore of
-    /// the wrong account, a variable set for another deployment).
+    /// the wrong account, a variable set for another deployment). Required with `aws_kms_key`: every
+    /// signature the KMS returns must recover to it before anything is sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<alloy::primitives::Address>,
+    /// An AWS KMS key (`ECC_SECG_P256K1`, usage `SIGN_VERIFY`): its id, ARN, or alias. The key never
+    /// leaves KMS; credentials come from the AWS SDK's usual chain (environment, profile, instance or
+    /// container role, web identity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_kms_key: Option<String>,
+    /// The KMS key's region (default: the AWS SDK's, e.g. `AWS_REGION`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_region: Option<String>,
+    /// Another KMS endpoint (a VPC endpoint, a KMS-compatible server in tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_endpoint_url: Option<String>,
+}
+
+/// Where the EVM and Tron key lives, validated. [`KeySpec::connect`] makes the signer (for a remote
+/// key, after asking the backend for the key's public key).
+#[derive(Clone)]
+pub enum KeySpec {
+    /// Held in this process (a raw key from the environment, a decrypted keystore).
+    Local(PrivateKeySigner),
+    /// Held by AWS KMS.
+    AwsKms(AwsKmsKey),
+}
+
+/// An AWS KMS key and the account it must sign for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsKmsKey {
+    /// Key id, ARN or alias.
+    pub key_id: String,
+    /// The account its signatures must recover to.
+    pub address: alloy::primitives::Address,
+    /// Region, if not the SDK's default.
+    pub region: Option<String>,
+    /// Endpoint, if not AWS's.
+    pub endpoint_url: Option<String>,
+}
+
+/// How long one KMS call may take, and all its tries together.
+const KMS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+const KMS_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl KeySpec {
+    /// The account.
+    pub fn address(&self) -> alloy::primitives::Address {
+        match self {
+            Self::Local(key) => key.address(),
+            Self::AwsKms(kms) => kms.address,
+        }
+    }
+
+    /// The signer. A remote key is refused (the field named) when the backend cannot be reached, has no
+    /// such key, or holds another account's key.
+    pub async fn connect(&self) -> Result<relayer_evm::EvmKey, ConfigError> {
+        let kms = match self {
+            Self::Local(key) => return Ok(relayer_evm::EvmKey::local(key.clone())),
+            Self::AwsKms(kms) => kms,
+        };
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .operation_attempt_timeout(KMS_ATTEMPT_TIMEOUT)
+            .operation_timeout(KMS_CALL_TIMEOUT)
+            .build();
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts);
+        if let Some(region) = &kms.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(url) = &kms.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let client = aws_sdk_kms::Client::new(&loader.load().await);
+        let signer =
+            alloy::signers::aws::AwsSigner::new(client, kms.key_id.clone(), None).await.map_err(|e| {
+                field(
+                    "signer.aws_kms_key",
+                    format!("cannot read the key's public key: {}", relayer_util::causes(&e)),
+                )
+            })?;
+        relayer_evm::EvmKey::remote(signer, kms.address, "aws-kms").map_err(|_| {
+            field("signer.address", format!("the KMS key {} is not {}'s", kms.key_id, kms.address))
+        })
+    }
+}
+
+impl std::fmt::Debug for KeySpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key; the address identifies it.
+        match self {
+            Self::Local(key) => f.debug_tuple("Local").field(&key.address()).finish(),
+            Self::AwsKms(kms) => f.debug_tuple("AwsKms").field(kms).finish(),
+        }
+    }
 }
 
 /// `[retry]`.
@@ -533,8 +628,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// What the core needs.
     pub node: NodeSettings,
-    /// The relayer's transaction key.
-    pub signer: PrivateKeySigner,
+    /// Where the relayer's transaction key lives.
+    pub signer: KeySpec,
     /// EVM-shaped chains (EVM and Tron).
     pub chains: Vec<ChainSpec>,
     /// How each Tron chain (by chain id) is sent to.
@@ -706,7 +801,17 @@ impl Config {
 impl SignerSection {
     /// The key: read from the environment, or decrypted from the keystore with its password, and
     /// checked against `address`. Neither key nor password appears in an error.
-    fn resolve(&self, env: &impl Fn(&str) -> Option<String>) -> Result<PrivateKeySigner, ConfigError> {
+    fn resolve(&self, env: &impl Fn(&str) -> Option<String>) -> Result<KeySpec, ConfigError> {
+        if let Some(key_id) = &self.aws_kms_key {
+            return self.resolve_aws(key_id);
+        }
+        for (set, name) in
+            [(&self.aws_region, "signer.aws_region"), (&self.aws_endpoint_url, "signer.aws_endpoint_url")]
+        {
+            if set.is_some() {
+                return Err(field(name, "goes with signer.aws_kms_key"));
+            }
+        }
         let signer = match (&self.private_key, &self.keystore) {
             (Some(reference), None) => {
                 if self.password.is_some() {
@@ -728,14 +833,42 @@ impl SignerSection {
             (Some(_), Some(_)) => {
                 return Err(field("signer", "give either private_key or keystore, not both"));
             }
-            (None, None) => return Err(field("signer", "needs private_key or keystore")),
+            (None, None) => return Err(field("signer", "needs private_key, keystore or aws_kms_key")),
         };
         match self.address {
             Some(want) if signer.address() != want => {
                 Err(field("signer.address", format!("the key is {}'s, not {want}'s", signer.address())))
             }
-            _ => Ok(signer),
+            _ => Ok(KeySpec::Local(signer)),
         }
+    }
+
+    fn resolve_aws(&self, key_id: &str) -> Result<KeySpec, ConfigError> {
+        if self.private_key.is_some() || self.keystore.is_some() {
+            return Err(field("signer", "give one of private_key, keystore or aws_kms_key"));
+        }
+        if self.password.is_some() {
+            return Err(field("signer.password", "goes with signer.keystore, not signer.aws_kms_key"));
+        }
+        if key_id.trim().is_empty() || key_id.trim() != key_id {
+            return Err(field("signer.aws_kms_key", "must be a key id, ARN or alias"));
+        }
+        let address = self.address.ok_or_else(|| {
+            field("signer.address", "is required with signer.aws_kms_key: signatures are checked against it")
+        })?;
+        if let Some(url) = &self.aws_endpoint_url {
+            let parsed = url::Url::parse(url)
+                .map_err(|_| field("signer.aws_endpoint_url", "must be an http(s) URL"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                return Err(field("signer.aws_endpoint_url", "must be an http(s) URL"));
+            }
+        }
+        Ok(KeySpec::AwsKms(AwsKmsKey {
+            key_id: key_id.to_owned(),
+            address,
+            region: self.aws_region.clone(),
+            endpoint_url: self.aws_endpoint_url.clone(),
+        }))
     }
 }
 

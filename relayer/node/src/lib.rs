@@ -33,7 +33,10 @@ pub async fn start_with(
         config::vault_deployment_matches(&config.chains, &routes).map_err(|e| eyre::eyre!("{e}"))?;
     }
     let (store, lease) = open_store(&config.store)?;
-    let sender = Sender { signer: config.signer.clone(), config: config.executor.clone() };
+    // Boxed: the AWS SDK's futures are deep and large, and every caller of `start` would carry them.
+    let key = Box::pin(config.signer.connect()).await.map_err(|e| eyre::eyre!("{e}"))?;
+    tracing::info!(signer = %key.address(), backend = key.backend(), "evm signer");
+    let sender = Sender { signer: key, config: config.executor.clone() };
     let mut chains: Vec<Arc<dyn Chain>> = vec![];
     for spec in config.chains.clone() {
         let id = spec.chain_id;
@@ -66,7 +69,6 @@ pub async fn start_with(
         chains.push(Arc::new(SvmChain::new(solana.chain.clone(), Arc::new(client), chain_store, key)));
     }
     chains.extend(extra(Arc::clone(&store) as Arc<dyn ChainStore>));
-    tracing::info!(signer = %config.signer.address(), "evm signer");
     // One lease per database, whatever keys the instances were given: instances with different keys on
     // one database (a key being rotated, a mistake) must not both run the chains, whose send records
     // are not keyed by signer in every family.

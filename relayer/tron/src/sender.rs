@@ -18,10 +18,7 @@ use std::{
     time::Duration,
 };
 
-use alloy::{
-    primitives::{B256, U256},
-    signers::local::PrivateKeySigner,
-};
+use alloy::primitives::{B256, U256};
 use relayer_chain::{
     BoxFuture, Refusal, SendLedger, Work,
     pipeline::{self, ExpiryOrdered, Planned, SendFailure, Signature, Signed, Standing},
@@ -56,7 +53,7 @@ pub struct FeePolicy {
 pub struct TronSender {
     pub(crate) spec: Arc<ChainSpec>,
     pub(crate) node: Node,
-    pub(crate) key: PrivateKeySigner,
+    pub(crate) key: relayer_evm::EvmKey,
     pub(crate) ledger: SendLedger<Signed>,
     pub(crate) fees: FeePolicy,
     pub(crate) reconcile_every: Duration,
@@ -287,7 +284,9 @@ impl ExpiryOrdered for TronSender {
             let account = self.node.resources(self.key.address()).await.map_err(Refusal::Unanswered)?;
             affordable(&account, price, limit, call.call_value)?;
             let unsigned = Unsigned::new(call.clone(), &solid.block, head.timestamp_ms, limit);
-            let signed = unsigned.sign(&self.key).map_err(|e| Refusal::Permanent(e.to_string()))?;
+            // A signer that did not sign (a KMS unreachable or throttled, or answering with another
+            // key) is retried: nothing was sent.
+            let signed = unsigned.sign(&self.key).await.map_err(|e| Refusal::Unanswered(e.to_string()))?;
             if signed.signer().ok() != Some(call.owner) {
                 return Err(Refusal::Permanent(
                     "the relayer's own signature does not recover its account".into(),

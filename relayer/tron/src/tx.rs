@@ -13,10 +13,7 @@
 
 use std::time::Duration;
 
-use alloy::{
-    primitives::{Address, B256},
-    signers::{SignerSync, local::PrivateKeySigner},
-};
+use alloy::primitives::{Address, B256};
 use prost::Message;
 use relayer_types::TRON_PREFIX;
 use sha2::{Digest, Sha256};
@@ -200,11 +197,12 @@ impl Unsigned {
         Ok(read)
     }
 
-    /// Signs it with `key` (which must be the caller's).
-    pub fn sign(&self, key: &PrivateKeySigner) -> Result<Signed, TxError> {
+    /// Signs it with `key` (which must be the caller's; wherever it lives, the signature is checked to
+    /// recover to it).
+    pub async fn sign(&self, key: &relayer_evm::EvmKey) -> Result<Signed, TxError> {
         let raw_data = self.raw_data();
         let txid = txid(&raw_data);
-        let signature = key.sign_hash_sync(&txid).map_err(|e| TxError::Signature(e.to_string()))?;
+        let signature = key.sign_hash(&txid).await.map_err(|e| TxError::Signature(e.to_string()))?;
         let mut bytes = [0u8; 65];
         bytes[..32].copy_from_slice(&signature.r().to_be_bytes::<32>());
         bytes[32..64].copy_from_slice(&signature.s().to_be_bytes::<32>());

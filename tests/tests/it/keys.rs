@@ -27,6 +27,7 @@ async fn a_relayer_whose_key_is_in_a_keystore_delivers() -> Result {
         keystore: Some(GETH_KEYSTORE.into()),
         password: Some(format!("file:{}", password.display())),
         address: Some(signer),
+        ..Default::default()
     };
     let config = dir.path().join("relayer.toml");
     std::fs::write(&config, toml::to_string(&file)?)?;
@@ -43,12 +44,139 @@ async fn a_relayer_whose_key_is_in_a_keystore_delivers() -> Result {
 
     std::fs::write(&password, "foobar\n")?;
     let _relayer = e2e::spawn_relayer_with(bin, &config, &[], &log, &api).await?;
+    delivers_one_session_as(&chain, &api, signer).await
+}
+
+/// A session paid to the running relayer behind `api` is delivered, in a transaction `signer` signed
+/// (its first).
+async fn delivers_one_session_as(chain: &Chain, api: &Api, signer: alloy::primitives::Address) -> Result {
     let session = api.create(&session_body(DEST, Some("3.00"), None, None)).await?;
     let id = session["sessionId"].as_str().unwrap_or_default().to_owned();
     let receiver = api.set_evm(&session).await?;
     chain.pay(receiver, usdc(3)).await?;
     api.wait_for(&id, "succeeded", 60).await?;
     assert_eq!(chain.balance(DEST).await?, usdc(3), "delivered");
-    assert_eq!(chain.nonce(signer, false).await?, 1, "signed by the keystore's account");
+    assert_eq!(chain.nonce(signer, false).await?, 1, "signed by the configured account");
     Ok(())
+}
+
+/// A KMS-compatible server: moto's KMS (pinned in scripts/kms-requirements.txt, installed by
+/// scripts/tools.sh) run by tests/kms-server.py, which makes it sign a `DIGEST` as AWS does. Stops
+/// when dropped.
+struct Kms {
+    url: String,
+    client: aws_sdk_kms::Client,
+    _server: tokio::process::Child,
+}
+
+impl Kms {
+    async fn start() -> eyre::Result<Self> {
+        use tokio::io::AsyncBufReadExt;
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let python = root.join(".venv/kms/bin/python");
+        eyre::ensure!(
+            python.exists(),
+            "the KMS server is not installed: run `bash scripts/tools.sh` (scripts/test does)"
+        );
+        let port = e2e::free_port()?;
+        let mut server = tokio::process::Command::new(python)
+            .arg(root.join("tests/kms-server.py"))
+            .args(["127.0.0.1", &port.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdout = server.stdout.take().ok_or_else(|| eyre::eyre!("no stdout"))?;
+        let mut line = String::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            tokio::io::BufReader::new(stdout).read_line(&mut line),
+        )
+        .await??;
+        eyre::ensure!(line.contains("kms listening"), "the KMS server did not start: {line:?}");
+        let url = format!("http://127.0.0.1:{port}");
+        let config = aws_sdk_kms::Config::builder()
+            .behavior_version_latest()
+            .region(aws_sdk_kms::config::Region::new(REGION))
+            .endpoint_url(&url)
+            .credentials_provider(aws_sdk_kms::config::Credentials::new(
+                ACCESS_KEY, SECRET_KEY, None, None, "tests",
+            ))
+            .build();
+        Ok(Self { url, client: aws_sdk_kms::Client::from_conf(config), _server: server })
+    }
+
+    /// A new secp256k1 signing key: its id and its Ethereum address (from its public key).
+    async fn create_key(&self) -> eyre::Result<(String, alloy::primitives::Address)> {
+        use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+        let created = self
+            .client
+            .create_key()
+            .key_spec(KeySpec::EccSecgP256K1)
+            .key_usage(KeyUsageType::SignVerify)
+            .send()
+            .await?;
+        let id =
+            created.key_metadata().map(|m| m.key_id().to_owned()).ok_or_else(|| eyre::eyre!("no key id"))?;
+        let signer = alloy::signers::aws::AwsSigner::new(self.client.clone(), id.clone(), None).await?;
+        Ok((id, alloy::signers::Signer::address(&signer)))
+    }
+}
+
+const REGION: &str = "us-east-1";
+const ACCESS_KEY: &str = "AKIDKMSTESTS";
+const SECRET_KEY: &str = "kms-tests-secret";
+
+/// The relayer whose key lives in a KMS-compatible server (AWS's API, a secp256k1 key that never leaves
+/// it) delivers a session, signed by the KMS key's account. Started with an address the key does not
+/// have, or a key the server does not hold, it refuses to start and names the field; the AWS secret
+/// is never shown.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relayer_whose_key_is_in_a_kms_delivers() -> Result {
+    let kms = Kms::start().await?;
+    let (key_id, signer) = kms.create_key().await?;
+    let (_, someone_else) = kms.create_key().await?;
+    let chain = Chain::start().await?;
+    let dir = tempfile::tempdir()?;
+    let (mut params, _, _) = e2e::relayer_config(&chain, dir.path().join("db"), &Settings::default()).await?;
+    chain.fund(signer).await?;
+    params.port = e2e::free_port()?;
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_relayer-under-test"));
+    let api = Api::new(format!("http://127.0.0.1:{}", params.port));
+    let config = dir.path().join("relayer.toml");
+    let write = |key: &str, address| -> eyre::Result<()> {
+        let mut file = relayer_devnet::config_file(&params);
+        file.signer = relayer_node::config::SignerSection {
+            aws_kms_key: Some(key.to_owned()),
+            aws_region: Some(REGION.into()),
+            aws_endpoint_url: Some(kms.url.clone()),
+            address: Some(address),
+            ..Default::default()
+        };
+        Ok(std::fs::write(&config, toml::to_string(&file)?)?)
+    };
+    let credentials = [("AWS_ACCESS_KEY_ID", ACCESS_KEY), ("AWS_SECRET_ACCESS_KEY", SECRET_KEY)];
+    let refusal = async |key: &str, address| -> eyre::Result<String> {
+        write(key, address)?;
+        let run = tokio::process::Command::new(bin)
+            .args(["run", "--config"])
+            .arg(&config)
+            .envs(credentials)
+            .output()
+            .await?;
+        eyre::ensure!(!run.status.success(), "started with {key} as {address}");
+        let said = String::from_utf8_lossy(&run.stderr).into_owned();
+        eyre::ensure!(!said.contains(SECRET_KEY), "the AWS secret is never shown: {said}");
+        Ok(said)
+    };
+
+    let wrong_account = refusal(&key_id, someone_else).await?;
+    assert!(wrong_account.contains("signer.address") && wrong_account.contains(&key_id), "{wrong_account}");
+    let missing = refusal("4f1b7a0e-0000-4000-8000-000000000000", signer).await?;
+    assert!(missing.contains("signer.aws_kms_key"), "{missing}");
+
+    write(&key_id, signer)?;
+    let _relayer =
+        e2e::spawn_relayer_with(bin, &config, &credentials, &dir.path().join("relayer.log"), &api).await?;
+    delivers_one_session_as(&chain, &api, signer).await
 }

@@ -48,7 +48,7 @@ fn calls(owner: Address) -> Vec<(Unsigned, &'static str)> {
 async fn a_transaction_the_relayer_signs_is_read_by_tronweb_as_the_same_call_id_and_signer() -> Result {
     let key = PrivateKeySigner::random();
     for (unsigned, what) in calls(key.address()) {
-        let signed = unsigned.sign(&key)?;
+        let signed = unsigned.sign(&key.clone().into()).await?;
         let args = json!({ "rawDataHex": hex::encode(&signed.raw_data), "signature": hex::encode(signed.signature) });
         let read = tronweb("decode", &args).await?;
         let raw = &read["raw_data"];
@@ -106,7 +106,7 @@ async fn a_transaction_tronweb_builds_and_signs_is_read_by_the_relayer_as_the_sa
         let signature = hex::decode(built["signature"].as_str().unwrap_or_default())?;
         assert_eq!(recover(id, &signature)?, key.address(), "{what}");
         // Both sign deterministically (RFC 6979, low s): the same transaction, the same bytes.
-        let ours = unsigned.sign(&key)?;
+        let ours = unsigned.sign(&key.clone().into()).await?;
         assert_eq!(
             (ours.raw_data.as_slice(), ours.signature.as_slice()),
             (raw_data.as_slice(), signature.as_slice()),

@@ -24,7 +24,6 @@ use alloy::{
     primitives::{Address, B256, Bytes},
     providers::Provider,
     rpc::types::{TransactionReceipt, TransactionRequest},
-    signers::local::PrivateKeySigner,
     sol_types::SolCall,
 };
 use relayer_chain::{EventSink, Refusal, Work, WorkReport, WorkResult};
@@ -95,7 +94,7 @@ enum ExecError {
 /// Runs the executor of `signer` on `chain`, reporting to `sink`, until `cancel`.
 pub(crate) async fn run(
     chain: Arc<EvmChain>,
-    signer: PrivateKeySigner,
+    signer: crate::EvmKey,
     config: ExecutorConfig,
     sink: Arc<dyn EventSink>,
     jobs: mpsc::Receiver<Work>,

@@ -31,6 +31,7 @@ fn a_serialized_config_file_reads_back_as_the_same_config() {
             keystore: None,
             password: None,
             address: None,
+            ..Default::default()
         },
         retry: RetrySection::default(),
         executor: ExecutorSection::default(),

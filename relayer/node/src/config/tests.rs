@@ -410,6 +410,46 @@ fn a_keystore_that_cannot_be_opened_is_refused_without_showing_the_password() {
 }
 
 #[test]
+fn a_kms_key_needs_the_address_its_signatures_must_recover_to_and_nothing_of_the_other_backends() {
+    let env = |name: &str| (name == "PW").then(|| "pw".to_owned());
+    let account = "0x00000000000000000000000000000000000000a1";
+    let kms = format!("aws_kms_key = \"alias/relayer\"\naddress = \"{account}\"");
+    let c = Config::parse(
+        &with_signer(&format!(
+            "{kms}\naws_region = \"eu-west-1\"\naws_endpoint_url = \"https://kms.example\""
+        )),
+        env,
+    )
+    .expect("a KMS key");
+    assert_eq!(c.signer.address(), account.parse::<alloy::primitives::Address>().expect("address"));
+    let KeySpec::AwsKms(key) = &c.signer else { panic!("{:?}", c.signer) };
+    assert_eq!(
+        (key.key_id.as_str(), key.region.as_deref(), key.endpoint_url.as_deref()),
+        ("alias/relayer", Some("eu-west-1"), Some("https://kms.example"))
+    );
+    for (signer, why) in [
+        ("aws_kms_key = \"alias/relayer\"".to_owned(), "signer.address: is required with signer.aws_kms_key"),
+        (format!("{kms}\nprivate_key = \"env:PW\""), "give one of private_key, keystore or aws_kms_key"),
+        (format!("{kms}\npassword = \"env:PW\""), "signer.password: goes with signer.keystore"),
+        (
+            format!("{kms}\naws_endpoint_url = \"kms.example\""),
+            "signer.aws_endpoint_url: must be an http(s) URL",
+        ),
+        (format!("aws_kms_key = \" \"\naddress = \"{account}\""), "signer.aws_kms_key: must be a key id"),
+        ("private_key = \"env:PW\"\naws_region = \"eu-west-1\"".to_owned(), "signer.aws_region: goes with"),
+        (
+            "private_key = \"env:PW\"\naws_endpoint_url = \"https://kms.example\"".to_owned(),
+            "signer.aws_endpoint_url: goes with",
+        ),
+    ] {
+        match Config::parse(&with_signer(&signer), env) {
+            Ok(_) => panic!("{signer} should be refused"),
+            Err(e) => assert!(e.to_string().contains(why), "{why}: {e}"),
+        }
+    }
+}
+
+#[test]
 fn an_evm_chains_native_balance_floor_is_read_in_gwei_and_only_on_evm_chains() {
     let c =
         Config::parse(&config("").replace("tokens = [", "min_native_balance = \"0.05\"\ntokens = ["), env)

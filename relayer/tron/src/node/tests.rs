@@ -75,7 +75,8 @@ async fn every_request_carries_the_api_key_and_each_answer_is_read() {
     let key = PrivateKeySigner::from_bytes(&B256::with_last_byte(9)).expect("key");
     let signed =
         Unsigned::new(Call { owner: key.address(), ..call() }, &RefBlock { number: 5, id: B256::ZERO }, 0, 1)
-            .sign(&key)
+            .sign(&key.clone().into())
+            .await
             .expect("signs");
     assert!(node.broadcast(&signed).await.is_ok(), "a duplicate counts as sent");
 
@@ -122,7 +123,8 @@ async fn an_http_200_with_an_error_field_is_an_error_and_no_error_text_shows_the
     let key = PrivateKeySigner::random();
     let signed =
         Unsigned::new(Call { owner: key.address(), ..call() }, &RefBlock { number: 5, id: B256::ZERO }, 0, 1)
-            .sign(&key)
+            .sign(&key.clone().into())
+            .await
             .expect("signs");
     let Err(SendFailure::Unsure(why)) = node(&url).broadcast(&signed).await else { panic!("unsure") };
     assert!(!why.contains("k-0123456789"), "{why}");

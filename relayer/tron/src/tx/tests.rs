@@ -3,6 +3,7 @@
 //! `/wallet/gettransactionbyid`, a block from `/wallet/getnowblock`) and hyperlane's Tron provider.
 
 use super::*;
+use alloy::signers::local::PrivateKeySigner;
 
 const NILE_OWNER: &str = "dd791d6b49e190062d650e6a23c575510d35f2f9";
 const NILE_USDT: &str = "eca9bc828a3005b9a3b909f2cc5c2a54794de05f";
@@ -93,8 +94,8 @@ fn a_transaction_names_its_block_by_tapos_and_expires_two_minutes_after_it_was_m
     assert_eq!(tx.expiration_ms - tx.timestamp_ms, 120_000);
 }
 
-#[test]
-fn a_signed_transaction_round_trips_and_recovers_its_signer() {
+#[tokio::test]
+async fn a_signed_transaction_round_trips_and_recovers_its_signer() {
     let key = PrivateKeySigner::from_bytes(&B256::with_last_byte(1)).expect("key");
     let call = Call {
         owner: key.address(),
@@ -104,7 +105,7 @@ fn a_signed_transaction_round_trips_and_recovers_its_signer() {
     };
     let block = RefBlock { number: 0x1234_28c3, id: B256::repeat_byte(0xab) };
     let unsigned = Unsigned::new(call, &block, 1_777_447_168_009, 100_000_000);
-    let signed = unsigned.sign(&key).expect("signs");
+    let signed = unsigned.sign(&key.clone().into()).await.expect("signs");
     assert_eq!(signed.txid, txid(&signed.raw_data));
     assert!(matches!(signed.signature[64], 27 | 28));
     assert_eq!(signed.signer(), Ok(key.address()));
