@@ -3,6 +3,7 @@
 //! engine sees: receivers by CREATE2, work queued to the executor, hints answered by the watcher.
 
 use std::{
+    collections::{HashMap, HashSet},
     future::Future,
     sync::{
         Arc, Mutex, PoisonError,
@@ -18,7 +19,7 @@ use alloy::{
 };
 use relayer_chain::{BoxFuture, Chain, ChainStats, EventSink, Inspection, SendLedger, Stopped, Work};
 use relayer_store::ChainStore;
-use relayer_types::{ChainAddress, ChainKey, Commitment, Family, TokenRef, TxId};
+use relayer_types::{Action, ChainAddress, ChainKey, Commitment, Family, SessionId, TokenRef, TxId};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -192,6 +193,10 @@ impl ChainSpec {
 pub struct Sender {
     /// The key.
     pub signer: crate::EvmKey,
+    /// Keys being rotated out: each one's transactions on record are seen through to the end (fees
+    /// bumped, a nonce a reorg emptied filled) by an executor of its own that takes no new work; work
+    /// one of them still has in flight waits for it rather than being sent again by `signer`.
+    pub retiring: Vec<crate::EvmKey>,
     /// Tuning.
     pub config: ExecutorConfig,
 }
@@ -199,7 +204,11 @@ pub struct Sender {
 impl std::fmt::Debug for Sender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the key; the address identifies it.
-        f.debug_struct("Sender").field("address", &self.signer.address()).finish_non_exhaustive()
+        let retiring: Vec<Address> = self.retiring.iter().map(crate::EvmKey::address).collect();
+        f.debug_struct("Sender")
+            .field("address", &self.signer.address())
+            .field("retiring", &retiring)
+            .finish_non_exhaustive()
     }
 }
 
@@ -233,6 +242,8 @@ pub struct EvmChain {
     pub(crate) processed: watch::Sender<u64>,
     /// Blocks per `eth_getLogs` request now, and answers in a row at that size (see [`LogRange`]).
     log_range: Mutex<LogRange>,
+    /// The work each retiring key still has in flight (see [`Sender::retiring`]).
+    retiring_work: Mutex<HashMap<Address, HashSet<(SessionId, Action)>>>,
 }
 
 /// How many blocks one `eth_getLogs` asks for: the configured most, halved each time the provider
@@ -303,7 +314,24 @@ impl EvmChain {
             wake: Notify::new(),
             processed: watch::Sender::new(0),
             log_range: Mutex::new(LogRange { span: max_block_range, streak: 0 }),
+            retiring_work: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// What retiring key `signer` has in flight now (its executor says so after every change).
+    pub(crate) fn retiring_holds(&self, signer: Address, work: HashSet<(SessionId, Action)>) {
+        let mut held = self.retiring_work.lock().unwrap_or_else(PoisonError::into_inner);
+        if work.is_empty() {
+            held.remove(&signer);
+        } else {
+            held.insert(signer, work);
+        }
+    }
+
+    /// The retiring key that has `work` in flight, if one has.
+    pub(crate) fn held_by_retiring(&self, work: &(SessionId, Action)) -> Option<Address> {
+        let held = self.retiring_work.lock().unwrap_or_else(PoisonError::into_inner);
+        held.iter().find(|(_, w)| w.contains(work)).map(|(signer, _)| *signer)
     }
 
     /// Reads what the relayer's key holds of the native coin (for `/metrics` and `/readyz`). A failed read
@@ -579,13 +607,25 @@ impl Chain for EvmChain {
         }));
         let queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(jobs) = queued {
-            let Sender { signer, config } = self.sender.clone();
+            let Sender { signer, retiring, config } = self.sender.clone();
+            for old in retiring {
+                // Read before the current key's executor takes work, so none of theirs is sent twice.
+                executor::load_retiring(&self, old.address());
+                tasks.spawn(executor::run(
+                    Arc::clone(&self),
+                    old,
+                    config.clone(),
+                    Arc::clone(&sink),
+                    None,
+                    cancel.child_token(),
+                ));
+            }
             tasks.spawn(executor::run(
                 Arc::clone(&self),
                 signer,
                 config,
                 Arc::clone(&sink),
-                jobs,
+                Some(jobs),
                 cancel.child_token(),
             ));
         } else {

@@ -78,19 +78,23 @@ impl EvmKey {
     }
 
     /// Signs `hash` as given (no prefix, no second hash), and checks that the signature recovers to
-    /// this key's address.
+    /// this key's address. The signature is returned with a low `s` (EIP-2), whatever the backend
+    /// gave: nodes refuse a high one, and the check is of what is used.
     pub async fn sign_hash(&self, hash: &B256) -> Result<Signature, KeyError> {
         let backend = self.backend;
         let signature = self
             .inner
             .sign_hash(hash)
             .await
-            .map_err(|e| KeyError::Backend { backend, reason: e.to_string() })?;
-        let got = signature.recover_address_from_prehash(hash).unwrap_or(Address::ZERO);
-        if got != self.address {
-            return Err(KeyError::WrongKey { backend, want: self.address, got });
+            .map_err(|e| KeyError::Backend { backend, reason: relayer_util::causes(&e) })?;
+        let signature = signature.normalized_s();
+        match signature.recover_address_from_prehash(hash) {
+            Ok(got) if got == self.address => Ok(signature),
+            Ok(got) => Err(KeyError::WrongKey { backend, want: self.address, got }),
+            Err(e) => {
+                Err(KeyError::Backend { backend, reason: format!("a signature that recovers no key: {e}") })
+            }
         }
-        Ok(signature)
     }
 }
 
@@ -159,6 +163,36 @@ mod tests {
             }
             other => panic!("signed as another account: {other:?}"),
         }
+    }
+
+    /// A backend that answers with the high-`s` twin of a valid signature.
+    struct HighS(PrivateKeySigner);
+
+    #[async_trait::async_trait]
+    impl Signer<Signature> for HighS {
+        async fn sign_hash(&self, hash: &B256) -> alloy::signers::Result<Signature> {
+            let low = self.0.sign_hash(hash).await?;
+            let n = alloy::primitives::U256::from_be_slice(&alloy::hex!(
+                "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"
+            ));
+            Ok(Signature::new(low.r(), n - low.s(), !low.v()))
+        }
+        fn address(&self) -> Address {
+            self.0.address()
+        }
+        fn chain_id(&self) -> Option<u64> {
+            None
+        }
+        fn set_chain_id(&mut self, _: Option<u64>) {}
+    }
+
+    #[tokio::test]
+    async fn a_high_s_signature_is_used_in_its_low_s_form() {
+        let ours = PrivateKeySigner::random();
+        let key = EvmKey::remote(HighS(ours.clone()), ours.address(), "test").expect("its own address");
+        let hash = B256::repeat_byte(3);
+        let signature = key.sign_hash(&hash).await.expect("signs");
+        assert_eq!(signature, ours.sign_hash(&hash).await.expect("signs"), "the low-s form, as nodes want");
     }
 
     #[tokio::test]

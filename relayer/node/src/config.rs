@@ -502,6 +502,10 @@ pub struct SignerSection {
     /// Another KMS endpoint (a VPC endpoint, a KMS-compatible server in tests).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws_endpoint_url: Option<String>,
+    /// Keys being rotated out (`[[signer.retiring]]`, each written like `[signer]`): on EVM chains each
+    /// sees its pending transactions through to the end and sends nothing new.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retiring: Vec<SignerSection>,
 }
 
 /// Where the EVM and Tron key lives, validated. [`KeySpec::connect`] makes the signer (for a remote
@@ -566,9 +570,15 @@ impl KeySpec {
                     format!("cannot read the key's public key: {}", relayer_util::causes(&e)),
                 )
             })?;
-        relayer_evm::EvmKey::remote(signer, kms.address, "aws-kms").map_err(|_| {
+        let key = relayer_evm::EvmKey::remote(signer, kms.address, "aws-kms").map_err(|_| {
             field("signer.address", format!("the KMS key {} is not {}'s", kms.key_id, kms.address))
-        })
+        })?;
+        // One signature now: a key that can be read but not used (no kms:Sign permission, a disabled
+        // key, the wrong key usage) stops the start instead of failing every send later.
+        key.sign_hash(&alloy::primitives::keccak256(b"relayer: signer check")).await.map_err(|e| {
+            field("signer.aws_kms_key", format!("cannot sign with the key: {}", relayer_util::causes(&e)))
+        })?;
+        Ok(key)
     }
 }
 
@@ -630,6 +640,8 @@ pub struct Config {
     pub node: NodeSettings,
     /// Where the relayer's transaction key lives.
     pub signer: KeySpec,
+    /// Keys being rotated out.
+    pub retiring: Vec<KeySpec>,
     /// EVM-shaped chains (EVM and Tron).
     pub chains: Vec<ChainSpec>,
     /// How each Tron chain (by chain id) is sent to.
@@ -649,6 +661,7 @@ impl std::fmt::Debug for Config {
             .field("listen", &self.node.listen)
             .field("api_keys", &self.node.api_key_hashes.len())
             .field("signer", &self.signer.address())
+            .field("retiring", &self.retiring.iter().map(KeySpec::address).collect::<Vec<_>>())
             .field("chains", &self.chains)
             .field("solana", &self.solana)
             .finish_non_exhaustive()
@@ -728,6 +741,7 @@ impl Config {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let signer = file.signer.resolve(&env)?;
+        let retiring = file.signer.resolve_retiring(&signer, &env)?;
         let store = match &file.store {
             Some(section) => section.validate(&env)?,
             None => StoreLocation::Sled(file.data_dir.clone()),
@@ -790,6 +804,7 @@ impl Config {
                 checkout: file.checkout.validate()?,
             },
             signer,
+            retiring,
             chains,
             tron,
             executor: file.executor.validate()?,
@@ -841,6 +856,42 @@ impl SignerSection {
             }
             _ => Ok(KeySpec::Local(signer)),
         }
+    }
+
+    /// The retiring keys, each resolved like the current one (errors name `signer.retiring[i].…`): none
+    /// may be the current key, another retiring one, or have retiring keys of its own.
+    fn resolve_retiring(
+        &self,
+        current: &KeySpec,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Vec<KeySpec>, ConfigError> {
+        let mut seen = vec![current.address()];
+        let mut keys = vec![];
+        for (i, section) in self.retiring.iter().enumerate() {
+            let at = format!("signer.retiring[{i}]");
+            if !section.retiring.is_empty() {
+                return Err(field(
+                    format!("{at}.retiring"),
+                    "a retiring key has no retiring keys of its own",
+                ));
+            }
+            let key = section.resolve(env).map_err(|e| match e {
+                ConfigError::Field(mut f) => {
+                    f.field = f.field.replacen("signer", &at, 1);
+                    ConfigError::Field(f)
+                }
+                other => other,
+            })?;
+            if seen.contains(&key.address()) {
+                return Err(field(
+                    at,
+                    format!("{} is already the current key or another retiring one", key.address()),
+                ));
+            }
+            seen.push(key.address());
+            keys.push(key);
+        }
+        Ok(keys)
     }
 
     fn resolve_aws(&self, key_id: &str) -> Result<KeySpec, ConfigError> {

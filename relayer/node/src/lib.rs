@@ -36,7 +36,13 @@ pub async fn start_with(
     // Boxed: the AWS SDK's futures are deep and large, and every caller of `start` would carry them.
     let key = Box::pin(config.signer.connect()).await.map_err(|e| eyre::eyre!("{e}"))?;
     tracing::info!(signer = %key.address(), backend = key.backend(), "evm signer");
-    let sender = Sender { signer: key, config: config.executor.clone() };
+    let mut retiring = vec![];
+    for old in &config.retiring {
+        let old = Box::pin(old.connect()).await.map_err(|e| eyre::eyre!("{e} (a retiring key)"))?;
+        tracing::info!(signer = %old.address(), backend = old.backend(), "retiring evm signer: finishing what it has in flight");
+        retiring.push(old);
+    }
+    let sender = Sender { signer: key, retiring, config: config.executor.clone() };
     let mut chains: Vec<Arc<dyn Chain>> = vec![];
     for spec in config.chains.clone() {
         let id = spec.chain_id;

@@ -836,6 +836,65 @@ async fn a_stuck_settlement_is_replaced_at_a_higher_fee_and_lands_once() -> Resu
     Ok(())
 }
 
+/// Key rotation without downtime: a relayer restarted with a new key and the old one under
+/// `[[signer.retiring]]` sends new work with the new key, while the old key sees its settlement that
+/// was pending at the restart through to the end (re-priced when the base fee rises) and the new key
+/// does not send that settlement again (without the hold, it would race it and pay for a revert).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retiring_key_finishes_its_pending_settlement_while_the_new_key_takes_new_work() -> Result {
+    let chain = Chain::start().await?;
+    let dir = tempfile::tempdir()?;
+    let settings = Settings { bump_after_secs: 1, ..Settings::default() };
+    let (mut params, old_key, old) = e2e::relayer_config(&chain, dir.path().join("db"), &settings).await?;
+    params.port = e2e::free_port()?;
+    let first = relayer_node::start(relayer_devnet::config(&params, &old_key)?).await?;
+    let api = Api::new(format!("http://127.0.0.1:{}", params.port));
+    let pending = api.create(&session_body(DEST, Some("3.00"), None, None)).await?;
+    let pending_receiver = api.set_evm(&pending).await?;
+    chain.pay_unmined(pending_receiver, usdc(3)).await?;
+    chain.mine().await?;
+    wait_until(30, "the old key's settlement", async || Ok(pending_fee(&chain, old).await?.is_some()))
+        .await?;
+    let first_fee = pending_fee(&chain, old).await?.unwrap_or_default();
+    first.shutdown().await;
+
+    // The new key, funded; the old one retiring. Same store, same API port.
+    let new_key = alloy::signers::local::PrivateKeySigner::random();
+    chain.fund(new_key.address()).await?;
+    let mut file = relayer_devnet::config_file(&params);
+    file.signer.retiring = vec![relayer_node::config::SignerSection {
+        private_key: Some("env:OLD_RELAYER_KEY".into()),
+        address: Some(old),
+        ..Default::default()
+    }];
+    let new_hex = alloy::hex::encode_prefixed(new_key.to_bytes());
+    let config = relayer_node::config::Config::from_file(file, |name| match name {
+        relayer_devnet::KEY_VAR => Some(new_hex.clone()),
+        "OLD_RELAYER_KEY" => Some(old_key.clone()),
+        _ => None,
+    })?;
+    let second = relayer_node::start(config).await?;
+    // The old settlement is priced out: only the retiring key's executor can re-price it.
+    raise_base_fee(&chain, first_fee * 3).await?;
+    wait_until(30, "the retiring key's fee bump", async || {
+        Ok(pending_fee(&chain, old).await?.is_some_and(|f| f > first_fee))
+    })
+    .await?;
+    chain.set_automine(true).await?;
+    chain.mine().await?;
+    api.wait_for(&id_of(&pending), "succeeded", 30).await?;
+
+    let fresh = api.create(&session_body(DEST, Some("2.00"), None, None)).await?;
+    chain.pay(api.set_evm(&fresh).await?, usdc(2)).await?;
+    api.wait_for(&id_of(&fresh), "succeeded", 30).await?;
+    assert_eq!(chain.balance(DEST).await?, usdc(5));
+    assert_eq!(chain.settled_events(pending_receiver).await?, 1);
+    assert_eq!(chain.nonce(old, false).await?, 1, "the old key sent its one settlement, re-priced");
+    assert_eq!(chain.nonce(new_key.address(), false).await?, 1, "the new key sent only the new session's");
+    second.shutdown().await;
+    Ok(())
+}
+
 /// Fee bumps stop at the chain's ceiling, and when price is not why a transaction waits (here: the node
 /// is not mining at all) it is not re-priced; both are counted for operators. Before, a stuck
 /// transaction was re-priced ×1.25 every `bump_after` without end.

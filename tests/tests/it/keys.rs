@@ -106,14 +106,16 @@ impl Kms {
         Ok(Self { url, client: aws_sdk_kms::Client::from_conf(config), _server: server })
     }
 
-    /// A new secp256k1 signing key: its id and its Ethereum address (from its public key).
-    async fn create_key(&self) -> eyre::Result<(String, alloy::primitives::Address)> {
-        use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    /// A new secp256k1 key for `usage`: its id and its Ethereum address (from its public key).
+    async fn create_key(
+        &self,
+        usage: aws_sdk_kms::types::KeyUsageType,
+    ) -> eyre::Result<(String, alloy::primitives::Address)> {
         let created = self
             .client
             .create_key()
-            .key_spec(KeySpec::EccSecgP256K1)
-            .key_usage(KeyUsageType::SignVerify)
+            .key_spec(aws_sdk_kms::types::KeySpec::EccSecgP256K1)
+            .key_usage(usage)
             .send()
             .await?;
         let id =
@@ -134,8 +136,10 @@ const SECRET_KEY: &str = "kms-tests-secret";
 #[tokio::test(flavor = "multi_thread")]
 async fn a_relayer_whose_key_is_in_a_kms_delivers() -> Result {
     let kms = Kms::start().await?;
-    let (key_id, signer) = kms.create_key().await?;
-    let (_, someone_else) = kms.create_key().await?;
+    use aws_sdk_kms::types::KeyUsageType;
+    let (key_id, signer) = kms.create_key(KeyUsageType::SignVerify).await?;
+    let (_, someone_else) = kms.create_key(KeyUsageType::SignVerify).await?;
+    let (unusable, unusable_account) = kms.create_key(KeyUsageType::KeyAgreement).await?;
     let chain = Chain::start().await?;
     let dir = tempfile::tempdir()?;
     let (mut params, _, _) = e2e::relayer_config(&chain, dir.path().join("db"), &Settings::default()).await?;
@@ -173,10 +177,16 @@ async fn a_relayer_whose_key_is_in_a_kms_delivers() -> Result {
     let wrong_account = refusal(&key_id, someone_else).await?;
     assert!(wrong_account.contains("signer.address") && wrong_account.contains(&key_id), "{wrong_account}");
     let missing = refusal("4f1b7a0e-0000-4000-8000-000000000000", signer).await?;
+    // Its public key can be read, but it cannot sign: refused at the start, not at every send.
+    let cannot_sign = refusal(&unusable, unusable_account).await?;
+    assert!(cannot_sign.contains("signer.aws_kms_key: cannot sign"), "{cannot_sign}");
     assert!(missing.contains("signer.aws_kms_key"), "{missing}");
 
     write(&key_id, signer)?;
     let _relayer =
         e2e::spawn_relayer_with(bin, &config, &credentials, &dir.path().join("relayer.log"), &api).await?;
-    delivers_one_session_as(&chain, &api, signer).await
+    delivers_one_session_as(&chain, &api, signer).await?;
+    let log = std::fs::read_to_string(dir.path().join("relayer.log"))?;
+    assert!(log.contains("aws-kms") && !log.contains(SECRET_KEY), "the AWS secret is never logged");
+    Ok(())
 }

@@ -143,7 +143,9 @@ impl Executor {
     pub(super) fn poll(&mut self) {
         if self.in_flight.is_empty() {
             self.publish(None);
-            self.chain.stats.nonce_gap.store(0, Ordering::Relaxed);
+            if !self.retiring {
+                self.chain.stats.nonce_gap.store(0, Ordering::Relaxed);
+            }
             // Idle: the next send asks the node for the nonce, so a reorg that emptied the nonces of
             // finished transactions leaves no gap behind it.
             self.next_nonce = None;
@@ -260,11 +262,18 @@ impl Executor {
             }
             InFlight::Pending => {
                 let Some(last) = intent.attempts.last().cloned() else { return Ok(()) };
-                if relayer_types::unix_now().saturating_sub(last.signed_at)
-                    >= self.config.bump_after.as_secs()
-                {
-                    self.bump(intent, latest).await?;
-                } else if !self.announced.contains(&last.tx_hash) {
+                let due = relayer_types::unix_now().saturating_sub(last.signed_at)
+                    >= self.config.bump_after.as_secs();
+                if due && !self.signer_resting() {
+                    match self.bump(intent, latest).await {
+                        // The signer is down (a KMS unreachable, throttled, refusing): bumps wait a
+                        // period, and the bytes already signed are still announced below, as they need
+                        // no signer.
+                        Err(ExecError::Signer(why)) => self.signer_failed(&why),
+                        done => return done,
+                    }
+                }
+                if !self.announced.contains(&last.tx_hash) {
                     self.broadcast(&last);
                 } else if known == Some(false) {
                     // Neither mined nor known to the node: dropped from its pool, or mined and taken by a

@@ -89,18 +89,40 @@ enum ExecError {
     Ledger(#[from] relayer_chain::LedgerError),
     #[error("signing: {0}")]
     Sign(String),
+    /// The key's signer did not sign.
+    #[error("the signer did not sign: {0}")]
+    Signer(String),
 }
 
-/// Runs the executor of `signer` on `chain`, reporting to `sink`, until `cancel`.
+/// Publishes what retiring key `signer` has on record on `chain`, before any executor runs.
+pub(crate) fn load_retiring(chain: &EvmChain, signer: Address) {
+    match chain.sends.list(signer.as_slice()) {
+        Ok(listing) => {
+            let work = listing.records.iter().map(|(_, i)| (i.session_id, i.action)).collect();
+            chain.retiring_holds(signer, work);
+        }
+        Err(error) => {
+            tracing::error!(chain_id = chain.spec.chain_id, %signer, error = %causes(&error), "cannot read a retiring key's intents")
+        }
+    }
+}
+
+/// Runs the executor of `signer` on `chain`, reporting to `sink`, until `cancel`: with `jobs`, the
+/// current key's; without, a retiring key's, which sees its transactions on record through to the end
+/// and then stops.
 pub(crate) async fn run(
     chain: Arc<EvmChain>,
     signer: crate::EvmKey,
     config: ExecutorConfig,
     sink: Arc<dyn EventSink>,
-    jobs: mpsc::Receiver<Work>,
+    jobs: Option<mpsc::Receiver<Work>>,
     cancel: CancellationToken,
 ) {
+    let retiring = jobs.is_none();
+    let jobs = jobs.unwrap_or_else(|| mpsc::channel(1).1);
     let executor = Executor {
+        retiring,
+        signer_rests_until: None,
         signer: signer.address(),
         wallet: EthereumWallet::from(signer),
         chain,
@@ -131,6 +153,10 @@ pub(crate) async fn run(
 /// signed bytes persisted), so new work is taken while simulations, broadcasts and checks of pending
 /// transactions run as tasks of their own and report back into the loop.
 struct Executor {
+    /// A key being rotated out: takes no work, stops once nothing of its own is in flight.
+    retiring: bool,
+    /// Until when fee bumps wait after the signer failed to sign one.
+    signer_rests_until: Option<std::time::Instant>,
     chain: Arc<EvmChain>,
     signer: Address,
     wallet: EthereumWallet,
@@ -196,10 +222,15 @@ impl Executor {
             // Stopping may drop a step at any await: every step is crash-safe by design (an intent is
             // persisted before its broadcast and reconciled after a restart), so a stop never waits
             // out a hanging RPC call. Tasks still running are aborted with the executor.
+            if self.retiring && self.in_flight.is_empty() {
+                self.publish(None);
+                tracing::info!(chain_id, signer = %self.signer, "the retiring key has nothing in flight: it can be removed from [signer] retiring");
+                return;
+            }
             let room = self.in_flight.len() + self.simulating.len() < self.config.max_in_flight;
             let step = async {
                 tokio::select! {
-                    job = jobs.recv(), if room => {
+                    job = jobs.recv(), if room && !self.retiring => {
                         let Some(job) = job else { return false };
                         self.admit(job).await;
                     }
@@ -243,6 +274,14 @@ impl Executor {
         let key = (work.session_id, work.action);
         if self.keys.contains_key(&key) || self.simulating.values().any(|w| (w.session_id, w.action) == key) {
             self.rerun.insert(key, work);
+            return;
+        }
+        if let Some(old) = self.chain.held_by_retiring(&key) {
+            // Sent again by this key, it would race the retiring key's transaction: one of the two
+            // reverts, paid for. The engine tries again once the old one is final.
+            let why =
+                format!("the retiring key {old} has a transaction for this work in flight; waiting for it");
+            self.report(work, WorkResult::Failed(Refusal::Preparing(why))).await;
             return;
         }
         if self.chain.spec.family != work.action.token().family() {
@@ -398,8 +437,7 @@ impl Executor {
     async fn sign(&self, tx: TransactionRequest) -> Result<Attempt, ExecError> {
         let max_fee_per_gas = tx.max_fee_per_gas.unwrap_or_default();
         let max_priority_fee_per_gas = tx.max_priority_fee_per_gas.unwrap_or_default();
-        let envelope: TxEnvelope =
-            tx.build(&self.wallet).await.map_err(|e| ExecError::Sign(e.to_string()))?;
+        let envelope: TxEnvelope = tx.build(&self.wallet).await.map_err(|e| ExecError::Signer(causes(&e)))?;
         Ok(Attempt {
             tx_hash: *envelope.tx_hash(),
             raw: Bytes::from(envelope.encoded_2718()),
@@ -460,8 +498,27 @@ impl Executor {
         });
     }
 
+    /// Whether fee bumps wait for the signer (it failed to sign one less than a bump period ago).
+    fn signer_resting(&self) -> bool {
+        self.signer_rests_until.is_some_and(|until| std::time::Instant::now() < until)
+    }
+
+    /// The signer failed to sign a fee bump: bumps wait a bump period (each failed call to a remote
+    /// signer may take its whole timeout, and the loop waits on it).
+    fn signer_failed(&mut self, why: &str) {
+        if !self.signer_resting() {
+            tracing::warn!(chain_id = self.chain.spec.chain_id, signer = %self.signer, error = why, "the signer did not sign a fee bump; bumps wait a period");
+        }
+        self.signer_rests_until = Some(std::time::Instant::now() + self.config.bump_after);
+    }
+
     /// Publishes what is pending for `/metrics`.
     fn publish(&self, latest: Option<u64>) {
+        if self.retiring {
+            // The chain's figures are the current key's; a retiring key says what it still holds.
+            self.chain.retiring_holds(self.signer, self.keys.keys().copied().collect());
+            return;
+        }
         let stats = &self.chain.stats;
         stats.pending.store(self.in_flight.len() as u64, Ordering::Relaxed);
         let oldest = self.in_flight.values().filter_map(|i| i.attempts.first().map(|a| a.signed_at)).min();

@@ -450,6 +450,40 @@ fn a_kms_key_needs_the_address_its_signatures_must_recover_to_and_nothing_of_the
 }
 
 #[test]
+fn retiring_keys_are_resolved_like_the_current_one_and_each_is_another_account() {
+    const OLD: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+    let env = |name: &str| match name {
+        "RELAYER_KEY" => Some(KEY.to_owned()),
+        "OLD_KEY" | "OLD_KEY_AGAIN" => Some(OLD.to_owned()),
+        _ => None,
+    };
+    let retiring = |entries: &[&str]| {
+        let tables: String = entries.iter().map(|e| format!("[[signer.retiring]]\n{e}\n")).collect();
+        config("").replace("[[chains]]", &format!("{tables}[[chains]]"))
+    };
+    let c = Config::parse(&retiring(&["private_key = \"env:OLD_KEY\""]), env).expect("one retiring key");
+    let old: PrivateKeySigner = OLD.parse().expect("key");
+    assert_eq!(c.retiring.iter().map(KeySpec::address).collect::<Vec<_>>(), vec![old.address()]);
+    for (entries, why) in [
+        (vec!["private_key = \"env:RELAYER_KEY\""], "signer.retiring[0]: 0xf39F"),
+        (
+            vec!["private_key = \"env:OLD_KEY\"", "private_key = \"env:OLD_KEY_AGAIN\""],
+            "signer.retiring[1]: 0x70997970",
+        ),
+        (
+            vec!["private_key = \"env:MISSING\""],
+            "signer.retiring[0].private_key: environment variable MISSING",
+        ),
+        (vec!["aws_kms_key = \"alias/old\""], "signer.retiring[0].address: is required"),
+    ] {
+        match Config::parse(&retiring(&entries), env) {
+            Ok(_) => panic!("{entries:?} should be refused"),
+            Err(e) => assert!(e.to_string().contains(why), "{why}: {e}"),
+        }
+    }
+}
+
+#[test]
 fn an_evm_chains_native_balance_floor_is_read_in_gwei_and_only_on_evm_chains() {
     let c =
         Config::parse(&config("").replace("tokens = [", "min_native_balance = \"0.05\"\ntokens = ["), env)
