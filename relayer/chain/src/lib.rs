@@ -18,12 +18,14 @@
 pub mod ledger;
 pub mod pipeline;
 pub mod refusal;
+pub mod spending;
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
 pub use ledger::{LedgerError, SendLedger};
 pub use refusal::Refusal;
 pub use relayer_util::causes;
+pub use spending::{CapReached, Spending, SpendingLimits, SpendingStats};
 
 /// How often a chain reads the gauges of the relayer's own account ([`every`]).
 pub const ACCOUNT_READ_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
@@ -302,6 +304,13 @@ pub struct ChainStats {
     pub fees_paid: Option<u64>,
     /// The part of [`ChainStats::fees_paid`] paid for priority (Solana's compute-unit price).
     pub priority_fees_paid: Option<u64>,
+    /// Transactions on record under keys being rotated out (still to land).
+    pub retiring_pending: u64,
+    /// Transactions on record under keys this relayer has no key for: their work waits, and `/readyz`
+    /// fails.
+    pub unowned_sends: u64,
+    /// Fees today against the operator's limits, where the family counts them.
+    pub spending: Option<SpendingStats>,
 }
 
 /// One resource the relayer's account pays transactions with, as last read.
@@ -399,6 +408,12 @@ pub trait Chain: Send + Sync {
     /// The relayer's own address on this chain (the one that fronts and is repaid).
     fn relayer_address(&self) -> Option<ChainAddress> {
         None
+    }
+
+    /// Addresses of keys being rotated out here: what they fronted is still repaid to them, so it
+    /// counts against the fronting cap with what [`Chain::relayer_address`] fronted.
+    fn retiring_addresses(&self) -> Vec<ChainAddress> {
+        vec![]
     }
 
     /// How this family's payers pay (its payment policy; the core never names the family): by sending

@@ -58,6 +58,21 @@ pub enum Refusal {
     /// A transaction on record never landed before its last valid block: the work is rebuilt.
     #[error("it never landed before its last valid block; rebuilding it")]
     NeverLanded,
+    /// The chain's fees today reached the operator's daily cap ([`crate::spending`]): nothing new is
+    /// sent until `until` (the next UTC midnight, unix seconds).
+    #[error("{why}")]
+    DailyCapReached {
+        /// What is said.
+        why: String,
+        /// When sending resumes.
+        until: u64,
+    },
+}
+
+impl From<crate::spending::CapReached> for Refusal {
+    fn from(cap: crate::spending::CapReached) -> Self {
+        Self::DailyCapReached { why: cap.why, until: cap.until }
+    }
 }
 
 /// The variant and its text as [`Display`](std::fmt::Display) writes it (URLs cut to their host): a
@@ -79,6 +94,7 @@ impl std::fmt::Debug for Refusal {
             Self::Unanswered(_) => "Unanswered",
             Self::Preparing(_) => "Preparing",
             Self::NeverLanded => "NeverLanded",
+            Self::DailyCapReached { .. } => "DailyCapReached",
         };
         f.debug_tuple(name).field(&self.to_string()).finish()
     }
@@ -102,6 +118,8 @@ impl Refusal {
             | Self::Preparing(_)
             | Self::NeverLanded => WorkResult::NotYet(self),
             Self::Permanent(_) => WorkResult::Failed(self),
+            // Not a retry that may give up: the work waits for the next day's allowance.
+            Self::DailyCapReached { until, .. } => WorkResult::NotBefore { at: until, reason: self },
         }
     }
 
@@ -133,6 +151,13 @@ mod tests {
             (Refusal::Unanswered("timed out".into()), NotYet(Refusal::Unanswered("timed out".into()))),
             (Refusal::Preparing("approving".into()), NotYet(Refusal::Preparing("approving".into()))),
             (Refusal::NeverLanded, NotYet(Refusal::NeverLanded)),
+            (
+                Refusal::DailyCapReached { why: "capped".into(), until: 86_400 },
+                NotBefore {
+                    reason: Refusal::DailyCapReached { why: "capped".into(), until: 86_400 },
+                    at: 86_400,
+                },
+            ),
         ];
         for (refusal, want) in table {
             let label = format!("{refusal:?}");

@@ -144,7 +144,7 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
         "What chains reported about delivery work, by chain and result.",
         engine.report_counts().into_iter().map(|((c, r), n)| (format!("chain_id=\"{c}\",result=\"{r}\""), n)),
     );
-    let per_chain: [(&str, &str, &str, ReadStat); 11] = [
+    let per_chain: [(&str, &str, &str, ReadStat); 13] = [
         ("relayer_watcher_lag_budget_blocks", "gauge", "Lag beyond which /readyz fails.", |s| s.lag_budget),
         ("relayer_pending_transactions", "gauge", "Transactions sent and not yet final.", |s| s.pending),
         ("relayer_oldest_pending_seconds", "gauge", "Age of the oldest transaction not yet final.", |s| {
@@ -180,6 +180,18 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
             "gauge",
             "Send records that cannot be read (above 0: /readyz fails; what they describe may be in flight).",
             |s| s.unreadable_sends,
+        ),
+        (
+            "relayer_retiring_pending_transactions",
+            "gauge",
+            "Transactions of keys being rotated out ([[signer.retiring]]) not yet final.",
+            |s| s.retiring_pending,
+        ),
+        (
+            "relayer_unowned_send_records",
+            "gauge",
+            "Transactions on record under a key not configured here (above 0: /readyz fails; their work waits).",
+            |s| s.unowned_sends,
         ),
         (
             "relayer_fee_bumps_held_total",
@@ -225,6 +237,31 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
         "gauge",
         "Below this the relayer reports itself not ready (/readyz).",
         gauges.iter().map(|(id, g)| (format!("chain_id=\"{id}\",resource=\"{}\"", g.resource), g.floor)),
+    );
+    let spending: Vec<(u64, relayer_chain::SpendingStats)> =
+        stats.iter().filter_map(|(id, s)| Some((*id, s.spending?))).collect();
+    let labels =
+        |id: &u64, s: &relayer_chain::SpendingStats| format!("chain_id=\"{id}\",unit=\"{}\"", s.unit);
+    family(
+        &mut out,
+        "relayer_fees_spent_today",
+        "gauge",
+        "Fees the relayer's landed transactions paid today (UTC), in the unit named (EVM: gwei).",
+        spending.iter().map(|(id, s)| (labels(id, s), s.today)),
+    );
+    family(
+        &mut out,
+        "relayer_daily_fee_cap",
+        "gauge",
+        "The daily fee cap: once relayer_fees_spent_today reaches it, nothing new is sent until 00:00 UTC.",
+        spending.iter().filter_map(|(id, s)| Some((labels(id, s), s.daily_cap?))),
+    );
+    family(
+        &mut out,
+        "relayer_costly_transactions_total",
+        "counter",
+        "Landed transactions that cost more than the chain's costly_fee.",
+        spending.iter().map(|(id, s)| (format!("chain_id=\"{id}\""), s.costly)),
     );
     family(
         &mut out,

@@ -136,6 +136,8 @@ pub struct ChainSpec {
     /// Below this much native coin (gwei) at the relayer's key, the relayer reports itself not ready
     /// (0: no floor).
     pub min_native_gwei: u64,
+    /// The daily fee cap and the costly-transaction ceiling, in gwei.
+    pub spending: relayer_chain::SpendingLimits,
     /// Bridge routes out of this chain.
     pub routes: Vec<RouteSpec>,
     /// Tokens the relayer key may front on this chain, with the most it may have outstanding.
@@ -242,9 +244,26 @@ pub struct EvmChain {
     pub(crate) processed: watch::Sender<u64>,
     /// Blocks per `eth_getLogs` request now, and answers in a row at that size (see [`LogRange`]).
     log_range: Mutex<LogRange>,
-    /// The work each retiring key still has in flight (see [`Sender::retiring`]).
-    retiring_work: Mutex<HashMap<Address, HashSet<(SessionId, Action)>>>,
+    /// Fees paid, against the operator's limits.
+    pub(crate) spending: relayer_chain::Spending,
+    /// Work held back from the current key (see [`Holds`]).
+    holds: Mutex<Holds>,
 }
+
+/// Work on record under another key than the current one: a key being rotated out (its executor
+/// finishes it) or a key this relayer has no key for (a rotation rolled back, a key removed too soon,
+/// an instance of another configuration on the same store). Sent again by the current key, such work
+/// would race the other key's transaction, and one of the two would revert, paid for; so it waits
+/// until the other key's transaction is final.
+#[derive(Debug, Default)]
+pub(crate) struct Holds {
+    /// By signer: whether it is retiring, and its work in flight (`None`: its records could not be read
+    /// yet, so every piece of work waits).
+    by_signer: HashMap<Address, (bool, Option<WorkSet>)>,
+}
+
+/// Pieces of work, by session and action.
+pub(crate) type WorkSet = HashSet<(SessionId, Action)>;
 
 /// How many blocks one `eth_getLogs` asks for: the configured most, halved each time the provider
 /// refuses a range (a provider may cap ranges lower than configured: Tron's nodes at `maxBlockRange`,
@@ -300,7 +319,9 @@ impl EvmChain {
         let (jobs, queued) = relayer_chain::pipeline::queue();
         let spec_chain_id = spec.chain_id;
         let max_block_range = spec.max_block_range.max(1);
+        let spending = relayer_chain::Spending::new(spec_chain_id, "gwei", spec.spending, Arc::clone(&store));
         Ok(Self {
+            spending,
             deployment: spec.deployment,
             spec,
             providers,
@@ -314,24 +335,66 @@ impl EvmChain {
             wake: Notify::new(),
             processed: watch::Sender::new(0),
             log_range: Mutex::new(LogRange { span: max_block_range, streak: 0 }),
-            retiring_work: Mutex::new(HashMap::new()),
+            holds: Mutex::new(Holds::default()),
         })
     }
 
-    /// What retiring key `signer` has in flight now (its executor says so after every change).
-    pub(crate) fn retiring_holds(&self, signer: Address, work: HashSet<(SessionId, Action)>) {
-        let mut held = self.retiring_work.lock().unwrap_or_else(PoisonError::into_inner);
-        if work.is_empty() {
-            held.remove(&signer);
-        } else {
-            held.insert(signer, work);
-        }
+    /// What `signer` (another key than the current one; `retiring` if its executor runs here) has in
+    /// flight now: `None` while unknown.
+    pub(crate) fn hold(&self, signer: Address, retiring: bool, work: Option<WorkSet>) {
+        let mut holds = self.holds.lock().unwrap_or_else(PoisonError::into_inner);
+        match work {
+            Some(work) if work.is_empty() => holds.by_signer.remove(&signer),
+            work => holds.by_signer.insert(signer, (retiring, work)),
+        };
     }
 
-    /// The retiring key that has `work` in flight, if one has.
-    pub(crate) fn held_by_retiring(&self, work: &(SessionId, Action)) -> Option<Address> {
-        let held = self.retiring_work.lock().unwrap_or_else(PoisonError::into_inner);
-        held.iter().find(|(_, w)| w.contains(work)).map(|(signer, _)| *signer)
+    /// The other key that has `work` in flight (or whose records are not read yet), if one has.
+    pub(crate) fn held_by(&self, work: &(SessionId, Action)) -> Option<Address> {
+        let holds = self.holds.lock().unwrap_or_else(PoisonError::into_inner);
+        holds
+            .by_signer
+            .iter()
+            .find(|(_, (_, w))| w.as_ref().is_none_or(|w| w.contains(work)))
+            .map(|(s, _)| *s)
+    }
+
+    /// Reads every send record on this chain and holds the work of every signer but `current`
+    /// (`retiring` ones have an executor here; others are logged, and `/readyz` fails while they hold
+    /// work). `false` when the records could not be read (then everything waits: try again).
+    pub(crate) fn hold_other_keys(&self, current: Address, retiring: &[Address]) -> bool {
+        let listing = match self.sends.list(&[]) {
+            Ok(listing) => listing,
+            Err(error) => {
+                tracing::error!(chain_id = self.spec.chain_id, error = %relayer_util::causes(&error), "cannot read the send records; no new work is sent until they are read");
+                self.hold(Address::ZERO, false, None);
+                return false;
+            }
+        };
+        let mut by_signer: HashMap<Address, WorkSet> = HashMap::new();
+        for (_, intent) in listing.records.iter().filter(|(_, i)| i.signer != current) {
+            by_signer.entry(intent.signer).or_default().insert((intent.session_id, intent.action));
+        }
+        let mut holds = self.holds.lock().unwrap_or_else(PoisonError::into_inner);
+        holds.by_signer.remove(&Address::ZERO);
+        for (signer, work) in by_signer {
+            let retiring = retiring.contains(&signer);
+            if !retiring {
+                tracing::error!(chain_id = self.spec.chain_id, %signer, transactions = work.len(), "transactions on record were signed by a key not configured here: their work waits until they are final; configure the key under [[signer.retiring]] to see them through");
+            }
+            holds.by_signer.insert(signer, (retiring, Some(work)));
+        }
+        true
+    }
+
+    /// Transactions on record under retiring keys, and under keys not configured here.
+    fn held_counts(&self) -> (u64, u64) {
+        let holds = self.holds.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = |retiring: bool| {
+            let held = holds.by_signer.values().filter(|(r, _)| *r == retiring);
+            held.map(|(_, w)| w.as_ref().map_or(0, |w| w.len() as u64)).sum()
+        };
+        (count(true), count(false))
     }
 
     /// Reads what the relayer's key holds of the native coin (for `/metrics` and `/readyz`). A failed read
@@ -525,6 +588,10 @@ impl Chain for EvmChain {
         Some(self.address(self.sender.signer.address()))
     }
 
+    fn retiring_addresses(&self) -> Vec<ChainAddress> {
+        self.sender.retiring.iter().map(|k| self.address(k.address())).collect()
+    }
+
     fn balance_of(&self, token: ChainAddress, owner: ChainAddress) -> BoxFuture<'_, Result<U256, String>> {
         Box::pin(async move {
             let evm = |a| match a {
@@ -583,6 +650,8 @@ impl Chain for EvmChain {
             },
             nonce_gap: self.stats.nonce_gap.load(Ordering::Relaxed),
             unreadable_sends: self.sends.unreadable(),
+            retiring_pending: self.held_counts().0,
+            unowned_sends: self.held_counts().1,
             // Until the first read, none at all as far as `/readyz` can tell.
             account: [
                 Some(relayer_chain::AccountGauge {
@@ -593,9 +662,10 @@ impl Chain for EvmChain {
                 None,
                 None,
             ],
-            // Not counted here yet (issue 26: gas spent per day).
+            // In wei these would overflow a counter; the day's spending is in gwei.
             fees_paid: None,
             priority_fees_paid: None,
+            spending: Some(self.spending.stats()),
         }
     }
 
@@ -608,9 +678,21 @@ impl Chain for EvmChain {
         let queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(jobs) = queued {
             let Sender { signer, retiring, config } = self.sender.clone();
+            // Read before the current key's executor takes work, so none of the other keys' is sent
+            // twice; tried again until the records can be read (everything waits until then).
+            let retiring_addresses: Vec<Address> = retiring.iter().map(crate::EvmKey::address).collect();
+            if !self.hold_other_keys(signer.address(), &retiring_addresses) {
+                let (chain, cancel, current) = (Arc::clone(&self), cancel.clone(), signer.address());
+                tasks.spawn(async move {
+                    while !chain.hold_other_keys(current, &retiring_addresses) {
+                        tokio::select! {
+                            () = cancel.cancelled() => return,
+                            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                        }
+                    }
+                });
+            }
             for old in retiring {
-                // Read before the current key's executor takes work, so none of theirs is sent twice.
-                executor::load_retiring(&self, old.address());
                 tasks.spawn(executor::run(
                     Arc::clone(&self),
                     old,

@@ -67,6 +67,15 @@ pub struct ChainConfig {
     /// the balance either way). EVM chains only (Tron has its own floors).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_native_balance: Option<String>,
+    /// The most the relayer's transactions here may pay in fees in a UTC day, in whole coins
+    /// (`"0.5"`): once reached, nothing new is sent until 00:00 UTC, and `/readyz` says so (default: no
+    /// cap). EVM chains only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_daily_fees: Option<String>,
+    /// A transaction that costs more than this in fees, in whole coins, is counted
+    /// (`relayer_costly_transactions_total`) and logged. EVM chains only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub costly_fee: Option<String>,
     /// Bridge routes out of this chain: a deposit here for a session whose destination is another
     /// chain is bridged only on one of these; otherwise it is refunded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -236,6 +245,8 @@ impl ChainConfig {
             max_fee_base_fee_multiple: default_base_fee_multiple(),
             lag_budget_blocks: default_lag_budget(),
             min_native_balance: None,
+            max_daily_fees: None,
+            costly_fee: None,
             routes: vec![],
             create2_prefix: None,
             factory: None,
@@ -411,23 +422,25 @@ impl ChainConfig {
                 )?,
             },
             lag_budget_blocks: at_least(self.lag_budget_blocks, 1, f("lag_budget_blocks"))?,
-            min_native_gwei: match self.min_native_balance.as_deref() {
-                None => 0,
-                Some(_) if family != Family::Evm => {
-                    return Err(FieldError::new(
-                        f("min_native_balance"),
-                        "is for EVM chains (Tron has its own floors)",
-                    ));
-                }
-                Some(coins) => relayer_types::parse_units(coins, 9)
-                    .map_err(|e| FieldError::new(f("min_native_balance"), e.to_string()))
-                    .and_then(|gwei| {
-                        u64::try_from(gwei)
-                            .map_err(|_| FieldError::new(f("min_native_balance"), "is too large"))
-                    })?,
+            min_native_gwei: evm_gwei(&self.min_native_balance, family, f("min_native_balance"))?
+                .unwrap_or(0),
+            spending: relayer_chain::SpendingLimits {
+                daily_cap: evm_gwei(&self.max_daily_fees, family, f("max_daily_fees"))?,
+                costly_above: evm_gwei(&self.costly_fee, family, f("costly_fee"))?,
             },
         })
     }
+}
+
+/// An EVM-only amount of the native coin, in whole coins (`"0.05"`), as gwei: finer than a gwei, or
+/// on another family's chain, is refused.
+fn evm_gwei(coins: &Option<String>, family: Family, field: String) -> Result<Option<u64>, FieldError> {
+    let Some(coins) = coins.as_deref() else { return Ok(None) };
+    if family != Family::Evm {
+        return Err(FieldError::new(field, "is for EVM chains (Tron has its own floors and limits)"));
+    }
+    let gwei = relayer_types::parse_units(coins, 9).map_err(|e| FieldError::new(&field, e.to_string()))?;
+    u64::try_from(gwei).map(Some).map_err(|_| FieldError::new(field, "is too large"))
 }
 
 impl ExecutorSection {

@@ -38,9 +38,17 @@ pub async fn start_with(
     tracing::info!(signer = %key.address(), backend = key.backend(), "evm signer");
     let mut retiring = vec![];
     for old in &config.retiring {
-        let old = Box::pin(old.connect()).await.map_err(|e| eyre::eyre!("{e} (a retiring key)"))?;
-        tracing::info!(signer = %old.address(), backend = old.backend(), "retiring evm signer: finishing what it has in flight");
-        retiring.push(old);
+        // A retiring key that cannot be used (a KMS key already disabled, an outage) does not stop the
+        // start: what it has on record waits (held, `/readyz` says so) until it can be seen through.
+        match Box::pin(old.connect()).await {
+            Ok(old) => {
+                tracing::info!(signer = %old.address(), backend = old.backend(), "retiring evm signer: finishing what it has in flight");
+                retiring.push(old);
+            }
+            Err(error) => {
+                tracing::warn!(signer = %old.address(), %error, "a retiring key cannot be used; its transactions on record wait");
+            }
+        }
     }
     let sender = Sender { signer: key, retiring, config: config.executor.clone() };
     let mut chains: Vec<Arc<dyn Chain>> = vec![];

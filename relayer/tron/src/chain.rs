@@ -101,6 +101,10 @@ impl Chain for TronChain {
         self.evm.relayer_address()
     }
 
+    fn retiring_addresses(&self) -> Vec<ChainAddress> {
+        self.evm.retiring_addresses()
+    }
+
     fn pays_by(&self) -> PaysBy {
         self.evm.pays_by()
     }

@@ -858,22 +858,51 @@ async fn a_retiring_key_finishes_its_pending_settlement_while_the_new_key_takes_
     let first_fee = pending_fee(&chain, old).await?.unwrap_or_default();
     first.shutdown().await;
 
-    // The new key, funded; the old one retiring. Same store, same API port.
+    // The new key, funded. Same store, same API port.
     let new_key = alloy::signers::local::PrivateKeySigner::random();
     chain.fund(new_key.address()).await?;
-    let mut file = relayer_devnet::config_file(&params);
-    file.signer.retiring = vec![relayer_node::config::SignerSection {
-        private_key: Some("env:OLD_RELAYER_KEY".into()),
-        address: Some(old),
-        ..Default::default()
-    }];
     let new_hex = alloy::hex::encode_prefixed(new_key.to_bytes());
-    let config = relayer_node::config::Config::from_file(file, |name| match name {
-        relayer_devnet::KEY_VAR => Some(new_hex.clone()),
-        "OLD_RELAYER_KEY" => Some(old_key.clone()),
-        _ => None,
-    })?;
-    let second = relayer_node::start(config).await?;
+    let start = async |retiring: bool| -> eyre::Result<relayer_core::Node> {
+        let mut file = relayer_devnet::config_file(&params);
+        if retiring {
+            file.signer.retiring = vec![relayer_node::config::SignerSection {
+                private_key: Some("env:OLD_RELAYER_KEY".into()),
+                address: Some(old),
+                ..Default::default()
+            }];
+        }
+        let config = relayer_node::config::Config::from_file(file, |name| match name {
+            relayer_devnet::KEY_VAR => Some(new_hex.clone()),
+            "OLD_RELAYER_KEY" => Some(old_key.clone()),
+            _ => None,
+        })?;
+        relayer_node::start(config).await
+    };
+    // The settlement's work waits behind the other key's transaction, as a retry (not given up).
+    let held = async || -> eyre::Result<bool> {
+        let work = api.get(&id_of(&pending)).await?["deliveryAttempts"][0].clone();
+        Ok(work["state"] == "retrying" && work["reason"].as_str().is_some_and(|r| r.contains("on record")))
+    };
+
+    // First without the old key at all: its work waits, and `/readyz` says why.
+    let forgotten = start(false).await?;
+    wait_until(30, "the old key's work held", held).await?;
+    let ready = api.send(Method::GET, "/readyz", None, None, Auth::None).await?;
+    assert!(
+        ready.status == 503 && ready.text.contains("not configured here"),
+        "{} {}",
+        ready.status,
+        ready.text
+    );
+    forgotten.shutdown().await;
+
+    // Then with the old key retiring.
+    let second = start(true).await?;
+    wait_until(30, "the old key's work held", held).await?;
+    let metrics = api.send(Method::GET, "/metrics", None, None, Auth::None).await?.text;
+    let retiring_pending =
+        format!("relayer_retiring_pending_transactions{{chain_id=\"{}\"}} 1", chain.desc.chain_id);
+    assert!(metrics.lines().any(|l| l == retiring_pending), "{retiring_pending}");
     // The old settlement is priced out: only the retiring key's executor can re-price it.
     raise_base_fee(&chain, first_fee * 3).await?;
     wait_until(30, "the retiring key's fee bump", async || {
@@ -892,6 +921,66 @@ async fn a_retiring_key_finishes_its_pending_settlement_while_the_new_key_takes_
     assert_eq!(chain.nonce(old, false).await?, 1, "the old key sent its one settlement, re-priced");
     assert_eq!(chain.nonce(new_key.address(), false).await?, 1, "the new key sent only the new session's");
     second.shutdown().await;
+    Ok(())
+}
+
+/// The daily fee cap: once a chain's fees today reach `max_daily_fees`, new work waits for the next UTC
+/// day (said on the session's work, by `/readyz` and in `/metrics`), while what was sent before still
+/// lands; each transaction over `costly_fee` is counted.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daily_fee_cap_stops_new_sends_and_says_so() -> Result {
+    let chain = Chain::start().await?;
+    let dir = tempfile::tempdir()?;
+    let (mut params, key, _) =
+        e2e::relayer_config(&chain, dir.path().join("db"), &Settings::default()).await?;
+    params.port = e2e::free_port()?;
+    let mut file = relayer_devnet::config_file(&params);
+    for section in &mut file.chains {
+        if let relayer_node::config::ChainSection::Evm(c) = section {
+            // One settlement costs more than a gwei: the first one reaches the cap.
+            c.max_daily_fees = Some("0.000000001".into());
+            c.costly_fee = Some("0.000000001".into());
+        }
+    }
+    let config = relayer_node::config::Config::from_file(file, |name| {
+        (name == relayer_devnet::KEY_VAR).then(|| key.clone())
+    })?;
+    let node = relayer_node::start(config).await?;
+    let api = Api::new(format!("http://127.0.0.1:{}", params.port));
+    let first = api.create(&session_body(DEST, Some("3.00"), None, None)).await?;
+    chain.pay(api.set_evm(&first).await?, usdc(3)).await?;
+    api.wait_for(&id_of(&first), "succeeded", 30).await?;
+
+    let second = api.create(&session_body(DEST, Some("2.00"), None, None)).await?;
+    chain.pay(api.set_evm(&second).await?, usdc(2)).await?;
+    wait_until(30, "the second settlement held by the cap", async || {
+        let work = api.get(&id_of(&second)).await?["deliveryAttempts"][0].clone();
+        // Not before the next UTC midnight.
+        let midnight = work["retryAt"].as_u64().is_some_and(|at| at % 86_400 == 0);
+        Ok(work["state"] == "retrying"
+            && midnight
+            && work["reason"].as_str().is_some_and(|r| r.contains("daily fee cap")))
+    })
+    .await?;
+    assert_eq!(chain.balance(DEST).await?, usdc(3), "nothing new sent");
+    let ready = api.send(Method::GET, "/readyz", None, None, Auth::None).await?;
+    assert!(ready.status == 503 && ready.text.contains("daily fee cap"), "{} {}", ready.status, ready.text);
+    let metrics = api.send(Method::GET, "/metrics", None, None, Auth::None).await?.text;
+    let id = chain.desc.chain_id;
+    let spent = metrics
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(&format!("relayer_fees_spent_today{{chain_id=\"{id}\",unit=\"gwei\"}} "))
+        })
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(spent.is_some_and(|g| g > 1), "the settlement's fee, in gwei: {spent:?}");
+    assert!(
+        metrics.lines().any(|l| l == format!("relayer_daily_fee_cap{{chain_id=\"{id}\",unit=\"gwei\"}} 1"))
+    );
+    assert!(
+        metrics.lines().any(|l| l == format!("relayer_costly_transactions_total{{chain_id=\"{id}\"}} 1"))
+    );
+    node.shutdown().await;
     Ok(())
 }
 

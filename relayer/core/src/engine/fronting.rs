@@ -99,13 +99,13 @@ impl Engine {
 
     /// Frees the cap reserved for `work` (a fronting) unless the chain shows the relayer did front it.
     pub(super) fn release_fronting(&self, work: &Work) {
-        let me = self.chains.get(&work.chain_id).and_then(|c| c.relayer_address());
+        let ours = self.chains.get(&work.chain_id).map(|c| ours(c.as_ref())).unwrap_or_default();
         let fronted = self
             .store
             .session(&work.session_id)
             .ok()
             .flatten()
-            .is_some_and(|s| me.is_some_and(|me| s.value.frontings.iter().any(|f| f.relayer == me)));
+            .is_some_and(|s| s.value.frontings.iter().any(|f| ours.contains(&f.relayer)));
         if !fronted {
             let mut exposure = lock(&self.exposure);
             if let Some(book) = exposure.get_mut(&(work.chain_id, work.action.token())) {
@@ -116,17 +116,31 @@ impl Engine {
 
     /// After a fronting or repayment event: what the relayer is now owed on this session.
     pub(super) fn update_exposure(&self, session: &Session, chain_id: u64) {
-        let Some(me) = self.chains.get(&chain_id).and_then(|c| c.relayer_address()) else { return };
+        let ours = self.chains.get(&chain_id).map(|c| ours(c.as_ref())).unwrap_or_default();
+        if ours.is_empty() {
+            return;
+        }
         let key = (chain_id, session.destination.token.address);
-        let owed = session.owed_to(&me);
+        let owed = owed_to_us(session, &ours);
         let mut exposure = lock(&self.exposure);
         let book = exposure.entry(key).or_default();
         if owed.is_zero() {
-            if session.frontings.iter().any(|f| f.relayer == me) {
+            if session.frontings.iter().any(|f| ours.contains(&f.relayer)) {
                 book.remove(&session.id);
             }
         } else {
             book.insert(session.id, owed);
         }
     }
+}
+
+/// The addresses on `chain` whose frontings are the relayer's: its key's, and any key being rotated
+/// out (still repaid, so still counted against the cap).
+pub(super) fn ours(chain: &dyn relayer_chain::Chain) -> Vec<ChainAddress> {
+    chain.relayer_address().into_iter().chain(chain.retiring_addresses()).collect()
+}
+
+/// What `session` still owes the relayer's addresses `ours`.
+pub(super) fn owed_to_us(session: &Session, ours: &[ChainAddress]) -> U256 {
+    ours.iter().fold(U256::ZERO, |sum, me| sum.saturating_add(session.owed_to(me)))
 }

@@ -154,12 +154,12 @@ impl Engine {
         *lock(&engine.unsettled) = unsettled;
         // What this relayer fronted and is still owed survives restarts on the sessions themselves.
         for chain in engine.chains.values() {
-            let Some(me) = chain.relayer_address() else { continue };
-            if !chain.tokens().iter().any(|t| chain.fronting_cap(&t.address).is_some()) {
+            let ours = fronting::ours(chain.as_ref());
+            if ours.is_empty() || !chain.tokens().iter().any(|t| chain.fronting_cap(&t.address).is_some()) {
                 continue;
             }
             for session in engine.store.sessions_touched_since(chain.chain_id(), 0)? {
-                let owed = session.owed_to(&me);
+                let owed = fronting::owed_to_us(&session, &ours);
                 if !owed.is_zero() {
                     let key = (chain.chain_id(), session.destination.token.address);
                     lock(&engine.exposure).entry(key).or_default().insert(session.id, owed);
@@ -297,6 +297,21 @@ impl Engine {
                 problems.push(format!(
                     "chain {id}: the relayer's account has {} {} left, below the floor of {}",
                     gauge.amount, gauge.resource, gauge.floor
+                ));
+            }
+            if let Some(s) = stats.spending
+                && let Some(cap) = s.daily_cap
+                && s.today >= cap
+            {
+                problems.push(format!(
+                    "chain {id}: the daily fee cap is reached ({} of {cap} {}): nothing new is sent until 00:00 UTC",
+                    s.today, s.unit
+                ));
+            }
+            if stats.unowned_sends > 0 {
+                problems.push(format!(
+                    "chain {id}: {} transactions on record were signed by a key not configured here; their work waits (configure the key under [[signer.retiring]])",
+                    stats.unowned_sends
                 ));
             }
             if stats.unreadable_sends > 0 {

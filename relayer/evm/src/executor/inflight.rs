@@ -223,6 +223,10 @@ impl Executor {
             InFlight::Final => {
                 let Some(receipt) = mined else { return Ok(()) };
                 self.mined.remove(&nonce);
+                // What it cost, reverted or not (counted before the record goes: a crash in between
+                // counts it twice, never not at all).
+                let wei = u128::from(receipt.gas_used).saturating_mul(receipt.effective_gas_price);
+                chain.spending.record(u64::try_from(wei.div_ceil(1_000_000_000)).unwrap_or(u64::MAX));
                 if let Some(landed) = intent.attempts.iter().find(|a| a.tx_hash == receipt.transaction_hash) {
                     self.remember(nonce, landed.clone());
                 }

@@ -94,19 +94,6 @@ enum ExecError {
     Signer(String),
 }
 
-/// Publishes what retiring key `signer` has on record on `chain`, before any executor runs.
-pub(crate) fn load_retiring(chain: &EvmChain, signer: Address) {
-    match chain.sends.list(signer.as_slice()) {
-        Ok(listing) => {
-            let work = listing.records.iter().map(|(_, i)| (i.session_id, i.action)).collect();
-            chain.retiring_holds(signer, work);
-        }
-        Err(error) => {
-            tracing::error!(chain_id = chain.spec.chain_id, %signer, error = %causes(&error), "cannot read a retiring key's intents")
-        }
-    }
-}
-
 /// Runs the executor of `signer` on `chain`, reporting to `sink`, until `cancel`: with `jobs`, the
 /// current key's; without, a retiring key's, which sees its transactions on record through to the end
 /// and then stops.
@@ -122,6 +109,7 @@ pub(crate) async fn run(
     let jobs = jobs.unwrap_or_else(|| mpsc::channel(1).1);
     let executor = Executor {
         retiring,
+        listed: None,
         signer_rests_until: None,
         signer: signer.address(),
         wallet: EthereumWallet::from(signer),
@@ -155,6 +143,9 @@ pub(crate) async fn run(
 struct Executor {
     /// A key being rotated out: takes no work, stops once nothing of its own is in flight.
     retiring: bool,
+    /// Whether its records were read (`Some`), and all of them (`Some(true)`): a retiring key stops only
+    /// then, so records it could not read are never taken for "nothing in flight".
+    listed: Option<bool>,
     /// Until when fee bumps wait after the signer failed to sign one.
     signer_rests_until: Option<std::time::Instant>,
     chain: Arc<EvmChain>,
@@ -202,30 +193,22 @@ struct Executor {
 impl Executor {
     async fn run(mut self, mut jobs: mpsc::Receiver<Work>, cancel: CancellationToken) {
         let chain_id = self.chain.spec.chain_id;
-        // An unreadable record is reported by the ledger (logged, counted: `/readyz` fails) and left
-        // in the store for an operator.
-        match self.chain.sends.list(self.signer.as_slice()) {
-            Ok(listing) => {
-                if !listing.records.is_empty() {
-                    tracing::info!(chain_id, pending = listing.records.len(), "reconciling stored intents");
-                }
-                for (_, intent) in listing.records {
-                    self.keys.insert((intent.session_id, intent.action), intent.nonce);
-                    self.in_flight.insert(intent.nonce, intent);
-                }
-            }
-            Err(error) => tracing::error!(chain_id, error = %causes(&error), "cannot read stored intents"),
-        }
+        self.load();
         let mut tick = tokio::time::interval(self.config.poll_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             // Stopping may drop a step at any await: every step is crash-safe by design (an intent is
             // persisted before its broadcast and reconciled after a restart), so a stop never waits
             // out a hanging RPC call. Tasks still running are aborted with the executor.
-            if self.retiring && self.in_flight.is_empty() {
-                self.publish(None);
-                tracing::info!(chain_id, signer = %self.signer, "the retiring key has nothing in flight: it can be removed from [signer] retiring");
-                return;
+            if self.retiring {
+                if self.listed.is_none() {
+                    self.load(); // at every tick until the records can be read
+                }
+                if self.listed == Some(true) && self.in_flight.is_empty() {
+                    self.publish(None);
+                    tracing::info!(chain_id, signer = %self.signer, "the retiring key has nothing in flight; keep it configured while anything it fronted is unrepaid (relayer_fronted_outstanding), then remove it");
+                    return;
+                }
             }
             let room = self.in_flight.len() + self.simulating.len() < self.config.max_in_flight;
             let step = async {
@@ -263,6 +246,33 @@ impl Executor {
         }
     }
 
+    /// Reads this key's records (after a restart, what a previous run left in flight). An unreadable
+    /// record is reported by the ledger (logged, counted: `/readyz` fails) and left in the store for an
+    /// operator.
+    fn load(&mut self) {
+        let chain_id = self.chain.spec.chain_id;
+        match self.chain.sends.list(self.signer.as_slice()) {
+            Ok(listing) => {
+                if !listing.records.is_empty() {
+                    tracing::info!(chain_id, signer = %self.signer, pending = listing.records.len(), "reconciling stored intents");
+                }
+                if self.retiring && !listing.unreadable.is_empty() {
+                    tracing::error!(chain_id, signer = %self.signer, "the retiring key has unreadable send records: it keeps running until an operator looks at them");
+                }
+                self.listed = Some(listing.unreadable.is_empty());
+                for (_, intent) in listing.records {
+                    self.keys.insert((intent.session_id, intent.action), intent.nonce);
+                    self.in_flight.insert(intent.nonce, intent);
+                }
+            }
+            Err(error) => {
+                if self.throttle.allow("list", std::time::Instant::now()).is_some() {
+                    tracing::error!(chain_id, signer = %self.signer, error = %causes(&error), "cannot read stored intents");
+                }
+            }
+        }
+    }
+
     async fn report(&self, work: Work, result: WorkResult) {
         self.sink.report(WorkReport { work, result }).await;
     }
@@ -276,12 +286,19 @@ impl Executor {
             self.rerun.insert(key, work);
             return;
         }
-        if let Some(old) = self.chain.held_by_retiring(&key) {
-            // Sent again by this key, it would race the retiring key's transaction: one of the two
-            // reverts, paid for. The engine tries again once the old one is final.
+        if let Some(old) = self.chain.held_by(&key) {
+            // Sent again by this key, it would race the other key's transaction: one of the two reverts,
+            // paid for. Tried again (with backoff; a refund sweep if it never clears).
             let why =
-                format!("the retiring key {old} has a transaction for this work in flight; waiting for it");
-            self.report(work, WorkResult::Failed(Refusal::Preparing(why))).await;
+                format!("key {old} has a transaction for this work on record; waiting for it to be final");
+            let result = Refusal::Preparing(why).result(work.commitment.expires_at);
+            self.report(work, result).await;
+            return;
+        }
+        // The daily fee cap: the work waits for the next day's allowance (what is in flight still lands).
+        if let Err(cap) = self.chain.spending.check() {
+            let result = Refusal::from(cap).result(work.commitment.expires_at);
+            self.report(work, result).await;
             return;
         }
         if self.chain.spec.family != work.action.token().family() {
@@ -515,8 +532,11 @@ impl Executor {
     /// Publishes what is pending for `/metrics`.
     fn publish(&self, latest: Option<u64>) {
         if self.retiring {
-            // The chain's figures are the current key's; a retiring key says what it still holds.
-            self.chain.retiring_holds(self.signer, self.keys.keys().copied().collect());
+            // The chain's figures are the current key's; a retiring key says what it still holds, once
+            // it has read its records.
+            if self.listed.is_some() {
+                self.chain.hold(self.signer, true, Some(self.keys.keys().copied().collect()));
+            }
             return;
         }
         let stats = &self.chain.stats;

@@ -475,6 +475,12 @@ fn retiring_keys_are_resolved_like_the_current_one_and_each_is_another_account()
             "signer.retiring[0].private_key: environment variable MISSING",
         ),
         (vec!["aws_kms_key = \"alias/old\""], "signer.retiring[0].address: is required"),
+        (
+            vec![
+                "private_key = \"env:OLD_KEY\"\n[[signer.retiring.retiring]]\nprivate_key = \"env:OLD_KEY_AGAIN\"",
+            ],
+            "signer.retiring[0].retiring: a retiring key has no retiring keys",
+        ),
     ] {
         match Config::parse(&retiring(&entries), env) {
             Ok(_) => panic!("{entries:?} should be refused"),
@@ -497,4 +503,19 @@ fn an_evm_chains_native_balance_floor_is_read_in_gwei_and_only_on_evm_chains() {
     let fine =
         error_of(&config("").replace("tokens = [", "min_native_balance = \"0.0000000001\"\ntokens = ["));
     assert!(fine.contains("chains[0].min_native_balance"), "{fine}");
+}
+
+#[test]
+fn an_evm_chains_daily_fee_cap_and_costly_fee_are_read_in_gwei() {
+    let limits = "max_daily_fees = \"0.5\"\ncostly_fee = \"0.001\"\ntokens = [";
+    let c = Config::parse(&config("").replace("tokens = [", limits), env).expect("config");
+    assert_eq!(
+        c.chains[0].spending,
+        relayer_chain::SpendingLimits { daily_cap: Some(500_000_000), costly_above: Some(1_000_000) }
+    );
+    assert_eq!(Config::parse(&config(""), env).expect("config").chains[0].spending, Default::default());
+    let fine = error_of(&config("").replace("tokens = [", "max_daily_fees = \"1.0000000001\"\ntokens = ["));
+    assert!(fine.contains("chains[0].max_daily_fees"), "{fine}");
+    let negative = error_of(&config("").replace("tokens = [", "costly_fee = \"-1\"\ntokens = ["));
+    assert!(negative.contains("chains[0].costly_fee"), "{negative}");
 }
