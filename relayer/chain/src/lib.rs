@@ -25,7 +25,7 @@ use std::{future::Future, pin::Pin, sync::Arc};
 pub use ledger::{LedgerError, SendLedger};
 pub use refusal::Refusal;
 pub use relayer_util::causes;
-pub use spending::{CapReached, Spending, SpendingLimits, SpendingStats};
+pub use spending::{Spending, SpendingLimits, SpendingStats};
 
 /// How often a chain reads the gauges of the relayer's own account ([`every`]).
 pub const ACCOUNT_READ_EVERY: std::time::Duration = std::time::Duration::from_secs(15);

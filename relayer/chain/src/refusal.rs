@@ -69,12 +69,6 @@ pub enum Refusal {
     },
 }
 
-impl From<crate::spending::CapReached> for Refusal {
-    fn from(cap: crate::spending::CapReached) -> Self {
-        Self::DailyCapReached { why: cap.why, until: cap.until }
-    }
-}
-
 /// The variant and its text as [`Display`](std::fmt::Display) writes it (URLs cut to their host): a
 /// work result's `Debug` reaches the logs too.
 impl std::fmt::Debug for Refusal {

@@ -12,12 +12,14 @@
 //! most one day's cap per chain before the relayer stops and says so (`/readyz`, the logs, the metric).
 
 use std::sync::{
-    Arc,
+    Arc, Mutex,
     atomic::{AtomicU64, Ordering},
 };
 
 use relayer_store::ChainStore;
 use serde::{Deserialize, Serialize};
+
+use crate::Refusal;
 
 const DAY_SECS: u64 = 86_400;
 const RECORD_KEY: &[u8] = b"spending/today";
@@ -60,7 +62,12 @@ pub struct Spending {
     limits: SpendingLimits,
     store: Arc<dyn ChainStore>,
     /// The last figure read or written (what `/metrics` shows without a store read).
-    today: AtomicU64,
+    seen: Mutex<Seen>,
+    /// One read-and-write of the day's figure at a time (the current key's and retiring keys' executors
+    /// record concurrently).
+    writing: Mutex<()>,
+    /// Fees a failed read or write could not record yet.
+    unrecorded: AtomicU64,
     costly: AtomicU64,
 }
 
@@ -70,13 +77,11 @@ impl std::fmt::Debug for Spending {
     }
 }
 
-/// Why nothing new is sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CapReached {
-    /// What is said (in the work's reason, the logs).
-    pub why: String,
-    /// When sending resumes: the next UTC midnight, unix seconds.
-    pub until: u64,
+/// The day's figure as last read or written, for `/metrics` without a store read.
+#[derive(Debug, Default, Clone, Copy)]
+struct Seen {
+    day: u64,
+    spent: u64,
 }
 
 impl Spending {
@@ -87,54 +92,70 @@ impl Spending {
         limits: SpendingLimits,
         store: Arc<dyn ChainStore>,
     ) -> Self {
-        let spending =
-            Self { chain_id, unit, limits, store, today: AtomicU64::new(0), costly: AtomicU64::new(0) };
-        spending.today.store(spending.read(relayer_types::unix_now()).spent, Ordering::Relaxed);
+        let spending = Self {
+            chain_id,
+            unit,
+            limits,
+            store,
+            seen: Mutex::new(Seen::default()),
+            writing: Mutex::new(()),
+            unrecorded: AtomicU64::new(0),
+            costly: AtomicU64::new(0),
+        };
+        let _ = spending.read(relayer_types::unix_now());
         spending
     }
 
-    /// Today's record (a record of another day, or none, or an unreadable one, reads as 0 today).
-    fn read(&self, now: u64) -> Day {
+    /// Today's record (none, or one of another day, is 0 today; an unparsable one too, said in the log).
+    /// `Err` when the store cannot be read.
+    fn read(&self, now: u64) -> Result<Day, String> {
         let today = now / DAY_SECS;
-        let stored = match self.store.records(self.chain_id) {
-            Ok(records) => records.into_iter().find(|(k, _)| k.as_slice() == RECORD_KEY),
+        let records = self.store.records(self.chain_id).map_err(|e| crate::causes(&e))?;
+        let stored = records.into_iter().find(|(k, _)| k.as_slice() == RECORD_KEY);
+        let day = match stored.map(|(_, bytes)| serde_json::from_slice::<Day>(&bytes)) {
+            Some(Ok(day)) if day.day == today => day,
+            Some(Err(error)) => {
+                tracing::error!(chain_id = self.chain_id, %error, "today's spending record cannot be read; counting from 0");
+                Day { day: today, spent: 0 }
+            }
+            _ => Day { day: today, spent: 0 },
+        };
+        *lock(&self.seen) = Seen { day: day.day, spent: day.spent };
+        Ok(day)
+    }
+
+    /// Adds `fee` to today's figure (negative: takes it off), in one read and write under the lock.
+    /// What a failed write (or read) could not record is kept and added to the next one that works.
+    fn add(&self, fee: u64, subtract: bool, now: u64) {
+        let _one_at_a_time = lock(&self.writing);
+        let mut day = match self.read(now) {
+            Ok(day) => day,
             Err(error) => {
-                tracing::warn!(chain_id = self.chain_id, error = %crate::causes(&error), "cannot read today's spending");
-                None
+                if !subtract {
+                    self.unrecorded.fetch_add(fee, Ordering::Relaxed);
+                }
+                tracing::error!(chain_id = self.chain_id, %error, "cannot read today's spending; counted at the next write");
+                return;
             }
         };
-        match stored.and_then(|(_, bytes)| serde_json::from_slice::<Day>(&bytes).ok()) {
-            Some(day) if day.day == today => day,
-            _ => Day { day: today, spent: 0 },
-        }
-    }
-
-    /// Counts a landed transaction that cost `fee`.
-    pub fn record(&self, fee: u64) {
-        self.record_at(fee, relayer_types::unix_now());
-    }
-
-    fn record_at(&self, fee: u64, now: u64) {
-        if self.limits.costly_above.is_some_and(|ceiling| fee > ceiling) {
-            self.costly.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                chain_id = self.chain_id,
-                fee,
-                unit = self.unit,
-                ceiling = self.limits.costly_above,
-                "a transaction cost more than the ceiling"
-            );
-        }
-        let mut day = self.read(now);
-        day.spent = day.spent.saturating_add(fee);
-        self.today.store(day.spent, Ordering::Relaxed);
+        let carried = self.unrecorded.swap(0, Ordering::Relaxed);
+        let before = day.spent;
+        day.spent = if subtract {
+            day.spent.saturating_sub(fee).saturating_add(carried)
+        } else {
+            day.spent.saturating_add(fee).saturating_add(carried)
+        };
         let bytes = serde_json::to_vec(&day).unwrap_or_default();
         if let Err(error) = self.store.put_record(self.chain_id, RECORD_KEY, &bytes) {
-            tracing::error!(chain_id = self.chain_id, error = %crate::causes(&error), "cannot record today's spending");
+            self.unrecorded
+                .fetch_add(if subtract { carried } else { fee.saturating_add(carried) }, Ordering::Relaxed);
+            tracing::error!(chain_id = self.chain_id, error = %crate::causes(&error), "cannot record today's spending; counted at the next write");
+            return;
         }
+        *lock(&self.seen) = Seen { day: day.day, spent: day.spent };
         if let Some(cap) = self.limits.daily_cap
             && day.spent >= cap
-            && day.spent.saturating_sub(fee) < cap
+            && before < cap
         {
             tracing::error!(
                 chain_id = self.chain_id,
@@ -146,33 +167,71 @@ impl Spending {
         }
     }
 
-    /// Whether a new transaction may be sent now (asked before each; fee bumps and resends of what is
-    /// on record are not new).
-    pub fn check(&self) -> Result<(), CapReached> {
+    /// A transaction was signed: the most it may cost (its gas limit at its fee cap) counts at once,
+    /// so transactions in flight together cannot overrun the cap; [`Spending::landed`] corrects it.
+    pub fn reserve(&self, most: u64) {
+        self.add(most, false, relayer_types::unix_now());
+    }
+
+    /// A transaction is final: it cost `actual`, and `reserved` of what was reserved for it was
+    /// reserved today (an earlier day's reservation stays that day's).
+    pub fn landed(&self, reserved: u64, actual: u64) {
+        self.landed_at(reserved, actual, relayer_types::unix_now());
+    }
+
+    fn landed_at(&self, reserved: u64, actual: u64, now: u64) {
+        if self.limits.costly_above.is_some_and(|ceiling| actual > ceiling) {
+            self.costly.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                chain_id = self.chain_id,
+                fee = actual,
+                unit = self.unit,
+                ceiling = self.limits.costly_above,
+                "a transaction cost more than the ceiling"
+            );
+        }
+        if reserved >= actual {
+            self.add(reserved - actual, true, now);
+        } else {
+            self.add(actual - reserved, false, now);
+        }
+    }
+
+    /// Whether a new transaction may be sent now (asked before each new piece of work; fee bumps and
+    /// resends of what is on record are not new). A store that cannot be read answers "not yet".
+    pub fn check(&self) -> Result<(), Refusal> {
         self.check_at(relayer_types::unix_now())
     }
 
-    fn check_at(&self, now: u64) -> Result<(), CapReached> {
+    fn check_at(&self, now: u64) -> Result<(), Refusal> {
         let Some(cap) = self.limits.daily_cap else { return Ok(()) };
-        let day = self.read(now);
-        self.today.store(day.spent, Ordering::Relaxed);
-        if day.spent < cap {
+        let day = self.read(now).map_err(|e| {
+            Refusal::Unanswered(format!("cannot read today's spending of chain {}: {e}", self.chain_id))
+        })?;
+        let spent = day.spent.saturating_add(self.unrecorded.load(Ordering::Relaxed));
+        if spent < cap {
             return Ok(());
         }
-        Err(CapReached {
+        Err(Refusal::DailyCapReached {
             why: format!(
                 "the daily fee cap of chain {} is reached ({} of {} {}): nothing new is sent until 00:00 UTC",
-                self.chain_id, day.spent, cap, self.unit
+                self.chain_id, spent, cap, self.unit
             ),
             until: (day.day + 1) * DAY_SECS,
         })
     }
 
-    /// The figures, as last read or written.
+    /// The figures, as last read or written (0 once that was another day).
     pub fn stats(&self) -> SpendingStats {
+        self.stats_at(relayer_types::unix_now())
+    }
+
+    fn stats_at(&self, now: u64) -> SpendingStats {
+        let seen = *lock(&self.seen);
+        let today = if seen.day == now / DAY_SECS { seen.spent } else { 0 };
         SpendingStats {
             unit: self.unit,
-            today: self.today.load(Ordering::Relaxed),
+            today: today.saturating_add(self.unrecorded.load(Ordering::Relaxed)),
             daily_cap: self.limits.daily_cap,
             costly: self.costly.load(Ordering::Relaxed),
         }
@@ -184,6 +243,10 @@ impl Spending {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,33 +256,36 @@ mod tests {
     }
 
     #[test]
-    fn the_cap_stops_new_sends_for_the_rest_of_the_utc_day_across_a_restart() {
+    fn the_cap_counts_what_is_in_flight_and_holds_for_the_rest_of_the_utc_day_across_a_restart() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(relayer_store::SledStore::open(dir.path()).expect("store"));
         let limits = SpendingLimits { daily_cap: Some(100), costly_above: Some(50) };
         let noon = 20_000 * DAY_SECS + DAY_SECS / 2;
         let first = spending(&store, limits);
         assert_eq!(first.check_at(noon), Ok(()));
-        first.record_at(40, noon);
-        first.record_at(55, noon + 1);
-        assert_eq!(first.check_at(noon + 2), Ok(()), "95 of 100");
-        first.record_at(5, noon + 3);
-        let refused = first.check_at(noon + 4).expect_err("100 of 100");
-        assert_eq!(refused.until, 20_001 * DAY_SECS, "until the next UTC midnight");
-        assert!(refused.why.contains("100 of 100 gwei"), "{}", refused.why);
-        assert_eq!(
-            first.stats(),
-            SpendingStats { unit: "gwei", today: 100, daily_cap: Some(100), costly: 1 }
-        );
+        // Two transactions signed, neither final: each counts at the most it may cost.
+        first.add(60, false, noon);
+        first.add(45, false, noon + 1);
+        let refused = first.check_at(noon + 2).expect_err("105 of 100 reserved");
+        let Refusal::DailyCapReached { why, until } = refused else { panic!("{refused:?}") };
+        assert_eq!(until, 20_001 * DAY_SECS, "until the next UTC midnight");
+        assert!(why.contains("105 of 100 gwei"), "{why}");
+        // They land for less: the day's figure is corrected, and the costly one counted.
+        first.landed_at(60, 55, noon + 3);
+        first.landed_at(45, 20, noon + 4);
+        assert_eq!(first.check_at(noon + 5), Ok(()), "75 of 100");
+        let stats = first.stats_at(noon + 5);
+        assert_eq!(stats, SpendingStats { unit: "gwei", today: 75, daily_cap: Some(100), costly: 1 });
+        first.add(30, false, noon + 6);
 
         // A restart reads the day's figure back: the cap still holds.
         drop(first);
         let second = spending(&store, limits);
-        assert!(second.check_at(noon + 5).is_err(), "a restart does not reset the day");
-        // The next day starts at 0.
+        assert!(second.check_at(noon + 7).is_err(), "a restart does not reset the day");
+        // The next day starts at 0; a reservation of the day before is not taken off it.
         assert_eq!(second.check_at(20_001 * DAY_SECS), Ok(()));
-        second.record_at(7, 20_001 * DAY_SECS + 1);
-        assert_eq!(second.stats().today, 7);
+        second.landed_at(0, 7, 20_001 * DAY_SECS + 1);
+        assert_eq!(second.read(20_001 * DAY_SECS + 2).expect("read").spent, 7);
     }
 
     #[test]
@@ -227,9 +293,19 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(relayer_store::SledStore::open(dir.path()).expect("store"));
         let s = spending(&store, SpendingLimits::default());
-        s.record_at(u64::MAX, 10);
-        s.record_at(1, 11);
+        s.add(u64::MAX, false, relayer_types::unix_now());
+        s.add(1, false, relayer_types::unix_now());
         assert_eq!(s.check_at(12), Ok(()));
         assert_eq!(s.stats(), SpendingStats { unit: "gwei", today: u64::MAX, daily_cap: None, costly: 0 });
+    }
+
+    #[test]
+    fn yesterdays_figure_is_not_shown_today() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(relayer_store::SledStore::open(dir.path()).expect("store"));
+        let s = spending(&store, SpendingLimits { daily_cap: Some(10), costly_above: None });
+        s.add(50, false, relayer_types::unix_now() - DAY_SECS);
+        assert_eq!(s.stats().today, 0, "a figure of another day");
+        assert_eq!(s.stats_at(relayer_types::unix_now() - DAY_SECS).today, 50);
     }
 }

@@ -341,6 +341,32 @@ async fn work_that_cannot_be_done_yet_is_recorded_and_retried_with_backoff_up_to
     assert!(public["session"].get("deliveryAttempts").is_none());
 }
 
+/// Found by review: waits for a time (the next day's fee allowance, another key's transaction) counted
+/// as failed attempts, so a daily fee cap kept full for days used up the retries of the next real
+/// failure. A wait keeps the count; its reason is the chain's own (not "not bridged" on the destination).
+#[tokio::test]
+async fn waiting_for_a_time_uses_up_no_attempt() {
+    let s = setup();
+    let (session, _) = waiting(&s, 1);
+    EventSink::apply(&s.engine, BASE, vec![deposit(session.id, USDC, 5)]).await.expect("deposit");
+    let work = s.chain.take().remove(0);
+    let capped = || WorkResult::NotBefore {
+        reason: Refusal::DailyCapReached { why: "the daily fee cap is reached".into(), until: 86_400 },
+        at: relayer_types::unix_now() + 60,
+    };
+    for _ in 0..(RETRY.max_attempts + 2) {
+        EventSink::report(&s.engine, report(&work, capped())).await;
+    }
+    let record = stored(&s, &session.id).work[0].clone();
+    assert_eq!(record.attempts, 0, "{record:?}");
+    assert!(
+        matches!(record.state, WorkState::Retrying { ref reason, .. } if reason == "the daily fee cap is reached"),
+        "{record:?}"
+    );
+    EventSink::report(&s.engine, report(&work, WorkResult::NotYet(Refusal::Unanswered("rpc".into())))).await;
+    assert_eq!(stored(&s, &session.id).work[0].attempts, 1, "the first real failure is the first attempt");
+}
+
 /// Found by review: a Solana bridging refused by Circle's paused programs is retried as "not yet", and
 /// gave up after the retries; nothing looked at the session again (no refund was queued for its expiry),
 /// so its funds stayed in the vault until a restart. Delivery that gives up is refunded at the expiry.

@@ -199,6 +199,9 @@ pub struct Sender {
     /// bumped, a nonce a reorg emptied filled) by an executor of its own that takes no new work; work
     /// one of them still has in flight waits for it rather than being sent again by `signer`.
     pub retiring: Vec<crate::EvmKey>,
+    /// Retiring keys that could not be used at start (a KMS key already disabled): their work waits, and
+    /// what they fronted still counts against the fronting cap.
+    pub unusable: Vec<Address>,
     /// Tuning.
     pub config: ExecutorConfig,
 }
@@ -392,7 +395,8 @@ impl EvmChain {
         let holds = self.holds.lock().unwrap_or_else(PoisonError::into_inner);
         let count = |retiring: bool| {
             let held = holds.by_signer.values().filter(|(r, _)| *r == retiring);
-            held.map(|(_, w)| w.as_ref().map_or(0, |w| w.len() as u64)).sum()
+            // Records not read yet count as one: everything waits, and `/readyz` must say so.
+            held.map(|(_, w)| w.as_ref().map_or(1, |w| w.len() as u64)).sum()
         };
         (count(true), count(false))
     }
@@ -589,7 +593,8 @@ impl Chain for EvmChain {
     }
 
     fn retiring_addresses(&self) -> Vec<ChainAddress> {
-        self.sender.retiring.iter().map(|k| self.address(k.address())).collect()
+        let retiring = self.sender.retiring.iter().map(crate::EvmKey::address);
+        retiring.chain(self.sender.unusable.iter().copied()).map(|a| self.address(a)).collect()
     }
 
     fn balance_of(&self, token: ChainAddress, owner: ChainAddress) -> BoxFuture<'_, Result<U256, String>> {
@@ -677,7 +682,7 @@ impl Chain for EvmChain {
         }));
         let queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(jobs) = queued {
-            let Sender { signer, retiring, config } = self.sender.clone();
+            let Sender { signer, retiring, config, .. } = self.sender.clone();
             // Read before the current key's executor takes work, so none of the other keys' is sent
             // twice; tried again until the records can be read (everything waits until then).
             let retiring_addresses: Vec<Address> = retiring.iter().map(crate::EvmKey::address).collect();

@@ -425,7 +425,15 @@ impl ChainConfig {
             min_native_gwei: evm_gwei(&self.min_native_balance, family, f("min_native_balance"))?
                 .unwrap_or(0),
             spending: relayer_chain::SpendingLimits {
-                daily_cap: evm_gwei(&self.max_daily_fees, family, f("max_daily_fees"))?,
+                daily_cap: match evm_gwei(&self.max_daily_fees, family, f("max_daily_fees"))? {
+                    Some(0) => {
+                        return Err(FieldError::new(
+                            f("max_daily_fees"),
+                            "must be above 0 (0 would stop every delivery and refund; leave it out for no cap)",
+                        ));
+                    }
+                    cap => cap,
+                },
                 costly_above: evm_gwei(&self.costly_fee, family, f("costly_fee"))?,
             },
         })

@@ -22,6 +22,21 @@ pub struct Attempt {
     pub signed_at: u64,
 }
 
+impl Attempt {
+    /// The most it may cost, in gwei (rounded up): its gas limit at its fee cap.
+    pub fn most_gwei(&self) -> u64 {
+        use alloy::{consensus::Transaction, eips::Decodable2718};
+        let gas =
+            alloy::consensus::TxEnvelope::decode_2718(&mut self.raw.as_ref()).map_or(0, |tx| tx.gas_limit());
+        gwei(u128::from(gas).saturating_mul(self.max_fee_per_gas))
+    }
+}
+
+/// `wei` in gwei, rounded up (saturating).
+pub fn gwei(wei: u128) -> u64 {
+    u64::try_from(wei.div_ceil(1_000_000_000)).unwrap_or(u64::MAX)
+}
+
 /// A pending transaction of one sender on one chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Intent {

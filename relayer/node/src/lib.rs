@@ -36,7 +36,7 @@ pub async fn start_with(
     // Boxed: the AWS SDK's futures are deep and large, and every caller of `start` would carry them.
     let key = Box::pin(config.signer.connect()).await.map_err(|e| eyre::eyre!("{e}"))?;
     tracing::info!(signer = %key.address(), backend = key.backend(), "evm signer");
-    let mut retiring = vec![];
+    let (mut retiring, mut unusable) = (vec![], vec![]);
     for old in &config.retiring {
         // A retiring key that cannot be used (a KMS key already disabled, an outage) does not stop the
         // start: what it has on record waits (held, `/readyz` says so) until it can be seen through.
@@ -47,10 +47,11 @@ pub async fn start_with(
             }
             Err(error) => {
                 tracing::warn!(signer = %old.address(), %error, "a retiring key cannot be used; its transactions on record wait");
+                unusable.push(old.address());
             }
         }
     }
-    let sender = Sender { signer: key, retiring, config: config.executor.clone() };
+    let sender = Sender { signer: key, retiring, unusable, config: config.executor.clone() };
     let mut chains: Vec<Arc<dyn Chain>> = vec![];
     for spec in config.chains.clone() {
         let id = spec.chain_id;

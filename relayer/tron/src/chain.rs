@@ -137,6 +137,8 @@ impl Chain for TronChain {
                 gauge("bandwidth", account.map_or(0, |a| a.bandwidth), 0),
             ],
             unreadable_sends: pipeline::ExpiryOrdered::ledger(self.sender.as_ref()).unreadable(),
+            // The EVM executor's figures are not Tron's (which sends its own way).
+            spending: None,
             ..self.evm.stats()
         }
     }

@@ -878,15 +878,19 @@ async fn a_retiring_key_finishes_its_pending_settlement_while_the_new_key_takes_
         })?;
         relayer_node::start(config).await
     };
-    // The settlement's work waits behind the other key's transaction, as a retry (not given up).
-    let held = async || -> eyre::Result<bool> {
+    // The settlement's work waits behind the other key's transaction, as a retry (not given up), as
+    // reported since `since`.
+    let held = async |since: u64| -> eyre::Result<bool> {
         let work = api.get(&id_of(&pending)).await?["deliveryAttempts"][0].clone();
-        Ok(work["state"] == "retrying" && work["reason"].as_str().is_some_and(|r| r.contains("on record")))
+        let reason = work["reason"].as_str().unwrap_or_default();
+        let fresh = work["updatedAt"].as_u64().is_some_and(|at| at >= since);
+        Ok(work["state"] == "retrying" && reason.contains("on record") && fresh)
     };
 
     // First without the old key at all: its work waits, and `/readyz` says why.
     let forgotten = start(false).await?;
-    wait_until(30, "the old key's work held", held).await?;
+    let since = relayer_types::unix_now();
+    wait_until(30, "the old key's work held", async || held(since).await).await?;
     let ready = api.send(Method::GET, "/readyz", None, None, Auth::None).await?;
     assert!(
         ready.status == 503 && ready.text.contains("not configured here"),
@@ -897,8 +901,10 @@ async fn a_retiring_key_finishes_its_pending_settlement_while_the_new_key_takes_
     forgotten.shutdown().await;
 
     // Then with the old key retiring.
+    tokio::time::sleep(Duration::from_secs(1)).await; // a later second than the first run's reports
+    let since = relayer_types::unix_now();
     let second = start(true).await?;
-    wait_until(30, "the old key's work held", held).await?;
+    wait_until(30, "the old key's work held", async || held(since).await).await?;
     let metrics = api.send(Method::GET, "/metrics", None, None, Auth::None).await?.text;
     let retiring_pending =
         format!("relayer_retiring_pending_transactions{{chain_id=\"{}\"}} 1", chain.desc.chain_id);

@@ -105,8 +105,12 @@ struct Setup {
 
 /// The chain under test over `store` (a restart is a new chain over the same store).
 fn chain(s: &Setup, store: &Arc<SledStore>) -> std::result::Result<EvmChain, Box<dyn std::error::Error>> {
-    let sender =
-        Sender { signer: PrivateKeySigner::random().into(), retiring: vec![], config: Default::default() };
+    let sender = Sender {
+        signer: PrivateKeySigner::random().into(),
+        retiring: vec![],
+        unusable: vec![],
+        config: Default::default(),
+    };
     let store: Arc<dyn ChainStore> = Arc::clone(store) as Arc<dyn ChainStore>;
     Ok(EvmChain::connect(s.spec.clone(), store, sender)?)
 }

@@ -469,8 +469,9 @@ async fn webhooks_registered_tested_and_redelivered_through_a_standby_are_delive
     Ok(())
 }
 
-/// Every metric the shipped alerting rules (`ops/prometheus/relayer-alerts.yml`) use is one a running
-/// relayer exports: scraped from a lease holder on PostgreSQL, so the lease's metrics are there too.
+/// Every metric the shipped alerting rules (`ops/prometheus/relayer-alerts.yml`) and the Grafana
+/// dashboard (`ops/grafana/relayer-dashboard.json`) use is one a running relayer exports: scraped from a
+/// lease holder on PostgreSQL, so the lease's metrics are there too.
 /// The EVM key's balance is among them, with the floor from the config, and `/readyz` names it while
 /// the balance is below the floor.
 #[tokio::test(flavor = "multi_thread")]
@@ -480,11 +481,20 @@ async fn every_metric_the_alerting_rules_use_is_exported_and_a_low_balance_is_no
         env!("CARGO_MANIFEST_DIR"),
         "/../ops/prometheus/relayer-alerts.yml"
     ))?;
-    let used: BTreeSet<&str> = rules
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|w| w.starts_with("relayer_"))
-        .collect();
+    let dashboard = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../ops/grafana/relayer-dashboard.json"
+    ))?;
+    let names = |text: &str| -> BTreeSet<String> {
+        let words = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+        words.filter(|w| w.starts_with("relayer_")).map(str::to_owned).collect()
+    };
+    let mut used = names(&rules);
     assert!(used.len() >= 15, "the rules name the metrics they use: {used:?}");
+    let charted = names(&dashboard);
+    assert!(charted.len() >= 25, "the dashboard names the metrics it charts: {charted:?}");
+    // Solana's fees are counted by its family only: no Solana cluster here.
+    used.extend(charted.into_iter().filter(|m| !m.ends_with("fees_paid_total")));
 
     let server = postgres().await?;
     let chain = Chain::start().await?;
@@ -497,6 +507,8 @@ async fn every_metric_the_alerting_rules_use_is_exported_and_a_low_balance_is_no
     for section in &mut file.chains {
         if let relayer_node::config::ChainSection::Evm(c) = section {
             c.min_native_balance = Some("1000000".into());
+            c.max_daily_fees = Some("10".into()); // so the cap is exported
+            c.costly_fee = Some("1".into());
         }
     }
     let config = dir.path().join("relayer.toml");
@@ -516,13 +528,17 @@ async fn every_metric_the_alerting_rules_use_is_exported_and_a_low_balance_is_no
         Ok(read && metrics.lines().any(|l| l == "relayer_lease_held{} 1"))
     })
     .await?;
-    let exported: BTreeSet<&str> = metrics
+    let exported: BTreeSet<String> = metrics
         .lines()
         .filter_map(|l| l.strip_prefix("# TYPE "))
         .filter_map(|l| l.split(' ').next())
+        .map(str::to_owned)
         .collect();
-    let missing: Vec<&&str> = used.difference(&exported).collect();
-    assert!(missing.is_empty(), "metrics the alerts use but the relayer does not export: {missing:?}");
+    let missing: Vec<&String> = used.difference(&exported).collect();
+    assert!(
+        missing.is_empty(),
+        "metrics the alerts or the dashboard use but the relayer does not export: {missing:?}"
+    );
     // Counters the rules take the increase of are there from the start, at 0: the first event counts.
     let orphaned = format!(
         "relayer_deliveries_orphaned_total{{chain_id=\"{}\",outcome=\"delivered\"}} 0",

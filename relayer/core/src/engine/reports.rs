@@ -4,7 +4,7 @@
 
 use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
-use relayer_chain::{Work, WorkReport, WorkResult};
+use relayer_chain::{Refusal, Work, WorkReport, WorkResult};
 use relayer_store::update_session;
 use relayer_types::{
     Action, ChainAddress, Session, SessionEvent, SessionId, U256, WorkRecord, WorkState, unix_now,
@@ -95,9 +95,12 @@ impl Engine {
         let mut decided = None;
         let written = update_session(self.store.as_ref(), &work.session_id, |s| {
             let previous = s.work.iter().find(|w| w.chain_id == work.chain_id && w.action == work.action);
+            // A wait for a time (the session's expiry, the next day's fee allowance, another key's
+            // transaction) is not a failed attempt: days of waiting must not use up the retries.
+            let waits = u32::from(!matches!(result, WorkResult::NotBefore { .. }));
             let attempts =
                 previous.filter(|w| matches!(w.state, WorkState::Retrying { .. })).map_or(0, |w| w.attempts)
-                    + 1;
+                    + waits;
             // Transactions that landed and failed, in a row for this work (each burnt fees; a call out of
             // energy on Tron burns its whole fee limit): counted across the sends and retries between
             // them, so they are not sent for ever; anything that ends the work starts the count again.
@@ -171,7 +174,9 @@ impl Engine {
             WorkResult::Done(reason) => (WorkState::Done { reason: reason.to_string() }, None),
             // E.g. the router refunds a usable token only after expiry: wait for it, without giving up.
             WorkResult::NotBefore { reason, at } => {
-                let reason = if work.chain_id == work.commitment.to_chain_id {
+                // On a source chain, a wait for the expiry means the funds are not bridged.
+                let unbridged = matches!(reason, Refusal::NotExpired | Refusal::BelowMinimum);
+                let reason = if work.chain_id == work.commitment.to_chain_id || !unbridged {
                     reason.to_string()
                 } else {
                     format!("not bridged (no route to the destination chain, or below its minimum): {reason}")

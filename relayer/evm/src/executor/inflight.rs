@@ -223,20 +223,32 @@ impl Executor {
             InFlight::Final => {
                 let Some(receipt) = mined else { return Ok(()) };
                 self.mined.remove(&nonce);
-                // What it cost, reverted or not (counted before the record goes: a crash in between
-                // counts it twice, never not at all).
-                let wei = u128::from(receipt.gas_used).saturating_mul(receipt.effective_gas_price);
-                chain.spending.record(u64::try_from(wei.div_ceil(1_000_000_000)).unwrap_or(u64::MAX));
+                // What it cost, reverted or not, against what its attempts reserved today (applied once
+                // the record is gone: a failed delete sees it final again).
+                let actual = crate::intent::gwei(
+                    u128::from(receipt.gas_used).saturating_mul(receipt.effective_gas_price),
+                );
+                let today = relayer_types::unix_now() / 86_400;
+                let reserved: u64 = intent
+                    .attempts
+                    .iter()
+                    .filter(|a| a.signed_at / 86_400 == today)
+                    .map(crate::intent::Attempt::most_gwei)
+                    .fold(0, u64::saturating_add);
+                let landed = move |chain: &EvmChain| chain.spending.landed(reserved, actual);
                 if let Some(landed) = intent.attempts.iter().find(|a| a.tx_hash == receipt.transaction_hash) {
                     self.remember(nonce, landed.clone());
                 }
                 if receipt.status() {
                     tracing::info!(chain_id, session_id = %session_id, tx_hash = %receipt.transaction_hash, block = receipt.block_number, "final");
                     self.finish(nonce).await?;
+                    landed(&chain);
                 } else {
                     // Typically another relayer settled first; the watcher records what happened.
                     tracing::warn!(chain_id, session_id = %session_id, tx_hash = %receipt.transaction_hash, "final but reverted");
-                    if let Some(work) = self.finish(nonce).await? {
+                    let work = self.finish(nonce).await?;
+                    landed(&chain);
+                    if let Some(work) = work {
                         let tx_hash = self.chain.tx(receipt.transaction_hash);
                         self.report(work, WorkResult::Reverted { tx_hash }).await;
                     }

@@ -94,6 +94,9 @@ enum ExecError {
     Signer(String),
 }
 
+/// How long work held behind another key's transaction waits before it is looked at again.
+const HELD_WORK_RECHECK: Duration = Duration::from_secs(30);
+
 /// Runs the executor of `signer` on `chain`, reporting to `sink`, until `cancel`: with `jobs`, the
 /// current key's; without, a retiring key's, which sees its transactions on record through to the end
 /// and then stops.
@@ -288,16 +291,16 @@ impl Executor {
         }
         if let Some(old) = self.chain.held_by(&key) {
             // Sent again by this key, it would race the other key's transaction: one of the two reverts,
-            // paid for. Tried again (with backoff; a refund sweep if it never clears).
+            // paid for. Looked at again in a while, for as long as it takes (never given up).
             let why =
                 format!("key {old} has a transaction for this work on record; waiting for it to be final");
-            let result = Refusal::Preparing(why).result(work.commitment.expires_at);
-            self.report(work, result).await;
+            let at = relayer_types::unix_now() + HELD_WORK_RECHECK.as_secs();
+            self.report(work, WorkResult::NotBefore { reason: Refusal::Preparing(why), at }).await;
             return;
         }
         // The daily fee cap: the work waits for the next day's allowance (what is in flight still lands).
-        if let Err(cap) = self.chain.spending.check() {
-            let result = Refusal::from(cap).result(work.commitment.expires_at);
+        if let Err(refusal) = self.chain.spending.check() {
+            let result = refusal.result(work.commitment.expires_at);
             self.report(work, result).await;
             return;
         }
@@ -455,13 +458,17 @@ impl Executor {
         let max_fee_per_gas = tx.max_fee_per_gas.unwrap_or_default();
         let max_priority_fee_per_gas = tx.max_priority_fee_per_gas.unwrap_or_default();
         let envelope: TxEnvelope = tx.build(&self.wallet).await.map_err(|e| ExecError::Signer(causes(&e)))?;
-        Ok(Attempt {
+        let attempt = Attempt {
             tx_hash: *envelope.tx_hash(),
             raw: Bytes::from(envelope.encoded_2718()),
             max_fee_per_gas,
             max_priority_fee_per_gas,
             signed_at: relayer_types::unix_now(),
-        })
+        };
+        // Counted against the daily fee cap at once, at the most it may cost (corrected when final):
+        // every signed transaction (settlements, refunds, approvals, fee bumps, gap fillers).
+        self.chain.spending.reserve(attempt.most_gwei());
+        Ok(attempt)
     }
 
     /// Starts announcing `attempt` (unless that is under way); the outcome comes back through

@@ -518,4 +518,6 @@ fn an_evm_chains_daily_fee_cap_and_costly_fee_are_read_in_gwei() {
     assert!(fine.contains("chains[0].max_daily_fees"), "{fine}");
     let negative = error_of(&config("").replace("tokens = [", "costly_fee = \"-1\"\ntokens = ["));
     assert!(negative.contains("chains[0].costly_fee"), "{negative}");
+    let zero = error_of(&config("").replace("tokens = [", "max_daily_fees = \"0\"\ntokens = ["));
+    assert!(zero.contains("chains[0].max_daily_fees: must be above 0"), "{zero}");
 }
