@@ -124,20 +124,36 @@ impl Spending {
         Ok(day)
     }
 
-    /// Adds `fee` to today's figure (negative: takes it off), in one read and write under the lock.
+    /// Adds `fee` to today's figure (`subtract`: takes it off), in one read and write under the lock.
     /// What a failed write (or read) could not record is kept and added to the next one that works.
     fn add(&self, fee: u64, subtract: bool, now: u64) {
+        let _ = self.add_checked(fee, subtract, now, false);
+    }
+
+    /// [`Spending::add`]; with `checked`, refused (nothing added) when the cap is reached or the day's
+    /// figure cannot be read, in the same read and write, so two transactions cannot both pass one check.
+    fn add_checked(&self, fee: u64, subtract: bool, now: u64, checked: bool) -> Result<(), Refusal> {
+        let checked = checked && self.limits.daily_cap.is_some();
         let _one_at_a_time = lock(&self.writing);
         let mut day = match self.read(now) {
             Ok(day) => day,
+            Err(error) if checked => {
+                return Err(Refusal::Unanswered(format!(
+                    "cannot read today's spending of chain {}: {error}",
+                    self.chain_id
+                )));
+            }
             Err(error) => {
                 if !subtract {
                     self.unrecorded.fetch_add(fee, Ordering::Relaxed);
                 }
                 tracing::error!(chain_id = self.chain_id, %error, "cannot read today's spending; counted at the next write");
-                return;
+                return Ok(());
             }
         };
+        if checked && let Some(refused) = self.refusal(&day) {
+            return Err(refused);
+        }
         let carried = self.unrecorded.swap(0, Ordering::Relaxed);
         let before = day.spent;
         day.spent = if subtract {
@@ -150,7 +166,7 @@ impl Spending {
             self.unrecorded
                 .fetch_add(if subtract { carried } else { fee.saturating_add(carried) }, Ordering::Relaxed);
             tracing::error!(chain_id = self.chain_id, error = %crate::causes(&error), "cannot record today's spending; counted at the next write");
-            return;
+            return Ok(());
         }
         *lock(&self.seen) = Seen { day: day.day, spent: day.spent };
         if let Some(cap) = self.limits.daily_cap
@@ -165,18 +181,31 @@ impl Spending {
                 "the daily fee cap is reached: nothing new is sent on this chain until 00:00 UTC"
             );
         }
+        Ok(())
     }
 
-    /// A transaction was signed: the most it may cost (its gas limit at its fee cap) counts at once,
-    /// so transactions in flight together cannot overrun the cap; [`Spending::landed`] corrects it.
+    /// A new transaction is about to be sent: the most it may cost (its gas limit at its fee cap)
+    /// counts at once, so transactions in flight together cannot overrun the cap; refused (nothing
+    /// counted) once the cap is reached. [`Spending::landed`] corrects it.
+    pub fn try_reserve(&self, most: u64) -> Result<(), Refusal> {
+        self.add_checked(most, false, relayer_types::unix_now(), true)
+    }
+
+    /// Counts `most` without asking (a fee bump's increase, a filler: what is already in flight must
+    /// land).
     pub fn reserve(&self, most: u64) {
         self.add(most, false, relayer_types::unix_now());
     }
 
-    /// A transaction is final: it cost `actual`, and `reserved` of what was reserved for it was
-    /// reserved today (an earlier day's reservation stays that day's).
-    pub fn landed(&self, reserved: u64, actual: u64) {
-        self.landed_at(reserved, actual, relayer_types::unix_now());
+    /// Takes back a reservation of today for a transaction that was never sent.
+    pub fn unreserve(&self, most: u64) {
+        self.add(most, true, relayer_types::unix_now());
+    }
+
+    /// A transaction is final at `now`: it cost `actual`, and `reserved` of what was reserved for it
+    /// was reserved on `now`'s day (an earlier day's reservation stays that day's).
+    pub fn landed(&self, reserved: u64, actual: u64, now: u64) {
+        self.landed_at(reserved, actual, now);
     }
 
     fn landed_at(&self, reserved: u64, actual: u64, now: u64) {
@@ -204,15 +233,20 @@ impl Spending {
     }
 
     fn check_at(&self, now: u64) -> Result<(), Refusal> {
-        let Some(cap) = self.limits.daily_cap else { return Ok(()) };
+        if self.limits.daily_cap.is_none() {
+            return Ok(());
+        }
         let day = self.read(now).map_err(|e| {
             Refusal::Unanswered(format!("cannot read today's spending of chain {}: {e}", self.chain_id))
         })?;
+        self.refusal(&day).map_or(Ok(()), Err)
+    }
+
+    /// The refusal while `day` (with what is not recorded yet) is at the cap.
+    fn refusal(&self, day: &Day) -> Option<Refusal> {
+        let cap = self.limits.daily_cap?;
         let spent = day.spent.saturating_add(self.unrecorded.load(Ordering::Relaxed));
-        if spent < cap {
-            return Ok(());
-        }
-        Err(Refusal::DailyCapReached {
+        (spent >= cap).then(|| Refusal::DailyCapReached {
             why: format!(
                 "the daily fee cap of chain {} is reached ({} of {} {}): nothing new is sent until 00:00 UTC",
                 self.chain_id, spent, cap, self.unit
@@ -270,6 +304,7 @@ mod tests {
         let Refusal::DailyCapReached { why, until } = refused else { panic!("{refused:?}") };
         assert_eq!(until, 20_001 * DAY_SECS, "until the next UTC midnight");
         assert!(why.contains("105 of 100 gwei"), "{why}");
+        assert!(first.add_checked(1, false, noon + 2, true).is_err(), "a reservation is refused at the cap");
         // They land for less: the day's figure is corrected, and the costly one counted.
         first.landed_at(60, 55, noon + 3);
         first.landed_at(45, 20, noon + 4);

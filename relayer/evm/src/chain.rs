@@ -366,11 +366,14 @@ impl EvmChain {
     /// (`retiring` ones have an executor here; others are logged, and `/readyz` fails while they hold
     /// work). `false` when the records could not be read (then everything waits: try again).
     pub(crate) fn hold_other_keys(&self, current: Address, retiring: &[Address]) -> bool {
+        // Read under the lock: a retiring executor that finishes meanwhile publishes after this, so
+        // no record it already removed is held again with nobody left to clear it.
+        let mut holds = self.holds.lock().unwrap_or_else(PoisonError::into_inner);
         let listing = match self.sends.list(&[]) {
             Ok(listing) => listing,
             Err(error) => {
                 tracing::error!(chain_id = self.spec.chain_id, error = %relayer_util::causes(&error), "cannot read the send records; no new work is sent until they are read");
-                self.hold(Address::ZERO, false, None);
+                holds.by_signer.insert(Address::ZERO, (false, None));
                 return false;
             }
         };
@@ -378,7 +381,6 @@ impl EvmChain {
         for (_, intent) in listing.records.iter().filter(|(_, i)| i.signer != current) {
             by_signer.entry(intent.signer).or_default().insert((intent.session_id, intent.action));
         }
-        let mut holds = self.holds.lock().unwrap_or_else(PoisonError::into_inner);
         holds.by_signer.remove(&Address::ZERO);
         for (signer, work) in by_signer {
             let retiring = retiring.contains(&signer);

@@ -80,7 +80,7 @@ impl Executor {
                 .with_gas_limit(APPROVE_GAS)
                 .with_max_fee_per_gas(fees.max_fee_per_gas)
                 .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas);
-            let attempt = self.sign(tx).await?;
+            let attempt = self.sign(tx, super::Reserve::New).await?;
             self.next_nonce = Some(nonce + 1);
             tracing::info!(chain_id = self.chain.spec.chain_id, %token, amount = %grant, nonce, tx_hash = %attempt.tx_hash, "approving the router for fronting");
             self.broadcast(&attempt);

@@ -228,27 +228,18 @@ impl Executor {
                 let actual = crate::intent::gwei(
                     u128::from(receipt.gas_used).saturating_mul(receipt.effective_gas_price),
                 );
-                let today = relayer_types::unix_now() / 86_400;
-                let reserved: u64 = intent
-                    .attempts
-                    .iter()
-                    .filter(|a| a.signed_at / 86_400 == today)
-                    .map(crate::intent::Attempt::most_gwei)
-                    .fold(0, u64::saturating_add);
-                let landed = move |chain: &EvmChain| chain.spending.landed(reserved, actual);
+                let now = relayer_types::unix_now();
+                let cost = Cost { reserved: reserved_on(&intent.attempts, now), actual, now };
                 if let Some(landed) = intent.attempts.iter().find(|a| a.tx_hash == receipt.transaction_hash) {
                     self.remember(nonce, landed.clone());
                 }
                 if receipt.status() {
                     tracing::info!(chain_id, session_id = %session_id, tx_hash = %receipt.transaction_hash, block = receipt.block_number, "final");
-                    self.finish(nonce).await?;
-                    landed(&chain);
+                    self.finish(nonce, Some(cost)).await?;
                 } else {
                     // Typically another relayer settled first; the watcher records what happened.
                     tracing::warn!(chain_id, session_id = %session_id, tx_hash = %receipt.transaction_hash, "final but reverted");
-                    let work = self.finish(nonce).await?;
-                    landed(&chain);
-                    if let Some(work) = work {
+                    if let Some(work) = self.finish(nonce, Some(cost)).await? {
                         let tx_hash = self.chain.tx(receipt.transaction_hash);
                         self.report(work, WorkResult::Reverted { tx_hash }).await;
                     }
@@ -263,7 +254,8 @@ impl Executor {
             InFlight::UsedElsewhere => {
                 tracing::warn!(chain_id, session_id = %session_id, nonce, "nonce used without a known receipt; treating as done");
                 self.mined.remove(&nonce);
-                self.finish(nonce).await?;
+                // What it cost is unknown: the reservation (its latest attempt's most) stays.
+                self.finish(nonce, None).await?;
             }
             InFlight::Vanished => {
                 // A reorg took the block with it. The same signed bytes are valid again: announce them
@@ -305,10 +297,15 @@ impl Executor {
         Ok(())
     }
 
-    /// Forgets a landed intent and runs work deferred behind it. Returns the deferred work, if any,
-    /// after running it, so a revert can be reported against the session.
-    pub(super) async fn finish(&mut self, nonce: u64) -> Result<Option<Work>, ExecError> {
+    /// Forgets a landed intent (correcting the day's fees by what it cost, once its record is gone, so
+    /// a failed delete, seen final again, corrects nothing twice) and runs work deferred behind it.
+    /// Returns the deferred work, if any, after running it, so a revert can be reported against the
+    /// session.
+    pub(super) async fn finish(&mut self, nonce: u64, cost: Option<Cost>) -> Result<Option<Work>, ExecError> {
         self.chain.sends.delete(&crate::intent::key(self.signer, nonce))?;
+        if let Some(Cost { reserved, actual, now }) = cost {
+            self.chain.spending.landed(reserved, actual, now);
+        }
         let Some(intent) = self.in_flight.remove(&nonce) else {
             return Ok(None);
         };
@@ -322,9 +319,62 @@ impl Executor {
     }
 }
 
+/// What a final transaction cost against what was reserved for it on `now`'s day (gwei).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Cost {
+    reserved: u64,
+    actual: u64,
+    now: u64,
+}
+
+/// What the attempts of one nonce reserved on `now`'s day: each attempt reserved its increase over the
+/// one before (a bump), so together they reserved the latest one's most; the part of it reserved on
+/// earlier days stays theirs.
+fn reserved_on(attempts: &[crate::intent::Attempt], now: u64) -> u64 {
+    let today = now / 86_400;
+    let (earlier, on_the_day): (Vec<_>, Vec<_>) = attempts.iter().partition(|a| a.signed_at / 86_400 < today);
+    let most = |a: &[&crate::intent::Attempt]| a.last().map_or(0, |a| a.most_gwei());
+    if on_the_day.is_empty() { 0 } else { most(&on_the_day).saturating_sub(most(&earlier)) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An attempt paying `max_fee` per gas for 100,000 gas, signed at `signed_at`.
+    fn attempt(max_fee: u128, signed_at: u64) -> crate::intent::Attempt {
+        use alloy::{
+            consensus::{SignableTransaction, TxEip1559},
+            eips::Encodable2718,
+            signers::SignerSync,
+        };
+        let tx =
+            TxEip1559 { chain_id: 1, gas_limit: 100_000, max_fee_per_gas: max_fee, ..Default::default() };
+        let key = alloy::signers::local::PrivateKeySigner::from_bytes(&B256::repeat_byte(1)).expect("key");
+        let signature = key.sign_hash_sync(&tx.signature_hash()).expect("sign");
+        let envelope = alloy::consensus::TxEnvelope::from(tx.into_signed(signature));
+        crate::intent::Attempt {
+            tx_hash: *envelope.tx_hash(),
+            raw: envelope.encoded_2718().into(),
+            max_fee_per_gas: max_fee,
+            max_priority_fee_per_gas: 0,
+            signed_at,
+        }
+    }
+
+    /// Each bump counted its increase, so a nonce's attempts reserved its latest one's most; what was
+    /// reserved on an earlier day is not taken off today's figure.
+    #[test]
+    fn a_final_transaction_corrects_only_what_its_attempts_reserved_that_day() {
+        let day = 20_000 * 86_400;
+        let gwei = 1_000_000_000u128;
+        // 100,000 gas at 10, then 20 gwei: 1,000,000 and 2,000,000 gwei at most.
+        let both_today = [attempt(10 * gwei, day + 10), attempt(20 * gwei, day + 20)];
+        assert_eq!(reserved_on(&both_today, day + 30), 2_000_000);
+        let across_midnight = [attempt(10 * gwei, day - 10), attempt(20 * gwei, day + 20)];
+        assert_eq!(reserved_on(&across_midnight, day + 30), 1_000_000, "the bump's increase only");
+        assert_eq!(reserved_on(&both_today, day + 86_400), 0, "final the next day: yesterday's");
+    }
 
     #[test]
     fn a_transaction_is_kept_until_final_and_sent_again_when_a_reorg_removes_it() {

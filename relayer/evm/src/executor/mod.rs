@@ -92,6 +92,19 @@ enum ExecError {
     /// The key's signer did not sign.
     #[error("the signer did not sign: {0}")]
     Signer(String),
+    /// The daily fee cap (or a store that cannot say how much was spent) holds new transactions back.
+    #[error("{0}")]
+    Capped(Refusal),
+}
+
+/// How a transaction about to be signed counts against the daily fee cap.
+pub(super) enum Reserve {
+    /// New work: counted at its most, or refused at the cap.
+    New,
+    /// A fee bump of an attempt that counted this much: counted by its increase, never refused.
+    Over(u64),
+    /// A filler of a nonce gap: counted, never refused (later nonces wait on it).
+    Filler,
 }
 
 /// How long work held behind another key's transaction waits before it is looked at again.
@@ -294,8 +307,18 @@ impl Executor {
             // paid for. Looked at again in a while, for as long as it takes (never given up).
             let why =
                 format!("key {old} has a transaction for this work on record; waiting for it to be final");
-            let at = relayer_types::unix_now() + HELD_WORK_RECHECK.as_secs();
-            self.report(work, WorkResult::NotBefore { reason: Refusal::Preparing(why), at }).await;
+            let now = relayer_types::unix_now();
+            let result = if now <= work.commitment.expires_at {
+                WorkResult::NotBefore {
+                    reason: Refusal::Preparing(why),
+                    at: now + HELD_WORK_RECHECK.as_secs(),
+                }
+            } else {
+                // Past the expiry, counted retries: if the other key's transaction never lands, the work
+                // gives up and the funds are swept to a refund.
+                Refusal::Preparing(why).result(work.commitment.expires_at)
+            };
+            self.report(work, result).await;
             return;
         }
         // The daily fee cap: the work waits for the next day's allowance (what is in flight still lands).
@@ -382,6 +405,7 @@ impl Executor {
                     Ok(tx_hash) => WorkResult::NotYet(Refusal::Preparing(format!(
                         "approving the router to front with {token} ({tx_hash})"
                     ))),
+                    Err(ExecError::Capped(refusal)) => refusal.result(work.commitment.expires_at),
                     Err(error) => WorkResult::NotYet(Refusal::Unanswered(format!(
                         "approving the router failed: {}",
                         causes(&error)
@@ -390,6 +414,7 @@ impl Executor {
             }
             Preflight::Go { gas, value } => match self.send(&work, gas, value).await {
                 Ok(tx_hash) => WorkResult::Sent { tx_hash: self.chain.tx(tx_hash) },
+                Err(ExecError::Capped(refusal)) => refusal.result(work.commitment.expires_at),
                 Err(error) => {
                     WorkResult::NotYet(Refusal::Unanswered(format!("sending failed: {}", causes(&error))))
                 }
@@ -428,7 +453,7 @@ impl Executor {
             .with_gas_limit(gas)
             .with_max_fee_per_gas(fees.max_fee_per_gas)
             .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas);
-        let attempt = self.sign(tx).await?;
+        let attempt = self.sign(tx, Reserve::New).await?;
         let intent = Intent {
             chain_id: chain.spec.chain_id,
             signer: self.signer,
@@ -438,7 +463,10 @@ impl Executor {
             attempts: vec![attempt.clone()],
         };
         // Persist before broadcast: a crash after this line is reconciled, never repeated.
-        chain.sends.put(&intent.key(), &intent)?;
+        if let Err(error) = chain.sends.put(&intent.key(), &intent) {
+            chain.spending.unreserve(attempt.most_gwei()); // never sent
+            return Err(error.into());
+        }
         self.next_nonce = Some(nonce + 1);
         tracing::info!(
             chain_id = chain.spec.chain_id,
@@ -454,7 +482,7 @@ impl Executor {
         Ok(attempt.tx_hash)
     }
 
-    async fn sign(&self, tx: TransactionRequest) -> Result<Attempt, ExecError> {
+    async fn sign(&self, tx: TransactionRequest, reserve: Reserve) -> Result<Attempt, ExecError> {
         let max_fee_per_gas = tx.max_fee_per_gas.unwrap_or_default();
         let max_priority_fee_per_gas = tx.max_priority_fee_per_gas.unwrap_or_default();
         let envelope: TxEnvelope = tx.build(&self.wallet).await.map_err(|e| ExecError::Signer(causes(&e)))?;
@@ -465,9 +493,14 @@ impl Executor {
             max_priority_fee_per_gas,
             signed_at: relayer_types::unix_now(),
         };
-        // Counted against the daily fee cap at once, at the most it may cost (corrected when final):
-        // every signed transaction (settlements, refunds, approvals, fee bumps, gap fillers).
-        self.chain.spending.reserve(attempt.most_gwei());
+        // Counted against the daily fee cap at once, at the most it may cost (corrected when final), in
+        // the same step as the cap is checked: transactions in flight together cannot overrun it.
+        let most = attempt.most_gwei();
+        match reserve {
+            Reserve::New => self.chain.spending.try_reserve(most).map_err(ExecError::Capped)?,
+            Reserve::Over(counted) => self.chain.spending.reserve(most.saturating_sub(counted)),
+            Reserve::Filler => self.chain.spending.reserve(most),
+        }
         Ok(attempt)
     }
 

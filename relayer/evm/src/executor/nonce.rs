@@ -100,7 +100,7 @@ impl Executor {
                     .with_chain_id(chain.spec.chain_id)
                     .with_max_fee_per_gas(max_fee)
                     .with_max_priority_fee_per_gas(priority);
-                self.sign(tx).await?
+                self.sign(tx, super::Reserve::Filler).await?
             }
         };
         if previous.is_none() {
