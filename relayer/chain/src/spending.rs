@@ -106,14 +106,16 @@ impl Spending {
         spending
     }
 
-    /// Today's record (none, or one of another day, is 0 today; an unparsable one too, said in the log).
-    /// `Err` when the store cannot be read.
+    /// Today's record (none, or one of an earlier day, is 0 today; an unparsable one too, said in the
+    /// log). A record of a later day (another instance's clock, or this one's correction of the day
+    /// before, late) is that day's: it is never overwritten as today's. `Err` when the store cannot be
+    /// read.
     fn read(&self, now: u64) -> Result<Day, String> {
         let today = now / DAY_SECS;
         let records = self.store.records(self.chain_id).map_err(|e| crate::causes(&e))?;
         let stored = records.into_iter().find(|(k, _)| k.as_slice() == RECORD_KEY);
         let day = match stored.map(|(_, bytes)| serde_json::from_slice::<Day>(&bytes)) {
-            Some(Ok(day)) if day.day == today => day,
+            Some(Ok(day)) if day.day >= today => day,
             Some(Err(error)) => {
                 tracing::error!(chain_id = self.chain_id, %error, "today's spending record cannot be read; counting from 0");
                 Day { day: today, spent: 0 }
@@ -153,6 +155,9 @@ impl Spending {
         };
         if checked && let Some(refused) = self.refusal(&day) {
             return Err(refused);
+        }
+        if subtract && day.day > now / DAY_SECS {
+            return Ok(()); // a correction of an earlier day does not lower a later one
         }
         let carried = self.unrecorded.swap(0, Ordering::Relaxed);
         let before = day.spent;
@@ -195,11 +200,6 @@ impl Spending {
     /// land).
     pub fn reserve(&self, most: u64) {
         self.add(most, false, relayer_types::unix_now());
-    }
-
-    /// Takes back a reservation of today for a transaction that was never sent.
-    pub fn unreserve(&self, most: u64) {
-        self.add(most, true, relayer_types::unix_now());
     }
 
     /// A transaction is final at `now`: it cost `actual`, and `reserved` of what was reserved for it
@@ -332,6 +332,21 @@ mod tests {
         s.add(1, false, relayer_types::unix_now());
         assert_eq!(s.check_at(12), Ok(()));
         assert_eq!(s.stats(), SpendingStats { unit: "gwei", today: u64::MAX, daily_cap: None, costly: 0 });
+    }
+
+    /// Found by review: a correction of the day before, written just after midnight, overwrote the new
+    /// day's figure as its own.
+    #[test]
+    fn a_late_correction_of_yesterday_never_lowers_today() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(relayer_store::SledStore::open(dir.path()).expect("store"));
+        let s = spending(&store, SpendingLimits { daily_cap: Some(1_000), costly_above: None });
+        let midnight = 20_001 * DAY_SECS;
+        s.add(300, false, midnight + 5); // the new day's first reservation
+        s.landed_at(200, 50, midnight - 1); // yesterday's transaction, corrected late
+        assert_eq!(s.read(midnight + 6).expect("read").spent, 300, "today's figure is untouched");
+        s.add(10, false, midnight - 1); // a late addition still counts (on the later day)
+        assert_eq!(s.read(midnight + 7).expect("read").spent, 310);
     }
 
     #[test]

@@ -263,6 +263,8 @@ pub(crate) struct Holds {
     /// By signer: whether it is retiring, and its work in flight (`None`: its records could not be read
     /// yet, so every piece of work waits).
     by_signer: HashMap<Address, (bool, Option<WorkSet>)>,
+    /// Retiring keys whose executor has said what it holds: theirs is the last word.
+    published: HashSet<Address>,
 }
 
 /// Pieces of work, by session and action.
@@ -346,6 +348,9 @@ impl EvmChain {
     /// flight now: `None` while unknown.
     pub(crate) fn hold(&self, signer: Address, retiring: bool, work: Option<WorkSet>) {
         let mut holds = self.holds.lock().unwrap_or_else(PoisonError::into_inner);
+        if retiring {
+            holds.published.insert(signer);
+        }
         match work {
             Some(work) if work.is_empty() => holds.by_signer.remove(&signer),
             work => holds.by_signer.insert(signer, (retiring, work)),
@@ -366,17 +371,18 @@ impl EvmChain {
     /// (`retiring` ones have an executor here; others are logged, and `/readyz` fails while they hold
     /// work). `false` when the records could not be read (then everything waits: try again).
     pub(crate) fn hold_other_keys(&self, current: Address, retiring: &[Address]) -> bool {
-        // Read under the lock: a retiring executor that finishes meanwhile publishes after this, so
-        // no record it already removed is held again with nobody left to clear it.
-        let mut holds = self.holds.lock().unwrap_or_else(PoisonError::into_inner);
+        // Read outside the lock (the store may be slow; `/metrics` and the executors take the lock). A
+        // retiring executor that published meanwhile keeps the last word, so no record it already
+        // removed is held again with nobody left to clear it.
         let listing = match self.sends.list(&[]) {
             Ok(listing) => listing,
             Err(error) => {
                 tracing::error!(chain_id = self.spec.chain_id, error = %relayer_util::causes(&error), "cannot read the send records; no new work is sent until they are read");
-                holds.by_signer.insert(Address::ZERO, (false, None));
+                self.hold(Address::ZERO, false, None);
                 return false;
             }
         };
+        let mut holds = self.holds.lock().unwrap_or_else(PoisonError::into_inner);
         let mut by_signer: HashMap<Address, WorkSet> = HashMap::new();
         for (_, intent) in listing.records.iter().filter(|(_, i)| i.signer != current) {
             by_signer.entry(intent.signer).or_default().insert((intent.session_id, intent.action));
@@ -384,6 +390,9 @@ impl EvmChain {
         holds.by_signer.remove(&Address::ZERO);
         for (signer, work) in by_signer {
             let retiring = retiring.contains(&signer);
+            if holds.published.contains(&signer) {
+                continue;
+            }
             if !retiring {
                 tracing::error!(chain_id = self.spec.chain_id, %signer, transactions = work.len(), "transactions on record were signed by a key not configured here: their work waits until they are final; configure the key under [[signer.retiring]] to see them through");
             }

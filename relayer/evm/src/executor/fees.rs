@@ -161,10 +161,7 @@ impl Executor {
             .with_max_priority_fee_per_gas(priority);
         let attempt = self.sign(tx, super::Reserve::Over(last.most_gwei())).await?;
         intent.attempts.push(attempt.clone());
-        if let Err(error) = chain.sends.put(&intent.key(), &intent) {
-            chain.spending.unreserve(attempt.most_gwei().saturating_sub(last.most_gwei()));
-            return Err(error.into());
-        }
+        chain.sends.put(&intent.key(), &intent)?;
         tracing::info!(
             chain_id = chain.spec.chain_id,
             session_id = %intent.session_id,

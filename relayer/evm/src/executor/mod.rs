@@ -308,15 +308,15 @@ impl Executor {
             let why =
                 format!("key {old} has a transaction for this work on record; waiting for it to be final");
             let now = relayer_types::unix_now();
-            let result = if now <= work.commitment.expires_at {
-                WorkResult::NotBefore {
-                    reason: Refusal::Preparing(why),
-                    at: now + HELD_WORK_RECHECK.as_secs(),
-                }
-            } else {
-                // Past the expiry, counted retries: if the other key's transaction never lands, the work
-                // gives up and the funds are swept to a refund.
+            // A delivery past the session's expiry retries counted: if the other key's transaction never
+            // lands, it gives up into the refund sweep. Anything else (a refund, which only runs after
+            // the expiry; work held while the records cannot be read) waits without giving up.
+            let delivery = matches!(work.action, Action::Settle { .. } | Action::Bridge { .. });
+            let result = if delivery && old != Address::ZERO && now > work.commitment.expires_at {
                 Refusal::Preparing(why).result(work.commitment.expires_at)
+            } else {
+                let at = now + HELD_WORK_RECHECK.as_secs();
+                WorkResult::NotBefore { reason: Refusal::Preparing(why), at }
             };
             self.report(work, result).await;
             return;
@@ -463,10 +463,9 @@ impl Executor {
             attempts: vec![attempt.clone()],
         };
         // Persist before broadcast: a crash after this line is reconciled, never repeated.
-        if let Err(error) = chain.sends.put(&intent.key(), &intent) {
-            chain.spending.unreserve(attempt.most_gwei()); // never sent
-            return Err(error.into());
-        }
+        // (A failed write keeps its reservation: the write may have committed all the same, and
+        // counting too much only stops sending early.)
+        chain.sends.put(&intent.key(), &intent)?;
         self.next_nonce = Some(nonce + 1);
         tracing::info!(
             chain_id = chain.spec.chain_id,
