@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::Refusal;
 
-const DAY_SECS: u64 = 86_400;
+/// Seconds in a UTC day: a day is `unix seconds / DAY_SECS`.
+pub const DAY_SECS: u64 = 86_400;
 const RECORD_KEY: &[u8] = b"spending/today";
 
 /// The operator's limits for one chain, in the family's fee unit.
@@ -205,10 +206,6 @@ impl Spending {
     /// A transaction is final at `now`: it cost `actual`, and `reserved` of what was reserved for it
     /// was reserved on `now`'s day (an earlier day's reservation stays that day's).
     pub fn landed(&self, reserved: u64, actual: u64, now: u64) {
-        self.landed_at(reserved, actual, now);
-    }
-
-    fn landed_at(&self, reserved: u64, actual: u64, now: u64) {
         if self.limits.costly_above.is_some_and(|ceiling| actual > ceiling) {
             self.costly.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
@@ -270,11 +267,6 @@ impl Spending {
             costly: self.costly.load(Ordering::Relaxed),
         }
     }
-
-    /// The unit fees are counted in.
-    pub fn unit(&self) -> &'static str {
-        self.unit
-    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -306,8 +298,8 @@ mod tests {
         assert!(why.contains("105 of 100 gwei"), "{why}");
         assert!(first.add_checked(1, false, noon + 2, true).is_err(), "a reservation is refused at the cap");
         // They land for less: the day's figure is corrected, and the costly one counted.
-        first.landed_at(60, 55, noon + 3);
-        first.landed_at(45, 20, noon + 4);
+        first.landed(60, 55, noon + 3);
+        first.landed(45, 20, noon + 4);
         assert_eq!(first.check_at(noon + 5), Ok(()), "75 of 100");
         let stats = first.stats_at(noon + 5);
         assert_eq!(stats, SpendingStats { unit: "gwei", today: 75, daily_cap: Some(100), costly: 1 });
@@ -319,7 +311,7 @@ mod tests {
         assert!(second.check_at(noon + 7).is_err(), "a restart does not reset the day");
         // The next day starts at 0; a reservation of the day before is not taken off it.
         assert_eq!(second.check_at(20_001 * DAY_SECS), Ok(()));
-        second.landed_at(0, 7, 20_001 * DAY_SECS + 1);
+        second.landed(0, 7, 20_001 * DAY_SECS + 1);
         assert_eq!(second.read(20_001 * DAY_SECS + 2).expect("read").spent, 7);
     }
 
@@ -343,7 +335,7 @@ mod tests {
         let s = spending(&store, SpendingLimits { daily_cap: Some(1_000), costly_above: None });
         let midnight = 20_001 * DAY_SECS;
         s.add(300, false, midnight + 5); // the new day's first reservation
-        s.landed_at(200, 50, midnight - 1); // yesterday's transaction, corrected late
+        s.landed(200, 50, midnight - 1); // yesterday's transaction, corrected late
         assert_eq!(s.read(midnight + 6).expect("read").spent, 300, "today's figure is untouched");
         s.add(10, false, midnight - 1); // a late addition still counts (on the later day)
         assert_eq!(s.read(midnight + 7).expect("read").spent, 310);

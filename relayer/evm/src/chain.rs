@@ -650,6 +650,7 @@ impl Chain for EvmChain {
     }
 
     fn stats(&self) -> ChainStats {
+        let (retiring_pending, unowned_sends) = self.held_counts();
         ChainStats {
             head: self.stats.head.load(Ordering::Relaxed),
             processed: *self.processed.borrow(),
@@ -666,8 +667,8 @@ impl Chain for EvmChain {
             },
             nonce_gap: self.stats.nonce_gap.load(Ordering::Relaxed),
             unreadable_sends: self.sends.unreadable(),
-            retiring_pending: self.held_counts().0,
-            unowned_sends: self.held_counts().1,
+            retiring_pending,
+            unowned_sends,
             // Until the first read, none at all as far as `/readyz` can tell.
             account: [
                 Some(relayer_chain::AccountGauge {

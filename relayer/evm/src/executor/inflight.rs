@@ -331,8 +331,10 @@ pub(super) struct Cost {
 /// one before (a bump), so together they reserved the latest one's most; the part of it reserved on
 /// earlier days stays theirs.
 fn reserved_on(attempts: &[crate::intent::Attempt], now: u64) -> u64 {
-    let today = now / 86_400;
-    let (earlier, on_the_day): (Vec<_>, Vec<_>) = attempts.iter().partition(|a| a.signed_at / 86_400 < today);
+    use relayer_chain::spending::DAY_SECS;
+    let today = now / DAY_SECS;
+    let (earlier, on_the_day): (Vec<_>, Vec<_>) =
+        attempts.iter().partition(|a| a.signed_at / DAY_SECS < today);
     let most = |a: &[&crate::intent::Attempt]| a.last().map_or(0, |a| a.most_gwei());
     if on_the_day.is_empty() { 0 } else { most(&on_the_day).saturating_sub(most(&earlier)) }
 }
