@@ -190,7 +190,7 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
         (
             "relayer_unowned_send_records",
             "gauge",
-            "Transactions on record under a key not configured here (above 0: /readyz fails; their work waits).",
+            "Transactions on record under a key not configured or not usable here (above 0: /readyz fails; their work waits).",
             |s| s.unowned_sends,
         ),
         (

@@ -55,6 +55,8 @@ struct FakeChain {
     cap: Option<U256>,
     /// Bridgings announced as on their way here: session, source chain, transaction.
     announced: Mutex<Vec<(SessionId, u64, TxId)>>,
+    /// Keys being rotated out: still the relayer's.
+    retiring: Vec<ChainAddress>,
 }
 
 impl FakeChain {
@@ -78,6 +80,7 @@ impl FakeChain {
             routes: vec![],
             cap: None,
             announced: Mutex::default(),
+            retiring: vec![],
         })
     }
 
@@ -128,6 +131,9 @@ impl Chain for FakeChain {
     }
     fn relayer_address(&self) -> Option<ChainAddress> {
         Some(RELAYER)
+    }
+    fn retiring_addresses(&self) -> Vec<ChainAddress> {
+        self.retiring.clone()
     }
     fn arriving(
         &self,
@@ -675,12 +681,22 @@ fn bridged(session: SessionId, tx: u8, amount: u64) -> ChainEvent {
 }
 
 fn fronted(session: SessionId, block: u64, amount: u64, still_owed: Option<u64>) -> ChainEvent {
+    fronted_by(RELAYER, session, block, amount, still_owed)
+}
+
+fn fronted_by(
+    relayer: ChainAddress,
+    session: SessionId,
+    block: u64,
+    amount: u64,
+    still_owed: Option<u64>,
+) -> ChainEvent {
     ChainEvent {
         receiver: at(session, BASE),
         named: Some(session),
         kind: EventKind::Fronted(Fronting {
             event: event(block, 3),
-            relayer: RELAYER,
+            relayer,
             amount: U256::from(amount),
             still_owed: still_owed.map(U256::from),
         }),
@@ -855,6 +871,47 @@ async fn what_was_fronted_and_not_repaid_is_known_again_after_a_restart() {
     EventSink::apply(&s.engine, BASE, vec![fronted(session.id, 20, 10_000_000, None)]).await.expect("apply");
     let restarted = engine_over(&s.store, vec![Arc::clone(&s.chain), arbitrum]);
     assert_eq!(restarted.exposure().get(&(BASE, USDC)), Some(&U256::from(10_000_000u64)));
+}
+
+/// What a key being rotated out fronted is still the relayer's money: it counts against the cap (so the
+/// new key cannot front a second cap's worth while the old one waits for repayment), after a restart too,
+/// and its repayment frees the cap. A stranger's fronting of a session counts for nothing. The attack this
+/// stops: an operator rotating keys (or an attacker who makes rotations happen) doubling what is exposed.
+#[tokio::test]
+async fn what_a_retiring_key_fronted_counts_against_the_cap_until_repaid() {
+    const RETIRING: ChainAddress = ChainAddress::Evm(Address::repeat_byte(0x01));
+    const STRANGER: ChainAddress = ChainAddress::Evm(Address::repeat_byte(0x02));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("open"));
+    let (base, arbitrum) = cross_chain_pair(Some(15_000_000));
+    let base = Arc::new(FakeChain { retiring: vec![RETIRING], ..Arc::into_inner(base).expect("fresh") });
+    let engine = engine_over(&store, vec![Arc::clone(&base), Arc::clone(&arbitrum)]);
+    let s = Setup { _dir: dir, store, chain: base, engine };
+    let (old, _) = waiting(&s, 1);
+    let (other, _) = waiting(&s, 2);
+    let (new, _) = waiting(&s, 3);
+    let ten = U256::from(10_000_000u64);
+    EventSink::apply(&s.engine, BASE, vec![fronted_by(RETIRING, old.id, 20, 10_000_000, None)])
+        .await
+        .expect("apply");
+    EventSink::apply(&s.engine, BASE, vec![fronted_by(STRANGER, other.id, 21, 10_000_000, None)])
+        .await
+        .expect("apply");
+    assert_eq!(s.engine.exposure().get(&(BASE, USDC)), Some(&ten), "the retiring key's, not the stranger's");
+
+    // 10.00 out under the old key: another 10.00 does not fit in the 15.00 cap, now or after a restart.
+    EventSink::apply(&s.engine, ARBITRUM, vec![bridged(new.id, 3, 10_010_010)]).await.expect("apply");
+    assert!(s.chain.take().is_empty(), "fronted past the cap");
+    let restarted = engine_over(&s.store, vec![Arc::clone(&s.chain), Arc::clone(&arbitrum)]);
+    assert_eq!(restarted.exposure().get(&(BASE, USDC)), Some(&ten), "known again after a restart");
+
+    // Repaid to the old key: the cap is free, and the new session is fronted.
+    EventSink::apply(&restarted, BASE, vec![fronted_by(RETIRING, old.id, 30, 10_000_000, Some(0))])
+        .await
+        .expect("apply");
+    assert_eq!(restarted.exposure().get(&(BASE, USDC)), Some(&U256::ZERO));
+    EventSink::apply(&restarted, ARBITRUM, vec![bridged(new.id, 4, 10_010_010)]).await.expect("again");
+    assert_eq!(s.chain.take().iter().map(|w| w.session_id).collect::<Vec<_>>(), vec![new.id]);
 }
 
 /// `event` made by an attacker: its own params (so its own receiver, never indexed) reusing `victim`'s

@@ -368,9 +368,15 @@ impl EvmChain {
     }
 
     /// Reads every send record on this chain and holds the work of every signer but `current`
-    /// (`retiring` ones have an executor here; others are logged, and `/readyz` fails while they hold
-    /// work). `false` when the records could not be read (then everything waits: try again).
-    pub(crate) fn hold_other_keys(&self, current: Address, retiring: &[Address]) -> bool {
+    /// (`retiring` ones have an executor here; others, `unusable` retiring keys among them, are logged,
+    /// and `/readyz` fails while they hold work). `false` when the records could not be read (then
+    /// everything waits: try again).
+    pub(crate) fn hold_other_keys(
+        &self,
+        current: Address,
+        retiring: &[Address],
+        unusable: &[Address],
+    ) -> bool {
         // Read outside the lock (the store may be slow; `/metrics` and the executors take the lock). A
         // retiring executor that published meanwhile keeps the last word, so no record it already
         // removed is held again with nobody left to clear it.
@@ -393,7 +399,9 @@ impl EvmChain {
             if holds.published.contains(&signer) {
                 continue;
             }
-            if !retiring {
+            if unusable.contains(&signer) {
+                tracing::error!(chain_id = self.spec.chain_id, %signer, transactions = work.len(), "transactions on record were signed by a retiring key that could not be used at start: their work waits until they are final; make the key usable again (or wait for them to be final) to see them through");
+            } else if !retiring {
                 tracing::error!(chain_id = self.spec.chain_id, %signer, transactions = work.len(), "transactions on record were signed by a key not configured here: their work waits until they are final; configure the key under [[signer.retiring]] to see them through");
             }
             holds.by_signer.insert(signer, (retiring, Some(work)));
@@ -694,14 +702,14 @@ impl Chain for EvmChain {
         }));
         let queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(jobs) = queued {
-            let Sender { signer, retiring, config, .. } = self.sender.clone();
+            let Sender { signer, retiring, unusable, config } = self.sender.clone();
             // Read before the current key's executor takes work, so none of the other keys' is sent
             // twice; tried again until the records can be read (everything waits until then).
             let retiring_addresses: Vec<Address> = retiring.iter().map(crate::EvmKey::address).collect();
-            if !self.hold_other_keys(signer.address(), &retiring_addresses) {
+            if !self.hold_other_keys(signer.address(), &retiring_addresses, &unusable) {
                 let (chain, cancel, current) = (Arc::clone(&self), cancel.clone(), signer.address());
                 tasks.spawn(async move {
-                    while !chain.hold_other_keys(current, &retiring_addresses) {
+                    while !chain.hold_other_keys(current, &retiring_addresses, &unusable) {
                         tokio::select! {
                             () = cancel.cancelled() => return,
                             () = tokio::time::sleep(Duration::from_secs(5)) => {}

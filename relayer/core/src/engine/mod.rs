@@ -310,7 +310,7 @@ impl Engine {
             }
             if stats.unowned_sends > 0 {
                 problems.push(format!(
-                    "chain {id}: {} transactions on record were signed by a key not configured here; their work waits (configure the key under [[signer.retiring]])",
+                    "chain {id}: {} transactions on record were signed by a key not configured here, or by a retiring key that could not be used at start; their work waits (configure the key under [[signer.retiring]], usable)",
                     stats.unowned_sends
                 ));
             }

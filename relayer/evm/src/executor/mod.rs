@@ -305,14 +305,18 @@ impl Executor {
         if let Some(old) = self.chain.held_by(&key) {
             // Sent again by this key, it would race the other key's transaction: one of the two reverts,
             // paid for. Looked at again in a while, for as long as it takes (never given up).
-            let why =
-                format!("key {old} has a transaction for this work on record; waiting for it to be final");
+            let why = if old == Address::ZERO {
+                "the send records cannot be read, so another key may have this work in flight; waiting until they can be read".to_owned()
+            } else {
+                format!("key {old} has a transaction for this work on record; waiting for it to be final")
+            };
             let now = relayer_types::unix_now();
             // A delivery past the session's expiry retries counted: if the other key's transaction never
-            // lands, it gives up into the refund sweep. Anything else (a refund, which only runs after
-            // the expiry; work held while the records cannot be read) waits without giving up.
+            // lands (or the records stay unreadable), it gives up into the refund sweep, whose refund is
+            // held the same way until it is safe. A refund, which only runs after the expiry, waits
+            // without giving up.
             let delivery = matches!(work.action, Action::Settle { .. } | Action::Bridge { .. });
-            let result = if delivery && old != Address::ZERO && now > work.commitment.expires_at {
+            let result = if delivery && now > work.commitment.expires_at {
                 Refusal::Preparing(why).result(work.commitment.expires_at)
             } else {
                 let at = now + HELD_WORK_RECHECK.as_secs();
