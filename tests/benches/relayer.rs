@@ -190,6 +190,7 @@ fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
         std::sync::Arc::new(relayer_store::SledStore::open(dir.path())?);
     let sender = relayer_evm::Sender {
         signer: alloy::signers::local::PrivateKeySigner::random().into(),
+        inventory: None,
         retiring: vec![],
         unusable: vec![],
         config: Default::default(),

@@ -316,6 +316,9 @@ pub struct ChainStats {
 /// One resource the relayer's account pays transactions with, as last read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AccountGauge {
+    /// Which key holds it: `settle` (pays for deliveries, refunds and bridgings) or `inventory` (a
+    /// separate key that fronts from its own balance, and pays for its frontings).
+    pub role: &'static str,
     /// What it is (`trx_sun`, `energy`, `bandwidth`).
     pub resource: &'static str,
     /// How much is left, in the resource's unit.
@@ -410,9 +413,16 @@ pub trait Chain: Send + Sync {
         None
     }
 
-    /// Addresses of keys being rotated out here: what they fronted is still repaid to them, so it
+    /// The relayer's other addresses here whose frontings are still repaid to them (keys being rotated
+    /// out; the signer that fronted before a separate inventory key took over): what they fronted
     /// counts against the fronting cap with what [`Chain::relayer_address`] fronted.
-    fn retiring_addresses(&self) -> Vec<ChainAddress> {
+    fn other_addresses(&self) -> Vec<ChainAddress> {
+        vec![]
+    }
+
+    /// What the key that fronts here holds of each token it fronts, in base units, as last read (for
+    /// `/metrics`; empty where it fronts nothing or nothing was read yet).
+    fn inventory_balances(&self) -> Vec<(ChainAddress, U256)> {
         vec![]
     }
 

@@ -228,15 +228,26 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
         &mut out,
         "relayer_account_resource",
         "gauge",
-        "What the relayer's account holds to pay for transactions, where the family reads it (Tron: trx_sun, energy, bandwidth; Solana: sol_lamports).",
-        gauges.iter().map(|(id, g)| (format!("chain_id=\"{id}\",resource=\"{}\"", g.resource), g.amount)),
+        "What each of the relayer's keys holds to pay for transactions, where the family reads it (EVM: native_gwei; Tron: trx_sun, energy, bandwidth; Solana: sol_lamports), by role (settle; inventory: a separate fronting key).",
+        gauges.iter().map(|(id, g)| (account_labels(*id, g), g.amount)),
     );
     family(
         &mut out,
         "relayer_account_resource_floor",
         "gauge",
         "Below this the relayer reports itself not ready (/readyz).",
-        gauges.iter().map(|(id, g)| (format!("chain_id=\"{id}\",resource=\"{}\"", g.resource), g.floor)),
+        gauges.iter().map(|(id, g)| (account_labels(*id, g), g.floor)),
+    );
+    family(
+        &mut out,
+        "relayer_inventory_balance",
+        "gauge",
+        "What the key that fronts holds of each token it fronts, in the token's base units, as last read.",
+        engine.chains().iter().flat_map(|(c, chain)| {
+            chain.inventory_balances().into_iter().map(move |(token, amount)| {
+                (format!("chain_id=\"{c}\",token=\"{token}\""), amount.to_string())
+            })
+        }),
     );
     let spending: Vec<(u64, relayer_chain::SpendingStats)> =
         stats.iter().filter_map(|(id, s)| Some((*id, s.spending?))).collect();
@@ -363,6 +374,11 @@ fn render_webhooks(out: &mut String, w: &WebhookMetrics) {
     }
     let sum = w.latency_sum_ms.load(Ordering::Relaxed) as f64 / 1000.0;
     let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {cumulative}");
+}
+
+/// The labels of one key's account gauge.
+fn account_labels(chain_id: u64, gauge: &relayer_chain::AccountGauge) -> String {
+    format!("chain_id=\"{chain_id}\",role=\"{}\",resource=\"{}\"", gauge.role, gauge.resource)
 }
 
 #[cfg(test)]

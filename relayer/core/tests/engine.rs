@@ -132,7 +132,7 @@ impl Chain for FakeChain {
     fn relayer_address(&self) -> Option<ChainAddress> {
         Some(RELAYER)
     }
-    fn retiring_addresses(&self) -> Vec<ChainAddress> {
+    fn other_addresses(&self) -> Vec<ChainAddress> {
         self.retiring.clone()
     }
     fn arriving(

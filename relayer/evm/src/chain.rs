@@ -56,19 +56,26 @@ pub struct Counters {
     pub nonce_gaps_filled: AtomicU64,
     /// Stuck transactions left at their price (behind an earlier nonce, price not the cause, ceiling).
     pub bumps_held: AtomicU64,
-    /// Transactions sent and not yet final.
-    pub pending: AtomicU64,
-    /// Unix seconds when the oldest of them was first signed (0: none).
-    pub oldest_pending_since: AtomicU64,
-    /// Nonces missing below the lowest one held.
-    pub nonce_gap: AtomicU64,
     /// Moving average of how long the RPC takes to answer, in microseconds (0: nothing measured yet).
     pub rpc_latency_us: AtomicU64,
     /// What the relayer's key holds of the chain's native coin, in gwei, as last read (0 until then, and
     /// again once reads have failed for a minute: a figure nobody can confirm is not trusted).
     pub native_gwei: AtomicU64,
+    /// The same for the inventory key, where one fronts here.
+    pub inventory_native_gwei: AtomicU64,
     /// Balance reads that failed in a row.
     pub balance_failures: AtomicU64,
+}
+
+/// What one working key's executor has in flight, as it last said (for `/metrics`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct KeyFigures {
+    /// Transactions sent and not yet final.
+    pub pending: u64,
+    /// Unix seconds when the oldest of them was first signed (0: none).
+    pub oldest_since: u64,
+    /// Nonces missing below the lowest one held.
+    pub nonce_gap: u64,
 }
 
 impl Counters {
@@ -195,6 +202,11 @@ impl ChainSpec {
 pub struct Sender {
     /// The key.
     pub signer: crate::EvmKey,
+    /// The key that fronts from its own token balance (`[signer.inventory]`): on a chain that fronts,
+    /// it signs the frontings (and the router's allowances over its tokens), holds the inventory and is
+    /// repaid, while `signer` pays the gas of everything else and holds no tokens. `None`: `signer` does
+    /// both.
+    pub inventory: Option<crate::EvmKey>,
     /// Keys being rotated out: each one's transactions on record are seen through to the end (fees
     /// bumped, a nonce a reorg emptied filled) by an executor of its own that takes no new work; work
     /// one of them still has in flight waits for it rather than being sent again by `signer`.
@@ -212,6 +224,7 @@ impl std::fmt::Debug for Sender {
         let retiring: Vec<Address> = self.retiring.iter().map(crate::EvmKey::address).collect();
         f.debug_struct("Sender")
             .field("address", &self.signer.address())
+            .field("inventory", &self.inventory.as_ref().map(crate::EvmKey::address))
             .field("retiring", &retiring)
             .finish_non_exhaustive()
     }
@@ -220,6 +233,9 @@ impl std::fmt::Debug for Sender {
 /// Failed balance reads in a row after which the last figure is dropped (a minute's worth, at
 /// [`relayer_chain::ACCOUNT_READ_EVERY`]).
 const STALE_BALANCE_READS: u64 = 4;
+
+/// The executors' ends of the work queues: the signer's, and the inventory key's where one fronts.
+type Queued = (mpsc::Receiver<Work>, Option<mpsc::Receiver<Work>>);
 
 /// A chain with a live provider.
 pub struct EvmChain {
@@ -239,8 +255,14 @@ pub struct EvmChain {
     pub(crate) sends: SendLedger<Intent>,
     sender: Sender,
     jobs: mpsc::Sender<Work>,
-    /// The executor's end of `jobs`, until [`Chain::start`] takes it.
-    queued: Mutex<Option<mpsc::Receiver<Work>>>,
+    /// Frontings, for the inventory key's executor, where one fronts here.
+    inventory_jobs: Option<mpsc::Sender<Work>>,
+    /// The executors' ends of `jobs` and `inventory_jobs`, until [`Chain::start`] takes them.
+    queued: Mutex<Option<Queued>>,
+    /// What each working key's executor has in flight.
+    figures: Mutex<HashMap<Address, KeyFigures>>,
+    /// The inventory key's balances of the tokens it fronts, as last read.
+    inventory_balances: Mutex<Vec<(Address, U256)>>,
     /// Wakes the watcher before its poll interval is up (a `txHash` hint).
     pub(crate) wake: Notify,
     /// The last block the watcher fully processed.
@@ -253,18 +275,30 @@ pub struct EvmChain {
     holds: Mutex<Holds>,
 }
 
-/// Work on record under another key than the current one: a key being rotated out (its executor
-/// finishes it) or a key this relayer has no key for (a rotation rolled back, a key removed too soon,
-/// an instance of another configuration on the same store). Sent again by the current key, such work
-/// would race the other key's transaction, and one of the two would revert, paid for; so it waits
-/// until the other key's transaction is final.
+/// Work on record under another key than the one that takes such work now: a key being rotated out
+/// (its executor finishes it), the other working key (a fronting the signer sent before an inventory key
+/// was configured, or the other way round) or a key this relayer has no key for (a rotation rolled
+/// back, a key removed too soon, an instance of another configuration on the same store). Sent again
+/// by the key that takes it now, such work would race the other key's transaction, and one of the two
+/// would revert, paid for; so it waits until the other key's transaction is final.
 #[derive(Debug, Default)]
 pub(crate) struct Holds {
-    /// By signer: whether it is retiring, and its work in flight (`None`: its records could not be read
-    /// yet, so every piece of work waits).
-    by_signer: HashMap<Address, (bool, Option<WorkSet>)>,
-    /// Retiring keys whose executor has said what it holds: theirs is the last word.
+    /// By signer: who it is, and its work in flight (`None`: its records could not be read yet, so
+    /// every piece of work waits).
+    by_signer: HashMap<Address, (Holder, Option<WorkSet>)>,
+    /// Keys whose executor has said what it holds: theirs is the last word.
     published: HashSet<Address>,
+}
+
+/// A key holding work another key would take now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Holder {
+    /// Being rotated out: its executor here sees the work through.
+    Retiring,
+    /// A working key (the signer, the inventory key): its executor sees the work through.
+    Working,
+    /// Not configured (or not usable) here: the work waits until an operator sees to it.
+    Unowned,
 }
 
 /// Pieces of work, by session and action.
@@ -322,6 +356,13 @@ impl EvmChain {
             })
             .collect::<Result<Vec<_>, String>>()?;
         let (jobs, queued) = relayer_chain::pipeline::queue();
+        let fronts = sender.inventory.is_some() && !spec.front_caps.is_empty();
+        let (inventory_jobs, inventory_queued) = if fronts {
+            let (jobs, queued) = relayer_chain::pipeline::queue();
+            (Some(jobs), Some(queued))
+        } else {
+            (None, None)
+        };
         let spec_chain_id = spec.chain_id;
         let max_block_range = spec.max_block_range.max(1);
         let spending = relayer_chain::Spending::new(spec_chain_id, "gwei", spec.spending, Arc::clone(&store));
@@ -336,7 +377,10 @@ impl EvmChain {
             store,
             sender,
             jobs,
-            queued: Mutex::new(Some(queued)),
+            inventory_jobs,
+            queued: Mutex::new(Some((queued, inventory_queued))),
+            figures: Mutex::default(),
+            inventory_balances: Mutex::default(),
             wake: Notify::new(),
             processed: watch::Sender::new(0),
             log_range: Mutex::new(LogRange { span: max_block_range, streak: 0 }),
@@ -344,17 +388,36 @@ impl EvmChain {
         })
     }
 
-    /// What `signer` (another key than the current one; `retiring` if its executor runs here) has in
-    /// flight now: `None` while unknown.
-    pub(crate) fn hold(&self, signer: Address, retiring: bool, work: Option<WorkSet>) {
+    /// The inventory key, where it fronts here.
+    fn inventory_key(&self) -> Option<&crate::EvmKey> {
+        self.sender.inventory.as_ref().filter(|_| self.inventory_jobs.is_some())
+    }
+
+    /// The key that takes `action` now: frontings go to the inventory key where one fronts here,
+    /// everything else to the signer.
+    pub(crate) fn takes(&self, action: &Action) -> Address {
+        match (action, self.inventory_key()) {
+            (Action::FastFinish { .. }, Some(inventory)) => inventory.address(),
+            _ => self.sender.signer.address(),
+        }
+    }
+
+    /// What `signer` has in flight now that another key would take (`None` while unknown). Called by
+    /// the executor of `signer` (whose word is then the last), or for a key with none here.
+    pub(crate) fn hold(&self, signer: Address, holder: Holder, work: Option<WorkSet>) {
         let mut holds = self.holds.lock().unwrap_or_else(PoisonError::into_inner);
-        if retiring {
+        if holder != Holder::Unowned {
             holds.published.insert(signer);
         }
         match work {
             Some(work) if work.is_empty() => holds.by_signer.remove(&signer),
-            work => holds.by_signer.insert(signer, (retiring, work)),
+            work => holds.by_signer.insert(signer, (holder, work)),
         };
+    }
+
+    /// What the executor of the working key `signer` has in flight now.
+    pub(crate) fn figures(&self, signer: Address, update: impl FnOnce(&mut KeyFigures)) {
+        update(self.figures.lock().unwrap_or_else(PoisonError::into_inner).entry(signer).or_default());
     }
 
     /// The other key that has `work` in flight (or whose records are not read yet), if one has.
@@ -367,16 +430,11 @@ impl EvmChain {
             .map(|(s, _)| *s)
     }
 
-    /// Reads every send record on this chain and holds the work of every signer but `current`
-    /// (`retiring` ones have an executor here; others, `unusable` retiring keys among them, are logged,
-    /// and `/readyz` fails while they hold work). `false` when the records could not be read (then
-    /// everything waits: try again).
-    pub(crate) fn hold_other_keys(
-        &self,
-        current: Address,
-        retiring: &[Address],
-        unusable: &[Address],
-    ) -> bool {
+    /// Reads every send record on this chain and holds the work of every signer but the one that takes
+    /// it now ([`EvmChain::takes`]): working and `retiring` keys have an executor here; others, `unusable`
+    /// retiring keys among them, are logged, and `/readyz` fails while they hold work. `false` when the
+    /// records could not be read (then everything waits: try again).
+    pub(crate) fn hold_other_keys(&self, retiring: &[Address], unusable: &[Address]) -> bool {
         // Read outside the lock (the store may be slow; `/metrics` and the executors take the lock). A
         // retiring executor that published meanwhile keeps the last word, so no record it already
         // removed is held again with nobody left to clear it.
@@ -384,58 +442,110 @@ impl EvmChain {
             Ok(listing) => listing,
             Err(error) => {
                 tracing::error!(chain_id = self.spec.chain_id, error = %relayer_util::causes(&error), "cannot read the send records; no new work is sent until they are read");
-                self.hold(Address::ZERO, false, None);
+                self.hold(Address::ZERO, Holder::Unowned, None);
                 return false;
             }
         };
         let mut holds = self.holds.lock().unwrap_or_else(PoisonError::into_inner);
         let mut by_signer: HashMap<Address, WorkSet> = HashMap::new();
-        for (_, intent) in listing.records.iter().filter(|(_, i)| i.signer != current) {
+        let working: Vec<Address> = std::iter::once(&self.sender.signer)
+            .chain(self.inventory_key())
+            .map(crate::EvmKey::address)
+            .collect();
+        for (_, intent) in listing.records.iter().filter(|(_, i)| i.signer != self.takes(&i.action)) {
             by_signer.entry(intent.signer).or_default().insert((intent.session_id, intent.action));
         }
         holds.by_signer.remove(&Address::ZERO);
         for (signer, work) in by_signer {
-            let retiring = retiring.contains(&signer);
+            let holder = if working.contains(&signer) {
+                Holder::Working
+            } else if retiring.contains(&signer) {
+                Holder::Retiring
+            } else {
+                Holder::Unowned
+            };
             if holds.published.contains(&signer) {
                 continue;
             }
             if unusable.contains(&signer) {
                 tracing::error!(chain_id = self.spec.chain_id, %signer, transactions = work.len(), "transactions on record were signed by a retiring key that could not be used at start: their work waits until they are final; make the key usable again (or wait for them to be final) to see them through");
-            } else if !retiring {
+            } else if holder == Holder::Unowned {
                 tracing::error!(chain_id = self.spec.chain_id, %signer, transactions = work.len(), "transactions on record were signed by a key not configured here: their work waits until they are final; configure the key under [[signer.retiring]] to see them through");
             }
-            holds.by_signer.insert(signer, (retiring, Some(work)));
+            holds.by_signer.insert(signer, (holder, Some(work)));
         }
         true
     }
 
-    /// Transactions on record under retiring keys, and under keys not configured here.
+    /// Transactions on record under retiring keys, and under keys not configured here (a working key's
+    /// are in its pending figure).
     fn held_counts(&self) -> (u64, u64) {
         let holds = self.holds.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = |retiring: bool| {
-            let held = holds.by_signer.values().filter(|(r, _)| *r == retiring);
+        let count = |holder: Holder| {
+            let held = holds.by_signer.values().filter(|(h, _)| *h == holder);
             // Records not read yet count as one: everything waits, and `/readyz` must say so.
             held.map(|(_, w)| w.as_ref().map_or(1, |w| w.len() as u64)).sum()
         };
-        (count(true), count(false))
+        (count(Holder::Retiring), count(Holder::Unowned))
+    }
+
+    /// The working keys' figures together: pending transactions, when the oldest was signed, the
+    /// widest nonce gap.
+    fn figures_together(&self) -> KeyFigures {
+        let figures = self.figures.lock().unwrap_or_else(PoisonError::into_inner);
+        figures.values().fold(KeyFigures::default(), |all, one| KeyFigures {
+            pending: all.pending + one.pending,
+            oldest_since: match (all.oldest_since, one.oldest_since) {
+                (0, x) | (x, 0) => x,
+                (a, b) => a.min(b),
+            },
+            nonce_gap: all.nonce_gap.max(one.nonce_gap),
+        })
     }
 
     /// Reads what the relayer's key holds of the native coin (for `/metrics` and `/readyz`). A failed read
     /// keeps the last figure for a minute, then drops it to 0 (the RPC layer counts and logs failures).
+    /// Also the inventory key's coin, and the token balances of the key that fronts.
     async fn read_balance(&self) {
-        let signer = self.sender.signer.address();
-        match self.rpc(|p| async move { p.get_balance(signer).await }).await {
-            Ok(wei) => {
-                let gwei = wei / alloy::primitives::U256::from(1_000_000_000u64);
-                self.stats.native_gwei.store(u64::try_from(gwei).unwrap_or(u64::MAX), Ordering::Relaxed);
+        let native = |owner: Address| async move {
+            let wei = self.rpc(|p| async move { p.get_balance(owner).await }).await?;
+            let gwei = wei / U256::from(1_000_000_000u64);
+            Ok::<u64, RpcFailure>(u64::try_from(gwei).unwrap_or(u64::MAX))
+        };
+        let read = async {
+            let settle = native(self.sender.signer.address()).await?;
+            let inventory = match self.inventory_key() {
+                Some(key) => native(key.address()).await?,
+                None => 0,
+            };
+            let fronter = self.fronting_key();
+            let mut tokens = vec![];
+            for token in self.spec.front_caps.iter().filter_map(|(t, _)| t.evm_shaped()) {
+                tokens.push((token, executor::balance(self, token, fronter).await?));
+            }
+            Ok::<_, RpcFailure>((settle, inventory, tokens))
+        };
+        match read.await {
+            Ok((settle, inventory, tokens)) => {
+                self.stats.native_gwei.store(settle, Ordering::Relaxed);
+                self.stats.inventory_native_gwei.store(inventory, Ordering::Relaxed);
+                *self.inventory_balances.lock().unwrap_or_else(PoisonError::into_inner) = tokens;
                 self.stats.balance_failures.store(0, Ordering::Relaxed);
             }
             Err(_) => {
                 if self.stats.balance_failures.fetch_add(1, Ordering::Relaxed) + 1 >= STALE_BALANCE_READS {
                     self.stats.native_gwei.store(0, Ordering::Relaxed);
+                    self.stats.inventory_native_gwei.store(0, Ordering::Relaxed);
+                    self.inventory_balances.lock().unwrap_or_else(PoisonError::into_inner).clear();
                 }
             }
         }
+    }
+
+    /// The key that fronts here, and is repaid: the inventory key where one is configured, else the
+    /// signer.
+    fn fronting_key(&self) -> Address {
+        self.inventory_key().unwrap_or(&self.sender.signer).address()
     }
 
     /// Runs one RPC call: the one place RPC faults are handled. Each try is bounded by the chain's
@@ -608,12 +718,18 @@ impl Chain for EvmChain {
     }
 
     fn relayer_address(&self) -> Option<ChainAddress> {
-        Some(self.address(self.sender.signer.address()))
+        Some(self.address(self.fronting_key()))
     }
 
-    fn retiring_addresses(&self) -> Vec<ChainAddress> {
+    fn other_addresses(&self) -> Vec<ChainAddress> {
         let retiring = self.sender.retiring.iter().map(crate::EvmKey::address);
-        retiring.chain(self.sender.unusable.iter().copied()).map(|a| self.address(a)).collect()
+        let signer = self.inventory_key().map(|_| self.sender.signer.address());
+        retiring.chain(self.sender.unusable.iter().copied()).chain(signer).map(|a| self.address(a)).collect()
+    }
+
+    fn inventory_balances(&self) -> Vec<(ChainAddress, U256)> {
+        let balances = self.inventory_balances.lock().unwrap_or_else(PoisonError::into_inner);
+        balances.iter().map(|(token, amount)| (self.address(*token), *amount)).collect()
     }
 
     fn balance_of(&self, token: ChainAddress, owner: ChainAddress) -> BoxFuture<'_, Result<U256, String>> {
@@ -630,7 +746,13 @@ impl Chain for EvmChain {
     }
 
     fn submit(&self, work: Work) -> BoxFuture<'_, Result<(), Stopped>> {
-        Box::pin(async move { self.jobs.send(work).await.map_err(|_| Stopped(self.spec.chain_id)) })
+        Box::pin(async move {
+            let jobs = match (&work.action, &self.inventory_jobs) {
+                (Action::FastFinish { .. }, Some(inventory)) => inventory,
+                _ => &self.jobs,
+            };
+            jobs.send(work).await.map_err(|_| Stopped(self.spec.chain_id))
+        })
     }
 
     /// A hint never applies events itself: it wakes the watcher and waits for it to pass the hinted
@@ -659,6 +781,13 @@ impl Chain for EvmChain {
 
     fn stats(&self) -> ChainStats {
         let (retiring_pending, unowned_sends) = self.held_counts();
+        let figures = self.figures_together();
+        let native = |role, amount: &AtomicU64| relayer_chain::AccountGauge {
+            role,
+            resource: "native_gwei",
+            amount: amount.load(Ordering::Relaxed),
+            floor: self.spec.min_native_gwei,
+        };
         ChainStats {
             head: self.stats.head.load(Ordering::Relaxed),
             processed: *self.processed.borrow(),
@@ -668,23 +797,19 @@ impl Chain for EvmChain {
             nonce_gaps_filled: self.stats.nonce_gaps_filled.load(Ordering::Relaxed),
             bumps_held: self.stats.bumps_held.load(Ordering::Relaxed),
             lag_budget: self.spec.lag_budget_blocks,
-            pending: self.stats.pending.load(Ordering::Relaxed),
-            oldest_pending_secs: match self.stats.oldest_pending_since.load(Ordering::Relaxed) {
+            pending: figures.pending,
+            oldest_pending_secs: match figures.oldest_since {
                 0 => 0,
                 since => relayer_types::unix_now().saturating_sub(since),
             },
-            nonce_gap: self.stats.nonce_gap.load(Ordering::Relaxed),
+            nonce_gap: figures.nonce_gap,
             unreadable_sends: self.sends.unreadable(),
             retiring_pending,
             unowned_sends,
             // Until the first read, none at all as far as `/readyz` can tell.
             account: [
-                Some(relayer_chain::AccountGauge {
-                    resource: "native_gwei",
-                    amount: self.stats.native_gwei.load(Ordering::Relaxed),
-                    floor: self.spec.min_native_gwei,
-                }),
-                None,
+                Some(native("settle", &self.stats.native_gwei)),
+                self.inventory_key().map(|_| native("inventory", &self.stats.inventory_native_gwei)),
                 None,
             ],
             // In wei these would overflow a counter; the day's spending is in gwei.
@@ -701,15 +826,25 @@ impl Chain for EvmChain {
             async move { chain.read_balance().await }
         }));
         let queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let Some(jobs) = queued {
-            let Sender { signer, retiring, unusable, config } = self.sender.clone();
-            // Read before the current key's executor takes work, so none of the other keys' is sent
+        if let Some((jobs, inventory_jobs)) = queued {
+            let Sender { signer, inventory, mut retiring, unusable, config } = self.sender.clone();
+            // An inventory key on a chain that does not front takes no work here, but sees through what
+            // it may have on record (fronting was configured here before), like a retiring key.
+            let inventory = match (inventory, inventory_jobs) {
+                (Some(key), Some(jobs)) => Some((key, jobs)),
+                (Some(key), None) => {
+                    retiring.push(key);
+                    None
+                }
+                (None, _) => None,
+            };
+            // Read before the working keys' executors take work, so none of the other keys' is sent
             // twice; tried again until the records can be read (everything waits until then).
             let retiring_addresses: Vec<Address> = retiring.iter().map(crate::EvmKey::address).collect();
-            if !self.hold_other_keys(signer.address(), &retiring_addresses, &unusable) {
-                let (chain, cancel, current) = (Arc::clone(&self), cancel.clone(), signer.address());
+            if !self.hold_other_keys(&retiring_addresses, &unusable) {
+                let (chain, cancel) = (Arc::clone(&self), cancel.clone());
                 tasks.spawn(async move {
-                    while !chain.hold_other_keys(current, &retiring_addresses, &unusable) {
+                    while !chain.hold_other_keys(&retiring_addresses, &unusable) {
                         tokio::select! {
                             () = cancel.cancelled() => return,
                             () = tokio::time::sleep(Duration::from_secs(5)) => {}
@@ -717,24 +852,20 @@ impl Chain for EvmChain {
                     }
                 });
             }
-            for old in retiring {
+            let working = std::iter::once((signer, jobs)).chain(inventory);
+            let keys =
+                working.map(|(key, jobs)| (key, Some(jobs))).chain(retiring.into_iter().map(|k| (k, None)));
+            for (key, jobs) in keys {
+                let chain = Arc::clone(&self);
                 tasks.spawn(executor::run(
-                    Arc::clone(&self),
-                    old,
+                    chain,
+                    key,
                     config.clone(),
                     Arc::clone(&sink),
-                    None,
+                    jobs,
                     cancel.child_token(),
                 ));
             }
-            tasks.spawn(executor::run(
-                Arc::clone(&self),
-                signer,
-                config,
-                Arc::clone(&sink),
-                Some(jobs),
-                cancel.child_token(),
-            ));
         } else {
             tracing::error!(chain_id = self.spec.chain_id, "chain started twice; ignored");
             return;
@@ -781,6 +912,91 @@ impl EvmChain {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const USDC: Address = Address::repeat_byte(0x83);
+
+    /// A chain over a fresh store on which `inventory` fronts USDC (if `fronts`) and `signer` sends the
+    /// rest. Nothing is asked of the RPC URL.
+    fn chain_with_keys(fronts: bool) -> (EvmChain, Address, Address, tempfile::TempDir) {
+        let mut token = serde_json::json!({ "address": USDC, "symbol": "USDC", "decimals": 6 });
+        if fronts {
+            token["front_cap"] = "100".into();
+        }
+        let config: crate::config::ChainConfig = serde_json::from_value(serde_json::json!({
+            "chain_id": 8453, "name": "Base", "rpc_url": "http://127.0.0.1:1",
+            "router": Address::repeat_byte(0x11), "tokens": [token],
+        }))
+        .expect("config");
+        let spec = config.validate(Family::Evm, "chains[0]").expect("valid");
+        let signer = crate::EvmKey::from(alloy::signers::local::PrivateKeySigner::random());
+        let inventory = crate::EvmKey::from(alloy::signers::local::PrivateKeySigner::random());
+        let (signer_address, inventory_address) = (signer.address(), inventory.address());
+        let sender = Sender {
+            signer,
+            inventory: Some(inventory),
+            retiring: vec![],
+            unusable: vec![],
+            config: Default::default(),
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store: Arc<dyn ChainStore> = Arc::new(relayer_store::SledStore::open(dir.path()).expect("store"));
+        let chain = EvmChain::connect(spec, store, sender).expect("chain");
+        (chain, signer_address, inventory_address, dir)
+    }
+
+    fn on_record(chain: &EvmChain, signer: Address, nonce: u64, session: u8, action: Action) {
+        let session_id = relayer_store::conformance::session(session).id;
+        let intent = Intent { chain_id: 8453, signer, nonce, session_id, action, attempts: vec![] };
+        chain.sends.put(&intent.key(), &intent).expect("put");
+    }
+
+    /// Frontings go to the inventory key and everything else to the signer; work on record under the
+    /// working key that no longer takes it (a fronting the signer sent before the inventory key was
+    /// configured; a settlement the inventory key sent when it was the signer) is held from the key that
+    /// takes it now until it is final, so it is never sent twice; neither counts as unowned. On a chain
+    /// that does not front, the inventory key takes nothing. The attack this stops: an operator (or an
+    /// attacker with the config) splitting the keys mid-flight to make the relayer front one session
+    /// twice.
+    #[test]
+    fn work_on_record_under_the_working_key_that_no_longer_takes_it_waits_for_it() {
+        let (chain, signer, inventory, _dir) = chain_with_keys(true);
+        let usdc = ChainAddress::Evm(USDC);
+        let (front, settle) =
+            (Action::FastFinish { token: usdc, amount: U256::from(5) }, Action::Settle { token: usdc });
+        assert_eq!((chain.takes(&front), chain.takes(&settle)), (inventory, signer));
+        on_record(&chain, signer, 0, 1, front);
+        on_record(&chain, signer, 1, 2, settle);
+        on_record(&chain, inventory, 0, 3, settle);
+        on_record(&chain, Address::repeat_byte(0x99), 0, 4, settle);
+        assert!(chain.hold_other_keys(&[], &[]));
+        let id = |n| relayer_store::conformance::session(n).id;
+        assert_eq!(
+            chain.held_by(&(id(1), front)),
+            Some(signer),
+            "the inventory key waits for the signer's fronting"
+        );
+        assert_eq!(chain.held_by(&(id(2), settle)), None, "the signer's own settlement is its executor's");
+        assert_eq!(
+            chain.held_by(&(id(3), settle)),
+            Some(inventory),
+            "the signer waits for the inventory key's"
+        );
+        assert_eq!(chain.held_counts(), (0, 1), "only the stranger's is unowned");
+        assert_eq!(chain.relayer_address(), Some(ChainAddress::Evm(inventory)), "frontings are repaid to it");
+        assert_eq!(
+            chain.other_addresses(),
+            vec![ChainAddress::Evm(signer)],
+            "what the signer fronted still counts"
+        );
+
+        // Its executor says the fronting is final: the inventory key may front that session again.
+        chain.hold(signer, Holder::Working, Some(WorkSet::new()));
+        assert_eq!(chain.held_by(&(id(1), front)), None);
+
+        let (plain, signer, _, _dir) = chain_with_keys(false);
+        assert_eq!(plain.takes(&front), signer, "no fronting here: the inventory key takes nothing");
+        assert_eq!(plain.relayer_address(), Some(ChainAddress::Evm(signer)));
+    }
 
     /// A receiver on an EVM-shaped chain refunds what it cannot bridge on its own chain: a payment there
     /// for a Solana destination needs an EVM refund address, from EVM and Tron alike (a Tron route to

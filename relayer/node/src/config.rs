@@ -29,6 +29,9 @@
 //! # address = "0x…"                          # the account: required with aws_kms_key (every
 //!                                            # signature must recover to it); else optional, and
 //!                                            # the relayer refuses to start with any other key
+//! # [signer.inventory]                       # optional, written like [signer]: a separate key that
+//! # keystore = "/etc/relayer/inventory.json"  #   fronts from its own tokens where a front_cap is set
+//! # password = "file:/run/secrets/inventory"  #   (the key above then pays gas and holds no tokens)
 //!
 //! [retry]                        # optional: how the engine retries work a chain cannot do yet
 //! first_delay_ms = 500
@@ -506,6 +509,11 @@ pub struct SignerSection {
     /// sees its pending transactions through to the end and sends nothing new.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retiring: Vec<SignerSection>,
+    /// A separate key for fronting (`[signer.inventory]`, written like `[signer]`): on EVM chains with
+    /// a `front_cap` it holds the tokens fronted from, signs the frontings and is repaid, so the signer
+    /// (which pays every other transaction's gas) holds no tokens. Default: the signer does both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<Box<SignerSection>>,
 }
 
 /// Where the EVM and Tron key lives, validated. [`KeySpec::connect`] makes the signer (for a remote
@@ -544,9 +552,9 @@ impl KeySpec {
         }
     }
 
-    /// The signer. A remote key is refused (the field named) when the backend cannot be reached, has no
-    /// such key, or holds another account's key.
-    pub async fn connect(&self) -> Result<relayer_evm::EvmKey, ConfigError> {
+    /// The signer configured at `at` (`signer`, `signer.inventory`, …). A remote key is refused (the
+    /// field named) when the backend cannot be reached, has no such key, or holds another account's key.
+    pub async fn connect(&self, at: &str) -> Result<relayer_evm::EvmKey, ConfigError> {
         let kms = match self {
             Self::Local(key) => return Ok(relayer_evm::EvmKey::local(key.clone())),
             Self::AwsKms(kms) => kms,
@@ -566,17 +574,20 @@ impl KeySpec {
         let signer =
             alloy::signers::aws::AwsSigner::new(client, kms.key_id.clone(), None).await.map_err(|e| {
                 field(
-                    "signer.aws_kms_key",
+                    format!("{at}.aws_kms_key"),
                     format!("cannot read the key's public key: {}", relayer_util::causes(&e)),
                 )
             })?;
         let key = relayer_evm::EvmKey::remote(signer, kms.address, "aws-kms").map_err(|_| {
-            field("signer.address", format!("the KMS key {} is not {}'s", kms.key_id, kms.address))
+            field(format!("{at}.address"), format!("the KMS key {} is not {}'s", kms.key_id, kms.address))
         })?;
         // One signature now: a key that can be read but not used (no kms:Sign permission, a disabled
         // key, the wrong key usage) stops the start instead of failing every send later.
         key.sign_hash(&alloy::primitives::keccak256(b"relayer: signer check")).await.map_err(|e| {
-            field("signer.aws_kms_key", format!("cannot sign with the key: {}", relayer_util::causes(&e)))
+            field(
+                format!("{at}.aws_kms_key"),
+                format!("cannot sign with the key: {}", relayer_util::causes(&e)),
+            )
         })?;
         Ok(key)
     }
@@ -642,6 +653,8 @@ pub struct Config {
     pub signer: KeySpec,
     /// Keys being rotated out.
     pub retiring: Vec<KeySpec>,
+    /// The fronting key, if not the signer.
+    pub inventory: Option<KeySpec>,
     /// EVM-shaped chains (EVM and Tron).
     pub chains: Vec<ChainSpec>,
     /// How each Tron chain (by chain id) is sent to.
@@ -661,6 +674,7 @@ impl std::fmt::Debug for Config {
             .field("listen", &self.node.listen)
             .field("api_keys", &self.node.api_key_hashes.len())
             .field("signer", &self.signer.address())
+            .field("inventory", &self.inventory.as_ref().map(KeySpec::address))
             .field("retiring", &self.retiring.iter().map(KeySpec::address).collect::<Vec<_>>())
             .field("chains", &self.chains)
             .field("solana", &self.solana)
@@ -741,7 +755,7 @@ impl Config {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let signer = file.signer.resolve(&env)?;
-        let retiring = file.signer.resolve_retiring(&signer, &env)?;
+        let (retiring, inventory) = file.signer.resolve_others(&signer, &env)?;
         let store = match &file.store {
             Some(section) => section.validate(&env)?,
             None => StoreLocation::Sled(file.data_dir.clone()),
@@ -805,6 +819,7 @@ impl Config {
             },
             signer,
             retiring,
+            inventory,
             chains,
             tron,
             executor: file.executor.validate()?,
@@ -858,22 +873,25 @@ impl SignerSection {
         }
     }
 
-    /// The retiring keys, each resolved like the current one (errors name `signer.retiring[i].…`): none
-    /// may be the current key, another retiring one, or have retiring keys of its own.
-    fn resolve_retiring(
+    /// The inventory key and the retiring keys, each resolved like the current one (errors name
+    /// `signer.inventory.…`, `signer.retiring[i].…`): each is another account than the current key and
+    /// every other one, and none has keys of its own.
+    fn resolve_others(
         &self,
         current: &KeySpec,
         env: &impl Fn(&str) -> Option<String>,
-    ) -> Result<Vec<KeySpec>, ConfigError> {
+    ) -> Result<(Vec<KeySpec>, Option<KeySpec>), ConfigError> {
         let mut seen = vec![current.address()];
+        let inventory = self.inventory.as_deref().map(|s| ("signer.inventory".to_owned(), s));
+        let retiring = self.retiring.iter().enumerate().map(|(i, s)| (format!("signer.retiring[{i}]"), s));
         let mut keys = vec![];
-        for (i, section) in self.retiring.iter().enumerate() {
-            let at = format!("signer.retiring[{i}]");
-            if !section.retiring.is_empty() {
-                return Err(field(
-                    format!("{at}.retiring"),
-                    "a retiring key has no retiring keys of its own",
-                ));
+        for (at, section) in inventory.into_iter().chain(retiring) {
+            for (nested, name) in
+                [(!section.retiring.is_empty(), "retiring"), (section.inventory.is_some(), "inventory")]
+            {
+                if nested {
+                    return Err(field(format!("{at}.{name}"), "only [signer] has other keys"));
+                }
             }
             let key = section.resolve(env).map_err(|e| match e {
                 ConfigError::Field(mut f) => {
@@ -885,13 +903,14 @@ impl SignerSection {
             if seen.contains(&key.address()) {
                 return Err(field(
                     at,
-                    format!("{} is already the current key or another retiring one", key.address()),
+                    format!("{} is already the signer, the inventory key or a retiring key", key.address()),
                 ));
             }
             seen.push(key.address());
             keys.push(key);
         }
-        Ok(keys)
+        let inventory = self.inventory.is_some().then(|| keys.remove(0));
+        Ok((keys, inventory))
     }
 
     fn resolve_aws(&self, key_id: &str) -> Result<KeySpec, ConfigError> {

@@ -34,13 +34,21 @@ pub async fn start_with(
     }
     let (store, lease) = open_store(&config.store)?;
     // Boxed: the AWS SDK's futures are deep and large, and every caller of `start` would carry them.
-    let key = Box::pin(config.signer.connect()).await.map_err(|e| eyre::eyre!("{e}"))?;
+    let key = Box::pin(config.signer.connect("signer")).await.map_err(|e| eyre::eyre!("{e}"))?;
     tracing::info!(signer = %key.address(), backend = key.backend(), "evm signer");
+    let inventory = match &config.inventory {
+        Some(spec) => {
+            let key = Box::pin(spec.connect("signer.inventory")).await.map_err(|e| eyre::eyre!("{e}"))?;
+            tracing::info!(signer = %key.address(), backend = key.backend(), "evm inventory key: fronts where a front_cap is set");
+            Some(key)
+        }
+        None => None,
+    };
     let (mut retiring, mut unusable) = (vec![], vec![]);
-    for old in &config.retiring {
+    for (i, old) in config.retiring.iter().enumerate() {
         // A retiring key that cannot be used (a KMS key already disabled, an outage) does not stop the
         // start: what it has on record waits (held, `/readyz` says so) until it can be seen through.
-        match Box::pin(old.connect()).await {
+        match Box::pin(old.connect(&format!("signer.retiring[{i}]"))).await {
             Ok(old) => {
                 tracing::info!(signer = %old.address(), backend = old.backend(), "retiring evm signer: finishing what it has in flight");
                 retiring.push(old);
@@ -51,7 +59,7 @@ pub async fn start_with(
             }
         }
     }
-    let sender = Sender { signer: key, retiring, unusable, config: config.executor.clone() };
+    let sender = Sender { signer: key, inventory, retiring, unusable, config: config.executor.clone() };
     let mut chains: Vec<Arc<dyn Chain>> = vec![];
     for spec in config.chains.clone() {
         let id = spec.chain_id;

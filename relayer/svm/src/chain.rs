@@ -393,6 +393,7 @@ impl Chain for SvmChain {
             // Until the first read, no SOL at all as far as `/readyz` can tell.
             account: [
                 Some(AccountGauge {
+                    role: "settle",
                     resource: "sol_lamports",
                     amount: balance.unwrap_or(0),
                     floor: self.config.landing.min_lamports,

@@ -101,8 +101,8 @@ impl Chain for TronChain {
         self.evm.relayer_address()
     }
 
-    fn retiring_addresses(&self) -> Vec<ChainAddress> {
-        self.evm.retiring_addresses()
+    fn other_addresses(&self) -> Vec<ChainAddress> {
+        self.evm.other_addresses()
     }
 
     fn pays_by(&self) -> PaysBy {
@@ -127,7 +127,7 @@ impl Chain for TronChain {
 
     fn stats(&self) -> ChainStats {
         let account = *self.account.lock().unwrap_or_else(PoisonError::into_inner);
-        let gauge = |resource, amount, floor| Some(AccountGauge { resource, amount, floor });
+        let gauge = |resource, amount, floor| Some(AccountGauge { role: "settle", resource, amount, floor });
         ChainStats {
             broadcasts: self.sender.broadcasts(),
             // Until the first read, no TRX at all as far as `/readyz` can tell.

@@ -105,6 +105,89 @@ async fn with_inventory_the_relayer_fronts_on_base_and_the_bridge_repays_it() ->
     Ok(())
 }
 
+/// With a separate inventory key (`[signer.inventory]`), the fronting is signed by that key and paid
+/// from its balance, the repayment goes back to it, and the settle key, which sends everything else
+/// (the bridging on Arbitrum, the settlement that repays on Base), never holds a token. `/metrics`
+/// shows each key's gas by role and the inventory's balance. The attack this serves: a settle key
+/// stolen from a machine that also serves the API can spend its gas, but takes no inventory with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_separate_inventory_key_fronts_and_is_repaid_while_the_settle_key_holds_no_tokens() -> Result {
+    let chains = Chains::start(&[BASE, ARBITRUM]).await?;
+    let (base, arbitrum) = (chains.get(BASE.chain_id)?, chains.get(ARBITRUM.chain_id)?);
+    let dir = tempfile::tempdir()?;
+    let (params, key, signer) =
+        chains.relayer_config(dir.path().join("db"), &Settings::default(), Some("100")).await?;
+    let inventory_key = alloy::signers::local::PrivateKeySigner::random();
+    let holder = inventory_key.address();
+    base.fund(holder).await?;
+    inventory(base, holder).await?;
+    let mut file = relayer_devnet::config_file(&params);
+    file.signer.inventory = Some(Box::new(relayer_node::config::SignerSection {
+        private_key: Some("env:INVENTORY_KEY".into()),
+        address: Some(holder),
+        ..Default::default()
+    }));
+    let inventory_hex = alloy::hex::encode_prefixed(inventory_key.to_bytes());
+    let config = relayer_node::config::Config::from_file(file, |name| match name {
+        relayer_devnet::KEY_VAR => Some(key.clone()),
+        "INVENTORY_KEY" => Some(inventory_hex.clone()),
+        _ => None,
+    })?;
+    let node = relayer_node::start(config).await?;
+    let api = Api::new(format!("http://{}", node.addr));
+
+    let session = api.create(&session_body(DEST, Some("5.00"), None, None)).await?;
+    let receiver = api.set_evm(&session).await?;
+    chains.pause_bridge(true);
+    arbitrum.pay(receiver, usdc(5)).await?;
+    let done = api.wait_for(&id(&session), "succeeded", 60).await?;
+    assert_eq!(base.balance(DEST).await?, usdc(5), "fronted on Base: {done}");
+    assert_eq!(base.balance(holder).await?, usdc(45), "from the inventory key's balance");
+    assert_eq!(base.nonce(signer, false).await?, 0, "the settle key sent nothing on Base yet");
+    assert!(arbitrum.nonce(signer, false).await? >= 1, "the settle key bridged on Arbitrum");
+    assert_eq!(arbitrum.nonce(holder, false).await?, 0, "the inventory key sends nothing but frontings");
+    let metrics = reqwest::get(format!("{}/metrics", api.base)).await?.text().await?;
+    for (what, line) in [
+        (
+            "the fronted amount",
+            format!("relayer_fronted_outstanding{{chain_id=\"8453\",token=\"{}\"}} 5000000", base.usdc),
+        ),
+        (
+            "each key's gas",
+            "relayer_account_resource{chain_id=\"8453\",role=\"inventory\",resource=\"native_gwei\"} ".into(),
+        ),
+        (
+            "each key's gas",
+            "relayer_account_resource{chain_id=\"8453\",role=\"settle\",resource=\"native_gwei\"} ".into(),
+        ),
+    ] {
+        assert!(metrics.contains(&line), "{what}: {line}\n{metrics}");
+    }
+    let balance =
+        |n: u64| format!("relayer_inventory_balance{{chain_id=\"8453\",token=\"{}\"}} {n}\n", base.usdc);
+    wait_until(30, "the inventory's balance in /metrics", async || {
+        Ok(reqwest::get(format!("{}/metrics", api.base)).await?.text().await?.contains(&balance(45_000_000)))
+    })
+    .await?;
+
+    // The bridge arrives: the settle key settles the receiver, which repays the inventory key.
+    chains.pause_bridge(false);
+    wait_until(60, "the inventory key repaid on Base", async || Ok(base.balance(holder).await? == usdc(50)))
+        .await?;
+    assert!(base.nonce(signer, false).await? >= 1, "the settle key sent the repaying settlement");
+    assert_eq!(base.balance(signer).await?, U256::ZERO, "the settle key never held a token");
+    assert_eq!(arbitrum.balance(signer).await?, U256::ZERO, "on either chain");
+    assert_eq!(base.balance(DEST).await?, usdc(5), "the destination was paid once");
+    wait_until(30, "nothing outstanding once repaid", async || {
+        let metrics = reqwest::get(format!("{}/metrics", api.base)).await?.text().await?;
+        Ok(metrics
+            .contains(&format!("relayer_fronted_outstanding{{chain_id=\"8453\",token=\"{}\"}} 0", base.usdc)))
+    })
+    .await?;
+    node.shutdown().await;
+    Ok(())
+}
+
 /// A 5.00 session on Base that lives six seconds, paid `amount` on Arbitrum: refunded there, in full, once
 /// it expires; the session ends `status` (`bounced` when the payment started it, `expired` when it was too
 /// little to start it).
@@ -354,8 +437,10 @@ async fn tron_usdt_pays_a_usdt_session_on_base_through_the_oft_adapter() -> Resu
     // The operator sees the Tron account's TRX, energy and bandwidth (read from the node's HTTP API).
     let metrics = reqwest::get(format!("{}/metrics", api.base)).await?.text().await?;
     let gauge = |resource: &str| {
-        let prefix =
-            format!("relayer_account_resource{{chain_id=\"{}\",resource=\"{resource}\"}} ", TRON.chain_id);
+        let prefix = format!(
+            "relayer_account_resource{{chain_id=\"{}\",role=\"settle\",resource=\"{resource}\"}} ",
+            TRON.chain_id
+        );
         metrics.lines().find_map(|l| l.strip_prefix(&prefix).and_then(|v| v.parse::<u64>().ok()))
     };
     assert!(gauge("trx_sun").is_some_and(|sun| sun > 0), "{metrics}");

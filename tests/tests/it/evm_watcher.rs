@@ -107,6 +107,7 @@ struct Setup {
 fn chain(s: &Setup, store: &Arc<SledStore>) -> std::result::Result<EvmChain, Box<dyn std::error::Error>> {
     let sender = Sender {
         signer: PrivateKeySigner::random().into(),
+        inventory: None,
         retiring: vec![],
         unusable: vec![],
         config: Default::default(),

@@ -519,8 +519,10 @@ async fn every_metric_the_alerting_rules_use_is_exported_and_a_low_balance_is_no
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_relayer-under-test"));
     let _relayer = e2e::spawn_relayer_with(bin, &config, &env, &dir.path().join("relayer.log"), &api).await?;
 
-    let balance =
-        format!("relayer_account_resource{{chain_id=\"{}\",resource=\"native_gwei\"}} ", chain.desc.chain_id);
+    let balance = format!(
+        "relayer_account_resource{{chain_id=\"{}\",role=\"settle\",resource=\"native_gwei\"}} ",
+        chain.desc.chain_id
+    );
     let mut metrics = String::new();
     wait_until(30, "the lease held and the key's balance read", async || {
         metrics = api.send(reqwest::Method::GET, "/metrics", None, None, Auth::None).await?.text;
@@ -546,7 +548,7 @@ async fn every_metric_the_alerting_rules_use_is_exported_and_a_low_balance_is_no
     );
     assert!(metrics.lines().any(|l| l == orphaned), "{orphaned}:\n{metrics}");
     let floor = format!(
-        "relayer_account_resource_floor{{chain_id=\"{}\",resource=\"native_gwei\"}} 1000000000000000",
+        "relayer_account_resource_floor{{chain_id=\"{}\",role=\"settle\",resource=\"native_gwei\"}} 1000000000000000",
         chain.desc.chain_id
     );
     assert!(metrics.lines().any(|l| l == floor), "the floor, in gwei:\n{metrics}");

@@ -128,7 +128,11 @@ async fn solana_payments_are_delivered_and_refunded_through_a_json_rpc_server_we
     assert!(sample(&metrics, "relayer_priority_fees_paid_total").is_some(), "{metrics}");
     let sol = metrics
         .lines()
-        .find(|l| l.starts_with("relayer_account_resource{chain_id=\"501\",resource=\"sol_lamports\"}"))
+        .find(|l| {
+            l.starts_with(
+                "relayer_account_resource{chain_id=\"501\",role=\"settle\",resource=\"sol_lamports\"}",
+            )
+        })
         .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok());
     assert!(sol.is_some_and(|s| s > 4_000_000_000), "{metrics}");
 

@@ -134,10 +134,11 @@ impl Engine {
     }
 }
 
-/// The addresses on `chain` whose frontings are the relayer's: its key's, and any key being rotated
-/// out (still repaid, so still counted against the cap).
+/// The addresses on `chain` whose frontings are the relayer's: the key that fronts, and its other keys
+/// (being rotated out, or the signer that fronted before an inventory key took over: still repaid, so
+/// still counted against the cap).
 pub(super) fn ours(chain: &dyn relayer_chain::Chain) -> Vec<ChainAddress> {
-    chain.relayer_address().into_iter().chain(chain.retiring_addresses()).collect()
+    chain.relayer_address().into_iter().chain(chain.other_addresses()).collect()
 }
 
 /// What `session` still owes the relayer's addresses `ours`.

@@ -295,8 +295,8 @@ impl Engine {
             }
             for gauge in stats.account.iter().flatten().filter(|g| g.amount < g.floor) {
                 problems.push(format!(
-                    "chain {id}: the relayer's account has {} {} left, below the floor of {}",
-                    gauge.amount, gauge.resource, gauge.floor
+                    "chain {id}: the relayer's {} key has {} {} left, below the floor of {}",
+                    gauge.role, gauge.amount, gauge.resource, gauge.floor
                 ));
             }
             if let Some(s) = stats.spending

@@ -143,9 +143,6 @@ impl Executor {
     pub(super) fn poll(&mut self) {
         if self.in_flight.is_empty() {
             self.publish(None);
-            if !self.retiring {
-                self.chain.stats.nonce_gap.store(0, Ordering::Relaxed);
-            }
             // Idle: the next send asks the node for the nonce, so a reorg that emptied the nonces of
             // finished transactions leaves no gap behind it.
             self.next_nonce = None;

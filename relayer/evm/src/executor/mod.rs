@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     bindings::DepositRouter::{self, DepositRouterErrors},
-    chain::{EvmChain, RpcFailure},
+    chain::{EvmChain, Holder, RpcFailure},
     create2::deposit_params,
     intent::{Attempt, Intent},
 };
@@ -110,9 +110,9 @@ pub(super) enum Reserve {
 /// How long work held behind another key's transaction waits before it is looked at again.
 const HELD_WORK_RECHECK: Duration = Duration::from_secs(30);
 
-/// Runs the executor of `signer` on `chain`, reporting to `sink`, until `cancel`: with `jobs`, the
-/// current key's; without, a retiring key's, which sees its transactions on record through to the end
-/// and then stops.
+/// Runs the executor of `signer` on `chain`, reporting to `sink`, until `cancel`: with `jobs`, a working
+/// key's (the signer's, or the inventory key's, which takes the frontings); without, a retiring key's,
+/// which sees its transactions on record through to the end and then stops.
 pub(crate) async fn run(
     chain: Arc<EvmChain>,
     signer: crate::EvmKey,
@@ -574,22 +574,28 @@ impl Executor {
 
     /// Publishes what is pending for `/metrics`.
     fn publish(&self, latest: Option<u64>) {
+        // Once its records are read, every key says what it has in flight that another key would take
+        // now (a retiring key: all of it), so that key waits for it instead of sending it again.
+        if self.listed.is_some() {
+            let elsewhere = self.keys.keys().filter(|(_, action)| self.chain.takes(action) != self.signer);
+            let holder = if self.retiring { Holder::Retiring } else { Holder::Working };
+            self.chain.hold(self.signer, holder, Some(elsewhere.copied().collect()));
+        }
         if self.retiring {
-            // The chain's figures are the current key's; a retiring key says what it still holds, once
-            // it has read its records.
-            if self.listed.is_some() {
-                self.chain.hold(self.signer, true, Some(self.keys.keys().copied().collect()));
+            return; // counted by what it holds
+        }
+        self.chain.figures(self.signer, |figures| {
+            figures.pending = self.in_flight.len() as u64;
+            let oldest =
+                self.in_flight.values().filter_map(|i| i.attempts.first().map(|a| a.signed_at)).min();
+            figures.oldest_since = oldest.unwrap_or(0);
+            if let Some(latest) = latest {
+                let lowest = self.in_flight.keys().next().copied();
+                figures.nonce_gap = lowest.map_or(0, |n| n.saturating_sub(latest));
+            } else if self.in_flight.is_empty() {
+                figures.nonce_gap = 0;
             }
-            return;
-        }
-        let stats = &self.chain.stats;
-        stats.pending.store(self.in_flight.len() as u64, Ordering::Relaxed);
-        let oldest = self.in_flight.values().filter_map(|i| i.attempts.first().map(|a| a.signed_at)).min();
-        stats.oldest_pending_since.store(oldest.unwrap_or(0), Ordering::Relaxed);
-        if let Some(latest) = latest {
-            let lowest = self.in_flight.keys().next().copied();
-            stats.nonce_gap.store(lowest.map_or(0, |n| n.saturating_sub(latest)), Ordering::Relaxed);
-        }
+        });
     }
 }
 

@@ -479,11 +479,54 @@ fn retiring_keys_are_resolved_like_the_current_one_and_each_is_another_account()
             vec![
                 "private_key = \"env:OLD_KEY\"\n[[signer.retiring.retiring]]\nprivate_key = \"env:OLD_KEY_AGAIN\"",
             ],
-            "signer.retiring[0].retiring: a retiring key has no retiring keys",
+            "signer.retiring[0].retiring: only [signer] has other keys",
         ),
     ] {
         match Config::parse(&retiring(&entries), env) {
             Ok(_) => panic!("{entries:?} should be refused"),
+            Err(e) => assert!(e.to_string().contains(why), "{why}: {e}"),
+        }
+    }
+}
+
+/// `[signer.inventory]` is resolved like `[signer]`, its errors name it, and it is another account than
+/// the signer and every retiring key (one key in two roles would be sent by two executors, racing each
+/// other's nonces).
+#[test]
+fn an_inventory_key_is_resolved_like_the_signer_and_is_another_account() {
+    const INVENTORY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+    let env = |name: &str| match name {
+        "RELAYER_KEY" => Some(KEY.to_owned()),
+        "INVENTORY_KEY" => Some(INVENTORY.to_owned()),
+        _ => None,
+    };
+    let with = |tables: &str| config("").replace("[[chains]]", &format!("{tables}\n[[chains]]"));
+    let c =
+        Config::parse(&with("[signer.inventory]\nprivate_key = \"env:INVENTORY_KEY\""), env).expect("config");
+    let inventory: PrivateKeySigner = INVENTORY.parse().expect("key");
+    assert_eq!(c.inventory.as_ref().map(KeySpec::address), Some(inventory.address()));
+    assert!(format!("{c:?}").contains(&format!("{:?}", inventory.address())), "Debug names the account");
+    assert!(!format!("{c:?}").contains(&INVENTORY[2..]), "never the key");
+    assert!(Config::parse(&config(""), env).expect("config").inventory.is_none(), "the signer fronts");
+    for (tables, why) in [
+        ("[signer.inventory]\nprivate_key = \"env:RELAYER_KEY\"", "signer.inventory: 0xf39F"),
+        (
+            "[signer.inventory]\nprivate_key = \"env:MISSING\"",
+            "signer.inventory.private_key: environment variable MISSING",
+        ),
+        ("[signer.inventory]\naws_kms_key = \"alias/inventory\"", "signer.inventory.address: is required"),
+        ("[signer.inventory]\n", "signer.inventory: needs private_key, keystore or aws_kms_key"),
+        (
+            "[signer.inventory]\nprivate_key = \"env:INVENTORY_KEY\"\n[[signer.retiring]]\nprivate_key = \"env:INVENTORY_KEY\"",
+            "signer.retiring[0]: 0x70997970",
+        ),
+        (
+            "[signer.inventory]\nprivate_key = \"env:INVENTORY_KEY\"\n[[signer.inventory.retiring]]\nprivate_key = \"env:RELAYER_KEY\"",
+            "signer.inventory.retiring: only [signer] has other keys",
+        ),
+    ] {
+        match Config::parse(&with(tables), env) {
+            Ok(_) => panic!("{tables} should be refused"),
             Err(e) => assert!(e.to_string().contains(why), "{why}: {e}"),
         }
     }
