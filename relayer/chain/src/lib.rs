@@ -420,6 +420,12 @@ pub trait Chain: Send + Sync {
         vec![]
     }
 
+    /// Frontings sent here and not final yet, whoever of the relayer's keys signed them: session, token,
+    /// amount (read at start, so what was in flight at a restart keeps counting against the cap).
+    fn frontings_in_flight(&self) -> Vec<(SessionId, ChainAddress, U256)> {
+        vec![]
+    }
+
     /// What the key that fronts here holds of each token it fronts, in base units, as last read (for
     /// `/metrics`; empty where it fronts nothing or nothing was read yet).
     fn inventory_balances(&self) -> Vec<(ChainAddress, U256)> {

@@ -57,6 +57,8 @@ struct FakeChain {
     announced: Mutex<Vec<(SessionId, u64, TxId)>>,
     /// Keys being rotated out: still the relayer's.
     retiring: Vec<ChainAddress>,
+    /// Frontings on record as sent and not final.
+    frontings_in_flight: Mutex<Vec<(SessionId, ChainAddress, U256)>>,
 }
 
 impl FakeChain {
@@ -81,6 +83,7 @@ impl FakeChain {
             cap: None,
             announced: Mutex::default(),
             retiring: vec![],
+            frontings_in_flight: Mutex::default(),
         })
     }
 
@@ -134,6 +137,9 @@ impl Chain for FakeChain {
     }
     fn other_addresses(&self) -> Vec<ChainAddress> {
         self.retiring.clone()
+    }
+    fn frontings_in_flight(&self) -> Vec<(SessionId, ChainAddress, U256)> {
+        self.frontings_in_flight.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
     fn arriving(
         &self,
@@ -912,6 +918,36 @@ async fn what_a_retiring_key_fronted_counts_against_the_cap_until_repaid() {
     assert_eq!(restarted.exposure().get(&(BASE, USDC)), Some(&U256::ZERO));
     EventSink::apply(&restarted, ARBITRUM, vec![bridged(new.id, 4, 10_010_010)]).await.expect("again");
     assert_eq!(s.chain.take().iter().map(|w| w.session_id).collect::<Vec<_>>(), vec![new.id]);
+}
+
+/// A fronting sent just before a restart and not final yet counts against the cap after the restart (it
+/// may still land), so the restarted relayer cannot front a second cap's worth meanwhile. Once someone
+/// else's fronting of that session is on chain, ours can no longer land, and its place is free again.
+#[tokio::test]
+async fn a_fronting_in_flight_at_a_restart_still_counts_against_the_cap() {
+    let (s, arbitrum) = cross_chain(Some(15_000_000));
+    let (first, _) = waiting(&s, 1);
+    let (second, _) = waiting(&s, 2);
+    EventSink::apply(&s.engine, ARBITRUM, vec![bridged(first.id, 1, 10_010_010)]).await.expect("apply");
+    let fronting = s.chain.take().remove(0);
+    let sent = WorkResult::Sent { tx_hash: B256::repeat_byte(9).into() };
+    EventSink::report(&s.engine, report(&fronting, sent)).await;
+    let ten = U256::from(10_000_000u64);
+    s.chain.frontings_in_flight.lock().unwrap_or_else(PoisonError::into_inner).push((first.id, USDC, ten));
+
+    let restarted = engine_over(&s.store, vec![Arc::clone(&s.chain), arbitrum]);
+    assert_eq!(restarted.exposure().get(&(BASE, USDC)), Some(&ten), "still counted");
+    EventSink::apply(&restarted, ARBITRUM, vec![bridged(second.id, 2, 10_010_010)]).await.expect("apply");
+    assert!(s.chain.take().is_empty(), "a second 10.00 does not fit in the 15.00 cap");
+
+    // Another relayer fronted the first session: ours reverts; the cap is free again.
+    const OTHER: ChainAddress = ChainAddress::Evm(Address::repeat_byte(0x0f));
+    EventSink::apply(&restarted, BASE, vec![fronted_by(OTHER, first.id, 20, 10_000_000, None)])
+        .await
+        .expect("apply");
+    assert_eq!(restarted.exposure().get(&(BASE, USDC)), Some(&U256::ZERO));
+    EventSink::apply(&restarted, ARBITRUM, vec![bridged(second.id, 3, 10_010_010)]).await.expect("again");
+    assert_eq!(s.chain.take().iter().map(|w| w.session_id).collect::<Vec<_>>(), vec![second.id]);
 }
 
 /// `event` made by an attacker: its own params (so its own receiver, never indexed) reusing `victim`'s

@@ -63,8 +63,8 @@ pub struct Counters {
     pub native_gwei: AtomicU64,
     /// The same for the inventory key, where one fronts here.
     pub inventory_native_gwei: AtomicU64,
-    /// Balance reads that failed in a row.
-    pub balance_failures: AtomicU64,
+    /// Balance reads that failed in a row: the settle key's coin, the inventory key's, the tokens.
+    pub balance_failures: [AtomicU64; 3],
 }
 
 /// What one working key's executor has in flight, as it last said (for `/metrics`).
@@ -79,6 +79,20 @@ pub(crate) struct KeyFigures {
 }
 
 impl Counters {
+    /// After balance read `which` (see [`Counters::balance_failures`]): the figure to show, if it
+    /// changes. A failed read keeps the last figure for a minute ([`STALE_BALANCE_READS`] reads in a
+    /// row), then drops it to nothing (`T::default()`: a figure nobody can confirm is not trusted).
+    fn balance_read<T: Default>(&self, which: usize, read: Option<T>) -> Option<T> {
+        let failures = &self.balance_failures[which];
+        match read {
+            Some(value) => {
+                failures.store(0, Ordering::Relaxed);
+                Some(value)
+            }
+            None => (failures.fetch_add(1, Ordering::Relaxed) + 1 >= STALE_BALANCE_READS).then(T::default),
+        }
+    }
+
     /// Adds one answer time to the moving average (weight 1/8).
     pub fn observe_rpc_latency(&self, took: Duration) {
         let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
@@ -207,6 +221,9 @@ pub struct Sender {
     /// repaid, while `signer` pays the gas of everything else and holds no tokens. `None`: `signer` does
     /// both.
     pub inventory: Option<crate::EvmKey>,
+    /// No fronting on any chain: the inventory key could not be used at start (a KMS outage), and
+    /// frontings must never fall back to `signer` (its address is then among `unusable`).
+    pub fronting_off: bool,
     /// Keys being rotated out: each one's transactions on record are seen through to the end (fees
     /// bumped, a nonce a reorg emptied filled) by an executor of its own that takes no new work; work
     /// one of them still has in flight waits for it rather than being sent again by `signer`.
@@ -233,6 +250,22 @@ impl std::fmt::Debug for Sender {
 /// Failed balance reads in a row after which the last figure is dropped (a minute's worth, at
 /// [`relayer_chain::ACCOUNT_READ_EVERY`]).
 const STALE_BALANCE_READS: u64 = 4;
+
+/// Where the keys that fronted on a chain are on record: one record per key, so instances never
+/// overwrite each other's.
+const FRONTER_PREFIX: &[u8] = b"fronters/";
+
+/// Every key that fronted on `chain_id`, as on record (a key is put on record before its first fronting:
+/// [`EvmChain::record_fronter`]). What a key fronted is repaid to it and counts against the fronting cap
+/// until it is, even once the key is no longer configured (an inventory key removed or swapped without a
+/// retirement): without the record, the relayer would front a second cap's worth after a restart.
+fn fronters_on_record(store: &dyn ChainStore, chain_id: u64) -> Result<Vec<Address>, String> {
+    let records = store
+        .records(chain_id)
+        .map_err(|e| format!("cannot read the fronting keys on record: {}", relayer_util::causes(&e)))?;
+    let on_record = records.iter().filter_map(|(k, _)| k.strip_prefix(FRONTER_PREFIX));
+    Ok(on_record.filter_map(|a| Address::try_from(a).ok()).collect())
+}
 
 /// The executors' ends of the work queues: the signer's, and the inventory key's where one fronts.
 type Queued = (mpsc::Receiver<Work>, Option<mpsc::Receiver<Work>>);
@@ -263,6 +296,8 @@ pub struct EvmChain {
     figures: Mutex<HashMap<Address, KeyFigures>>,
     /// The inventory key's balances of the tokens it fronts, as last read.
     inventory_balances: Mutex<Vec<(Address, U256)>>,
+    /// Every key that ever fronted here, on record (see [`fronters_on_record`]).
+    fronters: Vec<Address>,
     /// Wakes the watcher before its poll interval is up (a `txHash` hint).
     pub(crate) wake: Notify,
     /// The last block the watcher fully processed.
@@ -356,8 +391,9 @@ impl EvmChain {
             })
             .collect::<Result<Vec<_>, String>>()?;
         let (jobs, queued) = relayer_chain::pipeline::queue();
-        let fronts = sender.inventory.is_some() && !spec.front_caps.is_empty();
-        let (inventory_jobs, inventory_queued) = if fronts {
+        let fronts = !spec.front_caps.is_empty() && !sender.fronting_off;
+        let fronters = fronters_on_record(store.as_ref(), spec.chain_id)?;
+        let (inventory_jobs, inventory_queued) = if fronts && sender.inventory.is_some() {
             let (jobs, queued) = relayer_chain::pipeline::queue();
             (Some(jobs), Some(queued))
         } else {
@@ -381,6 +417,7 @@ impl EvmChain {
             queued: Mutex::new(Some((queued, inventory_queued))),
             figures: Mutex::default(),
             inventory_balances: Mutex::default(),
+            fronters,
             wake: Notify::new(),
             processed: watch::Sender::new(0),
             log_range: Mutex::new(LogRange { span: max_block_range, streak: 0 }),
@@ -420,13 +457,17 @@ impl EvmChain {
         update(self.figures.lock().unwrap_or_else(PoisonError::into_inner).entry(signer).or_default());
     }
 
-    /// The other key that has `work` in flight (or whose records are not read yet), if one has.
+    /// The other key that has work of `work`'s session in flight (or whose records are not read yet),
+    /// if one has. Any action of the session: a refund sent while another key's settlement of the same
+    /// receiver is in flight would race it as surely as a second settlement.
     pub(crate) fn held_by(&self, work: &(SessionId, Action)) -> Option<Address> {
+        let asker = self.takes(&work.1);
         let holds = self.holds.lock().unwrap_or_else(PoisonError::into_inner);
         holds
             .by_signer
             .iter()
-            .find(|(_, (_, w))| w.as_ref().is_none_or(|w| w.contains(work)))
+            .filter(|(signer, _)| **signer != asker)
+            .find(|(_, (_, w))| w.as_ref().is_none_or(|w| w.iter().any(|(session, _)| *session == work.0)))
             .map(|(s, _)| *s)
     }
 
@@ -505,41 +546,49 @@ impl EvmChain {
 
     /// Reads what the relayer's key holds of the native coin (for `/metrics` and `/readyz`). A failed read
     /// keeps the last figure for a minute, then drops it to 0 (the RPC layer counts and logs failures).
-    /// Also the inventory key's coin, and the token balances of the key that fronts.
+    /// Also the inventory key's coin, and the token balances of the key that fronts: each read on its
+    /// own (one failing read leaves the others' figures alone).
     async fn read_balance(&self) {
         let native = |owner: Address| async move {
             let wei = self.rpc(|p| async move { p.get_balance(owner).await }).await?;
             let gwei = wei / U256::from(1_000_000_000u64);
             Ok::<u64, RpcFailure>(u64::try_from(gwei).unwrap_or(u64::MAX))
         };
-        let read = async {
-            let settle = native(self.sender.signer.address()).await?;
-            let inventory = match self.inventory_key() {
-                Some(key) => native(key.address()).await?,
-                None => 0,
-            };
-            let fronter = self.fronting_key();
-            let mut tokens = vec![];
-            for token in self.spec.front_caps.iter().filter_map(|(t, _)| t.evm_shaped()) {
-                tokens.push((token, executor::balance(self, token, fronter).await?));
-            }
-            Ok::<_, RpcFailure>((settle, inventory, tokens))
-        };
-        match read.await {
-            Ok((settle, inventory, tokens)) => {
-                self.stats.native_gwei.store(settle, Ordering::Relaxed);
+        let settle = native(self.sender.signer.address()).await;
+        if let Some(settle) = self.stats.balance_read(0, settle.ok()) {
+            self.stats.native_gwei.store(settle, Ordering::Relaxed);
+        }
+        if let Some(key) = self.inventory_key() {
+            let inventory = native(key.address()).await;
+            if let Some(inventory) = self.stats.balance_read(1, inventory.ok()) {
                 self.stats.inventory_native_gwei.store(inventory, Ordering::Relaxed);
-                *self.inventory_balances.lock().unwrap_or_else(PoisonError::into_inner) = tokens;
-                self.stats.balance_failures.store(0, Ordering::Relaxed);
             }
-            Err(_) => {
-                if self.stats.balance_failures.fetch_add(1, Ordering::Relaxed) + 1 >= STALE_BALANCE_READS {
-                    self.stats.native_gwei.store(0, Ordering::Relaxed);
-                    self.stats.inventory_native_gwei.store(0, Ordering::Relaxed);
-                    self.inventory_balances.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        }
+        if self.spec.front_caps.is_empty() {
+            return;
+        }
+        let fronter = self.fronting_key();
+        let mut tokens = vec![];
+        for token in self.spec.front_caps.iter().filter_map(|(t, _)| t.evm_shaped()) {
+            match executor::balance(self, token, fronter).await {
+                Ok(amount) => tokens.push((token, amount)),
+                Err(_) => {
+                    tokens.clear();
+                    break;
                 }
             }
         }
+        let read = (!tokens.is_empty()).then_some(tokens);
+        if let Some(tokens) = self.stats.balance_read(2, read) {
+            *self.inventory_balances.lock().unwrap_or_else(PoisonError::into_inner) = tokens;
+        }
+    }
+
+    /// Puts `fronter` on record as a key that fronts here (before its first fronting: see
+    /// [`fronters_on_record`]).
+    pub(crate) fn record_fronter(&self, fronter: Address) -> Result<(), relayer_store::StoreError> {
+        let key = [FRONTER_PREFIX, fronter.as_slice()].concat();
+        self.store.put_record(self.spec.chain_id, &key, b"{}")
     }
 
     /// The key that fronts here, and is repaid: the inventory key where one is configured, else the
@@ -710,6 +759,9 @@ impl Chain for EvmChain {
     }
 
     fn fronting_cap(&self, token: &ChainAddress) -> Option<U256> {
+        if self.sender.fronting_off {
+            return None;
+        }
         self.spec.front_caps.iter().find(|(t, _)| t == token).map(|(_, cap)| *cap)
     }
 
@@ -724,7 +776,33 @@ impl Chain for EvmChain {
     fn other_addresses(&self) -> Vec<ChainAddress> {
         let retiring = self.sender.retiring.iter().map(crate::EvmKey::address);
         let signer = self.inventory_key().map(|_| self.sender.signer.address());
-        retiring.chain(self.sender.unusable.iter().copied()).chain(signer).map(|a| self.address(a)).collect()
+        let mut others: Vec<Address> = retiring
+            .chain(self.sender.unusable.iter().copied())
+            .chain(signer)
+            .chain(self.fronters.iter().copied())
+            .filter(|a| *a != self.fronting_key())
+            .collect();
+        others.sort_unstable();
+        others.dedup();
+        others.into_iter().map(|a| self.address(a)).collect()
+    }
+
+    fn frontings_in_flight(&self) -> Vec<(SessionId, ChainAddress, U256)> {
+        match self.sends.list(&[]) {
+            Ok(listing) => listing
+                .records
+                .into_iter()
+                .filter_map(|(_, intent)| match intent.action {
+                    Action::FastFinish { token, amount } => Some((intent.session_id, token, amount)),
+                    _ => None,
+                })
+                .collect(),
+            Err(error) => {
+                // The executors cannot read them either, so nothing new is sent until they can.
+                tracing::error!(chain_id = self.spec.chain_id, error = %relayer_util::causes(&error), "cannot read the send records for the frontings in flight");
+                vec![]
+            }
+        }
     }
 
     fn inventory_balances(&self) -> Vec<(ChainAddress, U256)> {
@@ -827,7 +905,7 @@ impl Chain for EvmChain {
         }));
         let queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some((jobs, inventory_jobs)) = queued {
-            let Sender { signer, inventory, mut retiring, unusable, config } = self.sender.clone();
+            let Sender { signer, inventory, mut retiring, unusable, config, .. } = self.sender.clone();
             // An inventory key on a chain that does not front takes no work here, but sees through what
             // it may have on record (fronting was configured here before), like a retiring key.
             let inventory = match (inventory, inventory_jobs) {
@@ -934,6 +1012,7 @@ mod tests {
         let sender = Sender {
             signer,
             inventory: Some(inventory),
+            fronting_off: false,
             retiring: vec![],
             unusable: vec![],
             config: Default::default(),
@@ -989,6 +1068,13 @@ mod tests {
             "what the signer fronted still counts"
         );
 
+        let refund = Action::Refund { token: usdc };
+        assert_eq!(
+            chain.held_by(&(id(3), refund)),
+            Some(inventory),
+            "any action of a session in flight waits"
+        );
+
         // Its executor says the fronting is final: the inventory key may front that session again.
         chain.hold(signer, Holder::Working, Some(WorkSet::new()));
         assert_eq!(chain.held_by(&(id(1), front)), None);
@@ -996,6 +1082,27 @@ mod tests {
         let (plain, signer, _, _dir) = chain_with_keys(false);
         assert_eq!(plain.takes(&front), signer, "no fronting here: the inventory key takes nothing");
         assert_eq!(plain.relayer_address(), Some(ChainAddress::Evm(signer)));
+    }
+
+    /// A key that fronted is on record, so after a restart without it (an inventory key removed or
+    /// swapped without a retirement) what it fronted still counts as the relayer's, against the cap.
+    #[test]
+    fn a_key_that_fronted_stays_the_relayers_once_it_is_no_longer_configured() {
+        let (chain, _, inventory, _dir) = chain_with_keys(true);
+        chain.record_fronter(inventory).expect("on record");
+        let (spec, store) = (chain.spec.clone(), Arc::clone(&chain.store));
+        drop(chain);
+        let signer = crate::EvmKey::from(alloy::signers::local::PrivateKeySigner::random());
+        let sender = Sender {
+            signer,
+            inventory: None,
+            fronting_off: false,
+            retiring: vec![],
+            unusable: vec![],
+            config: Default::default(),
+        };
+        let again = EvmChain::connect(spec, store, sender).expect("chain");
+        assert_eq!(again.other_addresses(), vec![ChainAddress::Evm(inventory)]);
     }
 
     /// A receiver on an EVM-shaped chain refunds what it cannot bridge on its own chain: a payment there

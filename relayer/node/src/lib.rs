@@ -36,15 +36,24 @@ pub async fn start_with(
     // Boxed: the AWS SDK's futures are deep and large, and every caller of `start` would carry them.
     let key = Box::pin(config.signer.connect("signer")).await.map_err(|e| eyre::eyre!("{e}"))?;
     tracing::info!(signer = %key.address(), backend = key.backend(), "evm signer");
-    let inventory = match &config.inventory {
-        Some(spec) => {
-            let key = Box::pin(spec.connect("signer.inventory")).await.map_err(|e| eyre::eyre!("{e}"))?;
-            tracing::info!(signer = %key.address(), backend = key.backend(), "evm inventory key: fronts where a front_cap is set");
-            Some(key)
-        }
-        None => None,
-    };
     let (mut retiring, mut unusable) = (vec![], vec![]);
+    // An inventory key that cannot be used (a KMS outage) turns fronting off rather than stopping every
+    // delivery and refund; frontings never fall back to the signer (what the inventory key has in
+    // flight would be fronted twice).
+    let (inventory, fronting_off) = match &config.inventory {
+        Some(spec) => match Box::pin(spec.connect("signer.inventory")).await {
+            Ok(key) => {
+                tracing::info!(signer = %key.address(), backend = key.backend(), "evm inventory key: fronts where a front_cap is set");
+                (Some(key), false)
+            }
+            Err(error) => {
+                tracing::error!(signer = %spec.address(), %error, "the inventory key cannot be used: no fronting until it can (restart); sessions are delivered when their bridges arrive");
+                unusable.push(spec.address());
+                (None, true)
+            }
+        },
+        None => (None, false),
+    };
     for (i, old) in config.retiring.iter().enumerate() {
         // A retiring key that cannot be used (a KMS key already disabled, an outage) does not stop the
         // start: what it has on record waits (held, `/readyz` says so) until it can be seen through.
@@ -59,7 +68,8 @@ pub async fn start_with(
             }
         }
     }
-    let sender = Sender { signer: key, inventory, retiring, unusable, config: config.executor.clone() };
+    let sender =
+        Sender { signer: key, inventory, fronting_off, retiring, unusable, config: config.executor.clone() };
     let mut chains: Vec<Arc<dyn Chain>> = vec![];
     for spec in config.chains.clone() {
         let id = spec.chain_id;

@@ -132,7 +132,7 @@ const SECRET_KEY: &str = "kms-tests-secret";
 /// The relayer whose key lives in a KMS-compatible server (AWS's API, a secp256k1 key that never leaves
 /// it) delivers a session, signed by the KMS key's account. Started with an address the key does not
 /// have, or a key the server does not hold, it refuses to start and names the field; the AWS secret
-/// is never shown.
+/// is never shown. An inventory key it cannot use does not stop it: fronting is off, and it says so.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_relayer_whose_key_is_in_a_kms_delivers() -> Result {
     let kms = Kms::start().await?;
@@ -182,11 +182,33 @@ async fn a_relayer_whose_key_is_in_a_kms_delivers() -> Result {
     assert!(cannot_sign.contains("signer.aws_kms_key: cannot sign"), "{cannot_sign}");
     assert!(missing.contains("signer.aws_kms_key"), "{missing}");
 
-    write(&key_id, signer)?;
+    // With a fronting cap, and an inventory key the server does not hold: the relayer starts all the same
+    // (a KMS outage of the inventory key must not stop deliveries and refunds), with fronting off, and
+    // says why.
+    let mut file = relayer_devnet::config_file(&relayer_devnet::ConfigParams {
+        front_cap: Some("100".into()),
+        ..params.clone()
+    });
+    let kms_key = |key: &str, address| relayer_node::config::SignerSection {
+        aws_kms_key: Some(key.to_owned()),
+        aws_region: Some(REGION.into()),
+        aws_endpoint_url: Some(kms.url.clone()),
+        address: Some(address),
+        ..Default::default()
+    };
+    file.signer = kms_key(&key_id, signer);
+    file.signer.inventory = Some(Box::new(kms_key("4f1b7a0e-0000-4000-8000-000000000001", someone_else)));
+    std::fs::write(&config, toml::to_string(&file)?)?;
     let _relayer =
         e2e::spawn_relayer_with(bin, &config, &credentials, &dir.path().join("relayer.log"), &api).await?;
     delivers_one_session_as(&chain, &api, signer).await?;
     let log = std::fs::read_to_string(dir.path().join("relayer.log"))?;
     assert!(log.contains("aws-kms") && !log.contains(SECRET_KEY), "the AWS secret is never logged");
+    assert!(
+        log.contains("the inventory key cannot be used") && log.contains("signer.inventory.aws_kms_key"),
+        "{log}"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", api.base)).await?.text().await?;
+    assert!(!metrics.contains("relayer_fronting_cap{"), "fronting is off:\n{metrics}");
     Ok(())
 }

@@ -125,7 +125,9 @@ impl Engine {
         let mut exposure = lock(&self.exposure);
         let book = exposure.entry(key).or_default();
         if owed.is_zero() {
-            if session.frontings.iter().any(|f| ours.contains(&f.relayer)) {
+            // Repaid, or fronted by someone else: a fronting of ours still in flight can no longer land
+            // (the router fronts a session once).
+            if !session.frontings.is_empty() {
                 book.remove(&session.id);
             }
         } else {

@@ -165,6 +165,15 @@ impl Engine {
                     lock(&engine.exposure).entry(key).or_default().insert(session.id, owed);
                 }
             }
+            // Frontings sent and not final yet may still land: counted until the chain says what became
+            // of them (a fronting of the session, ours or anyone's, settles the figure).
+            for (session_id, token, amount) in chain.frontings_in_flight() {
+                lock(&engine.exposure)
+                    .entry((chain.chain_id(), token))
+                    .or_default()
+                    .entry(session_id)
+                    .or_insert(amount);
+            }
         }
         Ok(engine)
     }

@@ -126,6 +126,7 @@ pub(crate) async fn run(
     let executor = Executor {
         retiring,
         listed: None,
+        recorded_as_fronter: false,
         signer_rests_until: None,
         signer: signer.address(),
         wallet: EthereumWallet::from(signer),
@@ -162,6 +163,8 @@ struct Executor {
     /// Whether its records were read (`Some`), and all of them (`Some(true)`): a retiring key stops only
     /// then, so records it could not read are never taken for "nothing in flight".
     listed: Option<bool>,
+    /// Whether this key was put on record as one that fronts ([`EvmChain::record_fronter`]).
+    recorded_as_fronter: bool,
     /// Until when fee bumps wait after the signer failed to sign one.
     signer_rests_until: Option<std::time::Instant>,
     chain: Arc<EvmChain>,
@@ -216,20 +219,20 @@ impl Executor {
             // Stopping may drop a step at any await: every step is crash-safe by design (an intent is
             // persisted before its broadcast and reconciled after a restart), so a stop never waits
             // out a hanging RPC call. Tasks still running are aborted with the executor.
-            if self.retiring {
-                if self.listed.is_none() {
-                    self.load(); // at every tick until the records can be read
-                }
-                if self.listed == Some(true) && self.in_flight.is_empty() {
-                    self.publish(None);
-                    tracing::info!(chain_id, signer = %self.signer, "the retiring key has nothing in flight; keep it configured while anything it fronted is unrepaid (relayer_fronted_outstanding), then remove it");
-                    return;
-                }
+            if self.listed.is_none() {
+                // At every tick until the records can be read; no work is taken before (it could be
+                // what a record not read yet has in flight).
+                self.load();
+            }
+            if self.retiring && self.listed == Some(true) && self.in_flight.is_empty() {
+                self.publish(None);
+                tracing::info!(chain_id, signer = %self.signer, "the retiring key has nothing in flight; keep it configured while anything it fronted is unrepaid (relayer_fronted_outstanding), then remove it");
+                return;
             }
             let room = self.in_flight.len() + self.simulating.len() < self.config.max_in_flight;
             let step = async {
                 tokio::select! {
-                    job = jobs.recv(), if room && !self.retiring => {
+                    job = jobs.recv(), if room && !self.retiring && self.listed.is_some() => {
                         let Some(job) = job else { return false };
                         self.admit(job).await;
                     }
@@ -347,6 +350,15 @@ impl Executor {
             }
             _ => None,
         };
+        // On record as a key that fronts before its first fronting, so what it fronts keeps counting
+        // against the cap after a restart even if it is no longer configured then.
+        if fronting.is_some() && !self.recorded_as_fronter {
+            if let Err(error) = self.chain.record_fronter(self.signer) {
+                self.report(work, WorkResult::NotYet(Refusal::unanswered(&error))).await;
+                return;
+            }
+            self.recorded_as_fronter = true;
+        }
         let signer = self.signer;
         let task = {
             let work = work.clone();
