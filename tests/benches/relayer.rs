@@ -191,7 +191,7 @@ fn matching_ns_per_log(open: usize) -> eyre::Result<f64> {
     let sender = relayer_evm::Sender {
         signer: alloy::signers::local::PrivateKeySigner::random().into(),
         inventory: None,
-        fronting_off: false,
+        inventory_unusable: None,
         retiring: vec![],
         unusable: vec![],
         config: Default::default(),

@@ -422,8 +422,14 @@ pub trait Chain: Send + Sync {
 
     /// Frontings sent here and not final yet, whoever of the relayer's keys signed them: session, token,
     /// amount (read at start, so what was in flight at a restart keeps counting against the cap).
-    fn frontings_in_flight(&self) -> Vec<(SessionId, ChainAddress, U256)> {
-        vec![]
+    fn frontings_in_flight(&self) -> Result<Vec<(SessionId, ChainAddress, U256)>, relayer_store::StoreError> {
+        Ok(vec![])
+    }
+
+    /// Fronting is configured here but off (the key that fronts could not be used at start): nothing
+    /// is fronted, while what was fronted still counts.
+    fn fronting_off(&self) -> bool {
+        false
     }
 
     /// What the key that fronts here holds of each token it fronts, in base units, as last read (for

@@ -139,6 +139,17 @@ pub fn render(engine: &Engine, http: &HttpCounters, webhooks: Option<&WebhookMet
     );
     family(
         &mut out,
+        "relayer_fronting_off",
+        "gauge",
+        "1 where fronting is configured but off: the key that fronts could not be used at start (see the log); sessions are delivered when their bridges arrive.",
+        engine
+            .chains()
+            .iter()
+            .filter(|(_, chain)| chain.tokens().iter().any(|t| chain.fronting_cap(&t.address).is_some()))
+            .map(|(c, chain)| (format!("chain_id=\"{c}\""), u8::from(chain.fronting_off()))),
+    );
+    family(
+        &mut out,
         "relayer_work_reports_total",
         "counter",
         "What chains reported about delivery work, by chain and result.",

@@ -138,8 +138,8 @@ impl Chain for FakeChain {
     fn other_addresses(&self) -> Vec<ChainAddress> {
         self.retiring.clone()
     }
-    fn frontings_in_flight(&self) -> Vec<(SessionId, ChainAddress, U256)> {
-        self.frontings_in_flight.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    fn frontings_in_flight(&self) -> Result<Vec<(SessionId, ChainAddress, U256)>, relayer_store::StoreError> {
+        Ok(self.frontings_in_flight.lock().unwrap_or_else(PoisonError::into_inner).clone())
     }
     fn arriving(
         &self,
@@ -934,6 +934,11 @@ async fn a_fronting_in_flight_at_a_restart_still_counts_against_the_cap() {
     EventSink::report(&s.engine, report(&fronting, sent)).await;
     let ten = U256::from(10_000_000u64);
     s.chain.frontings_in_flight.lock().unwrap_or_else(PoisonError::into_inner).push((first.id, USDC, ten));
+    // A third was fronted and repaid, its record not yet cleared when the relayer stopped: not counted.
+    let (third, _) = waiting(&s, 3);
+    EventSink::apply(&s.engine, BASE, vec![fronted(third.id, 20, 10_000_000, None)]).await.expect("apply");
+    EventSink::apply(&s.engine, BASE, vec![fronted(third.id, 30, 10_000_000, Some(0))]).await.expect("apply");
+    s.chain.frontings_in_flight.lock().unwrap_or_else(PoisonError::into_inner).push((third.id, USDC, ten));
 
     let restarted = engine_over(&s.store, vec![Arc::clone(&s.chain), arbitrum]);
     assert_eq!(restarted.exposure().get(&(BASE, USDC)), Some(&ten), "still counted");

@@ -221,9 +221,10 @@ pub struct Sender {
     /// repaid, while `signer` pays the gas of everything else and holds no tokens. `None`: `signer` does
     /// both.
     pub inventory: Option<crate::EvmKey>,
-    /// No fronting on any chain: the inventory key could not be used at start (a KMS outage), and
-    /// frontings must never fall back to `signer` (its address is then among `unusable`).
-    pub fronting_off: bool,
+    /// The inventory key, when it could not be used at start (a KMS outage): fronting is off on every
+    /// chain (frontings must never fall back to `signer`), while what it fronted still counts as ours
+    /// and its balances are still shown.
+    pub inventory_unusable: Option<Address>,
     /// Keys being rotated out: each one's transactions on record are seen through to the end (fees
     /// bumped, a nonce a reorg emptied filled) by an executor of its own that takes no new work; work
     /// one of them still has in flight waits for it rather than being sent again by `signer`.
@@ -259,12 +260,20 @@ const FRONTER_PREFIX: &[u8] = b"fronters/";
 /// [`EvmChain::record_fronter`]). What a key fronted is repaid to it and counts against the fronting cap
 /// until it is, even once the key is no longer configured (an inventory key removed or swapped without a
 /// retirement): without the record, the relayer would front a second cap's worth after a restart.
-fn fronters_on_record(store: &dyn ChainStore, chain_id: u64) -> Result<Vec<Address>, String> {
-    let records = store
-        .records(chain_id)
-        .map_err(|e| format!("cannot read the fronting keys on record: {}", relayer_util::causes(&e)))?;
+/// The signers of fronting send records count too (frontings signed before keys were put on record).
+fn fronters_on_record(store: &Arc<dyn ChainStore>, chain_id: u64) -> Result<Vec<Address>, String> {
+    let cannot = |e: &(dyn std::error::Error + 'static)| {
+        format!("cannot read the fronting keys on record: {}", relayer_util::causes(e))
+    };
+    let records = store.records(chain_id).map_err(|e| cannot(&e))?;
     let on_record = records.iter().filter_map(|(k, _)| k.strip_prefix(FRONTER_PREFIX));
-    Ok(on_record.filter_map(|a| Address::try_from(a).ok()).collect())
+    let mut fronters: Vec<Address> = on_record.filter_map(|a| Address::try_from(a).ok()).collect();
+    let sends = SendLedger::<Intent>::new(Arc::clone(store), chain_id).list(&[]).map_err(|e| cannot(&e))?;
+    let fronted = sends.records.into_iter().filter(|(_, i)| matches!(i.action, Action::FastFinish { .. }));
+    fronters.extend(fronted.map(|(_, i)| i.signer));
+    fronters.sort_unstable();
+    fronters.dedup();
+    Ok(fronters)
 }
 
 /// The executors' ends of the work queues: the signer's, and the inventory key's where one fronts.
@@ -391,8 +400,8 @@ impl EvmChain {
             })
             .collect::<Result<Vec<_>, String>>()?;
         let (jobs, queued) = relayer_chain::pipeline::queue();
-        let fronts = !spec.front_caps.is_empty() && !sender.fronting_off;
-        let fronters = fronters_on_record(store.as_ref(), spec.chain_id)?;
+        let fronts = !spec.front_caps.is_empty() && sender.inventory_unusable.is_none();
+        let fronters = fronters_on_record(&store, spec.chain_id)?;
         let (inventory_jobs, inventory_queued) = if fronts && sender.inventory.is_some() {
             let (jobs, queued) = relayer_chain::pipeline::queue();
             (Some(jobs), Some(queued))
@@ -457,17 +466,22 @@ impl EvmChain {
         update(self.figures.lock().unwrap_or_else(PoisonError::into_inner).entry(signer).or_default());
     }
 
-    /// The other key that has work of `work`'s session in flight (or whose records are not read yet),
-    /// if one has. Any action of the session: a refund sent while another key's settlement of the same
-    /// receiver is in flight would race it as surely as a second settlement.
+    /// The other key that has `work` in flight (or whose records are not read yet), if one has. Behind
+    /// another key's settlement, refund or bridging, any work of the same session waits (a refund sent
+    /// while a settlement of the same receiver is in flight races it as surely as a second
+    /// settlement); behind a fronting, only a fronting (a settlement racing a fronting is safe: the
+    /// router repays the fronter, or the fronting reverts having moved nothing).
     pub(crate) fn held_by(&self, work: &(SessionId, Action)) -> Option<Address> {
         let asker = self.takes(&work.1);
+        let waits_behind = |(session, action): &(SessionId, Action)| {
+            *session == work.0 && (*action == work.1 || !matches!(action, Action::FastFinish { .. }))
+        };
         let holds = self.holds.lock().unwrap_or_else(PoisonError::into_inner);
         holds
             .by_signer
             .iter()
             .filter(|(signer, _)| **signer != asker)
-            .find(|(_, (_, w))| w.as_ref().is_none_or(|w| w.iter().any(|(session, _)| *session == work.0)))
+            .find(|(_, (_, w))| w.as_ref().is_none_or(|w| w.iter().any(waits_behind)))
             .map(|(s, _)| *s)
     }
 
@@ -508,8 +522,8 @@ impl EvmChain {
             if holds.published.contains(&signer) {
                 continue;
             }
-            if unusable.contains(&signer) {
-                tracing::error!(chain_id = self.spec.chain_id, %signer, transactions = work.len(), "transactions on record were signed by a retiring key that could not be used at start: their work waits until they are final; make the key usable again (or wait for them to be final) to see them through");
+            if unusable.contains(&signer) || self.sender.inventory_unusable == Some(signer) {
+                tracing::error!(chain_id = self.spec.chain_id, %signer, transactions = work.len(), "transactions on record were signed by a key that could not be used at start: their work waits; make the key usable again and restart to see them through");
             } else if holder == Holder::Unowned {
                 tracing::error!(chain_id = self.spec.chain_id, %signer, transactions = work.len(), "transactions on record were signed by a key not configured here: their work waits until they are final; configure the key under [[signer.retiring]] to see them through");
             }
@@ -594,7 +608,8 @@ impl EvmChain {
     /// The key that fronts here, and is repaid: the inventory key where one is configured, else the
     /// signer.
     fn fronting_key(&self) -> Address {
-        self.inventory_key().unwrap_or(&self.sender.signer).address()
+        let inventory = self.inventory_key().map(crate::EvmKey::address).or(self.sender.inventory_unusable);
+        inventory.unwrap_or_else(|| self.sender.signer.address())
     }
 
     /// Runs one RPC call: the one place RPC faults are handled. Each try is bounded by the chain's
@@ -759,10 +774,11 @@ impl Chain for EvmChain {
     }
 
     fn fronting_cap(&self, token: &ChainAddress) -> Option<U256> {
-        if self.sender.fronting_off {
-            return None;
-        }
         self.spec.front_caps.iter().find(|(t, _)| t == token).map(|(_, cap)| *cap)
+    }
+
+    fn fronting_off(&self) -> bool {
+        self.sender.inventory_unusable.is_some() && !self.spec.front_caps.is_empty()
     }
 
     fn open_amount_minimum(&self, token: &ChainAddress) -> U256 {
@@ -787,22 +803,18 @@ impl Chain for EvmChain {
         others.into_iter().map(|a| self.address(a)).collect()
     }
 
-    fn frontings_in_flight(&self) -> Vec<(SessionId, ChainAddress, U256)> {
-        match self.sends.list(&[]) {
-            Ok(listing) => listing
-                .records
-                .into_iter()
-                .filter_map(|(_, intent)| match intent.action {
-                    Action::FastFinish { token, amount } => Some((intent.session_id, token, amount)),
-                    _ => None,
-                })
-                .collect(),
-            Err(error) => {
-                // The executors cannot read them either, so nothing new is sent until they can.
-                tracing::error!(chain_id = self.spec.chain_id, error = %relayer_util::causes(&error), "cannot read the send records for the frontings in flight");
-                vec![]
+    fn frontings_in_flight(&self) -> Result<Vec<(SessionId, ChainAddress, U256)>, relayer_store::StoreError> {
+        let listing = self.sends.list(&[]).map_err(|e| match e {
+            relayer_chain::LedgerError::Store(e) => e,
+            other => {
+                relayer_store::StoreError::Backend(relayer_store::BackendError::caused("send records", other))
             }
-        }
+        })?;
+        let frontings = listing.records.into_iter().filter_map(|(_, intent)| match intent.action {
+            Action::FastFinish { token, amount } => Some((intent.session_id, token, amount)),
+            _ => None,
+        });
+        Ok(frontings.collect())
     }
 
     fn inventory_balances(&self) -> Vec<(ChainAddress, U256)> {
@@ -1012,7 +1024,7 @@ mod tests {
         let sender = Sender {
             signer,
             inventory: Some(inventory),
-            fronting_off: false,
+            inventory_unusable: None,
             retiring: vec![],
             unusable: vec![],
             config: Default::default(),
@@ -1047,7 +1059,9 @@ mod tests {
         on_record(&chain, signer, 1, 2, settle);
         on_record(&chain, inventory, 0, 3, settle);
         on_record(&chain, Address::repeat_byte(0x99), 0, 4, settle);
-        assert!(chain.hold_other_keys(&[], &[]));
+        let retiring = Address::repeat_byte(0x77);
+        on_record(&chain, retiring, 0, 5, front);
+        assert!(chain.hold_other_keys(&[retiring], &[]));
         let id = |n| relayer_store::conformance::session(n).id;
         assert_eq!(
             chain.held_by(&(id(1), front)),
@@ -1060,7 +1074,6 @@ mod tests {
             Some(inventory),
             "the signer waits for the inventory key's"
         );
-        assert_eq!(chain.held_counts(), (0, 1), "only the stranger's is unowned");
         assert_eq!(chain.relayer_address(), Some(ChainAddress::Evm(inventory)), "frontings are repaid to it");
         assert_eq!(
             chain.other_addresses(),
@@ -1072,8 +1085,15 @@ mod tests {
         assert_eq!(
             chain.held_by(&(id(3), refund)),
             Some(inventory),
-            "any action of a session in flight waits"
+            "any work of the session waits behind a settlement"
         );
+        assert_eq!(chain.held_by(&(id(5), front)), Some(retiring), "a fronting waits behind a fronting");
+        assert_eq!(
+            chain.held_by(&(id(5), settle)),
+            None,
+            "a settlement does not (the router makes the race safe)"
+        );
+        assert_eq!(chain.held_counts(), (1, 1), "the retiring key's one, the stranger's one");
 
         // Its executor says the fronting is final: the inventory key may front that session again.
         chain.hold(signer, Holder::Working, Some(WorkSet::new()));
@@ -1096,7 +1116,7 @@ mod tests {
         let sender = Sender {
             signer,
             inventory: None,
-            fronting_off: false,
+            inventory_unusable: None,
             retiring: vec![],
             unusable: vec![],
             config: Default::default(),

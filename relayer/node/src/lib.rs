@@ -40,19 +40,18 @@ pub async fn start_with(
     // An inventory key that cannot be used (a KMS outage) turns fronting off rather than stopping every
     // delivery and refund; frontings never fall back to the signer (what the inventory key has in
     // flight would be fronted twice).
-    let (inventory, fronting_off) = match &config.inventory {
+    let (inventory, inventory_unusable) = match &config.inventory {
         Some(spec) => match Box::pin(spec.connect("signer.inventory")).await {
             Ok(key) => {
                 tracing::info!(signer = %key.address(), backend = key.backend(), "evm inventory key: fronts where a front_cap is set");
-                (Some(key), false)
+                (Some(key), None)
             }
             Err(error) => {
                 tracing::error!(signer = %spec.address(), %error, "the inventory key cannot be used: no fronting until it can (restart); sessions are delivered when their bridges arrive");
-                unusable.push(spec.address());
-                (None, true)
+                (None, Some(spec.address()))
             }
         },
-        None => (None, false),
+        None => (None, None),
     };
     for (i, old) in config.retiring.iter().enumerate() {
         // A retiring key that cannot be used (a KMS key already disabled, an outage) does not stop the
@@ -68,8 +67,14 @@ pub async fn start_with(
             }
         }
     }
-    let sender =
-        Sender { signer: key, inventory, fronting_off, retiring, unusable, config: config.executor.clone() };
+    let sender = Sender {
+        signer: key,
+        inventory,
+        inventory_unusable,
+        retiring,
+        unusable,
+        config: config.executor.clone(),
+    };
     let mut chains: Vec<Arc<dyn Chain>> = vec![];
     for spec in config.chains.clone() {
         let id = spec.chain_id;

@@ -108,7 +108,7 @@ fn chain(s: &Setup, store: &Arc<SledStore>) -> std::result::Result<EvmChain, Box
     let sender = Sender {
         signer: PrivateKeySigner::random().into(),
         inventory: None,
-        fronting_off: false,
+        inventory_unusable: None,
         retiring: vec![],
         unusable: vec![],
         config: Default::default(),

@@ -209,6 +209,7 @@ async fn a_relayer_whose_key_is_in_a_kms_delivers() -> Result {
         "{log}"
     );
     let metrics = reqwest::get(format!("{}/metrics", api.base)).await?.text().await?;
-    assert!(!metrics.contains("relayer_fronting_cap{"), "fronting is off:\n{metrics}");
+    let off = format!("relayer_fronting_off{{chain_id=\"{}\"}} 1", chain.desc.chain_id);
+    assert!(metrics.contains(&off), "fronting is off, and says so:\n{metrics}");
     Ok(())
 }

@@ -34,6 +34,10 @@ impl Engine {
         let dest = &session.destination.token;
         let Some(chain) = self.chains.get(&dest.chain_id) else { return };
         let Some(cap) = chain.fronting_cap(&dest.address) else { return };
+        if chain.fronting_off() {
+            tracing::warn!(session_id = %session.id, chain_id = dest.chain_id, "not fronting: the key that fronts could not be used at start; delivered when the bridge arrives");
+            return;
+        }
         let commitment = session.commitment();
         // The bridging left the session's own receiver, towards the session's destination chain (a Solana
         // inbox transfer sent back to the chain it came from is a bridging too, away from the destination:

@@ -159,6 +159,11 @@ impl Engine {
                 continue;
             }
             for session in engine.store.sessions_touched_since(chain.chain_id(), 0)? {
+                // Only sessions delivered here are fronted here (one seen here as a source chain is
+                // another chain's to count).
+                if session.destination.token.chain_id != chain.chain_id() {
+                    continue;
+                }
                 let owed = fronting::owed_to_us(&session, &ours);
                 if !owed.is_zero() {
                     let key = (chain.chain_id(), session.destination.token.address);
@@ -167,7 +172,17 @@ impl Engine {
             }
             // Frontings sent and not final yet may still land: counted until the chain says what became
             // of them (a fronting of the session, ours or anyone's, settles the figure).
-            for (session_id, token, amount) in chain.frontings_in_flight() {
+            // A session already fronted (what is owed was counted above), finished or expired has none
+            // that can still land (the router fronts a session once, before its expiry).
+            let in_flight = chain.frontings_in_flight()?;
+            for (session_id, token, amount) in in_flight {
+                let Some(session) = engine.store.session(&session_id)?.map(|v| v.value) else { continue };
+                if !session.frontings.is_empty()
+                    || session.status.is_terminal()
+                    || session.expires_at < relayer_types::unix_now()
+                {
+                    continue;
+                }
                 lock(&engine.exposure)
                     .entry((chain.chain_id(), token))
                     .or_default()
