@@ -63,6 +63,19 @@ pub struct Signed {
     /// its sending queued does the rest).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prepares: bool,
+    /// What it counted against the daily fee cap when it was signed (the most it may cost, in the
+    /// family's fee unit; 0 where no cap is set, and in records of earlier builds).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reserved: u64,
+    /// When it was signed (unix seconds; 0 in records of earlier builds): a reservation counts on that
+    /// UTC day.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub signed_at: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+const fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Signed {
@@ -119,6 +132,10 @@ pub struct Signature {
     pub raw: Vec<u8>,
     /// When it can last land (see [`Signed::valid_until`]).
     pub valid_until: u64,
+    /// The most it may cost, in the family's fee unit (Tron: its `fee_limit` and the value it pays
+    /// along, in sun; Solana: its fee, in lamports): what counts against the daily fee cap until it
+    /// lands.
+    pub most: u64,
 }
 
 /// Where a transaction on record stands.
@@ -195,6 +212,11 @@ pub trait ExpiryOrdered: Send + Sync + 'static {
 
     /// Counts a broadcast (for `/metrics`).
     fn count_broadcast(&self) {}
+
+    /// The fees paid here against the operator's daily cap, where one is set.
+    fn spending(&self) -> Option<&crate::Spending> {
+        None
+    }
 
     /// A transaction on record landed (failed or not) and its record is gone: called once per
     /// transaction, where the family counts what it paid.
@@ -304,9 +326,7 @@ async fn on_record<F: ExpiryOrdered>(family: &F, key: &[u8]) -> Result<OnRecord,
         // says what is left to do.
         standing @ (Standing::Landed { .. } | Standing::NeverLands) => {
             family.ledger().delete(key).map_err(not_yet)?;
-            if matches!(standing, Standing::Landed { .. }) {
-                family.landed(&record);
-            }
+            finished(family, &record, &standing);
             Ok(OnRecord::Nothing)
         }
     }
@@ -322,6 +342,10 @@ async fn send_one<F: ExpiryOrdered>(
     prepares: bool,
 ) -> WorkResult {
     let expires_at = work.commitment.expires_at;
+    // The daily fee cap: new work waits for the next day's allowance (what is on record still lands).
+    if let Some(Err(refusal)) = family.spending().map(crate::Spending::check) {
+        return refusal.result(expires_at);
+    }
     let signature = match family.sign(plan).await {
         Ok(signature) => signature,
         Err(refusal) => return refusal.result(expires_at),
@@ -329,6 +353,16 @@ async fn send_one<F: ExpiryOrdered>(
     if let Err(refusal) = family.simulate(&signature.raw).await {
         return refusal.result(expires_at);
     }
+    // Counted at its most before it is on record, checked against the cap in the same step (so work
+    // sent together cannot overrun it), corrected once it lands. A record that may have been written
+    // keeps its reservation (counting errs high, never low).
+    let reserved = match family.spending() {
+        Some(spending) => match spending.try_reserve(signature.most) {
+            Ok(()) => signature.most,
+            Err(refusal) => return refusal.result(expires_at),
+        },
+        None => 0,
+    };
     // Persist before sending: after a crash the record says what may be in flight.
     let record = Signed {
         session_id: work.session_id,
@@ -339,6 +373,8 @@ async fn send_one<F: ExpiryOrdered>(
         raw: hex::encode(&signature.raw),
         valid_until: signature.valid_until,
         prepares,
+        reserved,
+        signed_at: relayer_types::unix_now(),
     };
     if let Err(error) = family.ledger().put(key, &record) {
         return WorkResult::NotYet(Refusal::unanswered(&error));
@@ -347,13 +383,34 @@ async fn send_one<F: ExpiryOrdered>(
     match send(family, &signature.raw).await {
         Ok(()) => WorkResult::Sent { tx_hash: family.tx_id(&signature.id) },
         Err(SendFailure::Refused(refusal)) => {
-            // Never sent: forget it.
+            // Never sent: forget it (and what it reserved).
             if let Err(error) = family.ledger().delete(key) {
                 return WorkResult::NotYet(Refusal::unanswered(&error));
             }
+            finished(family, &record, &Standing::NeverLands);
             refusal.result(expires_at)
         }
         Err(SendFailure::Unsure(error)) => WorkResult::NotYet(Refusal::Unanswered(error)),
+    }
+}
+
+/// A transaction on record is done with (`Landed`, or `NeverLands`: never sent, or never to land) and
+/// its record is gone: the family counts what a landed one paid, and the daily figure is corrected from
+/// what it reserved to what it cost (nothing, if it never lands; its reservation, where the family
+/// cannot say). Called once per record, after its deletion, so a failed delete corrects nothing twice.
+fn finished<F: ExpiryOrdered>(family: &F, record: &Signed, standing: &Standing) {
+    let cost = match standing {
+        Standing::Landed { cost, .. } => {
+            family.landed(record);
+            Some(cost.as_ref().map_or(record.reserved, |c| c.amount))
+        }
+        Standing::NeverLands => Some(0),
+        Standing::Pending => None,
+    };
+    if let (Some(spending), Some(actual)) = (family.spending(), cost) {
+        let now = relayer_types::unix_now();
+        let same_day = record.signed_at / crate::spending::DAY_SECS == now / crate::spending::DAY_SECS;
+        spending.landed(if same_day { record.reserved } else { 0 }, actual, now);
     }
 }
 
@@ -371,8 +428,7 @@ pub async fn reconcile<F: ExpiryOrdered>(family: &F, sink: &dyn EventSink) {
     };
     for (key, record) in records {
         let standing = family.standing(&record).await;
-        let landed = matches!(standing, Ok(Standing::Landed { .. }));
-        let result = match standing {
+        let result = match standing.clone() {
             // What the rest of the work waits for: its landing is not the work's (nothing was delivered),
             // and the retry its sending queued plans the rest (a report here would count as one more
             // attempt per landed part, and many parts could end the work).
@@ -404,8 +460,8 @@ pub async fn reconcile<F: ExpiryOrdered>(family: &F, sink: &dyn EventSink) {
             tracing::error!(chain_id, error = %crate::causes(&error), "cannot delete a send record");
             continue;
         }
-        if landed {
-            family.landed(&record);
+        if let Ok(standing) = &standing {
+            finished(family, &record, standing);
         }
         if let Some(result) = result {
             sink.report(WorkReport { work: record.work(chain_id), result }).await;

@@ -34,6 +34,35 @@ pub struct SpendingLimits {
     pub costly_above: Option<u64>,
 }
 
+impl SpendingLimits {
+    /// Limits written in whole coins (`max_daily_fees`, `costly_fee`, e.g. `"0.5"`), counted in the
+    /// fee unit `decimals` below the coin (EVM: 9, gwei; Tron: 6, sun; Solana: 9, lamports). A cap of 0
+    /// is refused (it would stop every delivery and refund: leave it out for no cap). `at` names a field.
+    pub fn parse(
+        max_daily_fees: Option<&str>,
+        costly_fee: Option<&str>,
+        decimals: u8,
+        at: impl Fn(&str) -> String,
+    ) -> Result<Self, relayer_util::FieldError> {
+        let units = |coins: Option<&str>, name: &str| -> Result<Option<u64>, relayer_util::FieldError> {
+            let Some(coins) = coins else { return Ok(None) };
+            let units = relayer_types::parse_units(coins, decimals)
+                .map_err(|e| relayer_util::FieldError::new(at(name), e.to_string()))?;
+            u64::try_from(units)
+                .map(Some)
+                .map_err(|_| relayer_util::FieldError::new(at(name), "is too large"))
+        };
+        let daily_cap = units(max_daily_fees, "max_daily_fees")?;
+        if daily_cap == Some(0) {
+            return Err(relayer_util::FieldError::new(
+                at("max_daily_fees"),
+                "must be above 0 (0 would stop every delivery and refund; leave it out for no cap)",
+            ));
+        }
+        Ok(Self { daily_cap, costly_above: units(costly_fee, "costly_fee")? })
+    }
+}
+
 /// The figures `/metrics` and `/readyz` show.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SpendingStats {

@@ -439,6 +439,8 @@ impl Devnet {
             max_priority_fee_micro_lamports: 1_000_000,
             compute_unit_margin_percent: 20,
             min_sol_balance: Some("1.00".into()),
+            max_daily_fees: None,
+            costly_fee: None,
             // The attester only attests messages for Solana, as Circle does: the relayer delivers them.
             attestation_url: Some(attestation_url.clone()),
         }));

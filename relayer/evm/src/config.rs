@@ -68,12 +68,12 @@ pub struct ChainConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_native_balance: Option<String>,
     /// The most the relayer's transactions here may pay in fees in a UTC day, in whole coins
-    /// (`"0.5"`): once reached, nothing new is sent until 00:00 UTC, and `/readyz` says so (default: no
-    /// cap). EVM chains only.
+    /// (`"0.5"`; TRX on Tron, counted in sun): once reached, nothing new is sent until 00:00 UTC, and
+    /// `/readyz` says so (default: no cap).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_daily_fees: Option<String>,
     /// A transaction that costs more than this in fees, in whole coins, is counted
-    /// (`relayer_costly_transactions_total`) and logged. EVM chains only.
+    /// (`relayer_costly_transactions_total`) and logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub costly_fee: Option<String>,
     /// Bridge routes out of this chain: a deposit here for a session whose destination is another
@@ -424,18 +424,13 @@ impl ChainConfig {
             lag_budget_blocks: at_least(self.lag_budget_blocks, 1, f("lag_budget_blocks"))?,
             min_native_gwei: evm_gwei(&self.min_native_balance, family, f("min_native_balance"))?
                 .unwrap_or(0),
-            spending: relayer_chain::SpendingLimits {
-                daily_cap: match evm_gwei(&self.max_daily_fees, family, f("max_daily_fees"))? {
-                    Some(0) => {
-                        return Err(FieldError::new(
-                            f("max_daily_fees"),
-                            "must be above 0 (0 would stop every delivery and refund; leave it out for no cap)",
-                        ));
-                    }
-                    cap => cap,
-                },
-                costly_above: evm_gwei(&self.costly_fee, family, f("costly_fee"))?,
-            },
+            // In gwei on EVM chains, in sun (TRX has 6 decimals) on Tron.
+            spending: relayer_chain::SpendingLimits::parse(
+                self.max_daily_fees.as_deref(),
+                self.costly_fee.as_deref(),
+                if family == Family::Tron { 6 } else { 9 },
+                |name| f(name),
+            )?,
         })
     }
 }

@@ -107,6 +107,8 @@
 //! max_priority_fee_micro_lamports = 1000000   # ceiling per compute unit
 //! compute_unit_margin_percent = 20            # units asked for above what a simulation used
 //! min_sol_balance = "0.05"       # /readyz fails while the fee payer holds less
+//! max_daily_fees = "0.5"         # SOL a UTC day's transactions may pay; then nothing new until 00:00
+//! costly_fee = "0.01"            # a transaction paying more is counted (relayer_costly_transactions_total)
 //! ```
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};

@@ -80,6 +80,8 @@ pub struct Landing {
     pub unit_margin_percent: u32,
     /// Below this many lamports in the fee payer's account, `/readyz` fails (0: no floor).
     pub min_lamports: u64,
+    /// The operator's limits on the fees paid, in lamports.
+    pub spending: relayer_chain::SpendingLimits,
 }
 
 impl Default for Landing {
@@ -90,6 +92,7 @@ impl Default for Landing {
             max_micro_lamports: 1_000_000,
             unit_margin_percent: 20,
             min_lamports: 0,
+            spending: relayer_chain::SpendingLimits::default(),
         }
     }
 }
@@ -124,6 +127,9 @@ pub struct SvmChain {
     pub(crate) arrivals: crate::arrivals::Arrivals,
     /// Asks the attestation service.
     pub(crate) http: reqwest::Client,
+    /// Fees paid, against the operator's limits (where any are set: otherwise nothing is counted in the
+    /// store, and `relayer_fees_paid_total` still says what was paid).
+    pub(crate) spending: Option<relayer_chain::Spending>,
 }
 
 /// A transfer in the inbox not yet claimed or sent back.
@@ -165,7 +171,11 @@ impl SvmChain {
         signer: Keypair,
     ) -> Self {
         let (queue, jobs) = relayer_chain::pipeline::queue();
+        let limits = config.landing.spending;
+        let spending = (limits != relayer_chain::SpendingLimits::default())
+            .then(|| relayer_chain::Spending::new(config.chain_id, "lamports", limits, Arc::clone(&store)));
         Self {
+            spending,
             ledger: SendLedger::new(Arc::clone(&store), config.chain_id),
             store,
             config,
@@ -401,6 +411,7 @@ impl Chain for SvmChain {
                 None,
                 None,
             ],
+            spending: self.spending.as_ref().map(relayer_chain::Spending::stats),
             ..stats
         }
     }

@@ -77,6 +77,13 @@ pub struct SolanaSection {
     /// `/readyz` fails while the fee payer holds less than this (SOL; default `"0.05"`, `"0"` for none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_sol_balance: Option<String>,
+    /// The most the relayer's transactions may pay in fees in a UTC day (SOL): once reached, nothing new
+    /// is sent until 00:00 UTC. Default: no cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_daily_fees: Option<String>,
+    /// A transaction that costs more than this (SOL) is counted (`relayer_costly_transactions_total`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub costly_fee: Option<String>,
     /// Circle's attestation service (default [`CIRCLE_ATTESTATION_URL`]), asked for the messages of the
     /// sessions' bridgings towards Solana, which the relayer delivers itself; `""` when someone else
     /// delivers them.
@@ -307,6 +314,12 @@ impl SolanaSection {
             max_micro_lamports: self.max_priority_fee_micro_lamports,
             unit_margin_percent: self.compute_unit_margin_percent,
             min_lamports,
+            spending: relayer_chain::SpendingLimits::parse(
+                self.max_daily_fees.as_deref(),
+                self.costly_fee.as_deref(),
+                9,
+                |name| f(name),
+            )?,
         };
         Ok(SolanaSpec {
             chain: SvmConfig {

@@ -233,6 +233,10 @@ impl SvmChain {
 }
 
 impl ExpiryOrdered for SvmChain {
+    fn spending(&self) -> Option<&relayer_chain::Spending> {
+        self.spending.as_ref()
+    }
+
     type Plan = Vec<Instruction>;
 
     fn chain_id(&self) -> u64 {
@@ -329,7 +333,9 @@ impl ExpiryOrdered for SvmChain {
             let units = tx::unit_limit(simulation.units, landing.unit_margin_percent);
             let (signature, raw) = tx::signed(&tx::with_budget(plan, units, price), &self.signer, blockhash);
             tracing::debug!(chain_id = self.config.chain_id, %signature, units, price, "signed");
-            Ok(Signature { id: signature.to_string(), raw, valid_until })
+            // Its fee is in its own bytes (the signatures and the compute budget it asks for).
+            let most = tx::fee_of(&raw).unwrap_or_default().total();
+            Ok(Signature { id: signature.to_string(), raw, valid_until, most })
         })
     }
 

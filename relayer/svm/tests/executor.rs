@@ -167,6 +167,77 @@ async fn a_second_settle_after_a_landed_one_moves_the_new_deposit_not_the_old_re
     bank.stop();
 }
 
+/// The next report for session `id`, past what reconciling reports (a landed transaction's cost).
+async fn report_for(rx: &mut mpsc::UnboundedReceiver<WorkReport>, id: u8) -> WorkResult {
+    loop {
+        let report = rx.recv().await.unwrap();
+        if report.work.session_id == SessionId::from_bytes([id; 16])
+            && !matches!(report.result, WorkResult::Landed { .. })
+        {
+            return report.result;
+        }
+    }
+}
+
+/// The daily fee cap on Solana: the first delivery counts its fee (known from its own bytes) the moment
+/// it is signed, and once the day's figure reaches the cap, new work waits for 00:00 UTC without
+/// signing anything, saying why; the figure survives a restart (it is in the store). The attack it
+/// stops: sessions made to cost more in fees than they are worth drain at most a day's cap.
+#[tokio::test]
+async fn the_daily_fee_cap_holds_new_work_once_reached_and_survives_a_restart() {
+    let (bank, key, wallet, _dir, store) = funded().await;
+    let usdc = ChainAddress::Solana(bank.usdc().to_bytes());
+    let mut capped = config(&bank, Duration::from_secs(60));
+    capped.landing.spending = relayer_chain::SpendingLimits { daily_cap: Some(1), costly_above: Some(0) };
+    let key_bytes = key.to_bytes();
+    let (chain, mut rx, cancel, tasks) =
+        started_with(Arc::clone(&bank) as Arc<dyn SvmClient>, &store, key, capped.clone());
+    let work = |id: u8, commitment: &Commitment| Work {
+        session_id: SessionId::from_bytes([id; 16]),
+        chain_id: SOLANA_CHAIN_ID,
+        commitment: commitment.clone(),
+        action: Action::Settle { token: usdc },
+    };
+    let merchant = Pubkey::new_unique();
+    let (first, second) =
+        (commitment(&bank, &wallet, &merchant, 41), commitment(&bank, &wallet, &merchant, 42));
+    pay(&bank, &wallet, &first, 3_000_000).await;
+    pay(&bank, &wallet, &second, 3_000_000).await;
+
+    chain.submit(work(41, &first)).await.unwrap();
+    let sent = report_for(&mut rx, 41).await;
+    assert!(matches!(sent, WorkResult::Sent { .. }), "under the cap: {sent:?}");
+    let spent = chain.stats().spending.expect("counted").today;
+    assert!(spent >= 5_000, "the fee counts the moment it is signed: {spent}");
+
+    chain.submit(work(42, &second)).await.unwrap();
+    let held = report_for(&mut rx, 42).await;
+    let WorkResult::NotBefore { reason: Refusal::DailyCapReached { why, until }, .. } = &held else {
+        panic!("at the cap, new work waits: {held:?}");
+    };
+    assert!(why.contains("daily fee cap") && *until % 86_400 == 0, "{why} until {until}");
+    assert_eq!(bank.usdc_balance(&merchant).await.unwrap(), 3_000_000, "the second was not delivered");
+    cancel.cancel();
+    tasks.close();
+    tasks.wait().await;
+
+    // Restarted: the day's figure is read from the store, and the cap still holds.
+    let key = Keypair::try_from(&key_bytes[..]).unwrap();
+    let (chain, mut rx, cancel, tasks) =
+        started_with(Arc::clone(&bank) as Arc<dyn SvmClient>, &store, key, capped);
+    assert!(chain.stats().spending.expect("counted").today >= spent);
+    chain.submit(work(42, &second)).await.unwrap();
+    let held = report_for(&mut rx, 42).await;
+    assert!(
+        matches!(held, WorkResult::NotBefore { reason: Refusal::DailyCapReached { .. }, .. }),
+        "{held:?}"
+    );
+    cancel.cancel();
+    tasks.close();
+    tasks.wait().await;
+    bank.stop();
+}
+
 /// A send record a previous run left that cannot be read may describe a transaction in flight: the
 /// chain reports it (counted for `/readyz` and `/metrics`), refuses the work it names rather than sign
 /// a second transaction for it, and leaves it in the store.

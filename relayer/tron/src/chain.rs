@@ -137,8 +137,8 @@ impl Chain for TronChain {
                 gauge("bandwidth", account.map_or(0, |a| a.bandwidth), 0),
             ],
             unreadable_sends: pipeline::ExpiryOrdered::ledger(self.sender.as_ref()).unreadable(),
-            // The EVM executor's figures are not Tron's (which sends its own way).
-            spending: None,
+            // Tron's own (in sun), not the EVM-shaped watcher's.
+            spending: self.sender.spending.as_ref().map(relayer_chain::Spending::stats),
             ..self.evm.stats()
         }
     }

@@ -13,6 +13,8 @@
 //! # solidity_url = "http://host:8091"           # a full node's /walletsolidity port, if not http_url
 //! api_key = "env:TRONGRID_API_KEY"              # sent as TRON-PRO-API-KEY; never logged
 //! fee_limit_trx = "50"                          # the most one transaction may burn
+//! max_daily_fees = "500"                        # TRX a UTC day's transactions may burn and pay along
+//! costly_fee = "40"                             # a transaction costing more is counted
 //! energy_margin_percent = 130
 //! confirmations = 1                              # only solidified blocks count anyway
 //! router = "0x…"                                 # Tron's own deployment (hex, without 41)

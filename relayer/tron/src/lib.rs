@@ -36,6 +36,9 @@ pub fn connect(
     let chain_id = chain.chain_id;
     let evm = EvmChain::connect(chain.clone(), Arc::clone(&store), sender)?;
     let node = node::Node::new(sending.node)?;
+    let limits = chain.spending;
+    let spending = (limits != relayer_chain::SpendingLimits::default())
+        .then(|| relayer_chain::Spending::new(chain_id, "sun", limits, Arc::clone(&store)));
     let ledger = SendLedger::new(store, chain_id);
     // A Tron block every 3 s: looking at records more often only spends the endpoint's quota.
     let reconcile_every = reconcile_every.max(Duration::from_secs(3));
@@ -48,6 +51,7 @@ pub fn connect(
         reconcile_every,
         broadcasts: Default::default(),
         on_network: Default::default(),
+        spending,
     };
     Ok(chain::TronChain::new(Arc::new(evm), Arc::new(sender), sending.min_balance_sun))
 }

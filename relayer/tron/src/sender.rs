@@ -60,6 +60,8 @@ pub struct TronSender {
     pub(crate) broadcasts: AtomicU64,
     /// The node was found on this chain's network (checked before the first signature).
     pub(crate) on_network: std::sync::atomic::AtomicBool,
+    /// Fees paid (sun), against the operator's limits (where any are set).
+    pub(crate) spending: Option<relayer_chain::Spending>,
 }
 
 impl std::fmt::Debug for TronSender {
@@ -211,6 +213,10 @@ pub fn record_key(work: &Work) -> Vec<u8> {
 }
 
 impl ExpiryOrdered for TronSender {
+    fn spending(&self) -> Option<&relayer_chain::Spending> {
+        self.spending.as_ref()
+    }
+
     type Plan = Call;
 
     fn chain_id(&self) -> u64 {
@@ -299,10 +305,15 @@ impl ExpiryOrdered for TronSender {
                     raw.len()
                 )));
             }
+            // At most: all of its fee limit burnt, and the value it pays along (a bridge's fee).
+            let most = u64::try_from(limit)
+                .unwrap_or(u64::MAX)
+                .saturating_add(u64::try_from(call.call_value).unwrap_or(0));
             Ok(Signature {
                 id: hex::encode(signed.txid),
                 raw,
                 valid_until: u64::try_from(unsigned.expiration_ms).unwrap_or_default(),
+                most,
             })
         })
     }

@@ -68,6 +68,8 @@ fn a_serialized_config_file_reads_back_as_the_same_config() {
                 max_priority_fee_micro_lamports: 500_000,
                 compute_unit_margin_percent: 15,
                 min_sol_balance: Some("0.5".into()),
+                max_daily_fees: Some("2".into()),
+                costly_fee: Some("0.01".into()),
                 attestation_url: Some("http://127.0.0.1:9".into()),
             }),
         ],

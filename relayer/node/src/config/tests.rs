@@ -61,6 +61,10 @@ fn the_documented_example_loads() {
     assert_eq!(c.chains.len(), 2);
     assert_eq!(c.chains[1].routes.len(), 1, "Arbitrum routes USDC to Base");
     assert_eq!(c.chains[0].front_caps.len(), 1, "Base fronts USDC");
+    let solana = c.solana.as_ref().map(|s| s.chain.landing.spending);
+    let limits =
+        relayer_chain::SpendingLimits { daily_cap: Some(500_000_000), costly_above: Some(10_000_000) };
+    assert_eq!(solana, Some(limits), "Solana's daily fee cap is in SOL, counted in lamports");
 }
 
 /// `[store] url`: sled in a folder, or PostgreSQL at the URL an environment variable holds. The URL
@@ -137,7 +141,7 @@ fn a_tron_chain_has_its_own_router_and_base58_tokens() {
     // Sent to through its node's HTTP API: a Tron entry without one is refused, naming it.
     let refused = Config::parse(&config(without_http), env).expect_err("no HTTP API");
     assert!(refused.to_string().contains("http_url"), "{refused}");
-    let tron = "[[chains]]\nfamily = \"tron\"\nchain_id = 728126428\nname = \"Tron\"\nrpc_url = \"http://x\"\nhttp_url = \"http://x:8090\"\nfee_limit_trx = \"40\"\nrouter = \"0x00000000000000000000000000000000000000bb\"\ntokens = [{ address = \"0xa614f803b6fd780986a42c78ec9c7f77e6ded13c\", symbol = \"USDT\", decimals = 6 }]";
+    let tron = "[[chains]]\nfamily = \"tron\"\nchain_id = 728126428\nname = \"Tron\"\nrpc_url = \"http://x\"\nhttp_url = \"http://x:8090\"\nfee_limit_trx = \"40\"\nmax_daily_fees = \"100\"\ncostly_fee = \"30\"\nrouter = \"0x00000000000000000000000000000000000000bb\"\ntokens = [{ address = \"0xa614f803b6fd780986a42c78ec9c7f77e6ded13c\", symbol = \"USDT\", decimals = 6 }]";
     // TVM's CREATE derives the factory and implementations from the deploying transaction: they are
     // configured, never derived from the router as on EVM chains.
     let refused = Config::parse(&config(tron), env).expect_err("a Tron deployment needs its addresses");
@@ -154,6 +158,11 @@ fn a_tron_chain_has_its_own_router_and_base58_tokens() {
     let sending = c.tron.get(&728_126_428).expect("Tron is sent to through its HTTP API");
     assert_eq!((sending.node.url.as_str(), sending.fees.ceiling_sun), ("http://x:8090/", 40_000_000));
     assert!(!c.tron.contains_key(&c.chains[0].chain_id), "the EVM chain sends as an EVM chain");
+    assert_eq!(
+        c.chains[1].spending,
+        relayer_chain::SpendingLimits { daily_cap: Some(100_000_000), costly_above: Some(30_000_000) },
+        "Tron's daily fee cap is in TRX, counted in sun"
+    );
 }
 
 #[test]
