@@ -355,7 +355,9 @@ async fn send_one<F: ExpiryOrdered>(
     }
     // Counted at its most before it is on record, checked against the cap in the same step (so work
     // sent together cannot overrun it), corrected once it lands. A record that may have been written
-    // keeps its reservation (counting errs high, never low).
+    // keeps its reservation (counting errs high, never low). Its time is taken first: should midnight
+    // pass in between, the correction errs high too.
+    let signed_at = relayer_types::unix_now();
     let reserved = match family.spending() {
         Some(spending) => match spending.try_reserve(signature.most) {
             Ok(()) => signature.most,
@@ -374,7 +376,7 @@ async fn send_one<F: ExpiryOrdered>(
         valid_until: signature.valid_until,
         prepares,
         reserved,
-        signed_at: relayer_types::unix_now(),
+        signed_at,
     };
     if let Err(error) = family.ledger().put(key, &record) {
         return WorkResult::NotYet(Refusal::unanswered(&error));

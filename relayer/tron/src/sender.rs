@@ -178,6 +178,11 @@ fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// What a byte of a transaction burns when the account has no bandwidth left: mainnet's price (1,000
+/// sun since 2024). Only what the daily fee cap reserves until the transaction lands and its real cost
+/// replaces it.
+const BANDWIDTH_SUN_PER_BYTE: u64 = 1_000;
+
 /// Whether the account can pay for a call with `fee_limit` and `call_value` (sun) at `price` sun per
 /// unit of energy: its TRX, and its staked energy at that price.
 ///
@@ -305,9 +310,13 @@ impl ExpiryOrdered for TronSender {
                     raw.len()
                 )));
             }
-            // At most: all of its fee limit burnt, and the value it pays along (a bridge's fee).
+            // At most: all of its fee limit burnt for energy, its bytes' bandwidth burnt (when the
+            // account's free bandwidth is used up), and the value it pays along (a bridge's fee).
+            let bandwidth =
+                u64::try_from(raw.len()).unwrap_or(u64::MAX).saturating_mul(BANDWIDTH_SUN_PER_BYTE);
             let most = u64::try_from(limit)
                 .unwrap_or(u64::MAX)
+                .saturating_add(bandwidth)
                 .saturating_add(u64::try_from(call.call_value).unwrap_or(0));
             Ok(Signature {
                 id: hex::encode(signed.txid),
