@@ -350,7 +350,21 @@ async fn tron_usdt_pays_a_usdt_session_on_base_through_the_oft_adapter() -> Resu
     let chains = Chains::start(&[BASE, TRON]).await?;
     let (base, tron) = (chains.get(BASE.chain_id)?, chains.get(TRON.chain_id)?);
     let base_usdt = BASE.usdt.ok_or_else(|| eyre::eyre!("Base USDT"))?;
-    let (node, api, _, _dir) = relayer(&chains, Settings::default(), None).await?;
+    // With a daily fee cap on Tron (far above what this costs) and a "costly" ceiling below it.
+    let _dir = tempfile::tempdir()?;
+    let (params, key, _) = chains.relayer_config(_dir.path().join("db"), &Settings::default(), None).await?;
+    let mut file = relayer_devnet::config_file(&params);
+    for section in &mut file.chains {
+        if let relayer_node::config::ChainSection::Tron(tron) = section {
+            tron.chain.max_daily_fees = Some("1000".into());
+            tron.chain.costly_fee = Some("0.000001".into());
+        }
+    }
+    let config = relayer_node::config::Config::from_file(file, |name| {
+        (name == relayer_devnet::KEY_VAR).then(|| key.clone())
+    })?;
+    let node = relayer_node::start(config).await?;
+    let api = Api::new(format!("http://{}", node.addr));
 
     let session = api.create(&session_in(base_usdt, "7.00")).await?;
     let chosen = choose(&api, &session, serde_json::json!({ "type": "tron", "amountUsd": "7.00" })).await?;
@@ -425,6 +439,22 @@ async fn tron_usdt_pays_a_usdt_session_on_base_through_the_oft_adapter() -> Resu
                     && w["cost"]["amountUnits"].as_str().is_some_and(|u| u != "0.00")
             })
         }))
+    })
+    .await?;
+    // The day's fees on Tron, in sun: the reservation made at signing (its fee limit, bandwidth and the
+    // bridge's fee) corrected to what it cost once solidified; and it cost more than the ceiling.
+    let landed = api.get(&id(&session)).await?;
+    let cost = landed["deliveryAttempts"]
+        .as_array()
+        .and_then(|a| a.iter().find(|w| w["txHash"] == txid.as_str()))
+        .and_then(|w| w["cost"]["amountUnits"].as_str().map(str::to_owned))
+        .ok_or_else(|| eyre::eyre!("the attempt's cost: {landed}"))?;
+    let sun = relayer_types::parse_units(&cost, 6)?;
+    let spent = format!("relayer_fees_spent_today{{chain_id=\"{}\",unit=\"sun\"}} {sun}\n", TRON.chain_id);
+    let costly = format!("relayer_costly_transactions_total{{chain_id=\"{}\"}} 1\n", TRON.chain_id);
+    wait_until(30, "the day's Tron fees corrected to the landed cost", async || {
+        let metrics = reqwest::get(format!("{}/metrics", api.base)).await?.text().await?;
+        Ok(metrics.contains(&spent) && metrics.contains(&costly))
     })
     .await?;
     // The chain's own record of it (read through Tron's JSON-RPC once solidified) names the same txid.
