@@ -9,6 +9,7 @@
 //! poll_interval_ms = 1000          # watcher polls of the vault token accounts
 //! lag_budget_slots = 150           # /readyz fails while the watcher is further behind (about a minute)
 //! private_key = "env:RELAYER_SOLANA_KEY"   # base58 of the 64-byte keypair, or its JSON byte array
+//! # private_key = "file:/etc/relayer/solana.json"   # or solana-keygen's keypair file
 //! tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USDC", decimals = 6 }]
 //! # Bridge routes for the first mint, through the bridge program (to the session's EVM receiver):
 //! routes = [{ to_chain_id = 8453, to_token = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", min_deposit = "1.00" }]
@@ -199,19 +200,23 @@ impl SolanaSection {
         if !(self.rpc_url.starts_with("http://") || self.rpc_url.starts_with("https://")) {
             return Err(FieldError::new(f("rpc_url"), "must be an http(s) URL"));
         }
-        let Some(var) = self.private_key.strip_prefix("env:") else {
+        let (value, source) = if let Some(var) = self.private_key.strip_prefix("env:") {
+            let value = env(var).ok_or_else(|| {
+                FieldError::new(f("private_key"), format!("environment variable {var} is not set"))
+            })?;
+            (value, var.to_owned())
+        } else if let Some(path) = self.private_key.strip_prefix("file:") {
+            (read_keypair_file(path).map_err(|why| FieldError::new(f("private_key"), why))?, path.to_owned())
+        } else {
             return Err(FieldError::new(
                 f("private_key"),
-                "must be `env:VARIABLE` (keys are never written in the file)",
+                "must be `env:VARIABLE` or `file:PATH` (a solana-keygen keypair file; keys are never written in the config)",
             ));
         };
-        let value = env(var).ok_or_else(|| {
-            FieldError::new(f("private_key"), format!("environment variable {var} is not set"))
-        })?;
         let key = parse_keypair(&value).ok_or_else(|| {
             FieldError::new(
                 f("private_key"),
-                format!("{var} holds no Solana keypair (base58 or a JSON byte array)"),
+                format!("{source} holds no Solana keypair (base58 or a JSON byte array)"),
             )
         })?;
         if self.tokens.is_empty() {
@@ -341,6 +346,23 @@ impl SolanaSection {
     }
 }
 
+/// The contents of a keypair file (solana-keygen's JSON byte array), read at most a few KiB (a path to
+/// something endless, or huge, is refused rather than read). The error names the path, never what the
+/// file holds.
+fn read_keypair_file(path: &str) -> Result<String, String> {
+    use std::io::Read;
+    const MOST: u64 = 4096;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the keypair file {path}: {e}"))?;
+    let mut text = String::new();
+    file.take(MOST + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read the keypair file {path}: {e}"))?;
+    if text.len() as u64 > MOST {
+        return Err(format!("the keypair file {path} is larger than a keypair"));
+    }
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use solana_sdk::signer::Signer;
@@ -448,5 +470,33 @@ tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USD
             section().validate("solana", &|_| Some("not a key".into())).err().map(|e| e.field),
             Some("solana.private_key".to_owned())
         );
+    }
+
+    /// `file:PATH`: solana-keygen's keypair file. Refused, naming the field and the path but never the
+    /// contents: a missing file, one that holds no keypair, one too large to be one.
+    #[test]
+    fn a_keypair_file_is_read_and_its_contents_never_shown() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = Keypair::new();
+        let path = dir.path().join("id.json");
+        std::fs::write(&path, serde_json::to_string(&key.to_bytes().to_vec()).expect("json")).expect("write");
+        let at =
+            |p: &std::path::Path| SolanaSection { private_key: format!("file:{}", p.display()), ..section() };
+        let spec = at(&path).validate("solana", &|_| None).expect("the file's keypair");
+        assert_eq!(spec.key.pubkey(), key.pubkey());
+        let garbage = dir.path().join("garbage.json");
+        std::fs::write(&garbage, "not-a-secret-keypair").expect("write");
+        let huge = dir.path().join("huge.json");
+        std::fs::write(&huge, "1,".repeat(4096)).expect("write");
+        for (p, why) in [
+            (dir.path().join("missing.json"), "cannot read the keypair file"),
+            (garbage.clone(), "holds no Solana keypair"),
+            (huge, "larger than a keypair"),
+        ] {
+            let error = at(&p).validate("solana", &|_| None).expect_err("refused");
+            let said = error.to_string();
+            assert!(said.contains("solana.private_key") && said.contains(why), "{said}");
+            assert!(!said.contains("not-a-secret-keypair"), "never the contents: {said}");
+        }
     }
 }
