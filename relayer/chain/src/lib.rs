@@ -325,6 +325,9 @@ pub struct AccountGauge {
     pub amount: u64,
     /// Below this the relayer is not ready (0: no floor).
     pub floor: u64,
+    /// Whether `amount` was read: `false` before the first read, and once reads have failed for a
+    /// while (the amount is then 0, and says nothing of what the account holds).
+    pub read: bool,
 }
 
 impl ChainStats {

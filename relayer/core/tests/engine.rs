@@ -59,6 +59,8 @@ struct FakeChain {
     retiring: Vec<ChainAddress>,
     /// Frontings on record as sent and not final.
     frontings_in_flight: Mutex<Vec<(SessionId, ChainAddress, U256)>>,
+    /// What `stats` answers.
+    stats: Mutex<ChainStats>,
 }
 
 impl FakeChain {
@@ -84,6 +86,7 @@ impl FakeChain {
             announced: Mutex::default(),
             retiring: vec![],
             frontings_in_flight: Mutex::default(),
+            stats: Mutex::default(),
         })
     }
 
@@ -160,7 +163,7 @@ impl Chain for FakeChain {
         Box::pin(async { Inspection::NotYet })
     }
     fn stats(&self) -> ChainStats {
-        ChainStats::default()
+        *self.stats.lock().unwrap_or_else(PoisonError::into_inner)
     }
     fn start(self: Arc<Self>, _: Arc<dyn EventSink>, _: CancellationToken, _: &TaskTracker) {}
 }
@@ -953,6 +956,38 @@ async fn a_fronting_in_flight_at_a_restart_still_counts_against_the_cap() {
     assert_eq!(restarted.exposure().get(&(BASE, USDC)), Some(&U256::ZERO));
     EventSink::apply(&restarted, ARBITRUM, vec![bridged(second.id, 3, 10_010_010)]).await.expect("again");
     assert_eq!(s.chain.take().iter().map(|w| w.session_id).collect::<Vec<_>>(), vec![second.id]);
+}
+
+/// `/readyz` names the key whose gas is short, by role, and tells a balance that cannot be read from an
+/// empty one (a failing RPC is not an empty account: the operator's fix differs).
+#[test]
+fn readiness_names_the_key_short_of_gas_and_a_balance_it_cannot_read() {
+    let s = setup();
+    let gauge = |role, amount, read| {
+        Some(relayer_chain::AccountGauge { role, resource: "native_gwei", amount, floor: 1_000, read })
+    };
+    *s.chain.stats.lock().unwrap_or_else(PoisonError::into_inner) = ChainStats {
+        head: 10,
+        processed: 10,
+        lag_budget: 5,
+        account: [gauge("settle", 10, true), gauge("inventory", 0, false), gauge("settle", 5_000, true)],
+        ..ChainStats::default()
+    };
+    let problems = s.engine.readiness();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p
+                == "chain 8453: the relayer's settle key has 10 native_gwei left, below the floor of 1000"),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("chain 8453: the relayer's inventory key's native_gwei cannot be read")),
+        "{problems:?}"
+    );
+    assert_eq!(problems.len(), 2, "a balance above its floor is fine: {problems:?}");
 }
 
 /// `event` made by an attacker: its own params (so its own receiver, never indexed) reusing `victim`'s

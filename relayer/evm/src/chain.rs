@@ -65,6 +65,8 @@ pub struct Counters {
     pub inventory_native_gwei: AtomicU64,
     /// Balance reads that failed in a row: the settle key's coin, the inventory key's, the tokens.
     pub balance_failures: [AtomicU64; 3],
+    /// Whether each of those figures is one that was read (not yet, or stale: not).
+    pub balance_known: [std::sync::atomic::AtomicBool; 3],
 }
 
 /// What one working key's executor has in flight, as it last said (for `/metrics`).
@@ -83,13 +85,20 @@ impl Counters {
     /// changes. A failed read keeps the last figure for a minute ([`STALE_BALANCE_READS`] reads in a
     /// row), then drops it to nothing (`T::default()`: a figure nobody can confirm is not trusted).
     fn balance_read<T: Default>(&self, which: usize, read: Option<T>) -> Option<T> {
-        let failures = &self.balance_failures[which];
+        let (failures, known) = (&self.balance_failures[which], &self.balance_known[which]);
         match read {
             Some(value) => {
                 failures.store(0, Ordering::Relaxed);
+                known.store(true, Ordering::Relaxed);
                 Some(value)
             }
-            None => (failures.fetch_add(1, Ordering::Relaxed) + 1 >= STALE_BALANCE_READS).then(T::default),
+            None => {
+                let stale = failures.fetch_add(1, Ordering::Relaxed) + 1 >= STALE_BALANCE_READS;
+                if stale {
+                    known.store(false, Ordering::Relaxed);
+                }
+                stale.then(T::default)
+            }
         }
     }
 
@@ -872,11 +881,12 @@ impl Chain for EvmChain {
     fn stats(&self) -> ChainStats {
         let (retiring_pending, unowned_sends) = self.held_counts();
         let figures = self.figures_together();
-        let native = |role, amount: &AtomicU64| relayer_chain::AccountGauge {
+        let native = |role, which: usize, amount: &AtomicU64| relayer_chain::AccountGauge {
             role,
             resource: "native_gwei",
             amount: amount.load(Ordering::Relaxed),
             floor: self.spec.min_native_gwei,
+            read: self.stats.balance_known[which].load(Ordering::Relaxed),
         };
         ChainStats {
             head: self.stats.head.load(Ordering::Relaxed),
@@ -898,8 +908,8 @@ impl Chain for EvmChain {
             unowned_sends,
             // Until the first read, none at all as far as `/readyz` can tell.
             account: [
-                Some(native("settle", &self.stats.native_gwei)),
-                self.inventory_key().map(|_| native("inventory", &self.stats.inventory_native_gwei)),
+                Some(native("settle", 0, &self.stats.native_gwei)),
+                self.inventory_key().map(|_| native("inventory", 1, &self.stats.inventory_native_gwei)),
                 None,
             ],
             // In wei these would overflow a counter; the day's spending is in gwei.

@@ -407,6 +407,7 @@ impl Chain for SvmChain {
                     resource: "sol_lamports",
                     amount: balance.unwrap_or(0),
                     floor: self.config.landing.min_lamports,
+                    read: balance.is_some(),
                 }),
                 None,
                 None,

@@ -127,7 +127,9 @@ impl Chain for TronChain {
 
     fn stats(&self) -> ChainStats {
         let account = *self.account.lock().unwrap_or_else(PoisonError::into_inner);
-        let gauge = |resource, amount, floor| Some(AccountGauge { role: "settle", resource, amount, floor });
+        let read = account.is_some();
+        let gauge =
+            |resource, amount, floor| Some(AccountGauge { role: "settle", resource, amount, floor, read });
         ChainStats {
             broadcasts: self.sender.broadcasts(),
             // Until the first read, no TRX at all as far as `/readyz` can tell.

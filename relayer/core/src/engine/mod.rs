@@ -318,10 +318,17 @@ impl Engine {
                 ));
             }
             for gauge in stats.account.iter().flatten().filter(|g| g.amount < g.floor) {
-                problems.push(format!(
-                    "chain {id}: the relayer's {} key has {} {} left, below the floor of {}",
-                    gauge.role, gauge.amount, gauge.resource, gauge.floor
-                ));
+                problems.push(if gauge.read {
+                    format!(
+                        "chain {id}: the relayer's {} key has {} {} left, below the floor of {}",
+                        gauge.role, gauge.amount, gauge.resource, gauge.floor
+                    )
+                } else {
+                    format!(
+                        "chain {id}: the relayer's {} key's {} cannot be read (not yet, or the reads keep failing), so it may not pay for the next transaction",
+                        gauge.role, gauge.resource
+                    )
+                });
             }
             if let Some(s) = stats.spending
                 && let Some(cap) = s.daily_cap
