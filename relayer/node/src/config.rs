@@ -26,7 +26,10 @@
 //! # aws_kms_key = "arn:aws:kms:…:key/…"      # or a key in AWS KMS (ECC_SECG_P256K1, SIGN_VERIFY)
 //! # aws_region = "eu-west-1"                 #   optional: else the AWS SDK's (AWS_REGION, profile)
 //! # aws_endpoint_url = "https://…"           #   optional: a VPC endpoint, a KMS-compatible server
-//! # address = "0x…"                          # the account: required with aws_kms_key (every
+//! # gcp_kms_key = "projects/…/locations/…/keyRings/…/cryptoKeys/…/cryptoKeyVersions/1"
+//! #                                          # or a key in Google Cloud KMS (EC_SIGN_SECP256K1_SHA256)
+//! # gcp_endpoint_url = "https://…"           #   optional: another Cloud KMS endpoint
+//! # address = "0x…"                          # the account: required with a KMS key (every
 //!                                            # signature must recover to it); else optional, and
 //!                                            # the relayer refuses to start with any other key
 //! # [signer.inventory]                       # optional, written like [signer]: a separate key that
@@ -507,6 +510,15 @@ pub struct SignerSection {
     /// Another KMS endpoint (a VPC endpoint, a KMS-compatible server in tests).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws_endpoint_url: Option<String>,
+    /// A Google Cloud KMS key version (`EC_SIGN_SECP256K1_SHA256`):
+    /// `projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/V`. The key never leaves
+    /// KMS; credentials come from Google's usual chain (`GOOGLE_APPLICATION_CREDENTIALS`, gcloud's
+    /// file, the metadata server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcp_kms_key: Option<String>,
+    /// Another Cloud KMS endpoint (default `https://cloudkms.googleapis.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcp_endpoint_url: Option<String>,
     /// Keys being rotated out (`[[signer.retiring]]`, each written like `[signer]`): on EVM chains each
     /// sees its pending transactions through to the end and sends nothing new.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -526,6 +538,96 @@ pub enum KeySpec {
     Local(PrivateKeySigner),
     /// Held by AWS KMS.
     AwsKms(AwsKmsKey),
+    /// Held by Google Cloud KMS.
+    GcpKms(GcpKmsKey),
+}
+
+/// A Google Cloud KMS key version and the account it must sign for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GcpKmsKey {
+    /// Project, location, key ring, key, version.
+    pub project: String,
+    /// Location (`global`, `europe-west1`, …).
+    pub location: String,
+    /// Key ring.
+    pub key_ring: String,
+    /// Key.
+    pub key: String,
+    /// Version.
+    pub version: u64,
+    /// The account its signatures must recover to.
+    pub address: alloy::primitives::Address,
+    /// Endpoint, if not Google's.
+    pub endpoint_url: Option<String>,
+}
+
+impl GcpKmsKey {
+    /// Reads `projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/V`.
+    fn parse(name: &str, address: alloy::primitives::Address, endpoint_url: Option<String>) -> Option<Self> {
+        let parts: Vec<&str> = name.split('/').collect();
+        let [
+            "projects",
+            project,
+            "locations",
+            location,
+            "keyRings",
+            key_ring,
+            "cryptoKeys",
+            key,
+            "cryptoKeyVersions",
+            version,
+        ] = parts.as_slice()
+        else {
+            return None;
+        };
+        let fine =
+            |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if ![project, location, key_ring, key].iter().all(|s| fine(s)) {
+            return None;
+        }
+        Some(Self {
+            project: (*project).to_owned(),
+            location: (*location).to_owned(),
+            key_ring: (*key_ring).to_owned(),
+            key: (*key).to_owned(),
+            version: version.parse().ok().filter(|v| *v > 0)?,
+            address,
+            endpoint_url,
+        })
+    }
+
+    /// The signer, after reading the key's public key; refused (naming `at`'s fields) when the service
+    /// cannot be reached, has no such key, or holds another account's key.
+    async fn connect(&self, at: &str) -> Result<relayer_evm::EvmKey, ConfigError> {
+        use alloy::signers::gcp::{
+            GcpKeyRingRef, GcpSigner, KeySpecifier,
+            gcloud_sdk::{
+                GoogleApi, google::cloud::kms::v1::key_management_service_client::KeyManagementServiceClient,
+            },
+        };
+        let url = self.endpoint_url.clone().unwrap_or_else(|| "https://cloudkms.googleapis.com".into());
+        let client =
+            GoogleApi::from_function(KeyManagementServiceClient::new, url, None).await.map_err(|e| {
+                field(
+                    format!("{at}.gcp_kms_key"),
+                    format!("cannot reach Cloud KMS: {}", relayer_util::causes(&e)),
+                )
+            })?;
+        let ring = GcpKeyRingRef::new(&self.project, &self.location, &self.key_ring);
+        let specifier = KeySpecifier::new(ring, &self.key, self.version);
+        let signer = GcpSigner::new(client, specifier, None).await.map_err(|e| {
+            field(
+                format!("{at}.gcp_kms_key"),
+                format!("cannot read the key's public key: {}", relayer_util::causes(&e)),
+            )
+        })?;
+        relayer_evm::EvmKey::remote(signer, self.address, "gcp-kms").map_err(|_| {
+            field(
+                format!("{at}.address"),
+                format!("the Cloud KMS key {} is not {}'s", self.key, self.address),
+            )
+        })
+    }
 }
 
 /// An AWS KMS key and the account it must sign for.
@@ -551,16 +653,32 @@ impl KeySpec {
         match self {
             Self::Local(key) => key.address(),
             Self::AwsKms(kms) => kms.address,
+            Self::GcpKms(kms) => kms.address,
         }
     }
 
     /// The signer configured at `at` (`signer`, `signer.inventory`, …). A remote key is refused (the
     /// field named) when the backend cannot be reached, has no such key, or holds another account's key.
     pub async fn connect(&self, at: &str) -> Result<relayer_evm::EvmKey, ConfigError> {
-        let kms = match self {
+        let key = match self {
             Self::Local(key) => return Ok(relayer_evm::EvmKey::local(key.clone())),
-            Self::AwsKms(kms) => kms,
+            Self::AwsKms(kms) => Self::connect_aws(kms, at).await?,
+            Self::GcpKms(kms) => kms.connect(at).await?,
         };
+        // One signature now: a key that can be read but not used (no permission to sign, a disabled
+        // key, the wrong purpose) stops the start instead of failing every send later.
+        let field_name = if matches!(self, Self::GcpKms(_)) { "gcp_kms_key" } else { "aws_kms_key" };
+        key.sign_hash(&alloy::primitives::keccak256(b"relayer: signer check")).await.map_err(|e| {
+            field(
+                format!("{at}.{field_name}"),
+                format!("cannot sign with the key: {}", relayer_util::causes(&e)),
+            )
+        })?;
+        Ok(key)
+    }
+
+    /// An AWS KMS signer, after reading the key's public key.
+    async fn connect_aws(kms: &AwsKmsKey, at: &str) -> Result<relayer_evm::EvmKey, ConfigError> {
         let timeouts = aws_config::timeout::TimeoutConfig::builder()
             .operation_attempt_timeout(KMS_ATTEMPT_TIMEOUT)
             .operation_timeout(KMS_CALL_TIMEOUT)
@@ -580,18 +698,9 @@ impl KeySpec {
                     format!("cannot read the key's public key: {}", relayer_util::causes(&e)),
                 )
             })?;
-        let key = relayer_evm::EvmKey::remote(signer, kms.address, "aws-kms").map_err(|_| {
+        relayer_evm::EvmKey::remote(signer, kms.address, "aws-kms").map_err(|_| {
             field(format!("{at}.address"), format!("the KMS key {} is not {}'s", kms.key_id, kms.address))
-        })?;
-        // One signature now: a key that can be read but not used (no kms:Sign permission, a disabled
-        // key, the wrong key usage) stops the start instead of failing every send later.
-        key.sign_hash(&alloy::primitives::keccak256(b"relayer: signer check")).await.map_err(|e| {
-            field(
-                format!("{at}.aws_kms_key"),
-                format!("cannot sign with the key: {}", relayer_util::causes(&e)),
-            )
-        })?;
-        Ok(key)
+        })
     }
 }
 
@@ -601,6 +710,7 @@ impl std::fmt::Debug for KeySpec {
         match self {
             Self::Local(key) => f.debug_tuple("Local").field(&key.address()).finish(),
             Self::AwsKms(kms) => f.debug_tuple("AwsKms").field(kms).finish(),
+            Self::GcpKms(kms) => f.debug_tuple("GcpKms").field(kms).finish(),
         }
     }
 }
@@ -837,13 +947,13 @@ impl SignerSection {
         if let Some(key_id) = &self.aws_kms_key {
             return self.resolve_aws(key_id);
         }
-        for (set, name) in
-            [(&self.aws_region, "signer.aws_region"), (&self.aws_endpoint_url, "signer.aws_endpoint_url")]
-        {
-            if set.is_some() {
-                return Err(field(name, "goes with signer.aws_kms_key"));
-            }
+        if let Some(name) = &self.gcp_kms_key {
+            return self.resolve_gcp(name);
         }
+        if self.gcp_endpoint_url.is_some() {
+            return Err(field("signer.gcp_endpoint_url", "goes with signer.gcp_kms_key"));
+        }
+        self.no_aws_settings()?;
         let signer = match (&self.private_key, &self.keystore) {
             (Some(reference), None) => {
                 if self.password.is_some() {
@@ -915,12 +1025,47 @@ impl SignerSection {
         Ok((keys, inventory))
     }
 
+    /// Refuses AWS settings without an AWS key.
+    fn no_aws_settings(&self) -> Result<(), ConfigError> {
+        for (set, name) in
+            [(&self.aws_region, "signer.aws_region"), (&self.aws_endpoint_url, "signer.aws_endpoint_url")]
+        {
+            if set.is_some() {
+                return Err(field(name, "goes with signer.aws_kms_key"));
+            }
+        }
+        Ok(())
+    }
+
+    fn resolve_gcp(&self, name: &str) -> Result<KeySpec, ConfigError> {
+        if self.private_key.is_some() || self.keystore.is_some() || self.aws_kms_key.is_some() {
+            return Err(field("signer", "give one of private_key, keystore, aws_kms_key or gcp_kms_key"));
+        }
+        if self.password.is_some() {
+            return Err(field("signer.password", "goes with signer.keystore, not signer.gcp_kms_key"));
+        }
+        self.no_aws_settings()?;
+        let address = self.address.ok_or_else(|| {
+            field("signer.address", "is required with signer.gcp_kms_key: signatures are checked against it")
+        })?;
+        endpoint_url(self.gcp_endpoint_url.as_deref(), "signer.gcp_endpoint_url")?;
+        GcpKmsKey::parse(name, address, self.gcp_endpoint_url.clone()).map(KeySpec::GcpKms).ok_or_else(|| {
+            field(
+                "signer.gcp_kms_key",
+                "must be projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/V",
+            )
+        })
+    }
+
     fn resolve_aws(&self, key_id: &str) -> Result<KeySpec, ConfigError> {
-        if self.private_key.is_some() || self.keystore.is_some() {
-            return Err(field("signer", "give one of private_key, keystore or aws_kms_key"));
+        if self.private_key.is_some() || self.keystore.is_some() || self.gcp_kms_key.is_some() {
+            return Err(field("signer", "give one of private_key, keystore, aws_kms_key or gcp_kms_key"));
         }
         if self.password.is_some() {
             return Err(field("signer.password", "goes with signer.keystore, not signer.aws_kms_key"));
+        }
+        if self.gcp_endpoint_url.is_some() {
+            return Err(field("signer.gcp_endpoint_url", "goes with signer.gcp_kms_key"));
         }
         if key_id.trim().is_empty() || key_id.trim() != key_id {
             return Err(field("signer.aws_kms_key", "must be a key id, ARN or alias"));
@@ -928,19 +1073,22 @@ impl SignerSection {
         let address = self.address.ok_or_else(|| {
             field("signer.address", "is required with signer.aws_kms_key: signatures are checked against it")
         })?;
-        if let Some(url) = &self.aws_endpoint_url {
-            let parsed = url::Url::parse(url)
-                .map_err(|_| field("signer.aws_endpoint_url", "must be an http(s) URL"))?;
-            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-                return Err(field("signer.aws_endpoint_url", "must be an http(s) URL"));
-            }
-        }
+        endpoint_url(self.aws_endpoint_url.as_deref(), "signer.aws_endpoint_url")?;
         Ok(KeySpec::AwsKms(AwsKmsKey {
             key_id: key_id.to_owned(),
             address,
             region: self.aws_region.clone(),
             endpoint_url: self.aws_endpoint_url.clone(),
         }))
+    }
+}
+
+/// Refuses an `at` endpoint that is not an http(s) URL with a host.
+fn endpoint_url(url: Option<&str>, at: &str) -> Result<(), ConfigError> {
+    let Some(url) = url else { return Ok(()) };
+    match url::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host_str().is_some() => Ok(()),
+        _ => Err(field(at, "must be an http(s) URL")),
     }
 }
 

@@ -7,6 +7,9 @@ pub mod config;
 
 use std::sync::Arc;
 
+// Only its features: Cloud KMS's service-account credentials need a crypto backend chosen (see Cargo.toml).
+use jsonwebtoken as _;
+
 use eyre::WrapErr;
 use relayer_chain::Chain;
 use relayer_core::Node;

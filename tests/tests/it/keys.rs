@@ -213,3 +213,199 @@ async fn a_relayer_whose_key_is_in_a_kms_delivers() -> Result {
     assert!(metrics.contains(&off), "fronting is off, and says so:\n{metrics}");
     Ok(())
 }
+
+/// The relayer whose key lives in Google Cloud KMS (through `alloy-signer-gcp`, its gRPC API, a service
+/// account's OAuth token) delivers a session signed by that key. Started with an address the key does
+/// not have, or a key version the service does not hold, it refuses to start and names the field. The
+/// service is a stand-in (Google ships no KMS emulator): see [`CloudKms`].
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relayer_whose_key_is_in_cloud_kms_delivers() -> Result {
+    let name = "projects/relayer-tests/locations/global/keyRings/relayer/cryptoKeys/evm/cryptoKeyVersions/1";
+    let kms = CloudKms::start(name).await?;
+    let chain = Chain::start().await?;
+    let dir = tempfile::tempdir()?;
+    let (mut params, _, _) = e2e::relayer_config(&chain, dir.path().join("db"), &Settings::default()).await?;
+    chain.fund(kms.address).await?;
+    params.port = e2e::free_port()?;
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_relayer-under-test"));
+    let api = Api::new(format!("http://127.0.0.1:{}", params.port));
+    let config = dir.path().join("relayer.toml");
+    let credentials = kms.credentials(dir.path())?;
+    let credentials = [("GOOGLE_APPLICATION_CREDENTIALS", credentials.to_string_lossy().into_owned())];
+    let write = |key: &str, address| -> eyre::Result<()> {
+        let mut file = relayer_devnet::config_file(&params);
+        file.signer = relayer_node::config::SignerSection {
+            gcp_kms_key: Some(key.to_owned()),
+            gcp_endpoint_url: Some(kms.url.clone()),
+            address: Some(address),
+            ..Default::default()
+        };
+        Ok(std::fs::write(&config, toml::to_string(&file)?)?)
+    };
+    let refusal = async |key: &str, address| -> eyre::Result<String> {
+        write(key, address)?;
+        let run = tokio::process::Command::new(bin)
+            .args(["run", "--config"])
+            .arg(&config)
+            .envs(credentials.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .await?;
+        eyre::ensure!(!run.status.success(), "started with {key} as {address}");
+        Ok(String::from_utf8_lossy(&run.stderr).into_owned())
+    };
+    let someone_else = alloy::primitives::Address::repeat_byte(0x5e);
+    let wrong_account = refusal(name, someone_else).await?;
+    assert!(wrong_account.contains("signer.address") && wrong_account.contains("is not"), "{wrong_account}");
+    let missing = refusal(&name.replace("Versions/1", "Versions/2"), kms.address).await?;
+    assert!(missing.contains("signer.gcp_kms_key: cannot read the key's public key"), "{missing}");
+
+    write(name, kms.address)?;
+    let env: Vec<(&str, &str)> = credentials.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let _relayer = e2e::spawn_relayer_with(bin, &config, &env, &dir.path().join("relayer.log"), &api).await?;
+    delivers_one_session_as(&chain, &api, kms.address).await?;
+    let log = std::fs::read_to_string(dir.path().join("relayer.log"))?;
+    assert!(
+        log.contains("gcp-kms") && !log.contains("BEGIN PRIVATE KEY"),
+        "the credentials are never logged"
+    );
+    Ok(())
+}
+
+/// A Cloud KMS stand-in: Google's gRPC API (`GetPublicKey`, `AsymmetricSign`) for one secp256k1 key
+/// version it holds, over HTTP/2 without TLS, and the OAuth token endpoint a service account's
+/// credentials name (`token_uri`). Google offers no KMS emulator; this answers exactly as Cloud KMS
+/// documents (PEM public key, DER signature of the digest as given, gRPC status in the trailers), and
+/// refuses calls without the bearer token it issued or for another key.
+struct CloudKms {
+    url: String,
+    address: alloy::primitives::Address,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+const GCP_TOKEN: &str = "cloud-kms-test-token";
+
+impl CloudKms {
+    async fn start(key_name: &str) -> eyre::Result<Self> {
+        use alloy::signers::k256::ecdsa::SigningKey;
+        let signing = SigningKey::random(&mut alloy::signers::k256::elliptic_curve::rand_core::OsRng);
+        let address = alloy::signers::utils::public_key_to_address(signing.verifying_key());
+        let state = std::sync::Arc::new((signing, key_name.to_owned()));
+        let app = axum::Router::new()
+            .route("/token", axum::routing::post(|| async {
+                axum::Json(serde_json::json!({ "access_token": GCP_TOKEN, "expires_in": 3600, "token_type": "Bearer" }))
+            }))
+            .route("/google.cloud.kms.v1.KeyManagementService/{method}", axum::routing::post(grpc))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self { url, address, _server: server })
+    }
+
+    /// A service account whose token endpoint is this server's, in `dir`.
+    fn credentials(&self, dir: &std::path::Path) -> eyre::Result<std::path::PathBuf> {
+        let key = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/gcp-test-service-account.pem"
+        ))?;
+        let account = serde_json::json!({
+            "type": "service_account",
+            "project_id": "relayer-tests",
+            "private_key_id": "test",
+            "private_key": key,
+            "client_email": "relayer@relayer-tests.iam.gserviceaccount.com",
+            "client_id": "1",
+            "token_uri": format!("{}/token", self.url),
+        });
+        let path = dir.join("gcp-credentials.json");
+        std::fs::write(&path, account.to_string())?;
+        Ok(path)
+    }
+}
+
+type KmsState = std::sync::Arc<(alloy::signers::k256::ecdsa::SigningKey, String)>;
+
+/// One gRPC call: a 5-byte frame header then the message, answered the same way, status in trailers.
+async fn grpc(
+    axum::extract::State(state): axum::extract::State<KmsState>,
+    axum::extract::Path(method): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    body: bytes::Bytes,
+) -> axum::response::Response {
+    use alloy::signers::gcp::gcloud_sdk::google::cloud::kms::v1 as kms;
+    use prost::Message;
+    let (signing, key_name) = (&state.0, &state.1);
+    let message = body.get(5..).unwrap_or_default();
+    let authorized =
+        headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {GCP_TOKEN}"));
+    let answer: std::result::Result<Vec<u8>, (u32, &str)> = if !authorized {
+        Err((16, "unauthenticated"))
+    } else {
+        match method.as_str() {
+            "GetPublicKey" => match kms::GetPublicKeyRequest::decode(message) {
+                Ok(request) if request.name == *key_name => {
+                    use alloy::signers::k256::pkcs8::EncodePublicKey;
+                    let pem = signing
+                        .verifying_key()
+                        .to_public_key_pem(alloy::signers::k256::pkcs8::LineEnding::LF)
+                        .unwrap_or_default();
+                    let algorithm = kms::crypto_key_version::CryptoKeyVersionAlgorithm::EcSignSecp256k1Sha256;
+                    Ok(kms::PublicKey {
+                        pem,
+                        algorithm: algorithm as i32,
+                        name: request.name,
+                        ..Default::default()
+                    }
+                    .encode_to_vec())
+                }
+                Ok(_) => Err((5, "no such key version")),
+                Err(_) => Err((3, "bad request")),
+            },
+            "AsymmetricSign" => match kms::AsymmetricSignRequest::decode(message) {
+                Ok(request) if request.name == *key_name => {
+                    let digest = request.digest.and_then(|d| d.digest).and_then(|d| match d {
+                        kms::digest::Digest::Sha256(bytes) => Some(bytes),
+                        _ => None,
+                    });
+                    match digest.map(|d| signing.sign_prehash_recoverable(&d)) {
+                        Some(Ok((signature, _))) => Ok(kms::AsymmetricSignResponse {
+                            signature: signature.to_der().as_bytes().to_vec(),
+                            name: request.name,
+                            ..Default::default()
+                        }
+                        .encode_to_vec()),
+                        _ => Err((3, "a SHA-256-sized digest is required")),
+                    }
+                }
+                Ok(_) => Err((5, "no such key version")),
+                Err(_) => Err((3, "bad request")),
+            },
+            _ => Err((12, "unimplemented")),
+        }
+    };
+    let (status, reason, payload) = match answer {
+        Ok(payload) => (0, "", payload),
+        Err((status, reason)) => (status, reason, vec![]),
+    };
+    let mut frames: Vec<std::result::Result<http_body::Frame<bytes::Bytes>, std::convert::Infallible>> =
+        vec![];
+    if status == 0 {
+        let mut framed = vec![0u8];
+        framed.extend_from_slice(&u32::try_from(payload.len()).unwrap_or(u32::MAX).to_be_bytes());
+        framed.extend_from_slice(&payload);
+        frames.push(Ok(http_body::Frame::data(bytes::Bytes::from(framed))));
+    }
+    let mut trailers = axum::http::HeaderMap::new();
+    trailers.insert("grpc-status", status.to_string().parse().expect("status"));
+    if !reason.is_empty() {
+        trailers.insert("grpc-message", reason.parse().expect("reason"));
+    }
+    frames.push(Ok(http_body::Frame::trailers(trailers)));
+    let body = http_body_util::StreamBody::new(futures::stream::iter(frames));
+    axum::response::Response::builder()
+        .header("content-type", "application/grpc")
+        .body(axum::body::Body::new(body))
+        .expect("response")
+}

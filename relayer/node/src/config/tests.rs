@@ -438,7 +438,10 @@ fn a_kms_key_needs_the_address_its_signatures_must_recover_to_and_nothing_of_the
     );
     for (signer, why) in [
         ("aws_kms_key = \"alias/relayer\"".to_owned(), "signer.address: is required with signer.aws_kms_key"),
-        (format!("{kms}\nprivate_key = \"env:PW\""), "give one of private_key, keystore or aws_kms_key"),
+        (
+            format!("{kms}\nprivate_key = \"env:PW\""),
+            "give one of private_key, keystore, aws_kms_key or gcp_kms_key",
+        ),
         (format!("{kms}\npassword = \"env:PW\""), "signer.password: goes with signer.keystore"),
         (
             format!("{kms}\naws_endpoint_url = \"kms.example\""),
@@ -449,6 +452,52 @@ fn a_kms_key_needs_the_address_its_signatures_must_recover_to_and_nothing_of_the
         (
             "private_key = \"env:PW\"\naws_endpoint_url = \"https://kms.example\"".to_owned(),
             "signer.aws_endpoint_url: goes with",
+        ),
+    ] {
+        match Config::parse(&with_signer(&signer), env) {
+            Ok(_) => panic!("{signer} should be refused"),
+            Err(e) => assert!(e.to_string().contains(why), "{why}: {e}"),
+        }
+    }
+}
+
+/// `gcp_kms_key`: a Cloud KMS key version by its full resource name, with the account it must sign for;
+/// each mistake is refused naming the field.
+#[test]
+fn a_cloud_kms_key_is_read_from_its_resource_name_and_needs_its_address() {
+    let account = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+    let name = "projects/p-1/locations/europe-west1/keyRings/relayer/cryptoKeys/evm/cryptoKeyVersions/3";
+    let gcp = format!("gcp_kms_key = \"{name}\"\naddress = \"{account}\"");
+    let c = Config::parse(&with_signer(&format!("{gcp}\ngcp_endpoint_url = \"https://kms.example\"")), env)
+        .expect("a Cloud KMS key");
+    let KeySpec::GcpKms(key) = &c.signer else { panic!("{:?}", c.signer) };
+    assert_eq!(
+        (key.project.as_str(), key.location.as_str(), key.key_ring.as_str(), key.key.as_str(), key.version),
+        ("p-1", "europe-west1", "relayer", "evm", 3)
+    );
+    assert_eq!(key.endpoint_url.as_deref(), Some("https://kms.example"));
+    let malformed =
+        "signer.gcp_kms_key: must be projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/V";
+    for (signer, why) in [
+        (format!("gcp_kms_key = \"{name}\""), "signer.address: is required with signer.gcp_kms_key"),
+        (format!("gcp_kms_key = \"{}\"\naddress = \"{account}\"", name.replace("/3", "/0")), malformed),
+        (
+            format!(
+                "gcp_kms_key = \"{}\"\naddress = \"{account}\"",
+                name.replace("/cryptoKeyVersions/3", "")
+            ),
+            malformed,
+        ),
+        (format!("gcp_kms_key = \"{}\"\naddress = \"{account}\"", name.replace("p-1", "p/1")), malformed),
+        (
+            format!("{gcp}\naws_kms_key = \"alias/x\""),
+            "give one of private_key, keystore, aws_kms_key or gcp_kms_key",
+        ),
+        (format!("{gcp}\naws_region = \"eu-west-1\""), "signer.aws_region: goes with signer.aws_kms_key"),
+        (format!("{gcp}\ngcp_endpoint_url = \"kms\""), "signer.gcp_endpoint_url: must be an http(s) URL"),
+        (
+            "private_key = \"env:PW\"\ngcp_endpoint_url = \"https://x\"".to_owned(),
+            "signer.gcp_endpoint_url: goes with",
         ),
     ] {
         match Config::parse(&with_signer(&signer), env) {
