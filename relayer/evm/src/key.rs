@@ -46,6 +46,10 @@ pub enum KeyError {
     },
 }
 
+/// The longest one signature may take (a remote signer's whole call: its credentials' refresh, the
+/// request, its retries).
+pub const SIGN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl EvmKey {
     /// A key held in this process.
     pub fn local(key: PrivateKeySigner) -> Self {
@@ -80,12 +84,13 @@ impl EvmKey {
     /// Signs `hash` as given (no prefix, no second hash), and checks that the signature recovers to
     /// this key's address. The signature is returned with a low `s` (EIP-2), whatever the backend
     /// gave: nodes refuse a high one, and the check is of what is used.
+    /// A remote signer that does not answer within [`SIGN_TIMEOUT`] fails (the call is dropped, and
+    /// whatever it held with it): a stalled KMS holds up sending for that long, never forever.
     pub async fn sign_hash(&self, hash: &B256) -> Result<Signature, KeyError> {
         let backend = self.backend;
-        let signature = self
-            .inner
-            .sign_hash(hash)
+        let signature = tokio::time::timeout(SIGN_TIMEOUT, self.inner.sign_hash(hash))
             .await
+            .map_err(|_| KeyError::Backend { backend, reason: format!("no answer within {SIGN_TIMEOUT:?}") })?
             .map_err(|e| KeyError::Backend { backend, reason: relayer_util::causes(&e) })?;
         let signature = signature.normalized_s();
         match signature.recover_address_from_prehash(hash) {

@@ -606,21 +606,23 @@ impl GcpKmsKey {
             },
         };
         let url = self.endpoint_url.clone().unwrap_or_else(|| "https://cloudkms.googleapis.com".into());
-        let client =
-            GoogleApi::from_function(KeyManagementServiceClient::new, url, None).await.map_err(|e| {
-                field(
-                    format!("{at}.gcp_kms_key"),
-                    format!("cannot reach Cloud KMS: {}", relayer_util::causes(&e)),
-                )
-            })?;
+        let cannot = |what: &str, why: String| field(format!("{at}.gcp_kms_key"), format!("{what}: {why}"));
+        let late = |what: &str| cannot(what, format!("no answer within {GCP_CALL_TIMEOUT:?}"));
+        // Its token is asked for Cloud KMS only (not the whole platform), whichever endpoint it goes to.
+        let scopes = vec!["https://www.googleapis.com/auth/cloudkms".to_owned()];
+        let client = tokio::time::timeout(
+            GCP_CALL_TIMEOUT,
+            GoogleApi::from_function_with_scopes(KeyManagementServiceClient::new, url, None, scopes),
+        )
+        .await
+        .map_err(|_| late("cannot reach Cloud KMS"))?
+        .map_err(|e| cannot("cannot reach Cloud KMS", relayer_util::causes(&e)))?;
         let ring = GcpKeyRingRef::new(&self.project, &self.location, &self.key_ring);
         let specifier = KeySpecifier::new(ring, &self.key, self.version);
-        let signer = GcpSigner::new(client, specifier, None).await.map_err(|e| {
-            field(
-                format!("{at}.gcp_kms_key"),
-                format!("cannot read the key's public key: {}", relayer_util::causes(&e)),
-            )
-        })?;
+        let signer = tokio::time::timeout(GCP_CALL_TIMEOUT, GcpSigner::new(client, specifier, None))
+            .await
+            .map_err(|_| late("cannot read the key's public key"))?
+            .map_err(|e| cannot("cannot read the key's public key", relayer_util::causes(&e)))?;
         relayer_evm::EvmKey::remote(signer, self.address, "gcp-kms").map_err(|_| {
             field(
                 format!("{at}.address"),
@@ -642,6 +644,9 @@ pub struct AwsKmsKey {
     /// Endpoint, if not AWS's.
     pub endpoint_url: Option<String>,
 }
+
+/// How long one Cloud KMS call may take at start (the OAuth token and the public key included).
+const GCP_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long one KMS call may take, and all its tries together.
 const KMS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -1049,6 +1054,18 @@ impl SignerSection {
             field("signer.address", "is required with signer.gcp_kms_key: signatures are checked against it")
         })?;
         endpoint_url(self.gcp_endpoint_url.as_deref(), "signer.gcp_endpoint_url")?;
+        // The OAuth token goes wherever the endpoint is: in clear text only to this machine.
+        if let Some(url) = &self.gcp_endpoint_url
+            && let Ok(parsed) = url::Url::parse(url)
+        {
+            let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+            if parsed.scheme() == "http" && !loopback {
+                return Err(field("signer.gcp_endpoint_url", "must be https (http only on this machine)"));
+            }
+            if parsed.path() != "/" || parsed.query().is_some() || !parsed.username().is_empty() {
+                return Err(field("signer.gcp_endpoint_url", "must be a scheme and host, no path"));
+            }
+        }
         GcpKmsKey::parse(name, address, self.gcp_endpoint_url.clone()).map(KeySpec::GcpKms).ok_or_else(|| {
             field(
                 "signer.gcp_kms_key",

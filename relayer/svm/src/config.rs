@@ -352,6 +352,11 @@ impl SolanaSection {
 fn read_keypair_file(path: &str) -> Result<String, String> {
     use std::io::Read;
     const MOST: u64 = 4096;
+    // A regular file only: opening a FIFO or a terminal would wait for a writer, for good.
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read the keypair file {path}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("the keypair file {path} is not a regular file"));
+    }
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read the keypair file {path}: {e}"))?;
     let mut text = String::new();
     file.take(MOST + 1)
@@ -492,6 +497,7 @@ tokens = [{ mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", symbol = "USD
             (dir.path().join("missing.json"), "cannot read the keypair file"),
             (garbage.clone(), "holds no Solana keypair"),
             (huge, "larger than a keypair"),
+            (dir.path().to_path_buf(), "is not a regular file"),
         ] {
             let error = at(&p).validate("solana", &|_| None).expect_err("refused");
             let said = error.to_string();

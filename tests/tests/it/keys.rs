@@ -264,10 +264,10 @@ async fn a_relayer_whose_key_is_in_cloud_kms_delivers() -> Result {
     let _relayer = e2e::spawn_relayer_with(bin, &config, &env, &dir.path().join("relayer.log"), &api).await?;
     delivers_one_session_as(&chain, &api, kms.address).await?;
     let log = std::fs::read_to_string(dir.path().join("relayer.log"))?;
-    assert!(
-        log.contains("gcp-kms") && !log.contains("BEGIN PRIVATE KEY"),
-        "the credentials are never logged"
-    );
+    for secret in ["BEGIN PRIVATE KEY", GCP_TOKEN] {
+        assert!(log.contains("gcp-kms") && !log.contains(secret), "the credentials are never logged");
+        assert!(!wrong_account.contains(secret) && !missing.contains(secret), "nor shown: {secret}");
+    }
     Ok(())
 }
 
@@ -291,8 +291,16 @@ impl CloudKms {
         let address = alloy::signers::utils::public_key_to_address(signing.verifying_key());
         let state = std::sync::Arc::new((signing, key_name.to_owned()));
         let app = axum::Router::new()
-            .route("/token", axum::routing::post(|| async {
-                axum::Json(serde_json::json!({ "access_token": GCP_TOKEN, "expires_in": 3600, "token_type": "Bearer" }))
+            // A service account's JWT-bearer grant, as Google's token endpoint takes it.
+            .route("/token", axum::routing::post(|body: String| async move {
+                let grant = body.contains("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer")
+                    && body.contains("assertion=ey");
+                if !grant {
+                    return Err(axum::http::StatusCode::BAD_REQUEST);
+                }
+                Ok(axum::Json(
+                    serde_json::json!({ "access_token": GCP_TOKEN, "expires_in": 3600, "token_type": "Bearer" }),
+                ))
             }))
             .route("/google.cloud.kms.v1.KeyManagementService/{method}", axum::routing::post(grpc))
             .with_state(state);

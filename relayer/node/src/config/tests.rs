@@ -496,6 +496,14 @@ fn a_cloud_kms_key_is_read_from_its_resource_name_and_needs_its_address() {
         (format!("{gcp}\naws_region = \"eu-west-1\""), "signer.aws_region: goes with signer.aws_kms_key"),
         (format!("{gcp}\ngcp_endpoint_url = \"kms\""), "signer.gcp_endpoint_url: must be an http(s) URL"),
         (
+            format!("{gcp}\ngcp_endpoint_url = \"http://kms.example\""),
+            "signer.gcp_endpoint_url: must be https",
+        ),
+        (
+            format!("{gcp}\ngcp_endpoint_url = \"https://kms.example/v1\""),
+            "signer.gcp_endpoint_url: must be a scheme and host",
+        ),
+        (
             "private_key = \"env:PW\"\ngcp_endpoint_url = \"https://x\"".to_owned(),
             "signer.gcp_endpoint_url: goes with",
         ),
